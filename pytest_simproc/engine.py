@@ -1,0 +1,816 @@
+"""The tracer side of a host: native tasks, their ptrace stops, and the simulated kernel.
+
+Everything here runs on the host's tracer thread (ptrace requests must come from the
+tracer). Data flows one way: a ptrace stop is decoded, a syscall handler asks the
+kernel model, and the result is written back when the scheduler resumes the task.
+
+Native children are waited for with ``waitpid(-1, __WALL | __WNOTHREAD)``: only the
+tracer thread's own tracees report here, never children of the test's other threads.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import random
+import signal as _signal
+import struct
+import time as _time
+
+from .errors import WatchdogError
+from .kernel import Exited, ProcessTable, Signaled, VirtualClock
+from .kernel.errors import KernelError
+from .kernel.signals import default_action
+from .kernel.sigstate import SI_TKILL, SignalDispositions, SA_NOCLDSTOP, SA_RESETHAND, \
+    SA_RESTART, PendingSignals, kill_targets
+from .scheduler import Scheduler
+from .syscalls import HANDLERS, intercepted_numbers, syscall_name
+from .syscalls.outcome import Block, Fork, Native, NativePark
+from .trace import ptrace_ops as pt
+from .trace.execpatch import patch_auxv
+from .trace.memory import TraceeMemory
+from .trace.seccomp import PreparedFilter, build_filter
+from .trace.spawn import spawn_traced
+
+SIGCHLD = _signal.SIGCHLD
+SIGKILL = _signal.SIGKILL
+SIGSTOP = _signal.SIGSTOP
+SIGCONT = _signal.SIGCONT
+STOP_SIGNALS = {_signal.SIGSTOP, _signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU}
+# Signals a thread raises against itself by faulting: they pass straight through.
+SYNCHRONOUS_SIGNALS = {_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.SIGFPE,
+                       _signal.SIGTRAP, _signal.SIGSYS, _signal.SIGPIPE, _signal.SIGXFSZ}
+CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
+CLONE_VFORK = 0x4000
+MASK64 = pt.MASK64
+# A trapped call costs this much simulated CPU time: the deterministic CPU model.
+CPU_NS_PER_SYSCALL = 1_000
+
+
+class SyscallContext:
+    """What a handler sees: the calling task, its raw arguments, the kernel."""
+
+    __slots__ = ("engine", "task", "nr", "args", "regs")
+
+    def __init__(self, engine, task, nr, args, regs):
+        self.engine, self.task, self.nr, self.args, self.regs = engine, task, nr, args, regs
+
+    @property
+    def proc(self):
+        return self.task.proc
+
+    @property
+    def table(self):
+        return self.engine.table
+
+    @property
+    def mem(self):
+        return self.task.mem
+
+    @property
+    def now_ns(self) -> int:
+        return self.engine.clock.now_ns
+
+    @property
+    def name(self) -> str:
+        return syscall_name(self.nr)
+
+
+class Task:
+    """One native thread under the tracer, and what it will do when resumed."""
+
+    __slots__ = ("native", "tgid_native", "tid", "proc", "mem", "stop", "regs", "ctx",
+                 "result", "native_call", "fork", "fork_child", "deliver_sig",
+                 "block", "wake", "expect_stop", "gone", "exiting", "native_parked",
+                 "awaiting_initial", "child_tid_ptr", "pending", "injected",
+                 "restart_syscall", "last_syscall", "syscalls")
+
+    def __init__(self, native: int, proc, tgid_native: int | None = None):
+        self.native = native
+        self.tgid_native = tgid_native or native
+        self.tid = proc.pid
+        self.proc = proc
+        self.mem = TraceeMemory(native)
+        self.stop = None          # the kind of ptrace stop it sits in, None if running
+        self.regs = None
+        self.ctx = None
+        self.result = None        # emulated return value to write at resume
+        self.native_call = None   # Native outcome: let the kernel run the call
+        self.fork = None          # Fork outcome in progress
+        self.fork_child = None    # virtual pid of the child it just forked
+        self.deliver_sig = 0      # signal to pass at a signal-delivery-stop
+        self.block = None         # (Block, ctx) while parked in an emulated call
+        self.wake = None          # why a parked task became runnable
+        self.expect_stop = False  # we wait for its next stop as a scheduling point
+        self.gone = False
+        self.exiting = False
+        self.native_parked = False
+        self.awaiting_initial = False
+        self.child_tid_ptr = 0
+        self.pending = PendingSignals()
+        self.injected: list[tuple[int, bytes]] = []
+        self.restart_syscall = False
+        self.last_syscall = None
+        self.syscalls = 0
+
+    def __repr__(self):
+        return f"<Task tid={self.tid} native={self.native} stop={self.stop}>"
+
+
+class ProcInfo:
+    """Host-side facts about a simulated process that the kernel model does not hold."""
+
+    __slots__ = ("native", "dispositions", "exit_signal", "vfork_parent", "tasks",
+                 "native_parent", "native_children", "cpu_ns")
+
+    def __init__(self, native, dispositions, exit_signal=SIGCHLD, native_parent=None):
+        self.native = native
+        self.dispositions = dispositions
+        self.exit_signal = exit_signal
+        self.vfork_parent = None
+        self.tasks: list[Task] = []
+        self.native_parent = native_parent
+        self.native_children: list[int] = []
+        self.cpu_ns = 0
+
+
+class WatchdogState:
+    """Shared with the watchdog thread: which task runs natively, since when."""
+
+    __slots__ = ("task", "since", "fired")
+
+    def __init__(self):
+        self.task = None
+        self.since = 0.0
+        self.fired = None
+
+
+class Engine:
+    def __init__(self, *, hostname: str, start_time_ns: int, seed: int, data_dir: str):
+        self.hostname = hostname
+        self.data_dir = data_dir
+        self.table = ProcessTable()
+        self.clock = VirtualClock(start_time_ns)
+        self.start_time_ns = start_time_ns
+        self.sched = Scheduler(seed)
+        self._rng = random.Random(f"simproc:{seed}:{hostname}")
+        self._random_files = 0
+        self.tasks: dict[int, Task] = {}      # native tid -> task
+        self.info: dict[int, ProcInfo] = {}    # virtual pid -> facts (latest process)
+        self._stash: dict[int, list[int]] = {}  # statuses of natives not known yet
+        self._native_unreaped: set[int] = set()
+        self._pidfds: dict[int, int] = {}
+        self.alive = 0
+        self.unsupported: dict[tuple[str, int], int] = {}
+        self.refused: list[dict] = []
+        self.external_signals: list[dict] = []
+        self.watch = WatchdogState()
+        self._filter = PreparedFilter(build_filter(intercepted_numbers()))
+        self._cpu = _pick_cpu()
+        self.exit_observers: list = []
+        # ids of the Process records still alive at stop_time: their final state is Running
+        self.running_at_stop: set[int] = set()
+
+    # ------------------------------------------------------------------ helpers
+    def random_bytes(self, n: int) -> bytes:
+        return self._rng.randbytes(n)
+
+    def random_device_file(self) -> str:
+        """A fresh file of seeded bytes standing in for /dev/urandom."""
+        self._random_files += 1
+        path = os.path.join(self.data_dir, f".urandom.{self._random_files}")
+        with open(path, "wb") as f:
+            f.write(self.random_bytes(65536))
+        return path
+
+    def cpu_time_ns(self, task: Task) -> int:
+        return self.info[task.proc.pid].cpu_ns
+
+    def uptime_ns(self) -> int:
+        return self.clock.now_ns - self.start_time_ns
+
+    def dispositions(self, pid: int) -> SignalDispositions:
+        return self.info[pid].dispositions
+
+    def native_pid_of(self, pid: int) -> int | None:
+        proc = self.table.get(pid)
+        if proc is None or pid == 1 or proc.state in ("zombie", "reaped"):
+            return None
+        return self.info[pid].native
+
+    def refuse(self, ctx, message: str) -> None:
+        self.refused.append({"pid": ctx.proc.pid, "syscall": ctx.name, "message": message})
+
+    def child_event_consumed(self, event) -> None:
+        """A wait in the program consumed a child event (nothing native to do: native
+        zombies are reaped by the tracer)."""
+
+    # ------------------------------------------------------------------ spawn
+    def spawn(self, path, argv, env, cwd, fds) -> object:
+        native = spawn_traced(path, argv, env, cwd, fds, self._filter, self._cpu)
+        proc = self.table.spawn(list(argv), os.path.basename(argv[0]), self.clock.now_ns)
+        info = ProcInfo(native, SignalDispositions())
+        self.info[proc.pid] = info
+        task = self._add_task(native, proc, info)
+        task.stop = "event"  # at its exec event
+        self._on_exec(task)
+        self.sched.add(task)
+        return proc
+
+    def _add_task(self, native: int, proc, info: ProcInfo) -> Task:
+        task = Task(native, proc, info.native)
+        self.tasks[native] = task
+        info.tasks.append(task)
+        self.alive += 1
+        try:
+            self._pidfds[native] = os.pidfd_open(native)
+        except OSError:
+            pass
+        return task
+
+    # ------------------------------------------------------------------ running
+    def run(self, until_ns: int, predicate=None) -> str:
+        """Run until ``predicate()`` holds, every process ended, or virtual time would
+        pass ``until_ns``. Returns "predicate", "exited" or "time"."""
+        eligible = _not_stopped
+        while True:
+            if predicate is not None and predicate():
+                return "predicate"
+            if self.alive == 0:
+                return "exited"
+            task = self.sched.pick(eligible)
+            if task is None:
+                deadline = self.sched.next_deadline()
+                if deadline is None or deadline > until_ns:
+                    if until_ns > self.clock.now_ns:
+                        self.clock.advance_to(until_ns)
+                    return "time"
+                if deadline > self.clock.now_ns:
+                    self.clock.advance_to(deadline)
+                for woken in self.sched.expire(self.clock.now_ns):
+                    woken.wake = "timeout"
+                continue
+            self._step(task)
+
+    def _step(self, task: Task) -> None:
+        if task.block is not None:
+            block, ctx = task.block
+            task.block = None
+            wake, task.wake = task.wake, None
+            if wake == "timeout":
+                outcome = block.on_timeout(ctx) if block.on_timeout else 0
+            else:
+                outcome = self._call(block.retry, ctx)
+            self._apply(task, ctx, outcome)
+            if task.block is not None:
+                return
+        if task.stop is None:
+            task.expect_stop = True
+            self._await(task)
+            if task.stop is None:
+                return
+        self._resume(task)
+        self._await(task)
+
+    def _await(self, task: Task) -> None:
+        watch = self.watch
+        watch.task, watch.since = task, _time.monotonic()
+        try:
+            while task.stop is None and task.expect_stop and not task.gone:
+                native, status = pt.wait_any()
+                self._dispatch(native, status)
+        finally:
+            watch.task = None
+        if watch.fired is not None:
+            message, watch.fired = watch.fired, None
+            raise WatchdogError(message)
+
+    def _resume(self, task: Task) -> None:
+        if task.pending:
+            self._deliver_pending(task)
+            if task.gone or task.exiting or task.proc.state != "running":
+                return
+            if task.block is not None:  # delivery decided the parked call's result
+                return
+        kind, task.stop = task.stop, None
+        native = task.native
+        if kind == "seccomp":
+            regs = task.regs
+            if task.result is not None:
+                regs.orig_rax = MASK64
+                if task.restart_syscall:
+                    # re-execute the call after the handler: rip back over `syscall`
+                    task.restart_syscall = False
+                    regs.rip -= 2
+                    regs.rax = task.ctx.nr
+                else:
+                    regs.rax = task.result & MASK64
+                task.result = None
+                pt.setregs(native, regs)
+                pt.cont(native)
+            elif task.fork is not None:
+                pt.syscall(native)
+            else:
+                call, task.native_call = task.native_call, None
+                if call.regs:
+                    for name, value in call.regs.items():
+                        setattr(regs, name, value & MASK64)
+                    pt.setregs(native, regs)
+                if call.on_exit is not None:
+                    task.native_call = call  # keep on_exit for the exit stop
+                    pt.syscall(native)
+                elif isinstance(call, _ParkNative):
+                    pt.cont(native)
+                    task.native_parked = True
+                    task.expect_stop = False
+                    self.sched.park(task, keys=(("signal", task.tid),))
+                    return
+                else:
+                    pt.cont(native)
+        elif kind == "signal":
+            sig, task.deliver_sig = task.deliver_sig, 0
+            pt.cont(native, sig)
+        else:
+            pt.cont(native)
+        task.expect_stop = True
+
+    # ------------------------------------------------------------------ events
+    def _dispatch(self, native: int, status: int) -> None:
+        task = self.tasks.get(native)
+        if task is None:
+            self._stash.setdefault(native, []).append(status)
+            return
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            self._on_native_death(task, status)
+            return
+        sig = os.WSTOPSIG(status)
+        if sig == (_signal.SIGTRAP | 0x80):
+            self._on_sysexit(task)
+            return
+        event = status >> 16
+        if sig == _signal.SIGTRAP and event:
+            if event == pt.EVENT_SECCOMP:
+                self._on_seccomp(task)
+            elif event in (pt.EVENT_FORK, pt.EVENT_VFORK, pt.EVENT_CLONE):
+                self._on_fork(task)
+            elif event == pt.EVENT_EXEC:
+                task.stop = "event"
+                self._on_exec(task)
+            elif event == pt.EVENT_EXIT:
+                self._on_exit_event(task)
+            else:
+                pt.cont(native)
+            return
+        self._on_signal_stop(task, sig)
+
+    def _on_seccomp(self, task: Task) -> None:
+        regs = pt.getregs(task.native)
+        task.regs = regs
+        nr = regs.orig_rax
+        task.stop = "seccomp"
+        task.syscalls += 1
+        self.info[task.proc.pid].cpu_ns += CPU_NS_PER_SYSCALL
+        args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+        ctx = SyscallContext(self, task, nr, args, regs)
+        task.ctx = ctx
+        task.last_syscall = nr
+        handler = HANDLERS.get(nr)
+        if handler is None:
+            name = syscall_name(nr) if nr < 512 else f"non-x86_64 syscall {nr:#x}"
+            key = (name, task.proc.pid)
+            self.unsupported[key] = self.unsupported.get(key, 0) + 1
+            outcome = -errno.ENOSYS
+        else:
+            outcome = self._call(handler, ctx, *args)
+        self._apply(task, ctx, outcome)
+
+    @staticmethod
+    def _call(func, ctx, *args):
+        try:
+            return func(ctx, *args)
+        except KernelError as exc:
+            return -exc.errno
+        except OSError as exc:  # the program passed a bad pointer
+            if exc.errno in (errno.EFAULT, errno.EIO):
+                return -errno.EFAULT
+            raise
+
+    def _apply(self, task: Task, ctx, outcome) -> None:
+        if isinstance(outcome, int):
+            task.result = outcome
+        elif isinstance(outcome, Native):
+            task.native_call = outcome
+        elif isinstance(outcome, Block):
+            task.block = (outcome, ctx)
+            self.sched.park(task, outcome.keys, outcome.deadline_ns)
+        elif isinstance(outcome, Fork):
+            task.fork = outcome
+        elif isinstance(outcome, NativePark):
+            task.native_call = _ParkNative()
+        else:
+            raise TypeError(f"handler for {ctx.name} returned {outcome!r}")
+
+    def _on_sysexit(self, task: Task) -> None:
+        regs = pt.getregs(task.native)
+        result = pt.to_signed(regs.rax)
+        value = result
+        if task.fork is not None:
+            fork, task.fork = task.fork, None
+            if result > 0 and task.fork_child is not None:
+                value = task.fork_child
+                if fork.parent_tid_ptr:
+                    task.mem.write_i32(fork.parent_tid_ptr, value)
+            task.fork_child = None
+        elif task.native_call is not None:
+            call, task.native_call = task.native_call, None
+            value = call.on_exit(task.ctx, result)
+        if value != result:
+            regs.rax = value & MASK64
+            pt.setregs(task.native, regs)
+        task.stop = "sysexit"
+
+    def _on_fork(self, task: Task) -> None:
+        child_native = pt.geteventmsg(task.native)
+        fork = task.fork
+        parent = task.proc
+        child = self.table.fork(parent.pid, self.clock.now_ns)
+        parent_info = self.info[parent.pid]
+        info = ProcInfo(child_native, parent_info.dispositions.copy(),
+                        fork.exit_signal if fork else SIGCHLD, native_parent=task.tgid_native)
+        parent_info.native_children.append(child_native)
+        self.info[child.pid] = info
+        child_task = self._add_task(child_native, child, info)
+        child_task.awaiting_initial = True
+        child_task.child_tid_ptr = fork.child_tid_ptr if fork else 0
+        child_task.expect_stop = True
+        self.sched.add(child_task)
+        task.fork_child = child.pid
+        for status in self._stash.pop(child_native, ()):
+            self._dispatch(child_native, status)
+        pt.syscall(task.native)  # on to the syscall-exit stop, to write the virtual pid
+        if fork is not None and fork.flags & CLONE_VFORK:
+            # vfork(2): the parent sleeps natively until the child execs or exits.
+            info.vfork_parent = task
+            task.expect_stop = False
+            self.sched.park(task, keys=(("vfork", child.pid),))
+
+    def _release_vfork_parent(self, pid: int) -> None:
+        info = self.info.get(pid)
+        if info is not None and info.vfork_parent is not None:
+            parent, info.vfork_parent = info.vfork_parent, None
+            for woken in self.sched.notify(("vfork", pid)):
+                woken.expect_stop = True
+            del parent
+
+    def _on_exec(self, task: Task) -> None:
+        task.mem.reopen()
+        regs = pt.getregs(task.native)
+        patch_auxv(task.mem, regs.rsp, self.random_bytes)
+        argv = _read_cmdline(task.native)
+        exe = os.path.basename(argv[0]) if argv else task.proc.exe
+        self.table.exec(task.proc.pid, argv, exe)
+        self.info[task.proc.pid].dispositions.reset_for_exec()
+        self._release_vfork_parent(task.proc.pid)
+
+    def _on_exit_event(self, task: Task) -> None:
+        status = pt.geteventmsg(task.native)
+        proc = task.proc
+        if proc.state in ("running", "stopped"):
+            self._process_exited(proc, _final_state(status))
+        self._retire(task)
+        pt.cont(task.native)
+
+    def _on_signal_stop(self, task: Task, sig: int) -> None:
+        native = task.native
+        if task.awaiting_initial and sig == SIGSTOP:
+            task.awaiting_initial = False
+            if task.child_tid_ptr:
+                task.mem.write_i32(task.child_tid_ptr, task.tid)
+            task.stop = "initial"
+            return
+        if task.injected and task.injected[0][0] == sig:
+            # Ours (a native SIGCHLD pending at the same time coalesced with it, so the
+            # siginfo is not checked): give it the simulated kernel's siginfo.
+            _, virtual_info = task.injected.pop(0)
+            pt.setsiginfo(native, virtual_info)
+            task.deliver_sig = sig
+            task.stop = "signal"
+            task.native_parked = False
+            return
+        if sig in SYNCHRONOUS_SIGNALS:
+            pt.cont(native, sig)
+            return
+        if sig != SIGCHLD:
+            # Not ours, not the program's own fault: someone outside sent it.
+            self.external_signals.append({"pid": task.proc.pid, "signal": sig})
+        # Suppressed: SIGCHLD is the simulated kernel's to send. A parked
+        # pause()/sigsuspend() restarts natively and goes back to sleep.
+        pt.cont(native, 0)
+
+    def _on_native_death(self, task: Task, status: int) -> None:
+        task.gone = True
+        task.stop = None
+        task.expect_stop = False
+        proc = task.proc
+        if proc.state in ("running", "stopped"):
+            # Died without an exit event (e.g. SIGKILL from outside the host).
+            self._process_exited(proc, _final_state(status))
+        self._retire(task)
+        self.tasks.pop(task.native, None)
+        task.mem.close()
+        info = self.info.get(proc.pid)
+        self._reap_native(task.native, info)
+
+    def _reap_native(self, native: int, info) -> None:
+        """Reap the native zombie if it is ours; else wait until its parent dies."""
+        pidfd = self._pidfds.pop(native, None)
+        if pidfd is not None:
+            os.close(pidfd)
+        if not _try_reap(native):
+            self._native_unreaped.add(native)
+        # Its own native zombie children now belong to our (subreaper) process.
+        if info is not None and info.native == native:
+            for child in info.native_children:
+                if child in self._native_unreaped and _try_reap(child):
+                    self._native_unreaped.discard(child)
+
+    # ------------------------------------------------------------------ lifecycle
+    def _process_exited(self, proc, state) -> None:
+        pid = proc.pid
+        info = self.info[pid]
+        parent_pid = proc.ppid
+        parent_info = self.info.get(parent_pid) if parent_pid != 1 else None
+        autoreap = parent_info is not None and parent_info.dispositions.autoreaps_children()
+        result = self.table.exit(pid, state, self.clock.now_ns, parent_autoreaps=autoreap)
+        for t in info.tasks:
+            self._retire(t)
+        self._release_vfork_parent(pid)
+        self._notify(("child", result.parent_pid))
+        for new_parent in dict.fromkeys(result.new_parent_of.values()):
+            self._notify(("child", new_parent))
+        if parent_info is not None and info.exit_signal:
+            code, status = _cld_code(state)
+            self._post_signal(parent_pid, info.exit_signal,
+                              _sigchld_info(info.exit_signal, code, pid, status))
+        for child_pid, sig in result.pdeath_signals:
+            self._post_signal(child_pid, sig, _kill_info(sig, 0, 0))
+        for observer in self.exit_observers:
+            observer(proc, state)
+
+    def _retire(self, task: Task) -> None:
+        """The task will never be scheduled again (its process ended)."""
+        if not task.exiting:
+            task.exiting = True
+            self.alive -= 1
+        task.expect_stop = False
+        task.block = None
+        self.sched.remove(task)
+
+    def _notify(self, key) -> None:
+        for woken in self.sched.notify(key):
+            woken.wake = "retry"
+
+    def terminate(self, proc, state) -> None:
+        """End a process by a signal's default action: the model first, then natively."""
+        info = self.info[proc.pid]
+        self._process_exited(proc, state)
+        try:
+            os.kill(info.native, SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    # ------------------------------------------------------------------ signals
+    def kill(self, caller: int, pid: int, sig: int, code: int = 0) -> int:
+        """kill(2) inside the host; returns 0 or -errno."""
+        targets = kill_targets(self.table, caller, pid)
+        if not targets:
+            return -errno.ESRCH
+        if sig:
+            for proc in targets:
+                self._post_signal(proc.pid, sig, _kill_info(sig, code, caller))
+        return 0
+
+    def kill_thread(self, caller: int, tgid, tid: int, sig: int) -> int:
+        proc = self.table.get(tid)
+        if proc is None or (tgid is not None and tgid != proc.pid):
+            return -errno.ESRCH
+        if sig:
+            self._post_signal(proc.pid, sig, _kill_info(sig, SI_TKILL, caller))
+        return 0
+
+    def _post_signal(self, pid: int, sig: int, info: bytes) -> None:
+        """Generate ``sig`` for process ``pid`` (signal(7)); delivery happens at the
+        target's next deterministic point."""
+        proc = self.table.get(pid)
+        if pid == 1 or proc is None or proc.state not in ("running", "stopped"):
+            return
+        pinfo = self.info[pid]
+        if sig == SIGKILL:
+            self.terminate(proc, Signaled(SIGKILL))
+            return
+        task = pinfo.tasks[0]
+        if sig == SIGCONT:
+            for stop_sig in STOP_SIGNALS:
+                task.pending.remove(stop_sig)
+            if proc.state == "stopped":
+                self._continue(proc)
+        elif sig in STOP_SIGNALS:
+            task.pending.remove(SIGCONT)
+            if sig == SIGSTOP:
+                self._stop(proc, sig)
+                return
+        action = pinfo.dispositions.get(sig)
+        if action.is_ignore or (action.is_default and default_action(sig) in ("ign", "cont")):
+            return
+        task.pending.add(sig, info)
+        if proc.state == "running" and (task.block is not None or task.native_parked):
+            self._deliver_pending(task)
+
+    def _deliver_pending(self, task: Task) -> None:
+        """Act on the first pending signal the thread does not block (one handler frame
+        per resume; the rest wait for the next point)."""
+        blocked = _blocked_mask(task)
+        pinfo = self.info[task.proc.pid]
+        for sig in task.pending.signals():
+            if blocked & (1 << (sig - 1)):
+                continue
+            info = task.pending.remove(sig)
+            action = pinfo.dispositions.get(sig)
+            if action.is_ignore:
+                continue
+            if action.is_default:
+                kind = default_action(sig)
+                if kind in ("term", "core"):
+                    self.terminate(task.proc, Signaled(sig, core=(kind == "core")))
+                    return
+                if kind == "stop":
+                    self._stop(task.proc, sig)
+                    return
+                continue
+            self._inject(task, sig, info, action)
+            return
+
+    def _inject(self, task: Task, sig: int, info: bytes, action) -> None:
+        if task.block is not None:
+            block, ctx = task.block
+            task.block = None
+            self.sched.unpark(task)
+            self.sched.add(task)
+            if block.restart and action.flags & SA_RESTART:
+                task.restart_syscall = True
+                task.result = 0
+            else:
+                task.result = block.on_interrupt(ctx) if block.on_interrupt else -errno.EINTR
+        elif task.native_parked:
+            self.sched.unpark(task)
+            self.sched.add(task)
+            task.expect_stop = True
+        task.injected.append((sig, info))
+        pt.tgkill(task.tgid_native, task.native, sig)
+        if action.flags & SA_RESETHAND:
+            self.info[task.proc.pid].dispositions.set(sig, type(action)())
+
+    def _stop(self, proc, sig: int) -> None:
+        if not self.table.stop(proc.pid, sig):
+            return
+        self._notify_parent_of_state(proc, CLD_STOPPED, sig)
+
+    def _continue(self, proc) -> None:
+        if not self.table.cont(proc.pid):
+            return
+        self._notify_parent_of_state(proc, CLD_CONTINUED, SIGCONT)
+
+    def _notify_parent_of_state(self, proc, code: int, status: int) -> None:
+        self._notify(("child", proc.ppid))
+        parent_info = self.info.get(proc.ppid) if proc.ppid != 1 else None
+        if parent_info is None:
+            return
+        action = parent_info.dispositions.get(SIGCHLD)
+        if not action.flags & SA_NOCLDSTOP:
+            self._post_signal(proc.ppid, SIGCHLD, _sigchld_info(SIGCHLD, code, proc.pid, status))
+
+    # ------------------------------------------------------------------ teardown
+    def kill_everything(self) -> None:
+        """SIGKILL every native process of the host (any thread may do this)."""
+        for task in list(self.tasks.values()):
+            if not task.gone:
+                try:
+                    os.kill(task.native, SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def drain(self, timeout: float = 10.0) -> list[int]:
+        """After kill_everything: collect every native death; return survivors."""
+        deadline = _time.monotonic() + timeout
+        while any(not t.gone for t in self.tasks.values()):
+            if _time.monotonic() > deadline:
+                break
+            try:
+                native, status = os.waitpid(-1, pt.WALL | pt.WNOTHREAD | os.WNOHANG)
+            except ChildProcessError:
+                break
+            if native == 0:
+                _time.sleep(0.001)
+                continue
+            task = self.tasks.get(native)
+            if task is None:
+                continue
+            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                self._on_native_death(task, status)
+            else:
+                try:
+                    pt.cont(native, 0)
+                except pt.PtraceError:
+                    pass
+        for native in list(self._native_unreaped):
+            if _try_reap(native):
+                self._native_unreaped.discard(native)
+        return self.survivors()
+
+    def survivors(self) -> list[int]:
+        """The pidfd-based proof: every native process we started has exited, and
+        none is left as an unreaped zombie."""
+        alive = []
+        for native, fd in list(self._pidfds.items()):
+            import select
+            readable, _, _ = select.select([fd], [], [], 0)
+            if not readable:
+                alive.append(native)
+        alive.extend(sorted(self._native_unreaped))
+        return alive
+
+    def close(self) -> None:
+        for fd in self._pidfds.values():
+            os.close(fd)
+        self._pidfds.clear()
+
+
+class _ParkNative(Native):
+    """Native call that sleeps until a signal: pause(2), rt_sigsuspend(2)."""
+
+
+def _not_stopped(task) -> bool:
+    return task.proc.state == "running"
+
+
+def _final_state(status: int):
+    if os.WIFEXITED(status):
+        return Exited(os.WEXITSTATUS(status))
+    sig = os.WTERMSIG(status)
+    return Signaled(sig, core=default_action(sig) == "core")
+
+
+def _cld_code(state) -> tuple[int, int]:
+    if isinstance(state, Exited):
+        return CLD_EXITED, state.code
+    return (CLD_DUMPED if state.core else CLD_KILLED), int(state.signal)
+
+
+def _sigchld_info(sig: int, code: int, pid: int, status: int) -> bytes:
+    return struct.pack("<iiiiiiiqq", sig, 0, code, 0, pid, 0, status, 0, 0)
+
+
+def _kill_info(sig: int, code: int, sender: int) -> bytes:
+    return struct.pack("<iiiiii", sig, 0, code, 0, sender, 0)
+
+
+def _blocked_mask(task: Task) -> int:
+    """The thread's blocked set, read from the real kernel (proc(5) SigBlk)."""
+    path = (f"/proc/{task.native}/status" if task.native == task.tgid_native
+            else f"/proc/{task.tgid_native}/task/{task.native}/status")
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                if line.startswith(b"SigBlk:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return 0
+
+
+def _read_cmdline(native: int) -> list[str]:
+    try:
+        with open(f"/proc/{native}/cmdline", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return []
+    return [os.fsdecode(a) for a in raw.split(b"\0")[:-1]]
+
+
+def _try_reap(native: int) -> bool:
+    """True when the native process is no longer a zombie we owe a wait to."""
+    try:
+        pid, _ = os.waitpid(native, os.WNOHANG | pt.WALL)
+    except ChildProcessError:
+        # Not our child: either its parent (a tracee) is alive, or it is gone.
+        return not os.path.exists(f"/proc/{native}")
+    return pid != 0
+
+
+def _pick_cpu() -> int | None:
+    """Tracees all run on one CPU: waking the tracer on the CPU the tracee just left
+    costs a few microseconds, across CPUs tens (NOTES: ptrace cost)."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except OSError:
+        return None
+    return cpus[-1] if cpus else None

@@ -1,0 +1,138 @@
+"""Virtual time: one clock per simulated host and a queue of timed events.
+
+Time in the simulation moves only when the scheduler says so (every process blocked),
+and only forward, to the next deadline in the ``EventQueue``. Integer nanoseconds are
+used throughout so that arithmetic is exact and results are reproducible.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from typing import Any, Optional
+
+__all__ = ["VirtualClock", "EventQueue", "TimerHandle"]
+
+
+class VirtualClock:
+    """A monotonic virtual clock in integer nanoseconds since the Unix epoch."""
+
+    __slots__ = ("start_ns", "_now_ns")
+
+    def __init__(self, start_ns: int) -> None:
+        self.start_ns = int(start_ns)
+        self._now_ns = self.start_ns
+
+    @property
+    def now_ns(self) -> int:
+        """Current virtual time (ns since the epoch)."""
+        return self._now_ns
+
+    @property
+    def elapsed_ns(self) -> int:
+        """Virtual time passed since the clock started."""
+        return self._now_ns - self.start_ns
+
+    @property
+    def now(self) -> float:
+        """Current virtual time in float seconds (for display, not for arithmetic)."""
+        return self._now_ns / 1e9
+
+    def advance_to(self, t_ns: int) -> None:
+        """Move the clock to ``t_ns``; moving backwards would break every timer."""
+        t_ns = int(t_ns)
+        if t_ns < self._now_ns:
+            raise ValueError(
+                f"virtual clock cannot go backwards: now {self._now_ns} ns, asked {t_ns} ns"
+            )
+        self._now_ns = t_ns
+
+    def advance_by(self, delta_ns: int) -> None:
+        """Move the clock forward by ``delta_ns`` (must be >= 0)."""
+        self.advance_to(self._now_ns + int(delta_ns))
+
+    def __repr__(self) -> str:
+        return f"VirtualClock(now_ns={self._now_ns}, elapsed_ns={self.elapsed_ns})"
+
+
+class TimerHandle:
+    """Returned by ``EventQueue.schedule``; pass it to ``cancel``."""
+
+    __slots__ = ("when_ns", "seq", "payload", "active")
+
+    def __init__(self, when_ns: int, seq: int, payload: Any) -> None:
+        self.when_ns = when_ns
+        self.seq = seq
+        self.payload = payload
+        self.active = True  # False once fired or cancelled
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "done"
+        return f"<TimerHandle at {self.when_ns} ns #{self.seq} {state}>"
+
+
+class EventQueue:
+    """Deadlines ordered by (time, insertion); cancellation is O(1).
+
+    Cancelled entries stay in the heap and are skipped when they reach the top (lazy
+    deletion); the heap is rebuilt when more than half of it is dead so that programs
+    re-arming timers in a loop do not grow it without bound.
+    """
+
+    __slots__ = ("_heap", "_counter", "_live", "_dead")
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, TimerHandle]] = []
+        self._counter = itertools.count()
+        self._live = 0
+        self._dead = 0
+
+    def schedule(self, when_ns: int, payload: Any) -> TimerHandle:
+        """Queue ``payload`` for ``when_ns``; equal times keep insertion order."""
+        handle = TimerHandle(int(when_ns), next(self._counter), payload)
+        heapq.heappush(self._heap, (handle.when_ns, handle.seq, handle))
+        self._live += 1
+        return handle
+
+    def cancel(self, handle: TimerHandle) -> bool:
+        """Cancel a pending event; returns False if it already fired or was cancelled."""
+        if not handle.active:
+            return False
+        handle.active = False
+        self._live -= 1
+        self._dead += 1
+        if self._dead > 64 and self._dead > self._live:
+            self._heap = [entry for entry in self._heap if entry[2].active]
+            heapq.heapify(self._heap)
+            self._dead = 0
+        return True
+
+    def _drop_dead_top(self) -> None:
+        heap = self._heap
+        while heap and not heap[0][2].active:
+            heapq.heappop(heap)
+            self._dead -= 1
+
+    def next_time(self) -> Optional[int]:
+        """Earliest pending deadline, or None when nothing is queued."""
+        self._drop_dead_top()
+        return self._heap[0][0] if self._heap else None
+
+    def pop_due(self, now_ns: int) -> list[Any]:
+        """Remove and return payloads due at or before ``now_ns``, in (time, insertion) order."""
+        due: list[Any] = []
+        heap = self._heap
+        while True:
+            self._drop_dead_top()
+            if not heap or heap[0][0] > now_ns:
+                return due
+            _, _, handle = heapq.heappop(heap)
+            handle.active = False
+            self._live -= 1
+            due.append(handle.payload)
+
+    def __len__(self) -> int:
+        return self._live
+
+    def __bool__(self) -> bool:
+        return self._live > 0

@@ -1,0 +1,124 @@
+"""Who runs next, and when virtual time may move.
+
+One task (native thread) runs at a time. The running task keeps the CPU until it
+blocks, exits or has made ``QUANTUM`` trapped system calls in a row; then the next task
+is drawn from the runnable ones with the host's seeded generator, so every seed fixes
+one interleaving. Blocked tasks wait on *keys* (e.g. ("child", pid) for wait4) and/or a
+virtual deadline; time only advances when nothing is runnable.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+
+QUANTUM = 64
+
+
+class Scheduler:
+    def __init__(self, seed: int):
+        self._rng = random.Random(f"simproc-schedule:{seed}")
+        self._runnable: dict[object, None] = {}  # insertion-ordered set
+        self._current = None
+        self._streak = 0
+        self._waiting: dict[object, dict[object, None]] = {}  # key -> tasks
+        self._deadlines: list = []  # heap of (deadline_ns, seq, task, token)
+        self._seq = itertools.count()
+        self._parked: dict[object, tuple] = {}  # task -> (keys, token)
+
+    # -- runnable set -------------------------------------------------------------
+    def add(self, task) -> None:
+        self._runnable[task] = None
+
+    def remove(self, task) -> None:
+        """The task is gone or stopped: forget it everywhere."""
+        self._runnable.pop(task, None)
+        self.unpark(task)
+        if self._current is task:
+            self._current = None
+
+    def is_runnable(self, task) -> bool:
+        return task in self._runnable
+
+    def has_runnable(self) -> bool:
+        return bool(self._runnable)
+
+    def pick(self, eligible=lambda task: True):
+        """The task to run next, or None when every task is blocked."""
+        current = self._current
+        if (current is not None and current in self._runnable and self._streak < QUANTUM
+                and eligible(current)):
+            self._streak += 1
+            return current
+        candidates = [t for t in self._runnable if eligible(t)]
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            choice = candidates[0]
+        else:
+            choice = candidates[self._rng.randrange(len(candidates))]
+        self._current = choice
+        self._streak = 1
+        return choice
+
+    # -- blocking -----------------------------------------------------------------
+    def park(self, task, keys=(), deadline_ns=None) -> None:
+        self._runnable.pop(task, None)
+        token = next(self._seq)
+        self._parked[task] = (tuple(keys), token)
+        for key in keys:
+            self._waiting.setdefault(key, {})[task] = None
+        if deadline_ns is not None:
+            heapq.heappush(self._deadlines, (deadline_ns, token, task))
+
+    def unpark(self, task) -> bool:
+        entry = self._parked.pop(task, None)
+        if entry is None:
+            return False
+        for key in entry[0]:
+            waiters = self._waiting.get(key)
+            if waiters is not None:
+                waiters.pop(task, None)
+                if not waiters:
+                    del self._waiting[key]
+        return True
+
+    def is_parked(self, task) -> bool:
+        return task in self._parked
+
+    def notify(self, key) -> list:
+        """Tasks waiting on ``key`` become runnable (they retry their call); returned
+        in the order they started waiting."""
+        waiters = self._waiting.pop(key, None)
+        if not waiters:
+            return []
+        woken = list(waiters)
+        for task in woken:
+            self.unpark(task)
+            self.add(task)
+        return woken
+
+    def next_deadline(self) -> int | None:
+        self._drop_stale_deadlines()
+        return self._deadlines[0][0] if self._deadlines else None
+
+    def expire(self, now_ns: int) -> list:
+        """Parked tasks whose deadline has come, earliest first; they become runnable."""
+        expired = []
+        while True:
+            self._drop_stale_deadlines()
+            if not self._deadlines or self._deadlines[0][0] > now_ns:
+                return expired
+            _, _, task = heapq.heappop(self._deadlines)
+            self.unpark(task)
+            self.add(task)
+            expired.append(task)
+
+    def _drop_stale_deadlines(self) -> None:
+        heap = self._deadlines
+        while heap:
+            _, token, task = heap[0]
+            entry = self._parked.get(task)
+            if entry is not None and entry[1] == token:
+                return
+            heapq.heappop(heap)

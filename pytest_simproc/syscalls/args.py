@@ -1,0 +1,27 @@
+"""Decoding raw 64-bit register values into the C types the man pages declare."""
+from __future__ import annotations
+
+import struct
+
+
+def s32(value: int) -> int:
+    """int / pid_t argument."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >> 31 else value
+
+
+def u32(value: int) -> int:
+    return value & 0xFFFFFFFF
+
+
+def s64(value: int) -> int:
+    value &= (1 << 64) - 1
+    return value - (1 << 64) if value >> 63 else value
+
+
+def pack_timespec(ns: int) -> bytes:
+    return struct.pack("<qq", ns // 1_000_000_000, ns % 1_000_000_000)
+
+
+def unpack_timespec(data: bytes) -> tuple[int, int]:
+    return struct.unpack("<qq", data)

@@ -1,0 +1,66 @@
+"""Sources of nondeterminism that are not about processes: randomness and uname."""
+from __future__ import annotations
+
+import errno
+import os
+import struct
+
+from .args import u32
+from .outcome import Native
+from .registry import handles
+
+GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
+_RANDOM_DEVICES = (b"/dev/urandom", b"/dev/random")
+_RED_ZONE = 128  # x86_64 ABI: bytes below rsp the program may use without moving rsp
+
+
+@handles("getrandom")
+def getrandom(ctx, buf, length, flags, *_):
+    flags = u32(flags)
+    if flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) or (
+            flags & GRND_RANDOM and flags & GRND_INSECURE):
+        return -errno.EINVAL
+    length = min(length, 0x1FFFFFF)  # random(4): reads are capped at 32 MiB - 1
+    if length:
+        ctx.mem.write(buf, ctx.engine.random_bytes(length))
+    return length
+
+
+def _redirect_random_device(ctx, path_reg: str, path_ptr: int):
+    """Open a file of seeded bytes instead of /dev/urandom: the new path is written on
+    the tracee's stack below the red zone, where nothing live can be."""
+    try:
+        path = ctx.mem.read_cstring(path_ptr, 64)
+    except OSError:
+        return Native()  # the kernel will answer EFAULT itself
+    if path not in _RANDOM_DEVICES:
+        return Native()
+    replacement = os.fsencode(ctx.engine.random_device_file()) + b"\0"
+    addr = (ctx.regs.rsp - _RED_ZONE - len(replacement)) & ~0xF
+    ctx.mem.write(addr, replacement)
+    return Native(regs={path_reg: addr})
+
+
+@handles("open")
+def open_(ctx, path, *_):
+    return _redirect_random_device(ctx, "rdi", path)
+
+
+@handles("openat")
+def openat(ctx, _dirfd, path, *_):
+    return _redirect_random_device(ctx, "rsi", path)
+
+
+@handles("uname")
+def uname(ctx, buf, *_):
+    real = os.uname()
+    fields = (real.sysname, ctx.engine.hostname, real.release, real.version, real.machine,
+              "(none)")
+    ctx.mem.write(buf, b"".join(struct.pack("65s", f.encode()[:64]) for f in fields))
+    return 0
+
+
+@handles("sethostname", "setdomainname")
+def sethostname(ctx, *_):
+    # The real machine's name is not the host's to change.
+    return -errno.EPERM

@@ -1,0 +1,60 @@
+"""What a handler returns: a value, or one of these.
+
+A plain ``int`` completes the call: it becomes the return value (``-errno`` for
+errors) written into rax while the native call is skipped. One ptrace stop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass
+class Native:
+    """Let the kernel run the call for real, possibly with rewritten argument registers.
+
+    ``on_exit(ctx, result) -> int`` (optional) sees the native result at the
+    syscall-exit stop and returns the value the program gets; it costs a second stop.
+    """
+    regs: dict[str, int] = field(default_factory=dict)
+    on_exit: Callable[[Any, int], int] | None = None
+
+
+@dataclass
+class Block:
+    """Park the calling thread; nothing runs natively meanwhile.
+
+    ``retry(ctx)`` is called again whenever one of ``keys`` is notified and returns a new
+    outcome. At ``deadline_ns`` (virtual) the call completes with ``on_timeout(ctx)``.
+    A signal with a handler interrupts the call: ``restart`` says whether SA_RESTART may
+    restart it (signal(7) "Interruption of system calls"), ``on_interrupt(ctx)`` lets it
+    write what it must (e.g. nanosleep's remaining time) and returns the result.
+    """
+    keys: tuple = ()
+    retry: Callable[[Any], Any] | None = None
+    deadline_ns: int | None = None
+    on_timeout: Callable[[Any], int] | None = None
+    restart: bool = False
+    on_interrupt: Callable[[Any], int] | None = None
+
+
+@dataclass
+class NativePark:
+    """Run natively a call that sleeps until a signal arrives (pause, rt_sigsuspend).
+
+    The kernel keeps the thread asleep with the masks the call set; the host wakes it
+    by queueing a real signal when the simulated kernel delivers one.
+    """
+
+
+@dataclass
+class Fork:
+    """Let a process-creating clone run natively; the host assigns the virtual pid.
+
+    ``parent_tid_ptr`` / ``child_tid_ptr``: CLONE_PARENT_SETTID / CLONE_CHILD_SETTID
+    addresses where the kernel wrote the native tid and the host writes the virtual one.
+    """
+    flags: int
+    exit_signal: int
+    parent_tid_ptr: int = 0
+    child_tid_ptr: int = 0

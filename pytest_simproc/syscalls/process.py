@@ -1,0 +1,195 @@
+"""Identity and lifecycle: getpid & co, process groups and sessions, fork, wait, prctl.
+
+Thread-creating clones are refused until the host schedules threads.
+"""
+from __future__ import annotations
+
+import errno
+import struct
+
+from ..kernel import wait as kwait
+from .args import s32, u32
+from .outcome import Block, Fork, Native
+from .registry import handles
+
+# sched.h
+CLONE_VM = 0x00000100
+CLONE_VFORK = 0x00004000
+CLONE_PARENT = 0x00008000
+CLONE_THREAD = 0x00010000
+CLONE_PARENT_SETTID = 0x00100000
+CLONE_CHILD_SETTID = 0x01000000
+SIGCHLD = 17
+
+WNOHANG = 1
+P_PIDFD = 3
+
+
+@handles("getpid")
+def getpid(ctx, *_):
+    return ctx.proc.pid
+
+
+@handles("gettid")
+def gettid(ctx, *_):
+    return ctx.task.tid
+
+
+@handles("getppid")
+def getppid(ctx, *_):
+    return ctx.proc.ppid
+
+
+@handles("getpgrp")
+def getpgrp(ctx, *_):
+    return ctx.proc.pgid
+
+
+@handles("getpgid")
+def getpgid(ctx, pid, *_):
+    return ctx.table.getpgid(ctx.proc.pid, s32(pid))
+
+
+@handles("getsid")
+def getsid(ctx, pid, *_):
+    return ctx.table.getsid(ctx.proc.pid, s32(pid))
+
+
+@handles("setpgid")
+def setpgid(ctx, pid, pgid, *_):
+    ctx.table.setpgid(ctx.proc.pid, s32(pid), s32(pgid))
+    return 0
+
+
+@handles("setsid")
+def setsid(ctx, *_):
+    return ctx.table.setsid(ctx.proc.pid)
+
+
+@handles("set_tid_address")
+def set_tid_address(ctx, *_):
+    # The kernel must keep clear_child_tid; the program must learn its virtual tid
+    # (glibc caches the return value as the thread's tid).
+    return Native(on_exit=lambda c, _result: c.task.tid)
+
+
+def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr):
+    if flags & CLONE_THREAD:
+        ctx.engine.refuse(ctx, "threads are not supported yet: a thread-creating clone "
+                          "(CLONE_THREAD) fails with EAGAIN")
+        return -errno.EAGAIN
+    return Fork(flags=flags, exit_signal=exit_signal,
+                parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
+                child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0)
+
+
+@handles("fork")
+def fork(ctx, *_):
+    return _fork(ctx, 0, SIGCHLD, 0, 0)
+
+
+@handles("vfork")
+def vfork(ctx, *_):
+    return _fork(ctx, CLONE_VM | CLONE_VFORK, SIGCHLD, 0, 0)
+
+
+@handles("clone")
+def clone(ctx, flags, _stack, parent_tid, child_tid, _tls, *_):
+    # x86_64 argument order: flags, stack, parent_tid, child_tid, tls (clone(2) NOTES)
+    return _fork(ctx, flags & ~0xFF, flags & 0xFF, parent_tid, child_tid)
+
+
+@handles("clone3")
+def clone3(ctx, args_ptr, size, *_):
+    if size < 64:
+        return -errno.EINVAL
+    flags, _pidfd, child_tid, parent_tid, exit_signal = struct.unpack(
+        "<5Q", ctx.mem.read(args_ptr, 40))
+    return _fork(ctx, flags, exit_signal, parent_tid, child_tid)
+
+
+def _write_rusage(ctx, ptr):
+    if ptr:
+        ctx.mem.write(ptr, bytes(144))  # struct rusage: no CPU model yet, all zero
+
+
+@handles("wait4")
+def wait4(ctx, pid, status_ptr, options, rusage_ptr, *_):
+    pid, options = s32(pid), u32(options)
+    caller = ctx.proc.pid
+
+    def attempt(ctx):
+        event = kwait.wait4(ctx.table, caller, pid, options)
+        if event is None:
+            if options & WNOHANG:
+                return 0
+            return Block(keys=(("child", caller),), retry=attempt, restart=True)
+        if status_ptr:
+            ctx.mem.write_i32(status_ptr, event.status)
+        _write_rusage(ctx, rusage_ptr)
+        ctx.engine.child_event_consumed(event)
+        return event.pid
+
+    return attempt(ctx)
+
+
+def _write_siginfo(ctx, ptr, event):
+    # siginfo_t for SIGCHLD (sigaction(2)): signo, errno, code, then pid, uid, status
+    if event is None:
+        ctx.mem.write(ptr, struct.pack("<iiiiiii", 0, 0, 0, 0, 0, 0, 0))
+    else:
+        ctx.mem.write(ptr, struct.pack("<iiiiiiiqq", SIGCHLD, 0, event.si_code, 0,
+                                       event.pid, event.uid, event.si_status, 0, 0))
+
+
+@handles("waitid")
+def waitid(ctx, idtype, ident, infop, options, rusage_ptr, *_):
+    idtype, ident, options = u32(idtype), s32(ident), u32(options)
+    caller = ctx.proc.pid
+    if idtype == P_PIDFD:
+        ctx.engine.refuse(ctx, "waitid(P_PIDFD) is not emulated yet")
+        return -errno.EINVAL
+
+    def attempt(ctx):
+        event = kwait.waitid(ctx.table, caller, idtype, ident, options)
+        if event is None:
+            if options & WNOHANG:
+                if infop:
+                    _write_siginfo(ctx, infop, None)
+                return 0
+            return Block(keys=(("child", caller),), retry=attempt, restart=True)
+        if infop:
+            _write_siginfo(ctx, infop, event)
+        _write_rusage(ctx, rusage_ptr)
+        ctx.engine.child_event_consumed(event)
+        return 0
+
+    return attempt(ctx)
+
+
+# prctl(2) options the simulated kernel answers; every other option runs natively.
+PR_SET_PDEATHSIG = 1
+PR_GET_PDEATHSIG = 2
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+
+
+@handles("prctl")
+def prctl(ctx, option, arg2, *_):
+    option = s32(option)
+    if option == PR_SET_PDEATHSIG:
+        sig = s32(arg2)
+        if not 0 <= sig <= 64:
+            return -errno.EINVAL
+        ctx.table.set_pdeathsig(ctx.proc.pid, sig)
+        return 0
+    if option == PR_GET_PDEATHSIG:
+        ctx.mem.write_i32(arg2, ctx.proc.pdeathsig)
+        return 0
+    if option == PR_SET_CHILD_SUBREAPER:
+        ctx.table.set_subreaper(ctx.proc.pid, bool(arg2))
+        return 0
+    if option == PR_GET_CHILD_SUBREAPER:
+        ctx.mem.write_i32(arg2, int(ctx.proc.is_subreaper))
+        return 0
+    return Native()

@@ -1,0 +1,56 @@
+"""The syscall table: which calls the filter traps and which function answers each.
+
+Every call that touches process identity, signals, time, timers or resource limits must
+be trapped even before it is emulated: run natively with a virtual pid as argument it
+would reach some unrelated real process. Those not emulated yet are in UNSUPPORTED and
+fail with ENOSYS, and the host's report names them.
+"""
+from __future__ import annotations
+
+from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES
+
+# Numbers from 512 up are the x32 ABI's: the x86_64 numbers are below.
+_NUMBERS = {name: nr for nr, name in SYSCALL_NAMES.items() if nr < 512}
+# python-ptrace 0.9.9's table misses these.
+_NUMBERS.update({"timerfd_create": 283, "pidfd_send_signal": 424, "pidfd_open": 434, "clone3": 435,
+                 "pidfd_getfd": 438, "process_madvise": 440, "epoll_pwait2": 441,
+                 "futex_waitv": 449, "process_mrelease": 448})
+_NAMES = {nr: name for name, nr in _NUMBERS.items()}
+
+HANDLERS: dict[int, object] = {}
+
+UNSUPPORTED = frozenset({
+    # signals not emulated yet
+    "rt_sigqueueinfo", "rt_tgsigqueueinfo", "rt_sigtimedwait", "signalfd", "signalfd4",
+    "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
+    # timers
+    "alarm", "setitimer", "getitimer", "timer_create", "timer_settime", "timer_gettime",
+    "timer_getoverrun", "timer_delete", "timerfd_create", "timerfd_settime",
+    "timerfd_gettime",
+    # reaching into other processes by pid
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "process_madvise",
+    "process_mrelease",
+    # changing the real machine's clock
+    "clock_settime", "settimeofday", "adjtimex", "clock_adjtime",
+})
+
+
+def syscall_number(name: str) -> int:
+    return _NUMBERS[name]
+
+
+def syscall_name(nr: int) -> str:
+    return _NAMES.get(nr, f"syscall_{nr}")
+
+
+def handles(*names: str):
+    """Register the decorated function as the handler of the named system calls."""
+    def register(func):
+        for name in names:
+            HANDLERS[_NUMBERS[name]] = func
+        return func
+    return register
+
+
+def intercepted_numbers() -> frozenset[int]:
+    return frozenset(HANDLERS) | frozenset(_NUMBERS[n] for n in UNSUPPORTED)

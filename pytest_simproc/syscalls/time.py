@@ -1,0 +1,136 @@
+"""Time: every clock reads the host's virtual clock; sleeps park the thread.
+
+All wall and monotonic clocks read the same virtual time (seconds since the epoch,
+starting at the host's start_time), as Shadow does: a program cannot tell them apart
+because nothing ever sets the clock. CPU-time clocks read the deterministic CPU model.
+"""
+from __future__ import annotations
+
+import errno
+import struct
+
+from .args import pack_timespec, s32, s64, unpack_timespec
+from .outcome import Block
+from .registry import handles
+
+NSEC = 1_000_000_000
+TIMER_ABSTIME = 1
+
+# time.h clock ids
+CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
+CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 2, 3
+CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE = 4, 5, 6
+CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM, CLOCK_TAI = 7, 8, 9, 11
+_WALL_CLOCKS = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE,
+                CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM,
+                CLOCK_BOOTTIME_ALARM, CLOCK_TAI}
+_CPU_CLOCKS = {CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID}
+_COARSE_RES_NS = 4_000_000  # a 250 Hz tick, fixed so that clock_getres is deterministic
+
+
+def _clock_value(ctx, clock_id: int) -> int | None:
+    if clock_id in _WALL_CLOCKS:
+        return ctx.now_ns
+    if clock_id in _CPU_CLOCKS or clock_id < 0:
+        # negative ids name another process's or thread's CPU clock (clock_getcpuclockid(3))
+        return ctx.engine.cpu_time_ns(ctx.task)
+    return None
+
+
+@handles("clock_gettime")
+def clock_gettime(ctx, clock_id, tp, *_):
+    value = _clock_value(ctx, s32(clock_id))
+    if value is None:
+        return -errno.EINVAL
+    if not tp:
+        return -errno.EFAULT
+    ctx.mem.write(tp, pack_timespec(value))
+    return 0
+
+
+@handles("clock_getres")
+def clock_getres(ctx, clock_id, res, *_):
+    clock_id = s32(clock_id)
+    if _clock_value(ctx, clock_id) is None:
+        return -errno.EINVAL
+    if res:
+        coarse = clock_id in (CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE)
+        ctx.mem.write(res, pack_timespec(_COARSE_RES_NS if coarse else 1))
+    return 0
+
+
+@handles("gettimeofday")
+def gettimeofday(ctx, tv, tz, *_):
+    now = ctx.now_ns
+    if tv:
+        ctx.mem.write(tv, struct.pack("<qq", now // NSEC, (now % NSEC) // 1000))
+    if tz:
+        ctx.mem.write(tz, struct.pack("<ii", 0, 0))  # UTC, no DST
+    return 0
+
+
+@handles("time")
+def time_(ctx, tloc, *_):
+    seconds = ctx.now_ns // NSEC
+    if tloc:
+        ctx.mem.write(tloc, struct.pack("<q", seconds))
+    return seconds
+
+
+@handles("times")
+def times(ctx, buf, *_):
+    # clock ticks (USER_HZ = 100) since the host booted; CPU times from the CPU model
+    if buf:
+        ticks = ctx.engine.cpu_time_ns(ctx.task) // 10_000_000
+        ctx.mem.write(buf, struct.pack("<qqqq", ticks, 0, 0, 0))
+    return ctx.engine.uptime_ns() // 10_000_000
+
+
+def _read_timespec(ctx, ptr) -> int | None:
+    """A valid timespec as nanoseconds, or None when nanosleep(2) says EINVAL."""
+    sec, nsec = unpack_timespec(ctx.mem.read(ptr, 16))
+    if sec < 0 or not 0 <= nsec < NSEC:
+        return None
+    return sec * NSEC + nsec
+
+
+def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):
+    """Park until ``deadline_ns``; a handled signal ends it with EINTR and the time left."""
+    if deadline_ns <= ctx.now_ns:
+        return 0
+
+    def interrupted(c):
+        if rem_ptr:
+            c.mem.write(rem_ptr, pack_timespec(max(0, deadline_ns - c.now_ns)))
+        return -errno.EINTR
+
+    # nanosleep is never restarted after a handler, SA_RESTART or not (signal(7))
+    return Block(deadline_ns=deadline_ns, on_timeout=lambda c: 0, on_interrupt=interrupted)
+
+
+@handles("nanosleep")
+def nanosleep(ctx, req, rem, *_):
+    if not req:
+        return -errno.EFAULT
+    duration = _read_timespec(ctx, req)
+    if duration is None:
+        return -errno.EINVAL
+    return _sleep_until(ctx, ctx.now_ns + duration, rem)
+
+
+@handles("clock_nanosleep")
+def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
+    clock_id, flags = s32(clock_id), s64(flags)
+    if clock_id == CLOCK_THREAD_CPUTIME_ID:
+        return -errno.EINVAL
+    if clock_id not in _WALL_CLOCKS and clock_id != CLOCK_PROCESS_CPUTIME_ID:
+        return -errno.EINVAL
+    if not req:
+        return -errno.EFAULT
+    value = _read_timespec(ctx, req)
+    if value is None:
+        return -errno.EINVAL
+    if flags & TIMER_ABSTIME:
+        # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
+        return _sleep_until(ctx, value, 0)
+    return _sleep_until(ctx, ctx.now_ns + value, rem)

@@ -1,0 +1,105 @@
+"""Thin layer over python-ptrace's bindings: the few ptrace requests the tracer uses.
+
+python-ptrace 0.9.9 lacks PTRACE_O_TRACESECCOMP / PTRACE_O_EXITKILL and raises on the
+seccomp and exit events in its own event decoding, so the tracer decodes wait statuses
+itself (ptrace(2) "Stopped states") and only borrows registers and requests from it.
+"""
+from __future__ import annotations
+
+import os
+
+from ptrace.binding import func as _pt
+
+getregs = _pt.ptrace_getregs
+setregs = _pt.ptrace_setregs
+geteventmsg = _pt.ptrace_geteventmsg
+setoptions = _pt.ptrace_setoptions
+traceme = _pt.ptrace_traceme
+PtraceError = _pt.PtraceError
+
+PTRACE_CONT = 7
+PTRACE_SYSCALL = 24
+_ptrace = _pt.ptrace
+
+# ptrace(2) options
+O_TRACESYSGOOD = 0x01
+O_TRACEFORK = 0x02
+O_TRACEVFORK = 0x04
+O_TRACECLONE = 0x08
+O_TRACEEXEC = 0x10
+O_TRACEVFORKDONE = 0x20
+O_TRACEEXIT = 0x40
+O_TRACESECCOMP = 0x80
+O_EXITKILL = 0x100000
+
+# events, in bits 16..23 of a SIGTRAP stop status
+EVENT_FORK = 1
+EVENT_VFORK = 2
+EVENT_CLONE = 3
+EVENT_EXEC = 4
+EVENT_VFORK_DONE = 5
+EVENT_EXIT = 6
+EVENT_SECCOMP = 7
+
+TRACER_OPTIONS = (O_TRACESYSGOOD | O_TRACEFORK | O_TRACEVFORK | O_TRACECLONE | O_TRACEEXEC
+                  | O_TRACEEXIT | O_TRACESECCOMP | O_EXITKILL)
+
+WALL = 0x40000000
+WNOTHREAD = 0x20000000
+
+MASK64 = (1 << 64) - 1
+
+
+def cont(pid: int, sig: int = 0) -> None:
+    _ptrace(PTRACE_CONT, pid, 0, sig)
+
+
+def syscall(pid: int, sig: int = 0) -> None:
+    """Resume to the next syscall-exit-stop (after a seccomp stop, that of the same call)."""
+    _ptrace(PTRACE_SYSCALL, pid, 0, sig)
+
+
+def wait_any() -> tuple[int, int]:
+    """Next event of any tracee of *this thread* (__WNOTHREAD keeps other threads'
+    children out of it)."""
+    return os.waitpid(-1, WALL | WNOTHREAD)
+
+
+def to_signed(value: int) -> int:
+    value &= MASK64
+    return value - (1 << 64) if value >> 63 else value
+
+
+PTRACE_GETSIGINFO = 0x4202
+PTRACE_SETSIGINFO = 0x4203
+SIGINFO_SIZE = 128
+_libc = None
+
+
+def _c():
+    global _libc
+    if _libc is None:
+        import ctypes
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def getsiginfo(pid: int) -> bytes:
+    import ctypes
+    buf = ctypes.create_string_buffer(SIGINFO_SIZE)
+    _ptrace(PTRACE_GETSIGINFO, pid, 0, ctypes.addressof(buf))
+    return buf.raw
+
+
+def setsiginfo(pid: int, info: bytes) -> None:
+    import ctypes
+    buf = ctypes.create_string_buffer(info.ljust(SIGINFO_SIZE, b"\0"), SIGINFO_SIZE)
+    _ptrace(PTRACE_SETSIGINFO, pid, 0, ctypes.addressof(buf))
+
+
+def tgkill(tgid: int, tid: int, sig: int) -> None:
+    """Queue a real signal on one native thread (tgkill(2))."""
+    import ctypes
+    if _c().syscall(234, tgid, tid, sig) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))

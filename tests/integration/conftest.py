@@ -1,0 +1,232 @@
+"""Fixtures for the integration tests: build the C programs in tests/programs, run them
+natively, and shared checkers.
+
+Every integration test has a *native* half (the program run directly, which validates
+the program and the expected output) and an *in-host* half (the same program in a
+``pytest_simproc.SimHost``, which must give the documented, exact answers).
+"""
+from __future__ import annotations
+
+import faulthandler
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "programs"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START = 946684800  # 2000-01-01T00:00:00Z, the default SimHost start_time
+CFLAGS = ["-O0", "-Wall"]
+EXTRA_FLAGS = {"pthread": ["-pthread"]}
+# A stuck host must not hang the whole run: dump every thread's stack and exit.
+REAL_TIME_LIMIT = 180
+
+
+@pytest.fixture(autouse=True)
+def _hang_guard():
+    faulthandler.dump_traceback_later(REAL_TIME_LIMIT, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+class Builder:
+    """``build("ids")`` / ``build("ids", static=True)`` -> absolute path of the binary.
+
+    Binaries are cached for the session; dynamic and static builds live in separate
+    directories so both have the program's own name as basename (the host names
+    processes after it: ``simhost.ids.1000``).
+    """
+
+    def __init__(self, outdir: Path):
+        self.outdir = outdir
+        self._cache: dict[tuple[str, bool], str] = {}
+        self._static_problem: str | None = None
+        self._static_checked = False
+        self._lock = threading.Lock()
+
+    def _cc(self) -> str:
+        cc = shutil.which("cc")
+        if cc is None:
+            pytest.skip("no C compiler: `cc` is not on PATH, cannot build tests/programs/*.c")
+        return cc
+
+    def _check_static(self, cc: str) -> None:
+        if self._static_checked:
+            if self._static_problem:
+                pytest.skip(self._static_problem)
+            return
+        self._static_checked = True
+        src = self.outdir / "static-probe.c"
+        src.write_text("int main(void) { return 0; }\n")
+        res = subprocess.run([cc, "-static", "-o", str(self.outdir / "static-probe"), str(src)],
+                             capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            self._static_problem = ("static linking is unavailable (no static libc?): "
+                                    f"`cc -static` failed: {res.stderr.strip()[:500]}")
+            pytest.skip(self._static_problem)
+
+    def __call__(self, name: str, static: bool = False) -> str:
+        key = (name, static)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+            cc = self._cc()
+            src = PROGRAMS_DIR / f"{name}.c"
+            if not src.is_file():
+                raise FileNotFoundError(f"no test program {src}")
+            if static:
+                self._check_static(cc)
+            outdir = self.outdir / ("static" if static else "dynamic")
+            outdir.mkdir(exist_ok=True)
+            out = outdir / name
+            cmd = [cc, *CFLAGS, *EXTRA_FLAGS.get(name, []), *(["-static"] if static else []),
+                   "-o", str(out), str(src)]
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            if res.returncode != 0:
+                pytest.fail(f"compiling {src.name} failed: {' '.join(cmd)}\n{res.stderr}",
+                            pytrace=False)
+            self._cache[key] = str(out)
+            return str(out)
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory) -> Builder:
+    return Builder(tmp_path_factory.mktemp("simproc-programs"))
+
+
+@dataclass
+class NativeResult:
+    argv: list
+    pid: int
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def run_native(argv, *, timeout: float = 30, input: bytes | None = None,
+               env: dict | None = None, cwd=None) -> NativeResult:
+    """Run a program directly (no simulation) and collect its output."""
+    proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.PIPE if input is not None
+                            else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=cwd)
+    try:
+        out, err = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    return NativeResult(list(argv), proc.pid, proc.returncode, out, err)
+
+
+@pytest.fixture(scope="session")
+def native():
+    """``native([path, args...], timeout=30)`` -> NativeResult(pid, returncode, stdout, stderr)."""
+    return run_native
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def find_tool(name: str) -> str:
+    """Absolute, symlink-resolved path of an ELF executable ``name`` (not a shell shim,
+    e.g. pyenv's), or skip the test."""
+    candidates = [shutil.which(name), shutil.which(name, path="/usr/local/bin:/usr/bin:/bin")]
+    if name == "python3":
+        candidates.append(sys.executable)
+    for cand in candidates:
+        if cand and _is_elf(os.path.realpath(cand)):
+            return os.path.realpath(cand)
+    pytest.skip(f"`{name}` (an ELF executable) is not available on this machine")
+
+
+@pytest.fixture(scope="session")
+def tool():
+    """``tool("bash")`` -> absolute path, or skips the test when the tool is absent."""
+    return find_tool
+
+
+# A clean, fixed environment for programs that look things up in it (bash, python3).
+CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "HOME": "/"}
+
+
+@pytest.fixture(scope="session")
+def clean_env():
+    return dict(CLEAN_ENV)
+
+
+# ---------------------------------------------------------------------------------------
+# forktree.c checker (used by test_lifecycle, test_static, test_determinism)
+
+FORKTREE_FANOUT = (2, 2, 1, 0)
+
+
+def check_forktree(stdout: bytes, root_ppid: int) -> dict:
+    """Validate forktree's output for any interleaving; return {pid: (ppid, depth)}.
+
+    Checks: 11 processes (1/2/4/4 per depth), each child's parent is one level up,
+    every parent reaped exactly its own children with exit code 10 + child's depth,
+    a child's reap line comes after all of the child's own lines, no error lines.
+    """
+    text = stdout.decode()
+    assert text.endswith("\n"), f"output does not end with a newline: {text!r}"
+    lines = text.splitlines()
+    procs: dict[int, tuple[int, int]] = {}
+    reaps: dict[int, list[tuple[int, int]]] = {}
+    first_line: dict[int, int] = {}
+    last_line: dict[int, int] = {}
+    for i, line in enumerate(lines):
+        parts = line.split()
+        assert parts and parts[0] in ("proc", "reap"), f"unexpected line {i}: {line!r}\n{text}"
+        if parts[0] == "proc":
+            assert len(parts) == 4, line
+            pid, ppid, depth = map(int, parts[1:])
+            assert pid not in procs, f"pid {pid} started twice\n{text}"
+            procs[pid] = (ppid, depth)
+            first_line[pid] = i
+        else:
+            assert len(parts) == 5 and parts[3] == "exited", f"bad reap line {line!r}\n{text}"
+            pid, child, code = int(parts[1]), int(parts[2]), int(parts[4])
+            reaps.setdefault(pid, []).append((child, code))
+        last_line[int(parts[1])] = i
+    assert len(procs) == 11, f"expected 11 processes, got {len(procs)}\n{text}"
+    by_depth = [sorted(p for p, (_, d) in procs.items() if d == depth) for depth in range(4)]
+    assert [len(x) for x in by_depth] == [1, 2, 4, 4], text
+    root = by_depth[0][0]
+    assert procs[root][0] == root_ppid, f"root's ppid {procs[root][0]} != {root_ppid}"
+    for pid, (ppid, depth) in procs.items():
+        if depth:
+            assert ppid in procs and procs[ppid][1] == depth - 1, \
+                f"pid {pid} (depth {depth}) has parent {ppid}\n{text}"
+    for pid, (_, depth) in procs.items():
+        kids = sorted(c for c, (pp, _) in procs.items() if pp == pid and c != root)
+        assert len(kids) == FORKTREE_FANOUT[depth], f"pid {pid} has children {kids}\n{text}"
+        reaped = reaps.get(pid, [])
+        assert sorted(c for c, _ in reaped) == kids, \
+            f"pid {pid} reaped {reaped}, its children are {kids}\n{text}"
+        for child, code in reaped:
+            assert code == 10 + procs[child][1], f"child {child} exited {code}\n{text}"
+    # A parent reaps a child only after everything the child (and its subtree) wrote.
+    for i, line in enumerate(lines):
+        parts = line.split()
+        if parts[0] == "reap":
+            child = int(parts[2])
+            assert last_line[child] < i, f"{line!r} before the child's own last line\n{text}"
+            assert first_line[int(parts[1])] < i
+    return procs
+
+
+@pytest.fixture(scope="session")
+def forktree_checker():
+    return check_forktree

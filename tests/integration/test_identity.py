@@ -1,0 +1,70 @@
+"""Process identity: getpid, getppid, getpgrp, getsid, gettid (tests/programs/ids.c)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pytest_simproc import Exited, SimHost
+
+
+def parse_ids(stdout: bytes) -> tuple[int, int, int, int, int]:
+    fields = stdout.split()
+    assert len(fields) == 5, stdout
+    return tuple(int(x) for x in fields)
+
+
+def test_ids_native(build, native):
+    res = native([build("ids")])
+    assert res.returncode == 0, res.stderr
+    pid, ppid, pgrp, sid, tid = parse_ids(res.stdout)
+    assert pid == res.pid
+    assert tid == pid
+    assert ppid == os.getpid()
+    assert pgrp == os.getpgrp()
+    assert sid == os.getsid(0)
+
+
+def test_ids_in_host(build):
+    with SimHost() as host:
+        p = host.spawn([build("ids")])
+        assert (p.pid, p.ppid, p.pgid, p.sid) == (1000, 1, 1, 1)
+        assert p.exit_status is None
+        assert p.returncode is None
+        host.run()
+        assert p.stdout == b"1000 1 1 1 1000\n"
+        assert p.stderr == b""
+        assert p.exit_status == Exited(0)
+        assert p.returncode == 0
+        assert p.state == "reaped"
+        assert p.reaped_by == 1
+        assert host.process(1000).pid == 1000
+        assert [q.pid for q in host.processes() if q.pid != 1] == [1000]
+
+
+def test_pids_count_up_across_spawns(build):
+    ids = build("ids")
+    with SimHost() as host:
+        first = host.spawn([ids])
+        second = host.spawn([ids])
+        host.run()
+        assert first.stdout == b"1000 1 1 1 1000\n"
+        assert second.stdout == b"1001 1 1 1 1001\n"
+        assert first.pid == 1000 and second.pid == 1001
+        # forked children take pids from the same counter
+        tree = host.spawn([build("forktree")])
+        tree.wait()
+        assert tree.exit_status == Exited(0)
+        last = host.spawn([ids])
+        host.run()
+        assert tree.pid == 1002
+        assert last.stdout == b"1013 1 1 1 1013\n"
+        assert [q.pid for q in host.processes() if q.pid != 1] == list(range(1000, 1014))
+
+
+def test_unknown_pid_lookup(build):
+    with SimHost() as host:
+        host.spawn([build("ids")])
+        host.run()
+        with pytest.raises(LookupError):
+            host.process(4242)

@@ -1,0 +1,134 @@
+"""Virtual time: every clock, sleeps, python's time.sleep, bash background sleeps
+(tests/programs/clocks.c)."""
+from __future__ import annotations
+
+import time
+
+from pytest_simproc import Exited, SimHost
+
+START = 946684800
+NS = 1_000_000_000
+CLOCKS = ["REALTIME", "MONOTONIC", "BOOTTIME", "REALTIME_COARSE", "MONOTONIC_COARSE",
+          "MONOTONIC_RAW", "PROCESS_CPUTIME_ID", "THREAD_CPUTIME_ID", "TAI"]
+
+
+def ns(text: str) -> int:
+    """'946684800.000000000' -> integer nanoseconds (exact, no float rounding)."""
+    sec, _, frac = text.partition(".")
+    return int(sec) * NS + int(frac.ljust(9, "0")[:9])
+
+
+def parse_clocks(stdout: bytes) -> dict:
+    """Return {"gettime": {name: ns}, "getres": {name: ns}, key: [fields...]}."""
+    out = {"gettime": {}, "getres": {}}
+    for line in stdout.decode().splitlines():
+        parts = line.split()
+        if parts[0] in ("gettime", "getres"):
+            assert parts[2] == "ok", line
+            out[parts[0]][parts[1]] = ns(parts[3])
+        else:
+            out[parts[0]] = parts[1:]
+    return out
+
+
+def check_common(r: dict, divisor: int) -> None:
+    """What holds natively and in the host."""
+    assert sorted(r["gettime"]) == sorted(CLOCKS)
+    assert sorted(r["getres"]) == sorted(CLOCKS)
+    for name, res in r["getres"].items():
+        assert 0 < res <= NS // 10, (name, res)
+    assert r["gettime_bad_clock"] == ["-1", "EINVAL"]
+    assert r["nanosleep"] == ["0"]
+    assert r["clock_nanosleep_rel"] == ["0"]
+    assert r["clock_nanosleep_abs"] == ["0"]
+    assert r["nanosleep_bad"] == ["-1", "EINVAL"]
+    g = r["gettime"]
+    assert g["BOOTTIME"] >= g["MONOTONIC"]
+    assert g["PROCESS_CPUTIME_ID"] >= 0 and g["THREAD_CPUTIME_ID"] >= 0
+    tai_offset = (g["TAI"] - g["REALTIME"]) / NS
+    assert min(abs(tai_offset), abs(tai_offset - 37)) < 0.5, tai_offset
+    # the absolute target is "now + 3 s", read just after the previous line's realtime
+    lag = ns(r["abs_target"][0]) - ns(r["after_clock_nanosleep_rel"][0]) - 3 * NS // divisor
+    assert 0 <= lag < NS // 2, lag
+
+
+def sleeps(r: dict) -> list[tuple[int, int]]:
+    """(realtime, monotonic) at start and after each of the three sleeps, in ns."""
+    g = r["gettime"]
+    points = [(g["REALTIME"], g["MONOTONIC"])]
+    for key in ("after_nanosleep", "after_clock_nanosleep_rel", "after_clock_nanosleep_abs"):
+        rt, mono = r[key]
+        points.append((ns(rt), ns(mono)))
+    return points
+
+
+def test_clocks_native(build, native):
+    divisor = 10    # 0.15 s + 0.2 s + 0.3 s of real sleeping
+    before = time.time()
+    res = native([build("clocks"), str(divisor)])
+    assert res.returncode == 0, res.stdout.decode()
+    r = parse_clocks(res.stdout)
+    check_common(r, divisor)
+    g = r["gettime"]
+    assert abs(g["REALTIME"] / NS - before) < 5
+    assert abs(g["REALTIME_COARSE"] - g["REALTIME"]) < NS // 10
+    sec, usec = r["gettimeofday"][1].split(".")
+    assert abs(int(sec) + int(usec) / 1e6 - g["REALTIME"] / NS) < 1
+    assert abs(int(r["time"][0]) - g["REALTIME"] / NS) <= 1
+    points = sleeps(r)
+    tolerance = NS // 2
+    for (rt0, mono0), (rt1, mono1), length in zip(points, points[1:], (1.5, 2, 3)):
+        want = int(length * NS) // divisor
+        assert want <= mono1 - mono0 < want + tolerance, (length, mono1 - mono0)
+        assert want - NS // 100 <= rt1 - rt0 < want + tolerance, (length, rt1 - rt0)
+    assert points[3][0] >= ns(r["abs_target"][0])
+
+
+def test_clocks_in_host(build):
+    with SimHost() as host:
+        p = host.spawn([build("clocks")])
+        host.run()
+        assert p.exit_status == Exited(0), p.stdout.decode()
+        r = parse_clocks(p.stdout)
+        check_common(r, 1)
+        g = r["gettime"]
+        assert g["REALTIME"] == START * NS
+        assert START * NS - NS // 100 <= g["REALTIME_COARSE"] <= START * NS
+        assert r["gettimeofday"] == ["ok", f"{START}.000000"]
+        assert r["time"] == [str(START)]
+        points = sleeps(r)
+        assert [rt for rt, _ in points] == [START * NS, START * NS + 1_500_000_000,
+                                            START * NS + 3_500_000_000,
+                                            START * NS + 6_500_000_000]
+        assert r["abs_target"] == [f"{START + 6}.500000000"]
+        mono = [m for _, m in points]
+        assert [b - a for a, b in zip(mono, mono[1:])] == [1_500_000_000, 2 * NS, 3 * NS]
+        assert host.now == START + 6.5
+
+
+def test_python_sleep_is_virtual(tool, clean_env):
+    python3 = tool("python3")
+    t0 = time.monotonic()
+    with SimHost() as host:
+        p = host.spawn([python3, "-c", "import time; time.sleep(60); print(time.time())"],
+                       env=clean_env)
+        host.run()
+        assert p.stdout == b"946684860.0\n", p.stderr.decode()
+        assert p.exit_status == Exited(0)
+        assert host.now == START + 60
+    assert time.monotonic() - t0 < 30   # 60 virtual seconds, not 60 real ones
+
+
+def test_bash_background_sleep(tool, clean_env):
+    bash = tool("bash")
+    tool("sleep")
+    with SimHost() as host:
+        p = host.spawn([bash, "-c", "sleep 100 & sleep 50; wait; echo done"], env=clean_env)
+        host.run()
+        assert p.stdout == b"done\n", p.stderr.decode()
+        assert p.exit_status == Exited(0)
+        assert host.now == START + 100
+        sleeps = [q for q in host.processes()
+                  if q.pid != 1 and list(q.argv)[:1] == ["sleep"]]
+        assert sorted(list(q.argv) for q in sleeps) == [["sleep", "100"], ["sleep", "50"]]
+        assert all(q.exit_status == Exited(0) and q.reaped_by == 1000 for q in sleeps)

@@ -1,0 +1,85 @@
+"""Virtual clock and the event queue."""
+
+import pytest
+from hypothesis import given, strategies as st
+
+from pytest_simproc.kernel import EventQueue, VirtualClock
+
+START = 946684800 * 10**9
+
+
+def test_clock_starts_and_advances():
+    clock = VirtualClock(START)
+    assert clock.now_ns == START and clock.elapsed_ns == 0
+    clock.advance_to(START + 1_500_000_000)
+    assert clock.elapsed_ns == 1_500_000_000
+    assert clock.now == pytest.approx(946684801.5)
+    clock.advance_to(clock.now_ns)  # standing still is fine
+    clock.advance_by(10)
+    assert clock.now_ns == START + 1_500_000_010
+
+
+def test_clock_never_goes_backwards():
+    clock = VirtualClock(START)
+    clock.advance_to(START + 5)
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance_to(START + 4)
+    with pytest.raises(ValueError):
+        clock.advance_by(-1)
+    assert clock.now_ns == START + 5
+
+
+def test_queue_orders_by_time_then_insertion():
+    q = EventQueue()
+    assert q.next_time() is None and len(q) == 0 and not q
+    q.schedule(30, "c")
+    q.schedule(10, "a1")
+    q.schedule(20, "b")
+    q.schedule(10, "a2")
+    assert len(q) == 4 and q.next_time() == 10
+    assert q.pop_due(9) == []
+    assert q.pop_due(20) == ["a1", "a2", "b"]
+    assert q.next_time() == 30 and len(q) == 1
+    assert q.pop_due(100) == ["c"]
+    assert q.next_time() is None and len(q) == 0
+
+
+def test_cancel():
+    q = EventQueue()
+    a = q.schedule(10, "a")
+    b = q.schedule(20, "b")
+    assert q.cancel(a) is True
+    assert q.cancel(a) is False
+    assert len(q) == 1 and q.next_time() == 20
+    assert q.pop_due(20) == ["b"]
+    assert q.cancel(b) is False  # already fired
+    assert len(q) == 0
+
+
+def test_many_cancellations_do_not_grow_the_heap():
+    q = EventQueue()
+    keep = q.schedule(10**12, "keep")
+    for i in range(10_000):
+        q.cancel(q.schedule(i, i))
+    assert len(q) == 1
+    assert len(q._heap) < 200
+    assert q.pop_due(10**12) == ["keep"]
+    assert not keep.active
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.booleans()), max_size=60),
+       st.integers(0, 60))
+def test_queue_matches_a_sorted_reference(items, now):
+    q = EventQueue()
+    reference = []
+    for index, (when, cancel) in enumerate(items):
+        handle = q.schedule(when, index)
+        if cancel:
+            q.cancel(handle)
+        else:
+            reference.append((when, index))
+    reference.sort()
+    assert len(q) == len(reference)
+    assert q.next_time() == (reference[0][0] if reference else None)
+    assert q.pop_due(now) == [i for w, i in reference if w <= now]
+    assert len(q) == sum(1 for w, _ in reference if w > now)
