@@ -12,9 +12,12 @@ from __future__ import annotations
 import errno
 import os
 import random
+import select
 import signal as _signal
 import struct
 import time as _time
+
+from pidfd import PidFd, PidFdError
 
 from .errors import WatchdogError
 from .kernel import Exited, ProcessTable, Signaled, VirtualClock
@@ -166,6 +169,9 @@ class Engine:
         self.watch = WatchdogState()
         self._filter = PreparedFilter(build_filter(intercepted_numbers()))
         self._cpu = _pick_cpu()
+        if self._cpu is not None:
+            # The tracer thread (this one) shares the tracees' CPU: see _pick_cpu.
+            os.sched_setaffinity(0, {self._cpu})
         self.exit_observers: list = []
         # ids of the Process records still alive at stop_time: their final state is Running
         self.running_at_stop: set[int] = set()
@@ -222,9 +228,9 @@ class Engine:
         info.tasks.append(task)
         self.alive += 1
         try:
-            self._pidfds[native] = os.pidfd_open(native)
-        except OSError:
-            pass
+            self._pidfds[native] = PidFd.open(native)
+        except (OSError, PidFdError):
+            pass  # already gone: nothing to prove later
         return task
 
     # ------------------------------------------------------------------ running
@@ -524,7 +530,7 @@ class Engine:
         """Reap the native zombie if it is ours; else wait until its parent dies."""
         pidfd = self._pidfds.pop(native, None)
         if pidfd is not None:
-            os.close(pidfd)
+            pidfd.close()
         if not _try_reap(native):
             self._native_unreaped.add(native)
         # Its own native zombie children now belong to our (subreaper) process.
@@ -730,17 +736,20 @@ class Engine:
         """The pidfd-based proof: every native process we started has exited, and
         none is left as an unreaped zombie."""
         alive = []
-        for native, fd in list(self._pidfds.items()):
-            import select
-            readable, _, _ = select.select([fd], [], [], 0)
-            if not readable:
+        poller = select.poll()
+        for pidfd in self._pidfds.values():
+            poller.register(pidfd.fileno(), select.POLLIN)
+        exited = {fd for fd, _ in poller.poll(0)}
+        for native, pidfd in self._pidfds.items():
+            # pidfd_open(2): the pidfd polls readable once the process has exited
+            if pidfd.fileno() not in exited:
                 alive.append(native)
         alive.extend(sorted(self._native_unreaped))
         return alive
 
     def close(self) -> None:
-        for fd in self._pidfds.values():
-            os.close(fd)
+        for pidfd in self._pidfds.values():
+            pidfd.close()
         self._pidfds.clear()
 
 

@@ -189,6 +189,9 @@ class SimProcess:
     def _read(self, path) -> bytes:
         if path is None:
             return b""
+        cached = self._host._closed_output.get(path)
+        if cached is not None:
+            return cached
         with open(path, "rb") as f:
             return f.read()
 
@@ -263,6 +266,7 @@ class SimHost:
         self._closed = False
         self._keep_data = not self._own_data_dir
         self._spawned: list[SimProcess] = []
+        self._closed_output: dict[str, bytes] = {}  # outputs kept after the data dir goes
         self._by_proc: dict[int, SimProcess] = {}
         _become_subreaper()
         self._tracer = _TracerThread(f"simproc-tracer-{hostname}")
@@ -483,6 +487,13 @@ class SimHost:
             self._tracer.call(engine.close)
             self._tracer.stop()
         if self._own_data_dir and not self._keep_data:
+            for sp in self._spawned:
+                for path in (sp._stdout_path, sp._stderr_path):
+                    try:
+                        with open(path, "rb") as f:
+                            self._closed_output[path] = f.read()
+                    except OSError:
+                        pass
             shutil.rmtree(self.data_dir, ignore_errors=True)
         if survivors:
             raise LeakError(f"native processes of host {self.hostname!r} survived "

@@ -151,7 +151,7 @@ class ProcessTableMachine(RuleBasedStateMachine):
             assert any(p.state == "stopped" for p in members)
             for m in members:  # brute force: no link to the session outside the group
                 up = self.t.get(m.ppid)
-                if m.is_alive and m.ppid != 1:
+                if m.is_alive and m.pid != 1 and m.ppid != 1:  # init has no parent
                     assert up.pgid == pgid or up.sid != m.sid
         assert result.process is proc and result.parent_pid == parent.pid
         assert proc.exit_status == status and proc.end_time_ns == self.now

@@ -1,12 +1,14 @@
 /* waitflags: wait4(2) and waitid(2) semantics, printed symbolically so that the output
  * is the same byte for byte natively and in a simulated host: pids are shown as
- * "child#N" (N = fork order), errors by errno name. Children block on a pipe until the
- * parent releases them, so every step happens in a fixed order.
+ * "child#N" (N = fork order), errors by errno name. Children wait in sigsuspend() until
+ * the parent releases them with SIGUSR1 (blocked from before the fork, so a release
+ * sent before the child waits stays pending), and the parent learns of every change of
+ * state through a blocking wait, so every step happens in a fixed order without pipes
+ * or sleeps.
  * Child exit codes: child#1 11, child#2 12, child#3 13; child#4 dies of SIGUSR1.
  * Exit status 0; 100+ when the program itself could not run a step. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +57,8 @@ static const char *signame(int s)
     case SIGUSR1: return "SIGUSR1";
     case SIGKILL: return "SIGKILL";
     case SIGTERM: return "SIGTERM";
+    case SIGSTOP: return "SIGSTOP";
+    case SIGCONT: return "SIGCONT";
     }
     snprintf(buf, sizeof buf, "SIG#%d", s);
     return buf;
@@ -117,6 +121,10 @@ static const char *status(int st)
         snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(st));
     else if (WIFSIGNALED(st))
         snprintf(buf, sizeof buf, "signaled %s", signame(WTERMSIG(st)));
+    else if (WIFSTOPPED(st))
+        snprintf(buf, sizeof buf, "stopped %s", signame(WSTOPSIG(st)));
+    else if (WIFCONTINUED(st))
+        snprintf(buf, sizeof buf, "continued");
     else
         snprintf(buf, sizeof buf, "other %#x", st);
     return buf;
@@ -142,46 +150,52 @@ static void show_siginfo(const char *label, int r, int e, const siginfo_t *si)
             who(si->si_pid), codename(code), si->si_status);
 }
 
-/* Fork a child that blocks until a byte arrives on its pipe, then exits with CODE
- * (or, with CODE < 0, kills itself with signal -CODE). NEWGROUP: setpgid(0, 0). */
-static pid_t spawn_blocked(int code, int newgroup, int *release_fd)
+static volatile sig_atomic_t released;
+
+static void on_usr1(int sig)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) {
-        out("error pipe %s\n", strerror(errno));
-        _exit(100);
-    }
+    (void)sig;
+    released = 1;
+}
+
+/* Fork a child that waits until the parent sends it SIGUSR1, then exits with CODE
+ * (or, with CODE < 0, kills itself with signal -CODE). NEWGROUP: setpgid(0, 0).
+ * SIGUSR1 is blocked in the parent (and so in the child) except inside sigsuspend(). */
+static pid_t spawn_blocked(int code, int newgroup)
+{
     pid_t c = fork();
     if (c < 0) {
         out("error fork %s\n", strerror(errno));
         _exit(100);
     }
     if (c == 0) {
-        char ch;
-        close(p[1]);
+        sigset_t none;
+        sigemptyset(&none);
         if (newgroup)
             setpgid(0, 0);
-        while (read(p[0], &ch, 1) < 0 && errno == EINTR)
-            ;
+        while (!released)
+            sigsuspend(&none);
         if (code < 0) {
-            kill(getpid(), -code);
+            sigset_t s;
+            sigemptyset(&s);
+            sigaddset(&s, -code);
+            signal(-code, SIG_DFL);
+            kill(getpid(), -code);      /* pending while blocked ... */
+            sigprocmask(SIG_UNBLOCK, &s, NULL); /* ... and fatal once unblocked */
             _exit(99);
         }
         _exit(code);
     }
-    close(p[0]);
     kids[nkids++] = c;
-    *release_fd = p[1];
     return c;
 }
 
-static void release(int fd)
+static void release(pid_t c)
 {
-    if (write(fd, "x", 1) != 1) {
+    if (kill(c, SIGUSR1) != 0) {
         out("error release %s\n", strerror(errno));
         _exit(100);
     }
-    close(fd);
 }
 
 #define W4(label, sel, opts)                                                            \
@@ -205,15 +219,25 @@ static void release(int fd)
 
 int main(void)
 {
-    int rel1, rel2, rel3, rel4;
+    /* SIGUSR1 releases a child: blocked outside sigsuspend(), caught by on_usr1. */
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    if (sigprocmask(SIG_BLOCK, &usr1, NULL) != 0 || sigaction(SIGUSR1, &sa, NULL) != 0) {
+        out("error sigusr1 %s\n", strerror(errno));
+        return 100;
+    }
 
     /* No children at all: ECHILD, with or without WNOHANG. */
     W4("wait4_any_nochild", -1, 0);
     W4("wait4_wnohang_nochild", -1, WNOHANG);
     WID("waitid_all_nochild", P_ALL, 0, WEXITED);
 
-    /* child#1 is alive and blocked. */
-    pid_t c1 = spawn_blocked(11, 0, &rel1);
+    /* child#1 is alive and waiting. */
+    pid_t c1 = spawn_blocked(11, 0);
     W4("wait4_wnohang_running", c1, WNOHANG);
     W4("wait4_any_wnohang_running", -1, WNOHANG);
     WID("waitid_wnohang_running", P_PID, c1, WEXITED | WNOHANG);
@@ -222,16 +246,28 @@ int main(void)
     WID("waitid_bad_idtype", (idtype_t)99, 0, WEXITED | WNOHANG);
     W4("wait4_not_a_child", getppid(), WNOHANG);
 
+    /* Stop and continue: WUNTRACED / WCONTINUED and their waitid forms. Each report
+     * is consumed once; WNOWAIT leaves it for the next wait. */
+    kill(c1, SIGSTOP);
+    WID("waitid_stopped_nowait", P_PID, c1, WSTOPPED | WNOWAIT);
+    W4("wait4_stopped_no_wuntraced", c1, WNOHANG);
+    W4("wait4_stopped", c1, WUNTRACED);
+    W4("wait4_stopped_again", c1, WUNTRACED | WNOHANG);
+    kill(c1, SIGCONT);
+    WID("waitid_continued_nowait", P_PID, c1, WCONTINUED | WNOWAIT);
+    W4("wait4_continued", c1, WCONTINUED);
+    W4("wait4_continued_again", c1, WCONTINUED | WUNTRACED | WNOHANG);
+
     /* WNOWAIT reports the exit without consuming it; a real wait then reaps. */
-    release(rel1);
+    release(c1);
     WID("waitid_nowait", P_PID, c1, WEXITED | WNOWAIT);
     WID("waitid_nowait_again", P_ALL, 0, WEXITED | WNOWAIT | WNOHANG);
     W4("wait4_after_nowait", -1, 0);
     W4("wait4_after_reap", -1, WNOHANG);
 
     /* Process-group selectors: child#2 leads a new group, child#3 stays in ours. */
-    pid_t c2 = spawn_blocked(12, 1, &rel2);
-    pid_t c3 = spawn_blocked(13, 0, &rel3);
+    pid_t c2 = spawn_blocked(12, 1);
+    pid_t c3 = spawn_blocked(13, 0);
     int r = setpgid(c2, c2);
     out("setpgid_child2 %s\n", r == 0 ? "0" : errname(errno));
     pid_t g2 = getpgid(c2);
@@ -239,20 +275,20 @@ int main(void)
     pid_t g3 = getpgid(c3);
     out("getpgid_child3 %s\n", g3 == getpgrp() ? "same-as-parent" : res(g3, errno));
 
-    release(rel2); /* child#2 becomes a zombie in another group */
+    release(c2); /* child#2 becomes a zombie in another group */
     WID("waitid_nowait_child2", P_PID, c2, WEXITED | WNOWAIT);
     W4("wait4_0_wnohang", 0, WNOHANG);
     WID("waitid_pgid0_wnohang", P_PGID, 0, WEXITED | WNOHANG);
     WID("waitid_pgid_child2_nowait", P_PGID, c2, WEXITED | WNOWAIT);
-    release(rel3);
+    release(c3);
     W4("wait4_0", 0, 0);
     W4("wait4_0_again", 0, WNOHANG);
     W4("wait4_minus_pgid", -c2, 0);
     W4("wait4_minus_pgid_again", -c2, WNOHANG);
 
     /* A child killed by a signal. */
-    pid_t c4 = spawn_blocked(-SIGUSR1, 0, &rel4);
-    release(rel4);
+    pid_t c4 = spawn_blocked(-SIGUSR1, 0);
+    release(c4);
     WID("waitid_signaled_nowait", P_PID, c4, WEXITED | WNOWAIT);
     W4("wait4_signaled", c4, 0);
     W4("wait4_end", -1, 0);
