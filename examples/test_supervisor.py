@@ -153,6 +153,22 @@ def test_sigterm_shuts_down_cleanly(simhost, programs):
     simhost.assert_no_zombies()
 
 
+@pytest.mark.simproc(expected_final_state=Exited(0))
+def test_sigterm_racing_a_crash(simhost, programs):
+    sup = simhost.spawn([programs["supervisor"], "2"])
+    simhost.run_for(2)
+    # both signals are pending before the supervisor runs again: it must not restart
+    # the dead worker, and must reap it along with the one it stops
+    simhost.kill(1001, signal.SIGKILL)
+    sup.terminate()
+    assert sup.wait(timeout=5) == Exited(0)
+    assert lines(sup)[-4:] == [f"supervisor stopping at {START + 2}",
+                               "reaped 1001 status signal 9",
+                               "reaped 1002 status signal 15",
+                               "bye"]
+    assert [p.pid for p in simhost.processes()] == [1000, 1001, 1002]
+
+
 @pytest.mark.simproc(stop_time=7200)
 def test_an_hour_of_heartbeats_in_milliseconds(simhost, programs):
     sup = simhost.spawn([programs["supervisor"], "2"])

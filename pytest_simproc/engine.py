@@ -23,7 +23,7 @@ from .errors import WatchdogError
 from .kernel import Exited, ProcessTable, Signaled, VirtualClock
 from .kernel.errors import KernelError
 from .kernel.signals import default_action
-from .kernel.sigstate import SI_TKILL, SignalDispositions, SA_NOCLDSTOP, SA_RESETHAND, \
+from .kernel.sigstate import SI_KERNEL, SI_TKILL, SignalDispositions, SA_NOCLDSTOP, SA_RESETHAND, \
     SA_RESTART, PendingSignals, kill_targets
 from .scheduler import Scheduler
 from .syscalls import HANDLERS, intercepted_numbers, syscall_name
@@ -85,7 +85,7 @@ class Task:
                  "result", "native_call", "fork", "fork_child", "deliver_sig",
                  "block", "wake", "expect_stop", "gone", "exiting", "native_parked",
                  "awaiting_initial", "child_tid_ptr", "pending", "injected",
-                 "restart_syscall", "last_syscall", "syscalls")
+                 "restart_syscall", "last_syscall", "syscalls", "park_mask")
 
     def __init__(self, native: int, proc, tgid_native: int | None = None):
         self.native = native
@@ -114,6 +114,7 @@ class Task:
         self.restart_syscall = False
         self.last_syscall = None
         self.syscalls = 0
+        self.park_mask = 0        # blocked set while natively parked (sigsuspend's)
 
     def __repr__(self):
         return f"<Task tid={self.tid} native={self.native} stop={self.stop}>"
@@ -325,10 +326,13 @@ class Engine:
                     task.native_call = call  # keep on_exit for the exit stop
                     pt.syscall(native)
                 elif isinstance(call, _ParkNative):
+                    task.park_mask = call.mask if call.mask is not None else _blocked_mask(task)
                     pt.cont(native)
                     task.native_parked = True
                     task.expect_stop = False
-                    self.sched.park(task, keys=(("signal", task.tid),))
+                    self.sched.park(task, keys=(("native-park", task.tid),))
+                    if task.pending:  # e.g. sigsuspend unblocks a pending signal
+                        self._deliver_pending(task)
                     return
                 else:
                     pt.cont(native)
@@ -411,7 +415,7 @@ class Engine:
         elif isinstance(outcome, Fork):
             task.fork = outcome
         elif isinstance(outcome, NativePark):
-            task.native_call = _ParkNative()
+            task.native_call = _ParkNative(mask=outcome.mask)
         else:
             raise TypeError(f"handler for {ctx.name} returned {outcome!r}")
 
@@ -559,6 +563,13 @@ class Engine:
                               _sigchld_info(info.exit_signal, code, pid, status))
         for child_pid, sig in result.pdeath_signals:
             self._post_signal(child_pid, sig, _kill_info(sig, 0, 0))
+        for pgid in result.orphaned_pgrps:
+            # exit(3)/credentials(7): a newly orphaned group with a stopped member gets
+            # SIGHUP, then SIGCONT.
+            members = [p.pid for p in self.table.group_members(pgid) if p.state != "zombie"]
+            for hup_or_cont in (_signal.SIGHUP, SIGCONT):
+                for member in members:
+                    self._post_signal(member, hup_or_cont, _kill_info(hup_or_cont, SI_KERNEL, 0))
         for observer in self.exit_observers:
             observer(proc, state)
 
@@ -616,20 +627,36 @@ class Engine:
         task = pinfo.tasks[0]
         if sig == SIGCONT:
             for stop_sig in STOP_SIGNALS:
-                task.pending.remove(stop_sig)
+                task.pending.discard(stop_sig)
             if proc.state == "stopped":
                 self._continue(proc)
         elif sig in STOP_SIGNALS:
-            task.pending.remove(SIGCONT)
+            task.pending.discard(SIGCONT)
             if sig == SIGSTOP:
                 self._stop(proc, sig)
                 return
         action = pinfo.dispositions.get(sig)
-        if action.is_ignore or (action.is_default and default_action(sig) in ("ign", "cont")):
+        if not (action.is_ignore or (action.is_default and default_action(sig) in ("ign", "cont"))):
+            task.pending.add(sig, info)
+        if proc.state != "running" or not task.pending:
             return
-        task.pending.add(sig, info)
-        if proc.state == "running" and (task.block is not None or task.native_parked):
+        if task.block is not None or task.native_parked:
             self._deliver_pending(task)
+        if task.block is not None:  # still parked: rt_sigtimedwait may want it
+            self._notify(("signal", task.tid))
+
+    def queue_signal(self, caller: int, tgid: int, tid, sig: int, info: bytes) -> int:
+        """rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2) with the caller's siginfo."""
+        proc = self.table.get(tgid)
+        if proc is None or (tid is not None and tid != tgid):
+            return -errno.ESRCH
+        code = struct.unpack_from("<i", info, 8)[0]
+        # Only the kernel may send si_code >= 0, and SI_TKILL only from tgkill (EPERM).
+        if (code >= 0 or code == SI_TKILL) and tgid != caller:
+            return -errno.EPERM
+        if sig:
+            self._post_signal(tgid, sig, struct.pack("<i", sig) + info[4:])
+        return 0
 
     def _deliver_pending(self, task: Task) -> None:
         """Act on the first pending signal the thread does not block (one handler frame
@@ -756,6 +783,10 @@ class Engine:
 class _ParkNative(Native):
     """Native call that sleeps until a signal: pause(2), rt_sigsuspend(2)."""
 
+    def __init__(self, mask=None):
+        super().__init__()
+        self.mask = mask
+
 
 def _not_stopped(task) -> bool:
     return task.proc.state == "running"
@@ -783,7 +814,10 @@ def _kill_info(sig: int, code: int, sender: int) -> bytes:
 
 
 def _blocked_mask(task: Task) -> int:
-    """The thread's blocked set, read from the real kernel (proc(5) SigBlk)."""
+    """The thread's blocked set, read from the real kernel (proc(5) SigBlk) while it is
+    stopped; while parked in sigsuspend, the mask that call installed."""
+    if task.native_parked:
+        return task.park_mask
     path = (f"/proc/{task.native}/status" if task.native == task.tgid_native
             else f"/proc/{task.tgid_native}/task/{task.native}/status")
     try:

@@ -21,6 +21,7 @@ SA_NODEFER = 0x40000000
 SA_RESETHAND = 0x80000000
 
 NSIG = 64
+SIGRTMIN_KERNEL = 32  # the kernel's first real-time signal (glibc reserves 32, 33)
 
 
 @dataclass(frozen=True)
@@ -77,35 +78,64 @@ class SignalDispositions:
 
 
 class PendingSignals:
-    """Signals generated for a thread and not delivered yet, in generation order."""
+    """Signals generated for a thread and not delivered yet.
 
-    __slots__ = ("_order",)
+    Standard signals coalesce: a second one while pending is dropped. Real-time
+    signals queue, each with its own siginfo, and are delivered in order (signal(7)
+    "Real-time signals").
+    """
+
+    __slots__ = ("_queues",)
 
     def __init__(self):
-        self._order: dict[int, dict] = {}
+        self._queues: dict[int, list] = {}
 
-    def add(self, sig: int, info: dict) -> None:
-        # Standard signals coalesce: a second one while pending is dropped.
-        self._order.setdefault(sig, info)
+    def add(self, sig: int, info) -> bool:
+        """Queue ``sig``; False when a pending standard signal absorbed it."""
+        queue = self._queues.get(sig)
+        if queue is None:
+            self._queues[sig] = [info]
+            return True
+        if sig < SIGRTMIN_KERNEL:
+            return False
+        queue.append(info)
+        return True
 
-    def remove(self, sig: int) -> dict | None:
-        return self._order.pop(sig, None)
+    def remove(self, sig: int):
+        """Dequeue the oldest instance of ``sig`` (its siginfo), or None."""
+        queue = self._queues.get(sig)
+        if not queue:
+            return None
+        info = queue.pop(0)
+        if not queue:
+            del self._queues[sig]
+        return info
+
+    def discard(self, sig: int) -> None:
+        """Drop every instance (e.g. SIGCONT discards pending stop signals)."""
+        self._queues.pop(sig, None)
 
     def __bool__(self) -> bool:
-        return bool(self._order)
+        return bool(self._queues)
 
     def __contains__(self, sig: int) -> bool:
-        return sig in self._order
+        return sig in self._queues
 
     def signals(self) -> list[int]:
-        """Lowest number first, as the kernel dequeues standard signals."""
-        return sorted(self._order)
+        """Lowest number first, as the kernel dequeues (standard before real-time)."""
+        return sorted(self._queues)
+
+    def mask(self) -> int:
+        bits = 0
+        for sig in self._queues:
+            bits |= 1 << (sig - 1)
+        return bits
 
     def clear(self) -> None:
-        self._order.clear()
+        self._queues.clear()
 
 
-SI_USER, SI_TKILL = 0, -6
+SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL = 0, 0x80, -1, -2, -6
 
 
 def kill_targets(table, caller_pid: int, pid: int) -> list:

@@ -43,8 +43,10 @@ class NativePark:
     """Run natively a call that sleeps until a signal arrives (pause, rt_sigsuspend).
 
     The kernel keeps the thread asleep with the masks the call set; the host wakes it
-    by queueing a real signal when the simulated kernel delivers one.
+    by queueing a real signal when the simulated kernel delivers one. ``mask`` is the
+    blocked set while it sleeps (rt_sigsuspend's argument; None: the current mask).
     """
+    mask: int | None = None
 
 
 @dataclass

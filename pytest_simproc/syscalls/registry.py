@@ -21,7 +21,7 @@ HANDLERS: dict[int, object] = {}
 
 UNSUPPORTED = frozenset({
     # signals not emulated yet
-    "rt_sigqueueinfo", "rt_tgsigqueueinfo", "rt_sigtimedwait", "signalfd", "signalfd4",
+    "signalfd", "signalfd4",
     "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
     # timers
     "alarm", "setitimer", "getitimer", "timer_create", "timer_settime", "timer_gettime",

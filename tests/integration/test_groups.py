@@ -1,6 +1,7 @@
 """Process groups and sessions: setpgid/setsid/getpgid/getsid and their errors
 (tests/programs/pgrp.c). The output is symbolic: native and in-host runs must both
-produce exactly PGRP_EXPECTED."""
+produce exactly PGRP_EXPECTED. The program synchronises with SIGSTOP/SIGCONT and
+waitpid(WUNTRACED) only (no pipes, no sleeps), so the host's clock does not move."""
 from __future__ import annotations
 
 from pytest_simproc import Exited, SimHost
@@ -21,7 +22,7 @@ setpgid_child1 0
 getpgid_child1 child#1
 setpgid_child1_back 0
 getpgid_child1_back self
-exec_sync eof
+stopped child#2 SIGSTOP
 setpgid_after_exec -1 EACCES
 getpgid_after_exec self
 getpgid_zombie self
@@ -34,11 +35,13 @@ child4_getsid self
 child4_getpgrp self
 child4_setpgid_self -1 EPERM
 child4_setsid_again -1 EPERM
+stopped child#4 SIGSTOP
 getsid_child4 child#4
 getpgid_child4 child#4
 setpgid_child4_session_leader -1 EPERM
 setpgid_child4_to_parent_group -1 EPERM
 reap child#4 exited 0
+stopped child#1 SIGSTOP
 reap child#1 exited 0
 reap child#2 exited 0
 getsid_end same-as-parent
@@ -64,9 +67,10 @@ def test_pgrp_in_host(build):
         procs = {q.pid: q for q in host.processes() if q.pid > 1000}
         assert sorted(procs) == [1001, 1002, 1003, 1004]
         assert (procs[1001].pgid, procs[1001].sid) == (1000, 1)   # moved back
-        assert list(procs[1002].argv)[1] == "wait-fd"            # the exec'd child
+        assert list(procs[1002].argv)[1] == "stop-then-exit"     # the exec'd child
         assert (procs[1002].pgid, procs[1002].sid) == (1000, 1)   # EACCES: unchanged
         assert (procs[1004].pgid, procs[1004].sid) == (1004, 1004)  # setsid()
         for q in procs.values():
             assert q.exit_status == Exited(0), (q.pid, q.exit_status)
             assert q.state == "reaped" and q.reaped_by == 1000
+        assert host.now == 946684800

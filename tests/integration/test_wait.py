@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from pytest_simproc import Exited, Signaled, SimHost
 
 WAITFLAGS_EXPECTED = b"""\
@@ -20,6 +22,13 @@ wait4_badflags -1 EINVAL
 waitid_no_event_flags -1 EINVAL
 waitid_bad_idtype -1 EINVAL
 wait4_not_a_child -1 ECHILD
+waitid_stopped_nowait 0 signo=SIGCHLD pid=child#1 code=CLD_STOPPED status=SIGSTOP
+wait4_stopped_no_wuntraced 0
+wait4_stopped child#1 stopped SIGSTOP
+wait4_stopped_again 0
+waitid_continued_nowait 0 signo=SIGCHLD pid=child#1 code=CLD_CONTINUED status=SIGCONT
+wait4_continued child#1 continued
+wait4_continued_again 0
 waitid_nowait 0 signo=SIGCHLD pid=child#1 code=CLD_EXITED status=11
 waitid_nowait_again 0 signo=SIGCHLD pid=child#1 code=CLD_EXITED status=11
 wait4_after_nowait child#1 exited 11
@@ -67,4 +76,5 @@ def test_waitflags_in_host(build):
         for q in kids.values():
             assert q.state == "reaped" and q.reaped_by == 1000, (q.pid, q.state, q.reaped_by)
         assert not host.zombies()
-        assert host.now == 946684800   # nothing in it sleeps
+        # The only sleeps: 100 ms before each of the 4 releases (virtual time).
+        assert host.now == pytest.approx(946684800.4, abs=1e-6)

@@ -1,14 +1,17 @@
 /* pgrp: setpgid/setsid/getpgid/getsid and their errors, printed symbolically ("self",
  * "child#N", "parent-group", errno names) so the output is the same byte for byte
- * natively and in a simulated host. Children:
- *   child#1 blocks on a pipe (moved to its own group and back),
- *   child#2 execs this program again ("wait-fd FD": block until a byte or EOF on FD),
+ * natively and in a simulated host. Parent and children synchronise with job control
+ * only (no pipes, no sleeps): a child that must stay alive stops itself with SIGSTOP,
+ * the parent waits for that stop with waitpid(WUNTRACED) and later releases it with
+ * SIGCONT, after which the child exits 0. Children:
+ *   child#1 stops at once (moved to its own group and back meanwhile),
+ *   child#2 execs this program again ("stop-then-exit"), which stops: seeing the stop
+ *           proves the exec happened,
  *   child#3 exits at once (zombie, then reaped: nonexistent pid),
- *   child#4 calls setsid() and reports, then blocks until released.
+ *   child#4 calls setsid() and reports, then stops.
  * Exit status 0; 100+ when the program itself could not run a step. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,14 +107,6 @@ static void showpid(const char *label, pid_t r, int e)
         out("%s %s\n", label, who(r));
 }
 
-static void xpipe(int p[2])
-{
-    if (pipe2(p, O_CLOEXEC) != 0) {
-        out("error pipe %s\n", strerror(errno));
-        exit(100);
-    }
-}
-
 static pid_t xfork(void)
 {
     pid_t c = fork();
@@ -124,20 +119,34 @@ static pid_t xfork(void)
     return c;
 }
 
-static void block_on(int fd)
+/* A child's side: stop until the parent sends SIGCONT, then exit 0. */
+static void stop_then_exit(void)
 {
-    char ch;
-    while (read(fd, &ch, 1) < 0 && errno == EINTR)
-        ;
+    kill(getpid(), SIGSTOP);
+    _exit(0);
 }
 
-static void release(int fd)
+/* The parent's side: wait for child C to stop (it is alive from then until released). */
+static void await_stop(pid_t c)
 {
-    if (write(fd, "x", 1) != 1) {
+    int st;
+    pid_t r;
+    while ((r = waitpid(c, &st, WUNTRACED)) < 0 && errno == EINTR)
+        ;
+    if (r < 0)
+        out("stopped %s -1 %s\n", who(c), errname(errno));
+    else if (WIFSTOPPED(st))
+        out("stopped %s %s\n", who(r), WSTOPSIG(st) == SIGSTOP ? "SIGSTOP" : "other-signal");
+    else
+        out("stopped %s no: status %#x\n", who(r), st);
+}
+
+static void release(pid_t c)
+{
+    if (kill(c, SIGCONT) != 0) {
         out("error release %s\n", strerror(errno));
         exit(100);
     }
-    close(fd);
 }
 
 static void reap(pid_t c)
@@ -158,10 +167,8 @@ static void reap(pid_t c)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "wait-fd") == 0) {
-        block_on(atoi(argv[2]));
-        return 0;
-    }
+    if (argc == 2 && strcmp(argv[1], "stop-then-exit") == 0)
+        stop_then_exit();
 
     /* Where we start: the parent's group and session. */
     out("getpgrp_initial %s\n", getpgrp() == getpgid(getppid()) ? "same-as-parent" : "different");
@@ -176,16 +183,11 @@ int main(int argc, char **argv)
     SHOW0("setpgid_negative", setpgid(0, -1));
     SHOW0("setpgid_parent", setpgid(getppid(), getpgrp()));
 
-    /* child#1: moved into a group that does not exist, its own, and back. */
-    int a[2];
-    xpipe(a);
+    /* child#1: moved into a group that does not exist, its own, and back. Running or
+     * already stopped, it is alive (not reaped) until released at the end. */
     pid_t c1 = xfork();
-    if (c1 == 0) {
-        close(a[1]);
-        block_on(a[0]);
-        _exit(0);
-    }
-    close(a[0]);
+    if (c1 == 0)
+        stop_then_exit();
     SHOW0("setpgid_self_to_nonexistent_group", setpgid(0, c1));
     SHOW0("setpgid_child_to_nonexistent_group", setpgid(c1, c1 + 100000));
     SHOW0("setpgid_child1", setpgid(c1, c1));
@@ -193,30 +195,15 @@ int main(int argc, char **argv)
     SHOW0("setpgid_child1_back", setpgid(c1, getpgrp()));
     SHOWPID("getpgid_child1_back", getpgid(c1));
 
-    /* child#2: after its execve, setpgid on it fails with EACCES. The sync pipe is
-     * close-on-exec: EOF tells us the exec happened. */
-    int sync[2], hold[2];
-    xpipe(sync);
-    xpipe(hold);
+    /* child#2: after its execve, setpgid on it fails with EACCES. It stops only in the
+     * exec'd image, so once we have seen the stop the exec has happened. */
     pid_t c2 = xfork();
     if (c2 == 0) {
-        char fdbuf[16];
-        close(sync[0]);
-        close(hold[1]);
-        fcntl(hold[0], F_SETFD, 0);
-        snprintf(fdbuf, sizeof fdbuf, "%d", hold[0]);
-        char *args[] = {argv[0], "wait-fd", fdbuf, NULL};
+        char *args[] = {argv[0], "stop-then-exit", NULL};
         execv(argv[0], args);
         _exit(127);
     }
-    close(sync[1]);
-    close(hold[0]);
-    char ch;
-    ssize_t n;
-    while ((n = read(sync[0], &ch, 1)) < 0 && errno == EINTR)
-        ;
-    out("exec_sync %s\n", n == 0 ? "eof" : "data");
-    close(sync[0]);
+    await_stop(c2);
     SHOW0("setpgid_after_exec", setpgid(c2, c2));
     SHOWPID("getpgid_after_exec", getpgid(c2));
 
@@ -234,14 +221,10 @@ int main(int argc, char **argv)
     SHOWPID("getsid_reaped", getsid(c3));
     SHOW0("setpgid_reaped", setpgid(c3, 0));
 
-    /* child#4: setsid() in a child makes a new session and group. */
-    int note[2], go[2];
-    xpipe(note);
-    xpipe(go);
+    /* child#4: setsid() in a child makes a new session and group. It reports, then
+     * stops, so its lines come before ours. */
     pid_t c4 = xfork();
     if (c4 == 0) {
-        close(note[0]);
-        close(go[1]);
         pid_t s = setsid();
         out("child4_setsid %s\n", s == getpid() ? "self" : s < 0 ? errname(errno) : "other");
         out("child4_getsid %s\n", getsid(0) == getpid() ? "self" : "other");
@@ -252,25 +235,20 @@ int main(int argc, char **argv)
             out("child4_setsid_again -1 %s\n", errname(errno));
         else
             out("child4_setsid_again %s\n", s2 == getpid() ? "self" : "other");
-        if (write(note[1], "x", 1) != 1)
-            _exit(101);
-        block_on(go[0]);
-        _exit(0);
+        stop_then_exit();
     }
-    close(note[1]);
-    close(go[0]);
-    block_on(note[0]);
-    close(note[0]);
+    await_stop(c4);
     SHOWPID("getsid_child4", getsid(c4));
     SHOWPID("getpgid_child4", getpgid(c4));
     SHOW0("setpgid_child4_session_leader", setpgid(c4, c4));
     SHOW0("setpgid_child4_to_parent_group", setpgid(c4, getpgrp()));
-    release(go[1]);
+    release(c4);
     reap(c4);
 
-    release(a[1]);
+    await_stop(c1);
+    release(c1);
     reap(c1);
-    release(hold[1]);
+    release(c2);
     reap(c2);
     out("getsid_end %s\n", getsid(0) == getsid(getppid()) ? "same-as-parent" : "different");
     out("done\n");

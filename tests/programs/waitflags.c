@@ -1,10 +1,11 @@
 /* waitflags: wait4(2) and waitid(2) semantics, printed symbolically so that the output
  * is the same byte for byte natively and in a simulated host: pids are shown as
- * "child#N" (N = fork order), errors by errno name. Children wait in sigsuspend() until
- * the parent releases them with SIGUSR1 (blocked from before the fork, so a release
- * sent before the child waits stays pending), and the parent learns of every change of
- * state through a blocking wait, so every step happens in a fixed order without pipes
- * or sleeps.
+ * "child#N" (N = fork order), errors by errno name. Children wait in pause() until the
+ * parent releases them with SIGUSR1 (its handler, installed before the first fork, is
+ * inherited); the parent sleeps 100 ms before each release so that the child is in
+ * pause() by then (in a simulated host the sleep is virtual and lets the child run
+ * until it waits), and learns of every change of state through a blocking wait, so
+ * every step happens in a fixed order.
  * Child exit codes: child#1 11, child#2 12, child#3 13; child#4 dies of SIGUSR1.
  * Exit status 0; 100+ when the program itself could not run a step. */
 #define _GNU_SOURCE
@@ -16,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void out(const char *fmt, ...)
@@ -159,8 +161,7 @@ static void on_usr1(int sig)
 }
 
 /* Fork a child that waits until the parent sends it SIGUSR1, then exits with CODE
- * (or, with CODE < 0, kills itself with signal -CODE). NEWGROUP: setpgid(0, 0).
- * SIGUSR1 is blocked in the parent (and so in the child) except inside sigsuspend(). */
+ * (or, with CODE < 0, kills itself with signal -CODE). NEWGROUP: setpgid(0, 0). */
 static pid_t spawn_blocked(int code, int newgroup)
 {
     pid_t c = fork();
@@ -169,19 +170,13 @@ static pid_t spawn_blocked(int code, int newgroup)
         _exit(100);
     }
     if (c == 0) {
-        sigset_t none;
-        sigemptyset(&none);
         if (newgroup)
             setpgid(0, 0);
         while (!released)
-            sigsuspend(&none);
+            pause();
         if (code < 0) {
-            sigset_t s;
-            sigemptyset(&s);
-            sigaddset(&s, -code);
             signal(-code, SIG_DFL);
-            kill(getpid(), -code);      /* pending while blocked ... */
-            sigprocmask(SIG_UNBLOCK, &s, NULL); /* ... and fatal once unblocked */
+            kill(getpid(), -code);
             _exit(99);
         }
         _exit(code);
@@ -192,6 +187,9 @@ static pid_t spawn_blocked(int code, int newgroup)
 
 static void release(pid_t c)
 {
+    struct timespec settle = {0, 100 * 1000 * 1000};
+    while (nanosleep(&settle, &settle) != 0 && errno == EINTR)
+        ;
     if (kill(c, SIGUSR1) != 0) {
         out("error release %s\n", strerror(errno));
         _exit(100);
@@ -219,15 +217,12 @@ static void release(pid_t c)
 
 int main(void)
 {
-    /* SIGUSR1 releases a child: blocked outside sigsuspend(), caught by on_usr1. */
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
+    /* SIGUSR1 releases a child from pause(): caught by on_usr1 (inherited). */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_usr1;
-    if (sigprocmask(SIG_BLOCK, &usr1, NULL) != 0 || sigaction(SIGUSR1, &sa, NULL) != 0) {
-        out("error sigusr1 %s\n", strerror(errno));
+    if (sigaction(SIGUSR1, &sa, NULL) != 0) {
+        out("error sigaction %s\n", strerror(errno));
         return 100;
     }
 
