@@ -22,7 +22,11 @@ from pidfd import PidFd, PidFdError
 from .errors import WatchdogError
 from .kernel import Exited, ProcessTable, Signaled, VirtualClock
 from .kernel.errors import KernelError
+from .kernel.rlimits import RLIM_INFINITY, RLIMIT_CORE, RLIMIT_CPU, RLIMIT_NOFILE
 from .kernel.signals import default_action
+from .kernel.clock import EventQueue
+from .kernel.sigstate import siginfo_bytes
+from .kernel.timers import TimerTable
 from .kernel.sigstate import SI_KERNEL, SI_TKILL, SignalDispositions, SA_NOCLDSTOP, SA_RESETHAND, \
     SA_RESTART, PendingSignals, kill_targets
 from .scheduler import Scheduler
@@ -45,7 +49,10 @@ SYNCHRONOUS_SIGNALS = {_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 CLONE_VFORK = 0x4000
 MASK64 = pt.MASK64
-# A trapped call costs this much simulated CPU time: the deterministic CPU model.
+NSEC = 1_000_000_000
+# The deterministic CPU model: a simulated system call costs this much CPU time by
+# default (and nothing else does), so CPU clocks, ITIMER_VIRTUAL/PROF and RLIMIT_CPU
+# depend only on what the program asked of the kernel.
 CPU_NS_PER_SYSCALL = 1_000
 
 
@@ -124,7 +131,8 @@ class ProcInfo:
     """Host-side facts about a simulated process that the kernel model does not hold."""
 
     __slots__ = ("native", "dispositions", "exit_signal", "vfork_parent", "tasks",
-                 "native_parent", "native_children", "cpu_ns")
+                 "native_parent", "native_children", "cpu_ns", "children_cpu_ns",
+                 "xcpu_next_ns")
 
     def __init__(self, native, dispositions, exit_signal=SIGCHLD, native_parent=None):
         self.native = native
@@ -135,6 +143,8 @@ class ProcInfo:
         self.native_parent = native_parent
         self.native_children: list[int] = []
         self.cpu_ns = 0
+        self.children_cpu_ns = 0   # CPU of children it waited for (RUSAGE_CHILDREN)
+        self.xcpu_next_ns = 0      # RLIMIT_CPU: when the next SIGXCPU is due
 
 
 class WatchdogState:
@@ -149,13 +159,19 @@ class WatchdogState:
 
 
 class Engine:
-    def __init__(self, *, hostname: str, start_time_ns: int, seed: int, data_dir: str):
+    def __init__(self, *, hostname: str, start_time_ns: int, seed: int, data_dir: str,
+                 rlimits=None, cpu_ns_per_syscall: int = CPU_NS_PER_SYSCALL):
         self.hostname = hostname
+        self.cpu_ns_per_syscall = cpu_ns_per_syscall
         self.data_dir = data_dir
-        self.table = ProcessTable()
+        self.table = ProcessTable(rlimits=rlimits)
         self.clock = VirtualClock(start_time_ns)
         self.start_time_ns = start_time_ns
         self.sched = Scheduler(seed)
+        self.events = EventQueue()
+        self.timers = TimerTable(self.clock, self.events,
+                                 lambda pid, _tid, sig, info: self._post_signal(pid, sig, info),
+                                 lambda pid: self.info[pid].cpu_ns)
         self._rng = random.Random(f"simproc:{seed}:{hostname}")
         self._random_files = 0
         self.tasks: dict[int, Task] = {}      # native tid -> task
@@ -207,14 +223,42 @@ class Engine:
     def refuse(self, ctx, message: str) -> None:
         self.refused.append({"pid": ctx.proc.pid, "syscall": ctx.name, "message": message})
 
-    def child_event_consumed(self, event) -> None:
-        """A wait in the program consumed a child event (nothing native to do: native
-        zombies are reaped by the tracer)."""
+    def child_event_consumed(self, waiter: int, event) -> None:
+        """A wait in the program consumed a child event: a reaped child's CPU time now
+        counts as the waiter's children's (getrusage(2) RUSAGE_CHILDREN)."""
+        if event.kind in ("exited", "killed", "dumped"):
+            self.info[waiter].children_cpu_ns += self.waited_cpu_ns(event)
+
+    def waited_cpu_ns(self, event) -> int:
+        info = self.info.get(event.pid)
+        return info.cpu_ns + info.children_cpu_ns if info is not None else 0
+
+    def children_cpu_ns(self, pid: int) -> int:
+        return self.info[pid].children_cpu_ns
+
+    def _check_cpu_limit(self, proc, info) -> None:
+        """RLIMIT_CPU in virtual CPU time: SIGXCPU at the soft limit and every second
+        after, SIGKILL at the hard limit (getrlimit(2))."""
+        soft, hard = proc.rlimits[RLIMIT_CPU]
+        if soft >= RLIM_INFINITY and hard >= RLIM_INFINITY:
+            return
+        cpu = info.cpu_ns
+        if cpu >= hard * NSEC:
+            self._post_signal(proc.pid, SIGKILL, _kill_info(SIGKILL, SI_KERNEL, 0))
+        elif cpu >= soft * NSEC and cpu >= info.xcpu_next_ns:
+            info.xcpu_next_ns = (cpu // NSEC + 1) * NSEC
+            self._post_signal(proc.pid, _signal.SIGXCPU,
+                              _kill_info(_signal.SIGXCPU, SI_KERNEL, 0))
 
     # ------------------------------------------------------------------ spawn
-    def spawn(self, path, argv, env, cwd, fds) -> object:
-        native = spawn_traced(path, argv, env, cwd, fds, self._filter, self._cpu)
-        proc = self.table.spawn(list(argv), os.path.basename(argv[0]), self.clock.now_ns)
+    def spawn(self, path, argv, env, cwd, fds, rlimits=None) -> object:
+        limits = dict(self.table.default_rlimits)
+        limits.update(rlimits or {})
+        native_limits = {RLIMIT_NOFILE: limits[RLIMIT_NOFILE], RLIMIT_CORE: (0, 0)}
+        native = spawn_traced(path, argv, env, cwd, fds, self._filter, self._cpu,
+                              native_limits)
+        proc = self.table.spawn(list(argv), os.path.basename(argv[0]), self.clock.now_ns,
+                                rlimits=rlimits)
         info = ProcInfo(native, SignalDispositions())
         self.info[proc.pid] = info
         task = self._add_task(native, proc, info)
@@ -244,19 +288,27 @@ class Engine:
                 return "predicate"
             if self.alive == 0:
                 return "exited"
+            self._fire_due_timers()
             task = self.sched.pick(eligible)
             if task is None:
-                deadline = self.sched.next_deadline()
+                deadline = _earliest(self.sched.next_deadline(), self.events.next_time())
                 if deadline is None or deadline > until_ns:
                     if until_ns > self.clock.now_ns:
                         self.clock.advance_to(until_ns)
                     return "time"
                 if deadline > self.clock.now_ns:
                     self.clock.advance_to(deadline)
+                self._fire_due_timers()
                 for woken in self.sched.expire(self.clock.now_ns):
                     woken.wake = "timeout"
                 continue
             self._step(task)
+
+    def _fire_due_timers(self) -> None:
+        events = self.events
+        if events and events.next_time() <= self.clock.now_ns:
+            for payload in events.pop_due(self.clock.now_ns):
+                self.timers.run_event(payload)
 
     def _step(self, task: Task) -> None:
         if task.block is not None:
@@ -378,7 +430,11 @@ class Engine:
         nr = regs.orig_rax
         task.stop = "seccomp"
         task.syscalls += 1
-        self.info[task.proc.pid].cpu_ns += CPU_NS_PER_SYSCALL
+        pid = task.proc.pid
+        info = self.info[pid]
+        info.cpu_ns += self.cpu_ns_per_syscall
+        self.timers.cpu_advanced(pid)
+        self._check_cpu_limit(task.proc, info)
         args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
         ctx = SyscallContext(self, task, nr, args, regs)
         task.ctx = ctx
@@ -442,7 +498,18 @@ class Engine:
         child_native = pt.geteventmsg(task.native)
         fork = task.fork
         parent = task.proc
-        child = self.table.fork(parent.pid, self.clock.now_ns)
+        try:
+            child = self.table.fork(parent.pid, self.clock.now_ns)
+        except KernelError as exc:
+            # The model refuses (no free pid): undo the native fork, fail the call.
+            os.kill(child_native, SIGKILL)
+            self._stash.pop(child_native, None)
+            self._native_unreaped.add(child_native)
+            task.fork_child = None
+            task.fork = None
+            task.native_call = Native(on_exit=lambda _c, _r, e=exc.errno: -e)
+            pt.syscall(task.native)
+            return
         parent_info = self.info[parent.pid]
         info = ProcInfo(child_native, parent_info.dispositions.copy(),
                         fork.exit_signal if fork else SIGCHLD, native_parent=task.tgid_native)
@@ -479,6 +546,7 @@ class Engine:
         exe = os.path.basename(argv[0]) if argv else task.proc.exe
         self.table.exec(task.proc.pid, argv, exe)
         self.info[task.proc.pid].dispositions.reset_for_exec()
+        self.timers.exec(task.proc.pid)
         self._release_vfork_parent(task.proc.pid)
 
     def _on_exit_event(self, task: Task) -> None:
@@ -551,6 +619,7 @@ class Engine:
         parent_info = self.info.get(parent_pid) if parent_pid != 1 else None
         autoreap = parent_info is not None and parent_info.dispositions.autoreaps_children()
         result = self.table.exit(pid, state, self.clock.now_ns, parent_autoreaps=autoreap)
+        self.timers.exit(pid)
         for t in info.tasks:
             self._retire(t)
         self._release_vfork_parent(pid)
@@ -666,7 +735,7 @@ class Engine:
         for sig in task.pending.signals():
             if blocked & (1 << (sig - 1)):
                 continue
-            info = task.pending.remove(sig)
+            info = siginfo_bytes(task.pending.remove(sig))
             action = pinfo.dispositions.get(sig)
             if action.is_ignore:
                 continue
@@ -786,6 +855,12 @@ class _ParkNative(Native):
     def __init__(self, mask=None):
         super().__init__()
         self.mask = mask
+
+
+def _earliest(a, b):
+    if a is None:
+        return b
+    return a if b is None or a <= b else b
 
 
 def _not_stopped(task) -> bool:

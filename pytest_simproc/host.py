@@ -237,13 +237,14 @@ class SimHost:
     def __init__(self, *, hostname: str = "simhost", start_time=DEFAULT_START_TIME,
                  stop_time=3600, seed: int = 0, strace: str = "off", rlimits=None,
                  data_dir=None, shutdown_signal=_signal.SIGTERM, shutdown_grace=10,
-                 watchdog_timeout=10.0):
+                 watchdog_timeout=10.0, cpu_time_per_syscall=1e-6):
         if not isinstance(hostname, str) or not hostname or "/" in hostname:
             raise ValueError(f"hostname must be a non-empty name without '/', not {hostname!r}")
         _seconds("start_time", start_time)
         _seconds("stop_time", stop_time, allow_zero=False)
         _seconds("shutdown_grace", shutdown_grace)
         _seconds("watchdog_timeout", watchdog_timeout, allow_zero=False)
+        _seconds("cpu_time_per_syscall", cpu_time_per_syscall)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, not {seed!r}")
         if strace != "off":
@@ -272,7 +273,8 @@ class SimHost:
         self._tracer = _TracerThread(f"simproc-tracer-{hostname}")
         self._engine = self._tracer.call(lambda: Engine(
             hostname=hostname, start_time_ns=self._start_ns, seed=seed,
-            data_dir=self.data_dir))
+            data_dir=self.data_dir, rlimits=self.rlimits,
+            cpu_ns_per_syscall=int(round(cpu_time_per_syscall * NSEC))))
         self._watchdog = _Watchdog(self._engine, watchdog_timeout)
 
     # ---------------------------------------------------------------- context
@@ -306,12 +308,13 @@ class SimHost:
         if expected_final_state is not None:
             expected_final_state = parse_final_state(expected_final_state)
         if rlimits is not None:
-            normalize_rlimits(rlimits)
+            rlimits = normalize_rlimits(rlimits)
         exe = os.path.basename(argv[0])
         fds, paths, close_after = self._stdio(exe, stdin)
         try:
             try:
-                proc = self._tracer.call(self._engine.spawn, path, argv, env, cwd, fds)
+                proc = self._tracer.call(self._engine.spawn, path, argv, env, cwd, fds,
+                                         rlimits)
             except SpawnFailed as exc:
                 raise SpawnError(f"cannot start {path}: {exc}") from None
         finally:

@@ -138,6 +138,12 @@ class PendingSignals:
 SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL = 0, 0x80, -1, -2, -6
 
 
+def siginfo_bytes(info) -> bytes:
+    """The siginfo of a dequeued signal; some (POSIX timers') are completed only now."""
+    materialize = getattr(info, "materialize", None)
+    return materialize() if materialize is not None else info
+
+
 def kill_targets(table, caller_pid: int, pid: int) -> list:
     """Processes a kill(pid, ...) from ``caller_pid`` reaches, confined to the host
     (kill(2)): pid > 0 that process, 0 the caller's group, -1 everyone but init and

@@ -8,6 +8,8 @@ import errno
 import struct
 
 from ..kernel import wait as kwait
+from ..kernel.rlimits import RLIMIT_NPROC
+from .resource import rusage_bytes
 from .args import s32, u32
 from .outcome import Block, Fork, Native
 from .registry import handles
@@ -22,6 +24,7 @@ CLONE_CHILD_SETTID = 0x01000000
 SIGCHLD = 17
 
 WNOHANG = 1
+WNOWAIT_ = 0x01000000
 P_PIDFD = 3
 
 
@@ -78,6 +81,9 @@ def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr):
         ctx.engine.refuse(ctx, "threads are not supported yet: a thread-creating clone "
                           "(CLONE_THREAD) fails with EAGAIN")
         return -errno.EAGAIN
+    soft_nproc = ctx.proc.rlimits[RLIMIT_NPROC][0]
+    if ctx.table.process_count() >= soft_nproc:
+        return -errno.EAGAIN  # fork(2): RLIMIT_NPROC reached
     return Fork(flags=flags, exit_signal=exit_signal,
                 parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
                 child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0)
@@ -108,9 +114,9 @@ def clone3(ctx, args_ptr, size, *_):
     return _fork(ctx, flags, exit_signal, parent_tid, child_tid)
 
 
-def _write_rusage(ctx, ptr):
+def _write_rusage(ctx, ptr, event):
     if ptr:
-        ctx.mem.write(ptr, bytes(144))  # struct rusage: no CPU model yet, all zero
+        ctx.mem.write(ptr, rusage_bytes(ctx.engine.waited_cpu_ns(event)))
 
 
 @handles("wait4")
@@ -126,8 +132,9 @@ def wait4(ctx, pid, status_ptr, options, rusage_ptr, *_):
             return Block(keys=(("child", caller),), retry=attempt, restart=True)
         if status_ptr:
             ctx.mem.write_i32(status_ptr, event.status)
-        _write_rusage(ctx, rusage_ptr)
-        ctx.engine.child_event_consumed(event)
+        _write_rusage(ctx, rusage_ptr, event)
+        if not options & WNOWAIT_:
+            ctx.engine.child_event_consumed(caller, event)
         return event.pid
 
     return attempt(ctx)
@@ -160,8 +167,9 @@ def waitid(ctx, idtype, ident, infop, options, rusage_ptr, *_):
             return Block(keys=(("child", caller),), retry=attempt, restart=True)
         if infop:
             _write_siginfo(ctx, infop, event)
-        _write_rusage(ctx, rusage_ptr)
-        ctx.engine.child_event_consumed(event)
+        _write_rusage(ctx, rusage_ptr, event)
+        if not options & WNOWAIT_:
+            ctx.engine.child_event_consumed(caller, event)
         return 0
 
     return attempt(ctx)

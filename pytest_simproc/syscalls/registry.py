@@ -23,10 +23,8 @@ UNSUPPORTED = frozenset({
     # signals not emulated yet
     "signalfd", "signalfd4",
     "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
-    # timers
-    "alarm", "setitimer", "getitimer", "timer_create", "timer_settime", "timer_gettime",
-    "timer_getoverrun", "timer_delete", "timerfd_create", "timerfd_settime",
-    "timerfd_gettime",
+    # timers on descriptors
+    "timerfd_create", "timerfd_settime", "timerfd_gettime",
     # reaching into other processes by pid
     "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "process_madvise",
     "process_mrelease",

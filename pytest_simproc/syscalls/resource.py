@@ -1,23 +1,107 @@
-"""Resource limits. prlimit64 names its target by pid, so the pid is translated.
+"""Resource limits and usage, answered from the simulated kernel.
 
-Limits themselves are still the real kernel's; the simulated rlimit table (defaults,
-per-host overrides, NPROC/CPU enforcement) is not modelled yet.
+Every process has its own limit table (kernel/rlimits.py defaults, overridden per host
+and per spawn), inherited by fork and kept across exec. The simulated user is not
+privileged: raising a hard limit fails with EPERM (setrlimit(2)). RLIMIT_NOFILE is also
+applied to the native process, so that open(2) really fails with EMFILE; RLIMIT_NPROC
+and RLIMIT_CPU are enforced by the host (fork, the CPU model). Resource usage comes
+from the deterministic CPU model; everything else in struct rusage is zero.
 """
 from __future__ import annotations
 
 import errno
+import struct
 
-from .args import s32
+from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
+from .args import s32, u32
 from .outcome import Native
 from .registry import handles
 
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
+
+
+def _resource(value) -> int:
+    resource = u32(value)
+    if resource >= RLIM_NLIMITS:
+        raise _BadResource()
+    return resource
+
+
+class _BadResource(Exception):
+    pass
+
+
+def _einval_on_bad_resource(handler):
+    def wrapper(ctx, *args):
+        try:
+            return handler(ctx, *args)
+        except _BadResource:
+            return -errno.EINVAL
+    wrapper.__name__ = handler.__name__
+    return wrapper
+
+
+def _limits_of(proc, resource) -> tuple[int, int]:
+    return proc.rlimits[resource]
+
+
+def _set_limit(ctx, target, resource, ptr):
+    new = struct.unpack("<QQ", ctx.mem.read(ptr, 16))
+    check_setrlimit(_limits_of(target, resource), new, privileged=False)
+    target.rlimits[resource] = new
+
+
+@handles("getrlimit")
+@_einval_on_bad_resource
+def getrlimit(ctx, resource, ptr, *_):
+    ctx.mem.write(ptr, struct.pack("<QQ", *_limits_of(ctx.proc, _resource(resource))))
+    return 0
+
+
+@handles("setrlimit")
+@_einval_on_bad_resource
+def setrlimit(ctx, resource, ptr, *_):
+    resource = _resource(resource)
+    _set_limit(ctx, ctx.proc, resource, ptr)
+    if resource == RLIMIT_NOFILE:
+        return Native()  # the real descriptor table must refuse too
+    return 0
+
 
 @handles("prlimit64")
-def prlimit64(ctx, pid, *_):
-    pid = s32(pid)
-    if pid == 0 or pid == ctx.proc.pid:
-        return Native(regs={"rdi": 0})
-    native = ctx.engine.native_pid_of(pid)
-    if native is None:
+@_einval_on_bad_resource
+def prlimit64(ctx, pid, resource, new_ptr, old_ptr, *_):
+    pid, resource = s32(pid), _resource(resource)
+    target = ctx.proc if pid in (0, ctx.proc.pid) else ctx.table.get(pid)
+    if target is None or target.state in ("zombie", "reaped") or target.pid == 1:
         return -errno.ESRCH
-    return Native(regs={"rdi": native})
+    if old_ptr:
+        ctx.mem.write(old_ptr, struct.pack("<QQ", *_limits_of(target, resource)))
+    if new_ptr:
+        _set_limit(ctx, target, resource, new_ptr)
+        if resource == RLIMIT_NOFILE:
+            return Native(regs={"rdi": ctx.engine.native_pid_of(target.pid), "r10": 0})
+    return 0
+
+
+def _timeval(ns: int) -> bytes:
+    us = ns // 1000
+    return struct.pack("<qq", us // 1_000_000, us % 1_000_000)
+
+
+def rusage_bytes(cpu_ns: int) -> bytes:
+    """struct rusage: user time from the CPU model, no system time, zero counters."""
+    return _timeval(cpu_ns) + _timeval(0) + bytes(14 * 8)
+
+
+@handles("getrusage")
+def getrusage(ctx, who, ptr, *_):
+    who = s32(who)
+    if who in (RUSAGE_SELF, RUSAGE_THREAD):
+        cpu = ctx.engine.cpu_time_ns(ctx.task)
+    elif who == RUSAGE_CHILDREN:
+        cpu = ctx.engine.children_cpu_ns(ctx.proc.pid)
+    else:
+        return -errno.EINVAL
+    ctx.mem.write(ptr, rusage_bytes(cpu))
+    return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import struct
 
-from ..kernel.sigstate import SI_TKILL, SI_USER, NSIG, SigAction
+from ..kernel.sigstate import SI_TKILL, SI_USER, NSIG, SigAction, siginfo_bytes
 from .args import s32, u32, unpack_timespec
 from .outcome import Block, Native, NativePark
 from .registry import handles
@@ -133,7 +133,7 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
     def attempt(c):
         for sig in task.pending.signals():
             if wanted & (1 << (sig - 1)):
-                info = task.pending.remove(sig)
+                info = siginfo_bytes(task.pending.remove(sig))
                 if info_ptr:
                     c.mem.write(info_ptr, info.ljust(128, b"\0"))
                 return sig

@@ -82,7 +82,8 @@ def times(ctx, buf, *_):
     # clock ticks (USER_HZ = 100) since the host booted; CPU times from the CPU model
     if buf:
         ticks = ctx.engine.cpu_time_ns(ctx.task) // 10_000_000
-        ctx.mem.write(buf, struct.pack("<qqqq", ticks, 0, 0, 0))
+        child_ticks = ctx.engine.children_cpu_ns(ctx.proc.pid) // 10_000_000
+        ctx.mem.write(buf, struct.pack("<qqqq", ticks, 0, child_ticks, 0))
     return ctx.engine.uptime_ns() // 10_000_000
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import resource as resource_module
 import signal
 import warnings
 
@@ -22,7 +23,7 @@ class SpawnFailed(Exception):
     """The child could not exec the program; the message says why."""
 
 
-def _child(path, argv, env, cwd, fds, prepared, cpu, errpipe_w):
+def _child(path, argv, env, cwd, fds, prepared, cpu, errpipe_w, rlimits):
     try:
         for target, fd in enumerate(fds):
             if fd != target:
@@ -31,6 +32,8 @@ def _child(path, argv, env, cwd, fds, prepared, cpu, errpipe_w):
         os.closerange(errpipe_w + 1, 1 << 20)
         if cwd is not None:
             os.chdir(cwd)
+        for resource, (soft, hard) in rlimits.items():
+            resource_module.setrlimit(resource, (_native_limit(soft), _native_limit(hard)))
         pt.traceme()
         _libc.personality(ADDR_NO_RANDOMIZE)
         if cpu is not None:
@@ -46,10 +49,16 @@ def _child(path, argv, env, cwd, fds, prepared, cpu, errpipe_w):
     os._exit(127)
 
 
+def _native_limit(value: int) -> int:
+    return resource_module.RLIM_INFINITY if value >= (1 << 63) else value
+
+
 def spawn_traced(path: str, argv: list[str], env: dict[str, str], cwd: str | None,
                  fds: tuple[int, int, int], prepared: PreparedFilter,
-                 cpu: int | None = None) -> int:
-    """Fork, trace and exec ``path``; return the native pid, stopped at its exec event."""
+                 cpu: int | None = None, rlimits: dict | None = None) -> int:
+    """Fork, trace and exec ``path``; return the native pid, stopped at its exec event.
+
+    ``rlimits`` ({resource: (soft, hard)}) are applied to the native process."""
     errpipe_r, errpipe_w = os.pipe2(os.O_CLOEXEC)
     with warnings.catch_warnings():
         # Python 3.12+ warns about fork() in a threaded process; the child only makes
@@ -58,7 +67,7 @@ def spawn_traced(path: str, argv: list[str], env: dict[str, str], cwd: str | Non
         pid = os.fork()
     if pid == 0:
         os.close(errpipe_r)
-        _child(path, argv, env, cwd, fds, prepared, cpu, errpipe_w)
+        _child(path, argv, env, cwd, fds, prepared, cpu, errpipe_w, rlimits or {})
     os.close(errpipe_w)
     try:
         return _await_exec(pid, errpipe_r)

@@ -1,0 +1,264 @@
+"""Interval timers, alarm and POSIX timers, in virtual time.
+
+Wall-clock timers (ITIMER_REAL, alarm, POSIX timers on REALTIME/MONOTONIC/BOOTTIME)
+expire on the host's event queue, exactly at their virtual deadlines; the next expiry
+of a periodic timer is the previous deadline plus the interval, never "now plus
+interval", so a 100 ms timer fires ten times in a virtual second.
+
+CPU-time timers (ITIMER_VIRTUAL, ITIMER_PROF, POSIX timers on CPU clocks) follow the
+host's deterministic CPU model: the host calls ``cpu_advanced`` whenever a process's
+CPU time grows.
+
+Expiry posts a signal through the ``post(pid, sig, info)`` callback. A POSIX timer
+queues at most one signal: expiries while it is still pending count as overruns
+(timer_getoverrun(2)). getitimer(2)/setitimer(2), alarm(2), timer_create(2),
+timer_settime(2).
+"""
+from __future__ import annotations
+
+import errno
+import struct
+
+from .errors import KernelError
+
+ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF = 0, 1, 2
+ITIMER_SIGNALS = {ITIMER_REAL: 14, ITIMER_VIRTUAL: 26, ITIMER_PROF: 27}  # ALRM VTALRM PROF
+SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
+TIMER_ABSTIME = 1
+SI_KERNEL, SI_TIMER = 0x80, -2
+NSEC = 1_000_000_000
+
+# clock ids that run on the wall timeline vs the CPU timeline (time.h)
+WALL_CLOCKS = frozenset({0, 1, 4, 5, 6, 7, 8, 9, 11})
+CPU_CLOCKS = frozenset({2, 3})
+
+
+def itimer_info(sig: int) -> bytes:
+    """siginfo of an itimer signal: sent by the kernel (SI_KERNEL)."""
+    return struct.pack("<iiii", sig, 0, SI_KERNEL, 0)
+
+
+class _Timer:
+    """One armed-or-not timer: an absolute expiry on its timeline and an interval."""
+
+    __slots__ = ("expiry", "interval", "handle", "on_cpu")
+
+    def __init__(self, on_cpu: bool):
+        self.expiry = 0      # absolute ns on its timeline; 0 = disarmed
+        self.interval = 0
+        self.handle = None   # event-queue handle (wall timers)
+        self.on_cpu = on_cpu
+
+
+class PosixTimer(_Timer):
+    __slots__ = ("timer_id", "clock_id", "notify", "signo", "sigval", "target_tid",
+                 "overrun", "overrun_last", "queued")
+
+    def __init__(self, timer_id, clock_id, notify, signo, sigval, target_tid):
+        super().__init__(on_cpu=clock_id in CPU_CLOCKS or clock_id < 0)
+        self.timer_id = timer_id
+        self.clock_id = clock_id
+        self.notify = notify
+        self.signo = signo
+        self.sigval = sigval
+        self.target_tid = target_tid
+        self.overrun = 0
+        self.overrun_last = 0
+        self.queued = False
+
+
+class TimerSignal:
+    """A POSIX timer's pending signal: its siginfo is completed at delivery, when the
+    overrun count is known (si_overrun)."""
+
+    __slots__ = ("timer",)
+
+    def __init__(self, timer: PosixTimer):
+        self.timer = timer
+
+    def materialize(self) -> bytes:
+        t = self.timer
+        t.overrun_last, t.overrun, t.queued = t.overrun, 0, False
+        return struct.pack("<iiiiiiq", t.signo, 0, SI_TIMER, 0, t.timer_id,
+                           t.overrun_last, t.sigval)
+
+
+class ProcessTimers:
+    __slots__ = ("itimers", "posix", "next_id")
+
+    def __init__(self):
+        self.itimers = {ITIMER_REAL: _Timer(False), ITIMER_VIRTUAL: _Timer(True),
+                        ITIMER_PROF: _Timer(True)}
+        self.posix: dict[int, PosixTimer] = {}
+        self.next_id = 0
+
+
+class TimerTable:
+    """Every timer of a host."""
+
+    def __init__(self, clock, events, post, cpu_now):
+        self._clock = clock
+        self._events = events
+        self._post = post            # post(pid, tid_or_None, sig, info)
+        self._cpu_now = cpu_now      # cpu_now(pid) -> ns
+        self._procs: dict[int, ProcessTimers] = {}
+        self._cpu_armed: dict[int, set] = {}   # pid -> armed CPU timers
+
+    def _of(self, pid: int) -> ProcessTimers:
+        timers = self._procs.get(pid)
+        if timers is None:
+            timers = self._procs[pid] = ProcessTimers()
+        return timers
+
+    # ------------------------------------------------------------ arming
+    def _now(self, pid: int, timer: _Timer) -> int:
+        return self._cpu_now(pid) if timer.on_cpu else self._clock.now_ns
+
+    def _disarm(self, pid: int, timer: _Timer) -> None:
+        if timer.handle is not None:
+            self._events.cancel(timer.handle)
+            timer.handle = None
+        if timer.on_cpu:
+            self._cpu_armed.get(pid, set()).discard(timer)
+        timer.expiry = 0
+
+    def _arm(self, pid: int, timer: _Timer, expiry: int, interval: int) -> None:
+        self._disarm(pid, timer)
+        timer.interval = interval
+        if not expiry:
+            return
+        timer.expiry = expiry
+        if timer.on_cpu:
+            self._cpu_armed.setdefault(pid, set()).add(timer)
+            self.cpu_advanced(pid)
+        else:
+            timer.handle = self._events.schedule(max(expiry, self._clock.now_ns),
+                                                 (self._expire, pid, timer))
+
+    def _remaining(self, pid: int, timer: _Timer) -> tuple[int, int]:
+        if not timer.expiry:
+            return 0, timer.interval
+        return max(timer.expiry - self._now(pid, timer), 1), timer.interval
+
+    def _expire(self, pid: int, timer: _Timer) -> None:
+        timer.handle = None
+        now = self._now(pid, timer)
+        count = 1
+        if timer.interval:
+            timer.expiry += timer.interval
+            if timer.expiry <= now:  # several periods at once (CPU timers)
+                missed = (now - timer.expiry) // timer.interval + 1
+                timer.expiry += missed * timer.interval
+                count += missed
+            if not timer.on_cpu:
+                timer.handle = self._events.schedule(timer.expiry, (self._expire, pid, timer))
+        else:
+            timer.expiry = 0
+            if timer.on_cpu:
+                self._cpu_armed.get(pid, set()).discard(timer)
+        self._fire(pid, timer, count)
+
+    def _fire(self, pid: int, timer: _Timer, count: int) -> None:
+        if isinstance(timer, PosixTimer):
+            if timer.notify == SIGEV_NONE:
+                return
+            if timer.queued:
+                timer.overrun += count
+                return
+            timer.overrun += count - 1
+            timer.queued = True
+            self._post(pid, timer.target_tid, timer.signo, TimerSignal(timer))
+            return
+        sig = next(s for w, s in ITIMER_SIGNALS.items() if self._of(pid).itimers[w] is timer)
+        self._post(pid, None, sig, itimer_info(sig))
+
+    def run_event(self, payload) -> None:
+        func, pid, timer = payload
+        func(pid, timer)
+
+    def cpu_advanced(self, pid: int) -> None:
+        """The process's CPU time grew: fire the CPU timers that are due."""
+        armed = self._cpu_armed.get(pid)
+        if not armed:
+            return
+        now = self._cpu_now(pid)
+        for timer in sorted(armed, key=lambda t: t.expiry):
+            if timer.expiry and timer.expiry <= now:
+                self._expire(pid, timer)
+
+    # ------------------------------------------------------------ itimers
+    def getitimer(self, pid: int, which: int) -> tuple[int, int]:
+        timer = self._itimer(pid, which)
+        return self._remaining(pid, timer)
+
+    def setitimer(self, pid: int, which: int, value: int, interval: int) -> tuple[int, int]:
+        timer = self._itimer(pid, which)
+        old = self._remaining(pid, timer)
+        self._arm(pid, timer, self._now(pid, timer) + value if value else 0, interval)
+        return old
+
+    def _itimer(self, pid: int, which: int) -> _Timer:
+        if which not in ITIMER_SIGNALS:
+            raise KernelError(errno.EINVAL, f"no interval timer {which}")
+        return self._of(pid).itimers[which]
+
+    def alarm(self, pid: int, seconds: int) -> int:
+        """alarm(2): returns the seconds left of the previous alarm, rounded to the
+        nearest second but at least 1 if one was pending."""
+        old_value, _ = self.setitimer(pid, ITIMER_REAL, seconds * NSEC, 0)
+        if not old_value:
+            return 0
+        return max(1, (old_value + NSEC // 2) // NSEC)
+
+    # ------------------------------------------------------------ POSIX timers
+    def timer_create(self, pid: int, clock_id: int, notify: int, signo: int, sigval: int,
+                     target_tid) -> int:
+        timers = self._of(pid)
+        timer_id = timers.next_id
+        timers.next_id += 1
+        timers.posix[timer_id] = PosixTimer(timer_id, clock_id, notify, signo,
+                                            sigval if sigval is not None else timer_id,
+                                            target_tid)
+        return timer_id
+
+    def _posix(self, pid: int, timer_id: int) -> PosixTimer:
+        timer = self._of(pid).posix.get(timer_id)
+        if timer is None:
+            raise KernelError(errno.EINVAL, f"no timer {timer_id}")
+        return timer
+
+    def timer_settime(self, pid: int, timer_id: int, flags: int, value: int,
+                      interval: int) -> tuple[int, int]:
+        timer = self._posix(pid, timer_id)
+        old = self._remaining(pid, timer)
+        if value:
+            expiry = value if flags & TIMER_ABSTIME else self._now(pid, timer) + value
+        else:
+            expiry = 0
+        self._arm(pid, timer, max(expiry, 1) if value else 0, interval)
+        return old
+
+    def timer_gettime(self, pid: int, timer_id: int) -> tuple[int, int]:
+        return self._remaining(pid, self._posix(pid, timer_id))
+
+    def timer_getoverrun(self, pid: int, timer_id: int) -> int:
+        return self._posix(pid, timer_id).overrun_last
+
+    def timer_delete(self, pid: int, timer_id: int) -> None:
+        timer = self._posix(pid, timer_id)
+        self._disarm(pid, timer)
+        del self._of(pid).posix[timer_id]
+
+    # ------------------------------------------------------------ lifecycle
+    def exec(self, pid: int) -> None:
+        """execve(2): POSIX timers are deleted; interval timers are kept."""
+        for timer_id in list(self._of(pid).posix):
+            self.timer_delete(pid, timer_id)
+
+    def exit(self, pid: int) -> None:
+        timers = self._procs.pop(pid, None)
+        if timers is None:
+            return
+        for timer in list(timers.itimers.values()) + list(timers.posix.values()):
+            self._disarm(pid, timer)
+        self._cpu_armed.pop(pid, None)

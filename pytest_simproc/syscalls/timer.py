@@ -1,0 +1,136 @@
+"""Timers: alarm, interval timers and POSIX timers, all in virtual time.
+
+The state lives in kernel/timers.py; these handlers decode and encode the structures.
+timerfd is not emulated yet (it needs the host to gate reads of its descriptor).
+"""
+from __future__ import annotations
+
+import errno
+import struct
+
+from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
+from .args import s32, u32
+from .registry import handles
+
+NSEC = 1_000_000_000
+_VALID_CLOCKS = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11})
+
+
+def _read_timeval(ctx, ptr) -> int:
+    sec, usec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
+    if sec < 0 or not 0 <= usec < 1_000_000:
+        raise _Invalid()
+    return sec * NSEC + usec * 1000
+
+
+def _timeval(ns: int) -> bytes:
+    # setitimer(2): values are rounded up to whole microseconds
+    us = (ns + 999) // 1000
+    return struct.pack("<qq", us // 1_000_000, us % 1_000_000)
+
+
+def _read_timespec(ctx, ptr) -> int:
+    sec, nsec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
+    if sec < 0 or not 0 <= nsec < NSEC:
+        raise _Invalid()
+    return sec * NSEC + nsec
+
+
+def _timespec(ns: int) -> bytes:
+    return struct.pack("<qq", ns // NSEC, ns % NSEC)
+
+
+class _Invalid(Exception):
+    """A time value out of range: the call fails with EINVAL."""
+
+
+def _einval_on_bad_time(handler):
+    def wrapper(ctx, *args):
+        try:
+            return handler(ctx, *args)
+        except _Invalid:
+            return -errno.EINVAL
+    wrapper.__name__ = handler.__name__
+    return wrapper
+
+
+@handles("alarm")
+def alarm(ctx, seconds, *_):
+    return ctx.engine.timers.alarm(ctx.proc.pid, u32(seconds))
+
+
+@handles("getitimer")
+def getitimer(ctx, which, value_ptr, *_):
+    value, interval = ctx.engine.timers.getitimer(ctx.proc.pid, s32(which))
+    ctx.mem.write(value_ptr, _timeval(interval) + _timeval(value))
+    return 0
+
+
+@handles("setitimer")
+@_einval_on_bad_time
+def setitimer(ctx, which, new_ptr, old_ptr, *_):
+    interval = value = 0
+    if new_ptr:  # a NULL new value disarms, as Linux still accepts
+        interval = _read_timeval(ctx, new_ptr)
+        value = _read_timeval(ctx, new_ptr + 16)
+    old_value, old_interval = ctx.engine.timers.setitimer(ctx.proc.pid, s32(which), value,
+                                                          interval)
+    if old_ptr:
+        ctx.mem.write(old_ptr, _timeval(old_interval) + _timeval(old_value))
+    return 0
+
+
+@handles("timer_create")
+def timer_create(ctx, clock_id, sevp, timerid_ptr, *_):
+    clock_id = s32(clock_id)
+    if clock_id not in _VALID_CLOCKS:
+        return -errno.EINVAL
+    notify, signo, sigval, target = SIGEV_SIGNAL, 14, None, None  # SIGALRM, value = id
+    if sevp:
+        sigval, signo, notify, tid = struct.unpack("<qiii", ctx.mem.read(sevp, 20))
+        if notify == SIGEV_THREAD:
+            ctx.engine.refuse(ctx, "SIGEV_THREAD timers need threads, which are not "
+                              "supported yet")
+            return -errno.EINVAL
+        if notify not in (SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID):
+            return -errno.EINVAL
+        if notify != SIGEV_NONE and not 1 <= signo <= 64:
+            return -errno.EINVAL
+        if notify == SIGEV_THREAD_ID:
+            if ctx.engine.table.get(tid) is None or tid != ctx.proc.pid:
+                return -errno.EINVAL  # not a thread of this process
+            target = tid
+    timer_id = ctx.engine.timers.timer_create(ctx.proc.pid, clock_id, notify, signo,
+                                              sigval, target)
+    ctx.mem.write_i32(timerid_ptr, timer_id)
+    return 0
+
+
+@handles("timer_settime")
+@_einval_on_bad_time
+def timer_settime(ctx, timer_id, flags, new_ptr, old_ptr, *_):
+    interval = _read_timespec(ctx, new_ptr)
+    value = _read_timespec(ctx, new_ptr + 16)
+    old_value, old_interval = ctx.engine.timers.timer_settime(
+        ctx.proc.pid, s32(timer_id), s32(flags), value, interval)
+    if old_ptr:
+        ctx.mem.write(old_ptr, _timespec(old_interval) + _timespec(old_value))
+    return 0
+
+
+@handles("timer_gettime")
+def timer_gettime(ctx, timer_id, cur_ptr, *_):
+    value, interval = ctx.engine.timers.timer_gettime(ctx.proc.pid, s32(timer_id))
+    ctx.mem.write(cur_ptr, _timespec(interval) + _timespec(value))
+    return 0
+
+
+@handles("timer_getoverrun")
+def timer_getoverrun(ctx, timer_id, *_):
+    return ctx.engine.timers.timer_getoverrun(ctx.proc.pid, s32(timer_id))
+
+
+@handles("timer_delete")
+def timer_delete(ctx, timer_id, *_):
+    ctx.engine.timers.timer_delete(ctx.proc.pid, s32(timer_id))
+    return 0
