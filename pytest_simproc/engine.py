@@ -30,7 +30,7 @@ from .kernel.timers import TimerTable
 from .kernel.sigstate import SI_KERNEL, SI_TKILL, SignalDispositions, SA_NOCLDSTOP, SA_RESETHAND, \
     SA_RESTART, PendingSignals, kill_targets
 from .scheduler import Scheduler
-from .syscalls import HANDLERS, intercepted_numbers, syscall_name
+from .syscalls import HANDLERS, UNSUPPORTED, intercepted_numbers, syscall_name, syscall_number
 from .syscalls.outcome import Block, Fork, Native, NativePark
 from .trace import ptrace_ops as pt
 from .trace.execpatch import patch_auxv
@@ -92,7 +92,8 @@ class Task:
                  "result", "native_call", "fork", "fork_child", "deliver_sig",
                  "block", "wake", "expect_stop", "gone", "exiting", "native_parked",
                  "awaiting_initial", "child_tid_ptr", "pending", "injected",
-                 "restart_syscall", "last_syscall", "syscalls", "park_mask")
+                 "restart_syscall", "last_syscall", "syscalls", "park_mask",
+                 "strace_call", "strace_call_unfinished")
 
     def __init__(self, native: int, proc, tgid_native: int | None = None):
         self.native = native
@@ -122,6 +123,8 @@ class Task:
         self.last_syscall = None
         self.syscalls = 0
         self.park_mask = 0        # blocked set while natively parked (sigsuspend's)
+        self.strace_call = None   # the strace log's record of the call in progress
+        self.strace_call_unfinished = False
 
     def __repr__(self):
         return f"<Task tid={self.tid} native={self.native} stop={self.stop}>"
@@ -160,7 +163,8 @@ class WatchdogState:
 
 class Engine:
     def __init__(self, *, hostname: str, start_time_ns: int, seed: int, data_dir: str,
-                 rlimits=None, cpu_ns_per_syscall: int = CPU_NS_PER_SYSCALL):
+                 rlimits=None, cpu_ns_per_syscall: int = CPU_NS_PER_SYSCALL,
+                 strace: str = "off"):
         self.hostname = hostname
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
         self.data_dir = data_dir
@@ -184,7 +188,16 @@ class Engine:
         self.refused: list[dict] = []
         self.external_signals: list[dict] = []
         self.watch = WatchdogState()
-        self._filter = PreparedFilter(build_filter(intercepted_numbers()))
+        self._unsupported = frozenset(syscall_number(n) for n in UNSUPPORTED)
+        if strace == "off":
+            self.strace = None
+            self._filter = PreparedFilter(build_filter(intercepted_numbers()))
+        else:
+            from .strace import StraceLog
+            self.strace = StraceLog(mode=strace, directory=data_dir, hostname=hostname,
+                                    start_ns=start_time_ns)
+            # every call is logged, so every call stops the tracee
+            self._filter = PreparedFilter(build_filter(None))
         self._cpu = _pick_cpu()
         if self._cpu is not None:
             # The tracer thread (this one) shares the tracees' CPU: see _pick_cpu.
@@ -255,15 +268,34 @@ class Engine:
         limits = dict(self.table.default_rlimits)
         limits.update(rlimits or {})
         native_limits = {RLIMIT_NOFILE: limits[RLIMIT_NOFILE], RLIMIT_CORE: (0, 0)}
-        native = spawn_traced(path, argv, env, cwd, fds, self._filter, self._cpu,
-                              native_limits)
         proc = self.table.spawn(list(argv), os.path.basename(argv[0]), self.clock.now_ns,
                                 rlimits=rlimits)
+        execve_call = []
+        on_execve = None
+        if self.strace is not None:
+            self.strace.process_started(proc.pid, proc.exe)
+
+            def on_execve(native):
+                regs = pt.getregs(native)
+                mem = TraceeMemory(native)
+                try:
+                    execve_call.append(self.strace.syscall_entry(
+                        proc.pid, regs.orig_rax, _args(regs), mem, self.clock.now_ns))
+                finally:
+                    mem.close()
+        try:
+            native = spawn_traced(path, argv, env, cwd, fds, self._filter, self._cpu,
+                                  native_limits, on_execve)
+        except BaseException:
+            self.table.forget_spawn(proc.pid)
+            raise
         info = ProcInfo(native, SignalDispositions())
         self.info[proc.pid] = info
         task = self._add_task(native, proc, info)
         task.stop = "event"  # at its exec event
         self._on_exec(task)
+        if execve_call:
+            self.strace.syscall_exit(execve_call[0], 0, task.mem, self.clock.now_ns)
         self.sched.add(task)
         return proc
 
@@ -435,18 +467,29 @@ class Engine:
         info.cpu_ns += self.cpu_ns_per_syscall
         self.timers.cpu_advanced(pid)
         self._check_cpu_limit(task.proc, info)
-        args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+        args = _args(regs)
         ctx = SyscallContext(self, task, nr, args, regs)
         task.ctx = ctx
         task.last_syscall = nr
+        if self.strace is not None:
+            task.strace_call = self.strace.syscall_entry(pid, nr, args, task.mem,
+                                                         self.clock.now_ns)
         handler = HANDLERS.get(nr)
-        if handler is None:
+        if handler is not None:
+            outcome = self._call(handler, ctx, *args)
+        elif nr in self._unsupported or nr >= 512:
             name = syscall_name(nr) if nr < 512 else f"non-x86_64 syscall {nr:#x}"
-            key = (name, task.proc.pid)
+            key = (name, pid)
             self.unsupported[key] = self.unsupported.get(key, 0) + 1
             outcome = -errno.ENOSYS
         else:
-            outcome = self._call(handler, ctx, *args)
+            outcome = Native()  # only trapped because strace logging wants to see it
+        if task.strace_call is not None and isinstance(outcome, Native):
+            if nr in _NO_RETURN:
+                self.strace.syscall_noreturn(task.strace_call, self.clock.now_ns)
+                task.strace_call = None
+            elif outcome.on_exit is None:
+                outcome.on_exit = _unchanged  # the log needs the native result
         self._apply(task, ctx, outcome)
 
     @staticmethod
@@ -462,18 +505,33 @@ class Engine:
 
     def _apply(self, task: Task, ctx, outcome) -> None:
         if isinstance(outcome, int):
-            task.result = outcome
+            self._complete(task, outcome)
         elif isinstance(outcome, Native):
             task.native_call = outcome
         elif isinstance(outcome, Block):
             task.block = (outcome, ctx)
             self.sched.park(task, outcome.keys, outcome.deadline_ns)
+            if task.strace_call is not None and not task.strace_call_unfinished:
+                task.strace_call_unfinished = True
+                self.strace.syscall_unfinished(task.strace_call, self.clock.now_ns)
         elif isinstance(outcome, Fork):
             task.fork = outcome
         elif isinstance(outcome, NativePark):
             task.native_call = _ParkNative(mask=outcome.mask)
         else:
             raise TypeError(f"handler for {ctx.name} returned {outcome!r}")
+
+    def _complete(self, task: Task, result: int) -> None:
+        """An emulated call has its result: it is written back at the next resume."""
+        task.result = result
+        self._log_exit(task, result)
+
+    def _log_exit(self, task: Task, result: int) -> None:
+        call = task.strace_call
+        if call is not None:
+            task.strace_call = None
+            task.strace_call_unfinished = False
+            self.strace.syscall_exit(call, result, task.mem, self.clock.now_ns)
 
     def _on_sysexit(self, task: Task) -> None:
         regs = pt.getregs(task.native)
@@ -492,6 +550,7 @@ class Engine:
         if value != result:
             regs.rax = value & MASK64
             pt.setregs(task.native, regs)
+        self._log_exit(task, value)
         task.stop = "sysexit"
 
     def _on_fork(self, task: Task) -> None:
@@ -516,6 +575,8 @@ class Engine:
         parent_info.native_children.append(child_native)
         self.info[child.pid] = info
         child_task = self._add_task(child_native, child, info)
+        if self.strace is not None:
+            self.strace.process_started(child.pid, child.exe)
         child_task.awaiting_initial = True
         child_task.child_tid_ptr = fork.child_tid_ptr if fork else 0
         child_task.expect_stop = True
@@ -572,9 +633,15 @@ class Engine:
             pt.setsiginfo(native, virtual_info)
             task.deliver_sig = sig
             task.stop = "signal"
-            task.native_parked = False
+            if task.native_parked:  # pause()/sigsuspend() ends with the handler
+                task.native_parked = False
+                self._log_exit(task, -ERESTARTNOHAND)
+            if self.strace is not None:
+                self.strace.signal(task.proc.pid, virtual_info, self.clock.now_ns)
             return
         if sig in SYNCHRONOUS_SIGNALS:
+            if self.strace is not None:
+                self.strace.signal(task.proc.pid, pt.getsiginfo(native), self.clock.now_ns)
             pt.cont(native, sig)
             return
         if sig != SIGCHLD:
@@ -620,6 +687,15 @@ class Engine:
         autoreap = parent_info is not None and parent_info.dispositions.autoreaps_children()
         result = self.table.exit(pid, state, self.clock.now_ns, parent_autoreaps=autoreap)
         self.timers.exit(pid)
+        if self.strace is not None:
+            for t in info.tasks:
+                if t.strace_call is not None:  # killed inside a call
+                    self.strace.syscall_noreturn(t.strace_call, self.clock.now_ns)
+                    t.strace_call = None
+            if isinstance(state, Exited):
+                self.strace.exited(pid, state.code, False, False, self.clock.now_ns)
+            else:
+                self.strace.exited(pid, int(state.signal), True, state.core, self.clock.now_ns)
         for t in info.tasks:
             self._retire(t)
         self._release_vfork_parent(pid)
@@ -759,9 +835,10 @@ class Engine:
             self.sched.add(task)
             if block.restart and action.flags & SA_RESTART:
                 task.restart_syscall = True
-                task.result = 0
+                self._complete(task, -ERESTARTSYS)
             else:
-                task.result = block.on_interrupt(ctx) if block.on_interrupt else -errno.EINTR
+                self._complete(task, block.on_interrupt(ctx) if block.on_interrupt
+                               else -errno.EINTR)
         elif task.native_parked:
             self.sched.unpark(task)
             self.sched.add(task)
@@ -844,6 +921,8 @@ class Engine:
         return alive
 
     def close(self) -> None:
+        if self.strace is not None:
+            self.strace.close()
         for pidfd in self._pidfds.values():
             pidfd.close()
         self._pidfds.clear()
@@ -855,6 +934,23 @@ class _ParkNative(Native):
     def __init__(self, mask=None):
         super().__init__()
         self.mask = mask
+
+
+# Kernel-internal "restart" results, shown by strace for interrupted calls.
+ERESTARTSYS, ERESTARTNOHAND = 512, 514
+SYS_EXIT, SYS_EXIT_GROUP, SYS_EXECVE, SYS_EXECVEAT = 60, 231, 59, 322
+# Calls whose exit stop may never come (exit) or is logged elsewhere (not yet: execve
+# returns normally at its exit stop).
+_NO_RETURN = frozenset({SYS_EXIT, SYS_EXIT_GROUP})
+
+
+def _unchanged(_ctx, result: int) -> int:
+    return result
+
+
+def _args(regs) -> tuple:
+    """x86_64 syscall arguments: rdi, rsi, rdx, r10, r8, r9 (syscall(2))."""
+    return (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
 
 
 def _earliest(a, b):

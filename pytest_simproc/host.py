@@ -203,6 +203,17 @@ class SimProcess:
     def stderr(self) -> bytes:
         return self._read(self._stderr_path)
 
+    def strace(self):
+        """This process's system calls, in strace's format (empty when logging is off)."""
+        from .assertions import Strace
+        kept = self._host._closed_strace
+        if kept is not None:
+            lines = kept.get(id(self._proc), [])
+        else:
+            log = self._host._engine.strace
+            lines = log.lines(self.pid) if log is not None else []
+        return Strace(lines, deterministic=self._host.strace_mode == "deterministic")
+
     def children(self) -> list["SimProcess"]:
         return [self._host.process(pid) for pid in list(self._proc.children)]
 
@@ -247,9 +258,10 @@ class SimHost:
         _seconds("cpu_time_per_syscall", cpu_time_per_syscall)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, not {seed!r}")
-        if strace != "off":
-            raise ValueError(f"strace={strace!r}: strace logging is not implemented yet; "
-                             f"use strace='off'")
+        if strace not in ("off", "standard", "deterministic"):
+            raise ValueError(f"strace must be 'off', 'standard' or 'deterministic', "
+                             f"not {strace!r}")
+        self.strace_mode = strace
         self.hostname = hostname
         self.start_time = start_time
         self.stop_time = stop_time
@@ -268,13 +280,14 @@ class SimHost:
         self._keep_data = not self._own_data_dir
         self._spawned: list[SimProcess] = []
         self._closed_output: dict[str, bytes] = {}  # outputs kept after the data dir goes
+        self._closed_strace: dict[int, list[str]] | None = None
         self._by_proc: dict[int, SimProcess] = {}
         _become_subreaper()
         self._tracer = _TracerThread(f"simproc-tracer-{hostname}")
         self._engine = self._tracer.call(lambda: Engine(
             hostname=hostname, start_time_ns=self._start_ns, seed=seed,
             data_dir=self.data_dir, rlimits=self.rlimits,
-            cpu_ns_per_syscall=int(round(cpu_time_per_syscall * NSEC))))
+            cpu_ns_per_syscall=int(round(cpu_time_per_syscall * NSEC)), strace=strace))
         self._watchdog = _Watchdog(self._engine, watchdog_timeout)
 
     # ---------------------------------------------------------------- context
@@ -489,6 +502,9 @@ class SimHost:
         finally:
             self._tracer.call(engine.close)
             self._tracer.stop()
+        if engine.strace is not None:
+            self._closed_strace = {id(p): engine.strace.lines(p.pid)
+                                   for p in engine.table.processes()}
         if self._own_data_dir and not self._keep_data:
             for sp in self._spawned:
                 for path in (sp._stdout_path, sp._stderr_path):

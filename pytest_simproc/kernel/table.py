@@ -264,6 +264,19 @@ class ProcessTable:
         self._init.children.append(pid)
         return proc
 
+    def forget_spawn(self, pid: int) -> None:
+        """Undo ``spawn`` for a program that could not be started: no trace is left
+        (its pid is not handed out again until the counter wraps)."""
+        proc = self._require(pid)
+        if proc.ppid != INIT_PID or proc.children:
+            raise KernelError(errno.EINVAL, f"process {pid} is not a fresh spawn")
+        del self._procs[pid]
+        self._latest.pop(pid, None)
+        self._history.remove(proc)
+        self._leave(self._groups, proc.pgid, pid)
+        self._leave(self._sessions, proc.sid, pid)
+        self._init.children.remove(pid)
+
     def fork(self, parent_pid: int, now_ns: int) -> Process:
         """fork(2): a copy of the parent in the same group and session.
 

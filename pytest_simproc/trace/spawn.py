@@ -16,6 +16,7 @@ from . import ptrace_ops as pt
 from .seccomp import PreparedFilter
 
 ADDR_NO_RANDOMIZE = 0x0040000  # personality(2)
+SYS_EXECVE = 59
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -55,10 +56,13 @@ def _native_limit(value: int) -> int:
 
 def spawn_traced(path: str, argv: list[str], env: dict[str, str], cwd: str | None,
                  fds: tuple[int, int, int], prepared: PreparedFilter,
-                 cpu: int | None = None, rlimits: dict | None = None) -> int:
+                 cpu: int | None = None, rlimits: dict | None = None,
+                 on_execve=None) -> int:
     """Fork, trace and exec ``path``; return the native pid, stopped at its exec event.
 
-    ``rlimits`` ({resource: (soft, hard)}) are applied to the native process."""
+    ``rlimits`` ({resource: (soft, hard)}) are applied to the native process.
+    ``on_execve(pid)`` is called at the program's execve stop (when the filter traps
+    execve), while its arguments can still be read."""
     errpipe_r, errpipe_w = os.pipe2(os.O_CLOEXEC)
     with warnings.catch_warnings():
         # Python 3.12+ warns about fork() in a threaded process; the child only makes
@@ -70,7 +74,7 @@ def spawn_traced(path: str, argv: list[str], env: dict[str, str], cwd: str | Non
         _child(path, argv, env, cwd, fds, prepared, cpu, errpipe_w, rlimits or {})
     os.close(errpipe_w)
     try:
-        return _await_exec(pid, errpipe_r)
+        return _await_exec(pid, errpipe_r, on_execve)
     finally:
         os.close(errpipe_r)
 
@@ -80,7 +84,7 @@ def _failure(pid: int, errpipe_r: int, status: int) -> SpawnFailed:
     return SpawnFailed(message or f"child {pid} ended before exec (status {status:#x})")
 
 
-def _await_exec(pid: int, errpipe_r: int) -> int:
+def _await_exec(pid: int, errpipe_r: int, on_execve) -> int:
     _, status = os.waitpid(pid, pt.WALL)
     if not os.WIFSTOPPED(status):
         raise _failure(pid, errpipe_r, status)
@@ -97,5 +101,8 @@ def _await_exec(pid: int, errpipe_r: int) -> int:
         if sig == signal.SIGTRAP and event == pt.EVENT_EXIT:
             pt.cont(pid)
             continue
+        if sig == signal.SIGTRAP and event == pt.EVENT_SECCOMP and on_execve is not None:
+            if pt.getregs(pid).orig_rax == SYS_EXECVE:
+                on_execve(pid)
         # Seccomp stops and anything else before the program exists: run natively.
         pt.cont(pid, 0 if sig == signal.SIGTRAP else sig)

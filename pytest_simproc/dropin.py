@@ -1,0 +1,887 @@
+"""Drop-in mode (``pytest --simproc``): unmodified tests run in a simulated host.
+
+For the duration of one test (from before its fixtures are set up until after they are
+torn down) a :class:`DropinSession` is active:
+
+- ``subprocess.Popen`` is replaced by :class:`SimPopen` (so ``run``, ``call``,
+  ``check_call``, ``check_output``, ``getoutput`` follow): each program is spawned into
+  the test's :class:`~pytest_simproc.host.SimHost`, created lazily at the first spawn;
+- ``os.kill``, ``os.killpg``, ``os.waitpid``, ``os.getpgid`` and ``os.getsid`` called
+  with a pid (or process group) of that host go to the host, any other pid to the real
+  functions;
+- time follows the host's virtual clock: freezegun freezes ``time.time``,
+  ``time.monotonic``, ``datetime.now``... at the host's start time, and every time the
+  host runs (``time.sleep``, ``wait``, ``poll``, ``communicate``, reading a pipe) the
+  freezer is moved to ``host.now``. ``time.sleep(s)`` in the test runs the simulation for
+  ``s`` virtual seconds.
+
+Nothing in the host runs behind the test's back: the simulated programs make progress
+only while the test is inside one of those calls, which is what makes the test both fast
+and deterministic.
+
+Module attributes that hold the real objects (``from subprocess import Popen``,
+``from time import sleep``, ``from os import kill``) are patched too, and everything is
+restored at the end of the test.
+"""
+from __future__ import annotations
+
+import datetime as _datetime
+import errno
+import io
+import os
+import shutil
+import signal as _signal
+import subprocess
+import sys
+import threading
+import time as _time
+
+from .errors import SimprocError
+from .host import DEFAULT_START_TIME, SimHost, _resolve_program
+from .kernel.states import encode_wait_status
+
+__all__ = ["DropinSession", "SimPopen", "DropinUnsupportedError", "DROPIN_STOP_TIME",
+           "active_session"]
+
+# Tests control time themselves: the host must not stop on its own.
+DROPIN_STOP_TIME = 10 * 365 * 86400
+# A helper thread blocked on a simulated process drives the host itself only when the
+# test's own thread has left it alone for this long (real seconds).
+_HELPER_GRACE = 0.25
+
+# The real objects, taken before anything is patched.
+_RealPopen = subprocess.Popen
+_real_sleep = _time.sleep
+_real_monotonic = _time.monotonic
+_real_localtime = _time.localtime
+_real_kill = os.kill
+_real_killpg = os.killpg
+_real_waitpid = os.waitpid
+_real_getpgid = os.getpgid
+_real_getsid = os.getsid
+_real_datetime = _datetime.datetime
+_UTC = _datetime.timezone.utc
+_EPOCH = _real_datetime(1970, 1, 1)
+
+# Callers from these modules always get the real functions (the engine's own os.kill /
+# waitpid / sleep, pytest's internals, real Popen objects made before the test).
+_NATIVE_CALLERS = ("pytest_simproc", "_pytest", "pluggy", "freezegun", "threading",
+                   "multiprocessing", "concurrent", "asyncio", "subprocess", "queue")
+# Modules whose attributes are never rewritten by the scan.
+_SCAN_SKIP = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun", "os", "posix",
+              "time", "subprocess", "threading", "multiprocessing", "concurrent",
+              "asyncio", "queue", "builtins", "sys")
+# freezegun: never fake time for the host's machinery or pytest's own timing.
+_FREEZEGUN_IGNORE = ["pytest_simproc", "_pytest.timing", "_pytest.runner",
+                     "_pytest.terminal", "_pytest.junitxml"]
+
+_ACTIVE: "DropinSession | None" = None
+
+
+def active_session() -> "DropinSession | None":
+    """The drop-in session of the running test, if any."""
+    return _ACTIVE
+
+
+class DropinUnsupportedError(SimprocError, NotImplementedError):
+    """A subprocess feature the simulated host cannot provide yet."""
+
+
+def _matches(name: str, prefixes) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _caller_is_native(depth: int = 2) -> bool:
+    try:
+        name = sys._getframe(depth).f_globals.get("__name__") or ""
+    except ValueError:
+        return False
+    return _matches(name, _NATIVE_CALLERS)
+
+
+def _session_for_caller() -> "DropinSession | None":
+    """The active session, if the caller (two frames up) should see the simulation."""
+    session = _ACTIVE
+    if session is None or session._closed or _caller_is_native(3):
+        return None
+    return session
+
+
+# ===================================================================== session
+class DropinSession:
+    """One test's simulated host, its patches and its freezer."""
+
+    def __init__(self, host_options: dict | None = None, *, keep: bool = False):
+        options = dict(host_options or {})
+        options.setdefault("stop_time", DROPIN_STOP_TIME)
+        options.setdefault("hostname", "simhost")
+        self.host_options = options
+        self.keep = keep
+        self._now = float(options.get("start_time", DEFAULT_START_TIME))
+        self._host: SimHost | None = None
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._generation = 0
+        self._last_run = _real_monotonic()
+        self._pending: list[SimPopen] = []
+        self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
+        self._undo: list[tuple[object, str, object]] = []
+        self._fakes: dict[int, object] = {}
+        self._reals: dict[int, object] = {}
+        self._freeze = None
+        self._freezer = None
+        self._ident = None
+        self._started = False
+        self._closed = False
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> "DropinSession":
+        global _ACTIVE
+        if _ACTIVE is not None:
+            raise RuntimeError("a drop-in session is already active")
+        from freezegun import freeze_time
+        self._ident = threading.get_ident()
+        offset = _real_localtime(self._now).tm_gmtoff
+        self._freeze = freeze_time(self._utc(self._now), tz_offset=offset / 3600,
+                                   ignore=list(_FREEZEGUN_IGNORE), real_asyncio=True)
+        self._freezer = self._freeze.start()
+        try:
+            self._patch()
+        except BaseException:
+            self._unpatch()
+            self._freeze.stop()
+            raise
+        _ACTIVE = self
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        """Restore everything, then close the host (no native process survives)."""
+        global _ACTIVE
+        if not self._started or self._closed:
+            return
+        with self._lock:
+            self._closed = True
+            self._cond.notify_all()
+        try:
+            if _ACTIVE is self:
+                _ACTIVE = None
+            self._unpatch()
+        finally:
+            try:
+                self._freeze.stop()
+            finally:
+                if self._host is not None:
+                    self._host.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    # ------------------------------------------------------------ patches
+    def _set(self, obj, name, value) -> None:
+        self._undo.append((obj, name, getattr(obj, name)))
+        setattr(obj, name, value)
+
+    def _patch(self) -> None:
+        pairs = [(_RealPopen, SimPopen), (_real_sleep, _sim_sleep), (_real_kill, _sim_kill),
+                 (_real_killpg, _sim_killpg), (_real_waitpid, _sim_waitpid),
+                 (_real_getpgid, _sim_getpgid), (_real_getsid, _sim_getsid)]
+        self._fakes = {id(real): fake for real, fake in pairs}
+        self._reals = {id(fake): real for real, fake in pairs}
+        self._set(subprocess, "Popen", SimPopen)
+        self._set(_time, "sleep", _sim_sleep)
+        for name, fake in (("kill", _sim_kill), ("killpg", _sim_killpg),
+                           ("waitpid", _sim_waitpid), ("getpgid", _sim_getpgid),
+                           ("getsid", _sim_getsid)):
+            self._set(os, name, fake)
+        # `from subprocess import Popen`, `from time import sleep`, ... elsewhere
+        for mod_name, module in list(sys.modules.items()):
+            if module is None or _matches(mod_name, _SCAN_SKIP):
+                continue
+            attrs = getattr(module, "__dict__", None)
+            if not isinstance(attrs, dict):
+                continue
+            for attr, value in list(attrs.items()):
+                fake = self._fakes.get(id(value))
+                if fake is not None and self._reals[id(fake)] is value:
+                    self._undo.append((module, attr, value))
+                    attrs[attr] = fake
+
+    def _unpatch(self) -> None:
+        while self._undo:
+            obj, name, value = self._undo.pop()
+            try:
+                setattr(obj, name, value)
+            except (AttributeError, TypeError):
+                pass
+        # modules imported during the test may have picked up a fake: give them the real
+        for mod_name, module in list(sys.modules.items()):
+            if module is None or _matches(mod_name, ("pytest_simproc",)):
+                continue
+            attrs = getattr(module, "__dict__", None)
+            if not isinstance(attrs, dict):
+                continue
+            for attr, value in list(attrs.items()):
+                real = self._reals.get(id(value))
+                if real is not None and self._fakes.get(id(real)) is value:
+                    attrs[attr] = real
+
+    # ------------------------------------------------------------ host and time
+    @staticmethod
+    def _utc(seconds: float):
+        return _real_datetime.fromtimestamp(seconds, _UTC)
+
+    @property
+    def host(self) -> SimHost:
+        """The test's host, created at the first use."""
+        if self._host is None:
+            with self._lock:
+                if self._host is None:
+                    if self._closed:
+                        raise SimprocError("the drop-in session of this test is over")
+                    options = dict(self.host_options)
+                    options["start_time"] = self._now
+                    host = SimHost(**options)
+                    if self.keep:
+                        host.keep_data()
+                    self._host = host
+        return self._host
+
+    @property
+    def now(self) -> float:
+        """Virtual time, seconds since the epoch."""
+        return self._host.now if self._host is not None else self._now
+
+    def _now_ns(self) -> int:
+        if self._host is not None:
+            return self._host._engine.clock.now_ns
+        return int(round(self._now * 1_000_000_000))
+
+    def _after_run(self) -> None:
+        now = self.now
+        self._freezer.move_to(_EPOCH + _datetime.timedelta(seconds=now))
+        self._generation += 1
+        self._last_run = _real_monotonic()
+        self._cond.notify_all()
+
+    def start_pending(self) -> None:
+        """Spawn the processes whose start waited for their stdin (stdin=PIPE)."""
+        with self._lock:
+            while self._pending:
+                self._pending[0]._start()
+
+    def sleep(self, seconds) -> None:
+        """``time.sleep`` in the test: run the simulation for ``seconds``."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"'{type(seconds).__name__}' object cannot be interpreted "
+                            f"as an integer or float")
+        if seconds != seconds or seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        with self._lock:
+            if self._closed:
+                return _real_sleep(seconds)
+            self.start_pending()
+            if self._host is None:
+                self._now += seconds
+                self._after_run()
+                return
+            host = self._host
+            target = self._now_ns() + int(round(seconds * 1_000_000_000))
+            try:
+                host.run_for(seconds)
+                self._advance_idle(target)
+            finally:
+                self._after_run()
+
+    def _advance_idle(self, target_ns: int) -> None:
+        """SimHost.run_for returns early once every process has ended, without moving the
+        clock; the test's sleep must still last its full length."""
+        host = self._host
+        engine = host._engine
+        target_ns = min(target_ns, host._stop_ns)
+        if engine.alive == 0 and engine.clock.now_ns < target_ns:
+            host._tracer.call(engine.clock.advance_to, target_ns)
+
+    def run_now(self) -> None:
+        """Let whatever can run at the current virtual instant run."""
+        with self._lock:
+            if self._closed:
+                return
+            self.start_pending()
+            if self._host is None:
+                return
+            try:
+                self._host.run_for(0)
+            finally:
+                self._after_run()
+
+    def block(self, predicate, timeout=None) -> bool:
+        """Run the host until ``predicate()`` holds or ``timeout`` virtual seconds have
+        passed; returns ``predicate()``.
+
+        Only the test's own thread drives virtual time. Another thread that blocks (a
+        reader thread, say) waits for the test's thread to run the host, and drives it
+        itself only when the test's thread has left the host alone for a while (it is
+        then blocked natively, e.g. in ``queue.get()`` or ``join()``)."""
+        if threading.get_ident() == self._ident:
+            with self._lock:
+                self._drive(predicate, timeout)
+                return bool(predicate())
+        deadline = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
+        generation = None
+        idle_since = _real_monotonic()
+        with self._lock:
+            while True:
+                if predicate():
+                    return True
+                if self._closed:
+                    return False
+                now_ns = self._now_ns()
+                if deadline is not None and now_ns >= deadline:
+                    return False
+                if generation != self._generation:
+                    generation, idle_since = self._generation, _real_monotonic()
+                if _real_monotonic() - idle_since >= _HELPER_GRACE:
+                    remaining = None if deadline is None else (deadline - now_ns) / 1e9
+                    self._drive(predicate, remaining)
+                    continue
+                self._cond.wait(_HELPER_GRACE / 5)
+
+    def _drive(self, predicate, timeout) -> None:
+        if self._closed:
+            return
+        self.start_pending()
+        if predicate():
+            return
+        host = self.host
+        try:
+            host.run_until(predicate, timeout=timeout)
+        finally:
+            self._after_run()
+
+    # ------------------------------------------------------------ pids
+    def _lookup(self, pid: int):
+        """The host's SimProcess with this pid, or None."""
+        if self._host is None or isinstance(pid, bool) or not isinstance(pid, int) or pid <= 1:
+            return None
+        try:
+            return self._host.process(pid)
+        except LookupError:
+            return None
+
+    def _has_group(self, pgid: int) -> bool:
+        if self._host is None or pgid <= 1:
+            return False
+        return any(p.pgid == pgid and p.state != "reaped" for p in self._host.processes())
+
+    def kill(self, pid: int, sig) -> None:
+        with self._lock:
+            self.start_pending()
+            if pid < 0:
+                self._signal(pid, sig)
+                return
+            proc = self._lookup(pid)
+            if int(sig) == 0:
+                if proc is None or proc.state == "reaped":
+                    raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+                return
+            self._signal(pid, sig)
+
+    def killpg(self, pgid: int, sig) -> None:
+        with self._lock:
+            self.start_pending()
+            if int(sig) == 0:
+                if not self._has_group(pgid):
+                    raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+                return
+            self._signal(-pgid, sig)
+
+    def _signal(self, target: int, sig) -> None:
+        try:
+            self.host.kill(target, sig)
+        except ProcessLookupError:
+            raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH)) from None
+
+    def waitpid(self, pid: int, options: int):
+        child = self._children.get(pid)
+        if child is None or child._waited:
+            raise ChildProcessError(errno.ECHILD, os.strerror(errno.ECHILD))
+        if options & os.WNOHANG:
+            self.run_now()
+            if not child._ended():
+                return (0, 0)
+        else:
+            child._block_until_ended(None)
+        child._reap()
+        return (pid, encode_wait_status(child._sp.exit_status))
+
+    # ------------------------------------------------------------ spawning
+    def spawn(self, popen: "SimPopen", stdin) -> None:
+        """Spawn ``popen``'s program now, with ``stdin`` (None, bytes or an fd)."""
+        with self._lock:
+            self._spawn_locked(popen, stdin)
+
+    def _spawn_locked(self, popen: "SimPopen", stdin) -> None:
+        host = self.host
+        out, err = popen._out_spec, popen._err_spec
+        original = host._stdio
+
+        def stdio(exe, stdin_arg):
+            (in_fd, out_fd, err_fd), paths, close_after = original(exe, stdin_arg)
+            o = out_fd if out is _CAPTURE else out
+            e = o if err is _MERGE else (err_fd if err is _CAPTURE else err)
+            return (in_fd, o, e), paths, close_after
+
+        host._stdio = stdio  # spawn() takes the child's fds from here
+        try:
+            sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin)
+        finally:
+            host.__dict__.pop("_stdio", None)
+        popen._sp = sp
+        self._children[sp.pid] = popen
+
+
+_CAPTURE = object()  # the host's capture file (Popen: PIPE)
+_MERGE = object()    # stderr=STDOUT
+
+
+# ===================================================================== pipes
+class _PipeReader(io.RawIOBase):
+    """The read end of a stdout/stderr PIPE: the host's capture file, read from where
+    the test left off; reading runs the host until there is data or the process ended."""
+
+    def __init__(self, popen: "SimPopen", kind: str):
+        super().__init__()
+        self._popen = popen
+        self._kind = kind
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _path(self):
+        return getattr(self._popen._sp, f"_{self._kind}_path", None)
+
+    def _size(self) -> int:
+        path = self._path()
+        try:
+            return os.path.getsize(path)
+        except (OSError, TypeError):
+            return len(getattr(self._popen._sp, self._kind))
+
+    def _read_at(self, pos: int, n: int) -> bytes:
+        path = self._path()
+        try:
+            with open(path, "rb") as f:
+                f.seek(pos)
+                return f.read(n)
+        except (OSError, TypeError):
+            return getattr(self._popen._sp, self._kind)[pos:pos + n]
+
+    def peek_all(self) -> bytes:
+        return self._read_at(self._pos, 1 << 62) if self._popen._sp is not None else b""
+
+    def readinto(self, buffer) -> int:
+        popen = self._popen
+        popen._ensure_started()
+        n = len(buffer)
+        if n == 0:
+            return 0
+        data = self._read_at(self._pos, n)
+        if not data and not popen._ended():
+            pos = self._pos
+            popen._session.block(lambda: self._size() > pos or popen._ended())
+            data = self._read_at(self._pos, n)
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+class _StdinWriter(io.RawIOBase):
+    """stdin=PIPE: what the test writes before the program starts becomes its stdin.
+    The program starts when the test next lets the host run (or asks for its pid); it
+    then reads those bytes, then end of file."""
+
+    def __init__(self, popen: "SimPopen"):
+        super().__init__()
+        self._popen = popen
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        if self.closed:
+            raise ValueError("write to closed file")
+        if self._popen._sp is not None:
+            raise DropinUnsupportedError(
+                f"writing to the stdin of {self._popen._argv!r} after it started needs "
+                f"pipe simulation, which pytest-simproc does not have yet; write the "
+                f"whole input (or pass it to communicate()) before the program runs")
+        data = bytes(b)
+        self.data += data
+        return len(data)
+
+
+# ===================================================================== Popen
+class SimPopen(_RealPopen):
+    """``subprocess.Popen`` whose program runs in the test's simulated host.
+
+    ``pid`` is the virtual pid; ``wait``/``communicate`` timeouts are virtual seconds;
+    ``returncode`` follows Popen's convention (``-sig`` when signalled). Outside an
+    active drop-in session it makes a real ``Popen``."""
+
+    def __new__(cls, *args, **kwargs):
+        if _ACTIVE is None or _ACTIVE._closed:
+            return _RealPopen(*args, **kwargs)
+        return object.__new__(cls)
+
+    def __init__(self, args, bufsize=-1, executable=None, stdin=None, stdout=None,
+                 stderr=None, preexec_fn=None, close_fds=True, shell=False, cwd=None,
+                 env=None, universal_newlines=None, startupinfo=None, creationflags=0,
+                 restore_signals=True, start_new_session=False, pass_fds=(), *,
+                 user=None, group=None, extra_groups=None, encoding=None, errors=None,
+                 text=None, umask=-1, pipesize=-1, process_group=None):
+        self._child_created = False  # Popen.__del__ has nothing to do
+        self._sp = None
+        self._waited = False
+        self._session = session = _ACTIVE
+        self._waitpid_lock = threading.Lock()
+        self._input = None
+        self._communication_started = False
+        if bufsize is None:
+            bufsize = -1
+        if not isinstance(bufsize, int):
+            raise TypeError("bufsize must be an integer")
+        if startupinfo is not None:
+            raise ValueError("startupinfo is only supported on Windows platforms")
+        if creationflags != 0:
+            raise ValueError("creationflags is only supported on Windows platforms")
+        self.args = args
+        self.stdin = self.stdout = self.stderr = None
+        self.returncode = None
+        self.encoding = encoding
+        self.errors = errors
+        self.pipesize = pipesize
+        if (text is not None and universal_newlines is not None
+                and bool(universal_newlines) != bool(text)):
+            raise subprocess.SubprocessError(
+                "Cannot disambiguate when both text and universal_newlines are supplied "
+                "but different. Pass one or the other.")
+        self.text_mode = encoding or errors or text or universal_newlines
+
+        for name, value, default in (("preexec_fn", preexec_fn, None),
+                                     ("pass_fds", tuple(pass_fds), ()),
+                                     ("user", user, None), ("group", group, None),
+                                     ("extra_groups", extra_groups, None),
+                                     ("umask", umask, -1),
+                                     ("process_group", process_group, None)):
+            if value != default:
+                raise DropinUnsupportedError(
+                    f"Popen({name}=...) is not supported in drop-in mode (--simproc): the "
+                    f"simulated host cannot do that for a program yet")
+
+        self._argv = self._build_argv(args, executable, shell)
+        self._env = None if env is None else {os.fsdecode(k): os.fsdecode(v)
+                                              for k, v in env.items()}
+        self._cwd = None if cwd is None else os.fsdecode(os.fspath(cwd))
+        if start_new_session:
+            setsid = shutil.which("setsid")
+            if setsid is None:
+                raise DropinUnsupportedError(
+                    "Popen(start_new_session=True) in drop-in mode runs the program "
+                    "through setsid(1), which is not installed")
+            self._check_program()
+            self._argv = [setsid, "--", *self._argv]
+
+        opened: list[int] = []
+        try:
+            self._stdin_spec = self._in_spec(stdin, opened)
+            self._out_spec = self._out(stdout, opened, 1)
+            if stderr == subprocess.STDOUT:
+                self._err_spec = _MERGE
+            else:
+                self._err_spec = self._out(stderr, opened, 2)
+            if self._err_spec is _MERGE and isinstance(self._out_spec, int):
+                self._err_spec = self._out_spec
+            with session._lock:
+                session.start_pending()  # keep pids in creation order
+                if self._stdin_spec is _CAPTURE:
+                    self._check_program()
+                    session._pending.append(self)
+                else:
+                    session.spawn(self, self._stdin_spec)
+        finally:
+            for fd in opened:
+                os.close(fd)
+
+        text_args = dict(encoding=encoding, errors=errors)
+        line_buffering = bufsize == 1 and bool(self.text_mode)
+        if self._stdin_spec is _CAPTURE:
+            self._stdin_raw = _StdinWriter(self)
+            self.stdin = (io.TextIOWrapper(self._stdin_raw, write_through=True,
+                                           line_buffering=line_buffering, **text_args)
+                          if self.text_mode else self._stdin_raw)
+        for kind, spec in (("stdout", self._out_spec), ("stderr", self._err_spec)):
+            if spec is not _CAPTURE:
+                continue
+            raw = _PipeReader(self, kind)
+            setattr(self, f"_{kind}_raw", raw)
+            if bufsize == 0 and not self.text_mode:
+                stream = raw
+            else:
+                size = bufsize if bufsize > 1 else io.DEFAULT_BUFFER_SIZE
+                stream = io.BufferedReader(raw, size)
+                if self.text_mode:
+                    stream = io.TextIOWrapper(stream, **text_args)
+            setattr(self, kind, stream)
+
+    # ------------------------------------------------------------ construction
+    @staticmethod
+    def _build_argv(args, executable, shell) -> list[str]:
+        if isinstance(args, (str, bytes, os.PathLike)):
+            seq = [args]
+        else:
+            seq = list(args)
+        if shell:
+            seq = ["/bin/sh", "-c", *seq]
+            if executable is not None:
+                seq[0] = executable
+        elif executable is not None and os.fspath(executable) != os.fspath(seq[0]):
+            raise DropinUnsupportedError(
+                "Popen(executable=...) different from args[0] is not supported in "
+                "drop-in mode (--simproc)")
+        if not seq:
+            raise IndexError("list index out of range")
+        return [os.fsdecode(os.fspath(a)) for a in seq]
+
+    def _check_program(self) -> None:
+        env = os.environ if self._env is None else self._env
+        _resolve_program(self._argv[0], env.get("PATH", os.defpath), self._cwd)
+
+    @staticmethod
+    def _dup(fileobj) -> int:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        return os.dup(fd)
+
+    def _in_spec(self, stdin, opened):
+        if stdin is None or stdin == subprocess.DEVNULL:
+            return None
+        if stdin == subprocess.PIPE:
+            return _CAPTURE
+        fd = self._dup(stdin)
+        opened.append(fd)
+        return fd
+
+    def _out(self, spec, opened, default_fd):
+        if spec == subprocess.PIPE:
+            return _CAPTURE
+        if spec == subprocess.DEVNULL:
+            fd = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+        elif spec is None:
+            fd = os.dup(default_fd)  # inherited: pytest's capture sees it, as natively
+        elif spec == subprocess.STDOUT:
+            raise ValueError("STDOUT can only be used for stderr")
+        else:
+            fd = self._dup(spec)
+        opened.append(fd)
+        return fd
+
+    def _start(self, extra: bytes = b"") -> None:
+        """Spawn a stdin=PIPE process with what was written to its stdin."""
+        session = self._session
+        if self in session._pending:
+            session._pending.remove(self)
+        if self._sp is not None:
+            return
+        stream = self.stdin
+        if stream is not None and not stream.closed:
+            stream.flush()
+        session.spawn(self, bytes(self._stdin_raw.data) + extra)
+
+    def _ensure_started(self) -> None:
+        if self._sp is None:
+            self._session.start_pending()
+
+    # ------------------------------------------------------------ state
+    @property
+    def pid(self) -> int:
+        self._ensure_started()
+        return self._sp.pid
+
+    @pid.setter
+    def pid(self, value) -> None:  # Popen.__init__ of a subclass may try
+        pass
+
+    def _ended(self) -> bool:
+        return self._sp is not None and self._sp.exit_status is not None
+
+    def _reap(self) -> None:
+        """The test (the program's parent) collects the exit status."""
+        self._waited = True
+        if self.returncode is None:
+            self.returncode = self._sp.returncode
+
+    def _block_until_ended(self, timeout) -> bool:
+        self._ensure_started()
+        if not self._ended():
+            self._session.block(self._ended, timeout)
+        if not self._ended():
+            return False
+        if self._sp.returncode is None:  # alive at stop_time: the host stopped it
+            raise SimprocError(
+                f"{self._argv!r} was still running when the simulated host reached its "
+                f"stop_time ({self._session.host.stop_time} virtual seconds); natively "
+                f"this wait would never return")
+        return True
+
+    # ------------------------------------------------------------ Popen API
+    def poll(self):
+        if self.returncode is None and not self._waited:
+            self._ensure_started()
+            self._session.run_now()
+            if self._ended():
+                self._reap()
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if self.returncode is not None or self._waited:
+            return self.returncode
+        if not self._block_until_ended(timeout):
+            raise subprocess.TimeoutExpired(self.args, timeout)
+        self._reap()
+        return self.returncode
+
+    def communicate(self, input=None, timeout=None):
+        if self._communication_started and input:
+            raise ValueError("Cannot send input after starting communication")
+        self._communication_started = True
+        if self.stdin is not None and not self.stdin.closed:
+            if input:
+                if self._sp is not None:
+                    raise DropinUnsupportedError(
+                        f"communicate(input=...) after {self._argv!r} started needs pipe "
+                        f"simulation, which pytest-simproc does not have yet")
+                self.stdin.write(input)
+            self.stdin.close()
+        if not self._block_until_ended(timeout):
+            raise subprocess.TimeoutExpired(
+                self.args, timeout,
+                output=self._stdout_raw.peek_all() if self.stdout is not None else None,
+                stderr=self._stderr_raw.peek_all() if self.stderr is not None else None)
+        out = err = None
+        if self.stdout is not None:
+            out = self.stdout.read()
+            self.stdout.close()
+        if self.stderr is not None:
+            err = self.stderr.read()
+            self.stderr.close()
+        self.wait()
+        return out, err
+
+    def send_signal(self, sig):
+        self.poll()
+        if self.returncode is not None or self._ended():
+            return
+        try:
+            self._session.host.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def terminate(self):
+        self.send_signal(_signal.SIGTERM)
+
+    def kill(self):
+        self.send_signal(_signal.SIGKILL)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, value, traceback):
+        if self.stdout:
+            self.stdout.close()
+        if self.stderr:
+            self.stderr.close()
+        try:
+            if self.stdin:
+                self.stdin.close()
+        finally:
+            if exc_type is not KeyboardInterrupt:
+                self.wait()
+
+    def __del__(self):
+        pass
+
+    @property
+    def simprocess(self):
+        """The host's SimProcess behind this Popen (state, ppid, children...)."""
+        self._ensure_started()
+        return self._sp
+
+
+# ===================================================================== functions
+def _sim_sleep(seconds):
+    session = _ACTIVE
+    if (session is None or session._closed or threading.get_ident() != session._ident
+            or _caller_is_native(2)):
+        return _real_sleep(seconds)
+    session.sleep(seconds)
+
+
+_sim_sleep.__name__ = _sim_sleep.__qualname__ = "sleep"
+_sim_sleep.__doc__ = _real_sleep.__doc__
+
+
+def _sim_kill(pid, sig):
+    session = _session_for_caller()
+    if session is not None and isinstance(pid, int):
+        if (pid > 0 and session._lookup(pid) is not None) or (
+                pid < -1 and session._has_group(-pid)):
+            return session.kill(pid, sig)
+    return _real_kill(pid, sig)
+
+
+def _sim_killpg(pgid, sig):
+    session = _session_for_caller()
+    if session is not None and isinstance(pgid, int) and session._has_group(pgid):
+        return session.killpg(pgid, sig)
+    return _real_killpg(pgid, sig)
+
+
+def _sim_waitpid(pid, options):
+    session = _session_for_caller()
+    if session is not None and isinstance(pid, int) and session._lookup(pid) is not None:
+        return session.waitpid(pid, options)
+    return _real_waitpid(pid, options)
+
+
+def _sim_getpgid(pid):
+    session = _session_for_caller()
+    proc = session._lookup(pid) if session is not None else None
+    if proc is None:
+        return _real_getpgid(pid)
+    if proc.state == "reaped":
+        raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+    return proc.pgid
+
+
+def _sim_getsid(pid):
+    session = _session_for_caller()
+    proc = session._lookup(pid) if session is not None else None
+    if proc is None:
+        return _real_getsid(pid)
+    if proc.state == "reaped":
+        raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+    return proc.sid
+
+
+for _fake, _real in ((_sim_kill, _real_kill), (_sim_killpg, _real_killpg),
+                     (_sim_waitpid, _real_waitpid), (_sim_getpgid, _real_getpgid),
+                     (_sim_getsid, _real_getsid)):
+    _fake.__name__ = _fake.__qualname__ = _real.__name__
+    _fake.__doc__ = _real.__doc__
+del _fake, _real
