@@ -93,7 +93,7 @@ class Task:
                  "block", "wake", "expect_stop", "gone", "exiting", "native_parked",
                  "awaiting_initial", "child_tid_ptr", "pending", "injected",
                  "restart_syscall", "last_syscall", "syscalls", "park_mask",
-                 "strace_call", "strace_call_unfinished")
+                 "strace_call", "strace_call_unfinished", "saved_regs")
 
     def __init__(self, native: int, proc, tgid_native: int | None = None):
         self.native = native
@@ -125,6 +125,7 @@ class Task:
         self.park_mask = 0        # blocked set while natively parked (sigsuspend's)
         self.strace_call = None   # the strace log's record of the call in progress
         self.strace_call_unfinished = False
+        self.saved_regs = None
 
     def __repr__(self):
         return f"<Task tid={self.tid} native={self.native} stop={self.stop}>"
@@ -203,6 +204,8 @@ class Engine:
             # The tracer thread (this one) shares the tracees' CPU: see _pick_cpu.
             os.sched_setaffinity(0, {self._cpu})
         self.exit_observers: list = []
+        self._io_waiters: dict[Task, list] = {}   # parked on descriptors, in order
+        self._dying: set[Task] = set()             # retired, native death not seen yet
         # ids of the Process records still alive at stop_time: their final state is Running
         self.running_at_stop: set[int] = set()
 
@@ -322,6 +325,9 @@ class Engine:
                 return "exited"
             self._fire_due_timers()
             task = self.sched.pick(eligible)
+            if task is None and self._io_waiters:
+                self._recheck_io()
+                task = self.sched.pick(eligible)
             if task is None:
                 deadline = _earliest(self.sched.next_deadline(), self.events.next_time())
                 if deadline is None or deadline > until_ns:
@@ -342,10 +348,54 @@ class Engine:
             for payload in events.pop_due(self.clock.now_ns):
                 self.timers.run_event(payload)
 
+    def _end_block(self, task: Task):
+        """The task's parked call stops waiting (woken, timed out, interrupted, or its
+        process ended): release what it holds; returns (block, ctx)."""
+        block, ctx = task.block
+        task.block = None
+        self._io_waiters.pop(task, None)
+        if block.cleanup is not None:
+            block.cleanup()
+        return block, ctx
+
+    def _recheck_io(self) -> None:
+        """Tasks parked on descriptors whose state changed become runnable. Called only
+        at deterministic points: when nothing else can run."""
+        if not self._io_waiters:
+            return
+        self._collect_dying()  # an exiting process's descriptors must be closed first
+        poller = select.poll()
+        owners: dict[int, list] = {}
+        for task, fds in self._io_waiters.items():
+            for fd, events in fds:
+                poller.register(fd, events)
+                owners.setdefault(fd, []).append(task)
+        ready = {task for fd, _ in poller.poll(0) for task in owners.get(fd, ())}
+        for task in list(self._io_waiters):  # in parking order: deterministic
+            if task in ready:
+                self.sched.unpark(task)
+                self.sched.add(task)
+                task.wake = "retry"
+
+    def _collect_dying(self) -> None:
+        while self._dying:
+            native, status = pt.wait_any()
+            self._dispatch(native, status)
+
+    def dup_tracee_fd(self, task: Task, fd: int) -> int:
+        """A duplicate of the task's descriptor ``fd`` (pidfd_getfd(2)); it shares the
+        open file description: the host only polls it, never reads from it."""
+        pidfd = self._pidfds.get(task.tgid_native)
+        if pidfd is None or fd < 0:
+            raise OSError(errno.EBADF, "no such descriptor")
+        try:
+            return pidfd.getfd(fd)
+        except PidFdError as exc:
+            raise OSError(getattr(exc, "errno", errno.EBADF) or errno.EBADF, str(exc)) from None
+
     def _step(self, task: Task) -> None:
         if task.block is not None:
-            block, ctx = task.block
-            task.block = None
+            block, ctx = self._end_block(task)
             wake, task.wake = task.wake, None
             if wake == "timeout":
                 outcome = block.on_timeout(ctx) if block.on_timeout else 0
@@ -403,9 +453,14 @@ class Engine:
             else:
                 call, task.native_call = task.native_call, None
                 if call.regs:
+                    # the kernel preserves argument registers across a call: put the
+                    # program's own values back at the exit stop
+                    task.saved_regs = {name: getattr(regs, name) for name in call.regs}
                     for name, value in call.regs.items():
                         setattr(regs, name, value & MASK64)
                     pt.setregs(native, regs)
+                    if call.on_exit is None:
+                        call.on_exit = _unchanged
                 if call.on_exit is not None:
                     task.native_call = call  # keep on_exit for the exit stop
                     pt.syscall(native)
@@ -511,6 +566,8 @@ class Engine:
         elif isinstance(outcome, Block):
             task.block = (outcome, ctx)
             self.sched.park(task, outcome.keys, outcome.deadline_ns)
+            if outcome.io:
+                self._io_waiters[task] = outcome.io
             if task.strace_call is not None and not task.strace_call_unfinished:
                 task.strace_call_unfinished = True
                 self.strace.syscall_unfinished(task.strace_call, self.clock.now_ns)
@@ -547,7 +604,11 @@ class Engine:
         elif task.native_call is not None:
             call, task.native_call = task.native_call, None
             value = call.on_exit(task.ctx, result)
-        if value != result:
+        saved, task.saved_regs = task.saved_regs, None
+        if saved:
+            for name, original in saved.items():
+                setattr(regs, name, original)
+        if value != result or saved:
             regs.rax = value & MASK64
             pt.setregs(task.native, regs)
         self._log_exit(task, value)
@@ -653,6 +714,7 @@ class Engine:
 
     def _on_native_death(self, task: Task, status: int) -> None:
         task.gone = True
+        self._dying.discard(task)
         task.stop = None
         task.expect_stop = False
         proc = task.proc
@@ -724,8 +786,11 @@ class Engine:
             task.exiting = True
             self.alive -= 1
         task.expect_stop = False
-        task.block = None
+        if task.block is not None:
+            self._end_block(task)
         self.sched.remove(task)
+        if not task.gone:
+            self._dying.add(task)
 
     def _notify(self, key) -> None:
         for woken in self.sched.notify(key):
@@ -829,8 +894,7 @@ class Engine:
 
     def _inject(self, task: Task, sig: int, info: bytes, action) -> None:
         if task.block is not None:
-            block, ctx = task.block
-            task.block = None
+            block, ctx = self._end_block(task)
             self.sched.unpark(task)
             self.sched.add(task)
             if block.restart and action.flags & SA_RESTART:

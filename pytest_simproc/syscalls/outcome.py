@@ -36,6 +36,10 @@ class Block:
     on_timeout: Callable[[Any], int] | None = None
     restart: bool = False
     on_interrupt: Callable[[Any], int] | None = None
+    # descriptors (the host's duplicates) and poll events that may end the wait
+    io: list = field(default_factory=list)
+    # releases what the call holds (duplicates) when the wait ends, however it ends
+    cleanup: Callable[[], None] | None = None
 
 
 @dataclass

@@ -33,6 +33,11 @@ def _child(path, argv, env, cwd, fds, prepared, cpu, errpipe_w, rlimits):
         os.closerange(errpipe_w + 1, 1 << 20)
         if cwd is not None:
             os.chdir(cwd)
+        # A program starts with every signal at its default and none blocked: Python
+        # ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across exec.
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
         for resource, (soft, hard) in rlimits.items():
             resource_module.setrlimit(resource, (_native_limit(soft), _native_limit(hard)))
         pt.traceme()
