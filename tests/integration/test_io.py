@@ -1,0 +1,112 @@
+"""Blocking I/O in the host: pipes, poll/select/epoll and sockets never block natively."""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import textwrap
+import time
+
+import pytest
+
+from pytest_simproc import Exited, SimHost
+
+START = 946684800
+PY = os.path.realpath(sys.executable)
+
+
+def run_in_host(argv, **kw):
+    with SimHost(**kw) as host:
+        proc = host.spawn(argv)
+        host.run()
+        return proc.exit_status, proc.stdout, proc.stderr, host.now, host.report()
+
+
+def test_pipeline_yes_head_wc():
+    status, out, err, _, report = run_in_host(["bash", "-c", "yes | head -n 100000 | wc -l"])
+    assert (status, out.strip(), err) == (Exited(0), b"100000", b"")
+    # yes dies of SIGPIPE as it would natively, not of EPIPE
+    assert [p["exit"] for p in report["processes"] if p["argv"] == ["yes"]] == [
+        {"signaled": "SIGPIPE"}]
+
+
+def test_command_substitution_waits_in_virtual_time():
+    status, out, _, now, _ = run_in_host(
+        ["bash", "-c", 'x=$(echo a; sleep 5; echo b); echo "[$x]"; date +%s'])
+    assert status == Exited(0)
+    assert out == b"[a\nb]\n946684805\n"
+    assert now == START + 5
+
+
+PIPE_TIMEOUTS = textwrap.dedent("""
+    import os, select, selectors, time
+    r, w = os.pipe()
+    t0 = time.time()
+    p = select.poll(); p.register(r, select.POLLIN)
+    print("poll-timeout", p.poll(2500), time.time() - t0)
+    print("select-timeout", select.select([r], [], [], 1.5), time.time() - t0)
+    ep = select.epoll(); ep.register(r, select.EPOLLIN)
+    print("epoll-timeout", ep.poll(0.5), time.time() - t0)
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(3)
+        os.write(w, b"x")
+        os._exit(0)
+    print("epoll-ready", ep.poll(10), time.time() - t0)
+    print("select-ready", select.select([r], [], [], 10)[0] == [r], time.time() - t0)
+    print("read", os.read(r, 10), time.time() - t0)
+    os.waitpid(pid, 0)
+""")
+
+
+def test_poll_select_epoll_timeouts_are_virtual():
+    wall = time.monotonic()
+    status, out, err, now, _ = run_in_host([PY, "-c", PIPE_TIMEOUTS])
+    assert status == Exited(0), err
+    assert out.decode().splitlines() == [
+        "poll-timeout [] 2.5",
+        "select-timeout ([], [], []) 4.0",
+        "epoll-timeout [] 4.5",
+        "epoll-ready [(3, 1)] 7.5",
+        "select-ready True 7.5",
+        "read b'x' 7.5",
+    ]
+    assert now == START + 7.5
+    assert time.monotonic() - wall < 5
+
+
+ECHO_SERVER = textwrap.dedent("""
+    import socket, sys, time
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    print(srv.getsockname()[1], flush=True)
+    for _ in range(2):
+        conn, _ = srv.accept()
+        data = conn.recv(100)
+        conn.sendall(b"echo:" + data + b" at %d" % time.time())
+        conn.close()
+""")
+
+
+def test_outside_client_talks_to_a_daemon_in_the_host():
+    with SimHost() as host:
+        server = host.spawn([PY, "-c", ECHO_SERVER])
+        host.run_until(lambda: server.stdout.endswith(b"\n"), timeout=10)
+        port = int(server.stdout)
+        replies = []
+        for word in (b"one", b"two"):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+                client.sendall(word)
+                host.run_for(1)  # the host serves what arrived, at a well-defined point
+                replies.append(client.recv(100))
+        host.run()
+        assert replies == [b"echo:one at 946684800", b"echo:two at 946684801"]
+        assert server.exit_status == Exited(0)
+
+
+def test_pipes_are_deterministic():
+    script = "for i in 1 2 3; do (sleep $i; echo $i) & done | cat; echo end"
+    outs = {run_in_host(["bash", "-c", script])[1] for _ in range(3)}
+    assert outs == {b"1\n2\n3\nend\n"}
