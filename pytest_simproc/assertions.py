@@ -44,7 +44,8 @@ from typing import Iterable, Iterator, Mapping, Union
 
 from .errors import SimprocError
 from .kernel.signals import parse_signal
-from .kernel.states import Exited, Running, Signaled, format_state, state_to_text
+from .kernel.states import Exited, Running, Signaled, format_state
+from .report import _exit_text, _label  # the tree's own labels for "(gone)" lines
 
 __all__ = [
     "Strace",
@@ -108,7 +109,7 @@ def _matcher(pattern):
                                  f"{pattern!r}: {exc}") from None
         if not pattern:
             raise ValueError("empty strace pattern '' would match every line")
-        return pattern.__contains__
+        return lambda line: pattern in line
     raise TypeError(f"a strace pattern is a str (substring, or 're:' + regular "
                     f"expression) or a compiled re.Pattern, not {pattern!r}")
 
@@ -267,16 +268,19 @@ def _strace_of(proc):
         log = method()
     except Exception:  # noqa: BLE001 - a failure report must not fail in turn
         return None
-    if log is None:
+    try:
+        return None if log is None else _as_strace(log)
+    except TypeError:
         return None
+
+
+def _as_strace(log) -> Strace:
+    """A Strace from what ``strace()`` returned (a Strace, or anything with lines)."""
     if isinstance(log, Strace):
         return log
     lines = getattr(log, "lines", log)
-    try:
-        return Strace(lines() if callable(lines) else lines,
-                      deterministic=bool(getattr(log, "deterministic", False)))
-    except TypeError:
-        return None
+    return Strace(lines() if callable(lines) else lines,
+                  deterministic=bool(getattr(log, "deterministic", False)))
 
 
 def _require_strace(proc) -> Strace:
@@ -287,29 +291,7 @@ def _require_strace(proc) -> Strace:
     if log is None:
         raise StraceUnavailableError(
             f"cannot check the strace of process '{_name(proc)}': {STRACE_OFF[1:-1]}")
-    if not isinstance(log, Strace):
-        lines = getattr(log, "lines", log)
-        log = Strace(lines() if callable(lines) else lines,
-                     deterministic=bool(getattr(log, "deterministic", False)))
-    return log
-
-
-def _exit_text(status) -> str:
-    import json
-    return json.dumps(state_to_text(status)) if status is not None else ""
-
-
-def _label(proc) -> str:
-    """The tree's label of one process (report.render_tree's form)."""
-    argv = " ".join(getattr(proc, "argv", []) or [])
-    if len(argv) > 60:
-        argv = argv[:57] + "..."
-    state = getattr(proc, "state", "?")
-    if state == "zombie":
-        state = f"zombie <defunct> {_exit_text(proc.exit_status)}"
-    elif state == "reaped":
-        state = f"reaped by {proc.reaped_by} {_exit_text(proc.exit_status)}"
-    return f"{proc.pid} {argv} [{state}]"
+    return _as_strace(log)
 
 
 def _indent(text: str, prefix: str = "  ") -> str:

@@ -26,6 +26,7 @@ from .kernel.rlimits import RLIM_INFINITY, RLIMIT_CORE, RLIMIT_CPU, RLIMIT_NOFIL
 from .kernel.signals import default_action
 from .kernel.clock import EventQueue
 from .kernel.sigstate import siginfo_bytes
+from .kernel.futex import FutexTable
 from .kernel.timers import TimerTable
 from .kernel.sigstate import SI_KERNEL, SI_TKILL, SignalDispositions, SA_NOCLDSTOP, SA_RESETHAND, \
     SA_RESTART, PendingSignals, kill_targets
@@ -48,6 +49,7 @@ SYNCHRONOUS_SIGNALS = {_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.
                        _signal.SIGTRAP, _signal.SIGSYS, _signal.SIGPIPE, _signal.SIGXFSZ}
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 CLONE_VFORK = 0x4000
+CLONE_THREAD = 0x10000
 MASK64 = pt.MASK64
 NSEC = 1_000_000_000
 # The deterministic CPU model: a simulated system call costs this much CPU time by
@@ -93,7 +95,7 @@ class Task:
                  "block", "wake", "expect_stop", "gone", "exiting", "native_parked",
                  "awaiting_initial", "child_tid_ptr", "pending", "injected",
                  "restart_syscall", "last_syscall", "syscalls", "park_mask",
-                 "strace_call", "strace_call_unfinished", "saved_regs")
+                 "strace_call", "strace_call_unfinished", "saved_regs", "clear_tid")
 
     def __init__(self, native: int, proc, tgid_native: int | None = None):
         self.native = native
@@ -126,6 +128,7 @@ class Task:
         self.strace_call = None   # the strace log's record of the call in progress
         self.strace_call_unfinished = False
         self.saved_regs = None
+        self.clear_tid = 0        # CLONE_CHILD_CLEARTID / set_tid_address word
 
     def __repr__(self):
         return f"<Task tid={self.tid} native={self.native} stop={self.stop}>"
@@ -136,7 +139,7 @@ class ProcInfo:
 
     __slots__ = ("native", "dispositions", "exit_signal", "vfork_parent", "tasks",
                  "native_parent", "native_children", "cpu_ns", "children_cpu_ns",
-                 "xcpu_next_ns")
+                 "xcpu_next_ns", "group_exit")
 
     def __init__(self, native, dispositions, exit_signal=SIGCHLD, native_parent=None):
         self.native = native
@@ -149,6 +152,7 @@ class ProcInfo:
         self.cpu_ns = 0
         self.children_cpu_ns = 0   # CPU of children it waited for (RUSAGE_CHILDREN)
         self.xcpu_next_ns = 0      # RLIMIT_CPU: when the next SIGXCPU is due
+        self.group_exit = None     # exit_group(2) status, once called
 
 
 class WatchdogState:
@@ -205,6 +209,8 @@ class Engine:
             os.sched_setaffinity(0, {self._cpu})
         self.exit_observers: list = []
         self._io_waiters: dict[Task, list] = {}   # parked on descriptors, in order
+        self.futexes = FutexTable()
+        self.tasks_by_tid: dict[int, Task] = {}
         self._dying: set[Task] = set()             # retired, native death not seen yet
         # ids of the Process records still alive at stop_time: their final state is Running
         self.running_at_stop: set[int] = set()
@@ -302,9 +308,19 @@ class Engine:
         self.sched.add(task)
         return proc
 
+    def futex_woken(self, task: Task) -> None:
+        """A FUTEX_WAKE picked this parked waiter: its wait returns 0."""
+        if task.block is None:
+            return
+        self._end_block(task)
+        self.sched.unpark(task)
+        self.sched.add(task)
+        self._complete(task, 0)
+
     def _add_task(self, native: int, proc, info: ProcInfo) -> Task:
         task = Task(native, proc, info.native)
         self.tasks[native] = task
+        self.tasks_by_tid[task.tid] = task
         info.tasks.append(task)
         self.alive += 1
         try:
@@ -618,6 +634,9 @@ class Engine:
         child_native = pt.geteventmsg(task.native)
         fork = task.fork
         parent = task.proc
+        if fork is not None and fork.flags & CLONE_THREAD:
+            self._on_thread_created(task, child_native, fork)
+            return
         try:
             child = self.table.fork(parent.pid, self.clock.now_ns)
         except KernelError as exc:
@@ -652,6 +671,42 @@ class Engine:
             task.expect_stop = False
             self.sched.park(task, keys=(("vfork", child.pid),))
 
+    def _on_thread_created(self, task: Task, native: int, fork) -> None:
+        """clone(CLONE_THREAD): a new task in the same process, with a tid from the
+        shared pid counter (clone(2))."""
+        proc = task.proc
+        info = self.info[proc.pid]
+        thread = Task(native, proc, info.native)
+        thread.tid = self.table.allocate_tid()
+        thread.awaiting_initial = True
+        thread.child_tid_ptr = fork.child_tid_ptr
+        thread.clear_tid = fork.clear_tid_ptr
+        thread.expect_stop = True
+        self.tasks[native] = thread
+        self.tasks_by_tid[thread.tid] = thread
+        info.tasks.append(thread)
+        self.alive += 1
+        self.sched.add(thread)
+        task.fork_child = thread.tid
+        for status in self._stash.pop(native, ()):
+            self._dispatch(native, status)
+        pt.syscall(task.native)
+
+    def _thread_exited(self, task: Task) -> None:
+        """One thread of a process that goes on ends (exit(2), not exit_group(2)):
+        CLONE_CHILD_CLEARTID clears the tid word and wakes one futex waiter on it
+        (set_tid_address(2)), which is how pthread_join learns of it."""
+        if task.clear_tid:
+            try:
+                task.mem.write(task.clear_tid, b"\0\0\0\0")
+            except OSError:
+                pass
+            for waiter in self.futexes.wake((task.proc.pid, task.clear_tid), 1):
+                self.futex_woken(waiter)
+        if task.tid != task.proc.pid:
+            self.table.release_tid(task.tid)
+        self._retire(task)
+
     def _release_vfork_parent(self, pid: int) -> None:
         info = self.info.get(pid)
         if info is not None and info.vfork_parent is not None:
@@ -674,8 +729,13 @@ class Engine:
     def _on_exit_event(self, task: Task) -> None:
         status = pt.geteventmsg(task.native)
         proc = task.proc
-        if proc.state in ("running", "stopped"):
-            self._process_exited(proc, _final_state(status))
+        info = self.info[proc.pid]
+        others = [t for t in info.tasks if t is not task and not t.exiting]
+        if others and info.group_exit is None and proc.state in ("running", "stopped"):
+            self._thread_exited(task)
+        elif proc.state in ("running", "stopped"):
+            state = Exited(info.group_exit) if info.group_exit is not None else _final_state(status)
+            self._process_exited(proc, state)
         self._retire(task)
         pt.cont(task.native)
 
@@ -718,9 +778,13 @@ class Engine:
         task.stop = None
         task.expect_stop = False
         proc = task.proc
-        if proc.state in ("running", "stopped"):
+        others = [t for t in self.info[proc.pid].tasks if t is not task and not t.exiting]
+        if proc.state in ("running", "stopped") and not task.exiting:
             # Died without an exit event (e.g. SIGKILL from outside the host).
-            self._process_exited(proc, _final_state(status))
+            if others:
+                self._thread_exited(task)
+            else:
+                self._process_exited(proc, _final_state(status))
         self._retire(task)
         self.tasks.pop(task.native, None)
         task.mem.close()
@@ -789,6 +853,8 @@ class Engine:
         if task.block is not None:
             self._end_block(task)
         self.sched.remove(task)
+        if self.tasks_by_tid.get(task.tid) is task:
+            del self.tasks_by_tid[task.tid]
         if not task.gone:
             self._dying.add(task)
 
@@ -817,16 +883,32 @@ class Engine:
         return 0
 
     def kill_thread(self, caller: int, tgid, tid: int, sig: int) -> int:
-        proc = self.table.get(tid)
-        if proc is None or (tgid is not None and tgid != proc.pid):
+        """tkill(2)/tgkill(2): a signal for one thread."""
+        task = self.tasks_by_tid.get(tid)
+        if task is None:
+            zombie = self.table.get(tid)  # a zombie's threads still exist: the signal is lost
+            if zombie is not None and (tgid is None or tgid == tid):
+                return 0
+            return -errno.ESRCH
+        if tgid is not None and tgid != task.proc.pid:
             return -errno.ESRCH
         if sig:
-            self._post_signal(proc.pid, sig, _kill_info(sig, SI_TKILL, caller))
+            self._post_signal(task.proc.pid, sig, _kill_info(sig, SI_TKILL, caller), task)
         return 0
 
-    def _post_signal(self, pid: int, sig: int, info: bytes) -> None:
-        """Generate ``sig`` for process ``pid`` (signal(7)); delivery happens at the
-        target's next deterministic point."""
+    def _signal_target(self, pinfo, sig: int):
+        """signal(7): a process-directed signal goes to a thread that does not block it
+        (the first, in creation order), else stays with the main thread."""
+        live = [t for t in pinfo.tasks if not t.exiting]
+        if len(live) > 1:
+            for task in live:
+                if not _blocked_mask(task) & (1 << (sig - 1)):
+                    return task
+        return live[0] if live else None
+
+    def _post_signal(self, pid: int, sig: int, info: bytes, task=None) -> None:
+        """Generate ``sig`` for process ``pid`` (or one of its threads) (signal(7));
+        delivery happens at the target's next deterministic point."""
         proc = self.table.get(pid)
         if pid == 1 or proc is None or proc.state not in ("running", "stopped"):
             return
@@ -834,7 +916,10 @@ class Engine:
         if sig == SIGKILL:
             self.terminate(proc, Signaled(SIGKILL))
             return
-        task = pinfo.tasks[0]
+        if task is None:
+            task = self._signal_target(pinfo, sig)
+            if task is None:
+                return
         if sig == SIGCONT:
             for stop_sig in STOP_SIGNALS:
                 task.pending.discard(stop_sig)

@@ -61,6 +61,10 @@ class Scheduler:
         self._streak = 1
         return choice
 
+    def yield_cpu(self) -> None:
+        """sched_yield(2): the current task goes to the back of the line."""
+        self._streak = QUANTUM
+
     # -- blocking -----------------------------------------------------------------
     def park(self, task, keys=(), deadline_ns=None) -> None:
         self._runnable.pop(task, None)

@@ -64,3 +64,4 @@ class Fork:
     exit_signal: int
     parent_tid_ptr: int = 0
     child_tid_ptr: int = 0
+    clear_tid_ptr: int = 0   # CLONE_CHILD_CLEARTID: cleared and woken at thread exit

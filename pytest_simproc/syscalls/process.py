@@ -21,6 +21,7 @@ CLONE_PARENT = 0x00008000
 CLONE_THREAD = 0x00010000
 CLONE_PARENT_SETTID = 0x00100000
 CLONE_CHILD_SETTID = 0x01000000
+CLONE_CHILD_CLEARTID = 0x00200000
 SIGCHLD = 17
 
 WNOHANG = 1
@@ -70,23 +71,30 @@ def setsid(ctx, *_):
 
 
 @handles("set_tid_address")
-def set_tid_address(ctx, *_):
-    # The kernel must keep clear_child_tid; the program must learn its virtual tid
+def set_tid_address(ctx, tidptr, *_):
+    # The kernel keeps clear_child_tid too; the program must learn its virtual tid
     # (glibc caches the return value as the thread's tid).
+    ctx.task.clear_tid = tidptr
     return Native(on_exit=lambda c, _result: c.task.tid)
 
 
+@handles("exit_group")
+def exit_group(ctx, status, *_):
+    # Every thread ends with this status, whichever thread's exit stop comes first.
+    ctx.engine.info[ctx.proc.pid].group_exit = status & 0xFF
+    return Native()
+
+
 def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr):
-    if flags & CLONE_THREAD:
-        ctx.engine.refuse(ctx, "threads are not supported yet: a thread-creating clone "
-                          "(CLONE_THREAD) fails with EAGAIN")
-        return -errno.EAGAIN
+    if flags & CLONE_THREAD and not flags & CLONE_VM:
+        return -errno.EINVAL  # clone(2): CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM
     soft_nproc = ctx.proc.rlimits[RLIMIT_NPROC][0]
     if ctx.table.process_count() >= soft_nproc:
-        return -errno.EAGAIN  # fork(2): RLIMIT_NPROC reached
+        return -errno.EAGAIN  # fork(2): RLIMIT_NPROC reached (it counts threads too)
     return Fork(flags=flags, exit_signal=exit_signal,
                 parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
-                child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0)
+                child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0,
+                clear_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_CLEARTID else 0)
 
 
 @handles("fork")

@@ -117,16 +117,36 @@ def test_pthread_native(build, native):
     assert res.returncode == 0
 
 
-def test_pthread_refused_in_host(build):
+def test_pthread_runs_in_host_like_natively(build):
     with SimHost() as host:
         p = host.spawn([build("pthread")])
         host.run()
-        assert p.stdout == b"pthread_create EAGAIN\n"
-        assert p.exit_status == Exited(errno.EAGAIN)
-        assert [q.pid for q in host.processes() if q.pid != 1] == [1000]  # no thread
+        assert p.stdout == b"thread ran\npthread_create 0 joined 42\n"
+        assert p.exit_status == Exited(0)
+        # a thread is not a process: the table holds the program alone
+        assert [q.pid for q in host.processes() if q.pid != 1] == [1000]
+        assert host.report()["host"]["refused"] == []
+
+
+def test_pi_futex_is_refused_clearly(tmp_path):
+    source = tmp_path / "pi.c"
+    source.write_text(
+        "#define _GNU_SOURCE\n#include <errno.h>\n#include <linux/futex.h>\n"
+        "#include <stdio.h>\n#include <string.h>\n#include <sys/syscall.h>\n"
+        "#include <unistd.h>\n"
+        "int main(void){ unsigned word = 0; long r = syscall(SYS_futex, &word,"
+        " FUTEX_LOCK_PI, 0, NULL, NULL, 0);"
+        " printf(\"%ld %s\\n\", r, r ? strerrorname_np(errno) : \"-\"); return 0;}\n")
+    import subprocess
+    binary = tmp_path / "pi"
+    subprocess.run(["cc", "-o", str(binary), str(source)], check=True)
+    with SimHost() as host:
+        p = host.spawn([str(binary)])
+        host.run()
+        assert p.stdout == b"-1 ENOSYS\n"
         refused = host.report()["host"]["refused"]
-        assert refused, "the refused clone is not in the report"
-        assert "thread" in json.dumps(refused).lower()
+        assert [r["syscall"] for r in refused] == ["futex"]
+        assert "priority-inheritance" in refused[0]["message"]
 
 
 # ------------------------------------------------------------------ unsupported syscalls

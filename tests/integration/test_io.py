@@ -110,3 +110,35 @@ def test_pipes_are_deterministic():
     script = "for i in 1 2 3; do (sleep $i; echo $i) & done | cat; echo end"
     outs = {run_in_host(["bash", "-c", script])[1] for _ in range(3)}
     assert outs == {b"1\n2\n3\nend\n"}
+
+
+THREADS = textwrap.dedent("""
+    import threading, time
+    t0 = time.time()
+    ev = threading.Event()
+    out = []
+    def worker(n):
+        for i in range(3):
+            time.sleep(0.5 * n)
+            out.append((n, i, time.time() - t0))
+    ts = [threading.Thread(target=worker, args=(n,)) for n in (1, 2)]
+    for t in ts:
+        t.start()
+    print("wait", ev.wait(timeout=5), time.time() - t0)
+    for t in ts:
+        t.join()
+    print(out)
+    print(threading.active_count(), time.time() - t0)
+""")
+
+
+def test_python_threads_and_event_timeout_are_virtual_and_deterministic():
+    results = {run_in_host([PY, "-c", THREADS])[1:4:2] for _ in range(3)}
+    assert len(results) == 1
+    out, now = results.pop()
+    assert out.decode().splitlines() == [
+        "wait False 5.0",
+        "[(1, 0, 0.5), (1, 1, 1.0), (2, 0, 1.0), (1, 2, 1.5), (2, 1, 2.0), (2, 2, 3.0)]",
+        "1 5.0",
+    ]
+    assert now == START + 5

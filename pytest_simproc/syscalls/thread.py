@@ -1,0 +1,129 @@
+"""Threads: futexes emulated in the simulated kernel, yielding the CPU.
+
+A thread waiting on a futex is parked by the host, never natively, so the seed alone
+decides which thread runs next. Priority-inheritance futexes are refused: they hand
+lock ownership to the kernel, which is not modelled.
+"""
+from __future__ import annotations
+
+import errno
+import struct
+
+from ..kernel.futex import FUTEX_BITSET_MATCH_ANY
+from .args import s32, u32
+from .outcome import Block
+from .registry import handles
+
+FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
+FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
+FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 9, 10
+FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2 = 11, 12, 13
+FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
+_PI_OPS = {FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_WAIT_REQUEUE_PI,
+           FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2, FUTEX_FD}
+NSEC = 1_000_000_000
+
+
+def _key(ctx, addr: int) -> tuple:
+    # Threads share their process's address space; the key is (process, address).
+    return (ctx.proc.pid, addr)
+
+
+def _word(ctx, addr: int) -> int:
+    return struct.unpack("<I", ctx.mem.read(addr, 4))[0]
+
+
+def _timeout(ctx, ptr: int, absolute: bool):
+    """Deadline in virtual ns, None for no timeout, or -errno."""
+    if not ptr:
+        return None
+    sec, nsec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
+    if sec < 0 or not 0 <= nsec < NSEC:
+        return -errno.EINVAL
+    value = sec * NSEC + nsec
+    return value if absolute else ctx.now_ns + value
+
+
+def _wait(ctx, addr, expected, deadline, bitset):
+    if addr % 4:
+        return -errno.EINVAL
+    if _word(ctx, addr) != expected:
+        return -errno.EAGAIN
+    if deadline is not None and deadline <= ctx.now_ns:
+        return -errno.ETIMEDOUT
+    engine, task = ctx.engine, ctx.task
+    engine.futexes.wait(_key(ctx, addr), task, bitset)
+    # futex(2): a FUTEX_WAIT interrupted by a handler returns EINTR (glibc retries)
+    return Block(deadline_ns=deadline, on_timeout=lambda c: -errno.ETIMEDOUT,
+                 cleanup=lambda: engine.futexes.cancel(task))
+
+
+def _wake(ctx, waiters) -> int:
+    for waiter in waiters:
+        ctx.engine.futex_woken(waiter)
+    return len(waiters)
+
+
+_WAKE_OPS = {0: lambda old, arg: arg, 1: lambda old, arg: old + arg,
+             2: lambda old, arg: old | arg, 3: lambda old, arg: old & ~arg,
+             4: lambda old, arg: old ^ arg}
+_WAKE_CMPS = {0: lambda a, b: a == b, 1: lambda a, b: a != b, 2: lambda a, b: a < b,
+              3: lambda a, b: a <= b, 4: lambda a, b: a > b, 5: lambda a, b: a >= b}
+
+
+@handles("futex")
+def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
+    op = s32(op)
+    cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
+    val, val3 = u32(val), u32(val3)
+    futexes = ctx.engine.futexes
+    if cmd in _PI_OPS:
+        ctx.engine.refuse(ctx, f"priority-inheritance futex operation {cmd} is not "
+                               "supported (ENOSYS)")
+        return -errno.ENOSYS
+    if cmd == FUTEX_WAIT:
+        deadline = _timeout(ctx, timeout_or_val2, absolute=False)
+        if isinstance(deadline, int) and deadline < 0:
+            return deadline
+        return _wait(ctx, addr, val, deadline, FUTEX_BITSET_MATCH_ANY)
+    if cmd == FUTEX_WAIT_BITSET:
+        if not val3:
+            return -errno.EINVAL
+        deadline = _timeout(ctx, timeout_or_val2, absolute=True)
+        if isinstance(deadline, int) and deadline < 0:
+            return deadline
+        return _wait(ctx, addr, val, deadline, val3)
+    if cmd == FUTEX_WAKE:
+        return _wake(ctx, futexes.wake(_key(ctx, addr), val))
+    if cmd == FUTEX_WAKE_BITSET:
+        if not val3:
+            return -errno.EINVAL
+        return _wake(ctx, futexes.wake(_key(ctx, addr), val, val3))
+    if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
+        if cmd == FUTEX_CMP_REQUEUE and _word(ctx, addr) != val3:
+            return -errno.EAGAIN
+        woken, moved = futexes.requeue(_key(ctx, addr), _key(ctx, addr2), val,
+                                       u32(timeout_or_val2))
+        _wake(ctx, woken)
+        return len(woken) + (len(moved) if cmd == FUTEX_CMP_REQUEUE else 0)
+    if cmd == FUTEX_WAKE_OP:
+        encoded = val3
+        shift_arg, op_code = encoded >> 31 & 1, encoded >> 28 & 7
+        cmp_code, oparg, cmparg = encoded >> 24 & 15, encoded >> 12 & 0xFFF, encoded & 0xFFF
+        if shift_arg:
+            oparg = 1 << (oparg & 31)
+        if op_code not in _WAKE_OPS or cmp_code not in _WAKE_CMPS:
+            return -errno.ENOSYS
+        old = _word(ctx, addr2)
+        ctx.mem.write(addr2, struct.pack("<I", _WAKE_OPS[op_code](old, oparg) & 0xFFFFFFFF))
+        count = _wake(ctx, futexes.wake(_key(ctx, addr), val))
+        if _WAKE_CMPS[cmp_code](old, cmparg):
+            count += _wake(ctx, futexes.wake(_key(ctx, addr2), u32(timeout_or_val2)))
+        return count
+    return -errno.ENOSYS
+
+
+@handles("sched_yield")
+def sched_yield(ctx, *_):
+    ctx.engine.sched.yield_cpu()
+    return 0
