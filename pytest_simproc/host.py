@@ -482,11 +482,11 @@ class SimHost:
         return json.dumps(self.report(), indent=2, sort_keys=True) + "\n"
 
     def assert_no_zombies(self) -> None:
-        zombies = self.zombies()
-        if zombies:
-            names = ", ".join(f"{z.pid} ({' '.join(z.argv)})" for z in zombies)
-            raise AssertionError(f"zombie processes in host {self.hostname!r}: {names}\n"
-                                 f"{self.tree()}")
+        """Fail, with the process tree and the parents' strace tails, if any process
+        of the host is a zombie."""
+        __tracebackhide__ = True
+        from .assertions import assert_no_zombies
+        assert_no_zombies(self)
 
     # ---------------------------------------------------------------- teardown
     def close(self) -> None:
