@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--expect", type=_expect, metavar="exited:N|signaled:SIG|running",
                      help="exit 0 when the final state matches, 1 with a message if not")
     run.add_argument("--json", metavar="FILE", help="write the final process table (- for stdout)")
+    run.add_argument("--strace", metavar="FILE|-",
+                     help="log every process's system calls, strace -f style, to FILE "
+                          "(- for standard error, as strace does)")
+    run.add_argument("--strace-mode", choices=("standard", "deterministic"),
+                     default="standard",
+                     help="standard: what strace shows; deterministic: virtual times, no "
+                          "addresses, the same bytes on every run (default: standard)")
     run.add_argument("program", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]")
     return parser
 
@@ -72,14 +79,23 @@ def run_command(args) -> int:
         return 2
     sys.stdout.flush()
     rlimits = dict(args.rlimit)
+    strace = args.strace_mode if args.strace else "off"
     with SimHost(hostname=args.hostname, stop_time=args.stop_time, seed=args.seed,
-                 rlimits=rlimits) as host:
+                 rlimits=rlimits, strace=strace) as host:
         proc = host.spawn(program, stdin=sys.stdin.fileno() if _readable_stdin() else None)
         host.run()
         state = proc.exit_status
         for data, stream in ((proc.stdout, sys.stdout), (proc.stderr, sys.stderr)):
             stream.buffer.write(data)
             stream.flush()
+        if args.strace:
+            text = "".join(line + "\n" for line in host.strace_lines())
+            if args.strace == "-":
+                sys.stderr.write(text)
+                sys.stderr.flush()
+            else:
+                with open(args.strace, "w") as f:
+                    f.write(text)
         if args.json:
             text = host.report_json()
             if args.json == "-":

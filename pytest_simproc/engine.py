@@ -210,6 +210,8 @@ class Engine:
         self.exit_observers: list = []
         self._io_waiters: dict[Task, list] = {}   # parked on descriptors, in order
         self.futexes = FutexTable()
+        self.extra_handlers: dict[int, object] = {}   # users' hooks, by syscall number
+        self._strace_mode = strace
         self.tasks_by_tid: dict[int, Task] = {}
         self._dying: set[Task] = set()             # retired, native death not seen yet
         # ids of the Process records still alive at stop_time: their final state is Running
@@ -307,6 +309,14 @@ class Engine:
             self.strace.syscall_exit(execve_call[0], 0, task.mem, self.clock.now_ns)
         self.sched.add(task)
         return proc
+
+    def add_extra_handlers(self, handlers: dict) -> None:
+        """Trap these syscall numbers too and offer them to ``handler(ctx)`` first;
+        programs spawned from now on get the larger filter."""
+        self.extra_handlers.update(handlers)
+        if self.strace is None:
+            self._filter = PreparedFilter(build_filter(
+                intercepted_numbers() | frozenset(self.extra_handlers)))
 
     def futex_woken(self, task: Task) -> None:
         """A FUTEX_WAKE picked this parked waiter: its wait returns 0."""
@@ -546,7 +556,13 @@ class Engine:
             task.strace_call = self.strace.syscall_entry(pid, nr, args, task.mem,
                                                          self.clock.now_ns)
         handler = HANDLERS.get(nr)
-        if handler is not None:
+        extra = self.extra_handlers.get(nr) if self.extra_handlers else None
+        outcome = None
+        if extra is not None:
+            outcome = extra(ctx)  # a user's hook: an int, or None to pass
+        if outcome is not None:
+            outcome = int(outcome)
+        elif handler is not None:
             outcome = self._call(handler, ctx, *args)
         elif nr in self._unsupported or nr >= 512:
             name = syscall_name(nr) if nr < 512 else f"non-x86_64 syscall {nr:#x}"

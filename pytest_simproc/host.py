@@ -424,6 +424,34 @@ class SimHost:
         self._check_open()
         self._tracer.call(self._shutdown_on_tracer)
 
+    # ---------------------------------------------------------------- extensions
+    def emulate_syscalls(self, names, handler) -> None:
+        """Trap the named system calls in processes spawned from now on and offer each
+        call to ``handler(call)`` first (a ``SyscallCall``); it returns the program's
+        result (an int, -errno for errors) or None to let the simulator answer."""
+        from .extension import SyscallCall
+        from .syscalls import syscall_number
+        self._check_open()
+        if isinstance(names, str):
+            names = [names]
+        numbers = {}
+        for name in names:
+            try:
+                numbers[syscall_number(name)] = None
+            except KeyError:
+                raise ValueError(f"unknown system call name {name!r} in emulate_syscalls") from None
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, not {handler!r}")
+        hook = (lambda ctx: handler(SyscallCall(ctx, self)))
+        self._tracer.call(self._engine.add_extra_handlers, dict.fromkeys(numbers, hook))
+
+    def on_exit(self, observer) -> None:
+        """Call ``observer(host, process, state)`` whenever a process of the host ends."""
+        if not callable(observer):
+            raise TypeError(f"observer must be callable, not {observer!r}")
+        self._engine.exit_observers.append(
+            lambda proc, state: observer(self, self._wrap(proc), state))
+
     # ---------------------------------------------------------------- signals
     def kill(self, pid: int, sig) -> None:
         """kill(2) from outside the programs: pid > 0, 0 (init's group, i.e. nothing),
@@ -462,6 +490,11 @@ class SimHost:
 
     def tree(self) -> str:
         return render_tree(self._engine.table)
+
+    def strace_lines(self) -> list[str]:
+        """The merged strace log of every process ("PID line"), [] when logging is off."""
+        log = self._engine.strace
+        return log.merged_lines() if log is not None else []
 
     @property
     def unsupported_syscalls(self) -> list[dict]:
