@@ -97,16 +97,25 @@ class _Watchdog:
                                         daemon=True)
         self._thread.start()
 
+    # A task asleep in the real kernel (state S) cannot be woken by anything the host
+    # runs, since nothing else runs: report it sooner than a spinning one.
+    NATIVE_SLEEP_GRACE = 2.0
+
     def _main(self):
-        interval = min(1.0, self._timeout / 4)
+        interval = min(0.5, self._timeout / 4)
         watch = self._engine.watch
         while not self._stop.wait(interval):
             task, since = watch.task, watch.since
-            if task is None or _time.monotonic() - since < self._timeout:
+            if task is None:
+                continue
+            waited = _time.monotonic() - since
+            if waited < min(self._timeout, self.NATIVE_SLEEP_GRACE):
+                continue
+            if waited < self._timeout and _native_state(task.native) != "S":
                 continue
             if watch.task is not task:
                 continue
-            watch.fired = _watchdog_message(task, self._timeout)
+            watch.fired = _watchdog_message(task, waited)
             try:
                 os.kill(task.tgid_native, _signal.SIGKILL)
             except ProcessLookupError:
@@ -123,10 +132,19 @@ def _watchdog_message(task, timeout: float) -> str:
     last = syscall_name(task.last_syscall) if task.last_syscall is not None else "none"
     where = _native_activity(task.native)
     return (f"watchdog: process {proc.pid} ({' '.join(proc.argv)!s}) {where} for "
-            f"{timeout:g} s of real time without a system call the host sees; its last "
+            f"{timeout:.1f} s of real time without a system call the host sees; its last "
             f"simulated system call was {last}. It was killed. If it waits on something "
             f"the host does not simulate, that is unsupported; if it spins, give it "
             f"work that makes system calls (or raise watchdog_timeout).")
+
+
+def _native_state(native: int) -> str:
+    """The one-letter scheduler state of a native thread (proc(5) /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{native}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "?"
 
 
 def _native_activity(native: int) -> str:
