@@ -27,7 +27,7 @@ from .kernel.signals import default_action
 from .kernel.clock import EventQueue
 from .kernel.sigstate import siginfo_bytes
 from .kernel.futex import FutexTable
-from .kernel.timers import TimerTable
+from .kernel.timers import FdTimer, TimerTable
 from .kernel.sigstate import SI_KERNEL, SI_TKILL, SignalDispositions, SA_NOCLDSTOP, SA_RESETHAND, \
     SA_RESTART, PendingSignals, kill_targets
 from .scheduler import Scheduler
@@ -155,6 +155,30 @@ class ProcInfo:
         self.group_exit = None     # exit_group(2) status, once called
 
 
+class SignalFd:
+    """A signalfd: its mask, and the host's duplicate of the eventfd standing in for
+    it (made readable while a signal of the mask is pending)."""
+
+    __slots__ = ("mask", "dup", "readable")
+
+    def __init__(self, mask: int, dup: int):
+        self.mask, self.dup, self.readable = mask, dup, False
+
+    def nonblocking(self) -> bool:
+        import fcntl
+        return bool(fcntl.fcntl(self.dup, fcntl.F_GETFL) & os.O_NONBLOCK)
+
+    def set_readable(self, flag: bool) -> None:
+        if flag and not self.readable:
+            os.write(self.dup, (1).to_bytes(8, "little"))
+        elif not flag and self.readable:
+            poller = select.poll()
+            poller.register(self.dup, select.POLLIN)
+            if poller.poll(0):  # never blocks: it is readable
+                os.read(self.dup, 8)
+        self.readable = flag
+
+
 class WatchdogState:
     """Shared with the watchdog thread: which task runs natively, since when."""
 
@@ -211,6 +235,9 @@ class Engine:
         self._io_waiters: dict[Task, list] = {}   # parked on descriptors, in order
         self.futexes = FutexTable()
         self.extra_handlers: dict[int, object] = {}   # users' hooks, by syscall number
+        self.timerfds: dict[tuple[int, int], object] = {}   # (pid, fd) -> FdTimer
+        self.signalfds: dict[tuple[int, int], SignalFd] = {}
+        self._fd_dups: list[int] = []  # the host's duplicates of timerfds and signalfds
         self._strace_mode = strace
         self.tasks_by_tid: dict[int, Task] = {}
         self._dying: set[Task] = set()             # retired, native death not seen yet
@@ -317,6 +344,39 @@ class Engine:
         if self.strace is None:
             self._filter = PreparedFilter(build_filter(
                 intercepted_numbers() | frozenset(self.extra_handlers)))
+
+    # ------------------------------------------------------------------ fd objects
+    def timerfd_created(self, task: Task, fd: int, clock_id: int) -> None:
+        dup = self.dup_tracee_fd(task, fd)
+        self._fd_dups.append(dup)
+        self.timerfds[(task.proc.pid, fd)] = FdTimer(
+            clock_id, lambda count: os.write(dup, count.to_bytes(8, "little")))
+
+    def signalfd_created(self, task: Task, fd: int, mask: int) -> None:
+        dup = self.dup_tracee_fd(task, fd)
+        self._fd_dups.append(dup)
+        self.signalfds[(task.proc.pid, fd)] = SignalFd(mask, dup)
+        self.signalfd_update(task.proc.pid)
+
+    def signalfd_update(self, pid: int) -> None:
+        """A signalfd polls readable exactly while a signal of its mask is pending."""
+        info = self.info.get(pid)
+        if info is None:
+            return
+        pending = 0
+        for task in info.tasks:
+            if not task.exiting:
+                pending |= task.pending.mask()
+        for (owner, _fd), sfd in self.signalfds.items():
+            if owner == pid:
+                sfd.set_readable(bool(pending & sfd.mask))
+
+    def _inherit_fd_objects(self, parent: int, child: int) -> None:
+        """fork(2): the child's descriptors are the parent's."""
+        for table in (self.timerfds, self.signalfds):
+            for (owner, fd), obj in list(table.items()):
+                if owner == parent:
+                    table[(child, fd)] = obj
 
     def futex_woken(self, task: Task) -> None:
         """A FUTEX_WAKE picked this parked waiter: its wait returns 0."""
@@ -670,6 +730,8 @@ class Engine:
                         fork.exit_signal if fork else SIGCHLD, native_parent=task.tgid_native)
         parent_info.native_children.append(child_native)
         self.info[child.pid] = info
+        if self.timerfds or self.signalfds:
+            self._inherit_fd_objects(parent.pid, child.pid)
         child_task = self._add_task(child_native, child, info)
         if self.strace is not None:
             self.strace.process_started(child.pid, child.exe)
@@ -947,8 +1009,13 @@ class Engine:
                 self._stop(proc, sig)
                 return
         action = pinfo.dispositions.get(sig)
-        if not (action.is_ignore or (action.is_default and default_action(sig) in ("ign", "cont"))):
+        ignored = action.is_ignore or (action.is_default and default_action(sig) in ("ign", "cont"))
+        # signal(7): an ignored signal is discarded at once, unless it is blocked (the
+        # disposition may change before it is unblocked, and signalfd/sigwait see it)
+        if not ignored or _blocked_mask(task) & (1 << (sig - 1)):
             task.pending.add(sig, info)
+            if self.signalfds:
+                self.signalfd_update(pid)
         if proc.state != "running" or not task.pending:
             return
         if task.block is not None or task.native_parked:
@@ -978,6 +1045,8 @@ class Engine:
             if blocked & (1 << (sig - 1)):
                 continue
             info = siginfo_bytes(task.pending.remove(sig))
+            if self.signalfds:
+                self.signalfd_update(task.proc.pid)
             action = pinfo.dispositions.get(sig)
             if action.is_ignore:
                 continue
@@ -1088,6 +1157,9 @@ class Engine:
     def close(self) -> None:
         if self.strace is not None:
             self.strace.close()
+        for dup in self._fd_dups:
+            os.close(dup)
+        self._fd_dups.clear()
         for pidfd in self._pidfds.values():
             pidfd.close()
         self._pidfds.clear()
@@ -1142,7 +1214,7 @@ def _cld_code(state) -> tuple[int, int]:
 
 
 def _sigchld_info(sig: int, code: int, pid: int, status: int) -> bytes:
-    return struct.pack("<iiiiiiiqq", sig, 0, code, 0, pid, 0, status, 0, 0)
+    return struct.pack("<iiiiiiiiqq", sig, 0, code, 0, pid, 0, status, 0, 0, 0)
 
 
 def _kill_info(sig: int, code: int, sender: int) -> bytes:

@@ -67,6 +67,18 @@ class PosixTimer(_Timer):
         self.queued = False
 
 
+class FdTimer(_Timer):
+    """A timerfd's timer: expiries are handed to ``notify(count)`` (which makes the
+    descriptor readable) instead of raising a signal (timerfd_create(2))."""
+
+    __slots__ = ("clock_id", "notify")
+
+    def __init__(self, clock_id: int, notify):
+        super().__init__(on_cpu=False)
+        self.clock_id = clock_id
+        self.notify = notify
+
+
 class TimerSignal:
     """A POSIX timer's pending signal: its siginfo is completed at delivery, when the
     overrun count is known (si_overrun)."""
@@ -159,6 +171,9 @@ class TimerTable:
         self._fire(pid, timer, count)
 
     def _fire(self, pid: int, timer: _Timer, count: int) -> None:
+        if isinstance(timer, FdTimer):
+            timer.notify(count)
+            return
         if isinstance(timer, PosixTimer):
             if timer.notify == SIGEV_NONE:
                 return
@@ -248,6 +263,23 @@ class TimerTable:
         timer = self._posix(pid, timer_id)
         self._disarm(pid, timer)
         del self._of(pid).posix[timer_id]
+
+    # ------------------------------------------------------------ timerfd
+    def fd_timer_settime(self, pid: int, timer: FdTimer, flags: int, value: int,
+                         interval: int) -> tuple[int, int]:
+        old = self._remaining(pid, timer)
+        if value:
+            expiry = value if flags & TIMER_ABSTIME else self._clock.now_ns + value
+            self._arm(pid, timer, max(expiry, 1), interval)
+        else:
+            self._arm(pid, timer, 0, interval)
+        return old
+
+    def fd_timer_gettime(self, pid: int, timer: FdTimer) -> tuple[int, int]:
+        return self._remaining(pid, timer)
+
+    def fd_timer_close(self, pid: int, timer: FdTimer) -> None:
+        self._disarm(pid, timer)
 
     # ------------------------------------------------------------ lifecycle
     def exec(self, pid: int) -> None:

@@ -27,6 +27,7 @@ import struct
 from .args import s32, u32
 from .outcome import Block, Native
 from .registry import handles
+from .signal import read_signalfd
 
 POLLIN, POLLPRI, POLLOUT = select.POLLIN, select.POLLPRI, select.POLLOUT
 POLLERR, POLLHUP, POLLNVAL = select.POLLERR, select.POLLHUP, select.POLLNVAL
@@ -103,7 +104,10 @@ def _gated(ctx, fd: int, events: int, on_ready=None):
 
 
 @handles("read", "readv")
-def read(ctx, fd, *_):
+def read(ctx, fd, buf, count, *_):
+    sfd = ctx.engine.signalfds.get((ctx.proc.pid, s32(fd))) if ctx.engine.signalfds else None
+    if sfd is not None and ctx.nr == _READ:
+        return read_signalfd(ctx, sfd, buf, count)
     return _gated(ctx, fd, POLLIN)
 
 
@@ -369,6 +373,7 @@ def epoll_pwait2(ctx, epfd, events_ptr, maxevents, tsp, *_):
     return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, timeout))
 
 
+_READ = 0
 _RECVMSG = 47
 _SENDTO = 44
 _SENDMSG = 46

@@ -153,8 +153,8 @@ def _write_siginfo(ctx, ptr, event):
     if event is None:
         ctx.mem.write(ptr, struct.pack("<iiiiiii", 0, 0, 0, 0, 0, 0, 0))
     else:
-        ctx.mem.write(ptr, struct.pack("<iiiiiiiqq", SIGCHLD, 0, event.si_code, 0,
-                                       event.pid, event.uid, event.si_status, 0, 0))
+        ctx.mem.write(ptr, struct.pack("<iiiiiiiiqq", SIGCHLD, 0, event.si_code, 0,
+                                       event.pid, event.uid, event.si_status, 0, 0, 0))
 
 
 @handles("waitid")

@@ -21,10 +21,7 @@ HANDLERS: dict[int, object] = {}
 
 UNSUPPORTED = frozenset({
     # signals not emulated yet
-    "signalfd", "signalfd4",
     "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
-    # timers on descriptors
-    "timerfd_create", "timerfd_settime", "timerfd_gettime",
     # reaching into other processes by pid
     "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "process_madvise",
     "process_mrelease",

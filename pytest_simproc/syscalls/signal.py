@@ -143,3 +143,89 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
                      on_timeout=lambda _c: -errno.EAGAIN)
 
     return attempt(ctx)
+
+
+# ---------------------------------------------------------------- signalfd
+SYS_EVENTFD2 = 290
+SFD_NONBLOCK, SFD_CLOEXEC = 0o4000, 0o2000000
+SIGNALFD_SIGINFO_SIZE = 128
+
+
+def _signalfd(ctx, fd, mask_ptr, sizemask, flags):
+    if u32(sizemask) != 8 or flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
+        return -errno.EINVAL
+    # signalfd(2): SIGKILL and SIGSTOP in the mask are silently ignored
+    mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
+    fd = s32(fd)
+    if fd != -1:
+        sfd = ctx.engine.signalfds.get((ctx.proc.pid, fd))
+        if sfd is None:
+            return -errno.EINVAL
+        sfd.mask = mask
+        ctx.engine.signalfd_update(ctx.proc.pid)
+        return fd
+
+    def created(c, newfd):
+        if newfd >= 0:
+            c.engine.signalfd_created(c.task, newfd, mask)
+        return newfd
+
+    # An eventfd stands in for it: the host makes it readable while a signal of the
+    # mask is pending, and answers reads itself.
+    return Native(regs={"orig_rax": SYS_EVENTFD2, "rdi": 0, "rsi": flags}, on_exit=created)
+
+
+@handles("signalfd")
+def signalfd(ctx, fd, mask_ptr, sizemask, *_):
+    return _signalfd(ctx, fd, mask_ptr, sizemask, 0)
+
+
+@handles("signalfd4")
+def signalfd4(ctx, fd, mask_ptr, sizemask, flags, *_):
+    return _signalfd(ctx, fd, mask_ptr, sizemask, s32(flags))
+
+
+def signalfd_siginfo(info: bytes) -> bytes:
+    """struct signalfd_siginfo from a siginfo_t (signalfd(2)), by its si_code."""
+    info = info.ljust(128, b"\0")
+    signo, err, code = struct.unpack_from("<iii", info, 0)
+    pid, uid = struct.unpack_from("<ii", info, 16)
+    status, tid, overrun, value, utime, stime = 0, 0, 0, 0, 0, 0
+    if signo == 17 and code > 0:  # SIGCHLD from the kernel: pid, uid, status, times
+        status = struct.unpack_from("<i", info, 24)[0]
+        utime, stime = struct.unpack_from("<qq", info, 32)
+    elif code == -2:  # SI_TIMER: timer id, overrun, value
+        tid, overrun = pid, uid
+        pid = uid = 0
+        value = struct.unpack_from("<q", info, 24)[0]
+    elif code == -1:  # SI_QUEUE: pid, uid, value
+        value = struct.unpack_from("<q", info, 24)[0]
+    out = struct.pack("<IiiIIiIIIIiiQQQQ", signo, err, code, pid & 0xFFFFFFFF,
+                      uid & 0xFFFFFFFF, 0, tid, 0, overrun, 0, status, value & 0xFFFFFFFF,
+                      value & (2**64 - 1), utime, stime, 0)
+    return out.ljust(SIGNALFD_SIGINFO_SIZE, b"\0")
+
+
+def read_signalfd(ctx, sfd, buf, count):
+    """read(2) of a signalfd: dequeue pending signals of its mask, one record each."""
+    room = count // SIGNALFD_SIGINFO_SIZE
+    if room == 0:
+        return -errno.EINVAL
+    task = ctx.task
+
+    def attempt(c):
+        records = []
+        for sig in task.pending.signals():
+            if len(records) == room:
+                break
+            if sfd.mask & (1 << (sig - 1)):
+                records.append(signalfd_siginfo(siginfo_bytes(task.pending.remove(sig))))
+        if records:
+            c.mem.write(buf, b"".join(records))
+            c.engine.signalfd_update(c.proc.pid)
+            return len(records) * SIGNALFD_SIGINFO_SIZE
+        if sfd.nonblocking():
+            return -errno.EAGAIN
+        return Block(keys=(("signal", task.tid),), retry=attempt, restart=True)
+
+    return attempt(ctx)

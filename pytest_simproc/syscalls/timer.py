@@ -1,7 +1,10 @@
 """Timers: alarm, interval timers and POSIX timers, all in virtual time.
 
 The state lives in kernel/timers.py; these handlers decode and encode the structures.
-timerfd is not emulated yet (it needs the host to gate reads of its descriptor).
+A timerfd is a real eventfd in the program (created in its place: reading one gives
+the same 8-byte count and resets it, and both poll the same way); the host adds the
+expirations to it at their virtual times, and reads of it are gated like any other
+descriptor's.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import struct
 
 from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
 from .args import s32, u32
+from .outcome import Native
 from .registry import handles
 
 NSEC = 1_000_000_000
@@ -133,4 +137,50 @@ def timer_getoverrun(ctx, timer_id, *_):
 @handles("timer_delete")
 def timer_delete(ctx, timer_id, *_):
     ctx.engine.timers.timer_delete(ctx.proc.pid, s32(timer_id))
+    return 0
+
+
+SYS_EVENTFD2 = 290
+TFD_NONBLOCK, TFD_CLOEXEC = 0o4000, 0o2000000
+TFD_TIMER_ABSTIME = 1
+_TIMERFD_CLOCKS = frozenset({0, 1, 7, 8, 9})  # REALTIME MONOTONIC BOOTTIME *_ALARM
+
+
+@handles("timerfd_create")
+def timerfd_create(ctx, clock_id, flags, *_):
+    clock_id, flags = s32(clock_id), s32(flags)
+    if clock_id not in _TIMERFD_CLOCKS or flags & ~(TFD_NONBLOCK | TFD_CLOEXEC):
+        return -errno.EINVAL
+
+    def created(c, fd):
+        if fd >= 0:
+            c.engine.timerfd_created(c.task, fd, clock_id)
+        return fd
+
+    # the same flags mean the same for eventfd2(2) (EFD_NONBLOCK, EFD_CLOEXEC)
+    return Native(regs={"orig_rax": SYS_EVENTFD2, "rdi": 0, "rsi": flags}, on_exit=created)
+
+
+@handles("timerfd_settime")
+@_einval_on_bad_time
+def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
+    timer = ctx.engine.timerfds.get((ctx.proc.pid, s32(fd)))
+    if timer is None:
+        return -errno.EINVAL  # timerfd_settime(2): fd is not a timerfd
+    interval = _read_timespec(ctx, new_ptr)
+    value = _read_timespec(ctx, new_ptr + 16)
+    old_value, old_interval = ctx.engine.timers.fd_timer_settime(
+        ctx.proc.pid, timer, s32(flags) & TFD_TIMER_ABSTIME, value, interval)
+    if old_ptr:
+        ctx.mem.write(old_ptr, _timespec(old_interval) + _timespec(old_value))
+    return 0
+
+
+@handles("timerfd_gettime")
+def timerfd_gettime(ctx, fd, cur_ptr, *_):
+    timer = ctx.engine.timerfds.get((ctx.proc.pid, s32(fd)))
+    if timer is None:
+        return -errno.EINVAL
+    value, interval = ctx.engine.timers.fd_timer_gettime(ctx.proc.pid, timer)
+    ctx.mem.write(cur_ptr, _timespec(interval) + _timespec(value))
     return 0
