@@ -237,6 +237,7 @@ class Engine:
         self.extra_handlers: dict[int, object] = {}   # users' hooks, by syscall number
         self.timerfds: dict[tuple[int, int], object] = {}   # (pid, fd) -> FdTimer
         self.signalfds: dict[tuple[int, int], SignalFd] = {}
+        self.pidfds: dict[tuple[int, int], int] = {}   # (pid, fd) -> virtual pid it names
         self._fd_dups: list[int] = []  # the host's duplicates of timerfds and signalfds
         self._strace_mode = strace
         self.tasks_by_tid: dict[int, Task] = {}
@@ -373,7 +374,7 @@ class Engine:
 
     def _inherit_fd_objects(self, parent: int, child: int) -> None:
         """fork(2): the child's descriptors are the parent's."""
-        for table in (self.timerfds, self.signalfds):
+        for table in (self.timerfds, self.signalfds, self.pidfds):
             for (owner, fd), obj in list(table.items()):
                 if owner == parent:
                     table[(child, fd)] = obj
@@ -730,7 +731,7 @@ class Engine:
                         fork.exit_signal if fork else SIGCHLD, native_parent=task.tgid_native)
         parent_info.native_children.append(child_native)
         self.info[child.pid] = info
-        if self.timerfds or self.signalfds:
+        if self.timerfds or self.signalfds or self.pidfds:
             self._inherit_fd_objects(parent.pid, child.pid)
         child_task = self._add_task(child_native, child, info)
         if self.strace is not None:

@@ -25,6 +25,7 @@ CLONE_CHILD_CLEARTID = 0x00200000
 SIGCHLD = 17
 
 WNOHANG = 1
+P_PID = 1
 WNOWAIT_ = 0x01000000
 P_PIDFD = 3
 
@@ -162,8 +163,11 @@ def waitid(ctx, idtype, ident, infop, options, rusage_ptr, *_):
     idtype, ident, options = u32(idtype), s32(ident), u32(options)
     caller = ctx.proc.pid
     if idtype == P_PIDFD:
-        ctx.engine.refuse(ctx, "waitid(P_PIDFD) is not emulated yet")
-        return -errno.EINVAL
+        # waitid(2): P_PIDFD waits for the process the pidfd refers to
+        target = ctx.engine.pidfds.get((caller, ident))
+        if target is None:
+            return -errno.EBADF
+        idtype, ident = P_PID, target
 
     def attempt(ctx):
         event = kwait.waitid(ctx.table, caller, idtype, ident, options)
@@ -209,3 +213,26 @@ def prctl(ctx, option, arg2, *_):
         ctx.mem.write_i32(arg2, int(ctx.proc.is_subreaper))
         return 0
     return Native()
+
+
+PIDFD_NONBLOCK = 0o4000
+
+
+@handles("pidfd_open")
+def pidfd_open(ctx, pid, flags, *_):
+    pid, flags = s32(pid), u32(flags)
+    if pid <= 0 or flags & ~PIDFD_NONBLOCK:
+        return -errno.EINVAL
+    native = ctx.engine.native_pid_of(pid)
+    if native is None:
+        # pidfd_open(2): ESRCH for a pid that does not exist -- in this host: processes
+        # outside it cannot be named at all
+        proc = ctx.table.get(pid)
+        return -errno.EINVAL if proc is not None and proc.state == "zombie" else -errno.ESRCH
+
+    def opened(c, fd):
+        if fd >= 0:
+            c.engine.pidfds[(c.proc.pid, fd)] = pid
+        return fd
+
+    return Native(regs={"rdi": native}, on_exit=opened)

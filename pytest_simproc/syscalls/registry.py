@@ -20,10 +20,8 @@ _NAMES = {nr: name for name, nr in _NUMBERS.items()}
 HANDLERS: dict[int, object] = {}
 
 UNSUPPORTED = frozenset({
-    # signals not emulated yet
-    "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
-    # reaching into other processes by pid
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "process_madvise",
+    # reaching into other processes
+    "pidfd_getfd", "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "process_madvise",
     "process_mrelease",
     # changing the real machine's clock
     "clock_settime", "settimeofday", "adjtimex", "clock_adjtime",

@@ -229,3 +229,17 @@ def read_signalfd(ctx, sfd, buf, count):
         return Block(keys=(("signal", task.tid),), retry=attempt, restart=True)
 
     return attempt(ctx)
+
+
+@handles("pidfd_send_signal")
+def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
+    pidfd, sig = s32(pidfd), s32(sig)
+    if u32(flags) or not _valid(sig):
+        return -errno.EINVAL
+    target = ctx.engine.pidfds.get((ctx.proc.pid, pidfd))
+    if target is None:
+        return -errno.EBADF
+    if info_ptr:
+        return ctx.engine.queue_signal(ctx.proc.pid, target, None, sig,
+                                       _read_siginfo(ctx, info_ptr))
+    return ctx.engine.kill(ctx.proc.pid, target, sig, code=SI_USER)

@@ -19,3 +19,19 @@ def test_fdobjects_in_host_exact_and_instant(build):
         assert p.exit_status == Exited(0)
         assert host.now == 946684806
         assert host.unsupported_syscalls == []
+
+
+PIDFD_EXPECTED = (b"poll before 0\nsend 0\npoll after 1\nwaitid 0 child 1 code 2 status 15\n"
+                  b"outside -1 ESRCH\n")
+
+
+def test_pidfd_native(build, native):
+    assert native([build("pidfd")]).stdout == PIDFD_EXPECTED
+
+
+def test_pidfd_in_host(build):
+    with SimHost() as host:
+        p = host.spawn([build("pidfd")])
+        host.run()
+        assert p.stdout == PIDFD_EXPECTED
+        assert host.unsupported_syscalls == []
