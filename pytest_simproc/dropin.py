@@ -99,10 +99,16 @@ def _caller_is_native(depth: int = 2) -> bool:
     return _matches(name, _NATIVE_CALLERS)
 
 
+def _in_host_thread() -> bool:
+    """The host's own threads (tracer, watchdog) always use the real functions: e.g.
+    the engine's pidfd library runs ``ldconfig`` through subprocess on first use."""
+    return threading.current_thread().name.startswith("simproc-")
+
+
 def _session_for_caller() -> "DropinSession | None":
     """The active session, if the caller (two frames up) should see the simulation."""
     session = _ACTIVE
-    if session is None or session._closed or _caller_is_native(3):
+    if session is None or session._closed or _in_host_thread() or _caller_is_native(3):
         return None
     return session
 
@@ -536,7 +542,7 @@ class SimPopen(_RealPopen):
     active drop-in session it makes a real ``Popen``."""
 
     def __new__(cls, *args, **kwargs):
-        if _ACTIVE is None or _ACTIVE._closed:
+        if _ACTIVE is None or _ACTIVE._closed or _in_host_thread():
             return _RealPopen(*args, **kwargs)
         return object.__new__(cls)
 

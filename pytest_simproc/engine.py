@@ -1259,10 +1259,16 @@ def _try_reap(native: int) -> bool:
 
 
 def _pick_cpu() -> int | None:
-    """Tracees all run on one CPU: waking the tracer on the CPU the tracee just left
-    costs a few microseconds, across CPUs tens (NOTES: ptrace cost)."""
+    """Tracees all run on one CPU with their tracer: waking the tracer on the CPU the
+    tracee just left costs a few microseconds, across CPUs tens (NOTES: ptrace cost).
+    The CPU the tracer thread runs on now, so that hosts of parallel pytest workers
+    (pytest-xdist) spread over the machine; programs are told they run on CPU 0."""
+    import ctypes
     try:
-        cpus = sorted(os.sched_getaffinity(0))
+        cpus = os.sched_getaffinity(0)
     except OSError:
         return None
-    return cpus[-1] if cpus else None
+    current = ctypes.CDLL(None).sched_getcpu()
+    if current in cpus:
+        return current
+    return min(cpus) if cpus else None

@@ -5,7 +5,7 @@ import errno
 import os
 import struct
 
-from .args import u32
+from .args import s32, u32
 from .outcome import Native
 from .registry import handles
 
@@ -64,3 +64,28 @@ def uname(ctx, buf, *_):
 def sethostname(ctx, *_):
     # The real machine's name is not the host's to change.
     return -errno.EPERM
+
+
+@handles("getcpu")
+def getcpu(ctx, cpu_ptr, node_ptr, *_):
+    # Every program of a host runs on one CPU; it is called CPU 0 on every machine.
+    if cpu_ptr:
+        ctx.mem.write(cpu_ptr, struct.pack("<I", 0))
+    if node_ptr:
+        ctx.mem.write(node_ptr, struct.pack("<I", 0))
+    return 0
+
+
+@handles("sched_getaffinity")
+def sched_getaffinity(ctx, pid, size, mask_ptr, *_):
+    """The affinity mask is {CPU 0} on every machine, as getcpu says."""
+    pid = s32(pid)
+    if pid not in (0, ctx.proc.pid) and ctx.engine.tasks_by_tid.get(pid) is None:
+        return -errno.ESRCH
+
+    def one_cpu(c, written):
+        if written > 0:
+            c.mem.write(mask_ptr, b"\x01" + bytes(written - 1))
+        return written
+
+    return Native(regs={"rdi": 0}, on_exit=one_cpu)
