@@ -6,20 +6,48 @@ itself (ptrace(2) "Stopped states") and only borrows registers and requests from
 """
 from __future__ import annotations
 
+import ctypes
 import os
 
 from ptrace.binding import func as _pt
 
-getregs = _pt.ptrace_getregs
-setregs = _pt.ptrace_setregs
 geteventmsg = _pt.ptrace_geteventmsg
 setoptions = _pt.ptrace_setoptions
 traceme = _pt.ptrace_traceme
 PtraceError = _pt.PtraceError
+Registers = _pt.ptrace_registers_t   # python-ptrace's struct user_regs_struct
 
 PTRACE_CONT = 7
 PTRACE_SYSCALL = 24
+PTRACE_GETREGS = 12
+PTRACE_SETREGS = 13
 _ptrace = _pt.ptrace
+
+# The four requests made at every stop (getregs, setregs, cont, syscall) go straight to
+# libc with fixed argument types: python-ptrace's generic wrapper costs ~2 us a call,
+# a third of a whole stop (measured with cProfile on a getppid loop).
+_libc = ctypes.CDLL(None, use_errno=True)
+_raw = _libc.ptrace
+_raw.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+_raw.restype = ctypes.c_long
+
+
+def _fail(request: int, pid: int):
+    err = ctypes.get_errno()
+    raise PtraceError(f"ptrace({request}, {pid}) failed: {os.strerror(err)}", errno=err,
+                      pid=pid)
+
+
+def getregs(pid: int):
+    regs = Registers()
+    if _raw(PTRACE_GETREGS, pid, None, ctypes.addressof(regs)) == -1:
+        _fail(PTRACE_GETREGS, pid)
+    return regs
+
+
+def setregs(pid: int, regs) -> None:
+    if _raw(PTRACE_SETREGS, pid, None, ctypes.addressof(regs)) == -1:
+        _fail(PTRACE_SETREGS, pid)
 
 # ptrace(2) options
 O_TRACESYSGOOD = 0x01
@@ -51,12 +79,14 @@ MASK64 = (1 << 64) - 1
 
 
 def cont(pid: int, sig: int = 0) -> None:
-    _ptrace(PTRACE_CONT, pid, 0, sig)
+    if _raw(PTRACE_CONT, pid, None, sig) == -1:
+        _fail(PTRACE_CONT, pid)
 
 
 def syscall(pid: int, sig: int = 0) -> None:
     """Resume to the next syscall-exit-stop (after a seccomp stop, that of the same call)."""
-    _ptrace(PTRACE_SYSCALL, pid, 0, sig)
+    if _raw(PTRACE_SYSCALL, pid, None, sig) == -1:
+        _fail(PTRACE_SYSCALL, pid)
 
 
 def wait_any() -> tuple[int, int]:
