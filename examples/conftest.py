@@ -7,6 +7,7 @@
   would talk to itself through pipes; blocking pipes are not simulated yet).
 - ``bash``: the real bash.
 - ``clean_env``: a small fixed environment for the programs.
+- ``py_script``: spawn arguments of an ``examples/*.py`` script run by ``python``.
 """
 from __future__ import annotations
 
@@ -69,3 +70,21 @@ def bash() -> str:
 @pytest.fixture(scope="session")
 def clean_env() -> dict[str, str]:
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "HOME": "/"}
+
+
+@pytest.fixture(scope="session")
+def py_script(python):
+    """How to spawn an ``examples/*.py`` script with the real interpreter:
+    ``simhost.spawn(**py_script("prefork.py", "2"))``. argv[0] is the interpreter's bare
+    name (found through PATH), so that the process tree stays short; ``-I`` keeps the
+    user's site-packages and PYTHON* variables out and ``-S`` skips the site module
+    (the scripts need the standard library only; a start-up with a third of the
+    system calls). ``py_script.exe`` is that name."""
+    env = {"PATH": f"{os.path.dirname(python)}:/usr/local/bin:/usr/bin:/bin",
+           "LC_ALL": "C", "HOME": "/"}
+    exe = os.path.basename(python)
+
+    def make(script: str, *args: str) -> dict:
+        return dict(argv=[exe, "-I", "-S", script, *args], env=env, cwd=str(EXAMPLES))
+    make.exe = exe
+    return make

@@ -826,10 +826,12 @@ class Engine:
                 task.mem.write_i32(task.child_tid_ptr, task.tid)
             task.stop = "initial"
             return
-        if task.injected and task.injected[0][0] == sig:
+        injected = next((i for i, (s, _) in enumerate(task.injected) if s == sig), None)
+        if injected is not None:
             # Ours (a native SIGCHLD pending at the same time coalesced with it, so the
-            # siginfo is not checked): give it the simulated kernel's siginfo.
-            _, virtual_info = task.injected.pop(0)
+            # siginfo is not checked): give it the simulated kernel's siginfo. The
+            # kernel picks the order among several: match by signal number.
+            _, virtual_info = task.injected.pop(injected)
             pt.setsiginfo(native, virtual_info)
             task.deliver_sig = sig
             task.stop = "signal"
@@ -1038,8 +1040,9 @@ class Engine:
         return 0
 
     def _deliver_pending(self, task: Task) -> None:
-        """Act on the first pending signal the thread does not block (one handler frame
-        per resume; the rest wait for the next point)."""
+        """Act on every pending signal the thread does not block, lowest first: the
+        kernel then sets up one handler frame for each before the thread runs on, as
+        on any return to user mode (signal(7))."""
         blocked = _blocked_mask(task)
         pinfo = self.info[task.proc.pid]
         for sig in task.pending.signals():
@@ -1061,7 +1064,6 @@ class Engine:
                     return
                 continue
             self._inject(task, sig, info, action)
-            return
 
     def _inject(self, task: Task, sig: int, info: bytes, action) -> None:
         if task.block is not None:
