@@ -127,9 +127,9 @@ class DropinSession:
         self._host: SimHost | None = None
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
-        self._generation = 0
-        self._last_run = _real_monotonic()
-        self._pending: list[SimPopen] = []
+        self._last_run = _real_monotonic()  # when the test's thread last used the host
+        self._writers: list[_StdinWriter] = []       # every stdin=PIPE of the test
+        self._feeders: set[_StdinWriter] = set()     # those with bytes not in the pipe yet
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
         self._undo: list[tuple[object, str, object]] = []
         self._fakes: dict[int, object] = {}
@@ -145,8 +145,15 @@ class DropinSession:
         global _ACTIVE
         if _ACTIVE is not None:
             raise RuntimeError("a drop-in session is already active")
+        import freezegun.api
         from freezegun import freeze_time
         self._ident = threading.get_ident()
+        # freezegun gives the real time to a caller whose last 5 frames include an
+        # ignored module: that would be every function a test runs in a thread
+        # (threading is ignored). Looking at the direct caller only keeps the host's
+        # machinery and pytest's timing on real time and the test's threads on virtual.
+        self._stack_limit = freezegun.api.call_stack_inspection_limit
+        freezegun.api.call_stack_inspection_limit = 1
         offset = _real_localtime(self._now).tm_gmtoff
         self._freeze = freeze_time(self._utc(self._now), tz_offset=offset / 3600,
                                    ignore=list(_FREEZEGUN_IGNORE), real_asyncio=True)
@@ -156,6 +163,7 @@ class DropinSession:
         except BaseException:
             self._unpatch()
             self._freeze.stop()
+            freezegun.api.call_stack_inspection_limit = self._stack_limit
             raise
         _ACTIVE = self
         self._started = True
@@ -172,10 +180,14 @@ class DropinSession:
         try:
             if _ACTIVE is self:
                 _ACTIVE = None
+            for writer in self._writers:
+                writer._close_fd()
             self._unpatch()
         finally:
             try:
                 self._freeze.stop()
+                import freezegun.api
+                freezegun.api.call_stack_inspection_limit = self._stack_limit
             finally:
                 if self._host is not None:
                     self._host.close()
@@ -270,15 +282,34 @@ class DropinSession:
     def _after_run(self) -> None:
         now = self.now
         self._freezer.move_to(_EPOCH + _datetime.timedelta(seconds=now))
-        self._generation += 1
-        self._last_run = _real_monotonic()
+        if threading.get_ident() == self._ident:
+            self._last_run = _real_monotonic()
         self._cond.notify_all()
 
-    def start_pending(self) -> None:
-        """Spawn the processes whose start waited for their stdin (stdin=PIPE)."""
-        with self._lock:
-            while self._pending:
-                self._pending[0]._start()
+    def _touch(self) -> None:
+        if threading.get_ident() == self._ident:
+            self._last_run = _real_monotonic()
+
+    def _feed(self) -> bool:
+        """Move what the test wrote to stdin pipes into the pipes, as much as fits. Runs
+        before and during every host run (from its predicate, between two steps), so a
+        program that drained its stdin finds the rest there. Returns False."""
+        for writer in list(self._feeders):
+            writer._pump()
+        return False
+
+    def _run_host(self, predicate, timeout) -> None:
+        """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds."""
+        host = self.host
+        self._feed()
+        if self._feeders:
+            condition = predicate
+            predicate = self._feed if condition is None else (
+                lambda: self._feed() or condition())
+        if predicate is None:
+            host.run_for(timeout)
+        else:
+            host.run_until(predicate, timeout=timeout)
 
     def sleep(self, seconds) -> None:
         """``time.sleep`` in the test: run the simulation for ``seconds``."""
@@ -290,15 +321,13 @@ class DropinSession:
         with self._lock:
             if self._closed:
                 return _real_sleep(seconds)
-            self.start_pending()
             if self._host is None:
                 self._now += seconds
                 self._after_run()
                 return
-            host = self._host
             target = self._now_ns() + int(round(seconds * 1_000_000_000))
             try:
-                host.run_for(seconds)
+                self._run_host(None, seconds)
                 self._advance_idle(target)
             finally:
                 self._after_run()
@@ -317,11 +346,10 @@ class DropinSession:
         with self._lock:
             if self._closed:
                 return
-            self.start_pending()
             if self._host is None:
                 return
             try:
-                self._host.run_for(0)
+                self._run_host(None, 0)
             finally:
                 self._after_run()
 
@@ -338,8 +366,6 @@ class DropinSession:
                 self._drive(predicate, timeout)
                 return bool(predicate())
         deadline = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
-        generation = None
-        idle_since = _real_monotonic()
         with self._lock:
             while True:
                 if predicate():
@@ -349,9 +375,7 @@ class DropinSession:
                 now_ns = self._now_ns()
                 if deadline is not None and now_ns >= deadline:
                     return False
-                if generation != self._generation:
-                    generation, idle_since = self._generation, _real_monotonic()
-                if _real_monotonic() - idle_since >= _HELPER_GRACE:
+                if _real_monotonic() - self._last_run >= _HELPER_GRACE:
                     remaining = None if deadline is None else (deadline - now_ns) / 1e9
                     self._drive(predicate, remaining)
                     continue
@@ -360,12 +384,10 @@ class DropinSession:
     def _drive(self, predicate, timeout) -> None:
         if self._closed:
             return
-        self.start_pending()
         if predicate():
             return
-        host = self.host
         try:
-            host.run_until(predicate, timeout=timeout)
+            self._run_host(predicate, timeout)
         finally:
             self._after_run()
 
@@ -386,20 +408,19 @@ class DropinSession:
 
     def kill(self, pid: int, sig) -> None:
         with self._lock:
-            self.start_pending()
-            if pid < 0:
-                self._signal(pid, sig)
-                return
-            proc = self._lookup(pid)
-            if int(sig) == 0:
-                if proc is None or proc.state == "reaped":
+            if int(sig) == 0:  # does it exist?
+                if pid < 0:
+                    exists = self._has_group(-pid)
+                else:
+                    proc = self._lookup(pid)
+                    exists = proc is not None and proc.state != "reaped"
+                if not exists:
                     raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
                 return
             self._signal(pid, sig)
 
     def killpg(self, pgid: int, sig) -> None:
         with self._lock:
-            self.start_pending()
             if int(sig) == 0:
                 if not self._has_group(pgid):
                     raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
@@ -432,6 +453,7 @@ class DropinSession:
             self._spawn_locked(popen, stdin)
 
     def _spawn_locked(self, popen: "SimPopen", stdin) -> None:
+        self._touch()
         host = self.host
         out, err = popen._out_spec, popen._err_spec
         original = host._stdio
@@ -479,21 +501,22 @@ class _PipeReader(io.RawIOBase):
         except (OSError, TypeError):
             return len(getattr(self._popen._sp, self._kind))
 
-    def _read_at(self, pos: int, n: int) -> bytes:
+    def _read_at(self, pos: int, n: int | None) -> bytes:
         path = self._path()
         try:
             with open(path, "rb") as f:
                 f.seek(pos)
-                return f.read(n)
+                return f.read(-1 if n is None else n)
         except (OSError, TypeError):
-            return getattr(self._popen._sp, self._kind)[pos:pos + n]
+            data = getattr(self._popen._sp, self._kind)
+            return data[pos:] if n is None else data[pos:pos + n]
 
     def peek_all(self) -> bytes:
-        return self._read_at(self._pos, 1 << 62) if self._popen._sp is not None else b""
+        """What the program wrote that the test has not read yet."""
+        return self._read_at(self._pos, None) if self._popen._sp is not None else b""
 
     def readinto(self, buffer) -> int:
         popen = self._popen
-        popen._ensure_started()
         n = len(buffer)
         if n == 0:
             return 0
@@ -508,14 +531,21 @@ class _PipeReader(io.RawIOBase):
 
 
 class _StdinWriter(io.RawIOBase):
-    """stdin=PIPE: what the test writes before the program starts becomes its stdin.
-    The program starts when the test next lets the host run (or asks for its pid); it
-    then reads those bytes, then end of file."""
+    """stdin=PIPE: the write end of a real pipe whose read end is the program's stdin.
 
-    def __init__(self, popen: "SimPopen"):
+    What the test writes goes into the pipe as far as it fits (the write end is
+    non-blocking) and the rest waits here: the session moves it into the pipe during
+    host runs, as the program reads. The test therefore never blocks on a full pipe,
+    and the program sees end of file once the test closed stdin and it read
+    everything."""
+
+    def __init__(self, session: DropinSession, fd: int):
         super().__init__()
-        self._popen = popen
-        self.data = bytearray()
+        self._session = session
+        self._fd: int | None = fd
+        self._buf = bytearray()
+        self._mutex = threading.Lock()
+        os.set_blocking(fd, False)
 
     def writable(self) -> bool:
         return True
@@ -523,14 +553,49 @@ class _StdinWriter(io.RawIOBase):
     def write(self, b) -> int:
         if self.closed:
             raise ValueError("write to closed file")
-        if self._popen._sp is not None:
-            raise DropinUnsupportedError(
-                f"writing to the stdin of {self._popen._argv!r} after it started needs "
-                f"pipe simulation, which pytest-simproc does not have yet; write the "
-                f"whole input (or pass it to communicate()) before the program runs")
         data = bytes(b)
-        self.data += data
+        with self._mutex:
+            if self._fd is None:
+                raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+            self._buf += data
+        self._pump(report=True)
         return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            super().close()
+            self._pump()  # closes the pipe now, or once the rest went in
+
+    def _pump(self, report: bool = False) -> None:
+        with self._mutex:
+            while self._fd is not None and self._buf:
+                try:
+                    n = os.write(self._fd, self._buf[:1 << 16])
+                except BlockingIOError:
+                    break
+                except BrokenPipeError:  # the program closed its stdin or ended
+                    self._buf.clear()
+                    self._close_fd_locked()
+                    if report:
+                        raise
+                    return
+                del self._buf[:n]
+            if self._fd is not None and self.closed and not self._buf:
+                self._close_fd_locked()
+            if self._fd is not None and self._buf:
+                self._session._feeders.add(self)
+            else:
+                self._session._feeders.discard(self)
+
+    def _close_fd_locked(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._session._feeders.discard(self)
+
+    def _close_fd(self) -> None:
+        with self._mutex:
+            self._close_fd_locked()
 
 
 # ===================================================================== Popen
@@ -605,6 +670,7 @@ class SimPopen(_RealPopen):
             self._argv = [setsid, "--", *self._argv]
 
         opened: list[int] = []
+        self._stdin_raw = None
         try:
             self._stdin_spec = self._in_spec(stdin, opened)
             self._out_spec = self._out(stdout, opened, 1)
@@ -614,21 +680,19 @@ class SimPopen(_RealPopen):
                 self._err_spec = self._out(stderr, opened, 2)
             if self._err_spec is _MERGE and isinstance(self._out_spec, int):
                 self._err_spec = self._out_spec
-            with session._lock:
-                session.start_pending()  # keep pids in creation order
-                if self._stdin_spec is _CAPTURE:
-                    self._check_program()
-                    session._pending.append(self)
-                else:
-                    session.spawn(self, self._stdin_spec)
+            session.spawn(self, self._stdin_spec)
+        except BaseException:
+            if self._stdin_raw is not None:
+                self._stdin_raw._close_fd()
+            raise
         finally:
             for fd in opened:
                 os.close(fd)
 
         text_args = dict(encoding=encoding, errors=errors)
         line_buffering = bufsize == 1 and bool(self.text_mode)
-        if self._stdin_spec is _CAPTURE:
-            self._stdin_raw = _StdinWriter(self)
+        if self._stdin_raw is not None:
+            session._writers.append(self._stdin_raw)
             self.stdin = (io.TextIOWrapper(self._stdin_raw, write_through=True,
                                            line_buffering=line_buffering, **text_args)
                           if self.text_mode else self._stdin_raw)
@@ -678,7 +742,10 @@ class SimPopen(_RealPopen):
         if stdin is None or stdin == subprocess.DEVNULL:
             return None
         if stdin == subprocess.PIPE:
-            return _CAPTURE
+            read_end, write_end = os.pipe()
+            opened.append(read_end)
+            self._stdin_raw = _StdinWriter(self._session, write_end)
+            return read_end
         fd = self._dup(stdin)
         opened.append(fd)
         return fd
@@ -697,26 +764,9 @@ class SimPopen(_RealPopen):
         opened.append(fd)
         return fd
 
-    def _start(self, extra: bytes = b"") -> None:
-        """Spawn a stdin=PIPE process with what was written to its stdin."""
-        session = self._session
-        if self in session._pending:
-            session._pending.remove(self)
-        if self._sp is not None:
-            return
-        stream = self.stdin
-        if stream is not None and not stream.closed:
-            stream.flush()
-        session.spawn(self, bytes(self._stdin_raw.data) + extra)
-
-    def _ensure_started(self) -> None:
-        if self._sp is None:
-            self._session.start_pending()
-
     # ------------------------------------------------------------ state
     @property
     def pid(self) -> int:
-        self._ensure_started()
         return self._sp.pid
 
     @pid.setter
@@ -733,7 +783,6 @@ class SimPopen(_RealPopen):
             self.returncode = self._sp.returncode
 
     def _block_until_ended(self, timeout) -> bool:
-        self._ensure_started()
         if not self._ended():
             self._session.block(self._ended, timeout)
         if not self._ended():
@@ -748,7 +797,6 @@ class SimPopen(_RealPopen):
     # ------------------------------------------------------------ Popen API
     def poll(self):
         if self.returncode is None and not self._waited:
-            self._ensure_started()
             self._session.run_now()
             if self._ended():
                 self._reap()
@@ -767,13 +815,12 @@ class SimPopen(_RealPopen):
             raise ValueError("Cannot send input after starting communication")
         self._communication_started = True
         if self.stdin is not None and not self.stdin.closed:
-            if input:
-                if self._sp is not None:
-                    raise DropinUnsupportedError(
-                        f"communicate(input=...) after {self._argv!r} started needs pipe "
-                        f"simulation, which pytest-simproc does not have yet")
-                self.stdin.write(input)
-            self.stdin.close()
+            try:
+                if input:
+                    self.stdin.write(input)
+                self.stdin.close()
+            except BrokenPipeError:
+                pass  # the program does not read its stdin: as Popen, ignore
         if not self._block_until_ended(timeout):
             raise subprocess.TimeoutExpired(
                 self.args, timeout,
@@ -825,7 +872,6 @@ class SimPopen(_RealPopen):
     @property
     def simprocess(self):
         """The host's SimProcess behind this Popen (state, ppid, children...)."""
-        self._ensure_started()
         return self._sp
 
 
