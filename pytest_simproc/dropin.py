@@ -325,21 +325,11 @@ class DropinSession:
                 self._now += seconds
                 self._after_run()
                 return
-            target = self._now_ns() + int(round(seconds * 1_000_000_000))
             try:
-                self._run_host(None, seconds)
-                self._advance_idle(target)
+                self._run_host(None, seconds)  # run_for moves the clock its full length
             finally:
                 self._after_run()
 
-    def _advance_idle(self, target_ns: int) -> None:
-        """SimHost.run_for returns early once every process has ended, without moving the
-        clock; the test's sleep must still last its full length."""
-        host = self._host
-        engine = host._engine
-        target_ns = min(target_ns, host._stop_ns)
-        if engine.alive == 0 and engine.clock.now_ns < target_ns:
-            host._tracer.call(engine.clock.advance_to, target_ns)
 
     def run_now(self) -> None:
         """Let whatever can run at the current virtual instant run."""
@@ -456,19 +446,10 @@ class DropinSession:
         self._touch()
         host = self.host
         out, err = popen._out_spec, popen._err_spec
-        original = host._stdio
-
-        def stdio(exe, stdin_arg):
-            (in_fd, out_fd, err_fd), paths, close_after = original(exe, stdin_arg)
-            o = out_fd if out is _CAPTURE else out
-            e = o if err is _MERGE else (err_fd if err is _CAPTURE else err)
-            return (in_fd, o, e), paths, close_after
-
-        host._stdio = stdio  # spawn() takes the child's fds from here
-        try:
-            sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin)
-        finally:
-            host.__dict__.pop("_stdio", None)
+        sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin,
+                        stdout=None if out is _CAPTURE else out,
+                        stderr=(subprocess.STDOUT if err is _MERGE
+                                else None if err is _CAPTURE else err))
         popen._sp = sp
         self._children[sp.pid] = popen
 

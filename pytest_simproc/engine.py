@@ -599,6 +599,11 @@ class Engine:
         self._on_signal_stop(task, sig)
 
     def _on_seccomp(self, task: Task) -> None:
+        if task.native_parked:
+            # pause()/sigsuspend() restarted by the kernel after a signal we suppressed
+            # (a real SIGCHLD): it goes straight back to sleep, still parked.
+            pt.cont(task.native)
+            return
         regs = pt.getregs(task.native)
         task.regs = regs
         nr = regs.orig_rax
@@ -615,7 +620,7 @@ class Engine:
         task.last_syscall = nr
         if self.strace is not None:
             task.strace_call = self.strace.syscall_entry(pid, nr, args, task.mem,
-                                                         self.clock.now_ns)
+                                                         self.clock.now_ns, sp=regs.rsp)
         handler = HANDLERS.get(nr)
         extra = self.extra_handlers.get(nr) if self.extra_handlers else None
         outcome = None
@@ -914,7 +919,8 @@ class Engine:
             self._post_signal(parent_pid, info.exit_signal,
                               _sigchld_info(info.exit_signal, code, pid, status))
         for child_pid, sig in result.pdeath_signals:
-            self._post_signal(child_pid, sig, _kill_info(sig, 0, 0))
+            # prctl(2): sent as if by the dying parent (SI_USER, si_pid = the parent)
+            self._post_signal(child_pid, sig, _kill_info(sig, 0, pid))
         for pgid in result.orphaned_pgrps:
             # exit(3)/credentials(7): a newly orphaned group with a stopped member gets
             # SIGHUP, then SIGCONT.
@@ -1009,6 +1015,8 @@ class Engine:
         elif sig in STOP_SIGNALS:
             task.pending.discard(SIGCONT)
             if sig == SIGSTOP:
+                if self.strace is not None:
+                    self.strace.signal(pid, info, self.clock.now_ns)
                 self._stop(proc, sig)
                 return
         action = pinfo.dispositions.get(sig)
@@ -1019,6 +1027,8 @@ class Engine:
             task.pending.add(sig, info)
             if self.signalfds:
                 self.signalfd_update(pid)
+        elif self.strace is not None:  # strace still sees it delivered (and ignored)
+            self.strace.signal(pid, info, self.clock.now_ns)
         if proc.state != "running" or not task.pending:
             return
         if task.block is not None or task.native_parked:
@@ -1056,6 +1066,8 @@ class Engine:
                 continue
             if action.is_default:
                 kind = default_action(sig)
+                if self.strace is not None:
+                    self.strace.signal(task.proc.pid, info, self.clock.now_ns)
                 if kind in ("term", "core"):
                     self.terminate(task.proc, Signaled(sig, core=(kind == "core")))
                     return
@@ -1088,6 +1100,8 @@ class Engine:
     def _stop(self, proc, sig: int) -> None:
         if not self.table.stop(proc.pid, sig):
             return
+        if self.strace is not None:
+            self.strace.stopped(proc.pid, sig, self.clock.now_ns)
         self._notify_parent_of_state(proc, CLD_STOPPED, sig)
 
     def _continue(self, proc) -> None:

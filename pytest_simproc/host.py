@@ -15,6 +15,7 @@ import os
 import queue
 import shutil
 import signal as _signal
+import subprocess
 import tempfile
 import threading
 import time as _time
@@ -204,6 +205,15 @@ class SimProcess:
             return -int(status.signal)
         return None
 
+    @property
+    def stdout_path(self):
+        """Where the captured stdout is written (None when not captured)."""
+        return self._stdout_path
+
+    @property
+    def stderr_path(self):
+        return self._stderr_path
+
     def _read(self, path) -> bytes:
         if path is None:
             return b""
@@ -327,7 +337,12 @@ class SimHost:
 
     # ---------------------------------------------------------------- spawning
     def spawn(self, argv, *, env=None, cwd=None, stdin=None, rlimits=None,
-              expected_final_state=None) -> SimProcess:
+              expected_final_state=None, stdout=None, stderr=None) -> SimProcess:
+        """Start ``argv`` in the host (it runs when the host runs).
+
+        stdout/stderr: None captures to ``{data_dir}/{hostname}.{exe}.{pid}.stdout``
+        (``SimProcess.stdout``); a file descriptor or file object is used as is;
+        ``stderr=subprocess.STDOUT`` sends stderr where stdout goes."""
         self._check_open()
         if isinstance(argv, (str, bytes)) or not argv:
             raise TypeError(f"argv must be a non-empty list of strings, not {argv!r}")
@@ -342,6 +357,7 @@ class SimHost:
             rlimits = normalize_rlimits(rlimits)
         exe = os.path.basename(argv[0])
         fds, paths, close_after = self._stdio(exe, stdin)
+        fds = _redirect(fds, stdout, stderr)
         try:
             try:
                 proc = self._tracer.call(self._engine.spawn, path, argv, env, cwd, fds,
@@ -402,8 +418,13 @@ class SimHost:
         self._run(self._stop_ns)
 
     def run_for(self, seconds) -> None:
+        """Run for ``seconds`` of virtual time: afterwards ``now`` has moved by exactly
+        that much (or up to stop_time), even if every process ended sooner."""
         _seconds("seconds", seconds)
-        self._run(self._engine.clock.now_ns + int(round(seconds * NSEC)))
+        target = min(self._engine.clock.now_ns + int(round(seconds * NSEC)), self._stop_ns)
+        self._run(target)
+        if self._engine.clock.now_ns < target:
+            self._tracer.call(self._engine.clock.advance_to, target)
 
     def run_until(self, predicate, timeout=None) -> bool:
         """Run until ``predicate()`` is true (checked at every simulated step) or
@@ -572,6 +593,28 @@ class SimHost:
     def keep_data(self) -> None:
         """Keep the data dir (logs, stdout files) after close."""
         self._keep_data = True
+
+
+def _fd_of(value, name: str) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be None, a file descriptor or a file, not {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{name}: {value} is not a file descriptor")
+        return value
+    if hasattr(value, "fileno"):
+        return value.fileno()
+    raise TypeError(f"{name} must be None, a file descriptor or a file, not {value!r}")
+
+
+def _redirect(fds, stdout, stderr):
+    in_fd, out_fd, err_fd = fds
+    if stdout is not None:
+        out_fd = _fd_of(stdout, "stdout")
+    if stderr is not None:
+        err_fd = out_fd if stderr == subprocess.STDOUT and not isinstance(stderr, bool) \
+            else _fd_of(stderr, "stderr")
+    return in_fd, out_fd, err_fd
 
 
 def _resolve_program(program: str, path_env: str, cwd) -> str:

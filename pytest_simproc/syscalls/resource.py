@@ -72,8 +72,10 @@ def setrlimit(ctx, resource, ptr, *_):
 @_einval_on_bad_resource
 def prlimit64(ctx, pid, resource, new_ptr, old_ptr, *_):
     pid, resource = s32(pid), _resource(resource)
+    if pid == 1:
+        return -errno.EPERM  # init always exists and is not the simulated user's
     target = ctx.proc if pid in (0, ctx.proc.pid) else ctx.table.get(pid)
-    if target is None or target.state in ("zombie", "reaped") or target.pid == 1:
+    if target is None or target.state in ("zombie", "reaped"):
         return -errno.ESRCH
     if old_ptr:
         ctx.mem.write(old_ptr, struct.pack("<QQ", *_limits_of(target, resource)))

@@ -1,0 +1,481 @@
+#!/usr/bin/env python3
+"""Benchmarks of pytest-simproc: each workload natively, under ``strace -f`` and under
+``simproc run``; prints a Markdown table of marginal per-iteration costs and ratios.
+
+    .venv/bin/python benchmarks/run.py            # full run, ~4-5 minutes
+    .venv/bin/python benchmarks/run.py --quick    # smaller sizes, fewer repetitions
+    .venv/bin/python benchmarks/run.py --only a,c,g
+
+See benchmarks/README.md for what each workload measures and how to read the table.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROGRAMS = os.path.join(HERE, "programs")
+# The interpreter running this script has pytest_simproc installed (the venv's python,
+# not its realpath, so that the venv's site-packages are used).
+SIMPROC = [sys.executable, "-m", "pytest_simproc", "run", "--stop-time", "1000000", "--"]
+STRACE = ["strace", "-f", "-o", "/dev/null"]
+# The workload (d) runs the real interpreter, never a shim such as pyenv's bash script.
+REAL_PYTHON = os.path.realpath(sys.executable)
+RUN_TIMEOUT = 180.0  # seconds of wall time for a single run before it is killed
+
+MODES = ("native", "strace", "simproc")
+
+
+# --------------------------------------------------------------------------- running
+
+@dataclass
+class Run:
+    wall: float
+    rc: int
+    maxrss_kb: int
+    cpu: float  # user + system seconds of the program and its reaped descendants
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+@dataclass
+class Failure:
+    workload: str
+    mode: str
+    argv: list
+    run: Run
+
+
+WRAPPER = None  # path of the compiled rusage_wrap, set in main()
+
+
+def run_once(argv: list[str]) -> Run:
+    """Run argv under rusage_wrap; return its wall time, max RSS and CPU time.
+
+    The max RSS is that of the program and of the descendants it reaped: for
+    ``simproc run`` the tracer (Python) is far larger than the C tracees, so it is the
+    tracer's peak. The wrapper (one fork + exec, well under a millisecond) is there
+    because a process forked from this script inherits the script's high-water mark.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r") as usage_file:
+        start = time.perf_counter()
+        proc = subprocess.Popen([WRAPPER, usage_file.name] + argv, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=err, start_new_session=True)
+        timed_out = threading.Event()
+
+        def kill():
+            timed_out.set()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(RUN_TIMEOUT, kill)
+        timer.start()
+        try:
+            proc.wait()
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+        fields = usage_file.read().split()
+        maxrss, cpu = (int(fields[0]), float(fields[1]) + float(fields[2])) if fields else (0, 0.0)
+        out.seek(0)
+        err.seek(0)
+        return Run(wall, proc.returncode, maxrss, cpu,
+                   out.read().decode(errors="replace"), err.read().decode(errors="replace"),
+                   timed_out.is_set())
+
+
+# ------------------------------------------------------------------------- workloads
+
+@dataclass
+class Workload:
+    key: str                      # "a", "b1", ...
+    label: str
+    argv: object                  # function: size -> argv (without the mode prefix)
+    sizes: dict                   # mode -> (small, large); modes absent are not run
+    unit: str = "it"              # what one iteration is
+    target: tuple | None = None   # ("strace", 0.5) | ("native", 1.1)
+    check: object = None          # function: (Run, size) -> error text or None
+    reps: int | None = None       # fewer repetitions than the default for slow cells
+    note: str = ""
+    samples: dict = field(default_factory=dict)   # (mode, size) -> [Run]
+
+
+def _prefix(mode: str) -> list[str]:
+    return {"native": [], "strace": STRACE, "simproc": SIMPROC}[mode]
+
+
+def expect_line(text: str):
+    def check(run: Run, size) -> str | None:
+        return None if text.format(size=size) in run.stdout else f"expected {text.format(size=size)!r} in stdout"
+    return check
+
+
+def simproc_traps(name: str) -> bool:
+    """Whether the installed simulator's seccomp filter traps the named system call."""
+    try:
+        from pytest_simproc.syscalls.registry import intercepted_numbers, syscall_number
+        import pytest_simproc.syscalls  # noqa: F401  (registers the handlers)
+        return syscall_number(name) in intercepted_numbers()
+    except Exception:  # an internal layout this script does not know: assume not
+        return False
+
+
+def build_workloads(bindir: str, quick: bool) -> list[Workload]:
+    def prog(name):
+        return os.path.join(bindir, name)
+
+    q = quick
+    shell_loop = ("for ((i = 0; i < $1; i++)); do {py} -c pass || exit 1; done"
+                  .format(py=REAL_PYTHON))
+    read_trapped = simproc_traps("read")
+    wl = [
+        Workload("a", "(a) emulated call: getppid()", lambda n: [prog("getppid_loop"), str(n)],
+                 {"native": (1_000_000, 5_000_000) if not q else (200_000, 1_000_000),
+                  "strace": (20_000, 100_000) if not q else (5_000, 25_000),
+                  "simproc": (20_000, 100_000) if not q else (5_000, 25_000)},
+                 "call", ("strace", 0.5), reps=3),
+        Workload("b1", "(b) call the simulator does not need: getuid()", lambda n: [prog("getuid_loop"), str(n)],
+                 {"native": (1_000_000, 5_000_000) if not q else (500_000, 2_500_000),
+                  "strace": (5_000, 25_000) if not q else (2_000, 10_000),
+                  "simproc": (1_000_000, 5_000_000) if not q else (500_000, 2_500_000)},
+                 "call", ("native", 1.1)),
+        Workload("b2", "(b) read(/dev/zero, 4 KiB)",
+                 lambda n: [prog("devzero_loop"), str(n)],
+                 {"native": (200_000, 1_000_000) if not q else (100_000, 500_000),
+                  "strace": (5_000, 25_000) if not q else (2_000, 10_000),
+                  # a trapped read costs a ptrace stop: then strace-like sizes
+                  "simproc": ((5_000, 25_000) if read_trapped else (200_000, 1_000_000))
+                  if not q else ((2_000, 10_000) if read_trapped else (100_000, 500_000))},
+                 "read", ("native", 1.1),
+                 note="read(2) is trapped by this simproc" if read_trapped else ""),
+        Workload("c", "(c) fork + _exit + wait4", lambda n: [prog("fork_reap"), str(n)],
+                 {m: (1_000, 2_000) if not q else (300, 600) for m in MODES},
+                 "child", ("strace", 0.5)),
+        Workload("d", "(d) bash `for` loop of `python -c pass`",
+                 lambda n: ["bash", "-c", shell_loop, "bench", str(n)],
+                 {m: (10, 20) if not q else (4, 8) for m in MODES},
+                 "python", ("native", 3.0), reps=3),
+        Workload("f", "(f) SIGUSR1/SIGUSR2 ping-pong (sigsuspend)",
+                 lambda n: [prog("sig_pingpong"), str(n)],
+                 {m: (10_000, 20_000) if not q else (2_000, 4_000) for m in MODES},
+                 "round trip", ("strace", 0.5), reps=3),
+    ]
+    for n in (10, 100, 1000):
+        wl.append(Workload(
+            f"g{n}", f"(g) fork + _exit + wait4, {n:,} sleepers alive",
+            (lambda n: lambda m: [prog("fork_with_sleepers"), str(n), str(m)])(n),
+            {mode: (500, 1_500) if not q else (200, 600) for mode in MODES},
+            "child", None,
+            (lambda n: lambda run, m: None if f"sleepers={n} cycles={m} " in run.stdout
+             else "expected the sleepers= line in stdout")(n)))
+    # Single-size, wall-clock workloads: sizes hold one argv-tag, not iteration counts.
+    wl.append(Workload("e1", "(e) sleep 3600 s: one nanosleep(3600 s)",
+                       lambda n: [prog("sleeper"), "3600", "3600"], {"simproc": (1, 1)},
+                       "run", None, expect_line("slept 3600 s")))
+    wl.append(Workload("e2", "(e) sleep 3600 s: 3,600 × nanosleep(1 s)",
+                       lambda n: [prog("sleeper"), "3600", "1"], {"simproc": (1, 1)},
+                       "run", None, expect_line("slept 3600 s")))
+    true = shutil.which("true") or "/bin/true"
+    wl.append(Workload("h", "(h) `simproc run true`, end to end", lambda n: [true],
+                       {"native": (1, 1), "strace": (1, 1), "simproc": (1, 1)}, "run"))
+    return wl
+
+
+def select(workloads, only):
+    if not only:
+        return workloads
+    wanted = {w.strip() for w in only.split(",") if w.strip()}
+    return [w for w in workloads if w.key in wanted or w.key[0] in wanted]
+
+
+# ------------------------------------------------------------------------ measuring
+
+def measure(workloads, reps, failures, log):
+    """Repetitions outermost, so that a burst of machine noise hits every cell a little
+    rather than one cell a lot; within a repetition sizes and modes alternate."""
+    broken = set()  # (key, mode) that failed once: not run again
+    for rep in range(reps):
+        for w in workloads:
+            if w.reps is not None and rep >= w.reps:
+                continue
+            for mode in MODES:
+                if mode not in w.sizes or (w.key, mode) in broken:
+                    continue
+                for size in dict.fromkeys(w.sizes[mode]):
+                    argv = _prefix(mode) + w.argv(size)
+                    run = run_once(argv)
+                    problem = None
+                    if run.timed_out:
+                        problem = f"killed after {RUN_TIMEOUT:.0f} s"
+                    elif run.rc != 0:
+                        problem = f"exit status {run.rc}"
+                    elif w.check is not None:
+                        problem = w.check(run, size)
+                    if problem:
+                        failures.append(Failure(w.key, mode, argv, run))
+                        broken.add((w.key, mode))
+                        log(f"  FAILED {w.key} {mode} size={size}: {problem}")
+                        break
+                    w.samples.setdefault((mode, size), []).append(run)
+                    log(f"  rep {rep + 1}/{min(reps, w.reps or reps)} {w.key:<5} {mode:<7} size={size:<9} "
+                        f"{run.wall:8.3f} s  cpu={run.cpu:7.3f} s  maxrss={run.maxrss_kb / 1024:6.1f} MB")
+
+
+def median_of(w, mode, size, metric="wall"):
+    """Median wall (or CPU, user + system) seconds of one (mode, size) cell."""
+    runs = w.samples.get((mode, size))
+    return statistics.median(getattr(r, metric) for r in runs) if runs else None
+
+
+def marginal_us(w, mode, metric="wall"):
+    """(median at the large size - median at the small size) / difference in size, in µs."""
+    if mode not in w.sizes:
+        return None
+    small, large = w.sizes[mode]
+    t1, t2 = median_of(w, mode, small, metric), median_of(w, mode, large, metric)
+    if t1 is None or t2 is None or large == small:
+        return None
+    return (t2 - t1) / (large - small) * 1e6
+
+
+# ------------------------------------------------------------------------- reporting
+
+def fmt_us(x):
+    if x is None:
+        return "—"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def fmt_ratio(x):
+    return "—" if x is None else f"{x:.2f}×"
+
+
+def fmt_sizes(w):
+    pairs = {m: w.sizes[m] for m in MODES if m in w.sizes}
+    distinct = set(pairs.values())
+    def one(p):
+        return f"{p[0]:,} / {p[1]:,}"
+    if len(distinct) == 1:
+        return one(next(iter(distinct)))
+    return "; ".join(f"{m[:2] if m != 'simproc' else 'sim'} {one(p)}" for m, p in pairs.items())
+
+
+def verdict(ok):
+    return "—" if ok is None else ("PASS" if ok else "**MISS**")
+
+
+def summary_table(workloads, failed, metric):
+    """The main table: marginal costs from `metric` ("wall" or "cpu") medians."""
+    by = {w.key: w for w in workloads}
+    lines = []
+    out = lines.append
+    out("| workload | sizes | native µs | strace -f µs | simproc µs | simproc/strace | "
+        "simproc/native | target | result |")
+    out("|---|---|---:|---:|---:|---:|---:|---|---|")
+
+    def marg(w, mode):
+        return marginal_us(w, mode, metric)
+
+    def cell(w, mode):
+        return "FAILED" if (w.key, mode) in failed else fmt_us(marg(w, mode))
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    for key in ("a", "b1", "b2", "c", "d", "f"):
+        w = by.get(key)
+        if w is None:
+            continue
+        na, st, sim = (marg(w, m) for m in MODES)
+        base, limit = w.target
+        r = ratio(sim, st) if base == "strace" else ratio(sim, na)
+        ok = None if r is None else r <= limit
+        if (w.key, "simproc") in failed:
+            ok = False
+        note = f" ({w.note})" if w.note else ""
+        out(f"| {w.label} (per {w.unit}){note} | {fmt_sizes(w)} | {cell(w, 'native')} | "
+            f"{cell(w, 'strace')} | {cell(w, 'simproc')} | {fmt_ratio(ratio(sim, st))} | "
+            f"{fmt_ratio(ratio(sim, na))} | "
+            f"simproc ≤ {limit:g} × {'strace -f' if base == 'strace' else 'native'} | {verdict(ok)} |")
+
+    g = [by.get(f"g{n}") for n in (10, 100, 1000)]
+    for w in g:
+        if w is None:
+            continue
+        na, st, sim = (marg(w, m) for m in MODES)
+        out(f"| {w.label} (per {w.unit}) | {fmt_sizes(w)} | {cell(w, 'native')} | "
+            f"{cell(w, 'strace')} | {cell(w, 'simproc')} | {fmt_ratio(ratio(sim, st))} | "
+            f"{fmt_ratio(ratio(sim, na))} | (see flatness) | — |")
+    if g[0] is not None and g[2] is not None:
+        cols = [fmt_ratio(ratio(marg(g[2], m), marg(g[0], m))) for m in MODES]
+        r = ratio(marg(g[2], "simproc"), marg(g[0], "simproc"))
+        ok = None if r is None else r <= 1.5
+        if ("g10", "simproc") in failed or ("g1000", "simproc") in failed:
+            ok = False
+        out(f"| (g) flatness: cost at 1,000 sleepers / at 10 | | {cols[0]} | {cols[1]} | "
+            f"{cols[2]} | | | simproc ≤ 1.5× | {verdict(ok)} |")
+    if g[2] is not None:
+        runs = [r for (m, _), rs in g[2].samples.items() if m == "simproc" for r in rs]
+        rss = max((r.maxrss_kb for r in runs), default=None)
+        ok = None if rss is None else rss / 1024 < 100
+        if ("g1000", "simproc") in failed:
+            ok = False
+        out(f"| (g) tracer max RSS, 1,000 sleepers alive | | | | "
+            f"{'—' if rss is None else f'{rss / 1024:.1f} MB'} | | | < 100 MB | {verdict(ok)} |")
+
+    unit = "wall" if metric == "wall" else "CPU"
+    for key in ("e1", "e2"):
+        w = by.get(key)
+        if w is None:
+            continue
+        t = median_of(w, "simproc", 1, metric)
+        ok = None if t is None else t < 0.5
+        if (key, "simproc") in failed:
+            ok = False
+        shown = "FAILED" if (key, "simproc") in failed else ("—" if t is None else f"{t:.3f} s")
+        out(f"| {w.label}, {unit} per run | 1 run | 3,600 s (not run) | 3,600 s (not run) | "
+            f"{shown} | | | < 0.5 s | {verdict(ok)} |")
+    w = by.get("h")
+    if w is not None:
+        t = {m: median_of(w, m, 1, metric) for m in MODES}
+        ok = None if t["simproc"] is None else t["simproc"] < 0.3
+        if ("h", "simproc") in failed:
+            ok = False
+
+        def sec(x):
+            return "—" if x is None else f"{x:.3f} s"
+        out(f"| {w.label}, {unit} per run | 1 run | {sec(t['native'])} | {sec(t['strace'])} | "
+            f"{sec(t['simproc'])} | | | < 0.3 s | {verdict(ok)} |")
+    return lines
+
+
+def report(workloads, failures, reps, elapsed, quick):
+    failed = {(f.workload, f.mode) for f in failures}
+    lines = []
+    out = lines.append
+    out(f"## pytest-simproc benchmarks ({'quick, ' if quick else ''}{reps} repetitions per size "
+        f"(a, d, f: {min(reps, 3)}), medians; {os.cpu_count()} CPUs; load average "
+        f"{os.getloadavg()[0]:.1f}; {elapsed:.0f} s)")
+    out("")
+    out("Marginal cost per iteration in µs: (median wall at large size − median at small size)"
+        " / (large − small). Sizes: small / large iterations (per mode when they differ: "
+        "na = native, st = strace -f, sim = simproc).")
+    out("")
+    lines += summary_table(workloads, failed, "wall")
+    out("")
+    out("### The same from CPU time (user + system of the run and all its processes)")
+    out("")
+    out("Less sensitive to other load on the machine than wall time, but blind to time "
+        "spent waiting (scheduling latency between tracer and tracee).")
+    out("")
+    lines += summary_table(workloads, failed, "cpu")
+
+    out("")
+    out("### Medians per size (wall seconds, min–max in brackets; CPU = user + system seconds "
+        "of the run and its children; MB = max RSS of the run)")
+    out("")
+    out("| workload | mode | size | median s | [min – max] | median CPU s | runs | max RSS MB |")
+    out("|---|---|---:|---:|---|---:|---:|---:|")
+    for w in workloads:
+        for mode in MODES:
+            for size in dict.fromkeys(w.sizes.get(mode, ())):
+                runs = w.samples.get((mode, size))
+                if not runs:
+                    continue
+                walls = [r.wall for r in runs]
+                out(f"| {w.key} | {mode} | {size:,} | {statistics.median(walls):.3f} | "
+                    f"[{min(walls):.3f} – {max(walls):.3f}] | "
+                    f"{statistics.median(r.cpu for r in runs):.3f} | {len(runs)} | "
+                    f"{max(r.maxrss_kb for r in runs) / 1024:.1f} |")
+
+    if failures:
+        out("")
+        out("### Failures")
+        for f in failures:
+            out("")
+            out(f"- {f.workload} under {f.mode}: exit status {f.run.rc}"
+                f"{' (timed out)' if f.run.timed_out else ''}, {f.run.wall:.2f} s")
+            out("  ```")
+            out("  " + " ".join(_quote(a) for a in f.argv))
+            for name, text in (("stdout", f.run.stdout), ("stderr", f.run.stderr)):
+                tail = text[-1500:].rstrip()
+                if tail:
+                    out(f"  --- {name} (tail)")
+                    out("\n".join("  " + ln for ln in tail.splitlines()))
+            out("  ```")
+    return "\n".join(lines)
+
+
+def _quote(arg):
+    return shlex.quote(arg)
+
+
+# ------------------------------------------------------------------------------ main
+
+def compile_programs(bindir: str):
+    """Every programs/*.c, workloads and the rusage_wrap helper, into bindir."""
+    cc = os.environ.get("CC", "cc")
+    for name in sorted(os.listdir(PROGRAMS)):
+        if not name.endswith(".c"):
+            continue
+        exe = os.path.join(bindir, name[:-2])
+        subprocess.run([cc, "-O2", "-Wall", "-Werror", "-o", exe, os.path.join(PROGRAMS, name)],
+                       check=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller sizes and 3 repetitions (about a minute)")
+    parser.add_argument("--reps", type=int, help="repetitions per size (5; 3 with --quick)")
+    parser.add_argument("--only", metavar="KEYS",
+                        help="comma-separated workloads: a,b,c,d,e,f,g,h (or b1,g1000,...)")
+    parser.add_argument("--no-strace", action="store_true", help="skip the strace -f runs")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every run to stderr")
+    args = parser.parse_args(argv)
+    reps = args.reps or (3 if args.quick else 5)
+    if not args.no_strace and shutil.which("strace") is None:
+        print("strace not found: install it or pass --no-strace", file=sys.stderr)
+        return 2
+
+    def log(msg):
+        if args.verbose:
+            print(msg, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="simproc-bench-") as bindir:
+        compile_programs(bindir)
+        global WRAPPER
+        WRAPPER = os.path.join(bindir, "rusage_wrap")
+        workloads = select(build_workloads(bindir, args.quick), args.only)
+        if args.no_strace:
+            for w in workloads:
+                w.sizes.pop("strace", None)
+        failures: list[Failure] = []
+        print(f"running {len(workloads)} workloads × {reps} repetitions "
+              f"(use -v to follow each run) ...", file=sys.stderr, flush=True)
+        measure(workloads, reps, failures, log)
+        print(report(workloads, failures, reps, time.perf_counter() - started, args.quick))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

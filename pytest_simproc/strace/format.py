@@ -1,0 +1,2756 @@
+"""System calls, signals and exits written the way strace 6.x prints them (x86_64).
+
+Everything here is pure formatting: the caller hands in raw register values, a memory
+reader and the (virtual) results, and gets back text. Two modes share one code path:
+
+* standard: what ``strace -f`` shows (addresses in hex);
+* deterministic (``det``): every address that is not decoded prints as ``<pointer>``,
+  struct stat keeps only st_mode and st_size, and nothing else that depends on the
+  machine or the run (inode numbers, devices, file times, ASLR) reaches the text.
+
+Tables are built once at import. Per call, the work is a tuple lookup and one small
+function per argument; flag and signal-set strings are memoised.
+
+Reference: strace's own sources (src/*.c, src/xlat/*.in, src/linux/x86_64/
+syscallent.h); the layout of each line is that of ``strace -f -o FILE``.
+"""
+from __future__ import annotations
+
+import struct
+
+__all__ = [
+    "Call", "SPECS", "POINTER", "MAX_STRLEN", "ACOLUMN", "spec_for", "begin_call",
+    "finish_call", "result_text", "signal_line", "exit_line", "stopped_line", "quote",
+    "signame", "sigset_str", "siginfo_str", "wait_status_str", "errno_text", "aligned",
+    "format_line", "SYSCALL_NUMBERS",
+]
+
+POINTER = "<pointer>"   # deterministic mode: an address that is not decoded
+MAX_STRLEN = 32         # strace -s default
+MAX_ELEMENTS = 32       # arrays are cut after this many elements (strace: max_strlen)
+PATH_MAX = 4096
+ACOLUMN = 40            # strace -a default: the column " = " is aligned to
+MASK64 = (1 << 64) - 1
+MAX_ERRNO = 4095
+SIGCHLD_TIMES = False   # the issue's SIGCHLD example omits si_utime/si_stime
+
+_S_I = struct.Struct("<i")
+_S_Q = struct.Struct("<Q")
+_S_q = struct.Struct("<q")
+_S_qq = struct.Struct("<qq")
+_S_QQ = struct.Struct("<QQ")
+_S_ii = struct.Struct("<ii")
+_S_III = struct.Struct("<iii")
+
+# ---------------------------------------------------------------------------------
+# errno (names from strace's errnoent.h, messages from glibc's strerror)
+# ---------------------------------------------------------------------------------
+ERRNO = {
+    1: ('EPERM', 'Operation not permitted'),
+    2: ('ENOENT', 'No such file or directory'),
+    3: ('ESRCH', 'No such process'),
+    4: ('EINTR', 'Interrupted system call'),
+    5: ('EIO', 'Input/output error'),
+    6: ('ENXIO', 'No such device or address'),
+    7: ('E2BIG', 'Argument list too long'),
+    8: ('ENOEXEC', 'Exec format error'),
+    9: ('EBADF', 'Bad file descriptor'),
+    10: ('ECHILD', 'No child processes'),
+    11: ('EAGAIN', 'Resource temporarily unavailable'),
+    12: ('ENOMEM', 'Cannot allocate memory'),
+    13: ('EACCES', 'Permission denied'),
+    14: ('EFAULT', 'Bad address'),
+    15: ('ENOTBLK', 'Block device required'),
+    16: ('EBUSY', 'Device or resource busy'),
+    17: ('EEXIST', 'File exists'),
+    18: ('EXDEV', 'Invalid cross-device link'),
+    19: ('ENODEV', 'No such device'),
+    20: ('ENOTDIR', 'Not a directory'),
+    21: ('EISDIR', 'Is a directory'),
+    22: ('EINVAL', 'Invalid argument'),
+    23: ('ENFILE', 'Too many open files in system'),
+    24: ('EMFILE', 'Too many open files'),
+    25: ('ENOTTY', 'Inappropriate ioctl for device'),
+    26: ('ETXTBSY', 'Text file busy'),
+    27: ('EFBIG', 'File too large'),
+    28: ('ENOSPC', 'No space left on device'),
+    29: ('ESPIPE', 'Illegal seek'),
+    30: ('EROFS', 'Read-only file system'),
+    31: ('EMLINK', 'Too many links'),
+    32: ('EPIPE', 'Broken pipe'),
+    33: ('EDOM', 'Numerical argument out of domain'),
+    34: ('ERANGE', 'Numerical result out of range'),
+    35: ('EDEADLK', 'Resource deadlock avoided'),
+    36: ('ENAMETOOLONG', 'File name too long'),
+    37: ('ENOLCK', 'No locks available'),
+    38: ('ENOSYS', 'Function not implemented'),
+    39: ('ENOTEMPTY', 'Directory not empty'),
+    40: ('ELOOP', 'Too many levels of symbolic links'),
+    42: ('ENOMSG', 'No message of desired type'),
+    43: ('EIDRM', 'Identifier removed'),
+    44: ('ECHRNG', 'Channel number out of range'),
+    45: ('EL2NSYNC', 'Level 2 not synchronized'),
+    46: ('EL3HLT', 'Level 3 halted'),
+    47: ('EL3RST', 'Level 3 reset'),
+    48: ('ELNRNG', 'Link number out of range'),
+    49: ('EUNATCH', 'Protocol driver not attached'),
+    50: ('ENOCSI', 'No CSI structure available'),
+    51: ('EL2HLT', 'Level 2 halted'),
+    52: ('EBADE', 'Invalid exchange'),
+    53: ('EBADR', 'Invalid request descriptor'),
+    54: ('EXFULL', 'Exchange full'),
+    55: ('ENOANO', 'No anode'),
+    56: ('EBADRQC', 'Invalid request code'),
+    57: ('EBADSLT', 'Invalid slot'),
+    59: ('EBFONT', 'Bad font file format'),
+    60: ('ENOSTR', 'Device not a stream'),
+    61: ('ENODATA', 'No data available'),
+    62: ('ETIME', 'Timer expired'),
+    63: ('ENOSR', 'Out of streams resources'),
+    64: ('ENONET', 'Machine is not on the network'),
+    65: ('ENOPKG', 'Package not installed'),
+    66: ('EREMOTE', 'Object is remote'),
+    67: ('ENOLINK', 'Link has been severed'),
+    68: ('EADV', 'Advertise error'),
+    69: ('ESRMNT', 'Srmount error'),
+    70: ('ECOMM', 'Communication error on send'),
+    71: ('EPROTO', 'Protocol error'),
+    72: ('EMULTIHOP', 'Multihop attempted'),
+    73: ('EDOTDOT', 'RFS specific error'),
+    74: ('EBADMSG', 'Bad message'),
+    75: ('EOVERFLOW', 'Value too large for defined data type'),
+    76: ('ENOTUNIQ', 'Name not unique on network'),
+    77: ('EBADFD', 'File descriptor in bad state'),
+    78: ('EREMCHG', 'Remote address changed'),
+    79: ('ELIBACC', 'Can not access a needed shared library'),
+    80: ('ELIBBAD', 'Accessing a corrupted shared library'),
+    81: ('ELIBSCN', '.lib section in a.out corrupted'),
+    82: ('ELIBMAX', 'Attempting to link in too many shared libraries'),
+    83: ('ELIBEXEC', 'Cannot exec a shared library directly'),
+    84: ('EILSEQ', 'Invalid or incomplete multibyte or wide character'),
+    85: ('ERESTART', 'Interrupted system call should be restarted'),
+    86: ('ESTRPIPE', 'Streams pipe error'),
+    87: ('EUSERS', 'Too many users'),
+    88: ('ENOTSOCK', 'Socket operation on non-socket'),
+    89: ('EDESTADDRREQ', 'Destination address required'),
+    90: ('EMSGSIZE', 'Message too long'),
+    91: ('EPROTOTYPE', 'Protocol wrong type for socket'),
+    92: ('ENOPROTOOPT', 'Protocol not available'),
+    93: ('EPROTONOSUPPORT', 'Protocol not supported'),
+    94: ('ESOCKTNOSUPPORT', 'Socket type not supported'),
+    95: ('EOPNOTSUPP', 'Operation not supported'),
+    96: ('EPFNOSUPPORT', 'Protocol family not supported'),
+    97: ('EAFNOSUPPORT', 'Address family not supported by protocol'),
+    98: ('EADDRINUSE', 'Address already in use'),
+    99: ('EADDRNOTAVAIL', 'Cannot assign requested address'),
+    100: ('ENETDOWN', 'Network is down'),
+    101: ('ENETUNREACH', 'Network is unreachable'),
+    102: ('ENETRESET', 'Network dropped connection on reset'),
+    103: ('ECONNABORTED', 'Software caused connection abort'),
+    104: ('ECONNRESET', 'Connection reset by peer'),
+    105: ('ENOBUFS', 'No buffer space available'),
+    106: ('EISCONN', 'Transport endpoint is already connected'),
+    107: ('ENOTCONN', 'Transport endpoint is not connected'),
+    108: ('ESHUTDOWN', 'Cannot send after transport endpoint shutdown'),
+    109: ('ETOOMANYREFS', 'Too many references: cannot splice'),
+    110: ('ETIMEDOUT', 'Connection timed out'),
+    111: ('ECONNREFUSED', 'Connection refused'),
+    112: ('EHOSTDOWN', 'Host is down'),
+    113: ('EHOSTUNREACH', 'No route to host'),
+    114: ('EALREADY', 'Operation already in progress'),
+    115: ('EINPROGRESS', 'Operation now in progress'),
+    116: ('ESTALE', 'Stale file handle'),
+    117: ('EUCLEAN', 'Structure needs cleaning'),
+    118: ('ENOTNAM', 'Not a XENIX named type file'),
+    119: ('ENAVAIL', 'No XENIX semaphores available'),
+    120: ('EISNAM', 'Is a named type file'),
+    121: ('EREMOTEIO', 'Remote I/O error'),
+    122: ('EDQUOT', 'Disk quota exceeded'),
+    123: ('ENOMEDIUM', 'No medium found'),
+    124: ('EMEDIUMTYPE', 'Wrong medium type'),
+    125: ('ECANCELED', 'Operation canceled'),
+    126: ('ENOKEY', 'Required key not available'),
+    127: ('EKEYEXPIRED', 'Key has expired'),
+    128: ('EKEYREVOKED', 'Key has been revoked'),
+    129: ('EKEYREJECTED', 'Key was rejected by service'),
+    130: ('EOWNERDEAD', 'Owner died'),
+    131: ('ENOTRECOVERABLE', 'State not recoverable'),
+    132: ('ERFKILL', 'Operation not possible due to RF-kill'),
+    133: ('EHWPOISON', 'Memory page has hardware error'),
+    512: ('ERESTARTSYS', 'Unknown error 512'),
+    513: ('ERESTARTNOINTR', 'Unknown error 513'),
+    514: ('ERESTARTNOHAND', 'Unknown error 514'),
+    515: ('ENOIOCTLCMD', 'Unknown error 515'),
+    516: ('ERESTART_RESTARTBLOCK', 'Unknown error 516'),
+    517: ('EPROBE_DEFER', 'Unknown error 517'),
+    518: ('EOPENSTALE', 'Unknown error 518'),
+    521: ('EBADHANDLE', 'Unknown error 521'),
+    522: ('ENOTSYNC', 'Unknown error 522'),
+    523: ('EBADCOOKIE', 'Unknown error 523'),
+    524: ('ENOTSUPP', 'Unknown error 524'),
+    525: ('ETOOSMALL', 'Unknown error 525'),
+    526: ('ESERVERFAULT', 'Unknown error 526'),
+    527: ('EBADTYPE', 'Unknown error 527'),
+    528: ('EJUKEBOX', 'Unknown error 528'),
+    529: ('EIOCBQUEUED', 'Unknown error 529'),
+    530: ('ERECALLCONFLICT', 'Unknown error 530'),
+}
+ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 514, 516
+_RESTART_TEXT = {
+    ERESTARTSYS: "? ERESTARTSYS (To be restarted if SA_RESTART is set)",
+    ERESTARTNOINTR: "? ERESTARTNOINTR (To be restarted)",
+    ERESTARTNOHAND: "? ERESTARTNOHAND (To be restarted if no handler)",
+    ERESTART_RESTARTBLOCK: "? ERESTART_RESTARTBLOCK (Interrupted by signal)",
+}
+_ERR_TEXT = {}
+for _n, (_name, _msg) in ERRNO.items():
+    _ERR_TEXT[_n] = _RESTART_TEXT.get(_n) or f"-1 {_name} ({_msg})"
+
+
+def errno_text(err: int) -> str:
+    """What follows "= " for a failed call: "-1 ENOENT (No such file or directory)"."""
+    text = _ERR_TEXT.get(err)
+    return text if text is not None else f"-1 (errno {err})"
+
+
+# ---------------------------------------------------------------------------------
+# x86_64 system call numbers, strace's names and argument counts (syscallent.h);
+# ":nf" marks calls that never fail (their result is never an error).
+# ---------------------------------------------------------------------------------
+_SYSCALLENT = """
+0:read:3 1:write:3 2:open:3 3:close:1 4:stat:2 5:fstat:2 6:lstat:2 7:poll:3 8:lseek:3
+9:mmap:6 10:mprotect:3 11:munmap:2 12:brk:1 13:rt_sigaction:4 14:rt_sigprocmask:4
+15:rt_sigreturn:0 16:ioctl:3 17:pread64:4 18:pwrite64:4 19:readv:3 20:writev:3
+21:access:2 22:pipe:1 23:select:5 24:sched_yield:0 25:mremap:5 26:msync:3 27:mincore:3
+28:madvise:3 29:shmget:3 30:shmat:3 31:shmctl:3 32:dup:1 33:dup2:2 34:pause:0
+35:nanosleep:2 36:getitimer:2 37:alarm:1 38:setitimer:3 39:getpid:0:nf 40:sendfile:4
+41:socket:3 42:connect:3 43:accept:3 44:sendto:6 45:recvfrom:6 46:sendmsg:3 47:recvmsg:3
+48:shutdown:2 49:bind:3 50:listen:2 51:getsockname:3 52:getpeername:3 53:socketpair:4
+54:setsockopt:5 55:getsockopt:5 56:clone:5 57:fork:0 58:vfork:0 59:execve:3 60:exit:1
+61:wait4:4 62:kill:2 63:uname:1 64:semget:3 65:semop:3 66:semctl:4 67:shmdt:1
+68:msgget:2 69:msgsnd:4 70:msgrcv:5 71:msgctl:3 72:fcntl:3 73:flock:2 74:fsync:1
+75:fdatasync:1 76:truncate:2 77:ftruncate:2 78:getdents:3 79:getcwd:2 80:chdir:1
+81:fchdir:1 82:rename:2 83:mkdir:2 84:rmdir:1 85:creat:2 86:link:2 87:unlink:1
+88:symlink:2 89:readlink:3 90:chmod:2 91:fchmod:2 92:chown:3 93:fchown:3 94:lchown:3
+95:umask:1:nf 96:gettimeofday:2 97:getrlimit:2 98:getrusage:2 99:sysinfo:1 100:times:1
+101:ptrace:4 102:getuid:0:nf 103:syslog:3 104:getgid:0:nf 105:setuid:1 106:setgid:1
+107:geteuid:0:nf 108:getegid:0:nf 109:setpgid:2 110:getppid:0:nf 111:getpgrp:0:nf
+112:setsid:0 113:setreuid:2 114:setregid:2 115:getgroups:2 116:setgroups:2
+117:setresuid:3 118:getresuid:3 119:setresgid:3 120:getresgid:3 121:getpgid:1
+122:setfsuid:1:nf 123:setfsgid:1:nf 124:getsid:1 125:capget:2 126:capset:2
+127:rt_sigpending:2 128:rt_sigtimedwait:4 129:rt_sigqueueinfo:3 130:rt_sigsuspend:2
+131:sigaltstack:2 132:utime:2 133:mknod:3 134:uselib:1 135:personality:1:nf 136:ustat:2
+137:statfs:2 138:fstatfs:2 139:sysfs:3 140:getpriority:2 141:setpriority:3
+142:sched_setparam:2 143:sched_getparam:2 144:sched_setscheduler:3
+145:sched_getscheduler:1 146:sched_get_priority_max:1 147:sched_get_priority_min:1
+148:sched_rr_get_interval:2 149:mlock:2 150:munlock:2 151:mlockall:1 152:munlockall:0
+153:vhangup:0 154:modify_ldt:3 155:pivot_root:2 156:_sysctl:1 157:prctl:5
+158:arch_prctl:2 159:adjtimex:1 160:setrlimit:2 161:chroot:1 162:sync:0 163:acct:1
+164:settimeofday:2 165:mount:5 166:umount2:2 167:swapon:2 168:swapoff:1 169:reboot:4
+170:sethostname:2 171:setdomainname:2 172:iopl:1 173:ioperm:3 174:create_module:2
+175:init_module:3 176:delete_module:2 177:get_kernel_syms:1 178:query_module:5
+179:quotactl:4 180:nfsservctl:3 181:getpmsg:5 182:putpmsg:5 183:afs_syscall:5
+184:tuxcall:3 185:security:3 186:gettid:0:nf 187:readahead:3 188:setxattr:5
+189:lsetxattr:5 190:fsetxattr:5 191:getxattr:4 192:lgetxattr:4 193:fgetxattr:4
+194:listxattr:3 195:llistxattr:3 196:flistxattr:3 197:removexattr:2 198:lremovexattr:2
+199:fremovexattr:2 200:tkill:2 201:time:1 202:futex:6 203:sched_setaffinity:3
+204:sched_getaffinity:3 205:set_thread_area:1 206:io_setup:2 207:io_destroy:1
+208:io_getevents:5 209:io_submit:3 210:io_cancel:3 211:get_thread_area:1
+212:lookup_dcookie:3 213:epoll_create:1 214:epoll_ctl_old:4 215:epoll_wait_old:4
+216:remap_file_pages:5 217:getdents64:3 218:set_tid_address:1 219:restart_syscall:0
+220:semtimedop:4 221:fadvise64:4 222:timer_create:3 223:timer_settime:4
+224:timer_gettime:2 225:timer_getoverrun:1 226:timer_delete:1 227:clock_settime:2
+228:clock_gettime:2 229:clock_getres:2 230:clock_nanosleep:4 231:exit_group:1
+232:epoll_wait:4 233:epoll_ctl:4 234:tgkill:3 235:utimes:2 236:vserver:5 237:mbind:6
+238:set_mempolicy:3 239:get_mempolicy:5 240:mq_open:4 241:mq_unlink:1 242:mq_timedsend:5
+243:mq_timedreceive:5 244:mq_notify:2 245:mq_getsetattr:3 246:kexec_load:4 247:waitid:5
+248:add_key:5 249:request_key:4 250:keyctl:5 251:ioprio_set:3 252:ioprio_get:2
+253:inotify_init:0 254:inotify_add_watch:3 255:inotify_rm_watch:2 256:migrate_pages:4
+257:openat:4 258:mkdirat:3 259:mknodat:4 260:fchownat:5 261:futimesat:3 262:newfstatat:4
+263:unlinkat:3 264:renameat:4 265:linkat:5 266:symlinkat:3 267:readlinkat:4
+268:fchmodat:3 269:faccessat:3 270:pselect6:6 271:ppoll:5 272:unshare:1
+273:set_robust_list:2 274:get_robust_list:3 275:splice:6 276:tee:4 277:sync_file_range:4
+278:vmsplice:4 279:move_pages:6 280:utimensat:4 281:epoll_pwait:6 282:signalfd:3
+283:timerfd_create:2 284:eventfd:1 285:fallocate:4 286:timerfd_settime:4
+287:timerfd_gettime:2 288:accept4:4 289:signalfd4:4 290:eventfd2:2 291:epoll_create1:1
+292:dup3:3 293:pipe2:2 294:inotify_init1:1 295:preadv:4 296:pwritev:4
+297:rt_tgsigqueueinfo:4 298:perf_event_open:5 299:recvmmsg:5 300:fanotify_init:2
+301:fanotify_mark:5 302:prlimit64:4 303:name_to_handle_at:5 304:open_by_handle_at:3
+305:clock_adjtime:2 306:syncfs:1 307:sendmmsg:4 308:setns:2 309:getcpu:3
+310:process_vm_readv:6 311:process_vm_writev:6 312:kcmp:5 313:finit_module:3
+314:sched_setattr:3 315:sched_getattr:4 316:renameat2:5 317:seccomp:3 318:getrandom:3
+319:memfd_create:2 320:kexec_file_load:5 321:bpf:3 322:execveat:5 323:userfaultfd:1
+324:membarrier:3 325:mlock2:3 326:copy_file_range:6 327:preadv2:6 328:pwritev2:6
+329:pkey_mprotect:4 330:pkey_alloc:2 331:pkey_free:1 332:statx:5 333:io_pgetevents:6
+334:rseq:4 335:uretprobe:0 424:pidfd_send_signal:4 425:io_uring_setup:2
+426:io_uring_enter:6 427:io_uring_register:4 428:open_tree:3 429:move_mount:5
+430:fsopen:2 431:fsconfig:5 432:fsmount:3 433:fspick:3 434:pidfd_open:2 435:clone3:2
+436:close_range:3 437:openat2:4 438:pidfd_getfd:3 439:faccessat2:4 440:process_madvise:5
+441:epoll_pwait2:6 442:mount_setattr:5 443:quotactl_fd:4 444:landlock_create_ruleset:3
+445:landlock_add_rule:4 446:landlock_restrict_self:2 447:memfd_secret:1
+448:process_mrelease:2 449:futex_waitv:5 450:set_mempolicy_home_node:4 451:cachestat:4
+452:fchmodat2:4 453:map_shadow_stack:3 454:futex_wake:4 455:futex_wait:6
+456:futex_requeue:4 457:statmount:4 458:listmount:4 459:lsm_get_self_attr:4
+460:lsm_set_self_attr:4 461:lsm_list_modules:3 462:mseal:3 463:setxattrat:6
+464:getxattrat:6 465:listxattrat:5 466:removexattrat:4 467:open_tree_attr:5
+468:file_getattr:5 469:file_setattr:5 470:listns:4 471:rseq_slice_yield:0
+"""
+SYSCALLS: dict[int, tuple[str, int, bool]] = {}
+for _item in _SYSCALLENT.split():
+    _f = _item.split(":")
+    SYSCALLS[int(_f[0])] = (_f[1], int(_f[2]), len(_f) > 3)
+SYSCALL_NUMBERS = {name: nr for nr, (name, _, _) in SYSCALLS.items()}
+
+
+# ---------------------------------------------------------------------------------
+# numbers
+# ---------------------------------------------------------------------------------
+def i32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - 0x100000000 if v & 0x80000000 else v
+
+
+def i64(v: int) -> int:
+    v &= MASK64
+    return v - (1 << 64) if v & (1 << 63) else v
+
+
+def hexval(v: int) -> str:
+    """C's %#lx: "0" for zero, "0x..." otherwise."""
+    return "0x%x" % v if v else "0"
+
+
+def ptr(c, v: int) -> str:
+    """An address strace does not decode (printaddr)."""
+    if not v:
+        return "NULL"
+    return POINTER if c.det else "0x%x" % v
+
+
+def _addr_like(c, v: int) -> str:
+    """An untyped value that may be an address (fallback decoding): hex, but in
+    deterministic mode anything at or above 64 KiB (the lowest mappable address)
+    is hidden."""
+    if c.det and v >= 0x10000:
+        return POINTER
+    return hexval(v)
+
+
+def _octal(m: int) -> str:
+    """C's %#03o: 000, 0644, 04755."""
+    return ("0%o" % m).zfill(3) if m else "000"
+
+
+def _rlim(v: int) -> str:
+    if v == MASK64:
+        return "RLIM64_INFINITY"
+    if v > 1024 and v % 1024 == 0:
+        return "%d*1024" % (v // 1024)
+    return str(v)
+
+
+# ---------------------------------------------------------------------------------
+# strings: C escapes, \octal as short as possible unless a digit follows
+# ---------------------------------------------------------------------------------
+_SAFE = bytes(c for c in range(0x20, 0x7F) if c not in (0x22, 0x5C))
+_ESC: list[str] = []
+_ESC3: list[str | None] = []
+for _c in range(256):
+    _named = {0x22: '\\"', 0x5C: "\\\\", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r",
+              0x09: "\\t", 0x0B: "\\v"}.get(_c)
+    if _named is not None:
+        _ESC.append(_named)
+        _ESC3.append(None)
+    elif 0x20 <= _c < 0x7F:
+        _ESC.append(chr(_c))
+        _ESC3.append(None)
+    else:
+        _ESC.append("\\%o" % _c)
+        _ESC3.append("\\%03o" % _c)
+
+
+_SAFE_OR_NAMED = _SAFE + b'"\\\f\n\r\t\v'
+_NAMED_TABLE = {ord(k): v for k, v in (('"', '\\"'), ("\\", "\\\\"), ("\f", "\\f"),
+                                        ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
+                                        ("\v", "\\v"))}
+
+
+def quote(data: bytes) -> str:
+    """A byte string as strace quotes it (without truncation)."""
+    if not data.translate(None, _SAFE):
+        return '"' + data.decode("ascii") + '"'
+    if not data.translate(None, _SAFE_OR_NAMED):   # only \n, \t, quotes...: one pass
+        return '"' + data.decode("ascii").translate(_NAMED_TABLE) + '"'
+    out = ['"']
+    esc, esc3 = _ESC, _ESC3
+    last = len(data) - 1
+    for i, ch in enumerate(data):
+        long_form = esc3[ch]
+        if long_form is not None and i < last and 0x30 <= data[i + 1] <= 0x37:
+            out.append(long_form)
+        else:
+            out.append(esc[ch])
+    out.append('"')
+    return "".join(out)
+
+
+def quote_hex(data: bytes) -> str:
+    """QUOTE_FORCE_HEX (getrandom's buffer)."""
+    return '"' + "".join("\\x%02x" % ch for ch in data) + '"'
+
+
+def strn(c, addr: int, length: int, mem) -> str:
+    """printstrn: ``length`` bytes at ``addr``, cut at MAX_STRLEN with "..."."""
+    if not addr:
+        return "NULL"
+    if length < 0:
+        return ptr(c, addr)
+    data = mem.read(addr, min(length, MAX_STRLEN))
+    text = quote(data)
+    return text + "..." if length > MAX_STRLEN else text
+
+
+def cstr(c, addr: int, mem) -> str:
+    """printstr: a NUL-terminated string cut at MAX_STRLEN."""
+    if not addr:
+        return "NULL"
+    data = mem.read_cstring(addr, MAX_STRLEN + 1)
+    if len(data) > MAX_STRLEN:
+        return quote(data[:MAX_STRLEN]) + "..."
+    return quote(data)
+
+
+def path(c, addr: int, mem) -> str:
+    """printpath: a file name, up to PATH_MAX."""
+    if not addr:
+        return "NULL"
+    data = mem.read_cstring(addr, PATH_MAX)
+    if len(data) >= PATH_MAX:
+        return quote(data[:PATH_MAX - 1]) + "..."
+    return quote(data)
+
+
+# ---------------------------------------------------------------------------------
+# symbolic constants
+# ---------------------------------------------------------------------------------
+class Flags:
+    """printflags: known bits joined with |, leftovers in hex, memoised."""
+
+    __slots__ = ("items", "dflt", "zero", "cache", "comment")
+
+    def __init__(self, items, dflt: str, comment: bool = True):
+        self.items = tuple((v, n) for v, n in items if v)
+        self.zero = next((n for v, n in items if v == 0), None)
+        self.dflt = dflt
+        self.comment = comment   # False: sprintflags style, unknown bits bare
+        self.cache: dict[int, str] = {}
+
+    def __call__(self, flags: int) -> str:
+        text = self.cache.get(flags)
+        if text is None:
+            text = self._format(flags)
+            if len(self.cache) < 4096:
+                self.cache[flags] = text
+        return text
+
+    def _format(self, flags: int) -> str:
+        if not flags:
+            return self.zero or "0"
+        names = []
+        for v, n in self.items:
+            if flags & v == v:
+                names.append(n)
+                flags &= ~v
+                if not flags:
+                    break
+        if names:
+            if flags:
+                names.append("0x%x" % flags)
+            return "|".join(names)
+        if not self.comment:
+            return "0x%x" % flags
+        return "0x%x /* %s */" % (flags, self.dflt)
+
+
+class XVal:
+    """printxval: one name for one value, else hex and a "???" comment."""
+
+    __slots__ = ("names", "dflt")
+
+    def __init__(self, items, dflt: str):
+        self.names = {}
+        for v, n in items:
+            self.names.setdefault(v, n)
+        self.dflt = dflt
+
+    def __call__(self, v: int) -> str:
+        name = self.names.get(v)
+        if name is not None:
+            return name
+        return "%s /* %s */" % (hexval(v & 0xFFFFFFFF if v < 0 else v), self.dflt)
+
+
+def _seq(prefix: str, names: str, start: int = 0):
+    return [(i, prefix + n) for i, n in enumerate(names.split(), start)]
+
+
+OPEN_ACCESS = XVal([(0, "O_RDONLY"), (1, "O_WRONLY"), (2, "O_RDWR"), (3, "O_ACCMODE")],
+                   "O_???")
+OPEN_FLAGS = Flags([
+    (0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o4010000, "O_SYNC"),
+    (0o4000000, "__O_SYNC"), (0o10000, "O_DSYNC"), (0o40000, "O_DIRECT"),
+    (0o100000, "O_LARGEFILE"), (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"),
+    (0o2000000, "O_CLOEXEC"), (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"),
+    (0o20000000, "__O_TMPFILE"), (0o200000, "O_DIRECTORY"), (0o20000, "FASYNC"),
+], "O_???", comment=False)
+_O_CREAT, _O_TMPFILE = 0o100, 0o20000000
+_open_cache: dict[int, str] = {}
+
+
+def open_flags_str(flags: int) -> str:
+    text = _open_cache.get(flags)
+    if text is None:
+        access = OPEN_ACCESS.names[flags & 3]
+        rest = flags & ~3
+        text = access + "|" + OPEN_FLAGS(rest) if rest else access
+        if len(_open_cache) < 4096:
+            _open_cache[flags] = text
+    return text
+
+
+AT_FLAGS = Flags([(0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_REMOVEDIR"),
+                  (0x400, "AT_SYMLINK_FOLLOW"), (0x800, "AT_NO_AUTOMOUNT"),
+                  (0x1000, "AT_EMPTY_PATH"), (0x8000, "AT_RECURSIVE")], "AT_???")
+FACCESSAT_FLAGS = Flags([(0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_EACCESS"),
+                         (0x1000, "AT_EMPTY_PATH")], "AT_???")
+ACCESS_MODES = Flags([(0, "F_OK"), (4, "R_OK"), (2, "W_OK"), (1, "X_OK")], "?_OK")
+PROT = Flags([(0, "PROT_NONE"), (1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC"),
+              (8, "PROT_SEM"), (0x01000000, "PROT_GROWSDOWN"),
+              (0x02000000, "PROT_GROWSUP")], "PROT_???")
+MAP_TYPE = XVal([(1, "MAP_SHARED"), (2, "MAP_PRIVATE"), (3, "MAP_SHARED_VALIDATE"),
+                 (8, "MAP_DROPPABLE")], "MAP_???")
+MAP_FLAGS = Flags([
+    (0x10, "MAP_FIXED"), (0x20, "MAP_ANONYMOUS"), (0x40, "MAP_32BIT"),
+    (0x80, "MAP_ABOVE4G"), (0x4000, "MAP_NORESERVE"), (0x8000, "MAP_POPULATE"),
+    (0x10000, "MAP_NONBLOCK"), (0x100, "MAP_GROWSDOWN"), (0x800, "MAP_DENYWRITE"),
+    (0x1000, "MAP_EXECUTABLE"), (0x2000, "MAP_LOCKED"), (0x20000, "MAP_STACK"),
+    (0x40000, "MAP_HUGETLB"), (0x80000, "MAP_SYNC"), (0x4000000, "MAP_UNINITIALIZED"),
+    (0x100000, "MAP_FIXED_NOREPLACE"),
+], "MAP_???")
+_map_cache: dict[int, str] = {}
+
+
+def map_flags_str(flags: int) -> str:
+    text = _map_cache.get(flags)
+    if text is None:
+        kind = flags & 0xF
+        name = MAP_TYPE.names.get(kind)
+        if name is None:    # strace prints the type as hex then the flags
+            name, rest = hexval(kind), flags & ~0xF
+        else:
+            rest = flags & ~0xF
+        text = name + "|" + MAP_FLAGS(rest) if rest else name
+        if len(_map_cache) < 4096:
+            _map_cache[flags] = text
+    return text
+
+
+MREMAP_FLAGS = Flags([(1, "MREMAP_MAYMOVE"), (2, "MREMAP_FIXED"), (4, "MREMAP_DONTUNMAP")],
+                     "MREMAP_???")
+MSYNC_FLAGS = Flags([(1, "MS_ASYNC"), (2, "MS_INVALIDATE"), (4, "MS_SYNC")], "MS_???")
+MADVISE = XVal([(0, "MADV_NORMAL"), (1, "MADV_RANDOM"), (2, "MADV_SEQUENTIAL"),
+                (3, "MADV_WILLNEED"), (4, "MADV_DONTNEED"), (8, "MADV_FREE"),
+                (9, "MADV_REMOVE"), (10, "MADV_DONTFORK"), (11, "MADV_DOFORK"),
+                (12, "MADV_MERGEABLE"), (13, "MADV_UNMERGEABLE"), (14, "MADV_HUGEPAGE"),
+                (15, "MADV_NOHUGEPAGE"), (16, "MADV_DONTDUMP"), (17, "MADV_DODUMP"),
+                (18, "MADV_WIPEONFORK"), (19, "MADV_KEEPONFORK"), (20, "MADV_COLD"),
+                (21, "MADV_PAGEOUT"), (22, "MADV_POPULATE_READ"),
+                (23, "MADV_POPULATE_WRITE"), (24, "MADV_DONTNEED_LOCKED"),
+                (25, "MADV_COLLAPSE"), (100, "MADV_HWPOISON"),
+                (101, "MADV_SOFT_OFFLINE")], "MADV_???")
+MLOCKALL = Flags([(1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT")], "MCL_???")
+CLONE_FLAGS = Flags([
+    (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"),
+    (0x800, "CLONE_SIGHAND"), (0x1000, "CLONE_PIDFD"), (0x2000, "CLONE_PTRACE"),
+    (0x4000, "CLONE_VFORK"), (0x8000, "CLONE_PARENT"), (0x10000, "CLONE_THREAD"),
+    (0x20000, "CLONE_NEWNS"), (0x40000, "CLONE_SYSVSEM"), (0x80000, "CLONE_SETTLS"),
+    (0x100000, "CLONE_PARENT_SETTID"), (0x200000, "CLONE_CHILD_CLEARTID"),
+    (0x800000, "CLONE_UNTRACED"), (0x1000000, "CLONE_CHILD_SETTID"),
+    (0x2000000, "CLONE_NEWCGROUP"), (0x4000000, "CLONE_NEWUTS"),
+    (0x8000000, "CLONE_NEWIPC"), (0x10000000, "CLONE_NEWUSER"),
+    (0x20000000, "CLONE_NEWPID"), (0x40000000, "CLONE_NEWNET"), (0x80000000, "CLONE_IO"),
+    # clone3_flags
+    (0x80, "CLONE_NEWTIME"), (0x100000000, "CLONE_CLEAR_SIGHAND"),
+    (0x200000000, "CLONE_INTO_CGROUP"),
+], "CLONE_???")
+CLONE_PIDFD, CLONE_SETTLS, CLONE_PARENT_SETTID = 0x1000, 0x80000, 0x100000
+CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
+WAIT_OPTIONS = Flags([(1, "WNOHANG"), (4, "WEXITED"), (2, "WSTOPPED"), (8, "WCONTINUED"),
+                      (0x01000000, "WNOWAIT"), (0x80000000, "__WCLONE"),
+                      (0x40000000, "__WALL"), (0x20000000, "__WNOTHREAD")], "W???")
+WAITID_TYPES = XVal([(0, "P_ALL"), (1, "P_PID"), (2, "P_PGID"), (3, "P_PIDFD")], "P_???")
+SIGPROCMASK_HOW = XVal([(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, "SIG_SETMASK")],
+                       "SIG_???")
+SA_RESTORER = 0x04000000
+SA_FLAGS = Flags([(0x04000000, "SA_RESTORER"), (0x08000000, "SA_ONSTACK"),
+                  (0x10000000, "SA_RESTART"), (0x20000000, "SA_INTERRUPT"),
+                  (0x40000000, "SA_NODEFER"), (0x80000000, "SA_RESETHAND"),
+                  (4, "SA_SIGINFO"), (1, "SA_NOCLDSTOP"), (2, "SA_NOCLDWAIT")], "SA_???")
+SS_FLAGS = Flags([(1, "SS_ONSTACK"), (2, "SS_DISABLE"), (1 << 31, "SS_AUTODISARM")], "SS_???")
+CLOCKS = XVal(_seq("CLOCK_", "REALTIME MONOTONIC PROCESS_CPUTIME_ID THREAD_CPUTIME_ID "
+                   "MONOTONIC_RAW REALTIME_COARSE MONOTONIC_COARSE BOOTTIME REALTIME_ALARM "
+                   "BOOTTIME_ALARM SGI_CYCLE TAI"), "CLOCK_???")
+CPUCLOCKS = XVal([(0, "CPUCLOCK_PROF"), (1, "CPUCLOCK_VIRT"), (2, "CPUCLOCK_SCHED")],
+                 "CPUCLOCK_???")
+TIMER_FLAGS = Flags([(1, "TIMER_ABSTIME")], "TIMER_???")
+TFD_TIMER_FLAGS = Flags([(1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET")],
+                        "TFD_TIMER_???")
+TFD_FLAGS = Flags([(0o2000000, "TFD_CLOEXEC"), (0o4000, "TFD_NONBLOCK")], "TFD_???")
+ITIMERS = XVal(_seq("ITIMER_", "REAL VIRTUAL PROF"), "ITIMER_???")
+SIGEV_NOTIFY = XVal([(0, "SIGEV_SIGNAL"), (1, "SIGEV_NONE"), (2, "SIGEV_THREAD"),
+                     (4, "SIGEV_THREAD_ID")], "SIGEV_???")
+RLIMITS = XVal(_seq("RLIMIT_", "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS "
+                    "LOCKS SIGPENDING MSGQUEUE NICE RTPRIO RTTIME"), "RLIMIT_???")
+RUSAGE_WHO = XVal([(0, "RUSAGE_SELF"), (-1 & 0xFFFFFFFF, "RUSAGE_CHILDREN"),
+                   (1, "RUSAGE_THREAD")], "RUSAGE_???")
+PRIO_WHICH = XVal(_seq("PRIO_", "PROCESS PGRP USER"), "PRIO_???")
+SCHED_POLICIES = XVal([(0, "SCHED_OTHER"), (1, "SCHED_FIFO"), (2, "SCHED_RR"),
+                       (3, "SCHED_BATCH"), (5, "SCHED_IDLE"), (6, "SCHED_DEADLINE"),
+                       (0x40000000, "SCHED_OTHER|SCHED_RESET_ON_FORK")], "SCHED_???")
+WHENCE = XVal(_seq("SEEK_", "SET CUR END DATA HOLE"), "SEEK_???")
+FCNTL_CMDS = XVal([(0, "F_DUPFD"), (1, "F_GETFD"), (2, "F_SETFD"), (3, "F_GETFL"),
+                   (4, "F_SETFL"), (5, "F_GETLK"), (6, "F_SETLK"), (7, "F_SETLKW"),
+                   (8, "F_SETOWN"), (9, "F_GETOWN"), (10, "F_SETSIG"), (11, "F_GETSIG"),
+                   (15, "F_SETOWN_EX"), (16, "F_GETOWN_EX"), (17, "F_GETOWNER_UIDS"),
+                   (36, "F_OFD_GETLK"), (37, "F_OFD_SETLK"), (38, "F_OFD_SETLKW"),
+                   (1024, "F_SETLEASE"), (1025, "F_GETLEASE"), (1026, "F_NOTIFY"),
+                   (1029, "F_CANCELLK"), (1030, "F_DUPFD_CLOEXEC"),
+                   (1031, "F_SETPIPE_SZ"), (1032, "F_GETPIPE_SZ"), (1033, "F_ADD_SEALS"),
+                   (1034, "F_GET_SEALS")], "F_???")
+FD_FLAGS = Flags([(1, "FD_CLOEXEC")], "FD_???")
+F_SEALS = Flags([(1, "F_SEAL_SEAL"), (2, "F_SEAL_SHRINK"), (4, "F_SEAL_GROW"),
+                 (8, "F_SEAL_WRITE"), (16, "F_SEAL_FUTURE_WRITE")], "F_SEAL_???")
+LOCK_OPS = Flags([(1, "LOCK_SH"), (2, "LOCK_EX"), (8, "LOCK_UN"), (4, "LOCK_NB")],
+                 "LOCK_???")
+POLL_EVENTS = Flags([(0x1, "POLLIN"), (0x2, "POLLPRI"), (0x4, "POLLOUT"), (0x8, "POLLERR"),
+                     (0x10, "POLLHUP"), (0x20, "POLLNVAL"), (0x40, "POLLRDNORM"),
+                     (0x80, "POLLRDBAND"), (0x100, "POLLWRNORM"), (0x200, "POLLWRBAND"),
+                     (0x400, "POLLMSG"), (0x1000, "POLLREMOVE"), (0x2000, "POLLRDHUP")],
+                    "POLL???")
+EPOLL_EVENTS = Flags([(0x1, "EPOLLIN"), (0x2, "EPOLLPRI"), (0x4, "EPOLLOUT"),
+                      (0x8, "EPOLLERR"), (0x10, "EPOLLHUP"), (0x20, "EPOLLNVAL"),
+                      (0x40, "EPOLLRDNORM"), (0x80, "EPOLLRDBAND"), (0x100, "EPOLLWRNORM"),
+                      (0x200, "EPOLLWRBAND"), (0x400, "EPOLLMSG"), (0x2000, "EPOLLRDHUP"),
+                      (0x10000000, "EPOLLEXCLUSIVE"), (0x20000000, "EPOLLWAKEUP"),
+                      (0x40000000, "EPOLLONESHOT"), (0x80000000, "EPOLLET")], "EPOLL???")
+EPOLL_CTL = XVal([(1, "EPOLL_CTL_ADD"), (2, "EPOLL_CTL_DEL"), (3, "EPOLL_CTL_MOD")],
+                 "EPOLL_CTL_???")
+EPOLL_FLAGS = Flags([(0o2000000, "EPOLL_CLOEXEC")], "EPOLL_???")
+EFD_FLAGS = Flags([(1, "EFD_SEMAPHORE"), (0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK")],
+                  "EFD_???")
+SFD_FLAGS = Flags([(0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK")], "SFD_???")
+IN_INIT_FLAGS = Flags([(0o2000000, "IN_CLOEXEC"), (0o4000, "IN_NONBLOCK")], "IN_???")
+MFD_FLAGS = Flags([(1, "MFD_CLOEXEC"), (2, "MFD_ALLOW_SEALING"), (4, "MFD_HUGETLB"),
+                   (8, "MFD_NOEXEC_SEAL"), (16, "MFD_EXEC")], "MFD_???")
+CLOSE_RANGE_FLAGS = Flags([(2, "CLOSE_RANGE_UNSHARE"), (4, "CLOSE_RANGE_CLOEXEC")],
+                          "CLOSE_RANGE_???")
+PIDFD_FLAGS = Flags([(0o4000, "PIDFD_NONBLOCK"), (1, "PIDFD_THREAD")], "PIDFD_???")
+GRND_FLAGS = Flags([(1, "GRND_NONBLOCK"), (2, "GRND_RANDOM"), (4, "GRND_INSECURE")],
+                   "GRND_???")
+RENAME_FLAGS = Flags([(1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT")],
+                     "RENAME_???")
+FALLOC_FLAGS = Flags([(1, "FALLOC_FL_KEEP_SIZE"), (2, "FALLOC_FL_PUNCH_HOLE"),
+                      (4, "FALLOC_FL_NO_HIDE_STALE"), (8, "FALLOC_FL_COLLAPSE_RANGE"),
+                      (16, "FALLOC_FL_ZERO_RANGE"), (32, "FALLOC_FL_INSERT_RANGE"),
+                      (64, "FALLOC_FL_UNSHARE_RANGE")], "FALLOC_FL_???")
+FADVISE = XVal(_seq("POSIX_FADV_", "NORMAL RANDOM SEQUENTIAL WILLNEED DONTNEED NOREUSE"),
+               "POSIX_FADV_???")
+STATX_MASK = Flags([(0xFFF, "STATX_ALL"), (0x7FF, "STATX_BASIC_STATS"), (0x1, "STATX_TYPE"),
+                    (0x2, "STATX_MODE"), (0x4, "STATX_NLINK"), (0x8, "STATX_UID"),
+                    (0x10, "STATX_GID"), (0x20, "STATX_ATIME"), (0x40, "STATX_MTIME"),
+                    (0x80, "STATX_CTIME"), (0x100, "STATX_INO"), (0x200, "STATX_SIZE"),
+                    (0x400, "STATX_BLOCKS"), (0x800, "STATX_BTIME"), (0x1000, "STATX_MNT_ID"),
+                    (0x2000, "STATX_DIOALIGN"), (0x4000, "STATX_MNT_ID_UNIQUE"),
+                    (0x8000, "STATX_SUBVOL"), (0x10000, "STATX_WRITE_ATOMIC")], "STATX_???")
+STATX_SYNC = XVal([(0, "AT_STATX_SYNC_AS_STAT"), (0x2000, "AT_STATX_FORCE_SYNC"),
+                   (0x4000, "AT_STATX_DONT_SYNC"), (0x6000, "AT_STATX_SYNC_TYPE")],
+                  "AT_STATX_???")
+STATX_ATTRS = Flags([(0x4, "STATX_ATTR_COMPRESSED"), (0x10, "STATX_ATTR_IMMUTABLE"),
+                     (0x20, "STATX_ATTR_APPEND"), (0x40, "STATX_ATTR_NODUMP"),
+                     (0x800, "STATX_ATTR_ENCRYPTED"), (0x1000, "STATX_ATTR_AUTOMOUNT"),
+                     (0x2000, "STATX_ATTR_MOUNT_ROOT"), (0x100000, "STATX_ATTR_VERITY"),
+                     (0x200000, "STATX_ATTR_DAX")], "STATX_ATTR_???")
+MODE_TYPES = {0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG",
+              0o060000: "S_IFBLK", 0o040000: "S_IFDIR", 0o020000: "S_IFCHR",
+              0o010000: "S_IFIFO"}
+ADDRESS_FAMILIES = XVal(_seq("AF_", "UNSPEC UNIX INET AX25 IPX APPLETALK NETROM BRIDGE "
+                             "ATMPVC X25 INET6 ROSE DECnet NETBEUI SECURITY KEY NETLINK "
+                             "PACKET ASH ECONET ATMSVC RDS SNA IRDA PPPOX WANPIPE LLC IB "
+                             "MPLS CAN TIPC BLUETOOTH IUCV RXRPC ISDN PHONET IEEE802154 "
+                             "CAIF ALG NFC VSOCK KCM QIPCRTR SMC XDP MCTP"), "AF_???")
+SOCK_TYPES = XVal([(1, "SOCK_STREAM"), (2, "SOCK_DGRAM"), (3, "SOCK_RAW"), (4, "SOCK_RDM"),
+                   (5, "SOCK_SEQPACKET"), (6, "SOCK_DCCP"), (10, "SOCK_PACKET")],
+                  "SOCK_???")
+SOCK_FLAGS = Flags([(0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK")], "SOCK_???")
+INET_PROTOCOLS = XVal([(0, "IPPROTO_IP"), (1, "IPPROTO_ICMP"), (2, "IPPROTO_IGMP"),
+                       (4, "IPPROTO_IPIP"), (6, "IPPROTO_TCP"), (17, "IPPROTO_UDP"),
+                       (41, "IPPROTO_IPV6"), (47, "IPPROTO_GRE"), (58, "IPPROTO_ICMPV6"),
+                       (132, "IPPROTO_SCTP"), (136, "IPPROTO_UDPLITE"),
+                       (255, "IPPROTO_RAW"), (262, "IPPROTO_MPTCP")], "IPPROTO_???")
+MSG_FLAGS = Flags([(0x1, "MSG_OOB"), (0x2, "MSG_PEEK"), (0x4, "MSG_DONTROUTE"),
+                   (0x8, "MSG_CTRUNC"), (0x10, "MSG_PROBE"), (0x20, "MSG_TRUNC"),
+                   (0x40, "MSG_DONTWAIT"), (0x80, "MSG_EOR"), (0x100, "MSG_WAITALL"),
+                   (0x200, "MSG_FIN"), (0x400, "MSG_SYN"), (0x800, "MSG_CONFIRM"),
+                   (0x1000, "MSG_RST"), (0x2000, "MSG_ERRQUEUE"), (0x4000, "MSG_NOSIGNAL"),
+                   (0x8000, "MSG_MORE"), (0x10000, "MSG_WAITFORONE"), (0x40000, "MSG_BATCH"),
+                   (0x4000000, "MSG_ZEROCOPY"), (0x20000000, "MSG_FASTOPEN"),
+                   (0x40000000, "MSG_CMSG_CLOEXEC")], "MSG_???")
+SHUTDOWN_HOW = XVal(_seq("SHUT_", "RD WR RDWR"), "SHUT_???")
+SOCKET_LEVELS = XVal([(0, "SOL_IP"), (1, "SOL_SOCKET"), (6, "SOL_TCP"), (17, "SOL_UDP"),
+                      (41, "SOL_IPV6"), (58, "SOL_ICMPV6"), (255, "SOL_RAW"),
+                      (263, "SOL_PACKET"), (270, "SOL_NETLINK")], "SOL_???")
+SOL_SOCKET_OPTS = XVal([(1, "SO_DEBUG"), (2, "SO_REUSEADDR"), (3, "SO_TYPE"),
+                        (4, "SO_ERROR"), (5, "SO_DONTROUTE"), (6, "SO_BROADCAST"),
+                        (7, "SO_SNDBUF"), (8, "SO_RCVBUF"), (9, "SO_KEEPALIVE"),
+                        (10, "SO_OOBINLINE"), (11, "SO_NO_CHECK"), (12, "SO_PRIORITY"),
+                        (13, "SO_LINGER"), (14, "SO_BSDCOMPAT"), (15, "SO_REUSEPORT"),
+                        (16, "SO_PASSCRED"), (17, "SO_PEERCRED"), (18, "SO_RCVLOWAT"),
+                        (19, "SO_SNDLOWAT"), (20, "SO_RCVTIMEO_OLD"),
+                        (21, "SO_SNDTIMEO_OLD"), (32, "SO_SNDBUFFORCE"),
+                        (33, "SO_RCVBUFFORCE"), (38, "SO_PROTOCOL"), (39, "SO_DOMAIN")],
+                       "SO_???")
+TCP_OPTS = XVal([(1, "TCP_NODELAY"), (2, "TCP_MAXSEG"), (3, "TCP_CORK"),
+                 (4, "TCP_KEEPIDLE"), (5, "TCP_KEEPINTVL"), (6, "TCP_KEEPCNT")], "TCP_???")
+FUTEX_CMDS = XVal(_seq("FUTEX_", "WAIT WAKE FD REQUEUE CMP_REQUEUE WAKE_OP LOCK_PI "
+                       "UNLOCK_PI TRYLOCK_PI WAIT_BITSET WAKE_BITSET WAIT_REQUEUE_PI "
+                       "CMP_REQUEUE_PI LOCK_PI2"), "FUTEX_???")
+FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
+ARCH_PRCTL = XVal([(0x1001, "ARCH_SET_GS"), (0x1002, "ARCH_SET_FS"), (0x1003, "ARCH_GET_FS"),
+                   (0x1004, "ARCH_GET_GS"), (0x1011, "ARCH_GET_CPUID"),
+                   (0x1012, "ARCH_SET_CPUID"), (0x1021, "ARCH_GET_XCOMP_SUPP"),
+                   (0x1022, "ARCH_GET_XCOMP_PERM"), (0x1023, "ARCH_REQ_XCOMP_PERM"),
+                   (0x2001, "ARCH_MAP_VDSO_X32"), (0x2002, "ARCH_MAP_VDSO_32"),
+                   (0x2003, "ARCH_MAP_VDSO_64"), (0x4001, "ARCH_GET_UNTAG_MASK"),
+                   (0x4002, "ARCH_ENABLE_TAGGED_ADDR"), (0x4003, "ARCH_GET_MAX_TAG_BITS"),
+                   (0x4004, "ARCH_FORCE_TAGGED_SVA"), (0x5001, "ARCH_SHSTK_ENABLE"),
+                   (0x5002, "ARCH_SHSTK_DISABLE"), (0x5003, "ARCH_SHSTK_LOCK"),
+                   (0x5004, "ARCH_SHSTK_UNLOCK"), (0x5005, "ARCH_SHSTK_STATUS")],
+                  "ARCH_???")
+PRCTL_OPTIONS = XVal([
+    (1, "PR_SET_PDEATHSIG"), (2, "PR_GET_PDEATHSIG"), (3, "PR_GET_DUMPABLE"),
+    (4, "PR_SET_DUMPABLE"), (5, "PR_GET_UNALIGN"), (6, "PR_SET_UNALIGN"),
+    (7, "PR_GET_KEEPCAPS"), (8, "PR_SET_KEEPCAPS"), (9, "PR_GET_FPEMU"),
+    (10, "PR_SET_FPEMU"), (11, "PR_GET_FPEXC"), (12, "PR_SET_FPEXC"), (13, "PR_GET_TIMING"),
+    (14, "PR_SET_TIMING"), (15, "PR_SET_NAME"), (16, "PR_GET_NAME"), (19, "PR_GET_ENDIAN"),
+    (20, "PR_SET_ENDIAN"), (21, "PR_GET_SECCOMP"), (22, "PR_SET_SECCOMP"),
+    (23, "PR_CAPBSET_READ"), (24, "PR_CAPBSET_DROP"), (25, "PR_GET_TSC"),
+    (26, "PR_SET_TSC"), (27, "PR_GET_SECUREBITS"), (28, "PR_SET_SECUREBITS"),
+    (29, "PR_SET_TIMERSLACK"), (30, "PR_GET_TIMERSLACK"),
+    (31, "PR_TASK_PERF_EVENTS_DISABLE"), (32, "PR_TASK_PERF_EVENTS_ENABLE"),
+    (33, "PR_MCE_KILL"), (34, "PR_MCE_KILL_GET"), (35, "PR_SET_MM"),
+    (36, "PR_SET_CHILD_SUBREAPER"), (37, "PR_GET_CHILD_SUBREAPER"),
+    (38, "PR_SET_NO_NEW_PRIVS"), (39, "PR_GET_NO_NEW_PRIVS"), (40, "PR_GET_TID_ADDRESS"),
+    (41, "PR_SET_THP_DISABLE"), (42, "PR_GET_THP_DISABLE"), (45, "PR_SET_FP_MODE"),
+    (46, "PR_GET_FP_MODE"), (47, "PR_CAP_AMBIENT"), (52, "PR_GET_SPECULATION_CTRL"),
+    (53, "PR_SET_SPECULATION_CTRL"), (54, "PR_PAC_RESET_KEYS"),
+    (55, "PR_SET_TAGGED_ADDR_CTRL"), (56, "PR_GET_TAGGED_ADDR_CTRL"),
+    (57, "PR_SET_IO_FLUSHER"), (58, "PR_GET_IO_FLUSHER"),
+    (59, "PR_SET_SYSCALL_USER_DISPATCH"), (62, "PR_SCHED_CORE"), (65, "PR_SET_MDWE"),
+    (66, "PR_GET_MDWE"), (67, "PR_SET_MEMORY_MERGE"), (68, "PR_GET_MEMORY_MERGE"),
+    (0x41555856, "PR_GET_AUXV"), (0x53564d41, "PR_SET_VMA"), (0x59616d61, "PR_SET_PTRACER"),
+], "PR_???")
+DUMPABLE = XVal([(0, "SUID_DUMP_DISABLE"), (1, "SUID_DUMP_USER"), (2, "SUID_DUMP_ROOT")],
+                "SUID_DUMP_???")
+SECCOMP_MODES = XVal([(0, "SECCOMP_MODE_DISABLED"), (1, "SECCOMP_MODE_STRICT"),
+                      (2, "SECCOMP_MODE_FILTER")], "SECCOMP_MODE_???")
+SECCOMP_OPS = XVal([(0, "SECCOMP_SET_MODE_STRICT"), (1, "SECCOMP_SET_MODE_FILTER"),
+                    (2, "SECCOMP_GET_ACTION_AVAIL"), (3, "SECCOMP_GET_NOTIF_SIZES")],
+                   "SECCOMP_???")
+PTRACE_REQUESTS = XVal([
+    (0, "PTRACE_TRACEME"), (1, "PTRACE_PEEKTEXT"), (2, "PTRACE_PEEKDATA"),
+    (3, "PTRACE_PEEKUSER"), (4, "PTRACE_POKETEXT"), (5, "PTRACE_POKEDATA"),
+    (6, "PTRACE_POKEUSER"), (7, "PTRACE_CONT"), (8, "PTRACE_KILL"),
+    (9, "PTRACE_SINGLESTEP"), (12, "PTRACE_GETREGS"), (13, "PTRACE_SETREGS"),
+    (16, "PTRACE_ATTACH"), (17, "PTRACE_DETACH"), (24, "PTRACE_SYSCALL"),
+    (0x4200, "PTRACE_SETOPTIONS"), (0x4201, "PTRACE_GETEVENTMSG"),
+    (0x4202, "PTRACE_GETSIGINFO"), (0x4203, "PTRACE_SETSIGINFO"),
+    (0x4206, "PTRACE_SEIZE"), (0x4207, "PTRACE_INTERRUPT"), (0x4208, "PTRACE_LISTEN"),
+], "PTRACE_???")
+MEMBARRIER_CMDS = XVal([(0, "MEMBARRIER_CMD_QUERY"), (1, "MEMBARRIER_CMD_GLOBAL"),
+                        (2, "MEMBARRIER_CMD_GLOBAL_EXPEDITED"),
+                        (4, "MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED"),
+                        (8, "MEMBARRIER_CMD_PRIVATE_EXPEDITED"),
+                        (16, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED")],
+                       "MEMBARRIER_CMD_???")
+IOCTLS = XVal([
+    (0x5401, "TCGETS"), (0x5402, "TCSETS"), (0x5403, "TCSETSW"), (0x5404, "TCSETSF"),
+    (0x5409, "TCSBRK"), (0x540A, "TCXONC"), (0x540B, "TCFLSH"), (0x540E, "TIOCSCTTY"),
+    (0x540F, "TIOCGPGRP"), (0x5410, "TIOCSPGRP"), (0x5411, "TIOCOUTQ"), (0x5413, "TIOCGWINSZ"),
+    (0x5414, "TIOCSWINSZ"), (0x541B, "FIONREAD"), (0x5421, "FIONBIO"), (0x5422, "TIOCNOTTY"),
+    (0x5429, "TIOCGSID"), (0x5450, "FIONCLEX"), (0x5451, "FIOCLEX"), (0x5452, "FIOASYNC"),
+    (0x80045430, "TIOCGPTN"), (0x40045431, "TIOCSPTLCK"), (0x802C542A, "TCGETS2"),
+    (0x5441, "TIOCGPTPEER"),
+], "_IOC_???")
+AUDIT_ARCH = XVal([(0xC000003E, "AUDIT_ARCH_X86_64"), (0x40000003, "AUDIT_ARCH_I386")],
+                  "AUDIT_ARCH_???")
+XATTR_FLAGS = Flags([(1, "XATTR_CREATE"), (2, "XATTR_REPLACE")], "XATTR_???")
+UMOUNT_FLAGS = Flags([(1, "MNT_FORCE"), (2, "MNT_DETACH"), (4, "MNT_EXPIRE"),
+                      (8, "UMOUNT_NOFOLLOW")], "MNT_???")
+MLOCK2_FLAGS = Flags([(1, "MLOCK_ONFAULT")], "MLOCK_???")
+SPLICE_FLAGS = Flags([(1, "SPLICE_F_MOVE"), (2, "SPLICE_F_NONBLOCK"), (4, "SPLICE_F_MORE"),
+                      (8, "SPLICE_F_GIFT")], "SPLICE_F_???")
+
+# ---------------------------------------------------------------------------------
+# signals
+# ---------------------------------------------------------------------------------
+SIGNAMES = ("0 SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGKILL SIGUSR1 "
+            "SIGSEGV SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGSTKFLT SIGCHLD SIGCONT SIGSTOP "
+            "SIGTSTP SIGTTIN SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO "
+            "SIGPWR SIGSYS SIGRTMIN").split()
+_MASK_NAMES = [""] + [n[3:] for n in SIGNAMES[1:]] + ["RT_%d" % i for i in range(1, 33)]
+SIGCHLD, SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGIO, SIGSYS = 17, 4, 5, 7, 8, 11, 29, 31
+
+
+def signame(sig: int) -> str:
+    """strace's sprintsigname: SIGUSR1, SIGRTMIN, SIGRT_2; other numbers in decimal."""
+    if 0 < sig <= 32:
+        return SIGNAMES[sig]
+    if 32 < sig <= 64:
+        return "SIGRT_%d" % (sig - 32)
+    return str(sig)
+
+
+_sigset_cache: dict[tuple[int, int], str] = {}
+
+
+def sigset_str(mask: int, nbytes: int = 8) -> str:
+    """A signal set as strace prints it: [CHLD USR1], or ~[...] when 2/3 are set."""
+    key = (mask, nbytes)
+    text = _sigset_cache.get(key)
+    if text is not None:
+        return text
+    words = (min(nbytes, 8) + 3) // 4
+    bits = words * 32
+    m = mask & ((1 << bits) - 1)
+    prefix = "["
+    if bin(m).count("1") >= bits * 2 // 3:
+        m = ~m & ((1 << bits) - 1)
+        prefix = "~["
+    names = []
+    i = 1
+    while m:
+        if m & 1:
+            names.append(_MASK_NAMES[i])
+        m >>= 1
+        i += 1
+    text = prefix + " ".join(names) + "]"
+    if len(_sigset_cache) < 4096:
+        _sigset_cache[key] = text
+    return text
+
+
+SI_CODES = {0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER",
+            -3: "SI_MESGQ", -4: "SI_ASYNCIO", -5: "SI_SIGIO", -6: "SI_TKILL",
+            -7: "SI_DETHREAD", -60: "SI_ASYNCNL"}
+SI_SIGNAL_CODES = {
+    SIGCHLD: {1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED",
+              5: "CLD_STOPPED", 6: "CLD_CONTINUED"},
+    SIGSEGV: {1: "SEGV_MAPERR", 2: "SEGV_ACCERR", 3: "SEGV_BNDERR", 4: "SEGV_PKUERR",
+              10: "SEGV_CPERR"},
+    SIGBUS: {1: "BUS_ADRALN", 2: "BUS_ADRERR", 3: "BUS_OBJERR", 4: "BUS_MCEERR_AR",
+             5: "BUS_MCEERR_AO"},
+    SIGILL: {1: "ILL_ILLOPC", 2: "ILL_ILLOPN", 3: "ILL_ILLADR", 4: "ILL_ILLTRP",
+             5: "ILL_PRVOPC", 6: "ILL_PRVREG", 7: "ILL_COPROC", 8: "ILL_BADSTK"},
+    SIGFPE: {1: "FPE_INTDIV", 2: "FPE_INTOVF", 3: "FPE_FLTDIV", 4: "FPE_FLTOVF",
+             5: "FPE_FLTUND", 6: "FPE_FLTRES", 7: "FPE_FLTINV", 8: "FPE_FLTSUB",
+             14: "FPE_FLTUNK", 15: "FPE_CONDTRAP"},
+    SIGTRAP: {1: "TRAP_BRKPT", 2: "TRAP_TRACE", 3: "TRAP_BRANCH", 4: "TRAP_HWBKPT",
+              5: "TRAP_UNK", 6: "TRAP_PERF"},
+    SIGIO: {1: "POLL_IN", 2: "POLL_OUT", 3: "POLL_MSG", 4: "POLL_ERR", 5: "POLL_PRI",
+            6: "POLL_HUP"},
+    SIGSYS: {1: "SYS_SECCOMP", 2: "SYS_USER_DISPATCH"},
+}
+CLD_EXITED = 1
+
+
+def _sigval(det: bool, value: int, prefix: str) -> str:
+    v = value & MASK64
+    if det and v >= 0x100000000:
+        return "%sint=%s, %sptr=%s" % (prefix, POINTER, prefix, POINTER)
+    return "%sint=%d, %sptr=%s" % (prefix, i32(v), prefix, "0x%x" % v if v else "NULL")
+
+
+def siginfo_str(data: bytes, det: bool = False) -> str:
+    """A siginfo_t (x86_64 layout) as strace prints it."""
+    if len(data) < 48:
+        data = data + bytes(48 - len(data))
+    signo, err, code = _S_III.unpack_from(data, 0)
+    if not signo:
+        return "{}"
+    names = SI_CODES.get(code)
+    if names is None:
+        names = SI_SIGNAL_CODES.get(signo, {}).get(code)
+    parts = ["si_signo=" + signame(signo),
+             "si_code=" + (names if names is not None else hexval(code & 0xFFFFFFFF))]
+    if err:
+        parts.append("si_errno=" + ERRNO.get(err, (str(err),))[0])
+    pid, uid = _S_ii.unpack_from(data, 16)
+    source = "si_pid=%d, si_uid=%d" % (pid, uid & 0xFFFFFFFF)
+    value = _S_Q.unpack_from(data, 24)[0]
+    if code <= 0:
+        if code == 0 or code == -6:
+            parts.append(source)
+        elif code == -2:
+            parts.append("si_timerid=%s, si_overrun=%d" % (hexval(pid & 0xFFFFFFFF), uid))
+            parts.append(_sigval(det, value, "si_"))
+        elif code == -5:
+            parts.append("si_band=%d, si_fd=%d" % (_S_q.unpack_from(data, 16)[0],
+                                                   _S_I.unpack_from(data, 24)[0]))
+        else:
+            parts.append(source)
+            if value:
+                parts.append(_sigval(det, value, "si_"))
+    elif signo == SIGCHLD:
+        status = _S_I.unpack_from(data, 24)[0]
+        parts.append(source)
+        parts.append("si_status=" + (str(status) if code == CLD_EXITED else signame(status)))
+        if SIGCHLD_TIMES:
+            utime, stime = _S_qq.unpack_from(data, 32)
+            parts.append("si_utime=%d, si_stime=%d" % (utime, stime))
+    elif signo in (SIGILL, SIGFPE, SIGBUS, SIGSEGV, SIGTRAP):
+        addr = _S_Q.unpack_from(data, 16)[0]
+        parts.append("si_addr=" + (("NULL" if not addr else POINTER) if det
+                                   else ("0x%x" % addr if addr else "NULL")))
+    elif signo == SIGIO:
+        if 1 <= code <= 6:
+            parts.append("si_band=%d, si_fd=%d" % (_S_q.unpack_from(data, 16)[0],
+                                                   _S_I.unpack_from(data, 24)[0]))
+    elif signo == SIGSYS:
+        addr = _S_Q.unpack_from(data, 16)[0]
+        nr, arch = struct.unpack_from("<iI", data, 24)
+        entry = SYSCALLS.get(nr)
+        parts.append("si_call_addr=%s, si_syscall=%s, si_arch=%s" % (
+            ("NULL" if not addr else POINTER) if det else ("0x%x" % addr if addr else "NULL"),
+            "__NR_" + entry[0] if entry else str(nr), AUDIT_ARCH(arch)))
+    else:
+        if pid or uid:
+            parts.append(source)
+        if value:
+            parts.append(_sigval(det, value, "si_"))
+    return "{" + ", ".join(parts) + "}"
+
+
+PTRACE_EVENTS = {1: "PTRACE_EVENT_FORK", 2: "PTRACE_EVENT_VFORK", 3: "PTRACE_EVENT_CLONE",
+                 4: "PTRACE_EVENT_EXEC", 5: "PTRACE_EVENT_VFORK_DONE", 6: "PTRACE_EVENT_EXIT",
+                 7: "PTRACE_EVENT_SECCOMP", 128: "PTRACE_EVENT_STOP"}
+
+
+def wait_status_str(status: int) -> str:
+    """print_wait_status: [{WIFEXITED(s) && WEXITSTATUS(s) == 3}]."""
+    status &= 0xFFFFFFFF
+    low7 = status & 0x7F
+    if status & 0xFF == 0x7F:
+        sig = (status >> 8) & 0xFF
+        text = "{WIFSTOPPED(s) && WSTOPSIG(s) == %s%s}" % (
+            signame(sig & 0x7F), " | 0x80" if sig & 0x80 else "")
+        status &= ~((sig << 8) | 0x7F)
+    elif low7 and low7 != 0x7F:
+        text = "{WIFSIGNALED(s) && WTERMSIG(s) == %s%s}" % (
+            signame(low7), " && WCOREDUMP(s)" if status & 0x80 else "")
+        status &= ~(low7 | 0x80)
+    elif not low7:
+        code = (status >> 8) & 0xFF
+        text = "{WIFEXITED(s) && WEXITSTATUS(s) == %d}" % code
+        status &= ~(code << 8)
+    elif status == 0xFFFF:
+        text, status = "{WIFCONTINUED(s)}", 0
+    else:
+        return "[0x%x]" % status
+    if status:
+        event = status >> 16
+        if event:
+            text += "|%s<<16" % PTRACE_EVENTS.get(event, "0x%x /* PTRACE_EVENT_??? */" % event)
+            status &= 0xFFFF
+        if status:
+            text += "|0x%x" % status
+    return "[" + text + "]"
+
+
+# ---------------------------------------------------------------------------------
+# structures
+# ---------------------------------------------------------------------------------
+def timespec_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    sec, nsec = _S_qq.unpack(mem.read(addr, 16))
+    return "{tv_sec=%d, tv_nsec=%d}" % (sec, nsec)
+
+
+def timeval_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    sec, usec = _S_qq.unpack(mem.read(addr, 16))
+    return "{tv_sec=%d, tv_usec=%d}" % (sec, usec)
+
+
+def itimerval_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    a, b, d, e = struct.unpack("<qqqq", mem.read(addr, 32))
+    return ("{it_interval={tv_sec=%d, tv_usec=%d}, it_value={tv_sec=%d, tv_usec=%d}}"
+            % (a, b, d, e))
+
+
+def itimerspec_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    a, b, d, e = struct.unpack("<qqqq", mem.read(addr, 32))
+    return ("{it_interval={tv_sec=%d, tv_nsec=%d}, it_value={tv_sec=%d, tv_nsec=%d}}"
+            % (a, b, d, e))
+
+
+def rlimit_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    cur, mx = _S_QQ.unpack(mem.read(addr, 16))
+    return "{rlim_cur=%s, rlim_max=%s}" % (_rlim(cur), _rlim(mx))
+
+
+def rusage_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    a, b, d, e = struct.unpack("<qqqq", mem.read(addr, 32))
+    return ("{ru_utime={tv_sec=%d, tv_usec=%d}, ru_stime={tv_sec=%d, tv_usec=%d}, ...}"
+            % (a, b, d, e))
+
+
+def symbolic_mode(mode: int) -> str:
+    kind = MODE_TYPES.get(mode & 0o170000) if mode & 0o170000 else ""
+    if kind is None:
+        return _octal(mode)
+    return "%s%s%s%s%s%s" % (kind, "|" if kind else "",
+                             "S_ISUID|" if mode & 0o4000 else "",
+                             "S_ISGID|" if mode & 0o2000 else "",
+                             "S_ISVTX|" if mode & 0o1000 else "", _octal(mode & 0o777))
+
+
+def _makedev(dev: int) -> str:
+    major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF)
+    minor = (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+    return "makedev(%s, %s)" % (hexval(major), hexval(minor))
+
+
+def stat_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    data = mem.read(addr, 56)
+    mode = struct.unpack_from("<I", data, 24)[0]
+    rdev, size = struct.unpack_from("<Qq", data, 40)
+    kind = mode & 0o170000
+    if not c.det and kind in (0o020000, 0o060000):
+        return "{st_mode=%s, st_rdev=%s, ...}" % (symbolic_mode(mode), _makedev(rdev))
+    return "{st_mode=%s, st_size=%d, ...}" % (symbolic_mode(mode), size)
+
+
+def statx_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    data = mem.read(addr, 48)
+    mask = struct.unpack_from("<I", data, 0)[0]
+    attrs = struct.unpack_from("<Q", data, 8)[0]
+    mode = struct.unpack_from("<H", data, 28)[0]
+    size = struct.unpack_from("<Q", data, 40)[0]
+    if c.det:
+        return "{stx_mode=%s, stx_size=%d, ...}" % (symbolic_mode(mode), size)
+    return ("{stx_mask=%s, stx_attributes=%s, stx_mode=%s, stx_size=%d, ...}"
+            % (STATX_MASK(mask), STATX_ATTRS(attrs), symbolic_mode(mode), size))
+
+
+def statfs_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    data = mem.read(addr, 120)
+    ftype, bsize, blocks, bfree, bavail, files, ffree = struct.unpack_from("<qqQQQQQ", data, 0)
+    if c.det:
+        return "{f_type=0x%x, f_bsize=%d, ...}" % (ftype, bsize)
+    return ("{f_type=0x%x, f_bsize=%d, f_blocks=%d, f_bfree=%d, f_bavail=%d, f_files=%d, "
+            "f_ffree=%d, ...}" % (ftype, bsize, blocks, bfree, bavail, files, ffree))
+
+
+def utsname_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    data = mem.read(addr, 130)
+    sysname = data[:65].split(b"\0", 1)[0]
+    nodename = data[65:130].split(b"\0", 1)[0]
+    return "{sysname=%s, nodename=%s, ...}" % (quote(sysname), quote(nodename))
+
+
+def sigaction_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    handler, flags, restorer, mask = struct.unpack("<QQQQ", mem.read(addr, 32))
+    if handler == 0:
+        h = "SIG_DFL"
+    elif handler == 1:
+        h = "SIG_IGN"
+    elif handler == MASK64:
+        h = "SIG_ERR"
+    else:
+        h = POINTER if c.det else "0x%x" % handler
+    text = "{sa_handler=%s, sa_mask=%s, sa_flags=%s" % (h, sigset_str(mask), SA_FLAGS(flags))
+    if flags & SA_RESTORER:
+        text += ", sa_restorer=" + ptr(c, restorer)
+    return text + "}"
+
+
+def stack_t_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    sp, flags, size = struct.unpack("<Qi4xQ", mem.read(addr, 24))
+    return "{ss_sp=%s, ss_flags=%s, ss_size=%d}" % (ptr(c, sp), SS_FLAGS(flags & 0xFFFFFFFF),
+                                                    size)
+
+
+def sigevent_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    data = mem.read(addr, 32)
+    value = _S_Q.unpack_from(data, 0)[0]
+    signo, notify = _S_ii.unpack_from(data, 8)
+    text = "{sigev_value={%s}, sigev_signo=%s, sigev_notify=%s" % (
+        _sigval(c.det, value, "sival_"), signame(signo), SIGEV_NOTIFY(notify))
+    if notify == 4:
+        text += ", sigev_notify_thread_id=%d" % _S_I.unpack_from(data, 16)[0]
+    elif notify == 2:
+        func, attrs = _S_QQ.unpack_from(data, 16)
+        text += ", sigev_notify_function=%s, sigev_notify_attributes=%s" % (
+            ptr(c, func), ptr(c, attrs))
+    return text + "}"
+
+
+def tms_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    return ("{tms_utime=%d, tms_stime=%d, tms_cutime=%d, tms_cstime=%d}"
+            % struct.unpack("<qqqq", mem.read(addr, 32)))
+
+
+def timezone_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    return "{tz_minuteswest=%d, tz_dsttime=%d}" % _S_ii.unpack(mem.read(addr, 8))
+
+
+def sysinfo_at(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    if c.det:   # every field describes the real machine
+        return "{...}"
+    data = mem.read(addr, 112)
+    up, l1, l2, l3, tram, fram, sram, bram, tswap, fswap = struct.unpack_from("<q9Q", data, 0)
+    procs = struct.unpack_from("<H", data, 80)[0]
+    thigh, fhigh = _S_QQ.unpack_from(data, 88)
+    unit = struct.unpack_from("<I", data, 104)[0]
+    return ("{uptime=%d, loads=[%d, %d, %d], totalram=%d, freeram=%d, sharedram=%d, "
+            "bufferram=%d, totalswap=%d, freeswap=%d, procs=%d, totalhigh=%d, freehigh=%d, "
+            "mem_unit=%d}" % (up, l1, l2, l3, tram, fram, sram, bram, tswap, fswap, procs,
+                              thigh, fhigh, unit))
+
+
+def sockaddr_str(c, addr: int, length: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    if length <= 0:
+        return ptr(c, addr)
+    data = mem.read(addr, min(length, 128))
+    if len(data) < 2:
+        return ptr(c, addr)
+    family = struct.unpack_from("<H", data, 0)[0]
+    fam = "sa_family=" + ADDRESS_FAMILIES(family)
+    if family == 1:
+        sun = data[2:]
+        if sun[:1] == b"\0" and len(sun) > 1:
+            return "{%s, sun_path=@%s}" % (fam, quote(sun[1:].split(b"\0", 1)[0]))
+        if not sun:
+            return "{%s}" % fam
+        return "{%s, sun_path=%s}" % (fam, quote(sun.split(b"\0", 1)[0]))
+    if family == 2 and len(data) >= 8:
+        port = struct.unpack_from(">H", data, 2)[0]
+        return '{%s, sin_port=htons(%d), sin_addr=inet_addr("%d.%d.%d.%d")}' % (
+            fam, port, *data[4:8])
+    if family == 10 and len(data) >= 28:
+        import ipaddress
+        port, flow = struct.unpack_from(">HI", data, 2)
+        scope = struct.unpack_from("<I", data, 24)[0]
+        return ('{%s, sin6_port=htons(%d), sin6_flowinfo=htonl(%d), inet_pton(AF_INET6, "%s", '
+                '&sin6_addr), sin6_scope_id=%d}' % (fam, port, flow,
+                                                    ipaddress.IPv6Address(data[8:24]), scope))
+    if family == 16 and len(data) >= 12:
+        pid, groups = struct.unpack_from("<II", data, 4)
+        return "{%s, nl_pid=%d, nl_groups=%08x}" % (fam, pid, groups)
+    return "{%s, sa_data=%s}" % (fam, quote(data[2:]))
+
+
+def iovec_str(c, addr: int, count: int, mem, data_size: int = -1) -> str:
+    """An iovec array; ``data_size`` bounds the bytes shown (readv: the result)."""
+    if not addr:
+        return "NULL"
+    if count <= 0:
+        return "[]"
+    n = min(count, MAX_ELEMENTS)
+    raw = mem.read(addr, 16 * n)
+    out = []
+    for i in range(n):
+        base, length = _S_QQ.unpack_from(raw, 16 * i)
+        if data_size >= 0:
+            shown = min(length, data_size)
+            data_size -= shown
+        else:
+            shown = length
+        out.append("{iov_base=%s, iov_len=%d}" % (strn(c, base, shown, mem) if base else
+                                                  "NULL", length))
+    if count > n:
+        out.append("...")
+    return "[" + ", ".join(out) + "]"
+
+
+def msghdr_str(c, addr: int, mem, data_size: int = -1) -> str:
+    if not addr:
+        return "NULL"
+    name, namelen, iov, iovlen, control, controllen, flags = struct.unpack(
+        "<QI4xQQQQi4x", mem.read(addr, 56))
+    parts = ["msg_name=" + (sockaddr_str(c, name, namelen, mem) if name else "NULL"),
+             "msg_namelen=%d" % namelen,
+             "msg_iov=" + iovec_str(c, iov, iovlen, mem, data_size),
+             "msg_iovlen=%d" % iovlen]
+    if controllen:
+        parts.append("msg_control=" + ptr(c, control))
+    parts.append("msg_controllen=%d" % controllen)
+    parts.append("msg_flags=" + MSG_FLAGS(flags & 0xFFFFFFFF))
+    return "{" + ", ".join(parts) + "}"
+
+
+def pollfds_str(c, addr: int, count: int, mem, revents: bool) -> str:
+    if not addr:
+        return "NULL"
+    n = min(count, MAX_ELEMENTS)
+    raw = mem.read(addr, 8 * n)
+    out = []
+    for i in range(n):
+        fd, events, rev = struct.unpack_from("<ihh", raw, 8 * i)
+        if revents:
+            if rev:
+                out.append("{fd=%d, revents=%s}" % (fd, POLL_EVENTS(rev & 0xFFFF)))
+        else:
+            out.append("{fd=%d, events=%s}" % (fd, POLL_EVENTS(events & 0xFFFF)))
+    if count > n and not revents:
+        out.append("...")
+    return "[" + ", ".join(out) + "]"
+
+
+def epoll_event_str(c, raw: bytes, off: int) -> str:
+    events, data = struct.unpack_from("<IQ", raw, off)
+    if c.det and data >= 0x100000000:
+        d = "{u32=%s, u64=%s}" % (POINTER, POINTER)
+    else:
+        d = "{u32=%d, u64=%d}" % (data & 0xFFFFFFFF, data)
+    return "{events=%s, data=%s}" % (EPOLL_EVENTS(events), d)
+
+
+def fdset_str(c, addr: int, nfds: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    if nfds <= 0:
+        return "[]"
+    size = (((nfds + 7) // 8) + 7) & ~7
+    bits = int.from_bytes(mem.read(addr, size), "little")
+    fds = [str(i) for i in range(nfds) if bits >> i & 1]
+    return "[" + " ".join(fds) + "]"
+
+
+def cpumask_str(c, addr: int, size: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    bits = int.from_bytes(mem.read(addr, min(size, 1024)), "little")
+    cpus = []
+    i = 0
+    while bits:
+        if bits & 1:
+            cpus.append(str(i))
+        bits >>= 1
+        i += 1
+    return "[" + " ".join(cpus) + "]"
+
+
+def _pointer_words(mem, addr: int, limit: int):
+    """The 8-byte words of a NULL-terminated pointer array, read in chunks (one
+    pread per 64 words); yields None where memory ends."""
+    n = 0
+    while n < limit:
+        try:
+            chunk = mem.read(addr + 8 * n, 512)
+        except OSError:
+            try:   # near the end of a mapping: word by word
+                chunk = mem.read(addr + 8 * n, 8)
+            except OSError:
+                yield None
+                return
+        for (word,) in struct.iter_unpack("<Q", chunk):
+            yield word
+            if not word:
+                return
+            n += 1
+
+
+def argv_str(c, addr: int, mem) -> str:
+    if not addr:
+        return "NULL"
+    out = []
+    for n, word in enumerate(_pointer_words(mem, addr, MAX_ELEMENTS + 1)):
+        if word is None:
+            if n == 0:
+                return ptr(c, addr)
+            out.append("...")
+            break
+        if not word:
+            break
+        if n >= MAX_ELEMENTS:
+            out.append("...")
+            break
+        try:
+            out.append(cstr(c, word, mem))
+        except OSError:
+            out.append(ptr(c, word))
+    return "[" + ", ".join(out) + "]"
+
+
+def envp_str(c, addr: int, mem) -> str:
+    """printargc: the address and a count, "0x7ffd... /* 20 vars */"."""
+    if not addr:
+        return "NULL"
+    n = 0
+    for word in _pointer_words(mem, addr, 1 << 16):
+        if word is None:
+            if n == 0:
+                return ptr(c, addr)
+            break
+        if not word:
+            break
+        n += 1
+    return "%s /* %d var%s */" % (ptr(c, addr), n, "" if n == 1 else "s")
+
+
+def int_at(c, addr: int, mem, unsigned: bool = False) -> str:
+    if not addr:
+        return "NULL"
+    v = _S_I.unpack(mem.read(addr, 4))[0]
+    return "[%d]" % (v & 0xFFFFFFFF if unsigned else v)
+
+
+# ---------------------------------------------------------------------------------
+# argument decoders: f(call, raw_value, mem) -> str (None leaves the argument out)
+# ---------------------------------------------------------------------------------
+def D(c, v, mem):
+    return str(i32(v))
+
+
+def LD(c, v, mem):
+    return str(i64(v))
+
+
+def U(c, v, mem):
+    return str(v)
+
+
+def UI(c, v, mem):
+    return str(v & 0xFFFFFFFF)
+
+
+def X(c, v, mem):
+    return hexval(v)
+
+
+def XI(c, v, mem):
+    return hexval(v & 0xFFFFFFFF)
+
+
+def XA(c, v, mem):
+    """An untyped word (fallback): hex, hidden in deterministic mode when large."""
+    return _addr_like(c, v)
+
+
+FD = D
+PID = D
+
+
+def UID(c, v, mem):
+    v &= 0xFFFFFFFF
+    return "-1" if v == 0xFFFFFFFF else str(v)
+
+
+def DIRFD(c, v, mem):
+    v = i32(v)
+    return "AT_FDCWD" if v == -100 else str(v)
+
+
+def PTR(c, v, mem):
+    return ptr(c, v)
+
+
+def PATH(c, v, mem):
+    return path(c, v, mem)
+
+
+def STR(c, v, mem):
+    return cstr(c, v, mem)
+
+
+def SIG(c, v, mem):
+    return signame(i32(v))
+
+
+def MODE(c, v, mem):
+    return _octal(v & 0xFFFFFFFF)
+
+
+def SMODE(c, v, mem):
+    return symbolic_mode(v & 0xFFFFFFFF)
+
+
+def OFLAGS(c, v, mem):
+    return open_flags_str(v & 0xFFFFFFFF)
+
+
+def fl(table, width=32):
+    mask = (1 << width) - 1
+
+    def dec(c, v, mem):
+        return table(v & mask)
+    return dec
+
+
+def xv(table):
+    def dec(c, v, mem):
+        return table(v & 0xFFFFFFFF)
+    return dec
+
+
+def CLOCKID(c, v, mem):
+    clk = i32(v)
+    if clk >= 0:
+        return CLOCKS(clk)
+    if clk & 7 == 3:
+        return "FD_TO_CLOCKID(%d)" % ((~clk) >> 3)
+    return "%s(%d, %s)" % ("MAKE_THREAD_CPUCLOCK" if clk & 4 else "MAKE_PROCESS_CPUCLOCK",
+                           ~clk >> 3, CPUCLOCKS(clk & 3))
+
+
+def buf_arg(index):
+    """An input buffer whose length is argument ``index`` (write)."""
+    def dec(c, v, mem):
+        return strn(c, v, c.args[index], mem)
+    return dec
+
+
+def BUF_RESULT(c, v, mem):
+    """An output buffer filled up to the result (read)."""
+    return strn(c, v, c.result, mem)
+
+
+def HEXBUF_RESULT(c, v, mem):
+    if not v:
+        return "NULL"
+    n = c.result
+    data = mem.read(v, min(n, MAX_STRLEN))
+    return quote_hex(data) + ("..." if n > MAX_STRLEN else "")
+
+
+def timespec_arg(c, v, mem):
+    return timespec_at(c, v, mem)
+
+
+def timeval_arg(c, v, mem):
+    return timeval_at(c, v, mem)
+
+
+def sigset_arg(size_index):
+    def dec(c, v, mem):
+        if not v:
+            return "NULL"
+        size = c.args[size_index]
+        if size < 4 or size > 8:
+            return ptr(c, v)
+        return sigset_str(int.from_bytes(mem.read(v, size), "little"), size)
+    return dec
+
+
+def STAT(c, v, mem):
+    return stat_at(c, v, mem)
+
+
+def RLIMIT(c, v, mem):
+    return rlimit_at(c, v, mem)
+
+
+def RUSAGE(c, v, mem):
+    return rusage_at(c, v, mem)
+
+
+def SIGINFO(c, v, mem):
+    if not v:
+        return "NULL"
+    return siginfo_str(mem.read(v, 48), c.det)
+
+
+def INT_PTR(c, v, mem):
+    return int_at(c, v, mem)
+
+
+def UINT_PTR(c, v, mem):
+    return int_at(c, v, mem, unsigned=True)
+
+
+def LONG_PTR(c, v, mem):
+    if not v:
+        return "NULL"
+    return "[%d]" % _S_q.unpack(mem.read(v, 8))[0]
+
+
+def PTR_PTR(c, v, mem):
+    if not v:
+        return "NULL"
+    return "[%s]" % ptr(c, _S_Q.unpack(mem.read(v, 8))[0])
+
+
+def INT_PAIR(c, v, mem):
+    if not v:
+        return "NULL"
+    return "[%d, %d]" % _S_ii.unpack(mem.read(v, 8))
+
+
+def mode_if_create(flags_index):
+    def dec(c, v, mem):
+        if c.args[flags_index] & (_O_CREAT | _O_TMPFILE):
+            return _octal(v & 0xFFFFFFFF)
+        return None
+    return dec
+
+
+def ARGV(c, v, mem):
+    return argv_str(c, v, mem)
+
+
+def ENVP(c, v, mem):
+    return envp_str(c, v, mem)
+
+
+def iov_arg(count_index, result_bounded=False):
+    def dec(c, v, mem):
+        return iovec_str(c, v, i32(c.args[count_index]), mem,
+                         c.result if result_bounded else -1)
+    return dec
+
+
+def sockaddr_arg(len_index):
+    def dec(c, v, mem):
+        return sockaddr_str(c, v, i32(c.args[len_index]), mem)
+    return dec
+
+
+def sockaddr_out(lenptr_index):
+    def dec(c, v, mem):
+        if not v:
+            return "NULL"
+        lp = c.args[lenptr_index]
+        length = _S_I.unpack(mem.read(lp, 4))[0] if lp else 0
+        return sockaddr_str(c, v, length, mem)
+    return dec
+
+
+def socklen_inout(c, v, mem):
+    """An in/out socklen_t: [110 => 2] when the kernel changed it."""
+    if not v:
+        return "NULL"
+    out = _S_I.unpack(mem.read(v, 4))[0]
+    before = (c.extra or {}).get(("len", v))
+    if before is not None and before != out:
+        return "[%d => %d]" % (before, out)
+    return "[%d]" % out
+
+
+def _remember_socklen(c, v, mem):
+    if v:
+        try:
+            if c.extra is None:
+                c.extra = {}
+            c.extra[("len", v)] = _S_I.unpack(mem.read(v, 4))[0]
+        except OSError:
+            pass
+
+
+def MSGHDR_IN(c, v, mem):
+    return msghdr_str(c, v, mem)
+
+
+def MSGHDR_OUT(c, v, mem):
+    return msghdr_str(c, v, mem, c.result)
+
+
+def WAIT_STATUS(c, v, mem):
+    if c.result == 0 or not v:
+        return ptr(c, v)
+    return wait_status_str(_S_I.unpack(mem.read(v, 4))[0])
+
+
+def WAIT_RUSAGE(c, v, mem):
+    if c.result <= 0:
+        return ptr(c, v)
+    return rusage_at(c, v, mem)
+
+
+def NANOSLEEP_REM(c, v, mem):
+    if -c.result in _RESTART_TEXT:
+        return timespec_at(c, v, mem)
+    return ptr(c, v)
+
+
+def CLOCK_NANOSLEEP_REM(c, v, mem):
+    if not c.args[1] and -c.result in _RESTART_TEXT:
+        return timespec_at(c, v, mem)
+    return ptr(c, v)
+
+
+def POLLFDS_IN(c, v, mem):
+    return pollfds_str(c, v, c.args[1] & 0xFFFFFFFF, mem, False)
+
+
+def fdset_arg(c, v, mem):
+    return fdset_str(c, v, i32(c.args[0]), mem)
+
+
+def PSELECT_SIGMASK(c, v, mem):
+    if not v:
+        return "NULL"
+    sset, size = _S_QQ.unpack(mem.read(v, 16))
+    if sset and 4 <= size <= 8:
+        mask = sigset_str(int.from_bytes(mem.read(sset, size), "little"), size)
+    else:
+        mask = ptr(c, sset)
+    return "{sigmask=%s, sigsetsize=%d}" % (mask, size)
+
+
+def EPOLL_EVENT_IN(c, v, mem):
+    if not v:
+        return "NULL"
+    return epoll_event_str(c, mem.read(v, 12), 0)
+
+
+def EPOLL_EVENTS_OUT(c, v, mem):
+    if not v:
+        return "NULL"
+    n = c.result
+    shown = min(n, MAX_ELEMENTS)
+    raw = mem.read(v, 12 * shown) if shown else b""
+    out = [epoll_event_str(c, raw, 12 * i) for i in range(shown)]
+    if n > shown:
+        out.append("...")
+    return "[" + ", ".join(out) + "]"
+
+
+def CPUMASK_OUT(c, v, mem):
+    return cpumask_str(c, v, c.result, mem)
+
+
+def cpumask_in(size_index):
+    def dec(c, v, mem):
+        return cpumask_str(c, v, c.args[size_index], mem)
+    return dec
+
+
+def GETCWD_BUF(c, v, mem):
+    if not v:
+        return "NULL"
+    n = c.result
+    if n <= 0:
+        return ptr(c, v)
+    return quote(mem.read(v, n).rstrip(b"\0"))
+
+
+def readlink_buf(c, v, mem):
+    return strn(c, v, c.result, mem)
+
+
+def GETDENTS(c, v, mem):
+    """Non-verbose strace: the address and the number of entries."""
+    if not v:
+        return "NULL"
+    n, off, total = 0, 0, c.result
+    if total > 0:
+        raw = mem.read(v, total)
+        while off + 18 <= total:
+            reclen = struct.unpack_from("<H", raw, off + 16)[0]
+            if reclen <= 0:
+                break
+            n += 1
+            off += reclen
+    return "%s /* %d entr%s */" % (ptr(c, v), n, "y" if n == 1 else "ies")
+
+
+def TIME_T_PTR(c, v, mem):
+    if not v:
+        return "NULL"
+    return "[%d]" % _S_q.unpack(mem.read(v, 8))[0]
+
+
+def UTIMENS(c, v, mem):
+    if not v:
+        return "NULL"
+    a, b, d, e = struct.unpack("<qqqq", mem.read(v, 32))
+
+    def one(sec, nsec):
+        if nsec == (1 << 30) - 1:
+            return "UTIME_NOW"
+        if nsec == (1 << 30) - 2:
+            return "UTIME_OMIT"
+        return "{tv_sec=%d, tv_nsec=%d}" % (sec, nsec)
+    return "[%s, %s]" % (one(a, b), one(d, e))
+
+
+def TIMEVAL_PAIR(c, v, mem):
+    if not v:
+        return "NULL"
+    return "[{tv_sec=%d, tv_usec=%d}, {tv_sec=%d, tv_usec=%d}]" % struct.unpack(
+        "<qqqq", mem.read(v, 32))
+
+
+def GIDS_IN(c, v, mem):
+    return _gid_list(c, v, i32(c.args[0]), mem)
+
+
+def GIDS_OUT(c, v, mem):
+    if i32(c.args[0]) == 0:
+        return ptr(c, v)
+    return _gid_list(c, v, c.result, mem)
+
+
+def _gid_list(c, v, n, mem):
+    if not v:
+        return "NULL"
+    if n <= 0:
+        return "[]"
+    shown = min(n, MAX_ELEMENTS)
+    ids = struct.unpack("<%dI" % shown, mem.read(v, 4 * shown))
+    out = [str(i) for i in ids] + (["..."] if n > shown else [])
+    return "[" + ", ".join(out) + "]"
+
+
+def OPEN_HOW(c, v, mem):
+    if not v:
+        return "NULL"
+    flags, mode, resolve = struct.unpack("<QQQ", mem.read(v, 24))
+    text = "{flags=%s" % open_flags_str(flags & 0xFFFFFFFF)
+    if flags & (_O_CREAT | _O_TMPFILE):
+        text += ", mode=" + _octal(mode)
+    return text + ", resolve=%s}" % hexval(resolve)
+
+
+def sched_param(c, v, mem):
+    if not v:
+        return "NULL"
+    return "[%d]" % _S_I.unpack(mem.read(v, 4))[0]
+
+
+def STATX_FLAGS(c, v, mem):
+    v &= 0xFFFFFFFF
+    sync = STATX_SYNC(v & 0x6000)
+    rest = v & ~0x6000
+    return sync + "|" + AT_FLAGS(rest) if rest else sync
+
+
+def SETSOCKOPT_VAL(c, v, mem):
+    if not v:
+        return "NULL"
+    if c.args[4] == 4:
+        return "[%d]" % _S_I.unpack(mem.read(v, 4))[0]
+    return ptr(c, v)
+
+
+def GETSOCKOPT_VAL(c, v, mem):
+    if not v:
+        return "NULL"
+    lp = c.args[4]
+    length = _S_I.unpack(mem.read(lp, 4))[0] if lp else 0
+    if length == 4:
+        return "[%d]" % _S_I.unpack(mem.read(v, 4))[0]
+    return ptr(c, v)
+
+
+def SOCKOPT_NAME(c, v, mem):
+    level = i32(c.args[1])
+    if level == 1:
+        return SOL_SOCKET_OPTS(v & 0xFFFFFFFF)
+    if level == 6:
+        return TCP_OPTS(v & 0xFFFFFFFF)
+    return str(i32(v))
+
+
+def SOCKET_TYPE(c, v, mem):
+    v &= 0xFFFFFFFF
+    kind = SOCK_TYPES(v & 0xF)
+    rest = v & ~0xF
+    return kind + "|" + SOCK_FLAGS(rest) if rest else kind
+
+
+def SOCKET_PROTO(c, v, mem):
+    if i32(c.args[0]) in (2, 10):
+        return INET_PROTOCOLS(v & 0xFFFFFFFF)
+    return str(i32(v))
+
+
+def PERSONA(c, v, mem):
+    v &= 0xFFFFFFFF
+    if v == 0xFFFFFFFF:
+        return "0xffffffff"
+    base = {0: "PER_LINUX", 8: "PER_LINUX32"}.get(v & 0xFF)
+    if base is None:
+        return hexval(v)
+    rest = v & ~0xFF
+    names = []
+    for bit, name in ((0x0040000, "ADDR_NO_RANDOMIZE"), (0x0200000, "FDPIC_FUNCPTRS"),
+                      (0x0100000, "MMAP_PAGE_ZERO"), (0x0400000, "READ_IMPLIES_EXEC"),
+                      (0x0800000, "ADDR_LIMIT_32BIT"), (0x1000000, "SHORT_INODE"),
+                      (0x2000000, "WHOLE_SECONDS"), (0x4000000, "STICKY_TIMEOUTS"),
+                      (0x8000000, "ADDR_LIMIT_3GB"), (0x0020000, "UNAME26"),
+                      (0x0008000, "ADDR_COMPAT_LAYOUT")):
+        if rest & bit:
+            names.append(name)
+            rest &= ~bit
+    if rest:
+        names.append(hexval(rest))
+    return "|".join([base] + names)
+
+
+# ---------------------------------------------------------------------------------
+# calls decoded by hand (their arguments depend on each other)
+# ---------------------------------------------------------------------------------
+def _clone_enter(c, mem):
+    a = c.args
+    flags = a[0] & ~0xFF
+    sig = a[0] & 0xFF
+    if flags:
+        text = CLONE_FLAGS(flags) + ("|" + signame(sig) if sig else "")
+    else:
+        text = signame(sig)
+    c.extra = flags
+    return "child_stack=%s, flags=%s" % (ptr(c, a[1]), text)
+
+
+def _clone_has_exit(c):
+    return bool(c.extra & (CLONE_PARENT_SETTID | CLONE_PIDFD | CLONE_CHILD_SETTID
+                           | CLONE_CHILD_CLEARTID | CLONE_SETTLS))
+
+
+def _clone_leave(c, mem):
+    a, flags = c.args, c.extra
+    out = []
+    if flags & (CLONE_PARENT_SETTID | CLONE_PIDFD):
+        if flags & CLONE_PARENT_SETTID and c.result > 0:
+            value = "[%d]" % c.result   # the kernel stored the (virtual) child tid there
+        else:
+            value = _safe(INT_PTR, c, a[2], mem)
+        out.append(", parent_tid=" + value)
+    if flags & CLONE_SETTLS:
+        out.append(", tls=" + ptr(c, a[4]))
+    if flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID):
+        out.append(", child_tidptr=" + ptr(c, a[3]))
+    return "".join(out)
+
+
+def _clone3_enter(c, mem):
+    addr, size = c.args[0], c.args[1]
+    c.extra = 0
+    if size < 64:
+        return ptr(c, addr) + ", %d" % size
+    try:
+        flags, pidfd, ctid, ptid, esig, stack, ssize, tls = struct.unpack(
+            "<8Q", mem.read(addr, 64))
+    except OSError:
+        return ptr(c, addr) + ", %d" % size
+    parts = ["flags=" + CLONE_FLAGS(flags)]
+    if flags & CLONE_PIDFD:
+        parts.append("pidfd=" + ptr(c, pidfd))
+    if flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID):
+        parts.append("child_tid=" + ptr(c, ctid))
+    if flags & CLONE_PARENT_SETTID:
+        parts.append("parent_tid=" + ptr(c, ptid))
+    parts.append("exit_signal=" + (signame(esig) if esig < 0x7FFFFFFF else str(esig)))
+    parts.append("stack=" + ptr(c, stack))
+    parts.append("stack_size=" + hexval(ssize))
+    if flags & CLONE_SETTLS:
+        parts.append("tls=" + ptr(c, tls))
+    text = "{" + ", ".join(parts) + "}"
+    if flags & (CLONE_PIDFD | CLONE_PARENT_SETTID):
+        c.extra = (flags, pidfd, size)
+        return text
+    return text + ", %d" % size
+
+
+def _clone3_has_exit(c):
+    return bool(c.extra)
+
+
+def _clone3_leave(c, mem):
+    flags, pidfd, size = c.extra
+    changed = []
+    if c.result >= 0:
+        if flags & CLONE_PIDFD:
+            changed.append("pidfd=" + _safe(INT_PTR, c, pidfd, mem))
+        if flags & CLONE_PARENT_SETTID:
+            changed.append("parent_tid=[%d]" % c.result)
+    return (" => {" + ", ".join(changed) + "}" if changed else "") + ", %d" % size
+
+
+_IOCTL_IN_INT = {0x5410, 0x5421, 0x40045431, 0x5452}          # TIOCSPGRP, FIONBIO, ...
+_IOCTL_OUT_INT = {0x540F, 0x541B, 0x5411, 0x5429, 0x80045430}  # TIOCGPGRP, FIONREAD, ...
+_IOCTL_NO_ARG = {0x5450, 0x5451, 0x5422}                       # FIONCLEX, FIOCLEX, TIOCNOTTY
+_IOCTL_INT_ARG = {0x540E, 0x5409, 0x540A, 0x540B}              # TIOCSCTTY, TCSBRK, ...
+_IOCTL_WINSZ_OUT, _IOCTL_WINSZ_IN = 0x5413, 0x5414
+
+
+def _winsize(c, v, mem):
+    if not v:
+        return "NULL"
+    return ("{ws_row=%d, ws_col=%d, ws_xpixel=%d, ws_ypixel=%d}"
+            % struct.unpack("<HHHH", mem.read(v, 8)))
+
+
+def _ioctl_enter(c, mem):
+    fd, req, arg = c.args[0], c.args[1] & 0xFFFFFFFF, c.args[2]
+    head = "%d, %s" % (i32(fd), IOCTLS(req))
+    c.extra = False
+    if req in _IOCTL_NO_ARG:
+        return head
+    if req in _IOCTL_IN_INT:
+        return head + ", " + _safe(INT_PTR, c, arg, mem)
+    if req == _IOCTL_WINSZ_IN:
+        return head + ", " + _safe(_winsize, c, arg, mem)
+    if req in _IOCTL_INT_ARG:
+        return head + ", %d" % i32(arg)
+    c.extra = True
+    return head + ", "
+
+
+def _ioctl_has_exit(c):
+    return c.extra
+
+
+def _ioctl_leave(c, mem):
+    req, arg = c.args[1] & 0xFFFFFFFF, c.args[2]
+    if c.result < 0:
+        return ptr(c, arg)
+    if req in _IOCTL_OUT_INT:
+        return _safe(INT_PTR, c, arg, mem)
+    if req == _IOCTL_WINSZ_OUT:
+        return _safe(_winsize, c, arg, mem)
+    if req in IOCTLS.names:
+        return ptr(c, arg)
+    return _addr_like(c, arg)
+
+
+_PR_SIG_IN = {1}                      # PR_SET_PDEATHSIG
+_PR_SIG_OUT = {2}                     # PR_GET_PDEATHSIG
+_PR_INT_OUT = {37, 5, 9, 11}          # PR_GET_CHILD_SUBREAPER, PR_GET_UNALIGN, ...
+_PR_ONE_ARG = {36, 8, 29, 41, 58, 57, 14, 6, 10, 12, 26, 28}
+_PR_NO_ARG = {3, 7, 13, 19, 21, 25, 27, 30, 31, 32, 34, 39, 40, 42, 46}
+_PR_ALL_ARGS = {38}                   # PR_SET_NO_NEW_PRIVS prints all four
+
+
+def _prctl_enter(c, mem):
+    a = c.args
+    opt = a[0] & 0xFFFFFFFF
+    head = PRCTL_OPTIONS(opt)
+    c.extra = None
+    if opt in _PR_NO_ARG:
+        return head
+    if opt in _PR_SIG_IN:
+        return head + ", " + signame(i32(a[1]))
+    if opt == 15:   # PR_SET_NAME
+        return head + ", " + _safe(STR, c, a[1], mem)
+    if opt == 4:    # PR_SET_DUMPABLE
+        return head + ", " + DUMPABLE(a[1] & 0xFFFFFFFF)
+    if opt in _PR_ONE_ARG:
+        return head + ", %d" % a[1]
+    if opt == 22:   # PR_SET_SECCOMP
+        return head + ", %s, %s" % (SECCOMP_MODES(a[1] & 0xFFFFFFFF), ptr(c, a[2]))
+    if opt in (23, 24):
+        return head + ", %d" % a[1]
+    if opt in _PR_SIG_OUT or opt in _PR_INT_OUT or opt == 16:
+        c.extra = opt
+        return head + ", "
+    if opt in _PR_ALL_ARGS:
+        return head + ", %d, %d, %d, %d" % a[1:5]
+    return head + ", " + ", ".join(_addr_like(c, v) for v in a[1:5])
+
+
+def _prctl_has_exit(c):
+    return c.extra is not None
+
+
+def _prctl_leave(c, mem):
+    opt, v = c.extra, c.args[1]
+    if c.result < 0:
+        return ptr(c, v)
+    if opt == 16:   # PR_GET_NAME
+        return quote(mem.read_cstring(v, 16))
+    n = _S_I.unpack(mem.read(v, 4))[0]
+    return "[%s]" % (signame(n) if opt in _PR_SIG_OUT else n)
+
+
+def _arch_prctl_enter(c, mem):
+    code = c.args[0] & 0xFFFFFFFF
+    c.extra = code in (0x1003, 0x1004)
+    head = ARCH_PRCTL(code)
+    if c.extra:
+        return head + ", "
+    return head + ", " + ptr(c, c.args[1])
+
+
+def _arch_prctl_has_exit(c):
+    return c.extra
+
+
+def _arch_prctl_leave(c, mem):
+    if c.result < 0:
+        return ptr(c, c.args[1])
+    return _safe(PTR_PTR, c, c.args[1], mem)
+
+
+def _futex_enter(c, mem):
+    uaddr, op, val, timeout, uaddr2, val3 = c.args
+    op &= 0xFFFFFFFF
+    cmd = op & 127
+    name = FUTEX_CMDS(cmd)
+    if op & FUTEX_PRIVATE_FLAG and cmd in FUTEX_CMDS.names:
+        name += "_PRIVATE"
+    if op & FUTEX_CLOCK_REALTIME:
+        name += "|FUTEX_CLOCK_REALTIME"
+    rest = op & ~(127 | FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
+    if rest:
+        name += "|0x%x" % rest
+    val &= 0xFFFFFFFF
+    parts = [ptr(c, uaddr), name]
+    if cmd in (0, 6, 13):           # WAIT, LOCK_PI, LOCK_PI2
+        parts += [str(val), _safe(timespec_arg, c, timeout, mem)]
+    elif cmd == 9:                  # WAIT_BITSET
+        parts += [str(val), _safe(timespec_arg, c, timeout, mem), _bitset(val3)]
+    elif cmd == 1:                  # WAKE
+        parts.append(str(val))
+    elif cmd == 10:                 # WAKE_BITSET
+        parts += [str(val), _bitset(val3)]
+    elif cmd == 3:                  # REQUEUE
+        parts += [str(val), str(timeout & 0xFFFFFFFF), ptr(c, uaddr2)]
+    elif cmd in (4, 12):            # CMP_REQUEUE(_PI)
+        parts += [str(val), str(timeout & 0xFFFFFFFF), ptr(c, uaddr2), str(val3 & 0xFFFFFFFF)]
+    elif cmd == 5:                  # WAKE_OP
+        parts += [str(val), str(timeout & 0xFFFFFFFF), ptr(c, uaddr2), hexval(val3 & 0xFFFFFFFF)]
+    elif cmd == 11:                 # WAIT_REQUEUE_PI
+        parts += [str(val), _safe(timespec_arg, c, timeout, mem), ptr(c, uaddr2)]
+    elif cmd in (7, 8):             # UNLOCK_PI, TRYLOCK_PI
+        pass
+    else:
+        parts += [hexval(val), _addr_like(c, timeout), _addr_like(c, uaddr2), hexval(val3)]
+    return ", ".join(parts)
+
+
+def _bitset(v):
+    v &= 0xFFFFFFFF
+    return "FUTEX_BITSET_MATCH_ANY" if v == 0xFFFFFFFF else hexval(v)
+
+
+def _rt_sigreturn_enter(c, mem):
+    sp = c.extra
+    if sp is None:
+        return "{mask=?}"
+    try:
+        mask = _S_Q.unpack(mem.read(sp + 296, 8))[0]
+    except Exception:
+        return "{mask=%s}" % ptr(c, sp + 296)
+    return "{mask=%s}" % sigset_str(mask)
+
+
+def _restart_enter(c, mem):
+    return "<... resuming interrupted %s ...>" % (c.extra or "system call")
+
+
+def _fcntl_arg(c, v, mem):
+    cmd = c.args[1] & 0xFFFFFFFF
+    if cmd in (0, 1030, 8, 1031, 1026, 1024):      # F_DUPFD(_CLOEXEC), F_SETOWN, ...
+        return str(i32(v))
+    if cmd == 2:
+        return FD_FLAGS(v & 0xFFFFFFFF)
+    if cmd == 4:
+        return open_flags_str(v & 0xFFFFFFFF)
+    if cmd == 10:
+        return signame(i32(v))
+    if cmd == 1033:
+        return F_SEALS(v & 0xFFFFFFFF)
+    if cmd in (1, 3, 9, 11, 1025, 1032, 1034):      # the F_GET* with no argument
+        return None
+    if cmd in (5, 6, 7, 36, 37, 38):                 # struct flock
+        if not v:
+            return "NULL"
+        ltype, whence, start, length = struct.unpack("<hh4xqq", mem.read(v, 24))
+        return "{l_type=%s, l_whence=%s, l_start=%d, l_len=%d}" % (
+            {0: "F_RDLCK", 1: "F_WRLCK", 2: "F_UNLCK"}.get(ltype, str(ltype)),
+            WHENCE(whence & 0xFFFF), start, length)
+    return _addr_like(c, v)
+
+
+def _rv_fcntl(c, r, mem):
+    cmd = c.args[1] & 0xFFFFFFFF
+    if cmd == 1 and r:
+        return "0x%x (flags %s)" % (r, FD_FLAGS(r))
+    if cmd == 3:
+        return "%s (flags %s)" % (hexval(r), open_flags_str(r))
+    if cmd == 1034 and r:
+        return "0x%x (seals %s)" % (r, F_SEALS(r))
+    if cmd == 11 and r:
+        return "%d (%s)" % (r, signame(r))
+    return str(r)
+
+
+# ---------------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------------
+def RV_PTR(c, r, mem):
+    """An address result (mmap, brk): hex, <pointer> in deterministic mode."""
+    r &= MASK64
+    return POINTER if c.det and r else hexval(r)
+
+
+def RV_HEX(c, r, mem):
+    return hexval(r & MASK64)
+
+
+def RV_OCT(c, r, mem):
+    return _octal(r)
+
+
+def RV_UDEC(c, r, mem):
+    return str(r & MASK64)
+
+
+def _rv_poll(c, r, mem):
+    if r == 0:
+        return "0 (Timeout)"
+    text = "%d (%s" % (r, _safe_call(pollfds_str, c, c.args[0], c.args[1] & 0xFFFFFFFF, mem, True))
+    if c.sc.name == "ppoll" and c.args[2]:
+        text += ", left " + _safe(timespec_arg, c, c.args[2], mem)
+    return text + ")"
+
+
+def _rv_select(c, r, mem):
+    if r == 0:
+        return "0 (Timeout)"
+    nfds = i32(c.args[0])
+    parts = []
+    left = r
+    for i, label in ((1, "in"), (2, "out"), (3, "except")):
+        addr = c.args[i]
+        if not addr or left <= 0 or nfds <= 0:
+            continue
+        try:
+            size = (((nfds + 7) // 8) + 7) & ~7
+            bits = int.from_bytes(mem.read(addr, size), "little")
+        except OSError:
+            continue
+        fds = []
+        for fd in range(nfds):
+            if bits >> fd & 1:
+                fds.append(str(fd))
+                left -= 1
+                if left == 0:
+                    break
+        if fds:
+            parts.append("%s [%s]" % (label, " ".join(fds)))
+    if c.args[4]:
+        tv = timespec_arg if c.sc.name == "pselect6" else timeval_arg
+        parts.append("left " + _safe(tv, c, c.args[4], mem))
+    return "%d (%s)" % (r, ", ".join(parts))
+
+
+def _rv_signal(c, r, mem):
+    return "%d (%s)" % (r, signame(r)) if r > 0 else str(r)
+
+
+def _safe(dec, c, v, mem):
+    try:
+        text = dec(c, v, mem)
+    except Exception:
+        return ptr(c, v)
+    return text
+
+
+def _safe_call(func, c, addr, *args):
+    try:
+        return func(c, addr, *args)
+    except Exception:
+        return ptr(c, addr)
+
+
+# ---------------------------------------------------------------------------------
+# signatures
+# ---------------------------------------------------------------------------------
+class Out:
+    """An argument the kernel writes: decoded at exit (as an address if the call
+    failed, unless ``on_error``)."""
+
+    __slots__ = ("dec", "on_error")
+
+    def __init__(self, dec, on_error=False):
+        self.dec, self.on_error = dec, on_error
+
+
+class Spec:
+    __slots__ = ("name", "nargs", "decs", "outs", "on_error", "split", "rv", "nf", "enter",
+                 "leave", "has_exit", "pre")
+
+    def __init__(self, name, args=(), rv=None, nf=False, enter=None, leave=None,
+                 has_exit=None, pre=None):
+        self.name = name
+        self.nargs = len(args)
+        self.decs = tuple(a.dec if isinstance(a, Out) else a for a in args)
+        self.outs = tuple(isinstance(a, Out) for a in args)
+        self.on_error = tuple(isinstance(a, Out) and a.on_error for a in args)
+        self.split = self.outs.index(True) if True in self.outs else self.nargs
+        self.rv, self.nf, self.enter, self.leave, self.pre = rv, nf, enter, leave, pre
+        if has_exit is None:
+            has_exit = (lambda c: True) if self.split < self.nargs else (lambda c: False)
+        self.has_exit = has_exit
+
+
+SPECS: dict[str, Spec] = {}
+
+
+def sc(name, *args, **kw):
+    SPECS[name] = Spec(name, args, **kw)
+
+
+def custom(name, enter, leave=None, has_exit=None, **kw):
+    spec = SPECS[name] = Spec(name, (), enter=enter, leave=leave,
+                              has_exit=has_exit or (lambda c: False), **kw)
+    spec.nargs = SYSCALLS[SYSCALL_NUMBERS[name]][1]   # for the fallback if decoding fails
+
+
+AT = fl(AT_FLAGS)
+O = Out
+OE = lambda dec: Out(dec, on_error=True)  # noqa: E731
+
+# files and descriptors
+sc("read", FD, O(BUF_RESULT), U)
+sc("write", FD, buf_arg(2), U)
+sc("open", PATH, OFLAGS, mode_if_create(1), rv=None)
+sc("openat", DIRFD, PATH, OFLAGS, mode_if_create(2))
+sc("openat2", DIRFD, PATH, OPEN_HOW, U)
+sc("creat", PATH, MODE)
+sc("close", FD)
+sc("close_range", UI, UI, fl(CLOSE_RANGE_FLAGS))
+sc("stat", PATH, O(STAT))
+sc("fstat", FD, O(STAT))
+sc("lstat", PATH, O(STAT))
+sc("newfstatat", DIRFD, PATH, O(STAT), AT)
+sc("statx", DIRFD, PATH, STATX_FLAGS, fl(STATX_MASK), O(lambda c, v, m: statx_at(c, v, m)))
+sc("statfs", PATH, O(lambda c, v, m: statfs_at(c, v, m)))
+sc("fstatfs", FD, O(lambda c, v, m: statfs_at(c, v, m)))
+sc("lseek", FD, LD, xv(WHENCE))
+sc("pread64", FD, O(BUF_RESULT), U, LD)
+sc("pwrite64", FD, buf_arg(2), U, LD)
+sc("readv", FD, O(iov_arg(2, True)), D)
+sc("writev", FD, iov_arg(2), D)
+sc("preadv", FD, O(iov_arg(2, True)), D, LD)
+sc("pwritev", FD, iov_arg(2), D, LD)
+sc("preadv2", FD, O(iov_arg(2, True)), D, LD, X)
+sc("pwritev2", FD, iov_arg(2), D, LD, X)
+sc("access", PATH, fl(ACCESS_MODES))
+sc("faccessat", DIRFD, PATH, fl(ACCESS_MODES))
+sc("faccessat2", DIRFD, PATH, fl(ACCESS_MODES), fl(FACCESSAT_FLAGS))
+sc("pipe", O(INT_PAIR))
+sc("pipe2", O(INT_PAIR), fl(OPEN_FLAGS))
+sc("dup", FD)
+sc("dup2", FD, FD)
+sc("dup3", FD, FD, fl(OPEN_FLAGS))
+sc("fcntl", FD, xv(FCNTL_CMDS), _fcntl_arg, rv=_rv_fcntl)
+sc("flock", FD, fl(LOCK_OPS))
+sc("fsync", FD)
+sc("fdatasync", FD)
+sc("syncfs", FD)
+sc("sync")
+sc("truncate", PATH, LD)
+sc("ftruncate", FD, LD)
+sc("fallocate", FD, fl(FALLOC_FLAGS), LD, LD)
+sc("fadvise64", FD, LD, U, xv(FADVISE))
+sc("readahead", FD, LD, U)
+sc("getdents", FD, O(GETDENTS), UI)
+sc("getdents64", FD, O(GETDENTS), UI)
+sc("getcwd", O(GETCWD_BUF), U)
+sc("chdir", PATH)
+sc("fchdir", FD)
+sc("chroot", PATH)
+sc("rename", PATH, PATH)
+sc("renameat", DIRFD, PATH, DIRFD, PATH)
+sc("renameat2", DIRFD, PATH, DIRFD, PATH, fl(RENAME_FLAGS))
+sc("mkdir", PATH, MODE)
+sc("mkdirat", DIRFD, PATH, MODE)
+sc("rmdir", PATH)
+sc("link", PATH, PATH)
+sc("linkat", DIRFD, PATH, DIRFD, PATH, AT)
+sc("unlink", PATH)
+sc("unlinkat", DIRFD, PATH, AT)
+sc("symlink", PATH, PATH)
+sc("symlinkat", PATH, DIRFD, PATH)
+sc("readlink", PATH, O(readlink_buf), U)
+sc("readlinkat", DIRFD, PATH, O(readlink_buf), U)
+sc("chmod", PATH, MODE)
+sc("fchmod", FD, MODE)
+sc("fchmodat", DIRFD, PATH, MODE)
+sc("fchmodat2", DIRFD, PATH, MODE, AT)
+sc("chown", PATH, UID, UID)
+sc("fchown", FD, UID, UID)
+sc("lchown", PATH, UID, UID)
+sc("fchownat", DIRFD, PATH, UID, UID, AT)
+sc("umask", MODE, rv=RV_OCT, nf=True)
+sc("mknod", PATH, SMODE, X)
+sc("mknodat", DIRFD, PATH, SMODE, X)
+sc("utime", PATH, PTR)
+sc("utimes", PATH, TIMEVAL_PAIR)
+sc("futimesat", DIRFD, PATH, TIMEVAL_PAIR)
+sc("utimensat", DIRFD, PATH, UTIMENS, AT)
+sc("sendfile", FD, FD, LONG_PTR, U)
+sc("copy_file_range", FD, LONG_PTR, FD, LONG_PTR, U, UI)
+sc("splice", FD, LONG_PTR, FD, LONG_PTR, U, fl(SPLICE_FLAGS))
+sc("tee", FD, FD, U, fl(SPLICE_FLAGS))
+sc("memfd_create", STR, fl(MFD_FLAGS))
+sc("inotify_init")
+sc("inotify_init1", fl(IN_INIT_FLAGS))
+sc("inotify_add_watch", FD, PATH, XI)
+sc("inotify_rm_watch", FD, D)
+sc("mount", PATH, PATH, STR, X, PTR)
+sc("umount2", PATH, fl(UMOUNT_FLAGS))
+sc("setxattr", PATH, STR, buf_arg(3), U, fl(XATTR_FLAGS))
+sc("lsetxattr", PATH, STR, buf_arg(3), U, fl(XATTR_FLAGS))
+sc("fsetxattr", FD, STR, buf_arg(3), U, fl(XATTR_FLAGS))
+sc("getxattr", PATH, STR, O(BUF_RESULT), U)
+sc("lgetxattr", PATH, STR, O(BUF_RESULT), U)
+sc("fgetxattr", FD, STR, O(BUF_RESULT), U)
+sc("listxattr", PATH, O(BUF_RESULT), U)
+sc("llistxattr", PATH, O(BUF_RESULT), U)
+sc("flistxattr", FD, O(BUF_RESULT), U)
+sc("removexattr", PATH, STR)
+sc("lremovexattr", PATH, STR)
+sc("fremovexattr", FD, STR)
+custom("ioctl", _ioctl_enter, _ioctl_leave, _ioctl_has_exit)
+
+# polling and events
+sc("poll", POLLFDS_IN, UI, D, rv=_rv_poll)
+sc("ppoll", POLLFDS_IN, UI, timespec_arg, sigset_arg(4), U, rv=_rv_poll)
+sc("select", D, fdset_arg, fdset_arg, fdset_arg, timeval_arg, rv=_rv_select)
+sc("pselect6", D, fdset_arg, fdset_arg, fdset_arg, timespec_arg, PSELECT_SIGMASK,
+   rv=_rv_select)
+sc("epoll_create", D)
+sc("epoll_create1", fl(EPOLL_FLAGS))
+sc("epoll_ctl", FD, xv(EPOLL_CTL), FD, EPOLL_EVENT_IN)
+sc("epoll_wait", FD, O(EPOLL_EVENTS_OUT), D, D)
+sc("epoll_pwait", FD, O(EPOLL_EVENTS_OUT), D, D, sigset_arg(5), U)
+sc("epoll_pwait2", FD, O(EPOLL_EVENTS_OUT), D, timespec_arg, sigset_arg(5), U)
+sc("eventfd", UI)
+sc("eventfd2", UI, fl(EFD_FLAGS))
+sc("signalfd", FD, sigset_arg(2), U)
+sc("signalfd4", FD, sigset_arg(2), U, fl(SFD_FLAGS))
+sc("timerfd_create", CLOCKID, fl(TFD_FLAGS))
+sc("timerfd_settime", FD, fl(TFD_TIMER_FLAGS), lambda c, v, m: itimerspec_at(c, v, m),
+   O(lambda c, v, m: itimerspec_at(c, v, m)))
+sc("timerfd_gettime", FD, O(lambda c, v, m: itimerspec_at(c, v, m)))
+
+# memory
+sc("mmap", PTR, U, fl(PROT), lambda c, v, m: map_flags_str(v & 0xFFFFFFFF), FD, X, rv=RV_PTR)
+sc("mprotect", PTR, U, fl(PROT))
+sc("pkey_mprotect", PTR, U, fl(PROT), D)
+sc("munmap", PTR, U)
+sc("brk", PTR, rv=RV_PTR)
+sc("mremap", PTR, U, U, fl(MREMAP_FLAGS), PTR, rv=RV_PTR)
+sc("msync", PTR, U, fl(MSYNC_FLAGS))
+sc("mincore", PTR, U, PTR)
+sc("madvise", PTR, U, xv(MADVISE))
+sc("mlock", PTR, U)
+sc("mlock2", PTR, U, fl(MLOCK2_FLAGS))
+sc("munlock", PTR, U)
+sc("mlockall", fl(MLOCKALL))
+sc("munlockall")
+sc("shmat", D, PTR, X, rv=RV_PTR)
+sc("shmdt", PTR)
+sc("membarrier", xv(MEMBARRIER_CMDS), X, D)
+
+# processes
+custom("clone", _clone_enter, _clone_leave, _clone_has_exit)
+custom("clone3", _clone3_enter, _clone3_leave, _clone3_has_exit)
+sc("fork")
+sc("vfork")
+sc("execve", PATH, ARGV, ENVP)
+sc("execveat", DIRFD, PATH, ARGV, ENVP, AT)
+sc("exit", D)
+sc("exit_group", D)
+sc("wait4", PID, O(WAIT_STATUS), fl(WAIT_OPTIONS), O(WAIT_RUSAGE))
+sc("waitid", xv(WAITID_TYPES), D, O(SIGINFO), fl(WAIT_OPTIONS), O(RUSAGE))
+sc("kill", PID, SIG)
+sc("tkill", PID, SIG)
+sc("tgkill", PID, PID, SIG)
+sc("getpid", nf=True)
+sc("getppid", nf=True)
+sc("gettid", nf=True)
+sc("getuid", nf=True)
+sc("geteuid", nf=True)
+sc("getgid", nf=True)
+sc("getegid", nf=True)
+sc("getpgrp", nf=True)
+sc("getpgid", PID)
+sc("setpgid", PID, PID)
+sc("getsid", PID)
+sc("setsid")
+sc("setuid", UID)
+sc("setgid", UID)
+sc("setreuid", UID, UID)
+sc("setregid", UID, UID)
+sc("setresuid", UID, UID, UID)
+sc("setresgid", UID, UID, UID)
+sc("getresuid", O(UINT_PTR), O(UINT_PTR), O(UINT_PTR))
+sc("getresgid", O(UINT_PTR), O(UINT_PTR), O(UINT_PTR))
+sc("setfsuid", UID, nf=True)
+sc("setfsgid", UID, nf=True)
+sc("getgroups", D, O(GIDS_OUT))
+sc("setgroups", D, GIDS_IN)
+sc("set_tid_address", PTR)
+sc("set_robust_list", PTR, U)
+sc("get_robust_list", PID, O(PTR_PTR), O(LONG_PTR))
+sc("rseq", PTR, XI, XI, XI)
+custom("prctl", _prctl_enter, _prctl_leave, _prctl_has_exit)
+custom("arch_prctl", _arch_prctl_enter, _arch_prctl_leave, _arch_prctl_has_exit)
+sc("personality", PERSONA, rv=RV_HEX, nf=True)
+sc("uname", O(lambda c, v, m: utsname_at(c, v, m)))
+sc("sethostname", buf_arg(1), U)
+sc("setdomainname", buf_arg(1), U)
+sc("sysinfo", O(lambda c, v, m: sysinfo_at(c, v, m)))
+sc("getrandom", O(HEXBUF_RESULT), U, fl(GRND_FLAGS))
+sc("getcpu", O(UINT_PTR), O(UINT_PTR), PTR)
+sc("sched_yield")
+sc("sched_getaffinity", PID, U, O(CPUMASK_OUT))
+sc("sched_setaffinity", PID, U, cpumask_in(1))
+sc("sched_getscheduler", PID)
+sc("sched_setscheduler", PID, xv(SCHED_POLICIES), sched_param)
+sc("sched_getparam", PID, O(sched_param))
+sc("sched_setparam", PID, sched_param)
+sc("sched_get_priority_max", xv(SCHED_POLICIES))
+sc("sched_get_priority_min", xv(SCHED_POLICIES))
+sc("sched_rr_get_interval", PID, O(timespec_arg))
+sc("getpriority", xv(PRIO_WHICH), D)
+sc("setpriority", xv(PRIO_WHICH), D, D)
+sc("ptrace", xv(PTRACE_REQUESTS), PID, PTR, PTR)
+sc("seccomp", xv(SECCOMP_OPS), XI, PTR)
+sc("unshare", fl(CLONE_FLAGS, 64))
+sc("setns", FD, fl(CLONE_FLAGS))
+sc("pidfd_open", PID, fl(PIDFD_FLAGS))
+sc("pidfd_send_signal", FD, SIG, SIGINFO, UI)
+sc("pidfd_getfd", FD, FD, UI)
+custom("restart_syscall", _restart_enter)
+custom("futex", _futex_enter)
+custom("rt_sigreturn", _rt_sigreturn_enter)
+
+# signals
+sc("rt_sigaction", SIG, lambda c, v, m: sigaction_at(c, v, m),
+   O(lambda c, v, m: sigaction_at(c, v, m)), U)
+sc("rt_sigprocmask", xv(SIGPROCMASK_HOW), sigset_arg(3), O(sigset_arg(3)), U)
+sc("rt_sigpending", O(sigset_arg(1)), U)
+sc("rt_sigsuspend", sigset_arg(1), U)
+sc("rt_sigtimedwait", sigset_arg(3), O(SIGINFO), timespec_arg, U, rv=_rv_signal)
+sc("rt_sigqueueinfo", PID, SIG, SIGINFO)
+sc("rt_tgsigqueueinfo", PID, PID, SIG, SIGINFO)
+sc("sigaltstack", lambda c, v, m: stack_t_at(c, v, m), O(lambda c, v, m: stack_t_at(c, v, m)))
+sc("pause")
+
+# time
+sc("nanosleep", timespec_arg, OE(NANOSLEEP_REM))
+sc("clock_nanosleep", CLOCKID, fl(TIMER_FLAGS), timespec_arg, OE(CLOCK_NANOSLEEP_REM))
+sc("clock_gettime", CLOCKID, O(timespec_arg))
+sc("clock_settime", CLOCKID, timespec_arg)
+sc("clock_getres", CLOCKID, O(timespec_arg))
+sc("gettimeofday", O(timeval_arg), O(lambda c, v, m: timezone_at(c, v, m)))
+sc("settimeofday", timeval_arg, lambda c, v, m: timezone_at(c, v, m))
+sc("time", O(TIME_T_PTR))
+sc("times", O(lambda c, v, m: tms_at(c, v, m)), rv=RV_UDEC)
+sc("alarm", UI)
+sc("getitimer", xv(ITIMERS), O(lambda c, v, m: itimerval_at(c, v, m)))
+sc("setitimer", xv(ITIMERS), lambda c, v, m: itimerval_at(c, v, m),
+   O(lambda c, v, m: itimerval_at(c, v, m)))
+sc("timer_create", CLOCKID, lambda c, v, m: sigevent_at(c, v, m), O(INT_PTR))
+sc("timer_settime", D, fl(TIMER_FLAGS), lambda c, v, m: itimerspec_at(c, v, m),
+   O(lambda c, v, m: itimerspec_at(c, v, m)))
+sc("timer_gettime", D, O(lambda c, v, m: itimerspec_at(c, v, m)))
+sc("timer_getoverrun", D)
+sc("timer_delete", D)
+
+# resources
+sc("getrlimit", xv(RLIMITS), O(RLIMIT))
+sc("setrlimit", xv(RLIMITS), RLIMIT)
+sc("prlimit64", PID, xv(RLIMITS), RLIMIT, O(RLIMIT))
+sc("getrusage", xv(RUSAGE_WHO), O(RUSAGE))
+
+# sockets
+sc("socket", xv(ADDRESS_FAMILIES), SOCKET_TYPE, SOCKET_PROTO)
+sc("socketpair", xv(ADDRESS_FAMILIES), SOCKET_TYPE, SOCKET_PROTO, O(INT_PAIR))
+sc("connect", FD, sockaddr_arg(2), UI)
+sc("bind", FD, sockaddr_arg(2), UI)
+sc("listen", FD, D)
+sc("accept", FD, O(sockaddr_out(2)), O(socklen_inout), pre=lambda c, m: _remember_socklen(
+    c, c.args[2], m))
+sc("accept4", FD, O(sockaddr_out(2)), O(socklen_inout), fl(SOCK_FLAGS),
+   pre=lambda c, m: _remember_socklen(c, c.args[2], m))
+sc("getsockname", FD, O(sockaddr_out(2)), O(socklen_inout),
+   pre=lambda c, m: _remember_socklen(c, c.args[2], m))
+sc("getpeername", FD, O(sockaddr_out(2)), O(socklen_inout),
+   pre=lambda c, m: _remember_socklen(c, c.args[2], m))
+sc("sendto", FD, buf_arg(2), U, fl(MSG_FLAGS), sockaddr_arg(5), UI)
+sc("recvfrom", FD, O(BUF_RESULT), U, fl(MSG_FLAGS), O(sockaddr_out(5)), O(socklen_inout),
+   pre=lambda c, m: _remember_socklen(c, c.args[5], m))
+sc("sendmsg", FD, MSGHDR_IN, fl(MSG_FLAGS))
+sc("recvmsg", FD, O(MSGHDR_OUT), fl(MSG_FLAGS))
+sc("shutdown", FD, xv(SHUTDOWN_HOW))
+sc("setsockopt", FD, xv(SOCKET_LEVELS), SOCKOPT_NAME, SETSOCKOPT_VAL, UI)
+sc("getsockopt", FD, xv(SOCKET_LEVELS), SOCKOPT_NAME, O(GETSOCKOPT_VAL), O(socklen_inout),
+   pre=lambda c, m: _remember_socklen(c, c.args[4], m))
+
+# ---------------------------------------------------------------------------------
+# fallback for the rest: python-ptrace's prototypes give the argument types
+# ---------------------------------------------------------------------------------
+def _fallback_decoder(ctype: str, argname: str):
+    t = ctype.replace("const ", "").replace("__user ", "").strip()
+    if t == "char *" and argname in ("filename", "pathname", "path", "oldname", "newname",
+                                     "specialfile", "library", "dir_name", "name"):
+        return PATH
+    if "*" in t:
+        return PTR
+    if t in ("int", "pid_t", "clockid_t", "timer_t", "key_t", "mqd_t", "qid_t"):
+        return D
+    if t in ("unsigned int", "uid_t", "gid_t", "old_uid_t", "old_gid_t", "umode_t",
+             "size_t", "u32", "__u32"):
+        return U if t in ("size_t",) else UI
+    if t in ("long", "loff_t", "off_t", "__kernel_old_time_t", "ssize_t"):
+        return LD
+    return XA
+
+
+def _build_fallback(name: str, nargs: int) -> Spec:
+    decs = [XA] * nargs
+    try:
+        from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
+        proto = SYSCALL_PROTOTYPES.get(name)
+    except Exception:   # pragma: no cover - python-ptrace is a dependency
+        proto = None
+    if proto is not None and len(proto[1]) == nargs:
+        decs = [_fallback_decoder(t, n) for t, n in proto[1]]
+    return Spec(name, decs)
+
+
+TABLE: dict[int, Spec] = {}
+for _nr, (_name, _nargs, _nf) in SYSCALLS.items():
+    _spec = SPECS.get(_name)
+    if _spec is None:
+        _spec = _build_fallback(_name, _nargs)
+        _spec.nf = _nf
+    TABLE[_nr] = _spec
+
+
+def spec_for(nr: int) -> Spec:
+    spec = TABLE.get(nr)
+    if spec is None:
+        spec = Spec("syscall_0x%x" % (nr & MASK64), [XA] * 6)
+        if len(TABLE) < 4096:
+            TABLE[nr] = spec
+    return spec
+
+
+# ---------------------------------------------------------------------------------
+# one call
+# ---------------------------------------------------------------------------------
+class Call:
+    """A system call in flight: what was printed at entry and, later, at exit."""
+
+    __slots__ = ("pid", "nr", "sc", "args", "det", "t_entry", "head", "later", "result",
+                 "extra", "cut", "state")
+
+    def __init__(self, pid: int, nr: int, args, det: bool, now_ns: int):
+        self.pid = pid
+        self.nr = nr
+        self.sc = TABLE.get(nr) or spec_for(nr)
+        args = tuple(args)
+        if len(args) != 6:
+            args = (args + (0,) * 6)[:6]
+        if min(args) < 0 or max(args) > MASK64:
+            args = tuple(a & MASK64 for a in args)
+        self.args = args
+        self.det = det
+        self.t_entry = now_ns
+        self.head = ""
+        self.later = None
+        self.result = 0
+        self.extra = None
+        self.cut = 0          # streams (bit mask) that showed it as "<unfinished ...>"
+        self.state = 0        # 0 in progress, 1 finished
+
+    @property
+    def name(self) -> str:
+        return self.sc.name
+
+    def __repr__(self) -> str:
+        return "<Call %d %s(%s>" % (self.pid, self.sc.name, self.head)
+
+
+def begin_call(c: Call, mem) -> None:
+    """Decode the input arguments: ``c.head`` is what strace prints at entry after
+    "name(" (with the trailing ", " when more arguments follow at exit)."""
+    spec = c.sc
+    if spec.enter is not None:
+        try:
+            c.head = spec.enter(c, mem)
+        except Exception:
+            c.head = ", ".join(_addr_like(c, v) for v in c.args[:spec.nargs or 0])
+        return
+    if spec.pre is not None:
+        try:
+            spec.pre(c, mem)
+        except Exception:
+            pass
+    args, decs, split, nargs = c.args, spec.decs, spec.split, spec.nargs
+    parts = []
+    for i in range(split):
+        try:
+            text = decs[i](c, args[i], mem)
+        except Exception:
+            text = ptr(c, args[i])
+        if text is not None:
+            parts.append(text)
+    head = ", ".join(parts)
+    if split < nargs:
+        outs = spec.outs
+        later = [None] * (nargs - split)
+        for i in range(split, nargs):
+            if not outs[i]:
+                try:
+                    later[i - split] = decs[i](c, args[i], mem)
+                except Exception:
+                    later[i - split] = ptr(c, args[i])
+        c.later = later
+        if parts:
+            head += ", "
+    c.head = head
+
+
+def has_exit_part(c: Call) -> bool:
+    """Whether strace would print more at exit (an unfinished line shows the gap)."""
+    try:
+        return c.sc.has_exit(c)
+    except Exception:
+        return False
+
+
+def finish_call(c: Call, result: int, mem) -> tuple[str, str]:
+    """Decode the outputs: returns (tail, ret) where the line is
+    ``name(`` + head + tail + ``) = `` + ret."""
+    c.result = result
+    c.state = 1
+    spec = c.sc
+    if spec.leave is not None:
+        if spec.has_exit(c):
+            try:
+                tail = spec.leave(c, mem)
+            except Exception:
+                tail = ""
+        else:
+            tail = ""
+    elif c.later is not None:
+        failed = -MAX_ERRNO <= result < 0 and not spec.nf
+        args, decs, outs, on_error, split = c.args, spec.decs, spec.outs, spec.on_error, spec.split
+        later = c.later
+        for i in range(split, spec.nargs):
+            if outs[i]:
+                v = args[i]
+                if failed and not on_error[i]:
+                    later[i - split] = ptr(c, v)
+                else:
+                    try:
+                        later[i - split] = decs[i](c, v, mem)
+                    except Exception:
+                        later[i - split] = ptr(c, v)
+        tail = ", ".join(p for p in later if p is not None)
+    else:
+        tail = ""
+    return tail, result_text(c, result, mem)
+
+
+def result_text(c: Call, result: int, mem=None) -> str:
+    """What follows "= "."""
+    spec = c.sc
+    if -MAX_ERRNO <= result < 0 and not spec.nf:
+        return errno_text(-result)
+    rv = spec.rv
+    if rv is None:
+        return str(result)
+    try:
+        return rv(c, result, mem)
+    except Exception:
+        return str(result)
+
+
+def noreturn_tail(c: Call) -> str:
+    """exit/exit_group/execve with no exit stop, or a call cut short by death:
+    strace prints " <unfinished ...>" where exit-time arguments would have gone."""
+    c.state = 1
+    return " <unfinished ...>" if has_exit_part(c) else ""
+
+
+def aligned(text: str, ret: str) -> str:
+    """``text + " = " + ret`` with "=" at column ACOLUMN, as strace's tabto() does
+    (``text`` includes any pid/time prefix: strace counts them too)."""
+    n = len(text) + 1
+    if n < ACOLUMN:
+        return text + " " * (ACOLUMN - n + 1) + "= " + ret
+    return text + " = " + ret
+
+
+def format_line(call, args, result, mem, det: bool = False) -> str:
+    """One complete line as ``strace -ff`` writes it (no prefix), for a call given by
+    name or number: handy for tests and one-off formatting."""
+    nr = SYSCALL_NUMBERS[call] if isinstance(call, str) else call
+    c = Call(0, nr, args, det, 0)
+    begin_call(c, mem)
+    tail, ret = finish_call(c, result, mem)
+    return aligned(c.sc.name + "(" + c.head + tail + ")", ret)
+
+
+# ---------------------------------------------------------------------------------
+# lines that are not calls
+# ---------------------------------------------------------------------------------
+def signal_line(siginfo: bytes, det: bool) -> str:
+    signo = _S_I.unpack_from(siginfo.ljust(4, b"\0"), 0)[0]
+    return "--- %s %s ---" % (signame(signo), siginfo_str(siginfo, det))
+
+
+def stopped_line(sig: int) -> str:
+    return "--- stopped by %s ---" % signame(sig)
+
+
+def exit_line(code_or_signal: int, killed: bool, core: bool) -> str:
+    if killed:
+        return "+++ killed by %s %s+++" % (signame(code_or_signal),
+                                          "(core dumped) " if core else "")
+    return "+++ exited with %d +++" % (code_or_signal & 0xFF)

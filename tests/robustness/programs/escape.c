@@ -1,0 +1,159 @@
+/* escape: try to reach a process by its pid, and print what the kernel answered.
+ *
+ *   escape probe PID     kill(PID, 0), kill(PID, SIGTERM), kill(-PID, SIGTERM),
+ *                        tgkill, ptrace(PTRACE_ATTACH), process_vm_readv,
+ *                        process_vm_writev, pidfd_open, getpgid, prlimit: one line each
+ *   escape sched PID     setpriority, sched_setaffinity, sched_setscheduler,
+ *                        ioprio_set on PID (each changes PID if it reaches it)
+ *   escape pidfd FD      pidfd_send_signal(FD, SIGTERM) and waitid(P_PIDFD, FD) on an
+ *                        inherited descriptor
+ *   escape killall       kill(-1, SIGKILL)
+ *   escape killinit      kill(1, SIGKILL), then kill(1, 0) and getppid()
+ *   escape peek PID      kill(PID, 0) and pidfd_open only (harmless: the native
+ *                        control run against a real process)
+ *
+ * Each line is "call = 0" or "call = -1 ERRNAME"; the exit status is 0.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_CLASS_BE 2
+
+static const char *errname(int e)
+{
+    switch (e) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case EFAULT: return "EFAULT";
+    case EINVAL: return "EINVAL";
+    case ENOSYS: return "ENOSYS";
+    case EACCES: return "EACCES";
+    default: {
+        static char buf[32];
+        snprintf(buf, sizeof buf, "errno%d", e);
+        return buf;
+    }
+    }
+}
+
+static void report(const char *call, long rc)
+{
+    if (rc < 0)
+        printf("%s = -1 %s\n", call, errname(errno));
+    else
+        printf("%s = %s\n", call, rc == 0 ? "0" : "ok");
+    fflush(stdout);
+}
+
+static char target_buf[64] = "escape's buffer";
+
+static long vm_read(pid_t pid)
+{
+    char buf[16];
+    struct iovec local = {buf, sizeof buf};
+    struct iovec remote = {target_buf, sizeof buf};
+    return process_vm_readv(pid, &local, 1, &remote, 1, 0) < 0 ? -1 : 0;
+}
+
+static long vm_write(pid_t pid)
+{
+    char buf[16] = "overwritten";
+    struct iovec local = {buf, sizeof buf};
+    struct iovec remote = {target_buf, sizeof buf};
+    return process_vm_writev(pid, &local, 1, &remote, 1, 0) < 0 ? -1 : 0;
+}
+
+static long pidfd(pid_t pid)
+{
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0) {
+        close((int)fd);
+        return 0;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: escape probe|sched|peek PID | pidfd FD | killall | killinit\n");
+        return 2;
+    }
+    const char *mode = argv[1];
+    if (!strcmp(mode, "killall")) {
+        report("kill(-1, SIGKILL)", kill(-1, SIGKILL));
+        return 0;
+    }
+    if (!strcmp(mode, "killinit")) {
+        report("kill(1, SIGKILL)", kill(1, SIGKILL));
+        report("kill(1, 0)", kill(1, 0));
+        printf("getppid() = %d\n", (int)getppid());
+        return 0;
+    }
+    if (argc < 3)
+        return 2;
+    pid_t pid = (pid_t)atoi(argv[2]);
+    if (!strcmp(mode, "pidfd")) {
+        int fd = (int)pid;
+        siginfo_t info;
+        report("pidfd_send_signal(FD, SIGTERM)",
+               syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0));
+        report("waitid(P_PIDFD, FD)", waitid((idtype_t)P_PIDFD, (id_t)fd, &info,
+                                             WEXITED | WNOHANG));
+        return 0;
+    }
+    if (!strcmp(mode, "sched")) {
+        cpu_set_t set;
+        struct sched_param param = {0};
+        CPU_ZERO(&set);
+        CPU_SET(0, &set);
+        report("setpriority(PRIO_PROCESS, PID, 7)", setpriority(PRIO_PROCESS, pid, 7));
+        report("sched_setaffinity(PID, {0})", sched_setaffinity(pid, sizeof set, &set));
+        report("sched_setscheduler(PID, SCHED_BATCH)",
+               sched_setscheduler(pid, SCHED_BATCH, &param));
+        report("ioprio_set(PID, BE/7)", syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, pid,
+                                                (IOPRIO_CLASS_BE << 13) | 7));
+        return 0;
+    }
+    report("kill(PID, 0)", kill(pid, 0));
+    if (!strcmp(mode, "peek")) {
+        report("pidfd_open(PID)", pidfd(pid));
+        return 0;
+    }
+    report("kill(PID, SIGTERM)", kill(pid, SIGTERM));
+    report("kill(-PID, SIGTERM)", kill(-pid, SIGTERM));
+    report("tgkill(PID, PID, SIGTERM)", syscall(SYS_tgkill, pid, pid, SIGTERM));
+    report("ptrace(PTRACE_ATTACH, PID)", ptrace(PTRACE_ATTACH, pid, 0, 0));
+    report("process_vm_readv(PID)", vm_read(pid));
+    report("process_vm_writev(PID)", vm_write(pid));
+    report("pidfd_open(PID)", pidfd(pid));
+    report("getpgid(PID)", getpgid(pid) < 0 ? -1 : 0);
+    struct rlimit limit = {64, 64};
+    report("prlimit(PID, RLIMIT_NOFILE)", prlimit(pid, RLIMIT_NOFILE, &limit, NULL));
+    return 0;
+}
