@@ -957,6 +957,9 @@ class Engine:
             os.kill(info.native, SIGKILL)
         except ProcessLookupError:
             pass
+        # A killed tracee still stops at its exit event: see it through to the end now,
+        # so that nothing it holds (files, locks, sockets) outlives its simulated death.
+        self._collect_dying()
 
     # ------------------------------------------------------------------ signals
     def kill(self, caller: int, pid: int, sig: int, code: int = 0) -> int:

@@ -122,11 +122,6 @@ def test_inherited_pidfd_of_an_outside_process_is_useless(simhost, build, outsid
     assert outside.poll() is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: setpriority, sched_setaffinity, sched_setscheduler and ioprio_set are not "
-    "trapped: they run natively and change the real process with that pid (an outside "
-    "process here; a virtual pid such as 1000 names whatever real process has that "
-    "native pid)"))
 def test_outside_pid_cannot_be_rescheduled(simhost, build, outside):
     before = snapshot(outside.pid)
     p = run_in_host(simhost, [build("escape"), "sched", str(outside.pid)])

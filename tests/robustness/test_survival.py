@@ -393,11 +393,6 @@ def test_pytest_killed_with_sigkill_mid_test(inner, state):
 
 
 # ------------------------------------------------------------------ killed inside a host
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a process killed with SIGKILL in the host is reported Signaled(SIGKILL) and "
-    "reaped at once, but its native process stays in a ptrace stop (its exit event, "
-    "SIGKILL pending) until the tracer next waits natively (another process runs) or "
-    "close(): its files, locks and sockets stay held meanwhile"))
 def test_a_reaped_process_is_gone_natively(simhost, tmp_path):
     lock = tmp_path / "lock"
     holder = simhost.spawn(["bash", "-c", f"exec 9>{lock}; flock 9; exec sleep 1000"],

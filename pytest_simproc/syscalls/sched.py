@@ -1,0 +1,53 @@
+"""Scheduling and priority calls that name a process: translated, and confined.
+
+Run natively with a virtual pid, setpriority(2), sched_setaffinity(2) and friends
+would reach whatever real process has that number. A pid of the host is translated to
+its native pid, 0 (the caller) passes, anything else is ESRCH. Process groups and users
+(PRIO_PGRP, PRIO_USER, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER) are refused with EPERM: the
+native process group and user are not the host's.
+"""
+from __future__ import annotations
+
+import errno
+
+from .args import s32
+from .outcome import Native
+from .registry import handles
+
+PRIO_PROCESS = 0
+IOPRIO_WHO_PROCESS = 1
+
+
+def _translated(ctx, reg: str, pid: int):
+    if pid == 0:  # the caller itself: nothing to translate
+        return Native()
+    task = ctx.engine.tasks_by_tid.get(pid)
+    if task is None or task.exiting:
+        return -errno.ESRCH
+    return Native(regs={reg: task.native})
+
+
+@handles("sched_setaffinity", "sched_setscheduler", "sched_getscheduler",
+         "sched_setparam", "sched_getparam", "sched_rr_get_interval", "sched_setattr",
+         "sched_getattr", "get_robust_list")
+def by_pid(ctx, pid, *_):
+    pid = s32(pid)
+    if pid < 0:
+        return -errno.EINVAL
+    return _translated(ctx, "rdi", pid)
+
+
+@handles("getpriority", "setpriority")
+def priority(ctx, which, who, *_):
+    which, who = s32(which), s32(who)
+    if which != PRIO_PROCESS:
+        return -errno.EPERM if which in (1, 2) else -errno.EINVAL
+    return _translated(ctx, "rsi", who)
+
+
+@handles("ioprio_set", "ioprio_get")
+def ioprio(ctx, which, who, *_):
+    which, who = s32(which), s32(who)
+    if which != IOPRIO_WHO_PROCESS:
+        return -errno.EPERM if which in (2, 3) else -errno.EINVAL
+    return _translated(ctx, "rsi", who)
