@@ -3,6 +3,7 @@
 #
 #   jobs.sh run    background jobs of different lengths, `wait` for each, one killed
 #   jobs.sh term   two long jobs; on SIGTERM the trap kills them, reaps them, exits 0
+#   jobs.sh specs  jobs named by job spec: kill %1, kill -STOP %2, wait %2, jobs
 #
 # Times are printed relative to the start, from bash's $EPOCHSECONDS.
 
@@ -46,9 +47,20 @@ term() {
     exit 1
 }
 
+specs() {
+    sleep 50 &
+    sleep 20 &
+    say "jobs: $(jobs -p | tr '\n' ' ')"
+    kill %1; wait %1; say "job %1 exit $?"
+    kill -STOP %2; say "stopped %2"
+    sleep 30
+    kill -CONT %2; wait %2; say "job %2 exit $?"
+}
+
 say "jobs.sh $$ $1"
 case $1 in
     run) run ;;
     term) term ;;
-    *) echo "usage: jobs.sh run|term" >&2; exit 2 ;;
+    specs) specs ;;
+    *) echo "usage: jobs.sh run|term|specs" >&2; exit 2 ;;
 esac

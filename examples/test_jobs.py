@@ -156,7 +156,7 @@ def test_usage_error(simhost, bash, clean_env):
     p = spawn_jobs(simhost, bash, clean_env, "bogus", expected_final_state="exited:2")
     simhost.run()
     assert p.exit_status == Exited(2)
-    assert p.stderr == b"usage: jobs.sh run|term\n"
+    assert p.stderr == b"usage: jobs.sh run|term|specs\n"
 
 
 def _cli(*args, env):
@@ -181,3 +181,24 @@ def test_cli_expect(bash, clean_env, tmp_path):
 
     plain = _cli("--", bash, JOBS, "bogus", env=clean_env)
     assert plain.returncode == 2    # without --expect: the program's own status
+
+
+SPECS_OUTPUT = b"""\
+[+0] jobs.sh 1000 specs
+[+0] jobs: 1001 1002 
+[+0] job %1 exit 143
+[+0] stopped %2
+[+30] job %2 exit 0
+"""
+
+
+@pytest.mark.simproc(expected_final_state=Exited(0))
+def test_job_specs_kill_stop_and_wait(simhost, bash, clean_env):
+    """`kill %1`, `kill -STOP %2`, `wait %2`: the job table of a non-interactive bash.
+    The stopped `sleep 20` is past its deadline when it is continued at +30, and ends at
+    once (nanosleep measures the clock, not the time the process ran), as on Linux."""
+    p = spawn_jobs(simhost, bash, clean_env, "specs")
+    simhost.run()
+    assert p.stdout == SPECS_OUTPUT
+    assert simhost.process(1001).exit_status == Signaled(signal.SIGTERM)
+    assert simhost.process(1002).exit_status == Exited(0)

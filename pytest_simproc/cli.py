@@ -6,6 +6,7 @@ import os
 import sys
 
 from .errors import SimprocError
+from .host import MAX_SECONDS, validate_host_options
 from .kernel.rlimits import parse_rlimit_spec
 from .kernel.states import Exited, Signaled, format_state, parse_final_state
 
@@ -17,7 +18,18 @@ def _positive_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0 seconds: {text!r}")
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be finite and at most {MAX_SECONDS} "
+                                         f"seconds: {text!r}")
     return value
+
+
+def _hostname(text: str) -> str:
+    try:
+        validate_host_options(hostname=text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _rlimit(text: str):
@@ -44,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stop-time", type=_positive_seconds, default=3600, metavar="S",
                      help="virtual seconds after which survivors are shut down (3600)")
     run.add_argument("--seed", type=int, default=0, help="schedule and randomness seed (0)")
-    run.add_argument("--hostname", default="simhost", help="the host's name (simhost)")
+    run.add_argument("--hostname", type=_hostname, default="simhost", help="the host's name (simhost)")
     run.add_argument("--rlimit", type=_rlimit, action="append", default=[],
                      metavar="NAME=SOFT[:HARD]", help="a resource limit, e.g. NOFILE=256")
     run.add_argument("--expect", type=_expect, metavar="exited:N|signaled:SIG|running",

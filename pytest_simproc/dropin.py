@@ -123,6 +123,7 @@ class DropinSession:
         options.setdefault("hostname", "simhost")
         self.host_options = options
         self.keep = keep
+        self.host_factory = None  # the plugin wires pytest hooks into the hosts it makes
         self._now = float(options.get("start_time", DEFAULT_START_TIME))
         self._host: SimHost | None = None
         self._lock = threading.RLock()
@@ -263,7 +264,8 @@ class DropinSession:
                         raise SimprocError("the drop-in session of this test is over")
                     options = dict(self.host_options)
                     options["start_time"] = self._now
-                    host = SimHost(**options)
+                    host = (self.host_factory(options) if self.host_factory is not None
+                            else SimHost(**options))
                     if self.keep:
                         host.keep_data()
                     self._host = host

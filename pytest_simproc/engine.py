@@ -406,6 +406,8 @@ class Engine:
         pass ``until_ns``. Returns "predicate", "exited" or "time"."""
         eligible = _not_stopped
         while True:
+            if self._dying:
+                self._collect_dying()
             if predicate is not None and predicate():
                 return "predicate"
             if self.alive == 0:
@@ -565,6 +567,12 @@ class Engine:
         elif kind == "signal":
             sig, task.deliver_sig = task.deliver_sig, 0
             pt.cont(native, sig)
+        elif kind == "sysexit" and task.result is not None:
+            regs = task.regs  # a call that waited at its exit stop: its result now
+            regs.rax = task.result & MASK64
+            task.result = None
+            pt.setregs(native, regs)
+            pt.cont(native)
         else:
             pt.cont(native)
         task.expect_stop = True
@@ -706,11 +714,19 @@ class Engine:
         if saved:
             for name, original in saved.items():
                 setattr(regs, name, original)
+        task.stop = "sysexit"
+        if isinstance(value, Block):
+            # The native part is done but the call must still wait (a connect in
+            # progress): park at the exit stop; the result goes into rax at resume.
+            task.regs = regs
+            if saved:
+                pt.setregs(task.native, regs)
+            self._apply(task, task.ctx, value)
+            return
         if value != result or saved:
             regs.rax = value & MASK64
             pt.setregs(task.native, regs)
         self._log_exit(task, value)
-        task.stop = "sysexit"
 
     def _on_fork(self, task: Task) -> None:
         child_native = pt.geteventmsg(task.native)
@@ -957,11 +973,18 @@ class Engine:
             os.kill(info.native, SIGKILL)
         except ProcessLookupError:
             pass
-        # A killed tracee still stops at its exit event: see it through to the end now,
-        # so that nothing it holds (files, locks, sockets) outlives its simulated death.
-        self._collect_dying()
+        # A killed tracee still stops at its exit event: run() sees it through to the end
+        # before anything else runs (settle_dying), so that nothing it holds (files,
+        # locks, sockets) outlives its simulated death.
 
     # ------------------------------------------------------------------ signals
+    def kill_from_outside(self, pid: int, sig: int) -> int:
+        """SimHost.kill: kill(2) from init, then every killed process is seen through to
+        its native end before the call returns."""
+        result = self.kill(1, pid, sig)
+        self._collect_dying()
+        return result
+
     def kill(self, caller: int, pid: int, sig: int, code: int = 0) -> int:
         """kill(2) inside the host; returns 0 or -errno."""
         targets = kill_targets(self.table, caller, pid)

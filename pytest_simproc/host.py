@@ -45,12 +45,210 @@ def _become_subreaper() -> None:
         _subreaper_set = True
 
 
+# Virtual times are signed 64-bit nanosecond counts: with start_time and every duration
+# at most 2**62 ns (about 146 years), start_time + stop_time still fits (and a time_t).
+MAX_SECONDS = 2**62 // NSEC
+HOST_NAME_MAX = 64  # bytes, gethostname(2)
+
+
+def _short(value, limit: int = 60) -> str:
+    """repr(value), truncated for error messages."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 -- a broken __repr__ must not hide the real error
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _seconds(name: str, value, *, allow_zero: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
-    if value < 0 or (value == 0 and not allow_zero) or value != value:
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        raise TypeError(f"{name} must be a number of seconds, not {_short(value)}")
+    if value != value or value < 0 or (value == 0 and not allow_zero):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a {kind} number of seconds, not {_short(value)}")
+    if value > MAX_SECONDS:
+        raise ValueError(f"{name} must be finite and at most {MAX_SECONDS} seconds "
+                         f"(about 146 years), not {_short(value)}")
     return value
+
+
+def _check_hostname(hostname) -> str:
+    if not isinstance(hostname, str):
+        raise TypeError(f"hostname must be a str, not {_short(hostname)}")
+    if (not hostname or "/" in hostname or not hostname.isprintable()
+            or len(hostname.encode()) > HOST_NAME_MAX):
+        raise ValueError(f"hostname must be 1 to {HOST_NAME_MAX} printable characters "
+                         f"without '/', not {_short(hostname)}")
+    return hostname
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, not {_short(seed)}")
+    return seed
+
+
+def _check_strace(strace) -> str:
+    if not isinstance(strace, str):
+        raise TypeError(f"strace must be 'off', 'standard' or 'deterministic', "
+                        f"not {_short(strace)}")
+    if strace not in ("off", "standard", "deterministic"):
+        raise ValueError(f"strace must be 'off', 'standard' or 'deterministic', "
+                         f"not {_short(strace)}")
+    return strace
+
+
+def _check_path(name: str, value) -> str:
+    """A str, bytes or os.PathLike path without NUL, as a str."""
+    if not isinstance(value, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str, bytes or os.PathLike), "
+                        f"not {_short(value)}")
+    try:
+        path = os.fsdecode(os.fspath(value))
+    except TypeError:
+        raise TypeError(f"{name} must be a path (str, bytes or os.PathLike), "
+                        f"not {_short(value)}") from None
+    if "\0" in path:
+        raise ValueError(f"{name} must not contain a NUL byte: {_short(path)}")
+    return path
+
+
+def _check_data_dir(data_dir) -> "str | None":
+    if data_dir is None:
+        return None
+    path = _check_path("data_dir", data_dir)
+    if not path:
+        raise ValueError("data_dir must be a directory path (or None), not ''")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"data_dir {_short(path)} exists and is not a directory")
+    return path
+
+
+def _check_rlimits(rlimits) -> dict:
+    return normalize_rlimits(rlimits)
+
+
+_HOST_OPTION_CHECKS = {
+    "hostname": _check_hostname,
+    "start_time": lambda v: _seconds("start_time", v),
+    "stop_time": lambda v: _seconds("stop_time", v, allow_zero=False),
+    "seed": _check_seed,
+    "strace": _check_strace,
+    "rlimits": _check_rlimits,
+    "data_dir": _check_data_dir,
+    "shutdown_signal": parse_signal,
+    "shutdown_grace": lambda v: _seconds("shutdown_grace", v),
+    "watchdog_timeout": lambda v: _seconds("watchdog_timeout", v, allow_zero=False),
+    "cpu_time_per_syscall": lambda v: _seconds("cpu_time_per_syscall", v),
+}
+
+
+def validate_host_options(**options) -> dict:
+    """Check SimHost options (any subset, by keyword) exactly as SimHost does, creating
+    nothing; return them normalized (rlimits as {resource: (soft, hard)},
+    shutdown_signal as a number, data_dir as a str). Raises TypeError / ValueError
+    naming the option. The ``simproc`` marker is checked with it at collection time."""
+    checked = {}
+    for name, value in options.items():
+        check = _HOST_OPTION_CHECKS.get(name)
+        if check is None:
+            raise TypeError(f"unknown SimHost option {name!r}; known: "
+                            f"{', '.join(sorted(_HOST_OPTION_CHECKS))}")
+        checked[name] = check(value)
+    return checked
+
+
+def _check_argv(argv) -> list[str]:
+    from collections.abc import Iterable, Mapping, Set as AbstractSet
+    if (isinstance(argv, (str, bytes, bytearray, os.PathLike, Mapping, AbstractSet))
+            or not isinstance(argv, Iterable)):
+        raise TypeError(f"argv must be a non-empty list of strings, not {_short(argv)}")
+    result = []
+    for i, arg in enumerate(argv):
+        if isinstance(arg, os.PathLike):
+            arg = os.fspath(arg)
+        if isinstance(arg, bytes):
+            arg = os.fsdecode(arg)
+        if not isinstance(arg, str):
+            raise TypeError(f"argv[{i}] must be a str, not {_short(arg)} "
+                            f"(argv={_short(argv)})")
+        if "\0" in arg:
+            raise ValueError(f"argv[{i}] must not contain a NUL byte: {_short(arg)}")
+        result.append(arg)
+    if not result:
+        raise ValueError("argv must be a non-empty list of strings, not empty")
+    return result
+
+
+def _inherited_environment() -> dict:
+    """The test process's environment minus what pytest and pytest-xdist add to it for
+    themselves (PYTEST_CURRENT_TEST changes with every test and phase; xdist workers get
+    PYTEST_XDIST_* and COLUMNS/LINES): a program's results must not depend on which
+    worker ran the test."""
+    env = dict(os.environ)
+    xdist_worker = "PYTEST_XDIST_WORKER" in env
+    for name in list(env):
+        if name == "PYTEST_CURRENT_TEST" or name.startswith("PYTEST_XDIST_"):
+            del env[name]
+        elif xdist_worker and name in ("COLUMNS", "LINES"):
+            del env[name]
+    return env
+
+
+def _check_env(env) -> dict[str, str]:
+    from collections.abc import Mapping
+    if env is None:
+        return _inherited_environment()
+    if not isinstance(env, Mapping):
+        raise TypeError(f"env must be a mapping of str to str (or None), not {_short(env)}")
+    result = {}
+    for key, value in env.items():
+        if isinstance(key, bytes):
+            key = os.fsdecode(key)
+        if not isinstance(key, str):
+            raise TypeError(f"env: variable name {_short(key)} must be a str")
+        if not key or "=" in key or "\0" in key:
+            raise ValueError(f"env: bad variable name {_short(key)} (must be non-empty, "
+                             f"without '=' or NUL)")
+        if isinstance(value, bytes):
+            value = os.fsdecode(value)
+        if not isinstance(value, str):
+            raise TypeError(f"env: the value of {_short(key)} must be a str, "
+                            f"not {_short(value)}")
+        if "\0" in value:
+            raise ValueError(f"env: the value of {_short(key)} must not contain a NUL "
+                             f"byte: {_short(value)}")
+        result[key] = value
+    return result
+
+
+def _check_cwd(cwd) -> "str | None":
+    if cwd is None:
+        return None
+    path = _check_path("cwd", cwd)
+    if not os.path.isdir(path):
+        what = "is not a directory" if os.path.exists(path) else "does not exist"
+        raise ValueError(f"cwd {_short(path)} {what}")
+    return path
+
+
+_STDIN_TYPES = "None, bytes, str, a file descriptor or a file"
+
+
+def _check_stdin(stdin) -> "bytes | None":
+    """Check spawn's stdin; return the bytes to feed it (None for an fd or a file)."""
+    if stdin is None:
+        return None
+    if isinstance(stdin, str):
+        try:
+            return stdin.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"stdin: cannot encode {_short(stdin)} as UTF-8 "
+                             f"({exc.reason})") from None
+    if isinstance(stdin, (bytes, bytearray, memoryview)):
+        return bytes(stdin)
+    _fd_of(stdin, "stdin", _STDIN_TYPES)
+    return None
 
 
 class _TracerThread:
@@ -277,25 +475,20 @@ class SimHost:
                  stop_time=3600, seed: int = 0, strace: str = "off", rlimits=None,
                  data_dir=None, shutdown_signal=_signal.SIGTERM, shutdown_grace=10,
                  watchdog_timeout=10.0, cpu_time_per_syscall=1e-6):
-        if not isinstance(hostname, str) or not hostname or "/" in hostname:
-            raise ValueError(f"hostname must be a non-empty name without '/', not {hostname!r}")
-        _seconds("start_time", start_time)
-        _seconds("stop_time", stop_time, allow_zero=False)
-        _seconds("shutdown_grace", shutdown_grace)
-        _seconds("watchdog_timeout", watchdog_timeout, allow_zero=False)
-        _seconds("cpu_time_per_syscall", cpu_time_per_syscall)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, not {seed!r}")
-        if strace not in ("off", "standard", "deterministic"):
-            raise ValueError(f"strace must be 'off', 'standard' or 'deterministic', "
-                             f"not {strace!r}")
+        # Everything is checked before any thread, directory or process is created.
+        checked = validate_host_options(
+            hostname=hostname, start_time=start_time, stop_time=stop_time, seed=seed,
+            strace=strace, rlimits=rlimits, data_dir=data_dir,
+            shutdown_signal=shutdown_signal, shutdown_grace=shutdown_grace,
+            watchdog_timeout=watchdog_timeout, cpu_time_per_syscall=cpu_time_per_syscall)
+        data_dir = checked["data_dir"]
         self.strace_mode = strace
         self.hostname = hostname
         self.start_time = start_time
         self.stop_time = stop_time
         self.seed = seed
-        self.rlimits = normalize_rlimits(rlimits or {})
-        self.shutdown_signal = parse_signal(shutdown_signal)
+        self.rlimits = checked["rlimits"]
+        self.shutdown_signal = checked["shutdown_signal"]
         self.shutdown_grace = shutdown_grace
         self.watchdog_timeout = watchdog_timeout
         self._own_data_dir = data_dir is None
@@ -344,17 +537,17 @@ class SimHost:
         (``SimProcess.stdout``); a file descriptor or file object is used as is;
         ``stderr=subprocess.STDOUT`` sends stderr where stdout goes."""
         self._check_open()
-        if isinstance(argv, (str, bytes)) or not argv:
-            raise TypeError(f"argv must be a non-empty list of strings, not {argv!r}")
-        argv = [os.fsdecode(a) if isinstance(a, bytes) else a for a in argv]
-        if not all(isinstance(a, str) for a in argv):
-            raise TypeError(f"argv must be a list of strings, not {argv!r}")
-        env = dict(os.environ if env is None else env)
-        path = _resolve_program(argv[0], env.get("PATH", os.defpath), cwd)
+        # Every argument is checked before a file or process is created.
+        argv = _check_argv(argv)
+        env = _check_env(env)
+        cwd = _check_cwd(cwd)
         if expected_final_state is not None:
             expected_final_state = parse_final_state(expected_final_state)
         if rlimits is not None:
             rlimits = normalize_rlimits(rlimits)
+        _check_stdin(stdin)
+        _redirect((0, 1, 2), stdout, stderr)
+        path = _resolve_program(argv[0], env.get("PATH", os.defpath), cwd)
         exe = os.path.basename(argv[0])
         fds, paths, close_after = self._stdio(exe, stdin)
         fds = _redirect(fds, stdout, stderr)
@@ -378,30 +571,35 @@ class SimHost:
         return sp
 
     def _stdio(self, exe, stdin):
-        close_after = []
-        if stdin is None:
-            in_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-            close_after.append(in_fd)
-        elif isinstance(stdin, (bytes, str)):
-            data = stdin.encode() if isinstance(stdin, str) else stdin
-            fd, path = tempfile.mkstemp(prefix=f".{exe}.stdin.", dir=self.data_dir)
-            os.write(fd, data)
-            os.lseek(fd, 0, os.SEEK_SET)
-            in_fd = fd
-            close_after.append(fd)
-        elif isinstance(stdin, int):
-            in_fd = stdin
-        elif hasattr(stdin, "fileno"):
-            in_fd = stdin.fileno()
-        else:
-            raise TypeError(f"stdin must be None, bytes, str, a file descriptor or a file, "
-                            f"not {stdin!r}")
-        out_fds, paths = [], []
-        for kind in ("stdout", "stderr"):
-            fd, path = tempfile.mkstemp(prefix=f".{exe}.{kind}.", dir=self.data_dir)
-            out_fds.append(fd)
-            paths.append(path)
-            close_after.append(fd)
+        data = _check_stdin(stdin)  # before anything is created
+        close_after, paths = [], []
+        try:
+            if stdin is None:
+                in_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+                close_after.append(in_fd)
+            elif data is not None:
+                fd, path = tempfile.mkstemp(prefix=f".{exe}.stdin.", dir=self.data_dir)
+                close_after.append(fd)
+                os.write(fd, data)
+                os.lseek(fd, 0, os.SEEK_SET)
+                in_fd = fd
+            else:
+                in_fd = _fd_of(stdin, "stdin")
+            out_fds = []
+            for kind in ("stdout", "stderr"):
+                fd, path = tempfile.mkstemp(prefix=f".{exe}.{kind}.", dir=self.data_dir)
+                out_fds.append(fd)
+                paths.append(path)
+                close_after.append(fd)
+        except BaseException:
+            for fd in close_after:
+                os.close(fd)
+            for path in paths:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+            raise
         return (in_fd, out_fds[0], out_fds[1]), paths, close_after
 
     # ---------------------------------------------------------------- running
@@ -499,7 +697,7 @@ class SimHost:
         if isinstance(pid, bool) or not isinstance(pid, int):
             raise TypeError(f"pid must be an int, not {pid!r}")
         sig = parse_signal(sig)
-        result = self._tracer.call(self._engine.kill, 1, pid, sig)
+        result = self._tracer.call(self._engine.kill_from_outside, pid, sig)
         if result < 0:
             raise ProcessLookupError(f"no process {pid} in host {self.hostname!r}")
 
@@ -527,8 +725,10 @@ class SimHost:
         """The processes this host's user spawned (not their descendants)."""
         return list(self._spawned)
 
-    def tree(self) -> str:
-        return render_tree(self._engine.table)
+    def tree(self, include_gone: bool = False) -> str:
+        """pstree-like text of the live and zombie processes (and, with
+        ``include_gone``, the reaped ones listed after it)."""
+        return render_tree(self._engine.table, include_reaped=include_gone)
 
     def strace_lines(self) -> list[str]:
         """The merged strace log of every process ("PID line"), [] when logging is off."""
@@ -595,16 +795,28 @@ class SimHost:
         self._keep_data = True
 
 
-def _fd_of(value, name: str) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be None, a file descriptor or a file, not {value!r}")
+def _fd_of(value, name: str, expected: str = "None, a file descriptor or a file") -> int:
+    """An open file descriptor from an int or an object with fileno()."""
+    if isinstance(value, bool) or not (isinstance(value, int) or hasattr(value, "fileno")):
+        raise TypeError(f"{name} must be {expected}, not {_short(value)}")
     if isinstance(value, int):
-        if value < 0:
-            raise ValueError(f"{name}: {value} is not a file descriptor")
-        return value
-    if hasattr(value, "fileno"):
-        return value.fileno()
-    raise TypeError(f"{name} must be None, a file descriptor or a file, not {value!r}")
+        fd = value
+    else:
+        try:
+            fd = value.fileno()
+        except (OSError, ValueError) as exc:  # io.UnsupportedOperation, a closed file
+            raise ValueError(f"{name}: {_short(value)} has no file descriptor "
+                             f"({exc})") from None
+        if isinstance(fd, bool) or not isinstance(fd, int):
+            raise TypeError(f"{name}: {_short(value)}.fileno() returned {_short(fd)}, "
+                            f"not an int")
+    if fd < 0:
+        raise ValueError(f"{name}: {fd} is not a file descriptor")
+    try:
+        os.fstat(fd)
+    except (OSError, OverflowError):
+        raise ValueError(f"{name}: {fd} is not an open file descriptor") from None
+    return int(fd)
 
 
 def _redirect(fds, stdout, stderr):
@@ -612,12 +824,15 @@ def _redirect(fds, stdout, stderr):
     if stdout is not None:
         out_fd = _fd_of(stdout, "stdout")
     if stderr is not None:
-        err_fd = out_fd if stderr == subprocess.STDOUT and not isinstance(stderr, bool) \
-            else _fd_of(stderr, "stderr")
+        merge = (isinstance(stderr, int) and not isinstance(stderr, bool)
+                 and stderr == subprocess.STDOUT)
+        err_fd = out_fd if merge else _fd_of(stderr, "stderr")
     return in_fd, out_fd, err_fd
 
 
 def _resolve_program(program: str, path_env: str, cwd) -> str:
+    if not isinstance(program, str) or "\0" in program:
+        raise ValueError(f"argv[0] must be a program name or path, not {_short(program)}")
     if "/" in program:
         path = program if os.path.isabs(program) or cwd is None else os.path.join(cwd, program)
         if not os.path.exists(path):

@@ -10,7 +10,7 @@ import inspect
 import pytest
 
 from .host import SimHost
-from .kernel.states import format_state, parse_final_state
+from .kernel.states import Exited, format_state, parse_final_state
 
 MARKER_HELP = ("simproc(**options, expected_final_state=None): configure the test's "
                "simulated host; options are SimHost's (hostname, start_time, stop_time, "
@@ -33,12 +33,112 @@ def pytest_addoption(parser):
                     help="seed of every simulated host (default: 0, or the marker's)")
     group.addoption("--simproc-keep", action="store_true", default=False,
                     help="keep the hosts' data dirs (stdout files) and print where they are")
+    group.addoption("--simproc-strace", choices=("off", "standard", "deterministic"),
+                    default=None,
+                    help="log every process's system calls, strace -f style (default: off, "
+                         "or the ini option simproc_strace)")
+    group.addoption("--simproc-update-snapshots", action="store_true", default=False,
+                    help="write the strace snapshots of strace_snapshot() instead of "
+                         "comparing with them")
+    group.addoption("--simproc-chaos", type=int, default=0, metavar="N",
+                    help="run every test that uses simhost under N schedule seeds "
+                         "(0..N-1); a failure's test id names the seed")
+    parser.addini("simproc_strace", "strace logging of simulated hosts: off, standard or "
+                  "deterministic", default="off")
     parser.addini("simproc_seed", "default seed of simulated hosts", default="0")
     parser.addini("simproc", "drop-in mode, as --simproc", type="bool", default=False)
 
 
+def pytest_addhooks(pluginmanager):
+    from . import hookspecs
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", MARKER_HELP)
+    mode = config.getoption("simproc_strace") or config.getini("simproc_strace")
+    if mode not in ("off", "standard", "deterministic"):
+        raise pytest.UsageError(f"ini option simproc_strace = {mode!r}: expected off, "
+                                f"standard or deterministic")
+    chaos = config.getoption("simproc_chaos")
+    if chaos < 0:
+        raise pytest.UsageError(f"--simproc-chaos={chaos}: expected a number of seeds >= 0")
+
+
+def pytest_generate_tests(metafunc):
+    chaos = metafunc.config.getoption("simproc_chaos")
+    if chaos and "_simproc_chaos_seed" in metafunc.fixturenames:
+        metafunc.parametrize("_simproc_chaos_seed", range(chaos),
+                             ids=[f"seed={n}" for n in range(chaos)])
+
+
+@pytest.fixture
+def _simproc_chaos_seed():
+    """The schedule seed under --simproc-chaos (None otherwise)."""
+    return None
+
+
+def make_host(config, options: dict) -> SimHost:
+    """A SimHost for a test, wired to the pytest_simproc_* hooks of conftest files and
+    plugins."""
+    host = SimHost(**options)
+    try:
+        hook = config.hook
+        names = [name for names in hook.pytest_simproc_syscalls() for name in (names or ())]
+        if names:
+            host.emulate_syscalls(names, lambda call: hook.pytest_simproc_syscall(call=call))
+        if hook.pytest_simproc_process_exit.get_hookimpls():
+            host.on_exit(lambda h, proc, state: hook.pytest_simproc_process_exit(
+                host=h, process=proc, state=state))
+    except BaseException:
+        host.close()
+        raise
+    return host
+
+
+_HOSTS = pytest.StashKey()
+
+
+def _register_host(item, host) -> None:
+    """Remember the test's host for its failure report."""
+    item.stash.setdefault(_HOSTS, []).append(host)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing simproc test gets report sections: the process tree and the strace
+    tail of the processes involved."""
+    report = yield
+    if report.failed:
+        for host in item.stash.get(_HOSTS, ()):
+            for title, body in failure_sections(host):
+                report.sections.append((title, body))
+    return report
+
+
+def failure_sections(host, tail: int = 20, most: int = 5):
+    yield f"simproc process tree ({host.hostname})", host.tree(include_gone=True)
+    if host.strace_mode == "off":
+        yield (f"simproc strace ({host.hostname})",
+               "strace logging is off: run with --simproc-strace=deterministic (or "
+               "standard) to see the system calls of the processes involved")
+        return
+    involved = [p for p in host.processes()
+                if p in host.spawned() or p.exit_status not in (None, Exited(0))]
+    for proc in involved[:most]:
+        lines = proc.strace().lines
+        yield (f"simproc strace tail of {proc.name} (last {min(tail, len(lines))} of "
+               f"{len(lines)} lines)", "\n".join(lines[-tail:]))
+
+
+@pytest.fixture
+def strace_snapshot(request):
+    """``strace_snapshot(proc, name=None)``: compare ``proc``'s deterministic strace
+    with the golden file ``__snapshots__/<test file>/<test>[.<name>].strace`` beside the
+    test; ``--simproc-update-snapshots`` writes it instead. The host needs
+    ``strace="deterministic"`` (marker option or --simproc-strace)."""
+    from .assertions import make_snapshot_fixture
+    return make_snapshot_fixture(request, request.config.getoption("simproc_update_snapshots"))
 
 
 def marker_options(item) -> dict:
@@ -61,13 +161,32 @@ def marker_options(item) -> dict:
             raise pytest.UsageError(
                 f"{item.nodeid}: unknown simproc marker argument {name!r}; known: "
                 f"{', '.join(sorted(_HOST_OPTIONS | {'expected_final_state'}))}")
+    # The values, by the very checks SimHost applies (nothing is created).
+    from .host import validate_host_options
+    try:
+        validate_host_options(**{name: value for name, value in options.items()
+                                 if name != "expected_final_state"})
+    except (TypeError, ValueError) as exc:
+        raise pytest.UsageError(f"{item.nodeid}: simproc marker: {exc}") from None
     return options
 
 
 def pytest_collection_modifyitems(config, items):
+    if config.getoption("simproc_seed") is None:
+        _ini_seed(config)
     for item in items:
         if item.get_closest_marker("simproc") is not None:
             marker_options(item)
+
+
+def _ini_seed(config) -> int:
+    """The ini option simproc_seed as an int; a pytest.UsageError naming it if bad."""
+    text = config.getini("simproc_seed")
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"ini option simproc_seed = {text!r}: expected an "
+                                f"integer") from None
 
 
 def _host_options(item) -> tuple[dict, object]:
@@ -77,10 +196,17 @@ def _host_options(item) -> tuple[dict, object]:
     expected = options.pop("expected_final_state", None)
     seed = item.config.getoption("simproc_seed")
     if seed is None and "seed" not in options:
-        seed = int(item.config.getini("simproc_seed"))
+        seed = _ini_seed(item.config)
     if seed is not None:
         options["seed"] = seed
     options.setdefault("hostname", "simhost")
+    if "strace" not in options:
+        options["strace"] = (item.config.getoption("simproc_strace")
+                             or item.config.getini("simproc_strace"))
+    chaos_seed = getattr(getattr(item, "callspec", None), "params", {}).get(
+        "_simproc_chaos_seed")
+    if chaos_seed is not None:
+        options["seed"] = chaos_seed
     return options, expected
 
 
@@ -122,6 +248,7 @@ def pytest_runtest_setup(item):
     from .dropin import DropinSession
     options, expected = _host_options(item)
     session = DropinSession(options, keep=item.config.getoption("simproc_keep"))
+    session.host_factory = lambda opts: _dropin_host(item, opts)
     item.stash[_DROPIN] = (session, expected)
     try:
         session.start()
@@ -148,6 +275,12 @@ def pytest_runtest_protocol(item, nextitem):
         _stop_dropin(item, check=False)
 
 
+def _dropin_host(item, options) -> SimHost:
+    host = make_host(item.config, options)
+    _register_host(item, host)
+    return host
+
+
 def _stop_dropin(item, check: bool = True) -> None:
     entry = item.stash.get(_DROPIN, None)
     if entry is None:
@@ -169,15 +302,16 @@ def _stop_dropin(item, check: bool = True) -> None:
 
 
 @pytest.fixture
-def simhost(request):
+def simhost(request, _simproc_chaos_seed):
     """A fresh simulated host for this test (SimHost), configured by the ``simproc``
     marker. Torn down after the test: every native process is killed and reaped, and
     each process the test spawned is checked against ``expected_final_state``."""
     options, expected = _host_options(request.node)
     try:
-        host = SimHost(**options)
+        host = make_host(request.config, options)
     except (TypeError, ValueError) as exc:
         raise pytest.UsageError(f"{request.node.nodeid}: simproc marker: {exc}") from None
+    _register_host(request.node, host)
     keep = request.config.getoption("simproc_keep")
     if keep:
         host.keep_data()

@@ -8,8 +8,8 @@ NSEC = 1_000_000_000
 
 def _label(proc) -> str:
     argv = " ".join(proc.argv)
-    if len(argv) > 60:
-        argv = argv[:57] + "..."
+    if len(argv) > 200:  # long enough for real paths, short enough for a tree
+        argv = argv[:197] + "..."
     state = proc.state
     if state == "zombie":
         state = f"zombie <defunct> {_exit_text(proc.exit_status)}"

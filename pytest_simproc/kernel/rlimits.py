@@ -177,7 +177,17 @@ def normalize_rlimits(
         return result
     if isinstance(mapping, str):
         mapping = [mapping]
+    elif isinstance(mapping, (bytes, bytearray)) or not isinstance(mapping, Iterable):
+        raise TypeError(
+            f"rlimits must be a mapping {{resource: limit}} or a list of "
+            f"'RESOURCE=SOFT[:HARD]' strings, not {mapping!r:.60}"
+        )
     for spec in mapping:
+        if not isinstance(spec, str):
+            raise TypeError(
+                f"rlimits: each limit in the list must be a 'RESOURCE=SOFT[:HARD]' string, "
+                f"got {spec!r:.60}"
+            )
         resource, pair = parse_rlimit_spec(spec)
         result[resource] = pair
     return result

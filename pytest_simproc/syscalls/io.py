@@ -21,6 +21,7 @@ import errno
 import fcntl
 import os
 import select
+import socket
 import stat
 import struct
 
@@ -140,6 +141,52 @@ def _limit_pipe_write(ctx, probe):
     if count <= room:
         return Native()
     return Native(regs={"rdx": room})
+
+
+def _is_inet(fd: int) -> bool:
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        return sock.family in (socket.AF_INET, socket.AF_INET6)
+    finally:
+        sock.close()
+
+
+@handles("connect")
+def connect(ctx, fd, *_):
+    """A blocking connect(2) runs natively as a non-blocking one (the flag is set on the
+    shared open file description just for the call); if it is in progress, the caller
+    waits in the host until the socket is writable and gets the outcome (SO_ERROR)."""
+    probe = _probe(ctx, s32(fd))
+    if probe is None:
+        return Native()
+    if not stat.S_ISSOCK(probe.mode) or probe.nonblocking or not _is_inet(probe.fd):
+        # A Unix socket's connect fails with EAGAIN, not EINPROGRESS, when the listener
+        # is full (unix(7)): it is left to the kernel, and rarely blocks.
+        probe.close()
+        return Native()
+    flags = fcntl.fcntl(probe.fd, fcntl.F_GETFL)
+    fcntl.fcntl(probe.fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+
+    def finished(c, result):
+        fcntl.fcntl(probe.fd, fcntl.F_SETFL, flags)
+        if result != -errno.EINPROGRESS:
+            probe.close()
+            return result
+
+        def outcome(c2):
+            if not probe.revents(POLLOUT):
+                return Block(retry=outcome, io=[(probe.fd, POLLOUT)])
+            sock = socket.socket(fileno=os.dup(probe.fd))
+            try:
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            finally:
+                sock.close()
+                probe.close()
+            return -err if err else 0
+
+        return outcome(c)
+
+    return Native(on_exit=finished)
 
 
 @handles("write")

@@ -105,8 +105,8 @@ NOT_A_NUMBER = st.one_of(st.none(), st.booleans(), st.text(max_size=8),
 NEGATIVE = st.one_of(st.integers(max_value=-1),
                      st.floats(max_value=-1e-9, allow_infinity=False, allow_nan=False),
                      st.just(math.nan))
-# Not generated: +inf and values above ~1e299 (BUG: OverflowError, see the xfails),
-# and times beyond time_t (BUG: accepted, then struct.error in the tracer).
+# +inf, huge values and times beyond time_t are explicit examples below (they were
+# OverflowError / struct.error from deep inside).
 BAD_SECONDS = st.one_of(NOT_A_NUMBER, NEGATIVE)
 BAD_POSITIVE_SECONDS = st.one_of(BAD_SECONDS, st.sampled_from([0, 0.0, -0.0]))
 
@@ -127,8 +127,7 @@ BAD_RESOURCE = st.one_of(
             "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"}),
     st.integers(min_value=16), st.integers(max_value=-1), st.booleans(), st.floats(),
 )
-# Not generated: non-iterables such as 5 (BUG: "'int' object is not iterable") and
-# falsy values such as 0 (BUG: silently taken for "no limits").
+# Non-iterables such as 5 and falsy values such as 0 are explicit examples below.
 BAD_RLIMITS = st.one_of(
     st.dictionaries(st.sampled_from(RESOURCES), BAD_LIMIT, min_size=1, max_size=2),
     st.dictionaries(BAD_RESOURCE, st.just(10), min_size=1, max_size=2),
@@ -144,8 +143,7 @@ BAD_SIGNAL = st.one_of(
     st.sampled_from(["", " ", "0", "65", "-1", "+15", "0x0f", "SIGRTMIN+31", "SIGRTMAX+1",
                      "SIGRTMIN-1", "SIG", "SIGKILL9"]),
 )
-# Not generated: names with a NUL byte or too long for a file name (BUG: the data dir's
-# mkdtemp fails with ValueError / OSError that does not name hostname).
+# Names with a NUL byte or longer than HOST_NAME_MAX are explicit examples below.
 BAD_HOSTNAME = st.one_of(
     st.none(), st.integers(), st.floats(), st.binary(max_size=4),
     st.lists(st.text(max_size=3), max_size=2), st.just(""),
@@ -196,26 +194,15 @@ def test_simhost_rejects_unknown_arguments():
     pytest.param({"stop_time": 1e300}, id="stop_time=1e300"),
     pytest.param({"cpu_time_per_syscall": math.inf}, id="cpu_time_per_syscall=inf"),
 ], )
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: infinite or huge seconds pass validation, then int(round(x * NSEC)) raises "
-    "OverflowError 'cannot convert float infinity to integer' (for cpu_time_per_syscall "
-    "inside the tracer thread's Engine(), which also leaks that thread)"))
 def test_simhost_rejects_infinite_seconds(kwargs):
     ((name, value),) = kwargs.items()
     expect_bad(lambda: SimHost(**kwargs), value, (name,))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: shutdown_grace=inf is accepted; at stop_time run() raises OverflowError from "
-    "the tracer thread"))
 def test_simhost_rejects_infinite_shutdown_grace():
     expect_bad(lambda: SimHost(shutdown_grace=math.inf), math.inf, ("shutdown_grace",))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a start_time beyond time_t (here 1e19 s) is accepted; the program's first "
-    "clock_gettime makes run() raise struct.error 'argument out of range' from "
-    "syscalls/args.py pack_timespec"))
 def test_simhost_rejects_start_time_beyond_time_t():
     expect_bad(lambda: SimHost(start_time=1e19), 1e19, ("start_time",))
 
@@ -230,7 +217,6 @@ def test_simhost_rejects_start_time_beyond_time_t():
     ({"data_dir": 5}, "TypeError from os.path.abspath, not naming data_dir"),
 ], ids=["hostname-NUL", "hostname-300-chars", "rlimits=5", "rlimits=object()",
         "rlimits=0", "rlimits=False", "data_dir=5"])
-@pytest.mark.xfail(strict=True, reason="BUG: see the example's reason parameter")
 def test_simhost_bad_arguments_known_bugs(kwargs, reason):
     ((name, value),) = kwargs.items()
     keywords = {"rlimits": ("limit",)}.get(name, (name,))
@@ -252,8 +238,7 @@ def expect_bad_spawn(host, argv, value, keywords, **kwargs) -> None:
     assert [p for p in host.processes() if p.state != "reaped" and p.pid != 1] == []
 
 
-# Not generated: non-iterables such as 5 (BUG: "'int' object is not iterable") and dicts
-# (BUG: accepted, the keys become argv).
+# Non-iterables such as 5 and dicts are explicit examples below.
 BAD_ARGV = st.one_of(
     st.none(), st.just([]), st.just(()), st.text(max_size=8), st.binary(max_size=8),
     st.lists(st.one_of(st.integers(), st.none(), st.floats(), st.lists(st.text(max_size=2),
@@ -381,7 +366,6 @@ def test_spawn_rejects_bad_expected_final_state(host, state):
         "env-key-with-=", "env-value-NUL", "env=str", "env=5", "env-PATH-int", "cwd=[]",
         "cwd=5-relative-program", "cwd-NUL", "stdin=-1", "stdin=closed-fd", "stdin=True",
         "rlimits=5", "rlimits=0"])
-@pytest.mark.xfail(strict=True, reason="BUG: see the example's reason parameter")
 def test_spawn_bad_arguments_known_bugs(argv, kwargs, keywords, reason):
     bad = [k for k in kwargs if k != "env"] or list(kwargs)
     value = kwargs[bad[0]] if bad else argv
@@ -417,7 +401,7 @@ GOOD_MARKERS = [  # validated at collection time, as the README says
     ("expected_final_state=5", "expected_final_state"),
     ("expected_final_state='bogus'", "expected_final_state"),
 ]
-# Values of SimHost options are checked only when the fixture builds the host.
+# Values of SimHost options, checked at collection by SimHost's own checks.
 SETUP_TIME_MARKERS = [
     ("stop_time=-1", "stop_time"),
     ("stop_time='1h'", "stop_time"),
@@ -433,7 +417,7 @@ SETUP_TIME_MARKERS = [
     ("shutdown_grace=-1", "shutdown_grace"),
     ("watchdog_timeout=0", "watchdog_timeout"),
 ]
-DEEP_MARKERS = [  # and some are not even turned into a usage error
+DEEP_MARKERS = [  # these once failed deep inside SimHost
     ("stop_time=float('inf')", "stop_time"),
     ("rlimits=5", "rlimits"),
 ]
@@ -465,12 +449,6 @@ def test_bad_marker_is_a_usage_error_at_collection(pytester, args, named):
 
 @pytest.mark.parametrize("args, named", SETUP_TIME_MARKERS + DEEP_MARKERS,
                          ids=[a for a, _ in SETUP_TIME_MARKERS + DEEP_MARKERS])
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the README says a wrong marker argument is a usage error at collection time, "
-    "but only names and expected_final_state are checked then; a bad SimHost option "
-    "value is found by the simhost fixture: an ERROR at setup with a traceback through "
-    "plugin.py, exit status 1, the other tests run (stop_time=inf and rlimits=5 are not "
-    "even a UsageError: OverflowError / a TypeError not naming rlimits)"))
 def test_bad_marker_value_is_a_usage_error_at_collection(pytester, args, named):
     assert_usage_error(pytester, run_marked(pytester, args), named)
 
@@ -491,10 +469,6 @@ def test_bad_marker_value_is_at_least_reported_clearly(pytester, args, named):
     assert not (pytester.path / "ran").exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: ini simproc_seed = abc gives a ValueError \"invalid literal for int() with "
-    "base 10: 'abc'\" at each test's setup (plugin.py _host_options), not naming "
-    "simproc_seed and not a usage error"))
 def test_bad_ini_seed_is_a_usage_error(pytester):
     pytester.makeini("[pytest]\nsimproc_seed = abc\n")
     pytester.makepyfile(test_marker=MARKER_TEST.format(args=""))
@@ -544,7 +518,7 @@ def _not_positive_seconds(text: str) -> bool:
         return True
 
 
-# Not generated: "inf", "1e400", "1e300" (BUG: OverflowError traceback).
+# "inf", "1e300" are explicit examples in test_cli_known_bugs.
 @CLI_FAST
 @given(st.one_of(CLI_TEXT.filter(_not_positive_seconds),
                  st.sampled_from(["0", "-5", "nan", "-inf", "0x10", "1s", "5m"])))
@@ -609,9 +583,5 @@ def test_cli_usage_errors(args, named):
     ["run", "--stop-time", "1e300", "--", "true"],
     ["run", "--hostname", "x" * 300, "--", "true"],
 ], ids=["stop-time=inf", "stop-time=1e300", "hostname-300-chars"])
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a traceback on stderr and exit status 1: OverflowError (SimHost's "
-    "int(round(stop_time * NSEC))) / OSError ENAMETOOLONG (mkdtemp), neither caught by "
-    "cli.main"))
 def test_cli_known_bugs(args):
     assert_cli_usage_error(cli(*args), "--stop-time", "hostname")
