@@ -810,10 +810,9 @@ class Engine:
     def _release_vfork_parent(self, pid: int) -> None:
         info = self.info.get(pid)
         if info is not None and info.vfork_parent is not None:
-            parent, info.vfork_parent = info.vfork_parent, None
+            info.vfork_parent = None
             for woken in self.sched.notify(("vfork", pid)):
                 woken.expect_stop = True
-            del parent
 
     def _on_exec(self, task: Task) -> None:
         task.mem.reopen()

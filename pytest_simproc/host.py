@@ -21,7 +21,7 @@ import threading
 import time as _time
 
 from .engine import Engine
-from .errors import (HostClosedError, LeakError, ProgramNotFoundError, SimprocError,
+from .errors import (HostClosedError, LeakError, ProgramNotFoundError,
                      SimTimeoutExpired, SpawnError)
 from .kernel import Exited, Running, Signaled
 from .kernel.rlimits import normalize_rlimits

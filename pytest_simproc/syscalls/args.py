@@ -1,6 +1,8 @@
 """Decoding raw 64-bit register values into the C types the man pages declare."""
 from __future__ import annotations
 
+import errno
+import functools
 import struct
 
 
@@ -25,3 +27,18 @@ def pack_timespec(ns: int) -> bytes:
 
 def unpack_timespec(data: bytes) -> tuple[int, int]:
     return struct.unpack("<qq", data)
+
+
+class Invalid(Exception):
+    """An argument out of range, found while decoding: the call fails with EINVAL."""
+
+
+def einval_on_invalid(handler):
+    """Turn ``Invalid`` raised while decoding into the EINVAL the man pages give."""
+    @functools.wraps(handler)
+    def wrapper(ctx, *args):
+        try:
+            return handler(ctx, *args)
+        except Invalid:
+            return -errno.EINVAL
+    return wrapper

@@ -65,3 +65,17 @@ class Fork:
     parent_tid_ptr: int = 0
     child_tid_ptr: int = 0
     clear_tid_ptr: int = 0   # CLONE_CHILD_CLEARTID: cleared and woken at thread exit
+
+
+SYS_EVENTFD2 = 290
+
+
+def eventfd_in_place(flags: int, on_created) -> Native:
+    """Run eventfd2(0, flags) natively instead of the trapped call (timerfd_create,
+    signalfd): the host then feeds the eventfd; ``on_created(ctx, fd)`` registers it.
+    The NONBLOCK and CLOEXEC flags mean the same for all three (eventfd(2))."""
+    def created(ctx, fd):
+        if fd >= 0:
+            on_created(ctx, fd)
+        return fd
+    return Native(regs={"orig_rax": SYS_EVENTFD2, "rdi": 0, "rsi": flags}, on_exit=created)

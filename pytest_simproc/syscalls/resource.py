@@ -13,7 +13,7 @@ import errno
 import struct
 
 from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
-from .args import s32, u32
+from .args import Invalid, einval_on_invalid, s32, u32
 from .outcome import Native
 from .registry import handles
 
@@ -23,22 +23,8 @@ RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
 def _resource(value) -> int:
     resource = u32(value)
     if resource >= RLIM_NLIMITS:
-        raise _BadResource()
+        raise Invalid()
     return resource
-
-
-class _BadResource(Exception):
-    pass
-
-
-def _einval_on_bad_resource(handler):
-    def wrapper(ctx, *args):
-        try:
-            return handler(ctx, *args)
-        except _BadResource:
-            return -errno.EINVAL
-    wrapper.__name__ = handler.__name__
-    return wrapper
 
 
 def _limits_of(proc, resource) -> tuple[int, int]:
@@ -52,14 +38,14 @@ def _set_limit(ctx, target, resource, ptr):
 
 
 @handles("getrlimit")
-@_einval_on_bad_resource
+@einval_on_invalid
 def getrlimit(ctx, resource, ptr, *_):
     ctx.mem.write(ptr, struct.pack("<QQ", *_limits_of(ctx.proc, _resource(resource))))
     return 0
 
 
 @handles("setrlimit")
-@_einval_on_bad_resource
+@einval_on_invalid
 def setrlimit(ctx, resource, ptr, *_):
     resource = _resource(resource)
     _set_limit(ctx, ctx.proc, resource, ptr)
@@ -69,7 +55,7 @@ def setrlimit(ctx, resource, ptr, *_):
 
 
 @handles("prlimit64")
-@_einval_on_bad_resource
+@einval_on_invalid
 def prlimit64(ctx, pid, resource, new_ptr, old_ptr, *_):
     pid, resource = s32(pid), _resource(resource)
     if pid == 1:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import errno
 import struct
 
-from ..kernel.sigstate import SI_TKILL, SI_USER, NSIG, SigAction, siginfo_bytes
+from ..kernel.sigstate import SI_USER, NSIG, SigAction, siginfo_bytes
 from .args import s32, u32, unpack_timespec
-from .outcome import Block, Native, NativePark
+from .outcome import Block, Native, NativePark, eventfd_in_place
 from .registry import handles
 
 SIGKILL, SIGSTOP = 9, 19
@@ -146,7 +146,6 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
 
 
 # ---------------------------------------------------------------- signalfd
-SYS_EVENTFD2 = 290
 SFD_NONBLOCK, SFD_CLOEXEC = 0o4000, 0o2000000
 SIGNALFD_SIGINFO_SIZE = 128
 
@@ -165,14 +164,9 @@ def _signalfd(ctx, fd, mask_ptr, sizemask, flags):
         ctx.engine.signalfd_update(ctx.proc.pid)
         return fd
 
-    def created(c, newfd):
-        if newfd >= 0:
-            c.engine.signalfd_created(c.task, newfd, mask)
-        return newfd
-
     # An eventfd stands in for it: the host makes it readable while a signal of the
     # mask is pending, and answers reads itself.
-    return Native(regs={"orig_rax": SYS_EVENTFD2, "rdi": 0, "rsi": flags}, on_exit=created)
+    return eventfd_in_place(flags, lambda c, newfd: c.engine.signalfd_created(c.task, newfd, mask))
 
 
 @handles("signalfd")

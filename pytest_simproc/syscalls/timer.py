@@ -12,8 +12,8 @@ import errno
 import struct
 
 from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
-from .args import s32, u32
-from .outcome import Native
+from .args import Invalid, einval_on_invalid, s32, u32
+from .outcome import eventfd_in_place
 from .registry import handles
 
 NSEC = 1_000_000_000
@@ -23,7 +23,7 @@ _VALID_CLOCKS = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11})
 def _read_timeval(ctx, ptr) -> int:
     sec, usec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
     if sec < 0 or not 0 <= usec < 1_000_000:
-        raise _Invalid()
+        raise Invalid()
     return sec * NSEC + usec * 1000
 
 
@@ -36,26 +36,12 @@ def _timeval(ns: int) -> bytes:
 def _read_timespec(ctx, ptr) -> int:
     sec, nsec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
     if sec < 0 or not 0 <= nsec < NSEC:
-        raise _Invalid()
+        raise Invalid()
     return sec * NSEC + nsec
 
 
 def _timespec(ns: int) -> bytes:
     return struct.pack("<qq", ns // NSEC, ns % NSEC)
-
-
-class _Invalid(Exception):
-    """A time value out of range: the call fails with EINVAL."""
-
-
-def _einval_on_bad_time(handler):
-    def wrapper(ctx, *args):
-        try:
-            return handler(ctx, *args)
-        except _Invalid:
-            return -errno.EINVAL
-    wrapper.__name__ = handler.__name__
-    return wrapper
 
 
 @handles("alarm")
@@ -71,7 +57,7 @@ def getitimer(ctx, which, value_ptr, *_):
 
 
 @handles("setitimer")
-@_einval_on_bad_time
+@einval_on_invalid
 def setitimer(ctx, which, new_ptr, old_ptr, *_):
     interval = value = 0
     if new_ptr:  # a NULL new value disarms, as Linux still accepts
@@ -111,7 +97,7 @@ def timer_create(ctx, clock_id, sevp, timerid_ptr, *_):
 
 
 @handles("timer_settime")
-@_einval_on_bad_time
+@einval_on_invalid
 def timer_settime(ctx, timer_id, flags, new_ptr, old_ptr, *_):
     interval = _read_timespec(ctx, new_ptr)
     value = _read_timespec(ctx, new_ptr + 16)
@@ -140,7 +126,6 @@ def timer_delete(ctx, timer_id, *_):
     return 0
 
 
-SYS_EVENTFD2 = 290
 TFD_NONBLOCK, TFD_CLOEXEC = 0o4000, 0o2000000
 TFD_TIMER_ABSTIME = 1
 _TIMERFD_CLOCKS = frozenset({0, 1, 7, 8, 9})  # REALTIME MONOTONIC BOOTTIME *_ALARM
@@ -152,17 +137,11 @@ def timerfd_create(ctx, clock_id, flags, *_):
     if clock_id not in _TIMERFD_CLOCKS or flags & ~(TFD_NONBLOCK | TFD_CLOEXEC):
         return -errno.EINVAL
 
-    def created(c, fd):
-        if fd >= 0:
-            c.engine.timerfd_created(c.task, fd, clock_id)
-        return fd
-
-    # the same flags mean the same for eventfd2(2) (EFD_NONBLOCK, EFD_CLOEXEC)
-    return Native(regs={"orig_rax": SYS_EVENTFD2, "rdi": 0, "rsi": flags}, on_exit=created)
+    return eventfd_in_place(flags, lambda c, fd: c.engine.timerfd_created(c.task, fd, clock_id))
 
 
 @handles("timerfd_settime")
-@_einval_on_bad_time
+@einval_on_invalid
 def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
     timer = ctx.engine.timerfds.get((ctx.proc.pid, s32(fd)))
     if timer is None:
