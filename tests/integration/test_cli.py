@@ -125,3 +125,22 @@ def test_bad_expect_value(build):
     assert res.returncode != 0
     assert "bogus" in res.stderr.decode()
     assert res.stdout == b""          # rejected before running the program
+
+
+def test_cli_strace_to_file_and_stderr(tmp_path):
+    import subprocess, sys
+    log = tmp_path / "trace.txt"
+    cmd = [sys.executable, "-m", "pytest_simproc", "run", "--strace", str(log),
+           "--strace-mode", "deterministic", "--", "sh", "-c", "sleep 2; echo hi"]
+    first = subprocess.run(cmd, capture_output=True, timeout=60)
+    assert (first.returncode, first.stdout) == (0, b"hi\n"), first.stderr
+    text = log.read_text()
+    assert text.startswith("1000  00:00:00.000000 execve(")
+    assert "1001  00:00:00.000000 clock_nanosleep(" in text or \
+        "1001  00:00:00.000000 nanosleep(" in text
+    assert text.rstrip().endswith("1000  00:00:02.000000 +++ exited with 0 +++")
+    subprocess.run(cmd, capture_output=True, timeout=60, check=True)
+    assert log.read_text() == text  # the same bytes on a second run
+    to_stderr = subprocess.run(cmd[:5] + ["-"] + cmd[6:], capture_output=True, timeout=60)
+    assert to_stderr.stdout == b"hi\n"
+    assert b"+++ exited with 0 +++" in to_stderr.stderr
