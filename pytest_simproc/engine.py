@@ -1107,7 +1107,15 @@ class Engine:
             block, ctx = self._end_block(task)
             self.sched.unpark(task)
             self.sched.add(task)
-            if block.restart and action.flags & SA_RESTART:
+            if block.sigmask_ptr:
+                # The handler must run under the call's temporary mask, which only the
+                # kernel can install for it: the call becomes rt_sigsuspend(that mask),
+                # which returns EINTR after the handler and restores the old mask, as
+                # ppoll(2)/pselect(2)/epoll_pwait(2) do.
+                task.native_call = Native(regs={"orig_rax": SYS_RT_SIGSUSPEND,
+                                                "rdi": block.sigmask_ptr, "rsi": 8},
+                                          on_exit=_eintr)
+            elif block.restart and action.flags & SA_RESTART:
                 task.restart_syscall = True
                 self._complete(task, -ERESTARTSYS)
             else:
@@ -1227,6 +1235,13 @@ def _unchanged(_ctx, result: int) -> int:
     return result
 
 
+def _eintr(_ctx, _result: int) -> int:
+    return -errno.EINTR
+
+
+SYS_RT_SIGSUSPEND = 130
+
+
 def _args(regs) -> tuple:
     """x86_64 syscall arguments: rdi, rsi, rdx, r10, r8, r9 (syscall(2))."""
     return (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
@@ -1268,6 +1283,8 @@ def _blocked_mask(task: Task) -> int:
     stopped; while parked in sigsuspend, the mask that call installed."""
     if task.native_parked:
         return task.park_mask
+    if task.block is not None and task.block[0].sigmask is not None:
+        return task.block[0].sigmask  # ppoll/pselect6/epoll_pwait's temporary mask
     path = (f"/proc/{task.native}/status" if task.native == task.tgid_native
             else f"/proc/{task.tgid_native}/task/{task.native}/status")
     try:

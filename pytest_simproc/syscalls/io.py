@@ -208,7 +208,7 @@ def _deadline(ctx, timeout_ns):
     return None if timeout_ns is None else ctx.now_ns + timeout_ns
 
 
-def _answer(ctx, attempt, deadline, probes, io_fds, check, on_timeout):
+def _answer(ctx, attempt, deadline, probes, io_fds, check, on_timeout, sigmask_ptr=0):
     """Answer now if anything is ready or the deadline has come, else park; every
     retry starts over from ``attempt(ctx, deadline)`` with fresh duplicates."""
     result = check()
@@ -222,11 +222,16 @@ def _answer(ctx, attempt, deadline, probes, io_fds, check, on_timeout):
             probe.close()
 
     # poll/select/epoll_wait return EINTR after a handler, SA_RESTART or not (signal(7))
+    mask = None
+    if sigmask_ptr:
+        # SIGKILL and SIGSTOP cannot be blocked (sigprocmask(2))
+        mask = struct.unpack("<Q", ctx.mem.read(sigmask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
     return Block(retry=lambda c: attempt(c, deadline), deadline_ns=deadline,
-                 on_timeout=on_timeout, io=io_fds, cleanup=close_all)
+                 on_timeout=on_timeout, io=io_fds, cleanup=close_all, sigmask=mask,
+                 sigmask_ptr=sigmask_ptr)
 
 
-def _poll(ctx, fds_ptr, nfds, deadline):
+def _poll(ctx, fds_ptr, nfds, deadline, sigmask_ptr=0):
     nfds = u32(nfds)
     if nfds > 1 << 20:
         return -errno.EINVAL
@@ -264,8 +269,8 @@ def _poll(ctx, fds_ptr, nfds, deadline):
     io_fds = [(probes[fd].fd, events | POLLERR | POLLHUP) for fd, events, _ in entries
               if fd >= 0 and probes[fd] is not None]
     live = [p for p in probes.values() if p is not None]
-    return _answer(ctx, lambda c, d: _poll(c, fds_ptr, nfds, d), deadline, live, io_fds,
-                   check, lambda c: write(c, True))
+    return _answer(ctx, lambda c, d: _poll(c, fds_ptr, nfds, d, sigmask_ptr), deadline, live,
+                   io_fds, check, lambda c: write(c, True), sigmask_ptr)
 
 
 @handles("poll")
@@ -283,16 +288,18 @@ def _read_timespec(ctx, ptr):
 
 
 @handles("ppoll")
-def ppoll(ctx, fds_ptr, nfds, tsp, *_):
+def ppoll(ctx, fds_ptr, nfds, tsp, sigmask_ptr, sigsetsize, *_):
     timeout = None
     if tsp:
         timeout = _read_timespec(ctx, tsp)
         if timeout < 0:
             return -errno.EINVAL
-    return _poll(ctx, fds_ptr, nfds, _deadline(ctx, timeout))
+    if sigmask_ptr and u32(sigsetsize) != 8:
+        return -errno.EINVAL
+    return _poll(ctx, fds_ptr, nfds, _deadline(ctx, timeout), sigmask_ptr)
 
 
-def _select(ctx, nfds, sets_ptrs, deadline, write_remaining):
+def _select(ctx, nfds, sets_ptrs, deadline, write_remaining, sigmask_ptr=0):
     nfds = s32(nfds)
     if nfds < 0:
         return -errno.EINVAL
@@ -338,8 +345,9 @@ def _select(ctx, nfds, sets_ptrs, deadline, write_remaining):
         events = ((POLLIN if wanted[0] >> fd & 1 else 0) | (POLLOUT if wanted[1] >> fd & 1 else 0)
                   | (POLLPRI if wanted[2] >> fd & 1 else 0))
         io_fds.append((probe.fd, events | POLLERR | POLLHUP))
-    return _answer(ctx, lambda c, d: _select(c, nfds, sets_ptrs, d, write_remaining),
-                   deadline, list(probes.values()), io_fds, check, on_timeout)
+    return _answer(ctx, lambda c, d: _select(c, nfds, sets_ptrs, d, write_remaining,
+                                             sigmask_ptr),
+                   deadline, list(probes.values()), io_fds, check, on_timeout, sigmask_ptr)
 
 
 @handles("select")
@@ -362,7 +370,7 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
 
 
 @handles("pselect6")
-def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
+def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, sig_ptr, *_):
     timeout = None
     if timeout_ptr:
         timeout = _read_timespec(ctx, timeout_ptr)
@@ -374,11 +382,16 @@ def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
             left = max(0, deadline - c.now_ns)
             c.mem.write(timeout_ptr, struct.pack("<qq", left // NSEC, left % NSEC))
 
+    sigmask_ptr = 0
+    if sig_ptr:  # pselect6's sixth argument: {const sigset_t *ss; size_t ss_len}
+        sigmask_ptr, size = struct.unpack("<QQ", ctx.mem.read(sig_ptr, 16))
+        if sigmask_ptr and size != 8:
+            return -errno.EINVAL
     return _select(ctx, nfds, (readfds, writefds, exceptfds), _deadline(ctx, timeout),
-                   write_remaining)
+                   write_remaining, sigmask_ptr)
 
 
-def _epoll(ctx, epfd, events_ptr, maxevents, deadline):
+def _epoll(ctx, epfd, events_ptr, maxevents, deadline, sigmask_ptr=0):
     maxevents = s32(maxevents)
     if maxevents <= 0 or maxevents > (1 << 26):
         return -errno.EINVAL
@@ -396,8 +409,8 @@ def _epoll(ctx, epfd, events_ptr, maxevents, deadline):
         ctx.mem.write(events_ptr, buf.raw[:12 * n])
         return n
 
-    return _answer(ctx, lambda c, d: _epoll(c, epfd, events_ptr, maxevents, d), deadline,
-                   [probe], [(probe.fd, POLLIN)], check, lambda c: 0)
+    return _answer(ctx, lambda c, d: _epoll(c, epfd, events_ptr, maxevents, d, sigmask_ptr),
+                   deadline, [probe], [(probe.fd, POLLIN)], check, lambda c: 0, sigmask_ptr)
 
 
 def _ms(timeout):
@@ -406,21 +419,24 @@ def _ms(timeout):
 
 
 @handles("epoll_wait", "epoll_pwait")
-def epoll_wait(ctx, epfd, events_ptr, maxevents, timeout, *_):
-    return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, _ms(timeout)))
+def epoll_wait(ctx, epfd, events_ptr, maxevents, timeout, sigmask_ptr, *_):
+    if ctx.nr == _EPOLL_WAIT:
+        sigmask_ptr = 0
+    return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, _ms(timeout)), sigmask_ptr)
 
 
 @handles("epoll_pwait2")
-def epoll_pwait2(ctx, epfd, events_ptr, maxevents, tsp, *_):
+def epoll_pwait2(ctx, epfd, events_ptr, maxevents, tsp, sigmask_ptr, *_):
     timeout = None
     if tsp:
         timeout = _read_timespec(ctx, tsp)
         if timeout < 0:
             return -errno.EINVAL
-    return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, timeout))
+    return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, timeout), sigmask_ptr)
 
 
 _READ = 0
+_EPOLL_WAIT = 232
 _RECVMSG = 47
 _SENDTO = 44
 _SENDMSG = 46

@@ -40,6 +40,10 @@ class Block:
     io: list = field(default_factory=list)
     # releases what the call holds (duplicates) when the wait ends, however it ends
     cleanup: Callable[[], None] | None = None
+    # ppoll/pselect6/epoll_pwait: the signal mask in force while waiting, and where
+    # the program keeps it (a handler it unblocks runs as rt_sigsuspend would run it)
+    sigmask: int | None = None
+    sigmask_ptr: int = 0
 
 
 @dataclass

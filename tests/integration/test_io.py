@@ -142,3 +142,18 @@ def test_python_threads_and_event_timeout_are_virtual_and_deterministic():
         "1 5.0",
     ]
     assert now == START + 5
+
+
+PSELECT_EXPECTED = (b"pselect -1 Interrupted system call got=1 at +2\n"
+                    b"ppoll -1 Interrupted system call got=2 at +4\n"
+                    b"still blocked 1\n")
+
+
+def test_pselect_ppoll_temporary_mask_native(build, native):
+    assert native([build("pselect_mask")], timeout=30).stdout == PSELECT_EXPECTED
+
+
+def test_pselect_ppoll_temporary_mask_in_host(build):
+    status, out, err, now, _ = run_in_host([build("pselect_mask")])
+    assert (status, out) == (Exited(0), PSELECT_EXPECTED), err
+    assert now == START + 4
