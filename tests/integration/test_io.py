@@ -157,3 +157,35 @@ def test_pselect_ppoll_temporary_mask_in_host(build):
     status, out, err, now, _ = run_in_host([build("pselect_mask")])
     assert (status, out) == (Exited(0), PSELECT_EXPECTED), err
     assert now == START + 4
+
+
+WRITEV = textwrap.dedent("""
+    import os
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        total = 0
+        while True:
+            b = os.read(r, 65536)
+            if not b:
+                break
+            total += len(b)
+        print("child read", total)
+        os._exit(0)
+    os.close(r)
+    n = os.writev(w, [b"a" * 100000, b"b" * 100000, b"c" * 50000])
+    left = 250000 - n
+    while left:
+        left -= os.write(w, b"x" * left)
+    os.close(w)
+    os.waitpid(pid, 0)
+    print("parent wrote", n, "in the first writev")
+""")
+
+
+def test_large_writev_to_a_pipe_never_blocks_natively():
+    status, out, err, _, _ = run_in_host([PY, "-c", WRITEV])
+    assert status == Exited(0), err
+    # a short write (what fits in the empty pipe), then the rest by write(2)
+    assert out == b"child read 250000\nparent wrote 65536 in the first writev\n"
