@@ -94,7 +94,7 @@ class Task:
                  "result", "native_call", "fork", "fork_child", "deliver_sig",
                  "block", "wake", "expect_stop", "gone", "exiting", "native_parked",
                  "awaiting_initial", "child_tid_ptr", "pending", "injected",
-                 "restart_syscall", "last_syscall", "syscalls", "park_mask",
+                 "restart_syscall", "last_syscall", "park_mask",
                  "strace_call", "strace_call_unfinished", "saved_regs", "clear_tid")
 
     def __init__(self, native: int, proc, tgid_native: int | None = None):
@@ -123,7 +123,6 @@ class Task:
         self.injected: list[tuple[int, bytes]] = []
         self.restart_syscall = False
         self.last_syscall = None
-        self.syscalls = 0
         self.park_mask = 0        # blocked set while natively parked (sigsuspend's)
         self.strace_call = None   # the strace log's record of the call in progress
         self.strace_call_unfinished = False
@@ -138,16 +137,15 @@ class ProcInfo:
     """Host-side facts about a simulated process that the kernel model does not hold."""
 
     __slots__ = ("native", "dispositions", "exit_signal", "vfork_parent", "tasks",
-                 "native_parent", "native_children", "cpu_ns", "children_cpu_ns",
+                 "native_children", "cpu_ns", "children_cpu_ns",
                  "xcpu_next_ns", "group_exit")
 
-    def __init__(self, native, dispositions, exit_signal=SIGCHLD, native_parent=None):
+    def __init__(self, native, dispositions, exit_signal=SIGCHLD):
         self.native = native
         self.dispositions = dispositions
         self.exit_signal = exit_signal
         self.vfork_parent = None
         self.tasks: list[Task] = []
-        self.native_parent = native_parent
         self.native_children: list[int] = []
         self.cpu_ns = 0
         self.children_cpu_ns = 0   # CPU of children it waited for (RUSAGE_CHILDREN)
@@ -239,7 +237,6 @@ class Engine:
         self.signalfds: dict[tuple[int, int], SignalFd] = {}
         self.pidfds: dict[tuple[int, int], int] = {}   # (pid, fd) -> virtual pid it names
         self._fd_dups: list[int] = []  # the host's duplicates of timerfds and signalfds
-        self._strace_mode = strace
         self.tasks_by_tid: dict[int, Task] = {}
         self._dying: set[Task] = set()             # retired, native death not seen yet
         # ids of the Process records still alive at stop_time: their final state is Running
@@ -616,7 +613,6 @@ class Engine:
         task.regs = regs
         nr = regs.orig_rax
         task.stop = "seccomp"
-        task.syscalls += 1
         pid = task.proc.pid
         info = self.info[pid]
         info.cpu_ns += self.cpu_ns_per_syscall
@@ -749,7 +745,7 @@ class Engine:
             return
         parent_info = self.info[parent.pid]
         info = ProcInfo(child_native, parent_info.dispositions.copy(),
-                        fork.exit_signal if fork else SIGCHLD, native_parent=task.tgid_native)
+                        fork.exit_signal if fork else SIGCHLD)
         parent_info.native_children.append(child_native)
         self.info[child.pid] = info
         if self.timerfds or self.signalfds or self.pidfds:

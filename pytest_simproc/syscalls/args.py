@@ -29,6 +29,15 @@ def unpack_timespec(data: bytes) -> tuple[int, int]:
     return struct.unpack("<qq", data)
 
 
+def read_timespec(ctx, ptr: int) -> int:
+    """A struct timespec in the program's memory, as nanoseconds; ``Invalid`` (EINVAL)
+    when negative or tv_nsec is out of range, as every call taking one says."""
+    sec, nsec = unpack_timespec(ctx.mem.read(ptr, 16))
+    if sec < 0 or not 0 <= nsec < 1_000_000_000:
+        raise Invalid()
+    return sec * 1_000_000_000 + nsec
+
+
 class Invalid(Exception):
     """An argument out of range, found while decoding: the call fails with EINVAL."""
 

@@ -25,7 +25,7 @@ import socket
 import stat
 import struct
 
-from .args import s32, u32
+from .args import einval_on_invalid, pack_timespec, read_timespec, s32, u32
 from .outcome import Block, Native
 from .registry import handles
 from .signal import read_signalfd
@@ -317,20 +317,12 @@ def poll(ctx, fds_ptr, nfds, timeout, *_):
                  _deadline(ctx, None if timeout < 0 else timeout * 1_000_000))
 
 
-def _read_timespec(ctx, ptr):
-    sec, nsec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
-    if sec < 0 or not 0 <= nsec < NSEC:
-        return -1
-    return sec * NSEC + nsec
-
-
 @handles("ppoll")
+@einval_on_invalid
 def ppoll(ctx, fds_ptr, nfds, tsp, sigmask_ptr, sigsetsize, *_):
     timeout = None
     if tsp:
-        timeout = _read_timespec(ctx, tsp)
-        if timeout < 0:
-            return -errno.EINVAL
+        timeout = read_timespec(ctx, tsp)
     if sigmask_ptr and u32(sigsetsize) != 8:
         return -errno.EINVAL
     return _poll(ctx, fds_ptr, nfds, _deadline(ctx, timeout), sigmask_ptr)
@@ -407,17 +399,16 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
 
 
 @handles("pselect6")
+@einval_on_invalid
 def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, sig_ptr, *_):
     timeout = None
     if timeout_ptr:
-        timeout = _read_timespec(ctx, timeout_ptr)
-        if timeout < 0:
-            return -errno.EINVAL
+        timeout = read_timespec(ctx, timeout_ptr)
 
     def write_remaining(c, deadline):
         if timeout_ptr and deadline is not None:
             left = max(0, deadline - c.now_ns)
-            c.mem.write(timeout_ptr, struct.pack("<qq", left // NSEC, left % NSEC))
+            c.mem.write(timeout_ptr, pack_timespec(left))
 
     sigmask_ptr = 0
     if sig_ptr:  # pselect6's sixth argument: {const sigset_t *ss; size_t ss_len}
@@ -463,12 +454,11 @@ def epoll_wait(ctx, epfd, events_ptr, maxevents, timeout, sigmask_ptr, *_):
 
 
 @handles("epoll_pwait2")
+@einval_on_invalid
 def epoll_pwait2(ctx, epfd, events_ptr, maxevents, tsp, sigmask_ptr, *_):
     timeout = None
     if tsp:
-        timeout = _read_timespec(ctx, tsp)
-        if timeout < 0:
-            return -errno.EINVAL
+        timeout = read_timespec(ctx, tsp)
     return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, timeout), sigmask_ptr)
 
 

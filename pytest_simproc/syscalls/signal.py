@@ -10,7 +10,7 @@ import errno
 import struct
 
 from ..kernel.sigstate import SI_USER, NSIG, SigAction, siginfo_bytes
-from .args import s32, u32, unpack_timespec
+from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block, Native, NativePark, eventfd_in_place
 from .registry import handles
 
@@ -118,16 +118,12 @@ def rt_tgsigqueueinfo(ctx, tgid, tid, sig, info_ptr, *_):
 
 
 @handles("rt_sigtimedwait")
+@einval_on_invalid
 def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
     if u32(sigsetsize) != 8:
         return -errno.EINVAL
     wanted = struct.unpack("<Q", ctx.mem.read(set_ptr, 8))[0]
-    deadline = None
-    if timeout_ptr:
-        sec, nsec = unpack_timespec(ctx.mem.read(timeout_ptr, 16))
-        if sec < 0 or not 0 <= nsec < 1_000_000_000:
-            return -errno.EINVAL
-        deadline = ctx.now_ns + sec * 1_000_000_000 + nsec
+    deadline = ctx.now_ns + read_timespec(ctx, timeout_ptr) if timeout_ptr else None
     task = ctx.task
 
     def attempt(c):

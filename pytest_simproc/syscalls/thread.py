@@ -10,7 +10,7 @@ import errno
 import struct
 
 from ..kernel.futex import FUTEX_BITSET_MATCH_ANY
-from .args import s32, u32
+from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block
 from .registry import handles
 
@@ -21,7 +21,6 @@ FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2 = 11, 12, 13
 FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
 _PI_OPS = {FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_WAIT_REQUEUE_PI,
            FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2, FUTEX_FD}
-NSEC = 1_000_000_000
 
 
 def _key(ctx, addr: int) -> tuple:
@@ -34,13 +33,10 @@ def _word(ctx, addr: int) -> int:
 
 
 def _timeout(ctx, ptr: int, absolute: bool):
-    """Deadline in virtual ns, None for no timeout, or -errno."""
+    """Deadline in virtual ns, or None for no timeout."""
     if not ptr:
         return None
-    sec, nsec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
-    if sec < 0 or not 0 <= nsec < NSEC:
-        return -errno.EINVAL
-    value = sec * NSEC + nsec
+    value = read_timespec(ctx, ptr)
     return value if absolute else ctx.now_ns + value
 
 
@@ -72,6 +68,7 @@ _WAKE_CMPS = {0: lambda a, b: a == b, 1: lambda a, b: a != b, 2: lambda a, b: a 
 
 
 @handles("futex")
+@einval_on_invalid
 def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
     op = s32(op)
     cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
@@ -83,15 +80,11 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
         return -errno.ENOSYS
     if cmd == FUTEX_WAIT:
         deadline = _timeout(ctx, timeout_or_val2, absolute=False)
-        if isinstance(deadline, int) and deadline < 0:
-            return deadline
         return _wait(ctx, addr, val, deadline, FUTEX_BITSET_MATCH_ANY)
     if cmd == FUTEX_WAIT_BITSET:
         if not val3:
             return -errno.EINVAL
         deadline = _timeout(ctx, timeout_or_val2, absolute=True)
-        if isinstance(deadline, int) and deadline < 0:
-            return deadline
         return _wait(ctx, addr, val, deadline, val3)
     if cmd == FUTEX_WAKE:
         return _wake(ctx, futexes.wake(_key(ctx, addr), val))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import struct
 
-from .args import pack_timespec, s32, s64, unpack_timespec
+from .args import einval_on_invalid, pack_timespec, read_timespec, s32, s64
 from .outcome import Block
 from .registry import handles
 
@@ -87,14 +87,6 @@ def times(ctx, buf, *_):
     return ctx.engine.uptime_ns() // 10_000_000
 
 
-def _read_timespec(ctx, ptr) -> int | None:
-    """A valid timespec as nanoseconds, or None when nanosleep(2) says EINVAL."""
-    sec, nsec = unpack_timespec(ctx.mem.read(ptr, 16))
-    if sec < 0 or not 0 <= nsec < NSEC:
-        return None
-    return sec * NSEC + nsec
-
-
 def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):
     """Park until ``deadline_ns``; a handled signal ends it with EINTR and the time left."""
     if deadline_ns <= ctx.now_ns:
@@ -110,16 +102,16 @@ def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):
 
 
 @handles("nanosleep")
+@einval_on_invalid
 def nanosleep(ctx, req, rem, *_):
     if not req:
         return -errno.EFAULT
-    duration = _read_timespec(ctx, req)
-    if duration is None:
-        return -errno.EINVAL
+    duration = read_timespec(ctx, req)
     return _sleep_until(ctx, ctx.now_ns + duration, rem)
 
 
 @handles("clock_nanosleep")
+@einval_on_invalid
 def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
     clock_id, flags = s32(clock_id), s64(flags)
     if clock_id == CLOCK_THREAD_CPUTIME_ID:
@@ -128,9 +120,7 @@ def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
         return -errno.EINVAL
     if not req:
         return -errno.EFAULT
-    value = _read_timespec(ctx, req)
-    if value is None:
-        return -errno.EINVAL
+    value = read_timespec(ctx, req)
     if flags & TIMER_ABSTIME:
         # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
         return _sleep_until(ctx, value, 0)

@@ -12,7 +12,7 @@ import errno
 import struct
 
 from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
-from .args import Invalid, einval_on_invalid, s32, u32
+from .args import Invalid, einval_on_invalid, pack_timespec, read_timespec, s32, u32
 from .outcome import eventfd_in_place
 from .registry import handles
 
@@ -31,17 +31,6 @@ def _timeval(ns: int) -> bytes:
     # setitimer(2): values are rounded up to whole microseconds
     us = (ns + 999) // 1000
     return struct.pack("<qq", us // 1_000_000, us % 1_000_000)
-
-
-def _read_timespec(ctx, ptr) -> int:
-    sec, nsec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
-    if sec < 0 or not 0 <= nsec < NSEC:
-        raise Invalid()
-    return sec * NSEC + nsec
-
-
-def _timespec(ns: int) -> bytes:
-    return struct.pack("<qq", ns // NSEC, ns % NSEC)
 
 
 @handles("alarm")
@@ -99,19 +88,19 @@ def timer_create(ctx, clock_id, sevp, timerid_ptr, *_):
 @handles("timer_settime")
 @einval_on_invalid
 def timer_settime(ctx, timer_id, flags, new_ptr, old_ptr, *_):
-    interval = _read_timespec(ctx, new_ptr)
-    value = _read_timespec(ctx, new_ptr + 16)
+    interval = read_timespec(ctx, new_ptr)
+    value = read_timespec(ctx, new_ptr + 16)
     old_value, old_interval = ctx.engine.timers.timer_settime(
         ctx.proc.pid, s32(timer_id), s32(flags), value, interval)
     if old_ptr:
-        ctx.mem.write(old_ptr, _timespec(old_interval) + _timespec(old_value))
+        ctx.mem.write(old_ptr, pack_timespec(old_interval) + pack_timespec(old_value))
     return 0
 
 
 @handles("timer_gettime")
 def timer_gettime(ctx, timer_id, cur_ptr, *_):
     value, interval = ctx.engine.timers.timer_gettime(ctx.proc.pid, s32(timer_id))
-    ctx.mem.write(cur_ptr, _timespec(interval) + _timespec(value))
+    ctx.mem.write(cur_ptr, pack_timespec(interval) + pack_timespec(value))
     return 0
 
 
@@ -146,12 +135,12 @@ def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
     timer = ctx.engine.timerfds.get((ctx.proc.pid, s32(fd)))
     if timer is None:
         return -errno.EINVAL  # timerfd_settime(2): fd is not a timerfd
-    interval = _read_timespec(ctx, new_ptr)
-    value = _read_timespec(ctx, new_ptr + 16)
+    interval = read_timespec(ctx, new_ptr)
+    value = read_timespec(ctx, new_ptr + 16)
     old_value, old_interval = ctx.engine.timers.fd_timer_settime(
         ctx.proc.pid, timer, s32(flags) & TFD_TIMER_ABSTIME, value, interval)
     if old_ptr:
-        ctx.mem.write(old_ptr, _timespec(old_interval) + _timespec(old_value))
+        ctx.mem.write(old_ptr, pack_timespec(old_interval) + pack_timespec(old_value))
     return 0
 
 
@@ -161,5 +150,5 @@ def timerfd_gettime(ctx, fd, cur_ptr, *_):
     if timer is None:
         return -errno.EINVAL
     value, interval = ctx.engine.timers.fd_timer_gettime(ctx.proc.pid, timer)
-    ctx.mem.write(cur_ptr, _timespec(interval) + _timespec(value))
+    ctx.mem.write(cur_ptr, pack_timespec(interval) + pack_timespec(value))
     return 0
