@@ -21,23 +21,13 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
 #ifndef CLOCK_TAI
 #define CLOCK_TAI 11
 #endif
 
 static int failures;
-
-static void out(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (write(1, buf, (size_t)n) != n)
-        _exit(102);
-}
 
 static const char *errname(int e)
 {

@@ -14,17 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-static void out(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (write(1, buf, (size_t)n) != n)
-        _exit(102);
-}
+#include "common.h"
 
 static const char *errname(int e)
 {

@@ -13,17 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static void out(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (write(1, buf, (size_t)n) != n)
-        _exit(102);
-}
+#include "common.h"
 
 static void on_sig(int s) { (void)s; }
 static void on_info(int s, siginfo_t *si, void *uc) { (void)s; (void)si; (void)uc; }

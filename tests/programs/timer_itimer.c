@@ -23,17 +23,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-
-static void out(const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (write(1, buf, (size_t)n) != n)
-        _exit(102);
-}
+#include "common.h"
 
 static volatile sig_atomic_t alarms;
 static void on_alrm(int s) { (void)s; alarms++; }
