@@ -230,7 +230,7 @@ class Engine:
             # The tracer thread (this one) shares the tracees' CPU: see _pick_cpu.
             os.sched_setaffinity(0, {self._cpu})
         self.exit_observers: list = []
-        self._io_waiters: dict[Task, list] = {}   # parked on descriptors, in order
+        self._io_waiters: dict[Task, Block] = {}   # parked on descriptors, in order
         self.futexes = FutexTable()
         self.extra_handlers: dict[int, object] = {}   # users' hooks, by syscall number
         self.timerfds: dict[tuple[int, int], object] = {}   # (pid, fd) -> FdTimer
@@ -452,11 +452,14 @@ class Engine:
         self._collect_dying()  # an exiting process's descriptors must be closed first
         poller = select.poll()
         owners: dict[int, list] = {}
-        for task, fds in self._io_waiters.items():
-            for fd, events in fds:
+        ready = set()
+        for task, block in self._io_waiters.items():
+            for fd, events in block.io:
                 poller.register(fd, events)
                 owners.setdefault(fd, []).append(task)
-        ready = {task for fd, _ in poller.poll(0) for task in owners.get(fd, ())}
+            if block.ready is not None and block.ready():
+                ready.add(task)
+        ready.update(task for fd, _ in poller.poll(0) for task in owners.get(fd, ()))
         for task in list(self._io_waiters):  # in parking order: deterministic
             if task in ready:
                 self.sched.unpark(task)
@@ -568,6 +571,9 @@ class Engine:
             regs = task.regs  # a call that waited at its exit stop: its result now
             regs.rax = task.result & MASK64
             task.result = None
+            # -ERESTARTSYS at an exit stop: the kernel itself restarts the call after
+            # the handler (the call really ran, unlike a skipped one)
+            task.restart_syscall = False
             pt.setregs(native, regs)
             pt.cont(native)
         else:
@@ -668,8 +674,8 @@ class Engine:
         elif isinstance(outcome, Block):
             task.block = (outcome, ctx)
             self.sched.park(task, outcome.keys, outcome.deadline_ns)
-            if outcome.io:
-                self._io_waiters[task] = outcome.io
+            if outcome.io or outcome.ready is not None:
+                self._io_waiters[task] = outcome
             if task.strace_call is not None and not task.strace_call_unfinished:
                 task.strace_call_unfinished = True
                 self.strace.syscall_unfinished(task.strace_call, self.clock.now_ns)
@@ -989,6 +995,12 @@ class Engine:
             for proc in targets:
                 self._post_signal(proc.pid, sig, _kill_info(sig, code, caller))
         return 0
+
+    def raise_sigpipe(self, task: Task) -> None:
+        """A write to a pipe or socket with no reader: SIGPIPE for the writing thread,
+        as the kernel sends it (send_sig: SI_USER from the writer itself; pipe(7))."""
+        pid = task.proc.pid
+        self._post_signal(pid, _signal.SIGPIPE, _kill_info(_signal.SIGPIPE, 0, pid), task)
 
     def kill_thread(self, caller: int, tgid, tid: int, sig: int) -> int:
         """tkill(2)/tgkill(2): a signal for one thread."""

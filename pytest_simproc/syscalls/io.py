@@ -10,6 +10,10 @@ with no timeout:
 - not ready: the process is parked; the host polls the parked descriptors whenever
   nothing else can run, and time only advances when none of them is ready.
 
+A blocking write that may not fit (a pipe, stream socket or tty) is finished by the
+host through the duplicate as the reader makes room, so the program still gets the
+full count; a Unix connect waits in the host while the listener's backlog is full.
+
 poll, select and epoll_wait are answered by the host itself from the same duplicates
 (epoll_wait on a duplicate of the epoll descriptor consumes events exactly as the
 program's own call would); their timeouts are virtual.
@@ -25,6 +29,7 @@ import socket
 import stat
 import struct
 
+from ..trace import sockdiag
 from .args import einval_on_invalid, pack_timespec, read_timespec, s32, u32
 from .outcome import Block, Native
 from .registry import handles
@@ -36,7 +41,7 @@ POLLERR, POLLHUP, POLLNVAL = select.POLLERR, select.POLLHUP, select.POLLNVAL
 _SELECT_IN = POLLIN | select.POLLRDNORM | select.POLLRDBAND | POLLHUP | POLLERR
 _SELECT_OUT = POLLOUT | select.POLLWRNORM | select.POLLWRBAND | POLLERR
 _SELECT_EX = POLLPRI
-MSG_DONTWAIT = 0x40
+MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x40, 0x100, 0x4000
 PIPE_SLOT = 4096   # pipe(7): POLLOUT guarantees one free page-sized slot
 F_GETPIPE_SZ = 1032
 FIONREAD = 0x541B
@@ -51,16 +56,59 @@ _epoll_wait.restype = ctypes.c_int
 class _Probe:
     """A duplicate of a tracee's descriptor and what it is."""
 
-    __slots__ = ("fd", "mode", "nonblocking")
+    __slots__ = ("fd", "mode", "nonblocking", "_socket")
 
     def __init__(self, fd: int):
         self.fd = fd
         self.mode = os.fstat(fd).st_mode
         self.nonblocking = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
+        self._socket = None
 
     @property
     def never_blocks(self) -> bool:
         return stat.S_ISREG(self.mode) or stat.S_ISDIR(self.mode) or stat.S_ISBLK(self.mode)
+
+    def _socket_kind(self) -> tuple[int, int]:
+        if self._socket is None:
+            sock = socket.socket(fileno=self.fd)  # reads SO_DOMAIN and SO_TYPE
+            self._socket = (sock.family, sock.type)
+            sock.detach()
+        return self._socket
+
+    @property
+    def socket_family(self) -> int:
+        return self._socket_kind()[0]
+
+    @property
+    def socket_type(self) -> int:
+        return self._socket_kind()[1]
+
+    @property
+    def may_block_half_way(self) -> bool:
+        """A blocking write here may sleep after writing part of its data: pipes,
+        stream sockets and terminals (datagrams go whole or not at all)."""
+        if stat.S_ISFIFO(self.mode):
+            return True
+        if stat.S_ISSOCK(self.mode):
+            return self.socket_type == socket.SOCK_STREAM
+        return stat.S_ISCHR(self.mode) and os.isatty(self.fd)
+
+    def write_nonblocking(self, data: bytes, flags: int) -> int:
+        """write(2)/send(2) ``data`` without sleeping (BlockingIOError if nothing fits).
+        The tracee is stopped, so flipping O_NONBLOCK on the shared open file
+        description for one call is seen by nobody."""
+        if stat.S_ISSOCK(self.mode):
+            sock = socket.socket(fileno=self.fd)
+            try:
+                return sock.send(data, flags | MSG_DONTWAIT | MSG_NOSIGNAL)
+            finally:
+                sock.detach()
+        old = fcntl.fcntl(self.fd, fcntl.F_GETFL)
+        fcntl.fcntl(self.fd, fcntl.F_SETFL, old | os.O_NONBLOCK)
+        try:
+            return os.write(self.fd, data)
+        finally:
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, old)
 
     def revents(self, events: int) -> int:
         poller = select.poll()
@@ -113,11 +161,13 @@ def read(ctx, fd, buf, count, *_):
 
 
 @handles("recvfrom", "recvmsg")
-def recv(ctx, fd, _buf, _len, flags, *_):
+def recv(ctx, fd, buf, length, flags, *_):
     if ctx.nr == _RECVMSG:
-        flags = _len  # recvmsg(fd, msg, flags)
+        flags = length  # recvmsg(fd, msg, flags)
     if u32(flags) & MSG_DONTWAIT:
         return Native()
+    if u32(flags) & MSG_WAITALL and not u32(flags) & MSG_PEEK:
+        return _gated(ctx, fd, POLLIN, _receive_all)
     return _gated(ctx, fd, POLLIN)
 
 
@@ -126,42 +176,219 @@ def accept(ctx, fd, *_):
     return _gated(ctx, fd, POLLIN)
 
 
-def _limit_pipe_write(ctx, probe):
-    """A blocking write larger than the free room of a pipe would block natively half
-    way: shorten it to what fits (a short write, which callers of write(2) handle)."""
-    count = ctx.args[2]
-    if not stat.S_ISFIFO(probe.mode) or probe.nonblocking:
-        return Native()
+# ---------------------------------------------------------------- writing
+# A blocking write to a pipe, stream socket or terminal returns once everything is
+# written (pipe(7), send(2)); natively it would sleep half way whenever the reader is
+# slower. What surely fits runs natively; the rest is written by the host.
+_SURELY_FITS_SOCKET = 512   # POLLOUT on a stream socket means far more room than this
+_CHUNK = 1 << 16
+
+
+def _pipe_room(probe) -> int | None:
     try:
         size = fcntl.fcntl(probe.fd, F_GETPIPE_SZ)
         queued = struct.unpack("i", fcntl.ioctl(probe.fd, FIONREAD, b"\0\0\0\0"))[0]
     except OSError:
-        return Native()
-    room = size if queued == 0 else PIPE_SLOT
-    if count <= room:
-        return Native()
-    return Native(regs={"rdx": room})
+        return None
+    return size if queued == 0 else PIPE_SLOT
 
 
-def _is_inet(fd: int) -> bool:
-    sock = socket.socket(fileno=os.dup(fd))
+def _outgoing(ctx, probe, segments, flags, sockets_only=False):
+    """A ready, blocking write of ``segments`` ((address, length) in the program's
+    memory): natively if it cannot block, else from the host (_send_from_host)."""
+    total = sum(length for _, length in segments)
+    if probe.nonblocking or not probe.may_block_half_way or (
+            sockets_only and not stat.S_ISSOCK(probe.mode)):
+        return Native()
+    if stat.S_ISFIFO(probe.mode):
+        room = _pipe_room(probe)
+        if room is None or total <= room:
+            return Native()
+    elif total <= _SURELY_FITS_SOCKET:
+        return Native()
+    return _send_from_host(ctx, s32(ctx.args[0]), list(segments), u32(flags), 0)
+
+
+def _send_from_host(ctx, fd, remaining, flags, sent):
+    """Write what a blocking call still has to write through the host's duplicate: it
+    shares the open file description, so the bytes go exactly where the program's
+    would. As much as fits without blocking, then the caller parks until POLLOUT for
+    the rest. It returns the total once all is written, or the count so far when an
+    error or a signal handler cuts it short (write(2), signal(7))."""
+    probe = _probe(ctx, fd)
+    if probe is None:
+        return sent or -errno.EBADF
+    while remaining:
+        base, length = remaining[0]
+        chunk = ctx.mem.read(base, min(length, _CHUNK))
+        try:
+            n = probe.write_nonblocking(chunk, flags)
+        except BlockingIOError:
+            break
+        except OSError as exc:
+            probe.close()
+            # SIGPIPE: a pipe's writer gets it even after a partial write (pipe(7)); a
+            # socket's only when nothing was sent (unix_stream_sendmsg, tcp_sendmsg)
+            if exc.errno == errno.EPIPE and not flags & MSG_NOSIGNAL and (
+                    not sent or stat.S_ISFIFO(probe.mode)):
+                ctx.engine.raise_sigpipe(ctx.task)
+            return sent or -exc.errno
+        sent += n
+        remaining[0] = (base + n, length - n)
+        if n == length:
+            remaining.pop(0)
+    if not remaining:
+        probe.close()
+        return sent
+
+    def retry(c):
+        return _send_from_host(c, fd, remaining, flags, sent)
+
+    return Block(retry=retry, io=[(probe.fd, POLLOUT)], cleanup=probe.close,
+                 restart=not sent, on_interrupt=(lambda _c: sent) if sent else None)
+
+
+def _iovecs(ctx, iov_ptr, count):
+    """The iovec array, or None when the kernel should judge it (EINVAL, EFAULT)."""
+    if not 0 <= count <= 1024:
+        return None
+    raw = ctx.mem.read(iov_ptr, 16 * count) if count else b""
+    iovecs = [struct.unpack_from("<QQ", raw, 16 * i) for i in range(count)]
+    if any(length >= 1 << 63 for _, length in iovecs):
+        return None
+    return iovecs
+
+
+@handles("write")
+def write(ctx, fd, buf, count, *_):
+    return _gated(ctx, fd, POLLOUT, lambda c, probe: _outgoing(c, probe, [(buf, count)], 0))
+
+
+@handles("writev")
+def writev(ctx, fd, iov_ptr, count, *_):
+    def ready(c, probe):
+        iovecs = _iovecs(c, iov_ptr, s32(count))
+        return Native() if iovecs is None else _outgoing(c, probe, iovecs, 0)
+    return _gated(ctx, fd, POLLOUT, ready)
+
+
+_MSGHDR = struct.Struct("<QI4xQQQQi4x")   # name, namelen, iov, iovlen, control, controllen, flags
+
+
+@handles("sendto", "sendmsg")
+def send(ctx, fd, buf, length, flags, addr, *_):
+    if ctx.nr == _SENDMSG:
+        flags = length  # sendmsg(fd, msg, flags)
+    flags = u32(flags)
+    if flags & MSG_DONTWAIT:
+        return Native()
+
+    def ready(c, probe):
+        if ctx.nr == _SENDTO:
+            if addr:  # an address on a stream socket: the kernel's error (EISCONN...)
+                return Native()
+            return _outgoing(c, probe, [(buf, length)], flags, sockets_only=True)
+        _name, namelen, iov, iovlen, _control, controllen, _ = _MSGHDR.unpack(
+            c.mem.read(buf, _MSGHDR.size))
+        if namelen or controllen:
+            # Ancillary data (SCM_RIGHTS...) must leave from the program itself: it
+            # runs natively, gated on POLLOUT only.
+            return Native()
+        iovecs = _iovecs(c, iov, iovlen)
+        return Native() if iovecs is None else _outgoing(c, probe, iovecs, flags,
+                                                          sockets_only=True)
+    return _gated(ctx, fd, POLLOUT, ready)
+
+
+# ---------------------------------------------------------------- reading all
+def _receive_all(ctx, probe):
+    """recv(2) with MSG_WAITALL on a blocking stream socket waits for the whole length.
+    The first part runs natively without waiting (MSG_DONTWAIT instead of
+    MSG_WAITALL: it also takes the sender's address and ancillary data); the host
+    receives the rest into the program's buffer as it arrives."""
+    if probe.nonblocking or not stat.S_ISSOCK(probe.mode) or probe.socket_type != socket.SOCK_STREAM:
+        return Native()
+    fd = s32(ctx.args[0])
+    if ctx.nr == _RECVMSG:
+        _name, _nl, iov, iovlen, _control, _cl, _ = _MSGHDR.unpack(
+            ctx.mem.read(ctx.args[1], _MSGHDR.size))
+        segments = _iovecs(ctx, iov, iovlen)
+        flags_reg, flags = "rdx", u32(ctx.args[2])
+    else:
+        segments = [(ctx.args[1], ctx.args[2])]
+        flags_reg, flags = "r10", u32(ctx.args[3])
+    if segments is None:
+        return Native()
+    flags = flags & ~MSG_WAITALL
+
+    def first_part_done(c, result):
+        if result <= 0:
+            return result
+        remaining, got = list(segments), result
+        while remaining and got >= remaining[0][1]:
+            got -= remaining.pop(0)[1]
+        if not remaining:
+            return result
+        remaining[0] = (remaining[0][0] + got, remaining[0][1] - got)
+        return _receive_from_host(c, fd, remaining, flags, result)
+
+    return Native(regs={flags_reg: flags | MSG_DONTWAIT}, on_exit=first_part_done)
+
+
+def _receive_from_host(ctx, fd, remaining, flags, got):
+    probe = _probe(ctx, fd)
+    if probe is None:
+        return got
+    sock = socket.socket(fileno=probe.fd)
     try:
-        return sock.family in (socket.AF_INET, socket.AF_INET6)
+        while remaining:
+            base, length = remaining[0]
+            try:
+                data = sock.recv(min(length, _CHUNK), flags | MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b""
+            if not data:  # end of stream or an error: what arrived so far (recv(2))
+                probe.close()
+                return got
+            ctx.mem.write(base, data)
+            got += len(data)
+            remaining[0] = (base + len(data), length - len(data))
+            if len(data) == length:
+                remaining.pop(0)
     finally:
-        sock.close()
+        sock.detach()
+    if not remaining:
+        probe.close()
+        return got
+
+    def retry(c):
+        return _receive_from_host(c, fd, remaining, flags, got)
+
+    return Block(retry=retry, io=[(probe.fd, POLLIN)], cleanup=probe.close,
+                 on_interrupt=lambda _c: got)
 
 
+# ---------------------------------------------------------------- connect
 @handles("connect")
-def connect(ctx, fd, *_):
-    """A blocking connect(2) runs natively as a non-blocking one (the flag is set on the
-    shared open file description just for the call); if it is in progress, the caller
-    waits in the host until the socket is writable and gets the outcome (SO_ERROR)."""
+def connect(ctx, fd, addr, addrlen, *_):
+    """A blocking connect(2) never sleeps in the kernel: a TCP one runs natively as a
+    non-blocking one, a Unix one waits in the host while the listener's backlog is
+    full (sock_diag(7)), then runs natively."""
     probe = _probe(ctx, s32(fd))
     if probe is None:
         return Native()
-    if not stat.S_ISSOCK(probe.mode) or probe.nonblocking or not _is_inet(probe.fd):
-        # A Unix socket's connect fails with EAGAIN, not EINPROGRESS, when the listener
-        # is full (unix(7)): it is left to the kernel, and rarely blocks.
+    if not stat.S_ISSOCK(probe.mode) or probe.nonblocking:
+        probe.close()
+        return Native()
+    if probe.socket_family == socket.AF_UNIX:
+        kind = probe.socket_type
+        probe.close()
+        if kind not in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET):
+            return Native()
+        return _unix_connect(ctx, addr, addrlen)
+    if probe.socket_family not in (socket.AF_INET, socket.AF_INET6):
         probe.close()
         return Native()
     flags = fcntl.fcntl(probe.fd, fcntl.F_GETFL)
@@ -189,55 +416,23 @@ def connect(ctx, fd, *_):
     return Native(on_exit=finished)
 
 
-@handles("write")
-def write(ctx, fd, *_):
-    return _gated(ctx, fd, POLLOUT, _limit_pipe_write)
+_SUN_PATH = 2   # offsetof(struct sockaddr_un, sun_path)
 
 
-_RED_ZONE = 128  # x86_64 ABI: below rsp, the program's own scratch space ends here
+def _unix_connect(ctx, addr, addrlen):
+    addrlen = u32(addrlen)
+    if not _SUN_PATH < addrlen <= 110:
+        return Native()  # the kernel's EINVAL
+    sun_path = ctx.mem.read(addr + _SUN_PATH, addrlen - _SUN_PATH)
+    key = sockdiag.listener_key(sun_path, f"/proc/{ctx.task.tgid_native}/cwd")
+    if key is None or not sockdiag.accept_queue_full(key):
+        return Native()  # connects, or fails at once (ECONNREFUSED, ENOENT)
 
+    def room():
+        return not sockdiag.accept_queue_full(key)
 
-def _limit_pipe_writev(ctx, probe):
-    """writev(2) to a pipe, like write: the iovec array is cut to the room left (the
-    cut copy is written on the stack below the red zone, and the registers are put back
-    at the exit stop)."""
-    iov_ptr, count = ctx.args[1], u32(ctx.args[2])
-    if not stat.S_ISFIFO(probe.mode) or probe.nonblocking or not 0 < count <= 1024:
-        return Native()
-    iovecs = [struct.unpack_from("<QQ", ctx.mem.read(iov_ptr, 16 * count), 16 * i)
-              for i in range(count)]
-    try:
-        size = fcntl.fcntl(probe.fd, F_GETPIPE_SZ)
-        queued = struct.unpack("i", fcntl.ioctl(probe.fd, FIONREAD, b"\0\0\0\0"))[0]
-    except OSError:
-        return Native()
-    room = size if queued == 0 else PIPE_SLOT
-    if sum(length for _, length in iovecs) <= room:
-        return Native()
-    cut = []
-    for base, length in iovecs:
-        if room <= 0:
-            break
-        cut.append((base, min(length, room)))
-        room -= length
-    data = b"".join(struct.pack("<QQ", base, length) for base, length in cut)
-    addr = (ctx.regs.rsp - _RED_ZONE - len(data)) & ~0xF
-    ctx.mem.write(addr, data)
-    return Native(regs={"rsi": addr, "rdx": len(cut)})
-
-
-@handles("writev")
-def writev(ctx, fd, *_):
-    return _gated(ctx, fd, POLLOUT, _limit_pipe_writev)
-
-
-@handles("sendto", "sendmsg")
-def send(ctx, fd, *_):
-    if ctx.nr == _SENDTO and u32(ctx.args[3]) & MSG_DONTWAIT:
-        return Native()
-    if ctx.nr == _SENDMSG and u32(ctx.args[2]) & MSG_DONTWAIT:
-        return Native()
-    return _gated(ctx, fd, POLLOUT)
+    # unix(7): a connect that waits for the backlog is restarted after SA_RESTART handlers
+    return Block(retry=lambda c: _unix_connect(c, addr, addrlen), ready=room, restart=True)
 
 
 # ---------------------------------------------------------------- poll and select

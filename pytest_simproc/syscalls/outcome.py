@@ -44,6 +44,9 @@ class Block:
     # the program keeps it (a handler it unblocks runs as rt_sigsuspend would run it)
     sigmask: int | None = None
     sigmask_ptr: int = 0
+    # a wait no descriptor can signal (a full Unix listener): asked when the host
+    # re-polls descriptors, True ends the wait
+    ready: Callable[[], bool] | None = None
 
 
 @dataclass

@@ -159,6 +159,42 @@ def test_pselect_ppoll_temporary_mask_in_host(build):
     assert now == START + 4
 
 
+PROGRAMS = os.path.join(os.path.dirname(__file__), os.pardir, "programs")
+
+
+def _native(script):
+    import subprocess
+    done = subprocess.run([PY, os.path.join(PROGRAMS, script)], capture_output=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_big_blocking_writes_and_waitall_reads_complete_as_natively():
+    """1 MiB write(2)/writev(2) to a pipe, send/sendmsg/sendall of 0.5-0.8 MB on a Unix
+    stream socket and a recv(MSG_WAITALL) of 700 kB, each against a slow reader: every
+    call returns its full count, as natively, and none sleeps in the real kernel (the
+    watchdog would kill it). A reader that leaves early: SIGPIPE, or the partial count
+    and then EPIPE when it is ignored."""
+    expected = _native("bigio.py")
+    assert b"write returned 1048576\n" in expected
+    outputs = set()
+    for _ in range(2):
+        status, out, err, _, _ = run_in_host([PY, os.path.join(PROGRAMS, "bigio.py")])
+        assert (status, out) == (Exited(0), expected), err
+        outputs.add(out)
+    assert len(outputs) == 1
+
+
+def test_blocking_unix_connect_waits_in_the_host_for_a_full_backlog():
+    expected = b"str ['client 0', 'client 1', 'client 2']\n" \
+               b"bytes ['client 0', 'client 1', 'client 2']\n"
+    assert _native("unix_backlog.py") == expected
+    status, out, err, now, _ = run_in_host([PY, os.path.join(PROGRAMS, "unix_backlog.py")])
+    assert (status, out) == (Exited(0), expected), err
+    assert now == START + 2   # the two sleeps; the connects waited meanwhile
+
+
 WRITEV = textwrap.dedent("""
     import os
     r, w = os.pipe()
@@ -187,5 +223,5 @@ WRITEV = textwrap.dedent("""
 def test_large_writev_to_a_pipe_never_blocks_natively():
     status, out, err, _, _ = run_in_host([PY, "-c", WRITEV])
     assert status == Exited(0), err
-    # a short write (what fits in the empty pipe), then the rest by write(2)
-    assert out == b"child read 250000\nparent wrote 65536 in the first writev\n"
+    # a blocking writev returns once all is written, as natively (pipe(7))
+    assert out == b"child read 250000\nparent wrote 250000 in the first writev\n"
