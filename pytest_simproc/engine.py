@@ -33,6 +33,7 @@ from .kernel.sigstate import SI_KERNEL, SI_TKILL, SignalDispositions, SA_NOCLDST
 from .scheduler import Scheduler
 from .syscalls import HANDLERS, UNSUPPORTED, intercepted_numbers, syscall_name, syscall_number
 from .syscalls.outcome import Block, Fork, Native, NativePark
+from .syscalls.thread import futex_key
 from .trace import ptrace_ops as pt
 from .trace.execpatch import patch_auxv
 from .trace.memory import TraceeMemory
@@ -803,7 +804,10 @@ class Engine:
                 task.mem.write(task.clear_tid, b"\0\0\0\0")
             except OSError:
                 pass
-            for waiter in self.futexes.wake((task.proc.pid, task.clear_tid), 1):
+            # set_tid_address(2): futex(clear_child_tid, FUTEX_WAKE, 1, ...), without
+            # FUTEX_PRIVATE_FLAG (glibc's pthread_join waits with a shared op too).
+            key = futex_key(task, task.clear_tid, private=False)
+            for waiter in self.futexes.wake(key, 1):
                 self.futex_woken(waiter)
         if task.tid != task.proc.pid:
             self.table.release_tid(task.tid)

@@ -1,8 +1,10 @@
 """Futex wait queues (futex(2)), so that threads never sleep in the real kernel.
 
-A waiter is queued under a key (the process and the futex word's address) with a
-bitset; wakes take waiters in FIFO order, the order the simulated kernel queued them,
-which makes every wake-up deterministic. Values are read and compared by the caller
+A waiter is queued under a key with a bitset. The syscall layer makes the key
+(``syscalls.thread.futex_key``: the process and the word's address, or for a shared
+futex the mapped object and the word's offset in it, futex(2)). Wakes take waiters in
+FIFO order, the order the simulated kernel queued them, which makes every wake-up
+deterministic. Values are read and compared by the caller
 (the syscall layer), under the same one-thread-at-a-time rule as the programs' own
 atomic operations.
 """

@@ -10,6 +10,7 @@ import errno
 import struct
 
 from ..kernel.futex import FUTEX_BITSET_MATCH_ANY
+from ..trace.maps import mapping_at
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block
 from .registry import handles
@@ -23,9 +24,28 @@ _PI_OPS = {FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_WAIT_REQUEUE_
            FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2, FUTEX_FD}
 
 
-def _key(ctx, addr: int) -> tuple:
-    # Threads share their process's address space; the key is (process, address).
-    return (ctx.proc.pid, addr)
+def futex_key(task, addr: int, private: bool) -> tuple:
+    """What identifies the futex word at ``addr`` for ``task``: waiters and wakers meet
+    on equal keys.
+
+    futex(2): to share a futex between processes "the futex is placed in a region of
+    shared memory ... the futex word may have different virtual addresses in different
+    processes, but these addresses all refer to the same location in physical memory".
+    So without FUTEX_PRIVATE_FLAG a word in a shared mapping (MAP_SHARED memory kept
+    over fork, shm_open/sem_open files, shmat) is keyed by the object mapped there and
+    the word's offset in it: (device, inode, offset). A FUTEX_PRIVATE_FLAG operation
+    ("process-private and not shared with another process"), or a word in a private
+    mapping, is keyed by (process, address), which is all threads need; private
+    operations never read the memory map.
+    """
+    if not private:
+        mapping = mapping_at(task.native, addr)
+        if mapping is None and task.native != task.tgid_native:
+            mapping = mapping_at(task.tgid_native, addr)  # the calling thread is gone
+        if mapping is not None and mapping.shared:
+            return ("shared", mapping.device, mapping.inode,
+                    mapping.offset + addr - mapping.start)
+    return ("private", task.proc.pid, addr)
 
 
 def _word(ctx, addr: int) -> int:
@@ -40,7 +60,7 @@ def _timeout(ctx, ptr: int, absolute: bool):
     return value if absolute else ctx.now_ns + value
 
 
-def _wait(ctx, addr, expected, deadline, bitset):
+def _wait(ctx, addr, private, expected, deadline, bitset):
     if addr % 4:
         return -errno.EINVAL
     if _word(ctx, addr) != expected:
@@ -48,7 +68,7 @@ def _wait(ctx, addr, expected, deadline, bitset):
     if deadline is not None and deadline <= ctx.now_ns:
         return -errno.ETIMEDOUT
     engine, task = ctx.engine, ctx.task
-    engine.futexes.wait(_key(ctx, addr), task, bitset)
+    engine.futexes.wait(futex_key(task, addr, private), task, bitset)
     # futex(2): a FUTEX_WAIT interrupted by a handler returns EINTR (glibc retries)
     return Block(deadline_ns=deadline, on_timeout=lambda c: -errno.ETIMEDOUT,
                  cleanup=lambda: engine.futexes.cancel(task))
@@ -74,28 +94,33 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
     cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
     val, val3 = u32(val), u32(val3)
     futexes = ctx.engine.futexes
+    private = bool(op & FUTEX_PRIVATE_FLAG)
+
+    def key(word_addr):
+        return futex_key(ctx.task, word_addr, private)
+
     if cmd in _PI_OPS:
         ctx.engine.refuse(ctx, f"priority-inheritance futex operation {cmd} is not "
                                "supported (ENOSYS)")
         return -errno.ENOSYS
     if cmd == FUTEX_WAIT:
         deadline = _timeout(ctx, timeout_or_val2, absolute=False)
-        return _wait(ctx, addr, val, deadline, FUTEX_BITSET_MATCH_ANY)
+        return _wait(ctx, addr, private, val, deadline, FUTEX_BITSET_MATCH_ANY)
     if cmd == FUTEX_WAIT_BITSET:
         if not val3:
             return -errno.EINVAL
         deadline = _timeout(ctx, timeout_or_val2, absolute=True)
-        return _wait(ctx, addr, val, deadline, val3)
+        return _wait(ctx, addr, private, val, deadline, val3)
     if cmd == FUTEX_WAKE:
-        return _wake(ctx, futexes.wake(_key(ctx, addr), val))
+        return _wake(ctx, futexes.wake(key(addr), val))
     if cmd == FUTEX_WAKE_BITSET:
         if not val3:
             return -errno.EINVAL
-        return _wake(ctx, futexes.wake(_key(ctx, addr), val, val3))
+        return _wake(ctx, futexes.wake(key(addr), val, val3))
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         if cmd == FUTEX_CMP_REQUEUE and _word(ctx, addr) != val3:
             return -errno.EAGAIN
-        woken, moved = futexes.requeue(_key(ctx, addr), _key(ctx, addr2), val,
+        woken, moved = futexes.requeue(key(addr), key(addr2), val,
                                        u32(timeout_or_val2))
         _wake(ctx, woken)
         return len(woken) + (len(moved) if cmd == FUTEX_CMP_REQUEUE else 0)
@@ -109,9 +134,9 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
             return -errno.ENOSYS
         old = _word(ctx, addr2)
         ctx.mem.write(addr2, struct.pack("<I", _WAKE_OPS[op_code](old, oparg) & 0xFFFFFFFF))
-        count = _wake(ctx, futexes.wake(_key(ctx, addr), val))
+        count = _wake(ctx, futexes.wake(key(addr), val))
         if _WAKE_CMPS[cmp_code](old, cmparg):
-            count += _wake(ctx, futexes.wake(_key(ctx, addr2), u32(timeout_or_val2)))
+            count += _wake(ctx, futexes.wake(key(addr2), u32(timeout_or_val2)))
         return count
     return -errno.ENOSYS
 
