@@ -16,14 +16,15 @@ The helpers never run the simulation: a process that has not ended yet fails
 ``assert_exited`` with a hint to run the host first.
 
 Strace patterns (``Strace.contains`` / ``sequence`` / ``count`` and ``assert_strace``)
-are matched one line at a time against the line *without* its time prefix
+are matched one line at a time against the line *without* its prefixes: the
+``[pid TID] `` of a line of a thread other than the process's main one, and the time
 (``00:00:05.000000 `` in deterministic mode):
 
 - a plain ``str`` is a case-sensitive substring: ``"wait4(-1, "`` matches any line that
   contains that text anywhere;
 - a ``str`` starting with ``re:`` is a regular expression (the rest of the string),
   searched anywhere in the line with ``re.search``: ``r"re:^kill\\(100\\d, SIGTERM\\)"``;
-  ``^`` anchors at the start of the system call, after the time prefix;
+  ``^`` anchors at the start of the system call, after the prefixes;
 - a compiled ``re.Pattern`` is searched the same way (use
   ``re.compile(re.escape("re:..."))`` to match text that itself starts with ``re:``).
 
@@ -75,10 +76,12 @@ SNAPSHOT_SUFFIX = ".strace"
 
 PatternLike = Union[str, "re.Pattern[str]"]
 
-# The time prefix of a strace line: deterministic "00:00:05.000000 ", strace -t/-tt
-# "12:34:56[.123456] ", -ttt "946684805.000000 ", -r "     0.000123 ". No system call,
-# signal ("--- ") or exit ("+++ ") line starts with a digit, so stripping is safe.
-_TIME_PREFIX = re.compile(r"^\s*(?:\d+:\d{2}:\d{2}(?:\.\d+)?|\d+\.\d+) ")
+# The prefixes of a strace line: a thread's "[pid  1001] " (strace -f on a terminal),
+# then the time: deterministic "00:00:05.000000 ", strace -t/-tt "12:34:56[.123456] ",
+# -ttt "946684805.000000 ", -r "     0.000123 ". No system call, signal ("--- ") or
+# exit ("+++ ") line starts with "[" or a digit, so stripping is safe.
+_LINE_PREFIXES = re.compile(
+    r"^(?:\[pid +\d+\] )?(?:\s*(?:\d+:\d{2}:\d{2}(?:\.\d+)?|\d+\.\d+) )?")
 
 
 class StraceUnavailableError(SimprocError):
@@ -86,13 +89,12 @@ class StraceUnavailableError(SimprocError):
 
 
 # ----------------------------------------------------------------------- patterns
-def _strip_time(line: str) -> str:
-    match = _TIME_PREFIX.match(line)
-    return line[match.end():] if match else line
+def _strip_prefixes(line: str) -> str:
+    return line[_LINE_PREFIXES.match(line).end():]
 
 
 def _matcher(pattern):
-    """``pattern`` -> a predicate on one line (without time prefix); see module doc."""
+    """``pattern`` -> a predicate on one line (without prefixes); see module doc."""
     if isinstance(pattern, re.Pattern):
         if not isinstance(pattern.pattern, str):
             raise TypeError(f"strace patterns are text, not bytes: {pattern!r}")
@@ -135,10 +137,11 @@ class Strace:
 
     ``Strace(lines, deterministic=False)``: ``lines`` are the log's lines in order, one
     per system call, signal (``--- SIGCHLD {...} ---``) or exit (``+++ exited with 0
-    +++``), as ``strace -ff`` writes them; a single ``str`` is split into lines.
+    +++``), as ``strace -ff`` writes them (a thread's other than the main one's start
+    with ``[pid TID] ``); a single ``str`` is split into lines.
 
     - ``lines``: the lines as logged (time prefix included in deterministic mode);
-    - ``calls``: the same lines with the time prefix stripped (what patterns match);
+    - ``calls``: the same lines without thread and time prefixes (what patterns match);
     - ``contains(p)``, ``sequence([p, ...])``, ``count(p)``, ``matching(p)``: see the
       module docstring for what a pattern is; each line is matched on its own;
     - ``tail(n=20)``; ``len()``, iteration, indexing and ``str()`` work on ``lines``;
@@ -156,7 +159,7 @@ class Strace:
                 raise TypeError(f"strace lines are str, not {line!r}")
             out.append(line.rstrip("\r\n"))
         self._lines = out
-        self._calls = [_strip_time(line) for line in out]
+        self._calls = [_strip_prefixes(line) for line in out]
         self.deterministic = bool(deterministic)
 
     @property
@@ -166,7 +169,7 @@ class Strace:
 
     @property
     def calls(self) -> list[str]:
-        """The lines without their time prefix (a copy)."""
+        """The lines without their thread and time prefixes (a copy)."""
         return list(self._calls)
 
     def _first_match(self, pattern, start: int = 0) -> int:

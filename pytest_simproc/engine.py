@@ -630,7 +630,7 @@ class Engine:
         task.ctx = ctx
         task.last_syscall = nr
         if self.strace is not None:
-            task.strace_call = self.strace.syscall_entry(pid, nr, args, task.mem,
+            task.strace_call = self.strace.syscall_entry(task.tid, nr, args, task.mem,
                                                          self.clock.now_ns, sp=regs.rsp)
         handler = HANDLERS.get(nr)
         extra = self.extra_handlers.get(nr) if self.extra_handlers else None
@@ -788,6 +788,8 @@ class Engine:
         self.tasks[native] = thread
         self.tasks_by_tid[thread.tid] = thread
         info.tasks.append(thread)
+        if self.strace is not None:
+            self.strace.thread_started(thread.tid, proc.pid)
         self.alive += 1
         self.sched.add(thread)
         task.fork_child = thread.tid
@@ -795,10 +797,14 @@ class Engine:
             self._dispatch(native, status)
         pt.syscall(task.native)
 
-    def _thread_exited(self, task: Task) -> None:
+    def _thread_exited(self, task: Task, state) -> None:
         """One thread of a process that goes on ends (exit(2), not exit_group(2)):
         CLONE_CHILD_CLEARTID clears the tid word and wakes one futex waiter on it
         (set_tid_address(2)), which is how pthread_join learns of it."""
+        if self.strace is not None and task.tid != task.proc.pid:
+            # strace reports the main thread's end only with its process's (a thread
+            # group leader's exit is reported last, wait(2) "delay_group_leader")
+            self._log_task_end(task, state)
         if task.clear_tid:
             try:
                 task.mem.write(task.clear_tid, b"\0\0\0\0")
@@ -837,7 +843,7 @@ class Engine:
         info = self.info[proc.pid]
         others = [t for t in info.tasks if t is not task and not t.exiting]
         if others and info.group_exit is None and proc.state in ("running", "stopped"):
-            self._thread_exited(task)
+            self._thread_exited(task, _final_state(status))
         elif proc.state in ("running", "stopped"):
             state = Exited(info.group_exit) if info.group_exit is not None else _final_state(status)
             self._process_exited(proc, state)
@@ -865,11 +871,11 @@ class Engine:
                 task.native_parked = False
                 self._log_exit(task, -ERESTARTNOHAND)
             if self.strace is not None:
-                self.strace.signal(task.proc.pid, virtual_info, self.clock.now_ns)
+                self.strace.signal(task.tid, virtual_info, self.clock.now_ns)
             return
         if sig in SYNCHRONOUS_SIGNALS:
             if self.strace is not None:
-                self.strace.signal(task.proc.pid, pt.getsiginfo(native), self.clock.now_ns)
+                self.strace.signal(task.tid, pt.getsiginfo(native), self.clock.now_ns)
             pt.cont(native, sig)
             return
         if sig != SIGCHLD:
@@ -889,7 +895,7 @@ class Engine:
         if proc.state in ("running", "stopped") and not task.exiting:
             # Died without an exit event (e.g. SIGKILL from outside the host).
             if others:
-                self._thread_exited(task)
+                self._thread_exited(task, _final_state(status))
             else:
                 self._process_exited(proc, _final_state(status))
         self._retire(task)
@@ -925,10 +931,11 @@ class Engine:
                 if t.strace_call is not None:  # killed inside a call
                     self.strace.syscall_noreturn(t.strace_call, self.clock.now_ns)
                     t.strace_call = None
-            if isinstance(state, Exited):
-                self.strace.exited(pid, state.code, False, False, self.clock.now_ns)
-            else:
-                self.strace.exited(pid, int(state.signal), True, state.core, self.clock.now_ns)
+            # every thread still running ends with the process, the main thread last
+            for t in info.tasks:
+                if not t.exiting and t.tid != pid:
+                    self._log_task_end(t, state)
+            self._log_task_end(info.tasks[0], state)
         for t in info.tasks:
             self._retire(t)
         self._release_vfork_parent(pid)
@@ -951,6 +958,14 @@ class Engine:
                     self._post_signal(member, hup_or_cont, _kill_info(hup_or_cont, SI_KERNEL, 0))
         for observer in self.exit_observers:
             observer(proc, state)
+
+    def _log_task_end(self, task: Task, state) -> None:
+        """strace's "+++ exited with N +++" / "+++ killed by SIG +++" for one thread."""
+        if isinstance(state, Exited):
+            self.strace.exited(task.tid, state.code, False, False, self.clock.now_ns)
+        else:
+            self.strace.exited(task.tid, int(state.signal), True, state.core,
+                               self.clock.now_ns)
 
     def _retire(self, task: Task) -> None:
         """The task will never be scheduled again (its process ended)."""
@@ -1053,7 +1068,7 @@ class Engine:
             task.pending.discard(SIGCONT)
             if sig == SIGSTOP:
                 if self.strace is not None:
-                    self.strace.signal(pid, info, self.clock.now_ns)
+                    self.strace.signal(task.tid, info, self.clock.now_ns)
                 self._stop(proc, sig)
                 return
         action = pinfo.dispositions.get(sig)
@@ -1065,7 +1080,7 @@ class Engine:
             if self.signalfds:
                 self.signalfd_update(pid)
         elif self.strace is not None:  # strace still sees it delivered (and ignored)
-            self.strace.signal(pid, info, self.clock.now_ns)
+            self.strace.signal(task.tid, info, self.clock.now_ns)
         if proc.state != "running" or not task.pending:
             return
         if task.block is not None or task.native_parked:
@@ -1104,7 +1119,7 @@ class Engine:
             if action.is_default:
                 kind = default_action(sig)
                 if self.strace is not None:
-                    self.strace.signal(task.proc.pid, info, self.clock.now_ns)
+                    self.strace.signal(task.tid, info, self.clock.now_ns)
                 if kind in ("term", "core"):
                     self.terminate(task.proc, Signaled(sig, core=(kind == "core")))
                     return
@@ -1145,8 +1160,10 @@ class Engine:
     def _stop(self, proc, sig: int) -> None:
         if not self.table.stop(proc.pid, sig):
             return
-        if self.strace is not None:
-            self.strace.stopped(proc.pid, sig, self.clock.now_ns)
+        if self.strace is not None:  # every thread enters the group stop
+            for task in self.info[proc.pid].tasks:
+                if not task.exiting:
+                    self.strace.stopped(task.tid, sig, self.clock.now_ns)
         self._notify_parent_of_state(proc, CLD_STOPPED, sig)
 
     def _continue(self, proc) -> None:

@@ -731,7 +731,8 @@ class SimHost:
         return render_tree(self._engine.table, include_reaped=include_gone)
 
     def strace_lines(self) -> list[str]:
-        """The merged strace log of every process ("PID line"), [] when logging is off."""
+        """The merged strace log of every process, each line prefixed with the tid of
+        its thread as ``strace -f -o`` does; [] when logging is off."""
         log = self._engine.strace
         return log.merged_lines() if log is not None else []
 

@@ -2585,11 +2585,11 @@ def spec_for(nr: int) -> Spec:
 class Call:
     """A system call in flight: what was printed at entry and, later, at exit."""
 
-    __slots__ = ("pid", "nr", "sc", "args", "det", "t_entry", "head", "later", "result",
+    __slots__ = ("tid", "nr", "sc", "args", "det", "t_entry", "head", "later", "result",
                  "extra", "cut", "state")
 
-    def __init__(self, pid: int, nr: int, args, det: bool, now_ns: int):
-        self.pid = pid
+    def __init__(self, tid: int, nr: int, args, det: bool, now_ns: int):
+        self.tid = tid        # the calling thread (a main thread's tid is its pid)
         self.nr = nr
         self.sc = TABLE.get(nr) or spec_for(nr)
         args = tuple(args)
@@ -2612,7 +2612,7 @@ class Call:
         return self.sc.name
 
     def __repr__(self) -> str:
-        return "<Call %d %s(%s>" % (self.pid, self.sc.name, self.head)
+        return "<Call %d %s(%s>" % (self.tid, self.sc.name, self.head)
 
 
 def begin_call(c: Call, mem) -> None:

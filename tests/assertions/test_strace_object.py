@@ -52,6 +52,18 @@ def test_time_prefixes_are_stripped_for_matching(prefix):
     assert log.contains("re:^getpid\\(\\)")
 
 
+def test_a_thread_prefix_is_stripped_for_matching_but_kept_in_lines():
+    thread_line = '[pid  1001] 00:00:01.000000 write(1, "hi\\n", 3) = 3'
+    log = Strace(["00:00:00.000000 getpid() = 1000", thread_line,
+                  "[pid  1001] +++ exited with 0 +++"], deterministic=True)
+    assert log.calls == ["getpid() = 1000", 'write(1, "hi\\n", 3) = 3',
+                         "+++ exited with 0 +++"]
+    assert log.contains("re:^write\\(1, ")         # ^ anchors at the call
+    assert log.matching("write(") == [thread_line]
+    assert log.sequence(["getpid()", "write(1", "+++ exited"])
+    assert not log.contains("[pid")
+
+
 def test_plain_string_is_a_case_sensitive_substring(log):
     assert log.contains("getpid()")
     assert log.contains("WEXITSTATUS(s) == 3")

@@ -480,16 +480,98 @@ def test_exit_ends_calls_still_in_progress(log, mem):
                                "+++ killed by SIGKILL +++"]
 
 
-def test_threads_of_one_process_interleave_in_its_own_file(log, mem):
+def thread_scenario(log, mem):
+    """Main thread 1000 joins thread 1001 (strace -f of a pthread_join, tids virtual)."""
     log.process_started(1000, "t")
-    futex = log.syscall_entry(1000, nr("futex"), args6(0x7F0000001000, 0, 1), mem, START_NS)
-    run(log, 1000, "madvise", (0x7F0000200000, 8192, 4), 0, mem)
-    log.syscall_exit(futex, 0, mem, START_NS)
-    assert log.lines(1000) == [
-        "futex(0x7f0000001000, FUTEX_WAIT, 1, NULL <unfinished ...>",
-        "madvise(0x7f0000200000, 8192, MADV_DONTNEED) = 0",
-        "<... futex resumed>)                    = 0",
+    run(log, 1000, "getpid", (), 1000, mem)
+    log.thread_started(1001, 1000)
+    join = log.syscall_entry(1000, nr("futex"), args6(0x7F0000001000, 0, 1001), mem,
+                             START_NS)
+    log.syscall_unfinished(join, START_NS)
+    buf = mem.put(b"hi\n")
+    run(log, 1001, "write", (1, buf, 3), 3, mem)
+    exit_ = log.syscall_entry(1001, nr("exit"), args6(0), mem, START_NS)
+    log.syscall_noreturn(exit_, START_NS)
+    log.exited(1001, 0, False, False, START_NS)
+    log.syscall_exit(join, 0, mem, START_NS)
+    exit_ = log.syscall_entry(1000, nr("exit_group"), args6(0), mem, START_NS)
+    log.syscall_noreturn(exit_, START_NS)
+    log.exited(1000, 0, False, False, START_NS)
+
+
+def test_a_thread_logs_under_its_tid_in_the_merged_log(log, mem):
+    thread_scenario(log, mem)
+    assert log.merged_lines() == [
+        "1000  getpid()                          = 1000",
+        "1000  futex(0x7f0000001000, FUTEX_WAIT, 1001, NULL <unfinished ...>",
+        '1001  write(1, "hi\\n", 3)               = 3',
+        "1001  exit(0)                           = ?",
+        "1001  +++ exited with 0 +++",
+        "1000  <... futex resumed>)              = 0",
+        "1000  exit_group(0)                     = ?",
+        "1000  +++ exited with 0 +++",
     ]
+
+
+def test_a_thread_has_its_own_file_like_strace_ff(tmp_path, log, mem):
+    thread_scenario(log, mem)
+    log.close()
+    assert sorted(os.listdir(tmp_path)) == [
+        "simhost.strace", "simhost.t.1000.strace", "simhost.t.1001.strace"]
+    assert log.process_file(1000) == str(tmp_path / "simhost.t.1000.strace")
+    assert log.thread_file(1001) == str(tmp_path / "simhost.t.1001.strace")
+    # the other thread's lines are elsewhere: the join is one line, as in strace -ff
+    assert (tmp_path / "simhost.t.1000.strace").read_text().splitlines() == [
+        "getpid()                                = 1000",
+        "futex(0x7f0000001000, FUTEX_WAIT, 1001, NULL) = 0",
+        "exit_group(0)                           = ?",
+        "+++ exited with 0 +++",
+    ]
+    assert (tmp_path / "simhost.t.1001.strace").read_text().splitlines() == [
+        'write(1, "hi\\n", 3)                     = 3',
+        "exit(0)                                 = ?",
+        "+++ exited with 0 +++",
+    ]
+
+
+def test_a_process_lines_hold_its_threads_lines_in_order(log, mem):
+    thread_scenario(log, mem)
+    # whole lines, in the order written; a thread's with strace -f's terminal prefix,
+    # the result column counting it
+    assert log.lines(1000) == [
+        "getpid()                                = 1000",
+        '[pid  1001] write(1, "hi\\n", 3)         = 3',
+        "[pid  1001] exit(0)                     = ?",
+        "[pid  1001] +++ exited with 0 +++",
+        "futex(0x7f0000001000, FUTEX_WAIT, 1001, NULL) = 0",
+        "exit_group(0)                           = ?",
+        "+++ exited with 0 +++",
+    ]
+    assert log.lines(1001) == []   # a thread is not a process
+
+
+def test_a_process_lines_with_threads_in_deterministic_mode(dlog, mem):
+    thread_scenario(dlog, mem)
+    lines = dlog.lines(1000)
+    assert lines[1] == '[pid  1001] 00:00:00.000000 write(1, "hi\\n", 3) = 3'
+    assert lines[-1] == "00:00:00.000000 +++ exited with 0 +++"
+    assert dlog.merged_lines()[2] == '1001  00:00:00.000000 write(1, "hi\\n", 3) = 3'
+
+
+def test_a_reused_tid_file_shows_only_the_new_thread(tmp_path, log, mem):
+    log.process_started(1000, "t")
+    log.thread_started(1001, 1000)
+    run(log, 1001, "getpid", (), 1000, mem)
+    log.exited(1001, 0, False, False, START_NS)
+    log.exited(1000, 0, False, False, START_NS)
+    log.process_started(1002, "t")
+    log.thread_started(1001, 1002)     # the tid counter wrapped: the same file again
+    run(log, 1001, "gettid", (), 1001, mem)
+    assert log.lines(1002) == ["[pid  1001] gettid()                    = 1001"]
+    assert log.lines(1000) == ["[pid  1001] getpid()                    = 1000",
+                               "[pid  1001] +++ exited with 0 +++",
+                               "+++ exited with 0 +++"]
+    assert len((tmp_path / "simhost.t.1001.strace").read_text().splitlines()) == 3
 
 
 def test_an_execve_whose_exit_was_not_logged_ends_at_the_next_call(log, mem):

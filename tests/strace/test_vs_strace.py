@@ -16,7 +16,7 @@ import pytest
 
 from pytest_simproc.strace import StraceLog, format as fmt
 
-from .conftest import FakeMem, nr
+from .conftest import FakeMem, collapse, nr
 
 CC = shutil.which("cc") or shutil.which("gcc")
 STRACE = shutil.which("strace")
@@ -197,3 +197,152 @@ def test_merged_file_prefix_and_alignment(traced, tmp_path):
     assert ours_lines[1] == find(merged, "%-5d write(1," % real_parent)
     assert ours_lines[2] == merged[-1]
     assert {parent, child} == set(traced["files"])
+
+
+# ------------------------------------------------------------------------------ threads
+THREADS_PROGRAM = r"""
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+static void *writer(void *arg) { (void)arg; write(1, "worker\n", 7); return NULL; }
+static void *sleeper(void *arg) { (void)arg; for (;;) pause(); return NULL; }
+
+int main(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, writer, NULL);
+    pthread_join(t, NULL);
+    write(1, "main\n", 5);
+    pthread_create(&t, NULL, sleeper, NULL);
+    kill(getpid(), SIGTERM);
+    for (;;)
+        pause();
+}
+"""
+# Hex numbers this long are addresses (ASLR natively, fixed in the host).
+ADDRESS = re.compile(r"0x[0-9a-f]{9,}")
+
+
+def _same_stack_limit():
+    # glibc sizes thread stacks from RLIMIT_STACK, which the host sets to 8 MiB
+    import resource
+    resource.setrlimit(resource.RLIMIT_STACK, (8 << 20, resource.RLIM_INFINITY))
+
+
+@pytest.fixture(scope="module")
+def threads_traced(tmp_path_factory):
+    """The threads program under strace -ff and strace -f, and in a host; each side's
+    per-thread files ({tid: lines}), merged log and [main, writer, sleeper] tids."""
+    from pytest_simproc import SimHost, Signaled
+
+    d = tmp_path_factory.mktemp("vs_strace_threads")
+    src = d / "threads.c"
+    src.write_text(THREADS_PROGRAM)
+    exe = d / "threads"
+    subprocess.run([CC, "-O0", "-pthread", "-o", str(exe), str(src)], check=True)
+    runs = [subprocess.run([STRACE, *how, "-o", str(d / out), str(exe)],
+                           capture_output=True, preexec_fn=_same_stack_limit)
+            for how, out in ((["-ff"], "ff"), (["-f"], "f.txt"))]
+    if any(b"ptrace" in r.stderr for r in runs):
+        pytest.skip("strace cannot trace here: %s" % runs[0].stderr.decode()[-200:])
+    real_files = {int(name[3:]): (d / name).read_text().splitlines()
+                  for name in os.listdir(d) if name.startswith("ff.")}
+    host_dir = d / "host"
+    with SimHost(strace="standard", data_dir=str(host_dir)) as host:
+        proc = host.spawn([str(exe)])
+        host.run()
+        assert proc.exit_status == Signaled(15)
+        our_merged = host.strace_lines()
+        our_files = {int(name.split(".")[-2]): (host_dir / name).read_text().splitlines()
+                     for name in os.listdir(host_dir) if name.startswith("simhost.threads.")
+                     and name.endswith(".strace")}
+    real_merged = (d / "f.txt").read_text().splitlines()
+    return {"real": (real_files, real_merged, _tids(real_files), _merged_tids(real_merged)),
+            "ours": (our_files, our_merged, _tids(our_files), _merged_tids(our_merged))}
+
+
+def _tids(files):
+    """[main, writer, sleeper]: the main thread's file starts with execve; its clone3
+    calls return the others' tids in creation order."""
+    main = next(tid for tid, lines in files.items() if lines[0].startswith("execve("))
+    return [main] + _created(files[main])
+
+
+def _merged_tids(merged):
+    """[main, writer, sleeper] of a merged log (another run's tids natively)."""
+    main = int(merged[0].split()[0])
+    return [main] + _created(line.split(None, 1)[1] for line in merged
+                             if int(line.split()[0]) == main)
+
+
+def _created(lines):
+    """The tids clone3 returned (strace shows "=> {parent_tid=[TID]}" at its exit)."""
+    return [int(m[1]) for line in lines
+            if (m := re.search(r"=> \{parent_tid=\[(\d+)\]\}", line))]
+
+
+def _normal(lines, tids):
+    """Lines with addresses and the three tids made run-independent (and so the
+    alignment padding that depends on their width)."""
+    names = dict(zip(tids, ("MAIN", "WRITER", "SLEEPER")))
+    out = []
+    for line in lines:
+        line = ADDRESS.sub("ADDR", line)
+        out.append(collapse(re.sub(r"\b\d{3,}\b", lambda m: names.get(int(m[0]), m[0]),
+                                   line)))
+    return out
+
+
+def test_each_thread_has_its_own_file_like_strace_ff(threads_traced):
+    for side in ("real", "ours"):
+        files, _, tids, _ = threads_traced[side]
+        assert sorted(files) == sorted(tids), side
+    real_files, _, real_tids, _ = threads_traced["real"]
+    our_files, _, our_tids, _ = threads_traced["ours"]
+    # the writer's whole life, call for call
+    assert _normal(our_files[our_tids[1]], our_tids) == \
+        _normal(real_files[real_tids[1]], real_tids)
+    assert real_files[real_tids[1]][-2:] == ["exit(0)                                 = ?",
+                                             "+++ exited with 0 +++"]
+
+    def main_from_first_clone_to_kill(files, tids):
+        lines = files[tids[0]]
+        start = next(i for i, line in enumerate(lines) if line.startswith("clone3("))
+        end = next(i for i, line in enumerate(lines) if line.startswith("kill("))
+        # Natively racy, so left out: pthread_join waits on a futex only if the writer
+        # has not ended yet; after kill(), the sleeper may take the SIGTERM while the
+        # main thread goes on into pause().
+        return [line for line in _normal(lines[start:end + 1], tids)
+                if not line.startswith("futex(")]
+
+    assert main_from_first_clone_to_kill(our_files, our_tids) == \
+        main_from_first_clone_to_kill(real_files, real_tids)
+    assert real_files[real_tids[0]][-1] == "+++ killed by SIGTERM +++"
+    # the sleeper was killed with its process, wherever it was
+    for side in ("real", "ours"):
+        files, _, tids, _ = threads_traced[side]
+        assert files[tids[2]][-1] == "+++ killed by SIGTERM +++", side
+
+
+def test_merged_log_prefixes_each_line_with_its_tid_like_strace_f(threads_traced):
+    for side in ("real", "ours"):
+        _, merged, _, tids = threads_traced[side]
+        main, writer, sleeper = tids
+        by_tid = {}
+        for line in merged:
+            tid, text = line.split(None, 1)
+            by_tid.setdefault(int(tid), []).append(text)
+        assert set(by_tid) == set(tids), side
+        # (natively, another thread's line may cut it: only the entry part is sure)
+        assert any(t.startswith('write(1, "worker\\n", 7') for t in by_tid[writer]), side
+        assert by_tid[writer][-1] == "+++ exited with 0 +++", side
+        # one thread (natively any that does not block it) takes the SIGTERM
+        assert sum(t.startswith("--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER")
+                   for t in by_tid[main] + by_tid[sleeper]) == 1, side
+        # every thread ends with its process, the main thread last (the leader's end
+        # is reported once the others are gone)
+        ends = [line.split(None, 1) for line in merged if "+++ killed by" in line]
+        assert ends == [[str(sleeper), "+++ killed by SIGTERM +++"],
+                        [str(main), "+++ killed by SIGTERM +++"]], side
+        assert merged[-1] == "%-5d +++ killed by SIGTERM +++" % main, side
