@@ -10,6 +10,7 @@ from __future__ import annotations
 import faulthandler
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -112,16 +113,27 @@ class NativeResult:
 
 def run_native(argv, *, timeout: float = 30, input: bytes | None = None,
                env: dict | None = None, cwd=None) -> NativeResult:
-    """Run a program directly (no simulation) and collect its output."""
+    """Run a program directly (no simulation) and collect its output.
+
+    It runs in a process group of its own, whose parent (this process) is in the same
+    session: the group is never orphaned, whatever runs pytest (`timeout` makes its own
+    group), so job-control stops (SIGTSTP) act as in a shell (credentials(7)). On a
+    timeout the whole group is killed, so a leftover child holding the output pipe
+    cannot hang the test."""
     proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.PIPE if input is not None
                             else subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd=cwd)
+                            stderr=subprocess.PIPE, env=env, cwd=cwd, preexec_fn=os.setpgrp)
     try:
         out, err = proc.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)   # nothing the program left behind survives
+        except ProcessLookupError:
+            pass
     return NativeResult(list(argv), proc.pid, proc.returncode, out, err)
 
 
