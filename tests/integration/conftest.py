@@ -115,26 +115,38 @@ def run_native(argv, *, timeout: float = 30, input: bytes | None = None,
                env: dict | None = None, cwd=None) -> NativeResult:
     """Run a program directly (no simulation) and collect its output.
 
-    It runs in a process group of its own, whose parent (this process) is in the same
-    session: the group is never orphaned, whatever runs pytest (`timeout` makes its own
-    group), so job-control stops (SIGTSTP) act as in a shell (credentials(7)). On a
-    timeout the whole group is killed, so a leftover child holding the output pipe
+    On a timeout the program and every child it left behind (reparented to this
+    process, a child subreaper) are killed, so a leftover holding the output pipe
     cannot hang the test."""
     proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.PIPE if input is not None
                             else subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, cwd=cwd, preexec_fn=os.setpgrp)
+                            stderr=subprocess.PIPE, env=env, cwd=cwd)
     try:
         out, err = proc.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
+        _kill_children_started_since(proc.pid)
         proc.communicate()
         raise
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)   # nothing the program left behind survives
-        except ProcessLookupError:
-            pass
     return NativeResult(list(argv), proc.pid, proc.returncode, out, err)
+
+
+def _kill_children_started_since(first_pid: int) -> None:
+    """SIGKILL this process's children whose pid is first_pid or later (orphans of a
+    timed-out native run; pids wrap rarely enough for a test harness)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) < first_pid:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid():
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 @pytest.fixture(scope="session")

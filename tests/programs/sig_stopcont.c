@@ -107,9 +107,13 @@ int main(void)
     if (kid < 0)
         return 100;
     if (kid == 0) {
+        setpgid(0, 0);
         for (;;)
             pause();
     }
+    /* A group of its own, whose parent is in another group of the session: never
+     * orphaned, so SIGTSTP stops it whatever runs this program (credentials(7)). */
+    setpgid(kid, kid);
     send(SIGCONT);
     wp("waitpid_cont_running", WCONTINUED | WUNTRACED | WNOHANG);
 
