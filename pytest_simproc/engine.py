@@ -49,6 +49,7 @@ STOP_SIGNALS = {_signal.SIGSTOP, _signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTT
 SYNCHRONOUS_SIGNALS = {_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.SIGFPE,
                        _signal.SIGTRAP, _signal.SIGSYS, _signal.SIGPIPE, _signal.SIGXFSZ}
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
+CLONE_VM = 0x100
 CLONE_VFORK = 0x4000
 CLONE_THREAD = 0x10000
 MASK64 = pt.MASK64
@@ -96,7 +97,8 @@ class Task:
                  "block", "wake", "expect_stop", "gone", "exiting", "native_parked",
                  "awaiting_initial", "child_tid_ptr", "pending", "injected",
                  "restart_syscall", "last_syscall", "park_mask",
-                 "strace_call", "strace_call_unfinished", "saved_regs", "clear_tid")
+                 "strace_call", "strace_call_unfinished", "saved_regs", "clear_tid",
+                 "saved_mem", "exits_alone")
 
     def __init__(self, native: int, proc, tgid_native: int | None = None):
         self.native = native
@@ -129,6 +131,8 @@ class Task:
         self.strace_call_unfinished = False
         self.saved_regs = None
         self.clear_tid = 0        # CLONE_CHILD_CLEARTID / set_tid_address word
+        self.saved_mem = None     # (address, bytes) of the program's, put back at exit
+        self.exits_alone = False  # called exit(2): only this thread ends
 
     def __repr__(self):
         return f"<Task tid={self.tid} native={self.native} stop={self.stop}>"
@@ -139,7 +143,7 @@ class ProcInfo:
 
     __slots__ = ("native", "dispositions", "exit_signal", "vfork_parent", "tasks",
                  "native_children", "cpu_ns", "children_cpu_ns",
-                 "xcpu_next_ns", "group_exit")
+                 "xcpu_next_ns")
 
     def __init__(self, native, dispositions, exit_signal=SIGCHLD):
         self.native = native
@@ -151,7 +155,6 @@ class ProcInfo:
         self.cpu_ns = 0
         self.children_cpu_ns = 0   # CPU of children it waited for (RUSAGE_CHILDREN)
         self.xcpu_next_ns = 0      # RLIMIT_CPU: when the next SIGXCPU is due
-        self.group_exit = None     # exit_group(2) status, once called
 
 
 class SignalFd:
@@ -217,6 +220,9 @@ class Engine:
         self.external_signals: list[dict] = []
         self.watch = WatchdogState()
         self._unsupported = frozenset(syscall_number(n) for n in UNSUPPORTED)
+        # the calls that cost CPU in the model: the simulated ones, whether or not the
+        # strace log traps every other call too
+        self._simulated = intercepted_numbers()
         if strace == "off":
             self.strace = None
             self._filter = PreparedFilter(build_filter(intercepted_numbers()))
@@ -340,6 +346,7 @@ class Engine:
         """Trap these syscall numbers too and offer them to ``handler(ctx)`` first;
         programs spawned from now on get the larger filter."""
         self.extra_handlers.update(handlers)
+        self._simulated = intercepted_numbers() | frozenset(self.extra_handlers)
         if self.strace is None:
             self._filter = PreparedFilter(build_filter(
                 intercepted_numbers() | frozenset(self.extra_handlers)))
@@ -539,6 +546,16 @@ class Engine:
                 pt.setregs(native, regs)
                 pt.cont(native)
             elif task.fork is not None:
+                fork = task.fork
+                if fork.regs:
+                    task.saved_regs = {name: getattr(regs, name) for name in fork.regs}
+                    for name, value in fork.regs.items():
+                        setattr(regs, name, value & MASK64)
+                    pt.setregs(native, regs)
+                if fork.patch is not None:
+                    addr, data = fork.patch
+                    task.saved_mem = (addr, task.mem.read(addr, len(data)))
+                    task.mem.write(addr, data)
                 pt.syscall(native)
             else:
                 call, task.native_call = task.native_call, None
@@ -622,9 +639,10 @@ class Engine:
         task.stop = "seccomp"
         pid = task.proc.pid
         info = self.info[pid]
-        info.cpu_ns += self.cpu_ns_per_syscall
-        self.timers.cpu_advanced(pid)
-        self._check_cpu_limit(task.proc, info)
+        if nr in self._simulated:
+            info.cpu_ns += self.cpu_ns_per_syscall
+            self.timers.cpu_advanced(pid)
+            self._check_cpu_limit(task.proc, info)
         args = _args(regs)
         ctx = SyscallContext(self, task, nr, args, regs)
         task.ctx = ctx
@@ -717,6 +735,10 @@ class Engine:
         if saved:
             for name, original in saved.items():
                 setattr(regs, name, original)
+        if task.saved_mem is not None:
+            addr, data = task.saved_mem
+            task.saved_mem = None
+            task.mem.write(addr, data)
         task.stop = "sysexit"
         if isinstance(value, Block):
             # The native part is done but the call must still wait (a connect in
@@ -762,6 +784,12 @@ class Engine:
             self.strace.process_started(child.pid, child.exe)
         child_task.awaiting_initial = True
         child_task.child_tid_ptr = fork.child_tid_ptr if fork else 0
+        # The child starts with the parent's registers and (without CLONE_VM) a copy of
+        # its memory, rewritten for the native clone: put the program's back at its
+        # first stop.
+        child_task.saved_regs = dict(task.saved_regs) if task.saved_regs else None
+        if task.saved_mem is not None and not (fork and fork.flags & CLONE_VM):
+            child_task.saved_mem = task.saved_mem
         child_task.expect_stop = True
         self.sched.add(child_task)
         task.fork_child = child.pid
@@ -842,11 +870,12 @@ class Engine:
         proc = task.proc
         info = self.info[proc.pid]
         others = [t for t in info.tasks if t is not task and not t.exiting]
-        if others and info.group_exit is None and proc.state in ("running", "stopped"):
+        if others and task.exits_alone and proc.state in ("running", "stopped"):
             self._thread_exited(task, _final_state(status))
         elif proc.state in ("running", "stopped"):
-            state = Exited(info.group_exit) if info.group_exit is not None else _final_state(status)
-            self._process_exited(proc, state)
+            # exit_group(2), the last thread's exit(2), or a fatal signal: whichever
+            # thread's exit event comes first carries the process's status
+            self._process_exited(proc, _final_state(status))
         self._retire(task)
         pt.cont(task.native)
 
@@ -854,6 +883,16 @@ class Engine:
         native = task.native
         if task.awaiting_initial and sig == SIGSTOP:
             task.awaiting_initial = False
+            if task.saved_regs:
+                regs = pt.getregs(native)
+                for name, original in task.saved_regs.items():
+                    setattr(regs, name, original)
+                task.saved_regs = None
+                pt.setregs(native, regs)
+            if task.saved_mem is not None:
+                addr, data = task.saved_mem
+                task.saved_mem = None
+                task.mem.write(addr, data)
             if task.child_tid_ptr:
                 task.mem.write_i32(task.child_tid_ptr, task.tid)
             task.stop = "initial"

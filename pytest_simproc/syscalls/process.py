@@ -79,39 +79,54 @@ def set_tid_address(ctx, tidptr, *_):
     return Native(on_exit=lambda c, _result: c.task.tid)
 
 
-@handles("exit_group")
-def exit_group(ctx, status, *_):
-    # Every thread ends with this status, whichever thread's exit stop comes first.
-    ctx.engine.info[ctx.proc.pid].group_exit = status & 0xFF
+@handles("exit")
+def exit_(ctx, status, *_):
+    # exit(2) ends one thread; a process ends by exit_group(2), which is not trapped:
+    # its exit event carries the status.
+    ctx.task.exits_alone = True
     return Native()
 
 
-def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr):
+def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None):
     if flags & CLONE_THREAD and not flags & CLONE_VM:
         return -errno.EINVAL  # clone(2): CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM
     soft_nproc = ctx.proc.rlimits[RLIMIT_NPROC][0]
     if ctx.table.process_count() >= soft_nproc:
         return -errno.EAGAIN  # fork(2): RLIMIT_NPROC reached (it counts threads too)
-    return Fork(flags=flags, exit_signal=exit_signal,
+    fork = Fork(flags=flags, exit_signal=exit_signal,
                 parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
                 child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0,
                 clear_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_CLEARTID else 0)
+    if exit_signal and native is not None:
+        native(fork)
+    return fork
+
+
+def _clone_without_signal(flags):
+    """fork(2)/vfork(2) run as the clone(2) that does the same, minus the exit signal."""
+    def rewrite(fork):
+        fork.regs = {"orig_rax": SYS_CLONE, "rdi": flags, "rsi": 0, "rdx": 0, "r10": 0,
+                     "r8": 0}
+    return rewrite
 
 
 @handles("fork")
 def fork(ctx, *_):
-    return _fork(ctx, 0, SIGCHLD, 0, 0)
+    return _fork(ctx, 0, SIGCHLD, 0, 0, _clone_without_signal(0))
 
 
 @handles("vfork")
 def vfork(ctx, *_):
-    return _fork(ctx, CLONE_VM | CLONE_VFORK, SIGCHLD, 0, 0)
+    return _fork(ctx, CLONE_VM | CLONE_VFORK, SIGCHLD, 0, 0,
+                 _clone_without_signal(CLONE_VM | CLONE_VFORK))
 
 
 @handles("clone")
 def clone(ctx, flags, _stack, parent_tid, child_tid, _tls, *_):
     # x86_64 argument order: flags, stack, parent_tid, child_tid, tls (clone(2) NOTES)
-    return _fork(ctx, flags & ~0xFF, flags & 0xFF, parent_tid, child_tid)
+    def rewrite(fork):
+        fork.regs = {"rdi": flags & ~CSIGNAL}
+    return _fork(ctx, flags & ~CSIGNAL, flags & CSIGNAL, parent_tid, child_tid, rewrite)
 
 
 @handles("clone3")
@@ -120,7 +135,15 @@ def clone3(ctx, args_ptr, size, *_):
         return -errno.EINVAL
     flags, _pidfd, child_tid, parent_tid, exit_signal = struct.unpack(
         "<5Q", ctx.mem.read(args_ptr, 40))
-    return _fork(ctx, flags, exit_signal, parent_tid, child_tid)
+
+    def rewrite(fork):
+        fork.patch = (args_ptr + _CLONE_ARGS_EXIT_SIGNAL, bytes(8))
+    return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite)
+
+
+SYS_CLONE = 56
+CSIGNAL = 0xFF   # clone(2): the exit signal in the low byte of the flags
+_CLONE_ARGS_EXIT_SIGNAL = 32   # offsetof(struct clone_args, exit_signal)
 
 
 def _write_rusage(ctx, ptr, event):

@@ -132,3 +132,18 @@ def test_bash_background_sleep(tool, clean_env):
                   if q.pid != 1 and list(q.argv)[:1] == ["sleep"]]
         assert sorted(list(q.argv) for q in sleeps) == [["sleep", "100"], ["sleep", "50"]]
         assert all(q.exit_status == Exited(0) and q.reaped_by == 1000 for q in sleeps)
+
+
+def test_cpu_time_does_not_depend_on_strace_logging(tool):
+    """The CPU model charges the simulated calls only: logging every call for strace
+    traps many more, and must not change what the program measures."""
+    script = ("import os, time; [os.getppid() for _ in range(100)]; "
+              "open('/dev/null').read(); print(time.process_time_ns())")
+    outputs = []
+    for mode in ("off", "deterministic"):
+        with SimHost(strace=mode) as host:
+            proc = host.spawn([tool("python3"), "-c", script])
+            host.run()
+            assert proc.exit_status == Exited(0), proc.stderr
+            outputs.append(int(proc.stdout))
+    assert outputs[0] == outputs[1] > 100_000
