@@ -143,7 +143,7 @@ class ProcInfo:
 
     __slots__ = ("native", "dispositions", "exit_signal", "vfork_parent", "tasks",
                  "native_children", "cpu_ns", "children_cpu_ns",
-                 "xcpu_next_ns")
+                 "xcpu_next_ns", "native_parent")
 
     def __init__(self, native, dispositions, exit_signal=SIGCHLD):
         self.native = native
@@ -155,6 +155,7 @@ class ProcInfo:
         self.cpu_ns = 0
         self.children_cpu_ns = 0   # CPU of children it waited for (RUSAGE_CHILDREN)
         self.xcpu_next_ns = 0      # RLIMIT_CPU: when the next SIGXCPU is due
+        self.native_parent = None  # native pid of the process that forked it
 
 
 class SignalFd:
@@ -673,6 +674,22 @@ class Engine:
             elif outcome.on_exit is None:
                 outcome.on_exit = _unchanged  # the log needs the native result
         self._apply(task, ctx, outcome)
+        if nr == SYS_EXIT and task.exits_alone and isinstance(outcome, Native):
+            self._exit_one_thread(task, args[0])
+
+    def _exit_one_thread(self, task: Task, status: int) -> None:
+        """exit(2) while other threads of the process live: the thread ends in the model
+        now, and natively as it resumes. A thread group leader's native death is only
+        reported once the whole group has ended (wait(2)), so nothing waits for it."""
+        others = [t for t in self.info[task.proc.pid].tasks if t is not task and not t.exiting]
+        if not others or task.proc.state not in ("running", "stopped"):
+            return  # the process ends with it, at its native death
+        self._thread_exited(task, Exited(status & 0xFF))
+        if task.native == task.tgid_native:
+            self._dying.discard(task)
+        task.stop = None
+        task.native_call = None
+        pt.cont(task.native)
 
     @staticmethod
     def _call(func, ctx, *args):
@@ -776,6 +793,7 @@ class Engine:
         info = ProcInfo(child_native, parent_info.dispositions.copy(),
                         fork.exit_signal if fork else SIGCHLD)
         parent_info.native_children.append(child_native)
+        info.native_parent = parent_info.native
         self.info[child.pid] = info
         if self.timerfds or self.signalfds or self.pidfds:
             self._inherit_fd_objects(parent.pid, child.pid)
@@ -932,8 +950,12 @@ class Engine:
         proc = task.proc
         others = [t for t in self.info[proc.pid].tasks if t is not task and not t.exiting]
         if proc.state in ("running", "stopped") and not task.exiting:
-            # Died without an exit event (e.g. SIGKILL from outside the host).
-            if others:
+            # The simulated end of the thread or process comes with its native death
+            # (there is no separate exit event: one stop less per process), once its
+            # descriptors are closed. exit(2) ends one thread; exit_group(2), the last
+            # thread's exit or a fatal signal end the process, with the status of
+            # whichever thread's death comes first (all carry the group's).
+            if others and task.exits_alone:
                 self._thread_exited(task, _final_state(status))
             else:
                 self._process_exited(proc, _final_state(status))
@@ -948,7 +970,11 @@ class Engine:
         pidfd = self._pidfds.pop(native, None)
         if pidfd is not None:
             pidfd.close()
-        if not _try_reap(native):
+        if info is not None and info.native == native and info.native_parent in self._pidfds:
+            # Its native parent, a tracee (which never waits natively), still lives:
+            # the zombie is that parent's until it dies, no need to ask.
+            self._native_unreaped.add(native)
+        elif not _try_reap(native):
             self._native_unreaped.add(native)
         # Its own native zombie children now belong to our (subreaper) process.
         if info is not None and info.native == native:
@@ -1353,6 +1379,11 @@ def _blocked_mask(task: Task) -> int:
         return task.park_mask
     if task.block is not None and task.block[0].sigmask is not None:
         return task.block[0].sigmask  # ppoll/pselect6/epoll_pwait's temporary mask
+    if task.stop is not None:
+        try:
+            return pt.getsigmask(task.native)
+        except pt.PtraceError:
+            pass
     path = (f"/proc/{task.native}/status" if task.native == task.tgid_native
             else f"/proc/{task.tgid_native}/task/{task.native}/status")
     try:

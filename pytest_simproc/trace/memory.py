@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import struct
 
+from . import ptrace_ops as pt
+
 
 class TraceeMemory:
     def __init__(self, native_pid: int):
@@ -43,6 +45,16 @@ class TraceeMemory:
         return struct.unpack("<Q", self.read(addr, 8))[0]
 
     def write_i32(self, addr: int, value: int) -> None:
+        if self._fd < 0 and addr % 4096 <= 4096 - 8:
+            # A lone small write (a new child's tid): two ptrace calls instead of
+            # opening the file for it.
+            try:
+                word = pt.peekdata(self.native_pid, addr)
+                word = (word & ~0xFFFFFFFF) | (value & 0xFFFFFFFF)
+                pt.pokedata(self.native_pid, addr, word)
+                return
+            except pt.PtraceError as exc:
+                raise OSError(14, f"bad address {addr:#x}") from exc
         self.write(addr, struct.pack("<i", value))
 
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:

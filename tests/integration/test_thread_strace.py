@@ -9,6 +9,8 @@ import textwrap
 
 from pytest_simproc import Exited, SimHost
 
+START = 946684800
+
 PY = os.path.realpath(sys.executable)
 
 
@@ -85,3 +87,21 @@ def test_every_thread_stops_and_ends_with_its_process():
     assert ends[0].endswith("<... futex resumed>) = ?")
     assert ends[1].endswith("+++ exited with 0 +++")
     assert merged[-1] == "1000  00:00:01.000000 +++ exited with 0 +++"
+
+
+LEADER_EXIT_EXPECTED = b"main thread ends\nworker still runs after the main thread ended\n"
+
+
+def test_leader_exit_native(build, native):
+    result = native([build("leader_exit")])
+    assert (result.returncode, result.stdout) == (7, LEADER_EXIT_EXPECTED)
+
+
+def test_leader_exit_in_host(build):
+    """The main thread's exit(2) is not the process's end: the worker runs on (one second
+    of virtual time) and the process exits with the worker's status."""
+    with SimHost() as host:
+        proc = host.spawn([build("leader_exit")])
+        host.run()
+        assert (proc.exit_status, proc.stdout) == (Exited(7), LEADER_EXIT_EXPECTED)
+        assert host.now == START + 1
