@@ -234,9 +234,7 @@ def _send_from_host(ctx, fd, remaining, flags, sent):
                 ctx.engine.raise_sigpipe(ctx.task)
             return sent or -exc.errno
         sent += n
-        remaining[0] = (base + n, length - n)
-        if n == length:
-            remaining.pop(0)
+        _advance(remaining, n)
     if not remaining:
         probe.close()
         return sent
@@ -246,6 +244,14 @@ def _send_from_host(ctx, fd, remaining, flags, sent):
 
     return Block(retry=retry, io=[(probe.fd, POLLOUT)], cleanup=probe.close,
                  restart=not sent, on_interrupt=(lambda _c: sent) if sent else None)
+
+
+def _advance(segments: list, n: int) -> None:
+    """Drop the first ``n`` bytes of a list of (address, length) segments."""
+    while segments and n >= segments[0][1]:
+        n -= segments.pop(0)[1]
+    if segments and n:
+        segments[0] = (segments[0][0] + n, segments[0][1] - n)
 
 
 def _iovecs(ctx, iov_ptr, count):
@@ -324,12 +330,10 @@ def _receive_all(ctx, probe):
     def first_part_done(c, result):
         if result <= 0:
             return result
-        remaining, got = list(segments), result
-        while remaining and got >= remaining[0][1]:
-            got -= remaining.pop(0)[1]
+        remaining = list(segments)
+        _advance(remaining, result)
         if not remaining:
             return result
-        remaining[0] = (remaining[0][0] + got, remaining[0][1] - got)
         return _receive_from_host(c, fd, remaining, flags, result)
 
     return Native(regs={flags_reg: flags | MSG_DONTWAIT}, on_exit=first_part_done)
@@ -354,9 +358,7 @@ def _receive_from_host(ctx, fd, remaining, flags, got):
                 return got
             ctx.mem.write(base, data)
             got += len(data)
-            remaining[0] = (base + len(data), length - len(data))
-            if len(data) == length:
-                remaining.pop(0)
+            _advance(remaining, len(data))
     finally:
         sock.detach()
     if not remaining:
