@@ -143,7 +143,7 @@ class ProcInfo:
 
     __slots__ = ("native", "dispositions", "exit_signal", "vfork_parent", "tasks",
                  "native_children", "cpu_ns", "children_cpu_ns",
-                 "xcpu_next_ns", "native_parent")
+                 "xcpu_next_ns")
 
     def __init__(self, native, dispositions, exit_signal=SIGCHLD):
         self.native = native
@@ -155,7 +155,6 @@ class ProcInfo:
         self.cpu_ns = 0
         self.children_cpu_ns = 0   # CPU of children it waited for (RUSAGE_CHILDREN)
         self.xcpu_next_ns = 0      # RLIMIT_CPU: when the next SIGXCPU is due
-        self.native_parent = None  # native pid of the process that forked it
 
 
 class SignalFd:
@@ -793,7 +792,6 @@ class Engine:
         info = ProcInfo(child_native, parent_info.dispositions.copy(),
                         fork.exit_signal if fork else SIGCHLD)
         parent_info.native_children.append(child_native)
-        info.native_parent = parent_info.native
         self.info[child.pid] = info
         if self.timerfds or self.signalfds or self.pidfds:
             self._inherit_fd_objects(parent.pid, child.pid)
@@ -970,11 +968,7 @@ class Engine:
         pidfd = self._pidfds.pop(native, None)
         if pidfd is not None:
             pidfd.close()
-        if info is not None and info.native == native and info.native_parent in self._pidfds:
-            # Its native parent, a tracee (which never waits natively), still lives:
-            # the zombie is that parent's until it dies, no need to ask.
-            self._native_unreaped.add(native)
-        elif not _try_reap(native):
+        if not _try_reap(native):
             self._native_unreaped.add(native)
         # Its own native zombie children now belong to our (subreaper) process.
         if info is not None and info.native == native:
@@ -1410,8 +1404,9 @@ def _try_reap(native: int) -> bool:
     try:
         pid, _ = os.waitpid(native, os.WNOHANG | pt.WALL)
     except ChildProcessError:
-        # Not our child: either its parent (a tracee) is alive, or it is gone.
-        return not os.path.exists(f"/proc/{native}")
+        # Gone: every native process of a host is the tracer's own child (processes are
+        # cloned with CLONE_PARENT), and its death event already reaped it.
+        return True
     return pid != 0
 
 

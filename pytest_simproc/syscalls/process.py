@@ -97,16 +97,28 @@ def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None):
                 parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
                 child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0,
                 clear_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_CLEARTID else 0)
-    if exit_signal and native is not None:
+    if not flags & CLONE_THREAD and native is not None:
         native(fork)
     return fork
 
 
+# The native clone of a new process differs from the program's in two flags, and the
+# program's registers and memory are put back at the exit stop (parent) and first stop
+# (child):
+# - CLONE_PARENT: the native child is the tracer's own child, not its simulated
+#   parent's. Tracees never wait natively (wait4 is simulated), so children of theirs
+#   would stay native zombies until they die, and a long-lived supervisor would
+#   exhaust the machine's pids; the tracer reaps its own children at their death.
+# - no exit signal: the simulated kernel sends SIGCHLD; a real one would cost a stop.
+def _native_clone_flags(flags: int) -> int:
+    return (flags & ~CSIGNAL) | CLONE_PARENT
+
+
 def _clone_without_signal(flags):
-    """fork(2)/vfork(2) run as the clone(2) that does the same, minus the exit signal."""
+    """fork(2)/vfork(2) run as the equivalent clone(2)."""
     def rewrite(fork):
-        fork.regs = {"orig_rax": SYS_CLONE, "rdi": flags, "rsi": 0, "rdx": 0, "r10": 0,
-                     "r8": 0}
+        fork.regs = {"orig_rax": SYS_CLONE, "rdi": _native_clone_flags(flags), "rsi": 0,
+                     "rdx": 0, "r10": 0, "r8": 0}
     return rewrite
 
 
@@ -125,7 +137,7 @@ def vfork(ctx, *_):
 def clone(ctx, flags, _stack, parent_tid, child_tid, _tls, *_):
     # x86_64 argument order: flags, stack, parent_tid, child_tid, tls (clone(2) NOTES)
     def rewrite(fork):
-        fork.regs = {"rdi": flags & ~CSIGNAL}
+        fork.regs = {"rdi": _native_clone_flags(flags)}
     return _fork(ctx, flags & ~CSIGNAL, flags & CSIGNAL, parent_tid, child_tid, rewrite)
 
 
@@ -136,14 +148,14 @@ def clone3(ctx, args_ptr, size, *_):
     flags, _pidfd, child_tid, parent_tid, exit_signal = struct.unpack(
         "<5Q", ctx.mem.read(args_ptr, 40))
 
-    def rewrite(fork):
-        fork.patch = (args_ptr + _CLONE_ARGS_EXIT_SIGNAL, bytes(8))
+    def rewrite(fork):  # struct clone_args: flags at 0, exit_signal at 32
+        fork.patch = (args_ptr, struct.pack("<5Q", _native_clone_flags(flags), _pidfd,
+                                            child_tid, parent_tid, 0))
     return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite)
 
 
 SYS_CLONE = 56
 CSIGNAL = 0xFF   # clone(2): the exit signal in the low byte of the flags
-_CLONE_ARGS_EXIT_SIGNAL = 32   # offsetof(struct clone_args, exit_signal)
 
 
 def _write_rusage(ctx, ptr, event):

@@ -405,3 +405,32 @@ def test_a_reaped_process_is_gone_natively(simhost, tmp_path):
     assert wait_gone([record], timeout=2) == []
     with open(lock, "w") as f:  # the lock went with it
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _native_children_of(native_pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == native_pid:
+                        children.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return children
+
+
+def test_reaped_children_leave_no_native_zombies_behind():
+    """A supervisor that forks and reaps (in the host) many children must not pile up
+    native zombies: tracees never wait natively, so the host clones every process as
+    the tracer's own child and reaps it at its death. Else a long-lived supervisor
+    exhausts the machine's pids (pid_max is 32768 here)."""
+    from pytest_simproc import SimHost
+    with SimHost() as host:
+        proc = host.spawn(["bash", "-c", "for i in $(seq 100); do /bin/true; done; sleep 10"])
+        host.run_for(5)
+        native = host._engine.native_pid_of(proc.pid)
+        assert native is not None and len(host.processes()) >= 100
+        assert _native_children_of(native) == []
+        host.run()
+        assert proc.exit_status.code == 0
