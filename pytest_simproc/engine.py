@@ -419,6 +419,11 @@ class Engine:
                 return "exited"
             self._fire_due_timers()
             task = self.sched.pick(eligible)
+            if task is None:
+                # Events of tasks nobody waits for (a parked process killed from outside)
+                # enter here, when nothing else can run.
+                self._take_pending_events()
+                task = self.sched.pick(eligible)
             if task is None and self._io_waiters:
                 self._recheck_io()
                 task = self.sched.pick(eligible)
@@ -435,6 +440,15 @@ class Engine:
                     woken.wake = "timeout"
                 continue
             self._step(task)
+
+    def _take_pending_events(self) -> None:
+        while True:
+            native, status = pt.poll_any()
+            if native == 0:
+                return
+            self._dispatch(native, status)
+            if self._dying:
+                self._collect_dying()
 
     def _fire_due_timers(self) -> None:
         events = self.events
@@ -512,9 +526,12 @@ class Engine:
     def _await(self, task: Task) -> None:
         watch = self.watch
         watch.task, watch.since = task, _time.monotonic()
+        # A single-threaded process's next event is its own; a thread group's may come
+        # from any of its threads (exit_group, a leader's delayed death).
+        alone = len(self.info[task.proc.pid].tasks) == 1
         try:
             while task.stop is None and task.expect_stop and not task.gone:
-                native, status = pt.wait_any()
+                native, status = pt.wait_task(task.native) if alone else pt.wait_any()
                 self._dispatch(native, status)
         finally:
             watch.task = None

@@ -117,6 +117,21 @@ def syscall(pid: int, sig: int = 0) -> None:
         _fail(PTRACE_SYSCALL, pid)
 
 
+def wait_task(native: int) -> tuple[int, int]:
+    """Next event of one tracee. The kernel finds it directly, where waiting for any
+    child scans every child and tracee of the thread (do_wait): with a thousand
+    processes alive that scan costs more than the stop itself."""
+    return os.waitpid(native, WALL)
+
+
+def poll_any() -> tuple[int, int]:
+    """An event of any tracee of this thread if one is pending, else (0, 0)."""
+    try:
+        return os.waitpid(-1, WALL | WNOTHREAD | os.WNOHANG)
+    except ChildProcessError:
+        return 0, 0
+
+
 def wait_any() -> tuple[int, int]:
     """Next event of any tracee of *this thread* (__WNOTHREAD keeps other threads'
     children out of it)."""
