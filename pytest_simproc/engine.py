@@ -314,7 +314,6 @@ class Engine:
         proc = self.table.spawn(list(argv), os.path.basename(argv[0]), self.clock.now_ns,
                                 rlimits=rlimits)
         execve_call = []
-        on_execve = None
         if self.strace is not None:
             self.strace.process_started(proc.pid, proc.exe)
 
@@ -326,6 +325,8 @@ class Engine:
                         proc.pid, regs.orig_rax, _args(regs), mem, self.clock.now_ns))
                 finally:
                     mem.close()
+        else:
+            on_execve = None
         try:
             native = spawn_traced(path, argv, env, cwd, fds, self._filter, self._cpu,
                                   native_limits, on_execve)
@@ -637,8 +638,6 @@ class Engine:
             elif event == pt.EVENT_EXEC:
                 task.stop = "event"
                 self._on_exec(task)
-            elif event == pt.EVENT_EXIT:
-                self._on_exit_event(task)
             else:
                 pt.cont(native)
             return
@@ -898,20 +897,6 @@ class Engine:
         self.timers.exec(task.proc.pid)
         self._release_vfork_parent(task.proc.pid)
 
-    def _on_exit_event(self, task: Task) -> None:
-        status = pt.geteventmsg(task.native)
-        proc = task.proc
-        info = self.info[proc.pid]
-        others = [t for t in info.tasks if t is not task and not t.exiting]
-        if others and task.exits_alone and proc.state in ("running", "stopped"):
-            self._thread_exited(task, _final_state(status))
-        elif proc.state in ("running", "stopped"):
-            # exit_group(2), the last thread's exit(2), or a fatal signal: whichever
-            # thread's exit event comes first carries the process's status
-            self._process_exited(proc, _final_state(status))
-        self._retire(task)
-        pt.cont(task.native)
-
     def _on_signal_stop(self, task: Task, sig: int) -> None:
         native = task.native
         if task.awaiting_initial and sig == SIGSTOP:
@@ -1069,9 +1054,9 @@ class Engine:
             os.kill(info.native, SIGKILL)
         except ProcessLookupError:
             pass
-        # A killed tracee still stops at its exit event: run() sees it through to the end
-        # before anything else runs (settle_dying), so that nothing it holds (files,
-        # locks, sockets) outlives its simulated death.
+        # run() sees the killed tracee through to its native death before anything else
+        # runs (_collect_dying), so that nothing it holds (files, locks, sockets)
+        # outlives its simulated death.
 
     # ------------------------------------------------------------------ signals
     def kill_from_outside(self, pid: int, sig: int) -> int:

@@ -82,7 +82,7 @@ def set_tid_address(ctx, tidptr, *_):
 @handles("exit")
 def exit_(ctx, status, *_):
     # exit(2) ends one thread; a process ends by exit_group(2), which is not trapped:
-    # its exit event carries the status.
+    # its native death carries the status.
     ctx.task.exits_alone = True
     return Native()
 
