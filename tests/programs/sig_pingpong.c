@@ -17,17 +17,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static void out(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (write(1, buf, (size_t)n) != n)
-        _exit(102);
-}
+#include "common.h"
 
 static volatile sig_atomic_t got1, got2;
 static void on_usr1(int s) { (void)s; got1++; }

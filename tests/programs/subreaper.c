@@ -22,17 +22,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static void out(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (write(1, buf, (size_t)n) != n)
-        _exit(102);
-}
+#include "common.h"
 
 int main(int argc, char **argv)
 {

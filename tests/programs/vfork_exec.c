@@ -14,19 +14,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "common.h"
 
 extern char **environ;
-
-static void out(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (write(1, buf, (size_t)n) != n)
-        _exit(102);
-}
 
 static const char *errname(int e)
 {
