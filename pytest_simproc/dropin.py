@@ -894,24 +894,24 @@ def _sim_waitpid(pid, options):
     return _real_waitpid(pid, options)
 
 
-def _sim_getpgid(pid):
-    session = _session_for_caller()
+def _simulated_group_id(session, pid, attribute: str, real):
+    """os.getpgid/os.getsid of a host process: its simulated group or session; of any
+    other pid: the real call. ``session`` comes from the patched function itself
+    (_session_for_caller looks at a fixed depth of frames)."""
     proc = session._lookup(pid) if session is not None else None
     if proc is None:
-        return _real_getpgid(pid)
+        return real(pid)
     if proc.state == "reaped":
         raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
-    return proc.pgid
+    return getattr(proc, attribute)
+
+
+def _sim_getpgid(pid):
+    return _simulated_group_id(_session_for_caller(), pid, "pgid", _real_getpgid)
 
 
 def _sim_getsid(pid):
-    session = _session_for_caller()
-    proc = session._lookup(pid) if session is not None else None
-    if proc is None:
-        return _real_getsid(pid)
-    if proc.state == "reaped":
-        raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
-    return proc.sid
+    return _simulated_group_id(_session_for_caller(), pid, "sid", _real_getsid)
 
 
 for _fake, _real in ((_sim_kill, _real_kill), (_sim_killpg, _real_killpg),
