@@ -142,8 +142,7 @@ class ProcInfo:
     """Host-side facts about a simulated process that the kernel model does not hold."""
 
     __slots__ = ("native", "dispositions", "exit_signal", "vfork_parent", "tasks",
-                 "native_children", "cpu_ns", "children_cpu_ns",
-                 "xcpu_next_ns")
+                 "cpu_ns", "children_cpu_ns", "xcpu_next_ns")
 
     def __init__(self, native, dispositions, exit_signal=SIGCHLD):
         self.native = native
@@ -151,7 +150,6 @@ class ProcInfo:
         self.exit_signal = exit_signal
         self.vfork_parent = None
         self.tasks: list[Task] = []
-        self.native_children: list[int] = []
         self.cpu_ns = 0
         self.children_cpu_ns = 0   # CPU of children it waited for (RUSAGE_CHILDREN)
         self.xcpu_next_ns = 0      # RLIMIT_CPU: when the next SIGXCPU is due
@@ -564,26 +562,12 @@ class Engine:
                 pt.setregs(native, regs)
                 pt.cont(native)
             elif task.fork is not None:
-                fork = task.fork
-                if fork.regs:
-                    task.saved_regs = {name: getattr(regs, name) for name in fork.regs}
-                    for name, value in fork.regs.items():
-                        setattr(regs, name, value & MASK64)
-                    pt.setregs(native, regs)
-                if fork.patch is not None:
-                    addr, data = fork.patch
-                    task.saved_mem = (addr, task.mem.read(addr, len(data)))
-                    task.mem.write(addr, data)
+                _rewrite_for_native(task, regs, task.fork.regs, task.fork.patch)
                 pt.syscall(native)
             else:
                 call, task.native_call = task.native_call, None
                 if call.regs:
-                    # the kernel preserves argument registers across a call: put the
-                    # program's own values back at the exit stop
-                    task.saved_regs = {name: getattr(regs, name) for name in call.regs}
-                    for name, value in call.regs.items():
-                        setattr(regs, name, value & MASK64)
-                    pt.setregs(native, regs)
+                    _rewrite_for_native(task, regs, call.regs)
                     if call.on_exit is None:
                         call.on_exit = _unchanged
                 if call.on_exit is not None:
@@ -763,14 +747,7 @@ class Engine:
         elif task.native_call is not None:
             call, task.native_call = task.native_call, None
             value = call.on_exit(task.ctx, result)
-        saved, task.saved_regs = task.saved_regs, None
-        if saved:
-            for name, original in saved.items():
-                setattr(regs, name, original)
-        if task.saved_mem is not None:
-            addr, data = task.saved_mem
-            task.saved_mem = None
-            task.mem.write(addr, data)
+        saved = _put_back(task, regs)
         task.stop = "sysexit"
         if isinstance(value, Block):
             # The native part is done but the call must still wait (a connect in
@@ -807,7 +784,6 @@ class Engine:
         parent_info = self.info[parent.pid]
         info = ProcInfo(child_native, parent_info.dispositions.copy(),
                         fork.exit_signal if fork else SIGCHLD)
-        parent_info.native_children.append(child_native)
         self.info[child.pid] = info
         if self.timerfds or self.signalfds or self.pidfds:
             self._inherit_fd_objects(parent.pid, child.pid)
@@ -901,16 +877,10 @@ class Engine:
         native = task.native
         if task.awaiting_initial and sig == SIGSTOP:
             task.awaiting_initial = False
-            if task.saved_regs:
+            if task.saved_regs or task.saved_mem is not None:
                 regs = pt.getregs(native)
-                for name, original in task.saved_regs.items():
-                    setattr(regs, name, original)
-                task.saved_regs = None
-                pt.setregs(native, regs)
-            if task.saved_mem is not None:
-                addr, data = task.saved_mem
-                task.saved_mem = None
-                task.mem.write(addr, data)
+                if _put_back(task, regs):
+                    pt.setregs(native, regs)
             if task.child_tid_ptr:
                 task.mem.write_i32(task.child_tid_ptr, task.tid)
             task.stop = "initial"
@@ -962,21 +932,15 @@ class Engine:
         self._retire(task)
         self.tasks.pop(task.native, None)
         task.mem.close()
-        info = self.info.get(proc.pid)
-        self._reap_native(task.native, info)
+        self._release_native(task.native)
 
-    def _reap_native(self, native: int, info) -> None:
-        """Reap the native zombie if it is ours; else wait until its parent dies."""
+    def _release_native(self, native: int) -> None:
+        """The native task is dead and reaped (every native process of the host is the
+        tracer's own child, and the wait that reported its death reaped it): its pidfd
+        has proved what it had to."""
         pidfd = self._pidfds.pop(native, None)
         if pidfd is not None:
             pidfd.close()
-        if not _try_reap(native):
-            self._native_unreaped.add(native)
-        # Its own native zombie children now belong to our (subreaper) process.
-        if info is not None and info.native == native:
-            for child in info.native_children:
-                if child in self._native_unreaped and _try_reap(child):
-                    self._native_unreaped.discard(child)
 
     # ------------------------------------------------------------------ lifecycle
     def _process_exited(self, proc, state) -> None:
@@ -1319,6 +1283,34 @@ SYS_EXIT, SYS_EXIT_GROUP, SYS_EXECVE, SYS_EXECVEAT = 60, 231, 59, 322
 # Calls whose exit stop may never come (exit) or is logged elsewhere (not yet: execve
 # returns normally at its exit stop).
 _NO_RETURN = frozenset({SYS_EXIT, SYS_EXIT_GROUP})
+
+
+def _rewrite_for_native(task: Task, regs, new_regs: dict, patch=None) -> None:
+    """Run the call natively with other argument registers (and bytes of memory) than
+    the program's, keeping the program's for _put_back: the kernel preserves argument
+    registers across a call, and the program may rely on that."""
+    if new_regs:
+        task.saved_regs = {name: getattr(regs, name) for name in new_regs}
+        for name, value in new_regs.items():
+            setattr(regs, name, value & MASK64)
+        pt.setregs(task.native, regs)
+    if patch is not None:
+        addr, data = patch
+        task.saved_mem = (addr, task.mem.read(addr, len(data)))
+        task.mem.write(addr, data)
+
+
+def _put_back(task: Task, regs) -> bool:
+    """Restore what _rewrite_for_native changed: memory at once, registers into
+    ``regs``; True when ``regs`` changed and must be set."""
+    if task.saved_mem is not None:
+        addr, data = task.saved_mem
+        task.saved_mem = None
+        task.mem.write(addr, data)
+    saved, task.saved_regs = task.saved_regs, None
+    for name, original in (saved or {}).items():
+        setattr(regs, name, original)
+    return bool(saved)
 
 
 def _unchanged(_ctx, result: int) -> int:
