@@ -29,21 +29,6 @@
 
 static int failures;
 
-static const char *errname(int e)
-{
-    static char buf[32];
-    switch (e) {
-    case EPERM: return "EPERM";
-    case EINTR: return "EINTR";
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case ENOSYS: return "ENOSYS";
-    case ENOTSUP: return "ENOTSUP";
-    }
-    snprintf(buf, sizeof buf, "E#%d", e);
-    return buf;
-}
-
 static const struct {
     const char *name;
     clockid_t id;

@@ -1,10 +1,15 @@
 /* Shared by the test programs: out() writes one formatted piece to stdout with a
  * single write(2), unbuffered, so that lines from several processes interleave in the
- * order the processes ran (stdio buffers would reorder them at exit). */
+ * order the processes ran (stdio buffers would reorder them at exit); die() reports a
+ * failed step and exits 100; signame() and errname() name a signal or an errno the way
+ * the tests expect ("SIGCHLD", "SIGRTMIN+2", "EINVAL"; "SIG#n" / "E#n" if unknown). */
 #ifndef SIMPROC_TEST_COMMON_H
 #define SIMPROC_TEST_COMMON_H
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
@@ -18,5 +23,66 @@ static void out(const char *fmt, ...)
     va_end(ap);
     if (write(1, buf, (size_t)n) != n)
         _exit(102);
+}
+
+/* A step the program needs failed: say which and why, exit 100. */
+static void die(const char *what) __attribute__((unused, noreturn));
+
+static void die(const char *what)
+{
+    out("error %s %s\n", what, strerror(errno));
+    _exit(100);
+}
+
+static const char *signame(int s) __attribute__((unused));
+
+static const char *signame(int s)
+{
+    static const char *const names[] = {
+        [SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT",
+        [SIGILL] = "SIGILL", [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
+        [SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE", [SIGKILL] = "SIGKILL",
+        [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+        [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+        [SIGSTKFLT] = "SIGSTKFLT", [SIGCHLD] = "SIGCHLD", [SIGCONT] = "SIGCONT",
+        [SIGSTOP] = "SIGSTOP", [SIGTSTP] = "SIGTSTP", [SIGTTIN] = "SIGTTIN",
+        [SIGTTOU] = "SIGTTOU", [SIGURG] = "SIGURG", [SIGXCPU] = "SIGXCPU",
+        [SIGXFSZ] = "SIGXFSZ", [SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF",
+        [SIGWINCH] = "SIGWINCH", [SIGIO] = "SIGIO", [SIGPWR] = "SIGPWR",
+        [SIGSYS] = "SIGSYS",
+    };
+    static char bufs[4][32];   /* several names may be in one out() call */
+    static int k;
+    char *b = bufs[k++ % 4];
+    if (s > 0 && s < (int)(sizeof names / sizeof names[0]) && names[s])
+        return names[s];
+    if (s == SIGRTMIN)
+        return "SIGRTMIN";
+    if (s > SIGRTMIN && s <= SIGRTMAX)
+        snprintf(b, 32, "SIGRTMIN+%d", s - SIGRTMIN);
+    else
+        snprintf(b, 32, "SIG#%d", s);
+    return b;
+}
+
+static const char *errname(int e) __attribute__((unused));
+
+static const char *errname(int e)
+{
+    static const char *const names[] = {
+        [EPERM] = "EPERM", [ENOENT] = "ENOENT", [ESRCH] = "ESRCH", [EINTR] = "EINTR",
+        [EIO] = "EIO", [ENXIO] = "ENXIO", [E2BIG] = "E2BIG", [ENOEXEC] = "ENOEXEC",
+        [EBADF] = "EBADF", [ECHILD] = "ECHILD", [EAGAIN] = "EAGAIN", [ENOMEM] = "ENOMEM",
+        [EACCES] = "EACCES", [EFAULT] = "EFAULT", [EBUSY] = "EBUSY", [EEXIST] = "EEXIST",
+        [ENOTDIR] = "ENOTDIR", [EISDIR] = "EISDIR", [EINVAL] = "EINVAL",
+        [ENFILE] = "ENFILE", [EMFILE] = "EMFILE", [ENOTTY] = "ENOTTY", [EFBIG] = "EFBIG",
+        [ENOSPC] = "ENOSPC", [ESPIPE] = "ESPIPE", [EPIPE] = "EPIPE", [ERANGE] = "ERANGE",
+        [ENOSYS] = "ENOSYS", [EOPNOTSUPP] = "EOPNOTSUPP",
+    };
+    static char buf[32];
+    if (e > 0 && e < (int)(sizeof names / sizeof names[0]) && names[e])
+        return names[e];
+    snprintf(buf, sizeof buf, "E#%d", e);
+    return buf;
 }
 #endif

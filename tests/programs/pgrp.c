@@ -22,26 +22,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *errname(int e)
-{
-    static char buf[32];
-    switch (e) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case ESRCH: return "ESRCH";
-    case EINTR: return "EINTR";
-    case EBADF: return "EBADF";
-    case ECHILD: return "ECHILD";
-    case EAGAIN: return "EAGAIN";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case ENOSYS: return "ENOSYS";
-    }
-    snprintf(buf, sizeof buf, "E#%d", e);
-    return buf;
-}
-
 static pid_t kids[8];
 static int nkids;
 

@@ -16,19 +16,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *errname(int e)
-{
-    static char buf[32];
-    switch (e) {
-    case EMFILE: return "EMFILE";
-    case EBADF: return "EBADF";
-    case EINVAL: return "EINVAL";
-    case EPERM: return "EPERM";
-    }
-    snprintf(buf, sizeof buf, "E#%d", e);
-    return buf;
-}
-
 static const char *res(int r)
 {
     static char buf[64];

@@ -21,18 +21,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *errname(int e)
-{
-    static char buf[32];
-    switch (e) {
-    case EAGAIN: return "EAGAIN";
-    case EPERM: return "EPERM";
-    case ENOMEM: return "ENOMEM";
-    }
-    snprintf(buf, sizeof buf, "E#%d", e);
-    return buf;
-}
-
 static pid_t spawn(void)
 {
     pid_t c = fork();

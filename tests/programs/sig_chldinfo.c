@@ -21,22 +21,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *signame(int s)
-{
-    static char bufs[2][32];
-    static int k;
-    char *b = bufs[k++ % 2];
-    switch (s) {
-    case SIGCHLD: return "SIGCHLD";
-    case SIGTERM: return "SIGTERM";
-    case SIGKILL: return "SIGKILL";
-    case SIGSTOP: return "SIGSTOP";
-    case SIGCONT: return "SIGCONT";
-    }
-    snprintf(b, 32, "SIG#%d", s);
-    return b;
-}
-
 static const char *codename(int c)
 {
     static char buf[32];
@@ -49,12 +33,6 @@ static const char *codename(int c)
     }
     snprintf(buf, sizeof buf, "CLD#%d", c);
     return buf;
-}
-
-static void die(const char *what)
-{
-    out("error %s %s\n", what, strerror(errno));
-    _exit(100);
 }
 
 #define MAXREC 16

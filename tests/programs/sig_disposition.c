@@ -24,19 +24,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *signame(int s)
-{
-    static char buf[32];
-    switch (s) {
-    case SIGTERM: return "SIGTERM";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    case SIGKILL: return "SIGKILL";
-    }
-    snprintf(buf, sizeof buf, "SIG#%d", s);
-    return buf;
-}
-
 static const char *codename(int c)
 {
     static char buf[32];
@@ -59,12 +46,6 @@ static const char *status(int st)
     else
         snprintf(buf, sizeof buf, "other %#x", st);
     return buf;
-}
-
-static void die(const char *what)
-{
-    out("error %s %s\n", what, strerror(errno));
-    _exit(100);
 }
 
 static void set(int sig, void (*h)(int), int flags)

@@ -18,18 +18,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *errname(int e)
-{
-    static char buf[32];
-    switch (e) {
-    case ECHILD: return "ECHILD";
-    case ESRCH: return "ESRCH";
-    case EINTR: return "EINTR";
-    }
-    snprintf(buf, sizeof buf, "E#%d", e);
-    return buf;
-}
-
 static long long mono_ns(void)
 {
     struct timespec ts;

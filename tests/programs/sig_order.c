@@ -23,27 +23,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *signame(int s)
-{
-    static char bufs[4][32];
-    static int k;
-    char *b = bufs[k++ % 4];
-    switch (s) {
-    case SIGHUP: return "SIGHUP";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    case SIGURG: return "SIGURG";
-    }
-    if (s >= SIGRTMIN && s <= SIGRTMAX) {
-        if (s == SIGRTMIN)
-            return "SIGRTMIN";
-        snprintf(b, 32, "SIGRTMIN+%d", s - SIGRTMIN);
-        return b;
-    }
-    snprintf(b, 32, "SIG#%d", s);
-    return b;
-}
-
 static const char *codename(int c)
 {
     static char buf[32];

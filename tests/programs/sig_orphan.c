@@ -41,12 +41,6 @@ static const char *status(int st)
     return b;
 }
 
-static void die(const char *what)
-{
-    out("error %s %s\n", what, strerror(errno));
-    _exit(100);
-}
-
 static volatile sig_atomic_t got_hup, got_cont;
 
 static void on_hup(int s)

@@ -21,19 +21,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *signame(int s)
-{
-    static char buf[32];
-    switch (s) {
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    case SIGTERM: return "SIGTERM";
-    case SIGKILL: return "SIGKILL";
-    }
-    snprintf(buf, sizeof buf, "SIG#%d", s);
-    return buf;
-}
-
 static const char *status(int st)
 {
     static char buf[64];
@@ -44,12 +31,6 @@ static const char *status(int st)
     else
         snprintf(buf, sizeof buf, "other %#x", st);
     return buf;
-}
-
-static void die(const char *what)
-{
-    out("error %s %s\n", what, strerror(errno));
-    _exit(100);
 }
 
 static volatile sig_atomic_t ready_count, got;

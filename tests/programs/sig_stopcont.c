@@ -20,22 +20,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *signame(int s)
-{
-    static char bufs[2][32];
-    static int k;
-    char *b = bufs[k++ % 2];
-    switch (s) {
-    case SIGCHLD: return "SIGCHLD";
-    case SIGTERM: return "SIGTERM";
-    case SIGSTOP: return "SIGSTOP";
-    case SIGTSTP: return "SIGTSTP";
-    case SIGCONT: return "SIGCONT";
-    }
-    snprintf(b, 32, "SIG#%d", s);
-    return b;
-}
-
 static const char *codename(int c)
 {
     static char buf[32];

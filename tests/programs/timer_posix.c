@@ -23,18 +23,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *errname(int e)
-{
-    static char buf[32];
-    switch (e) {
-    case EINVAL: return "EINVAL";
-    case ENOSYS: return "ENOSYS";
-    case EAGAIN: return "EAGAIN";
-    }
-    snprintf(buf, sizeof buf, "E#%d", e);
-    return buf;
-}
-
 static timer_t tid;
 
 #define MAXREC 8

@@ -18,20 +18,6 @@
 
 extern char **environ;
 
-static const char *errname(int e)
-{
-    static char buf[32];
-    switch (e) {
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case EAGAIN: return "EAGAIN";
-    case ENOSYS: return "ENOSYS";
-    case EINVAL: return "EINVAL";
-    }
-    snprintf(buf, sizeof buf, "E#%d", e);
-    return buf;
-}
-
 static const char *status(int st)
 {
     static char buf[64];

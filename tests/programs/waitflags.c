@@ -21,41 +21,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *errname(int e)
-{
-    static char buf[32];
-    switch (e) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case ESRCH: return "ESRCH";
-    case EINTR: return "EINTR";
-    case EBADF: return "EBADF";
-    case ECHILD: return "ECHILD";
-    case EAGAIN: return "EAGAIN";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case ENOSYS: return "ENOSYS";
-    }
-    snprintf(buf, sizeof buf, "E#%d", e);
-    return buf;
-}
-
-static const char *signame(int s)
-{
-    static char buf[32];
-    switch (s) {
-    case SIGCHLD: return "SIGCHLD";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGSTOP: return "SIGSTOP";
-    case SIGCONT: return "SIGCONT";
-    }
-    snprintf(buf, sizeof buf, "SIG#%d", s);
-    return buf;
-}
-
 static const char *codename(int c)
 {
     static char buf[32];
