@@ -1,8 +1,9 @@
 /* Shared by the test programs: out() writes one formatted piece to stdout with a
  * single write(2), unbuffered, so that lines from several processes interleave in the
  * order the processes ran (stdio buffers would reorder them at exit); die() reports a
- * failed step and exits 100; signame() and errname() name a signal or an errno the way
- * the tests expect ("SIGCHLD", "SIGRTMIN+2", "EINVAL"; "SIG#n" / "E#n" if unknown). */
+ * failed step and exits 100; signame(), errname() and status() name a signal, an errno
+ * or a wait status the way the tests expect ("SIGCHLD", "SIGRTMIN+2", "EINVAL";
+ * "SIG#n" / "E#n" if unknown; "exited 3", "signaled SIGTERM"). */
 #ifndef SIMPROC_TEST_COMMON_H
 #define SIMPROC_TEST_COMMON_H
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
@@ -63,6 +65,25 @@ static const char *signame(int s)
     else
         snprintf(b, 32, "SIG#%d", s);
     return b;
+}
+
+/* A wait status as the tests print it: "exited 3", "signaled SIGTERM", ... */
+static const char *status(int st) __attribute__((unused));
+
+static const char *status(int st)
+{
+    static char buf[64];
+    if (WIFEXITED(st))
+        snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, sizeof buf, "signaled %s", signame(WTERMSIG(st)));
+    else if (WIFSTOPPED(st))
+        snprintf(buf, sizeof buf, "stopped %s", signame(WSTOPSIG(st)));
+    else if (WIFCONTINUED(st))
+        snprintf(buf, sizeof buf, "continued");
+    else
+        snprintf(buf, sizeof buf, "other %#x", st);
+    return buf;
 }
 
 static const char *errname(int e) __attribute__((unused));

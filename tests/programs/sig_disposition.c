@@ -36,18 +36,6 @@ static const char *codename(int c)
     return buf;
 }
 
-static const char *status(int st)
-{
-    static char buf[64];
-    if (WIFEXITED(st))
-        snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        snprintf(buf, sizeof buf, "signaled %s", signame(WTERMSIG(st)));
-    else
-        snprintf(buf, sizeof buf, "other %#x", st);
-    return buf;
-}
-
 static void set(int sig, void (*h)(int), int flags)
 {
     struct sigaction sa;

@@ -25,22 +25,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *status(int st)
-{
-    static char bufs[2][64];
-    static int k;
-    char *b = bufs[k++ % 2];
-    if (WIFEXITED(st))
-        snprintf(b, 64, "exited %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        snprintf(b, 64, "signaled %s", WTERMSIG(st) == SIGHUP ? "SIGHUP" : "other");
-    else if (WIFSTOPPED(st))
-        snprintf(b, 64, "stopped %s", WSTOPSIG(st) == SIGSTOP ? "SIGSTOP" : "other");
-    else
-        snprintf(b, 64, "other %#x", st);
-    return b;
-}
-
 static volatile sig_atomic_t got_hup, got_cont;
 
 static void on_hup(int s)

@@ -21,18 +21,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *status(int st)
-{
-    static char buf[64];
-    if (WIFEXITED(st))
-        snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        snprintf(buf, sizeof buf, "signaled %s", signame(WTERMSIG(st)));
-    else
-        snprintf(buf, sizeof buf, "other %#x", st);
-    return buf;
-}
-
 static volatile sig_atomic_t ready_count, got;
 static volatile int got_sig, got_code;
 static volatile pid_t got_pid;

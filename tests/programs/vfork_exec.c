@@ -18,18 +18,6 @@
 
 extern char **environ;
 
-static const char *status(int st)
-{
-    static char buf[64];
-    if (WIFEXITED(st))
-        snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        snprintf(buf, sizeof buf, "signaled %d", WTERMSIG(st));
-    else
-        snprintf(buf, sizeof buf, "other %#x", st);
-    return buf;
-}
-
 static void wait_for(const char *label, pid_t c)
 {
     int st;

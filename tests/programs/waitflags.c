@@ -71,22 +71,6 @@ static const char *res(pid_t r, int e)
     return b;
 }
 
-static const char *status(int st)
-{
-    static char buf[64];
-    if (WIFEXITED(st))
-        snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        snprintf(buf, sizeof buf, "signaled %s", signame(WTERMSIG(st)));
-    else if (WIFSTOPPED(st))
-        snprintf(buf, sizeof buf, "stopped %s", signame(WSTOPSIG(st)));
-    else if (WIFCONTINUED(st))
-        snprintf(buf, sizeof buf, "continued");
-    else
-        snprintf(buf, sizeof buf, "other %#x", st);
-    return buf;
-}
-
 static void show_siginfo(const char *label, int r, int e, const siginfo_t *si)
 {
     if (r < 0) {
