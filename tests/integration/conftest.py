@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,6 @@ import pytest
 PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "programs"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START = 946684800  # 2000-01-01T00:00:00Z, the default SimHost start_time
-CFLAGS = ["-O0", "-Wall"]
 EXTRA_FLAGS = {"pthread": ["-pthread"], "shared_futex": ["-pthread"], "leader_exit": ["-pthread"]}
 # A stuck host must not hang the whole run: dump every thread's stack and exit.
 REAL_TIME_LIMIT = 180
@@ -37,69 +35,10 @@ def _hang_guard():
         faulthandler.cancel_dump_traceback_later()
 
 
-class Builder:
-    """``build("ids")`` / ``build("ids", static=True)`` -> absolute path of the binary.
-
-    Binaries are cached for the session; dynamic and static builds live in separate
-    directories so both have the program's own name as basename (the host names
-    processes after it: ``simhost.ids.1000``).
-    """
-
-    def __init__(self, outdir: Path):
-        self.outdir = outdir
-        self._cache: dict[tuple[str, bool], str] = {}
-        self._static_problem: str | None = None
-        self._static_checked = False
-        self._lock = threading.Lock()
-
-    def _cc(self) -> str:
-        cc = shutil.which("cc")
-        if cc is None:
-            pytest.skip("no C compiler: `cc` is not on PATH, cannot build tests/programs/*.c")
-        return cc
-
-    def _check_static(self, cc: str) -> None:
-        if self._static_checked:
-            if self._static_problem:
-                pytest.skip(self._static_problem)
-            return
-        self._static_checked = True
-        src = self.outdir / "static-probe.c"
-        src.write_text("int main(void) { return 0; }\n")
-        res = subprocess.run([cc, "-static", "-o", str(self.outdir / "static-probe"), str(src)],
-                             capture_output=True, text=True, timeout=120)
-        if res.returncode != 0:
-            self._static_problem = ("static linking is unavailable (no static libc?): "
-                                    f"`cc -static` failed: {res.stderr.strip()[:500]}")
-            pytest.skip(self._static_problem)
-
-    def __call__(self, name: str, static: bool = False) -> str:
-        key = (name, static)
-        with self._lock:
-            if key in self._cache:
-                return self._cache[key]
-            cc = self._cc()
-            src = PROGRAMS_DIR / f"{name}.c"
-            if not src.is_file():
-                raise FileNotFoundError(f"no test program {src}")
-            if static:
-                self._check_static(cc)
-            outdir = self.outdir / ("static" if static else "dynamic")
-            outdir.mkdir(exist_ok=True)
-            out = outdir / name
-            cmd = [cc, *CFLAGS, *EXTRA_FLAGS.get(name, []), *(["-static"] if static else []),
-                   "-o", str(out), str(src)]
-            res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-            if res.returncode != 0:
-                pytest.fail(f"compiling {src.name} failed: {' '.join(cmd)}\n{res.stderr}",
-                            pytrace=False)
-            self._cache[key] = str(out)
-            return str(out)
-
-
 @pytest.fixture(scope="session")
-def build(tmp_path_factory) -> Builder:
-    return Builder(tmp_path_factory.mktemp("simproc-programs"))
+def build(c_programs):
+    """``build("ids")`` / ``build("ids", static=True)``: tests/programs/ids.c compiled."""
+    return c_programs(PROGRAMS_DIR, "simproc-programs", EXTRA_FLAGS)
 
 
 @dataclass

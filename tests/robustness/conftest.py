@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import faulthandler
 import os
-import shutil
-import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -101,35 +98,10 @@ def no_new_children():
     assert not extra, f"processes left behind: {sorted(extra)}"
 
 
-class Builder:
-    """``build("escape")`` -> path of tests/robustness/programs/escape.c compiled once."""
-
-    def __init__(self, outdir: Path):
-        self.outdir = outdir
-        self._cache: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, name: str) -> str:
-        with self._lock:
-            if name in self._cache:
-                return self._cache[name]
-            cc = shutil.which("cc")
-            if cc is None:
-                pytest.skip("no C compiler: `cc` is not on PATH")
-            src = PROGRAMS_DIR / f"{name}.c"
-            out = self.outdir / name
-            cmd = [cc, "-O0", "-Wall", "-o", str(out), str(src)]
-            res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-            if res.returncode != 0:
-                pytest.fail(f"compiling {src.name} failed: {' '.join(cmd)}\n{res.stderr}",
-                            pytrace=False)
-            self._cache[name] = str(out)
-            return str(out)
-
-
 @pytest.fixture(scope="session")
-def build(tmp_path_factory) -> Builder:
-    return Builder(tmp_path_factory.mktemp("robustness-programs"))
+def build(c_programs):
+    """``build("escape")`` -> path of tests/robustness/programs/escape.c compiled once."""
+    return c_programs(PROGRAMS_DIR, "robustness-programs")
 
 
 CLEAN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "HOME": "/"}
