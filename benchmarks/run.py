@@ -33,7 +33,12 @@ STRACE = ["strace", "-f", "-o", "/dev/null"]
 REAL_PYTHON = os.path.realpath(sys.executable)
 RUN_TIMEOUT = 180.0  # seconds of wall time for a single run before it is killed
 
-MODES = ("native", "strace", "simproc")
+BASE_MODES = ("native", "strace", "simproc")
+MODES = BASE_MODES + ("floor",)
+# The floor: benchmarks/programs/ptrace_floor.c, a C tracer with simproc's seccomp filter
+# and CPU pinning that resumes every stop at once (no emulation). Its cost over native is
+# that of the stops alone; simproc's over it, that of simulating.
+FLOOR = None  # path of the compiled ptrace_floor, set in main()
 
 
 # --------------------------------------------------------------------------- running
@@ -110,12 +115,21 @@ class Workload:
     target: tuple | None = None   # ("strace", 0.5) | ("native", 1.1)
     check: object = None          # function: (Run, size) -> error text or None
     reps: int | None = None       # fewer repetitions than the default for slow cells
+    floor_traps: tuple | None = None  # syscall names the floor tracer traps; None: no floor
     note: str = ""
     samples: dict = field(default_factory=dict)   # (mode, size) -> [Run]
 
 
-def _prefix(mode: str) -> list[str]:
+def _prefix(mode: str, w: Workload) -> list[str]:
+    if mode == "floor":
+        numbers = ",".join(str(syscall_number(name)) for name in w.floor_traps)
+        return [FLOOR, numbers or "-"]
     return {"native": [], "strace": STRACE, "simproc": SIMPROC}[mode]
+
+
+def syscall_number(name: str) -> int:
+    from ptrace.syscall import SYSCALL_NAMES  # python-ptrace, a dependency of simproc
+    return next(nr for nr, n in SYSCALL_NAMES.items() if n == name and nr < 512)
 
 
 def expect_line(text: str):
@@ -147,12 +161,12 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
                  {"native": (1_000_000, 5_000_000) if not q else (200_000, 1_000_000),
                   "strace": (20_000, 100_000) if not q else (5_000, 25_000),
                   "simproc": (20_000, 100_000) if not q else (5_000, 25_000)},
-                 "call", ("strace", 0.5), reps=3),
+                 "call", ("strace", 0.5), reps=3, floor_traps=("getppid",)),
         Workload("b1", "(b) call the simulator does not need: getuid()", lambda n: [prog("getuid_loop"), str(n)],
                  {"native": (1_000_000, 5_000_000) if not q else (500_000, 2_500_000),
                   "strace": (5_000, 25_000) if not q else (2_000, 10_000),
                   "simproc": (1_000_000, 5_000_000) if not q else (500_000, 2_500_000)},
-                 "call", ("native", 1.1)),
+                 "call", ("native", 1.1), floor_traps=()),
         Workload("b2", "(b) read(/dev/zero, 4 KiB)",
                  lambda n: [prog("devzero_loop"), str(n)],
                  {"native": (200_000, 1_000_000) if not q else (100_000, 500_000),
@@ -160,25 +174,31 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
                   # a trapped read costs a ptrace stop: then strace-like sizes
                   "simproc": ((5_000, 25_000) if read_trapped else (200_000, 1_000_000))
                   if not q else ((2_000, 10_000) if read_trapped else (100_000, 500_000))},
-                 "read", ("native", 1.1),
+                 "read", ("native", 1.1), floor_traps=(),
                  note="read(2) is trapped by this simproc" if read_trapped else ""),
         Workload("c", "(c) fork + _exit + wait4", lambda n: [prog("fork_reap"), str(n)],
-                 {m: (1_000, 2_000) if not q else (300, 600) for m in MODES},
-                 "child", ("strace", 0.5)),
+                 {m: (1_000, 2_000) if not q else (300, 600) for m in BASE_MODES},
+                 "child", ("strace", 0.5),
+                 floor_traps=("clone", "clone3", "fork", "vfork", "wait4")),
         Workload("d", "(d) bash `for` loop of `python -c pass`",
                  lambda n: ["bash", "-c", shell_loop, "bench", str(n)],
-                 {m: (10, 20) if not q else (4, 8) for m in MODES},
+                 {m: (10, 20) if not q else (4, 8) for m in BASE_MODES},
                  "python", ("native", 3.0), reps=3),
         Workload("f", "(f) SIGUSR1/SIGUSR2 ping-pong (sigsuspend)",
                  lambda n: [prog("sig_pingpong"), str(n)],
-                 {m: (10_000, 20_000) if not q else (2_000, 4_000) for m in MODES},
-                 "round trip", ("strace", 0.5), reps=3),
+                 {m: (10_000, 20_000) if not q else (2_000, 4_000) for m in BASE_MODES},
+                 "round trip", ("strace", 0.5), reps=3,
+                 floor_traps=("kill", "rt_sigsuspend", "rt_sigprocmask", "rt_sigreturn")),
     ]
+    for w in wl:
+        if w.floor_traps is not None:
+            # trapping nothing, the floor runs at native speed; otherwise at simproc's
+            w.sizes["floor"] = w.sizes["simproc" if w.floor_traps else "native"]
     for n in (10, 100, 1000):
         wl.append(Workload(
             f"g{n}", f"(g) fork + _exit + wait4, {n:,} sleepers alive",
             (lambda n: lambda m: [prog("fork_with_sleepers"), str(n), str(m)])(n),
-            {mode: (500, 1_500) if not q else (200, 600) for mode in MODES},
+            {mode: (500, 1_500) if not q else (200, 600) for mode in BASE_MODES},
             "child", None,
             (lambda n: lambda run, m: None if f"sleepers={n} cycles={m} " in run.stdout
              else "expected the sleepers= line in stdout")(n)))
@@ -216,7 +236,7 @@ def measure(workloads, reps, failures, log):
                 if mode not in w.sizes or (w.key, mode) in broken:
                     continue
                 for size in dict.fromkeys(w.sizes[mode]):
-                    argv = _prefix(mode) + w.argv(size)
+                    argv = _prefix(mode, w) + w.argv(size)
                     run = run_once(argv)
                     problem = None
                     if run.timed_out:
@@ -288,8 +308,8 @@ def summary_table(workloads, failed, metric):
     lines = []
     out = lines.append
     out("| workload | sizes | native µs | strace -f µs | simproc µs | simproc/strace | "
-        "simproc/native | target | result |")
-    out("|---|---|---:|---:|---:|---:|---:|---|---|")
+        "simproc/native | target | result | floor µs | floor ratio |")
+    out("|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|")
 
     def marg(w, mode):
         return marginal_us(w, mode, metric)
@@ -304,9 +324,10 @@ def summary_table(workloads, failed, metric):
         w = by.get(key)
         if w is None:
             continue
-        na, st, sim = (marg(w, m) for m in MODES)
+        na, st, sim, floor = (marg(w, m) for m in MODES)
         base, limit = w.target
         r = ratio(sim, st) if base == "strace" else ratio(sim, na)
+        floor_r = ratio(floor, st) if base == "strace" else ratio(floor, na)
         ok = None if r is None else r <= limit
         if (w.key, "simproc") in failed:
             ok = False
@@ -314,24 +335,25 @@ def summary_table(workloads, failed, metric):
         out(f"| {w.label} (per {w.unit}){note} | {fmt_sizes(w)} | {cell(w, 'native')} | "
             f"{cell(w, 'strace')} | {cell(w, 'simproc')} | {fmt_ratio(ratio(sim, st))} | "
             f"{fmt_ratio(ratio(sim, na))} | "
-            f"simproc ≤ {limit:g} × {'strace -f' if base == 'strace' else 'native'} | {verdict(ok)} |")
+            f"simproc ≤ {limit:g} × {'strace -f' if base == 'strace' else 'native'} | {verdict(ok)} | "
+            f"{cell(w, 'floor') if 'floor' in w.sizes else '—'} | {fmt_ratio(floor_r)} |")
 
     g = [by.get(f"g{n}") for n in (10, 100, 1000)]
     for w in g:
         if w is None:
             continue
-        na, st, sim = (marg(w, m) for m in MODES)
+        na, st, sim, _ = (marg(w, m) for m in MODES)
         out(f"| {w.label} (per {w.unit}) | {fmt_sizes(w)} | {cell(w, 'native')} | "
             f"{cell(w, 'strace')} | {cell(w, 'simproc')} | {fmt_ratio(ratio(sim, st))} | "
-            f"{fmt_ratio(ratio(sim, na))} | (see flatness) | — |")
+            f"{fmt_ratio(ratio(sim, na))} | (see flatness) | — | | |")
     if g[0] is not None and g[2] is not None:
-        cols = [fmt_ratio(ratio(marg(g[2], m), marg(g[0], m))) for m in MODES]
+        cols = [fmt_ratio(ratio(marg(g[2], m), marg(g[0], m))) for m in MODES[:3]]
         r = ratio(marg(g[2], "simproc"), marg(g[0], "simproc"))
         ok = None if r is None else r <= 1.5
         if ("g10", "simproc") in failed or ("g1000", "simproc") in failed:
             ok = False
         out(f"| (g) flatness: cost at 1,000 sleepers / at 10 | | {cols[0]} | {cols[1]} | "
-            f"{cols[2]} | | | simproc ≤ 1.5× | {verdict(ok)} |")
+            f"{cols[2]} | | | simproc ≤ 1.5× | {verdict(ok)} | | |")
     if g[2] is not None:
         runs = [r for (m, _), rs in g[2].samples.items() if m == "simproc" for r in rs]
         rss = max((r.maxrss_kb for r in runs), default=None)
@@ -339,7 +361,7 @@ def summary_table(workloads, failed, metric):
         if ("g1000", "simproc") in failed:
             ok = False
         out(f"| (g) tracer max RSS, 1,000 sleepers alive | | | | "
-            f"{'—' if rss is None else f'{rss / 1024:.1f} MB'} | | | < 100 MB | {verdict(ok)} |")
+            f"{'—' if rss is None else f'{rss / 1024:.1f} MB'} | | | < 100 MB | {verdict(ok)} | | |")
 
     unit = "wall" if metric == "wall" else "CPU"
     for key in ("e1", "e2"):
@@ -352,7 +374,7 @@ def summary_table(workloads, failed, metric):
             ok = False
         shown = "FAILED" if (key, "simproc") in failed else ("—" if t is None else f"{t:.3f} s")
         out(f"| {w.label}, {unit} per run | 1 run | 3,600 s (not run) | 3,600 s (not run) | "
-            f"{shown} | | | < 0.5 s | {verdict(ok)} |")
+            f"{shown} | | | < 0.5 s | {verdict(ok)} | | |")
     w = by.get("h")
     if w is not None:
         t = {m: median_of(w, m, 1, metric) for m in MODES}
@@ -363,7 +385,7 @@ def summary_table(workloads, failed, metric):
         def sec(x):
             return "—" if x is None else f"{x:.3f} s"
         out(f"| {w.label}, {unit} per run | 1 run | {sec(t['native'])} | {sec(t['strace'])} | "
-            f"{sec(t['simproc'])} | | | < 0.3 s | {verdict(ok)} |")
+            f"{sec(t['simproc'])} | | | < 0.3 s | {verdict(ok)} | | |")
     return lines
 
 
@@ -465,6 +487,8 @@ def main(argv=None) -> int:
         compile_programs(bindir)
         global WRAPPER
         WRAPPER = os.path.join(bindir, "rusage_wrap")
+        global FLOOR
+        FLOOR = os.path.join(bindir, "ptrace_floor")
         workloads = select(build_workloads(bindir, args.quick), args.only)
         if args.no_strace:
             for w in workloads:
