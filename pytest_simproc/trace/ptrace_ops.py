@@ -11,7 +11,6 @@ import os
 
 from ptrace.binding import func as _pt
 
-geteventmsg = _pt.ptrace_geteventmsg
 setoptions = _pt.ptrace_setoptions
 traceme = _pt.ptrace_traceme
 PtraceError = _pt.PtraceError
@@ -21,11 +20,14 @@ PTRACE_CONT = 7
 PTRACE_SYSCALL = 24
 PTRACE_GETREGS = 12
 PTRACE_SETREGS = 13
-_ptrace = _pt.ptrace
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_GETSIGINFO = 0x4202
+PTRACE_SETSIGINFO = 0x4203
+SIGINFO_SIZE = 128
 
-# The four requests made at every stop (getregs, setregs, cont, syscall) go straight to
-# libc with fixed argument types: python-ptrace's generic wrapper costs ~2 us a call,
-# a third of a whole stop (measured with cProfile on a getppid loop).
+# The requests made at stops go straight to libc with fixed argument types:
+# python-ptrace's generic wrapper costs ~2 us a call, a third of a whole stop (measured
+# with cProfile on a getppid loop).
 _libc = ctypes.CDLL(None, use_errno=True)
 _raw = _libc.ptrace
 _raw.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
@@ -53,6 +55,26 @@ def setregs(pid: int, regs) -> None:
 PTRACE_PEEKDATA, PTRACE_POKEDATA = 2, 5
 PTRACE_GETSIGMASK = 0x420A
 _word = ctypes.c_uint64()
+_siginfo = ctypes.create_string_buffer(SIGINFO_SIZE)
+
+
+def geteventmsg(pid: int) -> int:
+    """The new task's pid at a fork/clone event stop (ptrace(2) PTRACE_GETEVENTMSG)."""
+    if _raw(PTRACE_GETEVENTMSG, pid, None, ctypes.addressof(_word)) == -1:
+        _fail(PTRACE_GETEVENTMSG, pid)
+    return _word.value
+
+
+def getsiginfo(pid: int) -> bytes:
+    if _raw(PTRACE_GETSIGINFO, pid, None, ctypes.addressof(_siginfo)) == -1:
+        _fail(PTRACE_GETSIGINFO, pid)
+    return _siginfo.raw
+
+
+def setsiginfo(pid: int, info: bytes) -> None:
+    _siginfo.raw = info[:SIGINFO_SIZE].ljust(SIGINFO_SIZE, b"\0")
+    if _raw(PTRACE_SETSIGINFO, pid, None, ctypes.addressof(_siginfo)) == -1:
+        _fail(PTRACE_SETSIGINFO, pid)
 
 
 def getsigmask(pid: int) -> int:
@@ -143,36 +165,8 @@ def to_signed(value: int) -> int:
     return value - (1 << 64) if value >> 63 else value
 
 
-PTRACE_GETSIGINFO = 0x4202
-PTRACE_SETSIGINFO = 0x4203
-SIGINFO_SIZE = 128
-_libc = None
-
-
-def _c():
-    global _libc
-    if _libc is None:
-        import ctypes
-        _libc = ctypes.CDLL(None, use_errno=True)
-    return _libc
-
-
-def getsiginfo(pid: int) -> bytes:
-    import ctypes
-    buf = ctypes.create_string_buffer(SIGINFO_SIZE)
-    _ptrace(PTRACE_GETSIGINFO, pid, 0, ctypes.addressof(buf))
-    return buf.raw
-
-
-def setsiginfo(pid: int, info: bytes) -> None:
-    import ctypes
-    buf = ctypes.create_string_buffer(info.ljust(SIGINFO_SIZE, b"\0"), SIGINFO_SIZE)
-    _ptrace(PTRACE_SETSIGINFO, pid, 0, ctypes.addressof(buf))
-
-
 def tgkill(tgid: int, tid: int, sig: int) -> None:
     """Queue a real signal on one native thread (tgkill(2))."""
-    import ctypes
-    if _c().syscall(234, tgid, tid, sig) != 0:
+    if _libc.syscall(234, tgid, tid, sig) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
