@@ -3,10 +3,10 @@ and ``simproc run`` gives a clear, typed error that names the argument or the ba
 value -- never a hang, an error from deep inside (the standard library, the tracer) or a
 leaked process or thread.
 
-Hypothesis generates the wrong values. Inputs on which the current code gives a bad
-error are not generated (the strategies say which); each such input is an explicit
-``xfail(strict=True)`` example below its test instead, with the reason: when a bug is
-fixed its example XPASSes, fails the suite, and the strategy can be widened.
+Hypothesis generates the wrong values. Inputs on which an earlier version gave a bad
+error (a TypeError from the standard library, a silently accepted value) are explicit
+examples in the ``*_that_once_gave_bad_errors`` tests, each with what it gave then, so
+that they stay fixed; the strategies say which inputs they leave to those examples.
 """
 from __future__ import annotations
 
@@ -207,7 +207,7 @@ def test_simhost_rejects_start_time_beyond_time_t():
     expect_bad(lambda: SimHost(start_time=1e19), 1e19, ("start_time",))
 
 
-@pytest.mark.parametrize("kwargs, reason", [
+@pytest.mark.parametrize("kwargs, before", [
     ({"hostname": "a\x00b"}, "ValueError 'embedded null byte' from tempfile.mkdtemp"),
     ({"hostname": "x" * 300}, "OSError ENAMETOOLONG from tempfile.mkdtemp"),
     ({"rlimits": 5}, "TypeError \"'int' object is not iterable\""),
@@ -217,7 +217,7 @@ def test_simhost_rejects_start_time_beyond_time_t():
     ({"data_dir": 5}, "TypeError from os.path.abspath, not naming data_dir"),
 ], ids=["hostname-NUL", "hostname-300-chars", "rlimits=5", "rlimits=object()",
         "rlimits=0", "rlimits=False", "data_dir=5"])
-def test_simhost_bad_arguments_known_bugs(kwargs, reason):
+def test_simhost_rejects_inputs_that_once_gave_bad_errors(kwargs, before):
     ((name, value),) = kwargs.items()
     keywords = {"rlimits": ("limit",)}.get(name, (name,))
     expect_bad(lambda: SimHost(**kwargs), value, keywords)
@@ -335,7 +335,7 @@ def test_spawn_rejects_bad_expected_final_state(host, state):
                      env=CLEAN_ENV)
 
 
-@pytest.mark.parametrize("argv, kwargs, keywords, reason", [
+@pytest.mark.parametrize("argv, kwargs, keywords, before", [
     (5, {}, ("argv",), "TypeError \"'int' object is not iterable\""),
     (object(), {}, ("argv",), "TypeError \"'object' object is not iterable\""),
     ({"true": 1}, {}, ("argv",), "a dict is accepted: its keys become argv"),
@@ -366,11 +366,11 @@ def test_spawn_rejects_bad_expected_final_state(host, state):
         "env-key-with-=", "env-value-NUL", "env=str", "env=5", "env-PATH-int", "cwd=[]",
         "cwd=5-relative-program", "cwd-NUL", "stdin=-1", "stdin=closed-fd", "stdin=True",
         "rlimits=5", "rlimits=0"])
-def test_spawn_bad_arguments_known_bugs(argv, kwargs, keywords, reason):
+def test_spawn_rejects_inputs_that_once_gave_bad_errors(argv, kwargs, keywords, before):
     bad = [k for k in kwargs if k != "env"] or list(kwargs)
     value = kwargs[bad[0]] if bad else argv
     kwargs.setdefault("env", CLEAN_ENV)
-    with SimHost(hostname="knownbugs") as own:  # an accepted input must not stay around
+    with SimHost(hostname="oncebad") as own:  # an accepted input must not stay around
         expect_bad_spawn(own, argv, value, keywords, **kwargs)
 
 
@@ -518,7 +518,8 @@ def _not_positive_seconds(text: str) -> bool:
         return True
 
 
-# "inf", "1e300" are explicit examples in test_cli_known_bugs.
+# "inf", "1e300" are explicit examples in
+# test_cli_rejects_values_that_once_gave_bad_errors.
 @CLI_FAST
 @given(st.one_of(CLI_TEXT.filter(_not_positive_seconds),
                  st.sampled_from(["0", "-5", "nan", "-inf", "0x10", "1s", "5m"])))
@@ -583,5 +584,5 @@ def test_cli_usage_errors(args, named):
     ["run", "--stop-time", "1e300", "--", "true"],
     ["run", "--hostname", "x" * 300, "--", "true"],
 ], ids=["stop-time=inf", "stop-time=1e300", "hostname-300-chars"])
-def test_cli_known_bugs(args):
+def test_cli_rejects_values_that_once_gave_bad_errors(args):
     assert_cli_usage_error(cli(*args), "--stop-time", "hostname")
