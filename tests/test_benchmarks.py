@@ -1,0 +1,113 @@
+"""The benchmark script's own parts (benchmarks/run.py, benchmarks/programs/ptrace_floor.c):
+the floor tracer runs programs faithfully, and the table computes marginal costs, ratios
+and verdicts from the samples it is given. Nothing here times anything."""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("simproc_bench_run", BENCHMARKS / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+@pytest.fixture(scope="module")
+def floor(c_programs):
+    return c_programs(BENCHMARKS / "programs", "bench-programs")("ptrace_floor")
+
+
+def run_floor(floor, traps, *argv):
+    return subprocess.run([floor, traps, *argv], capture_output=True, text=True, timeout=60)
+
+
+def test_floor_tracer_passes_the_exit_status_through(floor):
+    assert run_floor(floor, "-", "sh", "-c", "exit 3").returncode == 3
+    assert run_floor(floor, "110", "sh", "-c", "exit 0").returncode == 0
+
+
+def test_floor_tracer_reports_a_fatal_signal_as_128_plus_it(floor):
+    assert run_floor(floor, "-", "sh", "-c", "kill -TERM $$").returncode == 128 + 15
+
+
+def test_floor_tracer_follows_forks_and_trapped_calls_still_work(bench, floor):
+    traps = ",".join(str(bench.syscall_number(name))
+                     for name in ("clone", "clone3", "fork", "vfork", "wait4", "getppid"))
+    script = "for i in 1 2 3; do sh -c 'echo $PPID' >/dev/null; done; echo done $(echo x)"
+    res = run_floor(floor, traps, "sh", "-c", script)
+    assert (res.returncode, res.stdout, res.stderr) == (0, "done x\n", "")
+
+
+def test_floor_tracer_delivers_signals(floor):
+    # trap and handler: the shell's own SIGUSR1 must reach it through the tracer
+    script = "trap 'echo got; exit 7' USR1; kill -USR1 $$; sleep 5"
+    res = run_floor(floor, "62", "sh", "-c", script)
+    assert (res.returncode, res.stdout) == (7, "got\n")
+
+
+def test_floor_tracer_usage_error(floor):
+    res = subprocess.run([floor], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "usage: ptrace_floor" in res.stderr
+
+
+def test_floor_tracer_names_a_missing_program(floor):
+    res = run_floor(floor, "-", "/nonexistent-simproc-bench")
+    assert res.returncode == 127 and "/nonexistent-simproc-bench" in res.stderr
+
+
+def _sample(bench, wall, cpu=None):
+    return bench.Run(wall=wall, rc=0, maxrss_kb=1024, cpu=wall if cpu is None else cpu,
+                     stdout="", stderr="")
+
+
+def test_table_marginal_costs_ratios_and_floor(bench):
+    w = bench.Workload("c", "(c) fork", lambda n: [], {m: (1000, 2000) for m in bench.MODES},
+                       "child", ("strace", 0.5), floor_traps=("wait4",))
+    # seconds at 1000 and 2000 iterations: marginal µs = (t2 - t1) / 1000 * 1e6
+    walls = {"native": (0.2, 0.35), "strace": (0.5, 0.85), "simproc": (0.6, 0.87),
+             "floor": (0.3, 0.45)}
+    for mode, (t1, t2) in walls.items():
+        w.samples[(mode, 1000)] = [_sample(bench, t1 + d) for d in (-0.01, 0, 0.05)]
+        w.samples[(mode, 2000)] = [_sample(bench, t2 + d) for d in (-0.01, 0, 0.05)]
+    assert bench.marginal_us(w, "simproc") == pytest.approx(270.0)
+    assert bench.marginal_us(w, "floor") == pytest.approx(150.0)
+    (row,) = [line for line in bench.summary_table([w], set(), "wall") if "(c) fork" in line]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # workload, sizes, native, strace, simproc, sim/strace, sim/native, target, result,
+    # floor, floor ratio
+    assert cells[2:5] == ["150", "350", "270"]
+    assert cells[5:7] == ["0.77×", "1.80×"]
+    assert cells[8] == "**MISS**"
+    assert cells[9:] == ["150", "0.43×"]
+
+
+def test_table_marks_a_failed_simproc_cell_as_a_miss(bench):
+    w = bench.Workload("a", "(a) getppid", lambda n: [], {m: (10, 20) for m in bench.BASE_MODES},
+                       "call", ("strace", 0.5))
+    for mode in bench.BASE_MODES:
+        w.samples[(mode, 10)] = [_sample(bench, 1.0)]
+        w.samples[(mode, 20)] = [_sample(bench, 1.0 + (0.1 if mode == "simproc" else 1.0))]
+    rows = bench.summary_table([w], set(), "wall")
+    assert "| PASS | — | — |" in rows[-1]
+    rows = bench.summary_table([w], {("a", "simproc")}, "wall")
+    assert "FAILED" in rows[-1] and "**MISS**" in rows[-1]
+
+
+def test_prefix_of_each_mode(bench):
+    w = bench.Workload("b1", "b", lambda n: [], {}, floor_traps=())
+    assert bench._prefix("native", w) == []
+    assert bench._prefix("strace", w) == bench.STRACE
+    assert bench._prefix("floor", w)[1] == "-"
+    w.floor_traps = ("getppid", "wait4")
+    assert bench._prefix("floor", w)[1] == "110,61"
