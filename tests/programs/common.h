@@ -86,6 +86,38 @@ static const char *status(int st)
     return buf;
 }
 
+/* A SIGCHLD siginfo's si_code (sigaction(2)): "CLD_EXITED", ..., "CLD#n" if unknown. */
+static const char *cldname(int c) __attribute__((unused));
+
+static const char *cldname(int c)
+{
+    static char buf[32];
+    switch (c) {
+    case CLD_EXITED: return "CLD_EXITED";
+    case CLD_KILLED: return "CLD_KILLED";
+    case CLD_DUMPED: return "CLD_DUMPED";
+    case CLD_STOPPED: return "CLD_STOPPED";
+    case CLD_CONTINUED: return "CLD_CONTINUED";
+    }
+    snprintf(buf, sizeof buf, "CLD#%d", c);
+    return buf;
+}
+
+/* A sent signal's si_code: "SI_USER", "SI_TKILL", "SI_QUEUE", "CODE#n" otherwise. */
+static const char *siname(int c) __attribute__((unused));
+
+static const char *siname(int c)
+{
+    static char buf[32];
+    switch (c) {
+    case SI_USER: return "SI_USER";
+    case SI_TKILL: return "SI_TKILL";
+    case SI_QUEUE: return "SI_QUEUE";
+    }
+    snprintf(buf, sizeof buf, "CODE#%d", c);
+    return buf;
+}
+
 static const char *errname(int e) __attribute__((unused));
 
 static const char *errname(int e)

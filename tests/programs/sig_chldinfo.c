@@ -21,20 +21,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *codename(int c)
-{
-    static char buf[32];
-    switch (c) {
-    case CLD_EXITED: return "CLD_EXITED";
-    case CLD_KILLED: return "CLD_KILLED";
-    case CLD_DUMPED: return "CLD_DUMPED";
-    case CLD_STOPPED: return "CLD_STOPPED";
-    case CLD_CONTINUED: return "CLD_CONTINUED";
-    }
-    snprintf(buf, sizeof buf, "CLD#%d", c);
-    return buf;
-}
-
 #define MAXREC 16
 static struct { int signo, code, status; pid_t pid; } rec[MAXREC];
 static volatile sig_atomic_t nrec;
@@ -78,7 +64,7 @@ static void next_sigchld(const char *label)
         sigsuspend(&none);
     int i = want - 1;
     out("%s signo=%s code=%s pid=%s status=", label, signame(rec[i].signo),
-        codename(rec[i].code), who(rec[i].pid));
+        cldname(rec[i].code), who(rec[i].pid));
     if (rec[i].code == CLD_EXITED)
         out("%d\n", rec[i].status);
     else

@@ -24,18 +24,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *codename(int c)
-{
-    static char buf[32];
-    switch (c) {
-    case SI_USER: return "SI_USER";
-    case SI_TKILL: return "SI_TKILL";
-    case SI_QUEUE: return "SI_QUEUE";
-    }
-    snprintf(buf, sizeof buf, "CODE#%d", c);
-    return buf;
-}
-
 static void set(int sig, void (*h)(int), int flags)
 {
     struct sigaction sa;
@@ -106,7 +94,7 @@ static void show_rec(const char *who, int i, pid_t parent)
 {
     const char *from = rec[i].pid == getpid() ? "self" : rec[i].pid == parent ? "parent"
                                                                              : "other";
-    out("%s siginfo %s code=%s pid=%s", who, signame(rec[i].sig), codename(rec[i].code), from);
+    out("%s siginfo %s code=%s pid=%s", who, signame(rec[i].sig), siname(rec[i].code), from);
     if (rec[i].value >= 0)
         out(" value=%d", rec[i].value);
     out("\n");

@@ -23,18 +23,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *codename(int c)
-{
-    static char buf[32];
-    switch (c) {
-    case SI_USER: return "SI_USER";
-    case SI_TKILL: return "SI_TKILL";
-    case SI_QUEUE: return "SI_QUEUE";
-    }
-    snprintf(buf, sizeof buf, "CODE#%d", c);
-    return buf;
-}
-
 #define MAXREC 32
 static struct { int sig, code, value, pid_self; } rec[MAXREC];
 static volatile int nrec;
@@ -114,7 +102,7 @@ int main(void)
     check("sigprocmask unblock", sigprocmask(SIG_SETMASK, &old, NULL));
     for (int i = 0; i < nrec; i++) {
         out("delivered %d %s code=%s pid=%s", i + 1, signame(rec[i].sig),
-            codename(rec[i].code), rec[i].pid_self ? "self" : "other");
+            siname(rec[i].code), rec[i].pid_self ? "self" : "other");
         if (rec[i].value >= 0)
             out(" value=%d", rec[i].value);
         out("\n");

@@ -20,19 +20,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *codename(int c)
-{
-    static char buf[32];
-    switch (c) {
-    case CLD_EXITED: return "CLD_EXITED";
-    case CLD_KILLED: return "CLD_KILLED";
-    case CLD_STOPPED: return "CLD_STOPPED";
-    case CLD_CONTINUED: return "CLD_CONTINUED";
-    }
-    snprintf(buf, sizeof buf, "CLD#%d", c);
-    return buf;
-}
-
 static pid_t kid;
 
 static void wp(const char *label, int opts)
@@ -73,7 +60,7 @@ static void wid(const char *label, int opts)
         return;
     }
     out("%s signo=%s pid=%s code=%s status=%s\n", label, signame(si.si_signo),
-        si.si_pid == kid ? "child#1" : "other", codename(si.si_code),
+        si.si_pid == kid ? "child#1" : "other", cldname(si.si_code),
         signame(si.si_status));
 }
 

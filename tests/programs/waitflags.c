@@ -21,20 +21,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *codename(int c)
-{
-    static char buf[32];
-    switch (c) {
-    case CLD_EXITED: return "CLD_EXITED";
-    case CLD_KILLED: return "CLD_KILLED";
-    case CLD_DUMPED: return "CLD_DUMPED";
-    case CLD_STOPPED: return "CLD_STOPPED";
-    case CLD_CONTINUED: return "CLD_CONTINUED";
-    }
-    snprintf(buf, sizeof buf, "CLD#%d", c);
-    return buf;
-}
-
 static pid_t kids[8];
 static int nkids;
 
@@ -85,10 +71,10 @@ static void show_siginfo(const char *label, int r, int e, const siginfo_t *si)
     const char *st = (code == CLD_EXITED) ? NULL : signame(si->si_status);
     if (st)
         out("%s 0 signo=%s pid=%s code=%s status=%s\n", label, signame(si->si_signo),
-            who(si->si_pid), codename(code), st);
+            who(si->si_pid), cldname(code), st);
     else
         out("%s 0 signo=%s pid=%s code=%s status=%d\n", label, signame(si->si_signo),
-            who(si->si_pid), codename(code), si->si_status);
+            who(si->si_pid), cldname(code), si->si_status);
 }
 
 static volatile sig_atomic_t released;
