@@ -37,7 +37,8 @@ from .syscalls.thread import futex_key
 from .trace import ptrace_ops as pt
 from .trace.execpatch import patch_auxv
 from .trace.memory import TraceeMemory
-from .trace.seccomp import PreparedFilter, build_filter
+from .trace.seccomp import (AUDIT_ARCH_X86_64, FOREIGN_ABI_TAG, X32_SYSCALL_BIT,
+                             PreparedFilter, build_filter)
 from .trace.spawn import spawn_traced
 
 SIGCHLD = _signal.SIGCHLD
@@ -49,9 +50,12 @@ STOP_SIGNALS = {_signal.SIGSTOP, _signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTT
 SYNCHRONOUS_SIGNALS = {_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.SIGFPE,
                        _signal.SIGTRAP, _signal.SIGSYS, _signal.SIGPIPE, _signal.SIGXFSZ}
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
+SYS_SECCOMP = 1              # SIGSYS si_code
+AUDIT_ARCH_I386 = 0x40000003
 CLONE_VM = 0x100
 CLONE_VFORK = 0x4000
 CLONE_THREAD = 0x10000
+CLONE_SETTLS = 0x80000
 MASK64 = pt.MASK64
 NSEC = 1_000_000_000
 # The deterministic CPU model: a simulated system call costs this much CPU time by
@@ -98,7 +102,7 @@ class Task:
                  "awaiting_initial", "child_tid_ptr", "pending", "injected",
                  "restart_syscall", "last_syscall", "park_mask",
                  "strace_call", "strace_call_unfinished", "saved_regs", "clear_tid",
-                 "saved_mem", "exits_alone")
+                 "saved_mem", "exits_alone", "first_regs")
 
     def __init__(self, native: int, proc, tgid_native: int | None = None):
         self.native = native
@@ -133,6 +137,7 @@ class Task:
         self.clear_tid = 0        # CLONE_CHILD_CLEARTID / set_tid_address word
         self.saved_mem = None     # (address, bytes) of the program's, put back at exit
         self.exits_alone = False  # called exit(2): only this thread ends
+        self.first_regs = None    # a new child's registers to set at its first stop
 
     def __repr__(self):
         return f"<Task tid={self.tid} native={self.native} stop={self.stop}>"
@@ -618,8 +623,8 @@ class Engine:
         if sig == _signal.SIGTRAP and event:
             if event == pt.EVENT_SECCOMP:
                 self._on_seccomp(task)
-            elif event in (pt.EVENT_FORK, pt.EVENT_VFORK, pt.EVENT_CLONE):
-                self._on_fork(task)
+            elif event == pt.EVENT_VFORK:
+                self._on_vfork(task)
             elif event == pt.EVENT_EXEC:
                 task.stop = "event"
                 self._on_exec(task)
@@ -660,10 +665,8 @@ class Engine:
             outcome = int(outcome)
         elif handler is not None:
             outcome = self._call(handler, ctx, *args)
-        elif nr in self._unsupported or nr >= 512:
-            name = syscall_name(nr) if nr < 512 else f"non-x86_64 syscall {nr:#x}"
-            key = (name, pid)
-            self.unsupported[key] = self.unsupported.get(key, 0) + 1
+        elif nr in self._unsupported:
+            self._count_unsupported(syscall_name(nr), pid)
             outcome = -errno.ENOSYS
         else:
             outcome = Native()  # only trapped because strace logging wants to see it
@@ -676,6 +679,26 @@ class Engine:
         self._apply(task, ctx, outcome)
         if nr == SYS_EXIT and task.exits_alone and isinstance(outcome, Native):
             self._exit_one_thread(task, args[0])
+
+    def _count_unsupported(self, name: str, pid: int) -> None:
+        key = (name, pid)
+        self.unsupported[key] = self.unsupported.get(key, 0) + 1
+
+    def _refuse_foreign_call(self, task: Task, info: bytes) -> None:
+        """A call through another ABI (seccomp.build_filter): it did not run, and
+        returns -ENOSYS (SECCOMP_RET_TRAP leaves the number in rax, for a handler to
+        see); the host counts it as unsupported, under a name saying so."""
+        regs = pt.getregs(task.native)
+        regs.rax = -errno.ENOSYS & MASK64
+        pt.setregs(task.native, regs)
+        nr, arch = struct.unpack_from("<iI", info, 24)  # siginfo _sigsys: si_syscall, si_arch
+        if arch == AUDIT_ARCH_X86_64:
+            name = f"x32 syscall {nr & ~X32_SYSCALL_BIT}"
+        elif arch == AUDIT_ARCH_I386:
+            name = f"i386 syscall {nr}"
+        else:
+            name = f"syscall {nr} of audit arch {arch:#x}"
+        self._count_unsupported(name, task.proc.pid)
 
     def _exit_one_thread(self, task: Task, status: int) -> None:
         """exit(2) while other threads of the process live: the thread ends in the model
@@ -740,9 +763,11 @@ class Engine:
         value = result
         if task.fork is not None:
             fork, task.fork = task.fork, None
-            if result > 0 and task.fork_child is not None:
-                value = task.fork_child
-                if fork.parent_tid_ptr:
+            if result > 0:
+                # the native child's pid: the child is known from here on, by its
+                # virtual pid (a vfork's child already is, since its vfork event)
+                value = task.fork_child or self._adopt_child(task, result, fork)
+                if fork.parent_tid_ptr and value > 0:
                     task.mem.write_i32(fork.parent_tid_ptr, value)
             task.fork_child = None
         elif task.native_call is not None:
@@ -763,13 +788,25 @@ class Engine:
             pt.setregs(task.native, regs)
         self._log_exit(task, value)
 
-    def _on_fork(self, task: Task) -> None:
-        child_native = pt.geteventmsg(task.native)
+    def _on_vfork(self, task: Task) -> None:
+        """PTRACE_EVENT_VFORK: vfork(2)'s parent sleeps natively until the child execs or
+        exits, and its exit stop comes only then: the child is adopted now."""
         fork = task.fork
+        vpid = self._adopt_child(task, pt.geteventmsg(task.native), fork)
+        pt.syscall(task.native)  # on to the syscall-exit stop, to write the virtual pid
+        if vpid > 0:
+            task.fork_child = vpid
+            self.info[vpid].vfork_parent = task
+            task.expect_stop = False
+            self.sched.park(task, keys=(("vfork", vpid),))
+
+    def _adopt_child(self, task: Task, child_native: int, fork) -> int:
+        """The native clone made ``child_native`` (traced through CLONE_PTRACE, stopped
+        or about to stop with its SIGSTOP): enter it into the model. Returns its virtual
+        pid (tid for a thread), or -errno when the model refuses it, which then kills it."""
+        if fork.flags & CLONE_THREAD:
+            return self._adopt_thread(task, child_native, fork)
         parent = task.proc
-        if fork is not None and fork.flags & CLONE_THREAD:
-            self._on_thread_created(task, child_native, fork)
-            return
         try:
             child = self.table.fork(parent.pid, self.clock.now_ns)
         except KernelError as exc:
@@ -777,62 +814,59 @@ class Engine:
             os.kill(child_native, SIGKILL)
             self._stash.pop(child_native, None)
             self._native_unreaped.add(child_native)
-            task.fork_child = None
-            task.fork = None
-            task.native_call = Native(on_exit=lambda _c, _r, e=exc.errno: -e)
-            pt.syscall(task.native)
-            return
+            return -exc.errno
         parent_info = self.info[parent.pid]
-        info = ProcInfo(child_native, parent_info.dispositions.copy(),
-                        fork.exit_signal if fork else SIGCHLD)
+        info = ProcInfo(child_native, parent_info.dispositions.copy(), fork.exit_signal)
         self.info[child.pid] = info
         if self.timerfds or self.signalfds or self.pidfds:
             self._inherit_fd_objects(parent.pid, child.pid)
         child_task = self._add_task(child_native, child, info)
         if self.strace is not None:
             self.strace.process_started(child.pid, child.exe)
-        child_task.awaiting_initial = True
-        child_task.child_tid_ptr = fork.child_tid_ptr if fork else 0
+        child_task.child_tid_ptr = fork.child_tid_ptr
         # The child starts with the parent's registers and (without CLONE_VM) a copy of
         # its memory, rewritten for the native clone: put the program's back at its
         # first stop.
-        child_task.saved_regs = dict(task.saved_regs) if task.saved_regs else None
-        if task.saved_mem is not None and not (fork and fork.flags & CLONE_VM):
-            child_task.saved_mem = task.saved_mem
-        child_task.expect_stop = True
-        self.sched.add(child_task)
-        task.fork_child = child.pid
-        for status in self._stash.pop(child_native, ()):
-            self._dispatch(child_native, status)
-        pt.syscall(task.native)  # on to the syscall-exit stop, to write the virtual pid
-        if fork is not None and fork.flags & CLONE_VFORK:
-            # vfork(2): the parent sleeps natively until the child execs or exits.
-            info.vfork_parent = task
-            task.expect_stop = False
-            self.sched.park(task, keys=(("vfork", child.pid),))
+        self._await_first_stop(task, child_task, fork, copies_memory=not fork.flags & CLONE_VM)
+        return child.pid
 
-    def _on_thread_created(self, task: Task, native: int, fork) -> None:
+    def _adopt_thread(self, task: Task, native: int, fork) -> int:
         """clone(CLONE_THREAD): a new task in the same process, with a tid from the
         shared pid counter (clone(2))."""
         proc = task.proc
         info = self.info[proc.pid]
         thread = Task(native, proc, info.native)
         thread.tid = self.table.allocate_tid()
-        thread.awaiting_initial = True
         thread.child_tid_ptr = fork.child_tid_ptr
         thread.clear_tid = fork.clear_tid_ptr
-        thread.expect_stop = True
         self.tasks[native] = thread
         self.tasks_by_tid[thread.tid] = thread
         info.tasks.append(thread)
         if self.strace is not None:
             self.strace.thread_started(thread.tid, proc.pid)
         self.alive += 1
-        self.sched.add(thread)
-        task.fork_child = thread.tid
-        for status in self._stash.pop(native, ()):
-            self._dispatch(native, status)
-        pt.syscall(task.native)
+        self._await_first_stop(task, thread, fork, copies_memory=False)
+        return thread.tid
+
+    def _await_first_stop(self, parent: Task, child: Task, fork, copies_memory: bool) -> None:
+        child.awaiting_initial = True
+        if parent.saved_regs:
+            if fork.stack or fork.flags & CLONE_SETTLS:
+                child.saved_regs = dict(parent.saved_regs)  # put back into its own
+            else:
+                # clone(2) without a new stack or TLS: the child's registers are its
+                # parent's at the call, with 0 in rax; set without reading them.
+                regs = pt.copy_regs(parent.regs)
+                for name, original in parent.saved_regs.items():
+                    setattr(regs, name, original)
+                regs.rax = 0
+                child.first_regs = regs
+        if parent.saved_mem is not None and copies_memory:
+            child.saved_mem = parent.saved_mem
+        child.expect_stop = True
+        self.sched.add(child)
+        for status in self._stash.pop(child.native, ()):
+            self._dispatch(child.native, status)
 
     def _thread_exited(self, task: Task, state) -> None:
         """One thread of a process that goes on ends (exit(2), not exit_group(2)):
@@ -878,10 +912,15 @@ class Engine:
         native = task.native
         if task.awaiting_initial and sig == SIGSTOP:
             task.awaiting_initial = False
-            if task.saved_regs or task.saved_mem is not None:
+            if task.first_regs is not None:
+                pt.setregs(native, task.first_regs)
+                task.first_regs = None
+            if task.saved_regs:
                 regs = pt.getregs(native)
-                if _put_back(task, regs):
-                    pt.setregs(native, regs)
+                _put_back(task, regs)
+                pt.setregs(native, regs)
+            elif task.saved_mem is not None:
+                _put_back(task, None)
             if task.child_tid_ptr:
                 task.mem.write_i32(task.child_tid_ptr, task.tid)
             task.stop = "initial"
@@ -901,6 +940,12 @@ class Engine:
             if self.strace is not None:
                 self.strace.signal(task.tid, virtual_info, self.clock.now_ns)
             return
+        if sig == _signal.SIGSYS:
+            info = pt.getsiginfo(native)
+            if _is_foreign_abi_trap(info):
+                self._refuse_foreign_call(task, info)
+                pt.cont(native, 0)
+                return
         if sig in SYNCHRONOUS_SIGNALS:
             if self.strace is not None:
                 self.strace.signal(task.tid, pt.getsiginfo(native), self.clock.now_ns)
@@ -1355,6 +1400,13 @@ def _cld_code(state) -> tuple[int, int]:
 
 def _sigchld_info(sig: int, code: int, pid: int, status: int) -> bytes:
     return struct.pack("<iiiiiiiiqq", sig, 0, code, 0, pid, 0, status, 0, 0, 0)
+
+
+def _is_foreign_abi_trap(info: bytes) -> bool:
+    """Our filter's SIGSYS: si_code SYS_SECCOMP, our tag in si_errno (a program's own
+    seccomp filter may send SIGSYS too)."""
+    _signo, errno_, code = struct.unpack_from("<iii", info)
+    return code == SYS_SECCOMP and errno_ == FOREIGN_ABI_TAG
 
 
 def _kill_info(sig: int, code: int, sender: int) -> bytes:

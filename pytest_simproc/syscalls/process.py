@@ -16,12 +16,14 @@ from .registry import handles
 
 # sched.h
 CLONE_VM = 0x00000100
+CLONE_PTRACE = 0x00002000
 CLONE_VFORK = 0x00004000
 CLONE_PARENT = 0x00008000
 CLONE_THREAD = 0x00010000
 CLONE_PARENT_SETTID = 0x00100000
 CLONE_CHILD_SETTID = 0x01000000
 CLONE_CHILD_CLEARTID = 0x00200000
+CLONE_UNTRACED = 0x00800000
 SIGCHLD = 17
 
 WNOHANG = 1
@@ -87,7 +89,7 @@ def exit_(ctx, status, *_):
     return Native()
 
 
-def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None):
+def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None, stack=0):
     if flags & CLONE_THREAD and not flags & CLONE_VM:
         return -errno.EINVAL  # clone(2): CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM
     soft_nproc = ctx.proc.rlimits[RLIMIT_NPROC][0]
@@ -96,22 +98,28 @@ def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None):
     fork = Fork(flags=flags, exit_signal=exit_signal,
                 parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
                 child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0,
-                clear_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_CLEARTID else 0)
-    if not flags & CLONE_THREAD and native is not None:
+                clear_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_CLEARTID else 0,
+                stack=stack)
+    if native is not None:
         native(fork)
     return fork
 
 
-# The native clone of a new process differs from the program's in two flags, and the
-# program's registers and memory are put back at the exit stop (parent) and first stop
-# (child):
-# - CLONE_PARENT: the native child is the tracer's own child, not its simulated
-#   parent's. Tracees never wait natively (wait4 is simulated), so children of theirs
-#   would stay native zombies until they die, and a long-lived supervisor would
-#   exhaust the machine's pids; the tracer reaps its own children at their death.
+# The native clone differs from the program's in a few flags, and the program's
+# registers and memory are put back at the exit stop (parent) and first stop (child):
+# - CLONE_PTRACE, without CLONE_UNTRACED: the child is traced from its start, with a
+#   SIGSTOP pending (clone(2)), and the tracer learns its native pid from the parent's
+#   return value at the exit stop. The tracer does not ask for fork/clone events
+#   (ptrace_ops.TRACER_OPTIONS): they would cost the parent one more stop. A program's
+#   CLONE_UNTRACED would start a child no tracer sees.
+# - CLONE_PARENT (new processes): the native child is the tracer's own child, not its
+#   simulated parent's. Tracees never wait natively (wait4 is simulated), so children
+#   of theirs would stay native zombies until they die, and a long-lived supervisor
+#   would exhaust the machine's pids; the tracer reaps its own children at their death.
 # - no exit signal: the simulated kernel sends SIGCHLD; a real one would cost a stop.
 def _native_clone_flags(flags: int) -> int:
-    return (flags & ~CSIGNAL) | CLONE_PARENT
+    native = (flags & ~(CSIGNAL | CLONE_UNTRACED)) | CLONE_PTRACE
+    return native if flags & CLONE_THREAD else native | CLONE_PARENT
 
 
 def _clone_without_signal(flags):
@@ -134,11 +142,12 @@ def vfork(ctx, *_):
 
 
 @handles("clone")
-def clone(ctx, flags, _stack, parent_tid, child_tid, _tls, *_):
+def clone(ctx, flags, stack, parent_tid, child_tid, _tls, *_):
     # x86_64 argument order: flags, stack, parent_tid, child_tid, tls (clone(2) NOTES)
     def rewrite(fork):
         fork.regs = {"rdi": _native_clone_flags(flags)}
-    return _fork(ctx, flags & ~CSIGNAL, flags & CSIGNAL, parent_tid, child_tid, rewrite)
+    return _fork(ctx, flags & ~CSIGNAL, flags & CSIGNAL, parent_tid, child_tid, rewrite,
+                 stack=stack)
 
 
 @handles("clone3")

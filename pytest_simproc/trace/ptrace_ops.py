@@ -47,6 +47,10 @@ def getregs(pid: int):
     return regs
 
 
+def copy_regs(regs):
+    return Registers.from_buffer_copy(regs)
+
+
 def setregs(pid: int, regs) -> None:
     if _raw(PTRACE_SETREGS, pid, None, ctypes.addressof(regs)) == -1:
         _fail(PTRACE_SETREGS, pid)
@@ -118,9 +122,12 @@ EVENT_EXIT = 6
 EVENT_SECCOMP = 7
 
 # No O_TRACEEXIT: a process's end is handled at its native death, one stop later
-# than the exit event would be and one stop cheaper.
-TRACER_OPTIONS = (O_TRACESYSGOOD | O_TRACEFORK | O_TRACEVFORK | O_TRACECLONE | O_TRACEEXEC
-                  | O_TRACESECCOMP | O_EXITKILL)
+# than the exit event would be and one stop cheaper. No O_TRACEFORK / O_TRACECLONE:
+# every clone is trapped and runs natively with CLONE_PTRACE, which traces the child
+# without a fork event stop in the parent (syscalls/process.py). O_TRACEVFORK stays:
+# a vfork's parent returns only once the child has exec'd or exited.
+TRACER_OPTIONS = (O_TRACESYSGOOD | O_TRACEVFORK | O_TRACEEXEC | O_TRACESECCOMP
+                  | O_EXITKILL)
 
 WALL = 0x40000000
 WNOTHREAD = 0x20000000

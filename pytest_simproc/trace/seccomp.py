@@ -20,6 +20,10 @@ BPF_JEQ, BPF_JSET, BPF_K = 0x10, 0x40, 0x00
 # linux/seccomp.h
 SECCOMP_RET_ALLOW = 0x7FFF0000
 SECCOMP_RET_TRACE = 0x7FF00000
+SECCOMP_RET_TRAP = 0x00030000
+# SECCOMP_RET_DATA of our SIGSYS (its si_errno), to tell it from a program's own
+# filter's; the value means nothing else.
+FOREIGN_ABI_TAG = 0x5350
 SECCOMP_MODE_FILTER = 2
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
@@ -38,25 +42,33 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
 def build_filter(traced: frozenset[int] | set[int] | None) -> bytes:
     """BPF program: trace the syscall numbers in ``traced`` (all of them when None).
 
-    Calls from another ABI (i386 via int 0x80, x32) are traced too, so the host can
-    refuse them instead of letting them run with untranslated arguments.
+    Calls from another ABI (i386 via int 0x80, x32) never run: they return -ENOSYS
+    with a SIGSYS that carries FOREIGN_ABI_TAG in si_errno (SECCOMP_RET_TRAP,
+    seccomp(2)), which the host reports as unsupported and suppresses. Their numbers
+    mean other calls than x86_64's (i386's fork is x86_64's open), and one that made a
+    process natively would make it untraced: the tracer asks for no fork events.
     """
-    if traced is None:
-        return _insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRACE)
-    numbers = sorted(traced)
-    n = len(numbers)
     prog = [
         _insn(BPF_LD | BPF_W | BPF_ABS, 0, 0, _OFF_ARCH),
-        # arch == x86_64 ? fall through : jump to TRACE (at the very end)
-        _insn(BPF_JMP | BPF_JEQ | BPF_K, 0, n + 3, AUDIT_ARCH_X86_64),
+        _insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, AUDIT_ARCH_X86_64),  # jf filled below
         _insn(BPF_LD | BPF_W | BPF_ABS, 0, 0, _OFF_NR),
-        _insn(BPF_JMP | BPF_JSET | BPF_K, n + 1, 0, X32_SYSCALL_BIT),
+        _insn(BPF_JMP | BPF_JSET | BPF_K, 0, 0, X32_SYSCALL_BIT),   # jt filled below
     ]
-    for i, nr in enumerate(numbers):
-        # on match jump to the TRACE return: skip the rest of the list and ALLOW
-        prog.append(_insn(BPF_JMP | BPF_JEQ | BPF_K, n - i, 0, nr))
-    prog.append(_insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW))
-    prog.append(_insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRACE))
+    if traced is None:
+        prog.append(_insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRACE))
+    else:
+        numbers = sorted(traced)
+        n = len(numbers)
+        for i, nr in enumerate(numbers):
+            # on match jump to the TRACE return: skip the rest of the list and ALLOW
+            prog.append(_insn(BPF_JMP | BPF_JEQ | BPF_K, n - i, 0, nr))
+        prog.append(_insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW))
+        prog.append(_insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRACE))
+    prog.append(_insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP | FOREIGN_ABI_TAG))
+    trap = len(prog) - 1
+    # jumps are relative to the next instruction
+    prog[1] = _insn(BPF_JMP | BPF_JEQ | BPF_K, 0, trap - 2, AUDIT_ARCH_X86_64)
+    prog[3] = _insn(BPF_JMP | BPF_JSET | BPF_K, trap - 4, 0, X32_SYSCALL_BIT)
     return b"".join(prog)
 
 

@@ -215,3 +215,21 @@ def test_vfork_exec_in_host(build):
         assert kids[1004].exit_status == Exited(127)       # posix_spawn's failed child
         for q in kids.values():
             assert q.state == "reaped" and q.reaped_by == 1000, (q.pid, q.state, q.reaped_by)
+
+
+FORK_REGS = b"fork child: kept\nfork parent: kept\nclone child: kept\nclone parent: kept\n"
+
+
+def test_fork_regs_native(build, native):
+    res = native([build("fork_regs")])
+    assert (res.returncode, res.stdout) == (0, FORK_REGS)
+
+
+def test_fork_keeps_argument_registers_on_both_sides(build):
+    """The native clone runs with other flags (and fork as clone); the program's
+    argument registers are back in the parent at the exit stop and in the child at its
+    first stop, which are set without being read (the parent's, with 0 in rax)."""
+    with SimHost() as host:
+        p = host.spawn([build("fork_regs")])
+        host.run()
+        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), FORK_REGS, b"")

@@ -435,3 +435,25 @@ def test_sig_pingpong_in_host_deterministic(build):
         assert out == outputs[0], f"run {i} differs:\n{out.decode()}\nvs\n{outputs[0].decode()}"
     print(f"{PINGPONG_RUNS} runs of {PINGPONG_ROUNDS} round trips: {wall:.1f} s, "
           f"{wall / PINGPONG_RUNS:.2f} s per run")
+
+
+# ------------------------------------------------------- a program's own seccomp filter
+
+OWN_SECCOMP = (b"getppid: SIGSYS si_code 1 si_errno 0x42 si_syscall 110\n"
+               b"getuid = -1 EPERM\n"
+               b"getpid ok\n")
+
+
+def test_own_seccomp_native(build, native):
+    res = native([build("own_seccomp")])
+    assert (res.returncode, res.stdout) == (0, OWN_SECCOMP)
+
+
+def test_own_seccomp_filter_works_in_host(build):
+    """The host's own SIGSYS (calls of other ABIs) is told apart from the program's by
+    its tag: the program's reaches its handler, and its ERRNO answer holds."""
+    with SimHost() as host:
+        p = host.spawn([build("own_seccomp")])
+        host.run()
+        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), OWN_SECCOMP, b"")
+        assert host.unsupported_syscalls == []

@@ -181,3 +181,36 @@ def test_kill_of_init_is_harmless(simhost, build):
     assert len(orphan) == 1 and orphan[0].state == "reaped" and orphan[0].reaped_by == 1
     assert orphan[0].exit_status == Exited(0)
     assert sleeper.state == "running"
+
+
+def test_native_control_clone_untraced_and_foreign_abis_run(build):
+    """Natively, CLONE_UNTRACED makes an untraced child and an i386 fork a process:
+    the two ways out of a tracer that asks for fork events."""
+    res = subprocess.run([build("escape"), "untraced"], capture_output=True, timeout=30)
+    child, parent = res.stdout.decode().splitlines()
+    pid = parent.split(" = ")[1].split(",")[0]
+    assert child == f"child: getpid() = {pid}, untraced"
+    res = subprocess.run([build("escape"), "foreign"], capture_output=True, timeout=30)
+    assert res.stdout.decode().splitlines()[:2] == [
+        "child of the i386 fork", "int $0x80 fork() = ok, exit status 7"]
+
+
+def test_clone_untraced_child_is_traced_and_simulated(simhost, build):
+    """A program's CLONE_UNTRACED is dropped from the native clone: its child is traced
+    from its first instruction and has a pid of the host."""
+    p = run_in_host(simhost, [build("escape"), "untraced"])
+    assert p.stdout.decode() == ("child: getpid() = 1001, traced\n"
+                                 "parent: clone(CLONE_UNTRACED|SIGCHLD) = 1001, exit status 3\n")
+    child = simhost.process(1001)
+    assert child.exit_status == Exited(3) and child.state == "reaped"
+
+
+def test_calls_through_other_abis_never_run(simhost, build):
+    """i386 (int $0x80) and x32 calls are refused with ENOSYS and reported, never run
+    natively: i386's fork would make a process no tracer sees."""
+    p = run_in_host(simhost, [build("escape"), "foreign"])
+    assert p.stdout.decode() == ("int $0x80 fork() = -1 ENOSYS\n"
+                                 "x32 getpid() = -1 ENOSYS\n")
+    assert [q.pid for q in simhost.processes() if q.pid != 1] == [p.pid]
+    assert {(u["name"], u["pid"], u["count"]) for u in simhost.unsupported_syscalls} == {
+        ("i386 syscall 2", p.pid, 1), ("x32 syscall 39", p.pid, 1)}

@@ -11,6 +11,12 @@
  *   escape killinit      kill(1, SIGKILL), then kill(1, 0) and getppid()
  *   escape peek PID      kill(PID, 0) and pidfd_open only (harmless: the native
  *                        control run against a real process)
+ *   escape untraced      clone(CLONE_UNTRACED | SIGCHLD): the child prints its pid and
+ *                        whether a tracer holds it, the parent clone's result and the
+ *                        child's exit status
+ *   escape foreign       fork through the i386 ABI (int $0x80, number 2) and getpid
+ *                        through the x32 ABI: what each returned (a child made by the
+ *                        first says so and exits 7)
  *
  * Each line is "call = 0" or "call = -1 ERRNAME"; the exit status is 0.
  */
@@ -37,6 +43,10 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#ifndef CLONE_UNTRACED
+#define CLONE_UNTRACED 0x00800000
+#endif
+#define X32_SYSCALL_BIT 0x40000000
 #define IOPRIO_WHO_PROCESS 1
 #define IOPRIO_CLASS_BE 2
 
@@ -98,6 +108,62 @@ static long pidfd(pid_t pid)
     return -1;
 }
 
+/* 1 when /proc/self/status names a tracer */
+static int traced(void)
+{
+    char line[256];
+    int tracer = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "TracerPid:", 10))
+            tracer = atoi(line + 10);
+    fclose(f);
+    return tracer != 0;
+}
+
+static int untraced_child(void)
+{
+    int status;
+    long pid = syscall(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, NULL, NULL, 0);
+    if (pid == 0) {
+        printf("child: getpid() = %d, %s\n", (int)getpid(), traced() ? "traced" : "untraced");
+        fflush(stdout);
+        _exit(3);
+    }
+    if (pid < 0) {
+        report("clone(CLONE_UNTRACED|SIGCHLD)", -1);
+        return 0;
+    }
+    waitpid((pid_t)pid, &status, 0);
+    printf("parent: clone(CLONE_UNTRACED|SIGCHLD) = %ld, exit status %d\n", pid,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return 0;
+}
+
+static int foreign_abis(void)
+{
+    long ret;
+    /* i386's fork is number 2 (x86_64's open); the 32-bit entry takes it from eax */
+    __asm__ volatile ("int $0x80" : "=a"(ret) : "a"(2L) : "memory");
+    if (ret == 0) {
+        printf("child of the i386 fork\n");
+        fflush(stdout);
+        _exit(7);
+    }
+    if (ret > 0) {
+        int status;
+        waitpid((pid_t)ret, &status, 0);
+        printf("int $0x80 fork() = ok, exit status %d\n", WEXITSTATUS(status));
+    } else {
+        errno = (int)-ret;
+        report("int $0x80 fork()", -1);
+    }
+    report("x32 getpid()", syscall(X32_SYSCALL_BIT | SYS_getpid));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -105,6 +171,10 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *mode = argv[1];
+    if (!strcmp(mode, "untraced"))
+        return untraced_child();
+    if (!strcmp(mode, "foreign"))
+        return foreign_abis();
     if (!strcmp(mode, "killall")) {
         report("kill(-1, SIGKILL)", kill(-1, SIGKILL));
         return 0;
