@@ -434,3 +434,21 @@ def test_reaped_children_leave_no_native_zombies_behind():
         assert _native_children_of(native) == []
         host.run()
         assert proc.exit_status.code == 0
+
+
+def test_survivors_check_names_every_live_native_process(simhost):
+    """The proof run at close (pidfds, opened when it runs, not at each birth): every
+    live process counts until its death has been seen, a forked subshell that never
+    made a call that opens its pidfd earlier (a read) too."""
+    sleeper = simhost.spawn(["sleep", "1000"], env=CLEAN_ENV)
+    simhost.spawn(["bash", "-c", "{ sleep 1000 & wait; } & wait"], env=CLEAN_ENV)
+    simhost.run_for(1)
+    engine = simhost._engine
+    natives = sorted(engine.native_pid_of(p.pid) for p in simhost.processes()
+                     if p.pid != 1 and p.state == "running")
+    assert len(natives) == 4 and None not in natives
+    assert sorted(simhost._tracer.call(engine.survivors)) == natives
+    gone = engine.native_pid_of(sleeper.pid)
+    sleeper.kill()
+    sleeper.wait()
+    assert sorted(simhost._tracer.call(engine.survivors)) == [n for n in natives if n != gone]
