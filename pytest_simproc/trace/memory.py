@@ -6,10 +6,27 @@ to the address space it was opened on, so it is reopened after every execve.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import struct
 
-from . import ptrace_ops as pt
+
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+# process_vm_writev(2) for a lone small write into a process whose file is not open: one
+# call (~3 us here), where PTRACE_PEEKDATA + POKEDATA cost two (~5.5 us) and opening
+# the file an open and a close. Python has no binding for it. Its own libc handle: a
+# handle's functions carry argtypes, which other modules set their own way.
+_process_vm_writev = ctypes.CDLL(None, use_errno=True).process_vm_writev
+_process_vm_writev.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong,
+                               ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+_process_vm_writev.restype = ctypes.c_ssize_t
+_word = ctypes.c_int32()
+_local = _IoVec(ctypes.addressof(_word), 4)
+_remote = _IoVec(0, 4)
+_local_ptr, _remote_ptr = ctypes.addressof(_local), ctypes.addressof(_remote)
 
 
 class TraceeMemory:
@@ -45,16 +62,13 @@ class TraceeMemory:
         return struct.unpack("<Q", self.read(addr, 8))[0]
 
     def write_i32(self, addr: int, value: int) -> None:
-        if self._fd < 0 and addr % 4096 <= 4096 - 8:
-            # A lone small write (a new child's tid): two ptrace calls instead of
-            # opening the file for it.
-            try:
-                word = pt.peekdata(self.native_pid, addr)
-                word = (word & ~0xFFFFFFFF) | (value & 0xFFFFFFFF)
-                pt.pokedata(self.native_pid, addr, word)
+        if self._fd < 0:
+            # A lone small write (a new child's tid). Unlike the file, it does not
+            # write through to read-only pages: then the file does it.
+            _word.value = value
+            _remote.base = addr
+            if _process_vm_writev(self.native_pid, _local_ptr, 1, _remote_ptr, 1, 0) == 4:
                 return
-            except pt.PtraceError as exc:
-                raise OSError(14, f"bad address {addr:#x}") from exc
         self.write(addr, struct.pack("<i", value))
 
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:

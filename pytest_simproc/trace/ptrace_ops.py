@@ -56,7 +56,6 @@ def setregs(pid: int, regs) -> None:
         _fail(PTRACE_SETREGS, pid)
 
 
-PTRACE_PEEKDATA, PTRACE_POKEDATA = 2, 5
 PTRACE_GETSIGMASK = 0x420A
 _word = ctypes.c_uint64()
 _siginfo = ctypes.create_string_buffer(SIGINFO_SIZE)
@@ -88,18 +87,6 @@ def getsigmask(pid: int) -> int:
         _fail(PTRACE_GETSIGMASK, pid)
     return _word.value
 
-
-def peekdata(pid: int, addr: int) -> int:
-    ctypes.set_errno(0)
-    value = _raw(PTRACE_PEEKDATA, pid, ctypes.c_void_p(addr), None)
-    if value == -1 and ctypes.get_errno():
-        _fail(PTRACE_PEEKDATA, pid)
-    return value & MASK64
-
-
-def pokedata(pid: int, addr: int, value: int) -> None:
-    if _raw(PTRACE_POKEDATA, pid, ctypes.c_void_p(addr), ctypes.c_void_p(value)) == -1:
-        _fail(PTRACE_POKEDATA, pid)
 
 # ptrace(2) options
 O_TRACESYSGOOD = 0x01

@@ -233,3 +233,19 @@ def test_fork_keeps_argument_registers_on_both_sides(build):
         p = host.spawn([build("fork_regs")])
         host.run()
         assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), FORK_REGS, b"")
+
+
+CLONE_SETTID = (b"child: CLONE_CHILD_SETTID word == getpid()\n"
+                b"parent: CLONE_PARENT_SETTID word == clone's return\n")
+
+
+def test_clone_settid_native(build, native):
+    res = native([build("clone_settid")])
+    assert (res.returncode, res.stdout) == (0, CLONE_SETTID)
+
+
+def test_clone_settid_words_hold_virtual_ids(build):
+    with SimHost() as host:
+        p = host.spawn([build("clone_settid")])
+        host.run()
+        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), CLONE_SETTID, b"")
