@@ -1,4 +1,5 @@
-"""System call handlers, one module per family (process, signal, time, timer, resource, io, thread, sched, misc).
+"""System call handlers, one module per family (process, signal, time, timer, resource,
+io, thread, sched, observe, misc).
 
 A handler is a small function ``handler(ctx, *raw_args) -> outcome``: it decodes its
 arguments, asks the simulated kernel, writes results into the tracee's memory through
@@ -7,6 +8,6 @@ arguments, asks the simulated kernel, writes results into the tracee's memory th
 from .registry import HANDLERS, UNSUPPORTED, intercepted_numbers, syscall_name, syscall_number
 
 # Importing the families registers their handlers.
-from . import process, signal, time, timer, resource, io, thread, sched, misc  # noqa: E402,F401
+from . import process, signal, time, timer, resource, io, thread, sched, observe, misc  # noqa: E402,F401
 
 __all__ = ["HANDLERS", "UNSUPPORTED", "intercepted_numbers", "syscall_name", "syscall_number"]

@@ -18,7 +18,8 @@ PRIO_PROCESS = 0
 IOPRIO_WHO_PROCESS = 1
 
 
-def _translated(ctx, reg: str, pid: int):
+def translated(ctx, reg: str, pid: int):
+    """Run natively with the native pid of host pid ``pid`` in ``reg``; 0 passes."""
     if pid == 0:  # the caller itself: nothing to translate
         return Native()
     task = ctx.engine.tasks_by_tid.get(pid)
@@ -34,7 +35,7 @@ def by_pid(ctx, pid, *_):
     pid = s32(pid)
     if pid < 0:
         return -errno.EINVAL
-    return _translated(ctx, "rdi", pid)
+    return translated(ctx, "rdi", pid)
 
 
 @handles("getpriority", "setpriority")
@@ -42,7 +43,7 @@ def priority(ctx, which, who, *_):
     which, who = s32(which), s32(who)
     if which != PRIO_PROCESS:
         return -errno.EPERM if which in (1, 2) else -errno.EINVAL
-    return _translated(ctx, "rsi", who)
+    return translated(ctx, "rsi", who)
 
 
 @handles("ioprio_set", "ioprio_get")
@@ -50,4 +51,4 @@ def ioprio(ctx, which, who, *_):
     which, who = s32(which), s32(who)
     if which != IOPRIO_WHO_PROCESS:
         return -errno.EPERM if which in (2, 3) else -errno.EINVAL
-    return _translated(ctx, "rsi", who)
+    return translated(ctx, "rsi", who)

@@ -68,3 +68,23 @@ def test_unknown_pid_lookup(build):
         host.run()
         with pytest.raises(LookupError):
             host.process(4242)
+
+
+CAPS = (b"capget(child): effective is mine without CAP_KILL: yes\n"
+        b"capget(getpid()) == capget(0): yes\n"
+        b"capset(getpid()) = 0\n"
+        b"capset(child) = -1 EPERM\n"
+        b"capget(bad version, NULL) = 0, version 0x20080522\n"
+        b"capget(reaped child) = -1 ESRCH\n")
+
+
+def test_caps_native(build, native):
+    res = native([build("caps")])
+    assert (res.returncode, res.stdout) == (0, CAPS)
+
+
+def test_capget_and_capset_name_processes_by_virtual_pid(build):
+    with SimHost() as host:
+        p = host.spawn([build("caps")])
+        host.run()
+        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), CAPS, b"")

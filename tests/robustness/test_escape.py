@@ -136,6 +136,38 @@ def test_outside_pid_cannot_be_rescheduled(simhost, build, outside):
         assert outside.poll() is None
 
 
+def _perf_events_allowed() -> bool:
+    """perf_event_open on another process natively (perf_event_paranoid, a container's
+    own seccomp filter may forbid it)."""
+    try:
+        with open("/proc/sys/kernel/perf_event_paranoid") as f:
+            return int(f.read()) <= 1 or os.geteuid() == 0
+    except OSError:
+        return False
+
+
+def test_native_control_observes_the_outside_process(build, outside):
+    if not _perf_events_allowed():
+        pytest.skip("perf events on other processes are not allowed here")
+    res = subprocess.run([build("escape"), "observe", str(outside.pid)], capture_output=True,
+                         timeout=30)
+    assert res.stdout.decode().splitlines()[:2] == ["capget(PID) = 0",
+                                                    "perf_event_open(PID) = 0"]
+
+
+def test_outside_pid_cannot_be_observed(simhost, build, outside):
+    """capget and perf_event_open name no outside process; a perf event over a whole
+    CPU (which would include outside processes) is refused and reported."""
+    p = run_in_host(simhost, [build("escape"), "observe", str(outside.pid)])
+    assert p.stdout.decode() == ("capget(PID) = -1 ESRCH\n"
+                                 "perf_event_open(PID) = -1 ESRCH\n"
+                                 "perf_event_open(-1, CPU 0) = -1 EACCES\n")
+    refused = simhost.report()["host"]["refused"]
+    assert [(r["pid"], r["syscall"]) for r in refused] == [(p.pid, "perf_event_open")]
+    assert "outside the host" in refused[0]["message"]
+    assert outside.poll() is None
+
+
 def test_kill_minus_one_reaches_only_the_hosts_processes(simhost, build, outside):
     before = snapshot(outside.pid)
     simhost.spawn(["sleep", "1000"], env=CLEAN_ENV)

@@ -11,6 +11,8 @@
  *   escape killinit      kill(1, SIGKILL), then kill(1, 0) and getppid()
  *   escape peek PID      kill(PID, 0) and pidfd_open only (harmless: the native
  *                        control run against a real process)
+ *   escape observe PID   capget(PID) and perf_event_open(PID) (a task-clock counter), then
+ *                        perf_event_open(-1, CPU 0): every process of a CPU
  *   escape untraced      clone(CLONE_UNTRACED | SIGCHLD): the child prints its pid and
  *                        whether a tracer holds it, the parent clone's result and the
  *                        child's exit status
@@ -27,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <linux/capability.h>
+#include <linux/perf_event.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -106,6 +110,31 @@ static long pidfd(pid_t pid)
         return 0;
     }
     return -1;
+}
+
+static long perf_open(pid_t pid, int cpu)
+{
+    struct perf_event_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_TASK_CLOCK;
+    long fd = syscall(SYS_perf_event_open, &attr, pid, cpu, -1, 0);
+    if (fd >= 0) {
+        close((int)fd);
+        return 0;
+    }
+    return -1;
+}
+
+static int observe(pid_t pid)
+{
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, pid};
+    struct __user_cap_data_struct data[2];
+    report("capget(PID)", syscall(SYS_capget, &header, data));
+    report("perf_event_open(PID)", perf_open(pid, -1));
+    report("perf_event_open(-1, CPU 0)", perf_open(-1, 0));
+    return 0;
 }
 
 /* 1 when /proc/self/status names a tracer */
@@ -197,6 +226,8 @@ int main(int argc, char **argv)
                                              WEXITED | WNOHANG));
         return 0;
     }
+    if (!strcmp(mode, "observe"))
+        return observe(pid);
     if (!strcmp(mode, "sched")) {
         cpu_set_t set;
         struct sched_param param = {0};

@@ -1,0 +1,91 @@
+"""Calls that look at (or set) another process's capabilities and performance counters.
+
+capget(2), capset(2) and perf_event_open(2) take a pid: run natively with a virtual one
+they would reach whatever real process has that number, outside the host too (a perf
+event that samples registers and stack reads another process's memory). A pid of the
+host is translated, 0 is the caller, anything else is ESRCH; perf events over every
+process of a CPU or of a cgroup are refused, as they include processes outside the host.
+"""
+from __future__ import annotations
+
+import errno
+import struct
+
+from .args import s32
+from .outcome import Native
+from .registry import handles
+from .sched import translated
+
+# linux/capability.h
+_CAPABILITY_VERSIONS = {0x19980330: 1, 0x20071026: 2, 0x20080522: 2}  # version -> u32 words
+_CAPABILITY_VERSION_3 = 0x20080522
+PERF_FLAG_PID_CGROUP = 0x4
+
+
+def _capability_sets(native: int) -> tuple[int, int, int]:
+    """(effective, permitted, inheritable) of a native task, from proc(5) status."""
+    sets = {}
+    with open(f"/proc/{native}/status", "rb") as f:
+        for line in f:
+            if line.startswith((b"CapEff:", b"CapPrm:", b"CapInh:")):
+                sets[line[:6]] = int(line.split()[1], 16)
+    return sets[b"CapEff"], sets[b"CapPrm"], sets[b"CapInh"]
+
+
+@handles("capget")
+def capget(ctx, header_ptr, data_ptr, *_):
+    """capget(2), answered from the target's native capability sets."""
+    version, pid = struct.unpack("<Ii", ctx.mem.read(header_ptr, 8))
+    words = _CAPABILITY_VERSIONS.get(version)
+    if words is None:
+        # capget(2): the kernel writes its preferred version; probing with a NULL
+        # data pointer is not an error
+        ctx.mem.write(header_ptr, struct.pack("<I", _CAPABILITY_VERSION_3))
+        return 0 if not data_ptr else -errno.EINVAL
+    if not data_ptr:
+        return 0
+    if pid < 0:
+        return -errno.EINVAL
+    task = ctx.task if pid in (0, ctx.proc.pid) else ctx.engine.tasks_by_tid.get(pid)
+    if task is None or task.exiting:
+        return -errno.ESRCH
+    try:
+        effective, permitted, inheritable = _capability_sets(task.native)
+    except (OSError, KeyError):
+        return -errno.ESRCH
+    # struct __user_cap_data_struct {effective, permitted, inheritable}: low words first
+    data = b"".join(struct.pack("<III", effective >> (32 * i) & 0xFFFFFFFF,
+                                permitted >> (32 * i) & 0xFFFFFFFF,
+                                inheritable >> (32 * i) & 0xFFFFFFFF) for i in range(words))
+    ctx.mem.write(data_ptr, data)
+    return 0
+
+
+@handles("capset")
+def capset(ctx, header_ptr, *_):
+    """capset(2) changes only the caller (pid 0 or its own pid; EPERM for any other)."""
+    pid = struct.unpack("<i", ctx.mem.read(header_ptr + 4, 4))[0]
+    if pid == 0:
+        return Native()
+    if pid != ctx.proc.pid:
+        return -errno.EPERM
+    # its own virtual pid: natively it must be 0, put back when the call returns
+    ctx.mem.write(header_ptr + 4, b"\0\0\0\0")
+
+    def put_back(c, result):
+        c.mem.write(header_ptr + 4, struct.pack("<i", pid))
+        return result
+    return Native(on_exit=put_back)
+
+
+@handles("perf_event_open")
+def perf_event_open(ctx, _attr, pid, cpu, _group_fd, flags, *_):
+    pid = s32(pid)
+    if flags & PERF_FLAG_PID_CGROUP or pid == -1:
+        scope = "a cgroup" if flags & PERF_FLAG_PID_CGROUP else f"CPU {s32(cpu)}"
+        ctx.engine.refuse(ctx, f"perf_event_open: an event over every process of {scope} "
+                               "would watch processes outside the host")
+        return -errno.EACCES
+    if pid < 0:
+        return -errno.ESRCH
+    return translated(ctx, "rsi", pid)
