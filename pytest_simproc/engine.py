@@ -31,7 +31,8 @@ from .kernel.timers import FdTimer, TimerTable
 from .kernel.sigstate import SI_KERNEL, SI_TKILL, SignalDispositions, SA_NOCLDSTOP, SA_RESETHAND, \
     SA_RESTART, PendingSignals, kill_targets
 from .scheduler import Scheduler
-from .syscalls import HANDLERS, UNSUPPORTED, intercepted_numbers, syscall_name, syscall_number
+from .syscalls import (CONDITIONAL, HANDLERS, UNSUPPORTED, intercepted_numbers, syscall_name,
+                       syscall_number)
 from .syscalls.outcome import Block, Fork, Native, NativePark
 from .syscalls.thread import futex_key
 from .trace import ptrace_ops as pt
@@ -51,6 +52,7 @@ SYNCHRONOUS_SIGNALS = {_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.
                        _signal.SIGTRAP, _signal.SIGSYS, _signal.SIGPIPE, _signal.SIGXFSZ}
 CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 SYS_SECCOMP = 1              # SIGSYS si_code
+POLL_IN, POLL_HUP = 1, 6     # SIGIO si_codes (sigaction(2))
 AUDIT_ARCH_I386 = 0x40000003
 CLONE_VM = 0x100
 CLONE_VFORK = 0x4000
@@ -228,7 +230,7 @@ class Engine:
         self._simulated = intercepted_numbers()
         if strace == "off":
             self.strace = None
-            self._filter = PreparedFilter(build_filter(intercepted_numbers()))
+            self._filter = PreparedFilter(build_filter(intercepted_numbers(), CONDITIONAL))
         else:
             from .strace import StraceLog
             self.strace = StraceLog(mode=strace, directory=data_dir, hostname=hostname,
@@ -353,7 +355,7 @@ class Engine:
         self._simulated = intercepted_numbers() | frozenset(self.extra_handlers)
         if self.strace is None:
             self._filter = PreparedFilter(build_filter(
-                intercepted_numbers() | frozenset(self.extra_handlers)))
+                intercepted_numbers() | frozenset(self.extra_handlers), CONDITIONAL))
 
     # ------------------------------------------------------------------ fd objects
     def timerfd_created(self, task: Task, fd: int, clock_id: int) -> None:
@@ -581,8 +583,8 @@ class Engine:
                 pt.syscall(native)
             else:
                 call, task.native_call = task.native_call, None
-                if call.regs:
-                    _rewrite_for_native(task, regs, call.regs)
+                if call.regs or call.patch:
+                    _rewrite_for_native(task, regs, call.regs, call.patch)
                     if call.on_exit is None:
                         call.on_exit = _unchanged
                 if call.on_exit is not None:
@@ -961,6 +963,15 @@ class Engine:
             pt.cont(native, sig)
             return
         if sig != SIGCHLD:
+            info = pt.getsiginfo(native)
+            if _from_io_owner(sig, info):
+                # fcntl(2) F_SETOWN: the kernel signals a descriptor's owner (a process
+                # of the host, syscalls/owner.py) when I/O is possible; it goes through
+                # as the program's own faults do.
+                if self.strace is not None:
+                    self.strace.signal(task.tid, info, self.clock.now_ns)
+                pt.cont(native, sig)
+                return
             # Not ours, not the program's own fault: someone outside sent it.
             self.external_signals.append({"pid": task.proc.pid, "signal": sig})
         # Suppressed: SIGCHLD is the simulated kernel's to send. A parked
@@ -1412,6 +1423,15 @@ def _cld_code(state) -> tuple[int, int]:
 
 def _sigchld_info(sig: int, code: int, pid: int, status: int) -> bytes:
     return struct.pack("<iiiiiiiiqq", sig, 0, code, 0, pid, 0, status, 0, 0, 0)
+
+
+def _from_io_owner(sig: int, info: bytes) -> bool:
+    """A signal the kernel sent to a descriptor's owner: SIGIO/SIGURG as SI_KERNEL, or
+    the F_SETSIG signal with a POLL_* si_code. Nobody else can send a positive si_code
+    to another process (rt_sigqueueinfo(2): EPERM)."""
+    code = struct.unpack_from("<i", info, 8)[0]
+    return POLL_IN <= code <= POLL_HUP or (code == SI_KERNEL and sig in (_signal.SIGIO,
+                                                                         _signal.SIGURG))
 
 
 def _is_foreign_abi_trap(info: bytes) -> bool:

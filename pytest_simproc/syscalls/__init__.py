@@ -1,13 +1,14 @@
 """System call handlers, one module per family (process, signal, time, timer, resource,
-io, thread, sched, observe, misc).
+io, thread, sched, observe, owner, misc).
 
 A handler is a small function ``handler(ctx, *raw_args) -> outcome``: it decodes its
 arguments, asks the simulated kernel, writes results into the tracee's memory through
 ``ctx.mem`` and returns an outcome (see ``outcome``). Handlers never touch ptrace.
 """
-from .registry import HANDLERS, UNSUPPORTED, intercepted_numbers, syscall_name, syscall_number
+from .registry import (CONDITIONAL, HANDLERS, UNSUPPORTED, intercepted_numbers, syscall_name,
+                       syscall_number)
 
 # Importing the families registers their handlers.
-from . import process, signal, time, timer, resource, io, thread, sched, observe, misc  # noqa: E402,F401
+from . import process, signal, time, timer, resource, io, thread, sched, observe, owner, misc  # noqa: E402,F401
 
-__all__ = ["HANDLERS", "UNSUPPORTED", "intercepted_numbers", "syscall_name", "syscall_number"]
+__all__ = ["CONDITIONAL", "HANDLERS", "UNSUPPORTED", "intercepted_numbers", "syscall_name", "syscall_number"]

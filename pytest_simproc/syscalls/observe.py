@@ -69,13 +69,7 @@ def capset(ctx, header_ptr, *_):
         return Native()
     if pid != ctx.proc.pid:
         return -errno.EPERM
-    # its own virtual pid: natively it must be 0, put back when the call returns
-    ctx.mem.write(header_ptr + 4, b"\0\0\0\0")
-
-    def put_back(c, result):
-        c.mem.write(header_ptr + 4, struct.pack("<i", pid))
-        return result
-    return Native(on_exit=put_back)
+    return Native(patch=(header_ptr + 4, b"\0\0\0\0"))  # its own pid: natively 0
 
 
 @handles("perf_event_open")

@@ -18,6 +18,9 @@ class Native:
     """
     regs: dict[str, int] = field(default_factory=dict)
     on_exit: Callable[[Any, int], int] | None = None
+    # (address, bytes) written into the program's memory for the native call and the
+    # program's bytes put back at its exit stop, as ``regs`` are
+    patch: tuple[int, bytes] | None = None
 
 
 @dataclass

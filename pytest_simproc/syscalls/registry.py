@@ -36,14 +36,26 @@ def syscall_name(nr: int) -> str:
     return _NAMES.get(nr, f"syscall_{nr}")
 
 
-def handles(*names: str):
-    """Register the decorated function as the handler of the named system calls."""
+# Calls trapped only for some values of one argument: {nr: (argument index, values)}.
+CONDITIONAL: dict[int, tuple[int, frozenset[int]]] = {}
+
+
+def handles(*names: str, when: tuple[int, frozenset[int]] | None = None):
+    """Register the decorated function as the handler of the named system calls.
+
+    ``when=(index, values)``: the filter traps them only when argument ``index`` (its
+    low 32 bits) is one of ``values``; the handler still sees every call when the
+    strace log traps them all, and passes the others on."""
     def register(func):
         for name in names:
             HANDLERS[_NUMBERS[name]] = func
+            if when is not None:
+                CONDITIONAL[_NUMBERS[name]] = (when[0], frozenset(when[1]))
         return func
     return register
 
 
 def intercepted_numbers() -> frozenset[int]:
-    return frozenset(HANDLERS) | frozenset(_NUMBERS[n] for n in UNSUPPORTED)
+    """The calls the filter traps whatever their arguments."""
+    return (frozenset(HANDLERS) - frozenset(CONDITIONAL)) | frozenset(
+        _NUMBERS[n] for n in UNSUPPORTED)

@@ -31,16 +31,19 @@ PR_SET_SECCOMP = 22
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
 
-# offsetof(struct seccomp_data, nr / arch)
-_OFF_NR, _OFF_ARCH = 0, 4
+# offsetof(struct seccomp_data, nr / arch / args); an argument's low half comes first
+_OFF_NR, _OFF_ARCH, _OFF_ARGS = 0, 4, 16
 
 
 def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
     return struct.pack("=HBBI", code, jt, jf, k & 0xFFFFFFFF)
 
 
-def build_filter(traced: frozenset[int] | set[int] | None) -> bytes:
-    """BPF program: trace the syscall numbers in ``traced`` (all of them when None).
+def build_filter(traced: frozenset[int] | set[int] | None,
+                 conditional: dict[int, tuple[int, frozenset[int]]] | None = None) -> bytes:
+    """BPF program: trace the syscall numbers in ``traced`` (all of them when None), and
+    those in ``conditional`` ({nr: (argument index, values)}) only when the low 32 bits
+    of that argument are one of the values (fcntl's F_SETOWN, not every fcntl).
 
     Calls from another ABI (i386 via int 0x80, x32) never run: they return -ENOSYS
     with a SIGSYS that carries FOREIGN_ABI_TAG in si_errno (SECCOMP_RET_TRAP,
@@ -48,27 +51,40 @@ def build_filter(traced: frozenset[int] | set[int] | None) -> bytes:
     mean other calls than x86_64's (i386's fork is x86_64's open), and one that made a
     process natively would make it untraced: the tracer asks for no fork events.
     """
+    def ret(action):
+        return _insn(BPF_RET | BPF_K, 0, 0, action)
+
+    def jeq(k, jt, jf):  # jumps count the instructions skipped after this one
+        return _insn(BPF_JMP | BPF_JEQ | BPF_K, jt, jf, k)
+
     prog = [
         _insn(BPF_LD | BPF_W | BPF_ABS, 0, 0, _OFF_ARCH),
-        _insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, AUDIT_ARCH_X86_64),  # jf filled below
+        jeq(AUDIT_ARCH_X86_64, 1, 0),
+        ret(SECCOMP_RET_TRAP | FOREIGN_ABI_TAG),
         _insn(BPF_LD | BPF_W | BPF_ABS, 0, 0, _OFF_NR),
-        _insn(BPF_JMP | BPF_JSET | BPF_K, 0, 0, X32_SYSCALL_BIT),   # jt filled below
+        _insn(BPF_JMP | BPF_JSET | BPF_K, 0, 1, X32_SYSCALL_BIT),
+        ret(SECCOMP_RET_TRAP | FOREIGN_ABI_TAG),
     ]
     if traced is None:
-        prog.append(_insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRACE))
-    else:
-        numbers = sorted(traced)
-        n = len(numbers)
-        for i, nr in enumerate(numbers):
-            # on match jump to the TRACE return: skip the rest of the list and ALLOW
-            prog.append(_insn(BPF_JMP | BPF_JEQ | BPF_K, n - i, 0, nr))
-        prog.append(_insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW))
-        prog.append(_insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRACE))
-    prog.append(_insn(BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP | FOREIGN_ABI_TAG))
-    trap = len(prog) - 1
-    # jumps are relative to the next instruction
-    prog[1] = _insn(BPF_JMP | BPF_JEQ | BPF_K, 0, trap - 2, AUDIT_ARCH_X86_64)
-    prog[3] = _insn(BPF_JMP | BPF_JSET | BPF_K, trap - 4, 0, X32_SYSCALL_BIT)
+        prog.append(ret(SECCOMP_RET_TRACE))
+        return b"".join(prog)
+    for nr, (arg, values) in sorted((conditional or {}).items()):
+        if nr in traced:
+            continue  # traced whatever its arguments
+        values = sorted(values)
+        m = len(values)
+        # nr? load the argument; on a match TRACE, else ALLOW; another nr skips it all
+        prog.append(jeq(nr, 0, m + 3))
+        prog.append(_insn(BPF_LD | BPF_W | BPF_ABS, 0, 0, _OFF_ARGS + 8 * arg))
+        prog.extend(jeq(value, m - i, 0) for i, value in enumerate(values))
+        prog.append(ret(SECCOMP_RET_ALLOW))
+        prog.append(ret(SECCOMP_RET_TRACE))
+    numbers = sorted(traced)
+    n = len(numbers)
+    # on a match jump to the TRACE return: skip the rest of the list and ALLOW
+    prog.extend(jeq(nr, n - i, 0) for i, nr in enumerate(numbers))
+    prog.append(ret(SECCOMP_RET_ALLOW))
+    prog.append(ret(SECCOMP_RET_TRACE))
     return b"".join(prog)
 
 

@@ -457,3 +457,46 @@ def test_own_seccomp_filter_works_in_host(build):
         host.run()
         assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), OWN_SECCOMP, b"")
         assert host.unsupported_syscalls == []
+
+
+# ------------------------------------------------ the owner of signal-driven I/O
+
+IO_OWNER = (b"F_SETOWN(getpid()) = 0, F_GETOWN is getpid(): 1\n"
+            b"F_SETOWN_EX(TID, gettid()) = 0, F_GETOWN_EX: TID 1, is gettid(): 1\n"
+            b"FIOSETOWN(getpid()) = 0, FIOGETOWN is getpid(): 1\n"
+            b"O_ASYNC write: SIGIO 1, si_code SI_KERNEL 1\n"
+            b"F_SETSIG(SIGRTMIN): SIGRTMIN 1, si_code POLL_IN 1, si_fd 1\n"
+            b"F_SETOWN(child) = 0, F_GETOWN is child: 1\n")
+
+
+def test_io_owner_native(build, native):
+    res = native([build("io_owner")])
+    assert (res.returncode, res.stdout) == (0, IO_OWNER)
+
+
+def test_io_owner_is_set_and_read_by_virtual_pid_and_signalled(build):
+    """F_SETOWN & co. translate host pids both ways; the kernel's SIGIO and F_SETSIG
+    signals reach the owner's handler with their siginfo."""
+    with SimHost() as host:
+        p = host.spawn([build("io_owner")])
+        host.run()
+        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), IO_OWNER, b"")
+        assert host._engine.external_signals == []
+
+
+def test_io_owner_sigio_default_action_kills(build, native):
+    assert native([build("io_owner"), "default"]).returncode == -signal.SIGIO
+    with SimHost() as host:
+        p = host.spawn([build("io_owner"), "default"])
+        host.run()
+        assert p.exit_status == Signaled(signal.SIGIO)
+
+
+def test_io_owner_process_group_is_refused_and_reported(build):
+    with SimHost() as host:
+        p = host.spawn([build("io_owner"), "group"])
+        host.run()
+        assert p.stdout == b"F_SETOWN(-pgrp) = -1\n"
+        refused = host.report()["host"]["refused"]
+        assert [(r["pid"], r["syscall"]) for r in refused] == [(p.pid, "fcntl")]
+        assert "process group" in refused[0]["message"]

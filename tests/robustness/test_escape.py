@@ -168,6 +168,27 @@ def test_outside_pid_cannot_be_observed(simhost, build, outside):
     assert outside.poll() is None
 
 
+def test_native_control_can_make_the_outside_process_an_io_owner(build, outside):
+    res = subprocess.run([build("escape"), "owner", str(outside.pid)], capture_output=True,
+                         timeout=30)
+    assert res.stdout.decode() == ("fcntl(F_SETOWN, PID) = 0\n"
+                                   "fcntl(F_SETOWN_EX, PID) = 0\n"
+                                   "ioctl(FIOSETOWN, PID) = 0\n")
+
+
+def test_outside_pid_cannot_own_signal_driven_io(simhost, build, outside):
+    """F_SETOWN, F_SETOWN_EX and FIOSETOWN with an outside pid fail; the writes that
+    would have made the kernel send it SIGIO (which kills a `sleep`) reach nobody."""
+    before = snapshot(outside.pid)
+    p = run_in_host(simhost, [build("escape"), "owner", str(outside.pid), "send"])
+    assert p.stdout.decode() == ("fcntl(F_SETOWN, PID) = -1 ESRCH\n"
+                                 "fcntl(F_SETOWN_EX, PID) = -1 ESRCH\n"
+                                 "ioctl(FIOSETOWN, PID) = -1 ESRCH\n")
+    time.sleep(0.1)
+    assert outside.poll() is None
+    assert snapshot(outside.pid) == before
+
+
 def test_kill_minus_one_reaches_only_the_hosts_processes(simhost, build, outside):
     before = snapshot(outside.pid)
     simhost.spawn(["sleep", "1000"], env=CLEAN_ENV)

@@ -13,6 +13,10 @@
  *                        control run against a real process)
  *   escape observe PID   capget(PID) and perf_event_open(PID) (a task-clock counter), then
  *                        perf_event_open(-1, CPU 0): every process of a CPU
+ *   escape owner PID     make PID the owner of a socket's signal-driven I/O through
+ *                        fcntl F_SETOWN, F_SETOWN_EX and ioctl FIOSETOWN; after each,
+ *                        with "send" as a third argument, O_ASYNC and a write, which
+ *                        makes the kernel send SIGIO to the owner
  *   escape untraced      clone(CLONE_UNTRACED | SIGCHLD): the child prints its pid and
  *                        whether a tracer holds it, the parent clone's result and the
  *                        child's exit status
@@ -31,7 +35,10 @@
 #include <sched.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -137,6 +144,39 @@ static int observe(pid_t pid)
     return 0;
 }
 
+/* set the owner of a fresh socket's signal-driven I/O with `how`; then maybe trigger */
+static void own(const char *call, pid_t pid, int how, int send)
+{
+    int sv[2];
+    long rc;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+        return;
+    if (how == 0) {
+        rc = fcntl(sv[0], F_SETOWN, pid);
+    } else if (how == 1) {
+        struct f_owner_ex owner = {F_OWNER_PID, pid};
+        rc = fcntl(sv[0], F_SETOWN_EX, &owner);
+    } else {
+        int owner = pid;
+        rc = ioctl(sv[0], FIOSETOWN, &owner);
+    }
+    report(call, rc);
+    if (send) {
+        fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_ASYNC);
+        write(sv[1], "x", 1);
+    }
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static int owner(pid_t pid, int send)
+{
+    own("fcntl(F_SETOWN, PID)", pid, 0, send);
+    own("fcntl(F_SETOWN_EX, PID)", pid, 1, send);
+    own("ioctl(FIOSETOWN, PID)", pid, 2, send);
+    return 0;
+}
+
 /* 1 when /proc/self/status names a tracer */
 static int traced(void)
 {
@@ -228,6 +268,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "observe"))
         return observe(pid);
+    if (!strcmp(mode, "owner"))
+        return owner(pid, argc > 3 && !strcmp(argv[3], "send"));
     if (!strcmp(mode, "sched")) {
         cpu_set_t set;
         struct sched_param param = {0};

@@ -1,0 +1,98 @@
+"""The owner of a descriptor's signal-driven I/O: fcntl(2) F_SETOWN and friends.
+
+The owner is the process (or group) the kernel sends SIGIO/SIGURG to when I/O becomes
+possible (fcntl(2) "Managing signals"). Set natively to a virtual pid it names some
+real process, outside the host too, which the kernel then signals: a `sleep` outside
+was killed by SIGIO this way. Only these commands stop the tracee (the filter looks at
+the command: other fcntl and ioctl calls run natively). A host pid is translated, 0
+clears the owner, anything else is ESRCH; an owner read back is the virtual pid, or 0
+when it is not a process of the host (as in a pid namespace, pid_namespaces(7)).
+Process-group owners are refused: the host's groups are not native ones.
+"""
+from __future__ import annotations
+
+import errno
+import struct
+
+from .args import s32
+from .outcome import Native
+from .registry import handles
+
+F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX = 8, 9, 15, 16
+F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP = 0, 1, 2
+# linux/sockios.h: the same owner through ioctl(2), an int pointed to by the argument
+FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP = 0x8901, 0x8902, 0x8903, 0x8904
+
+
+def _native_of(ctx, pid: int):
+    task = ctx.engine.tasks_by_tid.get(pid)
+    return None if task is None or task.exiting else task.native
+
+
+def _virtual_of(ctx, native: int) -> int:
+    task = ctx.engine.tasks.get(native)
+    return 0 if task is None or task.exiting else task.tid
+
+
+def _refuse_group(ctx) -> int:
+    ctx.engine.refuse(ctx, "a process group as the owner of signal-driven I/O: the "
+                           "host's process groups are not native ones")
+    return -errno.EPERM
+
+
+def _set_owner(ctx, owner: int, rewrite):
+    """``owner`` > 0 a pid, < 0 a process group (fcntl(2) F_SETOWN)."""
+    if owner == 0:
+        return Native()
+    if owner < 0:
+        return _refuse_group(ctx)
+    native = _native_of(ctx, owner)
+    return -errno.ESRCH if native is None else rewrite(native)
+
+
+def _virtual_owner(owner: int, ctx) -> int:
+    return _virtual_of(ctx, owner) if owner > 0 else 0
+
+
+@handles("fcntl", when=(1, {F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX}))
+def fcntl(ctx, fd, cmd, arg, *_):
+    cmd = s32(cmd)
+    if cmd == F_SETOWN:
+        return _set_owner(ctx, s32(arg), lambda native: Native(regs={"rdx": native}))
+    if cmd == F_GETOWN:
+        return Native(on_exit=lambda c, result: _virtual_owner(result, c) if result >= 0
+                      else result)
+    if cmd == F_SETOWN_EX:
+        kind, pid = struct.unpack("<ii", ctx.mem.read(arg, 8))
+        if kind == F_OWNER_PGRP and pid != 0:
+            return _refuse_group(ctx)
+        if kind not in (F_OWNER_TID, F_OWNER_PID):
+            return Native()  # the kernel's EINVAL
+        return _set_owner(ctx, pid, lambda native: Native(
+            patch=(arg + 4, struct.pack("<i", native))))
+    if cmd == F_GETOWN_EX:
+        def owner_ex(c, result):
+            if result == 0:
+                kind, pid = struct.unpack("<ii", c.mem.read(arg, 8))
+                virtual = _virtual_of(c, pid) if kind != F_OWNER_PGRP else 0
+                c.mem.write(arg, struct.pack("<ii", kind if virtual else F_OWNER_PID, virtual))
+            return result
+        return Native(on_exit=owner_ex)
+    return Native()  # the strace log traps every fcntl
+
+
+@handles("ioctl", when=(1, {FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP}))
+def ioctl(ctx, fd, request, arg, *_):
+    request &= 0xFFFFFFFF
+    if request in (FIOSETOWN, SIOCSPGRP):
+        owner = struct.unpack("<i", ctx.mem.read(arg, 4))[0]
+        return _set_owner(ctx, owner, lambda native: Native(
+            patch=(arg, struct.pack("<i", native))))
+    if request in (FIOGETOWN, SIOCGPGRP):
+        def owner(c, result):
+            if result == 0:
+                native = struct.unpack("<i", c.mem.read(arg, 4))[0]
+                c.mem.write(arg, struct.pack("<i", _virtual_owner(native, c)))
+            return result
+        return Native(on_exit=owner)
+    return Native()  # the strace log traps every ioctl
