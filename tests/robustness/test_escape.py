@@ -267,3 +267,24 @@ def test_calls_through_other_abis_never_run(simhost, build):
     assert [q.pid for q in simhost.processes() if q.pid != 1] == [p.pid]
     assert {(u["name"], u["pid"], u["count"]) for u in simhost.unsupported_syscalls} == {
         ("i386 syscall 2", p.pid, 1), ("x32 syscall 39", p.pid, 1)}
+
+
+def test_calls_that_change_the_machine_are_refused(simhost, build):
+    """Rebooting, kernel modules, mounts, swap, accounting, I/O ports and changes to
+    the kernel log get EPERM, as for an unprivileged user, and are reported; reading
+    the log's size still works. (The arguments make each call fail harmlessly should
+    it ever run natively.)"""
+    p = run_in_host(simhost, [build("machine")])
+    assert p.stdout.decode() == ("reboot(bad magic) = -1 EPERM\n"
+                                 "delete_module = -1 EPERM\n"
+                                 "swapoff = -1 EPERM\n"
+                                 "mount = -1 EPERM\n"
+                                 "umount2 = -1 EPERM\n"
+                                 "acct = -1 EPERM\n"
+                                 "iopl(0) = -1 EPERM\n"
+                                 "syslog(OPEN) = -1 EPERM\n"
+                                 "syslog(SIZE_BUFFER) = ok\n")
+    refused = simhost.report()["host"]["refused"]
+    assert [r["syscall"] for r in refused] == ["reboot", "delete_module", "swapoff", "mount",
+                                               "umount2", "acct", "iopl", "syslog"]
+    assert all(r["pid"] == p.pid and "real machine" in r["message"] for r in refused)
