@@ -81,9 +81,11 @@ def fcntl(ctx, fd, cmd, arg, *_):
     return Native()  # the strace log traps every fcntl
 
 
-@handles("ioctl", when=(1, {FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP}))
-def ioctl(ctx, fd, request, arg, *_):
-    request &= 0xFFFFFFFF
+OWNER_REQUESTS = frozenset({FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP})
+
+
+def ioctl_owner(ctx, request, arg):
+    """The ioctl(2) requests of OWNER_REQUESTS (syscalls/ioctl.py dispatches)."""
     if request in (FIOSETOWN, SIOCSPGRP):
         owner = struct.unpack("<i", ctx.mem.read(arg, 4))[0]
         return _set_owner(ctx, owner, lambda native: Native(
@@ -95,4 +97,4 @@ def ioctl(ctx, fd, request, arg, *_):
                 c.mem.write(arg, struct.pack("<i", _virtual_owner(native, c)))
             return result
         return Native(on_exit=owner)
-    return Native()  # the strace log traps every ioctl
+    raise ValueError(f"not an owner request: {request:#x}")

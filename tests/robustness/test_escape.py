@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import time
+import tty
 
 import pytest
 
@@ -288,3 +289,48 @@ def test_calls_that_change_the_machine_are_refused(simhost, build):
     assert [r["syscall"] for r in refused] == ["reboot", "delete_module", "swapoff", "mount",
                                                "umount2", "acct", "iopl", "syslog"]
     assert all(r["pid"] == p.pid and "real machine" in r["message"] for r in refused)
+
+
+def _terminal() -> tuple[int, int]:
+    """A pseudo-terminal in raw mode: a typed byte is readable at once."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    return master, slave
+
+
+def _typed(slave: int) -> bytes:
+    """What waits to be read on the terminal (nothing: b"")."""
+    os.set_blocking(slave, False)
+    try:
+        return os.read(slave, 100)
+    except BlockingIOError:
+        return b""
+
+
+def test_native_control_types_into_the_terminal(build):
+    master, slave = _terminal()
+    try:
+        res = subprocess.run([build("escape"), "tiocsti"], stdin=slave, capture_output=True,
+                             timeout=30)
+        if res.stdout != b'ioctl(0, TIOCSTI, "x") = 0\n':
+            pytest.skip(f"TIOCSTI is not allowed here: {res.stdout!r}")
+        assert _typed(slave) == b"x"
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_terminal_input_cannot_be_faked(simhost, build):
+    """The host's programs share pytest's terminal: TIOCSTI would type into the shell
+    that started it."""
+    master, slave = _terminal()
+    try:
+        p = simhost.spawn([build("escape"), "tiocsti"], stdin=slave, env=CLEAN_ENV)
+        simhost.run()
+        assert p.stdout == b'ioctl(0, TIOCSTI, "x") = -1 EPERM\n'
+        assert _typed(slave) == b""
+    finally:
+        os.close(master)
+        os.close(slave)
+    refused = simhost.report()["host"]["refused"]
+    assert [(r["pid"], r["syscall"]) for r in refused] == [(p.pid, "ioctl")]

@@ -59,14 +59,14 @@ def test_every_intercepted_call_is_traced_and_others_run():
             assert run(REAL, nr) == SECCOMP_RET_ALLOW, name
 
 
-def test_fcntl_and_ioctl_are_traced_only_for_the_owner_commands():
+def test_fcntl_and_ioctl_are_traced_only_for_the_commands_that_reach_out():
     for cmd in (8, 9, 15, 16):          # F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX
         assert run(REAL, FCNTL, (3, cmd, 1000)) == SECCOMP_RET_TRACE
         # the command is an int: the upper half of the register does not count
         assert run(REAL, FCNTL, (3, cmd | (0xDEAD << 32), 1000)) == SECCOMP_RET_TRACE
     for cmd in (0, 1, 2, 3, 4, 10, 1030):  # F_DUPFD ... F_SETSIG, F_DUPFD_CLOEXEC
         assert run(REAL, FCNTL, (3, cmd, 1000)) == SECCOMP_RET_ALLOW
-    for request in (0x8901, 0x8902, 0x8903, 0x8904):
+    for request in (0x8901, 0x8902, 0x8903, 0x8904, 0x5412, 0x541C):  # owners, TIOCSTI, TIOCLINUX
         assert run(REAL, IOCTL, (3, request, 0)) == SECCOMP_RET_TRACE
     for request in (0x5401, 0x5413, 0x541B, 0x5421):  # TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO
         assert run(REAL, IOCTL, (3, request, 0)) == SECCOMP_RET_ALLOW

@@ -17,6 +17,8 @@
  *                        fcntl F_SETOWN, F_SETOWN_EX and ioctl FIOSETOWN; after each,
  *                        with "send" as a third argument, O_ASYNC and a write, which
  *                        makes the kernel send SIGIO to the owner
+ *   escape tiocsti       ioctl(0, TIOCSTI, "x"): push a byte into the input of the
+ *                        terminal on standard input, as if typed
  *   escape untraced      clone(CLONE_UNTRACED | SIGCHLD): the child prints its pid and
  *                        whether a tracer holds it, the parent clone's result and the
  *                        child's exit status
@@ -240,6 +242,10 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *mode = argv[1];
+    if (!strcmp(mode, "tiocsti")) {
+        report("ioctl(0, TIOCSTI, \"x\")", ioctl(0, TIOCSTI, "x"));
+        return 0;
+    }
     if (!strcmp(mode, "untraced"))
         return untraced_child();
     if (!strcmp(mode, "foreign"))
