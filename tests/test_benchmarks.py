@@ -111,3 +111,22 @@ def test_prefix_of_each_mode(bench):
     assert bench._prefix("floor", w)[1] == "-"
     w.floor_traps = ("getppid", "wait4")
     assert bench._prefix("floor", w)[1] == "110,61"
+
+
+@pytest.fixture(scope="module")
+def python_floor():
+    spec = importlib.util.spec_from_file_location("simproc_bench_pyfloor",
+                                                  BENCHMARKS / "python_floor.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("with_registers", [False, True])
+def test_python_floor_follows_every_child_and_checks_the_status(python_floor, c_programs,
+                                                                 with_registers):
+    fork_reap = c_programs(BENCHMARKS / "programs", "bench-programs")("fork_reap")
+    wall, cpu = python_floor.python_floor(str(fork_reap), 20, with_registers)
+    assert wall > 0 and cpu > 0
+    with pytest.raises(RuntimeError, match="failed under the floor tracer"):
+        python_floor.python_floor("/bin/false", 1, with_registers)
