@@ -52,11 +52,16 @@ def python_floor(prog: str, n: int, with_registers: bool) -> tuple[float, float]
         # in simproc; here the kernel's fork events attach them
         pt.setoptions(pid, pt.TRACER_OPTIONS | pt.O_TRACEFORK | pt.O_TRACECLONE)
         pt.cont(pid)
-        alive = 1
+        # waitpid(-1) may also report other children of this process; a child may end
+        # before its parent's fork event is seen
+        alive, ended_early = {pid}, set()
         while alive:
             task, status = os.waitpid(-1, pt.WALL)
             if os.WIFEXITED(status) or os.WIFSIGNALED(status):
-                alive -= 1
+                if task in alive:
+                    alive.discard(task)
+                else:
+                    ended_early.add(task)
                 if task == pid and os.waitstatus_to_exitcode(status) != 0:
                     raise RuntimeError(f"{prog} {n} failed under the floor tracer: "
                                        f"status {status:#x}")
@@ -64,7 +69,11 @@ def python_floor(prog: str, n: int, with_registers: bool) -> tuple[float, float]
             sig, event = os.WSTOPSIG(status), status >> 16
             if sig == signal.SIGTRAP and event:
                 if event in (pt.EVENT_FORK, pt.EVENT_VFORK, pt.EVENT_CLONE):
-                    alive += 1
+                    child = pt.geteventmsg(task)
+                    if child in ended_early:
+                        ended_early.discard(child)
+                    else:
+                        alive.add(child)
                 elif event == pt.EVENT_SECCOMP and with_registers:
                     pt.setregs(task, pt.getregs(task))
                 pt.cont(task)
