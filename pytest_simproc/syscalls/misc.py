@@ -1,10 +1,12 @@
-"""Sources of nondeterminism that are not about processes: randomness and uname."""
+"""Sources of nondeterminism that are not about processes (randomness, uname), and
+open(2)/openat(2): seeded random devices and /proc/<pid> paths (procfs)."""
 from __future__ import annotations
 
 import errno
 import os
 import struct
 
+from . import procfs
 from .args import s32, u32
 from .outcome import Native
 from .registry import handles
@@ -12,6 +14,7 @@ from .registry import handles
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 _RANDOM_DEVICES = (b"/dev/urandom", b"/dev/random")
 _RED_ZONE = 128  # x86_64 ABI: bytes below rsp the program may use without moving rsp
+_PATH_MAX = 4096  # with its NUL (limits.h)
 
 
 @handles("getrandom")
@@ -26,29 +29,42 @@ def getrandom(ctx, buf, length, flags, *_):
     return length
 
 
-def _redirect_random_device(ctx, path_reg: str, path_ptr: int):
-    """Open a file of seeded bytes instead of /dev/urandom: the new path is written on
-    the tracee's stack below the red zone, where nothing live can be."""
+def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None):
+    """open(2)/openat(2): /dev/urandom and /dev/random become a file of seeded bytes,
+    /proc/<pid> paths name the host's processes (procfs)."""
     try:
-        path = ctx.mem.read_cstring(path_ptr, 64)
+        path = ctx.mem.read_cstring(path_ptr, _PATH_MAX)
     except OSError:
         return Native()  # the kernel will answer EFAULT itself
-    if path not in _RANDOM_DEVICES:
+    if path in _RANDOM_DEVICES:
+        return _native_with_path(ctx, path_reg, os.fsencode(ctx.engine.random_device_file()))
+    if path.find(b"proc") < 0 and path[:1] == b"/" or len(path) >= _PATH_MAX:
+        return Native()  # most opens: nothing to translate (or ENAMETOOLONG)
+    new = procfs.translate(ctx, path, dirfd)
+    if new is None:
         return Native()
-    replacement = os.fsencode(ctx.engine.random_device_file()) + b"\0"
-    addr = (ctx.regs.rsp - _RED_ZONE - len(replacement)) & ~0xF
-    ctx.mem.write(addr, replacement)
+    if isinstance(new, int):
+        return new
+    return _native_with_path(ctx, path_reg, new)
+
+
+def _native_with_path(ctx, path_reg: str, path: bytes) -> Native:
+    """Run the call on another path, written on the tracee's stack below the red zone,
+    where nothing live can be."""
+    data = path + b"\0"
+    addr = (ctx.regs.rsp - _RED_ZONE - len(data)) & ~0xF
+    ctx.mem.write(addr, data)
     return Native(regs={path_reg: addr})
 
 
 @handles("open")
 def open_(ctx, path, *_):
-    return _redirect_random_device(ctx, "rdi", path)
+    return _open(ctx, "rdi", path, None)
 
 
 @handles("openat")
-def openat(ctx, _dirfd, path, *_):
-    return _redirect_random_device(ctx, "rsi", path)
+def openat(ctx, dirfd, path, *_):
+    return _open(ctx, "rsi", path, dirfd)
 
 
 @handles("uname")

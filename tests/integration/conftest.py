@@ -21,7 +21,8 @@ import pytest
 PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "programs"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START = 946684800  # 2000-01-01T00:00:00Z, the default SimHost start_time
-EXTRA_FLAGS = {"pthread": ["-pthread"], "shared_futex": ["-pthread"], "leader_exit": ["-pthread"]}
+EXTRA_FLAGS = {"pthread": ["-pthread"], "shared_futex": ["-pthread"], "leader_exit": ["-pthread"],
+               "procfs": ["-pthread"]}
 # A stuck host must not hang the whole run: dump every thread's stack and exit.
 REAL_TIME_LIMIT = 180
 

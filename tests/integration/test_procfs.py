@@ -1,0 +1,52 @@
+"""/proc/<pid> paths in open(2)/openat(2) name host processes (tests/programs/procfs.c).
+
+The program opens its child's and the child's thread's /proc files by pid, absolute and
+relative (cwd /proc, a descriptor of /proc or of /proc/<child>), also once the child's
+main thread has ended, and prints what it read. Natively the pids are native; in a host
+they are virtual, and the same lines must come out: each open reached the process the
+program meant.
+"""
+from __future__ import annotations
+
+from pytest_simproc import Exited, SimHost
+
+EXPECTED = """\
+open("/proc/CHILD/comm") = kid
+openat(AT_FDCWD, "/proc/CHILD/comm") = kid
+openat(AT_FDCWD, "/proc/CHILD/task/CHILD/comm") = kid
+openat(AT_FDCWD, "/proc/CHILD/task/THREAD/comm") = kidthread
+openat(AT_FDCWD, "/proc/THREAD/comm") = kidthread
+openat(AT_FDCWD, "/proc/PARENT/task/CHILD/comm") = -1 ENOENT
+openat(AT_FDCWD, "//proc/./CHILD/../CHILD//comm") = kid
+openat(AT_FDCWD, "/proc/self/comm") = procfs
+openat(AT_FDCWD, "/proc/CHILD/task/THREAD/../../task/CHILD/../THREAD/../../task/THREAD/comm") = kidthread
+open("CHILD/comm") = kid
+openat(AT_FDCWD, "CHILD/task/THREAD/comm") = kidthread
+openat(AT_FDCWD, "self/comm") = procfs
+openat(fd of /proc, "CHILD/comm") = kid
+openat(fd of /proc/CHILD, "comm") = kid
+openat(fd of /proc/CHILD, "task/THREAD/comm") = kidthread
+openat(fd of /proc/CHILD, "../PARENT/comm") = procfs
+open("task/THREAD/comm") = kidthread
+openat(AT_FDCWD, "/proc/CHILD/comm") = kid
+openat(AT_FDCWD, "/proc/CHILD/task/THREAD/comm") = kidthread
+openat(AT_FDCWD, "/proc/CHILD/comm") = -1 ENOENT
+openat(fd of /proc, "CHILD/comm") = -1 ENOENT
+"""
+
+
+def test_procfs_native(build, native):
+    res = native([build("procfs")])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.decode() == EXPECTED
+
+
+def test_procfs_paths_name_host_processes(build):
+    with SimHost() as host:
+        p = host.spawn([build("procfs")])
+        host.run()
+        assert p.exit_status == Exited(0), (p.stdout, p.stderr)
+        assert p.stdout.decode() == EXPECTED
+        assert p.stderr == b""
+        # ENOENT for a pid the host does not have is a pid namespace's answer, no refusal
+        assert host.unsupported_syscalls == [] and host.report()["host"]["refused"] == []

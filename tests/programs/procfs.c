@@ -1,0 +1,171 @@
+/* procfs: open /proc/<pid> paths of a child and of its second thread, and print what
+ * each open read, or its error. The child is named "kid", its thread "kidthread"
+ * (PR_SET_NAME); the program itself keeps its own name. One line per open:
+ *   open("PATH") = CONTENT                   (the first line of the file)
+ *   openat(AT_FDCWD, "PATH") = -1 ERRNAME
+ *   openat(fd of /proc/CHILD, "PATH") = ...  (relative to a directory opened earlier)
+ * with the pids in PATH written CHILD, THREAD, PARENT, so that the output does not
+ * depend on them; "open" is the open(2) system call itself, not glibc's openat.
+ * Then the child's main thread ends (pthread_exit) and the child's paths still open;
+ * after the child is killed and reaped, they are ENOENT. Exit status 0. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include "common.h"
+
+static int ready[2], go[2];
+static pid_t child, thread, parent;
+
+static void *thread_main(void *arg)
+{
+    (void)arg;
+    prctl(PR_SET_NAME, "kidthread");
+    pid_t tid = gettid();
+    if (write(ready[1], &tid, sizeof tid) != sizeof tid)
+        _exit(101);
+    for (;;)
+        pause();
+}
+
+static void run_child(void)
+{
+    pthread_t t;
+    char c;
+    prctl(PR_SET_NAME, "kid");
+    if (pthread_create(&t, NULL, thread_main, NULL))
+        _exit(101);
+    if (read(go[0], &c, 1) != 1)
+        _exit(101);
+    pthread_exit(NULL);
+}
+
+/* The template with CHILD, THREAD and PARENT replaced by the pids. */
+static const char *expand(const char *tmpl)
+{
+    static char buf[256];
+    size_t n = 0;
+    while (*tmpl && n < sizeof buf - 16) {
+        static const char *const names[] = {"CHILD", "THREAD", "PARENT"};
+        const pid_t pids[] = {child, thread, parent};
+        int i;
+        for (i = 0; i < 3; i++)
+            if (!strncmp(tmpl, names[i], strlen(names[i])))
+                break;
+        if (i < 3) {
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%d", (int)pids[i]);
+            tmpl += strlen(names[i]);
+        } else {
+            buf[n++] = *tmpl++;
+        }
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* dirfd -2: the open(2) system call; else openat(dirfd, ...). */
+static void show(const char *call, int dirfd, const char *tmpl)
+{
+    const char *path = expand(tmpl);
+    int fd = dirfd == -2 ? (int)syscall(SYS_open, path, O_RDONLY)
+                         : openat(dirfd, path, O_RDONLY);
+    if (fd < 0) {
+        out("%s\"%s\") = -1 %s\n", call, tmpl, errname(errno));
+        return;
+    }
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0)
+        die("read");
+    buf[n] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    out("%s\"%s\") = %s\n", call, tmpl, buf);
+}
+
+/* The state of the child's main thread (proc(5) /proc/pid/stat field 3), or '?' */
+static char leader_state(void)
+{
+    char buf[512];
+    int fd = open(expand("/proc/CHILD/task/CHILD/stat"), O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return '?';
+    buf[n] = '\0';
+    char *paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+static int open_dir(const char *tmpl)
+{
+    int fd = open(expand(tmpl), O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        die(tmpl);
+    return fd;
+}
+
+int main(void)
+{
+    int st;
+    if (pipe(ready) || pipe(go))
+        die("pipe");
+    parent = getpid();
+    child = fork();
+    if (child < 0)
+        die("fork");
+    if (child == 0)
+        run_child();
+    if (read(ready[0], &thread, sizeof thread) != sizeof thread)
+        die("read tid");
+
+    show("open(", -2, "/proc/CHILD/comm");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/CHILD/comm");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/CHILD/task/CHILD/comm");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/CHILD/task/THREAD/comm");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/THREAD/comm");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/PARENT/task/CHILD/comm");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "//proc/./CHILD/../CHILD//comm");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/self/comm");
+    /* longer than 64 bytes */
+    show("openat(AT_FDCWD, ", AT_FDCWD,
+         "/proc/CHILD/task/THREAD/../../task/CHILD/../THREAD/../../task/THREAD/comm");
+
+    if (chdir("/proc"))
+        die("chdir /proc");
+    show("open(", -2, "CHILD/comm");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "CHILD/task/THREAD/comm");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "self/comm");
+
+    int proc = open_dir("/proc");
+    show("openat(fd of /proc, ", proc, "CHILD/comm");
+    int dir = open_dir("/proc/CHILD");
+    show("openat(fd of /proc/CHILD, ", dir, "comm");
+    show("openat(fd of /proc/CHILD, ", dir, "task/THREAD/comm");
+    show("openat(fd of /proc/CHILD, ", dir, "../PARENT/comm");
+    if (fchdir(dir))
+        die("fchdir");
+    show("open(", -2, "task/THREAD/comm");
+
+    /* the child's main thread ends; its process and /proc/CHILD live on */
+    if (write(go[1], "", 1) != 1)
+        die("write");
+    for (int i = 0; leader_state() != 'Z'; i++) {
+        if (i == 10000)
+            die("the child's main thread does not end");
+        usleep(1000);
+    }
+    show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/CHILD/comm");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/CHILD/task/THREAD/comm");
+
+    if (kill(child, SIGKILL))
+        die("kill");
+    if (waitpid(child, &st, 0) != child)
+        die("waitpid");
+    show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/CHILD/comm");
+    show("openat(fd of /proc, ", proc, "CHILD/comm");
+    return 0;
+}
