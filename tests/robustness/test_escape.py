@@ -85,7 +85,14 @@ def test_native_control_reaches_the_outside_process(build, outside):
     res = subprocess.run([build("escape"), "peek", str(outside.pid)], capture_output=True,
                          timeout=30)
     assert res.returncode == 0, res
-    assert res.stdout.decode() == "kill(PID, 0) = 0\npidfd_open(PID) = 0\n"
+    assert res.stdout.decode() == (
+        "kill(PID, 0) = 0\n"
+        "pidfd_open(PID) = 0\n"
+        'open("/proc/PID/status") = 0\n'
+        'openat(fd of /proc, "PID/status") = 0\n'
+        'open("/proc/thread-self/../../../PID/status") = 0\n'
+        'chdir("/proc/PID") = 0\n'
+        'open("status") = 0\n')
 
 
 def test_outside_pid_cannot_be_signalled_traced_or_opened(simhost, build, outside):
@@ -120,6 +127,50 @@ def test_inherited_pidfd_of_an_outside_process_is_useless(simhost, build, outsid
     assert p.exit_status == Exited(0), (p.stdout, p.stderr)
     assert p.stdout.decode() == ("pidfd_send_signal(FD, SIGTERM) = -1 EBADF\n"
                                  "waitid(P_PIDFD, FD) = -1 EBADF\n")
+    assert outside.poll() is None
+
+
+def test_outside_pid_has_no_proc_directory(simhost, build, outside):
+    """/proc/PID of a process outside the host does not exist inside it (as in a pid
+    namespace), however the path is written: its mem is not opened for writing."""
+    before = snapshot(outside.pid)
+    p = run_in_host(simhost, [build("escape"), "procfs", str(outside.pid)])
+    assert p.stdout.decode() == (
+        'open("/proc/PID/mem", O_RDWR) = -1 ENOENT\n'
+        'open("/proc/PID/status") = -1 ENOENT\n'
+        'openat(fd of /proc, "PID/status") = -1 ENOENT\n'
+        'open("/proc/thread-self/../../../PID/status") = -1 ENOENT\n'
+        # chdir(2) is not trapped: it gets there, but nothing opens from there
+        'chdir("/proc/PID") = 0\n'
+        'open("status") = -1 ENOENT\n'
+        'open("mem", O_RDWR) = -1 ENOENT\n')
+    assert simhost.report()["host"]["refused"] == []  # a pid namespace's answer, no refusal
+    assert outside.poll() is None
+    assert snapshot(outside.pid) == before
+
+
+@pytest.mark.parametrize("in_host", [False, True], ids=["native", "host"])
+def test_inherited_proc_directory_of_an_outside_process_is_useless(simhost, build, outside,
+                                                                   in_host):
+    """A descriptor of /proc/PID (outside) handed in as stdin opens nothing in a host;
+    natively (harmless mode) it opens the status."""
+    fd = os.open(f"/proc/{outside.pid}", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if in_host:
+            p = simhost.spawn([build("escape"), "procdir", "0"], stdin=fd, env=CLEAN_ENV)
+            simhost.run()
+            assert p.exit_status == Exited(0), (p.stdout, p.stderr)
+            out = p.stdout
+        else:
+            out = subprocess.run([build("escape"), "peekdir", "0"], stdin=fd,
+                                 capture_output=True, timeout=30).stdout
+    finally:
+        os.close(fd)
+    if in_host:
+        assert out.decode() == ('openat(FD, "status") = -1 ENOENT\n'
+                                'openat(FD, "mem", O_RDWR) = -1 ENOENT\n')
+    else:
+        assert out.decode() == 'openat(FD, "status") = 0\n'
     assert outside.poll() is None
 
 

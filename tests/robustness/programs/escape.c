@@ -9,8 +9,15 @@
  *                        inherited descriptor
  *   escape killall       kill(-1, SIGKILL)
  *   escape killinit      kill(1, SIGKILL), then kill(1, 0) and getppid()
- *   escape peek PID      kill(PID, 0) and pidfd_open only (harmless: the native
- *                        control run against a real process)
+ *   escape peek PID      kill(PID, 0), pidfd_open and the read-only opens of
+ *                        procfs (harmless: the native control run against a real
+ *                        process)
+ *   escape procfs PID    open /proc/PID/mem O_RDWR and /proc/PID/status, absolute
+ *                        (open(2) and openat(2)), through "..", relative to a
+ *                        descriptor of /proc and after chdir("/proc/PID")
+ *   escape procdir FD    openat(FD, "status") and openat(FD, "mem", O_RDWR) on an
+ *                        inherited descriptor of a /proc/PID directory
+ *   escape peekdir FD    openat(FD, "status") only (harmless)
  *   escape observe PID   capget(PID) and perf_event_open(PID) (a task-clock counter), then
  *                        perf_event_open(-1, CPU 0): every process of a CPU
  *   escape owner PID     make PID the owner of a socket's signal-driven I/O through
@@ -194,6 +201,36 @@ static int traced(void)
     return tracer != 0;
 }
 
+static long opened(long fd)
+{
+    if (fd < 0)
+        return -1;
+    close((int)fd);
+    return 0;
+}
+
+/* /proc/PID paths: the status opens only when harmless, mem O_RDWR as well if not */
+static void proc_paths(pid_t pid, int harmless)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+    if (!harmless)
+        report("open(\"/proc/PID/mem\", O_RDWR)", opened(open(path, O_RDWR)));
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    report("open(\"/proc/PID/status\")", opened(syscall(SYS_open, path, O_RDONLY)));
+    int proc = open("/proc", O_RDONLY | O_DIRECTORY);
+    snprintf(path, sizeof path, "%d/status", (int)pid);
+    report("openat(fd of /proc, \"PID/status\")", opened(openat(proc, path, O_RDONLY)));
+    close(proc);
+    snprintf(path, sizeof path, "/proc/thread-self/../../../%d/status", (int)pid);
+    report("open(\"/proc/thread-self/../../../PID/status\")", opened(open(path, O_RDONLY)));
+    snprintf(path, sizeof path, "/proc/%d", (int)pid);
+    report("chdir(\"/proc/PID\")", chdir(path));
+    report("open(\"status\")", opened(open("status", O_RDONLY)));
+    if (!harmless)
+        report("open(\"mem\", O_RDWR)", opened(open("mem", O_RDWR)));
+}
+
 static int untraced_child(void)
 {
     int status;
@@ -238,7 +275,8 @@ static int foreign_abis(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: escape probe|sched|peek PID | pidfd FD | killall | killinit\n");
+        fprintf(stderr, "usage: escape probe|sched|peek|procfs|observe|owner PID | "
+                "pidfd|procdir|peekdir FD | killall | killinit | tiocsti | untraced | foreign\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -276,6 +314,17 @@ int main(int argc, char **argv)
         return observe(pid);
     if (!strcmp(mode, "owner"))
         return owner(pid, argc > 3 && !strcmp(argv[3], "send"));
+    if (!strcmp(mode, "procdir") || !strcmp(mode, "peekdir")) {
+        int fd = (int)pid;
+        report("openat(FD, \"status\")", opened(openat(fd, "status", O_RDONLY)));
+        if (!strcmp(mode, "procdir"))
+            report("openat(FD, \"mem\", O_RDWR)", opened(openat(fd, "mem", O_RDWR)));
+        return 0;
+    }
+    if (!strcmp(mode, "procfs")) {
+        proc_paths(pid, 0);
+        return 0;
+    }
     if (!strcmp(mode, "sched")) {
         cpu_set_t set;
         struct sched_param param = {0};
@@ -292,6 +341,7 @@ int main(int argc, char **argv)
     report("kill(PID, 0)", kill(pid, 0));
     if (!strcmp(mode, "peek")) {
         report("pidfd_open(PID)", pidfd(pid));
+        proc_paths(pid, 1);
         return 0;
     }
     report("kill(PID, SIGTERM)", kill(pid, SIGTERM));
