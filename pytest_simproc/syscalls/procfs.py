@@ -72,11 +72,16 @@ def _is_pid(name: bytes) -> bool:
 
 
 def _native_tid(ctx, tid: int):
-    """The native tid of a live host thread or process, else None."""
+    """The native tid of a live host thread or process, else None. A native tid of
+    the host's passes as it is: what /proc itself shows (a readlink of /proc/self, a
+    directory listing) is native, and ps(1) opens what it lists."""
     task = ctx.engine.tasks_by_tid.get(tid)
     if task is not None and not task.exiting:
         return task.native
-    return ctx.engine.native_pid_of(tid)  # a process whose main thread has ended
+    native = ctx.engine.native_pid_of(tid)  # a process whose main thread has ended
+    if native is None and tid in ctx.engine.tasks:
+        return tid
+    return native
 
 
 def _walk(ctx, base: list, parts: list):
@@ -112,7 +117,7 @@ def _walk(ctx, base: list, parts: list):
                 if native is None:
                     return -errno.ENOENT
             stack.append((name, kind))
-            if native is not None:
+            if native is not None and native != int(name):
                 out = out or list(parts)
                 out[i] = b"%d" % native
         if len(stack) > 1 and stack[0][0] == b"proc" and stack[1][1] is _OUTSIDE:

@@ -50,3 +50,20 @@ def test_procfs_paths_name_host_processes(build):
         assert p.stderr == b""
         # ENOENT for a pid the host does not have is a pid namespace's answer, no refusal
         assert host.unsupported_syscalls == [] and host.report()["host"]["refused"] == []
+
+
+NATIVE_SELF = ("import os\n"
+               "me = os.readlink('/proc/self')\n"          # what /proc shows: a native pid
+               "print(open(f'/proc/{me}/comm').read().strip(),"
+               " sorted(os.listdir(f'/proc/{me}/task')) == [me])\n")
+
+
+def test_proc_paths_with_the_native_pids_proc_shows_still_open(native):
+    """/proc's own answers (readlink /proc/self, directory listings) are native pids:
+    a host process's native pid opens as it is, as in the native run."""
+    res = native(["python3", "-c", NATIVE_SELF])
+    assert res.stdout == b"python3 True\n"
+    with SimHost() as host:
+        p = host.spawn(["python3", "-c", NATIVE_SELF])
+        host.run()
+        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), b"python3 True\n", b"")
