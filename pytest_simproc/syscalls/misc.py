@@ -67,6 +67,12 @@ def openat(ctx, dirfd, path, *_):
     return _open(ctx, "rsi", path, dirfd)
 
 
+@handles("openat2")
+def openat2(ctx, dirfd, path, *_):
+    # its RESOLVE_* flags judge the path the kernel gets, as they would the program's
+    return _open(ctx, "rsi", path, dirfd)
+
+
 @handles("uname")
 def uname(ctx, buf, *_):
     real = os.uname()

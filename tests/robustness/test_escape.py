@@ -90,6 +90,7 @@ def test_native_control_reaches_the_outside_process(build, outside):
         "pidfd_open(PID) = 0\n"
         'open("/proc/PID/status") = 0\n'
         'openat(fd of /proc, "PID/status") = 0\n'
+        'openat2(AT_FDCWD, "/proc/PID/status") = 0\n'
         'open("/proc/thread-self/../../../PID/status") = 0\n'
         'chdir("/proc/PID") = 0\n'
         'open("status") = 0\n')
@@ -139,6 +140,7 @@ def test_outside_pid_has_no_proc_directory(simhost, build, outside):
         'open("/proc/PID/mem", O_RDWR) = -1 ENOENT\n'
         'open("/proc/PID/status") = -1 ENOENT\n'
         'openat(fd of /proc, "PID/status") = -1 ENOENT\n'
+        'openat2(AT_FDCWD, "/proc/PID/status") = -1 ENOENT\n'
         'open("/proc/thread-self/../../../PID/status") = -1 ENOENT\n'
         # chdir(2) is not trapped: it gets there, but nothing opens from there
         'chdir("/proc/PID") = 0\n'

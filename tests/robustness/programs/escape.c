@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sched.h>
 #include <linux/capability.h>
+#include <linux/openat2.h>
 #include <linux/perf_event.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -222,6 +223,10 @@ static void proc_paths(pid_t pid, int harmless)
     snprintf(path, sizeof path, "%d/status", (int)pid);
     report("openat(fd of /proc, \"PID/status\")", opened(openat(proc, path, O_RDONLY)));
     close(proc);
+    struct open_how how = {.flags = O_RDONLY};
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    report("openat2(AT_FDCWD, \"/proc/PID/status\")",
+           opened(syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how)));
     snprintf(path, sizeof path, "/proc/thread-self/../../../%d/status", (int)pid);
     report("open(\"/proc/thread-self/../../../PID/status\")", opened(open(path, O_RDONLY)));
     snprintf(path, sizeof path, "/proc/%d", (int)pid);
