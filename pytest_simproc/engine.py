@@ -835,6 +835,7 @@ class Engine:
         if self.strace is not None:
             self.strace.process_started(child.pid, child.exe)
         child_task.child_tid_ptr = fork.child_tid_ptr
+        child_task.clear_tid = fork.clear_tid_ptr  # its only thread's, as for a thread
         # The child starts with the parent's registers and (without CLONE_VM) a copy of
         # its memory, rewritten for the native clone: put the program's back at its
         # first stop.

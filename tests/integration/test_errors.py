@@ -198,3 +198,17 @@ def test_emulated_syscall_is_not_unsupported(build):
         host.run()
         assert p.stdout == b"OK\n"
         assert not [e for e in host.unsupported_syscalls if e["name"] == "getppid"]
+
+
+def test_join_main_native(build, native):
+    res = native([build("join_main")])
+    assert (res.returncode, res.stdout) == (0, b"joined\n")
+
+
+def test_forked_main_thread_is_joinable_in_host(build):
+    """fork(2)'s CLONE_CHILD_CLEARTID holds for the new process's main thread: its exit
+    clears the tid word and wakes a pthread_join waiting on it (it hung)."""
+    with SimHost(stop_time=60) as host:
+        p = host.spawn([build("join_main")])
+        host.run()
+        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), b"joined\n", b"")
