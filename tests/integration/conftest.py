@@ -95,6 +95,19 @@ def native():
     return run_native
 
 
+def same_as_native(argv, expected: bytes, **host_options) -> dict:
+    """Run ``argv`` natively, then in a fresh host: each must exit 0 with ``expected``
+    on stdout and nothing on stderr. Returns the host's report, for what it refused."""
+    from pytest_simproc import Exited, SimHost
+    res = run_native(argv)
+    assert (res.returncode, res.stdout, res.stderr) == (0, expected, b""), "native run"
+    with SimHost(**host_options) as host:
+        p = host.spawn([str(a) for a in argv])
+        host.run()
+        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), expected, b""), "in host"
+        return host.report()
+
+
 def _is_elf(path: str) -> bool:
     try:
         with open(path, "rb") as f:

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START = 946684800

@@ -2,8 +2,6 @@
 that never makes a system call (watchdog), threads (refused), unsupported system calls."""
 from __future__ import annotations
 
-import errno
-import json
 import os
 import re
 import signal
@@ -17,6 +15,8 @@ from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES
 from pytest_simproc import Exited, SimHost
 from pytest_simproc.errors import ProgramNotFoundError, SimprocError, WatchdogError
 from pytest_simproc.syscalls import UNSUPPORTED
+
+from .conftest import same_as_native
 
 # --------------------------------------------------------------------- missing programs
 
@@ -200,15 +200,7 @@ def test_emulated_syscall_is_not_unsupported(build):
         assert not [e for e in host.unsupported_syscalls if e["name"] == "getppid"]
 
 
-def test_join_main_native(build, native):
-    res = native([build("join_main")])
-    assert (res.returncode, res.stdout) == (0, b"joined\n")
-
-
 def test_forked_main_thread_is_joinable_in_host(build):
     """fork(2)'s CLONE_CHILD_CLEARTID holds for the new process's main thread: its exit
     clears the tid word and wakes a pthread_join waiting on it (it hung)."""
-    with SimHost(stop_time=60) as host:
-        p = host.spawn([build("join_main")])
-        host.run()
-        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), b"joined\n", b"")
+    same_as_native([build("join_main")], b"joined\n", stop_time=60)

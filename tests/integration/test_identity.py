@@ -7,6 +7,8 @@ import pytest
 
 from pytest_simproc import Exited, SimHost
 
+from .conftest import same_as_native
+
 
 def parse_ids(stdout: bytes) -> tuple[int, int, int, int, int]:
     fields = stdout.split()
@@ -78,13 +80,5 @@ CAPS = (b"capget(child): effective is mine without CAP_KILL: yes\n"
         b"capget(reaped child) = -1 ESRCH\n")
 
 
-def test_caps_native(build, native):
-    res = native([build("caps")])
-    assert (res.returncode, res.stdout) == (0, CAPS)
-
-
 def test_capget_and_capset_name_processes_by_virtual_pid(build):
-    with SimHost() as host:
-        p = host.spawn([build("caps")])
-        host.run()
-        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), CAPS, b"")
+    same_as_native([build("caps")], CAPS)

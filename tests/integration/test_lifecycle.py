@@ -12,6 +12,8 @@ import pytest
 from pytest_simproc import Exited, SimHost
 from pytest_simproc.errors import SimTimeoutExpired
 
+from .conftest import same_as_native
+
 START = 946684800
 
 
@@ -220,32 +222,16 @@ def test_vfork_exec_in_host(build):
 FORK_REGS = b"fork child: kept\nfork parent: kept\nclone child: kept\nclone parent: kept\n"
 
 
-def test_fork_regs_native(build, native):
-    res = native([build("fork_regs")])
-    assert (res.returncode, res.stdout) == (0, FORK_REGS)
-
-
 def test_fork_keeps_argument_registers_on_both_sides(build):
     """The native clone runs with other flags (and fork as clone); the program's
     argument registers are back in the parent at the exit stop and in the child at its
     first stop, which are set without being read (the parent's, with 0 in rax)."""
-    with SimHost() as host:
-        p = host.spawn([build("fork_regs")])
-        host.run()
-        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), FORK_REGS, b"")
+    same_as_native([build("fork_regs")], FORK_REGS)
 
 
 CLONE_SETTID = (b"child: CLONE_CHILD_SETTID word == getpid()\n"
                 b"parent: CLONE_PARENT_SETTID word == clone's return\n")
 
 
-def test_clone_settid_native(build, native):
-    res = native([build("clone_settid")])
-    assert (res.returncode, res.stdout) == (0, CLONE_SETTID)
-
-
 def test_clone_settid_words_hold_virtual_ids(build):
-    with SimHost() as host:
-        p = host.spawn([build("clone_settid")])
-        host.run()
-        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), CLONE_SETTID, b"")
+    same_as_native([build("clone_settid")], CLONE_SETTID)

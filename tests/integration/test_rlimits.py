@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 
-import pytest
 
 from pytest_simproc import Exited, Signaled, SimHost
 
