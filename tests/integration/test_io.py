@@ -224,3 +224,30 @@ def test_large_writev_to_a_pipe_never_blocks_natively():
     assert status == Exited(0), err
     # a blocking writev returns once all is written, as natively (pipe(7))
     assert out == b"child read 250000\nparent wrote 250000 in the first writev\n"
+
+
+def test_files_that_never_make_a_call_wait_are_told_apart_without_a_probe(tmp_path):
+    """io._never_waits: regular files, directories and the memory devices pass without
+    a probe; pipes, sockets and terminals (also character devices) must be probed."""
+    import socket as socket_module
+    from types import SimpleNamespace
+
+    from pytest_simproc.syscalls import io as io_handlers
+    ctx = SimpleNamespace(task=SimpleNamespace(tgid_native=os.getpid()))  # this process
+    regular = tmp_path / "f"
+    regular.write_bytes(b"x")
+    opened = [os.open(regular, os.O_RDONLY), os.open(tmp_path, os.O_RDONLY),
+              os.open("/dev/zero", os.O_RDONLY), os.open("/dev/null", os.O_WRONLY)]
+    pipe_r, pipe_w = os.pipe()
+    master, slave = os.openpty()
+    sock_a, sock_b = socket_module.socketpair()
+    waits = [pipe_r, pipe_w, master, slave, sock_a.fileno()]
+    try:
+        assert [io_handlers._never_waits(ctx, fd) for fd in opened] == [True] * 4
+        assert [io_handlers._never_waits(ctx, fd) for fd in waits] == [False] * 5
+        assert not io_handlers._never_waits(ctx, 987654)  # not open: the probe answers
+    finally:
+        for fd in opened + [pipe_r, pipe_w, master, slave]:
+            os.close(fd)
+        sock_a.close()
+        sock_b.close()
