@@ -18,6 +18,7 @@ import struct
 import time as _time
 
 from pidfd import PidFd, PidFdError
+from ptrace.syscall.linux.i386 import SYSCALL_NAMES as I386_SYSCALL_NAMES
 
 from .errors import WatchdogError
 from .kernel import Exited, ProcessTable, Signaled, VirtualClock
@@ -118,7 +119,7 @@ class Task:
         self.result = None        # emulated return value to write at resume
         self.native_call = None   # Native outcome: let the kernel run the call
         self.fork = None          # Fork outcome in progress
-        self.fork_child = None    # virtual pid of the child it just forked
+        self.fork_child = None    # a vfork's child's virtual pid (or -errno), from its event
         self.deliver_sig = 0      # signal to pass at a signal-delivery-stop
         self.block = None         # (Block, ctx) while parked in an emulated call
         self.wake = None          # why a parked task became runnable
@@ -706,7 +707,7 @@ class Engine:
         if arch == AUDIT_ARCH_X86_64:
             name = f"x32 syscall {nr & ~X32_SYSCALL_BIT}"
         elif arch == AUDIT_ARCH_I386:
-            name = f"i386 syscall {nr}"
+            name = f"i386 {I386_SYSCALL_NAMES.get(nr, f'syscall {nr}')}"
         else:
             name = f"syscall {nr} of audit arch {arch:#x}"
         self._count_unsupported(name, task.proc.pid)
@@ -777,7 +778,8 @@ class Engine:
             if result > 0:
                 # the native child's pid: the child is known from here on, by its
                 # virtual pid (a vfork's child already is, since its vfork event)
-                value = task.fork_child or self._adopt_child(task, result, fork)
+                value = (task.fork_child if task.fork_child is not None
+                         else self._adopt_child(task, result, fork))
                 if fork.parent_tid_ptr and value > 0:
                     task.mem.write_i32(fork.parent_tid_ptr, value)
             task.fork_child = None
@@ -803,10 +805,9 @@ class Engine:
         """PTRACE_EVENT_VFORK: vfork(2)'s parent sleeps natively until the child execs or
         exits, and its exit stop comes only then: the child is adopted now."""
         fork = task.fork
-        vpid = self._adopt_child(task, pt.geteventmsg(task.native), fork)
+        vpid = task.fork_child = self._adopt_child(task, pt.geteventmsg(task.native), fork)
         pt.syscall(task.native)  # on to the syscall-exit stop, to write the virtual pid
-        if vpid > 0:
-            task.fork_child = vpid
+        if vpid > 0 and not fork.flags & CLONE_THREAD:
             self.info[vpid].vfork_parent = task
             task.expect_stop = False
             self.sched.park(task, keys=(("vfork", vpid),))
