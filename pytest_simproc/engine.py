@@ -440,6 +440,7 @@ class Engine:
                 # Events of tasks nobody waits for (a parked process killed from outside)
                 # enter here, when nothing else can run.
                 self._take_pending_events()
+                self._await_native_wakeups()
                 task = self.sched.pick(eligible)
             if task is None and self._io_waiters:
                 self._recheck_io()
@@ -466,6 +467,19 @@ class Engine:
             self._dispatch(native, status)
             if self._dying:
                 self._collect_dying()
+
+    def _await_native_wakeups(self) -> None:
+        """A task parked natively (pause, sigsuspend) for which the real kernel already
+        queued a signal it does not block (the SIGIO of a write made in the host, a
+        signal from outside) stops as soon as the machine runs it: wait for that stop
+        now, before virtual time moves on, so that the wake-up does not depend on how
+        fast the machine schedules it. Queued at the write, the signal is seen here
+        whatever the timing (proc(5) SigPnd, ShdPnd)."""
+        for task in [t for t in self.tasks.values() if t.native_parked]:
+            while (task.native_parked and not task.expect_stop and not task.gone
+                   and _natively_pending(task) & ~task.park_mask):
+                native, status = pt.wait_task(task.native)
+                self._dispatch(native, status)
 
     def _fire_due_timers(self) -> None:
         events = self.events
@@ -968,11 +982,11 @@ class Engine:
             info = pt.getsiginfo(native)
             if _from_io_owner(sig, info):
                 # fcntl(2) F_SETOWN: the kernel signals a descriptor's owner (a process
-                # of the host, syscalls/owner.py) when I/O is possible; it goes through
-                # as the program's own faults do.
-                if self.strace is not None:
-                    self.strace.signal(task.tid, info, self.clock.now_ns)
-                pt.cont(native, sig)
+                # of the host, syscalls/owner.py) when I/O is possible. The simulated
+                # kernel takes it over, as if it had sent it: its masks, dispositions
+                # and waits (sigsuspend, sigwaitinfo) then apply as to any signal.
+                pt.cont(native, 0)
+                self._post_signal(task.proc.pid, sig, info, task=task)
                 return
             # Not ours, not the program's own fault: someone outside sent it.
             self.external_signals.append({"pid": task.proc.pid, "signal": sig})
@@ -1469,6 +1483,21 @@ def _blocked_mask(task: Task) -> int:
     except OSError:
         pass
     return 0
+
+
+def _natively_pending(task: Task) -> int:
+    """The signals the real kernel holds pending for the thread or its process."""
+    path = (f"/proc/{task.native}/status" if task.native == task.tgid_native
+            else f"/proc/{task.tgid_native}/task/{task.native}/status")
+    pending = 0
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                if line.startswith((b"SigPnd:", b"ShdPnd:")):
+                    pending |= int(line.split()[1], 16)
+    except OSError:
+        pass
+    return pending
 
 
 def _read_cmdline(native: int) -> list[str]:

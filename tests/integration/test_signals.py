@@ -470,6 +470,14 @@ def test_io_owner_is_set_and_read_by_virtual_pid_and_signalled(build):
     same_as_native([build("io_owner")], IO_OWNER)
 
 
+def test_io_owner_sigio_ends_a_sigsuspend_in_the_host(build):
+    """SIGIO from the kernel while the owner sleeps natively in sigsuspend: the
+    simulated kernel takes it over and ends the wait; the program's next calls are
+    still simulated (passed through natively, the host lost track of it)."""
+    same_as_native([build("io_owner"), "suspend"],
+                   b"sigsuspend = -1, woken by SIGIO: 1\ngetppid() after it unchanged: 1\n")
+
+
 def test_io_owner_sigio_default_action_kills(build, native):
     assert native([build("io_owner"), "default"]).returncode == -signal.SIGIO
     with SimHost() as host:

@@ -3,7 +3,9 @@
  * (si_code SI_KERNEL) and, after F_SETSIG, a real-time signal with POLL_IN and si_fd.
  *   io_owner          one line per check; exit status 0
  *   io_owner group    F_SETOWN with -getpgrp() (a process group owner)
- *   io_owner default  SIGIO at its default action: the process is killed by it */
+ *   io_owner default  SIGIO at its default action: the process is killed by it
+ *   io_owner suspend  SIGIO blocked, then sigsuspend until a child's write brings it;
+ *                     getppid() before and after must agree (the host's, both) */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -43,6 +45,31 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "group")) {
         int rc = fcntl(sv[0], F_SETOWN, -getpgrp());
         printf("F_SETOWN(-pgrp) = %d\n", rc);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "suspend")) {
+        struct sigaction sa;
+        sigset_t block, none;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_signal;
+        sa.sa_flags = SA_SIGINFO;
+        sigaction(SIGIO, &sa, NULL);
+        sigemptyset(&block);
+        sigaddset(&block, SIGIO);
+        sigprocmask(SIG_BLOCK, &block, NULL);
+        fcntl(sv[0], F_SETOWN, getpid());
+        fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_ASYNC);
+        if (fork() == 0) {
+            usleep(10000);
+            write(sv[1], "x", 1);
+            _exit(0);
+        }
+        pid_t ppid = getppid();
+        sigemptyset(&none);
+        int rc = sigsuspend(&none);
+        printf("sigsuspend = %d, woken by SIGIO: %d\n", rc, got_sig == SIGIO);
+        printf("getppid() after it unchanged: %d\n", getppid() == ppid);
+        wait(NULL);
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "default")) {
