@@ -190,23 +190,13 @@ def test_outside_pid_cannot_be_rescheduled(simhost, build, outside):
         assert outside.poll() is None
 
 
-def _perf_events_allowed() -> bool:
-    """perf_event_open on another process natively (perf_event_paranoid, a container's
-    own seccomp filter may forbid it)."""
-    try:
-        with open("/proc/sys/kernel/perf_event_paranoid") as f:
-            return int(f.read()) <= 1 or os.geteuid() == 0
-    except OSError:
-        return False
-
-
 def test_native_control_observes_the_outside_process(build, outside):
-    if not _perf_events_allowed():
-        pytest.skip("perf events on other processes are not allowed here")
     res = subprocess.run([build("escape"), "observe", str(outside.pid)], capture_output=True,
                          timeout=30)
-    assert res.stdout.decode().splitlines()[:2] == ["capget(PID) = 0",
-                                                    "perf_event_open(PID) = 0"]
+    lines = res.stdout.decode().splitlines()
+    assert lines[0] == "capget(PID) = 0"
+    if lines[1] != "perf_event_open(PID) = 0":  # perf_event_paranoid, a container's filter
+        pytest.skip(f"perf events on other processes are not allowed here: {lines[1]}")
 
 
 def test_outside_pid_cannot_be_observed(simhost, build, outside):
@@ -290,15 +280,24 @@ def test_kill_of_init_is_harmless(simhost, build):
     assert sleeper.state == "running"
 
 
-def test_native_control_clone_untraced_and_foreign_abis_run(build):
+@pytest.fixture(scope="module")
+def i386_abi(build):
+    """Skip unless this kernel runs i386 calls from 64-bit programs (IA32 emulation);
+    without it, int $0x80 faults before any seccomp filter sees it."""
+    res = subprocess.run([build("escape"), "foreign"], capture_output=True, timeout=30)
+    if res.returncode != 0:
+        pytest.skip(f"no IA32 emulation here: int $0x80 gave status {res.returncode}")
+    return res
+
+
+def test_native_control_clone_untraced_and_foreign_abis_run(build, i386_abi):
     """Natively, CLONE_UNTRACED makes an untraced child and an i386 fork a process:
     the two ways out of a tracer that asks for fork events."""
     res = subprocess.run([build("escape"), "untraced"], capture_output=True, timeout=30)
     child, parent = res.stdout.decode().splitlines()
     pid = parent.split(" = ")[1].split(",")[0]
     assert child == f"child: getpid() = {pid}, untraced"
-    res = subprocess.run([build("escape"), "foreign"], capture_output=True, timeout=30)
-    assert res.stdout.decode().splitlines()[:2] == [
+    assert i386_abi.stdout.decode().splitlines()[:2] == [
         "child of the i386 fork", "int $0x80 fork() = ok, exit status 7"]
 
 
@@ -312,7 +311,7 @@ def test_clone_untraced_child_is_traced_and_simulated(simhost, build):
     assert child.exit_status == Exited(3) and child.state == "reaped"
 
 
-def test_calls_through_other_abis_never_run(simhost, build):
+def test_calls_through_other_abis_never_run(simhost, build, i386_abi):
     """i386 (int $0x80) and x32 calls are refused with ENOSYS and reported, never run
     natively: i386's fork would make a process no tracer sees."""
     p = run_in_host(simhost, [build("escape"), "foreign"])
