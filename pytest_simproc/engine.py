@@ -39,6 +39,7 @@ from .syscalls.thread import futex_key
 from .trace import ptrace_ops as pt
 from .trace.execpatch import patch_auxv
 from .trace.memory import TraceeMemory
+from .trace.procstatus import status_sets
 from .trace.seccomp import (AUDIT_ARCH_X86_64, FOREIGN_ABI_TAG, X32_SYSCALL_BIT,
                              PreparedFilter, build_filter)
 from .trace.spawn import spawn_traced
@@ -1473,30 +1474,14 @@ def _blocked_mask(task: Task) -> int:
             return pt.getsigmask(task.native)
         except pt.PtraceError:
             pass
-    path = (f"/proc/{task.native}/status" if task.native == task.tgid_native
-            else f"/proc/{task.tgid_native}/task/{task.native}/status")
-    try:
-        with open(path, "rb") as f:
-            for line in f:
-                if line.startswith(b"SigBlk:"):
-                    return int(line.split()[1], 16)
-    except OSError:
-        pass
-    return 0
+    return status_sets(task.tgid_native, task.native, (b"SigBlk",)).get(b"SigBlk", 0)
 
 
 def _natively_pending(task: Task) -> int:
     """The signals the real kernel holds pending for the thread or its process."""
-    path = (f"/proc/{task.native}/status" if task.native == task.tgid_native
-            else f"/proc/{task.tgid_native}/task/{task.native}/status")
     pending = 0
-    try:
-        with open(path, "rb") as f:
-            for line in f:
-                if line.startswith((b"SigPnd:", b"ShdPnd:")):
-                    pending |= int(line.split()[1], 16)
-    except OSError:
-        pass
+    for value in status_sets(task.tgid_native, task.native, (b"SigPnd", b"ShdPnd")).values():
+        pending |= value
     return pending
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import struct
 
+from ..trace.procstatus import status_sets
 from .args import s32
 from .outcome import Native
 from .registry import handles
@@ -22,14 +23,6 @@ _CAPABILITY_VERSION_3 = 0x20080522
 PERF_FLAG_PID_CGROUP = 0x4
 
 
-def _capability_sets(native: int) -> tuple[int, int, int]:
-    """(effective, permitted, inheritable) of a native task, from proc(5) status."""
-    sets = {}
-    with open(f"/proc/{native}/status", "rb") as f:
-        for line in f:
-            if line.startswith((b"CapEff:", b"CapPrm:", b"CapInh:")):
-                sets[line[:6]] = int(line.split()[1], 16)
-    return sets[b"CapEff"], sets[b"CapPrm"], sets[b"CapInh"]
 
 
 @handles("capget")
@@ -49,10 +42,10 @@ def capget(ctx, header_ptr, data_ptr, *_):
     task = ctx.task if pid in (0, ctx.proc.pid) else ctx.engine.tasks_by_tid.get(pid)
     if task is None or task.exiting:
         return -errno.ESRCH
-    try:
-        effective, permitted, inheritable = _capability_sets(task.native)
-    except (OSError, KeyError):
-        return -errno.ESRCH
+    sets = status_sets(task.tgid_native, task.native, (b"CapEff", b"CapPrm", b"CapInh"))
+    if len(sets) != 3:
+        return -errno.ESRCH  # gone meanwhile
+    effective, permitted, inheritable = sets[b"CapEff"], sets[b"CapPrm"], sets[b"CapInh"]
     # struct __user_cap_data_struct {effective, permitted, inheritable}: low words first
     data = b"".join(struct.pack("<III", effective >> (32 * i) & 0xFFFFFFFF,
                                 permitted >> (32 * i) & 0xFFFFFFFF,
