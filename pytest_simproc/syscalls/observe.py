@@ -15,7 +15,7 @@ from ..trace.procstatus import status_sets
 from .args import s32
 from .outcome import Native
 from .registry import handles
-from .sched import translated
+from .sched import host_task, translated
 
 # linux/capability.h
 _CAPABILITY_VERSIONS = {0x19980330: 1, 0x20071026: 2, 0x20080522: 2}  # version -> u32 words
@@ -39,8 +39,8 @@ def capget(ctx, header_ptr, data_ptr, *_):
         return 0
     if pid < 0:
         return -errno.EINVAL
-    task = ctx.task if pid in (0, ctx.proc.pid) else ctx.engine.tasks_by_tid.get(pid)
-    if task is None or task.exiting:
+    task = ctx.task if pid in (0, ctx.proc.pid) else host_task(ctx, pid)
+    if task is None:
         return -errno.ESRCH
     sets = status_sets(task.tgid_native, task.native, (b"CapEff", b"CapPrm", b"CapInh"))
     if len(sets) != 3:

@@ -17,16 +17,12 @@ import struct
 from .args import s32
 from .outcome import Native
 from .registry import handles
+from .sched import host_task, translated
 
 F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX = 8, 9, 15, 16
 F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP = 0, 1, 2
 # linux/sockios.h: the same owner through ioctl(2), an int pointed to by the argument
 FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP = 0x8901, 0x8902, 0x8903, 0x8904
-
-
-def _native_of(ctx, pid: int):
-    task = ctx.engine.tasks_by_tid.get(pid)
-    return None if task is None or task.exiting else task.native
 
 
 def _virtual_of(ctx, native: int) -> int:
@@ -40,17 +36,20 @@ def _refuse_group(ctx) -> int:
     return -errno.EPERM
 
 
-def _set_owner(ctx, owner: int, rewrite):
-    """``owner`` > 0 a pid, < 0 a process group (fcntl(2) F_SETOWN)."""
+def _set_owner(ctx, owner: int, at: int | None = None):
+    """``owner`` > 0 a pid, < 0 a process group (fcntl(2) F_SETOWN): natively the native
+    pid, in rdx (F_SETOWN) or as the int at address ``at``."""
     if owner == 0:
         return Native()
     if owner < 0:
         return _refuse_group(ctx)
-    native = _native_of(ctx, owner)
-    return -errno.ESRCH if native is None else rewrite(native)
+    if at is None:
+        return translated(ctx, "rdx", owner)
+    task = host_task(ctx, owner)
+    return -errno.ESRCH if task is None else Native(patch=(at, struct.pack("<i", task.native)))
 
 
-def _virtual_owner(owner: int, ctx) -> int:
+def _virtual_owner(ctx, owner: int) -> int:
     return _virtual_of(ctx, owner) if owner > 0 else 0
 
 
@@ -58,9 +57,9 @@ def _virtual_owner(owner: int, ctx) -> int:
 def fcntl(ctx, fd, cmd, arg, *_):
     cmd = s32(cmd)
     if cmd == F_SETOWN:
-        return _set_owner(ctx, s32(arg), lambda native: Native(regs={"rdx": native}))
+        return _set_owner(ctx, s32(arg))
     if cmd == F_GETOWN:
-        return Native(on_exit=lambda c, result: _virtual_owner(result, c) if result >= 0
+        return Native(on_exit=lambda c, result: _virtual_owner(c, result) if result >= 0
                       else result)
     if cmd == F_SETOWN_EX:
         kind, pid = struct.unpack("<ii", ctx.mem.read(arg, 8))
@@ -68,8 +67,7 @@ def fcntl(ctx, fd, cmd, arg, *_):
             return _refuse_group(ctx)
         if kind not in (F_OWNER_TID, F_OWNER_PID):
             return Native()  # the kernel's EINVAL
-        return _set_owner(ctx, pid, lambda native: Native(
-            patch=(arg + 4, struct.pack("<i", native))))
+        return _set_owner(ctx, pid, at=arg + 4)
     if cmd == F_GETOWN_EX:
         def owner_ex(c, result):
             if result == 0:
@@ -88,13 +86,12 @@ def ioctl_owner(ctx, request, arg):
     """The ioctl(2) requests of OWNER_REQUESTS (syscalls/ioctl.py dispatches)."""
     if request in (FIOSETOWN, SIOCSPGRP):
         owner = struct.unpack("<i", ctx.mem.read(arg, 4))[0]
-        return _set_owner(ctx, owner, lambda native: Native(
-            patch=(arg, struct.pack("<i", native))))
+        return _set_owner(ctx, owner, at=arg)
     if request in (FIOGETOWN, SIOCGPGRP):
         def owner(c, result):
             if result == 0:
                 native = struct.unpack("<i", c.mem.read(arg, 4))[0]
-                c.mem.write(arg, struct.pack("<i", _virtual_owner(native, c)))
+                c.mem.write(arg, struct.pack("<i", _virtual_owner(c, native)))
             return result
         return Native(on_exit=owner)
     raise ValueError(f"not an owner request: {request:#x}")

@@ -18,6 +18,7 @@ import errno
 import os
 
 from .args import s32
+from .sched import host_task
 
 AT_FDCWD = -100
 # What a /proc/<pid> directory on the walked path is
@@ -75,8 +76,8 @@ def _native_tid(ctx, tid: int):
     """The native tid of a live host thread or process, else None. A native tid of
     the host's passes as it is: what /proc itself shows (a readlink of /proc/self, a
     directory listing) is native, and ps(1) opens what it lists."""
-    task = ctx.engine.tasks_by_tid.get(tid)
-    if task is not None and not task.exiting:
+    task = host_task(ctx, tid)
+    if task is not None:
         return task.native
     native = ctx.engine.native_pid_of(tid)  # a process whose main thread has ended
     if native is None and tid in ctx.engine.tasks:

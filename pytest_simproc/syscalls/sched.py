@@ -18,14 +18,18 @@ PRIO_PROCESS = 0
 IOPRIO_WHO_PROCESS = 1
 
 
+def host_task(ctx, pid: int):
+    """The live task of the host with virtual pid or tid ``pid``, else None."""
+    task = ctx.engine.tasks_by_tid.get(pid)
+    return None if task is None or task.exiting else task
+
+
 def translated(ctx, reg: str, pid: int):
     """Run natively with the native pid of host pid ``pid`` in ``reg``; 0 passes."""
     if pid == 0:  # the caller itself: nothing to translate
         return Native()
-    task = ctx.engine.tasks_by_tid.get(pid)
-    if task is None or task.exiting:
-        return -errno.ESRCH
-    return Native(regs={reg: task.native})
+    task = host_task(ctx, pid)
+    return -errno.ESRCH if task is None else Native(regs={reg: task.native})
 
 
 @handles("sched_setaffinity", "sched_setscheduler", "sched_getscheduler",
