@@ -64,10 +64,6 @@ class _Probe:
         self.nonblocking = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
         self._socket = None
 
-    @property
-    def never_blocks(self) -> bool:
-        return stat.S_ISREG(self.mode) or stat.S_ISDIR(self.mode) or stat.S_ISBLK(self.mode)
-
     def _socket_kind(self) -> tuple[int, int]:
         if self._socket is None:
             sock = socket.socket(fileno=self.fd)  # reads SO_DOMAIN and SO_TYPE
@@ -156,14 +152,14 @@ def _never_waits(ctx, fd: int) -> bool:
 
 
 def _gated(ctx, fd: int, events: int, on_ready=None):
-    """Run the call natively once ``fd`` is ready for ``events`` (or cannot block).
-    Every ``on_ready`` runs such a call natively too."""
+    """Run the call natively once ``fd`` is ready for ``events`` (or cannot block: a
+    file that never waits skips ``on_ready``, which would run such a call natively)."""
     if _never_waits(ctx, s32(fd)):
         return Native()
     probe = _probe(ctx, s32(fd))
     if probe is None:
         return Native()  # EBADF and friends: the kernel answers
-    if probe.never_blocks or probe.nonblocking or probe.revents(events):
+    if probe.nonblocking or probe.revents(events):
         outcome = on_ready(ctx, probe) if on_ready is not None else Native()
         probe.close()
         return outcome
