@@ -968,15 +968,14 @@ class Engine:
             if self.strace is not None:
                 self.strace.signal(task.tid, virtual_info, self.clock.now_ns)
             return
-        if sig == _signal.SIGSYS:
-            info = pt.getsiginfo(native)
-            if _is_foreign_abi_trap(info):
-                self._refuse_foreign_call(task, info)
-                pt.cont(native, 0)
-                return
+        info = pt.getsiginfo(native) if sig == _signal.SIGSYS else None
+        if info is not None and _is_foreign_abi_trap(info):
+            self._refuse_foreign_call(task, info)
+            pt.cont(native, 0)
+            return
         if sig in SYNCHRONOUS_SIGNALS:
             if self.strace is not None:
-                self.strace.signal(task.tid, pt.getsiginfo(native), self.clock.now_ns)
+                self.strace.signal(task.tid, info or pt.getsiginfo(native), self.clock.now_ns)
             pt.cont(native, sig)
             return
         if sig != SIGCHLD:
