@@ -13,14 +13,19 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("simproc_bench_run", BENCHMARKS / "run.py")
+def _script(name: str, filename: str):
+    """A benchmarks/ script loaded as a module, registered while the tests use it."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / filename)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     yield module
     del sys.modules[spec.name]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    yield from _script("simproc_bench_run", "run.py")
 
 
 @pytest.fixture(scope="module")
@@ -115,11 +120,7 @@ def test_prefix_of_each_mode(bench):
 
 @pytest.fixture(scope="module")
 def python_floor():
-    spec = importlib.util.spec_from_file_location("simproc_bench_pyfloor",
-                                                  BENCHMARKS / "python_floor.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    yield from _script("simproc_bench_pyfloor", "python_floor.py")
 
 
 @pytest.mark.parametrize("with_registers", [False, True])
