@@ -8,15 +8,24 @@ reader and the (virtual) results, and gets back text. Two modes share one code p
   struct stat keeps only st_mode and st_size, and nothing else that depends on the
   machine or the run (inode numbers, devices, file times, ASLR) reaches the text.
 
-Tables are built once at import. Per call, the work is a tuple lookup and one small
-function per argument; flag and signal-set strings are memoised.
+Tables are built once at import, from the modules that already hold them where they
+can be: errno names and messages (errno, os.strerror), signal names (signal), the system
+call table (python-ptrace). What strace prints otherwise, or they lack, is kept here with
+a comment saying why. Per call, the work is a tuple lookup and one small function per
+argument; flag and signal-set strings are memoised.
 
 Reference: strace's own sources (src/*.c, src/xlat/*.in, src/linux/x86_64/
 syscallent.h); the layout of each line is that of ``strace -f -o FILE``.
 """
 from __future__ import annotations
 
+import errno
+import os
+import signal
 import struct
+
+from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES as _PTRACE_SYSCALL_NAMES
+from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
 
 __all__ = [
     "Call", "SPECS", "POINTER", "MAX_STRLEN", "ACOLUMN", "spec_for", "begin_call",
@@ -43,158 +52,25 @@ _S_ii = struct.Struct("<ii")
 _S_III = struct.Struct("<iii")
 
 # ---------------------------------------------------------------------------------
-# errno (names from strace's errnoent.h, messages from glibc's strerror)
+# errno: names from the errno module, messages from os.strerror (the libc's, as strace's)
 # ---------------------------------------------------------------------------------
-ERRNO = {
-    1: ('EPERM', 'Operation not permitted'),
-    2: ('ENOENT', 'No such file or directory'),
-    3: ('ESRCH', 'No such process'),
-    4: ('EINTR', 'Interrupted system call'),
-    5: ('EIO', 'Input/output error'),
-    6: ('ENXIO', 'No such device or address'),
-    7: ('E2BIG', 'Argument list too long'),
-    8: ('ENOEXEC', 'Exec format error'),
-    9: ('EBADF', 'Bad file descriptor'),
-    10: ('ECHILD', 'No child processes'),
-    11: ('EAGAIN', 'Resource temporarily unavailable'),
-    12: ('ENOMEM', 'Cannot allocate memory'),
-    13: ('EACCES', 'Permission denied'),
-    14: ('EFAULT', 'Bad address'),
-    15: ('ENOTBLK', 'Block device required'),
-    16: ('EBUSY', 'Device or resource busy'),
-    17: ('EEXIST', 'File exists'),
-    18: ('EXDEV', 'Invalid cross-device link'),
-    19: ('ENODEV', 'No such device'),
-    20: ('ENOTDIR', 'Not a directory'),
-    21: ('EISDIR', 'Is a directory'),
-    22: ('EINVAL', 'Invalid argument'),
-    23: ('ENFILE', 'Too many open files in system'),
-    24: ('EMFILE', 'Too many open files'),
-    25: ('ENOTTY', 'Inappropriate ioctl for device'),
-    26: ('ETXTBSY', 'Text file busy'),
-    27: ('EFBIG', 'File too large'),
-    28: ('ENOSPC', 'No space left on device'),
-    29: ('ESPIPE', 'Illegal seek'),
-    30: ('EROFS', 'Read-only file system'),
-    31: ('EMLINK', 'Too many links'),
-    32: ('EPIPE', 'Broken pipe'),
-    33: ('EDOM', 'Numerical argument out of domain'),
-    34: ('ERANGE', 'Numerical result out of range'),
-    35: ('EDEADLK', 'Resource deadlock avoided'),
-    36: ('ENAMETOOLONG', 'File name too long'),
-    37: ('ENOLCK', 'No locks available'),
-    38: ('ENOSYS', 'Function not implemented'),
-    39: ('ENOTEMPTY', 'Directory not empty'),
-    40: ('ELOOP', 'Too many levels of symbolic links'),
-    42: ('ENOMSG', 'No message of desired type'),
-    43: ('EIDRM', 'Identifier removed'),
-    44: ('ECHRNG', 'Channel number out of range'),
-    45: ('EL2NSYNC', 'Level 2 not synchronized'),
-    46: ('EL3HLT', 'Level 3 halted'),
-    47: ('EL3RST', 'Level 3 reset'),
-    48: ('ELNRNG', 'Link number out of range'),
-    49: ('EUNATCH', 'Protocol driver not attached'),
-    50: ('ENOCSI', 'No CSI structure available'),
-    51: ('EL2HLT', 'Level 2 halted'),
-    52: ('EBADE', 'Invalid exchange'),
-    53: ('EBADR', 'Invalid request descriptor'),
-    54: ('EXFULL', 'Exchange full'),
-    55: ('ENOANO', 'No anode'),
-    56: ('EBADRQC', 'Invalid request code'),
-    57: ('EBADSLT', 'Invalid slot'),
-    59: ('EBFONT', 'Bad font file format'),
-    60: ('ENOSTR', 'Device not a stream'),
-    61: ('ENODATA', 'No data available'),
-    62: ('ETIME', 'Timer expired'),
-    63: ('ENOSR', 'Out of streams resources'),
-    64: ('ENONET', 'Machine is not on the network'),
-    65: ('ENOPKG', 'Package not installed'),
-    66: ('EREMOTE', 'Object is remote'),
-    67: ('ENOLINK', 'Link has been severed'),
-    68: ('EADV', 'Advertise error'),
-    69: ('ESRMNT', 'Srmount error'),
-    70: ('ECOMM', 'Communication error on send'),
-    71: ('EPROTO', 'Protocol error'),
-    72: ('EMULTIHOP', 'Multihop attempted'),
-    73: ('EDOTDOT', 'RFS specific error'),
-    74: ('EBADMSG', 'Bad message'),
-    75: ('EOVERFLOW', 'Value too large for defined data type'),
-    76: ('ENOTUNIQ', 'Name not unique on network'),
-    77: ('EBADFD', 'File descriptor in bad state'),
-    78: ('EREMCHG', 'Remote address changed'),
-    79: ('ELIBACC', 'Can not access a needed shared library'),
-    80: ('ELIBBAD', 'Accessing a corrupted shared library'),
-    81: ('ELIBSCN', '.lib section in a.out corrupted'),
-    82: ('ELIBMAX', 'Attempting to link in too many shared libraries'),
-    83: ('ELIBEXEC', 'Cannot exec a shared library directly'),
-    84: ('EILSEQ', 'Invalid or incomplete multibyte or wide character'),
-    85: ('ERESTART', 'Interrupted system call should be restarted'),
-    86: ('ESTRPIPE', 'Streams pipe error'),
-    87: ('EUSERS', 'Too many users'),
-    88: ('ENOTSOCK', 'Socket operation on non-socket'),
-    89: ('EDESTADDRREQ', 'Destination address required'),
-    90: ('EMSGSIZE', 'Message too long'),
-    91: ('EPROTOTYPE', 'Protocol wrong type for socket'),
-    92: ('ENOPROTOOPT', 'Protocol not available'),
-    93: ('EPROTONOSUPPORT', 'Protocol not supported'),
-    94: ('ESOCKTNOSUPPORT', 'Socket type not supported'),
-    95: ('EOPNOTSUPP', 'Operation not supported'),
-    96: ('EPFNOSUPPORT', 'Protocol family not supported'),
-    97: ('EAFNOSUPPORT', 'Address family not supported by protocol'),
-    98: ('EADDRINUSE', 'Address already in use'),
-    99: ('EADDRNOTAVAIL', 'Cannot assign requested address'),
-    100: ('ENETDOWN', 'Network is down'),
-    101: ('ENETUNREACH', 'Network is unreachable'),
-    102: ('ENETRESET', 'Network dropped connection on reset'),
-    103: ('ECONNABORTED', 'Software caused connection abort'),
-    104: ('ECONNRESET', 'Connection reset by peer'),
-    105: ('ENOBUFS', 'No buffer space available'),
-    106: ('EISCONN', 'Transport endpoint is already connected'),
-    107: ('ENOTCONN', 'Transport endpoint is not connected'),
-    108: ('ESHUTDOWN', 'Cannot send after transport endpoint shutdown'),
-    109: ('ETOOMANYREFS', 'Too many references: cannot splice'),
-    110: ('ETIMEDOUT', 'Connection timed out'),
-    111: ('ECONNREFUSED', 'Connection refused'),
-    112: ('EHOSTDOWN', 'Host is down'),
-    113: ('EHOSTUNREACH', 'No route to host'),
-    114: ('EALREADY', 'Operation already in progress'),
-    115: ('EINPROGRESS', 'Operation now in progress'),
-    116: ('ESTALE', 'Stale file handle'),
-    117: ('EUCLEAN', 'Structure needs cleaning'),
-    118: ('ENOTNAM', 'Not a XENIX named type file'),
-    119: ('ENAVAIL', 'No XENIX semaphores available'),
-    120: ('EISNAM', 'Is a named type file'),
-    121: ('EREMOTEIO', 'Remote I/O error'),
-    122: ('EDQUOT', 'Disk quota exceeded'),
-    123: ('ENOMEDIUM', 'No medium found'),
-    124: ('EMEDIUMTYPE', 'Wrong medium type'),
-    125: ('ECANCELED', 'Operation canceled'),
-    126: ('ENOKEY', 'Required key not available'),
-    127: ('EKEYEXPIRED', 'Key has expired'),
-    128: ('EKEYREVOKED', 'Key has been revoked'),
-    129: ('EKEYREJECTED', 'Key was rejected by service'),
-    130: ('EOWNERDEAD', 'Owner died'),
-    131: ('ENOTRECOVERABLE', 'State not recoverable'),
-    132: ('ERFKILL', 'Operation not possible due to RF-kill'),
-    133: ('EHWPOISON', 'Memory page has hardware error'),
-    512: ('ERESTARTSYS', 'Unknown error 512'),
-    513: ('ERESTARTNOINTR', 'Unknown error 513'),
-    514: ('ERESTARTNOHAND', 'Unknown error 514'),
-    515: ('ENOIOCTLCMD', 'Unknown error 515'),
-    516: ('ERESTART_RESTARTBLOCK', 'Unknown error 516'),
-    517: ('EPROBE_DEFER', 'Unknown error 517'),
-    518: ('EOPENSTALE', 'Unknown error 518'),
-    521: ('EBADHANDLE', 'Unknown error 521'),
-    522: ('ENOTSYNC', 'Unknown error 522'),
-    523: ('EBADCOOKIE', 'Unknown error 523'),
-    524: ('ENOTSUPP', 'Unknown error 524'),
-    525: ('ETOOSMALL', 'Unknown error 525'),
-    526: ('ESERVERFAULT', 'Unknown error 526'),
-    527: ('EBADTYPE', 'Unknown error 527'),
-    528: ('EJUKEBOX', 'Unknown error 528'),
-    529: ('EIOCBQUEUED', 'Unknown error 529'),
-    530: ('ERECALLCONFLICT', 'Unknown error 530'),
-}
+# Where errno.errorcode holds one of two aliases for a number, which one it keeps varies
+# by Python version and platform; strace's errnoent.h names these.
+_ERRNO_ALIASES = {11: "EAGAIN",        # not EWOULDBLOCK
+                  35: "EDEADLK",       # not EDEADLOCK (errorcode's pick on 3.10-3.13)
+                  95: "EOPNOTSUPP"}    # not ENOTSUP (errorcode's pick on 3.10-3.13)
+_ERRNO_KEPT = {133: "EHWPOISON"}       # in the errno module only from Python 3.14
+# Kernel-internal codes (include/linux/errno.h) that only a tracer sees: errno lacks
+# them, strace names them.
+_ERRNO_KERNEL = dict(enumerate(
+    "ERESTARTSYS ERESTARTNOINTR ERESTARTNOHAND ENOIOCTLCMD ERESTART_RESTARTBLOCK "
+    "EPROBE_DEFER EOPENSTALE".split(), 512))
+_ERRNO_KERNEL.update(enumerate("EBADHANDLE ENOTSYNC EBADCOOKIE ENOTSUPP ETOOSMALL "
+                               "ESERVERFAULT EBADTYPE EJUKEBOX EIOCBQUEUED "
+                               "ERECALLCONFLICT".split(), 521))
+ERRNO = {n: (name, os.strerror(n)) for n, name in sorted(
+    {**{n: name for n, name in errno.errorcode.items() if 0 < n <= MAX_ERRNO},
+     **_ERRNO_ALIASES, **_ERRNO_KEPT, **_ERRNO_KERNEL}.items())}
 ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 514, 516
 _RESTART_TEXT = {
     ERESTARTSYS: "? ERESTARTSYS (To be restarted if SA_RESTART is set)",
@@ -214,91 +90,48 @@ def errno_text(err: int) -> str:
 
 
 # ---------------------------------------------------------------------------------
-# x86_64 system call numbers, strace's names and argument counts (syscallent.h);
-# ":nf" marks calls that never fail (their result is never an error).
+# x86_64 system calls: numbers and names from python-ptrace's table, argument counts
+# from its prototypes; strace's (syscallent.h) where those lack or differ from them
 # ---------------------------------------------------------------------------------
-_SYSCALLENT = """
-0:read:3 1:write:3 2:open:3 3:close:1 4:stat:2 5:fstat:2 6:lstat:2 7:poll:3 8:lseek:3
-9:mmap:6 10:mprotect:3 11:munmap:2 12:brk:1 13:rt_sigaction:4 14:rt_sigprocmask:4
-15:rt_sigreturn:0 16:ioctl:3 17:pread64:4 18:pwrite64:4 19:readv:3 20:writev:3
-21:access:2 22:pipe:1 23:select:5 24:sched_yield:0 25:mremap:5 26:msync:3 27:mincore:3
-28:madvise:3 29:shmget:3 30:shmat:3 31:shmctl:3 32:dup:1 33:dup2:2 34:pause:0
-35:nanosleep:2 36:getitimer:2 37:alarm:1 38:setitimer:3 39:getpid:0:nf 40:sendfile:4
-41:socket:3 42:connect:3 43:accept:3 44:sendto:6 45:recvfrom:6 46:sendmsg:3 47:recvmsg:3
-48:shutdown:2 49:bind:3 50:listen:2 51:getsockname:3 52:getpeername:3 53:socketpair:4
-54:setsockopt:5 55:getsockopt:5 56:clone:5 57:fork:0 58:vfork:0 59:execve:3 60:exit:1
-61:wait4:4 62:kill:2 63:uname:1 64:semget:3 65:semop:3 66:semctl:4 67:shmdt:1
-68:msgget:2 69:msgsnd:4 70:msgrcv:5 71:msgctl:3 72:fcntl:3 73:flock:2 74:fsync:1
-75:fdatasync:1 76:truncate:2 77:ftruncate:2 78:getdents:3 79:getcwd:2 80:chdir:1
-81:fchdir:1 82:rename:2 83:mkdir:2 84:rmdir:1 85:creat:2 86:link:2 87:unlink:1
-88:symlink:2 89:readlink:3 90:chmod:2 91:fchmod:2 92:chown:3 93:fchown:3 94:lchown:3
-95:umask:1:nf 96:gettimeofday:2 97:getrlimit:2 98:getrusage:2 99:sysinfo:1 100:times:1
-101:ptrace:4 102:getuid:0:nf 103:syslog:3 104:getgid:0:nf 105:setuid:1 106:setgid:1
-107:geteuid:0:nf 108:getegid:0:nf 109:setpgid:2 110:getppid:0:nf 111:getpgrp:0:nf
-112:setsid:0 113:setreuid:2 114:setregid:2 115:getgroups:2 116:setgroups:2
-117:setresuid:3 118:getresuid:3 119:setresgid:3 120:getresgid:3 121:getpgid:1
-122:setfsuid:1:nf 123:setfsgid:1:nf 124:getsid:1 125:capget:2 126:capset:2
-127:rt_sigpending:2 128:rt_sigtimedwait:4 129:rt_sigqueueinfo:3 130:rt_sigsuspend:2
-131:sigaltstack:2 132:utime:2 133:mknod:3 134:uselib:1 135:personality:1:nf 136:ustat:2
-137:statfs:2 138:fstatfs:2 139:sysfs:3 140:getpriority:2 141:setpriority:3
-142:sched_setparam:2 143:sched_getparam:2 144:sched_setscheduler:3
-145:sched_getscheduler:1 146:sched_get_priority_max:1 147:sched_get_priority_min:1
-148:sched_rr_get_interval:2 149:mlock:2 150:munlock:2 151:mlockall:1 152:munlockall:0
-153:vhangup:0 154:modify_ldt:3 155:pivot_root:2 156:_sysctl:1 157:prctl:5
-158:arch_prctl:2 159:adjtimex:1 160:setrlimit:2 161:chroot:1 162:sync:0 163:acct:1
-164:settimeofday:2 165:mount:5 166:umount2:2 167:swapon:2 168:swapoff:1 169:reboot:4
-170:sethostname:2 171:setdomainname:2 172:iopl:1 173:ioperm:3 174:create_module:2
-175:init_module:3 176:delete_module:2 177:get_kernel_syms:1 178:query_module:5
-179:quotactl:4 180:nfsservctl:3 181:getpmsg:5 182:putpmsg:5 183:afs_syscall:5
-184:tuxcall:3 185:security:3 186:gettid:0:nf 187:readahead:3 188:setxattr:5
-189:lsetxattr:5 190:fsetxattr:5 191:getxattr:4 192:lgetxattr:4 193:fgetxattr:4
-194:listxattr:3 195:llistxattr:3 196:flistxattr:3 197:removexattr:2 198:lremovexattr:2
-199:fremovexattr:2 200:tkill:2 201:time:1 202:futex:6 203:sched_setaffinity:3
-204:sched_getaffinity:3 205:set_thread_area:1 206:io_setup:2 207:io_destroy:1
-208:io_getevents:5 209:io_submit:3 210:io_cancel:3 211:get_thread_area:1
-212:lookup_dcookie:3 213:epoll_create:1 214:epoll_ctl_old:4 215:epoll_wait_old:4
-216:remap_file_pages:5 217:getdents64:3 218:set_tid_address:1 219:restart_syscall:0
-220:semtimedop:4 221:fadvise64:4 222:timer_create:3 223:timer_settime:4
-224:timer_gettime:2 225:timer_getoverrun:1 226:timer_delete:1 227:clock_settime:2
-228:clock_gettime:2 229:clock_getres:2 230:clock_nanosleep:4 231:exit_group:1
-232:epoll_wait:4 233:epoll_ctl:4 234:tgkill:3 235:utimes:2 236:vserver:5 237:mbind:6
-238:set_mempolicy:3 239:get_mempolicy:5 240:mq_open:4 241:mq_unlink:1 242:mq_timedsend:5
-243:mq_timedreceive:5 244:mq_notify:2 245:mq_getsetattr:3 246:kexec_load:4 247:waitid:5
-248:add_key:5 249:request_key:4 250:keyctl:5 251:ioprio_set:3 252:ioprio_get:2
-253:inotify_init:0 254:inotify_add_watch:3 255:inotify_rm_watch:2 256:migrate_pages:4
-257:openat:4 258:mkdirat:3 259:mknodat:4 260:fchownat:5 261:futimesat:3 262:newfstatat:4
-263:unlinkat:3 264:renameat:4 265:linkat:5 266:symlinkat:3 267:readlinkat:4
-268:fchmodat:3 269:faccessat:3 270:pselect6:6 271:ppoll:5 272:unshare:1
-273:set_robust_list:2 274:get_robust_list:3 275:splice:6 276:tee:4 277:sync_file_range:4
-278:vmsplice:4 279:move_pages:6 280:utimensat:4 281:epoll_pwait:6 282:signalfd:3
-283:timerfd_create:2 284:eventfd:1 285:fallocate:4 286:timerfd_settime:4
-287:timerfd_gettime:2 288:accept4:4 289:signalfd4:4 290:eventfd2:2 291:epoll_create1:1
-292:dup3:3 293:pipe2:2 294:inotify_init1:1 295:preadv:4 296:pwritev:4
-297:rt_tgsigqueueinfo:4 298:perf_event_open:5 299:recvmmsg:5 300:fanotify_init:2
-301:fanotify_mark:5 302:prlimit64:4 303:name_to_handle_at:5 304:open_by_handle_at:3
-305:clock_adjtime:2 306:syncfs:1 307:sendmmsg:4 308:setns:2 309:getcpu:3
-310:process_vm_readv:6 311:process_vm_writev:6 312:kcmp:5 313:finit_module:3
-314:sched_setattr:3 315:sched_getattr:4 316:renameat2:5 317:seccomp:3 318:getrandom:3
-319:memfd_create:2 320:kexec_file_load:5 321:bpf:3 322:execveat:5 323:userfaultfd:1
-324:membarrier:3 325:mlock2:3 326:copy_file_range:6 327:preadv2:6 328:pwritev2:6
-329:pkey_mprotect:4 330:pkey_alloc:2 331:pkey_free:1 332:statx:5 333:io_pgetevents:6
-334:rseq:4 335:uretprobe:0 424:pidfd_send_signal:4 425:io_uring_setup:2
-426:io_uring_enter:6 427:io_uring_register:4 428:open_tree:3 429:move_mount:5
-430:fsopen:2 431:fsconfig:5 432:fsmount:3 433:fspick:3 434:pidfd_open:2 435:clone3:2
-436:close_range:3 437:openat2:4 438:pidfd_getfd:3 439:faccessat2:4 440:process_madvise:5
-441:epoll_pwait2:6 442:mount_setattr:5 443:quotactl_fd:4 444:landlock_create_ruleset:3
-445:landlock_add_rule:4 446:landlock_restrict_self:2 447:memfd_secret:1
-448:process_mrelease:2 449:futex_waitv:5 450:set_mempolicy_home_node:4 451:cachestat:4
-452:fchmodat2:4 453:map_shadow_stack:3 454:futex_wake:4 455:futex_wait:6
-456:futex_requeue:4 457:statmount:4 458:listmount:4 459:lsm_get_self_attr:4
-460:lsm_set_self_attr:4 461:lsm_list_modules:3 462:mseal:3 463:setxattrat:6
-464:getxattrat:6 465:listxattrat:5 466:removexattrat:4 467:open_tree_attr:5
-468:file_getattr:5 469:file_setattr:5 470:listns:4 471:rseq_slice_yield:0
-"""
+_SYSCALLS_KEPT = """
+283:timerfd_create:2 335:uretprobe:0 441:epoll_pwait2:6 442:mount_setattr:5
+443:quotactl_fd:4 444:landlock_create_ruleset:3 445:landlock_add_rule:4
+446:landlock_restrict_self:2 447:memfd_secret:1 448:process_mrelease:2 449:futex_waitv:5
+450:set_mempolicy_home_node:4 451:cachestat:4 452:fchmodat2:4 453:map_shadow_stack:3
+454:futex_wake:4 455:futex_wait:6 456:futex_requeue:4 457:statmount:4 458:listmount:4
+459:lsm_get_self_attr:4 460:lsm_set_self_attr:4 461:lsm_list_modules:3 462:mseal:3
+463:setxattrat:6 464:getxattrat:6 465:listxattrat:5 466:removexattrat:4
+467:open_tree_attr:5 468:file_getattr:5 469:file_setattr:5 470:listns:4
+471:rseq_slice_yield:0
+"""   # python-ptrace names 283 "timerfd" and stops at 440 (clone3 is its last)
+# Calls python-ptrace has no prototype for, and three whose prototype counts otherwise:
+# preadv/pwritev's (pos_l, pos_h) is one offset to strace; membarrier gained cpu_id.
+_NARGS_KEPT = dict((n, int(k)) for n, k in (item.split(":") for item in """
+rt_sigreturn:0 modify_ldt:3 _sysctl:1 arch_prctl:2 umount2:2 iopl:1 create_module:2
+get_kernel_syms:1 query_module:5 nfsservctl:3 getpmsg:5 putpmsg:5 afs_syscall:5 tuxcall:3
+security:3 set_thread_area:1 get_thread_area:1 epoll_ctl_old:4 epoll_wait_old:4 vserver:5
+preadv:4 pwritev:4 membarrier:3 preadv2:6 pwritev2:6 pkey_mprotect:4 pkey_alloc:2
+pkey_free:1 io_pgetevents:6 rseq:4 pidfd_send_signal:4 io_uring_setup:2 io_uring_enter:6
+io_uring_register:4 open_tree:3 move_mount:5 fsopen:2 fsconfig:5 fsmount:3 fspick:3
+pidfd_open:2 clone3:2 close_range:3 openat2:4 pidfd_getfd:3 faccessat2:4
+process_madvise:5""".split()))
+# strace's NF flag: calls whose result is never an error (python-ptrace has no such mark)
+_NEVER_FAIL = frozenset("getpid umask getuid getgid geteuid getegid getppid getpgrp "
+                        "setfsuid setfsgid personality gettid".split())
+_KEPT = {int(nr): (name, int(n)) for nr, name, n in
+         (item.split(":") for item in _SYSCALLS_KEPT.split())}
 SYSCALLS: dict[int, tuple[str, int, bool]] = {}
-for _item in _SYSCALLENT.split():
-    _f = _item.split(":")
-    SYSCALLS[int(_f[0])] = (_f[1], int(_f[2]), len(_f) > 3)
+for _nr in sorted(_PTRACE_SYSCALL_NAMES.keys() | _KEPT.keys()):
+    if _nr in _KEPT:
+        _name, _n = _KEPT[_nr]
+    elif _nr < 512:   # 512 and up are x32's numbers, another ABI
+        _name = _PTRACE_SYSCALL_NAMES[_nr]
+        _n = _NARGS_KEPT.get(_name)
+        if _n is None:
+            _n = len(SYSCALL_PROTOTYPES[_name][1])
+    else:
+        continue
+    SYSCALLS[_nr] = (_name, _n, _name in _NEVER_FAIL)
 SYSCALL_NUMBERS = {name: nr for nr, (name, _, _) in SYSCALLS.items()}
 
 
@@ -804,10 +637,12 @@ SPLICE_FLAGS = Flags([(1, "SPLICE_F_MOVE"), (2, "SPLICE_F_NONBLOCK"), (4, "SPLIC
 # ---------------------------------------------------------------------------------
 # signals
 # ---------------------------------------------------------------------------------
-SIGNAMES = ("0 SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGKILL SIGUSR1 "
-            "SIGSEGV SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGSTKFLT SIGCHLD SIGCONT SIGSTOP "
-            "SIGTSTP SIGTTIN SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO "
-            "SIGPWR SIGSYS SIGRTMIN").split()
+# signal.Signals up to 31 (where aliases share a number, e.g. SIGIOT, SIGCLD, SIGPOLL,
+# the enum keeps the name that sorts first, strace's too); kept: SIGSTKFLT, absent before
+# Python 3.11, and 32, the kernel's SIGRTMIN (Python's SIGRTMIN is glibc's, 34).
+_SIGNAMES = {16: "SIGSTKFLT", 32: "SIGRTMIN",
+             **{s.value: s.name for s in signal.Signals if 0 < s.value < 32}}
+SIGNAMES = ["0"] + [_SIGNAMES[n] for n in range(1, 33)]
 _MASK_NAMES = [""] + [n[3:] for n in SIGNAMES[1:]] + ["RT_%d" % i for i in range(1, 33)]
 SIGCHLD, SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGIO, SIGSYS = 17, 4, 5, 7, 8, 11, 29, 31
 
@@ -2551,11 +2386,7 @@ def _fallback_decoder(ctype: str, argname: str):
 
 def _build_fallback(name: str, nargs: int) -> Spec:
     decs = [XA] * nargs
-    try:
-        from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
-        proto = SYSCALL_PROTOTYPES.get(name)
-    except Exception:   # pragma: no cover - python-ptrace is a dependency
-        proto = None
+    proto = SYSCALL_PROTOTYPES.get(name)
     if proto is not None and len(proto[1]) == nargs:
         decs = [_fallback_decoder(t, n) for t, n in proto[1]]
     return Spec(name, decs)
