@@ -20,10 +20,19 @@ syscallent.h); the layout of each line is that of ``strace -f -o FILE``.
 from __future__ import annotations
 
 import errno
+import fcntl
+import mmap
 import os
+import resource
+import select
 import signal
+import socket
+import stat
 import struct
+import termios
+import time
 
+import ptrace.binding.func as _ptrace_func
 from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES as _PTRACE_SYSCALL_NAMES
 from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
 
@@ -327,17 +336,35 @@ def _seq(prefix: str, names: str, start: int = 0):
     return [(i, prefix + n) for i, n in enumerate(names.split(), start)]
 
 
-OPEN_ACCESS = XVal([(0, "O_RDONLY"), (1, "O_WRONLY"), (2, "O_RDWR"), (3, "O_ACCMODE")],
-                   "O_???")
-OPEN_FLAGS = Flags([
-    (0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
-    (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o4010000, "O_SYNC"),
-    (0o4000000, "__O_SYNC"), (0o10000, "O_DSYNC"), (0o40000, "O_DIRECT"),
-    (0o100000, "O_LARGEFILE"), (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"),
-    (0o2000000, "O_CLOEXEC"), (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"),
-    (0o20000000, "__O_TMPFILE"), (0o200000, "O_DIRECTORY"), (0o20000, "FASYNC"),
-], "O_???", comment=False)
-_O_CREAT, _O_TMPFILE = 0o100, 0o20000000
+def _consts(module, names: str, **kept):
+    """(value, name) pairs in strace's order (``names``), the values from ``module``;
+    ``kept`` holds those it lacks on Python 3.10 or holds otherwise. A name some other
+    build of the module lacks is left out (its bit then prints in hex)."""
+    items = []
+    for name in names.split():
+        value = kept[name] if name in kept else getattr(module, name, None)
+        if value is not None:
+            items.append((int(value), name))
+    return items
+
+
+# Values come from os, mmap, signal, time, resource, fcntl, select, socket, termios and
+# python-ptrace where those hold them; the tables built from lists of pairs are the
+# constants no module has on 3.10: AT_*, MREMAP_*, MS_*, MCL_*, CLONE_* (os from 3.12),
+# SA_*, SS_*, CPUCLOCK_*, TIMER_*, TFD_* (os from 3.13), SIGEV_*, EPOLL_CTL_*, SFD_*, IN_*,
+# CLOSE_RANGE_*, PIDFD_* (os from 3.12), RENAME_*, FALLOC_FL_*, STATX_*, AF_* (socket
+# lacks 14 of them), FUTEX_*, ARCH_*, PR_*, SUID_DUMP_*, SECCOMP_*, MEMBARRIER_*,
+# AUDIT_ARCH_*, MNT_*, MLOCK_*.
+
+
+OPEN_ACCESS = XVal(_consts(os, "O_RDONLY O_WRONLY O_RDWR O_ACCMODE"), "O_???")
+OPEN_FLAGS = Flags(_consts(
+    os, "O_CREAT O_EXCL O_NOCTTY O_TRUNC O_APPEND O_NONBLOCK O_SYNC __O_SYNC O_DSYNC O_DIRECT "
+    "O_LARGEFILE O_NOFOLLOW O_NOATIME O_CLOEXEC O_PATH O_TMPFILE __O_TMPFILE O_DIRECTORY FASYNC",
+    __O_SYNC=0o4000000, __O_TMPFILE=0o20000000,   # the kernel's bits under O_SYNC, O_TMPFILE
+    O_LARGEFILE=0o100000,                         # os has glibc's 0 (every file is large)
+    FASYNC=os.O_ASYNC), "O_???", comment=False)   # strace's name for O_ASYNC
+_O_CREAT, _O_TMPFILE = os.O_CREAT, 0o20000000
 _open_cache: dict[int, str] = {}
 
 
@@ -357,20 +384,21 @@ AT_FLAGS = Flags([(0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_REMOVEDIR"),
                   (0x1000, "AT_EMPTY_PATH"), (0x8000, "AT_RECURSIVE")], "AT_???")
 FACCESSAT_FLAGS = Flags([(0x100, "AT_SYMLINK_NOFOLLOW"), (0x200, "AT_EACCESS"),
                          (0x1000, "AT_EMPTY_PATH")], "AT_???")
-ACCESS_MODES = Flags([(0, "F_OK"), (4, "R_OK"), (2, "W_OK"), (1, "X_OK")], "?_OK")
-PROT = Flags([(0, "PROT_NONE"), (1, "PROT_READ"), (2, "PROT_WRITE"), (4, "PROT_EXEC"),
-              (8, "PROT_SEM"), (0x01000000, "PROT_GROWSDOWN"),
-              (0x02000000, "PROT_GROWSUP")], "PROT_???")
-MAP_TYPE = XVal([(1, "MAP_SHARED"), (2, "MAP_PRIVATE"), (3, "MAP_SHARED_VALIDATE"),
-                 (8, "MAP_DROPPABLE")], "MAP_???")
-MAP_FLAGS = Flags([
-    (0x10, "MAP_FIXED"), (0x20, "MAP_ANONYMOUS"), (0x40, "MAP_32BIT"),
-    (0x80, "MAP_ABOVE4G"), (0x4000, "MAP_NORESERVE"), (0x8000, "MAP_POPULATE"),
-    (0x10000, "MAP_NONBLOCK"), (0x100, "MAP_GROWSDOWN"), (0x800, "MAP_DENYWRITE"),
-    (0x1000, "MAP_EXECUTABLE"), (0x2000, "MAP_LOCKED"), (0x20000, "MAP_STACK"),
-    (0x40000, "MAP_HUGETLB"), (0x80000, "MAP_SYNC"), (0x4000000, "MAP_UNINITIALIZED"),
-    (0x100000, "MAP_FIXED_NOREPLACE"),
-], "MAP_???")
+ACCESS_MODES = Flags(_consts(os, "F_OK R_OK W_OK X_OK"), "?_OK")
+PROT = Flags(_consts(mmap, "PROT_NONE PROT_READ PROT_WRITE PROT_EXEC PROT_SEM PROT_GROWSDOWN "
+                           "PROT_GROWSUP",
+                     PROT_NONE=0, PROT_SEM=8, PROT_GROWSDOWN=0x01000000,   # mmap lacks these
+                     PROT_GROWSUP=0x02000000), "PROT_???")
+MAP_TYPE = XVal(_consts(mmap, "MAP_SHARED MAP_PRIVATE MAP_SHARED_VALIDATE MAP_DROPPABLE",
+                        MAP_SHARED_VALIDATE=3, MAP_DROPPABLE=8), "MAP_???")   # mmap lacks these
+MAP_FLAGS = Flags(_consts(
+    mmap, "MAP_FIXED MAP_ANONYMOUS MAP_32BIT MAP_ABOVE4G MAP_NORESERVE MAP_POPULATE MAP_NONBLOCK "
+    "MAP_GROWSDOWN MAP_DENYWRITE MAP_EXECUTABLE MAP_LOCKED MAP_STACK MAP_HUGETLB MAP_SYNC "
+    "MAP_UNINITIALIZED MAP_FIXED_NOREPLACE",
+    # mmap on 3.10 has only MAP_ANONYMOUS, MAP_POPULATE, MAP_DENYWRITE, MAP_EXECUTABLE
+    MAP_FIXED=0x10, MAP_32BIT=0x40, MAP_ABOVE4G=0x80, MAP_NORESERVE=0x4000, MAP_NONBLOCK=0x10000,
+    MAP_GROWSDOWN=0x100, MAP_LOCKED=0x2000, MAP_STACK=0x20000, MAP_HUGETLB=0x40000,
+    MAP_SYNC=0x80000, MAP_UNINITIALIZED=0x4000000, MAP_FIXED_NOREPLACE=0x100000), "MAP_???")
 _map_cache: dict[int, str] = {}
 
 
@@ -392,16 +420,15 @@ def map_flags_str(flags: int) -> str:
 MREMAP_FLAGS = Flags([(1, "MREMAP_MAYMOVE"), (2, "MREMAP_FIXED"), (4, "MREMAP_DONTUNMAP")],
                      "MREMAP_???")
 MSYNC_FLAGS = Flags([(1, "MS_ASYNC"), (2, "MS_INVALIDATE"), (4, "MS_SYNC")], "MS_???")
-MADVISE = XVal([(0, "MADV_NORMAL"), (1, "MADV_RANDOM"), (2, "MADV_SEQUENTIAL"),
-                (3, "MADV_WILLNEED"), (4, "MADV_DONTNEED"), (8, "MADV_FREE"),
-                (9, "MADV_REMOVE"), (10, "MADV_DONTFORK"), (11, "MADV_DOFORK"),
-                (12, "MADV_MERGEABLE"), (13, "MADV_UNMERGEABLE"), (14, "MADV_HUGEPAGE"),
-                (15, "MADV_NOHUGEPAGE"), (16, "MADV_DONTDUMP"), (17, "MADV_DODUMP"),
-                (18, "MADV_WIPEONFORK"), (19, "MADV_KEEPONFORK"), (20, "MADV_COLD"),
-                (21, "MADV_PAGEOUT"), (22, "MADV_POPULATE_READ"),
-                (23, "MADV_POPULATE_WRITE"), (24, "MADV_DONTNEED_LOCKED"),
-                (25, "MADV_COLLAPSE"), (100, "MADV_HWPOISON"),
-                (101, "MADV_SOFT_OFFLINE")], "MADV_???")
+MADVISE = XVal(_consts(
+    mmap, "MADV_NORMAL MADV_RANDOM MADV_SEQUENTIAL MADV_WILLNEED MADV_DONTNEED MADV_FREE "
+    "MADV_REMOVE MADV_DONTFORK MADV_DOFORK MADV_MERGEABLE MADV_UNMERGEABLE MADV_HUGEPAGE "
+    "MADV_NOHUGEPAGE MADV_DONTDUMP MADV_DODUMP MADV_WIPEONFORK MADV_KEEPONFORK MADV_COLD "
+    "MADV_PAGEOUT MADV_POPULATE_READ MADV_POPULATE_WRITE MADV_DONTNEED_LOCKED MADV_COLLAPSE "
+    "MADV_HWPOISON MADV_SOFT_OFFLINE",
+    MADV_WIPEONFORK=18, MADV_KEEPONFORK=19, MADV_COLD=20,   # mmap lacks these
+    MADV_PAGEOUT=21, MADV_POPULATE_READ=22, MADV_POPULATE_WRITE=23, MADV_DONTNEED_LOCKED=24,
+    MADV_COLLAPSE=25, MADV_SOFT_OFFLINE=101), "MADV_???")
 MLOCKALL = Flags([(1, "MCL_CURRENT"), (2, "MCL_FUTURE"), (4, "MCL_ONFAULT")], "MCL_???")
 CLONE_FLAGS = Flags([
     (0x100, "CLONE_VM"), (0x200, "CLONE_FS"), (0x400, "CLONE_FILES"),
@@ -419,85 +446,88 @@ CLONE_FLAGS = Flags([
 ], "CLONE_???")
 CLONE_PIDFD, CLONE_SETTLS, CLONE_PARENT_SETTID = 0x1000, 0x80000, 0x100000
 CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
-WAIT_OPTIONS = Flags([(1, "WNOHANG"), (4, "WEXITED"), (2, "WSTOPPED"), (8, "WCONTINUED"),
-                      (0x01000000, "WNOWAIT"), (0x80000000, "__WCLONE"),
-                      (0x40000000, "__WALL"), (0x20000000, "__WNOTHREAD")], "W???")
-WAITID_TYPES = XVal([(0, "P_ALL"), (1, "P_PID"), (2, "P_PGID"), (3, "P_PIDFD")], "P_???")
-SIGPROCMASK_HOW = XVal([(0, "SIG_BLOCK"), (1, "SIG_UNBLOCK"), (2, "SIG_SETMASK")],
-                       "SIG_???")
+WAIT_OPTIONS = Flags(_consts(os, "WNOHANG WEXITED WSTOPPED WCONTINUED WNOWAIT __WCLONE __WALL "
+                                 "__WNOTHREAD",
+                             __WCLONE=0x80000000, __WALL=0x40000000,   # kernel-only, not in os
+                             __WNOTHREAD=0x20000000), "W???")
+WAITID_TYPES = XVal(_consts(os, "P_ALL P_PID P_PGID P_PIDFD"), "P_???")
+SIGPROCMASK_HOW = XVal(_consts(signal, "SIG_BLOCK SIG_UNBLOCK SIG_SETMASK"), "SIG_???")
 SA_RESTORER = 0x04000000
 SA_FLAGS = Flags([(0x04000000, "SA_RESTORER"), (0x08000000, "SA_ONSTACK"),
                   (0x10000000, "SA_RESTART"), (0x20000000, "SA_INTERRUPT"),
                   (0x40000000, "SA_NODEFER"), (0x80000000, "SA_RESETHAND"),
                   (4, "SA_SIGINFO"), (1, "SA_NOCLDSTOP"), (2, "SA_NOCLDWAIT")], "SA_???")
 SS_FLAGS = Flags([(1, "SS_ONSTACK"), (2, "SS_DISABLE"), (1 << 31, "SS_AUTODISARM")], "SS_???")
-CLOCKS = XVal(_seq("CLOCK_", "REALTIME MONOTONIC PROCESS_CPUTIME_ID THREAD_CPUTIME_ID "
-                   "MONOTONIC_RAW REALTIME_COARSE MONOTONIC_COARSE BOOTTIME REALTIME_ALARM "
-                   "BOOTTIME_ALARM SGI_CYCLE TAI"), "CLOCK_???")
+CLOCKS = XVal(_consts(time, "CLOCK_REALTIME CLOCK_MONOTONIC CLOCK_PROCESS_CPUTIME_ID "
+                          "CLOCK_THREAD_CPUTIME_ID CLOCK_MONOTONIC_RAW CLOCK_REALTIME_COARSE "
+                          "CLOCK_MONOTONIC_COARSE CLOCK_BOOTTIME CLOCK_REALTIME_ALARM "
+                          "CLOCK_BOOTTIME_ALARM CLOCK_SGI_CYCLE CLOCK_TAI",
+                          CLOCK_REALTIME_COARSE=5, CLOCK_MONOTONIC_COARSE=6,   # time lacks these
+                          CLOCK_REALTIME_ALARM=8, CLOCK_BOOTTIME_ALARM=9, CLOCK_SGI_CYCLE=10),
+              "CLOCK_???")
 CPUCLOCKS = XVal([(0, "CPUCLOCK_PROF"), (1, "CPUCLOCK_VIRT"), (2, "CPUCLOCK_SCHED")],
                  "CPUCLOCK_???")
 TIMER_FLAGS = Flags([(1, "TIMER_ABSTIME")], "TIMER_???")
 TFD_TIMER_FLAGS = Flags([(1, "TFD_TIMER_ABSTIME"), (2, "TFD_TIMER_CANCEL_ON_SET")],
                         "TFD_TIMER_???")
 TFD_FLAGS = Flags([(0o2000000, "TFD_CLOEXEC"), (0o4000, "TFD_NONBLOCK")], "TFD_???")
-ITIMERS = XVal(_seq("ITIMER_", "REAL VIRTUAL PROF"), "ITIMER_???")
+ITIMERS = XVal(_consts(signal, "ITIMER_REAL ITIMER_VIRTUAL ITIMER_PROF"), "ITIMER_???")
 SIGEV_NOTIFY = XVal([(0, "SIGEV_SIGNAL"), (1, "SIGEV_NONE"), (2, "SIGEV_THREAD"),
                      (4, "SIGEV_THREAD_ID")], "SIGEV_???")
-RLIMITS = XVal(_seq("RLIMIT_", "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS "
-                    "LOCKS SIGPENDING MSGQUEUE NICE RTPRIO RTTIME"), "RLIMIT_???")
-RUSAGE_WHO = XVal([(0, "RUSAGE_SELF"), (-1 & 0xFFFFFFFF, "RUSAGE_CHILDREN"),
-                   (1, "RUSAGE_THREAD")], "RUSAGE_???")
-PRIO_WHICH = XVal(_seq("PRIO_", "PROCESS PGRP USER"), "PRIO_???")
-SCHED_POLICIES = XVal([(0, "SCHED_OTHER"), (1, "SCHED_FIFO"), (2, "SCHED_RR"),
-                       (3, "SCHED_BATCH"), (5, "SCHED_IDLE"), (6, "SCHED_DEADLINE"),
-                       (0x40000000, "SCHED_OTHER|SCHED_RESET_ON_FORK")], "SCHED_???")
-WHENCE = XVal(_seq("SEEK_", "SET CUR END DATA HOLE"), "SEEK_???")
-FCNTL_CMDS = XVal([(0, "F_DUPFD"), (1, "F_GETFD"), (2, "F_SETFD"), (3, "F_GETFL"),
-                   (4, "F_SETFL"), (5, "F_GETLK"), (6, "F_SETLK"), (7, "F_SETLKW"),
-                   (8, "F_SETOWN"), (9, "F_GETOWN"), (10, "F_SETSIG"), (11, "F_GETSIG"),
-                   (15, "F_SETOWN_EX"), (16, "F_GETOWN_EX"), (17, "F_GETOWNER_UIDS"),
-                   (36, "F_OFD_GETLK"), (37, "F_OFD_SETLK"), (38, "F_OFD_SETLKW"),
-                   (1024, "F_SETLEASE"), (1025, "F_GETLEASE"), (1026, "F_NOTIFY"),
-                   (1029, "F_CANCELLK"), (1030, "F_DUPFD_CLOEXEC"),
-                   (1031, "F_SETPIPE_SZ"), (1032, "F_GETPIPE_SZ"), (1033, "F_ADD_SEALS"),
-                   (1034, "F_GET_SEALS")], "F_???")
-FD_FLAGS = Flags([(1, "FD_CLOEXEC")], "FD_???")
-F_SEALS = Flags([(1, "F_SEAL_SEAL"), (2, "F_SEAL_SHRINK"), (4, "F_SEAL_GROW"),
-                 (8, "F_SEAL_WRITE"), (16, "F_SEAL_FUTURE_WRITE")], "F_SEAL_???")
-LOCK_OPS = Flags([(1, "LOCK_SH"), (2, "LOCK_EX"), (8, "LOCK_UN"), (4, "LOCK_NB")],
-                 "LOCK_???")
-POLL_EVENTS = Flags([(0x1, "POLLIN"), (0x2, "POLLPRI"), (0x4, "POLLOUT"), (0x8, "POLLERR"),
-                     (0x10, "POLLHUP"), (0x20, "POLLNVAL"), (0x40, "POLLRDNORM"),
-                     (0x80, "POLLRDBAND"), (0x100, "POLLWRNORM"), (0x200, "POLLWRBAND"),
-                     (0x400, "POLLMSG"), (0x1000, "POLLREMOVE"), (0x2000, "POLLRDHUP")],
-                    "POLL???")
-EPOLL_EVENTS = Flags([(0x1, "EPOLLIN"), (0x2, "EPOLLPRI"), (0x4, "EPOLLOUT"),
-                      (0x8, "EPOLLERR"), (0x10, "EPOLLHUP"), (0x20, "EPOLLNVAL"),
-                      (0x40, "EPOLLRDNORM"), (0x80, "EPOLLRDBAND"), (0x100, "EPOLLWRNORM"),
-                      (0x200, "EPOLLWRBAND"), (0x400, "EPOLLMSG"), (0x2000, "EPOLLRDHUP"),
-                      (0x10000000, "EPOLLEXCLUSIVE"), (0x20000000, "EPOLLWAKEUP"),
-                      (0x40000000, "EPOLLONESHOT"), (0x80000000, "EPOLLET")], "EPOLL???")
+RLIMITS = XVal(_consts(resource, "RLIMIT_CPU RLIMIT_FSIZE RLIMIT_DATA RLIMIT_STACK RLIMIT_CORE "
+                            "RLIMIT_RSS RLIMIT_NPROC RLIMIT_NOFILE RLIMIT_MEMLOCK RLIMIT_AS "
+                            "RLIMIT_LOCKS RLIMIT_SIGPENDING RLIMIT_MSGQUEUE RLIMIT_NICE "
+                            "RLIMIT_RTPRIO RLIMIT_RTTIME",
+                            RLIMIT_LOCKS=10), "RLIMIT_???")   # resource lacks RLIMIT_LOCKS
+RUSAGE_WHO = XVal(_consts(resource, "RUSAGE_SELF RUSAGE_CHILDREN RUSAGE_THREAD",
+                          # resource's -1, as the 32 bits xv() looks up
+                          RUSAGE_CHILDREN=resource.RUSAGE_CHILDREN & 0xFFFFFFFF), "RUSAGE_???")
+PRIO_WHICH = XVal(_consts(os, "PRIO_PROCESS PRIO_PGRP PRIO_USER"), "PRIO_???")
+SCHED_POLICIES = XVal(_consts(os, "SCHED_OTHER SCHED_FIFO SCHED_RR SCHED_BATCH SCHED_IDLE "
+                                   "SCHED_DEADLINE", SCHED_DEADLINE=6)   # os lacks it
+                      + [(os.SCHED_RESET_ON_FORK, "SCHED_OTHER|SCHED_RESET_ON_FORK")],
+                      "SCHED_???")
+WHENCE = XVal(_consts(os, "SEEK_SET SEEK_CUR SEEK_END SEEK_DATA SEEK_HOLE"), "SEEK_???")
+FCNTL_CMDS = XVal(_consts(
+    fcntl, "F_DUPFD F_GETFD F_SETFD F_GETFL F_SETFL F_GETLK F_SETLK F_SETLKW F_SETOWN F_GETOWN "
+    "F_SETSIG F_GETSIG F_SETOWN_EX F_GETOWN_EX F_GETOWNER_UIDS F_OFD_GETLK F_OFD_SETLK "
+    "F_OFD_SETLKW F_SETLEASE F_GETLEASE F_NOTIFY F_CANCELLK F_DUPFD_CLOEXEC F_SETPIPE_SZ "
+    "F_GETPIPE_SZ F_ADD_SEALS F_GET_SEALS",
+    F_SETOWN_EX=15, F_GETOWN_EX=16, F_GETOWNER_UIDS=17,   # fcntl lacks these on 3.10
+    F_CANCELLK=1029), "F_???")
+FD_FLAGS = Flags(_consts(fcntl, "FD_CLOEXEC"), "FD_???")
+F_SEALS = Flags(_consts(fcntl, "F_SEAL_SEAL F_SEAL_SHRINK F_SEAL_GROW F_SEAL_WRITE "
+                            "F_SEAL_FUTURE_WRITE",
+                            F_SEAL_FUTURE_WRITE=16), "F_SEAL_???")   # fcntl has it from 3.12
+LOCK_OPS = Flags(_consts(fcntl, "LOCK_SH LOCK_EX LOCK_UN LOCK_NB"), "LOCK_???")
+POLL_EVENTS = Flags(_consts(select, "POLLIN POLLPRI POLLOUT POLLERR POLLHUP POLLNVAL POLLRDNORM "
+                                 "POLLRDBAND POLLWRNORM POLLWRBAND POLLMSG POLLREMOVE POLLRDHUP",
+                                 POLLREMOVE=0x1000), "POLL???")   # select lacks POLLREMOVE
+EPOLL_EVENTS = Flags(_consts(
+    select, "EPOLLIN EPOLLPRI EPOLLOUT EPOLLERR EPOLLHUP EPOLLNVAL EPOLLRDNORM EPOLLRDBAND "
+    "EPOLLWRNORM EPOLLWRBAND EPOLLMSG EPOLLRDHUP EPOLLEXCLUSIVE EPOLLWAKEUP EPOLLONESHOT EPOLLET",
+    EPOLLNVAL=0x20, EPOLLWAKEUP=0x20000000), "EPOLL???")   # select lacks these two
 EPOLL_CTL = XVal([(1, "EPOLL_CTL_ADD"), (2, "EPOLL_CTL_DEL"), (3, "EPOLL_CTL_MOD")],
                  "EPOLL_CTL_???")
-EPOLL_FLAGS = Flags([(0o2000000, "EPOLL_CLOEXEC")], "EPOLL_???")
-EFD_FLAGS = Flags([(1, "EFD_SEMAPHORE"), (0o2000000, "EFD_CLOEXEC"), (0o4000, "EFD_NONBLOCK")],
-                  "EFD_???")
+EPOLL_FLAGS = Flags(_consts(select, "EPOLL_CLOEXEC"), "EPOLL_???")
+EFD_FLAGS = Flags(_consts(os, "EFD_SEMAPHORE EFD_CLOEXEC EFD_NONBLOCK"), "EFD_???")
 SFD_FLAGS = Flags([(0o2000000, "SFD_CLOEXEC"), (0o4000, "SFD_NONBLOCK")], "SFD_???")
 IN_INIT_FLAGS = Flags([(0o2000000, "IN_CLOEXEC"), (0o4000, "IN_NONBLOCK")], "IN_???")
-MFD_FLAGS = Flags([(1, "MFD_CLOEXEC"), (2, "MFD_ALLOW_SEALING"), (4, "MFD_HUGETLB"),
-                   (8, "MFD_NOEXEC_SEAL"), (16, "MFD_EXEC")], "MFD_???")
+MFD_FLAGS = Flags(_consts(os, "MFD_CLOEXEC MFD_ALLOW_SEALING MFD_HUGETLB MFD_NOEXEC_SEAL MFD_EXEC",
+                          MFD_NOEXEC_SEAL=8, MFD_EXEC=16), "MFD_???")   # os lacks these two
 CLOSE_RANGE_FLAGS = Flags([(2, "CLOSE_RANGE_UNSHARE"), (4, "CLOSE_RANGE_CLOEXEC")],
                           "CLOSE_RANGE_???")
 PIDFD_FLAGS = Flags([(0o4000, "PIDFD_NONBLOCK"), (1, "PIDFD_THREAD")], "PIDFD_???")
-GRND_FLAGS = Flags([(1, "GRND_NONBLOCK"), (2, "GRND_RANDOM"), (4, "GRND_INSECURE")],
-                   "GRND_???")
+GRND_FLAGS = Flags(_consts(os, "GRND_NONBLOCK GRND_RANDOM GRND_INSECURE",
+                           GRND_INSECURE=4), "GRND_???")   # os lacks GRND_INSECURE
 RENAME_FLAGS = Flags([(1, "RENAME_NOREPLACE"), (2, "RENAME_EXCHANGE"), (4, "RENAME_WHITEOUT")],
                      "RENAME_???")
 FALLOC_FLAGS = Flags([(1, "FALLOC_FL_KEEP_SIZE"), (2, "FALLOC_FL_PUNCH_HOLE"),
                       (4, "FALLOC_FL_NO_HIDE_STALE"), (8, "FALLOC_FL_COLLAPSE_RANGE"),
                       (16, "FALLOC_FL_ZERO_RANGE"), (32, "FALLOC_FL_INSERT_RANGE"),
                       (64, "FALLOC_FL_UNSHARE_RANGE")], "FALLOC_FL_???")
-FADVISE = XVal(_seq("POSIX_FADV_", "NORMAL RANDOM SEQUENTIAL WILLNEED DONTNEED NOREUSE"),
+FADVISE = XVal(_consts(os, "POSIX_FADV_NORMAL POSIX_FADV_RANDOM POSIX_FADV_SEQUENTIAL "
+                          "POSIX_FADV_WILLNEED POSIX_FADV_DONTNEED POSIX_FADV_NOREUSE"),
                "POSIX_FADV_???")
 STATX_MASK = Flags([(0xFFF, "STATX_ALL"), (0x7FF, "STATX_BASIC_STATS"), (0x1, "STATX_TYPE"),
                     (0x2, "STATX_MODE"), (0x4, "STATX_NLINK"), (0x8, "STATX_UID"),
@@ -514,47 +544,44 @@ STATX_ATTRS = Flags([(0x4, "STATX_ATTR_COMPRESSED"), (0x10, "STATX_ATTR_IMMUTABL
                      (0x800, "STATX_ATTR_ENCRYPTED"), (0x1000, "STATX_ATTR_AUTOMOUNT"),
                      (0x2000, "STATX_ATTR_MOUNT_ROOT"), (0x100000, "STATX_ATTR_VERITY"),
                      (0x200000, "STATX_ATTR_DAX")], "STATX_ATTR_???")
-MODE_TYPES = {0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG",
-              0o060000: "S_IFBLK", 0o040000: "S_IFDIR", 0o020000: "S_IFCHR",
-              0o010000: "S_IFIFO"}
+MODE_TYPES = {getattr(stat, n): n for n in
+              "S_IFSOCK S_IFLNK S_IFREG S_IFBLK S_IFDIR S_IFCHR S_IFIFO".split()}
+_S_IFMT = stat.S_IFMT(0o177777)   # the file type bits
 ADDRESS_FAMILIES = XVal(_seq("AF_", "UNSPEC UNIX INET AX25 IPX APPLETALK NETROM BRIDGE "
                              "ATMPVC X25 INET6 ROSE DECnet NETBEUI SECURITY KEY NETLINK "
                              "PACKET ASH ECONET ATMSVC RDS SNA IRDA PPPOX WANPIPE LLC IB "
                              "MPLS CAN TIPC BLUETOOTH IUCV RXRPC ISDN PHONET IEEE802154 "
                              "CAIF ALG NFC VSOCK KCM QIPCRTR SMC XDP MCTP"), "AF_???")
-SOCK_TYPES = XVal([(1, "SOCK_STREAM"), (2, "SOCK_DGRAM"), (3, "SOCK_RAW"), (4, "SOCK_RDM"),
-                   (5, "SOCK_SEQPACKET"), (6, "SOCK_DCCP"), (10, "SOCK_PACKET")],
-                  "SOCK_???")
-SOCK_FLAGS = Flags([(0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK")], "SOCK_???")
-INET_PROTOCOLS = XVal([(0, "IPPROTO_IP"), (1, "IPPROTO_ICMP"), (2, "IPPROTO_IGMP"),
-                       (4, "IPPROTO_IPIP"), (6, "IPPROTO_TCP"), (17, "IPPROTO_UDP"),
-                       (41, "IPPROTO_IPV6"), (47, "IPPROTO_GRE"), (58, "IPPROTO_ICMPV6"),
-                       (132, "IPPROTO_SCTP"), (136, "IPPROTO_UDPLITE"),
-                       (255, "IPPROTO_RAW"), (262, "IPPROTO_MPTCP")], "IPPROTO_???")
-MSG_FLAGS = Flags([(0x1, "MSG_OOB"), (0x2, "MSG_PEEK"), (0x4, "MSG_DONTROUTE"),
-                   (0x8, "MSG_CTRUNC"), (0x10, "MSG_PROBE"), (0x20, "MSG_TRUNC"),
-                   (0x40, "MSG_DONTWAIT"), (0x80, "MSG_EOR"), (0x100, "MSG_WAITALL"),
-                   (0x200, "MSG_FIN"), (0x400, "MSG_SYN"), (0x800, "MSG_CONFIRM"),
-                   (0x1000, "MSG_RST"), (0x2000, "MSG_ERRQUEUE"), (0x4000, "MSG_NOSIGNAL"),
-                   (0x8000, "MSG_MORE"), (0x10000, "MSG_WAITFORONE"), (0x40000, "MSG_BATCH"),
-                   (0x4000000, "MSG_ZEROCOPY"), (0x20000000, "MSG_FASTOPEN"),
-                   (0x40000000, "MSG_CMSG_CLOEXEC")], "MSG_???")
-SHUTDOWN_HOW = XVal(_seq("SHUT_", "RD WR RDWR"), "SHUT_???")
-SOCKET_LEVELS = XVal([(0, "SOL_IP"), (1, "SOL_SOCKET"), (6, "SOL_TCP"), (17, "SOL_UDP"),
-                      (41, "SOL_IPV6"), (58, "SOL_ICMPV6"), (255, "SOL_RAW"),
-                      (263, "SOL_PACKET"), (270, "SOL_NETLINK")], "SOL_???")
-SOL_SOCKET_OPTS = XVal([(1, "SO_DEBUG"), (2, "SO_REUSEADDR"), (3, "SO_TYPE"),
-                        (4, "SO_ERROR"), (5, "SO_DONTROUTE"), (6, "SO_BROADCAST"),
-                        (7, "SO_SNDBUF"), (8, "SO_RCVBUF"), (9, "SO_KEEPALIVE"),
-                        (10, "SO_OOBINLINE"), (11, "SO_NO_CHECK"), (12, "SO_PRIORITY"),
-                        (13, "SO_LINGER"), (14, "SO_BSDCOMPAT"), (15, "SO_REUSEPORT"),
-                        (16, "SO_PASSCRED"), (17, "SO_PEERCRED"), (18, "SO_RCVLOWAT"),
-                        (19, "SO_SNDLOWAT"), (20, "SO_RCVTIMEO_OLD"),
-                        (21, "SO_SNDTIMEO_OLD"), (32, "SO_SNDBUFFORCE"),
-                        (33, "SO_RCVBUFFORCE"), (38, "SO_PROTOCOL"), (39, "SO_DOMAIN")],
-                       "SO_???")
-TCP_OPTS = XVal([(1, "TCP_NODELAY"), (2, "TCP_MAXSEG"), (3, "TCP_CORK"),
-                 (4, "TCP_KEEPIDLE"), (5, "TCP_KEEPINTVL"), (6, "TCP_KEEPCNT")], "TCP_???")
+SOCK_TYPES = XVal(_consts(socket, "SOCK_STREAM SOCK_DGRAM SOCK_RAW SOCK_RDM SOCK_SEQPACKET "
+                                "SOCK_DCCP SOCK_PACKET",
+                          SOCK_DCCP=6, SOCK_PACKET=10), "SOCK_???")   # not in socket
+SOCK_FLAGS = Flags(_consts(socket, "SOCK_CLOEXEC SOCK_NONBLOCK"), "SOCK_???")
+INET_PROTOCOLS = XVal(_consts(socket, "IPPROTO_IP IPPROTO_ICMP IPPROTO_IGMP IPPROTO_IPIP "
+                                    "IPPROTO_TCP IPPROTO_UDP IPPROTO_IPV6 IPPROTO_GRE "
+                                    "IPPROTO_ICMPV6 IPPROTO_SCTP IPPROTO_UDPLITE IPPROTO_RAW "
+                                    "IPPROTO_MPTCP"), "IPPROTO_???")
+MSG_FLAGS = Flags(_consts(
+    socket, "MSG_OOB MSG_PEEK MSG_DONTROUTE MSG_CTRUNC MSG_PROBE MSG_TRUNC MSG_DONTWAIT MSG_EOR "
+    "MSG_WAITALL MSG_FIN MSG_SYN MSG_CONFIRM MSG_RST MSG_ERRQUEUE MSG_NOSIGNAL MSG_MORE "
+    "MSG_WAITFORONE MSG_BATCH MSG_ZEROCOPY MSG_FASTOPEN MSG_CMSG_CLOEXEC",
+    MSG_PROBE=0x10, MSG_FIN=0x200, MSG_SYN=0x400, MSG_RST=0x1000,   # socket lacks these
+    MSG_WAITFORONE=0x10000, MSG_BATCH=0x40000, MSG_ZEROCOPY=0x4000000), "MSG_???")
+SHUTDOWN_HOW = XVal(_consts(socket, "SHUT_RD SHUT_WR SHUT_RDWR"), "SHUT_???")
+SOCKET_LEVELS = XVal(_consts(socket, "SOL_IP SOL_SOCKET SOL_TCP SOL_UDP SOL_IPV6 SOL_ICMPV6 "
+                                   "SOL_RAW SOL_PACKET SOL_NETLINK",
+                                   SOL_IPV6=41, SOL_ICMPV6=58, SOL_RAW=255,   # not in socket
+                                   SOL_PACKET=263, SOL_NETLINK=270), "SOL_???")
+SOL_SOCKET_OPTS = XVal(_consts(
+    socket, "SO_DEBUG SO_REUSEADDR SO_TYPE SO_ERROR SO_DONTROUTE SO_BROADCAST SO_SNDBUF SO_RCVBUF "
+    "SO_KEEPALIVE SO_OOBINLINE SO_NO_CHECK SO_PRIORITY SO_LINGER SO_BSDCOMPAT SO_REUSEPORT "
+    "SO_PASSCRED SO_PEERCRED SO_RCVLOWAT SO_SNDLOWAT SO_RCVTIMEO_OLD SO_SNDTIMEO_OLD "
+    "SO_SNDBUFFORCE SO_RCVBUFFORCE SO_PROTOCOL SO_DOMAIN",
+    SO_NO_CHECK=11, SO_BSDCOMPAT=14, SO_SNDBUFFORCE=32, SO_RCVBUFFORCE=33,   # not in socket
+    # strace's names for x86_64's SO_RCVTIMEO, SO_SNDTIMEO
+    SO_RCVTIMEO_OLD=socket.SO_RCVTIMEO, SO_SNDTIMEO_OLD=socket.SO_SNDTIMEO),
+    "SO_???")
+TCP_OPTS = XVal(_consts(socket, "TCP_NODELAY TCP_MAXSEG TCP_CORK TCP_KEEPIDLE TCP_KEEPINTVL "
+                              "TCP_KEEPCNT"), "TCP_???")
 FUTEX_CMDS = XVal(_seq("FUTEX_", "WAIT WAKE FD REQUEUE CMP_REQUEUE WAKE_OP LOCK_PI "
                        "UNLOCK_PI TRYLOCK_PI WAIT_BITSET WAKE_BITSET WAIT_REQUEUE_PI "
                        "CMP_REQUEUE_PI LOCK_PI2"), "FUTEX_???")
@@ -600,39 +627,33 @@ SECCOMP_MODES = XVal([(0, "SECCOMP_MODE_DISABLED"), (1, "SECCOMP_MODE_STRICT"),
 SECCOMP_OPS = XVal([(0, "SECCOMP_SET_MODE_STRICT"), (1, "SECCOMP_SET_MODE_FILTER"),
                     (2, "SECCOMP_GET_ACTION_AVAIL"), (3, "SECCOMP_GET_NOTIF_SIZES")],
                    "SECCOMP_???")
-PTRACE_REQUESTS = XVal([
-    (0, "PTRACE_TRACEME"), (1, "PTRACE_PEEKTEXT"), (2, "PTRACE_PEEKDATA"),
-    (3, "PTRACE_PEEKUSER"), (4, "PTRACE_POKETEXT"), (5, "PTRACE_POKEDATA"),
-    (6, "PTRACE_POKEUSER"), (7, "PTRACE_CONT"), (8, "PTRACE_KILL"),
-    (9, "PTRACE_SINGLESTEP"), (12, "PTRACE_GETREGS"), (13, "PTRACE_SETREGS"),
-    (16, "PTRACE_ATTACH"), (17, "PTRACE_DETACH"), (24, "PTRACE_SYSCALL"),
-    (0x4200, "PTRACE_SETOPTIONS"), (0x4201, "PTRACE_GETEVENTMSG"),
-    (0x4202, "PTRACE_GETSIGINFO"), (0x4203, "PTRACE_SETSIGINFO"),
-    (0x4206, "PTRACE_SEIZE"), (0x4207, "PTRACE_INTERRUPT"), (0x4208, "PTRACE_LISTEN"),
-], "PTRACE_???")
+PTRACE_REQUESTS = XVal(_consts(
+    _ptrace_func, "PTRACE_TRACEME PTRACE_PEEKTEXT PTRACE_PEEKDATA PTRACE_PEEKUSER PTRACE_POKETEXT "
+    "PTRACE_POKEDATA PTRACE_POKEUSER PTRACE_CONT PTRACE_KILL PTRACE_SINGLESTEP PTRACE_GETREGS "
+    "PTRACE_SETREGS PTRACE_ATTACH PTRACE_DETACH PTRACE_SYSCALL PTRACE_SETOPTIONS "
+    "PTRACE_GETEVENTMSG PTRACE_GETSIGINFO PTRACE_SETSIGINFO PTRACE_SEIZE PTRACE_INTERRUPT "
+    "PTRACE_LISTEN", PTRACE_SEIZE=0x4206, PTRACE_INTERRUPT=0x4207,   # python-ptrace lacks these
+    PTRACE_LISTEN=0x4208), "PTRACE_???")
 MEMBARRIER_CMDS = XVal([(0, "MEMBARRIER_CMD_QUERY"), (1, "MEMBARRIER_CMD_GLOBAL"),
                         (2, "MEMBARRIER_CMD_GLOBAL_EXPEDITED"),
                         (4, "MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED"),
                         (8, "MEMBARRIER_CMD_PRIVATE_EXPEDITED"),
                         (16, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED")],
                        "MEMBARRIER_CMD_???")
-IOCTLS = XVal([
-    (0x5401, "TCGETS"), (0x5402, "TCSETS"), (0x5403, "TCSETSW"), (0x5404, "TCSETSF"),
-    (0x5409, "TCSBRK"), (0x540A, "TCXONC"), (0x540B, "TCFLSH"), (0x540E, "TIOCSCTTY"),
-    (0x540F, "TIOCGPGRP"), (0x5410, "TIOCSPGRP"), (0x5411, "TIOCOUTQ"), (0x5413, "TIOCGWINSZ"),
-    (0x5414, "TIOCSWINSZ"), (0x541B, "FIONREAD"), (0x5421, "FIONBIO"), (0x5422, "TIOCNOTTY"),
-    (0x5429, "TIOCGSID"), (0x5450, "FIONCLEX"), (0x5451, "FIOCLEX"), (0x5452, "FIOASYNC"),
-    (0x80045430, "TIOCGPTN"), (0x40045431, "TIOCSPTLCK"), (0x802C542A, "TCGETS2"),
-    (0x5441, "TIOCGPTPEER"),
-], "_IOC_???")
+IOCTLS = XVal(_consts(
+    termios, "TCGETS TCSETS TCSETSW TCSETSF TCSBRK TCXONC TCFLSH TIOCSCTTY TIOCGPGRP TIOCSPGRP "
+    "TIOCOUTQ TIOCGWINSZ TIOCSWINSZ FIONREAD FIONBIO TIOCNOTTY TIOCGSID FIONCLEX FIOCLEX FIOASYNC "
+    "TIOCGPTN TIOCSPTLCK TCGETS2 TIOCGPTPEER",
+    TIOCGSID=0x5429, TIOCGPTN=0x80045430, TIOCSPTLCK=0x40045431,   # termios lacks these
+    TCGETS2=0x802C542A, TIOCGPTPEER=0x5441), "_IOC_???")
 AUDIT_ARCH = XVal([(0xC000003E, "AUDIT_ARCH_X86_64"), (0x40000003, "AUDIT_ARCH_I386")],
                   "AUDIT_ARCH_???")
-XATTR_FLAGS = Flags([(1, "XATTR_CREATE"), (2, "XATTR_REPLACE")], "XATTR_???")
+XATTR_FLAGS = Flags(_consts(os, "XATTR_CREATE XATTR_REPLACE"), "XATTR_???")
 UMOUNT_FLAGS = Flags([(1, "MNT_FORCE"), (2, "MNT_DETACH"), (4, "MNT_EXPIRE"),
                       (8, "UMOUNT_NOFOLLOW")], "MNT_???")
 MLOCK2_FLAGS = Flags([(1, "MLOCK_ONFAULT")], "MLOCK_???")
-SPLICE_FLAGS = Flags([(1, "SPLICE_F_MOVE"), (2, "SPLICE_F_NONBLOCK"), (4, "SPLICE_F_MORE"),
-                      (8, "SPLICE_F_GIFT")], "SPLICE_F_???")
+SPLICE_FLAGS = Flags(_consts(os, "SPLICE_F_MOVE SPLICE_F_NONBLOCK SPLICE_F_MORE SPLICE_F_GIFT",
+                             SPLICE_F_GIFT=8), "SPLICE_F_???")   # os lacks SPLICE_F_GIFT
 
 # ---------------------------------------------------------------------------------
 # signals
@@ -644,7 +665,9 @@ _SIGNAMES = {16: "SIGSTKFLT", 32: "SIGRTMIN",
              **{s.value: s.name for s in signal.Signals if 0 < s.value < 32}}
 SIGNAMES = ["0"] + [_SIGNAMES[n] for n in range(1, 33)]
 _MASK_NAMES = [""] + [n[3:] for n in SIGNAMES[1:]] + ["RT_%d" % i for i in range(1, 33)]
-SIGCHLD, SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGIO, SIGSYS = 17, 4, 5, 7, 8, 11, 29, 31
+SIGCHLD, SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGIO, SIGSYS = (int(s) for s in (
+    signal.SIGCHLD, signal.SIGILL, signal.SIGTRAP, signal.SIGBUS, signal.SIGFPE, signal.SIGSEGV,
+    signal.SIGIO, signal.SIGSYS))
 
 
 def signame(sig: int) -> str:
@@ -689,8 +712,8 @@ SI_CODES = {0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER",
             -3: "SI_MESGQ", -4: "SI_ASYNCIO", -5: "SI_SIGIO", -6: "SI_TKILL",
             -7: "SI_DETHREAD", -60: "SI_ASYNCNL"}
 SI_SIGNAL_CODES = {
-    SIGCHLD: {1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED",
-              5: "CLD_STOPPED", 6: "CLD_CONTINUED"},
+    SIGCHLD: dict(_consts(os, "CLD_EXITED CLD_KILLED CLD_DUMPED CLD_TRAPPED CLD_STOPPED "
+                          "CLD_CONTINUED")),
     SIGSEGV: {1: "SEGV_MAPERR", 2: "SEGV_ACCERR", 3: "SEGV_BNDERR", 4: "SEGV_PKUERR",
               10: "SEGV_CPERR"},
     SIGBUS: {1: "BUS_ADRALN", 2: "BUS_ADRERR", 3: "BUS_OBJERR", 4: "BUS_MCEERR_AR",
@@ -706,7 +729,7 @@ SI_SIGNAL_CODES = {
             6: "POLL_HUP"},
     SIGSYS: {1: "SYS_SECCOMP", 2: "SYS_USER_DISPATCH"},
 }
-CLD_EXITED = 1
+CLD_EXITED = os.CLD_EXITED
 
 
 def _sigval(det: bool, value: int, prefix: str) -> str:
@@ -776,9 +799,10 @@ def siginfo_str(data: bytes, det: bool = False) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-PTRACE_EVENTS = {1: "PTRACE_EVENT_FORK", 2: "PTRACE_EVENT_VFORK", 3: "PTRACE_EVENT_CLONE",
-                 4: "PTRACE_EVENT_EXEC", 5: "PTRACE_EVENT_VFORK_DONE", 6: "PTRACE_EVENT_EXIT",
-                 7: "PTRACE_EVENT_SECCOMP", 128: "PTRACE_EVENT_STOP"}
+PTRACE_EVENTS = {v: n for v, n in _consts(
+    _ptrace_func, "PTRACE_EVENT_FORK PTRACE_EVENT_VFORK PTRACE_EVENT_CLONE PTRACE_EVENT_EXEC "
+    "PTRACE_EVENT_VFORK_DONE PTRACE_EVENT_EXIT PTRACE_EVENT_SECCOMP PTRACE_EVENT_STOP",
+    PTRACE_EVENT_SECCOMP=7, PTRACE_EVENT_STOP=128)}   # python-ptrace lacks these two
 
 
 def wait_status_str(status: int) -> str:
@@ -861,13 +885,13 @@ def rusage_at(c, addr: int, mem) -> str:
 
 
 def symbolic_mode(mode: int) -> str:
-    kind = MODE_TYPES.get(mode & 0o170000) if mode & 0o170000 else ""
+    kind = MODE_TYPES.get(mode & _S_IFMT) if mode & _S_IFMT else ""
     if kind is None:
         return _octal(mode)
     return "%s%s%s%s%s%s" % (kind, "|" if kind else "",
-                             "S_ISUID|" if mode & 0o4000 else "",
-                             "S_ISGID|" if mode & 0o2000 else "",
-                             "S_ISVTX|" if mode & 0o1000 else "", _octal(mode & 0o777))
+                             "S_ISUID|" if mode & stat.S_ISUID else "",
+                             "S_ISGID|" if mode & stat.S_ISGID else "",
+                             "S_ISVTX|" if mode & stat.S_ISVTX else "", _octal(mode & 0o777))
 
 
 def _makedev(dev: int) -> str:
@@ -882,8 +906,7 @@ def stat_at(c, addr: int, mem) -> str:
     data = mem.read(addr, 56)
     mode = struct.unpack_from("<I", data, 24)[0]
     rdev, size = struct.unpack_from("<Qq", data, 40)
-    kind = mode & 0o170000
-    if not c.det and kind in (0o020000, 0o060000):
+    if not c.det and (mode & _S_IFMT) in (stat.S_IFCHR, stat.S_IFBLK):
         return "{st_mode=%s, st_rdev=%s, ...}" % (symbolic_mode(mode), _makedev(rdev))
     return "{st_mode=%s, st_size=%d, ...}" % (symbolic_mode(mode), size)
 
