@@ -348,13 +348,12 @@ def _consts(module, names: str, **kept):
     return items
 
 
-# Values come from os, mmap, signal, time, resource, fcntl, select, socket, termios and
-# python-ptrace where those hold them; the tables built from lists of pairs are the
+# Values come from os, mmap, signal, time, resource, fcntl, select, socket, termios, stat
+# and python-ptrace where those hold them; the tables built from lists of pairs are the
 # constants no module has on 3.10: AT_*, MREMAP_*, MS_*, MCL_*, CLONE_* (os from 3.12),
 # SA_*, SS_*, CPUCLOCK_*, TIMER_*, TFD_* (os from 3.13), SIGEV_*, EPOLL_CTL_*, SFD_*, IN_*,
-# CLOSE_RANGE_*, PIDFD_* (os from 3.12), RENAME_*, FALLOC_FL_*, STATX_*, AF_* (socket
-# lacks 14 of them), FUTEX_*, ARCH_*, PR_*, SUID_DUMP_*, SECCOMP_*, MEMBARRIER_*,
-# AUDIT_ARCH_*, MNT_*, MLOCK_*.
+# CLOSE_RANGE_*, PIDFD_* (os from 3.12), RENAME_*, FALLOC_FL_*, STATX_*, FUTEX_*, ARCH_*,
+# PR_*, SUID_DUMP_*, SECCOMP_*, MEMBARRIER_*, AUDIT_ARCH_*, MNT_*, MLOCK_*.
 
 
 OPEN_ACCESS = XVal(_consts(os, "O_RDONLY O_WRONLY O_RDWR O_ACCMODE"), "O_???")
@@ -547,11 +546,15 @@ STATX_ATTRS = Flags([(0x4, "STATX_ATTR_COMPRESSED"), (0x10, "STATX_ATTR_IMMUTABL
 MODE_TYPES = {getattr(stat, n): n for n in
               "S_IFSOCK S_IFLNK S_IFREG S_IFBLK S_IFDIR S_IFCHR S_IFIFO".split()}
 _S_IFMT = stat.S_IFMT(0o177777)   # the file type bits
-ADDRESS_FAMILIES = XVal(_seq("AF_", "UNSPEC UNIX INET AX25 IPX APPLETALK NETROM BRIDGE "
-                             "ATMPVC X25 INET6 ROSE DECnet NETBEUI SECURITY KEY NETLINK "
-                             "PACKET ASH ECONET ATMSVC RDS SNA IRDA PPPOX WANPIPE LLC IB "
-                             "MPLS CAN TIPC BLUETOOTH IUCV RXRPC ISDN PHONET IEEE802154 "
-                             "CAIF ALG NFC VSOCK KCM QIPCRTR SMC XDP MCTP"), "AF_???")
+ADDRESS_FAMILIES = XVal(_consts(
+    socket, "AF_UNSPEC AF_UNIX AF_INET AF_AX25 AF_IPX AF_APPLETALK AF_NETROM AF_BRIDGE AF_ATMPVC "
+    "AF_X25 AF_INET6 AF_ROSE AF_DECnet AF_NETBEUI AF_SECURITY AF_KEY AF_NETLINK AF_PACKET AF_ASH "
+    "AF_ECONET AF_ATMSVC AF_RDS AF_SNA AF_IRDA AF_PPPOX AF_WANPIPE AF_LLC AF_IB AF_MPLS AF_CAN "
+    "AF_TIPC AF_BLUETOOTH AF_IUCV AF_RXRPC AF_ISDN AF_PHONET AF_IEEE802154 AF_CAIF AF_ALG AF_NFC "
+    "AF_VSOCK AF_KCM AF_QIPCRTR AF_SMC AF_XDP AF_MCTP",
+    AF_IB=27, AF_MPLS=28, AF_BLUETOOTH=31, AF_IUCV=32, AF_RXRPC=33,   # socket lacks these
+    AF_ISDN=34, AF_PHONET=35, AF_IEEE802154=36, AF_CAIF=37, AF_NFC=39, AF_KCM=41, AF_SMC=43,
+    AF_XDP=44, AF_MCTP=45), "AF_???")
 SOCK_TYPES = XVal(_consts(socket, "SOCK_STREAM SOCK_DGRAM SOCK_RAW SOCK_RDM SOCK_SEQPACKET "
                                 "SOCK_DCCP SOCK_PACKET",
                           SOCK_DCCP=6, SOCK_PACKET=10), "SOCK_???")   # not in socket
@@ -1770,11 +1773,18 @@ def _clone3_leave(c, mem):
     return (" => {" + ", ".join(changed) + "}" if changed else "") + ", %d" % size
 
 
-_IOCTL_IN_INT = {0x5410, 0x5421, 0x40045431, 0x5452}          # TIOCSPGRP, FIONBIO, ...
-_IOCTL_OUT_INT = {0x540F, 0x541B, 0x5411, 0x5429, 0x80045430}  # TIOCGPGRP, FIONREAD, ...
-_IOCTL_NO_ARG = {0x5450, 0x5451, 0x5422}                       # FIONCLEX, FIOCLEX, TIOCNOTTY
-_IOCTL_INT_ARG = {0x540E, 0x5409, 0x540A, 0x540B}              # TIOCSCTTY, TCSBRK, ...
-_IOCTL_WINSZ_OUT, _IOCTL_WINSZ_IN = 0x5413, 0x5414
+_IOCTL_NUMBERS = {name: v for v, name in IOCTLS.names.items()}
+
+
+def _ioctls(names: str) -> set[int]:
+    return {_IOCTL_NUMBERS[name] for name in names.split()}
+
+
+_IOCTL_IN_INT = _ioctls("TIOCSPGRP FIONBIO TIOCSPTLCK FIOASYNC")
+_IOCTL_OUT_INT = _ioctls("TIOCGPGRP FIONREAD TIOCOUTQ TIOCGSID TIOCGPTN")
+_IOCTL_NO_ARG = _ioctls("FIONCLEX FIOCLEX TIOCNOTTY")
+_IOCTL_INT_ARG = _ioctls("TIOCSCTTY TCSBRK TCXONC TCFLSH")
+_IOCTL_WINSZ_OUT, _IOCTL_WINSZ_IN = _IOCTL_NUMBERS["TIOCGWINSZ"], _IOCTL_NUMBERS["TIOCSWINSZ"]
 
 
 def _winsize(c, v, mem):
