@@ -1783,7 +1783,11 @@ def _ioctls(names: str) -> set[int]:
 _IOCTL_IN_INT = _ioctls("TIOCSPGRP FIONBIO TIOCSPTLCK FIOASYNC")
 _IOCTL_OUT_INT = _ioctls("TIOCGPGRP FIONREAD TIOCOUTQ TIOCGSID TIOCGPTN")
 _IOCTL_NO_ARG = _ioctls("FIONCLEX FIOCLEX TIOCNOTTY")
-_IOCTL_INT_ARG = _ioctls("TIOCSCTTY TCSBRK TCXONC TCFLSH")
+_IOCTL_INT_ARG = _ioctls("TIOCSCTTY TCSBRK")
+_IOCTL_NAMED_ARG = {   # tcflow(3)'s and tcflush(3)'s actions, the whole 64 bits (strace's term.c)
+    _IOCTL_NUMBERS["TCXONC"]: XVal(_consts(termios, "TCOOFF TCOON TCIOFF TCION"), "TC???"),
+    _IOCTL_NUMBERS["TCFLSH"]: XVal(_consts(termios, "TCIFLUSH TCOFLUSH TCIOFLUSH"), "TC???"),
+}
 _IOCTL_WINSZ_OUT, _IOCTL_WINSZ_IN = _IOCTL_NUMBERS["TIOCGWINSZ"], _IOCTL_NUMBERS["TIOCSWINSZ"]
 
 
@@ -1806,6 +1810,8 @@ def _ioctl_enter(c, mem):
         return head + ", " + _safe(_winsize, c, arg, mem)
     if req in _IOCTL_INT_ARG:
         return head + ", %d" % i32(arg)
+    if req in _IOCTL_NAMED_ARG:
+        return head + ", " + _IOCTL_NAMED_ARG[req](arg)
     c.extra = True
     return head + ", "
 
