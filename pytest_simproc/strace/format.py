@@ -68,7 +68,7 @@ _S_III = struct.Struct("<iii")
 _ERRNO_ALIASES = {11: "EAGAIN",        # not EWOULDBLOCK
                   35: "EDEADLK",       # not EDEADLOCK (errorcode's pick on 3.10-3.13)
                   95: "EOPNOTSUPP"}    # not ENOTSUP (errorcode's pick on 3.10-3.13)
-_ERRNO_KEPT = {133: "EHWPOISON"}       # in the errno module only from Python 3.14
+_ERRNO_KEPT = {133: "EHWPOISON"}       # not in the errno module of 3.10-3.13
 # Kernel-internal codes (include/linux/errno.h) that only a tracer sees: errno lacks
 # them, strace names them.
 _ERRNO_KERNEL = dict(enumerate(
@@ -352,7 +352,7 @@ def _consts(module, names: str, **kept):
 # and python-ptrace where those hold them; the tables built from lists of pairs are the
 # constants no module has on 3.10: AT_*, MREMAP_*, MS_*, MCL_*, CLONE_* (os from 3.12),
 # SA_*, SS_*, CPUCLOCK_*, TIMER_*, TFD_* (os from 3.13), SIGEV_*, EPOLL_CTL_*, SFD_*, IN_*,
-# CLOSE_RANGE_*, PIDFD_* (os from 3.12), RENAME_*, FALLOC_FL_*, STATX_*, FUTEX_*, ARCH_*,
+# CLOSE_RANGE_*, PIDFD_*, RENAME_*, FALLOC_FL_*, STATX_*, FUTEX_*, ARCH_*,
 # PR_*, SUID_DUMP_*, SECCOMP_*, MEMBARRIER_*, AUDIT_ARCH_*, MNT_*, MLOCK_*.
 
 
@@ -497,7 +497,7 @@ FCNTL_CMDS = XVal(_consts(
 FD_FLAGS = Flags(_consts(fcntl, "FD_CLOEXEC"), "FD_???")
 F_SEALS = Flags(_consts(fcntl, "F_SEAL_SEAL F_SEAL_SHRINK F_SEAL_GROW F_SEAL_WRITE "
                             "F_SEAL_FUTURE_WRITE",
-                            F_SEAL_FUTURE_WRITE=16), "F_SEAL_???")   # fcntl has it from 3.12
+                            F_SEAL_FUTURE_WRITE=16), "F_SEAL_???")   # fcntl has it from 3.13
 LOCK_OPS = Flags(_consts(fcntl, "LOCK_SH LOCK_EX LOCK_UN LOCK_NB"), "LOCK_???")
 POLL_EVENTS = Flags(_consts(select, "POLLIN POLLPRI POLLOUT POLLERR POLLHUP POLLNVAL POLLRDNORM "
                                  "POLLRDBAND POLLWRNORM POLLWRBAND POLLMSG POLLREMOVE POLLRDHUP",

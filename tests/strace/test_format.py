@@ -469,7 +469,7 @@ def test_misc_calls(mem):
     # where errno has two names, strace's, whichever errno.errorcode keeps
     (35, "-1 EDEADLK (Resource deadlock avoided)"),
     (95, "-1 EOPNOTSUPP (Operation not supported)"),
-    (133, "-1 EHWPOISON (Memory page has hardware error)"),   # errno lacks it before 3.14
+    (133, "-1 EHWPOISON (Memory page has hardware error)"),   # not in errno on 3.10-3.13
     (41, "-1 (errno 41)"),                                     # no name on x86_64
     (517, "-1 EPROBE_DEFER (Unknown error 517)"),
     (4, "-1 EINTR (Interrupted system call)"),

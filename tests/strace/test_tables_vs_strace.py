@@ -74,7 +74,8 @@ int main(void)
     struct sock_fprog prog = {sizeof code / sizeof code[0], code};
     printf("%lu\n", (unsigned long)winsize);
     fflush(stdout);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
         return 1;
     for (unsigned i = 0; i < sizeof errnos / sizeof errnos[0]; i++)
         syscall(SYS_sched_yield, errnos[i]);
