@@ -6,9 +6,9 @@ torn down) a :class:`DropinSession` is active:
 - ``subprocess.Popen`` is replaced by :class:`SimPopen` (so ``run``, ``call``,
   ``check_call``, ``check_output``, ``getoutput`` follow): each program is spawned into
   the test's :class:`~pytest_simproc.host.SimHost`, created lazily at the first spawn;
-- ``os.kill``, ``os.killpg``, ``os.waitpid``, ``os.getpgid`` and ``os.getsid`` called
-  with a pid (or process group) of that host go to the host, any other pid to the real
-  functions;
+- ``os.kill``, ``os.killpg``, the wait family, ``os.pidfd_open``,
+  ``signal.pidfd_send_signal``, ``os.getpgid`` and ``os.getsid`` called with a pid (or
+  process group, or pidfd) of that host go to the host, any other to the real functions;
 - time follows the host's virtual clock: freezegun freezes ``time.time``,
   ``time.monotonic``, ``datetime.now``... at the host's start time, and every time the
   host runs (``time.sleep``, ``wait``, ``poll``, ``communicate``, reading a pipe) the
@@ -27,6 +27,7 @@ restored at the end of the test.
 - session.py  DropinSession: the test's host, running it, its pids
 - popen.py    SimPopen;  pipes.py  its stdin/stdout/stderr pipes
 - patches.py  the fakes of time.sleep and the os process functions, installed and undone
+- waiting.py  the test as its programs' parent: os.wait*, pidfds
 - clock.py    the test's clocks frozen to the host's virtual time
 """
 from .popen import DropinUnsupportedError, SimPopen

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal as _signal
 import subprocess
 import sys
 import threading
@@ -17,8 +18,11 @@ import time as _time
 
 from .popen import SimPopen
 from .routing import (_caller_is_native, _matches, _real_getpgid, _real_getsid,
-                      _real_kill, _real_killpg, _real_sleep, _real_waitpid, _RealPopen,
-                      _session_for_caller, active_session)
+                      _real_kill, _real_killpg, _real_pidfd_open, _real_pidfd_send_signal,
+                      _real_sleep, _real_wait, _real_wait3, _real_wait4, _real_waitid,
+                      _real_waitpid, _RealPopen, _session_for_caller, active_session)
+from .waiting import (_sim_pidfd_open, _sim_pidfd_send_signal, _sim_wait, _sim_wait3,
+                      _sim_wait4, _sim_waitid, _sim_waitpid)
 
 _SCAN_SKIP = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun", "os", "posix",
               "time", "subprocess", "threading", "multiprocessing", "concurrent",
@@ -96,13 +100,6 @@ def _sim_killpg(pgid, sig):
     return _real_killpg(pgid, sig)
 
 
-def _sim_waitpid(pid, options):
-    session = _session_for_caller()
-    if session is not None and isinstance(pid, int) and session._lookup(pid) is not None:
-        return session.waitpid(pid, options)
-    return _real_waitpid(pid, options)
-
-
 def _simulated_group_id(session, pid, attribute: str, real):
     """os.getpgid/os.getsid of a host process: its simulated group or session; of any
     other pid: the real call. ``session`` comes from the patched function itself
@@ -127,7 +124,11 @@ def _sim_getsid(pid):
 _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (_time, "sleep", _real_sleep, _sim_sleep),
              (os, "kill", _real_kill, _sim_kill), (os, "killpg", _real_killpg, _sim_killpg),
-             (os, "waitpid", _real_waitpid, _sim_waitpid),
+             (os, "waitpid", _real_waitpid, _sim_waitpid), (os, "wait", _real_wait, _sim_wait),
+             (os, "wait3", _real_wait3, _sim_wait3), (os, "wait4", _real_wait4, _sim_wait4),
+             (os, "waitid", _real_waitid, _sim_waitid),
+             (os, "pidfd_open", _real_pidfd_open, _sim_pidfd_open),
+             (_signal, "pidfd_send_signal", _real_pidfd_send_signal, _sim_pidfd_send_signal),
              (os, "getpgid", _real_getpgid, _sim_getpgid),
              (os, "getsid", _real_getsid, _sim_getsid)]
 for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones

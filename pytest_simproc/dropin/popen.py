@@ -212,12 +212,17 @@ class SimPopen(_RealPopen):
             self._session.block(self._ended, timeout)
         if not self._ended():
             return False
-        if self._sp.returncode is None:  # alive at stop_time: the host stopped it
+        self._check_ended_by_itself()
+        return True
+
+    def _check_ended_by_itself(self) -> None:
+        """An ended program that was alive at stop_time was stopped by the host: a wait
+        for it would natively never return."""
+        if self._sp.returncode is None:
             raise SimprocError(
                 f"{self._argv!r} was still running when the simulated host reached its "
                 f"stop_time ({self._session.host.stop_time} virtual seconds); natively "
                 f"this wait would never return")
-        return True
 
     # ------------------------------------------------------------ Popen API
     def poll(self):

@@ -9,6 +9,7 @@ function. The real objects are taken here, before anything is patched.
 from __future__ import annotations
 
 import os
+import signal as _signal
 import subprocess
 import sys
 import threading
@@ -26,6 +27,12 @@ _real_localtime = _time.localtime
 _real_kill = os.kill
 _real_killpg = os.killpg
 _real_waitpid = os.waitpid
+_real_wait = os.wait
+_real_wait3 = os.wait3
+_real_wait4 = os.wait4
+_real_waitid = os.waitid
+_real_pidfd_open = os.pidfd_open
+_real_pidfd_send_signal = _signal.pidfd_send_signal
 _real_getpgid = os.getpgid
 _real_getsid = os.getsid
 

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
-from ..kernel.states import encode_wait_status
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import _CAPTURE, _MERGE, _StdinWriter
 from .routing import _real_monotonic, _real_sleep, active_session, set_active
+from .waiting import PidFds
 
 if TYPE_CHECKING:
     from .popen import SimPopen
@@ -49,6 +49,7 @@ class DropinSession:
         self._writers: list[_StdinWriter] = []       # every stdin=PIPE of the test
         self._feeders: set[_StdinWriter] = set()     # those with bytes not in the pipe yet
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
+        self._pidfds = PidFds()  # the test's pidfds of host processes
         self._patches = Patches()
         self._clock: VirtualClock | None = None
         self._ident = None
@@ -83,6 +84,7 @@ class DropinSession:
                 set_active(None)
             for writer in self._writers:
                 writer._close_fd()
+            self._pidfds.close()
             self._patches.restore()
         finally:
             try:
@@ -127,6 +129,7 @@ class DropinSession:
 
     def _after_run(self) -> None:
         self._clock.move_to(self.now)
+        self._pidfds.refresh(self._gone)
         if threading.get_ident() == self._ident:
             self._last_run = _real_monotonic()
         self._cond.notify_all()
@@ -240,17 +243,28 @@ class DropinSession:
             return False
         return any(p.pgid == pgid and p.state != "reaped" for p in self._host.processes())
 
+    def _zombie_child(self, pid: int) -> bool:
+        """A child of the test that ended and that it has not waited for yet."""
+        child = self._children.get(pid)
+        return child is not None and not child._waited and child._ended()
+
+    def _exists(self, pid: int) -> bool:
+        proc = self._lookup(pid)
+        return proc is not None and (proc.state != "reaped" or self._zombie_child(pid))
+
+    def _gone(self, pid: int) -> bool:
+        proc = self._lookup(pid)
+        return proc is None or proc.state in ("zombie", "reaped")
+
     def kill(self, pid: int, sig) -> None:
         with self._lock:
             if int(sig) == 0:  # does it exist?
-                if pid < 0:
-                    exists = self._has_group(-pid)
-                else:
-                    proc = self._lookup(pid)
-                    exists = proc is not None and proc.state != "reaped"
+                exists = self._has_group(-pid) if pid < 0 else self._exists(pid)
                 if not exists:
                     raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
                 return
+            if pid > 0 and self._zombie_child(pid):
+                return  # kill(2): a zombie still exists; the signal does nothing
             self._signal(pid, sig)
 
     def killpg(self, pgid: int, sig) -> None:
@@ -266,19 +280,8 @@ class DropinSession:
             self.host.kill(target, sig)
         except ProcessLookupError:
             raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH)) from None
-
-    def waitpid(self, pid: int, options: int):
-        child = self._children.get(pid)
-        if child is None or child._waited:
-            raise ChildProcessError(errno.ECHILD, os.strerror(errno.ECHILD))
-        if options & os.WNOHANG:
-            self.run_now()
-            if not child._ended():
-                return (0, 0)
-        else:
-            child._block_until_ended(None)
-        child._reap()
-        return (pid, encode_wait_status(child._sp.exit_status))
+        finally:
+            self._pidfds.refresh(self._gone)  # a SIGKILL ends its target at once
 
     # ------------------------------------------------------------ spawning
     def spawn(self, popen: SimPopen, stdin) -> None:

@@ -279,6 +279,11 @@ class SimHost:
         log = self._engine.strace
         return log.merged_lines() if log is not None else []
 
+    def _waited_cpu_ns(self, event) -> int:
+        """The CPU time a wait for ``event`` (a kernel WaitEvent) reports: the child's
+        own and its waited-for children's (getrusage(2) RUSAGE_CHILDREN)."""
+        return self._engine.waited_cpu_ns(event)
+
     @property
     def unsupported_syscalls(self) -> list[dict]:
         return [{"name": name, "pid": pid, "count": count}
