@@ -16,6 +16,7 @@ import sys
 import threading
 import time as _time
 
+from .args import signal_number
 from .popen import SimPopen
 from .routing import (_caller_is_native, _matches, _real_getpgid, _real_getsid,
                       _real_kill, _real_killpg, _real_pidfd_open, _real_pidfd_send_signal,
@@ -89,14 +90,14 @@ def _sim_kill(pid, sig):
     if session is not None and isinstance(pid, int):
         if (pid > 0 and session._lookup(pid) is not None) or (
                 pid < -1 and session._has_group(-pid)):
-            return session.kill(pid, sig)
+            return session.kill(pid, signal_number(sig, bits=64))  # a C ssize_t
     return _real_kill(pid, sig)
 
 
 def _sim_killpg(pgid, sig):
     session = _session_for_caller()
     if session is not None and isinstance(pgid, int) and session._has_group(pgid):
-        return session.killpg(pgid, sig)
+        return session.killpg(pgid, signal_number(sig))
     return _real_killpg(pgid, sig)
 
 

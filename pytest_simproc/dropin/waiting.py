@@ -32,6 +32,7 @@ from ..kernel.table import INIT_PID
 from ..kernel.wait import (__WALL, __WCLONE, __WNOTHREAD, WCONTINUED, WEXITED, WNOHANG,
                            WNOWAIT, WSTOPPED, WUNTRACED, WaitEvent, continue_event,
                            exit_event, stop_event)
+from .args import c_integer, signal_number
 from .routing import (_real_pidfd_open, _real_pidfd_send_signal, _real_wait, _real_wait3,
                       _real_wait4, _real_waitid, _real_waitpid, _session_for_caller)
 
@@ -102,6 +103,12 @@ def _matcher(session: "DropinSession", selector: int):
     if selector == 0:  # the test's own group: in the host, the one its programs start in
         return lambda c: c._sp.pgid == INIT_PID
     return lambda c: True
+
+
+def _only_clone_children(options: int, match):
+    """wait(2) __WCLONE without __WALL waits for children whose exit signal is not
+    SIGCHLD only: never one the test started."""
+    return (lambda c: False) if options & __WCLONE and not options & __WALL else match
 
 
 def _wait(session: "DropinSession", match, want: _Want, nohang: bool, native=None,
@@ -180,8 +187,10 @@ def _wait4(session, pid, options, real):
     match = _matcher(session, pid)
     if match is None:
         return None
+    options = c_integer(options) & 0xFFFFFFFF  # the kernel's unsigned int
     if options & ~_WAIT4_OPTIONS:
         raise _error(errno.EINVAL)
+    match = _only_clone_children(options, match)
     native = None
     if pid in (-1, 0):
         native = lambda extra: _reported(real(pid, options | extra | __WNOTHREAD))  # noqa: E731
@@ -248,8 +257,10 @@ def _waitid(session, idtype, ident, options):
     match = None if selector is None else _matcher(session, selector)
     if match is None:
         return None
+    options = c_integer(options) & 0xFFFFFFFF  # the kernel's unsigned int
     if options & ~_WAITID_OPTIONS or not options & (WEXITED | WSTOPPED | WCONTINUED):
         raise _error(errno.EINVAL)
+    match = _only_clone_children(options, match)
     native = None
     if selector in (-1, 0):
         native = lambda extra: _real_waitid(idtype, ident, options | extra | __WNOTHREAD)  # noqa: E731
@@ -325,7 +336,7 @@ def _sim_pidfd_open(pid, flags=0):
     session = _session_for_caller()
     if session is None or session._lookup(pid) is None:
         return _real_pidfd_open(pid, flags)
-    if isinstance(flags, bool) or not isinstance(flags, int) or flags & ~PIDFD_NONBLOCK:
+    if c_integer(flags, signed=False) & ~PIDFD_NONBLOCK:
         raise _error(errno.EINVAL)
     with session._lock:
         if not session._exists(pid):
@@ -340,8 +351,9 @@ def _sim_pidfd_send_signal(pidfd, sig, siginfo=None, flags=0):
     target = _pidfd(session, pidfd) if session is not None else None
     if target is None:
         return _real_pidfd_send_signal(pidfd, sig, siginfo, flags)
+    sig = signal_number(sig)
     if siginfo is not None:
         raise TypeError("siginfo must be None")  # as CPython's own check
-    if flags:
+    if c_integer(flags):
         raise _error(errno.EINVAL)  # pidfd_send_signal(2): flags is reserved
     session.kill(target.pid, sig)

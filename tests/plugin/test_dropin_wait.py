@@ -12,8 +12,12 @@ find the children of the process running this suite.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest_plugins = ["pytester"]
 
@@ -193,3 +197,78 @@ def test_waits_under_simproc_run_in_the_host(pytester):
         "mixed": ([1000], 2.0),
     }
     assert seen["any"][2] == START + 1.0  # each test has its own host, from the start
+
+
+# ---------------------------------------------------------------- hostile arguments
+def _outcome(call):
+    """What a call gave: its result (normalized) or its exception's type and errno."""
+    try:
+        result = call()
+    except Exception as exc:  # noqa: BLE001 -- the comparison is the point
+        return type(exc).__name__, getattr(exc, "errno", None)
+    if isinstance(result, tuple) and len(result) == 3:  # wait3/wait4: drop the rusage
+        result = result[:2]
+    if result in ((0, 0), None):
+        return "nothing to report"
+    if isinstance(result, int) and not isinstance(result, bool):  # a new pidfd
+        os.close(result)
+        return "a pidfd"
+    return "reported", result
+
+
+INTS = (st.integers(-2**31, 2**31 - 1) | st.integers(2**31, 2**70) | st.integers(-2**70, -2**31)
+        | st.sampled_from([0, os.WUNTRACED, os.WCONTINUED, os.WEXITED, os.WNOWAIT, 0x40000000,
+                           0x80000000, 0x20000000, -1]))
+# os.kill hands kill(2) the low 32 bits of its argument: 2**32 + 9 is SIGKILL
+BAD_SIGNALS = st.integers(-2**70, 2**70).filter(lambda n: not 0 < n % 2**32 < 65)
+
+
+@pytest.fixture
+def children():
+    """A native child and a host child of the test, both asleep, and a pidfd of each."""
+    from pytest_simproc.dropin import DropinSession
+    native = subprocess.Popen(["sleep", "1000"])
+    try:
+        with DropinSession() as session:
+            simulated = subprocess.Popen(["sleep", "1000"])
+            session.run_now()
+            fds = os.pidfd_open(native.pid), os.pidfd_open(simulated.pid)
+            yield native.pid, simulated.pid, fds
+            for fd in fds:
+                os.close(fd)
+    finally:
+        native.kill()
+        native.wait()
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(call=st.sampled_from(["waitpid", "wait4", "waitid", "waitid pidfd", "kill",
+                             "pidfd_send_signal", "pidfd_open"]),
+       number=INTS | st.floats(allow_nan=False), bad_signal=BAD_SIGNALS)
+def test_hostile_arguments_fail_as_natively(children, call, number, bad_signal):
+    """The same call on a host child and on a native child gives the same result or
+    the same exception and errno (WNOHANG is always added: no call may block)."""
+    import signal as _signal
+    from pytest_simproc.dropin import routing
+    native, simulated, (native_fd, simulated_fd) = children
+    options = number | os.WNOHANG if isinstance(number, int) else number
+    calls = {
+        "waitpid": (lambda pid, fd: os.waitpid(pid, options),
+                    lambda pid, fd: routing._real_waitpid(pid, options)),
+        "wait4": (lambda pid, fd: os.wait4(pid, options),
+                  lambda pid, fd: routing._real_wait4(pid, options)),
+        "waitid": (lambda pid, fd: os.waitid(os.P_PID, pid, options),
+                   lambda pid, fd: routing._real_waitid(os.P_PID, pid, options)),
+        "waitid pidfd": (lambda pid, fd: os.waitid(os.P_PIDFD, fd, options),
+                         lambda pid, fd: routing._real_waitid(os.P_PIDFD, fd, options)),
+        "kill": (lambda pid, fd: os.kill(pid, bad_signal),
+                 lambda pid, fd: routing._real_kill(pid, bad_signal)),
+        "pidfd_send_signal": (
+            lambda pid, fd: _signal.pidfd_send_signal(fd, bad_signal),
+            lambda pid, fd: routing._real_pidfd_send_signal(fd, bad_signal)),
+        "pidfd_open": (lambda pid, fd: os.pidfd_open(pid, number),
+                       lambda pid, fd: routing._real_pidfd_open(pid, number)),
+    }
+    in_host, real = calls[call]
+    assert _outcome(lambda: in_host(simulated, simulated_fd)) == _outcome(
+        lambda: real(native, native_fd))
