@@ -241,7 +241,8 @@ class DropinSession:
     def _has_group(self, pgid: int) -> bool:
         if self._host is None or pgid <= 1:
             return False
-        return any(p.pgid == pgid and p.state != "reaped" for p in self._host.processes())
+        return any(p.pgid == pgid and (p.state != "reaped" or self._zombie_child(p.pid))
+                   for p in self._host.processes())
 
     def _zombie_child(self, pid: int) -> bool:
         """A child of the test that ended and that it has not waited for yet."""
@@ -263,8 +264,6 @@ class DropinSession:
                 if not exists:
                     raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
                 return
-            if pid > 0 and self._zombie_child(pid):
-                return  # kill(2): a zombie still exists; the signal does nothing
             self._signal(pid, sig)
 
     def killpg(self, pgid: int, sig) -> None:
@@ -279,7 +278,10 @@ class DropinSession:
         try:
             self.host.kill(target, sig)
         except ProcessLookupError:
-            raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH)) from None
+            # kill(2): a zombie (a child the test has not waited for) still exists and
+            # the signal does nothing to it
+            if not (self._has_group(-target) if target < 0 else self._exists(target)):
+                raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH)) from None
         finally:
             self._pidfds.refresh(self._gone)  # a SIGKILL ends its target at once
 

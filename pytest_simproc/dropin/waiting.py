@@ -87,17 +87,13 @@ def _report(children, want: _Want) -> "tuple[SimPopen, WaitEvent] | None":
     return None
 
 
-def _names_group(session: "DropinSession", pgid: int) -> bool:
-    return session._has_group(pgid) or bool(_children(session, lambda c: c._sp.pgid == pgid))
-
-
 def _matcher(session: "DropinSession", selector: int):
     """wait4(2)'s pid argument as a test on a child; None when it names nothing of
     the host (the real function answers)."""
     if selector > 0:
         return (lambda c: c.pid == selector) if session._lookup(selector) else None
     if selector < -1:
-        return (lambda c: c._sp.pgid == -selector) if _names_group(session, -selector) else None
+        return (lambda c: c._sp.pgid == -selector) if session._has_group(-selector) else None
     if session._host is None:
         return None
     if selector == 0:  # the test's own group: in the host, the one its programs start in

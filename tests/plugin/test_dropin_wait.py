@@ -83,6 +83,9 @@ def test_wait_for_a_process_group():
     leader = subprocess.Popen(["sh", "-c", "sleep 0.5; exit 6"], start_new_session=True)
     mine = subprocess.Popen(["sh", "-c", "sleep 0.2; exit 7"])
     time.sleep(0.1)
+    os.waitid(os.P_PID, leader.pid, os.WEXITED | os.WNOWAIT)
+    os.killpg(leader.pid, 0)  # the group of a child not waited for still exists
+    os.killpg(leader.pid, signal.SIGTERM)
     pid, status = os.waitpid(-leader.pid, 0)
     assert pid == leader.pid and os.WEXITSTATUS(status) == 6
     with pytest.raises(ChildProcessError):
