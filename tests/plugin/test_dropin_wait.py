@@ -27,6 +27,7 @@ import os
 import select
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -153,6 +154,18 @@ def test_native_and_simulated_children_together():
     observed("mixed", [p.pid], time.time() - t0)
 
 
+def test_a_thread_waits_while_the_test_sleeps():
+    t0 = time.time()
+    p = subprocess.Popen(["sh", "-c", "sleep 0.3; exit 9"])
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(os.waitpid(p.pid, 0)))
+    waiter.start()
+    time.sleep(1)
+    waiter.join(timeout=30)
+    assert got == [(p.pid, 9 << 8)]
+    observed("thread", [p.pid], time.time() - t0)
+
+
 def test_no_child_at_all():
     with pytest.raises(ChildProcessError):
         os.wait()
@@ -173,13 +186,13 @@ def observations(pytester, args) -> dict:
     pytester.makepyfile(INNER)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=120)
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
     seen = {}
     for line in result.outlines:
         if "OBSERVED " in line:  # after pytest's progress characters
             name, pids, elapsed, now = json.loads(line.split("OBSERVED ", 1)[1])
             seen[name] = (pids, elapsed, now)
-    assert len(seen) == 6, result.outlines
+    assert len(seen) == 7, result.outlines
     return seen
 
 
@@ -198,6 +211,7 @@ def test_waits_under_simproc_run_in_the_host(pytester):
         "pidfd": ([1000, 1001], 0),
         "grandchild": ([1000, 1001], 0),
         "mixed": ([1000], 2.0),
+        "thread": ([1000], 1.0),
     }
     assert seen["any"][2] == START + 1.0  # each test has its own host, from the start
 
