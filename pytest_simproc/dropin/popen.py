@@ -225,15 +225,22 @@ class SimPopen(_RealPopen):
                 f"this wait would never return")
 
     # ------------------------------------------------------------ Popen API
+    def _collected_elsewhere(self) -> bool:
+        """An os.wait* of the test took the exit status: as natively, Popen then says 0
+        (CPython's Popen when its own waitpid finds no child, ECHILD)."""
+        if self._waited and self.returncode is None:
+            self.returncode = 0
+        return self._waited
+
     def poll(self):
-        if self.returncode is None and not self._waited:
+        if self.returncode is None and not self._collected_elsewhere():
             self._session.run_now()
             if self._ended():
                 self._reap()
         return self.returncode
 
     def wait(self, timeout=None):
-        if self.returncode is not None or self._waited:
+        if self.returncode is not None or self._collected_elsewhere():
             return self.returncode
         if not self._block_until_ended(timeout):
             raise subprocess.TimeoutExpired(self.args, timeout)

@@ -74,7 +74,7 @@ def _report(children, want: _Want) -> "tuple[SimPopen, WaitEvent] | None":
                 continue
             child._check_ended_by_itself()
             if want.consume:
-                child._reap()
+                child._waited = True  # Popen.returncode stays None until poll/wait
             return child, exit_event(proc)
         if want.stopped and proc.state == STOPPED and proc.stop_report_pending:
             if want.consume:

@@ -54,6 +54,8 @@ def test_wait_for_any_child():
         os.wait()
     with pytest.raises(ChildProcessError):
         os.waitpid(slow.pid, 0)
+    assert fast.returncode is None
+    assert (fast.poll(), slow.wait()) == (0, 0)  # os.wait took the statuses: Popen says 0
     observed("any", [slow.pid, fast.pid], time.time() - t0)
 
 
