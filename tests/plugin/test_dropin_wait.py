@@ -39,7 +39,8 @@ def observed(name, pids, elapsed):
 
 def test_wait_for_any_child():
     t0 = time.time()
-    slow = subprocess.Popen(["sh", "-c", "sleep 1; exit 3"])
+    # natively too, `slow` still runs at the first os.wait, even on a loaded machine
+    slow = subprocess.Popen(["sh", "-c", "sleep 2; exit 3"])
     fast = subprocess.Popen(["sh", "-c", "sleep 0.2; exit 4"])
     assert os.waitpid(-1, os.WNOHANG) == (0, 0)
     os.waitid(os.P_PID, fast.pid, os.WEXITED | os.WNOWAIT)
@@ -201,13 +202,13 @@ def observations(pytester, args) -> dict:
 def test_waits_natively(pytester):
     seen = observations(pytester, [])
     assert all(now > 1.6e9 for _, _, now in seen.values())
-    assert seen["any"][1] >= 1.0
+    assert seen["any"][1] >= 2.0
 
 
 def test_waits_under_simproc_run_in_the_host(pytester):
     seen = observations(pytester, ["--simproc"])
     assert {name: (pids, elapsed) for name, (pids, elapsed, _) in seen.items()} == {
-        "any": ([1000, 1001], 1.0),
+        "any": ([1000, 1001], 2.0),
         "stop": ([1000], 0),
         "group": ([1000, 1001], 0.5),
         "pidfd": ([1000, 1001], 0),
@@ -215,7 +216,7 @@ def test_waits_under_simproc_run_in_the_host(pytester):
         "mixed": ([1000], 2.0),
         "thread": ([1000], 1.0),
     }
-    assert seen["any"][2] == START + 1.0  # each test has its own host, from the start
+    assert seen["any"][2] == START + 2.0  # each test has its own host, from the start
 
 
 # ---------------------------------------------------------------- hostile arguments
