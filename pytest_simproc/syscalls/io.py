@@ -303,7 +303,7 @@ def writev(ctx, fd, iov_ptr, count, *_):
 _MSGHDR = struct.Struct("<QI4xQQQQi4x")   # name, namelen, iov, iovlen, control, controllen, flags
 
 
-@handles("sendto", "sendmsg")
+# sendto and sendmsg: registered by net.py, which checks the destination first
 def send(ctx, fd, buf, length, flags, addr, *_):
     if ctx.nr == _SENDMSG:
         flags = length  # sendmsg(fd, msg, flags)
@@ -395,7 +395,7 @@ def _receive_from_host(ctx, fd, remaining, flags, got):
 
 
 # ---------------------------------------------------------------- connect
-@handles("connect")
+# registered by net.py, which checks the destination first
 def connect(ctx, fd, addr, addrlen, *_):
     """A blocking connect(2) never sleeps in the kernel: a TCP one runs natively as a
     non-blocking one, a Unix one waits in the host while the listener's backlog is

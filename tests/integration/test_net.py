@@ -1,14 +1,35 @@
-"""Sockets on the host's loopback network, natively and in a host.
+"""The network (syscalls/net.py): a host is a machine alone on its loopback.
 
-No test here sends a packet outside 127.0.0.0/8 or ::1.
+No test here sends a packet outside 127.0.0.0/8 or ::1. Addresses outside loopback
+(TEST-NET-1 192.0.2.1, TEST-NET-2, 2001:db8::/32) are given only to programs in a
+host, which refuses them before they run; tests/programs/net.c also refuses to send to
+one unless its host is named "simhost-net" and a datagram connect(2), which sends
+nothing, was refused first.
 """
 from __future__ import annotations
 
+import errno
+import ipaddress
+import re
+import socket
+import struct
+
 import pytest
+from hypothesis import given, settings, strategies as st
+
+from pytest_simproc import Exited, SimHost
+from pytest_simproc.syscalls.net import outside_destination
 
 from .conftest import same_as_native
 
 HOST = "simhost-net"
+REFUSAL = re.compile(r"destination (\S+) is outside the host's loopback network")
+
+
+def refused(report) -> list[tuple[str, str]]:
+    """(call, destination without its port) of each refusal in a host's report."""
+    return [(r["syscall"], REFUSAL.search(r["message"]).group(1).rsplit(":", 1)[0])
+            for r in report["host"]["refused"]]
 
 
 # ------------------------------------------------------------------ destinations
@@ -27,6 +48,91 @@ HOST = "simhost-net"
         "connect-udp-mapped"])
 def test_loopback_goes_through_as_natively(build, args, expected):
     """Loopback, IPv4-mapped loopback and the unspecified addresses (which the kernel
-    sends to the machine itself) are the host's own network."""
+    sends to the machine itself) are the host's own network: nothing is refused."""
     report = same_as_native([build("net"), *args.split()], expected.encode(), hostname=HOST)
     assert report["host"]["refused"] == []
+
+
+@pytest.mark.parametrize("args, expected, refusals", [
+    ("connect-tcp 192.0.2.1 127.0.0.1",
+     "connect-tcp 192.0.2.1 = -1 ENETUNREACH\nconnect-tcp 127.0.0.1 = 0 (accepted)\n",
+     [("connect", "192.0.2.1")] * 2),
+    ("sendto 192.0.2.1 127.0.0.1",
+     "sendto 192.0.2.1 = -1 ENETUNREACH\nsendto 127.0.0.1 = 5\nreceived to #1\n",
+     [("connect", "192.0.2.1"), ("sendto", "192.0.2.1")]),
+    ("sendmsg 2001:db8::1 ::ffff:198.51.100.1 ::1",
+     "sendmsg 2001:db8::1 = -1 ENETUNREACH\nsendmsg ::ffff:198.51.100.1 = -1 ENETUNREACH\n"
+     "sendmsg ::1 = 5\nreceived to #2\n",
+     [("connect", "[2001:db8::1]"), ("connect", "[::ffff:198.51.100.1]"),
+      ("sendmsg", "[2001:db8::1]"), ("sendmsg", "[::ffff:198.51.100.1]")]),
+    # the messages before the first outside one go, and the call says how many
+    ("sendmmsg 127.0.0.1 192.0.2.1 127.0.0.1", "sendmmsg = 1\nreceived to #0\n",
+     [("connect", "192.0.2.1"), ("sendmmsg", "192.0.2.1")]),
+    ("sendmmsg 192.0.2.1 127.0.0.1", "sendmmsg = -1 ENETUNREACH\n",
+     [("connect", "192.0.2.1"), ("sendmmsg", "192.0.2.1")]),
+    ("connect-tcp 2001:db8::2 ::1",
+     "connect-tcp 2001:db8::2 = -1 ENETUNREACH\nconnect-tcp ::1 = 0 (accepted)\n",
+     [("connect", "[2001:db8::2]")] * 2),
+], ids=["connect", "sendto", "sendmsg-ipv6", "sendmmsg-partial", "sendmmsg-first",
+        "connect-ipv6"])
+def test_outside_loopback_is_unreachable_and_reported(build, args, expected, refusals):
+    """In a host only: the call fails with ENETUNREACH without running, the socket
+    stays usable (the loopback call after it works), and the report names each
+    refused destination (the program's own datagram-connect guard comes first)."""
+    with SimHost(hostname=HOST) as host:
+        p = host.spawn([build("net"), *args.split()])
+        host.run()
+        assert (p.exit_status, p.stdout.decode(), p.stderr) == (Exited(0), expected, b"")
+        assert refused(host.report()) == refusals
+
+
+def test_network_outside_lets_the_address_through(build):
+    """network="outside": a datagram connect(2) to TEST-NET-2 is the machine's own
+    answer, not refused. udp(7): it only sets the default destination, no packet is
+    sent, natively (the machine's answer, taken here) or in the host."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with probe:
+        err = probe.connect_ex(("198.51.100.7", 9))
+    native = "0" if err == 0 else f"-1 {errno.errorcode[err]}"
+    with SimHost(hostname=HOST, network="outside") as host:
+        p = host.spawn([build("net"), "connect-udp", "198.51.100.7"])
+        host.run()
+        assert p.stdout.decode() == f"connect-udp 198.51.100.7 = {native}\n"
+        report = host.report()
+        assert report["host"]["refused"] == [] and report["host"]["network"] == "outside"
+    with SimHost(hostname=HOST) as host:
+        p = host.spawn([build("net"), "connect-udp", "198.51.100.7"])
+        host.run()
+        assert p.stdout == b"connect-udp 198.51.100.7 = -1 ENETUNREACH\n"
+        assert host.report()["host"]["network"] == "loopback"
+
+
+def _sockaddr_in(addr: bytes, port: int) -> bytes:
+    return struct.pack("=H", socket.AF_INET) + struct.pack(">H", port) + addr + bytes(8)
+
+
+def _sockaddr_in6(addr: bytes, port: int) -> bytes:
+    return struct.pack("=H", socket.AF_INET6) + struct.pack(">HI", port, 0) + addr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=4, max_size=4), st.binary(min_size=16, max_size=16),
+       st.integers(0, 65535), st.binary(max_size=40))
+def test_outside_destination_agrees_with_ipaddress(v4, v6, port, junk):
+    """Any bytes are a sockaddr a program may give: never an exception; an IP address
+    is outside exactly when ipaddress says it is neither loopback nor unspecified
+    (IPv4-mapped ones judged as IPv4)."""
+    def outside(addr) -> bool:
+        mapped = getattr(addr, "ipv4_mapped", None)
+        addr = mapped or addr
+        return not (addr.is_loopback or addr.is_unspecified)
+
+    a4, a6 = ipaddress.IPv4Address(v4), ipaddress.IPv6Address(v6)
+    got4 = outside_destination(_sockaddr_in(v4, port))
+    assert got4 == (f"{a4}:{port}" if outside(a4) else None)
+    got6 = outside_destination(_sockaddr_in6(v6, port))
+    assert (got6 is not None) == outside(a6)
+    if got6 is not None:
+        assert ipaddress.IPv6Address(got6[1:got6.rindex("]")]) == a6
+    outside_destination(junk)  # whatever it is, it is an answer
+    assert outside_destination(_sockaddr_in(v4, port)[:15]) is None  # EINVAL natively
