@@ -1,23 +1,36 @@
-"""The network: a host is a machine alone on its loopback network.
+"""Names and the network: a host is a machine alone on its loopback network.
 
 What a program reaches through the network would make its run depend on the world
-outside (a server that is up or not), so by default (``network="loopback"``) nothing
-leaves 127.0.0.0/8 and ::1: connect, sendto, sendmsg and sendmmsg to an IPv4 or IPv6
-address outside loopback fail with ENETUNREACH, as on a machine whose only route is
-``lo`` (the call never runs natively), and the host's report names each one.
-IPv4-mapped loopback (::ffff:127.x.x.x) is loopback; so are 0.0.0.0 and ::, which the
-kernel sends to the machine itself (ip(7), ipv6(7)).
+outside (a DNS answer, a server that is up or not), so by default (``network=
+"loopback"``) nothing leaves 127.0.0.0/8 and ::1:
 
-``network="outside"`` lets every address through: the outcome then depends on the
-network, the one source of nondeterminism a test opts into.
+- connect, sendto, sendmsg and sendmmsg to an IPv4 or IPv6 address outside loopback
+  fail with ENETUNREACH, as on a machine whose only route is ``lo`` (the call never
+  runs natively), and the host's report names each one. IPv4-mapped loopback
+  (::ffff:127.x.x.x) is loopback; so are 0.0.0.0 and ::, which the kernel sends to
+  the machine itself (ip(7), ipv6(7)).
+- the host has its own /etc/hosts (its name is 127.0.1.1, as Debian writes it),
+  /etc/hostname and /etc/host.conf, and an /etc/nsswitch.conf whose ``hosts`` and
+  ``networks`` databases are ``files`` only, so glibc answers every name from the
+  host's /etc/hosts and never asks DNS. Its /etc/resolv.conf names 127.0.0.1 only
+  (resolv.conf(5)), for resolvers that read it themselves: such a query stays on the
+  machine's loopback. Opens of these paths are redirected to files written in the
+  data dir, as /dev/urandom is (misc.py).
+
+``network="outside"`` lets every address through and leaves nsswitch.conf and
+resolv.conf the machine's (DNS works as on the machine): the outcome then depends on
+the network, the one source of nondeterminism a test opts into. The host's name still
+resolves from its own /etc/hosts.
 """
 from __future__ import annotations
 
 import errno
 import os
+import re
 import socket
 import stat
 import struct
+import weakref
 
 from .args import s32, u32
 from .io import connect as _io_connect, send as _io_send
@@ -170,3 +183,83 @@ def sendmmsg(ctx, fd, vec, vlen, flags, *_):
             return Native()  # one socket: if this address goes, any address does
         return refusal if i == 0 else Native(regs={"rdx": i})
     return Native()
+
+
+# ---------------------------------------------------------------- the host's /etc
+def _hosts(engine) -> bytes:
+    return (f"# /etc/hosts of the simulated host {engine.hostname} (pytest-simproc)\n"
+            f"127.0.0.1\tlocalhost\n"
+            f"127.0.1.1\t{engine.hostname}\n"
+            f"::1\tlocalhost ip6-localhost ip6-loopback\n").encode()
+
+
+def _hostname(engine) -> bytes:
+    return engine.hostname.encode() + b"\n"
+
+
+def _host_conf(engine) -> bytes:
+    return b"multi on\n"  # host.conf(5): every address of a name in /etc/hosts
+
+
+_FILES_ONLY = re.compile(rb"^[ \t]*(hosts|networks)[ \t]*:.*$", re.MULTILINE)
+
+
+def _nsswitch(engine) -> bytes | None:
+    """The machine's nsswitch.conf(5), but names and networks from files only."""
+    if engine.network == "outside":
+        return None
+    try:
+        with open("/etc/nsswitch.conf", "rb") as f:
+            text = f.read()
+    except OSError:
+        text = b""
+    text = _FILES_ONLY.sub(lambda m: m.group(1) + b":\tfiles", text)
+    for database in (b"hosts", b"networks"):
+        if not re.search(rb"^" + database + rb":", text, re.MULTILINE):
+            text += (b"" if not text or text.endswith(b"\n") else b"\n") + database + b":\tfiles\n"
+    return text
+
+
+def _resolv_conf(engine) -> bytes | None:
+    if engine.network == "outside":
+        return None
+    return (f"# resolv.conf of the simulated host {engine.hostname} (pytest-simproc, "
+            f"network='loopback'):\n# names resolve from /etc/hosts (nsswitch.conf: "
+            f"hosts: files); a program that asks DNS\n# itself asks the machine's "
+            f"loopback, never a server outside.\nnameserver 127.0.0.1\n").encode()
+
+
+_VIEWS = {b"/etc/hosts": _hosts, b"/etc/hostname": _hostname,
+          b"/etc/host.conf": _host_conf, b"/etc/nsswitch.conf": _nsswitch,
+          b"/etc/resolv.conf": _resolv_conf}
+# engine -> {path: the file standing in for it}: written at the first open, then the
+# host's own (a program that edits its /etc/hosts edits the host's, not the machine's)
+_written: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def etc_view(ctx, path: bytes) -> str | None:
+    """The file that stands in for ``path`` in this host (open(2) opens it instead),
+    or None when the program opens the machine's."""
+    render = _VIEWS.get(path)
+    if render is None:
+        return None
+    engine = ctx.engine
+    files = _written.setdefault(engine, {})
+    if path in files:
+        return files[path]
+    text = render(engine)
+    if text is None:
+        files[path] = None
+        return None
+    name = os.path.join(engine.data_dir,
+                        f".{engine.hostname}.etc.{os.path.basename(os.fsdecode(path))}")
+    try:
+        os.unlink(name)  # a kept data dir's, from an earlier host
+    except FileNotFoundError:
+        pass
+    # read-only, as the machine's /etc is to a program that is not root
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+    with open(fd, "wb") as f:
+        f.write(text)
+    files[path] = name
+    return name

@@ -1,4 +1,4 @@
-"""The network (syscalls/net.py): a host is a machine alone on its loopback.
+"""Names and the network (syscalls/net.py): a host is a machine alone on its loopback.
 
 No test here sends a packet outside 127.0.0.0/8 or ::1. Addresses outside loopback
 (TEST-NET-1 192.0.2.1, TEST-NET-2, 2001:db8::/32) are given only to programs in a
@@ -10,20 +10,37 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import os
 import re
 import socket
 import struct
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pytest_simproc import Exited, SimHost
+from pytest_simproc import Exited, Running, SimHost
 from pytest_simproc.syscalls.net import outside_destination
 
-from .conftest import same_as_native
+from .conftest import REPO_ROOT, START, find_tool, same_as_native
+
+pytest_plugins = ["pytester"]
 
 HOST = "simhost-net"
 REFUSAL = re.compile(r"destination (\S+) is outside the host's loopback network")
+ADDRESS = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"')
+
+
+def dns_or_outside(lines: list[str]) -> list[str]:
+    """The strace lines that name port 53 or an IP address outside loopback. (glibc's
+    getaddrinfo connects a datagram socket to 127.0.0.1 to pick a source address,
+    RFC 3484: no packet, and loopback.)"""
+    def outside(match) -> bool:
+        addr = ipaddress.ip_address(match.group(1) or match.group(2))
+        return not (addr.is_loopback or addr.is_unspecified)
+    return [line for line in lines
+            if "htons(53)" in line or any(outside(m) for m in ADDRESS.finditer(line))]
 
 
 def refused(report) -> list[tuple[str, str]]:
@@ -136,3 +153,100 @@ def test_outside_destination_agrees_with_ipaddress(v4, v6, port, junk):
         assert ipaddress.IPv6Address(got6[1:got6.rindex("]")]) == a6
     outside_destination(junk)  # whatever it is, it is an answer
     assert outside_destination(_sockaddr_in(v4, port)[:15]) is None  # EINVAL natively
+
+
+# ------------------------------------------------------------------ names
+def test_host_name_resolves_from_its_own_hosts_file():
+    """gethostbyname(gethostname()), getfqdn() and getent answer from the host's
+    /etc/hosts at once: nothing to port 53 or outside loopback, no virtual time spent."""
+    python, getent = find_tool("python3"), find_tool("getent")
+    code = ("import socket; n = socket.gethostname(); "
+            "print(n, socket.gethostbyname(n), socket.getfqdn(), "
+            "socket.gethostbyname('localhost'))")
+    with SimHost(hostname="web-1", strace="standard") as host:
+        py = host.spawn([python, "-c", code])
+        ge = host.spawn([getent, "hosts", "web-1"])
+        host.run()
+        assert py.stdout == b"web-1 127.0.1.1 web-1 127.0.0.1\n", py.stderr
+        assert ge.stdout.split() == [b"127.0.1.1", b"web-1"]
+        for p in (py, ge):
+            assert p.exit_status == Exited(0)
+            lines = p.strace().lines
+            assert any('openat(AT_FDCWD, "/etc/hosts"' in line for line in lines)
+            assert dns_or_outside(lines) == []
+        assert host.now == START
+
+
+def test_etc_files_are_the_hosts():
+    """The host's /etc/hostname, /etc/hosts, /etc/host.conf; nsswitch.conf takes host
+    and network names from files only; resolv.conf names no server but 127.0.0.1."""
+    with SimHost(hostname="web-1") as host:
+        p = host.spawn(["/bin/sh", "-c", "cat /etc/hostname /etc/host.conf; "
+                        "grep -v '^#' /etc/hosts; grep -E '^(hosts|networks):' "
+                        "/etc/nsswitch.conf; grep -v '^#' /etc/resolv.conf"])
+        host.run()
+    assert p.stdout.decode() == (
+        "web-1\nmulti on\n127.0.0.1\tlocalhost\n127.0.1.1\tweb-1\n"
+        "::1\tlocalhost ip6-localhost ip6-loopback\nhosts:\tfiles\nnetworks:\tfiles\n"
+        "nameserver 127.0.0.1\n"), p.stderr
+
+
+def test_network_outside_keeps_the_machines_resolver():
+    """network="outside": nsswitch.conf and resolv.conf are the machine's (DNS works
+    as on the machine); the host's name still comes from its own /etc/hosts."""
+    with open("/etc/resolv.conf", "rb") as f:
+        resolv = f.read()
+    with SimHost(hostname="web-1", network="outside") as host:
+        p = host.spawn(["/bin/sh", "-c", "cat /etc/resolv.conf; grep ^127.0.1.1 /etc/hosts"])
+        host.run()
+    assert p.stdout == resolv + b"127.0.1.1\tweb-1\n"
+
+
+def test_http_server_starts_without_a_dns_query():
+    """http.server's bind calls getfqdn(): it answers from the host's /etc/hosts, and
+    the server is up at once."""
+    python = find_tool("python3")
+    with SimHost(strace="standard") as host:
+        p = host.spawn([python, "-u", "-m", "http.server", "0", "--bind", "0.0.0.0"],
+                       expected_final_state=Running)
+        host.run_for(1)
+        assert p.stdout.startswith(b"Serving HTTP on 0.0.0.0 port "), (p.stdout, p.stderr)
+        assert dns_or_outside(p.strace().lines) == []
+        assert any('"/etc/hosts"' in line for line in p.strace().lines)
+
+
+# ------------------------------------------------------------------ the option
+def test_marker_option_reaches_the_host(pytester):
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.simproc(network="outside")
+        def test_outside(simhost):
+            p = simhost.spawn(["cat", "/etc/resolv.conf"])
+            simhost.run()
+            assert p.stdout == open("/etc/resolv.conf", "rb").read()
+            assert simhost.report()["host"]["network"] == "outside"
+
+        def test_default(simhost):
+            p = simhost.spawn(["cat", "/etc/resolv.conf"])
+            simhost.run()
+            assert p.stdout.endswith(b"\\nnameserver 127.0.0.1\\n")
+            assert simhost.report()["host"]["network"] == "loopback"
+    """)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("option, resolver", [
+    ((), b"nameserver 127.0.0.1\n"), (("--network", "outside"), None)])
+def test_cli_network_option(option, resolver):
+    if resolver is None:  # the machine's
+        with open("/etc/resolv.conf", "rb") as f:
+            resolver = b"".join(line for line in f if not line.startswith(b"#"))
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    res = subprocess.run([sys.executable, "-m", "pytest_simproc", "run", *option, "--json",
+                          "-", "--", "grep", "-v", "^#", "/etc/resolv.conf"],
+                         capture_output=True, env=env, stdin=subprocess.DEVNULL, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(resolver)
+    network = "outside" if option else "loopback"
+    assert f'"network": "{network}"'.encode() in res.stdout
