@@ -16,6 +16,8 @@ outside (a DNS answer, a server that is up or not), so by default (``network=
   (resolv.conf(5)), for resolvers that read it themselves: such a query stays on the
   machine's loopback. Opens of these paths are redirected to files written in the
   data dir, as /dev/urandom is (misc.py).
+- packet sockets (packet(7), root only), whose frames go to any interface whatever
+  their addresses say, cannot be created: EPERM, reported.
 
 ``network="outside"`` lets every address through and leaves nsswitch.conf and
 resolv.conf the machine's (DNS works as on the machine): the outcome then depends on
@@ -46,6 +48,7 @@ _MSGHDR_NAME = struct.Struct("<QI")   # msg_name, msg_namelen at the start of a 
 _MMSGHDR_SIZE = 64     # struct mmsghdr: a 56-byte msghdr and msg_len, padded
 UIO_MAXIOV = 1024      # sendmmsg(2) sends at most this many messages
 SYS_CONNECT, SYS_SENDMSG = syscall_number("connect"), syscall_number("sendmsg")
+AF_PACKET = socket.AF_PACKET
 
 
 # ---------------------------------------------------------------- destinations
@@ -183,6 +186,17 @@ def sendmmsg(ctx, fd, vec, vlen, flags, *_):
             return Native()  # one socket: if this address goes, any address does
         return refusal if i == 0 else Native(regs={"rdx": i})
     return Native()
+
+
+@handles("socket", when=(0, {AF_PACKET}))
+def socket_(ctx, family, *_):
+    """A packet socket (packet(7), root only) sends frames to any interface, whatever
+    its addresses say: refused like the calls that change the machine."""
+    if s32(family) != AF_PACKET or ctx.engine.network == "outside":
+        return Native()  # another family, when the strace log traps every call
+    ctx.engine.refuse(ctx, "a packet socket (AF_PACKET) reaches past the host's loopback "
+                           "network: EPERM (network='outside' lets it through)")
+    return -errno.EPERM
 
 
 # ---------------------------------------------------------------- the host's /etc

@@ -23,7 +23,7 @@ from hypothesis import given, settings, strategies as st
 from pytest_simproc import Exited, Running, SimHost
 from pytest_simproc.syscalls.net import outside_destination
 
-from .conftest import REPO_ROOT, START, find_tool, same_as_native
+from .conftest import REPO_ROOT, START, find_tool, run_native, same_as_native
 
 pytest_plugins = ["pytester"]
 
@@ -130,6 +130,28 @@ def _sockaddr_in(addr: bytes, port: int) -> bytes:
 
 def _sockaddr_in6(addr: bytes, port: int) -> bytes:
     return struct.pack("=H", socket.AF_INET6) + struct.pack(">HI", port, 0) + addr
+
+
+PACKET_SOCKET = ("import socket\n"
+                 "try:\n"
+                 "    socket.socket(socket.AF_PACKET, socket.SOCK_RAW).close()\n"
+                 "    print('created')\n"
+                 "except PermissionError:\n"
+                 "    print('EPERM')\n")
+
+
+def test_packet_socket_is_refused_unless_outside():
+    """A packet socket could send frames anywhere: EPERM and reported in a host; with
+    network="outside" what the machine gives (creating one sends nothing)."""
+    python = find_tool("python3")
+    native = run_native([python, "-c", PACKET_SOCKET])
+    for network, expected in (("loopback", b"EPERM\n"), ("outside", native.stdout)):
+        with SimHost(network=network) as host:
+            p = host.spawn([python, "-c", PACKET_SOCKET])
+            host.run()
+            assert (p.exit_status, p.stdout) == (Exited(0), expected), p.stderr
+            calls = [r["syscall"] for r in host.report()["host"]["refused"]]
+            assert calls == (["socket"] if network == "loopback" else [])
 
 
 @settings(max_examples=300, deadline=None)
