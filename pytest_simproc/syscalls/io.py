@@ -425,7 +425,7 @@ def connect(ctx, fd, addr, addrlen, *_):
             return result
         try:
             sockaddr = c.mem.read(addr, min(u32(addrlen), 128))
-        except OSError:
+        except (OSError, OverflowError):
             sockaddr = None
 
         def outcome(c2):

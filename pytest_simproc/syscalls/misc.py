@@ -32,7 +32,8 @@ def getrandom(ctx, buf, length, flags, *_):
 
 def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None):
     """open(2)/openat(2): /dev/urandom and /dev/random become a file of seeded bytes,
-    /proc/<pid> paths name the host's processes (procfs)."""
+    /etc's name files the host's own (net), /proc/<pid> paths name the host's
+    processes (procfs)."""
     try:
         path = ctx.mem.read_cstring(path_ptr, _PATH_MAX)
     except OSError:

@@ -81,14 +81,20 @@ def outside_destination(raw: bytes) -> str | None:
 
 
 def _read_sockaddr(ctx, addr: int, addrlen: int) -> bytes:
-    """The first bytes of the program's sockaddr (b"" when the kernel would fault or
-    not read it: it then answers itself)."""
+    """The first bytes of the sockaddr of connect(2) or sendto(2) (b"" when the kernel
+    would fault or refuse its length: it then answers itself)."""
     if not addr or not 0 < addrlen <= _SOCKADDR_STORAGE:
         return b""  # move_addr_to_kernel: EINVAL above sizeof(struct sockaddr_storage)
     try:
         return ctx.mem.read(addr, min(addrlen, _SIN6_LEN))
     except (OSError, OverflowError, ValueError):
         return b""
+
+
+def _name_of(ctx, name: int, namelen: int) -> bytes:
+    """The sockaddr of a struct msghdr: there the kernel cuts a msg_namelen above
+    sizeof(struct sockaddr_storage) down to it (__copy_msghdr), and uses the address."""
+    return _read_sockaddr(ctx, name, min(s32(namelen), _SOCKADDR_STORAGE))
 
 
 def _routed(ctx, fd: int, raw: bytes, flags: int) -> bool:
@@ -141,19 +147,23 @@ def connect(ctx, fd, addr, addrlen, *rest):
     return refusal if refusal is not None else _io_connect(ctx, fd, addr, addrlen, *rest)
 
 
-def _message_address(ctx, msghdr: int) -> bytes:
-    """The sockaddr a struct msghdr points to (msg_name, msg_namelen)."""
+def _message_address(ctx, msghdr: int) -> bytes | None:
+    """The sockaddr a struct msghdr points to (msg_name, msg_namelen); None when the
+    msghdr cannot be read (the kernel's EFAULT)."""
     try:
         name, namelen = _MSGHDR_NAME.unpack(ctx.mem.read(msghdr, _MSGHDR_NAME.size))
     except (OSError, OverflowError, ValueError):
-        return b""
-    return _read_sockaddr(ctx, name, s32(namelen))
+        return None
+    return _name_of(ctx, name, namelen)
 
 
 @handles("sendto", "sendmsg")
 def send(ctx, fd, buf, length, flags, addr, addrlen, *rest):
     if ctx.nr == SYS_SENDMSG:  # sendmsg(fd, msg, flags)
-        refusal = refused(ctx, s32(fd), _message_address(ctx, buf), u32(length))
+        raw = _message_address(ctx, buf)
+        if raw is None:
+            return Native()  # EFAULT, at once
+        refusal = refused(ctx, s32(fd), raw, u32(length))
     else:
         refusal = refused(ctx, s32(fd), _read_sockaddr(ctx, addr, s32(addrlen)), u32(flags))
     if refusal is not None:
@@ -176,9 +186,11 @@ def sendmmsg(ctx, fd, vec, vlen, flags, *_):
     for i in range(count):
         if headers is None:
             raw = _message_address(ctx, vec + i * _MMSGHDR_SIZE)
+            if raw is None:
+                return Native()  # the kernel stops here (EFAULT, or the count so far)
         else:
             name, namelen = _MSGHDR_NAME.unpack_from(headers, i * _MMSGHDR_SIZE)
-            raw = _read_sockaddr(ctx, name, s32(namelen))
+            raw = _name_of(ctx, name, namelen)
         if outside_destination(raw) is None:
             continue
         refusal = refused(ctx, s32(fd), raw, u32(flags))

@@ -132,6 +132,73 @@ def _sockaddr_in6(addr: bytes, port: int) -> bytes:
     return struct.pack("=H", socket.AF_INET6) + struct.pack(">HI", port, 0) + addr
 
 
+BAD_ARGUMENTS = (
+    "connect NULL = -1 EFAULT\n"
+    "connect -1 = -1 EFAULT\n"
+    "connect unmapped = -1 EFAULT\n"
+    "connect addrlen 0 = -1 EINVAL\n"
+    "connect addrlen 1000 = -1 EINVAL\n"
+    "connect addrlen -1 = -1 EINVAL\n"
+    "connect addrlen 8 = -1 EINVAL\n"
+    "connect bad fd = -1 EBADF\n"
+    "connect closed fd = -1 EBADF\n"
+    "connect not a socket = -1 ENOTSOCK\n"
+    "connect ipv6 on ipv4 tcp = -1 EAFNOSUPPORT\n"
+    "connect ipv6 on ipv4 udp = -1 EAFNOSUPPORT\n"
+    "connect ipv6 on unix = -1 EINVAL\n"
+    "sendto -1 = -1 EFAULT\n"
+    "sendto unmapped = -1 EFAULT\n"
+    "sendto ipv6 on ipv4 = -1 EAFNOSUPPORT\n"
+    "sendto addrlen 3 = -1 EINVAL\n"
+    "sendmsg -1 = -1 EFAULT\n"
+    "sendmsg unmapped = -1 EFAULT\n"
+    "sendmsg name -1 = -1 EFAULT\n"
+    "sendmsg namelen 1000 = -1 EAFNOSUPPORT\n"
+    "sendmmsg -1 = -1 EFAULT\n"
+    "sendmmsg unmapped = -1 EFAULT\n"
+    "sendmmsg vlen 0 = 0\n"
+    "sendmmsg name -1 = -1 EFAULT\n"
+    "sendmmsg ipv6 on ipv4 = -1 EAFNOSUPPORT\n"
+)
+
+
+def test_bad_arguments_get_the_kernels_errors(build):
+    """NULL, -1 and unmapped pointers, bad lengths, descriptors and families: in a host
+    each call gives the kernel's error, as natively, where none reaches routing (a
+    msghdr's msg_namelen above 128 is cut down, not refused: EAFNOSUPPORT)."""
+    report = same_as_native([build("net_badargs")], BAD_ARGUMENTS.encode())
+    assert report["host"]["refused"] == []
+
+
+class _Memory:
+    """A program's memory for the handlers' readers: {address: bytes}."""
+
+    def __init__(self, blocks: dict[int, bytes]):
+        self.blocks = blocks
+
+    def read(self, addr: int, size: int) -> bytes:
+        for base, data in self.blocks.items():
+            if base <= addr and addr + size <= base + len(data):
+                return data[addr - base:addr - base + size]
+        raise OSError(errno.EFAULT, "unmapped")
+
+
+@pytest.mark.parametrize("namelen, expected", [
+    (16, 16), (28, 24), (1000, 24), (0, 0), (-1, 0)])
+def test_msghdr_name_length_is_cut_as_the_kernel_cuts_it(namelen, expected):
+    """__copy_msghdr: a msg_namelen above sizeof(struct sockaddr_storage) is cut down
+    to it and the address used (so it must be judged); a negative one is EINVAL."""
+    from types import SimpleNamespace
+    from pytest_simproc.syscalls.net import _message_address
+    sockaddr = _sockaddr_in6(socket.inet_pton(socket.AF_INET6, "2001:db8::1"), 9)
+    msghdr = struct.pack("<QI", 0x2000, namelen & 0xFFFFFFFF)
+    ctx = SimpleNamespace(mem=_Memory({0x1000: msghdr, 0x2000: sockaddr + bytes(200)}))
+    raw = _message_address(ctx, 0x1000)
+    assert raw == sockaddr[:expected]
+    assert (outside_destination(raw) is not None) == (expected == 24)
+    assert _message_address(ctx, 0x3000) is None  # unreadable: the kernel's EFAULT
+
+
 PACKET_SOCKET = ("import socket\n"
                  "try:\n"
                  "    socket.socket(socket.AF_PACKET, socket.SOCK_RAW).close()\n"
