@@ -61,8 +61,10 @@ def refused(report) -> list[tuple[str, str]]:
                                         "connect-tcp 127.0.0.1 = -1 EISCONN\n"),
     ("connect-tcp ::1", "connect-tcp ::1 = 0 (accepted)\n"),
     ("connect-udp ::ffff:127.0.0.1", "connect-udp ::ffff:127.0.0.1 = 0\n"),
+    ("tcp-sendto 127.0.0.1 0.0.0.0", "tcp-sendto 127.0.0.1 = 5\ntcp-sendto 0.0.0.0 = 5\n"
+                                     "received to #0to #1\n"),
 ], ids=["sendto", "sendmsg-ipv6", "sendmmsg", "connect-tcp", "connect-tcp-ipv6",
-        "connect-udp-mapped"])
+        "connect-udp-mapped", "tcp-sendto"])
 def test_loopback_goes_through_as_natively(build, args, expected):
     """Loopback, IPv4-mapped loopback and the unspecified addresses (which the kernel
     sends to the machine itself) are the host's own network: nothing is refused."""
@@ -90,8 +92,11 @@ def test_loopback_goes_through_as_natively(build, args, expected):
     ("connect-tcp 2001:db8::2 ::1",
      "connect-tcp 2001:db8::2 = -1 ENETUNREACH\nconnect-tcp ::1 = 0 (accepted)\n",
      [("connect", "[2001:db8::2]")] * 2),
+    # a connected TCP socket's peer gets the data, whatever the address says (tcp(7))
+    ("tcp-sendto 2001:db8::3", "tcp-sendto 2001:db8::3 = 5\nreceived to #0\n",
+     [("connect", "[2001:db8::3]")]),
 ], ids=["connect", "sendto", "sendmsg-ipv6", "sendmmsg-partial", "sendmmsg-first",
-        "connect-ipv6"])
+        "connect-ipv6", "tcp-sendto-ignored"])
 def test_outside_loopback_is_unreachable_and_reported(build, args, expected, refusals):
     """In a host only: the call fails with ENETUNREACH without running, the socket
     stays usable (the loopback call after it works), and the report names each

@@ -1,5 +1,6 @@
 /* net: a call that names a destination address, on one socket, to each DEST in turn:
- *   net CALL DEST...     CALL: connect-tcp, connect-udp, sendto, sendmsg, sendmmsg
+ *   net CALL DEST...     CALL: connect-tcp, connect-udp, sendto, sendmsg, sendmmsg,
+ *                        tcp-sendto
  * DESTs are numeric addresses of one family (IPv6 if the first has a ':'); the port
  * is the one of this program's receivers on 127.0.0.1 and ::1 (a TCP listener for
  * connect-tcp, UDP sockets otherwise), so a loopback DEST reaches them. Prints
@@ -8,7 +9,9 @@
  *   sendto DEST = 5                          the message is "to #i"
  *   sendmmsg = 2                             one call with every DEST
  *   received to #i                           each datagram that arrived, in order
- * sendmmsg sends one message per DEST in a single call. Exit 0; 100 if a set-up
+ * sendmmsg sends one message per DEST in a single call. tcp-sendto connects a TCP
+ * socket to the loopback listener first, then sendto()s each DEST on it, an address
+ * TCP ignores (tcp(7)): what arrived is printed as one "received" line. Exit 0; 100 if a set-up
  * step failed.
  * Guards: nothing is sent to an address outside loopback unless the host's name is
  * "simhost-net" (a simulated host's, which refuses such addresses) and a datagram
@@ -96,8 +99,9 @@ int main(int argc, char **argv)
         }
     family = strchr(argv[2], ':') ? AF_INET6 : AF_INET;
     addrlen = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    int tcp = !strcmp(call, "connect-tcp");
-    unsigned short port = receivers(tcp ? SOCK_STREAM : SOCK_DGRAM, rx);
+    int tcp = !strcmp(call, "connect-tcp"), tcp_sendto = !strcmp(call, "tcp-sendto");
+    int stream = tcp || tcp_sendto, peer = -1;
+    unsigned short port = receivers(stream ? SOCK_STREAM : SOCK_DGRAM, rx);
     for (int i = 2; strcmp(call, "connect-udp") && i < argc; i++) {
         if (loopback(argv[i]))
             continue;
@@ -111,9 +115,16 @@ int main(int argc, char **argv)
         }
         close(probe);
     }
-    int fd = socket(family, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+    int fd = socket(family, stream ? SOCK_STREAM : SOCK_DGRAM, 0);
     if (fd < 0)
         die("socket");
+    if (tcp_sendto) {
+        struct sockaddr_storage to = parse(family == AF_INET6 ? "::1" : "127.0.0.1", port);
+        if (connect(fd, (struct sockaddr *)&to, addrlen) < 0)
+            die("connect");
+        if ((peer = accept(rx[family == AF_INET6], NULL, NULL)) < 0)
+            die("accept");
+    }
     char text[8][16];
     if (n > 8)
         return 2;
@@ -140,8 +151,9 @@ int main(int argc, char **argv)
             struct msghdr msg = {.msg_name = &to, .msg_namelen = addrlen, .msg_iov = &iov,
                                  .msg_iovlen = 1};
             long r;
-            if (!strcmp(call, "sendto"))
-                r = sendto(fd, text[i], strlen(text[i]), 0, (struct sockaddr *)&to, addrlen);
+            if (!strcmp(call, "sendto") || tcp_sendto)
+                r = sendto(fd, text[i], strlen(text[i]), MSG_NOSIGNAL, (struct sockaddr *)&to,
+                           addrlen);
             else if (!strcmp(call, "sendmsg"))
                 r = sendmsg(fd, &msg, 0);
             else if (tcp || !strcmp(call, "connect-udp"))
@@ -156,7 +168,13 @@ int main(int argc, char **argv)
             out("\n");
         }
     }
-    for (int r = 0; !tcp && r < 2; r++) {
+    if (tcp_sendto) {
+        char buf[128];
+        ssize_t got = recv(peer, buf, sizeof buf - 1, MSG_DONTWAIT);
+        buf[got < 0 ? 0 : got] = 0;
+        out("received %s\n", buf);
+    }
+    for (int r = 0; !stream && r < 2; r++) {
         char buf[64];
         ssize_t got;
         while ((got = recv(rx[r], buf, sizeof buf - 1, MSG_DONTWAIT)) >= 0) {
