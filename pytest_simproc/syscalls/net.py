@@ -32,6 +32,7 @@ import re
 import socket
 import stat
 import struct
+import tempfile
 import weakref
 
 from .args import s32, u32
@@ -279,13 +280,12 @@ def etc_view(ctx, path: bytes) -> str | None:
         return None
     name = os.path.join(engine.data_dir,
                         f".{engine.hostname}.etc.{os.path.basename(os.fsdecode(path))}")
-    try:
-        os.unlink(name)  # a kept data dir's, from an earlier host
-    except FileNotFoundError:
-        pass
-    # read-only, as the machine's /etc is to a program that is not root
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+    # read-only, as the machine's /etc is to a program that is not root; put in place
+    # at once (a kept data dir may hold an earlier host's)
+    fd, temp = tempfile.mkstemp(dir=engine.data_dir, prefix=".etc.")
     with open(fd, "wb") as f:
         f.write(text)
+        os.fchmod(fd, 0o444)
+    os.replace(temp, name)
     files[path] = name
     return name

@@ -285,6 +285,28 @@ def test_etc_files_are_the_hosts():
         "nameserver 127.0.0.1\n"), p.stderr
 
 
+def test_etc_hosts_edits_stay_in_the_host():
+    """A program editing /etc/hosts edits the host's copy, seen by the host's next
+    lookup and never by the machine: as root; without root the copy is read-only, as
+    the machine's /etc/hosts is. (The program writes only once it sees the host's
+    copy, so nothing ever writes the machine's file.)"""
+    with open("/etc/hosts", "rb") as f:
+        machine = f.read()
+    edit = ("grep -q 'simulated host' /etc/hosts && "
+            "{ echo '127.0.0.5 extra' >> /etc/hosts || echo refused; }")
+    with SimHost() as host:
+        editor = host.spawn(["/bin/sh", "-c", edit])
+        host.run()
+        reader = host.spawn([find_tool("getent"), "hosts", "extra"])
+        host.run()
+    if os.geteuid() == 0:
+        assert (editor.stdout, reader.stdout.split()) == (b"", [b"127.0.0.5", b"extra"])
+    else:
+        assert editor.stdout == b"refused\n" and b"Permission denied" in editor.stderr
+    with open("/etc/hosts", "rb") as f:
+        assert f.read() == machine
+
+
 def test_network_outside_keeps_the_machines_resolver():
     """network="outside": nsswitch.conf and resolv.conf are the machine's (DNS works
     as on the machine); the host's name still comes from its own /etc/hosts."""
