@@ -271,6 +271,26 @@ def test_host_name_resolves_from_its_own_hosts_file():
         assert host.now == START
 
 
+def test_unknown_name_is_not_found_at_once():
+    """A name the host's /etc/hosts lacks is not found, without asking DNS (glibc's
+    EAI_NONAME); hostname -f and -i answer from the file too."""
+    python, hostname = find_tool("python3"), find_tool("hostname")
+    code = ("import socket\n"
+            "try:\n"
+            "    socket.getaddrinfo('www.example.com', 80)\n"
+            "except socket.gaierror as e:\n"
+            "    print(e.errno == socket.EAI_NONAME)\n")
+    with SimHost(strace="standard") as host:
+        py = host.spawn([python, "-c", code])
+        fqdn = host.spawn([hostname, "-f"])
+        ip = host.spawn([hostname, "-i"])
+        host.run()
+        assert (py.stdout, fqdn.stdout, ip.stdout) == (b"True\n", b"simhost\n", b"127.0.1.1\n")
+        for p in (py, fqdn, ip):
+            assert dns_or_outside(p.strace().lines) == []
+        assert host.now == START
+
+
 def test_etc_files_are_the_hosts():
     """The host's /etc/hostname, /etc/hosts, /etc/host.conf; nsswitch.conf takes host
     and network names from files only; resolv.conf names no server but 127.0.0.1."""
