@@ -231,20 +231,25 @@ def _host_conf(engine) -> bytes:
 _FILES_ONLY = re.compile(rb"^[ \t]*(hosts|networks)[ \t]*:.*$", re.MULTILINE)
 
 
-def _nsswitch(engine) -> bytes | None:
-    """The machine's nsswitch.conf(5), but names and networks from files only."""
-    if engine.network == "outside":
-        return None
-    try:
-        with open("/etc/nsswitch.conf", "rb") as f:
-            text = f.read()
-    except OSError:
-        text = b""
-    text = _FILES_ONLY.sub(lambda m: m.group(1) + b":\tfiles", text)
+def files_only(nsswitch: bytes) -> bytes:
+    """An nsswitch.conf(5) whose hosts and networks databases are files only, the
+    other lines kept."""
+    text = _FILES_ONLY.sub(lambda m: m.group(1) + b":\tfiles", nsswitch)
     for database in (b"hosts", b"networks"):
         if not re.search(rb"^" + database + rb":", text, re.MULTILINE):
             text += (b"" if not text or text.endswith(b"\n") else b"\n") + database + b":\tfiles\n"
     return text
+
+
+def _nsswitch(engine) -> bytes | None:
+    """The machine's nsswitch.conf, but names and networks from files only."""
+    if engine.network == "outside":
+        return None
+    try:
+        with open("/etc/nsswitch.conf", "rb") as f:
+            return files_only(f.read())
+    except OSError:
+        return files_only(b"")
 
 
 def _resolv_conf(engine) -> bytes | None:

@@ -327,6 +327,21 @@ def test_etc_hosts_edits_stay_in_the_host():
         assert f.read() == machine
 
 
+@pytest.mark.parametrize("machine, host", [
+    (b"passwd: files systemd\nhosts:          files mdns4_minimal [NOTFOUND=return] dns\n"
+     b"networks: files dns\n",
+     b"passwd: files systemd\nhosts:\tfiles\nnetworks:\tfiles\n"),
+    (b"  hosts : dns files # resolver first\nhostsfoo: dns",
+     b"hosts:\tfiles\nhostsfoo: dns\nnetworks:\tfiles\n"),
+    (b"", b"hosts:\tfiles\nnetworks:\tfiles\n"),
+], ids=["debian", "odd-spacing", "none"])
+def test_nsswitch_view_takes_names_from_files_only(machine, host):
+    """Whatever the machine's nsswitch.conf says of hosts and networks (or if it has
+    none: glibc's default asks DNS first), the host's says files; other lines stay."""
+    from pytest_simproc.syscalls.net import files_only
+    assert files_only(machine) == host
+
+
 def test_network_outside_keeps_the_machines_resolver():
     """network="outside": nsswitch.conf and resolv.conf are the machine's (DNS works
     as on the machine); the host's name still comes from its own /etc/hosts."""
