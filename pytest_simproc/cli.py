@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--hostname", type=_hostname, default="simhost", help="the host's name (simhost)")
     run.add_argument("--rlimit", type=_rlimit, action="append", default=[],
                      metavar="NAME=SOFT[:HARD]", help="a resource limit, e.g. NOFILE=256")
+    run.add_argument("--network", choices=("loopback", "outside"), default="loopback",
+                     help="loopback: addresses outside 127.0.0.0/8 and ::1 are unreachable and "
+                          "names resolve from the host's /etc/hosts; outside: the machine's "
+                          "network and DNS, a source of nondeterminism (default: loopback)")
     run.add_argument("--expect", type=_expect, metavar="exited:N|signaled:SIG|running",
                      help="exit 0 when the final state matches, 1 with a message if not")
     run.add_argument("--json", metavar="FILE", help="write the final process table (- for stdout)")
@@ -93,7 +97,7 @@ def run_command(args) -> int:
     rlimits = dict(args.rlimit)
     strace = args.strace_mode if args.strace else "off"
     with SimHost(hostname=args.hostname, stop_time=args.stop_time, seed=args.seed,
-                 rlimits=rlimits, strace=strace) as host:
+                 rlimits=rlimits, strace=strace, network=args.network) as host:
         proc = host.spawn(program, stdin=sys.stdin.fileno() if _readable_stdin() else None)
         host.run()
         state = proc.exit_status

@@ -202,8 +202,9 @@ class WatchdogState:
 class Engine:
     def __init__(self, *, hostname: str, start_time_ns: int, seed: int, data_dir: str,
                  rlimits=None, cpu_ns_per_syscall: int = CPU_NS_PER_SYSCALL,
-                 strace: str = "off"):
+                 strace: str = "off", network: str = "loopback"):
         self.hostname = hostname
+        self.network = network  # "loopback" or "outside" (syscalls/net.py)
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
         self.data_dir = data_dir
         self.table = ProcessTable(rlimits=rlimits)

@@ -93,6 +93,14 @@ def _check_data_dir(data_dir) -> "str | None":
     return path
 
 
+def _check_network(network) -> str:
+    if not isinstance(network, str):
+        raise TypeError(f"network must be 'loopback' or 'outside', not {_short(network)}")
+    if network not in ("loopback", "outside"):
+        raise ValueError(f"network must be 'loopback' or 'outside', not {_short(network)}")
+    return network
+
+
 def _check_rlimits(rlimits) -> dict:
     return normalize_rlimits(rlimits)
 
@@ -109,6 +117,7 @@ _HOST_OPTION_CHECKS = {
     "shutdown_grace": lambda v: _seconds("shutdown_grace", v),
     "watchdog_timeout": lambda v: _seconds("watchdog_timeout", v, allow_zero=False),
     "cpu_time_per_syscall": lambda v: _seconds("cpu_time_per_syscall", v),
+    "network": _check_network,
 }
 
 

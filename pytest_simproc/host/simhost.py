@@ -48,19 +48,21 @@ class SimHost:
     def __init__(self, *, hostname: str = "simhost", start_time=DEFAULT_START_TIME,
                  stop_time=3600, seed: int = 0, strace: str = "off", rlimits=None,
                  data_dir=None, shutdown_signal=_signal.SIGTERM, shutdown_grace=10,
-                 watchdog_timeout=10.0, cpu_time_per_syscall=1e-6):
+                 watchdog_timeout=10.0, cpu_time_per_syscall=1e-6, network="loopback"):
         # Everything is checked before any thread, directory or process is created.
         checked = validate_host_options(
             hostname=hostname, start_time=start_time, stop_time=stop_time, seed=seed,
             strace=strace, rlimits=rlimits, data_dir=data_dir,
             shutdown_signal=shutdown_signal, shutdown_grace=shutdown_grace,
-            watchdog_timeout=watchdog_timeout, cpu_time_per_syscall=cpu_time_per_syscall)
+            watchdog_timeout=watchdog_timeout, cpu_time_per_syscall=cpu_time_per_syscall,
+            network=network)
         data_dir = checked["data_dir"]
         self.strace_mode = strace
         self.hostname = hostname
         self.start_time = start_time
         self.stop_time = stop_time
         self.seed = seed
+        self.network = network
         self.rlimits = checked["rlimits"]
         self.shutdown_signal = checked["shutdown_signal"]
         self.shutdown_grace = shutdown_grace
@@ -82,7 +84,8 @@ class SimHost:
         self._engine = self._tracer.call(lambda: Engine(
             hostname=hostname, start_time_ns=self._start_ns, seed=seed,
             data_dir=self.data_dir, rlimits=self.rlimits,
-            cpu_ns_per_syscall=int(round(cpu_time_per_syscall * NSEC)), strace=strace))
+            cpu_ns_per_syscall=int(round(cpu_time_per_syscall * NSEC)), strace=strace,
+            network=network))
         self._watchdog = _Watchdog(self._engine, watchdog_timeout)
 
     # ---------------------------------------------------------------- context
@@ -293,7 +296,7 @@ class SimHost:
         engine = self._engine
         host = {
             "hostname": self.hostname, "seed": self.seed, "start_time": self.start_time,
-            "stop_time": self.stop_time, "now": self.now,
+            "stop_time": self.stop_time, "now": self.now, "network": self.network,
             "unsupported_syscalls": self.unsupported_syscalls,
             "refused": list(engine.refused),
         }

@@ -1,12 +1,13 @@
 """Sources of nondeterminism that are not about processes (randomness, uname), and
-open(2)/openat(2): seeded random devices and /proc/<pid> paths (procfs)."""
+open(2)/openat(2): seeded random devices, the host's /etc files (net) and /proc/<pid>
+paths (procfs)."""
 from __future__ import annotations
 
 import errno
 import os
 import struct
 
-from . import procfs
+from . import net, procfs
 from .args import s32, u32
 from .outcome import Native
 from .registry import handles
@@ -31,13 +32,16 @@ def getrandom(ctx, buf, length, flags, *_):
 
 def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None):
     """open(2)/openat(2): /dev/urandom and /dev/random become a file of seeded bytes,
-    /proc/<pid> paths name the host's processes (procfs)."""
+    /etc's name files the host's own (net), /proc/<pid> paths name the host's
+    processes (procfs)."""
     try:
         path = ctx.mem.read_cstring(path_ptr, _PATH_MAX)
     except OSError:
         return Native()  # the kernel will answer EFAULT itself
     if path in _RANDOM_DEVICES:
         return _native_with_path(ctx, path_reg, os.fsencode(ctx.engine.random_device_file()))
+    if (etc := net.etc_view(ctx, path)) is not None:
+        return _native_with_path(ctx, path_reg, os.fsencode(etc))
     if path.find(b"proc") < 0 and path[:1] == b"/" or len(path) >= _PATH_MAX:
         return Native()  # most opens: nothing to translate (or ENAMETOOLONG)
     new = procfs.translate(ctx, path, dirfd)

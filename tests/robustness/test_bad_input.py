@@ -155,6 +155,10 @@ BAD_STRACE = st.one_of(
     st.none(), st.booleans(), st.integers(),
     st.text(max_size=12).filter(lambda s: s not in ("off", "standard", "deterministic")),
     st.sampled_from(["OFF", "Standard", "on", "true", "strace"]))
+BAD_NETWORK = st.one_of(
+    st.none(), st.booleans(), st.integers(),
+    st.text(max_size=10).filter(lambda s: s not in ("loopback", "outside")),
+    st.sampled_from(["Loopback", "OUTSIDE", "internet", "lo", "none"]))
 
 HOST_ARGS = {
     "hostname": (BAD_HOSTNAME, ("hostname",)),
@@ -167,6 +171,7 @@ HOST_ARGS = {
     "shutdown_grace": (BAD_SECONDS, ("shutdown_grace",)),
     "watchdog_timeout": (BAD_POSITIVE_SECONDS, ("watchdog_timeout",)),
     "cpu_time_per_syscall": (BAD_SECONDS, ("cpu_time_per_syscall",)),
+    "network": (BAD_NETWORK, ("network",)),
 }
 
 
@@ -416,6 +421,7 @@ SETUP_TIME_MARKERS = [
     ("shutdown_signal='SIGBOGUS'", "SIGBOGUS"),
     ("shutdown_grace=-1", "shutdown_grace"),
     ("watchdog_timeout=0", "watchdog_timeout"),
+    ("network='internet'", "network"),
 ]
 DEEP_MARKERS = [  # these once failed deep inside SimHost
     ("stop_time=float('inf')", "stop_time"),
@@ -526,6 +532,13 @@ def _not_positive_seconds(text: str) -> bool:
 def test_cli_rejects_bad_stop_time(value):
     assert_cli_usage_error(cli("run", f"--stop-time={value}", "--", "true"),
                            "--stop-time", value)
+
+
+@CLI_FAST
+@given(st.one_of(CLI_TEXT.filter(lambda s: s not in ("loopback", "outside")),
+                 st.sampled_from(["Loopback", "internet", "lo"])))
+def test_cli_rejects_bad_network(value):
+    assert_cli_usage_error(cli("run", f"--network={value}", "--", "true"), "--network", value)
 
 
 def _not_int(text: str) -> bool:
