@@ -23,14 +23,15 @@ from ptrace.syscall.linux.i386 import SYSCALL_NAMES as I386_SYSCALL_NAMES
 from .errors import WatchdogError
 from .kernel import Exited, ProcessTable, Signaled, VirtualClock
 from .kernel.errors import KernelError
-from .kernel.rlimits import RLIM_INFINITY, RLIMIT_CORE, RLIMIT_CPU, RLIMIT_NOFILE
+from .kernel import delivery
+from .kernel.delivery import CLD_CONTINUED, CLD_STOPPED, kill_info
+from .kernel.rlimits import RLIMIT_CORE, RLIMIT_CPU, RLIMIT_NOFILE, cpu_limit_signal
 from .kernel.signals import default_action
 from .kernel.clock import EventQueue
-from .kernel.sigstate import siginfo_bytes
 from .kernel.futex import FutexTable
 from .kernel.timers import FdTimer, TimerTable
-from .kernel.sigstate import SI_KERNEL, SI_TKILL, SignalDispositions, SA_NOCLDSTOP, SA_RESETHAND, \
-    SA_RESTART, PendingSignals, kill_targets
+from .kernel.sigstate import SI_KERNEL, SI_TKILL, SignalDispositions, SA_RESTART, \
+    PendingSignals, kill_targets
 from .scheduler import Scheduler
 from .syscalls import (CONDITIONAL, HANDLERS, UNSUPPORTED, intercepted_numbers, syscall_name,
                        syscall_number)
@@ -48,11 +49,9 @@ SIGCHLD = _signal.SIGCHLD
 SIGKILL = _signal.SIGKILL
 SIGSTOP = _signal.SIGSTOP
 SIGCONT = _signal.SIGCONT
-STOP_SIGNALS = {_signal.SIGSTOP, _signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU}
 # Signals a thread raises against itself by faulting: they pass straight through.
 SYNCHRONOUS_SIGNALS = {_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.SIGFPE,
                        _signal.SIGTRAP, _signal.SIGSYS, _signal.SIGPIPE, _signal.SIGXFSZ}
-CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, CLD_CONTINUED = 1, 2, 3, 5, 6
 SYS_SECCOMP = 1              # SIGSYS si_code
 POLL_IN, POLL_HUP = 1, 6     # SIGIO si_codes (sigaction(2))
 AUDIT_ARCH_I386 = 0x40000003
@@ -61,7 +60,6 @@ CLONE_VFORK = 0x4000
 CLONE_THREAD = 0x10000
 CLONE_SETTLS = 0x80000
 MASK64 = pt.MASK64
-NSEC = 1_000_000_000
 # The deterministic CPU model: a simulated system call costs this much CPU time by
 # default (and nothing else does), so CPU clocks, ITIMER_VIRTUAL/PROF and RLIMIT_CPU
 # depend only on what the program asked of the kernel.
@@ -299,19 +297,10 @@ class Engine:
     def children_cpu_ns(self, pid: int) -> int:
         return self.info[pid].children_cpu_ns
 
-    def _check_cpu_limit(self, proc, info) -> None:
-        """RLIMIT_CPU in virtual CPU time: SIGXCPU at the soft limit and every second
-        after, SIGKILL at the hard limit (getrlimit(2))."""
-        soft, hard = proc.rlimits[RLIMIT_CPU]
-        if soft >= RLIM_INFINITY and hard >= RLIM_INFINITY:
-            return
-        cpu = info.cpu_ns
-        if cpu >= hard * NSEC:
-            self._post_signal(proc.pid, SIGKILL, _kill_info(SIGKILL, SI_KERNEL, 0))
-        elif cpu >= soft * NSEC and cpu >= info.xcpu_next_ns:
-            info.xcpu_next_ns = (cpu // NSEC + 1) * NSEC
-            self._post_signal(proc.pid, _signal.SIGXCPU,
-                              _kill_info(_signal.SIGXCPU, SI_KERNEL, 0))
+    def _cpu_limit_reached(self, pid: int, info, due) -> None:
+        """RLIMIT_CPU's signal (kernel.rlimits.cpu_limit_signal) is sent."""
+        sig, info.xcpu_next_ns = due
+        self._post_signal(pid, sig, kill_info(sig, SI_KERNEL, 0))
 
     # ------------------------------------------------------------------ spawn
     def spawn(self, path, argv, env, cwd, fds, rlimits=None) -> object:
@@ -675,7 +664,10 @@ class Engine:
         if nr in self._simulated:
             info.cpu_ns += self.cpu_ns_per_syscall
             self.timers.cpu_advanced(pid)
-            self._check_cpu_limit(task.proc, info)
+            due = cpu_limit_signal(task.proc.rlimits[RLIMIT_CPU], info.cpu_ns,
+                                   info.xcpu_next_ns)
+            if due is not None:
+                self._cpu_limit_reached(pid, info, due)
         args = _args(regs)
         ctx = SyscallContext(self, task, nr, args, regs)
         task.ctx = ctx
@@ -1028,8 +1020,7 @@ class Engine:
     def _process_exited(self, proc, state) -> None:
         pid = proc.pid
         info = self.info[pid]
-        parent_pid = proc.ppid
-        parent_info = self.info.get(parent_pid) if parent_pid != 1 else None
+        parent_info = self.info.get(proc.ppid) if proc.ppid != 1 else None
         autoreap = parent_info is not None and parent_info.dispositions.autoreaps_children()
         result = self.table.exit(pid, state, self.clock.now_ns, parent_autoreaps=autoreap)
         self.timers.exit(pid)
@@ -1049,20 +1040,8 @@ class Engine:
         self._notify(("child", result.parent_pid))
         for new_parent in dict.fromkeys(result.new_parent_of.values()):
             self._notify(("child", new_parent))
-        if parent_info is not None and info.exit_signal:
-            code, status = _cld_code(state)
-            self._post_signal(parent_pid, info.exit_signal,
-                              _sigchld_info(info.exit_signal, code, pid, status))
-        for child_pid, sig in result.pdeath_signals:
-            # prctl(2): sent as if by the dying parent (SI_USER, si_pid = the parent)
-            self._post_signal(child_pid, sig, _kill_info(sig, 0, pid))
-        for pgid in result.orphaned_pgrps:
-            # exit(3)/credentials(7): a newly orphaned group with a stopped member gets
-            # SIGHUP, then SIGCONT.
-            members = [p.pid for p in self.table.group_members(pgid) if p.state != "zombie"]
-            for hup_or_cont in (_signal.SIGHUP, SIGCONT):
-                for member in members:
-                    self._post_signal(member, hup_or_cont, _kill_info(hup_or_cont, SI_KERNEL, 0))
+        for send in delivery.exit_signals(self.table, result, state, info.exit_signal):
+            self._post_signal(send.pid, send.sig, send.info)
         for observer in self.exit_observers:
             observer(proc, state)
 
@@ -1119,75 +1098,72 @@ class Engine:
             return -errno.ESRCH
         if sig:
             for proc in targets:
-                self._post_signal(proc.pid, sig, _kill_info(sig, code, caller))
+                self._post_signal(proc.pid, sig, kill_info(sig, code, caller))
         return 0
 
     def raise_sigpipe(self, task: Task) -> None:
         """A write to a pipe or socket with no reader: SIGPIPE for the writing thread,
         as the kernel sends it (send_sig: SI_USER from the writer itself; pipe(7))."""
         pid = task.proc.pid
-        self._post_signal(pid, _signal.SIGPIPE, _kill_info(_signal.SIGPIPE, 0, pid), task)
+        self._post_signal(pid, _signal.SIGPIPE, kill_info(_signal.SIGPIPE, 0, pid), task)
 
     def kill_thread(self, caller: int, tgid, tid: int, sig: int) -> int:
         """tkill(2)/tgkill(2): a signal for one thread."""
         task = self.tasks_by_tid.get(tid)
-        if task is None:
-            zombie = self.table.get(tid)  # a zombie's threads still exist: the signal is lost
-            if zombie is not None and (tgid is None or tgid == tid):
-                return 0
-            return -errno.ESRCH
-        if tgid is not None and tgid != task.proc.pid:
-            return -errno.ESRCH
+        refused = delivery.tkill_check(self.table, tgid, tid,
+                                       task.proc.pid if task is not None else None)
+        if refused is not None:
+            return refused
         if sig:
-            self._post_signal(task.proc.pid, sig, _kill_info(sig, SI_TKILL, caller), task)
+            self._post_signal(task.proc.pid, sig, kill_info(sig, SI_TKILL, caller), task)
         return 0
 
-    def _signal_target(self, pinfo, sig: int):
-        """signal(7): a process-directed signal goes to a thread that does not block it
-        (the first, in creation order), else stays with the main thread."""
-        live = [t for t in pinfo.tasks if not t.exiting]
-        if len(live) > 1:
-            for task in live:
-                if not _blocked_mask(task) & (1 << (sig - 1)):
-                    return task
-        return live[0] if live else None
+    def queue_signal(self, caller: int, tgid: int, tid, sig: int, info: bytes) -> int:
+        """rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2) with the caller's siginfo."""
+        info = delivery.sigqueueinfo(self.table, caller, tgid, tid, sig, info)
+        if isinstance(info, int):
+            return info
+        if sig:
+            self._post_signal(tgid, sig, info)
+        return 0
 
     def _post_signal(self, pid: int, sig: int, info: bytes, task=None) -> None:
-        """Generate ``sig`` for process ``pid`` (or one of its threads) (signal(7));
-        delivery happens at the target's next deterministic point."""
+        """Generate ``sig`` for process ``pid`` (or one of its threads) and carry out
+        what the kernel decides (kernel.delivery.generate); delivery happens at the
+        target's next deterministic point."""
         proc = self.table.get(pid)
-        if pid == 1 or proc is None or proc.state not in ("running", "stopped"):
+        pinfo = self.info.get(pid)
+        if pinfo is None:
             return
-        pinfo = self.info[pid]
-        if sig == SIGKILL:
-            self.terminate(proc, Signaled(SIGKILL))
+        threads = [t for t in pinfo.tasks if not t.exiting] if task is None else ()
+        outcomes = delivery.generate(proc, sig, pinfo.dispositions.get(sig), threads,
+                                     _blocked_mask, task)
+        if not outcomes:
             return
-        if task is None:
-            task = self._signal_target(pinfo, sig)
-            if task is None:
-                return
-        if sig == SIGCONT:
-            for stop_sig in STOP_SIGNALS:
-                task.pending.discard(stop_sig)
-            if proc.state == "stopped":
-                self._continue(proc)
-        elif sig in STOP_SIGNALS:
-            task.pending.discard(SIGCONT)
-            if sig == SIGSTOP:
-                if self.strace is not None:
+        for outcome in outcomes:
+            kind = type(outcome)
+            if kind is delivery.Queue:
+                task = outcome.thread
+                task.pending.add(sig, info)
+                if self.signalfds:
+                    self.signalfd_update(pid)
+            elif kind is delivery.Discard:
+                task = outcome.thread
+                if self.strace is not None:  # strace still sees it delivered (and ignored)
                     self.strace.signal(task.tid, info, self.clock.now_ns)
+            elif kind is delivery.CancelPending:
+                for cancelled in outcome.signals:
+                    outcome.thread.pending.discard(cancelled)
+            elif kind is delivery.ContinueGroup:
+                self._continue(proc)
+            elif kind is delivery.StopGroup:
+                if self.strace is not None:
+                    self.strace.signal(outcome.thread.tid, info, self.clock.now_ns)
                 self._stop(proc, sig)
                 return
-        action = pinfo.dispositions.get(sig)
-        ignored = action.is_ignore or (action.is_default and default_action(sig) in ("ign", "cont"))
-        # signal(7): an ignored signal is discarded at once, unless it is blocked (the
-        # disposition may change before it is unblocked, and signalfd/sigwait see it)
-        if not ignored or _blocked_mask(task) & (1 << (sig - 1)):
-            task.pending.add(sig, info)
-            if self.signalfds:
-                self.signalfd_update(pid)
-        elif self.strace is not None:  # strace still sees it delivered (and ignored)
-            self.strace.signal(task.tid, info, self.clock.now_ns)
+            else:  # Terminate (SIGKILL)
+                self.terminate(proc, Signaled(outcome.sig))
+                return
         if proc.state != "running" or not task.pending:
             return
         if task.block is not None or task.native_parked:
@@ -1195,48 +1171,33 @@ class Engine:
         if task.block is not None:  # still parked: rt_sigtimedwait may want it
             self._notify(("signal", task.tid))
 
-    def queue_signal(self, caller: int, tgid: int, tid, sig: int, info: bytes) -> int:
-        """rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2) with the caller's siginfo."""
-        proc = self.table.get(tgid)
-        if proc is None or (tid is not None and tid != tgid):
-            return -errno.ESRCH
-        code = struct.unpack_from("<i", info, 8)[0]
-        # Only the kernel may send si_code >= 0, and SI_TKILL only from tgkill (EPERM).
-        if (code >= 0 or code == SI_TKILL) and tgid != caller:
-            return -errno.EPERM
-        if sig:
-            self._post_signal(tgid, sig, struct.pack("<i", sig) + info[4:])
-        return 0
-
     def _deliver_pending(self, task: Task) -> None:
-        """Act on every pending signal the thread does not block, lowest first: the
-        kernel then sets up one handler frame for each before the thread runs on, as
-        on any return to user mode (signal(7))."""
-        blocked = _blocked_mask(task)
-        pinfo = self.info[task.proc.pid]
-        for sig in task.pending.signals():
-            if blocked & (1 << (sig - 1)):
-                continue
-            info = siginfo_bytes(task.pending.remove(sig))
+        """Carry out the delivery of every pending signal the thread does not block
+        (kernel.delivery.dequeue): a handler frame for each before the thread runs on,
+        as on any return to user mode (signal(7))."""
+        pid = task.proc.pid
+        for info, outcome in delivery.dequeue(task.pending, _blocked_mask(task),
+                                              self.info[pid].dispositions):
             if self.signalfds:
-                self.signalfd_update(task.proc.pid)
-            action = pinfo.dispositions.get(sig)
-            if action.is_ignore:
+                self.signalfd_update(pid)
+            kind = type(outcome)
+            if kind is delivery.RunHandler:
+                self._inject(task, outcome.sig, info, outcome.flags)
                 continue
-            if action.is_default:
-                kind = default_action(sig)
-                if self.strace is not None:
-                    self.strace.signal(task.tid, info, self.clock.now_ns)
-                if kind in ("term", "core"):
-                    self.terminate(task.proc, Signaled(sig, core=(kind == "core")))
-                    return
-                if kind == "stop":
-                    self._stop(task.proc, sig)
-                    return
+            if kind is delivery.Dropped:
                 continue
-            self._inject(task, sig, info, action)
+            if self.strace is not None:
+                self.strace.signal(task.tid, info, self.clock.now_ns)
+            if kind is delivery.Terminate:
+                self.terminate(task.proc, Signaled(outcome.sig, core=outcome.core))
+                return
+            if kind is delivery.StopGroup:
+                self._stop(task.proc, outcome.sig)
+                return
 
-    def _inject(self, task: Task, sig: int, info: bytes, action) -> None:
+    def _inject(self, task: Task, sig: int, info: bytes, flags: int) -> None:
+        """Run the program's handler: the real kernel sets up its frame for a signal
+        sent natively (tgkill), whose siginfo is replaced at its delivery stop."""
         if task.block is not None:
             block, ctx = self._end_block(task)
             self.sched.unpark(task)
@@ -1249,7 +1210,7 @@ class Engine:
                 task.native_call = Native(regs={"orig_rax": SYS_RT_SIGSUSPEND,
                                                 "rdi": block.sigmask_ptr, "rsi": 8},
                                           on_exit=_eintr)
-            elif block.restart and action.flags & SA_RESTART:
+            elif block.restart and flags & SA_RESTART:
                 task.restart_syscall = True
                 self._complete(task, -ERESTARTSYS)
             else:
@@ -1261,8 +1222,6 @@ class Engine:
             task.expect_stop = True
         task.injected.append((sig, info))
         pt.tgkill(task.tgid_native, task.native, sig)
-        if action.flags & SA_RESETHAND:
-            self.info[task.proc.pid].dispositions.set(sig, type(action)())
 
     def _stop(self, proc, sig: int) -> None:
         if not self.table.stop(proc.pid, sig):
@@ -1281,12 +1240,11 @@ class Engine:
     def _notify_parent_of_state(self, proc, code: int, status: int) -> None:
         self._notify(("child", proc.ppid))
         parent_info = self.info.get(proc.ppid) if proc.ppid != 1 else None
-        if parent_info is None:
-            return
-        action = parent_info.dispositions.get(SIGCHLD)
-        if not action.flags & SA_NOCLDSTOP:
-            self._post_signal(proc.ppid, SIGCHLD, _sigchld_info(SIGCHLD, code, proc.pid, status))
-
+        send = delivery.state_change_sigchld(
+            proc.ppid, parent_info.dispositions.get(SIGCHLD) if parent_info else None,
+            proc.pid, code, status)
+        if send is not None:
+            self._post_signal(send.pid, send.sig, send.info)
     # ------------------------------------------------------------------ teardown
     def kill_everything(self) -> None:
         """SIGKILL every native process of the host (any thread may do this)."""
@@ -1431,16 +1389,6 @@ def _final_state(status: int):
     return Signaled(sig, core=default_action(sig) == "core")
 
 
-def _cld_code(state) -> tuple[int, int]:
-    if isinstance(state, Exited):
-        return CLD_EXITED, state.code
-    return (CLD_DUMPED if state.core else CLD_KILLED), int(state.signal)
-
-
-def _sigchld_info(sig: int, code: int, pid: int, status: int) -> bytes:
-    return struct.pack("<iiiiiiiiqq", sig, 0, code, 0, pid, 0, status, 0, 0, 0)
-
-
 def _from_io_owner(sig: int, info: bytes) -> bool:
     """A signal the kernel sent to a descriptor's owner: SIGIO/SIGURG as SI_KERNEL, or
     the F_SETSIG signal with a POLL_* si_code. Nobody else can send a positive si_code
@@ -1455,10 +1403,6 @@ def _is_foreign_abi_trap(info: bytes) -> bool:
     seccomp filter may send SIGSYS too)."""
     _signo, errno_, code = struct.unpack_from("<iii", info)
     return code == SYS_SECCOMP and errno_ == FOREIGN_ABI_TAG
-
-
-def _kill_info(sig: int, code: int, sender: int) -> bytes:
-    return struct.pack("<iiiiii", sig, 0, code, 0, sender, 0)
 
 
 def _blocked_mask(task: Task) -> int:
