@@ -4,7 +4,7 @@ them out, must leave the same pending sets, process state and handler runs."""
 import copy
 
 from hypothesis import settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from pytest_simproc.kernel import ProcessTable, Signaled
 from pytest_simproc.kernel import delivery as d
@@ -26,16 +26,25 @@ class SignalModel(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.table = ProcessTable()
+        self.runs: list[tuple[int, int, bytes]] = []
+        self.ref_runs: list[tuple[int, int, bytes]] = []
+        self.serial = 0
+        self.start()
+
+    def start(self):
         self.proc = self.table.spawn(["p"], "p", 0)
         self.threads = [Thread(0), Thread(1)]
         self.disp = SignalDispositions()
-        self.runs: list[tuple[int, int, bytes]] = []
         # the reference model
         self.ref_state = "running"
         self.ref_pending = [dict(), dict()]   # sig -> list of siginfos
         self.ref_disp: dict[int, tuple[str, int]] = {}
-        self.ref_runs: list[tuple[int, int, bytes]] = []
-        self.serial = 0
+
+    @precondition(lambda self: not self.live())
+    @rule()
+    def spawn_another(self):
+        """Most signals kill: go on with a fresh process."""
+        self.start()
 
     def live(self):
         return self.ref_state in ("running", "stopped")
@@ -143,6 +152,15 @@ class SignalModel(RuleBasedStateMachine):
             else:
                 assert isinstance(outcome, (d.Ignore, d.Dropped))
 
+    @rule(data=st.data())
+    def raise_handled(self, data):
+        """A thread signals itself with a signal it handles, and runs on (raise(3))."""
+        handled = sorted(s for s, (kind, _) in self.ref_disp.items() if kind == "handler")
+        if handled and self.proc.state == "running":
+            index = data.draw(st.sampled_from([0, 1]))
+            self.generate(data.draw(st.sampled_from(handled)), index)
+            self.deliver(index)
+
     @rule(sig=st.sampled_from(HANDLED), kind=st.sampled_from(["dfl", "ign", "handler"]),
           resethand=st.booleans())
     def sigaction(self, sig, kind, resethand):
@@ -171,6 +189,11 @@ class SignalModel(RuleBasedStateMachine):
             for sig, infos in ref.items():
                 assert [pending.remove(sig) for _ in infos] == infos
         assert self.runs == self.ref_runs
+        for sig in HANDLED:
+            kind, flags = self.ref_disp.get(sig, ("dfl", 0))
+            action = self.disp.get(sig)
+            assert (action.is_default, action.is_ignore, action.flags) == (
+                kind == "dfl", kind == "ign", flags)
 
 
 SignalModel.TestCase.settings = settings(max_examples=150, stateful_step_count=40,
