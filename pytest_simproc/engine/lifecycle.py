@@ -7,7 +7,7 @@ import os
 import signal as _signal
 
 from ..kernel import Exited, Signaled
-from ..kernel import delivery
+from ..kernel import exits
 from ..kernel.errors import KernelError
 from ..kernel.rlimits import RLIMIT_CORE, RLIMIT_NOFILE
 from ..kernel.signals import default_action
@@ -194,7 +194,7 @@ class Lifecycle:
         now, and natively as it resumes. A thread group leader's native death is only
         reported once the whole group has ended (wait(2)), so nothing waits for it."""
         others = [t for t in self.info[task.proc.pid].tasks if t is not task and not t.exiting]
-        if not others or task.proc.state not in ("running", "stopped"):
+        if type(exits.thread_end(task.proc, True, bool(others))) is not exits.EndThread:
             return  # the process ends with it, at its native death
         self._thread_exited(task, Exited(status & 0xFF))
         if task.native == task.tgid_native:
@@ -228,8 +228,8 @@ class Lifecycle:
     def _process_exited(self, proc, state) -> None:
         pid = proc.pid
         info = self.info[pid]
-        parent_info = self.info.get(proc.ppid) if proc.ppid != 1 else None
-        autoreap = parent_info is not None and parent_info.dispositions.autoreaps_children()
+        parent_info = self.info.get(proc.ppid)
+        autoreap = exits.reaped_at_exit(proc.ppid, parent_info and parent_info.dispositions)
         result = self.table.exit(pid, state, self.clock.now_ns, parent_autoreaps=autoreap)
         self.timers.exit(pid)
         if self.strace is not None:
@@ -240,7 +240,7 @@ class Lifecycle:
         self._notify(("child", result.parent_pid))
         for new_parent in dict.fromkeys(result.new_parent_of.values()):
             self._notify(("child", new_parent))
-        for send in delivery.exit_signals(self.table, result, state, info.exit_signal):
+        for send in exits.exit_signals(self.table, result, state, info.exit_signal):
             self._post_signal(send.pid, send.sig, send.info)
         for observer in self.exit_observers:
             observer(proc, state)
@@ -275,16 +275,15 @@ class Lifecycle:
         task.expect_stop = False
         proc = task.proc
         others = [t for t in self.info[proc.pid].tasks if t is not task and not t.exiting]
-        if proc.state in ("running", "stopped") and not task.exiting:
-            # The simulated end of the thread or process comes with its native death
-            # (there is no separate exit event: one stop less per process), once its
-            # descriptors are closed. exit(2) ends one thread; exit_group(2), the last
-            # thread's exit or a fatal signal end the process, with the status of
-            # whichever thread's death comes first (all carry the group's).
-            if others and task.exits_alone:
-                self._thread_exited(task, _final_state(status))
-            else:
-                self._process_exited(proc, _final_state(status))
+        # The simulated end of the thread or process comes with its native death
+        # (there is no separate exit event: one stop less per process), once its
+        # descriptors are closed; a process ends with the status of whichever thread's
+        # death comes first (all carry the group's).
+        end = None if task.exiting else exits.thread_end(proc, task.exits_alone, bool(others))
+        if type(end) is exits.EndThread:
+            self._thread_exited(task, _final_state(status))
+        elif end is not None:
+            self._process_exited(proc, _final_state(status))
         self._retire(task)
         self.tasks.pop(task.native, None)
         task.mem.close()

@@ -1,9 +1,9 @@
 """What a signal does to a process: the decisions of signal(7), as values.
 
 Each function takes the kernel's state and an event (a signal generated, a signal
-dequeued, a process stopped or ended) and returns what must happen, as small frozen
+dequeued, a child stopped or continued) and returns what must happen, as small frozen
 outcomes: queue it, discard it, run a handler with this siginfo, terminate, stop or
-continue the group, send these signals. The tracer (``pytest_simproc.engine``) carries
+continue the group, send SIGCHLD. What an exit does is kernel/exits.py. The tracer (``pytest_simproc.engine``) carries
 them out on native threads; nothing here knows a native pid or ptrace, so every rule is
 unit-tested without a tracee (tests/kernel/test_delivery.py).
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from .signals import default_action
-from .sigstate import SI_KERNEL, SI_TKILL, SA_NOCLDSTOP, SA_RESETHAND, SigAction, \
+from .sigstate import SI_TKILL, SA_NOCLDSTOP, SA_RESETHAND, SigAction, \
     siginfo_bytes
 from .states import Exited
 from .table import INIT_PID
@@ -217,26 +217,6 @@ def state_change_sigchld(parent_pid: int, parent_action: SigAction | None, child
     if parent_pid == INIT_PID or parent_action is None or parent_action.flags & SA_NOCLDSTOP:
         return None
     return Send(parent_pid, SIGCHLD, sigchld_info(SIGCHLD, code, child_pid, status))
-
-
-def exit_signals(table, result, state, exit_signal: int) -> list[Send]:
-    """The signals a process's end sends, in order: its exit signal (SIGCHLD) to the
-    parent; each child's PR_SET_PDEATHSIG, as if sent by the dying parent (prctl(2):
-    SI_USER, si_pid = the parent); to every group it orphaned that has a stopped
-    member, SIGHUP then SIGCONT to each live member (exit(3), credentials(7))."""
-    pid = result.process.pid
-    sends = []
-    if result.parent_pid != INIT_PID and exit_signal:
-        code, status = cld_code(state)
-        sends.append(Send(result.parent_pid, exit_signal,
-                          sigchld_info(exit_signal, code, pid, status)))
-    for child_pid, sig in result.pdeath_signals:
-        sends.append(Send(child_pid, sig, kill_info(sig, 0, pid)))
-    for pgid in result.orphaned_pgrps:
-        members = [p.pid for p in table.group_members(pgid) if p.state != "zombie"]
-        for sig in (SIGHUP, SIGCONT):
-            sends.extend(Send(member, sig, kill_info(sig, SI_KERNEL, 0)) for member in members)
-    return sends
 
 
 # ---------------------------------------------------------------- permission rules

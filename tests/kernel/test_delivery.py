@@ -209,41 +209,6 @@ def test_stop_and_continue_notify_the_parent_unless_nocldstop():
     assert d.state_change_sigchld(1, DEFAULT, 1001, d.CLD_STOPPED, 19) is None
 
 
-def test_exit_sends_exit_signal_then_pdeath_signals(table):
-    parent = table.spawn(["p"], "p", 0)
-    child = table.fork(parent.pid, 0)
-    grandchild = table.fork(child.pid, 0)
-    table.set_pdeathsig(grandchild.pid, signal.SIGTERM)
-    state = Signaled(signal.SIGSEGV, core=True)
-    result = table.exit(child.pid, state, 1)
-    assert d.exit_signals(table, result, state, 17) == [
-        d.Send(parent.pid, 17, d.sigchld_info(17, d.CLD_DUMPED, child.pid, 11)),
-        d.Send(grandchild.pid, 15, d.kill_info(15, 0, child.pid)),
-    ]
-
-
-def test_no_exit_signal_to_init_or_when_clone_asked_for_none(table):
-    proc = table.spawn(["p"], "p", 0)
-    result = table.exit(proc.pid, Exited(0), 1)
-    assert d.exit_signals(table, result, Exited(0), 17) == []
-    child = table.fork(table.spawn(["q"], "q", 0).pid, 0)
-    assert d.exit_signals(table, table.exit(child.pid, Exited(0), 1), Exited(0), 0) == []
-
-
-def test_orphaned_group_gets_sighup_then_sigcont(table):
-    shell = table.spawn(["sh"], "sh", 0)
-    table.setsid(shell.pid)
-    job = table.fork(shell.pid, 0)
-    table.setpgid(shell.pid, job.pid, job.pid)
-    worker = table.fork(job.pid, 0)
-    table.stop(worker.pid, signal.SIGTSTP)
-    result = table.exit(shell.pid, Exited(0), 1)
-    hup, cont = d.kill_info(1, SI_KERNEL, 0), d.kill_info(18, SI_KERNEL, 0)
-    assert d.exit_signals(table, result, Exited(0), 17) == [
-        d.Send(job.pid, 1, hup), d.Send(worker.pid, 1, hup),
-        d.Send(job.pid, 18, cont), d.Send(worker.pid, 18, cont)]
-
-
 # ---------------------------------------------------------------- permission rules
 def queued(code):
     return struct.pack("<iii", 0, 0, code) + bytes(116)
