@@ -5,7 +5,7 @@ import struct
 
 import pytest
 
-from pytest_simproc.kernel import Exited, ProcessTable, Signaled
+from pytest_simproc.kernel import Exited, Signaled
 from pytest_simproc.kernel import delivery as d
 from pytest_simproc.kernel.rlimits import RLIM_INFINITY, cpu_limit_signal
 from pytest_simproc.kernel.sigstate import (SA_NOCLDSTOP, SA_RESETHAND, SA_RESTART, SI_KERNEL,
@@ -34,11 +34,6 @@ def mask(*sigs):
     for sig in sigs:
         bits |= d.bit(sig)
     return bits
-
-
-@pytest.fixture
-def table():
-    return ProcessTable()
 
 
 @pytest.fixture

@@ -3,16 +3,11 @@ import signal
 
 import pytest
 
-from pytest_simproc.kernel import Exited, ProcessTable, Signaled
+from pytest_simproc.kernel import Exited, Signaled
 from pytest_simproc.kernel import delivery as d
 from pytest_simproc.kernel import exits
 from pytest_simproc.kernel.sigstate import SA_NOCLDWAIT, SI_KERNEL, SigAction, \
     SignalDispositions
-
-
-@pytest.fixture
-def table():
-    return ProcessTable()
 
 
 def test_exit_ends_only_the_thread_while_others_live(table):
@@ -66,13 +61,8 @@ def test_no_exit_signal_to_init_or_when_clone_asked_for_none(table):
     assert exits.exit_signals(table, table.exit(child.pid, Exited(0), 1), Exited(0), 0) == []
 
 
-def test_orphaned_group_gets_sighup_then_sigcont(table):
-    shell = table.spawn(["sh"], "sh", 0)
-    table.setsid(shell.pid)
-    job = table.fork(shell.pid, 0)
-    table.setpgid(shell.pid, job.pid, job.pid)
-    worker = table.fork(job.pid, 0)
-    table.stop(worker.pid, signal.SIGTSTP)
+def test_orphaned_group_gets_sighup_then_sigcont(table, stopped_job):
+    shell, job, worker = stopped_job
     result = table.exit(shell.pid, Exited(0), 1)
     hup, cont = d.kill_info(1, SI_KERNEL, 0), d.kill_info(18, SI_KERNEL, 0)
     assert exits.exit_signals(table, result, Exited(0), 17) == [
