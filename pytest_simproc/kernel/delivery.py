@@ -3,9 +3,10 @@
 Each function takes the kernel's state and an event (a signal generated, a signal
 dequeued, a child stopped or continued) and returns what must happen, as small frozen
 outcomes: queue it, discard it, run a handler with this siginfo, terminate, stop or
-continue the group, send SIGCHLD. What an exit does is kernel/exits.py. The tracer (``pytest_simproc.engine``) carries
-them out on native threads; nothing here knows a native pid or the tracer, so each rule is
-unit-tested without a tracee (tests/kernel/test_delivery.py).
+continue the group, send SIGCHLD (what an exit does is kernel/exits.py). The tracer
+(``pytest_simproc.engine``) carries them out on native threads; nothing here knows a
+native pid or the tracer, so each rule is unit-tested without a tracee
+(tests/kernel/test_delivery.py).
 
 Threads are opaque here: the caller passes its own thread objects and a function giving
 a thread's blocked mask, and gets the chosen thread back inside the outcome.
