@@ -31,6 +31,7 @@ from .kernel.futex import FutexTable
 from .kernel.timers import FdTimer, TimerTable
 from .kernel.sigstate import SI_KERNEL, SI_TKILL, SignalDispositions, SA_NOCLDSTOP, SA_RESETHAND, \
     SA_RESTART, PendingSignals, kill_targets
+from .procview import ProcView
 from .scheduler import Scheduler
 from .syscalls import (CONDITIONAL, HANDLERS, UNSUPPORTED, intercepted_numbers, syscall_name,
                        syscall_number)
@@ -207,6 +208,7 @@ class Engine:
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
         self.data_dir = data_dir
         self.table = ProcessTable(rlimits=rlimits)
+        self.procview = ProcView(self)   # /proc as the host's programs see it
         self.clock = VirtualClock(start_time_ns)
         self.start_time_ns = start_time_ns
         self.sched = Scheduler(seed)
@@ -927,6 +929,9 @@ class Engine:
 
     def _on_exec(self, task: Task) -> None:
         task.mem.reopen()
+        # a translated execve's path and registers were the old program's: no exit
+        # stop comes (resumed with PTRACE_CONT) and nothing is put back
+        task.native_call = task.saved_regs = task.saved_mem = None
         regs = pt.getregs(task.native)
         patch_auxv(task.mem, regs.rsp, self.random_bytes)
         argv = _read_cmdline(task.native)

@@ -9,11 +9,11 @@ import struct
 from . import procfs
 from .args import s32, u32
 from .outcome import Native
+from .procfs import native_with_path as _native_with_path
 from .registry import handles
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 _RANDOM_DEVICES = (b"/dev/urandom", b"/dev/random")
-_RED_ZONE = 128  # x86_64 ABI: bytes below rsp the program may use without moving rsp
 _PATH_MAX = 4096  # with its NUL (limits.h)
 
 
@@ -46,15 +46,6 @@ def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None):
     if isinstance(new, int):
         return new
     return _native_with_path(ctx, path_reg, new)
-
-
-def _native_with_path(ctx, path_reg: str, path: bytes) -> Native:
-    """Run the call on another path, written on the tracee's stack below the red zone,
-    where nothing live can be."""
-    data = path + b"\0"
-    addr = (ctx.regs.rsp - _RED_ZONE - len(data)) & ~0xF
-    ctx.mem.write(addr, data)
-    return Native(regs={path_reg: addr})
 
 
 @handles("open")

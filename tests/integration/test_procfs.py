@@ -1,8 +1,10 @@
-"""/proc/<pid> paths in open(2)/openat(2) name host processes (tests/programs/procfs.c).
+"""/proc inside a host is the host's (tests/programs/procfs.c, syscalls/procfs.py,
+procview.py).
 
 The program opens its child's and the child's thread's /proc files by pid, absolute and
 relative (cwd /proc, a descriptor of /proc or of /proc/<child>), also once the child's
-main thread has ended, and prints what it read. Natively the pids are native; in a host
+main thread has ended, and prints what it read; it passes the same paths to every other
+call that takes one (access to execve) and lists /proc and the task directories. Natively the pids are native; in a host
 they are virtual, and the same lines must come out: each open reached the process the
 program meant.
 """
@@ -28,10 +30,31 @@ openat(fd of /proc/CHILD, "comm") = kid
 openat(fd of /proc/CHILD, "task/THREAD/comm") = kidthread
 openat(fd of /proc/CHILD, "../PARENT/comm") = procfs
 open("task/THREAD/comm") = kidthread
+access("/proc/CHILD/oom_score_adj") = 0
+access("/proc/PARENT/task/CHILD") = -1 ENOENT
+faccessat("CHILD/task/THREAD/comm") = 0
+faccessat2("/proc/CHILD/task/THREAD") = 0
+stat("/proc/CHILD/task/THREAD") = 0
+lstat("/proc/CHILD/task/THREAD/comm") = 0
+fstatat("CHILD/task/THREAD") = 0
+statx("/proc/CHILD/task/THREAD/stat") = 0
+stat("/proc/PARENT/task/THREAD") = -1 ENOENT
+readlink("/proc/self") = PARENT
+readlink("/proc/thread-self") = PARENT/task/PARENT
+readlinkat("self") = PARENT
+readlink("/proc/CHILD/exe") = procfs
+readlinkat("CHILD/task/THREAD/exe") = procfs
+inotify_add_watch("/proc/CHILD/task/THREAD") = 0
+listing /proc = PARENT CHILD and others
+listing /proc/CHILD/task = CHILD THREAD
+listing /proc/PARENT/task = PARENT
+chdir("/proc/CHILD/task/THREAD") = 0
+open("comm") = kidthread
 openat(AT_FDCWD, "/proc/CHILD/comm") = kid
 openat(AT_FDCWD, "/proc/CHILD/task/THREAD/comm") = kidthread
 openat(AT_FDCWD, "/proc/CHILD/comm") = -1 ENOENT
 openat(fd of /proc, "CHILD/comm") = -1 ENOENT
+execve("/proc/PARENT/exe") = again
 """
 
 
