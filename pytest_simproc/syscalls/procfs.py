@@ -361,16 +361,23 @@ def readlinkat(ctx, dirfd, _path, buf, size, *_):
 
 # ------------------------------------------------------------------ listings
 
-def _listing(ctx, fd: int):
-    """[(name, inode, type)] of a /proc or /proc/<pid>/task directory open as ``fd``,
-    with the host's numbers; None for any other descriptor."""
+def _fd_dir(ctx, fd: int):
+    """The components of the path under /proc that ``fd`` is open on, else None."""
     try:
         target = os.readlink(b"/proc/%d/fd/%d" % (ctx.task.tgid_native, fd))
     except OSError:
         return None
-    if not target.startswith(b"/proc"):
+    if not target.startswith(b"/proc/") and target != b"/proc":
         return None
-    comps = [c for c in target.split(b"/") if c]
+    return [c for c in target.split(b"/") if c]
+
+
+def _listing(ctx, fd: int):
+    """[(name, inode, type)] of a /proc or /proc/<pid>/task directory open as ``fd``,
+    with the host's numbers; None for any other descriptor."""
+    comps = _fd_dir(ctx, fd)
+    if comps is None:
+        return None
     view = ctx.engine.procview
     if comps == [b"proc"]:
         entries = [(b".", 1, DT_DIR), (b"..", 1, DT_DIR)]
@@ -387,6 +394,15 @@ def _listing(ctx, fd: int):
         return [(b".", 1, DT_DIR), (b"..", 1, DT_DIR)] + [
             (b"%d" % tid, 0x10000000 + tid, DT_DIR) for tid in view.tids(pid)]
     return None
+
+
+def process_of_dir(ctx, fd: int) -> int | None:
+    """The host pid whose /proc/<pid> directory ``fd`` is open on, else None."""
+    comps = _fd_dir(ctx, fd)
+    if comps is None or len(comps) != 2 or comps[0] != b"proc" or not _is_pid(comps[1]):
+        return None
+    base = _virtual_base(ctx, comps)
+    return None if base is None else int(base[1])
 
 
 def _dtype(entry) -> int:
