@@ -418,11 +418,33 @@ def _position(ctx, fd: int) -> int:
         return int(f.readline().split()[1])
 
 
+def _dirent64(name: bytes, ino: int, off: int, dtype: int) -> bytes:
+    """struct linux_dirent64 (getdents(2)): the type before the name, 8-aligned."""
+    reclen = (19 + len(name) + 1 + 7) & ~7
+    return struct.pack("<QqHB", ino, off, reclen, dtype) + name + bytes(reclen - 19 - len(name))
+
+
+def _dirent(name: bytes, ino: int, off: int, dtype: int) -> bytes:
+    """struct linux_dirent of the old getdents(2): the type in the record's last byte."""
+    reclen = (18 + len(name) + 2 + 7) & ~7
+    return (struct.pack("<QqH", ino, off, reclen) + name
+            + bytes(reclen - 18 - len(name) - 1) + bytes((dtype,)))
+
+
 @handles("getdents64")
 def getdents64(ctx, fd, buf, count, *_):
     """A /proc or task directory lists the host's pids or tids (getdents(2)). The
     listing's position is the descriptor's own offset, set with lseek(2) in place of
     the native call, so rewinddir, seekdir and dup'd descriptors behave natively."""
+    return _getdents(ctx, fd, buf, count, _dirent64)
+
+
+@handles("getdents")
+def getdents(ctx, fd, buf, count, *_):
+    return _getdents(ctx, fd, buf, count, _dirent)
+
+
+def _getdents(ctx, fd, buf, count, record):
     fd = s32(fd)
     entries = _listing(ctx, fd) if fd >= 0 else None
     if entries is None:
@@ -436,11 +458,10 @@ def getdents64(ctx, fd, buf, count, *_):
     count = count & 0xFFFFFFFF
     while index < len(entries):
         name, ino, dtype = entries[index]
-        reclen = (19 + len(name) + 1 + 7) & ~7  # linux_dirent64, 8-aligned
-        if len(out) + reclen > count:
+        data = record(name, ino, index + 1, dtype)
+        if len(out) + len(data) > count:
             break
-        out += struct.pack("<QqHB", ino, index + 1, reclen, dtype) + name
-        out += bytes(reclen - 19 - len(name))
+        out += data
         index += 1
     if not out:
         return -errno.EINVAL if index < len(entries) else 0

@@ -48,6 +48,7 @@ inotify_add_watch("/proc/CHILD/task/THREAD") = 0
 listing /proc = PARENT CHILD and others
 listing /proc/CHILD/task = CHILD THREAD
 listing /proc/PARENT/task = PARENT
+old listing /proc/CHILD/task = CHILD THREAD
 chdir("/proc/CHILD/task/THREAD") = 0
 open("comm") = kidthread
 openat(AT_FDCWD, "/proc/CHILD/comm") = kid

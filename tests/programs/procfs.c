@@ -167,6 +167,32 @@ static void show_listing(const char *tmpl, int want_all)
     out("listing %s =%s%s\n", tmpl, line, want_all && others ? " and others" : "");
 }
 
+/* The same through the old getdents(2): struct linux_dirent, d_type in the last byte */
+static void show_old_listing(const char *tmpl)
+{
+    char buf[4096], line[256] = "";
+    int fd = open(expand(tmpl), O_RDONLY | O_DIRECTORY);
+    long n;
+    if (fd < 0)
+        die(tmpl);
+    while ((n = syscall(SYS_getdents, fd, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            unsigned short reclen = *(unsigned short *)(buf + off + 16);
+            const char *name = buf + off + 18;
+            long v = strtol(name, NULL, 10);
+            if ((v == child || v == thread || v == parent) && buf[off + reclen - 1] == DT_DIR) {
+                strcat(line, " ");
+                strcat(line, names_of(name));
+            }
+            off += reclen;
+        }
+    }
+    if (n < 0)
+        die("getdents");
+    close(fd);
+    out("old listing %s =%s\n", tmpl, line);
+}
+
 static int open_dir(const char *tmpl);
 
 static void path_calls(void)
@@ -199,6 +225,7 @@ static void path_calls(void)
     show_listing("/proc", 1);
     show_listing("/proc/CHILD/task", 1);
     show_listing("/proc/PARENT/task", 1);
+    show_old_listing("/proc/CHILD/task");
     result("chdir", "/proc/CHILD/task/THREAD", chdir(expand("/proc/CHILD/task/THREAD")));
     show("open(", -2, "comm");
     if (chdir("/") || close(proc))
