@@ -127,9 +127,12 @@ def _virtual_base(ctx, base: list):
         out = [b"proc", b"%d" % (task.proc.pid if task.native == task.tgid_native else task.tid)]
     if len(base) >= 4 and base[2] == b"task" and _is_pid(base[3]):
         thread = _task_by_native(ctx, int(base[3]))
-        if thread is None:
+        if thread is not None:
+            out += [b"task", b"%d" % thread.tid]
+        elif int(base[3]) == native:  # the main thread, ended while others run
+            out += [b"task", out[1]]
+        else:
             return None
-        out += [b"task", b"%d" % thread.tid]
         return out + base[4:]
     return out + base[2:]
 

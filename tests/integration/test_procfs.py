@@ -53,6 +53,7 @@ chdir("/proc/CHILD/task/THREAD") = 0
 open("comm") = kidthread
 openat(AT_FDCWD, "/proc/CHILD/comm") = kid
 openat(AT_FDCWD, "/proc/CHILD/task/THREAD/comm") = kidthread
+open("../THREAD/comm") = kidthread
 openat(AT_FDCWD, "/proc/CHILD/comm") = -1 ENOENT
 openat(fd of /proc, "CHILD/comm") = -1 ENOENT
 execve("/proc/PARENT/exe") = again

@@ -313,6 +313,12 @@ int main(int argc, char **argv)
     }
     show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/CHILD/comm");
     show("openat(AT_FDCWD, ", AT_FDCWD, "/proc/CHILD/task/THREAD/comm");
+    /* relative to the ended main thread's directory */
+    if (chdir(expand("/proc/CHILD/task/CHILD")))
+        die("chdir to the main thread");
+    show("open(", -2, "../THREAD/comm");
+    if (chdir("/"))
+        die("chdir /");
 
     if (kill(child, SIGKILL))
         die("kill");
