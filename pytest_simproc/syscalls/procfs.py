@@ -349,7 +349,26 @@ def _readlink(ctx, path_reg: str, dirfd: int | None, buf: int, size: int):
         ctx.mem.write(buf, value)
         return len(value)
     new = native_path(ctx, target)
-    return Native() if new == path else native_with_path(ctx, path_reg, new)
+    outcome = Native() if new == path else native_with_path(ctx, path_reg, new)
+    if target.pid is not None:  # a link of a process's (cwd, fd/N) may point into /proc
+        outcome.on_exit = lambda c, result: _virtual_link(c, buf, size, result)
+    return outcome
+
+
+def _virtual_link(ctx, buf: int, size: int, result: int) -> int:
+    """A link's target under /proc/<native> with the host's numbers."""
+    if result <= 0:
+        return result
+    data = ctx.mem.read(buf, result)
+    if not data.startswith(b"/proc/"):
+        return result
+    comps = _virtual_base(ctx, [c for c in data.split(b"/") if c])
+    if comps is None:
+        return result
+    value = (b"/" + b"/".join(comps))[:size]
+    if value != data:
+        ctx.mem.write(buf, value)
+    return len(value)
 
 
 @handles("readlink")

@@ -141,7 +141,8 @@ static void show_link(const char *call, int dirfd, const char *tmpl)
     buf[n] = '\0';
     const char *slash = strrchr(buf, '/');
     /* a file's path: its last component only, the directory depends on the machine */
-    out("%s(\"%s\") = %s\n", call, tmpl, buf[0] == '/' ? slash + 1 : names_of(buf));
+    int file = buf[0] == '/' && strncmp(buf, "/proc/", 6);
+    out("%s(\"%s\") = %s\n", call, tmpl, file ? slash + 1 : names_of(buf));
 }
 
 /* The pids a directory lists that the program knows, in the order listed, and
@@ -218,6 +219,13 @@ static void path_calls(void)
     show_link("readlinkat", proc, "self");
     show_link("readlink", -2, "/proc/CHILD/exe");
     show_link("readlinkat", proc, "CHILD/task/THREAD/exe");
+    int dir = open_dir("/proc/CHILD/task");
+    if (dup2(dir, 100) != 100 || fchdir(dir))
+        die("dup2, fchdir");
+    show_link("readlink", -2, "/proc/self/fd/100");
+    show_link("readlink", -2, "/proc/thread-self/cwd");
+    close(dir);
+    close(100);
     int in = inotify_init1(IN_CLOEXEC);
     result("inotify_add_watch", "/proc/CHILD/task/THREAD",
            inotify_add_watch(in, expand("/proc/CHILD/task/THREAD"), IN_ACCESS) < 0 ? -1 : 0);
