@@ -356,16 +356,22 @@ def _readlink(ctx, path_reg: str, dirfd: int | None, buf: int, size: int):
 
 
 def _virtual_link(ctx, buf: int, size: int, result: int) -> int:
-    """A link's target under /proc/<native> with the host's numbers."""
+    """A link's target under /proc/<native> with the host's numbers; a rendered file
+    by its /proc path."""
     if result <= 0:
         return result
     data = ctx.mem.read(buf, result)
-    if not data.startswith(b"/proc/"):
+    rendered = _rendered_root(ctx) + b"/"
+    if data.startswith(rendered):
+        value = b"/proc/" + data[len(rendered):]
+    elif data.startswith(b"/proc/"):
+        comps = _virtual_base(ctx, [c for c in data.split(b"/") if c])
+        if comps is None:
+            return result
+        value = b"/" + b"/".join(comps)
+    else:
         return result
-    comps = _virtual_base(ctx, [c for c in data.split(b"/") if c])
-    if comps is None:
-        return result
-    value = (b"/" + b"/".join(comps))[:size]
+    value = value[:size]
     if value != data:
         ctx.mem.write(buf, value)
     return len(value)

@@ -46,6 +46,7 @@ readlink("/proc/CHILD/exe") = procfs
 readlinkat("CHILD/task/THREAD/exe") = procfs
 readlink("/proc/self/fd/100") = /proc/CHILD/task
 readlink("/proc/thread-self/cwd") = /proc/CHILD/task
+readlink("/proc/self/fd/101") = /proc/CHILD/stat
 inotify_add_watch("/proc/CHILD/task/THREAD") = 0
 listing /proc = PARENT CHILD and others
 listing /proc/CHILD/task = CHILD THREAD

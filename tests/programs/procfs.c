@@ -225,7 +225,11 @@ static void path_calls(void)
     show_link("readlink", -2, "/proc/self/fd/100");
     show_link("readlink", -2, "/proc/thread-self/cwd");
     close(dir);
+    if (dup2(open(expand("/proc/CHILD/stat"), O_RDONLY), 101) != 101)
+        die("open stat");
+    show_link("readlink", -2, "/proc/self/fd/101");
     close(100);
+    close(101);
     int in = inotify_init1(IN_CLOEXEC);
     result("inotify_add_watch", "/proc/CHILD/task/THREAD",
            inotify_add_watch(in, expand("/proc/CHILD/task/THREAD"), IN_ACCESS) < 0 ? -1 : 0);
