@@ -174,6 +174,13 @@ class ProcView:
             return b""
         return b"".join(a.encode() + b"\0" for a in proc.argv)
 
+    def children(self, pid: int, tid: int) -> bytes:
+        """/proc/<pid>/task/<tid>/children: "pid " per live or zombie child. The model
+        gives children to processes: the main thread lists them all, others none."""
+        if tid != pid:
+            return b""
+        return b"".join(b"%d " % child for child in self.process(pid).children)
+
     def comm(self, pid: int) -> bytes:
         return self.process(pid).exe.encode()[:15] + b"\n"
 
@@ -219,6 +226,8 @@ class ProcView:
             return self.stat(pid, tid)
         if name == "status":
             return self.status(pid, tid)
+        if name == "children" and tid is not None:
+            return self.children(pid, tid)
         if self.native_dir(pid) is not None:
             return None  # cmdline, environ, comm: the native process's own
         if name == "cmdline":

@@ -275,6 +275,7 @@ def _rendered_dir(ctx, pid: int) -> bytes:
         data = view.pid_file(pid, None, name)
         _write_rendered(ctx, b"%d/%s" % (pid, name.encode()), data)
         _write_rendered(ctx, b"%d/task/%d/%s" % (pid, pid, name.encode()), data)
+    _write_rendered(ctx, b"%d/task/%d/children" % (pid, pid), view.children(pid, pid))
     return _rendered_root(ctx) + b"/%d" % pid
 
 

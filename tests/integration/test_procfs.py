@@ -122,7 +122,8 @@ print("continued", state())
 print("me", stat(me)[0], stat(me)[1] != str(me), status(me)["TracerPid"].strip())
 f, s = stat(kid), status(kid)
 print("kid", f[1] == str(me), s["PPid"].strip() == str(me), s["Pid"].strip() == str(kid),
-      s["NSpid"].split()[-1] == str(kid), s["Tgid"].strip() == str(kid))
+      s["NSpid"].split()[-1] == str(kid), s["Tgid"].strip() == str(kid),
+      open(f"/proc/{me}/task/{me}/children").read() == f"{kid} ")
 if sys.argv[1:] == ["numbers"]:
     print("numbers", f[1:6], f[19], stat(me)[19], s["NSpid"], s["NSsid"])
     print(open("/proc/uptime").read().split()[0],
@@ -139,7 +140,7 @@ asleep S S
 stopped T T
 continued S S
 me R True 0
-kid True True True True True
+kid True True True True True True
 killed Z Z True
 reaped False
 """

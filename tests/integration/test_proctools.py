@@ -1,6 +1,6 @@
-"""ps(1), pgrep(1), pkill(1), pidof(1), killall(1), top(1), psutil and os.listdir run in
-a host see exactly the host's processes, by their virtual pids (procview.py,
-syscalls/procfs.py).
+"""ps(1), pgrep(1), pkill(1), pidof(1), killall(1), top(1), pstree(1), psutil and
+os.listdir run in a host see exactly the host's processes, by their virtual pids
+(procview.py, syscalls/procfs.py).
 
 Natively these tools see the whole machine, so the comparison with a native run is on
 a shell's own children, their pids written as names; in a host the whole listing is
@@ -68,6 +68,7 @@ ps -ef | awk '{print $2, $3, $5, $6, $7, $8, $9}'
 pgrep sleep | tr '\n' ' '; echo
 pidof sleep
 top -bn1 | awk 'NR == 2 {$1=$1; print} $1 ~ /^[0-9]+$/ {print $1, $3, $4, $8, $12}'
+pstree -p 1
 killall -e sleep
 wait $s1; echo "sleep 100: $?"
 wait $s2; echo "sleep 200: $?"
@@ -95,13 +96,16 @@ Tasks: 6 total, 1 running, 5 sleeping, 0 stopped, 0 zombie
 1002 20 0 S sleep
 1009 20 0 R top
 1010 20 0 S awk
+init(1)---bash(1000)-+-pstree(1011)
+                     |-sleep(1001)
+                     `-sleep(1002)
 sleep 100: 143
 sleep 200: 143
 """
 
 
 def test_tools_list_exactly_the_hosts_processes(tool):
-    bash, *_ = _tools(tool, "bash", "ps", "pgrep", "pidof", "top", "killall", "sleep")
+    bash, *_ = _tools(tool, "bash", "ps", "pgrep", "pidof", "top", "pstree", "killall", "sleep")
     with SimHost() as host:
         p = host.spawn([bash, "-c", WHOLE], env=dict(CLEAN_ENV, TZ="UTC"))
         host.run()

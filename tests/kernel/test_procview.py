@@ -42,6 +42,9 @@ def test_pids_and_tids():
     view = _host()
     assert view.pids() == [1, 1000, 1001, 1002]
     assert view.tids(1000) == [1000] and view.tids(1002) == [1002] and view.tids(4242) == []
+    # task/<tid>/children: the main thread's lists the process's children, zombies too
+    assert view.children(1, 1) == b"1000 " and view.children(1000, 1000) == b"1001 1002 "
+    assert view.pid_file(1000, 1000, "children") == b"1001 1002 "
 
 
 def test_stat_of_init_a_runner_a_parked_task_and_a_zombie():
