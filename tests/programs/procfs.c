@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include "common.h"
 
 static int ready[2], go[2];
@@ -214,6 +215,15 @@ static void path_calls(void)
     result("statx", "/proc/CHILD/task/THREAD/stat",
            statx(AT_FDCWD, expand("/proc/CHILD/task/THREAD/stat"), 0, STATX_BASIC_STATS, &stx));
     result("stat", "/proc/PARENT/task/THREAD", stat(expand("/proc/PARENT/task/THREAD"), &st));
+    /* procfs has no extended attributes and refuses a mode change (EPERM): both are
+     * ENOENT only where the path names no process */
+    result("lgetxattr", "/proc/CHILD/task/THREAD",
+           lgetxattr(expand("/proc/CHILD/task/THREAD"), "security.selinux", NULL, 0));
+    result("getxattr", "/proc/PARENT/task/THREAD",
+           getxattr(expand("/proc/PARENT/task/THREAD"), "system.posix_acl_access", NULL, 0));
+    result("chmod", "/proc/CHILD/task/THREAD", chmod(expand("/proc/CHILD/task/THREAD"), 0555));
+    result("utimensat", "/proc/PARENT/task/THREAD/comm",
+           utimensat(AT_FDCWD, expand("/proc/PARENT/task/THREAD/comm"), NULL, 0));
     show_link("readlink", -2, "/proc/self");
     show_link("readlink", -2, "/proc/thread-self");
     show_link("readlinkat", proc, "self");
