@@ -41,6 +41,7 @@ PATH_MAX = 4096   # with its NUL (limits.h)
 _RED_ZONE = 128   # x86_64 ABI: bytes below rsp the program may use without moving rsp
 SYS_LSEEK = 8
 DT_DIR = 4
+O_PATH = 0o10000000
 
 
 class Target:
@@ -445,9 +446,13 @@ def _dtype(entry) -> int:
     return 8
 
 
-def _position(ctx, fd: int) -> int:
+def _position(ctx, fd: int) -> int | None:
+    """The descriptor's offset; None for an O_PATH one, which the kernel refuses to
+    list (EBADF) without touching the buffer."""
     with open(b"/proc/%d/fdinfo/%d" % (ctx.task.tgid_native, fd), "rb") as f:
-        return int(f.readline().split()[1])
+        pos = int(f.readline().split()[1])
+        flags = int(f.readline().split()[1], 8)
+    return None if flags & O_PATH else pos
 
 
 def _dirent64(name: bytes, ino: int, off: int, dtype: int) -> bytes:
@@ -484,6 +489,8 @@ def _getdents(ctx, fd, buf, count, record):
     try:
         pos = _position(ctx, fd)
     except (OSError, IndexError, ValueError):
+        pos = None
+    if pos is None:
         return Native()
     out = bytearray()
     index = pos

@@ -56,6 +56,7 @@ listing /proc = PARENT CHILD and others
 listing /proc/CHILD/task = CHILD THREAD
 listing /proc/PARENT/task = PARENT
 old listing /proc/CHILD/task = CHILD THREAD
+getdents64 of an O_PATH /proc("") = -1 EBADF
 chdir("/proc/CHILD/task/THREAD") = 0
 open("comm") = kidthread
 openat(AT_FDCWD, "/proc/CHILD/comm") = kid

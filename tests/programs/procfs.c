@@ -248,6 +248,10 @@ static void path_calls(void)
     show_listing("/proc/CHILD/task", 1);
     show_listing("/proc/PARENT/task", 1);
     show_old_listing("/proc/CHILD/task");
+    int opath = open("/proc", O_PATH | O_DIRECTORY);
+    char dents[1024];
+    result("getdents64 of an O_PATH /proc", "", syscall(SYS_getdents64, opath, dents, sizeof dents));
+    close(opath);
     result("chdir", "/proc/CHILD/task/THREAD", chdir(expand("/proc/CHILD/task/THREAD")));
     show("open(", -2, "comm");
     if (chdir("/") || close(proc))
