@@ -14,7 +14,6 @@ from .registry import handles
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 _RANDOM_DEVICES = (b"/dev/urandom", b"/dev/random")
-_PATH_MAX = 4096  # with its NUL (limits.h)
 
 
 @handles("getrandom")
@@ -32,14 +31,13 @@ def getrandom(ctx, buf, length, flags, *_):
 def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None):
     """open(2)/openat(2): /dev/urandom and /dev/random become a file of seeded bytes,
     /proc/<pid> paths name the host's processes (procfs)."""
-    try:
-        path = ctx.mem.read_cstring(path_ptr, _PATH_MAX)
-    except OSError:
-        return Native()  # the kernel will answer EFAULT itself
+    path = procfs.read_path(ctx, path_ptr)
+    if path is None:
+        return Native()  # the kernel will answer EFAULT or ENAMETOOLONG itself
     if path in _RANDOM_DEVICES:
         return _native_with_path(ctx, path_reg, os.fsencode(ctx.engine.random_device_file()))
-    if path.find(b"proc") < 0 and path[:1] == b"/" or len(path) >= _PATH_MAX:
-        return Native()  # most opens: nothing to translate (or ENAMETOOLONG)
+    if path.find(b"proc") < 0 and path[:1] == b"/":
+        return Native()  # most opens: nothing to translate
     new = procfs.translate(ctx, path, dirfd)
     if new is None:
         return Native()

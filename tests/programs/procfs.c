@@ -215,6 +215,10 @@ static void path_calls(void)
     result("statx", "/proc/CHILD/task/THREAD/stat",
            statx(AT_FDCWD, expand("/proc/CHILD/task/THREAD/stat"), 0, STATX_BASIC_STATS, &stx));
     result("stat", "/proc/PARENT/task/THREAD", stat(expand("/proc/PARENT/task/THREAD"), &st));
+    /* a path the program cannot have: the kernel's EFAULT */
+    result("newfstatat", "(char *)-1", syscall(SYS_newfstatat, AT_FDCWD, (char *)-1, &st, 0));
+    result("openat", "(char *)-1", syscall(SYS_openat, AT_FDCWD, (char *)-1, O_RDONLY));
+    result("access", "(char *)16", syscall(SYS_access, (char *)16, F_OK));
     /* procfs has no extended attributes and refuses a mode change (EPERM): both are
      * ENOENT only where the path names no process */
     result("lgetxattr", "/proc/CHILD/task/THREAD",
