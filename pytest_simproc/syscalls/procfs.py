@@ -358,13 +358,21 @@ def _readlink(ctx, path_reg: str, dirfd: int | None, buf: int, size: int):
         return target
     if target.link:  # /proc/self, /proc/thread-self: the caller's virtual numbers
         value = b"/".join(target.comps[1:])[:size]
-        ctx.mem.write(buf, value)
-        return len(value)
+        return len(value) if _write(ctx, buf, value) else -errno.EFAULT
     new = native_path(ctx, target)
     outcome = Native() if new == path else native_with_path(ctx, path_reg, new)
     if target.pid is not None:  # a link of a process's (cwd, fd/N) may point into /proc
         outcome.on_exit = lambda c, result: _virtual_link(c, buf, size, result)
     return outcome
+
+
+def _write(ctx, addr: int, data: bytes) -> bool:
+    """Write into the program's buffer; False where the kernel would fault (EFAULT)."""
+    try:
+        ctx.mem.write(addr, data)
+    except (OSError, OverflowError):
+        return False
+    return True
 
 
 def _virtual_link(ctx, buf: int, size: int, result: int) -> int:
@@ -511,7 +519,8 @@ def _getdents(ctx, fd, buf, count, record):
         index += 1
     if not out:
         return -errno.EINVAL if index < len(entries) else 0
-    ctx.mem.write(buf, bytes(out))
+    if not _write(ctx, buf, bytes(out)):
+        return -errno.EFAULT
     size = len(out)
 
     def listed(_ctx, result):

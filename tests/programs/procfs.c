@@ -219,6 +219,10 @@ static void path_calls(void)
     result("newfstatat", "(char *)-1", syscall(SYS_newfstatat, AT_FDCWD, (char *)-1, &st, 0));
     result("openat", "(char *)-1", syscall(SYS_openat, AT_FDCWD, (char *)-1, O_RDONLY));
     result("access", "(char *)16", syscall(SYS_access, (char *)16, F_OK));
+    result("readlink", "/proc/self\", (char *)-1, \"16",
+           syscall(SYS_readlink, "/proc/self", (char *)-1, 16));
+    result("getdents64", "fd of /proc\", (void *)-1, \"4096",
+           syscall(SYS_getdents64, proc, (void *)-1, 4096));
     /* procfs has no extended attributes and refuses a mode change (EPERM): both are
      * ENOENT only where the path names no process */
     result("lgetxattr", "/proc/CHILD/task/THREAD",
