@@ -72,6 +72,9 @@ pstree -p 1
 killall -e sleep
 wait $s1; echo "sleep 100: $?"
 wait $s2; echo "sleep 200: $?"
+sleep 300 & s3=$!
+kill $(pgrep sleep)
+wait $s3; echo "sleep 300: $?"
 """
 WHOLE_OUT = b"""\
   PID  PPID  PGID   SID STAT COMMAND
@@ -101,6 +104,7 @@ init(1)---bash(1000)-+-pstree(1011)
                      `-sleep(1002)
 sleep 100: 143
 sleep 200: 143
+sleep 300: 143
 """
 
 
