@@ -156,6 +156,8 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
     shell_loop = ("for ((i = 0; i < $1; i++)); do {py} -c pass || exit 1; done"
                   .format(py=REAL_PYTHON))
     read_trapped = simproc_traps("read")
+    ps_loop = ("for ((i = 0; i < $1; i++)); do {ps} -e > /dev/null || exit 1; done"
+               .format(ps=shutil.which("ps") or "ps"))
     wl = [
         Workload("a", "(a) emulated call: getppid()", lambda n: [prog("getppid_loop"), str(n)],
                  {"native": (1_000_000, 5_000_000) if not q else (200_000, 1_000_000),
@@ -184,6 +186,12 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
                  lambda n: ["bash", "-c", shell_loop, "bench", str(n)],
                  {m: (10, 20) if not q else (4, 8) for m in BASE_MODES},
                  "python", ("native", 3.0), reps=3),
+        # /proc inside a host: ps reads the host's listing and each process's rendered
+        # stat and status (natively it lists the whole machine: no target)
+        Workload("i", "(i) bash `for` loop of `ps -e`",
+                 lambda n: ["bash", "-c", ps_loop, "bench", str(n)],
+                 {m: (10, 20) if not q else (4, 8) for m in BASE_MODES},
+                 "ps", None, reps=3),
         Workload("f", "(f) SIGUSR1/SIGUSR2 ping-pong (sigsuspend)",
                  lambda n: [prog("sig_pingpong"), str(n)],
                  {m: (10_000, 20_000) if not q else (2_000, 4_000) for m in BASE_MODES},
@@ -314,28 +322,33 @@ def summary_table(workloads, failed, metric):
     def marg(w, mode):
         return marginal_us(w, mode, metric)
 
+    def target_text(base, limit):
+        if limit is None:
+            return "—"
+        return f"simproc ≤ {limit:g} × {'strace -f' if base == 'strace' else 'native'}"
+
     def cell(w, mode):
         return "FAILED" if (w.key, mode) in failed else fmt_us(marg(w, mode))
 
     def ratio(a, b):
         return a / b if a is not None and b else None
 
-    for key in ("a", "b1", "b2", "c", "d", "f"):
+    for key in ("a", "b1", "b2", "c", "d", "i", "f"):
         w = by.get(key)
         if w is None:
             continue
         na, st, sim, floor = (marg(w, m) for m in MODES)
-        base, limit = w.target
+        base, limit = w.target or ("native", None)
         r = ratio(sim, st) if base == "strace" else ratio(sim, na)
         floor_r = ratio(floor, st) if base == "strace" else ratio(floor, na)
-        ok = None if r is None else r <= limit
+        ok = None if r is None or limit is None else r <= limit
         if (w.key, "simproc") in failed:
             ok = False
         note = f" ({w.note})" if w.note else ""
         out(f"| {w.label} (per {w.unit}){note} | {fmt_sizes(w)} | {cell(w, 'native')} | "
             f"{cell(w, 'strace')} | {cell(w, 'simproc')} | {fmt_ratio(ratio(sim, st))} | "
             f"{fmt_ratio(ratio(sim, na))} | "
-            f"simproc ≤ {limit:g} × {'strace -f' if base == 'strace' else 'native'} | {verdict(ok)} | "
+            f"{target_text(base, limit)} | {verdict(ok)} | "
             f"{cell(w, 'floor') if 'floor' in w.sizes else '—'} | {fmt_ratio(floor_r)} |")
 
     g = [by.get(f"g{n}") for n in (10, 100, 1000)]

@@ -109,6 +109,18 @@ def test_table_marks_a_failed_simproc_cell_as_a_miss(bench):
     assert "FAILED" in rows[-1] and "**MISS**" in rows[-1]
 
 
+def test_table_row_without_a_target(bench):
+    """(i) ps -e has no target (natively ps lists the whole machine): ratios, no verdict."""
+    w = bench.Workload("i", "(i) ps", lambda n: [], {m: (10, 20) for m in bench.BASE_MODES},
+                       "ps", None)
+    for mode in bench.BASE_MODES:
+        w.samples[(mode, 10)] = [_sample(bench, 1.0)]
+        w.samples[(mode, 20)] = [_sample(bench, 1.1 if mode == "native" else 1.3)]
+    (row,) = bench.summary_table([w], set(), "wall")[-1:]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2:] == ["10,000", "30,000", "30,000", "1.00×", "3.00×", "—", "—", "—", "—"]
+
+
 def test_prefix_of_each_mode(bench):
     w = bench.Workload("b1", "b", lambda n: [], {}, floor_traps=())
     assert bench._prefix("native", w) == []

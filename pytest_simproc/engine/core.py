@@ -12,6 +12,7 @@ from ..kernel.clock import EventQueue
 from ..kernel.futex import FutexTable
 from ..kernel.sigstate import SignalDispositions
 from ..kernel.timers import TimerTable
+from ..procview import ProcView
 from ..scheduler import Scheduler
 from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
@@ -44,6 +45,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
         self.data_dir = data_dir
         self.table = ProcessTable(rlimits=rlimits)
+        self.procview = ProcView(self)   # /proc as the host's programs see it
         self.clock = VirtualClock(start_time_ns)
         self.start_time_ns = start_time_ns
         self.sched = Scheduler(seed)

@@ -173,6 +173,9 @@ class Lifecycle:
 
     def _on_exec(self, task: Task) -> None:
         task.mem.reopen()
+        # a translated execve's path and registers were the old program's: no exit
+        # stop comes (resumed with PTRACE_CONT) and nothing is put back
+        task.native_call = task.saved_regs = task.saved_mem = None
         regs = pt.getregs(task.native)
         patch_auxv(task.mem, regs.rsp, self.random_bytes)
         argv = _read_cmdline(task.native)

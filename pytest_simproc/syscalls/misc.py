@@ -10,12 +10,11 @@ import struct
 from . import net, procfs
 from .args import s32, u32
 from .outcome import Native
+from .procfs import native_with_path as _native_with_path
 from .registry import handles
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 _RANDOM_DEVICES = (b"/dev/urandom", b"/dev/random")
-_RED_ZONE = 128  # x86_64 ABI: bytes below rsp the program may use without moving rsp
-_PATH_MAX = 4096  # with its NUL (limits.h)
 
 
 @handles("getrandom")
@@ -34,31 +33,21 @@ def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None):
     """open(2)/openat(2): /dev/urandom and /dev/random become a file of seeded bytes,
     /etc's name files the host's own (net), /proc/<pid> paths name the host's
     processes (procfs)."""
-    try:
-        path = ctx.mem.read_cstring(path_ptr, _PATH_MAX)
-    except OSError:
-        return Native()  # the kernel will answer EFAULT itself
+    path = procfs.read_path(ctx, path_ptr)
+    if path is None:
+        return Native()  # the kernel will answer EFAULT or ENAMETOOLONG itself
     if path in _RANDOM_DEVICES:
         return _native_with_path(ctx, path_reg, os.fsencode(ctx.engine.random_device_file()))
     if (etc := net.etc_view(ctx, path)) is not None:
         return _native_with_path(ctx, path_reg, os.fsencode(etc))
-    if path.find(b"proc") < 0 and path[:1] == b"/" or len(path) >= _PATH_MAX:
-        return Native()  # most opens: nothing to translate (or ENAMETOOLONG)
+    if path.find(b"proc") < 0 and path[:1] == b"/":
+        return Native()  # most opens: nothing to translate
     new = procfs.translate(ctx, path, dirfd)
     if new is None:
         return Native()
     if isinstance(new, int):
         return new
     return _native_with_path(ctx, path_reg, new)
-
-
-def _native_with_path(ctx, path_reg: str, path: bytes) -> Native:
-    """Run the call on another path, written on the tracee's stack below the red zone,
-    where nothing live can be."""
-    data = path + b"\0"
-    addr = (ctx.regs.rsp - _RED_ZONE - len(data)) & ~0xF
-    ctx.mem.write(addr, data)
-    return Native(regs={path_reg: addr})
 
 
 @handles("open")

@@ -15,7 +15,7 @@ _NUMBERS = {name: nr for nr, name in SYSCALL_NAMES.items() if nr < 512}
 _NUMBERS.update({"timerfd_create": 283, "pidfd_send_signal": 424, "pidfd_open": 434, "clone3": 435,
                  "pidfd_getfd": 438, "process_madvise": 440, "epoll_pwait2": 441,
                  "futex_waitv": 449, "process_mrelease": 448, "mount_setattr": 442,
-                 "openat2": 437})
+                 "openat2": 437, "fchmodat2": 452})
 _NAMES = {nr: name for name, nr in _NUMBERS.items()}
 
 HANDLERS: dict[int, object] = {}

@@ -12,6 +12,7 @@ import struct
 from ..kernel.sigstate import SI_USER, NSIG, SigAction, siginfo_bytes
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block, Native, NativePark, eventfd_in_place
+from . import procfs
 from .registry import handles
 
 SIGKILL, SIGSTOP = 9, 19
@@ -227,6 +228,8 @@ def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
     if u32(flags) or not _valid(sig):
         return -errno.EINVAL
     target = ctx.engine.pidfds.get((ctx.proc.pid, pidfd))
+    if target is None:  # or a descriptor of a /proc/<pid> directory (pidfd_send_signal(2))
+        target = procfs.process_of_dir(ctx, pidfd)
     if target is None:
         return -errno.EBADF
     if info_ptr:

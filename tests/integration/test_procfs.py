@@ -1,8 +1,10 @@
-"""/proc/<pid> paths in open(2)/openat(2) name host processes (tests/programs/procfs.c).
+"""/proc inside a host is the host's (tests/programs/procfs.c, syscalls/procfs.py,
+procview.py).
 
 The program opens its child's and the child's thread's /proc files by pid, absolute and
 relative (cwd /proc, a descriptor of /proc or of /proc/<child>), also once the child's
-main thread has ended, and prints what it read. Natively the pids are native; in a host
+main thread has ended, and prints what it read; it passes the same paths to every other
+call that takes one (access to execve) and lists /proc and the task directories. Natively the pids are native; in a host
 they are virtual, and the same lines must come out: each open reached the process the
 program meant.
 """
@@ -28,10 +30,46 @@ openat(fd of /proc/CHILD, "comm") = kid
 openat(fd of /proc/CHILD, "task/THREAD/comm") = kidthread
 openat(fd of /proc/CHILD, "../PARENT/comm") = procfs
 open("task/THREAD/comm") = kidthread
+access("/proc/CHILD/oom_score_adj") = 0
+access("/proc/PARENT/task/CHILD") = -1 ENOENT
+faccessat("CHILD/task/THREAD/comm") = 0
+faccessat2("/proc/CHILD/task/THREAD") = 0
+stat("/proc/CHILD/task/THREAD") = 0
+lstat("/proc/CHILD/task/THREAD/comm") = 0
+fstatat("CHILD/task/THREAD") = 0
+statx("/proc/CHILD/task/THREAD/stat") = 0
+stat("/proc/PARENT/task/THREAD") = -1 ENOENT
+newfstatat("(char *)-1") = -1 EFAULT
+openat("(char *)-1") = -1 EFAULT
+access("(char *)16") = -1 EFAULT
+readlink("/proc/self", (char *)-1, "16") = -1 EFAULT
+getdents64("fd of /proc", (void *)-1, "4096") = -1 EFAULT
+lgetxattr("/proc/CHILD/task/THREAD") = -1 EOPNOTSUPP
+getxattr("/proc/PARENT/task/THREAD") = -1 ENOENT
+chmod("/proc/CHILD/task/THREAD") = -1 EPERM
+utimensat("/proc/PARENT/task/THREAD/comm") = -1 ENOENT
+readlink("/proc/self") = PARENT
+readlink("/proc/thread-self") = PARENT/task/PARENT
+readlinkat("self") = PARENT
+readlink("/proc/CHILD/exe") = procfs
+readlinkat("CHILD/task/THREAD/exe") = procfs
+readlink("/proc/self/fd/100") = /proc/CHILD/task
+readlink("/proc/thread-self/cwd") = /proc/CHILD/task
+readlink("/proc/self/fd/101") = /proc/CHILD/stat
+inotify_add_watch("/proc/CHILD/task/THREAD") = 0
+listing /proc = PARENT CHILD and others
+listing /proc/CHILD/task = CHILD THREAD
+listing /proc/PARENT/task = PARENT
+old listing /proc/CHILD/task = CHILD THREAD
+getdents64 of an O_PATH /proc("") = -1 EBADF
+chdir("/proc/CHILD/task/THREAD") = 0
+open("comm") = kidthread
 openat(AT_FDCWD, "/proc/CHILD/comm") = kid
 openat(AT_FDCWD, "/proc/CHILD/task/THREAD/comm") = kidthread
+open("../THREAD/comm") = kidthread
 openat(AT_FDCWD, "/proc/CHILD/comm") = -1 ENOENT
 openat(fd of /proc, "CHILD/comm") = -1 ENOENT
+execve("/proc/PARENT/exe") = again
 """
 
 
@@ -67,3 +105,75 @@ def test_proc_paths_with_the_native_pids_proc_shows_still_open(native):
         p = host.spawn(["python3", "-c", NATIVE_SELF])
         host.run()
         assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), b"python3 True\n", b"")
+
+
+VIEW = """
+import os, signal, sys, time
+def stat(pid):
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+def status(pid):
+    return dict(l.split(":", 1) for l in open(f"/proc/{pid}/status").read().splitlines())
+def state():
+    return stat(kid)[0] + " " + status(kid)["State"].split()[0]
+me = os.getpid()
+time.sleep(0.5)
+kid = os.fork()
+if kid == 0:
+    time.sleep(100)
+    os._exit(0)
+time.sleep(0.5)
+print("asleep", state())
+os.kill(kid, signal.SIGSTOP)
+time.sleep(0.5)
+print("stopped", state())
+os.kill(kid, signal.SIGCONT)
+time.sleep(0.5)
+print("continued", state())
+print("me", stat(me)[0], stat(me)[1] != str(me), status(me)["TracerPid"].strip())
+f, s = stat(kid), status(kid)
+print("kid", f[1] == str(me), s["PPid"].strip() == str(me), s["Pid"].strip() == str(kid),
+      s["NSpid"].split()[-1] == str(kid), s["Tgid"].strip() == str(kid),
+      open(f"/proc/{me}/task/{me}/children").read() == f"{kid} ")
+if sys.argv[1:] == ["numbers"]:
+    print("numbers", f[1:6], f[19], stat(me)[19], s["NSpid"], s["NSsid"])
+    print(open("/proc/uptime").read().split()[0],
+          [l.strip() for l in open("/proc/stat") if l.startswith("btime")],
+          open("/proc/loadavg").read().strip())
+os.kill(kid, signal.SIGKILL)
+time.sleep(0.5)
+print("killed", state(), open(f"/proc/{kid}/cmdline").read() == "")
+os.waitpid(kid, 0)
+print("reaped", os.path.exists(f"/proc/{kid}"))
+"""
+VIEW_OUT = """\
+asleep S S
+stopped T T
+continued S S
+me R True 0
+kid True True True True True True
+killed Z Z True
+reaped False
+"""
+
+
+def test_proc_files_say_what_a_native_run_says(native, tool):
+    """A parked child sleeps (S, not the host's tracing stop t), a stopped one is T,
+    a killed one a zombie (Z, empty cmdline) until reaped; TracerPid is 0."""
+    res = native([tool("python3"), "-c", VIEW])
+    assert (res.returncode, res.stdout.decode(), res.stderr) == (0, VIEW_OUT, b"")
+    with SimHost() as host:
+        p = host.spawn([tool("python3"), "-c", VIEW])
+        host.run()
+        assert (p.exit_status, p.stdout.decode(), p.stderr) == (Exited(0), VIEW_OUT, b"")
+
+
+def test_proc_numbers_are_the_hosts(tool):
+    """ppid, pgrp, session, no controlling tty (0, -1), start times in ticks of virtual
+    time since the host's boot (1.0 s after it: 100), uptime, btime, loadavg."""
+    with SimHost(start_time=946684800) as host:
+        p = host.spawn([tool("python3"), "-c", VIEW, "numbers"])
+        host.run()
+        assert (p.exit_status, p.stderr) == (Exited(0), b"")
+        assert p.stdout.decode().splitlines()[5:7] == [
+            "numbers ['1000', '1', '1', '0', '-1'] 50 0 \t1001 \t1",
+            "2.00 ['btime 946684800'] 0.00 0.00 0.00 1/3 1001"]

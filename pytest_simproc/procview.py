@@ -1,0 +1,243 @@
+"""The host's /proc, rendered from its state: what /proc/N/stat, status, cmdline and the
+system-wide uptime, stat and loadavg files say inside a host.
+
+Natively these files speak of native pids, ptrace stops and the machine's boot; inside
+a host they must speak of the host's pids, parents, groups, sessions and states, and of
+its virtual clock, or ps(1), pgrep(1), top(1) and psutil see through the simulation. One
+renderer, so that every reader (the programs' open(2) through syscalls/procfs.py, and
+later drop-in mode's patched calls in the test process) sees the same numbers.
+
+The model gives identity, state, start time and CPU time; the native files give what
+the model has no opinion on (memory sizes, fault counts, comm, signal masks). Init
+(pid 1) has no native process and a zombie has none left (the host reaps natively at
+death): their files are rendered from the model alone.
+"""
+from __future__ import annotations
+
+import os
+
+HZ = 100  # USER_HZ: the unit of clock ticks in /proc (proc(5), sysconf(_SC_CLK_TCK))
+NSEC = 1_000_000_000
+
+_STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "D": "D (disk sleep)",
+                "T": "T (stopped)", "t": "t (tracing stop)", "Z": "Z (zombie)",
+                "X": "X (dead)", "I": "I (idle)"}
+
+
+def _ticks(ns: int) -> int:
+    return ns * HZ // NSEC
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+class ProcView:
+    """/proc of one host. ``engine`` gives the process table, the clock and each
+    process's live tasks (tid, native tid, whether the host parks it)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    # ------------------------------------------------------------- who is there
+    def pids(self) -> list[int]:
+        """The pids /proc lists: init, the live processes and the zombies."""
+        table = self.engine.table
+        return [1] + sorted(p.pid for p in table.live() + table.zombies())
+
+    def process(self, pid: int):
+        """The live or zombie process ``pid``, else None."""
+        return self.engine.table.get(pid)
+
+    def tasks(self, pid: int) -> list:
+        """The live tasks of process ``pid`` (main thread first)."""
+        info = self.engine.info.get(pid)
+        if info is None:
+            return []
+        return [t for t in info.tasks if not t.exiting and not t.gone]
+
+    def tids(self, pid: int) -> list[int]:
+        """The tids /proc/<pid>/task lists: the main thread's always (a zombie's, or
+        one that ended while others run, is listed natively too)."""
+        if self.process(pid) is None:
+            return []
+        return sorted({pid} | {t.tid for t in self.tasks(pid)})
+
+    def native_dir(self, pid: int, tid: int | None = None) -> str | None:
+        """/proc/<native>[/task/<native tid>] of a live host task, else None."""
+        native = self.engine.native_pid_of(pid)
+        if native is None:
+            return None
+        if tid is None or tid == pid:
+            return f"/proc/{native}" if tid is None else f"/proc/{native}/task/{native}"
+        task = self.engine.tasks_by_tid.get(tid)
+        if task is None or task.exiting or task.proc.pid != pid:
+            return None
+        return f"/proc/{native}/task/{task.native}"
+
+    # ------------------------------------------------------------- states
+    def state(self, proc, tid: int, native_letter: str | None) -> str:
+        """The state letter a native run would show (proc(5) field 3): the host's
+        ptrace stops are not the program's, so a task the host parks sleeps (S) and one
+        waiting for its turn runs (R)."""
+        if proc.is_zombie:
+            return "Z"
+        if proc.state == "stopped":
+            return "T"
+        if proc.pid == 1:
+            return "S"
+        task = self.engine.tasks_by_tid.get(tid)
+        if native_letter in (None, "t", "T"):
+            if task is None:
+                return "S"
+            return "S" if task.block is not None or task.native_parked else "R"
+        return native_letter
+
+    # ------------------------------------------------------------- files
+    def stat(self, pid: int, tid: int | None = None) -> bytes:
+        """/proc/<pid>/stat, or /proc/<pid>/task/<tid>/stat (proc(5))."""
+        proc = self.process(pid)
+        tid = pid if tid is None else tid
+        native = self.native_dir(pid, None if tid == pid else tid)
+        raw = _read(f"{native}/stat") if native else None
+        if raw is not None:
+            close = raw.rindex(b")")
+            comm = raw[raw.index(b"(") + 1:close]
+            fields = raw[close + 2:].split()
+        else:
+            comm = proc.exe.encode()[:15]
+            # a zombie's or init's: no memory, no native numbers
+            fields = [b"0"] * 50
+            fields[15] = b"20"    # priority
+            fields[17] = b"1"     # num_threads
+            fields[35] = b"17"    # exit_signal: SIGCHLD
+        info = self.engine.info.get(pid)
+        cpu = info.cpu_ns if info is not None else 0
+        children = info.children_cpu_ns if info is not None else 0
+        letter = fields[0].decode()
+        values = {
+            0: self.state(proc, tid, letter if raw is not None else None),
+            1: proc.ppid, 2: proc.pgid, 3: proc.sid,
+            4: 0, 5: -1,                  # no controlling terminal in a host
+            11: _ticks(cpu), 12: 0,       # the CPU model: user time only
+            13: _ticks(children), 14: 0,
+            17: max(1, len(self.tasks(pid))),
+            18: 0,                        # itrealvalue: always 0 since 2.6.17
+            19: _ticks(max(0, proc.start_time_ns - self.engine.start_time_ns)),
+            36: 0,                        # processor: every host runs on CPU 0
+        }
+        for index, value in values.items():
+            if index < len(fields):
+                fields[index] = str(value).encode()
+        return b"%d (%s) %s\n" % (tid, comm, b" ".join(fields))
+
+    def status(self, pid: int, tid: int | None = None) -> bytes:
+        """/proc/<pid>/status or /proc/<pid>/task/<tid>/status: the native file with the
+        host's identity and state, or one made from the model."""
+        proc = self.process(pid)
+        tid = pid if tid is None else tid
+        native = self.native_dir(pid, None if tid == pid else tid)
+        raw = _read(f"{native}/status") if native else None
+        if raw is None:
+            uid, gid = os.getuid(), os.getgid()
+            raw = (b"Name:\t%s\nUmask:\t0022\nState:\t\nTgid:\t\nNgid:\t\nPid:\t\nPPid:\t\n"
+                   b"TracerPid:\t\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t0\n"
+                   b"Groups:\t\nNStgid:\t\nNSpid:\t\nNSpgid:\t\nNSsid:\t\nThreads:\t1\n"
+                   b"SigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
+                   b"SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+                   b"SigCgt:\t0000000000000000\n"
+                   % (proc.exe.encode()[:15], uid, uid, uid, uid, gid, gid, gid, gid))
+            letter = None
+        else:
+            line = raw[raw.index(b"State:"):].split(b"\n", 1)[0]
+            letter = line.split()[1].decode()
+        state = self.state(proc, tid, letter)
+        values = {b"State": _STATE_NAMES.get(state, state), b"Tgid": pid, b"Ngid": 0,
+                  b"Pid": tid, b"PPid": proc.ppid, b"TracerPid": 0, b"NStgid": pid,
+                  b"NSpid": tid, b"NSpgid": proc.pgid, b"NSsid": proc.sid}
+        out = []
+        for line in raw.split(b"\n"):
+            key = line.split(b":", 1)[0]
+            if key in values:
+                line = b"%s:\t%s" % (key, str(values[key]).encode())
+            out.append(line)
+        return b"\n".join(out)
+
+    def cmdline(self, pid: int) -> bytes:
+        """A process without a native one: init's argv; a zombie's is empty (proc(5))."""
+        proc = self.process(pid)
+        if proc.is_zombie:
+            return b""
+        return b"".join(a.encode() + b"\0" for a in proc.argv)
+
+    def children(self, pid: int, tid: int) -> bytes:
+        """/proc/<pid>/task/<tid>/children: "pid " per live or zombie child. The model
+        gives children to processes: the main thread lists them all, others none."""
+        if tid != pid:
+            return b""
+        return b"".join(b"%d " % child for child in self.process(pid).children)
+
+    def comm(self, pid: int) -> bytes:
+        return self.process(pid).exe.encode()[:15] + b"\n"
+
+    def uptime(self) -> bytes:
+        """/proc/uptime: seconds since the host booted (its start time), and idle time
+        (one CPU: what the processes did not use)."""
+        up = self.engine.uptime_ns()
+        busy = sum(self.engine.info[p].cpu_ns for p in self.pids() if p in self.engine.info)
+        idle = max(0, up - busy)
+        return b"%d.%02d %d.%02d\n" % (up // NSEC, up % NSEC // (NSEC // 100),
+                                       idle // NSEC, idle % NSEC // (NSEC // 100))
+
+    def loadavg(self) -> bytes:
+        """/proc/loadavg: one runnable task (the reader), all tasks, the last pid."""
+        tasks = sum(len(self.tids(p)) for p in self.pids())
+        last = max(self.pids())
+        return b"0.00 0.00 0.00 1/%d %d\n" % (tasks, last)
+
+    def system_stat(self) -> bytes:
+        """/proc/stat: the machine's CPU lines, the host's boot time and process counts."""
+        raw = _read("/proc/stat") or b""
+        running = 1
+        blocked = 0
+        values = {b"btime": self.engine.start_time_ns // NSEC,
+                  b"processes": len(self.engine.table.processes()),
+                  b"procs_running": running, b"procs_blocked": blocked}
+        out = []
+        for line in raw.split(b"\n"):
+            key = line.split(b" ", 1)[0]
+            if key in values:
+                line = b"%s %d" % (key, values[key])
+            out.append(line)
+        return b"\n".join(out)
+
+    # ------------------------------------------------------------- by name
+    PID_FILES = ("stat", "status", "cmdline", "comm", "environ")
+    SYSTEM_FILES = {"uptime": "uptime", "stat": "system_stat", "loadavg": "loadavg"}
+
+    def pid_file(self, pid: int, tid: int | None, name: str) -> bytes | None:
+        """The rendered /proc/<pid>[/task/<tid>]/<name>, None for a file the view does
+        not render (then the native one is right, through its native pid)."""
+        if name == "stat":
+            return self.stat(pid, tid)
+        if name == "status":
+            return self.status(pid, tid)
+        if name == "children" and tid is not None:
+            return self.children(pid, tid)
+        if self.native_dir(pid) is not None:
+            return None  # cmdline, environ, comm: the native process's own
+        if name == "cmdline":
+            return self.cmdline(pid)
+        if name == "comm":
+            return self.comm(pid)
+        if name == "environ":
+            return b""
+        return None
+
+    def system_file(self, name: str) -> bytes | None:
+        method = self.SYSTEM_FILES.get(name)
+        return getattr(self, method)() if method else None

@@ -1,0 +1,83 @@
+"""The host's /proc rendered from the model alone (procview.py), without a tracee: the
+processes here have no native side, as init and zombies never do."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from pytest_simproc.kernel import Exited, ProcessTable
+from pytest_simproc.procview import ProcView
+
+S = 1_000_000_000
+START = 946684800 * S
+
+
+def _task(tid, parked=False):
+    return SimpleNamespace(tid=tid, block=object() if parked else None, native_parked=False,
+                           exiting=False, gone=False)
+
+
+def _host():
+    table = ProcessTable(now_ns=START)
+    shell = table.spawn(["sh", "-c", "x"], "sh", START)
+    sleeper = table.fork(shell.pid, START + 2_500_000_000)
+    table.exec(sleeper.pid, ["sleep", "100"], "sleep")
+    dead = table.fork(shell.pid, START + 3 * S)
+    table.exit(dead.pid, Exited(3), START + 4 * S)
+    tasks = {shell.pid: _task(shell.pid), sleeper.pid: _task(sleeper.pid, parked=True)}
+    info = {shell.pid: SimpleNamespace(cpu_ns=1_500_000_000, children_cpu_ns=20_000_000,
+                                       tasks=[tasks[shell.pid]]),
+            sleeper.pid: SimpleNamespace(cpu_ns=0, children_cpu_ns=0, tasks=[tasks[sleeper.pid]]),
+            dead.pid: SimpleNamespace(cpu_ns=10_000_000, children_cpu_ns=0, tasks=[])}
+    engine = SimpleNamespace(table=table, info=info, tasks_by_tid=tasks, start_time_ns=START,
+                             native_pid_of=lambda pid: None,
+                             uptime_ns=lambda: 10 * S)
+    return ProcView(engine)
+
+
+def _fields(line: bytes) -> list[str]:
+    return line.decode().split()
+
+
+def test_pids_and_tids():
+    view = _host()
+    assert view.pids() == [1, 1000, 1001, 1002]
+    assert view.tids(1000) == [1000] and view.tids(1002) == [1002] and view.tids(4242) == []
+    # task/<tid>/children: the main thread's lists the process's children, zombies too
+    assert view.children(1, 1) == b"1000 " and view.children(1000, 1000) == b"1001 1002 "
+    assert view.pid_file(1000, 1000, "children") == b"1001 1002 "
+
+
+def test_stat_of_init_a_runner_a_parked_task_and_a_zombie():
+    view = _host()
+    init = _fields(view.stat(1))
+    assert init[:8] == ["1", "(init)", "S", "0", "1", "1", "0", "-1"] and init[21] == "0"
+    shell = _fields(view.stat(1000))
+    # running; utime 1.5 s and cutime 0.02 s in ticks; started at the host's boot
+    assert shell[:8] == ["1000", "(sh)", "R", "1", "1", "1", "0", "-1"]
+    assert (shell[13], shell[14], shell[15], shell[16], shell[21]) == ("150", "0", "2", "0", "0")
+    sleeper = _fields(view.stat(1001))
+    assert sleeper[:5] == ["1001", "(sleep)", "S", "1000", "1"] and sleeper[21] == "250"
+    zombie = _fields(view.stat(1002))
+    assert zombie[:4] == ["1002", "(sh)", "Z", "1000"] and zombie[21] == "300"
+    assert len(zombie) == 52  # every field of proc(5)
+
+
+def test_status_says_the_hosts_identity():
+    view = _host()
+    status = dict(line.split(":\t", 1) for line in view.status(1002).decode().splitlines())
+    assert (status["State"], status["Pid"], status["PPid"], status["Tgid"]) == (
+        "Z (zombie)", "1002", "1000", "1002")
+    assert (status["TracerPid"], status["NSpid"], status["NSsid"]) == ("0", "1002", "1")
+    assert view.status(1001).decode().count("State:\tS (sleeping)") == 1
+
+
+def test_cmdline_and_system_files():
+    view = _host()
+    assert view.cmdline(1) == b"init\0" and view.cmdline(1002) == b""
+    assert view.cmdline(1001) == b"sleep\x00100\x00"
+    # 10 s up; 1.5 + 0.01 s used by the processes
+    assert view.uptime() == b"10.00 8.49\n"
+    assert view.loadavg() == b"0.00 0.00 0.00 1/4 1002\n"
+    assert b"\nbtime 946684800\n" in view.system_stat()
+    assert view.pid_file(1002, None, "environ") == b""
+    assert view.pid_file(1, None, "comm") == b"init\n"
