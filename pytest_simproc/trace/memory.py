@@ -21,7 +21,9 @@ import struct
 
 _PAGE = 4096
 # x86_64 with 4-level page tables: user space ends one page below 2**47 (the kernel's
-# TASK_SIZE_MAX); access_ok() refuses any access beyond it, of zero bytes too.
+# TASK_SIZE_MAX); access_ok() refuses any access beyond it. A copy of zero bytes never
+# fails (copy_from_user/copy_to_user), but calls that check a range first
+# (user_access_begin, import_ubuf) refuse an empty one out there too: in_user_space.
 USER_END = (1 << 47) - _PAGE
 
 
@@ -54,7 +56,7 @@ def _fault(addr: int, size: int, what: str) -> OSError:
 
 def in_user_space(addr: int, size: int) -> bool:
     """Whether access_ok() lets a call touch ``size`` bytes at ``addr``."""
-    return 0 <= addr and addr + size <= USER_END and addr < USER_END
+    return 0 <= addr < USER_END and addr + size <= USER_END
 
 
 class TraceeMemory:
@@ -66,10 +68,10 @@ class TraceeMemory:
     def read(self, addr: int, size: int) -> bytes:
         """``size`` bytes at ``addr``, or OSError(EFAULT) where the program could not
         read them."""
-        if size < 0 or not in_user_space(addr, size):
-            raise _fault(addr, size, "read")
         if not size:
             return b""
+        if size < 0 or not in_user_space(addr, size):
+            raise _fault(addr, size, "read")
         buf = _scratch if size <= _PAGE else ctypes.create_string_buffer(size)
         _local.base, _local.len = ctypes.addressof(buf), size
         _remote.base, _remote.len = addr, size
@@ -89,10 +91,10 @@ class TraceeMemory:
         written before the first page it cannot write (0 for none), as calls that
         return partial counts report it. OSError(EFAULT) outside user space."""
         size = len(data)
-        if not in_user_space(addr, size):
-            raise _fault(addr, size, "write")
         if not size:
             return 0
+        if not in_user_space(addr, size):
+            raise _fault(addr, size, "write")
         if size <= _PAGE:
             _scratch_view[:size] = data
             _local.base = _scratch_addr
@@ -102,6 +104,15 @@ class TraceeMemory:
         _local.len = size
         _remote.base, _remote.len = addr, size
         return max(0, _process_vm_writev(self.native_pid, _local_ptr, 1, _remote_ptr, 1, 0))
+
+    def writable(self, addr: int, size: int) -> bool:
+        """Whether the program could write ``size`` bytes at ``addr``: the bytes there
+        written back unchanged (False when it could not read them either)."""
+        try:
+            self.write(addr, self.read(addr, size))
+        except OSError:
+            return False
+        return True
 
     def read_u64(self, addr: int) -> int:
         return struct.unpack("<Q", self.read(addr, 8))[0]
