@@ -13,7 +13,7 @@ import struct
 
 from ..trace.procstatus import status_sets
 from .args import s32
-from .outcome import Native
+from .outcome import Native, native_with_copy
 from .registry import handles
 from .sched import host_task, translated
 
@@ -57,12 +57,13 @@ def capget(ctx, header_ptr, data_ptr, *_):
 @handles("capset")
 def capset(ctx, header_ptr, *_):
     """capset(2) changes only the caller (pid 0 or its own pid; EPERM for any other)."""
-    pid = struct.unpack("<i", ctx.mem.read(header_ptr + 4, 4))[0]
-    if pid == 0:
-        return Native()
+    version, pid = struct.unpack("<Ii", ctx.mem.read(header_ptr, 8))
+    if pid == 0 or version not in _CAPABILITY_VERSIONS:
+        return Native()  # a bad version: the kernel writes its own into the header
     if pid != ctx.proc.pid:
         return -errno.EPERM
-    return Native(patch=(header_ptr + 4, b"\0\0\0\0"))  # its own pid: natively 0
+    # its own pid: natively 0, in a copy of the header
+    return native_with_copy(ctx, "rdi", struct.pack("<Ii", version, 0))
 
 
 @handles("perf_event_open")

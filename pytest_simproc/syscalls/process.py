@@ -11,7 +11,7 @@ from ..kernel import wait as kwait
 from ..kernel.rlimits import RLIMIT_NPROC
 from .resource import rusage_bytes
 from .args import s32, u32
-from .outcome import Block, Fork, Native
+from .outcome import Block, Fork, Native, scratch_copy
 from .registry import handles
 
 # sched.h
@@ -95,9 +95,13 @@ def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None, s
     soft_nproc = ctx.proc.rlimits[RLIMIT_NPROC][0]
     if ctx.table.process_count() >= soft_nproc:
         return -errno.EAGAIN  # fork(2): RLIMIT_NPROC reached (it counts threads too)
+    # The tids are written where the program could write them, else nowhere: the
+    # kernel ignores a fault there (clone(2) runs on)
     fork = Fork(flags=flags, exit_signal=exit_signal,
-                parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
-                child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0,
+                parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID and
+                ctx.mem.writable(parent_tid_ptr, 4) else 0,
+                child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID and
+                ctx.mem.writable(child_tid_ptr, 4) else 0,
                 clear_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_CLEARTID else 0,
                 stack=stack)
     if native is not None:
@@ -152,15 +156,20 @@ def clone(ctx, flags, stack, parent_tid, child_tid, _tls, *_):
 
 @handles("clone3")
 def clone3(ctx, args_ptr, size, *_):
+    if size > 4096:
+        return -errno.E2BIG  # clone(2): larger than a page
     if size < 64:
         return -errno.EINVAL
-    flags, _pidfd, child_tid, parent_tid, exit_signal = struct.unpack(
-        "<5Q", ctx.mem.read(args_ptr, 40))
+    raw = ctx.mem.read(args_ptr, size)
+    flags, _pidfd, child_tid, parent_tid, exit_signal, stack = struct.unpack_from("<6Q", raw)
 
-    def rewrite(fork):  # struct clone_args: flags at 0, exit_signal at 32
-        fork.patch = (args_ptr, struct.pack("<5Q", _native_clone_flags(flags), _pidfd,
-                                            child_tid, parent_tid, 0))
-    return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite)
+    def rewrite(fork):
+        # the native call reads a copy of struct clone_args (flags at 0, exit_signal
+        # at 32): the program's stays as it was
+        native = struct.pack("<5Q", _native_clone_flags(flags), _pidfd, child_tid,
+                             parent_tid, 0) + raw[40:]
+        fork.regs = {"rdi": scratch_copy(ctx, native)}
+    return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite, stack=stack)
 
 
 SYS_CLONE = 56
