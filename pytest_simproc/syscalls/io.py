@@ -29,8 +29,11 @@ import socket
 import stat
 import struct
 
+from ..kernel.rlimits import RLIMIT_NOFILE
 from ..trace import sockdiag
-from .args import einval_on_invalid, pack_timespec, read_timespec, s32, u32
+from ..trace.memory import in_user_space
+from ..trace.procstatus import fd_table_size
+from .args import efault_on_fault, einval_on_invalid, pack_timespec, read_timespec, s32, u32
 from .outcome import Block, Native
 from .registry import handles
 from .signal import read_signalfd
@@ -480,14 +483,14 @@ def _answer(ctx, attempt, deadline, probes, io_fds, check, on_timeout, sigmask_p
         # SIGKILL and SIGSTOP cannot be blocked (sigprocmask(2))
         mask = struct.unpack("<Q", ctx.mem.read(sigmask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
     return Block(retry=lambda c: attempt(c, deadline), deadline_ns=deadline,
-                 on_timeout=on_timeout, io=io_fds, cleanup=close_all, sigmask=mask,
-                 sigmask_ptr=sigmask_ptr)
+                 on_timeout=efault_on_fault(on_timeout), io=io_fds, cleanup=close_all,
+                 sigmask=mask, sigmask_ptr=sigmask_ptr)
 
 
 def _poll(ctx, fds_ptr, nfds, deadline, sigmask_ptr=0):
     nfds = u32(nfds)
-    if nfds > 1 << 20:
-        return -errno.EINVAL
+    if nfds > ctx.proc.rlimits[RLIMIT_NOFILE][0]:
+        return -errno.EINVAL  # poll(2)
     raw = ctx.mem.read(fds_ptr, 8 * nfds) if nfds else b""
     entries = [struct.unpack_from("<ihh", raw, 8 * i) for i in range(nfds)]
     probes: dict[int, _Probe | None] = {}
@@ -504,6 +507,10 @@ def _poll(ctx, fds_ptr, nfds, deadline, sigmask_ptr=0):
         return probes[fd].revents(wanted) & wanted
 
     def write(c, all_zero):
+        # the kernel checks the whole array's range (of no entries too) before it
+        # writes the results back
+        if not in_user_space(fds_ptr, 8 * nfds):
+            raise OSError(errno.EFAULT, "poll: fds outside user space")
         out = bytearray(raw)
         count = 0
         for i, (fd, events, _) in enumerate(entries):
@@ -539,8 +546,10 @@ def ppoll(ctx, fds_ptr, nfds, tsp, sigmask_ptr, sigsetsize, *_):
     timeout = None
     if tsp:
         timeout = read_timespec(ctx, tsp)
-    if sigmask_ptr and u32(sigsetsize) != 8:
-        return -errno.EINVAL
+    if sigmask_ptr:
+        if sigsetsize != 8:
+            return -errno.EINVAL
+        ctx.mem.read(sigmask_ptr, 8)  # EFAULT before the descriptors are looked at
     return _poll(ctx, fds_ptr, nfds, _deadline(ctx, timeout), sigmask_ptr)
 
 
@@ -548,6 +557,8 @@ def _select(ctx, nfds, sets_ptrs, deadline, write_remaining, sigmask_ptr=0):
     nfds = s32(nfds)
     if nfds < 0:
         return -errno.EINVAL
+    if nfds > 64:  # the kernel clamps nfds to the size of the descriptor table
+        nfds = min(nfds, fd_table_size(ctx.task.tgid_native) or nfds)
     nbytes = ((nfds + 63) // 64) * 8
     masks = (_SELECT_IN, _SELECT_OUT, _SELECT_EX)
     wanted = [int.from_bytes(ctx.mem.read(ptr, nbytes), "little") if ptr and nbytes else 0
@@ -600,7 +611,11 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
     timeout = None
     if timeout_ptr:
         sec, usec = struct.unpack("<qq", ctx.mem.read(timeout_ptr, 16))
-        if sec < 0 or not 0 <= usec < 1_000_000:
+        # the kernel carries whole seconds of tv_usec over (C division) before it
+        # checks the value
+        carry = abs(usec) // 1_000_000 * (1 if usec >= 0 else -1)
+        sec, usec = sec + carry, usec - carry * 1_000_000
+        if sec < 0 or usec < 0:
             return -errno.EINVAL
         timeout = sec * NSEC + usec * 1000
 
@@ -608,7 +623,7 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
         # select(2) on Linux updates the timeout with the time not slept
         if timeout_ptr and deadline is not None:
             us = max(0, deadline - c.now_ns) // 1000
-            c.mem.write(timeout_ptr, struct.pack("<qq", us // 1_000_000, us % 1_000_000))
+            _update_timeout(c, timeout_ptr, struct.pack("<qq", us // 1_000_000, us % 1_000_000))
 
     return _select(ctx, nfds, (readfds, writefds, exceptfds), _deadline(ctx, timeout),
                    write_remaining)
@@ -624,7 +639,7 @@ def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, sig_ptr, *_):
     def write_remaining(c, deadline):
         if timeout_ptr and deadline is not None:
             left = max(0, deadline - c.now_ns)
-            c.mem.write(timeout_ptr, pack_timespec(left))
+            _update_timeout(c, timeout_ptr, pack_timespec(left))
 
     sigmask_ptr = 0
     if sig_ptr:  # pselect6's sixth argument: {const sigset_t *ss; size_t ss_len}
@@ -636,12 +651,17 @@ def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, sig_ptr, *_):
 
 
 def _epoll(ctx, epfd, events_ptr, maxevents, deadline, sigmask_ptr=0):
+    # epoll_wait(2)'s checks in the kernel's order: the count, the buffer's range,
+    # then the descriptor
     maxevents = s32(maxevents)
-    if maxevents <= 0 or maxevents > (1 << 26):
+    if maxevents <= 0 or maxevents > _EP_MAX_EVENTS:
         return -errno.EINVAL
+    if not in_user_space(events_ptr, 12 * maxevents):
+        return -errno.EFAULT
     probe = _probe(ctx, s32(epfd))
     if probe is None:
         return -errno.EBADF
+    maxevents = min(maxevents, 1024)  # what one call collects; more come on the next
     buf = ctypes.create_string_buffer(12 * maxevents)  # struct epoll_event is packed
 
     def check():
@@ -655,6 +675,15 @@ def _epoll(ctx, epfd, events_ptr, maxevents, deadline, sigmask_ptr=0):
 
     return _answer(ctx, lambda c, d: _epoll(c, epfd, events_ptr, maxevents, d, sigmask_ptr),
                    deadline, [probe], [(probe.fd, POLLIN)], check, lambda c: 0, sigmask_ptr)
+
+
+def _update_timeout(ctx, ptr, data) -> None:
+    """select(2)/pselect(2) write back the time left; where they cannot (read-only
+    memory), the kernel lets the call's result stand (poll_select_finish)."""
+    try:
+        ctx.mem.write(ptr, data)
+    except OSError:
+        pass
 
 
 def _ms(timeout):
@@ -678,6 +707,7 @@ def epoll_pwait2(ctx, epfd, events_ptr, maxevents, tsp, sigmask_ptr, *_):
     return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, timeout), sigmask_ptr)
 
 
+_EP_MAX_EVENTS = 0x7FFFFFFF // 12  # INT_MAX / sizeof(struct epoll_event)
 _READ = 0
 _EPOLL_WAIT = 232
 _RECVMSG = 47
