@@ -3,9 +3,14 @@ survives them; so do arguments the kernel gets as the program passed them, in me
 the program cannot write.
 
 tests/programs/fuzzcalls.c runs raw system calls from its stdin, one a line, and prints
-each result and errno. A batch of calls runs once natively and once in a host, and the
-two outputs must be the same line by line, the host process must exit 0 and the host
-must not fail.
+each result and errno. Hypothesis writes batches of calls with bad pointers (NULL, -1,
+beyond user space, unmapped, PROT_NONE, read-only for a write, misaligned, straddling
+into a page the program cannot touch), fds, flags, clock ids, signal numbers and sizes;
+each batch runs once natively and once in a host, and the two outputs must be the same
+line by line, the host process must exit 0 and the host must not fail.
+
+Nothing in a batch sleeps longer than a microsecond natively, sends a signal outside the
+program (it runs in its own session; kill never gets -1) or raises a hard limit.
 """
 from __future__ import annotations
 
@@ -13,9 +18,143 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from pytest_simproc import Exited, SimHost
 
 PROGRAMS_DIR = Path(__file__).resolve().parents[1] / "programs"
+
+PTR = ["null", "neg", "high", "kern", "rw", "mis", "ro", "none", "unm", "end", "end4"]
+ptr = st.sampled_from(PTR)
+nonnull = st.sampled_from([p for p in PTR if p != "null"])
+INT_EDGES = [0, 1, -1, 2**31 - 1, -2**31, 2**32, 2**63 - 1, 2**64 - 1]
+# The alarm clocks (8, 9) are left out: whether the machine has them depends on an
+# RTC device (EINVAL/EOPNOTSUPP without one); a host always has them.
+CLOCKS = [str(c) for c in range(-8, 13) if c not in (8, 9)] + [
+    "pself", "tself", "pchild", "pnobody", "2147483647"]
+clock = st.sampled_from(CLOCKS)
+SIGNALS = [n for n in range(0, 66) if n not in (9, 19)] + [-1, 2**31 - 1, 2**32 + 10]
+sig = st.sampled_from(SIGNALS)
+PIDS = ["self", "-self", "child", "nobody", "0", "-2147483648", "-99999999"]
+pid = st.sampled_from(PIDS)
+# (sec, nsec) of a timespec that never sleeps more than a microsecond
+SHORT = [(0, 0), (0, 1), (0, 1000), (-1, 0), (0, -1), (0, 10**9), (-2**63, 0)]
+# (sec, sub) of a timer value that never fires during a run: zero, far or invalid
+FAR = [(0, 0), (1000, 0), (1000, 999_999), (1000, 10**6), (1000, 10**9), (1000, -1),
+       (-1, 0), (2**31, 0), (2**62, 0), (2**63 - 1, 0), (0, -1)]
+mask = st.sampled_from([0, 1 << 9, 1 << 18, 1 << 13, 2**64 - 1, 1 << 33, 1 << 63])
+
+
+def _line(*parts) -> str:
+    return " ".join(str(p) for p in parts)
+
+
+def _ts(pairs):
+    return st.sampled_from(pairs)
+
+
+CALLS = [
+    st.builds(lambda c, p: _line("clock_gettime", c, p), clock, ptr),
+    st.builds(lambda c, p: _line("clock_getres", c, p), clock, ptr),
+    st.builds(lambda a, b: _line("gettimeofday", a, b), ptr, ptr),
+    st.builds(lambda p: _line("time", p), ptr),
+    st.builds(lambda p: _line("times", p), ptr),
+    st.builds(lambda t, a, b: _line("nanosleep", *t, a, b), _ts(SHORT), ptr, ptr),
+    # CPU clocks only get sleeps that end at once: a sleeping process uses no CPU
+    st.builds(lambda c, f, t, a, b: _line("clock_nanosleep", c, f, *t, a, b),
+              st.sampled_from(["0", "1", "4", "5", "6", "7", "11", "10", "12", "-1", "tself"]),
+              st.sampled_from([0, 1, 2, -2]), _ts(SHORT), ptr, ptr),
+    st.builds(lambda c, f, t, a, b: _line("clock_nanosleep", c, f, *t, a, b),
+              st.sampled_from(["2", "3", "pself", "pchild", "pnobody"]), st.sampled_from([0, 2]),
+              _ts([(0, 0), (-1, 0), (0, -1), (0, 10**9)]), ptr, ptr),
+    st.builds(lambda w, p: _line("getitimer", w, p), st.sampled_from([0, 1, 2, 3, -1]), ptr),
+    st.builds(lambda w, i, v, a, b: _line("setitimer", w, *i, *v, a, b),
+              st.sampled_from([0, 1, 2, 3, -1]), _ts(FAR), _ts(FAR), ptr, ptr),
+    st.builds(lambda s: _line("alarm", s), st.sampled_from([0, 1000, 2**31 - 1, 2**31, 2**32 - 1,
+                                                            2**32 + 1000, -1])),
+    st.builds(lambda c, n, s, t, a, b: _line("timer_create", c, n, s, t, a, b),
+              clock, st.sampled_from([0, 1, 2, 4, 3, 99, -1]), sig,
+              st.sampled_from(["self", "0", "99999999"]), ptr, ptr),
+    st.builds(lambda i, f, t, v, a, b: _line("timer_settime", i, f, *t, *v, a, b),
+              st.sampled_from([0, 1, 2, -1, 1000]), st.sampled_from([0, 2, -2]),
+              _ts(FAR), _ts(FAR), ptr, ptr),
+    st.builds(lambda i, p: _line("timer_gettime", i, p), st.sampled_from([0, 1, -1, 1000]), ptr),
+    st.builds(lambda i: _line("timer_getoverrun", i), st.sampled_from([0, 1, -1, 1000])),
+    st.builds(lambda i: _line("timer_delete", i), st.sampled_from([0, 1, -1, 1000])),
+    st.builds(lambda r, p: _line("getrlimit", r, p),
+              st.sampled_from([0, 4, 7, 15, 16, 100, -1, 2**32 + 4]), ptr),
+    # only limits that change nothing the program does; -2: one above the hard limit
+    st.builds(lambda r, c, p: _line("setrlimit", r, c, p),
+              st.sampled_from([4, 5, 10, 12, 15, 16, -1]),
+              st.sampled_from([0, 1, 100, -2, 2**64 - 1]), ptr),
+    st.builds(lambda d, r, c, a, b: _line("prlimit64", d, r, c, a, b),
+              st.sampled_from(["0", "self", "nobody", "child", "-1"]),
+              st.sampled_from([4, 5, 10, 12, 15, 16, -1]),
+              st.sampled_from([0, 1, 100, -2, 2**64 - 1]), ptr, ptr),
+    st.builds(lambda w, p: _line("getrusage", w, p), st.sampled_from([0, -1, 1, 2, -2, 99]), ptr),
+    st.just("fork"),
+    st.builds(lambda p, o, a, b: _line("wait4", p, o, a, b),
+              st.sampled_from(["-1", "0", "child", "nobody", "-2147483648", "-self"]),
+              st.sampled_from([0, 1, 2, 8, 0x40000000, 0x01000000, 0x20000000, -1]), ptr, ptr),
+    st.builds(lambda t, i, o, a, b: _line("waitid", t, i, o, a, b),
+              st.sampled_from([0, 1, 2, 3, 4, -1]),
+              st.sampled_from(["0", "child", "self", "nobody", "1", "-1"]),
+              st.sampled_from([4, 5, 4 | 0x01000000, 5 | 0x01000000, 0, 1, 2, 8, 0x40000004,
+                               -1]), ptr, ptr),
+    st.builds(lambda p, s: _line("kill", p, s), pid, sig),
+    st.builds(lambda p, s: _line("tkill", p, s), pid, sig),
+    st.builds(lambda p, t, s: _line("tgkill", p, t, s), pid, pid, sig),
+    st.builds(lambda s, i, f, m, z, a, b: _line("rt_sigaction", s, i, f, m, z, a, b),
+              st.sampled_from(list(range(-1, 67)) + [2**32 + 10]), st.sampled_from([0, 1]),
+              st.sampled_from([0, 4, 0x10000000, 0x40000000, 0x08000000, 1]), mask,
+              st.sampled_from([8, 4, 16, 0]), ptr, ptr),
+    st.builds(lambda h, m, z, a, b: _line("rt_sigprocmask", h, m, z, a, b),
+              st.sampled_from([0, 1, 2, 3, -1]), mask, st.sampled_from([8, 4, 16, 0]), ptr, ptr),
+    st.builds(lambda z, p: _line("rt_sigpending", z, p),
+              st.sampled_from([8, 4, 0, 9, 16, -1, 2**32 + 8]), ptr),
+    st.builds(lambda m, t, z, a, b, c: _line("rt_sigtimedwait", m, *t, z, a, b, c),
+              mask, _ts(SHORT), st.sampled_from([8, 4, 16]), ptr, ptr, nonnull),
+    st.builds(lambda p, s, c, a: _line("rt_sigqueueinfo", p, s, c, a),
+              st.sampled_from(["self", "child", "nobody", "0", "-1", "-self"]), sig,
+              st.sampled_from([-1, 0, -6, 1, -60]), ptr),
+    st.builds(lambda a, b: _line("sigaltstack", a, b), st.sampled_from(["null", "neg", "unm",
+                                                                        "none"]), ptr),
+    st.builds(lambda n, f, p: _line("getrandom", n, f, p),
+              st.sampled_from([0, 1, 8, 16, 4032, 4033, 5000, -1]),
+              st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, 8]), ptr),
+    st.builds(lambda p: _line("uname", p), ptr),
+    st.builds(lambda d, n, p: _line("sched_getaffinity", d, n, p),
+              st.sampled_from(["0", "self", "nobody", "child"]),
+              st.sampled_from([0, 1, 7, 8, 128, 4096, -1]), ptr),
+    st.builds(lambda o, a: _line("prctl", o, a), st.sampled_from([2, 37]), ptr),
+    st.builds(lambda o, a: _line("prctl", o, a), st.sampled_from([1, 36]),
+              st.sampled_from([0, 1, 10, 64, 65, -1, 2**32 + 1])),
+    st.builds(lambda p: _line("set_tid_address", p), ptr),
+    # futex: a word of 0; a wait with value 0 would sleep, so it always has a timeout
+    st.builds(lambda o, v, t, v3, a, b, c: _line("futex", o, v, *t, v3, a, b, c),
+              st.sampled_from([0, 9, 128, 137]), st.sampled_from([0, 1]), _ts(SHORT),
+              st.sampled_from([0, 1, -1]), ptr, nonnull, ptr),
+    st.builds(lambda o, v, v3, a, b, c: _line("futex", o, v, 0, 0, v3, a, b, c),
+              st.sampled_from([1, 3, 4, 5, 10, 129, 99, -1]), st.sampled_from([0, 1, -1]),
+              st.sampled_from([0, 1, -1]), ptr, ptr, ptr),
+    st.builds(lambda n, t, f, p: _line("poll", n, t, f, p),
+              st.sampled_from([0, 1, 2, 2**31, -1, 2**32 + 1]), st.sampled_from([0, 1]),
+              st.sampled_from([1, -1, 999]), ptr),
+    st.builds(lambda n, t, a, b, c: _line("ppoll", n, *t, a, b, c),
+              st.sampled_from([0, 1, 2**31, -1]), _ts(SHORT), ptr, nonnull, ptr),
+    st.builds(lambda n, t, a, b: _line("select", n, *t, a, b),
+              st.sampled_from([0, 2, 64, 1024, 1025, -1, 2**31]),
+              _ts([(0, 0), (0, 1), (-1, 0), (0, -1), (0, 10**6)]), ptr, nonnull),
+    st.builds(lambda f, p: _line("pipe2", f, p), st.sampled_from([0, 0o4000, 0o2000000, 1, -1]),
+              st.sampled_from(["null", "neg", "ro", "none", "unm", "end4", "high"])),
+    st.builds(lambda m, t, p: _line("epoll_wait", m, t, p),
+              st.sampled_from([0, 1, 2, -1, 2**30, 2**31]), st.sampled_from([0, 1]), ptr),
+]
+# Left out, known gaps: __WCLONE (0x80000000) in wait options (the host's waits do not
+# tell clone children from others).
+BATCH = st.lists(st.one_of(CALLS), min_size=20, max_size=40)
+
 
 @pytest.fixture(scope="module")
 def build(c_programs):
@@ -50,6 +189,15 @@ def assert_same(lines, native, simulated) -> None:
     diffs = [f"{line}: native {n!r}, host {h!r}"
              for line, n, h in zip(lines, native, simulated) if n != h]
     assert not diffs and len(simulated) == len(native), "\n".join(diffs) or simulated
+
+
+@settings(max_examples=25, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.data_too_large])
+@given(BATCH)
+def test_hostile_calls_match_the_kernel(harness, tmp_path, lines):
+    native, simulated = run_both(harness, lines, tmp_path)
+    assert_same(lines, native, simulated)
 
 
 # What the fuzzer found, one line each: the host answered differently (the check
