@@ -32,6 +32,7 @@ TIMER_ABSTIME = 1
 SI_KERNEL, SI_TIMER = 0x80, -2
 NSEC = 1_000_000_000
 DELAYTIMER_MAX = 2**31 - 1  # limits.h: the largest overrun count reported
+KTIME_MAX = 2**63 - 1       # the kernel's timers saturate here: no expiry or interval later
 
 # clock ids that run on the wall timeline vs the CPU timeline (time.h)
 WALL_CLOCKS = frozenset({0, 1, 4, 5, 6, 7, 8, 9, 11})
@@ -146,6 +147,7 @@ class TimerTable:
 
     def _arm(self, pid: int, timer: _Timer, expiry: int, interval: int) -> None:
         self._disarm(pid, timer)
+        expiry, interval = min(expiry, KTIME_MAX), min(interval, KTIME_MAX)
         timer.interval = interval
         if not expiry:
             return
@@ -256,7 +258,7 @@ class TimerTable:
         old_value, _ = self.setitimer(pid, ITIMER_REAL, seconds * NSEC, 0)
         if not old_value:
             return 0
-        return max(1, (old_value + NSEC // 2) // NSEC)
+        return max(1, (old_value + NSEC // 2) // NSEC) & 0xFFFFFFFF  # an unsigned int
 
     # ------------------------------------------------------------ POSIX timers
     def timer_create(self, pid: int, clock_id: int, notify: int, signo: int, sigval: int,

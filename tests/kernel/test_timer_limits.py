@@ -1,13 +1,15 @@
-"""POSIX timer overruns (timer_getoverrun(2)): a periodic timer whose signal stays
-pending has no event per period, its missed periods are counted when the signal is
-delivered or the timer is read, and every count is capped at DELAYTIMER_MAX."""
+"""Timers at their limits. POSIX timer overruns (timer_getoverrun(2)): a periodic timer
+whose signal stays pending has no event per period, its missed periods are counted
+when the signal is delivered or the timer is read, and every count is capped at
+DELAYTIMER_MAX. Values beyond KTIME_MAX saturate, as the kernel's do."""
 from __future__ import annotations
 
 import struct
 
 from pytest_simproc.kernel.clock import EventQueue, VirtualClock
 from pytest_simproc.kernel.sigstate import siginfo_bytes
-from pytest_simproc.kernel.timers import DELAYTIMER_MAX, SIGEV_NONE, SIGEV_SIGNAL, TimerTable
+from pytest_simproc.kernel.timers import (DELAYTIMER_MAX, ITIMER_REAL, KTIME_MAX, SIGEV_NONE,
+                                          SIGEV_SIGNAL, TimerTable)
 
 NSEC = 1_000_000_000
 PID = 1000
@@ -77,3 +79,21 @@ def test_rearming_a_parked_timer_drops_the_old_schedule():
     table.timer_settime(PID, tid, 0, 1000, 0)        # one shot at 1100
     siginfo_bytes(posted[0])                          # the old signal delivered late
     assert run_until(clock, events, table, 2000) == 1 and len(posted) == 2
+
+
+def test_huge_values_saturate_at_ktime_max():
+    # measured natively (6.18): setitimer/timer_settime with tv_sec 2**62 or 2**63-1
+    # read back as KTIME_MAX - now and an interval of KTIME_MAX
+    clock, events, table, _ = make()
+    clock.advance_to(5 * NSEC)
+    table.setitimer(PID, ITIMER_REAL, 2**62 * NSEC, (2**63 - 1) * NSEC)
+    assert table.getitimer(PID, ITIMER_REAL) == (KTIME_MAX - 5 * NSEC, KTIME_MAX)
+    tid = table.timer_create(PID, 1, SIGEV_NONE, 0, None, None)
+    table.timer_settime(PID, tid, 1, (2**63 - 1) * NSEC, 2**70)  # absolute
+    assert table.timer_gettime(PID, tid) == (KTIME_MAX - 5 * NSEC, KTIME_MAX)
+
+
+def test_alarm_returns_an_unsigned_int():
+    clock, events, table, _ = make()
+    table.setitimer(PID, ITIMER_REAL, (2**32 + 7) * NSEC, 0)
+    assert table.alarm(PID, 0) == 7   # (unsigned int) of the seconds left
