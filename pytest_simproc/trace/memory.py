@@ -33,19 +33,21 @@ class _IoVec(ctypes.Structure):
 
 # Python has no binding for process_vm_readv/writev. Own libc handle: a handle's
 # functions carry argtypes, which other modules set their own way.
+# No argtypes: the arguments are passed as ready ctypes objects (a pid is a C int),
+# which spares a conversion of each per call (~0.6 us of ~3).
 _libc = ctypes.CDLL(None, use_errno=True)
 _process_vm_readv = _libc.process_vm_readv
 _process_vm_writev = _libc.process_vm_writev
 for _f in (_process_vm_readv, _process_vm_writev):
-    _f.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p,
-                   ctypes.c_ulong, ctypes.c_ulong]
     _f.restype = ctypes.c_ssize_t
 # One local and one remote iovec and a page of local buffer, reused by every call (the
 # host has one thread touching tracee memory at a time): allocating them per call
 # costs as much as the system call.
 _local = _IoVec()
 _remote = _IoVec()
-_local_ptr, _remote_ptr = ctypes.addressof(_local), ctypes.addressof(_remote)
+_local_ptr = ctypes.c_void_p(ctypes.addressof(_local))
+_remote_ptr = ctypes.c_void_p(ctypes.addressof(_remote))
+_ONE, _NO_FLAGS = ctypes.c_ulong(1), ctypes.c_ulong(0)
 _scratch = ctypes.create_string_buffer(_PAGE)
 _scratch_addr, _scratch_view = ctypes.addressof(_scratch), memoryview(_scratch).cast("B")
 
@@ -75,7 +77,7 @@ class TraceeMemory:
         buf = _scratch if size <= _PAGE else ctypes.create_string_buffer(size)
         _local.base, _local.len = ctypes.addressof(buf), size
         _remote.base, _remote.len = addr, size
-        if _process_vm_readv(self.native_pid, _local_ptr, 1, _remote_ptr, 1, 0) != size:
+        if _process_vm_readv(self.native_pid, _local_ptr, _ONE, _remote_ptr, _ONE, _NO_FLAGS) != size:
             raise _fault(addr, size, "read")
         return bytes(_scratch_view[:size]) if buf is _scratch else buf.raw
 
@@ -103,7 +105,8 @@ class TraceeMemory:
             _local.base = ctypes.addressof(buf)
         _local.len = size
         _remote.base, _remote.len = addr, size
-        return max(0, _process_vm_writev(self.native_pid, _local_ptr, 1, _remote_ptr, 1, 0))
+        return max(0, _process_vm_writev(self.native_pid, _local_ptr, _ONE, _remote_ptr, _ONE,
+                                      _NO_FLAGS))
 
     def writable(self, addr: int, size: int) -> bool:
         """Whether the program could write ``size`` bytes at ``addr``: the bytes there
