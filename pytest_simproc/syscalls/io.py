@@ -651,16 +651,17 @@ def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, sig_ptr, *_):
 
 
 def _epoll(ctx, epfd, events_ptr, maxevents, deadline, sigmask_ptr=0):
-    # epoll_wait(2)'s checks in the kernel's order: the count, the buffer's range,
-    # then the descriptor
+    # epoll_wait(2)'s checks in the order Linux 6.18 makes them: the descriptor, the
+    # count, the buffer's range (whether it is an epoll is the native wait's to say)
     maxevents = s32(maxevents)
-    if maxevents <= 0 or maxevents > _EP_MAX_EVENTS:
-        return -errno.EINVAL
-    if not in_user_space(events_ptr, 12 * maxevents):
-        return -errno.EFAULT
     probe = _probe(ctx, s32(epfd))
     if probe is None:
         return -errno.EBADF
+    error = (-errno.EINVAL if maxevents <= 0 or maxevents > _EP_MAX_EVENTS else
+             -errno.EFAULT if not in_user_space(events_ptr, 12 * maxevents) else 0)
+    if error:
+        probe.close()
+        return error
     maxevents = min(maxevents, 1024)  # what one call collects; more come on the next
     buf = ctypes.create_string_buffer(12 * maxevents)  # struct epoll_event is packed
 

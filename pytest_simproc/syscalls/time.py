@@ -40,6 +40,12 @@ def _clock_value(ctx, clock_id: int) -> int | None:
     return None
 
 
+def dynamic_clock(clock_id: int) -> bool:
+    """A negative id whose low bits are 3 names a clock by descriptor (CLOCKFD, a PTP
+    clock): none in a host can be slept on or carry a timer (EOPNOTSUPP), nor be read."""
+    return clock_id < 0 and clock_id & 7 == 3
+
+
 def cpu_clock_ns(ctx, clock_id: int) -> int | None:
     """A negative clock id names a process's or thread's CPU clock
     (clock_getcpuclockid(3), pthread_getcpuclockid(3)): ~pid << 3, 4 for a thread, and
@@ -143,7 +149,7 @@ def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
     clock_id, flags = s32(clock_id), s64(flags)
     if clock_id >= 0 and clock_id not in _WALL_CLOCKS | _CPU_CLOCKS:
         return -errno.EINVAL
-    if clock_id in _NO_SLEEP:
+    if clock_id in _NO_SLEEP or dynamic_clock(clock_id):
         return -errno.EOPNOTSUPP
     if not req:
         return -errno.EFAULT

@@ -13,7 +13,7 @@ import struct
 
 from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
 from .args import Invalid, checked_timespec, einval_on_invalid, pack_timespec, s32, u32
-from .time import cpu_clock_ns
+from .time import cpu_clock_ns, dynamic_clock
 from .outcome import eventfd_in_place
 from .registry import handles
 
@@ -76,6 +76,8 @@ def timer_create(ctx, clock_id, sevp, timerid_ptr, *_):
     clock_id = s32(clock_id)
     if clock_id >= 0 and clock_id not in _VALID_CLOCKS:
         return -errno.EOPNOTSUPP if clock_id in _NO_TIMERS else -errno.EINVAL
+    if dynamic_clock(clock_id):
+        return -errno.EOPNOTSUPP
     notify, signo, sigval, target = SIGEV_SIGNAL, 14, None, None  # SIGALRM, value = id
     if event:
         sigval, signo, notify, tid = event

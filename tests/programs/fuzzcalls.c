@@ -253,8 +253,9 @@ static void run(const char *name)
         out(syscall(SYS_select, N(1), NULL, P(0, 4, set, sizeof set), NULL, P(1, 5, t, 16)), RAW);
     } else if (!strcmp(name, "pipe2"))  /* flags fds */
         out(syscall(SYS_pipe2, P(0, 2, NULL, 0), N(1)), OK);
-    else if (!strcmp(name, "epoll_wait"))  /* maxevents timeout events */
-        out(syscall(SYS_epoll_wait, epfd, P(0, 3, NULL, 0), N(1), N(2)), RAW);
+    else if (!strcmp(name, "epoll_wait"))  /* maxevents timeout events [fd: ep, or a number] */
+        out(syscall(SYS_epoll_wait, ntok > 4 && strcmp(tok[4], "ep") ? N(4) : epfd,
+                    P(0, 3, NULL, 0), N(1), N(2)), RAW);
     else {
         fprintf(stderr, "unknown call %s\n", name);
         exit(2);

@@ -31,7 +31,7 @@ nonnull = st.sampled_from([p for p in PTR if p != "null"])
 INT_EDGES = [0, 1, -1, 2**31 - 1, -2**31, 2**32, 2**63 - 1, 2**64 - 1]
 # The alarm clocks (8, 9) are left out: whether the machine has them depends on an
 # RTC device (EINVAL/EOPNOTSUPP without one); a host always has them.
-CLOCKS = [str(c) for c in range(-8, 13) if c not in (8, 9)] + [
+CLOCKS = [str(c) for c in range(-12, 13) if c not in (8, 9)] + [
     "pself", "tself", "pchild", "pnobody", "2147483647"]
 clock = st.sampled_from(CLOCKS)
 SIGNALS = [n for n in range(0, 66) if n not in (9, 19)] + [-1, 2**31 - 1, 2**32 + 10]
@@ -148,8 +148,9 @@ CALLS = [
               _ts([(0, 0), (0, 1), (-1, 0), (0, -1), (0, 10**6)]), ptr, nonnull),
     st.builds(lambda f, p: _line("pipe2", f, p), st.sampled_from([0, 0o4000, 0o2000000, 1, -1]),
               st.sampled_from(["null", "neg", "ro", "none", "unm", "end4", "high"])),
-    st.builds(lambda m, t, p: _line("epoll_wait", m, t, p),
-              st.sampled_from([0, 1, 2, -1, 2**30, 2**31]), st.sampled_from([0, 1]), ptr),
+    st.builds(lambda m, t, p, f: _line("epoll_wait", m, t, p, f),
+              st.sampled_from([0, 1, 2, -1, 2**30, 2**31]), st.sampled_from([0, 1]), ptr,
+              st.sampled_from(["ep", "ep", "0", "-1", "999", "1"])),
 ]
 # Left out, known gaps: __WCLONE (0x80000000) in wait options (the host's waits do not
 # tell clone children from others).
@@ -236,6 +237,9 @@ FOUND = [
     "sched_getaffinity nobody -1 end",       # the size before the pid
     "select 2 0 1000000 rw rw",              # whole seconds of tv_usec carried over
     "epoll_wait 100000000 0 rw",             # up to INT_MAX / 12 events
+    "epoll_wait 2 0 high -1",                # the descriptor first (6.18)
+    "clock_nanosleep -5 0 0 0 neg null",     # a clock by descriptor cannot be slept on...
+    "timer_create -5 0 0 self null null",    # ...nor carry a timer
     "fork",
     "waitid 0 0 2 rw rw",                    # zombies only, without WEXITED: ECHILD
     "prlimit64 child 10 -2 mis rw",          # a zombie has limits
