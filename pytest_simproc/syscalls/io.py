@@ -546,10 +546,9 @@ def ppoll(ctx, fds_ptr, nfds, tsp, sigmask_ptr, sigsetsize, *_):
     timeout = None
     if tsp:
         timeout = read_timespec(ctx, tsp)
-    if sigmask_ptr:
-        if sigsetsize != 8:
-            return -errno.EINVAL
-        ctx.mem.read(sigmask_ptr, 8)  # EFAULT before the descriptors are looked at
+    error = _sigmask_error(ctx, sigmask_ptr, sigsetsize)
+    if error:
+        return error
     return _poll(ctx, fds_ptr, nfds, _deadline(ctx, timeout), sigmask_ptr)
 
 
@@ -632,6 +631,8 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
 @handles("pselect6")
 @einval_on_invalid
 def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, sig_ptr, *_):
+    # pselect6's sixth argument, {const sigset_t *ss; size_t ss_len}, is read first
+    sigmask_ptr, size = struct.unpack("<QQ", ctx.mem.read(sig_ptr, 16)) if sig_ptr else (0, 0)
     timeout = None
     if timeout_ptr:
         timeout = read_timespec(ctx, timeout_ptr)
@@ -641,11 +642,9 @@ def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, sig_ptr, *_):
             left = max(0, deadline - c.now_ns)
             _update_timeout(c, timeout_ptr, pack_timespec(left))
 
-    sigmask_ptr = 0
-    if sig_ptr:  # pselect6's sixth argument: {const sigset_t *ss; size_t ss_len}
-        sigmask_ptr, size = struct.unpack("<QQ", ctx.mem.read(sig_ptr, 16))
-        if sigmask_ptr and size != 8:
-            return -errno.EINVAL
+    error = _sigmask_error(ctx, sigmask_ptr, size)
+    if error:
+        return error
     return _select(ctx, nfds, (readfds, writefds, exceptfds), _deadline(ctx, timeout),
                    write_remaining, sigmask_ptr)
 
@@ -678,6 +677,21 @@ def _epoll(ctx, epfd, events_ptr, maxevents, deadline, sigmask_ptr=0):
                    deadline, [probe], [(probe.fd, POLLIN)], check, lambda c: 0, sigmask_ptr)
 
 
+def _sigmask_error(ctx, ptr: int, size: int) -> int:
+    """The temporary signal mask of ppoll, pselect6 and epoll_pwait, checked before the
+    call looks at its descriptors (set_user_sigmask): EINVAL for a size other than a
+    sigset_t's, EFAULT where it cannot be read; 0 for none or a good one."""
+    if not ptr:
+        return 0
+    if size != 8:
+        return -errno.EINVAL
+    try:
+        ctx.mem.read(ptr, 8)
+    except OSError:
+        return -errno.EFAULT
+    return 0
+
+
 def _update_timeout(ctx, ptr, data) -> None:
     """select(2)/pselect(2) write back the time left; where they cannot (read-only
     memory), the kernel lets the call's result stand (poll_select_finish)."""
@@ -693,18 +707,24 @@ def _ms(timeout):
 
 
 @handles("epoll_wait", "epoll_pwait")
-def epoll_wait(ctx, epfd, events_ptr, maxevents, timeout, sigmask_ptr, *_):
+def epoll_wait(ctx, epfd, events_ptr, maxevents, timeout, sigmask_ptr, sigsetsize, *_):
     if ctx.nr == _EPOLL_WAIT:
         sigmask_ptr = 0
+    error = _sigmask_error(ctx, sigmask_ptr, sigsetsize)
+    if error:
+        return error
     return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, _ms(timeout)), sigmask_ptr)
 
 
 @handles("epoll_pwait2")
 @einval_on_invalid
-def epoll_pwait2(ctx, epfd, events_ptr, maxevents, tsp, sigmask_ptr, *_):
+def epoll_pwait2(ctx, epfd, events_ptr, maxevents, tsp, sigmask_ptr, sigsetsize, *_):
     timeout = None
     if tsp:
         timeout = read_timespec(ctx, tsp)
+    error = _sigmask_error(ctx, sigmask_ptr, sigsetsize)
+    if error:
+        return error
     return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, timeout), sigmask_ptr)
 
 

@@ -28,7 +28,7 @@ PERF_FLAG_PID_CGROUP = 0x4
 @handles("capget")
 def capget(ctx, header_ptr, data_ptr, *_):
     """capget(2), answered from the target's native capability sets."""
-    version, pid = struct.unpack("<Ii", ctx.mem.read(header_ptr, 8))
+    version = struct.unpack("<I", ctx.mem.read(header_ptr, 4))[0]
     words = _CAPABILITY_VERSIONS.get(version)
     if words is None:
         # capget(2): the kernel writes its preferred version; probing with a NULL
@@ -37,6 +37,7 @@ def capget(ctx, header_ptr, data_ptr, *_):
         return 0 if not data_ptr else -errno.EINVAL
     if not data_ptr:
         return 0
+    pid = struct.unpack("<i", ctx.mem.read(header_ptr + 4, 4))[0]  # read last
     if pid < 0:
         return -errno.EINVAL
     task = ctx.task if pid in (0, ctx.proc.pid) else host_task(ctx, pid)

@@ -66,10 +66,12 @@ def fcntl(ctx, fd, cmd, arg, *_):
                       else result)
     if cmd == F_SETOWN_EX:
         kind, pid = struct.unpack("<ii", ctx.mem.read(arg, 8))
+        if kind not in (F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP):
+            return Native()  # the kernel's EINVAL
+        if pid < 0:
+            return -errno.ESRCH  # no process or group has a negative id (f_setown_ex)
         if kind == F_OWNER_PGRP and pid != 0:
             return _refuse_group(ctx)
-        if kind not in (F_OWNER_TID, F_OWNER_PID):
-            return Native()  # the kernel's EINVAL
         return _set_owner(ctx, pid, prefix=struct.pack("<i", kind))
     if cmd == F_GETOWN_EX:
         def owner_ex(c, result):

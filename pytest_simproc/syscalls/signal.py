@@ -115,7 +115,9 @@ def _queue(ctx, tgid, tid, sig, info_ptr):
     a kernel-only si_code for another process (EPERM), the target, the signal."""
     info = _read_siginfo(ctx, info_ptr)
     code = struct.unpack_from("<i", info, 8)[0]
-    if (code >= 0 or code == SI_TKILL) and tgid != ctx.proc.pid:
+    # compared with the caller's own tid (task_pid_vnr(current)): the thread's for
+    # rt_tgsigqueueinfo, the pid for rt_sigqueueinfo
+    if (code >= 0 or code == SI_TKILL) and (tgid if tid is None else tid) != ctx.task.tid:
         return -errno.EPERM
     return _send(sig, lambda n: ctx.engine.queue_signal(ctx.proc.pid, tgid, tid, n, info))
 
@@ -164,10 +166,13 @@ SIGNALFD_SIGINFO_SIZE = 128
 
 
 def _signalfd(ctx, fd, mask_ptr, sizemask, flags):
-    if sizemask != 8 or flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
+    # the kernel's order: the size, the mask read (EFAULT), then the flags
+    if sizemask != 8:
         return -errno.EINVAL
     # signalfd(2): SIGKILL and SIGSTOP in the mask are silently ignored
     mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
+    if flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
+        return -errno.EINVAL
     fd = s32(fd)
     if fd != -1:
         sfd = ctx.engine.signalfds.get((ctx.proc.pid, fd))

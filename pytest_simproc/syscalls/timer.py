@@ -144,7 +144,7 @@ def timer_delete(ctx, timer_id, *_):
 
 
 TFD_NONBLOCK, TFD_CLOEXEC = 0o4000, 0o2000000
-TFD_TIMER_ABSTIME = 1
+TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
 _TIMERFD_CLOCKS = frozenset({0, 1, 7, 8, 9})  # REALTIME MONOTONIC BOOTTIME *_ALARM
 
 
@@ -160,10 +160,14 @@ def timerfd_create(ctx, clock_id, flags, *_):
 @handles("timerfd_settime")
 @einval_on_invalid
 def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
+    # the kernel's order: the new value read (EFAULT), the flags and the value
+    # (EINVAL), the descriptor, then the old value written
+    interval, value = _read_itimerspec(ctx, new_ptr)
+    if s32(flags) & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
+        return -errno.EINVAL
     timer = ctx.engine.timerfds.get((ctx.proc.pid, s32(fd)))
     if timer is None:
         return -errno.EINVAL  # timerfd_settime(2): fd is not a timerfd
-    interval, value = _read_itimerspec(ctx, new_ptr)
     old_value, old_interval = ctx.engine.timers.fd_timer_settime(
         ctx.proc.pid, timer, s32(flags) & TFD_TIMER_ABSTIME, value, interval)
     if old_ptr:

@@ -22,6 +22,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <fcntl.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,7 +37,7 @@
 
 static char *region;
 static pid_t self, child;
-static int epfd;
+static int epfd, tfd, pipefd[2], socks[2];
 static long long tokv[MAXTOK];
 static char *tok[MAXTOK];
 static int ntok;
@@ -256,7 +260,51 @@ static void run(const char *name)
     else if (!strcmp(name, "epoll_wait"))  /* maxevents timeout events [fd: ep, or a number] */
         out(syscall(SYS_epoll_wait, ntok > 4 && strcmp(tok[4], "ep") ? N(4) : epfd,
                     P(0, 3, NULL, 0), N(1), N(2)), RAW);
-    else {
+    else if (!strcmp(name, "getcpu"))
+        out(syscall(SYS_getcpu, P(0, 1, NULL, 0), P(1, 2, NULL, 0), NULL), RAW);
+    else if (!strcmp(name, "capget")) {  /* version pid hdr data */
+        int hdr[2] = {(int)N(1), strcmp(tok[2], "self") ? (int)N(2) : self};
+        out(syscall(SYS_capget, P(0, 3, hdr, 8), P(1, 4, NULL, 0)), RAW);
+    } else if (!strcmp(name, "rt_tgsigqueueinfo")) {  /* tgid tid sig code info */
+        int info[32] = {(int)N(3), 0, (int)N(4)};
+        out(syscall(SYS_rt_tgsigqueueinfo, pid_of(tok[1]), pid_of(tok[2]), N(3),
+                    P(0, 5, info, sizeof info)), RAW);
+    } else if (!strcmp(name, "timerfd_settime")) {  /* flags isec insec vsec vnsec new old */
+        long long t[4] = {N(2), N(3), N(4), N(5)};
+        out(syscall(SYS_timerfd_settime, tfd, N(1), P(0, 6, t, 32), P(1, 7, NULL, 0)), RAW);
+    } else if (!strcmp(name, "timerfd_gettime"))
+        out(syscall(SYS_timerfd_gettime, tfd, P(0, 1, NULL, 0)), RAW);
+    else if (!strcmp(name, "signalfd4")) {  /* mask size flags set */
+        unsigned long long m = N(1);
+        long r = syscall(SYS_signalfd4, -1, P(0, 4, &m, 8), N(2), N(3));
+        if (r >= 0) close(r);
+        out(r, OK);
+    } else if (!strcmp(name, "pselect6")) {  /* nfds sec nsec set timeout sig */
+        unsigned long set[16] = {2};
+        long long t[2] = {N(2), N(3)};
+        unsigned long long m = 0;
+        void *sig[2] = {&m, (void *)8};
+        out(syscall(SYS_pselect6, N(1), NULL, P(0, 4, set, sizeof set), NULL, P(1, 5, t, 16),
+                    P(2, 6, sig, sizeof sig)), RAW);
+    } else if (!strcmp(name, "epoll_pwait"))  /* maxevents timeout events sigmask */
+        out(syscall(SYS_epoll_pwait, epfd, P(0, 3, NULL, 0), N(1), N(2), P(1, 4, &(long){0}, 8),
+                    8), RAW);
+    else if (!strcmp(name, "owner")) {  /* cmd kind pid arg: fcntl F_*OWN_EX on a socket */
+        int ex[2] = {(int)N(2), strcmp(tok[3], "self") ? (int)N(3) : self};
+        out(syscall(SYS_fcntl, socks[0], N(1), P(0, 4, ex, 8)), RAW);
+    } else if (!strcmp(name, "ioctl_owner")) {  /* request pid arg */
+        int pid = strcmp(tok[2], "self") ? (int)N(2) : self;
+        out(syscall(SYS_ioctl, socks[0], N(1), P(0, 3, &pid, 4)), RAW);
+    } else if (!strcmp(name, "piperead")) {  /* len buf: reads what "pipewrite" wrote */
+        out(syscall(SYS_read, pipefd[0], P(0, 2, NULL, 0), N(1)), RAW);
+    } else if (!strcmp(name, "pipewrite")) {  /* len buf */
+        char data[64] = "0123456789abcdef";
+        out(syscall(SYS_write, pipefd[1], P(0, 2, data, sizeof data), N(1)), RAW);
+    } else if (!strcmp(name, "recv")) {  /* len buf: a datagram sent first */
+        send(socks[1], "datagram", 8, 0);
+        out(syscall(SYS_recvfrom, socks[0], P(0, 2, NULL, 0), N(1), MSG_DONTWAIT, NULL, NULL),
+            RAW);
+    } else {
         fprintf(stderr, "unknown call %s\n", name);
         exit(2);
     }
@@ -292,6 +340,9 @@ int main(void)
     self = getpid();
     epfd = epoll_create1(0);
     epoll_ctl(epfd, EPOLL_CTL_ADD, 1, &ev);
+    tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+    pipe2(pipefd, O_NONBLOCK);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, socks);
     while (fgets(line, sizeof line, stdin)) {
         ntok = 0;
         for (char *t = strtok(line, " \n"); t && ntok < MAXTOK; t = strtok(NULL, " \n")) {
