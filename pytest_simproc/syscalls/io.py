@@ -552,16 +552,30 @@ def ppoll(ctx, fds_ptr, nfds, tsp, sigmask_ptr, sigsetsize, *_):
     return _poll(ctx, fds_ptr, nfds, _deadline(ctx, timeout), sigmask_ptr)
 
 
+def _fd_sets(ctx, sets_ptrs, nfds) -> list[int]:
+    nbytes = ((nfds + 63) // 64) * 8
+    return [int.from_bytes(ctx.mem.read(ptr, nbytes), "little") if ptr and nbytes else 0
+            for ptr in sets_ptrs]
+
+
 def _select(ctx, nfds, sets_ptrs, deadline, write_remaining, sigmask_ptr=0):
     nfds = s32(nfds)
     if nfds < 0:
         return -errno.EINVAL
-    if nfds > 64:  # the kernel clamps nfds to the size of the descriptor table
+    try:
+        wanted = _fd_sets(ctx, sets_ptrs, nfds)
+        clamp = nfds > 64 and any(w >> 64 for w in wanted)
+    except OSError:
+        if nfds <= 64:
+            raise
+        clamp = True
+    if clamp:
+        # the kernel clamps nfds to the size of the descriptor table (FDSize), and
+        # reads and judges only that much; asked only when it can matter
         nfds = min(nfds, fd_table_size(ctx.task.tgid_native) or nfds)
+        wanted = _fd_sets(ctx, sets_ptrs, nfds)
     nbytes = ((nfds + 63) // 64) * 8
     masks = (_SELECT_IN, _SELECT_OUT, _SELECT_EX)
-    wanted = [int.from_bytes(ctx.mem.read(ptr, nbytes), "little") if ptr and nbytes else 0
-              for ptr in sets_ptrs]
     probes: dict[int, _Probe] = {}
     for fd in range(nfds):
         if any(w >> fd & 1 for w in wanted):

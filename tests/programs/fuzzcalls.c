@@ -251,8 +251,10 @@ static void run(const char *name)
         unsigned long long m = 0;
         out(syscall(SYS_ppoll, P(0, 4, fds, sizeof fds), N(1), P(1, 5, t, 16),
                     P(2, 6, &m, 8), 8), RAW);
-    } else if (!strcmp(name, "select")) {  /* nfds sec usec set timeout */
+    } else if (!strcmp(name, "select")) {  /* nfds sec usec set timeout [far] */
         unsigned long set[16] = {2};  /* fd 1: writable */
+        if (ntok > 6 && !strcmp(tok[6], "far"))
+            set[10] = 1;  /* fd 640: beyond its descriptor table */
         long long t[2] = {N(2), N(3)};
         out(syscall(SYS_select, N(1), NULL, P(0, 4, set, sizeof set), NULL, P(1, 5, t, 16)), RAW);
     } else if (!strcmp(name, "pipe2"))  /* flags fds */

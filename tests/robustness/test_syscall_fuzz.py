@@ -265,6 +265,7 @@ FOUND = [
     "prlimit64 self 12 -2 ro end",           # the change checked before the old is written
     "sched_getaffinity nobody -1 end",       # the size before the pid
     "select 2 0 1000000 rw rw",              # whole seconds of tv_usec carried over
+    "select 1024 0 0 rw rw far",             # nfds clamped to the descriptor table
     "epoll_wait 100000000 0 rw",             # up to INT_MAX / 12 events
     "epoll_wait 2 0 high -1",                # the descriptor first (6.18)
     "clock_nanosleep -5 0 0 0 neg null",     # a clock by descriptor cannot be slept on...
