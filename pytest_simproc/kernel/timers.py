@@ -11,7 +11,11 @@ CPU time grows.
 
 Expiry posts a signal through the ``post(pid, sig, info)`` callback. A POSIX timer
 queues at most one signal: expiries while it is still pending count as overruns
-(timer_getoverrun(2)). getitimer(2)/setitimer(2), alarm(2), timer_create(2),
+(timer_getoverrun(2)). Meanwhile it has no event of its own: as the kernel re-arms it
+only when the signal is delivered, its missed periods are counted then (and by
+timer_gettime), so a 1 ns timer whose signal stays blocked costs nothing per period;
+a SIGEV_NONE timer likewise after its first expiry. Overrun counts are capped at
+DELAYTIMER_MAX (INT_MAX). getitimer(2)/setitimer(2), alarm(2), timer_create(2),
 timer_settime(2).
 """
 from __future__ import annotations
@@ -27,6 +31,8 @@ SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 TIMER_ABSTIME = 1
 SI_KERNEL, SI_TIMER = 0x80, -2
 NSEC = 1_000_000_000
+DELAYTIMER_MAX = 2**31 - 1  # limits.h: the largest overrun count reported
+KTIME_MAX = 2**63 - 1       # the kernel's timers saturate here: no expiry or interval later
 
 # clock ids that run on the wall timeline vs the CPU timeline (time.h)
 WALL_CLOCKS = frozenset({0, 1, 4, 5, 6, 7, 8, 9, 11})
@@ -52,7 +58,7 @@ class _Timer:
 
 class PosixTimer(_Timer):
     __slots__ = ("timer_id", "clock_id", "notify", "signo", "sigval", "target_tid",
-                 "overrun", "overrun_last", "queued")
+                 "overrun", "overrun_last", "queued", "resume")
 
     def __init__(self, timer_id, clock_id, notify, signo, sigval, target_tid):
         super().__init__(on_cpu=clock_id in CPU_CLOCKS or clock_id < 0)
@@ -65,6 +71,7 @@ class PosixTimer(_Timer):
         self.overrun = 0
         self.overrun_last = 0
         self.queued = False
+        self.resume = None   # re-arms a parked periodic timer when its signal is delivered
 
 
 class FdTimer(_Timer):
@@ -90,9 +97,11 @@ class TimerSignal:
 
     def materialize(self) -> bytes:
         t = self.timer
+        if t.resume is not None:
+            t.resume()
         t.overrun_last, t.overrun, t.queued = t.overrun, 0, False
         return struct.pack("<iiiiiiq", t.signo, 0, SI_TIMER, 0, t.timer_id,
-                           t.overrun_last, t.sigval)
+                           min(t.overrun_last, DELAYTIMER_MAX), t.sigval)
 
 
 class ProcessTimers:
@@ -127,6 +136,8 @@ class TimerTable:
         return self._cpu_now(pid) if timer.on_cpu else self._clock.now_ns
 
     def _disarm(self, pid: int, timer: _Timer) -> None:
+        if isinstance(timer, PosixTimer):
+            timer.resume = None
         if timer.handle is not None:
             self._events.cancel(timer.handle)
             timer.handle = None
@@ -136,6 +147,7 @@ class TimerTable:
 
     def _arm(self, pid: int, timer: _Timer, expiry: int, interval: int) -> None:
         self._disarm(pid, timer)
+        expiry, interval = min(expiry, KTIME_MAX), min(interval, KTIME_MAX)
         timer.interval = interval
         if not expiry:
             return
@@ -169,6 +181,29 @@ class TimerTable:
             if timer.on_cpu:
                 self._cpu_armed.get(pid, set()).discard(timer)
         self._fire(pid, timer, count)
+        if isinstance(timer, PosixTimer) and timer.handle is not None and (
+                timer.queued or timer.notify == SIGEV_NONE):
+            # parked until its signal is delivered (never, for SIGEV_NONE): the
+            # periods meanwhile are counted then, not one event each
+            self._events.cancel(timer.handle)
+            timer.handle = None
+            if timer.queued:
+                timer.resume = lambda: self._resume(pid, timer)
+
+    def _forward(self, timer: PosixTimer) -> None:
+        """Move a parked periodic timer's expiry past now, counting the periods it
+        missed as overruns (the kernel's hrtimer_forward)."""
+        now = self._clock.now_ns
+        if timer.expiry and timer.interval and timer.expiry <= now:
+            missed = (now - timer.expiry) // timer.interval + 1
+            timer.expiry += missed * timer.interval
+            timer.overrun += missed
+
+    def _resume(self, pid: int, timer: PosixTimer) -> None:
+        timer.resume = None
+        self._forward(timer)
+        if timer.expiry:
+            timer.handle = self._events.schedule(timer.expiry, (self._expire, pid, timer))
 
     def _fire(self, pid: int, timer: _Timer, count: int) -> None:
         if isinstance(timer, FdTimer):
@@ -223,7 +258,7 @@ class TimerTable:
         old_value, _ = self.setitimer(pid, ITIMER_REAL, seconds * NSEC, 0)
         if not old_value:
             return 0
-        return max(1, (old_value + NSEC // 2) // NSEC)
+        return max(1, (old_value + NSEC // 2) // NSEC) & 0xFFFFFFFF  # an unsigned int
 
     # ------------------------------------------------------------ POSIX timers
     def timer_create(self, pid: int, clock_id: int, notify: int, signo: int, sigval: int,
@@ -254,10 +289,13 @@ class TimerTable:
         return old
 
     def timer_gettime(self, pid: int, timer_id: int) -> tuple[int, int]:
-        return self._remaining(pid, self._posix(pid, timer_id))
+        timer = self._posix(pid, timer_id)
+        if timer.handle is None and not timer.on_cpu:
+            self._forward(timer)  # parked: its next expiry after now
+        return self._remaining(pid, timer)
 
     def timer_getoverrun(self, pid: int, timer_id: int) -> int:
-        return self._posix(pid, timer_id).overrun_last
+        return min(self._posix(pid, timer_id).overrun_last, DELAYTIMER_MAX)
 
     def timer_delete(self, pid: int, timer_id: int) -> None:
         timer = self._posix(pid, timer_id)

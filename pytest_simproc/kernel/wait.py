@@ -121,7 +121,10 @@ def _collect(
     want_continued: bool,
     consume: bool,
 ) -> Optional[WaitEvent]:
-    if not children:
+    # A zombie counts only for a wait that takes exited children: without WEXITED,
+    # children that are all zombies are no children at all (kernel/exit.c
+    # wait_task_zombie returns before it clears notask_error)
+    if not children or not want_exited and all(c.state == ZOMBIE for c in children):
         raise KernelError(errno.ECHILD, f"process {waiter.pid} has no matching child")
     # kernel/exit.c wait_consider_task: zombie first, then stopped, then continued.
     for child in children:

@@ -32,7 +32,11 @@ def unpack_timespec(data: bytes) -> tuple[int, int]:
 def read_timespec(ctx, ptr: int) -> int:
     """A struct timespec in the program's memory, as nanoseconds; ``Invalid`` (EINVAL)
     when negative or tv_nsec is out of range, as every call taking one says."""
-    sec, nsec = unpack_timespec(ctx.mem.read(ptr, 16))
+    return checked_timespec(ctx.mem.read(ptr, 16))
+
+
+def checked_timespec(data: bytes) -> int:
+    sec, nsec = unpack_timespec(data)
     if sec < 0 or not 0 <= nsec < 1_000_000_000:
         raise Invalid()
     return sec * 1_000_000_000 + nsec
@@ -50,4 +54,18 @@ def einval_on_invalid(handler):
             return handler(ctx, *args)
         except Invalid:
             return -errno.EINVAL
+    return wrapper
+
+
+def efault_on_fault(callback):
+    """A Block's ``on_timeout``/``on_interrupt`` runs outside the handler call that
+    turns a bad pointer (OSError EFAULT) into the call's -EFAULT: do it here too."""
+    @functools.wraps(callback)
+    def wrapper(ctx):
+        try:
+            return callback(ctx)
+        except OSError as exc:
+            if exc.errno != errno.EFAULT:
+                raise
+            return -errno.EFAULT
     return wrapper

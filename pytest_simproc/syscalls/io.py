@@ -29,8 +29,11 @@ import socket
 import stat
 import struct
 
+from ..kernel.rlimits import RLIMIT_NOFILE
 from ..trace import sockdiag
-from .args import einval_on_invalid, pack_timespec, read_timespec, s32, u32
+from ..trace.memory import in_user_space
+from ..trace.procstatus import fd_table_size
+from .args import efault_on_fault, einval_on_invalid, pack_timespec, read_timespec, s32, u32
 from .outcome import Block, Native
 from .registry import handles
 from .signal import read_signalfd
@@ -491,14 +494,14 @@ def _answer(ctx, attempt, deadline, probes, io_fds, check, on_timeout, sigmask_p
         # SIGKILL and SIGSTOP cannot be blocked (sigprocmask(2))
         mask = struct.unpack("<Q", ctx.mem.read(sigmask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
     return Block(retry=lambda c: attempt(c, deadline), deadline_ns=deadline,
-                 on_timeout=on_timeout, io=io_fds, cleanup=close_all, sigmask=mask,
-                 sigmask_ptr=sigmask_ptr)
+                 on_timeout=efault_on_fault(on_timeout), io=io_fds, cleanup=close_all,
+                 sigmask=mask, sigmask_ptr=sigmask_ptr)
 
 
 def _poll(ctx, fds_ptr, nfds, deadline, sigmask_ptr=0):
     nfds = u32(nfds)
-    if nfds > 1 << 20:
-        return -errno.EINVAL
+    if nfds > ctx.proc.rlimits[RLIMIT_NOFILE][0]:
+        return -errno.EINVAL  # poll(2)
     raw = ctx.mem.read(fds_ptr, 8 * nfds) if nfds else b""
     entries = [struct.unpack_from("<ihh", raw, 8 * i) for i in range(nfds)]
     probes: dict[int, _Probe | None] = {}
@@ -515,6 +518,10 @@ def _poll(ctx, fds_ptr, nfds, deadline, sigmask_ptr=0):
         return probes[fd].revents(wanted) & wanted
 
     def write(c, all_zero):
+        # the kernel checks the whole array's range (of no entries too) before it
+        # writes the results back
+        if not in_user_space(fds_ptr, 8 * nfds):
+            raise OSError(errno.EFAULT, "poll: fds outside user space")
         out = bytearray(raw)
         count = 0
         for i, (fd, events, _) in enumerate(entries):
@@ -550,19 +557,36 @@ def ppoll(ctx, fds_ptr, nfds, tsp, sigmask_ptr, sigsetsize, *_):
     timeout = None
     if tsp:
         timeout = read_timespec(ctx, tsp)
-    if sigmask_ptr and u32(sigsetsize) != 8:
-        return -errno.EINVAL
+    error = _sigmask_error(ctx, sigmask_ptr, sigsetsize)
+    if error:
+        return error
     return _poll(ctx, fds_ptr, nfds, _deadline(ctx, timeout), sigmask_ptr)
+
+
+def _fd_sets(ctx, sets_ptrs, nfds) -> list[int]:
+    nbytes = ((nfds + 63) // 64) * 8
+    return [int.from_bytes(ctx.mem.read(ptr, nbytes), "little") if ptr and nbytes else 0
+            for ptr in sets_ptrs]
 
 
 def _select(ctx, nfds, sets_ptrs, deadline, write_remaining, sigmask_ptr=0):
     nfds = s32(nfds)
     if nfds < 0:
         return -errno.EINVAL
+    try:
+        wanted = _fd_sets(ctx, sets_ptrs, nfds)
+        clamp = nfds > 64 and any(w >> 64 for w in wanted)
+    except OSError:
+        if nfds <= 64:
+            raise
+        clamp = True
+    if clamp:
+        # the kernel clamps nfds to the size of the descriptor table (FDSize), and
+        # reads and judges only that much; asked only when it can matter
+        nfds = min(nfds, fd_table_size(ctx.task.tgid_native) or nfds)
+        wanted = _fd_sets(ctx, sets_ptrs, nfds)
     nbytes = ((nfds + 63) // 64) * 8
     masks = (_SELECT_IN, _SELECT_OUT, _SELECT_EX)
-    wanted = [int.from_bytes(ctx.mem.read(ptr, nbytes), "little") if ptr and nbytes else 0
-              for ptr in sets_ptrs]
     probes: dict[int, _Probe] = {}
     for fd in range(nfds):
         if any(w >> fd & 1 for w in wanted):
@@ -611,7 +635,11 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
     timeout = None
     if timeout_ptr:
         sec, usec = struct.unpack("<qq", ctx.mem.read(timeout_ptr, 16))
-        if sec < 0 or not 0 <= usec < 1_000_000:
+        # the kernel carries whole seconds of tv_usec over (C division) before it
+        # checks the value
+        carry = abs(usec) // 1_000_000 * (1 if usec >= 0 else -1)
+        sec, usec = sec + carry, usec - carry * 1_000_000
+        if sec < 0 or usec < 0:
             return -errno.EINVAL
         timeout = sec * NSEC + usec * 1000
 
@@ -619,7 +647,7 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
         # select(2) on Linux updates the timeout with the time not slept
         if timeout_ptr and deadline is not None:
             us = max(0, deadline - c.now_ns) // 1000
-            c.mem.write(timeout_ptr, struct.pack("<qq", us // 1_000_000, us % 1_000_000))
+            _update_timeout(c, timeout_ptr, struct.pack("<qq", us // 1_000_000, us % 1_000_000))
 
     return _select(ctx, nfds, (readfds, writefds, exceptfds), _deadline(ctx, timeout),
                    write_remaining)
@@ -628,6 +656,8 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
 @handles("pselect6")
 @einval_on_invalid
 def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, sig_ptr, *_):
+    # pselect6's sixth argument, {const sigset_t *ss; size_t ss_len}, is read first
+    sigmask_ptr, size = struct.unpack("<QQ", ctx.mem.read(sig_ptr, 16)) if sig_ptr else (0, 0)
     timeout = None
     if timeout_ptr:
         timeout = read_timespec(ctx, timeout_ptr)
@@ -635,24 +665,28 @@ def pselect6(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, sig_ptr, *_):
     def write_remaining(c, deadline):
         if timeout_ptr and deadline is not None:
             left = max(0, deadline - c.now_ns)
-            c.mem.write(timeout_ptr, pack_timespec(left))
+            _update_timeout(c, timeout_ptr, pack_timespec(left))
 
-    sigmask_ptr = 0
-    if sig_ptr:  # pselect6's sixth argument: {const sigset_t *ss; size_t ss_len}
-        sigmask_ptr, size = struct.unpack("<QQ", ctx.mem.read(sig_ptr, 16))
-        if sigmask_ptr and size != 8:
-            return -errno.EINVAL
+    error = _sigmask_error(ctx, sigmask_ptr, size)
+    if error:
+        return error
     return _select(ctx, nfds, (readfds, writefds, exceptfds), _deadline(ctx, timeout),
                    write_remaining, sigmask_ptr)
 
 
 def _epoll(ctx, epfd, events_ptr, maxevents, deadline, sigmask_ptr=0):
+    # epoll_wait(2)'s checks in the order Linux 6.18 makes them: the descriptor, the
+    # count, the buffer's range (whether it is an epoll is the native wait's to say)
     maxevents = s32(maxevents)
-    if maxevents <= 0 or maxevents > (1 << 26):
-        return -errno.EINVAL
     probe = _probe(ctx, s32(epfd))
     if probe is None:
         return -errno.EBADF
+    error = (-errno.EINVAL if maxevents <= 0 or maxevents > _EP_MAX_EVENTS else
+             -errno.EFAULT if not in_user_space(events_ptr, 12 * maxevents) else 0)
+    if error:
+        probe.close()
+        return error
+    maxevents = min(maxevents, 1024)  # what one call collects; more come on the next
     buf = ctypes.create_string_buffer(12 * maxevents)  # struct epoll_event is packed
 
     def check():
@@ -668,27 +702,58 @@ def _epoll(ctx, epfd, events_ptr, maxevents, deadline, sigmask_ptr=0):
                    deadline, [probe], [(probe.fd, POLLIN)], check, lambda c: 0, sigmask_ptr)
 
 
+def _sigmask_error(ctx, ptr: int, size: int) -> int:
+    """The temporary signal mask of ppoll, pselect6 and epoll_pwait, checked before the
+    call looks at its descriptors (set_user_sigmask): EINVAL for a size other than a
+    sigset_t's, EFAULT where it cannot be read; 0 for none or a good one."""
+    if not ptr:
+        return 0
+    if size != 8:
+        return -errno.EINVAL
+    try:
+        ctx.mem.read(ptr, 8)
+    except OSError:
+        return -errno.EFAULT
+    return 0
+
+
+def _update_timeout(ctx, ptr, data) -> None:
+    """select(2)/pselect(2) write back the time left; where they cannot (read-only
+    memory), the kernel lets the call's result stand (poll_select_finish)."""
+    try:
+        ctx.mem.write(ptr, data)
+    except OSError:
+        pass
+
+
 def _ms(timeout):
     timeout = s32(timeout)
     return None if timeout < 0 else timeout * 1_000_000
 
 
 @handles("epoll_wait", "epoll_pwait")
-def epoll_wait(ctx, epfd, events_ptr, maxevents, timeout, sigmask_ptr, *_):
+def epoll_wait(ctx, epfd, events_ptr, maxevents, timeout, sigmask_ptr, sigsetsize, *_):
     if ctx.nr == _EPOLL_WAIT:
         sigmask_ptr = 0
+    error = _sigmask_error(ctx, sigmask_ptr, sigsetsize)
+    if error:
+        return error
     return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, _ms(timeout)), sigmask_ptr)
 
 
 @handles("epoll_pwait2")
 @einval_on_invalid
-def epoll_pwait2(ctx, epfd, events_ptr, maxevents, tsp, sigmask_ptr, *_):
+def epoll_pwait2(ctx, epfd, events_ptr, maxevents, tsp, sigmask_ptr, sigsetsize, *_):
     timeout = None
     if tsp:
         timeout = read_timespec(ctx, tsp)
+    error = _sigmask_error(ctx, sigmask_ptr, sigsetsize)
+    if error:
+        return error
     return _epoll(ctx, epfd, events_ptr, maxevents, _deadline(ctx, timeout), sigmask_ptr)
 
 
+_EP_MAX_EVENTS = 0x7FFFFFFF // 12  # INT_MAX / sizeof(struct epoll_event)
 _READ = 0
 _EPOLL_WAIT = 232
 _RECVMSG = 47

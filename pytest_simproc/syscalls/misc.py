@@ -7,6 +7,7 @@ import errno
 import os
 import struct
 
+from ..trace.memory import in_user_space
 from . import net, procfs
 from .args import s32, u32
 from .outcome import Native
@@ -15,6 +16,8 @@ from .registry import handles
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 _RANDOM_DEVICES = (b"/dev/urandom", b"/dev/random")
+_MAX_RW_COUNT = 0x7FFFF000  # INT_MAX rounded down to a page: a read's longest
+_RANDOM_CHUNK = 1 << 16
 
 
 @handles("getrandom")
@@ -23,10 +26,20 @@ def getrandom(ctx, buf, length, flags, *_):
     if flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) or (
             flags & GRND_RANDOM and flags & GRND_INSECURE):
         return -errno.EINVAL
-    length = min(length, 0x1FFFFFF)  # random(4): reads are capped at 32 MiB - 1
-    if length:
-        ctx.mem.write(buf, ctx.engine.random_bytes(length))
-    return length
+    # The kernel caps the length at MAX_RW_COUNT, refuses a buffer outside user space
+    # (EFAULT, for no bytes too) and returns what it copied before a fault, EFAULT
+    # when nothing
+    length = min(length, _MAX_RW_COUNT)
+    if not in_user_space(buf, length):
+        return -errno.EFAULT
+    done = 0
+    while done < length:
+        size = min(length - done, _RANDOM_CHUNK)
+        written = ctx.mem.write_partial(buf + done, ctx.engine.random_bytes(size))
+        done += written
+        if written < size:
+            return done or -errno.EFAULT
+    return done
 
 
 def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None):
@@ -93,12 +106,18 @@ def getcpu(ctx, cpu_ptr, node_ptr, *_):
 
 @handles("sched_getaffinity")
 def sched_getaffinity(ctx, pid, size, mask_ptr, *_):
-    """The affinity mask is {CPU 0} on every machine, as getcpu says."""
+    """The affinity mask is {CPU 0} on every machine, as getcpu says. The call runs
+    natively on the caller, for the kernel's checks of the size (EINVAL, before the
+    pid) and of the buffer (EFAULT, after it); a zombie still has a mask."""
     pid = s32(pid)
-    if pid not in (0, ctx.proc.pid) and ctx.engine.tasks_by_tid.get(pid) is None:
-        return -errno.ESRCH
+    found = pid in (0, ctx.proc.pid) or ctx.engine.tasks_by_tid.get(pid) is not None or \
+        ctx.table.get(pid) is not None
 
     def one_cpu(c, written):
+        if written < 0 and (written != -errno.EFAULT or found):
+            return written
+        if not found:
+            return -errno.ESRCH
         if written > 0:
             c.mem.write(mask_ptr, b"\x01" + bytes(written - 1))
         return written

@@ -13,7 +13,7 @@ import struct
 
 from ..trace.procstatus import status_sets
 from .args import s32
-from .outcome import Native
+from .outcome import Native, native_with_copy
 from .registry import handles
 from .sched import host_task, translated
 
@@ -28,7 +28,7 @@ PERF_FLAG_PID_CGROUP = 0x4
 @handles("capget")
 def capget(ctx, header_ptr, data_ptr, *_):
     """capget(2), answered from the target's native capability sets."""
-    version, pid = struct.unpack("<Ii", ctx.mem.read(header_ptr, 8))
+    version = struct.unpack("<I", ctx.mem.read(header_ptr, 4))[0]
     words = _CAPABILITY_VERSIONS.get(version)
     if words is None:
         # capget(2): the kernel writes its preferred version; probing with a NULL
@@ -37,6 +37,7 @@ def capget(ctx, header_ptr, data_ptr, *_):
         return 0 if not data_ptr else -errno.EINVAL
     if not data_ptr:
         return 0
+    pid = struct.unpack("<i", ctx.mem.read(header_ptr + 4, 4))[0]  # read last
     if pid < 0:
         return -errno.EINVAL
     task = ctx.task if pid in (0, ctx.proc.pid) else host_task(ctx, pid)
@@ -57,12 +58,13 @@ def capget(ctx, header_ptr, data_ptr, *_):
 @handles("capset")
 def capset(ctx, header_ptr, *_):
     """capset(2) changes only the caller (pid 0 or its own pid; EPERM for any other)."""
-    pid = struct.unpack("<i", ctx.mem.read(header_ptr + 4, 4))[0]
-    if pid == 0:
-        return Native()
+    version, pid = struct.unpack("<Ii", ctx.mem.read(header_ptr, 8))
+    if pid == 0 or version not in _CAPABILITY_VERSIONS:
+        return Native()  # a bad version: the kernel writes its own into the header
     if pid != ctx.proc.pid:
         return -errno.EPERM
-    return Native(patch=(header_ptr + 4, b"\0\0\0\0"))  # its own pid: natively 0
+    # its own pid: natively 0, in a copy of the header
+    return native_with_copy(ctx, "rdi", struct.pack("<Ii", version, 0))
 
 
 @handles("perf_event_open")

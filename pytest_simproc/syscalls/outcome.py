@@ -84,6 +84,22 @@ class Fork:
 
 
 SYS_EVENTFD2 = 290
+_RED_ZONE = 128  # x86_64 ABI: bytes below rsp the program may use without moving rsp
+
+
+def scratch_copy(ctx, data: bytes) -> int:
+    """Write ``data`` on the tracee's stack below the red zone, where nothing live can
+    be, for a native call to read instead of the program's own bytes: the program's
+    memory stays as it was (read-only too), and nothing needs putting back."""
+    addr = (ctx.regs.rsp - _RED_ZONE - len(data)) & ~0xF
+    ctx.mem.write(addr, data)
+    return addr
+
+
+def native_with_copy(ctx, reg: str, data: bytes) -> Native:
+    """Run the call natively with ``reg`` pointing at a copy of ``data`` (the
+    structure the program passed, as the kernel must see it)."""
+    return Native(regs={reg: scratch_copy(ctx, data)})
 
 
 def eventfd_in_place(flags: int, on_created) -> Native:

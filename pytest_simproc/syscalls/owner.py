@@ -15,7 +15,7 @@ import errno
 import struct
 
 from .args import s32
-from .outcome import Native
+from .outcome import Native, native_with_copy
 from .registry import handles
 from .sched import host_task, translated
 
@@ -36,17 +36,20 @@ def _refuse_group(ctx) -> int:
     return -errno.EPERM
 
 
-def _set_owner(ctx, owner: int, at: int | None = None):
+def _set_owner(ctx, owner: int, prefix: bytes | None = None):
     """``owner`` > 0 a pid, < 0 a process group (fcntl(2) F_SETOWN): natively the native
-    pid, in rdx (F_SETOWN) or as the int at address ``at``."""
+    pid, in rdx (F_SETOWN) or in a copy of the structure rdx points to, whose bytes
+    before the pid are ``prefix`` (F_SETOWN_EX's type, none for FIOSETOWN)."""
     if owner == 0:
         return Native()
     if owner < 0:
         return _refuse_group(ctx)
-    if at is None:
+    if prefix is None:
         return translated(ctx, "rdx", owner)
     task = host_task(ctx, owner)
-    return -errno.ESRCH if task is None else Native(patch=(at, struct.pack("<i", task.native)))
+    if task is None:
+        return -errno.ESRCH
+    return native_with_copy(ctx, "rdx", prefix + struct.pack("<i", task.native))
 
 
 def _virtual_owner(ctx, owner: int) -> int:
@@ -63,11 +66,13 @@ def fcntl(ctx, fd, cmd, arg, *_):
                       else result)
     if cmd == F_SETOWN_EX:
         kind, pid = struct.unpack("<ii", ctx.mem.read(arg, 8))
+        if kind not in (F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP):
+            return Native()  # the kernel's EINVAL
+        if pid < 0:
+            return -errno.ESRCH  # no process or group has a negative id (f_setown_ex)
         if kind == F_OWNER_PGRP and pid != 0:
             return _refuse_group(ctx)
-        if kind not in (F_OWNER_TID, F_OWNER_PID):
-            return Native()  # the kernel's EINVAL
-        return _set_owner(ctx, pid, at=arg + 4)
+        return _set_owner(ctx, pid, prefix=struct.pack("<i", kind))
     if cmd == F_GETOWN_EX:
         def owner_ex(c, result):
             if result == 0:
@@ -86,7 +91,7 @@ def ioctl_owner(ctx, request, arg):
     """The ioctl(2) requests of OWNER_REQUESTS (syscalls/ioctl.py dispatches)."""
     if request in (FIOSETOWN, SIOCSPGRP):
         owner = struct.unpack("<i", ctx.mem.read(arg, 4))[0]
-        return _set_owner(ctx, owner, at=arg)
+        return _set_owner(ctx, owner, prefix=b"")
     if request in (FIOGETOWN, SIOCGPGRP):
         def owner(c, result):
             if result == 0:

@@ -8,10 +8,12 @@ import errno
 import struct
 
 from ..kernel import wait as kwait
+from ..kernel.errors import KernelError
 from ..kernel.rlimits import RLIMIT_NPROC
+from ..trace.memory import in_user_space
 from .resource import rusage_bytes
 from .args import s32, u32
-from .outcome import Block, Fork, Native
+from .outcome import Block, Fork, Native, scratch_copy
 from .registry import handles
 
 # sched.h
@@ -27,6 +29,10 @@ CLONE_UNTRACED = 0x00800000
 SIGCHLD = 17
 
 WNOHANG = 1
+WSTOPPED, WEXITED, WCONTINUED = 2, 4, 8
+# kernel_waitid's accepted options: WNOHANG WNOWAIT WEXITED WSTOPPED WCONTINUED
+# __WNOTHREAD __WCLONE __WALL
+_WAITID_OPTIONS = 0x1 | 0x01000000 | 0x4 | 0x2 | 0x8 | 0x20000000 | 0x80000000 | 0x40000000
 P_PID = 1
 WNOWAIT_ = 0x01000000
 P_PIDFD = 3
@@ -95,9 +101,13 @@ def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None, s
     soft_nproc = ctx.proc.rlimits[RLIMIT_NPROC][0]
     if ctx.table.process_count() >= soft_nproc:
         return -errno.EAGAIN  # fork(2): RLIMIT_NPROC reached (it counts threads too)
+    # The tids are written where the program could write them, else nowhere: the
+    # kernel ignores a fault there (clone(2) runs on)
     fork = Fork(flags=flags, exit_signal=exit_signal,
-                parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
-                child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0,
+                parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID and
+                ctx.mem.writable(parent_tid_ptr, 4) else 0,
+                child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID and
+                ctx.mem.writable(child_tid_ptr, 4) else 0,
                 clear_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_CLEARTID else 0,
                 stack=stack)
     if native is not None:
@@ -152,15 +162,20 @@ def clone(ctx, flags, stack, parent_tid, child_tid, _tls, *_):
 
 @handles("clone3")
 def clone3(ctx, args_ptr, size, *_):
+    if size > 4096:
+        return -errno.E2BIG  # clone(2): larger than a page
     if size < 64:
         return -errno.EINVAL
-    flags, _pidfd, child_tid, parent_tid, exit_signal = struct.unpack(
-        "<5Q", ctx.mem.read(args_ptr, 40))
+    raw = ctx.mem.read(args_ptr, size)
+    flags, _pidfd, child_tid, parent_tid, exit_signal, stack = struct.unpack_from("<6Q", raw)
 
-    def rewrite(fork):  # struct clone_args: flags at 0, exit_signal at 32
-        fork.patch = (args_ptr, struct.pack("<5Q", _native_clone_flags(flags), _pidfd,
-                                            child_tid, parent_tid, 0))
-    return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite)
+    def rewrite(fork):
+        # the native call reads a copy of struct clone_args (flags at 0, exit_signal
+        # at 32): the program's stays as it was
+        native = struct.pack("<5Q", _native_clone_flags(flags), _pidfd, child_tid,
+                             parent_tid, 0) + raw[40:]
+        fork.regs = {"rdi": scratch_copy(ctx, native)}
+    return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite, stack=stack)
 
 
 SYS_CLONE = 56
@@ -183,50 +198,63 @@ def wait4(ctx, pid, status_ptr, options, rusage_ptr, *_):
             if options & WNOHANG:
                 return 0
             return Block(keys=(("child", caller),), retry=attempt, restart=True)
+        if not options & WNOWAIT_:
+            ctx.engine.child_event_consumed(caller, event)
+        # wait4(2): the child is reaped before the status and usage are written, so
+        # a bad pointer loses them (EFAULT) as in the kernel
         if status_ptr:
             ctx.mem.write_i32(status_ptr, event.status)
         _write_rusage(ctx, rusage_ptr, event)
-        if not options & WNOWAIT_:
-            ctx.engine.child_event_consumed(caller, event)
         return event.pid
 
     return attempt(ctx)
 
 
 def _write_siginfo(ctx, ptr, event):
-    # siginfo_t for SIGCHLD (sigaction(2)): signo, errno, code, then pid, uid, status
-    if event is None:
-        ctx.mem.write(ptr, struct.pack("<iiiiiii", 0, 0, 0, 0, 0, 0, 0))
-    else:
-        ctx.mem.write(ptr, struct.pack("<iiiiiiiiqq", SIGCHLD, 0, event.si_code, 0,
-                                       event.pid, event.uid, event.si_status, 0, 0, 0))
+    """The fields of siginfo_t the kernel's waitid writes, and only those, also when
+    nothing was waited for (zeros): si_signo, si_errno, si_code, then si_pid, si_uid,
+    si_status (sigaction(2))."""
+    if not in_user_space(ptr, 128):
+        raise OSError(errno.EFAULT, "siginfo outside user space")
+    signo, code, pid, uid, status = (SIGCHLD, event.si_code, event.pid, event.uid,
+                                     event.si_status) if event else (0, 0, 0, 0, 0)
+    ctx.mem.write(ptr, struct.pack("<iii", signo, 0, code))
+    ctx.mem.write(ptr + 16, struct.pack("<iii", pid, uid, status))
 
 
 @handles("waitid")
 def waitid(ctx, idtype, ident, infop, options, rusage_ptr, *_):
+    # As the kernel's waitid, whatever the outcome (an error too) the siginfo is then
+    # written when infop is given, and a bad infop makes it EFAULT.
     idtype, ident, options = u32(idtype), s32(ident), u32(options)
     caller = ctx.proc.pid
-    if idtype == P_PIDFD:
+
+    def finish(ctx, result, event=None):
+        if infop:
+            _write_siginfo(ctx, infop, event)
+        return result
+
+    if idtype == P_PIDFD and ident >= 0 and not options & ~_WAITID_OPTIONS and \
+            options & (WEXITED | WSTOPPED | WCONTINUED):
         # waitid(2): P_PIDFD waits for the process the pidfd refers to
         target = ctx.engine.pidfds.get((caller, ident))
         if target is None:
-            return -errno.EBADF
+            return finish(ctx, -errno.EBADF)
         idtype, ident = P_PID, target
 
     def attempt(ctx):
-        event = kwait.waitid(ctx.table, caller, idtype, ident, options)
+        try:
+            event = kwait.waitid(ctx.table, caller, idtype, ident, options)
+        except KernelError as exc:
+            return finish(ctx, -exc.errno)
         if event is None:
             if options & WNOHANG:
-                if infop:
-                    _write_siginfo(ctx, infop, None)
-                return 0
+                return finish(ctx, 0)
             return Block(keys=(("child", caller),), retry=attempt, restart=True)
-        if infop:
-            _write_siginfo(ctx, infop, event)
-        _write_rusage(ctx, rusage_ptr, event)
         if not options & WNOWAIT_:
             ctx.engine.child_event_consumed(caller, event)
-        return 0
+        _write_rusage(ctx, rusage_ptr, event)
+        return finish(ctx, 0, event)
 
     return attempt(ctx)
 
@@ -242,10 +270,9 @@ PR_GET_CHILD_SUBREAPER = 37
 def prctl(ctx, option, arg2, *_):
     option = s32(option)
     if option == PR_SET_PDEATHSIG:
-        sig = s32(arg2)
-        if not 0 <= sig <= 64:
+        if not 0 <= arg2 <= 64:  # an unsigned long, judged whole (valid_signal)
             return -errno.EINVAL
-        ctx.table.set_pdeathsig(ctx.proc.pid, sig)
+        ctx.table.set_pdeathsig(ctx.proc.pid, arg2)
         return 0
     if option == PR_GET_PDEATHSIG:
         ctx.mem.write_i32(arg2, ctx.proc.pdeathsig)

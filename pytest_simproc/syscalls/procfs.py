@@ -32,13 +32,12 @@ import struct
 
 from ..kernel.errors import KernelError
 from .args import s32
-from .outcome import Native
+from .outcome import Native, native_with_copy
 from .registry import handles
 from .sched import host_task
 
 AT_FDCWD = -100
 PATH_MAX = 4096   # with its NUL (limits.h)
-_RED_ZONE = 128   # x86_64 ABI: bytes below rsp the program may use without moving rsp
 SYS_LSEEK = 8
 DT_DIR = 4
 O_PATH = 0o10000000
@@ -308,12 +307,8 @@ def translate(ctx, path: bytes, dirfd: int | None, *, opening: bool = True):
 
 
 def native_with_path(ctx, path_reg: str, path: bytes) -> Native:
-    """Run the call on another path, written on the tracee's stack below the red zone,
-    where nothing live can be."""
-    data = path + b"\0"
-    addr = (ctx.regs.rsp - _RED_ZONE - len(data)) & ~0xF
-    ctx.mem.write(addr, data)
-    return Native(regs={path_reg: addr})
+    """Run the call on another path (a copy below the stack's red zone)."""
+    return native_with_copy(ctx, path_reg, path + b"\0")
 
 
 def _path_call(ctx, path_reg: str, dirfd: int | None):

@@ -31,8 +31,11 @@ def _limits_of(proc, resource) -> tuple[int, int]:
     return proc.rlimits[resource]
 
 
-def _set_limit(ctx, target, resource, ptr):
-    new = struct.unpack("<QQ", ctx.mem.read(ptr, 16))
+def _read_limits(ctx, ptr) -> tuple[int, int]:
+    return struct.unpack("<QQ", ctx.mem.read(ptr, 16))
+
+
+def _set_limit(target, resource, new):
     check_setrlimit(_limits_of(target, resource), new, privileged=False)
     target.rlimits[resource] = new
 
@@ -47,8 +50,9 @@ def getrlimit(ctx, resource, ptr, *_):
 @handles("setrlimit")
 @einval_on_invalid
 def setrlimit(ctx, resource, ptr, *_):
+    new = _read_limits(ctx, ptr)  # EFAULT before EINVAL, as the kernel reads first
     resource = _resource(resource)
-    _set_limit(ctx, ctx.proc, resource, ptr)
+    _set_limit(ctx.proc, resource, new)
     if resource == RLIMIT_NOFILE:
         return Native()  # the real descriptor table must refuse too
     return 0
@@ -57,18 +61,24 @@ def setrlimit(ctx, resource, ptr, *_):
 @handles("prlimit64")
 @einval_on_invalid
 def prlimit64(ctx, pid, resource, new_ptr, old_ptr, *_):
-    pid, resource = s32(pid), _resource(resource)
+    # prlimit(2) in the kernel's order: the new limits read (EFAULT), the process
+    # (ESRCH; a zombie has limits too), its owner (EPERM), the resource (EINVAL), the
+    # change, and only then the old limits written (EFAULT, the change made)
+    new = _read_limits(ctx, new_ptr) if new_ptr else None
+    pid = s32(pid)
+    target = ctx.proc if pid in (0, ctx.proc.pid) else ctx.table.get(pid)
+    if target is None and pid != 1:
+        return -errno.ESRCH
     if pid == 1:
         return -errno.EPERM  # init always exists and is not the simulated user's
-    target = ctx.proc if pid in (0, ctx.proc.pid) else ctx.table.get(pid)
-    if target is None or target.state in ("zombie", "reaped"):
-        return -errno.ESRCH
+    resource = _resource(resource)
+    old = _limits_of(target, resource)
+    if new is not None:
+        _set_limit(target, resource, new)
     if old_ptr:
-        ctx.mem.write(old_ptr, struct.pack("<QQ", *_limits_of(target, resource)))
-    if new_ptr:
-        _set_limit(ctx, target, resource, new_ptr)
-        if resource == RLIMIT_NOFILE:
-            return Native(regs={"rdi": ctx.engine.native_pid_of(target.pid), "r10": 0})
+        ctx.mem.write(old_ptr, struct.pack("<QQ", *old))
+    if new is not None and resource == RLIMIT_NOFILE and target.state != "zombie":
+        return Native(regs={"rdi": ctx.engine.native_pid_of(target.pid), "r10": 0})
     return 0
 
 

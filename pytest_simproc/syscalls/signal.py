@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import struct
 
-from ..kernel.sigstate import SI_USER, NSIG, SigAction, siginfo_bytes
+from ..kernel.sigstate import SI_TKILL, SI_USER, NSIG, SigAction, siginfo_bytes
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block, Native, NativePark, eventfd_in_place
 from . import procfs
@@ -22,28 +22,35 @@ def _valid(sig: int) -> bool:
     return 0 <= sig <= NSIG
 
 
+def _send(sig: int, send) -> int:
+    """``send(sig)`` for a valid signal; for an invalid one the kernel looks the target
+    up first (ESRCH when there is none) and refuses the signal after (EINVAL, from
+    check_kill_permission): ``send(0)`` is that look-up."""
+    if _valid(sig):
+        return send(sig)
+    return send(0) or -errno.EINVAL
+
+
 @handles("kill")
 def kill(ctx, pid, sig, *_):
-    pid, sig = s32(pid), s32(sig)
-    if not _valid(sig):
-        return -errno.EINVAL
-    return ctx.engine.kill(ctx.proc.pid, pid, sig, code=SI_USER)
+    pid = s32(pid)
+    return _send(s32(sig), lambda n: ctx.engine.kill(ctx.proc.pid, pid, n, code=SI_USER))
 
 
 @handles("tkill")
 def tkill(ctx, tid, sig, *_):
-    tid, sig = s32(tid), s32(sig)
-    if tid <= 0 or not _valid(sig):
+    tid = s32(tid)
+    if tid <= 0:
         return -errno.EINVAL
-    return ctx.engine.kill_thread(ctx.proc.pid, None, tid, sig)
+    return _send(s32(sig), lambda n: ctx.engine.kill_thread(ctx.proc.pid, None, tid, n))
 
 
 @handles("tgkill")
 def tgkill(ctx, tgid, tid, sig, *_):
-    tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
-    if tgid <= 0 or tid <= 0 or not _valid(sig):
+    tgid, tid = s32(tgid), s32(tid)
+    if tgid <= 0 or tid <= 0:
         return -errno.EINVAL
-    return ctx.engine.kill_thread(ctx.proc.pid, tgid, tid, sig)
+    return _send(s32(sig), lambda n: ctx.engine.kill_thread(ctx.proc.pid, tgid, tid, n))
 
 
 def _recheck_pending(ctx, *_):
@@ -55,13 +62,15 @@ def _recheck_pending(ctx, *_):
 
 @handles("rt_sigaction")
 def rt_sigaction(ctx, sig, act, oldact, sigsetsize, *_):
+    # the kernel's order: the size, the new action read (EFAULT), then the signal
     sig = s32(sig)
-    if u32(sigsetsize) != 8 or not 1 <= sig <= NSIG:
+    if sigsetsize != 8:
         return -errno.EINVAL
-    if act:
-        if sig in (SIGKILL, SIGSTOP):
-            return -errno.EINVAL
-        handler, flags, _restorer, mask = struct.unpack("<QQQQ", ctx.mem.read(act, 32))
+    new = struct.unpack("<QQQQ", ctx.mem.read(act, 32)) if act else None
+    if not 1 <= sig <= NSIG or new and sig in (SIGKILL, SIGSTOP):
+        return -errno.EINVAL
+    if new:
+        handler, flags, _restorer, mask = new
         ctx.engine.dispositions(ctx.proc.pid).set(sig, SigAction(handler, flags, mask))
     return Native()
 
@@ -83,7 +92,7 @@ def pause(ctx, *_):
 
 @handles("rt_sigsuspend")
 def rt_sigsuspend(ctx, mask_ptr, sigsetsize, *_):
-    if u32(sigsetsize) != 8:
+    if sigsetsize != 8:  # a size_t, compared whole
         return -errno.EINVAL
     # SIGKILL and SIGSTOP can never be blocked (sigprocmask(2))
     mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
@@ -92,9 +101,9 @@ def rt_sigsuspend(ctx, mask_ptr, sigsetsize, *_):
 
 @handles("rt_sigpending")
 def rt_sigpending(ctx, set_ptr, sigsetsize, *_):
-    if u32(sigsetsize) > 8:
+    if sigsetsize > 8:
         return -errno.EINVAL
-    ctx.mem.write(set_ptr, struct.pack("<Q", ctx.task.pending.mask())[:u32(sigsetsize)])
+    ctx.mem.write(set_ptr, struct.pack("<Q", ctx.task.pending.mask())[:sigsetsize])
     return 0
 
 
@@ -102,26 +111,36 @@ def _read_siginfo(ctx, ptr) -> bytes:
     return ctx.mem.read(ptr, 128)
 
 
+def _queue(ctx, tgid, tid, sig, info_ptr):
+    """rt_sigqueueinfo(2)'s checks in the kernel's order: the siginfo read (EFAULT),
+    a kernel-only si_code for another process (EPERM), the target, the signal."""
+    info = _read_siginfo(ctx, info_ptr)
+    code = struct.unpack_from("<i", info, 8)[0]
+    # compared with the caller's own tid (task_pid_vnr(current)): the thread's for
+    # rt_tgsigqueueinfo, the pid for rt_sigqueueinfo
+    if (code >= 0 or code == SI_TKILL) and (tgid if tid is None else tid) != ctx.task.tid:
+        return -errno.EPERM
+    return _send(sig, lambda n: ctx.engine.queue_signal(ctx.proc.pid, tgid, tid, n, info))
+
+
 @handles("rt_sigqueueinfo")
 def rt_sigqueueinfo(ctx, tgid, sig, info_ptr, *_):
-    tgid, sig = s32(tgid), s32(sig)
-    if not _valid(sig):
-        return -errno.EINVAL
-    return ctx.engine.queue_signal(ctx.proc.pid, tgid, None, sig, _read_siginfo(ctx, info_ptr))
+    return _queue(ctx, s32(tgid), None, s32(sig), info_ptr)
 
 
 @handles("rt_tgsigqueueinfo")
 def rt_tgsigqueueinfo(ctx, tgid, tid, sig, info_ptr, *_):
-    tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
-    if tgid <= 0 or tid <= 0 or not _valid(sig):
+    tgid, tid = s32(tgid), s32(tid)
+    if tgid <= 0 or tid <= 0:
+        _read_siginfo(ctx, info_ptr)  # EFAULT first
         return -errno.EINVAL
-    return ctx.engine.queue_signal(ctx.proc.pid, tgid, tid, sig, _read_siginfo(ctx, info_ptr))
+    return _queue(ctx, tgid, tid, s32(sig), info_ptr)
 
 
 @handles("rt_sigtimedwait")
 @einval_on_invalid
 def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
-    if u32(sigsetsize) != 8:
+    if sigsetsize != 8:
         return -errno.EINVAL
     wanted = struct.unpack("<Q", ctx.mem.read(set_ptr, 8))[0]
     deadline = ctx.now_ns + read_timespec(ctx, timeout_ptr) if timeout_ptr else None
@@ -148,10 +167,13 @@ SIGNALFD_SIGINFO_SIZE = 128
 
 
 def _signalfd(ctx, fd, mask_ptr, sizemask, flags):
-    if u32(sizemask) != 8 or flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
+    # the kernel's order: the size, the mask read (EFAULT), then the flags
+    if sizemask != 8:
         return -errno.EINVAL
     # signalfd(2): SIGKILL and SIGSTOP in the mask are silently ignored
     mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
+    if flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
+        return -errno.EINVAL
     fd = s32(fd)
     if fd != -1:
         sfd = ctx.engine.signalfds.get((ctx.proc.pid, fd))

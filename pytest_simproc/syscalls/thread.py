@@ -11,6 +11,7 @@ import struct
 
 from ..kernel.futex import FUTEX_BITSET_MATCH_ANY
 from ..trace.maps import mapping_at
+from ..trace.memory import in_user_space
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block
 from .registry import handles
@@ -52,6 +53,29 @@ def _word(ctx, addr: int) -> int:
     return struct.unpack("<I", ctx.mem.read(addr, 4))[0]
 
 
+def _key_error(ctx, addr: int, private: bool, write: bool = False) -> int:
+    """What the kernel's get_futex_key gives a futex word's address: EINVAL when it is
+    not 4-byte aligned, EFAULT outside user space and, for a shared futex, when no page
+    the program could read (or write, for ``write``) is mapped there; else 0."""
+    if addr % 4:
+        return -errno.EINVAL
+    if not in_user_space(addr, 4):
+        return -errno.EFAULT
+    if private:
+        return 0
+    try:
+        ctx.mem.read(addr, 4)
+    except OSError:
+        return -errno.EFAULT
+    if not ctx.mem.writable(addr, 4):
+        # read-only: refused for a write, and for anonymous memory, which "will never
+        # change and thus doesn't make sense for futex operations" (the kernel's words)
+        mapping = mapping_at(ctx.task.native, addr)
+        if write or mapping is None or not mapping.inode:
+            return -errno.EFAULT
+    return 0
+
+
 def _timeout(ctx, ptr: int, absolute: bool):
     """Deadline in virtual ns, or None for no timeout."""
     if not ptr:
@@ -61,8 +85,11 @@ def _timeout(ctx, ptr: int, absolute: bool):
 
 
 def _wait(ctx, addr, private, expected, deadline, bitset):
-    if addr % 4:
+    if not bitset:
         return -errno.EINVAL
+    error = _key_error(ctx, addr, private)
+    if error:
+        return error
     if _word(ctx, addr) != expected:
         return -errno.EAGAIN
     if deadline is not None and deadline <= ctx.now_ns:
@@ -85,11 +112,19 @@ _WAKE_OPS = {0: lambda old, arg: arg, 1: lambda old, arg: old + arg,
              4: lambda old, arg: old ^ arg}
 _WAKE_CMPS = {0: lambda a, b: a == b, 1: lambda a, b: a != b, 2: lambda a, b: a < b,
               3: lambda a, b: a <= b, 4: lambda a, b: a > b, 5: lambda a, b: a >= b}
+_WAITS_WITH_TIMEOUT = {FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI, FUTEX_LOCK_PI2,
+                       FUTEX_WAIT_REQUEUE_PI}
+
+
+def _s12(value: int) -> int:
+    return value - 0x1000 if value & 0x800 else value
 
 
 @handles("futex")
 @einval_on_invalid
 def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
+    """futex(2), checking its arguments in the kernel's order: the timeout, the
+    operation, the counts, then each word's address (get_futex_key)."""
     op = s32(op)
     cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
     val, val3 = u32(val), u32(val3)
@@ -99,35 +134,44 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
     def key(word_addr):
         return futex_key(ctx.task, word_addr, private)
 
+    deadline = None
+    if cmd in _WAITS_WITH_TIMEOUT:
+        deadline = _timeout(ctx, timeout_or_val2, absolute=cmd != FUTEX_WAIT)
+    if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
+                                                 FUTEX_LOCK_PI2):
+        return -errno.ENOSYS
     if cmd in _PI_OPS:
         ctx.engine.refuse(ctx, f"priority-inheritance futex operation {cmd} is not "
                                "supported (ENOSYS)")
         return -errno.ENOSYS
     if cmd == FUTEX_WAIT:
-        deadline = _timeout(ctx, timeout_or_val2, absolute=False)
         return _wait(ctx, addr, private, val, deadline, FUTEX_BITSET_MATCH_ANY)
     if cmd == FUTEX_WAIT_BITSET:
-        if not val3:
-            return -errno.EINVAL
-        deadline = _timeout(ctx, timeout_or_val2, absolute=True)
         return _wait(ctx, addr, private, val, deadline, val3)
-    if cmd == FUTEX_WAKE:
-        return _wake(ctx, futexes.wake(key(addr), val))
-    if cmd == FUTEX_WAKE_BITSET:
-        if not val3:
-            return -errno.EINVAL
-        return _wake(ctx, futexes.wake(key(addr), val, val3))
+    if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
+        bitset = val3 if cmd == FUTEX_WAKE_BITSET else FUTEX_BITSET_MATCH_ANY
+        error = -errno.EINVAL if not bitset else _key_error(ctx, addr, private)
+        return error or _wake(ctx, futexes.wake(key(addr), val, bitset))
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
+        nr_wake, nr_requeue = s32(val), s32(timeout_or_val2)
+        if nr_wake < 0 or nr_requeue < 0:
+            return -errno.EINVAL
+        error = _key_error(ctx, addr, private) or _key_error(ctx, addr2, private)
+        if error:
+            return error
         if cmd == FUTEX_CMP_REQUEUE and _word(ctx, addr) != val3:
             return -errno.EAGAIN
-        woken, moved = futexes.requeue(key(addr), key(addr2), val,
-                                       u32(timeout_or_val2))
+        woken, moved = futexes.requeue(key(addr), key(addr2), nr_wake, nr_requeue)
         _wake(ctx, woken)
         return len(woken) + (len(moved) if cmd == FUTEX_CMP_REQUEUE else 0)
     if cmd == FUTEX_WAKE_OP:
+        error = _key_error(ctx, addr, private) or _key_error(ctx, addr2, private, write=True)
+        if error:
+            return error
         encoded = val3
         shift_arg, op_code = encoded >> 31 & 1, encoded >> 28 & 7
-        cmp_code, oparg, cmparg = encoded >> 24 & 15, encoded >> 12 & 0xFFF, encoded & 0xFFF
+        cmp_code = encoded >> 24 & 15
+        oparg, cmparg = _s12(encoded >> 12 & 0xFFF), _s12(encoded & 0xFFF)
         if shift_arg:
             oparg = 1 << (oparg & 31)
         if op_code not in _WAKE_OPS or cmp_code not in _WAKE_CMPS:
@@ -135,7 +179,7 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
         old = _word(ctx, addr2)
         ctx.mem.write(addr2, struct.pack("<I", _WAKE_OPS[op_code](old, oparg) & 0xFFFFFFFF))
         count = _wake(ctx, futexes.wake(key(addr), val))
-        if _WAKE_CMPS[cmp_code](old, cmparg):
+        if _WAKE_CMPS[cmp_code](s32(old), cmparg):
             count += _wake(ctx, futexes.wake(key(addr2), u32(timeout_or_val2)))
         return count
     return -errno.ENOSYS

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import struct
 
-from .args import einval_on_invalid, pack_timespec, read_timespec, s32, s64
+from .args import efault_on_fault, einval_on_invalid, pack_timespec, read_timespec, s32, s64
 from .outcome import Block
 from .registry import handles
 
@@ -25,16 +25,45 @@ _WALL_CLOCKS = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_REAL
                 CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM,
                 CLOCK_BOOTTIME_ALARM, CLOCK_TAI}
 _CPU_CLOCKS = {CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID}
+_NO_SLEEP = {CLOCK_THREAD_CPUTIME_ID, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE,
+             CLOCK_MONOTONIC_COARSE}
 _COARSE_RES_NS = 4_000_000  # a 250 Hz tick, fixed so that clock_getres is deterministic
 
 
 def _clock_value(ctx, clock_id: int) -> int | None:
     if clock_id in _WALL_CLOCKS:
         return ctx.now_ns
-    if clock_id in _CPU_CLOCKS or clock_id < 0:
-        # negative ids name another process's or thread's CPU clock (clock_getcpuclockid(3))
+    if clock_id in _CPU_CLOCKS:
         return ctx.engine.cpu_time_ns(ctx.task)
+    if clock_id < 0:
+        return cpu_clock_ns(ctx, clock_id)
     return None
+
+
+def dynamic_clock(clock_id: int) -> bool:
+    """A negative id whose low bits are 3 names a clock by descriptor (CLOCKFD, a PTP
+    clock): none in a host can be slept on or carry a timer (EOPNOTSUPP), nor be read."""
+    return clock_id < 0 and clock_id & 7 == 3
+
+
+def cpu_clock_ns(ctx, clock_id: int) -> int | None:
+    """A negative clock id names a process's or thread's CPU clock
+    (clock_getcpuclockid(3), pthread_getcpuclockid(3)): ~pid << 3, 4 for a thread, and
+    the clock type in the low bits. Its CPU time, or None where the kernel finds no
+    such clock (EINVAL): type 3, a pid the host does not have or has reaped, a thread
+    of another process."""
+    if clock_id & 3 == 3:
+        return None
+    pid, engine = ~(clock_id >> 3), ctx.engine
+    if pid in (0, ctx.task.tid, ctx.proc.pid):
+        return engine.cpu_time_ns(ctx.task)
+    if clock_id & 4:
+        task = engine.tasks_by_tid.get(pid)
+        return engine.cpu_time_ns(task) if task is not None and task.proc is ctx.proc else None
+    if ctx.table.get(pid) is None:  # live or zombie processes only
+        return None
+    info = engine.info.get(pid)
+    return info.cpu_ns if info is not None else 0
 
 
 @handles("clock_gettime")
@@ -92,6 +121,7 @@ def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):
     if deadline_ns <= ctx.now_ns:
         return 0
 
+    @efault_on_fault  # nanosleep(2): a remaining time it cannot write is EFAULT
     def interrupted(c):
         if rem_ptr:
             c.mem.write(rem_ptr, pack_timespec(max(0, deadline_ns - c.now_ns)))
@@ -113,14 +143,20 @@ def nanosleep(ctx, req, rem, *_):
 @handles("clock_nanosleep")
 @einval_on_invalid
 def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
+    # clock_nanosleep(2)'s checks in the kernel's order: the clock, whether it can be
+    # slept on (EOPNOTSUPP), the request read (EFAULT), its value (EINVAL), then a CPU
+    # clock's owner (EINVAL: never the caller's own thread)
     clock_id, flags = s32(clock_id), s64(flags)
-    if clock_id == CLOCK_THREAD_CPUTIME_ID:
+    if clock_id >= 0 and clock_id not in _WALL_CLOCKS | _CPU_CLOCKS:
         return -errno.EINVAL
-    if clock_id not in _WALL_CLOCKS and clock_id != CLOCK_PROCESS_CPUTIME_ID:
-        return -errno.EINVAL
+    if clock_id in _NO_SLEEP or dynamic_clock(clock_id):
+        return -errno.EOPNOTSUPP
     if not req:
         return -errno.EFAULT
     value = read_timespec(ctx, req)
+    if clock_id < 0 and (cpu_clock_ns(ctx, clock_id) is None or clock_id & 4 and
+                         ~(clock_id >> 3) in (0, ctx.task.tid)):
+        return -errno.EINVAL
     if flags & TIMER_ABSTIME:
         # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
         return _sleep_until(ctx, value, 0)

@@ -12,19 +12,28 @@ import errno
 import struct
 
 from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
-from .args import Invalid, einval_on_invalid, pack_timespec, read_timespec, s32, u32
+from .args import Invalid, checked_timespec, einval_on_invalid, pack_timespec, s32, u32
+from .time import cpu_clock_ns, dynamic_clock
 from .outcome import eventfd_in_place
 from .registry import handles
 
 NSEC = 1_000_000_000
-_VALID_CLOCKS = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11})
+_VALID_CLOCKS = frozenset({0, 1, 2, 3, 7, 8, 9, 11})
+_NO_TIMERS = frozenset({4, 5, 6})  # MONOTONIC_RAW and the COARSE clocks: EOPNOTSUPP
 
 
-def _read_timeval(ctx, ptr) -> int:
-    sec, usec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
-    if sec < 0 or not 0 <= usec < 1_000_000:
+def _read_itimerval(ctx, ptr) -> tuple[int, int]:
+    """struct itimerval (interval, value) in ns: read whole (EFAULT), then checked."""
+    values = struct.unpack("<qqqq", ctx.mem.read(ptr, 32))
+    if any(sec < 0 or not 0 <= usec < 1_000_000 for sec, usec in (values[:2], values[2:])):
         raise Invalid()
-    return sec * NSEC + usec * 1000
+    return values[0] * NSEC + values[1] * 1000, values[2] * NSEC + values[3] * 1000
+
+
+def _read_itimerspec(ctx, ptr) -> tuple[int, int]:
+    """struct itimerspec (interval, value) in ns: read whole (EFAULT), then checked."""
+    data = ctx.mem.read(ptr, 32)
+    return checked_timespec(data[:16]), checked_timespec(data[16:])
 
 
 def _timeval(ns: int) -> bytes:
@@ -50,8 +59,7 @@ def getitimer(ctx, which, value_ptr, *_):
 def setitimer(ctx, which, new_ptr, old_ptr, *_):
     interval = value = 0
     if new_ptr:  # a NULL new value disarms, as Linux still accepts
-        interval = _read_timeval(ctx, new_ptr)
-        value = _read_timeval(ctx, new_ptr + 16)
+        interval, value = _read_itimerval(ctx, new_ptr)
     old_value, old_interval = ctx.engine.timers.setitimer(ctx.proc.pid, s32(which), value,
                                                           interval)
     if old_ptr:
@@ -61,35 +69,55 @@ def setitimer(ctx, which, new_ptr, old_ptr, *_):
 
 @handles("timer_create")
 def timer_create(ctx, clock_id, sevp, timerid_ptr, *_):
+    """timer_create(2) in the kernel's order: the sigevent read (EFAULT), the clock,
+    the sigevent's checks (EINVAL), the new id written (EFAULT), then a CPU clock's
+    owner (EINVAL)."""
+    event = struct.unpack("<qiii", ctx.mem.read(sevp, 20)) if sevp else None
     clock_id = s32(clock_id)
-    if clock_id not in _VALID_CLOCKS:
-        return -errno.EINVAL
+    if clock_id >= 0 and clock_id not in _VALID_CLOCKS:
+        return -errno.EOPNOTSUPP if clock_id in _NO_TIMERS else -errno.EINVAL
+    if dynamic_clock(clock_id):
+        return -errno.EOPNOTSUPP
     notify, signo, sigval, target = SIGEV_SIGNAL, 14, None, None  # SIGALRM, value = id
-    if sevp:
-        sigval, signo, notify, tid = struct.unpack("<qiii", ctx.mem.read(sevp, 20))
+    if event:
+        sigval, signo, notify, tid = event
         if notify == SIGEV_THREAD:
-            ctx.engine.refuse(ctx, "SIGEV_THREAD timers need threads, which are not "
-                              "supported yet")
-            return -errno.EINVAL
+            # the C library runs SIGEV_THREAD itself (with SIGEV_THREAD_ID); the
+            # kernel takes a raw one as SIGEV_SIGNAL (its good_sigevent)
+            notify = SIGEV_SIGNAL
         if notify not in (SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID):
-            return -errno.EINVAL
-        if notify != SIGEV_NONE and not 1 <= signo <= 64:
             return -errno.EINVAL
         if notify == SIGEV_THREAD_ID:
             if ctx.engine.table.get(tid) is None or tid != ctx.proc.pid:
                 return -errno.EINVAL  # not a thread of this process
             target = tid
+        if notify != SIGEV_NONE and not 1 <= signo <= 64:
+            return -errno.EINVAL
+    if clock_id < 0:
+        # a CPU clock by pid: the host's timers run on its own process's CPU time
+        if cpu_clock_ns(ctx, clock_id) is None:
+            return -errno.EINVAL if ctx.mem.writable(timerid_ptr, 4) else -errno.EFAULT
+        if ~(clock_id >> 3) not in (0, ctx.proc.pid, ctx.task.tid):
+            ctx.engine.refuse(ctx, "a timer on another process's CPU clock is not "
+                                   "supported yet")
+            return -errno.EINVAL
+        clock_id = 3 if clock_id & 4 else 2
     timer_id = ctx.engine.timers.timer_create(ctx.proc.pid, clock_id, notify, signo,
                                               sigval, target)
-    ctx.mem.write_i32(timerid_ptr, timer_id)
+    try:
+        ctx.mem.write_i32(timerid_ptr, timer_id)
+    except OSError:
+        ctx.engine.timers.timer_delete(ctx.proc.pid, timer_id)  # never seen by the program
+        raise
     return 0
 
 
 @handles("timer_settime")
 @einval_on_invalid
 def timer_settime(ctx, timer_id, flags, new_ptr, old_ptr, *_):
-    interval = read_timespec(ctx, new_ptr)
-    value = read_timespec(ctx, new_ptr + 16)
+    if not new_ptr:
+        return -errno.EINVAL  # timer_settime(2): new_value NULL
+    interval, value = _read_itimerspec(ctx, new_ptr)
     old_value, old_interval = ctx.engine.timers.timer_settime(
         ctx.proc.pid, s32(timer_id), s32(flags), value, interval)
     if old_ptr:
@@ -116,7 +144,7 @@ def timer_delete(ctx, timer_id, *_):
 
 
 TFD_NONBLOCK, TFD_CLOEXEC = 0o4000, 0o2000000
-TFD_TIMER_ABSTIME = 1
+TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
 _TIMERFD_CLOCKS = frozenset({0, 1, 7, 8, 9})  # REALTIME MONOTONIC BOOTTIME *_ALARM
 
 
@@ -132,11 +160,14 @@ def timerfd_create(ctx, clock_id, flags, *_):
 @handles("timerfd_settime")
 @einval_on_invalid
 def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
+    # the kernel's order: the new value read (EFAULT), the flags and the value
+    # (EINVAL), the descriptor, then the old value written
+    interval, value = _read_itimerspec(ctx, new_ptr)
+    if s32(flags) & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
+        return -errno.EINVAL
     timer = ctx.engine.timerfds.get((ctx.proc.pid, s32(fd)))
     if timer is None:
         return -errno.EINVAL  # timerfd_settime(2): fd is not a timerfd
-    interval = read_timespec(ctx, new_ptr)
-    value = read_timespec(ctx, new_ptr + 16)
     old_value, old_interval = ctx.engine.timers.fd_timer_settime(
         ctx.proc.pid, timer, s32(flags) & TFD_TIMER_ABSTIME, value, interval)
     if old_ptr:

@@ -16,7 +16,7 @@ _CHUNK = 4096
 def _words(mem, addr: int):
     """Yield (address, value) of consecutive 8-byte words starting at ``addr``."""
     while True:
-        data = mem.read(addr, _CHUNK - (addr % _CHUNK) or _CHUNK)
+        data = mem.peek(addr, _CHUNK - (addr % _CHUNK) or _CHUNK)
         for i in range(0, len(data) - 7, 8):
             yield addr + i, struct.unpack_from("<Q", data, i)[0]
         addr += len(data) - (len(data) % 8)
@@ -37,6 +37,6 @@ def patch_auxv(mem, rsp: int, random_bytes) -> None:
         if a_type == AT_NULL:
             return
         if a_type == AT_SYSINFO_EHDR:
-            mem.write(addr, struct.pack("<Q", AT_IGNORE))
+            mem.poke(addr, struct.pack("<Q", AT_IGNORE))
         elif a_type == AT_RANDOM:
-            mem.write(a_val, random_bytes(16))
+            mem.poke(a_val, random_bytes(16))

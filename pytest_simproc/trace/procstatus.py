@@ -1,5 +1,6 @@
-"""Hexadecimal set fields of a native thread's /proc status file (proc(5)): signal
-sets (SigBlk, SigPnd, ShdPnd) and capability sets (CapEff, CapPrm, CapInh)."""
+"""Fields of a native thread's /proc status file (proc(5)): the hexadecimal signal
+sets (SigBlk, SigPnd, ShdPnd) and capability sets (CapEff, CapPrm, CapInh), and the
+size of the descriptor table (FDSize)."""
 from __future__ import annotations
 
 
@@ -17,3 +18,16 @@ def status_sets(tgid: int, tid: int, names: tuple[bytes, ...]) -> dict[bytes, in
     except OSError:
         pass
     return found
+
+
+def fd_table_size(pid: int) -> int | None:
+    """FDSize: the slots of the process's descriptor table (what select(2) clamps its
+    nfds to); None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"FDSize:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None

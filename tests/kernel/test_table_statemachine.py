@@ -250,10 +250,14 @@ class ProcessTableMachine(RuleBasedStateMachine):
         except KernelError as exc:
             if not flags & (WEXITED | WSTOPPED | WCONTINUED):
                 assert exc.errno == errno.EINVAL
-            else:
+            elif flags & WEXITED:
                 assert exc.errno == errno.ECHILD and candidates == []
+            else:  # without WEXITED, zombies are no children (kernel/exit.c)
+                assert exc.errno == errno.ECHILD
+                assert all(p.is_zombie for p in candidates)
             return
         assert candidates
+        assert flags & WEXITED or not all(p.is_zombie for p in candidates)
         if event is not None:
             self._check_event(event, candidates, bool(flags & WEXITED), bool(flags & WSTOPPED),
                               bool(flags & WCONTINUED), consumed=not flags & WNOWAIT)

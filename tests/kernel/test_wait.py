@@ -112,10 +112,16 @@ def test_init_children_not_waitable_by_others():
     assert errno_of(lambda: wait4(t, a.pid, -1, WNOHANG)) == errno.ECHILD
 
 
-def test_zombie_counts_as_matching_child(family):
+def test_zombie_counts_only_for_exited_waits(family):
+    # Linux 6.18, natively: a zombie child is no child for a wait without WEXITED
+    # (ECHILD, before WNOHANG is looked at); a live child still makes it wait
     t, parent, kids = family
     t.exit(kids[0].pid, Exited(0), 1)
-    assert waitid(t, parent.pid, P_PID, kids[0].pid, WSTOPPED | WNOHANG) is None
+    for options in (WSTOPPED | WNOHANG, WSTOPPED, WCONTINUED | WNOHANG):
+        assert errno_of(lambda: waitid(t, parent.pid, P_PID, kids[0].pid, options)) \
+            == errno.ECHILD
+    assert waitid(t, parent.pid, P_ALL, 0, WSTOPPED | WNOHANG) is None  # kids 1 and 2 live
+    assert waitid(t, parent.pid, P_PID, kids[0].pid, WEXITED | WNOWAIT).pid == kids[0].pid
 
 
 def test_stopped_needs_wuntraced_and_is_consumed(family):
