@@ -46,6 +46,19 @@ _WAITID_OPTIONS = WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | _THREAD_
 PIDFD_NONBLOCK = os.O_NONBLOCK  # pidfd_open(2)
 
 
+def _kernel_takes_pidfd_thread() -> int:
+    """pidfd_open(2)'s PIDFD_THREAD (O_EXCL, Linux 6.9): a pidfd for a thread (for a
+    leader, its process's). Accepted here where the machine's kernel accepts it."""
+    try:
+        os.close(_real_pidfd_open(os.getpid(), os.O_EXCL))
+    except OSError:
+        return 0
+    return os.O_EXCL
+
+
+PIDFD_THREAD = _kernel_takes_pidfd_thread()
+
+
 def _error(code: int) -> OSError:
     return OSError(code, os.strerror(code))  # ChildProcessError for ECHILD, ...
 
@@ -332,7 +345,7 @@ def _sim_pidfd_open(pid, flags=0):
     session = _session_for_caller()
     if session is None or session._lookup(pid) is None:
         return _real_pidfd_open(pid, flags)
-    if c_integer(flags, signed=False) & ~PIDFD_NONBLOCK:
+    if c_integer(flags, signed=False) & ~(PIDFD_NONBLOCK | PIDFD_THREAD):
         raise _error(errno.EINVAL)
     with session._lock:
         if not session._exists(pid):
