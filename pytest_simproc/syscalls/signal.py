@@ -10,11 +10,13 @@ import errno
 import struct
 
 from ..kernel.sigstate import SI_USER, NSIG, SigAction, siginfo_bytes
+from ..trace import ptrace_ops as pt
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block, Native, NativePark, eventfd_in_place
 from .registry import handles
 
 SIGKILL, SIGSTOP = 9, 19
+_UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))  # sigprocmask(2)
 
 
 def _valid(sig: int) -> bool:
@@ -84,8 +86,7 @@ def pause(ctx, *_):
 def rt_sigsuspend(ctx, mask_ptr, sigsetsize, *_):
     if u32(sigsetsize) != 8:
         return -errno.EINVAL
-    # SIGKILL and SIGSTOP can never be blocked (sigprocmask(2))
-    mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
+    mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~_UNBLOCKABLE
     return NativePark(mask=mask)
 
 
@@ -125,6 +126,10 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
     wanted = struct.unpack("<Q", ctx.mem.read(set_ptr, 8))[0]
     deadline = ctx.now_ns + read_timespec(ctx, timeout_ptr) if timeout_ptr else None
     task = ctx.task
+    # A signal of the set that arrives during the wait is taken by the call, blocked
+    # or not: its handler does not run (sigwaitinfo(2)). While parked, the set counts
+    # as blocked, so the host leaves it pending for the retry to dequeue.
+    waiting_mask = (pt.getsigmask(task.native) | wanted) & ~_UNBLOCKABLE
 
     def attempt(c):
         for sig in task.pending.signals():
@@ -136,7 +141,7 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
         if deadline is not None and deadline <= c.now_ns:
             return -errno.EAGAIN
         return Block(keys=(("signal", task.tid),), retry=attempt, deadline_ns=deadline,
-                     on_timeout=lambda _c: -errno.EAGAIN)
+                     on_timeout=lambda _c: -errno.EAGAIN, sigmask=waiting_mask)
 
     return attempt(ctx)
 
@@ -150,7 +155,7 @@ def _signalfd(ctx, fd, mask_ptr, sizemask, flags):
     if u32(sizemask) != 8 or flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
         return -errno.EINVAL
     # signalfd(2): SIGKILL and SIGSTOP in the mask are silently ignored
-    mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
+    mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~_UNBLOCKABLE
     fd = s32(fd)
     if fd != -1:
         sfd = ctx.engine.signalfds.get((ctx.proc.pid, fd))
