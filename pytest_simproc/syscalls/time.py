@@ -25,14 +25,17 @@ _WALL_CLOCKS = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_REAL
                 CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM,
                 CLOCK_BOOTTIME_ALARM, CLOCK_TAI}
 _CPU_CLOCKS = {CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID}
+_SLEEP_CLOCKS = _WALL_CLOCKS - {CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE,
+                                 CLOCK_MONOTONIC_COARSE} | {CLOCK_PROCESS_CPUTIME_ID}
 _COARSE_RES_NS = 4_000_000  # a 250 Hz tick, fixed so that clock_getres is deterministic
 
 
 def _clock_value(ctx, clock_id: int) -> int | None:
     if clock_id in _WALL_CLOCKS:
         return ctx.now_ns
-    if clock_id in _CPU_CLOCKS or clock_id < 0:
-        # negative ids name another process's or thread's CPU clock (clock_getcpuclockid(3))
+    if clock_id in _CPU_CLOCKS or (clock_id < 0 and clock_id & 3 != 3):
+        # negative ids name another process's or thread's CPU clock (clock_getcpuclockid(3)):
+        # ~pid << 3 | per-thread << 2 | which, and which 3 is none (PROF, VIRT, SCHED)
         return ctx.engine.cpu_time_ns(ctx.task)
     return None
 
@@ -114,13 +117,15 @@ def nanosleep(ctx, req, rem, *_):
 @einval_on_invalid
 def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
     clock_id, flags = s32(clock_id), s64(flags)
-    if clock_id == CLOCK_THREAD_CPUTIME_ID:
-        return -errno.EINVAL
-    if clock_id not in _WALL_CLOCKS and clock_id != CLOCK_PROCESS_CPUTIME_ID:
-        return -errno.EINVAL
+    if clock_id not in _SLEEP_CLOCKS and clock_id >= 0:
+        # clock_nanosleep(2): a clock that cannot be slept on (the thread's CPU clock,
+        # the raw and coarse clocks) is EOPNOTSUPP, before the request is read
+        return -errno.EOPNOTSUPP if _clock_value(ctx, clock_id) is not None else -errno.EINVAL
     if not req:
         return -errno.EFAULT
     value = read_timespec(ctx, req)
+    if clock_id < 0:
+        return -errno.EINVAL  # another process's or thread's CPU clock: not simulated
     if flags & TIMER_ABSTIME:
         # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
         return _sleep_until(ctx, value, 0)
