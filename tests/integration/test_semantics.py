@@ -4,6 +4,8 @@ man pages and runs natively and in a host with the same expected output.
 """
 from __future__ import annotations
 
+from pytest_simproc import SimHost
+
 from .conftest import same_as_native
 
 SIG_WAITINFO = (b"sigtimedwait SIGALRM code=SI_KERNEL handled=0\n"
@@ -35,3 +37,33 @@ def test_clock_ids_are_accepted_and_refused_as_by_the_kernel(build):
                  b"clock 12: gettime EINVAL getres EINVAL nanosleep EINVAL nanosleep(NULL) EINVAL\n"
                  b"clock 1000: gettime EINVAL getres EINVAL nanosleep EINVAL nanosleep(NULL) EINVAL\n")
     same_as_native([build("clock_errors")], expected)
+
+
+TIMER_SIGEV = (b"SIGEV_SIGNAL: SIGUSR1 SI_TIMER value=42\n"
+               b"SIGEV_THREAD: SIGUSR2 SI_TIMER value=42\n"
+               b"SIGEV_THREAD_ID: SIGUSR1 SI_TIMER value=42\n"
+               b"SIGEV_THREAD_ID, a child's pid: EINVAL\n"
+               b"SIGEV_THREAD_ID, a reaped pid: EINVAL\n"
+               b"SIGEV_THREAD, signal 0: EINVAL\n"
+               b"SIGEV_THREAD, signal 65: EINVAL\n"
+               b"notify 3: EINVAL\n"
+               b"SIGEV_NONE, signal 0: created\n")
+
+
+def test_timer_create_notify_kinds_as_the_kernel_takes_them(build):
+    """A raw SIGEV_THREAD was refused (EINVAL); the kernel signals the process."""
+    same_as_native([build("timer_sigev")], TIMER_SIGEV)
+
+
+def test_glibc_thread_timer_is_refused_and_reported(build, native):
+    """glibc's SIGEV_THREAD timer signals its helper thread (SIGEV_THREAD_ID): the host
+    posts timer signals to the process, not to a thread, so it refuses and says so
+    instead of losing the notification."""
+    assert native([build("timer_sigev"), "glibc"]).stdout == b"notified 42\n"
+    with SimHost() as host:
+        p = host.spawn([build("timer_sigev"), "glibc"])
+        host.run()
+        assert p.stdout == b"timer_create: EINVAL\n"
+        refused = host.report()["host"]["refused"]
+        assert [(r["pid"], r["syscall"]) for r in refused] == [(p.pid, "timer_create")]
+        assert "thread other than the main one" in refused[0]["message"]
