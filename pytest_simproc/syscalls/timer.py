@@ -93,6 +93,8 @@ def timer_create(ctx, clock_id, sevp, timerid_ptr, *_):
 @handles("timer_settime")
 @einval_on_invalid
 def timer_settime(ctx, timer_id, flags, new_ptr, old_ptr, *_):
+    if not new_ptr:
+        return -errno.EINVAL  # timer_settime(2), before the timer id is looked up
     interval = read_timespec(ctx, new_ptr)
     value = read_timespec(ctx, new_ptr + 16)
     old_value, old_interval = ctx.engine.timers.timer_settime(

@@ -47,11 +47,14 @@ TIMER_SIGEV = (b"SIGEV_SIGNAL: SIGUSR1 SI_TIMER value=42\n"
                b"SIGEV_THREAD, signal 0: EINVAL\n"
                b"SIGEV_THREAD, signal 65: EINVAL\n"
                b"notify 3: EINVAL\n"
-               b"SIGEV_NONE, signal 0: created\n")
+               b"SIGEV_NONE, signal 0: created\n"
+               b"timer_settime(NULL): EINVAL\n"
+               b"timer_settime(no such timer, NULL): EINVAL\n")
 
 
 def test_timer_create_notify_kinds_as_the_kernel_takes_them(build):
-    """A raw SIGEV_THREAD was refused (EINVAL); the kernel signals the process."""
+    """A raw SIGEV_THREAD was refused (EINVAL); the kernel signals the process.
+    timer_settime without a new value gave EFAULT."""
     same_as_native([build("timer_sigev")], TIMER_SIGEV)
 
 

@@ -3,7 +3,8 @@
  * itself (the C library turns it into a signal to a helper thread), and the kernel
  * then signals the process as for SIGEV_SIGNAL; SIGEV_THREAD_ID names a thread of
  * the caller's process (the main thread here), any other tid is EINVAL; an unknown
- * notify value or signal number is EINVAL. "glibc": the C library's SIGEV_THREAD
+ * notify value or signal number is EINVAL. timer_settime(2) without a new value
+ * is EINVAL. "glibc": the C library's SIGEV_THREAD
  * timer, whose function runs in another thread. */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -113,5 +114,15 @@ int main(int argc, char **argv)
     refused("SIGEV_THREAD, signal 65", SIGEV_THREAD, 65, 0);
     refused("notify 3", 3, SIGUSR1, 0);
     refused("SIGEV_NONE, signal 0", SIGEV_NONE, 0, 0);
+
+    /* timer_settime(2): no new value is EINVAL, checked before the timer id */
+    int id;
+    if (create(SIGEV_NONE, 0, 0, &id))
+        die("timer_create");
+    struct itimerspec old;
+    long r = syscall(SYS_timer_settime, id, 0, NULL, &old);
+    out("timer_settime(NULL): %s\n", r == 0 ? "0" : strerrorname_np(errno));
+    r = syscall(SYS_timer_settime, id + 1000, 0, NULL, &old);
+    out("timer_settime(no such timer, NULL): %s\n", r == 0 ? "0" : strerrorname_np(errno));
     return 0;
 }
