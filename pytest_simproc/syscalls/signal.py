@@ -107,6 +107,9 @@ def rt_sigqueueinfo(ctx, tgid, sig, info_ptr, *_):
     tgid, sig = s32(tgid), s32(sig)
     if not _valid(sig):
         return -errno.EINVAL
+    thread = ctx.engine.tasks_by_tid.get(tgid)
+    if thread is not None:
+        tgid = thread.proc.pid  # a thread's id names its process (kill(2) does the same)
     return ctx.engine.queue_signal(ctx.proc.pid, tgid, None, sig, _read_siginfo(ctx, info_ptr))
 
 

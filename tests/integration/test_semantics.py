@@ -70,3 +70,11 @@ def test_glibc_thread_timer_is_refused_and_reported(build, native):
         refused = host.report()["host"]["refused"]
         assert [(r["pid"], r["syscall"]) for r in refused] == [(p.pid, "timer_create")]
         assert "thread other than the main one" in refused[0]["message"]
+
+
+def test_rt_sigqueueinfo_to_a_threads_tid_queues_for_its_process(build):
+    """It gave ESRCH: only a process's own pid was looked up."""
+    same_as_native([build("sig_queue_thread")],
+                   b"rt_sigqueueinfo(thread's tid) = 0\n"
+                   b"handled in the thread, value 777, SI_QUEUE\n"
+                   b"rt_sigqueueinfo(ended thread's tid) = ESRCH\n", stop_time=60)
