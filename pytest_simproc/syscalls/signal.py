@@ -9,7 +9,8 @@ from __future__ import annotations
 import errno
 import struct
 
-from ..kernel.sigstate import SI_USER, NSIG, SigAction, siginfo_bytes
+from ..kernel.rlimits import RLIMIT_SIGPENDING
+from ..kernel.sigstate import SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction, siginfo_bytes
 from ..trace import ptrace_ops as pt
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block, Native, NativePark, eventfd_in_place
@@ -31,12 +32,24 @@ def kill(ctx, pid, sig, *_):
     return ctx.engine.kill(ctx.proc.pid, pid, sig, code=SI_USER)
 
 
+def _queue_full(ctx, pid: int, sig: int) -> bool:
+    """getrlimit(2) RLIMIT_SIGPENDING: a real-time signal sent with a siginfo the
+    kernel does not own (sigqueue, tkill, tgkill) fails with EAGAIN once the signals
+    queued for the user (every process of the host, standard and real-time) reach the
+    receiver's limit; kill(2) and standard signals are always sent."""
+    target = ctx.table.get(pid)
+    if sig < SIGRTMIN_KERNEL or target is None:
+        return False
+    queued = sum(t.pending.queued() for t in ctx.engine.tasks_by_tid.values())
+    return queued >= target.rlimits[RLIMIT_SIGPENDING][0]
+
+
 @handles("tkill")
 def tkill(ctx, tid, sig, *_):
     tid, sig = s32(tid), s32(sig)
     if tid <= 0 or not _valid(sig):
         return -errno.EINVAL
-    return ctx.engine.kill_thread(ctx.proc.pid, None, tid, sig)
+    return _kill_thread(ctx, None, tid, sig)
 
 
 @handles("tgkill")
@@ -44,6 +57,14 @@ def tgkill(ctx, tgid, tid, sig, *_):
     tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
     if tgid <= 0 or tid <= 0 or not _valid(sig):
         return -errno.EINVAL
+    return _kill_thread(ctx, tgid, tid, sig)
+
+
+def _kill_thread(ctx, tgid, tid: int, sig: int) -> int:
+    thread = ctx.engine.tasks_by_tid.get(tid)
+    if thread is not None and _queue_full(ctx, thread.proc.pid, sig):
+        if tgid is None or tgid == thread.proc.pid:
+            return -errno.EAGAIN
     return ctx.engine.kill_thread(ctx.proc.pid, tgid, tid, sig)
 
 
@@ -110,7 +131,17 @@ def rt_sigqueueinfo(ctx, tgid, sig, info_ptr, *_):
     thread = ctx.engine.tasks_by_tid.get(tgid)
     if thread is not None:
         tgid = thread.proc.pid  # a thread's id names its process (kill(2) does the same)
-    return ctx.engine.queue_signal(ctx.proc.pid, tgid, None, sig, _read_siginfo(ctx, info_ptr))
+    return _queue_signal(ctx, tgid, None, sig, info_ptr)
+
+
+def _queue_signal(ctx, tgid, tid, sig, info_ptr) -> int:
+    info = _read_siginfo(ctx, info_ptr)
+    if sig and _queue_full(ctx, tgid, sig):
+        code = struct.unpack_from("<i", info, 8)[0]
+        # the kernel's own codes (>= 0, allowed only to oneself) bypass the limit
+        if code < 0:
+            return -errno.EAGAIN
+    return ctx.engine.queue_signal(ctx.proc.pid, tgid, tid, sig, info)
 
 
 @handles("rt_tgsigqueueinfo")
@@ -118,7 +149,7 @@ def rt_tgsigqueueinfo(ctx, tgid, tid, sig, info_ptr, *_):
     tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
     if tgid <= 0 or tid <= 0 or not _valid(sig):
         return -errno.EINVAL
-    return ctx.engine.queue_signal(ctx.proc.pid, tgid, tid, sig, _read_siginfo(ctx, info_ptr))
+    return _queue_signal(ctx, tgid, tid, sig, info_ptr)
 
 
 @handles("rt_sigtimedwait")
@@ -238,6 +269,5 @@ def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
     if target is None:
         return -errno.EBADF
     if info_ptr:
-        return ctx.engine.queue_signal(ctx.proc.pid, target, None, sig,
-                                       _read_siginfo(ctx, info_ptr))
+        return _queue_signal(ctx, target, None, sig, info_ptr)
     return ctx.engine.kill(ctx.proc.pid, target, sig, code=SI_USER)

@@ -78,3 +78,19 @@ def test_rt_sigqueueinfo_to_a_threads_tid_queues_for_its_process(build):
                    b"rt_sigqueueinfo(thread's tid) = 0\n"
                    b"handled in the thread, value 777, SI_QUEUE\n"
                    b"rt_sigqueueinfo(ended thread's tid) = ESRCH\n", stop_time=60)
+
+
+def test_rlimit_sigpending_limits_queued_realtime_signals(build):
+    """sigqueue and tgkill of a real-time signal past RLIMIT_SIGPENDING are EAGAIN;
+    kill(2) and a standard signal still go (they were never limited)."""
+    same_as_native([build("sig_pending_limit")],
+                   b"sigqueue(SIGRTMIN) #1: 0\n"
+                   b"sigqueue(SIGRTMIN) #2: 0\n"
+                   b"sigqueue(SIGRTMIN) #3: 0\n"
+                   b"sigqueue(SIGRTMIN) #4: EAGAIN\n"
+                   b"tgkill(SIGRTMIN+1): EAGAIN\n"
+                   b"kill(SIGRTMIN+2): 0\n"
+                   b"sigqueue(SIGUSR1): 0\n"
+                   b"queued: SIGRTMIN 3, SIGRTMIN+1 0, SIGRTMIN+2 1, SIGUSR1 1\n"
+                   b"after draining, sigqueue(SIGRTMIN): 0\n"
+                   b"queued: SIGRTMIN 1\n")
