@@ -12,11 +12,13 @@ import struct
 from ..kernel.rlimits import RLIMIT_SIGPENDING
 from ..kernel.sigstate import SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction, siginfo_bytes
 from ..trace import ptrace_ops as pt
+from ..trace.procstatus import credentials
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block, Native, NativePark, eventfd_in_place
 from .registry import handles
 
-SIGKILL, SIGSTOP = 9, 19
+SIGKILL, SIGSTOP, SIGCONT = 9, 19, 18
+CAP_KILL = 5  # capabilities(7)
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))  # sigprocmask(2)
 
 
@@ -24,11 +26,43 @@ def _valid(sig: int) -> bool:
     return 0 <= sig <= NSIG
 
 
+def _permitted(ctx, pid: int, thread=None) -> bool:
+    """kill(2): a sender without CAP_KILL must have a real or effective user id that
+    is the receiver's real or saved one; SIGCONT within a session always goes. The ids
+    are the native process's: set-user-ID calls run natively."""
+    sender = credentials(ctx.task.tgid_native, ctx.task.native)
+    if sender is None or sender[1] & (1 << CAP_KILL):
+        return True
+    if thread is None:
+        thread = ctx.engine.tasks_by_tid.get(pid)
+    if thread is None:
+        return True  # no live thread to ask: the host answers (ESRCH, a zombie's 0)
+    receiver = credentials(thread.tgid_native, thread.native)
+    if receiver is None:
+        return True
+    real, effective, _ = sender[0]
+    their_real, _, their_saved = receiver[0]
+    return bool({real, effective} & {their_real, their_saved})
+
+
+def _may_signal(ctx, pid: int, sig: int, thread=None) -> bool:
+    if pid == ctx.proc.pid:
+        return True  # a process may always signal itself (its ids are its own)
+    proc = ctx.table.get(pid)
+    if proc is None or pid == 1:
+        return True
+    if sig == SIGCONT and proc.sid == ctx.proc.sid:
+        return True
+    return _permitted(ctx, pid, thread)
+
+
 @handles("kill")
 def kill(ctx, pid, sig, *_):
     pid, sig = s32(pid), s32(sig)
     if not _valid(sig):
         return -errno.EINVAL
+    if pid > 0 and not _may_signal(ctx, pid, sig):
+        return -errno.EPERM
     return ctx.engine.kill(ctx.proc.pid, pid, sig, code=SI_USER)
 
 
@@ -62,8 +96,10 @@ def tgkill(ctx, tgid, tid, sig, *_):
 
 def _kill_thread(ctx, tgid, tid: int, sig: int) -> int:
     thread = ctx.engine.tasks_by_tid.get(tid)
-    if thread is not None and _queue_full(ctx, thread.proc.pid, sig):
-        if tgid is None or tgid == thread.proc.pid:
+    if thread is not None and (tgid is None or tgid == thread.proc.pid):
+        if not _may_signal(ctx, thread.proc.pid, sig, thread):
+            return -errno.EPERM
+        if _queue_full(ctx, thread.proc.pid, sig):
             return -errno.EAGAIN
     return ctx.engine.kill_thread(ctx.proc.pid, tgid, tid, sig)
 
@@ -136,6 +172,8 @@ def rt_sigqueueinfo(ctx, tgid, sig, info_ptr, *_):
 
 def _queue_signal(ctx, tgid, tid, sig, info_ptr) -> int:
     info = _read_siginfo(ctx, info_ptr)
+    if tid is None and not _may_signal(ctx, tgid, sig):
+        return -errno.EPERM
     if sig and _queue_full(ctx, tgid, sig):
         code = struct.unpack_from("<i", info, 8)[0]
         # the kernel's own codes (>= 0, allowed only to oneself) bypass the limit
@@ -270,4 +308,6 @@ def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
         return -errno.EBADF
     if info_ptr:
         return _queue_signal(ctx, target, None, sig, info_ptr)
+    if not _may_signal(ctx, target, sig):
+        return -errno.EPERM
     return ctx.engine.kill(ctx.proc.pid, target, sig, code=SI_USER)

@@ -4,6 +4,10 @@ man pages and runs natively and in a host with the same expected output.
 """
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from pytest_simproc import SimHost
 
 from .conftest import same_as_native
@@ -94,3 +98,20 @@ def test_rlimit_sigpending_limits_queued_realtime_signals(build):
                    b"queued: SIGRTMIN 3, SIGRTMIN+1 0, SIGRTMIN+2 1, SIGUSR1 1\n"
                    b"after draining, sigqueue(SIGRTMIN): 0\n"
                    b"queued: SIGRTMIN 1\n")
+
+
+def test_kill_permission_follows_the_native_user_ids(build):
+    """Signals between processes of different users gave 0: the host never asked
+    who the sender and the receiver are (set-user-ID calls run natively)."""
+    if os.geteuid() != 0:
+        pytest.skip("the children need root to take user ids of their own")
+    same_as_native([build("kill_perm")],
+                   b"1001 -> 1001: kill 0 0\n"
+                   b"1001 -> saved 1001: kill 0 0\n"
+                   b"1001 -> 1003: kill 0 EPERM, SIGTERM EPERM, SIGCONT EPERM\n"
+                   b"1001 -> 1003: sigqueue EPERM, tgkill EPERM\n"
+                   b"1001 -> root: kill 0 EPERM, SIGCONT in its session 0\n"
+                   b"1001 -> no such pid: kill 0 ESRCH\n"
+                   b"child 0: signaled SIGKILL\n"
+                   b"child 1: signaled SIGKILL\n"
+                   b"child 2: signaled SIGKILL\n")
