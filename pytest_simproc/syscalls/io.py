@@ -33,7 +33,7 @@ from ..trace import sockdiag
 from .args import einval_on_invalid, pack_timespec, read_timespec, s32, u32
 from .outcome import Block, Native
 from .registry import handles
-from .signal import read_signalfd
+from .signal import read_signalfd, signalfd_at
 
 POLLIN, POLLPRI, POLLOUT = select.POLLIN, select.POLLPRI, select.POLLOUT
 POLLERR, POLLHUP, POLLNVAL = select.POLLERR, select.POLLHUP, select.POLLNVAL
@@ -173,7 +173,7 @@ def _gated(ctx, fd: int, events: int, on_ready=None):
 
 @handles("read", "readv")
 def read(ctx, fd, buf, count, *_):
-    sfd = ctx.engine.signalfds.get((ctx.proc.pid, s32(fd))) if ctx.engine.signalfds else None
+    sfd = signalfd_at(ctx, s32(fd)) if ctx.engine.signalfds else None
     if sfd is not None and ctx.nr == _READ:
         return read_signalfd(ctx, sfd, buf, count)
     return _gated(ctx, fd, POLLIN)

@@ -230,7 +230,7 @@ def _signalfd(ctx, fd, mask_ptr, sizemask, flags):
     mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~_UNBLOCKABLE
     fd = s32(fd)
     if fd != -1:
-        sfd = ctx.engine.signalfds.get((ctx.proc.pid, fd))
+        sfd = signalfd_at(ctx, fd)
         if sfd is None:
             return -errno.EINVAL
         sfd.mask = mask
@@ -250,6 +250,18 @@ def signalfd(ctx, fd, mask_ptr, sizemask, *_):
 @handles("signalfd4")
 def signalfd4(ctx, fd, mask_ptr, sizemask, flags, *_):
     return _signalfd(ctx, fd, mask_ptr, sizemask, s32(flags))
+
+
+def signalfd_at(ctx, fd: int):
+    """The signalfd the caller's descriptor ``fd`` is, or None. The host does not see
+    close(2), dup2(2) or an exec closing O_CLOEXEC descriptors: a remembered signalfd
+    whose number now names another file (or none) is forgotten here."""
+    key = (ctx.proc.pid, fd)
+    sfd = ctx.engine.signalfds.get(key)
+    if sfd is not None and not pt.same_file(ctx.task.tgid_native, fd, sfd.dup):
+        del ctx.engine.signalfds[key]
+        return None
+    return sfd
 
 
 def signalfd_siginfo(info: bytes) -> bytes:

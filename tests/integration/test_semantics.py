@@ -115,3 +115,13 @@ def test_kill_permission_follows_the_native_user_ids(build):
                    b"child 0: signaled SIGKILL\n"
                    b"child 1: signaled SIGKILL\n"
                    b"child 2: signaled SIGKILL\n")
+
+
+def test_a_signalfds_number_reused_after_close_dup2_or_exec_is_that_file(build):
+    """The host kept the signalfd under its old number: a read of the pipe there was
+    answered as a signalfd read (EAGAIN; postgres's initdb child failed reading libc
+    this way) and signalfd() on it re-armed a signalfd that no longer existed."""
+    same_as_native([build("signalfd_reuse")],
+                   b"after close: read 1 'c', signalfd on it EINVAL\n"
+                   b"after dup2: read 1 'd', signalfd on it EINVAL\n"
+                   b"after exec: read 1 'e', signalfd on it EINVAL\n")
