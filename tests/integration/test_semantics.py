@@ -5,6 +5,7 @@ man pages and runs natively and in a host with the same expected output.
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -125,3 +126,37 @@ def test_a_signalfds_number_reused_after_close_dup2_or_exec_is_that_file(build):
                    b"after close: read 1 'c', signalfd on it EINVAL\n"
                    b"after dup2: read 1 'd', signalfd on it EINVAL\n"
                    b"after exec: read 1 'e', signalfd on it EINVAL\n")
+
+
+CLOCK_SET_ERRORS = b"".join(
+    [b"REALTIME: EPERM\n", b"REALTIME, tv_nsec 1e9: EINVAL\n", b"REALTIME, NULL: EFAULT\n"]
+    + [b"clock %d: EINVAL\n" % c for c in (1, 2, 3, 4, 5, 6, 7, 11, 10, 100, -1)]
+    + [b"clock -6: EPERM\n", b"settimeofday: EPERM\n", b"settimeofday, tv_usec 1e6: EINVAL\n",
+       b"settimeofday(NULL, NULL): EPERM\n"])
+
+
+def test_clock_settime_errors_are_the_kernels(build):
+    """Both calls were refused as unsupported (ENOSYS)."""
+    same_as_native([build("clock_set"), "errors"], CLOCK_SET_ERRORS)
+
+
+def test_clock_settime_moves_the_hosts_realtime_clock_only(build):
+    """CLOCK_REALTIME (and gettimeofday, time, absolute realtime sleeps and timers)
+    follow the time set; CLOCK_MONOTONIC does not move; the machine's clock is
+    untouched (the call never runs natively)."""
+    if os.geteuid() != 0:
+        pytest.skip("setting the clock needs CAP_SYS_TIME, which the host reads natively")
+    before = time.time()
+    with SimHost() as host:
+        p = host.spawn([build("clock_set"), "set"])
+        host.run()
+        year_before = 946684800 - 366 * 86400
+        assert p.stdout == (
+            b"set REALTIME: 0\n"
+            b"REALTIME %d gettimeofday %d time %d MONOTONIC moved 0\n"
+            b"absolute REALTIME sleep: 0\n"
+            b"after it: REALTIME %d, MONOTONIC +5 s\n"
+            b"absolute REALTIME timer 10 s ahead: 10 s left\n"
+            b"settimeofday: 0, time 946684800\n"
+            % (year_before, year_before, year_before, year_before + 5)), p.stdout
+    assert time.time() >= before
