@@ -160,3 +160,22 @@ def test_clock_settime_moves_the_hosts_realtime_clock_only(build):
             b"settimeofday: 0, time 946684800\n"
             % (year_before, year_before, year_before, year_before + 5)), p.stdout
     assert time.time() >= before
+
+
+def test_time_namespaces_are_refused_clearly(build, native):
+    """unshare(CLONE_NEWTIME) succeeded in a host, and the namespace's offsets were
+    then ignored by every clock; now it fails as on a kernel without time namespaces
+    and the host report says why. Joining the host's own time namespace still works."""
+    res = native([build("timens")])
+    if res.returncode != 0 or b"EPERM" in res.stdout:
+        pytest.skip(f"namespaces need CAP_SYS_ADMIN here: {res.stdout!r}")
+    assert res.stdout == (b"setns(time): 0\nsetns(time, 0): 0\n"
+                          b"unshare(CLONE_NEWTIME): 0\n")
+    with SimHost() as host:
+        p = host.spawn([build("timens")])
+        host.run()
+        assert p.stdout == (b"setns(time): 0\nsetns(time, 0): 0\n"
+                            b"unshare(CLONE_NEWTIME): EINVAL\n")
+        refused = host.report()["host"]["refused"]
+        assert [(r["pid"], r["syscall"]) for r in refused] == [(p.pid, "unshare")]
+        assert "time namespaces" in refused[0]["message"]
