@@ -30,7 +30,7 @@ import stat
 import struct
 
 from ..trace import sockdiag
-from .args import einval_on_invalid, pack_timespec, read_timespec, s32, u32
+from .args import Invalid, einval_on_invalid, pack_timespec, read_timespec, read_timeval, s32, u32
 from .outcome import Block, Native
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
@@ -45,7 +45,6 @@ MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x40, 0x100, 0x4000
 PIPE_SLOT = 4096   # pipe(7): POLLOUT guarantees one free page-sized slot
 F_GETPIPE_SZ = 1032
 FIONREAD = 0x541B
-NSEC = 1_000_000_000
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _epoll_wait = _libc.epoll_wait
@@ -599,10 +598,10 @@ def _select(ctx, nfds, sets_ptrs, deadline, write_remaining, sigmask_ptr=0):
 def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
     timeout = None
     if timeout_ptr:
-        sec, usec = struct.unpack("<qq", ctx.mem.read(timeout_ptr, 16))
-        if sec < 0 or not 0 <= usec < 1_000_000:
+        try:
+            timeout = read_timeval(ctx, timeout_ptr)
+        except Invalid:
             return -errno.EINVAL
-        timeout = sec * NSEC + usec * 1000
 
     def write_remaining(c, deadline):
         # select(2) on Linux updates the timeout with the time not slept

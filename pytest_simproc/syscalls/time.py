@@ -13,7 +13,7 @@ import struct
 
 from ..kernel.timers import REALTIME_CLOCKS
 from ..trace.procstatus import credentials
-from .args import einval_on_invalid, pack_timespec, read_timespec, s32, s64
+from .args import einval_on_invalid, pack_timespec, read_timespec, read_timeval, s32, s64
 from .outcome import Block
 from .registry import handles
 
@@ -176,12 +176,7 @@ def clock_settime(ctx, clock_id, tp, *_):
 @handles("settimeofday")
 @einval_on_invalid
 def settimeofday(ctx, tv, tz, *_):
-    value = None
-    if tv:
-        sec, usec = struct.unpack("<qq", ctx.mem.read(tv, 16))
-        if sec < 0 or not 0 <= usec < 1_000_000:
-            return -errno.EINVAL
-        value = sec * NSEC + usec * 1000
+    value = read_timeval(ctx, tv) if tv else None
     if tz:
         ctx.mem.read(tz, 8)  # the time zone is taken and kept nowhere (gettimeofday: UTC)
     return _set_realtime(ctx, value)

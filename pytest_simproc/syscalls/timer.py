@@ -12,19 +12,11 @@ import errno
 import struct
 
 from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
-from .args import Invalid, einval_on_invalid, pack_timespec, read_timespec, s32, u32
+from .args import einval_on_invalid, pack_timespec, read_timespec, read_timeval, s32, u32
 from .outcome import eventfd_in_place
 from .registry import handles
 
-NSEC = 1_000_000_000
 _VALID_CLOCKS = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11})
-
-
-def _read_timeval(ctx, ptr) -> int:
-    sec, usec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
-    if sec < 0 or not 0 <= usec < 1_000_000:
-        raise Invalid()
-    return sec * NSEC + usec * 1000
 
 
 def _timeval(ns: int) -> bytes:
@@ -50,8 +42,8 @@ def getitimer(ctx, which, value_ptr, *_):
 def setitimer(ctx, which, new_ptr, old_ptr, *_):
     interval = value = 0
     if new_ptr:  # a NULL new value disarms, as Linux still accepts
-        interval = _read_timeval(ctx, new_ptr)
-        value = _read_timeval(ctx, new_ptr + 16)
+        interval = read_timeval(ctx, new_ptr)
+        value = read_timeval(ctx, new_ptr + 16)
     old_value, old_interval = ctx.engine.timers.setitimer(ctx.proc.pid, s32(which), value,
                                                           interval)
     if old_ptr:
