@@ -10,7 +10,8 @@ import errno
 import struct
 
 from ..kernel.rlimits import RLIMIT_SIGPENDING
-from ..kernel.sigstate import SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction, siginfo_bytes
+from ..kernel.sigstate import (SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction, kill_targets,
+                               siginfo_bytes)
 from ..trace import ptrace_ops as pt
 from ..trace.procstatus import credentials
 from .args import einval_on_invalid, read_timespec, s32, u32
@@ -24,6 +25,12 @@ _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))  # sigprocmask(2)
 
 def _valid(sig: int) -> bool:
     return 0 <= sig <= NSIG
+
+
+def _may_signal_all(ctx) -> bool:
+    """The sender has CAP_KILL (or its ids cannot be read: the host lets it)."""
+    sender = credentials(ctx.task.tgid_native, ctx.task.native)
+    return sender is None or bool(sender[1] & (1 << CAP_KILL))
 
 
 def _permitted(ctx, pid: int, thread=None) -> bool:
@@ -63,6 +70,14 @@ def kill(ctx, pid, sig, *_):
         return -errno.EINVAL
     if pid > 0 and not _may_signal(ctx, pid, sig):
         return -errno.EPERM
+    if pid <= 0 and not _may_signal_all(ctx):
+        # a group or everyone: those it may signal get it; EPERM if none (kill(2))
+        targets = kill_targets(ctx.table, ctx.proc.pid, pid)
+        allowed = [p.pid for p in targets if _may_signal(ctx, p.pid, sig)]
+        if targets and len(allowed) < len(targets):
+            for target in allowed:
+                ctx.engine.kill(ctx.proc.pid, target, sig, code=SI_USER)
+            return 0 if allowed else -errno.EPERM
     return ctx.engine.kill(ctx.proc.pid, pid, sig, code=SI_USER)
 
 

@@ -113,9 +113,13 @@ def test_kill_permission_follows_the_native_user_ids(build):
                    b"1001 -> 1003: sigqueue EPERM, tgkill EPERM\n"
                    b"1001 -> root: kill 0 EPERM, SIGCONT in its session 0\n"
                    b"1001 -> no such pid: kill 0 ESRCH\n"
+                   b"1001 -> 1003's group: kill 0 EPERM\n"
+                   b"1001 -> its own group (root, 1001, 1002 saved 1001): SIGUSR2 0\n"
+                   b"1001 -> everyone: kill 0 0\n"
                    b"child 0: signaled SIGKILL\n"
                    b"child 1: signaled SIGKILL\n"
-                   b"child 2: signaled SIGKILL\n")
+                   b"child 2: signaled SIGKILL\n"
+                   b"root got SIGUSR2: 0\n")
 
 
 def test_a_signalfds_number_reused_after_close_dup2_or_exec_is_that_file(build):

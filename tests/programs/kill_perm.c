@@ -14,6 +14,14 @@ static const char *res(long r)
     return r == 0 ? "0" : strerrorname_np(errno);
 }
 
+static volatile sig_atomic_t usr2;
+
+static void on_usr2(int sig)
+{
+    (void)sig;
+    usr2++;
+}
+
 static pid_t child_as(uid_t real, uid_t effective, uid_t saved, int new_session)
 {
     pid_t pid = fork();
@@ -37,6 +45,7 @@ int main(void)
         return 0;
     }
     signal(SIGCONT, SIG_DFL);
+    signal(SIGUSR2, on_usr2);
     pid_t a = child_as(1001, 1001, 1001, 0);       /* a plain user 1001 */
     pid_t b = child_as(1002, 1002, 1001, 0);       /* user 1002, saved id 1001 */
     pid_t c = child_as(1003, 1003, 1003, 1);       /* user 1003 in a session of its own */
@@ -57,6 +66,14 @@ int main(void)
         out("1001 -> root: kill 0 %s, SIGCONT in its session %s\n",
             res(kill(getppid(), 0)), res(kill(getppid(), SIGCONT)));
         out("1001 -> no such pid: kill 0 %s\n", res(kill(99999999, 0)));
+        out("1001 -> 1003's group: kill 0 %s\n", res(kill(-c, 0)));
+        sigset_t usr2;
+        sigemptyset(&usr2);
+        sigaddset(&usr2, SIGUSR2);
+        sigprocmask(SIG_BLOCK, &usr2, NULL);
+        out("1001 -> its own group (root, 1001, 1002 saved 1001): SIGUSR2 %s\n",
+            res(kill(0, SIGUSR2)));
+        out("1001 -> everyone: kill 0 %s\n", res(kill(-1, 0)));
         _exit(0);
     }
     int st;
@@ -67,5 +84,6 @@ int main(void)
         waitpid(kids[i], &st, 0);
         out("child %d: %s\n", i, status(st));
     }
+    out("root got SIGUSR2: %d\n", (int)usr2);
     return 0;
 }
