@@ -15,18 +15,27 @@ __all__ = ["VirtualClock", "EventQueue", "TimerHandle"]
 
 
 class VirtualClock:
-    """A monotonic virtual clock in integer nanoseconds since the Unix epoch."""
+    """A monotonic virtual clock in integer nanoseconds since the Unix epoch.
 
-    __slots__ = ("start_ns", "_now_ns")
+    ``realtime_offset_ns``: how far CLOCK_REALTIME has been set away from it
+    (clock_settime(2)); the monotonic clocks never move but forward."""
+
+    __slots__ = ("start_ns", "_now_ns", "realtime_offset_ns")
 
     def __init__(self, start_ns: int) -> None:
         self.start_ns = int(start_ns)
         self._now_ns = self.start_ns
+        self.realtime_offset_ns = 0
 
     @property
     def now_ns(self) -> int:
         """Current virtual time (ns since the epoch)."""
         return self._now_ns
+
+    @property
+    def realtime_ns(self) -> int:
+        """CLOCK_REALTIME: the virtual time plus what clock_settime moved it by."""
+        return self._now_ns + self.realtime_offset_ns
 
     @property
     def elapsed_ns(self) -> int:

@@ -121,6 +121,10 @@ class PendingSignals:
     def __contains__(self, sig: int) -> bool:
         return sig in self._queues
 
+    def queued(self) -> int:
+        """How many instances wait, each holding a queue entry (RLIMIT_SIGPENDING)."""
+        return sum(len(queue) for queue in self._queues.values())
+
     def signals(self) -> list[int]:
         """Lowest number first, as the kernel dequeues (standard before real-time)."""
         return sorted(self._queues)

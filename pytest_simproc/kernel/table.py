@@ -277,23 +277,29 @@ class ProcessTable:
         self._leave(self._sessions, proc.sid, pid)
         self._init.children.remove(pid)
 
-    def fork(self, parent_pid: int, now_ns: int) -> Process:
+    def fork(self, parent_pid: int, now_ns: int, *, clone_parent: bool = False) -> Process:
         """fork(2): a copy of the parent in the same group and session.
 
         prctl(2): PR_SET_PDEATHSIG "is cleared for the child of a fork"; the child
         subreaper attribute is not inherited either. fork(2): EAGAIN once the caller's
-        RLIMIT_NPROC is reached (init, the host itself, is exempt).
+        RLIMIT_NPROC is reached (init, the host itself, is exempt). ``clone_parent``
+        (clone(2) CLONE_PARENT): still a copy of the caller, but the caller's parent
+        is the child's; init may not ask for it (EINVAL).
         """
-        parent = self._require_alive(parent_pid)
-        if parent.pid != INIT_PID:
-            soft = parent.rlimits.get(RLIMIT_NPROC, (RLIM_INFINITY, RLIM_INFINITY))[0]
+        caller = parent = self._require_alive(parent_pid)
+        if clone_parent:
+            if caller.pid == INIT_PID:
+                raise KernelError(errno.EINVAL, "CLONE_PARENT from init")
+            parent = self._procs.get(caller.ppid, self._init)
+        if caller.pid != INIT_PID:
+            soft = caller.rlimits.get(RLIMIT_NPROC, (RLIM_INFINITY, RLIM_INFINITY))[0]
             if self.process_count() >= soft:
                 raise KernelError(
-                    errno.EAGAIN, f"RLIMIT_NPROC ({soft}) reached by process {parent.pid}"
+                    errno.EAGAIN, f"RLIMIT_NPROC ({soft}) reached by process {caller.pid}"
                 )
         pid = self.allocate_pid()
-        child = Process(pid, parent.pid, parent.pgid, parent.sid, parent.argv, parent.exe,
-                        now_ns, rlimits=parent.rlimits)
+        child = Process(pid, parent.pid, caller.pgid, caller.sid, caller.argv, caller.exe,
+                        now_ns, rlimits=caller.rlimits)
         self._add(child)
         parent.children.append(pid)
         return child

@@ -37,6 +37,7 @@ KTIME_MAX = 2**63 - 1       # the kernel's timers saturate here: no expiry or in
 # clock ids that run on the wall timeline vs the CPU timeline (time.h)
 WALL_CLOCKS = frozenset({0, 1, 4, 5, 6, 7, 8, 9, 11})
 CPU_CLOCKS = frozenset({2, 3})
+REALTIME_CLOCKS = frozenset({0, 5, 8, 11})  # REALTIME, its COARSE, ALARM and TAI views
 
 
 def itimer_info(sig: int) -> bytes:
@@ -260,6 +261,12 @@ class TimerTable:
             return 0
         return max(1, (old_value + NSEC // 2) // NSEC) & 0xFFFFFFFF  # an unsigned int
 
+    def _absolute(self, clock_id: int, value: int) -> int:
+        """An absolute time on ``clock_id`` as a time on the timer's timeline: the
+        realtime clocks run ``realtime_offset_ns`` ahead of the virtual clock (an
+        offset set later does not move timers already armed)."""
+        return value - self._clock.realtime_offset_ns if clock_id in REALTIME_CLOCKS else value
+
     # ------------------------------------------------------------ POSIX timers
     def timer_create(self, pid: int, clock_id: int, notify: int, signo: int, sigval: int,
                      target_tid) -> int:
@@ -282,7 +289,8 @@ class TimerTable:
         timer = self._posix(pid, timer_id)
         old = self._remaining(pid, timer)
         if value:
-            expiry = value if flags & TIMER_ABSTIME else self._now(pid, timer) + value
+            expiry = (self._absolute(timer.clock_id, value) if flags & TIMER_ABSTIME
+                      else self._now(pid, timer) + value)
         else:
             expiry = 0
         self._arm(pid, timer, max(expiry, 1) if value else 0, interval)
@@ -307,7 +315,8 @@ class TimerTable:
                          interval: int) -> tuple[int, int]:
         old = self._remaining(pid, timer)
         if value:
-            expiry = value if flags & TIMER_ABSTIME else self._clock.now_ns + value
+            expiry = (self._absolute(timer.clock_id, value) if flags & TIMER_ABSTIME
+                      else self._clock.now_ns + value)
             self._arm(pid, timer, max(expiry, 1), interval)
         else:
             self._arm(pid, timer, 0, interval)

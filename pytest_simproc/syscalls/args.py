@@ -42,6 +42,15 @@ def checked_timespec(data: bytes) -> int:
     return sec * 1_000_000_000 + nsec
 
 
+def read_timeval(ctx, ptr: int) -> int:
+    """A struct timeval as nanoseconds; ``Invalid`` (EINVAL) when negative or tv_usec
+    is out of range (setitimer(2), settimeofday(2), select(2))."""
+    sec, usec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
+    if sec < 0 or not 0 <= usec < 1_000_000:
+        raise Invalid()
+    return sec * 1_000_000_000 + usec * 1000
+
+
 class Invalid(Exception):
     """An argument out of range, found while decoding: the call fails with EINVAL."""
 

@@ -33,10 +33,11 @@ from ..kernel.rlimits import RLIMIT_NOFILE
 from ..trace import sockdiag
 from ..trace.memory import in_user_space
 from ..trace.procstatus import fd_table_size
-from .args import efault_on_fault, einval_on_invalid, pack_timespec, read_timespec, s32, u32
+from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec, s32,
+                   u32)
 from .outcome import Block, Native
 from .registry import handles
-from .signal import read_signalfd
+from .signal import read_signalfd, signalfd_at
 
 POLLIN, POLLPRI, POLLOUT = select.POLLIN, select.POLLPRI, select.POLLOUT
 POLLERR, POLLHUP, POLLNVAL = select.POLLERR, select.POLLHUP, select.POLLNVAL
@@ -48,7 +49,6 @@ MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x40, 0x100, 0x4000
 PIPE_SLOT = 4096   # pipe(7): POLLOUT guarantees one free page-sized slot
 F_GETPIPE_SZ = 1032
 FIONREAD = 0x541B
-NSEC = 1_000_000_000
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _epoll_wait = _libc.epoll_wait
@@ -179,7 +179,7 @@ def _gated(ctx, fd: int, events: int, on_ready=None):
 
 @handles("read", "readv")
 def read(ctx, fd, buf, count, *_):
-    sfd = ctx.engine.signalfds.get((ctx.proc.pid, s32(fd))) if ctx.engine.signalfds else None
+    sfd = signalfd_at(ctx, s32(fd)) if ctx.engine.signalfds else None
     if sfd is not None and ctx.nr == _READ:
         return read_signalfd(ctx, sfd, buf, count)
     return _gated(ctx, fd, POLLIN)
@@ -641,7 +641,6 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
         sec, usec = sec + carry, usec - carry * 1_000_000
         if sec < 0 or usec < 0:
             return -errno.EINVAL
-        timeout = sec * NSEC + usec * 1000
 
     def write_remaining(c, deadline):
         # select(2) on Linux updates the timeout with the time not slept

@@ -5,6 +5,7 @@ Thread-creating clones are refused until the host schedules threads.
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
 from ..kernel import wait as kwait
@@ -26,6 +27,7 @@ CLONE_PARENT_SETTID = 0x00100000
 CLONE_CHILD_SETTID = 0x01000000
 CLONE_CHILD_CLEARTID = 0x00200000
 CLONE_UNTRACED = 0x00800000
+CLONE_NEWTIME = 0x00000080
 SIGCHLD = 17
 
 WNOHANG = 1
@@ -168,6 +170,8 @@ def clone3(ctx, args_ptr, size, *_):
         return -errno.EINVAL
     raw = ctx.mem.read(args_ptr, size)
     flags, _pidfd, child_tid, parent_tid, exit_signal, stack = struct.unpack_from("<6Q", raw)
+    if flags & CLONE_NEWTIME:
+        return _refuse_time_namespace(ctx)
 
     def rewrite(fork):
         # the native call reads a copy of struct clone_args (flags at 0, exit_signal
@@ -176,6 +180,36 @@ def clone3(ctx, args_ptr, size, *_):
                              parent_tid, 0) + raw[40:]
         fork.regs = {"rdi": scratch_copy(ctx, native)}
     return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite, stack=stack)
+
+
+def _refuse_time_namespace(ctx) -> int:
+    """time_namespaces(7): a namespace's offsets move its CLOCK_MONOTONIC and
+    CLOCK_BOOTTIME, which the host answers for every process alike; entering one is
+    refused as a kernel without them refuses it (EINVAL), and reported."""
+    ctx.engine.refuse(ctx, "time namespaces: the host's clocks do not apply their offsets")
+    return -errno.EINVAL
+
+
+@handles("unshare")
+def unshare(ctx, flags, *_):
+    if flags & CLONE_NEWTIME:
+        return _refuse_time_namespace(ctx)
+    return Native()
+
+
+@handles("setns")
+def setns(ctx, fd, nstype, *_):
+    nstype = u32(nstype)
+    if nstype & ~CLONE_NEWTIME:
+        return Native()  # another kind asked for: the kernel checks the descriptor
+    try:
+        link = os.readlink(f"/proc/{ctx.task.tgid_native}/fd/{s32(fd)}")
+    except OSError:
+        return Native()  # EBADF from the kernel
+    # a time namespace's descriptor (/proc/PID/ns/time) other than the host's own
+    if link.startswith("time:") and link != os.readlink("/proc/self/ns/time"):
+        return _refuse_time_namespace(ctx)
+    return Native()
 
 
 SYS_CLONE = 56

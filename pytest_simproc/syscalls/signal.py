@@ -9,13 +9,19 @@ from __future__ import annotations
 import errno
 import struct
 
-from ..kernel.sigstate import SI_TKILL, SI_USER, NSIG, SigAction, siginfo_bytes
+from ..kernel.rlimits import RLIMIT_SIGPENDING
+from ..kernel.sigstate import (SI_TKILL, SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction,
+                               kill_targets, siginfo_bytes)
+from ..trace import ptrace_ops as pt
+from ..trace.procstatus import credentials
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block, Native, NativePark, eventfd_in_place
 from . import procfs
 from .registry import handles
 
-SIGKILL, SIGSTOP = 9, 19
+SIGKILL, SIGSTOP, SIGCONT = 9, 19, 18
+CAP_KILL = 5  # capabilities(7)
+_UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))  # sigprocmask(2)
 
 
 def _valid(sig: int) -> bool:
@@ -25,16 +31,79 @@ def _valid(sig: int) -> bool:
 def _send(sig: int, send) -> int:
     """``send(sig)`` for a valid signal; for an invalid one the kernel looks the target
     up first (ESRCH when there is none) and refuses the signal after (EINVAL, from
-    check_kill_permission): ``send(0)`` is that look-up."""
+    check_kill_permission, before any permission check): ``send(0)`` is that look-up."""
     if _valid(sig):
         return send(sig)
-    return send(0) or -errno.EINVAL
+    found = send(0)
+    return found if found == -errno.ESRCH else -errno.EINVAL
+
+
+def _may_signal_all(ctx) -> bool:
+    """The sender has CAP_KILL (or its ids cannot be read: the host lets it)."""
+    sender = credentials(ctx.task.tgid_native, ctx.task.native)
+    return sender is None or bool(sender[1] & (1 << CAP_KILL))
+
+
+def _permitted(ctx, pid: int, thread=None) -> bool:
+    """kill(2): a sender without CAP_KILL must have a real or effective user id that
+    is the receiver's real or saved one; SIGCONT within a session always goes. The ids
+    are the native process's: set-user-ID calls run natively."""
+    sender = credentials(ctx.task.tgid_native, ctx.task.native)
+    if sender is None or sender[1] & (1 << CAP_KILL):
+        return True
+    if thread is None:
+        thread = ctx.engine.tasks_by_tid.get(pid)
+    if thread is None:
+        return True  # no live thread to ask: the host answers (ESRCH, a zombie's 0)
+    receiver = credentials(thread.tgid_native, thread.native)
+    if receiver is None:
+        return True
+    real, effective, _ = sender[0]
+    their_real, _, their_saved = receiver[0]
+    return bool({real, effective} & {their_real, their_saved})
+
+
+def _may_signal(ctx, pid: int, sig: int, thread=None) -> bool:
+    if pid == ctx.proc.pid:
+        return True  # a process may always signal itself (its ids are its own)
+    proc = ctx.table.get(pid)
+    if proc is None or pid == 1:
+        return True
+    if sig == SIGCONT and proc.sid == ctx.proc.sid:
+        return True
+    return _permitted(ctx, pid, thread)
 
 
 @handles("kill")
 def kill(ctx, pid, sig, *_):
     pid = s32(pid)
-    return _send(s32(sig), lambda n: ctx.engine.kill(ctx.proc.pid, pid, n, code=SI_USER))
+    return _send(s32(sig), lambda n: _kill(ctx, pid, n))
+
+
+def _kill(ctx, pid: int, sig: int) -> int:
+    if pid > 0 and not _may_signal(ctx, pid, sig):
+        return -errno.EPERM
+    if pid <= 0 and not _may_signal_all(ctx):
+        # a group or everyone: those it may signal get it; EPERM if none (kill(2))
+        targets = kill_targets(ctx.table, ctx.proc.pid, pid)
+        allowed = [p.pid for p in targets if _may_signal(ctx, p.pid, sig)]
+        if targets and len(allowed) < len(targets):
+            for target in allowed:
+                ctx.engine.kill(ctx.proc.pid, target, sig, code=SI_USER)
+            return 0 if allowed else -errno.EPERM
+    return ctx.engine.kill(ctx.proc.pid, pid, sig, code=SI_USER)
+
+
+def _queue_full(ctx, pid: int, sig: int) -> bool:
+    """getrlimit(2) RLIMIT_SIGPENDING: a real-time signal sent with a siginfo the
+    kernel does not own (sigqueue, tkill, tgkill) fails with EAGAIN once the signals
+    queued for the user (every process of the host, standard and real-time) reach the
+    receiver's limit; kill(2) and standard signals are always sent."""
+    target = ctx.table.get(pid)
+    if sig < SIGRTMIN_KERNEL or target is None:
+        return False
+    queued = sum(t.pending.queued() for t in ctx.engine.tasks_by_tid.values())
+    return queued >= target.rlimits[RLIMIT_SIGPENDING][0]
 
 
 @handles("tkill")
@@ -42,7 +111,7 @@ def tkill(ctx, tid, sig, *_):
     tid = s32(tid)
     if tid <= 0:
         return -errno.EINVAL
-    return _send(s32(sig), lambda n: ctx.engine.kill_thread(ctx.proc.pid, None, tid, n))
+    return _send(s32(sig), lambda n: _kill_thread(ctx, None, tid, n))
 
 
 @handles("tgkill")
@@ -50,7 +119,17 @@ def tgkill(ctx, tgid, tid, sig, *_):
     tgid, tid = s32(tgid), s32(tid)
     if tgid <= 0 or tid <= 0:
         return -errno.EINVAL
-    return _send(s32(sig), lambda n: ctx.engine.kill_thread(ctx.proc.pid, tgid, tid, n))
+    return _send(s32(sig), lambda n: _kill_thread(ctx, tgid, tid, n))
+
+
+def _kill_thread(ctx, tgid, tid: int, sig: int) -> int:
+    thread = ctx.engine.tasks_by_tid.get(tid)
+    if thread is not None and (tgid is None or tgid == thread.proc.pid):
+        if not _may_signal(ctx, thread.proc.pid, sig, thread):
+            return -errno.EPERM
+        if _queue_full(ctx, thread.proc.pid, sig):
+            return -errno.EAGAIN
+    return ctx.engine.kill_thread(ctx.proc.pid, tgid, tid, sig)
 
 
 def _recheck_pending(ctx, *_):
@@ -94,8 +173,7 @@ def pause(ctx, *_):
 def rt_sigsuspend(ctx, mask_ptr, sigsetsize, *_):
     if sigsetsize != 8:  # a size_t, compared whole
         return -errno.EINVAL
-    # SIGKILL and SIGSTOP can never be blocked (sigprocmask(2))
-    mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
+    mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~_UNBLOCKABLE
     return NativePark(mask=mask)
 
 
@@ -120,7 +198,20 @@ def _queue(ctx, tgid, tid, sig, info_ptr):
     # rt_tgsigqueueinfo, the pid for rt_sigqueueinfo
     if (code >= 0 or code == SI_TKILL) and (tgid if tid is None else tid) != ctx.task.tid:
         return -errno.EPERM
-    return _send(sig, lambda n: ctx.engine.queue_signal(ctx.proc.pid, tgid, tid, n, info))
+    if tid is None:
+        thread = ctx.engine.tasks_by_tid.get(tgid)
+        if thread is not None:
+            tgid = thread.proc.pid  # a thread's id names its process (kill(2) does the same)
+
+    def send(n):
+        if tid is None and not _may_signal(ctx, tgid, n):
+            return -errno.EPERM
+        # RLIMIT_SIGPENDING: the kernel's own codes (>= 0, allowed only to oneself)
+        # bypass the limit
+        if n and code < 0 and _queue_full(ctx, tgid, n):
+            return -errno.EAGAIN
+        return ctx.engine.queue_signal(ctx.proc.pid, tgid, tid, n, info)
+    return _send(sig, send)
 
 
 @handles("rt_sigqueueinfo")
@@ -145,6 +236,10 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
     wanted = struct.unpack("<Q", ctx.mem.read(set_ptr, 8))[0]
     deadline = ctx.now_ns + read_timespec(ctx, timeout_ptr) if timeout_ptr else None
     task = ctx.task
+    # A signal of the set that arrives during the wait is taken by the call, blocked
+    # or not: its handler does not run (sigwaitinfo(2)). While parked, the set counts
+    # as blocked, so the host leaves it pending for the retry to dequeue.
+    waiting_mask = (pt.getsigmask(task.native) | wanted) & ~_UNBLOCKABLE
 
     def attempt(c):
         for sig in task.pending.signals():
@@ -156,7 +251,7 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
         if deadline is not None and deadline <= c.now_ns:
             return -errno.EAGAIN
         return Block(keys=(("signal", task.tid),), retry=attempt, deadline_ns=deadline,
-                     on_timeout=lambda _c: -errno.EAGAIN)
+                     on_timeout=lambda _c: -errno.EAGAIN, sigmask=waiting_mask)
 
     return attempt(ctx)
 
@@ -171,12 +266,12 @@ def _signalfd(ctx, fd, mask_ptr, sizemask, flags):
     if sizemask != 8:
         return -errno.EINVAL
     # signalfd(2): SIGKILL and SIGSTOP in the mask are silently ignored
-    mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
+    mask = struct.unpack("<Q", ctx.mem.read(mask_ptr, 8))[0] & ~_UNBLOCKABLE
     if flags & ~(SFD_NONBLOCK | SFD_CLOEXEC):
         return -errno.EINVAL
     fd = s32(fd)
     if fd != -1:
-        sfd = ctx.engine.signalfds.get((ctx.proc.pid, fd))
+        sfd = signalfd_at(ctx, fd)
         if sfd is None:
             return -errno.EINVAL
         sfd.mask = mask
@@ -196,6 +291,18 @@ def signalfd(ctx, fd, mask_ptr, sizemask, *_):
 @handles("signalfd4")
 def signalfd4(ctx, fd, mask_ptr, sizemask, flags, *_):
     return _signalfd(ctx, fd, mask_ptr, sizemask, s32(flags))
+
+
+def signalfd_at(ctx, fd: int):
+    """The signalfd the caller's descriptor ``fd`` is, or None. The host does not see
+    close(2), dup2(2) or an exec closing O_CLOEXEC descriptors: a remembered signalfd
+    whose number now names another file (or none) is forgotten here."""
+    key = (ctx.proc.pid, fd)
+    sfd = ctx.engine.signalfds.get(key)
+    if sfd is not None and not pt.same_file(ctx.task.tgid_native, fd, sfd.dup):
+        del ctx.engine.signalfds[key]
+        return None
+    return sfd
 
 
 def signalfd_siginfo(info: bytes) -> bytes:
@@ -255,6 +362,7 @@ def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
     if target is None:
         return -errno.EBADF
     if info_ptr:
-        return ctx.engine.queue_signal(ctx.proc.pid, target, None, sig,
-                                       _read_siginfo(ctx, info_ptr))
+        return _queue_signal(ctx, target, None, sig, info_ptr)
+    if not _may_signal(ctx, target, sig):
+        return -errno.EPERM
     return ctx.engine.kill(ctx.proc.pid, target, sig, code=SI_USER)

@@ -1,15 +1,20 @@
 """Time: every clock reads the host's virtual clock; sleeps park the thread.
 
 All wall and monotonic clocks read the same virtual time (seconds since the epoch,
-starting at the host's start_time), as Shadow does: a program cannot tell them apart
-because nothing ever sets the clock. CPU-time clocks read the deterministic CPU model.
+starting at the host's start_time), as Shadow does, until a privileged program sets
+CLOCK_REALTIME (clock_settime, settimeofday): the realtime clocks then run that far
+from the others; the machine's clock is never touched. CPU-time clocks read the
+deterministic CPU model.
 """
 from __future__ import annotations
 
 import errno
 import struct
 
-from .args import efault_on_fault, einval_on_invalid, pack_timespec, read_timespec, s32, s64
+from ..kernel.timers import REALTIME_CLOCKS
+from ..trace.procstatus import credentials
+from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec,
+                   read_timeval, s32, s64)
 from .outcome import Block
 from .registry import handles
 
@@ -30,7 +35,13 @@ _NO_SLEEP = {CLOCK_THREAD_CPUTIME_ID, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE
 _COARSE_RES_NS = 4_000_000  # a 250 Hz tick, fixed so that clock_getres is deterministic
 
 
+def _realtime(ctx) -> int:
+    return ctx.engine.clock.realtime_ns
+
+
 def _clock_value(ctx, clock_id: int) -> int | None:
+    if clock_id in REALTIME_CLOCKS:
+        return _realtime(ctx)
     if clock_id in _WALL_CLOCKS:
         return ctx.now_ns
     if clock_id in _CPU_CLOCKS:
@@ -90,7 +101,7 @@ def clock_getres(ctx, clock_id, res, *_):
 
 @handles("gettimeofday")
 def gettimeofday(ctx, tv, tz, *_):
-    now = ctx.now_ns
+    now = _realtime(ctx)
     if tv:
         ctx.mem.write(tv, struct.pack("<qq", now // NSEC, (now % NSEC) // 1000))
     if tz:
@@ -100,7 +111,7 @@ def gettimeofday(ctx, tv, tz, *_):
 
 @handles("time")
 def time_(ctx, tloc, *_):
-    seconds = ctx.now_ns // NSEC
+    seconds = _realtime(ctx) // NSEC
     if tloc:
         ctx.mem.write(tloc, struct.pack("<q", seconds))
     return seconds
@@ -159,5 +170,45 @@ def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
         return -errno.EINVAL
     if flags & TIMER_ABSTIME:
         # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
+        if clock_id in REALTIME_CLOCKS:
+            value -= ctx.engine.clock.realtime_offset_ns
         return _sleep_until(ctx, value, 0)
     return _sleep_until(ctx, ctx.now_ns + value, rem)
+
+
+CAP_SYS_TIME = 25  # capabilities(7)
+
+
+def _set_realtime(ctx, value_ns: int | None) -> int:
+    """Move the host's CLOCK_REALTIME to ``value_ns`` (None: leave it), never the
+    machine's: EPERM without the native thread's CAP_SYS_TIME (clock_settime(2)).
+    The monotonic clocks stay."""
+    creds = credentials(ctx.task.tgid_native, ctx.task.native)
+    if creds is None or not creds[1] & (1 << CAP_SYS_TIME):
+        return -errno.EPERM
+    if value_ns is not None:
+        ctx.engine.clock.realtime_offset_ns = value_ns - ctx.now_ns
+    return 0
+
+
+@handles("clock_settime")
+@einval_on_invalid
+def clock_settime(ctx, clock_id, tp, *_):
+    clock_id = s32(clock_id)
+    if clock_id != CLOCK_REALTIME:
+        # only the realtime clock can be set; a valid CPU clock id (clock_getcpuclockid(3))
+        # refuses with EPERM after reading the value, every other clock has no setter
+        if clock_id >= 0 or _clock_value(ctx, clock_id) is None:
+            return -errno.EINVAL
+        ctx.mem.read(tp, 16)  # EFAULT first
+        return -errno.EPERM
+    return _set_realtime(ctx, read_timespec(ctx, tp))
+
+
+@handles("settimeofday")
+@einval_on_invalid
+def settimeofday(ctx, tv, tz, *_):
+    value = read_timeval(ctx, tv) if tv else None
+    if tz:
+        ctx.mem.read(tz, 8)  # the time zone is taken and kept nowhere (gettimeofday: UTC)
+    return _set_realtime(ctx, value)

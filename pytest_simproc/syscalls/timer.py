@@ -88,8 +88,14 @@ def timer_create(ctx, clock_id, sevp, timerid_ptr, *_):
         if notify not in (SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID):
             return -errno.EINVAL
         if notify == SIGEV_THREAD_ID:
-            if ctx.engine.table.get(tid) is None or tid != ctx.proc.pid:
+            thread = ctx.engine.tasks_by_tid.get(tid)
+            if thread is None or thread.proc.pid != ctx.proc.pid:
                 return -errno.EINVAL  # not a thread of this process
+            if tid != ctx.proc.pid:
+                # glibc's SIGEV_THREAD timers signal a helper thread this way
+                ctx.engine.refuse(ctx, "a timer signalling a thread other than the main "
+                                  "one: the host posts timer signals to the process")
+                return -errno.EINVAL
             target = tid
         if notify != SIGEV_NONE and not 1 <= signo <= 64:
             return -errno.EINVAL

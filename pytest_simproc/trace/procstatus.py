@@ -1,12 +1,11 @@
 """Fields of a native thread's /proc status file (proc(5)): the hexadecimal signal
 sets (SigBlk, SigPnd, ShdPnd) and capability sets (CapEff, CapPrm, CapInh), and the
-size of the descriptor table (FDSize)."""
+user ids (Uid: real, effective, saved, filesystem), and the size of the descriptor
+table (FDSize)."""
 from __future__ import annotations
 
 
-def status_sets(tgid: int, tid: int, names: tuple[bytes, ...]) -> dict[bytes, int]:
-    """{name: value} of the fields ``names`` (without the colon) of thread ``tid`` of
-    process ``tgid``; {} when the thread is gone."""
+def _fields(tgid: int, tid: int, names: tuple[bytes, ...]) -> dict[bytes, list[bytes]]:
     path = f"/proc/{tid}/status" if tid == tgid else f"/proc/{tgid}/task/{tid}/status"
     prefixes = tuple(name + b":" for name in names)
     found = {}
@@ -14,20 +13,29 @@ def status_sets(tgid: int, tid: int, names: tuple[bytes, ...]) -> dict[bytes, in
         with open(path, "rb") as f:
             for line in f:
                 if line.startswith(prefixes):
-                    found[line[:line.index(b":")]] = int(line.split()[1], 16)
+                    found[line[:line.index(b":")]] = line.split()[1:]
     except OSError:
         pass
     return found
 
 
+def status_sets(tgid: int, tid: int, names: tuple[bytes, ...]) -> dict[bytes, int]:
+    """{name: value} of the fields ``names`` (without the colon) of thread ``tid`` of
+    process ``tgid``; {} when the thread is gone."""
+    return {name: int(values[0], 16) for name, values in _fields(tgid, tid, names).items()}
+
+
+def credentials(tgid: int, tid: int):
+    """((real, effective, saved) user ids, effective capabilities) of the thread, or
+    None when it is gone."""
+    found = _fields(tgid, tid, (b"Uid", b"CapEff"))
+    if len(found) < 2:
+        return None
+    return tuple(int(u) for u in found[b"Uid"][:3]), int(found[b"CapEff"][0], 16)
+
+
 def fd_table_size(pid: int) -> int | None:
     """FDSize: the slots of the process's descriptor table (what select(2) clamps its
     nfds to); None when the process is gone."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"FDSize:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+    found = _fields(pid, pid, (b"FDSize",))
+    return int(found[b"FDSize"][0]) if found else None

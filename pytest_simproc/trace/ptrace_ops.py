@@ -34,6 +34,19 @@ _raw.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
 _raw.restype = ctypes.c_long
 
 
+_SYS_KCMP, _KCMP_FILE = 312, 0
+_libc.syscall.restype = ctypes.c_long
+
+
+def same_file(pid: int, fd: int, own_fd: int) -> bool:
+    """Whether descriptor ``fd`` of process ``pid`` is the open file description the
+    tracer holds as ``own_fd`` (kcmp(2) KCMP_FILE; ptrace access to ``pid`` suffices).
+    False when ``fd`` is closed."""
+    return _libc.syscall(ctypes.c_long(_SYS_KCMP), ctypes.c_long(pid),
+                         ctypes.c_long(os.getpid()), ctypes.c_long(_KCMP_FILE),
+                         ctypes.c_long(fd), ctypes.c_long(own_fd)) == 0
+
+
 def _fail(request: int, pid: int):
     err = ctypes.get_errno()
     raise PtraceError(f"ptrace({request}, {pid}) failed: {os.strerror(err)}", errno=err,

@@ -77,6 +77,24 @@ def test_fork_copies_identity_and_clears_prctl_state(table):
     assert parent.children == [child.pid]
 
 
+def test_clone_parent_gives_the_child_its_callers_parent(table):
+    """clone(2) CLONE_PARENT: a copy of the caller (group, session, limits) whose
+    parent is the caller's parent; not from init (EINVAL)."""
+    grandparent = table.spawn(["sh"], "sh", 0)
+    caller = table.fork(grandparent.pid, 1)
+    table.setpgid(caller.pid, 0, 0)
+    caller.rlimits[rl.RLIMIT_NOFILE] = (64, 64)
+    child = table.fork(caller.pid, 2, clone_parent=True)
+    assert child.ppid == grandparent.pid
+    assert (child.pgid, child.sid) == (caller.pid, grandparent.sid)
+    assert child.rlimits[rl.RLIMIT_NOFILE] == (64, 64)
+    assert grandparent.children == [caller.pid, child.pid] and caller.children == []
+    sibling = table.fork(grandparent.pid, 3, clone_parent=True)  # a child of init's
+    assert sibling.ppid == 1 and sibling.pid in table.init.children
+    with raises(errno.EINVAL):
+        table.fork(1, 4, clone_parent=True)
+
+
 def test_exec(table):
     p = table.spawn(["a"], "a", 0)
     table.exec(p.pid, ["b", "x"], "/usr/bin/b")
