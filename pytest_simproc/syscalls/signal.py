@@ -362,7 +362,7 @@ def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
     if target is None:
         return -errno.EBADF
     if info_ptr:
-        return _queue_signal(ctx, target, None, sig, info_ptr)
+        return _queue(ctx, target, None, sig, info_ptr)
     if not _may_signal(ctx, target, sig):
         return -errno.EPERM
     return ctx.engine.kill(ctx.proc.pid, target, sig, code=SI_USER)
