@@ -400,7 +400,7 @@ def test_marker_expected_final_state_in_drop_in_mode(pytester):
         @pytest.mark.simproc(expected_final_state=Exited(0))
         def test_exit_3():
             subprocess.Popen(["sh", "-c", "sleep 5; exit 3"])
-    """, ["--simproc"], passed=1, errors=1)
+    """, ["--simproc"], failed=1)
     result.stdout.fnmatch_lines([
         "*process 'simhost.sh.1000' exited with status {\"exited\": 3}; "
         "expected end state was {\"exited\": 0} but was {\"exited\": 3}*"])
