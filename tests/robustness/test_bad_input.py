@@ -545,10 +545,18 @@ def test_cli_rejects_bad_expect(value):
     assert_cli_usage_error(cli("run", f"--expect={value}", "--", "true"), "--expect", value)
 
 
+@pytest.mark.parametrize("program, status, reason", [
+    ("/nonexistent-simproc-dir/prog", 127, "No such file or directory"),
+    ("no-such-program-simproc", 127, "No such file or directory"),
+    ("/tmp", 126, "Is a directory"),
+])
+def test_cli_program_that_cannot_start_as_in_a_shell(program, status, reason):
+    res = cli("run", "--", program)
+    assert (res.returncode, res.stdout, res.stderr) == (
+        status, "", f"simproc: {program}: {reason}\n")
+
+
 @pytest.mark.parametrize("args, named", [
-    (["run", "--", "/nonexistent-simproc-dir/prog"], "/nonexistent-simproc-dir/prog"),
-    (["run", "--", "no-such-program-simproc"], "no-such-program-simproc"),
-    (["run", "--", "/tmp"], "/tmp"),
     (["run"], "no program"),
     (["run", "--"], "no program"),
     (["run", "--stop-time", "5"], "no program"),
