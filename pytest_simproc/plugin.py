@@ -10,6 +10,7 @@ import inspect
 
 import pytest
 
+from .assertions import CHAOS_PARAM, chaos_seed
 from .host import SimHost, validate_host_options
 from .kernel.states import Exited, format_state, parse_final_state
 
@@ -70,8 +71,8 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     chaos = metafunc.config.getoption("simproc_chaos")
-    if chaos and "_simproc_chaos_seed" in metafunc.fixturenames:
-        metafunc.parametrize("_simproc_chaos_seed", range(chaos),
+    if chaos and CHAOS_PARAM in metafunc.fixturenames:
+        metafunc.parametrize(CHAOS_PARAM, range(chaos),
                              ids=[f"seed={n}" for n in range(chaos)])
 
 
@@ -275,10 +276,9 @@ def _host_options(item) -> tuple[dict, object]:
     if "strace" not in options:
         options["strace"] = (item.config.getoption("simproc_strace")
                              or item.config.getini("simproc_strace"))
-    chaos_seed = getattr(getattr(item, "callspec", None), "params", {}).get(
-        "_simproc_chaos_seed")
-    if chaos_seed is not None:
-        options["seed"] = chaos_seed
+    chaos = chaos_seed(item)
+    if chaos is not None:
+        options["seed"] = chaos
     return options, expected
 
 
