@@ -72,6 +72,15 @@ def _seconds(name: str, value, *, allow_zero: bool = True) -> float:
     return value
 
 
+def _check_start_time(value) -> float:
+    if isinstance(value, str):  # "now": files the test wrote are not from the future
+        if value != "now":
+            raise ValueError(f"start_time must be a number of seconds or 'now', "
+                             f"not {_short(value)}")
+        return float(int(_time.time()))
+    return _seconds("start_time", value)
+
+
 def _check_hostname(hostname) -> str:
     if not isinstance(hostname, str):
         raise TypeError(f"hostname must be a str, not {_short(hostname)}")
@@ -130,7 +139,7 @@ def _check_rlimits(rlimits) -> dict:
 
 _HOST_OPTION_CHECKS = {
     "hostname": _check_hostname,
-    "start_time": lambda v: _seconds("start_time", v),
+    "start_time": _check_start_time,
     "stop_time": lambda v: _seconds("stop_time", v, allow_zero=False),
     "seed": _check_seed,
     "strace": _check_strace,
@@ -482,6 +491,7 @@ class SimHost:
             shutdown_signal=shutdown_signal, shutdown_grace=shutdown_grace,
             watchdog_timeout=watchdog_timeout, cpu_time_per_syscall=cpu_time_per_syscall)
         data_dir = checked["data_dir"]
+        start_time = checked["start_time"]
         self.strace_mode = strace
         self.hostname = hostname
         self.start_time = start_time

@@ -267,6 +267,9 @@ def _host_options(item) -> tuple[dict, object]:
     expected_final_state."""
     options = marker_options(item)
     expected = options.pop("expected_final_state", None)
+    if "start_time" in options:  # "now" is read once, for every host of the test
+        options["start_time"] = validate_host_options(
+            start_time=options["start_time"])["start_time"]
     seed = item.config.getoption("simproc_seed")
     if seed is None and "seed" not in options:
         seed = _ini_seed(item.config)

@@ -188,3 +188,49 @@ def test_kept_data_dirs_are_in_the_terminal_summary(pytester, workers):
     finally:
         for d in kept:
             shutil.rmtree(d, ignore_errors=True)
+
+
+def test_start_time_now_puts_files_of_the_test_in_the_past(pytester):
+    """By default the host's clock is in 2000, before the files the test wrote (make's
+    clock skew); start_time="now" starts it at the real time, read once per test."""
+    pytester.makepyfile("""
+        import subprocess, time
+        import pytest
+
+        NEWER = ["sh", "-c", 'test "$(date +%s)" -ge "$(stat -c %Y written)"']
+
+        @pytest.mark.simproc(start_time="now")
+        def test_fixture(simhost):
+            open("written", "w").close()
+            p = simhost.spawn(NEWER)
+            simhost.run()
+            assert p.returncode == 0
+            assert simhost.start_time > 946684800
+
+        def test_default(simhost):
+            open("written", "w").close()
+            p = simhost.spawn(NEWER)
+            simhost.run()
+            assert p.returncode == 1
+
+        @pytest.mark.simproc(start_time="now")
+        def test_dropin():
+            open("written", "w").close()
+            assert subprocess.run(NEWER).returncode == 0
+    """)
+    pytester.runpytest("-p", "no:cacheprovider", "-k", "not dropin").assert_outcomes(passed=2)
+    pytester.runpytest("-p", "no:cacheprovider", "--simproc", "-k", "dropin").assert_outcomes(
+        passed=1)
+
+
+def test_start_time_other_words_are_refused(pytester):
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.simproc(start_time="today")
+        def test_x(simhost):
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*start_time must be a number of seconds or 'now', not 'today'"])
