@@ -158,7 +158,7 @@ BAD_STRACE = st.one_of(
 
 HOST_ARGS = {
     "hostname": (BAD_HOSTNAME, ("hostname",)),
-    "start_time": (BAD_SECONDS, ("start_time",)),
+    "start_time": (BAD_SECONDS.filter(lambda v: v != "now"), ("start_time",)),
     "stop_time": (BAD_POSITIVE_SECONDS, ("stop_time",)),
     "seed": (BAD_SEED, ("seed",)),
     "strace": (BAD_STRACE, ("strace",)),
