@@ -2,8 +2,8 @@
 and exec (tests/programs/timer_*.c).
 
 The programs print outcomes (the same natively and in the host, compared byte for byte)
-and, on lines starting with "t ", times: exact in the host's virtual time, checked with a
-tolerance natively.
+and, on lines starting with "t ", times: exact in the host's virtual time; natively only
+what a loaded machine cannot change is checked (timers fire late, never early).
 """
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ def test_itimer_count_native(build, native):
     lines = outcome(res.stdout).splitlines()
     assert lines[0] == "clock_nanosleep 0" and lines[-1] == "done"
     count = int(lines[1].split()[1])
-    assert 9 <= count <= 11, res.stdout
+    # never more expiries than 1.05 s holds; fewer when a loaded machine delivers late
+    # (a pending SIGALRM is not queued twice, signal(7))
+    assert 1 <= count <= 11, res.stdout
 
 
 def test_itimer_count_in_host(build):
@@ -66,7 +68,7 @@ def test_itimer_pause_native(build, native):
     res = native([build("timer_itimer"), "pause"])
     assert res.returncode == 0
     assert outcome(res.stdout) == "sigalrm 10\ndone\n"
-    assert abs(int(timings(res.stdout)["elapsed_ns"]) - 1_000_000_000) < 200_000_000
+    assert int(timings(res.stdout)["elapsed_ns"]) >= 1_000_000_000  # late under load, never early
 
 
 def test_itimer_pause_in_host(build):
@@ -95,7 +97,7 @@ def test_itimer_values_native(build, native):
     assert outcome(res.stdout) == ITIMER_VALUES_EXPECTED
     t = timings(res.stdout)
     for key in ("getitimer_value_us", "disarm_old_value_us"):
-        assert 2_100_000 <= int(t[key]) <= 2_200_000, t    # 2.5 s armed, 0.3 s slept
+        assert 0 < int(t[key]) <= 2_200_000, t    # 2.5 s armed, at least 0.3 s slept
 
 
 def test_itimer_values_in_host(build):
@@ -115,7 +117,7 @@ def test_alarm_pause_native(build, native):
     assert res.returncode == 0
     assert outcome(res.stdout) == "alarm(1) 0\npause -1 EINTR sigalrm 1\ndone\n"
     elapsed = int(timings(res.stdout)["elapsed_ns"])
-    assert 1_000_000_000 <= elapsed < 1_500_000_000
+    assert elapsed >= 1_000_000_000  # late under load, never early
     assert time.monotonic() - started >= 1
 
 
