@@ -73,11 +73,11 @@ def _seconds(name: str, value, *, allow_zero: bool = True) -> float:
 
 
 def _check_start_time(value) -> float:
-    if isinstance(value, str):  # "now": files the test wrote are not from the future
+    if isinstance(value, str):  # "now": files written so far are in the host's past
         if value != "now":
             raise ValueError(f"start_time must be a number of seconds or 'now', "
                              f"not {_short(value)}")
-        return float(int(_time.time()))
+        return float(int(_time.time()) + 1)  # the next whole second
     return _seconds("start_time", value)
 
 

@@ -190,32 +190,32 @@ def test_kept_data_dirs_are_in_the_terminal_summary(pytester, workers):
             shutil.rmtree(d, ignore_errors=True)
 
 
-def test_start_time_now_puts_files_of_the_test_in_the_past(pytester):
-    """By default the host's clock is in 2000, before the files the test wrote (make's
-    clock skew); start_time="now" starts it at the real time, read once per test."""
+def test_start_time_now_puts_files_written_before_in_the_past(pytester):
+    """By default the host's clock is in 2000, before the files on the machine (make's
+    clock skew); start_time="now" starts it at the next whole second when the test's
+    host options are read (set up), after files written until then (here: at
+    collection)."""
     pytester.makepyfile("""
-        import subprocess, time
+        import subprocess
         import pytest
 
+        open("written", "w").close()
         NEWER = ["sh", "-c", 'test "$(date +%s)" -ge "$(stat -c %Y written)"']
 
         @pytest.mark.simproc(start_time="now")
         def test_fixture(simhost):
-            open("written", "w").close()
             p = simhost.spawn(NEWER)
             simhost.run()
             assert p.returncode == 0
             assert simhost.start_time > 946684800
 
         def test_default(simhost):
-            open("written", "w").close()
             p = simhost.spawn(NEWER)
             simhost.run()
             assert p.returncode == 1
 
         @pytest.mark.simproc(start_time="now")
         def test_dropin():
-            open("written", "w").close()
             assert subprocess.run(NEWER).returncode == 0
     """)
     pytester.runpytest("-p", "no:cacheprovider", "-k", "not dropin").assert_outcomes(passed=2)
