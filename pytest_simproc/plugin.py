@@ -101,7 +101,6 @@ def make_host(config, options: dict) -> SimHost:
 
 
 _HOSTS = pytest.StashKey()
-_BAD_MARKER = pytest.StashKey()
 _KEPT = "simproc_kept"  # user_properties name: reports carry it to xdist's controller
 
 
@@ -112,25 +111,11 @@ def _register_host(item, host, expected) -> None:
 
 
 class _Session:
-    """Hooks that need a place of their own: a test whose marker is bad fails alone,
-    without setting anything up; kept data dirs go to the terminal summary."""
+    """Where the kept data dirs of every test (and xdist worker) meet, for the
+    terminal summary."""
 
     def __init__(self):
         self.kept: dict[str, None] = {}
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item, nextitem):
-        message = item.stash.get(_BAD_MARKER, None)
-        if message is None:
-            return None
-        hook = item.ihook
-        hook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        call = pytest.CallInfo.from_call(lambda: pytest.fail(message, pytrace=False),
-                                         when="call")
-        hook.pytest_runtest_logreport(report=hook.pytest_runtest_makereport(item=item,
-                                                                            call=call))
-        hook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-        return True
 
     def pytest_runtest_logreport(self, report):
         for name, value in report.user_properties:
@@ -200,8 +185,8 @@ def strace_snapshot(request):
 
 
 def marker_problems(item) -> tuple[dict, list[str]]:
-    """The marker's keyword arguments (the valid ones, normalized by SimHost's own
-    checks where they parse) and a line for each bad argument, all of them."""
+    """The marker's valid keyword arguments (expected_final_state parsed) and a line
+    for each bad argument, all of them."""
     options: dict = {}
     problems: list[str] = []
     for mark in reversed(list(item.iter_markers("simproc"))):
@@ -229,7 +214,7 @@ def marker_problems(item) -> tuple[dict, list[str]]:
 
 def marker_options(item) -> dict:
     """The marker's keyword arguments, validated; raises pytest.UsageError naming every
-    bad argument (a test whose marker is bad never gets this far: see _Session)."""
+    bad argument (a test whose marker is bad never gets this far: see _BadMarkerItem)."""
     options, problems = marker_problems(item)
     if problems:
         raise pytest.UsageError(_marker_message(item, problems))
@@ -242,14 +227,35 @@ def _marker_message(item, problems: list[str]) -> str:
             + "\n".join(f"  {line}" for line in problems))
 
 
+class _BadMarkerItem(pytest.Item):
+    """Stands in for a test whose simproc marker is bad: it fails with every bad
+    argument, and nothing (fixture, host) is set up for it. Same name, markers and
+    keywords: -k and -m select it as they would the test."""
+
+    def __init__(self, *, message: str, original, **kwargs):
+        super().__init__(**kwargs)
+        self._message = message
+        self._original = original
+        self.own_markers.extend(original.own_markers)
+        self.keywords.update(original.keywords)
+
+    def runtest(self):
+        pytest.fail(self._message, pytrace=False)
+
+    def reportinfo(self):
+        return self._original.reportinfo()
+
+
 def pytest_collection_modifyitems(config, items):
     if config.getoption("simproc_seed") is None:
         _ini_seed(config)
-    for item in items:
+    for i, item in enumerate(items):
         if item.get_closest_marker("simproc") is not None:
             problems = marker_problems(item)[1]
             if problems:
-                item.stash[_BAD_MARKER] = _marker_message(item, problems)
+                items[i] = _BadMarkerItem.from_parent(
+                    item.parent, name=item.name, original=item,
+                    message=_marker_message(item, problems))
 
 
 def _ini_seed(config) -> int:
@@ -318,7 +324,8 @@ def dropin_enabled(config) -> bool:
 def pytest_runtest_setup(item):
     """Drop-in mode starts before the test's fixtures are set up (they may spawn too).
     Tests that ask for the ``simhost`` fixture already have a host and are left alone."""
-    if not dropin_enabled(item.config) or "simhost" in getattr(item, "fixturenames", ()):
+    if (not dropin_enabled(item.config) or "simhost" in getattr(item, "fixturenames", ())
+            or isinstance(item, _BadMarkerItem)):
         return
     from .dropin import DropinSession
     options, expected = _host_options(item)

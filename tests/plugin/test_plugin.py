@@ -90,18 +90,29 @@ def test_running_at_stop_time(pytester):
 
 
 def test_marker_typo_fails_that_test_alone_with_the_near_name(pytester):
-    pytester.makepyfile("""
+    """The others run, module fixtures around it included (the test after it is in
+    another module)."""
+    pytester.makepyfile(test_a="""
         import pytest
 
-        @pytest.mark.simproc(stop_tme=10)
-        def test_typo(simhost):
-            open("ran", "w").close()
+        @pytest.fixture(scope="module")
+        def shared():
+            yield
+            open("shared-torn-down", "w").close()
 
+        def test_before(shared):
+            pass
+
+        @pytest.mark.simproc(stop_tme=10)
+        def test_typo(simhost, shared):
+            open("ran", "w").close()
+    """, test_b="""
         def test_other():
             pass
     """)
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(failed=1, passed=1)
+    result.assert_outcomes(failed=1, passed=2)
+    assert (pytester.path / "shared-torn-down").exists()
     result.stdout.fnmatch_lines([
         "*test_typo*: @pytest.mark.simproc has a bad argument:",
         "*unknown argument 'stop_tme'; did you mean 'stop_time'?",
@@ -109,6 +120,7 @@ def test_marker_typo_fails_that_test_alone_with_the_near_name(pytester):
     assert not (pytester.path / "ran").exists()
     # deselected, it does not matter at all
     pytester.runpytest("-p", "no:cacheprovider", "-k", "other").assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:cacheprovider", "-m", "simproc").assert_outcomes(failed=1)
 
 
 def test_every_bad_marker_argument_is_reported(pytester):
