@@ -7,6 +7,7 @@ what a loaded machine cannot change is checked (timers fire late, never early).
 """
 from __future__ import annotations
 
+import re
 import signal
 import time
 
@@ -207,10 +208,30 @@ done
 """
 
 
+OVERRUN = re.compile(r"si_overrun=(\d+) timer_getoverrun=(\d+)")
+
+
+def at_least_the_overruns(got: str, expected: str) -> None:
+    """The same lines, but the overrun counts (timer_getoverrun(2)) may be higher: a
+    loaded machine keeps the signal blocked longer than the 350 ms asked, and each
+    expiry meanwhile is one more overrun. The count read in the handler is the one
+    the signal carries."""
+    got_lines, want_lines = got.splitlines(), expected.splitlines()
+    assert len(got_lines) == len(want_lines), got
+    for line, want in zip(got_lines, want_lines):
+        counts, want_counts = OVERRUN.search(line), OVERRUN.search(want)
+        if want_counts is None:
+            assert line == want, got
+            continue
+        assert counts and OVERRUN.sub("", line) == OVERRUN.sub("", want), got
+        si_overrun, getoverrun = map(int, counts.groups())
+        assert getoverrun == si_overrun >= int(want_counts.group(1)), got
+
+
 def test_timer_posix_native(build, native):
     res = native([build("timer_posix")])
     assert res.returncode == 0 and res.stderr == b""
-    assert outcome(res.stdout) == TIMER_POSIX_EXPECTED
+    at_least_the_overruns(outcome(res.stdout), TIMER_POSIX_EXPECTED)
 
 
 def test_timer_posix_in_host(build):
@@ -238,7 +259,12 @@ done
 def test_timer_posix_none_native(build, native):
     res = native([build("timer_posix_none")])
     assert res.returncode == 0 and res.stderr == b""
-    assert outcome(res.stdout) == TIMER_POSIX_NONE_EXPECTED
+    # the 300 ms nap lasts at least that long, longer on a loaded machine: what is left
+    # of the 1 s timer is at most 700 ms, not necessarily more than 600
+    left = int(timings(res.stdout)["none_after_300ms_left_ns"])
+    assert 0 <= left <= 700_000_000, left
+    got = outcome(res.stdout).replace("left_in_(0.6s,0.7s] no", "left_in_(0.6s,0.7s] yes")
+    assert got == TIMER_POSIX_NONE_EXPECTED
 
 
 def test_timer_posix_none_in_host(build):
