@@ -1,11 +1,18 @@
-"""``simproc run``: one program in a simulated host, from the shell (SPEC §4)."""
+"""``simproc run``: one program in a simulated host, from the shell (SPEC §4).
+
+It behaves as a shell would run the program: its output streams through as it is
+written, the exit status follows the shell's conventions (127, 126, 128+signal; 124 as
+timeout(1) when the stop time cut it short) and SIGTERM or SIGINT end it cleanly.
+"""
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
-from .errors import SimprocError
+from .errors import ProgramNotFoundError, SimprocError, SpawnError
 from .host import MAX_SECONDS, validate_host_options
 from .kernel.rlimits import parse_rlimit_spec
 from .kernel.states import Exited, Signaled, format_state, parse_final_state
@@ -46,13 +53,28 @@ def _expect(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+RUN_DESCRIPTION = """\
+Run PROGRAM in a simulated host, in virtual time. Its stdout and stderr (and its
+descendants') stream through as they are written.
+
+Exit status: the program's own; 128+N when signal N killed it; 127 when PROGRAM does
+not exist, 126 when it cannot be executed; 124 (as timeout(1)) when it was still
+running at --stop-time and was shut down; with --expect, 0 when the final state
+matches and 1 with a message otherwise. SIGTERM or SIGINT to simproc run shuts the
+host down (shutdown signal, grace, SIGKILL, in virtual time), passes on the output
+written so far, removes the host's data dir and exits 128+N.
+
+With --json -, standard output carries the JSON document alone (json.load reads
+it); the program's stdout then goes to standard error, with its stderr."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simproc", description="Run real programs in a simulated host, in virtual time.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run one program in a simulated host",
-                         description="Run PROGRAM in a simulated host; exit with its status "
-                                     "(128+signal when killed by one).")
+                         description=RUN_DESCRIPTION,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--stop-time", type=_positive_seconds, default=3600, metavar="S",
                      help="virtual seconds after which survivors are shut down (3600)")
     run.add_argument("--seed", type=int, default=0, help="schedule and randomness seed (0)")
@@ -65,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "network and DNS, a source of nondeterminism (default: loopback)")
     run.add_argument("--expect", type=_expect, metavar="exited:N|signaled:SIG|running",
                      help="exit 0 when the final state matches, 1 with a message if not")
-    run.add_argument("--json", metavar="FILE", help="write the final process table (- for stdout)")
+    run.add_argument("--json", metavar="FILE|-",
+                     help="write the final process table to FILE, or alone on stdout with "
+                          "- (the program's stdout then goes to stderr)")
     run.add_argument("--strace", metavar="FILE|-",
                      help="log every process's system calls, strace -f style, to FILE "
                           "(- for standard error, as strace does)")
@@ -77,12 +101,98 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_NOT_FOUND = 127   # the shells' "command not found"
+EXIT_CANNOT_RUN = 126  # found, but not executable
+EXIT_TIMED_OUT = 124   # timeout(1)'s status
+
+
 def _exit_code(state) -> int:
     if isinstance(state, Exited):
         return state.code
     if isinstance(state, Signaled):
         return 128 + int(state.signal)
-    return 0
+    return EXIT_TIMED_OUT  # Running: still alive at the stop time
+
+
+class _Forwarder:
+    """Copies what the program writes to its output files onto our own streams while
+    the host runs, so output appears as it is written (the files stay the host's: the
+    programs never block on a reader outside it)."""
+
+    POLL = 0.02  # seconds between looks at the files
+
+    def __init__(self, pairs):
+        self._pairs = [[open(path, "rb"), stream] for path, stream in pairs if path]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="simproc-forward",
+                                        daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._copy()  # whatever came after the last look
+        for pair in self._pairs:
+            pair[0].close()
+        return False
+
+    def _main(self):
+        while not self._stop.wait(self.POLL):
+            self._copy()
+
+    def _copy(self):
+        for pair in self._pairs:
+            source, stream = pair
+            data = source.read()
+            if not data or stream is None:
+                continue
+            try:
+                stream.write(data)
+                stream.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                pair[1] = None  # our reader went away: the rest is dropped
+
+
+class _StopSignals:
+    """SIGTERM and SIGINT ask the run to stop (the host is shut down, not abandoned)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.received: list[int] = []
+        self.event = threading.Event()
+
+    def _handler(self, signum, frame):
+        self.received.append(signum)
+        self.event.set()
+
+    def __enter__(self):
+        self._old = {sig: signal.signal(sig, self._handler) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        return False
+
+
+def _spawn_failure(program: str, exc: Exception) -> int:
+    """The shell's message and status for a program that cannot start."""
+    if isinstance(exc, ProgramNotFoundError) and not ("/" in program
+                                                      and os.path.exists(program)):
+        print(f"simproc: {program}: No such file or directory", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    if not isinstance(exc, ProgramNotFoundError):
+        reason = str(exc)
+    elif os.path.isdir(program):
+        reason = "Is a directory"
+    else:
+        reason = "Permission denied"
+    print(f"simproc: {program}: {reason}", file=sys.stderr)
+    return EXIT_CANNOT_RUN
 
 
 def run_command(args) -> int:
@@ -96,14 +206,20 @@ def run_command(args) -> int:
     sys.stdout.flush()
     rlimits = dict(args.rlimit)
     strace = args.strace_mode if args.strace else "off"
-    with SimHost(hostname=args.hostname, stop_time=args.stop_time, seed=args.seed,
-                 rlimits=rlimits, strace=strace, network=args.network) as host:
-        proc = host.spawn(program, stdin=sys.stdin.fileno() if _readable_stdin() else None)
-        host.run()
+    out = sys.stderr.buffer if args.json == "-" else sys.stdout.buffer
+    with _StopSignals() as stop, SimHost(hostname=args.hostname, stop_time=args.stop_time,
+                                         seed=args.seed, rlimits=rlimits,
+                                         strace=strace, network=args.network) as host:
+        try:
+            proc = host.spawn(program, stdin=sys.stdin.fileno() if _readable_stdin() else None)
+        except (ProgramNotFoundError, SpawnError) as exc:
+            return _spawn_failure(program[0], exc)
+        with _Forwarder([(proc.stdout_path, out), (proc.stderr_path, sys.stderr.buffer)]):
+            host.run_until(stop.event.is_set)
+            if stop.received and any(p.state in ("running", "stopped")
+                                     for p in host.processes()):
+                host.shutdown()
         state = proc.exit_status
-        for data, stream in ((proc.stdout, sys.stdout), (proc.stderr, sys.stderr)):
-            stream.buffer.write(data)
-            stream.flush()
         if args.strace:
             text = "".join(line + "\n" for line in host.strace_lines())
             if args.strace == "-":
@@ -119,6 +235,8 @@ def run_command(args) -> int:
             else:
                 with open(args.json, "w") as f:
                     f.write(text)
+    if stop.received:
+        return 128 + stop.received[0]
     if args.expect is not None:
         if state == args.expect:
             return 0

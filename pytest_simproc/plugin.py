@@ -5,21 +5,24 @@ Loaded through the ``pytest11`` entry point; nothing to import in conftest.py.
 """
 from __future__ import annotations
 
+import difflib
 import inspect
 
 import pytest
 
-from .host import SimHost
+from .assertions import CHAOS_PARAM, chaos_seed
+from .host import SimHost, validate_host_options
 from .kernel.states import Exited, format_state, parse_final_state
-
-MARKER_HELP = ("simproc(**options, expected_final_state=None): configure the test's "
-               "simulated host; options are SimHost's (hostname, start_time, stop_time, "
-               "seed, rlimits, shutdown_signal, shutdown_grace, watchdog_timeout); "
-               "expected_final_state (Exited(n), Signaled(sig), Running or their text "
-               "forms) is checked at teardown for every process the test spawned.")
 
 _HOST_OPTIONS = frozenset(p for p in inspect.signature(SimHost.__init__).parameters
                           if p != "self")
+_MARKER_OPTIONS = _HOST_OPTIONS | {"expected_final_state"}
+
+MARKER_HELP = ("simproc(**options): configure the test's simulated host. Options: "
+               "SimHost's (" + ", ".join(sorted(_HOST_OPTIONS)) + ") and "
+               "expected_final_state (Exited(n), Signaled(sig), Running or their text "
+               "forms), checked at the end of the test's call for every process the "
+               "test spawned.")
 
 
 def pytest_addoption(parser):
@@ -56,6 +59,7 @@ def pytest_addhooks(pluginmanager):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", MARKER_HELP)
+    config.pluginmanager.register(_Session(), "simproc-session")
     mode = config.getoption("simproc_strace") or config.getini("simproc_strace")
     if mode not in ("off", "standard", "deterministic"):
         raise pytest.UsageError(f"ini option simproc_strace = {mode!r}: expected off, "
@@ -67,8 +71,8 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     chaos = metafunc.config.getoption("simproc_chaos")
-    if chaos and "_simproc_chaos_seed" in metafunc.fixturenames:
-        metafunc.parametrize("_simproc_chaos_seed", range(chaos),
+    if chaos and CHAOS_PARAM in metafunc.fixturenames:
+        metafunc.parametrize(CHAOS_PARAM, range(chaos),
                              ids=[f"seed={n}" for n in range(chaos)])
 
 
@@ -97,11 +101,50 @@ def make_host(config, options: dict) -> SimHost:
 
 
 _HOSTS = pytest.StashKey()
+_KEPT = "simproc_kept"  # user_properties name: reports carry it to xdist's controller
 
 
-def _register_host(item, host) -> None:
-    """Remember the test's host for its failure report."""
-    item.stash.setdefault(_HOSTS, []).append(host)
+def _register_host(item, host, expected) -> None:
+    """Remember the test's host for its failure report and, with the test's
+    expected_final_state, for the check at the end of its call."""
+    item.stash.setdefault(_HOSTS, []).append((host, expected))
+
+
+class _Session:
+    """Where the kept data dirs of every test (and xdist worker) meet, for the
+    terminal summary."""
+
+    def __init__(self):
+        self.kept: dict[str, None] = {}
+
+    def pytest_runtest_logreport(self, report):
+        for name, value in report.user_properties:
+            if name == _KEPT:
+                self.kept[value] = None
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.kept:
+            terminalreporter.section("simproc: kept data dirs")
+            for line in self.kept:
+                terminalreporter.line(line)
+
+
+def _keep(item, host) -> None:
+    item.user_properties.append((_KEPT, f"{host.hostname}: {host.data_dir}"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """expected_final_state is part of the test: once its function returned, each
+    host runs to its end and a mismatch fails the call, with the tree of the
+    finished processes."""
+    result = yield
+    for host, expected in item.stash.get(_HOSTS, ()):
+        failures = _expected_state_failures(host, expected)
+        if failures:
+            pytest.fail("\n".join(failures) + "\n\nprocess tree:\n"
+                        + host.tree(include_gone=True), pytrace=False)
+    return result
 
 
 @pytest.hookimpl(wrapper=True)
@@ -110,7 +153,7 @@ def pytest_runtest_makereport(item, call):
     tail of the processes involved."""
     report = yield
     if report.failed:
-        for host in item.stash.get(_HOSTS, ()):
+        for host, _ in item.stash.get(_HOSTS, ()):
             for title, body in failure_sections(host):
                 report.sections.append((title, body))
     return report
@@ -141,42 +184,78 @@ def strace_snapshot(request):
     return make_snapshot_fixture(request, request.config.getoption("simproc_update_snapshots"))
 
 
-def marker_options(item) -> dict:
-    """The marker's keyword arguments, validated; raises pytest.UsageError naming the
-    bad argument."""
+def marker_problems(item) -> tuple[dict, list[str]]:
+    """The marker's valid keyword arguments (expected_final_state parsed) and a line
+    for each bad argument, all of them."""
     options: dict = {}
+    problems: list[str] = []
     for mark in reversed(list(item.iter_markers("simproc"))):
         if mark.args:
-            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.simproc takes keyword "
-                                    f"arguments only, got positional {mark.args!r}")
+            problems.append(f"positional arguments {mark.args!r}: the marker takes "
+                            f"keyword arguments only")
         options.update(mark.kwargs)
-    for name, value in options.items():
-        if name == "expected_final_state":
-            try:
+    for name, value in list(options.items()):
+        try:
+            if name == "expected_final_state":
                 options[name] = parse_final_state(value)
-            except ValueError as exc:
-                raise pytest.UsageError(f"{item.nodeid}: simproc marker argument "
-                                        f"expected_final_state: {exc}") from None
-        elif name not in _HOST_OPTIONS:
-            raise pytest.UsageError(
-                f"{item.nodeid}: unknown simproc marker argument {name!r}; known: "
-                f"{', '.join(sorted(_HOST_OPTIONS | {'expected_final_state'}))}")
-    # The values, by the very checks SimHost applies (nothing is created).
-    from .host import validate_host_options
-    try:
-        validate_host_options(**{name: value for name, value in options.items()
-                                 if name != "expected_final_state"})
-    except (TypeError, ValueError) as exc:
-        raise pytest.UsageError(f"{item.nodeid}: simproc marker: {exc}") from None
+            elif name in _HOST_OPTIONS:
+                validate_host_options(**{name: value})
+            else:
+                del options[name]
+                near = difflib.get_close_matches(name, sorted(_MARKER_OPTIONS), n=1)
+                hint = (f"did you mean {near[0]!r}?" if near else
+                        f"known: {', '.join(sorted(_MARKER_OPTIONS))}")
+                problems.append(f"unknown argument {name!r}; {hint}")
+        except (TypeError, ValueError) as exc:
+            del options[name]
+            problems.append(f"{name}: {exc}")
+    return options, problems
+
+
+def marker_options(item) -> dict:
+    """The marker's keyword arguments, validated; raises pytest.UsageError naming every
+    bad argument (a test whose marker is bad never gets this far: see _BadMarkerItem)."""
+    options, problems = marker_problems(item)
+    if problems:
+        raise pytest.UsageError(_marker_message(item, problems))
     return options
+
+
+def _marker_message(item, problems: list[str]) -> str:
+    many = f"{len(problems)} bad arguments" if len(problems) > 1 else "a bad argument"
+    return (f"{item.nodeid}: @pytest.mark.simproc has {many}:\n"
+            + "\n".join(f"  {line}" for line in problems))
+
+
+class _BadMarkerItem(pytest.Item):
+    """Stands in for a test whose simproc marker is bad: it fails with every bad
+    argument, and nothing (fixture, host) is set up for it. Same name, markers and
+    keywords: -k and -m select it as they would the test."""
+
+    def __init__(self, *, message: str, original, **kwargs):
+        super().__init__(**kwargs)
+        self._message = message
+        self._original = original
+        self.own_markers.extend(original.own_markers)
+        self.keywords.update(original.keywords)
+
+    def runtest(self):
+        pytest.fail(self._message, pytrace=False)
+
+    def reportinfo(self):
+        return self._original.reportinfo()
 
 
 def pytest_collection_modifyitems(config, items):
     if config.getoption("simproc_seed") is None:
         _ini_seed(config)
-    for item in items:
+    for i, item in enumerate(items):
         if item.get_closest_marker("simproc") is not None:
-            marker_options(item)
+            problems = marker_problems(item)[1]
+            if problems:
+                items[i] = _BadMarkerItem.from_parent(
+                    item.parent, name=item.name, original=item,
+                    message=_marker_message(item, problems))
 
 
 def _ini_seed(config) -> int:
@@ -194,6 +273,9 @@ def _host_options(item) -> tuple[dict, object]:
     expected_final_state."""
     options = marker_options(item)
     expected = options.pop("expected_final_state", None)
+    if "start_time" in options:  # "now" is read once, for every host of the test
+        options["start_time"] = validate_host_options(
+            start_time=options["start_time"])["start_time"]
     seed = item.config.getoption("simproc_seed")
     if seed is None and "seed" not in options:
         seed = _ini_seed(item.config)
@@ -203,10 +285,9 @@ def _host_options(item) -> tuple[dict, object]:
     if "strace" not in options:
         options["strace"] = (item.config.getoption("simproc_strace")
                              or item.config.getini("simproc_strace"))
-    chaos_seed = getattr(getattr(item, "callspec", None), "params", {}).get(
-        "_simproc_chaos_seed")
-    if chaos_seed is not None:
-        options["seed"] = chaos_seed
+    chaos = chaos_seed(item)
+    if chaos is not None:
+        options["seed"] = chaos
     return options, expected
 
 
@@ -243,7 +324,8 @@ def dropin_enabled(config) -> bool:
 def pytest_runtest_setup(item):
     """Drop-in mode starts before the test's fixtures are set up (they may spawn too).
     Tests that ask for the ``simhost`` fixture already have a host and are left alone."""
-    if not dropin_enabled(item.config) or "simhost" in getattr(item, "fixturenames", ()):
+    if (not dropin_enabled(item.config) or "simhost" in getattr(item, "fixturenames", ())
+            or isinstance(item, _BadMarkerItem)):
         return
     from .dropin import DropinSession
     options, expected = _host_options(item)
@@ -272,55 +354,44 @@ def pytest_runtest_protocol(item, nextitem):
     try:
         return (yield)
     finally:  # setup interrupted before teardown ran (Ctrl-C, exit): still restore
-        _stop_dropin(item, check=False)
+        _stop_dropin(item)
 
 
 def _dropin_host(item, options) -> SimHost:
     host = make_host(item.config, options)
-    _register_host(item, host)
+    _register_host(item, host, item.stash[_DROPIN][1])
     return host
 
 
-def _stop_dropin(item, check: bool = True) -> None:
+def _stop_dropin(item) -> None:
     entry = item.stash.get(_DROPIN, None)
     if entry is None:
         return
     del item.stash[_DROPIN]
-    session, expected = entry
-    failures = []
-    try:
-        if check and session._host is not None and not session._closed:
-            failures = _expected_state_failures(session._host, expected)
-            tree = session._host.tree()
-    finally:
-        session.stop()
-        if session.keep and session._host is not None:
-            print(f"\nsimproc: data of host {session._host.hostname!r} kept in "
-                  f"{session._host.data_dir}")
-    if failures:
-        pytest.fail("\n".join(failures) + "\n\n" + tree, pytrace=False)
+    session = entry[0]
+    session.stop()
+    if session.keep and session._host is not None:
+        _keep(item, session._host)
 
 
 @pytest.fixture
 def simhost(request, _simproc_chaos_seed):
     """A fresh simulated host for this test (SimHost), configured by the ``simproc``
-    marker. Torn down after the test: every native process is killed and reaped, and
-    each process the test spawned is checked against ``expected_final_state``."""
+    marker. Each process the test spawned is checked against ``expected_final_state``
+    once the test function returned (the host runs to its end first); torn down after
+    the test: every native process is killed and reaped."""
     options, expected = _host_options(request.node)
     try:
         host = make_host(request.config, options)
     except (TypeError, ValueError) as exc:
         raise pytest.UsageError(f"{request.node.nodeid}: simproc marker: {exc}") from None
-    _register_host(request.node, host)
+    _register_host(request.node, host, expected)
     keep = request.config.getoption("simproc_keep")
     if keep:
         host.keep_data()
     try:
         yield host
-        failures = _expected_state_failures(host, expected)
-        if failures:
-            pytest.fail("\n".join(failures) + "\n\n" + host.tree(), pytrace=False)
     finally:
         host.close()
         if keep:
-            print(f"\nsimproc: data of host {host.hostname!r} kept in {host.data_dir}")
+            _keep(request.node, host)

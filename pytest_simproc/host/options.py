@@ -7,6 +7,7 @@ table of checks serves all three (``validate_host_options``).
 from __future__ import annotations
 
 import os
+import time as _time
 
 from ..kernel.rlimits import normalize_rlimits
 from ..kernel.signals import parse_signal
@@ -39,6 +40,15 @@ def _seconds(name: str, value, *, allow_zero: bool = True) -> float:
         raise ValueError(f"{name} must be finite and at most {MAX_SECONDS} seconds "
                          f"(about 146 years), not {_short(value)}")
     return value
+
+
+def _check_start_time(value) -> float:
+    if isinstance(value, str):  # "now": files written so far are in the host's past
+        if value != "now":
+            raise ValueError(f"start_time must be a number of seconds or 'now', "
+                             f"not {_short(value)}")
+        return float(int(_time.time()) + 1)  # the next whole second
+    return _seconds("start_time", value)
 
 
 def _check_hostname(hostname) -> str:
@@ -107,7 +117,7 @@ def _check_rlimits(rlimits) -> dict:
 
 _HOST_OPTION_CHECKS = {
     "hostname": _check_hostname,
-    "start_time": lambda v: _seconds("start_time", v),
+    "start_time": _check_start_time,
     "stop_time": lambda v: _seconds("stop_time", v, allow_zero=False),
     "seed": _check_seed,
     "strace": _check_strace,

@@ -57,6 +57,7 @@ class SimHost:
             watchdog_timeout=watchdog_timeout, cpu_time_per_syscall=cpu_time_per_syscall,
             network=network)
         data_dir = checked["data_dir"]
+        start_time = checked["start_time"]
         self.strace_mode = strace
         self.hostname = hostname
         self.start_time = start_time

@@ -278,3 +278,24 @@ def test_real_deterministic_strace_snapshot_is_stable(tmp_path):
     diff = str(info.value).splitlines()
     assert any(d.startswith("-") and d.endswith("+++ exited with 3 +++") for d in diff)
     assert any(d.startswith("+") and d.endswith("+++ exited with 4 +++") for d in diff)
+
+
+def test_placeholders_whole_cut_nested_and_root(tmp_path, make):
+    """Paths become their tokens: the longest first (a data dir inside tmp_path), in a
+    string strace cut at its length limit too; "/" (a cwd at the root) is left alone."""
+    lines = [
+        '00:00:00.000000 execve("/t/pytest-7/test_a0/prog", ["/t/pytest-7/test_a0/pro"..., '
+        '"--dir=/t/pytest-7/te"..., "/t/x"...], <pointer>) = 0',
+        '00:00:00.000000 openat(AT_FDCWD, "/t/pytest-7/test_a0/data/f", O_RDONLY) = 3',
+        '00:00:00.000000 chdir("/") = 0',
+    ]
+    path = tmp_path / "snap.strace"
+    placeholders = {"/t/pytest-7/test_a0": "<tmp_path>", "/t/pytest-7/test_a0/data/": "<data_dir>",
+                    "/": "<cwd>"}
+    assert_strace_snapshot(make(lines), path, update=True, placeholders=placeholders)
+    assert path.read_text().splitlines() == [
+        '00:00:00.000000 execve("<tmp_path>/prog", ["<tmp_path>/pro"..., '
+        '"--dir=<data_dir>"..., "/t/x"...], <pointer>) = 0',  # cut: the longest it begins
+        '00:00:00.000000 openat(AT_FDCWD, "<data_dir>/f", O_RDONLY) = 3',
+        '00:00:00.000000 chdir("/") = 0',
+    ]

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
+
+import pytest
 
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -13,11 +17,15 @@ PROCESS_KEYS = {"pid", "ppid", "pgid", "sid", "argv", "state", "exit", "reaped_b
                 "start_time", "end_time"}
 
 
-def cli(*args, cwd=None, timeout=60):
-    env = dict(os.environ)
+def cli_env(**extra) -> dict:
+    env = dict(os.environ, **extra)
     env["PYTHONPATH"] = REPO_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def cli(*args, cwd=None, timeout=60):
     return subprocess.run([sys.executable, "-m", "pytest_simproc", "run", *map(str, args)],
-                          capture_output=True, timeout=timeout, cwd=cwd, env=env,
+                          capture_output=True, timeout=timeout, cwd=cwd, env=cli_env(),
                           stdin=subprocess.DEVNULL)
 
 
@@ -111,12 +119,38 @@ def test_stop_time_and_expect_running(build, tmp_path):
     assert 'expected end state was {"exited": 0} but was "running"' in res.stderr.decode()
 
 
-def test_missing_program(tmp_path):
-    path = str(tmp_path / "no-such-program")
-    res = cli("--", path)
-    assert res.returncode != 0
-    assert path in res.stderr.decode()
-    assert res.stdout == b""
+def test_missing_program_is_127_as_in_a_shell(tmp_path):
+    for program in (str(tmp_path / "no-such-program"), "no-such-program-in-path"):
+        res = cli("--", program)
+        assert res.returncode == 127
+        assert res.stderr.decode() == f"simproc: {program}: No such file or directory\n"
+        assert res.stdout == b""
+
+
+def test_program_that_cannot_be_executed_is_126(tmp_path):
+    script = tmp_path / "not-executable"
+    script.write_text("echo hi\n")
+    script.chmod(0o644)
+    res = cli("--", script)
+    assert res.returncode == 126
+    assert res.stderr.decode() == f"simproc: {script}: Permission denied\n"
+
+
+def test_still_running_at_stop_time_is_124_as_timeout(build):
+    res = cli("--stop-time", "10", "--", build("zombie"), "100")
+    assert res.returncode == 124, res.stderr.decode()
+    assert cli("--stop-time", "10", "--expect", "running", "--", build("zombie"),
+               "100").returncode == 0
+
+
+def test_json_to_stdout_is_a_document_alone(build):
+    """With --json -, stdout is the JSON document; the program's output goes to
+    stderr."""
+    res = cli("--json", "-", "--", build("zombie"), "4")
+    assert res.returncode == 0, res.stderr.decode()
+    report = json.loads(res.stdout)
+    assert sorted(p["pid"] for p in report["processes"]) == [1000, 1001]
+    assert res.stderr == b"child 1001\nparent 1000 slept\n"
 
 
 def test_bad_expect_value(build):
@@ -143,3 +177,46 @@ def test_cli_strace_to_file_and_stderr(tmp_path):
     to_stderr = subprocess.run(cmd[:5] + ["-"] + cmd[6:], capture_output=True, timeout=60)
     assert to_stderr.stdout == b"hi\n"
     assert b"+++ exited with 0 +++" in to_stderr.stderr
+
+
+def read_until(stream, text: bytes, limit: float = 120) -> bytes:
+    """Bytes read from ``stream`` until ``text`` arrived; fails (instead of hanging)
+    if it never comes."""
+    got = b""
+    fd = stream.fileno()
+    while text not in got:
+        ready, _, _ = select.select([fd], [], [], limit)
+        chunk = os.read(fd, 4096) if ready else b""
+        assert chunk, f"{text!r} never came; got {got!r}"
+        got += chunk
+    return got
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_output_streams_live_and_a_signal_shuts_the_host_down(build, tmp_path, sig):
+    """The program's first line arrives while it still runs (it never ends by itself);
+    SIGTERM or SIGINT to simproc run then shuts the host down: the program gets the
+    shutdown signal (its handler's line is passed on too), the data dir is removed and
+    simproc run exits 128+N."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    run = subprocess.Popen([sys.executable, "-m", "pytest_simproc", "run", "--json",
+                            str(tmp_path / "table.json"), "--", build("chatty")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, env=cli_env(TMPDIR=str(tmpdir)))
+    try:
+        assert read_until(run.stdout, b"\n") == b"started\n"
+        assert run.poll() is None
+        assert [p.name for p in tmpdir.iterdir()] != []  # the host's data dir, meanwhile
+        run.send_signal(sig)
+        out, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 128 + sig, err.decode()
+    assert out == b"got SIGTERM\n"
+    assert err == b""
+    assert list(tmpdir.iterdir()) == []
+    proc = by_pid(json.loads((tmp_path / "table.json").read_text()))[1000]
+    assert proc["exit"] == {"exited": 0}

@@ -31,8 +31,15 @@ def parse_clocks(stdout: bytes) -> dict:
     return out
 
 
-def check_common(r: dict, divisor: int) -> None:
-    """What holds natively and in the host."""
+def machine_tai_offset() -> int:
+    """This machine's CLOCK_TAI - CLOCK_REALTIME in whole seconds (adjtimex(2)'s tai:
+    0 when nothing set it, 37 with a time daemon that did, 1 on some VMs)."""
+    return round(time.clock_gettime(time.CLOCK_TAI) - time.clock_gettime(time.CLOCK_REALTIME))
+
+
+def check_common(r: dict, divisor: int, tai_offset: int, native: bool = False) -> None:
+    """What holds natively and in the host. Natively, times only have lower bounds:
+    a loaded machine makes a real run late, never early."""
     assert sorted(r["gettime"]) == sorted(CLOCKS)
     assert sorted(r["getres"]) == sorted(CLOCKS)
     for name, res in r["getres"].items():
@@ -45,11 +52,13 @@ def check_common(r: dict, divisor: int) -> None:
     g = r["gettime"]
     assert g["BOOTTIME"] >= g["MONOTONIC"]
     assert g["PROCESS_CPUTIME_ID"] >= 0 and g["THREAD_CPUTIME_ID"] >= 0
-    tai_offset = (g["TAI"] - g["REALTIME"]) / NS
-    assert min(abs(tai_offset), abs(tai_offset - 37)) < 0.5, tai_offset
+    # TAI is read after REALTIME: its offset, plus however long the reads took
+    assert g["TAI"] - g["REALTIME"] >= tai_offset * NS, (g["TAI"] - g["REALTIME"], tai_offset)
+    if not native:
+        assert g["TAI"] - g["REALTIME"] == tai_offset * NS
     # the absolute target is "now + 3 s", read just after the previous line's realtime
     lag = ns(r["abs_target"][0]) - ns(r["after_clock_nanosleep_rel"][0]) - 3 * NS // divisor
-    assert 0 <= lag < NS // 2, lag
+    assert lag >= 0 if native else lag == 0, lag
 
 
 def sleeps(r: dict) -> list[tuple[int, int]]:
@@ -63,24 +72,26 @@ def sleeps(r: dict) -> list[tuple[int, int]]:
 
 
 def test_clocks_native(build, native):
+    """The same program natively: the order of the readings and sleeps that last at
+    least as asked (nanosleep(2)), not how much longer they took (the load decides)."""
     divisor = 10    # 0.15 s + 0.2 s + 0.3 s of real sleeping
-    before = time.time()
+    before = time.time_ns()
     res = native([build("clocks"), str(divisor)])
+    after = time.time_ns()
     assert res.returncode == 0, res.stdout.decode()
     r = parse_clocks(res.stdout)
-    check_common(r, divisor)
+    check_common(r, divisor, machine_tai_offset(), native=True)
     g = r["gettime"]
-    assert abs(g["REALTIME"] / NS - before) < 5
-    assert abs(g["REALTIME_COARSE"] - g["REALTIME"]) < NS // 10
+    assert before <= g["REALTIME"] <= after
+    assert g["REALTIME_COARSE"] >= g["REALTIME"] - NS // 10  # lags by a tick or so
     sec, usec = r["gettimeofday"][1].split(".")
-    assert abs(int(sec) + int(usec) / 1e6 - g["REALTIME"] / NS) < 1
-    assert abs(int(r["time"][0]) - g["REALTIME"] / NS) <= 1
+    assert g["REALTIME"] // 1000 <= int(sec) * 1_000_000 + int(usec) <= after // 1000
+    assert g["REALTIME"] // NS - 1 <= int(r["time"][0]) <= after // NS
     points = sleeps(r)
-    tolerance = NS // 2
     for (rt0, mono0), (rt1, mono1), length in zip(points, points[1:], (1.5, 2, 3)):
         want = int(length * NS) // divisor
-        assert want <= mono1 - mono0 < want + tolerance, (length, mono1 - mono0)
-        assert want - NS // 100 <= rt1 - rt0 < want + tolerance, (length, rt1 - rt0)
+        assert want <= mono1 - mono0, (length, mono1 - mono0)
+        assert want - NS // 100 <= rt1 - rt0, (length, rt1 - rt0)
     assert points[3][0] >= ns(r["abs_target"][0])
 
 
@@ -90,7 +101,7 @@ def test_clocks_in_host(build):
         host.run()
         assert p.exit_status == Exited(0), p.stdout.decode()
         r = parse_clocks(p.stdout)
-        check_common(r, 1)
+        check_common(r, 1, 0)
         g = r["gettime"]
         assert g["REALTIME"] == START * NS
         assert START * NS - NS // 100 <= g["REALTIME_COARSE"] <= START * NS

@@ -188,3 +188,52 @@ def test_xdist_gives_the_same_results_and_strace_bytes(pytester):
             p.unlink()
     assert len(logs[()]) == 4
     assert logs[()] == logs[("-n", "2")]
+
+
+SNAPSHOT_PATHS_TEST = """
+import os
+import pytest
+
+@pytest.mark.simproc(strace="deterministic")
+def test_paths(simhost, tmp_path, strace_snapshot):
+    (tmp_path / "in.txt").write_text("hi\\n")
+    with open("cwd.txt", "w") as f:
+        f.write("here\\n")
+    p = simhost.spawn(["cat", str(tmp_path / "in.txt"), os.path.join(os.getcwd(), "cwd.txt"),
+                       os.path.join(simhost.data_dir, "none")])
+    simhost.run()
+    strace_snapshot(p)
+"""
+
+
+def test_snapshot_writes_run_dependent_paths_as_placeholders(pytester, monkeypatch):
+    """tmp_path, the host's data dir and the working directory differ between these
+    two runs; the snapshot written by the first matches the second. (A length that
+    follows a path's, such as cat's error message naming it, still differs: the files
+    are there, but for the data dir's, whose length never changes.)"""
+    test_file = pytester.makepyfile(test_snap=SNAPSHOT_PATHS_TEST)
+    pytester.runpytest("-p", "no:cacheprovider", "--simproc-update-snapshots",
+                       "--basetemp", str(pytester.path / "bt1")).assert_outcomes(passed=1)
+    snapshot = (pytester.path / "__snapshots__" / "test_snap" / "test_paths.strace").read_text()
+    for placeholder in ('"<tmp_path>/in.txt"', '"<cwd>/cwd.txt"', '"<data_dir>/none"'):
+        assert placeholder in snapshot, snapshot
+    assert str(pytester.path) not in snapshot and "/tmp/" not in snapshot, snapshot
+    other = pytester.mkdir("elsewhere")
+    monkeypatch.chdir(other)
+    result = pytester.runpytest(str(test_file), "-p", "no:cacheprovider",
+                                "--rootdir", str(pytester.path),
+                                "--basetemp", str(pytester.path / "bt2"))
+    result.assert_outcomes(passed=1)
+
+
+def test_snapshots_under_chaos_are_not_compared_and_say_so(pytester):
+    """Under --simproc-chaos each seed runs another schedule: the test's one snapshot
+    is neither looked for per seed nor written, and a warning says why."""
+    pytester.makepyfile(test_snap=SNAPSHOT_PATHS_TEST)
+    for update in ([], ["--simproc-update-snapshots"]):
+        result = pytester.runpytest("-p", "no:cacheprovider", "--simproc-chaos=2", *update)
+        result.assert_outcomes(passed=2, warnings=2)
+        result.stdout.fnmatch_lines([
+            "*SnapshotNotCompared: strace snapshot test_paths.strace not compared under "
+            "--simproc-chaos (schedule seed 0)*"])
+        assert not (pytester.path / "__snapshots__").exists()

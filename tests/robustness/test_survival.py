@@ -221,6 +221,14 @@ needs_timeout = pytest.mark.skipif(not _has_timeout_plugin(),
                                    reason="pytest-timeout is not installed")
 
 
+# pytest as a terminal starts it: Ctrl-C raises KeyboardInterrupt even when whatever
+# launched this suite ignores SIGINT (nohup, a CI runner, `&` in a script), which the
+# inner process would inherit (signal(7): ignored signals stay ignored across execve).
+INNER_PYTEST = ("import signal, sys, pytest; "
+                "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "sys.exit(pytest.console_main())")
+
+
 class Inner:
     """A separate pytest process running one of INNER_TESTS."""
 
@@ -234,7 +242,7 @@ class Inner:
         env = dict(os.environ, SIMPROC_ROBUST_OUT=str(self.out))
         env.pop("PYTEST_ADDOPTS", None)
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+            [sys.executable, "-c", INNER_PYTEST, "-p", "no:cacheprovider", "-q",
              "-o", "addopts=", f"test_inner.py::{test}"],
             cwd=pytester.path, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
             stderr=subprocess.STDOUT, start_new_session=True)
