@@ -19,7 +19,7 @@ __all__ = [
     "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
     "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIM_NLIMITS", "RLIM_INFINITY",
     "RESOURCE_NAMES", "DEFAULT_RLIMITS", "resource_number", "resource_name",
-    "parse_rlimit_spec", "normalize_rlimits", "check_setrlimit",
+    "parse_rlimit_spec", "normalize_rlimits", "check_setrlimit", "cpu_limit_signal",
 ]
 
 # getrlimit(2), x86_64 numbering.
@@ -212,3 +212,22 @@ def check_setrlimit(
             errno.EPERM, f"raising the hard limit from {old_hard} to {new_hard} needs privilege"
         )
 
+
+
+_NSEC = 1_000_000_000
+_SIGKILL, _SIGXCPU = 9, 24
+
+
+def cpu_limit_signal(limit: tuple[int, int], cpu_ns: int,
+                     xcpu_next_ns: int) -> "tuple[int, int] | None":
+    """RLIMIT_CPU after the process's CPU time reached ``cpu_ns``: None, or (the signal
+    to send, when the next SIGXCPU is due). getrlimit(2): SIGXCPU at the soft limit and
+    every second after it, SIGKILL at the hard limit."""
+    soft, hard = limit
+    if soft >= RLIM_INFINITY and hard >= RLIM_INFINITY:
+        return None
+    if cpu_ns >= hard * _NSEC:
+        return _SIGKILL, xcpu_next_ns
+    if cpu_ns >= soft * _NSEC and cpu_ns >= xcpu_next_ns:
+        return _SIGXCPU, (cpu_ns // _NSEC + 1) * _NSEC
+    return None

@@ -343,13 +343,8 @@ def test_group_with_another_outside_link_is_not_orphaned(table):
     assert not table.is_orphaned_pgrp(job.pid)
 
 
-def test_orphaned_group_when_last_link_exits(table):
-    shell = table.spawn(["sh"], "sh", 0)
-    table.setsid(shell.pid)
-    job = table.fork(shell.pid, 0)
-    table.setpgid(shell.pid, job.pid, job.pid)
-    worker = table.fork(job.pid, 0)
-    table.stop(worker.pid, signal.SIGTSTP)
+def test_orphaned_group_when_last_link_exits(table, stopped_job):
+    shell, job, _worker = stopped_job
     # The shell is job's only link outside the group; when the shell exits, job's
     # group is orphaned and has a stopped member.
     result = table.exit(shell.pid, Exited(0), 1)

@@ -1,0 +1,147 @@
+"""A seccomp stop decoded: the registers become a SyscallContext, the family's handler
+(or a user's hook) returns an outcome, and the task is set to carry it out at resume.
+This is the per-system-call path: keep it lean."""
+from __future__ import annotations
+
+import errno
+import struct
+
+from ptrace.syscall.linux.i386 import SYSCALL_NAMES as I386_SYSCALL_NAMES
+
+from ..kernel.errors import KernelError
+from ..kernel.rlimits import RLIMIT_CPU, cpu_limit_signal
+from ..syscalls import CONDITIONAL, HANDLERS, intercepted_numbers, syscall_name
+from ..syscalls.outcome import Block, Fork, Native, NativePark
+from ..trace import ptrace_ops as pt
+from ..trace.seccomp import (AUDIT_ARCH_X86_64, FOREIGN_ABI_TAG, X32_SYSCALL_BIT,
+                             PreparedFilter, build_filter)
+from .records import SyscallContext, Task, syscall_args
+from .writeback import ParkNative, unchanged
+
+MASK64 = pt.MASK64
+SYS_SECCOMP = 1              # SIGSYS si_code
+AUDIT_ARCH_I386 = 0x40000003
+SYS_EXIT, SYS_EXIT_GROUP = 60, 231
+# Calls whose exit stop may never come: the log ends their line at entry.
+_NO_RETURN = frozenset({SYS_EXIT, SYS_EXIT_GROUP})
+
+
+class SyscallStops:
+    """Seccomp stops: decode, call the handler, apply its outcome."""
+
+    def _on_seccomp(self, task: Task) -> None:
+        if task.native_parked:
+            # pause()/sigsuspend() restarted by the kernel after a signal we suppressed
+            # (a real SIGCHLD): it goes straight back to sleep, still parked.
+            pt.cont(task.native)
+            return
+        regs = pt.getregs(task.native)
+        task.regs = regs
+        nr = regs.orig_rax
+        task.stop = "seccomp"
+        pid = task.proc.pid
+        info = self.info[pid]
+        if nr in self._simulated:
+            info.cpu_ns += self.cpu_ns_per_syscall
+            self.timers.cpu_advanced(pid)
+            due = cpu_limit_signal(task.proc.rlimits[RLIMIT_CPU], info.cpu_ns,
+                                   info.xcpu_next_ns)
+            if due is not None:
+                self._cpu_limit_reached(pid, info, due)
+        args = syscall_args(regs)
+        ctx = SyscallContext(self, task, nr, args, regs)
+        task.ctx = ctx
+        task.last_syscall = nr
+        if self.strace is not None:
+            task.strace_call = self.strace.syscall_entry(task.tid, nr, args, task.mem,
+                                                         self.clock.now_ns, sp=regs.rsp)
+        handler = HANDLERS.get(nr)
+        extra = self.extra_handlers.get(nr) if self.extra_handlers else None
+        outcome = None
+        if extra is not None:
+            outcome = extra(ctx)  # a user's hook: an int, or None to pass
+        if outcome is not None:
+            outcome = int(outcome)
+        elif handler is not None:
+            outcome = self._call(handler, ctx, *args)
+        elif nr in self._unsupported:
+            self._count_unsupported(syscall_name(nr), pid)
+            outcome = -errno.ENOSYS
+        else:
+            outcome = Native()  # only trapped because strace logging wants to see it
+        if task.strace_call is not None and isinstance(outcome, Native):
+            if nr in _NO_RETURN:
+                self.strace.syscall_noreturn(task.strace_call, self.clock.now_ns)
+                task.strace_call = None
+            elif outcome.on_exit is None:
+                outcome.on_exit = unchanged  # the log needs the native result
+        self._apply(task, ctx, outcome)
+        if nr == SYS_EXIT and task.exits_alone and isinstance(outcome, Native):
+            self._exit_one_thread(task, args[0])
+
+    @staticmethod
+    def _call(func, ctx, *args):
+        try:
+            return func(ctx, *args)
+        except KernelError as exc:
+            return -exc.errno
+        except OSError as exc:  # the program passed a bad pointer
+            if exc.errno in (errno.EFAULT, errno.EIO):
+                return -errno.EFAULT
+            raise
+
+    def _apply(self, task: Task, ctx, outcome) -> None:
+        if isinstance(outcome, int):
+            self._complete(task, outcome)
+        elif isinstance(outcome, Native):
+            task.native_call = outcome
+        elif isinstance(outcome, Block):
+            task.block = (outcome, ctx)
+            self.sched.park(task, outcome.keys, outcome.deadline_ns)
+            if outcome.io or outcome.ready is not None:
+                self._io_waiters[task] = outcome
+            if task.strace_call is not None and not task.strace_call_unfinished:
+                task.strace_call_unfinished = True
+                self.strace.syscall_unfinished(task.strace_call, self.clock.now_ns)
+        elif isinstance(outcome, Fork):
+            task.fork = outcome
+        elif isinstance(outcome, NativePark):
+            task.native_call = ParkNative(mask=outcome.mask)
+        else:
+            raise TypeError(f"handler for {ctx.name} returned {outcome!r}")
+
+    def add_extra_handlers(self, handlers: dict) -> None:
+        """Trap these syscall numbers too and offer them to ``handler(ctx)`` first;
+        programs spawned from now on get the larger filter."""
+        self.extra_handlers.update(handlers)
+        self._simulated = intercepted_numbers() | frozenset(self.extra_handlers)
+        if self.strace is None:
+            self._filter = PreparedFilter(build_filter(
+                intercepted_numbers() | frozenset(self.extra_handlers), CONDITIONAL))
+
+    def _count_unsupported(self, name: str, pid: int) -> None:
+        key = (name, pid)
+        self.unsupported[key] = self.unsupported.get(key, 0) + 1
+
+    def _refuse_foreign_call(self, task: Task, info: bytes) -> None:
+        """A call through another ABI (seccomp.build_filter): it did not run, and
+        returns -ENOSYS (SECCOMP_RET_TRAP leaves the number in rax, for a handler to
+        see); the host counts it as unsupported, under a name saying so."""
+        regs = pt.getregs(task.native)
+        regs.rax = -errno.ENOSYS & MASK64
+        pt.setregs(task.native, regs)
+        nr, arch = struct.unpack_from("<iI", info, 24)  # siginfo _sigsys: si_syscall, si_arch
+        if arch == AUDIT_ARCH_X86_64:
+            name = f"x32 syscall {nr & ~X32_SYSCALL_BIT}"
+        elif arch == AUDIT_ARCH_I386:
+            name = f"i386 {I386_SYSCALL_NAMES.get(nr, f'syscall {nr}')}"
+        else:
+            name = f"syscall {nr} of audit arch {arch:#x}"
+        self._count_unsupported(name, task.proc.pid)
+
+
+def is_foreign_abi_trap(info: bytes) -> bool:
+    """Our filter's SIGSYS: si_code SYS_SECCOMP, our tag in si_errno (a program's own
+    seccomp filter may send SIGSYS too)."""
+    _signo, errno_, code = struct.unpack_from("<iii", info)
+    return code == SYS_SECCOMP and errno_ == FOREIGN_ABI_TAG

@@ -1,0 +1,202 @@
+"""The stop loop: which task runs next, waiting for its ptrace stop, and dispatching
+each stop by kind (seccomp, syscall exit, event, signal, death) to the part that acts
+on it. Virtual time moves here, and only when nothing can run."""
+from __future__ import annotations
+
+import os
+import select
+import signal as _signal
+import time as _time
+
+from ..errors import WatchdogError
+from ..trace import ptrace_ops as pt
+from .records import Task, natively_pending
+
+
+class StopLoop:
+    """Running the host: the scheduler's pick, its stop, the dispatch of stops."""
+
+    def run(self, until_ns: int, predicate=None) -> str:
+        """Run until ``predicate()`` holds, every process ended, or virtual time would
+        pass ``until_ns``. Returns "predicate", "exited" or "time"."""
+        eligible = _not_stopped
+        while True:
+            if self._dying:
+                self._collect_dying()
+            if predicate is not None and predicate():
+                return "predicate"
+            if self.alive == 0:
+                return "exited"
+            self._fire_due_timers()
+            task = self.sched.pick(eligible)
+            if task is None:
+                # Events of tasks nobody waits for (a parked process killed from outside)
+                # enter here, when nothing else can run.
+                self._take_pending_events()
+                self._await_native_wakeups()
+                task = self.sched.pick(eligible)
+            if task is None and self._io_waiters:
+                self._recheck_io()
+                task = self.sched.pick(eligible)
+            if task is None:
+                deadline = _earliest(self.sched.next_deadline(), self.events.next_time())
+                if deadline is None or deadline > until_ns:
+                    if until_ns > self.clock.now_ns:
+                        self.clock.advance_to(until_ns)
+                    return "time"
+                if deadline > self.clock.now_ns:
+                    self.clock.advance_to(deadline)
+                self._fire_due_timers()
+                for woken in self.sched.expire(self.clock.now_ns):
+                    woken.wake = "timeout"
+                continue
+            self._step(task)
+
+    def _step(self, task: Task) -> None:
+        if task.block is not None:
+            block, ctx = self._end_block(task)
+            wake, task.wake = task.wake, None
+            if wake == "timeout":
+                outcome = block.on_timeout(ctx) if block.on_timeout else 0
+            else:
+                outcome = self._call(block.retry, ctx)
+            self._apply(task, ctx, outcome)
+            if task.block is not None:
+                return
+        if task.stop is None:
+            task.expect_stop = True
+            self._await(task)
+            if task.stop is None:
+                return
+        self._resume(task)
+        self._await(task)
+
+    def _await(self, task: Task) -> None:
+        watch = self.watch
+        watch.task, watch.since = task, _time.monotonic()
+        # A single-threaded process's next event is its own; a thread group's may come
+        # from any of its threads (exit_group, a leader's delayed death).
+        alone = len(self.info[task.proc.pid].tasks) == 1
+        try:
+            while task.stop is None and task.expect_stop and not task.gone:
+                native, status = pt.wait_task(task.native) if alone else pt.wait_any()
+                self._dispatch(native, status)
+        finally:
+            watch.task = None
+        if watch.fired is not None:
+            message, watch.fired = watch.fired, None
+            raise WatchdogError(message)
+
+    def _dispatch(self, native: int, status: int) -> None:
+        task = self.tasks.get(native)
+        if task is None:
+            self._stash.setdefault(native, []).append(status)
+            return
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            self._on_native_death(task, status)
+            return
+        sig = os.WSTOPSIG(status)
+        if sig == (_signal.SIGTRAP | 0x80):
+            self._on_sysexit(task)
+            return
+        event = status >> 16
+        if sig == _signal.SIGTRAP and event:
+            if event == pt.EVENT_SECCOMP:
+                self._on_seccomp(task)
+            elif event == pt.EVENT_VFORK:
+                self._on_vfork(task)
+            elif event == pt.EVENT_EXEC:
+                task.stop = "event"
+                self._on_exec(task)
+            else:
+                pt.cont(native)
+            return
+        self._on_signal_stop(task, sig)
+
+    def _take_pending_events(self) -> None:
+        while True:
+            native, status = pt.poll_any()
+            if native == 0:
+                return
+            self._dispatch(native, status)
+            if self._dying:
+                self._collect_dying()
+
+    def _await_native_wakeups(self) -> None:
+        """A task parked natively (pause, sigsuspend) for which the real kernel already
+        queued a signal it does not block (the SIGIO of a write made in the host, a
+        signal from outside) stops as soon as the machine runs it: wait for that stop
+        now, before virtual time moves on, so that the wake-up does not depend on how
+        fast the machine schedules it. Queued at the write, the signal is seen here
+        whatever the timing (proc(5) SigPnd, ShdPnd)."""
+        for task in [t for t in self.tasks.values() if t.native_parked]:
+            while (task.native_parked and not task.expect_stop and not task.gone
+                   and natively_pending(task) & ~task.park_mask):
+                native, status = pt.wait_task(task.native)
+                self._dispatch(native, status)
+
+    def _collect_dying(self) -> None:
+        while self._dying:
+            native, status = pt.wait_any()
+            self._dispatch(native, status)
+
+    def _fire_due_timers(self) -> None:
+        events = self.events
+        if events and events.next_time() <= self.clock.now_ns:
+            for payload in events.pop_due(self.clock.now_ns):
+                self.timers.run_event(payload)
+
+    def _end_block(self, task: Task):
+        """The task's parked call stops waiting (woken, timed out, interrupted, or its
+        process ended): release what it holds; returns (block, ctx)."""
+        block, ctx = task.block
+        task.block = None
+        self._io_waiters.pop(task, None)
+        if block.cleanup is not None:
+            block.cleanup()
+        return block, ctx
+
+    def _recheck_io(self) -> None:
+        """Tasks parked on descriptors whose state changed become runnable. Called only
+        at deterministic points: when nothing else can run."""
+        if not self._io_waiters:
+            return
+        self._collect_dying()  # an exiting process's descriptors must be closed first
+        poller = select.poll()
+        owners: dict[int, list] = {}
+        ready = set()
+        for task, block in self._io_waiters.items():
+            for fd, events in block.io:
+                poller.register(fd, events)
+                owners.setdefault(fd, []).append(task)
+            if block.ready is not None and block.ready():
+                ready.add(task)
+        ready.update(task for fd, _ in poller.poll(0) for task in owners.get(fd, ()))
+        for task in list(self._io_waiters):  # in parking order: deterministic
+            if task in ready:
+                self.sched.unpark(task)
+                self.sched.add(task)
+                task.wake = "retry"
+
+    def _notify(self, key) -> None:
+        for woken in self.sched.notify(key):
+            woken.wake = "retry"
+
+    def futex_woken(self, task: Task) -> None:
+        """A FUTEX_WAKE picked this parked waiter: its wait returns 0."""
+        if task.block is None:
+            return
+        self._end_block(task)
+        self.sched.unpark(task)
+        self.sched.add(task)
+        self._complete(task, 0)
+
+
+def _earliest(a, b):
+    if a is None:
+        return b
+    return a if b is None or a <= b else b
+
+
+def _not_stopped(task) -> bool:
+    return task.proc.state == "running"

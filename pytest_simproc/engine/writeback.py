@@ -1,0 +1,162 @@
+"""Carrying a call's outcome out on the native thread at resume: an emulated result
+written into rax (the real call skipped), a restart after a handler, or the call run
+natively with other registers and memory, the program's own put back at its exit stop."""
+from __future__ import annotations
+
+import errno
+
+from ..syscalls.outcome import Block, Native
+from ..trace import ptrace_ops as pt
+from .records import Task, blocked_mask
+
+MASK64 = pt.MASK64
+# Kernel-internal "restart" results, shown by strace for interrupted calls.
+ERESTARTSYS, ERESTARTNOHAND = 512, 514
+SYS_RT_SIGSUSPEND = 130
+
+
+class WriteBack:
+    """Resuming a stopped task with what its call decided."""
+
+    def _resume(self, task: Task) -> None:
+        if task.pending:
+            self._deliver_pending(task)
+            if task.gone or task.exiting or task.proc.state != "running":
+                return
+            if task.block is not None:  # delivery decided the parked call's result
+                return
+        kind, task.stop = task.stop, None
+        native = task.native
+        if kind == "seccomp":
+            regs = task.regs
+            if task.result is not None:
+                regs.orig_rax = MASK64
+                if task.restart_syscall:
+                    # re-execute the call after the handler: rip back over `syscall`
+                    task.restart_syscall = False
+                    regs.rip -= 2
+                    regs.rax = task.ctx.nr
+                else:
+                    regs.rax = task.result & MASK64
+                task.result = None
+                pt.setregs(native, regs)
+                pt.cont(native)
+            elif task.fork is not None:
+                rewrite_for_native(task, regs, task.fork.regs, task.fork.patch)
+                pt.syscall(native)
+            else:
+                call, task.native_call = task.native_call, None
+                if call.regs or call.patch:
+                    rewrite_for_native(task, regs, call.regs, call.patch)
+                    if call.on_exit is None:
+                        call.on_exit = unchanged
+                if call.on_exit is not None:
+                    task.native_call = call  # keep on_exit for the exit stop
+                    pt.syscall(native)
+                elif isinstance(call, ParkNative):
+                    task.park_mask = call.mask if call.mask is not None else blocked_mask(task)
+                    pt.cont(native)
+                    task.native_parked = True
+                    task.expect_stop = False
+                    self.sched.park(task, keys=(("native-park", task.tid),))
+                    if task.pending:  # e.g. sigsuspend unblocks a pending signal
+                        self._deliver_pending(task)
+                    return
+                else:
+                    pt.cont(native)
+        elif kind == "signal":
+            sig, task.deliver_sig = task.deliver_sig, 0
+            pt.cont(native, sig)
+        elif kind == "sysexit" and task.result is not None:
+            regs = task.regs  # a call that waited at its exit stop: its result now
+            regs.rax = task.result & MASK64
+            task.result = None
+            # -ERESTARTSYS at an exit stop: the kernel itself restarts the call after
+            # the handler (the call really ran, unlike a skipped one)
+            task.restart_syscall = False
+            pt.setregs(native, regs)
+            pt.cont(native)
+        else:
+            pt.cont(native)
+        task.expect_stop = True
+
+    def _on_sysexit(self, task: Task) -> None:
+        regs = pt.getregs(task.native)
+        result = pt.to_signed(regs.rax)
+        value = result
+        if task.fork is not None:
+            fork, task.fork = task.fork, None
+            if result > 0:
+                # the native child's pid: the child is known from here on, by its
+                # virtual pid (a vfork's child already is, since its vfork event)
+                value = (task.fork_child if task.fork_child is not None
+                         else self._adopt_child(task, result, fork))
+                if fork.parent_tid_ptr and value > 0:
+                    task.mem.write_i32(fork.parent_tid_ptr, value)
+            task.fork_child = None
+        elif task.native_call is not None:
+            call, task.native_call = task.native_call, None
+            value = call.on_exit(task.ctx, result)
+        saved = put_back(task, regs)
+        task.stop = "sysexit"
+        if isinstance(value, Block):
+            # The native part is done but the call must still wait (a connect in
+            # progress): park at the exit stop; the result goes into rax at resume.
+            task.regs = regs
+            if saved:
+                pt.setregs(task.native, regs)
+            self._apply(task, task.ctx, value)
+            return
+        if value != result or saved:
+            regs.rax = value & MASK64
+            pt.setregs(task.native, regs)
+        self._log_exit(task, value)
+
+    def _complete(self, task: Task, result: int) -> None:
+        """An emulated call has its result: it is written back at the next resume."""
+        task.result = result
+        self._log_exit(task, result)
+
+
+class ParkNative(Native):
+    """Native call that sleeps until a signal: pause(2), rt_sigsuspend(2)."""
+
+    def __init__(self, mask=None):
+        super().__init__()
+        self.mask = mask
+
+
+def rewrite_for_native(task: Task, regs, new_regs: dict, patch=None) -> None:
+    """Run the call natively with other argument registers (and bytes of memory) than
+    the program's, keeping the program's for put_back: the kernel preserves argument
+    registers across a call, and the program may rely on that."""
+    if new_regs:
+        task.saved_regs = {name: getattr(regs, name) for name in new_regs}
+        for name, value in new_regs.items():
+            setattr(regs, name, value & MASK64)
+        pt.setregs(task.native, regs)
+    if patch is not None:
+        addr, data = patch
+        task.saved_mem = (addr, task.mem.read(addr, len(data)))
+        task.mem.write(addr, data)
+
+
+def put_back(task: Task, regs) -> bool:
+    """Restore what rewrite_for_native changed: memory at once, registers into
+    ``regs``; True when ``regs`` changed and must be set."""
+    if task.saved_mem is not None:
+        addr, data = task.saved_mem
+        task.saved_mem = None
+        task.mem.write(addr, data)
+    saved, task.saved_regs = task.saved_regs, None
+    for name, original in (saved or {}).items():
+        setattr(regs, name, original)
+    return bool(saved)
+
+
+def unchanged(_ctx, result: int) -> int:
+    return result
+
+
+def eintr_after_handler(_ctx, _result: int) -> int:
+    return -errno.EINTR
