@@ -1,0 +1,38 @@
+"""Drop-in mode (``pytest --simproc``): unmodified tests run in a simulated host.
+
+For the duration of one test (from before its fixtures are set up until after they are
+torn down) a :class:`DropinSession` is active:
+
+- ``subprocess.Popen`` is replaced by :class:`SimPopen` (so ``run``, ``call``,
+  ``check_call``, ``check_output``, ``getoutput`` follow): each program is spawned into
+  the test's :class:`~pytest_simproc.host.SimHost`, created lazily at the first spawn;
+- ``os.kill``, ``os.killpg``, the wait family, ``os.pidfd_open``,
+  ``signal.pidfd_send_signal``, ``os.getpgid`` and ``os.getsid`` called with a pid (or
+  process group, or pidfd) of that host go to the host, any other to the real functions;
+- time follows the host's virtual clock: freezegun freezes ``time.time``,
+  ``time.monotonic``, ``datetime.now``... at the host's start time, and every time the
+  host runs (``time.sleep``, ``wait``, ``poll``, ``communicate``, reading a pipe) the
+  freezer is moved to ``host.now``. ``time.sleep(s)`` in the test runs the simulation for
+  ``s`` virtual seconds.
+
+Nothing in the host runs behind the test's back: the simulated programs make progress
+only while the test is inside one of those calls, which is what makes the test both fast
+and deterministic.
+
+Module attributes that hold the real objects (``from subprocess import Popen``,
+``from time import sleep``, ``from os import kill``) are patched too, and everything is
+restored at the end of the test.
+
+- routing.py  the real functions, and which callers see the simulation
+- session.py  DropinSession: the test's host, running it, its pids
+- popen.py    SimPopen;  pipes.py  its stdin/stdout/stderr pipes
+- patches.py  the fakes of time.sleep and the os process functions, installed and undone
+- waiting.py  the test as its programs' parent: os.wait*, pidfds
+- clock.py    the test's clocks frozen to the host's virtual time
+"""
+from .popen import DropinUnsupportedError, SimPopen
+from .routing import active_session
+from .session import DROPIN_STOP_TIME, DropinSession
+
+__all__ = ["DropinSession", "SimPopen", "DropinUnsupportedError", "DROPIN_STOP_TIME",
+           "active_session"]

@@ -1,0 +1,305 @@
+"""SimPopen: ``subprocess.Popen`` whose program runs in the test's host.
+
+It keeps Popen's whole interface (``run``, ``call``, ``check_output``... are built on
+it) and its conventions (``returncode`` is ``-sig`` when signalled), while the program is
+spawned into the host and every wait is in virtual time.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal as _signal
+import subprocess
+import threading
+
+from ..errors import SimprocError
+from ..host import _resolve_program
+from .pipes import _CAPTURE, _MERGE, _PipeReader, _StdinWriter
+from .routing import _in_host_thread, _RealPopen, active_session
+
+
+class DropinUnsupportedError(SimprocError, NotImplementedError):
+    """A subprocess feature the simulated host cannot provide yet."""
+
+
+class SimPopen(_RealPopen):
+    """``subprocess.Popen`` whose program runs in the test's simulated host.
+
+    ``pid`` is the virtual pid; ``wait``/``communicate`` timeouts are virtual seconds;
+    ``returncode`` follows Popen's convention (``-sig`` when signalled). Outside an
+    active drop-in session it makes a real ``Popen``."""
+
+    def __new__(cls, *args, **kwargs):
+        session = active_session()
+        if session is None or session._closed or _in_host_thread():
+            return _RealPopen(*args, **kwargs)
+        return object.__new__(cls)
+
+    def __init__(self, args, bufsize=-1, executable=None, stdin=None, stdout=None,
+                 stderr=None, preexec_fn=None, close_fds=True, shell=False, cwd=None,
+                 env=None, universal_newlines=None, startupinfo=None, creationflags=0,
+                 restore_signals=True, start_new_session=False, pass_fds=(), *,
+                 user=None, group=None, extra_groups=None, encoding=None, errors=None,
+                 text=None, umask=-1, pipesize=-1, process_group=None):
+        self._child_created = False  # Popen.__del__ has nothing to do
+        self._sp = None
+        self._waited = False
+        self._session = session = active_session()
+        self._waitpid_lock = threading.Lock()
+        self._input = None
+        self._communication_started = False
+        if bufsize is None:
+            bufsize = -1
+        if not isinstance(bufsize, int):
+            raise TypeError("bufsize must be an integer")
+        if startupinfo is not None:
+            raise ValueError("startupinfo is only supported on Windows platforms")
+        if creationflags != 0:
+            raise ValueError("creationflags is only supported on Windows platforms")
+        self.args = args
+        self.stdin = self.stdout = self.stderr = None
+        self.returncode = None
+        self.encoding = encoding
+        self.errors = errors
+        self.pipesize = pipesize
+        if (text is not None and universal_newlines is not None
+                and bool(universal_newlines) != bool(text)):
+            raise subprocess.SubprocessError(
+                "Cannot disambiguate when both text and universal_newlines are supplied "
+                "but different. Pass one or the other.")
+        self.text_mode = encoding or errors or text or universal_newlines
+
+        for name, value, default in (("preexec_fn", preexec_fn, None),
+                                     ("pass_fds", tuple(pass_fds), ()),
+                                     ("user", user, None), ("group", group, None),
+                                     ("extra_groups", extra_groups, None),
+                                     ("umask", umask, -1),
+                                     ("process_group", process_group, None)):
+            if value != default:
+                raise DropinUnsupportedError(
+                    f"Popen({name}=...) is not supported in drop-in mode (--simproc): the "
+                    f"simulated host cannot do that for a program yet")
+
+        self._argv = self._build_argv(args, executable, shell)
+        self._env = None if env is None else {os.fsdecode(k): os.fsdecode(v)
+                                              for k, v in env.items()}
+        self._cwd = None if cwd is None else os.fsdecode(os.fspath(cwd))
+        if start_new_session:
+            setsid = shutil.which("setsid")
+            if setsid is None:
+                raise DropinUnsupportedError(
+                    "Popen(start_new_session=True) in drop-in mode runs the program "
+                    "through setsid(1), which is not installed")
+            self._check_program()
+            self._argv = [setsid, "--", *self._argv]
+
+        opened: list[int] = []
+        self._stdin_raw = None
+        try:
+            self._stdin_spec = self._in_spec(stdin, opened)
+            self._out_spec = self._out(stdout, opened, 1)
+            if stderr == subprocess.STDOUT:
+                self._err_spec = _MERGE
+            else:
+                self._err_spec = self._out(stderr, opened, 2)
+            if self._err_spec is _MERGE and isinstance(self._out_spec, int):
+                self._err_spec = self._out_spec
+            session.spawn(self, self._stdin_spec)
+        except BaseException:
+            if self._stdin_raw is not None:
+                self._stdin_raw._close_fd()
+            raise
+        finally:
+            for fd in opened:
+                os.close(fd)
+
+        text_args = dict(encoding=encoding, errors=errors)
+        line_buffering = bufsize == 1 and bool(self.text_mode)
+        if self._stdin_raw is not None:
+            session._writers.append(self._stdin_raw)
+            self.stdin = (io.TextIOWrapper(self._stdin_raw, write_through=True,
+                                           line_buffering=line_buffering, **text_args)
+                          if self.text_mode else self._stdin_raw)
+        for kind, spec in (("stdout", self._out_spec), ("stderr", self._err_spec)):
+            if spec is not _CAPTURE:
+                continue
+            raw = _PipeReader(self, kind)
+            setattr(self, f"_{kind}_raw", raw)
+            if bufsize == 0 and not self.text_mode:
+                stream = raw
+            else:
+                size = bufsize if bufsize > 1 else io.DEFAULT_BUFFER_SIZE
+                stream = io.BufferedReader(raw, size)
+                if self.text_mode:
+                    stream = io.TextIOWrapper(stream, **text_args)
+            setattr(self, kind, stream)
+
+    # ------------------------------------------------------------ construction
+    @staticmethod
+    def _build_argv(args, executable, shell) -> list[str]:
+        if isinstance(args, (str, bytes, os.PathLike)):
+            seq = [args]
+        else:
+            seq = list(args)
+        if shell:
+            seq = ["/bin/sh", "-c", *seq]
+            if executable is not None:
+                seq[0] = executable
+        elif executable is not None and os.fspath(executable) != os.fspath(seq[0]):
+            raise DropinUnsupportedError(
+                "Popen(executable=...) different from args[0] is not supported in "
+                "drop-in mode (--simproc)")
+        if not seq:
+            raise IndexError("list index out of range")
+        return [os.fsdecode(os.fspath(a)) for a in seq]
+
+    def _check_program(self) -> None:
+        env = os.environ if self._env is None else self._env
+        _resolve_program(self._argv[0], env.get("PATH", os.defpath), self._cwd)
+
+    @staticmethod
+    def _dup(fileobj) -> int:
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        return os.dup(fd)
+
+    def _in_spec(self, stdin, opened):
+        if stdin is None or stdin == subprocess.DEVNULL:
+            return None
+        if stdin == subprocess.PIPE:
+            read_end, write_end = os.pipe()
+            opened.append(read_end)
+            self._stdin_raw = _StdinWriter(self._session, write_end)
+            return read_end
+        fd = self._dup(stdin)
+        opened.append(fd)
+        return fd
+
+    def _out(self, spec, opened, default_fd):
+        if spec == subprocess.PIPE:
+            return _CAPTURE
+        if spec == subprocess.DEVNULL:
+            fd = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+        elif spec is None:
+            fd = os.dup(default_fd)  # inherited: pytest's capture sees it, as natively
+        elif spec == subprocess.STDOUT:
+            raise ValueError("STDOUT can only be used for stderr")
+        else:
+            fd = self._dup(spec)
+        opened.append(fd)
+        return fd
+
+    # ------------------------------------------------------------ state
+    @property
+    def pid(self) -> int:
+        return self._sp.pid
+
+    @pid.setter
+    def pid(self, value) -> None:  # Popen.__init__ of a subclass may try
+        pass
+
+    def _ended(self) -> bool:
+        return self._sp is not None and self._sp.exit_status is not None
+
+    def _reap(self) -> None:
+        """The test (the program's parent) collects the exit status."""
+        self._waited = True
+        if self.returncode is None:
+            self.returncode = self._sp.returncode
+
+    def _block_until_ended(self, timeout) -> bool:
+        if not self._ended():
+            self._session.block(self._ended, timeout)
+        if not self._ended():
+            return False
+        self._check_ended_by_itself()
+        return True
+
+    def _check_ended_by_itself(self) -> None:
+        """An ended program that was alive at stop_time was stopped by the host: a wait
+        for it would natively never return."""
+        if self._sp.returncode is None:
+            raise SimprocError(
+                f"{self._argv!r} was still running when the simulated host reached its "
+                f"stop_time ({self._session.host.stop_time} virtual seconds); natively "
+                f"this wait would never return")
+
+    # ------------------------------------------------------------ Popen API
+    def poll(self):
+        if self.returncode is None and not self._waited:
+            self._session.run_now()
+            if self._ended():
+                self._reap()
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if self.returncode is not None or self._waited:
+            return self.returncode
+        if not self._block_until_ended(timeout):
+            raise subprocess.TimeoutExpired(self.args, timeout)
+        self._reap()
+        return self.returncode
+
+    def communicate(self, input=None, timeout=None):
+        if self._communication_started and input:
+            raise ValueError("Cannot send input after starting communication")
+        self._communication_started = True
+        if self.stdin is not None and not self.stdin.closed:
+            try:
+                if input:
+                    self.stdin.write(input)
+                self.stdin.close()
+            except BrokenPipeError:
+                pass  # the program does not read its stdin: as Popen, ignore
+        if not self._block_until_ended(timeout):
+            raise subprocess.TimeoutExpired(
+                self.args, timeout,
+                output=self._stdout_raw.peek_all() if self.stdout is not None else None,
+                stderr=self._stderr_raw.peek_all() if self.stderr is not None else None)
+        out = err = None
+        if self.stdout is not None:
+            out = self.stdout.read()
+            self.stdout.close()
+        if self.stderr is not None:
+            err = self.stderr.read()
+            self.stderr.close()
+        self.wait()
+        return out, err
+
+    def send_signal(self, sig):
+        self.poll()
+        if self.returncode is not None or self._ended():
+            return
+        try:
+            self._session.host.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def terminate(self):
+        self.send_signal(_signal.SIGTERM)
+
+    def kill(self):
+        self.send_signal(_signal.SIGKILL)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, value, traceback):
+        if self.stdout:
+            self.stdout.close()
+        if self.stderr:
+            self.stderr.close()
+        try:
+            if self.stdin:
+                self.stdin.close()
+        finally:
+            if exc_type is not KeyboardInterrupt:
+                self.wait()
+
+    def __del__(self):
+        pass
+
+    @property
+    def simprocess(self):
+        """The host's SimProcess behind this Popen (state, ppid, children...)."""
+        return self._sp

@@ -1,0 +1,81 @@
+"""Which calls see the simulation: the active session, and the real functions.
+
+A patched function (``os.kill``, ``time.sleep``, ``subprocess.Popen``...) answers from
+the test's host only while a session is active, only on the test's threads (the host's
+own threads are named ``simproc-*``), and only for callers outside the machinery
+(pytest, freezegun, threading, subprocess, this package...), which always get the real
+function. The real objects are taken here, before anything is patched.
+"""
+from __future__ import annotations
+
+import os
+import signal as _signal
+import subprocess
+import sys
+import threading
+import time as _time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .session import DropinSession
+
+# The real objects, taken before anything is patched.
+_RealPopen = subprocess.Popen
+_real_sleep = _time.sleep
+_real_monotonic = _time.monotonic
+_real_localtime = _time.localtime
+_real_kill = os.kill
+_real_killpg = os.killpg
+_real_waitpid = os.waitpid
+_real_wait = os.wait
+_real_wait3 = os.wait3
+_real_wait4 = os.wait4
+_real_waitid = os.waitid
+_real_pidfd_open = os.pidfd_open
+_real_pidfd_send_signal = _signal.pidfd_send_signal
+_real_getpgid = os.getpgid
+_real_getsid = os.getsid
+
+# Callers from these modules always get the real functions (the engine's own os.kill /
+# waitpid / sleep, pytest's internals, real Popen objects made before the test).
+_NATIVE_CALLERS = ("pytest_simproc", "_pytest", "pluggy", "freezegun", "threading",
+                   "multiprocessing", "concurrent", "asyncio", "subprocess", "queue")
+
+_ACTIVE: "DropinSession | None" = None
+
+
+def active_session() -> "DropinSession | None":
+    """The drop-in session of the running test, if any."""
+    return _ACTIVE
+
+
+def set_active(session: "DropinSession | None") -> None:
+    global _ACTIVE
+    _ACTIVE = session
+
+
+def _matches(name: str, prefixes) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _caller_is_native(depth: int = 2) -> bool:
+    try:
+        name = sys._getframe(depth).f_globals.get("__name__") or ""
+    except ValueError:
+        return False
+    return _matches(name, _NATIVE_CALLERS)
+
+
+def _in_host_thread() -> bool:
+    """The host's own threads (tracer, watchdog) always use the real functions: e.g.
+    the engine's pidfd library runs ``ldconfig`` through subprocess on first use."""
+    return threading.current_thread().name.startswith("simproc-")
+
+
+def _session_for_caller() -> "DropinSession | None":
+    """The active session, if the caller (two frames up) should see the simulation."""
+    session = _ACTIVE
+    if session is None or session._closed or _in_host_thread() or _caller_is_native(3):
+        return None
+    return session
+

@@ -1,0 +1,303 @@
+"""The drop-in session: one test's simulated host, and the one place that runs it.
+
+The session creates the test's :class:`~pytest_simproc.host.SimHost` at the first spawn,
+installs the patches (patches.py) and the virtual clock (clock.py) for the duration of
+the test, and answers what the fakes send it: spawn, kill, wait, sleep. Only the test's
+own thread drives virtual time (``block``); a helper thread of the test waits for it.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import threading
+from typing import TYPE_CHECKING
+
+from ..errors import SimprocError
+from ..host import DEFAULT_START_TIME, SimHost
+from .clock import VirtualClock
+from .patches import Patches
+from .pipes import _CAPTURE, _MERGE, _StdinWriter
+from .routing import _real_monotonic, _real_sleep, active_session, set_active
+from .waiting import PidFds
+
+if TYPE_CHECKING:
+    from .popen import SimPopen
+
+# Tests control time themselves: the host must not stop on its own.
+DROPIN_STOP_TIME = 10 * 365 * 86400
+# A helper thread blocked on a simulated process drives the host itself only when the
+# test's own thread has left it alone for this long (real seconds).
+_HELPER_GRACE = 0.25
+
+
+class DropinSession:
+    """One test's simulated host, its patches and its freezer."""
+
+    def __init__(self, host_options: dict | None = None, *, keep: bool = False):
+        options = dict(host_options or {})
+        options.setdefault("stop_time", DROPIN_STOP_TIME)
+        options.setdefault("hostname", "simhost")
+        self.host_options = options
+        self.keep = keep
+        self.host_factory = None  # the plugin wires pytest hooks into the hosts it makes
+        self._now = float(options.get("start_time", DEFAULT_START_TIME))
+        self._host: SimHost | None = None
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._last_run = _real_monotonic()  # when the test's thread last used the host
+        self._writers: list[_StdinWriter] = []       # every stdin=PIPE of the test
+        self._feeders: set[_StdinWriter] = set()     # those with bytes not in the pipe yet
+        self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
+        self._pidfds = PidFds()  # the test's pidfds of host processes
+        self._patches = Patches()
+        self._clock: VirtualClock | None = None
+        self._ident = None
+        self._started = False
+        self._closed = False
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> "DropinSession":
+        if active_session() is not None:
+            raise RuntimeError("a drop-in session is already active")
+        self._ident = threading.get_ident()
+        self._clock = VirtualClock(self._now)
+        try:
+            self._patches.apply()
+        except BaseException:
+            self._patches.restore()
+            self._clock.stop()
+            raise
+        set_active(self)
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        """Restore everything, then close the host (no native process survives)."""
+        if not self._started or self._closed:
+            return
+        with self._lock:
+            self._closed = True
+            self._cond.notify_all()
+        try:
+            if active_session() is self:
+                set_active(None)
+            for writer in self._writers:
+                writer._close_fd()
+            self._pidfds.close()
+            self._patches.restore()
+        finally:
+            try:
+                self._clock.stop()
+            finally:
+                if self._host is not None:
+                    self._host.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+    # ------------------------------------------------------------ host and time
+    @property
+    def host(self) -> SimHost:
+        """The test's host, created at the first use."""
+        if self._host is None:
+            with self._lock:
+                if self._host is None:
+                    if self._closed:
+                        raise SimprocError("the drop-in session of this test is over")
+                    options = dict(self.host_options)
+                    options["start_time"] = self._now
+                    host = (self.host_factory(options) if self.host_factory is not None
+                            else SimHost(**options))
+                    if self.keep:
+                        host.keep_data()
+                    self._host = host
+        return self._host
+
+    @property
+    def now(self) -> float:
+        """Virtual time, seconds since the epoch."""
+        return self._host.now if self._host is not None else self._now
+
+    def _now_ns(self) -> int:
+        if self._host is not None:
+            return self._host._engine.clock.now_ns
+        return int(round(self._now * 1_000_000_000))
+
+    def _after_run(self) -> None:
+        self._clock.move_to(self.now)
+        self._pidfds.refresh(self._gone)
+        if threading.get_ident() == self._ident:
+            self._last_run = _real_monotonic()
+        self._cond.notify_all()
+
+    def _touch(self) -> None:
+        if threading.get_ident() == self._ident:
+            self._last_run = _real_monotonic()
+
+    def _feed(self) -> bool:
+        """Move what the test wrote to stdin pipes into the pipes, as much as fits. Runs
+        before and during every host run (from its predicate, between two steps), so a
+        program that drained its stdin finds the rest there. Returns False."""
+        for writer in list(self._feeders):
+            writer._pump()
+        return False
+
+    def _run_host(self, predicate, timeout) -> None:
+        """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds."""
+        host = self.host
+        self._feed()
+        if self._feeders:
+            condition = predicate
+            predicate = self._feed if condition is None else (
+                lambda: self._feed() or condition())
+        if predicate is None:
+            host.run_for(timeout)
+        else:
+            host.run_until(predicate, timeout=timeout)
+
+    def sleep(self, seconds) -> None:
+        """``time.sleep`` in the test: run the simulation for ``seconds``."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"'{type(seconds).__name__}' object cannot be interpreted "
+                            f"as an integer or float")
+        if seconds != seconds or seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        with self._lock:
+            if self._closed:
+                return _real_sleep(seconds)
+            if self._host is None:
+                self._now += seconds
+                self._after_run()
+                return
+            try:
+                self._run_host(None, seconds)  # run_for moves the clock its full length
+            finally:
+                self._after_run()
+
+    def run_now(self) -> None:
+        """Let whatever can run at the current virtual instant run."""
+        with self._lock:
+            if self._closed:
+                return
+            if self._host is None:
+                return
+            try:
+                self._run_host(None, 0)
+            finally:
+                self._after_run()
+
+    def block(self, predicate, timeout=None) -> bool:
+        """Run the host until ``predicate()`` holds or ``timeout`` virtual seconds have
+        passed; returns ``predicate()``.
+
+        Only the test's own thread drives virtual time. Another thread that blocks (a
+        reader thread, say) waits for the test's thread to run the host, and drives it
+        itself only when the test's thread has left the host alone for a while (it is
+        then blocked natively, e.g. in ``queue.get()`` or ``join()``)."""
+        if threading.get_ident() == self._ident:
+            with self._lock:
+                self._drive(predicate, timeout)
+                return bool(predicate())
+        deadline = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
+        with self._lock:
+            while True:
+                if predicate():
+                    return True
+                if self._closed:
+                    return False
+                now_ns = self._now_ns()
+                if deadline is not None and now_ns >= deadline:
+                    return False
+                if _real_monotonic() - self._last_run >= _HELPER_GRACE:
+                    remaining = None if deadline is None else (deadline - now_ns) / 1e9
+                    self._drive(predicate, remaining)
+                    continue
+                self._cond.wait(_HELPER_GRACE / 5)
+
+    def _drive(self, predicate, timeout) -> None:
+        if self._closed:
+            return
+        if predicate():
+            return
+        try:
+            self._run_host(predicate, timeout)
+        finally:
+            self._after_run()
+
+    # ------------------------------------------------------------ pids
+    def _lookup(self, pid: int):
+        """The host's SimProcess with this pid, or None."""
+        if self._host is None or isinstance(pid, bool) or not isinstance(pid, int) or pid <= 1:
+            return None
+        try:
+            return self._host.process(pid)
+        except LookupError:
+            return None
+
+    def _has_group(self, pgid: int) -> bool:
+        if self._host is None or pgid <= 1:
+            return False
+        return any(p.pgid == pgid and (p.state != "reaped" or self._zombie_child(p.pid))
+                   for p in self._host.processes())
+
+    def _zombie_child(self, pid: int) -> bool:
+        """A child of the test that ended and that it has not waited for yet."""
+        child = self._children.get(pid)
+        return child is not None and not child._waited and child._ended()
+
+    def _exists(self, pid: int) -> bool:
+        proc = self._lookup(pid)
+        return proc is not None and (proc.state != "reaped" or self._zombie_child(pid))
+
+    def _gone(self, pid: int) -> bool:
+        proc = self._lookup(pid)
+        return proc is None or proc.state in ("zombie", "reaped")
+
+    def kill(self, pid: int, sig) -> None:
+        with self._lock:
+            if int(sig) == 0:  # does it exist?
+                exists = self._has_group(-pid) if pid < 0 else self._exists(pid)
+                if not exists:
+                    raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+                return
+            self._signal(pid, sig)
+
+    def killpg(self, pgid: int, sig) -> None:
+        with self._lock:
+            if int(sig) == 0:
+                if not self._has_group(pgid):
+                    raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+                return
+            self._signal(-pgid, sig)
+
+    def _signal(self, target: int, sig) -> None:
+        try:
+            self.host.kill(target, sig)
+        except ProcessLookupError:
+            # kill(2): a zombie (a child the test has not waited for) still exists and
+            # the signal does nothing to it
+            if not (self._has_group(-target) if target < 0 else self._exists(target)):
+                raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH)) from None
+        finally:
+            self._pidfds.refresh(self._gone)  # a SIGKILL ends its target at once
+
+    # ------------------------------------------------------------ spawning
+    def spawn(self, popen: SimPopen, stdin) -> None:
+        """Spawn ``popen``'s program now, with ``stdin`` (None, bytes or an fd)."""
+        with self._lock:
+            self._spawn_locked(popen, stdin)
+
+    def _spawn_locked(self, popen: SimPopen, stdin) -> None:
+        self._touch()
+        host = self.host
+        out, err = popen._out_spec, popen._err_spec
+        sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin,
+                        stdout=None if out is _CAPTURE else out,
+                        stderr=(subprocess.STDOUT if err is _MERGE
+                                else None if err is _CAPTURE else err))
+        popen._sp = sp
+        self._children[sp.pid] = popen
