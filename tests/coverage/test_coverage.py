@@ -1,0 +1,149 @@
+"""Coverage of the programs a host runs: with pytest-cov and coverage's subprocess patch,
+a host's Python programs land in the run's combined report, including what they ran
+before a SIGKILL, before stop_time and in forked children that leave with os._exit;
+measuring changes neither their output nor their pids."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+pytest.importorskip("pytest_cov")
+pytest_plugins = ["pytester"]
+
+DAEMON = '''
+import os, signal, sys, time
+
+def work(n):
+    print("worker", os.getpid(), n * n, flush=True)
+    os._exit(n % 2)
+
+def on_term(signum, frame):
+    print("bye", flush=True)
+    sys.exit(0)
+
+def main():
+    signal.signal(signal.SIGTERM, on_term)
+    for n in range(2):
+        pid = os.fork()
+        if pid == 0: work(n)
+        _, status = os.waitpid(pid, 0)
+        print("job", n, pid, os.waitstatus_to_exitcode(status), flush=True)
+    while True:
+        time.sleep(60)
+        print("idle", flush=True)
+
+main()
+'''
+
+KILLED = '''
+import time
+print("before", flush=True)
+time.sleep(100)
+print("after", flush=True)
+'''
+
+FOREVER = '''
+import time
+print("up", flush=True)
+while True:
+    time.sleep(1)
+'''
+
+BRANCH = '''
+import sys
+if sys.argv[1] == "a":
+    print("a", flush=True)
+elif sys.argv[1] == "b":
+    print("b", flush=True)
+else:
+    print("c", flush=True)
+'''
+
+INNER = '''
+import json, sys
+import pytest
+from pytest_simproc import Exited, Running, Signaled
+
+def observe(name, proc):
+    print("OBSERVED", json.dumps([name, proc.pid, proc.stdout.decode()]))
+
+def test_daemon(simhost):
+    p = simhost.spawn([sys.executable, "daemon.py"])
+    simhost.run_for(130)
+    p.terminate()
+    simhost.run()
+    assert p.exit_status == Exited(0)
+    observe("daemon", p)
+
+def test_killed(simhost):
+    p = simhost.spawn([sys.executable, "killed.py"])
+    simhost.run_for(10)
+    p.kill()
+    simhost.run()
+    assert p.exit_status == Signaled(9)
+    observe("killed", p)
+
+@pytest.mark.simproc(stop_time=10)
+def test_running_at_stop_time(simhost):
+    p = simhost.spawn([sys.executable, "forever.py"], expected_final_state=Running)
+    simhost.run()
+    observe("forever", p)
+
+@pytest.mark.parametrize("seed,arg", [(0, "a"), (1, "b"), (0, "c")])
+def test_seeds(seed, arg):
+    from pytest_simproc import SimHost
+    with SimHost(seed=seed) as host:
+        p = host.spawn([sys.executable, "branch.py", arg])
+        host.run()
+        assert p.exit_status == Exited(0)
+        observe("branch-" + arg, p)
+'''
+
+
+
+
+def run_inner(pytester, *args):
+    pytester.makepyfile(daemon=DAEMON, killed=KILLED, forever=FOREVER, branch=BRANCH,
+                        test_inner=INNER)
+    (pytester.path / ".coveragerc").write_text("[run]\npatch = subprocess\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
+                                           timeout=300)
+    result.assert_outcomes(passed=6)
+    observed = {}
+    for line in result.outlines:
+        if "OBSERVED " in line:
+            name, pid, stdout = json.loads(line.split("OBSERVED ", 1)[1])
+            observed[name] = (pid, stdout)
+    return result, observed
+
+
+def report_rows(result) -> dict:
+    """{file: (statements, missed, missing)} from --cov-report=term-missing."""
+    rows = {}
+    for line in result.outlines:
+        m = re.match(r"(\w+\.py)\s+(\d+)\s+(\d+)\s+\d+%\s*(.*)$", line)
+        if m:
+            rows[m[1]] = (int(m[2]), int(m[3]), m[4].strip())
+    return rows
+
+
+def test_programs_in_a_host_are_measured_and_unchanged(pytester):
+    plain_result, plain = run_inner(pytester)
+    result, observed = run_inner(pytester, "--cov=.", "--cov-report=term-missing")
+    rows = report_rows(result)
+    # The daemon, its two forked workers (leaving with os._exit) and its SIGTERM
+    # handler: every line.
+    assert rows["daemon.py"][1] == 0, rows
+    # SIGKILLed at 10 s in its sleep: everything before it counted, nothing after.
+    assert rows["killed.py"][2] == "4", rows
+    # Alive at stop_time: still measured (natively its data would be lost).
+    assert rows["forever.py"][1] == 0, rows
+    # Three hosts, two of them with the same seed (same pids, same names inside the
+    # host): each one's branch counts.
+    assert rows["branch.py"][1] == 0, rows
+    # The programs print the same and get the same pids with and without --cov.
+    assert observed == plain, (observed, plain)
+    assert set(observed) == {"daemon", "killed", "forever", "branch-a", "branch-b",
+                             "branch-c"}
