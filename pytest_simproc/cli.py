@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
                      default="standard",
                      help="standard: what strace shows; deterministic: virtual times, no "
                           "addresses, the same bytes on every run (default: standard)")
+    run.add_argument("--cov", action="store_true",
+                     help="measure the program's Python code with coverage (the "
+                          "configuration in this directory); data files land beside "
+                          "its data file, for `coverage combine`")
     run.add_argument("program", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]")
     return parser
 
@@ -94,7 +98,12 @@ def run_command(args) -> int:
     strace = args.strace_mode if args.strace else "off"
     with SimHost(hostname=args.hostname, stop_time=args.stop_time, seed=args.seed,
                  rlimits=rlimits, strace=strace) as host:
-        proc = host.spawn(program, stdin=sys.stdin.fileno() if _readable_stdin() else None)
+        env = None
+        if args.cov:
+            from .host.measure import CONFIG_VARIABLE, run_configuration
+            env = {**os.environ, CONFIG_VARIABLE: run_configuration()}
+        proc = host.spawn(program, env=env,
+                          stdin=sys.stdin.fileno() if _readable_stdin() else None)
         host.run()
         state = proc.exit_status
         for data, stream in ((proc.stdout, sys.stdout), (proc.stderr, sys.stderr)):

@@ -27,6 +27,7 @@ import secrets
 import shutil
 import signal as _signal
 import socket
+import sys
 
 from _pytest_simproc_cov import FLUSH_SIGNAL, marker_path
 
@@ -62,6 +63,15 @@ def measured_environment(env: dict, data_dir: str) -> "str | None":
         [] if PLUGIN in (config.get("plugins") or ()) else [PLUGIN])
     env[CONFIG_VARIABLE] = base64.b64encode(json.dumps(config).encode()).decode()
     return os.path.abspath(data_file)
+
+
+def run_configuration() -> str:
+    """``simproc run --cov``: coverage's configuration from the current directory (as
+    ``coverage run`` reads it), serialized as its subprocess patch does."""
+    from coverage.config import read_coverage_config
+    config = read_coverage_config(
+        config_file=True, warn=lambda msg: print(f"coverage: {msg}", file=sys.stderr))
+    return config.serialize()
 
 
 def flush(engine, pids) -> None:

@@ -5,7 +5,10 @@ measuring changes neither their output nor their pids."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -104,13 +107,31 @@ def test_seeds(seed, arg):
 
 
 
-def run_inner(pytester, *args):
+DROPIN = '''
+import subprocess, sys, time
+
+def test_daemon():
+    p = subprocess.Popen([sys.executable, "daemon.py"], stdout=subprocess.PIPE)
+    time.sleep(130)
+    p.terminate()
+    out, _ = p.communicate()
+    assert p.returncode == 0 and out.endswith(b"idle\\nidle\\nbye\\n"), out
+
+def test_killed():
+    p = subprocess.Popen([sys.executable, "killed.py"], stdout=subprocess.PIPE)
+    time.sleep(10)
+    p.kill()
+    assert p.communicate()[0] == b"before\\n" and p.returncode == -9
+'''
+
+
+def run_inner(pytester, *args, inner=INNER, passed=6):
     pytester.makepyfile(daemon=DAEMON, killed=KILLED, forever=FOREVER, branch=BRANCH,
-                        test_inner=INNER)
+                        test_inner=inner)
     (pytester.path / ".coveragerc").write_text("[run]\npatch = subprocess\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=300)
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=passed)
     observed = {}
     for line in result.outlines:
         if "OBSERVED " in line:
@@ -147,3 +168,33 @@ def test_programs_in_a_host_are_measured_and_unchanged(pytester):
     assert observed == plain, (observed, plain)
     assert set(observed) == {"daemon", "killed", "forever", "branch-a", "branch-b",
                              "branch-c"}
+
+
+def test_two_xdist_workers_combine(pytester):
+    result, _ = run_inner(pytester, "-n", "2", "--cov=.", "--cov-report=term-missing")
+    rows = report_rows(result)
+    assert (rows["daemon.py"][1], rows["killed.py"][2], rows["forever.py"][1],
+            rows["branch.py"][1]) == (0, "4", 0, 0), rows
+
+
+def test_dropin_mode(pytester):
+    result, _ = run_inner(pytester, "--simproc", "--cov=.", "--cov-report=term-missing",
+                          inner=DROPIN, passed=2)
+    rows = report_rows(result)
+    assert (rows["daemon.py"][1], rows["killed.py"][2]) == (0, "4"), rows
+
+
+def test_simproc_run_cov(tmp_path):
+    """`simproc run --cov`: a program alive at stop_time, saved before the shutdown."""
+    (tmp_path / ".coveragerc").write_text("[run]\npatch = subprocess\n")
+    (tmp_path / "killed.py").write_text(KILLED.lstrip())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COV")}
+    run = subprocess.run([sys.executable, "-m", "pytest_simproc", "run", "--cov",
+                          "--stop-time", "10", "--", sys.executable, "killed.py"],
+                         cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert run.stdout == b"before\n" and run.returncode == 0, run  # Running: 0
+    for command in (["combine", "-q"], ["report", "-m", "--include=killed.py"]):
+        done = subprocess.run([sys.executable, "-m", "coverage", *command], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done
+    assert re.search(r"killed.py\s+4\s+1\s+75%\s+4$", done.stdout, re.M), done.stdout
