@@ -31,6 +31,8 @@ import sys
 
 from _pytest_simproc_cov import FLUSH_SIGNAL, marker_path
 
+from ..engine.records import blocked_mask
+
 CONFIG_VARIABLE = "COVERAGE_PROCESS_CONFIG"
 PLUGIN = "_pytest_simproc_cov"
 PATCHES = ("fork", "_exit", "execv")
@@ -82,9 +84,11 @@ def flush(engine, pids) -> None:
     for pid in pids:
         info = engine.info.get(pid)
         proc = engine.table.get(pid)
-        if (info is None or proc is None or proc.state != "running"
-                or not info.dispositions.get(FLUSH_SIGNAL).is_handler):
-            continue
+        main = engine.tasks_by_tid.get(pid)
+        if (info is None or proc is None or main is None or proc.state != "running"
+                or not info.dispositions.get(FLUSH_SIGNAL).is_handler
+                or blocked_mask(main) & 1 << (FLUSH_SIGNAL - 1)):
+            continue  # blocked: it would stay pending (a sigwait for all would get it)
         marker = marker_path(os.path.join(engine.data_dir, "coverage", "x"), pid)
         try:
             os.unlink(marker)

@@ -64,6 +64,12 @@ else:
     print("c", flush=True)
 '''
 
+SIGWAITER = '''
+import signal
+signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+print(int(signal.sigwait(signal.valid_signals())), flush=True)
+'''
+
 INNER = '''
 import json, sys
 import pytest
@@ -87,6 +93,14 @@ def test_killed(simhost):
     simhost.run()
     assert p.exit_status == Signaled(9)
     observe("killed", p)
+
+def test_sigwait_for_every_signal(simhost):
+    p = simhost.spawn([sys.executable, "sigwaiter.py"])
+    simhost.run_for(1)
+    p.terminate()
+    simhost.run()
+    assert p.exit_status == Exited(0)
+    observe("sigwaiter", p)
 
 @pytest.mark.simproc(stop_time=10)
 def test_running_at_stop_time(simhost):
@@ -125,9 +139,9 @@ def test_killed():
 '''
 
 
-def run_inner(pytester, *args, inner=INNER, passed=6):
+def run_inner(pytester, *args, inner=INNER, passed=7):
     pytester.makepyfile(daemon=DAEMON, killed=KILLED, forever=FOREVER, branch=BRANCH,
-                        test_inner=inner)
+                        sigwaiter=SIGWAITER, test_inner=inner)
     (pytester.path / ".coveragerc").write_text("[run]\npatch = subprocess\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=300)
@@ -166,8 +180,11 @@ def test_programs_in_a_host_are_measured_and_unchanged(pytester):
     assert rows["branch.py"][1] == 0, rows
     # The programs print the same and get the same pids with and without --cov.
     assert observed == plain, (observed, plain)
-    assert set(observed) == {"daemon", "killed", "forever", "branch-a", "branch-b",
-                             "branch-c"}
+    assert set(observed) == {"daemon", "killed", "forever", "sigwaiter", "branch-a",
+                             "branch-b", "branch-c"}
+    # A program that waits for every signal with all of them blocked gets SIGTERM, not
+    # the host's request to save (which it would otherwise find pending).
+    assert observed["sigwaiter"][1] == "15\n"
 
 
 def test_two_xdist_workers_combine(pytester):
