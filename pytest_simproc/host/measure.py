@@ -34,6 +34,7 @@ from _pytest_simproc_cov import FLUSH_SIGNAL, marker_path
 from ..engine.records import blocked_mask
 
 CONFIG_VARIABLE = "COVERAGE_PROCESS_CONFIG"
+START_VARIABLE = "COVERAGE_PROCESS_START"  # coverage's older way: a config file
 PLUGIN = "_pytest_simproc_cov"
 PATCHES = ("fork", "_exit", "execv")
 # signal(7): the signals whose default action ends the process.
@@ -45,12 +46,19 @@ _FATAL_BY_DEFAULT = frozenset(
 
 def measured_environment(env: dict, data_dir: str) -> "str | None":
     """Point the coverage configuration in ``env`` (or, if the caller gave an
-    environment without it, the test run's own) at the host's private directory, with
-    the patches and the plugin above; return the run's data file, or None when the run
-    measures no subprocesses."""
+    environment without it, the test run's own; or the file COVERAGE_PROCESS_START
+    names) at the host's private directory, with the patches and the plugin above;
+    return the run's data file, or None when the run measures no subprocesses."""
     serialized = env.get(CONFIG_VARIABLE) or os.environ.get(CONFIG_VARIABLE)
     if not serialized:
-        return None
+        start = env.get(START_VARIABLE) or os.environ.get(START_VARIABLE)
+        if not start:
+            return None
+        from coverage.exceptions import CoverageException
+        try:
+            serialized = run_configuration(start)
+        except (OSError, CoverageException):
+            return None  # the program's own start-up reports it, as natively
     try:
         config = json.loads(base64.b64decode(serialized.encode()))
         data_file = config["data_file"]
@@ -67,12 +75,13 @@ def measured_environment(env: dict, data_dir: str) -> "str | None":
     return os.path.abspath(data_file)
 
 
-def run_configuration() -> str:
-    """``simproc run --cov``: coverage's configuration from the current directory (as
-    ``coverage run`` reads it), serialized as its subprocess patch does."""
+def run_configuration(config_file=True) -> str:
+    """Coverage's configuration from ``config_file`` (True: the current directory's, as
+    ``coverage run`` reads it; ``simproc run --cov``), serialized as its subprocess
+    patch does (paths made absolute)."""
     from coverage.config import read_coverage_config
     config = read_coverage_config(
-        config_file=True, warn=lambda msg: print(f"coverage: {msg}", file=sys.stderr))
+        config_file=config_file, warn=lambda msg: print(f"coverage: {msg}", file=sys.stderr))
     return config.serialize()
 
 

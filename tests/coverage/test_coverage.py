@@ -215,3 +215,30 @@ def test_simproc_run_cov(tmp_path):
                               env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done
     assert re.search(r"killed.py\s+4\s+1\s+75%\s+4$", done.stdout, re.M), done.stdout
+
+
+def test_coverage_process_start(tmp_path, monkeypatch):
+    """coverage's older way (COVERAGE_PROCESS_START names a config file, here without
+    the subprocess patch): a SIGKILLed program's data still lands, uniquely named,
+    beside the configured data file."""
+    from coverage import CoverageData
+
+    from pytest_simproc import SimHost
+    rc = tmp_path / "rc"
+    rc.write_text(f"[run]\ndata_file = {tmp_path / 'data'}\n")
+    (tmp_path / "killed.py").write_text(KILLED.lstrip())
+    monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
+    env = {"COVERAGE_PROCESS_START": str(rc), "PATH": os.environ.get("PATH", "")}
+    for _ in range(2):  # twice the same seed: the same pid and random names inside
+        with SimHost(seed=0) as host:
+            p = host.spawn([sys.executable, "killed.py"], env=env, cwd=str(tmp_path))
+            host.run_for(10)
+            p.kill()
+            host.run()
+            assert p.stdout == b"before\n"
+    files = sorted(tmp_path.glob("data.*"))
+    assert len(files) == 2, files
+    for path in files:
+        data = CoverageData(str(path))
+        data.read()
+        assert data.lines(str(tmp_path / "killed.py")) == [1, 2, 3]
