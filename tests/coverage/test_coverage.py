@@ -70,6 +70,17 @@ signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
 print(int(signal.sigwait(signal.valid_signals())), flush=True)
 '''
 
+EXECER = '''
+import os, sys
+print("exec", flush=True)
+os.execv(sys.executable, [sys.executable, "execd.py"])
+'''
+
+EXECD = '''
+import os
+print("execd", os.getpid(), flush=True)
+'''
+
 INNER = '''
 import json, sys
 import pytest
@@ -101,6 +112,12 @@ def test_sigwait_for_every_signal(simhost):
     simhost.run()
     assert p.exit_status == Exited(0)
     observe("sigwaiter", p)
+
+def test_exec(simhost):
+    p = simhost.spawn([sys.executable, "execer.py"])
+    simhost.run()
+    assert p.exit_status == Exited(0)
+    observe("exec", p)
 
 @pytest.mark.simproc(stop_time=10)
 def test_running_at_stop_time(simhost):
@@ -139,9 +156,10 @@ def test_killed():
 '''
 
 
-def run_inner(pytester, *args, inner=INNER, passed=7):
+def run_inner(pytester, *args, inner=INNER, passed=8):
     pytester.makepyfile(daemon=DAEMON, killed=KILLED, forever=FOREVER, branch=BRANCH,
-                        sigwaiter=SIGWAITER, test_inner=inner)
+                        sigwaiter=SIGWAITER, execer=EXECER, execd=EXECD,
+                        test_inner=inner)
     (pytester.path / ".coveragerc").write_text("[run]\npatch = subprocess\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=300)
@@ -175,13 +193,15 @@ def test_programs_in_a_host_are_measured_and_unchanged(pytester):
     assert rows["killed.py"][2] == "4", rows
     # Alive at stop_time: still measured (natively its data would be lost).
     assert rows["forever.py"][1] == 0, rows
+    # A Python program that execs another: both (data saved before the exec).
+    assert (rows["execer.py"][1], rows["execd.py"][1]) == (0, 0), rows
     # Three hosts, two of them with the same seed (same pids, same names inside the
     # host): each one's branch counts.
     assert rows["branch.py"][1] == 0, rows
     # The programs print the same and get the same pids with and without --cov.
     assert observed == plain, (observed, plain)
-    assert set(observed) == {"daemon", "killed", "forever", "sigwaiter", "branch-a",
-                             "branch-b", "branch-c"}
+    assert set(observed) == {"daemon", "killed", "forever", "sigwaiter", "exec",
+                             "branch-a", "branch-b", "branch-c"}
     # A program that waits for every signal with all of them blocked gets SIGTERM, not
     # the host's request to save (which it would otherwise find pending).
     assert observed["sigwaiter"][1] == "15\n"
