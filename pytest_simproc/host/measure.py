@@ -85,10 +85,11 @@ def run_configuration(config_file=True) -> str:
     return config.serialize()
 
 
-def flush(engine, pids) -> None:
+def flush(engine, pids, only=None) -> None:
     """On the tracer thread: have every measured live process among ``pids`` save its
-    data, at the current virtual instant; a process that cannot (its main thread stuck
-    where no signal reaches it) keeps what it saved before."""
+    data, at the current virtual instant (running no other process than ``only`` if
+    given); a process that cannot (its main thread stuck where no signal reaches it)
+    keeps what it saved before."""
     waiting = {}
     for pid in pids:
         info = engine.info.get(pid)
@@ -110,7 +111,19 @@ def flush(engine, pids) -> None:
             return all(os.path.exists(m) or engine.table.get(p) is None
                        or engine.table.get(p).state != "running"
                        for p, m in waiting.items())
-        engine.run(engine.clock.now_ns, saved)
+        engine.run(engine.clock.now_ns, saved, only)
+
+
+def flush_before_kill(engine):
+    """The engine's before_kill hook: a SIGKILL generated inside the host (kill(2) by
+    another program) waits until its target saved, running only the target. Not when
+    the target is the task the engine is running (it kills itself; or the test's own
+    kill, which saved before)."""
+    def hook(proc):
+        current = engine.sched._current
+        if current is None or current.proc.pid != proc.pid:
+            flush(engine, [proc.pid], only=proc.pid)
+    return hook
 
 
 def fatal_by_default(sig: int) -> bool:

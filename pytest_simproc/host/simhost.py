@@ -21,7 +21,8 @@ from ..kernel.signals import parse_signal
 from ..kernel.states import parse_final_state
 from ..report import build_report, render_tree
 from ..trace.spawn import SpawnFailed
-from .measure import fatal_by_default, flush, harvest, measured_environment
+from .measure import (fatal_by_default, flush, flush_before_kill, harvest,
+                      measured_environment)
 from .options import DEFAULT_START_TIME, NSEC, _seconds, validate_host_options
 from .process import SimProcess
 from .spawnargs import _check_argv, _check_cwd, _check_env, _resolve_program
@@ -118,8 +119,9 @@ class SimHost:
         env = _check_env(env)
         cwd = _check_cwd(cwd)
         measured = measured_environment(env, self.data_dir)
-        if measured is not None:
+        if measured is not None and self._coverage_file is None:
             self._coverage_file = measured
+            self._engine.before_kill = flush_before_kill(self._engine)
         if expected_final_state is not None:
             expected_final_state = parse_final_state(expected_final_state)
         if rlimits is not None:

@@ -81,6 +81,22 @@ import os
 print("execd", os.getpid(), flush=True)
 '''
 
+SUPERVISOR = '''
+import os, signal, time
+
+def child():
+    print("child up", flush=True)
+    time.sleep(100)
+    print("child after", flush=True)
+
+pid = os.fork()
+if pid == 0: child()
+time.sleep(5)
+os.kill(pid, signal.SIGKILL)
+_, status = os.waitpid(pid, 0)
+print("killed", pid, os.waitstatus_to_exitcode(status), flush=True)
+'''
+
 INNER = '''
 import json, sys
 import pytest
@@ -119,6 +135,12 @@ def test_exec(simhost):
     assert p.exit_status == Exited(0)
     observe("exec", p)
 
+def test_supervisor(simhost):
+    p = simhost.spawn([sys.executable, "supervisor.py"])
+    simhost.run()
+    assert p.exit_status == Exited(0)
+    observe("supervisor", p)
+
 @pytest.mark.simproc(stop_time=10)
 def test_running_at_stop_time(simhost):
     p = simhost.spawn([sys.executable, "forever.py"], expected_final_state=Running)
@@ -156,9 +178,10 @@ def test_killed():
 '''
 
 
-def run_inner(pytester, *args, inner=INNER, passed=8):
+def run_inner(pytester, *args, inner=INNER, passed=9):
     pytester.makepyfile(daemon=DAEMON, killed=KILLED, forever=FOREVER, branch=BRANCH,
                         sigwaiter=SIGWAITER, execer=EXECER, execd=EXECD,
+                        supervisor=SUPERVISOR,
                         test_inner=inner)
     (pytester.path / ".coveragerc").write_text("[run]\npatch = subprocess\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
@@ -193,6 +216,9 @@ def test_programs_in_a_host_are_measured_and_unchanged(pytester):
     assert rows["killed.py"][2] == "4", rows
     # Alive at stop_time: still measured (natively its data would be lost).
     assert rows["forever.py"][1] == 0, rows
+    # A forked child SIGKILLed by its parent inside the host: its lines up to its
+    # sleep count (the host has it save before it carries out the kill).
+    assert rows["supervisor.py"][2] == "6", rows
     # A Python program that execs another: both (data saved before the exec).
     assert (rows["execer.py"][1], rows["execd.py"][1]) == (0, 0), rows
     # Three hosts, two of them with the same seed (same pids, same names inside the
@@ -201,7 +227,7 @@ def test_programs_in_a_host_are_measured_and_unchanged(pytester):
     # The programs print the same and get the same pids with and without --cov.
     assert observed == plain, (observed, plain)
     assert set(observed) == {"daemon", "killed", "forever", "sigwaiter", "exec",
-                             "branch-a", "branch-b", "branch-c"}
+                             "supervisor", "branch-a", "branch-b", "branch-c"}
     # A program that waits for every signal with all of them blocked gets SIGTERM, not
     # the host's request to save (which it would otherwise find pending).
     assert observed["sigwaiter"][1] == "15\n"
