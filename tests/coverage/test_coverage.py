@@ -98,67 +98,39 @@ print("killed", pid, os.waitstatus_to_exitcode(status), flush=True)
 '''
 
 INNER = '''
-import json, sys
+import json, signal, sys
 import pytest
-from pytest_simproc import Exited, Running, Signaled
+from pytest_simproc import Exited, Running, Signaled, SimHost
 
-def observe(name, proc):
-    print("OBSERVED", json.dumps([name, proc.pid, proc.stdout.decode()]))
+def observe(host, name, script, *args, signal_at=None, state=Exited(0)):
+    """Spawn script; send signal_at = (seconds, signal) if given; run to the end."""
+    p = host.spawn([sys.executable, script, *args])
+    if signal_at is not None:
+        host.run_for(signal_at[0])
+        p.send_signal(signal_at[1])
+    host.run()
+    assert p.exit_status == state
+    print("OBSERVED", json.dumps([name, p.pid, p.stdout.decode()]))
 
-def test_daemon(simhost):
-    p = simhost.spawn([sys.executable, "daemon.py"])
-    simhost.run_for(130)
-    p.terminate()
-    simhost.run()
-    assert p.exit_status == Exited(0)
-    observe("daemon", p)
-
-def test_killed(simhost):
-    p = simhost.spawn([sys.executable, "killed.py"])
-    simhost.run_for(10)
-    p.kill()
-    simhost.run()
-    assert p.exit_status == Signaled(9)
-    observe("killed", p)
-
-def test_sigwait_for_every_signal(simhost):
-    p = simhost.spawn([sys.executable, "sigwaiter.py"])
-    simhost.run_for(1)
-    p.terminate()
-    simhost.run()
-    assert p.exit_status == Exited(0)
-    observe("sigwaiter", p)
-
-def test_exec(simhost):
-    p = simhost.spawn([sys.executable, "execer.py"])
-    simhost.run()
-    assert p.exit_status == Exited(0)
-    observe("exec", p)
-
-def test_supervisor(simhost):
-    p = simhost.spawn([sys.executable, "supervisor.py"])
-    simhost.run()
-    assert p.exit_status == Exited(0)
-    observe("supervisor", p)
+@pytest.mark.parametrize("name,script,signal_at,state", [
+    ("daemon", "daemon.py", (130, signal.SIGTERM), Exited(0)),
+    ("killed", "killed.py", (10, signal.SIGKILL), Signaled(signal.SIGKILL)),
+    ("sigwaiter", "sigwaiter.py", (1, signal.SIGTERM), Exited(0)),
+    ("exec", "execer.py", None, Exited(0)),
+    ("supervisor", "supervisor.py", None, Exited(0)),
+])
+def test_program(simhost, name, script, signal_at, state):
+    observe(simhost, name, script, signal_at=signal_at, state=state)
 
 @pytest.mark.simproc(stop_time=10)
 def test_running_at_stop_time(simhost):
-    p = simhost.spawn([sys.executable, "forever.py"], expected_final_state=Running)
-    simhost.run()
-    observe("forever", p)
+    observe(simhost, "forever", "forever.py", state=Running)
 
 @pytest.mark.parametrize("seed,arg", [(0, "a"), (1, "b"), (0, "c")])
 def test_seeds(seed, arg):
-    from pytest_simproc import SimHost
     with SimHost(seed=seed) as host:
-        p = host.spawn([sys.executable, "branch.py", arg])
-        host.run()
-        assert p.exit_status == Exited(0)
-        observe("branch-" + arg, p)
+        observe(host, "branch-" + arg, "branch.py", arg)
 '''
-
-
-
 
 DROPIN = '''
 import subprocess, sys, time
