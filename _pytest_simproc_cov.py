@@ -13,9 +13,10 @@ import signal
 FLUSH_SIGNAL = signal.SIGRTMAX
 
 
-def marker_path(data_file: str, pid: int) -> str:
-    """The file that says process ``pid`` saved its data (the host deletes it first)."""
-    return os.path.join(os.path.dirname(data_file), f"flushed.{pid}")
+def marker_path(directory: str, pid: int) -> str:
+    """The file in the data file's ``directory`` that says process ``pid`` saved its
+    data (the host deletes it before each request)."""
+    return os.path.join(directory, f"flushed.{pid}")
 
 
 def _flush(signum, frame):
@@ -26,7 +27,7 @@ def _flush(signum, frame):
     try:
         cov.save()
     finally:
-        with open(marker_path(cov.config.data_file, os.getpid()), "w"):
+        with open(marker_path(os.path.dirname(cov.config.data_file), os.getpid()), "w"):
             pass
 
 

@@ -12,10 +12,11 @@ Three things differ from a native run, and this module handles them:
   unique with the machine's hostname and a random token drawn by the test process.
 - Forks, ``os._exit`` and exec: coverage's own ``fork``, ``_exit`` and ``execv`` patches
   are switched on, so a forked child measures and saves, and data is saved before exec.
-- Deaths the host decides (SIGKILL, stop_time, shutdown, close): the program loads the
-  ``_pytest_simproc_cov`` coverage plugin, which handles FLUSH_SIGNAL by saving; the host
-  sends it through the simulated kernel, runs the host at the same virtual instant until
-  the program left its marker file, and only then carries out the death.
+- Deaths the host decides (a signal from the test, a SIGKILL from another program,
+  stop_time, shutdown, close): the program loads the ``_pytest_simproc_cov`` coverage
+  plugin, which handles FLUSH_SIGNAL by saving; the host sends it through the simulated
+  kernel, runs the host at the same virtual instant until the program left its marker
+  file, and only then carries out the death.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from ..engine.records import blocked_mask
 CONFIG_VARIABLE = "COVERAGE_PROCESS_CONFIG"
 START_VARIABLE = "COVERAGE_PROCESS_START"  # coverage's older way: a config file
 PLUGIN = "_pytest_simproc_cov"
+PRIVATE = "coverage"  # the host's own directory for its programs' data, in its data dir
 PATCHES = ("fork", "_exit", "execv")
 # signal(7): the signals whose default action ends the process.
 _FATAL_BY_DEFAULT = frozenset(
@@ -64,7 +66,7 @@ def measured_environment(env: dict, data_dir: str) -> "str | None":
         data_file = config["data_file"]
     except (ValueError, KeyError, TypeError):
         return None  # not coverage's: left alone
-    private = os.path.join(data_dir, "coverage")
+    private = os.path.join(data_dir, PRIVATE)
     os.makedirs(private, exist_ok=True)
     config["data_file"] = os.path.join(private, os.path.basename(data_file))
     config["parallel"] = True
@@ -99,7 +101,7 @@ def flush(engine, pids, only=None) -> None:
                 or not info.dispositions.get(FLUSH_SIGNAL).is_handler
                 or blocked_mask(main) & 1 << (FLUSH_SIGNAL - 1)):
             continue  # blocked: it would stay pending (a sigwait for all would get it)
-        marker = marker_path(os.path.join(engine.data_dir, "coverage", "x"), pid)
+        marker = marker_path(os.path.join(engine.data_dir, PRIVATE), pid)
         try:
             os.unlink(marker)
         except FileNotFoundError:
@@ -134,7 +136,7 @@ def harvest(data_dir: str, destination: str) -> list[str]:
     """Move the host's data files beside the run's data file, uniquely named (coverage's
     ``.HOST.pidN.XrandomX`` suffix, HOST made of the machine's hostname and a token)."""
     moved = []
-    private = os.path.join(data_dir, "coverage")
+    private = os.path.join(data_dir, PRIVATE)
     base = os.path.basename(destination)
     token = f"{socket.gethostname().replace('.', '_')}-simproc-{secrets.token_hex(6)}"
     for path in sorted(glob.glob(glob.escape(os.path.join(private, base)) + ".*")):
@@ -142,7 +144,8 @@ def harvest(data_dir: str, destination: str) -> list[str]:
             continue
         suffix = os.path.basename(path)[len(base) + 1:]
         host, _, rest = suffix.partition(".")
-        target = f"{destination}.{token}-{host}.{rest}" if rest else f"{destination}.{token}.{suffix}"
+        target = (f"{destination}.{token}-{host}.{rest}" if rest
+                  else f"{destination}.{token}.{suffix}")
         shutil.move(path, target)
         moved.append(target)
     return moved
