@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
                      default="standard",
                      help="standard: what strace shows; deterministic: virtual times, no "
                           "addresses, the same bytes on every run (default: standard)")
+    run.add_argument("--cov", action="store_true",
+                     help="measure the program's Python code with coverage (the "
+                          "configuration in this directory); data files land beside "
+                          "its data file, for `coverage combine`")
     run.add_argument("program", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]")
     return parser
 
@@ -207,11 +211,16 @@ def run_command(args) -> int:
     rlimits = dict(args.rlimit)
     strace = args.strace_mode if args.strace else "off"
     out = sys.stderr.buffer if args.json == "-" else sys.stdout.buffer
+    env = None
+    if args.cov:
+        from .host.measure import CONFIG_VARIABLE, run_configuration
+        env = {**os.environ, CONFIG_VARIABLE: run_configuration()}
     with _StopSignals() as stop, SimHost(hostname=args.hostname, stop_time=args.stop_time,
                                          seed=args.seed, rlimits=rlimits,
                                          strace=strace, network=args.network) as host:
         try:
-            proc = host.spawn(program, stdin=sys.stdin.fileno() if _readable_stdin() else None)
+            proc = host.spawn(program, env=env,
+                              stdin=sys.stdin.fileno() if _readable_stdin() else None)
         except (ProgramNotFoundError, SpawnError) as exc:
             return _spawn_failure(program[0], exc)
         with _Forwarder([(proc.stdout_path, out), (proc.stderr_path, sys.stderr.buffer)]):

@@ -83,6 +83,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
             # The tracer thread (this one) shares the tracees' CPU: see _pick_cpu.
             os.sched_setaffinity(0, {self._cpu})
         self.exit_observers: list = []
+        self.before_kill = None  # callable(proc), run before a SIGKILL is carried out
         self._io_waiters: dict[Task, Block] = {}   # parked on descriptors, in order
         self.futexes = FutexTable()
         self.extra_handlers: dict[int, object] = {}   # users' hooks, by syscall number

@@ -113,6 +113,8 @@ class SignalDelivery:
                 self._stop(proc, sig)
                 return
             else:  # Terminate (SIGKILL)
+                if self.before_kill is not None:  # e.g. coverage's save (host/measure.py)
+                    self.before_kill(proc)
                 self.terminate(proc, Signaled(outcome.sig))
                 return
         if proc.state != "running" or not task.pending:

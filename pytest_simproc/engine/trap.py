@@ -16,10 +16,12 @@ from .records import Task, natively_pending
 class StopLoop:
     """Running the host: the scheduler's pick, its stop, the dispatch of stops."""
 
-    def run(self, until_ns: int, predicate=None) -> str:
+    def run(self, until_ns: int, predicate=None, only=None) -> str:
         """Run until ``predicate()`` holds, every process ended, or virtual time would
-        pass ``until_ns``. Returns "predicate", "exited" or "time"."""
-        eligible = _not_stopped
+        pass ``until_ns``. Returns "predicate", "exited" or "time". ``only``: run no
+        process but the one with that pid."""
+        eligible = _not_stopped if only is None else (
+            lambda task: task.proc.pid == only and _not_stopped(task))
         while True:
             if self._dying:
                 self._collect_dying()

@@ -6,6 +6,7 @@
 - threads.py    the tracer thread (the one thread that may ptrace) and the watchdog
 - process.py    SimProcess, the handle on one process
 - simhost.py    SimHost, the façade: spawn, run, kill, inspect, close
+- measure.py    coverage of the Python programs it runs (data names, saves before deaths)
 """
 from .options import (DEFAULT_START_TIME, MAX_SECONDS, NSEC,  # noqa: F401
                       validate_host_options)

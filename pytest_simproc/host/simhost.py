@@ -21,6 +21,8 @@ from ..kernel.signals import parse_signal
 from ..kernel.states import parse_final_state
 from ..report import build_report, render_tree
 from ..trace.spawn import SpawnFailed
+from .measure import (fatal_by_default, flush, flush_before_kill, harvest,
+                      measured_environment)
 from .options import DEFAULT_START_TIME, NSEC, _seconds, validate_host_options
 from .process import SimProcess
 from .spawnargs import _check_argv, _check_cwd, _check_env, _resolve_program
@@ -76,6 +78,7 @@ class SimHost:
         self._stop_ns = self._start_ns + int(round(stop_time * NSEC))
         self._closed = False
         self._keep_data = not self._own_data_dir
+        self._coverage_file = None  # the run's data file when programs are measured
         self._spawned: list[SimProcess] = []
         self._closed_output: dict[str, bytes] = {}  # outputs kept after the data dir goes
         self._closed_strace: dict[int, list[str]] | None = None
@@ -119,6 +122,10 @@ class SimHost:
         argv = _check_argv(argv)
         env = _check_env(env)
         cwd = _check_cwd(cwd)
+        measured = measured_environment(env, self.data_dir)
+        if measured is not None and self._coverage_file is None:
+            self._coverage_file = measured
+            self._engine.before_kill = flush_before_kill(self._engine)
         if expected_final_state is not None:
             expected_final_state = parse_final_state(expected_final_state)
         if rlimits is not None:
@@ -195,13 +202,21 @@ class SimHost:
 
     def _shutdown_on_tracer(self) -> None:
         engine = self._engine
+        self._flush_coverage()
         for proc in engine.table.live():
             engine.kill(0, proc.pid, self.shutdown_signal)
         grace_end = engine.clock.now_ns + int(round(self.shutdown_grace * NSEC))
         engine.run(grace_end)
+        self._flush_coverage()
         for proc in engine.table.live():
             engine.kill(0, proc.pid, _signal.SIGKILL)
         engine.run(engine.clock.now_ns)
+
+    def _flush_coverage(self, pid=None) -> None:
+        """On the tracer thread: measured processes (``pid``, or all) save their data."""
+        if self._coverage_file is not None:
+            flush(self._engine, [pid] if pid is not None else
+                  [proc.pid for proc in self._engine.table.live()])
 
     def shutdown(self) -> None:
         """Send shutdown_signal to every process, then SIGKILL after shutdown_grace."""
@@ -244,6 +259,8 @@ class SimHost:
         if isinstance(pid, bool) or not isinstance(pid, int):
             raise TypeError(f"pid must be an int, not {pid!r}")
         sig = parse_signal(sig)
+        if self._coverage_file is not None and fatal_by_default(sig):
+            self._tracer.call(self._flush_coverage, pid if pid > 0 else None)
         result = self._tracer.call(self._engine.kill_from_outside, pid, sig)
         if result < 0:
             raise ProcessLookupError(f"no process {pid} in host {self.hostname!r}")
@@ -319,8 +336,13 @@ class SimHost:
         if self._closed:
             return
         self._closed = True
-        self._watchdog.stop()
         engine = self._engine
+        if self._coverage_file is not None:
+            try:
+                self._tracer.call(self._flush_coverage)
+            except Exception:  # a host that failed cannot run: its data is what it saved
+                pass
+        self._watchdog.stop()
         engine.kill_everything()
         try:
             survivors = self._tracer.call(engine.drain)
@@ -330,6 +352,8 @@ class SimHost:
         if engine.strace is not None:
             self._closed_strace = {id(p): engine.strace.lines(p.pid)
                                    for p in engine.table.processes()}
+        if self._coverage_file is not None:
+            harvest(self.data_dir, self._coverage_file)
         if self._own_data_dir and not self._keep_data:
             for sp in self._spawned:
                 for path in (sp._stdout_path, sp._stderr_path):
