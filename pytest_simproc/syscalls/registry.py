@@ -33,6 +33,11 @@ def syscall_number(name: str) -> int:
     return _NUMBERS[name]
 
 
+def known_syscalls() -> frozenset[str]:
+    """Every x86_64 system call name the table knows."""
+    return frozenset(_NUMBERS)
+
+
 def syscall_name(nr: int) -> str:
     return _NAMES.get(nr, f"syscall_{nr}")
 
