@@ -5,6 +5,9 @@ blocks, exits or has made ``QUANTUM`` trapped system calls in a row; then the ne
 is drawn from the runnable ones with the host's seeded generator, so every seed fixes
 one interleaving. Blocked tasks wait on *keys* (e.g. ("child", pid) for wait4) and/or a
 virtual deadline; time only advances when nothing is runnable.
+
+ChaosScheduler draws a different legal interleaving for each seed (``chaos=True``):
+see its docstring.
 """
 from __future__ import annotations
 
@@ -126,3 +129,87 @@ class Scheduler:
             if entry is not None and entry[1] == token:
                 return
             heapq.heappop(heap)
+
+
+class ChaosScheduler(Scheduler):
+    """Random legal interleavings, one per seed, to find races on purpose.
+
+    Probabilistic concurrency testing (PCT, as rr's and Hermit's chaos modes do it):
+    every task gets a random priority when it first becomes runnable, the runnable task
+    of highest priority runs, and at each scheduling point the running task's priority
+    is redrawn with a probability the seed also picks (some seeds switch rarely, some
+    often), so a newly woken task may run before or after the one that woke it, a
+    child before or after its parent, at any trapped call.
+
+    Every scheduling point with more than one candidate is a *decision*, recorded by
+    tid in ``decisions``. ``replay`` (a list of tids) makes the first
+    ``len(replay)`` decisions again and then falls back to the default policy of the
+    same seed: the plugin uses it to reproduce a failing run and to search for the
+    shortest prefix of its decisions that still fails (the last decision of that
+    prefix is the one that decides the outcome).
+    """
+
+    SWITCH_PROBABILITIES = (0.01, 0.05, 0.2, 0.5)
+
+    def __init__(self, seed: int, replay=None, describe=None):
+        super().__init__(seed)
+        self._chaos = random.Random(f"simproc-chaos:{seed}")
+        self.switch_probability = self._chaos.choice(self.SWITCH_PROBABILITIES)
+        self._priority: dict[object, float] = {}
+        self.decisions: list[int] = []
+        self._replay = list(replay) if replay is not None else None
+        # describe(task) -> text of the call the task is about to complete; the plugin
+        # asks for it only when it explains a failing decision
+        self._describe = describe
+        self.described: list[tuple[str, list[str]]] = []
+
+    def add(self, task) -> None:
+        super().add(task)
+        if task not in self._priority:
+            self._priority[task] = self._chaos.random()
+
+    def remove(self, task) -> None:
+        super().remove(task)
+        self._priority.pop(task, None)
+
+    def pick(self, eligible=lambda task: True):
+        candidates = [t for t in self._runnable if eligible(t)]
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            choice = candidates[0]
+            self._current = choice
+            return choice
+        index = len(self.decisions)
+        if self._replay is not None and index >= len(self._replay):
+            choice = super().pick(eligible)  # past the replayed prefix: the default policy
+        else:
+            if self._replay is not None:
+                wanted = self._replay[index]
+                choice = next((t for t in candidates if t.tid == wanted), None)
+            else:
+                choice = None
+            if choice is None:
+                current = self._current
+                if (current in candidates
+                        and self._chaos.random() < self.switch_probability):
+                    self._priority[current] = self._chaos.random()
+                choice = max(candidates, key=self._priority.__getitem__)
+            self._current = choice
+        self.decisions.append(choice.tid)
+        if self._describe is not None:
+            self.described.append((self._describe(choice),
+                                   [self._describe(t) for t in candidates if t is not choice]))
+        return choice
+
+    def shuffled(self, items: list) -> list:
+        """Events due at one instant (timer expiries), in an order the seed picks."""
+        items = list(items)
+        self._chaos.shuffle(items)
+        return items
+
+    def yield_cpu(self) -> None:
+        super().yield_cpu()
+        current = self._current
+        if current is not None and current in self._priority:
+            self._priority[current] = self._chaos.random() * min(self._priority.values())
