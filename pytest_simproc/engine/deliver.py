@@ -12,7 +12,7 @@ from ..kernel import Signaled
 from ..kernel import delivery
 from ..kernel.delivery import CLD_CONTINUED, CLD_STOPPED, kill_info
 from ..kernel.sigstate import SI_KERNEL, SI_TKILL, SA_RESTART, kill_targets
-from ..syscalls.outcome import Native
+from ..syscalls.outcome import Block, Native
 from ..trace import ptrace_ops as pt
 from .decode import is_foreign_abi_trap
 from .records import Task, blocked_mask
@@ -151,7 +151,9 @@ class SignalDelivery:
     def _inject(self, task: Task, sig: int, info: bytes, flags: int) -> None:
         """Run the program's handler: the real kernel sets up its frame for a signal
         sent natively (tgkill), whose siginfo is replaced at its delivery stop."""
-        if task.block is not None:
+        if task.block is not None and task.wake == "retry" and self._completes(task):
+            pass  # the call ended with its event; the handler runs as it returns
+        elif task.block is not None:
             block, ctx = self._end_block(task)
             self.sched.unpark(task)
             self.sched.add(task)
@@ -175,6 +177,25 @@ class SignalDelivery:
             task.expect_stop = True
         task.injected.append((sig, info))
         pt.tgkill(task.tgid_native, task.native, sig)
+
+    def _completes(self, task: Task) -> bool:
+        """A parked call woken by its event (a child's exit, data) when a signal comes
+        at the same instant ends with that event: the kernel's wait loops look for
+        their condition before they look for a pending signal (wait(2)'s do_wait,
+        pipe(7) reads), so a wait4 woken by an exit reaps the child and only then
+        does the SIGCHLD handler run. True when the call completed that way."""
+        block, ctx = task.block
+        outcome = self._call(block.retry, ctx)
+        if isinstance(outcome, Block):
+            if outcome.cleanup is not None:
+                outcome.cleanup()
+            return False
+        self._end_block(task)
+        task.wake = None
+        self.sched.unpark(task)
+        self.sched.add(task)
+        self._apply(task, ctx, outcome)
+        return True
 
     def _stop(self, proc, sig: int) -> None:
         if not self.table.stop(proc.pid, sig):

@@ -503,3 +503,11 @@ def test_io_owner_process_group_is_refused_and_reported(build):
         refused = host.report()["host"]["refused"]
         assert [(r["pid"], r["syscall"]) for r in refused] == [(p.pid, "fcntl")]
         assert "process group" in refused[0]["message"]
+
+
+def test_a_woken_wait_reaps_before_the_sigchld_handler_runs(build):
+    # The parent sleeps in waitpid when its child exits: the wait takes the child, the
+    # SA_RESTART handler runs after and finds nothing. The host used to interrupt the
+    # woken wait with the handler, whose waitpid then took the child (main: ECHILD).
+    same_as_native([build("sig_reap_first")],
+                   b"main reaped exited 7; handler ran 1 time(s), reaped 0\n")
