@@ -15,7 +15,7 @@ from .host import SimHost, validate_host_options
 from .kernel.states import Exited, format_state, parse_final_state
 
 _HOST_OPTIONS = frozenset(p for p in inspect.signature(SimHost.__init__).parameters
-                          if p != "self")
+                          if p != "self" and not p.startswith("_"))
 _MARKER_OPTIONS = _HOST_OPTIONS | {"expected_final_state"}
 
 MARKER_HELP = ("simproc(**options): configure the test's simulated host. Options: "

@@ -13,7 +13,8 @@ from ..kernel.futex import FutexTable
 from ..kernel.sigstate import SignalDispositions
 from ..kernel.timers import TimerTable
 from ..procview import ProcView
-from ..scheduler import Scheduler
+from ..inject import Injector
+from ..scheduler import ChaosScheduler, Scheduler
 from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
 from ..trace.seccomp import PreparedFilter, build_filter
@@ -39,7 +40,8 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
 
     def __init__(self, *, hostname: str, start_time_ns: int, seed: int, data_dir: str,
                  rlimits=None, cpu_ns_per_syscall: int = CPU_NS_PER_SYSCALL,
-                 strace: str = "off", network: str = "loopback"):
+                 strace: str = "off", network: str = "loopback", chaos: bool = False,
+                 replay=None, explain: bool = False, inject=()):
         self.hostname = hostname
         self.network = network  # "loopback" or "outside" (syscalls/net.py)
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
@@ -48,7 +50,19 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.procview = ProcView(self)   # /proc as the host's programs see it
         self.clock = VirtualClock(start_time_ns)
         self.start_time_ns = start_time_ns
-        self.sched = Scheduler(seed)
+        if chaos:
+            # explain: each decision also says which call each candidate was about to
+            # complete (the plugin asks for it when it reports a failing schedule)
+            self.sched = ChaosScheduler(seed, replay=replay,
+                                        describe=self.describe_next if explain else None)
+        else:
+            self.sched = Scheduler(seed)
+        self.chaos = chaos
+        # strace -e inject= rules (inject.py): None when there are none, so that the
+        # per-call path pays one attribute test
+        self.injector = Injector(inject, seed=seed, hostname=hostname) if inject else None
+        self.injections: list[dict] = []
+        self.extra_handlers: dict[int, object] = {}   # users' hooks, by syscall number
         self.events = EventQueue()
         self.timers = TimerTable(self.clock, self.events,
                                  lambda pid, _tid, sig, info: self._post_signal(pid, sig, info),
@@ -71,7 +85,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self._simulated = intercepted_numbers()
         if strace == "off":
             self.strace = None
-            self._filter = PreparedFilter(build_filter(intercepted_numbers(), CONDITIONAL))
+            self._filter = PreparedFilter(build_filter(self._trapped_numbers(), CONDITIONAL))
         else:
             from ..strace import StraceLog
             self.strace = StraceLog(mode=strace, directory=data_dir, hostname=hostname,
@@ -86,7 +100,6 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.before_kill = None  # callable(proc), run before a SIGKILL is carried out
         self._io_waiters: dict[Task, Block] = {}   # parked on descriptors, in order
         self.futexes = FutexTable()
-        self.extra_handlers: dict[int, object] = {}   # users' hooks, by syscall number
         self.timerfds: dict[tuple[int, int], object] = {}   # (pid, fd) -> FdTimer
         self.signalfds: dict[tuple[int, int], SignalFd] = {}
         self.pidfds: dict[tuple[int, int], int] = {}   # (pid, fd) -> virtual pid it names
@@ -95,6 +108,28 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self._dying: set[Task] = set()             # retired, native death not seen yet
         # ids of the Process records still alive at stop_time: their final state is Running
         self.running_at_stop: set[int] = set()
+
+    def _trapped_numbers(self) -> frozenset:
+        """What the filter traps whatever the arguments: the simulated calls, users'
+        hooks, and the calls fault-injection rules name."""
+        numbers = intercepted_numbers() | frozenset(self.extra_handlers)
+        if self.injector is not None:
+            numbers |= self.injector.numbers
+        return numbers
+
+    def describe_next(self, task: Task) -> str:
+        """The call ``task`` completes when it next runs, as the deterministic strace
+        log would begin its line: "1001 openat(AT_FDCWD, "race.pid", O_RDONLY"."""
+        ctx = task.ctx
+        if ctx is None:
+            return f"{task.tid} starts"
+        from ..strace.format import Call, begin_call
+        call = Call(task.tid, ctx.nr, ctx.args, True, 0)
+        try:
+            begin_call(call, task.mem)
+        except OSError:
+            pass
+        return f"{task.tid} {call.sc.name}({call.head})"
 
     def random_bytes(self, n: int) -> bytes:
         return self._rng.randbytes(n)

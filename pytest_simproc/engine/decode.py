@@ -8,7 +8,9 @@ import struct
 
 from ptrace.syscall.linux.i386 import SYSCALL_NAMES as I386_SYSCALL_NAMES
 
+from ..kernel.delivery import kill_info
 from ..kernel.errors import KernelError
+from ..kernel.sigstate import SI_KERNEL
 from ..kernel.rlimits import RLIMIT_CPU, cpu_limit_signal
 from ..syscalls import CONDITIONAL, HANDLERS, intercepted_numbers, syscall_name
 from ..syscalls.outcome import Block, Fork, Native, NativePark
@@ -55,20 +57,11 @@ class SyscallStops:
         if self.strace is not None:
             task.strace_call = self.strace.syscall_entry(task.tid, nr, args, task.mem,
                                                          self.clock.now_ns, sp=regs.rsp)
-        handler = HANDLERS.get(nr)
-        extra = self.extra_handlers.get(nr) if self.extra_handlers else None
-        outcome = None
-        if extra is not None:
-            outcome = extra(ctx)  # a user's hook: an int, or None to pass
-        if outcome is not None:
-            outcome = int(outcome)
-        elif handler is not None:
-            outcome = self._call(handler, ctx, *args)
-        elif nr in self._unsupported:
-            self._count_unsupported(syscall_name(nr), pid)
-            outcome = -errno.ENOSYS
+        hit = self.injector.decide(pid, task.tid, nr) if self.injector is not None else None
+        if hit is None:
+            outcome = self._handle(ctx)
         else:
-            outcome = Native()  # only trapped because strace logging wants to see it
+            outcome = self._inject_fault(task, ctx, hit)
         if task.strace_call is not None and isinstance(outcome, Native):
             if nr in _NO_RETURN:
                 self.strace.syscall_noreturn(task.strace_call, self.clock.now_ns)
@@ -78,6 +71,61 @@ class SyscallStops:
         self._apply(task, ctx, outcome)
         if nr == SYS_EXIT and task.exits_alone and isinstance(outcome, Native):
             self._exit_one_thread(task, args[0])
+
+    def _handle(self, ctx):
+        """The outcome of the call: a user's hook, the family's handler, ENOSYS for a
+        call not emulated, or the call run as it is."""
+        nr = ctx.nr
+        extra = self.extra_handlers.get(nr) if self.extra_handlers else None
+        if extra is not None:
+            outcome = extra(ctx)  # a user's hook: an int, or None to pass
+            if outcome is not None:
+                return int(outcome)
+        handler = HANDLERS.get(nr)
+        if handler is not None:
+            return self._call(handler, ctx, *ctx.args)
+        if nr in self._unsupported:
+            self._count_unsupported(syscall_name(nr), ctx.task.proc.pid)
+            return -errno.ENOSYS
+        return Native()  # only trapped because strace logging wants to see it
+
+    def _inject_fault(self, task: Task, ctx, hit):
+        """strace -e inject= (inject.py) at the call's entry: the signal is generated
+        first; delay_enter parks the call for a virtual delay before it runs; error= and
+        retval= then answer it without running it; delay_exit parks it before it
+        returns. Injected results are marked in the strace log as strace marks them."""
+        rule = hit.rule
+        self.injections.append({"pid": task.proc.pid, "tid": task.tid, "syscall": ctx.name,
+                                "invocation": hit.count, "rule": rule.spec})
+        if rule.signal is not None:
+            # ptrace(2): a signal injected at a syscall stop is sent as by the kernel
+            self._post_signal(task.proc.pid, rule.signal,
+                              kill_info(rule.signal, SI_KERNEL, 0), task)
+        if rule.delay_enter_ns:
+            self._note(task, "(DELAYED)")
+            return Block(deadline_ns=self.clock.now_ns + rule.delay_enter_ns,
+                         on_timeout=lambda c: self._after_entry(c, rule), interruptible=False)
+        return self._after_entry(ctx, rule)
+
+    def _after_entry(self, ctx, rule):
+        if rule.skips_call:
+            self._note(ctx.task, "(INJECTED)")
+            outcome = -rule.error if rule.error is not None else rule.retval
+        else:
+            outcome = self._handle(ctx)
+            if (isinstance(outcome, Native) and outcome.on_exit is None
+                    and ctx.task.strace_call is not None):
+                outcome.on_exit = unchanged  # after a delay too, the log needs its result
+        if rule.delay_exit_ns:
+            self._note(ctx.task, "(DELAYED)")
+            outcome = _delayed_return(outcome, rule.delay_exit_ns, self.clock)
+        return outcome
+
+    @staticmethod
+    def _note(task: Task, note: str) -> None:
+        call = task.strace_call
+        if call is not None and note not in (call.note or ""):
+            call.note = f"{call.note} {note}" if call.note else note
 
     @staticmethod
     def _call(func, ctx, *args):
@@ -116,8 +164,7 @@ class SyscallStops:
         self.extra_handlers.update(handlers)
         self._simulated = intercepted_numbers() | frozenset(self.extra_handlers)
         if self.strace is None:
-            self._filter = PreparedFilter(build_filter(
-                intercepted_numbers() | frozenset(self.extra_handlers), CONDITIONAL))
+            self._filter = PreparedFilter(build_filter(self._trapped_numbers(), CONDITIONAL))
 
     def _count_unsupported(self, name: str, pid: int) -> None:
         key = (name, pid)
@@ -138,6 +185,31 @@ class SyscallStops:
         else:
             name = f"syscall {nr} of audit arch {arch:#x}"
         self._count_unsupported(name, task.proc.pid)
+
+
+def _delayed_return(outcome, delay_ns: int, clock):
+    """The call's result, held back for ``delay_ns`` of virtual time after the call
+    completes (delay_exit): a result parks, a native call parks at its exit stop, a
+    blocking call parks once its wait ends."""
+    def hold(result):
+        if isinstance(result, Block):
+            return _delayed_return(result, delay_ns, clock)
+        return Block(deadline_ns=clock.now_ns + delay_ns, on_timeout=lambda _c: result,
+                     interruptible=False)
+    if isinstance(outcome, int):
+        return hold(outcome)
+    if isinstance(outcome, Native):
+        inner = outcome.on_exit
+        outcome.on_exit = (lambda c, r: hold(inner(c, r))) if inner else (lambda c, r: hold(r))
+        return outcome
+    if isinstance(outcome, Block):
+        retry, on_timeout = outcome.retry, outcome.on_timeout
+        if retry is not None:
+            outcome.retry = lambda c: _delayed_return(retry(c), delay_ns, clock)
+        if on_timeout is not None:
+            outcome.on_timeout = lambda c: hold(on_timeout(c))
+        return outcome
+    return outcome  # a fork or a native sleep: returns when it returns
 
 
 def is_foreign_abi_trap(info: bytes) -> bool:

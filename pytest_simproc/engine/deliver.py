@@ -119,7 +119,8 @@ class SignalDelivery:
                 return
         if proc.state != "running" or not task.pending:
             return
-        if task.block is not None or task.native_parked:
+        if ((task.block is not None and task.block[0].interruptible)
+                or task.native_parked):
             self._deliver_pending(task)
         if task.block is not None:  # still parked: rt_sigtimedwait may want it
             self._notify(("signal", task.tid))

@@ -145,7 +145,10 @@ class StopLoop:
     def _fire_due_timers(self) -> None:
         events = self.events
         if events and events.next_time() <= self.clock.now_ns:
-            for payload in events.pop_due(self.clock.now_ns):
+            due = events.pop_due(self.clock.now_ns)
+            if self.chaos and len(due) > 1:
+                due = self.sched.shuffled(due)  # expiries at one instant, in any order
+            for payload in due:
                 self.timers.run_event(payload)
 
     def _end_block(self, task: Task):

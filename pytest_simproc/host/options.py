@@ -111,6 +111,23 @@ def _check_network(network) -> str:
     return network
 
 
+def _check_bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, not {_short(value)}")
+    return value
+
+
+def _check_inject(rules) -> tuple:
+    """strace -e inject= expressions (inject.py), one string or a list of them."""
+    from ..inject import parse_inject
+    if isinstance(rules, str):
+        rules = [rules]
+    if not isinstance(rules, (list, tuple)):
+        raise TypeError(f"inject must be a list of strace -e inject= expressions such as "
+                        f"'write:error=ENOSPC:when=2', not {_short(rules)}")
+    return tuple(parse_inject(rule) for rule in rules)
+
+
 def _check_rlimits(rlimits) -> dict:
     return normalize_rlimits(rlimits)
 
@@ -128,6 +145,8 @@ _HOST_OPTION_CHECKS = {
     "watchdog_timeout": lambda v: _seconds("watchdog_timeout", v, allow_zero=False),
     "cpu_time_per_syscall": lambda v: _seconds("cpu_time_per_syscall", v),
     "network": _check_network,
+    "chaos": lambda v: _check_bool("chaos", v),
+    "inject": _check_inject,
 }
 
 

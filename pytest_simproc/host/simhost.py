@@ -50,14 +50,15 @@ class SimHost:
     def __init__(self, *, hostname: str = "simhost", start_time=DEFAULT_START_TIME,
                  stop_time=3600, seed: int = 0, strace: str = "off", rlimits=None,
                  data_dir=None, shutdown_signal=_signal.SIGTERM, shutdown_grace=10,
-                 watchdog_timeout=10.0, cpu_time_per_syscall=1e-6, network="loopback"):
+                 watchdog_timeout=10.0, cpu_time_per_syscall=1e-6, network="loopback",
+                 chaos=False, inject=(), _replay=None, _explain=False):
         # Everything is checked before any thread, directory or process is created.
         checked = validate_host_options(
             hostname=hostname, start_time=start_time, stop_time=stop_time, seed=seed,
             strace=strace, rlimits=rlimits, data_dir=data_dir,
             shutdown_signal=shutdown_signal, shutdown_grace=shutdown_grace,
             watchdog_timeout=watchdog_timeout, cpu_time_per_syscall=cpu_time_per_syscall,
-            network=network)
+            network=network, chaos=chaos, inject=inject)
         data_dir = checked["data_dir"]
         start_time = checked["start_time"]
         self.strace_mode = strace
@@ -66,6 +67,8 @@ class SimHost:
         self.stop_time = stop_time
         self.seed = seed
         self.network = network
+        self.chaos = chaos
+        self.inject = tuple(rule.spec for rule in checked["inject"])
         self.rlimits = checked["rlimits"]
         self.shutdown_signal = checked["shutdown_signal"]
         self.shutdown_grace = shutdown_grace
@@ -89,7 +92,8 @@ class SimHost:
             hostname=hostname, start_time_ns=self._start_ns, seed=seed,
             data_dir=self.data_dir, rlimits=self.rlimits,
             cpu_ns_per_syscall=int(round(cpu_time_per_syscall * NSEC)), strace=strace,
-            network=network))
+            network=network, chaos=chaos, replay=_replay, explain=_explain,
+            inject=checked["inject"]))
         self._watchdog = _Watchdog(self._engine, watchdog_timeout)
 
     # ---------------------------------------------------------------- context
@@ -318,7 +322,27 @@ class SimHost:
             "unsupported_syscalls": self.unsupported_syscalls,
             "refused": list(engine.refused),
         }
+        if self.chaos:
+            host["chaos"] = True
+        if self.inject:
+            host["inject"] = list(self.inject)
+            host["injected"] = list(engine.injections)
         return build_report(host, [self._wrap(p) for p in engine.table.processes()])
+
+    def schedule_decisions(self) -> list[int]:
+        """Under ``chaos=True``: the tid chosen at each scheduling point that had more
+        than one candidate, in order (empty otherwise). Passed back as ``_replay``, a
+        prefix of it makes those decisions again (the plugin's shrinking)."""
+        return list(getattr(self._engine.sched, "decisions", ()))
+
+    def schedule_explanations(self) -> list[tuple[str, list[str]]]:
+        """With ``_explain=True``: for each decision, the call the chosen task was
+        about to complete, and those of the tasks it ran before."""
+        return list(getattr(self._engine.sched, "described", ()))
+
+    def injections(self) -> list[dict]:
+        """Every fault injected so far: pid, tid, syscall, invocation, rule."""
+        return list(self._engine.injections)
 
     def report_json(self) -> str:
         return json.dumps(self.report(), indent=2, sort_keys=True) + "\n"

@@ -2456,7 +2456,7 @@ class Call:
     """A system call in flight: what was printed at entry and, later, at exit."""
 
     __slots__ = ("tid", "nr", "sc", "args", "det", "t_entry", "head", "later", "result",
-                 "extra", "cut", "state")
+                 "extra", "cut", "state", "note")
 
     def __init__(self, tid: int, nr: int, args, det: bool, now_ns: int):
         self.tid = tid        # the calling thread (a main thread's tid is its pid)
@@ -2476,6 +2476,7 @@ class Call:
         self.extra = None
         self.cut = 0          # streams (bit mask) that showed it as "<unfinished ...>"
         self.state = 0        # 0 in progress, 1 finished
+        self.note = None      # e.g. "(INJECTED)", after the result (strace -e inject=)
 
     @property
     def name(self) -> str:

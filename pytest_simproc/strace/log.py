@@ -201,6 +201,8 @@ class StraceLog:
         if call.state:
             return
         tail, ret = finish_call(call, result, mem)
+        if call.note:
+            ret += " " + call.note
         if result == -ERESTART_RESTARTBLOCK:
             self._interrupted[call.tid] = call.sc.name
         with self._lock:
