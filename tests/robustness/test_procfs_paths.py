@@ -69,7 +69,8 @@ def _expected(path: bytes):
             if n not in TIDS:
                 return -errno.ENOENT
             name = b"%d" % n
-        elif len(stack) == 3 and stack[0] == b"proc" and stack[2] == b"task" and _is_pid(name):
+        elif (len(stack) == 3 and stack[0] == b"proc" and _is_pid(stack[1])
+              and stack[2] == b"task" and _is_pid(name)):
             n = NATIVE.get(int(name), int(name))
             if n not in TIDS[int(stack[1])]:
                 return -errno.ENOENT
