@@ -7,9 +7,9 @@
  * to stdout. The supervisor waits for any child with wait4(-1); a worker that dies is
  * replaced at once:
  *   "restart <oldpid> -> <newpid> status exited <n>"   or   "... status signal <n>"
- * On SIGTERM (a sigaction handler without SA_RESTART, so wait4 fails with EINTR) it sends
- * SIGTERM to every worker, reaps them all ("reaped <pid> status signal 15"), prints "bye"
- * and exits 0.
+ * On SIGTERM (a sigaction handler without SA_RESTART, so a wait4 with nothing to reap
+ * fails with EINTR) it sends SIGTERM to every worker, reaps them all ("reaped <pid>
+ * status signal 15"), prints "bye" and exits 0.
  *
  * Every line is one write(2) on the shared stdout, so lines never interleave.
  */
@@ -48,10 +48,11 @@ static const char *describe(int status, char *buf, size_t len) {
     return buf;
 }
 
-static void worker(void) {
+static void worker(const sigset_t *unblocked) {
     struct sigaction dfl = {0};
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGTERM, &dfl, NULL);
+    sigprocmask(SIG_SETMASK, unblocked, NULL);  /* a SIGTERM sent meanwhile kills it now */
     for (;;) {
         struct timespec ts = {1, 0};
         nanosleep(&ts, NULL);
@@ -59,10 +60,18 @@ static void worker(void) {
     }
 }
 
+/* SIGTERM stays blocked across fork until the worker has its default action back:
+ * sent to a worker that still had the supervisor's handler, it would only set that
+ * worker's own "stopping" flag and the worker would never end. */
 static pid_t start_worker(void) {
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, &old);
     pid_t pid = fork();
     if (pid < 0) { perror("fork"); exit(2); }
-    if (pid == 0) worker();
+    if (pid == 0) worker(&old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     return pid;
 }
 
