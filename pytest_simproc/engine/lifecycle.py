@@ -22,6 +22,7 @@ from .writeback import put_back
 
 SIGKILL = _signal.SIGKILL
 CLONE_VM = 0x100
+CLONE_PARENT = 0x8000
 CLONE_THREAD = 0x10000
 CLONE_SETTLS = 0x80000
 
@@ -91,8 +92,11 @@ class Lifecycle:
         if fork.flags & CLONE_THREAD:
             return self._adopt_thread(task, child_native, fork)
         parent = task.proc
+        # clone(2) CLONE_PARENT: the child is the caller's sibling, and ends with the
+        # caller's own exit signal to their parent
+        clone_parent = bool(fork.flags & CLONE_PARENT)
         try:
-            child = self.table.fork(parent.pid, self.clock.now_ns)
+            child = self.table.fork(parent.pid, self.clock.now_ns, clone_parent=clone_parent)
         except KernelError as exc:
             # The model refuses (no free pid): undo the native fork, fail the call.
             os.kill(child_native, SIGKILL)
@@ -100,7 +104,8 @@ class Lifecycle:
             self._native_unreaped.add(child_native)
             return -exc.errno
         parent_info = self.info[parent.pid]
-        info = ProcInfo(child_native, parent_info.dispositions.copy(), fork.exit_signal)
+        info = ProcInfo(child_native, parent_info.dispositions.copy(),
+                        parent_info.exit_signal if clone_parent else fork.exit_signal)
         self.info[child.pid] = info
         if self.timerfds or self.signalfds or self.pidfds:
             self._inherit_fd_objects(parent.pid, child.pid)

@@ -183,3 +183,9 @@ def test_time_namespaces_are_refused_clearly(build, native):
         refused = host.report()["host"]["refused"]
         assert [(r["pid"], r["syscall"]) for r in refused] == [(p.pid, "unshare")]
         assert "time namespaces" in refused[0]["message"]
+
+
+def test_clone_parent_makes_a_sibling(build):
+    # clone(2) CLONE_PARENT: the new process's parent is its caller's (B cannot wait
+    # for C, A reaps it, and it ended with B's exit signal, SIGCHLD, to A)
+    same_as_native([build("clone_parent")], b"A reaped B: exited 0\nA reaped C: exited 3\n")
