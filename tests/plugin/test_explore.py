@@ -1,0 +1,70 @@
+"""Finding bugs on purpose from pytest: chaos schedules with a rerun command and the
+deciding decision, --simproc-inject for every host, --simproc-verify."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "programs"
+
+
+@pytest.fixture(scope="module")
+def race_pidfile(c_programs):
+    return c_programs(PROGRAMS_DIR, "explore-programs")("race_pidfile")
+
+
+RACE_TEST = """
+    def test_race(simhost, tmp_path):
+        p = simhost.spawn([{program!r}], cwd=str(tmp_path))
+        simhost.run()
+        assert p.stdout.startswith(b"pidfile ok")
+"""
+
+
+def _failing_seeds(result) -> list[int]:
+    return sorted(int(line.split("seed=")[1].split("]")[0])
+                  for line in result.outlines if line.startswith("FAILED"))
+
+
+def test_a_failing_chaos_case_names_its_seed_and_the_command_that_reruns_it(
+        pytester, race_pidfile):
+    pytester.makepyfile(RACE_TEST.format(program=race_pidfile))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--simproc-chaos=10", "-rf")
+    seeds = _failing_seeds(result)
+    outcomes = result.parseoutcomes()
+    assert seeds and outcomes.get("passed", 0) >= 1, result.outlines
+    seed = seeds[0]
+    nodeid = f"test_a_failing_chaos_case_names_its_seed_and_the_command_that_reruns_it.py::test_race"
+    result.stdout.fnmatch_lines([
+        f"*simproc chaos (seed={seed})*",
+        f"chaos schedule seed={seed} failed*",
+        f"  pytest '{nodeid}[[]seed={seed}[]]' --simproc-chaos=10",
+        f"  pytest {nodeid} --simproc-chaos=1 --simproc-seed={seed}"])
+    # both commands run only that case, and it fails the same way
+    for args in ([f"{nodeid}[seed={seed}]", "--simproc-chaos=10"],
+                 [nodeid, "--simproc-chaos=1", f"--simproc-seed={seed}"]):
+        again = pytester.runpytest("-p", "no:cacheprovider", *args)
+        again.assert_outcomes(failed=1)
+        again.stdout.fnmatch_lines([f"*AssertionError*", "*pidfile missing*"])
+        assert _failing_seeds(again) == [seed]
+    # the default schedule reads the pidfile first: no decision to blame
+    result.stdout.fnmatch_lines(["shrinking: the default schedule of this seed *fails too*"])
+
+
+def test_shrinking_names_the_decision_that_decides_the_failure(pytester, race_pidfile):
+    """Here the test fails when the child writes its pidfile first: the reruns find the
+    one scheduling decision that lets it run before the parent opens the file."""
+    pytester.makepyfile(RACE_TEST.format(program=race_pidfile).replace(
+        "pidfile ok", "pidfile missing"))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--simproc-chaos=10")
+    assert _failing_seeds(result), result.outlines
+    result.stdout.fnmatch_lines([
+        "shrunk in * reruns: the first * of * scheduling decisions fail, the first * pass*",
+        "Deciding decision #*: 1001 * ran before 1000 *"])
+    assert "fails too" not in result.stdout.str()
+    decided = [line for line in result.outlines if line.startswith("Deciding decision")]
+    assert all("clone(" in line or 'openat(AT_FDCWD, "race.pid"' in line
+               for line in decided), decided
