@@ -46,6 +46,15 @@ def _rlimit(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _inject(text: str) -> str:
+    from .inject import InjectSpecError, parse_inject
+    try:
+        parse_inject(text)
+    except InjectSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _expect(text: str):
     try:
         return parse_final_state(text)
@@ -85,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="loopback: addresses outside 127.0.0.0/8 and ::1 are unreachable and "
                           "names resolve from the host's /etc/hosts; outside: the machine's "
                           "network and DNS, a source of nondeterminism (default: loopback)")
+    run.add_argument("--inject", type=_inject, action="append", default=[], metavar="SPEC",
+                     help="inject faults, strace -e inject= syntax: SET:error=ERRNO|retval=N|"
+                          "signal=SIG|delay_enter=T|delay_exit=T[:when=FIRST[..LAST][+[STEP]]]"
+                          "[:probability=P][:pid=N] (delays in virtual time); repeatable")
     run.add_argument("--expect", type=_expect, metavar="exited:N|signaled:SIG|running",
                      help="exit 0 when the final state matches, 1 with a message if not")
     run.add_argument("--json", metavar="FILE|-",
@@ -217,7 +230,8 @@ def run_command(args) -> int:
         env = {**os.environ, CONFIG_VARIABLE: run_configuration()}
     with _StopSignals() as stop, SimHost(hostname=args.hostname, stop_time=args.stop_time,
                                          seed=args.seed, rlimits=rlimits,
-                                         strace=strace, network=args.network) as host:
+                                         strace=strace, network=args.network,
+                                         inject=args.inject) as host:
         try:
             proc = host.spawn(program, env=env,
                               stdin=sys.stdin.fileno() if _readable_stdin() else None)

@@ -68,3 +68,39 @@ def test_shrinking_names_the_decision_that_decides_the_failure(pytester, race_pi
     decided = [line for line in result.outlines if line.startswith("Deciding decision")]
     assert all("clone(" in line or 'openat(AT_FDCWD, "race.pid"' in line
                for line in decided), decided
+
+
+INJECTED_TEST = """
+    import pytest
+
+    @pytest.mark.simproc(inject=["getpid:retval=7"])
+    def test_injected(simhost):
+        p = simhost.spawn(["sh", "-c", "echo one; echo $$"])
+        simhost.run()
+        # write:error=ENOSPC:when=1 from the command line: the first write never ran;
+        # the marker's rule still holds
+        assert p.stdout == b"7\\n"
+        assert b"error" in p.stderr
+        assert [(i["syscall"], i["invocation"]) for i in simhost.injections()] == [
+            ("getpid", 1), ("write", 1)]
+"""
+
+
+def test_simproc_inject_reaches_every_host_beside_the_markers_rules(pytester):
+    pytester.makepyfile(INJECTED_TEST)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(failed=1)
+    result = pytester.runpytest("-p", "no:cacheprovider",
+                                "--simproc-inject=write:error=ENOSPC:when=1")
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("write:error=ENOSPACE", "*error=ENOSPACE is neither an errno name*"),
+    ("wrte:error=ENOSPC", "*unknown syscall 'wrte'*"),
+    ("write", "*nothing to inject*"),
+])
+def test_a_bad_simproc_inject_is_a_usage_error_naming_its_fault(pytester, spec, says):
+    pytester.makepyfile("def test_x(simhost): pass")
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--simproc-inject={spec}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--simproc-inject: {says}"])
