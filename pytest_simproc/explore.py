@@ -5,15 +5,16 @@ A host is deterministic, so a test's run can be repeated and compared. Under
 (``SimHost(_replay=...)``) to find the one decision that decides the failure; under
 ``--simproc-verify`` every simproc test runs twice and what its programs did is compared,
 so that nondeterminism the host cannot remove (real time, native /proc fields) shows.
-The reruns go through pytest's own protocol (fixtures set up and torn down again);
-only the first run's reports are logged.
+The reruns go through pytest's own protocol (the test's fixtures set up and torn down
+again, wider ones kept for all the runs); only the first run's reports are logged.
 """
 from __future__ import annotations
 
 import shlex
 from itertools import zip_longest
 
-from _pytest.runner import runtestprotocol
+import pytest
+from _pytest.runner import CallInfo, runtestprotocol
 
 from .assertions import _without_chaos_id, chaos_seed
 from .kernel.states import format_state
@@ -25,29 +26,38 @@ def run_explored(item, nextitem, verify: bool) -> list:
     """Run ``item``; rerun it as --simproc-verify and --simproc-chaos ask. Returns the
     reports to log (the first run's, with sections and failures added)."""
     from .plugin import _HOSTS
-    reports = rerun(item, nextitem)
+    reports = rerun(item)
     hosts = [host for host, _ in item.stash.get(_HOSTS, ())]
     if verify and hosts:
-        _verify(item, nextitem, reports, hosts)
+        _verify(item, reports)
     seed = chaos_seed(item)
     if seed is not None and _failed(reports):
-        text = chaos_section(item, seed) + "\n" + shrink(item, nextitem, hosts)
+        text = chaos_section(item, seed) + "\n" + shrink(item, hosts)
         _failure(reports).sections.append((f"simproc chaos (seed={seed})", text))
+    # the wider fixtures the runs kept go now, as after any test (their errors are
+    # the test's teardown errors)
+    call = CallInfo.from_call(lambda: item.session._setupstate.teardown_exact(nextitem),
+                              when="teardown", reraise=(pytest.exit.Exception,
+                                                        KeyboardInterrupt))
+    if call.excinfo is not None:
+        reports.append(item.ihook.pytest_runtest_makereport(item=item, call=call))
     return reports
 
 
-def rerun(item, nextitem, replay=None) -> list:
-    """One run of ``item`` through pytest's protocol, unlogged; ``replay`` is the
-    decision prefix its chaos host makes again."""
-    from .plugin import _HOSTS, _PATHS, _REPLAY
+def rerun(item, replay=None) -> list:
+    """One run of ``item`` through pytest's protocol, unlogged, its function-scoped
+    fixtures torn down after it (wider ones kept); ``replay`` is the decision prefix its
+    chaos host makes again."""
+    from .plugin import _HOSTS, _PATHS, _RECORDS, _REPLAY
     item.stash[_HOSTS] = []
     item.stash[_PATHS] = []
+    item.stash[_RECORDS] = []
     if replay is None:
         if _REPLAY in item.stash:
             del item.stash[_REPLAY]
     else:
         item.stash[_REPLAY] = list(replay)
-    return runtestprotocol(item, log=False, nextitem=nextitem)
+    return runtestprotocol(item, log=False, nextitem=item.parent)
 
 
 def _failed(reports) -> bool:
@@ -73,7 +83,7 @@ def chaos_section(item, seed: int) -> str:
             f"  pytest {shlex.quote(alone)} --simproc-chaos=1 --simproc-seed={seed}{extra}")
 
 
-def shrink(item, nextitem, hosts, budget: int = SHRINK_RUNS) -> str:
+def shrink(item, hosts, budget: int = SHRINK_RUNS) -> str:
     """Search the shortest prefix of the failing run's decisions that still fails (the
     rest made by the default policy): its last decision decides the failure."""
     from .plugin import _HOSTS
@@ -87,7 +97,7 @@ def shrink(item, nextitem, hosts, budget: int = SHRINK_RUNS) -> str:
     def fails(k: int) -> bool:
         nonlocal runs, failing_host
         runs += 1
-        bad = _failed(rerun(item, nextitem, decisions[:k]))
+        bad = _failed(rerun(item, decisions[:k]))
         made = [host for host, _ in item.stash.get(_HOSTS, ())]
         if bad and made:
             failing_host = made[0]
@@ -117,12 +127,11 @@ def shrink(item, nextitem, hosts, budget: int = SHRINK_RUNS) -> str:
 
 
 # ------------------------------------------------------------------ verify
-def _verify(item, nextitem, reports, hosts) -> None:
-    from .plugin import _HOSTS, _PATHS
-    first = record(hosts, item.stash.get(_PATHS, ()))
-    second_reports = rerun(item, nextitem)
-    second = record([host for host, _ in item.stash.get(_HOSTS, ())],
-                    item.stash.get(_PATHS, ()))
+def _verify(item, reports) -> None:
+    from .plugin import _RECORDS
+    first = item.stash.get(_RECORDS, [])
+    second_reports = rerun(item)
+    second = item.stash.get(_RECORDS, [])
     difference = first_difference(first, second)
     if _failed(reports):
         if difference:
@@ -142,20 +151,23 @@ def _verify(item, nextitem, reports, hosts) -> None:
 
 
 def record(hosts, paths=()) -> list[str]:
-    """What the programs of ``hosts`` did, one line per fact: every process's final
-    state, the spawned processes' stdout and stderr, and the deterministic strace."""
+    """What the programs of ``hosts`` did, one line per fact: every process's state,
+    the spawned processes' stdout and stderr, and the deterministic strace."""
     lines: list[str] = []
     for host in hosts:
         name = host.hostname
         for proc in host.processes():
+            state = proc.exit_status
             lines.append(f"[{name}] process {proc.pid} {proc.name}: "
-                         f"{format_state(proc.exit_status)}")
+                         f"{proc.state if state is None else format_state(state)}")
         for proc in host.spawned():
             for stream in ("stdout", "stderr"):
                 for line in getattr(proc, stream).decode(errors="replace").splitlines():
                     lines.append(f"[{name}] {proc.pid} {stream}: {line}")
-        if host.strace_mode == "deterministic":
-            lines.extend(f"[{name}] strace: {line}" for line in host.strace_lines())
+        if host.strace_mode == "deterministic":  # each process's log (kept once closed)
+            for proc in host.processes():
+                lines.extend(f"[{name}] strace: {proc.pid} {line}"
+                             for line in proc.strace().lines)
         lines = [_placeholders(line, [(host.data_dir, "<data_dir>")]) for line in lines]
     return [_placeholders(line, [(p, "<tmp_path>") for p in paths]) for line in lines]
 

@@ -124,6 +124,7 @@ def make_host(config, options: dict) -> SimHost:
 _HOSTS = pytest.StashKey()
 _REPLAY = pytest.StashKey()  # the decision prefix of a shrinking rerun (explore.py)
 _PATHS = pytest.StashKey()   # the test's tmp_path, a placeholder in verify's records
+_RECORDS = pytest.StashKey()  # what the test's hosts did, for --simproc-verify
 _KEPT = "simproc_kept"  # user_properties name: reports carry it to xdist's controller
 
 
@@ -165,6 +166,15 @@ class _Session:
             terminalreporter.section("simproc: kept data dirs")
             for line in self.kept:
                 terminalreporter.line(line)
+
+
+def _record(item, host) -> None:
+    """Under --simproc-verify: what ``host``'s programs did during the test, taken
+    before the host closes (how the kills of its close land is the machine's)."""
+    if item.config.getoption("simproc_verify"):
+        from .explore import record
+        item.stash.setdefault(_RECORDS, []).extend(
+            record([host], item.stash.get(_PATHS, ())))
 
 
 def _keep(item, host) -> None:
@@ -420,6 +430,8 @@ def _stop_dropin(item) -> None:
         return
     del item.stash[_DROPIN]
     session = entry[0]
+    if session._host is not None:
+        _record(item, session._host)
     session.stop()
     if session.keep and session._host is not None:
         _keep(item, session._host)
@@ -443,6 +455,9 @@ def simhost(request, _simproc_chaos_seed):
     try:
         yield host
     finally:
-        host.close()
+        try:
+            _record(request.node, host)
+        finally:
+            host.close()
         if keep:
             _keep(request.node, host)

@@ -237,3 +237,22 @@ def test_bad_inject_spec_names_its_fault():
     result = cli("--inject", "write:error=ENOSPACE", "--", "true")
     assert result.returncode == 2
     assert b"error=ENOSPACE is neither an errno name" in result.stderr
+
+
+def test_verify_passes_a_deterministic_program(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_simproc", "run", "--verify", "--",
+         "sh", "-c", "echo $$; sleep 2; date +%s; cat"],
+        input=b"from stdin\n", capture_output=True, timeout=60, env=cli_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"1000\n946684802\nfrom stdin\n"
+
+
+def test_verify_fails_on_real_time_leaking_in_and_shows_the_first_difference(build):
+    result = cli("--verify", "--", build("spin_count"))
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert lines[0].startswith("simproc run --verify: two runs with seed 0 differ")
+    assert lines[2].startswith("  run 1: [simhost] 1000 stdout: ")
+    assert lines[3].startswith("  run 2: [simhost] 1000 stdout: ")
+    assert lines[2].endswith(" iterations") and lines[3].endswith(" iterations")

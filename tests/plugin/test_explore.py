@@ -104,3 +104,47 @@ def test_a_bad_simproc_inject_is_a_usage_error_naming_its_fault(pytester, spec, 
     result = pytester.runpytest("-p", "no:cacheprovider", f"--simproc-inject={spec}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*--simproc-inject: {says}"])
+
+
+@pytest.fixture(scope="module")
+def spin_count(c_programs):
+    return c_programs(PROGRAMS_DIR, "explore-programs")("spin_count")
+
+
+def test_verify_passes_deterministic_tests_simhost_and_drop_in(pytester):
+    """Two runs of each test, compared: same output, states and strace (the programs'
+    tmp_path differs between the runs and is not a difference)."""
+    pytester.makepyfile("""
+        import subprocess
+
+        def test_host(simhost, tmp_path):
+            p = simhost.spawn(["sh", "-c", "echo $$ $PWD; sleep 3; date +%s; ls"],
+                              cwd=str(tmp_path))
+            simhost.run()
+            assert p.stdout.startswith(b"1000 ")
+
+        def test_dropin(tmp_path):
+            out = subprocess.run(["sh", "-c", "sleep 1; date +%s; cat /proc/self/stat"],
+                                 capture_output=True, check=True, cwd=tmp_path).stdout
+            assert out.startswith(b"946684801\\n")
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--simproc-verify",
+                                "--simproc")
+    result.assert_outcomes(passed=2)
+
+
+def test_verify_fails_a_test_whose_program_real_time_leaks_into(pytester, spin_count):
+    pytester.makepyfile(f"""
+        def test_spin(simhost):
+            p = simhost.spawn([{spin_count!r}])
+            simhost.run()
+            assert p.stdout.endswith(b" iterations\\n")
+    """)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--simproc-verify")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "--simproc-verify: two runs with the same seed differ*",
+        "first difference at line * of the runs' records*",
+        "  run 1: [[]simhost[]] 1000 stdout: * iterations",
+        "  run 2: [[]simhost[]] 1000 stdout: * iterations"])
