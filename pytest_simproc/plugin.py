@@ -93,6 +93,8 @@ def _chaos_seeds(config) -> range:
 
 def pytest_generate_tests(metafunc):
     seeds = _chaos_seeds(metafunc.config)
+    if seeds and dropin_enabled(metafunc.config) and CHAOS_PARAM not in metafunc.fixturenames:
+        metafunc.fixturenames.append(CHAOS_PARAM)  # every test of drop-in mode has a host
     if seeds and CHAOS_PARAM in metafunc.fixturenames:
         metafunc.parametrize(CHAOS_PARAM, seeds, ids=[f"seed={n}" for n in seeds])
 

@@ -148,3 +148,19 @@ def test_verify_fails_a_test_whose_program_real_time_leaks_into(pytester, spin_c
         "first difference at line * of the runs' records*",
         "  run 1: [[]simhost[]] 1000 stdout: * iterations",
         "  run 2: [[]simhost[]] 1000 stdout: * iterations"])
+
+
+def test_drop_in_tests_run_under_chaos_and_shrink_too(pytester, race_pidfile):
+    pytester.makepyfile(f"""
+        import subprocess
+
+        def test_race(tmp_path):
+            out = subprocess.run([{race_pidfile!r}], cwd=tmp_path,
+                                 capture_output=True).stdout
+            assert out == b"pidfile missing\\n"
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--simproc", "--simproc-chaos=10")
+    seeds = _failing_seeds(result)
+    assert seeds and len(seeds) < 10, result.outlines
+    result.stdout.fnmatch_lines([f"*simproc chaos (seed={seeds[0]})*",
+                                 "Deciding decision #*: 1001 * ran before 1000 *"])
