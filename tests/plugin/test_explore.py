@@ -164,3 +164,26 @@ def test_drop_in_tests_run_under_chaos_and_shrink_too(pytester, race_pidfile):
     assert seeds and len(seeds) < 10, result.outlines
     result.stdout.fnmatch_lines([f"*simproc chaos (seed={seeds[0]})*",
                                  "Deciding decision #*: 1001 * ran before 1000 *"])
+
+
+@pytest.mark.parametrize("name, default", [
+    ("race_signal", "Exited(0)"),  # the parent sets its handler before the child signals
+    ("race_reap", "Exited(0)"),    # the main loop reaps before the SIGCHLD handler
+])
+def test_shrinking_names_the_deciding_events_of_the_other_races(pytester, c_programs,
+                                                                 name, default):
+    program = c_programs(PROGRAMS_DIR, "explore-programs")(name)
+    pytester.makepyfile(f"""
+        from pytest_simproc import Exited
+
+        def test_race(simhost, tmp_path):
+            p = simhost.spawn([{program!r}], cwd=str(tmp_path))
+            simhost.run()
+            assert p.exit_status == {default}
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--simproc-chaos=20")
+    seeds = _failing_seeds(result)
+    assert seeds and len(seeds) < 20, result.outlines
+    decided = [line for line in result.outlines if line.startswith("Deciding decision #")]
+    assert len(decided) == len(seeds), result.outlines
+    assert all(" ran before 100" in line for line in decided), decided
