@@ -46,6 +46,15 @@ def _rlimit(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _inject(text: str) -> str:
+    from .inject import InjectSpecError, parse_inject
+    try:
+        parse_inject(text)
+    except InjectSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _expect(text: str):
     try:
         return parse_final_state(text)
@@ -85,8 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="loopback: addresses outside 127.0.0.0/8 and ::1 are unreachable and "
                           "names resolve from the host's /etc/hosts; outside: the machine's "
                           "network and DNS, a source of nondeterminism (default: loopback)")
+    run.add_argument("--inject", type=_inject, action="append", default=[], metavar="SPEC",
+                     help="inject faults, strace -e inject= syntax: SET:error=ERRNO|retval=N|"
+                          "signal=SIG|delay_enter=T|delay_exit=T[:when=FIRST[..LAST][+[STEP]]]"
+                          "[:probability=P][:pid=N] (delays in virtual time); repeatable")
     run.add_argument("--expect", type=_expect, metavar="exited:N|signaled:SIG|running",
                      help="exit 0 when the final state matches, 1 with a message if not")
+    run.add_argument("--verify", action="store_true",
+                     help="run the program twice with the seed and exit 1, showing the "
+                          "first difference, when its output, final states or deterministic "
+                          "strace differ (--strace then logs deterministically)")
     run.add_argument("--json", metavar="FILE|-",
                      help="write the final process table to FILE, or alone on stdout with "
                           "- (the program's stdout then goes to stderr)")
@@ -200,8 +217,6 @@ def _spawn_failure(program: str, exc: Exception) -> int:
 
 
 def run_command(args) -> int:
-    from .host import SimHost
-
     program = args.program[1:] if args.program[:1] == ["--"] else args.program
     if not program:
         print("simproc run: no program given; usage: simproc run [OPTIONS] -- PROGRAM [ARGS...]",
@@ -215,35 +230,35 @@ def run_command(args) -> int:
     if args.cov:
         from .host.measure import CONFIG_VARIABLE, run_configuration
         env = {**os.environ, CONFIG_VARIABLE: run_configuration()}
-    with _StopSignals() as stop, SimHost(hostname=args.hostname, stop_time=args.stop_time,
-                                         seed=args.seed, rlimits=rlimits,
-                                         strace=strace, network=args.network) as host:
-        try:
-            proc = host.spawn(program, env=env,
-                              stdin=sys.stdin.fileno() if _readable_stdin() else None)
-        except (ProgramNotFoundError, SpawnError) as exc:
-            return _spawn_failure(program[0], exc)
-        with _Forwarder([(proc.stdout_path, out), (proc.stderr_path, sys.stderr.buffer)]):
-            host.run_until(stop.event.is_set)
-            if stop.received and any(p.state in ("running", "stopped")
-                                     for p in host.processes()):
-                host.shutdown()
+    options = dict(hostname=args.hostname, stop_time=args.stop_time, seed=args.seed,
+                   rlimits=rlimits, strace="deterministic" if args.verify else strace,
+                   network=args.network, inject=args.inject)
+    stdin = sys.stdin.fileno() if _readable_stdin() else None
+    if args.verify and stdin is not None:  # both runs read the same input
+        stdin = sys.stdin.buffer.read()
+    from .explore import first_difference, record
+    records: list = []  # under --verify, what each run did (taken before its host closes)
+
+    def finish(host):
+        _write_logs(args, host)
+        if args.verify:
+            records.append(record([host]))
+
+    with _StopSignals() as stop:
+        started, proc = _run_once(options, program, env, stdin, stop, out, sys.stderr.buffer,
+                                  finish)
+        if proc is None:
+            return started  # could not start: the shell's status
         state = proc.exit_status
-        if args.strace:
-            text = "".join(line + "\n" for line in host.strace_lines())
-            if args.strace == "-":
-                sys.stderr.write(text)
-                sys.stderr.flush()
-            else:
-                with open(args.strace, "w") as f:
-                    f.write(text)
-        if args.json:
-            text = host.report_json()
-            if args.json == "-":
-                sys.stdout.write(text)
-            else:
-                with open(args.json, "w") as f:
-                    f.write(text)
+        if args.verify and not stop.received:
+            _run_once(options, program, env, stdin, stop, None, None,
+                      lambda host: records.append(record([host])))
+            difference = first_difference(*records)
+            if difference and not stop.received:
+                print(f"simproc run --verify: two runs with seed {args.seed} differ (a "
+                      f"source of nondeterminism the host does not control):\n"
+                      f"{difference}", file=sys.stderr)
+                return 1
     if stop.received:
         return 128 + stop.received[0]
     if args.expect is not None:
@@ -254,6 +269,46 @@ def run_command(args) -> int:
               file=sys.stderr)
         return 1
     return _exit_code(state)
+
+
+def _write_logs(args, host) -> None:
+    """--strace and --json, from the host before it closes."""
+    if args.strace:
+        text = "".join(line + "\n" for line in host.strace_lines())
+        if args.strace == "-":
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        else:
+            with open(args.strace, "w") as f:
+                f.write(text)
+    if args.json:
+        text = host.report_json()
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            with open(args.json, "w") as f:
+                f.write(text)
+
+
+def _run_once(options, program, env, stdin, stop, out, err, finish=None):
+    """One run of ``program`` in a host of ``options``, its output copied to ``out``
+    and ``err`` as it comes (None: not copied), ``finish(host)`` called before the host
+    closes. Returns the closed host and the program's process, or the shell's status
+    and None when it could not start."""
+    from .host import SimHost
+    with SimHost(**options) as host:
+        try:
+            proc = host.spawn(program, env=env, stdin=stdin)
+        except (ProgramNotFoundError, SpawnError) as exc:
+            return _spawn_failure(program[0], exc), None
+        with _Forwarder([(proc.stdout_path, out), (proc.stderr_path, err)]):
+            host.run_until(stop.event.is_set)
+            if stop.received and any(p.state in ("running", "stopped")
+                                     for p in host.processes()):
+                host.shutdown()
+        if finish is not None:
+            finish(host)
+    return host, proc
 
 
 def _readable_stdin() -> bool:

@@ -44,8 +44,17 @@ def pytest_addoption(parser):
                     help="write the strace snapshots of strace_snapshot() instead of "
                          "comparing with them")
     group.addoption("--simproc-chaos", type=int, default=0, metavar="N",
-                    help="run every test that uses simhost under N schedule seeds "
-                         "(0..N-1); a failure's test id names the seed")
+                    help="run every test that uses simhost under N chaos schedules "
+                         "(seeds 0..N-1, or from --simproc-seed on); a failure's report "
+                         "names its seed, the command that reruns it and the decision "
+                         "that decides it")
+    group.addoption("--simproc-inject", action="append", default=[], metavar="SPEC",
+                    help="inject faults in every simulated host of the run, strace -e "
+                         "inject= syntax (SET:error=ERRNO|retval=N|signal=SIG|delay_enter=T"
+                         "|delay_exit=T[:when=..][:probability=P][:pid=N]); repeatable")
+    group.addoption("--simproc-verify", action="store_true", default=False,
+                    help="run every simproc test twice with its seed and fail it when its "
+                         "programs' output, final states or deterministic strace differ")
     parser.addini("simproc_strace", "strace logging of simulated hosts: off, standard or "
                   "deterministic", default="off")
     parser.addini("simproc_seed", "default seed of simulated hosts", default="0")
@@ -67,13 +76,27 @@ def pytest_configure(config):
     chaos = config.getoption("simproc_chaos")
     if chaos < 0:
         raise pytest.UsageError(f"--simproc-chaos={chaos}: expected a number of seeds >= 0")
+    from .inject import InjectSpecError, parse_inject
+    for spec in config.getoption("simproc_inject"):
+        try:
+            parse_inject(spec)
+        except InjectSpecError as exc:
+            raise pytest.UsageError(f"--simproc-inject: {exc}") from None
+
+
+def _chaos_seeds(config) -> range:
+    """The seeds of --simproc-chaos=N: N of them from --simproc-seed (0 without it), so
+    that ``--simproc-chaos=1 --simproc-seed=K`` runs the case ``[seed=K]`` alone."""
+    first = config.getoption("simproc_seed") or 0
+    return range(first, first + config.getoption("simproc_chaos"))
 
 
 def pytest_generate_tests(metafunc):
-    chaos = metafunc.config.getoption("simproc_chaos")
-    if chaos and CHAOS_PARAM in metafunc.fixturenames:
-        metafunc.parametrize(CHAOS_PARAM, range(chaos),
-                             ids=[f"seed={n}" for n in range(chaos)])
+    seeds = _chaos_seeds(metafunc.config)
+    if seeds and dropin_enabled(metafunc.config) and CHAOS_PARAM not in metafunc.fixturenames:
+        metafunc.fixturenames.append(CHAOS_PARAM)  # every test of drop-in mode has a host
+    if seeds and CHAOS_PARAM in metafunc.fixturenames:
+        metafunc.parametrize(CHAOS_PARAM, seeds, ids=[f"seed={n}" for n in seeds])
 
 
 @pytest.fixture
@@ -101,6 +124,9 @@ def make_host(config, options: dict) -> SimHost:
 
 
 _HOSTS = pytest.StashKey()
+_REPLAY = pytest.StashKey()  # the decision prefix of a shrinking rerun (explore.py)
+_PATHS = pytest.StashKey()   # the test's tmp_path, a placeholder in verify's records
+_RECORDS = pytest.StashKey()  # what the test's hosts did, for --simproc-verify
 _KEPT = "simproc_kept"  # user_properties name: reports carry it to xdist's controller
 
 
@@ -122,11 +148,35 @@ class _Session:
             if name == _KEPT:
                 self.kept[value] = None
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        """Chaos cases and, under --simproc-verify, every test run through explore.py:
+        it reruns them (a failing chaos case to find its deciding decision)."""
+        verify = item.config.getoption("simproc_verify")
+        if chaos_seed(item) is None and not verify:
+            return None
+        from .explore import run_explored
+        ihook = item.ihook
+        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        for report in run_explored(item, nextitem, verify):
+            ihook.pytest_runtest_logreport(report=report)
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
     def pytest_terminal_summary(self, terminalreporter):
         if self.kept:
             terminalreporter.section("simproc: kept data dirs")
             for line in self.kept:
                 terminalreporter.line(line)
+
+
+def _record(item, host) -> None:
+    """Under --simproc-verify: what ``host``'s programs did during the test, taken
+    before the host closes (how the kills of its close land is the machine's)."""
+    if item.config.getoption("simproc_verify"):
+        from .explore import record
+        item.stash.setdefault(_RECORDS, []).extend(
+            record([host], item.stash.get(_PATHS, ())))
 
 
 def _keep(item, host) -> None:
@@ -138,6 +188,9 @@ def pytest_runtest_call(item):
     """expected_final_state is part of the test: once its function returned, each
     host runs to its end and a mismatch fails the call, with the tree of the
     finished processes."""
+    funcargs = getattr(item, "funcargs", None) or {}
+    item.stash[_PATHS] = [str(funcargs[name]) for name in ("tmp_path", "tmpdir")
+                          if name in funcargs]
     result = yield
     for host, expected in item.stash.get(_HOSTS, ()):
         failures = _expected_state_failures(host, expected)
@@ -285,9 +338,19 @@ def _host_options(item) -> tuple[dict, object]:
     if "strace" not in options:
         options["strace"] = (item.config.getoption("simproc_strace")
                              or item.config.getini("simproc_strace"))
+    if item.config.getoption("simproc_verify") and options["strace"] == "off":
+        options["strace"] = "deterministic"  # part of what --simproc-verify compares
+    injected = item.config.getoption("simproc_inject")
+    if injected:
+        marker = options.get("inject", ())
+        options["inject"] = [*([marker] if isinstance(marker, str) else marker), *injected]
     chaos = chaos_seed(item)
     if chaos is not None:
         options["seed"] = chaos
+        options["chaos"] = True
+        replay = item.stash.get(_REPLAY, None)
+        if replay is not None:  # a shrinking rerun (see _shrink)
+            options["_replay"], options["_explain"] = replay, True
     return options, expected
 
 
@@ -369,6 +432,8 @@ def _stop_dropin(item) -> None:
         return
     del item.stash[_DROPIN]
     session = entry[0]
+    if session._host is not None:
+        _record(item, session._host)
     session.stop()
     if session.keep and session._host is not None:
         _keep(item, session._host)
@@ -392,6 +457,9 @@ def simhost(request, _simproc_chaos_seed):
     try:
         yield host
     finally:
-        host.close()
+        try:
+            _record(request.node, host)
+        finally:
+            host.close()
         if keep:
             _keep(request.node, host)

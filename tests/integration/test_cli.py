@@ -220,3 +220,39 @@ def test_output_streams_live_and_a_signal_shuts_the_host_down(build, tmp_path, s
     assert list(tmpdir.iterdir()) == []
     proc = by_pid(json.loads((tmp_path / "table.json").read_text()))[1000]
     assert proc["exit"] == {"exited": 0}
+
+
+def test_inject_in_strace_syntax(tmp_path):
+    """simproc run --inject (repeatable) takes strace -e inject= rules."""
+    result = cli("--inject", "write:error=ENOSPC:when=1", "--inject", "getppid:retval=77",
+                 "--json", tmp_path / "r.json", "--", "sh", "-c", "echo one; echo two")
+    assert (result.returncode, result.stdout) == (0, b"two\n")
+    host = json.loads((tmp_path / "r.json").read_text())["host"]
+    assert host["inject"] == ["write:error=ENOSPC:when=1", "getppid:retval=77"]
+    assert [(i["syscall"], i["invocation"]) for i in host["injected"]] == [
+        ("getppid", 1), ("write", 1)]  # dash reads its ppid at start-up
+
+
+def test_bad_inject_spec_names_its_fault():
+    result = cli("--inject", "write:error=ENOSPACE", "--", "true")
+    assert result.returncode == 2
+    assert b"error=ENOSPACE is neither an errno name" in result.stderr
+
+
+def test_verify_passes_a_deterministic_program(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_simproc", "run", "--verify", "--",
+         "sh", "-c", "echo $$; sleep 2; date +%s; cat"],
+        input=b"from stdin\n", capture_output=True, timeout=60, env=cli_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"1000\n946684802\nfrom stdin\n"
+
+
+def test_verify_fails_on_real_time_leaking_in_and_shows_the_first_difference(build):
+    result = cli("--verify", "--", build("spin_count"))
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert lines[0].startswith("simproc run --verify: two runs with seed 0 differ")
+    assert lines[2].startswith("  run 1: [simhost] 1000 stdout: ")
+    assert lines[3].startswith("  run 2: [simhost] 1000 stdout: ")
+    assert lines[2].endswith(" iterations") and lines[3].endswith(" iterations")
