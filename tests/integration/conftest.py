@@ -36,6 +36,22 @@ def _hang_guard():
         faulthandler.cancel_dump_traceback_later()
 
 
+@pytest.fixture(autouse=True)
+def _sighup_default():
+    """The programs start with SIGHUP's default action, as from a terminal, even when
+    the suite was launched with SIGHUP ignored (nohup): an ignored disposition is
+    inherited across fork and execve (signal(7)) and would change what they print
+    (sig_exec shows it, sig_orphan's member survives its SIGHUP)."""
+    if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 @pytest.fixture(scope="session")
 def build(c_programs):
     """``build("ids")`` / ``build("ids", static=True)``: tests/programs/ids.c compiled."""
