@@ -18,7 +18,6 @@ import json
 import re
 import signal
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,6 @@ from pytest_simproc.assertions import Strace
 
 EXAMPLES = Path(__file__).resolve().parent
 RUNS = 20
-WALL_LIMIT = 10.0   # seconds of real time for the 20 runs of one scenario
 
 
 # ----------------------------------------------------------------------- scenarios
@@ -171,21 +169,16 @@ def deterministic_strace():
 # ----------------------------------------------------------------------- tests
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_twenty_hosts_same_output_and_report(name, fx, capsys):
-    t0 = time.monotonic()
     runs = [run_scenario(name, fx, capsys) for _ in range(RUNS)]
-    wall = time.monotonic() - t0
     assert_all_identical(runs)
     report = json.loads(runs[0]["report"])
     assert report["host"]["unsupported_syscalls"] == []
     assert all(p["state"] == "reaped" for p in report["processes"])
-    assert wall < WALL_LIMIT, f"{RUNS} runs took {wall:.1f} s of real time"
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_twenty_hosts_same_strace(name, fx, capsys, deterministic_strace):
-    t0 = time.monotonic()
     runs = [run_scenario(name, fx, capsys, strace=True) for _ in range(RUNS)]
-    wall = time.monotonic() - t0
     assert_all_identical(runs)
     straces = {k: v for k, v in runs[0].items() if k.startswith("strace ")}
     must_show = re.compile(SCENARIOS[name][2])
@@ -193,4 +186,3 @@ def test_twenty_hosts_same_strace(name, fx, capsys, deterministic_strace):
     assert any(must_show.search(call) for log in calls for call in log), (
         f"no call matches {must_show.pattern!r} in the strace of any process "
         f"({sorted(straces)})")
-    assert wall < WALL_LIMIT, f"{RUNS} runs took {wall:.1f} s of real time"

@@ -8,7 +8,6 @@ virtual seconds, and an hour of them costs milliseconds.
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
 
@@ -91,12 +90,9 @@ def test_ticks_at_exact_virtual_times(simhost, py_script, files):
 @pytest.mark.simproc(stop_time=7200)
 def test_a_virtual_hour_of_ticks(simhost, py_script, files):
     launcher = launch(simhost, py_script, files)
-    t0 = time.monotonic()
     simhost.run_for(3600)
-    wall = time.monotonic() - t0
     ticks = lines(launcher)[2:]
     assert ticks == [f"tick {n} {START + 10 * n}.0" for n in range(1, 361)]
-    assert wall < 2.0, f"an hour of virtual time took {wall:.2f} s of real time"
 
 
 def test_sighup_reloads_the_config(simhost, py_script, files):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -146,16 +145,13 @@ def test_dead_runner_is_restarted(simhost, daemon_argv):
 
 
 @pytest.mark.simproc(stop_time=7200)
-def test_a_virtual_hour_in_milliseconds(simhost, daemon_argv):
+def test_a_virtual_hour(simhost, daemon_argv):
     d = start(simhost, daemon_argv)
-    t0 = time.monotonic()
     simhost.run_for(3600)
-    wall = time.monotonic() - t0
     jobs = [l for l in lines(d) if l.startswith("job ")]
     assert len(jobs) == 360
     assert jobs[-1] == f"job 360 at {START + 3600}"
     assert jobs == [f"job {n} at {START + 10 * n}" for n in range(1, 361)]
-    assert wall < 2.0, f"one virtual hour took {wall:.2f} s of real time"
 
 
 @pytest.mark.simproc(stop_time=60, expected_final_state="running")

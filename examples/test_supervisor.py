@@ -2,13 +2,13 @@
 
 The supervisor forks workers that write a heartbeat every second, restarts any worker
 that dies and shuts down cleanly on SIGTERM. In the host its pid is 1000 and its
-workers are 1001, 1002, ... on every run, an hour of heartbeats takes well under a
-second of real time, and the process table (zombies, who reaped whom) is inspectable.
+workers are 1001, 1002, ... on every run, an hour of heartbeats is virtual (how fast
+is the benchmarks' business: benchmarks/run.py, workload (e)), and the process table
+(zombies, who reaped whom) is inspectable.
 """
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
 
@@ -175,16 +175,13 @@ def test_sigterm_racing_a_crash(simhost, programs):
 
 
 @pytest.mark.simproc(stop_time=7200)
-def test_an_hour_of_heartbeats_in_milliseconds(simhost, programs):
+def test_an_hour_of_heartbeats(simhost, programs):
     sup = simhost.spawn([programs["supervisor"], "2"])
-    t0 = time.monotonic()
     simhost.run_for(3600)
-    wall = time.monotonic() - t0
     assert simhost.now == START + 3600
     assert len(heartbeats(sup, 1001)) == 3600
     assert len(heartbeats(sup, 1002)) == 3600
     assert len(lines(sup)) == 1 + 7200
-    assert wall < 2.0, f"an hour of virtual time took {wall:.2f} s of real time"
 
 
 def test_heartbeat_timestamps_are_exact_virtual_seconds(simhost, programs):
