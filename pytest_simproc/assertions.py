@@ -16,17 +16,8 @@ The helpers never run the simulation: a process that has not ended yet fails
 ``assert_exited`` with a hint to run the host first.
 
 Strace patterns (``Strace.contains`` / ``sequence`` / ``count`` and ``assert_strace``)
-are matched one line at a time against the line *without* its prefixes: the
-``[pid TID] `` of a line of a thread other than the process's main one, and the time
-(``00:00:05.000000 `` in deterministic mode):
-
-- a plain ``str`` is a case-sensitive substring: ``"wait4(-1, "`` matches any line that
-  contains that text anywhere;
-- a ``str`` starting with ``re:`` is a regular expression (the rest of the string),
-  searched anywhere in the line with ``re.search``: ``r"re:^kill\\(100\\d, SIGTERM\\)"``;
-  ``^`` anchors at the start of the system call, after the prefixes;
-- a compiled ``re.Pattern`` is searched the same way (use
-  ``re.compile(re.escape("re:..."))`` to match text that itself starts with ``re:``).
+are described in :mod:`.strace_match`: a substring, ``"re:"`` + a regular expression,
+or a compiled ``re.Pattern``, matched one line at a time without the line's prefixes.
 
 Snapshots (``assert_strace_snapshot``) compare the whole deterministic log of one
 process, time prefixes included, with a golden file. A *missing* golden file fails the
@@ -35,9 +26,9 @@ test run in CI must never pass by writing the expectation it should have checked
 snapshot fixture writes paths that change from run to run (the test's ``tmp_path``, the
 host's data dir, the working directory) as ``<tmp_path>``, ``<data_dir>`` and ``<cwd>``.
 
-The ``Strace`` object and its patterns live in :mod:`.strace_match`, the failure
-message in :mod:`.failure`, snapshots in :mod:`.snapshots`; their public names are
-importable from here.
+The ``Strace`` object lives in :mod:`.strace_match`, the failure message in
+:mod:`.failure`, snapshots in :mod:`.snapshots`; their public names are importable from
+here.
 """
 from __future__ import annotations
 
