@@ -16,7 +16,7 @@ from itertools import zip_longest
 import pytest
 from _pytest.runner import CallInfo, runtestprotocol
 
-from .assertions import _without_chaos_id, chaos_seed
+from .snapshots import _without_chaos_id, chaos_seed
 from .kernel.states import format_state
 
 SHRINK_RUNS = 12  # reruns the search for the deciding decision may take

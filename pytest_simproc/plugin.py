@@ -10,7 +10,7 @@ import inspect
 
 import pytest
 
-from .assertions import CHAOS_PARAM, chaos_seed
+from .snapshots import CHAOS_PARAM, chaos_seed
 from .host import SimHost, validate_host_options
 from .kernel.states import Exited, format_state, parse_final_state
 
