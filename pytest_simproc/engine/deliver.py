@@ -186,6 +186,8 @@ class SignalDelivery:
         pipe(7) reads), so a wait4 woken by an exit reaps the child and only then
         does the SIGCHLD handler run. True when the call completed that way."""
         block, ctx = task.block
+        if block.retry is None:
+            return False
         outcome = self._call(block.retry, ctx)
         if isinstance(outcome, Block):
             if outcome.cleanup is not None:
