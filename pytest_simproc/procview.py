@@ -123,6 +123,9 @@ class ProcView:
             0: self.state(proc, tid, letter if raw is not None else None),
             1: proc.ppid, 2: proc.pgid, 3: proc.sid,
             4: 0, 5: -1,                  # no controlling terminal in a host
+            # page faults depend on the machine's page cache, not the program: never
+            # the same twice (majflt moved between runs under --simproc-verify)
+            7: 0, 8: 0, 9: 0, 10: 0,
             11: _ticks(cpu), 12: 0,       # the CPU model: user time only
             13: _ticks(children), 14: 0,
             17: max(1, len(self.tasks(pid))),

@@ -177,3 +177,14 @@ def test_proc_numbers_are_the_hosts(tool):
         assert p.stdout.decode().splitlines()[5:7] == [
             "numbers ['1000', '1', '1', '0', '-1'] 50 0 \t1001 \t1",
             "2.00 ['btime 946684800'] 0.00 0.00 0.00 1/3 1001"]
+
+
+def test_page_fault_counters_are_zero_in_a_host():
+    # minflt, cminflt, majflt and cmajflt (proc(5) fields 10-13) count the machine's page
+    # cache as much as the program: a host renders them 0, so two runs read the same file
+    from pytest_simproc import SimHost
+    with SimHost() as host:
+        p = host.spawn(["cat", "/proc/self/stat"])
+        host.run()
+        fields = p.stdout.split(b")")[-1].split()
+    assert fields[7:11] == [b"0", b"0", b"0", b"0"], p.stdout
