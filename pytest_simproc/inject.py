@@ -314,7 +314,6 @@ class Injector:
                 self._by_number[nr] = rule
         self._counts: dict[tuple[int, int], int] = {}
         self._salt = f"{seed}:{hostname}".encode()
-        self.hits: list[dict] = []
 
     @property
     def numbers(self) -> frozenset[int]:

@@ -62,15 +62,20 @@ class SyscallStops:
             outcome = self._handle(ctx)
         else:
             outcome = self._inject_fault(task, ctx, hit)
+        self._apply(task, ctx, self._logged(task, outcome))
+        if nr == SYS_EXIT and task.exits_alone and isinstance(outcome, Native):
+            self._exit_one_thread(task, args[0])
+
+    def _logged(self, task: Task, outcome):
+        """A call run natively while the strace log follows it: its line needs the
+        native result (an exit stop), or ends at entry for a call that never returns."""
         if task.strace_call is not None and isinstance(outcome, Native):
-            if nr in _NO_RETURN:
+            if task.ctx.nr in _NO_RETURN:
                 self.strace.syscall_noreturn(task.strace_call, self.clock.now_ns)
                 task.strace_call = None
             elif outcome.on_exit is None:
-                outcome.on_exit = unchanged  # the log needs the native result
-        self._apply(task, ctx, outcome)
-        if nr == SYS_EXIT and task.exits_alone and isinstance(outcome, Native):
-            self._exit_one_thread(task, args[0])
+                outcome.on_exit = unchanged
+        return outcome
 
     def _handle(self, ctx):
         """The outcome of the call: a user's hook, the family's handler, ENOSYS for a
@@ -103,8 +108,10 @@ class SyscallStops:
                               kill_info(rule.signal, SI_KERNEL, 0), task)
         if rule.delay_enter_ns:
             self._note(task, "(DELAYED)")
+            # the call runs when the delay ends: its outcome goes through the log then
             return Block(deadline_ns=self.clock.now_ns + rule.delay_enter_ns,
-                         on_timeout=lambda c: self._after_entry(c, rule), interruptible=False)
+                         on_timeout=lambda c: self._logged(c.task, self._after_entry(c, rule)),
+                         interruptible=False)
         return self._after_entry(ctx, rule)
 
     def _after_entry(self, ctx, rule):
@@ -113,9 +120,6 @@ class SyscallStops:
             outcome = -rule.error if rule.error is not None else rule.retval
         else:
             outcome = self._handle(ctx)
-            if (isinstance(outcome, Native) and outcome.on_exit is None
-                    and ctx.task.strace_call is not None):
-                outcome.on_exit = unchanged  # after a delay too, the log needs its result
         if rule.delay_exit_ns:
             self._note(ctx.task, "(DELAYED)")
             outcome = _delayed_return(outcome, rule.delay_exit_ns, self.clock)
