@@ -123,14 +123,12 @@ def test_alarm_pause_native(build, native):
 
 
 def test_alarm_pause_in_host(build):
-    started = time.monotonic()
     p, _, now = run_in_host([build("timer_alarm"), "pause", "5"])
     assert p.stdout == (b"alarm(5) 0\npause -1 EINTR sigalrm 1\n"
                         b"t before 946684800.000000000\nt after 946684805.000000000\n"
                         b"t elapsed_ns 5000000000\ndone\n")
     assert p.exit_status == Exited(0)
     assert now == START + 5
-    assert time.monotonic() - started < 5     # virtual seconds
 
 
 ALARM_REMAINING_EXPECTED = b"""\
