@@ -12,7 +12,7 @@ import errno
 import struct
 
 from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
-from .args import Invalid, checked_timespec, einval_on_invalid, pack_timespec, s32, u32
+from .args import checked_timespec, checked_timeval, einval_on_invalid, pack_timespec, s32, u32
 from .time import cpu_clock_ns, dynamic_clock
 from .outcome import eventfd_in_place
 from .registry import handles
@@ -24,10 +24,8 @@ _NO_TIMERS = frozenset({4, 5, 6})  # MONOTONIC_RAW and the COARSE clocks: EOPNOT
 
 def _read_itimerval(ctx, ptr) -> tuple[int, int]:
     """struct itimerval (interval, value) in ns: read whole (EFAULT), then checked."""
-    values = struct.unpack("<qqqq", ctx.mem.read(ptr, 32))
-    if any(sec < 0 or not 0 <= usec < 1_000_000 for sec, usec in (values[:2], values[2:])):
-        raise Invalid()
-    return values[0] * NSEC + values[1] * 1000, values[2] * NSEC + values[3] * 1000
+    data = ctx.mem.read(ptr, 32)
+    return checked_timeval(data[:16]), checked_timeval(data[16:])
 
 
 def _read_itimerspec(ctx, ptr) -> tuple[int, int]:
