@@ -5,6 +5,7 @@ made of, one responsibility each (see the package docstring)."""
 from __future__ import annotations
 
 import os
+import hashlib
 import random
 
 from ..kernel import ProcessTable, VirtualClock
@@ -58,6 +59,9 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         else:
             self.sched = Scheduler(seed)
         self.chaos = chaos
+        self._cut_key = f"simproc-cut:{seed}:{hostname}"
+        self._cuts: dict[int, int] = {}   # thread -> how many transfers chaos drew for
+        self.chaos_cuts = 0               # transfers chaos made shorter
         # strace -e inject= rules (inject.py): None when there are none, so that the
         # per-call path pays one attribute test
         self.injector = Injector(inject, seed=seed, hostname=hostname) if inject else None
@@ -130,6 +134,20 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         except OSError:
             pass
         return f"{task.tid} {call.sc.name}({call.head})"
+
+    def chaos_cut(self, tid: int, size: int) -> int:
+        """Under chaos, how many of ``size`` ready bytes thread ``tid``'s next pipe or
+        stream transfer moves: all of them half the time, else 1 to size-1. Drawn from
+        the seed, the thread and its own count of draws, so that a schedule changed
+        elsewhere (shrinking, replay) leaves this thread's draws as they were."""
+        n = self._cuts.get(tid, 0)
+        self._cuts[tid] = n + 1
+        digest = hashlib.blake2b(f"{self._cut_key}:{tid}:{n}".encode(), digest_size=8)
+        draw = int.from_bytes(digest.digest(), "little")
+        if size < 2 or draw & 1:
+            return size
+        self.chaos_cuts += 1
+        return 1 + (draw >> 1) % (size - 1)
 
     def random_bytes(self, n: int) -> bytes:
         return self._rng.randbytes(n)
