@@ -31,50 +31,82 @@ _SCAN_SKIP = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun", "os"
 
 
 def _module_dicts(skip):
-    """(module, its __dict__) for every imported module outside ``skip``."""
+    """(name, module, its __dict__) for every imported module outside ``skip``."""
     for mod_name, module in list(sys.modules.items()):
         if module is None or _matches(mod_name, skip):
             continue
         attrs = getattr(module, "__dict__", None)
         if isinstance(attrs, dict):
-            yield module, attrs
+            yield mod_name, module, attrs
 
 
 class Patches:
-    """The fakes installed for one session, and how to undo them."""
+    """The fakes installed in this process, and how to undo them.
 
-    def __init__(self):
-        self._undo: list[tuple[object, str, object]] = []
-        self._fakes: dict[int, object] = {}
-        self._reals: dict[int, object] = {}
+    Installing means walking every imported module (~10 ms with pytest's plugins
+    loaded), which a suite of tests that start no process would pay per test (issue:
+    such a test must cost nothing measurable). So the fakes stay in place between
+    tests while ``persist`` is on (the plugin turns it on for the pytest session):
+    each fake hands a call to the real function whenever no session is active, and a
+    later ``apply`` only walks the modules imported since the last walk.
+    """
+
+    _undo: list[tuple[object, str, object]] = []
+    _walked: dict[str, int] = {}   # module name -> id of the module object walked
+    _installed = False
+    persist = False
+    _fakes: dict[int, object] = {}   # id(real) -> fake
+    _reals: dict[int, object] = {}   # id(fake) -> real
 
     def apply(self) -> None:
-        self._fakes = {id(real): fake for _, _, real, fake in _REPLACED}
-        self._reals = {id(fake): real for _, _, real, fake in _REPLACED}
-        for module, name, _, fake in _REPLACED:
-            self._undo.append((module, name, getattr(module, name)))
-            setattr(module, name, fake)
+        cls = Patches
+        if not cls._installed:
+            cls._fakes = {id(real): fake for _, _, real, fake in _REPLACED}
+            cls._reals = {id(fake): real for _, _, real, fake in _REPLACED}
+            for module, name, _, fake in _REPLACED:
+                cls._undo.append((module, name, getattr(module, name)))
+                setattr(module, name, fake)
+            cls._installed = True
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere
-        for module, attrs in _module_dicts(_SCAN_SKIP):
+        walked = cls._walked
+        if len(sys.modules) == len(walked):
+            return  # nothing imported since the last walk (a replaced module: rare)
+        for name, module in list(sys.modules.items()):
+            if walked.get(name) == id(module):
+                continue
+            walked[name] = id(module)
+            attrs = getattr(module, "__dict__", None)
+            if not isinstance(attrs, dict) or _matches(name, _SCAN_SKIP):
+                continue
             for attr, value in list(attrs.items()):
-                fake = self._fakes.get(id(value))
-                if fake is not None and self._reals[id(fake)] is value:
-                    self._undo.append((module, attr, value))
+                fake = cls._fakes.get(id(value))
+                if fake is not None and cls._reals[id(fake)] is value:
+                    cls._undo.append((module, attr, value))
                     attrs[attr] = fake
 
     def restore(self) -> None:
-        while self._undo:
-            obj, name, value = self._undo.pop()
-            try:
-                setattr(obj, name, value)
-            except (AttributeError, TypeError):
-                pass
-        # modules imported during the test may have picked up a fake: give them the real
-        for _, attrs in _module_dicts(("pytest_simproc",)):
-            for attr, value in list(attrs.items()):
-                real = self._reals.get(id(value))
-                if real is not None and self._fakes.get(id(real)) is value:
-                    attrs[attr] = real
+        """End of a session: undo everything, unless the fakes persist."""
+        if not Patches.persist:
+            uninstall()
+
+
+def uninstall() -> None:
+    """Put every real function back where a fake went."""
+    cls = Patches
+    while cls._undo:
+        obj, name, value = cls._undo.pop()
+        try:
+            setattr(obj, name, value)
+        except (AttributeError, TypeError):
+            pass
+    cls._walked.clear()
+    cls._installed = False
+    # modules imported meanwhile may have picked up a fake: give them the real
+    for _, _, attrs in _module_dicts(("pytest_simproc",)):
+        for attr, value in list(attrs.items()):
+            real = cls._reals.get(id(value))
+            if real is not None and cls._fakes.get(id(real)) is value:
+                attrs[attr] = real
 
 
 def _sim_sleep(seconds):
