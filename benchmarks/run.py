@@ -220,7 +220,7 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
     wl.append(Workload("e2", "(e) sleep 3600 s: 3,600 × nanosleep(1 s)",
                        lambda n: [prog("sleeper"), "3600", "1"], {"simproc": (1, 1)},
                        "run", None, expect_line("slept 3600 s")))
-    # (j) drop-in suites: pytest on N generated tests, natively and with --simproc
+    # (p) drop-in suites: pytest: pytest on N generated tests, natively and with --simproc
     suites = {   # kind: (imports, body of test_it(i))
         "spawn": ("import subprocess", "subprocess.run([{true!r}], check=True)"),
         "empty": ("", "assert i >= 0"),
@@ -228,9 +228,9 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
     }
     true_path = shutil.which("true") or "/bin/true"
     for key, kind, label, sizes, limit in (
-            ("j1", "spawn", "(j) drop-in suite: tests that each run `true`", (20, 40), 1.5),
-            ("j2", "empty", "(j) drop-in suite: tests that start no process", (150, 300), 1.05),
-            ("j3", "sleep", "(j) drop-in suite: tests that each sleep 0.5 s", (4, 8), 0.1)):
+            ("p1", "spawn", "(p) drop-in suite: tests that each run `true`", (20, 40), 1.5),
+            ("p2", "empty", "(p) drop-in suite: tests that start no process", (150, 300), 1.05),
+            ("p3", "sleep", "(p) drop-in suite: tests that each sleep 0.5 s", (4, 8), 0.1)):
         for n in sizes:
             with open(os.path.join(bindir, f"test_{kind}_{n}.py"), "w") as f:
                 imports, body = suites[kind]
@@ -360,7 +360,7 @@ def summary_table(workloads, failed, metric):
     def ratio(a, b):
         return a / b if a is not None and b else None
 
-    for key in ("a", "b1", "b2", "c", "d", "i", "f", "j1", "j2", "j3"):
+    for key in ("a", "b1", "b2", "c", "d", "i", "f", "p1", "p2", "p3"):
         w = by.get(key)
         if w is None:
             continue
