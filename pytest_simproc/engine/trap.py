@@ -1,6 +1,7 @@
 """The stop loop: which task runs next, waiting for its ptrace stop, and dispatching
 each stop by kind (seccomp, syscall exit, event, signal, death) to the part that acts
-on it. Virtual time moves here, and only when nothing can run."""
+on it. Virtual time moves here: to the next deadline when nothing can run, and by the
+CPU burst the programs were charged (kernel.clock.CpuBurst; README "The CPU model")."""
 from __future__ import annotations
 
 import os
@@ -22,6 +23,8 @@ class StopLoop:
         process but the one with that pid."""
         eligible = _not_stopped if only is None else (
             lambda task: task.proc.pid == only and _not_stopped(task))
+        start, self._until_ns = self.clock.now_ns, until_ns
+        burst = self.burst
         while True:
             if self._dying:
                 self._collect_dying()
@@ -29,6 +32,17 @@ class StopLoop:
                 return "predicate"
             if self.alive == 0:
                 return "exited"
+            if burst.unapplied_ns >= burst.threshold_ns:
+                if burst.apply(until_ns):
+                    self._clock_moved = True
+                elif predicate is None:
+                    return "time"   # a run to now (run_for(0)) ends after one burst
+            if self._clock_moved:
+                self._clock_moved = False
+                for woken in self.sched.expire(self.clock.now_ns):
+                    woken.wake = "timeout"
+                if self.clock.now_ns >= until_ns > start:
+                    return "time"   # the programs' work took the run to its end
             self._fire_due_timers()
             task = self.sched.pick(eligible)
             if task is None:
@@ -41,6 +55,10 @@ class StopLoop:
                 self._recheck_io()
                 task = self.sched.pick(eligible)
             if task is None:
+                if burst.unapplied_ns and burst.apply(until_ns):
+                    # Idle: the burst ends; the clock shows it before any wait is over.
+                    self._clock_moved = True
+                    continue
                 deadline = _earliest(self.sched.next_deadline(), self.events.next_time())
                 if deadline is None or deadline > until_ns:
                     if until_ns > self.clock.now_ns:

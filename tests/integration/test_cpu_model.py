@@ -1,0 +1,51 @@
+"""The CPU model: time moves with work (README "The CPU model").
+
+A loop of simulated calls moves the host's clock by the CPU it is charged once a burst
+passes its threshold. cpu_spin.c has the shapes of the LTP tests this fixes; each runs
+natively and in a host with the same output (never compared on durations).
+"""
+from __future__ import annotations
+
+from pytest_simproc import Exited, SimHost
+
+from .conftest import START, run_native, same_as_native
+
+
+def test_a_loop_of_calls_sees_time_pass(build):
+    """getppid until CLOCK_MONOTONIC moved 20 ms: 20,000 calls charged 1 us each."""
+    report = same_as_native([build("cpu_spin"), "burst"],
+                            b"20 ms passed while calling getppid\n")
+    assert report["host"]["now"] == START + 0.02
+
+
+def test_gettimeofday_loop_until_alarm(build):
+    """LTP gettimeofday02's shape: alarm(2), then gettimeofday until SIGALRM, never
+    going back. At 100 us a call (cpu_time_per_syscall), 20,000 calls take 2 s."""
+    same_as_native([build("cpu_spin"), "gtod", "2"],
+                   b"gettimeofday never went back until SIGALRM\n2 s passed yes\n",
+                   cpu_time_per_syscall=1e-4)
+
+
+def test_a_fork_loop_sees_time_pass(tool, clean_env):
+    """bash runs date(1) until 30 ms have passed: each iteration forks and execs, and
+    the clock moves by what those calls cost (before, it never moved: a hang)."""
+    bash = tool("bash")
+    script = ("s=$(date +%s%N); while [ $(( $(date +%s%N) - s )) -lt 30000000 ]; do :; "
+              "done; echo done")
+    res = run_native([bash, "-c", script], env=clean_env)
+    assert (res.returncode, res.stdout, res.stderr) == (0, b"done\n", b"")
+    with SimHost() as host:
+        p = host.spawn([bash, "-c", script], env=clean_env)
+        host.run()
+        assert (p.exit_status, p.stdout, p.stderr) == (Exited(0), b"done\n", b"")
+        assert host.now >= START + 0.03
+
+
+def test_a_pipeline_that_never_blocks_for_long_lets_time_pass(tool, clean_env):
+    """`yes | tail` runs for ever: run_for still ends, at exactly its virtual end."""
+    sh = tool("sh")
+    with SimHost() as host:
+        p = host.spawn([sh, "-c", "yes | tail -c 1"], env=clean_env)
+        host.run_for(0.05)
+        assert host.now == START + 0.05
+        assert p.exit_status is None
