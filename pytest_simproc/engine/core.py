@@ -34,8 +34,14 @@ from .writeback import WriteBack
 # depend only on what the program asked of the kernel.
 CPU_NS_PER_SYSCALL = 1_000
 # The CPU model's clock (README "The CPU model"): charged CPU moves the clock once this
-# much has gathered since it last did (kernel.clock.CpuBurst).
+# much has gathered since it last did (kernel.clock.CpuBurst), ...
 MAX_UNAPPLIED_CPU_NS = 10_000_000
+# ... and a task that ran this much real CPU time in user code, without a call the host
+# sees, while something is due (trap.StopLoop._preempt_due) is preempted and charged
+# PREEMPT_SLICE_NS of virtual time and CPU: a spin advances virtual time at about the
+# speed it runs.
+PREEMPT_AFTER_NS = 10_000_000
+PREEMPT_SLICE_NS = 10_000_000
 
 
 class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
@@ -55,6 +61,9 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.clock = VirtualClock(start_time_ns)
         self.start_time_ns = start_time_ns
         self.burst = CpuBurst(self.clock, MAX_UNAPPLIED_CPU_NS)
+        self.preempt_after_ns = PREEMPT_AFTER_NS   # read by the watchdog thread
+        self.preempt_slice_ns = PREEMPT_SLICE_NS
+        self.preemptions = 0        # the one nondeterministic count (README)
         self._until_ns = start_time_ns  # the end of the current run: no clock move past it
         self._clock_moved = False   # by work: due timers and deadlines to look at
         if chaos:

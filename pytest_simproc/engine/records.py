@@ -111,14 +111,18 @@ class ProcInfo:
 
 
 class WatchdogState:
-    """Shared with the watchdog thread: which task runs natively, since when."""
+    """Shared with the watchdog thread: which task runs natively, since when; ``epoch``
+    counts the tracer's waits (a new one starts a new preemption slice), ``asked`` is
+    the epoch the watchdog sent its preemption SIGSTOP in."""
 
-    __slots__ = ("task", "since", "fired")
+    __slots__ = ("task", "since", "fired", "epoch", "asked")
 
     def __init__(self):
         self.task = None
         self.since = 0.0
         self.fired = None
+        self.epoch = 0
+        self.asked = -1
 
 
 def syscall_args(regs) -> tuple:

@@ -1,15 +1,19 @@
 """The stop loop: which task runs next, waiting for its ptrace stop, and dispatching
 each stop by kind (seccomp, syscall exit, event, signal, death) to the part that acts
-on it. Virtual time moves here: to the next deadline when nothing can run, and by the
-CPU burst the programs were charged (kernel.clock.CpuBurst; README "The CPU model")."""
+on it. Virtual time moves here: to the next deadline when nothing can run, by the CPU
+burst the programs were charged (kernel.clock.CpuBurst), and by a preemption slice
+when a task spins in user code while something is due (README "The CPU model")."""
 from __future__ import annotations
 
 import os
 import select
 import signal as _signal
+import struct
 import time as _time
 
 from ..errors import WatchdogError
+from ..kernel.rlimits import RLIM_INFINITY, RLIMIT_CPU
+from ..kernel.sigstate import SI_TKILL
 from ..trace import ptrace_ops as pt
 from .records import Task, natively_pending
 
@@ -94,6 +98,7 @@ class StopLoop:
     def _await(self, task: Task) -> None:
         watch = self.watch
         watch.task, watch.since = task, _time.monotonic()
+        watch.epoch += 1
         # A single-threaded process's next event is its own; a thread group's may come
         # from any of its threads (exit_group, a leader's delayed death).
         alone = len(self.info[task.proc.pid].tasks) == 1
@@ -132,6 +137,52 @@ class StopLoop:
                 pt.cont(native)
             return
         self._on_signal_stop(task, sig)
+
+    def _on_preempt_stop(self, task: Task) -> bool:
+        """A SIGSTOP at a signal-delivery-stop: the watchdog thread's (host/threads.py),
+        sent with tgkill when ``task`` had run ``preempt_after_ns`` of real CPU time
+        without a stop. A native signal, not PTRACE_INTERRUPT: the tracees are attached
+        with PTRACE_TRACEME, which that request does not work on, and the watchdog
+        thread may not make ptrace requests; SIGSTOP cannot be blocked, and a tracer
+        that resumes it with signal 0 discards it (ptrace(2) "Signal-delivery-stop").
+        Then, if something is due, the task is preempted. Returns False for another
+        sender's SIGSTOP."""
+        _signo, _errno, code, sender = struct.unpack_from("<iii4xi", pt.getsiginfo(task.native))
+        if code != SI_TKILL or sender != os.getpid():
+            return False
+        watch = self.watch
+        if watch.task is task and watch.asked == watch.epoch and self._preempt_due(task):
+            self._preempt(task)
+            return True
+        if watch.task is task:
+            watch.epoch += 1  # a new slice, measured from now; the watchdog's time runs on
+        pt.cont(task.native, 0)
+        return True
+
+    def _preempt_due(self, task: Task) -> bool:
+        """Something would end the spin if time passed: another task could run, a
+        timer or a timeout is pending, or the process has a CPU timer or limit."""
+        pid = task.proc.pid
+        if self.sched.others_runnable(task) or self.timers.cpu_armed(pid):
+            return True
+        if self.events.next_time() is not None or self.sched.next_deadline() is not None:
+            return True
+        soft, hard = task.proc.rlimits[RLIMIT_CPU]
+        return soft < RLIM_INFINITY or hard < RLIM_INFINITY
+
+    def _preempt(self, task: Task) -> None:
+        """The task has spun one slice: it is charged a fixed slice of CPU time and the
+        clock moves by it (timers fire and deadlines expire at the next turn of the
+        loop, signals are delivered when it resumes); another task may run first."""
+        task.stop = "preempt"
+        self.preemptions += 1
+        pid = task.proc.pid
+        self._charge_cpu(pid, self.info[pid], self.preempt_slice_ns)
+        if self.burst.apply(self._until_ns):
+            self._clock_moved = True
+        if self.strace is not None:
+            self.strace.preempted(task.tid, self.clock.now_ns)
+        self.sched.yield_cpu()
 
     def _take_pending_events(self) -> None:
         while True:

@@ -1,11 +1,11 @@
 """Virtual time: one clock per simulated host, a queue of timed events, and the CPU
 burst that moves the clock while programs work.
 
-Time in the simulation moves only forward, and only two ways: to the next deadline in
-the ``EventQueue`` when every process is blocked; and by the CPU the programs were
-charged (``CpuBurst``) once a burst passes its threshold or the host goes idle.
-Integer nanoseconds are used throughout so that arithmetic is exact and results are
-reproducible.
+Time in the simulation moves only forward, and only three ways: to the next deadline in
+the ``EventQueue`` when every process is blocked; by the CPU the programs were charged
+(``CpuBurst``) once a burst passes its threshold or the host goes idle; and by a
+preemption slice (engine/trap.py). Integer nanoseconds are used throughout so that
+arithmetic is exact and results are reproducible.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class CpuBurst:
     """CPU time charged to the host's programs that the clock does not show yet.
 
     The host has one CPU: while its programs work, time passes. Each charge (a
-    simulated call's cost) is added here; ``apply`` moves the
+    simulated call's cost, a preemption slice) is added here; ``apply`` moves the
     clock by what has gathered. The engine applies it once it reaches
     ``threshold_ns`` (a long burst sees time pass, its timers fire) and when the
     host goes idle (a sleep that ends after the burst ends exactly when it would

@@ -227,6 +227,10 @@ class TimerTable:
         func, pid, timer = payload
         func(pid, timer)
 
+    def cpu_armed(self, pid: int) -> bool:
+        """The process has a CPU-time timer armed (it expires as it works)."""
+        return bool(self._cpu_armed.get(pid))
+
     def cpu_advanced(self, pid: int) -> None:
         """The process's CPU time grew: fire the CPU timers that are due."""
         armed = self._cpu_armed.get(pid)
