@@ -97,7 +97,8 @@ class StopLoop:
 
     def _await(self, task: Task) -> None:
         watch = self.watch
-        watch.task, watch.since = task, _time.monotonic()
+        watch.task, watch.since = task, _time.monotonic() - task.spun
+        task.spun = 0.0
         watch.epoch += 1
         # A single-threaded process's next event is its own; a thread group's may come
         # from any of its threads (exit_group, a leader's delayed death).
@@ -147,11 +148,19 @@ class StopLoop:
         that resumes it with signal 0 discards it (ptrace(2) "Signal-delivery-stop").
         Then, if something is due, the task is preempted. Returns False for another
         sender's SIGSTOP."""
+        # siginfo_t: si_signo, si_errno, si_code, padding, si_pid (sigaction(2))
         _signo, _errno, code, sender = struct.unpack_from("<iii4xi", pt.getsiginfo(task.native))
         if code != SI_TKILL or sender != os.getpid():
             return False
         watch = self.watch
-        if watch.task is task and watch.asked == watch.epoch and self._preempt_due(task):
+        current = watch.task is task and watch.asked == watch.epoch
+        due = self._preempt_due(task) if current else None
+        if due is not None:
+            if due == "host":
+                # Nothing of its own is due: the watchdog's count of its spinning goes
+                # on, so that a spin no event ends is still killed, not run until
+                # stop_time at the speed of real time.
+                task.spun = _time.monotonic() - watch.since
             self._preempt(task)
             return True
         if watch.task is task:
@@ -159,16 +168,18 @@ class StopLoop:
         pt.cont(task.native, 0)
         return True
 
-    def _preempt_due(self, task: Task) -> bool:
-        """Something would end the spin if time passed: another task could run, a
-        timer or a timeout is pending, or the process has a CPU timer or limit."""
-        pid = task.proc.pid
-        if self.sched.others_runnable(task) or self.timers.cpu_armed(pid):
-            return True
-        if self.events.next_time() is not None or self.sched.next_deadline() is not None:
-            return True
+    def _preempt_due(self, task: Task) -> str | None:
+        """What could end the spin if time passed: "own" when the process has a timer
+        armed or a CPU limit; "host" when another task could run or a timer or a
+        timeout is pending elsewhere in the host; None when nothing is due."""
         soft, hard = task.proc.rlimits[RLIMIT_CPU]
-        return soft < RLIM_INFINITY or hard < RLIM_INFINITY
+        if (self.timers.armed(task.proc.pid) or soft < RLIM_INFINITY
+                or hard < RLIM_INFINITY):
+            return "own"
+        if (self.sched.others_runnable(task) or self.events.next_time() is not None
+                or self.sched.next_deadline() is not None):
+            return "host"
+        return None
 
     def _preempt(self, task: Task) -> None:
         """The task has spun one slice: it is charged a fixed slice of CPU time and the

@@ -59,8 +59,9 @@ class _TracerThread:
 class _Watchdog:
     """Asks for a task's preemption once it has run ``engine.preempt_after_ns`` of real
     CPU time without a stop; kills a task that has run natively for ``timeout`` real
-    seconds without a stop (a preemption is one; a SIGSTOP the tracer discarded because
-    nothing was due is not)."""
+    seconds without a stop. A preemption for a timer or CPU limit of the task's own
+    process counts as a stop; one for something elsewhere in the host, or a SIGSTOP
+    the tracer discarded because nothing was due, does not (engine/trap.py)."""
 
     # How often the running task's CPU time is looked at (real seconds).
     PREEMPT_POLL = 0.005

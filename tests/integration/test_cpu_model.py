@@ -103,3 +103,16 @@ def test_a_spin_with_nothing_due_still_meets_the_watchdog(build):
             host.run()
         assert host.report()["host"]["preemptions"] == 0
         assert host.now == START
+
+
+def test_a_spin_that_only_another_process_s_timeout_preempts_meets_the_watchdog(
+        build, tool, clean_env):
+    """A sleeper's far deadline makes the spinner's preemptions move time, but they do
+    not reset the watchdog's count: it is killed after watchdog_timeout real seconds,
+    not run until stop_time at the speed of real time."""
+    from pytest_simproc.errors import WatchdogError
+    with SimHost(watchdog_timeout=1) as host:
+        host.spawn([tool("sleep"), "3600"], env=clean_env)
+        host.spawn([build("spin")])
+        with pytest.raises(WatchdogError, match="spin"):
+            host.run()
