@@ -46,6 +46,10 @@ class Scheduler:
     def has_runnable(self) -> bool:
         return bool(self._runnable)
 
+    def others_runnable(self, task) -> bool:
+        """Another task than ``task`` could run now (one of a process not stopped)."""
+        return any(t is not task and t.proc.state == "running" for t in self._runnable)
+
     def pick(self, eligible=lambda task: True):
         """The task to run next, or None when every task is blocked."""
         current = self._current

@@ -9,10 +9,11 @@ import hashlib
 import random
 
 from ..kernel import ProcessTable, VirtualClock
-from ..kernel.clock import EventQueue
+from ..kernel.clock import CpuBurst, EventQueue
 from ..kernel.futex import FutexTable
 from ..kernel.sigstate import SignalDispositions
 from ..kernel.timers import TimerTable
+from ..kernel.rlimits import RLIMIT_CPU, cpu_limit_signal
 from ..procview import ProcView
 from ..inject import Injector
 from ..scheduler import ChaosScheduler, Scheduler
@@ -33,6 +34,15 @@ from .writeback import WriteBack
 # default (and nothing else does), so CPU clocks, ITIMER_VIRTUAL/PROF and RLIMIT_CPU
 # depend only on what the program asked of the kernel.
 CPU_NS_PER_SYSCALL = 1_000
+# The CPU model's clock (README "The CPU model"): charged CPU moves the clock once this
+# much has gathered since it last did (kernel.clock.CpuBurst), ...
+MAX_UNAPPLIED_CPU_NS = 10_000_000
+# ... and a task that ran this much real CPU time in user code, without a call the host
+# sees, while something is due (trap.StopLoop._preempt_due) is preempted and charged
+# PREEMPT_SLICE_NS of virtual time and CPU: a spin advances virtual time at about the
+# speed it runs.
+PREEMPT_AFTER_NS = 10_000_000
+PREEMPT_SLICE_NS = 10_000_000
 
 
 class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
@@ -51,6 +61,12 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.procview = ProcView(self)   # /proc as the host's programs see it
         self.clock = VirtualClock(start_time_ns)
         self.start_time_ns = start_time_ns
+        self.burst = CpuBurst(self.clock, MAX_UNAPPLIED_CPU_NS)
+        self.preempt_after_ns = PREEMPT_AFTER_NS   # read by the watchdog thread
+        self.preempt_slice_ns = PREEMPT_SLICE_NS
+        self.preemptions = 0        # the one nondeterministic count (README)
+        self._until_ns = start_time_ns  # the end of the current run: no clock move past it
+        self._clock_moved = False   # by work: due timers and deadlines to look at
         if chaos:
             # explain: each decision also says which call each candidate was about to
             # complete (the plugin asks for it when it reports a failing schedule)
@@ -162,6 +178,17 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
 
     def cpu_time_ns(self, task: Task) -> int:
         return self.info[task.proc.pid].cpu_ns
+
+    def _charge_cpu(self, pid: int, info: ProcInfo, ns: int) -> None:
+        """``ns`` of CPU time for process ``pid``: its CPU clocks, CPU timers and
+        RLIMIT_CPU see it, and so does the host's clock (the burst)."""
+        info.cpu_ns += ns
+        self.burst.unapplied_ns += ns
+        self.timers.cpu_advanced(pid)
+        due = cpu_limit_signal(self.table.get(pid).rlimits[RLIMIT_CPU], info.cpu_ns,
+                               info.xcpu_next_ns)
+        if due is not None:
+            self._cpu_limit_reached(pid, info, due)
 
     def uptime_ns(self) -> int:
         return self.clock.now_ns - self.start_time_ns

@@ -228,6 +228,8 @@ class SignalDelivery:
         if task.awaiting_initial and sig == SIGSTOP:
             self._on_first_stop(task)
             return
+        if sig == SIGSTOP and self._on_preempt_stop(task):
+            return
         injected = next((i for i, (s, _) in enumerate(task.injected) if s == sig), None)
         if injected is not None:
             # Ours (a native SIGCHLD pending at the same time coalesced with it, so the

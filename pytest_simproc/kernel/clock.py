@@ -1,8 +1,11 @@
-"""Virtual time: one clock per simulated host and a queue of timed events.
+"""Virtual time: one clock per simulated host, a queue of timed events, and the CPU
+burst that moves the clock while programs work.
 
-Time in the simulation moves only when the scheduler says so (every process blocked),
-and only forward, to the next deadline in the ``EventQueue``. Integer nanoseconds are
-used throughout so that arithmetic is exact and results are reproducible.
+Time in the simulation moves only forward, and only three ways: to the next deadline in
+the ``EventQueue`` when every process is blocked; by the CPU the programs were charged
+(``CpuBurst``) once a burst passes its threshold or the host goes idle; and by a
+preemption slice (engine/trap.py). Integer nanoseconds are used throughout so that
+arithmetic is exact and results are reproducible.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import heapq
 import itertools
 from typing import Any, Optional
 
-__all__ = ["VirtualClock", "EventQueue", "TimerHandle"]
+__all__ = ["VirtualClock", "EventQueue", "TimerHandle", "CpuBurst"]
 
 
 class VirtualClock:
@@ -62,6 +65,41 @@ class VirtualClock:
 
     def __repr__(self) -> str:
         return f"VirtualClock(now_ns={self._now_ns}, elapsed_ns={self.elapsed_ns})"
+
+
+class CpuBurst:
+    """CPU time charged to the host's programs that the clock does not show yet.
+
+    The host has one CPU: while its programs work, time passes. Each charge (a
+    simulated call's cost, a preemption slice) is added here; ``apply`` moves the
+    clock by what has gathered. The engine applies it once it reaches
+    ``threshold_ns`` (a long burst sees time pass, its timers fire) and when the
+    host goes idle (a sleep that ends after the burst ends exactly when it would
+    have). Below the threshold a program doing a few calls between sleeps therefore
+    reads exact times, as with an infinitely fast CPU; its CPU time may then run
+    ahead of CLOCK_MONOTONIC by what is not applied yet, less than the threshold."""
+
+    __slots__ = ("clock", "threshold_ns", "unapplied_ns")
+
+    def __init__(self, clock: VirtualClock, threshold_ns: int) -> None:
+        self.clock = clock
+        self.threshold_ns = int(threshold_ns)
+        self.unapplied_ns = 0
+
+    @property
+    def due(self) -> bool:
+        """The burst has reached its threshold: the clock should show it."""
+        return self.unapplied_ns >= self.threshold_ns
+
+    def apply(self, limit_ns: int) -> bool:
+        """Move the clock by the burst, but not past ``limit_ns`` (the end of the
+        current run: what does not fit stays for later). True if the clock moved."""
+        step = min(self.unapplied_ns, limit_ns - self.clock.now_ns)
+        if step <= 0:
+            return False
+        self.clock.advance_by(step)
+        self.unapplied_ns -= step
+        return True
 
 
 class TimerHandle:

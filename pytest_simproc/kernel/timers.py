@@ -227,6 +227,12 @@ class TimerTable:
         func, pid, timer = payload
         func(pid, timer)
 
+    def armed(self, pid: int) -> bool:
+        """The process has an interval or POSIX timer armed, on any clock."""
+        timers = self._procs.get(pid)
+        return timers is not None and any(
+            t.expiry for t in (*timers.itimers.values(), *timers.posix.values()))
+
     def cpu_advanced(self, pid: int) -> None:
         """The process's CPU time grew: fire the CPU timers that are due."""
         armed = self._cpu_armed.get(pid)

@@ -83,3 +83,48 @@ def test_queue_matches_a_sorted_reference(items, now):
     assert q.next_time() == (reference[0][0] if reference else None)
     assert q.pop_due(now) == [i for w, i in reference if w <= now]
     assert len(q) == sum(1 for w, _ in reference if w > now)
+
+
+# ---------------------------------------------------------------- CpuBurst
+from pytest_simproc.kernel.clock import CpuBurst  # noqa: E402
+
+
+def test_burst_is_due_at_its_threshold_and_applies_whole():
+    clock = VirtualClock(1000)
+    burst = CpuBurst(clock, threshold_ns=10)
+    burst.unapplied_ns += 9
+    assert not burst.due and clock.now_ns == 1000   # a few calls: the clock stands
+    burst.unapplied_ns += 1
+    assert burst.due
+    assert burst.apply(limit_ns=10**9)
+    assert (clock.now_ns, burst.unapplied_ns) == (1010, 0)
+    assert not burst.apply(limit_ns=10**9)          # nothing left: no move
+
+
+def test_burst_never_moves_the_clock_past_the_limit_and_keeps_the_rest():
+    clock = VirtualClock(0)
+    burst = CpuBurst(clock, threshold_ns=10)
+    burst.unapplied_ns = 25
+    assert burst.apply(limit_ns=20)
+    assert (clock.now_ns, burst.unapplied_ns) == (20, 5)
+    assert not burst.apply(limit_ns=20)             # at the limit: stays unapplied
+    assert not burst.apply(limit_ns=15)             # a limit behind the clock
+    assert burst.apply(limit_ns=100)
+    assert (clock.now_ns, burst.unapplied_ns) == (25, 0)
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 200)), max_size=40))
+def test_burst_conserves_charged_time(steps):
+    """Whatever the charges and limits, the clock moved by exactly what was applied,
+    only forward, never past a limit it was given, and nothing charged is lost."""
+    clock = VirtualClock(0)
+    burst = CpuBurst(clock, threshold_ns=16)
+    charged = 0
+    for charge, limit in steps:
+        burst.unapplied_ns += charge
+        charged += charge
+        before = clock.now_ns
+        moved = burst.apply(limit)
+        assert clock.now_ns >= before and moved == (clock.now_ns > before)
+        assert clock.now_ns <= max(before, limit)
+        assert clock.now_ns + burst.unapplied_ns == charged
