@@ -65,6 +65,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.preempt_after_ns = PREEMPT_AFTER_NS   # read by the watchdog thread
         self.preempt_slice_ns = PREEMPT_SLICE_NS
         self.preemptions = 0        # the one nondeterministic count (README)
+        self.calls_charged = 0      # simulated calls so far: the host's progress
         self._until_ns = start_time_ns  # the end of the current run: no clock move past it
         self._clock_moved = False   # by work: due timers and deadlines to look at
         if chaos:

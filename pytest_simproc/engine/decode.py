@@ -44,6 +44,7 @@ class SyscallStops:
         info = self.info[pid]
         if nr in self._simulated:
             self._charge_cpu(pid, info, self.cpu_ns_per_syscall)
+            self.calls_charged += 1
         args = syscall_args(regs)
         ctx = SyscallContext(self, task, nr, args, regs)
         task.ctx = ctx

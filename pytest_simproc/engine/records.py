@@ -52,7 +52,7 @@ class Task:
                  "awaiting_initial", "child_tid_ptr", "pending", "injected",
                  "restart_syscall", "last_syscall", "park_mask",
                  "strace_call", "strace_call_unfinished", "saved_regs", "clear_tid",
-                 "saved_mem", "exits_alone", "first_regs", "spun")
+                 "saved_mem", "exits_alone", "first_regs", "spun", "spun_mark")
 
     def __init__(self, native: int, proc, tgid_native: int | None = None):
         self.native = native
@@ -89,6 +89,7 @@ class Task:
         self.exits_alone = False  # called exit(2): only this thread ends
         self.first_regs = None    # a new child's registers to set at its first stop
         self.spun = 0.0           # real seconds it spun before a preemption (watchdog)
+        self.spun_mark = -1       # the host's calls_charged at its last preemption
 
     def __repr__(self):
         return f"<Task tid={self.tid} native={self.native} stop={self.stop}>"

@@ -159,8 +159,12 @@ class StopLoop:
             if due == "host":
                 # Nothing of its own is due: the watchdog's count of its spinning goes
                 # on, so that a spin no event ends is still killed, not run until
-                # stop_time at the speed of real time.
-                task.spun = _time.monotonic() - watch.since
+                # stop_time at the speed of real time -- unless other tasks made
+                # simulated calls meanwhile: the host moves (a thread spinning while
+                # another works, as LTP's signal06).
+                moved = task.spun_mark != self.calls_charged
+                task.spun_mark = self.calls_charged
+                task.spun = 0.0 if moved else _time.monotonic() - watch.since
             self._preempt(task)
             return True
         if watch.task is task:
@@ -193,7 +197,7 @@ class StopLoop:
             self._clock_moved = True
         if self.strace is not None:
             self.strace.preempted(task.tid, self.clock.now_ns)
-        self.sched.yield_cpu()
+        self.sched.preempted(task)
 
     def _take_pending_events(self) -> None:
         while True:

@@ -13,6 +13,8 @@
  *              than the last; then at least N s have passed.
  *   "burst":   getppid calls until CLOCK_MONOTONIC has moved by 20 ms.
  *   "thread":  start a thread that sets a flag, spin until it is set.
+ *   "worker N": start a thread that makes N getppid calls, then sets a flag; spin
+ *              until it is set (LTP's signal06: one thread spins, another works).
  * Prints one line per fact, the same natively and in a host. Exit status 0; 100+ when
  * a step could not run. */
 #define _GNU_SOURCE
@@ -35,6 +37,13 @@ static void on_signal(int s) { which_sig = s; fired = 1; }
 
 static volatile int flag;
 static void *set_flag(void *arg) { (void)arg; flag = 1; return NULL; }
+static void *work_then_set_flag(void *arg)
+{
+    for (long i = 0; i < (long)arg; i++)
+        syscall(SYS_getppid);
+    flag = 1;
+    return NULL;
+}
 
 /* glibc's signal(2) installs the handler with SA_RESTART */
 static void catch(int sig)
@@ -140,6 +149,14 @@ int main(int argc, char **argv)
             ;
         pthread_join(thread, NULL);
         out("spun until the other thread ran\n");
+    } else if (strcmp(mode, "worker") == 0 && argc > 2) {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, work_then_set_flag, (void *)atol(argv[2])) != 0)
+            die("pthread_create");
+        while (!flag)
+            ;
+        pthread_join(thread, NULL);
+        out("spun while the other thread worked\n");
     } else {
         fprintf(stderr, "cpu_spin: unknown mode %s\n", mode);
         return 100;
