@@ -252,15 +252,16 @@ def open_path(ctx, target: Target) -> bytes:
         name = b"/".join(comps[1:])
     if data is None:
         return native_path(ctx, target)
-    return _write_rendered(ctx, name, data)
+    return write_rendered(_rendered_root(ctx), name, data)
 
 
 def _rendered_root(ctx) -> bytes:
     return os.fsencode(os.path.join(ctx.engine.data_dir, ".proc"))
 
 
-def _write_rendered(ctx, name: bytes, data: bytes) -> bytes:
-    path = _rendered_root(ctx) + b"/" + name
+def write_rendered(root: bytes, name: bytes, data: bytes) -> bytes:
+    """Write ``data`` as ``root``/``name`` (by a rename) and return its path."""
+    path = root + b"/" + name
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + b".new"
     with open(tmp, "wb") as f:
@@ -269,15 +270,19 @@ def _write_rendered(ctx, name: bytes, data: bytes) -> bytes:
     return path
 
 
-def _rendered_dir(ctx, pid: int) -> bytes:
-    """/proc/<pid> of init or a zombie, rendered whole (its files and its one task)."""
-    view = ctx.engine.procview
+def render_dir(view, root: bytes, pid: int) -> bytes:
+    """/proc/<pid> of a process without a native one (init, a zombie), rendered whole
+    under ``root`` (its files and its one task); returns the directory."""
     for name in view.PID_FILES:
         data = view.pid_file(pid, None, name)
-        _write_rendered(ctx, b"%d/%s" % (pid, name.encode()), data)
-        _write_rendered(ctx, b"%d/task/%d/%s" % (pid, pid, name.encode()), data)
-    _write_rendered(ctx, b"%d/task/%d/children" % (pid, pid), view.children(pid, pid))
-    return _rendered_root(ctx) + b"/%d" % pid
+        write_rendered(root, b"%d/%s" % (pid, name.encode()), data)
+        write_rendered(root, b"%d/task/%d/%s" % (pid, pid, name.encode()), data)
+    write_rendered(root, b"%d/task/%d/children" % (pid, pid), view.children(pid, pid))
+    return root + b"/%d" % pid
+
+
+def _rendered_dir(ctx, pid: int) -> bytes:
+    return render_dir(ctx.engine.procview, _rendered_root(ctx), pid)
 
 
 # ------------------------------------------------------------------ the calls

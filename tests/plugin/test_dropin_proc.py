@@ -1,0 +1,167 @@
+"""Drop-in mode: the test sees its host's processes through /proc and psutil (issue 13
+item 2).
+
+The inner suite is written as a real suite writes it: plain open, os, pathlib and
+psutil on children started with subprocess, no simproc API. It passes natively and
+under ``--simproc``; each test prints the pids it saw, and the outer test checks that
+under ``--simproc`` they were the host's (from 1000).
+
+The inner pytest runs in a process of its own: natively, the test process's children
+are then exactly the ones it started.
+"""
+from __future__ import annotations
+
+import json
+
+pytest_plugins = ["pytester"]
+
+INNER = """
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import time
+
+import psutil
+import pytest
+
+
+def observed(name, pids):
+    print("OBSERVED", json.dumps([name, pids, os.getpid()]))
+
+
+def until(condition):
+    for _ in range(400):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("never happened")
+
+
+def status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.split(":\\t", 1) for line in f.read().splitlines() if ":\\t" in line)
+
+
+def test_kill_whatever_psutil_lists_as_my_children():
+    a = subprocess.Popen(["sleep", "30"])
+    b = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])
+    until(lambda: psutil.Process(b.pid).children())
+    me = psutil.Process()
+    kids = me.children()
+    assert sorted(k.pid for k in kids) == sorted([a.pid, b.pid])
+    assert {k.ppid() for k in kids} == {os.getpid()}
+    assert psutil.Process(a.pid).cmdline() == ["sleep", "30"]
+    (grandchild,) = psutil.Process(b.pid).children()
+    assert grandchild.ppid() == b.pid and grandchild.name() == "sleep"
+    assert sorted(k.pid for k in me.children(recursive=True)) == sorted(
+        [a.pid, b.pid, grandchild.pid])
+    for kid in kids:
+        kid.kill()
+    gone, alive = psutil.wait_procs(kids, timeout=10)
+    assert alive == [] and {p.returncode for p in gone} == {-signal.SIGKILL}
+    assert me.children() == []
+    grandchild.kill()  # an orphan now
+    grandchild.wait(timeout=10)
+    observed("kill", [a.pid, b.pid, grandchild.pid])
+
+
+def test_proc_files_of_a_child():
+    p = subprocess.Popen(["sleep", "30"])
+    until(lambda: psutil.Process(p.pid).status() == psutil.STATUS_SLEEPING)
+    path = f"/proc/{p.pid}"
+    assert os.path.exists(path) and os.path.isdir(path)
+    assert str(p.pid) in os.listdir("/proc") and p.pid in psutil.pids()
+    assert os.fsencode(str(p.pid)) in os.listdir(b"/proc")
+    assert pathlib.Path(path, "cmdline").read_bytes() == b"sleep\\x0030\\x00"
+    assert os.readlink(f"{path}/exe").endswith("/sleep")
+    assert os.stat(path).st_uid == os.getuid()
+    assert os.listdir(f"{path}/task") == [str(p.pid)]
+    with open(f"{path}/stat", "rb") as f:
+        fields = f.read().split()
+    assert (fields[0], fields[1], fields[2], fields[3]) == (
+        str(p.pid).encode(), b"(sleep)", b"S", str(os.getpid()).encode())
+    assert status(p.pid)["PPid"] == str(os.getpid())
+    assert psutil.Process(p.pid).name() == "sleep" and psutil.pid_exists(p.pid)
+    p.kill()
+    assert p.wait() == -signal.SIGKILL
+    assert not os.path.exists(path)
+    with pytest.raises(FileNotFoundError) as info:
+        open(f"{path}/stat")
+    assert info.value.filename == f"{path}/stat"
+    assert not psutil.pid_exists(p.pid)
+    with pytest.raises(psutil.NoSuchProcess):
+        psutil.Process(p.pid)
+    observed("files", [p.pid])
+
+
+def test_a_child_not_waited_for_is_a_zombie():
+    p = subprocess.Popen(["true"])
+    until(lambda: status(p.pid)["State"] == "Z (zombie)")
+    assert psutil.Process(p.pid).status() == psutil.STATUS_ZOMBIE
+    assert pathlib.Path(f"/proc/{p.pid}/cmdline").read_bytes() == b""
+    assert [k.pid for k in psutil.Process().children()] == [p.pid]
+    assert p.wait() == 0
+    assert not pathlib.Path(f"/proc/{p.pid}").exists()
+    observed("zombie", [p.pid])
+
+
+def test_process_iter_filtered_to_my_children():
+    p = subprocess.Popen(["sleep", "30"])
+    until(lambda: psutil.Process(p.pid).name() == "sleep")
+    mine = [q for q in psutil.process_iter(["ppid", "name"]) if q.info["ppid"] == os.getpid()]
+    assert [(q.pid, q.info["name"]) for q in mine] == [(p.pid, "sleep")]
+    # the machine's processes are still the machine's
+    assert os.getpid() in psutil.pids() and psutil.Process().pid == os.getpid()
+    assert os.path.exists("/proc/1") and os.path.exists("/proc/self")
+    assert os.readlink("/proc/self") == str(os.getpid())
+    p.terminate()
+    assert p.wait() == -signal.SIGTERM
+    observed("iter", [p.pid])
+
+
+def test_the_test_and_its_programs_read_the_same_proc():
+    p = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30"], start_new_session=True)
+    until(lambda: len(psutil.Process(p.pid).children()) == 2
+          and psutil.Process(p.pid).status() == psutil.STATUS_SLEEPING)
+    q = subprocess.run(["cat", f"/proc/{p.pid}/status", f"/proc/{p.pid}/stat"],
+                       capture_output=True, text=True, check=True)
+    theirs = q.stdout
+    mine = open(f"/proc/{p.pid}/status").read() + open(f"/proc/{p.pid}/stat").read()
+    keys = ("Name", "State", "Tgid", "Pid", "NSpgid", "NSsid", "Threads")
+    parse = lambda text: {k: v for k, v in (line.split(":\\t", 1) for line in
+                          text.splitlines() if ":\\t" in line) if k in keys}
+    assert parse(theirs) == parse(mine) and parse(mine)["NSsid"] == str(p.pid)
+    # stat: pid, comm, state, then (after the parent) the group and session
+    assert theirs.splitlines()[-1].split()[:3] == mine.splitlines()[-1].split()[:3]
+    assert theirs.splitlines()[-1].split()[4:6] == mine.splitlines()[-1].split()[4:6]
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    observed("same", [p.pid])
+"""
+
+
+def observations(pytester, args) -> dict:
+    pytester.makepyfile(INNER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
+                                           timeout=120)
+    result.assert_outcomes(passed=5)
+    seen = {}
+    for line in result.outlines:
+        if "OBSERVED " in line:  # after pytest's progress characters
+            name, pids, me = json.loads(line.split("OBSERVED ", 1)[1])
+            seen[name] = pids
+    assert len(seen) == 5, result.outlines
+    return seen
+
+
+def test_proc_view_natively(pytester):
+    seen = observations(pytester, [])
+    assert len(set(seen["kill"])) == 3
+
+
+def test_proc_view_under_simproc_sees_the_hosts_pids(pytester):
+    seen = observations(pytester, ["--simproc"])
+    assert seen == {"kill": [1000, 1001, 1002], "files": [1000], "zombie": [1000],
+                    "iter": [1000], "same": [1000]}
