@@ -15,7 +15,7 @@ Rendered files are written in the host's data directory and the program's open(2
 pointed at them, as /dev/urandom is: a file is reachable by path from the program
 without ptrace rights over the tracer (a memfd of the tracer's, reached through
 /proc/<tracer>/fd, needs them, which Yama's ptrace_scope 1 denies). Each rendering
-replaces the file by a rename, so a descriptor opened earlier keeps what it read.
+is a new file (the old one unlinked), so a descriptor opened earlier keeps what it read.
 Init (pid 1) and a zombie have no native process: their /proc/<pid> is a directory
 rendered there too.
 
@@ -260,13 +260,16 @@ def _rendered_root(ctx) -> bytes:
 
 
 def write_rendered(root: bytes, name: bytes, data: bytes) -> bytes:
-    """Write ``data`` as ``root``/``name`` (by a rename) and return its path."""
+    """Write ``data`` as a new file ``root``/``name`` and return its path. The old file
+    is unlinked first, not renamed over: ext4 writes a file's data back before a
+    rename that replaces another (its auto_da_alloc), ~3 ms a file here."""
     path = root + b"/" + name
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + b".new"
-    with open(tmp, "wb") as f:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "xb") as f:
         f.write(data)
-    os.replace(tmp, path)
     return path
 
 
