@@ -16,9 +16,10 @@ drops a "child" older than its parent as a reused pid, keeps them; differences b
 two host processes' start times are virtual ticks.
 
 A listing of /proc shows the machine's pids without the host's native ones, and the
-host's. Paths are read lexically ("//", ".", ".."); a relative path, a ``dir_fd`` and
-``os.scandir`` are left alone. The patches go in at the host's creation (a test that
-starts no process pays nothing) and out with the session.
+host's; ``os.scandir`` there yields look-alikes of os.DirEntry. A rendered file opened
+with ``open`` for reading is read from memory. Paths are read lexically ("//", ".",
+".."); a relative path and a ``dir_fd`` are left alone. The patches go in at the
+host's creation (a test that starts no process pays nothing) and out with the session.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import errno
 import io
 import os
 import posixpath
+import stat
 import threading
 
 from ..procview import HZ, NSEC, ProcView
@@ -40,6 +42,7 @@ _real_readlink = os.readlink
 _real_stat = os.stat
 _real_lstat = os.lstat
 _real_access = os.access
+_real_scandir = os.scandir
 
 _VIEW: "TestView | None" = None  # the view of the active session, once it has a host
 
@@ -106,6 +109,11 @@ class TestView(ProcView):
         """Whether /proc/<n> is the host's (a pid or a live thread's tid of the host)."""
         return self.session._lookup(n) is not None or self.thread_of(n) is not None
 
+    def names_host_pid(self, comps: list[str]) -> bool:
+        """Whether ``comps`` start with "proc", a pid the host owns."""
+        return (len(comps) > 1 and comps[0] == "proc" and _is_pid(comps[1])
+                and self.owns(int(comps[1])))
+
     def thread_of(self, tid: int) -> int | None:
         """The pid of the process whose (non-main) live thread ``tid`` is, else None."""
         task = self.engine.tasks_by_tid.get(tid)
@@ -119,10 +127,9 @@ class TestView(ProcView):
         return out | set(getattr(self.engine, "_native_unreaped", ()))
 
     # ------------------------------------------------------------- paths
-    def real_path(self, comps: list[str], opening: bool) -> str:
-        """The path the real call must see for /proc/<host pid>/...: a native path, or
-        one of the files rendered under the host's data dir; ENOENT when the process
-        is gone."""
+    def _locate(self, comps: list[str]):
+        """(pid, tid or None, the rest, the native directory or None for a zombie) of
+        /proc/<host pid>/...; ENOENT when the process or thread is gone."""
         pid, rest = int(comps[1]), comps[2:]
         owner = self.thread_of(pid)
         if owner is not None:  # /proc/<tid>: the thread's own (unlisted) directory
@@ -130,21 +137,41 @@ class TestView(ProcView):
         if self.process(pid) is None:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
         native = self.native_dir(pid)
-        if native is None:  # a zombie's: rendered whole
-            return os.fsdecode(render_dir(self, self.root, pid)) + _tail(rest)
         tid = None
         if len(rest) >= 2 and rest[0] == "task" and _is_pid(rest[1]):
             tid = int(rest[1])
-            native = self.native_dir(pid, tid) if tid in self.tids(pid) else None
-            if native is None:
+            if tid not in self.tids(pid):
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
-            rest = rest[2:]
-        if opening and len(rest) == 1:
-            data = self.pid_file(pid, tid, rest[0])
-            if data is not None:
-                name = f"{pid}/{rest[0]}" if tid is None else f"{pid}/task/{tid}/{rest[0]}"
-                return os.fsdecode(write_rendered(self.root, name.encode(), data))
+            if native is not None:
+                native = self.native_dir(pid, tid)
+                if native is None:
+                    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+                rest = rest[2:]
+        return pid, tid, rest, native
+
+    def real_path(self, comps: list[str], opening: bool) -> str:
+        """The path the real call must see for /proc/<host pid>/...: a native path, or
+        one of the files rendered under the host's data dir when ``opening``."""
+        pid, tid, rest, native = self._locate(comps)
+        if native is None:  # a zombie's: rendered whole
+            return os.fsdecode(render_dir(self, self.root, pid)) + _tail(rest)
+        data = self.rendered(comps) if opening else None
+        if data is not None:
+            name = f"{pid}/{rest[0]}" if tid is None else f"{pid}/task/{tid}/{rest[0]}"
+            return os.fsdecode(write_rendered(self.root, name.encode(), data))
         return native + _tail(rest)
+
+    def rendered(self, comps: list[str]) -> bytes | None:
+        """What reading /proc/<host pid>/... gives when the view renders it, else None
+        (the native file is right)."""
+        pid, tid, rest, native = self._locate(comps)
+        if native is None and len(rest) == 3 and rest[:2] == ["task", str(pid)]:
+            rest = rest[2:]  # a zombie's one task
+        if len(rest) != 1:
+            return None
+        if native is None and rest[0] not in self.PID_FILES + ("children",):
+            return None
+        return self.pid_file(pid, tid, rest[0])
 
     def listing(self, comps: list[str]) -> list[str] | None:
         """The names of /proc or /proc/<pid>/task with the host's numbers; None for any
@@ -188,7 +215,9 @@ def _components(path):
     if path[:1] != "/":
         return None
     comps = [c for c in posixpath.normpath(path).split("/") if c]
-    return comps if comps[:1] == ["proc"] else None
+    if comps[:1] == ["proc"] or path.lstrip("/").startswith("proc/"):
+        return comps  # under /proc, or was until a ".."
+    return None
 
 
 def _view_for(path):
@@ -209,16 +238,19 @@ def _view_for(path):
 
 def _routed(view, comps, path, opening: bool):
     """The path the real call must see (the caller's own when it is the machine's)."""
-    if len(comps) < 2 or not _is_pid(comps[1]):
-        return path
     with view.session._lock:
-        if not view.owns(int(comps[1])):
-            return path
-        try:
-            real = view.real_path(comps, opening)
-        except OSError as exc:
-            exc.filename = path
-            raise
+        if not view.names_host_pid(comps):
+            # read lexically, "/proc/<host pid>/.." must not reach a machine pid
+            raw = [c for c in os.fsdecode(os.fspath(path)).split("/") if c][:2]
+            if not view.names_host_pid(raw):
+                return path
+            real = "/" + "/".join(comps)
+        else:
+            try:
+                real = view.real_path(comps, opening)
+            except OSError as exc:
+                exc.filename = path
+                raise
     return os.fsencode(real) if isinstance(path, bytes) else real
 
 
@@ -233,12 +265,40 @@ def _call(real, path, routed, *args, **kwargs):
         raise
 
 
-def _sim_open(file, mode="r", *args, **kwargs):
+class _RenderedBytes(io.BytesIO):
+    """A rendered file opened for reading: bytes in memory, named by its /proc path."""
+
+    def __init__(self, data: bytes, name):
+        super().__init__(data)
+        self.name, self.mode = name, "rb"
+
+
+def _sim_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None,
+              closefd=True, opener=None):
+    args = (mode, buffering, encoding, errors, newline, closefd, opener)
     found = _view_for(file)
     if found is None:
-        return _real_open(file, mode, *args, **kwargs)
-    reading = isinstance(mode, str) and not any(c in mode for c in "wax+")
-    return _call(_real_open, file, _routed(*found, file, reading), mode, *args, **kwargs)
+        return _real_open(file, *args)
+    view, comps = found
+    binary = mode in ("rb", "br")
+    if ((binary and (encoding, errors, newline) == (None, None, None)
+         or mode in ("r", "rt", "tr") and buffering != 0)
+            and type(buffering) is int and opener is None and closefd is True):
+        with view.session._lock:
+            try:
+                data = view.rendered(comps) if view.names_host_pid(comps) else None
+            except OSError as exc:
+                exc.filename = file
+                raise
+        if data is not None:
+            raw = _RenderedBytes(data, os.fspath(file))
+            if binary:
+                return raw
+            text = io.TextIOWrapper(raw, encoding=io.text_encoding(encoding),
+                                    errors=errors, newline=newline)
+            text.mode = mode
+            return text
+    return _call(_real_open, file, _routed(view, comps, file, False), *args)
 
 
 def _sim_os_open(path, flags, mode=0o777, *, dir_fd=None):
@@ -249,13 +309,10 @@ def _sim_os_open(path, flags, mode=0o777, *, dir_fd=None):
     return _call(_real_os_open, path, _routed(*found, path, reading), flags, mode)
 
 
-def _sim_listdir(path="."):
-    found = _view_for(path)
-    if found is None:
-        return _real_listdir(path)
-    view, comps = found
+def _names(view, comps, path):
+    """os.listdir of a directory under /proc, as the test sees it."""
     with view.session._lock:
-        names = view.listing(comps) if len(comps) != 2 or not _is_pid(comps[1]) else None
+        names = view.listing(comps)
     if names is None:
         return _call(_real_listdir, path, _routed(view, comps, path, False))
     if isinstance(path, bytes):
@@ -263,12 +320,110 @@ def _sim_listdir(path="."):
     return names
 
 
-def _path_call(real):
+def _sim_listdir(path="."):
+    found = _view_for(path)
+    if found is None:
+        return _real_listdir(path)
+    return _names(*found, path)
+
+
+class _Entry:
+    """What os.scandir yields (os.DirEntry cannot be made in Python): its file
+    information comes from the routed stat and lstat of its path."""
+
+    __slots__ = ("name", "path", "_view")
+
+    def __init__(self, view, directory, name):
+        self.name, self.path, self._view = name, posixpath.join(directory, name), view
+
+    def __fspath__(self):
+        return self.path
+
+    def __repr__(self):
+        return f"<DirEntry {self.name!r}>"
+
+    def stat(self, *, follow_symlinks=True):
+        real = _real_stat if follow_symlinks else _real_lstat
+        comps = _components(self.path)
+        return _call(real, self.path, _routed(self._view, comps, self.path, False))
+
+    def inode(self):
+        return self.stat(follow_symlinks=False).st_ino
+
+    def _is(self, test, follow_symlinks) -> bool:
+        try:
+            return test(self.stat(follow_symlinks=follow_symlinks).st_mode)
+        except OSError:
+            return False
+
+    def is_dir(self, *, follow_symlinks=True):
+        return self._is(stat.S_ISDIR, follow_symlinks)
+
+    def is_file(self, *, follow_symlinks=True):
+        return self._is(stat.S_ISREG, follow_symlinks)
+
+    def is_symlink(self):
+        return self._is(stat.S_ISLNK, False)
+
+    def is_junction(self):
+        return False
+
+
+class _Scandir:
+    """The iterator os.scandir returns: also a context manager."""
+
+    def __init__(self, entries):
+        self._it = iter(entries)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._it)
+
+    def close(self):
+        self._it = iter(())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _sim_scandir(path="."):
+    found = _view_for(path)
+    if found is None:
+        return _real_scandir(path)
+    view, comps = found
+    if comps != ["proc"]:
+        routed = _routed(view, comps, path, False)
+        if routed is path:
+            return _real_scandir(path)  # the machine's
+        with view.session._lock:
+            if not view.names_host_pid(comps):
+                return _real_scandir(routed)  # left /proc/<host pid> by a ".."
+    path = os.fspath(path)
+    return _Scandir([_Entry(view, path, name) for name in _names(view, comps, path)])
+
+
+_RAISE = object()
+
+
+def _path_call(real, missing=_RAISE):
+    """The fake of a call that takes a path (``missing``: its answer for a host
+    process that is gone, instead of FileNotFoundError)."""
     def fake(path, *args, dir_fd=None, **kwargs):
         found = _view_for(path) if dir_fd is None else None
         if found is None:
             return real(path, *args, dir_fd=dir_fd, **kwargs)
-        return _call(real, path, _routed(*found, path, False), *args, **kwargs)
+        try:
+            routed = _routed(*found, path, False)
+        except FileNotFoundError:
+            if missing is _RAISE:
+                raise
+            return missing
+        return _call(real, path, routed, *args, **kwargs)
     fake.__name__ = fake.__qualname__ = real.__name__
     fake.__doc__ = real.__doc__
     return fake
@@ -277,9 +432,9 @@ def _path_call(real):
 _sim_readlink = _path_call(_real_readlink)
 _sim_stat = _path_call(_real_stat)
 _sim_lstat = _path_call(_real_lstat)
-_sim_access = _path_call(_real_access)
+_sim_access = _path_call(_real_access, missing=False)  # access(2) fails: False
 for _fake, _real in ((_sim_open, _real_open), (_sim_os_open, _real_os_open),
-                     (_sim_listdir, _real_listdir)):
+                     (_sim_listdir, _real_listdir), (_sim_scandir, _real_scandir)):
     _fake.__name__ = _fake.__qualname__ = _real.__name__
     _fake.__doc__ = _real.__doc__
 del _fake, _real
@@ -288,6 +443,7 @@ del _fake, _real
 _REPLACED = [(builtins, "open", _real_open, _sim_open), (io, "open", _real_open, _sim_open),
              (os, "open", _real_os_open, _sim_os_open),
              (os, "listdir", _real_listdir, _sim_listdir),
+             (os, "scandir", _real_scandir, _sim_scandir),
              (os, "readlink", _real_readlink, _sim_readlink),
              (os, "stat", _real_stat, _sim_stat), (os, "lstat", _real_lstat, _sim_lstat),
              (os, "access", _real_access, _sim_access)]

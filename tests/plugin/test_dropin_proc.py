@@ -12,10 +12,19 @@ are then exactly the ones it started.
 from __future__ import annotations
 
 import json
+import os
+import posixpath
+import stat
+import subprocess
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest_plugins = ["pytester"]
 
 INNER = """
+import glob
 import json
 import os
 import pathlib
@@ -78,6 +87,11 @@ def test_proc_files_of_a_child():
     assert os.readlink(f"{path}/exe").endswith("/sleep")
     assert os.stat(path).st_uid == os.getuid()
     assert os.listdir(f"{path}/task") == [str(p.pid)]
+    assert glob.glob(f"{path}/task/*/stat") == [f"{path}/task/{p.pid}/stat"]
+    assert [e.path for e in os.scandir("/proc") if e.name == str(p.pid) and e.is_dir()] == [
+        path]
+    with pathlib.Path(path, "status").open() as f:
+        assert f.name == f"{path}/status" and f.readline() == "Name:\\tsleep\\n"
     with open(f"{path}/stat", "rb") as f:
         fields = f.read().split()
     assert (fields[0], fields[1], fields[2], fields[3]) == (
@@ -165,3 +179,83 @@ def test_proc_view_under_simproc_sees_the_hosts_pids(pytester):
     seen = observations(pytester, ["--simproc"])
     assert seen == {"kill": [1000, 1001, 1002], "files": [1000], "zombie": [1000],
                     "iter": [1000], "same": [1000]}
+
+
+# ---------------------------------------------------------------- hostile paths
+@pytest.fixture(scope="module")
+def children():
+    """A native child and a host child of the test, both asleep in nanosleep."""
+    from pytest_simproc.dropin import DropinSession
+    native = subprocess.Popen(["sleep", "1000"])
+    try:
+        with DropinSession() as session:
+            simulated = subprocess.Popen(["sleep", "1000"])
+            session.sleep(0.5)
+            for _ in range(100):  # natively, real time passes: wait for nanosleep
+                if open(f"/proc/{native.pid}/stat").read().split()[2] == "S":
+                    break
+                session.sleep(0.05)
+            yield native.pid, simulated.pid
+    finally:
+        native.kill()
+        native.wait()
+
+
+NAMES = st.sampled_from(["proc", "P", "task", "stat", "status", "cmdline", "comm", "environ",
+                         "exe", "cwd", "fd", "0", "1", "maps", "oom_score_adj",
+                         "children", "nope", "self", "1", "01", "", ".", ".."])
+PATHS = st.lists(NAMES, max_size=6).map(lambda parts: "/proc/P/" + "/".join(parts)) | st.lists(
+    NAMES, max_size=6).map(lambda parts: "/".join(parts))
+
+
+def _kind(call):
+    """What a call gave, without what must differ (numbers, contents)."""
+    try:
+        result = call()
+    except Exception as exc:  # noqa: BLE001 -- the comparison is the point
+        return type(exc).__name__, getattr(exc, "errno", None)
+    if isinstance(result, os.stat_result):
+        return "stat", stat.S_IFMT(result.st_mode)
+    if isinstance(result, list):
+        return "names", len(result)
+    return "ok", result if isinstance(result, bool) else None
+
+
+CALLS = {
+    "open": lambda path: _read(path),
+    "listdir": lambda path: os.listdir(path),
+    "scandir": lambda path: [e.name for e in os.scandir(path)],
+    "readlink": lambda path: os.readlink(path),
+    "stat": lambda path: os.stat(path),
+    "lstat": lambda path: os.lstat(path),
+    "access": lambda path: os.access(path, os.R_OK),
+    "exists": lambda path: os.path.exists(path),
+    "isdir": lambda path: os.path.isdir(path),
+}
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read(1) is not None
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=PATHS, call=st.sampled_from(sorted(CALLS)), as_bytes=st.booleans())
+def test_any_path_under_a_host_pid_fails_or_works_as_natively(children, path, call,
+                                                              as_bytes):
+    """A path under /proc/<host pid> gives what the same path under its native twin's
+    /proc/<pid> gives natively (any other path: the same), read lexically ("." and ".." as posixpath.normpath
+    reads them): the same success or the same exception and errno, the same file type,
+    as many names in a listing (of /proc itself: a listing)."""
+    native, simulated = children
+    sim_path = path.replace("P", str(simulated))
+    native_path = path.replace("P", str(native))
+    if path.startswith("/proc/"):
+        native_path = posixpath.normpath(native_path)
+    encode = os.fsencode if as_bytes else str
+    ours = _kind(lambda: CALLS[call](encode(sim_path)))
+    theirs = _kind(lambda: CALLS[call](encode(native_path)))
+    if native_path == "/proc" and theirs[0] == "names":
+        ours, theirs = ours[0], theirs[0]  # the machine's pids beside the host's
+    assert ours == theirs, (sim_path, native_path)
