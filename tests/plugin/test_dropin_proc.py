@@ -11,7 +11,6 @@ are then exactly the ones it started.
 """
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import stat
@@ -156,27 +155,19 @@ def test_the_test_and_its_programs_read_the_same_proc():
 """
 
 
-def observations(pytester, args) -> dict:
-    pytester.makepyfile(INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=120)
-    result.assert_outcomes(passed=5)
-    seen = {}
-    for line in result.outlines:
-        if "OBSERVED " in line:  # after pytest's progress characters
-            name, pids, me = json.loads(line.split("OBSERVED ", 1)[1])
-            seen[name] = pids
-    assert len(seen) == 5, result.outlines
+def observations(observed, args) -> dict:
+    seen = {name: pids for name, pids, _ in observed(INNER, args, passed=5)}
+    assert len(seen) == 5, seen
     return seen
 
 
-def test_proc_view_natively(pytester):
-    seen = observations(pytester, [])
+def test_proc_view_natively(observed):
+    seen = observations(observed, [])
     assert len(set(seen["kill"])) == 3
 
 
-def test_proc_view_under_simproc_sees_the_hosts_pids(pytester):
-    seen = observations(pytester, ["--simproc"])
+def test_proc_view_under_simproc_sees_the_hosts_pids(observed):
+    seen = observations(observed, ["--simproc"])
     assert seen == {"kill": [1000, 1001, 1002], "files": [1000], "zombie": [1000],
                     "iter": [1000], "same": [1000]}
 
