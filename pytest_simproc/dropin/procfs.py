@@ -199,8 +199,9 @@ def _is_pid(name: str) -> bool:
 
 
 def _components(path):
-    """The lexical components of an absolute path under /proc, else None. Cheap for
-    every other path: the fakes see each open() and stat() of the test."""
+    """The lexical components of an absolute path that is /proc or starts with
+    /proc/<pid>, else None. Cheap for every other path: the fakes see each open() and
+    stat() of the test."""
     if isinstance(path, str):
         if "proc" not in path:
             return None
@@ -215,8 +216,11 @@ def _components(path):
     if path[:1] != "/":
         return None
     comps = [c for c in posixpath.normpath(path).split("/") if c]
-    if comps[:1] == ["proc"] or path.lstrip("/").startswith("proc/"):
-        return comps  # under /proc, or was until a ".."
+    if comps[:1] == ["proc"] and (len(comps) == 1 or _is_pid(comps[1])):
+        return comps
+    raw = path.lstrip("/").split("/", 2)
+    if raw[0] == "proc" and len(raw) > 1 and _is_pid(raw[1]):
+        return comps  # was under /proc/<pid> until a ".."
     return None
 
 
