@@ -454,6 +454,17 @@ _REPLACED = [(builtins, "open", _real_open, _sim_open), (io, "open", _real_open,
 _install_lock = threading.Lock()
 
 
+def _forgotten_in_child() -> None:
+    """A child forked by the test is not the test: its /proc is its own (a child
+    that joined the host gets the programs' view), and it must not take the session's
+    lock, which another thread may have held at the fork."""
+    global _VIEW
+    _VIEW = None
+
+
+os.register_at_fork(after_in_child=_forgotten_in_child)
+
+
 def install(session) -> None:
     """Route /proc of the session's host pids to its view (at the host's creation)."""
     global _VIEW
