@@ -465,14 +465,20 @@ def _forgotten_in_child() -> None:
 os.register_at_fork(after_in_child=_forgotten_in_child)
 
 
+_installed: list = []
+
+
 def install(session) -> None:
-    """Route /proc of the session's host pids to its view (at the host's creation)."""
+    """Route /proc of the session's host pids to its view, and the other calls that
+    name them (pidcalls.py), at the host's creation."""
+    from . import pidcalls
     global _VIEW
     with _install_lock:
         _VIEW = TestView(session)
-        for module, name, real, fake in _REPLACED:
+        for module, name, real, fake in _REPLACED + pidcalls.replaced():
             if getattr(module, name) is real:
                 setattr(module, name, fake)
+                _installed.append((module, name, real, fake))
 
 
 def uninstall(session) -> None:
@@ -482,6 +488,7 @@ def uninstall(session) -> None:
         if _VIEW is None or _VIEW.session is not session:
             return
         _VIEW = None
-        for module, name, real, fake in _REPLACED:
+        while _installed:
+            module, name, real, fake = _installed.pop()
             if getattr(module, name) is fake:
                 setattr(module, name, real)

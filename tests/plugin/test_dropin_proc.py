@@ -27,6 +27,7 @@ import glob
 import json
 import os
 import pathlib
+import resource
 import signal
 import subprocess
 import time
@@ -141,6 +142,30 @@ def test_process_iter_filtered_to_my_children():
     observed("iter", [p.pid])
 
 
+def test_priority_affinity_and_limits_of_a_child():
+    p = subprocess.Popen(["sleep", "30"])
+    until(lambda: psutil.Process(p.pid).status() == psutil.STATUS_SLEEPING)
+    q = psutil.Process(p.pid)
+    q.nice(5)
+    assert q.nice() == 5 == os.getpriority(os.PRIO_PROCESS, p.pid)
+    os.setpriority(os.PRIO_PROCESS, p.pid, 7)
+    assert q.nice() == 7
+    cpus = q.cpu_affinity()
+    assert set(cpus) == os.sched_getaffinity(p.pid) and cpus
+    q.rlimit(psutil.RLIMIT_NOFILE, (64, 64))
+    assert q.rlimit(psutil.RLIMIT_NOFILE) == (64, 64) == resource.prlimit(
+        p.pid, resource.RLIMIT_NOFILE)
+    q.ionice(psutil.IOPRIO_CLASS_IDLE)
+    assert q.ionice().ioclass == psutil.IOPRIO_CLASS_IDLE
+    p.kill()
+    p.wait()
+    with pytest.raises(ProcessLookupError):
+        os.getpriority(os.PRIO_PROCESS, p.pid)
+    with pytest.raises(ProcessLookupError):
+        resource.prlimit(p.pid, resource.RLIMIT_NOFILE)
+    observed("nice", [p.pid, len(cpus)])
+
+
 def test_the_test_and_its_programs_read_the_same_proc():
     p = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30"], start_new_session=True)
     until(lambda: len(psutil.Process(p.pid).children()) == 2
@@ -163,20 +188,20 @@ def test_the_test_and_its_programs_read_the_same_proc():
 
 
 def observations(observed, args) -> dict:
-    seen = {name: pids for name, pids, _ in observed(INNER, args, passed=5)}
-    assert len(seen) == 5, seen
+    seen = {name: pids for name, pids, _ in observed(INNER, args, passed=6)}
+    assert len(seen) == 6, seen
     return seen
 
 
 def test_proc_view_natively(observed):
     seen = observations(observed, [])
-    assert len(set(seen["kill"])) == 3
+    assert len(set(seen["kill"])) == 3 and seen["nice"][1] == len(os.sched_getaffinity(0))
 
 
 def test_proc_view_under_simproc_sees_the_hosts_pids(observed):
     seen = observations(observed, ["--simproc"])
     assert seen == {"kill": [1000, 1001, 1002], "files": [1000], "zombie": [1000],
-                    "iter": [1000], "same": [1000]}
+                    "iter": [1000], "same": [1000], "nice": [1000, 1]}
 
 
 # ---------------------------------------------------------------- hostile paths
@@ -257,3 +282,32 @@ def test_any_path_under_a_host_pid_fails_or_works_as_natively(children, path, ca
     if native_path == "/proc" and theirs[0] == "names":
         ours, theirs = ours[0], theirs[0]  # the machine's pids beside the host's
     assert ours == theirs, (sim_path, native_path)
+
+
+NUMBERS = (st.integers(-3, 45) | st.integers(-2**70, 2**70)
+           | st.sampled_from([2**31, 2**63 - 1, 2**63, 2**64 - 1, -2**63 - 1, True]))
+LIMITS = (st.none() | st.tuples(NUMBERS, NUMBERS) | st.tuples(NUMBERS)
+          | st.tuples(NUMBERS, NUMBERS, NUMBERS) | st.just((1.5, 2)) | st.just("ab")
+          | st.just(7))
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(call=st.sampled_from(["getpriority", "setpriority", "prlimit", "sched_getaffinity"]),
+       which=NUMBERS, value=NUMBERS, limits=LIMITS)
+def test_pid_calls_on_a_host_child_fail_or_work_as_natively(children, call, which, value,
+                                                            limits):
+    """getpriority, setpriority, resource.prlimit and sched_getaffinity with any
+    arguments on a host child give what they give on its native twin natively: the same
+    success or the same exception type and errno."""
+    import resource
+    native, simulated = children
+    calls = {
+        "getpriority": lambda pid: os.getpriority(os.PRIO_PROCESS, pid),
+        "setpriority": lambda pid: os.setpriority(os.PRIO_PROCESS, pid, value),
+        "prlimit": lambda pid: resource.prlimit(pid, which, limits),
+        "sched_getaffinity": lambda pid: os.sched_getaffinity(pid),
+    }
+    ours = _kind(lambda: calls[call](simulated))
+    theirs = _kind(lambda: calls[call](native))
+    assert ours == theirs, (ours, theirs)
