@@ -15,6 +15,7 @@ import os
 import posixpath
 import stat
 import subprocess
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -211,13 +212,14 @@ def children():
     from pytest_simproc.dropin import DropinSession
     native = subprocess.Popen(["sleep", "1000"])
     try:
+        for _ in range(1000):  # real time, before the session: until it is in nanosleep
+            with open(f"/proc/{native.pid}/stat") as f:
+                if f.read().split()[2] == "S":
+                    break
+            time.sleep(0.01)
         with DropinSession() as session:
             simulated = subprocess.Popen(["sleep", "1000"])
             session.sleep(0.5)
-            for _ in range(100):  # natively, real time passes: wait for nanosleep
-                if open(f"/proc/{native.pid}/stat").read().split()[2] == "S":
-                    break
-                session.sleep(0.05)
             yield native.pid, simulated.pid
     finally:
         native.kill()
