@@ -29,6 +29,9 @@ restored at the end of the test.
 - patches.py  the fakes of time.sleep and the os process functions, installed and undone
 - waiting.py  the test as its programs' parent: os.wait*, pidfds
 - clock.py    the test's clocks frozen to the host's virtual time
+- procfs.py   the test's /proc (open, os.listdir, os.stat... and so psutil): the host's
+              processes under their virtual pids;  pidcalls.py  its priority,
+              affinity and rlimit calls on them
 """
 from .popen import DropinUnsupportedError, SimPopen
 from .routing import active_session

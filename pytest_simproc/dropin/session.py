@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
+from . import procfs
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import _CAPTURE, _MERGE, _StdinWriter
@@ -85,6 +86,7 @@ class DropinSession:
             for writer in self._writers:
                 writer._close_fd()
             self._pidfds.close()
+            procfs.uninstall(self)
             self._patches.restore()
         finally:
             try:
@@ -115,6 +117,7 @@ class DropinSession:
                     if self.keep:
                         host.keep_data()
                     self._host = host
+                    procfs.install(self)  # the test's /proc sees the host's pids
         return self._host
 
     @property
