@@ -249,8 +249,9 @@ class SignalDelivery:
             pt.cont(native, 0)
             return
         if sig in SYNCHRONOUS_SIGNALS:
+            info = _sent_by_itself(task, info or pt.getsiginfo(native))
             if self.strace is not None:
-                self.strace.signal(task.tid, info or pt.getsiginfo(native), self.clock.now_ns)
+                self.strace.signal(task.tid, info, self.clock.now_ns)
             pt.cont(native, sig)
             return
         if sig != SIGCHLD:
@@ -268,6 +269,17 @@ class SignalDelivery:
         # Suppressed: SIGCHLD is the simulated kernel's to send. A parked
         # pause()/sigsuspend() restarts natively and goes back to sleep.
         pt.cont(native, 0)
+
+
+def _sent_by_itself(task: Task, info: bytes) -> bytes:
+    """A signal the kernel sends a process for its own call (SIGXFSZ, SIGPIPE: send_sig,
+    SI_USER) names its native pid as the sender: the virtual one is put in its place."""
+    code, pid = struct.unpack_from("<i4xi", info, 8)
+    if code != 0 or pid != task.tgid_native:
+        return info
+    info = info[:16] + struct.pack("<i", task.proc.pid) + info[20:]
+    pt.setsiginfo(task.native, info)
+    return info
 
 
 def _from_io_owner(sig: int, info: bytes) -> bool:

@@ -7,13 +7,14 @@ to decide delivery and reads the native blocked mask when it delivers.
 from __future__ import annotations
 
 import errno
+import signal as _signal
 import struct
 
 from ..kernel.rlimits import RLIMIT_SIGPENDING
 from ..kernel.sigstate import (SI_TKILL, SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction,
                                kill_targets, siginfo_bytes)
 from ..trace import ptrace_ops as pt
-from ..trace.procstatus import credentials
+from ..trace.procstatus import credentials, status_sets
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block, Native, NativePark, eventfd_in_place
 from . import procfs
@@ -181,8 +182,17 @@ def rt_sigsuspend(ctx, mask_ptr, sigsetsize, *_):
 def rt_sigpending(ctx, set_ptr, sigsetsize, *_):
     if sigsetsize > 8:
         return -errno.EINVAL
-    ctx.mem.write(set_ptr, struct.pack("<Q", ctx.task.pending.mask())[:sigsetsize])
+    pending = ctx.task.pending.mask()
+    task = ctx.task
+    for native in status_sets(task.tgid_native, task.native, (b"SigPnd", b"ShdPnd")).values():
+        pending |= native & _RAISED_BY_CALLS
+    ctx.mem.write(set_ptr, struct.pack("<Q", pending)[:sigsetsize])
     return 0
+
+
+# Signals the real kernel sends a thread for its own call (a write beyond RLIMIT_FSIZE,
+# to a pipe without reader): pending natively while blocked (signal(7)).
+_RAISED_BY_CALLS = (1 << (_signal.SIGXFSZ - 1)) | (1 << (_signal.SIGPIPE - 1))
 
 
 def _read_siginfo(ctx, ptr) -> bytes:
