@@ -64,8 +64,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.injections: list[dict] = []
         self.extra_handlers: dict[int, object] = {}   # users' hooks, by syscall number
         self.events = EventQueue()
-        self.timers = TimerTable(self.clock, self.events,
-                                 lambda pid, _tid, sig, info: self._post_signal(pid, sig, info),
+        self.timers = TimerTable(self.clock, self.events, self._post_timer_signal,
                                  lambda pid: self.info[pid].cpu_ns)
         self._rng = random.Random(f"simproc:{seed}:{hostname}")
         self._random_files = 0

@@ -73,6 +73,16 @@ class SignalDelivery:
         pid = task.proc.pid
         self._post_signal(pid, _signal.SIGPIPE, kill_info(_signal.SIGPIPE, 0, pid), task)
 
+    def _post_timer_signal(self, pid: int, tid, sig: int, info) -> None:
+        """A timer's signal: for the process, or for the thread a SIGEV_THREAD_ID timer
+        names; lost if that thread has ended (timer_create(2))."""
+        if tid is None:
+            self._post_signal(pid, sig, info)
+            return
+        task = self.tasks_by_tid.get(tid)
+        if task is not None and task.proc.pid == pid and not task.exiting:
+            self._post_signal(pid, sig, info, task)
+
     def _cpu_limit_reached(self, pid: int, info, due) -> None:
         """RLIMIT_CPU's signal (kernel.rlimits.cpu_limit_signal) is sent."""
         sig, info.xcpu_next_ns = due

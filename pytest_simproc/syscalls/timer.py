@@ -91,12 +91,7 @@ def timer_create(ctx, clock_id, sevp, timerid_ptr, *_):
             thread = ctx.engine.tasks_by_tid.get(tid)
             if thread is None or thread.proc.pid != ctx.proc.pid:
                 return -errno.EINVAL  # not a thread of this process
-            if tid != ctx.proc.pid:
-                # glibc's SIGEV_THREAD timers signal a helper thread this way
-                ctx.engine.refuse(ctx, "a timer signalling a thread other than the main "
-                                  "one: the host posts timer signals to the process")
-                return -errno.EINVAL
-            target = tid
+            target = tid  # glibc's SIGEV_THREAD timers signal their helper thread so
         if notify != SIGEV_NONE and not 1 <= signo <= 64:
             return -errno.EINVAL
     if clock_id < 0:
