@@ -325,8 +325,8 @@ class TimerTable:
     def fd_timer_gettime(self, pid: int, timer: FdTimer) -> tuple[int, int]:
         return self._remaining(pid, timer)
 
-    def fd_timer_close(self, pid: int, timer: FdTimer) -> None:
-        self._disarm(pid, timer)
+    def fd_timer_close(self, timer: FdTimer) -> None:
+        self._disarm(0, timer)  # on the wall timeline: no process's CPU timers
 
     # ------------------------------------------------------------ lifecycle
     def exec(self, pid: int) -> None:

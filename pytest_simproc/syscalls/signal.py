@@ -304,15 +304,8 @@ def signalfd4(ctx, fd, mask_ptr, sizemask, flags, *_):
 
 
 def signalfd_at(ctx, fd: int):
-    """The signalfd the caller's descriptor ``fd`` is, or None. The host does not see
-    close(2), dup2(2) or an exec closing O_CLOEXEC descriptors: a remembered signalfd
-    whose number now names another file (or none) is forgotten here."""
-    key = (ctx.proc.pid, fd)
-    sfd = ctx.engine.signalfds.get(key)
-    if sfd is not None and not pt.same_file(ctx.task.tgid_native, fd, sfd.dup):
-        del ctx.engine.signalfds[key]
-        return None
-    return sfd
+    """The signalfd the caller's descriptor ``fd`` is (under any number), or None."""
+    return ctx.engine.fd_object(ctx.engine.signalfds, ctx.task, fd)
 
 
 def signalfd_siginfo(info: bytes) -> bytes:
@@ -366,7 +359,7 @@ def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
     pidfd, sig = s32(pidfd), s32(sig)
     if u32(flags) or not _valid(sig):
         return -errno.EINVAL
-    target = ctx.engine.pidfds.get((ctx.proc.pid, pidfd))
+    target = ctx.engine.pidfd_target(ctx.task, pidfd)
     if target is None:  # or a descriptor of a /proc/<pid> directory (pidfd_send_signal(2))
         target = procfs.process_of_dir(ctx, pidfd)
     if target is None:

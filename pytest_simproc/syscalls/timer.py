@@ -166,11 +166,11 @@ def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
     interval, value = _read_itimerspec(ctx, new_ptr)
     if s32(flags) & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         return -errno.EINVAL
-    timer = ctx.engine.timerfds.get((ctx.proc.pid, s32(fd)))
-    if timer is None:
+    timerfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
+    if timerfd is None:
         return -errno.EINVAL  # timerfd_settime(2): fd is not a timerfd
     old_value, old_interval = ctx.engine.timers.fd_timer_settime(
-        ctx.proc.pid, timer, s32(flags) & TFD_TIMER_ABSTIME, value, interval)
+        ctx.proc.pid, timerfd.timer, s32(flags) & TFD_TIMER_ABSTIME, value, interval)
     if old_ptr:
         ctx.mem.write(old_ptr, pack_timespec(old_interval) + pack_timespec(old_value))
     return 0
@@ -178,9 +178,9 @@ def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
 
 @handles("timerfd_gettime")
 def timerfd_gettime(ctx, fd, cur_ptr, *_):
-    timer = ctx.engine.timerfds.get((ctx.proc.pid, s32(fd)))
-    if timer is None:
+    timerfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
+    if timerfd is None:
         return -errno.EINVAL
-    value, interval = ctx.engine.timers.fd_timer_gettime(ctx.proc.pid, timer)
+    value, interval = ctx.engine.timers.fd_timer_gettime(ctx.proc.pid, timerfd.timer)
     ctx.mem.write(cur_ptr, pack_timespec(interval) + pack_timespec(value))
     return 0
