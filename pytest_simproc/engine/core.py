@@ -105,6 +105,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         # by id(table): every object of it a descriptor may still be (fdobjects.py)
         self._fd_objects: dict[int, list] = {}
         self._fd_sweep_at = 64
+        self.cancelable_timerfds = False  # a timerfd had TFD_TIMER_CANCEL_ON_SET
         self.tasks_by_tid: dict[int, Task] = {}
         self._dying: set[Task] = set()             # retired, native death not seen yet
         # ids of the Process records still alive at stop_time: their final state is Running

@@ -14,7 +14,7 @@ import select
 
 from pidfd import PidFd, PidFdError
 
-from ..kernel.timers import FdTimer
+from ..kernel.timers import REALTIME_SET, FdTimer
 from ..trace import ptrace_ops as pt
 from .records import Task
 
@@ -36,20 +36,32 @@ class SignalFd:
         if flag and not self.readable:
             os.write(self.dup, (1).to_bytes(8, "little"))
         elif not flag and self.readable:
-            poller = select.poll()
-            poller.register(self.dup, select.POLLIN)
-            if poller.poll(0):  # never blocks: it is readable
+            if _readable(self.dup):  # never blocks
                 os.read(self.dup, 8)
         self.readable = flag
 
 
 class TimerFd:
-    """A timerfd: its timer, and the host's duplicate of the eventfd standing in for it."""
+    """A timerfd: its timer, the host's duplicate of the eventfd standing in for it, and
+    whether a setting of CLOCK_REALTIME cancels it (TFD_TIMER_CANCEL_ON_SET) or did."""
 
-    __slots__ = ("timer", "dup")
+    __slots__ = ("timer", "dup", "cancel_on_set", "canceled")
 
     def __init__(self, timer: FdTimer, dup: int):
         self.timer, self.dup = timer, dup
+        self.cancel_on_set = self.canceled = False
+
+    def take_count(self) -> int:
+        """Read the expirations counted so far (0 if none), without blocking."""
+        if not _readable(self.dup):
+            return 0
+        return int.from_bytes(os.read(self.dup, 8), "little")
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class PidFdRef:
@@ -89,6 +101,20 @@ class FdObjects:
     def pidfd_created(self, task: Task, fd: int, pid: int) -> None:
         self._fd_object_created(self.pidfds, task, fd,
                                 PidFdRef(pid, self.dup_tracee_fd(task, fd)))
+
+    def realtime_was_set(self, delta_ns: int) -> None:
+        """CLOCK_REALTIME was set ``delta_ns`` away: timers at an absolute realtime move,
+        absolute realtime sleeps look again (clock_nanosleep(2)), and a timerfd armed
+        with TFD_TIMER_CANCEL_ON_SET is canceled: readable, its read ECANCELED
+        (timerfd_create(2))."""
+        if not delta_ns:
+            return
+        self.timers.realtime_was_set(delta_ns)
+        for entry in self._fd_objects.get(id(self.timerfds), ()):
+            if entry.cancel_on_set and not entry.canceled:
+                entry.canceled = True
+                os.write(entry.dup, (1).to_bytes(8, "little"))
+        self._notify(REALTIME_SET)
 
     def pidfd_target(self, task: Task, fd: int):
         """The virtual pid the task's pidfd ``fd`` names, or None."""

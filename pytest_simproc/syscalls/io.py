@@ -38,6 +38,7 @@ from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_times
 from .outcome import Block, Native
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
+from .timer import read_timerfd
 
 POLLIN, POLLPRI, POLLOUT = select.POLLIN, select.POLLPRI, select.POLLOUT
 POLLERR, POLLHUP, POLLNVAL = select.POLLERR, select.POLLHUP, select.POLLNVAL
@@ -182,6 +183,10 @@ def read(ctx, fd, buf, count, *_):
     sfd = signalfd_at(ctx, s32(fd)) if ctx.engine.signalfds else None
     if sfd is not None and ctx.nr == _READ:
         return read_signalfd(ctx, sfd, buf, count)
+    if ctx.engine.cancelable_timerfds and ctx.nr == _READ:
+        tfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
+        if tfd is not None and tfd.cancel_on_set:
+            return _gated(ctx, fd, POLLIN, lambda c, _probe: read_timerfd(c, tfd, count))
     return _gated(ctx, fd, POLLIN)
 
 

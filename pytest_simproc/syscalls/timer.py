@@ -14,7 +14,7 @@ import struct
 from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
 from .args import Invalid, checked_timespec, einval_on_invalid, pack_timespec, s32, u32
 from .time import cpu_clock_ns, dynamic_clock
-from .outcome import eventfd_in_place
+from .outcome import Native, eventfd_in_place
 from .registry import handles
 
 NSEC = 1_000_000_000
@@ -146,7 +146,19 @@ def timer_delete(ctx, timer_id, *_):
 
 TFD_NONBLOCK, TFD_CLOEXEC = 0o4000, 0o2000000
 TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
+_CANCELABLE = TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET
 _TIMERFD_CLOCKS = frozenset({0, 1, 7, 8, 9})  # REALTIME MONOTONIC BOOTTIME *_ALARM
+_REALTIME_TIMERFD_CLOCKS = frozenset({0, 8})  # REALTIME, REALTIME_ALARM
+
+
+def read_timerfd(ctx, timerfd, count):
+    """read(2) of a timerfd that a setting of CLOCK_REALTIME canceled: ECANCELED, the
+    expirations counted so far dropped (timerfd_create(2)); else it runs natively."""
+    if timerfd.cancel_on_set and timerfd.canceled and count >= 8:
+        timerfd.canceled = False
+        timerfd.take_count()
+        return -errno.ECANCELED
+    return Native()
 
 
 @handles("timerfd_create")
@@ -169,8 +181,18 @@ def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
     timerfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
     if timerfd is None:
         return -errno.EINVAL  # timerfd_settime(2): fd is not a timerfd
+    flags = s32(flags)
+    timerfd.cancel_on_set = (flags & _CANCELABLE == _CANCELABLE
+                             and timerfd.timer.clock_id in _REALTIME_TIMERFD_CLOCKS)
+    ctx.engine.cancelable_timerfds |= timerfd.cancel_on_set
+    timerfd.take_count()  # a new setting starts counting expirations afresh
     old_value, old_interval = ctx.engine.timers.fd_timer_settime(
-        ctx.proc.pid, timerfd.timer, s32(flags) & TFD_TIMER_ABSTIME, value, interval)
+        ctx.proc.pid, timerfd.timer, flags & TFD_TIMER_ABSTIME, value, interval)
+    if value and timerfd.cancel_on_set and timerfd.canceled:
+        # timerfd_create(2) NOTES: armed all the same, but the caller learns that the
+        # clock was set since (and the old value is not written)
+        timerfd.canceled = False
+        return -errno.ECANCELED
     if old_ptr:
         ctx.mem.write(old_ptr, pack_timespec(old_interval) + pack_timespec(old_value))
     return 0

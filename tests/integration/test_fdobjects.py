@@ -68,6 +68,7 @@ FD_TABLES = (b"after close: settime EINVAL, gettime EINVAL, read 1 'c'\n"
              b"dup: read the original 8 count 1\n"
              b"dup: original closed, read the copy 8 count 1\n"
              b"dup: gettime through the copy 0\n"
+             b"settime after an expiry, then read: EAGAIN\n"
              b"signalfd dup: read 128 signal SIGUSR1\n"
              b"pidfd closed, a pipe there: send EBADF\n"
              b"pidfd dup: send 0\n"
@@ -78,7 +79,8 @@ FD_TABLES = (b"after close: settime EINVAL, gettime EINVAL, read 1 'c'\n"
 def test_fd_objects_follow_the_open_file_description(build):
     """The timerfd and pidfd tables were keyed by number only: a closed, replaced or
     exec-closed timerfd's number still armed the old timer (0, not EINVAL), and a dup of
-    a timerfd or pidfd was not one (EINVAL, EBADF); a signalfd's dup read as an eventfd."""
+    a timerfd or pidfd was not one (EINVAL, EBADF); a signalfd's dup read as an eventfd;
+    timerfd_settime kept the expirations counted before it."""
     same_as_native([build("fd_tables")], FD_TABLES)
 
 

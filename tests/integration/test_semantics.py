@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pytest_simproc import SimHost
+from pytest_simproc import Exited, SimHost
 
 from .conftest import same_as_native
 
@@ -194,3 +194,30 @@ def test_clone_parent_makes_a_sibling(build):
     # clone(2) CLONE_PARENT: the new process's parent is its caller's (B cannot wait
     # for C, A reaps it, and it ended with B's exit signal, SIGCHLD, to A)
     same_as_native([build("clone_parent")], b"A reaped B: exited 0\nA reaped C: exited 3\n")
+
+
+def test_clock_settime_moves_absolute_realtime_waits(build):
+    """Absolute realtime sleeps and timers kept the virtual deadline they were given when
+    armed, so a clock set moved nothing, and TFD_TIMER_CANCEL_ON_SET had no effect (host
+    only: natively this would set the machine's clock)."""
+    if os.geteuid() != 0:
+        pytest.skip("setting the clock needs CAP_SYS_TIME, which the host reads natively")
+    with SimHost() as host:
+        p = host.spawn([build("clock_set_timers")])
+        host.run()
+        assert p.stdout == (
+            b"sleep until +100, clock set +50 at 10: 0 after 50 s\n"
+            b"sleep until +20, clock set -30 at 10: 0 after 50 s\n"
+            b"absolute timer fired after 10 s\n"
+            b"relative timer fired after 60 s\n"
+            b"cancelable timerfd: settime 0\n"
+            b"readable before a set: 0\n"
+            b"readable after a set: 1\n"
+            b"read: ECANCELED\n"
+            b"readable after the read: 0\n"
+            b"settime after another set: ECANCELED\n"
+            b"armed all the same: 104 s left\n"
+            b"settime again: 0\n"
+            b"read: 8 count 1 after 104 s\n"
+            b"plain absolute timerfd: read 8 count 1 after 40 s\n"), p.stdout
+        assert p.exit_status == Exited(0)

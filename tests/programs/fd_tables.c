@@ -8,6 +8,7 @@
  *   original (closed meanwhile: the copy keeps it), and the copy still answers after the
  *   original is closed. A dup of a signalfd reads signals (a signalfd_siginfo) through
  *   the copy.
+ * - timerfd_settime drops the expirations counted before it.
  * - A dup of a pidfd signals and waits for its process after the original is closed; a
  *   closed pidfd's number, holding a pipe, is EBADF for pidfd_send_signal.
  * "closed": a closed periodic timerfd, read through a dup before.
@@ -81,6 +82,20 @@ static void timerfd_dup(void)
     out("dup: original closed, read the copy %zd count %llu\n", n, (unsigned long long)count);
     out("dup: gettime through the copy %s\n", res(timerfd_gettime(copy, &cur)));
     close(copy);
+}
+
+/* expirations counted before a new setting are dropped (timerfd_create(2)) */
+static void settime_resets_the_count(void)
+{
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    struct itimerspec soon = {{0, 0}, {0, 1000000}};
+    timerfd_settime(fd, 0, &soon, NULL);
+    struct timespec pause_for = {0, 20000000};
+    nanosleep(&pause_for, NULL);
+    arm(fd, 100, 0);
+    uint64_t count;
+    out("settime after an expiry, then read: %s\n", res(read(fd, &count, sizeof count)));
+    close(fd);
 }
 
 static void signalfd_dup(void)
@@ -170,6 +185,7 @@ int main(int argc, char **argv)
     close(p[1]);
 
     timerfd_dup();
+    settime_resets_the_count();
     signalfd_dup();
     pidfd_dup();
 
