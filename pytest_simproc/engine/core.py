@@ -43,6 +43,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
                  strace: str = "off", network: str = "loopback", chaos: bool = False,
                  replay=None, explain: bool = False, inject=()):
         self.hostname = hostname
+        self.seed = seed
         self.network = network  # "loopback" or "outside" (syscalls/net.py)
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
         self.data_dir = data_dir

@@ -201,9 +201,11 @@ def recv(ctx, fd, buf, length, flags, *_):
     return _gated(ctx, fd, POLLIN)
 
 
-@handles("accept", "accept4")
-def accept(ctx, fd, *_):
-    return _gated(ctx, fd, POLLIN)
+# accept and accept4: registered by net.py, which shows the peer's port in host terms
+def accept(ctx, fd, on_exit=None):
+    if on_exit is None:
+        return _gated(ctx, fd, POLLIN)
+    return _gated(ctx, fd, POLLIN, lambda _c, _probe: Native(on_exit=on_exit))
 
 
 # ---------------------------------------------------------------- writing
