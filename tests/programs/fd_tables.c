@@ -22,19 +22,6 @@
 #include <sys/timerfd.h>
 #include "common.h"
 
-/* a pipe whose read end is ``at``, holding the byte ``c`` */
-static void pipe_at(int at, char c)
-{
-    int p[2];
-    if (pipe(p))
-        die("pipe");
-    if (p[0] != at && (dup2(p[0], at) < 0 || close(p[0])))
-        die("dup2");
-    if (write(p[1], &c, 1) != 1)
-        die("write");
-    close(p[1]);
-}
-
 static const char *res(long r)
 {
     static char buf[32];
@@ -173,16 +160,9 @@ int main(int argc, char **argv)
     close(fd);
 
     fd = timerfd_create(CLOCK_MONOTONIC, 0);
-    int p[2];
-    if (pipe(p))
-        die("pipe");
-    if (write(p[1], "d", 1) != 1)
-        die("write");
-    dup2(p[0], fd);
+    pipe_at(fd, 'd');   /* dup2 over the open timerfd */
     not_a_timerfd("after dup2", fd);
     close(fd);
-    close(p[0]);
-    close(p[1]);
 
     timerfd_dup();
     settime_resets_the_count();

@@ -6,7 +6,6 @@
  *    pending on the worker (sigpending there shows it) and the main thread's handler
  *    never runs, however long it sleeps; the worker then takes it with sigwaitinfo,
  *    SI_TIMER and the timer's value.
- * 3. glibc's SIGEV_THREAD timer (a helper thread signalled this way) runs its function.
  * Exit status 0; 100+ when a step could not run. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -75,13 +74,6 @@ static void *worker_blocks(void *arg)
     return NULL;
 }
 
-static volatile int notified;
-
-static void notify_function(union sigval v)
-{
-    notified = v.sival_int;
-}
-
 int main(void)
 {
     signal(SIGUSR1, handler);
@@ -110,19 +102,5 @@ int main(void)
     pthread_barrier_wait(&ready);
     pthread_join(t, NULL);
     timer_delete(id);
-
-    struct sigevent sev;
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_THREAD;
-    sev.sigev_notify_function = notify_function;
-    sev.sigev_value.sival_int = 42;
-    if (timer_create(CLOCK_MONOTONIC, &sev, &id))
-        die("timer_create SIGEV_THREAD");
-    struct itimerspec its = {{0, 0}, {0, 100000000}};
-    timer_settime(id, 0, &its, NULL);
-    struct timespec tick = {0, 10000000};
-    for (int i = 0; i < 500 && !notified; i++)
-        nanosleep(&tick, NULL);
-    out("SIGEV_THREAD function ran with %d\n", notified);
     return 0;
 }
