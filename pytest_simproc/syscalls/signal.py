@@ -182,10 +182,7 @@ def rt_sigsuspend(ctx, mask_ptr, sigsetsize, *_):
 def rt_sigpending(ctx, set_ptr, sigsetsize, *_):
     if sigsetsize > 8:
         return -errno.EINVAL
-    pending = ctx.task.pending.mask()
-    task = ctx.task
-    for native in status_sets(task.tgid_native, task.native, (b"SigPnd", b"ShdPnd")).values():
-        pending |= native & _RAISED_BY_CALLS
+    pending = ctx.task.pending.mask() | _raised_by_calls(ctx.task)
     ctx.mem.write(set_ptr, struct.pack("<Q", pending)[:sigsetsize])
     return 0
 
@@ -193,6 +190,23 @@ def rt_sigpending(ctx, set_ptr, sigsetsize, *_):
 # Signals the real kernel sends a thread for its own call (a write beyond RLIMIT_FSIZE,
 # to a pipe without reader): pending natively while blocked (signal(7)).
 _RAISED_BY_CALLS = (1 << (_signal.SIGXFSZ - 1)) | (1 << (_signal.SIGPIPE - 1))
+
+
+def _raised_by_calls(task) -> int:
+    """The signals of _RAISED_BY_CALLS the real kernel holds pending for the thread."""
+    pending = 0
+    for native in status_sets(task.tgid_native, task.native, (b"SigPnd", b"ShdPnd")).values():
+        pending |= native & _RAISED_BY_CALLS
+    return pending
+
+
+def _own_pid_in(ctx, info_ptr: int, result: int) -> int:
+    """A kernel-sent signal's siginfo names the native pid: the virtual one instead."""
+    if result > 0 and info_ptr:
+        code, pid = struct.unpack("<i4xi", ctx.mem.read(info_ptr + 8, 12))
+        if code == SI_USER and pid == ctx.task.tgid_native:
+            ctx.mem.write_i32(info_ptr + 16, ctx.proc.pid)
+    return result
 
 
 def _read_siginfo(ctx, ptr) -> bytes:
@@ -258,6 +272,9 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
                 if info_ptr:
                     c.mem.write(info_ptr, info.ljust(128, b"\0"))
                 return sig
+        if wanted & _RAISED_BY_CALLS and _raised_by_calls(task) & wanted:
+            # SIGXFSZ or SIGPIPE the kernel raised while blocked: it takes it itself
+            return Native(on_exit=lambda c2, r: _own_pid_in(c2, info_ptr, r))
         if deadline is not None and deadline <= c.now_ns:
             return -errno.EAGAIN
         return Block(keys=(("signal", task.tid),), retry=attempt, deadline_ns=deadline,

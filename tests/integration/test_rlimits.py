@@ -217,7 +217,8 @@ def test_rlimit_getrusage_in_host_deterministic(build):
 
 # ---------------------------------------------------------------------------------------
 # RLIMIT_FSIZE: partial writes up to the limit, then EFBIG and SIGXFSZ (ignored, caught
-# with the process's own virtual pid as sender, blocked and pending, default: killed)
+# with the process's own virtual pid as sender, blocked and pending for sigpending and
+# sigtimedwait, default: killed)
 
 RLIMIT_FSIZE_EXPECTED = b"""\
 getrlimit_soft 100
@@ -243,7 +244,8 @@ def test_rlimit_fsize_same_as_native(build, native, tmp_path):
     assert res.returncode == 0 and res.stderr == b""
     # the file system decides about fallocate (EOPNOTSUPP on some): compared, not fixed
     assert res.stdout.startswith(RLIMIT_FSIZE_EXPECTED), res.stdout.decode()
-    for line in (b"handled_si_pid_is_self 1", b"blocked_pending 1",
+    for line in (b"handled_si_pid_is_self 1", b"blocked_pending 1", b"sigtimedwait 25",
+                 b"sigtimedwait_from_self 1",
                  b"default_killed_by_sigxfsz 1", b"prlimit_child_wrote 10",
                  b"exec_child_wrote 100", b"done"):
         assert line + b"\n" in res.stdout, res.stdout.decode()

@@ -4,7 +4,8 @@
  * write, pwrite, writev and an O_APPEND write first write up to the limit (a partial
  * count), then fail with EFBIG; truncate, ftruncate and fallocate beyond it fail with
  * EFBIG. Each failure also sends SIGXFSZ: ignored here (the call's EFBIG only), caught
- * by a handler (si_code SI_USER from the process itself), blocked (it stays pending),
+ * by a handler (si_code SI_USER from the process itself), blocked (it stays pending,
+ * and sigtimedwait takes it),
  * and at its default action in a child (killed by SIGXFSZ). A limit set by prlimit on a
  * child holds there, and a child inherits its parent's limit through fork and exec.
  *
@@ -140,6 +141,11 @@ int main(int argc, char **argv)
     note("blocked_write", pwrite(fd, data, 1, LIMIT));
     sigpending(&pending);
     note("blocked_pending", sigismember(&pending, SIGXFSZ));
+    siginfo_t si;
+    struct timespec zero = {0, 0};
+    note("sigtimedwait", sigtimedwait(&set, &si, &zero));
+    note("sigtimedwait_from_self", si.si_code == SI_USER && si.si_pid == getpid());
+    note("blocked_write_again", pwrite(fd, data, 1, LIMIT));
     note("blocked_count", caught);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
     note("unblocked_count", caught);
