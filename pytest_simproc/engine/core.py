@@ -22,7 +22,7 @@ from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_nu
 from ..trace.seccomp import PreparedFilter, build_filter
 from .decode import SyscallStops
 from .deliver import SignalDelivery
-from .fdobjects import FdObjects, SignalFd
+from .fdobjects import FdObjects, PidFdRef, SignalFd, TimerFd
 from .lifecycle import Lifecycle
 from .log import TraceLog
 from .records import ProcInfo, Task, WatchdogState
@@ -54,6 +54,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
                  strace: str = "off", network: str = "loopback", chaos: bool = False,
                  replay=None, explain: bool = False, inject=()):
         self.hostname = hostname
+        self.seed = seed
         self.network = network  # "loopback" or "outside" (syscalls/net.py)
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
         self.data_dir = data_dir
@@ -85,8 +86,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.injections: list[dict] = []
         self.extra_handlers: dict[int, object] = {}   # users' hooks, by syscall number
         self.events = EventQueue()
-        self.timers = TimerTable(self.clock, self.events,
-                                 lambda pid, _tid, sig, info: self._post_signal(pid, sig, info),
+        self.timers = TimerTable(self.clock, self.events, self._post_timer_signal,
                                  lambda pid: self.info[pid].cpu_ns)
         self._rng = random.Random(f"simproc:{seed}:{hostname}")
         self._random_files = 0
@@ -121,10 +121,13 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.before_kill = None  # callable(proc), run before a SIGKILL is carried out
         self._io_waiters: dict[Task, Block] = {}   # parked on descriptors, in order
         self.futexes = FutexTable()
-        self.timerfds: dict[tuple[int, int], object] = {}   # (pid, fd) -> FdTimer
+        self.timerfds: dict[tuple[int, int], TimerFd] = {}   # (pid, fd) -> its timerfd
         self.signalfds: dict[tuple[int, int], SignalFd] = {}
-        self.pidfds: dict[tuple[int, int], int] = {}   # (pid, fd) -> virtual pid it names
-        self._fd_dups: list[int] = []  # the host's duplicates of timerfds and signalfds
+        self.pidfds: dict[tuple[int, int], PidFdRef] = {}   # (pid, fd) -> the pid it names
+        # by id(table): every object of it a descriptor may still be (fdobjects.py)
+        self._fd_objects: dict[int, list] = {}
+        self._fd_sweep_at = 64
+        self.cancelable_timerfds = False  # a timerfd had TFD_TIMER_CANCEL_ON_SET
         self.tasks_by_tid: dict[int, Task] = {}
         self._dying: set[Task] = set()             # retired, native death not seen yet
         # ids of the Process records still alive at stop_time: their final state is Running

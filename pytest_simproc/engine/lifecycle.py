@@ -9,7 +9,7 @@ import signal as _signal
 from ..kernel import Exited, Signaled
 from ..kernel import exits
 from ..kernel.errors import KernelError
-from ..kernel.rlimits import RLIMIT_CORE, RLIMIT_NOFILE
+from ..kernel.rlimits import native_rlimits
 from ..kernel.signals import default_action
 from ..kernel.sigstate import SignalDispositions
 from ..syscalls.thread import futex_key
@@ -33,7 +33,7 @@ class Lifecycle:
     def spawn(self, path, argv, env, cwd, fds, rlimits=None) -> object:
         limits = dict(self.table.default_rlimits)
         limits.update(rlimits or {})
-        native_limits = {RLIMIT_NOFILE: limits[RLIMIT_NOFILE], RLIMIT_CORE: (0, 0)}
+        native_limits = native_rlimits(limits)
         proc = self.table.spawn(list(argv), os.path.basename(argv[0]), self.clock.now_ns,
                                 rlimits=rlimits)
         execve_call = []

@@ -38,6 +38,7 @@ from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_times
 from .outcome import Block, Native
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
+from .timer import read_timerfd
 
 POLLIN, POLLPRI, POLLOUT = select.POLLIN, select.POLLPRI, select.POLLOUT
 POLLERR, POLLHUP, POLLNVAL = select.POLLERR, select.POLLHUP, select.POLLNVAL
@@ -205,6 +206,10 @@ def read(ctx, fd, buf, count, *_):
     sfd = signalfd_at(ctx, s32(fd)) if ctx.engine.signalfds else None
     if sfd is not None and ctx.nr == _READ:
         return read_signalfd(ctx, sfd, buf, count)
+    if ctx.engine.cancelable_timerfds and ctx.nr == _READ:
+        tfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
+        if tfd is not None and tfd.cancel_on_set:
+            return _gated(ctx, fd, POLLIN, lambda c, _probe: read_timerfd(c, tfd, count))
     if ctx.engine.chaos and ctx.nr == _READ:
         return _gated(ctx, fd, POLLIN, lambda c, probe: _chaos_read(c, probe, count))
     return _gated(ctx, fd, POLLIN)
@@ -221,9 +226,11 @@ def recv(ctx, fd, buf, length, flags, *_):
     return _gated(ctx, fd, POLLIN)
 
 
-@handles("accept", "accept4")
-def accept(ctx, fd, *_):
-    return _gated(ctx, fd, POLLIN)
+# accept and accept4: registered by net.py, which shows the peer's port in host terms
+def accept(ctx, fd, on_exit=None):
+    if on_exit is None:
+        return _gated(ctx, fd, POLLIN)
+    return _gated(ctx, fd, POLLIN, lambda _c, _probe: Native(on_exit=on_exit))
 
 
 # ---------------------------------------------------------------- writing

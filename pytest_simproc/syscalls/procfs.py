@@ -31,6 +31,7 @@ import os
 import struct
 
 from ..kernel.errors import KernelError
+from ..procview import namespace_link
 from .args import s32
 from .outcome import Native, native_with_copy
 from .registry import handles
@@ -393,7 +394,9 @@ def _virtual_link(ctx, buf: int, size: int, result: int) -> int:
             return result
         value = b"/" + b"/".join(comps)
     else:
-        return result
+        value = namespace_link(data)
+        if value == data:
+            return result
     value = value[:size]
     if value != data:
         ctx.mem.write(buf, value)
