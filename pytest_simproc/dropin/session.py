@@ -17,7 +17,7 @@ from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from .clock import VirtualClock
 from .patches import Patches
-from .pipes import _CAPTURE, _MERGE, _StdinWriter
+from .pipes import _MERGE, _StdinWriter
 from .routing import _real_monotonic, _real_sleep, active_session, set_active
 from .waiting import PidFds
 
@@ -46,7 +46,8 @@ class DropinSession:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._last_run = _real_monotonic()  # when the test's thread last used the host
-        self._writers: list[_StdinWriter] = []       # every stdin=PIPE of the test
+        # the test's ends of its programs' pipes, by descriptor (pipes.py, ready.py)
+        self._pipe_fds: dict[int, object] = {}
         self._feeders: set[_StdinWriter] = set()     # those with bytes not in the pipe yet
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
         self._pidfds = PidFds()  # the test's pidfds of host processes
@@ -82,8 +83,8 @@ class DropinSession:
         try:
             if active_session() is self:
                 set_active(None)
-            for writer in self._writers:
-                writer._close_fd()
+            for end in list(self._pipe_fds.values()):
+                end._close_fd()
             self._pidfds.close()
             self._patches.restore()
         finally:
@@ -296,8 +297,7 @@ class DropinSession:
         host = self.host
         out, err = popen._out_spec, popen._err_spec
         sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin,
-                        stdout=None if out is _CAPTURE else out,
-                        stderr=(subprocess.STDOUT if err is _MERGE
-                                else None if err is _CAPTURE else err))
+                        stdout=out,
+                        stderr=subprocess.STDOUT if err is _MERGE else err)
         popen._sp = sp
         self._children[sp.pid] = popen

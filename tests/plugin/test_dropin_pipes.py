@@ -1,0 +1,204 @@
+"""Drop-in mode's pipes behave as a real machine's: end of file comes when the last
+writer closed the write end (a background grandchild keeps it open), and select, poll,
+epoll and selectors on ``proc.stdout``/``stderr``/``stdin`` work, with virtual timeouts.
+
+Each inner suite is plain subprocess/select/selectors code, run with ``--simproc`` and
+natively; every test prints where it ran (``host-check``) and the outer test checks that
+under ``--simproc`` that was the simulated host (virtual time near 2000-01-01, virtual
+pids from 1000) and natively the machine.
+"""
+from __future__ import annotations
+
+import re
+import textwrap
+
+import pytest
+
+from .test_dropin import MODES, run_inner
+
+pytest_plugins = ["pytester"]
+
+# The inner tests end with this: what time it is and which pid the program had.
+HOST_CHECK = """
+import time as _time
+
+def host_check(pid):
+    print(f"host-check time={_time.time():.0f} pid={pid}")
+"""
+
+SIM_START = 946684800  # the host's clock starts at 2000-01-01 00:00:00 UTC
+
+
+def run_checked(pytester, source: str, args, **outcomes):
+    result = run_inner(pytester, HOST_CHECK + textwrap.dedent(source), [*args, "-s"], **outcomes)
+    checks = re.findall(r"host-check time=(\d+) pid=(\d+)", result.stdout.str())
+    ran = outcomes.get("passed", 0) - (0 if args else outcomes.get("skipped_natively", 0))
+    assert len(checks) == ran, result.stdout.str()
+    for when, pid in checks:
+        if args:  # --simproc: the simulated host's clock and pids
+            assert SIM_START <= int(when) < SIM_START + 3600
+            assert int(pid) >= 1000
+        else:
+            assert int(when) > 1_600_000_000
+    return result
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_a_grandchild_holding_stdout_keeps_the_pipe_open(pytester, args):
+    run_checked(pytester, """
+        import os
+        import signal
+        import subprocess
+        import pytest
+
+        def test_communicate_times_out_until_the_grandchild_is_killed():
+            p = subprocess.Popen(["sh", "-c", "echo started; sleep 60 & echo $!"],
+                                 stdout=subprocess.PIPE, text=True)
+            assert p.stdout.readline() == "started\\n"
+            grandchild = int(p.stdout.readline())
+            with pytest.raises(subprocess.TimeoutExpired):
+                p.communicate(timeout=5)
+            assert p.wait(timeout=5) == 0  # the shell ended; its child holds stdout
+            os.kill(grandchild, signal.SIGKILL)
+            assert p.communicate() == ("", None)
+            host_check(grandchild)
+
+        def test_output_written_after_the_child_ended_is_read():
+            out = subprocess.check_output(["sh", "-c", "(sleep 0.3; echo late) & echo $!"])
+            pid, late = out.split()
+            assert late == b"late"
+            host_check(int(pid))
+
+        def test_run_capture_output_waits_for_both_pipes():
+            r = subprocess.run(["sh", "-c", "(sleep 0.2; echo out; echo err >&2) & echo $$"],
+                               capture_output=True, text=True, timeout=30)
+            lines = r.stdout.split()
+            assert (lines[1:], r.stderr, r.returncode) == (["out"], "err\\n", 0)
+            host_check(int(lines[0]))
+
+        def test_more_than_a_pipe_holds():
+            p = subprocess.Popen(["sh", "-c", "seq 100000; echo $$ >&2"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            lines = sum(1 for _ in p.stdout)  # seq blocks on the full pipe meanwhile
+            assert lines == 100000
+            assert p.wait() == 0
+            out = subprocess.check_output(["head", "-c", "300000", "/dev/zero"])
+            assert out == bytes(300000)
+            host_check(int(p.stderr.read()))
+    """, args, passed=4)
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_select_poll_epoll_and_selectors_on_popen_pipes(pytester, args):
+    run_checked(pytester, """
+        import os
+        import select
+        import selectors
+        import subprocess
+        from subprocess import PIPE
+
+        def test_select_times_out_then_sees_the_line():
+            p = subprocess.Popen(["sh", "-c", "sleep 0.5; echo ready"], stdout=PIPE)
+            assert select.select([p.stdout], [], [], 0.1) == ([], [], [])
+            readable, _, _ = select.select([p.stdout], [], [], 30)
+            assert readable == [p.stdout]
+            assert os.read(p.stdout.fileno(), 100) == b"ready\\n"
+            assert select.select([p.stdout.fileno()], [], [], 30)[0] == [p.stdout.fileno()]
+            assert os.read(p.stdout.fileno(), 100) == b""  # end of file
+            assert p.wait() == 0
+            host_check(p.pid)
+
+        def test_selectors_read_stdout_and_stderr_to_the_end():
+            p = subprocess.Popen(["sh", "-c", "echo o1; echo e1 >&2; sleep 0.2; echo o2"],
+                                 stdout=PIPE, stderr=PIPE)
+            sel = selectors.DefaultSelector()
+            sel.register(p.stdout, selectors.EVENT_READ, "out")
+            sel.register(p.stderr, selectors.EVENT_READ, "err")
+            got = {"out": b"", "err": b""}
+            while sel.get_map():
+                events = sel.select(timeout=30)
+                assert events
+                for key, _ in events:
+                    data = os.read(key.fd, 1024)
+                    if data:
+                        got[key.data] += data
+                    else:
+                        sel.unregister(key.fileobj)
+            sel.close()
+            assert got == {"out": b"o1\\no2\\n", "err": b"e1\\n"}
+            assert p.wait() == 0
+            host_check(p.pid)
+
+        def test_poll_and_epoll():
+            p = subprocess.Popen(["sleep", "0.5"], stdout=PIPE)
+            poller = select.poll()
+            poller.register(p.stdout, select.POLLIN)
+            assert poller.poll(100) == []
+            [(fd, events)] = poller.poll(30_000)
+            assert fd == p.stdout.fileno() and events & select.POLLHUP
+            with select.epoll() as ep:
+                ep.register(p.stdout.fileno(), select.EPOLLIN)
+                [(fd, events)] = ep.poll(30)
+                assert events & select.EPOLLHUP
+            assert p.wait() == 0
+            host_check(p.pid)
+
+        def test_stdin_is_writable_and_pidfd_readable_at_the_end():
+            p = subprocess.Popen(["sh", "-c", "read line; sleep 0.5"], stdin=PIPE)
+            assert select.select([], [p.stdin], [], 30)[1] == [p.stdin]
+            p.stdin.write(b"go\\n")
+            p.stdin.flush()
+            pidfd = os.pidfd_open(p.pid)
+            assert select.select([pidfd], [], [], 0.1)[0] == []
+            assert select.select([pidfd], [], [], 30)[0] == [pidfd]
+            os.close(pidfd)
+            assert p.wait() == 0
+            host_check(p.pid)
+    """, args, passed=4)
+
+
+def test_simproc_select_timeouts_and_reads_are_virtual(pytester):
+    """The waits above take virtual time: a 60 s timeout costs nothing, and a read
+    returns when the grandchild's 100 virtual seconds are over."""
+    run_checked(pytester, """
+        import select
+        import subprocess
+        import time
+
+        def test_virtual():
+            p = subprocess.Popen(["sh", "-c", "sleep 100 & echo $!"],
+                                 stdout=subprocess.PIPE)
+            t0 = time.time()
+            pid = int(p.stdout.readline())
+            assert select.select([p.stdout], [], [], 60)[0] == []
+            assert time.time() - t0 == 60
+            assert p.stdout.read() == b""
+            assert time.time() - t0 == 100
+            host_check(pid)
+    """, ["--simproc"], passed=1)
+
+
+def test_simproc_waits_that_would_never_return_fail(pytester):
+    """Natively these hang: a read of a pipe whose writer waits forever (cat, for a
+    stdin the test never closes), and a wait for a program blocked on a full pipe that
+    the test does not read (subprocess's documented deadlock). In the host each fails
+    with the reason."""
+    pytester.makepyfile("""
+        import subprocess
+
+        def test_read_hangs_natively():
+            p = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            p.stdout.read()
+
+        def test_wait_hangs_natively():
+            p = subprocess.Popen(["head", "-c", "300000", "/dev/zero"],
+                                 stdout=subprocess.PIPE)
+            p.wait()
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--simproc")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines_random([
+        "*SimprocError: a read of a program's pipe was still waiting when the simulated "
+        "host reached its stop_time*",
+        "*SimprocError: *head*300000* was still running when the simulated host reached "
+        "its stop_time*"])
