@@ -96,13 +96,29 @@ def wait_ready(session: "DropinSession", ready, timeout, what: str) -> bool:
 # ------------------------------------------------------------------ os.read
 def _sim_read(fd, n):
     session = active_session()
-    if session is not None and fd in session._pipe_fds and not session._closed \
-            and not _in_host_thread():
-        wait_ready(session, lambda: fd_ready(fd, _POLLIN_LIKE), None, "os.read()")
+    if session is not None and type(fd) is int and not session._closed:
+        end = session._pipe_fds.get(fd)
+        if end is not None and end.readable() and not _in_host_thread():
+            wait_ready(session, lambda: fd_ready(fd, _POLLIN_LIKE), None, "os.read()")
     return _real_read(fd, n)
 
 
 # ------------------------------------------------------------------ select, poll, epoll
+_always_ready_fd: int | None = None
+
+
+def _always_ready() -> int:
+    """A descriptor that is readable for good (a byte, then end of file): the real
+    call made on it checks a timeout with the kernel's own errors and returns at once."""
+    global _always_ready_fd
+    if _always_ready_fd is None:
+        read_end, write_end = os.pipe()
+        os.write(write_end, b"\0")
+        os.close(write_end)
+        _always_ready_fd = read_end
+    return _always_ready_fd
+
+
 def _answer(session, check, timeout, what: str):
     """The real call's answer once the host made it non-empty, or after ``timeout``
     virtual seconds: ``check()`` is the real call with a zero timeout."""
@@ -117,11 +133,6 @@ def _answer(session, check, timeout, what: str):
 
 
 def _sim_select(rlist, wlist, xlist, timeout=None):
-    if timeout is not None:
-        if not isinstance(timeout, (int, float)):
-            return _real_select(rlist, wlist, xlist, timeout)  # its own TypeError
-        if timeout < 0:
-            raise ValueError("timeout must be non-negative")
     rlist, wlist, xlist = list(rlist), list(wlist), list(xlist)
     try:
         session = _session_for([_fileno(o) for o in (*rlist, *wlist, *xlist)])
@@ -129,8 +140,9 @@ def _sim_select(rlist, wlist, xlist, timeout=None):
         session = None
     if session is None:
         return _real_select(rlist, wlist, xlist, timeout)
-    return _answer(session, lambda: _real_select(rlist, wlist, xlist, 0), timeout,
-                   "select.select()")
+    _real_select([_always_ready()], [], [], timeout)  # the timeout's own errors
+    return _answer(session, lambda: _real_select(rlist, wlist, xlist, 0),
+                   None if timeout is None else float(timeout), "select.select()")
 
 
 class _Registered:
@@ -153,14 +165,9 @@ class _Registered:
         self._real.unregister(fd)
         self._fds.discard(_fileno(fd))
 
-    def _wait(self, timeout, real_poll, what: str):
-        """``real_poll(t)`` (t in the object's unit) once the host made it non-empty;
-        ``timeout`` in seconds, None: no limit. None when no host descriptor is
-        registered (the caller makes the real call)."""
-        session = _session_for(self._fds) if self._fds else None
-        if session is None:
-            return None
-        return _answer(session, lambda: real_poll(0), timeout, what)
+    def _session(self):
+        """The session whose host a wait runs: one of its descriptors is registered."""
+        return _session_for(self._fds) if self._fds else None
 
 
 class _SimPoll(_Registered):
@@ -170,12 +177,14 @@ class _SimPoll(_Registered):
         super().__init__(_real_poll())
 
     def poll(self, timeout=None):
-        if timeout is None or isinstance(timeout, (int, float)):
-            seconds = None if timeout is None or timeout < 0 else timeout / 1000
-            result = self._wait(seconds, self._real.poll, "poll()")
-            if result is not None:
-                return result
-        return self._real.poll(timeout)
+        session = self._session()
+        if session is None:
+            return self._real.poll(timeout)
+        checker = _real_poll()
+        checker.register(_always_ready(), _select.POLLIN)
+        checker.poll(timeout)  # the timeout's own errors
+        seconds = None if timeout is None or timeout < 0 else timeout / 1000
+        return _answer(session, lambda: self._real.poll(0), seconds, "poll()")
 
 
 class _SimEpoll(_Registered):
@@ -200,13 +209,15 @@ class _SimEpoll(_Registered):
         return self._real.fileno()
 
     def poll(self, timeout=None, maxevents=-1):
-        if timeout is None or isinstance(timeout, (int, float)):
-            seconds = None if timeout is None or timeout < 0 else timeout
-            result = self._wait(seconds, lambda t: self._real.poll(t, maxevents),
-                                "epoll.poll()")
-            if result is not None:
-                return result
-        return self._real.poll(timeout, maxevents)
+        session = self._session()
+        if session is None:
+            return self._real.poll(timeout, maxevents)
+        with _real_epoll() as checker:
+            checker.register(_always_ready(), _select.EPOLLIN)
+            checker.poll(timeout, maxevents)  # the arguments' own errors
+        seconds = None if timeout is None or timeout < 0 else float(timeout)
+        return _answer(session, lambda: self._real.poll(0, maxevents), seconds,
+                       "epoll.poll()")
 
     def __enter__(self):
         return self
