@@ -1,12 +1,16 @@
 """The test's ends of a simulated program's pipes (Popen stdin/stdout/stderr=PIPE).
 
-They are real pipes, as natively: the program writes into stdout and stderr, and every
-process of the host that inherited the write end holds it, so the test reads end of file
-only once the last of them closed it (pipe(7)); a background grandchild that keeps
-stdout open keeps ``read()`` and ``communicate()`` waiting. A read that would block runs
-the host until the pipe is readable (ready.py), in virtual time. stdin is a real pipe
-whose write end never blocks the test: what does not fit waits here and is moved in
-while the host runs.
+stdout and stderr are two real pipes each: the program writes into the first, and every
+process of the host that inherited its write end holds it; the session moves what they
+wrote into the second, which the test reads, at every step of a host run. The test
+reads end of file once the last writer closed the first pipe (pipe(7)) and everything
+was moved: a background grandchild that keeps stdout open keeps ``read()`` and
+``communicate()`` waiting. What does not fit in the second pipe waits here, so a program
+never blocks on a full pipe whatever the test's threads do (the host runs only inside
+the test's calls; a reader thread would natively drain the pipe meanwhile). A read that
+would block runs the host until the pipe is readable (ready.py), in virtual time.
+stdin is a real pipe whose write end never blocks the test: what does not fit waits
+here and is moved in while the host runs.
 """
 from __future__ import annotations
 
@@ -30,10 +34,11 @@ class _PipeReader(io.RawIOBase):
     """The read end of a stdout/stderr PIPE; a read that would block runs the host
     until the pipe has data or every writer closed it."""
 
-    def __init__(self, session: "DropinSession", fd: int):
+    def __init__(self, session: "DropinSession", fd: int, relay: "_Relay"):
         super().__init__()
         self._session = session
         self._fd: int | None = fd
+        self._relay = relay
         session._pipe_fds[fd] = self
 
     def readable(self) -> bool:
@@ -67,6 +72,50 @@ class _PipeReader(io.RawIOBase):
             self._session._pipe_fds.pop(self._fd, None)
             os.close(self._fd)
             self._fd = None
+            self._relay._close_fd()  # the program's next write: EPIPE, as natively
+
+
+class _Relay:
+    """Moves what the program's side of a stdout/stderr pipe holds into the test's
+    side during host runs (the session's feeders), keeping what does not fit; closes
+    the test's side once the program's side reached end of file and all went in."""
+
+    def __init__(self, session: "DropinSession", source: int, sink: int):
+        self._session = session
+        self._source: int | None = source
+        self._sink: int | None = sink
+        self._buf = bytearray()
+        os.set_blocking(source, False)
+        os.set_blocking(sink, False)
+        session._feeders.add(self)
+
+    def _pump(self) -> None:
+        while self._source is not None:
+            try:
+                data = _real_read(self._source, 1 << 16)
+            except BlockingIOError:
+                break
+            if not data:  # every writer closed it
+                os.close(self._source)
+                self._source = None
+                break
+            self._buf += data
+        while self._buf:
+            try:
+                del self._buf[:os.write(self._sink, self._buf[:1 << 16])]
+            except BlockingIOError:
+                break
+        if self._source is None and not self._buf:
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        self._session._feeders.discard(self)
+        self._buf.clear()
+        for name in ("_source", "_sink"):
+            fd = getattr(self, name)
+            if fd is not None:
+                os.close(fd)
+                setattr(self, name, None)
 
 
 def collect(popen: "SimPopen", timeout) -> bool:

@@ -16,7 +16,7 @@ import threading
 
 from ..errors import SimprocError
 from ..host import _resolve_program
-from .pipes import _MERGE, _PipeReader, _StdinWriter, collect
+from .pipes import _MERGE, _PipeReader, _Relay, _StdinWriter, collect
 from .routing import _in_host_thread, _RealPopen, active_session
 
 
@@ -193,7 +193,13 @@ class SimPopen(_RealPopen):
         if spec == subprocess.PIPE:  # the program (and its children) hold the write end
             read_end, write_end = self._pipe()
             opened.append(write_end)
-            self._readers[default_fd] = _PipeReader(self._session, read_end)
+            try:
+                test_end, relay_end = self._pipe()
+            except BaseException:
+                os.close(read_end)
+                raise
+            relay = _Relay(self._session, read_end, relay_end)
+            self._readers[default_fd] = _PipeReader(self._session, test_end, relay)
             return write_end
         if spec == subprocess.DEVNULL:
             fd = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)

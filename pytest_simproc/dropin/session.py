@@ -17,7 +17,7 @@ from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from .clock import VirtualClock
 from .patches import Patches
-from .pipes import _MERGE, _StdinWriter
+from .pipes import _MERGE
 from .routing import _real_monotonic, _real_sleep, active_session, set_active
 from .waiting import PidFds
 
@@ -48,7 +48,9 @@ class DropinSession:
         self._last_run = _real_monotonic()  # when the test's thread last used the host
         # the test's ends of its programs' pipes, by descriptor (pipes.py, ready.py)
         self._pipe_fds: dict[int, object] = {}
-        self._feeders: set[_StdinWriter] = set()     # those with bytes not in the pipe yet
+        # what moves bytes at every host step: stdin=PIPE writers with bytes not in the
+        # pipe yet, the stdout/stderr relays (pipes.py)
+        self._feeders: set = set()
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
         self._pidfds = PidFds()  # the test's pidfds of host processes
         self._patches = Patches()
@@ -140,9 +142,11 @@ class DropinSession:
             self._last_run = _real_monotonic()
 
     def _feed(self) -> bool:
-        """Move what the test wrote to stdin pipes into the pipes, as much as fits. Runs
-        before and during every host run (from its predicate, between two steps), so a
-        program that drained its stdin finds the rest there. Returns False."""
+        """Move what the test wrote to stdin pipes into the pipes, and what programs
+        wrote to stdout/stderr pipes into the test's, as much as fits. Runs before and
+        during every host run (from its predicate, between two steps), so a program
+        that drained its stdin finds the rest there, and one that writes never finds
+        its stdout full. Returns False."""
         for writer in list(self._feeders):
             writer._pump()
         return False
@@ -151,14 +155,18 @@ class DropinSession:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds."""
         host = self.host
         self._feed()
-        if self._feeders:
-            condition = predicate
-            predicate = self._feed if condition is None else (
-                lambda: self._feed() or condition())
-        if predicate is None:
-            host.run_for(timeout)
+        if not self._feeders:
+            if predicate is None:
+                host.run_for(timeout)
+            else:
+                host.run_until(predicate, timeout=timeout)
+        elif predicate is None:
+            target_ns = self._now_ns() + int(round(timeout * 1e9))
+            host.run_until(self._feed, timeout=timeout)
+            # the programs ended early: the clock still moves its full length
+            host.run_for(max(0, target_ns - self._now_ns()) / 1e9)
         else:
-            host.run_until(predicate, timeout=timeout)
+            host.run_until(lambda: self._feed() or predicate(), timeout=timeout)
 
     def sleep(self, seconds) -> None:
         """``time.sleep`` in the test: run the simulation for ``seconds``."""
