@@ -232,6 +232,29 @@ def test_a_reader_thread_drains_while_the_test_waits(pytester, args):
     """, args, passed=2)
 
 
+@pytest.mark.parametrize("args", MODES)
+def test_closing_the_tests_end_gives_the_program_sigpipe(pytester, args):
+    run_checked(pytester, """
+        import os
+        import signal
+        import subprocess
+
+        def test_close():
+            p = subprocess.Popen(["seq", "1000000"], stdout=subprocess.PIPE)
+            assert p.stdout.read(10) == b"1\\n2\\n3\\n4\\n5\\n"
+            p.stdout.close()
+            assert p.wait() == -signal.SIGPIPE
+            host_check(p.pid)
+
+        def test_os_close_of_its_descriptor():
+            p = subprocess.Popen(["sh", "-c", "sleep 0.2; exec seq 1000000"],
+                                 stdout=subprocess.PIPE)
+            os.close(p.stdout.fileno())
+            assert p.wait() == -signal.SIGPIPE
+            host_check(p.pid)
+    """, args, passed=2)
+
+
 def test_simproc_sleep_moves_the_clock_its_full_length_with_pipes_open(pytester):
     """time.sleep(10) is 10 virtual seconds even when the programs end sooner and a
     pipe is still being fed (stdin) or read from (stdout)."""
