@@ -27,7 +27,6 @@ _real_epoll = _select.epoll
 _real_read = os.read
 
 _POLLIN_LIKE = _select.POLLIN | _select.POLLHUP | _select.POLLERR
-_POLLOUT_LIKE = _select.POLLOUT | _select.POLLERR
 
 
 def _fileno(obj) -> int:
