@@ -63,6 +63,17 @@ def test_a_grandchild_holding_stdout_keeps_the_pipe_open(pytester, args):
             assert p.communicate() == ("", None)
             host_check(grandchild)
 
+        def test_a_timed_out_communicate_keeps_what_it_read():
+            p = subprocess.Popen(["sh", "-c", "sleep 60 & echo $!; echo more"],
+                                 stdout=subprocess.PIPE, text=True)
+            with pytest.raises(subprocess.TimeoutExpired) as info:
+                p.communicate(timeout=1)
+            grandchild, more = info.value.output.split()  # bytes, as Popen gives them
+            assert more == b"more"
+            os.kill(int(grandchild), signal.SIGKILL)
+            assert p.communicate() == (info.value.output.decode(), None)
+            host_check(int(grandchild))
+
         def test_output_written_after_the_child_ended_is_read():
             out = subprocess.check_output(["sh", "-c", "(sleep 0.3; echo late) & echo $!"])
             pid, late = out.split()
@@ -85,7 +96,7 @@ def test_a_grandchild_holding_stdout_keeps_the_pipe_open(pytester, args):
             out = subprocess.check_output(["head", "-c", "300000", "/dev/zero"])
             assert out == bytes(300000)
             host_check(int(p.stderr.read()))
-    """, args, passed=4)
+    """, args, passed=5)
 
 
 @pytest.mark.parametrize("args", MODES)
