@@ -236,7 +236,7 @@ def test_a_reader_thread_drains_while_the_test_waits(pytester, args):
                                  stdout=subprocess.PIPE, text=True)
             thread, lines = reader(p)
             time.sleep(2)
-            assert p.poll() == 0
+            assert p.wait(timeout=60) == 0
             thread.join(30)
             assert len(lines) == 100001
             host_check(int(lines[-1]))
