@@ -88,11 +88,16 @@ class _Relay:
         self._source: int | None = source
         self._sink: int | None = sink
         self._buf = bytearray()
+        self._mutex = threading.Lock()  # a pump (host run) against a close (the test)
         os.set_blocking(source, False)
         os.set_blocking(sink, False)
         session._feeders.add(self)
 
     def _pump(self) -> None:
+        with self._mutex:
+            self._pump_locked()
+
+    def _pump_locked(self) -> None:
         while self._source is not None:
             try:
                 data = _real_read(self._source, 1 << 16)
@@ -109,12 +114,16 @@ class _Relay:
             except BlockingIOError:
                 break
             except BrokenPipeError:  # the test closed every copy of its end
-                self._close_fd()
+                self._close_fd_locked()
                 return
         if self._source is None and not self._buf:
-            self._close_fd()
+            self._close_fd_locked()
 
     def _close_fd(self) -> None:
+        with self._mutex:
+            self._close_fd_locked()
+
+    def _close_fd_locked(self) -> None:
         self._session._feeders.discard(self)
         self._buf.clear()
         for name in ("_source", "_sink"):
