@@ -1,10 +1,11 @@
-"""The patched ``subprocess.Popen``, ``time.sleep`` and ``os`` process functions.
+"""The patched ``subprocess.Popen``, ``time.sleep``, ``os`` process functions and waits.
 
-Each fake sends a call that names one of the host's processes (or groups) to the
-session, and any other call to the real function unchanged. ``Patches`` installs them
-on their modules and on every module that imported the real object by name
-(``from subprocess import Popen``, ``from time import sleep``, ``from os import kill``),
-and puts everything back at the end of the test.
+Each fake sends a call that names one of the host's processes (or groups), or one of the
+test's pipes to them (select, poll, os.read: ready.py), to the session, and any other
+call to the real function unchanged. ``Patches`` installs them on their modules and on
+every module that imported the real object by name (``from subprocess import Popen``,
+``from time import sleep``, ``from os import kill``), and puts everything back at the end
+of the test.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import time as _time
 
 from .args import signal_number
 from .popen import SimPopen
+from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
+from .ready import REPLACED as _READY_REPLACED
 from .routing import (_caller_is_native, _matches, _real_getpgid, _real_getsid,
                       _real_kill, _real_killpg, _real_pidfd_open, _real_pidfd_send_signal,
                       _real_sleep, _real_wait, _real_wait3, _real_wait4, _real_waitid,
@@ -66,6 +69,9 @@ class Patches:
             for module, name, _, fake in _REPLACED:
                 cls._undo.append((module, name, getattr(module, name)))
                 setattr(module, name, fake)
+            for klass, name, fake in _READY_CLASS_ATTRIBUTES:
+                cls._undo.append((klass, name, klass.__dict__[name]))
+                setattr(klass, name, fake)
             cls._installed = True
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere
         walked = cls._walked
@@ -163,7 +169,7 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "pidfd_open", _real_pidfd_open, _sim_pidfd_open),
              (_signal, "pidfd_send_signal", _real_pidfd_send_signal, _sim_pidfd_send_signal),
              (os, "getpgid", _real_getpgid, _sim_getpgid),
-             (os, "getsid", _real_getsid, _sim_getsid)]
+             (os, "getsid", _real_getsid, _sim_getsid), *_READY_REPLACED]
 for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones
     _fake.__name__ = _fake.__qualname__ = _real.__name__
     _fake.__doc__ = _real.__doc__

@@ -18,7 +18,7 @@ from ..host import DEFAULT_START_TIME, SimHost
 from . import procfs
 from .clock import VirtualClock
 from .patches import Patches
-from .pipes import _CAPTURE, _MERGE, _StdinWriter
+from .pipes import _MERGE
 from .routing import _real_monotonic, _real_sleep, active_session, set_active
 from .waiting import PidFds
 
@@ -47,8 +47,11 @@ class DropinSession:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._last_run = _real_monotonic()  # when the test's thread last used the host
-        self._writers: list[_StdinWriter] = []       # every stdin=PIPE of the test
-        self._feeders: set[_StdinWriter] = set()     # those with bytes not in the pipe yet
+        # the test's ends of its programs' pipes, by descriptor (pipes.py, ready.py)
+        self._pipe_fds: dict[int, object] = {}
+        # what moves bytes at every host step: stdin=PIPE writers with bytes not in the
+        # pipe yet, the stdout/stderr relays (pipes.py)
+        self._feeders: set = set()
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
         self._pidfds = PidFds()  # the test's pidfds of host processes
         self._patches = Patches()
@@ -83,8 +86,8 @@ class DropinSession:
         try:
             if active_session() is self:
                 set_active(None)
-            for writer in self._writers:
-                writer._close_fd()
+            for end in list(self._pipe_fds.values()):
+                end._close_fd()
             self._pidfds.close()
             procfs.uninstall(self)
             self._patches.restore()
@@ -142,9 +145,11 @@ class DropinSession:
             self._last_run = _real_monotonic()
 
     def _feed(self) -> bool:
-        """Move what the test wrote to stdin pipes into the pipes, as much as fits. Runs
-        before and during every host run (from its predicate, between two steps), so a
-        program that drained its stdin finds the rest there. Returns False."""
+        """Move what the test wrote to stdin pipes into the pipes, and what programs
+        wrote to stdout/stderr pipes into the test's, as much as fits. Runs before and
+        during every host run (from its predicate, between two steps), so a program
+        that drained its stdin finds the rest there, and one that writes never finds
+        its stdout full. Returns False."""
         for writer in list(self._feeders):
             writer._pump()
         return False
@@ -153,14 +158,18 @@ class DropinSession:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds."""
         host = self.host
         self._feed()
-        if self._feeders:
-            condition = predicate
-            predicate = self._feed if condition is None else (
-                lambda: self._feed() or condition())
-        if predicate is None:
-            host.run_for(timeout)
+        if not self._feeders:
+            if predicate is None:
+                host.run_for(timeout)
+            else:
+                host.run_until(predicate, timeout=timeout)
+        elif predicate is None:
+            target_ns = self._now_ns() + int(round(timeout * 1e9))
+            host.run_until(self._feed, timeout=timeout)
+            # the programs ended early: the clock still moves its full length
+            host.run_for(max(0, target_ns - self._now_ns()) / 1e9)
         else:
-            host.run_until(predicate, timeout=timeout)
+            host.run_until(lambda: self._feed() or predicate(), timeout=timeout)
 
     def sleep(self, seconds) -> None:
         """``time.sleep`` in the test: run the simulation for ``seconds``."""
@@ -299,8 +308,7 @@ class DropinSession:
         host = self.host
         out, err = popen._out_spec, popen._err_spec
         sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin,
-                        stdout=None if out is _CAPTURE else out,
-                        stderr=(subprocess.STDOUT if err is _MERGE
-                                else None if err is _CAPTURE else err))
+                        stdout=out,
+                        stderr=subprocess.STDOUT if err is _MERGE else err)
         popen._sp = sp
         self._children[sp.pid] = popen
