@@ -91,7 +91,7 @@ class _Relay:
         self._mutex = threading.Lock()  # a pump (host run) against a close (the test)
         os.set_blocking(source, False)
         os.set_blocking(sink, False)
-        session._feeders.add(self)
+        session._feeders[self] = None
 
     def _pump(self) -> None:
         with self._mutex:
@@ -124,7 +124,7 @@ class _Relay:
             self._close_fd_locked()
 
     def _close_fd_locked(self) -> None:
-        self._session._feeders.discard(self)
+        self._session._feeders.pop(self, None)
         self._buf.clear()
         for name in ("_source", "_sink"):
             fd = getattr(self, name)
@@ -219,16 +219,16 @@ class _StdinWriter(io.RawIOBase):
             if self._fd is not None and self.closed and not self._buf:
                 self._close_fd_locked()
             if self._fd is not None and self._buf:
-                self._session._feeders.add(self)
+                self._session._feeders[self] = None
             else:
-                self._session._feeders.discard(self)
+                self._session._feeders.pop(self, None)
 
     def _close_fd_locked(self) -> None:
         if self._fd is not None:
             self._session._pipe_fds.pop(self._fd, None)
             os.close(self._fd)
             self._fd = None
-        self._session._feeders.discard(self)
+        self._session._feeders.pop(self, None)
 
     def _close_fd(self) -> None:
         with self._mutex:

@@ -51,7 +51,7 @@ class DropinSession:
         self._pipe_fds: dict[int, object] = {}
         # what moves bytes at every host step: stdin=PIPE writers with bytes not in the
         # pipe yet, the stdout/stderr relays (pipes.py)
-        self._feeders: set = set()
+        self._feeders: dict = {}   # an ordered set: relays pump in a fixed order
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
         self._pidfds = PidFds()  # the test's pidfds of host processes
         self._patches = Patches()
