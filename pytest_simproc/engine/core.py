@@ -18,6 +18,7 @@ from ..scheduler import ChaosScheduler, Scheduler
 from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
 from ..trace.seccomp import PreparedFilter, build_filter
+from ..trace.vdso import ClockPage, image as vdso_image
 from .decode import SyscallStops
 from .deliver import SignalDelivery
 from .fdobjects import FdObjects, SignalFd
@@ -32,6 +33,9 @@ from .writeback import WriteBack
 # default (and nothing else does), so CPU clocks, ITIMER_VIRTUAL/PROF and RLIMIT_CPU
 # depend only on what the program asked of the kernel.
 CPU_NS_PER_SYSCALL = 1_000
+# the calls the host's vDSO answers without a stop (trace/vdso.c)
+_VDSO_CALLS = frozenset(syscall_number(n) for n in
+                        ("clock_gettime", "gettimeofday", "time", "getcpu"))
 
 
 class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
@@ -41,7 +45,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
     def __init__(self, *, hostname: str, start_time_ns: int, seed: int, data_dir: str,
                  rlimits=None, cpu_ns_per_syscall: int = CPU_NS_PER_SYSCALL,
                  strace: str = "off", network: str = "loopback", chaos: bool = False,
-                 replay=None, explain: bool = False, inject=()):
+                 replay=None, explain: bool = False, inject=(), vdso: bool = True):
         self.hostname = hostname
         self.network = network  # "loopback" or "outside" (syscalls/net.py)
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
@@ -50,6 +54,12 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.procview = ProcView(self)   # /proc as the host's programs see it
         self.clock = VirtualClock(start_time_ns)
         self.start_time_ns = start_time_ns
+        # the page the programs' vDSO reads the clocks from (trace/vdso.py); without
+        # one (no C compiler), programs get no vDSO and every clock read traps
+        image = vdso_image() if vdso else None
+        self.clock_page = ClockPage(data_dir, image) if image is not None else None
+        if self.clock_page is not None:
+            self.clock.on_change = self.clock_page.publish
         if chaos:
             # explain: each decision also says which call each candidate was about to
             # complete (the plugin asks for it when it reports a failing schedule)
@@ -116,6 +126,16 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         if self.injector is not None:
             numbers |= self.injector.numbers
         return numbers
+
+    def vdso_wanted(self) -> bool:
+        """Whether programs get the host's vDSO: not when users' hooks or
+        fault-injection rules must see the clock calls it answers."""
+        if self.clock_page is None:
+            return False
+        watched = frozenset(self.extra_handlers)
+        if self.injector is not None:
+            watched |= self.injector.numbers
+        return not watched & _VDSO_CALLS
 
     def describe_next(self, task: Task) -> str:
         """The call ``task`` completes when it next runs, as the deterministic strace

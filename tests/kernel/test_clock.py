@@ -83,3 +83,20 @@ def test_queue_matches_a_sorted_reference(items, now):
     assert q.next_time() == (reference[0][0] if reference else None)
     assert q.pop_due(now) == [i for w, i in reference if w <= now]
     assert len(q) == sum(1 for w, _ in reference if w > now)
+
+
+def test_on_change_hears_every_new_value():
+    """The clock tells its listener (a host's clock page, trace/vdso.py) each value
+    the realtime and monotonic clocks take, and nothing moves it without a call."""
+    heard = []
+    c = VirtualClock(1000)
+    c.on_change = lambda now, real: heard.append((now, real))
+    assert heard == [(1000, 1000)]           # the value at the time it is attached
+    c.advance_to(1500)
+    c.advance_by(0)
+    c.realtime_offset_ns = -300               # clock_settime(CLOCK_REALTIME, ...)
+    c.advance_by(100)
+    assert heard == [(1000, 1000), (1500, 1500), (1500, 1500), (1500, 1200), (1600, 1300)]
+    with pytest.raises(ValueError):
+        c.advance_to(1)
+    assert heard[-1] == (1600, 1300) and len(heard) == 5

@@ -1,0 +1,63 @@
+"""Clock reads answered by the host's vDSO (trace/vdso.py): no stop, the same virtual
+values the trapped calls give, in dynamic and static programs, parents and children
+(tests/programs/vdso_reads.c)."""
+from __future__ import annotations
+
+import pytest
+
+from pytest_simproc import Exited, SimHost
+
+START = 946684800
+N = 1000
+
+
+def expected(first: str = "first 0 0") -> list[str]:
+    def at(sec: int) -> str:
+        t = f"{START + sec}.000000000"
+        return f"{t} {t} {t} {t} {t} {START + sec}.000000 {START + sec}"
+    return ["vdso yes", first, f"unchanged {5 * N} of {5 * N}",
+            f"parent {at(60)}", f"child {at(61)}"]
+
+
+def run(prog, **options):
+    with SimHost(strace="deterministic", **options) as host:
+        p = host.spawn([prog, str(N)])
+        host.run()
+        assert p.exit_status == Exited(0), p.stderr
+        return p.stdout.decode().splitlines(), p.strace()
+
+
+def test_native(build, native):
+    res = native([build("vdso_reads"), "10", "0"])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.decode().splitlines()[:2] == ["vdso yes", "first 0 0"]
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_reads_make_no_stop(build, static):
+    """5,000 reads of five clocks and the gettimeofday/time reads leave no line in
+    the deterministic strace log (no stop); the values are the virtual clock's, a
+    forked child reads the same page; CPU-time clocks still trap."""
+    lines, strace = run(build("vdso_reads", static=static))
+    assert lines[:5] == expected()
+    assert lines[5].startswith("cpu 0.0000")
+    calls = [line.split(" ", 1)[1] for line in strace]
+    for call in ("gettimeofday(", "time(", "clock_gettime(CLOCK_MONOTONIC",
+                 "clock_gettime(CLOCK_REALTIME", "clock_gettime(CLOCK_TAI"):
+        assert not [c for c in calls if c.startswith(call)], call
+    assert strace.count("clock_gettime(CLOCK_PROCESS_CPUTIME_ID") == 1
+
+
+def test_runs_stay_byte_identical(build):
+    prog = build("vdso_reads")
+    first, second = run(prog), run(prog)
+    assert first[0] == second[0]
+    assert list(first[1]) == list(second[1])
+
+
+def test_injection_rule_on_a_clock_call_sees_every_read(build):
+    """A fault-injection rule naming clock_gettime needs the calls trapped: the host
+    gives no vDSO then, and the program's first read gets the injected error."""
+    lines, strace = run(build("vdso_reads"), inject=["clock_gettime:error=EPERM:when=1"])
+    assert lines == ["vdso no", "first -1 EPERM"]
+    assert strace.count("clock_gettime(CLOCK_MONOTONIC") == 1
