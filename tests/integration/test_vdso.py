@@ -3,9 +3,14 @@ values the trapped calls give, in dynamic and static programs, parents and child
 (tests/programs/vdso_reads.c)."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import pytest
 
 from pytest_simproc import Exited, SimHost
+from pytest_simproc.engine import core
 
 START = 946684800
 N = 1000
@@ -61,3 +66,38 @@ def test_injection_rule_on_a_clock_call_sees_every_read(build):
     lines, strace = run(build("vdso_reads"), inject=["clock_gettime:error=EPERM:when=1"])
     assert lines == ["vdso no", "first -1 EPERM"]
     assert strace.count("clock_gettime(CLOCK_MONOTONIC") == 1
+
+
+def go_program(tmp_path) -> list[str]:
+    """A Go program and its arguments (taking a file to read): go_clock.go built with
+    the Go toolchain, or else a Go binary the Google Cloud SDK installs; skip without."""
+    go = shutil.which("go")
+    if go is not None:
+        out = tmp_path / "go_clock"
+        src = os.path.join(os.path.dirname(__file__), "..", "programs", "go_clock.go")
+        subprocess.run([go, "build", "-o", str(out), src], check=True, capture_output=True,
+                       env={**os.environ, "CGO_ENABLED": "0"}, timeout=300)
+        return [str(out)]
+    crc32c = shutil.which("gcloud-crc32c")
+    if crc32c is not None:
+        return [os.path.realpath(crc32c)]
+    pytest.skip("no Go toolchain and no Go program on this machine")
+
+
+def test_go_runtime_reads_the_hosts_vdso(tmp_path, monkeypatch):
+    """Go parses the vDSO itself: with the host's, its runtime's clock reads make no
+    system call; without one (no image), the same run traps them."""
+    argv = go_program(tmp_path)
+    data = tmp_path / "data.txt"
+    data.write_bytes(b"hello\n")
+
+    def clock_calls() -> int:
+        with SimHost(strace="deterministic") as host:
+            p = host.spawn(argv + [str(data)])
+            host.run()
+            assert p.exit_status == Exited(0), p.stderr
+            return p.strace().count("clock_gettime(")
+
+    assert clock_calls() == 0
+    monkeypatch.setattr(core, "vdso_image", lambda: None)
+    assert clock_calls() > 0
