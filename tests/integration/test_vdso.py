@@ -101,3 +101,32 @@ def test_go_runtime_reads_the_hosts_vdso(tmp_path, monkeypatch):
     assert clock_calls() == 0
     monkeypatch.setattr(core, "vdso_image", lambda: None)
     assert clock_calls() > 0
+
+
+def test_vdso_answers_as_the_trapped_calls(build):
+    """Every clock id (valid, CPU-time, unknown, negative), gettimeofday with its
+    time zone, time and getcpu: libc's answer (the host's vDSO where it has one) is
+    the trapped system call's, before and after CLOCK_REALTIME is set 1,000 s ahead.
+    CPU-time clocks are trapped both ways: each read costs the model's 1 us of CPU."""
+    with SimHost() as host:
+        p = host.spawn([build("vdso_vs_syscall"), "set"])
+        host.run()
+        assert p.exit_status == Exited(0), p.stderr
+    lines = p.stdout.decode().splitlines()
+    assert len(lines) == 2 * 20
+    cpu_clocks = {"2", "3", "-6"}  # PROCESS_ and THREAD_CPUTIME_ID, the caller's by pid 0
+    for line in lines:
+        name, rest = line.split(" libc ")
+        libc, sys_ = rest.split(" sys ")
+        if name.split()[-1] in cpu_clocks and "clock" in name:
+            (rc1, v1), (rc2, v2) = libc.split(), sys_.split()
+            assert rc1 == rc2 == "0" and int(v2) - int(v1) == 1000, line
+        else:
+            assert libc == sys_, line
+    values = {name: rest.split(" sys ")[0] for name, rest in
+              (line.split(" libc ") for line in lines)}
+    assert values["before clock 0"] == f"0 {START * 10**9}"
+    assert values["after clock 0"] == values["after clock 11"] == f"0 {(START + 1000) * 10**9}"
+    assert values["after clock 1"] == f"0 {START * 10**9}"   # the monotonic clocks stay
+    assert values["after time"] == f"0 {START + 1000}"
+    assert values["after clock 12"] == values["after clock -1"] == "EINVAL 0"
