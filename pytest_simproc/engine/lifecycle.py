@@ -185,8 +185,8 @@ class Lifecycle:
         regs = pt.getregs(task.native)
         vdso = None
         if self.vdso_wanted():
-            def vdso(machine_vdso: int):
-                return install_vdso(task.native, task.mem, self.clock_page, machine_vdso)
+            def vdso():
+                return install_vdso(task.native, task.mem, self.clock_page, regs)
         died = None
         try:
             patch_auxv(task.mem, regs.rsp, self.random_bytes, vdso)

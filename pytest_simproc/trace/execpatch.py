@@ -26,7 +26,8 @@ def _words(mem, addr: int):
 
 def patch_auxv(mem, rsp: int, random_bytes, vdso=None) -> None:
     """Walk argc, argv, envp and auxv from the initial stack pointer and patch auxv.
-    ``vdso(machine_vdso_address)``: maps the host's vDSO, returns its address or None."""
+    ``vdso()``: maps the host's vDSO in place of the machine's, returns its address
+    or None."""
     words = _words(mem, rsp)
     _, argc = next(words)
     for _ in range(argc + 1):  # argv pointers and their NULL
@@ -40,7 +41,7 @@ def patch_auxv(mem, rsp: int, random_bytes, vdso=None) -> None:
         if a_type == AT_NULL:
             return
         if a_type == AT_SYSINFO_EHDR:
-            ours = vdso(a_val) if vdso is not None else None
+            ours = vdso() if vdso is not None else None
             if ours is None:
                 mem.poke(addr, struct.pack("<Q", AT_IGNORE))
             else:

@@ -33,10 +33,14 @@ static inline const struct clock_page *page(void)
     return (const struct clock_page *)(image - PAGE);
 }
 
-static inline long raw_syscall2(long nr, long a, long b)
+static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
 {
     long ret;
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b)
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall" : "=a"(ret)
+                     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
                      : "rcx", "r11", "memory");
     return ret;
 }
@@ -56,8 +60,14 @@ static inline void read_page(int64_t *now, int64_t *real)
     } while (p->seq != seq);
 }
 
+/* Whole seconds, rounded down as the host's handlers round (Python's //). */
+static inline int64_t seconds(int64_t ns)
+{
+    return ns >= 0 ? ns / NSEC : -((-ns + NSEC - 1) / NSEC);
+}
+
 /* time.h ids; kernel/timers.py REALTIME_CLOCKS and syscalls/time.py _WALL_CLOCKS */
-static int clock_kind(long id)
+static int clock_kind(int id)
 {
     switch (id) {
     case 0: case 5: case 8: case 11:      /* REALTIME, _COARSE, _ALARM, TAI */
@@ -69,16 +79,16 @@ static int clock_kind(long id)
     }
 }
 
-int __vdso_clock_gettime(long id, struct k_timespec *ts)
+int __vdso_clock_gettime(int id, struct k_timespec *ts)
 {
     int kind = clock_kind(id);
     if (!kind)
-        return (int)raw_syscall2(228 /* clock_gettime */, id, (long)ts);
+        return (int)raw_syscall6(228 /* clock_gettime */, id, (long)ts, 0, 0, 0, 0);
     int64_t now, real;
     read_page(&now, &real);
     int64_t v = kind == 2 ? real : now;
-    ts->tv_sec = v / NSEC;
-    ts->tv_nsec = v % NSEC;
+    ts->tv_sec = seconds(v);
+    ts->tv_nsec = v - seconds(v) * NSEC;
     return 0;
 }
 
@@ -87,8 +97,8 @@ int __vdso_gettimeofday(struct k_timeval *tv, struct k_timezone *tz)
     int64_t now, real;
     read_page(&now, &real);
     if (tv) {
-        tv->tv_sec = real / NSEC;
-        tv->tv_usec = (real % NSEC) / 1000;
+        tv->tv_sec = seconds(real);
+        tv->tv_usec = (real - seconds(real) * NSEC) / 1000;
     }
     if (tz) {
         tz->tz_minuteswest = 0;  /* UTC, as the trapped call says */
@@ -101,7 +111,7 @@ int64_t __vdso_time(int64_t *t)
 {
     int64_t now, real;
     read_page(&now, &real);
-    int64_t s = real / NSEC;
+    int64_t s = seconds(real);
     if (t)
         *t = s;
     return s;
@@ -117,7 +127,32 @@ int __vdso_getcpu(unsigned *cpu, unsigned *node, void *unused)
     return 0;
 }
 
-int clock_gettime(long, struct k_timespec *) __attribute__((weak, alias("__vdso_clock_gettime")));
+/* Not a vDSO function: the tracer copies this code over a newly exec'd program's
+ * entry point and runs it there once (vdso.py's install), to map the clock page and
+ * room for the image in one go; it ends at int3 with the room's address (or -1). */
+__attribute__((used, noreturn, noinline))
+void simproc_map_stub(const char *page_path, long size)
+{
+    long base = -1;
+    long fd = raw_syscall6(257 /* openat */, -100 /* AT_FDCWD */, (long)page_path,
+                           02000000 /* O_RDONLY | O_CLOEXEC */, 0, 0, 0);
+    if (fd >= 0) {
+        base = raw_syscall6(9 /* mmap */, 0, size, 5 /* PROT_READ | PROT_EXEC */,
+                            0x22 /* MAP_PRIVATE | MAP_ANONYMOUS */, -1, 0);
+        if ((unsigned long)base >= -4095UL)
+            base = -1;
+        else if (raw_syscall6(9, base, PAGE, 1 /* PROT_READ */,
+                              0x11 /* MAP_SHARED | MAP_FIXED */, fd, 0) != base) {
+            raw_syscall6(11 /* munmap */, base, size, 0, 0, 0, 0);
+            base = -1;
+        }
+        raw_syscall6(3 /* close */, fd, 0, 0, 0, 0, 0);
+    }
+    __asm__ volatile("int3" : : "a"(base));
+    __builtin_unreachable();
+}
+
+int clock_gettime(int, struct k_timespec *) __attribute__((weak, alias("__vdso_clock_gettime")));
 int gettimeofday(struct k_timeval *, struct k_timezone *) __attribute__((weak, alias("__vdso_gettimeofday")));
 int64_t time(int64_t *) __attribute__((weak, alias("__vdso_time")));
 int getcpu(unsigned *, unsigned *, void *) __attribute__((weak, alias("__vdso_getcpu")));

@@ -12,9 +12,10 @@ writes only while no program runs, a read returns exactly what the trapped call
 would have returned at that point of the schedule, and runs stay deterministic.
 
 At each exec the tracer maps the page and a copy of the image into the new program
-(``install``: openat, two mmaps and close, run by the program from a `syscall`
-instruction of the machine's vDSO while single-stepped) and points AT_SYSINFO_EHDR at
-the image (getauxval(3)), where glibc (dynamic and static), musl and Go look for it.
+(``install``: vdso.c's simproc_map_stub, copied over the program's entry point, runs
+openat, two mmaps and close and stops at an int3; the entry's code is put back) and
+points AT_SYSINFO_EHDR at the image (getauxval(3)), where glibc (dynamic and static),
+musl and Go look for it.
 A fork keeps both mappings: the child reads the same shared page.
 
 Not in the image, so still trapped: CPU-time clocks (their values are per process
@@ -45,13 +46,6 @@ _CFLAGS = ["-O2", "-fPIC", "-shared", "-nostdlib", "-fno-stack-protector",
 # the clock page's layout, vdso.c's struct clock_page: seq, pad, now_ns, realtime_ns
 _PAGE_FMT = "<IIqq"
 
-# x86_64 system call numbers, mman.h and fcntl.h values
-_SYS_OPENAT, _SYS_MMAP, _SYS_CLOSE, _SYS_MUNMAP = 257, 9, 3, 11
-_AT_FDCWD = -100
-_O_RDONLY_CLOEXEC = 0o2000000
-_PROT_READ, _PROT_EXEC = 1, 4
-_MAP_SHARED, _MAP_PRIVATE, _MAP_FIXED, _MAP_ANONYMOUS = 1, 2, 0x10, 0x20
-_PTRACE_SINGLESTEP = 9
 
 
 def _cache_dir() -> str:
@@ -106,6 +100,7 @@ class ClockPage:
 
     def __init__(self, directory: str, image_bytes: bytes):
         self.image = image_bytes
+        self.stub = _function(image_bytes, "simproc_map_stub")
         self.path = os.path.join(directory, ".clock-page")
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o444)
         try:
@@ -134,104 +129,74 @@ class ClockPage:
 
 
 class TraceeGone(Exception):
-    """The program died while the tracer ran calls in it; ``status`` is its wait status."""
+    """The program died while the tracer ran code in it; ``status``: its wait status."""
 
     def __init__(self, status: int):
         super().__init__(status)
         self.status = status
 
 
-def _syscall_gadget(mem, machine_vdso: int) -> int | None:
-    """An address of a `syscall` instruction the program can execute: the machine's
-    vDSO has one (its fallback paths)."""
-    if not machine_vdso:
-        return None
-    try:
-        code = mem.peek(machine_vdso, 2 * PAGE)
-    except OSError:
-        try:
-            code = mem.peek(machine_vdso, PAGE)
-        except OSError:
-            return None
-    at = code.find(b"\x0f\x05")
-    return machine_vdso + at if at >= 0 else None
+def _function(elf: bytes, name: str) -> bytes:
+    """The code of function ``name`` in ``elf`` (its .symtab entry's bytes)."""
+    shoff, = struct.unpack_from("<Q", elf, 40)
+    shentsize, shnum = struct.unpack_from("<HH", elf, 58)
+    sections = [struct.unpack_from("<IIQQQQII", elf, shoff + i * shentsize)
+                for i in range(shnum)]
+    for _, sh_type, _, _, offset, size, link, _ in sections:
+        if sh_type != 2:  # SHT_SYMTAB
+            continue
+        strings = sections[link][4]
+        for at in range(offset, offset + size, 24):
+            st_name, _, _, _, value, length = struct.unpack_from("<IBBHQQ", elf, at)
+            end = elf.index(b"\0", strings + st_name)
+            if elf[strings + st_name:end] == name.encode():
+                return elf[value:value + length]  # one segment: offsets are addresses
+    raise LookupError(name)
 
 
-class _Runner:
-    """Runs system calls in a stopped program: registers set at `syscall`, one
-    single step (through a seccomp stop of the call, if the filter traps it)."""
-
-    def __init__(self, native: int, gadget: int, saved):
-        self.native, self.gadget, self.saved = native, gadget, saved
-        self.signals: list[int] = []  # real signals that stopped it meanwhile
-
-    def call(self, nr: int, *args: int) -> int:
-        regs = pt.copy_regs(self.saved)
-        regs.rip, regs.rax, regs.orig_rax = self.gadget, nr, pt.MASK64
-        for name, value in zip(("rdi", "rsi", "rdx", "r10", "r8", "r9"), args):
-            setattr(regs, name, value & pt.MASK64)
-        pt.setregs(self.native, regs)
-        while True:
-            _step(self.native)
-            _, status = pt.wait_task(self.native)
-            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
-                raise TraceeGone(status)
-            sig = os.WSTOPSIG(status)
-            if sig == _signal.SIGTRAP and status >> 16 == 0:
-                return pt.to_signed(pt.getregs(self.native).rax)
-            if sig != _signal.SIGTRAP:
-                self.signals.append(sig)  # given back once the calls are done
-            # a seccomp stop of the call: it runs natively as the step goes on
-
-
-def _step(native: int) -> None:
-    if pt._raw(_PTRACE_SINGLESTEP, native, None, 0) == -1:
-        pt._fail(_PTRACE_SINGLESTEP, native)
-
-
-def install(native: int, mem, page: ClockPage, machine_vdso: int) -> int | None:
-    """Map ``page`` and the vDSO image into a program stopped at its exec event; the
-    image's address, or None when it could not be mapped (the program then runs
-    without a vDSO). The program is left stopped, its registers as they were when it
-    returned from execve. Raises TraceeGone if it died meanwhile."""
-    gadget = _syscall_gadget(mem, machine_vdso)
-    if gadget is None:
-        return None
-    pt.syscall(native)  # to execve's exit stop: its result is in rax by then
-    _, status = pt.wait_task(native)
-    if os.WIFEXITED(status) or os.WIFSIGNALED(status):
-        raise TraceeGone(status)
-    saved = pt.getregs(native)
-    run = _Runner(native, gadget, saved)
+def install(native: int, mem, page: ClockPage, regs) -> int | None:
+    """Map ``page`` and the vDSO image into a program stopped at its exec event
+    (``regs``: its registers there); the image's address, or None when it could not
+    be mapped (the program then runs without a vDSO). vdso.c's simproc_map_stub runs
+    in the program, copied over its entry point, and ends at an int3: one stop (and
+    a seccomp stop for each call the filter traps). The program is left stopped with
+    its code and registers as execve left them. Raises TraceeGone if it died."""
+    entry = regs.rip
+    stub = page.stub
     size = PAGE + -(-len(page.image) // PAGE) * PAGE
     path = page.path.encode() + b"\0"
-    path_at = (saved.rsp - PAGE - len(path)) & ~15  # below the stack pointer: unused
-    base = None
-    gone = False
+    path_at = (regs.rsp - 512 - len(path)) & ~15  # below the stack pointer: unused
     try:
+        code = mem.peek(entry, len(stub))
         mem.poke(path_at, path)
-        fd = run.call(_SYS_OPENAT, _AT_FDCWD, path_at, _O_RDONLY_CLOEXEC)
-        mem.poke(path_at, bytes(len(path)))  # the host's paths must not leak into runs
-        if fd < 0:
-            return None
-        base = run.call(_SYS_MMAP, 0, size, _PROT_READ | _PROT_EXEC,
-                        _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
-        if base < 0:
-            base = None
-        elif run.call(_SYS_MMAP, base, PAGE, _PROT_READ, _MAP_SHARED | _MAP_FIXED,
-                      fd, 0) != base:
-            run.call(_SYS_MUNMAP, base, size)
-            base = None
-        run.call(_SYS_CLOSE, fd)
-        if base is not None:
-            mem.poke(base + PAGE, page.image)
-            return base + PAGE
+        mem.poke(entry, stub)
+    except OSError:
         return None
-    except TraceeGone:
-        gone = True
-        raise
-    finally:
-        if not gone:
-            pt.setregs(native, saved)
-            for sig in run.signals:
-                pt.tgkill(native, native, sig)
+    call = pt.copy_regs(regs)
+    call.rdi, call.rsi = path_at, size
+    call.rsp = path_at - 8  # as if called: rsp + 8 aligned to 16
+    pt.setregs(native, call)
+    signals = []  # real signals that stopped it meanwhile, given back afterwards
+    while True:
+        pt.cont(native)
+        _, status = pt.wait_task(native)
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            raise TraceeGone(status)
+        sig = os.WSTOPSIG(status)
+        if sig == _signal.SIGTRAP and status >> 16 == 0:
+            break  # the int3
+        if sig != _signal.SIGTRAP:
+            signals.append(sig)
+        # else a seccomp stop of one of its calls: it runs natively
+    base = pt.to_signed(pt.getregs(native).rax)
+    mem.poke(entry, code)
+    mem.poke(path_at, bytes(len(path)))  # the host's paths must not leak into runs
+    regs = pt.copy_regs(regs)
+    regs.rax, regs.orig_rax = 0, pt.MASK64  # execve's result; no call to restart
+    pt.setregs(native, regs)
+    for sig in signals:
+        pt.tgkill(native, native, sig)
+    if base < 0:
+        return None
+    mem.poke(base + PAGE, page.image)
+    return base + PAGE
