@@ -130,3 +130,21 @@ def test_vdso_answers_as_the_trapped_calls(build):
     assert values["after clock 1"] == f"0 {START * 10**9}"   # the monotonic clocks stay
     assert values["after time"] == f"0 {START + 1000}"
     assert values["after clock 12"] == values["after clock -1"] == "EINVAL 0"
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_musl_finds_the_hosts_vdso(tmp_path, static):
+    """musl looks the vDSO up itself (its own ELF walk, DT_HASH or DT_GNU_HASH):
+    vdso_reads built with musl-gcc reads the same virtual values without a stop."""
+    musl_gcc = shutil.which("musl-gcc")
+    if musl_gcc is None:
+        pytest.skip("musl-gcc is not installed")
+    programs = os.path.join(os.path.dirname(__file__), "..", "programs")
+    prog = tmp_path / "vdso_reads_musl"
+    subprocess.run([musl_gcc, "-O2", "-I", programs, *(["-static"] if static else []),
+                    "-o", str(prog), os.path.join(programs, "vdso_reads.c")],
+                   check=True, capture_output=True, timeout=120)
+    lines, strace = run(str(prog))
+    assert lines[:5] == expected()
+    assert strace.count("clock_gettime(") == 1  # the CPU-time clock only
+    assert strace.count("gettimeofday(") == 0
