@@ -148,3 +148,17 @@ def test_musl_finds_the_hosts_vdso(tmp_path, static):
     assert lines[:5] == expected()
     assert strace.count("clock_gettime(") == 1  # the CPU-time clock only
     assert strace.count("gettimeofday(") == 0
+
+
+def test_a_program_that_cannot_map_the_page_runs_without_a_vdso(build):
+    """The clock page gone from the data dir: the program's openat fails, its entry
+    code is put back, it starts with no vDSO and its clock reads trap, same values."""
+    with SimHost(strace="deterministic") as host:
+        os.unlink(os.path.join(host.data_dir, ".clock-page"))
+        p = host.spawn([build("vdso_reads"), "10"])
+        host.run()
+        assert p.exit_status == Exited(0), p.stderr
+    lines = p.stdout.decode().splitlines()
+    assert lines[0] == "vdso no"
+    assert lines[2] == "unchanged 50 of 50" and lines[3:5] == expected()[3:5]
+    assert p.strace().count("clock_gettime(") > 55  # 5 x (1 + 10) reads, and more
