@@ -45,7 +45,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
     def __init__(self, *, hostname: str, start_time_ns: int, seed: int, data_dir: str,
                  rlimits=None, cpu_ns_per_syscall: int = CPU_NS_PER_SYSCALL,
                  strace: str = "off", network: str = "loopback", chaos: bool = False,
-                 replay=None, explain: bool = False, inject=(), vdso: bool = True):
+                 replay=None, explain: bool = False, inject=()):
         self.hostname = hostname
         self.network = network  # "loopback" or "outside" (syscalls/net.py)
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
@@ -56,7 +56,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.start_time_ns = start_time_ns
         # the page the programs' vDSO reads the clocks from (trace/vdso.py); without
         # one (no C compiler), programs get no vDSO and every clock read traps
-        image = vdso_image() if vdso else None
+        image = vdso_image()
         self.clock_page = ClockPage(data_dir, image) if image is not None else None
         if self.clock_page is not None:
             self.clock.on_change = self.clock_page.publish

@@ -102,7 +102,11 @@ class ClockPage:
         self.image = image_bytes
         self.stub = _function(image_bytes, "simproc_map_stub")
         self.path = os.path.join(directory, ".clock-page")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o444)
+        try:  # a data dir used before: its page is read-only to its owner too
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
         try:
             os.ftruncate(fd, PAGE)
             self._map = mmap.mmap(fd, PAGE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)

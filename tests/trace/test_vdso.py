@@ -1,6 +1,7 @@
 """The host's vDSO image and its clock page (trace/vdso.py), without a tracee."""
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
@@ -49,3 +50,24 @@ def test_clock_page_publishes_with_an_even_sequence(tmp_path):
         assert seq % 2 == 0 and seq > 0
     finally:
         page.close()
+
+
+def test_a_data_dir_used_before_gets_a_fresh_page(tmp_path):
+    """A host reusing a data dir gets a new page file, not the old one reopened (its
+    mode is 0444, which only root could open for writing; programs of the old host
+    may still map it)."""
+    image = image_or_skip()
+    first = vdso.ClockPage(str(tmp_path), image)
+    first.publish(1, 2)
+    old_inode = os.stat(first.path).st_ino
+    with open(first.path, "rb") as still_mapped:
+        first.close()
+        second = vdso.ClockPage(str(tmp_path), image)
+        assert os.stat(second.path).st_ino != old_inode
+        assert struct.unpack_from("<IIqq", still_mapped.read(24))[2:] == (1, 2)
+    try:
+        assert second.read() == (0, 0)
+        second.publish(3, 4)
+        assert second.read() == (3, 4)
+    finally:
+        second.close()
