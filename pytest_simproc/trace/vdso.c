@@ -33,6 +33,7 @@ static inline const struct clock_page *page(void)
     return (const struct clock_page *)(image - PAGE);
 }
 
+__attribute__((always_inline))  /* simproc_map_stub is copied alone: no calls */
 static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
 {
     long ret;
