@@ -20,6 +20,7 @@ from ..scheduler import ChaosScheduler, Scheduler
 from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
 from ..trace.seccomp import PreparedFilter, build_filter
+from ..trace.vdso import ClockPage, image as vdso_image
 from .decode import SyscallStops
 from .deliver import SignalDelivery
 from .fdobjects import FdObjects, PidFdRef, SignalFd, TimerFd
@@ -43,6 +44,9 @@ MAX_UNAPPLIED_CPU_NS = 10_000_000
 # speed it runs.
 PREEMPT_AFTER_NS = 10_000_000
 PREEMPT_SLICE_NS = 10_000_000
+# the calls the host's vDSO answers without a stop (trace/vdso.c)
+_VDSO_CALLS = frozenset(syscall_number(n) for n in
+                        ("clock_gettime", "gettimeofday", "time", "getcpu"))
 
 
 class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
@@ -69,6 +73,12 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.calls_charged = 0      # simulated calls so far: the host's progress
         self._until_ns = start_time_ns  # the end of the current run: no clock move past it
         self._clock_moved = False   # by work: due timers and deadlines to look at
+        # the page the programs' vDSO reads the clocks from (trace/vdso.py); without
+        # one (no C compiler), programs get no vDSO and every clock read traps
+        image = vdso_image()
+        self.clock_page = ClockPage(data_dir, image) if image is not None else None
+        if self.clock_page is not None:
+            self.clock.on_change = self.clock_page.publish
         if chaos:
             # explain: each decision also says which call each candidate was about to
             # complete (the plugin asks for it when it reports a failing schedule)
@@ -140,6 +150,16 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         if self.injector is not None:
             numbers |= self.injector.numbers
         return numbers
+
+    def vdso_wanted(self) -> bool:
+        """Whether programs get the host's vDSO: not when users' hooks or
+        fault-injection rules must see the clock calls it answers."""
+        if self.clock_page is None:
+            return False
+        watched = frozenset(self.extra_handlers)
+        if self.injector is not None:
+            watched |= self.injector.numbers
+        return not watched & _VDSO_CALLS
 
     def describe_next(self, task: Task) -> str:
         """The call ``task`` completes when it next runs, as the deterministic strace

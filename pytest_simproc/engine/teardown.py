@@ -73,6 +73,8 @@ class Teardown:
     def close(self) -> None:
         if self.strace is not None:
             self.strace.close()
+        if self.clock_page is not None:
+            self.clock_page.close()
         for objects in self._fd_objects.values():
             for obj in objects:
                 os.close(obj.dup)

@@ -21,14 +21,37 @@ class VirtualClock:
     """A monotonic virtual clock in integer nanoseconds since the Unix epoch.
 
     ``realtime_offset_ns``: how far CLOCK_REALTIME has been set away from it
-    (clock_settime(2)); the monotonic clocks never move but forward."""
+    (clock_settime(2)); the monotonic clocks never move but forward.
+    ``on_change(now_ns, realtime_ns)``, when set, is told every new value (a host's
+    clock page, trace/vdso.py)."""
 
-    __slots__ = ("start_ns", "_now_ns", "realtime_offset_ns")
+    __slots__ = ("start_ns", "_now_ns", "_realtime_offset_ns", "_on_change")
 
     def __init__(self, start_ns: int) -> None:
         self.start_ns = int(start_ns)
         self._now_ns = self.start_ns
-        self.realtime_offset_ns = 0
+        self._realtime_offset_ns = 0
+        self._on_change = None
+
+    @property
+    def on_change(self):
+        return self._on_change
+
+    @on_change.setter
+    def on_change(self, listener) -> None:
+        self._on_change = listener
+        if listener is not None:
+            listener(self._now_ns, self.realtime_ns)
+
+    @property
+    def realtime_offset_ns(self) -> int:
+        return self._realtime_offset_ns
+
+    @realtime_offset_ns.setter
+    def realtime_offset_ns(self, offset_ns: int) -> None:
+        self._realtime_offset_ns = int(offset_ns)
+        if self._on_change is not None:
+            self._on_change(self._now_ns, self.realtime_ns)
 
     @property
     def now_ns(self) -> int:
@@ -38,7 +61,7 @@ class VirtualClock:
     @property
     def realtime_ns(self) -> int:
         """CLOCK_REALTIME: the virtual time plus what clock_settime moved it by."""
-        return self._now_ns + self.realtime_offset_ns
+        return self._now_ns + self._realtime_offset_ns
 
     @property
     def elapsed_ns(self) -> int:
@@ -58,6 +81,8 @@ class VirtualClock:
                 f"virtual clock cannot go backwards: now {self._now_ns} ns, asked {t_ns} ns"
             )
         self._now_ns = t_ns
+        if self._on_change is not None:
+            self._on_change(t_ns, t_ns + self._realtime_offset_ns)
 
     def advance_by(self, delta_ns: int) -> None:
         """Move the clock forward by ``delta_ns`` (must be >= 0)."""

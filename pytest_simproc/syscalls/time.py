@@ -5,6 +5,13 @@ starting at the host's start_time), as Shadow does, until a privileged program s
 CLOCK_REALTIME (clock_settime, settimeofday): the realtime clocks then run that far
 from the others; the machine's clock is never touched. CPU-time clocks read the
 deterministic CPU model.
+
+Most reads never reach these handlers: the host's vDSO (trace/vdso.c) answers
+clock_gettime of the wall and monotonic clocks, gettimeofday, time and getcpu from
+the clock page, and must give what they give (its clock kinds mirror
+REALTIME_CLOCKS and _WALL_CLOCKS; tests/integration/test_vdso.py compares the two).
+They still answer syscall(2), CPU-time clocks, unknown ids, and every read of a
+program that has no vDSO.
 """
 from __future__ import annotations
 

@@ -128,3 +128,18 @@ def test_burst_conserves_charged_time(steps):
         assert clock.now_ns >= before and moved == (clock.now_ns > before)
         assert clock.now_ns <= max(before, limit)
         assert clock.now_ns + burst.unapplied_ns == charged
+def test_on_change_hears_every_new_value():
+    """The clock tells its listener (a host's clock page, trace/vdso.py) each value
+    the realtime and monotonic clocks take, and nothing moves it without a call."""
+    heard = []
+    c = VirtualClock(1000)
+    c.on_change = lambda now, real: heard.append((now, real))
+    assert heard == [(1000, 1000)]           # the value at the time it is attached
+    c.advance_to(1500)
+    c.advance_by(0)
+    c.realtime_offset_ns = -300               # clock_settime(CLOCK_REALTIME, ...)
+    c.advance_by(100)
+    assert heard == [(1000, 1000), (1500, 1500), (1500, 1500), (1500, 1200), (1600, 1300)]
+    with pytest.raises(ValueError):
+        c.advance_to(1)
+    assert heard[-1] == (1600, 1300) and len(heard) == 5
