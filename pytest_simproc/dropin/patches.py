@@ -11,11 +11,13 @@ from __future__ import annotations
 import errno
 import os
 import signal as _signal
+import socket
 import subprocess
 import sys
 import threading
 import time as _time
 
+from . import sockets
 from .args import signal_number
 from .popen import SimPopen
 from .routing import (_caller_is_native, _matches, _real_getpgid, _real_getsid,
@@ -28,6 +30,7 @@ from .waiting import (_sim_pidfd_open, _sim_pidfd_send_signal, _sim_wait, _sim_w
 _SCAN_SKIP = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun", "os", "posix",
               "time", "subprocess", "threading", "multiprocessing", "concurrent",
               "asyncio", "queue", "builtins", "sys")
+_ABSENT = object()  # an attribute the class inherited: deleted again on restore
 
 
 def _module_dicts(skip):
@@ -61,12 +64,19 @@ class Patches:
                 if fake is not None and self._reals[id(fake)] is value:
                     self._undo.append((module, attr, value))
                     attrs[attr] = fake
+        # blocking socket calls (sockets.py)
+        for name, fake in sockets.METHODS:
+            self._undo.append((socket.socket, name, socket.socket.__dict__.get(name, _ABSENT)))
+            setattr(socket.socket, name, fake)
 
     def restore(self) -> None:
         while self._undo:
             obj, name, value = self._undo.pop()
             try:
-                setattr(obj, name, value)
+                if value is _ABSENT:
+                    delattr(obj, name)
+                else:
+                    setattr(obj, name, value)
             except (AttributeError, TypeError):
                 pass
         # modules imported during the test may have picked up a fake: give them the real

@@ -1,0 +1,342 @@
+"""The test's blocking socket calls to its host's daemons run the host.
+
+Natively a test that sends a request to its daemon and blocks in ``recv`` gets the
+answer because the daemon runs meanwhile. In a host the programs run only while the
+test is inside a call that runs the host, so the same ``recv`` would wait forever. Here
+a blocking call of the test's thread (``recv``, ``recv_into``, ``recvfrom``,
+``recvfrom_into``, ``send``, ``sendall``, ``accept``; ``makefile`` and http.client read
+through ``recv_into``) on a socket whose other end a host process holds, or on a
+listener of the test while the host has processes, never blocks the machine: it is
+tried without blocking (MSG_DONTWAIT, or once poll(2) says ready) and, while it would
+block, the host runs until the descriptor is ready. A timeout set on the socket is
+virtual seconds; a wait that nothing in the host can end fails instead of hanging.
+Non-blocking sockets, other threads and sockets to anything else get the real calls.
+
+Where outside events enter the simulation: the host never runs behind the test's back,
+so what the test sends or connects is in the peer's queue before the host next runs,
+and the engine looks at parked descriptors only when nothing else can run (its
+``_recheck_io``): the same points on every run.
+
+``run_host_until`` is the wait itself, for any readiness test (selectors share it).
+"""
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import select
+import socket
+import threading
+import weakref
+
+from ..errors import SimprocError
+from .routing import _in_host_thread, active_session
+
+_Socket = socket.socket
+_real_recv = _Socket.recv
+_real_recv_into = _Socket.recv_into
+_real_recvfrom = _Socket.recvfrom
+_real_recvfrom_into = _Socket.recvfrom_into
+_real_send = _Socket.send
+_real_accept = _Socket.accept
+_READ = select.POLLIN
+_WRITE = select.POLLOUT
+_NEVER = ("a blocking call of the test was still waiting when nothing in its simulated "
+          "host could end the wait (every process ended, or stop_time); natively it "
+          "would never return")
+
+# session -> {(st_dev, st_ino) of a socket: whether its other end is in the host}
+_peers: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+
+
+# ------------------------------------------------------------------ waiting
+def host_runs(session) -> bool:
+    """Whether the test's host has a process that can still do something."""
+    host = session._host
+    return host is not None and not session._closed and host._engine.alive > 0
+
+
+def _next_event_ns(session) -> int | None:
+    """When the host next does something by itself (a timer, a timed wait), or None."""
+    engine = session._host._engine
+
+    def earliest():
+        times = [t for t in (engine.sched.next_deadline(), engine.events.next_time())
+                 if t is not None]
+        return min(times) if times else None
+    return session._host._tracer.call(earliest)
+
+
+def run_host_until(session, ready, deadline_ns: int | None, *, outside: bool = False) -> bool:
+    """The test's thread waits for ``ready()``: the host runs until it holds, or until
+    virtual time reaches ``deadline_ns`` (None: no limit). Returns ``ready()``.
+
+    Without a deadline, a wait that nothing in the host can end raises SimprocError
+    (natively it would never return), unless ``outside``: something outside the host
+    (a thread of the test) may end it, so the call returns False once the host has
+    nothing left to do by itself, and the caller waits for real."""
+    while not ready():
+        if session._closed:
+            return False
+        now = session._now_ns()
+        if deadline_ns is not None and now >= deadline_ns:
+            return False
+        remaining = None if deadline_ns is None else (deadline_ns - now) / 1e9
+        if not host_runs(session):
+            if remaining is not None:
+                # virtual time still moves; at least 1 µs, which the clock can represent
+                session.sleep(max(remaining, 1e-6))
+                continue
+            if outside:
+                return False
+            raise SimprocError(_NEVER)
+        if remaining is None and outside:
+            session.run_now()
+            if ready():
+                return True
+            upcoming = _next_event_ns(session)
+            if upcoming is None:
+                return False
+            remaining = max(upcoming - session._now_ns(), 0) / 1e9
+        session.block(ready, remaining)
+        if remaining is None and session._now_ns() >= session._host._stop_ns:
+            raise SimprocError(_NEVER)  # what made it ready is stop_time's shutdown
+    return True
+
+
+def _fd_ready(fd: int, events: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, events)
+    return bool(poller.poll(0))
+
+
+# ------------------------------------------------------------------ whose socket is it
+def _held_socket_inodes(session) -> set[int]:
+    """The inodes of every socket a process of the host has a descriptor of."""
+    inodes = set()
+    for native in {t.tgid_native for t in list(session._host._engine.tasks.values())}:
+        fd_dir = f"/proc/{native}/fd"
+        try:
+            names = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for name in names:
+            try:
+                target = os.readlink(f"{fd_dir}/{name}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _proc_net_ip(hex_addr: str):
+    """An address of /proc/net/tcp{,6} (host-order 32-bit words) as an ip_address."""
+    raw = b"".join(bytes.fromhex(hex_addr[i:i + 8])[::-1] for i in range(0, len(hex_addr), 8))
+    ip = ipaddress.ip_address(raw)
+    return ip.ipv4_mapped or ip if ip.version == 6 else ip
+
+
+def _inet_inodes(kind: int, peer) -> set[int]:
+    """Inodes of the machine's TCP (or UDP) sockets bound to ``peer``'s port on its
+    address or on a wildcard one: the peer's own socket, or its listener while the
+    connection waits to be accepted (proc(5) /proc/net/tcp)."""
+    host, port = peer[0], peer[1]
+    ip = ipaddress.ip_address(host.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    names = ("tcp", "tcp6") if kind == socket.SOCK_STREAM else ("udp", "udp6")
+    found = set()
+    for name in names:
+        try:
+            with open(f"/proc/net/{name}") as table:
+                lines = table.readlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 10:
+                continue
+            address, _, hex_port = fields[1].partition(":")
+            if int(hex_port, 16) != port:
+                continue
+            local = _proc_net_ip(address)
+            if local == ip or local.is_unspecified:
+                found.add(int(fields[9]))
+    return found
+
+
+def _unix_inodes(peer) -> set[int]:
+    """Inodes of the machine's Unix sockets bound to ``peer`` (proc(5) /proc/net/unix:
+    an abstract name shows with '@')."""
+    if isinstance(peer, bytes):
+        peer = "@" + os.fsdecode(peer[1:]) if peer.startswith(b"\0") else os.fsdecode(peer)
+    if not peer:
+        return set()  # an unnamed peer (socketpair): not a daemon's
+    found = set()
+    with open("/proc/net/unix") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split(None, 7)
+            if len(fields) == 8 and fields[7].rstrip("\n") == peer:
+                found.add(int(fields[6]))
+    return found
+
+
+def _other_end_in_host(session, sock) -> bool:
+    try:
+        peer = sock.getpeername()
+    except OSError:  # a listener, or an unconnected datagram socket: the host may call
+        try:
+            if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                return True
+            return sock.type == socket.SOCK_DGRAM and bool(sock.getsockname())
+        except OSError:
+            return False
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        candidates = _inet_inodes(sock.type, peer)
+    elif sock.family == socket.AF_UNIX:
+        candidates = _unix_inodes(peer)
+    else:
+        return False
+    return bool(candidates & _held_socket_inodes(session))
+
+
+def _waits_on_host(session, sock) -> bool:
+    """Whether a wait of the test on ``sock`` must run the host: its other end is a
+    process of the host, or it takes calls the host's processes may make (a listener,
+    a bound datagram socket) while the host has processes. Known once per socket."""
+    try:
+        st = os.fstat(sock.fileno())
+    except (OSError, ValueError):
+        return False
+    known = _peers.setdefault(session, {})
+    key = (st.st_dev, st.st_ino)
+    with session._lock:
+        if key not in known:
+            known[key] = _other_end_in_host(session, sock)
+        return known[key] and (host_runs(session) or _connected(sock))
+
+
+def _connected(sock) -> bool:
+    try:
+        sock.getpeername()
+    except OSError:
+        return False
+    return True
+
+
+def fd_waits_on_host(session, fd: int) -> bool:
+    """``_waits_on_host`` for a descriptor (select and poll in the test): False for
+    anything that is not a socket."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return False
+    try:
+        return _waits_on_host(session, sock)
+    finally:
+        sock.detach()
+
+
+def _simulated(sock):
+    """The session whose host must run while ``sock`` waits, or None for the real
+    call (non-blocking sockets, the host's own threads, other peers)."""
+    session = active_session()
+    if (session is None or session._closed or session._host is None or _in_host_thread()
+            or sock.gettimeout() == 0.0 or not _waits_on_host(session, sock)):
+        return None
+    return session
+
+
+# ------------------------------------------------------------------ the calls
+def _deadline(session, sock) -> int | None:
+    timeout = sock.gettimeout()
+    return None if timeout is None else session._now_ns() + math.ceil(timeout * 1e9)
+
+
+def _wait_ready(session, fd: int, events: int, deadline: int | None) -> bool:
+    """Run the host until ``fd`` is ready for ``events`` or the virtual deadline; a
+    thread other than the test's waits for the test's thread to run it (session.block)."""
+    ready = lambda: _fd_ready(fd, events)  # noqa: E731
+    if threading.get_ident() == session._ident:
+        return run_host_until(session, ready, deadline)
+    remaining = None if deadline is None else max(deadline - session._now_ns(), 0) / 1e9
+    return session.block(ready, remaining) or session._closed and deadline is None
+
+
+def _attempt(sock, events: int, call):
+    """``call(flags)`` (MSG_DONTWAIT added) once the socket is ready, running the host
+    while it is not; socket.timeout when the socket's virtual timeout passes."""
+    session = _simulated(sock)
+    if session is None:
+        return call(0)
+    deadline = _deadline(session, sock)
+    fd = sock.fileno()
+    while True:
+        if _fd_ready(fd, events):
+            try:
+                return call(socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                pass  # someone else took it
+        if session._closed:
+            return call(0)
+        if not _wait_ready(session, fd, events, deadline):
+            raise socket.timeout("timed out")
+
+
+def _recv(self, bufsize, flags=0):
+    return _attempt(self, _READ, lambda extra: _real_recv(self, bufsize, flags | extra))
+
+
+def _recv_into(self, buffer, nbytes=0, flags=0):
+    return _attempt(self, _READ,
+                    lambda extra: _real_recv_into(self, buffer, nbytes, flags | extra))
+
+
+def _recvfrom(self, bufsize, flags=0):
+    return _attempt(self, _READ, lambda extra: _real_recvfrom(self, bufsize, flags | extra))
+
+
+def _recvfrom_into(self, buffer, nbytes=0, flags=0):
+    return _attempt(self, _READ,
+                    lambda extra: _real_recvfrom_into(self, buffer, nbytes, flags | extra))
+
+
+def _send(self, data, flags=0):
+    return _attempt(self, _WRITE, lambda extra: _real_send(self, data, flags | extra))
+
+
+def _sendall(self, data, flags=0):
+    session = _simulated(self)
+    if session is None:
+        return _REAL_SENDALL(self, data, flags)
+    deadline = _deadline(session, self)  # the whole call's, as CPython's sendall
+    fd = self.fileno()
+    with memoryview(data) as view, view.cast("B") as flat:
+        sent = 0
+        while sent < len(flat):
+            if _fd_ready(fd, _WRITE):
+                try:
+                    sent += _real_send(self, flat[sent:], flags | socket.MSG_DONTWAIT)
+                    continue
+                except BlockingIOError:
+                    pass
+            if session._closed:
+                return _REAL_SENDALL(self, flat[sent:], flags)
+            if not _wait_ready(session, fd, _WRITE, deadline):
+                raise socket.timeout("timed out")
+
+
+def _accept(self):
+    return _attempt(self, _READ, lambda extra: _real_accept(self))
+
+
+_REAL_SENDALL = _Socket.sendall
+# (name, fake): set on socket.socket for a session, removed afterwards
+METHODS = [("recv", _recv), ("recv_into", _recv_into), ("recvfrom", _recvfrom),
+           ("recvfrom_into", _recvfrom_into), ("send", _send), ("sendall", _sendall),
+           ("accept", _accept)]
+for _name, _fake in METHODS:
+    _fake.__name__ = _fake.__qualname__ = _name
+    _fake.__doc__ = getattr(_Socket, _name).__doc__
+del _name, _fake

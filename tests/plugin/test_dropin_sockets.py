@@ -1,0 +1,259 @@
+"""Drop-in mode: the test talks to its daemons over sockets without hanging (issue 13
+item 4).
+
+The inner suite is written as a real suite writes it: a daemon spawned with subprocess,
+polled for its port with short sleeps, then queried with http.client, urllib, plain
+sockets and makefile reads, without timeouts or with a socket timeout. It passes
+natively and under ``--simproc``; each test prints what it saw (the daemon's pid, how
+long its waits took, the time), and the outer tests check that under ``--simproc`` the
+daemons were the host's (pid 1000) and the waits virtual (exact durations from the
+host's start time).
+"""
+from __future__ import annotations
+
+import json
+
+pytest_plugins = ["pytester"]
+
+INNER = r'''
+import concurrent.futures
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+import pytest
+
+# answers a request (a line) with its length, half a second after it came in full
+SLOW_COUNTER = """
+import socket, sys, time
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen()
+while True:
+    conn, _ = server.accept()
+    with conn, conn.makefile("rb") as requests:
+        line = requests.readline()
+        time.sleep(0.5)
+        conn.sendall(b"%d\\n" % len(line))
+"""
+
+
+def observed(name, pid, *elapsed):
+    elapsed = [round(e, 6) for e in elapsed]
+    print("OBSERVED", json.dumps([name, pid, elapsed, time.time()]))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(port):
+    for _ in range(1000):
+        try:
+            return socket.create_connection(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.fixture
+def http_daemon(tmp_path):
+    (tmp_path / "hello.txt").write_text("hello from the daemon\n")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                               str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    connect(port).close()
+    yield server, port
+    server.terminate()
+    server.wait()
+
+
+@pytest.fixture
+def counter():
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SLOW_COUNTER, str(port)])
+    yield server, port
+    server.kill()
+    server.wait()
+
+
+def test_http_client_and_urlopen_without_timeout(http_daemon):
+    server, port = http_daemon
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request("GET", "/hello.txt")
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (200, b"hello from the daemon\n")
+    conn.close()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello.txt") as response:
+        assert response.read() == b"hello from the daemon\n"
+    observed("http", server.pid)
+
+
+def test_sendall_then_a_socket_timeout_then_the_answer(counter):
+    server, port = counter
+    request = b"x" * (8 << 20) + b"\n"  # more than the sockets' buffers hold
+    with connect(port) as sock:
+        sock.sendall(request)
+        t0 = time.monotonic()
+        sock.settimeout(0.2)
+        with pytest.raises(socket.timeout):
+            sock.recv(100)
+        timed_out = time.monotonic() - t0
+        sock.settimeout(None)
+        with sock.makefile("rb") as answers:
+            assert answers.readline() == b"%d\n" % len(request)
+        observed("counter", server.pid, timed_out, time.monotonic() - t0)
+
+
+def test_recv_from_a_unix_socket_daemon():
+    path = os.path.join(tempfile.mkdtemp(), "daemon.sock")  # sun_path is short
+    server = subprocess.Popen([sys.executable, "-c", (
+        "import socket, sys, time\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "s.bind(sys.argv[1])\n"
+        "s.listen()\n"
+        "conn, _ = s.accept()\n"
+        "request = conn.recv(100)\n"
+        "time.sleep(2)\n"
+        "conn.sendall(request.upper())\n"), path])
+    sock = socket.socket(socket.AF_UNIX)
+    for _ in range(1000):
+        try:
+            sock.connect(path)
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            time.sleep(0.05)
+    t0 = time.monotonic()
+    sock.send(b"ping")
+    assert sock.recv(100) == b"PING"
+    observed("unix", server.pid, time.monotonic() - t0)
+    sock.close()
+    assert server.wait() == 0
+
+
+def test_accept_a_connection_from_a_program():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        client = subprocess.Popen([sys.executable, "-c", (
+            "import socket, sys, time\n"
+            "time.sleep(1)\n"
+            "socket.create_connection(('127.0.0.1', int(sys.argv[1]))).sendall(b'hi')\n"),
+            str(listener.getsockname()[1])])
+        t0 = time.monotonic()
+        conn, _ = listener.accept()
+        with conn:
+            assert conn.recv(10) == b"hi"
+        observed("accept", client.pid, time.monotonic() - t0)
+        assert client.wait() == 0
+
+
+def test_threads_query_the_daemon_while_the_test_waits(http_daemon):
+    server, port = http_daemon
+
+    def get(_):
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.request("GET", "/hello.txt")
+        return conn.getresponse().read()
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(get, range(3))) == [b"hello from the daemon\n"] * 3
+    observed("threads", server.pid)
+
+
+def test_a_server_of_the_test_itself_is_not_the_hosts():
+    sleeper = subprocess.Popen(["sleep", "100"])  # the host has a process
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def serve():
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(conn.recv(10) * 2)
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        with socket.create_connection(listener.getsockname()) as sock:
+            t0 = time.monotonic()
+            sock.sendall(b"ab")
+            assert sock.recv(10) == b"abab"
+            observed("own server", sleeper.pid, time.monotonic() - t0)
+        thread.join()
+    sleeper.kill()
+    sleeper.wait()
+'''
+
+START = 946684800  # the host's default start time
+
+
+def observations(pytester, args) -> dict:
+    pytester.makepyfile(INNER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
+                                           timeout=240)
+    result.assert_outcomes(passed=6)
+    seen = {}
+    for line in result.outlines:
+        if "OBSERVED " in line:
+            name, pid, elapsed, now = json.loads(line.split("OBSERVED ", 1)[1])
+            seen[name] = (pid, elapsed, now)
+    assert len(seen) == 6, result.outlines
+    return seen
+
+
+def test_sockets_natively(pytester):
+    seen = observations(pytester, [])
+    assert all(now > 1.6e9 and pid != 1000 for pid, _, now in seen.values())
+    assert seen["counter"][1][1] >= 0.5 and seen["unix"][1][0] >= 2
+
+
+def test_sockets_under_simproc_talk_to_the_host(pytester):
+    seen = observations(pytester, ["--simproc"])
+    assert {name: (pid, elapsed) for name, (pid, elapsed, _) in seen.items()} == {
+        "http": (1000, []),
+        "counter": (1000, [0.2, 0.5]),  # the socket timeout is virtual, and exact
+        "unix": (1000, [2.0]),
+        "accept": (1000, [1.0]),
+        "threads": (1000, []),
+        "own server": (1000, [0]),  # its own thread answered: the host did not run
+    }
+    assert all(START <= now < START + 60 for _, _, now in seen.values())
+
+
+def test_a_daemon_that_never_answers_fails_the_test_instead_of_hanging(pytester):
+    pytester.makepyfile(r'''
+        import socket, subprocess, sys, time
+        import pytest
+
+        def test_no_answer():
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            # the daemon connects and then only waits for its own request
+            subprocess.Popen([sys.executable, "-c",
+                "import socket, sys; s = socket.create_connection(('127.0.0.1', "
+                "int(sys.argv[1]))); s.recv(1)", str(listener.getsockname()[1])])
+            conn, _ = listener.accept()
+            conn.settimeout(30)
+            t0 = time.time()
+            with pytest.raises(TimeoutError):
+                conn.recv(1)
+            assert time.time() - t0 == 30
+            conn.settimeout(None)
+            conn.recv(1)  # natively: forever
+    ''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--simproc",
+                                           timeout=120)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*natively it would never return*"])
