@@ -28,6 +28,8 @@ restored at the end of the test.
 - popen.py    SimPopen;  pipes.py  its stdin/stdout/stderr pipes
 - patches.py  the fakes of time.sleep and the os process functions, installed and undone
 - waiting.py  the test as its programs' parent: os.wait*, pidfds
+- sockets.py  the test's blocking socket calls to its programs run the host
+- aio.py      asyncio loops on the host's clock, asyncio subprocesses in the host
 - clock.py    the test's clocks frozen to the host's virtual time
 """
 from .popen import DropinUnsupportedError, SimPopen

@@ -8,6 +8,7 @@ and puts everything back at the end of the test.
 """
 from __future__ import annotations
 
+import asyncio.events
 import errno
 import os
 import signal as _signal
@@ -18,6 +19,7 @@ import threading
 import time as _time
 
 from . import sockets
+from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .popen import SimPopen
 from .routing import (_caller_is_native, _matches, _real_getpgid, _real_getsid,
@@ -64,10 +66,13 @@ class Patches:
                 if fake is not None and self._reals[id(fake)] is value:
                     self._undo.append((module, attr, value))
                     attrs[attr] = fake
-        # blocking socket calls (sockets.py)
+        # blocking socket calls (sockets.py) and the test's new asyncio loops (aio.py)
         for name, fake in sockets.METHODS:
             self._undo.append((socket.socket, name, socket.socket.__dict__.get(name, _ABSENT)))
             setattr(socket.socket, name, fake)
+        self._undo.append((asyncio.events, "_event_loop_policy",
+                           asyncio.events._event_loop_policy))
+        asyncio.events._event_loop_policy = SimEventLoopPolicy()
 
     def restore(self) -> None:
         while self._undo:
