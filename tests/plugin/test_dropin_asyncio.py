@@ -11,8 +11,6 @@ under ``--simproc``.
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 CONFTEST = """
@@ -27,33 +25,11 @@ def pytest_collection_modifyitems(config, items):
 
 INNER = r'''
 import asyncio
-import json
-import socket
 import subprocess
-import sys
 import time
 
 import pytest
-
-# answers a request (a line) with its length, half a second after it came in full
-SLOW_COUNTER = """
-import socket, sys, time
-server = socket.socket()
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("127.0.0.1", int(sys.argv[1])))
-server.listen()
-while True:
-    conn, _ = server.accept()
-    with conn, conn.makefile("rb") as requests:
-        line = requests.readline()
-        time.sleep(0.5)
-        conn.sendall(b"%d\\n" % len(line))
-"""
-
-
-def observed(name, pids, *elapsed):
-    elapsed = [round(e, 6) for e in elapsed]
-    print("OBSERVED", json.dumps([name, pids, elapsed, time.time()]))
+from dropin_helpers import SLOW_COUNTER, free_port, observed
 
 
 def test_subprocess_exec_with_pipes():
@@ -130,10 +106,8 @@ def test_sleep_an_hour():
 
 
 def test_stream_to_a_daemon():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-c", SLOW_COUNTER, str(port)])
+    port = free_port()
+    server = subprocess.Popen([*SLOW_COUNTER, str(port)])
 
     async def main():
         loop = asyncio.get_running_loop()
@@ -170,29 +144,14 @@ def test_work_in_a_thread_runs_a_program():
 START = 946684800  # the host's default start time
 
 
-def observations(pytester, args, passed) -> dict:
-    pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=240)
-    result.assert_outcomes(passed=passed, skipped=8 - passed)
-    seen = {}
-    for line in result.outlines:
-        if "OBSERVED " in line:
-            name, pids, elapsed, now = json.loads(line.split("OBSERVED ", 1)[1])
-            seen[name] = (pids, elapsed, now)
-    assert len(seen) == passed, result.outlines
-    return seen
-
-
-def test_asyncio_natively(pytester):
-    seen = observations(pytester, [], passed=7)
+def test_asyncio_natively(observe):
+    seen = observe(INNER, [], passed=7, skipped=1, conftest=CONFTEST)
     assert all(now > 1.6e9 and 1000 not in pids for pids, _, now in seen.values())
     assert seen["exec"][1][0] >= 1 and seen["wait_for"][1][0] >= 0.5
 
 
-def test_asyncio_under_simproc_follows_the_host(pytester):
-    seen = observations(pytester, ["--simproc"], passed=8)
+def test_asyncio_under_simproc_follows_the_host(observe):
+    seen = observe(INNER, ["--simproc"], passed=8, conftest=CONFTEST)
     assert {name: (pids, elapsed) for name, (pids, elapsed, _) in seen.items()} == {
         "exec": ([1000], [1.0]),
         "shell": ([1000], []),

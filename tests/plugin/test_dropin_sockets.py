@@ -11,14 +11,11 @@ host's start time).
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 INNER = r'''
 import concurrent.futures
 import http.client
-import json
 import os
 import socket
 import subprocess
@@ -29,41 +26,7 @@ import time
 import urllib.request
 
 import pytest
-
-# answers a request (a line) with its length, half a second after it came in full
-SLOW_COUNTER = """
-import socket, sys, time
-server = socket.socket()
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("127.0.0.1", int(sys.argv[1])))
-server.listen()
-while True:
-    conn, _ = server.accept()
-    with conn, conn.makefile("rb") as requests:
-        line = requests.readline()
-        time.sleep(0.5)
-        conn.sendall(b"%d\\n" % len(line))
-"""
-
-
-def observed(name, pid, *elapsed):
-    elapsed = [round(e, 6) for e in elapsed]
-    print("OBSERVED", json.dumps([name, pid, elapsed, time.time()]))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def connect(port):
-    for _ in range(1000):
-        try:
-            return socket.create_connection(("127.0.0.1", port))
-        except ConnectionRefusedError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listens on port {port}")
+from dropin_helpers import SLOW_COUNTER, connect, free_port, observed
 
 
 @pytest.fixture
@@ -82,7 +45,7 @@ def http_daemon(tmp_path):
 @pytest.fixture
 def counter():
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SLOW_COUNTER, str(port)])
+    server = subprocess.Popen([*SLOW_COUNTER, str(port)])
     yield server, port
     server.kill()
     server.wait()
@@ -97,7 +60,7 @@ def test_http_client_and_urlopen_without_timeout(http_daemon):
     conn.close()
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello.txt") as response:
         assert response.read() == b"hello from the daemon\n"
-    observed("http", server.pid)
+    observed("http", [server.pid])
 
 
 def test_sendall_then_a_socket_timeout_then_the_answer(counter):
@@ -113,7 +76,7 @@ def test_sendall_then_a_socket_timeout_then_the_answer(counter):
         sock.settimeout(None)
         with sock.makefile("rb") as answers:
             assert answers.readline() == b"%d\n" % len(request)
-        observed("counter", server.pid, timed_out, time.monotonic() - t0)
+        observed("counter", [server.pid], timed_out, time.monotonic() - t0)
 
 
 def test_recv_from_a_unix_socket_daemon():
@@ -137,7 +100,7 @@ def test_recv_from_a_unix_socket_daemon():
     t0 = time.monotonic()
     sock.send(b"ping")
     assert sock.recv(100) == b"PING"
-    observed("unix", server.pid, time.monotonic() - t0)
+    observed("unix", [server.pid], time.monotonic() - t0)
     sock.close()
     assert server.wait() == 0
 
@@ -155,7 +118,7 @@ def test_accept_a_connection_from_a_program():
         conn, _ = listener.accept()
         with conn:
             assert conn.recv(10) == b"hi"
-        observed("accept", client.pid, time.monotonic() - t0)
+        observed("accept", [client.pid], time.monotonic() - t0)
         assert client.wait() == 0
 
 
@@ -169,7 +132,7 @@ def test_threads_query_the_daemon_while_the_test_waits(http_daemon):
 
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         assert list(pool.map(get, range(3))) == [b"hello from the daemon\n"] * 3
-    observed("threads", server.pid)
+    observed("threads", [server.pid])
 
 
 def test_a_server_of_the_test_itself_is_not_the_hosts():
@@ -189,7 +152,7 @@ def test_a_server_of_the_test_itself_is_not_the_hosts():
             t0 = time.monotonic()
             sock.sendall(b"ab")
             assert sock.recv(10) == b"abab"
-            observed("own server", sleeper.pid, time.monotonic() - t0)
+            observed("own server", [sleeper.pid], time.monotonic() - t0)
         thread.join()
     sleeper.kill()
     sleeper.wait()
@@ -198,35 +161,21 @@ def test_a_server_of_the_test_itself_is_not_the_hosts():
 START = 946684800  # the host's default start time
 
 
-def observations(pytester, args) -> dict:
-    pytester.makepyfile(INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=240)
-    result.assert_outcomes(passed=6)
-    seen = {}
-    for line in result.outlines:
-        if "OBSERVED " in line:
-            name, pid, elapsed, now = json.loads(line.split("OBSERVED ", 1)[1])
-            seen[name] = (pid, elapsed, now)
-    assert len(seen) == 6, result.outlines
-    return seen
-
-
-def test_sockets_natively(pytester):
-    seen = observations(pytester, [])
-    assert all(now > 1.6e9 and pid != 1000 for pid, _, now in seen.values())
+def test_sockets_natively(observe):
+    seen = observe(INNER, [], passed=6)
+    assert all(now > 1.6e9 and pids != [1000] for pids, _, now in seen.values())
     assert seen["counter"][1][1] >= 0.5 and seen["unix"][1][0] >= 2
 
 
-def test_sockets_under_simproc_talk_to_the_host(pytester):
-    seen = observations(pytester, ["--simproc"])
-    assert {name: (pid, elapsed) for name, (pid, elapsed, _) in seen.items()} == {
-        "http": (1000, []),
-        "counter": (1000, [0.2, 0.5]),  # the socket timeout is virtual, and exact
-        "unix": (1000, [2.0]),
-        "accept": (1000, [1.0]),
-        "threads": (1000, []),
-        "own server": (1000, [0]),  # its own thread answered: the host did not run
+def test_sockets_under_simproc_talk_to_the_host(observe):
+    seen = observe(INNER, ["--simproc"], passed=6)
+    assert {name: (pids, elapsed) for name, (pids, elapsed, _) in seen.items()} == {
+        "http": ([1000], []),
+        "counter": ([1000], [0.2, 0.5]),  # the socket timeout is virtual, and exact
+        "unix": ([1000], [2.0]),
+        "accept": ([1000], [1.0]),
+        "threads": ([1000], []),
+        "own server": ([1000], [0]),  # its own thread answered: the host did not run
     }
     assert all(START <= now < START + 60 for _, _, now in seen.values())
 
@@ -257,3 +206,4 @@ def test_a_daemon_that_never_answers_fails_the_test_instead_of_hanging(pytester)
                                            timeout=120)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*natively it would never return*"])
+

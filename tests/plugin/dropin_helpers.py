@@ -1,0 +1,50 @@
+"""What the inner suites of the drop-in socket and asyncio tests share, as a real suite
+shares its helpers: copied beside them, imported by name. Run as a program, it is their
+daemon: it answers a request (a line) with its length, half a second after the request
+came in full.
+"""
+import json
+import socket
+import sys
+import time
+
+SLOW_COUNTER = [sys.executable, __file__]  # + the port
+
+
+def observed(name, pids, *elapsed):
+    """What a test saw, for the outer test: its programs' pids, how long its waits
+    took, and the time at its end."""
+    elapsed = [round(e, 6) for e in elapsed]
+    print("OBSERVED", json.dumps([name, pids, elapsed, time.time()]))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(port):
+    for _ in range(1000):
+        try:
+            return socket.create_connection(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+def serve(port):
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen()
+    while True:
+        conn, _ = server.accept()
+        with conn, conn.makefile("rb") as requests:
+            line = requests.readline()
+            time.sleep(0.5)
+            conn.sendall(b"%d\n" % len(line))
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))
