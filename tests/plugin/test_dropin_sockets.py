@@ -11,6 +11,15 @@ host's start time).
 """
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from pytest_simproc.dropin import DropinSession
+from pytest_simproc.dropin.sockets import fd_waits_on_host
+
 pytest_plugins = ["pytester"]
 
 INNER = r'''
@@ -207,3 +216,40 @@ def test_a_daemon_that_never_answers_fails_the_test_instead_of_hanging(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*natively it would never return*"])
 
+
+def test_which_descriptors_wait_on_the_host():
+    """The hook select and poll can share: a socket whose other end a host process
+    holds waits on the host, and so does a listener of the test while the host has
+    processes; a socket to the test's own listener, a socketpair and a pipe do not."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with DropinSession() as session:
+        daemon = subprocess.Popen([sys.executable, "-c", (
+            "import socket, sys\n"
+            "s = socket.socket()\n"
+            "s.bind(('127.0.0.1', int(sys.argv[1])))\n"
+            "s.listen()\n"
+            "s.accept()[0].recv(1)\n"), str(port)])
+        time.sleep(1)  # virtual: the daemon listens
+        to_daemon = socket.create_connection(("127.0.0.1", port))
+        own = socket.socket()
+        own.bind(("127.0.0.1", 0))
+        own.listen()
+        to_own = socket.create_connection(own.getsockname())
+        pair = socket.socketpair()
+        read_end, write_end = os.pipe()
+        try:
+            assert fd_waits_on_host(session, to_daemon.fileno())
+            assert fd_waits_on_host(session, own.fileno())
+            assert not fd_waits_on_host(session, to_own.fileno())
+            assert not any(fd_waits_on_host(session, s.fileno()) for s in pair)
+            assert not fd_waits_on_host(session, read_end)
+            to_daemon.sendall(b"!")
+            assert daemon.wait() == 0
+            assert not fd_waits_on_host(session, own.fileno())  # nobody left to call
+        finally:
+            for s in (to_daemon, own, to_own, *pair):
+                s.close()
+            os.close(read_end)
+            os.close(write_end)
