@@ -47,6 +47,8 @@ _NEVER = ("a blocking call of the test was still waiting when nothing in its sim
 
 # session -> {(st_dev, st_ino) of a socket: whether its other end is in the host}
 _peers: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+# session -> {inode of a host process's socket: (family, type, local address)}
+_addresses: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 
 
 # ------------------------------------------------------------------ waiting
@@ -111,10 +113,33 @@ def _fd_ready(fd: int, events: int) -> bool:
 
 
 # ------------------------------------------------------------------ whose socket is it
-def _held_socket_inodes(session) -> set[int]:
-    """The inodes of every socket a process of the host has a descriptor of."""
-    inodes = set()
-    for native in {t.tgid_native for t in list(session._host._engine.tasks.values())}:
+def _ip(address: str):
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip.ipv4_mapped or ip if ip.version == 6 else ip
+
+
+def _bound_to(local, kind: int, family: int, peer, peer_kind: int) -> bool:
+    """Whether a socket bound to ``local`` is ``peer``'s end: the same address (a
+    wildcard address takes every one of its port), or the same Unix path or name."""
+    if kind != peer_kind:
+        return False
+    if family in (socket.AF_INET, socket.AF_INET6):
+        if not isinstance(peer, tuple) or local[1] != peer[1]:
+            return False
+        ip = _ip(local[0])
+        return ip.is_unspecified or ip == _ip(peer[0])
+    return family == socket.AF_UNIX and bool(local) and local == peer
+
+
+def _host_sockets(session) -> list:
+    """(family, type, local address) of every socket a process of the host has a
+    descriptor of, each looked at through a duplicate (pidfd_getfd(2)) once: by its
+    inode, it is cached for the session. Runs on the host's tracer thread."""
+    engine = session._host._engine
+    known = _addresses.setdefault(session, {})
+    found = []
+    leaders = {t.tgid_native: t for t in list(engine.tasks.values()) if not t.gone}
+    for native, task in leaders.items():
         fd_dir = f"/proc/{native}/fd"
         try:
             names = os.listdir(fd_dir)
@@ -125,60 +150,20 @@ def _held_socket_inodes(session) -> set[int]:
                 target = os.readlink(f"{fd_dir}/{name}")
             except OSError:
                 continue
-            if target.startswith("socket:["):
-                inodes.add(int(target[8:-1]))
-    return inodes
-
-
-def _proc_net_ip(hex_addr: str):
-    """An address of /proc/net/tcp{,6} (host-order 32-bit words) as an ip_address."""
-    raw = b"".join(bytes.fromhex(hex_addr[i:i + 8])[::-1] for i in range(0, len(hex_addr), 8))
-    ip = ipaddress.ip_address(raw)
-    return ip.ipv4_mapped or ip if ip.version == 6 else ip
-
-
-def _inet_inodes(kind: int, peer) -> set[int]:
-    """Inodes of the machine's TCP (or UDP) sockets bound to ``peer``'s port on its
-    address or on a wildcard one: the peer's own socket, or its listener while the
-    connection waits to be accepted (proc(5) /proc/net/tcp)."""
-    host, port = peer[0], peer[1]
-    ip = ipaddress.ip_address(host.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    names = ("tcp", "tcp6") if kind == socket.SOCK_STREAM else ("udp", "udp6")
-    found = set()
-    for name in names:
-        try:
-            with open(f"/proc/net/{name}") as table:
-                lines = table.readlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) < 10:
+            if not target.startswith("socket:["):
                 continue
-            address, _, hex_port = fields[1].partition(":")
-            if int(hex_port, 16) != port:
-                continue
-            local = _proc_net_ip(address)
-            if local == ip or local.is_unspecified:
-                found.add(int(fields[9]))
-    return found
-
-
-def _unix_inodes(peer) -> set[int]:
-    """Inodes of the machine's Unix sockets bound to ``peer`` (proc(5) /proc/net/unix:
-    an abstract name shows with '@')."""
-    if isinstance(peer, bytes):
-        peer = "@" + os.fsdecode(peer[1:]) if peer.startswith(b"\0") else os.fsdecode(peer)
-    if not peer:
-        return set()  # an unnamed peer (socketpair): not a daemon's
-    found = set()
-    with open("/proc/net/unix") as table:
-        for line in table.readlines()[1:]:
-            fields = line.split(None, 7)
-            if len(fields) == 8 and fields[7].rstrip("\n") == peer:
-                found.add(int(fields[6]))
+            inode = int(target[8:-1])
+            if inode not in known:
+                try:
+                    dup = engine.dup_tracee_fd(task, int(name))
+                except OSError:
+                    continue
+                with socket.socket(fileno=dup) as sock:  # closes the duplicate only
+                    try:
+                        known[inode] = (sock.family, sock.type, sock.getsockname())
+                    except OSError:
+                        continue
+            found.append(known[inode])
     return found
 
 
@@ -192,13 +177,11 @@ def _other_end_in_host(session, sock) -> bool:
             return sock.type == socket.SOCK_DGRAM and bool(sock.getsockname())
         except OSError:
             return False
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
-        candidates = _inet_inodes(sock.type, peer)
-    elif sock.family == socket.AF_UNIX:
-        candidates = _unix_inodes(peer)
-    else:
+    if sock.family not in (socket.AF_INET, socket.AF_INET6, socket.AF_UNIX):
         return False
-    return bool(candidates & _held_socket_inodes(session))
+    # the peer's socket, or its listener while the connection waits to be accepted
+    return any(_bound_to(local, kind, family, peer, sock.type)
+               for family, kind, local in session._host._tracer.call(_host_sockets, session))
 
 
 def _waits_on_host(session, sock) -> bool:
