@@ -194,10 +194,13 @@ def _waits_on_host(session, sock) -> bool:
         return False
     known = _peers.setdefault(session, {})
     key = (st.st_dev, st.st_ino)
-    with session._lock:
-        if key not in known:
-            known[key] = _other_end_in_host(session, sock)
-        return known[key] and (host_runs(session) or _connected(sock))
+    found = known.get(key)
+    if found is None:  # the lock only to look: a thread's known socket never waits
+        with session._lock:
+            found = known.get(key)
+            if found is None:
+                found = known[key] = _other_end_in_host(session, sock)
+    return found and (host_runs(session) or _connected(sock))
 
 
 def _connected(sock) -> bool:

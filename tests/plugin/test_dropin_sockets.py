@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from pytest_simproc.dropin import DropinSession
@@ -253,3 +254,29 @@ def test_which_descriptors_wait_on_the_host():
                 s.close()
             os.close(read_end)
             os.close(write_end)
+
+
+def test_a_thread_on_a_known_socket_does_not_wait_for_the_host():
+    """While the test's thread runs the host (it holds the session's lock), another
+    thread's recv on a socket already known not to be the host's goes on natively."""
+    with DropinSession() as session:
+        sleeper = subprocess.Popen(["sleep", "100"])  # the host exists
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            client = socket.create_connection(listener.getsockname())
+            server, _ = listener.accept()
+            server.sendall(b"ab")
+            assert client.recv(1) == b"a"  # the test's thread: now known
+            got = []
+            with session._lock:  # as during a host run
+                reader = threading.Thread(target=lambda: got.append(client.recv(1)))
+                reader.start()
+                reader.join(30)
+                done_during_the_run = not reader.is_alive()
+            reader.join()
+            assert done_during_the_run and got == [b"b"]
+            for s in (client, server):
+                s.close()
+        sleeper.kill()
+        sleeper.wait()
