@@ -10,7 +10,8 @@ listener of the test while the host has processes, never blocks the machine: it 
 tried without blocking (MSG_DONTWAIT, or once poll(2) says ready) and, while it would
 block, the host runs until the descriptor is ready. A timeout set on the socket is
 virtual seconds; a wait that nothing in the host can end fails instead of hanging.
-Non-blocking sockets, other threads and sockets to anything else get the real calls.
+Another thread of the test waits as its pipe reads do (``DropinSession.block``).
+Non-blocking sockets and sockets to anything else get the real calls.
 
 Where outside events enter the simulation: the host never runs behind the test's back,
 so what the test sends or connects is in the peer's queue before the host next runs,

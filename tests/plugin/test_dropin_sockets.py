@@ -145,6 +145,40 @@ def test_threads_query_the_daemon_while_the_test_waits(http_daemon):
     observed("threads", [server.pid])
 
 
+def test_recvfrom_a_datagram_daemon():
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", (
+        "import socket, sys, time\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "s.bind(('127.0.0.1', int(sys.argv[1])))\n"
+        "while True:\n"
+        "    data, client = s.recvfrom(100)\n"
+        "    if data != b'hello':\n"
+        "        break\n"
+        "    s.sendto(data, client)\n"
+        "time.sleep(1)\n"
+        "s.sendto(data[::-1], client)\n"), str(port)])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.1)
+        while True:  # until the daemon is there to answer
+            sock.sendto(b"hello", ("127.0.0.1", port))
+            try:
+                assert sock.recvfrom(100)[0] == b"hello"
+                break
+            except socket.timeout:
+                continue
+        sock.settimeout(None)
+        sock.sendto(b"ping", ("127.0.0.1", port))
+        t0 = time.monotonic()
+        answer = sock.recvfrom(100)
+        while answer[0] == b"hello":  # a late answer to a hello
+            answer = sock.recvfrom(100)
+        assert answer == (b"gnip", ("127.0.0.1", port))
+        observed("datagram", [server.pid], time.monotonic() - t0)
+    assert server.wait() == 0
+
+
 def test_a_server_of_the_test_itself_is_not_the_hosts():
     sleeper = subprocess.Popen(["sleep", "100"])  # the host has a process
     with socket.socket() as listener:
@@ -172,19 +206,20 @@ START = 946684800  # the host's default start time
 
 
 def test_sockets_natively(observe):
-    seen = observe(INNER, [], passed=6)
+    seen = observe(INNER, [], passed=7)
     assert all(now > 1.6e9 and pids != [1000] for pids, _, now in seen.values())
     assert seen["counter"][1][1] >= 0.5 and seen["unix"][1][0] >= 2
 
 
 def test_sockets_under_simproc_talk_to_the_host(observe):
-    seen = observe(INNER, ["--simproc"], passed=6)
+    seen = observe(INNER, ["--simproc"], passed=7)
     assert {name: (pids, elapsed) for name, (pids, elapsed, _) in seen.items()} == {
         "http": ([1000], []),
         "counter": ([1000], [0.2, 0.5]),  # the socket timeout is virtual, and exact
         "unix": ([1000], [2.0]),
         "accept": ([1000], [1.0]),
         "threads": ([1000], []),
+        "datagram": ([1000], [1.0]),  # a bound datagram socket: the host may send to it
         "own server": ([1000], [0]),  # its own thread answered: the host did not run
     }
     assert all(START <= now < START + 60 for _, _, now in seen.values())
