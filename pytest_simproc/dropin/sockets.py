@@ -7,8 +7,8 @@ a blocking call of the test's thread (``recv``, ``recv_into``, ``recvfrom``,
 ``recvfrom_into``, ``send``, ``sendall``, ``accept``; ``makefile`` and http.client read
 through ``recv_into``) on a socket whose other end a host process holds, or on a
 listener of the test while the host has processes, never blocks the machine: it is
-tried without blocking (MSG_DONTWAIT, or once poll(2) says ready) and, while it would
-block, the host runs until the descriptor is ready. A timeout set on the socket is
+tried without blocking (MSG_DONTWAIT, or made non-blocking for the call) and, while it
+would block, the host runs until the descriptor is ready. A timeout set on the socket is
 virtual seconds; a wait that nothing in the host can end fails instead of hanging.
 Another thread of the test waits as its pipe reads do (``DropinSession.block``).
 Non-blocking sockets and sockets to anything else get the real calls.
@@ -251,20 +251,38 @@ def _wait_ready(session, fd: int, events: int, deadline: int | None) -> bool:
     return session.block(ready, remaining) or session._closed and deadline is None
 
 
-def _attempt(sock, events: int, call):
-    """``call(flags)`` (MSG_DONTWAIT added) once the socket is ready, running the host
-    while it is not; socket.timeout when the socket's virtual timeout passes."""
-    session = _simulated(sock)
+def _dontwait(flags) -> bool:
+    return isinstance(flags, int) and bool(flags & socket.MSG_DONTWAIT)
+
+
+def _try(sock, call, takes_flags: bool):
+    """``call(flags)`` without blocking: MSG_DONTWAIT on a blocking socket; a socket
+    with a timeout (CPython waits for it before the call) or an accept is made
+    non-blocking for the call. Bad arguments fail at once, as natively."""
+    timeout = sock.gettimeout()
+    if timeout is None and takes_flags:
+        return call(socket.MSG_DONTWAIT)
+    sock.settimeout(0.0)
+    try:
+        return call(0)
+    finally:
+        sock.settimeout(timeout)
+
+
+def _attempt(sock, events: int, call, flags=0, takes_flags: bool = True):
+    """``call(extra_flags)`` of a blocking call: tried without blocking, and while it
+    would block the host runs until the socket is ready; socket.timeout when the
+    socket's virtual timeout passes. MSG_DONTWAIT in ``flags`` asks for the real call."""
+    session = None if _dontwait(flags) else _simulated(sock)
     if session is None:
         return call(0)
     deadline = _deadline(session, sock)
     fd = sock.fileno()
     while True:
-        if _fd_ready(fd, events):
-            try:
-                return call(socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                pass  # someone else took it
+        try:
+            return _try(sock, call, takes_flags)
+        except BlockingIOError:
+            pass
         if session._closed:
             return call(0)
         if not _wait_ready(session, fd, events, deadline):
@@ -272,29 +290,32 @@ def _attempt(sock, events: int, call):
 
 
 def _recv(self, bufsize, flags=0):
-    return _attempt(self, _READ, lambda extra: _real_recv(self, bufsize, flags | extra))
+    return _attempt(self, _READ, lambda extra: _real_recv(self, bufsize, flags | extra),
+                    flags)
 
 
 def _recv_into(self, buffer, nbytes=0, flags=0):
     return _attempt(self, _READ,
-                    lambda extra: _real_recv_into(self, buffer, nbytes, flags | extra))
+                    lambda extra: _real_recv_into(self, buffer, nbytes, flags | extra), flags)
 
 
 def _recvfrom(self, bufsize, flags=0):
-    return _attempt(self, _READ, lambda extra: _real_recvfrom(self, bufsize, flags | extra))
+    return _attempt(self, _READ,
+                    lambda extra: _real_recvfrom(self, bufsize, flags | extra), flags)
 
 
 def _recvfrom_into(self, buffer, nbytes=0, flags=0):
     return _attempt(self, _READ,
-                    lambda extra: _real_recvfrom_into(self, buffer, nbytes, flags | extra))
+                    lambda extra: _real_recvfrom_into(self, buffer, nbytes, flags | extra),
+                    flags)
 
 
 def _send(self, data, flags=0):
-    return _attempt(self, _WRITE, lambda extra: _real_send(self, data, flags | extra))
+    return _attempt(self, _WRITE, lambda extra: _real_send(self, data, flags | extra), flags)
 
 
 def _sendall(self, data, flags=0):
-    session = _simulated(self)
+    session = None if _dontwait(flags) else _simulated(self)
     if session is None:
         return _REAL_SENDALL(self, data, flags)
     deadline = _deadline(session, self)  # the whole call's, as CPython's sendall
@@ -302,12 +323,12 @@ def _sendall(self, data, flags=0):
     with memoryview(data) as view, view.cast("B") as flat:
         sent = 0
         while sent < len(flat):
-            if _fd_ready(fd, _WRITE):
-                try:
-                    sent += _real_send(self, flat[sent:], flags | socket.MSG_DONTWAIT)
-                    continue
-                except BlockingIOError:
-                    pass
+            try:
+                sent += _try(self, lambda extra: _real_send(self, flat[sent:], flags | extra),
+                             True)
+                continue
+            except BlockingIOError:
+                pass
             if session._closed:
                 return _REAL_SENDALL(self, flat[sent:], flags)
             if not _wait_ready(session, fd, _WRITE, deadline):
@@ -315,7 +336,7 @@ def _sendall(self, data, flags=0):
 
 
 def _accept(self):
-    return _attempt(self, _READ, lambda extra: _real_accept(self))
+    return _attempt(self, _READ, lambda extra: _real_accept(self), takes_flags=False)
 
 
 _REAL_SENDALL = _Socket.sendall

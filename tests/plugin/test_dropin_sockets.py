@@ -18,6 +18,10 @@ import sys
 import threading
 import time
 
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
 from pytest_simproc.dropin import DropinSession
 from pytest_simproc.dropin.sockets import fd_waits_on_host
 
@@ -315,3 +319,79 @@ def test_a_thread_on_a_known_socket_does_not_wait_for_the_host():
                 s.close()
         sleeper.kill()
         sleeper.wait()
+
+
+# ---------------------------------------------------------------- hostile arguments
+@pytest.fixture
+def quiet_daemon():
+    """A socket to a daemon of the host that never sends, and one to the test's own
+    listener that never gets anything either: the same calls must fail alike."""
+    with DropinSession(), socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        daemon = subprocess.Popen([sys.executable, "-c", (
+            "import socket, sys\n"
+            "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+            "s.recv(1)\n"), str(listener.getsockname()[1])])
+        to_daemon, _ = listener.accept()  # runs the host until the daemon connects
+        native = socket.create_connection(listener.getsockname())
+        own, _ = listener.accept()
+        yield to_daemon, native
+        for s in (to_daemon, native, own):
+            s.close()
+        daemon.kill()
+        daemon.wait()
+
+
+def _failure(call):
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 -- the comparison is the point
+        return type(exc).__name__, getattr(exc, "errno", None)
+    return None
+
+
+SIZES = (st.integers(-2**70, 2**16) | st.sampled_from([2**62, 2**63, 2**70, None, "1", 1.5]))
+FLAGS = (st.integers(-2**70, 2**70)
+         | st.sampled_from([socket.MSG_OOB, socket.MSG_PEEK, socket.MSG_TRUNC,
+                            socket.MSG_WAITALL, socket.MSG_ERRQUEUE, 0xFFFF, -1, True,
+                            None, "0", 0.0]))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(call=st.sampled_from(["recv", "recvfrom", "recv_into", "recvfrom_into"]),
+       size=SIZES, flags=FLAGS)
+def test_hostile_arguments_fail_as_natively(quiet_daemon, call, size, flags):
+    """A bad argument to a blocking call on a socket to the host fails at once with
+    the real call's error (the host is not run first): compared with the same call on
+    a native socket, where the call with MSG_DONTWAIT added fails (so it cannot
+    block)."""
+    to_daemon, native = quiet_daemon
+
+    def make(sock, with_flags):
+        method = getattr(sock, call)
+        if call.endswith("_into"):
+            return lambda: method(bytearray(16), size, with_flags)
+        return lambda: method(size, with_flags)
+
+    dontwait = flags | socket.MSG_DONTWAIT if isinstance(flags, int) else flags
+    expected = _failure(make(native, dontwait))
+    assume(expected is not None and expected[0] != "BlockingIOError")
+    assert _failure(make(to_daemon, flags)) == expected
+
+
+def test_a_non_blocking_call_stays_non_blocking(quiet_daemon):
+    """MSG_DONTWAIT and a non-blocking socket get the real call (no host run, no
+    virtual time), a timeout is virtual time and the socket keeps it."""
+    to_daemon, _ = quiet_daemon
+    t0 = time.time()
+    with pytest.raises(BlockingIOError):
+        to_daemon.recv(10, socket.MSG_DONTWAIT)
+    to_daemon.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        to_daemon.recv(10)
+    assert time.time() == t0
+    to_daemon.settimeout(2.5)
+    with pytest.raises(socket.timeout):
+        to_daemon.recv(10)
+    assert time.time() - t0 == 2.5 and to_daemon.gettimeout() == 2.5
