@@ -4,8 +4,9 @@ Natively a test that sends a request to its daemon and blocks in ``recv`` gets t
 answer because the daemon runs meanwhile. In a host the programs run only while the
 test is inside a call that runs the host, so the same ``recv`` would wait forever. Here
 a blocking call of the test's thread (``recv``, ``recv_into``, ``recvfrom``,
-``recvfrom_into``, ``send``, ``sendall``, ``accept``; ``makefile`` and http.client read
-through ``recv_into``) on a socket whose other end a host process holds, or on a
+``recvfrom_into``, ``recvmsg``, ``recvmsg_into``, ``send``, ``sendall``, ``sendmsg``,
+``accept``; ``makefile`` and http.client read through ``recv_into``, ``socket.recv_fds``
+through ``recvmsg``) on a socket whose other end a host process holds, or on a
 listener of the test while the host has processes, never blocks the machine: it is
 tried without blocking (MSG_DONTWAIT, or made non-blocking for the call) and, while it
 would block, the host runs until the descriptor is ready. A timeout set on the socket is
@@ -39,8 +40,14 @@ _real_recv_into = _Socket.recv_into
 _real_recvfrom = _Socket.recvfrom
 _real_recvfrom_into = _Socket.recvfrom_into
 _real_send = _Socket.send
+_real_recvmsg = _Socket.recvmsg
+_real_recvmsg_into = _Socket.recvmsg_into
+_real_sendmsg = _Socket.sendmsg
 _real_accept = _Socket.accept
 _READ = select.POLLIN
+# an int: socket.MSG_DONTWAIT is an IntFlag, whose | masks a negative int to 32 bits
+# (which would turn a flags argument that overflows a C int into a valid one)
+_DONTWAIT = int(socket.MSG_DONTWAIT)
 _WRITE = select.POLLOUT
 _NEVER = ("a blocking call of the test was still waiting when nothing in its simulated "
           "host could end the wait (every process ended, or stop_time); natively it "
@@ -252,7 +259,7 @@ def _wait_ready(session, fd: int, events: int, deadline: int | None) -> bool:
 
 
 def _dontwait(flags) -> bool:
-    return isinstance(flags, int) and bool(flags & socket.MSG_DONTWAIT)
+    return isinstance(flags, int) and bool(flags & _DONTWAIT)
 
 
 def _try(sock, call, takes_flags: bool):
@@ -261,7 +268,7 @@ def _try(sock, call, takes_flags: bool):
     non-blocking for the call. Bad arguments fail at once, as natively."""
     timeout = sock.gettimeout()
     if timeout is None and takes_flags:
-        return call(socket.MSG_DONTWAIT)
+        return call(_DONTWAIT)
     sock.settimeout(0.0)
     try:
         return call(0)
@@ -314,6 +321,25 @@ def _send(self, data, flags=0):
     return _attempt(self, _WRITE, lambda extra: _real_send(self, data, flags | extra), flags)
 
 
+def _recvmsg(self, bufsize, ancbufsize=0, flags=0):
+    return _attempt(self, _READ,
+                    lambda extra: _real_recvmsg(self, bufsize, ancbufsize, flags | extra),
+                    flags)
+
+
+def _recvmsg_into(self, buffers, ancbufsize=0, flags=0):
+    buffers = list(buffers)  # an iterator is read once, whatever the attempts
+    return _attempt(self, _READ, lambda extra: _real_recvmsg_into(
+        self, buffers, ancbufsize, flags | extra), flags)
+
+
+def _sendmsg(self, buffers, ancdata=(), flags=0, address=None):
+    buffers, ancdata = list(buffers), list(ancdata)
+    args = () if address is None else (address,)
+    return _attempt(self, _WRITE, lambda extra: _real_sendmsg(
+        self, buffers, ancdata, flags | extra, *args), flags)
+
+
 def _sendall(self, data, flags=0):
     session = None if _dontwait(flags) else _simulated(self)
     if session is None:
@@ -342,8 +368,9 @@ def _accept(self):
 _REAL_SENDALL = _Socket.sendall
 # (name, fake): set on socket.socket for a session, removed afterwards
 METHODS = [("recv", _recv), ("recv_into", _recv_into), ("recvfrom", _recvfrom),
-           ("recvfrom_into", _recvfrom_into), ("send", _send), ("sendall", _sendall),
-           ("accept", _accept)]
+           ("recvfrom_into", _recvfrom_into), ("recvmsg", _recvmsg),
+           ("recvmsg_into", _recvmsg_into), ("send", _send), ("sendall", _sendall),
+           ("sendmsg", _sendmsg), ("accept", _accept)]
 for _name, _fake in METHODS:
     _fake.__name__ = _fake.__qualname__ = _name
     _fake.__doc__ = getattr(_Socket, _name).__doc__

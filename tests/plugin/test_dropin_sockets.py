@@ -119,6 +119,38 @@ def test_recv_from_a_unix_socket_daemon():
     assert server.wait() == 0
 
 
+def test_pass_descriptors_to_a_daemon_and_back():
+    path = os.path.join(tempfile.mkdtemp(), "fds.sock")
+    server = subprocess.Popen([sys.executable, "-c", (
+        "import os, socket, sys, time\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "s.bind(sys.argv[1])\n"
+        "s.listen()\n"
+        "conn, _ = s.accept()\n"
+        "request, fds, _, _ = socket.recv_fds(conn, 100, 1)\n"
+        "time.sleep(1)\n"
+        "os.write(fds[0], request.upper())\n"
+        "socket.send_fds(conn, [b'done'], fds)\n"), path])
+    sock = socket.socket(socket.AF_UNIX)
+    for _ in range(1000):
+        try:
+            sock.connect(path)
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            time.sleep(0.05)
+    read_end, write_end = os.pipe()
+    t0 = time.monotonic()
+    socket.send_fds(sock, [b"hello"], [write_end])
+    answer, fds, _, _ = socket.recv_fds(sock, 100, 1)
+    assert answer == b"done" and len(fds) == 1
+    assert os.read(read_end, 100) == b"HELLO"
+    observed("fds", [server.pid], time.monotonic() - t0)
+    for fd in (read_end, write_end, *fds):
+        os.close(fd)
+    sock.close()
+    assert server.wait() == 0
+
+
 def test_accept_a_connection_from_a_program():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -210,17 +242,18 @@ START = 946684800  # the host's default start time
 
 
 def test_sockets_natively(observe):
-    seen = observe(INNER, [], passed=7)
+    seen = observe(INNER, [], passed=8)
     assert all(now > 1.6e9 and pids != [1000] for pids, _, now in seen.values())
     assert seen["counter"][1][1] >= 0.5 and seen["unix"][1][0] >= 2
 
 
 def test_sockets_under_simproc_talk_to_the_host(observe):
-    seen = observe(INNER, ["--simproc"], passed=7)
+    seen = observe(INNER, ["--simproc"], passed=8)
     assert {name: (pids, elapsed) for name, (pids, elapsed, _) in seen.items()} == {
         "http": ([1000], []),
         "counter": ([1000], [0.2, 0.5]),  # the socket timeout is virtual, and exact
         "unix": ([1000], [2.0]),
+        "fds": ([1000], [1.0]),  # recvmsg, sendmsg
         "accept": ([1000], [1.0]),
         "threads": ([1000], []),
         "datagram": ([1000], [1.0]),  # a bound datagram socket: the host may send to it
@@ -359,7 +392,7 @@ FLAGS = (st.integers(-2**70, 2**70)
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(call=st.sampled_from(["recv", "recvfrom", "recv_into", "recvfrom_into"]),
+@given(call=st.sampled_from(["recv", "recvfrom", "recv_into", "recvfrom_into", "recvmsg"]),
        size=SIZES, flags=FLAGS)
 def test_hostile_arguments_fail_as_natively(quiet_daemon, call, size, flags):
     """A bad argument to a blocking call on a socket to the host fails at once with
@@ -372,9 +405,11 @@ def test_hostile_arguments_fail_as_natively(quiet_daemon, call, size, flags):
         method = getattr(sock, call)
         if call.endswith("_into"):
             return lambda: method(bytearray(16), size, with_flags)
+        if call == "recvmsg":
+            return lambda: method(size, 0, with_flags)
         return lambda: method(size, with_flags)
 
-    dontwait = flags | socket.MSG_DONTWAIT if isinstance(flags, int) else flags
+    dontwait = flags | int(socket.MSG_DONTWAIT) if isinstance(flags, int) else flags
     expected = _failure(make(native, dontwait))
     assume(expected is not None and expected[0] != "BlockingIOError")
     assert _failure(make(to_daemon, flags)) == expected
