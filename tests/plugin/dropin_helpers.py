@@ -24,13 +24,21 @@ def free_port():
         return s.getsockname()[1]
 
 
-def connect(port):
+def connect(where):
+    """A connection to a daemon's port (an int) or Unix socket path, once it listens."""
     for _ in range(1000):
+        if isinstance(where, int):
+            sock = socket.socket()
+            address = ("127.0.0.1", where)
+        else:
+            sock, address = socket.socket(socket.AF_UNIX), where
         try:
-            return socket.create_connection(("127.0.0.1", port))
-        except ConnectionRefusedError:
+            sock.connect(address)
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
             time.sleep(0.05)
-    raise AssertionError(f"nothing listens on port {port}")
+    raise AssertionError(f"nothing listens on {where}")
 
 
 def serve(port):

@@ -104,13 +104,7 @@ def test_recv_from_a_unix_socket_daemon():
         "request = conn.recv(100)\n"
         "time.sleep(2)\n"
         "conn.sendall(request.upper())\n"), path])
-    sock = socket.socket(socket.AF_UNIX)
-    for _ in range(1000):
-        try:
-            sock.connect(path)
-            break
-        except (FileNotFoundError, ConnectionRefusedError):
-            time.sleep(0.05)
+    sock = connect(path)
     t0 = time.monotonic()
     sock.send(b"ping")
     assert sock.recv(100) == b"PING"
@@ -131,13 +125,7 @@ def test_pass_descriptors_to_a_daemon_and_back():
         "time.sleep(1)\n"
         "os.write(fds[0], request.upper())\n"
         "socket.send_fds(conn, [b'done'], fds)\n"), path])
-    sock = socket.socket(socket.AF_UNIX)
-    for _ in range(1000):
-        try:
-            sock.connect(path)
-            break
-        except (FileNotFoundError, ConnectionRefusedError):
-            time.sleep(0.05)
+    sock = connect(path)
     read_end, write_end = os.pipe()
     t0 = time.monotonic()
     socket.send_fds(sock, [b"hello"], [write_end])
