@@ -13,6 +13,7 @@ import errno
 import os
 import signal as _signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -67,9 +68,11 @@ class Patches:
                     self._undo.append((module, attr, value))
                     attrs[attr] = fake
         # blocking socket calls (sockets.py) and the test's new asyncio loops (aio.py)
-        for name, fake in sockets.METHODS:
-            self._undo.append((socket.socket, name, socket.socket.__dict__.get(name, _ABSENT)))
-            setattr(socket.socket, name, fake)
+        for cls, methods in ((socket.socket, sockets.METHODS),
+                             (ssl.SSLSocket, sockets.TLS_METHODS)):
+            for name, fake in methods:
+                self._undo.append((cls, name, cls.__dict__.get(name, _ABSENT)))
+                setattr(cls, name, fake)
         self._undo.append((asyncio.events, "_event_loop_policy",
                            asyncio.events._event_loop_policy))
         asyncio.events._event_loop_policy = SimEventLoopPolicy()

@@ -28,6 +28,7 @@ import math
 import os
 import select
 import socket
+import ssl
 import threading
 import weakref
 
@@ -365,13 +366,64 @@ def _accept(self):
     return _attempt(self, _READ, lambda extra: _real_accept(self), takes_flags=False)
 
 
+# ------------------------------------------------------------------ TLS
+_real_tls = {name: getattr(ssl.SSLSocket, name)
+             for name in ("read", "write", "send", "do_handshake")}
+
+
+def _tls(name: str, self, *args):
+    """An SSLSocket call: the TLS layer reads and writes the socket below Python, so
+    the socket is made non-blocking for the call and the host runs while OpenSSL
+    wants to read (or write) more."""
+    real = _real_tls[name]
+    session = _simulated(self) if self._sslobj is not None else None
+    if session is None:
+        return real(self, *args)
+    deadline = _deadline(session, self)
+    fd = self.fileno()
+    timeout = self.gettimeout()
+    while True:
+        self.settimeout(0.0)
+        try:
+            return real(self, *args)
+        except ssl.SSLWantReadError:
+            events = _READ
+        except ssl.SSLWantWriteError:
+            events = _WRITE
+        finally:
+            self.settimeout(timeout)
+        if session._closed:
+            return real(self, *args)
+        if not _wait_ready(session, fd, events, deadline):
+            raise socket.timeout("The operation timed out")
+
+
+def _tls_read(self, len=1024, buffer=None):  # noqa: A002 -- SSLSocket.read's names
+    return _tls("read", self, len, buffer)
+
+
+def _tls_write(self, data):
+    return _tls("write", self, data)
+
+
+def _tls_send(self, data, flags=0):
+    return _tls("send", self, data, flags)
+
+
+def _tls_do_handshake(self, block=False):
+    return _tls("do_handshake", self)  # block: made non-blocking for the call anyway
+
+
 _REAL_SENDALL = _Socket.sendall
 # (name, fake): set on socket.socket for a session, removed afterwards
 METHODS = [("recv", _recv), ("recv_into", _recv_into), ("recvfrom", _recvfrom),
            ("recvfrom_into", _recvfrom_into), ("recvmsg", _recvmsg),
            ("recvmsg_into", _recvmsg_into), ("send", _send), ("sendall", _sendall),
            ("sendmsg", _sendmsg), ("accept", _accept)]
-for _name, _fake in METHODS:
-    _fake.__name__ = _fake.__qualname__ = _name
-    _fake.__doc__ = getattr(_Socket, _name).__doc__
-del _name, _fake
+TLS_METHODS = [("read", _tls_read), ("write", _tls_write), ("send", _tls_send),
+               ("do_handshake", _tls_do_handshake)]  # set on ssl.SSLSocket
+for _cls, _methods in ((_Socket, METHODS), (ssl.SSLSocket, TLS_METHODS)):
+    for _name, _fake in _methods:
+        _fake.__name__ = _fake.__qualname__ = _name
+        _fake.__doc__ = getattr(_cls, _name).__doc__
+del _cls, _methods, _name, _fake

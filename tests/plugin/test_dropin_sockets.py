@@ -12,6 +12,7 @@ host's start time).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,7 +32,9 @@ INNER = r'''
 import concurrent.futures
 import http.client
 import os
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -156,6 +159,33 @@ def test_accept_a_connection_from_a_program():
         assert client.wait() == 0
 
 
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl to make a cert")
+def test_https_daemon(tmp_path):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "key.pem", "-out",
+                    "cert.pem", "-days", "36500", "-subj", "/CN=localhost"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    (tmp_path / "hello.txt").write_text("secret\n")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", (
+        "import http.server, ssl, sys\n"
+        "context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+        "context.load_cert_chain('cert.pem', 'key.pem')\n"
+        "server = http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])),\n"
+        "                                http.server.SimpleHTTPRequestHandler)\n"
+        "server.socket = context.wrap_socket(server.socket, server_side=True)\n"
+        "server.serve_forever()\n"), str(port)], cwd=tmp_path, stderr=subprocess.DEVNULL)
+    connect(port).close()
+    context = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    conn = http.client.HTTPSConnection("localhost", port, context=context)
+    conn.request("GET", "/hello.txt")
+    assert conn.getresponse().read() == b"secret\n"
+    conn.close()
+    observed("https", [server.pid])
+    server.terminate()
+    server.wait()
+
+
 def test_threads_query_the_daemon_while_the_test_waits(http_daemon):
     server, port = http_daemon
 
@@ -229,14 +259,18 @@ def test_a_server_of_the_test_itself_is_not_the_hosts():
 START = 946684800  # the host's default start time
 
 
+OPENSSL = shutil.which("openssl") is not None  # the https test makes its cert with it
+OUTCOMES = dict(passed=9, skipped=0) if OPENSSL else dict(passed=8, skipped=1)
+
+
 def test_sockets_natively(observe):
-    seen = observe(INNER, [], passed=8)
+    seen = observe(INNER, [], **OUTCOMES)
     assert all(now > 1.6e9 and pids != [1000] for pids, _, now in seen.values())
     assert seen["counter"][1][1] >= 0.5 and seen["unix"][1][0] >= 2
 
 
 def test_sockets_under_simproc_talk_to_the_host(observe):
-    seen = observe(INNER, ["--simproc"], passed=8)
+    seen = observe(INNER, ["--simproc"], **OUTCOMES)
     assert {name: (pids, elapsed) for name, (pids, elapsed, _) in seen.items()} == {
         "http": ([1000], []),
         "counter": ([1000], [0.2, 0.5]),  # the socket timeout is virtual, and exact
@@ -244,6 +278,7 @@ def test_sockets_under_simproc_talk_to_the_host(observe):
         "fds": ([1000], [1.0]),  # recvmsg, sendmsg
         "accept": ([1000], [1.0]),
         "threads": ([1000], []),
+        **({"https": ([1001], [])} if OPENSSL else {}),  # 1000 was openssl; TLS: below Python
         "datagram": ([1000], [1.0]),  # a bound datagram socket: the host may send to it
         "own server": ([1000], [0]),  # its own thread answered: the host did not run
     }
