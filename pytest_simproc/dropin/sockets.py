@@ -11,7 +11,9 @@ listener of the test while the host has processes, never blocks the machine: it 
 tried without blocking (MSG_DONTWAIT, or made non-blocking for the call) and, while it
 would block, the host runs until the descriptor is ready. A timeout set on the socket is
 virtual seconds; a wait that nothing in the host can end fails instead of hanging.
-Another thread of the test waits as its pipe reads do (``DropinSession.block``).
+Another thread of the test waits as its pipe reads do (``DropinSession.block``). TLS
+(``ssl.SSLSocket``) reads and writes the socket below Python: its calls are made with
+the socket non-blocking, and the host runs while OpenSSL wants to read or write.
 Non-blocking sockets and sockets to anything else get the real calls.
 
 Where outside events enter the simulation: the host never runs behind the test's back,
