@@ -29,6 +29,8 @@ restored at the end of the test.
 - ready.py    select, poll, epoll, selectors and os.read on those pipes: they run the host
 - patches.py  the fakes of time.sleep and the os process functions, installed and undone
 - waiting.py  the test as its programs' parent: os.wait*, pidfds
+- sockets.py  the test's blocking socket calls to its programs run the host
+- aio.py      asyncio loops on the host's clock, asyncio subprocesses in the host
 - clock.py    the test's clocks frozen to the host's virtual time
 - procfs.py   the test's /proc (open, os.listdir, os.stat... and so psutil): the host's
               processes under their virtual pids;  pidcalls.py  its priority,

@@ -9,14 +9,19 @@ of the test.
 """
 from __future__ import annotations
 
+import asyncio.events
 import errno
 import os
 import signal as _signal
+import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time as _time
 
+from . import sockets
+from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .popen import SimPopen
 from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
@@ -31,6 +36,7 @@ from .waiting import (_sim_pidfd_open, _sim_pidfd_send_signal, _sim_wait, _sim_w
 _SCAN_SKIP = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun", "os", "posix",
               "time", "subprocess", "threading", "multiprocessing", "concurrent",
               "asyncio", "queue", "builtins", "sys")
+_ABSENT = object()  # an attribute the class inherited: deleted again on restore
 
 
 def _module_dicts(skip):
@@ -51,7 +57,8 @@ class Patches:
     such a test must cost nothing measurable). So the fakes stay in place between
     tests while ``persist`` is on (the plugin turns it on for the pytest session):
     each fake hands a call to the real function whenever no session is active, and a
-    later ``apply`` only walks the modules imported since the last walk.
+    later ``apply`` only walks the modules imported since the last walk. Only the
+    event loop policy is the session's own: set at each start, put back at its end.
     """
 
     _undo: list[tuple[object, str, object]] = []
@@ -61,6 +68,9 @@ class Patches:
     _fakes: dict[int, object] = {}   # id(real) -> fake
     _reals: dict[int, object] = {}   # id(fake) -> real
 
+    def __init__(self):
+        self._policy = None   # the loop policy this session replaced (aio.py)
+
     def apply(self) -> None:
         cls = Patches
         if not cls._installed:
@@ -69,10 +79,18 @@ class Patches:
             for module, name, _, fake in _REPLACED:
                 cls._undo.append((module, name, getattr(module, name)))
                 setattr(module, name, fake)
-            for klass, name, fake in _READY_CLASS_ATTRIBUTES:
-                cls._undo.append((klass, name, klass.__dict__[name]))
+            # select's classes (ready.py), blocking socket calls (sockets.py)
+            attributes = list(_READY_CLASS_ATTRIBUTES)
+            for klass, methods in ((socket.socket, sockets.METHODS),
+                                   (ssl.SSLSocket, sockets.TLS_METHODS)):
+                attributes += [(klass, name, fake) for name, fake in methods]
+            for klass, name, fake in attributes:
+                cls._undo.append((klass, name, klass.__dict__.get(name, _ABSENT)))
                 setattr(klass, name, fake)
             cls._installed = True
+        # the test's new asyncio loops follow the host (aio.py)
+        self._policy = (asyncio.events._event_loop_policy,)
+        asyncio.events._event_loop_policy = SimEventLoopPolicy()
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere
         walked = cls._walked
         if len(sys.modules) == len(walked):
@@ -91,7 +109,10 @@ class Patches:
                     attrs[attr] = fake
 
     def restore(self) -> None:
-        """End of a session: undo everything, unless the fakes persist."""
+        """End of a session: its loop policy back; the rest too unless it persists."""
+        if self._policy is not None:
+            asyncio.events._event_loop_policy = self._policy[0]
+            self._policy = None
         if not Patches.persist:
             uninstall()
 
@@ -102,7 +123,10 @@ def uninstall() -> None:
     while cls._undo:
         obj, name, value = cls._undo.pop()
         try:
-            setattr(obj, name, value)
+            if value is _ABSENT:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, value)
         except (AttributeError, TypeError):
             pass
     cls._walked.clear()
