@@ -24,6 +24,7 @@ import weakref
 from asyncio import base_subprocess, transports
 
 from .popen import SimPopen
+from .ready import _real_read
 from .routing import _in_host_thread, _real_monotonic, active_session
 from .sockets import run_host_until
 
@@ -32,27 +33,27 @@ _OUTSIDE_SLICE = 0.01
 
 
 class _SimReadPipe(transports.ReadTransport):
-    """A subprocess's stdout or stderr (SimPopen's capture), read when the host ran."""
+    """A subprocess's stdout or stderr: the test's end of its pipe (pipes.py), read
+    when the host ran. End of file comes when every writer in the host closed it."""
 
-    def __init__(self, loop, raw, ended, protocol):
+    def __init__(self, loop, reader, protocol):
         super().__init__()
-        self._loop, self._raw, self._ended, self._protocol = loop, raw, ended, protocol
+        self._loop, self._reader, self._protocol = loop, reader, protocol
         self._paused = self._closing = self._eof = False
         protocol.connection_made(self)
 
     def has_news(self) -> bool:
         """Output not handed over yet, or the end: checked at every step of the host
-        while the loop waits, so by size, without reading."""
-        return not (self._paused or self._closing or self._eof) and (
-            self._raw._size() > self._raw._pos or self._ended())
+        while the loop waits, without reading."""
+        return not (self._paused or self._closing or self._eof) and self._reader.ready()
 
     def pump(self) -> None:
-        if self._paused or self._closing or self._eof:
+        if not self.has_news():
             return
-        available = len(self._raw.peek_all())
-        if available:
-            self._loop.call_soon(self._protocol.data_received, self._raw.read(available))
-        elif self._ended():
+        data = _real_read(self._reader.fileno(), 1 << 16)
+        if data:
+            self._loop.call_soon(self._protocol.data_received, data)
+        else:
             self._eof = True
             self._loop.call_soon(self._protocol.eof_received)
             self.close()
@@ -138,7 +139,7 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
             for fd, kind in ((1, "stdout"), (2, "stderr")):
                 if getattr(proc, kind) is not None:
                     protocol = base_subprocess.ReadSubprocessPipeProto(self, fd)
-                    _SimReadPipe(loop, getattr(proc, f"_{kind}_raw"), proc._ended, protocol)
+                    _SimReadPipe(loop, proc._readers[fd], protocol)
                     self._pipes[fd] = protocol
             loop.call_soon(self._protocol.connection_made, self)
             for callback, data in self._pending_calls:
