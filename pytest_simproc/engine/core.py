@@ -84,10 +84,15 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         # strace log traps every other call too
         self._simulated = intercepted_numbers()
         if strace == "off":
-            self.strace = None
+            # the record of the calls that stop anyway (strace/record.py); None: every
+            # call is logged
+            from ..strace.record import CallRecord
+            self.strace_recorded = self._recorded_numbers()
+            self.strace = CallRecord(self.strace_recorded, hostname=hostname)
             self._filter = PreparedFilter(build_filter(self._trapped_numbers(), CONDITIONAL))
         else:
             from ..strace import StraceLog
+            self.strace_recorded = None
             self.strace = StraceLog(mode=strace, directory=data_dir, hostname=hostname,
                                     start_ns=start_time_ns)
             # every call is logged, so every call stops the tracee
@@ -116,6 +121,15 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         if self.injector is not None:
             numbers |= self.injector.numbers
         return numbers
+
+    def _recorded_numbers(self) -> frozenset:
+        """With logging off, what the record holds: the simulated calls, users' hooks and
+        the calls fault-injection rules name (all trapped whatever the arguments)."""
+        from ..strace.record import recorded_numbers
+        extra = frozenset(self.extra_handlers)
+        if self.injector is not None:
+            extra |= self.injector.numbers
+        return recorded_numbers(extra)
 
     def describe_next(self, task: Task) -> str:
         """The call ``task`` completes when it next runs, as the deterministic strace
