@@ -78,12 +78,17 @@ class CallRecord:
 
     def _set_plain(self) -> None:
         """The recorded calls formatted from registers alone: nr -> (their argument
-        count, their event's first word but the tid)."""
-        self._plain = {}
+        count, their event's first word but the tid); and those that read memory only
+        for their entry part (rt_sigsuspend's mask, execve's path), whose exit part
+        their result gives: nr -> their argument count."""
+        self._plain, self._entry_only, self._heads = {}, {}, {}
         for nr in self.numbers:
             spec = TABLE.get(nr) or spec_for(nr)
             if not reads_memory(spec):
                 self._plain[nr] = (spec.nargs, _ENTER | spec.nargs << 4 | nr << 8)
+            elif (spec.enter is None and spec.pre is None and spec.split == spec.nargs
+                  and getattr(spec.rv, "memory_free", spec.rv is None)):
+                self._entry_only[nr] = spec.nargs
 
     def set_numbers(self, numbers) -> None:
         self.numbers = frozenset(numbers)
@@ -122,6 +127,10 @@ class CallRecord:
             else:
                 ev.append(word | tid << 20)
             return index
+        if nr in self._entry_only:
+            ev.extend((_ENTER_TEXT | nr << 8 | tid << 20,
+                       self._head(nr, tuple(args[:self._entry_only[nr]]), mem)))
+            return index
         if nr not in self.numbers:
             return None
         call = Call(tid, nr, args, False, now_ns)
@@ -131,6 +140,24 @@ class CallRecord:
         ev.extend((_ENTER_TEXT | has_exit_part(call) << 4 | nr << 8 | tid << 20,
                    self._text(call.head)))
         return index, call
+
+    def _head(self, nr: int, args: tuple, mem) -> int:
+        """The text id of the entry part of a call that reads memory only there. The
+        last call with the same registers left the reads its decoding made: if they
+        give the same bytes again, so does the text (decoding depends on nothing else)."""
+        key = (nr, args)
+        known = self._heads.get(key)
+        if known is not None:
+            reads, text_id = known
+            if all(_again(mem, op, addr, n) == data for op, addr, n, data in reads):
+                return text_id
+        capture = _Capture(mem)
+        call = Call(0, nr, args, False, 0)
+        begin_call(call, capture)
+        if len(self._heads) >= _HEADS_KEPT:
+            self._heads.clear()
+        text_id = self._heads[key] = capture.reads, self._text(call.head)
+        return text_id[1]
 
     def syscall_unfinished(self, call, now_ns: int) -> None:
         """The call blocks: nothing to record (see StraceLog.syscall_unfinished)."""
@@ -267,6 +294,40 @@ class _Kept:
     def get(self, key: int, default=None):
         pid = self._pids.get(key)
         return default if pid is None else self._record.lines(pid)
+
+
+_HEADS_KEPT = 4096   # entry parts remembered (registers and reads -> text)
+
+
+class _Capture:
+    """The tracee's memory, noting each read a decoder makes and what it gave."""
+
+    __slots__ = ("mem", "reads")
+
+    def __init__(self, mem):
+        self.mem, self.reads = mem, []
+
+    def read(self, addr: int, n: int) -> bytes:
+        data = _again(self.mem, 0, addr, n)
+        self.reads.append((0, addr, n, data))
+        if data is None:
+            raise OSError(14, "bad address")
+        return data
+
+    def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
+        data = _again(self.mem, 1, addr, limit)
+        self.reads.append((1, addr, limit, data))
+        if data is None:
+            raise OSError(14, "bad address")
+        return data
+
+
+def _again(mem, op: int, addr: int, n: int):
+    """A read (op 0) or a C string's (op 1); None where it fails."""
+    try:
+        return mem.read(addr, n) if op == 0 else mem.read_cstring(addr, n)
+    except Exception:
+        return None
 
 
 _DECODED: dict[tuple[str, bool], Spec] = {}

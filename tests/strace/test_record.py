@@ -144,3 +144,22 @@ def test_the_record_reads_as_the_log_wrote(tmp_path_factory, events):
     log.close()
     record.close()
     compare()
+
+
+def test_a_call_decoded_again_shows_what_memory_holds_now(mem):
+    """Entry parts are remembered by registers, and reused only when the memory they
+    read holds the same bytes: the same pointer to another mask (or to nothing) is
+    decoded anew."""
+    record = CallRecord(recorded_numbers())
+    mask = mem.put(struct.pack("<Q", 1 << 9))
+    sigsuspend = syscall_number("rt_sigsuspend")
+    for data in (1 << 9, 1 << 9, 1 << 14, None, 1 << 9):
+        if data is None:
+            del mem.regions[mask]
+        else:
+            mem.regions[mask] = struct.pack("<Q", data)
+        handle = record.syscall_entry(1000, sigsuspend, (mask, 8), mem, 0)
+        record.syscall_exit(handle, -514, mem, 0)
+    assert [line.split(")")[0] for line in record.lines(1000)] == [
+        "rt_sigsuspend([USR1], 8", "rt_sigsuspend([USR1], 8", "rt_sigsuspend([TERM], 8",
+        "rt_sigsuspend(%#x, 8" % mask, "rt_sigsuspend([USR1], 8"]
