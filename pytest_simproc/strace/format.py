@@ -2464,6 +2464,14 @@ def reads_memory(spec: Spec) -> bool:
     return not all(p is None or getattr(p, "memory_free", False) for p in parts)
 
 
+# Calls that read memory only with some arguments: name -> whether these registers
+# spare it. clone reads parent_tid at exit only for CLONE_PARENT_SETTID (a failed
+# call) and CLONE_PIDFD; fork's clone does neither.
+MEMORY_FREE_WHEN = {
+    "clone": lambda args: not args[0] & (CLONE_PARENT_SETTID | CLONE_PIDFD),
+}
+
+
 def spec_for(nr: int) -> Spec:
     spec = TABLE.get(nr)
     if spec is None:

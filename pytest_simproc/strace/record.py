@@ -24,8 +24,8 @@ from __future__ import annotations
 import threading
 from array import array
 
-from .format import MASK64, TABLE, Call, Spec, begin_call, finish_call, has_exit_part, \
-    reads_memory, spec_for
+from .format import MASK64, MEMORY_FREE_WHEN, TABLE, Call, Spec, begin_call, finish_call, \
+    has_exit_part, reads_memory, result_text, spec_for
 from .log import StraceLog
 
 # Event kinds: the low 4 bits of an event's first word.
@@ -66,7 +66,7 @@ class CallRecord:
         self.hostname = hostname
         self.numbers = frozenset(numbers)
         self._ev = array("Q")
-        self._texts: list = []          # interned texts and siginfo bytes, by id
+        self._texts: list = [None]      # interned texts and siginfo bytes, by id
         self._text_ids: dict = {}
         self._notes: dict[int, str] = {}   # "(INJECTED)" ... by entry index
         self._closed = False
@@ -81,11 +81,14 @@ class CallRecord:
         count, their event's first word but the tid); and those that read memory only
         for their entry part (rt_sigsuspend's mask, execve's path), whose exit part
         their result gives: nr -> their argument count."""
-        self._plain, self._entry_only, self._heads = {}, {}, {}
+        self._plain, self._entry_only, self._heads, self._plain_when = {}, {}, {}, {}
         for nr in self.numbers:
             spec = TABLE.get(nr) or spec_for(nr)
+            word = _ENTER | spec.nargs << 4 | nr << 8
             if not reads_memory(spec):
-                self._plain[nr] = (spec.nargs, _ENTER | spec.nargs << 4 | nr << 8)
+                self._plain[nr] = (spec.nargs, word)
+            elif spec.name in MEMORY_FREE_WHEN:
+                self._plain_when[nr] = (MEMORY_FREE_WHEN[spec.name], spec.nargs, word)
             elif (spec.enter is None and spec.pre is None and spec.split == spec.nargs
                   and getattr(spec.rv, "memory_free", spec.rv is None)):
                 self._entry_only[nr] = spec.nargs
@@ -126,6 +129,10 @@ class CallRecord:
                 ev.extend((word | tid << 20,) + tuple(args[:k]))
             else:
                 ev.append(word | tid << 20)
+            return index
+        when = self._plain_when.get(nr)
+        if when is not None and when[0](args):
+            ev.extend((when[2] | tid << 20,) + tuple(args[:when[1]]))
             return index
         if nr in self._entry_only:
             ev.extend((_ENTER_TEXT | nr << 8 | tid << 20,
@@ -168,8 +175,10 @@ class CallRecord:
             return
         index, call = handle
         tail, ret = finish_call(call, result, mem)
-        self._ev.extend((_EXIT_TEXT | index << 4, self._text(tail), self._text(ret),
-                         result & MASK64))
+        rv = call.sc.rv
+        # id 0: the result's text is made when read (it needs nothing else)
+        ret_id = 0 if rv is None or getattr(rv, "memory_free", False) else self._text(ret)
+        self._ev.extend((_EXIT_TEXT | index << 4, self._text(tail), ret_id, result & MASK64))
 
     def syscall_noreturn(self, handle, now_ns: int) -> None:
         index = handle if type(handle) is int else handle[0]
@@ -244,8 +253,11 @@ class CallRecord:
                     i += 2
                 elif kind == _EXIT_TEXT:
                     if not call.state:   # else ended already (an execve the view saw return)
-                        view.returned(call, _signed(ev[i + 3]), texts[ev[i + 1]],
-                                      texts[ev[i + 2]], 0)
+                        result = _signed(ev[i + 3])
+                        ret = texts[ev[i + 2]]
+                        if ret is None:
+                            ret = result_text(call, result, None)
+                        view.returned(call, result, texts[ev[i + 1]], ret, 0)
                     i += 4
                 else:
                     view.syscall_noreturn(call, 0)
