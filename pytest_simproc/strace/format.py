@@ -2472,6 +2472,14 @@ MEMORY_FREE_WHEN = {
 }
 
 
+# Calls whose exit part (outputs, not the result's own text) depends on the result
+# only through a few cases: name -> the case of a result. wait4's status and rusage
+# show only when it returned a pid (WAIT_STATUS, WAIT_RUSAGE).
+TAIL_RESULT_CASE = {
+    "wait4": lambda result: True if result > 0 else result,
+}
+
+
 def spec_for(nr: int) -> Spec:
     spec = TABLE.get(nr)
     if spec is None:

@@ -24,8 +24,8 @@ from __future__ import annotations
 import threading
 from array import array
 
-from .format import MASK64, MEMORY_FREE_WHEN, TABLE, Call, Spec, begin_call, finish_call, \
-    has_exit_part, reads_memory, result_text, spec_for
+from .format import MASK64, MEMORY_FREE_WHEN, TABLE, TAIL_RESULT_CASE, Call, Spec, \
+    begin_call, finish_call, has_exit_part, reads_memory, result_text, spec_for
 from .log import StraceLog
 
 # Event kinds: the low 4 bits of an event's first word.
@@ -82,11 +82,14 @@ class CallRecord:
         for their entry part (rt_sigsuspend's mask, execve's path), whose exit part
         their result gives: nr -> their argument count."""
         self._plain, self._entry_only, self._heads, self._plain_when = {}, {}, {}, {}
+        self._exit_only, self._tails = {}, {}
         for nr in self.numbers:
             spec = TABLE.get(nr) or spec_for(nr)
             word = _ENTER | spec.nargs << 4 | nr << 8
             if not reads_memory(spec):
                 self._plain[nr] = (spec.nargs, word)
+            elif spec.name in TAIL_RESULT_CASE and _plain_entry(spec):
+                self._exit_only[nr] = (spec.nargs, word, TAIL_RESULT_CASE[spec.name])
             elif spec.name in MEMORY_FREE_WHEN:
                 self._plain_when[nr] = (MEMORY_FREE_WHEN[spec.name], spec.nargs, word)
             elif (spec.enter is None and spec.pre is None and spec.split == spec.nargs
@@ -134,6 +137,11 @@ class CallRecord:
         if when is not None and when[0](args):
             ev.extend((when[2] | tid << 20,) + tuple(args[:when[1]]))
             return index
+        exit_only = self._exit_only.get(nr)
+        if exit_only is not None:
+            args = tuple(args[:exit_only[0]])
+            ev.extend((exit_only[1] | tid << 20,) + args)
+            return index, nr, args
         if nr in self._entry_only:
             ev.extend((_ENTER_TEXT | nr << 8 | tid << 20,
                        self._head(nr, tuple(args[:self._entry_only[nr]]), mem)))
@@ -166,12 +174,36 @@ class CallRecord:
         text_id = self._heads[key] = capture.reads, self._text(call.head)
         return text_id[1]
 
+    def _tail(self, nr: int, args: tuple, result: int, mem) -> int:
+        """The text id of the exit part of a call whose entry part its registers give
+        (a TAIL_RESULT_CASE call): remembered like entry parts (see _head), by the
+        registers and the case of the result."""
+        key = (nr, args, self._exit_only[nr][2](result))
+        known = self._tails.get(key)
+        if known is not None:
+            reads, text_id = known
+            if all(_again(mem, op, addr, n) == data for op, addr, n, data in reads):
+                return text_id
+        capture = _Capture(mem)
+        call = Call(0, nr, args, False, 0)
+        begin_call(call, None)
+        tail = finish_call(call, result, capture)[0]
+        if len(self._tails) >= _HEADS_KEPT:
+            self._tails.clear()
+        known = self._tails[key] = capture.reads, self._text(tail)
+        return known[1]
+
     def syscall_unfinished(self, call, now_ns: int) -> None:
         """The call blocks: nothing to record (see StraceLog.syscall_unfinished)."""
 
     def syscall_exit(self, handle, result: int, mem, now_ns: int) -> None:
         if type(handle) is int:
             self._ev.extend((_EXIT | handle << 4, result & MASK64))
+            return
+        if len(handle) == 3:
+            index, nr, args = handle
+            self._ev.extend((_EXIT_TEXT | index << 4, self._tail(nr, args, result, mem), 0,
+                             result & MASK64))
             return
         index, call = handle
         tail, ret = finish_call(call, result, mem)
@@ -306,6 +338,13 @@ class _Kept:
     def get(self, key: int, default=None):
         pid = self._pids.get(key)
         return default if pid is None else self._record.lines(pid)
+
+
+def _plain_entry(spec: Spec) -> bool:
+    """Whether the entry part and the result's text of ``spec`` need no memory."""
+    parts = [d for d, out in zip(spec.decs, spec.outs) if not out] + [spec.rv]
+    return spec.enter is None and spec.pre is None and all(
+        p is None or getattr(p, "memory_free", False) for p in parts)
 
 
 _HEADS_KEPT = 4096   # entry parts remembered (registers and reads -> text)
