@@ -2472,11 +2472,13 @@ MEMORY_FREE_WHEN = {
 }
 
 
-# Calls whose exit part (outputs, not the result's own text) depends on the result
-# only through a few cases: name -> the case of a result. wait4's status and rusage
-# show only when it returned a pid (WAIT_STATUS, WAIT_RUSAGE).
-TAIL_RESULT_CASE = {
-    "wait4": lambda result: True if result > 0 else result,
+# Calls whose exit part (what follows the entry part, not the result's own text)
+# depends on few of their registers and on their result only through a few cases:
+# name -> (args, result) -> what it depends on. wait4's is its status, options and
+# rusage pointers, shown only when it returned a pid (WAIT_STATUS, WAIT_RUSAGE); its
+# pid argument is in its entry part.
+TAIL_DEPENDS_ON = {
+    "wait4": lambda args, result: (args[1:4], True if result > 0 else result),
 }
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 from array import array
 
-from .format import MASK64, MEMORY_FREE_WHEN, TABLE, TAIL_RESULT_CASE, Call, Spec, \
+from .format import MASK64, MEMORY_FREE_WHEN, TABLE, TAIL_DEPENDS_ON, Call, Spec, \
     begin_call, finish_call, has_exit_part, reads_memory, result_text, spec_for
 from .log import StraceLog
 
@@ -88,8 +88,8 @@ class CallRecord:
             word = _ENTER | spec.nargs << 4 | nr << 8
             if not reads_memory(spec):
                 self._plain[nr] = (spec.nargs, word)
-            elif spec.name in TAIL_RESULT_CASE and _plain_entry(spec):
-                self._exit_only[nr] = (spec.nargs, word, TAIL_RESULT_CASE[spec.name])
+            elif spec.name in TAIL_DEPENDS_ON and _plain_entry(spec):
+                self._exit_only[nr] = (spec.nargs, word, TAIL_DEPENDS_ON[spec.name])
             elif spec.name in MEMORY_FREE_WHEN:
                 self._plain_when[nr] = (MEMORY_FREE_WHEN[spec.name], spec.nargs, word)
             elif (spec.enter is None and spec.pre is None and spec.split == spec.nargs
@@ -176,9 +176,9 @@ class CallRecord:
 
     def _tail(self, nr: int, args: tuple, result: int, mem) -> int:
         """The text id of the exit part of a call whose entry part its registers give
-        (a TAIL_RESULT_CASE call): remembered like entry parts (see _head), by the
+        (a TAIL_DEPENDS_ON call): remembered like entry parts (see _head), by the
         registers and the case of the result."""
-        key = (nr, args, self._exit_only[nr][2](result))
+        key = (nr, self._exit_only[nr][2](args, result))
         known = self._tails.get(key)
         if known is not None:
             reads, text_id = known

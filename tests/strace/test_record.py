@@ -174,13 +174,14 @@ def test_a_call_decoded_again_shows_what_memory_holds_now(mem):
 @given(st.integers(1, 1 << 31), st.integers(1, 1 << 31), st.integers(0, 0xFFFF),
        st.sampled_from([0, 1, 0x7FFD00002000]))
 def test_wait4_shows_its_status_whatever_pid_it_returned(first, second, status, rusage):
-    """TAIL_RESULT_CASE: wait4's exit part is the same for every pid it returns."""
+    """TAIL_DEPENDS_ON: wait4's exit part is the same for every pid it waits for or
+    returns."""
     mem = FakeMem()
     addr = mem.put(struct.pack("<i", status))
     mem.put(bytes(144), 0x7FFD00002000)
     tails = []
     for result in (first, second):
-        call = Call(1000, syscall_number("wait4"), (MASK64, addr, 0, rusage), False, 0)
+        call = Call(1000, syscall_number("wait4"), (result ^ 5, addr, 1, rusage), False, 0)
         begin_call(call, mem)
         tails.append(finish_call(call, result, mem)[0])
     assert tails[0] == tails[1]
