@@ -12,9 +12,11 @@ into a :class:`.log.StraceLog` of the standard mode that keeps its lines in memo
 
 Only what a call's line needs from the tracee's memory must be taken at the stop, while
 it is there: a call whose format reads memory (a path, a ``struct timespec``, a wait
-status) has its entry and exit text decoded at once, which costs a read of the
-tracee's memory or two; every other call (getppid, kill, alarm ...) keeps only its
-registers. Texts are interned: a loop's repeated lines cost a few bytes each.
+status) has that part decoded at once, which costs a read of the tracee's memory or
+two; every other call (getppid, kill, alarm ...) keeps only its registers. Texts are
+interned, and a decoded part is remembered with the reads it made: the same registers
+reading the same bytes again (a loop's rt_sigsuspend, a reaper's wait4) reuse the text
+after the reads alone, as decoding depends on nothing else.
 
 A call the host runs natively after looking at it ends in ``= ?``: its result would
 take one more stop. Only the calls in :func:`recorded_numbers` are recorded.
