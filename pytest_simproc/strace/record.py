@@ -159,41 +159,38 @@ class CallRecord:
         return index, call
 
     def _head(self, nr: int, args: tuple, mem) -> int:
-        """The text id of the entry part of a call that reads memory only there. The
-        last call with the same registers left the reads its decoding made: if they
-        give the same bytes again, so does the text (decoding depends on nothing else)."""
-        key = (nr, args)
-        known = self._heads.get(key)
-        if known is not None:
-            reads, text_id = known
-            if all(_again(mem, op, addr, n) == data for op, addr, n, data in reads):
-                return text_id
-        capture = _Capture(mem)
-        call = Call(0, nr, args, False, 0)
-        begin_call(call, capture)
-        if len(self._heads) >= _HEADS_KEPT:
-            self._heads.clear()
-        text_id = self._heads[key] = capture.reads, self._text(call.head)
-        return text_id[1]
+        """The text id of the entry part of a call that reads memory only there."""
+        def decode(capture):
+            call = Call(0, nr, args, False, 0)
+            begin_call(call, capture)
+            return call.head
+        return self._remembered(self._heads, (nr, args), mem, decode)
 
     def _tail(self, nr: int, args: tuple, result: int, mem) -> int:
         """The text id of the exit part of a call whose entry part its registers give
-        (a TAIL_DEPENDS_ON call): remembered like entry parts (see _head), by the
-        registers and the case of the result."""
-        key = (nr, self._exit_only[nr][2](args, result))
-        known = self._tails.get(key)
+        (a TAIL_DEPENDS_ON call), remembered by what it depends on."""
+        def decode(capture):
+            call = Call(0, nr, args, False, 0)
+            begin_call(call, None)
+            return finish_call(call, result, capture)[0]
+        return self._remembered(self._tails, (nr, self._exit_only[nr][2](args, result)),
+                                mem, decode)
+
+    def _remembered(self, cache: dict, key, mem, decode) -> int:
+        """The text id of ``decode(memory)`` for ``key``. The last decoding for the same
+        key left the reads it made: if they give the same bytes again, so does the text
+        (decoding depends on nothing else); else it is decoded anew."""
+        known = cache.get(key)
         if known is not None:
             reads, text_id = known
             if all(_again(mem, op, addr, n) == data for op, addr, n, data in reads):
                 return text_id
         capture = _Capture(mem)
-        call = Call(0, nr, args, False, 0)
-        begin_call(call, None)
-        tail = finish_call(call, result, capture)[0]
-        if len(self._tails) >= _HEADS_KEPT:
-            self._tails.clear()
-        known = self._tails[key] = capture.reads, self._text(tail)
-        return known[1]
+        text = decode(capture)
+        if len(cache) >= _HEADS_KEPT:
+            cache.clear()
+        cache[key] = capture.reads, self._text(text)
+        return cache[key][1]
 
     def syscall_unfinished(self, call, now_ns: int) -> None:
         """The call blocks: nothing to record (see StraceLog.syscall_unfinished)."""
