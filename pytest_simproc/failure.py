@@ -52,10 +52,13 @@ def _as_strace(log) -> Strace:
 
 
 def _require_strace(proc) -> Strace:
-    """The process's Strace for an assertion; an error of its own ``strace()`` (e.g.
-    one explaining that logging is off) propagates."""
+    """The process's Strace for an assertion (with logging off, the record of the calls
+    the host simulates, when ``strace()`` gives one); an error of its own ``strace()``
+    propagates."""
     method = getattr(proc, "strace", None)
-    log = None if _strace_off(proc) else method()
+    log = method() if callable(method) else None
+    if _strace_off(proc) and getattr(log, "recorded", None) is None:
+        log = None
     if log is None:
         raise StraceUnavailableError(
             f"cannot check the strace of process '{_name(proc)}': {STRACE_OFF[1:-1]}")

@@ -71,6 +71,25 @@ def _matcher(pattern):
                     f"expression) or a compiled re.Pattern, not {pattern!r}")
 
 
+# A call named in a pattern: "wait4(" in a substring, "wait4\\(" in a regular expression.
+_CALL_NAME = re.compile(r"(?<![A-Za-z0-9_])([a-z_][a-z0-9_]*)(?:\(|\\\()")
+
+
+def _named_calls(pattern) -> frozenset:
+    """The system calls ``pattern`` names: a known call's name followed by its "(" (or
+    a plain str that is only a call's name)."""
+    from .syscalls.registry import known_syscalls
+    source = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+    if not isinstance(source, str):
+        return frozenset()
+    if isinstance(pattern, str) and source.startswith("re:"):
+        source = source[3:]
+    names = set(_CALL_NAME.findall(source))
+    if isinstance(pattern, str) and not pattern.startswith("re:"):
+        names.add(pattern.strip())
+    return frozenset(names) & known_syscalls()
+
+
 def _describe(pattern) -> str:
     if isinstance(pattern, re.Pattern):
         return repr("re:" + pattern.pattern)
@@ -100,12 +119,18 @@ class Strace:
     - ``contains(p)``, ``sequence([p, ...])``, ``count(p)``, ``matching(p)``: see the
       module docstring for what a pattern is; each line is matched on its own;
     - ``tail(n=20)``; ``len()``, iteration, indexing and ``str()`` work on ``lines``;
-      ``p in strace`` is ``strace.contains(p)`` (pattern semantics, not line equality).
+      ``p in strace`` is ``strace.contains(p)`` (pattern semantics, not line equality);
+    - ``recorded``: None when every call is logged; with logging off, the names of the
+      calls the host stops for anyway (the ones it simulates), the only ones the log
+      holds: a pattern naming another call (``"mmap("``) raises StraceUnavailableError
+      rather than match nothing. Such a log shows a call the host ran natively without
+      seeing its end with ``= ?`` (its result would take one more stop).
     """
 
-    __slots__ = ("_lines", "_calls", "deterministic")
+    __slots__ = ("_lines", "_calls", "deterministic", "recorded")
 
-    def __init__(self, lines: "Iterable[str] | str" = (), *, deterministic: bool = False):
+    def __init__(self, lines: "Iterable[str] | str" = (), *, deterministic: bool = False,
+                 recorded: "Iterable[str] | None" = None):
         if isinstance(lines, str):
             lines = lines.splitlines()
         out = []
@@ -116,6 +141,21 @@ class Strace:
         self._lines = out
         self._calls = [_strip_prefixes(line) for line in out]
         self.deterministic = bool(deterministic)
+        self.recorded = None if recorded is None else frozenset(recorded)
+
+    def _matcher(self, pattern):
+        """``_matcher(pattern)``, refused when ``pattern`` names a call not recorded."""
+        match = _matcher(pattern)
+        if self.recorded is not None:
+            missing = sorted(_named_calls(pattern) - self.recorded)
+            if missing:
+                raise StraceUnavailableError(
+                    f"strace pattern {_describe(pattern)} names {', '.join(missing)}, which "
+                    f"this log does not record: with strace logging off, a host records "
+                    f"only the calls it simulates. Log every call with the marker's "
+                    f"strace='deterministic' (or 'standard'), --simproc-strace=deterministic "
+                    f"or SimHost(strace='deterministic')")
+        return match
 
     @property
     def lines(self) -> list[str]:
@@ -128,7 +168,7 @@ class Strace:
         return list(self._calls)
 
     def _first_match(self, pattern, start: int = 0) -> int:
-        match = _matcher(pattern)
+        match = self._matcher(pattern)
         for i in range(start, len(self._calls)):
             if match(self._calls[i]):
                 return i
@@ -143,12 +183,12 @@ class Strace:
 
     def count(self, pattern: PatternLike) -> int:
         """How many *lines* match ``pattern`` (a line matching twice counts once)."""
-        match = _matcher(pattern)
+        match = self._matcher(pattern)
         return sum(1 for call in self._calls if match(call))
 
     def matching(self, pattern: PatternLike) -> list[str]:
         """The lines (as logged) that match ``pattern``, in order."""
-        match = _matcher(pattern)
+        match = self._matcher(pattern)
         return [line for line, call in zip(self._lines, self._calls) if match(call)]
 
     def _sequence_progress(self, patterns) -> tuple[list[int], int]:
@@ -157,7 +197,7 @@ class Strace:
         if isinstance(patterns, (str, re.Pattern)) or not isinstance(patterns, Iterable):
             raise TypeError(f"sequence() takes a list of patterns, not {patterns!r}")
         patterns = list(patterns)
-        matchers = [_matcher(p) for p in patterns]  # validate every step up front
+        matchers = [self._matcher(p) for p in patterns]  # validate every step up front
         found: list[int] = []
         start = 0
         for step, match in enumerate(matchers):

@@ -115,10 +115,15 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         # strace log traps every other call too
         self._simulated = intercepted_numbers()
         if strace == "off":
-            self.strace = None
+            # the record of the calls that stop anyway (strace/record.py); None: every
+            # call is logged
+            from ..strace.record import CallRecord
+            self.strace_recorded = self._recorded_numbers()
+            self.strace = CallRecord(self.strace_recorded, hostname=hostname)
             self._filter = PreparedFilter(build_filter(self._trapped_numbers(), CONDITIONAL))
         else:
             from ..strace import StraceLog
+            self.strace_recorded = None
             self.strace = StraceLog(mode=strace, directory=data_dir, hostname=hostname,
                                     start_ns=start_time_ns)
             # every call is logged, so every call stops the tracee
@@ -143,23 +148,29 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         # ids of the Process records still alive at stop_time: their final state is Running
         self.running_at_stop: set[int] = set()
 
-    def _trapped_numbers(self) -> frozenset:
-        """What the filter traps whatever the arguments: the simulated calls, users'
-        hooks, and the calls fault-injection rules name."""
-        numbers = intercepted_numbers() | frozenset(self.extra_handlers)
+    def _watched_numbers(self) -> frozenset:
+        """The calls users' hooks answer and fault-injection rules name."""
+        numbers = frozenset(self.extra_handlers)
         if self.injector is not None:
             numbers |= self.injector.numbers
         return numbers
+
+    def _trapped_numbers(self) -> frozenset:
+        """What the filter traps whatever the arguments: the simulated calls and the
+        watched ones."""
+        return intercepted_numbers() | self._watched_numbers()
 
     def vdso_wanted(self) -> bool:
         """Whether programs get the host's vDSO: not when users' hooks or
         fault-injection rules must see the clock calls it answers."""
         if self.clock_page is None:
             return False
-        watched = frozenset(self.extra_handlers)
-        if self.injector is not None:
-            watched |= self.injector.numbers
-        return not watched & _VDSO_CALLS
+        return not self._watched_numbers() & _VDSO_CALLS
+    def _recorded_numbers(self) -> frozenset:
+        """With logging off, what the record holds: the simulated calls, users' hooks and
+        the calls fault-injection rules name (all trapped whatever the arguments)."""
+        from ..strace.record import recorded_numbers
+        return recorded_numbers(self._watched_numbers())
 
     def describe_next(self, task: Task) -> str:
         """The call ``task`` completes when it next runs, as the deterministic strace

@@ -63,9 +63,11 @@ class SyscallStops:
 
     def _logged(self, task: Task, outcome):
         """A call run natively while the strace log follows it: its line needs the
-        native result (an exit stop), or ends at entry for a call that never returns."""
+        native result (an exit stop), or ends at entry for a call that never returns
+        and, with logging off, for any call (the record takes no extra stop)."""
         if task.strace_call is not None and isinstance(outcome, Native):
-            if task.ctx.nr in _NO_RETURN:
+            if task.ctx.nr in _NO_RETURN or (outcome.on_exit is None
+                                             and self.strace_recorded is not None):
                 self.strace.syscall_noreturn(task.strace_call, self.clock.now_ns)
                 task.strace_call = None
             elif outcome.on_exit is None:
@@ -120,11 +122,9 @@ class SyscallStops:
             outcome = _delayed_return(outcome, rule.delay_exit_ns, self.clock)
         return outcome
 
-    @staticmethod
-    def _note(task: Task, note: str) -> None:
-        call = task.strace_call
-        if call is not None and note not in (call.note or ""):
-            call.note = f"{call.note} {note}" if call.note else note
+    def _note(self, task: Task, note: str) -> None:
+        if task.strace_call is not None:
+            self.strace.note(task.strace_call, note)
 
     @staticmethod
     def _call(func, ctx, *args):
@@ -162,7 +162,9 @@ class SyscallStops:
         programs spawned from now on get the larger filter."""
         self.extra_handlers.update(handlers)
         self._simulated = intercepted_numbers() | frozenset(self.extra_handlers)
-        if self.strace is None:
+        if self.strace_recorded is not None:
+            self.strace_recorded = self._recorded_numbers()
+            self.strace.set_numbers(self.strace_recorded)
             self._filter = PreparedFilter(build_filter(self._trapped_numbers(), CONDITIONAL))
 
     def _count_unsupported(self, name: str, pid: int) -> None:

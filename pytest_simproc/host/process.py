@@ -87,15 +87,17 @@ class SimProcess:
         return self._read(self._stderr_path)
 
     def strace(self):
-        """This process's system calls, in strace's format (empty when logging is off)."""
-        from ..assertions import Strace
+        """This process's system calls, in strace's format; with logging off, the calls
+        the host simulates, as ``Strace.recorded`` says."""
+        from ..strace_match import Strace
         kept = self._host._closed_strace
+        log = self._host._engine.strace
         if kept is not None:
             lines = kept.get(id(self._proc), [])
         else:
-            log = self._host._engine.strace
             lines = log.lines(self.pid) if log is not None else []
-        return Strace(lines, deterministic=self._host.strace_mode == "deterministic")
+        return Strace(lines, deterministic=self._host.strace_mode == "deterministic",
+                      recorded=log.recorded_names() if log is not None else None)
 
     def children(self) -> list["SimProcess"]:
         return [self._host.process(pid) for pid in list(self._proc.children)]

@@ -300,7 +300,8 @@ class SimHost:
 
     def strace_lines(self) -> list[str]:
         """The merged strace log of every process, each line prefixed with the tid of
-        its thread as ``strace -f -o`` does; [] when logging is off."""
+        its thread as ``strace -f -o`` does (with logging off, of the calls the host
+        simulates: see ``SimProcess.strace``)."""
         log = self._engine.strace
         return log.merged_lines() if log is not None else []
 
@@ -376,8 +377,7 @@ class SimHost:
             self._tracer.call(engine.close)
             self._tracer.stop()
         if engine.strace is not None:
-            self._closed_strace = {id(p): engine.strace.lines(p.pid)
-                                   for p in engine.table.processes()}
+            self._closed_strace = engine.strace.kept(engine.table.processes())
         if self._coverage_file is not None:
             harvest(self.data_dir, self._coverage_file)
         if self._own_data_dir and not self._keep_data:

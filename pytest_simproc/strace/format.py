@@ -1289,12 +1289,14 @@ def fl(table, width=32):
 
     def dec(c, v, mem):
         return table(v & mask)
+    dec.memory_free = True
     return dec
 
 
 def xv(table):
     def dec(c, v, mem):
         return table(v & 0xFFFFFFFF)
+    dec.memory_free = True
     return dec
 
 
@@ -1306,6 +1308,13 @@ def CLOCKID(c, v, mem):
         return "FD_TO_CLOCKID(%d)" % ((~clk) >> 3)
     return "%s(%d, %s)" % ("MAKE_THREAD_CPUCLOCK" if clk & 4 else "MAKE_PROCESS_CPUCLOCK",
                            ~clk >> 3, CPUCLOCKS(clk & 3))
+
+
+# Decoders that never read the tracee's memory: a call decoded only by them (and by
+# results of the same kind) prints the same text from its registers alone, whenever
+# it is formatted (record.py formats such calls only when the log is read).
+for _dec in (D, LD, U, UI, X, XI, XA, UID, DIRFD, PTR, SIG, MODE, SMODE, OFLAGS, CLOCKID):
+    _dec.memory_free = True
 
 
 def buf_arg(index):
@@ -2059,6 +2068,10 @@ def _rv_signal(c, r, mem):
     return "%d (%s)" % (r, signame(r)) if r > 0 else str(r)
 
 
+for _dec in (RV_PTR, RV_HEX, RV_OCT, RV_UDEC, _rv_signal, _restart_enter):
+    _dec.memory_free = True
+
+
 def _safe(dec, c, v, mem):
     try:
         text = dec(c, v, mem)
@@ -2438,6 +2451,35 @@ for _nr, (_name, _nargs, _nf) in SYSCALLS.items():
         _spec = _build_fallback(_name, _nargs)
         _spec.nf = _nf
     TABLE[_nr] = _spec
+
+
+def reads_memory(spec: Spec) -> bool:
+    """Whether formatting a call of ``spec`` may read the tracee's memory (at entry or
+    exit); False: its registers and result are all its line needs."""
+    parts = [spec.rv] + list(spec.decs)
+    if spec.enter is not None:
+        parts += [spec.enter, spec.leave]
+    if spec.pre is not None:
+        parts.append(spec.pre)
+    return not all(p is None or getattr(p, "memory_free", False) for p in parts)
+
+
+# Calls that read memory only with some arguments: name -> whether these registers
+# spare it. clone reads parent_tid at exit only for CLONE_PARENT_SETTID (a failed
+# call) and CLONE_PIDFD; fork's clone does neither.
+MEMORY_FREE_WHEN = {
+    "clone": lambda args: not args[0] & (CLONE_PARENT_SETTID | CLONE_PIDFD),
+}
+
+
+# Calls whose exit part (what follows the entry part, not the result's own text)
+# depends on few of their registers and on their result only through a few cases:
+# name -> (args, result) -> what it depends on. wait4's is its status, options and
+# rusage pointers, shown only when it returned a pid (WAIT_STATUS, WAIT_RUSAGE); its
+# pid argument is in its entry part.
+TAIL_DEPENDS_ON = {
+    "wait4": lambda args, result: (args[1:4], True if result > 0 else result),
+}
 
 
 def spec_for(nr: int) -> Spec:

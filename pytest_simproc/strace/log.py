@@ -28,6 +28,8 @@ every run-dependent value (see :mod:`.format`).
 Memory stays bounded: per-thread lines are buffered in small batches and appended
 to their file; :meth:`StraceLog.lines` reads the files back. A process with more than
 one thread also keeps, for that, the tid of each of its lines (4 bytes a line).
+With ``directory=None`` the lines stay in memory instead, in lists by file name (the
+record of simulated calls, :mod:`.record`, formats into such a log when it is read).
 """
 from __future__ import annotations
 
@@ -98,14 +100,20 @@ class StraceLog:
             raise ValueError(f"strace mode must be one of {MODES}, not {mode!r}")
         self.mode = mode
         self.det = mode == "deterministic"
-        self.directory = os.fspath(directory)
         self.hostname = hostname
         self.start_ns = int(start_ns)
-        os.makedirs(self.directory, exist_ok=True)
+        # directory None: every "file" is a list of lines, by name
+        self._memory: dict[str, list[str]] | None = None if directory is not None else {}
+        self.directory = os.fspath(directory) if directory is not None else ""
+        if self._memory is None:
+            os.makedirs(self.directory, exist_ok=True)
         self.merged_path = os.path.join(self.directory, f"{_safe_name(hostname)}.strace")
         self._merged = _Stream(self.merged_path, _MERGED, True)
-        self._merged.file = open(self.merged_path, "w", encoding="ascii",
-                                 errors="backslashreplace", buffering=1 << 16)
+        if self._memory is None:
+            self._merged.file = open(self.merged_path, "w", encoding="ascii",
+                                     errors="backslashreplace", buffering=1 << 16)
+        else:
+            self._memory[self.merged_path] = []
         self._streams: dict[int, _Stream] = {}     # tid -> its own file
         self._processes: dict[int, _Process] = {}  # pid -> its threads
         self._file_lines: dict[str, int] = {}      # lines in each file created
@@ -148,8 +156,11 @@ class StraceLog:
         path = os.path.join(self.directory, name)
         if path not in self._file_lines:
             self._file_lines[path] = 0
-            with open(path, "w", encoding="ascii"):
-                pass
+            if self._memory is not None:
+                self._memory[path] = []
+            else:
+                with open(path, "w", encoding="ascii"):
+                    pass
         stream = _Stream(path, _OWN, False, tid, process, self._file_lines[path])
         self._streams[tid] = process.threads[tid] = stream
         return stream
@@ -172,6 +183,12 @@ class StraceLog:
         elif nr == _SYS_RESTART_SYSCALL:
             call.extra = self._interrupted.pop(tid, None)
         begin_call(call, mem)
+        self.entered(call, now_ns)
+        return call
+
+    def entered(self, call: Call, now_ns: int) -> None:
+        """A call whose entry part (``call.head``) is decoded: logged as it starts."""
+        tid = call.tid
         with self._lock:
             own = self._stream(tid)
             if own.calls:
@@ -181,7 +198,6 @@ class StraceLog:
                 if stream.partial is not None:
                     self._cut(stream)
                 stream.partial = call
-        return call
 
     def _exec_returned(self, own: _Stream, now_ns: int) -> None:
         """A thread that entered execve makes another call: the execve succeeded
@@ -201,6 +217,11 @@ class StraceLog:
         if call.state:
             return
         tail, ret = finish_call(call, result, mem)
+        self.returned(call, result, tail, ret, now_ns)
+
+    def returned(self, call: Call, result: int, tail: str, ret: str, now_ns: int) -> None:
+        """A call's exit part decoded (:func:`.format.finish_call`): its line ends."""
+        call.result, call.state = result, 1
         if call.note:
             ret += " " + call.note
         if result == -ERESTART_RESTARTBLOCK:
@@ -212,9 +233,19 @@ class StraceLog:
         """exit/exit_group (or a call its process died in): "= ?"."""
         if call.state:
             return
-        tail = noreturn_tail(call)
+        self.ended(call, noreturn_tail(call), now_ns)
+
+    def ended(self, call: Call, tail: str, now_ns: int) -> None:
+        """A call that returns no result (:func:`.format.noreturn_tail`): "= ?"."""
+        call.state = 1
         with self._lock:
             self._end_call(call, tail, "?", now_ns)
+
+    @staticmethod
+    def note(call: Call, note: str) -> None:
+        """Mark the call's result, as strace -e inject= does: "(INJECTED)", "(DELAYED)"."""
+        if note not in (call.note or ""):
+            call.note = f"{call.note} {note}" if call.note else note
 
     def _end_call(self, call: Call, tail: str, ret: str, now_ns: int) -> None:
         name = call.sc.name
@@ -307,15 +338,21 @@ class StraceLog:
         return lead
 
     def _write(self, stream: _Stream, line: str) -> None:
+        memory = self._memory
         if stream.merged:
             if stream.file is not None:
                 stream.file.write(line + "\n")
+            elif memory is not None:
+                memory[stream.path].append(line)
             return
-        stream.buf.append(line + "\n")
         stream.written += 1
         order = stream.process.order
         if order is not None:
             order.append(stream.tid)
+        if memory is not None:
+            memory[stream.path].append(line)
+            return
+        stream.buf.append(line + "\n")
         n = len(line) + 1
         stream.size += n
         self._pending_bytes += n
@@ -357,7 +394,7 @@ class StraceLog:
             own = {}
             for tid, stream in process.threads.items():
                 self._flush(stream)
-                own[tid] = _read_lines(stream.path)[stream.first:stream.first + stream.written]
+                own[tid] = self._read(stream.path)[stream.first:stream.first + stream.written]
             if process.order is None:
                 return own.get(pid, [])
             main = own.get(pid, [])
@@ -372,6 +409,11 @@ class StraceLog:
                     merged.append(line if tid == pid else _thread_line(tid, line))
             return merged
 
+    def _read(self, path: str) -> list[str]:
+        if self._memory is not None:
+            return self._memory.get(path, [])
+        return _read_lines(path)
+
     def thread_file(self, tid: int) -> str | None:
         """The path of a thread's own file (a process's main thread: its pid)."""
         stream = self._streams.get(tid)
@@ -382,7 +424,17 @@ class StraceLog:
         with self._lock:
             if self._merged.file is not None:
                 self._merged.file.flush()
-            return _read_lines(self.merged_path)
+            return list(self._read(self.merged_path))
+
+    def kept(self, processes) -> dict:
+        """What a closed host keeps of each process record (by ``id``): its lines, read
+        now (the data dir may go)."""
+        return {id(p): self.lines(p.pid) for p in processes}
+
+    @staticmethod
+    def recorded_names() -> None:
+        """Every call is logged (see :meth:`.record.CallRecord.recorded_names`)."""
+        return None
 
     def process_file(self, pid: int) -> str | None:
         """The path of a process's own file: its main thread's (each other thread has

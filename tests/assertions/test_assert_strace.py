@@ -93,12 +93,16 @@ def test_strace_off_is_an_error_not_a_failed_assertion(fake_host, fake_proc):
         assert_strace(p, contains="getpid")
 
 
-def test_strace_off_on_a_real_host():
+def test_strace_off_on_a_real_host_checks_only_the_recorded_calls():
     with SimHost() as host:
         p = host.spawn(["true"])
         host.run()
+        assert_strace(p, contains="execve(")   # the record of the simulated calls
         with pytest.raises(StraceUnavailableError) as info:
-            assert_strace(p, contains="exit_group")
+            assert_strace(p, contains="exit_group")   # run natively: never recorded
         assert str(info.value) == (
-            "cannot check the strace of process 'simhost.true.1000': strace logging is "
-            "off: run with --simproc-strace=deterministic or SimHost(strace=...)")
+            "strace pattern 'exit_group' names exit_group, which this log does not "
+            "record: with strace logging off, a host records only the calls it "
+            "simulates. Log every call with the marker's strace='deterministic' (or "
+            "'standard'), --simproc-strace=deterministic or "
+            "SimHost(strace='deterministic')")
