@@ -17,8 +17,9 @@ import random
 
 QUANTUM = 64
 # After a task spun a preemption slice (~10 ms of real CPU) in user code, the others get
-# about as long before it runs again: ~20 us per trapped call
-PREEMPTED_TURN = 512
+# a longer turn before it runs again (~20 us per trapped call: ~40 ms): a spinner
+# waits for the others, who are the ones moving
+PREEMPTED_TURN = 2048
 
 
 class Scheduler:

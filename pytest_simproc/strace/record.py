@@ -32,7 +32,7 @@ from .log import StraceLog
 
 # Event kinds: the low 4 bits of an event's first word.
 (_ENTER, _ENTER_TEXT, _EXIT, _EXIT_TEXT, _NORETURN, _SIGNAL, _STOPPED, _EXITED, _PROCESS,
- _THREAD) = range(10)
+ _THREAD, _PREEMPTED) = range(11)
 _SYS_RT_SIGRETURN = 15
 
 # The handler families whose calls the host answers or decides itself
@@ -227,6 +227,9 @@ class CallRecord:
     def stopped(self, tid: int, sig: int, now_ns: int) -> None:
         self._ev.extend((_STOPPED | tid << 4, sig))
 
+    def preempted(self, tid: int, now_ns: int) -> None:
+        self._ev.append(_PREEMPTED | tid << 4)
+
     def exited(self, tid: int, code_or_signal: int, killed: bool, core: bool,
                now_ns: int) -> None:
         self._ev.extend((_EXITED | killed << 4 | core << 5 | tid << 6,
@@ -305,6 +308,9 @@ class CallRecord:
             elif kind == _PROCESS:
                 view.process_started(head >> 4, texts[ev[i + 1]])
                 i += 2
+            elif kind == _PREEMPTED:
+                view.preempted(head >> 4, 0)
+                i += 1
             else:
                 view.thread_started(head >> 4, ev[i + 1])
                 i += 2

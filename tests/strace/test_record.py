@@ -82,7 +82,7 @@ def _memory() -> tuple[FakeMem, list[int]]:
 
 EVENTS = st.lists(st.tuples(
     st.sampled_from(["enter", "enter", "exit", "exit", "noreturn", "signal", "stopped",
-                     "exited", "read"]),
+                     "preempted", "exited", "read"]),
     st.sampled_from([1000, 1001, 1002]),      # 1001 is a thread of 1000
     st.sampled_from(CALLS), st.lists(st.integers(0, 6), min_size=6, max_size=6),
     RESULTS, st.text("(INJECTED)", max_size=1)), max_size=60)
@@ -139,6 +139,9 @@ def test_the_record_reads_as_the_log_wrote(tmp_path_factory, events):
         elif kind == "stopped":
             log.stopped(tid, 19, 0)
             record.stopped(tid, 19, 0)
+        elif kind == "preempted":
+            log.preempted(tid, 0)
+            record.preempted(tid, 0)
         elif kind == "exited":
             log.exited(tid, result & 0xFF, result < 0, result < -100, 0)
             record.exited(tid, result & 0xFF, result < 0, result < -100, 0)
