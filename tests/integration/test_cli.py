@@ -256,3 +256,15 @@ def test_verify_fails_on_real_time_leaking_in_and_shows_the_first_difference(bui
     assert lines[2].startswith("  run 1: [simhost] 1000 stdout: ")
     assert lines[3].startswith("  run 2: [simhost] 1000 stdout: ")
     assert lines[2].endswith(" iterations") and lines[3].endswith(" iterations")
+
+
+def test_verify_fails_on_a_loop_counting_until_its_alarm(build):
+    """alarm(1), then count iterations until SIGALRM: the host preempts the spin and
+    the alarm comes at the 100th slice every run, but how many iterations fit in a
+    slice of real time is the machine's (README The CPU model): --verify says so."""
+    result = cli("--verify", "--", build("cpu_spin"), "count")
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.decode().splitlines()
+    assert lines[0].startswith("simproc run --verify: two runs with seed 0 differ")
+    assert lines[2].endswith(" iterations") and lines[3].endswith(" iterations")
+    assert lines[2] != lines[3]

@@ -13,6 +13,8 @@
  *              than the last; then at least N s have passed.
  *   "burst":   getppid calls until CLOCK_MONOTONIC has moved by 20 ms.
  *   "thread":  start a thread that sets a flag, spin until it is set.
+ *   "count":   alarm(1), count loop iterations until SIGALRM, print the count: the
+ *              machine's speed decides it, natively and in a host (--verify's case).
  *   "worker N": start a thread that makes N getppid calls, then sets a flag; spin
  *              until it is set (LTP's signal06: one thread spins, another works).
  * Prints one line per fact, the same natively and in a host. Exit status 0; 100+ when
@@ -149,6 +151,13 @@ int main(int argc, char **argv)
             ;
         pthread_join(thread, NULL);
         out("spun until the other thread ran\n");
+    } else if (strcmp(mode, "count") == 0) {
+        catch(SIGALRM);
+        alarm(1);
+        unsigned long count = 0;
+        while (!fired)
+            count++;
+        out("%lu iterations\n", count);
     } else if (strcmp(mode, "worker") == 0 && argc > 2) {
         pthread_t thread;
         if (pthread_create(&thread, NULL, work_then_set_flag, (void *)atol(argv[2])) != 0)
