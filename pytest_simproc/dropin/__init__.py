@@ -29,6 +29,8 @@ restored at the end of the test.
 - patches.py  the fakes of time.sleep and the os process functions, installed and undone
 - waiting.py  the test as its programs' parent: os.wait*, pidfds
 - clock.py    the test's clocks frozen to the host's virtual time
+- forking.py  the test's forks join its host (os.fork, pty, multiprocessing, Popen's
+              fork for preexec_fn and the like); osspawn.py  os.system, posix_spawn
 """
 from .popen import DropinUnsupportedError, SimPopen
 from .routing import active_session

@@ -17,11 +17,15 @@ import threading
 import time as _time
 
 from .args import signal_number
+from .forking import _sim_fork, _sim_forkpty, _sim_read
+from .osspawn import _sim_posix_spawn, _sim_posix_spawnp, _sim_system
 from .popen import SimPopen
-from .routing import (_caller_is_native, _matches, _real_getpgid, _real_getsid,
-                      _real_kill, _real_killpg, _real_pidfd_open, _real_pidfd_send_signal,
-                      _real_sleep, _real_wait, _real_wait3, _real_wait4, _real_waitid,
-                      _real_waitpid, _RealPopen, _session_for_caller, active_session)
+from .routing import (_caller_is_native, _matches, _real_fork, _real_forkpty,
+                      _real_getpgid, _real_getsid, _real_kill, _real_killpg,
+                      _real_pidfd_open, _real_pidfd_send_signal, _real_posix_spawn,
+                      _real_posix_spawnp, _real_read, _real_sleep, _real_system,
+                      _real_wait, _real_wait3, _real_wait4, _real_waitid, _real_waitpid,
+                      _RealPopen, _session_for_caller, active_session)
 from .waiting import (_sim_pidfd_open, _sim_pidfd_send_signal, _sim_wait, _sim_wait3,
                       _sim_wait4, _sim_waitid, _sim_waitpid)
 
@@ -43,15 +47,16 @@ def _module_dicts(skip):
 class Patches:
     """The fakes installed for one session, and how to undo them."""
 
-    def __init__(self):
+    def __init__(self, replaced=None):
+        self._replaced = _REPLACED if replaced is None else replaced
         self._undo: list[tuple[object, str, object]] = []
         self._fakes: dict[int, object] = {}
         self._reals: dict[int, object] = {}
 
     def apply(self) -> None:
-        self._fakes = {id(real): fake for _, _, real, fake in _REPLACED}
-        self._reals = {id(fake): real for _, _, real, fake in _REPLACED}
-        for module, name, _, fake in _REPLACED:
+        self._fakes = {id(real): fake for _, _, real, fake in self._replaced}
+        self._reals = {id(fake): real for _, _, real, fake in self._replaced}
+        for module, name, _, fake in self._replaced:
             self._undo.append((module, name, getattr(module, name)))
             setattr(module, name, fake)
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere
@@ -89,14 +94,14 @@ def _sim_kill(pid, sig):
     session = _session_for_caller()
     if session is not None and isinstance(pid, int):
         if (pid > 0 and session._lookup(pid) is not None) or (
-                pid < -1 and session._has_group(-pid)):
+                pid < -1 and session._owns_group(-pid)):
             return session.kill(pid, signal_number(sig, bits=64))  # a C ssize_t
     return _real_kill(pid, sig)
 
 
 def _sim_killpg(pgid, sig):
     session = _session_for_caller()
-    if session is not None and isinstance(pgid, int) and session._has_group(pgid):
+    if session is not None and isinstance(pgid, int) and session._owns_group(pgid):
         return session.killpg(pgid, signal_number(sig))
     return _real_killpg(pgid, sig)
 
@@ -131,7 +136,11 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "pidfd_open", _real_pidfd_open, _sim_pidfd_open),
              (_signal, "pidfd_send_signal", _real_pidfd_send_signal, _sim_pidfd_send_signal),
              (os, "getpgid", _real_getpgid, _sim_getpgid),
-             (os, "getsid", _real_getsid, _sim_getsid)]
+             (os, "getsid", _real_getsid, _sim_getsid),
+             (os, "fork", _real_fork, _sim_fork), (os, "forkpty", _real_forkpty, _sim_forkpty),
+             (os, "system", _real_system, _sim_system), (os, "read", _real_read, _sim_read),
+             (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),
+             (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp)]
 for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones
     _fake.__name__ = _fake.__qualname__ = _real.__name__
     _fake.__doc__ = _real.__doc__
