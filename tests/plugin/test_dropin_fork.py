@@ -3,7 +3,8 @@ items 3 and 5).
 
 The inner suite is written as a real suite writes it: os.fork, Popen with preexec_fn,
 start_new_session, process_group, umask, pass_fds, os.system, os.popen, posix_spawn,
-os.spawn*, multiprocessing with fork, pty.fork; no simproc API. It passes natively and
+os.spawn*, multiprocessing with fork (and its queue), pty.fork, a child that forks and
+spawns in turn; no simproc API. It passes natively and
 under ``--simproc``. Each test prints what its child saw of itself (its pid, the time,
 how long its own sleep took), and the outer test checks that under ``--simproc`` these
 were the host's: pids from 1000, the host's clock (2000-01-01), sleeps of exactly the
@@ -205,6 +206,45 @@ def test_multiprocessing_fork(tmp_path):
     observed("multiprocessing", pid, when, slept)
 
 
+def _put(queue):
+    queue.put((os.getpid(), time.time()))
+
+
+def test_multiprocessing_queue():
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    p = ctx.Process(target=_put, args=(queue,))
+    p.start()
+    pid, when = queue.get()  # waits for the child, as natively
+    p.join()
+    assert pid == p.pid and p.exitcode == 0
+    observed("multiprocessing queue", pid, when)
+
+
+def test_a_forked_child_forks_and_spawns():
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        grandchild = os.fork()
+        if grandchild == 0:
+            os._exit(4)
+        status = os.waitpid(grandchild, 0)[1]
+        out = subprocess.run(["sh", "-c", "echo $$ $(date +%s)"], preexec_fn=os.setsid,
+                             capture_output=True, text=True).stdout
+        os.write(w, json.dumps([grandchild, os.waitstatus_to_exitcode(status), out]).encode())
+        os._exit(0)
+    os.close(w)
+    grandchild, code, out = json.loads(os.read(r, 1000))
+    os.close(r)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    assert code == 4 and grandchild != pid
+    with pytest.raises(ChildProcessError):
+        os.waitpid(grandchild, 0)  # not the test's child
+    shell_pid, when = out.split()
+    observed("grandchild's program", int(shell_pid), int(when))
+
+
 def test_pty_fork():
     pid, master = pty.fork()
     if pid == 0:
@@ -227,7 +267,8 @@ def test_pty_fork():
 """
 
 NAMES = {"fork", "fork+exec", "preexec_fn", "preexec_fn program", "start_new_session",
-         "pass_fds", "os.popen", "posix_spawn", "os.spawn", "multiprocessing", "pty.fork"}
+         "pass_fds", "os.popen", "posix_spawn", "os.spawn", "multiprocessing",
+         "multiprocessing queue", "grandchild's program", "pty.fork"}
 
 
 def _run(pytester, *args):
