@@ -7,6 +7,7 @@ spawned into the host and every wait is in virtual time.
 from __future__ import annotations
 
 import io
+import operator
 import os
 import signal as _signal
 import subprocess
@@ -78,14 +79,17 @@ class SimPopen(_RealPopen):
         self._cwd_given = cwd  # named as given when it cannot be entered
         # What only Python code between fork and exec can do: the test forks a child
         # that joins the host (forking.py), as Popen does natively.
-        child = dict(preexec_fn=preexec_fn, pass_fds=tuple(sorted(set(pass_fds))),
-                     close_fds=close_fds, umask=umask, process_group=process_group,
+        child = dict(preexec_fn=preexec_fn, pass_fds=_fds_to_keep(pass_fds),
+                     close_fds=close_fds, umask=_c_int(umask),
+                     process_group=None if process_group is None else _c_int(process_group),
                      start_new_session=start_new_session,
                      restore_signals=restore_signals,
                      ids=_ids(user, group, extra_groups))
         forked = (preexec_fn is not None or child["pass_fds"] or umask != -1
                   or process_group is not None or start_new_session
-                  or child["ids"] != (None, None, None) or self._executable != self._argv[0])
+                  or child["ids"] != (None, None, None) or self._executable != self._argv[0]
+                  # chdir(2)'s own error, named as Popen names it
+                  or (self._cwd is not None and not os.path.isdir(self._cwd)))
         self._child = child if forked else None
 
         opened: list[int] = []
@@ -311,18 +315,47 @@ class SimPopen(_RealPopen):
 
 # ------------------------------------------------------------ Popen's fork
 def _ids(user, group, extra_groups) -> tuple:
-    """(gid, supplementary gids, uid) as Popen resolves them in the parent."""
+    """(gid, supplementary gids, uid) as Popen resolves and checks them in the parent."""
     import grp
     import pwd
     gid = gids = uid = None
     if group is not None:
-        gid = grp.getgrnam(group).gr_gid if isinstance(group, str) else int(group)
+        gid = _id("Group", grp.getgrnam(group).gr_gid if isinstance(group, str) else group)
     if extra_groups is not None:
-        gids = [grp.getgrnam(g).gr_gid if isinstance(g, str) else int(g)
+        gids = [_id("Group", grp.getgrnam(g).gr_gid if isinstance(g, str) else g)
                 for g in extra_groups]
     if user is not None:
-        uid = pwd.getpwnam(user).pw_uid if isinstance(user, str) else int(user)
+        uid = _id("User", pwd.getpwnam(user).pw_uid if isinstance(user, str) else user)
     return gid, gids, uid
+
+
+def _id(kind: str, value) -> int:
+    value = operator.index(value)
+    if value < 0:
+        raise ValueError(f"{kind} ID cannot be negative, got {value}")
+    if value >= _UINT_MAX:  # uid_t and gid_t; (uid_t)-1 means "unchanged"
+        raise OverflowError(f"{kind.lower()} id is greater than maximum")
+    return value
+
+
+def _c_int(value) -> int:
+    """A value _posixsubprocess takes as a C int (umask, the process group)."""
+    value = operator.index(value)
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise OverflowError("signed integer is greater than maximum" if value > 0
+                            else "signed integer is less than minimum")
+    return value
+
+
+def _fds_to_keep(pass_fds) -> tuple:
+    """pass_fds, checked as _posixsubprocess checks them."""
+    fds = set(pass_fds)
+    if not all(isinstance(fd, int) and 0 <= fd <= _INT_MAX for fd in fds):
+        raise ValueError("bad value(s) in fds_to_keep")
+    return tuple(sorted(fds))
+
+
+_INT_MIN, _INT_MAX, _UINT_MAX = -(1 << 31), (1 << 31) - 1, (1 << 32) - 1
 
 
 def spawn_forked(session, popen: SimPopen, stdin) -> None:
@@ -372,7 +405,7 @@ def _popen_child(popen: SimPopen, fds, errpipe: int, candidates, env) -> None:
     if child["restore_signals"]:
         for sig in (_signal.SIGPIPE, _signal.SIGXFSZ):
             _signal.signal(sig, _signal.SIG_DFL)
-    if child["process_group"] is not None:
+    if child["process_group"] is not None and child["process_group"] >= 0:
         os.setpgid(0, child["process_group"])
     if child["start_new_session"]:
         os.setsid()

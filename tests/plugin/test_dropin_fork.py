@@ -266,6 +266,49 @@ def test_pty_fork():
     observed("pty.fork", child_pid, when)
 """
 
+HOSTILE = r"""
+import json
+import os
+import subprocess
+
+CASES = [
+    dict(pass_fds=(-1,)), dict(pass_fds=(10**6,)), dict(pass_fds=(2**40,)),
+    dict(pass_fds=("x",)), dict(process_group=-5), dict(process_group=999999),
+    dict(process_group=2**40), dict(umask=2**40), dict(umask=-7), dict(user=-5),
+    dict(user=2**40), dict(group=-5), dict(extra_groups=[-1]), dict(user="no-such-user"),
+    dict(cwd=""), dict(cwd="/nonexistent"), dict(executable="/nonexistent"),
+    dict(preexec_fn=lambda: os._exit(3)), dict(preexec_fn=lambda: os.setpgid(0, 999999)),
+]
+
+
+def test_hostile_popen_arguments():
+    seen = []
+    for kwargs in CASES:
+        try:
+            p = subprocess.Popen(["true"], **kwargs)
+        except BaseException as exc:
+            seen.append([type(exc).__name__, getattr(exc, "errno", None),
+                         getattr(exc, "filename", None)])
+        else:
+            seen.append(["started", p.wait()])
+    print("OBSERVED", json.dumps(seen))
+"""
+
+
+def test_hostile_popen_arguments_fail_as_natively(pytester):
+    """Bad pass_fds, groups, ids, umasks, working directories and preexec_fns give the
+    exceptions (type, errno, file name) or exit statuses they give natively."""
+    pytester.makepyfile(test_hostile=HOSTILE)
+    seen = []
+    for args in ([], ["--simproc"]):
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
+                                               timeout=600)
+        result.assert_outcomes(passed=1)
+        line = next(x for x in result.outlines if "OBSERVED " in x)
+        seen.append(json.loads(line.split("OBSERVED ", 1)[1]))
+    assert seen[1] == seen[0]
+
+
 NAMES = {"fork", "fork+exec", "preexec_fn", "preexec_fn program", "start_new_session",
          "pass_fds", "os.popen", "posix_spawn", "os.spawn", "multiprocessing",
          "multiprocessing queue", "grandchild's program", "pty.fork"}
