@@ -47,16 +47,15 @@ def _module_dicts(skip):
 class Patches:
     """The fakes installed for one session, and how to undo them."""
 
-    def __init__(self, replaced=None):
-        self._replaced = _REPLACED if replaced is None else replaced
+    def __init__(self):
         self._undo: list[tuple[object, str, object]] = []
         self._fakes: dict[int, object] = {}
         self._reals: dict[int, object] = {}
 
     def apply(self) -> None:
-        self._fakes = {id(real): fake for _, _, real, fake in self._replaced}
-        self._reals = {id(fake): real for _, _, real, fake in self._replaced}
-        for module, name, _, fake in self._replaced:
+        self._fakes = {id(real): fake for _, _, real, fake in _REPLACED}
+        self._reals = {id(fake): real for _, _, real, fake in _REPLACED}
+        for module, name, _, fake in _REPLACED:
             self._undo.append((module, name, getattr(module, name)))
             setattr(module, name, fake)
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere

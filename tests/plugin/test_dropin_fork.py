@@ -126,11 +126,9 @@ def test_new_session_then_killpg_at_once():
 
 def test_process_group_umask_pass_fds():
     r, w = os.pipe()
-    os.dup2(w, 9)
-    os.close(w)
-    p = subprocess.Popen(["sh", "-c", "umask; echo $$ $(date +%s) >&9"], pass_fds=(9,),
+    p = subprocess.Popen(["bash", "-c", f"umask; echo $$ $(date +%s) >&{w}"], pass_fds=(w,),
                          umask=0o027, process_group=0, stdout=subprocess.PIPE, text=True)
-    os.close(9)
+    os.close(w)
     assert os.getpgid(p.pid) == p.pid != os.getpgid(0)
     out, _ = p.communicate()
     assert out == "0027\n" and p.returncode == 0
@@ -248,7 +246,7 @@ def test_a_forked_child_forks_and_spawns():
 def test_pty_fork():
     pid, master = pty.fork()
     if pid == 0:
-        print(json.dumps([os.getpid(), os.getsid(0), time.time()]), flush=True)
+        os.write(1, json.dumps([os.getpid(), os.getsid(0), time.time()]).encode())
         os._exit(0)
     data = b""
     while True:
