@@ -77,24 +77,39 @@ def _before() -> None:
     except SimprocError:
         return
     _joining = (session, host, os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC))
-    _patch_connections(session)
+    _patch_multiprocessing(session)
 
 
-def _patch_connections(session) -> None:
-    """multiprocessing's pipes and queues read with the os.read they took at import:
-    give them _sim_read for the rest of the test (only where multiprocessing is
-    imported at all: importing it costs ~20 ms)."""
+def _patch_multiprocessing(session) -> None:
+    """multiprocessing waits for its fork children natively: its pipes and queues read
+    with the os.read they took at import, ``join(timeout)`` polls its sentinel in real
+    time. For the rest of the test (only where multiprocessing is imported at all:
+    importing it costs ~20 ms) the reads go through _sim_read and a join with a
+    timeout of a child in the host runs the host for that many virtual seconds."""
     connection = sys.modules.get("multiprocessing.connection")
-    real = connection and connection.Connection.__dict__.get("_recv")
-    if real is None or getattr(real, "_simproc", False):
-        return
+    real_recv = connection and connection.Connection.__dict__.get("_recv")
+    if real_recv is not None and not getattr(real_recv, "_simproc", False):
+        def _recv(self, size, read=None):
+            return real_recv(self, size, _sim_read)
+        _replace(session, connection.Connection, "_recv", _recv)
+    popen_fork = sys.modules.get("multiprocessing.popen_fork")
+    real_wait = popen_fork and popen_fork.Popen.__dict__.get("wait")
+    if real_wait is not None and not getattr(real_wait, "_simproc", False):
+        def wait(self, timeout=None):
+            active = active_session()
+            child = active._children.get(self.pid) if active is not None else None
+            if (timeout is not None and self.returncode is None and child is not None
+                    and threading.get_ident() == active._ident):
+                active.block(child._ended, max(timeout, 0))
+                return self.poll(os.WNOHANG)
+            return real_wait(self, timeout)
+        _replace(session, popen_fork.Popen, "wait", wait)
 
-    def _recv(self, size, read=None):
-        return real(self, size, _sim_read)
 
-    _recv._simproc = True
-    session._patches._undo.append((connection.Connection, "_recv", real))
-    connection.Connection._recv = _recv
+def _replace(session, cls, name: str, fake) -> None:
+    fake._simproc = True
+    session._patches._undo.append((cls, name, cls.__dict__[name]))
+    setattr(cls, name, fake)
 
 
 def _take_joining(child: bool):

@@ -204,6 +204,21 @@ def test_multiprocessing_fork(tmp_path):
     observed("multiprocessing", pid, when, slept)
 
 
+def test_multiprocessing_join_with_a_timeout():
+    ctx = multiprocessing.get_context("fork")
+    quick = ctx.Process(target=time.sleep, args=(0.2,))
+    slow = ctx.Process(target=time.sleep, args=(30,))
+    quick.start()
+    slow.start()
+    quick.join(timeout=20)
+    slow.join(timeout=0.5)
+    assert quick.exitcode == 0 and slow.is_alive()
+    slow.terminate()
+    slow.join()
+    assert slow.exitcode == -signal.SIGTERM
+    observed("multiprocessing join", slow.pid, time.time())
+
+
 def _put(queue):
     queue.put((os.getpid(), time.time()))
 
@@ -309,7 +324,8 @@ def test_hostile_popen_arguments_fail_as_natively(pytester):
 
 NAMES = {"fork", "fork+exec", "preexec_fn", "preexec_fn program", "start_new_session",
          "pass_fds", "os.popen", "posix_spawn", "os.spawn", "multiprocessing",
-         "multiprocessing queue", "grandchild's program", "pty.fork"}
+         "multiprocessing queue", "multiprocessing join", "grandchild's program",
+         "pty.fork"}
 
 
 def _run(pytester, *args):
