@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import datetime as _datetime
 import errno
+import io
 import os
 import pickle
 import select
@@ -32,8 +33,8 @@ import time as _time
 from ..errors import SimprocError
 from ..kernel.sigstate import SigAction
 from ..trace.spawn import ADDR_NO_RANDOMIZE
-from .routing import (_in_host_thread, _real_fork, _real_forkpty, _real_read,
-                      _real_waitpid, active_session, set_active)
+from .routing import (_in_host_thread, _real_fdopen, _real_fork, _real_forkpty,
+                      _real_read, _real_waitpid, active_session, set_active)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -292,6 +293,11 @@ def _sim_read(fd, n):
     process of the host holds: as natively, the read waits for that process, so the
     host runs until the descriptor has something to say (data, or the writers' end)
     or those processes have ended."""
+    _wait_for_writers(fd)
+    return _real_read(fd, n)
+
+
+def _wait_for_writers(fd) -> None:
     session = active_session()
     if (session is not None and session._host is not None and not session._closed
             and isinstance(fd, int) and not isinstance(fd, bool)
@@ -299,7 +305,56 @@ def _sim_read(fd, n):
         writers = _host_writers(session, fd)
         if writers:
             session.block(lambda: _ready(fd) or all(session._gone(w) for w in writers))
-    return _real_read(fd, n)
+
+
+class _HostPipeIO(io.FileIO):
+    """A pipe the test reads through a file object (``os.fdopen``): each read waits
+    for the host's writers as ``os.read`` does (FileIO's own reads are C calls)."""
+
+    def readinto(self, buffer):
+        _wait_for_writers(self.fileno())
+        return super().readinto(buffer)
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            return self.readall()
+        _wait_for_writers(self.fileno())
+        return super().read(size)
+
+    def readall(self):
+        chunks = []
+        while True:
+            _wait_for_writers(self.fileno())
+            chunk = super().read(io.DEFAULT_BUFFER_SIZE)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+def _sim_fdopen(fd, mode="r", buffering=-1, encoding=None, *args, **kwargs):
+    options = dict(zip(("errors", "newline", "closefd", "opener"), args), **kwargs)
+    session = active_session()
+    if (session is None or session._closed or not isinstance(fd, int)
+            or set(mode) - set("rbt") or options.get("opener") is not None
+            or not _is_fifo(fd)):
+        return _real_fdopen(fd, mode, buffering, encoding, *args, **kwargs)
+    raw = _HostPipeIO(fd, "r", closefd=options.get("closefd", True))
+    if buffering == 0 and "b" in mode:
+        return raw
+    buffered = io.BufferedReader(raw, buffering if buffering > 1 else io.DEFAULT_BUFFER_SIZE)
+    if "b" in mode:
+        return buffered
+    text = io.TextIOWrapper(buffered, io.text_encoding(encoding), options.get("errors"),
+                            options.get("newline"), line_buffering=buffering == 1)
+    text.mode = mode
+    return text
+
+
+def _is_fifo(fd: int) -> bool:
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False
 
 
 def _ready(fd: int) -> bool:
@@ -313,13 +368,9 @@ def _host_writers(session, fd: int) -> list[int]:
     master = _pty_masters.get(fd)
     if master is not None and master[0] is session:
         return [master[1]]
-    try:
-        st = os.fstat(fd)
-    except OSError:
+    if not _is_fifo(fd):
         return []
-    if not stat.S_ISFIFO(st.st_mode):
-        return []
-    link = f"pipe:[{st.st_ino}]"
+    link = f"pipe:[{os.fstat(fd).st_ino}]"
     engine = session._host._engine
     writers = []
     for proc in engine.table.live():

@@ -17,10 +17,10 @@ import threading
 import time as _time
 
 from .args import signal_number
-from .forking import _sim_fork, _sim_forkpty, _sim_read
+from .forking import _sim_fdopen, _sim_fork, _sim_forkpty, _sim_read
 from .osspawn import _sim_posix_spawn, _sim_posix_spawnp, _sim_system
 from .popen import SimPopen
-from .routing import (_caller_is_native, _matches, _real_fork, _real_forkpty,
+from .routing import (_caller_is_native, _matches, _real_fdopen, _real_fork, _real_forkpty,
                       _real_getpgid, _real_getsid, _real_kill, _real_killpg,
                       _real_pidfd_open, _real_pidfd_send_signal, _real_posix_spawn,
                       _real_posix_spawnp, _real_read, _real_sleep, _real_system,
@@ -138,6 +138,7 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "getsid", _real_getsid, _sim_getsid),
              (os, "fork", _real_fork, _sim_fork), (os, "forkpty", _real_forkpty, _sim_forkpty),
              (os, "system", _real_system, _sim_system), (os, "read", _real_read, _sim_read),
+             (os, "fdopen", _real_fdopen, _sim_fdopen),
              (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),
              (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp)]
 for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones

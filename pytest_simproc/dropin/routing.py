@@ -37,6 +37,7 @@ _real_getpgid = os.getpgid
 _real_getsid = os.getsid
 _real_fork = os.fork
 _real_read = os.read
+_real_fdopen = os.fdopen
 _real_forkpty = os.forkpty
 _real_system = os.system
 _real_posix_spawn = os.posix_spawn

@@ -62,10 +62,10 @@ def test_fork_child_runs_and_exits():
         os.write(w, json.dumps([os.getpid(), t0, time.time() - t0]).encode())
         os._exit(7)
     os.close(w)
+    with os.fdopen(r) as pipe:  # natively the read waits for the child
+        child_pid, when, slept = json.loads(pipe.read())
     got, status = os.waitpid(pid, 0)
     assert got == pid and os.waitstatus_to_exitcode(status) == 7
-    child_pid, when, slept = json.loads(os.read(r, 1000))
-    os.close(r)
     assert child_pid == pid
     observed("fork", child_pid, when, slept)
 
