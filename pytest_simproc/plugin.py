@@ -68,6 +68,11 @@ def pytest_addhooks(pluginmanager):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", MARKER_HELP)
+    if dropin_enabled(config):
+        from .dropin.clock import _Dormant
+        from .dropin.patches import Patches
+        # installed at the first test, kept until unconfigure (patches.py, clock.py)
+        Patches.persist = _Dormant.persist = True
     config.pluginmanager.register(_Session(), "simproc-session")
     mode = config.getoption("simproc_strace") or config.getini("simproc_strace")
     if mode not in ("off", "standard", "deterministic"):
@@ -82,6 +87,15 @@ def pytest_configure(config):
             parse_inject(spec)
         except InjectSpecError as exc:
             raise pytest.UsageError(f"--simproc-inject: {exc}") from None
+
+
+def pytest_unconfigure(config):
+    if dropin_enabled(config):
+        from .dropin.clock import stop_dormant
+        from .dropin.patches import Patches, uninstall
+        Patches.persist = False
+        uninstall()
+        stop_dormant()
 
 
 def _chaos_seeds(config) -> range:

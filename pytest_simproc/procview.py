@@ -14,7 +14,11 @@ death): their files are rendered from the model alone.
 """
 from __future__ import annotations
 
+import errno
 import os
+import re
+
+from .kernel.errors import KernelError
 
 HZ = 100  # USER_HZ: the unit of clock ticks in /proc (proc(5), sysconf(_SC_CLK_TCK))
 NSEC = 1_000_000_000
@@ -26,6 +30,48 @@ _STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "D": "D (disk sleep)",
 
 def _ticks(ns: int) -> int:
     return ns * HZ // NSEC
+
+
+# /proc/N/sched's "key : value" lines (sched_show_task): the values the host gives.
+# Those of the machine's scheduler (its clock, load averages, migrations, NUMA faults)
+# read 0; its settings (policy, prio, weight, slice) are the native ones.
+_SCHED_LINE = re.compile(rb"^(\S+)(\s*:\s*)(\S+)$")
+_SCHED_KEPT = frozenset({b"policy", b"prio", b"se.load.weight", b"se.slice",
+                         b"numa_preferred_nid"})
+_SCHED_TEMPLATE = (b"se.exec_start", b"se.vruntime", b"se.sum_exec_runtime",
+                   b"se.nr_migrations", b"nr_switches", b"nr_voluntary_switches",
+                   b"nr_involuntary_switches", b"se.load.weight", b"policy", b"prio")
+
+
+def _ms(ns: int) -> bytes:
+    """A time in sched's unit: milliseconds with six decimals (SPLIT_NS)."""
+    return b"%d.%06d" % (ns // 1_000_000, ns % 1_000_000)
+
+
+# The inode numbers of the initial namespaces (include/linux/proc_ns.h), which
+# /proc/N/ns/* name on a machine whose processes share them: a host's processes are in
+# the host's first namespaces, whatever namespaces the machine runs the test in.
+INITIAL_NAMESPACES = {b"ipc": 0xEFFFFFFF, b"uts": 0xEFFFFFFE, b"user": 0xEFFFFFFD,
+                      b"pid": 0xEFFFFFFC, b"cgroup": 0xEFFFFFFB, b"time": 0xEFFFFFFA,
+                      b"net": 0xEFFFFFF9, b"mnt": 0xEFFFFFF8}
+_NS_LINK = re.compile(rb"^([a-z]+):\[(\d+)\]$")
+
+
+def namespace_link(target: bytes) -> bytes:
+    """readlink of /proc/N/ns/*: a namespace the machine's test process is in too (the
+    host's own) by the initial namespace's number, any other (one a program made) as
+    it is (namespaces(7))."""
+    match = _NS_LINK.match(target)
+    if match is None or match.group(1) not in INITIAL_NAMESPACES:
+        return target
+    kind = match.group(1)
+    try:
+        own = os.readlink(b"/proc/self/ns/" + kind)
+    except OSError:
+        return target
+    if own != target:
+        return target
+    return b"%s:[%d]" % (kind, INITIAL_NAMESPACES[kind])
 
 
 def _read(path: str) -> bytes | None:
@@ -170,6 +216,53 @@ class ProcView:
             out.append(line)
         return b"\n".join(out)
 
+    def sched(self, pid: int, tid: int | None = None) -> bytes:
+        """/proc/<pid>[/task/<tid>]/sched: the virtual tid in its head, the CPU model's
+        time as the task's runtime and its clock as when it last ran, the machine's
+        scheduler numbers as 0 (they differ from run to run)."""
+        proc = self.process(pid)
+        tid = pid if tid is None else tid
+        native = self.native_dir(pid, None if tid == pid else tid)
+        raw = _read(f"{native}/sched") if native else None
+        info = self.engine.info.get(pid)
+        cpu = info.cpu_ns if info is not None else 0
+        values = {b"se.exec_start": _ms(self.engine.uptime_ns()), b"se.vruntime": _ms(cpu),
+                  b"se.sum_exec_runtime": _ms(cpu), b"se.load.weight": b"1048576",
+                  b"policy": b"0", b"prio": b"120"}
+        if raw is None:
+            lines = [b"%-45s:%21s" % (key, b"0") for key in _SCHED_TEMPLATE]
+        else:
+            lines = raw.rstrip(b"\n").split(b"\n")[2:]
+        out = [b"%s (%d, #threads: %d)" % (proc.exe.encode()[:15], tid,
+                                            max(1, len(self.tasks(pid)))), b"-" * 67]
+        for line in lines:
+            match = _SCHED_LINE.match(line)
+            if match is not None:
+                key, _gap, value = match.groups()
+                if key in values and (raw is None or key not in _SCHED_KEPT):
+                    new = values[key]
+                elif key in _SCHED_KEPT and raw is not None:
+                    new = value
+                else:
+                    new = b"0"
+                line = b"%-45s:%21s" % (key, new)
+            else:  # the NUMA summary lines: counters
+                line = re.sub(rb"=-?\d+", b"=0", line)
+            out.append(line)
+        return b"\n".join(out) + b"\n"
+
+    def schedstat(self, pid: int) -> bytes:
+        """/proc/<pid>/schedstat: time on the CPU (the model's), time waiting for it
+        and time slices (none the host measures)."""
+        info = self.engine.info.get(pid)
+        return b"%d 0 0\n" % (info.cpu_ns if info is not None else 0)
+
+    @staticmethod
+    def timens_offsets() -> bytes:
+        """A host's processes are in its first time namespace: no offsets
+        (time_namespaces(7); a new one cannot be made in a host)."""
+        return b"monotonic           0         0\nboottime            0         0\n"
+
     def cmdline(self, pid: int) -> bytes:
         """A process without a native one: init's argv; a zombie's is empty (proc(5))."""
         proc = self.process(pid)
@@ -219,7 +312,8 @@ class ProcView:
         return b"\n".join(out)
 
     # ------------------------------------------------------------- by name
-    PID_FILES = ("stat", "status", "cmdline", "comm", "environ")
+    PID_FILES = ("stat", "status", "cmdline", "comm", "environ", "sched", "schedstat",
+                 "timens_offsets")
     SYSTEM_FILES = {"uptime": "uptime", "stat": "system_stat", "loadavg": "loadavg"}
 
     def pid_file(self, pid: int, tid: int | None, name: str) -> bytes | None:
@@ -231,6 +325,16 @@ class ProcView:
             return self.status(pid, tid)
         if name == "children" and tid is not None:
             return self.children(pid, tid)
+        if name == "sched":
+            return self.sched(pid, tid)
+        if name == "schedstat":
+            return self.schedstat(pid)
+        if name == "timens_offsets":
+            return self.timens_offsets()
+        if name == "stack":
+            # the kernel's own frames (ptrace_stop for a task the host parks): answered
+            # as by a kernel built without CONFIG_STACKTRACE, where the file is absent
+            raise KernelError(errno.ENOENT, "/proc/N/stack is not simulated")
         if self.native_dir(pid) is not None:
             return None  # cmdline, environ, comm: the native process's own
         if name == "cmdline":

@@ -16,6 +16,9 @@ import itertools
 import random
 
 QUANTUM = 64
+# After a task spun a preemption slice (~10 ms of real CPU) in user code, the others get
+# about as long before it runs again: ~20 us per trapped call
+PREEMPTED_TURN = 512
 
 
 class Scheduler:
@@ -28,6 +31,7 @@ class Scheduler:
         self._deadlines: list = []  # heap of (deadline_ns, seq, task, token)
         self._seq = itertools.count()
         self._parked: dict[object, tuple] = {}  # task -> (keys, token)
+        self._spinner = None  # preempted: passed over at the next pick
 
     # -- runnable set -------------------------------------------------------------
     def add(self, task) -> None:
@@ -46,6 +50,10 @@ class Scheduler:
     def has_runnable(self) -> bool:
         return bool(self._runnable)
 
+    def others_runnable(self, task) -> bool:
+        """Another task than ``task`` could run now (one of a process not stopped)."""
+        return any(t is not task and t.proc.state == "running" for t in self._runnable)
+
     def pick(self, eligible=lambda task: True):
         """The task to run next, or None when every task is blocked."""
         current = self._current
@@ -56,17 +64,27 @@ class Scheduler:
         candidates = [t for t in self._runnable if eligible(t)]
         if not candidates:
             return None
+        spinner, self._spinner = self._spinner, None
+        if spinner is not None and len(candidates) > 1 and spinner in candidates:
+            candidates.remove(spinner)
         if len(candidates) == 1:
             choice = candidates[0]
         else:
             choice = candidates[self._rng.randrange(len(candidates))]
         self._current = choice
-        self._streak = 1
+        # a spinner's turn was real time: the next task's is as long, in calls
+        self._streak = 1 if spinner is None else 1 - (PREEMPTED_TURN - QUANTUM)
         return choice
 
     def yield_cpu(self) -> None:
         """sched_yield(2): the current task goes to the back of the line."""
         self._streak = QUANTUM
+
+    def preempted(self, task) -> None:
+        """``task`` spun a slice of real time in user code (engine/trap.py): another
+        runnable task runs next, for a turn about as long."""
+        self._streak = QUANTUM
+        self._spinner = task
 
     # -- blocking -----------------------------------------------------------------
     def park(self, task, keys=(), deadline_ns=None) -> None:
@@ -213,3 +231,6 @@ class ChaosScheduler(Scheduler):
         current = self._current
         if current is not None and current in self._priority:
             self._priority[current] = self._chaos.random() * min(self._priority.values())
+
+    def preempted(self, task) -> None:
+        self.yield_cpu()   # its priority drops below every other's

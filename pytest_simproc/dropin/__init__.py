@@ -11,9 +11,9 @@ torn down) a :class:`DropinSession` is active:
   process group, or pidfd) of that host go to the host, any other to the real functions;
 - time follows the host's virtual clock: freezegun freezes ``time.time``,
   ``time.monotonic``, ``datetime.now``... at the host's start time, and every time the
-  host runs (``time.sleep``, ``wait``, ``poll``, ``communicate``, reading a pipe) the
-  freezer is moved to ``host.now``. ``time.sleep(s)`` in the test runs the simulation for
-  ``s`` virtual seconds.
+  host runs (``time.sleep``, ``wait``, ``poll``, ``communicate``, reading or selecting
+  a pipe) the freezer is moved to ``host.now``. ``time.sleep(s)`` in the test runs the
+  simulation for ``s`` virtual seconds.
 
 Nothing in the host runs behind the test's back: the simulated programs make progress
 only while the test is inside one of those calls, which is what makes the test both fast
@@ -26,11 +26,17 @@ restored at the end of the test.
 - routing.py  the real functions, and which callers see the simulation
 - session.py  DropinSession: the test's host, running it, its pids
 - popen.py    SimPopen;  pipes.py  its stdin/stdout/stderr pipes
+- ready.py    select, poll, epoll, selectors and os.read on those pipes: they run the host
 - patches.py  the fakes of time.sleep and the os process functions, installed and undone
 - waiting.py  the test as its programs' parent: os.wait*, pidfds
+- sockets.py  the test's blocking socket calls to its programs run the host
+- aio.py      asyncio loops on the host's clock, asyncio subprocesses in the host
 - clock.py    the test's clocks frozen to the host's virtual time
 - forking.py  the test's forks join its host (os.fork, pty, multiprocessing, Popen's
               fork for preexec_fn and the like); osspawn.py  os.system, posix_spawn
+- procfs.py   the test's /proc (open, os.listdir, os.stat... and so psutil): the host's
+              processes under their virtual pids;  pidcalls.py  its priority,
+              affinity and rlimit calls on them
 """
 from .popen import DropinUnsupportedError, SimPopen
 from .routing import active_session

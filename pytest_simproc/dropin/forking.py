@@ -84,14 +84,16 @@ def _before() -> None:
 def _patch_multiprocessing(session) -> None:
     """multiprocessing waits for its fork children natively: its pipes and queues read
     with the os.read they took at import, ``join(timeout)`` polls its sentinel in real
-    time. For the rest of the test (only where multiprocessing is imported at all:
-    importing it costs ~20 ms) the reads go through _sim_read and a join with a
-    timeout of a child in the host runs the host for that many virtual seconds."""
+    time. From the first fork of a test on (only where multiprocessing is imported at
+    all: importing it costs ~20 ms) the reads go through _host_read and a join with a
+    timeout of a child in the host runs the host for that many virtual seconds. Both
+    are the real thing with no session active, so they may persist with the other
+    patches (Patches._undo: put back when the patches are)."""
     connection = sys.modules.get("multiprocessing.connection")
     real_recv = connection and connection.Connection.__dict__.get("_recv")
     if real_recv is not None and not getattr(real_recv, "_simproc", False):
         def _recv(self, size, read=None):
-            return real_recv(self, size, _sim_read)
+            return real_recv(self, size, _host_read)
         _replace(session, connection.Connection, "_recv", _recv)
     popen_fork = sys.modules.get("multiprocessing.popen_fork")
     real_wait = popen_fork and popen_fork.Popen.__dict__.get("wait")
@@ -109,7 +111,7 @@ def _patch_multiprocessing(session) -> None:
 
 def _replace(session, cls, name: str, fake) -> None:
     fake._simproc = True
-    session._patches._undo.append((cls, name, cls.__dict__[name]))
+    type(session._patches)._undo.append((cls, name, cls.__dict__[name]))
     setattr(cls, name, fake)
 
 
@@ -288,16 +290,18 @@ def _sim_forkpty():
     return pid, fd
 
 
-def _sim_read(fd, n):
-    """``os.read`` of the test on a pipe (or a forkpty master) whose other end a
-    process of the host holds: as natively, the read waits for that process, so the
-    host runs until the descriptor has something to say (data, or the writers' end)
-    or those processes have ended."""
+def _host_read(fd, n):
+    """multiprocessing's read of its pipe to a child in the host (ready.py's os.read
+    does the same for the test's own calls)."""
     _wait_for_writers(fd)
     return _real_read(fd, n)
 
 
 def _wait_for_writers(fd) -> None:
+    """A read of the test on a pipe (or a forkpty master) whose other end a process
+    of the host holds waits for that process, as natively: the host runs until the
+    descriptor has something to say (data, or the writers' end) or those processes
+    have ended."""
     session = active_session()
     if (session is not None and session._host is not None and not session._closed
             and isinstance(fd, int) and not isinstance(fd, bool)

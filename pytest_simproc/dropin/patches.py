@@ -1,84 +1,146 @@
-"""The patched ``subprocess.Popen``, ``time.sleep`` and ``os`` process functions.
+"""The patched ``subprocess.Popen``, ``time.sleep``, ``os`` process functions and waits.
 
-Each fake sends a call that names one of the host's processes (or groups) to the
-session, and any other call to the real function unchanged. ``Patches`` installs them
-on their modules and on every module that imported the real object by name
-(``from subprocess import Popen``, ``from time import sleep``, ``from os import kill``),
-and puts everything back at the end of the test.
+Each fake sends a call that names one of the host's processes (or groups), or one of the
+test's pipes to them (select, poll, os.read: ready.py), to the session, and any other
+call to the real function unchanged. ``Patches`` installs them on their modules and on
+every module that imported the real object by name (``from subprocess import Popen``,
+``from time import sleep``, ``from os import kill``), and puts everything back at the end
+of the test.
 """
 from __future__ import annotations
 
+import asyncio.events
 import errno
 import os
 import signal as _signal
+import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time as _time
 
+from . import sockets
+from .aio import SimEventLoopPolicy
 from .args import signal_number
-from .forking import _sim_fdopen, _sim_fork, _sim_forkpty, _sim_read
+from .forking import _sim_fdopen, _sim_fork, _sim_forkpty
 from .osspawn import _sim_posix_spawn, _sim_posix_spawnp, _sim_system
 from .popen import SimPopen
+from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
+from .ready import REPLACED as _READY_REPLACED
 from .routing import (_caller_is_native, _matches, _real_fdopen, _real_fork, _real_forkpty,
                       _real_getpgid, _real_getsid, _real_kill, _real_killpg,
                       _real_pidfd_open, _real_pidfd_send_signal, _real_posix_spawn,
-                      _real_posix_spawnp, _real_read, _real_sleep, _real_system,
-                      _real_wait, _real_wait3, _real_wait4, _real_waitid, _real_waitpid,
-                      _RealPopen, _session_for_caller, active_session)
+                      _real_posix_spawnp, _real_sleep, _real_system, _real_wait,
+                      _real_wait3, _real_wait4, _real_waitid, _real_waitpid, _RealPopen,
+                      _session_for_caller, active_session)
 from .waiting import (_sim_pidfd_open, _sim_pidfd_send_signal, _sim_wait, _sim_wait3,
                       _sim_wait4, _sim_waitid, _sim_waitpid)
 
 _SCAN_SKIP = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun", "os", "posix",
               "time", "subprocess", "threading", "multiprocessing", "concurrent",
               "asyncio", "queue", "builtins", "sys")
+_ABSENT = object()  # an attribute the class inherited: deleted again on restore
 
 
 def _module_dicts(skip):
-    """(module, its __dict__) for every imported module outside ``skip``."""
+    """(name, module, its __dict__) for every imported module outside ``skip``."""
     for mod_name, module in list(sys.modules.items()):
         if module is None or _matches(mod_name, skip):
             continue
         attrs = getattr(module, "__dict__", None)
         if isinstance(attrs, dict):
-            yield module, attrs
+            yield mod_name, module, attrs
 
 
 class Patches:
-    """The fakes installed for one session, and how to undo them."""
+    """The fakes installed in this process, and how to undo them.
+
+    Installing means walking every imported module (~10 ms with pytest's plugins
+    loaded), which a suite of tests that start no process would pay per test (issue:
+    such a test must cost nothing measurable). So the fakes stay in place between
+    tests while ``persist`` is on (the plugin turns it on for the pytest session):
+    each fake hands a call to the real function whenever no session is active, and a
+    later ``apply`` only walks the modules imported since the last walk. Only the
+    event loop policy is the session's own: set at each start, put back at its end.
+    """
+
+    _undo: list[tuple[object, str, object]] = []
+    _walked: dict[str, int] = {}   # module name -> id of the module object walked
+    _installed = False
+    persist = False
+    _fakes: dict[int, object] = {}   # id(real) -> fake
+    _reals: dict[int, object] = {}   # id(fake) -> real
 
     def __init__(self):
-        self._undo: list[tuple[object, str, object]] = []
-        self._fakes: dict[int, object] = {}
-        self._reals: dict[int, object] = {}
+        self._policy = None   # the loop policy this session replaced (aio.py)
 
     def apply(self) -> None:
-        self._fakes = {id(real): fake for _, _, real, fake in _REPLACED}
-        self._reals = {id(fake): real for _, _, real, fake in _REPLACED}
-        for module, name, _, fake in _REPLACED:
-            self._undo.append((module, name, getattr(module, name)))
-            setattr(module, name, fake)
+        cls = Patches
+        if not cls._installed:
+            cls._fakes = {id(real): fake for _, _, real, fake in _REPLACED}
+            cls._reals = {id(fake): real for _, _, real, fake in _REPLACED}
+            for module, name, _, fake in _REPLACED:
+                cls._undo.append((module, name, getattr(module, name)))
+                setattr(module, name, fake)
+            # select's classes (ready.py), blocking socket calls (sockets.py)
+            attributes = list(_READY_CLASS_ATTRIBUTES)
+            for klass, methods in ((socket.socket, sockets.METHODS),
+                                   (ssl.SSLSocket, sockets.TLS_METHODS)):
+                attributes += [(klass, name, fake) for name, fake in methods]
+            for klass, name, fake in attributes:
+                cls._undo.append((klass, name, klass.__dict__.get(name, _ABSENT)))
+                setattr(klass, name, fake)
+            cls._installed = True
+        # the test's new asyncio loops follow the host (aio.py)
+        self._policy = (asyncio.events._event_loop_policy,)
+        asyncio.events._event_loop_policy = SimEventLoopPolicy()
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere
-        for module, attrs in _module_dicts(_SCAN_SKIP):
+        walked = cls._walked
+        if len(sys.modules) == len(walked):
+            return  # nothing imported since the last walk (a replaced module: rare)
+        for name, module in list(sys.modules.items()):
+            if walked.get(name) == id(module):
+                continue
+            walked[name] = id(module)
+            attrs = getattr(module, "__dict__", None)
+            if not isinstance(attrs, dict) or _matches(name, _SCAN_SKIP):
+                continue
             for attr, value in list(attrs.items()):
-                fake = self._fakes.get(id(value))
-                if fake is not None and self._reals[id(fake)] is value:
-                    self._undo.append((module, attr, value))
+                fake = cls._fakes.get(id(value))
+                if fake is not None and cls._reals[id(fake)] is value:
+                    cls._undo.append((module, attr, value))
                     attrs[attr] = fake
 
     def restore(self) -> None:
-        while self._undo:
-            obj, name, value = self._undo.pop()
-            try:
+        """End of a session: its loop policy back; the rest too unless it persists."""
+        if self._policy is not None:
+            asyncio.events._event_loop_policy = self._policy[0]
+            self._policy = None
+        if not Patches.persist:
+            uninstall()
+
+
+def uninstall() -> None:
+    """Put every real function back where a fake went."""
+    cls = Patches
+    while cls._undo:
+        obj, name, value = cls._undo.pop()
+        try:
+            if value is _ABSENT:
+                delattr(obj, name)
+            else:
                 setattr(obj, name, value)
-            except (AttributeError, TypeError):
-                pass
-        # modules imported during the test may have picked up a fake: give them the real
-        for _, attrs in _module_dicts(("pytest_simproc",)):
-            for attr, value in list(attrs.items()):
-                real = self._reals.get(id(value))
-                if real is not None and self._fakes.get(id(real)) is value:
-                    attrs[attr] = real
+        except (AttributeError, TypeError):
+            pass
+    cls._walked.clear()
+    cls._installed = False
+    # modules imported meanwhile may have picked up a fake: give them the real
+    for _, _, attrs in _module_dicts(("pytest_simproc",)):
+        for attr, value in list(attrs.items()):
+            real = cls._reals.get(id(value))
+            if real is not None and cls._fakes.get(id(real)) is value:
+                attrs[attr] = real
 
 
 def _sim_sleep(seconds):
@@ -137,10 +199,9 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "getpgid", _real_getpgid, _sim_getpgid),
              (os, "getsid", _real_getsid, _sim_getsid),
              (os, "fork", _real_fork, _sim_fork), (os, "forkpty", _real_forkpty, _sim_forkpty),
-             (os, "system", _real_system, _sim_system), (os, "read", _real_read, _sim_read),
-             (os, "fdopen", _real_fdopen, _sim_fdopen),
+             (os, "system", _real_system, _sim_system), (os, "fdopen", _real_fdopen, _sim_fdopen),
              (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),
-             (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp)]
+             (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp), *_READY_REPLACED]
 for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones
     _fake.__name__ = _fake.__qualname__ = _real.__name__
     _fake.__doc__ = _real.__doc__

@@ -1,9 +1,16 @@
 """The test's ends of a simulated program's pipes (Popen stdin/stdout/stderr=PIPE).
 
-stdout and stderr are the host's capture files read as a stream: a read that finds
-nothing new runs the host instead of blocking the real machine. stdin is a real pipe
-whose write end never blocks the test: what does not fit waits here and is moved in
-while the host runs.
+stdout and stderr are two real pipes each: the program writes into the first, and every
+process of the host that inherited its write end holds it; the session moves what they
+wrote into the second, which the test reads, at every step of a host run. The test
+reads end of file once the last writer closed the first pipe (pipe(7)) and everything
+was moved: a background grandchild that keeps stdout open keeps ``read()`` and
+``communicate()`` waiting. What does not fit in the second pipe waits here, so a program
+never blocks on a full pipe whatever the test's threads do (the host runs only inside
+the test's calls; a reader thread would natively drain the pipe meanwhile). A read that
+would block runs the host until the pipe is readable (ready.py), in virtual time.
+stdin is a real pipe whose write end never blocks the test: what does not fit waits
+here and is moved in while the host runs.
 """
 from __future__ import annotations
 
@@ -13,64 +20,144 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
+from .ready import _POLLIN_LIKE, _real_read, fd_ready, wait_ready
+
 if TYPE_CHECKING:
     from .popen import SimPopen
     from .session import DropinSession
 
-_CAPTURE = object()  # the host's capture file (Popen: PIPE)
 _MERGE = object()    # stderr=STDOUT
+_CHUNK = 32768       # what Popen.communicate reads at once
 
 
 class _PipeReader(io.RawIOBase):
-    """The read end of a stdout/stderr PIPE: the host's capture file, read from where
-    the test left off; reading runs the host until there is data or the process ended."""
+    """The read end of a stdout/stderr PIPE; a read that would block runs the host
+    until the pipe has data or every writer closed it."""
 
-    def __init__(self, popen: "SimPopen", kind: str):
+    def __init__(self, session: "DropinSession", fd: int, relay: "_Relay"):
         super().__init__()
-        self._popen = popen
-        self._kind = kind
-        self._pos = 0
+        self._session = session
+        self._fd: int | None = fd
+        self._relay = relay
+        session._pipe_fds[fd] = self
 
     def readable(self) -> bool:
         return True
 
-    def _path(self):
-        return getattr(self._popen._sp, f"_{self._kind}_path", None)
+    def fileno(self) -> int:
+        if self._fd is None:
+            raise ValueError("I/O operation on closed file")
+        return self._fd
 
-    def _size(self) -> int:
-        path = self._path()
-        try:
-            return os.path.getsize(path)
-        except (OSError, TypeError):
-            return len(getattr(self._popen._sp, self._kind))
-
-    def _read_at(self, pos: int, n: int | None) -> bytes:
-        path = self._path()
-        try:
-            with open(path, "rb") as f:
-                f.seek(pos)
-                return f.read(-1 if n is None else n)
-        except (OSError, TypeError):
-            data = getattr(self._popen._sp, self._kind)
-            return data[pos:] if n is None else data[pos:pos + n]
-
-    def peek_all(self) -> bytes:
-        """What the program wrote that the test has not read yet."""
-        return self._read_at(self._pos, None) if self._popen._sp is not None else b""
+    def ready(self) -> bool:
+        """A read would not block (data, or end of file)."""
+        return fd_ready(self.fileno(), _POLLIN_LIKE)
 
     def readinto(self, buffer) -> int:
-        popen = self._popen
-        n = len(buffer)
-        if n == 0:
+        fd = self.fileno()
+        if not len(buffer):
             return 0
-        data = self._read_at(self._pos, n)
-        if not data and not popen._ended():
-            pos = self._pos
-            popen._session.block(lambda: self._size() > pos or popen._ended())
-            data = self._read_at(self._pos, n)
+        wait_ready(self._session, self.ready, None, "a read of a program's pipe")
+        data = _real_read(fd, len(buffer))
         buffer[:len(data)] = data
-        self._pos += len(data)
         return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            super().close()
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            self._session._pipe_fds.pop(self._fd, None)
+            try:
+                os.close(self._fd)
+            except OSError:  # the test closed it itself (os.close of its fileno())
+                pass
+            self._fd = None
+            self._relay._close_fd()  # the program's next write: EPIPE, as natively
+
+
+class _Relay:
+    """Moves what the program's side of a stdout/stderr pipe holds into the test's
+    side during host runs (the session's feeders), keeping what does not fit; closes
+    the test's side once the program's side reached end of file and all went in."""
+
+    def __init__(self, session: "DropinSession", source: int, sink: int):
+        self._session = session
+        self._source: int | None = source
+        self._sink: int | None = sink
+        self._buf = bytearray()
+        self._mutex = threading.Lock()  # a pump (host run) against a close (the test)
+        os.set_blocking(source, False)
+        os.set_blocking(sink, False)
+        session._feeders[self] = None
+
+    def _pump(self) -> None:
+        with self._mutex:
+            self._pump_locked()
+
+    def _pump_locked(self) -> None:
+        while self._source is not None:
+            try:
+                data = _real_read(self._source, 1 << 16)
+            except BlockingIOError:
+                break
+            if not data:  # every writer closed it
+                os.close(self._source)
+                self._source = None
+                break
+            self._buf += data
+        while self._buf:
+            try:
+                del self._buf[:os.write(self._sink, self._buf[:1 << 16])]
+            except BlockingIOError:
+                break
+            except BrokenPipeError:  # the test closed every copy of its end
+                self._close_fd_locked()
+                return
+        if self._source is None and not self._buf:
+            self._close_fd_locked()
+
+    def _close_fd(self) -> None:
+        with self._mutex:
+            self._close_fd_locked()
+
+    def _close_fd_locked(self) -> None:
+        self._session._feeders.pop(self, None)
+        self._buf.clear()
+        for name in ("_source", "_sink"):
+            fd = getattr(self, name)
+            if fd is not None:
+                os.close(fd)
+                setattr(self, name, None)
+
+
+def collect(popen: "SimPopen", timeout) -> bool:
+    """Popen.communicate's reading: everything in the stdout and stderr pipes until end
+    of file on both, running the host, into ``popen._collected``; False when ``timeout``
+    virtual seconds passed first (what was read stays there for the next call)."""
+    pipes = [(stream, popen._collected.setdefault(kind, []))
+             for kind, stream in (("stdout", popen.stdout), ("stderr", popen.stderr))
+             if stream is not None and not stream.closed]
+    open_ends = {id(stream): stream.fileno() for stream, _ in pipes}
+
+    def drain() -> bool:
+        for stream, chunks in pipes:
+            fd = open_ends.get(id(stream))
+            while fd is not None and fd_ready(fd, _POLLIN_LIKE):
+                data = _real_read(fd, _CHUNK)
+                if not data:
+                    del open_ends[id(stream)]
+                    break
+                chunks.append(data)
+        return not open_ends
+
+    if not wait_ready(popen._session, drain, timeout, "communicate()"):
+        return False
+    for stream, _ in pipes:
+        stream.close()
+    return True
 
 
 class _StdinWriter(io.RawIOBase):
@@ -89,9 +176,15 @@ class _StdinWriter(io.RawIOBase):
         self._buf = bytearray()
         self._mutex = threading.Lock()
         os.set_blocking(fd, False)
+        session._pipe_fds[fd] = self
 
     def writable(self) -> bool:
         return True
+
+    def fileno(self) -> int:
+        if self._fd is None:
+            raise ValueError("I/O operation on closed file")
+        return self._fd
 
     def write(self, b) -> int:
         if self.closed:
@@ -126,15 +219,16 @@ class _StdinWriter(io.RawIOBase):
             if self._fd is not None and self.closed and not self._buf:
                 self._close_fd_locked()
             if self._fd is not None and self._buf:
-                self._session._feeders.add(self)
+                self._session._feeders[self] = None
             else:
-                self._session._feeders.discard(self)
+                self._session._feeders.pop(self, None)
 
     def _close_fd_locked(self) -> None:
         if self._fd is not None:
+            self._session._pipe_fds.pop(self._fd, None)
             os.close(self._fd)
             self._fd = None
-        self._session._feeders.discard(self)
+        self._session._feeders.pop(self, None)
 
     def _close_fd(self) -> None:
         with self._mutex:

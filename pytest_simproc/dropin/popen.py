@@ -6,6 +6,7 @@ spawned into the host and every wait is in virtual time.
 """
 from __future__ import annotations
 
+import fcntl
 import io
 import operator
 import os
@@ -17,7 +18,7 @@ from ..errors import SimprocError
 from ..host.spawnargs import _check_env
 from ..host.stdio import _redirect, open_stdio
 from .forking import ChildFailed, exec_candidates, exec_first, fork_exec
-from .pipes import _CAPTURE, _MERGE, _PipeReader, _StdinWriter
+from .pipes import _MERGE, _PipeReader, _Relay, _StdinWriter, collect
 from .routing import _in_host_thread, _RealPopen, active_session
 
 
@@ -94,6 +95,8 @@ class SimPopen(_RealPopen):
 
         opened: list[int] = []
         self._stdin_raw = None
+        self._readers: dict[int, _PipeReader] = {}  # 1, 2 -> the test's end of a PIPE
+        self._collected: dict[str, list[bytes]] = {}  # what communicate() read so far
         try:
             self._stdin_spec = self._in_spec(stdin, opened)
             self._out_spec = self._out(stdout, opened, 1)
@@ -110,6 +113,8 @@ class SimPopen(_RealPopen):
         except BaseException:
             if self._stdin_raw is not None:
                 self._stdin_raw._close_fd()
+            for reader in self._readers.values():
+                reader._close_fd()
             raise
         finally:
             for fd in opened:
@@ -118,15 +123,13 @@ class SimPopen(_RealPopen):
         text_args = dict(encoding=encoding, errors=errors)
         line_buffering = bufsize == 1 and bool(self.text_mode)
         if self._stdin_raw is not None:
-            session._writers.append(self._stdin_raw)
             self.stdin = (io.TextIOWrapper(self._stdin_raw, write_through=True,
                                            line_buffering=line_buffering, **text_args)
                           if self.text_mode else self._stdin_raw)
-        for kind, spec in (("stdout", self._out_spec), ("stderr", self._err_spec)):
-            if spec is not _CAPTURE:
+        for kind, raw in (("stdout", self._readers.get(1)),
+                          ("stderr", self._readers.get(2))):
+            if raw is None:
                 continue
-            raw = _PipeReader(self, kind)
-            setattr(self, f"_{kind}_raw", raw)
             if bufsize == 0 and not self.text_mode:
                 stream = raw
             else:
@@ -155,9 +158,7 @@ class SimPopen(_RealPopen):
 
     def _host_stdio(self) -> tuple:
         """SimHost.spawn's stdout and stderr for this Popen's."""
-        out, err = self._out_spec, self._err_spec
-        return (None if out is _CAPTURE else out,
-                subprocess.STDOUT if err is _MERGE else None if err is _CAPTURE else err)
+        return self._out_spec, subprocess.STDOUT if self._err_spec is _MERGE else self._err_spec
 
     @staticmethod
     def _dup(fileobj) -> int:
@@ -168,7 +169,7 @@ class SimPopen(_RealPopen):
         if stdin is None or stdin == subprocess.DEVNULL:
             return None
         if stdin == subprocess.PIPE:
-            read_end, write_end = os.pipe()
+            read_end, write_end = self._pipe()
             opened.append(read_end)
             self._stdin_raw = _StdinWriter(self._session, write_end)
             return read_end
@@ -176,9 +177,29 @@ class SimPopen(_RealPopen):
         opened.append(fd)
         return fd
 
+    def _pipe(self) -> tuple[int, int]:
+        read_end, write_end = os.pipe()
+        if self.pipesize > 0:  # as Popen: fcntl(2) F_SETPIPE_SZ
+            try:
+                fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, self.pipesize)
+            except BaseException:
+                os.close(read_end)
+                os.close(write_end)
+                raise
+        return read_end, write_end
+
     def _out(self, spec, opened, default_fd):
-        if spec == subprocess.PIPE:
-            return _CAPTURE
+        if spec == subprocess.PIPE:  # the program (and its children) hold the write end
+            read_end, write_end = self._pipe()
+            opened.append(write_end)
+            try:
+                test_end, relay_end = self._pipe()
+            except BaseException:
+                os.close(read_end)
+                raise
+            relay = _Relay(self._session, read_end, relay_end)
+            self._readers[default_fd] = _PipeReader(self._session, test_end, relay)
+            return write_end
         if spec == subprocess.DEVNULL:
             fd = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
         elif spec is None:
@@ -249,29 +270,40 @@ class SimPopen(_RealPopen):
         return self.returncode
 
     def communicate(self, input=None, timeout=None):
+        """As Popen's: reads stdout and stderr to end of file (every writer closed
+        them), then waits; ``timeout`` is virtual."""
         if self._communication_started and input:
             raise ValueError("Cannot send input after starting communication")
+        pipes = [self.stdin, self.stdout, self.stderr]
+        if timeout is None and not self._communication_started and pipes.count(None) >= 2:
+            # as Popen: one pipe and no timeout use the file object itself
+            out = err = None
+            if self.stdin:
+                self._stdin_write(input)
+            elif self.stdout:
+                out = self.stdout.read()
+                self.stdout.close()
+            elif self.stderr:
+                err = self.stderr.read()
+                self.stderr.close()
+            self.wait()
+            return out, err
+        deadline = None if timeout is None else self._session.now + timeout
+        if self.stdin is not None and not self._communication_started:
+            self._stdin_write(input)  # never blocks: the rest is fed as the program reads
         self._communication_started = True
-        if self.stdin is not None and not self.stdin.closed:
-            try:
-                if input:
-                    self.stdin.write(input)
-                self.stdin.close()
-            except BrokenPipeError:
-                pass  # the program does not read its stdin: as Popen, ignore
-        if not self._block_until_ended(timeout):
-            raise subprocess.TimeoutExpired(
-                self.args, timeout,
-                output=self._stdout_raw.peek_all() if self.stdout is not None else None,
-                stderr=self._stderr_raw.peek_all() if self.stderr is not None else None)
-        out = err = None
-        if self.stdout is not None:
-            out = self.stdout.read()
-            self.stdout.close()
-        if self.stderr is not None:
-            err = self.stderr.read()
-            self.stderr.close()
-        self.wait()
+        done = collect(self, timeout)
+        out, err = (b"".join(self._collected[kind]) if kind in self._collected else None
+                    for kind in ("stdout", "stderr"))
+        if not done:
+            raise subprocess.TimeoutExpired(self.args, timeout, output=out or None,
+                                            stderr=err or None)
+        if self.text_mode:
+            if out is not None:
+                out = self._translate_newlines(out, self.stdout.encoding, self.stdout.errors)
+            if err is not None:
+                err = self._translate_newlines(err, self.stderr.encoding, self.stderr.errors)
+        self.wait(None if deadline is None else max(0.0, deadline - self._session.now))
         return out, err
 
     def send_signal(self, sig):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
-from . import forking
+from . import forking, procfs
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import _StdinWriter
@@ -46,8 +46,11 @@ class DropinSession:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._last_run = _real_monotonic()  # when the test's thread last used the host
-        self._writers: list[_StdinWriter] = []       # every stdin=PIPE of the test
-        self._feeders: set[_StdinWriter] = set()     # those with bytes not in the pipe yet
+        # the test's ends of its programs' pipes, by descriptor (pipes.py, ready.py)
+        self._pipe_fds: dict[int, object] = {}
+        # what moves bytes at every host step: stdin=PIPE writers with bytes not in the
+        # pipe yet, the stdout/stderr relays (pipes.py)
+        self._feeders: dict = {}   # an ordered set: relays pump in a fixed order
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
         self._pidfds = PidFds()  # the test's pidfds of host processes
         self._patches = Patches()
@@ -83,9 +86,10 @@ class DropinSession:
         try:
             if active_session() is self:
                 set_active(None)
-            for writer in self._writers:
-                writer._close_fd()
+            for end in list(self._pipe_fds.values()):
+                end._close_fd()
             self._pidfds.close()
+            procfs.uninstall(self)
             self._patches.restore()
         finally:
             try:
@@ -116,6 +120,7 @@ class DropinSession:
                     if self.keep:
                         host.keep_data()
                     self._host = host
+                    procfs.install(self)  # the test's /proc sees the host's pids
         return self._host
 
     @property
@@ -140,9 +145,11 @@ class DropinSession:
             self._last_run = _real_monotonic()
 
     def _feed(self) -> bool:
-        """Move what the test wrote to stdin pipes into the pipes, as much as fits. Runs
-        before and during every host run (from its predicate, between two steps), so a
-        program that drained its stdin finds the rest there. Returns False."""
+        """Move what the test wrote to stdin pipes into the pipes, and what programs
+        wrote to stdout/stderr pipes into the test's, as much as fits. Runs before and
+        during every host run (from its predicate, between two steps), so a program
+        that drained its stdin finds the rest there, and one that writes never finds
+        its stdout full. Returns False."""
         for writer in list(self._feeders):
             writer._pump()
         return False
@@ -151,14 +158,18 @@ class DropinSession:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds."""
         host = self.host
         self._feed()
-        if self._feeders:
-            condition = predicate
-            predicate = self._feed if condition is None else (
-                lambda: self._feed() or condition())
-        if predicate is None:
-            host.run_for(timeout)
+        if not self._feeders:
+            if predicate is None:
+                host.run_for(timeout)
+            else:
+                host.run_until(predicate, timeout=timeout)
+        elif predicate is None:
+            target_ns = self._now_ns() + int(round(timeout * 1e9))
+            host.run_until(self._feed, timeout=timeout)
+            # the programs ended early: the clock still moves its full length
+            host.run_for(max(0, target_ns - self._now_ns()) / 1e9)
         else:
-            host.run_until(predicate, timeout=timeout)
+            host.run_until(lambda: self._feed() or predicate(), timeout=timeout)
 
     def sleep(self, seconds) -> None:
         """``time.sleep`` in the test: run the simulation for ``seconds``."""

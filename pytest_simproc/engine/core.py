@@ -5,22 +5,25 @@ made of, one responsibility each (see the package docstring)."""
 from __future__ import annotations
 
 import os
+import hashlib
 import random
 
 from ..kernel import ProcessTable, VirtualClock
-from ..kernel.clock import EventQueue
+from ..kernel.clock import CpuBurst, EventQueue
 from ..kernel.futex import FutexTable
 from ..kernel.sigstate import SignalDispositions
 from ..kernel.timers import TimerTable
+from ..kernel.rlimits import RLIMIT_CPU, cpu_limit_signal
 from ..procview import ProcView
 from ..inject import Injector
 from ..scheduler import ChaosScheduler, Scheduler
 from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
 from ..trace.seccomp import PreparedFilter, build_filter
+from ..trace.vdso import ClockPage, image as vdso_image
 from .decode import SyscallStops
 from .deliver import SignalDelivery
-from .fdobjects import FdObjects, SignalFd
+from .fdobjects import FdObjects, PidFdRef, SignalFd, TimerFd
 from .lifecycle import Lifecycle
 from .log import TraceLog
 from .records import ProcInfo, Task, WatchdogState
@@ -32,6 +35,18 @@ from .writeback import WriteBack
 # default (and nothing else does), so CPU clocks, ITIMER_VIRTUAL/PROF and RLIMIT_CPU
 # depend only on what the program asked of the kernel.
 CPU_NS_PER_SYSCALL = 1_000
+# The CPU model's clock (README "The CPU model"): charged CPU moves the clock once this
+# much has gathered since it last did (kernel.clock.CpuBurst), ...
+MAX_UNAPPLIED_CPU_NS = 10_000_000
+# ... and a task that ran this much real CPU time in user code, without a call the host
+# sees, while something is due (trap.StopLoop._preempt_due) is preempted and charged
+# PREEMPT_SLICE_NS of virtual time and CPU: a spin advances virtual time at about the
+# speed it runs.
+PREEMPT_AFTER_NS = 10_000_000
+PREEMPT_SLICE_NS = 10_000_000
+# the calls the host's vDSO answers without a stop (trace/vdso.c)
+_VDSO_CALLS = frozenset(syscall_number(n) for n in
+                        ("clock_gettime", "gettimeofday", "time", "getcpu"))
 
 
 class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
@@ -43,6 +58,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
                  strace: str = "off", network: str = "loopback", chaos: bool = False,
                  replay=None, explain: bool = False, inject=()):
         self.hostname = hostname
+        self.seed = seed
         self.network = network  # "loopback" or "outside" (syscalls/net.py)
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
         self.data_dir = data_dir
@@ -50,6 +66,19 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.procview = ProcView(self)   # /proc as the host's programs see it
         self.clock = VirtualClock(start_time_ns)
         self.start_time_ns = start_time_ns
+        self.burst = CpuBurst(self.clock, MAX_UNAPPLIED_CPU_NS)
+        self.preempt_after_ns = PREEMPT_AFTER_NS   # read by the watchdog thread
+        self.preempt_slice_ns = PREEMPT_SLICE_NS
+        self.preemptions = 0        # the one nondeterministic count (README)
+        self.calls_charged = 0      # simulated calls so far: the host's progress
+        self._until_ns = start_time_ns  # the end of the current run: no clock move past it
+        self._clock_moved = False   # by work: due timers and deadlines to look at
+        # the page the programs' vDSO reads the clocks from (trace/vdso.py); without
+        # one (no C compiler), programs get no vDSO and every clock read traps
+        image = vdso_image()
+        self.clock_page = ClockPage(data_dir, image) if image is not None else None
+        if self.clock_page is not None:
+            self.clock.on_change = self.clock_page.publish
         if chaos:
             # explain: each decision also says which call each candidate was about to
             # complete (the plugin asks for it when it reports a failing schedule)
@@ -58,14 +87,16 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         else:
             self.sched = Scheduler(seed)
         self.chaos = chaos
+        self._cut_key = f"simproc-cut:{seed}:{hostname}"
+        self._cuts: dict[int, int] = {}   # thread -> how many transfers chaos drew for
+        self.chaos_cuts = 0               # transfers chaos made shorter
         # strace -e inject= rules (inject.py): None when there are none, so that the
         # per-call path pays one attribute test
         self.injector = Injector(inject, seed=seed, hostname=hostname) if inject else None
         self.injections: list[dict] = []
         self.extra_handlers: dict[int, object] = {}   # users' hooks, by syscall number
         self.events = EventQueue()
-        self.timers = TimerTable(self.clock, self.events,
-                                 lambda pid, _tid, sig, info: self._post_signal(pid, sig, info),
+        self.timers = TimerTable(self.clock, self.events, self._post_timer_signal,
                                  lambda pid: self.info[pid].cpu_ns)
         self._rng = random.Random(f"simproc:{seed}:{hostname}")
         self._random_files = 0
@@ -100,10 +131,13 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.before_kill = None  # callable(proc), run before a SIGKILL is carried out
         self._io_waiters: dict[Task, Block] = {}   # parked on descriptors, in order
         self.futexes = FutexTable()
-        self.timerfds: dict[tuple[int, int], object] = {}   # (pid, fd) -> FdTimer
+        self.timerfds: dict[tuple[int, int], TimerFd] = {}   # (pid, fd) -> its timerfd
         self.signalfds: dict[tuple[int, int], SignalFd] = {}
-        self.pidfds: dict[tuple[int, int], int] = {}   # (pid, fd) -> virtual pid it names
-        self._fd_dups: list[int] = []  # the host's duplicates of timerfds and signalfds
+        self.pidfds: dict[tuple[int, int], PidFdRef] = {}   # (pid, fd) -> the pid it names
+        # by id(table): every object of it a descriptor may still be (fdobjects.py)
+        self._fd_objects: dict[int, list] = {}
+        self._fd_sweep_at = 64
+        self.cancelable_timerfds = False  # a timerfd had TFD_TIMER_CANCEL_ON_SET
         self.tasks_by_tid: dict[int, Task] = {}
         self._dying: set[Task] = set()             # retired, native death not seen yet
         # ids of the Process records still alive at stop_time: their final state is Running
@@ -116,6 +150,16 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         if self.injector is not None:
             numbers |= self.injector.numbers
         return numbers
+
+    def vdso_wanted(self) -> bool:
+        """Whether programs get the host's vDSO: not when users' hooks or
+        fault-injection rules must see the clock calls it answers."""
+        if self.clock_page is None:
+            return False
+        watched = frozenset(self.extra_handlers)
+        if self.injector is not None:
+            watched |= self.injector.numbers
+        return not watched & _VDSO_CALLS
 
     def describe_next(self, task: Task) -> str:
         """The call ``task`` completes when it next runs, as the deterministic strace
@@ -131,6 +175,20 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
             pass
         return f"{task.tid} {call.sc.name}({call.head})"
 
+    def chaos_cut(self, tid: int, size: int) -> int:
+        """Under chaos, how many of ``size`` ready bytes thread ``tid``'s next pipe or
+        stream transfer moves: all of them half the time, else 1 to size-1. Drawn from
+        the seed, the thread and its own count of draws, so that a schedule changed
+        elsewhere (shrinking, replay) leaves this thread's draws as they were."""
+        n = self._cuts.get(tid, 0)
+        self._cuts[tid] = n + 1
+        digest = hashlib.blake2b(f"{self._cut_key}:{tid}:{n}".encode(), digest_size=8)
+        draw = int.from_bytes(digest.digest(), "little")
+        if size < 2 or draw & 1:
+            return size
+        self.chaos_cuts += 1
+        return 1 + (draw >> 1) % (size - 1)
+
     def random_bytes(self, n: int) -> bytes:
         return self._rng.randbytes(n)
 
@@ -144,6 +202,17 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
 
     def cpu_time_ns(self, task: Task) -> int:
         return self.info[task.proc.pid].cpu_ns
+
+    def _charge_cpu(self, pid: int, info: ProcInfo, ns: int) -> None:
+        """``ns`` of CPU time for process ``pid``: its CPU clocks, CPU timers and
+        RLIMIT_CPU see it, and so does the host's clock (the burst)."""
+        info.cpu_ns += ns
+        self.burst.unapplied_ns += ns
+        self.timers.cpu_advanced(pid)
+        due = cpu_limit_signal(self.table.get(pid).rlimits[RLIMIT_CPU], info.cpu_ns,
+                               info.xcpu_next_ns)
+        if due is not None:
+            self._cpu_limit_reached(pid, info, due)
 
     def uptime_ns(self) -> int:
         return self.clock.now_ns - self.start_time_ns

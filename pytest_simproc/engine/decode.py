@@ -11,7 +11,6 @@ from ptrace.syscall.linux.i386 import SYSCALL_NAMES as I386_SYSCALL_NAMES
 from ..kernel.delivery import kill_info
 from ..kernel.errors import KernelError
 from ..kernel.sigstate import SI_KERNEL
-from ..kernel.rlimits import RLIMIT_CPU, cpu_limit_signal
 from ..syscalls import CONDITIONAL, HANDLERS, intercepted_numbers, syscall_name
 from ..syscalls.outcome import Block, Fork, Native, NativePark
 from ..trace import ptrace_ops as pt
@@ -44,12 +43,8 @@ class SyscallStops:
         pid = task.proc.pid
         info = self.info[pid]
         if nr in self._simulated:
-            info.cpu_ns += self.cpu_ns_per_syscall
-            self.timers.cpu_advanced(pid)
-            due = cpu_limit_signal(task.proc.rlimits[RLIMIT_CPU], info.cpu_ns,
-                                   info.xcpu_next_ns)
-            if due is not None:
-                self._cpu_limit_reached(pid, info, due)
+            self._charge_cpu(pid, info, self.cpu_ns_per_syscall)
+            self.calls_charged += 1
         args = syscall_args(regs)
         ctx = SyscallContext(self, task, nr, args, regs)
         task.ctx = ctx

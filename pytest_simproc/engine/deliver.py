@@ -73,6 +73,16 @@ class SignalDelivery:
         pid = task.proc.pid
         self._post_signal(pid, _signal.SIGPIPE, kill_info(_signal.SIGPIPE, 0, pid), task)
 
+    def _post_timer_signal(self, pid: int, tid, sig: int, info) -> None:
+        """A timer's signal: for the process, or for the thread a SIGEV_THREAD_ID timer
+        names; lost if that thread has ended (timer_create(2))."""
+        if tid is None:
+            self._post_signal(pid, sig, info)
+            return
+        task = self.tasks_by_tid.get(tid)
+        if task is not None and task.proc.pid == pid and not task.exiting:
+            self._post_signal(pid, sig, info, task)
+
     def _cpu_limit_reached(self, pid: int, info, due) -> None:
         """RLIMIT_CPU's signal (kernel.rlimits.cpu_limit_signal) is sent."""
         sig, info.xcpu_next_ns = due
@@ -228,6 +238,8 @@ class SignalDelivery:
         if task.awaiting_initial and sig == SIGSTOP:
             self._on_first_stop(task)
             return
+        if sig == SIGSTOP and self._on_preempt_stop(task):
+            return
         injected = next((i for i, (s, _) in enumerate(task.injected) if s == sig), None)
         if injected is not None:
             # Ours (a native SIGCHLD pending at the same time coalesced with it, so the
@@ -249,8 +261,9 @@ class SignalDelivery:
             pt.cont(native, 0)
             return
         if sig in SYNCHRONOUS_SIGNALS:
+            info = _sent_by_itself(task, info or pt.getsiginfo(native))
             if self.strace is not None:
-                self.strace.signal(task.tid, info or pt.getsiginfo(native), self.clock.now_ns)
+                self.strace.signal(task.tid, info, self.clock.now_ns)
             pt.cont(native, sig)
             return
         if sig != SIGCHLD:
@@ -268,6 +281,17 @@ class SignalDelivery:
         # Suppressed: SIGCHLD is the simulated kernel's to send. A parked
         # pause()/sigsuspend() restarts natively and goes back to sleep.
         pt.cont(native, 0)
+
+
+def _sent_by_itself(task: Task, info: bytes) -> bytes:
+    """A signal the kernel sends a process for its own call (SIGXFSZ, SIGPIPE: send_sig,
+    SI_USER) names its native pid as the sender: the virtual one is put in its place."""
+    code, pid = struct.unpack_from("<i4xi", info, 8)
+    if code != 0 or pid != task.tgid_native:
+        return info
+    info = info[:16] + struct.pack("<i", task.proc.pid) + info[20:]
+    pt.setsiginfo(task.native, info)
+    return info
 
 
 def _from_io_owner(sig: int, info: bytes) -> bool:

@@ -9,13 +9,14 @@ import signal as _signal
 from ..kernel import Exited, Signaled
 from ..kernel import exits
 from ..kernel.errors import KernelError
-from ..kernel.rlimits import RLIMIT_CORE, RLIMIT_NOFILE
+from ..kernel.rlimits import native_rlimits
 from ..kernel.signals import default_action
 from ..kernel.sigstate import SignalDispositions
 from ..syscalls.thread import futex_key
 from ..trace import ptrace_ops as pt
 from ..trace.execpatch import patch_auxv
 from ..trace.memory import TraceeMemory
+from ..trace.vdso import TraceeGone, install as install_vdso
 from ..trace.spawn import SpawnFailed, spawn_traced
 from .records import ProcInfo, Task, syscall_args
 from .writeback import put_back
@@ -33,7 +34,7 @@ class Lifecycle:
     def spawn(self, path, argv, env, cwd, fds, rlimits=None) -> object:
         limits = dict(self.table.default_rlimits)
         limits.update(rlimits or {})
-        native_limits = {RLIMIT_NOFILE: limits[RLIMIT_NOFILE], RLIMIT_CORE: (0, 0)}
+        native_limits = native_rlimits(limits)
         proc = self.table.spawn(list(argv), os.path.basename(argv[0]), self.clock.now_ns,
                                 rlimits=rlimits)
         execve_call = []
@@ -214,13 +215,24 @@ class Lifecycle:
         # stop comes (resumed with PTRACE_CONT) and nothing is put back
         task.native_call = task.saved_regs = task.saved_mem = None
         regs = pt.getregs(task.native)
-        patch_auxv(task.mem, regs.rsp, self.random_bytes)
+        vdso = None
+        if self.vdso_wanted():
+            def vdso():
+                return install_vdso(task.native, task.mem, self.clock_page, regs)
+        died = None
+        try:
+            patch_auxv(task.mem, regs.rsp, self.random_bytes, vdso)
+        except TraceeGone as gone:  # killed from outside while its vDSO was mapped
+            died = gone.status
         argv = _read_cmdline(task.native)
         exe = os.path.basename(argv[0]) if argv else task.proc.exe
         self.table.exec(task.proc.pid, argv, exe)
         self.info[task.proc.pid].dispositions.reset_for_exec()
         self.timers.exec(task.proc.pid)
         self._release_vfork_parent(task.proc.pid)
+        if died is not None:
+            task.stop = None
+            self._dispatch(task.native, died)
 
     def _release_vfork_parent(self, pid: int) -> None:
         info = self.info.get(pid)

@@ -52,7 +52,7 @@ class Task:
                  "awaiting_initial", "child_tid_ptr", "pending", "injected",
                  "restart_syscall", "last_syscall", "park_mask",
                  "strace_call", "strace_call_unfinished", "saved_regs", "clear_tid",
-                 "saved_mem", "exits_alone", "first_regs")
+                 "saved_mem", "exits_alone", "first_regs", "spun", "spun_mark")
 
     def __init__(self, native: int, proc, tgid_native: int | None = None):
         self.native = native
@@ -88,6 +88,8 @@ class Task:
         self.saved_mem = None     # (address, bytes) of the program's, put back at exit
         self.exits_alone = False  # called exit(2): only this thread ends
         self.first_regs = None    # a new child's registers to set at its first stop
+        self.spun = 0.0           # real seconds it spun before a preemption (watchdog)
+        self.spun_mark = -1       # the host's calls_charged at its last preemption
 
     def __repr__(self):
         return f"<Task tid={self.tid} native={self.native} stop={self.stop}>"
@@ -111,14 +113,18 @@ class ProcInfo:
 
 
 class WatchdogState:
-    """Shared with the watchdog thread: which task runs natively, since when."""
+    """Shared with the watchdog thread: which task runs natively, since when; ``epoch``
+    counts the tracer's waits (a new one starts a new preemption slice), ``asked`` is
+    the epoch the watchdog sent its preemption SIGSTOP in."""
 
-    __slots__ = ("task", "since", "fired")
+    __slots__ = ("task", "since", "fired", "epoch", "asked")
 
     def __init__(self):
         self.task = None
         self.since = 0.0
         self.fired = None
+        self.epoch = 0
+        self.asked = -1
 
 
 def syscall_args(regs) -> tuple:

@@ -73,9 +73,12 @@ class Teardown:
     def close(self) -> None:
         if self.strace is not None:
             self.strace.close()
-        for dup in self._fd_dups:
-            os.close(dup)
-        self._fd_dups.clear()
+        if self.clock_page is not None:
+            self.clock_page.close()
+        for objects in self._fd_objects.values():
+            for obj in objects:
+                os.close(obj.dup)
+        self._fd_objects.clear()
         for pidfd in self._pidfds.values():
             pidfd.close()
         self._pidfds.clear()

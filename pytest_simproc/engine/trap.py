@@ -1,14 +1,19 @@
 """The stop loop: which task runs next, waiting for its ptrace stop, and dispatching
 each stop by kind (seccomp, syscall exit, event, signal, death) to the part that acts
-on it. Virtual time moves here, and only when nothing can run."""
+on it. Virtual time moves here: to the next deadline when nothing can run, by the CPU
+burst the programs were charged (kernel.clock.CpuBurst), and by a preemption slice
+when a task spins in user code while something is due (README "The CPU model")."""
 from __future__ import annotations
 
 import os
 import select
 import signal as _signal
+import struct
 import time as _time
 
 from ..errors import WatchdogError
+from ..kernel.rlimits import RLIM_INFINITY, RLIMIT_CPU
+from ..kernel.sigstate import SI_TKILL
 from ..trace import ptrace_ops as pt
 from .records import Task, natively_pending
 
@@ -22,6 +27,8 @@ class StopLoop:
         process but the one with that pid."""
         eligible = _not_stopped if only is None else (
             lambda task: task.proc.pid == only and _not_stopped(task))
+        start, self._until_ns = self.clock.now_ns, until_ns
+        burst = self.burst
         while True:
             if self._dying:
                 self._collect_dying()
@@ -29,6 +36,17 @@ class StopLoop:
                 return "predicate"
             if self.alive == 0:
                 return "exited"
+            if burst.unapplied_ns >= burst.threshold_ns:
+                if burst.apply(until_ns):
+                    self._clock_moved = True
+                elif predicate is None:
+                    return "time"   # a run to now (run_for(0)) ends after one burst
+            if self._clock_moved:
+                self._clock_moved = False
+                for woken in self.sched.expire(self.clock.now_ns):
+                    woken.wake = "timeout"
+                if self.clock.now_ns >= until_ns > start:
+                    return "time"   # the programs' work took the run to its end
             self._fire_due_timers()
             task = self.sched.pick(eligible)
             if task is None:
@@ -41,6 +59,10 @@ class StopLoop:
                 self._recheck_io()
                 task = self.sched.pick(eligible)
             if task is None:
+                if burst.unapplied_ns and burst.apply(until_ns):
+                    # Idle: the burst ends; the clock shows it before any wait is over.
+                    self._clock_moved = True
+                    continue
                 deadline = _earliest(self.sched.next_deadline(), self.events.next_time())
                 if deadline is None or deadline > until_ns:
                     if until_ns > self.clock.now_ns:
@@ -75,7 +97,9 @@ class StopLoop:
 
     def _await(self, task: Task) -> None:
         watch = self.watch
-        watch.task, watch.since = task, _time.monotonic()
+        watch.task, watch.since = task, _time.monotonic() - task.spun
+        task.spun = 0.0
+        watch.epoch += 1
         # A single-threaded process's next event is its own; a thread group's may come
         # from any of its threads (exit_group, a leader's delayed death).
         alone = len(self.info[task.proc.pid].tasks) == 1
@@ -114,6 +138,66 @@ class StopLoop:
                 pt.cont(native)
             return
         self._on_signal_stop(task, sig)
+
+    def _on_preempt_stop(self, task: Task) -> bool:
+        """A SIGSTOP at a signal-delivery-stop: the watchdog thread's (host/threads.py),
+        sent with tgkill when ``task`` had run ``preempt_after_ns`` of real CPU time
+        without a stop. A native signal, not PTRACE_INTERRUPT: the tracees are attached
+        with PTRACE_TRACEME, which that request does not work on, and the watchdog
+        thread may not make ptrace requests; SIGSTOP cannot be blocked, and a tracer
+        that resumes it with signal 0 discards it (ptrace(2) "Signal-delivery-stop").
+        Then, if something is due, the task is preempted. Returns False for another
+        sender's SIGSTOP."""
+        # siginfo_t: si_signo, si_errno, si_code, padding, si_pid (sigaction(2))
+        _signo, _errno, code, sender = struct.unpack_from("<iii4xi", pt.getsiginfo(task.native))
+        if code != SI_TKILL or sender != os.getpid():
+            return False
+        watch = self.watch
+        current = watch.task is task and watch.asked == watch.epoch
+        due = self._preempt_due(task) if current else None
+        if due is not None:
+            if due == "host":
+                # Nothing of its own is due: the watchdog's count of its spinning goes
+                # on, so that a spin no event ends is still killed, not run until
+                # stop_time at the speed of real time -- unless other tasks made
+                # simulated calls meanwhile: the host moves (a thread spinning while
+                # another works, as LTP's signal06).
+                moved = task.spun_mark != self.calls_charged
+                task.spun_mark = self.calls_charged
+                task.spun = 0.0 if moved else _time.monotonic() - watch.since
+            self._preempt(task)
+            return True
+        if watch.task is task:
+            watch.epoch += 1  # a new slice, measured from now; the watchdog's time runs on
+        pt.cont(task.native, 0)
+        return True
+
+    def _preempt_due(self, task: Task) -> str | None:
+        """What could end the spin if time passed: "own" when the process has a timer
+        armed or a CPU limit; "host" when another task could run or a timer or a
+        timeout is pending elsewhere in the host; None when nothing is due."""
+        soft, hard = task.proc.rlimits[RLIMIT_CPU]
+        if (self.timers.armed(task.proc.pid) or soft < RLIM_INFINITY
+                or hard < RLIM_INFINITY):
+            return "own"
+        if (self.sched.others_runnable(task) or self.events.next_time() is not None
+                or self.sched.next_deadline() is not None):
+            return "host"
+        return None
+
+    def _preempt(self, task: Task) -> None:
+        """The task has spun one slice: it is charged a fixed slice of CPU time and the
+        clock moves by it (timers fire and deadlines expire at the next turn of the
+        loop, signals are delivered when it resumes); another task may run first."""
+        task.stop = "preempt"
+        self.preemptions += 1
+        pid = task.proc.pid
+        self._charge_cpu(pid, self.info[pid], self.preempt_slice_ns)
+        if self.burst.apply(self._until_ns):
+            self._clock_moved = True
+        if self.strace is not None:
+            self.strace.preempted(task.tid, self.clock.now_ns)
+        self.sched.preempted(task)
 
     def _take_pending_events(self) -> None:
         while True:

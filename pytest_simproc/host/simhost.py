@@ -338,6 +338,8 @@ class SimHost:
             "stop_time": self.stop_time, "now": self.now, "network": self.network,
             "unsupported_syscalls": self.unsupported_syscalls,
             "refused": list(engine.refused),
+            # spins cut by a real-time slice: the one nondeterministic count (README)
+            "preemptions": engine.preemptions,
         }
         if self.chaos:
             host["chaos"] = True

@@ -3,8 +3,10 @@
 All ptrace work happens on one dedicated *tracer thread* per host: ptrace requests must
 come from the thread that traces, and a thread of its own lets the tracer wait for its
 tracees alone (``__WNOTHREAD``) without stealing exit statuses of the test's other
-children. The watchdog kills a program that runs natively for too long without a stop,
-since nothing in the host moves while it does.
+children. The watchdog thread watches the task that runs natively: after a slice of
+real CPU time without a stop it asks the tracer to preempt it (engine/trap.py), and it
+kills a program that runs for too long without a stop the host acts on, since nothing
+in the host moves while it does.
 """
 from __future__ import annotations
 
@@ -55,7 +57,14 @@ class _TracerThread:
 
 
 class _Watchdog:
-    """Kills a task that has run natively for ``timeout`` real seconds without a stop."""
+    """Asks for a task's preemption once it has run ``engine.preempt_after_ns`` of real
+    CPU time without a stop; kills a task that has run natively for ``timeout`` real
+    seconds without a stop. A preemption for a timer or CPU limit of the task's own
+    process counts as a stop; one for something elsewhere in the host, or a SIGSTOP
+    the tracer discarded because nothing was due, does not (engine/trap.py)."""
+
+    # How often the running task's CPU time is looked at (real seconds).
+    PREEMPT_POLL = 0.005
 
     def __init__(self, engine: Engine, timeout: float):
         self._engine = engine
@@ -71,11 +80,24 @@ class _Watchdog:
 
     def _main(self):
         interval = min(0.5, self._timeout / 4)
-        watch = self._engine.watch
-        while not self._stop.wait(interval):
-            task, since = watch.task, watch.since
+        engine = self._engine
+        watch = engine.watch
+        slice_key, slice_start = None, None
+        while not self._stop.wait(self.PREEMPT_POLL if watch.task is not None
+                                  else min(interval, 0.05)):
+            task, since, epoch = watch.task, watch.since, watch.epoch
             if task is None:
                 continue
+            if (task, epoch) != slice_key:
+                slice_key, slice_start = (task, epoch), _process_cpu_ns(task.tgid_native)
+            elif (watch.asked != epoch and slice_start is not None
+                  and (_process_cpu_ns(task.tgid_native) or 0) - slice_start
+                  >= engine.preempt_after_ns):
+                watch.asked = epoch   # before the signal: the tracer checks it at the stop
+                try:
+                    _tgkill(task.tgid_native, task.native, _signal.SIGSTOP)
+                except OSError:
+                    pass
             waited = _time.monotonic() - since
             if waited < min(self._timeout, self.NATIVE_SLEEP_GRACE):
                 continue
@@ -92,6 +114,20 @@ class _Watchdog:
     def stop(self):
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+def _process_cpu_ns(tgid: int) -> int | None:
+    """The CPU time a native process has used (clock_getcpuclockid(3): the clock id
+    ~pid << 3 | CPUCLOCK_SCHED; any process's may be read), None once it is gone."""
+    try:
+        return _time.clock_gettime_ns((~tgid << 3) | 2)
+    except OSError:
+        return None
+
+
+def _tgkill(tgid: int, tid: int, sig: int) -> None:
+    from ..trace.ptrace_ops import tgkill
+    tgkill(tgid, tid, sig)
 
 
 def _watchdog_message(task, timeout: float) -> str:

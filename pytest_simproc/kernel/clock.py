@@ -1,8 +1,11 @@
-"""Virtual time: one clock per simulated host and a queue of timed events.
+"""Virtual time: one clock per simulated host, a queue of timed events, and the CPU
+burst that moves the clock while programs work.
 
-Time in the simulation moves only when the scheduler says so (every process blocked),
-and only forward, to the next deadline in the ``EventQueue``. Integer nanoseconds are
-used throughout so that arithmetic is exact and results are reproducible.
+Time in the simulation moves only forward, and only three ways: to the next deadline in
+the ``EventQueue`` when every process is blocked; by the CPU the programs were charged
+(``CpuBurst``) once a burst passes its threshold or the host goes idle; and by a
+preemption slice (engine/trap.py). Integer nanoseconds are used throughout so that
+arithmetic is exact and results are reproducible.
 """
 
 from __future__ import annotations
@@ -11,21 +14,44 @@ import heapq
 import itertools
 from typing import Any, Optional
 
-__all__ = ["VirtualClock", "EventQueue", "TimerHandle"]
+__all__ = ["VirtualClock", "EventQueue", "TimerHandle", "CpuBurst"]
 
 
 class VirtualClock:
     """A monotonic virtual clock in integer nanoseconds since the Unix epoch.
 
     ``realtime_offset_ns``: how far CLOCK_REALTIME has been set away from it
-    (clock_settime(2)); the monotonic clocks never move but forward."""
+    (clock_settime(2)); the monotonic clocks never move but forward.
+    ``on_change(now_ns, realtime_ns)``, when set, is told every new value (a host's
+    clock page, trace/vdso.py)."""
 
-    __slots__ = ("start_ns", "_now_ns", "realtime_offset_ns")
+    __slots__ = ("start_ns", "_now_ns", "_realtime_offset_ns", "_on_change")
 
     def __init__(self, start_ns: int) -> None:
         self.start_ns = int(start_ns)
         self._now_ns = self.start_ns
-        self.realtime_offset_ns = 0
+        self._realtime_offset_ns = 0
+        self._on_change = None
+
+    @property
+    def on_change(self):
+        return self._on_change
+
+    @on_change.setter
+    def on_change(self, listener) -> None:
+        self._on_change = listener
+        if listener is not None:
+            listener(self._now_ns, self.realtime_ns)
+
+    @property
+    def realtime_offset_ns(self) -> int:
+        return self._realtime_offset_ns
+
+    @realtime_offset_ns.setter
+    def realtime_offset_ns(self, offset_ns: int) -> None:
+        self._realtime_offset_ns = int(offset_ns)
+        if self._on_change is not None:
+            self._on_change(self._now_ns, self.realtime_ns)
 
     @property
     def now_ns(self) -> int:
@@ -35,7 +61,7 @@ class VirtualClock:
     @property
     def realtime_ns(self) -> int:
         """CLOCK_REALTIME: the virtual time plus what clock_settime moved it by."""
-        return self._now_ns + self.realtime_offset_ns
+        return self._now_ns + self._realtime_offset_ns
 
     @property
     def elapsed_ns(self) -> int:
@@ -55,6 +81,8 @@ class VirtualClock:
                 f"virtual clock cannot go backwards: now {self._now_ns} ns, asked {t_ns} ns"
             )
         self._now_ns = t_ns
+        if self._on_change is not None:
+            self._on_change(t_ns, t_ns + self._realtime_offset_ns)
 
     def advance_by(self, delta_ns: int) -> None:
         """Move the clock forward by ``delta_ns`` (must be >= 0)."""
@@ -62,6 +90,41 @@ class VirtualClock:
 
     def __repr__(self) -> str:
         return f"VirtualClock(now_ns={self._now_ns}, elapsed_ns={self.elapsed_ns})"
+
+
+class CpuBurst:
+    """CPU time charged to the host's programs that the clock does not show yet.
+
+    The host has one CPU: while its programs work, time passes. Each charge (a
+    simulated call's cost, a preemption slice) is added here; ``apply`` moves the
+    clock by what has gathered. The engine applies it once it reaches
+    ``threshold_ns`` (a long burst sees time pass, its timers fire) and when the
+    host goes idle (a sleep that ends after the burst ends exactly when it would
+    have). Below the threshold a program doing a few calls between sleeps therefore
+    reads exact times, as with an infinitely fast CPU; its CPU time may then run
+    ahead of CLOCK_MONOTONIC by what is not applied yet, less than the threshold."""
+
+    __slots__ = ("clock", "threshold_ns", "unapplied_ns")
+
+    def __init__(self, clock: VirtualClock, threshold_ns: int) -> None:
+        self.clock = clock
+        self.threshold_ns = int(threshold_ns)
+        self.unapplied_ns = 0
+
+    @property
+    def due(self) -> bool:
+        """The burst has reached its threshold: the clock should show it."""
+        return self.unapplied_ns >= self.threshold_ns
+
+    def apply(self, limit_ns: int) -> bool:
+        """Move the clock by the burst, but not past ``limit_ns`` (the end of the
+        current run: what does not fit stays for later). True if the clock moved."""
+        step = min(self.unapplied_ns, limit_ns - self.clock.now_ns)
+        if step <= 0:
+            return False
+        self.clock.advance_by(step)
+        self.unapplied_ns -= step
+        return True
 
 
 class TimerHandle:

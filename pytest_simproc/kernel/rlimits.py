@@ -20,6 +20,7 @@ __all__ = [
     "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIM_NLIMITS", "RLIM_INFINITY",
     "RESOURCE_NAMES", "DEFAULT_RLIMITS", "resource_number", "resource_name",
     "parse_rlimit_spec", "normalize_rlimits", "check_setrlimit", "cpu_limit_signal",
+    "NATIVELY_ENFORCED", "native_rlimits",
 ]
 
 # getrlimit(2), x86_64 numbering.
@@ -78,6 +79,20 @@ DEFAULT_RLIMITS: dict[int, tuple[int, int]] = {
 }
 
 _INFINITY_WORDS = {"unlimited", "infinity", "inf"}
+
+#: Limits the native process carries as well, so that the real kernel enforces them
+#: where only it can, exactly: NOFILE (EMFILE from every call that makes a descriptor)
+#: and FSIZE (every call that grows a file writes up to the limit, then fails with
+#: EFBIG and sends SIGXFSZ: setrlimit(2), write(2), truncate(2), fallocate(2)).
+NATIVELY_ENFORCED = frozenset({RLIMIT_NOFILE, RLIMIT_FSIZE})
+
+
+def native_rlimits(limits: Mapping[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
+    """The limits a host's native process starts with: the natively enforced ones
+    from ``limits``, and no core files (a host records a core dump, it writes none)."""
+    native = {resource: limits[resource] for resource in sorted(NATIVELY_ENFORCED)}
+    native[RLIMIT_CORE] = (0, 0)
+    return native
 
 
 def resource_name(resource: int) -> str:

@@ -38,6 +38,13 @@ KTIME_MAX = 2**63 - 1       # the kernel's timers saturate here: no expiry or in
 WALL_CLOCKS = frozenset({0, 1, 4, 5, 6, 7, 8, 9, 11})
 CPU_CLOCKS = frozenset({2, 3})
 REALTIME_CLOCKS = frozenset({0, 5, 8, 11})  # REALTIME, its COARSE, ALARM and TAI views
+#: what a sleep until an absolute realtime waits for besides its deadline: a clock set
+REALTIME_SET = ("realtime set",)
+
+
+def _on_realtime(clock_id: int, flags: int) -> bool:
+    """Armed at an absolute time of a realtime clock: it moves when that clock is set."""
+    return bool(flags & TIMER_ABSTIME) and clock_id in REALTIME_CLOCKS
 
 
 def itimer_info(sig: int) -> bytes:
@@ -125,6 +132,7 @@ class TimerTable:
         self._cpu_now = cpu_now      # cpu_now(pid) -> ns
         self._procs: dict[int, ProcessTimers] = {}
         self._cpu_armed: dict[int, set] = {}   # pid -> armed CPU timers
+        self._on_realtime: dict[_Timer, int] = {}  # armed at an absolute realtime -> pid
 
     def _of(self, pid: int) -> ProcessTimers:
         timers = self._procs.get(pid)
@@ -144,15 +152,19 @@ class TimerTable:
             timer.handle = None
         if timer.on_cpu:
             self._cpu_armed.get(pid, set()).discard(timer)
+        self._on_realtime.pop(timer, None)
         timer.expiry = 0
 
-    def _arm(self, pid: int, timer: _Timer, expiry: int, interval: int) -> None:
+    def _arm(self, pid: int, timer: _Timer, expiry: int, interval: int,
+             on_realtime: bool = False) -> None:
         self._disarm(pid, timer)
         expiry, interval = min(expiry, KTIME_MAX), min(interval, KTIME_MAX)
         timer.interval = interval
         if not expiry:
             return
         timer.expiry = expiry
+        if on_realtime:
+            self._on_realtime[timer] = pid
         if timer.on_cpu:
             self._cpu_armed.setdefault(pid, set()).add(timer)
             self.cpu_advanced(pid)
@@ -227,6 +239,12 @@ class TimerTable:
         func, pid, timer = payload
         func(pid, timer)
 
+    def armed(self, pid: int) -> bool:
+        """The process has an interval or POSIX timer armed, on any clock."""
+        timers = self._procs.get(pid)
+        return timers is not None and any(
+            t.expiry for t in (*timers.itimers.values(), *timers.posix.values()))
+
     def cpu_advanced(self, pid: int) -> None:
         """The process's CPU time grew: fire the CPU timers that are due."""
         armed = self._cpu_armed.get(pid)
@@ -263,9 +281,24 @@ class TimerTable:
 
     def _absolute(self, clock_id: int, value: int) -> int:
         """An absolute time on ``clock_id`` as a time on the timer's timeline: the
-        realtime clocks run ``realtime_offset_ns`` ahead of the virtual clock (an
-        offset set later does not move timers already armed)."""
+        realtime clocks run ``realtime_offset_ns`` ahead of the virtual clock (a
+        later clock_settime moves such a timer: realtime_was_set)."""
         return value - self._clock.realtime_offset_ns if clock_id in REALTIME_CLOCKS else value
+
+    def realtime_was_set(self, delta_ns: int) -> None:
+        """CLOCK_REALTIME jumped by ``delta_ns``: a timer armed at an absolute realtime
+        still expires at that realtime, sooner or later on the virtual timeline, at
+        once if it has passed (clock_settime(2), timer_settime(2) TIMER_ABSTIME);
+        relative timers and the monotonic clocks do not move."""
+        for timer, pid in list(self._on_realtime.items()):
+            if not timer.expiry:  # a one-shot that expired
+                del self._on_realtime[timer]
+                continue
+            timer.expiry = max(timer.expiry - delta_ns, 1)
+            if timer.handle is not None:  # else parked: moved when it resumes
+                self._events.cancel(timer.handle)
+                timer.handle = self._events.schedule(max(timer.expiry, self._clock.now_ns),
+                                                     (self._expire, pid, timer))
 
     # ------------------------------------------------------------ POSIX timers
     def timer_create(self, pid: int, clock_id: int, notify: int, signo: int, sigval: int,
@@ -293,7 +326,8 @@ class TimerTable:
                       else self._now(pid, timer) + value)
         else:
             expiry = 0
-        self._arm(pid, timer, max(expiry, 1) if value else 0, interval)
+        self._arm(pid, timer, max(expiry, 1) if value else 0, interval,
+                  _on_realtime(timer.clock_id, flags))
         return old
 
     def timer_gettime(self, pid: int, timer_id: int) -> tuple[int, int]:
@@ -317,7 +351,8 @@ class TimerTable:
         if value:
             expiry = (self._absolute(timer.clock_id, value) if flags & TIMER_ABSTIME
                       else self._clock.now_ns + value)
-            self._arm(pid, timer, max(expiry, 1), interval)
+            self._arm(pid, timer, max(expiry, 1), interval,
+                      _on_realtime(timer.clock_id, flags))
         else:
             self._arm(pid, timer, 0, interval)
         return old
@@ -325,8 +360,8 @@ class TimerTable:
     def fd_timer_gettime(self, pid: int, timer: FdTimer) -> tuple[int, int]:
         return self._remaining(pid, timer)
 
-    def fd_timer_close(self, pid: int, timer: FdTimer) -> None:
-        self._disarm(pid, timer)
+    def fd_timer_close(self, timer: FdTimer) -> None:
+        self._disarm(0, timer)  # on the wall timeline: no process's CPU timers
 
     # ------------------------------------------------------------ lifecycle
     def exec(self, pid: int) -> None:

@@ -257,6 +257,13 @@ class StraceLog:
         prints it for every thread of the stopped process)."""
         self._line(tid, stopped_line(sig), now_ns)
 
+    def preempted(self, tid: int, now_ns: int) -> None:
+        """Thread ``tid`` spun in user code and was preempted (engine/trap.py):
+        "--- preempted ---" in standard mode. Not in deterministic mode, whose bytes
+        must not depend on how fast the machine ran the spin (README "The CPU model")."""
+        if not self.det:
+            self._line(tid, "--- preempted ---", now_ns)
+
     def exited(self, tid: int, code_or_signal: int, killed: bool, core: bool,
                now_ns: int) -> None:
         """Thread ``tid`` ended: "+++ exited with N +++" / "+++ killed by SIGX +++"

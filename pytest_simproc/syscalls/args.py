@@ -42,13 +42,18 @@ def checked_timespec(data: bytes) -> int:
     return sec * 1_000_000_000 + nsec
 
 
-def read_timeval(ctx, ptr: int) -> int:
+def checked_timeval(data: bytes) -> int:
     """A struct timeval as nanoseconds; ``Invalid`` (EINVAL) when negative or tv_usec
     is out of range (setitimer(2), settimeofday(2), select(2))."""
-    sec, usec = struct.unpack("<qq", ctx.mem.read(ptr, 16))
+    sec, usec = struct.unpack("<qq", data)
     if sec < 0 or not 0 <= usec < 1_000_000:
         raise Invalid()
     return sec * 1_000_000_000 + usec * 1000
+
+
+def read_timeval(ctx, ptr: int) -> int:
+    """A struct timeval read whole (EFAULT first), then checked."""
+    return checked_timeval(ctx.mem.read(ptr, 16))
 
 
 class Invalid(Exception):

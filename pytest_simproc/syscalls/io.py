@@ -38,6 +38,7 @@ from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_times
 from .outcome import Block, Native
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
+from .timer import read_timerfd
 
 POLLIN, POLLPRI, POLLOUT = select.POLLIN, select.POLLPRI, select.POLLOUT
 POLLERR, POLLHUP, POLLNVAL = select.POLLERR, select.POLLHUP, select.POLLNVAL
@@ -47,6 +48,7 @@ _SELECT_OUT = POLLOUT | select.POLLWRNORM | select.POLLWRBAND | POLLERR
 _SELECT_EX = POLLPRI
 MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_NOSIGNAL = 0x2, 0x40, 0x100, 0x4000
 PIPE_SLOT = 4096   # pipe(7): POLLOUT guarantees one free page-sized slot
+PIPE_BUF = 4096    # pipe(7): writes up to this size are atomic
 F_GETPIPE_SZ = 1032
 FIONREAD = 0x541B
 
@@ -177,11 +179,39 @@ def _gated(ctx, fd: int, events: int, on_ready=None):
     return Block(retry=retry, restart=True, io=[(probe.fd, events)], cleanup=probe.close)
 
 
+def _streams(probe) -> bool:
+    """A pipe or a stream socket: where a transfer may legally move fewer bytes than
+    it could (read(2): "fewer bytes than requested"; pipe(7) partial writes)."""
+    if stat.S_ISFIFO(probe.mode):
+        return True
+    return stat.S_ISSOCK(probe.mode) and probe.socket_type == socket.SOCK_STREAM
+
+
+def _chaos_read(ctx, probe, count):
+    """Chaos: a ready read of a pipe or stream socket returns part of what is there,
+    as it does natively when the writer's bytes arrive in pieces."""
+    if not _streams(probe):
+        return Native()
+    try:
+        queued = struct.unpack("i", fcntl.ioctl(probe.fd, FIONREAD, b"\0\0\0\0"))[0]
+    except OSError:
+        return Native()
+    ready = min(count, queued)
+    cut = ctx.engine.chaos_cut(ctx.task.tid, ready)
+    return Native(regs={"rdx": cut}) if cut < ready else Native()
+
+
 @handles("read", "readv")
 def read(ctx, fd, buf, count, *_):
     sfd = signalfd_at(ctx, s32(fd)) if ctx.engine.signalfds else None
     if sfd is not None and ctx.nr == _READ:
         return read_signalfd(ctx, sfd, buf, count)
+    if ctx.engine.cancelable_timerfds and ctx.nr == _READ:
+        tfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
+        if tfd is not None and tfd.cancel_on_set:
+            return _gated(ctx, fd, POLLIN, lambda c, _probe: read_timerfd(c, tfd, count))
+    if ctx.engine.chaos and ctx.nr == _READ:
+        return _gated(ctx, fd, POLLIN, lambda c, probe: _chaos_read(c, probe, count))
     return _gated(ctx, fd, POLLIN)
 
 
@@ -196,9 +226,11 @@ def recv(ctx, fd, buf, length, flags, *_):
     return _gated(ctx, fd, POLLIN)
 
 
-@handles("accept", "accept4")
-def accept(ctx, fd, *_):
-    return _gated(ctx, fd, POLLIN)
+# accept and accept4: registered by net.py, which shows the peer's port in host terms
+def accept(ctx, fd, on_exit=None):
+    if on_exit is None:
+        return _gated(ctx, fd, POLLIN)
+    return _gated(ctx, fd, POLLIN, lambda _c, _probe: Native(on_exit=on_exit))
 
 
 # ---------------------------------------------------------------- writing
@@ -222,6 +254,14 @@ def _outgoing(ctx, probe, segments, flags, sockets_only=False):
     """A ready, blocking write of ``segments`` ((address, length) in the program's
     memory): natively if it cannot block, else from the host (_send_from_host)."""
     total = sum(length for _, length in segments)
+    if probe.nonblocking and ctx.engine.chaos and ctx.nr in _COUNT_IN_RDX and _streams(probe):
+        # chaos: a non-blocking write may move 1..n bytes of a stream socket's and of
+        # a pipe's write above PIPE_BUF (pipe(7)); at most PIPE_BUF goes whole
+        if not stat.S_ISFIFO(probe.mode) or total > PIPE_BUF:
+            cut = ctx.engine.chaos_cut(ctx.task.tid, total)
+            if cut < total:
+                return Native(regs={"rdx": cut})
+        return Native()
     if probe.nonblocking or not probe.may_block_half_way or (
             sockets_only and not stat.S_ISSOCK(probe.mode)):
         return Native()
@@ -758,3 +798,4 @@ _EPOLL_WAIT = 232
 _RECVMSG = 47
 _SENDTO = 44
 _SENDMSG = 46
+_COUNT_IN_RDX = (1, _SENDTO)   # write(fd, buf, count), sendto(fd, buf, len, ...)

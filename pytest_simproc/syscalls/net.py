@@ -18,6 +18,18 @@ outside (a DNS answer, a server that is up or not), so by default (``network=
   data dir, as /dev/urandom is (misc.py).
 - packet sockets (packet(7), root only), whose frames go to any interface whatever
   their addresses say, cannot be created: EPERM, reported.
+- ephemeral ports are the host's: the kernel picks a free one at random for a bind to
+  port 0 and for a socket that connects, sends or listens unbound (ip(7)), so a
+  program's port would differ from run to run. The host binds such a socket itself,
+  through its duplicate, to the next free port of a sequence drawn from its seed,
+  its name and the test that runs it; getsockname and the peer then see that port, a real one, which the test can
+  connect to. A port of the sequence that the machine uses already is skipped, which
+  can still make two runs differ: another program's, or a listener's whose last
+  connections the server closed first and which are in TIME_WAIT, if it does not
+  set SO_REUSEADDR (a connecting socket the host binds keeps SO_REUSEADDR on for
+  that reason). A TCP peer outside the host (the test's client, whose port its own
+  kernel picked) shows in accept and getpeername with a port of the host's, one per
+  real port, in the order they come.
 
 ``network="outside"`` lets every address through and leaves nsswitch.conf and
 resolv.conf the machine's (DNS works as on the machine): the outcome then depends on
@@ -26,8 +38,10 @@ resolves from its own /etc/hosts.
 """
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
+import random
 import re
 import socket
 import stat
@@ -36,7 +50,7 @@ import tempfile
 import weakref
 
 from .args import s32, u32
-from .io import connect as _io_connect, send as _io_send
+from .io import accept as _io_accept, connect as _io_connect, send as _io_send
 from .outcome import Native
 from .registry import handles, syscall_number
 
@@ -144,8 +158,13 @@ def refused(ctx, fd: int, raw: bytes, flags: int = 0) -> int | None:
 
 @handles("connect")
 def connect(ctx, fd, addr, addrlen, *rest):
-    refusal = refused(ctx, s32(fd), _read_sockaddr(ctx, addr, s32(addrlen)))
-    return refusal if refusal is not None else _io_connect(ctx, fd, addr, addrlen, *rest)
+    raw = _read_sockaddr(ctx, addr, s32(addrlen))
+    refusal = refused(ctx, s32(fd), raw)
+    if refusal is not None:
+        return refusal
+    if _is_ip(raw):
+        autobind(ctx, s32(fd))
+    return _io_connect(ctx, fd, addr, addrlen, *rest)
 
 
 def _message_address(ctx, msghdr: int) -> bytes | None:
@@ -166,9 +185,12 @@ def send(ctx, fd, buf, length, flags, addr, addrlen, *rest):
             return Native()  # EFAULT, at once
         refusal = refused(ctx, s32(fd), raw, u32(length))
     else:
-        refusal = refused(ctx, s32(fd), _read_sockaddr(ctx, addr, s32(addrlen)), u32(flags))
+        raw = _read_sockaddr(ctx, addr, s32(addrlen))
+        refusal = refused(ctx, s32(fd), raw, u32(flags))
     if refusal is not None:
         return refusal
+    if _is_ip(raw):
+        autobind(ctx, s32(fd), datagrams_only=True)
     return _io_send(ctx, fd, buf, length, flags, addr, addrlen, *rest)
 
 
@@ -199,6 +221,215 @@ def sendmmsg(ctx, fd, vec, vlen, flags, *_):
             return Native()  # one socket: if this address goes, any address does
         return refusal if i == 0 else Native(regs={"rdx": i})
     return Native()
+
+
+# ---------------------------------------------------------------- ephemeral ports
+_EPHEMERAL = (32768, 60999)   # the kernel's default ip_local_port_range (ip(7))
+_TRIES = 64
+_libc = ctypes.CDLL(None, use_errno=True)
+_bind = _libc.bind
+_bind.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+_bind.restype = ctypes.c_int
+_port_sequences: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+class _HostPorts:
+    """A host's ports: the sequence it hands out, the ports its sockets were bound to,
+    and the ports it shows for peers outside it."""
+
+    __slots__ = ("sequence", "bound", "peers", "peer_sequence")
+
+    def __init__(self, engine):
+        # and the test that runs the host (pytest names it while it runs), so that
+        # tests with the same seed and host name do not all want the same ports
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+        key = f"{engine.seed}:{engine.hostname}:{test}"
+        self.sequence = random.Random(f"simproc-ports:{key}")
+        self.peer_sequence = random.Random(f"simproc-peers:{key}")
+        self.bound: set[int] = set()
+        self.peers: dict[int, int] = {}
+
+    def peer(self, port: int) -> int:
+        virtual = self.peers.get(port)
+        if virtual is None:
+            taken = set(self.peers.values())
+            virtual = self.peer_sequence.randint(*_EPHEMERAL)
+            while virtual in taken or virtual in self.bound:
+                virtual = self.peer_sequence.randint(*_EPHEMERAL)
+            self.peers[port] = virtual
+        return virtual
+
+
+def host_ports(engine) -> _HostPorts:
+    """The host's ports; its ephemeral ones drawn from its seed and name, so every run
+    of a host gives its sockets the same ports."""
+    ports = _port_sequences.get(engine)
+    if ports is None:
+        ports = _port_sequences[engine] = _HostPorts(engine)
+    return ports
+
+
+def _is_ip(raw: bytes) -> bool:
+    return len(raw) >= 2 and struct.unpack_from("=H", raw)[0] in (AF_INET, AF_INET6)
+
+
+def _bind_ephemeral(engine, dup: int, raw: bytes, connecting: bool = False) -> int | None:
+    """Bind the socket (the host's duplicate of the program's) to the address ``raw``
+    with the host's next free ephemeral port: 0, the kernel's error for the address
+    (not EADDRINUSE, which moves on to the next port), or None when no port of the
+    sequence was free (the kernel then picks one).
+
+    A port whose TCP connections of an earlier run are in TIME_WAIT is free to the
+    kernel's own choice for a connecting socket, but not to a bind unless both sockets
+    have SO_REUSEADDR (socket(7)): a TCP socket the host binds before it connects
+    keeps the option on, so that the next run of the host gets its port again."""
+    ports = host_ports(engine)
+    if connecting:
+        sock = socket.socket(fileno=dup)
+        try:
+            if sock.type == socket.SOCK_STREAM:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        finally:
+            sock.detach()
+    for _ in range(_TRIES):
+        port = ports.sequence.randint(*_EPHEMERAL)
+        if port in ports.bound:
+            continue
+        addr = raw[:2] + struct.pack(">H", port) + raw[4:]
+        if _bind(dup, addr, len(addr)) == 0:
+            ports.bound.add(port)
+            return 0
+        err = ctypes.get_errno()
+        if err != errno.EADDRINUSE:
+            return -err
+    return None
+
+
+def _ip_socket(dup: int):
+    """(family, type, bound port) of an IPv4 or IPv6 stream or datagram socket, else None."""
+    try:
+        if not stat.S_ISSOCK(os.fstat(dup).st_mode):
+            return None
+        sock = socket.socket(fileno=dup)
+        try:
+            family, kind = sock.family, sock.type
+            if family not in (AF_INET, AF_INET6) or kind not in (socket.SOCK_STREAM,
+                                                                 socket.SOCK_DGRAM):
+                return None
+            return family, kind, sock.getsockname()[1]
+        finally:
+            sock.detach()
+    except OSError:
+        return None
+
+
+def autobind(ctx, fd: int, *, datagrams_only: bool = False,
+             streams_only: bool = False) -> None:
+    """An unbound IP socket about to connect, send or listen gets the host's next
+    ephemeral port on the wildcard address, where the kernel would pick a random one
+    (ip(7)); anything else is left to the call."""
+    try:
+        dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
+    except OSError:
+        return
+    try:
+        kind = _ip_socket(dup)
+        if kind is None or kind[2] != 0:
+            return
+        if (datagrams_only and kind[1] != socket.SOCK_DGRAM
+                or streams_only and kind[1] != socket.SOCK_STREAM):
+            return
+        wildcard = (struct.pack("=H", AF_INET) + bytes(14) if kind[0] == AF_INET
+                    else struct.pack("=H", AF_INET6) + bytes(26))
+        _bind_ephemeral(ctx.engine, dup, wildcard, connecting=not streams_only)
+    finally:
+        os.close(dup)
+
+
+@handles("bind")
+def bind(ctx, fd, addr, addrlen, *_):
+    """bind(2) to port 0 of an IP address: the host's next ephemeral port. Every other
+    bind, and one the kernel refuses before looking at the port, runs natively."""
+    addrlen = s32(addrlen)
+    if not addr or not _SIN_LEN <= addrlen <= _SOCKADDR_STORAGE:
+        return Native()
+    try:
+        raw = ctx.mem.read(addr, addrlen)
+    except (OSError, OverflowError, ValueError):
+        return Native()
+    family = struct.unpack_from("=H", raw)[0]
+    if family in (AF_INET, AF_INET6) and raw[2:4] != b"\0\0":
+        host_ports(ctx.engine).bound.add(struct.unpack_from(">H", raw, 2)[0])
+        return Native()
+    if family not in (AF_INET, AF_INET6) or family == AF_INET6 and addrlen < _SIN6_LEN:
+        return Native()
+    try:
+        dup = ctx.engine.dup_tracee_fd(ctx.task, s32(fd))
+    except OSError:
+        return Native()
+    try:
+        kind = _ip_socket(dup)
+        if kind is None or kind[0] != family or kind[2] != 0:
+            return Native()  # the kernel's error: EAFNOSUPPORT, EINVAL (bound) ...
+        result = _bind_ephemeral(ctx.engine, dup, raw)
+    finally:
+        os.close(dup)
+    return Native() if result is None else result
+
+
+@handles("listen")
+def listen(ctx, fd, *_):
+    autobind(ctx, s32(fd), streams_only=True)
+    return Native()
+
+
+def _loopback(raw: bytes) -> bool:
+    family = struct.unpack_from("=H", raw)[0]
+    if family == AF_INET:
+        return len(raw) >= 8 and raw[4] == 127
+    return len(raw) >= 24 and (raw[8:24] == _V6_LOOPBACK
+                               or raw[8:20] == _V4_MAPPED and raw[20] == 127)
+
+
+def _peer_in_host_terms(ctx, addr: int, size: int, result: int) -> int:
+    """The peer address a call wrote: a loopback port no socket of the host was bound
+    to (a client outside the host) as the host's port for it."""
+    if result < 0:
+        return result
+    try:
+        raw = ctx.mem.read(addr, min(size, _SIN6_LEN))
+    except (OSError, OverflowError, ValueError):
+        return result
+    if not _is_ip(raw) or not _loopback(raw):
+        return result
+    port = struct.unpack_from(">H", raw, 2)[0]
+    ports = host_ports(ctx.engine)
+    if port and port not in ports.bound:
+        ctx.mem.write(addr + 2, struct.pack(">H", ports.peer(port)))
+    return result
+
+
+def _buffer_size(ctx, len_ptr: int) -> int:
+    try:
+        return s32(struct.unpack("<I", ctx.mem.read(len_ptr, 4))[0])
+    except (OSError, OverflowError, ValueError):
+        return 0
+
+
+@handles("accept", "accept4")
+def accept(ctx, fd, addr, len_ptr, *_):
+    size = _buffer_size(ctx, len_ptr) if addr and len_ptr else 0
+    if size < 4:
+        return _io_accept(ctx, fd)
+    return _io_accept(ctx, fd, lambda c, r: _peer_in_host_terms(c, addr, size, r))
+
+
+@handles("getpeername")
+def getpeername(ctx, fd, addr, len_ptr, *_):
+    size = _buffer_size(ctx, len_ptr) if addr and len_ptr else 0
+    if size < 4:
+        return Native()
+    return Native(on_exit=lambda c, r: _peer_in_host_terms(c, addr, size, r))
 
 
 @handles("socket", when=(0, {AF_PACKET}))

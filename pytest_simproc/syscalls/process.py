@@ -271,7 +271,7 @@ def waitid(ctx, idtype, ident, infop, options, rusage_ptr, *_):
     if idtype == P_PIDFD and ident >= 0 and not options & ~_WAITID_OPTIONS and \
             options & (WEXITED | WSTOPPED | WCONTINUED):
         # waitid(2): P_PIDFD waits for the process the pidfd refers to
-        target = ctx.engine.pidfds.get((caller, ident))
+        target = ctx.engine.pidfd_target(ctx.task, ident)
         if target is None:
             return finish(ctx, -errno.EBADF)
         idtype, ident = P_PID, target
@@ -337,7 +337,7 @@ def pidfd_open(ctx, pid, flags, *_):
 
     def opened(c, fd):
         if fd >= 0:
-            c.engine.pidfds[(c.proc.pid, fd)] = pid
+            c.engine.pidfd_created(c.task, fd, pid)
         return fd
 
     return Native(regs={"rdi": native}, on_exit=opened)

@@ -2,9 +2,10 @@
 
 Every process has its own limit table (kernel/rlimits.py defaults, overridden per host
 and per spawn), inherited by fork and kept across exec. The simulated user is not
-privileged: raising a hard limit fails with EPERM (setrlimit(2)). RLIMIT_NOFILE is also
-applied to the native process, so that open(2) really fails with EMFILE; RLIMIT_NPROC
-and RLIMIT_CPU are enforced by the host (fork, the CPU model). Resource usage comes
+privileged: raising a hard limit fails with EPERM (setrlimit(2)). RLIMIT_NOFILE and
+RLIMIT_FSIZE are also applied to the native process, so that open(2) really fails with
+EMFILE and a write beyond the file size limit really stops there (EFBIG, SIGXFSZ);
+RLIMIT_NPROC and RLIMIT_CPU are enforced by the host (fork, the CPU model). Resource usage comes
 from the deterministic CPU model; everything else in struct rusage is zero.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import errno
 import struct
 
-from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
+from ..kernel.rlimits import NATIVELY_ENFORCED, RLIM_NLIMITS, check_setrlimit
 from .args import Invalid, einval_on_invalid, s32, u32
 from .outcome import Native
 from .registry import handles
@@ -53,8 +54,8 @@ def setrlimit(ctx, resource, ptr, *_):
     new = _read_limits(ctx, ptr)  # EFAULT before EINVAL, as the kernel reads first
     resource = _resource(resource)
     _set_limit(ctx.proc, resource, new)
-    if resource == RLIMIT_NOFILE:
-        return Native()  # the real descriptor table must refuse too
+    if resource in NATIVELY_ENFORCED:
+        return Native()  # the real kernel enforces it too (EMFILE, EFBIG)
     return 0
 
 
@@ -77,7 +78,7 @@ def prlimit64(ctx, pid, resource, new_ptr, old_ptr, *_):
         _set_limit(target, resource, new)
     if old_ptr:
         ctx.mem.write(old_ptr, struct.pack("<QQ", *old))
-    if new is not None and resource == RLIMIT_NOFILE and target.state != "zombie":
+    if new is not None and resource in NATIVELY_ENFORCED and target.state != "zombie":
         return Native(regs={"rdi": ctx.engine.native_pid_of(target.pid), "r10": 0})
     return 0
 

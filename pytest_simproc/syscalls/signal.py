@@ -7,13 +7,14 @@ to decide delivery and reads the native blocked mask when it delivers.
 from __future__ import annotations
 
 import errno
+import signal as _signal
 import struct
 
 from ..kernel.rlimits import RLIMIT_SIGPENDING
 from ..kernel.sigstate import (SI_TKILL, SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction,
                                kill_targets, siginfo_bytes)
 from ..trace import ptrace_ops as pt
-from ..trace.procstatus import credentials
+from ..trace.procstatus import credentials, status_sets
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block, Native, NativePark, eventfd_in_place
 from . import procfs
@@ -181,8 +182,31 @@ def rt_sigsuspend(ctx, mask_ptr, sigsetsize, *_):
 def rt_sigpending(ctx, set_ptr, sigsetsize, *_):
     if sigsetsize > 8:
         return -errno.EINVAL
-    ctx.mem.write(set_ptr, struct.pack("<Q", ctx.task.pending.mask())[:sigsetsize])
+    pending = ctx.task.pending.mask() | _raised_by_calls(ctx.task)
+    ctx.mem.write(set_ptr, struct.pack("<Q", pending)[:sigsetsize])
     return 0
+
+
+# Signals the real kernel sends a thread for its own call (a write beyond RLIMIT_FSIZE,
+# to a pipe without reader): pending natively while blocked (signal(7)).
+_RAISED_BY_CALLS = (1 << (_signal.SIGXFSZ - 1)) | (1 << (_signal.SIGPIPE - 1))
+
+
+def _raised_by_calls(task) -> int:
+    """The signals of _RAISED_BY_CALLS the real kernel holds pending for the thread."""
+    pending = 0
+    for native in status_sets(task.tgid_native, task.native, (b"SigPnd", b"ShdPnd")).values():
+        pending |= native & _RAISED_BY_CALLS
+    return pending
+
+
+def _own_pid_in(ctx, info_ptr: int, result: int) -> int:
+    """A kernel-sent signal's siginfo names the native pid: the virtual one instead."""
+    if result > 0 and info_ptr:
+        code, pid = struct.unpack("<i4xi", ctx.mem.read(info_ptr + 8, 12))
+        if code == SI_USER and pid == ctx.task.tgid_native:
+            ctx.mem.write_i32(info_ptr + 16, ctx.proc.pid)
+    return result
 
 
 def _read_siginfo(ctx, ptr) -> bytes:
@@ -248,6 +272,9 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
                 if info_ptr:
                     c.mem.write(info_ptr, info.ljust(128, b"\0"))
                 return sig
+        if wanted & _RAISED_BY_CALLS and _raised_by_calls(task) & wanted:
+            # SIGXFSZ or SIGPIPE the kernel raised while blocked: it takes it itself
+            return Native(on_exit=lambda c2, r: _own_pid_in(c2, info_ptr, r))
         if deadline is not None and deadline <= c.now_ns:
             return -errno.EAGAIN
         return Block(keys=(("signal", task.tid),), retry=attempt, deadline_ns=deadline,
@@ -294,15 +321,8 @@ def signalfd4(ctx, fd, mask_ptr, sizemask, flags, *_):
 
 
 def signalfd_at(ctx, fd: int):
-    """The signalfd the caller's descriptor ``fd`` is, or None. The host does not see
-    close(2), dup2(2) or an exec closing O_CLOEXEC descriptors: a remembered signalfd
-    whose number now names another file (or none) is forgotten here."""
-    key = (ctx.proc.pid, fd)
-    sfd = ctx.engine.signalfds.get(key)
-    if sfd is not None and not pt.same_file(ctx.task.tgid_native, fd, sfd.dup):
-        del ctx.engine.signalfds[key]
-        return None
-    return sfd
+    """The signalfd the caller's descriptor ``fd`` is (under any number), or None."""
+    return ctx.engine.fd_object(ctx.engine.signalfds, ctx.task, fd)
 
 
 def signalfd_siginfo(info: bytes) -> bytes:
@@ -356,7 +376,7 @@ def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
     pidfd, sig = s32(pidfd), s32(sig)
     if u32(flags) or not _valid(sig):
         return -errno.EINVAL
-    target = ctx.engine.pidfds.get((ctx.proc.pid, pidfd))
+    target = ctx.engine.pidfd_target(ctx.task, pidfd)
     if target is None:  # or a descriptor of a /proc/<pid> directory (pidfd_send_signal(2))
         target = procfs.process_of_dir(ctx, pidfd)
     if target is None:

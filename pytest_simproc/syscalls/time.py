@@ -5,13 +5,20 @@ starting at the host's start_time), as Shadow does, until a privileged program s
 CLOCK_REALTIME (clock_settime, settimeofday): the realtime clocks then run that far
 from the others; the machine's clock is never touched. CPU-time clocks read the
 deterministic CPU model.
+
+Most reads never reach these handlers: the host's vDSO (trace/vdso.c) answers
+clock_gettime of the wall and monotonic clocks, gettimeofday, time and getcpu from
+the clock page, and must give what they give (its clock kinds mirror
+REALTIME_CLOCKS and _WALL_CLOCKS; tests/integration/test_vdso.py compares the two).
+They still answer syscall(2), CPU-time clocks, unknown ids, and every read of a
+program that has no vDSO.
 """
 from __future__ import annotations
 
 import errno
 import struct
 
-from ..kernel.timers import REALTIME_CLOCKS
+from ..kernel.timers import REALTIME_CLOCKS, REALTIME_SET
 from ..trace.procstatus import credentials
 from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec,
                    read_timeval, s32, s64)
@@ -142,6 +149,17 @@ def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):
     return Block(deadline_ns=deadline_ns, on_timeout=lambda c: 0, on_interrupt=interrupted)
 
 
+def _sleep_until_realtime(ctx, value_ns: int):
+    """Park until CLOCK_REALTIME reads ``value_ns``: a clock_settime meanwhile makes the
+    sleep end sooner or later (clock_nanosleep(2) TIMER_ABSTIME)."""
+    deadline = value_ns - ctx.engine.clock.realtime_offset_ns
+    block = _sleep_until(ctx, deadline, 0)
+    if isinstance(block, Block):
+        block.keys = (REALTIME_SET,)
+        block.retry = lambda c: _sleep_until_realtime(c, value_ns)
+    return block
+
+
 @handles("nanosleep")
 @einval_on_invalid
 def nanosleep(ctx, req, rem, *_):
@@ -171,7 +189,7 @@ def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
     if flags & TIMER_ABSTIME:
         # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
         if clock_id in REALTIME_CLOCKS:
-            value -= ctx.engine.clock.realtime_offset_ns
+            return _sleep_until_realtime(ctx, value)
         return _sleep_until(ctx, value, 0)
     return _sleep_until(ctx, ctx.now_ns + value, rem)
 
@@ -187,7 +205,9 @@ def _set_realtime(ctx, value_ns: int | None) -> int:
     if creds is None or not creds[1] & (1 << CAP_SYS_TIME):
         return -errno.EPERM
     if value_ns is not None:
+        old = ctx.engine.clock.realtime_offset_ns
         ctx.engine.clock.realtime_offset_ns = value_ns - ctx.now_ns
+        ctx.engine.realtime_was_set(value_ns - ctx.now_ns - old)
     return 0
 
 

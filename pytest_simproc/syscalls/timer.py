@@ -12,9 +12,9 @@ import errno
 import struct
 
 from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
-from .args import Invalid, checked_timespec, einval_on_invalid, pack_timespec, s32, u32
+from .args import checked_timespec, checked_timeval, einval_on_invalid, pack_timespec, s32, u32
 from .time import cpu_clock_ns, dynamic_clock
-from .outcome import eventfd_in_place
+from .outcome import Native, eventfd_in_place
 from .registry import handles
 
 NSEC = 1_000_000_000
@@ -24,10 +24,8 @@ _NO_TIMERS = frozenset({4, 5, 6})  # MONOTONIC_RAW and the COARSE clocks: EOPNOT
 
 def _read_itimerval(ctx, ptr) -> tuple[int, int]:
     """struct itimerval (interval, value) in ns: read whole (EFAULT), then checked."""
-    values = struct.unpack("<qqqq", ctx.mem.read(ptr, 32))
-    if any(sec < 0 or not 0 <= usec < 1_000_000 for sec, usec in (values[:2], values[2:])):
-        raise Invalid()
-    return values[0] * NSEC + values[1] * 1000, values[2] * NSEC + values[3] * 1000
+    data = ctx.mem.read(ptr, 32)
+    return checked_timeval(data[:16]), checked_timeval(data[16:])
 
 
 def _read_itimerspec(ctx, ptr) -> tuple[int, int]:
@@ -91,12 +89,7 @@ def timer_create(ctx, clock_id, sevp, timerid_ptr, *_):
             thread = ctx.engine.tasks_by_tid.get(tid)
             if thread is None or thread.proc.pid != ctx.proc.pid:
                 return -errno.EINVAL  # not a thread of this process
-            if tid != ctx.proc.pid:
-                # glibc's SIGEV_THREAD timers signal a helper thread this way
-                ctx.engine.refuse(ctx, "a timer signalling a thread other than the main "
-                                  "one: the host posts timer signals to the process")
-                return -errno.EINVAL
-            target = tid
+            target = tid  # glibc's SIGEV_THREAD timers signal their helper thread so
         if notify != SIGEV_NONE and not 1 <= signo <= 64:
             return -errno.EINVAL
     if clock_id < 0:
@@ -151,7 +144,19 @@ def timer_delete(ctx, timer_id, *_):
 
 TFD_NONBLOCK, TFD_CLOEXEC = 0o4000, 0o2000000
 TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
+_CANCELABLE = TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET
 _TIMERFD_CLOCKS = frozenset({0, 1, 7, 8, 9})  # REALTIME MONOTONIC BOOTTIME *_ALARM
+_REALTIME_TIMERFD_CLOCKS = frozenset({0, 8})  # REALTIME, REALTIME_ALARM
+
+
+def read_timerfd(ctx, timerfd, count):
+    """read(2) of a timerfd that a setting of CLOCK_REALTIME canceled: ECANCELED, the
+    expirations counted so far dropped (timerfd_create(2)); else it runs natively."""
+    if timerfd.cancel_on_set and timerfd.canceled and count >= 8:
+        timerfd.canceled = False
+        timerfd.take_count()
+        return -errno.ECANCELED
+    return Native()
 
 
 @handles("timerfd_create")
@@ -171,11 +176,21 @@ def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
     interval, value = _read_itimerspec(ctx, new_ptr)
     if s32(flags) & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET):
         return -errno.EINVAL
-    timer = ctx.engine.timerfds.get((ctx.proc.pid, s32(fd)))
-    if timer is None:
+    timerfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
+    if timerfd is None:
         return -errno.EINVAL  # timerfd_settime(2): fd is not a timerfd
+    flags = s32(flags)
+    timerfd.cancel_on_set = (flags & _CANCELABLE == _CANCELABLE
+                             and timerfd.timer.clock_id in _REALTIME_TIMERFD_CLOCKS)
+    ctx.engine.cancelable_timerfds |= timerfd.cancel_on_set
+    timerfd.take_count()  # a new setting starts counting expirations afresh
     old_value, old_interval = ctx.engine.timers.fd_timer_settime(
-        ctx.proc.pid, timer, s32(flags) & TFD_TIMER_ABSTIME, value, interval)
+        ctx.proc.pid, timerfd.timer, flags & TFD_TIMER_ABSTIME, value, interval)
+    if value and timerfd.cancel_on_set and timerfd.canceled:
+        # timerfd_create(2) NOTES: armed all the same, but the caller learns that the
+        # clock was set since (and the old value is not written)
+        timerfd.canceled = False
+        return -errno.ECANCELED
     if old_ptr:
         ctx.mem.write(old_ptr, pack_timespec(old_interval) + pack_timespec(old_value))
     return 0
@@ -183,9 +198,9 @@ def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
 
 @handles("timerfd_gettime")
 def timerfd_gettime(ctx, fd, cur_ptr, *_):
-    timer = ctx.engine.timerfds.get((ctx.proc.pid, s32(fd)))
-    if timer is None:
+    timerfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
+    if timerfd is None:
         return -errno.EINVAL
-    value, interval = ctx.engine.timers.fd_timer_gettime(ctx.proc.pid, timer)
+    value, interval = ctx.engine.timers.fd_timer_gettime(ctx.proc.pid, timerfd.timer)
     ctx.mem.write(cur_ptr, pack_timespec(interval) + pack_timespec(value))
     return 0

@@ -1,7 +1,9 @@
 """Fixing up a freshly exec'd image before its first instruction runs.
 
-- AT_SYSINFO_EHDR becomes AT_IGNORE: without a vDSO, glibc and musl make real
-  clock_gettime/gettimeofday/time system calls, which the filter traps (getauxval(3)).
+- AT_SYSINFO_EHDR points at the host's own vDSO (trace/vdso.py), whose clocks read
+  virtual time; where none could be mapped it becomes AT_IGNORE: without a vDSO,
+  glibc and musl make real clock_gettime/gettimeofday/time system calls, which the
+  filter traps (getauxval(3)).
 - The 16 AT_RANDOM bytes (stack canary, pointer guard, hash seeds) come from the
   host's seeded generator.
 """
@@ -22,8 +24,10 @@ def _words(mem, addr: int):
         addr += len(data) - (len(data) % 8)
 
 
-def patch_auxv(mem, rsp: int, random_bytes) -> None:
-    """Walk argc, argv, envp and auxv from the initial stack pointer and patch auxv."""
+def patch_auxv(mem, rsp: int, random_bytes, vdso=None) -> None:
+    """Walk argc, argv, envp and auxv from the initial stack pointer and patch auxv.
+    ``vdso()``: maps the host's vDSO in place of the machine's, returns its address
+    or None."""
     words = _words(mem, rsp)
     _, argc = next(words)
     for _ in range(argc + 1):  # argv pointers and their NULL
@@ -37,6 +41,10 @@ def patch_auxv(mem, rsp: int, random_bytes) -> None:
         if a_type == AT_NULL:
             return
         if a_type == AT_SYSINFO_EHDR:
-            mem.poke(addr, struct.pack("<Q", AT_IGNORE))
+            ours = vdso() if vdso is not None else None
+            if ours is None:
+                mem.poke(addr, struct.pack("<Q", AT_IGNORE))
+            else:
+                mem.poke(addr + 8, struct.pack("<Q", ours))
         elif a_type == AT_RANDOM:
             mem.poke(a_val, random_bytes(16))

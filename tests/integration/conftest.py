@@ -22,7 +22,8 @@ PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "programs"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START = 946684800  # 2000-01-01T00:00:00Z, the default SimHost start_time
 EXTRA_FLAGS = {"pthread": ["-pthread"], "shared_futex": ["-pthread"], "leader_exit": ["-pthread"],
-               "procfs": ["-pthread"], "join_main": ["-pthread"], "sig_queue_thread": ["-pthread"]}
+               "procfs": ["-pthread"], "join_main": ["-pthread"], "sig_queue_thread": ["-pthread"],
+               "cpu_spin": ["-pthread"], "timer_thread": ["-pthread"]}
 # A stuck host must not hang the whole run: dump every thread's stack and exit.
 REAL_TIME_LIMIT = 180
 

@@ -46,3 +46,20 @@ def test_without_chaos_one_schedule_per_seed(build, tmp_path):
     # The default run is unchanged: the same seed gives the same outcome every time.
     runs = {_run(build("race_pidfile"), tmp_path, 3, chaos=False)[:2] for _ in range(3)}
     assert len(runs) == 1
+
+
+def test_chaos_draws_short_reads_and_writes_where_they_are_legal(build, native, tmp_path):
+    """A read of a pipe holding 20 bytes and a non-blocking 10,000-byte write to a
+    stream socket move everything natively on a quiet machine and in a default host;
+    chaos seeds make some of them short (read(2), pipe(7)), never losing a byte."""
+    program = build("short_transfers")
+    whole = b"read 20\nwrite 10000\nreceived all\n"
+    assert native([program]).stdout == whole
+    assert _run(program, tmp_path, 0, chaos=False)[1] == whole
+    outputs = {_run(program, tmp_path, seed)[1] for seed in SEEDS}
+    assert whole in outputs and len(outputs) > 2, outputs
+    for out in outputs:
+        read, write, received = out.decode().split("\n")[:3]
+        assert 1 <= int(read.split()[1]) <= 20 and 1 <= int(write.split()[1]) <= 10000
+        assert received == "received all"
+    assert _run(program, tmp_path, 7)[1] == _run(program, tmp_path, 7)[1]

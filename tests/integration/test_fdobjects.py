@@ -3,6 +3,8 @@ import re
 
 from pytest_simproc import Exited, SimHost
 
+from .conftest import same_as_native
+
 EXPECTED = (b"expired 1 at +2\nexpired 3 at +5\nnext in 1 s\n"
             b"signal 10 from child code 0 status 0 at +6\n"
             b"signal 17 from child code 1 status 4 at +6\npoll 0\n")
@@ -58,3 +60,40 @@ def test_pidfd_in_host(build):
         host.run()
         assert p.stdout == PIDFD_EXPECTED
         assert host.unsupported_syscalls == []
+
+
+FD_TABLES = (b"after close: settime EINVAL, gettime EINVAL, read 1 'c'\n"
+             b"after dup2: settime EINVAL, gettime EINVAL, read 1 'd'\n"
+             b"dup: gettime through the original 0, armed yes\n"
+             b"dup: read the original 8 count 1\n"
+             b"dup: original closed, read the copy 8 count 1\n"
+             b"dup: gettime through the copy 0\n"
+             b"settime after an expiry, then read: EAGAIN\n"
+             b"signalfd dup: read 128 signal SIGUSR1\n"
+             b"pidfd closed, a pipe there: send EBADF\n"
+             b"pidfd dup: send 0\n"
+             b"pidfd dup: waitid 0 child 1 SIGTERM\n"
+             b"after exec: settime EINVAL, gettime EINVAL, read 1 'e'\n")
+
+
+def test_fd_objects_follow_the_open_file_description(build):
+    """The timerfd and pidfd tables were keyed by number only: a closed, replaced or
+    exec-closed timerfd's number still armed the old timer (0, not EINVAL), and a dup of
+    a timerfd or pidfd was not one (EINVAL, EBADF); a signalfd's dup read as an eventfd;
+    timerfd_settime kept the expirations counted before it."""
+    same_as_native([build("fd_tables")], FD_TABLES)
+
+
+def test_a_closed_timerfd_stops_and_is_forgotten(build):
+    """After its last descriptor is closed (the first through a dup the host never saw
+    used), a periodic timerfd's timer is disarmed at its next expiry and the host's
+    duplicate closed, instead of firing every millisecond for the rest of the run."""
+    with SimHost() as host:
+        p = host.spawn([build("fd_tables"), "closed"])
+        host.run_for(5)
+        engine = host._engine
+        assert p.stdout == b"read the copy 8, expired yes\n"
+        assert engine.timerfds == {}
+        assert all(not objects for objects in engine._fd_objects.values())
+        host.run()
+        assert p.stdout.endswith(b"slept\n") and p.exit_status == Exited(0)

@@ -403,3 +403,71 @@ def test_cli_network_option(option, resolver):
     assert res.stderr.startswith(resolver)
     network = "outside" if option else "loopback"
     assert json.loads(res.stdout)["host"]["network"] == network
+
+
+PORTS_SCRIPT = r"""
+import socket, sys
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 0))
+srv.listen()
+port = srv.getsockname()[1]
+client = socket.socket()
+client.connect(("127.0.0.1", port))
+conn, peer = srv.accept()
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.sendto(b"x", ("127.0.0.1", port))
+unbound = socket.socket()
+unbound.listen()
+v6 = socket.socket(socket.AF_INET6)
+v6.bind(("::1", 0))
+print("bind", port, "connect", client.getsockname()[1], "accepted", peer[1],
+      conn.getpeername()[1], "sendto", udp.getsockname()[1], "listen",
+      unbound.getsockname()[1], "v6", v6.getsockname()[1], flush=True)
+outside, peer = srv.accept()
+print("outside peer", peer[1], outside.getpeername()[1], flush=True)
+outside.recv(1)
+"""
+
+
+def _ports_run(python, seed):
+    with SimHost(seed=seed) as host:
+        p = host.spawn([python, "-c", PORTS_SCRIPT])
+        assert host.run_until(lambda: b"\n" in p.stdout, timeout=5), p.stderr
+        port = int(p.stdout.split()[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            assert host.run_until(lambda: b"outside" in p.stdout, timeout=5), p.stderr
+            real = client.getsockname()[1]
+            client.sendall(b"x")
+            host.run()
+        assert p.exit_status == Exited(0), p.stderr
+        return p.stdout.decode().split(), real
+
+
+def test_ephemeral_ports_are_the_hosts():
+    """bind(port 0), and an unbound socket that connects, sends or listens, got a port
+    the machine's kernel picked at random, so a program printed another port on every
+    run (--simproc-verify failed the prefork example); a client outside the host showed
+    in accept and getpeername with its own random port."""
+    python = find_tool("python3")
+    first, real1 = _ports_run(python, 3)
+    second, real2 = _ports_run(python, 3)
+    assert first == second
+    words = first[:first.index("outside")]
+    ports = {name: words[words.index(name) + 1] for name in
+             ("bind", "connect", "accepted", "sendto", "listen", "v6")}
+    assert ports["connect"] == ports["accepted"] == words[words.index("accepted") + 2]
+    del ports["accepted"]
+    assert len({ports[k] for k in ("bind", "connect", "sendto", "listen", "v6")}) == 5
+    assert all(32768 <= int(port) <= 60999 for port in ports.values())
+    outside = first[first.index("outside") + 2:]
+    assert outside[0] == outside[1]   # the same port for the same peer, both calls
+
+
+def test_prefork_example_passes_simproc_verify():
+    """Issue 15: the prefork server prints the port bind(port 0) got."""
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "examples/test_prefork.py", "--simproc-verify",
+         "-k", "ping or line_protocol", "-q", "-p", "no:cacheprovider"],
+        cwd=REPO_ROOT, capture_output=True, timeout=300)
+    assert res.returncode == 0, res.stdout.decode()[-3000:]

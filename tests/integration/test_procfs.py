@@ -188,3 +188,38 @@ def test_page_fault_counters_are_zero_in_a_host():
         host.run()
         fields = p.stdout.split(b")")[-1].split()
     assert fields[7:11] == [b"0", b"0", b"0", b"0"], p.stdout
+
+
+SCHED_SCRIPT = """
+sleep 5 & kid=$!
+head -1 /proc/$kid/sched
+grep -E '^(se.sum_exec_runtime|nr_switches|se.avg.util_avg|prio) ' /proc/$kid/sched
+cat /proc/$kid/schedstat /proc/$kid/timens_offsets /proc/$kid/task/$kid/timens_offsets
+cat /proc/$kid/stack 2>/dev/null || echo "stack: no such file"
+head -1 /proc/1/sched
+readlink /proc/self/ns/pid
+wait
+"""
+
+
+def test_sched_schedstat_timens_offsets_and_stack_in_virtual_terms(tool):
+    """/proc/N/sched named the native pid in its head and the machine's scheduler
+    numbers below it, schedstat the machine's times, /proc/N/stack the kernel's
+    ptrace_stop under a parked task; timens_offsets was the machine's, and init had
+    none of them. ns links read as the host's first namespaces'."""
+    with SimHost() as host:
+        p = host.spawn([tool("bash"), "-c", SCHED_SCRIPT])
+        host.run()
+        assert p.exit_status == Exited(0), p.stderr
+        kid = next(q for q in host.processes() if q.argv[0] == "sleep")
+        lines = p.stdout.decode().splitlines()
+    assert lines[0] == f"sleep ({kid.pid}, #threads: 1)"
+    runtime = lines[1].split(":")[1].strip()
+    assert lines[1].startswith("se.sum_exec_runtime") and lines[2].split() == ["nr_switches",
+                                                                              ":", "0"]
+    assert lines[3].split() == ["se.avg.util_avg", ":", "0"]
+    assert lines[4].split() == ["prio", ":", "120"]
+    ns, zero, slices = lines[5].split()   # the CPU model's time, as sched's runtime
+    assert (zero, slices) == ("0", "0") and runtime == "%d.%06d" % divmod(int(ns), 1_000_000)
+    assert lines[6:10] == ["monotonic           0         0", "boottime            0         0"] * 2
+    assert lines[10:] == ["stack: no such file", "init (1, #threads: 1)", "pid:[4026531836]"]

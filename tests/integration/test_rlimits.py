@@ -213,3 +213,61 @@ def test_rlimit_getrusage_in_host_deterministic(build):
     child = r["children"]
     cpu_us = sum(int(child[k].replace(".", "")) for k in ("utime", "stime"))
     assert cpu_us >= 1000, child
+
+
+# ---------------------------------------------------------------------------------------
+# RLIMIT_FSIZE: partial writes up to the limit, then EFBIG and SIGXFSZ (ignored, caught
+# with the process's own virtual pid as sender, blocked and pending for sigpending and
+# sigtimedwait, default: killed)
+
+RLIMIT_FSIZE_EXPECTED = b"""\
+getrlimit_soft 100
+write_60 60
+write_60_partial 40
+write_at_limit -1 EFBIG
+size 100
+pwrite_90_20 10
+pwrite_at_100 -1 EFBIG
+pwrite_far -1 EFBIG
+writev_80_60 20
+ftruncate_101 -1 EFBIG
+ftruncate_100 0
+ftruncate_50 0
+truncate_200 -1 EFBIG
+"""
+
+
+def test_rlimit_fsize_same_as_native(build, native, tmp_path):
+    (tmp_path / "native").mkdir()
+    (tmp_path / "host").mkdir()
+    res = native([build("rlimit_fsize"), tmp_path / "native"])
+    assert res.returncode == 0 and res.stderr == b""
+    # the file system decides about fallocate (EOPNOTSUPP on some): compared, not fixed
+    assert res.stdout.startswith(RLIMIT_FSIZE_EXPECTED), res.stdout.decode()
+    for line in (b"handled_si_pid_is_self 1", b"blocked_pending 1", b"sigtimedwait 25",
+                 b"sigtimedwait_from_self 1",
+                 b"default_killed_by_sigxfsz 1", b"prlimit_child_wrote 10",
+                 b"exec_child_wrote 100", b"done"):
+        assert line + b"\n" in res.stdout, res.stdout.decode()
+    p, kids = run_in_host([build("rlimit_fsize"), tmp_path / "host"])
+    assert p.stdout.decode() == res.stdout.decode()
+    assert p.exit_status == Exited(0)
+    assert kids[1001].exit_status == Signaled(signal.SIGXFSZ, core=True)
+    assert (tmp_path / "host" / "fsize.child").stat().st_size == 100
+
+
+def test_rlimit_fsize_from_spawn_in_host(tool, tmp_path):
+    # The spawn's limit reaches the native process: the shell's redirection stops at 10
+    # bytes, and the shell (SIGXFSZ at its default) dies of it.
+    bash = tool("bash")
+    target = tmp_path / "out"
+    with SimHost() as host:
+        p = host.spawn([bash, "-c", f"ulimit -f; printf %s 0123456789abcdef > {target}"],
+                       rlimits={"FSIZE": 10 * 1024})
+        q = host.spawn([bash, "-c", f"printf %020d 0 > {target}.2; echo ok"],
+                       rlimits={"FSIZE": 10})
+        host.run()
+    assert p.stdout == b"10\n" and p.exit_status == Exited(0)
+    assert target.read_bytes() == b"0123456789abcdef"
+    assert q.exit_status == Signaled(signal.SIGXFSZ, core=True)
+    assert (tmp_path / "out.2").read_bytes() == b"0" * 10

@@ -83,3 +83,63 @@ def test_queue_matches_a_sorted_reference(items, now):
     assert q.next_time() == (reference[0][0] if reference else None)
     assert q.pop_due(now) == [i for w, i in reference if w <= now]
     assert len(q) == sum(1 for w, _ in reference if w > now)
+
+
+# ---------------------------------------------------------------- CpuBurst
+from pytest_simproc.kernel.clock import CpuBurst  # noqa: E402
+
+
+def test_burst_is_due_at_its_threshold_and_applies_whole():
+    clock = VirtualClock(1000)
+    burst = CpuBurst(clock, threshold_ns=10)
+    burst.unapplied_ns += 9
+    assert not burst.due and clock.now_ns == 1000   # a few calls: the clock stands
+    burst.unapplied_ns += 1
+    assert burst.due
+    assert burst.apply(limit_ns=10**9)
+    assert (clock.now_ns, burst.unapplied_ns) == (1010, 0)
+    assert not burst.apply(limit_ns=10**9)          # nothing left: no move
+
+
+def test_burst_never_moves_the_clock_past_the_limit_and_keeps_the_rest():
+    clock = VirtualClock(0)
+    burst = CpuBurst(clock, threshold_ns=10)
+    burst.unapplied_ns = 25
+    assert burst.apply(limit_ns=20)
+    assert (clock.now_ns, burst.unapplied_ns) == (20, 5)
+    assert not burst.apply(limit_ns=20)             # at the limit: stays unapplied
+    assert not burst.apply(limit_ns=15)             # a limit behind the clock
+    assert burst.apply(limit_ns=100)
+    assert (clock.now_ns, burst.unapplied_ns) == (25, 0)
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 200)), max_size=40))
+def test_burst_conserves_charged_time(steps):
+    """Whatever the charges and limits, the clock moved by exactly what was applied,
+    only forward, never past a limit it was given, and nothing charged is lost."""
+    clock = VirtualClock(0)
+    burst = CpuBurst(clock, threshold_ns=16)
+    charged = 0
+    for charge, limit in steps:
+        burst.unapplied_ns += charge
+        charged += charge
+        before = clock.now_ns
+        moved = burst.apply(limit)
+        assert clock.now_ns >= before and moved == (clock.now_ns > before)
+        assert clock.now_ns <= max(before, limit)
+        assert clock.now_ns + burst.unapplied_ns == charged
+def test_on_change_hears_every_new_value():
+    """The clock tells its listener (a host's clock page, trace/vdso.py) each value
+    the realtime and monotonic clocks take, and nothing moves it without a call."""
+    heard = []
+    c = VirtualClock(1000)
+    c.on_change = lambda now, real: heard.append((now, real))
+    assert heard == [(1000, 1000)]           # the value at the time it is attached
+    c.advance_to(1500)
+    c.advance_by(0)
+    c.realtime_offset_ns = -300               # clock_settime(CLOCK_REALTIME, ...)
+    c.advance_by(100)
+    assert heard == [(1000, 1000), (1500, 1500), (1500, 1500), (1500, 1200), (1600, 1300)]
+    with pytest.raises(ValueError):
+        c.advance_to(1)
+    assert heard[-1] == (1600, 1300) and len(heard) == 5

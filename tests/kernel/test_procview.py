@@ -81,3 +81,34 @@ def test_cmdline_and_system_files():
     assert b"\nbtime 946684800\n" in view.system_stat()
     assert view.pid_file(1002, None, "environ") == b""
     assert view.pid_file(1, None, "comm") == b"init\n"
+
+
+def test_sched_schedstat_and_timens_offsets_from_the_model():
+    view = _host()
+    sched = view.pid_file(1000, None, "sched").decode().splitlines()
+    assert sched[0] == "sh (1000, #threads: 1)" and set(sched[1]) == {"-"}
+    values = {line.split(":")[0].strip(): line.split(":")[1].strip() for line in sched[2:]}
+    assert values["se.sum_exec_runtime"] == "1500.000000"      # ms, the CPU model's
+    assert values["se.exec_start"] == "10000.000000"           # the host's uptime
+    assert values["nr_switches"] == "0"
+    assert view.pid_file(1000, None, "schedstat") == b"1500000000 0 0\n"
+    assert view.pid_file(1002, None, "timens_offsets") == (
+        b"monotonic           0         0\nboottime            0         0\n")
+
+
+def test_stack_is_absent_as_without_config_stacktrace():
+    import errno
+    import pytest
+    from pytest_simproc.kernel.errors import KernelError
+    with pytest.raises(KernelError) as info:
+        _host().pid_file(1000, None, "stack")
+    assert info.value.errno == errno.ENOENT
+
+
+def test_namespace_links_of_the_machines_namespaces_read_as_the_first_ones():
+    import os
+    from pytest_simproc.procview import INITIAL_NAMESPACES, namespace_link
+    own = os.readlink("/proc/self/ns/net").encode()
+    assert namespace_link(own) == b"net:[%d]" % INITIAL_NAMESPACES[b"net"]
+    assert namespace_link(b"net:[12345]") == b"net:[12345]"  # one a program made
+    assert namespace_link(b"/tmp/x") == b"/tmp/x"

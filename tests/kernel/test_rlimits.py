@@ -111,3 +111,11 @@ def test_check_setrlimit():
     with pytest.raises(KernelError) as info:  # EINVAL wins even when privileged
         check_setrlimit((10, 20), (30, 25), privileged=True)
     assert info.value.errno == errno.EINVAL
+
+
+def test_native_rlimits_carry_nofile_and_fsize_and_no_core():
+    limits = dict(rl.DEFAULT_RLIMITS)
+    limits[rl.RLIMIT_FSIZE] = (100, 200)
+    limits[rl.RLIMIT_CORE] = (rl.RLIM_INFINITY, rl.RLIM_INFINITY)
+    assert rl.native_rlimits(limits) == {
+        rl.RLIMIT_NOFILE: (1024, 4096), rl.RLIMIT_FSIZE: (100, 200), rl.RLIMIT_CORE: (0, 0)}

@@ -97,3 +97,40 @@ def test_alarm_returns_an_unsigned_int():
     clock, events, table, _ = make()
     table.setitimer(PID, ITIMER_REAL, (2**32 + 7) * NSEC, 0)
     assert table.alarm(PID, 0) == 7   # (unsigned int) of the seconds left
+
+
+def _set_realtime(clock, table, offset_ns):
+    delta = offset_ns - clock.realtime_offset_ns
+    clock.realtime_offset_ns = offset_ns
+    table.realtime_was_set(delta)
+
+
+def test_realtime_set_moves_absolute_realtime_timers_only():
+    """clock_settime(2): a timer at an absolute CLOCK_REALTIME still expires at that
+    realtime; relative ones and absolute MONOTONIC ones keep their virtual deadline."""
+    clock, events, table, posted = make()
+    ids = [table.timer_create(PID, clock_id, SIGEV_SIGNAL, sig, None, None)
+           for clock_id, sig in ((0, 10), (0, 12), (1, 14))]
+    table.timer_settime(PID, ids[0], 1, 100 * NSEC, 0)   # REALTIME, absolute: at 100
+    table.timer_settime(PID, ids[1], 0, 100 * NSEC, 0)   # REALTIME, relative
+    table.timer_settime(PID, ids[2], 1, 100 * NSEC, 0)   # MONOTONIC, absolute
+    _set_realtime(clock, table, 90 * NSEC)               # realtime 100 is now virtual 10
+    assert table.timer_gettime(PID, ids[0])[0] == 10 * NSEC
+    assert run_until(clock, events, table, 10 * NSEC) == 1
+    assert [struct.unpack_from("<i", info.materialize())[0] for info in posted] == [10]
+    _set_realtime(clock, table, 0)
+    assert run_until(clock, events, table, 100 * NSEC) == 2
+    assert [table.timer_gettime(PID, i)[0] for i in ids] == [0, 0, 0]
+
+
+def test_realtime_set_back_delays_a_periodic_absolute_timer_and_forward_counts_overruns():
+    clock, events, table, posted = make()
+    tid = table.timer_create(PID, 0, SIGEV_SIGNAL, 14, None, None)
+    table.timer_settime(PID, tid, 1, 10 * NSEC, 10 * NSEC)   # realtime 10, 20, 30, ...
+    _set_realtime(clock, table, -50 * NSEC)                   # back: realtime 10 at 60
+    assert run_until(clock, events, table, 59 * NSEC) == 0
+    assert run_until(clock, events, table, 60 * NSEC) == 1
+    posted.pop().materialize()
+    _set_realtime(clock, table, 0)            # forward 50 s: realtime 20..60 passed
+    assert run_until(clock, events, table, 60 * NSEC) == 1
+    assert si_overrun(posted.pop().materialize()) == 4        # 20, 30, 40, 50 and 60: one signal

@@ -11,7 +11,6 @@ find the children of the process running this suite.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
@@ -185,28 +184,21 @@ def test_no_child_at_all():
 START = 946684800  # the host's default start time
 
 
-def observations(pytester, args) -> dict:
-    pytester.makepyfile(INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=120)
-    result.assert_outcomes(passed=8)
-    seen = {}
-    for line in result.outlines:
-        if "OBSERVED " in line:  # after pytest's progress characters
-            name, pids, elapsed, now = json.loads(line.split("OBSERVED ", 1)[1])
-            seen[name] = (pids, elapsed, now)
-    assert len(seen) == 7, result.outlines
+def observations(observed, args) -> dict:
+    seen = {name: (pids, elapsed, now)
+            for name, pids, elapsed, now in observed(INNER, args, passed=8)}
+    assert len(seen) == 7, seen
     return seen
 
 
-def test_waits_natively(pytester):
-    seen = observations(pytester, [])
+def test_waits_natively(observed):
+    seen = observations(observed, [])
     assert all(now > 1.6e9 for _, _, now in seen.values())
     assert seen["any"][1] >= 2.0
 
 
-def test_waits_under_simproc_run_in_the_host(pytester):
-    seen = observations(pytester, ["--simproc"])
+def test_waits_under_simproc_run_in_the_host(observed):
+    seen = observations(observed, ["--simproc"])
     assert {name: (pids, elapsed) for name, (pids, elapsed, _) in seen.items()} == {
         "any": ([1000, 1001], 2.0),
         "stop": ([1000], 0),

@@ -3,7 +3,8 @@
  * order the processes ran (stdio buffers would reorder them at exit); die() reports a
  * failed step and exits 100; signame(), errname() and status() name a signal, an errno
  * or a wait status the way the tests expect ("SIGCHLD", "SIGRTMIN+2", "EINVAL";
- * "SIG#n" / "E#n" if unknown; "exited 3", "signaled SIGTERM"). */
+ * "SIG#n" / "E#n" if unknown; "exited 3", "signaled SIGTERM"); pipe_at() puts a pipe
+ * holding one byte at a given descriptor number. */
 #ifndef SIMPROC_TEST_COMMON_H
 #define SIMPROC_TEST_COMMON_H
 #include <errno.h>
@@ -116,6 +117,21 @@ static const char *siname(int c)
     }
     snprintf(buf, sizeof buf, "CODE#%d", c);
     return buf;
+}
+
+/* A pipe whose read end is descriptor ``at``, holding the byte ``c``. */
+static void pipe_at(int at, char c) __attribute__((unused));
+
+static void pipe_at(int at, char c)
+{
+    int p[2];
+    if (pipe(p))
+        die("pipe");
+    if (p[0] != at && (dup2(p[0], at) < 0 || close(p[0])))
+        die("dup2");
+    if (write(p[1], &c, 1) != 1)
+        die("write");
+    close(p[1]);
 }
 
 static const char *errname(int e) __attribute__((unused));

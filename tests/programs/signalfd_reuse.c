@@ -16,19 +16,6 @@ static sigset_t usr1(void)
     return set;
 }
 
-/* a pipe whose read end is ``at``, holding the byte ``c`` */
-static void pipe_at(int at, char c)
-{
-    int p[2];
-    if (pipe(p))
-        die("pipe");
-    if (p[0] != at && (dup2(p[0], at) < 0 || close(p[0])))
-        die("dup2");
-    if (write(p[1], &c, 1) != 1)
-        die("write");
-    close(p[1]);
-}
-
 static void read_at(const char *step, int fd)
 {
     char c = '?';

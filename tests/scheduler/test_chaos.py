@@ -89,3 +89,18 @@ def test_descriptions_name_the_chosen_task_and_the_others():
     chosen, others = sched.described[0]
     assert chosen == f"{sched.decisions[0]} call"
     assert others and others[0] != chosen
+
+
+def test_others_runnable_ignores_the_task_itself_and_stopped_processes():
+    """What a spinning task's preemption asks (engine/trap.py _preempt_due)."""
+    from types import SimpleNamespace
+    running, stopped = SimpleNamespace(state="running"), SimpleNamespace(state="stopped")
+    a, b, c = FakeTask(1), FakeTask(2), FakeTask(3)
+    a.proc, b.proc, c.proc = running, stopped, running
+    sched = Scheduler(0)
+    sched.add(a)
+    assert not sched.others_runnable(a)
+    sched.add(b)
+    assert not sched.others_runnable(a)   # b's process is stopped: it cannot run
+    sched.add(c)
+    assert sched.others_runnable(a) and sched.others_runnable(c)

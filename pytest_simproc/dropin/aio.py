@@ -1,0 +1,281 @@
+"""asyncio in the test follows the host: its clock, its waits and its subprocesses.
+
+An event loop reads ``loop.time()`` for its timers and blocks in its selector between
+them. Natively both are the machine's; in a drop-in session the loop the test creates
+(``asyncio.run``, ``new_event_loop``: the session installs a loop policy) is a
+:class:`SimEventLoop`, whose clock is the host's virtual clock and whose selector runs
+the host while the loop waits, until a descriptor is ready or the next timer is due:
+``asyncio.sleep(3600)`` returns at once, a ``wait_for`` timeout is virtual, and a
+stream to a daemon in the host gets its answer. ``create_subprocess_exec`` and
+``_shell`` spawn into the host (SimPopen); the loop moves their output and their end
+into asyncio's subprocess protocol whenever the host ran.
+
+While work handed to a thread (``run_in_executor``, ``to_thread``, ``getaddrinfo``) is
+under way, the loop waits for real and virtual time stands still: the thread may need
+the machine. Loops made in other threads are asyncio's own.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import selectors
+import threading
+import weakref
+from asyncio import base_subprocess, transports
+
+from .popen import SimPopen
+from .ready import _real_read
+from .routing import _in_host_thread, _real_monotonic, active_session
+from .sockets import run_host_until
+
+# Real seconds the loop waits at a time for a thread of the test (or the outside).
+_OUTSIDE_SLICE = 0.01
+
+
+class _SimReadPipe(transports.ReadTransport):
+    """A subprocess's stdout or stderr: the test's end of its pipe (pipes.py), read
+    when the host ran. End of file comes when every writer in the host closed it."""
+
+    def __init__(self, loop, reader, protocol):
+        super().__init__()
+        self._loop, self._reader, self._protocol = loop, reader, protocol
+        self._paused = self._closing = self._eof = False
+        protocol.connection_made(self)
+
+    def has_news(self) -> bool:
+        """Output not handed over yet, or the end: checked at every step of the host
+        while the loop waits, without reading."""
+        return not (self._paused or self._closing or self._eof) and self._reader.ready()
+
+    def pump(self) -> None:
+        if not self.has_news():
+            return
+        data = _real_read(self._reader.fileno(), 1 << 16)
+        if data:
+            self._loop.call_soon(self._protocol.data_received, data)
+        else:
+            self._eof = True
+            self._loop.call_soon(self._protocol.eof_received)
+            self.close()
+
+    def is_reading(self) -> bool:
+        return not (self._paused or self._closing)
+
+    def pause_reading(self) -> None:
+        self._paused = True
+
+    def resume_reading(self) -> None:
+        self._paused = False
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        if not self._closing:
+            self._closing = True
+            self._loop.call_soon(self._protocol.connection_lost, None)
+
+
+class _SimWritePipe(transports.WriteTransport):
+    """A subprocess's stdin: SimPopen's writer, which never blocks the test."""
+
+    def __init__(self, loop, writer, protocol):
+        super().__init__()
+        self._loop, self._writer, self._protocol = loop, writer, protocol
+        self._closing = False
+        protocol.connection_made(self)
+
+    def write(self, data) -> None:
+        if self._closing or not data:
+            return
+        try:
+            self._writer.write(bytes(data))
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            self._close(exc)
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.close()
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        self._close(None)
+
+    def abort(self) -> None:
+        self._close(None)
+
+    def _close(self, exc) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        try:
+            self._writer.close()
+        except BrokenPipeError:
+            pass
+        self._loop.call_soon(self._protocol.connection_lost, exc)
+
+
+class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
+    """asyncio's subprocess transport over a SimPopen: the program runs in the host."""
+
+    def _start(self, args, shell, stdin, stdout, stderr, bufsize, **kwargs):
+        self._proc = SimPopen(args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
+                              universal_newlines=False, bufsize=bufsize, **kwargs)
+
+    async def _connect_pipes(self, waiter):
+        try:
+            proc, loop = self._proc, self._loop
+            if proc.stdin is not None:
+                self._pipes[0] = _SimWritePipe(
+                    loop, proc.stdin, base_subprocess.WriteSubprocessPipeProto(self, 0)
+                )._protocol
+            for fd, kind in ((1, "stdout"), (2, "stderr")):
+                if getattr(proc, kind) is not None:
+                    protocol = base_subprocess.ReadSubprocessPipeProto(self, fd)
+                    _SimReadPipe(loop, proc._readers[fd], protocol)
+                    self._pipes[fd] = protocol
+            loop.call_soon(self._protocol.connection_made, self)
+            for callback, data in self._pending_calls:
+                loop.call_soon(callback, *data)
+            self._pending_calls = None
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            if waiter is not None and not waiter.cancelled():
+                waiter.set_exception(exc)
+        else:
+            if waiter is not None and not waiter.cancelled():
+                waiter.set_result(None)
+
+    def _readers(self):
+        return [p.pipe for fd, p in self._pipes.items()
+                if fd and p is not None and p.pipe is not None]
+
+    def has_news(self) -> bool:
+        if self._proc is None:
+            return False
+        return (any(pipe.has_news() for pipe in self._readers())
+                or self._returncode is None and self._proc._ended())
+
+    def pump(self) -> bool:
+        """Hand new output and the end to asyncio; False once the transport is done."""
+        if self._proc is None:
+            return False
+        for pipe in self._readers():
+            pipe.pump()
+        if self._returncode is None and self._proc._ended() and self._pending_calls is None:
+            self._process_exited(self._proc.wait())
+        return True
+
+
+class _HostSelector(selectors.DefaultSelector):
+    """The loop's selector: while nothing is ready, the host runs (virtual time)."""
+
+    def __init__(self, loop):
+        super().__init__()
+        self._loop = weakref.ref(loop)
+
+    def _ready(self):
+        return super().select(0)
+
+    def select(self, timeout=None):
+        ready = self._ready()
+        loop = self._loop()
+        if ready or loop is None or timeout is not None and timeout <= 0 or loop._has_news():
+            return ready
+        session = loop._session
+        if session is None or session._closed or threading.get_ident() != session._ident:
+            return super().select(timeout)
+        if loop._outside:  # a thread is at work: it may need the host's or the machine's time
+            return super().select(_OUTSIDE_SLICE if timeout is None
+                                  else min(timeout, _OUTSIDE_SLICE))
+        deadline = None if timeout is None else (
+            session._now_ns() + max(1, math.ceil(timeout * 1e9)))
+        if run_host_until(session, lambda: bool(self._ready()) or loop._has_news(),
+                          deadline, outside=True):
+            return self._ready()
+        if deadline is not None:
+            return []  # the next timer is due
+        return super().select(_OUTSIDE_SLICE)  # only the outside can wake the loop
+
+
+class SimEventLoop(asyncio.SelectorEventLoop):
+    """asyncio's selector loop whose clock is the host's and whose waits run the host,
+    when made by the test's own thread during a drop-in session."""
+
+    def __init__(self, selector=None):
+        session = active_session()
+        if (session is None or session._closed or _in_host_thread()
+                or threading.get_ident() != session._ident):
+            session = None
+        self._session = session
+        self._base_ns = session._now_ns() if session is not None else 0
+        self._outside = 0
+        self._sim_procs: list[_SimSubprocessTransport] = []
+        if session is not None and selector is None:
+            selector = _HostSelector(self)
+        super().__init__(selector)
+
+    def time(self) -> float:
+        if self._session is None:
+            return _real_monotonic()
+        return (self._session._now_ns() - self._base_ns) / 1e9
+
+    def _has_news(self) -> bool:
+        return any(t.has_news() for t in self._sim_procs)
+
+    def _process_events(self, event_list) -> None:
+        super()._process_events(event_list)
+        if self._sim_procs:
+            self._sim_procs = [t for t in self._sim_procs if t.pump()]
+
+    def run_in_executor(self, executor, func, *args):
+        future = super().run_in_executor(executor, func, *args)
+        self._outside += 1
+
+        def done(_):
+            self._outside -= 1
+        future.add_done_callback(done)
+        return future
+
+    async def shutdown_default_executor(self):
+        self._outside += 1  # asyncio.run's last step: a thread joins the executor's
+        try:
+            await super().shutdown_default_executor()
+        finally:
+            self._outside -= 1
+
+    async def _make_subprocess_transport(self, protocol, args, shell, stdin, stdout,
+                                         stderr, bufsize, extra=None, **kwargs):
+        session = self._session
+        if session is None or session._closed:
+            return await super()._make_subprocess_transport(
+                protocol, args, shell, stdin, stdout, stderr, bufsize, extra, **kwargs)
+        waiter = self.create_future()
+        transport = _SimSubprocessTransport(self, protocol, args, shell, stdin, stdout,
+                                            stderr, bufsize, waiter=waiter, extra=extra,
+                                            **kwargs)
+        self._sim_procs.append(transport)
+        try:
+            await waiter
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException:
+            transport.close()
+            await transport._wait()
+            raise
+        return transport
+
+
+class SimEventLoopPolicy(asyncio.DefaultEventLoopPolicy):
+    """The loop policy of a drop-in session: new loops are SimEventLoops."""
+
+    _loop_factory = SimEventLoop
+

@@ -1,0 +1,185 @@
+"""The test's calls that name a host process by pid outside /proc: priority,
+scheduling, CPU affinity, I/O priority and resource limits.
+
+``os.setpriority(PRIO_PROCESS, 1000, 5)``, ``resource.prlimit(1000, ...)`` or psutil's
+``nice()``, ``cpu_affinity()``, ``ionice()`` (C calls of psutil's own) with a virtual
+pid would reach whatever machine process has that number. As for the programs
+(syscalls/sched.py, misc.py, resource.py), a live host process or thread is its native
+one for priority, scheduling and I/O priority; its CPU affinity is CPU 0 (a host runs
+on one CPU) and a new mask goes to the native process; its resource limits are the
+host's (prlimit(2) on the model, RLIMIT_NOFILE on the native process too); a host pid
+that is gone is ESRCH. Any other pid: the real call. Installed and removed with the
+test's /proc (procfs.py).
+"""
+from __future__ import annotations
+
+import errno
+import operator
+import os
+import resource
+import sys
+
+from ..kernel.errors import KernelError
+from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
+from . import procfs
+from .routing import _caller_is_native, _in_host_thread, active_session
+
+_U64 = 1 << 64
+CAP_SYS_RESOURCE = 24
+
+
+def _esrch():
+    return ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+
+
+def _host(pid, depth: int = 3):
+    """(the view, the host's live task or None) when ``pid`` is the host's and the
+    caller (``depth`` frames up from here) the test's code; None for the real call."""
+    view = procfs._VIEW
+    if view is None or type(pid) is not int or pid <= 0:
+        return None
+    session = view.session
+    if (session is not active_session() or session._closed or _in_host_thread()
+            or _caller_is_native(depth)):
+        return None
+    with session._lock:
+        if not view.owns(pid):
+            return None
+        task = view.engine.tasks_by_tid.get(pid)
+        return view, (None if task is None or task.exiting else task)
+
+
+def _native(pid):
+    """The native pid of live host process or thread ``pid``; ESRCH when the host's and
+    gone; ``pid`` itself when not the host's."""
+    found = _host(pid, 4)  # called by a fake
+    if found is None:
+        return pid
+    if found[1] is None:
+        raise _esrch()
+    return found[1].native
+
+
+def _by_native_pid(real, index: int):
+    """A fake of ``real`` whose argument ``index`` is a pid."""
+    def fake(*args, **kwargs):
+        if len(args) > index:
+            args = args[:index] + (_native(args[index]),) + args[index + 1:]
+        return real(*args, **kwargs)
+    fake.__name__ = fake.__qualname__ = getattr(real, "__name__", "fake")
+    fake.__doc__ = real.__doc__
+    return fake
+
+
+def _by_process(real):
+    """A fake of getpriority/setpriority: PRIO_PROCESS names a pid."""
+    def fake(which, who, *args):
+        if which == os.PRIO_PROCESS:
+            who = _native(who)
+        return real(which, who, *args)
+    fake.__name__ = fake.__qualname__ = real.__name__
+    fake.__doc__ = real.__doc__
+    return fake
+
+
+def _one_cpu(real, as_list: bool):
+    """sched_getaffinity of a host process: CPU 0, as the programs see it."""
+    def fake(pid, *args):
+        found = _host(pid)
+        if found is None:
+            return real(pid, *args)
+        if found[1] is None:
+            raise _esrch()
+        return [0] if as_list else {0}
+    fake.__name__ = fake.__qualname__ = real.__name__
+    fake.__doc__ = real.__doc__
+    return fake
+
+
+def _signed(value: int) -> int:
+    return value - _U64 if value >= _U64 // 2 else value  # RLIM_INFINITY is -1
+
+
+def _limits(value) -> tuple[int, int]:
+    """A (soft, hard) argument of resource.prlimit, checked as Python checks it."""
+    pair = tuple(value)
+    if len(pair) != 2:
+        raise ValueError("expected a tuple of 2 integers")
+    out = []
+    for v in pair:
+        v = operator.index(v)
+        if not -_U64 // 2 <= v < _U64 // 2:  # a C long long
+            raise OverflowError("Python int too large to convert to C long")
+        out.append(v % _U64)
+    return out[0], out[1]
+
+
+def _may_raise_limits() -> bool:
+    """Whether the test process has CAP_SYS_RESOURCE (capabilities(7)): raising a
+    hard limit needs it, root or not."""
+    with procfs._real_open("/proc/self/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"CapEff:"):
+                return bool(int(line.split()[1], 16) >> CAP_SYS_RESOURCE & 1)
+    return False
+
+
+def _sim_prlimit(pid, which, *limits):
+    """resource.prlimit of a host process: its limits in the host (prlimit(2))."""
+    found = _host(pid)
+    if found is None or len(limits) > 1:
+        return _real_prlimit(pid, which, *limits)
+    view, task = found
+    which = operator.index(which)
+    if not -2**31 <= which < 2**31:
+        raise OverflowError("signed integer is greater than maximum")
+    if not 0 <= which < RLIM_NLIMITS:
+        raise ValueError("invalid resource specified")
+    new = _limits(limits[0]) if limits else None
+    with view.session._lock:
+        proc = view.process(pid)
+        if proc is None:
+            raise _esrch()
+        old = proc.rlimits[which]
+        if new is not None:
+            if which == RLIMIT_NOFILE and task is not None:  # the kernel's checks first
+                _real_prlimit(task.native, which, tuple(_signed(v) for v in new))
+            try:
+                check_setrlimit(old, new, privileged=_may_raise_limits())
+            except KernelError as exc:  # Python's prlimit says EINVAL so
+                if exc.errno == errno.EINVAL:
+                    raise ValueError("current limit exceeds maximum limit") from None
+                raise OSError(exc.errno, os.strerror(exc.errno)) from None
+            proc.rlimits[which] = new
+    return tuple(_signed(v) for v in old)
+
+
+_real_getpriority, _real_setpriority = os.getpriority, os.setpriority
+_real_sched_getaffinity = os.sched_getaffinity
+_real_prlimit = resource.prlimit
+
+_FIXED = [(os, "getpriority", _real_getpriority, _by_process(_real_getpriority)),
+          (os, "setpriority", _real_setpriority, _by_process(_real_setpriority)),
+          (os, "sched_getaffinity", _real_sched_getaffinity,
+           _one_cpu(_real_sched_getaffinity, False)),
+          (resource, "prlimit", _real_prlimit, _sim_prlimit)]
+_FIXED += [(os, name, getattr(os, name), _by_native_pid(getattr(os, name), 0))
+           for name in ("sched_setaffinity", "sched_getscheduler", "sched_setscheduler",
+                        "sched_getparam", "sched_setparam", "sched_rr_get_interval")]
+_PSUTIL: list = []  # psutil's C calls, made once psutil is imported
+
+
+def replaced() -> list:
+    """(module, attribute, the real object, its fake) for the calls above, and for
+    psutil's C calls that take a pid if psutil has been imported."""
+    cext = sys.modules.get("psutil._psutil_linux")
+    if cext is not None and not _PSUTIL:
+        for name in ("proc_priority_get", "proc_priority_set", "proc_cpu_affinity_set",
+                     "proc_ioprio_get", "proc_ioprio_set"):
+            real = getattr(cext, name, None)
+            if real is not None:
+                _PSUTIL.append((cext, name, real, _by_native_pid(real, 0)))
+        real = getattr(cext, "proc_cpu_affinity_get", None)
+        if real is not None:
+            _PSUTIL.append((cext, "proc_cpu_affinity_get", real, _one_cpu(real, True)))
+    return _FIXED + _PSUTIL

@@ -1,0 +1,239 @@
+"""Waiting in the test for its ends of the programs' pipes: select, poll, epoll,
+selectors and os.read.
+
+The test's ends of ``Popen(stdin/stdout/stderr=PIPE)`` (and its pidfds of host processes)
+are real descriptors, but what makes them ready happens in the host, and the host runs
+only while the test is inside a patched call. A wait that names one of them therefore
+runs the host until the real kernel reports one of the descriptors ready (a zero-timeout
+check between two simulated steps, where nothing runs natively: deterministic), or for
+its timeout in virtual seconds. A wait that names none of them is the real call.
+"""
+from __future__ import annotations
+
+import os
+import select as _select
+import selectors
+from typing import TYPE_CHECKING
+
+from ..errors import SimprocError
+from . import forking
+from .routing import _in_host_thread, active_session
+
+if TYPE_CHECKING:
+    from .session import DropinSession
+
+_real_select = _select.select
+_real_poll = _select.poll
+_real_epoll = _select.epoll
+_real_read = os.read
+
+_POLLIN_LIKE = _select.POLLIN | _select.POLLHUP | _select.POLLERR
+
+
+def _fileno(obj) -> int:
+    """select(2)'s view of ``obj``: an int, or what its fileno() returns."""
+    if isinstance(obj, int):
+        return obj
+    return obj.fileno()
+
+
+def fd_ready(fd: int, events: int) -> bool:
+    """Whether the real kernel reports ``fd`` ready for ``events`` now (poll(2))."""
+    poller = _real_poll()
+    poller.register(fd, events)
+    return bool(poller.poll(0))
+
+
+def _session_for(fds) -> "DropinSession | None":
+    """The active session if ``fds`` name one of its host descriptors and the caller is
+    not one of the host's own threads; else None (the real call)."""
+    session = active_session()
+    if session is None or session._closed or _in_host_thread():
+        return None
+    for fd in fds:
+        if fd in session._pipe_fds or session._pidfds.get(fd) is not None:
+            return session
+    return None
+
+
+def wait_ready(session: "DropinSession", ready, timeout, what: str) -> bool:
+    """Run the host until ``ready()`` or for ``timeout`` virtual seconds (None: no
+    limit); returns ``ready()``. A wait without a limit that is still waiting when the
+    host reaches its stop_time would natively never return: SimprocError."""
+    def check():
+        session._pidfds.refresh(session._gone)  # a pidfd polls readable at the end
+        return ready()
+
+    if check():
+        return True
+    if session._closed:
+        return False
+    deadline = None if timeout is None else session.now + max(0.0, timeout)
+    while True:
+        remaining = None if deadline is None else max(0.0, deadline - session.now)
+        done = session.block(check, remaining)
+        host = session._host
+        if host is not None and host._engine.clock.now_ns >= host._stop_ns:
+            # the host's shutdown at stop_time ended the writers: not an answer
+            raise SimprocError(
+                f"{what} was still waiting when the simulated host reached its "
+                f"stop_time ({host.stop_time} virtual seconds); natively it would "
+                f"never return")
+        if done:
+            return True
+        if session._closed or (deadline is not None and session.now >= deadline):
+            return False
+        if host is None or host._engine.alive == 0:
+            # nothing in the host can make a descriptor ready any more
+            if deadline is None:
+                raise SimprocError(
+                    f"{what} waits for a descriptor that no process of the simulated "
+                    f"host can make ready; natively it would never return")
+            session.sleep(deadline - session.now)
+            return check()
+
+
+# ------------------------------------------------------------------ os.read
+def _sim_read(fd, n):
+    session = active_session()
+    if session is not None and type(fd) is int and not session._closed:
+        end = session._pipe_fds.get(fd)
+        if end is not None and end.readable() and not _in_host_thread():
+            wait_ready(session, lambda: fd_ready(fd, _POLLIN_LIKE), None, "os.read()")
+        elif end is None:
+            forking._wait_for_writers(fd)  # a pipe to a child the test forked
+    return _real_read(fd, n)
+
+
+# ------------------------------------------------------------------ select, poll, epoll
+_always_ready_fd: int | None = None
+
+
+def _always_ready() -> int:
+    """A descriptor that is readable for good (a byte, then end of file): the real
+    call made on it checks a timeout with the kernel's own errors and returns at once."""
+    global _always_ready_fd
+    if _always_ready_fd is None:
+        read_end, write_end = os.pipe()
+        os.write(write_end, b"\0")
+        os.close(write_end)
+        _always_ready_fd = read_end
+    return _always_ready_fd
+
+
+def _answer(session, check, timeout, what: str):
+    """The real call's answer once the host made it non-empty, or after ``timeout``
+    virtual seconds: ``check()`` is the real call with a zero timeout."""
+    found = []
+
+    def ready():
+        found[:] = [check()]
+        return any(found[0]) if isinstance(found[0], tuple) else bool(found[0])
+
+    wait_ready(session, ready, timeout, what)
+    return found[0] if found else check()
+
+
+def _sim_select(rlist, wlist, xlist, timeout=None):
+    rlist, wlist, xlist = list(rlist), list(wlist), list(xlist)
+    try:
+        session = _session_for([_fileno(o) for o in (*rlist, *wlist, *xlist)])
+    except Exception:  # not a descriptor: the real call's error
+        session = None
+    if session is None:
+        return _real_select(rlist, wlist, xlist, timeout)
+    _real_select([_always_ready()], [], [], timeout)  # the timeout's own errors
+    return _answer(session, lambda: _real_select(rlist, wlist, xlist, 0),
+                   None if timeout is None else float(timeout), "select.select()")
+
+
+class _Registered:
+    """A real poll or epoll object that knows what is registered, so that a wait
+    naming a host descriptor runs the host. (poll(2) and epoll(7)'s default events,
+    IN|PRI|OUT, have the same values.)"""
+
+    def __init__(self, real):
+        self._real = real
+        self._fds: set[int] = set()
+
+    def register(self, fd, eventmask=_select.POLLIN | _select.POLLPRI | _select.POLLOUT):
+        self._real.register(fd, eventmask)
+        self._fds.add(_fileno(fd))
+
+    def modify(self, fd, eventmask):
+        self._real.modify(fd, eventmask)
+
+    def unregister(self, fd):
+        self._real.unregister(fd)
+        self._fds.discard(_fileno(fd))
+
+    def _session(self):
+        """The session whose host a wait runs: one of its descriptors is registered."""
+        return _session_for(self._fds) if self._fds else None
+
+
+class _SimPoll(_Registered):
+    """``select.poll()``: the real poll object, whose ``poll`` runs the host."""
+
+    def __init__(self):
+        super().__init__(_real_poll())
+
+    def poll(self, timeout=None):
+        session = self._session()
+        if session is None:
+            return self._real.poll(timeout)
+        checker = _real_poll()
+        checker.register(_always_ready(), _select.POLLIN)
+        checker.poll(timeout)  # the timeout's own errors
+        seconds = None if timeout is None or timeout < 0 else timeout / 1000
+        return _answer(session, lambda: self._real.poll(0), seconds, "poll()")
+
+
+class _SimEpoll(_Registered):
+    """``select.epoll``: the real epoll object, whose ``poll`` runs the host."""
+
+    def __init__(self, sizehint=-1, flags=0, *, _real=None):
+        super().__init__(_real if _real is not None else _real_epoll(sizehint, flags))
+
+    @classmethod
+    def fromfd(cls, fd):
+        return cls(_real=_real_epoll.fromfd(fd))
+
+    @property
+    def closed(self):
+        return self._real.closed
+
+    def close(self):
+        self._real.close()
+        self._fds.clear()
+
+    def fileno(self):
+        return self._real.fileno()
+
+    def poll(self, timeout=None, maxevents=-1):
+        session = self._session()
+        if session is None:
+            return self._real.poll(timeout, maxevents)
+        with _real_epoll() as checker:
+            checker.register(_always_ready(), _select.EPOLLIN)
+            checker.poll(timeout, maxevents)  # the arguments' own errors
+        seconds = None if timeout is None or timeout < 0 else float(timeout)
+        return _answer(session, lambda: self._real.poll(0, maxevents), seconds,
+                       "epoll.poll()")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# (object, attribute, the real object, its fake): installed by patches.py
+REPLACED = [(_select, "select", _real_select, _sim_select),
+            (_select, "poll", _real_poll, _SimPoll),
+            (_select, "epoll", _real_epoll, _SimEpoll),
+            (os, "read", _real_read, _sim_read)]
+# selectors took the real objects when it was imported: (class, attribute, fake)
+CLASS_ATTRIBUTES = [(selectors.SelectSelector, "_select", staticmethod(_sim_select)),
+                    (selectors.PollSelector, "_selector_cls", _SimPoll),
+                    (selectors.EpollSelector, "_selector_cls", _SimEpoll)]

@@ -1,0 +1,206 @@
+"""A replacement vDSO: programs read the host's virtual clocks without a ptrace stop.
+
+The machine's vDSO answers clock_gettime, gettimeofday and time in user space from the
+machine's clock, so a host once hid it (AT_IGNORE) and trapped every clock read: a
+stop each, ~900x a native read, and a Go runtime reads the clock ~40,000 times per
+garbage collection. Instead, each program gets a vDSO of the host's own (vdso.c,
+compiled here with the system C compiler on first use and cached; never a binary in
+git) whose functions read the host's clock page: one file per host, mapped shared
+into every program and written by the tracer whenever virtual time moves
+(``ClockPage.publish``, the one function the virtual clock calls). Since the tracer
+writes only while no program runs, a read returns exactly what the trapped call
+would have returned at that point of the schedule, and runs stay deterministic.
+
+At each exec the tracer maps the page and a copy of the image into the new program
+(``install``: vdso.c's simproc_map_stub, copied over the program's entry point, runs
+openat, two mmaps and close and stops at an int3; the entry's code is put back) and
+points AT_SYSINFO_EHDR at the image (getauxval(3)), where glibc (dynamic and static),
+musl and Go look for it.
+A fork keeps both mappings: the child reads the same shared page.
+
+Not in the image, so still trapped: CPU-time clocks (their values are per process
+and change with every trapped call), clock_getres, and unknown clock ids.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import mmap
+import os
+import shutil
+import signal as _signal
+import struct
+import subprocess
+import tempfile
+
+from . import ptrace_ops as pt
+
+PAGE = 4096
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SOURCES = ("vdso.c", "vdso.lds")
+_CFLAGS = ["-O2", "-fPIC", "-shared", "-nostdlib", "-fno-stack-protector",
+           "-fno-asynchronous-unwind-tables", "-fcf-protection=none", "-Wall", "-Werror",
+           "-Wl,--hash-style=both", "-Wl,-soname=linux-vdso.so.1", "-Wl,--no-undefined",
+           "-Wl,-z,max-page-size=4096", "-Wl,--build-id=none"]
+
+# the clock page's layout, vdso.c's struct clock_page: seq, pad, now_ns, realtime_ns
+_PAGE_FMT = "<IIqq"
+
+
+
+def _cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pytest-simproc")
+
+
+@functools.lru_cache(maxsize=None)
+def image() -> bytes | None:
+    """The vDSO image, built from vdso.c on first use (cached by the sources' hash);
+    None when no C compiler builds it: hosts then hide the vDSO and trap clock reads."""
+    compiler = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")
+    if compiler is None:
+        return None
+    digest = hashlib.sha256(compiler.encode())
+    for name in _SOURCES:
+        with open(os.path.join(_HERE, name), "rb") as f:
+            digest.update(f.read())
+    name = f"vdso-{digest.hexdigest()[:16]}.so"
+    for directory in (_cache_dir(), tempfile.gettempdir()):
+        path = os.path.join(directory, name)
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError:
+            pass
+        try:
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".vdso-")
+            os.close(fd)
+        except OSError:
+            continue
+        try:
+            done = subprocess.run(
+                [compiler, *_CFLAGS, "-Wl,-T," + os.path.join(_HERE, "vdso.lds"),
+                 "-o", tmp, os.path.join(_HERE, "vdso.c")], capture_output=True)
+            if done.returncode != 0:
+                return None
+            with open(tmp, "rb") as f:
+                data = f.read()
+            os.replace(tmp, path)
+            return data
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return None
+
+
+class ClockPage:
+    """A host's clock page: a file in its data directory, mapped shared by the tracer
+    (read-write) and by every program of the host (read-only)."""
+
+    def __init__(self, directory: str, image_bytes: bytes):
+        self.image = image_bytes
+        self.stub = _function(image_bytes, "simproc_map_stub")
+        self.path = os.path.join(directory, ".clock-page")
+        try:  # a data dir used before: its page is read-only to its owner too
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+        try:
+            os.ftruncate(fd, PAGE)
+            self._map = mmap.mmap(fd, PAGE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        finally:
+            os.close(fd)
+        self._seq = 0
+
+    def publish(self, now_ns: int, realtime_ns: int) -> None:
+        """Write the virtual clocks' values; the sequence word is odd meanwhile."""
+        m = self._map
+        self._seq += 1
+        struct.pack_into("<I", m, 0, self._seq)
+        struct.pack_into("<qq", m, 8, now_ns, realtime_ns)
+        self._seq += 1
+        struct.pack_into("<I", m, 0, self._seq)
+
+    def read(self) -> tuple[int, int]:
+        """(now_ns, realtime_ns) as a program would read them."""
+        _, _, now, real = struct.unpack_from(_PAGE_FMT, self._map, 0)
+        return now, real
+
+    def close(self) -> None:
+        self._map.close()
+
+
+class TraceeGone(Exception):
+    """The program died while the tracer ran code in it; ``status``: its wait status."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+def _function(elf: bytes, name: str) -> bytes:
+    """The code of function ``name`` in ``elf`` (its .symtab entry's bytes)."""
+    shoff, = struct.unpack_from("<Q", elf, 40)
+    shentsize, shnum = struct.unpack_from("<HH", elf, 58)
+    sections = [struct.unpack_from("<IIQQQQII", elf, shoff + i * shentsize)
+                for i in range(shnum)]
+    for _, sh_type, _, _, offset, size, link, _ in sections:
+        if sh_type != 2:  # SHT_SYMTAB
+            continue
+        strings = sections[link][4]
+        for at in range(offset, offset + size, 24):
+            st_name, _, _, _, value, length = struct.unpack_from("<IBBHQQ", elf, at)
+            end = elf.index(b"\0", strings + st_name)
+            if elf[strings + st_name:end] == name.encode():
+                return elf[value:value + length]  # one segment: offsets are addresses
+    raise LookupError(name)
+
+
+def install(native: int, mem, page: ClockPage, regs) -> int | None:
+    """Map ``page`` and the vDSO image into a program stopped at its exec event
+    (``regs``: its registers there); the image's address, or None when it could not
+    be mapped (the program then runs without a vDSO). vdso.c's simproc_map_stub runs
+    in the program, copied over its entry point, and ends at an int3: one stop (and
+    a seccomp stop for each call the filter traps). The program is left stopped with
+    its code and registers as execve left them. Raises TraceeGone if it died."""
+    entry = regs.rip
+    stub = page.stub
+    size = PAGE + -(-len(page.image) // PAGE) * PAGE
+    path = page.path.encode() + b"\0"
+    path_at = (regs.rsp - 512 - len(path)) & ~15  # below the stack pointer: unused
+    try:
+        code = mem.peek(entry, len(stub))
+        mem.poke(path_at, path)
+        mem.poke(entry, stub)
+    except OSError:
+        return None
+    call = pt.copy_regs(regs)
+    call.rdi, call.rsi = path_at, size
+    call.rsp = path_at - 8  # as if called: rsp + 8 aligned to 16
+    pt.setregs(native, call)
+    signals = []  # real signals that stopped it meanwhile, given back afterwards
+    while True:
+        pt.cont(native)
+        _, status = pt.wait_task(native)
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            raise TraceeGone(status)
+        sig = os.WSTOPSIG(status)
+        if sig == _signal.SIGTRAP and status >> 16 == 0:
+            break  # the int3
+        if sig != _signal.SIGTRAP:
+            signals.append(sig)
+        # else a seccomp stop of one of its calls: it runs natively
+    base = pt.to_signed(pt.getregs(native).rax)
+    mem.poke(entry, code)
+    mem.poke(path_at, bytes(len(path)))  # the host's paths must not leak into runs
+    regs = pt.copy_regs(regs)
+    regs.rax, regs.orig_rax = 0, pt.MASK64  # execve's result; no call to restart
+    pt.setregs(native, regs)
+    for sig in signals:
+        pt.tgkill(native, native, sig)
+    if base < 0:
+        return None
+    mem.poke(base + PAGE, page.image)
+    return base + PAGE

@@ -1,0 +1,58 @@
+"""What the inner suites of the drop-in socket and asyncio tests share, as a real suite
+shares its helpers: copied beside them, imported by name. Run as a program, it is their
+daemon: it answers a request (a line) with its length, half a second after the request
+came in full.
+"""
+import json
+import socket
+import sys
+import time
+
+SLOW_COUNTER = [sys.executable, __file__]  # + the port
+
+
+def observed(name, pids, *elapsed):
+    """What a test saw, for the outer test: its programs' pids, how long its waits
+    took, and the time at its end."""
+    elapsed = [round(e, 6) for e in elapsed]
+    print("OBSERVED", json.dumps([name, pids, elapsed, time.time()]))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(where):
+    """A connection to a daemon's port (an int) or Unix socket path, once it listens."""
+    for _ in range(1000):
+        if isinstance(where, int):
+            sock = socket.socket()
+            address = ("127.0.0.1", where)
+        else:
+            sock, address = socket.socket(socket.AF_UNIX), where
+        try:
+            sock.connect(address)
+            return sock
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {where}")
+
+
+def serve(port):
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen()
+    while True:
+        conn, _ = server.accept()
+        with conn, conn.makefile("rb") as requests:
+            line = requests.readline()
+            time.sleep(0.5)
+            conn.sendall(b"%d\n" % len(line))
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))
