@@ -367,6 +367,11 @@ def _ready(fd: int) -> bool:
     return bool(poller.poll(0))
 
 
+def host_writes(session, fd: int) -> bool:
+    """Whether a live process of the session's host holds the other end of ``fd``."""
+    return session._host is not None and bool(_host_writers(session, fd))
+
+
 def _host_writers(session, fd: int) -> list[int]:
     """The live processes of the host that hold the other end of ``fd``."""
     master = _pty_masters.get(fd)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import select as _select
 import selectors
+import threading
 from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
@@ -50,9 +51,14 @@ def _session_for(fds) -> "DropinSession | None":
     session = active_session()
     if session is None or session._closed or _in_host_thread():
         return None
+    fds = list(fds)
     for fd in fds:
         if fd in session._pipe_fds or session._pidfds.get(fd) is not None:
             return session
+    # a pipe or pty to a child the test forked (forking.py): found through /proc
+    if threading.get_ident() == session._ident and any(
+            forking.host_writes(session, fd) for fd in fds):
+        return session
     return None
 
 

@@ -27,6 +27,8 @@ import json
 import multiprocessing
 import os
 import pty
+import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -68,6 +70,29 @@ def test_fork_child_runs_and_exits():
     assert got == pid and os.waitstatus_to_exitcode(status) == 7
     assert child_pid == pid
     observed("fork", child_pid, when, slept)
+
+
+def test_select_on_a_forked_childs_pipe():
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        time.sleep(0.3)
+        os.write(w, json.dumps([os.getpid(), time.time()]).encode())
+        os._exit(0)
+    os.close(w)
+    t0 = time.time()
+    # natively the child writes after 0.3 s; in a host only if select runs the host
+    readable = select.select([r], [], [], 20)[0]
+    slept = time.time() - t0
+    with selectors.DefaultSelector() as sel:
+        sel.register(r, selectors.EVENT_READ)
+        assert sel.select(20)
+    child_pid, when = json.loads(os.read(r, 1000))
+    os.close(r)
+    assert readable == [r] and child_pid == pid
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    observed("select", child_pid, when, slept)
 
 
 def test_fork_then_exec():
@@ -325,7 +350,7 @@ def test_hostile_popen_arguments_fail_as_natively(pytester):
 NAMES = {"fork", "fork+exec", "preexec_fn", "preexec_fn program", "start_new_session",
          "pass_fds", "os.popen", "posix_spawn", "os.spawn", "multiprocessing",
          "multiprocessing queue", "multiprocessing join", "grandchild's program",
-         "pty.fork"}
+         "pty.fork", "select"}
 
 
 def _run(pytester, *args):
@@ -358,3 +383,5 @@ def test_under_simproc_every_child_is_the_hosts(pytester):
     # the forked children's own sleeps took the virtual time they asked for
     assert seen["fork"][2] == pytest.approx(0.5, abs=1e-6)
     assert seen["multiprocessing"][2] == pytest.approx(0.25, abs=1e-6)
+    # select ran the host until the child wrote, 0.3 virtual seconds later
+    assert seen["select"][2] == pytest.approx(0.3, abs=1e-6)
