@@ -136,6 +136,7 @@ def _after_in_child() -> None:
     set_active(None)  # this process is a program of the host now, not the test
     _adopted.clear()
     _pty_masters.clear()
+    _drop_relays(session)
     # The patches stay (undoing them scans every module: 30-50 ms a fork): with no
     # session active each one calls the real function.
     # what the native kernel says of us, before the filter turns its answers virtual
@@ -155,6 +156,17 @@ def _after_in_child() -> None:
         os.setsid()
     elif leader[1]:
         os.setpgid(0, 0)
+
+
+def _drop_relays(session) -> None:
+    """Close the copies of the session's relay pipes (pipes.py): they are the test's
+    machinery, and natively a child forked by the test holds no write end of a Popen's
+    stdout (its copy would keep the test's read from ever seeing end of file). Their
+    locks are not taken: a thread that held one does not exist here."""
+    from .pipes import _Relay
+    for feeder in list(session._feeders):
+        if isinstance(feeder, _Relay):
+            feeder._forget()
 
 
 def _after_in_parent() -> None:

@@ -95,6 +95,23 @@ def test_select_on_a_forked_childs_pipe():
     observed("select", child_pid, when, slept)
 
 
+def test_a_forked_child_keeps_no_popen_stdout_open():
+    p = subprocess.Popen(["echo", "hi"], stdout=subprocess.PIPE)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        os.read(r, 1)  # until the test lets it go
+        os._exit(0)
+    os.close(r)
+    # the child holds no write end of p.stdout: end of file once echo ended
+    assert p.stdout.read() == b"hi\n"
+    assert os.waitpid(pid, os.WNOHANG) == (0, 0)
+    os.close(w)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    assert p.wait() == 0
+
+
 def test_fork_then_exec():
     r, w = os.pipe()
     pid = os.fork()
