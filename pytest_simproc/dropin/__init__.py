@@ -32,6 +32,8 @@ restored at the end of the test.
 - sockets.py  the test's blocking socket calls to its programs run the host
 - aio.py      asyncio loops on the host's clock, asyncio subprocesses in the host
 - clock.py    the test's clocks frozen to the host's virtual time
+- forking.py  the test's forks join its host (os.fork, pty, multiprocessing, Popen's
+              fork for preexec_fn and the like); osspawn.py  os.system, posix_spawn
 - procfs.py   the test's /proc (open, os.listdir, os.stat... and so psutil): the host's
               processes under their virtual pids;  pidcalls.py  its priority,
               affinity and rlimit calls on them

@@ -23,13 +23,17 @@ import time as _time
 from . import sockets
 from .aio import SimEventLoopPolicy
 from .args import signal_number
+from .forking import _sim_fdopen, _sim_fork, _sim_forkpty
+from .osspawn import _sim_posix_spawn, _sim_posix_spawnp, _sim_system
 from .popen import SimPopen
 from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
 from .ready import REPLACED as _READY_REPLACED
-from .routing import (_caller_is_native, _matches, _real_getpgid, _real_getsid,
-                      _real_kill, _real_killpg, _real_pidfd_open, _real_pidfd_send_signal,
-                      _real_sleep, _real_wait, _real_wait3, _real_wait4, _real_waitid,
-                      _real_waitpid, _RealPopen, _session_for_caller, active_session)
+from .routing import (_caller_is_native, _matches, _real_fdopen, _real_fork, _real_forkpty,
+                      _real_getpgid, _real_getsid, _real_kill, _real_killpg,
+                      _real_pidfd_open, _real_pidfd_send_signal, _real_posix_spawn,
+                      _real_posix_spawnp, _real_sleep, _real_system, _real_wait,
+                      _real_wait3, _real_wait4, _real_waitid, _real_waitpid, _RealPopen,
+                      _session_for_caller, active_session)
 from .waiting import (_sim_pidfd_open, _sim_pidfd_send_signal, _sim_wait, _sim_wait3,
                       _sim_wait4, _sim_waitid, _sim_waitpid)
 
@@ -151,14 +155,14 @@ def _sim_kill(pid, sig):
     session = _session_for_caller()
     if session is not None and isinstance(pid, int):
         if (pid > 0 and session._lookup(pid) is not None) or (
-                pid < -1 and session._has_group(-pid)):
+                pid < -1 and session._owns_group(-pid)):
             return session.kill(pid, signal_number(sig, bits=64))  # a C ssize_t
     return _real_kill(pid, sig)
 
 
 def _sim_killpg(pgid, sig):
     session = _session_for_caller()
-    if session is not None and isinstance(pgid, int) and session._has_group(pgid):
+    if session is not None and isinstance(pgid, int) and session._owns_group(pgid):
         return session.killpg(pgid, signal_number(sig))
     return _real_killpg(pgid, sig)
 
@@ -193,7 +197,11 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "pidfd_open", _real_pidfd_open, _sim_pidfd_open),
              (_signal, "pidfd_send_signal", _real_pidfd_send_signal, _sim_pidfd_send_signal),
              (os, "getpgid", _real_getpgid, _sim_getpgid),
-             (os, "getsid", _real_getsid, _sim_getsid), *_READY_REPLACED]
+             (os, "getsid", _real_getsid, _sim_getsid),
+             (os, "fork", _real_fork, _sim_fork), (os, "forkpty", _real_forkpty, _sim_forkpty),
+             (os, "system", _real_system, _sim_system), (os, "fdopen", _real_fdopen, _sim_fdopen),
+             (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),
+             (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp), *_READY_REPLACED]
 for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones
     _fake.__name__ = _fake.__qualname__ = _real.__name__
     _fake.__doc__ = _real.__doc__

@@ -123,6 +123,13 @@ class _Relay:
         with self._mutex:
             self._close_fd_locked()
 
+    def _forget(self) -> None:
+        """In a forked child of the test: close this process's copies, nothing else."""
+        for fd in (self._source, self._sink):
+            if fd is not None:
+                os.close(fd)
+        self._source = self._sink = None
+
     def _close_fd_locked(self) -> None:
         self._session._feeders.pop(self, None)
         self._buf.clear()

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import fcntl
 import io
+import operator
 import os
-import shutil
 import signal as _signal
 import subprocess
 import threading
 
 from ..errors import SimprocError
-from ..host import _resolve_program
+from ..host.spawnargs import _check_env
+from ..host.stdio import _redirect, open_stdio
+from .forking import ChildFailed, exec_candidates, exec_first, fork_exec
 from .pipes import _MERGE, _PipeReader, _Relay, _StdinWriter, collect
 from .routing import _in_host_thread, _RealPopen, active_session
 
@@ -71,29 +73,25 @@ class SimPopen(_RealPopen):
                 "but different. Pass one or the other.")
         self.text_mode = encoding or errors or text or universal_newlines
 
-        for name, value, default in (("preexec_fn", preexec_fn, None),
-                                     ("pass_fds", tuple(pass_fds), ()),
-                                     ("user", user, None), ("group", group, None),
-                                     ("extra_groups", extra_groups, None),
-                                     ("umask", umask, -1),
-                                     ("process_group", process_group, None)):
-            if value != default:
-                raise DropinUnsupportedError(
-                    f"Popen({name}=...) is not supported in drop-in mode (--simproc): the "
-                    f"simulated host cannot do that for a program yet")
-
-        self._argv = self._build_argv(args, executable, shell)
+        self._argv, self._executable = self._build_argv(args, executable, shell)
         self._env = None if env is None else {os.fsdecode(k): os.fsdecode(v)
                                               for k, v in env.items()}
         self._cwd = None if cwd is None else os.fsdecode(os.fspath(cwd))
-        if start_new_session:
-            setsid = shutil.which("setsid")
-            if setsid is None:
-                raise DropinUnsupportedError(
-                    "Popen(start_new_session=True) in drop-in mode runs the program "
-                    "through setsid(1), which is not installed")
-            self._check_program()
-            self._argv = [setsid, "--", *self._argv]
+        self._cwd_given = cwd  # named as given when it cannot be entered
+        # What only Python code between fork and exec can do: the test forks a child
+        # that joins the host (forking.py), as Popen does natively.
+        child = dict(preexec_fn=preexec_fn, pass_fds=_fds_to_keep(pass_fds),
+                     close_fds=close_fds, umask=_c_int(umask),
+                     process_group=None if process_group is None else _c_int(process_group),
+                     start_new_session=start_new_session,
+                     restore_signals=restore_signals,
+                     ids=_ids(user, group, extra_groups))
+        forked = (preexec_fn is not None or child["pass_fds"] or umask != -1
+                  or process_group is not None or start_new_session
+                  or child["ids"] != (None, None, None) or self._executable != self._argv[0]
+                  # chdir(2)'s own error, named as Popen names it
+                  or (self._cwd is not None and not os.path.isdir(self._cwd)))
+        self._child = child if forked else None
 
         opened: list[int] = []
         self._stdin_raw = None
@@ -108,7 +106,10 @@ class SimPopen(_RealPopen):
                 self._err_spec = self._out(stderr, opened, 2)
             if self._err_spec is _MERGE and isinstance(self._out_spec, int):
                 self._err_spec = self._out_spec
-            session.spawn(self, self._stdin_spec)
+            if self._child is None:
+                session.spawn(self, self._stdin_spec)
+            else:
+                spawn_forked(session, self, self._stdin_spec)
         except BaseException:
             if self._stdin_raw is not None:
                 self._stdin_raw._close_fd()
@@ -140,7 +141,8 @@ class SimPopen(_RealPopen):
 
     # ------------------------------------------------------------ construction
     @staticmethod
-    def _build_argv(args, executable, shell) -> list[str]:
+    def _build_argv(args, executable, shell) -> tuple[list[str], str]:
+        """The program's argv, and the file to execute (Popen's ``executable``)."""
         if isinstance(args, (str, bytes, os.PathLike)):
             seq = [args]
         else:
@@ -149,17 +151,14 @@ class SimPopen(_RealPopen):
             seq = ["/bin/sh", "-c", *seq]
             if executable is not None:
                 seq[0] = executable
-        elif executable is not None and os.fspath(executable) != os.fspath(seq[0]):
-            raise DropinUnsupportedError(
-                "Popen(executable=...) different from args[0] is not supported in "
-                "drop-in mode (--simproc)")
         if not seq:
             raise IndexError("list index out of range")
-        return [os.fsdecode(os.fspath(a)) for a in seq]
+        argv = [os.fsdecode(os.fspath(a)) for a in seq]
+        return argv, argv[0] if executable is None else os.fsdecode(os.fspath(executable))
 
-    def _check_program(self) -> None:
-        env = os.environ if self._env is None else self._env
-        _resolve_program(self._argv[0], env.get("PATH", os.defpath), self._cwd)
+    def _host_stdio(self) -> tuple:
+        """SimHost.spawn's stdout and stderr for this Popen's."""
+        return self._out_spec, subprocess.STDOUT if self._err_spec is _MERGE else self._err_spec
 
     @staticmethod
     def _dup(fileobj) -> int:
@@ -344,3 +343,135 @@ class SimPopen(_RealPopen):
     def simprocess(self):
         """The host's SimProcess behind this Popen (state, ppid, children...)."""
         return self._sp
+
+
+# ------------------------------------------------------------ Popen's fork
+def _ids(user, group, extra_groups) -> tuple:
+    """(gid, supplementary gids, uid) as Popen resolves and checks them in the parent."""
+    import grp
+    import pwd
+    gid = gids = uid = None
+    if group is not None:
+        gid = _id("Group", grp.getgrnam(group).gr_gid if isinstance(group, str) else group)
+    if extra_groups is not None:
+        gids = [_id("Group", grp.getgrnam(g).gr_gid if isinstance(g, str) else g)
+                for g in extra_groups]
+    if user is not None:
+        uid = _id("User", pwd.getpwnam(user).pw_uid if isinstance(user, str) else user)
+    return gid, gids, uid
+
+
+def _id(kind: str, value) -> int:
+    value = operator.index(value)
+    if value < 0:
+        raise ValueError(f"{kind} ID cannot be negative, got {value}")
+    if value >= _UINT_MAX:  # uid_t and gid_t; (uid_t)-1 means "unchanged"
+        raise OverflowError(f"{kind.lower()} id is greater than maximum")
+    return value
+
+
+def _c_int(value) -> int:
+    """A value _posixsubprocess takes as a C int (umask, the process group)."""
+    value = operator.index(value)
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise OverflowError("signed integer is greater than maximum" if value > 0
+                            else "signed integer is less than minimum")
+    return value
+
+
+def _fds_to_keep(pass_fds) -> tuple:
+    """pass_fds, checked as _posixsubprocess checks them."""
+    fds = set(pass_fds)
+    if not all(isinstance(fd, int) and 0 <= fd <= _INT_MAX for fd in fds):
+        raise ValueError("bad value(s) in fds_to_keep")
+    return tuple(sorted(fds))
+
+
+_INT_MIN, _INT_MAX, _UINT_MAX = -(1 << 31), (1 << 31) - 1, (1 << 32) - 1
+
+
+def spawn_forked(session, popen: SimPopen, stdin) -> None:
+    """Start ``popen``'s program from a fork of the test that joined the host, and
+    return once it has exec'd; a failure before the exec is raised as Popen raises it."""
+    host = session.host
+    exe = os.path.basename(popen._executable)
+    env = _check_env(popen._env)
+    candidates = exec_candidates(popen._executable,
+                                 os.pathsep.join(os.get_exec_path(popen._env)))
+    fds, paths, close_after = open_stdio(host.data_dir, exe, stdin)
+    try:
+        fds = _redirect(fds, *popen._host_stdio())
+        with session._lock:
+            try:
+                record = fork_exec(session, lambda errpipe: _popen_child(
+                    popen, fds, errpipe, candidates, env))
+            except ChildFailed as exc:
+                for path in paths:
+                    os.unlink(path)
+                raise _popen_error(popen, exc) from None
+            host._keep_output(record._sp, exe, paths)
+            popen._sp = record._sp
+            session._children[record.pid] = popen
+    finally:
+        for fd in close_after:
+            os.close(fd)
+
+
+def _popen_child(popen: SimPopen, fds, errpipe: int, candidates, env) -> None:
+    """Popen's steps in the child, in _posixsubprocess's order; simulated, since the
+    child joined the host at the fork."""
+    child = popen._child
+    for target, fd in enumerate(fds):
+        if fd == target:
+            os.set_inheritable(fd, True)
+        else:
+            os.dup2(fd, target)
+    if popen._cwd is not None:
+        try:
+            os.chdir(popen._cwd)
+        except OSError as exc:
+            exc.kind = "noexec:chdir"
+            raise
+    if child["umask"] >= 0:
+        os.umask(child["umask"])
+    if child["restore_signals"]:
+        for sig in (_signal.SIGPIPE, _signal.SIGXFSZ):
+            _signal.signal(sig, _signal.SIG_DFL)
+    if child["process_group"] is not None and child["process_group"] >= 0:
+        os.setpgid(0, child["process_group"])
+    if child["start_new_session"]:
+        os.setsid()
+    gid, gids, uid = child["ids"]
+    if gids is not None:
+        os.setgroups(gids)
+    if gid is not None:
+        os.setregid(gid, gid)
+    if uid is not None:
+        os.setreuid(uid, uid)
+    if child["preexec_fn"] is not None:
+        try:
+            child["preexec_fn"]()
+        except BaseException:
+            raise ChildFailed("preexec", 0) from None
+    for fd in child["pass_fds"]:
+        os.set_inheritable(fd, True)
+    if child["close_fds"]:
+        low = 3
+        for keep in sorted({*child["pass_fds"], errpipe}):
+            if keep >= low:
+                os.closerange(low, keep)
+                low = keep + 1
+        os.closerange(low, 1 << 20)
+    exec_first(candidates, popen._argv, env)
+
+
+def _popen_error(popen: SimPopen, failed: ChildFailed) -> BaseException:
+    """The exception Popen raises for what its child met (subprocess.py)."""
+    if failed.kind == "preexec":
+        return subprocess.SubprocessError("Exception occurred in preexec_fn.")
+    message = os.strerror(failed.code)
+    if failed.kind == "noexec:chdir":
+        return OSError(failed.code, message, popen._cwd_given)
+    if failed.kind == "noexec":
+        return OSError(failed.code, message)
+    return OSError(failed.code, message, popen._executable)

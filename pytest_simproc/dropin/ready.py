@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 import select as _select
 import selectors
+import threading
 from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
+from . import forking
 from .routing import _in_host_thread, active_session
 
 if TYPE_CHECKING:
@@ -49,9 +51,14 @@ def _session_for(fds) -> "DropinSession | None":
     session = active_session()
     if session is None or session._closed or _in_host_thread():
         return None
+    fds = list(fds)
     for fd in fds:
         if fd in session._pipe_fds or session._pidfds.get(fd) is not None:
             return session
+    # a pipe or pty to a child the test forked (forking.py): found through /proc
+    if threading.get_ident() == session._ident and any(
+            forking.host_writes(session, fd) for fd in fds):
+        return session
     return None
 
 
@@ -99,6 +106,8 @@ def _sim_read(fd, n):
         end = session._pipe_fds.get(fd)
         if end is not None and end.readable() and not _in_host_thread():
             wait_ready(session, lambda: fd_ready(fd, _POLLIN_LIKE), None, "os.read()")
+        elif end is None:
+            forking._wait_for_writers(fd)  # a pipe to a child the test forked
     return _real_read(fd, n)
 
 

@@ -35,11 +35,19 @@ _real_pidfd_open = os.pidfd_open
 _real_pidfd_send_signal = _signal.pidfd_send_signal
 _real_getpgid = os.getpgid
 _real_getsid = os.getsid
+_real_fork = os.fork
+_real_read = os.read
+_real_fdopen = os.fdopen
+_real_forkpty = os.forkpty
+_real_system = os.system
+_real_posix_spawn = os.posix_spawn
+_real_posix_spawnp = os.posix_spawnp
 
 # Callers from these modules always get the real functions (the engine's own os.kill /
 # waitpid / sleep, pytest's internals, real Popen objects made before the test).
+# multiprocessing is not one: the children it forks are the host's.
 _NATIVE_CALLERS = ("pytest_simproc", "_pytest", "pluggy", "freezegun", "threading",
-                   "multiprocessing", "concurrent", "asyncio", "subprocess", "queue")
+                   "concurrent", "asyncio", "subprocess", "queue")
 
 _ACTIVE: "DropinSession | None" = None
 

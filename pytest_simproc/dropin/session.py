@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 import threading
 from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
-from . import procfs
+from . import forking, procfs
 from .clock import VirtualClock
 from .patches import Patches
-from .pipes import _MERGE
+from .pipes import _StdinWriter
 from .routing import _real_monotonic, _real_sleep, active_session, set_active
 from .waiting import PidFds
 
@@ -65,6 +64,7 @@ class DropinSession:
         if active_session() is not None:
             raise RuntimeError("a drop-in session is already active")
         self._ident = threading.get_ident()
+        forking.register()
         self._clock = VirtualClock(self._now)
         try:
             self._patches.apply()
@@ -256,6 +256,11 @@ class DropinSession:
         return any(p.pgid == pgid and (p.state != "reaped" or self._zombie_child(p.pid))
                    for p in self._host.processes())
 
+    def _owns_group(self, pgid: int) -> bool:
+        """A group number that is or was the host's (a group is named by its first
+        leader's pid): never one for the machine's real functions."""
+        return self._has_group(pgid) or self._lookup(pgid) is not None
+
     def _zombie_child(self, pid: int) -> bool:
         """A child of the test that ended and that it has not waited for yet."""
         child = self._children.get(pid)
@@ -306,9 +311,8 @@ class DropinSession:
     def _spawn_locked(self, popen: SimPopen, stdin) -> None:
         self._touch()
         host = self.host
-        out, err = popen._out_spec, popen._err_spec
+        stdout, stderr = popen._host_stdio()
         sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin,
-                        stdout=out,
-                        stderr=subprocess.STDOUT if err is _MERGE else err)
+                        stdout=stdout, stderr=stderr)
         popen._sp = sp
         self._children[sp.pid] = popen

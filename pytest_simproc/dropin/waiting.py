@@ -106,7 +106,7 @@ def _matcher(session: "DropinSession", selector: int):
     if selector > 0:
         return (lambda c: c.pid == selector) if session._lookup(selector) else None
     if selector < -1:
-        return (lambda c: c._sp.pgid == -selector) if session._has_group(-selector) else None
+        return (lambda c: c._sp.pgid == -selector) if session._owns_group(-selector) else None
     if session._host is None:
         return None
     if selector == 0:  # the test's own group: in the host, the one its programs start in

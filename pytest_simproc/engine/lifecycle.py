@@ -17,7 +17,7 @@ from ..trace import ptrace_ops as pt
 from ..trace.execpatch import patch_auxv
 from ..trace.memory import TraceeMemory
 from ..trace.vdso import TraceeGone, install as install_vdso
-from ..trace.spawn import spawn_traced
+from ..trace.spawn import SpawnFailed, spawn_traced
 from .records import ProcInfo, Task, syscall_args
 from .writeback import put_back
 
@@ -64,6 +64,38 @@ class Lifecycle:
         self._on_exec(task)
         if execve_call:
             self.strace.syscall_exit(execve_call[0], 0, task.mem, self.clock.now_ns)
+        self.sched.add(task)
+        return proc
+
+    def adopt(self, native: int, actions: dict) -> object:
+        """A process made outside the host joins it as a program of the host: the test
+        process's fork, with the signal ``actions`` it has natively. Attached here (it
+        stops at the attach's SIGSTOP, which its first resume discards), it is
+        simulated from its next trapped call on: it installs the filter itself."""
+        argv = _read_cmdline(native)
+        proc = self.table.spawn(argv, os.path.basename(argv[0]) if argv else "?",
+                                self.clock.now_ns)
+        try:
+            pt.attach(native)
+            while True:
+                _, status = pt.wait_task(native)
+                if not os.WIFSTOPPED(status):
+                    raise SpawnFailed(f"process {native} ended before it joined the host")
+                if os.WSTOPSIG(status) == _signal.SIGSTOP:
+                    break
+                pt.cont(native, os.WSTOPSIG(status))  # a signal of its own: delivered
+            pt.setoptions(native, pt.TRACER_OPTIONS)
+        except BaseException:
+            self.table.forget_spawn(proc.pid)
+            raise
+        if self._cpu is not None:
+            os.sched_setaffinity(native, {self._cpu})
+        info = ProcInfo(native, SignalDispositions(actions))
+        self.info[proc.pid] = info
+        task = self._add_task(native, proc, info)
+        if self.strace is not None:
+            self.strace.process_started(proc.pid, proc.exe)
+        task.stop = "initial"  # resumed without its SIGSTOP by the scheduler
         self.sched.add(task)
         return proc
 

@@ -149,15 +149,32 @@ class SimHost:
         finally:
             for fd in close_after:
                 os.close(fd)
+        sp = SimProcess(self, proc, expected_final_state=expected_final_state)
+        self._by_proc[id(proc)] = sp
+        self._keep_output(sp, exe, paths)
+        return sp
+
+    def _keep_output(self, sp: SimProcess, exe: str, paths) -> None:
+        """The captured stdout and stderr files (open_stdio's) take the process's name;
+        it counts as spawned by the host's user."""
         final_paths = []
         for kind, tmp in zip(("stdout", "stderr"), paths):
-            final = os.path.join(self.data_dir, f"{self.hostname}.{exe}.{proc.pid}.{kind}")
+            final = os.path.join(self.data_dir, f"{self.hostname}.{exe}.{sp.pid}.{kind}")
             os.replace(tmp, final)
             final_paths.append(final)
-        sp = SimProcess(self, proc, *final_paths, expected_final_state=expected_final_state)
+        sp._stdout_path, sp._stderr_path = final_paths
         self._spawned.append(sp)
-        self._by_proc[id(proc)] = sp
-        return sp
+
+    def adopt(self, native: int, actions=None) -> SimProcess:
+        """A process the test process forked, stopped by its own SIGSTOP, joins the host
+        as one of its programs (drop-in mode, dropin/forking.py). ``actions``: its
+        native signal dispositions, {signal: SigAction}."""
+        self._check_open()
+        try:
+            proc = self._tracer.call(self._engine.adopt, native, actions or {})
+        except SpawnFailed as exc:
+            raise SpawnError(str(exc)) from None
+        return self._wrap(proc)
 
 
     # ---------------------------------------------------------------- running

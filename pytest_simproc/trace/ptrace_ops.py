@@ -12,6 +12,8 @@ import os
 from ptrace.binding import func as _pt
 
 setoptions = _pt.ptrace_setoptions
+attach = _pt.ptrace_attach   # classic semantics (PTRACE_SEIZE's differ: its children
+                             # start with PTRACE_EVENT_STOP, not SIGSTOP)
 traceme = _pt.ptrace_traceme
 PtraceError = _pt.PtraceError
 Registers = _pt.ptrace_registers_t   # python-ptrace's struct user_regs_struct

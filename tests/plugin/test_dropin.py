@@ -380,20 +380,6 @@ def test_stdin_pipe(pytester, args):
     """, args, passed=3)
 
 
-def test_unsupported_features_fail_clearly(pytester):
-    run_inner(pytester, """
-        import subprocess
-        import pytest
-        from pytest_simproc.dropin import DropinUnsupportedError
-
-        def test_preexec_fn():
-            with pytest.raises(NotImplementedError, match="preexec_fn"):
-                subprocess.Popen(["true"], preexec_fn=lambda: None)
-            with pytest.raises(DropinUnsupportedError, match="pass_fds"):
-                subprocess.Popen(["true"], pass_fds=(0,))
-    """, ["--simproc"], passed=1)
-
-
 def test_marker_expected_final_state_in_drop_in_mode(pytester):
     result = run_inner(pytester, """
         import subprocess
