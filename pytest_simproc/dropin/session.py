@@ -17,7 +17,6 @@ from ..host import DEFAULT_START_TIME, SimHost
 from . import forking, procfs
 from .clock import VirtualClock
 from .patches import Patches
-from .pipes import _StdinWriter
 from .routing import _real_monotonic, _real_sleep, active_session, set_active
 from .waiting import PidFds
 
