@@ -206,7 +206,7 @@ class Lifecycle:
         elif task.saved_mem is not None:
             put_back(task, None)
         if task.child_tid_ptr:
-            task.mem.write_i32(task.child_tid_ptr, task.tid)
+            task.mem.put_i32(task.child_tid_ptr, task.tid)
         task.stop = "initial"
 
     def _on_exec(self, task: Task) -> None:

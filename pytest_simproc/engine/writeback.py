@@ -92,7 +92,7 @@ class WriteBack:
                 value = (task.fork_child if task.fork_child is not None
                          else self._adopt_child(task, result, fork))
                 if fork.parent_tid_ptr and value > 0:
-                    task.mem.write_i32(fork.parent_tid_ptr, value)
+                    task.mem.put_i32(fork.parent_tid_ptr, value)
             task.fork_child = None
         elif task.native_call is not None:
             call, task.native_call = task.native_call, None

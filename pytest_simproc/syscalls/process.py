@@ -104,12 +104,10 @@ def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None, s
     if ctx.table.process_count() >= soft_nproc:
         return -errno.EAGAIN  # fork(2): RLIMIT_NPROC reached (it counts threads too)
     # The tids are written where the program could write them, else nowhere: the
-    # kernel ignores a fault there (clone(2) runs on)
+    # kernel ignores a fault there (clone(2) runs on); the writes ignore EFAULT
     fork = Fork(flags=flags, exit_signal=exit_signal,
-                parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID and
-                ctx.mem.writable(parent_tid_ptr, 4) else 0,
-                child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID and
-                ctx.mem.writable(child_tid_ptr, 4) else 0,
+                parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
+                child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0,
                 clear_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_CLEARTID else 0,
                 stack=stack)
     if native is not None:

@@ -123,6 +123,17 @@ class TraceeMemory:
     def write_i32(self, addr: int, value: int) -> None:
         self.write(addr, struct.pack("<i", value))
 
+    def put_i32(self, addr: int, value: int) -> bool:
+        """A put_user() of 4 bytes: all of them written, or none where the program
+        could not write them all; False then (the kernel's callers that ignore the
+        fault, as clone(2)'s tid writes do, ignore this)."""
+        if addr % _PAGE > _PAGE - 4 and not self.writable(addr, 4):
+            return False  # across a page boundary: no prefix written
+        try:
+            return self.write_partial(addr, struct.pack("<i", value)) == 4
+        except OSError:
+            return False
+
     def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
         """A NUL-terminated string of at most ``limit`` bytes (the NUL not counted),
         read page by page so that it never touches a page past its end."""

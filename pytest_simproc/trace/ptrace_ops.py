@@ -27,13 +27,32 @@ PTRACE_GETSIGINFO = 0x4202
 PTRACE_SETSIGINFO = 0x4203
 SIGINFO_SIZE = 128
 
-# The requests made at stops go straight to libc with fixed argument types:
+# The requests made at stops go to trace/_ptrace.c, a C extension pip builds from
+# source (setup.py), or else straight to libc through ctypes with fixed argument types:
 # python-ptrace's generic wrapper costs ~2 us a call, a third of a whole stop (measured
-# with cProfile on a getppid loop).
+# with cProfile on a getppid loop), and ctypes' argument conversion most of the rest.
 _libc = ctypes.CDLL(None, use_errno=True)
 _raw = _libc.ptrace
 _raw.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
 _raw.restype = ctypes.c_long
+
+
+
+
+def _ctypes_request(request: int, pid: int, addr: int, data: int) -> int:
+    """ptrace(2) through ctypes, as the C extension's ``request`` behaves."""
+    result = _raw(request, pid, addr or None, data)
+    if result == -1:
+        err = ctypes.get_errno()
+        if err:
+            raise OSError(err, os.strerror(err))
+    return result
+
+
+try:  # the C extension, when pip could build it (setup.py)
+    from ._ptrace import request as _request
+except ImportError:
+    _request = _ctypes_request
 
 
 _SYS_KCMP, _KCMP_FILE = 312, 0
@@ -49,16 +68,17 @@ def same_file(pid: int, fd: int, own_fd: int) -> bool:
                          ctypes.c_long(fd), ctypes.c_long(own_fd)) == 0
 
 
-def _fail(request: int, pid: int):
-    err = ctypes.get_errno()
-    raise PtraceError(f"ptrace({request}, {pid}) failed: {os.strerror(err)}", errno=err,
-                      pid=pid)
+def _fail(request: int, pid: int, exc: OSError):
+    raise PtraceError(f"ptrace({request}, {pid}) failed: {os.strerror(exc.errno)}",
+                      errno=exc.errno, pid=pid) from None
 
 
 def getregs(pid: int):
     regs = Registers()
-    if _raw(PTRACE_GETREGS, pid, None, ctypes.addressof(regs)) == -1:
-        _fail(PTRACE_GETREGS, pid)
+    try:
+        _request(PTRACE_GETREGS, pid, 0, _addressof(regs))
+    except OSError as exc:
+        _fail(PTRACE_GETREGS, pid, exc)
     return regs
 
 
@@ -67,39 +87,52 @@ def copy_regs(regs):
 
 
 def setregs(pid: int, regs) -> None:
-    if _raw(PTRACE_SETREGS, pid, None, ctypes.addressof(regs)) == -1:
-        _fail(PTRACE_SETREGS, pid)
+    try:
+        _request(PTRACE_SETREGS, pid, 0, _addressof(regs))
+    except OSError as exc:
+        _fail(PTRACE_SETREGS, pid, exc)
 
 
 PTRACE_GETSIGMASK = 0x420A
+_addressof = ctypes.addressof
 _word = ctypes.c_uint64()
+_word_addr = ctypes.addressof(_word)
 _siginfo = ctypes.create_string_buffer(SIGINFO_SIZE)
+_siginfo_addr = ctypes.addressof(_siginfo)
 
 
 def geteventmsg(pid: int) -> int:
     """The new task's pid at a fork/clone event stop (ptrace(2) PTRACE_GETEVENTMSG)."""
-    if _raw(PTRACE_GETEVENTMSG, pid, None, ctypes.addressof(_word)) == -1:
-        _fail(PTRACE_GETEVENTMSG, pid)
+    try:
+        _request(PTRACE_GETEVENTMSG, pid, 0, _word_addr)
+    except OSError as exc:
+        _fail(PTRACE_GETEVENTMSG, pid, exc)
     return _word.value
 
 
 def getsiginfo(pid: int) -> bytes:
-    if _raw(PTRACE_GETSIGINFO, pid, None, ctypes.addressof(_siginfo)) == -1:
-        _fail(PTRACE_GETSIGINFO, pid)
+    try:
+        _request(PTRACE_GETSIGINFO, pid, 0, _siginfo_addr)
+    except OSError as exc:
+        _fail(PTRACE_GETSIGINFO, pid, exc)
     return _siginfo.raw
 
 
 def setsiginfo(pid: int, info: bytes) -> None:
     _siginfo.raw = info[:SIGINFO_SIZE].ljust(SIGINFO_SIZE, b"\0")
-    if _raw(PTRACE_SETSIGINFO, pid, None, ctypes.addressof(_siginfo)) == -1:
-        _fail(PTRACE_SETSIGINFO, pid)
+    try:
+        _request(PTRACE_SETSIGINFO, pid, 0, _siginfo_addr)
+    except OSError as exc:
+        _fail(PTRACE_SETSIGINFO, pid, exc)
 
 
 def getsigmask(pid: int) -> int:
     """The thread's blocked signals (ptrace(2) PTRACE_GETSIGMASK; it must be stopped):
     one call, where /proc/PID/status costs an open, a read and a parse."""
-    if _raw(PTRACE_GETSIGMASK, pid, ctypes.c_void_p(8), ctypes.addressof(_word)) == -1:
-        _fail(PTRACE_GETSIGMASK, pid)
+    try:
+        _request(PTRACE_GETSIGMASK, pid, 8, _word_addr)
+    except OSError as exc:
+        _fail(PTRACE_GETSIGMASK, pid, exc)
     return _word.value
 
 
@@ -138,14 +171,18 @@ MASK64 = (1 << 64) - 1
 
 
 def cont(pid: int, sig: int = 0) -> None:
-    if _raw(PTRACE_CONT, pid, None, sig) == -1:
-        _fail(PTRACE_CONT, pid)
+    try:
+        _request(PTRACE_CONT, pid, 0, sig)
+    except OSError as exc:
+        _fail(PTRACE_CONT, pid, exc)
 
 
 def syscall(pid: int, sig: int = 0) -> None:
     """Resume to the next syscall-exit-stop (after a seccomp stop, that of the same call)."""
-    if _raw(PTRACE_SYSCALL, pid, None, sig) == -1:
-        _fail(PTRACE_SYSCALL, pid)
+    try:
+        _request(PTRACE_SYSCALL, pid, 0, sig)
+    except OSError as exc:
+        _fail(PTRACE_SYSCALL, pid, exc)
 
 
 def wait_task(native: int) -> tuple[int, int]:

@@ -79,5 +79,18 @@ int main(void)
     report("clone", r > 0);
     reap("clone");
     printf("parent word %d\n", *(int *)page);
+
+    /* a tid word across a page boundary, its second half read-only: put_user()
+     * writes all four bytes or none */
+    char *pair = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+    mprotect(pair + 4096, 4096, PROT_READ);
+    r = syscall(SYS_clone, CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | SIGCHLD, 0,
+                pair + 4094, pair + 4094, 0);
+    if (r == 0)
+        _exit(pair[4094] == 0 && pair[4095] == 0 ? 6 : 7);
+    report("clone across pages", r > 0);
+    reap("clone across pages");
+    printf("parent bytes %d %d\n", pair[4094], pair[4095]);
     return 0;
 }

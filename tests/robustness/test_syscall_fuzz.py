@@ -301,13 +301,17 @@ clone3 reaped 1 exit 3
 clone 1 0
 clone reaped 1 exit 4
 parent word 0
+clone across pages 1 0
+clone across pages reaped 1 exit 6
+parent bytes 0 0
 """.splitlines()
 
 
 def test_read_only_arguments_the_host_rewrites(build, tmp_path):
     """The structures the host changes for the native call (an owner's pid, capset's
     pid, clone3's flags) in read-only memory: the kernel only reads them, so the calls
-    work; clone's tid pointers at a read-only word are skipped, as by the kernel."""
+    work; clone's tid pointers at a read-only word, or across a page boundary into
+    one, are skipped, as by the kernel (no byte written)."""
     native, simulated = run_both(build("readonly_args"), [], tmp_path)
     assert native == READONLY_ARGS
     assert simulated == READONLY_ARGS

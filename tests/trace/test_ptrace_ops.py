@@ -1,0 +1,66 @@
+"""The ptrace requests of the stop path give the same answers through the C extension
+(trace/_ptrace.c, when pip built it) and through the ctypes fallback."""
+from __future__ import annotations
+
+import errno
+import os
+import signal
+
+import pytest
+
+from pytest_simproc.trace import ptrace_ops as pt
+
+IMPLEMENTATIONS = [pytest.param(pt._ctypes_request, id="ctypes")]
+try:
+    from pytest_simproc.trace._ptrace import request as _c_request
+    IMPLEMENTATIONS.append(pytest.param(_c_request, id="extension"))
+except ImportError:
+    pass
+
+
+@pytest.fixture
+def stopped_child():
+    """A child that asked to be traced and stopped itself with SIGSTOP."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            pt.traceme()
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+            os.kill(os.getpid(), signal.SIGSTOP)
+        finally:
+            os._exit(7)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGSTOP
+    yield pid
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+@pytest.mark.parametrize("request_impl", IMPLEMENTATIONS)
+def test_requests_at_a_stop(stopped_child, request_impl, monkeypatch):
+    monkeypatch.setattr(pt, "_request", request_impl)
+    regs = pt.getregs(stopped_child)
+    assert regs.rip and regs.rsp
+    pt.setregs(stopped_child, regs)
+    assert bytes(pt.getregs(stopped_child)) == bytes(regs)
+    assert pt.getsigmask(stopped_child) & (1 << (signal.SIGUSR1 - 1))
+    info = pt.getsiginfo(stopped_child)
+    assert int.from_bytes(info[:4], "little") == signal.SIGSTOP
+    pt.setsiginfo(stopped_child, info)
+    pt.cont(stopped_child, 0)  # the SIGSTOP discarded: the child runs on to its exit
+    _, status = os.waitpid(stopped_child, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 7
+
+
+@pytest.mark.parametrize("request_impl", IMPLEMENTATIONS)
+def test_a_failed_request_is_a_ptrace_error_with_its_errno(request_impl, monkeypatch):
+    monkeypatch.setattr(pt, "_request", request_impl)
+    with pytest.raises(pt.PtraceError) as failed:
+        pt.cont(os.getpid())  # not a tracee of ours
+    assert failed.value.errno == errno.ESRCH
+    with pytest.raises(pt.PtraceError) as failed:
+        pt.getregs(0x7FFFFFFF)
+    assert failed.value.errno == errno.ESRCH
