@@ -102,6 +102,11 @@ class PreparedFilter:
         self._prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
         self._prctl.restype = ctypes.c_int
 
+    @property
+    def address(self) -> int:
+        """Where its struct sock_fprog is (for the C spawn path, trace/_spawnc.c)."""
+        return ctypes.addressof(self._fprog)
+
     def install(self) -> None:
         """Install in the calling process (the forked child, just before execve)."""
         prctl = self._prctl
