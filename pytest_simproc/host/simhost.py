@@ -159,7 +159,9 @@ class SimHost:
         _redirect((0, 1, 2), stdout, stderr)
         path = _resolve_program(argv[0], env.get("PATH", os.defpath), cwd)
         exe = os.path.basename(argv[0])
-        fds, paths, close_after = open_stdio(self.data_dir, exe, stdin)
+        captured = [kind for kind, spec in (("stdout", stdout), ("stderr", stderr))
+                    if spec is None]
+        fds, paths, close_after = open_stdio(self.data_dir, exe, stdin, captured)
         fds = _redirect(fds, stdout, stderr)
         try:
             try:
@@ -172,6 +174,9 @@ class SimHost:
                 os.close(fd)
         final_paths = []
         for kind, tmp in zip(("stdout", "stderr"), paths):
+            if tmp is None:  # not captured: it went where the caller said
+                final_paths.append(None)
+                continue
             final = os.path.join(self.data_dir, f"{self.hostname}.{exe}.{proc.pid}.{kind}")
             os.replace(tmp, final)
             final_paths.append(final)
@@ -407,7 +412,7 @@ class SimHost:
             harvest(self.data_dir, self._coverage_file)
         if self._own_data_dir and not self._keep_data:
             for sp in self._spawned:
-                for path in (sp._stdout_path, sp._stderr_path):
+                for path in filter(None, (sp._stdout_path, sp._stderr_path)):
                     try:
                         with open(path, "rb") as f:
                             self._closed_output[path] = f.read()

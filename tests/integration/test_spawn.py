@@ -8,6 +8,7 @@ import resource
 import shutil
 import signal
 import struct
+import subprocess
 
 import pytest
 
@@ -193,3 +194,17 @@ def test_a_started_program_is_stopped_at_its_exec_event(count_c_spawns):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     assert len(count_c_spawns) == 1
+
+
+def test_a_stream_sent_elsewhere_gets_no_file_in_the_data_dir(tmp_path):
+    """Only captured streams are files of the data dir (drop-in spawns send both to the
+    test's descriptors: two files made, renamed and removed for nothing)."""
+    with open(tmp_path / "out", "wb") as out, SimHost() as host:
+        p = host.spawn(["sh", "-c", "echo out; echo err >&2"], stdout=out,
+                       stderr=subprocess.STDOUT)
+        q = host.spawn(["sh", "-c", "echo err >&2"], stdout=out)
+        host.run()
+        assert (p.stdout_path, p.stderr_path, p.stdout, p.stderr) == (None, None, b"", b"")
+        assert q.stdout_path is None and q.stderr == b"err\n"
+        assert sorted(os.listdir(host.data_dir)) == [f"simhost.sh.{q.pid}.stderr"]
+    assert (tmp_path / "out").read_bytes() == b"out\nerr\n"
