@@ -1,6 +1,14 @@
-"""The optional C extension (pytest_simproc/trace/_ptrace.c); everything else is in
-pyproject.toml. A failed build leaves the pure-Python (ctypes) path."""
+"""The optional C extensions; everything else is in pyproject.toml. Both are optional:
+an install without a C compiler still works, through the pure-Python paths.
+
+- trace/_ptrace.c: the stop path's ptrace requests (else ctypes);
+- trace/_spawnc.c: a spawn's set-up in C without os.fork (else the Python fork path).
+"""
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("pytest_simproc.trace._ptrace",
-                             ["pytest_simproc/trace/_ptrace.c"], optional=True)])
+setup(ext_modules=[
+    Extension("pytest_simproc.trace._ptrace", ["pytest_simproc/trace/_ptrace.c"],
+              optional=True),
+    Extension("pytest_simproc.trace._spawnc", ["pytest_simproc/trace/_spawnc.c"],
+              optional=True),
+])

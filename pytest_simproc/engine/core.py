@@ -4,6 +4,7 @@ tables, and the small queries handlers make. Its behaviour comes from the parts 
 made of, one responsibility each (see the package docstring)."""
 from __future__ import annotations
 
+import ctypes
 import os
 import hashlib
 import random
@@ -19,7 +20,7 @@ from ..inject import Injector
 from ..scheduler import ChaosScheduler, Scheduler
 from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
-from ..trace.seccomp import PreparedFilter, build_filter
+from ..trace.seccomp import prepared_filter
 from ..trace.vdso import ClockPage, image as vdso_image
 from .decode import SyscallStops
 from .deliver import SignalDelivery
@@ -120,14 +121,14 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
             from ..strace.record import CallRecord
             self.strace_recorded = self._recorded_numbers()
             self.strace = CallRecord(self.strace_recorded, hostname=hostname)
-            self._filter = PreparedFilter(build_filter(self._trapped_numbers(), CONDITIONAL))
+            self._filter = prepared_filter(self._trapped_numbers(), CONDITIONAL)
         else:
             from ..strace import StraceLog
             self.strace_recorded = None
             self.strace = StraceLog(mode=strace, directory=data_dir, hostname=hostname,
                                     start_ns=start_time_ns)
             # every call is logged, so every call stops the tracee
-            self._filter = PreparedFilter(build_filter(None))
+            self._filter = prepared_filter(None)
         self._cpu = _pick_cpu()
         if self._cpu is not None:
             # The tracer thread (this one) shares the tracees' CPU: see _pick_cpu.
@@ -254,17 +255,19 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         return self.info[pid].children_cpu_ns
 
 
+_libc = ctypes.CDLL(None)
+
+
 def _pick_cpu() -> int | None:
     """Tracees all run on one CPU with their tracer: waking the tracer on the CPU the
     tracee just left costs a few microseconds, across CPUs tens (NOTES: ptrace cost).
     The CPU the tracer thread runs on now, so that hosts of parallel pytest workers
     (pytest-xdist) spread over the machine; programs are told they run on CPU 0."""
-    import ctypes
     try:
         cpus = os.sched_getaffinity(0)
     except OSError:
         return None
-    current = ctypes.CDLL(None).sched_getcpu()
+    current = _libc.sched_getcpu()
     if current in cpus:
         return current
     return min(cpus) if cpus else None

@@ -20,6 +20,7 @@ from ..kernel.rlimits import normalize_rlimits
 from ..kernel.signals import parse_signal
 from ..kernel.states import parse_final_state
 from ..report import build_report, render_tree
+from ..trace import ptrace_ops as pt
 from ..trace.spawn import SpawnFailed
 from .measure import (fatal_by_default, flush, flush_before_kill, harvest,
                       measured_environment)
@@ -42,6 +43,21 @@ def _become_subreaper() -> None:
         _subreaper_set = True
 
 
+
+
+def _end_on_tracer(engine: Engine) -> tuple[list[int], bool]:
+    """A closing host's last work on its tracer thread: reap every native process,
+    release the engine's descriptors; the survivors, and whether the thread has no
+    child left at all (wait(2) __WNOTHREAD), so that another host may use it."""
+    try:
+        survivors = engine.drain()
+    finally:
+        engine.close()
+    try:
+        os.waitpid(-1, os.WNOHANG | pt.WALL | pt.WNOTHREAD)
+    except ChildProcessError:
+        return survivors, True
+    return survivors, False
 
 
 class SimHost:
@@ -87,13 +103,18 @@ class SimHost:
         self._closed_strace: dict[int, list[str]] | None = None
         self._by_proc: dict[int, SimProcess] = {}
         _become_subreaper()
-        self._tracer = _TracerThread(f"simproc-tracer-{hostname}")
-        self._engine = self._tracer.call(lambda: Engine(
-            hostname=hostname, start_time_ns=self._start_ns, seed=seed,
-            data_dir=self.data_dir, rlimits=self.rlimits,
-            cpu_ns_per_syscall=int(round(cpu_time_per_syscall * NSEC)), strace=strace,
-            network=network, chaos=chaos, replay=_replay, explain=_explain,
-            inject=checked["inject"]))
+        tracer = _TracerThread.take(f"simproc-tracer-{hostname}")
+        try:
+            self._engine = tracer.call(lambda: Engine(
+                hostname=hostname, start_time_ns=self._start_ns, seed=seed,
+                data_dir=self.data_dir, rlimits=self.rlimits,
+                cpu_ns_per_syscall=int(round(cpu_time_per_syscall * NSEC)), strace=strace,
+                network=network, chaos=chaos, replay=_replay, explain=_explain,
+                inject=checked["inject"]))
+        except BaseException:
+            tracer.recycle()  # it started nothing
+            raise
+        self._tracer = tracer
         self._watchdog = _Watchdog(self._engine, watchdog_timeout)
 
     # ---------------------------------------------------------------- context
@@ -138,7 +159,9 @@ class SimHost:
         _redirect((0, 1, 2), stdout, stderr)
         path = _resolve_program(argv[0], env.get("PATH", os.defpath), cwd)
         exe = os.path.basename(argv[0])
-        fds, paths, close_after = open_stdio(self.data_dir, exe, stdin)
+        captured = [kind for kind, spec in (("stdout", stdout), ("stderr", stderr))
+                    if spec is None]
+        fds, paths, close_after = open_stdio(self.data_dir, exe, stdin, captured)
         fds = _redirect(fds, stdout, stderr)
         try:
             try:
@@ -159,6 +182,9 @@ class SimHost:
         it counts as spawned by the host's user."""
         final_paths = []
         for kind, tmp in zip(("stdout", "stderr"), paths):
+            if tmp is None:  # not captured: it went where the caller said
+                final_paths.append(None)
+                continue
             final = os.path.join(self.data_dir, f"{self.hostname}.{exe}.{sp.pid}.{kind}")
             os.replace(tmp, final)
             final_paths.append(final)
@@ -389,17 +415,21 @@ class SimHost:
         self._watchdog.stop()
         engine.kill_everything()
         try:
-            survivors = self._tracer.call(engine.drain)
-        finally:
-            self._tracer.call(engine.close)
+            survivors, childless = self._tracer.call(_end_on_tracer, engine)
+        except BaseException:
             self._tracer.stop()
+            raise
+        if survivors or not childless:
+            self._tracer.stop()  # PTRACE_O_EXITKILL: its tracees die with it
+        else:
+            self._tracer.recycle()
         if engine.strace is not None:
             self._closed_strace = engine.strace.kept(engine.table.processes())
         if self._coverage_file is not None:
             harvest(self.data_dir, self._coverage_file)
         if self._own_data_dir and not self._keep_data:
             for sp in self._spawned:
-                for path in (sp._stdout_path, sp._stderr_path):
+                for path in filter(None, (sp._stdout_path, sp._stderr_path)):
                     try:
                         with open(path, "rb") as f:
                             self._closed_output[path] = f.read()

@@ -68,9 +68,10 @@ def _redirect(fds, stdout, stderr):
 
 
 
-def open_stdio(data_dir: str, exe: str, stdin):
+def open_stdio(data_dir: str, exe: str, stdin, captured=("stdout", "stderr")):
     """The descriptors for a new program's 0, 1, 2, the temporary paths of its
-    captured stdout and stderr, and the descriptors to close once it is spawned."""
+    ``captured`` stdout and stderr (None, and descriptor -1, for one going elsewhere:
+    no file is made for it), and the descriptors to close once it is spawned."""
     data = _check_stdin(stdin)  # before anything is created
     close_after, paths = [], []
     try:
@@ -87,6 +88,10 @@ def open_stdio(data_dir: str, exe: str, stdin):
             in_fd = _fd_of(stdin, "stdin")
         out_fds = []
         for kind in ("stdout", "stderr"):
+            if kind not in captured:
+                out_fds.append(-1)
+                paths.append(None)
+                continue
             fd, path = tempfile.mkstemp(prefix=f".{exe}.{kind}.", dir=data_dir)
             out_fds.append(fd)
             paths.append(path)
@@ -94,7 +99,7 @@ def open_stdio(data_dir: str, exe: str, stdin):
     except BaseException:
         for fd in close_after:
             os.close(fd)
-        for path in paths:
+        for path in filter(None, paths):
             try:
                 os.unlink(path)
             except OSError:

@@ -14,6 +14,7 @@ import concurrent.futures
 import os
 import queue
 import signal as _signal
+import sys
 import threading
 import time as _time
 from typing import TYPE_CHECKING
@@ -23,12 +24,41 @@ if TYPE_CHECKING:
 
 
 class _TracerThread:
-    """Runs callables on the one thread allowed to make ptrace requests."""
+    """Runs callables on the one thread allowed to make ptrace requests.
+
+    A host that closed cleanly (every native process reaped) gives its thread back
+    (``recycle``) and the next host of the process takes it (``take``): starting a
+    thread costs a wake-up of the new thread, which a loaded machine makes slow. The
+    thread keeps nothing of the host but its CPU pin, which the next host's engine
+    sets again."""
+
+    _idle: list = []
+    _idle_lock = threading.Lock()
 
     def __init__(self, name: str):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
+
+    @classmethod
+    def take(cls, name: str) -> "_TracerThread":
+        with cls._idle_lock:
+            while cls._idle:
+                tracer = cls._idle.pop()
+                if tracer._thread.is_alive():
+                    tracer._thread.name = name
+                    return tracer
+        return cls(name)
+
+    def recycle(self) -> None:
+        """The host is done and its tracees are reaped: keep the thread for another."""
+        with self._idle_lock:
+            self._idle.append(self)
+
+    @classmethod
+    def _forget_idle(cls) -> None:
+        cls._idle = []  # a forked child has none of these threads
+        cls._idle_lock = threading.Lock()
 
     def _main(self):
         while True:
@@ -61,7 +91,10 @@ class _Watchdog:
     CPU time without a stop; kills a task that has run natively for ``timeout`` real
     seconds without a stop. A preemption for a timer or CPU limit of the task's own
     process counts as a stop; one for something elsewhere in the host, or a SIGSTOP
-    the tracer discarded because nothing was due, does not (engine/trap.py)."""
+    the tracer discarded because nothing was due, does not (engine/trap.py).
+
+    One thread per process looks at every open host's (_Watchers): a host's watchdog
+    costs no thread start, and ``stop`` only waits for a look at this host to end."""
 
     # How often the running task's CPU time is looked at (real seconds).
     PREEMPT_POLL = 0.005
@@ -69,51 +102,102 @@ class _Watchdog:
     def __init__(self, engine: Engine, timeout: float):
         self._engine = engine
         self._timeout = timeout
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="simproc-watchdog",
-                                        daemon=True)
-        self._thread.start()
+        self._interval = min(0.5, timeout / 4)
+        self._slice_key, self._slice_start = None, None
+        _Watchers.add(self)
 
     # A task asleep in the real kernel (state S) cannot be woken by anything the host
     # runs, since nothing else runs: report it sooner than a spinning one.
     NATIVE_SLEEP_GRACE = 2.0
 
-    def _main(self):
-        interval = min(0.5, self._timeout / 4)
+    def _look(self) -> float:
+        """One look at the running task; how long until the next (real seconds)."""
         engine = self._engine
         watch = engine.watch
-        slice_key, slice_start = None, None
-        while not self._stop.wait(self.PREEMPT_POLL if watch.task is not None
-                                  else min(interval, 0.05)):
-            task, since, epoch = watch.task, watch.since, watch.epoch
-            if task is None:
-                continue
-            if (task, epoch) != slice_key:
-                slice_key, slice_start = (task, epoch), _process_cpu_ns(task.tgid_native)
-            elif (watch.asked != epoch and slice_start is not None
-                  and (_process_cpu_ns(task.tgid_native) or 0) - slice_start
-                  >= engine.preempt_after_ns):
-                watch.asked = epoch   # before the signal: the tracer checks it at the stop
-                try:
-                    _tgkill(task.tgid_native, task.native, _signal.SIGSTOP)
-                except OSError:
-                    pass
-            waited = _time.monotonic() - since
-            if waited < min(self._timeout, self.NATIVE_SLEEP_GRACE):
-                continue
-            if waited < self._timeout and _native_state(task.native) != "S":
-                continue
-            if watch.task is not task:
-                continue
-            watch.fired = _watchdog_message(task, waited)
+        task, since, epoch = watch.task, watch.since, watch.epoch
+        if task is None:
+            return min(self._interval, 0.05)
+        if (task, epoch) != self._slice_key:
+            self._slice_key, self._slice_start = (task, epoch), _process_cpu_ns(task.tgid_native)
+        elif (watch.asked != epoch and self._slice_start is not None
+              and (_process_cpu_ns(task.tgid_native) or 0) - self._slice_start
+              >= engine.preempt_after_ns):
+            watch.asked = epoch   # before the signal: the tracer checks it at the stop
             try:
-                os.kill(task.tgid_native, _signal.SIGKILL)
-            except ProcessLookupError:
+                _tgkill(task.tgid_native, task.native, _signal.SIGSTOP)
+            except OSError:
                 pass
+        waited = _time.monotonic() - since
+        if waited < min(self._timeout, self.NATIVE_SLEEP_GRACE):
+            return self.PREEMPT_POLL
+        if waited < self._timeout and _native_state(task.native) != "S":
+            return self.PREEMPT_POLL
+        if watch.task is not task:
+            return self.PREEMPT_POLL
+        watch.fired = _watchdog_message(task, waited)
+        try:
+            os.kill(task.tgid_native, _signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return self.PREEMPT_POLL
 
     def stop(self):
-        self._stop.set()
-        self._thread.join(timeout=5)
+        _Watchers.remove(self)
+
+
+class _Watchers:
+    """The one thread that runs every open host's watchdog, started with the first."""
+
+    _lock = threading.Lock()   # held while a host is looked at
+    _members: list = []
+    _wake = threading.Event()
+    _thread = None
+
+    @classmethod
+    def add(cls, watchdog: _Watchdog) -> None:
+        with cls._lock:
+            cls._members.append(watchdog)
+            if cls._thread is None or not cls._thread.is_alive():
+                cls._thread = threading.Thread(target=cls._main, name="simproc-watchdog",
+                                               daemon=True)
+                cls._thread.start()
+        cls._wake.set()
+
+    @classmethod
+    def remove(cls, watchdog: _Watchdog) -> None:
+        with cls._lock:   # after this, nothing looks at its host again
+            cls._members.remove(watchdog)
+
+    @classmethod
+    def _main(cls) -> None:
+        while True:
+            delays = []
+            with cls._lock:
+                for member in list(cls._members):
+                    try:
+                        delays.append(member._look())
+                    except Exception:  # that host loses its watchdog, the others not
+                        cls._members.remove(member)
+                        threading.excepthook(threading.ExceptHookArgs(
+                            (*sys.exc_info(), threading.current_thread())))
+            cls._wake.wait(min(delays) if delays else None)
+            cls._wake.clear()
+
+    @classmethod
+    def _forget(cls) -> None:
+        """In a forked child: no thread, no hosts of the parent's."""
+        cls._lock = threading.Lock()
+        cls._members = []
+        cls._wake = threading.Event()
+        cls._thread = None
+
+
+def _after_fork_in_child() -> None:
+    _TracerThread._forget_idle()
+    _Watchers._forget()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _process_cpu_ns(tgid: int) -> int | None:

@@ -102,6 +102,11 @@ class PreparedFilter:
         self._prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
         self._prctl.restype = ctypes.c_int
 
+    @property
+    def address(self) -> int:
+        """Where its struct sock_fprog is (for the C spawn path, trace/_spawnc.c)."""
+        return ctypes.addressof(self._fprog)
+
     def install(self) -> None:
         """Install in the calling process (the forked child, just before execve)."""
         prctl = self._prctl
@@ -109,3 +114,22 @@ class PreparedFilter:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
         if prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(self._fprog), 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP)")
+
+
+_prepared: dict = {}
+
+
+def prepared_filter(traced: frozenset[int] | None,
+                    conditional: dict[int, tuple[int, frozenset[int]]] | None = None
+                    ) -> PreparedFilter:
+    """``PreparedFilter(build_filter(traced, conditional))``, built once per process:
+    hosts that trap the same calls share it (it is only ever read)."""
+    key = (None if traced is None else frozenset(traced),
+           tuple(sorted((nr, arg, frozenset(values))
+                        for nr, (arg, values) in (conditional or {}).items())))
+    prepared = _prepared.get(key)
+    if prepared is None:
+        prepared = PreparedFilter(build_filter(traced, conditional))
+        if len(_prepared) < 64:
+            _prepared[key] = prepared
+    return prepared

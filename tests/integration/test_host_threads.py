@@ -1,0 +1,108 @@
+"""Hosts share threads, never state (host/threads.py): a closed host's tracer thread
+serves the next host of the process, one watchdog thread looks at every open host, and
+a forked child of the test starts afresh."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from pytest_simproc import Exited, SimHost
+from pytest_simproc.errors import WatchdogError
+
+
+def _tracer_thread(host: SimHost) -> threading.Thread:
+    return host._tracer.call(threading.current_thread)
+
+
+def test_a_closed_hosts_tracer_thread_serves_the_next_host():
+    with SimHost() as first:
+        p = first.spawn(["true"])
+        first.run()
+        thread = _tracer_thread(first)
+    assert p.exit_status == Exited(0)
+    with SimHost(hostname="second") as second:
+        assert _tracer_thread(second) is thread
+        assert thread.name == "simproc-tracer-second"
+        q = second.spawn(["sh", "-c", "echo $$"])
+        second.run()
+        assert q.stdout == b"1000\n"  # a fresh process table
+        assert second.now == first.start_time  # and a fresh clock
+
+
+def test_two_open_hosts_have_their_own_tracer_threads():
+    with SimHost() as a, SimHost() as b:
+        assert _tracer_thread(a) is not _tracer_thread(b)
+        pa, pb = a.spawn(["true"]), b.spawn(["true"])
+        a.run()
+        b.run()
+        assert pa.exit_status == pb.exit_status == Exited(0)
+
+
+def test_a_tracer_thread_with_a_child_left_is_not_reused():
+    """A thread that still has a child process (here one the test makes it fork) ends
+    with its host instead of serving another: the next host could wait for it."""
+    host = SimHost()
+    thread = _tracer_thread(host)
+    r, w = os.pipe()
+
+    def fork_child():
+        pid = os.fork()
+        if pid == 0:
+            os.close(w)
+            os.read(r, 1)
+            os._exit(0)
+        return pid
+    pid = host._tracer.call(fork_child)
+    try:
+        host.close()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    finally:
+        os.close(w)
+        os.close(r)
+        os.waitpid(pid, 0)  # reparented to us (the subreaper) or still ours
+    with SimHost() as other:
+        assert _tracer_thread(other) is not thread
+
+
+def test_the_watchdog_watches_every_open_host(build):
+    """Two hosts at once: a spin in the one opened first is killed by the one watchdog
+    thread while the second host is open too."""
+    with SimHost(watchdog_timeout=1) as spinning, SimHost() as idle:
+        sleeper = idle.spawn(["sleep", "5"])
+        spinning.spawn([build("spin")])
+        with pytest.raises(WatchdogError, match="spin"):
+            spinning.run()
+        idle.run()
+        assert sleeper.exit_status == Exited(0)
+
+
+def test_a_forked_child_of_the_test_runs_its_own_host():
+    with SimHost() as host:  # leaves an idle tracer thread and the watchdog thread
+        host.spawn(["true"])
+        host.run()
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            with SimHost() as own:
+                p = own.spawn(["true"])
+                own.run()
+                code = 0 if p.exit_status == Exited(0) else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 120
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise AssertionError("the forked child's host hung")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0
