@@ -63,6 +63,10 @@ int main(void)
     pthread_join(t, NULL);
     out("handled in %s, value %d, %s\n", handled_in == 2 ? "the thread" : "main",
         value, siname(code));
+    /* pthread_join returns once the kernel cleared the thread's tid word, which it does
+     * before the thread is released: wait until its tid is gone (tgkill(2) signal 0) */
+    for (int i = 0; i < 5000 && syscall(SYS_tgkill, getpid(), tid, 0) == 0; i++)
+        nanosleep(&tick, NULL);
     r = queue(tid);
     out("rt_sigqueueinfo(ended thread's tid) = %s\n", r == 0 ? "0" : strerrorname_np(errno));
     return 0;
