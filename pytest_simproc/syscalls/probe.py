@@ -1,0 +1,114 @@
+"""What a program's descriptor is, seen through the host's duplicate of it.
+
+A blocking call is decided on the open file description the program's descriptor
+names: the host takes a duplicate with pidfd_getfd(2) (the same pipe, socket or epoll
+instance), looks at its type and flags, polls it with no timeout, and writes through it
+when it finishes a program's blocking write (io.py).
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import socket
+import stat
+
+MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
+
+
+class _Probe:
+    """A duplicate of a tracee's descriptor and what it is."""
+
+    __slots__ = ("fd", "mode", "nonblocking", "_socket")
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.mode = os.fstat(fd).st_mode
+        self.nonblocking = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
+        self._socket = None
+
+    def _socket_kind(self) -> tuple[int, int]:
+        if self._socket is None:
+            sock = socket.socket(fileno=self.fd)  # reads SO_DOMAIN and SO_TYPE
+            self._socket = (sock.family, sock.type)
+            sock.detach()
+        return self._socket
+
+    @property
+    def socket_family(self) -> int:
+        return self._socket_kind()[0]
+
+    @property
+    def socket_type(self) -> int:
+        return self._socket_kind()[1]
+
+    @property
+    def may_block_half_way(self) -> bool:
+        """A blocking write here may sleep after writing part of its data: pipes,
+        stream sockets and terminals (datagrams go whole or not at all)."""
+        if stat.S_ISFIFO(self.mode):
+            return True
+        if stat.S_ISSOCK(self.mode):
+            return self.socket_type == socket.SOCK_STREAM
+        return stat.S_ISCHR(self.mode) and os.isatty(self.fd)
+
+    def write_nonblocking(self, data: bytes, flags: int) -> int:
+        """write(2)/send(2) ``data`` without sleeping (BlockingIOError if nothing fits).
+        The tracee is stopped, so flipping O_NONBLOCK on the shared open file
+        description for one call is seen by nobody."""
+        if stat.S_ISSOCK(self.mode):
+            sock = socket.socket(fileno=self.fd)
+            try:
+                return sock.send(data, flags | MSG_DONTWAIT | MSG_NOSIGNAL)
+            finally:
+                sock.detach()
+        old = fcntl.fcntl(self.fd, fcntl.F_GETFL)
+        fcntl.fcntl(self.fd, fcntl.F_SETFL, old | os.O_NONBLOCK)
+        try:
+            return os.write(self.fd, data)
+        finally:
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, old)
+
+    def revents(self, events: int) -> int:
+        poller = select.poll()
+        poller.register(self.fd, events)
+        ready = poller.poll(0)
+        return ready[0][1] if ready else 0
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _probe(ctx, fd: int):
+    """A probe of the program's descriptor ``fd``, or None if it is not open."""
+    try:
+        dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
+    except OSError:
+        return None
+    try:
+        return _Probe(dup)
+    except OSError:
+        os.close(dup)
+        return None
+
+
+# Character devices whose reads and writes never wait (devices(7), major 1): null, zero,
+# full, random (since Linux 5.6, once seeded at boot), urandom. Not kmsg (1:11).
+_MEM_DEVICES_THAT_NEVER_WAIT = frozenset({3, 5, 7, 8, 9})
+
+
+def _never_waits(ctx, fd: int) -> bool:
+    """The descriptor is a file that never makes a call wait (a regular file, directory,
+    block device or one of the memory devices): known from one stat of its /proc link,
+    where a probe (pidfd_getfd, fstat, fcntl, close) costs four calls."""
+    try:
+        st = os.stat(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
+    except OSError:
+        return False  # not open, or gone: the probe's path answers
+    mode = st.st_mode
+    if stat.S_ISCHR(mode):
+        return (os.major(st.st_rdev) == 1
+                and os.minor(st.st_rdev) in _MEM_DEVICES_THAT_NEVER_WAIT)
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISBLK(mode)
