@@ -81,6 +81,12 @@ class Scheduler:
         """sched_yield(2): the current task goes to the back of the line."""
         self._streak = QUANTUM
 
+    def not_a_turn(self) -> None:
+        """The running task's last stop exists only because the strace log asked for
+        it: it does not count toward its quantum, so that logging every call leaves the
+        schedule as it is with logging off (--simproc-verify compares the two)."""
+        self._streak -= 1
+
     def preempted(self, task) -> None:
         """``task`` spun a slice of real time in user code (engine/trap.py): another
         runnable task runs next, for a turn about as long."""

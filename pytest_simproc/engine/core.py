@@ -156,6 +156,14 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
             numbers |= self.injector.numbers
         return numbers
 
+    def _stops_anyway(self, nr: int, args) -> bool:
+        """Whether the call would stop with strace logging off too: the filter of that
+        mode, its conditional calls by their argument (registry.CONDITIONAL)."""
+        cond = CONDITIONAL.get(nr)
+        if cond is not None:
+            return args[cond[0]] & 0xFFFFFFFF in cond[1] or nr in self._watched_numbers()
+        return nr in self._simulated or nr in self._watched_numbers()
+
     def _trapped_numbers(self) -> frozenset:
         """What the filter traps whatever the arguments: the simulated calls and the
         watched ones."""

@@ -46,6 +46,8 @@ class SyscallStops:
             self._charge_cpu(pid, info, self.cpu_ns_per_syscall)
             self.calls_charged += 1
         args = syscall_args(regs)
+        if self.strace_recorded is None and not self._stops_anyway(nr, args):
+            self.sched.not_a_turn()   # a stop for the log alone
         ctx = SyscallContext(self, task, nr, args, regs)
         task.ctx = ctx
         task.last_syscall = nr
@@ -71,7 +73,8 @@ class SyscallStops:
                 self.strace.syscall_noreturn(task.strace_call, self.clock.now_ns)
                 task.strace_call = None
             elif outcome.on_exit is None:
-                outcome.on_exit = unchanged
+                outcome.on_exit = unchanged   # an exit stop for the log alone
+                self.sched.not_a_turn()
         return outcome
 
     def _handle(self, ctx):

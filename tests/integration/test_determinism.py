@@ -84,3 +84,20 @@ def test_same_program_same_report_with_time(build):
     assert report1 == report2
     by_pid = {p["pid"]: p for p in json.loads(report1)["processes"]}
     assert by_pid[1002]["end_time"] - by_pid[1002]["start_time"] == 1
+
+
+def test_logging_every_call_leaves_the_schedule_as_it_is(c_programs):
+    """strace="standard" and "deterministic" stop at every call, "off" only at the
+    simulated ones: the extra stops must not count toward a task's quantum, or the
+    threads of a program take turns differently with logging on (the examples'
+    producer/consumer split its items the other way under --simproc-verify)."""
+    from pathlib import Path
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    prodcons = c_programs(examples, "examples-det", {"prodcons": ["-pthread"]})("prodcons")
+    outputs = {}
+    for mode in ("off", "standard", "deterministic"):
+        with SimHost(strace=mode) as host:
+            p = host.spawn([prodcons])
+            host.run()
+            outputs[mode] = (p.exit_status, p.stdout, host.now)
+    assert outputs["off"] == outputs["standard"] == outputs["deterministic"], outputs
