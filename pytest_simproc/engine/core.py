@@ -115,6 +115,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         # the calls that cost CPU in the model: the simulated ones, whether or not the
         # strace log traps every other call too
         self._simulated = intercepted_numbers()
+        self._off_traps = self._trapped_numbers()   # what logging off traps by number
         if strace == "off":
             # the record of the calls that stop anyway (strace/record.py); None: every
             # call is logged
@@ -160,9 +161,8 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         """Whether the call would stop with strace logging off too: the filter of that
         mode, its conditional calls by their argument (registry.CONDITIONAL)."""
         cond = CONDITIONAL.get(nr)
-        if cond is not None:
-            return args[cond[0]] & 0xFFFFFFFF in cond[1] or nr in self._watched_numbers()
-        return nr in self._simulated or nr in self._watched_numbers()
+        return (cond is not None and args[cond[0]] & 0xFFFFFFFF in cond[1]
+                or nr in self._off_traps)
 
     def _trapped_numbers(self) -> frozenset:
         """What the filter traps whatever the arguments: the simulated calls and the

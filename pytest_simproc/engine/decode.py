@@ -15,7 +15,7 @@ from ..syscalls import CONDITIONAL, HANDLERS, intercepted_numbers, syscall_name
 from ..syscalls.outcome import Block, Fork, Native, NativePark
 from ..trace import ptrace_ops as pt
 from ..trace.seccomp import (AUDIT_ARCH_X86_64, FOREIGN_ABI_TAG, X32_SYSCALL_BIT,
-                             PreparedFilter, build_filter)
+                             prepared_filter)
 from .records import SyscallContext, Task, syscall_args
 from .writeback import ParkNative, unchanged
 
@@ -165,10 +165,11 @@ class SyscallStops:
         programs spawned from now on get the larger filter."""
         self.extra_handlers.update(handlers)
         self._simulated = intercepted_numbers() | frozenset(self.extra_handlers)
+        self._off_traps = self._trapped_numbers()
         if self.strace_recorded is not None:
             self.strace_recorded = self._recorded_numbers()
             self.strace.set_numbers(self.strace_recorded)
-            self._filter = PreparedFilter(build_filter(self._trapped_numbers(), CONDITIONAL))
+            self._filter = prepared_filter(self._off_traps, CONDITIONAL)
 
     def _count_unsupported(self, name: str, pid: int) -> None:
         key = (name, pid)
