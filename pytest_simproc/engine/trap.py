@@ -5,6 +5,7 @@ burst the programs were charged (kernel.clock.CpuBurst), and by a preemption sli
 when a task spins in user code while something is due (README "The CPU model")."""
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal as _signal
@@ -92,7 +93,10 @@ class StopLoop:
             self._await(task)
             if task.stop is None:
                 return
-        self._resume(task)
+        try:
+            self._resume(task)
+        except pt.PtraceError as exc:
+            self._vanished(task, exc)
         self._await(task)
 
     def _await(self, task: Task) -> None:
@@ -106,12 +110,25 @@ class StopLoop:
         try:
             while task.stop is None and task.expect_stop and not task.gone:
                 native, status = pt.wait_task(task.native) if alone else pt.wait_any()
-                self._dispatch(native, status)
+                try:
+                    self._dispatch(native, status)
+                except pt.PtraceError as exc:
+                    self._vanished(self.tasks.get(native), exc)
         finally:
             watch.task = None
         if watch.fired is not None:
             message, watch.fired = watch.fired, None
             raise WatchdogError(message)
+
+    def _vanished(self, task: Task | None, exc: pt.PtraceError) -> None:
+        """A request to a stopped task failed with ESRCH: it was killed meanwhile
+        (SIGKILL ends a ptrace-stop: the watchdog's, a user's, or a sibling thread's
+        exit_group), and its death is the next thing wait(2) reports for it. What the
+        stop had decided stays decided, as for a call a kill interrupts natively."""
+        if exc.errno != errno.ESRCH or task is None:
+            raise exc
+        task.stop = None
+        task.expect_stop = True
 
     def _dispatch(self, native: int, status: int) -> None:
         task = self.tasks.get(native)

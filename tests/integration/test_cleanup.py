@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from pytest_simproc import SimHost
+from pytest_simproc import Signaled, SimHost
 
 
 def _native_pids(host) -> list[int]:
@@ -74,3 +74,23 @@ def test_tracer_killed_takes_its_tracees_along(tmp_path):
         os.waitpid(native, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+@pytest.mark.parametrize("answer", [0, None], ids=["hook-answers", "simulator-answers"])
+def test_a_program_killed_natively_while_stopped_ends_killed(answer):
+    """SIGKILL ends a ptrace-stop (the watchdog's kill, a user's ``kill -9`` of the
+    native pid, a sibling's exit_group): the tracer's next request to the task fails
+    with ESRCH. That is the task's death on the way, not a host error (it was one,
+    racing the watchdog in CI)."""
+    host = SimHost()
+
+    def kill_it(call):
+        os.kill(_native_pids(host)[0], signal.SIGKILL)
+        return answer
+
+    host.emulate_syscalls(["getppid"], kill_it)
+    proc = host.spawn([sys.executable, "-c", "import os; os.getppid(); print('survived')"])
+    host.run_for(10)
+    assert proc.exit_status == Signaled(signal.SIGKILL)
+    assert proc.stdout == b""
+    host.close()
