@@ -88,27 +88,39 @@ class _TracerThread:
 
 class _Watchdog:
     """Asks for a task's preemption once it has run ``engine.preempt_after_ns`` of real
-    CPU time without a stop; kills a task that has run natively for ``timeout`` real
-    seconds without a stop. A preemption for a timer or CPU limit of the task's own
+    CPU time without a stop; kills a task that has used ``timeout`` seconds of CPU
+    without a stop, or slept natively for ``NATIVE_SLEEP_GRACE`` real seconds in a call
+    the host does not gate. A preemption for a timer or CPU limit of the task's own
     process counts as a stop; one for something elsewhere in the host, or a SIGSTOP
     the tracer discarded because nothing was due, does not (engine/trap.py).
+
+    CPU time, not real time: on a loaded machine a program starting up (an interpreter
+    importing, natively, through calls the host does not see) gets a fraction of a CPU,
+    and ten real seconds of that is no spin; a spin uses the CPU it is given.
 
     One thread per process looks at every open host's (_Watchers): a host's watchdog
     costs no thread start, and ``stop`` only waits for a look at this host to end."""
 
     # How often the running task's CPU time is looked at (real seconds).
     PREEMPT_POLL = 0.005
+    # A task asleep in the real kernel (state S) cannot be woken by anything the host
+    # runs, since nothing else runs: report it sooner than a spinning one.
+    NATIVE_SLEEP_GRACE = 2.0
+    # A task that neither sleeps nor uses its CPU (starved, or in an uninterruptible
+    # wait) is reported after this many times ``timeout`` of real time.
+    REAL_TIME_FACTOR = 10
 
     def __init__(self, engine: Engine, timeout: float):
         self._engine = engine
         self._timeout = timeout
+        self._timeout_ns = int(timeout * 1e9)
         self._interval = min(0.5, timeout / 4)
         self._slice_key, self._slice_start = None, None
+        # the spin being measured: its task and start (WatchdogState.since), the CPU it
+        # used up to the last look and the CPU reading then, when that look was
+        self._spin_key, self._spin_cpu, self._last_cpu, self._last_look = None, 0, 0, 0.0
+        self._asleep = None   # (real time, CPU) of the first look of a sleep streak
         _Watchers.add(self)
-
-    # A task asleep in the real kernel (state S) cannot be woken by anything the host
-    # runs, since nothing else runs: report it sooner than a spinning one.
-    NATIVE_SLEEP_GRACE = 2.0
 
     def _look(self) -> float:
         """One look at the running task; how long until the next (real seconds)."""
@@ -117,24 +129,40 @@ class _Watchdog:
         task, since, epoch = watch.task, watch.since, watch.epoch
         if task is None:
             return min(self._interval, 0.05)
+        now, cpu = _time.monotonic(), _process_cpu_ns(task.tgid_native) or 0
+        if (task, since) != self._spin_key:
+            # A new wait: the tracer carries a spin over a preemption by back-dating
+            # ``since`` (before our last look); a fresh one starts after it.
+            if self._spin_key is None or self._spin_key[0] is not task or since >= self._last_look:
+                self._spin_cpu = 0
+            self._spin_key, self._asleep = (task, since), None
+        else:
+            self._spin_cpu += cpu - self._last_cpu
+        self._last_cpu, self._last_look = cpu, now
         if (task, epoch) != self._slice_key:
-            self._slice_key, self._slice_start = (task, epoch), _process_cpu_ns(task.tgid_native)
+            self._slice_key, self._slice_start = (task, epoch), cpu
         elif (watch.asked != epoch and self._slice_start is not None
-              and (_process_cpu_ns(task.tgid_native) or 0) - self._slice_start
-              >= engine.preempt_after_ns):
+              and cpu - self._slice_start >= engine.preempt_after_ns):
             watch.asked = epoch   # before the signal: the tracer checks it at the stop
             try:
                 _tgkill(task.tgid_native, task.native, _signal.SIGSTOP)
             except OSError:
                 pass
-        waited = _time.monotonic() - since
-        if waited < min(self._timeout, self.NATIVE_SLEEP_GRACE):
+        waited = now - since
+        if self._spin_cpu >= self._timeout_ns or waited >= self.REAL_TIME_FACTOR * self._timeout:
+            return self._fire(task, waited)
+        if _native_state(task.native) != "S":
+            self._asleep = None
+        elif self._asleep is None or self._asleep[1] != cpu:
+            self._asleep = (now, cpu)
+        elif now - self._asleep[0] >= min(self._timeout, self.NATIVE_SLEEP_GRACE):
+            return self._fire(task, waited)
+        return self.PREEMPT_POLL
+
+    def _fire(self, task, waited: float) -> float:
+        if self._engine.watch.task is not task:
             return self.PREEMPT_POLL
-        if waited < self._timeout and _native_state(task.native) != "S":
-            return self.PREEMPT_POLL
-        if watch.task is not task:
-            return self.PREEMPT_POLL
-        watch.fired = _watchdog_message(task, waited)
+        self._engine.watch.fired = _watchdog_message(task, waited, self._spin_cpu / 1e9)
         try:
             os.kill(task.tgid_native, _signal.SIGKILL)
         except ProcessLookupError:
@@ -214,13 +242,14 @@ def _tgkill(tgid: int, tid: int, sig: int) -> None:
     tgkill(tgid, tid, sig)
 
 
-def _watchdog_message(task, timeout: float) -> str:
+def _watchdog_message(task, waited: float, cpu: float) -> str:
     from ..syscalls import syscall_name
     proc = task.proc
     last = syscall_name(task.last_syscall) if task.last_syscall is not None else "none"
     where = _native_activity(task.native)
     return (f"watchdog: process {proc.pid} ({' '.join(proc.argv)!s}) {where} for "
-            f"{timeout:.1f} s of real time without a system call the host sees; its last "
+            f"{waited:.1f} s of real time ({cpu:.1f} s of CPU) without a system call the "
+            f"host sees; its last "
             f"simulated system call was {last}. It was killed. If it waits on something "
             f"the host does not simulate, that is unsupported; if it spins, give it "
             f"work that makes system calls (or raise watchdog_timeout).")
