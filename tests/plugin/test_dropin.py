@@ -276,8 +276,8 @@ def test_readline_of_a_program_that_sleeps_between_lines(pytester, args):
         PROGRAM = ["sh", "-c", "echo one; sleep 1; echo two; sleep 1; echo three"]
 
         def test_readline():
+            t0 = time.monotonic()   # before the start: "sleep 1" begins after it
             p = subprocess.Popen(PROGRAM, stdout=subprocess.PIPE, text=True)
-            t0 = time.monotonic()
             assert p.stdout.readline() == "one\\n"
             assert p.stdout.readline() == "two\\n"
             assert time.monotonic() - t0 >= 0.9
