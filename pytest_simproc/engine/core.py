@@ -12,6 +12,7 @@ import random
 from ..kernel import ProcessTable, VirtualClock
 from ..kernel.clock import CpuBurst, EventQueue
 from ..kernel.futex import FutexTable
+from ..kernel.timens import TimeNamespaces
 from ..kernel.sigstate import SignalDispositions
 from ..kernel.timers import TimerTable
 from ..kernel.rlimits import RLIMIT_CPU, cpu_limit_signal
@@ -99,6 +100,10 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.events = EventQueue()
         self.timers = TimerTable(self.clock, self.events, self._post_timer_signal,
                                  lambda pid: self.info[pid].cpu_ns)
+        # time namespaces (syscalls/time.py)
+        self.timens = TimeNamespaces()
+        self.timers.ns_offset = self.timens.offset
+        self.vdso_images: dict[int, int] = {}   # pid -> its vDSO image's address
         self._rng = random.Random(f"simproc:{seed}:{hostname}")
         self._random_files = 0
         self.tasks: dict[int, Task] = {}      # native tid -> task

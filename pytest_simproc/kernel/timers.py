@@ -133,6 +133,9 @@ class TimerTable:
         self._procs: dict[int, ProcessTimers] = {}
         self._cpu_armed: dict[int, set] = {}   # pid -> armed CPU timers
         self._on_realtime: dict[_Timer, int] = {}  # armed at an absolute realtime -> pid
+        # ns_offset(pid, clock_id): how far the clock reads ahead of the timeline in
+        # the process's time namespace (kernel/timens.py)
+        self.ns_offset = lambda pid, clock_id: 0
 
     def _of(self, pid: int) -> ProcessTimers:
         timers = self._procs.get(pid)
@@ -279,11 +282,14 @@ class TimerTable:
             return 0
         return max(1, (old_value + NSEC // 2) // NSEC) & 0xFFFFFFFF  # an unsigned int
 
-    def _absolute(self, clock_id: int, value: int) -> int:
+    def _absolute(self, pid: int, clock_id: int, value: int) -> int:
         """An absolute time on ``clock_id`` as a time on the timer's timeline: the
         realtime clocks run ``realtime_offset_ns`` ahead of the virtual clock (a
-        later clock_settime moves such a timer: realtime_was_set)."""
-        return value - self._clock.realtime_offset_ns if clock_id in REALTIME_CLOCKS else value
+        later clock_settime moves such a timer: realtime_was_set), the monotonic
+        ones by the offset of the caller's time namespace."""
+        if clock_id in REALTIME_CLOCKS:
+            return value - self._clock.realtime_offset_ns
+        return value - self.ns_offset(pid, clock_id)
 
     def realtime_was_set(self, delta_ns: int) -> None:
         """CLOCK_REALTIME jumped by ``delta_ns``: a timer armed at an absolute realtime
@@ -322,7 +328,7 @@ class TimerTable:
         timer = self._posix(pid, timer_id)
         old = self._remaining(pid, timer)
         if value:
-            expiry = (self._absolute(timer.clock_id, value) if flags & TIMER_ABSTIME
+            expiry = (self._absolute(pid, timer.clock_id, value) if flags & TIMER_ABSTIME
                       else self._now(pid, timer) + value)
         else:
             expiry = 0
@@ -349,7 +355,7 @@ class TimerTable:
                          interval: int) -> tuple[int, int]:
         old = self._remaining(pid, timer)
         if value:
-            expiry = (self._absolute(timer.clock_id, value) if flags & TIMER_ABSTIME
+            expiry = (self._absolute(pid, timer.clock_id, value) if flags & TIMER_ABSTIME
                       else self._clock.now_ns + value)
             self._arm(pid, timer, max(expiry, 1), interval,
                       _on_realtime(timer.clock_id, flags))

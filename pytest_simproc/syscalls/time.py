@@ -12,14 +12,20 @@ the clock page, and must give what they give (its clock kinds mirror
 REALTIME_CLOCKS and _WALL_CLOCKS; tests/integration/test_vdso.py compares the two).
 They still answer syscall(2), CPU-time clocks, unknown ids, and every read of a
 program that has no vDSO.
+
+Time namespaces (kernel/timens.py) are applied: a process's namespace moves its
+monotonic and boottime clocks, and absolute sleeps and timers on them are read in its
+terms.
 """
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
 from ..kernel.timers import REALTIME_CLOCKS, REALTIME_SET
 from ..trace.procstatus import credentials
+from ..trace.vdso import write_offsets
 from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec,
                    read_timeval, s32, s64)
 from .outcome import Block
@@ -49,8 +55,8 @@ def _realtime(ctx) -> int:
 def _clock_value(ctx, clock_id: int) -> int | None:
     if clock_id in REALTIME_CLOCKS:
         return _realtime(ctx)
-    if clock_id in _WALL_CLOCKS:
-        return ctx.now_ns
+    if clock_id in _WALL_CLOCKS:  # the time namespace's offset
+        return ctx.now_ns + ctx.engine.timens.offset(ctx.proc.pid, clock_id)
     if clock_id in _CPU_CLOCKS:
         return ctx.engine.cpu_time_ns(ctx.task)
     if clock_id < 0:
@@ -190,25 +196,104 @@ def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
         # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
         if clock_id in REALTIME_CLOCKS:
             return _sleep_until_realtime(ctx, value)
-        return _sleep_until(ctx, value, 0)
+        # a time of the caller's namespace (time_namespaces(7))
+        return _sleep_until(ctx, value - ctx.engine.timens.offset(ctx.proc.pid, clock_id), 0)
     return _sleep_until(ctx, ctx.now_ns + value, rem)
 
 
-CAP_SYS_TIME = 25  # capabilities(7)
+CAP_SYS_ADMIN, CAP_SYS_TIME = 21, 25  # capabilities(7)
+
+
+def capable(ctx, cap: int) -> bool:
+    """Whether the calling thread has ``cap`` in its effective set."""
+    creds = credentials(ctx.task.tgid_native, ctx.task.native)
+    return creds is not None and bool(creds[1] & (1 << cap))
 
 
 def _set_realtime(ctx, value_ns: int | None) -> int:
     """Move the host's CLOCK_REALTIME to ``value_ns`` (None: leave it), never the
     machine's: EPERM without the native thread's CAP_SYS_TIME (clock_settime(2)).
     The monotonic clocks stay."""
-    creds = credentials(ctx.task.tgid_native, ctx.task.native)
-    if creds is None or not creds[1] & (1 << CAP_SYS_TIME):
+    if not capable(ctx, CAP_SYS_TIME):
         return -errno.EPERM
     if value_ns is not None:
         old = ctx.engine.clock.realtime_offset_ns
         ctx.engine.clock.realtime_offset_ns = value_ns - ctx.now_ns
         ctx.engine.realtime_was_set(value_ns - ctx.now_ns - old)
     return 0
+
+
+# ------------------------------------------------------------------ time namespaces
+
+def publish_namespace(engine, pid: int, task=None) -> None:
+    """The process's vDSO adds its namespace's offsets from now on (trace/vdso.py)."""
+    image = engine.vdso_images.get(pid)
+    if image is None or engine.clock_page is None:
+        return
+    ns = engine.timens.of(pid)
+    if task is None:
+        task = engine.info[pid].tasks[0]
+    write_offsets(task.mem, image, engine.clock_page, ns.monotonic_ns, ns.boottime_ns)
+
+
+def unshare_time(ctx) -> int:
+    """unshare(CLONE_NEWTIME): the caller's later children enter a new namespace
+    (time_namespaces(7)); EPERM without CAP_SYS_ADMIN."""
+    if not capable(ctx, CAP_SYS_ADMIN):
+        return -errno.EPERM
+    ctx.engine.timens.unshare(ctx.proc.pid)
+    return 0
+
+
+def namespace_of_fd(ctx, fd: int):
+    """The time namespace descriptor ``fd`` names (/proc/PID/ns/time or
+    time_for_children), None when it names none."""
+    try:
+        link = os.readlink(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
+    except OSError:
+        return None
+    rendered = os.path.join(ctx.engine.data_dir, ".proc", "timens", "")
+    if link.startswith(rendered):
+        return ctx.engine.timens.by_inum(int(link[len(rendered):]))
+    if link.startswith("time:") and link == os.readlink("/proc/self/ns/time"):
+        return ctx.engine.timens.root
+    return None
+
+
+def setns_time(ctx, ns) -> int:
+    """setns(2) into time namespace ``ns``: EUSERS for a multithreaded caller, EPERM
+    without CAP_SYS_ADMIN; the caller's clocks move at once."""
+    if sum(1 for t in ctx.engine.info[ctx.proc.pid].tasks if not t.exiting) > 1:
+        return -errno.EUSERS
+    if not capable(ctx, CAP_SYS_ADMIN):
+        return -errno.EPERM
+    if ctx.engine.timens.setns(ctx.proc.pid, ns):
+        publish_namespace(ctx.engine, ctx.proc.pid, ctx.task)
+    return 0
+
+
+def timens_offsets_write(ctx, fd: int, buf: int, count: int):
+    """write(2) to /proc/PID/timens_offsets (rendered, procfs.py): the host's
+    namespace takes the offsets; None for any other descriptor."""
+    try:
+        link = os.readlink(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
+    except OSError:
+        return None
+    root = os.path.join(ctx.engine.data_dir, ".proc", "")
+    if not (link.startswith(root) and link.endswith("/timens_offsets")):
+        return None
+    pid = int(link[len(root):].split("/", 1)[0])
+    count = count & 0xFFFFFFFFFFFFFFFF
+    with open(f"/proc/{ctx.task.tgid_native}/fdinfo/{fd}", "rb") as f:
+        position = int(f.readline().split()[1])
+    if position or count >= 4096:
+        return -errno.EINVAL  # before the buffer is read
+    data = ctx.mem.read(buf, count) if count else b""
+    if ctx.table.get(pid) is None:
+        return -errno.ESRCH
+    now = ctx.now_ns
+    return ctx.engine.timens.write_offsets(pid, data, position, capable(ctx, CAP_SYS_TIME),
+                                           now, now)
 
 
 @handles("clock_settime")

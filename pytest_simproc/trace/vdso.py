@@ -18,6 +18,12 @@ points AT_SYSINFO_EHDR at the image (getauxval(3)), where glibc (dynamic and sta
 musl and Go look for it.
 A fork keeps both mappings: the child reads the same shared page.
 
+Time namespaces (kernel/timens.py) need no page of their own: the page holds the root
+namespace's clocks, and each process's private copy of the image holds its own
+namespace's offsets, which the tracer writes when the process enters a namespace
+(``write_offsets``) and the image's clock_gettime adds. One shared page stays the one
+thing written when time moves, and a process never reads another namespace's time.
+
 Not in the image, so still trapped: CPU-time clocks (their values are per process
 and change with every trapped call), clock_getres, and unknown clock ids.
 """
@@ -101,6 +107,7 @@ class ClockPage:
     def __init__(self, directory: str, image_bytes: bytes):
         self.image = image_bytes
         self.stub = _function(image_bytes, "simproc_map_stub")
+        self.offsets_at = _symbol(image_bytes, "simproc_timens")[0]
         self.path = os.path.join(directory, ".clock-page")
         try:  # a data dir used before: its page is read-only to its owner too
             os.unlink(self.path)
@@ -142,6 +149,12 @@ class TraceeGone(Exception):
 
 def _function(elf: bytes, name: str) -> bytes:
     """The code of function ``name`` in ``elf`` (its .symtab entry's bytes)."""
+    value, length = _symbol(elf, name)
+    return elf[value:value + length]  # one segment: offsets are addresses
+
+
+def _symbol(elf: bytes, name: str) -> tuple[int, int]:
+    """(address, size) of symbol ``name`` in ``elf``'s .symtab."""
     shoff, = struct.unpack_from("<Q", elf, 40)
     shentsize, shnum = struct.unpack_from("<HH", elf, 58)
     sections = [struct.unpack_from("<IIQQQQII", elf, shoff + i * shentsize)
@@ -154,8 +167,20 @@ def _function(elf: bytes, name: str) -> bytes:
             st_name, _, _, _, value, length = struct.unpack_from("<IBBHQQ", elf, at)
             end = elf.index(b"\0", strings + st_name)
             if elf[strings + st_name:end] == name.encode():
-                return elf[value:value + length]  # one segment: offsets are addresses
+                return value, length
     raise LookupError(name)
+
+
+def write_offsets(mem, image_at: int, page: ClockPage, monotonic_ns: int,
+                  boottime_ns: int) -> bool:
+    """Give the program whose vDSO image is at ``image_at`` the offsets of its time
+    namespace (vdso.c simproc_timens; the image is the process's own private copy).
+    False when its memory could not be written."""
+    try:
+        mem.poke(image_at + page.offsets_at, struct.pack("<qq", monotonic_ns, boottime_ns))
+    except OSError:
+        return False
+    return True
 
 
 def install(native: int, mem, page: ClockPage, regs) -> int | None:
