@@ -133,8 +133,9 @@ class TimerTable:
         self._procs: dict[int, ProcessTimers] = {}
         self._cpu_armed: dict[int, set] = {}   # pid -> armed CPU timers
         self._on_realtime: dict[_Timer, int] = {}  # armed at an absolute realtime -> pid
-        # ns_offset(pid, clock_id): how far the clock reads ahead of the timeline in
-        # the process's time namespace (kernel/timens.py)
+        # ns_offset(pid, clock_id): how far the clock reads ahead of the timeline (and
+        # of CLOCK_REALTIME, for a realtime clock): the process's time namespace's
+        # offset (kernel/timens.py), CLOCK_TAI's TAI offset
         self.ns_offset = lambda pid, clock_id: 0
 
     def _of(self, pid: int) -> ProcessTimers:
@@ -285,10 +286,10 @@ class TimerTable:
     def _absolute(self, pid: int, clock_id: int, value: int) -> int:
         """An absolute time on ``clock_id`` as a time on the timer's timeline: the
         realtime clocks run ``realtime_offset_ns`` ahead of the virtual clock (a
-        later clock_settime moves such a timer: realtime_was_set), the monotonic
-        ones by the offset of the caller's time namespace."""
+        later clock_settime moves such a timer: realtime_was_set), and ``ns_offset``
+        more."""
         if clock_id in REALTIME_CLOCKS:
-            return value - self._clock.realtime_offset_ns
+            value -= self._clock.realtime_offset_ns
         return value - self.ns_offset(pid, clock_id)
 
     def realtime_was_set(self, delta_ns: int) -> None:

@@ -15,6 +15,7 @@ struct clock_page {
     uint32_t pad;
     volatile int64_t now_ns;          /* the monotonic clocks */
     volatile int64_t realtime_ns;     /* CLOCK_REALTIME and its views */
+    volatile int64_t tai_ns;          /* CLOCK_TAI - CLOCK_REALTIME (adjtimex(2) tai) */
 };
 
 struct k_timespec { int64_t tv_sec; int64_t tv_nsec; };
@@ -59,8 +60,8 @@ static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e,
     return ret;
 }
 
-/* Both values as of one instant of virtual time. */
-static inline void read_page(int64_t *now, int64_t *real)
+/* The values as of one instant of virtual time. */
+static inline void read_page(int64_t *now, int64_t *real, int64_t *tai)
 {
     const struct clock_page *p = page();
     uint32_t seq;
@@ -70,6 +71,7 @@ static inline void read_page(int64_t *now, int64_t *real)
         __asm__ volatile("" ::: "memory");
         *now = p->now_ns;
         *real = p->realtime_ns;
+        *tai = p->tai_ns;
         __asm__ volatile("" ::: "memory");
     } while (p->seq != seq);
 }
@@ -85,8 +87,10 @@ static inline int64_t seconds(int64_t ns)
 static int clock_kind(int id)
 {
     switch (id) {
-    case 0: case 5: case 8: case 11:      /* REALTIME, _COARSE, _ALARM, TAI */
+    case 0: case 5: case 8:               /* REALTIME, _COARSE, _ALARM */
         return 2;
+    case 11:                              /* TAI */
+        return 4;
     case 1: case 4: case 6:               /* MONOTONIC, _RAW, _COARSE */
         return 1;
     case 7: case 9:                       /* BOOTTIME, _ALARM */
@@ -101,9 +105,9 @@ int __vdso_clock_gettime(int id, struct k_timespec *ts)
     int kind = clock_kind(id);
     if (!kind)
         return (int)raw_syscall6(228 /* clock_gettime */, id, (long)ts, 0, 0, 0, 0);
-    int64_t now, real;
-    read_page(&now, &real);
-    int64_t v = kind == 2 ? real : now + timens_offset(kind == 3);
+    int64_t now, real, tai;
+    read_page(&now, &real, &tai);
+    int64_t v = kind == 2 ? real : kind == 4 ? real + tai : now + timens_offset(kind == 3);
     ts->tv_sec = seconds(v);
     ts->tv_nsec = v - seconds(v) * NSEC;
     return 0;
@@ -111,8 +115,8 @@ int __vdso_clock_gettime(int id, struct k_timespec *ts)
 
 int __vdso_gettimeofday(struct k_timeval *tv, struct k_timezone *tz)
 {
-    int64_t now, real;
-    read_page(&now, &real);
+    int64_t now, real, tai;
+    read_page(&now, &real, &tai);
     if (tv) {
         tv->tv_sec = seconds(real);
         tv->tv_usec = (real - seconds(real) * NSEC) / 1000;
@@ -126,8 +130,8 @@ int __vdso_gettimeofday(struct k_timeval *tv, struct k_timezone *tz)
 
 int64_t __vdso_time(int64_t *t)
 {
-    int64_t now, real;
-    read_page(&now, &real);
+    int64_t now, real, tai;
+    read_page(&now, &real, &tai);
     int64_t s = seconds(real);
     if (t)
         *t = s;

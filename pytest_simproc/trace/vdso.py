@@ -49,8 +49,9 @@ _CFLAGS = ["-O2", "-fPIC", "-shared", "-nostdlib", "-fno-stack-protector",
            "-Wl,--hash-style=both", "-Wl,-soname=linux-vdso.so.1", "-Wl,--no-undefined",
            "-Wl,-z,max-page-size=4096", "-Wl,--build-id=none"]
 
-# the clock page's layout, vdso.c's struct clock_page: seq, pad, now_ns, realtime_ns
-_PAGE_FMT = "<IIqq"
+# the clock page's layout, vdso.c's struct clock_page: seq, pad, now_ns, realtime_ns,
+# tai_ns
+_PAGE_FMT = "<IIqqq"
 
 
 
@@ -123,16 +124,23 @@ class ClockPage:
 
     def publish(self, now_ns: int, realtime_ns: int) -> None:
         """Write the virtual clocks' values; the sequence word is odd meanwhile."""
+        self._write(8, struct.pack("<qq", now_ns, realtime_ns))
+
+    def publish_tai(self, tai_ns: int) -> None:
+        """Write how far CLOCK_TAI runs ahead of CLOCK_REALTIME."""
+        self._write(24, struct.pack("<q", tai_ns))
+
+    def _write(self, at: int, data: bytes) -> None:
         m = self._map
         self._seq += 1
         struct.pack_into("<I", m, 0, self._seq)
-        struct.pack_into("<qq", m, 8, now_ns, realtime_ns)
+        m[at:at + len(data)] = data
         self._seq += 1
         struct.pack_into("<I", m, 0, self._seq)
 
     def read(self) -> tuple[int, int]:
         """(now_ns, realtime_ns) as a program would read them."""
-        _, _, now, real = struct.unpack_from(_PAGE_FMT, self._map, 0)
+        _, _, now, real, _ = struct.unpack_from(_PAGE_FMT, self._map, 0)
         return now, real
 
     def close(self) -> None:
