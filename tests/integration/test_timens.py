@@ -24,7 +24,9 @@ def test_namespace_offsets_apply_as_natively(build):
     effect for the children and an exec'd program, with the kernel's errors (EINVAL,
     ERANGE, EACCES once a process entered, EACCES in the first namespace), and a
     child reads its namespace's time through the vDSO and the system call alike,
-    sleeps and arms timers in its terms, and setns(2) takes it back."""
+    sleeps and arms timers in its terms, and setns(2) takes it back; clone3's
+    CLONE_NEWTIME makes a child a namespace of its own; without CAP_SYS_ADMIN,
+    EPERM."""
     argv = [build("timens_apply")]
     expected = _native_or_skip(argv)
     assert b"child: MONOTONIC +1000 BOOTTIME +2000 RAW +1000 COARSE +1000\n" in expected

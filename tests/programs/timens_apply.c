@@ -2,12 +2,14 @@
  * written to /proc/self/timens_offsets with the kernel's errors, a forked child's
  * monotonic and boottime clocks (vDSO and system call), its absolute sleeps and
  * timers, /proc/uptime, setns(2) back to the first namespace, a thread, a vfork
- * child and an exec. Clock differences are printed rounded to 100 s, and waits as
- * whether they lasted at least their time and less than 100 s, so that a native
- * run, where real time passes, prints what the host prints.
+ * child, an exec, clone3(CLONE_NEWTIME) and an unprivileged caller. Clock
+ * differences are printed rounded to 100 s, and waits as whether they lasted at
+ * least their time and less than 100 s, so that a native run, where real time
+ * passes, prints what the host prints.
  * Natively it needs CAP_SYS_ADMIN and CAP_SYS_TIME. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -218,6 +220,34 @@ int main(int argc, char **argv)
     waitpid(pid, &status, 0);
     out("child %s\n", status == 0 ? "exited 0" : "failed");
     out("after a child entered: %s\n", write_offsets("monotonic 3 0"));
+
+    /* clone3(CLONE_NEWTIME): a new namespace for the child, made from the one for
+     * children, its offsets fixed */
+    struct clone_args args = {.flags = CLONE_NEWTIME, .exit_signal = SIGCHLD};
+    pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0)
+        die("clone3");
+    if (pid == 0) {
+        char mine[64];
+        link_of("/proc/self/ns/time", mine, sizeof mine);
+        out("clone3 child: MONOTONIC %+ld BOOTTIME %+ld, a namespace of its own: %d\n",
+            secs(now(CLOCK_MONOTONIC) - root_mono), secs(now(CLOCK_BOOTTIME) - root_boot),
+            strcmp(mine, children) != 0 && strcmp(mine, own) != 0);
+        out("clone3 child: its offsets fixed: %s\n", write_offsets("monotonic 1 0"));
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+
+    /* without CAP_SYS_ADMIN */
+    pid = fork();
+    if (pid == 0) {
+        if (setresuid(65534, 65534, 65534))
+            die("setresuid");
+        out("nobody: unshare %s\n", unshare(CLONE_NEWTIME) ? strerrorname_np(errno) : "0");
+        out("nobody: setns %s\n", setns(root_fd, CLONE_NEWTIME) ? strerrorname_np(errno) : "0");
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
     out("parent: MONOTONIC %+ld\n", secs(now(CLOCK_MONOTONIC) - root_mono));
 
     char arg[32];
