@@ -259,9 +259,7 @@ class ProcView:
 
     def timens_offsets(self, pid: int) -> bytes:
         """The offsets of the time namespace the process's children enter
-        (time_namespaces(7), kernel/timens.py). Writes to it are the host's from now
-        on (syscalls/time.py timens_offsets_write)."""
-        self.engine.timens.files_open = True
+        (time_namespaces(7), kernel/timens.py)."""
         return self.engine.timens.show(pid)
 
     def cmdline(self, pid: int) -> bytes:

@@ -62,7 +62,9 @@ class TimeNamespaces:
         self._for_children: dict[int, TimeNamespace] = {}
         self._next_inum = _FIRST_INUM
         self.active = False
-        self.files_open = False   # a timens_offsets was opened: writes are looked at
+        # a program opened a timens_offsets: its writes are looked at from now on (a
+        # readlink each), not before
+        self.files_open = False
 
     def of(self, pid: int) -> TimeNamespace:
         return self._in.get(pid, self.root)

@@ -36,3 +36,17 @@ def test_namespace_offsets_apply_as_natively(build):
         assert (p.exit_status, p.stderr) == (Exited(0), b"")
         assert p.stdout == expected
         assert host.report()["host"]["refused"] == []
+
+
+def test_writes_are_looked_at_only_once_timens_offsets_is_opened(tool):
+    """Every write(2) of a host paid a readlink of its descriptor once /proc/1 (init's
+    rendered directory, timens_offsets among its files) had been read, as by `ps`;
+    only a program's open of a timens_offsets turns the check on."""
+    with SimHost() as host:
+        host.spawn([tool("bash"), "-c", "cat /proc/1/stat /proc/1/status > /dev/null"])
+        host.run()
+        assert host._engine.timens.files_open is False
+        p = host.spawn([tool("bash"), "-c", "cat /proc/self/timens_offsets"])
+        host.run()
+        assert p.stdout.startswith(b"monotonic ")
+        assert host._engine.timens.files_open is True
