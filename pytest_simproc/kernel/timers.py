@@ -38,6 +38,7 @@ KTIME_MAX = 2**63 - 1       # the kernel's timers saturate here: no expiry or in
 WALL_CLOCKS = frozenset({0, 1, 4, 5, 6, 7, 8, 9, 11})
 CPU_CLOCKS = frozenset({2, 3})
 REALTIME_CLOCKS = frozenset({0, 5, 8, 11})  # REALTIME, its COARSE, ALARM and TAI views
+CLOCK_TAI = 11
 #: what a sleep until an absolute realtime waits for besides its deadline: a clock set
 REALTIME_SET = ("realtime set",)
 
@@ -292,14 +293,17 @@ class TimerTable:
             value -= self._clock.realtime_offset_ns
         return value - self.ns_offset(pid, clock_id)
 
-    def realtime_was_set(self, delta_ns: int) -> None:
+    def realtime_was_set(self, delta_ns: int, tai_moves: bool = True) -> None:
         """CLOCK_REALTIME jumped by ``delta_ns``: a timer armed at an absolute realtime
         still expires at that realtime, sooner or later on the virtual timeline, at
         once if it has passed (clock_settime(2), timer_settime(2) TIMER_ABSTIME);
-        relative timers and the monotonic clocks do not move."""
+        relative timers and the monotonic clocks do not move, nor do CLOCK_TAI's when
+        ``tai_moves`` is False (a leap second: the TAI offset moved back)."""
         for timer, pid in list(self._on_realtime.items()):
             if not timer.expiry:  # a one-shot that expired
                 del self._on_realtime[timer]
+                continue
+            if timer.clock_id == CLOCK_TAI and not tai_moves:
                 continue
             timer.expiry = max(timer.expiry - delta_ns, 1)
             if timer.handle is not None:  # else parked: moved when it resumes

@@ -160,14 +160,16 @@ def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):
     return Block(deadline_ns=deadline_ns, on_timeout=lambda c: 0, on_interrupt=interrupted)
 
 
-def _sleep_until_realtime(ctx, value_ns: int):
-    """Park until CLOCK_REALTIME reads ``value_ns``: a clock_settime meanwhile makes the
-    sleep end sooner or later (clock_nanosleep(2) TIMER_ABSTIME)."""
-    deadline = value_ns - ctx.engine.clock.realtime_offset_ns
+def _sleep_until_realtime(ctx, clock_id: int, value_ns: int):
+    """Park until realtime clock ``clock_id`` reads ``value_ns``: a clock_settime (or
+    a leap second, for all but CLOCK_TAI) meanwhile makes the sleep end sooner or
+    later (clock_nanosleep(2) TIMER_ABSTIME)."""
+    deadline = value_ns - ctx.engine.clock.realtime_offset_ns - ctx.engine.clock_offset_ns(
+        ctx.proc.pid, clock_id)
     block = _sleep_until(ctx, deadline, 0)
     if isinstance(block, Block):
         block.keys = (REALTIME_SET,)
-        block.retry = lambda c: _sleep_until_realtime(c, value_ns)
+        block.retry = lambda c: _sleep_until_realtime(c, clock_id, value_ns)
     return block
 
 
@@ -199,11 +201,10 @@ def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
         return -errno.EINVAL
     if flags & TIMER_ABSTIME:
         # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
-        # a time of the caller's namespace (time_namespaces(7)), or TAI
-        value -= ctx.engine.clock_offset_ns(ctx.proc.pid, clock_id)
         if clock_id in REALTIME_CLOCKS:
-            return _sleep_until_realtime(ctx, value)
-        return _sleep_until(ctx, value, 0)
+            return _sleep_until_realtime(ctx, clock_id, value)
+        # a time of the caller's namespace (time_namespaces(7))
+        return _sleep_until(ctx, value - ctx.engine.timens.offset(ctx.proc.pid, clock_id), 0)
     return _sleep_until(ctx, ctx.now_ns + value, rem)
 
 
@@ -244,7 +245,7 @@ def sync_ntp(engine) -> None:
     clock, ntp = engine.clock, engine.ntp
     while step := ntp.advance(clock.realtime_ns):
         clock.realtime_offset_ns += step * NSEC
-        engine.realtime_was_set(step * NSEC)
+        engine.realtime_was_set(step * NSEC, tai_moves=False)  # the TAI offset moved back
     if engine.clock_page is not None:  # the vDSO's CLOCK_TAI
         engine.clock_page.publish_tai(ntp.tai * NSEC)
     if engine.leap_event is not None:

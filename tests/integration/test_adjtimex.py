@@ -53,7 +53,8 @@ def test_reads_and_refusals_as_natively(build):
 # STA_DEL arm a leap second at the next UTC midnight from the next tick on (TIME_INS,
 # TIME_DEL): 23:59:59 repeats (TIME_OOP, TAI one second further from UTC) or is
 # skipped, then TIME_WAIT until the bit is cleared and a tick passes; an absolute
-# realtime sleep to midnight ends at the midnight after the repeated second.
+# realtime sleep to midnight ends at the midnight after the repeated second, while
+# CLOCK_TAI runs on without a repeat (its sleeps and timers last what they said).
 LEAP = b"""\
 at start               00:00:00.000 TIME_ERROR tai 0 (CLOCK_TAI +0 s) status 0x40
 PLL reset              23:59:58.500 TIME_OK   tai 0 (CLOCK_TAI +0 s) status 0
@@ -67,13 +68,15 @@ one second on          00:00:02.500 TIME_ERROR tai 1 (CLOCK_TAI +1 s) status 0x4
 sleep to midnight across the leap: 0 after 3000 ms
 woken                  00:00:00.000 TIME_ERROR tai 2 (CLOCK_TAI +2 s) status 0x50
 cleared, one second on 00:00:01.000 TIME_ERROR tai 2 (CLOCK_TAI +2 s) status 0x40
+TAI sleep 3 s across the leap: 0 after 3000 ms, TAI timer 4 s on due at 4000 ms
+woken                  00:00:00.000 TIME_ERROR tai 3 (CLOCK_TAI +3 s) status 0x50
 ADJ_SETOFFSET -3599.75 s: ok
-stepped                23:00:01.250 TIME_ERROR tai 2 (CLOCK_TAI +2 s) status 0x2040
-STA_DEL armed          23:59:57.500 TIME_OK   tai 2 (CLOCK_TAI +2 s) status 0x20
-one second on          23:59:58.500 TIME_ERROR tai 2 (CLOCK_TAI +2 s) status 0x60
-one second on          00:00:00.500 TIME_ERROR tai 1 (CLOCK_TAI +1 s) status 0x60
-one second on          00:00:01.500 TIME_ERROR tai 1 (CLOCK_TAI +1 s) status 0x60
-cleared, one second on 00:00:02.500 TIME_ERROR tai 1 (CLOCK_TAI +1 s) status 0x40
+stepped                23:00:01.250 TIME_ERROR tai 3 (CLOCK_TAI +3 s) status 0x2040
+STA_DEL armed          23:59:57.500 TIME_OK   tai 3 (CLOCK_TAI +3 s) status 0x20
+one second on          23:59:58.500 TIME_ERROR tai 3 (CLOCK_TAI +3 s) status 0x60
+one second on          00:00:00.500 TIME_ERROR tai 2 (CLOCK_TAI +2 s) status 0x60
+one second on          00:00:01.500 TIME_ERROR tai 2 (CLOCK_TAI +2 s) status 0x60
+cleared, one second on 00:00:02.500 TIME_ERROR tai 2 (CLOCK_TAI +2 s) status 0x40
 """
 
 

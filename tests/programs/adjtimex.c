@@ -180,6 +180,30 @@ static void leap(void)
     nap(1000);
     show("cleared, one second on");
 
+    /* CLOCK_TAI does not repeat a second: an absolute sleep 3 s on lasts 3 s, across
+     * a leap second, as does a timer */
+    midnight += 86400;
+    set_time(midnight - 2, 0);
+    set_status(STA_INS);
+    struct timespec tai;
+    clock_gettime(CLOCK_TAI, &tai);
+    tai.tv_sec += 3;
+    timer_t timer;
+    struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+    struct itimerspec its = {.it_value = {tai.tv_sec + 1, 0}};
+    if (timer_create(CLOCK_TAI, &sev, &timer) || timer_settime(timer, TIMER_ABSTIME, &its, NULL))
+        die("timer");
+    before = mono();
+    r = clock_nanosleep(CLOCK_TAI, TIMER_ABSTIME, &tai, NULL);
+    int64_t slept = mono() - before;
+    timer_gettime(timer, &its);
+    out("TAI sleep 3 s across the leap: %d after %lld ms, TAI timer 4 s on due at %lld ms\n",
+        r, (long long)(slept / 1000000),
+        (long long)((slept + its.it_value.tv_sec * NSEC + its.it_value.tv_nsec) / 1000000));
+    show("woken");
+    set_status(0);
+    nap(1000);
+
     /* ADJ_SETOFFSET steps the realtime clock; ADJ_NANO shows nanoseconds */
     struct timex tx = {.modes = ADJ_SETOFFSET | ADJ_NANO, .time = {-3600, 250000000}};
     out("ADJ_SETOFFSET -3599.75 s: %s\n", res(adjtimex(&tx)));
