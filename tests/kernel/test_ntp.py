@@ -152,3 +152,34 @@ def test_one_jump_is_every_second_one_by_one(status, start, steps):
             real = target + shift
         return seen, ntp.state, ntp.maxerror, ntp.status, ntp.leap_at_ns()
     assert run(False) == run(True)
+
+
+_S64 = st.integers(-2**63, 2**63 - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(modes=st.integers(0, 2**32 - 1), status=st.integers(-2**31, 2**31 - 1),
+       values=st.lists(_S64, min_size=7, max_size=7), privileged=st.booleans(),
+       real=st.integers(0, 2**62))
+def test_any_timex_is_refused_or_applied_within_the_kernels_bounds(modes, status, values,
+                                                                   privileged, real):
+    """Whatever a program passes, adjtimex refuses it (EPERM, EINVAL) or answers a
+    state, with the fields it fills in their ranges."""
+    offset, freq, maxerror, esterror, constant, tick, usec = values
+    tx = Timex(modes=modes, status=status, offset=offset, freq=freq, maxerror=maxerror,
+               esterror=esterror, constant=constant, tick=tick, time_usec=usec)
+    ntp = NtpState(real)
+    try:
+        NtpState.validate(tx, privileged)
+    except KernelError as exc:
+        assert exc.errno in (errno.EPERM, errno.EINVAL)
+        return
+    assert privileged or modes in (0, ADJ_OFFSET_SS_READ) or modes & ADJ_ADJTIME
+    state = ntp.adjtimex(tx, real)
+    assert TIME_OK <= state <= TIME_ERROR
+    assert 0 <= tx.maxerror <= 16_000_000 and 0 <= tx.esterror <= 16_000_000
+    assert abs(tx.freq) <= 500 << 16 and 0 <= tx.constant <= 10
+    assert -2**31 <= tx.status < 2**32 and (tx.time_sec, tx.time_usec >= 0) == (
+        real // NSEC, True)
+    ntp.advance(real + 3 * 86400 * NSEC)
+    assert ntp.leap_at_ns() is None or ntp.leap_at_ns() > real
