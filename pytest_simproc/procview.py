@@ -257,11 +257,10 @@ class ProcView:
         info = self.engine.info.get(pid)
         return b"%d 0 0\n" % (info.cpu_ns if info is not None else 0)
 
-    @staticmethod
-    def timens_offsets() -> bytes:
-        """A host's processes are in its first time namespace: no offsets
-        (time_namespaces(7); a new one cannot be made in a host)."""
-        return b"monotonic           0         0\nboottime            0         0\n"
+    def timens_offsets(self, pid: int) -> bytes:
+        """The offsets of the time namespace the process's children enter
+        (time_namespaces(7), kernel/timens.py)."""
+        return self.engine.timens.show(pid)
 
     def cmdline(self, pid: int) -> bytes:
         """A process without a native one: init's argv; a zombie's is empty (proc(5))."""
@@ -280,10 +279,13 @@ class ProcView:
     def comm(self, pid: int) -> bytes:
         return self.process(pid).exe.encode()[:15] + b"\n"
 
-    def uptime(self) -> bytes:
-        """/proc/uptime: seconds since the host booted (its start time), and idle time
-        (one CPU: what the processes did not use)."""
+    def uptime(self, reader: int | None = None) -> bytes:
+        """/proc/uptime: seconds since the host booted (its start time), moved by the
+        boottime offset of the reader's time namespace, and idle time (one CPU: what
+        the processes did not use)."""
         up = self.engine.uptime_ns()
+        if reader is not None:
+            up += self.engine.timens.offset(reader, 7)  # CLOCK_BOOTTIME
         busy = sum(self.engine.info[p].cpu_ns for p in self.pids() if p in self.engine.info)
         idle = max(0, up - busy)
         return b"%d.%02d %d.%02d\n" % (up // NSEC, up % NSEC // (NSEC // 100),
@@ -330,7 +332,7 @@ class ProcView:
         if name == "schedstat":
             return self.schedstat(pid)
         if name == "timens_offsets":
-            return self.timens_offsets()
+            return self.timens_offsets(pid)
         if name == "stack":
             # the kernel's own frames (ptrace_stop for a task the host parks): answered
             # as by a kernel built without CONFIG_STACKTRACE, where the file is absent
@@ -345,6 +347,9 @@ class ProcView:
             return b""
         return None
 
-    def system_file(self, name: str) -> bytes | None:
+    def system_file(self, name: str, reader: int | None = None) -> bytes | None:
+        """/proc/<name> as process ``reader`` reads it (None: as the root namespace)."""
+        if name == "uptime":
+            return self.uptime(reader)
         method = self.SYSTEM_FILES.get(name)
         return getattr(self, method)() if method else None

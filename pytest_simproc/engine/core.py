@@ -12,6 +12,8 @@ import random
 from ..kernel import ProcessTable, VirtualClock
 from ..kernel.clock import CpuBurst, EventQueue
 from ..kernel.futex import FutexTable
+from ..kernel.ntp import NtpState
+from ..kernel.timens import TimeNamespaces
 from ..kernel.sigstate import SignalDispositions
 from ..kernel.timers import TimerTable
 from ..kernel.rlimits import RLIMIT_CPU, cpu_limit_signal
@@ -99,6 +101,12 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.events = EventQueue()
         self.timers = TimerTable(self.clock, self.events, self._post_timer_signal,
                                  lambda pid: self.info[pid].cpu_ns)
+        # time namespaces, the NTP state and its leap-second event (syscalls/time.py)
+        self.timens = TimeNamespaces()
+        self.ntp = NtpState(self.clock.realtime_ns)
+        self.timers.ns_offset = self.clock_offset_ns
+        self.leap_event = None
+        self.vdso_images: dict[int, int] = {}   # pid -> its vDSO image's address
         self._rng = random.Random(f"simproc:{seed}:{hostname}")
         self._random_files = 0
         self.tasks: dict[int, Task] = {}      # native tid -> task
@@ -233,6 +241,14 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
                                info.xcpu_next_ns)
         if due is not None:
             self._cpu_limit_reached(pid, info, due)
+
+    def clock_offset_ns(self, pid: int, clock_id: int) -> int:
+        """How far ``clock_id`` reads ahead of the virtual clock (CLOCK_REALTIME, for
+        the realtime ones) for process ``pid``: its time namespace's offset, or the
+        TAI offset (syscalls/time.py)."""
+        if clock_id == 11:  # CLOCK_TAI
+            return self.ntp.tai * 1_000_000_000
+        return self.timens.offset(pid, clock_id)
 
     def uptime_ns(self) -> int:
         return self.clock.now_ns - self.start_time_ns

@@ -13,6 +13,7 @@ from ..kernel.rlimits import native_rlimits
 from ..kernel.signals import default_action
 from ..kernel.sigstate import SignalDispositions
 from ..syscalls.thread import futex_key
+from ..syscalls.time import publish_namespace
 from ..trace import ptrace_ops as pt
 from ..trace.execpatch import patch_auxv
 from ..trace.memory import TraceeMemory
@@ -23,6 +24,7 @@ from .writeback import put_back
 
 SIGKILL = _signal.SIGKILL
 CLONE_VM = 0x100
+CLONE_NEWTIME = 0x80   # clone3(2) only: the low byte of clone(2)'s flags is CSIGNAL
 CLONE_PARENT = 0x8000
 CLONE_THREAD = 0x10000
 CLONE_SETTLS = 0x80000
@@ -143,6 +145,14 @@ class Lifecycle:
         if self.timerfds or self.signalfds or self.pidfds:
             self._inherit_fd_objects(parent.pid, child.pid)
         child_task = self._add_task(child_native, child, info)
+        image = self.vdso_images.get(parent.pid)
+        if image is not None:
+            self.vdso_images[child.pid] = image
+        if (self.timens.active or fork.flags & CLONE_NEWTIME) and self.timens.fork(
+                parent.pid, child.pid, shares_memory=bool(fork.flags & CLONE_VM),
+                new=bool(fork.flags & CLONE_NEWTIME)):
+            # stopped before its first instruction (CLONE_PTRACE's SIGSTOP)
+            publish_namespace(self, child.pid, child_task)
         if self.strace is not None:
             self.strace.process_started(child.pid, child.exe)
         child_task.child_tid_ptr = fork.child_tid_ptr
@@ -218,7 +228,9 @@ class Lifecycle:
         vdso = None
         if self.vdso_wanted():
             def vdso():
-                return install_vdso(task.native, task.mem, self.clock_page, regs)
+                image = install_vdso(task.native, task.mem, self.clock_page, regs)
+                self.vdso_images[task.proc.pid] = image
+                return image
         died = None
         try:
             patch_auxv(task.mem, regs.rsp, self.random_bytes, vdso)
@@ -229,6 +241,11 @@ class Lifecycle:
         self.table.exec(task.proc.pid, argv, exe)
         self.info[task.proc.pid].dispositions.reset_for_exec()
         self.timers.exec(task.proc.pid)
+        if self.timens.active:
+            # execve(2) enters the namespace for children (time_namespaces(7))
+            self.timens.exec(task.proc.pid)
+            if self.timens.of(task.proc.pid) is not self.timens.root and died is None:
+                publish_namespace(self, task.proc.pid, task)
         self._release_vfork_parent(task.proc.pid)
         if died is not None:
             task.stop = None
@@ -284,6 +301,8 @@ class Lifecycle:
         autoreap = exits.reaped_at_exit(proc.ppid, parent_info and parent_info.dispositions)
         result = self.table.exit(pid, state, self.clock.now_ns, parent_autoreaps=autoreap)
         self.timers.exit(pid)
+        self.timens.exit(pid)
+        self.vdso_images.pop(pid, None)
         if self.strace is not None:
             self._log_process_end(pid, info, state)
         for t in info.tasks:

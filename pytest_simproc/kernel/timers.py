@@ -38,6 +38,7 @@ KTIME_MAX = 2**63 - 1       # the kernel's timers saturate here: no expiry or in
 WALL_CLOCKS = frozenset({0, 1, 4, 5, 6, 7, 8, 9, 11})
 CPU_CLOCKS = frozenset({2, 3})
 REALTIME_CLOCKS = frozenset({0, 5, 8, 11})  # REALTIME, its COARSE, ALARM and TAI views
+CLOCK_TAI = 11
 #: what a sleep until an absolute realtime waits for besides its deadline: a clock set
 REALTIME_SET = ("realtime set",)
 
@@ -133,6 +134,10 @@ class TimerTable:
         self._procs: dict[int, ProcessTimers] = {}
         self._cpu_armed: dict[int, set] = {}   # pid -> armed CPU timers
         self._on_realtime: dict[_Timer, int] = {}  # armed at an absolute realtime -> pid
+        # ns_offset(pid, clock_id): how far the clock reads ahead of the timeline (and
+        # of CLOCK_REALTIME, for a realtime clock): the process's time namespace's
+        # offset (kernel/timens.py), CLOCK_TAI's TAI offset
+        self.ns_offset = lambda pid, clock_id: 0
 
     def _of(self, pid: int) -> ProcessTimers:
         timers = self._procs.get(pid)
@@ -279,20 +284,26 @@ class TimerTable:
             return 0
         return max(1, (old_value + NSEC // 2) // NSEC) & 0xFFFFFFFF  # an unsigned int
 
-    def _absolute(self, clock_id: int, value: int) -> int:
+    def _absolute(self, pid: int, clock_id: int, value: int) -> int:
         """An absolute time on ``clock_id`` as a time on the timer's timeline: the
         realtime clocks run ``realtime_offset_ns`` ahead of the virtual clock (a
-        later clock_settime moves such a timer: realtime_was_set)."""
-        return value - self._clock.realtime_offset_ns if clock_id in REALTIME_CLOCKS else value
+        later clock_settime moves such a timer: realtime_was_set), and ``ns_offset``
+        more."""
+        if clock_id in REALTIME_CLOCKS:
+            value -= self._clock.realtime_offset_ns
+        return value - self.ns_offset(pid, clock_id)
 
-    def realtime_was_set(self, delta_ns: int) -> None:
+    def realtime_was_set(self, delta_ns: int, tai_moves: bool = True) -> None:
         """CLOCK_REALTIME jumped by ``delta_ns``: a timer armed at an absolute realtime
         still expires at that realtime, sooner or later on the virtual timeline, at
         once if it has passed (clock_settime(2), timer_settime(2) TIMER_ABSTIME);
-        relative timers and the monotonic clocks do not move."""
+        relative timers and the monotonic clocks do not move, nor do CLOCK_TAI's when
+        ``tai_moves`` is False (a leap second: the TAI offset moved back)."""
         for timer, pid in list(self._on_realtime.items()):
             if not timer.expiry:  # a one-shot that expired
                 del self._on_realtime[timer]
+                continue
+            if timer.clock_id == CLOCK_TAI and not tai_moves:
                 continue
             timer.expiry = max(timer.expiry - delta_ns, 1)
             if timer.handle is not None:  # else parked: moved when it resumes
@@ -322,7 +333,7 @@ class TimerTable:
         timer = self._posix(pid, timer_id)
         old = self._remaining(pid, timer)
         if value:
-            expiry = (self._absolute(timer.clock_id, value) if flags & TIMER_ABSTIME
+            expiry = (self._absolute(pid, timer.clock_id, value) if flags & TIMER_ABSTIME
                       else self._now(pid, timer) + value)
         else:
             expiry = 0
@@ -349,7 +360,7 @@ class TimerTable:
                          interval: int) -> tuple[int, int]:
         old = self._remaining(pid, timer)
         if value:
-            expiry = (self._absolute(timer.clock_id, value) if flags & TIMER_ABSTIME
+            expiry = (self._absolute(pid, timer.clock_id, value) if flags & TIMER_ABSTIME
                       else self._clock.now_ns + value)
             self._arm(pid, timer, max(expiry, 1), interval,
                       _on_realtime(timer.clock_id, flags))

@@ -39,6 +39,7 @@ from .outcome import Block, Native
 from .probe import _never_waits, _probe, _Probe
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
+from .time import timens_offsets_write
 from .timer import read_timerfd
 
 POLLIN, POLLPRI, POLLOUT = select.POLLIN, select.POLLPRI, select.POLLOUT
@@ -235,6 +236,10 @@ def _iovecs(ctx, iov_ptr, count):
 
 @handles("write")
 def write(ctx, fd, buf, count, *_):
+    if ctx.engine.timens.files_open:  # /proc/PID/timens_offsets (syscalls/time.py)
+        written = timens_offsets_write(ctx, s32(fd), buf, count)
+        if written is not None:
+            return written
     return _gated(ctx, fd, POLLOUT, lambda c, probe: _outgoing(c, probe, [(buf, count)], 0))
 
 

@@ -5,7 +5,6 @@ Thread-creating clones are refused until the host schedules threads.
 from __future__ import annotations
 
 import errno
-import os
 import struct
 
 from ..kernel import wait as kwait
@@ -13,6 +12,7 @@ from ..kernel.errors import KernelError
 from ..kernel.rlimits import RLIMIT_NPROC
 from ..trace.memory import in_user_space
 from .resource import rusage_bytes
+from .time import CAP_SYS_ADMIN, capable, namespace_of_fd, setns_time, unshare_time
 from .args import s32, u32
 from .outcome import Block, Fork, Native, scratch_copy
 from .registry import handles
@@ -169,30 +169,40 @@ def clone3(ctx, args_ptr, size, *_):
     raw = ctx.mem.read(args_ptr, size)
     flags, _pidfd, child_tid, parent_tid, exit_signal, stack = struct.unpack_from("<6Q", raw)
     if flags & CLONE_NEWTIME:
-        return _refuse_time_namespace(ctx)
+        # the child in a new time namespace: the host's (syscalls/time.py)
+        if flags & CLONE_THREAD:
+            return _refuse_time_namespace(ctx)
+        if not capable(ctx, CAP_SYS_ADMIN):
+            return -errno.EPERM
 
     def rewrite(fork):
         # the native call reads a copy of struct clone_args (flags at 0, exit_signal
         # at 32): the program's stays as it was
-        native = struct.pack("<5Q", _native_clone_flags(flags), _pidfd, child_tid,
-                             parent_tid, 0) + raw[40:]
+        native = struct.pack("<5Q", _native_clone_flags(flags) & ~CLONE_NEWTIME, _pidfd,
+                             child_tid, parent_tid, 0) + raw[40:]
         fork.regs = {"rdi": scratch_copy(ctx, native)}
     return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite, stack=stack)
 
 
 def _refuse_time_namespace(ctx) -> int:
-    """time_namespaces(7): a namespace's offsets move its CLOCK_MONOTONIC and
-    CLOCK_BOOTTIME, which the host answers for every process alike; entering one is
-    refused as a kernel without them refuses it (EINVAL), and reported."""
-    ctx.engine.refuse(ctx, "time namespaces: the host's clocks do not apply their offsets")
+    """A thread made in a new time namespace (clone3 CLONE_THREAD | CLONE_NEWTIME) is
+    refused (EINVAL) and reported: the host keeps namespaces per process."""
+    ctx.engine.refuse(ctx, "time namespaces: a thread in a namespace of its own")
     return -errno.EINVAL
 
 
 @handles("unshare")
 def unshare(ctx, flags, *_):
-    if flags & CLONE_NEWTIME:
-        return _refuse_time_namespace(ctx)
-    return Native()
+    if not flags & CLONE_NEWTIME:
+        return Native()
+    # time_namespaces(7): the host's own; the other flags the kernel's
+    if not capable(ctx, CAP_SYS_ADMIN):
+        return -errno.EPERM
+    others = flags & ~CLONE_NEWTIME
+    if not others:
+        return unshare_time(ctx)
+    return Native(regs={"rdi": others},
+                  on_exit=lambda c, result: result if result < 0 else unshare_time(c))
 
 
 @handles("setns")
@@ -200,14 +210,17 @@ def setns(ctx, fd, nstype, *_):
     nstype = u32(nstype)
     if nstype & ~CLONE_NEWTIME:
         return Native()  # another kind asked for: the kernel checks the descriptor
-    try:
-        link = os.readlink(f"/proc/{ctx.task.tgid_native}/fd/{s32(fd)}")
-    except OSError:
-        return Native()  # EBADF from the kernel
-    # a time namespace's descriptor (/proc/PID/ns/time) other than the host's own
-    if link.startswith("time:") and link != os.readlink("/proc/self/ns/time"):
-        return _refuse_time_namespace(ctx)
-    return Native()
+    pid = ctx.engine.pidfd_target(ctx.task, s32(fd)) if ctx.engine.pidfds else None
+    if pid is not None:
+        if nstype != CLONE_NEWTIME:
+            return Native()
+        if ctx.table.get(pid) is None or pid not in ctx.engine.info:
+            return -errno.ESRCH
+        return setns_time(ctx, ctx.engine.timens.of(pid))
+    ns = namespace_of_fd(ctx, s32(fd))
+    if ns is None:
+        return Native()  # another kind of namespace, or EBADF: the kernel's answer
+    return setns_time(ctx, ns)
 
 
 SYS_CLONE = 56

@@ -238,7 +238,7 @@ def open_path(ctx, target: Target) -> bytes:
     view = ctx.engine.procview
     data = None
     if len(comps) == 2 and target.pid is None:
-        data = view.system_file(comps[1].decode())
+        data = view.system_file(comps[1].decode(), ctx.proc.pid)
         name = comps[1]
     elif not target.link and target.pid is not None and len(comps) in (3, 5):
         proc = _process_of(ctx, target.pid)
@@ -247,13 +247,40 @@ def open_path(ctx, target: Target) -> bytes:
         elif comps[2] == b"task":
             tid = int(comps[3])
         else:
-            return native_path(ctx, target)
+            return _namespace_file(ctx, target, proc) or native_path(ctx, target)
         if view.native_dir(proc) is not None:
             data = view.pid_file(proc, tid, comps[-1].decode())
         name = b"/".join(comps[1:])
     if data is None:
         return native_path(ctx, target)
+    if comps[-1] == b"timens_offsets":  # its writes are the host's (syscalls/time.py)
+        ctx.engine.timens.files_open = True
     return write_rendered(_rendered_root(ctx), name, data)
+
+
+def _time_namespace(ctx, target: Target, proc: int):
+    """/proc/<pid>/ns/time or time_for_children: the host's time namespace it names
+    (kernel/timens.py), None for any other path or the root namespace, which is the
+    machine's own (a real descriptor of it)."""
+    comps = target.comps
+    if target.link or len(comps) != 4 or comps[2] != b"ns" or comps[3] not in (
+            b"time", b"time_for_children"):
+        return None
+    timens = ctx.engine.timens
+    ns = timens.of(proc) if comps[3] == b"time" else timens.for_children(proc)
+    return None if ns is timens.root else ns
+
+
+def _namespace_file(ctx, target: Target, proc: int) -> bytes | None:
+    """A time namespace of the host's has no real one to open: a file standing for it,
+    which setns(2) recognizes (syscalls/time.py namespace_of_fd)."""
+    ns = _time_namespace(ctx, target, proc)
+    if ns is None:
+        return None
+    path = _rendered_root(ctx) + b"/timens/%d" % ns.inum
+    if not os.path.exists(path):
+        write_rendered(_rendered_root(ctx), b"timens/%d" % ns.inum, b"")
+    return path
 
 
 def _rendered_root(ctx) -> bytes:
@@ -363,6 +390,10 @@ def _readlink(ctx, path_reg: str, dirfd: int | None, buf: int, size: int):
     if target.link:  # /proc/self, /proc/thread-self: the caller's virtual numbers
         value = b"/".join(target.comps[1:])[:size]
         return len(value) if _write(ctx, buf, value) else -errno.EFAULT
+    if target.pid is not None and (
+            ns := _time_namespace(ctx, target, _process_of(ctx, target.pid))) is not None:
+        value = b"time:[%d]" % ns.inum  # namespaces(7)
+        return len(value[:size]) if _write(ctx, buf, value[:size]) else -errno.EFAULT
     new = native_path(ctx, target)
     outcome = Native() if new == path else native_with_path(ctx, path_reg, new)
     if target.pid is not None:  # a link of a process's (cwd, fd/N) may point into /proc

@@ -12,14 +12,24 @@ the clock page, and must give what they give (its clock kinds mirror
 REALTIME_CLOCKS and _WALL_CLOCKS; tests/integration/test_vdso.py compares the two).
 They still answer syscall(2), CPU-time clocks, unknown ids, and every read of a
 program that has no vDSO.
+
+Time namespaces (kernel/timens.py) are applied: a process's namespace moves its
+monotonic and boottime clocks, and absolute sleeps and timers on them are read in its
+terms. adjtimex(2) and clock_adjtime(2) read and set the host's NTP state
+(kernel/ntp.py): ADJ_SETOFFSET steps the host's CLOCK_REALTIME as clock_settime does,
+and a leap second armed with STA_INS or STA_DEL is carried out on it at UTC midnight.
 """
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
+from ..kernel.errors import KernelError
+from ..kernel.ntp import ADJ_SETOFFSET, NtpState, Timex
 from ..kernel.timers import REALTIME_CLOCKS, REALTIME_SET
 from ..trace.procstatus import credentials
+from ..trace.vdso import write_offsets
 from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec,
                    read_timeval, s32, s64)
 from .outcome import Block
@@ -47,10 +57,11 @@ def _realtime(ctx) -> int:
 
 
 def _clock_value(ctx, clock_id: int) -> int | None:
+    # the time namespace's offset, or CLOCK_TAI's (adjtimex(2) tai)
     if clock_id in REALTIME_CLOCKS:
-        return _realtime(ctx)
+        return _realtime(ctx) + ctx.engine.clock_offset_ns(ctx.proc.pid, clock_id)
     if clock_id in _WALL_CLOCKS:
-        return ctx.now_ns
+        return ctx.now_ns + ctx.engine.clock_offset_ns(ctx.proc.pid, clock_id)
     if clock_id in _CPU_CLOCKS:
         return ctx.engine.cpu_time_ns(ctx.task)
     if clock_id < 0:
@@ -149,14 +160,16 @@ def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):
     return Block(deadline_ns=deadline_ns, on_timeout=lambda c: 0, on_interrupt=interrupted)
 
 
-def _sleep_until_realtime(ctx, value_ns: int):
-    """Park until CLOCK_REALTIME reads ``value_ns``: a clock_settime meanwhile makes the
-    sleep end sooner or later (clock_nanosleep(2) TIMER_ABSTIME)."""
-    deadline = value_ns - ctx.engine.clock.realtime_offset_ns
+def _sleep_until_realtime(ctx, clock_id: int, value_ns: int):
+    """Park until realtime clock ``clock_id`` reads ``value_ns``: a clock_settime (or
+    a leap second, for all but CLOCK_TAI) meanwhile makes the sleep end sooner or
+    later (clock_nanosleep(2) TIMER_ABSTIME)."""
+    deadline = value_ns - ctx.engine.clock.realtime_offset_ns - ctx.engine.clock_offset_ns(
+        ctx.proc.pid, clock_id)
     block = _sleep_until(ctx, deadline, 0)
     if isinstance(block, Block):
         block.keys = (REALTIME_SET,)
-        block.retry = lambda c: _sleep_until_realtime(c, value_ns)
+        block.retry = lambda c: _sleep_until_realtime(c, clock_id, value_ns)
     return block
 
 
@@ -189,26 +202,191 @@ def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
     if flags & TIMER_ABSTIME:
         # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
         if clock_id in REALTIME_CLOCKS:
-            return _sleep_until_realtime(ctx, value)
-        return _sleep_until(ctx, value, 0)
+            return _sleep_until_realtime(ctx, clock_id, value)
+        # a time of the caller's namespace (time_namespaces(7))
+        return _sleep_until(ctx, value - ctx.engine.timens.offset(ctx.proc.pid, clock_id), 0)
     return _sleep_until(ctx, ctx.now_ns + value, rem)
 
 
-CAP_SYS_TIME = 25  # capabilities(7)
+CAP_SYS_ADMIN, CAP_SYS_TIME = 21, 25  # capabilities(7)
+
+
+def capable(ctx, cap: int) -> bool:
+    """Whether the calling thread has ``cap`` in its effective set."""
+    creds = credentials(ctx.task.tgid_native, ctx.task.native)
+    return creds is not None and bool(creds[1] & (1 << cap))
 
 
 def _set_realtime(ctx, value_ns: int | None) -> int:
     """Move the host's CLOCK_REALTIME to ``value_ns`` (None: leave it), never the
     machine's: EPERM without the native thread's CAP_SYS_TIME (clock_settime(2)).
     The monotonic clocks stay."""
-    creds = credentials(ctx.task.tgid_native, ctx.task.native)
-    if creds is None or not creds[1] & (1 << CAP_SYS_TIME):
+    if not capable(ctx, CAP_SYS_TIME):
         return -errno.EPERM
     if value_ns is not None:
-        old = ctx.engine.clock.realtime_offset_ns
-        ctx.engine.clock.realtime_offset_ns = value_ns - ctx.now_ns
-        ctx.engine.realtime_was_set(value_ns - ctx.now_ns - old)
+        _step_realtime(ctx.engine, value_ns - ctx.engine.clock.realtime_ns)
     return 0
+
+
+def _step_realtime(engine, delta_ns: int) -> None:
+    """Move CLOCK_REALTIME by ``delta_ns``: what waits for an absolute realtime moves
+    with it, and the NTP state counts seconds on from the new time."""
+    sync_ntp(engine)
+    engine.clock.realtime_offset_ns += delta_ns
+    engine.realtime_was_set(delta_ns)
+    engine.ntp.stepped(engine.clock.realtime_ns)
+    sync_ntp(engine)
+
+
+def sync_ntp(engine) -> None:
+    """Run the NTP state on to the present, carrying out the leap seconds it meets
+    (the TAI offset they change is the vDSO's too), and keep one event queued at the
+    next leap second (adjtimex(2) STA_INS, STA_DEL)."""
+    clock, ntp = engine.clock, engine.ntp
+    while step := ntp.advance(clock.realtime_ns):
+        clock.realtime_offset_ns += step * NSEC
+        engine.realtime_was_set(step * NSEC, tai_moves=False)  # the TAI offset moved back
+    if engine.clock_page is not None:  # the vDSO's CLOCK_TAI
+        engine.clock_page.publish_tai(ntp.tai * NSEC)
+    if engine.leap_event is not None:
+        engine.events.cancel(engine.leap_event)
+        engine.leap_event = None
+    at = ntp.leap_at_ns()
+    if at is not None:
+        engine.leap_event = engine.events.schedule(
+            max(at - clock.realtime_offset_ns, clock.now_ns),
+            (lambda _pid, _timer: sync_ntp(engine), 0, None))
+
+
+# struct timex (adjtimex(2)) on x86_64: its fields' formats and offsets
+_TIMEX_SIZE = 208
+_TIMEX_LAYOUT = (("modes", "I", 0), ("offset", "q", 8), ("freq", "q", 16),
+                 ("maxerror", "q", 24), ("esterror", "q", 32), ("status", "i", 40),
+                 ("constant", "q", 48), ("precision", "q", 56), ("tolerance", "q", 64),
+                 ("time_sec", "q", 72), ("time_usec", "q", 80), ("tick", "q", 88),
+                 ("ppsfreq", "q", 96), ("jitter", "q", 104), ("shift", "i", 112),
+                 ("stabil", "q", 120), ("jitcnt", "q", 128), ("calcnt", "q", 136),
+                 ("errcnt", "q", 144), ("stbcnt", "q", 152), ("tai", "i", 160))
+
+
+def _signed32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _adjtimex(ctx, buf: int) -> int:
+    """adjtimex(2) on the host's clock: the whole struct is read (EFAULT), the modes
+    checked (EPERM, EINVAL), applied, and the struct written back."""
+    raw = bytearray(ctx.mem.read(buf, _TIMEX_SIZE))
+    tx = Timex(**{name: struct.unpack_from("<" + fmt, raw, at)[0]
+                  for name, fmt, at in _TIMEX_LAYOUT})
+    try:
+        NtpState.validate(tx, capable(ctx, CAP_SYS_TIME))
+    except KernelError as exc:
+        return -exc.errno
+    engine = ctx.engine
+    if tx.modes & ADJ_SETOFFSET:
+        _step_realtime(engine, NtpState.setoffset_ns(tx))
+    sync_ntp(engine)
+    result = engine.ntp.adjtimex(tx, engine.clock.realtime_ns)
+    sync_ntp(engine)  # a status set or cleared arms or disarms a leap second
+    for name, fmt, at in _TIMEX_LAYOUT:
+        value = getattr(tx, name)
+        struct.pack_into("<" + fmt, raw, at, _signed32(value) if fmt == "i" else value)
+    ctx.mem.write(buf, bytes(raw))
+    return result
+
+
+@handles("adjtimex")
+def adjtimex(ctx, buf, *_):
+    return _adjtimex(ctx, buf)
+
+
+@handles("clock_adjtime")
+def clock_adjtime(ctx, clock_id, buf, *_):
+    # clock_adjtime(2): the struct is read first (EFAULT); only CLOCK_REALTIME
+    # adjusts, another clock the kernel knows (CPU clocks too) has no adjustment
+    # (EOPNOTSUPP), an unknown id is EINVAL
+    clock_id = s32(clock_id)
+    if clock_id == CLOCK_REALTIME:
+        return _adjtimex(ctx, buf)
+    ctx.mem.read(buf, _TIMEX_SIZE)
+    if clock_id in _WALL_CLOCKS | _CPU_CLOCKS or clock_id < 0 and not dynamic_clock(clock_id):
+        return -errno.EOPNOTSUPP
+    return -errno.EINVAL
+
+
+# ------------------------------------------------------------------ time namespaces
+
+def publish_namespace(engine, pid: int, task=None) -> None:
+    """The process's vDSO adds its namespace's offsets from now on (trace/vdso.py)."""
+    image = engine.vdso_images.get(pid)
+    if image is None or engine.clock_page is None:
+        return
+    ns = engine.timens.of(pid)
+    if task is None:
+        task = engine.info[pid].tasks[0]
+    write_offsets(task.mem, image, engine.clock_page, ns.monotonic_ns, ns.boottime_ns)
+
+
+def unshare_time(ctx) -> int:
+    """unshare(CLONE_NEWTIME): the caller's later children enter a new namespace
+    (time_namespaces(7)); EPERM without CAP_SYS_ADMIN."""
+    if not capable(ctx, CAP_SYS_ADMIN):
+        return -errno.EPERM
+    ctx.engine.timens.unshare(ctx.proc.pid)
+    return 0
+
+
+def namespace_of_fd(ctx, fd: int):
+    """The time namespace descriptor ``fd`` names (/proc/PID/ns/time or
+    time_for_children), None when it names none."""
+    try:
+        link = os.readlink(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
+    except OSError:
+        return None
+    rendered = os.path.join(ctx.engine.data_dir, ".proc", "timens", "")
+    if link.startswith(rendered):
+        return ctx.engine.timens.by_inum(int(link[len(rendered):]))
+    if link.startswith("time:") and link == os.readlink("/proc/self/ns/time"):
+        return ctx.engine.timens.root
+    return None
+
+
+def setns_time(ctx, ns) -> int:
+    """setns(2) into time namespace ``ns``: EUSERS for a multithreaded caller, EPERM
+    without CAP_SYS_ADMIN; the caller's clocks move at once."""
+    if sum(1 for t in ctx.engine.info[ctx.proc.pid].tasks if not t.exiting) > 1:
+        return -errno.EUSERS
+    if not capable(ctx, CAP_SYS_ADMIN):
+        return -errno.EPERM
+    if ctx.engine.timens.setns(ctx.proc.pid, ns):
+        publish_namespace(ctx.engine, ctx.proc.pid, ctx.task)
+    return 0
+
+
+def timens_offsets_write(ctx, fd: int, buf: int, count: int):
+    """write(2) to /proc/PID/timens_offsets (rendered, procfs.py): the host's
+    namespace takes the offsets; None for any other descriptor."""
+    try:
+        link = os.readlink(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
+    except OSError:
+        return None
+    root = os.path.join(ctx.engine.data_dir, ".proc", "")
+    if not (link.startswith(root) and link.endswith("/timens_offsets")):
+        return None
+    pid = int(link[len(root):].split("/", 1)[0])
+    count = count & 0xFFFFFFFFFFFFFFFF
+    with open(f"/proc/{ctx.task.tgid_native}/fdinfo/{fd}", "rb") as f:
+        position = int(f.readline().split()[1])
+    if position or count >= 4096:
+        return -errno.EINVAL  # before the buffer is read
+    data = ctx.mem.read(buf, count) if count else b""
+    if ctx.table.get(pid) is None:
+        return -errno.ESRCH
+    now = ctx.now_ns
+    return ctx.engine.timens.write_offsets(pid, data, position, capable(ctx, CAP_SYS_TIME),
+                                           now, now)
 
 
 @handles("clock_settime")

@@ -15,6 +15,7 @@ struct clock_page {
     uint32_t pad;
     volatile int64_t now_ns;          /* the monotonic clocks */
     volatile int64_t realtime_ns;     /* CLOCK_REALTIME and its views */
+    volatile int64_t tai_ns;          /* CLOCK_TAI - CLOCK_REALTIME (adjtimex(2) tai) */
 };
 
 struct k_timespec { int64_t tv_sec; int64_t tv_nsec; };
@@ -22,6 +23,19 @@ struct k_timeval { int64_t tv_sec; int64_t tv_usec; };
 struct k_timezone { int tz_minuteswest; int tz_dsttime; };
 
 extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+
+/* The offsets of this process's time namespace (time_namespaces(7)): CLOCK_MONOTONIC's
+ * and CLOCK_BOOTTIME's. Each process has its own copy of the image, and the tracer
+ * writes them into it when the process enters a namespace (vdso.py write_offsets). */
+__attribute__((used, aligned(16)))
+static const int64_t simproc_timens[2] = {0, 0};
+
+static inline int64_t timens_offset(int boottime)
+{
+    const volatile int64_t *offsets = simproc_timens;
+    __asm__("" : "+r"(offsets));  /* written behind the compiler's back: load it */
+    return offsets[boottime];
+}
 
 #define PAGE 4096
 #define NSEC 1000000000LL
@@ -46,8 +60,8 @@ static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e,
     return ret;
 }
 
-/* Both values as of one instant of virtual time. */
-static inline void read_page(int64_t *now, int64_t *real)
+/* The values as of one instant of virtual time. */
+static inline void read_page(int64_t *now, int64_t *real, int64_t *tai)
 {
     const struct clock_page *p = page();
     uint32_t seq;
@@ -57,6 +71,7 @@ static inline void read_page(int64_t *now, int64_t *real)
         __asm__ volatile("" ::: "memory");
         *now = p->now_ns;
         *real = p->realtime_ns;
+        *tai = p->tai_ns;
         __asm__ volatile("" ::: "memory");
     } while (p->seq != seq);
 }
@@ -67,14 +82,19 @@ static inline int64_t seconds(int64_t ns)
     return ns >= 0 ? ns / NSEC : -((-ns + NSEC - 1) / NSEC);
 }
 
-/* time.h ids; kernel/timers.py REALTIME_CLOCKS and syscalls/time.py _WALL_CLOCKS */
+/* time.h ids; kernel/timers.py REALTIME_CLOCKS, syscalls/time.py _WALL_CLOCKS and
+ * kernel/timens.py's clocks of each offset */
 static int clock_kind(int id)
 {
     switch (id) {
-    case 0: case 5: case 8: case 11:      /* REALTIME, _COARSE, _ALARM, TAI */
+    case 0: case 5: case 8:               /* REALTIME, _COARSE, _ALARM */
         return 2;
-    case 1: case 4: case 6: case 7: case 9: /* MONOTONIC, _RAW, _COARSE, BOOTTIME, _ALARM */
+    case 11:                              /* TAI */
+        return 4;
+    case 1: case 4: case 6:               /* MONOTONIC, _RAW, _COARSE */
         return 1;
+    case 7: case 9:                       /* BOOTTIME, _ALARM */
+        return 3;
     default:
         return 0;
     }
@@ -85,9 +105,9 @@ int __vdso_clock_gettime(int id, struct k_timespec *ts)
     int kind = clock_kind(id);
     if (!kind)
         return (int)raw_syscall6(228 /* clock_gettime */, id, (long)ts, 0, 0, 0, 0);
-    int64_t now, real;
-    read_page(&now, &real);
-    int64_t v = kind == 2 ? real : now;
+    int64_t now, real, tai;
+    read_page(&now, &real, &tai);
+    int64_t v = kind == 2 ? real : kind == 4 ? real + tai : now + timens_offset(kind == 3);
     ts->tv_sec = seconds(v);
     ts->tv_nsec = v - seconds(v) * NSEC;
     return 0;
@@ -95,8 +115,8 @@ int __vdso_clock_gettime(int id, struct k_timespec *ts)
 
 int __vdso_gettimeofday(struct k_timeval *tv, struct k_timezone *tz)
 {
-    int64_t now, real;
-    read_page(&now, &real);
+    int64_t now, real, tai;
+    read_page(&now, &real, &tai);
     if (tv) {
         tv->tv_sec = seconds(real);
         tv->tv_usec = (real - seconds(real) * NSEC) / 1000;
@@ -110,8 +130,8 @@ int __vdso_gettimeofday(struct k_timeval *tv, struct k_timezone *tz)
 
 int64_t __vdso_time(int64_t *t)
 {
-    int64_t now, real;
-    read_page(&now, &real);
+    int64_t now, real, tai;
+    read_page(&now, &real, &tai);
     int64_t s = seconds(real);
     if (t)
         *t = s;

@@ -18,6 +18,12 @@ points AT_SYSINFO_EHDR at the image (getauxval(3)), where glibc (dynamic and sta
 musl and Go look for it.
 A fork keeps both mappings: the child reads the same shared page.
 
+Time namespaces (kernel/timens.py) need no page of their own: the page holds the root
+namespace's clocks, and each process's private copy of the image holds its own
+namespace's offsets, which the tracer writes when the process enters a namespace
+(``write_offsets``) and the image's clock_gettime adds. One shared page stays the one
+thing written when time moves, and a process never reads another namespace's time.
+
 Not in the image, so still trapped: CPU-time clocks (their values are per process
 and change with every trapped call), clock_getres, and unknown clock ids.
 """
@@ -43,8 +49,9 @@ _CFLAGS = ["-O2", "-fPIC", "-shared", "-nostdlib", "-fno-stack-protector",
            "-Wl,--hash-style=both", "-Wl,-soname=linux-vdso.so.1", "-Wl,--no-undefined",
            "-Wl,-z,max-page-size=4096", "-Wl,--build-id=none"]
 
-# the clock page's layout, vdso.c's struct clock_page: seq, pad, now_ns, realtime_ns
-_PAGE_FMT = "<IIqq"
+# the clock page's layout, vdso.c's struct clock_page: seq, pad, now_ns, realtime_ns,
+# tai_ns
+_PAGE_FMT = "<IIqqq"
 
 
 
@@ -101,6 +108,7 @@ class ClockPage:
     def __init__(self, directory: str, image_bytes: bytes):
         self.image = image_bytes
         self.stub = _function(image_bytes, "simproc_map_stub")
+        self.offsets_at = _symbol(image_bytes, "simproc_timens")[0]
         self.path = os.path.join(directory, ".clock-page")
         try:  # a data dir used before: its page is read-only to its owner too
             os.unlink(self.path)
@@ -116,16 +124,23 @@ class ClockPage:
 
     def publish(self, now_ns: int, realtime_ns: int) -> None:
         """Write the virtual clocks' values; the sequence word is odd meanwhile."""
+        self._write(8, struct.pack("<qq", now_ns, realtime_ns))
+
+    def publish_tai(self, tai_ns: int) -> None:
+        """Write how far CLOCK_TAI runs ahead of CLOCK_REALTIME."""
+        self._write(24, struct.pack("<q", tai_ns))
+
+    def _write(self, at: int, data: bytes) -> None:
         m = self._map
         self._seq += 1
         struct.pack_into("<I", m, 0, self._seq)
-        struct.pack_into("<qq", m, 8, now_ns, realtime_ns)
+        m[at:at + len(data)] = data
         self._seq += 1
         struct.pack_into("<I", m, 0, self._seq)
 
     def read(self) -> tuple[int, int]:
         """(now_ns, realtime_ns) as a program would read them."""
-        _, _, now, real = struct.unpack_from(_PAGE_FMT, self._map, 0)
+        _, _, now, real, _ = struct.unpack_from(_PAGE_FMT, self._map, 0)
         return now, real
 
     def close(self) -> None:
@@ -142,6 +157,12 @@ class TraceeGone(Exception):
 
 def _function(elf: bytes, name: str) -> bytes:
     """The code of function ``name`` in ``elf`` (its .symtab entry's bytes)."""
+    value, length = _symbol(elf, name)
+    return elf[value:value + length]  # one segment: offsets are addresses
+
+
+def _symbol(elf: bytes, name: str) -> tuple[int, int]:
+    """(address, size) of symbol ``name`` in ``elf``'s .symtab."""
     shoff, = struct.unpack_from("<Q", elf, 40)
     shentsize, shnum = struct.unpack_from("<HH", elf, 58)
     sections = [struct.unpack_from("<IIQQQQII", elf, shoff + i * shentsize)
@@ -154,8 +175,20 @@ def _function(elf: bytes, name: str) -> bytes:
             st_name, _, _, _, value, length = struct.unpack_from("<IBBHQQ", elf, at)
             end = elf.index(b"\0", strings + st_name)
             if elf[strings + st_name:end] == name.encode():
-                return elf[value:value + length]  # one segment: offsets are addresses
+                return value, length
     raise LookupError(name)
+
+
+def write_offsets(mem, image_at: int, page: ClockPage, monotonic_ns: int,
+                  boottime_ns: int) -> bool:
+    """Give the program whose vDSO image is at ``image_at`` the offsets of its time
+    namespace (vdso.c simproc_timens; the image is the process's own private copy).
+    False when its memory could not be written."""
+    try:
+        mem.poke(image_at + page.offsets_at, struct.pack("<qq", monotonic_ns, boottime_ns))
+    except OSError:
+        return False
+    return True
 
 
 def install(native: int, mem, page: ClockPage, regs) -> int | None:

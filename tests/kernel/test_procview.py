@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from pytest_simproc.kernel import Exited, ProcessTable
+from pytest_simproc.kernel.timens import TimeNamespaces
 from pytest_simproc.procview import ProcView
 
 S = 1_000_000_000
@@ -30,7 +31,7 @@ def _host():
             dead.pid: SimpleNamespace(cpu_ns=10_000_000, children_cpu_ns=0, tasks=[])}
     engine = SimpleNamespace(table=table, info=info, tasks_by_tid=tasks, start_time_ns=START,
                              native_pid_of=lambda pid: None,
-                             uptime_ns=lambda: 10 * S)
+                             uptime_ns=lambda: 10 * S, timens=TimeNamespaces())
     return ProcView(engine)
 
 
@@ -94,6 +95,22 @@ def test_sched_schedstat_and_timens_offsets_from_the_model():
     assert view.pid_file(1000, None, "schedstat") == b"1500000000 0 0\n"
     assert view.pid_file(1002, None, "timens_offsets") == (
         b"monotonic           0         0\nboottime            0         0\n")
+
+
+def test_timens_offsets_and_uptime_follow_the_namespaces():
+    # timens_offsets: the namespace for children's offsets; /proc/uptime: the reader's
+    # boottime offset (time_namespaces(7))
+    view = _host()
+    timens = view.engine.timens
+    timens.unshare(1000)
+    data = b"monotonic -5 0\nboottime 3600 250000000"
+    assert timens.write_offsets(1000, data, 0, True, START, START) == len(data)
+    assert view.pid_file(1000, None, "timens_offsets") == (
+        b"monotonic          -5         0\nboottime         3600 250000000\n")
+    assert view.pid_file(1001, None, "timens_offsets").startswith(b"monotonic           0")
+    timens.fork(1000, 1001)
+    assert view.system_file("uptime", 1000).startswith(b"10.00 ")
+    assert view.system_file("uptime", 1001).startswith(b"3610.25 ")
 
 
 def test_stack_is_absent_as_without_config_stacktrace():

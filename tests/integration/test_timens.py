@@ -1,0 +1,52 @@
+"""Time namespaces in a host (time_namespaces(7), kernel/timens.py): made with
+unshare(2), entered by fork, exec and setns(2), their offsets written through
+/proc/PID/timens_offsets and seen by every monotonic and boottime clock (the vDSO's
+and the system call's), absolute sleeps and timers, and /proc/uptime."""
+from __future__ import annotations
+
+import pytest
+
+from pytest_simproc import Exited, SimHost
+
+from .conftest import run_native
+
+
+def _native_or_skip(argv):
+    res = run_native(argv)
+    if res.returncode != 0 and b"unshare" in res.stdout:
+        pytest.skip(f"time namespaces need CAP_SYS_ADMIN here: {res.stdout!r}")
+    assert (res.returncode, res.stderr) == (0, b""), res.stdout
+    return res.stdout
+
+
+def test_namespace_offsets_apply_as_natively(build):
+    """unshare(CLONE_NEWTIME) was refused in a host. Now the offsets written take
+    effect for the children and an exec'd program, with the kernel's errors (EINVAL,
+    ERANGE, EACCES once a process entered, EACCES in the first namespace), and a
+    child reads its namespace's time through the vDSO and the system call alike,
+    sleeps and arms timers in its terms, and setns(2) takes it back; clone3's
+    CLONE_NEWTIME makes a child a namespace of its own; without CAP_SYS_ADMIN,
+    EPERM."""
+    argv = [build("timens_apply")]
+    expected = _native_or_skip(argv)
+    assert b"child: MONOTONIC +1000 BOOTTIME +2000 RAW +1000 COARSE +1000\n" in expected
+    with SimHost() as host:
+        p = host.spawn(argv)
+        host.run()
+        assert (p.exit_status, p.stderr) == (Exited(0), b"")
+        assert p.stdout == expected
+        assert host.report()["host"]["refused"] == []
+
+
+def test_writes_are_looked_at_only_once_timens_offsets_is_opened(tool):
+    """Every write(2) of a host paid a readlink of its descriptor once /proc/1 (init's
+    rendered directory, timens_offsets among its files) had been read, as by `ps`;
+    only a program's open of a timens_offsets turns the check on."""
+    with SimHost() as host:
+        host.spawn([tool("bash"), "-c", "cat /proc/1/stat /proc/1/status > /dev/null"])
+        host.run()
+        assert host._engine.timens.files_open is False
+        p = host.spawn([tool("bash"), "-c", "cat /proc/self/timens_offsets"])
+        host.run()
+        assert p.stdout.startswith(b"monotonic ")
+        assert host._engine.timens.files_open is True

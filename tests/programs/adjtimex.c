@@ -1,0 +1,237 @@
+/* adjtimex(2) and clock_adjtime(2).
+ *
+ * "errors": what is safe natively: reading the clock's state, and every request the
+ * kernel refuses before changing anything (bad clocks and pointers, out-of-range
+ * values, an unprivileged caller). Nothing here can change the machine's clock.
+ *
+ * "leap": leap seconds armed with STA_INS and STA_DEL on a clock set to just before
+ * UTC midnight. Run it only in a simulated host: natively it would set the machine's
+ * clock and insert a real leap second. */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/timex.h>
+#include <time.h>
+#include "common.h"
+
+#define NSEC 1000000000LL
+
+static const char *res(long r)
+{
+    static char buf[16];
+    if (r >= 0) {
+        snprintf(buf, sizeof buf, "ok");
+        return buf;
+    }
+    return strerrorname_np(errno);
+}
+
+static const char *adj(clockid_t clock, unsigned modes, struct timex *tx)
+{
+    tx->modes = modes;
+    return res(clock == (clockid_t)-100 ? adjtimex(tx) : clock_adjtime(clock, tx));
+}
+
+static void errors(void)
+{
+    struct timex tx = {0};
+    struct timespec ts;
+    int state = adjtimex(&tx);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t told = tx.time.tv_sec * NSEC
+                   + tx.time.tv_usec * (tx.status & STA_NANO ? 1 : 1000);
+    int64_t real = ts.tv_sec * NSEC + ts.tv_nsec;
+    out("read: state valid %d, precision %ld, tolerance %ld, time is the realtime %d\n",
+        state >= TIME_OK && state <= TIME_ERROR, tx.precision, tx.tolerance,
+        real >= told && real - told < 10 * NSEC);
+    out("state says unsynchronized: %d\n",
+        (state == TIME_ERROR) == !!(tx.status & (STA_UNSYNC | STA_CLOCKERR)));
+    memset(&tx, 0, sizeof tx);
+    out("clock_adjtime(REALTIME) read: %s\n", adj(CLOCK_REALTIME, 0, &tx));
+    out("clock_adjtime(MONOTONIC): %s\n", adj(CLOCK_MONOTONIC, 0, &tx));
+    out("clock_adjtime(BOOTTIME): %s\n", adj(CLOCK_BOOTTIME, 0, &tx));
+    out("clock_adjtime(TAI): %s\n", adj(CLOCK_TAI, 0, &tx));
+    out("clock_adjtime(PROCESS_CPUTIME_ID): %s\n", adj(CLOCK_PROCESS_CPUTIME_ID, 0, &tx));
+    out("clock_adjtime(10): %s\n", adj(10, 0, &tx));
+    out("clock_adjtime(12): %s\n", adj(12, 0, &tx));
+    /* the struct is read before the clock is looked at */
+    out("clock_adjtime(MONOTONIC, NULL): %s\n",
+        res(syscall(SYS_clock_adjtime, CLOCK_MONOTONIC, NULL)));
+    out("clock_adjtime(10, NULL): %s\n", res(syscall(SYS_clock_adjtime, 10, NULL)));
+    out("clock_adjtime(REALTIME, NULL): %s\n",
+        res(syscall(SYS_clock_adjtime, CLOCK_REALTIME, NULL)));
+    out("adjtimex(NULL): %s\n", res(syscall(SYS_adjtimex, NULL)));
+    void *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    out("adjtimex(read-only): %s\n", res(adjtimex(ro)));
+    memset(&tx, 0, sizeof tx);
+    tx.tick = 5000;
+    out("ADJ_TICK 5000: %s\n", adj(-100, ADJ_TICK, &tx));
+    tx.tick = 12000;
+    out("ADJ_TICK 12000: %s\n", adj(CLOCK_REALTIME, ADJ_TICK, &tx));
+    memset(&tx, 0, sizeof tx);
+    tx.time.tv_usec = -1;
+    out("ADJ_SETOFFSET usec -1: %s\n", adj(-100, ADJ_SETOFFSET, &tx));
+    tx.time.tv_usec = 1000000;
+    out("ADJ_SETOFFSET usec 1000000: %s\n", adj(-100, ADJ_SETOFFSET, &tx));
+    tx.time.tv_usec = NSEC;
+    out("ADJ_SETOFFSET|ADJ_NANO nsec 1e9: %s\n", adj(-100, ADJ_SETOFFSET | ADJ_NANO, &tx));
+    memset(&tx, 0, sizeof tx);
+    tx.freq = INT64_MAX;
+    out("ADJ_FREQUENCY LLONG_MAX: %s\n", adj(-100, ADJ_FREQUENCY, &tx));
+
+    /* unprivileged: only reading */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setresuid(65534, 65534, 65534))
+            die("setresuid");
+        memset(&tx, 0, sizeof tx);
+        out("nobody: read %s\n", adj(-100, 0, &tx));
+        out("nobody: ADJ_OFFSET_SS_READ %s\n", adj(-100, ADJ_OFFSET_SS_READ, &tx));
+        out("nobody: ADJ_STATUS %s\n", adj(-100, ADJ_STATUS, &tx));
+        out("nobody: ADJ_OFFSET_SINGLESHOT %s\n", adj(-100, ADJ_OFFSET_SINGLESHOT, &tx));
+        out("nobody: ADJ_SETOFFSET %s\n", adj(CLOCK_REALTIME, ADJ_SETOFFSET, &tx));
+        tx.tick = 5000;
+        out("nobody: bad ADJ_TICK %s\n", adj(-100, ADJ_TICK, &tx));
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+}
+
+/* ------------------------------------------------------------ leap seconds */
+
+static const char *const states[] = {"TIME_OK", "TIME_INS", "TIME_DEL", "TIME_OOP",
+                                     "TIME_WAIT", "TIME_ERROR"};
+
+static void show(const char *when)
+{
+    struct timex tx = {0};
+    int state = adjtimex(&tx);
+    struct timespec tai, real;
+    clock_gettime(CLOCK_TAI, &tai);
+    clock_gettime(CLOCK_REALTIME, &real);
+    struct tm tm;
+    gmtime_r(&real.tv_sec, &tm);
+    out("%-22s %02d:%02d:%02d.%03ld %-9s tai %d (CLOCK_TAI %+lld s) status %#x\n", when,
+        tm.tm_hour, tm.tm_min, tm.tm_sec, real.tv_nsec / 1000000,
+        state >= 0 ? states[state] : "error", tx.tai,
+        (long long)(tai.tv_sec - real.tv_sec), tx.status);
+}
+
+static void set_time(time_t sec, long nsec)
+{
+    struct timespec ts = {sec, nsec};
+    if (clock_settime(CLOCK_REALTIME, &ts))
+        die("clock_settime");
+}
+
+static void set_status(int status)
+{
+    struct timex tx = {.modes = ADJ_STATUS, .status = status};
+    if (adjtimex(&tx) < 0)
+        die("adjtimex");
+}
+
+static void nap(long ms)
+{
+    struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+}
+
+static int64_t mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+static void leap(void)
+{
+    time_t midnight = 946771200;   /* 2000-01-02 00:00:00 UTC */
+    show("at start");
+    set_time(midnight - 2, 500000000);
+    set_status(STA_PLL);
+    set_status(0);
+    show("PLL reset");
+    set_status(STA_INS);
+    show("STA_INS armed");
+    for (int i = 0; i < 4; i++) {
+        nap(1000);
+        show("one second on");
+    }
+    set_status(0);
+    show("STA_INS cleared");
+    nap(1000);
+    show("one second on");
+
+    /* an absolute realtime sleep to the midnight after a leap second ends then,
+     * not at the first 00:00:00 (leapsec01's hrtimer early expiration) */
+    midnight += 86400;
+    set_time(midnight - 2, 0);
+    set_status(STA_INS);
+    int64_t before = mono();
+    struct timespec until = {midnight, 0};
+    int r = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL);
+    out("sleep to midnight across the leap: %d after %lld ms\n", r,
+        (long long)((mono() - before) / 1000000));
+    show("woken");
+    set_status(0);
+    nap(1000);
+    show("cleared, one second on");
+
+    /* CLOCK_TAI does not repeat a second: an absolute sleep 3 s on lasts 3 s, across
+     * a leap second, as does a timer */
+    midnight += 86400;
+    set_time(midnight - 2, 0);
+    set_status(STA_INS);
+    struct timespec tai;
+    clock_gettime(CLOCK_TAI, &tai);
+    tai.tv_sec += 3;
+    timer_t timer;
+    struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+    struct itimerspec its = {.it_value = {tai.tv_sec + 1, 0}};
+    if (timer_create(CLOCK_TAI, &sev, &timer) || timer_settime(timer, TIMER_ABSTIME, &its, NULL))
+        die("timer");
+    before = mono();
+    r = clock_nanosleep(CLOCK_TAI, TIMER_ABSTIME, &tai, NULL);
+    int64_t slept = mono() - before;
+    timer_gettime(timer, &its);
+    out("TAI sleep 3 s across the leap: %d after %lld ms, TAI timer 4 s on due at %lld ms\n",
+        r, (long long)(slept / 1000000),
+        (long long)((slept + its.it_value.tv_sec * NSEC + its.it_value.tv_nsec) / 1000000));
+    show("woken");
+    set_status(0);
+    nap(1000);
+
+    /* ADJ_SETOFFSET steps the realtime clock; ADJ_NANO shows nanoseconds */
+    struct timex tx = {.modes = ADJ_SETOFFSET | ADJ_NANO, .time = {-3600, 250000000}};
+    out("ADJ_SETOFFSET -3599.75 s: %s\n", res(adjtimex(&tx)));
+    show("stepped");
+    tx.modes = ADJ_MICRO;
+    adjtimex(&tx);
+
+    /* a deleted second: 23:59:59 never shows */
+    midnight += 86400;
+    set_time(midnight - 3, 500000000);
+    set_status(STA_DEL);
+    show("STA_DEL armed");
+    for (int i = 0; i < 3; i++) {
+        nap(1000);
+        show("one second on");
+    }
+    set_status(0);
+    nap(1000);
+    show("cleared, one second on");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "errors") == 0)
+        errors();
+    else if (argc == 2 && strcmp(argv[1], "leap") == 0)
+        leap();
+    else
+        die("usage: adjtimex errors|leap");
+    return 0;
+}
