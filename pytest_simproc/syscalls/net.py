@@ -23,7 +23,9 @@ outside (a DNS answer, a server that is up or not), so by default (``network=
   program's port would differ from run to run. The host binds such a socket itself,
   through its duplicate, to the next free port of a sequence drawn from its seed,
   its name and the test that runs it; getsockname and the peer then see that port, a real one, which the test can
-  connect to. A port of the sequence that the machine uses already is skipped, which
+  connect to. The port is free in both IP families: an IPv6 socket without
+  IPV6_V6ONLY takes the IPv4 port too (ipv6(7)), and a server binds 127.0.0.1 and ::1
+  to the one port it got. A port of the sequence that the machine uses already is skipped, which
   can still make two runs differ: another program's, or a listener's whose last
   connections the server closed first and which are in TIME_WAIT, if it does not
   set SO_REUSEADDR (a connecting socket the host binds keeps SO_REUSEADDR on for
@@ -284,16 +286,17 @@ def _bind_ephemeral(engine, dup: int, raw: bytes, connecting: bool = False) -> i
     have SO_REUSEADDR (socket(7)): a TCP socket the host binds before it connects
     keeps the option on, so that the next run of the host gets its port again."""
     ports = host_ports(engine)
-    if connecting:
-        sock = socket.socket(fileno=dup)
-        try:
-            if sock.type == socket.SOCK_STREAM:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        finally:
-            sock.detach()
+    sock = socket.socket(fileno=dup)
+    try:
+        if connecting and sock.type == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        family, kind = sock.family, sock.type
+        reuse = bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR))
+    finally:
+        sock.detach()
     for _ in range(_TRIES):
         port = ports.sequence.randint(*_EPHEMERAL)
-        if port in ports.bound:
+        if port in ports.bound or not _free_in_other_family(family, kind, port, reuse):
             continue
         addr = raw[:2] + struct.pack(">H", port) + raw[4:]
         if _bind(dup, addr, len(addr)) == 0:
@@ -303,6 +306,31 @@ def _bind_ephemeral(engine, dup: int, raw: bytes, connecting: bool = False) -> i
         if err != errno.EADDRINUSE:
             return -err
     return None
+
+
+def _free_in_other_family(family: int, kind: int, port: int, reuse: bool) -> bool:
+    """Whether no socket of the other IP family holds ``port`` as far as a socket with
+    ``reuse`` (SO_REUSEADDR) is concerned, tried with a bind of that family's wildcard
+    address (IPv6 only, ipv6(7)). An IPv6 socket without IPV6_V6ONLY takes the IPv4
+    port too, and a program that got a port for one family commonly binds the other
+    family's socket to it (a server on 127.0.0.1 and ::1): a port free in one family
+    only would fail one of them, or another program's bind, where the kernel's random
+    pick rarely does."""
+    other = AF_INET if family == AF_INET6 else AF_INET6
+    try:
+        probe = socket.socket(other, kind)
+    except OSError:
+        return True  # no such family on this machine: nothing can hold the port there
+    with probe:
+        try:
+            if other == AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if reuse:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("::" if other == AF_INET6 else "0.0.0.0", port))
+        except OSError as exc:
+            return exc.errno != errno.EADDRINUSE
+    return True
 
 
 def _ip_socket(dup: int):

@@ -471,3 +471,46 @@ def test_prefork_example_passes_simproc_verify():
          "-k", "ping or line_protocol", "-q", "-p", "no:cacheprovider"],
         cwd=REPO_ROOT, capture_output=True, timeout=300)
     assert res.returncode == 0, res.stdout.decode()[-3000:]
+
+
+BOTH_FAMILIES_SCRIPT = r"""
+import socket, sys
+first_v6 = sys.argv[1] == "v6"
+first = socket.socket(socket.AF_INET6 if first_v6 else socket.AF_INET)
+first.bind(("::1" if first_v6 else "127.0.0.1", 0))   # an IPv6 one without IPV6_V6ONLY
+port = first.getsockname()[1]
+second = socket.socket(socket.AF_INET if first_v6 else socket.AF_INET6)
+if not first_v6:
+    second.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+second.bind(("127.0.0.1" if first_v6 else "::1", port))
+print(port, flush=True)
+"""
+
+
+def _first_port(python, family):
+    with SimHost(seed=5) as host:
+        p = host.spawn([python, "-c", BOTH_FAMILIES_SCRIPT, family])
+        host.run()
+        assert p.exit_status == Exited(0), p.stderr
+        return int(p.stdout)
+
+
+@pytest.mark.parametrize("family", ["v4", "v6"])
+def test_ephemeral_port_is_free_in_both_families(family):
+    """The port a bind(port 0) gets is free in the other family too: a program that
+    binds its other family's socket to it (a server on 127.0.0.1 and ::1) does not
+    fail because another program holds it there, and an IPv6 socket without
+    IPV6_V6ONLY, which takes the IPv4 port too (its bind succeeds where an IPv4
+    wildcard bind then fails), is not given a port an IPv4 socket holds. Here the
+    test process holds the port the host's sequence gives first, in the family the
+    program binds second (the second bind failed with EADDRINUSE before)."""
+    python = find_tool("python3")
+    port = _first_port(python, family)
+    other = socket.AF_INET6 if family == "v4" else socket.AF_INET
+    with socket.socket(other) as holder:
+        if other == socket.AF_INET6:
+            holder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        holder.bind(("::1" if other == socket.AF_INET6 else "127.0.0.1", port))
+        holder.listen()
+        assert _first_port(python, family) != port
+
