@@ -29,9 +29,11 @@ outside (a DNS answer, a server that is up or not), so by default (``network=
   can still make two runs differ: another program's, or a listener's whose last
   connections the server closed first and which are in TIME_WAIT, if it does not
   set SO_REUSEADDR (a connecting socket the host binds keeps SO_REUSEADDR on for
-  that reason). A TCP peer outside the host (the test's client, whose port its own
-  kernel picked) shows in accept and getpeername with a port of the host's, one per
-  real port, in the order they come.
+  that reason). A peer outside the host (the test's client, whose port its own
+  kernel picked) shows with a port of the host's, one per real port, in the order
+  they come: a TCP one in accept and getpeername, a datagram's sender in recvfrom,
+  recvmsg and getpeername; a sendto, sendmsg or connect to that port reaches the
+  peer's real one (recvmmsg and sendmmsg show and take real ports).
 
 ``network="outside"`` lets every address through and leaves nsswitch.conf and
 resolv.conf the machine's (DNS works as on the machine): the outcome then depends on
@@ -52,8 +54,9 @@ import tempfile
 import weakref
 
 from .args import s32, u32
-from .io import accept as _io_accept, connect as _io_connect, send as _io_send
-from .outcome import Native
+from .io import (accept as _io_accept, connect as _io_connect, recv as _io_recv,
+                 send as _io_send)
+from .outcome import Block, Native
 from .registry import handles, syscall_number
 
 AF_INET, AF_INET6 = socket.AF_INET, socket.AF_INET6
@@ -65,6 +68,7 @@ _MSGHDR_NAME = struct.Struct("<QI")   # msg_name, msg_namelen at the start of a 
 _MMSGHDR_SIZE = 64     # struct mmsghdr: a 56-byte msghdr and msg_len, padded
 UIO_MAXIOV = 1024      # sendmmsg(2) sends at most this many messages
 SYS_CONNECT, SYS_SENDMSG = syscall_number("connect"), syscall_number("sendmsg")
+SYS_RECVMSG = syscall_number("recvmsg")
 AF_PACKET = socket.AF_PACKET
 
 
@@ -166,7 +170,7 @@ def connect(ctx, fd, addr, addrlen, *rest):
         return refusal
     if _is_ip(raw):
         autobind(ctx, s32(fd))
-    return _io_connect(ctx, fd, addr, addrlen, *rest)
+    return _to_real_peer(ctx, addr, raw, _io_connect(ctx, fd, addr, addrlen, *rest))
 
 
 def _message_address(ctx, msghdr: int) -> bytes | None:
@@ -186,14 +190,17 @@ def send(ctx, fd, buf, length, flags, addr, addrlen, *rest):
         if raw is None:
             return Native()  # EFAULT, at once
         refusal = refused(ctx, s32(fd), raw, u32(length))
+        where = _MSGHDR_NAME.unpack(ctx.mem.read(buf, _MSGHDR_NAME.size))[0] if raw else 0
     else:
         raw = _read_sockaddr(ctx, addr, s32(addrlen))
         refusal = refused(ctx, s32(fd), raw, u32(flags))
+        where = addr
     if refusal is not None:
         return refusal
     if _is_ip(raw):
         autobind(ctx, s32(fd), datagrams_only=True)
-    return _io_send(ctx, fd, buf, length, flags, addr, addrlen, *rest)
+    return _to_real_peer(ctx, where, raw,
+                         _io_send(ctx, fd, buf, length, flags, addr, addrlen, *rest))
 
 
 @handles("sendmmsg")
@@ -239,7 +246,7 @@ class _HostPorts:
     """A host's ports: the sequence it hands out, the ports its sockets were bound to,
     and the ports it shows for peers outside it."""
 
-    __slots__ = ("sequence", "bound", "peers", "peer_sequence")
+    __slots__ = ("sequence", "bound", "peers", "peer_sequence", "reals")
 
     def __init__(self, engine):
         # and the test that runs the host (pytest names it while it runs), so that
@@ -249,17 +256,23 @@ class _HostPorts:
         self.sequence = random.Random(f"simproc-ports:{key}")
         self.peer_sequence = random.Random(f"simproc-peers:{key}")
         self.bound: set[int] = set()
-        self.peers: dict[int, int] = {}
+        self.peers: dict[int, int] = {}   # an outside peer's real port -> the host's
+        self.reals: dict[int, int] = {}   # ... and back
 
     def peer(self, port: int) -> int:
         virtual = self.peers.get(port)
         if virtual is None:
-            taken = set(self.peers.values())
             virtual = self.peer_sequence.randint(*_EPHEMERAL)
-            while virtual in taken or virtual in self.bound:
+            while virtual in self.reals or virtual in self.bound:
                 virtual = self.peer_sequence.randint(*_EPHEMERAL)
             self.peers[port] = virtual
+            self.reals[virtual] = port
         return virtual
+
+    def real(self, port: int) -> int | None:
+        """The real port of the outside peer the host shows as ``port`` (None: no
+        such peer, or a port of the host's own sockets)."""
+        return None if port in self.bound else self.reals.get(port)
 
 
 def host_ports(engine) -> _HostPorts:
@@ -458,6 +471,71 @@ def getpeername(ctx, fd, addr, len_ptr, *_):
     if size < 4:
         return Native()
     return Native(on_exit=lambda c, r: _peer_in_host_terms(c, addr, size, r))
+
+
+def _reported_length(ctx, len_ptr: int) -> int:
+    """The address length a receive wrote back (0 when the kernel wrote no address:
+    a stream socket's recvfrom, tcp(7))."""
+    try:
+        return struct.unpack("<I", ctx.mem.read(len_ptr, 4))[0]
+    except (OSError, OverflowError, ValueError):
+        return 0
+
+
+@handles("recvfrom", "recvmsg")
+def recv(ctx, fd, buf, length, flags, addr, len_ptr, *_):
+    """A datagram from a peer outside the host (the test's socket, whose port its
+    kernel picked) shows the host's port for that peer, as accept does for a TCP
+    client; a send or connect to that port goes to the peer's real one."""
+    outcome = _io_recv(ctx, fd, buf, length, flags)
+    if ctx.nr == SYS_RECVMSG:  # recvmsg(fd, msg, flags): msg_name, msg_namelen
+        try:
+            addr, size = _MSGHDR_NAME.unpack(ctx.mem.read(buf, _MSGHDR_NAME.size))
+        except (OSError, OverflowError, ValueError):
+            return outcome
+        len_ptr = buf + 8
+    else:
+        size = _buffer_size(ctx, len_ptr) if addr and len_ptr else 0
+    size = s32(size)
+    if not addr or size < 4:
+        return outcome
+
+    def in_host_terms(c, result):
+        if result < 0 or _reported_length(c, len_ptr) < 4:
+            return result
+        return _peer_in_host_terms(c, addr, size, result)
+    return _with_exit(outcome, in_host_terms)
+
+
+def _with_exit(outcome, on_exit):
+    """``outcome`` (a native call, maybe after a wait) with ``on_exit`` at its end."""
+    if isinstance(outcome, Native) and outcome.on_exit is None:
+        outcome.on_exit = on_exit
+    elif isinstance(outcome, Block) and outcome.retry is not None:
+        retry = outcome.retry
+        outcome.retry = lambda c: _with_exit(retry(c), on_exit)
+    return outcome
+
+
+def _to_real_peer(ctx, where: int, raw: bytes, outcome):
+    """A destination the host showed for an outside peer (``raw``, read from the
+    program's ``where``) is that peer's real port for the native call; the program's
+    bytes are put back after it."""
+    if not where or not _is_ip(raw) or not _loopback(raw):
+        return outcome
+    real = host_ports(ctx.engine).real(struct.unpack_from(">H", raw, 2)[0])
+    if real is None:
+        return outcome
+    return _with_patch(outcome, (where + 2, struct.pack(">H", real)))
+
+
+def _with_patch(outcome, patch):
+    if isinstance(outcome, Native) and outcome.patch is None:
+        outcome.patch = patch
+    elif isinstance(outcome, Block) and outcome.retry is not None:
+        retry = outcome.retry
+        outcome.retry = lambda c: _with_patch(retry(c), patch)
+    return outcome
 
 
 @handles("socket", when=(0, {AF_PACKET}))

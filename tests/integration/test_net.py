@@ -514,3 +514,59 @@ def test_ephemeral_port_is_free_in_both_families(family):
         holder.listen()
         assert _first_port(python, family) != port
 
+
+UDP_SCRIPT = r"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print("port", s.getsockname()[1], flush=True)
+data, peer = s.recvfrom(100)
+s.sendto(b"pong", peer)
+data, _, _, peer2 = s.recvmsg(100)
+s.connect(peer)
+print("from", peer[1], peer2[1], s.getpeername()[1], flush=True)
+s.send(b"done")
+"""
+
+
+def _udp_run(python, sock):
+    with SimHost(seed=4) as host:
+        p = host.spawn([python, "-c", UDP_SCRIPT])
+        assert host.run_until(lambda: b"\n" in p.stdout, timeout=5), p.stderr
+        port = int(p.stdout.split()[1])
+        sock.sendto(b"ping", ("127.0.0.1", port))
+        replies = []
+
+        def replied():
+            try:
+                replies.append(sock.recv(100, socket.MSG_DONTWAIT))
+            except (BlockingIOError, TimeoutError):  # TimeoutError: the socket has one
+                pass
+            return replies
+        assert host.run_until(replied, timeout=5), p.stderr
+        sock.sendto(b"again", ("127.0.0.1", port))
+        host.run()
+        assert p.exit_status == Exited(0), p.stderr
+        replies.append(sock.recv(100))
+        return p.stdout.decode().split(), replies
+
+
+def test_datagram_from_outside_shows_the_hosts_port_and_replies_reach_it():
+    """A datagram from a peer outside the host (the test's socket, its port picked by
+    the test's kernel) shows in recvfrom, recvmsg and getpeername with the host's
+    port for that peer, as a TCP client does in accept: the same on every run,
+    whatever the peer's real port (the program printed the real one before). A
+    sendto, connect and send to that port reach the peer's real socket."""
+    python = find_tool("python3")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
+        a.settimeout(5)
+        b.settimeout(5)
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))   # another real port than a's
+        first, replies1 = _udp_run(python, a)
+        second, replies2 = _udp_run(python, b)
+    assert replies1 == replies2 == [b"pong", b"done"]
+    assert first == second
+    shown = first[first.index("from") + 1:]
+    assert shown[0] == shown[1] == shown[2]
