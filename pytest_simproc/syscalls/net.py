@@ -504,16 +504,17 @@ def recv(ctx, fd, buf, length, flags, addr, len_ptr, *_):
         if result < 0 or _reported_length(c, len_ptr) < 4:
             return result
         return _peer_in_host_terms(c, addr, size, result)
-    return _with_exit(outcome, in_host_terms)
+    return _with(outcome, "on_exit", in_host_terms)
 
 
-def _with_exit(outcome, on_exit):
-    """``outcome`` (a native call, maybe after a wait) with ``on_exit`` at its end."""
-    if isinstance(outcome, Native) and outcome.on_exit is None:
-        outcome.on_exit = on_exit
+def _with(outcome, field: str, value):
+    """``outcome`` whose native call (now, or once a wait ends) has ``field`` (its
+    on_exit or patch) set to ``value``, unless the call set it itself."""
+    if isinstance(outcome, Native) and getattr(outcome, field) is None:
+        setattr(outcome, field, value)
     elif isinstance(outcome, Block) and outcome.retry is not None:
         retry = outcome.retry
-        outcome.retry = lambda c: _with_exit(retry(c), on_exit)
+        outcome.retry = lambda c: _with(retry(c), field, value)
     return outcome
 
 
@@ -526,16 +527,7 @@ def _to_real_peer(ctx, where: int, raw: bytes, outcome):
     real = host_ports(ctx.engine).real(struct.unpack_from(">H", raw, 2)[0])
     if real is None:
         return outcome
-    return _with_patch(outcome, (where + 2, struct.pack(">H", real)))
-
-
-def _with_patch(outcome, patch):
-    if isinstance(outcome, Native) and outcome.patch is None:
-        outcome.patch = patch
-    elif isinstance(outcome, Block) and outcome.retry is not None:
-        retry = outcome.retry
-        outcome.retry = lambda c: _with_patch(retry(c), patch)
-    return outcome
+    return _with(outcome, "patch", (where + 2, struct.pack(">H", real)))
 
 
 @handles("socket", when=(0, {AF_PACKET}))
