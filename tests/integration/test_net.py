@@ -567,6 +567,6 @@ def test_datagram_from_outside_shows_the_hosts_port_and_replies_reach_it():
         first, replies1 = _udp_run(python, a)
         second, replies2 = _udp_run(python, b)
     assert replies1 == replies2 == [b"pong", b"done"]
-    assert first == second
     shown = first[first.index("from") + 1:]
+    assert shown == second[second.index("from") + 1:]
     assert shown[0] == shown[1] == shown[2]
