@@ -523,6 +523,7 @@ print("port", s.getsockname()[1], flush=True)
 data, peer = s.recvfrom(100)
 s.sendto(b"pong", peer)
 data, _, _, peer2 = s.recvmsg(100)
+s.sendmsg([b"sendmsg"], [], 0, peer2)
 s.connect(peer)
 print("from", peer[1], peer2[1], s.getpeername()[1], flush=True)
 s.send(b"done")
@@ -548,7 +549,7 @@ def _udp_run(python, sock):
         host.run()
         assert p.exit_status == Exited(0), p.stderr
         sock.settimeout(5)   # (a socket with a timeout waits in a MSG_DONTWAIT recv too)
-        replies.append(sock.recv(100))
+        replies += [sock.recv(100), sock.recv(100)]
         return p.stdout.decode().split(), replies
 
 
@@ -557,7 +558,7 @@ def test_datagram_from_outside_shows_the_hosts_port_and_replies_reach_it():
     the test's kernel) shows in recvfrom, recvmsg and getpeername with the host's
     port for that peer, as a TCP client does in accept: the same on every run,
     whatever the peer's real port (the program printed the real one before). A
-    sendto, connect and send to that port reach the peer's real socket."""
+    sendto, sendmsg, and connect and send to that port reach the peer's real socket."""
     python = find_tool("python3")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
@@ -565,7 +566,7 @@ def test_datagram_from_outside_shows_the_hosts_port_and_replies_reach_it():
         b.bind(("127.0.0.1", 0))   # another real port than a's
         first, replies1 = _udp_run(python, a)
         second, replies2 = _udp_run(python, b)
-    assert replies1 == replies2 == [b"pong", b"done"]
+    assert replies1 == replies2 == [b"pong", b"sendmsg", b"done"]
     shown = first[first.index("from") + 1:]
     assert shown == second[second.index("from") + 1:]
     assert shown[0] == shown[1] == shown[2]
