@@ -25,11 +25,13 @@ SHRINK_RUNS = 12  # reruns the search for the deciding decision may take
 def run_explored(item, nextitem, verify: bool) -> list:
     """Run ``item``; rerun it as --simproc-verify and --simproc-chaos ask. Returns the
     reports to log (the first run's, with sections and failures added)."""
-    from .plugin import _HOSTS
+    from .plugin import _HOSTS, VERIFIED
     reports = rerun(item)
     hosts = [host for host, _ in item.stash.get(_HOSTS, ())]
     if verify and hosts:
         _verify(item, reports)
+        for report in reports:
+            report.user_properties.append((VERIFIED, item.nodeid))
     seed = chaos_seed(item)
     if seed is not None and _failed(reports):
         text = chaos_section(item, seed) + "\n" + shrink(item, hosts)

@@ -16,13 +16,14 @@ from .kernel.states import Exited, format_state, parse_final_state
 
 _HOST_OPTIONS = frozenset(p for p in inspect.signature(SimHost.__init__).parameters
                           if p != "self" and not p.startswith("_"))
-_MARKER_OPTIONS = _HOST_OPTIONS | {"expected_final_state"}
+_MARKER_OPTIONS = _HOST_OPTIONS | {"expected_final_state", "nondeterministic"}
 
 MARKER_HELP = ("simproc(**options): configure the test's simulated host. Options: "
-               "SimHost's (" + ", ".join(sorted(_HOST_OPTIONS)) + ") and "
+               "SimHost's (" + ", ".join(sorted(_HOST_OPTIONS)) + "), "
                "expected_final_state (Exited(n), Signaled(sig), Running or their text "
                "forms), checked at the end of the test's call for every process the "
-               "test spawned.")
+               "test spawned, and nondeterministic='why' for a test whose runs differ "
+               "by design: --simproc-verify runs it once and lists it with the reason.")
 
 
 def pytest_addoption(parser):
@@ -141,7 +142,10 @@ _HOSTS = pytest.StashKey()
 _REPLAY = pytest.StashKey()  # the decision prefix of a shrinking rerun (explore.py)
 _PATHS = pytest.StashKey()   # the test's tmp_path, a placeholder in verify's records
 _RECORDS = pytest.StashKey()  # what the test's hosts did, for --simproc-verify
-_KEPT = "simproc_kept"  # user_properties name: reports carry it to xdist's controller
+# user_properties names: reports carry them to xdist's controller
+_KEPT = "simproc_kept"
+VERIFIED = "simproc_verified"      # the test ran twice and its records were compared
+UNVERIFIED = "simproc_unverified"  # "nodeid: reason" of a test marked nondeterministic
 
 
 def _register_host(item, host, expected) -> None:
@@ -156,17 +160,27 @@ class _Session:
 
     def __init__(self):
         self.kept: dict[str, None] = {}
+        self.verified: dict[str, None] = {}
+        self.unverified: dict[str, None] = {}
 
     def pytest_runtest_logreport(self, report):
         for name, value in report.user_properties:
             if name == _KEPT:
                 self.kept[value] = None
+            elif name == VERIFIED:
+                self.verified[value] = None
+            elif name == UNVERIFIED:
+                self.unverified[value] = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item, nextitem):
         """Chaos cases and, under --simproc-verify, every test run through explore.py:
         it reruns them (a failing chaos case to find its deciding decision)."""
         verify = item.config.getoption("simproc_verify")
+        reason = verify and not isinstance(item, _BadMarkerItem) and _nondeterministic(item)
+        if reason:  # runs once, as without --simproc-verify, and is listed
+            item.user_properties.append((UNVERIFIED, f"{item.nodeid}: {reason}"))
+            verify = False
         if chaos_seed(item) is None and not verify:
             return None
         from .explore import run_explored
@@ -182,6 +196,19 @@ class _Session:
             terminalreporter.section("simproc: kept data dirs")
             for line in self.kept:
                 terminalreporter.line(line)
+        if terminalreporter.config.getoption("simproc_verify"):
+            terminalreporter.section("simproc verify")
+            terminalreporter.line(f"compared (ran twice with their seed): "
+                                  f"{len(self.verified)} tests; marked nondeterministic "
+                                  f"(ran once, not compared): {len(self.unverified)}"
+                                  + (":" if self.unverified else ""))
+            for line in self.unverified:
+                terminalreporter.line(f"  {line}")
+
+
+def _nondeterministic(item) -> str | None:
+    """The reason the test's simproc marker gives for runs that differ by design."""
+    return marker_problems(item)[0].get("nondeterministic")
 
 
 def _record(item, host) -> None:
@@ -265,6 +292,10 @@ def marker_problems(item) -> tuple[dict, list[str]]:
         try:
             if name == "expected_final_state":
                 options[name] = parse_final_state(value)
+            elif name == "nondeterministic":
+                if not isinstance(value, str) or not value.strip():
+                    raise ValueError(f"expected the reason the test's runs differ, as "
+                                     f"text, not {value!r}")
             elif name in _HOST_OPTIONS:
                 validate_host_options(**{name: value})
             else:
@@ -340,6 +371,7 @@ def _host_options(item) -> tuple[dict, object]:
     expected_final_state."""
     options = marker_options(item)
     expected = options.pop("expected_final_state", None)
+    compared = options.pop("nondeterministic", None) is None
     if "start_time" in options:  # "now" is read once, for every host of the test
         options["start_time"] = validate_host_options(
             start_time=options["start_time"])["start_time"]
@@ -352,7 +384,7 @@ def _host_options(item) -> tuple[dict, object]:
     if "strace" not in options:
         options["strace"] = (item.config.getoption("simproc_strace")
                              or item.config.getini("simproc_strace"))
-    if item.config.getoption("simproc_verify") and options["strace"] == "off":
+    if item.config.getoption("simproc_verify") and compared and options["strace"] == "off":
         options["strace"] = "deterministic"  # part of what --simproc-verify compares
     injected = item.config.getoption("simproc_inject")
     if injected:

@@ -119,7 +119,7 @@ def read(ctx, fd, buf, count, *_):
     return _gated(ctx, fd, POLLIN)
 
 
-@handles("recvfrom", "recvmsg")
+# recvfrom and recvmsg: registered by net.py, which shows an outside sender in host terms
 def recv(ctx, fd, buf, length, flags, *_):
     if ctx.nr == _RECVMSG:
         flags = length  # recvmsg(fd, msg, flags)

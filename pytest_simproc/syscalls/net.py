@@ -23,13 +23,17 @@ outside (a DNS answer, a server that is up or not), so by default (``network=
   program's port would differ from run to run. The host binds such a socket itself,
   through its duplicate, to the next free port of a sequence drawn from its seed,
   its name and the test that runs it; getsockname and the peer then see that port, a real one, which the test can
-  connect to. A port of the sequence that the machine uses already is skipped, which
+  connect to. The port is free in both IP families: an IPv6 socket without
+  IPV6_V6ONLY takes the IPv4 port too (ipv6(7)), and a server binds 127.0.0.1 and ::1
+  to the one port it got. A port of the sequence that the machine uses already is skipped, which
   can still make two runs differ: another program's, or a listener's whose last
   connections the server closed first and which are in TIME_WAIT, if it does not
   set SO_REUSEADDR (a connecting socket the host binds keeps SO_REUSEADDR on for
-  that reason). A TCP peer outside the host (the test's client, whose port its own
-  kernel picked) shows in accept and getpeername with a port of the host's, one per
-  real port, in the order they come.
+  that reason). A peer outside the host (the test's client, whose port its own
+  kernel picked) shows with a port of the host's, one per real port, in the order
+  they come: a TCP one in accept and getpeername, a datagram's sender in recvfrom,
+  recvmsg and getpeername; a sendto, sendmsg or connect to that port reaches the
+  peer's real one (recvmmsg and sendmmsg show and take real ports).
 
 ``network="outside"`` lets every address through and leaves nsswitch.conf and
 resolv.conf the machine's (DNS works as on the machine): the outcome then depends on
@@ -50,8 +54,9 @@ import tempfile
 import weakref
 
 from .args import s32, u32
-from .io import accept as _io_accept, connect as _io_connect, send as _io_send
-from .outcome import Native
+from .io import (accept as _io_accept, connect as _io_connect, recv as _io_recv,
+                 send as _io_send)
+from .outcome import Block, Native
 from .registry import handles, syscall_number
 
 AF_INET, AF_INET6 = socket.AF_INET, socket.AF_INET6
@@ -63,6 +68,7 @@ _MSGHDR_NAME = struct.Struct("<QI")   # msg_name, msg_namelen at the start of a 
 _MMSGHDR_SIZE = 64     # struct mmsghdr: a 56-byte msghdr and msg_len, padded
 UIO_MAXIOV = 1024      # sendmmsg(2) sends at most this many messages
 SYS_CONNECT, SYS_SENDMSG = syscall_number("connect"), syscall_number("sendmsg")
+SYS_RECVMSG = syscall_number("recvmsg")
 AF_PACKET = socket.AF_PACKET
 
 
@@ -164,7 +170,7 @@ def connect(ctx, fd, addr, addrlen, *rest):
         return refusal
     if _is_ip(raw):
         autobind(ctx, s32(fd))
-    return _io_connect(ctx, fd, addr, addrlen, *rest)
+    return _to_real_peer(ctx, addr, raw, _io_connect(ctx, fd, addr, addrlen, *rest))
 
 
 def _message_address(ctx, msghdr: int) -> bytes | None:
@@ -184,14 +190,17 @@ def send(ctx, fd, buf, length, flags, addr, addrlen, *rest):
         if raw is None:
             return Native()  # EFAULT, at once
         refusal = refused(ctx, s32(fd), raw, u32(length))
+        where = _MSGHDR_NAME.unpack(ctx.mem.read(buf, _MSGHDR_NAME.size))[0] if raw else 0
     else:
         raw = _read_sockaddr(ctx, addr, s32(addrlen))
         refusal = refused(ctx, s32(fd), raw, u32(flags))
+        where = addr
     if refusal is not None:
         return refusal
     if _is_ip(raw):
         autobind(ctx, s32(fd), datagrams_only=True)
-    return _io_send(ctx, fd, buf, length, flags, addr, addrlen, *rest)
+    return _to_real_peer(ctx, where, raw,
+                         _io_send(ctx, fd, buf, length, flags, addr, addrlen, *rest))
 
 
 @handles("sendmmsg")
@@ -237,7 +246,7 @@ class _HostPorts:
     """A host's ports: the sequence it hands out, the ports its sockets were bound to,
     and the ports it shows for peers outside it."""
 
-    __slots__ = ("sequence", "bound", "peers", "peer_sequence")
+    __slots__ = ("sequence", "bound", "peers", "peer_sequence", "reals")
 
     def __init__(self, engine):
         # and the test that runs the host (pytest names it while it runs), so that
@@ -247,17 +256,23 @@ class _HostPorts:
         self.sequence = random.Random(f"simproc-ports:{key}")
         self.peer_sequence = random.Random(f"simproc-peers:{key}")
         self.bound: set[int] = set()
-        self.peers: dict[int, int] = {}
+        self.peers: dict[int, int] = {}   # an outside peer's real port -> the host's
+        self.reals: dict[int, int] = {}   # ... and back
 
     def peer(self, port: int) -> int:
         virtual = self.peers.get(port)
         if virtual is None:
-            taken = set(self.peers.values())
             virtual = self.peer_sequence.randint(*_EPHEMERAL)
-            while virtual in taken or virtual in self.bound:
+            while virtual in self.reals or virtual in self.bound:
                 virtual = self.peer_sequence.randint(*_EPHEMERAL)
             self.peers[port] = virtual
+            self.reals[virtual] = port
         return virtual
+
+    def real(self, port: int) -> int | None:
+        """The real port of the outside peer the host shows as ``port`` (None: no
+        such peer, or a port of the host's own sockets)."""
+        return None if port in self.bound else self.reals.get(port)
 
 
 def host_ports(engine) -> _HostPorts:
@@ -284,16 +299,17 @@ def _bind_ephemeral(engine, dup: int, raw: bytes, connecting: bool = False) -> i
     have SO_REUSEADDR (socket(7)): a TCP socket the host binds before it connects
     keeps the option on, so that the next run of the host gets its port again."""
     ports = host_ports(engine)
-    if connecting:
-        sock = socket.socket(fileno=dup)
-        try:
-            if sock.type == socket.SOCK_STREAM:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        finally:
-            sock.detach()
+    sock = socket.socket(fileno=dup)
+    try:
+        if connecting and sock.type == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        family, kind = sock.family, sock.type
+        reuse = bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR))
+    finally:
+        sock.detach()
     for _ in range(_TRIES):
         port = ports.sequence.randint(*_EPHEMERAL)
-        if port in ports.bound:
+        if port in ports.bound or not _free_in_other_family(family, kind, port, reuse):
             continue
         addr = raw[:2] + struct.pack(">H", port) + raw[4:]
         if _bind(dup, addr, len(addr)) == 0:
@@ -303,6 +319,31 @@ def _bind_ephemeral(engine, dup: int, raw: bytes, connecting: bool = False) -> i
         if err != errno.EADDRINUSE:
             return -err
     return None
+
+
+def _free_in_other_family(family: int, kind: int, port: int, reuse: bool) -> bool:
+    """Whether no socket of the other IP family holds ``port`` as far as a socket with
+    ``reuse`` (SO_REUSEADDR) is concerned, tried with a bind of that family's wildcard
+    address (IPv6 only, ipv6(7)). An IPv6 socket without IPV6_V6ONLY takes the IPv4
+    port too, and a program that got a port for one family commonly binds the other
+    family's socket to it (a server on 127.0.0.1 and ::1): a port free in one family
+    only would fail one of them, or another program's bind, where the kernel's random
+    pick rarely does."""
+    other = AF_INET if family == AF_INET6 else AF_INET6
+    try:
+        probe = socket.socket(other, kind)
+    except OSError:
+        return True  # no such family on this machine: nothing can hold the port there
+    with probe:
+        try:
+            if other == AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if reuse:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("::" if other == AF_INET6 else "0.0.0.0", port))
+        except OSError as exc:
+            return exc.errno != errno.EADDRINUSE
+    return True
 
 
 def _ip_socket(dup: int):
@@ -430,6 +471,63 @@ def getpeername(ctx, fd, addr, len_ptr, *_):
     if size < 4:
         return Native()
     return Native(on_exit=lambda c, r: _peer_in_host_terms(c, addr, size, r))
+
+
+def _reported_length(ctx, len_ptr: int) -> int:
+    """The address length a receive wrote back (0 when the kernel wrote no address:
+    a stream socket's recvfrom, tcp(7))."""
+    try:
+        return struct.unpack("<I", ctx.mem.read(len_ptr, 4))[0]
+    except (OSError, OverflowError, ValueError):
+        return 0
+
+
+@handles("recvfrom", "recvmsg")
+def recv(ctx, fd, buf, length, flags, addr, len_ptr, *_):
+    """A datagram from a peer outside the host (the test's socket, whose port its
+    kernel picked) shows the host's port for that peer, as accept does for a TCP
+    client; a send or connect to that port goes to the peer's real one."""
+    outcome = _io_recv(ctx, fd, buf, length, flags)
+    if ctx.nr == SYS_RECVMSG:  # recvmsg(fd, msg, flags): msg_name, msg_namelen
+        try:
+            addr, size = _MSGHDR_NAME.unpack(ctx.mem.read(buf, _MSGHDR_NAME.size))
+        except (OSError, OverflowError, ValueError):
+            return outcome
+        len_ptr = buf + 8
+    else:
+        size = _buffer_size(ctx, len_ptr) if addr and len_ptr else 0
+    size = s32(size)
+    if not addr or size < 4:
+        return outcome
+
+    def in_host_terms(c, result):
+        if result < 0 or _reported_length(c, len_ptr) < 4:
+            return result
+        return _peer_in_host_terms(c, addr, size, result)
+    return _with(outcome, "on_exit", in_host_terms)
+
+
+def _with(outcome, field: str, value):
+    """``outcome`` whose native call (now, or once a wait ends) has ``field`` (its
+    on_exit or patch) set to ``value``, unless the call set it itself."""
+    if isinstance(outcome, Native) and getattr(outcome, field) is None:
+        setattr(outcome, field, value)
+    elif isinstance(outcome, Block) and outcome.retry is not None:
+        retry = outcome.retry
+        outcome.retry = lambda c: _with(retry(c), field, value)
+    return outcome
+
+
+def _to_real_peer(ctx, where: int, raw: bytes, outcome):
+    """A destination the host showed for an outside peer (``raw``, read from the
+    program's ``where``) is that peer's real port for the native call; the program's
+    bytes are put back after it."""
+    if not where or not _is_ip(raw) or not _loopback(raw):
+        return outcome
+    real = host_ports(ctx.engine).real(struct.unpack_from(">H", raw, 2)[0])
+    if real is None:
+        return outcome
+    return _with(outcome, "patch", (where + 2, struct.pack(">H", real)))
 
 
 @handles("socket", when=(0, {AF_PACKET}))

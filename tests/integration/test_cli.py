@@ -7,6 +7,7 @@ import select
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -268,3 +269,35 @@ def test_verify_fails_on_a_loop_counting_until_its_alarm(build):
     assert lines[0].startswith("simproc run --verify: two runs with seed 0 differ")
     assert lines[2].endswith(" iterations") and lines[3].endswith(" iterations")
     assert lines[2] != lines[3]
+
+
+EXAMPLES = os.path.join(REPO_ROOT, "examples")
+# each example program as its tests run it; the daemons until --stop-time, still running
+EXAMPLE_RUNS = {
+    "prodcons": ["--", "{prodcons}"],
+    "supervisor": ["--stop-time", "20", "--expect", "running", "--", "{supervisor}", "3"],
+    "jobs.sh": ["--", "{bash}", "jobs.sh", "specs"],
+    "prefork.py": ["--stop-time", "20", "--expect", "running", "--", "{python}", "-I", "-S",
+                   "prefork.py", "2"],
+    "pydaemon.py": ["--stop-time", "20", "--expect", "running", "--", "{python}", "-I",
+                    "-S", "pydaemon.py"],
+    "covdaemon.py": ["--stop-time", "200", "--expect", "running", "--", "{python}", "-I",
+                     "-S", "covdaemon.py", "3"],
+    "dfdaemon.py": ["--stop-time", "30", "--", "{python}", "-I", "-S", "dfdaemon.py",
+                    "{tmp}/dfdaemon.pid", "{tmp}/dfdaemon.conf"],
+}
+
+
+@pytest.mark.parametrize("example", EXAMPLE_RUNS)
+def test_verify_passes_every_example_program(example, c_programs, tool, tmp_path):
+    """Issue 15: simproc run --verify exits 0 on each program of examples/ (two runs,
+    the same output, final states and deterministic strace)."""
+    (tmp_path / "dfdaemon.conf").write_text("# dfdaemon\nvalue = hello\n")
+    build = c_programs(Path(EXAMPLES), "cli-examples")
+    names = {"tmp": tmp_path, "bash": tool("bash"), "python": tool("python3")}
+    if example in ("prodcons", "supervisor"):
+        names[example] = build(example)
+    args = [arg.format(**names) for arg in EXAMPLE_RUNS[example]]
+    result = cli("--verify", *args, cwd=EXAMPLES, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    assert b"--verify" not in result.stderr

@@ -471,3 +471,102 @@ def test_prefork_example_passes_simproc_verify():
          "-k", "ping or line_protocol", "-q", "-p", "no:cacheprovider"],
         cwd=REPO_ROOT, capture_output=True, timeout=300)
     assert res.returncode == 0, res.stdout.decode()[-3000:]
+
+
+BOTH_FAMILIES_SCRIPT = r"""
+import socket, sys
+first_v6 = sys.argv[1] == "v6"
+first = socket.socket(socket.AF_INET6 if first_v6 else socket.AF_INET)
+first.bind(("::1" if first_v6 else "127.0.0.1", 0))   # an IPv6 one without IPV6_V6ONLY
+port = first.getsockname()[1]
+second = socket.socket(socket.AF_INET if first_v6 else socket.AF_INET6)
+if not first_v6:
+    second.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+second.bind(("127.0.0.1" if first_v6 else "::1", port))
+print(port, flush=True)
+"""
+
+
+def _first_port(python, family):
+    with SimHost(seed=5) as host:
+        p = host.spawn([python, "-c", BOTH_FAMILIES_SCRIPT, family])
+        host.run()
+        assert p.exit_status == Exited(0), p.stderr
+        return int(p.stdout)
+
+
+@pytest.mark.parametrize("family", ["v4", "v6"])
+def test_ephemeral_port_is_free_in_both_families(family):
+    """The port a bind(port 0) gets is free in the other family too: a program that
+    binds its other family's socket to it (a server on 127.0.0.1 and ::1) does not
+    fail because another program holds it there, and an IPv6 socket without
+    IPV6_V6ONLY, which takes the IPv4 port too (its bind succeeds where an IPv4
+    wildcard bind then fails), is not given a port an IPv4 socket holds. Here the
+    test process holds the port the host's sequence gives first, in the family the
+    program binds second (the second bind failed with EADDRINUSE before)."""
+    python = find_tool("python3")
+    port = _first_port(python, family)
+    other = socket.AF_INET6 if family == "v4" else socket.AF_INET
+    with socket.socket(other) as holder:
+        if other == socket.AF_INET6:
+            holder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        holder.bind(("::1" if other == socket.AF_INET6 else "127.0.0.1", port))
+        holder.listen()
+        assert _first_port(python, family) != port
+
+
+UDP_SCRIPT = r"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print("port", s.getsockname()[1], flush=True)
+data, peer = s.recvfrom(100)
+s.sendto(b"pong", peer)
+data, _, _, peer2 = s.recvmsg(100)
+s.sendmsg([b"sendmsg"], [], 0, peer2)
+s.connect(peer)
+print("from", peer[1], peer2[1], s.getpeername()[1], flush=True)
+s.send(b"done")
+"""
+
+
+def _udp_run(python, sock):
+    with SimHost(seed=4) as host:
+        p = host.spawn([python, "-c", UDP_SCRIPT])
+        assert host.run_until(lambda: b"\n" in p.stdout, timeout=5), p.stderr
+        port = int(p.stdout.split()[1])
+        sock.sendto(b"ping", ("127.0.0.1", port))
+        replies = []
+
+        def replied():
+            try:
+                replies.append(sock.recv(100, socket.MSG_DONTWAIT))
+            except BlockingIOError:
+                pass
+            return replies
+        assert host.run_until(replied, timeout=5), p.stderr
+        sock.sendto(b"again", ("127.0.0.1", port))
+        host.run()
+        assert p.exit_status == Exited(0), p.stderr
+        sock.settimeout(5)   # (a socket with a timeout waits in a MSG_DONTWAIT recv too)
+        replies += [sock.recv(100), sock.recv(100)]
+        return p.stdout.decode().split(), replies
+
+
+def test_datagram_from_outside_shows_the_hosts_port_and_replies_reach_it():
+    """A datagram from a peer outside the host (the test's socket, its port picked by
+    the test's kernel) shows in recvfrom, recvmsg and getpeername with the host's
+    port for that peer, as a TCP client does in accept: the same on every run,
+    whatever the peer's real port (the program printed the real one before). A
+    sendto, sendmsg, and connect and send to that port reach the peer's real socket."""
+    python = find_tool("python3")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))   # another real port than a's
+        first, replies1 = _udp_run(python, a)
+        second, replies2 = _udp_run(python, b)
+    assert replies1 == replies2 == [b"pong", b"sendmsg", b"done"]
+    shown = first[first.index("from") + 1:]
+    assert shown == second[second.index("from") + 1:]
+    assert shown[0] == shown[1] == shown[2]

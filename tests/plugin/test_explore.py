@@ -150,6 +150,40 @@ def test_verify_fails_a_test_whose_program_real_time_leaks_into(pytester, spin_c
         "  run 2: [[]simhost[]] 1000 stdout: * iterations"])
 
 
+def test_verify_runs_a_test_marked_nondeterministic_once_and_names_it(pytester, spin_count):
+    """A test whose runs differ by design says why (the marker's nondeterministic=):
+    --simproc-verify runs it once, and its summary lists it with the reason beside the
+    count of the tests it compared, instead of failing it or passing it silently."""
+    pytester.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.simproc(nondeterministic="counts loop iterations until real time passes")
+        def test_spin(simhost):
+            p = simhost.spawn([{spin_count!r}])
+            simhost.run()
+            assert p.stdout.endswith(b" iterations\\n")
+
+        def test_echo(simhost):
+            p = simhost.spawn(["echo", "same"])
+            simhost.run()
+            assert p.stdout == b"same\\n"
+
+        @pytest.mark.simproc(nondeterministic=True)
+        def test_no_reason(simhost):
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--simproc-verify", "-n", "2")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*test_no_reason: @pytest.mark.simproc has a bad argument:",
+        "  nondeterministic: expected the reason the test's runs differ, as text, not True",
+        "*simproc verify*",
+        "compared (ran twice with their seed): 1 tests; marked nondeterministic (ran "
+        "once, not compared): 1:",
+        "  test_verify_runs_a_test_marked_nondeterministic_once_and_names_it.py::"
+        "test_spin: counts loop iterations until real time passes"])
+
+
 def test_drop_in_tests_run_under_chaos_and_shrink_too(pytester, race_pidfile):
     pytester.makepyfile(f"""
         import subprocess

@@ -49,6 +49,13 @@ def snapshot(pid: int) -> dict:
     }
 
 
+# The program is given the outside process's pid as an argument: under --simproc-verify
+# the second run has its own outside process, with another pid.
+GIVEN_A_REAL_PID = pytest.mark.simproc(
+    nondeterministic="the program is given the pid of a real process outside the host, "
+                     "another one on each run")
+
+
 @pytest.fixture
 def outside():
     """A native ``sleep 60`` outside every host, whose pid is no host pid."""
@@ -96,6 +103,7 @@ def test_native_control_reaches_the_outside_process(build, outside):
         'open("status") = 0\n')
 
 
+@GIVEN_A_REAL_PID
 def test_outside_pid_cannot_be_signalled_traced_or_opened(simhost, build, outside):
     before = snapshot(outside.pid)
     p = run_in_host(simhost, [build("escape"), "probe", str(outside.pid)])
@@ -131,6 +139,7 @@ def test_inherited_pidfd_of_an_outside_process_is_useless(simhost, build, outsid
     assert outside.poll() is None
 
 
+@GIVEN_A_REAL_PID
 def test_outside_pid_has_no_proc_directory(simhost, build, outside):
     """/proc/PID of a process outside the host does not exist inside it (as in a pid
     namespace), however the path is written: its mem is not opened for writing."""
@@ -175,6 +184,7 @@ def test_inherited_proc_directory_of_an_outside_process_is_useless(simhost, buil
     assert outside.poll() is None
 
 
+@GIVEN_A_REAL_PID
 def test_outside_pid_cannot_be_rescheduled(simhost, build, outside):
     before = snapshot(outside.pid)
     p = run_in_host(simhost, [build("escape"), "sched", str(outside.pid)])
@@ -198,6 +208,7 @@ def test_native_control_observes_the_outside_process(build, outside):
         pytest.skip(f"perf events on other processes are not allowed here: {lines[1]}")
 
 
+@GIVEN_A_REAL_PID
 def test_outside_pid_cannot_be_observed(simhost, build, outside):
     """capget and perf_event_open name no outside process; a perf event over a whole
     CPU (which would include outside processes) is refused and reported."""
@@ -219,6 +230,7 @@ def test_native_control_can_make_the_outside_process_an_io_owner(build, outside)
                                    "ioctl(FIOSETOWN, PID) = 0\n")
 
 
+@GIVEN_A_REAL_PID
 def test_outside_pid_cannot_own_signal_driven_io(simhost, build, outside):
     """F_SETOWN, F_SETOWN_EX and FIOSETOWN with an outside pid fail; the writes that
     would have made the kernel send it SIGIO (which kills a `sleep`) reach nobody."""
