@@ -263,7 +263,8 @@ def test_verify_fails_on_a_loop_counting_until_its_alarm(build):
     """alarm(1), then count iterations until SIGALRM: the host preempts the spin and
     the alarm comes at the 100th slice every run, but how many iterations fit in a
     slice of real time is the machine's (README The CPU model): --verify says so."""
-    result = cli("--verify", "--", build("cpu_spin"), "count")
+    # two runs of 100 slices of 10 ms of CPU each: minutes of real time on a loaded machine
+    result = cli("--verify", "--", build("cpu_spin"), "count", timeout=300)
     assert result.returncode == 1, result.stderr
     lines = result.stderr.decode().splitlines()
     assert lines[0].startswith("simproc run --verify: two runs with seed 0 differ")
