@@ -1,0 +1,200 @@
+"""Controlling terminals in virtual terms: the job-control ioctls of tty_ioctl(4) and
+the opens that give or name a controlling terminal, answered from kernel/tty.py.
+
+setsid(2) is simulated, so natively no program of a host leads a session (a forkpty(3)
+child of the test process excepted) and the kernel would refuse TIOCSCTTY, answer
+TIOCGPGRP with native groups and never send the hand-off signals. These calls never
+run natively: the terminal a descriptor names is found from its device number (the
+stat of /proc/N/fd/M: a pty's slave is major 136-143; a master, /dev/ptmx, names its
+slave by TIOCGPTN on the host's duplicate), and the model answers. Nothing changes
+natively: the programs stay in the native session and group they were started in, so
+the real line discipline never stops or signals them for reading or writing.
+
+The terminal pytest itself runs in belongs to a session outside the host: no program
+of the host can make it its controlling terminal (EPERM, as for any other session's).
+Programs of a host have no controlling terminal until a session leader takes one, so
+/dev/tty opens that terminal, or fails with ENXIO.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+import struct
+
+from ..kernel import tty
+from ..trace import ptrace_ops as pt
+from .args import s32
+from .outcome import Native
+from .procfs import native_with_path
+
+TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCNOTTY, TIOCGSID = 0x540E, 0x540F, 0x5410, 0x5422, 0x5429
+JOB_CONTROL_REQUESTS = frozenset({TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCNOTTY, TIOCGSID})
+TIOCGPTN = 0x80045430
+O_NOCTTY = 0o400
+ERESTARTSYS = 512
+SA_RESTART = 0x10000000
+SIG_IGN = 1
+
+_PTY_SLAVE_MAJORS = range(136, 144)   # devices.txt: Unix98 pty slaves
+_PTMX, _DEV_TTY = (5, 2), (5, 0)
+# devices.txt: the other terminals (old ptys, virtual consoles and serial lines,
+# /dev/console, USB and other serial adapters)
+_TTY_MAJORS = frozenset({2, 3, 4, 5, 188, 204, 207})
+
+_outside = []  # the device of pytest's own controlling terminal, once read
+
+
+def native_terminal(pid="self") -> int:
+    """The device number of a process's controlling terminal as the real kernel says
+    (proc(5) stat's tty_nr, decoded), 0 for none."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+        nr = int(raw[raw.rindex(b")") + 2:].split()[4])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return os.makedev((nr >> 8) & 0xFFF, (nr & 0xFF) | ((nr >> 12) & 0xFFF00))
+
+
+def _pytest_terminal():
+    if not _outside:
+        device = native_terminal()
+        _outside.append((os.major(device), os.minor(device)) if device else None)
+    return _outside[0]
+
+
+def _pts_name(key) -> str:
+    return f"/dev/pts/{(key[0] - 136) * 256 + key[1]}"
+
+
+def _registered(ctx, key, name: str, pty: bool) -> tty.Terminal:
+    term = ctx.table.terminals.get(key, name, pty)
+    if term.session is None and key == _pytest_terminal():
+        term.session = 0  # a session outside the host: no host process has sid 0
+    return term
+
+
+def _readable(ctx, fd: int) -> bool:
+    try:
+        with open(f"/proc/{ctx.task.tgid_native}/fdinfo/{fd}", "rb") as f:
+            for line in f:
+                if line.startswith(b"flags:"):
+                    return int(line.split()[1], 8) & os.O_ACCMODE != os.O_WRONLY
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def terminal_of(ctx, fd: int):
+    """(terminal, via the master side, open for reading) for the program's descriptor
+    ``fd``; -EBADF if it is not open, -ENOTTY if it is no terminal, None where the
+    real kernel must answer (a character device that is no terminal)."""
+    if fd < 0:
+        return -errno.EBADF
+    try:
+        st = os.stat(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
+    except OSError:
+        return -errno.EBADF
+    if not stat.S_ISCHR(st.st_mode):
+        return -errno.ENOTTY
+    key = (os.major(st.st_rdev), os.minor(st.st_rdev))
+    if key[0] in _PTY_SLAVE_MAJORS:
+        return _registered(ctx, key, _pts_name(key), True), False, _readable(ctx, fd)
+    if key[0] not in _TTY_MAJORS:
+        return None
+    if key == _DEV_TTY and ctx.proc.ctty is not None:
+        return ctx.proc.ctty, False, _readable(ctx, fd)  # opened before we redirected
+    try:
+        dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
+    except OSError:
+        return -errno.EBADF
+    try:
+        if key == _PTMX:
+            number = struct.unpack("i", fcntl.ioctl(dup, TIOCGPTN, b"\0" * 4))[0]
+            slave = (136 + number // 256, number % 256)
+            return _registered(ctx, slave, _pts_name(slave), True), True, _readable(ctx, fd)
+        if not os.isatty(dup):
+            return None
+        name = os.readlink(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
+        return _registered(ctx, key, name, False), False, _readable(ctx, fd)
+    except OSError:
+        return None
+    finally:
+        os.close(dup)
+
+
+def _ttou_ignored(ctx) -> bool:
+    """__tty_check_change's is_ignored: the caller blocks SIGTTOU or ignores it."""
+    if pt.getsigmask(ctx.task.native) & (1 << (tty.SIGTTOU - 1)):
+        return True
+    return ctx.engine.dispositions(ctx.proc.pid).get(tty.SIGTTOU).handler == SIG_IGN
+
+
+def _post(ctx, sends) -> None:
+    for send in sends:
+        ctx.engine._post_signal(send.pid, send.sig, send.info)
+
+
+def job_control_ioctl(ctx, fd, request, arg):
+    """ioctl(2) TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID (ioctl_tty(2))."""
+    found = terminal_of(ctx, s32(fd))
+    if found is None:
+        return Native()
+    if isinstance(found, int):
+        return found
+    term, via_master, readable = found
+    proc = ctx.proc
+    if request == TIOCSCTTY:
+        return tty.tiocsctty(proc, term, readable)
+    if request == TIOCNOTTY:
+        if via_master:
+            return -errno.ENOTTY  # the master is nobody's controlling terminal
+        result, sends = tty.tiocnotty(ctx.table, proc, term)
+        _post(ctx, sends)
+        return result
+    if request in (TIOCGPGRP, TIOCGSID):
+        ask = tty.tiocgpgrp if request == TIOCGPGRP else tty.tiocgsid
+        value = ask(proc, term, via_master)
+        if value < 0:
+            return value
+        ctx.mem.write_i32(arg, value)
+        return 0
+    checked = tty.check_change(ctx.table, proc, term, _ttou_ignored(ctx))
+    if isinstance(checked, tty.Background):
+        _post(ctx, checked.sends)
+        # -ERESTARTSYS: the call runs again after the stop, or after a handler that
+        # has SA_RESTART; a handler without it makes it fail with EINTR (signal(7))
+        action = ctx.engine.dispositions(proc.pid).get(tty.SIGTTOU)
+        if action.handler not in (0, SIG_IGN) and not action.flags & SA_RESTART:
+            return -errno.EINTR
+        ctx.task.restart_syscall = True
+        return -ERESTARTSYS
+    if checked:
+        return checked
+    return tty.tiocspgrp(ctx.table, proc, term, struct.unpack("<i", ctx.mem.read(arg, 4))[0])
+
+
+def on_open(ctx, path_reg: str, path: bytes, flags: int):
+    """open(2) of /dev/tty names the caller's controlling terminal (ENXIO without
+    one); a session leader without one that opens a terminal without O_NOCTTY takes
+    it (credentials(7)). None: nothing to do here."""
+    proc = ctx.proc
+    if path == b"/dev/tty":
+        if proc.ctty is None:
+            return -errno.ENXIO
+        if native_terminal(ctx.task.tgid_native) == os.makedev(*proc.ctty.key):
+            return Native()  # a forkpty(3) child's: its terminal natively too
+        # (fstat of it shows the terminal's own device, not /dev/tty's 5:0)
+        return native_with_path(ctx, path_reg, os.fsencode(proc.ctty.name))
+    if flags & O_NOCTTY or proc.sid != proc.pid or proc.ctty is not None:
+        return None
+
+    def take(c, fd):
+        if fd >= 0:
+            found = terminal_of(c, fd)
+            if isinstance(found, tuple) and not found[1]:
+                tty.acquire_on_open(c.proc, found[0], found[2])
+        return fd
+    return Native(on_exit=take)
