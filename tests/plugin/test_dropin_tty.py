@@ -1,0 +1,108 @@
+"""Drop-in mode: a child the test makes with pty.fork() leads a session whose
+controlling terminal is the pty, in the host as natively (kernel/tty.py), the way
+dumb-init's tty tests use it: a shell under it has job control, and the leader's
+TIOCNOTTY sends its foreground group SIGHUP and SIGCONT. No simproc API in the inner
+suite; it passes natively and under ``--simproc``, and under ``--simproc`` the children
+were the host's (virtual pids).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+INNER = r"""
+import fcntl
+import json
+import os
+import pty
+import re
+import signal
+import termios
+
+
+def readall(fd):
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # EIO: no slave side left
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def raw(fd):
+    attrs = termios.tcgetattr(fd)
+    attrs[1] &= ~termios.OPOST
+    attrs[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def test_a_shell_on_the_pty_has_job_control():
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(BASH, [BASH, "--norc", "--noprofile", "-m"], {"PATH": "/usr/bin:/bin"})
+    raw(fd)
+    os.write(fd, b'echo "flags [[$-]] $$ $(ps -o tpgid= -p $$)"\nexit 0\n')
+    output = readall(fd)
+    assert os.waitpid(pid, 0) == (pid, 0), output
+    m = re.search(rb"flags \[\[([a-zA-Z]+)\]\] (\d+) +(\d+)", output)
+    assert m, output
+    assert b"m" in m.group(1)
+    shell, tpgid = int(m.group(2)), int(m.group(3))
+    assert shell == pid and tpgid == pid  # bash took the terminal for its own group
+    print("OBSERVED", json.dumps(["shell", shell]))
+
+
+def test_the_leader_s_tiocnotty_hangs_up_its_foreground_group():
+    pid, fd = pty.fork()
+    if pid == 0:
+        got = []
+        for sig in (signal.SIGHUP, signal.SIGCONT):
+            signal.signal(sig, lambda s, frame: got.append(signal.Signals(s).name))
+        before = [os.getsid(0) == os.getpid(), os.tcgetpgrp(0) == os.getpgrp()]
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP, signal.SIGCONT})
+        fcntl.ioctl(0, termios.TIOCNOTTY)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP, signal.SIGCONT})
+        try:
+            os.tcgetpgrp(0)
+            after = "still"
+        except OSError as exc:
+            after = exc.errno
+        os.write(1, json.dumps([os.getpid(), before, sorted(got), after]).encode())
+        os._exit(0)
+    raw(fd)
+    child, before, got, after = json.loads(readall(fd))
+    assert os.waitpid(pid, 0) == (pid, 0)
+    assert child == pid and before == [True, True]
+    assert got == ["SIGCONT", "SIGHUP"]
+    assert after == 25  # ENOTTY: no controlling terminal any more
+    print("OBSERVED", json.dumps(["tiocnotty", child]))
+"""
+
+
+def _run(pytester, *args):
+    bash = shutil.which("bash", path="/usr/bin:/bin")
+    if bash is None:
+        pytest.skip("no bash")
+    pytester.makepyfile(test_inner=f"BASH = {bash!r}\n" + INNER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
+                                           timeout=600)
+    result.assert_outcomes(passed=2)
+    return dict(json.loads(line.split("OBSERVED ", 1)[1])
+                for line in result.outlines if "OBSERVED " in line)
+
+
+def test_the_tty_suite_passes_natively(pytester):
+    assert set(_run(pytester)) == {"shell", "tiocnotty"}
+
+
+def test_under_simproc_the_tty_suite_passes_in_the_host(pytester):
+    seen = _run(pytester, "--simproc")
+    assert set(seen) == {"shell", "tiocnotty"}
+    assert all(1000 <= pid < 1100 for pid in seen.values()), seen
