@@ -23,7 +23,7 @@ SIGTTOU = 22
 class Terminal:
     """One terminal device: a pty's slave side (its master names it too) or another tty."""
 
-    __slots__ = ("key", "name", "pty", "session", "pgrp")
+    __slots__ = ("key", "name", "pty", "session", "pgrp", "native")
 
     def __init__(self, key, name: str, pty: bool) -> None:
         self.key = key          # the slave's device number
@@ -31,6 +31,7 @@ class Terminal:
         self.pty = pty
         self.session: int | None = None   # the session it controls
         self.pgrp: int | None = None      # its foreground group (a number, kept stale)
+        self.native = None  # what the tracer knows of it natively (syscalls/tty.py)
 
     def __repr__(self) -> str:
         return f"Terminal({self.name!r}, session={self.session}, pgrp={self.pgrp})"
@@ -57,6 +58,9 @@ class Terminals:
 
     def find(self, key) -> Terminal | None:
         return self._by_key.get(key)
+
+    def all(self) -> list[Terminal]:
+        return list(self._by_key.values())
 
 
 def _is_leader(proc) -> bool:

@@ -20,10 +20,15 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import select
+import signal
 import stat
 import struct
 
 from ..kernel import tty
+from ..kernel.delivery import kill_info
+from ..kernel.sigstate import SI_KERNEL
+from ..engine.records import natively_pending
 from ..trace import ptrace_ops as pt
 from .args import s32
 from .outcome import Native
@@ -46,16 +51,23 @@ _TTY_MAJORS = frozenset({2, 3, 4, 5, 188, 204, 207})
 _outside = []  # the device of pytest's own controlling terminal, once read
 
 
-def native_terminal(pid="self") -> int:
-    """The device number of a process's controlling terminal as the real kernel says
-    (proc(5) stat's tty_nr, decoded), 0 for none."""
+def _native_session(pid) -> tuple[int, int]:
+    """(session, controlling terminal's device number or 0) of a process, as the real
+    kernel says (proc(5) stat's session and tty_nr, decoded); (0, 0) if unreadable."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
-        nr = int(raw[raw.rindex(b")") + 2:].split()[4])
+        fields = raw[raw.rindex(b")") + 2:].split()
+        sid, nr = int(fields[3]), int(fields[4])
     except (OSError, ValueError, IndexError):
-        return 0
-    return os.makedev((nr >> 8) & 0xFFF, (nr & 0xFF) | ((nr >> 12) & 0xFFF00))
+        return 0, 0
+    return sid, os.makedev((nr >> 8) & 0xFFF, (nr & 0xFF) | ((nr >> 12) & 0xFFF00)) if nr else 0
+
+
+def native_terminal(pid="self") -> int:
+    """The device number of a process's controlling terminal as the real kernel says,
+    0 for none."""
+    return _native_session(pid)[1]
 
 
 def _pytest_terminal():
@@ -147,7 +159,10 @@ def job_control_ioctl(ctx, fd, request, arg):
     term, via_master, readable = found
     proc = ctx.proc
     if request == TIOCSCTTY:
-        return tty.tiocsctty(proc, term, readable)
+        result = tty.tiocsctty(proc, term, readable)
+        if result == 0 and proc.ctty is term:
+            _note_native_leader(ctx, term)
+        return result
     if request == TIOCNOTTY:
         if via_master:
             return -errno.ENOTTY  # the master is nobody's controlling terminal
@@ -174,6 +189,98 @@ def job_control_ioctl(ctx, fd, request, arg):
     if checked:
         return checked
     return tty.tiocspgrp(ctx.table, proc, term, struct.unpack("<i", ctx.mem.read(arg, 4))[0])
+
+
+# The line discipline's signals (termios(3) ISIG: ^C, ^\\, ^Z) and TIOCSWINSZ's
+_TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGWINCH)
+_TERMINAL_MASK = sum(1 << (sig - 1) for sig in _TERMINAL_SIGNALS)
+
+
+class _NativeLeader:
+    """A terminal's session leader natively (a forkpty(3) child of the test): the one
+    process the real terminal's signals are taken from."""
+    __slots__ = ("task", "routed")
+
+    def __init__(self, task):
+        self.task = task
+        self.routed = 0  # signals sent in the model before their native copy came
+
+
+def _note_native_leader(ctx, term: tty.Terminal) -> None:
+    """The caller took ``term`` in the model: if it is natively that terminal's session
+    leader too, the terminal's signals will come to it."""
+    sid, device = _native_session(ctx.task.tgid_native)
+    if sid == ctx.task.tgid_native and device == os.makedev(*term.key):
+        term.native = _NativeLeader(ctx.task)
+
+
+def _to_foreground(engine, term: tty.Terminal, sig: int) -> None:
+    if term.session is not None and term.pgrp is not None:
+        for member in engine.table.group_members(term.pgrp):
+            if member.is_alive:
+                engine._post_signal(member.pid, sig, kill_info(sig, SI_KERNEL, 0))
+
+
+def route_native_signal(engine, task, sig: int, code: int) -> bool:
+    """A signal the real terminal sent (SI_KERNEL) reaches the native foreground group,
+    which the host never changes: a forkpty(3) child of the test, a session leader
+    natively, and every program it started. The leader's copy goes to the virtual
+    foreground group of its terminal in the model, once; the other members' copies
+    are dropped. True when the signal was the terminal's and is taken care of; False
+    for any other (a terminal whose session leader is not in this host: pytest's)."""
+    if sig not in _TERMINAL_SIGNALS or code != SI_KERNEL:
+        return False
+    sid, device = _native_session(task.tgid_native)
+    leader = engine.tasks.get(sid)  # by native tid
+    if not device or leader is None or leader.gone:
+        return False
+    if sid != task.tgid_native:
+        return True  # the leader's copy carries it
+    term = engine.table.terminals.find((os.major(device), os.minor(device)))
+    if term is None:
+        return True
+    bit = 1 << (sig - 1)
+    if term.native is not None and term.native.routed & bit:
+        term.native.routed &= ~bit  # sent while the leader was parked
+        return True
+    _to_foreground(engine, term, sig)
+    return True
+
+
+def _flush_input(term: tty.Terminal) -> None:
+    """The line discipline reads what was written to the master in a kernel worker,
+    after the write returned; polling the slave finishes that work (n_tty's poll), so
+    that the signals of input written so far are queued before the host goes on."""
+    try:
+        fd = os.open(term.name, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        poller.poll(0)
+    finally:
+        os.close(fd)
+
+
+def route_parked_leaders(engine) -> None:
+    """Called when nothing can run, before virtual time moves on. A leader parked at a
+    call in the host is stopped natively: the terminal's signal waits in its native
+    queue until it resumes, so it is sent in the model from there (proc(5) SigPnd),
+    and its native copy dropped when it comes. A leader parked natively (pause) stops
+    for it by itself (Engine._await_native_wakeups)."""
+    for term in engine.table.terminals.all():
+        leader = term.native
+        if leader is None or leader.task.gone:
+            continue
+        _flush_input(term)
+        if leader.task.block is None:
+            continue
+        waiting = natively_pending(leader.task) & _TERMINAL_MASK & ~leader.routed
+        for sig in _TERMINAL_SIGNALS:
+            if waiting & (1 << (sig - 1)):
+                leader.routed |= 1 << (sig - 1)
+                _to_foreground(engine, term, sig)
 
 
 def on_open(ctx, path_reg: str, path: bytes, flags: int):

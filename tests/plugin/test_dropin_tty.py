@@ -1,7 +1,8 @@
 """Drop-in mode: a child the test makes with pty.fork() leads a session whose
 controlling terminal is the pty, in the host as natively (kernel/tty.py), the way
 dumb-init's tty tests use it: a shell under it has job control, and the leader's
-TIOCNOTTY sends its foreground group SIGHUP and SIGCONT. No simproc API in the inner
+TIOCNOTTY sends its foreground group SIGHUP and SIGCONT; ^C written to the master
+interrupts the foreground group once. No simproc API in the inner
 suite; it passes natively and under ``--simproc``, and under ``--simproc`` the children
 were the host's (virtual pids).
 """
@@ -83,6 +84,31 @@ def test_the_leader_s_tiocnotty_hangs_up_its_foreground_group():
     assert got == ["SIGCONT", "SIGHUP"]
     assert after == 25  # ENOTTY: no controlling terminal any more
     print("OBSERVED", json.dumps(["tiocnotty", child]))
+
+
+def test_ctrl_c_on_the_master_interrupts_the_foreground_group_once():
+    pid, fd = pty.fork()
+    if pid == 0:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        grandchild = os.fork()
+        who = "grandchild" if grandchild == 0 else "child"
+        os.write(1, b"ready\n")
+        info = signal.sigwaitinfo({signal.SIGINT})
+        again = signal.sigtimedwait({signal.SIGINT}, 0.5)  # only one comes
+        os.write(1, f"{who} {info.si_code} {again}\n".encode())
+        if grandchild:
+            os.waitpid(grandchild, 0)
+        os._exit(0)
+    raw(fd)
+    output = b""
+    while output.count(b"ready") < 2:
+        output += os.read(fd, 1024)
+    os.write(fd, b"\x03")
+    output += readall(fd)
+    assert os.waitpid(pid, 0) == (pid, 0)
+    lines = sorted(output.decode().split("\n")[2:-1])
+    assert lines == ["child 128 None", "grandchild 128 None"], output  # SI_KERNEL
+    print("OBSERVED", json.dumps(["ctrl-c", pid]))
 """
 
 
@@ -93,16 +119,16 @@ def _run(pytester, *args):
     pytester.makepyfile(test_inner=f"BASH = {bash!r}\n" + INNER)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=600)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     return dict(json.loads(line.split("OBSERVED ", 1)[1])
                 for line in result.outlines if "OBSERVED " in line)
 
 
 def test_the_tty_suite_passes_natively(pytester):
-    assert set(_run(pytester)) == {"shell", "tiocnotty"}
+    assert set(_run(pytester)) == {"shell", "tiocnotty", "ctrl-c"}
 
 
 def test_under_simproc_the_tty_suite_passes_in_the_host(pytester):
     seen = _run(pytester, "--simproc")
-    assert set(seen) == {"shell", "tiocnotty"}
+    assert set(seen) == {"shell", "tiocnotty", "ctrl-c"}
     assert all(1000 <= pid < 1100 for pid in seen.values()), seen
