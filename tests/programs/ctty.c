@@ -71,6 +71,22 @@ static void become_leader(void)
     out("  TIOCSCTTY: %s\n", res(ioctl(slave, TIOCSCTTY, 0)));
 }
 
+/* a child that leads a new session with the pty as its terminal */
+static pid_t fork_leader(void)
+{
+    pid_t child = fork();
+    if (child == 0)
+        become_leader();
+    return child;
+}
+
+static void reap_child(pid_t child)
+{
+    int st;
+    waitpid(child, &st, 0);
+    out("parent: child %s\n", status(st));
+}
+
 static void pass_byte(int fd)
 {
     if (write(fd, "x", 1) != 1)
@@ -133,9 +149,7 @@ static void take(void)
     char buf[64];
     ssize_t n = read(master, buf, sizeof buf);
     out("parent: master reads %.*s", (int)(n > 0 ? n : 0), buf);
-    int st;
-    waitpid(child, &st, 0);
-    out("parent: child %s\n", status(st));
+    reap_child(child);
 }
 
 static void pending_line(const char *name)
@@ -162,9 +176,8 @@ static void notty(void)
     int go[2], done[2];
     if (pipe(go) < 0 || pipe(done) < 0)
         die("pipe");
-    pid_t child = fork();
+    pid_t child = fork_leader();
     if (child == 0) {
-        become_leader();
         out("  TIOCNOTTY on the master: %s\n", res(ioctl(master, TIOCNOTTY)));
         pid_t member = fork();
         if (member == 0) {
@@ -188,9 +201,7 @@ static void notty(void)
         out("  TIOCSCTTY once more: %s\n", res(ioctl(slave, TIOCSCTTY, 0)));
         _exit(0);
     }
-    int st;
-    waitpid(child, &st, 0);
-    out("parent: child %s\n", status(st));
+    reap_child(child);
 }
 
 static volatile sig_atomic_t handled;
@@ -206,9 +217,8 @@ static void ttou(const char *how)
     int go[2];
     if (pipe(go) < 0)
         die("pipe");
-    pid_t child = fork();
+    pid_t child = fork_leader();
     if (child == 0) {
-        become_leader();
         pid_t job = fork();
         if (job == 0) {
             setpgid(0, 0);
@@ -237,9 +247,7 @@ static void ttou(const char *how)
         }
         _exit(0);
     }
-    int st;
-    waitpid(child, &st, 0);
-    out("parent: child %s\n", status(st));
+    reap_child(child);
 }
 
 static void on_hup(int sig, siginfo_t *info, void *ctx)
@@ -255,9 +263,8 @@ static void exit_hangs_up(void)
     int ready[2], gone[2];
     if (pipe(ready) < 0 || pipe(gone) < 0)
         die("pipe");
-    pid_t child = fork();
+    pid_t child = fork_leader();
     if (child == 0) {
-        become_leader();
         pid_t job = fork();
         if (job == 0) {
             close(gone[0]);
@@ -302,9 +309,7 @@ static void forkpty_child(void)
     ssize_t n;
     while ((n = read(fd, buf, sizeof buf)) > 0)
         out("%.*s", (int)n, buf);
-    int st;
-    waitpid(child, &st, 0);
-    out("parent: child %s\n", status(st));
+    reap_child(child);
 }
 
 int main(int argc, char **argv)
