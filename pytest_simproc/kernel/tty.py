@@ -49,6 +49,8 @@ class Terminals:
 
     def __init__(self) -> None:
         self._by_key: dict = {}
+        # a leader whose terminal hung up -> its foreground group then (tty_old_pgrp)
+        self.old_pgrp: dict[int, int] = {}
 
     def get(self, key, name: str, pty: bool) -> Terminal:
         term = self._by_key.get(key)
@@ -103,6 +105,10 @@ def _signal_group(table, pgid, sigs, info_of) -> list[Send]:
     return [Send(pid, sig, info_of(sig)) for sig in sigs for pid in members]
 
 
+def _kernel_info(sig: int) -> bytes:
+    return kill_info(sig, SI_KERNEL, 0)
+
+
 def _disassociate(table, term: Terminal) -> None:
     session = term.session
     term.session = term.pgrp = None
@@ -123,6 +129,7 @@ def tiocnotty(table, proc, term: Terminal) -> tuple[int, list[Send]]:
         sends = _signal_group(table, term.pgrp, (SIGHUP, SIGCONT),
                               lambda sig: kill_info(sig, SI_USER, proc.pid))
         _disassociate(table, term)
+        table.terminals.old_pgrp.pop(proc.pid, None)
     proc.ctty = None
     return 0, sends
 
@@ -132,12 +139,33 @@ def leader_exit(table, proc) -> list[Send]:
     another terminal is hung up, SIGHUP then SIGCONT) and the session loses the
     terminal (_exit(2), credentials(7))."""
     term = proc.ctty
-    if term is None or not _is_leader(proc):
+    if not _is_leader(proc):
         return []
+    if term is None:
+        # its terminal hung up before: the foreground group of then (hangup)
+        old = table.terminals.old_pgrp.pop(proc.pid, None)
+        return _signal_group(table, old, (SIGHUP, SIGCONT), _kernel_info)
     sigs = (SIGHUP,) if term.pty else (SIGHUP, SIGCONT)
-    sends = _signal_group(table, term.pgrp, sigs, lambda sig: kill_info(sig, SI_KERNEL, 0))
+    sends = _signal_group(table, term.pgrp, sigs, _kernel_info)
     _disassociate(table, term)
     proc.ctty = None
+    return sends
+
+
+def hangup(table, term: Terminal) -> list[Send]:
+    """The terminal hangs up (its pty's master closed): every process of its session
+    loses it, the session leader gets SIGHUP then SIGCONT, and the foreground group
+    gets them when the leader exits (tty_hangup; credentials(7))."""
+    session = term.session
+    if session is None:
+        return []
+    leader = table.get(session)
+    sends = []
+    if leader is not None and leader.is_alive:
+        sends = [Send(session, sig, _kernel_info(sig)) for sig in (SIGHUP, SIGCONT)]
+        if term.pgrp is not None:
+            table.terminals.old_pgrp[session] = term.pgrp
+    _disassociate(table, term)
     return sends
 
 
@@ -167,8 +195,7 @@ def check_change(table, proc, term: Terminal, ttou_ignored: bool) -> int | Backg
         return 0
     if table.is_orphaned_pgrp(proc.pgid):
         return -errno.ENOTTY
-    return Background(tuple(_signal_group(table, proc.pgid, (SIGTTOU,),
-                                          lambda sig: kill_info(sig, SI_KERNEL, 0))))
+    return Background(tuple(_signal_group(table, proc.pgid, (SIGTTOU,), _kernel_info)))
 
 
 def _session_of(table, number: int) -> int | None:

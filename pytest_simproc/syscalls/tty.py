@@ -26,7 +26,7 @@ import stat
 import struct
 
 from ..kernel import tty
-from ..kernel.delivery import kill_info
+from ..kernel.delivery import Send, kill_info
 from ..kernel.sigstate import SI_KERNEL
 from ..engine.records import natively_pending
 from ..trace import ptrace_ops as pt
@@ -144,9 +144,9 @@ def _ttou_ignored(ctx) -> bool:
     return ctx.engine.dispositions(ctx.proc.pid).get(tty.SIGTTOU).handler == SIG_IGN
 
 
-def _post(ctx, sends) -> None:
+def _post(engine, sends) -> None:
     for send in sends:
-        ctx.engine._post_signal(send.pid, send.sig, send.info)
+        engine._post_signal(send.pid, send.sig, send.info)
 
 
 def job_control_ioctl(ctx, fd, request, arg):
@@ -167,7 +167,7 @@ def job_control_ioctl(ctx, fd, request, arg):
         if via_master:
             return -errno.ENOTTY  # the master is nobody's controlling terminal
         result, sends = tty.tiocnotty(ctx.table, proc, term)
-        _post(ctx, sends)
+        _post(ctx.engine, sends)
         return result
     if request in (TIOCGPGRP, TIOCGSID):
         ask = tty.tiocgpgrp if request == TIOCGPGRP else tty.tiocgsid
@@ -178,7 +178,7 @@ def job_control_ioctl(ctx, fd, request, arg):
         return 0
     checked = tty.check_change(ctx.table, proc, term, _ttou_ignored(ctx))
     if isinstance(checked, tty.Background):
-        _post(ctx, checked.sends)
+        _post(ctx.engine, checked.sends)
         # -ERESTARTSYS: the call runs again after the stop, or after a handler that
         # has SA_RESTART; a handler without it makes it fail with EINTR (signal(7))
         action = ctx.engine.dispositions(proc.pid).get(tty.SIGTTOU)
@@ -191,9 +191,14 @@ def job_control_ioctl(ctx, fd, request, arg):
     return tty.tiocspgrp(ctx.table, proc, term, struct.unpack("<i", ctx.mem.read(arg, 4))[0])
 
 
-# The line discipline's signals (termios(3) ISIG: ^C, ^\\, ^Z) and TIOCSWINSZ's
+# The line discipline's signals (termios(3) ISIG: ^C, ^\\, ^Z) and TIOCSWINSZ's, to the
+# foreground group; a hang-up's, to the session leader
 _TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGWINCH)
-_TERMINAL_MASK = sum(1 << (sig - 1) for sig in _TERMINAL_SIGNALS)
+_HANGUP_SIGNALS = (signal.SIGHUP, signal.SIGCONT)
+
+
+def _bit(sig: int) -> int:
+    return 1 << (sig - 1)
 
 
 class _NativeLeader:
@@ -214,36 +219,40 @@ def _note_native_leader(ctx, term: tty.Terminal) -> None:
         term.native = _NativeLeader(ctx.task)
 
 
-def _to_foreground(engine, term: tty.Terminal, sig: int) -> None:
-    if term.session is not None and term.pgrp is not None:
-        for member in engine.table.group_members(term.pgrp):
-            if member.is_alive:
-                engine._post_signal(member.pid, sig, kill_info(sig, SI_KERNEL, 0))
+def _take(engine, term: tty.Terminal, sig: int) -> None:
+    """What the real terminal's ``sig`` to its native leader is in the model: a hang-up
+    (SIGHUP; the SIGCONT after it is the hang-up's too), or a signal to the foreground
+    group."""
+    if sig == signal.SIGHUP:
+        sends = tty.hangup(engine.table, term)
+    elif sig == signal.SIGCONT or term.session is None or term.pgrp is None:
+        sends = ()
+    else:
+        sends = [Send(member.pid, sig, kill_info(sig, SI_KERNEL, 0))
+                 for member in engine.table.group_members(term.pgrp) if member.is_alive]
+    _post(engine, sends)
 
 
 def route_native_signal(engine, task, sig: int, code: int) -> bool:
     """A signal the real terminal sent (SI_KERNEL) reaches the native foreground group,
     which the host never changes: a forkpty(3) child of the test, a session leader
-    natively, and every program it started. The leader's copy goes to the virtual
-    foreground group of its terminal in the model, once; the other members' copies
-    are dropped. True when the signal was the terminal's and is taken care of; False
-    for any other (a terminal whose session leader is not in this host: pytest's)."""
-    if sig not in _TERMINAL_SIGNALS or code != SI_KERNEL:
+    natively, and every program it started (a hang-up reaches the leader only). The
+    leader's copy is carried out in the model, once; the other members' copies are
+    dropped. True when the signal was the terminal's and is taken care of; False for
+    any other (a terminal whose session leader is not in this host: pytest's)."""
+    if code != SI_KERNEL or sig not in _TERMINAL_SIGNALS + _HANGUP_SIGNALS:
         return False
     sid, device = _native_session(task.tgid_native)
     leader = engine.tasks.get(sid)  # by native tid
     if not device or leader is None or leader.gone:
         return False
-    if sid != task.tgid_native:
-        return True  # the leader's copy carries it
     term = engine.table.terminals.find((os.major(device), os.minor(device)))
-    if term is None:
-        return True
-    bit = 1 << (sig - 1)
-    if term.native is not None and term.native.routed & bit:
-        term.native.routed &= ~bit  # sent while the leader was parked
-        return True
-    _to_foreground(engine, term, sig)
+    if term is None or term.native is None or term.native.task is not task:
+        return sig in _TERMINAL_SIGNALS  # the leader's copy carries it
+    if term.native.routed & _bit(sig):
+        term.native.routed &= ~_bit(sig)  # sent while the leader was parked
+    else:
+        _take(engine, term, sig)
     return True
 
 
@@ -254,7 +263,7 @@ def _flush_input(term: tty.Terminal) -> None:
     try:
         fd = os.open(term.name, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     except OSError:
-        return
+        return  # hung up: its master is closed
     try:
         poller = select.poll()
         poller.register(fd, select.POLLIN)
@@ -266,9 +275,9 @@ def _flush_input(term: tty.Terminal) -> None:
 def route_parked_leaders(engine) -> None:
     """Called when nothing can run, before virtual time moves on. A leader parked at a
     call in the host is stopped natively: the terminal's signal waits in its native
-    queue until it resumes, so it is sent in the model from there (proc(5) SigPnd),
-    and its native copy dropped when it comes. A leader parked natively (pause) stops
-    for it by itself (Engine._await_native_wakeups)."""
+    queue until it resumes, so it is carried out in the model from there (proc(5)
+    SigPnd), and its native copy dropped when it comes. A leader parked natively
+    (pause) stops for it by itself (Engine._await_native_wakeups)."""
     for term in engine.table.terminals.all():
         leader = term.native
         if leader is None or leader.task.gone:
@@ -276,11 +285,11 @@ def route_parked_leaders(engine) -> None:
         _flush_input(term)
         if leader.task.block is None:
             continue
-        waiting = natively_pending(leader.task) & _TERMINAL_MASK & ~leader.routed
-        for sig in _TERMINAL_SIGNALS:
-            if waiting & (1 << (sig - 1)):
-                leader.routed |= 1 << (sig - 1)
-                _to_foreground(engine, term, sig)
+        waiting = natively_pending(leader.task) & ~leader.routed
+        for sig in _TERMINAL_SIGNALS + (signal.SIGHUP,):
+            if waiting & _bit(sig):
+                leader.routed |= _bit(sig) | (_bit(signal.SIGCONT) if sig == signal.SIGHUP else 0)
+                _take(engine, term, sig)
 
 
 def on_open(ctx, path_reg: str, path: bytes, flags: int):

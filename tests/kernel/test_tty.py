@@ -154,3 +154,26 @@ def test_a_leader_s_exit_hangs_up_another_terminal_with_sigcont_too(table):
     assert [(s.pid, s.sig) for s in sends] == [
         (child.pid, signal.SIGHUP), (child.pid, signal.SIGCONT)]
     assert child.ctty is None and console.session is None
+
+
+def test_a_hang_up_signals_the_leader_and_at_its_exit_the_foreground_group_of_then(table, term, leader):
+    job = table.fork(leader.pid, 0)
+    table.setpgid(leader.pid, job.pid, job.pid)
+    tty.tiocspgrp(table, leader, term, job.pid)
+    sends = tty.hangup(table, term)
+    assert [(s.pid, s.sig, s.info) for s in sends] == [
+        (leader.pid, sig, kill_info(sig, SI_KERNEL, 0)) for sig in (signal.SIGHUP, signal.SIGCONT)]
+    assert (leader.ctty, job.ctty, term.session, term.pgrp) == (None, None, None, None)
+    assert tty.hangup(table, term) == []  # nobody's terminal any more
+    result = table.exit(leader.pid, Exited(0), 1)
+    sends = exits.exit_signals(table, result, Exited(0), 0)
+    assert [(s.pid, s.sig) for s in sends] == [(job.pid, signal.SIGHUP), (job.pid, signal.SIGCONT)]
+    assert table.terminals.old_pgrp == {}
+
+
+def test_tiocnotty_forgets_the_foreground_group_of_a_hang_up(table, term, leader):
+    tty.hangup(table, term)
+    tty.acquire_on_open(leader, term, readable=True)
+    tty.tiocnotty(table, leader, term)
+    result = table.exit(leader.pid, Exited(0), 1)
+    assert exits.exit_signals(table, result, Exited(0), 0) == []

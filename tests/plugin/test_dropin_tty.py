@@ -2,7 +2,7 @@
 controlling terminal is the pty, in the host as natively (kernel/tty.py), the way
 dumb-init's tty tests use it: a shell under it has job control, and the leader's
 TIOCNOTTY sends its foreground group SIGHUP and SIGCONT; ^C written to the master
-interrupts the foreground group once. No simproc API in the inner
+interrupts the foreground group once; closing the master hangs up the session leader. No simproc API in the inner
 suite; it passes natively and under ``--simproc``, and under ``--simproc`` the children
 were the host's (virtual pids).
 """
@@ -109,6 +109,35 @@ def test_ctrl_c_on_the_master_interrupts_the_foreground_group_once():
     lines = sorted(output.decode().split("\n")[2:-1])
     assert lines == ["child 128 None", "grandchild 128 None"], output  # SI_KERNEL
     print("OBSERVED", json.dumps(["ctrl-c", pid]))
+
+
+def test_closing_the_master_hangs_up_the_session_leader():
+    r, w = os.pipe()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.close(r)
+        hangup = {signal.SIGHUP, signal.SIGCONT}
+        signal.pthread_sigmask(signal.SIG_BLOCK, hangup)
+        grandchild = os.fork()
+        who = "grandchild" if grandchild == 0 else "child"
+        os.write(1, b"ready\n")
+        got = []
+        while info := signal.sigtimedwait(hangup, 1 if got or grandchild == 0 else 30):
+            got.append([signal.Signals(info.si_signo).name, info.si_code])
+        os.write(w, (json.dumps([who, got]) + "\n").encode())
+        if grandchild:
+            os.waitpid(grandchild, 0)
+        os._exit(0)
+    os.close(w)
+    output = b""
+    while output.count(b"ready") < 2:
+        output += os.read(fd, 1024)
+    os.close(fd)
+    seen = sorted(json.loads(line) for line in os.fdopen(r).read().splitlines())
+    assert os.waitpid(pid, 0) == (pid, 0)
+    # only the leader, with SI_KERNEL; its foreground group gets them at its exit
+    assert seen == [["child", [["SIGHUP", 128], ["SIGCONT", 128]]], ["grandchild", []]]
+    print("OBSERVED", json.dumps(["hang-up", pid]))
 """
 
 
@@ -119,16 +148,16 @@ def _run(pytester, *args):
     pytester.makepyfile(test_inner=f"BASH = {bash!r}\n" + INNER)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=600)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     return dict(json.loads(line.split("OBSERVED ", 1)[1])
                 for line in result.outlines if "OBSERVED " in line)
 
 
 def test_the_tty_suite_passes_natively(pytester):
-    assert set(_run(pytester)) == {"shell", "tiocnotty", "ctrl-c"}
+    assert set(_run(pytester)) == {"shell", "tiocnotty", "ctrl-c", "hang-up"}
 
 
 def test_under_simproc_the_tty_suite_passes_in_the_host(pytester):
     seen = _run(pytester, "--simproc")
-    assert set(seen) == {"shell", "tiocnotty", "ctrl-c"}
+    assert set(seen) == {"shell", "tiocnotty", "ctrl-c", "hang-up"}
     assert all(1000 <= pid < 1100 for pid in seen.values()), seen
