@@ -19,6 +19,7 @@ import os
 import re
 
 from .kernel.errors import KernelError
+from .kernel.tty import stat_fields
 
 HZ = 100  # USER_HZ: the unit of clock ticks in /proc (proc(5), sysconf(_SC_CLK_TCK))
 NSEC = 1_000_000_000
@@ -165,10 +166,11 @@ class ProcView:
         cpu = info.cpu_ns if info is not None else 0
         children = info.children_cpu_ns if info is not None else 0
         letter = fields[0].decode()
+        tty_nr, tpgid = stat_fields(proc)
         values = {
             0: self.state(proc, tid, letter if raw is not None else None),
             1: proc.ppid, 2: proc.pgid, 3: proc.sid,
-            4: 0, 5: -1,                  # no controlling terminal in a host
+            4: tty_nr, 5: tpgid,          # kernel.tty: none until a leader takes one
             # page faults depend on the machine's page cache, not the program: never
             # the same twice (majflt moved between runs under --simproc-verify)
             7: 0, 8: 0, 9: 0, 10: 0,

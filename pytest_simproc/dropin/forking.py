@@ -21,17 +21,20 @@ from __future__ import annotations
 import ctypes
 import datetime as _datetime
 import errno
+import fcntl
 import io
 import os
 import pickle
 import select
 import stat
 import sys
+import termios
 import threading
 import time as _time
 
 from ..errors import SimprocError
 from ..kernel.sigstate import SigAction
+from ..syscalls.tty import native_terminal
 from ..trace.spawn import ADDR_NO_RANDOMIZE
 from .routing import (_in_host_thread, _real_fdopen, _real_fork, _real_forkpty,
                       _real_read, _real_waitpid, active_session, set_active)
@@ -142,6 +145,7 @@ def _after_in_child() -> None:
     # what the native kernel says of us, before the filter turns its answers virtual
     pid = os.getpid()
     leader = (os.getsid(0) == pid, os.getpgid(0) == pid)
+    native_tty = native_terminal() if leader[0] else 0
     _libc.personality(ADDR_NO_RANDOMIZE)  # the programs it execs, as SimHost.spawn's
     os.write(hello_w, pickle.dumps((pid, _native_actions())))
     os.close(hello_w)
@@ -151,11 +155,25 @@ def _after_in_child() -> None:
         return  # the parent could not enter us into the host: we run natively
     host._engine._filter.install()
     _virtual_clocks()
-    # forkpty(3) made us a session leader natively: so we are in the host too
+    # forkpty(3) made us a session leader natively: so we are in the host too, and
+    # its terminal is our controlling one there (kernel/tty.py)
     if leader[0]:
         os.setsid()
+        _take_terminal(native_tty)
     elif leader[1]:
         os.setpgid(0, 0)
+
+
+def _take_terminal(device: int) -> None:
+    """TIOCSCTTY on the descriptor of stdin, stdout or stderr that is ``device`` (as
+    login_tty(3) does): through the host's filter, so the simulated kernel sees it."""
+    for fd in (0, 1, 2):
+        try:
+            if device and os.fstat(fd).st_rdev == device:
+                fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+                return
+        except OSError:
+            continue
 
 
 def _drop_relays(session) -> None:

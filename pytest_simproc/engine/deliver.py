@@ -13,6 +13,7 @@ from ..kernel import delivery
 from ..kernel.delivery import CLD_CONTINUED, CLD_STOPPED, kill_info
 from ..kernel.sigstate import SI_KERNEL, SI_TKILL, SA_RESTART, kill_targets
 from ..syscalls.outcome import Block, Native
+from ..syscalls.tty import route_native_signal
 from ..trace import ptrace_ops as pt
 from .decode import is_foreign_abi_trap
 from .records import Task, blocked_mask
@@ -275,6 +276,9 @@ class SignalDelivery:
                 # and waits (sigsuspend, sigwaitinfo) then apply as to any signal.
                 pt.cont(native, 0)
                 self._post_signal(task.proc.pid, sig, info, task=task)
+                return
+            if route_native_signal(self, task, sig, struct.unpack_from("<i", info, 8)[0]):
+                pt.cont(native, 0)  # the terminal's (syscalls/tty.py)
                 return
             # Not ours, not the program's own fault: someone outside sent it.
             self.external_signals.append({"pid": task.proc.pid, "signal": sig})

@@ -15,6 +15,7 @@ import time as _time
 from ..errors import WatchdogError
 from ..kernel.rlimits import RLIM_INFINITY, RLIMIT_CPU
 from ..kernel.sigstate import SI_TKILL
+from ..syscalls.tty import route_parked_leaders
 from ..trace import ptrace_ops as pt
 from .records import Task, natively_pending
 
@@ -54,6 +55,7 @@ class StopLoop:
                 # Events of tasks nobody waits for (a parked process killed from outside)
                 # enter here, when nothing else can run.
                 self._take_pending_events()
+                route_parked_leaders(self)  # the terminal's signals (syscalls/tty.py)
                 self._await_native_wakeups()
                 task = self.sched.pick(eligible)
             if task is None and self._io_waiters:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from .delivery import SIGCONT, SIGHUP, Send, cld_code, kill_info, sigchld_info
 from .sigstate import SI_KERNEL
 from .table import INIT_PID
+from .tty import leader_exit
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,14 @@ def reaped_at_exit(parent_pid: int, parent_dispositions) -> bool:
 
 
 def exit_signals(table, result, state, exit_signal: int) -> list[Send]:
-    """The signals a process's end sends, in order: its exit signal (SIGCHLD) to the
+    """The signals a process's end sends, in order: a session leader's hang-up of its
+    terminal's foreground group (kernel.tty.leader_exit: do_exit lets go of the
+    terminal before it notifies the parent); its exit signal (SIGCHLD) to the
     parent; each child's PR_SET_PDEATHSIG, as if sent by the dying parent (prctl(2):
     SI_USER, si_pid = the parent); to every group it orphaned that has a stopped
     member, SIGHUP then SIGCONT to each live member (exit(3), credentials(7))."""
     pid = result.process.pid
-    sends = []
+    sends = leader_exit(table, result.process)
     if result.parent_pid != INIT_PID and exit_signal:
         code, status = cld_code(state)
         sends.append(Send(result.parent_pid, exit_signal,

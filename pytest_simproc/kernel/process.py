@@ -46,6 +46,7 @@ class Process:
         "stop_report_pending",
         "continue_report_pending",
         "creation_index",
+        "ctty",
     )
 
     def __init__(
@@ -82,6 +83,8 @@ class Process:
         self.continue_report_pending = False
         # Position in the table's creation order; sorts group/session listings.
         self.creation_index = creation_index
+        # The controlling terminal (kernel.tty.Terminal), None without one.
+        self.ctty = None
 
     @property
     def is_alive(self) -> bool:

@@ -86,6 +86,8 @@ class ProcessTable:
         self._sessions: dict[int, dict[int, Process]] = {}
         # Ids handed out for threads (one counter shared with processes, as in Linux).
         self._reserved: set[int] = set()
+        from .tty import Terminals  # tty needs delivery, which needs this module
+        self.terminals = Terminals()
         init = Process(INIT_PID, 0, INIT_PID, INIT_PID, ["init"], "init", now_ns,
                        rlimits=self.default_rlimits)
         self._init = init
@@ -300,6 +302,7 @@ class ProcessTable:
         pid = self.allocate_pid()
         child = Process(pid, parent.pid, caller.pgid, caller.sid, caller.argv, caller.exe,
                         now_ns, rlimits=caller.rlimits)
+        child.ctty = caller.ctty
         self._add(child)
         parent.children.append(pid)
         return child
@@ -519,6 +522,7 @@ class ProcessTable:
             )
         self._set_pgid(me, me.pid)
         self._set_sid(me, me.pid)
+        me.ctty = None
         return me.pid
 
     def getpgid(self, caller: int, pid: int) -> int:

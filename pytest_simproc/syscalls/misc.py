@@ -8,7 +8,7 @@ import os
 import struct
 
 from ..trace.memory import in_user_space
-from . import net, procfs
+from . import net, procfs, tty
 from .args import s32, u32
 from .outcome import Native
 from .procfs import native_with_path as _native_with_path
@@ -18,6 +18,7 @@ GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 _RANDOM_DEVICES = (b"/dev/urandom", b"/dev/random")
 _MAX_RW_COUNT = 0x7FFFF000  # INT_MAX rounded down to a page: a read's longest
 _RANDOM_CHUNK = 1 << 16
+O_NOCTTY = 0o400
 
 
 @handles("getrandom")
@@ -42,10 +43,10 @@ def getrandom(ctx, buf, length, flags, *_):
     return done
 
 
-def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None):
+def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None, flags: int):
     """open(2)/openat(2): /dev/urandom and /dev/random become a file of seeded bytes,
     /etc's name files the host's own (net), /proc/<pid> paths name the host's
-    processes (procfs)."""
+    processes (procfs), a terminal may become the controlling one (tty)."""
     path = procfs.read_path(ctx, path_ptr)
     if path is None:
         return Native()  # the kernel will answer EFAULT or ENAMETOOLONG itself
@@ -53,6 +54,8 @@ def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None):
         return _native_with_path(ctx, path_reg, os.fsencode(ctx.engine.random_device_file()))
     if (etc := net.etc_view(ctx, path)) is not None:
         return _native_with_path(ctx, path_reg, os.fsencode(etc))
+    if path[:5] == b"/dev/" and (opened := tty.on_open(ctx, path_reg, path, flags)) is not None:
+        return opened
     if path.find(b"proc") < 0 and path[:1] == b"/":
         return Native()  # most opens: nothing to translate
     new = procfs.translate(ctx, path, dirfd)
@@ -64,19 +67,23 @@ def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None):
 
 
 @handles("open")
-def open_(ctx, path, *_):
-    return _open(ctx, "rdi", path, None)
+def open_(ctx, path, flags, *_):
+    return _open(ctx, "rdi", path, None, flags)
 
 
 @handles("openat")
-def openat(ctx, dirfd, path, *_):
-    return _open(ctx, "rsi", path, dirfd)
+def openat(ctx, dirfd, path, flags, *_):
+    return _open(ctx, "rsi", path, dirfd, flags)
 
 
 @handles("openat2")
-def openat2(ctx, dirfd, path, *_):
+def openat2(ctx, dirfd, path, how, size, *_):
     # its RESOLVE_* flags judge the path the kernel gets, as they would the program's
-    return _open(ctx, "rsi", path, dirfd)
+    try:
+        flags = ctx.mem.read_u64(how) if size >= 8 else 0
+    except OSError:
+        flags = O_NOCTTY  # the kernel will answer EFAULT itself
+    return _open(ctx, "rsi", path, dirfd, flags)
 
 
 @handles("uname")
