@@ -254,9 +254,13 @@ def test_verify_fails_on_real_time_leaking_in_and_shows_the_first_difference(bui
     assert result.returncode == 1
     lines = result.stderr.decode().splitlines()
     assert lines[0].startswith("simproc run --verify: two runs with seed 0 differ")
-    assert lines[2].startswith("  run 1: [simhost] 1000 stdout: ")
-    assert lines[3].startswith("  run 2: [simhost] 1000 stdout: ")
-    assert lines[2].endswith(" iterations") and lines[3].endswith(" iterations")
+    # The first difference is the count, or, when a loaded machine made both counts
+    # equal (an iteration is three stops), the machine's counters it read.
+    counts = [f"  run {n}: [simhost] 1000 stdout: " for n in (1, 2)]
+    reads = [f'  run {n}: [simhost] strace: 1000 00:00:00.000000 read(3, "cpu ' for n in (1, 2)]
+    assert ([line.startswith(start) for line, start in zip(lines[2:4], counts)] == [True] * 2
+            or [line.startswith(start) for line, start in zip(lines[2:4], reads)] == [True] * 2), lines
+    assert lines[2].split(": ", 1)[1] != lines[3].split(": ", 1)[1]
 
 
 def test_verify_fails_on_a_loop_counting_until_its_alarm(build):
