@@ -238,25 +238,46 @@ static PyObject *getsiginfo(PyObject *self, PyObject *pid_obj)
     return PyBytes_FromStringAndSize(info, sizeof info);
 }
 
+/* the first two of three arguments: a pid and an address */
+static int pid_and_addr(PyObject *const *args, Py_ssize_t nargs, const char *usage,
+                        long *pid, unsigned long *addr)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    *pid = PyLong_AsLong(args[0]);
+    *addr = PyLong_AsUnsignedLongMask(args[1]);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* one process_vm_readv/writev(2) of ``len`` bytes between ``buf`` and ``addr`` in the
+ * tracee: the count copied, 0 when nothing could be */
+static Py_ssize_t copy(long pid, unsigned long addr, void *buf, Py_ssize_t len, int write)
+{
+    struct iovec local = {buf, (size_t)len}, remote = {(void *)addr, (size_t)len};
+    ssize_t done;
+
+    if (!len)
+        return 0;
+    done = write ? process_vm_writev((pid_t)pid, &local, 1, &remote, 1, 0)
+                 : process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0);
+    return done < 0 ? 0 : done;
+}
+
 /* vm_read(pid, addr, size) -> the bytes process_vm_readv(2) could read there (fewer,
  * or none, where the tracee could not read them) */
 static PyObject *vm_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     long pid;
     unsigned long addr;
-    Py_ssize_t size;
-    ssize_t got;
+    Py_ssize_t size, got;
     PyObject *out;
-    struct iovec local, remote;
 
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "vm_read(pid, addr, size)");
+    if (pid_and_addr(args, nargs, "vm_read(pid, addr, size)", &pid, &addr) < 0)
         return NULL;
-    }
-    pid = PyLong_AsLong(args[0]);
-    addr = PyLong_AsUnsignedLongMask(args[1]);
     size = PyLong_AsSsize_t(args[2]);
-    if (PyErr_Occurred())
+    if (size == -1 && PyErr_Occurred())
         return NULL;
     if (size < 0) {
         PyErr_SetString(PyExc_ValueError, "negative size");
@@ -265,13 +286,7 @@ static PyObject *vm_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     out = PyBytes_FromStringAndSize(NULL, size);
     if (out == NULL)
         return NULL;
-    local.iov_base = PyBytes_AS_STRING(out);
-    local.iov_len = (size_t)size;
-    remote.iov_base = (void *)addr;
-    remote.iov_len = (size_t)size;
-    got = size ? process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0) : 0;
-    if (got < 0)
-        got = 0;
+    got = copy(pid, addr, PyBytes_AS_STRING(out), size, 0);
     if (got != size && _PyBytes_Resize(&out, got) < 0)
         return NULL;
     return out;
@@ -283,26 +298,15 @@ static PyObject *vm_write(PyObject *self, PyObject *const *args, Py_ssize_t narg
     long pid;
     unsigned long addr;
     Py_buffer view;
-    ssize_t put;
-    struct iovec local, remote;
+    Py_ssize_t put;
 
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "vm_write(pid, addr, data)");
-        return NULL;
-    }
-    pid = PyLong_AsLong(args[0]);
-    addr = PyLong_AsUnsignedLongMask(args[1]);
-    if (PyErr_Occurred())
+    if (pid_and_addr(args, nargs, "vm_write(pid, addr, data)", &pid, &addr) < 0)
         return NULL;
     if (PyObject_GetBuffer(args[2], &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    local.iov_base = view.buf;
-    local.iov_len = (size_t)view.len;
-    remote.iov_base = (void *)addr;
-    remote.iov_len = (size_t)view.len;
-    put = view.len ? process_vm_writev((pid_t)pid, &local, 1, &remote, 1, 0) : 0;
+    put = copy(pid, addr, view.buf, view.len, 1);
     PyBuffer_Release(&view);
-    return PyLong_FromSsize_t(put < 0 ? 0 : put);
+    return PyLong_FromSsize_t(put);
 }
 
 /* init(PtraceError, Registers): what the requests raise and getregs makes */
