@@ -191,7 +191,7 @@ _STOP_REQUESTS = ("getregs", "setregs", "cont", "syscall", "geteventmsg", "getsi
                   "getsigmask")
 # the functions above, through _request (tests/trace/test_ptrace_ops.py runs both sets)
 PYTHON_REQUESTS = {name: globals()[name] for name in _STOP_REQUESTS}
-if _c is not None:
+if _c is not None and hasattr(_c, "init"):   # (not an extension built before them)
     # The stop path's requests straight from C, each raising PtraceError as the
     # functions above do: no Python frame between the engine and the request.
     _c.init(PtraceError, Registers)
