@@ -345,7 +345,8 @@ class Lifecycle:
         task.stop = None
         task.expect_stop = False
         proc = task.proc
-        others = [t for t in self.info[proc.pid].tasks if t is not task and not t.exiting]
+        info = self.info[proc.pid]
+        others = [t for t in info.tasks if t is not task and not t.exiting]
         # The simulated end of the thread or process comes with its native death
         # (there is no separate exit event: one stop less per process), once its
         # descriptors are closed; a process ends with the status of whichever thread's
@@ -359,6 +360,11 @@ class Lifecycle:
         self.tasks.pop(task.native, None)
         task.mem.close()
         self._release_native(task.native)
+        # Nothing looks at a dead task again (readers of a process's tasks skip the
+        # exiting ones): reference counting frees it now, rather than the process's
+        # record keeping it, and the collector walking it, for the rest of the run.
+        info.tasks.remove(task)
+        task.ctx = None   # its last call's context refers back to it
 
     def _release_native(self, native: int) -> None:
         """The native task is dead and reaped (every native process of the host is the

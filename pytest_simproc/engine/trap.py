@@ -108,12 +108,17 @@ class StopLoop:
         watch.epoch += 1
         # A single-threaded process's next event is its own; a thread group's may come
         # from any of its threads (exit_group, a leader's delayed death).
-        alone = len(self.info[task.proc.pid].tasks) == 1
+        # (ptrace_ops.wait_task's and wait_any's waits, without their frame: one a stop)
+        if len(self.info[task.proc.pid].tasks) == 1:
+            who, flags = task.native, pt.WALL
+        else:
+            who, flags = -1, pt.WALL | pt.WNOTHREAD
+        dispatch = self._dispatch
         try:
             while task.stop is None and task.expect_stop and not task.gone:
-                native, status = pt.wait_task(task.native) if alone else pt.wait_any()
+                native, status = _waitpid(who, flags)
                 try:
-                    self._dispatch(native, status)
+                    dispatch(native, status)
                 except pt.PtraceError as exc:
                     self._vanished(self.tasks.get(native), exc)
         finally:
@@ -303,6 +308,7 @@ class StopLoop:
 
 
 _SYSCALL_TRAP = _signal.SIGTRAP | 0x80   # PTRACE_O_TRACESYSGOOD's syscall stops
+_waitpid = os.waitpid
 
 
 def _earliest(a, b):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import struct
+from functools import partial
 
 from ..kernel import wait as kwait
 from ..kernel.errors import KernelError
@@ -234,25 +235,27 @@ def _write_rusage(ctx, ptr, event):
 
 @handles("wait4")
 def wait4(ctx, pid, status_ptr, options, rusage_ptr, *_):
-    pid, options = s32(pid), u32(options)
-    caller = ctx.proc.pid
+    return _wait4_attempt(ctx.proc.pid, s32(pid), status_ptr, u32(options), rusage_ptr, ctx)
 
-    def attempt(ctx):
-        event = kwait.wait4(ctx.table, caller, pid, options)
-        if event is None:
-            if options & WNOHANG:
-                return 0
-            return Block(keys=(("child", caller),), retry=attempt, restart=True)
-        if not options & WNOWAIT_:
-            ctx.engine.child_event_consumed(caller, event)
-        # wait4(2): the child is reaped before the status and usage are written, so
-        # a bad pointer loses them (EFAULT) as in the kernel
-        if status_ptr:
-            ctx.mem.write_i32(status_ptr, event.status)
-        _write_rusage(ctx, rusage_ptr, event)
-        return event.pid
 
-    return attempt(ctx)
+def _wait4_attempt(caller, pid, status_ptr, options, rusage_ptr, ctx):
+    event = kwait.wait4(ctx.table, caller, pid, options)
+    if event is None:
+        if options & WNOHANG:
+            return 0
+        # a partial, not a closure naming itself: that would be a reference cycle
+        # per blocking wait, left to the garbage collector
+        return Block(keys=(("child", caller),), restart=True,
+                     retry=partial(_wait4_attempt, caller, pid, status_ptr, options,
+                                   rusage_ptr))
+    if not options & WNOWAIT_:
+        ctx.engine.child_event_consumed(caller, event)
+    # wait4(2): the child is reaped before the status and usage are written, so
+    # a bad pointer loses them (EFAULT) as in the kernel
+    if status_ptr:
+        ctx.mem.write_i32(status_ptr, event.status)
+    _write_rusage(ctx, rusage_ptr, event)
+    return event.pid
 
 
 def _write_siginfo(ctx, ptr, event):

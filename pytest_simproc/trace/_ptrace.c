@@ -1,12 +1,23 @@
-/* ptrace(2) for the tracer's stop path, without ctypes' argument conversion (about
- * 2 us of a 2.5 us request through ctypes, a dozen times per fork + exit + wait4).
+/* ptrace(2) and process_vm_readv/writev(2) for the tracer's stop path, without ctypes' argument conversion (about
+ * 2 us of a 2.5 us request through ctypes, a dozen times per fork + exit + wait4) and
+ * without a Python wrapper around each request: the requests the stop path makes are
+ * functions of their own here, which raise the tracer's PtraceError themselves.
  * Optional: setup.py builds it when a C compiler is there; trace/ptrace_ops.py falls
  * back to ctypes otherwise. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+
+#define SIGINFO_SIZE 128
+
+/* set by init(): python-ptrace's PtraceError and struct user_regs_struct type */
+static PyObject *error_class;
+static PyObject *regs_type;
 
 /* request(req, pid, addr, data) -> ptrace's result; OSError(errno) when it fails.
  * addr and data are integers (addresses, signal numbers, option words). */
@@ -38,9 +49,296 @@ static PyObject *request(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     return PyLong_FromLong(result);
 }
 
+/* PtraceError("ptrace(REQ, PID) failed: STRERROR", errno=ERR, pid=PID), as
+ * ptrace_ops' pure-Python requests raise it */
+static PyObject *fail(long req, long pid, int err)
+{
+    PyObject *message, *kwargs, *exc;
+
+    if (error_class == NULL) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    message = PyUnicode_FromFormat("ptrace(%ld, %ld) failed: %s", req, pid, strerror(err));
+    kwargs = Py_BuildValue("{s:i,s:l}", "errno", err, "pid", pid);
+    exc = NULL;
+    if (message != NULL && kwargs != NULL) {
+        PyObject *args = PyTuple_Pack(1, message);
+        if (args != NULL) {
+            exc = PyObject_Call(error_class, args, kwargs);
+            Py_DECREF(args);
+        }
+    }
+    Py_XDECREF(message);
+    Py_XDECREF(kwargs);
+    if (exc != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+/* one request with the GIL released; 0, or the errno it failed with */
+static int call(long req, long pid, void *addr, void *data)
+{
+    long result;
+    int err = 0;
+
+    Py_BEGIN_ALLOW_THREADS
+    errno = 0;
+    result = ptrace((enum __ptrace_request)req, (pid_t)pid, addr, data);
+    if (result == -1 && errno)
+        err = errno;
+    Py_END_ALLOW_THREADS
+    return err;
+}
+
+static int pid_and_sig(PyObject *const *args, Py_ssize_t nargs, const char *usage,
+                       long *pid, long *sig)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    *pid = PyLong_AsLong(args[0]);
+    *sig = nargs == 2 ? PyLong_AsLong(args[1]) : 0;
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static PyObject *resume(long req, PyObject *const *args, Py_ssize_t nargs,
+                        const char *usage)
+{
+    long pid, sig;
+    int err;
+
+    if (pid_and_sig(args, nargs, usage, &pid, &sig) < 0)
+        return NULL;
+    err = call(req, pid, NULL, (void *)sig);
+    if (err)
+        return fail(req, pid, err);
+    Py_RETURN_NONE;
+}
+
+/* cont(pid, sig=0): PTRACE_CONT */
+static PyObject *cont(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return resume(PTRACE_CONT, args, nargs, "cont(pid, sig=0)");
+}
+
+/* syscall(pid, sig=0): PTRACE_SYSCALL, to the next syscall-exit-stop */
+static PyObject *syscall_(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return resume(PTRACE_SYSCALL, args, nargs, "syscall(pid, sig=0)");
+}
+
+/* getregs(pid) -> a new Registers (struct user_regs_struct) */
+static PyObject *getregs(PyObject *self, PyObject *pid_obj)
+{
+    long pid = PyLong_AsLong(pid_obj);
+    PyObject *regs;
+    Py_buffer view;
+    int err;
+
+    if (pid == -1 && PyErr_Occurred())
+        return NULL;
+    if (regs_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_ptrace.init() was not called");
+        return NULL;
+    }
+    regs = PyObject_CallNoArgs(regs_type);
+    if (regs == NULL)
+        return NULL;
+    if (PyObject_GetBuffer(regs, &view, PyBUF_WRITABLE) < 0) {
+        Py_DECREF(regs);
+        return NULL;
+    }
+    if ((size_t)view.len < sizeof(struct user_regs_struct)) {
+        PyBuffer_Release(&view);
+        Py_DECREF(regs);
+        PyErr_SetString(PyExc_ValueError, "register buffer too small");
+        return NULL;
+    }
+    err = call(PTRACE_GETREGS, pid, NULL, view.buf);
+    PyBuffer_Release(&view);
+    if (err) {
+        Py_DECREF(regs);
+        return fail(PTRACE_GETREGS, pid, err);
+    }
+    return regs;
+}
+
+/* setregs(pid, regs): PTRACE_SETREGS from any buffer holding a user_regs_struct */
+static PyObject *setregs(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long pid;
+    Py_buffer view;
+    int err;
+
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "setregs(pid, regs)");
+        return NULL;
+    }
+    pid = PyLong_AsLong(args[0]);
+    if (pid == -1 && PyErr_Occurred())
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if ((size_t)view.len < sizeof(struct user_regs_struct)) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "register buffer too small");
+        return NULL;
+    }
+    err = call(PTRACE_SETREGS, pid, NULL, view.buf);
+    PyBuffer_Release(&view);
+    if (err)
+        return fail(PTRACE_SETREGS, pid, err);
+    Py_RETURN_NONE;
+}
+
+/* a request that fills one 64-bit word: PTRACE_GETEVENTMSG, PTRACE_GETSIGMASK */
+static PyObject *word(long req, PyObject *pid_obj, void *addr)
+{
+    long pid = PyLong_AsLong(pid_obj);
+    unsigned long value = 0;
+    int err;
+
+    if (pid == -1 && PyErr_Occurred())
+        return NULL;
+    err = call(req, pid, addr, &value);
+    if (err)
+        return fail(req, pid, err);
+    return PyLong_FromUnsignedLong(value);
+}
+
+/* geteventmsg(pid): a fork/clone/vfork event's new pid (PTRACE_GETEVENTMSG) */
+static PyObject *geteventmsg(PyObject *self, PyObject *pid_obj)
+{
+    return word(PTRACE_GETEVENTMSG, pid_obj, NULL);
+}
+
+/* getsigmask(pid): the stopped thread's blocked set (PTRACE_GETSIGMASK, 8 bytes) */
+static PyObject *getsigmask(PyObject *self, PyObject *pid_obj)
+{
+    return word(PTRACE_GETSIGMASK, pid_obj, (void *)(unsigned long)8);
+}
+
+/* getsiginfo(pid) -> the 128 bytes of the stop's siginfo_t (PTRACE_GETSIGINFO) */
+static PyObject *getsiginfo(PyObject *self, PyObject *pid_obj)
+{
+    long pid = PyLong_AsLong(pid_obj);
+    char info[SIGINFO_SIZE];
+    int err;
+
+    if (pid == -1 && PyErr_Occurred())
+        return NULL;
+    memset(info, 0, sizeof info);
+    err = call(PTRACE_GETSIGINFO, pid, NULL, info);
+    if (err)
+        return fail(PTRACE_GETSIGINFO, pid, err);
+    return PyBytes_FromStringAndSize(info, sizeof info);
+}
+
+/* the first two of three arguments: a pid and an address */
+static int pid_and_addr(PyObject *const *args, Py_ssize_t nargs, const char *usage,
+                        long *pid, unsigned long *addr)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    *pid = PyLong_AsLong(args[0]);
+    *addr = PyLong_AsUnsignedLongMask(args[1]);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* one process_vm_readv/writev(2) of ``len`` bytes between ``buf`` and ``addr`` in the
+ * tracee: the count copied, 0 when nothing could be */
+static Py_ssize_t copy(long pid, unsigned long addr, void *buf, Py_ssize_t len, int write)
+{
+    struct iovec local = {buf, (size_t)len}, remote = {(void *)addr, (size_t)len};
+    ssize_t done;
+
+    if (!len)
+        return 0;
+    done = write ? process_vm_writev((pid_t)pid, &local, 1, &remote, 1, 0)
+                 : process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0);
+    return done < 0 ? 0 : done;
+}
+
+/* vm_read(pid, addr, size) -> the bytes process_vm_readv(2) could read there (fewer,
+ * or none, where the tracee could not read them) */
+static PyObject *vm_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long pid;
+    unsigned long addr;
+    Py_ssize_t size, got;
+    PyObject *out;
+
+    if (pid_and_addr(args, nargs, "vm_read(pid, addr, size)", &pid, &addr) < 0)
+        return NULL;
+    size = PyLong_AsSsize_t(args[2]);
+    if (size == -1 && PyErr_Occurred())
+        return NULL;
+    if (size < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative size");
+        return NULL;
+    }
+    out = PyBytes_FromStringAndSize(NULL, size);
+    if (out == NULL)
+        return NULL;
+    got = copy(pid, addr, PyBytes_AS_STRING(out), size, 0);
+    if (got != size && _PyBytes_Resize(&out, got) < 0)
+        return NULL;
+    return out;
+}
+
+/* vm_write(pid, addr, data) -> how many bytes process_vm_writev(2) wrote (0 for none) */
+static PyObject *vm_write(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long pid;
+    unsigned long addr;
+    Py_buffer view;
+    Py_ssize_t put;
+
+    if (pid_and_addr(args, nargs, "vm_write(pid, addr, data)", &pid, &addr) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[2], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    put = copy(pid, addr, view.buf, view.len, 1);
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(put);
+}
+
+/* init(PtraceError, Registers): what the requests raise and getregs makes */
+static PyObject *init(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "init(error_class, regs_type)");
+        return NULL;
+    }
+    Py_XSETREF(error_class, Py_NewRef(args[0]));
+    Py_XSETREF(regs_type, Py_NewRef(args[1]));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"request", (PyCFunction)(void (*)(void))request, METH_FASTCALL,
      "request(req, pid, addr, data): ptrace(2); OSError when it fails."},
+    {"init", (PyCFunction)(void (*)(void))init, METH_FASTCALL,
+     "init(error_class, regs_type): the exception the requests below raise "
+     "(error_class(message, errno=, pid=)) and the type getregs returns."},
+    {"cont", (PyCFunction)(void (*)(void))cont, METH_FASTCALL, "cont(pid, sig=0)"},
+    {"syscall", (PyCFunction)(void (*)(void))syscall_, METH_FASTCALL,
+     "syscall(pid, sig=0)"},
+    {"getregs", getregs, METH_O, "getregs(pid) -> regs"},
+    {"setregs", (PyCFunction)(void (*)(void))setregs, METH_FASTCALL, "setregs(pid, regs)"},
+    {"geteventmsg", geteventmsg, METH_O, "geteventmsg(pid) -> int"},
+    {"getsigmask", getsigmask, METH_O, "getsigmask(pid) -> int"},
+    {"getsiginfo", getsiginfo, METH_O, "getsiginfo(pid) -> 128 bytes"},
+    {"vm_read", (PyCFunction)(void (*)(void))vm_read, METH_FASTCALL,
+     "vm_read(pid, addr, size) -> the bytes process_vm_readv could read"},
+    {"vm_write", (PyCFunction)(void (*)(void))vm_write, METH_FASTCALL,
+     "vm_write(pid, addr, data) -> the count process_vm_writev wrote (0 for none)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -52,6 +52,12 @@ _scratch = ctypes.create_string_buffer(_PAGE)
 _scratch_addr, _scratch_view = ctypes.addressof(_scratch), memoryview(_scratch).cast("B")
 
 
+try:  # the stop path's C extension (setup.py): the same calls without ctypes
+    from ._ptrace import vm_read as _vm_read, vm_write as _vm_write
+except ImportError:
+    _vm_read = _vm_write = None
+
+
 def _fault(addr: int, size: int, what: str) -> OSError:
     return OSError(errno.EFAULT, f"bad address for a {size}-byte {what} at {addr:#x}")
 
@@ -74,6 +80,11 @@ class TraceeMemory:
             return b""
         if size < 0 or not in_user_space(addr, size):
             raise _fault(addr, size, "read")
+        if _vm_read is not None:
+            data = _vm_read(self.native_pid, addr, size)
+            if len(data) != size:
+                raise _fault(addr, size, "read")
+            return data
         buf = _scratch if size <= _PAGE else ctypes.create_string_buffer(size)
         _local.base, _local.len = ctypes.addressof(buf), size
         _remote.base, _remote.len = addr, size
@@ -97,6 +108,8 @@ class TraceeMemory:
             return 0
         if not in_user_space(addr, size):
             raise _fault(addr, size, "write")
+        if _vm_write is not None:
+            return _vm_write(self.native_pid, addr, data)
         if size <= _PAGE:
             _scratch_view[:size] = data
             _local.base = _scratch_addr

@@ -50,8 +50,10 @@ def _ctypes_request(request: int, pid: int, addr: int, data: int) -> int:
 
 
 try:  # the C extension, when pip could build it (setup.py)
-    from ._ptrace import request as _request
+    from . import _ptrace as _c
+    _request = _c.request
 except ImportError:
+    _c = None
     _request = _ctypes_request
 
 
@@ -183,6 +185,17 @@ def syscall(pid: int, sig: int = 0) -> None:
         _request(PTRACE_SYSCALL, pid, 0, sig)
     except OSError as exc:
         _fail(PTRACE_SYSCALL, pid, exc)
+
+
+_STOP_REQUESTS = ("getregs", "setregs", "cont", "syscall", "geteventmsg", "getsiginfo",
+                  "getsigmask")
+# the functions above, through _request (tests/trace/test_ptrace_ops.py runs both sets)
+PYTHON_REQUESTS = {name: globals()[name] for name in _STOP_REQUESTS}
+if _c is not None and hasattr(_c, "init"):   # (not an extension built before them)
+    # The stop path's requests straight from C, each raising PtraceError as the
+    # functions above do: no Python frame between the engine and the request.
+    _c.init(PtraceError, Registers)
+    globals().update({name: getattr(_c, name) for name in _STOP_REQUESTS})
 
 
 def wait_task(native: int) -> tuple[int, int]:

@@ -1,5 +1,6 @@
 """TraceeMemory gives a program's pointers the kernel's protections (EFAULT for every
-bad one, never another exception), and the host's own peek/poke go through them."""
+bad one, never another exception), and the host's own peek/poke go through them;
+through the C extension's copies and through ctypes alike."""
 from __future__ import annotations
 
 import errno
@@ -8,6 +9,7 @@ import sys
 
 import pytest
 
+from pytest_simproc.trace import memory
 from pytest_simproc.trace.memory import TraceeMemory, in_user_space
 
 CHILD = r"""
@@ -28,8 +30,15 @@ sys.stdin.read()
 """
 
 
-@pytest.fixture
-def target():
+@pytest.fixture(params=["extension", "ctypes"])
+def target(request, monkeypatch):
+    """(memory, rw, ro, none) of a child; its copies through trace/_ptrace.c's
+    vm_read/vm_write, or through ctypes as without the extension."""
+    if request.param == "ctypes":
+        monkeypatch.setattr(memory, "_vm_read", None)
+        monkeypatch.setattr(memory, "_vm_write", None)
+    elif memory._vm_read is None:
+        pytest.skip("the C extension was not built")
     proc = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE)
     rw, ro, none = map(int, proc.stdout.readline().split())

@@ -1,5 +1,6 @@
 """The ptrace requests of the stop path give the same answers through the C extension
-(trace/_ptrace.c, when pip built it) and through the ctypes fallback."""
+(trace/_ptrace.c, when pip built it: its request() under the Python functions, and its
+own functions for each request) and through the ctypes fallback."""
 from __future__ import annotations
 
 import errno
@@ -10,12 +11,24 @@ import pytest
 
 from pytest_simproc.trace import ptrace_ops as pt
 
-IMPLEMENTATIONS = [pytest.param(pt._ctypes_request, id="ctypes")]
+def _python(request_impl):
+    """The pure-Python requests, each through ``request_impl``."""
+    return dict(pt.PYTHON_REQUESTS, _request=request_impl)
+
+
+IMPLEMENTATIONS = [pytest.param(_python(pt._ctypes_request), id="ctypes")]
 try:
-    from pytest_simproc.trace._ptrace import request as _c_request
-    IMPLEMENTATIONS.append(pytest.param(_c_request, id="extension"))
+    from pytest_simproc.trace import _ptrace
+    IMPLEMENTATIONS.append(pytest.param(_python(_ptrace.request), id="extension-request"))
+    IMPLEMENTATIONS.append(pytest.param(
+        {name: getattr(_ptrace, name) for name in pt.PYTHON_REQUESTS}, id="extension"))
 except ImportError:
     pass
+
+
+def _use(monkeypatch, functions):
+    for name, func in functions.items():
+        monkeypatch.setattr(pt, name, func)
 
 
 @pytest.fixture
@@ -41,7 +54,7 @@ def stopped_child():
 
 @pytest.mark.parametrize("request_impl", IMPLEMENTATIONS)
 def test_requests_at_a_stop(stopped_child, request_impl, monkeypatch):
-    monkeypatch.setattr(pt, "_request", request_impl)
+    _use(monkeypatch, request_impl)
     regs = pt.getregs(stopped_child)
     assert regs.rip and regs.rsp
     pt.setregs(stopped_child, regs)
@@ -57,7 +70,7 @@ def test_requests_at_a_stop(stopped_child, request_impl, monkeypatch):
 
 @pytest.mark.parametrize("request_impl", IMPLEMENTATIONS)
 def test_a_failed_request_is_a_ptrace_error_with_its_errno(request_impl, monkeypatch):
-    monkeypatch.setattr(pt, "_request", request_impl)
+    _use(monkeypatch, request_impl)
     with pytest.raises(pt.PtraceError) as failed:
         pt.cont(os.getpid())  # not a tracee of ours
     assert failed.value.errno == errno.ESRCH
