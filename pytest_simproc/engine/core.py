@@ -14,12 +14,14 @@ from ..kernel.clock import CpuBurst, EventQueue
 from ..kernel.futex import FutexTable
 from ..kernel.sigstate import SignalDispositions
 from ..kernel.timers import TimerTable
+from ..kernel import rusage
 from ..kernel.rlimits import RLIMIT_CPU, cpu_limit_signal
 from ..procview import ProcView
 from ..inject import Injector
 from ..scheduler import ChaosScheduler, Scheduler
 from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
+from ..trace.procstatus import vm_hwm_kb
 from ..trace.seccomp import prepared_filter
 from ..trace.vdso import ClockPage, image as vdso_image
 from .decode import SyscallStops
@@ -223,10 +225,13 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
     def cpu_time_ns(self, task: Task) -> int:
         return self.info[task.proc.pid].cpu_ns
 
-    def _charge_cpu(self, pid: int, info: ProcInfo, ns: int) -> None:
-        """``ns`` of CPU time for process ``pid``: its CPU clocks, CPU timers and
-        RLIMIT_CPU see it, and so does the host's clock (the burst)."""
+    def _charge_cpu(self, pid: int, info: ProcInfo, ns: int, system: bool = False) -> None:
+        """``ns`` of CPU time for process ``pid`` (``system``: spent in the kernel, as
+        a call's): its CPU clocks, CPU timers and RLIMIT_CPU see it, and so does the
+        host's clock (the burst)."""
         info.cpu_ns += ns
+        if system:
+            info.sys_ns += ns
         self.burst.unapplied_ns += ns
         self.timers.cpu_advanced(pid)
         due = cpu_limit_signal(self.table.get(pid).rlimits[RLIMIT_CPU], info.cpu_ns,
@@ -250,17 +255,26 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.refused.append({"pid": ctx.proc.pid, "syscall": ctx.name, "message": message})
 
     def child_event_consumed(self, waiter: int, event) -> None:
-        """A wait in the program consumed a child event: a reaped child's CPU time now
+        """A wait in the program consumed a child event: a reaped child's usage now
         counts as the waiter's children's (getrusage(2) RUSAGE_CHILDREN)."""
         if event.kind in ("exited", "killed", "dumped"):
-            self.info[waiter].children_cpu_ns += self.waited_cpu_ns(event)
+            child = self.info.get(event.pid)
+            if child is not None:
+                rusage.fold_reaped(self.info[waiter], child)
 
-    def waited_cpu_ns(self, event) -> int:
-        info = self.info.get(event.pid)
-        return info.cpu_ns + info.children_cpu_ns if info is not None else 0
+    def waited_usage(self, event) -> rusage.Usage | None:
+        """What a wait for ``event`` reports in its rusage: the child's own usage and
+        its reaped children's (wait4(2))."""
+        info = self.info.get(event.pid) if event is not None else None
+        return rusage.waited(info) if info is not None else None
 
-    def children_cpu_ns(self, pid: int) -> int:
-        return self.info[pid].children_cpu_ns
+    def own_usage(self, pid: int, maxrss: bool = True) -> rusage.Usage:
+        """RUSAGE_SELF; ``maxrss`` reads the live native process's VmHWM for it."""
+        info = self.info[pid]
+        return rusage.own(info, vm_hwm_kb(self.native_pid_of(pid)) if maxrss else 0)
+
+    def children_usage(self, pid: int) -> rusage.Usage:
+        return rusage.children(self.info[pid])
 
 
 _libc = ctypes.CDLL(None)

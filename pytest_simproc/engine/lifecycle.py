@@ -326,6 +326,8 @@ class Lifecycle:
         task.stop = None
         task.expect_stop = False
         proc = task.proc
+        info = self.info[proc.pid]
+        info.maxrss_kb = max(info.maxrss_kb, pt.died_maxrss(task.native))
         others = [t for t in self.info[proc.pid].tasks if t is not task and not t.exiting]
         # The simulated end of the thread or process comes with its native death
         # (there is no separate exit event: one stop less per process), once its
