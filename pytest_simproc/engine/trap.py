@@ -88,6 +88,7 @@ class StopLoop:
             self._apply(task, ctx, outcome)
             if task.block is not None:
                 return
+        task.wake = None   # a wait without a call (a program's start-up) has ended
         if task.stop is None:
             task.expect_stop = True
             self._await(task)
