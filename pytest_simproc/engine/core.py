@@ -225,13 +225,12 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
     def cpu_time_ns(self, task: Task) -> int:
         return self.info[task.proc.pid].cpu_ns
 
-    def _charge_cpu(self, pid: int, info: ProcInfo, ns: int, system: bool = False) -> None:
-        """``ns`` of CPU time for process ``pid`` (``system``: spent in the kernel, as
-        a call's): its CPU clocks, CPU timers and RLIMIT_CPU see it, and so does the
+    def _charge_cpu(self, pid: int, info: ProcInfo, ns: int, system_ns: int = 0) -> None:
+        """``ns`` of CPU time for process ``pid``, ``system_ns`` of it spent in the
+        kernel: its CPU clocks, CPU timers and RLIMIT_CPU see it, and so does the
         host's clock (the burst)."""
         info.cpu_ns += ns
-        if system:
-            info.sys_ns += ns
+        info.sys_ns += system_ns
         self.burst.unapplied_ns += ns
         self.timers.cpu_advanced(pid)
         due = cpu_limit_signal(self.table.get(pid).rlimits[RLIMIT_CPU], info.cpu_ns,
@@ -247,8 +246,8 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         short the run that saw the exec: a drop-in poll() moves no clock)."""
         pid = task.proc.pid
         info = self.info[pid]
-        self._charge_cpu(pid, info, rusage.EXEC_SYSTEM_NS, True)
-        self._charge_cpu(pid, info, rusage.EXEC_USER_NS)
+        self._charge_cpu(pid, info, rusage.EXEC_SYSTEM_NS + rusage.EXEC_USER_NS,
+                         rusage.EXEC_SYSTEM_NS)
         self.sched.park(task, deadline_ns=self.clock.now_ns + self.burst.unapplied_ns)
 
     def uptime_ns(self) -> int:

@@ -138,7 +138,8 @@ class Lifecycle:
             return -exc.errno
         parent_info = self.info[parent.pid]
         if not fork.flags & CLONE_VM:  # fork(2) copies the memory map: the parent's time
-            self._charge_cpu(parent.pid, parent_info, rusage.FORK_SYSTEM_NS, True)
+            self._charge_cpu(parent.pid, parent_info, rusage.FORK_SYSTEM_NS,
+                             rusage.FORK_SYSTEM_NS)
         info = ProcInfo(child_native, parent_info.dispositions.copy(),
                         parent_info.exit_signal if clone_parent else fork.exit_signal)
         self.info[child.pid] = info

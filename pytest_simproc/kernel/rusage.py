@@ -1,8 +1,10 @@
 """What getrusage(2), times(2) and a wait's rusage report of a process.
 
-CPU time comes from the CPU model and is split as the kernel splits it: what a
-simulated call costs is system time (the kernel's entry and work), a preemption's
-slice and a program's start-up in user space are user time. The resident set's
+CPU time comes from the CPU model and is split as the kernel splits it: half of what
+a simulated call costs is system time (the kernel's entry and work), half user time
+(the program's code that prepares the call and uses its result: a loop of calls
+gathers both, as natively, where LTP's clock_gettime01 waits for its user time to
+move); a preemption's slice is user time; a program's start-up both (FORK_*, EXEC_*). The resident set's
 high-water mark cannot be modelled: it is the native process's (its VmHWM, proc(5)),
 kept across exec and gathered from reaped children at the simulated reap, as the
 kernel keeps it in the signal struct (getrusage(2) ru_maxrss).
