@@ -18,6 +18,7 @@ import errno
 import os
 import re
 
+from .kernel import rusage
 from .kernel.errors import KernelError
 from .kernel.tty import stat_fields
 
@@ -163,8 +164,8 @@ class ProcView:
             fields[17] = b"1"     # num_threads
             fields[35] = b"17"    # exit_signal: SIGCHLD
         info = self.engine.info.get(pid)
-        cpu = info.cpu_ns if info is not None else 0
-        children = info.children_cpu_ns if info is not None else 0
+        own = rusage.own(info) if info is not None else None
+        children = rusage.children(info) if info is not None else None
         letter = fields[0].decode()
         tty_nr, tpgid = stat_fields(proc)
         values = {
@@ -174,8 +175,10 @@ class ProcView:
             # page faults depend on the machine's page cache, not the program: never
             # the same twice (majflt moved between runs under --simproc-verify)
             7: 0, 8: 0, 9: 0, 10: 0,
-            11: _ticks(cpu), 12: 0,       # the CPU model: user time only
-            13: _ticks(children), 14: 0,
+            # the CPU model's user and system time, the reaped children's
+            11: _ticks(own.user_ns if own else 0), 12: _ticks(own.sys_ns if own else 0),
+            13: _ticks(children.user_ns if children else 0),
+            14: _ticks(children.sys_ns if children else 0),
             17: max(1, len(self.tasks(pid))),
             18: 0,                        # itrealvalue: always 0 since 2.6.17
             19: _ticks(max(0, proc.start_time_ns - self.engine.start_time_ns)),

@@ -180,10 +180,14 @@ def _block(session: "DropinSession", match, want: _Want, native):
 
 
 def _rusage(session: "DropinSession", event: WaitEvent | None) -> resource.struct_rusage:
-    """getrusage(2)'s fields for a reaped child: user time from the host's CPU model,
-    as the programs' own wait4 reports it."""
-    cpu_us = session.host._waited_cpu_ns(event) // 1000 if event is not None else 0
-    return resource.struct_rusage((cpu_us / 1e6, 0.0) + (0,) * 14)  # a timeval: microseconds
+    """getrusage(2)'s fields for a reaped child, as the programs' own wait4 reports
+    them: user and system time from the host's CPU model, ru_maxrss the native one's."""
+    usage = session.host._waited_usage(event)
+    if usage is None:
+        return resource.struct_rusage((0.0, 0.0) + (0,) * 14)
+    # a timeval holds microseconds
+    return resource.struct_rusage((usage.user_ns // 1000 / 1e6, usage.sys_ns // 1000 / 1e6,
+                                   usage.maxrss_kb) + (0,) * 13)
 
 
 def _reported(result):

@@ -16,12 +16,14 @@ from ..kernel.ntp import NtpState
 from ..kernel.timens import TimeNamespaces
 from ..kernel.sigstate import SignalDispositions
 from ..kernel.timers import TimerTable
+from ..kernel import rusage
 from ..kernel.rlimits import RLIMIT_CPU, cpu_limit_signal
 from ..procview import ProcView
 from ..inject import Injector
 from ..scheduler import ChaosScheduler, Scheduler
 from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
+from ..trace.procstatus import vm_hwm_kb
 from ..trace.seccomp import prepared_filter
 from ..trace.vdso import ClockPage, image as vdso_image
 from .decode import SyscallStops
@@ -231,10 +233,12 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
     def cpu_time_ns(self, task: Task) -> int:
         return self.info[task.proc.pid].cpu_ns
 
-    def _charge_cpu(self, pid: int, info: ProcInfo, ns: int) -> None:
-        """``ns`` of CPU time for process ``pid``: its CPU clocks, CPU timers and
-        RLIMIT_CPU see it, and so does the host's clock (the burst)."""
+    def _charge_cpu(self, pid: int, info: ProcInfo, ns: int, system_ns: int = 0) -> None:
+        """``ns`` of CPU time for process ``pid``, ``system_ns`` of it spent in the
+        kernel: its CPU clocks, CPU timers and RLIMIT_CPU see it, and so does the
+        host's clock (the burst)."""
         info.cpu_ns += ns
+        info.sys_ns += system_ns
         self.burst.unapplied_ns += ns
         self.timers.cpu_advanced(pid)
         due = cpu_limit_signal(self.table.get(pid).rlimits[RLIMIT_CPU], info.cpu_ns,
@@ -249,6 +253,18 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         if clock_id == 11:  # CLOCK_TAI
             return self.ntp.tai * 1_000_000_000
         return self.timens.offset(pid, clock_id)
+
+    def _charge_start(self, task: Task) -> None:
+        """A program loaded by execve: the process is charged its start-up's CPU time
+        (kernel/rusage.py), and its first instruction runs once the host's one CPU has
+        done the work charged so far, its own loading included: the task waits for the
+        clock to show the burst (its program sees the time its loading took, however
+        short the run that saw the exec: a drop-in poll() moves no clock)."""
+        pid = task.proc.pid
+        info = self.info[pid]
+        self._charge_cpu(pid, info, rusage.EXEC_SYSTEM_NS + rusage.EXEC_USER_NS,
+                         rusage.EXEC_SYSTEM_NS)
+        self.sched.park(task, deadline_ns=self.clock.now_ns + self.burst.unapplied_ns)
 
     def uptime_ns(self) -> int:
         return self.clock.now_ns - self.start_time_ns
@@ -266,17 +282,26 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.refused.append({"pid": ctx.proc.pid, "syscall": ctx.name, "message": message})
 
     def child_event_consumed(self, waiter: int, event) -> None:
-        """A wait in the program consumed a child event: a reaped child's CPU time now
+        """A wait in the program consumed a child event: a reaped child's usage now
         counts as the waiter's children's (getrusage(2) RUSAGE_CHILDREN)."""
         if event.kind in ("exited", "killed", "dumped"):
-            self.info[waiter].children_cpu_ns += self.waited_cpu_ns(event)
+            child = self.info.get(event.pid)
+            if child is not None:
+                rusage.fold_reaped(self.info[waiter], child)
 
-    def waited_cpu_ns(self, event) -> int:
-        info = self.info.get(event.pid)
-        return info.cpu_ns + info.children_cpu_ns if info is not None else 0
+    def waited_usage(self, event) -> rusage.Usage | None:
+        """What a wait for ``event`` reports in its rusage: the child's own usage and
+        its reaped children's (wait4(2))."""
+        info = self.info.get(event.pid) if event is not None else None
+        return rusage.waited(info) if info is not None else None
 
-    def children_cpu_ns(self, pid: int) -> int:
-        return self.info[pid].children_cpu_ns
+    def own_usage(self, pid: int, maxrss: bool = True) -> rusage.Usage:
+        """RUSAGE_SELF; ``maxrss`` reads the live native process's VmHWM for it."""
+        info = self.info[pid]
+        return rusage.own(info, vm_hwm_kb(self.native_pid_of(pid)) if maxrss else 0)
+
+    def children_usage(self, pid: int) -> rusage.Usage:
+        return rusage.children(self.info[pid])
 
 
 _libc = ctypes.CDLL(None)

@@ -43,7 +43,8 @@ class SyscallStops:
         pid = task.proc.pid
         info = self.info[pid]
         if nr in self._simulated:
-            self._charge_cpu(pid, info, self.cpu_ns_per_syscall)
+            # half in the kernel, half in the code around the call (kernel/rusage.py)
+            self._charge_cpu(pid, info, self.cpu_ns_per_syscall, self.cpu_ns_per_syscall >> 1)
             self.calls_charged += 1
         args = syscall_args(regs)
         if self.strace_recorded is None and not self._stops_anyway(nr, args):

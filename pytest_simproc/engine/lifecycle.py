@@ -7,7 +7,7 @@ import os
 import signal as _signal
 
 from ..kernel import Exited, Signaled
-from ..kernel import exits
+from ..kernel import exits, rusage
 from ..kernel.errors import KernelError
 from ..kernel.rlimits import native_rlimits
 from ..kernel.signals import default_action
@@ -63,7 +63,7 @@ class Lifecycle:
         self.info[proc.pid] = info
         task = self._add_task(native, proc, info)
         task.stop = "event"  # at its exec event
-        self._on_exec(task)
+        self._on_exec(task, spawned=True)
         if execve_call:
             self.strace.syscall_exit(execve_call[0], 0, task.mem, self.clock.now_ns)
         self.sched.add(task)
@@ -139,6 +139,9 @@ class Lifecycle:
             self._native_unreaped.add(child_native)
             return -exc.errno
         parent_info = self.info[parent.pid]
+        if not fork.flags & CLONE_VM:  # fork(2) copies the memory map: the parent's time
+            self._charge_cpu(parent.pid, parent_info, rusage.FORK_SYSTEM_NS,
+                             rusage.FORK_SYSTEM_NS)
         info = ProcInfo(child_native, parent_info.dispositions.copy(),
                         parent_info.exit_signal if clone_parent else fork.exit_signal)
         self.info[child.pid] = info
@@ -219,7 +222,13 @@ class Lifecycle:
             task.mem.put_i32(task.child_tid_ptr, task.tid)
         task.stop = "initial"
 
-    def _on_exec(self, task: Task) -> None:
+    def _on_exec(self, task: Task, spawned: bool = False) -> None:
+        """PTRACE_EVENT_EXEC: the new program is loaded. One a host's process execs
+        costs its start-up's CPU time, and the clock shows it before the program runs
+        (a shell's `sleep 1 && touch F` touches F after 1 s and two start-ups, as on a
+        machine); a spawned program starts the host's time at its first instruction."""
+        if not spawned:
+            self._charge_start(task)
         task.mem.reopen()
         # a translated execve's path and registers were the old program's: no exit
         # stop comes (resumed with PTRACE_CONT) and nothing is put back
@@ -346,6 +355,7 @@ class Lifecycle:
         task.expect_stop = False
         proc = task.proc
         info = self.info[proc.pid]
+        info.maxrss_kb = max(info.maxrss_kb, pt.died_maxrss(task.native))
         others = [t for t in info.tasks if t is not task and not t.exiting]
         # The simulated end of the thread or process comes with its native death
         # (there is no separate exit event: one stop less per process), once its

@@ -99,7 +99,8 @@ class ProcInfo:
     """Host-side facts about a simulated process that the kernel model does not hold."""
 
     __slots__ = ("native", "dispositions", "exit_signal", "vfork_parent", "tasks",
-                 "cpu_ns", "children_cpu_ns", "xcpu_next_ns")
+                 "cpu_ns", "children_cpu_ns", "xcpu_next_ns", "sys_ns", "children_sys_ns",
+                 "maxrss_kb", "children_maxrss_kb")
 
     def __init__(self, native, dispositions, exit_signal=SIGCHLD):
         self.native = native
@@ -109,6 +110,9 @@ class ProcInfo:
         self.tasks: list[Task] = []
         self.cpu_ns = 0
         self.children_cpu_ns = 0   # CPU of children it waited for (RUSAGE_CHILDREN)
+        self.sys_ns = self.children_sys_ns = 0   # their system part (kernel/rusage.py)
+        self.maxrss_kb = 0           # VmHWM its earlier programs and its death reached
+        self.children_maxrss_kb = 0
         self.xcpu_next_ns = 0      # RLIMIT_CPU: when the next SIGXCPU is due
 
 

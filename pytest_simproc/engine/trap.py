@@ -90,6 +90,7 @@ class StopLoop:
             self._apply(task, ctx, outcome)
             if task.block is not None:
                 return
+        task.wake = None   # a wait without a call (a program's start-up) has ended
         if task.stop is None:
             task.expect_stop = True
             self._await(task)
@@ -108,7 +109,7 @@ class StopLoop:
         watch.epoch += 1
         # A single-threaded process's next event is its own; a thread group's may come
         # from any of its threads (exit_group, a leader's delayed death).
-        # (ptrace_ops.wait_task's and wait_any's waits, without their frame: one a stop)
+        # (ptrace_ops.wait_task's and wait_any's waits, chosen once: one a stop)
         if len(self.info[task.proc.pid].tasks) == 1:
             who, flags = task.native, pt.WALL
         else:
@@ -308,7 +309,7 @@ class StopLoop:
 
 
 _SYSCALL_TRAP = _signal.SIGTRAP | 0x80   # PTRACE_O_TRACESYSGOOD's syscall stops
-_waitpid = os.waitpid
+_waitpid = pt.wait
 
 
 def _earliest(a, b):

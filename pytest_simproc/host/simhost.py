@@ -348,10 +348,10 @@ class SimHost:
         log = self._engine.strace
         return log.merged_lines() if log is not None else []
 
-    def _waited_cpu_ns(self, event) -> int:
-        """The CPU time a wait for ``event`` (a kernel WaitEvent) reports: the child's
-        own and its waited-for children's (getrusage(2) RUSAGE_CHILDREN)."""
-        return self._engine.waited_cpu_ns(event)
+    def _waited_usage(self, event):
+        """The usage a wait for ``event`` (a kernel WaitEvent, or None) reports: the
+        child's own and its waited-for children's (kernel/rusage.py), or None."""
+        return self._engine.waited_usage(event)
 
     @property
     def unsupported_syscalls(self) -> list[dict]:

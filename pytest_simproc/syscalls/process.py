@@ -11,8 +11,8 @@ from functools import partial
 from ..kernel import wait as kwait
 from ..kernel.errors import KernelError
 from ..kernel.rlimits import RLIMIT_NPROC
+from ..kernel.rusage import rusage_bytes
 from ..trace.memory import in_user_space
-from .resource import rusage_bytes
 from .time import CAP_SYS_ADMIN, capable, namespace_of_fd, setns_time, unshare_time
 from .args import s32, u32
 from .outcome import Block, Fork, Native, scratch_copy
@@ -230,7 +230,7 @@ CSIGNAL = 0xFF   # clone(2): the exit signal in the low byte of the flags
 
 def _write_rusage(ctx, ptr, event):
     if ptr:
-        ctx.mem.write(ptr, rusage_bytes(ctx.engine.waited_cpu_ns(event)))
+        ctx.mem.write(ptr, rusage_bytes(ctx.engine.waited_usage(event)))
 
 
 @handles("wait4")

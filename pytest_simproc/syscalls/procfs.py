@@ -359,14 +359,14 @@ def _path_call(ctx, path_reg: str, dirfd: int | None):
     return native_with_path(ctx, path_reg, new)
 
 
-@handles("access", "stat", "lstat", "chdir", "chroot", "execve", "statfs", "truncate",
+@handles("access", "stat", "lstat", "chdir", "chroot", "statfs", "truncate",
          "getxattr", "lgetxattr", "listxattr", "llistxattr", "setxattr", "lsetxattr",
          "removexattr", "lremovexattr", "chmod", "chown", "lchown", "utime", "utimes")
 def path_first(ctx, *_):
     return _path_call(ctx, "rdi", None)
 
 
-@handles("faccessat", "faccessat2", "newfstatat", "statx", "execveat", "fchmodat",
+@handles("faccessat", "faccessat2", "newfstatat", "statx", "fchmodat",
          "fchmodat2", "fchownat", "utimensat", "futimesat", "name_to_handle_at")
 def at_path(ctx, dirfd, *_):
     return _path_call(ctx, "rsi", dirfd)

@@ -5,17 +5,21 @@ and per spawn), inherited by fork and kept across exec. The simulated user is no
 privileged: raising a hard limit fails with EPERM (setrlimit(2)). RLIMIT_NOFILE and
 RLIMIT_FSIZE are also applied to the native process, so that open(2) really fails with
 EMFILE and a write beyond the file size limit really stops there (EFBIG, SIGXFSZ);
-RLIMIT_NPROC and RLIMIT_CPU are enforced by the host (fork, the CPU model). Resource usage comes
-from the deterministic CPU model; everything else in struct rusage is zero.
+RLIMIT_NPROC and RLIMIT_CPU are enforced by the host (fork, the CPU model). Resource usage: CPU times
+from the deterministic CPU model, ru_maxrss from the native processes
+(kernel/rusage.py); everything else in struct rusage is zero.
 """
 from __future__ import annotations
 
 import errno
 import struct
 
+from ..kernel.rusage import rusage_bytes
 from ..kernel.rlimits import NATIVELY_ENFORCED, RLIM_NLIMITS, check_setrlimit
+from ..trace.procstatus import vm_hwm_kb
 from .args import Invalid, einval_on_invalid, s32, u32
 from .outcome import Native
+from .procfs import at_path, path_first
 from .registry import handles
 
 RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
@@ -83,24 +87,33 @@ def prlimit64(ctx, pid, resource, new_ptr, old_ptr, *_):
     return 0
 
 
-def _timeval(ns: int) -> bytes:
-    us = ns // 1000
-    return struct.pack("<qq", us // 1_000_000, us % 1_000_000)
+def _keep_maxrss(ctx) -> None:
+    """execve(2) replaces the memory but not ru_maxrss: the old program's high-water
+    mark is kept (getrusage(2)); read now, before the native exec drops it."""
+    info = ctx.engine.info[ctx.proc.pid]
+    info.maxrss_kb = max(info.maxrss_kb, vm_hwm_kb(ctx.task.tgid_native))
 
 
-def rusage_bytes(cpu_ns: int) -> bytes:
-    """struct rusage: user time from the CPU model, no system time, zero counters."""
-    return _timeval(cpu_ns) + _timeval(0) + bytes(14 * 8)
+@handles("execve")
+def execve(ctx, *args):
+    _keep_maxrss(ctx)
+    return path_first(ctx, *args)   # a /proc path is the host's
+
+
+@handles("execveat")
+def execveat(ctx, *args):
+    _keep_maxrss(ctx)
+    return at_path(ctx, *args)
 
 
 @handles("getrusage")
 def getrusage(ctx, who, ptr, *_):
     who = s32(who)
     if who in (RUSAGE_SELF, RUSAGE_THREAD):
-        cpu = ctx.engine.cpu_time_ns(ctx.task)
+        usage = ctx.engine.own_usage(ctx.proc.pid)
     elif who == RUSAGE_CHILDREN:
-        cpu = ctx.engine.children_cpu_ns(ctx.proc.pid)
+        usage = ctx.engine.children_usage(ctx.proc.pid)
     else:
         return -errno.EINVAL
-    ctx.mem.write(ptr, rusage_bytes(cpu))
+    ctx.mem.write(ptr, rusage_bytes(usage))
     return 0

@@ -27,6 +27,7 @@ import struct
 
 from ..kernel.errors import KernelError
 from ..kernel.ntp import ADJ_SETOFFSET, NtpState, Timex
+from ..kernel.rusage import times_ticks
 from ..kernel.timers import REALTIME_CLOCKS, REALTIME_SET
 from ..trace.procstatus import credentials
 from ..trace.vdso import write_offsets
@@ -137,11 +138,12 @@ def time_(ctx, tloc, *_):
 
 @handles("times")
 def times(ctx, buf, *_):
-    # clock ticks (USER_HZ = 100) since the host booted; CPU times from the CPU model
+    # clock ticks (USER_HZ = 100) since the host booted; CPU times from the CPU model,
+    # user and system apart (kernel/rusage.py)
     if buf:
-        ticks = ctx.engine.cpu_time_ns(ctx.task) // 10_000_000
-        child_ticks = ctx.engine.children_cpu_ns(ctx.proc.pid) // 10_000_000
-        ctx.mem.write(buf, struct.pack("<qqqq", ticks, 0, child_ticks, 0))
+        own = times_ticks(ctx.engine.own_usage(ctx.proc.pid, maxrss=False))
+        children = times_ticks(ctx.engine.children_usage(ctx.proc.pid))
+        ctx.mem.write(buf, struct.pack("<qqqq", *own, *children))
     return ctx.engine.uptime_ns() // 10_000_000
 
 

@@ -1,7 +1,7 @@
 """Fields of a native thread's /proc status file (proc(5)): the hexadecimal signal
 sets (SigBlk, SigPnd, ShdPnd) and capability sets (CapEff, CapPrm, CapInh), and the
-user ids (Uid: real, effective, saved, filesystem), and the size of the descriptor
-table (FDSize)."""
+user ids (Uid: real, effective, saved, filesystem), the size of the descriptor
+table (FDSize) and the resident set's high-water mark (VmHWM)."""
 from __future__ import annotations
 
 
@@ -39,3 +39,12 @@ def fd_table_size(pid: int) -> int | None:
     nfds to); None when the process is gone."""
     found = _fields(pid, pid, (b"FDSize",))
     return int(found[b"FDSize"][0]) if found else None
+
+
+def vm_hwm_kb(pid: int | None) -> int:
+    """VmHWM: the process's resident-set high-water mark in KiB (getrusage(2)
+    ru_maxrss); 0 when the process is gone."""
+    if pid is None:
+        return 0
+    found = _fields(pid, pid, (b"VmHWM",))
+    return int(found[b"VmHWM"][0]) if b"VmHWM" in found else 0

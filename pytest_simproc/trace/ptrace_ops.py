@@ -198,17 +198,42 @@ if _c is not None and hasattr(_c, "init"):   # (not an extension built before th
     globals().update({name: getattr(_c, name) for name in _STOP_REQUESTS})
 
 
+# ru_maxrss (KiB) of native tasks whose death a wait reported, until the tracer takes
+# it (died_maxrss): every native process of a host is the tracer's child, so the wait
+# that reports its death reaps it, and its rusage is the only place left to read it.
+_death_maxrss: dict[int, int] = {}
+
+
+def _waited(result) -> tuple[int, int]:
+    native, status, usage = result
+    if status & 0xFF != 0x7F and native:   # a death, not a stop (wait(2))
+        _death_maxrss[native] = usage.ru_maxrss
+    return native, status
+
+
+def died_maxrss(native: int) -> int:
+    """The high-water mark of the resident set of a native task whose death was
+    reported (getrusage(2) ru_maxrss, as wait4 gave it), 0 when not known."""
+    return _death_maxrss.pop(native, 0)
+
+
+def wait(who: int, flags: int) -> tuple[int, int]:
+    """wait4(2) of ``who`` with ``flags``, the death's ru_maxrss kept: the stop loop's
+    one wait (engine/trap.py chooses who and flags once per wait)."""
+    return _waited(os.wait4(who, flags))
+
+
 def wait_task(native: int) -> tuple[int, int]:
     """Next event of one tracee. The kernel finds it directly, where waiting for any
     child scans every child and tracee of the thread (do_wait): with a thousand
     processes alive that scan costs more than the stop itself."""
-    return os.waitpid(native, WALL)
+    return _waited(os.wait4(native, WALL))
 
 
 def poll_any() -> tuple[int, int]:
     """An event of any tracee of this thread if one is pending, else (0, 0)."""
     try:
-        return os.waitpid(-1, WALL | WNOTHREAD | os.WNOHANG)
+        return _waited(os.wait4(-1, WALL | WNOTHREAD | os.WNOHANG))
     except ChildProcessError:
         return 0, 0
 
@@ -216,7 +241,7 @@ def poll_any() -> tuple[int, int]:
 def wait_any() -> tuple[int, int]:
     """Next event of any tracee of *this thread* (__WNOTHREAD keeps other threads'
     children out of it)."""
-    return os.waitpid(-1, WALL | WNOTHREAD)
+    return _waited(os.wait4(-1, WALL | WNOTHREAD))
 
 
 def to_signed(value: int) -> int:

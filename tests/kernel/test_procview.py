@@ -17,6 +17,12 @@ def _task(tid, parked=False):
                            exiting=False, gone=False)
 
 
+def _usage(cpu, sys_, children_cpu, children_sys, tasks):
+    return SimpleNamespace(cpu_ns=cpu, sys_ns=sys_, children_cpu_ns=children_cpu,
+                           children_sys_ns=children_sys, maxrss_kb=0, children_maxrss_kb=0,
+                           tasks=tasks)
+
+
 def _host():
     table = ProcessTable(now_ns=START)
     shell = table.spawn(["sh", "-c", "x"], "sh", START)
@@ -25,10 +31,10 @@ def _host():
     dead = table.fork(shell.pid, START + 3 * S)
     table.exit(dead.pid, Exited(3), START + 4 * S)
     tasks = {shell.pid: _task(shell.pid), sleeper.pid: _task(sleeper.pid, parked=True)}
-    info = {shell.pid: SimpleNamespace(cpu_ns=1_500_000_000, children_cpu_ns=20_000_000,
-                                       tasks=[tasks[shell.pid]]),
-            sleeper.pid: SimpleNamespace(cpu_ns=0, children_cpu_ns=0, tasks=[tasks[sleeper.pid]]),
-            dead.pid: SimpleNamespace(cpu_ns=10_000_000, children_cpu_ns=0, tasks=[])}
+    info = {shell.pid: _usage(1_500_000_000, 200_000_000, 20_000_000, 10_000_000,
+                              tasks=[tasks[shell.pid]]),
+            sleeper.pid: _usage(0, 0, 0, 0, tasks=[tasks[sleeper.pid]]),
+            dead.pid: _usage(10_000_000, 0, 0, 0, tasks=[])}
     engine = SimpleNamespace(table=table, info=info, tasks_by_tid=tasks, start_time_ns=START,
                              native_pid_of=lambda pid: None,
                              uptime_ns=lambda: 10 * S, timens=TimeNamespaces())
@@ -53,9 +59,10 @@ def test_stat_of_init_a_runner_a_parked_task_and_a_zombie():
     init = _fields(view.stat(1))
     assert init[:8] == ["1", "(init)", "S", "0", "1", "1", "0", "-1"] and init[21] == "0"
     shell = _fields(view.stat(1000))
-    # running; utime 1.5 s and cutime 0.02 s in ticks; started at the host's boot
+    # running; utime 1.3 s + stime 0.2 s, cutime 0.01 s + cstime 0.01 s in ticks;
+    # started at the host's boot
     assert shell[:8] == ["1000", "(sh)", "R", "1", "1", "1", "0", "-1"]
-    assert (shell[13], shell[14], shell[15], shell[16], shell[21]) == ("150", "0", "2", "0", "0")
+    assert (shell[13], shell[14], shell[15], shell[16], shell[21]) == ("130", "20", "1", "1", "0")
     sleeper = _fields(view.stat(1001))
     assert sleeper[:5] == ["1001", "(sleep)", "S", "1000", "1"] and sleeper[21] == "250"
     zombie = _fields(view.stat(1002))

@@ -184,7 +184,8 @@ def test_simproc_select_timeouts_and_reads_are_virtual(pytester):
             assert select.select([p.stdout], [], [], 60)[0] == []
             assert time.time() - t0 == 60
             assert p.stdout.read() == b""
-            assert time.time() - t0 == 100
+            # and sleep's fork and exec (README "The CPU model")
+            assert 100 < time.time() - t0 < 100.01
             host_check(pid)
     """, ["--simproc"], passed=1)
 

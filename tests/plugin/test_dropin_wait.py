@@ -199,7 +199,9 @@ def test_waits_natively(observed):
 
 def test_waits_under_simproc_run_in_the_host(observed):
     seen = observations(observed, ["--simproc"])
-    assert {name: (pids, elapsed) for name, (pids, elapsed, _) in seen.items()} == {
+    # to the 10 ms: a `sleep` a shell forks starts after its fork and exec, some
+    # 0.6 ms each (README "The CPU model")
+    assert {name: (pids, round(elapsed, 2)) for name, (pids, elapsed, _) in seen.items()} == {
         "any": ([1000, 1001], 2.0),
         "stop": ([1000], 0),
         "group": ([1000, 1001], 0.5),
@@ -208,7 +210,8 @@ def test_waits_under_simproc_run_in_the_host(observed):
         "mixed": ([1000], 2.0),
         "thread": ([1000], 1.0),
     }
-    assert seen["any"][2] == START + 2.0  # each test has its own host, from the start
+    # each test has its own host, from the start
+    assert START + 2.0 < seen["any"][2] < START + 2.01
 
 
 # ---------------------------------------------------------------- hostile arguments

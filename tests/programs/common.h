@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
@@ -35,6 +36,17 @@ static void die(const char *what)
 {
     out("error %s %s\n", what, strerror(errno));
     _exit(100);
+}
+
+/* A clock's reading in nanoseconds (die() when the clock cannot be read). */
+static long long clock_ns(clockid_t clock) __attribute__((unused));
+
+static long long clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+    if (clock_gettime(clock, &ts) != 0)
+        die("clock_gettime");
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static const char *signame(int s) __attribute__((unused));

@@ -61,14 +61,6 @@ static void spin(void)
     out("spun until %s\n", signame(which_sig));
 }
 
-static long long ns_of(clockid_t clock)
-{
-    struct timespec ts;
-    if (clock_gettime(clock, &ts) != 0)
-        die("clock_gettime");
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -135,12 +127,12 @@ int main(int argc, char **argv)
                            + (now.tv_usec - start.tv_usec);
         out("%ld s passed %s\n", seconds, passed >= seconds * 1000000LL ? "yes" : "no");
     } else if (strcmp(mode, "burst") == 0) {
-        long long mono0 = ns_of(CLOCK_MONOTONIC), mono = mono0;
+        long long mono0 = clock_ns(CLOCK_MONOTONIC), mono = mono0;
         long calls = 0;
         while (mono - mono0 < 20000000LL) {   /* getppid calls until 20 ms passed */
             syscall(SYS_getppid);
             if (++calls % 100 == 0)
-                mono = ns_of(CLOCK_MONOTONIC);
+                mono = clock_ns(CLOCK_MONOTONIC);
         }
         out("20 ms passed while calling getppid\n");
     } else if (strcmp(mode, "thread") == 0) {
