@@ -63,6 +63,7 @@ class DropinSession:
         self._ident = None
         self._threads_before: set = set()
         self._waiting: dict = {}  # helper threads inside block(): ident -> predicate
+        self._deadlines: dict = {}  # those with a timeout: ident -> virtual ns
         self._started = False
         self._closed = False
 
@@ -189,7 +190,7 @@ class DropinSession:
             if not self._await_quiet():
                 pause = _OUTSIDE_PAUSE[0]
                 continue  # the outside acted: this instant again
-            upcoming = self._next_event_ns()
+            upcoming = _earliest(self._next_event_ns(), *self._deadlines.values())
             if upcoming is None or (target is not None and upcoming > target):
                 upcoming = target
             if upcoming is None:
@@ -267,6 +268,21 @@ class DropinSession:
             finally:
                 self._after_run()
 
+    def thread_sleep(self, seconds) -> bool:
+        """``time.sleep`` in a thread the test started, once the host exists: virtual
+        seconds, which the host runs to (the test's thread, or this one when the test's
+        has left the host alone). False for other threads: their sleep is real."""
+        me = threading.current_thread()
+        if (self._host is None or self._closed or me.ident in self._threads_before
+                or me.name.startswith("simproc-")):
+            return False
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            return False  # the real call's TypeError
+        if seconds != seconds or seconds < 0:
+            return False  # and its ValueError
+        self.block(lambda: False, seconds)
+        return True
+
     def run_now(self) -> None:
         """Let whatever can run at the current virtual instant run."""
         with self._lock:
@@ -292,7 +308,7 @@ class DropinSession:
                 self._drive(predicate, timeout)
                 return bool(predicate())
         deadline = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
-        with self._lock, self._waiting_for_host(predicate):
+        with self._lock, self._waiting_for_host(predicate, deadline):
             while True:
                 if predicate():
                     return True
@@ -308,15 +324,18 @@ class DropinSession:
                 self._cond.wait(_HELPER_GRACE / 5)
 
     @contextlib.contextmanager
-    def _waiting_for_host(self, predicate):
+    def _waiting_for_host(self, predicate, deadline):
         """A helper thread inside ``block`` waits for the host: it is not the outside
-        while ``predicate()`` is false."""
+        while ``predicate()`` is false, and its deadline is one the host runs to."""
         me = threading.get_ident()
         self._waiting[me] = predicate
+        if deadline is not None:
+            self._deadlines[me] = deadline
         try:
             yield
         finally:
             self._waiting.pop(me, None)
+            self._deadlines.pop(me, None)
 
     def _drive(self, predicate, timeout) -> None:
         if self._closed:
@@ -437,3 +456,8 @@ def _thread_states(tids) -> dict:
             continue
         states[tid] = (state, ran)
     return states
+
+
+def _earliest(*times):
+    times = [t for t in times if t is not None]
+    return min(times) if times else None

@@ -6,7 +6,8 @@ from a third, while the test's thread waits in ``waitpid(pid, 0)``. Natively tho
 threads act in real time while the child runs. In a host the waiting thread runs the
 programs; the inner suite below checks that the other threads still act while they do:
 a wait that only a thread can end waits for it (instead of running the host to its
-stop_time), and a reader thread reacts to a line before the program's next sleep ends.
+stop_time), a reader thread reacts to a line before the program's next sleep ends, and
+a feeding thread's ``time.sleep`` between two lines is the program's time too.
 It is written as such a suite is (os.fork, os.pipe, select.poll, threading; no simproc
 API) and passes natively and under ``--simproc``.
 """
@@ -29,6 +30,7 @@ import os
 import pty
 import select
 import signal
+import sys
 import threading
 import time
 import tty
@@ -126,16 +128,48 @@ def test_a_reader_thread_stops_the_program_between_two_lines():
     _, shell_pid, when = lines[0].split()
     assert int(shell_pid) == pid
     observed("stopped", shell_pid, when)
+
+
+TIMED_READS = "\n".join([
+    "import os, sys, time",
+    "sys.stdin.readline()",
+    "t0 = time.time()",
+    "sys.stdin.readline()",
+    "print(os.getpid(), t0, time.time() - t0)",
+])
+
+
+def test_a_feeder_threads_sleep_is_the_programs_time():
+    # sh's generator stdin: a line, a pause of the feeding thread, another line
+    pid, in_w, out_r = spawn([sys.executable, "-c", TIMED_READS])
+
+    def feed():
+        time.sleep(1)  # the program has started meanwhile
+        os.write(in_w, b"one\n")
+        time.sleep(1)
+        os.write(in_w, b"two\n")
+        os.close(in_w)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    got, status = os.waitpid(pid, 0)
+    feeder.join()
+    program_pid, when, waited = os.read(out_r, 1000).split()
+    os.close(out_r)
+    assert got == pid and os.waitstatus_to_exitcode(status) == 0
+    assert int(program_pid) == pid
+    assert 0.9 <= float(waited) < 10
+    observed("slept", program_pid, when)
 """
 
-NAMES = {"fed", "stopped"}
+NAMES = {"fed", "stopped", "slept"}
 
 
 def _run(pytester, *args) -> dict:
     pytester.makepyfile(INNER)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=180)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     seen = {}
     for line in result.outlines:
         if "OBSERVED " in line:
