@@ -160,16 +160,43 @@ def test_a_feeder_threads_sleep_is_the_programs_time():
     assert int(program_pid) == pid
     assert 0.9 <= float(waited) < 10
     observed("slept", program_pid, when)
+
+
+def test_a_thread_forks_and_reads_its_child():
+    # sh run from a thread: the thread forks and reads the child's pipe, while the
+    # test's thread sits in join()
+    result = []
+
+    def work():
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            time.sleep(0.2)
+            os.write(w, b"%d %f" % (os.getpid(), time.time()))
+            os._exit(0)
+        os.close(w)
+        data = os.read(r, 100)  # natively it waits for the child
+        os.close(r)
+        result.append((pid, data, os.waitpid(pid, 0)[1]))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    pid, data, status = result[0]
+    child_pid, when = data.split()
+    assert int(child_pid) == pid and os.waitstatus_to_exitcode(status) == 0
+    observed("thread fork", child_pid, when)
 """
 
-NAMES = {"fed", "stopped", "slept"}
+NAMES = {"fed", "stopped", "slept", "thread fork"}
 
 
 def _run(pytester, *args) -> dict:
     pytester.makepyfile(INNER)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=180)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     seen = {}
     for line in result.outlines:
         if "OBSERVED " in line:
