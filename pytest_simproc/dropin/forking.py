@@ -331,12 +331,14 @@ def _wait_for_writers(fd) -> None:
     """A read of the test on a pipe (or a forkpty master) whose other end a process
     of the host holds waits for that process, as natively: the host runs until the
     descriptor has something to say (data, or the writers' end) or those processes
-    have ended."""
+    have ended. Any thread of the test (sh forks from threads and reads the child's
+    exec report there)."""
     session = active_session()
     if (session is not None and session._host is not None and not session._closed
             and isinstance(fd, int) and not isinstance(fd, bool)
-            and threading.get_ident() == session._ident and not _ready(fd)):
-        writers = _host_writers(session, fd)
+            and not _in_host_thread() and not _ready(fd)):
+        with session._lock:  # another thread's host run keeps the table still meanwhile
+            writers = [] if session._closed else _host_writers(session, fd)
         if writers:
             session.block(lambda: _ready(fd) or all(session._gone(w) for w in writers))
 

@@ -145,9 +145,12 @@ def uninstall() -> None:
 
 def _sim_sleep(seconds):
     session = active_session()
-    if (session is None or session._closed or threading.get_ident() != session._ident
-            or _caller_is_native(2)):
+    if session is None or session._closed or _caller_is_native(2):
         return _real_sleep(seconds)
+    if threading.get_ident() != session._ident:
+        if not session.thread_sleep(seconds):
+            _real_sleep(seconds)
+        return
     session.sleep(seconds)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import select as _select
 import selectors
-import threading
 from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
@@ -55,10 +54,12 @@ def _session_for(fds) -> "DropinSession | None":
     for fd in fds:
         if fd in session._pipe_fds or session._pidfds.get(fd) is not None:
             return session
-    # a pipe or pty to a child the test forked (forking.py): found through /proc
-    if threading.get_ident() == session._ident and any(
-            forking.host_writes(session, fd) for fd in fds):
-        return session
+    # a pipe or pty to a child the test forked (forking.py): found through /proc. A
+    # thread of the test polling it (sh's output thread) waits as the test's would;
+    # the lock keeps the host's table still while it looks.
+    with session._lock:
+        if not session._closed and any(forking.host_writes(session, fd) for fd in fds):
+            return session
     return None
 
 

@@ -7,6 +7,7 @@ own thread drives virtual time (``block``); a helper thread of the test waits fo
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -28,6 +29,11 @@ DROPIN_STOP_TIME = 10 * 365 * 86400
 # A helper thread blocked on a simulated process drives the host itself only when the
 # test's own thread has left it alone for this long (real seconds).
 _HELPER_GRACE = 0.25
+# A wait that only another thread of the test can end looks again after this long
+# (real seconds), doubling up to the second figure.
+_OUTSIDE_PAUSE = (0.0005, 0.01)
+# How long (real seconds) time waits at most for a thread of the test that never rests.
+_QUIET_LIMIT = 2.0
 
 
 class DropinSession:
@@ -55,6 +61,9 @@ class DropinSession:
         self._patches = Patches()
         self._clock: VirtualClock | None = None
         self._ident = None
+        self._threads_before: set = set()
+        self._waiting: dict = {}  # helper threads inside block(): ident -> predicate
+        self._deadlines: dict = {}  # those with a timeout: ident -> virtual ns
         self._started = False
         self._closed = False
 
@@ -63,6 +72,7 @@ class DropinSession:
         if active_session() is not None:
             raise RuntimeError("a drop-in session is already active")
         self._ident = threading.get_ident()
+        self._threads_before = {t.ident for t in threading.enumerate()}
         forking.register()
         self._clock = VirtualClock(self._now)
         try:
@@ -154,6 +164,75 @@ class DropinSession:
         return False
 
     def _run_host(self, predicate, timeout) -> None:
+        """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds
+        (None: no limit). While other threads of the test live, they are the outside:
+        the host runs one instant at a time and virtual time moves on only once those
+        threads are quiet (``_await_quiet``), so that a reader thread reacts to what a
+        program wrote before the program's next sleep ends, as natively; and a wait
+        without a limit that the host cannot end waits in real time for them instead
+        of running the host to its stop_time."""
+        if timeout == 0 or self._host is None or not self._others_live():
+            self._run_plain(predicate, timeout)
+            return
+        target = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
+        pause = _OUTSIDE_PAUSE[0]
+        while not self._closed:
+            self._run_plain(None, 0)  # this instant (a predicate could keep it forever)
+            if predicate is not None and predicate():
+                return
+            now = self._now_ns()
+            if target is not None and now >= target:
+                return
+            if self._host._engine.alive == 0:
+                if target is not None:
+                    self._run_plain(None, (target - now) / 1e9)  # the clock still moves
+                return
+            if not self._await_quiet():
+                pause = _OUTSIDE_PAUSE[0]
+                continue  # the outside acted: this instant again
+            upcoming = _earliest(self._next_event_ns(), *self._deadlines.values())
+            if upcoming is None or (target is not None and upcoming > target):
+                upcoming = target
+            if upcoming is None:
+                # nothing in the host ends the wait by itself: only the outside can
+                self._after_run()
+                self._cond.wait(pause)
+                pause = min(pause * 2, _OUTSIDE_PAUSE[1])
+                continue
+            self._run_plain(predicate, max(upcoming - self._now_ns(), 0) / 1e9)
+            pause = _OUTSIDE_PAUSE[0]
+
+    def _await_quiet(self) -> bool:
+        """Wait (lock and GIL released) until the test's other threads are quiet: none
+        runnable, none having run across a pause (proc(5): the state in
+        /proc/self/task/TID/stat, the time on the CPU in .../schedstat). True if they
+        were quiet from the first look; a thread that never rests is waited for
+        ``_QUIET_LIMIT`` real seconds at most."""
+        if not self._others_live():
+            return True
+        self._after_run()  # they see the clock and the pidfds as they are
+        quiet_at_once = True
+        limit = _real_monotonic() + _QUIET_LIMIT
+        before = _thread_states(self._other_tids())
+        while True:
+            self._cond.wait(_OUTSIDE_PAUSE[0])
+            after = _thread_states(self._other_tids())
+            if (after == before and not any(state == "R" for state, _ in after.values())
+                    and not any(ready() for ready in list(self._waiting.values()))):
+                return quiet_at_once
+            quiet_at_once = False
+            if _real_monotonic() > limit:
+                return True
+            before = after
+
+    def _other_tids(self) -> list[int]:
+        me = threading.get_ident()
+        return [t.native_id for t in threading.enumerate()
+                if t.ident != me and t.native_id is not None and not t.name.startswith("simproc-")
+                and (t.ident == self._ident or t.ident not in self._threads_before)
+                and t.ident not in self._waiting]
+
+    def _run_plain(self, predicate, timeout) -> None:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds."""
         host = self.host
         self._feed()
@@ -189,6 +268,21 @@ class DropinSession:
             finally:
                 self._after_run()
 
+    def thread_sleep(self, seconds) -> bool:
+        """``time.sleep`` in a thread the test started, once the host exists: virtual
+        seconds, which the host runs to (the test's thread, or this one when the test's
+        has left the host alone). False for other threads: their sleep is real."""
+        me = threading.current_thread()
+        if (self._host is None or self._closed or me.ident in self._threads_before
+                or me.name.startswith("simproc-")):
+            return False
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            return False  # the real call's TypeError
+        if seconds != seconds or seconds < 0:
+            return False  # and its ValueError
+        self.block(lambda: False, seconds)
+        return True
+
     def run_now(self) -> None:
         """Let whatever can run at the current virtual instant run."""
         with self._lock:
@@ -214,7 +308,7 @@ class DropinSession:
                 self._drive(predicate, timeout)
                 return bool(predicate())
         deadline = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
-        with self._lock:
+        with self._lock, self._waiting_for_host(predicate, deadline):
             while True:
                 if predicate():
                     return True
@@ -229,6 +323,20 @@ class DropinSession:
                     continue
                 self._cond.wait(_HELPER_GRACE / 5)
 
+    @contextlib.contextmanager
+    def _waiting_for_host(self, predicate, deadline):
+        """A helper thread inside ``block`` waits for the host: it is not the outside
+        while ``predicate()`` is false, and its deadline is one the host runs to."""
+        me = threading.get_ident()
+        self._waiting[me] = predicate
+        if deadline is not None:
+            self._deadlines[me] = deadline
+        try:
+            yield
+        finally:
+            self._waiting.pop(me, None)
+            self._deadlines.pop(me, None)
+
     def _drive(self, predicate, timeout) -> None:
         if self._closed:
             return
@@ -238,6 +346,23 @@ class DropinSession:
             self._run_host(predicate, timeout)
         finally:
             self._after_run()
+
+    def _others_live(self) -> bool:
+        """Whether a thread of the test other than the caller lives: its own thread,
+        or one started during the test (not the host's, ``simproc-*``, nor one that
+        was there before, such as pytest-xdist's or pytest-timeout's)."""
+        return bool(self._other_tids() or self._waiting)
+
+    def _next_event_ns(self) -> int | None:
+        """When the host next does something by itself (a timer, a timed wait), or
+        None."""
+        engine = self.host._engine
+
+        def earliest():
+            times = [t for t in (engine.sched.next_deadline(), engine.events.next_time())
+                     if t is not None]
+            return min(times) if times else None
+        return self.host._tracer.call(earliest)
 
     # ------------------------------------------------------------ pids
     def _lookup(self, pid: int):
@@ -315,3 +440,24 @@ class DropinSession:
                         stdout=stdout, stderr=stderr)
         popen._sp = sp
         self._children[sp.pid] = popen
+
+
+def _thread_states(tids) -> dict:
+    """{tid: (scheduler state, nanoseconds on the CPU)} of the calling process's
+    threads (proc(5)); a thread that ended is left out."""
+    states = {}
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0].decode()
+            with open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
+                ran = int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            continue
+        states[tid] = (state, ran)
+    return states
+
+
+def _earliest(*times):
+    times = [t for t in times if t is not None]
+    return min(times) if times else None

@@ -69,17 +69,6 @@ def host_runs(session) -> bool:
     return host is not None and not session._closed and host._engine.alive > 0
 
 
-def _next_event_ns(session) -> int | None:
-    """When the host next does something by itself (a timer, a timed wait), or None."""
-    engine = session._host._engine
-
-    def earliest():
-        times = [t for t in (engine.sched.next_deadline(), engine.events.next_time())
-                 if t is not None]
-        return min(times) if times else None
-    return session._host._tracer.call(earliest)
-
-
 def run_host_until(session, ready, deadline_ns: int | None, *, outside: bool = False) -> bool:
     """The test's thread waits for ``ready()``: the host runs until it holds, or until
     virtual time reaches ``deadline_ns`` (None: no limit). Returns ``ready()``.
@@ -107,7 +96,7 @@ def run_host_until(session, ready, deadline_ns: int | None, *, outside: bool = F
             session.run_now()
             if ready():
                 return True
-            upcoming = _next_event_ns(session)
+            upcoming = session._next_event_ns()
             if upcoming is None:
                 return False
             remaining = max(upcoming - session._now_ns(), 0) / 1e9

@@ -69,6 +69,7 @@ class _Want:
     stopped: bool
     continued: bool
     consume: bool
+    nohang: bool = False
 
 
 # ------------------------------------------------------------------ the test's children
@@ -85,6 +86,8 @@ def _report(children, want: _Want) -> "tuple[SimPopen, WaitEvent] | None":
         if child._ended():
             if not want.exited:
                 continue
+            if want.nohang and child._sp.returncode is None:
+                continue  # stop_time's shutdown ended it: natively it still runs
             child._check_ended_by_itself()
             if want.consume:
                 child._waited = True  # Popen.returncode stays None until poll/wait
@@ -125,6 +128,7 @@ def _wait(session: "DropinSession", match, want: _Want, nohang: bool, native=Non
     """The first report of a matching child: ``(child, event)``, ``(None, result)``
     for a native child's (``native(extra_options)`` calls the real function), or
     None when nothing is to report under WNOHANG."""
+    want = replace(want, nohang=nohang)
     with session._lock:
         if nohang:
             session.run_now()
