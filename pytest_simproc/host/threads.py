@@ -129,7 +129,9 @@ class _Watchdog:
         task, since, epoch = watch.task, watch.since, watch.epoch
         if task is None:
             return min(self._interval, 0.05)
-        now, cpu = _time.monotonic(), _process_cpu_ns(task.tgid_native) or 0
+        now, cpu = _time.monotonic(), _process_cpu_ns(task.tgid_native)
+        if cpu is None:
+            return self.PREEMPT_POLL   # gone: the tracer's wait reports its death
         if (task, since) != self._spin_key:
             # A new wait: the tracer carries a spin over a preemption by back-dating
             # ``since`` (before our last look); a fresh one starts after it.
@@ -141,8 +143,7 @@ class _Watchdog:
         self._last_cpu, self._last_look = cpu, now
         if (task, epoch) != self._slice_key:
             self._slice_key, self._slice_start = (task, epoch), cpu
-        elif (watch.asked != epoch and self._slice_start is not None
-              and cpu - self._slice_start >= engine.preempt_after_ns):
+        elif watch.asked != epoch and cpu - self._slice_start >= engine.preempt_after_ns:
             watch.asked = epoch   # before the signal: the tracer checks it at the stop
             try:
                 _tgkill(task.tgid_native, task.native, _signal.SIGSTOP)

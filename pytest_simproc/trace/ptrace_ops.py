@@ -204,13 +204,6 @@ if _c is not None and hasattr(_c, "init"):   # (not an extension built before th
 _death_maxrss: dict[int, int] = {}
 
 
-def _waited(result) -> tuple[int, int]:
-    native, status, usage = result
-    if status & 0xFF != 0x7F and native:   # a death, not a stop (wait(2))
-        _death_maxrss[native] = usage.ru_maxrss
-    return native, status
-
-
 def died_maxrss(native: int) -> int:
     """The high-water mark of the resident set of a native task whose death was
     reported (getrusage(2) ru_maxrss, as wait4 gave it), 0 when not known."""
@@ -220,20 +213,23 @@ def died_maxrss(native: int) -> int:
 def wait(who: int, flags: int) -> tuple[int, int]:
     """wait4(2) of ``who`` with ``flags``, the death's ru_maxrss kept: the stop loop's
     one wait (engine/trap.py chooses who and flags once per wait)."""
-    return _waited(os.wait4(who, flags))
+    native, status, usage = os.wait4(who, flags)
+    if status & 0xFF != 0x7F and native:   # a death, not a stop (wait(2))
+        _death_maxrss[native] = usage.ru_maxrss
+    return native, status
 
 
 def wait_task(native: int) -> tuple[int, int]:
     """Next event of one tracee. The kernel finds it directly, where waiting for any
     child scans every child and tracee of the thread (do_wait): with a thousand
     processes alive that scan costs more than the stop itself."""
-    return _waited(os.wait4(native, WALL))
+    return wait(native, WALL)
 
 
 def poll_any() -> tuple[int, int]:
     """An event of any tracee of this thread if one is pending, else (0, 0)."""
     try:
-        return _waited(os.wait4(-1, WALL | WNOTHREAD | os.WNOHANG))
+        return wait(-1, WALL | WNOTHREAD | os.WNOHANG)
     except ChildProcessError:
         return 0, 0
 
@@ -241,7 +237,7 @@ def poll_any() -> tuple[int, int]:
 def wait_any() -> tuple[int, int]:
     """Next event of any tracee of *this thread* (__WNOTHREAD keeps other threads'
     children out of it)."""
-    return _waited(os.wait4(-1, WALL | WNOTHREAD))
+    return wait(-1, WALL | WNOTHREAD)
 
 
 def to_signed(value: int) -> int:
