@@ -8,6 +8,12 @@ controlling terminal (``Process.ctty``, inherited by fork, cleared by setsid), a
 terminal's session and foreground group, and the signals that changing them sends.
 Nothing here knows a descriptor or a native device: syscalls/tty.py finds the terminal
 a descriptor names. Tested in tests/kernel/test_tty.py.
+
+Natively no program of a host is in the terminal's foreground group (the real
+terminal has none, or the test's), so the real line discipline never stops a
+background job nor signals a foreground one: the job-control checks of reads, writes
+and termios changes (check_change) and the signals of the characters typed on a pty's
+master (TypedSignals) are made here too.
 """
 from __future__ import annotations
 
@@ -17,13 +23,13 @@ from dataclasses import dataclass
 from .delivery import SIGCONT, SIGHUP, Send, kill_info
 from .sigstate import SI_KERNEL, SI_USER
 
-SIGTTOU = 22
+SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU = 2, 3, 20, 21, 22
 
 
 class Terminal:
     """One terminal device: a pty's slave side (its master names it too) or another tty."""
 
-    __slots__ = ("key", "name", "pty", "session", "pgrp", "native")
+    __slots__ = ("key", "name", "pty", "session", "pgrp", "native", "lnext")
 
     def __init__(self, key, name: str, pty: bool) -> None:
         self.key = key          # the slave's device number
@@ -32,6 +38,7 @@ class Terminal:
         self.session: int | None = None   # the session it controls
         self.pgrp: int | None = None      # its foreground group (a number, kept stale)
         self.native = None  # what the tracer knows of it natively (syscalls/tty.py)
+        self.lnext = False  # the last character typed was VLNEXT: the next is literal
 
     def __repr__(self) -> str:
         return f"Terminal({self.name!r}, session={self.session}, pgrp={self.pgrp})"
@@ -39,8 +46,8 @@ class Terminal:
 
 @dataclass(frozen=True)
 class Background:
-    """tcsetpgrp from a background group: SIGTTOU to the caller's group, and the call
-    restarts once the signal is handled (-ERESTARTSYS)."""
+    """A call of a background group on its terminal: SIGTTIN or SIGTTOU to the caller's
+    group, and the call restarts once the signal is handled (-ERESTARTSYS)."""
     sends: tuple
 
 
@@ -184,18 +191,20 @@ def tiocgsid(proc, term: Terminal, via_master: bool) -> int:
     return term.session if term.session is not None else -errno.ENOTTY
 
 
-def check_change(table, proc, term: Terminal, ttou_ignored: bool) -> int | Background:
-    """What TIOCSPGRP meets before it looks at its argument: a member of a background
-    group of the terminal's session gets SIGTTOU for its whole group unless it blocks
-    or ignores it; in an orphaned group the call fails instead (ENOTTY, the kernel's
-    EIO turned into it)."""
+def check_change(table, proc, term: Terminal, sig: int, ignored: bool) -> int | Background:
+    """What a read (``sig`` SIGTTIN), a write with TOSTOP, a termios change or
+    tcsetpgrp (SIGTTOU) of the caller's controlling terminal meets first
+    (__tty_check_change; termios(3), tty_ioctl(4)): from a group other than the
+    foreground one it gets ``sig`` for its whole group, unless it blocks or ignores it
+    (``ignored``: a read fails with EIO, the rest go on); an orphaned group's fails
+    with EIO instead."""
     if proc.ctty is not term or term.pgrp is None or term.pgrp == proc.pgid:
         return 0
-    if ttou_ignored:
-        return 0
+    if ignored:
+        return -errno.EIO if sig == SIGTTIN else 0
     if table.is_orphaned_pgrp(proc.pgid):
-        return -errno.ENOTTY
-    return Background(tuple(_signal_group(table, proc.pgid, (SIGTTOU,), _kernel_info)))
+        return -errno.EIO
+    return Background(tuple(_signal_group(table, proc.pgid, (sig,), _kernel_info)))
 
 
 def _session_of(table, number: int) -> int | None:
@@ -221,6 +230,58 @@ def tiocspgrp(table, proc, term: Terminal, pgrp: int) -> int:
         return -errno.EPERM
     term.pgrp = pgrp
     return 0
+
+
+def tiocsig(table, term: Terminal, sig: int) -> tuple[int, list[Send]]:
+    """TIOCSIG on a pty's master: ``sig`` (SIGINT, SIGQUIT or SIGTSTP only) to the
+    slave's foreground group, as from the terminal (ioctl_tty(2))."""
+    if sig not in (SIGINT, SIGQUIT, SIGTSTP):
+        return -errno.EINVAL, []
+    return 0, foreground_sends(table, term, (sig,))
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    """What of a terminal's termios(3) decides which typed characters are signals."""
+    isig: bool
+    canon_ext: bool   # ICANON and IEXTEN: VLNEXT quotes the next character
+    strip: bool       # ISTRIP: the eighth bit is dropped before the comparison
+    intr: int
+    quit: int
+    susp: int
+    lnext: int
+
+
+def typed_signals(term: Terminal, data: bytes, line: LineSettings) -> list[int]:
+    """The signals that ``data`` written to the master raises, in order: with ISIG
+    set, VINTR is SIGINT, VQUIT SIGQUIT and VSUSP SIGTSTP, unless quoted by VLNEXT
+    (termios(3) "Canonical and noncanonical mode", "Special characters"). The quote
+    may end one write and start the next: it is kept on the terminal."""
+    sigs = []
+    for c in data:
+        if line.strip:
+            c &= 0x7F
+        if term.lnext:
+            term.lnext = False
+            continue
+        if not c:
+            continue  # a special character set to 0 is disabled (_POSIX_VDISABLE)
+        if line.isig:
+            sig = (SIGINT if c == line.intr else SIGQUIT if c == line.quit
+                   else SIGTSTP if c == line.susp else 0)
+            if sig:
+                sigs.append(sig)
+                continue
+        if line.canon_ext and c == line.lnext:
+            term.lnext = True
+    return sigs
+
+
+def foreground_sends(table, term: Terminal, sigs) -> list[Send]:
+    """The line discipline's signals to the foreground group, as kill_pgrp from the
+    kernel (SI_KERNEL)."""
+    return [send for sig in sigs
+            for send in _signal_group(table, term.pgrp, (sig,), _kernel_info)]
 
 
 def stat_fields(proc) -> tuple[int, int]:

@@ -40,6 +40,7 @@ from .probe import _never_waits, _probe, _Probe
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
 from .time import timens_offsets_write
+from .tty import terminal_io, typed_on_master
 from .timer import read_timerfd
 
 POLLIN, POLLPRI, POLLOUT = select.POLLIN, select.POLLPRI, select.POLLOUT
@@ -107,6 +108,10 @@ def _chaos_read(ctx, probe, count):
 
 @handles("read", "readv")
 def read(ctx, fd, buf, count, *_):
+    if ctx.proc.ctty is not None:  # a background group's read (syscalls/tty.py)
+        stopped = terminal_io(ctx, s32(fd), writing=False)
+        if stopped is not None:
+            return stopped
     sfd = signalfd_at(ctx, s32(fd)) if ctx.engine.signalfds else None
     if sfd is not None and ctx.nr == _READ:
         return read_signalfd(ctx, sfd, buf, count)
@@ -240,14 +245,30 @@ def write(ctx, fd, buf, count, *_):
         written = timens_offsets_write(ctx, s32(fd), buf, count)
         if written is not None:
             return written
-    return _gated(ctx, fd, POLLOUT, lambda c, probe: _outgoing(c, probe, [(buf, count)], 0))
+    return _terminal_write(ctx, fd, lambda c: [(buf, count)])
 
 
 @handles("writev")
 def writev(ctx, fd, iov_ptr, count, *_):
+    return _terminal_write(ctx, fd, lambda c: _iovecs(c, iov_ptr, s32(count)))
+
+
+def _terminal_write(ctx, fd, segments_of):
+    """write(2)/writev(2) of ``segments_of(ctx)`` (None: the kernel judges the iovecs):
+    a terminal's job control and a pty master's signals (syscalls/tty.py) around the
+    ready write."""
+    if ctx.proc.ctty is not None:
+        stopped = terminal_io(ctx, s32(fd), writing=True)
+        if stopped is not None:
+            return stopped
+    typed = typed_on_master(ctx, s32(fd)) if ctx.table.terminals.all() else None
+
     def ready(c, probe):
-        iovecs = _iovecs(c, iov_ptr, s32(count))
-        return Native() if iovecs is None else _outgoing(c, probe, iovecs, 0)
+        segments = segments_of(c)
+        if segments is None:
+            return Native()
+        outcome = _outgoing(c, probe, segments, 0)
+        return outcome if typed is None else typed(c, segments, outcome)
     return _gated(ctx, fd, POLLOUT, ready)
 
 

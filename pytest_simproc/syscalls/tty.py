@@ -24,6 +24,7 @@ import select
 import signal
 import stat
 import struct
+import termios
 
 from ..kernel import tty
 from ..kernel.delivery import Send, kill_info
@@ -35,7 +36,16 @@ from .outcome import Native
 from .procfs import native_with_path
 
 TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCNOTTY, TIOCGSID = 0x540E, 0x540F, 0x5410, 0x5422, 0x5429
-JOB_CONTROL_REQUESTS = frozenset({TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCNOTTY, TIOCGSID})
+TIOCSIG = 0x40045436
+# the requests that change a terminal's settings (tty_check_change in tty_ioctl(4)'s
+# paths): tcsetattr's TCSETS*/TCSETA* and TCSETS2*, which a master's caller applies to
+# the slave, and the break, flow, flush and line-discipline ones
+_SET_TERMIOS = frozenset({0x5402, 0x5403, 0x5404, 0x5406, 0x5407, 0x5408,
+                          0x402C542B, 0x402C542C, 0x402C542D})
+_LINE_CHANGES = frozenset({0x5409, 0x540A, 0x540B, 0x5423, 0x5425, 0x5427, 0x5428})
+TERMIOS_CHANGES = _SET_TERMIOS | _LINE_CHANGES
+JOB_CONTROL_REQUESTS = frozenset({TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCNOTTY, TIOCGSID,
+                                  TIOCSIG}) | TERMIOS_CHANGES
 TIOCGPTN = 0x80045430
 O_NOCTTY = 0o400
 ERESTARTSYS = 512
@@ -137,11 +147,26 @@ def terminal_of(ctx, fd: int):
         os.close(dup)
 
 
-def _ttou_ignored(ctx) -> bool:
-    """__tty_check_change's is_ignored: the caller blocks SIGTTOU or ignores it."""
-    if pt.getsigmask(ctx.task.native) & (1 << (tty.SIGTTOU - 1)):
+def _ignored(ctx, sig: int) -> bool:
+    """__tty_check_change's is_ignored: the caller blocks ``sig`` or ignores it."""
+    if pt.getsigmask(ctx.task.native) & (1 << (sig - 1)):
         return True
-    return ctx.engine.dispositions(ctx.proc.pid).get(tty.SIGTTOU).handler == SIG_IGN
+    return ctx.engine.dispositions(ctx.proc.pid).get(sig).handler == SIG_IGN
+
+
+def _checked(ctx, term: tty.Terminal, sig: int):
+    """check_change for the caller: None when the call may go on, else its outcome:
+    an error, or the signal sent to its group and the call to restart after the stop
+    (-ERESTARTSYS; EINTR after a handler without SA_RESTART, signal(7))."""
+    checked = tty.check_change(ctx.table, ctx.proc, term, sig, _ignored(ctx, sig))
+    if isinstance(checked, tty.Background):
+        _post(ctx.engine, checked.sends)
+        action = ctx.engine.dispositions(ctx.proc.pid).get(sig)
+        if action.handler not in (0, SIG_IGN) and not action.flags & SA_RESTART:
+            return -errno.EINTR
+        ctx.task.restart_syscall = True
+        return -ERESTARTSYS
+    return checked or None
 
 
 def _post(engine, sends) -> None:
@@ -150,12 +175,15 @@ def _post(engine, sends) -> None:
 
 
 def job_control_ioctl(ctx, fd, request, arg):
-    """ioctl(2) TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID (ioctl_tty(2))."""
+    """ioctl(2) TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID, TIOCSIG, and the
+    termios changes a background group may not make (ioctl_tty(2), tty_ioctl(4))."""
+    if request in TERMIOS_CHANGES and ctx.proc.ctty is None:
+        return Native()  # no controlling terminal: nothing to check
     found = terminal_of(ctx, s32(fd))
     if found is None:
         return Native()
     if isinstance(found, int):
-        return found
+        return Native() if request in TERMIOS_CHANGES or request == TIOCSIG else found
     term, via_master, readable = found
     proc = ctx.proc
     if request == TIOCSCTTY:
@@ -176,18 +204,19 @@ def job_control_ioctl(ctx, fd, request, arg):
             return value
         ctx.mem.write_i32(arg, value)
         return 0
-    checked = tty.check_change(ctx.table, proc, term, _ttou_ignored(ctx))
-    if isinstance(checked, tty.Background):
-        _post(ctx.engine, checked.sends)
-        # -ERESTARTSYS: the call runs again after the stop, or after a handler that
-        # has SA_RESTART; a handler without it makes it fail with EINTR (signal(7))
-        action = ctx.engine.dispositions(proc.pid).get(tty.SIGTTOU)
-        if action.handler not in (0, SIG_IGN) and not action.flags & SA_RESTART:
-            return -errno.EINTR
-        ctx.task.restart_syscall = True
-        return -ERESTARTSYS
-    if checked:
-        return checked
+    if request == TIOCSIG:
+        if not via_master or term.native is not None:
+            return Native()  # the slave's answer; a native leader's terminal signals
+        result, sends = tty.tiocsig(ctx.table, term, s32(arg))
+        _post(ctx.engine, sends)
+        return result
+    if request in TERMIOS_CHANGES:
+        if via_master and request not in _SET_TERMIOS:
+            return Native()  # the master's own line: nobody's controlling terminal
+        return _checked(ctx, term, tty.SIGTTOU) or Native()
+    checked = _checked(ctx, term, tty.SIGTTOU)
+    if checked is not None:
+        return -errno.ENOTTY if checked == -errno.EIO else checked
     return tty.tiocspgrp(ctx.table, proc, term, struct.unpack("<i", ctx.mem.read(arg, 4))[0])
 
 
@@ -277,7 +306,9 @@ def route_parked_leaders(engine) -> None:
     call in the host is stopped natively: the terminal's signal waits in its native
     queue until it resumes, so it is carried out in the model from there (proc(5)
     SigPnd), and its native copy dropped when it comes. A leader parked natively
-    (pause) stops for it by itself (Engine._await_native_wakeups)."""
+    (pause) stops for it by itself (Engine._await_native_wakeups). The hang-ups
+    of the terminals the model signals for are found here too (hang_ups)."""
+    hang_ups(engine)
     for term in engine.table.terminals.all():
         leader = term.native
         if leader is None or leader.task.gone:
@@ -314,3 +345,121 @@ def on_open(ctx, path_reg: str, path: bytes, flags: int):
                 tty.acquire_on_open(c.proc, found[0], found[2])
         return fd
     return Native(on_exit=take)
+
+
+# ---------------------------------------------------------------- reads and writes
+def _is_ctty(ctx, fd: int) -> bool:
+    """The program's descriptor ``fd`` names its controlling terminal's slave side."""
+    try:
+        device = os.stat(f"/proc/{ctx.task.tgid_native}/fd/{fd}").st_rdev
+    except OSError:
+        return False
+    key = (os.major(device), os.minor(device))
+    return key == ctx.proc.ctty.key or key == _DEV_TTY
+
+
+def _modelled(term: tty.Terminal) -> bool:
+    """A pty whose session is the host's and whose leader is not one natively: the
+    real line discipline signals nobody there, the model does."""
+    return term.pty and bool(term.session) and term.native is None
+
+
+def _hung_up(term: tty.Terminal) -> bool:
+    # closing a pty's last master removes its slave's node (devpts)
+    try:
+        os.stat(term.name)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        pass
+    return False
+
+
+def terminal_io(ctx, fd: int, writing: bool):
+    """read(2) or write(2) of the caller's controlling terminal (its caller has one):
+    a background group's read gets SIGTTIN, its write SIGTTOU when TOSTOP is set
+    (termios(3), check_change). A terminal whose master was closed is hung up first.
+    None: the call goes on."""
+    term = ctx.proc.ctty
+    if not _is_ctty(ctx, fd):
+        return None
+    if _modelled(term) and _hung_up(term):
+        # the signals come first, as when the master's close woke the caller; the
+        # call then meets the hung-up terminal natively
+        _post(ctx.engine, tty.hangup(ctx.table, term))
+        ctx.task.restart_syscall = True
+        return -ERESTARTSYS
+    if term.pgrp is None or term.pgrp == ctx.proc.pgid:
+        return None
+    if writing and not _settings(ctx, fd)[3] & termios.TOSTOP:
+        return None
+    return _checked(ctx, term, tty.SIGTTOU if writing else tty.SIGTTIN)
+
+
+def _settings(ctx, fd: int) -> list:
+    """tcgetattr(3) of the program's terminal descriptor (a master's: its slave's)."""
+    dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
+    try:
+        return termios.tcgetattr(dup)
+    finally:
+        os.close(dup)
+
+
+def _line(attrs) -> tty.LineSettings:
+    iflag, lflag, cc = attrs[0], attrs[3], attrs[6]
+    return tty.LineSettings(
+        isig=bool(lflag & termios.ISIG),
+        canon_ext=lflag & (termios.ICANON | termios.IEXTEN) == termios.ICANON | termios.IEXTEN,
+        strip=bool(iflag & termios.ISTRIP), intr=cc[termios.VINTR][0], quit=cc[termios.VQUIT][0],
+        susp=cc[termios.VSUSP][0], lnext=cc[termios.VLNEXT][0])
+
+
+def typed_on_master(ctx, fd: int):
+    """A write that may go to a pty's master whose slave the model signals for: None
+    if it does not, else ``after(ctx, segments, outcome)``, which wraps the outcome of
+    the write of ``segments`` ((address, length)) so that the characters written raise
+    their signals for the foreground group (the line discipline's ISIG). Natively the slave has no
+    foreground group, so its echo and flush happen and no signal is sent."""
+    if not any(_modelled(t) for t in ctx.table.terminals.all()):
+        return None
+    try:
+        device = os.stat(f"/proc/{ctx.task.tgid_native}/fd/{fd}").st_rdev
+    except OSError:
+        return None
+    if (os.major(device), os.minor(device)) != _PTMX:
+        return None
+    found = terminal_of(ctx, fd)
+    if not isinstance(found, tuple) or not _modelled(found[0]):
+        return None
+    term = found[0]
+
+    def raise_signals(c, segments, n: int) -> None:
+        data, left = bytearray(), n
+        for base, length in segments:
+            if left <= 0:
+                break
+            data += c.mem.read(base, min(length, left))
+            left -= length
+        sigs = tty.typed_signals(term, bytes(data), _line(_settings(c, fd)))
+        _post(c.engine, tty.foreground_sends(c.table, term, sigs))
+
+    def after(c, segments, outcome):
+        if isinstance(outcome, Native) and outcome.on_exit is None:
+            def on_exit(c2, result):
+                if result > 0:
+                    raise_signals(c2, segments, result)
+                return result
+            outcome.on_exit = on_exit
+        elif isinstance(outcome, int) and outcome > 0:
+            raise_signals(c, segments, outcome)
+        return outcome
+    return after
+
+
+def hang_ups(engine) -> None:
+    """A pty whose last master was closed (by a program of the host, or the test) is
+    hung up: SIGHUP and SIGCONT to its session's leader (tty_hangup). Looked at when
+    nothing can run, and at the reads of the terminal (terminal_io)."""
+    for term in engine.table.terminals.all():
+        if _modelled(term) and _hung_up(term):
+            _post(engine, tty.hangup(engine.table, term))

@@ -82,7 +82,7 @@ def test_tiocnotty_in_a_leader_hangs_up_the_foreground_group(table, term, leader
     job = table.fork(leader.pid, 0)
     table.setpgid(leader.pid, job.pid, job.pid)
     worker = table.fork(job.pid, 0)
-    assert tty.check_change(table, leader, term, ttou_ignored=True) == 0
+    assert tty.check_change(table, leader, term, signal.SIGTTOU, ignored=True) == 0
     assert tty.tiocspgrp(table, leader, term, job.pid) == 0
     result, sends = tty.tiocnotty(table, leader, term)
     assert result == 0
@@ -117,19 +117,60 @@ def test_tcsetpgrp_checks_in_the_kernel_s_order(table, term, leader):
     assert term.pgrp == member.pid
 
 
-def test_a_background_group_gets_sigttou_unless_it_ignores_it(table, term, leader):
+@pytest.mark.parametrize("sig", [signal.SIGTTOU, signal.SIGTTIN])
+def test_a_background_group_gets_the_signal_unless_it_blocks_or_ignores_it(table, term, leader, sig):
     job = table.fork(leader.pid, 0)
     table.setpgid(leader.pid, job.pid, job.pid)
     worker = table.fork(job.pid, 0)
-    outcome = tty.check_change(table, job, term, ttou_ignored=False)
+    outcome = tty.check_change(table, job, term, sig, ignored=False)
     assert isinstance(outcome, tty.Background)
     assert [(s.pid, s.sig, s.info) for s in outcome.sends] == [
-        (p.pid, signal.SIGTTOU, kill_info(signal.SIGTTOU, SI_KERNEL, 0)) for p in (job, worker)]
-    assert tty.check_change(table, job, term, ttou_ignored=True) == 0
-    assert tty.check_change(table, leader, term, ttou_ignored=False) == 0  # foreground
-    # an orphaned background group may not: ENOTTY (the kernel's EIO)
+        (p.pid, sig, kill_info(sig, SI_KERNEL, 0)) for p in (job, worker)]
+    # ignored or blocked: a write or a change goes on, a read fails (termios(3))
+    ignored = -errno.EIO if sig == signal.SIGTTIN else 0
+    assert tty.check_change(table, job, term, sig, ignored=True) == ignored
+    assert tty.check_change(table, leader, term, sig, ignored=False) == 0  # foreground
+    stranger = table.spawn(["x"], "x", 0)  # not its controlling terminal
+    assert tty.check_change(table, stranger, term, sig, ignored=False) == 0
+    # an orphaned background group may not: EIO
     table.exit(leader.pid, Exited(0), 1)
-    assert tty.check_change(table, job, term, ttou_ignored=False) == -errno.ENOTTY
+    assert tty.check_change(table, job, term, sig, ignored=False) == -errno.EIO
+
+
+def test_tiocsig_signals_the_foreground_group_with_the_three_terminal_signals_only(table, term, leader):
+    job = table.fork(leader.pid, 0)
+    table.setpgid(leader.pid, job.pid, job.pid)
+    tty.tiocspgrp(table, leader, term, job.pid)
+    result, sends = tty.tiocsig(table, term, signal.SIGQUIT)
+    assert result == 0
+    assert [(s.pid, s.sig, s.info) for s in sends] == [
+        (job.pid, signal.SIGQUIT, kill_info(signal.SIGQUIT, SI_KERNEL, 0))]
+    assert tty.tiocsig(table, term, signal.SIGTERM) == (-errno.EINVAL, [])
+    tty.hangup(table, term)
+    assert tty.tiocsig(table, term, signal.SIGINT) == (0, [])  # no foreground group
+
+
+LINE = tty.LineSettings(isig=True, canon_ext=True, strip=False, intr=3, quit=0x1C, susp=0x1A,
+                        lnext=0x16)
+
+
+def test_typed_signals_follow_isig_and_the_quoting_character(term):
+    assert tty.typed_signals(term, b"ab\x03c\x1c\x1a", LINE) == [
+        signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP]
+    assert tty.typed_signals(term, b"\x16\x03\x03", LINE) == [signal.SIGINT]
+    # a quote at the end of one write quotes the first character of the next
+    assert tty.typed_signals(term, b"x\x16", LINE) == []
+    assert tty.typed_signals(term, b"\x03", LINE) == []
+    off = tty.LineSettings(**{**LINE.__dict__, "isig": False})
+    assert tty.typed_signals(term, b"\x03\x1c", off) == []
+    raw = tty.LineSettings(**{**LINE.__dict__, "canon_ext": False})
+    assert tty.typed_signals(term, b"\x16\x03", raw) == [signal.SIGINT]
+    strip = tty.LineSettings(**{**LINE.__dict__, "strip": True})
+    assert tty.typed_signals(term, b"\x83", strip) == [signal.SIGINT]
+    assert tty.typed_signals(term, b"\x83", LINE) == []
+    # 0 disables a character: NUL is no signal (measured: VINTR 0, NUL written)
+    disabled = tty.LineSettings(**{**LINE.__dict__, "intr": 0})
+    assert tty.typed_signals(term, b"\x00\x03", disabled) == []
 
 
 def test_a_leader_s_exit_hangs_up_a_pty_s_foreground_group(table, term, leader):

@@ -1,0 +1,97 @@
+"""Job control of a terminal's background groups and what the holder of a pty's master
+sends (kernel/tty.py, syscalls/tty.py): tests/programs/jobctl.c forkpty(3)s a session
+leader that runs jobs, natively and in a host, and both must print the same lines.
+Natively the real line discipline stops and signals them; in a host no program leads a
+session natively, so every line here is the model's: SIGTTIN for a background read,
+SIGTTOU for a write with TOSTOP and for the termios-changing ioctls (EINTR after a
+handler without SA_RESTART, EIO when blocked, ignored or orphaned), TIOCSIG and the
+ISIG characters written to the master, and the hang-up when the master is closed."""
+import pytest
+
+from .conftest import same_as_native
+
+EXPECTED = {
+    "calls": b"""\
+job (TOSTOP off, handlers without SA_RESTART):
+  tcgetattr: ok, handler -
+  tcsetattr TCSANOW: EINTR, handler SIGTTOU
+  tcsetattr TCSADRAIN: EINTR, handler SIGTTOU
+  tcsetattr TCSAFLUSH: EINTR, handler SIGTTOU
+  TIOCSWINSZ: ok, handler -
+  tcflush: EINTR, handler SIGTTOU
+  tcdrain: EINTR, handler SIGTTOU
+  tcflow: EINTR, handler SIGTTOU
+  tcsendbreak: EINTR, handler SIGTTOU
+  write: ok, handler -
+  read: EINTR, handler SIGTTIN
+job (TOSTOP on):
+  write: EINTR, handler SIGTTOU
+  writev: EINTR, handler SIGTTOU
+job (both blocked):
+  tcsetattr: ok, handler -
+  write: ok, handler -
+  read: EIO, handler -
+job (both ignored):
+  tcsetattr: ok, handler -
+  write: ok, handler -
+  read: EIO, handler -
+job (non-blocking):
+  read: EINTR, handler SIGTTIN
+leader: job exited 0
+driver: leader exited 0
+""",
+    "hangup": b"""\
+leader: tcsetpgrp to the job: ok
+leader: SIGHUP SI_KERNEL, SIGCONT SI_KERNEL
+job: SIGHUP code=SI_KERNEL
+driver: leader exited 0
+""",
+    "isig": b"""\
+leader: tcsetpgrp to the job: ok
+job: SIGINT code=SI_KERNEL
+job: SIGQUIT code=SI_KERNEL
+job: read 2 bytes
+job: read 2 bytes
+leader: job stopped SIGTSTP
+leader: job signaled SIGKILL
+driver: leader exited 0
+""",
+    "orphan": b"""\
+leader: job exited 0
+orphan: read EIO, write EIO, tcsetattr EIO, tcsetpgrp ENOTTY
+driver: leader exited 0
+""",
+    "tiocsig": b"""\
+leader: tcsetpgrp to the job: ok
+job: SIGINT code=SI_KERNEL
+job: SIGQUIT code=SI_KERNEL
+job: read 2 bytes
+driver: TIOCSIG SIGINT: ok
+driver: TIOCSIG SIGTERM: EINVAL
+driver: TIOCSIG SIGQUIT: ok
+leader: job stopped SIGTSTP
+leader: job signaled SIGKILL
+driver: leader exited 0
+""",
+    "ttin": b"""\
+leader: job stopped SIGTTIN
+  tcsetpgrp to the job: ok
+job: read 6 bytes
+leader: job exited 0
+driver: leader exited 0
+""",
+    "ttou": b"""\
+leader: job stopped SIGTTOU
+  tcsetpgrp to the job: ok
+job: write ok, handler -
+leader: job exited 0
+driver: leader exited 0
+""",
+}
+
+
+@pytest.mark.parametrize("mode", sorted(EXPECTED))
+def test_jobctl_same_as_native(build, mode):
+    report = same_as_native([build("jobctl"), mode], EXPECTED[mode])
+    assert not report["host"]["refused"], report["host"]
+
