@@ -6,9 +6,11 @@ session natively, so every line here is the model's: SIGTTIN for a background re
 SIGTTOU for a write with TOSTOP and for the termios-changing ioctls (EINTR after a
 handler without SA_RESTART, EIO when blocked, ignored or orphaned), TIOCSIG and the
 ISIG characters written to the master, and the hang-up when the master is closed."""
+import re
+
 import pytest
 
-from .conftest import same_as_native
+from .conftest import run_native, same_as_native
 
 EXPECTED = {
     "calls": b"""\
@@ -95,3 +97,54 @@ def test_jobctl_same_as_native(build, mode):
     report = same_as_native([build("jobctl"), mode], EXPECTED[mode])
     assert not report["host"]["refused"], report["host"]
 
+
+# bash's job control through a terminal a program of the host holds: a background
+# job stopped by SIGTTIN (the subshell reads 0.2 s after `&`, jobs looks a second
+# after it), fg, ^C, ^Z; at the exit, the stopped cat's group is orphaned (SIGHUP)
+BASH_STEPS = ["sleep 100 &\n\t@> ", "(sleep 0.2; cat) &\n\t@> ", "~jobs\n\t@> ",
+              "fg %2\n\tcat )\n", "hello\n\thello\nhello\n", "\x03\t@> ", "jobs\n\t@> ",
+              "cat\n\tcat\n", "~\x1a\t@> ", "kill %1; wait %1\n\t@> ", "jobs\n\t@> ",
+              "exit\n\texit\n"]
+BASH_TRANSCRIPT = b"""\
+@> sleep 100 &
+[1] PID
+@> (sleep 0.2; cat) &
+[2] PID
+@> jobs
+[1]-  Running                 sleep 100 &
+[2]+  Stopped                 ( sleep 0.2; cat )
+@> fg %2
+( sleep 0.2; cat )
+hello
+hello
+^C
+@> jobs
+[1]+  Running                 sleep 100 &
+@> cat
+^Z
+[2]+  Stopped                 cat
+@> kill %1; wait %1
+[1]-  Terminated              sleep 100
+@> jobs
+[2]+  Stopped                 cat
+@> exit
+exit
+
+driver: shell exited 0
+"""
+
+
+def _without_pids(transcript: bytes) -> bytes:
+    return re.sub(rb"(?m)^\[(\d)\] \d+$", rb"[\1] PID", transcript)
+
+
+def test_bash_job_control_same_as_native(build, tool, clean_env):
+    from pytest_simproc import Exited, SimHost
+    argv = [str(build("ptydrive")), tool("bash"), *BASH_STEPS]
+    native = run_native(argv, env=clean_env, timeout=60)
+    assert (native.returncode, _without_pids(native.stdout)) == (0, BASH_TRANSCRIPT)
+    with SimHost() as host:
+        p = host.spawn(argv, env=clean_env)
+        host.run()
+        assert p.exit_status == Exited(0), p.stdout
+        assert _without_pids(p.stdout) == BASH_TRANSCRIPT
