@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from .delivery import SIGCONT, SIGHUP, Send, kill_info
 from .sigstate import SI_KERNEL, SI_USER
 
-SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU = 2, 3, 20, 21, 22
+SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH = 2, 3, 20, 21, 22, 28
 
 
 class Terminal:
@@ -275,6 +275,12 @@ def typed_signals(term: Terminal, data: bytes, line: LineSettings) -> list[int]:
         if line.canon_ext and c == line.lnext:
             term.lnext = True
     return sigs
+
+
+def resize(table, term: Terminal, old: bytes, new: bytes) -> list[Send]:
+    """TIOCSWINSZ from either side of a pty: SIGWINCH to the foreground group when
+    the size changes (tty_do_resize, pty_resize; ioctl_tty(2))."""
+    return [] if old == new else foreground_sends(table, term, (SIGWINCH,))
 
 
 def foreground_sends(table, term: Terminal, sigs) -> list[Send]:

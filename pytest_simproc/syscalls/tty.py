@@ -36,7 +36,7 @@ from .outcome import Native
 from .procfs import native_with_path
 
 TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCNOTTY, TIOCGSID = 0x540E, 0x540F, 0x5410, 0x5422, 0x5429
-TIOCSIG = 0x40045436
+TIOCSIG, TIOCSWINSZ = 0x40045436, 0x5414
 # the requests that change a terminal's settings (tty_check_change in tty_ioctl(4)'s
 # paths): tcsetattr's TCSETS*/TCSETA* and TCSETS2*, which a master's caller applies to
 # the slave, and the break, flow, flush and line-discipline ones
@@ -45,7 +45,8 @@ _SET_TERMIOS = frozenset({0x5402, 0x5403, 0x5404, 0x5406, 0x5407, 0x5408,
 _LINE_CHANGES = frozenset({0x5409, 0x540A, 0x540B, 0x5423, 0x5425, 0x5427, 0x5428})
 TERMIOS_CHANGES = _SET_TERMIOS | _LINE_CHANGES
 JOB_CONTROL_REQUESTS = frozenset({TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCNOTTY, TIOCGSID,
-                                  TIOCSIG}) | TERMIOS_CHANGES
+                                  TIOCSIG, TIOCSWINSZ}) | TERMIOS_CHANGES
+_NATIVE_UNLESS_A_TERMINAL = TERMIOS_CHANGES | {TIOCSIG, TIOCSWINSZ}
 TIOCGPTN = 0x80045430
 O_NOCTTY = 0o400
 ERESTARTSYS = 512
@@ -183,7 +184,7 @@ def job_control_ioctl(ctx, fd, request, arg):
     if found is None:
         return Native()
     if isinstance(found, int):
-        return Native() if request in TERMIOS_CHANGES or request == TIOCSIG else found
+        return Native() if request in _NATIVE_UNLESS_A_TERMINAL else found
     term, via_master, readable = found
     proc = ctx.proc
     if request == TIOCSCTTY:
@@ -210,6 +211,8 @@ def job_control_ioctl(ctx, fd, request, arg):
         result, sends = tty.tiocsig(ctx.table, term, s32(arg))
         _post(ctx.engine, sends)
         return result
+    if request == TIOCSWINSZ:
+        return _resize(ctx, term, s32(fd), arg)
     if request in TERMIOS_CHANGES:
         if via_master and request not in _SET_TERMIOS:
             return Native()  # the master's own line: nobody's controlling terminal
@@ -218,6 +221,33 @@ def job_control_ioctl(ctx, fd, request, arg):
     if checked is not None:
         return -errno.ENOTTY if checked == -errno.EIO else checked
     return tty.tiocspgrp(ctx.table, proc, term, struct.unpack("<i", ctx.mem.read(arg, 4))[0])
+
+
+def _resize(ctx, term: tty.Terminal, fd: int, arg: int):
+    """TIOCSWINSZ runs natively; on a pty the model signals for, a size that changes
+    sends SIGWINCH to the foreground group once it succeeded."""
+    if not _modelled(term):
+        return Native()
+    try:
+        new = ctx.mem.read(arg, 8)
+        dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
+    except OSError:
+        return Native()  # the kernel's EFAULT, EBADF
+    try:
+        old = fcntl.ioctl(dup, termios.TIOCGWINSZ, b"\0" * 8)
+    except OSError:
+        return Native()
+    finally:
+        os.close(dup)
+    sends = tty.resize(ctx.table, term, old, new)
+    if not sends:
+        return Native()
+
+    def resized(c, result):
+        if result == 0:
+            _post(c.engine, sends)
+        return result
+    return Native(on_exit=resized)
 
 
 # The line discipline's signals (termios(3) ISIG: ^C, ^\\, ^Z) and TIOCSWINSZ's, to the

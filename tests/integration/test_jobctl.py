@@ -4,8 +4,9 @@ leader that runs jobs, natively and in a host, and both must print the same line
 Natively the real line discipline stops and signals them; in a host no program leads a
 session natively, so every line here is the model's: SIGTTIN for a background read,
 SIGTTOU for a write with TOSTOP and for the termios-changing ioctls (EINTR after a
-handler without SA_RESTART, EIO when blocked, ignored or orphaned), TIOCSIG and the
-ISIG characters written to the master, and the hang-up when the master is closed."""
+handler without SA_RESTART, EIO when blocked, ignored or orphaned), TIOCSIG, the
+ISIG characters written to the master and TIOCSWINSZ's SIGWINCH, and the hang-up when
+the master is closed."""
 import re
 
 import pytest
@@ -50,8 +51,8 @@ driver: leader exited 0
 """,
     "isig": b"""\
 leader: tcsetpgrp to the job: ok
-job: SIGINT code=SI_KERNEL
-job: SIGQUIT code=SI_KERNEL
+job: SIGINT code=SI_KERNEL, SIGWINCH 0
+job: SIGQUIT code=SI_KERNEL, SIGWINCH 0
 job: read 2 bytes
 job: read 2 bytes
 leader: job stopped SIGTSTP
@@ -65,8 +66,8 @@ driver: leader exited 0
 """,
     "tiocsig": b"""\
 leader: tcsetpgrp to the job: ok
-job: SIGINT code=SI_KERNEL
-job: SIGQUIT code=SI_KERNEL
+job: SIGINT code=SI_KERNEL, SIGWINCH 0
+job: SIGQUIT code=SI_KERNEL, SIGWINCH 0
 job: read 2 bytes
 driver: TIOCSIG SIGINT: ok
 driver: TIOCSIG SIGTERM: EINVAL
@@ -87,6 +88,15 @@ leader: job stopped SIGTTOU
   tcsetpgrp to the job: ok
 job: write ok, handler -
 leader: job exited 0
+driver: leader exited 0
+""",
+    "winch": b"""\
+leader: tcsetpgrp to the job: ok
+job: SIGWINCH code=SI_KERNEL, SIGWINCH 1
+job: SIGINT code=SI_KERNEL, SIGWINCH 1
+job: SIGWINCH code=SI_KERNEL, SIGWINCH 2
+leader: job stopped SIGTSTP
+leader: job signaled SIGKILL
 driver: leader exited 0
 """,
 }

@@ -150,6 +150,13 @@ def test_tiocsig_signals_the_foreground_group_with_the_three_terminal_signals_on
     assert tty.tiocsig(table, term, signal.SIGINT) == (0, [])  # no foreground group
 
 
+def test_a_new_window_size_signals_the_foreground_group_the_same_one_does_not(table, term, leader):
+    small, large = bytes(8), b"\x1e\x00\x64\x00\x00\x00\x00\x00"
+    assert tty.resize(table, term, small, small) == []
+    assert [(s.pid, s.sig, s.info) for s in tty.resize(table, term, small, large)] == [
+        (leader.pid, signal.SIGWINCH, kill_info(signal.SIGWINCH, SI_KERNEL, 0))]
+
+
 LINE = tty.LineSettings(isig=True, canon_ext=True, strip=False, intr=3, quit=0x1C, susp=0x1A,
                         lnext=0x16)
 

@@ -13,6 +13,8 @@
  *   tiocsig: TIOCSIG on the master signals the foreground group
  *   isig:    ^C, ^\ and ^Z written to the master signal the foreground group (not
  *            with ISIG off, nor after ^V)
+ *   winch:   TIOCSWINSZ on the master signals the foreground group if the size
+ *            changes (not for the same size)
  *   hangup:  the driver closes the master: SIGHUP and SIGCONT to the leader, and to
  *            the foreground group when the leader exits */
 #include <fcntl.h>
@@ -45,13 +47,14 @@ static const char *res(int r)
     return r < 0 ? errname(errno) : "ok";
 }
 
-static volatile sig_atomic_t handled, last_code;
+static volatile sig_atomic_t handled, last_code, winches;
 
 static void on_signal(int sig, siginfo_t *info, void *ctx)
 {
     (void)ctx;
     handled = sig;
     last_code = info->si_code;
+    winches += sig == SIGWINCH;
 }
 
 static void catch(int sig, int flags)
@@ -263,16 +266,18 @@ static void job_waits_for_signals(void)
     sigemptyset(&both);
     sigaddset(&both, SIGINT);
     sigaddset(&both, SIGQUIT);
+    sigaddset(&both, SIGWINCH);
     sigemptyset(&none);
     sigprocmask(SIG_BLOCK, &both, NULL);   /* each comes in sigsuspend */
     catch(SIGINT, 0);
     catch(SIGQUIT, 0);
+    catch(SIGWINCH, 0);
     pass_byte(to_driver[1]);
     for (const char *e = events; *e; e++) {
         handled = 0;
         if (*e == 's') {
             sigsuspend(&none);
-            out("job: %s code=%s\n", signame(handled), code());
+            out("job: %s code=%s, SIGWINCH %d\n", signame(handled), code(), (int)winches);
         } else {
             read_line("job");
         }
@@ -336,6 +341,28 @@ static void driver_isig(void)
         die("write master");
 }
 
+static void resize(int rows)
+{
+    struct winsize ws = {.ws_row = rows, .ws_col = 100};
+    if (ioctl(master, TIOCSWINSZ, &ws))
+        die("TIOCSWINSZ");
+}
+
+static void driver_winch(void)
+{
+    take_byte(to_driver[0]);
+    resize(30);
+    take_byte(to_driver[0]);
+    resize(30);   /* the same size: no signal */
+    if (ioctl(master, TIOCSIG, SIGINT))
+        die("TIOCSIG");
+    take_byte(to_driver[0]);
+    resize(31);
+    take_byte(to_driver[0]);
+    if (ioctl(master, TIOCSIG, SIGTSTP))
+        die("TIOCSIG");
+}
+
 static void hangup_job(void)
 {
     catch(SIGHUP, 0);
@@ -379,8 +406,8 @@ static void leader(const char *mode)
         calls();
     else if (!strcmp(mode, "orphan"))
         orphan();
-    else if (!strcmp(mode, "tiocsig") || !strcmp(mode, "isig")) {
-        events = strcmp(mode, "isig") ? "ssl" : "ssll";
+    else if (!strcmp(mode, "tiocsig") || !strcmp(mode, "isig") || !strcmp(mode, "winch")) {
+        events = !strcmp(mode, "isig") ? "ssll" : !strcmp(mode, "winch") ? "sss" : "ssl";
         foreground_job();
     }
     else if (!strcmp(mode, "hangup"))
@@ -416,6 +443,8 @@ int main(int argc, char **argv)
         driver_tiocsig();
     } else if (!strcmp(mode, "isig")) {
         driver_isig();
+    } else if (!strcmp(mode, "winch")) {
+        driver_winch();
     } else if (!strcmp(mode, "hangup")) {
         take_byte(to_driver[0]);
         close(master);
