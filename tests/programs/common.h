@@ -1,6 +1,7 @@
 /* Shared by the test programs: out() writes one formatted piece to stdout with a
  * single write(2), unbuffered, so that lines from several processes interleave in the
- * order the processes ran (stdio buffers would reorder them at exit); die() reports a
+ * order the processes ran (stdio buffers would reorder them at exit); pass_byte() and
+ * take_byte() hand one byte through a pipe between processes; die() reports a
  * failed step and exits 100; signame(), errname() and status() name a signal, an errno
  * or a wait status the way the tests expect ("SIGCHLD", "SIGRTMIN+2", "EINVAL";
  * "SIG#n" / "E#n" if unknown; "exited 3", "signaled SIGTERM"); pipe_at() puts a pipe
@@ -36,6 +37,25 @@ static void die(const char *what)
 {
     out("error %s %s\n", what, strerror(errno));
     _exit(100);
+}
+
+/* One byte through a pipe, between processes that wait for each other (die() if
+ * it cannot be written or read). */
+static void pass_byte(int fd) __attribute__((unused));
+
+static void pass_byte(int fd)
+{
+    if (write(fd, "x", 1) != 1)
+        die("write");
+}
+
+static void take_byte(int fd) __attribute__((unused));
+
+static void take_byte(int fd)
+{
+    char c;
+    if (read(fd, &c, 1) != 1)
+        die("read");
 }
 
 /* A clock's reading in nanoseconds (die() when the clock cannot be read). */

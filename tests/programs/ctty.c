@@ -87,19 +87,6 @@ static void reap_child(pid_t child)
     out("parent: child %s\n", status(st));
 }
 
-static void pass_byte(int fd)
-{
-    if (write(fd, "x", 1) != 1)
-        die("write");
-}
-
-static void take_byte(int fd)
-{
-    char c;
-    if (read(fd, &c, 1) != 1)
-        die("read");
-}
-
 static void take(void)
 {
     out("parent: tcgetpgrp(slave) %s\n", who(tcgetpgrp(slave)));

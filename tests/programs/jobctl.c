@@ -29,19 +29,6 @@
 static int master;
 static int to_driver[2], to_leader[2], to_job[2];
 
-static void pass_byte(int fd)
-{
-    if (write(fd, "x", 1) != 1)
-        die("write");
-}
-
-static void take_byte(int fd)
-{
-    char c;
-    if (read(fd, &c, 1) != 1)
-        die("read");
-}
-
 static const char *res(int r)
 {
     return r < 0 ? errname(errno) : "ok";
@@ -173,6 +160,14 @@ static void call(const char *name, int r)
     handled = 0;
 }
 
+static void change_write_read(const char *how, struct termios *t)
+{
+    out("job (%s):\n", how);
+    call("tcsetattr", tcsetattr(0, TCSANOW, t));
+    call("write", write(0, ".", 1) == 1 ? 0 : -1);
+    call("read", read(0, t, 1) < 0 ? -1 : 0);
+}
+
 static void job_calls(void)
 {
     struct termios t;
@@ -201,18 +196,12 @@ static void job_calls(void)
     call("writev", writev(0, &iov, 1) == 1 ? 0 : -1);
     block(SIGTTOU, SIG_BLOCK);
     block(SIGTTIN, SIG_BLOCK);
-    out("job (both blocked):\n");
-    call("tcsetattr", tcsetattr(0, TCSANOW, &t));
-    call("write", write(0, ".", 1) == 1 ? 0 : -1);
-    call("read", read(0, &t, 1) < 0 ? -1 : 0);
+    change_write_read("both blocked", &t);
     block(SIGTTOU, SIG_UNBLOCK);
     block(SIGTTIN, SIG_UNBLOCK);
     dispose(SIGTTOU, SIG_IGN);
     dispose(SIGTTIN, SIG_IGN);
-    out("job (both ignored):\n");
-    call("tcsetattr", tcsetattr(0, TCSANOW, &t));
-    call("write", write(0, ".", 1) == 1 ? 0 : -1);
-    call("read", read(0, &t, 1) < 0 ? -1 : 0);
+    change_write_read("both ignored", &t);
     int fl = fcntl(0, F_GETFL);
     fcntl(0, F_SETFL, fl | O_NONBLOCK);
     dispose(SIGTTIN, SIG_DFL);
