@@ -40,7 +40,7 @@ from .probe import _never_waits, _probe, _Probe
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
 from .time import timens_offsets_write
-from .tty import terminal_io, typed_on_master
+from .tty import hung_up, terminal_io, typed_on_master
 from .timer import read_timerfd
 
 POLLIN, POLLPRI, POLLOUT = select.POLLIN, select.POLLPRI, select.POLLOUT
@@ -108,10 +108,12 @@ def _chaos_read(ctx, probe, count):
 
 @handles("read", "readv")
 def read(ctx, fd, buf, count, *_):
-    if ctx.proc.ctty is not None:  # a background group's read (syscalls/tty.py)
-        stopped = terminal_io(ctx, s32(fd), writing=False)
-        if stopped is not None:
-            return stopped
+    if ctx.proc.ctty is not None:  # the controlling terminal's job control (syscalls/tty.py)
+        checked = terminal_io(ctx, s32(fd), writing=False)
+        if isinstance(checked, int):
+            return checked
+        if checked is not None:
+            return _read_terminal(ctx, fd, checked)
     sfd = signalfd_at(ctx, s32(fd)) if ctx.engine.signalfds else None
     if sfd is not None and ctx.nr == _READ:
         return read_signalfd(ctx, sfd, buf, count)
@@ -122,6 +124,19 @@ def read(ctx, fd, buf, count, *_):
     if ctx.engine.chaos and ctx.nr == _READ:
         return _gated(ctx, fd, POLLIN, lambda c, probe: _chaos_read(c, probe, count))
     return _gated(ctx, fd, POLLIN)
+
+
+def _read_terminal(ctx, fd, term):
+    """A read of the controlling terminal: one that waited when it hung up fails
+    with EIO (syscalls/tty.py hung_up)."""
+    parked = []
+
+    def ready(_c, _probe):
+        return -errno.EIO if parked and hung_up(term) else Native()
+    outcome = _gated(ctx, fd, POLLIN, ready)
+    if isinstance(outcome, Block):
+        parked.append(True)
+    return outcome
 
 
 # recvfrom and recvmsg: registered by net.py, which shows an outside sender in host terms
@@ -258,9 +273,9 @@ def _terminal_write(ctx, fd, segments_of):
     a terminal's job control and a pty master's signals (syscalls/tty.py) around the
     ready write."""
     if ctx.proc.ctty is not None:
-        stopped = terminal_io(ctx, s32(fd), writing=True)
-        if stopped is not None:
-            return stopped
+        checked = terminal_io(ctx, s32(fd), writing=True)
+        if isinstance(checked, int):
+            return checked
     typed = typed_on_master(ctx, s32(fd)) if ctx.table.terminals.all() else None
 
     def ready(c, probe):

@@ -162,12 +162,19 @@ def _checked(ctx, term: tty.Terminal, sig: int):
     checked = tty.check_change(ctx.table, ctx.proc, term, sig, _ignored(ctx, sig))
     if isinstance(checked, tty.Background):
         _post(ctx.engine, checked.sends)
-        action = ctx.engine.dispositions(ctx.proc.pid).get(sig)
-        if action.handler not in (0, SIG_IGN) and not action.flags & SA_RESTART:
-            return -errno.EINTR
-        ctx.task.restart_syscall = True
-        return -ERESTARTSYS
+        return _interrupted(ctx, sig)
     return checked or None
+
+
+def _interrupted(ctx, sig: int) -> int:
+    """The caller's call, cut by ``sig`` sent to it: it runs again after the signal
+    (a stop, or a handler with SA_RESTART), or fails with EINTR after a handler
+    without SA_RESTART (signal(7))."""
+    action = ctx.engine.dispositions(ctx.proc.pid).get(sig)
+    if action.handler not in (0, SIG_IGN) and not action.flags & SA_RESTART:
+        return -errno.EINTR
+    ctx.task.restart_syscall = True
+    return -ERESTARTSYS
 
 
 def _post(engine, sends) -> None:
@@ -409,21 +416,29 @@ def terminal_io(ctx, fd: int, writing: bool):
     """read(2) or write(2) of the caller's controlling terminal (its caller has one):
     a background group's read gets SIGTTIN, its write SIGTTOU when TOSTOP is set
     (termios(3), check_change). A terminal whose master was closed is hung up first.
-    None: the call goes on."""
+    None: ``fd`` is not that terminal; the terminal: the call goes on; else the
+    call's outcome."""
     term = ctx.proc.ctty
     if not _is_ctty(ctx, fd):
         return None
     if _modelled(term) and _hung_up(term):
         # the signals come first, as when the master's close woke the caller; the
         # call then meets the hung-up terminal natively
+        leader = term.session
         _post(ctx.engine, tty.hangup(ctx.table, term))
-        ctx.task.restart_syscall = True
-        return -ERESTARTSYS
+        return _interrupted(ctx, signal.SIGHUP) if ctx.proc.pid == leader else term
     if term.pgrp is None or term.pgrp == ctx.proc.pgid:
-        return None
+        return term
     if writing and not _settings(ctx, fd)[3] & termios.TOSTOP:
-        return None
-    return _checked(ctx, term, tty.SIGTTOU if writing else tty.SIGTTIN)
+        return term
+    return _checked(ctx, term, tty.SIGTTOU if writing else tty.SIGTTIN) or term
+
+
+def hung_up(term: tty.Terminal) -> bool:
+    """The pty's last master is closed: a read that waited on its slave then fails
+    with EIO (n_tty_read looks at the other side's close before a signal); one that
+    starts after it reads end of file (the hung-up file's read)."""
+    return term.pty and _hung_up(term)
 
 
 def _settings(ctx, fd: int) -> list:
@@ -490,6 +505,10 @@ def hang_ups(engine) -> None:
     """A pty whose last master was closed (by a program of the host, or the test) is
     hung up: SIGHUP and SIGCONT to its session's leader (tty_hangup). Looked at when
     nothing can run, and at the reads of the terminal (terminal_io)."""
-    for term in engine.table.terminals.all():
-        if _modelled(term) and _hung_up(term):
-            _post(engine, tty.hangup(engine.table, term))
+    hung = [term for term in engine.table.terminals.all() if _modelled(term) and _hung_up(term)]
+    if hung:
+        # a read parked on the slave ends (EIO) before the signals' handlers run, as
+        # when the close woke it: it is made ready first (Engine._completes)
+        engine._recheck_io()
+    for term in hung:
+        _post(engine, tty.hangup(engine.table, term))

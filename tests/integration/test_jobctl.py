@@ -49,6 +49,11 @@ leader: SIGHUP SI_KERNEL, SIGCONT SI_KERNEL
 job: SIGHUP code=SI_KERNEL
 driver: leader exited 0
 """,
+    "hangup-read": b"""\
+leader: read EIO, handler SIGHUP
+leader: read 0 bytes
+driver: leader exited 0
+""",
     "isig": b"""\
 leader: tcsetpgrp to the job: ok
 job: SIGINT code=SI_KERNEL, SIGWINCH 0

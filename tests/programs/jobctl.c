@@ -16,7 +16,9 @@
  *   winch:   TIOCSWINSZ on the master signals the foreground group if the size
  *            changes (not for the same size)
  *   hangup:  the driver closes the master: SIGHUP and SIGCONT to the leader, and to
- *            the foreground group when the leader exits */
+ *            the foreground group when the leader exits
+ *   hangup-read: the leader reads the terminal when it hangs up: EINTR after its
+ *            handler, then end of file */
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -385,6 +387,14 @@ static void hangup(void)
     _exit(0);
 }
 
+static void hangup_read(void)
+{
+    catch(SIGHUP, 0);
+    pass_byte(to_driver[1]);
+    read_line("leader");
+    read_line("leader");
+}
+
 static void leader(const char *mode)
 {
     if (!strcmp(mode, "ttin"))
@@ -401,6 +411,8 @@ static void leader(const char *mode)
     }
     else if (!strcmp(mode, "hangup"))
         hangup();
+    else if (!strcmp(mode, "hangup-read"))
+        hangup_read();
 }
 
 int main(int argc, char **argv)
@@ -434,8 +446,12 @@ int main(int argc, char **argv)
         driver_isig();
     } else if (!strcmp(mode, "winch")) {
         driver_winch();
-    } else if (!strcmp(mode, "hangup")) {
+    } else if (!strncmp(mode, "hangup", 6)) {
         take_byte(to_driver[0]);
+        if (mode[6]) {   /* let the leader start its read */
+            struct timespec pause = {0, 200000000};
+            nanosleep(&pause, NULL);
+        }
         close(master);
     }
     int st;
