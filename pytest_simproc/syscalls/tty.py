@@ -238,7 +238,7 @@ def _resize(ctx, term: tty.Terminal, fd: int, arg: int):
     try:
         new = ctx.mem.read(arg, 8)
         dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
-    except OSError:
+    except (OSError, OverflowError):
         return Native()  # the kernel's EFAULT, EBADF
     try:
         old = fcntl.ioctl(dup, termios.TIOCGWINSZ, b"\0" * 8)
@@ -429,7 +429,7 @@ def terminal_io(ctx, fd: int, writing: bool):
         return _interrupted(ctx, signal.SIGHUP) if ctx.proc.pid == leader else term
     if term.pgrp is None or term.pgrp == ctx.proc.pgid:
         return term
-    if writing and not _settings(ctx, fd)[3] & termios.TOSTOP:
+    if writing and not (_settings(ctx, fd) or [0] * 4)[3] & termios.TOSTOP:
         return term
     return _checked(ctx, term, tty.SIGTTOU if writing else tty.SIGTTIN) or term
 
@@ -441,11 +441,17 @@ def hung_up(term: tty.Terminal) -> bool:
     return term.pty and _hung_up(term)
 
 
-def _settings(ctx, fd: int) -> list:
-    """tcgetattr(3) of the program's terminal descriptor (a master's: its slave's)."""
-    dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
+def _settings(ctx, fd: int) -> list | None:
+    """tcgetattr(3) of the program's terminal descriptor (a master's: its slave's);
+    None if it cannot be read."""
+    try:
+        dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
+    except OSError:
+        return None
     try:
         return termios.tcgetattr(dup)
+    except (OSError, termios.error):
+        return None
     finally:
         os.close(dup)
 
@@ -485,8 +491,10 @@ def typed_on_master(ctx, fd: int):
                 break
             data += c.mem.read(base, min(length, left))
             left -= length
-        sigs = tty.typed_signals(term, bytes(data), _line(_settings(c, fd)))
-        _post(c.engine, tty.foreground_sends(c.table, term, sigs))
+        attrs = _settings(c, fd)
+        if attrs is not None:
+            sigs = tty.typed_signals(term, bytes(data), _line(attrs))
+            _post(c.engine, tty.foreground_sends(c.table, term, sigs))
 
     def after(c, segments, outcome):
         if isinstance(outcome, Native) and outcome.on_exit is None:

@@ -21,6 +21,8 @@ job (TOSTOP off, handlers without SA_RESTART):
   tcsetattr TCSADRAIN: EINTR, handler SIGTTOU
   tcsetattr TCSAFLUSH: EINTR, handler SIGTTOU
   TIOCSWINSZ: ok, handler -
+  TIOCSWINSZ NULL: EFAULT, handler -
+  TCSETS NULL: EINTR, handler SIGTTOU
   tcflush: EINTR, handler SIGTTOU
   tcdrain: EINTR, handler SIGTTOU
   tcflow: EINTR, handler SIGTTOU

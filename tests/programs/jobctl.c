@@ -183,6 +183,8 @@ static void job_calls(void)
     call("tcsetattr TCSADRAIN", tcsetattr(0, TCSADRAIN, &t));
     call("tcsetattr TCSAFLUSH", tcsetattr(0, TCSAFLUSH, &t));
     call("TIOCSWINSZ", ioctl(0, TIOCSWINSZ, &ws));
+    call("TIOCSWINSZ NULL", ioctl(0, TIOCSWINSZ, NULL));
+    call("TCSETS NULL", ioctl(0, TCSETS, NULL));   /* the check comes first */
     call("tcflush", tcflush(0, TCIFLUSH));
     call("tcdrain", tcdrain(0));
     call("tcflow", tcflow(0, TCOON));
