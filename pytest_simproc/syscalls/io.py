@@ -36,11 +36,11 @@ from ..trace.procstatus import fd_table_size
 from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec, s32,
                    u32)
 from .outcome import Block, Native
-from .probe import _never_waits, _probe, _Probe
+from .probe import _never_waits, _probe, _Probe, fd_stat
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
 from .time import timens_offsets_write
-from .tty import hung_up, terminal_io, typed_on_master
+from .tty import any_modelled, hung_up, terminal_device, terminal_io, typed_on_master
 from .timer import read_timerfd
 
 POLLIN, POLLPRI, POLLOUT = select.POLLIN, select.POLLPRI, select.POLLOUT
@@ -64,10 +64,11 @@ _connect.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
 _connect.restype = ctypes.c_int
 
 
-def _gated(ctx, fd: int, events: int, on_ready=None):
+def _gated(ctx, fd: int, events: int, on_ready=None, st=None):
     """Run the call natively once ``fd`` is ready for ``events`` (or cannot block: a
-    file that never waits skips ``on_ready``, which would run such a call natively)."""
-    if _never_waits(ctx, s32(fd)):
+    file that never waits skips ``on_ready``, which would run such a call natively).
+    ``st``: the descriptor's stat, if the caller took it."""
+    if _never_waits(ctx, s32(fd), st):
         return Native()
     probe = _probe(ctx, s32(fd))
     if probe is None:
@@ -108,12 +109,14 @@ def _chaos_read(ctx, probe, count):
 
 @handles("read", "readv")
 def read(ctx, fd, buf, count, *_):
+    st = None
     if ctx.proc.ctty is not None:  # the controlling terminal's job control (syscalls/tty.py)
-        checked = terminal_io(ctx, s32(fd), writing=False)
+        st = fd_stat(ctx, s32(fd))
+        checked = terminal_io(ctx, s32(fd), False, terminal_device(st))
         if isinstance(checked, int):
             return checked
         if checked is not None:
-            return _read_terminal(ctx, fd, checked)
+            return _read_terminal(ctx, fd, checked, st)
     sfd = signalfd_at(ctx, s32(fd)) if ctx.engine.signalfds else None
     if sfd is not None and ctx.nr == _READ:
         return read_signalfd(ctx, sfd, buf, count)
@@ -122,18 +125,18 @@ def read(ctx, fd, buf, count, *_):
         if tfd is not None and tfd.cancel_on_set:
             return _gated(ctx, fd, POLLIN, lambda c, _probe: read_timerfd(c, tfd, count))
     if ctx.engine.chaos and ctx.nr == _READ:
-        return _gated(ctx, fd, POLLIN, lambda c, probe: _chaos_read(c, probe, count))
-    return _gated(ctx, fd, POLLIN)
+        return _gated(ctx, fd, POLLIN, lambda c, probe: _chaos_read(c, probe, count), st)
+    return _gated(ctx, fd, POLLIN, st=st)
 
 
-def _read_terminal(ctx, fd, term):
+def _read_terminal(ctx, fd, term, st):
     """A read of the controlling terminal: one that waited when it hung up fails
     with EIO (syscalls/tty.py hung_up)."""
     parked = []
 
     def ready(_c, _probe):
         return -errno.EIO if parked and hung_up(term) else Native()
-    outcome = _gated(ctx, fd, POLLIN, ready)
+    outcome = _gated(ctx, fd, POLLIN, ready, st)
     if isinstance(outcome, Block):
         parked.append(True)
     return outcome
@@ -272,11 +275,14 @@ def _terminal_write(ctx, fd, segments_of):
     """write(2)/writev(2) of ``segments_of(ctx)`` (None: the kernel judges the iovecs):
     a terminal's job control and a pty master's signals (syscalls/tty.py) around the
     ready write."""
-    if ctx.proc.ctty is not None:
-        checked = terminal_io(ctx, s32(fd), writing=True)
+    typed = st = None
+    if ctx.proc.ctty is not None or any_modelled(ctx.table):
+        st = fd_stat(ctx, s32(fd))
+        device = terminal_device(st)
+        checked = terminal_io(ctx, s32(fd), True, device)
         if isinstance(checked, int):
             return checked
-    typed = typed_on_master(ctx, s32(fd)) if ctx.table.terminals.all() else None
+        typed = typed_on_master(ctx, s32(fd), device)
 
     def ready(c, probe):
         segments = segments_of(c)
@@ -284,7 +290,7 @@ def _terminal_write(ctx, fd, segments_of):
             return Native()
         outcome = _outgoing(c, probe, segments, 0)
         return outcome if typed is None else typed(c, segments, outcome)
-    return _gated(ctx, fd, POLLOUT, ready)
+    return _gated(ctx, fd, POLLOUT, ready, st)
 
 
 _MSGHDR = struct.Struct("<QI4xQQQQi4x")   # name, namelen, iov, iovlen, control, controllen, flags

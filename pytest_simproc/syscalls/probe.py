@@ -99,13 +99,23 @@ def _probe(ctx, fd: int):
 _MEM_DEVICES_THAT_NEVER_WAIT = frozenset({3, 5, 7, 8, 9})
 
 
-def _never_waits(ctx, fd: int) -> bool:
-    """The descriptor is a file that never makes a call wait (a regular file, directory,
-    block device or one of the memory devices): known from one stat of its /proc link,
-    where a probe (pidfd_getfd, fstat, fcntl, close) costs four calls."""
+def fd_stat(ctx, fd: int):
+    """The stat of the program's descriptor ``fd`` through its /proc link, or None if
+    it is not open."""
     try:
-        st = os.stat(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
+        return os.stat(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
     except OSError:
+        return None
+
+
+def _never_waits(ctx, fd: int, st=None) -> bool:
+    """The descriptor is a file that never makes a call wait (a regular file, directory,
+    block device or one of the memory devices): known from one stat of its /proc link
+    (``st`` if the caller took it), where a probe (pidfd_getfd, fstat, fcntl, close)
+    costs four calls."""
+    if st is None:
+        st = fd_stat(ctx, fd)
+    if st is None:
         return False  # not open, or gone: the probe's path answers
     mode = st.st_mode
     if stat.S_ISCHR(mode):

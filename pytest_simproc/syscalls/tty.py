@@ -385,14 +385,13 @@ def on_open(ctx, path_reg: str, path: bytes, flags: int):
 
 
 # ---------------------------------------------------------------- reads and writes
-def _is_ctty(ctx, fd: int) -> bool:
-    """The program's descriptor ``fd`` names its controlling terminal's slave side."""
-    try:
-        device = os.stat(f"/proc/{ctx.task.tgid_native}/fd/{fd}").st_rdev
-    except OSError:
-        return False
-    key = (os.major(device), os.minor(device))
-    return key == ctx.proc.ctty.key or key == _DEV_TTY
+def terminal_device(st):
+    """The device number of the character device a descriptor's stat ``st`` (None:
+    not open) shows, as (major, minor); None for anything else. For terminal_io and
+    typed_on_master."""
+    if st is None or not stat.S_ISCHR(st.st_mode):
+        return None
+    return os.major(st.st_rdev), os.minor(st.st_rdev)
 
 
 def _modelled(term: tty.Terminal) -> bool:
@@ -412,14 +411,14 @@ def _hung_up(term: tty.Terminal) -> bool:
     return False
 
 
-def terminal_io(ctx, fd: int, writing: bool):
-    """read(2) or write(2) of the caller's controlling terminal (its caller has one):
-    a background group's read gets SIGTTIN, its write SIGTTOU when TOSTOP is set
-    (termios(3), check_change). A terminal whose master was closed is hung up first.
-    None: ``fd`` is not that terminal; the terminal: the call goes on; else the
-    call's outcome."""
+def terminal_io(ctx, fd: int, writing: bool, device):
+    """read(2) or write(2) of the caller's controlling terminal (``device``, from
+    terminal_device, is its or /dev/tty's): a background group's read gets SIGTTIN,
+    its write SIGTTOU when TOSTOP is set (termios(3), check_change). A terminal whose
+    master was closed is hung up first. None: ``fd`` is not that terminal; the
+    terminal: the call goes on; else the call's outcome."""
     term = ctx.proc.ctty
-    if not _is_ctty(ctx, fd):
+    if term is None or device is None or device not in (term.key, _DEV_TTY):
         return None
     if _modelled(term) and _hung_up(term):
         # the signals come first, as when the master's close woke the caller; the
@@ -465,19 +464,19 @@ def _line(attrs) -> tty.LineSettings:
         susp=cc[termios.VSUSP][0], lnext=cc[termios.VLNEXT][0])
 
 
-def typed_on_master(ctx, fd: int):
+def any_modelled(table) -> bool:
+    """Some pty's signals are the model's (typed_on_master may have work)."""
+    return any(_modelled(t) for t in table.terminals.all())
+
+
+def typed_on_master(ctx, fd: int, device):
     """A write that may go to a pty's master whose slave the model signals for: None
     if it does not, else ``after(ctx, segments, outcome)``, which wraps the outcome of
-    the write of ``segments`` ((address, length)) so that the characters written raise
-    their signals for the foreground group (the line discipline's ISIG). Natively the slave has no
-    foreground group, so its echo and flush happen and no signal is sent."""
-    if not any(_modelled(t) for t in ctx.table.terminals.all()):
-        return None
-    try:
-        device = os.stat(f"/proc/{ctx.task.tgid_native}/fd/{fd}").st_rdev
-    except OSError:
-        return None
-    if (os.major(device), os.minor(device)) != _PTMX:
+    the write of ``segments`` ((address, length)) so that the characters written
+    raise their signals for the foreground group (the line discipline's ISIG).
+    Natively the slave has no foreground group, so its echo and flush happen and no
+    signal is sent."""
+    if device != _PTMX or not any_modelled(ctx.table):
         return None
     found = terminal_of(ctx, fd)
     if not isinstance(found, tuple) or not _modelled(found[0]):
