@@ -6,6 +6,13 @@ the ``EventQueue`` when every process is blocked; by the CPU the programs were c
 (``CpuBurst``) once a burst passes its threshold or the host goes idle; and by a
 preemption slice (engine/trap.py). Integer nanoseconds are used throughout so that
 arithmetic is exact and results are reproducible.
+
+Virtual time is CLOCK_MONOTONIC, the clock the kernel's NTP discipline steers: an
+adjtime(3) or ADJ_OFFSET slew and ADJ_FREQUENCY/ADJ_TICK make it (and the realtime,
+TAI and boottime clocks, which move with it) run faster or slower than the machine's
+oscillator, which CLOCK_MONOTONIC_RAW shows (clock_gettime(2)). ``ClockRate`` keeps
+how far the disciplined clocks have gained on the oscillator, so that sleeps and timers
+stay exact on the clocks programs set them on while MONOTONIC_RAW shows the slew.
 """
 
 from __future__ import annotations
@@ -14,24 +21,146 @@ import heapq
 import itertools
 from typing import Any, Optional
 
-__all__ = ["VirtualClock", "EventQueue", "TimerHandle", "CpuBurst"]
+__all__ = ["VirtualClock", "ClockRate", "EventQueue", "TimerHandle", "CpuBurst"]
+
+NSEC = 1_000_000_000
+HZ = 250                 # the tick the NTP code divides a second into (NTP_INTERVAL_FREQ)
+SCALE_SHIFT = 32         # NTP lengths are ns << 32 (timex.h NTP_SCALE_SHIFT)
+NOMINAL = NSEC << SCALE_SHIFT  # a second of the disciplined clocks per oscillator second
+SHIFT_PLL = 2
+MAX_TICKADJ_US = 500     # adjtime(3) slews at most 500 us per second
+
+
+def shift_right(value: int, bits: int) -> int:
+    """A shift that rounds toward zero, as the kernel's for signed values."""
+    return -((-value) >> bits) if value < 0 else value >> bits
+
+
+def c_div(a: int, b: int) -> int:
+    """C division: toward zero."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+class ClockRate:
+    """The NTP discipline's rate: how much the disciplined clocks advance per second
+    of the oscillator, and what is still to be slewed (adjtimex(2)).
+
+    In the kernel's units: ``tick_length`` (ns << 32 per 1/HZ s) is the current
+    second's, ``tick_length_base`` the one the frequency and tick give; ``offset``
+    is the PLL phase still to slew (ns << 32 / HZ), ``adjust_us`` adjtime(3)'s. At
+    each whole second of CLOCK_REALTIME the next second's length is worked out as
+    the kernel's second_overflow does: a chunk of the PLL offset (offset >> shift)
+    and up to 500 us of adjtime's, the last remainder at once. ``gain(now)``: how far
+    the disciplined clocks have run ahead of the oscillator at virtual time ``now``;
+    exact integers, so every run slews alike."""
+
+    __slots__ = ("tick_length", "tick_length_base", "offset", "adjust_us", "shift",
+                 "_at", "_gain_at", "next_second")
+
+    def __init__(self) -> None:
+        self.tick_length = self.tick_length_base = NOMINAL // HZ
+        self.offset = 0
+        self.adjust_us = 0
+        self.shift = SHIFT_PLL + 2          # SHIFT_PLL + the PLL time constant
+        self._at = 0                        # the virtual time the current length began
+        self._gain_at = 0                   # the gain then
+        self.next_second = None             # virtual time of the next second to run
+
+    def gain(self, now_ns: int) -> int:
+        """How far the disciplined clocks are ahead of CLOCK_MONOTONIC_RAW."""
+        length = self.tick_length * HZ
+        if length == NOMINAL:
+            return self._gain_at
+        elapsed = now_ns - self._at
+        return self._gain_at + elapsed - elapsed * NOMINAL // length
+
+    def set_length(self, now_ns: int, tick_length: int) -> None:
+        """The clocks run at ``tick_length`` from ``now_ns`` on."""
+        if tick_length != self.tick_length:
+            self._gain_at = self.gain(now_ns)
+            self._at = now_ns
+            self.tick_length = tick_length
+
+    def set_base(self, now_ns: int, base: int) -> None:
+        """A new frequency or tick: applied at once, not at the next second
+        (ntp_update_frequency)."""
+        self.set_length(now_ns, self.tick_length + base - self.tick_length_base)
+        self.tick_length_base = base
+
+    @property
+    def busy(self) -> bool:
+        """A coming second would change the length: something is left to slew, or
+        this second's length is not the base one."""
+        return bool(self.adjust_us or shift_right(self.offset, self.shift)
+                    or self.tick_length != self.tick_length_base)
+
+    def rephase(self, now_ns: int, realtime_offset_ns: int) -> None:
+        """Find the next whole second of CLOCK_REALTIME after ``now_ns`` (a set of the
+        clock moves it); none is looked for while nothing is left to slew."""
+        if not self.busy:
+            self.next_second = None
+            return
+        real = now_ns + realtime_offset_ns
+        self.next_second = now_ns + NSEC - real % NSEC
+
+    def run(self, now_ns: int, realtime_offset_ns: int) -> None:
+        """Run every whole second of CLOCK_REALTIME up to ``now_ns``."""
+        while self.next_second is not None and self.next_second <= now_ns:
+            at = self.next_second
+            delta = shift_right(self.offset, self.shift)
+            if not delta and (self.adjust_us > MAX_TICKADJ_US
+                              or self.adjust_us < -MAX_TICKADJ_US):
+                # seconds alike: 500 us each while more than 500 us is left
+                seconds = min((abs(self.adjust_us) - 1) // MAX_TICKADJ_US,
+                              (now_ns - at) // NSEC + 1)
+                step = MAX_TICKADJ_US if self.adjust_us > 0 else -MAX_TICKADJ_US
+                self.adjust_us -= step * seconds
+                self.set_length(at, self.tick_length_base
+                                + c_div(step * 1000 << SCALE_SHIFT, HZ))
+                self.next_second = at + seconds * NSEC
+                continue
+            self._second(at)
+            self.next_second = at + NSEC
+            if not self.busy:
+                self.next_second = None
+
+    def _second(self, at: int) -> None:
+        """second_overflow's choice of the next second's length (adjtimex(2))."""
+        length = self.tick_length_base
+        delta = shift_right(self.offset, self.shift)
+        self.offset -= delta
+        length += delta
+        adjust = self.adjust_us
+        if adjust > MAX_TICKADJ_US:
+            self.adjust_us -= MAX_TICKADJ_US
+            length += c_div(MAX_TICKADJ_US * 1000 << SCALE_SHIFT, HZ)
+        elif adjust < -MAX_TICKADJ_US:
+            self.adjust_us += MAX_TICKADJ_US
+            length -= c_div(MAX_TICKADJ_US * 1000 << SCALE_SHIFT, HZ)
+        elif adjust:
+            length += c_div(adjust * 1000, HZ) << SCALE_SHIFT
+            self.adjust_us = 0
+        self.set_length(at, length)
 
 
 class VirtualClock:
     """A monotonic virtual clock in integer nanoseconds since the Unix epoch.
 
     ``realtime_offset_ns``: how far CLOCK_REALTIME has been set away from it
-    (clock_settime(2)); the monotonic clocks never move but forward.
-    ``on_change(now_ns, realtime_ns)``, when set, is told every new value (a host's
-    clock page, trace/vdso.py)."""
+    (clock_settime(2)); the monotonic clocks never move but forward. ``rate``: the
+    NTP discipline's (``ClockRate``), which CLOCK_MONOTONIC_RAW (``raw_ns``) shows.
+    ``on_change(now_ns, realtime_ns, raw_ns)``, when set, is told every new value (a
+    host's clock page, trace/vdso.py)."""
 
-    __slots__ = ("start_ns", "_now_ns", "_realtime_offset_ns", "_on_change")
+    __slots__ = ("start_ns", "_now_ns", "_realtime_offset_ns", "_on_change", "rate")
 
     def __init__(self, start_ns: int) -> None:
         self.start_ns = int(start_ns)
         self._now_ns = self.start_ns
         self._realtime_offset_ns = 0
         self._on_change = None
+        self.rate = ClockRate()
 
     @property
     def on_change(self):
@@ -40,8 +169,12 @@ class VirtualClock:
     @on_change.setter
     def on_change(self, listener) -> None:
         self._on_change = listener
-        if listener is not None:
-            listener(self._now_ns, self.realtime_ns)
+        self._tell()
+
+    def _tell(self) -> None:
+        if self._on_change is not None:
+            now = self._now_ns
+            self._on_change(now, now + self._realtime_offset_ns, now - self.rate.gain(now))
 
     @property
     def realtime_offset_ns(self) -> int:
@@ -50,8 +183,15 @@ class VirtualClock:
     @realtime_offset_ns.setter
     def realtime_offset_ns(self, offset_ns: int) -> None:
         self._realtime_offset_ns = int(offset_ns)
-        if self._on_change is not None:
-            self._on_change(self._now_ns, self.realtime_ns)
+        # the next second of the NTP discipline is the new realtime's
+        self.rate.rephase(self._now_ns, self._realtime_offset_ns)
+        self._tell()
+
+    def rate_changed(self) -> None:
+        """The NTP state changed the rate or what is left to slew: its seconds are
+        looked for from now on, and the listener hears the new raw time."""
+        self.rate.rephase(self._now_ns, self._realtime_offset_ns)
+        self._tell()
 
     @property
     def now_ns(self) -> int:
@@ -62,6 +202,11 @@ class VirtualClock:
     def realtime_ns(self) -> int:
         """CLOCK_REALTIME: the virtual time plus what clock_settime moved it by."""
         return self._now_ns + self._realtime_offset_ns
+
+    @property
+    def raw_ns(self) -> int:
+        """CLOCK_MONOTONIC_RAW: the virtual time less what the NTP discipline gained."""
+        return self._now_ns - self.rate.gain(self._now_ns)
 
     @property
     def elapsed_ns(self) -> int:
@@ -81,8 +226,11 @@ class VirtualClock:
                 f"virtual clock cannot go backwards: now {self._now_ns} ns, asked {t_ns} ns"
             )
         self._now_ns = t_ns
+        rate = self.rate
+        if rate.next_second is not None:
+            rate.run(t_ns, self._realtime_offset_ns)
         if self._on_change is not None:
-            self._on_change(t_ns, t_ns + self._realtime_offset_ns)
+            self._on_change(t_ns, t_ns + self._realtime_offset_ns, t_ns - rate.gain(t_ns))
 
     def advance_by(self, delta_ns: int) -> None:
         """Move the clock forward by ``delta_ns`` (must be >= 0)."""

@@ -8,14 +8,20 @@ error estimates, the frequency, tick and TAI offset. A leap second is carried ou
 host's CLOCK_REALTIME as the kernel does it at a UTC midnight (adjtimex(2) STA_INS,
 STA_DEL): the caller is told to step the clock by -1 or +1 second at that instant.
 
-Not modelled: the phase-locked loop's slewing (an ADJ_OFFSET or an adjtime(3) offset
-is kept and read back, the virtual clock never drifts nor slews), and PPS (its fields
-read 0, as in a kernel without CONFIG_NTP_PPS).
+The clock's rate is the kernel's too (kernel/clock.py ClockRate): an adjtime(3) offset
+is slewed at 500 us a second, an ADJ_OFFSET through the phase-locked loop (a chunk of
+it each second, and the frequency it corrects), ADJ_FREQUENCY and ADJ_TICK change the
+rate at once; CLOCK_MONOTONIC_RAW shows what the disciplined clocks gained. A set of
+the clock (clock_settime, settimeofday, ADJ_SETOFFSET) clears what was left to slew
+and marks the clock unsynchronized (ntp_clear). Not modelled: PPS (its fields read 0,
+as in a kernel without CONFIG_NTP_PPS).
 """
 from __future__ import annotations
 
 import errno
 
+from .clock import HZ, SCALE_SHIFT, SHIFT_PLL, VirtualClock, c_div as _c_div
+from .clock import shift_right as _shift_right
 from .errors import KernelError
 
 NSEC = 1_000_000_000
@@ -49,6 +55,7 @@ MAXFREQ_SCALED = MAXFREQ_NS << NTP_SCALE_SHIFT
 PPM_SCALE_INV_SHIFT = 19
 PPM_SCALE_INV = (1 << (PPM_SCALE_INV_SHIFT + NTP_SCALE_SHIFT)) // PPM_SCALE + 1
 MAXTC = 10
+MINSEC, MAXSEC, SHIFT_FLL = 256, 2048, 2   # the FLL's interval bounds (timex.h)
 MAX_TAI_OFFSET = 100000
 LLONG_MAX = (1 << 63) - 1
 NEVER = 1 << 62
@@ -56,17 +63,6 @@ NEVER = 1 << 62
 
 def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
-
-
-def _shift_right(value: int, bits: int) -> int:
-    """A shift that rounds toward zero, as the kernel's for signed values."""
-    return -((-value) >> bits) if value < 0 else value >> bits
-
-
-def _c_div(a: int, b: int) -> int:
-    """C division: toward zero."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
 
 
 def _leap_second(second: int, insert: bool) -> int:
@@ -103,17 +99,27 @@ class NtpState:
         self.esterror = NTP_PHASE_LIMIT_US
         self.constant = 2
         self.freq = 0                     # scaled ns (<< 32) per second
-        self.offset_ns = 0
-        self.adjust_us = 0                # adjtime(3)'s offset
+        self.reftime = 0                  # the second of the last PLL update
         self.tick_us = 1_000_000 // USER_HZ
         self.tai = 0
+        self._own_clock = None            # when used without a host's clock (tests)
         self.next_leap = NEVER            # the second (UTC) a leap happens at
         self._second = realtime_ns // NSEC  # the last whole second seen
 
     # ------------------------------------------------------------ time passing
-    def stepped(self, realtime_ns: int) -> None:
-        """CLOCK_REALTIME was set: seconds count on from there (a set is no tick)."""
+    def stepped(self, realtime_ns: int, clock: VirtualClock | None = None) -> None:
+        """CLOCK_REALTIME was set: seconds count on from there (a set is no tick), and,
+        as the kernel clears its NTP state at a set (ntp_clear), what was left to
+        slew is dropped and the clock counts as unsynchronized."""
         self._second = realtime_ns // NSEC
+        self.status |= STA_UNSYNC
+        self.maxerror = self.esterror = NTP_PHASE_LIMIT_US
+        if clock is not None:
+            rate = clock.rate
+            rate.adjust_us = rate.offset = 0
+            self._update_frequency(clock)
+            rate.set_length(clock.now_ns, rate.tick_length_base)
+            clock.rate_changed()
 
     def advance(self, realtime_ns: int) -> int:
         """The clock ran on to ``realtime_ns``: each whole second reached on the way is
@@ -222,20 +228,33 @@ class NtpState:
         frac = tx.time_usec if tx.modes & ADJ_NANO else tx.time_usec * 1000
         return tx.time_sec * NSEC + frac
 
-    def adjtimex(self, tx: Timex, realtime_ns: int) -> int:
+    def adjtimex(self, tx: Timex, realtime_ns: int, clock: VirtualClock | None = None) -> int:
         """Apply ``tx``'s modes (already validated, ADJ_SETOFFSET already stepped) and
-        fill it in as the kernel does; returns the clock state."""
+        fill it in as the kernel does; returns the clock state. ``clock``: the host's
+        clock, whose rate the modes steer (one of its own when None, for a state used
+        alone: its virtual time is then the realtime given)."""
+        if clock is None:
+            if self._own_clock is None:
+                self._own_clock = VirtualClock(realtime_ns)
+            clock = self._own_clock
+            if realtime_ns > clock.now_ns:
+                clock.advance_to(realtime_ns)
+        rate = clock.rate
         modes = tx.modes
         if modes & ADJ_ADJTIME:
-            old = self.adjust_us
+            old = rate.adjust_us
             if not modes & ADJ_OFFSET_READONLY:
-                self.adjust_us = tx.offset
+                # adjtime(3): slewed from the next second on, 500 us a second
+                rate.adjust_us = tx.offset
+                self._update_frequency(clock)
             tx.offset = old
         else:
             if modes:
-                self._apply(tx, realtime_ns)
-            tx.offset = self.offset_ns if self.status & STA_NANO else _c_div(
-                self.offset_ns, 1000)
+                self._apply(tx, realtime_ns, clock)
+            tx.offset = _shift_right(rate.offset * HZ, SCALE_SHIFT)
+            if not self.status & STA_NANO:
+                tx.offset = _c_div(tx.offset, 1000)
+        clock.rate_changed()
         result = self.state
         if self._error_status():
             result = TIME_ERROR
@@ -253,6 +272,38 @@ class NtpState:
         tx.time_usec = frac if self.status & STA_NANO else frac // 1000
         return result
 
+    def _update_frequency(self, clock: VirtualClock) -> None:
+        """The rate the tick and the frequency give, from now on (ntp_update_frequency)."""
+        second = ((self.tick_us * 1000 * USER_HZ) << NTP_SCALE_SHIFT) + self.freq
+        clock.rate.set_base(clock.now_ns, second // HZ)
+
+    def _update_offset(self, offset: int, realtime_ns: int, clock: VirtualClock) -> None:
+        """ADJ_OFFSET through the phase-locked loop: the phase to slew, and the
+        frequency error it shows since the last update (ntp_update_offset)."""
+        if not self.status & STA_PLL:
+            return
+        if not self.status & STA_NANO:
+            offset = _clamp(offset, -1_000_000, 1_000_000) * 1000
+        offset = _clamp(offset, -MAXPHASE_NS, MAXPHASE_NS)
+        real_secs = realtime_ns // NSEC
+        secs = real_secs - self.reftime
+        if self.status & STA_FREQHOLD:
+            secs = 0
+        self.reftime = real_secs
+        freq_adj = self._update_offset_fll(offset, secs)
+        secs = min(secs, 1 << (SHIFT_PLL + 1 + self.constant))
+        freq_adj += (offset * secs) << (NTP_SCALE_SHIFT - 2 * (SHIFT_PLL + 2 + self.constant))
+        self.freq = max(min(freq_adj + self.freq, MAXFREQ_SCALED), -MAXFREQ_SCALED)
+        clock.rate.offset = _c_div(offset << NTP_SCALE_SHIFT, HZ)
+
+    def _update_offset_fll(self, offset: int, secs: int) -> int:
+        """The frequency-locked loop's part: only over long intervals (or STA_FLL)."""
+        self.status &= ~STA_MODE
+        if secs < MINSEC or not self.status & STA_FLL and secs <= MAXSEC:
+            return 0
+        self.status |= STA_MODE
+        return _c_div(offset << (NTP_SCALE_SHIFT - SHIFT_FLL), secs)
+
     def _error_status(self) -> bool:
         status = self.status
         return bool(
@@ -261,12 +312,14 @@ class NtpState:
             or status & (STA_PPSTIME | STA_PPSJITTER) == (STA_PPSTIME | STA_PPSJITTER)
             or status & STA_PPSFREQ and status & (STA_PPSWANDER | STA_PPSERROR))
 
-    def _apply(self, tx: Timex, realtime_ns: int) -> None:
+    def _apply(self, tx: Timex, realtime_ns: int, clock: VirtualClock) -> None:
         modes = tx.modes
         if modes & ADJ_STATUS:
             if self.status & STA_PLL and not tx.status & STA_PLL:
                 # the PLL switched off: the state machine starts over, unsynchronized
                 self.state, self.status, self.next_leap = TIME_OK, STA_UNSYNC, NEVER
+            if not self.status & STA_PLL and tx.status & STA_PLL:
+                self.reftime = realtime_ns // NSEC   # the PLL's interval starts now
             self.status = self.status & STA_RONLY | tx.status & ~STA_RONLY
         if modes & ADJ_NANO:
             self.status |= STA_NANO
@@ -283,11 +336,12 @@ class NtpState:
             if not self.status & STA_NANO:
                 constant += 4
             self.constant = _clamp(constant, 0, MAXTC)
+            clock.rate.shift = SHIFT_PLL + self.constant
         if modes & ADJ_TAI and 0 <= tx.constant <= MAX_TAI_OFFSET:
             self.tai = tx.constant
-        if modes & ADJ_OFFSET and self.status & STA_PLL:
-            # kept, never slewed: the virtual clock has no error to correct
-            offset = tx.offset if self.status & STA_NANO else tx.offset * 1000
-            self.offset_ns = _clamp(offset, -MAXPHASE_NS, MAXPHASE_NS)
+        if modes & ADJ_OFFSET:
+            self._update_offset(tx.offset, realtime_ns, clock)
         if modes & ADJ_TICK:
             self.tick_us = tx.tick
+        if modes & (ADJ_TICK | ADJ_FREQUENCY | ADJ_OFFSET):
+            self._update_frequency(clock)

@@ -18,6 +18,9 @@ monotonic and boottime clocks, and absolute sleeps and timers on them are read i
 terms. adjtimex(2) and clock_adjtime(2) read and set the host's NTP state
 (kernel/ntp.py): ADJ_SETOFFSET steps the host's CLOCK_REALTIME as clock_settime does,
 and a leap second armed with STA_INS or STA_DEL is carried out on it at UTC midnight.
+The virtual time is
+CLOCK_MONOTONIC, which NTP steers: an adjtime(3) slew or a frequency shows against
+CLOCK_MONOTONIC_RAW (kernel/clock.py ClockRate), in the vDSO's clock page too.
 """
 from __future__ import annotations
 
@@ -61,6 +64,8 @@ def _clock_value(ctx, clock_id: int) -> int | None:
     # the time namespace's offset, or CLOCK_TAI's (adjtimex(2) tai)
     if clock_id in REALTIME_CLOCKS:
         return _realtime(ctx) + ctx.engine.clock_offset_ns(ctx.proc.pid, clock_id)
+    if clock_id == CLOCK_MONOTONIC_RAW:  # the oscillator's time: not slewed by NTP
+        return ctx.engine.clock.raw_ns + ctx.engine.clock_offset_ns(ctx.proc.pid, clock_id)
     if clock_id in _WALL_CLOCKS:
         return ctx.now_ns + ctx.engine.clock_offset_ns(ctx.proc.pid, clock_id)
     if clock_id in _CPU_CLOCKS:
@@ -236,7 +241,7 @@ def _step_realtime(engine, delta_ns: int) -> None:
     sync_ntp(engine)
     engine.clock.realtime_offset_ns += delta_ns
     engine.realtime_was_set(delta_ns)
-    engine.ntp.stepped(engine.clock.realtime_ns)
+    engine.ntp.stepped(engine.clock.realtime_ns, engine.clock)
     sync_ntp(engine)
 
 
@@ -290,7 +295,7 @@ def _adjtimex(ctx, buf: int) -> int:
     if tx.modes & ADJ_SETOFFSET:
         _step_realtime(engine, NtpState.setoffset_ns(tx))
     sync_ntp(engine)
-    result = engine.ntp.adjtimex(tx, engine.clock.realtime_ns)
+    result = engine.ntp.adjtimex(tx, engine.clock.realtime_ns, engine.clock)
     sync_ntp(engine)  # a status set or cleared arms or disarms a leap second
     for name, fmt, at in _TIMEX_LAYOUT:
         value = getattr(tx, name)

@@ -16,6 +16,7 @@ struct clock_page {
     volatile int64_t now_ns;          /* the monotonic clocks */
     volatile int64_t realtime_ns;     /* CLOCK_REALTIME and its views */
     volatile int64_t tai_ns;          /* CLOCK_TAI - CLOCK_REALTIME (adjtimex(2) tai) */
+    volatile int64_t raw_ns;          /* CLOCK_MONOTONIC_RAW: not slewed by NTP */
 };
 
 struct k_timespec { int64_t tv_sec; int64_t tv_nsec; };
@@ -61,7 +62,7 @@ static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e,
 }
 
 /* The values as of one instant of virtual time. */
-static inline void read_page(int64_t *now, int64_t *real, int64_t *tai)
+static inline void read_page(int64_t *now, int64_t *real, int64_t *tai, int64_t *raw)
 {
     const struct clock_page *p = page();
     uint32_t seq;
@@ -72,6 +73,7 @@ static inline void read_page(int64_t *now, int64_t *real, int64_t *tai)
         *now = p->now_ns;
         *real = p->realtime_ns;
         *tai = p->tai_ns;
+        *raw = p->raw_ns;
         __asm__ volatile("" ::: "memory");
     } while (p->seq != seq);
 }
@@ -91,8 +93,10 @@ static int clock_kind(int id)
         return 2;
     case 11:                              /* TAI */
         return 4;
-    case 1: case 4: case 6:               /* MONOTONIC, _RAW, _COARSE */
+    case 1: case 6:                       /* MONOTONIC, _COARSE */
         return 1;
+    case 4:                               /* MONOTONIC_RAW */
+        return 5;
     case 7: case 9:                       /* BOOTTIME, _ALARM */
         return 3;
     default:
@@ -105,9 +109,10 @@ int __vdso_clock_gettime(int id, struct k_timespec *ts)
     int kind = clock_kind(id);
     if (!kind)
         return (int)raw_syscall6(228 /* clock_gettime */, id, (long)ts, 0, 0, 0, 0);
-    int64_t now, real, tai;
-    read_page(&now, &real, &tai);
-    int64_t v = kind == 2 ? real : kind == 4 ? real + tai : now + timens_offset(kind == 3);
+    int64_t now, real, tai, raw;
+    read_page(&now, &real, &tai, &raw);
+    int64_t v = kind == 2 ? real : kind == 4 ? real + tai
+                : (kind == 5 ? raw : now) + timens_offset(kind == 3);
     ts->tv_sec = seconds(v);
     ts->tv_nsec = v - seconds(v) * NSEC;
     return 0;
@@ -115,8 +120,8 @@ int __vdso_clock_gettime(int id, struct k_timespec *ts)
 
 int __vdso_gettimeofday(struct k_timeval *tv, struct k_timezone *tz)
 {
-    int64_t now, real, tai;
-    read_page(&now, &real, &tai);
+    int64_t now, real, tai, raw;
+    read_page(&now, &real, &tai, &raw);
     if (tv) {
         tv->tv_sec = seconds(real);
         tv->tv_usec = (real - seconds(real) * NSEC) / 1000;
@@ -130,8 +135,8 @@ int __vdso_gettimeofday(struct k_timeval *tv, struct k_timezone *tz)
 
 int64_t __vdso_time(int64_t *t)
 {
-    int64_t now, real, tai;
-    read_page(&now, &real, &tai);
+    int64_t now, real, tai, raw;
+    read_page(&now, &real, &tai, &raw);
     int64_t s = seconds(real);
     if (t)
         *t = s;

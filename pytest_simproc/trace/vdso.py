@@ -50,8 +50,8 @@ _CFLAGS = ["-O2", "-fPIC", "-shared", "-nostdlib", "-fno-stack-protector",
            "-Wl,-z,max-page-size=4096", "-Wl,--build-id=none"]
 
 # the clock page's layout, vdso.c's struct clock_page: seq, pad, now_ns, realtime_ns,
-# tai_ns
-_PAGE_FMT = "<IIqqq"
+# tai_ns, raw_ns
+_PAGE_FMT = "<IIqqqq"
 
 
 
@@ -122,25 +122,29 @@ class ClockPage:
             os.close(fd)
         self._seq = 0
 
-    def publish(self, now_ns: int, realtime_ns: int) -> None:
-        """Write the virtual clocks' values; the sequence word is odd meanwhile."""
-        self._write(8, struct.pack("<qq", now_ns, realtime_ns))
+    def publish(self, now_ns: int, realtime_ns: int, raw_ns: int | None = None) -> None:
+        """Write the virtual clocks' values (``raw_ns``: CLOCK_MONOTONIC_RAW, which
+        the NTP discipline's slew sets apart: kernel/clock.py ClockRate; the virtual
+        time when None); the sequence word is odd meanwhile."""
+        self._write((8, struct.pack("<qq", now_ns, realtime_ns)),
+                    (32, struct.pack("<q", now_ns if raw_ns is None else raw_ns)))
 
     def publish_tai(self, tai_ns: int) -> None:
         """Write how far CLOCK_TAI runs ahead of CLOCK_REALTIME."""
-        self._write(24, struct.pack("<q", tai_ns))
+        self._write((24, struct.pack("<q", tai_ns)))
 
-    def _write(self, at: int, data: bytes) -> None:
+    def _write(self, *parts: tuple[int, bytes]) -> None:
         m = self._map
         self._seq += 1
         struct.pack_into("<I", m, 0, self._seq)
-        m[at:at + len(data)] = data
+        for at, data in parts:
+            m[at:at + len(data)] = data
         self._seq += 1
         struct.pack_into("<I", m, 0, self._seq)
 
     def read(self) -> tuple[int, int]:
         """(now_ns, realtime_ns) as a program would read them."""
-        _, _, now, real, _ = struct.unpack_from(_PAGE_FMT, self._map, 0)
+        _, _, now, real, _, _ = struct.unpack_from(_PAGE_FMT, self._map, 0)
         return now, real
 
     def close(self) -> None:

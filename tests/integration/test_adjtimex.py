@@ -38,6 +38,7 @@ nobody: ADJ_OFFSET_SS_READ ok
 nobody: ADJ_STATUS EPERM
 nobody: ADJ_OFFSET_SINGLESHOT EPERM
 nobody: ADJ_SETOFFSET EPERM
+nobody: adjtime(3) EPERM
 nobody: bad ADJ_TICK EPERM
 """
 
@@ -87,3 +88,39 @@ def test_leap_seconds_on_the_hosts_clock(build):
         host.run()
         assert (p.exit_status, p.stderr) == (Exited(0), b"")
         assert p.stdout == LEAP
+
+
+# adjtime(3) slews the clock 500 us each second from the next whole second on
+# (adjtimex(2) ADJ_OFFSET_SINGLESHOT), the last remainder at once; the PLL a part of its
+# offset each second (1/64 with the constant 0 given in microseconds); ADJ_FREQUENCY at
+# once. Sleeps last what they say on CLOCK_MONOTONIC and CLOCK_REALTIME, which the
+# slew moves together: it shows against CLOCK_MONOTONIC_RAW, alike through the vDSO
+# and the system call. A set of the clock drops what was left to slew.
+SLEW = b"""\
+at start                     realtime - raw +0 us (vDSO = syscall), adjtime left 0 us, offset 0 us, freq 0
+adjtime +1 s                 realtime - raw +0 us (vDSO = syscall), adjtime left 1000000 us, offset 0 us, freq 0
+10 s on                      realtime - raw +4497 us (vDSO = syscall), adjtime left 995000 us, offset 0 us, freq 0
+  a 10 s sleep took 10000 ms of CLOCK_MONOTONIC and of CLOCK_REALTIME 10000 ms
+adjtime -1 ms, 1.5 s on      realtime - raw +4747 us (vDSO = syscall), adjtime left -500 us, offset 0 us, freq 0
+1 s on                       realtime - raw +4247 us (vDSO = syscall), adjtime left 0 us, offset 0 us, freq 0
+1 s on                       realtime - raw +3997 us (vDSO = syscall), adjtime left 0 us, offset 0 us, freq 0
+ADJ_OFFSET 2 ms: ok
+PLL offset 2 ms              realtime - raw +3997 us (vDSO = syscall), adjtime left 0 us, offset 2000 us, freq 0
+1 s on                       realtime - raw +4012 us (vDSO = syscall), adjtime left 0 us, offset 1968 us, freq 0
+1 s on                       realtime - raw +4043 us (vDSO = syscall), adjtime left 0 us, offset 1937 us, freq 0
+1 s on                       realtime - raw +4074 us (vDSO = syscall), adjtime left 0 us, offset 1907 us, freq 0
+ADJ_FREQUENCY +100 ppm       realtime - raw +4074 us (vDSO = syscall), adjtime left 0 us, offset 1907 us, freq 6553600
+10 s on                      realtime - raw +5354 us (vDSO = syscall), adjtime left 0 us, offset 1629 us, freq 6553600
+adjtime +2 s, 2 s on, set    realtime - raw +0 us (vDSO = syscall), adjtime left 0 us, offset 0 us, freq 0
+1 s on                       realtime - raw +0 us (vDSO = syscall), adjtime left 0 us, offset 0 us, freq 0
+"""
+
+
+def test_slewing_on_the_hosts_clock(build):
+    """Never run natively: it slews the clock."""
+    with SimHost() as host:
+        p = host.spawn([build("adjtimex"), "slew"])
+        host.run()
+        assert (p.exit_status, p.stderr) == (Exited(0), b"")
+        assert p.stdout == SLEW
+

@@ -131,9 +131,9 @@ def test_burst_conserves_charged_time(steps):
 def test_on_change_hears_every_new_value():
     """The clock tells its listener (a host's clock page, trace/vdso.py) each value
     the realtime and monotonic clocks take, and nothing moves it without a call."""
-    heard = []
+    heard, raws = [], []
     c = VirtualClock(1000)
-    c.on_change = lambda now, real: heard.append((now, real))
+    c.on_change = lambda now, real, raw: heard.append((now, real)) or raws.append(raw - now)
     assert heard == [(1000, 1000)]           # the value at the time it is attached
     c.advance_to(1500)
     c.advance_by(0)
@@ -143,3 +143,4 @@ def test_on_change_hears_every_new_value():
     with pytest.raises(ValueError):
         c.advance_to(1)
     assert heard[-1] == (1600, 1300) and len(heard) == 5
+    assert raws == [0] * 5   # nothing slews: CLOCK_MONOTONIC_RAW reads the virtual time

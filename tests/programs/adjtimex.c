@@ -6,7 +6,11 @@
  *
  * "leap": leap seconds armed with STA_INS and STA_DEL on a clock set to just before
  * UTC midnight. Run it only in a simulated host: natively it would set the machine's
- * clock and insert a real leap second. */
+ * clock and insert a real leap second.
+ *
+ * "slew": adjtime(3) and the PLL's ADJ_OFFSET slew the clock, ADJ_FREQUENCY changes its
+ * rate; CLOCK_MONOTONIC_RAW shows what the disciplined clocks gained, the same through
+ * the vDSO as through the system call. Only in a simulated host: it changes the clock. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
@@ -92,6 +96,8 @@ static void errors(void)
         out("nobody: ADJ_STATUS %s\n", adj(-100, ADJ_STATUS, &tx));
         out("nobody: ADJ_OFFSET_SINGLESHOT %s\n", adj(-100, ADJ_OFFSET_SINGLESHOT, &tx));
         out("nobody: ADJ_SETOFFSET %s\n", adj(CLOCK_REALTIME, ADJ_SETOFFSET, &tx));
+        struct timeval delta = {0, 1000};
+        out("nobody: adjtime(3) %s\n", res(adjtime(&delta, NULL)));
         tx.tick = 5000;
         out("nobody: bad ADJ_TICK %s\n", adj(-100, ADJ_TICK, &tx));
         _exit(0);
@@ -225,13 +231,109 @@ static void leap(void)
     show("cleared, one second on");
 }
 
+/* ------------------------------------------------------------ slewing */
+
+/* A clock through the vDSO (glibc's clock_gettime) or the system call itself. */
+static int64_t read_ns(clockid_t clock, int trapped)
+{
+    struct timespec ts;
+    if (trapped ? syscall(SYS_clock_gettime, clock, &ts) : clock_gettime(clock, &ts))
+        die("clock_gettime");
+    return ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+/* How far CLOCK_REALTIME has gained on CLOCK_MONOTONIC_RAW since `since`, in us,
+ * through the vDSO and the system call ("same" when they agree). */
+static void gained(const char *when, int64_t since)
+{
+    int64_t vdso = read_ns(CLOCK_REALTIME, 0) - read_ns(CLOCK_MONOTONIC_RAW, 0);
+    int64_t sys = read_ns(CLOCK_REALTIME, 1) - read_ns(CLOCK_MONOTONIC_RAW, 1);
+    struct timeval left;
+    if (adjtime(NULL, &left))
+        die("adjtime read");
+    struct timex tx = {0};
+    adjtimex(&tx);
+    out("%-28s realtime - raw %+lld us (%s), adjtime left %ld us, offset %ld us, "
+        "freq %ld\n", when, (long long)((vdso - since) / 1000),
+        vdso / 1000 == sys / 1000 ? "vDSO = syscall" : "vDSO != syscall",
+        (long)(left.tv_sec * 1000000 + left.tv_usec), tx.offset, tx.freq);
+}
+
+static void slew(void)
+{
+    int64_t base = read_ns(CLOCK_REALTIME, 0) - read_ns(CLOCK_MONOTONIC_RAW, 0);
+    int64_t mono0 = mono(), real0 = read_ns(CLOCK_REALTIME, 0);
+    gained("at start", base);
+    struct timeval delta = {1, 0};
+    if (adjtime(&delta, NULL))
+        die("adjtime");
+    gained("adjtime +1 s", base);
+    nap(10000);
+    gained("10 s on", base);
+    out("  a 10 s sleep took %lld ms of CLOCK_MONOTONIC and of CLOCK_REALTIME %lld ms\n",
+        (long long)((mono() - mono0) / 1000000),
+        (long long)((read_ns(CLOCK_REALTIME, 0) - real0) / 1000000));
+    delta.tv_sec = -1;
+    delta.tv_usec = 999000;   /* -1 ms */
+    if (adjtime(&delta, NULL))
+        die("adjtime");
+    nap(1500);
+    gained("adjtime -1 ms, 1.5 s on", base);
+    nap(1000);
+    gained("1 s on", base);
+    nap(1000);
+    gained("1 s on", base);
+
+    /* the phase-locked loop slews a part of its offset each second */
+    struct timex tx = {.modes = ADJ_STATUS, .status = STA_PLL};
+    adjtimex(&tx);
+    tx.modes = ADJ_OFFSET | ADJ_TIMECONST;
+    tx.offset = 2000;
+    tx.constant = 0;
+    out("ADJ_OFFSET 2 ms: %s\n", res(adjtimex(&tx)));
+    gained("PLL offset 2 ms", base);
+    for (int i = 0; i < 3; i++) {
+        nap(1000);
+        gained("1 s on", base);
+    }
+    tx.modes = ADJ_STATUS;
+    tx.status = 0;
+    adjtimex(&tx);
+
+    /* +100 ppm at once: 100 us more each second */
+    tx.modes = ADJ_FREQUENCY;
+    tx.freq = 100 << 16;
+    adjtimex(&tx);
+    gained("ADJ_FREQUENCY +100 ppm", base);
+    nap(10000);
+    gained("10 s on", base);
+    tx.freq = 0;
+    adjtimex(&tx);
+
+    /* a set of the clock drops what is left to slew */
+    delta.tv_sec = 2;
+    delta.tv_usec = 0;
+    adjtime(&delta, NULL);
+    nap(2000);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (clock_settime(CLOCK_REALTIME, &now))
+        die("clock_settime");
+    base = read_ns(CLOCK_REALTIME, 0) - read_ns(CLOCK_MONOTONIC_RAW, 0);
+    gained("adjtime +2 s, 2 s on, set", base);
+    nap(1000);
+    gained("1 s on", base);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "errors") == 0)
         errors();
     else if (argc == 2 && strcmp(argv[1], "leap") == 0)
         leap();
+    else if (argc == 2 && strcmp(argv[1], "slew") == 0)
+        slew();
     else
-        die("usage: adjtimex errors|leap");
+        die("usage: adjtimex errors|leap|slew");
     return 0;
 }
