@@ -102,19 +102,20 @@ class FdObjects:
         self._fd_object_created(self.pidfds, task, fd,
                                 PidFdRef(pid, self.dup_tracee_fd(task, fd)))
 
-    def realtime_was_set(self, delta_ns: int, tai_moves: bool = True) -> None:
-        """CLOCK_REALTIME was set ``delta_ns`` away: timers at an absolute realtime move,
-        absolute realtime sleeps look again (clock_nanosleep(2)), and a timerfd armed
-        with TFD_TIMER_CANCEL_ON_SET is canceled: readable, its read ECANCELED
-        (timerfd_create(2)). ``tai_moves`` False: CLOCK_TAI stays (a leap second),
-        and so do its timers."""
-        if not delta_ns:
+    def realtime_was_set(self, delta_ns: int, tai_ns: int | None = None) -> None:
+        """CLOCK_REALTIME was set ``delta_ns`` away and CLOCK_TAI ``tai_ns`` (as far
+        when None; kernel/timers.py): timers at an absolute time of them move,
+        absolute sleeps on them look again (clock_nanosleep(2)), and, when the
+        realtime moved, a timerfd armed with TFD_TIMER_CANCEL_ON_SET is canceled:
+        readable, its read ECANCELED (timerfd_create(2))."""
+        if not delta_ns and not tai_ns:
             return
-        self.timers.realtime_was_set(delta_ns, tai_moves)
-        for entry in self._fd_objects.get(id(self.timerfds), ()):
-            if entry.cancel_on_set and not entry.canceled:
-                entry.canceled = True
-                os.write(entry.dup, (1).to_bytes(8, "little"))
+        self.timers.realtime_was_set(delta_ns, tai_ns)
+        if delta_ns:
+            for entry in self._fd_objects.get(id(self.timerfds), ()):
+                if entry.cancel_on_set and not entry.canceled:
+                    entry.canceled = True
+                    os.write(entry.dup, (1).to_bytes(8, "little"))
         self._notify(REALTIME_SET)
 
     def pidfd_target(self, task: Task, fd: int):

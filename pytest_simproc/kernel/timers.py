@@ -44,8 +44,10 @@ REALTIME_SET = ("realtime set",)
 
 
 def _on_realtime(clock_id: int, flags: int) -> bool:
-    """Armed at an absolute time of a realtime clock: it moves when that clock is set."""
-    return bool(flags & TIMER_ABSTIME) and clock_id in REALTIME_CLOCKS
+    """It moves when its clock is set: armed at an absolute time of a realtime clock,
+    or on CLOCK_TAI at all (only a relative CLOCK_REALTIME timer is the kernel's
+    CLOCK_MONOTONIC one, POSIX's rule; a relative TAI one expires at a TAI time)."""
+    return clock_id == CLOCK_TAI or bool(flags & TIMER_ABSTIME) and clock_id in REALTIME_CLOCKS
 
 
 def itimer_info(sig: int) -> bytes:
@@ -293,19 +295,24 @@ class TimerTable:
             value -= self._clock.realtime_offset_ns
         return value - self.ns_offset(pid, clock_id)
 
-    def realtime_was_set(self, delta_ns: int, tai_moves: bool = True) -> None:
-        """CLOCK_REALTIME jumped by ``delta_ns``: a timer armed at an absolute realtime
-        still expires at that realtime, sooner or later on the virtual timeline, at
-        once if it has passed (clock_settime(2), timer_settime(2) TIMER_ABSTIME);
-        relative timers and the monotonic clocks do not move, nor do CLOCK_TAI's when
-        ``tai_moves`` is False (a leap second: the TAI offset moved back)."""
+    def realtime_was_set(self, delta_ns: int, tai_ns: int | None = None) -> None:
+        """CLOCK_REALTIME jumped by ``delta_ns`` and CLOCK_TAI by ``tai_ns`` (as far,
+        when None; 0 at a leap second, whose step the TAI offset takes back; alone
+        when adjtimex(2) ADJ_TAI sets the offset): a timer armed at an absolute time
+        of either still expires at that time, sooner or later on the virtual
+        timeline, at once if it has passed (clock_settime(2), timer_settime(2)
+        TIMER_ABSTIME; the kernel's clock_was_set moves the realtime and TAI timer
+        bases alike); relative timers and the monotonic clocks do not move."""
+        if tai_ns is None:
+            tai_ns = delta_ns
         for timer, pid in list(self._on_realtime.items()):
             if not timer.expiry:  # a one-shot that expired
                 del self._on_realtime[timer]
                 continue
-            if timer.clock_id == CLOCK_TAI and not tai_moves:
+            moved = tai_ns if timer.clock_id == CLOCK_TAI else delta_ns
+            if not moved:
                 continue
-            timer.expiry = max(timer.expiry - delta_ns, 1)
+            timer.expiry = max(timer.expiry - moved, 1)
             if timer.handle is not None:  # else parked: moved when it resumes
                 self._events.cancel(timer.handle)
                 timer.handle = self._events.schedule(max(timer.expiry, self._clock.now_ns),

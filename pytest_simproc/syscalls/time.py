@@ -17,8 +17,8 @@ Time namespaces (kernel/timens.py) are applied: a process's namespace moves its
 monotonic and boottime clocks, and absolute sleeps and timers on them are read in its
 terms. adjtimex(2) and clock_adjtime(2) read and set the host's NTP state
 (kernel/ntp.py): ADJ_SETOFFSET steps the host's CLOCK_REALTIME as clock_settime does,
-and a leap second armed with STA_INS or STA_DEL is carried out on it at UTC midnight.
-The virtual time is
+a leap second armed with STA_INS or STA_DEL is carried out on it at UTC midnight, and
+ADJ_TAI moves CLOCK_TAI with its timers and absolute sleeps. The virtual time is
 CLOCK_MONOTONIC, which NTP steers: an adjtime(3) slew or a frequency shows against
 CLOCK_MONOTONIC_RAW (kernel/clock.py ClockRate), in the vDSO's clock page too.
 """
@@ -167,16 +167,16 @@ def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):
     return Block(deadline_ns=deadline_ns, on_timeout=lambda c: 0, on_interrupt=interrupted)
 
 
-def _sleep_until_realtime(ctx, clock_id: int, value_ns: int):
+def _sleep_until_realtime(ctx, clock_id: int, value_ns: int, rem_ptr: int = 0):
     """Park until realtime clock ``clock_id`` reads ``value_ns``: a clock_settime (or
-    a leap second, for all but CLOCK_TAI) meanwhile makes the sleep end sooner or
-    later (clock_nanosleep(2) TIMER_ABSTIME)."""
+    a leap second, for all but CLOCK_TAI; ADJ_TAI for CLOCK_TAI) meanwhile makes the
+    sleep end sooner or later (clock_nanosleep(2) TIMER_ABSTIME)."""
     deadline = value_ns - ctx.engine.clock.realtime_offset_ns - ctx.engine.clock_offset_ns(
         ctx.proc.pid, clock_id)
-    block = _sleep_until(ctx, deadline, 0)
+    block = _sleep_until(ctx, deadline, rem_ptr)
     if isinstance(block, Block):
         block.keys = (REALTIME_SET,)
-        block.retry = lambda c: _sleep_until_realtime(c, clock_id, value_ns)
+        block.retry = lambda c: _sleep_until_realtime(c, clock_id, value_ns, rem_ptr)
     return block
 
 
@@ -212,6 +212,10 @@ def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
             return _sleep_until_realtime(ctx, clock_id, value)
         # a time of the caller's namespace (time_namespaces(7))
         return _sleep_until(ctx, value - ctx.engine.timens.offset(ctx.proc.pid, clock_id), 0)
+    if clock_id == CLOCK_TAI:
+        # only a relative CLOCK_REALTIME sleep is the kernel's CLOCK_MONOTONIC one
+        # (POSIX's rule): a relative TAI sleep ends at a TAI time, and moves with it
+        return _sleep_until_realtime(ctx, clock_id, _clock_value(ctx, clock_id) + value, rem)
     return _sleep_until(ctx, ctx.now_ns + value, rem)
 
 
@@ -252,7 +256,7 @@ def sync_ntp(engine) -> None:
     clock, ntp = engine.clock, engine.ntp
     while step := ntp.advance(clock.realtime_ns):
         clock.realtime_offset_ns += step * NSEC
-        engine.realtime_was_set(step * NSEC, tai_moves=False)  # the TAI offset moved back
+        engine.realtime_was_set(step * NSEC, tai_ns=0)  # the TAI offset moved back
     if engine.clock_page is not None:  # the vDSO's CLOCK_TAI
         engine.clock_page.publish_tai(ntp.tai * NSEC)
     if engine.leap_event is not None:
@@ -295,7 +299,12 @@ def _adjtimex(ctx, buf: int) -> int:
     if tx.modes & ADJ_SETOFFSET:
         _step_realtime(engine, NtpState.setoffset_ns(tx))
     sync_ntp(engine)
+    tai = engine.ntp.tai
     result = engine.ntp.adjtimex(tx, engine.clock.realtime_ns, engine.clock)
+    if engine.ntp.tai != tai:
+        # ADJ_TAI: CLOCK_TAI moved, and what waits for an absolute TAI time moves
+        # with it (the kernel's clock_was_set on the TAI timer base)
+        engine.realtime_was_set(0, tai_ns=(engine.ntp.tai - tai) * NSEC)
     sync_ntp(engine)  # a status set or cleared arms or disarms a leap second
     for name, fmt, at in _TIMEX_LAYOUT:
         value = getattr(tx, name)

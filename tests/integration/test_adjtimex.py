@@ -38,6 +38,7 @@ nobody: ADJ_OFFSET_SS_READ ok
 nobody: ADJ_STATUS EPERM
 nobody: ADJ_OFFSET_SINGLESHOT EPERM
 nobody: ADJ_SETOFFSET EPERM
+nobody: ADJ_TAI EPERM
 nobody: adjtime(3) EPERM
 nobody: bad ADJ_TICK EPERM
 """
@@ -124,3 +125,25 @@ def test_slewing_on_the_hosts_clock(build):
         assert (p.exit_status, p.stderr) == (Exited(0), b"")
         assert p.stdout == SLEW
 
+
+# ADJ_TAI moves CLOCK_TAI (the kernel's clock_was_set on its timer base): a timer or a
+# sleep until a TAI time, and a relative one on CLOCK_TAI (only a relative
+# CLOCK_REALTIME one is on CLOCK_MONOTONIC), come that much sooner or later; realtime
+# timers stay. +3 s after 1 s, -1 s after 2 s: 10 s become 8.
+TAI = b"""\
+ADJ_TAI 10: CLOCK_TAI - CLOCK_REALTIME 10 s (vDSO), 10 s (syscall)
+1 s on, ADJ_TAI 13: TAI timer due in 6000 ms, realtime timer 9000 ms, relative TAI timer 6000 ms
+1 s on, ADJ_TAI 12: TAI timer due in 6000 ms, realtime timer 8000 ms, relative TAI timer 6000 ms
+child: relative TAI sleep 10 s on: 0 after 8000 ms
+child: absolute TAI sleep 10 s on: 0 after 8000 ms
+ADJ_TAI -1 ignored: tai 12
+"""
+
+
+def test_the_tai_offset_moves_tai_timers_and_sleeps(build):
+    """Never run natively: it sets the machine's TAI offset."""
+    with SimHost() as host:
+        p = host.spawn([build("adjtimex"), "tai"])
+        host.run()
+        assert (p.exit_status, p.stderr) == (Exited(0), b"")
+        assert p.stdout == TAI

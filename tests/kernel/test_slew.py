@@ -9,6 +9,8 @@ from pytest_simproc.kernel.clock import NOMINAL, VirtualClock
 from pytest_simproc.kernel.ntp import (
     ADJ_FREQUENCY, ADJ_OFFSET, ADJ_OFFSET_SINGLESHOT, ADJ_OFFSET_SS_READ, ADJ_STATUS,
     ADJ_TIMECONST, STA_PLL, STA_UNSYNC, NtpState, Timex)
+from pytest_simproc.kernel.timers import CLOCK_TAI, TIMER_ABSTIME, TimerTable
+from pytest_simproc.kernel.clock import EventQueue
 
 NSEC = 10**9
 START = 946684800 * NSEC
@@ -142,3 +144,22 @@ def test_one_jump_is_every_second_one_by_one(adjust, pll, freq, start, steps):
     raws = jumped[0]
     assert raws == sorted(raws)   # the oscillator's time never goes back
 
+
+def test_timers_on_tai_move_with_the_tai_offset_relative_or_not():
+    """adjtimex(2) ADJ_TAI: the kernel's clock_was_set moves the TAI timer base; only
+    a relative CLOCK_REALTIME timer is on CLOCK_MONOTONIC (POSIX), a relative TAI one
+    is not."""
+    clock, events = VirtualClock(START), EventQueue()
+    table = TimerTable(clock, events, lambda *a: None, lambda pid: 0)
+    absolute = table.timer_create(7, CLOCK_TAI, 1, 0, None, None)
+    relative = table.timer_create(7, CLOCK_TAI, 1, 0, None, None)
+    realtime = table.timer_create(7, 0, 1, 0, None, None)
+    table.timer_settime(7, absolute, TIMER_ABSTIME, START + 10 * NSEC, 0)
+    table.timer_settime(7, relative, 0, 10 * NSEC, 0)
+    table.timer_settime(7, realtime, 0, 10 * NSEC, 0)
+    table.realtime_was_set(0, tai_ns=3 * NSEC)
+    left = [table.timer_gettime(7, t)[0] for t in (absolute, relative, realtime)]
+    assert left == [7 * NSEC, 7 * NSEC, 10 * NSEC]
+    table.realtime_was_set(NSEC, tai_ns=0)      # a leap second: TAI stays
+    left = [table.timer_gettime(7, t)[0] for t in (absolute, relative, realtime)]
+    assert left == [7 * NSEC, 7 * NSEC, 10 * NSEC]

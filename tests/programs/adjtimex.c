@@ -10,7 +10,8 @@
  *
  * "slew": adjtime(3) and the PLL's ADJ_OFFSET slew the clock, ADJ_FREQUENCY changes its
  * rate; CLOCK_MONOTONIC_RAW shows what the disciplined clocks gained, the same through
- * the vDSO as through the system call. Only in a simulated host: it changes the clock. */
+ * the vDSO as through the system call. "tai": ADJ_TAI moves CLOCK_TAI and what waits
+ * for an absolute TAI time. Both only in a simulated host: they change the clock. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
@@ -96,6 +97,8 @@ static void errors(void)
         out("nobody: ADJ_STATUS %s\n", adj(-100, ADJ_STATUS, &tx));
         out("nobody: ADJ_OFFSET_SINGLESHOT %s\n", adj(-100, ADJ_OFFSET_SINGLESHOT, &tx));
         out("nobody: ADJ_SETOFFSET %s\n", adj(CLOCK_REALTIME, ADJ_SETOFFSET, &tx));
+        tx.constant = 37;
+        out("nobody: ADJ_TAI %s\n", adj(-100, ADJ_TAI, &tx));
         struct timeval delta = {0, 1000};
         out("nobody: adjtime(3) %s\n", res(adjtime(&delta, NULL)));
         tx.tick = 5000;
@@ -325,6 +328,74 @@ static void slew(void)
     gained("1 s on", base);
 }
 
+/* ------------------------------------------------------------ the TAI offset */
+
+static void set_tai(int tai)
+{
+    struct timex tx = {.modes = ADJ_TAI, .constant = tai};
+    if (adjtimex(&tx) < 0)
+        die("ADJ_TAI");
+}
+
+static int64_t left_ms(timer_t timer)
+{
+    struct itimerspec its;
+    timer_gettime(timer, &its);
+    return (its.it_value.tv_sec * NSEC + its.it_value.tv_nsec) / 1000000;
+}
+
+static void tai(void)
+{
+    set_tai(10);
+    out("ADJ_TAI 10: CLOCK_TAI - CLOCK_REALTIME %lld s (vDSO), %lld s (syscall)\n",
+        (long long)((read_ns(CLOCK_TAI, 0) - read_ns(CLOCK_REALTIME, 0)) / NSEC),
+        (long long)((read_ns(CLOCK_TAI, 1) - read_ns(CLOCK_REALTIME, 1)) / NSEC));
+    struct timespec until;
+    clock_gettime(CLOCK_TAI, &until);
+    until.tv_sec += 10;
+    timer_t on_tai, on_real, relative;
+    struct sigevent sev = {.sigev_notify = SIGEV_NONE};
+    struct itimerspec its = {.it_value = until};
+    if (timer_create(CLOCK_TAI, &sev, &on_tai) || timer_settime(on_tai, TIMER_ABSTIME, &its, NULL))
+        die("TAI timer");
+    clock_gettime(CLOCK_REALTIME, &its.it_value);
+    its.it_value.tv_sec += 10;
+    if (timer_create(CLOCK_REALTIME, &sev, &on_real)
+            || timer_settime(on_real, TIMER_ABSTIME, &its, NULL))
+        die("realtime timer");
+    its.it_value.tv_sec = 10;
+    its.it_value.tv_nsec = 0;
+    if (timer_create(CLOCK_TAI, &sev, &relative) || timer_settime(relative, 0, &its, NULL))
+        die("relative timer");
+    pid_t pids[2];
+    for (int i = 0; i < 2; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            struct timespec ten = {10, 0};
+            int64_t before = mono();
+            int r = clock_nanosleep(CLOCK_TAI, i ? 0 : TIMER_ABSTIME, i ? &ten : &until, NULL);
+            out("child: %s TAI sleep 10 s on: %d after %lld ms\n", i ? "relative" : "absolute",
+                r, (long long)((mono() - before) / 1000000));
+            _exit(0);
+        }
+    }
+    nap(1000);
+    set_tai(13);
+    out("1 s on, ADJ_TAI 13: TAI timer due in %lld ms, realtime timer %lld ms, relative "
+        "TAI timer %lld ms\n", (long long)left_ms(on_tai), (long long)left_ms(on_real),
+        (long long)left_ms(relative));
+    nap(1000);
+    set_tai(12);
+    out("1 s on, ADJ_TAI 12: TAI timer due in %lld ms, realtime timer %lld ms, relative "
+        "TAI timer %lld ms\n", (long long)left_ms(on_tai), (long long)left_ms(on_real),
+        (long long)left_ms(relative));
+    waitpid(pids[0], NULL, 0);
+    waitpid(pids[1], NULL, 0);
+    struct timex tx = {.modes = ADJ_TAI, .constant = -1};
+    adjtimex(&tx);
+    out("ADJ_TAI -1 ignored: tai %d\n", tx.tai);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "errors") == 0)
@@ -333,7 +404,9 @@ int main(int argc, char **argv)
         leap();
     else if (argc == 2 && strcmp(argv[1], "slew") == 0)
         slew();
+    else if (argc == 2 && strcmp(argv[1], "tai") == 0)
+        tai();
     else
-        die("usage: adjtimex errors|leap|slew");
+        die("usage: adjtimex errors|leap|slew|tai");
     return 0;
 }
