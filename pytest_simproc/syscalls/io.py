@@ -39,7 +39,7 @@ from .outcome import Block, Native
 from .probe import _never_waits, _probe, _Probe, fd_stat
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
-from .time import timens_offsets_write
+from .time import timens_offsets_write, timens_offsets_writev
 from .tty import any_modelled, hung_up, terminal_device, terminal_io, typed_on_master
 from .timer import read_timerfd
 
@@ -259,15 +259,18 @@ def _iovecs(ctx, iov_ptr, count):
 
 @handles("write")
 def write(ctx, fd, buf, count, *_):
-    if ctx.engine.timens.files_open:  # /proc/PID/timens_offsets (syscalls/time.py)
-        written = timens_offsets_write(ctx, s32(fd), buf, count)
-        if written is not None:
-            return written
+    # /proc/PID/timens_offsets (syscalls/time.py)
+    written = timens_offsets_write(ctx, s32(fd), buf, count)
+    if written is not None:
+        return written
     return _terminal_write(ctx, fd, lambda c: [(buf, count)])
 
 
 @handles("writev")
 def writev(ctx, fd, iov_ptr, count, *_):
+    written = timens_offsets_writev(ctx, s32(fd), iov_ptr, count)
+    if written is not None:
+        return written
     return _terminal_write(ctx, fd, lambda c: _iovecs(c, iov_ptr, s32(count)))
 
 

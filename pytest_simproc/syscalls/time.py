@@ -36,7 +36,8 @@ from ..trace.procstatus import credentials
 from ..trace.vdso import write_offsets
 from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec,
                    read_timeval, s32, s64)
-from .outcome import Block
+from ..kernel.timens import PAGE_SIZE, parse_offsets
+from .outcome import Block, Native
 from .registry import handles
 
 NSEC = 1_000_000_000
@@ -381,28 +382,134 @@ def setns_time(ctx, ns) -> int:
     return 0
 
 
-def timens_offsets_write(ctx, fd: int, buf: int, count: int):
-    """write(2) to /proc/PID/timens_offsets (rendered, procfs.py): the host's
-    namespace takes the offsets; None for any other descriptor."""
+O_ACCMODE, O_WRONLY, O_RDWR, O_PATH = 0o3, 0o1, 0o2, 0o10000000
+UIO_MAXIOV = 1024
+RWF_HIPRI = 0x1
+
+
+def timens_offsets_file(ctx, fd: int):
+    """(pid, position, writable) when descriptor ``fd`` is a /proc/PID/timens_offsets
+    (rendered, procfs.py), None for any other (and at once until a program opened
+    one: the check costs a readlink)."""
+    if not ctx.engine.timens.files_open or fd < 0:
+        return None
     try:
         link = os.readlink(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
     except OSError:
         return None
     root = os.path.join(ctx.engine.data_dir, ".proc", "")
+    # the file is rendered anew at each open: one open before is deleted by then
+    link = link.removesuffix(" (deleted)")
     if not (link.startswith(root) and link.endswith("/timens_offsets")):
         return None
     pid = int(link[len(root):].split("/", 1)[0])
-    count = count & 0xFFFFFFFFFFFFFFFF
     with open(f"/proc/{ctx.task.tgid_native}/fdinfo/{fd}", "rb") as f:
         position = int(f.readline().split()[1])
-    if position or count >= 4096:
+        flags = int(f.readline().split()[1], 8)
+    return pid, position, flags & O_ACCMODE in (O_WRONLY, O_RDWR) and not flags & O_PATH
+
+
+def _write_offsets(ctx, pid: int, position: int, buf: int, count: int) -> int:
+    """The file's write method (fs/proc/base.c): the whole text at position 0, under
+    a page, parsed before the process is looked up; the host's namespace takes the
+    offsets (kernel/timens.py)."""
+    count &= 0xFFFFFFFFFFFFFFFF
+    if position or count >= PAGE_SIZE:
         return -errno.EINVAL  # before the buffer is read
-    data = ctx.mem.read(buf, count) if count else b""
+    try:
+        data = ctx.mem.read(buf, count) if count else b""
+    except OSError as exc:
+        if exc.errno != errno.EFAULT:
+            raise
+        return -errno.EFAULT
     if ctx.table.get(pid) is None:
-        return -errno.ESRCH
+        parsed = parse_offsets(data)
+        return parsed if isinstance(parsed, int) else -errno.ESRCH
     now = ctx.now_ns
     return ctx.engine.timens.write_offsets(pid, data, position, capable(ctx, CAP_SYS_TIME),
                                            now, now)
+
+
+def timens_offsets_write(ctx, fd: int, buf: int, count: int):
+    """write(2) to /proc/PID/timens_offsets; None for any other descriptor."""
+    found = timens_offsets_file(ctx, fd)
+    if found is None:
+        return None
+    pid, position, writable = found
+    if not writable:
+        return -errno.EBADF
+    return _write_offsets(ctx, pid, position, buf, count)
+
+
+def timens_offsets_writev(ctx, fd: int, iov: int, vlen: int, flags: int = 0):
+    """writev(2), or pwritev2(2) at offset -1, to /proc/PID/timens_offsets: the file
+    has a write method only, so each segment is a write of its own at the same
+    position (vfs_writev's loop), until one fails (its error when it is the first)
+    or is taken in part; a zero-length first segment is such a write, later ones
+    are skipped. None for any other descriptor."""
+    found = timens_offsets_file(ctx, fd)
+    if found is None:
+        return None
+    pid, position, writable = found
+    if not writable:
+        return -errno.EBADF
+    vlen &= 0xFFFFFFFFFFFFFFFF
+    if vlen > UIO_MAXIOV:
+        return -errno.EINVAL
+    raw = ctx.mem.read(iov, 16 * vlen) if vlen else b""
+    segments = [struct.unpack_from("<Qq", raw, 16 * i) for i in range(vlen)]
+    if any(length < 0 for _, length in segments):
+        return -errno.EINVAL
+    if not sum(length for _, length in segments):
+        return 0
+    if flags & ~RWF_HIPRI:
+        return -errno.EOPNOTSUPP
+    done = 0
+    for index, (base, length) in enumerate(segments):
+        if index and not length:
+            continue
+        written = _write_offsets(ctx, pid, position, base, length)
+        if written < 0:
+            return done or written
+        done += written
+        if written != length:
+            break
+    return done
+
+
+# A seq_file has no pwrite (seq_open clears FMODE_PWRITE): pwrite64, pwritev and
+# pwritev2 at an offset refuse /proc/PID/timens_offsets with ESPIPE (after a negative
+# offset's EINVAL, which the kernel gives first); pwritev2 at -1 is writev(2). They
+# stop only at offset 0 (and pwritev2 at -1), the offset a program gives this file:
+# trapping every pwrite would cost a stop each (~28 us measured) to programs that
+# write files at offsets (databases). At another offset the call runs natively on the
+# rendered copy, whatever the strace log traps, so that logging changes nothing.
+_AT_ZERO = frozenset({0})
+_AT_ZERO_OR_CURRENT = frozenset({0, 0xFFFFFFFF})
+
+
+def _pwrite_refused(ctx, fd: int, pos: int, trapped: frozenset):
+    if pos & 0xFFFFFFFF not in trapped or s64(pos) < 0:
+        return Native()
+    return Native() if timens_offsets_file(ctx, s32(fd)) is None else -errno.ESPIPE
+
+
+@handles("pwrite64", when=(3, _AT_ZERO))
+def pwrite64(ctx, fd, buf, count, pos, *_):
+    return _pwrite_refused(ctx, fd, pos, _AT_ZERO)
+
+
+@handles("pwritev", when=(3, _AT_ZERO))
+def pwritev(ctx, fd, iov, vlen, pos, *_):
+    return _pwrite_refused(ctx, fd, pos, _AT_ZERO)
+
+
+@handles("pwritev2", when=(3, _AT_ZERO_OR_CURRENT))
+def pwritev2(ctx, fd, iov, vlen, pos, _pos_h, flags, *_):
+    if s64(pos) == -1:   # the file's position: writev(2)
+        written = timens_offsets_writev(ctx, s32(fd), iov, vlen, flags & 0xFFFFFFFF)
+        return Native() if written is None else written
+    return _pwrite_refused(ctx, fd, pos, _AT_ZERO)
 
 
 @handles("clock_settime")

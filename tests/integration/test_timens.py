@@ -50,3 +50,19 @@ def test_writes_are_looked_at_only_once_timens_offsets_is_opened(tool):
         host.run()
         assert p.stdout.startswith(b"monotonic ")
         assert host._engine.timens.files_open is True
+
+
+def test_every_write_call_on_timens_offsets_as_natively(build):
+    """The file took write(2) only: writev(2) wrote the rendered copy (every segment
+    in one, nothing applied), pwrite(2), pwritev(2) and pwritev2(2) too, where the
+    kernel refuses a seq_file's pwrite with ESPIPE and hands writev's segments to the
+    file's write one by one; a write after the file was rendered again (by another
+    open) was not recognized, nor a read-only descriptor refused (EBADF)."""
+    argv = [build("timens_writes")]
+    expected = _native_or_skip(argv)
+    assert b"writev of two lines: 27 -> monotonic 1 0;boottime 2 500;" in expected
+    with SimHost() as host:
+        p = host.spawn(argv)
+        host.run()
+        assert (p.exit_status, p.stderr) == (Exited(0), b"")
+        assert p.stdout == expected
