@@ -430,15 +430,22 @@ def _write_offsets(ctx, pid: int, position: int, buf: int, count: int) -> int:
                                            now, now)
 
 
-def timens_offsets_write(ctx, fd: int, buf: int, count: int):
-    """write(2) to /proc/PID/timens_offsets; None for any other descriptor."""
+def _written_file(ctx, fd: int):
+    """(pid, position) of a timens_offsets descriptor open for writing, -EBADF for
+    one that is not (vfs_write's check comes first), None for any other file."""
     found = timens_offsets_file(ctx, fd)
     if found is None:
         return None
     pid, position, writable = found
-    if not writable:
-        return -errno.EBADF
-    return _write_offsets(ctx, pid, position, buf, count)
+    return (pid, position) if writable else -errno.EBADF
+
+
+def timens_offsets_write(ctx, fd: int, buf: int, count: int):
+    """write(2) to /proc/PID/timens_offsets; None for any other descriptor."""
+    found = _written_file(ctx, fd)
+    if found is None or isinstance(found, int):
+        return found
+    return _write_offsets(ctx, *found, buf, count)
 
 
 def timens_offsets_writev(ctx, fd: int, iov: int, vlen: int, flags: int = 0):
@@ -447,12 +454,10 @@ def timens_offsets_writev(ctx, fd: int, iov: int, vlen: int, flags: int = 0):
     position (vfs_writev's loop), until one fails (its error when it is the first)
     or is taken in part; a zero-length first segment is such a write, later ones
     are skipped. None for any other descriptor."""
-    found = timens_offsets_file(ctx, fd)
-    if found is None:
-        return None
-    pid, position, writable = found
-    if not writable:
-        return -errno.EBADF
+    found = _written_file(ctx, fd)
+    if found is None or isinstance(found, int):
+        return found
+    pid, position = found
     vlen &= 0xFFFFFFFFFFFFFFFF
     if vlen > UIO_MAXIOV:
         return -errno.EINVAL

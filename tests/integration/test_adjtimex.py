@@ -82,13 +82,17 @@ cleared, one second on 00:00:02.500 TIME_ERROR tai 2 (CLOCK_TAI +2 s) status 0x4
 """
 
 
-def test_leap_seconds_on_the_hosts_clock(build):
-    """Never run natively: it sets the clock and inserts a leap second."""
+def _in_host(build, mode: str, expected: bytes) -> None:
     with SimHost() as host:
-        p = host.spawn([build("adjtimex"), "leap"])
+        p = host.spawn([build("adjtimex"), mode])
         host.run()
         assert (p.exit_status, p.stderr) == (Exited(0), b"")
-        assert p.stdout == LEAP
+        assert p.stdout == expected
+
+
+def test_leap_seconds_on_the_hosts_clock(build):
+    """Never run natively: it sets the clock and inserts a leap second."""
+    _in_host(build, "leap", LEAP)
 
 
 # adjtime(3) slews the clock 500 us each second from the next whole second on
@@ -119,11 +123,7 @@ adjtime +2 s, 2 s on, set    realtime - raw +0 us (vDSO = syscall), adjtime left
 
 def test_slewing_on_the_hosts_clock(build):
     """Never run natively: it slews the clock."""
-    with SimHost() as host:
-        p = host.spawn([build("adjtimex"), "slew"])
-        host.run()
-        assert (p.exit_status, p.stderr) == (Exited(0), b"")
-        assert p.stdout == SLEW
+    _in_host(build, "slew", SLEW)
 
 
 # ADJ_TAI moves CLOCK_TAI (the kernel's clock_was_set on its timer base): a timer or a
@@ -142,8 +142,4 @@ ADJ_TAI -1 ignored: tai 12
 
 def test_the_tai_offset_moves_tai_timers_and_sleeps(build):
     """Never run natively: it sets the machine's TAI offset."""
-    with SimHost() as host:
-        p = host.spawn([build("adjtimex"), "tai"])
-        host.run()
-        assert (p.exit_status, p.stderr) == (Exited(0), b"")
-        assert p.stdout == TAI
+    _in_host(build, "tai", TAI)

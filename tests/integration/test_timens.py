@@ -19,6 +19,16 @@ def _native_or_skip(argv):
     return res.stdout
 
 
+def _host_as_native(argv, expected: bytes) -> None:
+    """The program prints in a host what it printed natively, and nothing is refused."""
+    with SimHost() as host:
+        p = host.spawn(argv)
+        host.run()
+        assert (p.exit_status, p.stderr) == (Exited(0), b"")
+        assert p.stdout == expected
+        assert host.report()["host"]["refused"] == []
+
+
 def test_namespace_offsets_apply_as_natively(build):
     """unshare(CLONE_NEWTIME) was refused in a host. Now the offsets written take
     effect for the children and an exec'd program, with the kernel's errors (EINVAL,
@@ -30,12 +40,7 @@ def test_namespace_offsets_apply_as_natively(build):
     argv = [build("timens_apply")]
     expected = _native_or_skip(argv)
     assert b"child: MONOTONIC +1000 BOOTTIME +2000 RAW +1000 COARSE +1000\n" in expected
-    with SimHost() as host:
-        p = host.spawn(argv)
-        host.run()
-        assert (p.exit_status, p.stderr) == (Exited(0), b"")
-        assert p.stdout == expected
-        assert host.report()["host"]["refused"] == []
+    _host_as_native(argv, expected)
 
 
 def test_writes_are_looked_at_only_once_timens_offsets_is_opened(tool):
@@ -61,8 +66,4 @@ def test_every_write_call_on_timens_offsets_as_natively(build):
     argv = [build("timens_writes")]
     expected = _native_or_skip(argv)
     assert b"writev of two lines: 27 -> monotonic 1 0;boottime 2 500;" in expected
-    with SimHost() as host:
-        p = host.spawn(argv)
-        host.run()
-        assert (p.exit_status, p.stderr) == (Exited(0), b"")
-        assert p.stdout == expected
+    _host_as_native(argv, expected)
