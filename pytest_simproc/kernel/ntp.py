@@ -110,9 +110,12 @@ class NtpState:
     def stepped(self, realtime_ns: int, clock: VirtualClock | None = None) -> None:
         """CLOCK_REALTIME was set: seconds count on from there (a set is no tick), and,
         as the kernel clears its NTP state at a set (ntp_clear), what was left to
-        slew is dropped and the clock counts as unsynchronized."""
+        slew is dropped, the clock counts as unsynchronized, and an armed leap second
+        has no day any more: TIME_INS or TIME_DEL stays, but no midnight carries it
+        out until the bit is cleared and set again."""
         self._second = realtime_ns // NSEC
         self.status |= STA_UNSYNC
+        self.next_leap = NEVER
         self.maxerror = self.esterror = NTP_PHASE_LIMIT_US
         if clock is not None:
             rate = clock.rate
@@ -194,7 +197,7 @@ class NtpState:
         none is armed. A leap armed in TIME_OK is scheduled from the next second on."""
         status, state = self.status, self.state
         if state == TIME_INS and status & STA_INS or state == TIME_DEL and status & STA_DEL:
-            return self.next_leap * NSEC
+            return self.next_leap * NSEC if self.next_leap != NEVER else None
         if state == TIME_OK and status & (STA_INS | STA_DEL):
             return _leap_second(self._second + 1, bool(status & STA_INS)) * NSEC
         return None

@@ -183,3 +183,20 @@ def test_any_timex_is_refused_or_applied_within_the_kernels_bounds(modes, status
         real // NSEC, True)
     ntp.advance(real + 3 * 86400 * NSEC)
     assert ntp.leap_at_ns() is None or ntp.leap_at_ns() > real
+
+
+def test_a_set_of_the_clock_forgets_the_leap_seconds_day():
+    """ntp_clear at a set (clock_settime, settimeofday, ADJ_SETOFFSET): the armed
+    leap second's day is forgotten, the state stays TIME_INS, and no midnight inserts
+    it until STA_INS is cleared and set again."""
+    ntp = NtpState(MIDNIGHT - 10 * NSEC)
+    _adj(ntp, MIDNIGHT - 10 * NSEC, modes=ADJ_STATUS, status=STA_INS)
+    assert ntp.advance(MIDNIGHT - 5 * NSEC) == 0 and ntp.state == TIME_INS
+    ntp.stepped(MIDNIGHT - 3 * NSEC)
+    assert ntp.leap_at_ns() is None
+    assert ntp.advance(MIDNIGHT + 86400 * 2 * NSEC) == 0
+    assert ntp.state == TIME_INS and ntp.tai == 0
+    _adj(ntp, MIDNIGHT + 86400 * 2 * NSEC, modes=ADJ_STATUS, status=0)
+    ntp.advance(MIDNIGHT + (86400 * 2 + 1) * NSEC)
+    _adj(ntp, MIDNIGHT + (86400 * 2 + 1) * NSEC, modes=ADJ_STATUS, status=STA_INS)
+    assert ntp.leap_at_ns() == MIDNIGHT + 86400 * 3 * NSEC
