@@ -208,6 +208,10 @@ class NtpState:
         """The checks made before anything changes (EPERM, EINVAL)."""
         modes = tx.modes
         if modes & ADJ_ADJTIME:
+            # the kernel's own ADJ_OFFSET_SINGLESHOT is bit 0 alone (libc's 0x8001
+            # adds ADJ_ADJTIME): adjtime's switch without it is EINVAL
+            if not modes & ADJ_OFFSET:
+                raise KernelError(errno.EINVAL, "ADJ_ADJTIME without ADJ_OFFSET_SINGLESHOT")
             if not modes & ADJ_OFFSET_READONLY and not privileged:
                 raise KernelError(errno.EPERM, "adjtime without CAP_SYS_TIME")
         else:

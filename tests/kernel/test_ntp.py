@@ -51,6 +51,9 @@ def test_validation_in_the_kernels_order():
     assert check(True, modes=ADJ_SETOFFSET, time_usec=10**6) == errno.EINVAL
     NtpState.validate(Timex(modes=ADJ_SETOFFSET | ADJ_NANO, time_usec=10**6), True)
     assert check(True, modes=ADJ_FREQUENCY, freq=2**62) == errno.EINVAL
+    # adjtime's switch alone, or with the read-only bit, is no singleshot (adjtimex03)
+    assert check(True, modes=ADJ_ADJTIME) == errno.EINVAL
+    assert check(False, modes=ADJ_ADJTIME | 0x2000) == errno.EINVAL
 
 
 def test_modes_are_kept_and_read_back():

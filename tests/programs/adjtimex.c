@@ -85,6 +85,9 @@ static void errors(void)
     memset(&tx, 0, sizeof tx);
     tx.freq = INT64_MAX;
     out("ADJ_FREQUENCY LLONG_MAX: %s\n", adj(-100, ADJ_FREQUENCY, &tx));
+    memset(&tx, 0, sizeof tx);
+    out("ADJ_ADJTIME alone: %s, tai left %d\n", adj(-100, 0x8000, &tx), tx.tai);
+    out("ADJ_ADJTIME|ADJ_OFFSET_READONLY: %s\n", adj(-100, 0xa000, &tx));
 
     /* unprivileged: only reading */
     pid_t pid = fork();
