@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from pytest_simproc.kernel.clock import NOMINAL, VirtualClock
 from pytest_simproc.kernel.ntp import (
     ADJ_FREQUENCY, ADJ_OFFSET, ADJ_OFFSET_SINGLESHOT, ADJ_OFFSET_SS_READ, ADJ_STATUS,
-    ADJ_TIMECONST, STA_PLL, STA_UNSYNC, NtpState, Timex)
+    ADJ_TICK, ADJ_TIMECONST, STA_PLL, STA_UNSYNC, NtpState, Timex)
 from pytest_simproc.kernel.timers import CLOCK_TAI, TIMER_ABSTIME, TimerTable
 from pytest_simproc.kernel.clock import EventQueue
 
@@ -94,6 +94,19 @@ def test_a_frequency_applies_at_once():
     clock.advance_to(START + NSEC // 4 + 10 * NSEC)
     assert clock.now_ns - clock.raw_ns == _slewed(10 * NSEC, 100_000)
     assert clock.rate.next_second is None   # a steady rate needs no second's work
+
+
+def test_a_longer_tick_runs_the_clock_faster_with_the_frequency():
+    """ADJ_TICK: 10,010 us a USER_HZ tick is 1 ms a second more, at once, on top of a
+    frequency's; both go back to nominal with the old values."""
+    clock, ntp = _host(START + NSEC // 3)
+    _adj(ntp, clock, modes=ADJ_TICK | ADJ_FREQUENCY, tick=10_010, freq=-(200 << 16))
+    clock.advance_by(4 * NSEC)
+    gain = _slewed(4 * NSEC, 1_000_000 - 200_000)
+    assert clock.now_ns - clock.raw_ns == gain
+    _adj(ntp, clock, modes=ADJ_TICK | ADJ_FREQUENCY, tick=10_000, freq=0)
+    clock.advance_by(4 * NSEC)
+    assert clock.now_ns - clock.raw_ns == gain
 
 
 def test_a_set_of_the_clock_drops_what_is_left_to_slew():
