@@ -266,12 +266,25 @@ class CpuBurst:
 
     def apply(self, limit_ns: int) -> bool:
         """Move the clock by the burst, but not past ``limit_ns`` (the end of the
-        current run: what does not fit stays for later). True if the clock moved."""
-        step = min(self.unapplied_ns, limit_ns - self.clock.now_ns)
+        current run: what does not fit stays for later). True if the clock moved.
+        CPU time is the oscillator's: while NTP slews the clock (``ClockRate``), a
+        CPU second moves CLOCK_MONOTONIC by the second's length, at the rate the
+        burst starts at."""
+        clock = self.clock
+        room = limit_ns - clock.now_ns
+        length = clock.rate.tick_length * HZ
+        if length == NOMINAL:
+            step = used = min(self.unapplied_ns, room)
+        else:
+            step = self.unapplied_ns * length // NOMINAL
+            used = self.unapplied_ns
+            if step > room:
+                step = room
+                used = min(used, -(-room * NOMINAL // length))
         if step <= 0:
             return False
-        self.clock.advance_by(step)
-        self.unapplied_ns -= step
+        clock.advance_by(step)
+        self.unapplied_ns -= used
         return True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from pytest_simproc.kernel.clock import NOMINAL, VirtualClock
+from pytest_simproc.kernel.clock import NOMINAL, CpuBurst, VirtualClock
 from pytest_simproc.kernel.ntp import (
     ADJ_FREQUENCY, ADJ_OFFSET, ADJ_OFFSET_SINGLESHOT, ADJ_OFFSET_SS_READ, ADJ_STATUS,
     ADJ_TICK, ADJ_TIMECONST, STA_PLL, STA_UNSYNC, NtpState, Timex)
@@ -120,6 +120,26 @@ def test_a_set_of_the_clock_drops_what_is_left_to_slew():
     assert _adj(ntp, clock, modes=ADJ_OFFSET_SS_READ).offset == 0
     clock.advance_to(START + 30 * NSEC)
     assert clock.now_ns - clock.raw_ns == gain
+
+
+def test_cpu_time_is_the_oscillators_while_the_clock_is_slewed():
+    """A CPU second of the burst moves CLOCK_MONOTONIC 1 s + 500 us while adjtime
+    slews (a CPU clock keeps the oscillator's time, as natively); cut at a run's end,
+    the rest waits, and the clock stays at the oscillator's pace."""
+    clock, ntp = _host()
+    burst = CpuBurst(clock, threshold_ns=1)
+    _adj(ntp, clock, modes=ADJ_OFFSET_SINGLESHOT, offset=1_000_000)
+    clock.advance_to(START + NSEC)          # the slew starts with this second
+    raw = clock.raw_ns
+    burst.unapplied_ns = NSEC
+    assert burst.apply(START + 10 * NSEC)
+    assert (clock.now_ns, burst.unapplied_ns) == (START + 2 * NSEC + 500_000, 0)
+    assert clock.raw_ns - raw == NSEC
+    burst.unapplied_ns = NSEC
+    assert burst.apply(clock.now_ns + NSEC // 2)   # half a second fits
+    assert burst.unapplied_ns == NSEC - 499_750_125   # 0.5 s / 1.0005 of CPU went
+    assert burst.apply(START + 10 * NSEC) and burst.unapplied_ns == 0
+    assert abs(clock.raw_ns - raw - 2 * NSEC) <= 1    # rounding at the cut
 
 
 def test_listeners_hear_the_raw_clock():
