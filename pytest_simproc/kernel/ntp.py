@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import errno
 
-from .clock import HZ, SCALE_SHIFT, SHIFT_PLL, VirtualClock, c_div as _c_div
+from .clock import HZ, SCALE_SHIFT as NTP_SCALE_SHIFT, SHIFT_PLL, VirtualClock, c_div as _c_div
 from .clock import shift_right as _shift_right
 from .errors import KernelError
 
@@ -49,7 +49,6 @@ USER_HZ = 100
 MAXPHASE_NS = 500_000_000
 MAXFREQ_NS = 500_000                        # 500 ppm, in ns per second
 NTP_PHASE_LIMIT_US = (MAXPHASE_NS // 1000) << 5
-NTP_SCALE_SHIFT = 32
 PPM_SCALE = 1000 << (NTP_SCALE_SHIFT - 16)  # a "scaled ppm" (timex.h) as ns << 32
 MAXFREQ_SCALED = MAXFREQ_NS << NTP_SCALE_SHIFT
 PPM_SCALE_INV_SHIFT = 19
@@ -258,7 +257,7 @@ class NtpState:
         else:
             if modes:
                 self._apply(tx, realtime_ns, clock)
-            tx.offset = _shift_right(rate.offset * HZ, SCALE_SHIFT)
+            tx.offset = _shift_right(rate.offset * HZ, NTP_SCALE_SHIFT)
             if not self.status & STA_NANO:
                 tx.offset = _c_div(tx.offset, 1000)
         clock.rate_changed()
