@@ -51,7 +51,14 @@ class _PipeReader(io.RawIOBase):
 
     def ready(self) -> bool:
         """A read would not block (data, or end of file)."""
-        return fd_ready(self.fileno(), _POLLIN_LIKE)
+        fd = self.fileno()
+        if fd_ready(fd, _POLLIN_LIKE):
+            return True
+        # What the relay holds back (more than the pipe takes, or the program's side
+        # not moved since the test read the last of it) goes in first: otherwise a
+        # host with nothing left to run never moves it.
+        self._relay._pump()
+        return fd_ready(fd, _POLLIN_LIKE)
 
     def readinto(self, buffer) -> int:
         fd = self.fileno()

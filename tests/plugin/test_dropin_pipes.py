@@ -360,3 +360,35 @@ def test_one_programs_stdout_is_anothers_stdin(pytester, args):
             assert (p1.wait(), p2.wait()) == (0, 0)
             host_check(p3.pid)
     """, args, passed=3)
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_more_output_than_a_pipe_holds_reaches_asyncio_after_the_end(pytester, args):
+    # plumbum's async pipeline: a program writes 500 kB to stderr and ends; asyncio's
+    # communicate() must get all of it, though the host has nothing left to run.
+    run_checked(pytester, """
+        import asyncio
+        import os
+        import subprocess
+        import sys
+
+        async def pipeline():
+            r, w = os.pipe()
+            src = await asyncio.create_subprocess_exec(
+                sys.executable, "-c",
+                "import sys; sys.stderr.write('e' * 500000); sys.stdout.write('ok')",
+                stdout=w, stderr=subprocess.PIPE)
+            os.close(w)
+            dst = await asyncio.create_subprocess_exec(
+                sys.executable, "-c",
+                "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().upper())",
+                stdin=r, stdout=subprocess.PIPE)
+            os.close(r)
+            (out, _), (_, err) = await asyncio.gather(dst.communicate(), src.communicate())
+            return out, len(err), src.pid
+
+        def test_chatty_upstream():
+            out, err, pid = asyncio.run(pipeline())
+            assert (out, err) == (b"OK", 500000)
+            host_check(pid)
+    """, args, passed=1)
