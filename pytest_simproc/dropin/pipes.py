@@ -51,7 +51,14 @@ class _PipeReader(io.RawIOBase):
 
     def ready(self) -> bool:
         """A read would not block (data, or end of file)."""
-        return fd_ready(self.fileno(), _POLLIN_LIKE)
+        fd = self.fileno()
+        if fd_ready(fd, _POLLIN_LIKE):
+            return True
+        # What the relay holds back (more than the pipe takes, or the program's side
+        # not moved since the test read the last of it) goes in first: otherwise a
+        # host with nothing left to run never moves it.
+        self._relay._pump()
+        return fd_ready(fd, _POLLIN_LIKE)
 
     def readinto(self, buffer) -> int:
         fd = self.fileno()
@@ -75,7 +82,8 @@ class _PipeReader(io.RawIOBase):
             except OSError:  # the test closed it itself (os.close of its fileno())
                 pass
             self._fd = None
-            self._relay._close_fd()  # the program's next write: EPIPE, as natively
+            if not self._relay.shared:
+                self._relay._close_fd()  # the program's next write: EPIPE, as natively
 
 
 class _Relay:
@@ -89,6 +97,10 @@ class _Relay:
         self._sink: int | None = sink
         self._buf = bytearray()
         self._mutex = threading.Lock()  # a pump (host run) against a close (the test)
+        # The test's end went to another program too (Popen(stdin=p.stdout), the
+        # pipeline of subprocess's docs): the test's close leaves it to that reader, and
+        # the relay ends when the last reader is gone (EPIPE) or the writers are.
+        self.shared = False
         os.set_blocking(source, False)
         os.set_blocking(sink, False)
         session._feeders[self] = None
@@ -98,7 +110,20 @@ class _Relay:
             self._pump_locked()
 
     def _pump_locked(self) -> None:
-        while self._source is not None:
+        while True:
+            while self._buf:
+                try:
+                    del self._buf[:os.write(self._sink, self._buf[:1 << 16])]
+                except BlockingIOError:
+                    break
+                except BrokenPipeError:  # every reader closed its copy
+                    self._close_fd_locked()
+                    return
+            # Read from the program's side: everything while only the test reads (it
+            # may not read until the program ends), only what the other pipe takes
+            # when a program reads it too, so the writer blocks as in a pipeline.
+            if self._source is None or (self._buf and self.shared):
+                break
             try:
                 data = _real_read(self._source, 1 << 16)
             except BlockingIOError:
@@ -106,16 +131,8 @@ class _Relay:
             if not data:  # every writer closed it
                 os.close(self._source)
                 self._source = None
-                break
+                continue
             self._buf += data
-        while self._buf:
-            try:
-                del self._buf[:os.write(self._sink, self._buf[:1 << 16])]
-            except BlockingIOError:
-                break
-            except BrokenPipeError:  # the test closed every copy of its end
-                self._close_fd_locked()
-                return
         if self._source is None and not self._buf:
             self._close_fd_locked()
 

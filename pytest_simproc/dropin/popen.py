@@ -34,6 +34,11 @@ class SimPopen(_RealPopen):
     active drop-in session it makes a real ``Popen``."""
 
     def __new__(cls, *args, **kwargs):
+        if not args and not kwargs:
+            # Popen.__new__(Popen): a blank object the caller fills in by hand for a
+            # process it did not start (plumbum's daemons): a real one, as natively;
+            # its pid, if a host's, still reaches the host through os.kill & co.
+            return object.__new__(_RealPopen if cls is SimPopen else cls)
         session = active_session()
         if session is None or session._closed or _in_host_thread():
             return _RealPopen(*args, **kwargs)
@@ -175,6 +180,10 @@ class SimPopen(_RealPopen):
             return read_end
         fd = self._dup(stdin)
         opened.append(fd)
+        source = stdin if isinstance(stdin, int) else stdin.fileno()
+        reader = self._session._pipe_fds.get(source)
+        if isinstance(reader, _PipeReader):  # another program's stdout: now read by two
+            reader._relay.shared = True
         return fd
 
     def _pipe(self) -> tuple[int, int]:

@@ -36,6 +36,21 @@ _OUTSIDE_PAUSE = (0.0005, 0.01)
 _QUIET_LIMIT = 2.0
 
 
+def _stand_as_init(host: SimHost) -> None:
+    """The test stands where the host's init does (its programs' parent, ppid 1): pid
+    1's name and command line are the test process's, so `ps -ef` or `pgrep python` in
+    a host shows the test as a machine would show the programs' parent."""
+    try:
+        with open("/proc/self/comm", "rb") as fh:
+            comm = fh.read().rstrip(b"\n").decode(errors="surrogateescape")
+        with open("/proc/self/cmdline", "rb") as fh:
+            argv = [a.decode(errors="surrogateescape") for a in fh.read().split(b"\0")[:-1]]
+    except OSError:
+        return
+    init = host._engine.table.init
+    init.exe, init.argv = comm, argv
+
+
 class DropinSession:
     """One test's simulated host, its patches and its freezer."""
 
@@ -128,6 +143,7 @@ class DropinSession:
                             else SimHost(**options))
                     if self.keep:
                         host.keep_data()
+                    _stand_as_init(host)
                     self._host = host
                     procfs.install(self)  # the test's /proc sees the host's pids
         return self._host

@@ -29,6 +29,7 @@ and change with every trapped call), clock_getres, and unknown clock ids.
 """
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import mmap
@@ -37,6 +38,7 @@ import shutil
 import signal as _signal
 import struct
 import subprocess
+import sys
 import tempfile
 
 from . import ptrace_ops as pt
@@ -117,7 +119,7 @@ class ClockPage:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
         try:
             os.ftruncate(fd, PAGE)
-            self._map = mmap.mmap(fd, PAGE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            self._map = _SharedPage(fd)
         finally:
             os.close(fd)
         self._seq = 0
@@ -134,7 +136,7 @@ class ClockPage:
         self._write((24, struct.pack("<q", tai_ns)))
 
     def _write(self, *parts: tuple[int, bytes]) -> None:
-        m = self._map
+        m = self._map.buffer
         self._seq += 1
         struct.pack_into("<I", m, 0, self._seq)
         for at, data in parts:
@@ -144,11 +146,55 @@ class ClockPage:
 
     def read(self) -> tuple[int, int]:
         """(now_ns, realtime_ns) as a program would read them."""
-        _, _, now, real, _, _ = struct.unpack_from(_PAGE_FMT, self._map, 0)
+        _, _, now, real, _, _ = struct.unpack_from(_PAGE_FMT, self._map.buffer, 0)
         return now, real
 
     def close(self) -> None:
         self._map.close()
+
+
+class _SharedPage:
+    """One page of a file mapped shared and writable, holding no descriptor.
+
+    By hand rather than mmap.mmap: before Python 3.13 (``trackfd=False``) an mmap
+    object keeps a duplicate of the file's descriptor open while it lives, and in
+    drop-in mode that descriptor is the test process's: a test that counts its own
+    open files (psutil's ``num_fds()``) would see one more after its first spawn.
+    """
+
+    def __init__(self, fd: int):
+        if sys.version_info >= (3, 13):
+            self._mmap = mmap.mmap(fd, PAGE, mmap.MAP_SHARED,
+                                   mmap.PROT_READ | mmap.PROT_WRITE, trackfd=False)
+            self.buffer = memoryview(self._mmap)
+            return
+        self._mmap = None
+        addr = _libc_mmap(None, PAGE, mmap.PROT_READ | mmap.PROT_WRITE,
+                          mmap.MAP_SHARED, fd, 0)
+        if addr in (None, ctypes.c_void_p(-1).value):
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        self._addr = addr
+        self.buffer = memoryview((ctypes.c_char * PAGE).from_address(addr)).cast("B")
+
+    def close(self) -> None:
+        if self.buffer is None:
+            return
+        self.buffer.release()
+        self.buffer = None
+        if self._mmap is not None:
+            self._mmap.close()
+        else:
+            _libc_munmap(self._addr, PAGE)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc_mmap = _libc.mmap
+_libc_mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+_libc_mmap.restype = ctypes.c_void_p
+_libc_munmap = _libc.munmap
+_libc_munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 
 
 class TraceeGone(Exception):

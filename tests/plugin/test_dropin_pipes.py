@@ -323,3 +323,72 @@ def test_simproc_pipe_reads_are_the_same_in_every_run(pytester):
                      if "LOG " in line])
     assert logs[0] == logs[1]
     assert "1.5 out b'late\\n'" in logs[0][0]
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_one_programs_stdout_is_anothers_stdin(pytester, args):
+    # The pipeline of subprocess's documentation ("Replacing shell pipeline"): the test
+    # hands p1.stdout to p2 and closes its own copy. p1 must go on writing to p2 (it
+    # got SIGPIPE at the close), and must get SIGPIPE once p2 is gone, as `yes | head`.
+    run_checked(pytester, """
+        import subprocess
+
+        def test_ls_into_grep():
+            p1 = subprocess.Popen(["printf", "usr\\\\nbin\\\\nvar\\\\n"], stdout=subprocess.PIPE)
+            p2 = subprocess.Popen(["grep", "b"], stdin=p1.stdout, stdout=subprocess.PIPE)
+            p1.stdout.close()
+            assert p2.communicate()[0] == b"bin\\n"
+            assert p1.wait() == 0
+            host_check(p2.pid)
+
+        def test_the_writer_gets_sigpipe_when_the_reader_ends():
+            p1 = subprocess.Popen(["yes"], stdout=subprocess.PIPE)
+            p2 = subprocess.Popen(["head", "-n", "2"], stdin=p1.stdout,
+                                  stdout=subprocess.PIPE, text=True)
+            p1.stdout.close()
+            assert p2.communicate()[0] == "y\\ny\\n"
+            assert p1.wait(timeout=60) == -13
+            host_check(p1.pid)
+
+        def test_three_stages_in_text_mode():
+            p1 = subprocess.Popen(["printf", "b\\\\na\\\\nc\\\\na\\\\n"], stdout=subprocess.PIPE, text=True)
+            p2 = subprocess.Popen(["sort"], stdin=p1.stdout, stdout=subprocess.PIPE, text=True)
+            p3 = subprocess.Popen(["uniq", "-c"], stdin=p2.stdout, stdout=subprocess.PIPE, text=True)
+            p1.stdout.close()
+            p2.stdout.close()
+            assert p3.communicate()[0].split() == ["2", "a", "1", "b", "1", "c"]
+            assert (p1.wait(), p2.wait()) == (0, 0)
+            host_check(p3.pid)
+    """, args, passed=3)
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_more_output_than_a_pipe_holds_reaches_asyncio_after_the_end(pytester, args):
+    # plumbum's async pipeline: a program writes 500 kB to stderr and ends; asyncio's
+    # communicate() must get all of it, though the host has nothing left to run.
+    run_checked(pytester, """
+        import asyncio
+        import os
+        import subprocess
+        import sys
+
+        async def pipeline():
+            r, w = os.pipe()
+            src = await asyncio.create_subprocess_exec(
+                sys.executable, "-c",
+                "import sys; sys.stderr.write('e' * 500000); sys.stdout.write('ok')",
+                stdout=w, stderr=subprocess.PIPE)
+            os.close(w)
+            dst = await asyncio.create_subprocess_exec(
+                sys.executable, "-c",
+                "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read().upper())",
+                stdin=r, stdout=subprocess.PIPE)
+            os.close(r)
+            (out, _), (_, err) = await asyncio.gather(dst.communicate(), src.communicate())
+            return out, len(err), src.pid
+
+        def test_chatty_upstream():
+            out, err, pid = asyncio.run(pipeline())
+            assert (out, err) == (b"OK", 500000)
+            host_check(pid)
+    """, args, passed=1)
