@@ -11,13 +11,17 @@
 #include <sys/ptrace.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/resource.h>
 #include <sys/user.h>
+#include <sys/wait.h>
 
 #define SIGINFO_SIZE 128
 
-/* set by init(): python-ptrace's PtraceError and struct user_regs_struct type */
+/* set by init(): python-ptrace's PtraceError and struct user_regs_struct type, and
+ * the dict wait() keeps each native death's ru_maxrss in */
 static PyObject *error_class;
 static PyObject *regs_type;
+static PyObject *death_maxrss;
 
 /* request(req, pid, addr, data) -> ptrace's result; OSError(errno) when it fails.
  * addr and data are integers (addresses, signal numbers, option words). */
@@ -309,15 +313,59 @@ static PyObject *vm_write(PyObject *self, PyObject *const *args, Py_ssize_t narg
     return PyLong_FromSsize_t(put);
 }
 
-/* init(PtraceError, Registers): what the requests raise and getregs makes */
+/* wait(who, flags) -> (pid, status): wait4(2), retried on EINTR, with the GIL
+ * released; a death's ru_maxrss goes into init()'s dict under its pid (the wait that
+ * reports it reaps it: nothing else can read it after). OSError (ChildProcessError for
+ * ECHILD) when it fails; (0, 0) for WNOHANG with nothing to report. */
+static PyObject *wait_(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long who, flags;
+    struct rusage usage;
+    int status = 0, err = 0;
+    pid_t pid;
+
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "wait(who, flags)");
+        return NULL;
+    }
+    who = PyLong_AsLong(args[0]);
+    flags = PyLong_AsLong(args[1]);
+    if (PyErr_Occurred())
+        return NULL;
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        pid = wait4((pid_t)who, &status, (int)flags, &usage);
+        err = pid < 0 ? errno : 0;
+        Py_END_ALLOW_THREADS
+    } while (pid < 0 && err == EINTR);
+    if (pid < 0) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    if (pid > 0 && (status & 0xFF) != 0x7F && death_maxrss != NULL) {
+        PyObject *key = PyLong_FromLong(pid), *value = PyLong_FromLong(usage.ru_maxrss);
+        int failed = key == NULL || value == NULL
+                     || PyDict_SetItem(death_maxrss, key, value) < 0;
+        Py_XDECREF(key);
+        Py_XDECREF(value);
+        if (failed)
+            return NULL;
+    }
+    return Py_BuildValue("(ii)", (int)pid, status);
+}
+
+/* init(PtraceError, Registers[, maxrss dict]): what the requests raise, what getregs
+ * makes, where wait() keeps the deaths' ru_maxrss */
 static PyObject *init(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "init(error_class, regs_type)");
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "init(error_class, regs_type[, maxrss])");
         return NULL;
     }
     Py_XSETREF(error_class, Py_NewRef(args[0]));
     Py_XSETREF(regs_type, Py_NewRef(args[1]));
+    if (nargs == 3)
+        Py_XSETREF(death_maxrss, Py_NewRef(args[2]));
     Py_RETURN_NONE;
 }
 
@@ -335,6 +383,8 @@ static PyMethodDef methods[] = {
     {"geteventmsg", geteventmsg, METH_O, "geteventmsg(pid) -> int"},
     {"getsigmask", getsigmask, METH_O, "getsigmask(pid) -> int"},
     {"getsiginfo", getsiginfo, METH_O, "getsiginfo(pid) -> 128 bytes"},
+    {"wait", (PyCFunction)(void (*)(void))wait_, METH_FASTCALL,
+     "wait(who, flags) -> (pid, status): wait4(2); a death's ru_maxrss into init's dict"},
     {"vm_read", (PyCFunction)(void (*)(void))vm_read, METH_FASTCALL,
      "vm_read(pid, addr, size) -> the bytes process_vm_readv could read"},
     {"vm_write", (PyCFunction)(void (*)(void))vm_write, METH_FASTCALL,
