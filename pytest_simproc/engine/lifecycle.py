@@ -140,7 +140,7 @@ class Lifecycle:
             return -exc.errno
         parent_info = self.info[parent.pid]
         if not fork.flags & CLONE_VM:  # fork(2) copies the memory map: the parent's time
-            self._charge_cpu(parent.pid, parent_info, rusage.FORK_SYSTEM_NS,
+            self._charge_cpu(parent, parent_info, rusage.FORK_SYSTEM_NS,
                              rusage.FORK_SYSTEM_NS)
         info = ProcInfo(child_native, parent_info.dispositions.copy(),
                         parent_info.exit_signal if clone_parent else fork.exit_signal)
@@ -192,7 +192,7 @@ class Lifecycle:
             else:
                 # clone(2) without a new stack or TLS: the child's registers are its
                 # parent's at the call, with 0 in rax; set without reading them.
-                regs = pt.copy_regs(parent.regs)
+                regs = pt.Registers.from_buffer_copy(parent.regs)
                 for name, original in parent.saved_regs.items():
                     setattr(regs, name, original)
                 regs.rax = 0
@@ -316,7 +316,8 @@ class Lifecycle:
             self._log_process_end(pid, info, state)
         for t in info.tasks:
             self._retire(t)
-        self._release_vfork_parent(pid)
+        if info.vfork_parent is not None:
+            self._release_vfork_parent(pid)
         self._notify(("child", result.parent_pid))
         for new_parent in dict.fromkeys(result.new_parent_of.values()):
             self._notify(("child", new_parent))
@@ -385,9 +386,13 @@ class Lifecycle:
             pidfd.close()
 
 
+# Exited is immutable: one of each code serves every process's end
+_EXITED = tuple(Exited(code) for code in range(256))
+
+
 def _final_state(status: int):
-    if os.WIFEXITED(status):
-        return Exited(os.WEXITSTATUS(status))
+    if status & 0x7F == 0:   # WIFEXITED (wait(2))
+        return _EXITED[status >> 8 & 0xFF]
     sig = os.WTERMSIG(status)
     return Signaled(sig, core=default_action(sig) == "core")
 

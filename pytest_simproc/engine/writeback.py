@@ -82,7 +82,9 @@ class WriteBack:
 
     def _on_sysexit(self, task: Task) -> None:
         regs = pt.getregs(task.native)
-        result = pt.to_signed(regs.rax)
+        result = regs.rax   # (pt.to_signed: rax is a 64-bit unsigned field)
+        if result >> 63:
+            result -= 1 << 64
         value = result
         if task.fork is not None:
             fork, task.fork = task.fork, None

@@ -78,7 +78,7 @@ class TraceeMemory:
         read them."""
         if not size:
             return b""
-        if size < 0 or not in_user_space(addr, size):
+        if size < 0 or not 0 <= addr <= USER_END - size:   # in_user_space, inline
             raise _fault(addr, size, "read")
         if _vm_read is not None:
             data = _vm_read(self.native_pid, addr, size)
@@ -106,7 +106,7 @@ class TraceeMemory:
         size = len(data)
         if not size:
             return 0
-        if not in_user_space(addr, size):
+        if not 0 <= addr <= USER_END - size:   # in_user_space (size > 0), inline
             raise _fault(addr, size, "write")
         if _vm_write is not None:
             return _vm_write(self.native_pid, addr, data)
@@ -169,7 +169,7 @@ class TraceeMemory:
 
     def peek(self, addr: int, size: int) -> bytes:
         """Read through page protections (PROT_NONE too)."""
-        if size < 0 or not in_user_space(addr, size):
+        if size < 0 or not 0 <= addr <= USER_END - size:   # in_user_space, inline
             raise _fault(addr, size, "read")
         try:
             data = os.pread(self._file(), size, addr)
