@@ -191,12 +191,13 @@ class Lifecycle:
                 child.saved_regs = dict(parent.saved_regs)  # put back into its own
             else:
                 # clone(2) without a new stack or TLS: the child's registers are its
-                # parent's at the call, with 0 in rax; set without reading them.
+                # parent's at the call, with 0 in rax (as the native clone left them
+                # but for the rewritten ones); set without reading them.
                 regs = pt.Registers.from_buffer_copy(parent.regs)
                 for name, original in parent.saved_regs.items():
                     setattr(regs, name, original)
                 regs.rax = 0
-                child.first_regs = regs
+                child.first_regs = regs, pt.reg_mask(parent.saved_regs)
         if parent.saved_mem is not None and copies_memory:
             child.saved_mem = parent.saved_mem
         child.expect_stop = True
@@ -210,12 +211,11 @@ class Lifecycle:
         native = task.native
         task.awaiting_initial = False
         if task.first_regs is not None:
-            pt.setregs(native, task.first_regs)
+            pt.putregs(native, *task.first_regs)
             task.first_regs = None
         if task.saved_regs:
             regs = pt.getregs(native)
-            put_back(task, regs)
-            pt.setregs(native, regs)
+            pt.putregs(native, regs, put_back(task, regs))
         elif task.saved_mem is not None:
             put_back(task, None)
         if task.child_tid_ptr:
