@@ -17,6 +17,7 @@ from ..kernel.rlimits import RLIM_INFINITY, RLIMIT_CPU
 from ..kernel.sigstate import SI_TKILL
 from ..syscalls.tty import route_parked_leaders
 from ..trace import ptrace_ops as pt
+from ..trace.memory import next_stop as _next_stop, stops as _stops
 from .records import Task, natively_pending
 
 
@@ -140,6 +141,7 @@ class StopLoop:
         task.expect_stop = True
 
     def _dispatch(self, native: int, status: int) -> None:
+        _stops[0] = _next_stop()   # a tracee ran: TraceeMemory's last writes may be stale
         task = self.tasks.get(native)
         if task is None:
             self._stash.setdefault(native, []).append(status)
