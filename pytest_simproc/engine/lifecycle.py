@@ -197,7 +197,7 @@ class Lifecycle:
                 for name, original in parent.saved_regs.items():
                     setattr(regs, name, original)
                 regs.rax = 0
-                child.first_regs = regs, pt.reg_mask(parent.saved_regs)
+                child.first_regs = pt.reg_mask(parent.saved_regs), regs
         if parent.saved_mem is not None and copies_memory:
             child.saved_mem = parent.saved_mem
         child.expect_stop = True
@@ -215,7 +215,7 @@ class Lifecycle:
             task.first_regs = None
         if task.saved_regs:
             regs = pt.getregs(native)
-            pt.putregs(native, regs, put_back(task, regs))
+            pt.putregs(native, put_back(task, regs), regs)
         elif task.saved_mem is not None:
             put_back(task, None)
         if task.child_tid_ptr:

@@ -78,7 +78,7 @@ class Task:
         self.clear_tid = 0        # CLONE_CHILD_CLEARTID / set_tid_address word
         self.saved_mem = None     # (address, bytes) of the program's, put back at exit
         self.exits_alone = False  # called exit(2): only this thread ends
-        self.first_regs = None    # a new child's (registers, putregs mask) at its first stop
+        self.first_regs = None    # a new child's (putregs mask, registers) at its first stop
         self.spun = 0.0           # real seconds it spun before a preemption (watchdog)
         self.spun_mark = -1       # the host's calls_charged at its last preemption
 

@@ -45,7 +45,7 @@ class WriteBack:
                     regs.rax = task.result & MASK64
                     changed = _RESULT
                 task.result = None
-                pt.putregs(native, regs, changed)
+                pt.putregs(native, changed, regs)
                 pt.cont(native)
             elif task.fork is not None:
                 rewrite_for_native(task, regs, task.fork.regs, task.fork.patch)
@@ -80,7 +80,7 @@ class WriteBack:
             # -ERESTARTSYS at an exit stop: the kernel itself restarts the call after
             # the handler (the call really ran, unlike a skipped one)
             task.restart_syscall = False
-            pt.putregs(native, regs, _RAX)
+            pt.putregs(native, _RAX, regs)
             pt.cont(native)
         else:
             pt.cont(native)
@@ -112,12 +112,12 @@ class WriteBack:
             # progress): park at the exit stop; the result goes into rax at resume.
             task.regs = regs
             if saved:
-                pt.putregs(task.native, regs, saved)
+                pt.putregs(task.native, saved, regs)
             self._apply(task, task.ctx, value)
             return
         if value != result or saved:
             regs.rax = value & MASK64
-            pt.putregs(task.native, regs, saved | _RAX)
+            pt.putregs(task.native, saved | _RAX, regs)
         self._log_exit(task, value)
 
     def _complete(self, task: Task, result: int) -> None:
@@ -142,7 +142,7 @@ def rewrite_for_native(task: Task, regs, new_regs: dict, patch=None) -> None:
         task.saved_regs = {name: getattr(regs, name) for name in new_regs}
         for name, value in new_regs.items():
             setattr(regs, name, value & MASK64)
-        pt.putregs(task.native, regs, pt.reg_mask(new_regs))
+        pt.putregs(task.native, pt.reg_mask(new_regs), regs)
     if patch is not None:
         addr, data = patch
         task.saved_mem = (addr, task.mem.read(addr, len(data)))

@@ -135,6 +135,19 @@ static PyObject *syscall_(PyObject *self, PyObject *const *args, Py_ssize_t narg
     return resume(PTRACE_SYSCALL, args, nargs, "syscall(pid, sig=0)");
 }
 
+/* ``obj``'s buffer, if it holds a struct user_regs_struct; -1 with an exception if not */
+static int regs_view(PyObject *obj, Py_buffer *view, int flags)
+{
+    if (PyObject_GetBuffer(obj, view, flags) < 0)
+        return -1;
+    if ((size_t)view->len < sizeof(struct user_regs_struct)) {
+        PyBuffer_Release(view);
+        PyErr_SetString(PyExc_ValueError, "register buffer too small");
+        return -1;
+    }
+    return 0;
+}
+
 /* getregs(pid) -> a new Registers (struct user_regs_struct) */
 static PyObject *getregs(PyObject *self, PyObject *pid_obj)
 {
@@ -152,14 +165,8 @@ static PyObject *getregs(PyObject *self, PyObject *pid_obj)
     regs = PyObject_CallNoArgs(regs_type);
     if (regs == NULL)
         return NULL;
-    if (PyObject_GetBuffer(regs, &view, PyBUF_WRITABLE) < 0) {
+    if (regs_view(regs, &view, PyBUF_WRITABLE) < 0) {
         Py_DECREF(regs);
-        return NULL;
-    }
-    if ((size_t)view.len < sizeof(struct user_regs_struct)) {
-        PyBuffer_Release(&view);
-        Py_DECREF(regs);
-        PyErr_SetString(PyExc_ValueError, "register buffer too small");
         return NULL;
     }
     err = call(PTRACE_GETREGS, pid, NULL, view.buf);
@@ -185,55 +192,12 @@ static PyObject *setregs(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     pid = PyLong_AsLong(args[0]);
     if (pid == -1 && PyErr_Occurred())
         return NULL;
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+    if (regs_view(args[1], &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    if ((size_t)view.len < sizeof(struct user_regs_struct)) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "register buffer too small");
-        return NULL;
-    }
     err = call(PTRACE_SETREGS, pid, NULL, view.buf);
     PyBuffer_Release(&view);
     if (err)
         return fail(PTRACE_SETREGS, pid, err);
-    Py_RETURN_NONE;
-}
-
-/* putregs(pid, regs, mask): the registers of ``regs`` whose bit is set in ``mask``
- * (bit i: the 8-byte word at offset 8 * i of struct user_regs_struct), one
- * PTRACE_POKEUSER each. A POKEUSER of one register costs about a third of a SETREGS,
- * which writes all 27 (the segment registers and their bases included). */
-static PyObject *putregs(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    long pid;
-    unsigned long long mask;
-    Py_buffer view;
-    int err = 0;
-    size_t words = sizeof(struct user_regs_struct) / sizeof(unsigned long);
-
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "putregs(pid, regs, mask)");
-        return NULL;
-    }
-    pid = PyLong_AsLong(args[0]);
-    mask = PyLong_AsUnsignedLongLongMask(args[2]);
-    if (PyErr_Occurred())
-        return NULL;
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    if ((size_t)view.len < sizeof(struct user_regs_struct)) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "register buffer too small");
-        return NULL;
-    }
-    for (size_t i = 0; i < words && !err; i++) {
-        if (mask & (1ULL << i))
-            err = call(PTRACE_POKEUSER, pid, (void *)(i * sizeof(unsigned long)),
-                       (void *)((unsigned long *)view.buf)[i]);
-    }
-    PyBuffer_Release(&view);
-    if (err)
-        return fail(PTRACE_POKEUSER, pid, err);
     Py_RETURN_NONE;
 }
 
@@ -291,6 +255,33 @@ static int pid_and_addr(PyObject *const *args, Py_ssize_t nargs, const char *usa
     *pid = PyLong_AsLong(args[0]);
     *addr = PyLong_AsUnsignedLongMask(args[1]);
     return PyErr_Occurred() ? -1 : 0;
+}
+
+/* putregs(pid, mask, regs): the registers of ``regs`` whose bit is set in ``mask``
+ * (bit i: the 8-byte word at offset 8 * i of struct user_regs_struct), one
+ * PTRACE_POKEUSER each. A POKEUSER of one register costs about a third of a SETREGS,
+ * which writes all 27 (the segment registers and their bases included). */
+static PyObject *putregs(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long pid;
+    unsigned long mask;
+    Py_buffer view;
+    int err = 0;
+    size_t words = sizeof(struct user_regs_struct) / sizeof(unsigned long);
+
+    if (pid_and_addr(args, nargs, "putregs(pid, mask, regs)", &pid, &mask) < 0)
+        return NULL;
+    if (regs_view(args[2], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    for (size_t i = 0; i < words && !err; i++) {
+        if (mask & (1UL << i))
+            err = call(PTRACE_POKEUSER, pid, (void *)(i * sizeof(unsigned long)),
+                       (void *)((unsigned long *)view.buf)[i]);
+    }
+    PyBuffer_Release(&view);
+    if (err)
+        return fail(PTRACE_POKEUSER, pid, err);
+    Py_RETURN_NONE;
 }
 
 /* one process_vm_readv/writev(2) of ``len`` bytes between ``buf`` and ``addr`` in the
@@ -351,7 +342,7 @@ static PyObject *vm_write(PyObject *self, PyObject *const *args, Py_ssize_t narg
     return PyLong_FromSsize_t(put);
 }
 
-/* wait(who, flags) -> (pid, status): wait4(2), retried on EINTR, with the GIL
+/* wait(who, flags=0) -> (pid, status): wait4(2), retried on EINTR, with the GIL
  * released; a death's ru_maxrss goes into init()'s dict under its pid (the wait that
  * reports it reaps it: nothing else can read it after). OSError (ChildProcessError for
  * ECHILD) when it fails; (0, 0) for WNOHANG with nothing to report. */
@@ -362,13 +353,7 @@ static PyObject *wait_(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     int status = 0, err = 0;
     pid_t pid;
 
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "wait(who, flags)");
-        return NULL;
-    }
-    who = PyLong_AsLong(args[0]);
-    flags = PyLong_AsLong(args[1]);
-    if (PyErr_Occurred())
+    if (pid_and_sig(args, nargs, "wait(who, flags=0)", &who, &flags) < 0)
         return NULL;
     do {
         Py_BEGIN_ALLOW_THREADS
@@ -419,7 +404,7 @@ static PyMethodDef methods[] = {
     {"getregs", getregs, METH_O, "getregs(pid) -> regs"},
     {"setregs", (PyCFunction)(void (*)(void))setregs, METH_FASTCALL, "setregs(pid, regs)"},
     {"putregs", (PyCFunction)(void (*)(void))putregs, METH_FASTCALL,
-     "putregs(pid, regs, mask): the registers in mask, one POKEUSER each"},
+     "putregs(pid, mask, regs): the registers in mask, one POKEUSER each"},
     {"geteventmsg", geteventmsg, METH_O, "geteventmsg(pid) -> int"},
     {"getsigmask", getsigmask, METH_O, "getsigmask(pid) -> int"},
     {"getsiginfo", getsiginfo, METH_O, "getsiginfo(pid) -> 128 bytes"},

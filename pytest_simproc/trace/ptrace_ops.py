@@ -108,7 +108,7 @@ def reg_mask(names) -> int:
     return mask
 
 
-def putregs(pid: int, regs, mask: int) -> None:
+def putregs(pid: int, mask: int, regs) -> None:
     """Set the registers of ``regs`` in ``mask`` (REG_BIT), one PTRACE_POKEUSER each:
     where a stop changes one to three registers, cheaper than PTRACE_SETREGS, which
     writes all of them (measured here: 1.0 us a POKEUSER, 3.3 us a SETREGS)."""
@@ -236,8 +236,8 @@ def wait(who: int, flags: int) -> tuple[int, int]:
     return native, status
 
 
-_STOP_REQUESTS = ("getregs", "setregs", "putregs", "cont", "syscall", "geteventmsg", "getsiginfo",
-                  "getsigmask", "wait")
+_STOP_REQUESTS = ("getregs", "setregs", "putregs", "cont", "syscall", "geteventmsg",
+                  "getsiginfo", "getsigmask", "wait")
 # the functions above, through _request and os.wait4 (tests/trace/test_ptrace_ops.py
 # runs both sets)
 PYTHON_REQUESTS = {name: globals()[name] for name in _STOP_REQUESTS}

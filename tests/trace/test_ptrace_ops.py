@@ -104,11 +104,11 @@ def test_putregs_sets_the_registers_of_its_mask_only(stopped_child, request_impl
     before = pt.getregs(stopped_child)
     regs = pt.Registers.from_buffer_copy(before)
     regs.rdi, regs.r15, regs.rax, regs.rsi = 0x1234, 0x5678, 99, 0x9ABC
-    pt.putregs(stopped_child, regs, pt.reg_mask(("rdi", "r15", "rax")))
+    pt.putregs(stopped_child, pt.reg_mask(("rdi", "r15", "rax")), regs)
     after = pt.getregs(stopped_child)
     assert (after.rdi, after.r15, after.rax) == (0x1234, 0x5678, 99)
     assert after.rsi == before.rsi                   # not in the mask: left as it was
     after.rdi, after.r15, after.rax = before.rdi, before.r15, before.rax
     assert bytes(after) == bytes(before)
-    pt.putregs(stopped_child, before, pt.reg_mask(("rdi", "r15", "rax")))
+    pt.putregs(stopped_child, pt.reg_mask(("rdi", "r15", "rax")), before)
     assert bytes(pt.getregs(stopped_child)) == bytes(before)
