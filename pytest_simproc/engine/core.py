@@ -17,7 +17,7 @@ from ..kernel.timens import TimeNamespaces
 from ..kernel.sigstate import SignalDispositions
 from ..kernel.timers import TimerTable
 from ..kernel import rusage
-from ..kernel.rlimits import RLIMIT_CPU, cpu_limit_signal
+from ..kernel.rlimits import RLIM_INFINITY, RLIMIT_CPU, cpu_limit_signal
 from ..procview import ProcView
 from ..inject import Injector
 from ..scheduler import ChaosScheduler, Scheduler
@@ -233,18 +233,20 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
     def cpu_time_ns(self, task: Task) -> int:
         return self.info[task.proc.pid].cpu_ns
 
-    def _charge_cpu(self, pid: int, info: ProcInfo, ns: int, system_ns: int = 0) -> None:
-        """``ns`` of CPU time for process ``pid``, ``system_ns`` of it spent in the
+    def _charge_cpu(self, proc, info: ProcInfo, ns: int, system_ns: int = 0) -> None:
+        """``ns`` of CPU time for process ``proc``, ``system_ns`` of it spent in the
         kernel: its CPU clocks, CPU timers and RLIMIT_CPU see it, and so does the
         host's clock (the burst)."""
         info.cpu_ns += ns
         info.sys_ns += system_ns
         self.burst.unapplied_ns += ns
+        pid = proc.pid
         self.timers.cpu_advanced(pid)
-        due = cpu_limit_signal(self.table.get(pid).rlimits[RLIMIT_CPU], info.cpu_ns,
-                               info.xcpu_next_ns)
-        if due is not None:
-            self._cpu_limit_reached(pid, info, due)
+        soft, hard = limit = proc.rlimits[RLIMIT_CPU]
+        if soft < RLIM_INFINITY or hard < RLIM_INFINITY:   # (a limit to check: rare)
+            due = cpu_limit_signal(limit, info.cpu_ns, info.xcpu_next_ns)
+            if due is not None:
+                self._cpu_limit_reached(pid, info, due)
 
     def clock_offset_ns(self, pid: int, clock_id: int) -> int:
         """How far ``clock_id`` reads ahead of the virtual clock (CLOCK_REALTIME, for
@@ -262,7 +264,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         short the run that saw the exec: a drop-in poll() moves no clock)."""
         pid = task.proc.pid
         info = self.info[pid]
-        self._charge_cpu(pid, info, rusage.EXEC_SYSTEM_NS + rusage.EXEC_USER_NS,
+        self._charge_cpu(task.proc, info, rusage.EXEC_SYSTEM_NS + rusage.EXEC_USER_NS,
                          rusage.EXEC_SYSTEM_NS)
         self.sched.park(task, deadline_ns=self.clock.now_ns + self.burst.unapplied_ns)
 

@@ -16,7 +16,7 @@ from ..syscalls.outcome import Block, Fork, Native, NativePark
 from ..trace import ptrace_ops as pt
 from ..trace.seccomp import (AUDIT_ARCH_X86_64, FOREIGN_ABI_TAG, X32_SYSCALL_BIT,
                              prepared_filter)
-from .records import SyscallContext, Task, syscall_args
+from .records import SyscallContext, Task
 from .writeback import ParkNative, unchanged
 
 MASK64 = pt.MASK64
@@ -44,9 +44,10 @@ class SyscallStops:
         info = self.info[pid]
         if nr in self._simulated:
             # half in the kernel, half in the code around the call (kernel/rusage.py)
-            self._charge_cpu(pid, info, self.cpu_ns_per_syscall, self.cpu_ns_per_syscall >> 1)
+            self._charge_cpu(task.proc, info, self.cpu_ns_per_syscall,
+                             self.cpu_ns_per_syscall >> 1)
             self.calls_charged += 1
-        args = syscall_args(regs)
+        args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)   # syscall_args
         if self.strace_recorded is None and not self._stops_anyway(nr, args):
             self.sched.not_a_turn()   # a stop for the log alone
         ctx = SyscallContext(self, task, nr, args, regs)

@@ -140,7 +140,7 @@ class Lifecycle:
             return -exc.errno
         parent_info = self.info[parent.pid]
         if not fork.flags & CLONE_VM:  # fork(2) copies the memory map: the parent's time
-            self._charge_cpu(parent.pid, parent_info, rusage.FORK_SYSTEM_NS,
+            self._charge_cpu(parent, parent_info, rusage.FORK_SYSTEM_NS,
                              rusage.FORK_SYSTEM_NS)
         info = ProcInfo(child_native, parent_info.dispositions.copy(),
                         parent_info.exit_signal if clone_parent else fork.exit_signal)
@@ -191,12 +191,13 @@ class Lifecycle:
                 child.saved_regs = dict(parent.saved_regs)  # put back into its own
             else:
                 # clone(2) without a new stack or TLS: the child's registers are its
-                # parent's at the call, with 0 in rax; set without reading them.
-                regs = pt.copy_regs(parent.regs)
+                # parent's at the call, with 0 in rax (as the native clone left them
+                # but for the rewritten ones); set without reading them.
+                regs = pt.Registers.from_buffer_copy(parent.regs)
                 for name, original in parent.saved_regs.items():
                     setattr(regs, name, original)
                 regs.rax = 0
-                child.first_regs = regs
+                child.first_regs = pt.reg_mask(parent.saved_regs), regs
         if parent.saved_mem is not None and copies_memory:
             child.saved_mem = parent.saved_mem
         child.expect_stop = True
@@ -210,12 +211,11 @@ class Lifecycle:
         native = task.native
         task.awaiting_initial = False
         if task.first_regs is not None:
-            pt.setregs(native, task.first_regs)
+            pt.putregs(native, *task.first_regs)
             task.first_regs = None
         if task.saved_regs:
             regs = pt.getregs(native)
-            put_back(task, regs)
-            pt.setregs(native, regs)
+            pt.putregs(native, put_back(task, regs), regs)
         elif task.saved_mem is not None:
             put_back(task, None)
         if task.child_tid_ptr:
@@ -316,7 +316,8 @@ class Lifecycle:
             self._log_process_end(pid, info, state)
         for t in info.tasks:
             self._retire(t)
-        self._release_vfork_parent(pid)
+        if info.vfork_parent is not None:
+            self._release_vfork_parent(pid)
         self._notify(("child", result.parent_pid))
         for new_parent in dict.fromkeys(result.new_parent_of.values()):
             self._notify(("child", new_parent))
@@ -385,9 +386,13 @@ class Lifecycle:
             pidfd.close()
 
 
+# Exited is immutable: one of each code serves every process's end
+_EXITED = tuple(Exited(code) for code in range(256))
+
+
 def _final_state(status: int):
-    if os.WIFEXITED(status):
-        return Exited(os.WEXITSTATUS(status))
+    if status & 0x7F == 0:   # WIFEXITED (wait(2))
+        return _EXITED[status >> 8 & 0xFF]
     sig = os.WTERMSIG(status)
     return Signaled(sig, core=default_action(sig) == "core")
 

@@ -17,22 +17,13 @@ SIGCHLD = _signal.SIGCHLD
 class SyscallContext:
     """What a handler sees: the calling task, its raw arguments, the kernel."""
 
-    __slots__ = ("engine", "task", "nr", "args", "regs")
+    __slots__ = ("engine", "task", "nr", "args", "regs", "proc", "table", "mem")
 
     def __init__(self, engine, task, nr, args, regs):
         self.engine, self.task, self.nr, self.args, self.regs = engine, task, nr, args, regs
-
-    @property
-    def proc(self):
-        return self.task.proc
-
-    @property
-    def table(self):
-        return self.engine.table
-
-    @property
-    def mem(self):
-        return self.task.mem
+        # a task's process, memory and the host's table never change: plain attributes,
+        # read without a property's call at every stop
+        self.proc, self.table, self.mem = task.proc, engine.table, task.mem
 
     @property
     def now_ns(self) -> int:
@@ -87,7 +78,7 @@ class Task:
         self.clear_tid = 0        # CLONE_CHILD_CLEARTID / set_tid_address word
         self.saved_mem = None     # (address, bytes) of the program's, put back at exit
         self.exits_alone = False  # called exit(2): only this thread ends
-        self.first_regs = None    # a new child's registers to set at its first stop
+        self.first_regs = None    # a new child's (putregs mask, registers) at its first stop
         self.spun = 0.0           # real seconds it spun before a preemption (watchdog)
         self.spun_mark = -1       # the host's calls_charged at its last preemption
 

@@ -17,6 +17,7 @@ from ..kernel.rlimits import RLIM_INFINITY, RLIMIT_CPU
 from ..kernel.sigstate import SI_TKILL
 from ..syscalls.tty import route_parked_leaders
 from ..trace import ptrace_ops as pt
+from ..trace.memory import next_stop as _next_stop, stops as _stops
 from .records import Task, natively_pending
 
 
@@ -30,7 +31,7 @@ class StopLoop:
         eligible = _not_stopped if only is None else (
             lambda task: task.proc.pid == only and _not_stopped(task))
         start, self._until_ns = self.clock.now_ns, until_ns
-        burst = self.burst
+        burst, events = self.burst, self.events
         while True:
             if self._dying:
                 self._collect_dying()
@@ -49,7 +50,8 @@ class StopLoop:
                     woken.wake = "timeout"
                 if self.clock.now_ns >= until_ns > start:
                     return "time"   # the programs' work took the run to its end
-            self._fire_due_timers()
+            if events and events.next_time() <= self.clock.now_ns:
+                self._fire_due_timers()
             task = self.sched.pick(eligible)
             if task is None:
                 # Events of tasks nobody waits for (a parked process killed from outside)
@@ -139,6 +141,7 @@ class StopLoop:
         task.expect_stop = True
 
     def _dispatch(self, native: int, status: int) -> None:
+        _stops[0] = _next_stop()   # a tracee ran: TraceeMemory's last writes may be stale
         task = self.tasks.get(native)
         if task is None:
             self._stash.setdefault(native, []).append(status)
@@ -219,7 +222,7 @@ class StopLoop:
         task.stop = "preempt"
         self.preemptions += 1
         pid = task.proc.pid
-        self._charge_cpu(pid, self.info[pid], self.preempt_slice_ns)
+        self._charge_cpu(task.proc, self.info[pid], self.preempt_slice_ns)
         if self.burst.apply(self._until_ns):
             self._clock_moved = True
         if self.strace is not None:

@@ -10,6 +10,10 @@ from ..trace import ptrace_ops as pt
 from .records import Task, blocked_mask
 
 MASK64 = pt.MASK64
+# the registers a stop changes, set one by one (ptrace_ops.putregs: a few POKEUSERs
+# cost less than a SETREGS of all of them)
+_RAX, _RESULT = pt.REG_BIT["rax"], pt.reg_mask(("orig_rax", "rax"))
+_RESTART = pt.reg_mask(("orig_rax", "rax", "rip"))
 # Kernel-internal "restart" results, shown by strace for interrupted calls.
 ERESTARTSYS, ERESTARTNOHAND = 512, 514
 SYS_RT_SIGSUSPEND = 130
@@ -36,10 +40,12 @@ class WriteBack:
                     task.restart_syscall = False
                     regs.rip -= 2
                     regs.rax = task.ctx.nr
+                    changed = _RESTART
                 else:
                     regs.rax = task.result & MASK64
+                    changed = _RESULT
                 task.result = None
-                pt.setregs(native, regs)
+                pt.putregs(native, changed, regs)
                 pt.cont(native)
             elif task.fork is not None:
                 rewrite_for_native(task, regs, task.fork.regs, task.fork.patch)
@@ -74,7 +80,7 @@ class WriteBack:
             # -ERESTARTSYS at an exit stop: the kernel itself restarts the call after
             # the handler (the call really ran, unlike a skipped one)
             task.restart_syscall = False
-            pt.setregs(native, regs)
+            pt.putregs(native, _RAX, regs)
             pt.cont(native)
         else:
             pt.cont(native)
@@ -82,7 +88,9 @@ class WriteBack:
 
     def _on_sysexit(self, task: Task) -> None:
         regs = pt.getregs(task.native)
-        result = pt.to_signed(regs.rax)
+        result = regs.rax   # (pt.to_signed: rax is a 64-bit unsigned field)
+        if result >> 63:
+            result -= 1 << 64
         value = result
         if task.fork is not None:
             fork, task.fork = task.fork, None
@@ -104,12 +112,12 @@ class WriteBack:
             # progress): park at the exit stop; the result goes into rax at resume.
             task.regs = regs
             if saved:
-                pt.setregs(task.native, regs)
+                pt.putregs(task.native, saved, regs)
             self._apply(task, task.ctx, value)
             return
         if value != result or saved:
             regs.rax = value & MASK64
-            pt.setregs(task.native, regs)
+            pt.putregs(task.native, saved | _RAX, regs)
         self._log_exit(task, value)
 
     def _complete(self, task: Task, result: int) -> None:
@@ -134,24 +142,26 @@ def rewrite_for_native(task: Task, regs, new_regs: dict, patch=None) -> None:
         task.saved_regs = {name: getattr(regs, name) for name in new_regs}
         for name, value in new_regs.items():
             setattr(regs, name, value & MASK64)
-        pt.setregs(task.native, regs)
+        pt.putregs(task.native, pt.reg_mask(new_regs), regs)
     if patch is not None:
         addr, data = patch
         task.saved_mem = (addr, task.mem.read(addr, len(data)))
         task.mem.write(addr, data)
 
 
-def put_back(task: Task, regs) -> bool:
+def put_back(task: Task, regs) -> int:
     """Restore what rewrite_for_native changed: memory at once, registers into
-    ``regs``; True when ``regs`` changed and must be set."""
+    ``regs``; the mask of the registers that changed and must be set (0: none)."""
     if task.saved_mem is not None:
         addr, data = task.saved_mem
         task.saved_mem = None
         task.mem.write(addr, data)
     saved, task.saved_regs = task.saved_regs, None
-    for name, original in (saved or {}).items():
+    if not saved:
+        return 0
+    for name, original in saved.items():
         setattr(regs, name, original)
-    return bool(saved)
+    return pt.reg_mask(saved)
 
 
 def unchanged(_ctx, result: int) -> int:

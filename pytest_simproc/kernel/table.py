@@ -160,16 +160,6 @@ class ProcessTable:
 
     # ------------------------------------------------------------ pid allocation
 
-    def _pid_in_use(self, pid: int) -> bool:
-        # Linux keeps a struct pid alive while any task uses it as pid, pgid or sid,
-        # so a group or session id is never handed out again while still in use.
-        return (
-            pid in self._procs
-            or pid in self._groups
-            or pid in self._sessions
-            or pid in self._reserved
-        )
-
     def allocate_pid(self) -> int:
         """Next free id from the shared counter; wraps from pid_max-1 to first_pid.
 
@@ -178,9 +168,13 @@ class ProcessTable:
         (fork(2): EAGAIN).
         """
         pid = self._next_pid
+        procs, groups, sessions, reserved = (self._procs, self._groups, self._sessions,
+                                             self._reserved)
         for _ in range(self.pid_max - self.first_pid):
             following = pid + 1 if pid + 1 < self.pid_max else self.first_pid
-            if not self._pid_in_use(pid):
+            # Linux keeps a struct pid alive while any task uses it as pid, pgid or
+            # sid, so a group or session id is never handed out again while in use.
+            if not (pid in procs or pid in groups or pid in sessions or pid in reserved):
                 self._next_pid = following
                 return pid
             pid = following
@@ -288,14 +282,16 @@ class ProcessTable:
         (clone(2) CLONE_PARENT): still a copy of the caller, but the caller's parent
         is the child's; init may not ask for it (EINVAL).
         """
-        caller = parent = self._require_alive(parent_pid)
+        caller = parent = self._procs.get(parent_pid)
+        if caller is None or not caller.is_alive:
+            caller = self._require_alive(parent_pid)   # raises ESRCH
         if clone_parent:
             if caller.pid == INIT_PID:
                 raise KernelError(errno.EINVAL, "CLONE_PARENT from init")
             parent = self._procs.get(caller.ppid, self._init)
         if caller.pid != INIT_PID:
             soft = caller.rlimits.get(RLIMIT_NPROC, (RLIM_INFINITY, RLIM_INFINITY))[0]
-            if self.process_count() >= soft:
+            if soft < RLIM_INFINITY and self.process_count() >= soft:
                 raise KernelError(
                     errno.EAGAIN, f"RLIMIT_NPROC ({soft}) reached by process {caller.pid}"
                 )

@@ -167,17 +167,20 @@ def wait4(
     if pid_selector == _INT_MIN:  # kernel_wait4: -INT_MIN is not defined
         raise KernelError(errno.ESRCH, "wait4: pid INT_MIN")
     waiter = _waiter(table, waiter_pid)
-    only_pid: Optional[int] = None
-    match: Callable[[Process], bool] = lambda p: True
     if pid_selector > 0:
-        only_pid = pid_selector
-    elif pid_selector == 0:
-        pgid = waiter.pgid
-        match = lambda p: p.pgid == pgid
-    elif pid_selector < -1:
-        pgid = -pid_selector
-        match = lambda p: p.pgid == pgid
-    children = _candidates(table, waiter, match, only_pid)
+        # (_candidates' one look-up, inline: a reaper's wait for its child is the
+        # common case, twice per child)
+        child = table.get(pid_selector)
+        children = [child] if child is not None and child.ppid == waiter.pid else []
+    else:
+        match: Callable[[Process], bool] = lambda p: True
+        if pid_selector == 0:
+            pgid = waiter.pgid
+            match = lambda p: p.pgid == pgid
+        elif pid_selector < -1:
+            pgid = -pid_selector
+            match = lambda p: p.pgid == pgid
+        children = _candidates(table, waiter, match, None)
     return _collect(
         table, waiter, children,
         want_exited=True,

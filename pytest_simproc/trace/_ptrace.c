@@ -11,13 +11,17 @@
 #include <sys/ptrace.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/resource.h>
 #include <sys/user.h>
+#include <sys/wait.h>
 
 #define SIGINFO_SIZE 128
 
-/* set by init(): python-ptrace's PtraceError and struct user_regs_struct type */
+/* set by init(): python-ptrace's PtraceError and struct user_regs_struct type, and
+ * the dict wait() keeps each native death's ru_maxrss in */
 static PyObject *error_class;
 static PyObject *regs_type;
+static PyObject *death_maxrss;
 
 /* request(req, pid, addr, data) -> ptrace's result; OSError(errno) when it fails.
  * addr and data are integers (addresses, signal numbers, option words). */
@@ -131,6 +135,19 @@ static PyObject *syscall_(PyObject *self, PyObject *const *args, Py_ssize_t narg
     return resume(PTRACE_SYSCALL, args, nargs, "syscall(pid, sig=0)");
 }
 
+/* ``obj``'s buffer, if it holds a struct user_regs_struct; -1 with an exception if not */
+static int regs_view(PyObject *obj, Py_buffer *view, int flags)
+{
+    if (PyObject_GetBuffer(obj, view, flags) < 0)
+        return -1;
+    if ((size_t)view->len < sizeof(struct user_regs_struct)) {
+        PyBuffer_Release(view);
+        PyErr_SetString(PyExc_ValueError, "register buffer too small");
+        return -1;
+    }
+    return 0;
+}
+
 /* getregs(pid) -> a new Registers (struct user_regs_struct) */
 static PyObject *getregs(PyObject *self, PyObject *pid_obj)
 {
@@ -148,14 +165,8 @@ static PyObject *getregs(PyObject *self, PyObject *pid_obj)
     regs = PyObject_CallNoArgs(regs_type);
     if (regs == NULL)
         return NULL;
-    if (PyObject_GetBuffer(regs, &view, PyBUF_WRITABLE) < 0) {
+    if (regs_view(regs, &view, PyBUF_WRITABLE) < 0) {
         Py_DECREF(regs);
-        return NULL;
-    }
-    if ((size_t)view.len < sizeof(struct user_regs_struct)) {
-        PyBuffer_Release(&view);
-        Py_DECREF(regs);
-        PyErr_SetString(PyExc_ValueError, "register buffer too small");
         return NULL;
     }
     err = call(PTRACE_GETREGS, pid, NULL, view.buf);
@@ -181,13 +192,8 @@ static PyObject *setregs(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     pid = PyLong_AsLong(args[0]);
     if (pid == -1 && PyErr_Occurred())
         return NULL;
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+    if (regs_view(args[1], &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    if ((size_t)view.len < sizeof(struct user_regs_struct)) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "register buffer too small");
-        return NULL;
-    }
     err = call(PTRACE_SETREGS, pid, NULL, view.buf);
     PyBuffer_Release(&view);
     if (err)
@@ -251,6 +257,33 @@ static int pid_and_addr(PyObject *const *args, Py_ssize_t nargs, const char *usa
     return PyErr_Occurred() ? -1 : 0;
 }
 
+/* putregs(pid, mask, regs): the registers of ``regs`` whose bit is set in ``mask``
+ * (bit i: the 8-byte word at offset 8 * i of struct user_regs_struct), one
+ * PTRACE_POKEUSER each. A POKEUSER of one register costs about a third of a SETREGS,
+ * which writes all 27 (the segment registers and their bases included). */
+static PyObject *putregs(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long pid;
+    unsigned long mask;
+    Py_buffer view;
+    int err = 0;
+    size_t words = sizeof(struct user_regs_struct) / sizeof(unsigned long);
+
+    if (pid_and_addr(args, nargs, "putregs(pid, mask, regs)", &pid, &mask) < 0)
+        return NULL;
+    if (regs_view(args[2], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    for (size_t i = 0; i < words && !err; i++) {
+        if (mask & (1UL << i))
+            err = call(PTRACE_POKEUSER, pid, (void *)(i * sizeof(unsigned long)),
+                       (void *)((unsigned long *)view.buf)[i]);
+    }
+    PyBuffer_Release(&view);
+    if (err)
+        return fail(PTRACE_POKEUSER, pid, err);
+    Py_RETURN_NONE;
+}
+
 /* one process_vm_readv/writev(2) of ``len`` bytes between ``buf`` and ``addr`` in the
  * tracee: the count copied, 0 when nothing could be */
 static Py_ssize_t copy(long pid, unsigned long addr, void *buf, Py_ssize_t len, int write)
@@ -309,15 +342,53 @@ static PyObject *vm_write(PyObject *self, PyObject *const *args, Py_ssize_t narg
     return PyLong_FromSsize_t(put);
 }
 
-/* init(PtraceError, Registers): what the requests raise and getregs makes */
+/* wait(who, flags=0) -> (pid, status): wait4(2), retried on EINTR, with the GIL
+ * released; a death's ru_maxrss goes into init()'s dict under its pid (the wait that
+ * reports it reaps it: nothing else can read it after). OSError (ChildProcessError for
+ * ECHILD) when it fails; (0, 0) for WNOHANG with nothing to report. */
+static PyObject *wait_(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long who, flags;
+    struct rusage usage;
+    int status = 0, err = 0;
+    pid_t pid;
+
+    if (pid_and_sig(args, nargs, "wait(who, flags=0)", &who, &flags) < 0)
+        return NULL;
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        pid = wait4((pid_t)who, &status, (int)flags, &usage);
+        err = pid < 0 ? errno : 0;
+        Py_END_ALLOW_THREADS
+    } while (pid < 0 && err == EINTR);
+    if (pid < 0) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    if (pid > 0 && (status & 0xFF) != 0x7F && death_maxrss != NULL) {
+        PyObject *key = PyLong_FromLong(pid), *value = PyLong_FromLong(usage.ru_maxrss);
+        int failed = key == NULL || value == NULL
+                     || PyDict_SetItem(death_maxrss, key, value) < 0;
+        Py_XDECREF(key);
+        Py_XDECREF(value);
+        if (failed)
+            return NULL;
+    }
+    return Py_BuildValue("(ii)", (int)pid, status);
+}
+
+/* init(PtraceError, Registers[, maxrss dict]): what the requests raise, what getregs
+ * makes, where wait() keeps the deaths' ru_maxrss */
 static PyObject *init(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "init(error_class, regs_type)");
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "init(error_class, regs_type[, maxrss])");
         return NULL;
     }
     Py_XSETREF(error_class, Py_NewRef(args[0]));
     Py_XSETREF(regs_type, Py_NewRef(args[1]));
+    if (nargs == 3)
+        Py_XSETREF(death_maxrss, Py_NewRef(args[2]));
     Py_RETURN_NONE;
 }
 
@@ -332,9 +403,13 @@ static PyMethodDef methods[] = {
      "syscall(pid, sig=0)"},
     {"getregs", getregs, METH_O, "getregs(pid) -> regs"},
     {"setregs", (PyCFunction)(void (*)(void))setregs, METH_FASTCALL, "setregs(pid, regs)"},
+    {"putregs", (PyCFunction)(void (*)(void))putregs, METH_FASTCALL,
+     "putregs(pid, mask, regs): the registers in mask, one POKEUSER each"},
     {"geteventmsg", geteventmsg, METH_O, "geteventmsg(pid) -> int"},
     {"getsigmask", getsigmask, METH_O, "getsigmask(pid) -> int"},
     {"getsiginfo", getsiginfo, METH_O, "getsiginfo(pid) -> 128 bytes"},
+    {"wait", (PyCFunction)(void (*)(void))wait_, METH_FASTCALL,
+     "wait(who, flags) -> (pid, status): wait4(2); a death's ru_maxrss into init's dict"},
     {"vm_read", (PyCFunction)(void (*)(void))vm_read, METH_FASTCALL,
      "vm_read(pid, addr, size) -> the bytes process_vm_readv could read"},
     {"vm_write", (PyCFunction)(void (*)(void))vm_write, METH_FASTCALL,

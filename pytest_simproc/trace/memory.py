@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import itertools
 import os
 import struct
 
@@ -58,6 +59,15 @@ except ImportError:
     _vm_read = _vm_write = None
 
 
+# The tracer's stop: a new number from next_stop() at every stop the engine dispatches
+# (unique: hosts' tracer threads share it without a lock). Until the next one no tracee
+# has run, so the bytes a write put at an address are what a read of exactly them
+# would copy back: a call's result written and then logged (wait4's status, which the
+# strace record decodes) is read without a process_vm_readv.
+stops = [0]
+next_stop = itertools.count(1).__next__
+
+
 def _fault(addr: int, size: int, what: str) -> OSError:
     return OSError(errno.EFAULT, f"bad address for a {size}-byte {what} at {addr:#x}")
 
@@ -71,6 +81,7 @@ class TraceeMemory:
     def __init__(self, native_pid: int):
         self.native_pid = native_pid
         self._fd = -1
+        self._written = None   # (stops[0], address, bytes) of the last whole write
 
     # ------------------------------------------------------------ the program's view
     def read(self, addr: int, size: int) -> bytes:
@@ -78,7 +89,11 @@ class TraceeMemory:
         read them."""
         if not size:
             return b""
-        if size < 0 or not in_user_space(addr, size):
+        written = self._written
+        if (written is not None and written[1] == addr and written[0] == stops[0]
+                and len(written[2]) == size):
+            return written[2]   # written at this stop: still there (see stops)
+        if size < 0 or not 0 <= addr <= USER_END - size:   # in_user_space, inline
             raise _fault(addr, size, "read")
         if _vm_read is not None:
             data = _vm_read(self.native_pid, addr, size)
@@ -98,15 +113,17 @@ class TraceeMemory:
         as the kernel's copy_to_user does."""
         if self.write_partial(addr, data) != len(data):
             raise _fault(addr, len(data), "write")
+        self._written = (stops[0], addr, bytes(data))
 
     def write_partial(self, addr: int, data: bytes) -> int:
         """Write what the program could of ``data`` at ``addr``: the count of bytes
         written before the first page it cannot write (0 for none), as calls that
         return partial counts report it. OSError(EFAULT) outside user space."""
         size = len(data)
+        self._written = None   # what it replaces may be part of it, whole or not
         if not size:
             return 0
-        if not in_user_space(addr, size):
+        if not 0 <= addr <= USER_END - size:   # in_user_space (size > 0), inline
             raise _fault(addr, size, "write")
         if _vm_write is not None:
             return _vm_write(self.native_pid, addr, data)
@@ -169,7 +186,7 @@ class TraceeMemory:
 
     def peek(self, addr: int, size: int) -> bytes:
         """Read through page protections (PROT_NONE too)."""
-        if size < 0 or not in_user_space(addr, size):
+        if size < 0 or not 0 <= addr <= USER_END - size:   # in_user_space, inline
             raise _fault(addr, size, "read")
         try:
             data = os.pread(self._file(), size, addr)
@@ -181,6 +198,7 @@ class TraceeMemory:
 
     def poke(self, addr: int, data: bytes) -> None:
         """Write through page protections (read-only pages too)."""
+        self._written = None
         if not in_user_space(addr, len(data)):
             raise _fault(addr, len(data), "write")
         try:
@@ -195,6 +213,7 @@ class TraceeMemory:
         self.close()
 
     def close(self) -> None:
+        self._written = None
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

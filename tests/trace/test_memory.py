@@ -98,3 +98,24 @@ def test_host_writes_go_through_protections(target):
     for addr in (-1, 2**47, 2**64 - 1):
         efault(mem.peek, addr, 8)
         efault(mem.poke, addr, b"x")
+
+
+def test_a_read_of_what_this_stop_wrote_makes_no_copy(target):
+    """Until the tracer's next stop no tracee runs: a read of exactly the bytes the last
+    whole write put there gives them back without a copy (the strace record re-reads
+    wait4's status); from the next stop on, or after any other write, it copies."""
+    mem, rw, ro, none = target
+    behind = TraceeMemory(mem.native_pid)   # what only a running tracee could do
+    mem.write(rw, b"abcd")
+    behind.write(rw, b"WXYZ")
+    assert mem.read(rw, 4) == b"abcd"       # not copied: what this stop wrote
+    assert mem.read(rw, 2) == b"WX"         # other bytes: copied
+    memory.stops[0] = memory.next_stop()    # the engine's next stop
+    assert mem.read(rw, 4) == b"WXYZ"
+    mem.write(rw + 4088, b"abcd")
+    efault(mem.write, rw + 4088, b"12345678zz")   # a prefix written, then the fault
+    assert mem.read(rw + 4088, 4) == b"1234"
+    mem.write(rw, b"abcd")
+    mem.poke(rw, b"PQRS")
+    assert mem.read(rw, 4) == b"PQRS"
+    behind.close()

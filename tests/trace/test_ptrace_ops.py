@@ -77,3 +77,38 @@ def test_a_failed_request_is_a_ptrace_error_with_its_errno(request_impl, monkeyp
     with pytest.raises(pt.PtraceError) as failed:
         pt.getregs(0x7FFFFFFF)
     assert failed.value.errno == errno.ESRCH
+
+
+@pytest.mark.parametrize("request_impl", IMPLEMENTATIONS)
+def test_wait_reports_stops_and_a_death_with_its_maxrss(stopped_child, request_impl,
+                                                         monkeypatch):
+    _use(monkeypatch, request_impl)
+    os.kill(stopped_child, signal.SIGUSR2)
+    pt.cont(stopped_child, 0)
+    native, status = pt.wait(stopped_child, pt.WALL)   # its signal-delivery-stop
+    assert native == stopped_child and status == (signal.SIGUSR2 << 8 | 0x7F)
+    assert pt.died_maxrss(stopped_child) == 0          # a stop keeps no usage
+    pt.cont(stopped_child, 0)                           # SIGUSR2 discarded
+    native, status = pt.wait(stopped_child, pt.WALL)
+    assert native == stopped_child and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 7
+    assert pt.died_maxrss(stopped_child) > 0            # kept by the wait that reaped it
+    assert pt.died_maxrss(stopped_child) == 0           # and taken once
+    with pytest.raises(ChildProcessError):
+        pt.wait(stopped_child, pt.WALL)
+
+
+@pytest.mark.parametrize("request_impl", IMPLEMENTATIONS)
+def test_putregs_sets_the_registers_of_its_mask_only(stopped_child, request_impl,
+                                                      monkeypatch):
+    _use(monkeypatch, request_impl)
+    before = pt.getregs(stopped_child)
+    regs = pt.Registers.from_buffer_copy(before)
+    regs.rdi, regs.r15, regs.rax, regs.rsi = 0x1234, 0x5678, 99, 0x9ABC
+    pt.putregs(stopped_child, pt.reg_mask(("rdi", "r15", "rax")), regs)
+    after = pt.getregs(stopped_child)
+    assert (after.rdi, after.r15, after.rax) == (0x1234, 0x5678, 99)
+    assert after.rsi == before.rsi                   # not in the mask: left as it was
+    after.rdi, after.r15, after.rax = before.rdi, before.r15, before.rax
+    assert bytes(after) == bytes(before)
+    pt.putregs(stopped_child, pt.reg_mask(("rdi", "r15", "rax")), before)
+    assert bytes(pt.getregs(stopped_child)) == bytes(before)
