@@ -31,7 +31,8 @@ restored at the end of the test.
 - waiting.py  the test as its programs' parent: os.wait*, pidfds
 - sockets.py  the test's blocking socket calls to its programs run the host
 - aio.py      asyncio loops on the host's clock, asyncio subprocesses in the host
-- clock.py    the test's clocks frozen to the host's virtual time
+- clock.py    the test's clocks frozen to the host's virtual time;  threadwait.py  the
+              timed waits of its threads (Timer, Event, Condition, join) on that clock
 - forking.py  the test's forks join its host (os.fork, pty, multiprocessing, Popen's
               fork for preexec_fn and the like); osspawn.py  os.system, posix_spawn
 - procfs.py   the test's /proc (open, os.listdir, os.stat... and so psutil): the host's
