@@ -9,6 +9,7 @@ torn down) a :class:`DropinSession` is active:
 - ``os.kill``, ``os.killpg``, the wait family, ``os.pidfd_open``,
   ``signal.pidfd_send_signal``, ``os.getpgid`` and ``os.getsid`` called with a pid (or
   process group, or pidfd) of that host go to the host, any other to the real functions;
+  the test's own group and session are the host's 1 (owngroup.py);
 - time follows the host's virtual clock: freezegun freezes ``time.time``,
   ``time.monotonic``, ``datetime.now``... at the host's start time, and every time the
   host runs (``time.sleep``, ``wait``, ``poll``, ``communicate``, reading or selecting
