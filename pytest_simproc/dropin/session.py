@@ -113,7 +113,7 @@ class DropinSession:
         self._ident = None
         self._threads_before: set = set()
         self._waiting: dict = {}  # helper threads inside block(): ident -> predicate
-        self._driver = None  # the thread running the host (it may be waiting in _await_quiet)
+        self._drivers: list = []  # the threads running the host (some in _await_quiet)
         self._first_seen: dict = {}  # native id of a thread of the test -> real time
         self._deadlines: dict = {}  # those with a timeout: ident -> virtual ns
         self._started = False
@@ -219,12 +219,13 @@ class DropinSession:
         return False
 
     def _run_host(self, predicate, timeout) -> None:
-        """``_run_steps``, with the calling thread as the host's driver meanwhile."""
-        outer, self._driver = self._driver, threading.get_ident()
+        """``_run_steps``, with the calling thread as one of the host's drivers."""
+        me = threading.get_ident()
+        self._drivers.append(me)
         try:
             self._run_steps(predicate, timeout)
         finally:
-            self._driver = outer
+            self._drivers.remove(me)
 
     def _run_steps(self, predicate, timeout) -> None:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds
@@ -241,6 +242,8 @@ class DropinSession:
         pause = _OUTSIDE_PAUSE[0]
         backlog = None
         while not self._closed:
+            if self._handing_over():
+                return
             self._run_plain(None, 0)  # this instant (a predicate could keep it forever)
             if predicate is not None and predicate():
                 return
@@ -293,11 +296,12 @@ class DropinSession:
             self._cond.wait(_OUTSIDE_PAUSE[0])
             after = _thread_states(self._other_tids())
             if (after == before and not any(state == "R" for state, _ in after.values())
-                    and not any(ready() for ready in list(self._waiting.values()))
-                    and not self._deadline_due() and not self._lock.wanted
+                    and not self._waiter_due() and not self._lock.wanted
                     and self._settled(after)):
                 return quiet_at_once
             quiet_at_once = False
+            if self._handing_over():
+                return False
             if _real_monotonic() > limit:
                 return True
             before = after
@@ -311,10 +315,18 @@ class DropinSession:
         """Bytes the programs wrote that wait here for the test's end of a pipe."""
         return sum(len(getattr(feeder, "_buf", b"")) for feeder in list(self._feeders))
 
-    def _deadline_due(self) -> bool:
-        """A waiting thread's deadline has come: it is about to run."""
-        now = self._now_ns()
-        return any(deadline <= now for deadline in list(self._deadlines.values()))
+    def _waiter_due(self) -> bool:
+        """A thread waiting in ``block`` (not the caller, which runs the host) can go
+        on, or its deadline has come: it is about to run."""
+        me, now = threading.get_ident(), self._now_ns()
+        return (any(ready() for ident, ready in list(self._waiting.items()) if ident != me)
+                or any(deadline <= now for ident, deadline in list(self._deadlines.items())
+                       if ident != me))
+
+    def _handing_over(self) -> bool:
+        """A helper thread runs the host, and the test's thread wants to run it
+        again: the helper stops (both would wait for each other to be quiet)."""
+        return threading.get_ident() != self._ident and not self._idle()
 
     def _idle(self) -> bool:
         """The test's own thread has left the host alone for ``_HELPER_GRACE``."""
@@ -402,6 +414,7 @@ class DropinSession:
         Meanwhile it waits on the session, or in ``pause(seconds)`` (the session's lock
         released) for a wait that something else can end sooner."""
         if threading.get_ident() == self._ident:
+            self._last_run = _real_monotonic()  # a helper running the host hands over
             with self._lock:
                 self._drive(predicate, timeout)
                 return bool(predicate())
@@ -415,7 +428,7 @@ class DropinSession:
                 now_ns = self._now_ns()
                 if deadline is not None and now_ns >= deadline:
                     return False
-                if self._idle() and self._driver is None:
+                if self._idle() and not self._drivers:
                     remaining = None if deadline is None else (deadline - now_ns) / 1e9
                     self._drive(predicate, remaining)
                     continue
