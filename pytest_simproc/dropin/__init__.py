@@ -9,6 +9,7 @@ torn down) a :class:`DropinSession` is active:
 - ``os.kill``, ``os.killpg``, the wait family, ``os.pidfd_open``,
   ``signal.pidfd_send_signal``, ``os.getpgid`` and ``os.getsid`` called with a pid (or
   process group, or pidfd) of that host go to the host, any other to the real functions;
+  the test's own group and session are the host's 1 (owngroup.py);
 - time follows the host's virtual clock: freezegun freezes ``time.time``,
   ``time.monotonic``, ``datetime.now``... at the host's start time, and every time the
   host runs (``time.sleep``, ``wait``, ``poll``, ``communicate``, reading or selecting
@@ -31,7 +32,8 @@ restored at the end of the test.
 - waiting.py  the test as its programs' parent: os.wait*, pidfds
 - sockets.py  the test's blocking socket calls to its programs run the host
 - aio.py      asyncio loops on the host's clock, asyncio subprocesses in the host
-- clock.py    the test's clocks frozen to the host's virtual time
+- clock.py    the test's clocks frozen to the host's virtual time;  threadwait.py  the
+              timed waits of its threads (Timer, Event, Condition, join) on that clock
 - forking.py  the test's forks join its host (os.fork, pty, multiprocessing, Popen's
               fork for preexec_fn and the like); osspawn.py  os.system, posix_spawn
 - procfs.py   the test's /proc (open, os.listdir, os.stat... and so psutil): the host's

@@ -20,7 +20,7 @@ import sys
 import threading
 import time as _time
 
-from . import sockets
+from . import owngroup, sockets
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .forking import _sim_fdopen, _sim_fork, _sim_forkpty
@@ -29,7 +29,7 @@ from .popen import SimPopen
 from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
 from .ready import REPLACED as _READY_REPLACED
 from .routing import (_caller_is_native, _matches, _real_fdopen, _real_fork, _real_forkpty,
-                      _real_getpgid, _real_getsid, _real_kill, _real_killpg,
+                      _real_getpgid, _real_getpgrp, _real_getsid, _real_kill, _real_killpg,
                       _real_pidfd_open, _real_pidfd_send_signal, _real_posix_spawn,
                       _real_posix_spawnp, _real_sleep, _real_system, _real_wait,
                       _real_wait3, _real_wait4, _real_waitid, _real_waitpid, _RealPopen,
@@ -157,6 +157,8 @@ def _sim_sleep(seconds):
 def _sim_kill(pid, sig):
     session = _session_for_caller()
     if session is not None and isinstance(pid, int):
+        if pid in (0, -1) and owngroup.hosted(session):  # its own group, everyone
+            return owngroup.kill(session, pid, signal_number(sig, bits=64))
         if (pid > 0 and session._lookup(pid) is not None) or (
                 pid < -1 and session._owns_group(-pid)):
             return session.kill(pid, signal_number(sig, bits=64))  # a C ssize_t
@@ -165,6 +167,8 @@ def _sim_kill(pid, sig):
 
 def _sim_killpg(pgid, sig):
     session = _session_for_caller()
+    if isinstance(pgid, int) and pgid in (0, owngroup.INIT) and owngroup.hosted(session):
+        return owngroup.kill(session, 0, signal_number(sig))  # its own group
     if session is not None and isinstance(pgid, int) and session._owns_group(pgid):
         return session.killpg(pgid, signal_number(sig))
     return _real_killpg(pgid, sig)
@@ -174,6 +178,8 @@ def _simulated_group_id(session, pid, attribute: str, real):
     """os.getpgid/os.getsid of a host process: its simulated group or session; of any
     other pid: the real call. ``session`` comes from the patched function itself
     (_session_for_caller looks at a fixed depth of frames)."""
+    if owngroup.own(session, pid):
+        return owngroup.INIT  # the test is the host's init
     proc = session._lookup(pid) if session is not None else None
     if proc is None:
         return real(pid)
@@ -201,6 +207,7 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (_signal, "pidfd_send_signal", _real_pidfd_send_signal, _sim_pidfd_send_signal),
              (os, "getpgid", _real_getpgid, _sim_getpgid),
              (os, "getsid", _real_getsid, _sim_getsid),
+             (os, "getpgrp", _real_getpgrp, owngroup.sim_getpgrp),
              (os, "fork", _real_fork, _sim_fork), (os, "forkpty", _real_forkpty, _sim_forkpty),
              (os, "system", _real_system, _sim_system), (os, "fdopen", _real_fdopen, _sim_fdopen),
              (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),

@@ -34,6 +34,7 @@ _real_waitid = os.waitid
 _real_pidfd_open = os.pidfd_open
 _real_pidfd_send_signal = _signal.pidfd_send_signal
 _real_getpgid = os.getpgid
+_real_getpgrp = os.getpgrp
 _real_getsid = os.getsid
 _real_fork = os.fork
 _real_read = os.read

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
-from . import forking, procfs
+from . import forking, procfs, threadwait
 from .clock import VirtualClock
 from .patches import Patches
 from .routing import _real_monotonic, _real_sleep, active_session, set_active
@@ -34,6 +34,56 @@ _HELPER_GRACE = 0.25
 _OUTSIDE_PAUSE = (0.0005, 0.01)
 # How long (real seconds) time waits at most for a thread of the test that never rests.
 _QUIET_LIMIT = 2.0
+# A thread of the test first seen less than this long ago (real seconds) is not quiet
+# yet: on its way to its first wait it may sit a while for the GIL or a lock.
+_SETTLE = 0.02
+
+
+class _SessionLock:
+    """The session's reentrant lock, which knows the threads waiting for it: a thread
+    of the test back from a wait in the host (a reaping ``Popen.wait``, a timed wait
+    whose deadline came) and waiting for the lock is about to act, not quiet, though
+    its scheduler state says asleep."""
+
+    def __init__(self):
+        self._rlock = threading.RLock()
+        self.wanted: set = set()
+
+    def acquire(self, blocking=True, timeout=-1):
+        if self._rlock.acquire(False):
+            return True
+        if not blocking:
+            return False
+        with self._wanting():
+            return self._rlock.acquire(True, timeout)
+
+    __enter__ = acquire
+
+    def release(self):
+        self._rlock.release()
+
+    def __exit__(self, *exc):
+        self._rlock.release()
+
+    # what threading.Condition asks of its lock
+    def _is_owned(self):
+        return self._rlock._is_owned()
+
+    def _release_save(self):
+        return self._rlock._release_save()
+
+    def _acquire_restore(self, state):
+        with self._wanting():
+            self._rlock._acquire_restore(state)
+
+    @contextlib.contextmanager
+    def _wanting(self):
+        me = threading.get_ident()
+        self.wanted.add(me)
+        try:
+            yield
+        finally:
+            self.wanted.discard(me)
 
 
 def _stand_as_init(host: SimHost) -> None:
@@ -63,7 +113,7 @@ class DropinSession:
         self.host_factory = None  # the plugin wires pytest hooks into the hosts it makes
         self._now = float(options.get("start_time", DEFAULT_START_TIME))
         self._host: SimHost | None = None
-        self._lock = threading.RLock()
+        self._lock = _SessionLock()
         self._cond = threading.Condition(self._lock)
         self._last_run = _real_monotonic()  # when the test's thread last used the host
         # the test's ends of its programs' pipes, by descriptor (pipes.py, ready.py)
@@ -78,6 +128,8 @@ class DropinSession:
         self._ident = None
         self._threads_before: set = set()
         self._waiting: dict = {}  # helper threads inside block(): ident -> predicate
+        self._drivers: list = []  # the threads running the host (some in _await_quiet)
+        self._first_seen: dict = {}  # native id of a thread of the test -> real time
         self._deadlines: dict = {}  # those with a timeout: ident -> virtual ns
         self._started = False
         self._closed = False
@@ -114,6 +166,7 @@ class DropinSession:
                 end._close_fd()
             self._pidfds.close()
             procfs.uninstall(self)
+            threadwait.uninstall(self)
             self._patches.restore()
         finally:
             try:
@@ -146,6 +199,7 @@ class DropinSession:
                     _stand_as_init(host)
                     self._host = host
                     procfs.install(self)  # the test's /proc sees the host's pids
+                    threadwait.install(self)  # its threads' timed waits, virtual
         return self._host
 
     @property
@@ -163,6 +217,7 @@ class DropinSession:
         self._pidfds.refresh(self._gone)
         if threading.get_ident() == self._ident:
             self._last_run = _real_monotonic()
+        threadwait.wake_due(self)
         self._cond.notify_all()
 
     def _touch(self) -> None:
@@ -180,6 +235,15 @@ class DropinSession:
         return False
 
     def _run_host(self, predicate, timeout) -> None:
+        """``_run_steps``, with the calling thread as one of the host's drivers."""
+        me = threading.get_ident()
+        self._drivers.append(me)
+        try:
+            self._run_steps(predicate, timeout)
+        finally:
+            self._drivers.remove(me)
+
+    def _run_steps(self, predicate, timeout) -> None:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds
         (None: no limit). While other threads of the test live, they are the outside:
         the host runs one instant at a time and virtual time moves on only once those
@@ -192,7 +256,10 @@ class DropinSession:
             return
         target = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
         pause = _OUTSIDE_PAUSE[0]
+        backlog = None
         while not self._closed:
+            if self._handing_over():
+                return
             self._run_plain(None, 0)  # this instant (a predicate could keep it forever)
             if predicate is not None and predicate():
                 return
@@ -200,9 +267,20 @@ class DropinSession:
             if target is not None and now >= target:
                 return
             if self._host._engine.alive == 0:
-                if target is not None:
-                    self._run_plain(None, (target - now) / 1e9)  # the clock still moves
-                return
+                if target is None:
+                    return
+                # nothing runs in the host: the clock moves to the target, or first to
+                # a deadline of a thread of the test, once those threads are quiet
+                if not self._await_quiet():
+                    continue
+                if predicate is not None and predicate():
+                    return  # a thread that ended in the pause, say
+                if self._backlog() not in (0, backlog):
+                    backlog = self._backlog()  # a reader thread still drains the output
+                    continue
+                upcoming = _earliest(target, *self._deadlines.values())
+                self._run_plain(None, max(upcoming - self._now_ns(), 0) / 1e9)
+                continue
             if not self._await_quiet():
                 pause = _OUTSIDE_PAUSE[0]
                 continue  # the outside acted: this instant again
@@ -234,12 +312,41 @@ class DropinSession:
             self._cond.wait(_OUTSIDE_PAUSE[0])
             after = _thread_states(self._other_tids())
             if (after == before and not any(state == "R" for state, _ in after.values())
-                    and not any(ready() for ready in list(self._waiting.values()))):
+                    and not self._waiter_due() and not self._lock.wanted
+                    and self._settled(after)):
                 return quiet_at_once
             quiet_at_once = False
+            if self._handing_over():
+                return False
             if _real_monotonic() > limit:
                 return True
             before = after
+
+    def _settled(self, tids) -> bool:
+        """None of these threads is new (``_SETTLE``)."""
+        now = _real_monotonic()
+        return all(now - self._first_seen.setdefault(tid, now) >= _SETTLE for tid in tids)
+
+    def _backlog(self) -> int:
+        """Bytes the programs wrote that wait here for the test's end of a pipe."""
+        return sum(len(getattr(feeder, "_buf", b"")) for feeder in list(self._feeders))
+
+    def _waiter_due(self) -> bool:
+        """A thread waiting in ``block`` (not the caller, which runs the host) can go
+        on, or its deadline has come: it is about to run."""
+        me, now = threading.get_ident(), self._now_ns()
+        return (any(ready() for ident, ready in list(self._waiting.items()) if ident != me)
+                or any(deadline <= now for ident, deadline in list(self._deadlines.items())
+                       if ident != me))
+
+    def _handing_over(self) -> bool:
+        """A helper thread runs the host, and the test's thread wants to run it
+        again: the helper stops (both would wait for each other to be quiet)."""
+        return threading.get_ident() != self._ident and not self._idle()
+
+    def _idle(self) -> bool:
+        """The test's own thread has left the host alone for ``_HELPER_GRACE``."""
+        return _real_monotonic() - self._last_run >= _HELPER_GRACE
 
     def _other_tids(self) -> list[int]:
         me = threading.get_ident()
@@ -311,15 +418,19 @@ class DropinSession:
             finally:
                 self._after_run()
 
-    def block(self, predicate, timeout=None) -> bool:
+    def block(self, predicate, timeout=None, pause=None) -> bool:
         """Run the host until ``predicate()`` holds or ``timeout`` virtual seconds have
         passed; returns ``predicate()``.
 
         Only the test's own thread drives virtual time. Another thread that blocks (a
         reader thread, say) waits for the test's thread to run the host, and drives it
         itself only when the test's thread has left the host alone for a while (it is
-        then blocked natively, e.g. in ``queue.get()`` or ``join()``)."""
+        then blocked natively, e.g. in ``queue.get()`` or ``join()``) and no other
+        thread is running it (they would pile up, each in the other's pause).
+        Meanwhile it waits on the session, or in ``pause(seconds)`` (the session's lock
+        released) for a wait that something else can end sooner."""
         if threading.get_ident() == self._ident:
+            self._last_run = _real_monotonic()  # a helper running the host hands over
             with self._lock:
                 self._drive(predicate, timeout)
                 return bool(predicate())
@@ -333,11 +444,18 @@ class DropinSession:
                 now_ns = self._now_ns()
                 if deadline is not None and now_ns >= deadline:
                     return False
-                if _real_monotonic() - self._last_run >= _HELPER_GRACE:
+                if self._idle() and not self._drivers:
                     remaining = None if deadline is None else (deadline - now_ns) / 1e9
                     self._drive(predicate, remaining)
                     continue
-                self._cond.wait(_HELPER_GRACE / 5)
+                if pause is None:
+                    self._cond.wait(_HELPER_GRACE / 5)
+                    continue
+                state = self._lock._release_save()
+                try:
+                    pause(_HELPER_GRACE / 5)
+                finally:
+                    self._lock._acquire_restore(state)
 
     @contextlib.contextmanager
     def _waiting_for_host(self, predicate, deadline):
@@ -367,7 +485,7 @@ class DropinSession:
         """Whether a thread of the test other than the caller lives: its own thread,
         or one started during the test (not the host's, ``simproc-*``, nor one that
         was there before, such as pytest-xdist's or pytest-timeout's)."""
-        return bool(self._other_tids() or self._waiting)
+        return bool(self._other_tids() or set(self._waiting) - {threading.get_ident()})
 
     def _next_event_ns(self) -> int | None:
         """When the host next does something by itself (a timer, a timed wait), or

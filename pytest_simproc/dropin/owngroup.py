@@ -1,0 +1,58 @@
+"""The test's own process group and session in its host: init's, 1.
+
+The test stands where the host's init does: what it spawns has parent 1 and, unless
+started in a new session or group, group and session 1. Natively those children share
+the test's group and session, and suites compare them (sh's test_new_session_new_group:
+``os.getpgid(os.getpid())`` against the child's group). So once the host exists the
+test's own group and session are 1 as well -- ``os.getpgrp()``, ``os.getpgid(0)``,
+``os.getsid(0)`` and the same with the test's own pid -- and a signal to that group
+(``os.kill(0, sig)``, ``os.killpg(1, sig)``) reaches the host's group 1 and the test
+process itself, as natively a signal to one's own group reaches oneself (kill(2)).
+``os.kill(-1, sig)`` reaches every process of the host and not the test (kill(2): all
+but init and the caller, and the test is both). None of these ever reaches the
+machine's group 1 nor every process of the machine.
+"""
+from __future__ import annotations
+
+import errno
+import os
+from typing import TYPE_CHECKING
+
+from .routing import _real_getpgrp, _real_kill, _session_for_caller
+
+if TYPE_CHECKING:
+    from .session import DropinSession
+
+INIT = 1  # the test's pid, group and session as its programs see them
+
+
+def hosted(session: "DropinSession | None") -> bool:
+    """The test has a host: it is the host's init."""
+    return session is not None and session._host is not None
+
+
+def own(session: "DropinSession | None", pid) -> bool:
+    """``pid`` names the test process itself (0 or its pid) once the host exists."""
+    return hosted(session) and isinstance(pid, int) and pid in (0, os.getpid())
+
+
+def sim_getpgrp():
+    return INIT if hosted(_session_for_caller()) else _real_getpgrp()
+
+
+def kill(session: "DropinSession", target: int, sig: int) -> None:
+    """kill(2) from the test with ``target`` 0 (its own group, the host's group 1) or
+    -1 (every process of the host); ``sig`` is checked already."""
+    with session._lock:
+        session._touch()
+        if target == -1 and not any(p.state != "reaped" for p in session.host.processes()):
+            raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+        if sig:
+            try:
+                session.host.kill(target, sig)
+            except ProcessLookupError:
+                pass  # group 1 ended: the test is still in it; everyone left are zombies
+            finally:
+                session._pidfds.refresh(session._gone)  # a SIGKILL ends its targets at once
+    if target == 0:
+        _real_kill(os.getpid(), sig)  # the test is in its own group

@@ -1,0 +1,231 @@
+"""Timed waits of the test's threads count the host's virtual time.
+
+A thread of the test that waits with a timeout (``threading.Timer``, ``Event.wait``,
+``Condition.wait`` and what is built on them: ``Queue.get``/``put``,
+``Semaphore.acquire``, ``Barrier.wait``, ``concurrent.futures``; and
+``Thread.join(timeout)``) waited in real time, while the programs it waits against live
+in virtual time: sh's ``_timeout=1`` (a Timer) on a ``sleep 3`` fired only after the
+sleep had ended in no wall time. Once the test's host exists, such a wait's timeout is
+virtual: its deadline is one of the host's (``DropinSession._deadlines``), so a run of
+the host stops there and the waiter wakes with the clock at its deadline; a
+``notify``/``set`` (or the end of the joined thread) wakes it at once, as natively.
+
+Where the outside enters: a notify releases the waiter's own lock (a real one), and the
+clock moves past an instant only once the test's other threads are quiet (session.py's
+``_await_quiet``), a thread woken by its deadline included. The test's own thread runs
+the host while it waits; another thread waits for it, and runs the host itself once the
+test's thread has left the host alone for a while (``DropinSession.block``).
+
+Installed when the host is created and removed when the session stops: a test that
+starts no process never sees these functions. Only the test's thread and the threads
+started during the test take part; pytest's, the host's own (``simproc-*``) and calls
+from the machinery keep the real functions.
+"""
+from __future__ import annotations
+
+import _thread
+import math
+import queue
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from .routing import _matches, _real_monotonic
+
+if TYPE_CHECKING:
+    from .session import DropinSession
+
+_real_condition_wait = threading.Condition.wait
+_real_join = threading.Thread.join
+_real_threading_time = threading._time
+_real_queue_time = queue.time
+
+# Waits called from these modules are real; so are those of threads started during
+# the test to run code of pytest's plugins (pytest-timeout's timer, with func_only).
+_MACHINERY = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun",
+              "pytest_timeout", "xdist", "execnet")
+_PLUGIN_THREADS = ("_pytest", "pytest", "pluggy", "pytest_timeout", "xdist", "execnet")
+_LIBRARY = ("threading", "queue")  # frames passed over to find who waits
+# How often (real seconds) a join looks whether its thread has ended, and a wait the
+# test outlived whether it is over.
+_JOIN_LOOK = 0.005
+_LOOK = 0.05
+
+_session: "DropinSession | None" = None
+_base = (0.0, 0)  # (real monotonic, virtual ns) when the host was made
+_gates: dict = {}  # ident of a waiting thread -> (its deadline in virtual ns, its _Gate)
+
+
+class _Gate:
+    """A real lock that a waiting thread sleeps on; opened by a notify or by the host
+    reaching the thread's deadline (``wake_due``), at most once per sleep."""
+
+    def __init__(self):
+        self._lock = _thread.allocate_lock()
+        self._lock.acquire()
+        self._guard = _thread.allocate_lock()
+
+    def open(self) -> None:
+        with self._guard:
+            if self._lock.locked():
+                self._lock.release()
+
+    def sleep(self, seconds: float) -> None:
+        self._lock.acquire(True, seconds)
+
+
+class _Waiter(_Gate):
+    """What a virtual ``Condition.wait`` puts in the condition's list of waiters:
+    ``notify`` calls ``release``, as it would on the real waiter lock."""
+
+    notified = False
+
+    def release(self) -> None:
+        self.notified = True
+        self.open()
+
+
+def install(session: "DropinSession") -> None:
+    """The host exists: the test's timed waits follow its clock."""
+    global _session, _base
+    _base = (_real_monotonic(), session._now_ns())
+    _gates.clear()
+    _session = session
+    threading.Condition.wait = _sim_condition_wait
+    threading.Thread.join = _sim_join
+    threading._time = queue.time = _virtual_monotonic
+
+
+def uninstall(session: "DropinSession") -> None:
+    global _session
+    if _session is not session:
+        return
+    _session = None
+    threading.Condition.wait = _real_condition_wait
+    threading.Thread.join = _real_join
+    threading._time = _real_threading_time
+    queue.time = _real_queue_time
+    for _, gate in list(_gates.values()):
+        gate.open()  # a wait still under way finishes in real time
+
+
+def wake_due(session: "DropinSession") -> None:
+    """After a run of the host: wake the threads whose deadline has come."""
+    if _gates and session is _session:
+        now = session._now_ns()
+        for deadline, gate in list(_gates.values()):
+            if deadline <= now:
+                gate.open()
+
+
+def _test_thread(session: "DropinSession", thread) -> bool:
+    """The test's own thread, or one started during the test by its code."""
+    if thread.ident == session._ident:
+        return True
+    if thread.ident in session._threads_before or thread.name.startswith("simproc-"):
+        return False
+    code = getattr(thread, "function", None) or getattr(thread, "_target", None)
+    return not _matches(getattr(code, "__module__", None) or "", _PLUGIN_THREADS)
+
+
+def _virtual_session(depth: int) -> "DropinSession | None":
+    """The session whose clock a timed wait ``depth`` frames up follows, or None."""
+    session = _session
+    if session is None or session._closed or not _test_thread(session, threading.current_thread()):
+        return None
+    frame = sys._getframe(depth)
+    while frame is not None and _matches(frame.f_globals.get("__name__") or "", _LIBRARY):
+        frame = frame.f_back
+    if frame is not None and _matches(frame.f_globals.get("__name__") or "", _MACHINERY):
+        return None
+    return session
+
+
+def _virtual_monotonic() -> float:
+    """``threading``'s and ``queue``'s clock (their deadlines for Condition.wait_for,
+    Semaphore.acquire, Queue.get): virtual time in the test's threads, continuous with
+    the real clock at the host's creation."""
+    session = _virtual_session(2)
+    if session is None:
+        return _real_monotonic()
+    real, virtual = _base
+    return real + (session._now_ns() - virtual) / 1e9
+
+
+def _timeout(value) -> float | None:
+    """A timeout the virtual wait takes, or None for the real call (which blocks not
+    at all, or raises what it raises)."""
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+        if 0 < seconds < threading.TIMEOUT_MAX:
+            return seconds
+    return None
+
+
+def _sim_condition_wait(self, timeout=None):
+    seconds = _timeout(timeout)
+    session = None if seconds is None else _virtual_session(2)
+    if session is None or self is session._cond:
+        return _real_condition_wait(self, timeout)
+    if not self._is_owned():
+        raise RuntimeError("cannot wait on un-acquired lock")
+    waiter = _Waiter()
+    self._waiters.append(waiter)
+    saved = self._release_save()
+    try:
+        _wait(session, lambda: waiter.notified, seconds, waiter.sleep, waiter)
+    finally:
+        self._acquire_restore(saved)
+        if not waiter.notified:
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                pass
+    return waiter.notified
+
+
+def _sim_join(self, timeout=None):
+    seconds = _timeout(timeout)
+    session = None if seconds is None else _virtual_session(2)
+    if session is None or not _test_thread(session, self):
+        return _real_join(self, timeout)   # a thread of pytest's runs in real time
+    _real_join(self, 0)   # its checks (not started, the current thread), or done
+    if self.is_alive():
+        _wait(session, lambda: not self.is_alive(), seconds,
+              lambda s: _real_join(self, min(s, _JOIN_LOOK)))
+
+
+def _wait(session: "DropinSession", ready, seconds: float, pause, gate=None) -> None:
+    """Wait until ``ready()`` or until ``seconds`` of the host's time have passed: the
+    host runs meanwhile (``DropinSession.block``), and the thread sleeps in ``pause``
+    when another runs it (on ``gate``, which the deadline opens, if it has one)."""
+    me = threading.get_ident()
+    deadline = session._now_ns() + math.ceil(seconds * 1e9)
+    if gate is not None:
+        _gates[me] = (deadline, gate)
+    try:
+        while not ready():
+            if session._closed or _session is not session:
+                _finish_real(session, ready, deadline, pause)
+                return
+            now = session._now_ns()
+            if now >= deadline:
+                return
+            if session.block(ready, (deadline - now) / 1e9, pause):
+                return
+            if me == session._ident and not session._others_live():
+                # no thread of the test is left to end it: the clock moves to its end,
+                # though nothing in the host runs
+                session.sleep(max(0, deadline - session._now_ns()) / 1e9)
+    finally:
+        _gates.pop(me, None)
+
+
+def _finish_real(session, ready, deadline: int, pause) -> None:
+    """The test ended during the wait: what is left of it passes in real time."""
+    end = _real_monotonic() + max(0, deadline - session._now_ns()) / 1e9
+    while not ready():
+        left = end - _real_monotonic()
+        if left <= 0:
+            return
+        pause(min(left, _LOOK))

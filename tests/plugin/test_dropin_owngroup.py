@@ -1,0 +1,103 @@
+"""Drop-in mode: the test's own group and session are its host's group 1 (issue 13).
+
+The test stands where the host's init does: its programs have parent 1 and, unless
+started in a new session or group, group and session 1. Natively they share the test's
+group and session, and suites compare them (sh's test_new_session_new_group) or signal
+their own group. The inner suite does both the plain way; it runs in a session of its
+own (its kill(0) must reach nothing outside it natively) and passes natively and under
+``--simproc``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+INNER = r"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+CHILD = "import os, time; print(os.getpid(), os.getpgid(0), os.getsid(0), flush=True); time.sleep(30)"
+
+
+def test_the_tests_group_is_its_childrens_and_a_signal_to_it_reaches_both():
+    got = []
+    old = signal.signal(signal.SIGUSR1, lambda *args: got.append(args[0]))
+    try:
+        child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE)
+        apart = subprocess.Popen(["sleep", "30"], start_new_session=True)
+        pid, pgid, sid = map(int, child.stdout.readline().split())
+        assert pid == child.pid
+        mine = [os.getpgrp(), os.getpgid(0), os.getpgid(os.getpid()),
+                os.getsid(0), os.getsid(os.getpid())]
+        assert mine == [pgid] * 3 + [sid] * 2
+        assert os.getpgid(apart.pid) == apart.pid != pgid
+        os.killpg(os.getpgrp(), 0)  # it exists
+        os.kill(0, signal.SIGUSR1)  # the test's group: the child and the test itself
+        assert child.wait() == -signal.SIGUSR1
+        assert got == [signal.SIGUSR1]
+        assert apart.poll() is None
+        os.killpg(pgid, signal.SIGUSR1)  # the test alone now
+        assert got == [signal.SIGUSR1] * 2
+        apart.kill()
+        apart.wait()
+        print("OBSERVED", json.dumps([pid, pgid, sid]), flush=True)
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+"""
+
+
+def _run_in_own_session(tmp_path, *args) -> list:
+    (tmp_path / "test_inner.py").write_text(INNER)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s",
+                             "-q", *args, "test_inner.py"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, start_new_session=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if "OBSERVED " in line)
+    return json.loads(line.split("OBSERVED ", 1)[1])
+
+
+def test_natively_the_tests_children_share_its_group(tmp_path):
+    pid, pgid, sid = _run_in_own_session(tmp_path)
+    assert pgid != 1 and sid != 1 and pid > 1
+
+
+def test_under_simproc_the_test_is_in_the_hosts_group_1(tmp_path):
+    pid, pgid, sid = _run_in_own_session(tmp_path, "--simproc")
+    assert (pgid, sid) == (1, 1)
+    assert 1000 <= pid < 1100
+
+
+def test_kill_of_everyone_reaches_every_host_process_and_not_the_test():
+    """kill(2): -1 is every process but init and the caller, and the test is both;
+    nothing of it reaches the machine's processes. SIGURG (ignored by default) keeps a
+    regression that let it through harmless."""
+    from pytest_simproc.dropin import DropinSession
+    got = []
+    old = signal.signal(signal.SIGURG, lambda *args: got.append(args[0]))
+    trap = "trap 'exit 3' URG; while :; do sleep 1; done"
+    try:
+        with DropinSession() as session:
+            before = os.getpgrp()
+            assert before == os.getpgid(0) != 1  # no host yet: the machine's
+            grouped = subprocess.Popen(["sh", "-c", trap])
+            apart = subprocess.Popen(["sh", "-c", trap], start_new_session=True)
+            session.sleep(0.5)
+            assert os.getpgrp() == 1
+            os.kill(-1, 0)
+            os.kill(-1, signal.SIGURG)
+            assert grouped.wait(5) == 3 and apart.wait(5) == 3
+            assert got == []
+            with pytest.raises(ProcessLookupError):
+                os.kill(-1, 0)  # nobody left but the test
+            os.kill(0, 0)  # the test's group: the test is still in it
+        assert os.getpgrp() == before
+    finally:
+        signal.signal(signal.SIGURG, old)

@@ -1,0 +1,199 @@
+"""Drop-in mode: the timed waits of the test's threads count virtual time (issue 13).
+
+sh's ``_timeout`` is a ``threading.Timer``: natively it fires a second into a
+``sleep 3``; in a host it waited in real time while the sleep ended in virtual time,
+so the command was never timed out. The inner suite below waits the ways suites do
+(Timer, Event.wait, Queue.get, Thread.join with timeouts; no simproc API) against
+programs that sleep; it passes natively and under ``--simproc``, where each wait ends
+at its virtual deadline exactly, or at once when it is set.
+"""
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
+
+INNER = r"""
+import json
+import queue
+import signal
+import subprocess
+import threading
+import time
+
+
+def observed(name, pid, elapsed, when):
+    print("OBSERVED", json.dumps([name, [int(pid)], float(elapsed), float(when)]), flush=True)
+
+
+def test_a_timer_kills_a_sleep():
+    p = subprocess.Popen(["sleep", "3"])
+    started = time.time()
+    timer = threading.Timer(1, p.kill)
+    timer.start()
+    assert p.wait() == -signal.SIGKILL
+    elapsed = time.time() - started
+    assert 0.9 <= elapsed < 2.5
+    observed("timer", p.pid, elapsed, started)
+
+
+def test_an_event_wait_times_out_while_a_program_runs():
+    p = subprocess.Popen(["sleep", "2"])
+    started = time.time()
+    assert not threading.Event().wait(0.5)
+    waited = time.time() - started
+    assert p.poll() is None
+    assert p.wait() == 0
+    assert 0.4 <= waited < 1.5
+    observed("event timeout", p.pid, waited, started)
+
+
+def test_a_set_wakes_the_waiter_at_once():
+    p = subprocess.Popen(["sh", "-c", "sleep 1; echo $$"], stdout=subprocess.PIPE)
+    said = threading.Event()
+    lines = []
+
+    def read():
+        lines.append(p.stdout.readline())
+        said.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    started = time.time()
+    assert said.wait(30)
+    elapsed = time.time() - started
+    reader.join()
+    p.wait()
+    assert int(lines[0]) == p.pid
+    assert 0.9 <= elapsed < 10
+    observed("event set", p.pid, elapsed, started)
+
+
+def test_queue_get_and_join_time_out_while_a_thread_waits_for_a_program():
+    p = subprocess.Popen(["sleep", "2"])
+    results = queue.Queue()
+    waiter = threading.Thread(target=lambda: results.put(p.wait()))
+    waiter.start()
+    started = time.time()
+    try:
+        results.get(timeout=0.5)
+    except queue.Empty:
+        pass
+    else:
+        raise AssertionError("the program ended before its time")
+    waiter.join(0.5)
+    assert waiter.is_alive()
+    first = time.time() - started
+    assert results.get(timeout=30) == 0
+    waiter.join(30)
+    assert not waiter.is_alive()
+    second = time.time() - started
+    assert 0.9 <= first < 1.9 and 1.9 <= second < 10
+    observed("queue and join", p.pid, first, second)
+
+
+def test_a_threads_timer_while_the_test_joins():
+    # the waiting and the timing out both happen in threads; the test's thread only
+    # joins them (natively, in real time)
+    p = subprocess.Popen(["sleep", "3"])
+    started = time.time()
+    fired = []
+
+    def time_out():
+        fired.append(time.time() - started)
+        p.kill()
+
+    timer = threading.Timer(1, time_out)
+    timer.start()
+    codes = []
+    waiter = threading.Thread(target=lambda: codes.append(p.wait()))
+    waiter.start()
+    waiter.join()
+    timer.join()
+    assert codes == [-signal.SIGKILL]
+    assert 0.9 <= fired[0] < 2.5
+    observed("thread timer", p.pid, fired[0], started)
+"""
+
+NAMES = {"timer", "event timeout", "event set", "queue and join", "thread timer"}
+
+
+def test_the_waits_pass_natively(observe):
+    seen = observe(INNER, [], passed=5)
+    assert set(seen) == NAMES
+    for name, (_, _, when) in seen.items():
+        if name != "queue and join":
+            assert when > HOST_EPOCH + 20 * 365 * 86400, name  # the machine's clock
+
+
+def test_under_simproc_the_waits_end_at_their_virtual_deadlines(observe):
+    seen = observe(INNER, ["--simproc"], passed=5)
+    assert set(seen) == NAMES
+    for name, ([pid], _, _) in seen.items():
+        assert 1000 <= pid < 1100, (name, pid)
+    # a timeout falls due at its deadline exactly; a program's sleep ends after its
+    # start-up (some hundreds of microseconds)
+    assert seen["timer"][1] == pytest.approx(1.0, abs=1e-6)
+    assert HOST_EPOCH <= seen["timer"][2] < HOST_EPOCH + 1
+    assert seen["event timeout"][1] == pytest.approx(0.5, abs=1e-6)
+    assert seen["thread timer"][1] == pytest.approx(1.0, abs=1e-6)
+    assert 1.0 < seen["event set"][1] < 1.01
+    first, second = seen["queue and join"][1:]
+    assert first == pytest.approx(1.0, abs=1e-6)
+    assert 2.0 <= second < 2.01  # sleep 2 ends at 2 s (a spawned program's exec is free)
+
+
+LONG_TIMER = r"""
+import subprocess
+import threading
+import time
+
+
+def test_a_long_timer():
+    p = subprocess.Popen(["sleep", "60"])
+    started = time.time()
+    fired = []
+    timer = threading.Timer(30, lambda: fired.append((time.time() - started, p.poll())))
+    timer.start()
+    timer.join()
+    p.kill()
+    p.wait()
+    print("OBSERVED", fired[0][0], fired[0][1])
+"""
+
+
+def test_a_timer_of_30_s_fires_at_virtual_30_s(pytester):
+    """Natively half a minute; in a host the Timer's wait is the host's to end, while
+    the program is still asleep."""
+    pytester.makepyfile(LONG_TIMER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--simproc",
+                                           timeout=120)
+    result.assert_outcomes(passed=1)
+    line = next(line for line in result.outlines if "OBSERVED " in line)
+    elapsed, running = line.split("OBSERVED ", 1)[1].split()
+    assert float(elapsed) == pytest.approx(30.0, abs=1e-6)
+    assert running == "None"
+
+
+def test_waits_are_real_without_a_host_and_after_the_session():
+    """The patches exist only while the host does: a test that starts no process
+    keeps the real functions, and the end of the session puts them back."""
+    from pytest_simproc.dropin import DropinSession
+    real = (threading.Condition.wait, threading.Thread.join)
+    with DropinSession() as session:
+        assert (threading.Condition.wait, threading.Thread.join) == real
+        p = subprocess.Popen(["sleep", "5"])
+        assert threading.Condition.wait is not real[0]
+        started = time.time()
+        assert not threading.Event().wait(2)
+        assert time.time() - started == pytest.approx(2.0, abs=1e-6)
+        assert p.poll() is None
+        session.sleep(5)
+        assert p.poll() == 0
+    assert (threading.Condition.wait, threading.Thread.join) == real
