@@ -23,6 +23,7 @@ import time as _time
 from . import sockets
 from .aio import SimEventLoopPolicy
 from .args import signal_number
+from .clock import clock_fakes, clock_walk_skips
 from .forking import _sim_fdopen, _sim_fork, _sim_forkpty
 from .osspawn import _sim_posix_spawn, _sim_posix_spawnp, _sim_system
 from .popen import SimPopen
@@ -70,6 +71,7 @@ class Patches:
     _installed = False
     persist = False
     _fakes: dict[int, object] = {}   # id(real) -> fake
+    _tables: dict = {}   # (process fakes apply, clock fakes apply) -> the id(real) -> fake
     _reals: dict[int, object] = {}   # id(fake) -> real
 
     def __init__(self):
@@ -78,8 +80,13 @@ class Patches:
     def apply(self) -> None:
         cls = Patches
         if not cls._installed:
-            cls._fakes = {id(real): fake for _, _, real, fake in _REPLACED}
+            process = {id(real): fake for _, _, real, fake in _REPLACED}
+            clock = {id(real): fake for real, fake in clock_fakes()}
+            cls._tables = {(True, False): process, (False, True): clock,
+                           (True, True): {**process, **clock}}
+            cls._fakes = cls._tables[True, True]
             cls._reals = {id(fake): real for _, _, real, fake in _REPLACED}
+            cls._reals.update((id(fake), real) for real, fake in clock_fakes())
             for module, name, _, fake in _REPLACED:
                 cls._undo.append((module, name, getattr(module, name)))
                 setattr(module, name, fake)
@@ -95,19 +102,25 @@ class Patches:
         # the test's new asyncio loops follow the host (aio.py)
         self._policy = (asyncio.events._event_loop_policy,)
         asyncio.events._event_loop_policy = SimEventLoopPolicy()
-        # `from subprocess import Popen`, `from time import sleep`, ... elsewhere
+        # `from subprocess import Popen`, `from time import sleep`, ... elsewhere, and
+        # `from time import monotonic`, `from datetime import datetime` (clock.py)
         walked = cls._walked
         if len(sys.modules) == len(walked):
             return  # nothing imported since the last walk (a replaced module: rare)
+        clock_skips = clock_walk_skips()
         for name, module in list(sys.modules.items()):
             if walked.get(name) == id(module):
                 continue
             walked[name] = id(module)
             attrs = getattr(module, "__dict__", None)
-            if not isinstance(attrs, dict) or _matches(name, _SCAN_SKIP):
+            if not isinstance(attrs, dict):
+                continue
+            table = cls._tables.get((not _matches(name, _SCAN_SKIP),
+                                     not clock_skips(name, module)))
+            if table is None:
                 continue
             for attr, value in list(attrs.items()):
-                fake = cls._fakes.get(id(value))
+                fake = table.get(id(value))
                 if fake is not None and cls._reals[id(fake)] is value:
                     cls._undo.append((module, attr, value))
                     attrs[attr] = fake
@@ -135,8 +148,9 @@ def uninstall() -> None:
             pass
     cls._walked.clear()
     cls._installed = False
-    # modules imported meanwhile may have picked up a fake: give them the real
-    for _, _, attrs in _module_dicts(("pytest_simproc",)):
+    # modules imported meanwhile may have picked up a fake: give them the real (not
+    # where the fakes live, nor time and datetime: freezegun's stop restores those)
+    for _, _, attrs in _module_dicts(("pytest_simproc", "freezegun", "time", "datetime")):
         for attr, value in list(attrs.items()):
             real = cls._reals.get(id(value))
             if real is not None and cls._fakes.get(id(real)) is value:
