@@ -22,8 +22,12 @@ _FREEZEGUN_IGNORE = ["pytest_simproc", "_pytest.timing", "_pytest.runner",
 
 
 def _api():
-    import freezegun.api
-    return freezegun.api
+    """freezegun.api, imported at the first use (looked up each time: pytester's
+    in-process runs take the modules they imported out of sys.modules again)."""
+    api = sys.modules.get("freezegun.api")
+    if api is None:
+        import freezegun.api as api
+    return api
 
 
 def clock_fakes() -> list[tuple[object, object]]:
@@ -65,6 +69,7 @@ class _Dormant:
     module to put back either: uninstall() in patches.py did."""
     persist = False
     _freeze = None
+    ignore: tuple = ()   # a test's ignore list (freeze_time's, from ours and freezegun's)
 
     @classmethod
     def ensure(cls) -> None:
@@ -79,6 +84,8 @@ class _Dormant:
         freeze.start()
         api.ignore_lists[-1] = ("",)   # every module: the real time
         cls._freeze = freeze
+        from freezegun.config import settings
+        cls.ignore = tuple(_FREEZEGUN_IGNORE) + tuple(settings.default_ignore_list)
 
     @classmethod
     def stop(cls) -> None:
@@ -120,11 +127,10 @@ class VirtualClock:
             offset = _datetime.timedelta(seconds=_real_localtime(now).tm_gmtoff)
             _tz_cache.clear()
             _tz_cache[now] = offset
-        from freezegun.config import settings
         self._factory = api.FrozenDateTimeFactory(_frozen_at(now))
         api.freeze_factories.append(self._factory)
         api.tz_offsets.append(offset)
-        api.ignore_lists.append(tuple(_FREEZEGUN_IGNORE) + tuple(settings.default_ignore_list))
+        api.ignore_lists.append(_Dormant.ignore)
         api.tick_flags.append(False)
 
     def move_to(self, now: float) -> None:
@@ -135,11 +141,13 @@ class VirtualClock:
         try:
             stack = api.freeze_factories
             # ours, even if a test left a freezer of its own started above it
-            for i in range(len(stack) - 1, -1, -1):
-                if stack[i] is self._factory:
-                    for entries in (stack, api.tz_offsets, api.ignore_lists, api.tick_flags):
-                        del entries[i]
-                    break
+            if stack and stack[-1] is self._factory:
+                i = -1
+            else:
+                i = next((i for i in range(len(stack)) if stack[i] is self._factory), None)
+            if i is not None:
+                for entries in (stack, api.tz_offsets, api.ignore_lists, api.tick_flags):
+                    del entries[i]
         finally:
             api.call_stack_inspection_limit = self._stack_limit
             if not _Dormant.persist:

@@ -29,7 +29,7 @@ from .osspawn import _sim_posix_spawn, _sim_posix_spawnp, _sim_system
 from .popen import SimPopen
 from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
 from .ready import REPLACED as _READY_REPLACED
-from .routing import (_caller_is_native, _matches, _real_fdopen, _real_fork, _real_forkpty,
+from .routing import (_caller_is_native, _real_fdopen, _real_fork, _real_forkpty,
                       _real_getpgid, _real_getsid, _real_kill, _real_killpg,
                       _real_pidfd_open, _real_pidfd_send_signal, _real_posix_spawn,
                       _real_posix_spawnp, _real_sleep, _real_system, _real_wait,
@@ -44,14 +44,37 @@ _SCAN_SKIP = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun", "os"
 _ABSENT = object()  # an attribute the class inherited: deleted again on restore
 
 
+def _outside(skip):
+    """``_matches(name, skip)`` negated, as one set test and one startswith: the walks
+    ask it of every module (~600 with pytest's plugins)."""
+    names, prefixes = frozenset(skip), tuple(p + "." for p in skip)
+    return lambda name: name not in names and not name.startswith(prefixes)
+
+
 def _module_dicts(skip):
     """(name, module, its __dict__) for every imported module outside ``skip``."""
+    outside = _outside(skip)
     for mod_name, module in list(sys.modules.items()):
-        if module is None or _matches(mod_name, skip):
+        if module is None or not outside(mod_name):
             continue
         attrs = getattr(module, "__dict__", None)
         if isinstance(attrs, dict):
             yield mod_name, module, attrs
+
+
+def _replace(attrs: dict, table: dict, want) -> list[tuple[str, object]]:
+    """Give every name of ``attrs`` whose value's id is a key of ``table`` its entry
+    when ``want(value, entry)``; returns the (name, old value) pairs replaced. Most
+    modules hold none of them: that is found in C (no Python code per name)."""
+    if table.keys().isdisjoint(map(id, attrs.values())):
+        return []
+    replaced = []
+    for attr, value in list(attrs.items()):
+        entry = table.get(id(value))
+        if entry is not None and want(value, entry):
+            replaced.append((attr, value))
+            attrs[attr] = entry
+    return replaced
 
 
 class Patches:
@@ -107,7 +130,8 @@ class Patches:
         walked = cls._walked
         if len(sys.modules) == len(walked):
             return  # nothing imported since the last walk (a replaced module: rare)
-        clock_skips = clock_walk_skips()
+        clock_skips, outside = clock_walk_skips(), _outside(_SCAN_SKIP)
+        reals = cls._reals
         for name, module in list(sys.modules.items()):
             if walked.get(name) == id(module):
                 continue
@@ -115,15 +139,11 @@ class Patches:
             attrs = getattr(module, "__dict__", None)
             if not isinstance(attrs, dict):
                 continue
-            table = cls._tables.get((not _matches(name, _SCAN_SKIP),
-                                     not clock_skips(name, module)))
-            if table is None:
-                continue
-            for attr, value in list(attrs.items()):
-                fake = table.get(id(value))
-                if fake is not None and cls._reals[id(fake)] is value:
+            table = cls._tables.get((outside(name), not clock_skips(name, module)))
+            if table is not None:
+                for attr, value in _replace(attrs, table,
+                                            lambda real, fake: reals[id(fake)] is real):
                     cls._undo.append((module, attr, value))
-                    attrs[attr] = fake
 
     def restore(self) -> None:
         """End of a session: its loop policy back; the rest too unless it persists."""
@@ -151,10 +171,7 @@ def uninstall() -> None:
     # modules imported meanwhile may have picked up a fake: give them the real (not
     # where the fakes live, nor time and datetime: freezegun's stop restores those)
     for _, _, attrs in _module_dicts(("pytest_simproc", "freezegun", "time", "datetime")):
-        for attr, value in list(attrs.items()):
-            real = cls._reals.get(id(value))
-            if real is not None and cls._fakes.get(id(real)) is value:
-                attrs[attr] = real
+        _replace(attrs, cls._reals, lambda fake, real: cls._fakes.get(id(real)) is fake)
 
 
 def _sim_sleep(seconds):
