@@ -11,6 +11,7 @@ See benchmarks/README.md for what each workload measures and how to read the tab
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shlex
 import shutil
@@ -63,6 +64,19 @@ class Failure:
 
 
 WRAPPER = None  # path of the compiled rusage_wrap, set in main()
+CHILD_ENV = None  # the runs' environment (None: this one's), set in main()
+
+
+def child_environment(cache_dir: str | None) -> dict:
+    """This process's environment for the runs, with Python's byte code cached in
+    ``cache_dir`` (never beside the sources), as for any installed or once-run
+    project: under PYTHONDONTWRITEBYTECODE every run of a Python workload compiled
+    pytest_simproc (and the generated test files) anew. ``None``: unchanged."""
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = cache_dir
+    return env
 
 
 def run_once(argv: list[str]) -> Run:
@@ -77,7 +91,7 @@ def run_once(argv: list[str]) -> Run:
             tempfile.NamedTemporaryFile("r") as usage_file:
         start = time.perf_counter()
         proc = subprocess.Popen([WRAPPER, usage_file.name] + argv, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err, start_new_session=True)
+                                stdout=out, stderr=err, start_new_session=True, env=CHILD_ENV)
         timed_out = threading.Event()
 
         def kill():
@@ -235,8 +249,8 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
     }
     true_path = shutil.which("true") or "/bin/true"
     for key, kind, label, sizes, limit in (
-            ("p1", "spawn", "(p) drop-in suite: tests that each run `true`", (20, 40), 1.5),
-            ("p2", "empty", "(p) drop-in suite: tests that start no process", (150, 300), 1.05),
+            ("p1", "spawn", "(p) drop-in suite: tests that each run `true`", (10, 50), 1.5),
+            ("p2", "empty", "(p) drop-in suite: tests that start no process", (300, 1500), 1.05),
             ("p3", "sleep", "(p) drop-in suite: tests that each sleep 0.5 s", (4, 8), 0.1)):
         for n in sizes:
             with open(os.path.join(bindir, f"test_{kind}_{n}.py"), "w") as f:
@@ -250,7 +264,7 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
                                      os.path.join(bindir, f"test_{kind}_{n}.py")])(kind),
             {"native": sizes, "simproc": sizes}, "test", ("native", limit),
             (lambda n_label: lambda run, n: None if f"{n} passed" in run.stdout
-             else f"expected '{n} passed'")(kind), reps=3, mode_args={"simproc": ["--simproc"]}))
+             else f"expected '{n} passed'")(kind), mode_args={"simproc": ["--simproc"]}))
     wl.append(Workload("k", "(k) Go-like GC bursts: 60 × (40,000 clock reads, sleep 60 s)",
                        lambda n: [prog("gc_burst"), "60", "40000", "60"], {"simproc": (1, 1)},
                        "run", None, expect_line("rounds=60 reads=2400000 elapsed=3600 s")))
@@ -440,6 +454,28 @@ def summary_table(workloads, failed, metric):
     return lines
 
 
+def suite_table(workloads) -> list[str]:
+    """The p workloads' whole runs: native and --simproc medians, wall and CPU."""
+    lines = []
+    for w in workloads:
+        if w.mode_args is None:
+            continue
+        for size in dict.fromkeys(w.sizes.get("native", ())):
+            cells = {(mode, metric): median_of(w, mode, size, metric)
+                     for mode in ("native", "simproc") for metric in ("wall", "cpu")}
+            if None in cells.values():
+                continue
+            if not lines:
+                lines += ["| suite | tests | native wall s | simproc wall s | wall ratio | "
+                          "native CPU s | simproc CPU s | CPU ratio |",
+                          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            na, sim = cells["native", "wall"], cells["simproc", "wall"]
+            nc, sc = cells["native", "cpu"], cells["simproc", "cpu"]
+            lines.append(f"| {w.key} | {size:,} | {na:.3f} | {sim:.3f} | {sim / na:.2f}× | "
+                         f"{nc:.3f} | {sc:.3f} | {sc / nc:.2f}× |")
+    return lines
+
+
 def report(workloads, failures, reps, elapsed, quick):
     failed = {(f.workload, f.mode) for f in failures}
     lines = []
@@ -460,6 +496,17 @@ def report(workloads, failures, reps, elapsed, quick):
         "spent waiting (scheduling latency between tracer and tracee).")
     out("")
     lines += summary_table(workloads, failed, "cpu")
+
+    suites = suite_table(workloads)
+    if suites:
+        out("")
+        out("### Drop-in suites, whole runs (pytest's start-up included)")
+        out("")
+        out("Median wall and CPU seconds of each run of pytest, natively and with "
+            "`--simproc`, and their ratios (the p rows above are per test, start-up "
+            "excluded).")
+        out("")
+        lines += suites
 
     out("")
     out("### Medians per size (wall seconds, min–max in brackets; CPU = user + system seconds "
@@ -523,6 +570,9 @@ def main(argv=None) -> int:
                         help="comma-separated workloads: a,b,...,k (or b1,g1000,...)")
     parser.add_argument("--no-strace", action="store_true", help="skip the strace -f runs")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every run to stderr")
+    parser.add_argument("--compile-each-run", action="store_true",
+                        help="keep PYTHONDONTWRITEBYTECODE as it is: with it set, every "
+                             "Python run compiles pytest_simproc anew")
     args = parser.parse_args(argv)
     reps = args.reps or (3 if args.quick else 5)
     if not args.no_strace and shutil.which("strace") is None:
@@ -536,6 +586,13 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="simproc-bench-") as bindir:
         compile_programs(bindir)
+        global CHILD_ENV
+        CHILD_ENV = child_environment(None if args.compile_each_run
+                                      else os.path.join(bindir, "pycache"))
+        if not args.compile_each_run:  # the cache filled before the first timed run
+            package = os.path.dirname(importlib.util.find_spec("pytest_simproc").origin)
+            subprocess.run([sys.executable, "-m", "compileall", "-q", package],
+                           env=CHILD_ENV, check=True, stdout=subprocess.DEVNULL)
         global WRAPPER
         WRAPPER = os.path.join(bindir, "rusage_wrap")
         global FLOOR
@@ -547,6 +604,10 @@ def main(argv=None) -> int:
         failures: list[Failure] = []
         print(f"running {len(workloads)} workloads × {reps} repetitions "
               f"(use -v to follow each run) ...", file=sys.stderr, flush=True)
+        for w in workloads:  # untimed: pytest caches each test file's rewritten code
+            if w.mode_args is not None:
+                for size in dict.fromkeys(w.sizes.get("native", ())):
+                    run_once(w.argv(size))
         measure(workloads, reps, failures, log)
         print(report(workloads, failures, reps, time.perf_counter() - started, args.quick))
     return 1 if failures else 0

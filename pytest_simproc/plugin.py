@@ -366,6 +366,34 @@ def _ini_seed(config) -> int:
                                 f"integer") from None
 
 
+class _Settings:
+    """The command line's and ini file's part of every test's host options, read once
+    per run rather than at every drop-in test's setup."""
+
+    def __init__(self, config):
+        self.dropin = dropin_enabled(config)
+        self.seed = config.getoption("simproc_seed")
+        self.strace = config.getoption("simproc_strace") or config.getini("simproc_strace")
+        self.verify = config.getoption("simproc_verify")
+        self.inject = config.getoption("simproc_inject")
+        self._ini_seed = None
+
+    def ini_seed(self, config) -> int:
+        if self._ini_seed is None:
+            self._ini_seed = _ini_seed(config)
+        return self._ini_seed
+
+
+_SETTINGS = pytest.StashKey()
+
+
+def _settings(config) -> _Settings:
+    settings = config.stash.get(_SETTINGS, None)
+    if settings is None:
+        settings = config.stash[_SETTINGS] = _Settings(config)
+    return settings
+
+
 def _host_options(item) -> tuple[dict, object]:
     """SimHost options for ``item`` (marker, --simproc-seed, ini) and its
     expected_final_state."""
@@ -375,18 +403,18 @@ def _host_options(item) -> tuple[dict, object]:
     if "start_time" in options:  # "now" is read once, for every host of the test
         options["start_time"] = validate_host_options(
             start_time=options["start_time"])["start_time"]
-    seed = item.config.getoption("simproc_seed")
+    settings = _settings(item.config)
+    seed = settings.seed
     if seed is None and "seed" not in options:
-        seed = _ini_seed(item.config)
+        seed = settings.ini_seed(item.config)
     if seed is not None:
         options["seed"] = seed
     options.setdefault("hostname", "simhost")
     if "strace" not in options:
-        options["strace"] = (item.config.getoption("simproc_strace")
-                             or item.config.getini("simproc_strace"))
-    if item.config.getoption("simproc_verify") and compared and options["strace"] == "off":
+        options["strace"] = settings.strace
+    if settings.verify and compared and options["strace"] == "off":
         options["strace"] = "deterministic"  # part of what --simproc-verify compares
-    injected = item.config.getoption("simproc_inject")
+    injected = settings.inject
     if injected:
         marker = options.get("inject", ())
         options["inject"] = [*([marker] if isinstance(marker, str) else marker), *injected]
@@ -433,7 +461,7 @@ def dropin_enabled(config) -> bool:
 def pytest_runtest_setup(item):
     """Drop-in mode starts before the test's fixtures are set up (they may spawn too).
     Tests that ask for the ``simhost`` fixture already have a host and are left alone."""
-    if (not dropin_enabled(item.config) or "simhost" in getattr(item, "fixturenames", ())
+    if (not _settings(item.config).dropin or "simhost" in getattr(item, "fixturenames", ())
             or isinstance(item, _BadMarkerItem)):
         return
     from .dropin import DropinSession

@@ -97,6 +97,30 @@ def test_table_marginal_costs_ratios_and_floor(bench):
     assert cells[9:] == ["150", "0.43×"]
 
 
+def test_suite_table_gives_whole_runs_and_their_ratios(bench):
+    w = bench.Workload("p2", "(p) empty", lambda n: [], {"native": (300, 1500),
+                       "simproc": (300, 1500)}, "test", ("native", 1.05),
+                       mode_args={"simproc": ["--simproc"]})
+    for mode, size, wall, cpu in (("native", 300, 1.0, 0.8), ("native", 1500, 2.0, 1.6),
+                                  ("simproc", 300, 1.1, 0.92), ("simproc", 1500, 2.5, 2.0)):
+        w.samples[(mode, size)] = [_sample(bench, wall + d, cpu + d) for d in (0.3, 0, -0.1)]
+    other = bench.Workload("a", "(a) getppid", lambda n: [], {"native": (1, 2)})
+    other.samples[("native", 1)] = other.samples[("native", 2)] = [_sample(bench, 1.0)]
+    header, rule, *rows = bench.suite_table([other, w])
+    assert header.startswith("| suite | tests |") and len(rows) == 2
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    assert cells[0] == ["p2", "300", "1.000", "1.100", "1.10×", "0.800", "0.920", "1.15×"]
+    assert cells[1] == ["p2", "1,500", "2.000", "2.500", "1.25×", "1.600", "2.000", "1.25×"]
+    assert bench.suite_table([other]) == []
+
+
+def test_runs_cache_byte_code_outside_the_sources(bench, monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = bench.child_environment("/tmp/cache-dir")
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["PYTHONPYCACHEPREFIX"] == "/tmp/cache-dir"
+    assert bench.child_environment(None)["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
 def test_table_marks_a_failed_simproc_cell_as_a_miss(bench):
     w = bench.Workload("a", "(a) getppid", lambda n: [], {m: (10, 20) for m in bench.BASE_MODES},
                        "call", ("strace", 0.5))

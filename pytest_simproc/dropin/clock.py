@@ -1,89 +1,154 @@
 """The test process's clocks follow the host's virtual clock.
 
-freezegun freezes ``time.time``, ``time.monotonic``, ``datetime.now``... at the host's
-start time, and the session moves the freezer to ``host.now`` after every host run.
+freezegun's fakes of ``time.time``, ``time.monotonic``, ``datetime.now``... show the
+frozen time on top of freezegun's stack. A test's session pushes the host's start time
+there and moves it to ``host.now`` after every host run. The stack's bottom is a
+freezer started once per pytest session that gives the real time, so that a test pays
+a push and a pop, never freezegun's walk over every imported module: the names that
+modules imported from ``time`` and ``datetime`` (``from time import monotonic``) are
+replaced by patches.py's own walk, in the same pass as the process functions
+(``CLOCK_FAKES``, ``clock_walk_skips``).
 """
 from __future__ import annotations
 
 import datetime as _datetime
+import sys
 
 from .routing import _real_localtime
 
-_real_datetime = _datetime.datetime
-_UTC = _datetime.timezone.utc
-_EPOCH = _real_datetime(1970, 1, 1)
 # freezegun: never fake time for the host's machinery or pytest's own timing.
 _FREEZEGUN_IGNORE = ["pytest_simproc", "_pytest.timing", "_pytest.runner",
                      "_pytest.terminal", "_pytest.junitxml"]
 
 
-class _Dormant:
-    """A freezer started once and left at the bottom of freezegun's stack.
+def _api():
+    """freezegun.api, imported at the first use (looked up each time: pytester's
+    in-process runs take the modules they imported out of sys.modules again)."""
+    api = sys.modules.get("freezegun.api")
+    if api is None:
+        import freezegun.api as api
+    return api
 
-    freezegun's ``start`` walks every imported module (~10 ms with pytest's plugins
-    loaded) only when no freezer runs yet; a nested ``start`` just pushes a factory.
-    So one freezer stays underneath the tests' own while ``persist`` is on: a ticking
-    factory (its datetime.now() is the real time) whose ignore list matches every
-    module, so time.time, monotonic and perf_counter give the real clocks between
-    tests. A test's freezer then costs a push and a pop.
-    """
+
+def clock_fakes() -> list[tuple[object, object]]:
+    """(real, fake) of every clock object freezegun replaces where a module imported
+    it by name (its start() does the same for the modules it walks)."""
+    api = _api()
+    pairs = [("real_date", "FakeDate"), ("real_datetime", "FakeDatetime"),
+             ("real_gmtime", "fake_gmtime"), ("real_localtime", "fake_localtime"),
+             ("real_monotonic", "fake_monotonic"), ("real_perf_counter", "fake_perf_counter"),
+             ("real_strftime", "fake_strftime"), ("real_time", "fake_time"),
+             ("real_time_ns", "fake_time_ns"), ("real_monotonic_ns", "fake_monotonic_ns"),
+             ("real_perf_counter_ns", "fake_perf_counter_ns")]
+    return [(getattr(api, real), getattr(api, fake)) for real, fake in pairs
+            if getattr(api, real, None) is not None and hasattr(api, fake)]
+
+
+def clock_walk_skips():
+    """Whether freezegun's walk leaves the clock names of a module alone, as a function
+    of its name and the module: freezegun itself, its ignore list (by prefix, as
+    freezegun matches), time and datetime."""
+    from freezegun.config import settings
+    prefixes = (tuple(_FREEZEGUN_IGNORE) + tuple(settings.default_ignore_list)
+                + ("freezegun",))
+
+    def skips(name: str, module) -> bool:
+        return (name.startswith(prefixes) or name.endswith(".six.moves")
+                or getattr(module, "__name__", None) in (None, "datetime", "time"))
+    return skips
+
+
+class _Dormant:
+    """A freezer started once and left at the bottom of freezegun's stack: a ticking
+    factory whose ignore list matches every module, so time.time, monotonic and
+    perf_counter give the real clocks between tests.
+
+    Started with that ignore list, freezegun's start skips its walk over the modules
+    (~10-20 ms with pytest's plugins loaded); patches.py replaces the imported names.
+    Its stop (the end of the pytest session, or of a session outside one) then has no
+    module to put back either: uninstall() in patches.py did."""
     persist = False
     _freeze = None
+    ignore: tuple = ()   # a test's ignore list (freeze_time's, from ours and freezegun's)
 
     @classmethod
     def ensure(cls) -> None:
-        import freezegun.api
-        from freezegun import freeze_time
-        if cls._freeze is not None and freezegun.api.freeze_factories:
+        api = _api()
+        if cls._freeze is not None and api.freeze_factories:
             return
+        from freezegun import freeze_time
         cls._freeze = None
         offset = _real_localtime().tm_gmtoff
-        freeze = freeze_time(_real_datetime.now(_UTC), tick=True, tz_offset=offset / 3600,
-                             ignore=list(_FREEZEGUN_IGNORE), real_asyncio=True)
+        freeze = freeze_time(api.real_datetime.now(_datetime.timezone.utc), tick=True,
+                             tz_offset=offset / 3600, ignore=[""], real_asyncio=True)
         freeze.start()
-        freezegun.api.ignore_lists[-1] = ("",)   # every module: the real time
+        api.ignore_lists[-1] = ("",)   # every module: the real time
         cls._freeze = freeze
+        from freezegun.config import settings
+        cls.ignore = tuple(_FREEZEGUN_IGNORE) + tuple(settings.default_ignore_list)
 
     @classmethod
     def stop(cls) -> None:
         freeze, cls._freeze = cls._freeze, None
         if freeze is not None:
+            freeze.modules_at_start = set(sys.modules)  # none to put back (see above)
             freeze.stop()
 
 
 def stop_dormant() -> None:
-    """The end of the pytest session: freezegun puts every real function back."""
+    """The end of the pytest session: freezegun puts the time module back."""
     _Dormant.persist = False
     _Dormant.stop()
 
 
+_tz_cache: dict[float, _datetime.timedelta] = {}
+
+
+def _frozen_at(now: float) -> _datetime.datetime:
+    """``now`` (seconds since the epoch) as freezegun keeps it: naive UTC."""
+    return _api().real_datetime.fromtimestamp(now, _datetime.timezone.utc).replace(tzinfo=None)
+
+
 class VirtualClock:
-    """freezegun, started for one session at ``now`` (seconds since the epoch)."""
+    """The session's frozen time on top of freezegun's stack, at ``now`` (seconds since
+    the epoch): what freeze_time().start() pushes, without the object it builds."""
 
     def __init__(self, now: float):
-        import freezegun.api
-        from freezegun import freeze_time
+        api = _api()
         _Dormant.ensure()
         # freezegun gives the real time to a caller whose last 5 frames include an
         # ignored module: that would be every function a test runs in a thread
         # (threading is ignored). Looking at the direct caller only keeps the host's
         # machinery and pytest's timing on real time and the test's threads on virtual.
-        self._stack_limit = freezegun.api.call_stack_inspection_limit
-        freezegun.api.call_stack_inspection_limit = 1
-        offset = _real_localtime(now).tm_gmtoff
-        self._freeze = freeze_time(_real_datetime.fromtimestamp(now, _UTC),
-                                   tz_offset=offset / 3600,
-                                   ignore=list(_FREEZEGUN_IGNORE), real_asyncio=True)
-        self._freezer = self._freeze.start()
+        self._stack_limit = api.call_stack_inspection_limit
+        api.call_stack_inspection_limit = 1
+        offset = _tz_cache.get(now)
+        if offset is None:   # freeze_time(tz_offset=): the local offset at that time
+            offset = _datetime.timedelta(seconds=_real_localtime(now).tm_gmtoff)
+            _tz_cache.clear()
+            _tz_cache[now] = offset
+        self._factory = api.FrozenDateTimeFactory(_frozen_at(now))
+        api.freeze_factories.append(self._factory)
+        api.tz_offsets.append(offset)
+        api.ignore_lists.append(_Dormant.ignore)
+        api.tick_flags.append(False)
 
     def move_to(self, now: float) -> None:
-        self._freezer.move_to(_EPOCH + _datetime.timedelta(seconds=now))
+        self._factory.time_to_freeze = _frozen_at(now)
 
     def stop(self) -> None:
-        import freezegun.api
+        api = _api()
         try:
-            self._freeze.stop()
+            stack = api.freeze_factories
+            # ours, even if a test left a freezer of its own started above it
+            if stack and stack[-1] is self._factory:
+                i = -1
+            else:
+                i = next((i for i in range(len(stack)) if stack[i] is self._factory), None)
+            if i is not None:
+                for entries in (stack, api.tz_offsets, api.ignore_lists, api.tick_flags):
+                    del entries[i]
         finally:
-            freezegun.api.call_stack_inspection_limit = self._stack_limit
+            api.call_stack_inspection_limit = self._stack_limit
             if not _Dormant.persist:
                 _Dormant.stop()

@@ -23,12 +23,13 @@ import time as _time
 from . import owngroup, sockets
 from .aio import SimEventLoopPolicy
 from .args import signal_number
+from .clock import clock_fakes, clock_walk_skips
 from .forking import _sim_fdopen, _sim_fork, _sim_forkpty
 from .osspawn import _sim_posix_spawn, _sim_posix_spawnp, _sim_system
 from .popen import SimPopen
 from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
 from .ready import REPLACED as _READY_REPLACED
-from .routing import (_caller_is_native, _matches, _real_fdopen, _real_fork, _real_forkpty,
+from .routing import (_caller_is_native, _real_fdopen, _real_fork, _real_forkpty,
                       _real_getpgid, _real_getpgrp, _real_getsid, _real_kill, _real_killpg,
                       _real_pidfd_open, _real_pidfd_send_signal, _real_posix_spawn,
                       _real_posix_spawnp, _real_sleep, _real_system, _real_wait,
@@ -43,14 +44,37 @@ _SCAN_SKIP = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun", "os"
 _ABSENT = object()  # an attribute the class inherited: deleted again on restore
 
 
+def _outside(skip):
+    """``_matches(name, skip)`` negated, as one set test and one startswith: the walks
+    ask it of every module (~600 with pytest's plugins)."""
+    names, prefixes = frozenset(skip), tuple(p + "." for p in skip)
+    return lambda name: name not in names and not name.startswith(prefixes)
+
+
 def _module_dicts(skip):
     """(name, module, its __dict__) for every imported module outside ``skip``."""
+    outside = _outside(skip)
     for mod_name, module in list(sys.modules.items()):
-        if module is None or _matches(mod_name, skip):
+        if module is None or not outside(mod_name):
             continue
         attrs = getattr(module, "__dict__", None)
         if isinstance(attrs, dict):
             yield mod_name, module, attrs
+
+
+def _replace(attrs: dict, table: dict, want) -> list[tuple[str, object]]:
+    """Give every name of ``attrs`` whose value's id is a key of ``table`` its entry
+    when ``want(value, entry)``; returns the (name, old value) pairs replaced. Most
+    modules hold none of them: that is found in C (no Python code per name)."""
+    if table.keys().isdisjoint(map(id, attrs.values())):
+        return []
+    replaced = []
+    for attr, value in list(attrs.items()):
+        entry = table.get(id(value))
+        if entry is not None and want(value, entry):
+            replaced.append((attr, value))
+            attrs[attr] = entry
+    return replaced
 
 
 class Patches:
@@ -70,6 +94,7 @@ class Patches:
     _installed = False
     persist = False
     _fakes: dict[int, object] = {}   # id(real) -> fake
+    _tables: dict = {}   # (process fakes apply, clock fakes apply) -> the id(real) -> fake
     _reals: dict[int, object] = {}   # id(fake) -> real
 
     def __init__(self):
@@ -78,8 +103,13 @@ class Patches:
     def apply(self) -> None:
         cls = Patches
         if not cls._installed:
-            cls._fakes = {id(real): fake for _, _, real, fake in _REPLACED}
+            process = {id(real): fake for _, _, real, fake in _REPLACED}
+            clock = {id(real): fake for real, fake in clock_fakes()}
+            cls._tables = {(True, False): process, (False, True): clock,
+                           (True, True): {**process, **clock}}
+            cls._fakes = cls._tables[True, True]
             cls._reals = {id(fake): real for _, _, real, fake in _REPLACED}
+            cls._reals.update((id(fake), real) for real, fake in clock_fakes())
             for module, name, _, fake in _REPLACED:
                 cls._undo.append((module, name, getattr(module, name)))
                 setattr(module, name, fake)
@@ -95,22 +125,25 @@ class Patches:
         # the test's new asyncio loops follow the host (aio.py)
         self._policy = (asyncio.events._event_loop_policy,)
         asyncio.events._event_loop_policy = SimEventLoopPolicy()
-        # `from subprocess import Popen`, `from time import sleep`, ... elsewhere
+        # `from subprocess import Popen`, `from time import sleep`, ... elsewhere, and
+        # `from time import monotonic`, `from datetime import datetime` (clock.py)
         walked = cls._walked
         if len(sys.modules) == len(walked):
             return  # nothing imported since the last walk (a replaced module: rare)
+        clock_skips, outside = clock_walk_skips(), _outside(_SCAN_SKIP)
+        reals = cls._reals
         for name, module in list(sys.modules.items()):
             if walked.get(name) == id(module):
                 continue
             walked[name] = id(module)
             attrs = getattr(module, "__dict__", None)
-            if not isinstance(attrs, dict) or _matches(name, _SCAN_SKIP):
+            if not isinstance(attrs, dict):
                 continue
-            for attr, value in list(attrs.items()):
-                fake = cls._fakes.get(id(value))
-                if fake is not None and cls._reals[id(fake)] is value:
+            table = cls._tables.get((outside(name), not clock_skips(name, module)))
+            if table is not None:
+                for attr, value in _replace(attrs, table,
+                                            lambda real, fake: reals[id(fake)] is real):
                     cls._undo.append((module, attr, value))
-                    attrs[attr] = fake
 
     def restore(self) -> None:
         """End of a session: its loop policy back; the rest too unless it persists."""
@@ -135,12 +168,10 @@ def uninstall() -> None:
             pass
     cls._walked.clear()
     cls._installed = False
-    # modules imported meanwhile may have picked up a fake: give them the real
-    for _, _, attrs in _module_dicts(("pytest_simproc",)):
-        for attr, value in list(attrs.items()):
-            real = cls._reals.get(id(value))
-            if real is not None and cls._fakes.get(id(real)) is value:
-                attrs[attr] = real
+    # modules imported meanwhile may have picked up a fake: give them the real (not
+    # where the fakes live, nor time and datetime: freezegun's stop restores those)
+    for _, _, attrs in _module_dicts(("pytest_simproc", "freezegun", "time", "datetime")):
+        _replace(attrs, cls._reals, lambda fake, real: cls._fakes.get(id(real)) is fake)
 
 
 def _sim_sleep(seconds):

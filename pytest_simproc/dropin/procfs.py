@@ -48,10 +48,18 @@ _VIEW: "TestView | None" = None  # the view of the active session, once it has a
 
 
 def _own_start_ticks() -> int:
-    """This process's start time in clock ticks since the machine's boot (proc(5))."""
-    with _real_open("/proc/self/stat", "rb") as f:
-        data = f.read()
-    return int(data[data.rindex(b")") + 2:].split()[19])
+    """This process's start time in clock ticks since the machine's boot (proc(5)),
+    read once per process (a forked child has a pid and a start of its own)."""
+    pid = os.getpid()
+    if pid not in _START_TICKS:
+        with _real_open("/proc/self/stat", "rb") as f:
+            data = f.read()
+        _START_TICKS.clear()
+        _START_TICKS[pid] = int(data[data.rindex(b")") + 2:].split()[19])
+    return _START_TICKS[pid]
+
+
+_START_TICKS: dict[int, int] = {}
 
 
 class _Seen:

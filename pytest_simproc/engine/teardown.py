@@ -26,9 +26,10 @@ class Teardown:
 
     def drain(self, timeout: float = 10.0) -> list[int]:
         """After kill_everything: collect every native death; return survivors."""
-        deadline = _time.monotonic() + timeout
+        # not time.monotonic, which may be freezegun's (drop-in mode): see trap.py
+        deadline = _time.clock_gettime(_time.CLOCK_MONOTONIC) + timeout
         while any(not t.gone for t in self.tasks.values()):
-            if _time.monotonic() > deadline:
+            if _time.clock_gettime(_time.CLOCK_MONOTONIC) > deadline:
                 break
             try:
                 native, status = os.waitpid(-1, pt.WALL | pt.WNOTHREAD | os.WNOHANG)

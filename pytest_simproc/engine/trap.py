@@ -20,6 +20,8 @@ from ..trace import ptrace_ops as pt
 from ..trace.memory import next_stop as _next_stop, stops as _stops
 from .records import Task, natively_pending
 
+_MONOTONIC = _time.CLOCK_MONOTONIC
+
 
 class StopLoop:
     """Running the host: the scheduler's pick, its stop, the dispatch of stops."""
@@ -106,7 +108,9 @@ class StopLoop:
 
     def _await(self, task: Task) -> None:
         watch = self.watch
-        watch.task, watch.since = task, _time.monotonic() - task.spun
+        # CLOCK_MONOTONIC itself: time.monotonic may be freezegun's (drop-in mode), which
+        # looks at the caller's frames at every call
+        watch.task, watch.since = task, _time.clock_gettime(_MONOTONIC) - task.spun
         task.spun = 0.0
         watch.epoch += 1
         # A single-threaded process's next event is its own; a thread group's may come
@@ -194,7 +198,7 @@ class StopLoop:
                 # another works, as LTP's signal06).
                 moved = task.spun_mark != self.calls_charged
                 task.spun_mark = self.calls_charged
-                task.spun = 0.0 if moved else _time.monotonic() - watch.since
+                task.spun = 0.0 if moved else _time.clock_gettime(_MONOTONIC) - watch.since
             self._preempt(task)
             return True
         if watch.task is task:

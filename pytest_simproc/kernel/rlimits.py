@@ -9,7 +9,7 @@ Limits are ``(soft, hard)`` tuples of unsigned 64-bit values; ``RLIM_INFINITY`` 
 from __future__ import annotations
 
 import errno
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from .errors import KernelError
 

@@ -49,11 +49,19 @@ def recorded_numbers(extra=()) -> frozenset:
     """The calls recorded with logging off: the families above (those the filter traps
     whatever their arguments) and ``extra`` (users' hooks, fault-injection rules)."""
     from ..syscalls.registry import CONDITIONAL, HANDLERS, syscall_number
-    numbers = {nr for nr, func in HANDLERS.items()
-               if func.__module__.rsplit(".", 1)[-1] in _FAMILIES and nr not in CONDITIONAL}
-    numbers |= {syscall_number(name) for name in _ALSO}
-    numbers -= {syscall_number(name) for name in _NOT}
-    return frozenset(numbers) | frozenset(extra)
+    key = (len(HANDLERS), len(CONDITIONAL))  # computed once per host otherwise (~0.1 ms)
+    if _FAMILY_NUMBERS.get("key") != key:
+        numbers = {nr for nr, func in HANDLERS.items()
+                   if func.__module__.rsplit(".", 1)[-1] in _FAMILIES and nr not in CONDITIONAL}
+        numbers |= {syscall_number(name) for name in _ALSO}
+        numbers -= {syscall_number(name) for name in _NOT}
+        _FAMILY_NUMBERS.update(key=key, numbers=frozenset(numbers))
+    return _FAMILY_NUMBERS["numbers"] | frozenset(extra)
+
+
+_FAMILY_NUMBERS: dict = {}
+# numbers -> the tables _set_plain derives from them (read only: every record shares them)
+_PLAIN_TABLES: dict[frozenset, tuple] = {}
 
 
 class CallRecord:
@@ -83,8 +91,16 @@ class CallRecord:
         count, their event's first word but the tid); and those that read memory only
         for their entry part (rt_sigsuspend's mask, execve's path), whose exit part
         their result gives: nr -> their argument count."""
-        self._plain, self._entry_only, self._heads, self._plain_when = {}, {}, {}, {}
-        self._exit_only, self._tails = {}, {}
+        self._heads, self._tails = {}, {}
+        tables = _PLAIN_TABLES.get(self.numbers)
+        if tables is None:
+            if len(_PLAIN_TABLES) > 32:
+                _PLAIN_TABLES.clear()
+            tables = _PLAIN_TABLES[self.numbers] = self._plain_tables()
+        self._plain, self._entry_only, self._plain_when, self._exit_only = tables
+
+    def _plain_tables(self) -> tuple:
+        self._plain, self._entry_only, self._plain_when, self._exit_only = {}, {}, {}, {}
         for nr in self.numbers:
             spec = TABLE.get(nr) or spec_for(nr)
             word = _ENTER | spec.nargs << 4 | nr << 8
@@ -97,6 +113,7 @@ class CallRecord:
             elif (spec.enter is None and spec.pre is None and spec.split == spec.nargs
                   and getattr(spec.rv, "memory_free", spec.rv is None)):
                 self._entry_only[nr] = spec.nargs
+        return self._plain, self._entry_only, self._plain_when, self._exit_only
 
     def set_numbers(self, numbers) -> None:
         self.numbers = frozenset(numbers)

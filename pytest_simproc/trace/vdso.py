@@ -211,6 +211,7 @@ def _function(elf: bytes, name: str) -> bytes:
     return elf[value:value + length]  # one segment: offsets are addresses
 
 
+@functools.lru_cache(maxsize=8)  # the same image for every host of the process
 def _symbol(elf: bytes, name: str) -> tuple[int, int]:
     """(address, size) of symbol ``name`` in ``elf``'s .symtab."""
     shoff, = struct.unpack_from("<Q", elf, 40)

@@ -266,6 +266,57 @@ def test_time_follows_the_virtual_clock(pytester):
     """, ["--simproc"], passed=3)
 
 
+def test_clock_names_imported_before_the_tests_and_freezegun_inside_them(pytester):
+    """A module's `from time import monotonic` and `from datetime import datetime` (made
+    at collection) read the host's clock in every test, a test's own freeze_time
+    nests above it, and after the run every name, freezegun's own included, is real."""
+    import freezegun.api
+    fakes = (freezegun.api.fake_time, freezegun.api.fake_monotonic, freezegun.api.FakeDatetime)
+    pytester.makepyfile(helper="""
+        from time import monotonic, time as now
+        from datetime import datetime
+    """)
+    run_inner(pytester, """
+        import datetime as dt
+        import time
+        from time import monotonic, perf_counter
+        from datetime import datetime
+        import freezegun
+        import helper
+        SEEN = []
+
+        def test_names_read_the_host_clock():
+            SEEN.append(helper)
+            assert helper.now() == 946684800 and time.time() == 946684800
+            assert datetime.now(dt.timezone.utc).year == helper.datetime.now().year == 2000
+            t0, p0 = monotonic(), perf_counter()
+            time.sleep(90)
+            assert helper.monotonic() - t0 == 90 == perf_counter() - p0
+
+        def test_freezegun_in_a_test():
+            with freezegun.freeze_time("2010-06-01 12:00:00"):
+                assert datetime.now().year == 2010 and time.time() == 1275393600
+            assert time.time() == 946684800 == helper.now()
+            time.sleep(1)
+            assert helper.now() == 946684801
+
+        def test_every_test_starts_at_the_start_time():
+            assert helper.now() == 946684800 and helper.monotonic() == monotonic()
+    """, ["--simproc"], passed=3)
+    assert time.time is freezegun.api.real_time and time.monotonic is freezegun.api.real_monotonic
+    assert datetime.datetime is freezegun.api.real_datetime
+    assert (freezegun.api.fake_time, freezegun.api.fake_monotonic,
+            freezegun.api.FakeDatetime) == fakes
+    assert not freezegun.api.freeze_factories
+    run_inner(pytester, """
+        import time
+        import helper
+
+        def test_native():
+            assert helper.now() > 1.6e9 and helper.monotonic is time.monotonic
+    """, [], passed=1)
+
+
 @pytest.mark.parametrize("args", MODES)
 def test_readline_of_a_program_that_sleeps_between_lines(pytester, args):
     run_inner(pytester, """
