@@ -159,7 +159,12 @@ def test_bash_job_control_same_as_native(build, tool, clean_env):
     from pytest_simproc import Exited, SimHost
     argv = [str(build("ptydrive")), tool("bash"), *BASH_STEPS]
     native = run_native(argv, env=clean_env, timeout=60)
-    assert (native.returncode, _without_pids(native.stdout)) == (0, BASH_TRANSCRIPT)
+    # The transcript is the native one (15-20 identical runs on an idle machine). On a
+    # loaded one native bash misses the ^C: with two CPU hogs and six drivers at once,
+    # 30 of 30 runs waited 20 s for the prompt after it (exit 100), so a native run
+    # that did not finish is no reference; one that finished must match.
+    if native.returncode == 0:
+        assert _without_pids(native.stdout) == BASH_TRANSCRIPT
     with SimHost() as host:
         p = host.spawn(argv, env=clean_env)
         host.run()
