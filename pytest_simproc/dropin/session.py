@@ -139,7 +139,10 @@ class DropinSession:
         if active_session() is not None:
             raise RuntimeError("a drop-in session is already active")
         self._ident = threading.get_ident()
-        self._threads_before = {t.ident for t in threading.enumerate()}
+        # threads of the machinery that were there before the test: their time is real
+        # (threads of the suite's code from earlier tests take part, as new ones do)
+        self._threads_before = {t.ident for t in threading.enumerate()
+                                if t.ident != self._ident and threadwait.machinery(t)}
         forking.register()
         self._clock = VirtualClock(self._now)
         try:
@@ -392,7 +395,7 @@ class DropinSession:
                 self._after_run()
 
     def thread_sleep(self, seconds) -> bool:
-        """``time.sleep`` in a thread the test started, once the host exists: virtual
+        """``time.sleep`` in a thread of the suite's code, once the host exists: virtual
         seconds, which the host runs to (the test's thread, or this one when the test's
         has left the host alone). False for other threads: their sleep is real."""
         me = threading.current_thread()
@@ -483,8 +486,8 @@ class DropinSession:
 
     def _others_live(self) -> bool:
         """Whether a thread of the test other than the caller lives: its own thread,
-        or one started during the test (not the host's, ``simproc-*``, nor one that
-        was there before, such as pytest-xdist's or pytest-timeout's)."""
+        or one running the suite's code (not the host's, ``simproc-*``, nor one of
+        pytest or its plugins, such as pytest-xdist's or pytest-timeout's)."""
         return bool(self._other_tids() or set(self._waiting) - {threading.get_ident()})
 
     def _next_event_ns(self) -> int | None:

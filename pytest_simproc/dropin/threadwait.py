@@ -18,8 +18,9 @@ test's thread has left the host alone for a while (``DropinSession.block``).
 
 Installed when the host is created and removed when the session stops: a test that
 starts no process never sees these functions. Only the test's thread and the threads
-started during the test take part; pytest's, the host's own (``simproc-*``) and calls
-from the machinery keep the real functions.
+that run the suite's code (started by this test or an earlier one) take part; pytest's
+and its plugins', the host's own (``simproc-*``) and calls from the machinery keep the
+real functions.
 """
 from __future__ import annotations
 
@@ -118,14 +119,24 @@ def wake_due(session: "DropinSession") -> None:
                 gate.open()
 
 
+def machinery(thread) -> bool:
+    """A thread of pytest, its plugins or the host, or one threading did not start
+    (a dummy thread): never part of a test's virtual time. Any other thread runs the
+    suite's code, whichever test started it (plumbum's timeout thread lives on from
+    the first test that used a timeout, as it would natively)."""
+    if thread.name.startswith("simproc-") or isinstance(thread, threading._DummyThread):
+        return True
+    code = getattr(thread, "function", None) or getattr(thread, "_target", None)
+    if code is None and type(thread).run is not threading.Thread.run:
+        code = type(thread).run  # a subclass's own run()
+    return _matches(getattr(code, "__module__", None) or "", _PLUGIN_THREADS)
+
+
 def _test_thread(session: "DropinSession", thread) -> bool:
-    """The test's own thread, or one started during the test by its code."""
+    """The test's own thread, or one that runs the suite's code."""
     if thread.ident == session._ident:
         return True
-    if thread.ident in session._threads_before or thread.name.startswith("simproc-"):
-        return False
-    code = getattr(thread, "function", None) or getattr(thread, "_target", None)
-    return not _matches(getattr(code, "__module__", None) or "", _PLUGIN_THREADS)
+    return thread.ident not in session._threads_before and not machinery(thread)
 
 
 def _virtual_session(depth: int) -> "DropinSession | None":

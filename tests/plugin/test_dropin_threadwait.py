@@ -197,3 +197,52 @@ def test_waits_are_real_without_a_host_and_after_the_session():
         session.sleep(5)
         assert p.poll() == 0
     assert (threading.Condition.wait, threading.Thread.join) == real
+
+
+@pytest.mark.parametrize("args", [["--simproc"], []], ids=["simproc", "native"])
+def test_a_thread_an_earlier_test_started_waits_in_the_later_tests_time(pytester, args):
+    # plumbum's timeout thread: started by the first test that runs a command with a
+    # timeout, it lives on and serves every later test. Its Queue.get(timeout) in a
+    # later test must follow that test's clock, or the program's virtual `sleep 3`
+    # ends long before a real second has passed and is never timed out.
+    from .test_dropin_pipes import run_checked
+    run_checked(pytester, """
+        import queue
+        import signal
+        import subprocess
+        import threading
+        import time
+
+        _requests = queue.Queue()
+        _thread = []
+
+        def _killer():
+            pending = []
+            while True:
+                timeout = max(0.0, pending[0][1] - time.time()) if pending else None
+                try:
+                    pending.append(_requests.get(timeout=timeout))
+                    pending.sort(key=lambda item: item[1])
+                except queue.Empty:
+                    proc, _ = pending.pop(0)
+                    if proc.poll() is None:
+                        proc.kill()
+
+        def run(argv, timeout):
+            if not _thread:
+                _thread.append(threading.Thread(target=_killer, daemon=True))
+                _thread[0].start()
+            p = subprocess.Popen(argv)
+            _requests.put((p, time.time() + timeout))
+            return p, p.wait()
+
+        def test_first_starts_the_thread():
+            p, status = run(["sleep", "3"], 1)
+            assert status == -signal.SIGKILL
+            host_check(p.pid)
+
+        def test_second_uses_it():
+            p, status = run(["sleep", "3"], 1)
+            assert status == -signal.SIGKILL
+            host_check(p.pid)
+    """, args, passed=2)
