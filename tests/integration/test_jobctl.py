@@ -117,9 +117,14 @@ def test_jobctl_same_as_native(build, mode):
 
 # bash's job control through a terminal a program of the host holds: a background
 # job stopped by SIGTTIN (the subshell reads 0.2 s after `&`, jobs looks a second
-# after it), fg, ^C, ^Z; at the exit, the stopped cat's group is orphaned (SIGHUP)
+# after it), fg, ^D, ^Z; at the exit, the stopped cat's group is orphaned (SIGHUP).
+# The fg job ends with ^D, not ^C: on a loaded machine native bash often never
+# prompts again after that job dies of the ^C's SIGINT (30 of 30 runs with two CPU
+# hogs), and a host run did so once in a fresh-clone CI run (16 of 16 under the same
+# hogs passed; not pinned down); with ^D every run passed. ^C, ^\ and ^Z written to
+# a master are jobctl.c's isig mode, native = host.
 BASH_STEPS = ["sleep 100 &\n\t@> ", "(sleep 0.2; cat) &\n\t@> ", "~jobs\n\t@> ",
-              "fg %2\n\tcat )\n", "hello\n\thello\nhello\n", "\x03\t@> ", "jobs\n\t@> ",
+              "fg %2\n\tcat )\n", "hello\n\thello\nhello\n", "\x04\t@> ", "jobs\n\t@> ",
               "cat\n\tcat\n", "~\x1a\t@> ", "kill %1; wait %1\n\t@> ", "jobs\n\t@> ",
               "exit\n\texit\n"]
 BASH_TRANSCRIPT = b"""\
@@ -134,7 +139,6 @@ BASH_TRANSCRIPT = b"""\
 ( sleep 0.2; cat )
 hello
 hello
-^C
 @> jobs
 [1]+  Running                 sleep 100 &
 @> cat
