@@ -104,12 +104,13 @@ class Patches:
         cls = Patches
         if not cls._installed:
             process = {id(real): fake for _, _, real, fake in _REPLACED}
-            clock = {id(real): fake for real, fake in clock_fakes()}
+            clocks = clock_fakes()
+            clock = {id(real): fake for real, fake in clocks}
             cls._tables = {(True, False): process, (False, True): clock,
                            (True, True): {**process, **clock}}
             cls._fakes = cls._tables[True, True]
             cls._reals = {id(fake): real for _, _, real, fake in _REPLACED}
-            cls._reals.update((id(fake), real) for real, fake in clock_fakes())
+            cls._reals.update((id(fake), real) for real, fake in clocks)
             for module, name, _, fake in _REPLACED:
                 cls._undo.append((module, name, getattr(module, name)))
                 setattr(module, name, fake)

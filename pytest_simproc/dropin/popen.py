@@ -166,9 +166,12 @@ class SimPopen(_RealPopen):
         return self._out_spec, subprocess.STDOUT if self._err_spec is _MERGE else self._err_spec
 
     @staticmethod
-    def _dup(fileobj) -> int:
-        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
-        return os.dup(fd)
+    def _fileno(fileobj) -> int:
+        return fileobj if isinstance(fileobj, int) else fileobj.fileno()
+
+    @classmethod
+    def _dup(cls, fileobj) -> int:
+        return os.dup(cls._fileno(fileobj))
 
     def _in_spec(self, stdin, opened):
         if stdin is None or stdin == subprocess.DEVNULL:
@@ -178,9 +181,9 @@ class SimPopen(_RealPopen):
             opened.append(read_end)
             self._stdin_raw = _StdinWriter(self._session, write_end)
             return read_end
-        fd = self._dup(stdin)
+        source = self._fileno(stdin)
+        fd = os.dup(source)
         opened.append(fd)
-        source = stdin if isinstance(stdin, int) else stdin.fileno()
         reader = self._session._pipe_fds.get(source)
         if isinstance(reader, _PipeReader):  # another program's stdout: now read by two
             reader._relay.shared = True

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
+from ..host.threads import _native_state
 from . import forking, procfs, threadwait
 from .clock import VirtualClock
 from .patches import Patches
@@ -494,12 +495,8 @@ class DropinSession:
         """When the host next does something by itself (a timer, a timed wait), or
         None."""
         engine = self.host._engine
-
-        def earliest():
-            times = [t for t in (engine.sched.next_deadline(), engine.events.next_time())
-                     if t is not None]
-            return min(times) if times else None
-        return self.host._tracer.call(earliest)
+        return self.host._tracer.call(
+            lambda: _earliest(engine.sched.next_deadline(), engine.events.next_time()))
 
     # ------------------------------------------------------------ pids
     def _lookup(self, pid: int):
@@ -584,9 +581,10 @@ def _thread_states(tids) -> dict:
     threads (proc(5)); a thread that ended is left out."""
     states = {}
     for tid in tids:
+        state = _native_state(tid)
+        if state == "?":
+            continue
         try:
-            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0].decode()
             with open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
                 ran = int(f.read().split()[0])
         except (OSError, IndexError, ValueError):

@@ -134,9 +134,7 @@ def machinery(thread) -> bool:
 
 def _test_thread(session: "DropinSession", thread) -> bool:
     """The test's own thread, or one that runs the suite's code."""
-    if thread.ident == session._ident:
-        return True
-    return thread.ident not in session._threads_before and not machinery(thread)
+    return thread.ident == session._ident or not machinery(thread)
 
 
 def _virtual_session(depth: int) -> "DropinSession | None":
