@@ -238,12 +238,13 @@ def _view_for(path):
     view = _VIEW
     if view is None:
         return None
-    comps = _components(path)
-    if comps is None:
-        return None
+    # the cheap tests first: the host's own threads stat /proc/N/fd/M at every read
+    # and write of a program, and need not pay for the path's parsing
     session = active_session()
-    if (session is not view.session or session._closed or _in_host_thread()
-            or _caller_is_native(3)):
+    if session is not view.session or session._closed or _in_host_thread():
+        return None
+    comps = _components(path)
+    if comps is None or _caller_is_native(3):
         return None
     return view, comps
 
