@@ -30,13 +30,14 @@ _NO_RETURN = frozenset({SYS_EXIT, SYS_EXIT_GROUP})
 class SyscallStops:
     """Seccomp stops: decode, call the handler, apply its outcome."""
 
-    def _on_seccomp(self, task: Task) -> None:
+    def _on_seccomp(self, task: Task, regs=None) -> None:
         if task.native_parked:
             # pause()/sigsuspend() restarted by the kernel after a signal we suppressed
             # (a real SIGCHLD): it goes straight back to sleep, still parked.
             pt.cont(task.native)
             return
-        regs = pt.getregs(task.native)
+        if regs is None:
+            regs = pt.getregs(task.native)
         task.regs = regs
         nr = regs.orig_rax
         task.stop = "seccomp"

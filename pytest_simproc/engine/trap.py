@@ -101,12 +101,15 @@ class StopLoop:
             if task.stop is None:
                 return
         try:
-            self._resume(task)
+            how = self._resume(task)
         except pt.PtraceError as exc:
             self._vanished(task, exc)
-        self._await(task)
+            how = 0
+        self._await(task, how)
 
-    def _await(self, task: Task) -> None:
+    def _await(self, task: Task, how: int = 0) -> None:
+        """Wait for ``task``'s next stop, dispatching every stop on the way; ``how``:
+        the resume request _resume chose (ptrace_ops.step), made first."""
         watch = self.watch
         # CLOCK_MONOTONIC itself: time.monotonic may be freezegun's (drop-in mode), which
         # looks at the caller's frames at every call
@@ -122,10 +125,20 @@ class StopLoop:
             who, flags = -1, pt.WALL | pt.WNOTHREAD
         dispatch = self._dispatch
         try:
-            while task.stop is None and task.expect_stop and not task.gone:
-                native, status = _waitpid(who, flags)
+            if how:
                 try:
-                    dispatch(native, status)
+                    native, status, regs = _step(how, task.native, who, flags)
+                except pt.PtraceError as exc:   # the resume failed
+                    self._vanished(task, exc)
+                else:
+                    try:
+                        dispatch(native, status, regs)
+                    except pt.PtraceError as exc:
+                        self._vanished(self.tasks.get(native), exc)
+            while task.stop is None and task.expect_stop and not task.gone:
+                native, status, regs = _step(0, 0, who, flags)
+                try:
+                    dispatch(native, status, regs)
                 except pt.PtraceError as exc:
                     self._vanished(self.tasks.get(native), exc)
         finally:
@@ -144,7 +157,9 @@ class StopLoop:
         task.stop = None
         task.expect_stop = True
 
-    def _dispatch(self, native: int, status: int) -> None:
+    def _dispatch(self, native: int, status: int, regs=None) -> None:
+        """One wait(2) status; ``regs``: the registers of a seccomp or syscall-exit
+        stop when ptrace_ops.step read them already."""
         _stops[0] = _next_stop()   # a tracee ran: TraceeMemory's last writes may be stale
         task = self.tasks.get(native)
         if task is None:
@@ -157,12 +172,12 @@ class StopLoop:
             return
         sig = (status >> 8) & 0xFF
         if sig == _SYSCALL_TRAP:
-            self._on_sysexit(task)
+            self._on_sysexit(task, regs)
             return
         event = status >> 16
         if event and sig == _signal.SIGTRAP:
             if event == pt.EVENT_SECCOMP:
-                self._on_seccomp(task)
+                self._on_seccomp(task, regs)
             elif event == pt.EVENT_VFORK:
                 self._on_vfork(task)
             elif event == pt.EVENT_EXEC:
@@ -316,7 +331,7 @@ class StopLoop:
 
 
 _SYSCALL_TRAP = _signal.SIGTRAP | 0x80   # PTRACE_O_TRACESYSGOOD's syscall stops
-_waitpid = pt.wait
+_step = pt.step
 
 
 def _earliest(a, b):

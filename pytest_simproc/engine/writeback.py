@@ -14,6 +14,7 @@ MASK64 = pt.MASK64
 # cost less than a SETREGS of all of them)
 _RAX, _RESULT = pt.REG_BIT["rax"], pt.reg_mask(("orig_rax", "rax"))
 _RESTART = pt.reg_mask(("orig_rax", "rax", "rip"))
+_CONT, _SYSCALL = pt.PTRACE_CONT, pt.PTRACE_SYSCALL   # ptrace_ops.step's requests
 # Kernel-internal "restart" results, shown by strace for interrupted calls.
 ERESTARTSYS, ERESTARTNOHAND = 512, 514
 SYS_RT_SIGSUSPEND = 130
@@ -22,15 +23,18 @@ SYS_RT_SIGSUSPEND = 130
 class WriteBack:
     """Resuming a stopped task with what its call decided."""
 
-    def _resume(self, task: Task) -> None:
+    def _resume(self, task: Task) -> int:
+        """Carry out the stop's decision; returns the request that resumes the task
+        (ptrace_ops.step's ``how``: _await makes it with its wait), or 0 when none is
+        left to make."""
         if task.pending:
             self._deliver_pending(task)
             if task.gone or task.exiting or task.proc.state != "running":
-                return
+                return 0
             if task.block is not None:  # delivery decided the parked call's result
-                return
+                return 0
         kind, task.stop = task.stop, None
-        native = task.native
+        task.expect_stop = True
         if kind == "seccomp":
             regs = task.regs
             if task.result is not None:
@@ -45,49 +49,45 @@ class WriteBack:
                     regs.rax = task.result & MASK64
                     changed = _RESULT
                 task.result = None
-                pt.putregs(native, changed, regs)
-                pt.cont(native)
-            elif task.fork is not None:
+                pt.putregs(task.native, changed, regs)
+                return _CONT
+            if task.fork is not None:
                 rewrite_for_native(task, regs, task.fork.regs, task.fork.patch)
-                pt.syscall(native)
-            else:
-                call, task.native_call = task.native_call, None
-                if call.regs or call.patch:
-                    rewrite_for_native(task, regs, call.regs, call.patch)
-                    if call.on_exit is None:
-                        call.on_exit = unchanged
-                if call.on_exit is not None:
-                    task.native_call = call  # keep on_exit for the exit stop
-                    pt.syscall(native)
-                elif isinstance(call, ParkNative):
-                    task.park_mask = call.mask if call.mask is not None else blocked_mask(task)
-                    pt.cont(native)
-                    task.native_parked = True
-                    task.expect_stop = False
-                    self.sched.park(task, keys=(("native-park", task.tid),))
-                    if task.pending:  # e.g. sigsuspend unblocks a pending signal
-                        self._deliver_pending(task)
-                    return
-                else:
-                    pt.cont(native)
-        elif kind == "signal":
+                return _SYSCALL
+            call, task.native_call = task.native_call, None
+            if call.regs or call.patch:
+                rewrite_for_native(task, regs, call.regs, call.patch)
+                if call.on_exit is None:
+                    call.on_exit = unchanged
+            if call.on_exit is not None:
+                task.native_call = call  # keep on_exit for the exit stop
+                return _SYSCALL
+            if isinstance(call, ParkNative):
+                task.park_mask = call.mask if call.mask is not None else blocked_mask(task)
+                pt.cont(task.native)
+                task.native_parked = True
+                task.expect_stop = False
+                self.sched.park(task, keys=(("native-park", task.tid),))
+                if task.pending:  # e.g. sigsuspend unblocks a pending signal
+                    self._deliver_pending(task)
+                return 0
+            return _CONT
+        if kind == "signal":
             sig, task.deliver_sig = task.deliver_sig, 0
-            pt.cont(native, sig)
-        elif kind == "sysexit" and task.result is not None:
+            return _CONT | sig << 16
+        if kind == "sysexit" and task.result is not None:
             regs = task.regs  # a call that waited at its exit stop: its result now
             regs.rax = task.result & MASK64
             task.result = None
             # -ERESTARTSYS at an exit stop: the kernel itself restarts the call after
             # the handler (the call really ran, unlike a skipped one)
             task.restart_syscall = False
-            pt.putregs(native, _RAX, regs)
-            pt.cont(native)
-        else:
-            pt.cont(native)
-        task.expect_stop = True
+            pt.putregs(task.native, _RAX, regs)
+        return _CONT
 
-    def _on_sysexit(self, task: Task) -> None:
-        regs = pt.getregs(task.native)
+    def _on_sysexit(self, task: Task, regs=None) -> None:
+        if regs is None:
+            regs = pt.getregs(task.native)
         result = regs.rax   # (pt.to_signed: rax is a 64-bit unsigned field)
         if result >> 63:
             result -= 1 << 64

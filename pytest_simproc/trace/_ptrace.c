@@ -8,6 +8,7 @@
 #include <Python.h>
 #include <errno.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -377,6 +378,93 @@ static PyObject *wait_(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return Py_BuildValue("(ii)", (int)pid, status);
 }
 
+/* the stops whose registers the stop path reads first: a seccomp stop
+ * (SIGTRAP | PTRACE_EVENT_SECCOMP << 8) and a syscall-exit-stop (SIGTRAP | 0x80, with
+ * PTRACE_O_TRACESYSGOOD), as wait(2) statuses */
+#define SECCOMP_STOP ((SIGTRAP | PTRACE_EVENT_SECCOMP << 8) << 8 | 0x7F)
+#define SYSEXIT_STOP ((SIGTRAP | 0x80) << 8 | 0x7F)
+
+/* step(how, pid, who, flags) -> (native, status, regs or None): the stop loop's turn in
+ * one call, with the GIL released once. ``how`` is a resume request (PTRACE_CONT or
+ * PTRACE_SYSCALL) with the signal to pass in bits 16 and up, or 0 for none; the
+ * request goes to ``pid`` (PtraceError when it fails, before any wait). Then wait(who,
+ * flags) as wait() does; at a seccomp or syscall-exit stop the registers are read too
+ * (a new Registers; None when the read fails: the caller's own read then raises). */
+static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    long how, pid, who, flags, req, sig;
+    struct rusage usage;
+    struct user_regs_struct regs;
+    int status = 0, err = 0, have_regs = 0;
+    pid_t native;
+    PyObject *regs_obj, *result;
+
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "step(how, pid, who, flags)");
+        return NULL;
+    }
+    how = PyLong_AsLong(args[0]);
+    pid = PyLong_AsLong(args[1]);
+    who = PyLong_AsLong(args[2]);
+    flags = PyLong_AsLong(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    req = how & 0xFFFF;
+    sig = how >> 16;
+    if (regs_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_ptrace.init() was not called");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (req) {
+        errno = 0;
+        if (ptrace((enum __ptrace_request)req, (pid_t)pid, NULL, (void *)sig) == -1 && errno)
+            err = errno;
+    }
+    if (!err) {
+        do {
+            native = wait4((pid_t)who, &status, (int)flags, &usage);
+        } while (native < 0 && errno == EINTR);
+        if (native < 0)
+            err = -errno;   /* negative: the wait's, not the request's */
+        else if (native > 0 && (status == SECCOMP_STOP || status == SYSEXIT_STOP))
+            have_regs = ptrace(PTRACE_GETREGS, native, NULL, &regs) == 0;
+    }
+    Py_END_ALLOW_THREADS
+    if (err > 0)
+        return fail(req, pid, err);
+    if (err < 0) {
+        errno = -err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    if (native > 0 && (status & 0xFF) != 0x7F && death_maxrss != NULL) {
+        PyObject *key = PyLong_FromLong(native), *value = PyLong_FromLong(usage.ru_maxrss);
+        int failed = key == NULL || value == NULL
+                     || PyDict_SetItem(death_maxrss, key, value) < 0;
+        Py_XDECREF(key);
+        Py_XDECREF(value);
+        if (failed)
+            return NULL;
+    }
+    if (have_regs) {
+        Py_buffer view;
+
+        regs_obj = PyObject_CallNoArgs(regs_type);
+        if (regs_obj == NULL)
+            return NULL;
+        if (regs_view(regs_obj, &view, PyBUF_WRITABLE) < 0) {
+            Py_DECREF(regs_obj);
+            return NULL;
+        }
+        memcpy(view.buf, &regs, sizeof regs);
+        PyBuffer_Release(&view);
+    } else {
+        regs_obj = Py_NewRef(Py_None);
+    }
+    result = Py_BuildValue("(iiN)", (int)native, status, regs_obj);
+    return result;
+}
+
 /* init(PtraceError, Registers[, maxrss dict]): what the requests raise, what getregs
  * makes, where wait() keeps the deaths' ru_maxrss */
 static PyObject *init(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -408,6 +496,9 @@ static PyMethodDef methods[] = {
     {"geteventmsg", geteventmsg, METH_O, "geteventmsg(pid) -> int"},
     {"getsigmask", getsigmask, METH_O, "getsigmask(pid) -> int"},
     {"getsiginfo", getsiginfo, METH_O, "getsiginfo(pid) -> 128 bytes"},
+    {"step", (PyCFunction)(void (*)(void))step, METH_FASTCALL,
+     "step(how, pid, who, flags) -> (native, status, regs or None): resume, wait, and "
+     "the registers of a seccomp or syscall-exit stop"},
     {"wait", (PyCFunction)(void (*)(void))wait_, METH_FASTCALL,
      "wait(who, flags) -> (pid, status): wait4(2); a death's ru_maxrss into init's dict"},
     {"vm_read", (PyCFunction)(void (*)(void))vm_read, METH_FASTCALL,

@@ -236,8 +236,31 @@ def wait(who: int, flags: int) -> tuple[int, int]:
     return native, status
 
 
+# the statuses of the stops whose registers step() reads: a seccomp stop and a
+# syscall-exit-stop (PTRACE_O_TRACESYSGOOD)
+SECCOMP_STOP = (5 | EVENT_SECCOMP << 8) << 8 | 0x7F   # SIGTRAP
+SYSEXIT_STOP = (5 | 0x80) << 8 | 0x7F
+
+
+def step(how: int, pid: int, who: int, flags: int):
+    """The stop loop's turn: resume ``pid`` (``how``: PTRACE_CONT or PTRACE_SYSCALL, with
+    the signal to pass in bits 16 and up; 0: no request), wait(who, flags), and read
+    the registers at a seccomp or syscall-exit stop. Returns (native, status, regs or
+    None: not such a stop, or the read failed)."""
+    if how:
+        req, sig = how & 0xFFFF, how >> 16
+        (cont if req == PTRACE_CONT else syscall)(pid, sig)
+    native, status = wait(who, flags)
+    if status == SECCOMP_STOP or status == SYSEXIT_STOP:
+        try:
+            return native, status, getregs(native)
+        except PtraceError:
+            pass
+    return native, status, None
+
+
 _STOP_REQUESTS = ("getregs", "setregs", "putregs", "cont", "syscall", "geteventmsg",
-                  "getsiginfo", "getsigmask", "wait")
+                  "getsiginfo", "getsigmask", "wait", "step")
 # the functions above, through _request and os.wait4 (tests/trace/test_ptrace_ops.py
 # runs both sets)
 PYTHON_REQUESTS = {name: globals()[name] for name in _STOP_REQUESTS}

@@ -112,3 +112,44 @@ def test_putregs_sets_the_registers_of_its_mask_only(stopped_child, request_impl
     assert bytes(after) == bytes(before)
     pt.putregs(stopped_child, pt.reg_mask(("rdi", "r15", "rax")), before)
     assert bytes(pt.getregs(stopped_child)) == bytes(before)
+
+
+@pytest.mark.parametrize("request_impl", IMPLEMENTATIONS)
+def test_step_resumes_waits_and_reads_a_seccomp_stops_registers(request_impl, monkeypatch):
+    """step(how, pid, who, flags): the resume (with its signal in how's upper bits),
+    the wait, and the registers of a seccomp stop, in one call; a failed resume is a
+    PtraceError and waits for nothing."""
+    from pytest_simproc.trace.seccomp import PreparedFilter, build_filter
+    from pytest_simproc.trace.spawn import spawn_traced
+    _use(monkeypatch, request_impl)
+    SYS_GETPPID = 110
+    child = spawn_traced("/bin/sh", ["sh", "-c", "kill -USR1 $$; exit 3"], {}, None,
+                         (0, 1, 2), PreparedFilter(build_filter(frozenset({SYS_GETPPID}))))
+    try:
+        with pytest.raises(pt.PtraceError) as failed:
+            pt.step(pt.PTRACE_CONT, os.getpid(), child, pt.WALL)
+        assert failed.value.errno == errno.ESRCH
+        seen, how = [], pt.PTRACE_CONT
+        while True:
+            native, status, regs = pt.step(how, child, child, pt.WALL)
+            assert native == child
+            if status & 0xFF != 0x7F:
+                break
+            sig, event = status >> 8 & 0xFF, status >> 16
+            if event == pt.EVENT_SECCOMP:
+                assert regs is not None and regs.orig_rax == SYS_GETPPID
+                seen.append("getppid")
+                how = pt.PTRACE_CONT
+            else:
+                assert regs is None
+                if sig == signal.SIGUSR1:
+                    seen.append("SIGUSR1")
+                how = pt.PTRACE_CONT | (sig if sig != signal.SIGTRAP else 0) << 16
+        assert "getppid" in seen and "SIGUSR1" in seen
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGUSR1
+    finally:
+        try:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
