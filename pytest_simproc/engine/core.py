@@ -50,6 +50,7 @@ MAX_UNAPPLIED_CPU_NS = 10_000_000
 PREEMPT_AFTER_NS = 10_000_000
 PREEMPT_SLICE_NS = 10_000_000
 # the calls the host's vDSO answers without a stop (trace/vdso.c)
+_NO_CPU_LIMIT = (RLIM_INFINITY, RLIM_INFINITY)
 _VDSO_CALLS = frozenset(syscall_number(n) for n in
                         ("clock_gettime", "gettimeofday", "time", "getcpu"))
 
@@ -103,6 +104,9 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.events = EventQueue()
         self.timers = TimerTable(self.clock, self.events, self._post_timer_signal,
                                  lambda pid: self.info[pid].cpu_ns)
+        # pid -> its armed CPU timers (the table's own dict): _charge_cpu asks the
+        # table to fire them only while there are some
+        self._cpu_armed = self.timers._cpu_armed
         # time namespaces, the NTP state and its leap-second event (syscalls/time.py)
         self.timens = TimeNamespaces()
         self.ntp = NtpState(self.clock.realtime_ns)
@@ -240,13 +244,13 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         info.cpu_ns += ns
         info.sys_ns += system_ns
         self.burst.unapplied_ns += ns
-        pid = proc.pid
-        self.timers.cpu_advanced(pid)
-        soft, hard = limit = proc.rlimits[RLIMIT_CPU]
-        if soft < RLIM_INFINITY or hard < RLIM_INFINITY:   # (a limit to check: rare)
+        if self._cpu_armed:   # (some process has a CPU timer armed: rare)
+            self.timers.cpu_advanced(proc.pid)
+        limit = proc.rlimits[RLIMIT_CPU]
+        if limit != _NO_CPU_LIMIT:   # (a limit to check: rare)
             due = cpu_limit_signal(limit, info.cpu_ns, info.xcpu_next_ns)
             if due is not None:
-                self._cpu_limit_reached(pid, info, due)
+                self._cpu_limit_reached(proc.pid, info, due)
 
     def clock_offset_ns(self, pid: int, clock_id: int) -> int:
         """How far ``clock_id`` reads ahead of the virtual clock (CLOCK_REALTIME, for

@@ -16,7 +16,7 @@ from ..syscalls.outcome import Block, Fork, Native, NativePark
 from ..trace import ptrace_ops as pt
 from ..trace.seccomp import (AUDIT_ARCH_X86_64, FOREIGN_ABI_TAG, X32_SYSCALL_BIT,
                              prepared_filter)
-from .records import SyscallContext, Task
+from .records import SyscallContext, Task, syscall_args
 from .writeback import ParkNative, unchanged
 
 MASK64 = pt.MASK64
@@ -30,7 +30,9 @@ _NO_RETURN = frozenset({SYS_EXIT, SYS_EXIT_GROUP})
 class SyscallStops:
     """Seccomp stops: decode, call the handler, apply its outcome."""
 
-    def _on_seccomp(self, task: Task, regs=None) -> None:
+    def _on_seccomp(self, task: Task, regs=None, args=None) -> None:
+        """``regs`` and ``args``: the stop's registers and the call's arguments when
+        ptrace_ops.step read them."""
         if task.native_parked:
             # pause()/sigsuspend() restarted by the kernel after a signal we suppressed
             # (a real SIGCHLD): it goes straight back to sleep, still parked.
@@ -38,30 +40,29 @@ class SyscallStops:
             return
         if regs is None:
             regs = pt.getregs(task.native)
+            args = syscall_args(regs)
         task.regs = regs
         nr = regs.orig_rax
         task.stop = "seccomp"
-        pid = task.proc.pid
-        info = self.info[pid]
+        proc = task.proc
         if nr in self._simulated:
             # half in the kernel, half in the code around the call (kernel/rusage.py)
-            self._charge_cpu(task.proc, info, self.cpu_ns_per_syscall,
-                             self.cpu_ns_per_syscall >> 1)
+            ns = self.cpu_ns_per_syscall
+            self._charge_cpu(proc, self.info[proc.pid], ns, ns >> 1)
             self.calls_charged += 1
-        args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)   # syscall_args
         if self.strace_recorded is None and not self._stops_anyway(nr, args):
             self.sched.not_a_turn()   # a stop for the log alone
-        ctx = SyscallContext(self, task, nr, args, regs)
-        task.ctx = ctx
+        task.ctx = ctx = SyscallContext(self, task, nr, args, regs)
         task.last_syscall = nr
         if self.strace is not None:
             task.strace_call = self.strace.syscall_entry(task.tid, nr, args, task.mem,
                                                          self.clock.now_ns, sp=regs.rsp)
-        hit = self.injector.decide(pid, task.tid, nr) if self.injector is not None else None
-        if hit is None:
+        if self.injector is None:
             outcome = self._handle(ctx)
         else:
-            outcome = self._inject_fault(task, ctx, hit)
+            hit = self.injector.decide(proc.pid, task.tid, nr)
+            outcome = (self._handle(ctx) if hit is None
+                       else self._inject_fault(task, ctx, hit))
         self._apply(task, ctx, self._logged(task, outcome))
         if nr == SYS_EXIT and task.exits_alone and isinstance(outcome, Native):
             self._exit_one_thread(task, args[0])

@@ -319,8 +319,9 @@ class Lifecycle:
         if info.vfork_parent is not None:
             self._release_vfork_parent(pid)
         self._notify(("child", result.parent_pid))
-        for new_parent in dict.fromkeys(result.new_parent_of.values()):
-            self._notify(("child", new_parent))
+        if result.new_parent_of:
+            for new_parent in dict.fromkeys(result.new_parent_of.values()):
+                self._notify(("child", new_parent))
         for send in exits.exit_signals(self.table, result, state, info.exit_signal):
             self._post_signal(send.pid, send.sig, send.info)
         for observer in self.exit_observers:
@@ -356,13 +357,19 @@ class Lifecycle:
         task.expect_stop = False
         proc = task.proc
         info = self.info[proc.pid]
-        info.maxrss_kb = max(info.maxrss_kb, pt.died_maxrss(task.native))
-        others = [t for t in info.tasks if t is not task and not t.exiting]
+        maxrss = pt.died_maxrss(task.native)
+        if maxrss > info.maxrss_kb:
+            info.maxrss_kb = maxrss
         # The simulated end of the thread or process comes with its native death
         # (there is no separate exit event: one stop less per process), once its
         # descriptors are closed; a process ends with the status of whichever thread's
         # death comes first (all carry the group's).
-        end = None if task.exiting else exits.thread_end(proc, task.exits_alone, bool(others))
+        if task.exiting:
+            end = None
+        else:
+            others = len(info.tasks) > 1 and any(
+                t is not task and not t.exiting for t in info.tasks)
+            end = exits.thread_end(proc, task.exits_alone, others)
         if type(end) is exits.EndThread:
             self._thread_exited(task, _final_state(status))
         elif end is not None:

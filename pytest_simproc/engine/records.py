@@ -10,6 +10,7 @@ from ..syscalls import syscall_name
 from ..trace import ptrace_ops as pt
 from ..trace.memory import TraceeMemory
 from ..trace.procstatus import status_sets
+from ..trace.ptrace_ops import syscall_args  # noqa: F401  (the engine's name for it)
 
 SIGCHLD = _signal.SIGCHLD
 
@@ -120,11 +121,6 @@ class WatchdogState:
         self.fired = None
         self.epoch = 0
         self.asked = -1
-
-
-def syscall_args(regs) -> tuple:
-    """x86_64 syscall arguments: rdi, rsi, rdx, r10, r8, r9 (syscall(2))."""
-    return (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
 
 
 def blocked_mask(task: Task) -> int:

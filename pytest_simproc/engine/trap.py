@@ -113,32 +113,32 @@ class StopLoop:
         watch = self.watch
         # CLOCK_MONOTONIC itself: time.monotonic may be freezegun's (drop-in mode), which
         # looks at the caller's frames at every call
-        watch.task, watch.since = task, _time.clock_gettime(_MONOTONIC) - task.spun
+        watch.task, watch.since = task, _clock_gettime(_MONOTONIC) - task.spun
         task.spun = 0.0
         watch.epoch += 1
         # A single-threaded process's next event is its own; a thread group's may come
         # from any of its threads (exit_group, a leader's delayed death).
         # (ptrace_ops.wait_task's and wait_any's waits, chosen once: one a stop)
         if len(self.info[task.proc.pid].tasks) == 1:
-            who, flags = task.native, pt.WALL
+            who, flags = task.native, _WALL
         else:
-            who, flags = -1, pt.WALL | pt.WNOTHREAD
+            who, flags = -1, _WALL_NOTHREAD
         dispatch = self._dispatch
         try:
             if how:
                 try:
-                    native, status, regs = _step(how, task.native, who, flags)
+                    native, status, regs, args = _step(how, task.native, who, flags)
                 except pt.PtraceError as exc:   # the resume failed
                     self._vanished(task, exc)
                 else:
                     try:
-                        dispatch(native, status, regs)
+                        dispatch(native, status, regs, args)
                     except pt.PtraceError as exc:
                         self._vanished(self.tasks.get(native), exc)
             while task.stop is None and task.expect_stop and not task.gone:
-                native, status, regs = _step(0, 0, who, flags)
+                native, status, regs, args = _step(0, 0, who, flags)
                 try:
-                    dispatch(native, status, regs)
+                    dispatch(native, status, regs, args)
                 except pt.PtraceError as exc:
                     self._vanished(self.tasks.get(native), exc)
         finally:
@@ -157,9 +157,9 @@ class StopLoop:
         task.stop = None
         task.expect_stop = True
 
-    def _dispatch(self, native: int, status: int, regs=None) -> None:
-        """One wait(2) status; ``regs``: the registers of a seccomp or syscall-exit
-        stop when ptrace_ops.step read them already."""
+    def _dispatch(self, native: int, status: int, regs=None, args=None) -> None:
+        """One wait(2) status; ``regs`` and ``args``: the registers of a seccomp or
+        syscall-exit stop and the call's arguments, when ptrace_ops.step read them."""
         _stops[0] = _next_stop()   # a tracee ran: TraceeMemory's last writes may be stale
         task = self.tasks.get(native)
         if task is None:
@@ -175,9 +175,9 @@ class StopLoop:
             self._on_sysexit(task, regs)
             return
         event = status >> 16
-        if event and sig == _signal.SIGTRAP:
-            if event == pt.EVENT_SECCOMP:
-                self._on_seccomp(task, regs)
+        if event and sig == _SIGTRAP:
+            if event == _EVENT_SECCOMP:
+                self._on_seccomp(task, regs, args)
             elif event == pt.EVENT_VFORK:
                 self._on_vfork(task)
             elif event == pt.EVENT_EXEC:
@@ -331,6 +331,9 @@ class StopLoop:
 
 
 _SYSCALL_TRAP = _signal.SIGTRAP | 0x80   # PTRACE_O_TRACESYSGOOD's syscall stops
+_SIGTRAP, _EVENT_SECCOMP = _signal.SIGTRAP, pt.EVENT_SECCOMP
+_WALL, _WALL_NOTHREAD = pt.WALL, pt.WALL | pt.WNOTHREAD
+_clock_gettime = _time.clock_gettime
 _step = pt.step
 
 

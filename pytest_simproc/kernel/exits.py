@@ -23,13 +23,16 @@ class EndProcess:
     """The process ends, and every thread with it."""
 
 
+_END_THREAD, _END_PROCESS = EndThread(), EndProcess()   # (immutable: one of each)
+
+
 def thread_end(proc, called_exit: bool, others_live: bool):
     """A thread's end: exit(2) ends only the calling thread while other threads live;
     exit_group(2), the last thread's exit or a fatal signal end the process (exit(2),
     exit_group(2)). None when the process has already ended."""
     if proc.state not in ("running", "stopped"):
         return None
-    return EndThread() if called_exit and others_live else EndProcess()
+    return _END_THREAD if called_exit and others_live else _END_PROCESS
 
 
 def reaped_at_exit(parent_pid: int, parent_dispositions) -> bool:

@@ -171,7 +171,17 @@ def wait4(
         # (_candidates' one look-up, inline: a reaper's wait for its child is the
         # common case, twice per child)
         child = table.get(pid_selector)
-        children = [child] if child is not None and child.ppid == waiter.pid else []
+        if child is None or child.ppid != waiter.pid:
+            children = []
+        elif not options & (WUNTRACED | WCONTINUED):
+            # _collect for one child and exits only, inline: reaped if a zombie
+            if child.state != ZOMBIE:
+                return None
+            event = exit_event(child)
+            table.reap(child.pid, waiter.pid)
+            return event
+        else:
+            children = [child]
     else:
         match: Callable[[Process], bool] = lambda p: True
         if pid_selector == 0:

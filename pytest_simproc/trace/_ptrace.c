@@ -384,12 +384,14 @@ static PyObject *wait_(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 #define SECCOMP_STOP ((SIGTRAP | PTRACE_EVENT_SECCOMP << 8) << 8 | 0x7F)
 #define SYSEXIT_STOP ((SIGTRAP | 0x80) << 8 | 0x7F)
 
-/* step(how, pid, who, flags) -> (native, status, regs or None): the stop loop's turn in
+/* step(how, pid, who, flags) -> (native, status, regs, args): the stop loop's turn in
  * one call, with the GIL released once. ``how`` is a resume request (PTRACE_CONT or
  * PTRACE_SYSCALL) with the signal to pass in bits 16 and up, or 0 for none; the
  * request goes to ``pid`` (PtraceError when it fails, before any wait). Then wait(who,
  * flags) as wait() does; at a seccomp or syscall-exit stop the registers are read too
- * (a new Registers; None when the read fails: the caller's own read then raises). */
+ * (a new Registers), with the call's six arguments (rdi, rsi, rdx, r10, r8, r9:
+ * syscall(2)) as a tuple; else, or when the read fails (the caller's own read then
+ * raises), None and None. */
 static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     long how, pid, who, flags, req, sig;
@@ -397,7 +399,7 @@ static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     struct user_regs_struct regs;
     int status = 0, err = 0, have_regs = 0;
     pid_t native;
-    PyObject *regs_obj, *result;
+    PyObject *regs_obj, *args_obj, *result;
 
     if (nargs != 4) {
         PyErr_SetString(PyExc_TypeError, "step(how, pid, who, flags)");
@@ -458,10 +460,17 @@ static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         memcpy(view.buf, &regs, sizeof regs);
         PyBuffer_Release(&view);
+        args_obj = Py_BuildValue("(kkkkkk)", regs.rdi, regs.rsi, regs.rdx, regs.r10,
+                                 regs.r8, regs.r9);
+        if (args_obj == NULL) {
+            Py_DECREF(regs_obj);
+            return NULL;
+        }
     } else {
         regs_obj = Py_NewRef(Py_None);
+        args_obj = Py_NewRef(Py_None);
     }
-    result = Py_BuildValue("(iiN)", (int)native, status, regs_obj);
+    result = Py_BuildValue("(iiNN)", (int)native, status, regs_obj, args_obj);
     return result;
 }
 
@@ -497,8 +506,8 @@ static PyMethodDef methods[] = {
     {"getsigmask", getsigmask, METH_O, "getsigmask(pid) -> int"},
     {"getsiginfo", getsiginfo, METH_O, "getsiginfo(pid) -> 128 bytes"},
     {"step", (PyCFunction)(void (*)(void))step, METH_FASTCALL,
-     "step(how, pid, who, flags) -> (native, status, regs or None): resume, wait, and "
-     "the registers of a seccomp or syscall-exit stop"},
+     "step(how, pid, who, flags) -> (native, status, regs, args): resume, wait, and "
+     "the registers and arguments of a seccomp or syscall-exit stop"},
     {"wait", (PyCFunction)(void (*)(void))wait_, METH_FASTCALL,
      "wait(who, flags) -> (pid, status): wait4(2); a death's ru_maxrss into init's dict"},
     {"vm_read", (PyCFunction)(void (*)(void))vm_read, METH_FASTCALL,

@@ -245,18 +245,26 @@ SYSEXIT_STOP = (5 | 0x80) << 8 | 0x7F
 def step(how: int, pid: int, who: int, flags: int):
     """The stop loop's turn: resume ``pid`` (``how``: PTRACE_CONT or PTRACE_SYSCALL, with
     the signal to pass in bits 16 and up; 0: no request), wait(who, flags), and read
-    the registers at a seccomp or syscall-exit stop. Returns (native, status, regs or
-    None: not such a stop, or the read failed)."""
+    the registers at a seccomp or syscall-exit stop. Returns (native, status, regs,
+    the call's six arguments), with None and None when not such a stop or the read
+    failed."""
     if how:
         req, sig = how & 0xFFFF, how >> 16
         (cont if req == PTRACE_CONT else syscall)(pid, sig)
     native, status = wait(who, flags)
     if status == SECCOMP_STOP or status == SYSEXIT_STOP:
         try:
-            return native, status, getregs(native)
+            regs = getregs(native)
         except PtraceError:
             pass
-    return native, status, None
+        else:
+            return native, status, regs, syscall_args(regs)
+    return native, status, None, None
+
+
+def syscall_args(regs) -> tuple:
+    """x86_64 syscall arguments: rdi, rsi, rdx, r10, r8, r9 (syscall(2))."""
+    return (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
 
 
 _STOP_REQUESTS = ("getregs", "setregs", "putregs", "cont", "syscall", "geteventmsg",

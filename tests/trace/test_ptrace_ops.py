@@ -131,17 +131,18 @@ def test_step_resumes_waits_and_reads_a_seccomp_stops_registers(request_impl, mo
         assert failed.value.errno == errno.ESRCH
         seen, how = [], pt.PTRACE_CONT
         while True:
-            native, status, regs = pt.step(how, child, child, pt.WALL)
+            native, status, regs, args = pt.step(how, child, child, pt.WALL)
             assert native == child
             if status & 0xFF != 0x7F:
                 break
             sig, event = status >> 8 & 0xFF, status >> 16
             if event == pt.EVENT_SECCOMP:
                 assert regs is not None and regs.orig_rax == SYS_GETPPID
+                assert args == pt.syscall_args(regs) and len(args) == 6
                 seen.append("getppid")
                 how = pt.PTRACE_CONT
             else:
-                assert regs is None
+                assert regs is None and args is None
                 if sig == signal.SIGUSR1:
                     seen.append("SIGUSR1")
                 how = pt.PTRACE_CONT | (sig if sig != signal.SIGTRAP else 0) << 16
