@@ -145,7 +145,12 @@ class SyscallStops:
             raise
 
     def _apply(self, task: Task, ctx, outcome) -> None:
-        if isinstance(outcome, int):
+        kind = type(outcome)
+        if kind is int:   # (the outcomes' exact types first: one test for the common ones)
+            self._complete(task, outcome)
+        elif kind is Fork:
+            task.fork = outcome
+        elif isinstance(outcome, int):
             self._complete(task, outcome)
         elif isinstance(outcome, Native):
             task.native_call = outcome

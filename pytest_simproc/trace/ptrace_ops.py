@@ -100,11 +100,19 @@ PTRACE_POKEUSER = 6
 REG_BIT = {name: 1 << (getattr(Registers, name).offset // 8) for name, _ in Registers._fields_}
 
 
+_masks: dict[tuple, int] = {}   # names -> mask: a few sets of names recur at every stop
+
+
 def reg_mask(names) -> int:
     """The mask of the registers named (putregs)."""
-    mask = 0
-    for name in names:
-        mask |= REG_BIT[name]
+    key = tuple(names)
+    mask = _masks.get(key)
+    if mask is None:
+        mask = 0
+        for name in key:
+            mask |= REG_BIT[name]
+        if len(_masks) < 256:
+            _masks[key] = mask
     return mask
 
 
