@@ -24,6 +24,22 @@ static PyObject *error_class;
 static PyObject *regs_type;
 static PyObject *death_maxrss;
 
+/* four integer arguments: two longs, then two words (masked to unsigned long: an
+ * address, or -1 as all ones) */
+static int four_args(PyObject *const *args, Py_ssize_t nargs, const char *usage,
+                     long *a, long *b, unsigned long *c, unsigned long *d)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    *a = PyLong_AsLong(args[0]);
+    *b = PyLong_AsLong(args[1]);
+    *c = PyLong_AsUnsignedLongMask(args[2]);
+    *d = PyLong_AsUnsignedLongMask(args[3]);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
 /* request(req, pid, addr, data) -> ptrace's result; OSError(errno) when it fails.
  * addr and data are integers (addresses, signal numbers, option words). */
 static PyObject *request(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -32,15 +48,7 @@ static PyObject *request(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     unsigned long addr, data;
     int err;
 
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "request(req, pid, addr, data)");
-        return NULL;
-    }
-    req = PyLong_AsLong(args[0]);
-    pid = PyLong_AsLong(args[1]);
-    addr = PyLong_AsUnsignedLongMask(args[2]);
-    data = PyLong_AsUnsignedLongMask(args[3]);
-    if (PyErr_Occurred())
+    if (four_args(args, nargs, "request(req, pid, addr, data)", &req, &pid, &addr, &data) < 0)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
     errno = 0;
@@ -343,6 +351,35 @@ static PyObject *vm_write(PyObject *self, PyObject *const *args, Py_ssize_t narg
     return PyLong_FromSsize_t(put);
 }
 
+/* wait4(2) retried on EINTR (no Python: callable with the GIL released): the pid, or
+ * -errno */
+static pid_t wait_retrying(pid_t who, int *status, int flags, struct rusage *usage)
+{
+    pid_t pid;
+
+    do {
+        pid = wait4(who, status, flags, usage);
+    } while (pid < 0 && errno == EINTR);
+    return pid < 0 ? -errno : pid;
+}
+
+/* a native death's ru_maxrss into init()'s dict under its pid (nothing for a stop);
+ * -1 with an exception when it could not be kept */
+static int keep_maxrss(pid_t pid, int status, const struct rusage *usage)
+{
+    PyObject *key, *value;
+    int failed;
+
+    if (pid <= 0 || (status & 0xFF) == 0x7F || death_maxrss == NULL)
+        return 0;
+    key = PyLong_FromLong(pid);
+    value = PyLong_FromLong(usage->ru_maxrss);
+    failed = key == NULL || value == NULL || PyDict_SetItem(death_maxrss, key, value) < 0;
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    return failed ? -1 : 0;
+}
+
 /* wait(who, flags=0) -> (pid, status): wait4(2), retried on EINTR, with the GIL
  * released; a death's ru_maxrss goes into init()'s dict under its pid (the wait that
  * reports it reaps it: nothing else can read it after). OSError (ChildProcessError for
@@ -351,30 +388,20 @@ static PyObject *wait_(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     long who, flags;
     struct rusage usage;
-    int status = 0, err = 0;
+    int status = 0;
     pid_t pid;
 
     if (pid_and_sig(args, nargs, "wait(who, flags=0)", &who, &flags) < 0)
         return NULL;
-    do {
-        Py_BEGIN_ALLOW_THREADS
-        pid = wait4((pid_t)who, &status, (int)flags, &usage);
-        err = pid < 0 ? errno : 0;
-        Py_END_ALLOW_THREADS
-    } while (pid < 0 && err == EINTR);
+    Py_BEGIN_ALLOW_THREADS
+    pid = wait_retrying((pid_t)who, &status, (int)flags, &usage);
+    Py_END_ALLOW_THREADS
     if (pid < 0) {
-        errno = err;
+        errno = -pid;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
-    if (pid > 0 && (status & 0xFF) != 0x7F && death_maxrss != NULL) {
-        PyObject *key = PyLong_FromLong(pid), *value = PyLong_FromLong(usage.ru_maxrss);
-        int failed = key == NULL || value == NULL
-                     || PyDict_SetItem(death_maxrss, key, value) < 0;
-        Py_XDECREF(key);
-        Py_XDECREF(value);
-        if (failed)
-            return NULL;
-    }
+    if (keep_maxrss(pid, status, &usage) < 0)
+        return NULL;
     return Py_BuildValue("(ii)", (int)pid, status);
 }
 
@@ -394,22 +421,15 @@ static PyObject *wait_(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
  * raises), None and None. */
 static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    long how, pid, who, flags, req, sig;
+    long how, pid, req, sig;
+    unsigned long who, flags;
     struct rusage usage;
     struct user_regs_struct regs;
     int status = 0, err = 0, have_regs = 0;
-    pid_t native;
+    pid_t native = 0;
     PyObject *regs_obj, *args_obj, *result;
 
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "step(how, pid, who, flags)");
-        return NULL;
-    }
-    how = PyLong_AsLong(args[0]);
-    pid = PyLong_AsLong(args[1]);
-    who = PyLong_AsLong(args[2]);
-    flags = PyLong_AsLong(args[3]);
-    if (PyErr_Occurred())
+    if (four_args(args, nargs, "step(how, pid, who, flags)", &how, &pid, &who, &flags) < 0)
         return NULL;
     req = how & 0xFFFF;
     sig = how >> 16;
@@ -424,11 +444,9 @@ static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             err = errno;
     }
     if (!err) {
-        do {
-            native = wait4((pid_t)who, &status, (int)flags, &usage);
-        } while (native < 0 && errno == EINTR);
+        native = wait_retrying((pid_t)who, &status, (int)flags, &usage);
         if (native < 0)
-            err = -errno;   /* negative: the wait's, not the request's */
+            err = native;   /* negative: the wait's, not the request's */
         else if (native > 0 && (status == SECCOMP_STOP || status == SYSEXIT_STOP))
             have_regs = ptrace(PTRACE_GETREGS, native, NULL, &regs) == 0;
     }
@@ -439,15 +457,8 @@ static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         errno = -err;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
-    if (native > 0 && (status & 0xFF) != 0x7F && death_maxrss != NULL) {
-        PyObject *key = PyLong_FromLong(native), *value = PyLong_FromLong(usage.ru_maxrss);
-        int failed = key == NULL || value == NULL
-                     || PyDict_SetItem(death_maxrss, key, value) < 0;
-        Py_XDECREF(key);
-        Py_XDECREF(value);
-        if (failed)
-            return NULL;
-    }
+    if (keep_maxrss(native, status, &usage) < 0)
+        return NULL;
     if (have_regs) {
         Py_buffer view;
 
