@@ -158,8 +158,8 @@ class StopLoop:
         task.expect_stop = True
 
     def _dispatch(self, native: int, status: int, regs=None, args=None) -> None:
-        """One wait(2) status; ``regs`` and ``args``: the registers of a seccomp or
-        syscall-exit stop and the call's arguments, when ptrace_ops.step read them."""
+        """One wait(2) status; ``regs`` and ``args``: what ptrace_ops.step read at the
+        stop (a seccomp stop's registers and arguments, a syscall-exit stop's rax)."""
         _stops[0] = _next_stop()   # a tracee ran: TraceeMemory's last writes may be stale
         task = self.tasks.get(native)
         if task is None:
@@ -172,7 +172,7 @@ class StopLoop:
             return
         sig = (status >> 8) & 0xFF
         if sig == _SYSCALL_TRAP:
-            self._on_sysexit(task, regs)
+            self._on_sysexit(task, args)   # (step's decoding of an exit stop: its rax)
             return
         event = status >> 16
         if event and sig == _SIGTRAP:

@@ -85,12 +85,16 @@ class WriteBack:
             pt.putregs(task.native, _RAX, regs)
         return _CONT
 
-    def _on_sysexit(self, task: Task, regs=None) -> None:
-        if regs is None:
+    def _on_sysexit(self, task: Task, result=None) -> None:
+        """``result``: the call's return value (rax, signed) when ptrace_ops.step read
+        it. The registers of the call's entry stop are the buffer for the ones put
+        back (putregs writes only those it names; rax is the one the call changed that
+        matters here), so the exit stop reads rax alone."""
+        if result is None:
+            result = pt.getrax(task.native)
+        regs = task.regs
+        if regs is None:   # (no entry stop seen: read them all)
             regs = pt.getregs(task.native)
-        result = regs.rax   # (pt.to_signed: rax is a 64-bit unsigned field)
-        if result >> 63:
-            result -= 1 << 64
         value = result
         if task.fork is not None:
             fork, task.fork = task.fork, None

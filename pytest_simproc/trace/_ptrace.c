@@ -7,6 +7,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -411,13 +412,40 @@ static PyObject *wait_(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 #define SECCOMP_STOP ((SIGTRAP | PTRACE_EVENT_SECCOMP << 8) << 8 | 0x7F)
 #define SYSEXIT_STOP ((SIGTRAP | 0x80) << 8 | 0x7F)
 
-/* step(how, pid, who, flags) -> (native, status, regs, args): the stop loop's turn in
- * one call, with the GIL released once. ``how`` is a resume request (PTRACE_CONT or
+/* the return value register at a syscall-exit stop, as a signed long (PEEKUSER: the
+ * one register the call changed that the stop path needs); 0 with errno set when it
+ * could not be read */
+static long peek_rax(pid_t pid)
+{
+    errno = 0;
+    return ptrace(PTRACE_PEEKUSER, pid, (void *)offsetof(struct user_regs_struct, rax), NULL);
+}
+
+/* getrax(pid) -> the signed rax of a stopped tracee (PTRACE_PEEKUSER) */
+static PyObject *getrax(PyObject *self, PyObject *pid_obj)
+{
+    long pid = PyLong_AsLong(pid_obj), rax;
+    int err;
+
+    if (pid == -1 && PyErr_Occurred())
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rax = peek_rax((pid_t)pid);
+    err = rax == -1 ? errno : 0;
+    Py_END_ALLOW_THREADS
+    if (err)
+        return fail(PTRACE_PEEKUSER, pid, err);
+    return PyLong_FromLong(rax);
+}
+
+/* step(how, pid, who, flags) -> (native, status, regs, decoded): the stop loop's turn
+ * in one call, with the GIL released once. ``how`` is a resume request (PTRACE_CONT or
  * PTRACE_SYSCALL) with the signal to pass in bits 16 and up, or 0 for none; the
  * request goes to ``pid`` (PtraceError when it fails, before any wait). Then wait(who,
- * flags) as wait() does; at a seccomp or syscall-exit stop the registers are read too
- * (a new Registers), with the call's six arguments (rdi, rsi, rdx, r10, r8, r9:
- * syscall(2)) as a tuple; else, or when the read fails (the caller's own read then
+ * flags) as wait() does. At a seccomp stop the registers are read too (a new
+ * Registers), and ``decoded`` is the call's six arguments (rdi, rsi, rdx, r10, r8, r9:
+ * syscall(2)); at a syscall-exit stop ``regs`` is None and ``decoded`` the call's
+ * result (rax, signed); else, or when the read fails (the caller's own read then
  * raises), None and None. */
 static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -425,7 +453,8 @@ static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     unsigned long who, flags;
     struct rusage usage;
     struct user_regs_struct regs;
-    int status = 0, err = 0, have_regs = 0;
+    int status = 0, err = 0, have_regs = 0, have_rax = 0;
+    long rax = 0;
     pid_t native = 0;
     PyObject *regs_obj, *args_obj, *result;
 
@@ -447,8 +476,12 @@ static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         native = wait_retrying((pid_t)who, &status, (int)flags, &usage);
         if (native < 0)
             err = native;   /* negative: the wait's, not the request's */
-        else if (native > 0 && (status == SECCOMP_STOP || status == SYSEXIT_STOP))
+        else if (native > 0 && status == SECCOMP_STOP)
             have_regs = ptrace(PTRACE_GETREGS, native, NULL, &regs) == 0;
+        else if (native > 0 && status == SYSEXIT_STOP) {
+            rax = peek_rax(native);
+            have_rax = rax != -1 || !errno;
+        }
     }
     Py_END_ALLOW_THREADS
     if (err > 0)
@@ -479,7 +512,11 @@ static PyObject *step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
     } else {
         regs_obj = Py_NewRef(Py_None);
-        args_obj = Py_NewRef(Py_None);
+        args_obj = have_rax ? PyLong_FromLong(rax) : Py_NewRef(Py_None);
+        if (args_obj == NULL) {
+            Py_DECREF(regs_obj);
+            return NULL;
+        }
     }
     result = Py_BuildValue("(iiNN)", (int)native, status, regs_obj, args_obj);
     return result;
@@ -510,6 +547,7 @@ static PyMethodDef methods[] = {
     {"syscall", (PyCFunction)(void (*)(void))syscall_, METH_FASTCALL,
      "syscall(pid, sig=0)"},
     {"getregs", getregs, METH_O, "getregs(pid) -> regs"},
+    {"getrax", getrax, METH_O, "getrax(pid) -> rax, signed (PTRACE_PEEKUSER)"},
     {"setregs", (PyCFunction)(void (*)(void))setregs, METH_FASTCALL, "setregs(pid, regs)"},
     {"putregs", (PyCFunction)(void (*)(void))putregs, METH_FASTCALL,
      "putregs(pid, mask, regs): the registers in mask, one POKEUSER each"},
@@ -517,8 +555,8 @@ static PyMethodDef methods[] = {
     {"getsigmask", getsigmask, METH_O, "getsigmask(pid) -> int"},
     {"getsiginfo", getsiginfo, METH_O, "getsiginfo(pid) -> 128 bytes"},
     {"step", (PyCFunction)(void (*)(void))step, METH_FASTCALL,
-     "step(how, pid, who, flags) -> (native, status, regs, args): resume, wait, and "
-     "the registers and arguments of a seccomp or syscall-exit stop"},
+     "step(how, pid, who, flags) -> (native, status, regs, decoded): resume, wait, and "
+     "a seccomp stop's registers and arguments or a syscall-exit stop's result"},
     {"wait", (PyCFunction)(void (*)(void))wait_, METH_FASTCALL,
      "wait(who, flags) -> (pid, status): wait4(2); a death's ru_maxrss into init's dict"},
     {"vm_read", (PyCFunction)(void (*)(void))vm_read, METH_FASTCALL,

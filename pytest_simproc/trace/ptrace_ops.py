@@ -84,6 +84,22 @@ def getregs(pid: int):
     return regs
 
 
+PTRACE_PEEKUSER = 3
+_RAX_OFFSET = Registers.rax.offset
+
+
+def getrax(pid: int) -> int:
+    """The stopped tracee's rax, signed (PTRACE_PEEKUSER): at a syscall-exit stop, the
+    call's result, the one register the stop path needs there."""
+    # (a PEEK's -1 is a value unless errno is set: glibc's ptrace clears errno when a
+    # PEEK request succeeds, and _request raises only for -1 with errno set)
+    try:
+        value = _request(PTRACE_PEEKUSER, pid, _RAX_OFFSET, 0)
+    except OSError as exc:
+        _fail(PTRACE_PEEKUSER, pid, exc)
+    return to_signed(value)
+
+
 def copy_regs(regs):
     return Registers.from_buffer_copy(regs)
 
@@ -253,20 +269,22 @@ SYSEXIT_STOP = (5 | 0x80) << 8 | 0x7F
 def step(how: int, pid: int, who: int, flags: int):
     """The stop loop's turn: resume ``pid`` (``how``: PTRACE_CONT or PTRACE_SYSCALL, with
     the signal to pass in bits 16 and up; 0: no request), wait(who, flags), and read
-    the registers at a seccomp or syscall-exit stop. Returns (native, status, regs,
-    the call's six arguments), with None and None when not such a stop or the read
-    failed."""
+    what the stop path needs first: at a seccomp stop the registers and the call's six
+    arguments, (native, status, regs, args); at a syscall-exit stop the call's result,
+    (native, status, None, rax); else, or when the read failed, (native, status, None,
+    None)."""
     if how:
         req, sig = how & 0xFFFF, how >> 16
         (cont if req == PTRACE_CONT else syscall)(pid, sig)
     native, status = wait(who, flags)
-    if status == SECCOMP_STOP or status == SYSEXIT_STOP:
-        try:
+    try:
+        if status == SECCOMP_STOP:
             regs = getregs(native)
-        except PtraceError:
-            pass
-        else:
             return native, status, regs, syscall_args(regs)
+        if status == SYSEXIT_STOP:
+            return native, status, None, getrax(native)
+    except PtraceError:
+        pass
     return native, status, None, None
 
 
@@ -276,7 +294,7 @@ def syscall_args(regs) -> tuple:
 
 
 _STOP_REQUESTS = ("getregs", "setregs", "putregs", "cont", "syscall", "geteventmsg",
-                  "getsiginfo", "getsigmask", "wait", "step")
+                  "getsiginfo", "getsigmask", "wait", "step", "getrax")
 # the functions above, through _request and os.wait4 (tests/trace/test_ptrace_ops.py
 # runs both sets)
 PYTHON_REQUESTS = {name: globals()[name] for name in _STOP_REQUESTS}

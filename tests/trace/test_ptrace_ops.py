@@ -117,8 +117,8 @@ def test_putregs_sets_the_registers_of_its_mask_only(stopped_child, request_impl
 @pytest.mark.parametrize("request_impl", IMPLEMENTATIONS)
 def test_step_resumes_waits_and_reads_a_seccomp_stops_registers(request_impl, monkeypatch):
     """step(how, pid, who, flags): the resume (with its signal in how's upper bits),
-    the wait, and the registers of a seccomp stop, in one call; a failed resume is a
-    PtraceError and waits for nothing."""
+    the wait, and the registers of a seccomp stop or the result of a syscall-exit
+    stop, in one call; a failed resume is a PtraceError and waits for nothing."""
     from pytest_simproc.trace.seccomp import PreparedFilter, build_filter
     from pytest_simproc.trace.spawn import spawn_traced
     _use(monkeypatch, request_impl)
@@ -140,13 +140,19 @@ def test_step_resumes_waits_and_reads_a_seccomp_stops_registers(request_impl, mo
                 assert regs is not None and regs.orig_rax == SYS_GETPPID
                 assert args == pt.syscall_args(regs) and len(args) == 6
                 seen.append("getppid")
+                how = pt.PTRACE_SYSCALL   # on to its exit stop
+            elif status == pt.SYSEXIT_STOP:
+                # the exit stop's result alone: rax, signed, as PEEKUSER reads it
+                assert regs is None and args == pt.getrax(child) > 0
+                assert args == pt.to_signed(pt.getregs(child).rax)
+                seen.append("getppid returned")
                 how = pt.PTRACE_CONT
             else:
                 assert regs is None and args is None
                 if sig == signal.SIGUSR1:
                     seen.append("SIGUSR1")
                 how = pt.PTRACE_CONT | (sig if sig != signal.SIGTRAP else 0) << 16
-        assert "getppid" in seen and "SIGUSR1" in seen
+        assert "getppid" in seen and "getppid returned" in seen and "SIGUSR1" in seen
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGUSR1
     finally:
         try:
@@ -154,3 +160,22 @@ def test_step_resumes_waits_and_reads_a_seccomp_stops_registers(request_impl, mo
             os.waitpid(child, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+
+
+@pytest.mark.parametrize("request_impl", IMPLEMENTATIONS)
+def test_getrax_reads_a_negative_rax_as_a_result_not_an_error(stopped_child, request_impl,
+                                                             monkeypatch):
+    """PEEKUSER returns the word itself: -1 in rax (a call's -EPERM) is a value, not
+    the failure ptrace's -1 would be with errno set."""
+    _use(monkeypatch, request_impl)
+    with pytest.raises(pt.PtraceError) as failed:   # first: errno is left set
+        pt.getrax(os.getpid())
+    assert failed.value.errno == errno.ESRCH
+    regs = pt.getregs(stopped_child)
+    saved = regs.rax
+    for value in (-1, -4095, 0, 12345):
+        regs.rax = value & pt.MASK64
+        pt.putregs(stopped_child, pt.reg_mask(("rax",)), regs)
+        assert pt.getrax(stopped_child) == value
+    regs.rax = saved
+    pt.putregs(stopped_child, pt.reg_mask(("rax",)), regs)
