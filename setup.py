@@ -1,7 +1,8 @@
 """The optional C extensions; everything else is in pyproject.toml. Both are optional:
 an install without a C compiler still works, through the pure-Python paths.
 
-- trace/_ptrace.c: the stop path's ptrace requests (else ctypes);
+- trace/_ptrace.c: the stop path's ptrace requests and its turn of resume and wait
+  (else ctypes and os.wait4);
 - trace/_spawnc.c: a spawn's set-up in C without os.fork (else the Python fork path).
 """
 from setuptools import Extension, setup

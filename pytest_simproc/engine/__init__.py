@@ -3,7 +3,8 @@
 Everything here runs on the host's tracer thread (ptrace requests must come from the
 tracer). Data flows one way, module by module:
 
-  trap.py       the stop loop: run the scheduler's pick, wait for its ptrace stop, dispatch
+  trap.py       the stop loop: run the scheduler's pick, resume and wait for its ptrace
+                stop in one call (trace/_ptrace.c step), dispatch
   decode.py     a seccomp stop -> SyscallContext -> the family's handler -> an outcome
   (syscalls/ -> kernel/)  the handler asks the kernel model; the kernel decides
   writeback.py  the outcome carried out at resume: rax, a native call with other registers

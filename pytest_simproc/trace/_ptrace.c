@@ -1,7 +1,9 @@
-/* ptrace(2) and process_vm_readv/writev(2) for the tracer's stop path, without ctypes' argument conversion (about
- * 2 us of a 2.5 us request through ctypes, a dozen times per fork + exit + wait4) and
- * without a Python wrapper around each request: the requests the stop path makes are
- * functions of their own here, which raise the tracer's PtraceError themselves.
+/* ptrace(2) and process_vm_readv/writev(2) for the tracer's stop path, without ctypes'
+ * argument conversion (about 2 us of a 2.5 us request through ctypes, a dozen times
+ * per fork + exit + wait4) and without a Python wrapper around each request: the
+ * requests the stop path makes are functions of their own here, which raise the
+ * tracer's PtraceError themselves, and step() makes a turn of the stop loop (resume,
+ * wait, the stop's registers) in one call.
  * Optional: setup.py builds it when a C compiler is there; trace/ptrace_ops.py falls
  * back to ctypes otherwise. */
 #define PY_SSIZE_T_CLEAN
