@@ -45,6 +45,10 @@ def stopped_child():
     _, status = os.waitpid(pid, 0)
     assert os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGSTOP
     yield pid
+    _kill_and_reap(pid)
+
+
+def _kill_and_reap(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -155,11 +159,7 @@ def test_step_resumes_waits_and_reads_a_seccomp_stops_registers(request_impl, mo
         assert "getppid" in seen and "getppid returned" in seen and "SIGUSR1" in seen
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGUSR1
     finally:
-        try:
-            os.kill(child, signal.SIGKILL)
-            os.waitpid(child, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        _kill_and_reap(child)
 
 
 @pytest.mark.parametrize("request_impl", IMPLEMENTATIONS)
