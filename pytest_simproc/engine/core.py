@@ -106,7 +106,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
                                  lambda pid: self.info[pid].cpu_ns)
         # pid -> its armed CPU timers (the table's own dict): _charge_cpu asks the
         # table to fire them only while there are some
-        self._cpu_armed = self.timers._cpu_armed
+        self._cpu_armed = self.timers.cpu_armed
         # time namespaces, the NTP state and its leap-second event (syscalls/time.py)
         self.timens = TimeNamespaces()
         self.ntp = NtpState(self.clock.realtime_ns)

@@ -134,7 +134,8 @@ class TimerTable:
         self._post = post            # post(pid, tid_or_None, sig, info)
         self._cpu_now = cpu_now      # cpu_now(pid) -> ns
         self._procs: dict[int, ProcessTimers] = {}
-        self._cpu_armed: dict[int, set] = {}   # pid -> armed CPU timers
+        # pid -> armed CPU timers (the engine charges CPU time to them only while any is armed)
+        self.cpu_armed: dict[int, set] = {}
         self._on_realtime: dict[_Timer, int] = {}  # armed at an absolute realtime -> pid
         # ns_offset(pid, clock_id): how far the clock reads ahead of the timeline (and
         # of CLOCK_REALTIME, for a realtime clock): the process's time namespace's
@@ -158,7 +159,7 @@ class TimerTable:
             self._events.cancel(timer.handle)
             timer.handle = None
         if timer.on_cpu:
-            self._cpu_armed.get(pid, set()).discard(timer)
+            self.cpu_armed.get(pid, set()).discard(timer)
         self._on_realtime.pop(timer, None)
         timer.expiry = 0
 
@@ -173,7 +174,7 @@ class TimerTable:
         if on_realtime:
             self._on_realtime[timer] = pid
         if timer.on_cpu:
-            self._cpu_armed.setdefault(pid, set()).add(timer)
+            self.cpu_armed.setdefault(pid, set()).add(timer)
             self.cpu_advanced(pid)
         else:
             timer.handle = self._events.schedule(max(expiry, self._clock.now_ns),
@@ -199,7 +200,7 @@ class TimerTable:
         else:
             timer.expiry = 0
             if timer.on_cpu:
-                self._cpu_armed.get(pid, set()).discard(timer)
+                self.cpu_armed.get(pid, set()).discard(timer)
         self._fire(pid, timer, count)
         if isinstance(timer, PosixTimer) and timer.handle is not None and (
                 timer.queued or timer.notify == SIGEV_NONE):
@@ -254,7 +255,7 @@ class TimerTable:
 
     def cpu_advanced(self, pid: int) -> None:
         """The process's CPU time grew: fire the CPU timers that are due."""
-        armed = self._cpu_armed.get(pid)
+        armed = self.cpu_armed.get(pid)
         if not armed:
             return
         now = self._cpu_now(pid)
@@ -393,4 +394,4 @@ class TimerTable:
             return
         for timer in list(timers.itimers.values()) + list(timers.posix.values()):
             self._disarm(pid, timer)
-        self._cpu_armed.pop(pid, None)
+        self.cpu_armed.pop(pid, None)
