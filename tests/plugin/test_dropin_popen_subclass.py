@@ -1,0 +1,66 @@
+"""Drop-in mode and what libraries build on ``subprocess.Popen``: a subclass defined at
+import time (sarge's ``Popen``, before any test patched anything) and its overrides of
+Popen's hooks. Each inner suite passes natively and under ``--simproc``."""
+from __future__ import annotations
+
+import pytest
+
+from .test_dropin import MODES, run_inner
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_a_popen_subclass_made_at_import_runs_in_the_host(pytester, args):
+    run_inner(pytester, """
+        import os
+        import subprocess
+        import time
+        import pytest
+
+        class LoggingPopen(subprocess.Popen):  # at import: the real Popen's subclass
+            calls = []
+
+            def wait(self, timeout=None):
+                LoggingPopen.calls.append(timeout)
+                return super().wait(timeout)
+
+        STDERR = -9
+
+        class ToStderrPopen(subprocess.Popen):
+            \"\"\"stdout=STDERR sends stdout into the stderr pipe, through Popen's own
+            hook (sarge's `>&2`).\"\"\"
+
+            def _get_handles(self, stdin, stdout, stderr):
+                if stdout != STDERR:
+                    return super()._get_handles(stdin, stdout, stderr)
+                handles = list(super()._get_handles(stdin, None, stderr))
+                handles[2], handles[3] = os.dup(handles[4]), os.dup(handles[5])
+                return tuple(handles)
+
+        def test_its_overrides_and_its_program():
+            t0 = time.monotonic()
+            p = LoggingPopen(["sh", "-c", "sleep 2; echo $$"], stdout=subprocess.PIPE)
+            with pytest.raises(subprocess.TimeoutExpired):
+                p.wait(1)
+            out, _ = p.communicate()
+            assert isinstance(p, LoggingPopen) and p.returncode == 0
+            assert int(out) == p.pid and 1 in LoggingPopen.calls
+            assert time.monotonic() - t0 >= 2
+
+        @pytest.mark.virtual_time
+        def test_in_virtual_time():
+            p = LoggingPopen(["sleep", "30"])
+            assert p.pid == 1000 and p.wait() == 0
+            assert time.time() == 946684830
+
+        def test_its_get_handles():
+            p = ToStderrPopen(["sh", "-c", "echo out; sleep 0.2; echo err >&2"],
+                              stdout=STDERR, stderr=subprocess.PIPE)
+            assert p.stderr.read() == b"out\\nerr\\n"
+            assert p.wait() == 0
+            p.stdout.close()
+            p.stderr.close()
+            q = ToStderrPopen(["echo", "plain"], stdout=subprocess.PIPE)
+            assert q.communicate() == (b"plain\\n", None)
+    """, args, passed=3, skipped_natively=1)
