@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 
-from ..errors import SimprocError
+from ..errors import ProgramNotFoundError, SimprocError, SpawnError
 from ..host.spawnargs import _check_env
 from ..host.stdio import _redirect, open_stdio
 from .forking import (ChildFailed, _HostPipeIO, _is_fifo, exec_candidates, exec_first,
@@ -108,7 +108,13 @@ class SimPopen(_RealPopen):
         try:
             self._take_handles(self._get_handles(stdin, stdout, stderr))
             if self._child is None:
-                session.spawn(self, self._stdin_spec)
+                try:
+                    session.spawn(self, self._stdin_spec)
+                except (ProgramNotFoundError, SpawnError):
+                    # Popen's own error (FileNotFoundError with errno and file name,
+                    # PermissionError...): what its fork meets at the exec
+                    self._child = child
+                    spawn_forked(session, self, self._stdin_spec)
             else:
                 spawn_forked(session, self, self._stdin_spec)
         except BaseException:

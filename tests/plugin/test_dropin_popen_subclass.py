@@ -1,6 +1,7 @@
 """Drop-in mode and what libraries build on ``subprocess.Popen``: a subclass defined at
-import time (sarge's ``Popen``, before any test patched anything) and its overrides of
-Popen's hooks. Each inner suite passes natively and under ``--simproc``."""
+import time (sarge's ``Popen``, before any test patched anything), its overrides of
+Popen's hooks, and the errors of a program that cannot start. Each inner suite
+passes natively and under ``--simproc``."""
 from __future__ import annotations
 
 import pytest
@@ -64,3 +65,24 @@ def test_a_popen_subclass_made_at_import_runs_in_the_host(pytester, args):
             q = ToStderrPopen(["echo", "plain"], stdout=subprocess.PIPE)
             assert q.communicate() == (b"plain\\n", None)
     """, args, passed=3, skipped_natively=1)
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_a_program_that_cannot_start_raises_popens_errors(pytester, args):
+    run_inner(pytester, """
+        import errno
+        import subprocess
+        import pytest
+
+        @pytest.mark.parametrize("program, error, code", [
+            ("no-such-program-simproc", FileNotFoundError, errno.ENOENT),
+            ("/no/such/dir/program", FileNotFoundError, errno.ENOENT),
+            ("/etc/passwd", PermissionError, errno.EACCES),
+            ("/", PermissionError, errno.EACCES)])
+        def test_errno_and_file_name(program, error, code):
+            with pytest.raises(error) as info:
+                subprocess.Popen([program])
+            assert (info.value.errno, info.value.filename) == (code, program)
+            with pytest.raises(error):
+                subprocess.run([program], capture_output=True)
+    """, args, passed=4)
