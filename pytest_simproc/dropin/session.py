@@ -386,6 +386,10 @@ class DropinSession:
         with self._lock:
             if self._closed:
                 return _real_sleep(seconds)
+            if self._host is None and seconds and self._others_live():
+                # the test's other threads are the outside (_run_steps): they act
+                # before the clock moves, and may start the host meanwhile
+                self._await_quiet()
             if self._host is None:
                 self._now += seconds
                 self._after_run()

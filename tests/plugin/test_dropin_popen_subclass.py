@@ -1,7 +1,8 @@
 """Drop-in mode and what libraries build on ``subprocess.Popen``: a subclass defined at
 import time (sarge's ``Popen``, before any test patched anything), its overrides of
-Popen's hooks, and the errors of a program that cannot start. Each inner suite
-passes natively and under ``--simproc``."""
+Popen's hooks, the errors of a program that cannot start, and a program a thread of
+the test starts while the test sleeps. Each inner suite passes natively and under
+``--simproc``."""
 from __future__ import annotations
 
 import pytest
@@ -86,3 +87,25 @@ def test_a_program_that_cannot_start_raises_popens_errors(pytester, args):
             with pytest.raises(error):
                 subprocess.run([program], capture_output=True)
     """, args, passed=4)
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_a_thread_starts_a_program_while_the_test_sleeps(pytester, args):
+    run_inner(pytester, """
+        import subprocess
+        import threading
+        import time
+
+        def test_sleep_gives_the_thread_its_time():
+            results = []
+
+            def work():
+                out = subprocess.run(["sh", "-c", "echo $$"], capture_output=True).stdout
+                results.append(int(out))
+
+            worker = threading.Thread(target=work)
+            worker.start()
+            time.sleep(1)
+            assert len(results) == 1
+            worker.join()
+    """, args, passed=1)
