@@ -109,3 +109,32 @@ def test_a_thread_starts_a_program_while_the_test_sleeps(pytester, args):
             assert len(results) == 1
             worker.join()
     """, args, passed=1)
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_a_thread_starts_programs_one_after_another_while_the_test_sleeps(pytester, args):
+    # Between the two the thread leaves its wait for the first and starts the second
+    # within a fraction of a millisecond: the host's pause must still see it act.
+    run_inner(pytester, """
+        import subprocess
+        import threading
+        import time
+
+        def test_one_after_another():
+            for round in range(10):
+                results = []
+
+                def work():
+                    results.append(subprocess.run(["true"]).returncode)
+                    try:
+                        subprocess.Popen(["no-such-program-simproc"])
+                    except FileNotFoundError as exc:
+                        results.append(exc.errno)
+
+                worker = threading.Thread(target=work)
+                worker.start()
+                time.sleep(0.3)
+                seen = list(results)
+                worker.join()
+                assert seen == [0, 2], round
+    """, args, passed=1)
