@@ -26,6 +26,7 @@ from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
 from .forking import _sim_fdopen, _sim_fork, _sim_forkpty
 from .osspawn import _sim_posix_spawn, _sim_posix_spawnp, _sim_system
+from .popen import CLASS_ATTRIBUTES as _POPEN_CLASS_ATTRIBUTES
 from .popen import SimPopen
 from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
 from .ready import REPLACED as _READY_REPLACED
@@ -114,8 +115,9 @@ class Patches:
             for module, name, _, fake in _REPLACED:
                 cls._undo.append((module, name, getattr(module, name)))
                 setattr(module, name, fake)
-            # select's classes (ready.py), blocking socket calls (sockets.py)
-            attributes = list(_READY_CLASS_ATTRIBUTES)
+            # select's classes (ready.py), Popen's subclasses (popen.py), blocking
+            # socket calls (sockets.py)
+            attributes = [*_READY_CLASS_ATTRIBUTES, *_POPEN_CLASS_ATTRIBUTES]
             for klass, methods in ((socket.socket, sockets.METHODS),
                                    (ssl.SSLSocket, sockets.TLS_METHODS)):
                 attributes += [(klass, name, fake) for name, fake in methods]

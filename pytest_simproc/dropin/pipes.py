@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from .popen import SimPopen
     from .session import DropinSession
 
-_MERGE = object()    # stderr=STDOUT
 _CHUNK = 32768       # what Popen.communicate reads at once
 
 

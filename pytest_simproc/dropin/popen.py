@@ -7,18 +7,21 @@ spawned into the host and every wait is in virtual time.
 from __future__ import annotations
 
 import fcntl
+import functools
 import io
 import operator
 import os
 import signal as _signal
 import subprocess
+import sys
 import threading
 
-from ..errors import SimprocError
+from ..errors import ProgramNotFoundError, SimprocError, SpawnError
 from ..host.spawnargs import _check_env
 from ..host.stdio import _redirect, open_stdio
-from .forking import ChildFailed, exec_candidates, exec_first, fork_exec
-from .pipes import _MERGE, _PipeReader, _Relay, _StdinWriter, collect
+from .forking import (ChildFailed, _HostPipeIO, _is_fifo, exec_candidates, exec_first,
+                      fork_exec)
+from .pipes import _PipeReader, _Relay, _StdinWriter, collect
 from .routing import _in_host_thread, _RealPopen, active_session
 
 
@@ -98,31 +101,30 @@ class SimPopen(_RealPopen):
                   or (self._cwd is not None and not os.path.isdir(self._cwd)))
         self._child = child if forked else None
 
-        opened: list[int] = []
+        self._opened = opened = []  # the program's ends, closed once it started
         self._stdin_raw = None
         self._readers: dict[int, _PipeReader] = {}  # 1, 2 -> the test's end of a PIPE
         self._collected: dict[str, list[bytes]] = {}  # what communicate() read so far
         try:
-            self._stdin_spec = self._in_spec(stdin, opened)
-            self._out_spec = self._out(stdout, opened, 1)
-            if stderr == subprocess.STDOUT:
-                self._err_spec = _MERGE
-            else:
-                self._err_spec = self._out(stderr, opened, 2)
-            if self._err_spec is _MERGE and isinstance(self._out_spec, int):
-                self._err_spec = self._out_spec
+            self._take_handles(self._get_handles(stdin, stdout, stderr))
             if self._child is None:
-                session.spawn(self, self._stdin_spec)
+                try:
+                    session.spawn(self, self._stdin_spec)
+                except (ProgramNotFoundError, SpawnError):
+                    # Popen's own error (FileNotFoundError with errno and file name,
+                    # PermissionError...): what its fork meets at the exec
+                    self._child = child
+                    spawn_forked(session, self, self._stdin_spec)
             else:
                 spawn_forked(session, self, self._stdin_spec)
         except BaseException:
             if self._stdin_raw is not None:
                 self._stdin_raw._close_fd()
             for reader in self._readers.values():
-                reader._close_fd()
+                getattr(reader, "_close_fd", reader.close)()
             raise
         finally:
-            for fd in opened:
+            for fd in dict.fromkeys(opened):
                 os.close(fd)
 
         text_args = dict(encoding=encoding, errors=errors)
@@ -161,9 +163,68 @@ class SimPopen(_RealPopen):
         argv = [os.fsdecode(os.fspath(a)) for a in seq]
         return argv, argv[0] if executable is None else os.fsdecode(os.fspath(executable))
 
+    def _get_handles(self, stdin, stdout, stderr) -> tuple:
+        """Popen's hook, in its form: (p2cread, p2cwrite, c2pread, c2pwrite, errread,
+        errwrite), -1 where there is none; the program's ends and the test's. A
+        subclass that overrides it (sarge's ``>&2`` puts stdout into the stderr pipe)
+        wraps this one as it wraps Popen's, and ``_take_handles`` takes its answer."""
+        opened = self._opened
+        p2cread = self._in_spec(stdin, opened)
+        p2cwrite = -1 if self._stdin_raw is None else self._stdin_raw.fileno()
+        c2pwrite = -1 if stdout is None else self._out(stdout, opened, 1)
+        if stderr == subprocess.STDOUT:  # Popen: the parent's stdout when none is set
+            errwrite = c2pwrite if c2pwrite != -1 else sys.__stdout__.fileno()
+        else:
+            errwrite = -1 if stderr is None else self._out(stderr, opened, 2)
+        c2pread, errread = (self._readers[fd].fileno() if fd in self._readers else -1
+                            for fd in (1, 2))
+        return (-1 if p2cread is None else p2cread, p2cwrite, c2pread, c2pwrite,
+                errread, errwrite)
+
+    def _take_handles(self, handles) -> None:
+        """The program's stdin, stdout and stderr, and the test's ends, from
+        ``_get_handles``'s answer. Ends a subclass made itself (a dup) are treated as
+        Popen treats them: the program's end of a pipe is closed once it started, and
+        a dup of the test's end of a pipe reads it too."""
+        p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite = handles
+        for child_end, test_end in ((p2cread, p2cwrite), (c2pwrite, c2pread),
+                                    (errwrite, errread)):
+            if child_end != -1 and test_end != -1 and child_end not in self._opened:
+                self._opened.append(child_end)
+        made = {reader.fileno(): reader for reader in self._readers.values()}
+        readers = {}
+        for target, fd in ((1, c2pread), (2, errread)):
+            if fd != -1:
+                readers[target] = made.pop(fd, None) or self._test_end(fd)
+        for unused in made.values():
+            unused._close_fd()
+        self._readers = readers
+        self._stdin_spec = None if p2cread == -1 else p2cread
+        self._out_spec, self._err_spec = (
+            self._opened_dup(target) if fd == -1 else fd
+            for target, fd in ((1, c2pwrite), (2, errwrite)))
+
+    def _opened_dup(self, fd: int) -> int:
+        """The program inherits the test's ``fd`` (pytest's capture sees it, as
+        natively)."""
+        fd = os.dup(fd)
+        self._opened.append(fd)
+        return fd
+
+    def _test_end(self, fd: int):
+        """A read end that ``_get_handles`` did not make: a dup of one of its pipes
+        reads that pipe through the same relay; any other pipe is read as the test's
+        ``os.fdopen`` files are (runs the host while it waits for its writers)."""
+        ino = os.fstat(fd).st_ino
+        for reader in self._readers.values():
+            if os.fstat(reader.fileno()).st_ino == ino:
+                reader._relay.shared = True  # either close leaves the other reading
+                return _PipeReader(self._session, fd, reader._relay)
+        return _HostPipeIO(fd, "r") if _is_fifo(fd) else io.FileIO(fd, "r")
+
     def _host_stdio(self) -> tuple:
         """SimHost.spawn's stdout and stderr for this Popen's."""
-        return self._out_spec, subprocess.STDOUT if self._err_spec is _MERGE else self._err_spec
+        return self._out_spec, self._err_spec
 
     @staticmethod
     def _fileno(fileobj) -> int:
@@ -214,8 +275,6 @@ class SimPopen(_RealPopen):
             return write_end
         if spec == subprocess.DEVNULL:
             fd = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
-        elif spec is None:
-            fd = os.dup(default_fd)  # inherited: pytest's capture sees it, as natively
         elif spec == subprocess.STDOUT:
             raise ValueError("STDOUT can only be used for stderr")
         else:
@@ -355,6 +414,43 @@ class SimPopen(_RealPopen):
     def simprocess(self):
         """The host's SimProcess behind this Popen (state, ppid, children...)."""
         return self._sp
+
+
+# ------------------------------------------------------------ Popen's subclasses
+_VARIANTS: dict[type, type] = {}   # a subclass of the real Popen -> its host variant
+
+
+def _variant(cls: type) -> type:
+    """``cls`` with SimPopen under its own methods (MRO: cls, its bases, SimPopen, the
+    real Popen): the subclass's overrides still win, and their ``super()`` calls
+    reach SimPopen; ``isinstance(p, cls)`` holds."""
+    variant = _VARIANTS.get(cls)
+    if variant is None:
+        variant = _VARIANTS[cls] = type(cls.__name__, (cls, SimPopen), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    return variant
+
+
+_real_init = _RealPopen.__init__
+
+
+@functools.wraps(_real_init)
+def _subclass_init(self, *args, **kwargs):
+    """The real Popen's ``__init__`` while drop-in patches are in: a subclass defined
+    before the patch (``class Popen(subprocess.Popen)`` at import, sarge's) inherits
+    from the real class, which replacing ``subprocess.Popen`` cannot reach, so its
+    instances made in a session become their host variant and start their program in
+    the host too. (Its own ``__init__`` has run up to its ``super().__init__``.)"""
+    cls = type(self)
+    if cls is not _RealPopen and not isinstance(self, SimPopen):
+        session = active_session()
+        if session is not None and not session._closed and not _in_host_thread():
+            self.__class__ = _variant(cls)
+            return SimPopen.__init__(self, *args, **kwargs)
+    return _real_init(self, *args, **kwargs)
+
+
+CLASS_ATTRIBUTES = [(_RealPopen, "__init__", _subclass_init)]
 
 
 # ------------------------------------------------------------ Popen's fork

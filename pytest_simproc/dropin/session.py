@@ -129,6 +129,7 @@ class DropinSession:
         self._ident = None
         self._threads_before: set = set()
         self._waiting: dict = {}  # helper threads inside block(): ident -> predicate
+        self._entries = 0  # how often a helper thread entered block(): it acted between
         self._drivers: list = []  # the threads running the host (some in _await_quiet)
         self._first_seen: dict = {}  # native id of a thread of the test -> real time
         self._deadlines: dict = {}  # those with a timeout: ident -> virtual ns
@@ -311,13 +312,15 @@ class DropinSession:
         self._after_run()  # they see the clock and the pidfds as they are
         quiet_at_once = True
         limit = _real_monotonic() + _QUIET_LIMIT
-        before = _thread_states(self._other_tids())
+        before = self._entries, _thread_states(self._other_tids())
         while True:
             self._cond.wait(_OUTSIDE_PAUSE[0])
-            after = _thread_states(self._other_tids())
-            if (after == before and not any(state == "R" for state, _ in after.values())
+            # a thread that left block() and came back within the pause (it started a
+            # program, say) is left out of both samples: its new entry shows it acted
+            after = self._entries, _thread_states(self._other_tids())
+            if (after == before and not any(state == "R" for state, _ in after[1].values())
                     and not self._waiter_due() and not self._lock.wanted
-                    and self._settled(after)):
+                    and self._settled(after[1])):
                 return quiet_at_once
             quiet_at_once = False
             if self._handing_over():
@@ -386,6 +389,10 @@ class DropinSession:
         with self._lock:
             if self._closed:
                 return _real_sleep(seconds)
+            if self._host is None and seconds and self._others_live():
+                # the test's other threads are the outside (_run_steps): they act
+                # before the clock moves, and may start the host meanwhile
+                self._await_quiet()
             if self._host is None:
                 self._now += seconds
                 self._after_run()
@@ -467,6 +474,7 @@ class DropinSession:
         while ``predicate()`` is false, and its deadline is one the host runs to."""
         me = threading.get_ident()
         self._waiting[me] = predicate
+        self._entries += 1
         if deadline is not None:
             self._deadlines[me] = deadline
         try:
