@@ -19,6 +19,7 @@ from ..host.threads import _native_state
 from . import forking, procfs, threadwait
 from .clock import VirtualClock
 from .patches import Patches
+from .pipes import RelayEvents
 from .routing import _real_monotonic, _real_sleep, active_session, set_active
 from .waiting import PidFds
 
@@ -33,6 +34,9 @@ _HELPER_GRACE = 0.25
 # A wait that only another thread of the test can end looks again after this long
 # (real seconds), doubling up to the second figure.
 _OUTSIDE_PAUSE = (0.0005, 0.01)
+# Host steps between two moves of what the programs wrote to the test's pipes (and of
+# what the test wrote to theirs), besides the moves when no program can run.
+_FEED_EVERY = 16
 # How long (real seconds) time waits at most for a thread of the test that never rests.
 _QUIET_LIMIT = 2.0
 # A thread of the test first seen less than this long ago (real seconds) is not quiet
@@ -122,6 +126,8 @@ class DropinSession:
         # what moves bytes at every host step: stdin=PIPE writers with bytes not in the
         # pipe yet, the stdout/stderr relays (pipes.py)
         self._feeders: dict = {}   # an ordered set: relays pump in a fixed order
+        self._relay_events = RelayEvents()
+        self._unfed = 0  # host steps since the feeders last moved bytes
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
         self._pidfds = PidFds()  # the test's pidfds of host processes
         self._patches = Patches()
@@ -168,6 +174,7 @@ class DropinSession:
                 set_active(None)
             for end in list(self._pipe_fds.values()):
                 end._close_fd()
+            self._relay_events.close()
             self._pidfds.close()
             procfs.uninstall(self)
             threadwait.uninstall(self)
@@ -230,12 +237,27 @@ class DropinSession:
 
     def _feed(self) -> bool:
         """Move what the test wrote to stdin pipes into the pipes, and what programs
-        wrote to stdout/stderr pipes into the test's, as much as fits. Runs before and
-        during every host run (from its predicate, between two steps), so a program
-        that drained its stdin finds the rest there, and one that writes never finds
-        its stdout full. Returns False."""
-        for writer in list(self._feeders):
-            writer._pump()
+        wrote to stdout/stderr pipes into the test's, as much as fits. Runs before, at
+        the end of and during every host run: every ``_FEED_EVERY`` steps (from its
+        predicate) and whenever no program can run (before the host looks at parked
+        descriptors again), so a program that drained its stdin finds the rest there,
+        and one that writes never finds its stdout full for long: never across a move
+        of the clock. Returns False."""
+        self._unfed = 0
+        if self._feeders:
+            ready = self._relay_events.look()
+            for feeder in list(self._feeders):
+                if feeder.due(ready):
+                    feeder._pump()
+        return False
+
+    def _feed_now_and_then(self) -> bool:
+        """``_feed`` at one step in ``_FEED_EVERY``: a host step is a program's trapped
+        call, often a write of a line, and the move costs more than the write (a count
+        of steps, so it happens at the same points in every run). Returns False."""
+        self._unfed += 1
+        if self._unfed >= _FEED_EVERY:
+            self._feed()
         return False
 
     def _run_host(self, predicate, timeout) -> None:
@@ -362,19 +384,30 @@ class DropinSession:
     def _run_plain(self, predicate, timeout) -> None:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds."""
         host = self.host
-        self._feed()
-        if not self._feeders:
-            if predicate is None:
-                host.run_for(timeout)
-            else:
-                host.run_until(predicate, timeout=timeout)
-        elif predicate is None:
-            target_ns = self._now_ns() + int(round(timeout * 1e9))
-            host.run_until(self._feed, timeout=timeout)
-            # the programs ended early: the clock still moves its full length
-            host.run_for(max(0, target_ns - self._now_ns()) / 1e9)
+        engine = host._engine
+        feeding = bool(self._feeders)
+        if feeding:
+            self._feed()
+        if feeding:
+            engine.before_idle = self._feed
+            step = self._feed_now_and_then
+            until = step if predicate is None else (lambda: step() or predicate())
         else:
-            host.run_until(lambda: self._feed() or predicate(), timeout=timeout)
+            until = predicate
+        try:
+            if until is None:
+                host.run_for(timeout)
+            elif predicate is None:
+                target_ns = self._now_ns() + int(round(timeout * 1e9))
+                host.run_until(until, timeout=timeout)
+                # the programs ended early: the clock still moves its full length
+                host.run_for(max(0, target_ns - self._now_ns()) / 1e9)
+            else:
+                host.run_until(until, timeout=timeout)
+        finally:
+            engine.before_idle = None
+            if feeding:
+                self._feed()  # the test's side holds all the programs wrote until now
 
     def sleep(self, seconds) -> None:
         """``time.sleep`` in the test: run the simulation for ``seconds``."""
