@@ -63,10 +63,19 @@ def _session_for(fds) -> "DropinSession | None":
     return None
 
 
+# Host steps a wait for readiness lets the programs go on once a descriptor is ready
+# (session.block's linger): natively a busy writer keeps writing while its reader wakes
+# up, and a run that stopped at its first line cost a round trip to the host per line
+# (plumbum's draining-stderr tests). It ends sooner once nothing can run at the current
+# instant, so a program that answers and waits is seen at once.
+LINGER_STEPS = 1024
+
+
 def wait_ready(session: "DropinSession", ready, timeout, what: str) -> bool:
     """Run the host until ``ready()`` or for ``timeout`` virtual seconds (None: no
-    limit); returns ``ready()``. A wait without a limit that is still waiting when the
-    host reaches its stop_time would natively never return: SimprocError."""
+    limit), and on for ``LINGER_STEPS`` steps or until the programs wait; returns
+    ``ready()``. A wait without a limit that is still waiting when the host reaches
+    its stop_time would natively never return: SimprocError."""
     def check():
         session._pidfds.refresh(session._gone)  # a pidfd polls readable at the end
         return ready()
@@ -78,7 +87,7 @@ def wait_ready(session: "DropinSession", ready, timeout, what: str) -> bool:
     deadline = None if timeout is None else session.now + max(0.0, timeout)
     while True:
         remaining = None if deadline is None else max(0.0, deadline - session.now)
-        done = session.block(check, remaining)
+        done = session.block(check, remaining, linger=LINGER_STEPS)
         host = session._host
         if host is not None and host._engine.clock.now_ns >= host._stop_ns:
             # the host's shutdown at stop_time ended the writers: not an answer

@@ -260,16 +260,16 @@ class DropinSession:
             self._feed()
         return False
 
-    def _run_host(self, predicate, timeout) -> None:
+    def _run_host(self, predicate, timeout, linger=0) -> None:
         """``_run_steps``, with the calling thread as one of the host's drivers."""
         me = threading.get_ident()
         self._drivers.append(me)
         try:
-            self._run_steps(predicate, timeout)
+            self._run_steps(predicate, timeout, linger)
         finally:
             self._drivers.remove(me)
 
-    def _run_steps(self, predicate, timeout) -> None:
+    def _run_steps(self, predicate, timeout, linger=0) -> None:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds
         (None: no limit). While other threads of the test live, they are the outside:
         the host runs one instant at a time and virtual time moves on only once those
@@ -278,7 +278,7 @@ class DropinSession:
         without a limit that the host cannot end waits in real time for them instead
         of running the host to its stop_time."""
         if timeout == 0 or self._host is None or not self._others_live():
-            self._run_plain(predicate, timeout)
+            self._run_plain(predicate, timeout, linger)
             return
         target = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
         pause = _OUTSIDE_PAUSE[0]
@@ -319,7 +319,7 @@ class DropinSession:
                 self._cond.wait(pause)
                 pause = min(pause * 2, _OUTSIDE_PAUSE[1])
                 continue
-            self._run_plain(predicate, max(upcoming - self._now_ns(), 0) / 1e9)
+            self._run_plain(predicate, max(upcoming - self._now_ns(), 0) / 1e9, linger)
             pause = _OUTSIDE_PAUSE[0]
 
     def _await_quiet(self) -> bool:
@@ -381,13 +381,18 @@ class DropinSession:
                 and (t.ident == self._ident or t.ident not in self._threads_before)
                 and t.ident not in self._waiting]
 
-    def _run_plain(self, predicate, timeout) -> None:
-        """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds."""
+    def _run_plain(self, predicate, timeout, linger=0) -> None:
+        """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds.
+        ``linger``: once ``predicate()`` holds, the host runs up to that many steps
+        more, and stops sooner when no program can run at the current instant (never
+        moving the clock for it)."""
         host = self.host
         engine = host._engine
         feeding = bool(self._feeders)
         if feeding:
             self._feed()
+        if predicate is not None and linger:
+            predicate, engine.end_at_idle = _lingering(predicate, linger)
         if feeding:
             engine.before_idle = self._feed
             step = self._feed_now_and_then
@@ -405,7 +410,7 @@ class DropinSession:
             else:
                 host.run_until(until, timeout=timeout)
         finally:
-            engine.before_idle = None
+            engine.before_idle = engine.end_at_idle = None
             if feeding:
                 self._feed()  # the test's side holds all the programs wrote until now
 
@@ -455,7 +460,7 @@ class DropinSession:
             finally:
                 self._after_run()
 
-    def block(self, predicate, timeout=None, pause=None) -> bool:
+    def block(self, predicate, timeout=None, pause=None, linger=0) -> bool:
         """Run the host until ``predicate()`` holds or ``timeout`` virtual seconds have
         passed; returns ``predicate()``.
 
@@ -465,11 +470,15 @@ class DropinSession:
         then blocked natively, e.g. in ``queue.get()`` or ``join()``) and no other
         thread is running it (they would pile up, each in the other's pause).
         Meanwhile it waits on the session, or in ``pause(seconds)`` (the session's lock
-        released) for a wait that something else can end sooner."""
+        released) for a wait that something else can end sooner.
+
+        ``linger``: a run that finds ``predicate()`` true goes on for up to that many
+        host steps, or until no program can run at the current instant (``_run_plain``),
+        as a busy writer natively goes on while its reader wakes up."""
         if threading.get_ident() == self._ident:
             self._last_run = _real_monotonic()  # a helper running the host hands over
             with self._lock:
-                self._drive(predicate, timeout)
+                self._drive(predicate, timeout, linger)
                 return bool(predicate())
         deadline = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
         with self._lock, self._waiting_for_host(predicate, deadline):
@@ -483,7 +492,7 @@ class DropinSession:
                     return False
                 if self._idle() and not self._drivers:
                     remaining = None if deadline is None else (deadline - now_ns) / 1e9
-                    self._drive(predicate, remaining)
+                    self._drive(predicate, remaining, linger)
                     continue
                 if pause is None:
                     self._cond.wait(_HELPER_GRACE / 5)
@@ -508,13 +517,13 @@ class DropinSession:
             self._waiting.pop(me, None)
             self._deadlines.pop(me, None)
 
-    def _drive(self, predicate, timeout) -> None:
+    def _drive(self, predicate, timeout, linger=0) -> None:
         if self._closed:
             return
         if predicate():
             return
         try:
-            self._run_host(predicate, timeout)
+            self._run_host(predicate, timeout, linger)
         finally:
             self._after_run()
 
@@ -624,6 +633,24 @@ def _thread_states(tids) -> dict:
             continue
         states[tid] = (state, ran)
     return states
+
+
+def _lingering(predicate, steps: int):
+    """(until, at_idle) for a run that goes on ``steps`` host steps after
+    ``predicate()`` first holds, and ends when the host is idle at the current instant
+    and ``predicate()`` holds. A count of steps: a run ends at the same point every
+    time."""
+    held = [None]  # steps since predicate() first held
+
+    def until() -> bool:
+        if held[0] is None:
+            if not predicate():
+                return False
+            held[0] = 0
+        held[0] += 1
+        return held[0] > steps
+
+    return until, lambda: held[0] is not None or predicate()
 
 
 def _earliest(*times):
