@@ -21,6 +21,9 @@ from ..trace.memory import next_stop as _next_stop, stops as _stops
 from .records import Task, natively_pending
 
 _MONOTONIC = _time.CLOCK_MONOTONIC
+# the real select.poll, taken when the plugin loads: drop-in mode replaces it with the
+# test's fake (dropin/ready.py) during a test
+_poll = select.poll
 
 
 class StopLoop:
@@ -289,7 +292,7 @@ class StopLoop:
         if not self._io_waiters:
             return
         self._collect_dying()  # an exiting process's descriptors must be closed first
-        poller = select.poll()
+        poller = _poll()
         owners: dict[int, list] = {}
         ready = set()
         for task, block in self._io_waiters.items():
