@@ -17,16 +17,49 @@ from __future__ import annotations
 import errno
 import io
 import os
+import select as _select
 import threading
 from typing import TYPE_CHECKING
 
-from .ready import _POLLIN_LIKE, _real_read, fd_ready, wait_ready
+from .ready import _POLLIN_LIKE, _real_epoll, _real_read, fd_ready, wait_ready
 
 if TYPE_CHECKING:
     from .popen import SimPopen
     from .session import DropinSession
 
 _CHUNK = 32768       # what Popen.communicate reads at once
+# what makes a relay's pump do something: its source readable or at its end, its sink
+# writable or without readers (epoll(7) reports EPOLLHUP and EPOLLERR unasked)
+_SOURCE_EVENTS = _select.EPOLLIN
+_SINK_EVENTS = _select.EPOLLOUT
+
+
+class RelayEvents:
+    """Which relays have work at a host step: one epoll_wait(2) over every relay's two
+    ends, where trying each relay costs a read (and an exception) that is almost
+    always EAGAIN. An epoll set, not a poll object: a thread of the test may close a
+    relay while the host runs."""
+
+    def __init__(self):
+        self._epoll = _real_epoll()
+        self._ready: dict[int, int] = {}
+
+    def add(self, fd: int, events: int) -> None:
+        self._epoll.register(fd, events)
+
+    def discard(self, fd: int) -> None:
+        try:
+            self._epoll.unregister(fd)
+        except (OSError, ValueError):  # not registered, or the set was closed
+            pass
+
+    def look(self) -> dict[int, int]:
+        """{fd: events} of the relays' ends ready now."""
+        self._ready = dict(self._epoll.poll(0))
+        return self._ready
+
+    def close(self) -> None:
+        self._epoll.close()
 
 
 class _PipeReader(io.RawIOBase):
@@ -102,7 +135,15 @@ class _Relay:
         self.shared = False
         os.set_blocking(source, False)
         os.set_blocking(sink, False)
+        session._relay_events.add(source, _SOURCE_EVENTS)
+        session._relay_events.add(sink, _SINK_EVENTS)
         session._feeders[self] = None
+
+    def due(self, ready: dict[int, int]) -> bool:
+        """A pump would move something (``ready``: RelayEvents.look): the program's
+        side has data or reached its end, or bytes held here can go into the test's
+        side (or find that nobody reads it any more)."""
+        return self._source in ready or bool(self._buf and self._sink in ready)
 
     def _pump(self) -> None:
         with self._mutex:
@@ -128,6 +169,7 @@ class _Relay:
             except BlockingIOError:
                 break
             if not data:  # every writer closed it
+                self._session._relay_events.discard(self._source)
                 os.close(self._source)
                 self._source = None
                 continue
@@ -152,6 +194,7 @@ class _Relay:
         for name in ("_source", "_sink"):
             fd = getattr(self, name)
             if fd is not None:
+                self._session._relay_events.discard(fd)
                 os.close(fd)
                 setattr(self, name, None)
 
@@ -203,6 +246,9 @@ class _StdinWriter(io.RawIOBase):
 
     def writable(self) -> bool:
         return True
+
+    def due(self, _ready) -> bool:
+        return True  # a feeder while it holds bytes: they go in as the program reads
 
     def fileno(self) -> int:
         if self._fd is None:

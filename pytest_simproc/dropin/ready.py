@@ -63,10 +63,19 @@ def _session_for(fds) -> "DropinSession | None":
     return None
 
 
+# Host steps a wait for readiness lets the programs go on once a descriptor is ready
+# (session.block's linger): natively a busy writer keeps writing while its reader wakes
+# up, and a run that stopped at its first line cost a round trip to the host per line
+# (plumbum's draining-stderr tests). It ends sooner once nothing can run at the current
+# instant, so a program that answers and waits is seen at once.
+LINGER_STEPS = 1024
+
+
 def wait_ready(session: "DropinSession", ready, timeout, what: str) -> bool:
     """Run the host until ``ready()`` or for ``timeout`` virtual seconds (None: no
-    limit); returns ``ready()``. A wait without a limit that is still waiting when the
-    host reaches its stop_time would natively never return: SimprocError."""
+    limit), and on for ``LINGER_STEPS`` steps or until the programs wait; returns
+    ``ready()``. A wait without a limit that is still waiting when the host reaches
+    its stop_time would natively never return: SimprocError."""
     def check():
         session._pidfds.refresh(session._gone)  # a pidfd polls readable at the end
         return ready()
@@ -78,7 +87,7 @@ def wait_ready(session: "DropinSession", ready, timeout, what: str) -> bool:
     deadline = None if timeout is None else session.now + max(0.0, timeout)
     while True:
         remaining = None if deadline is None else max(0.0, deadline - session.now)
-        done = session.block(check, remaining)
+        done = session.block(check, remaining, linger=LINGER_STEPS)
         host = session._host
         if host is not None and host._engine.clock.now_ns >= host._stop_ns:
             # the host's shutdown at stop_time ended the writers: not an answer
@@ -128,6 +137,13 @@ def _always_ready() -> int:
     return _always_ready_fd
 
 
+def _plain(timeout) -> bool:
+    """A timeout every real wait takes as it is (None, or a number of seconds or
+    milliseconds well within the kernel's range): its check with the real call on
+    an always-ready descriptor can be skipped."""
+    return timeout is None or (type(timeout) in (int, float) and 0 <= timeout <= 1e9)
+
+
 def _answer(session, check, timeout, what: str):
     """The real call's answer once the host made it non-empty, or after ``timeout``
     virtual seconds: ``check()`` is the real call with a zero timeout."""
@@ -149,7 +165,8 @@ def _sim_select(rlist, wlist, xlist, timeout=None):
         session = None
     if session is None:
         return _real_select(rlist, wlist, xlist, timeout)
-    _real_select([_always_ready()], [], [], timeout)  # the timeout's own errors
+    if not _plain(timeout):
+        _real_select([_always_ready()], [], [], timeout)  # the timeout's own errors
     return _answer(session, lambda: _real_select(rlist, wlist, xlist, 0),
                    None if timeout is None else float(timeout), "select.select()")
 
@@ -189,9 +206,10 @@ class _SimPoll(_Registered):
         session = self._session()
         if session is None:
             return self._real.poll(timeout)
-        checker = _real_poll()
-        checker.register(_always_ready(), _select.POLLIN)
-        checker.poll(timeout)  # the timeout's own errors
+        if not _plain(timeout):
+            checker = _real_poll()
+            checker.register(_always_ready(), _select.POLLIN)
+            checker.poll(timeout)  # the timeout's own errors
         seconds = None if timeout is None or timeout < 0 else timeout / 1000
         return _answer(session, lambda: self._real.poll(0), seconds, "poll()")
 
@@ -221,9 +239,10 @@ class _SimEpoll(_Registered):
         session = self._session()
         if session is None:
             return self._real.poll(timeout, maxevents)
-        with _real_epoll() as checker:
-            checker.register(_always_ready(), _select.EPOLLIN)
-            checker.poll(timeout, maxevents)  # the arguments' own errors
+        if not (_plain(timeout) and maxevents == -1):
+            with _real_epoll() as checker:
+                checker.register(_always_ready(), _select.EPOLLIN)
+                checker.poll(timeout, maxevents)  # the arguments' own errors
         seconds = None if timeout is None or timeout < 0 else float(timeout)
         return _answer(session, lambda: self._real.poll(0, maxevents), seconds,
                        "epoll.poll()")

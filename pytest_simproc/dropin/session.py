@@ -19,6 +19,7 @@ from ..host.threads import _native_state
 from . import forking, procfs, threadwait
 from .clock import VirtualClock
 from .patches import Patches
+from .pipes import RelayEvents
 from .routing import _real_monotonic, _real_sleep, active_session, set_active
 from .waiting import PidFds
 
@@ -33,6 +34,9 @@ _HELPER_GRACE = 0.25
 # A wait that only another thread of the test can end looks again after this long
 # (real seconds), doubling up to the second figure.
 _OUTSIDE_PAUSE = (0.0005, 0.01)
+# Host steps between two moves of what the programs wrote to the test's pipes (and of
+# what the test wrote to theirs), besides the moves when no program can run.
+_FEED_EVERY = 16
 # How long (real seconds) time waits at most for a thread of the test that never rests.
 _QUIET_LIMIT = 2.0
 # A thread of the test first seen less than this long ago (real seconds) is not quiet
@@ -122,6 +126,8 @@ class DropinSession:
         # what moves bytes at every host step: stdin=PIPE writers with bytes not in the
         # pipe yet, the stdout/stderr relays (pipes.py)
         self._feeders: dict = {}   # an ordered set: relays pump in a fixed order
+        self._relay_events = RelayEvents()
+        self._unfed = 0  # host steps since the feeders last moved bytes
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
         self._pidfds = PidFds()  # the test's pidfds of host processes
         self._patches = Patches()
@@ -169,6 +175,7 @@ class DropinSession:
                 set_active(None)
             for end in list(self._pipe_fds.values()):
                 end._close_fd()
+            self._relay_events.close()
             self._pidfds.close()
             procfs.uninstall(self)
             threadwait.uninstall(self)
@@ -231,24 +238,39 @@ class DropinSession:
 
     def _feed(self) -> bool:
         """Move what the test wrote to stdin pipes into the pipes, and what programs
-        wrote to stdout/stderr pipes into the test's, as much as fits. Runs before and
-        during every host run (from its predicate, between two steps), so a program
-        that drained its stdin finds the rest there, and one that writes never finds
-        its stdout full. Returns False."""
-        for writer in list(self._feeders):
-            writer._pump()
+        wrote to stdout/stderr pipes into the test's, as much as fits. Runs before, at
+        the end of and during every host run: every ``_FEED_EVERY`` steps (from its
+        predicate) and whenever no program can run (before the host looks at parked
+        descriptors again), so a program that drained its stdin finds the rest there,
+        and one that writes never finds its stdout full for long: never across a move
+        of the clock. Returns False."""
+        self._unfed = 0
+        if self._feeders:
+            ready = self._relay_events.look()
+            for feeder in list(self._feeders):
+                if feeder.due(ready):
+                    feeder._pump()
         return False
 
-    def _run_host(self, predicate, timeout) -> None:
+    def _feed_now_and_then(self) -> bool:
+        """``_feed`` at one step in ``_FEED_EVERY``: a host step is a program's trapped
+        call, often a write of a line, and the move costs more than the write (a count
+        of steps, so it happens at the same points in every run). Returns False."""
+        self._unfed += 1
+        if self._unfed >= _FEED_EVERY:
+            self._feed()
+        return False
+
+    def _run_host(self, predicate, timeout, linger=0) -> None:
         """``_run_steps``, with the calling thread as one of the host's drivers."""
         me = threading.get_ident()
         self._drivers.append(me)
         try:
-            self._run_steps(predicate, timeout)
+            self._run_steps(predicate, timeout, linger)
         finally:
             self._drivers.remove(me)
 
-    def _run_steps(self, predicate, timeout) -> None:
+    def _run_steps(self, predicate, timeout, linger=0) -> None:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds
         (None: no limit). While other threads of the test live, they are the outside:
         the host runs one instant at a time and virtual time moves on only once those
@@ -257,7 +279,7 @@ class DropinSession:
         without a limit that the host cannot end waits in real time for them instead
         of running the host to its stop_time."""
         if timeout == 0 or self._host is None or not self._others_live():
-            self._run_plain(predicate, timeout)
+            self._run_plain(predicate, timeout, linger)
             return
         target = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
         pause = _OUTSIDE_PAUSE[0]
@@ -298,7 +320,7 @@ class DropinSession:
                 self._cond.wait(pause)
                 pause = min(pause * 2, _OUTSIDE_PAUSE[1])
                 continue
-            self._run_plain(predicate, max(upcoming - self._now_ns(), 0) / 1e9)
+            self._run_plain(predicate, max(upcoming - self._now_ns(), 0) / 1e9, linger)
             pause = _OUTSIDE_PAUSE[0]
 
     def _await_quiet(self) -> bool:
@@ -362,22 +384,38 @@ class DropinSession:
                 and (t.ident == self._ident or t.ident not in self._threads_before)
                 and t.ident not in self._waiting]
 
-    def _run_plain(self, predicate, timeout) -> None:
-        """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds."""
+    def _run_plain(self, predicate, timeout, linger=0) -> None:
+        """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds.
+        ``linger``: once ``predicate()`` holds, the host runs up to that many steps
+        more, and stops sooner when no program can run at the current instant (never
+        moving the clock for it)."""
         host = self.host
-        self._feed()
-        if not self._feeders:
-            if predicate is None:
-                host.run_for(timeout)
-            else:
-                host.run_until(predicate, timeout=timeout)
-        elif predicate is None:
-            target_ns = self._now_ns() + int(round(timeout * 1e9))
-            host.run_until(self._feed, timeout=timeout)
-            # the programs ended early: the clock still moves its full length
-            host.run_for(max(0, target_ns - self._now_ns()) / 1e9)
+        engine = host._engine
+        feeding = bool(self._feeders)
+        if feeding:
+            self._feed()
+        if predicate is not None and linger:
+            predicate, engine.end_at_idle = _lingering(predicate, linger)
+        if feeding:
+            engine.before_idle = self._feed
+            step = self._feed_now_and_then
+            until = step if predicate is None else (lambda: step() or predicate())
         else:
-            host.run_until(lambda: self._feed() or predicate(), timeout=timeout)
+            until = predicate
+        try:
+            if until is None:
+                host.run_for(timeout)
+            elif predicate is None:
+                target_ns = self._now_ns() + int(round(timeout * 1e9))
+                host.run_until(until, timeout=timeout)
+                # the programs ended early: the clock still moves its full length
+                host.run_for(max(0, target_ns - self._now_ns()) / 1e9)
+            else:
+                host.run_until(until, timeout=timeout)
+        finally:
+            engine.before_idle = engine.end_at_idle = None
+            if feeding:
+                self._feed()  # the test's side holds all the programs wrote until now
 
     def sleep(self, seconds) -> None:
         """``time.sleep`` in the test: run the simulation for ``seconds``."""
@@ -429,7 +467,7 @@ class DropinSession:
             finally:
                 self._after_run()
 
-    def block(self, predicate, timeout=None, pause=None) -> bool:
+    def block(self, predicate, timeout=None, pause=None, linger=0) -> bool:
         """Run the host until ``predicate()`` holds or ``timeout`` virtual seconds have
         passed; returns ``predicate()``.
 
@@ -439,11 +477,15 @@ class DropinSession:
         then blocked natively, e.g. in ``queue.get()`` or ``join()``) and no other
         thread is running it (they would pile up, each in the other's pause).
         Meanwhile it waits on the session, or in ``pause(seconds)`` (the session's lock
-        released) for a wait that something else can end sooner."""
+        released) for a wait that something else can end sooner.
+
+        ``linger``: a run that finds ``predicate()`` true goes on for up to that many
+        host steps, or until no program can run at the current instant (``_run_plain``),
+        as a busy writer natively goes on while its reader wakes up."""
         if threading.get_ident() == self._ident:
             self._last_run = _real_monotonic()  # a helper running the host hands over
             with self._lock:
-                self._drive(predicate, timeout)
+                self._drive(predicate, timeout, linger)
                 return bool(predicate())
         deadline = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
         with self._lock, self._waiting_for_host(predicate, deadline):
@@ -457,7 +499,7 @@ class DropinSession:
                     return False
                 if self._idle() and not self._drivers:
                     remaining = None if deadline is None else (deadline - now_ns) / 1e9
-                    self._drive(predicate, remaining)
+                    self._drive(predicate, remaining, linger)
                     continue
                 if pause is None:
                     self._cond.wait(_HELPER_GRACE / 5)
@@ -483,13 +525,13 @@ class DropinSession:
             self._waiting.pop(me, None)
             self._deadlines.pop(me, None)
 
-    def _drive(self, predicate, timeout) -> None:
+    def _drive(self, predicate, timeout, linger=0) -> None:
         if self._closed:
             return
         if predicate():
             return
         try:
-            self._run_host(predicate, timeout)
+            self._run_host(predicate, timeout, linger)
         finally:
             self._after_run()
 
@@ -599,6 +641,24 @@ def _thread_states(tids) -> dict:
             continue
         states[tid] = (state, ran)
     return states
+
+
+def _lingering(predicate, steps: int):
+    """(until, at_idle) for a run that goes on ``steps`` host steps after
+    ``predicate()`` first holds, and ends when the host is idle at the current instant
+    and ``predicate()`` holds. A count of steps: a run ends at the same point every
+    time."""
+    held = [None]  # steps since predicate() first held
+
+    def until() -> bool:
+        if held[0] is None:
+            if not predicate():
+                return False
+            held[0] = 0
+        held[0] += 1
+        return held[0] > steps
+
+    return until, lambda: held[0] is not None or predicate()
 
 
 def _earliest(*times):

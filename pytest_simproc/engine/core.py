@@ -79,6 +79,12 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.calls_charged = 0      # simulated calls so far: the host's progress
         self._until_ns = start_time_ns  # the end of the current run: no clock move past it
         self._clock_moved = False   # by work: due timers and deadlines to look at
+        # Drop-in mode's session (dropin/session.py), for the length of one of its runs:
+        # before_idle() when no task can run, before parked descriptors are looked at
+        # again (it moves what the programs and the test wrote); end_at_idle() when
+        # still none can, before the clock moves: True ends the run
+        self.before_idle = None
+        self.end_at_idle = None
         # the page the programs' vDSO reads the clocks from (trace/vdso.py); without
         # one (no C compiler), programs get no vDSO and every clock read traps
         image = vdso_image()

@@ -21,6 +21,9 @@ from ..trace.memory import next_stop as _next_stop, stops as _stops
 from .records import Task, natively_pending
 
 _MONOTONIC = _time.CLOCK_MONOTONIC
+# the real select.poll, taken when the plugin loads: drop-in mode replaces it with the
+# test's fake (dropin/ready.py) during a test
+_poll = select.poll
 
 
 class StopLoop:
@@ -56,6 +59,8 @@ class StopLoop:
                 self._fire_due_timers()
             task = self.sched.pick(eligible)
             if task is None:
+                if self.before_idle is not None:
+                    self.before_idle()  # drop-in: bytes the test's side moves (pipes.py)
                 # Events of tasks nobody waits for (a parked process killed from outside)
                 # enter here, when nothing else can run.
                 self._take_pending_events()
@@ -66,6 +71,8 @@ class StopLoop:
                 self._recheck_io()
                 task = self.sched.pick(eligible)
             if task is None:
+                if self.end_at_idle is not None and self.end_at_idle():
+                    return "predicate"   # drop-in: the test's wait ends before time moves
                 if burst.unapplied_ns and burst.apply(until_ns):
                     # Idle: the burst ends; the clock shows it before any wait is over.
                     self._clock_moved = True
@@ -300,7 +307,7 @@ class StopLoop:
         if not self._io_waiters:
             return
         self._collect_dying()  # an exiting process's descriptors must be closed first
-        poller = select.poll()
+        poller = _poll()
         owners: dict[int, list] = {}
         ready = set()
         for task, block in self._io_waiters.items():

@@ -67,12 +67,16 @@ _connect.restype = ctypes.c_int
 def _gated(ctx, fd: int, events: int, on_ready=None, st=None):
     """Run the call natively once ``fd`` is ready for ``events`` (or cannot block: a
     file that never waits skips ``on_ready``, which would run such a call natively).
-    ``st``: the descriptor's stat, if the caller took it."""
-    if _never_waits(ctx, s32(fd), st):
+    ``st``: the descriptor's stat, if the caller took it; else the probe's fstat tells
+    (pidfd_getfd, fstat and close cost less than a stat of the /proc link)."""
+    if st is not None and _never_waits(st):
         return Native()
     probe = _probe(ctx, s32(fd))
     if probe is None:
         return Native()  # EBADF and friends: the kernel answers
+    if st is None and _never_waits(probe.stat):
+        probe.close()
+        return Native()
     if probe.nonblocking or probe.revents(events):
         outcome = on_ready(ctx, probe) if on_ready is not None else Native()
         probe.close()
@@ -193,6 +197,8 @@ def _outgoing(ctx, probe, segments, flags, sockets_only=False):
             sockets_only and not stat.S_ISSOCK(probe.mode)):
         return Native()
     if stat.S_ISFIFO(probe.mode):
+        if total <= PIPE_SLOT:
+            return Native()  # POLLOUT (_gated) leaves at least a slot: _pipe_room's least
         room = _pipe_room(probe)
         if room is None or total <= room:
             return Native()
