@@ -19,6 +19,7 @@ START = 946684800  # the host's default start time
 
 INNER = '''
 import datetime
+import os
 import subprocess
 import time
 
@@ -57,15 +58,33 @@ def test_a_program_never_sees_a_time_before_the_test_saw():
     out, _ = p.communicate()
     assert float(out) >= before
     observed("program", [p.pid])
+
+
+def test_a_forked_child_never_sees_a_time_before_its_parent_saw():
+    subprocess.run(["true"], check=True)
+    for _ in range(2000):
+        before = time.time()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(w, repr(time.time()).encode())
+        os._exit(0)
+    os.close(w)
+    seen = float(os.read(r, 100))
+    os.close(r)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert seen >= before
+    observed("fork", [pid])
 '''
 
 
 @pytest.mark.parametrize("args", [["--simproc"], []], ids=["simproc", "native"])
 def test_the_tests_clock_moves_between_its_reads(observe, args):
-    seen = observe(INNER, args, passed=3)
+    seen = observe(INNER, args, passed=4)
     if not args:
         assert all(now > 1.6e9 for _, _, now in seen.values())
         return
     # in the host: virtual time, and the program's pid is the host's
     assert all(START <= now < START + 60 for _, _, now in seen.values())
     assert seen["sleep"][1] == [0.2] and seen["program"][0] == [1000]
+    assert seen["fork"][0] == [1001]  # after true's 1000
