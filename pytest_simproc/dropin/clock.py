@@ -109,6 +109,31 @@ def _frozen_at(now: float) -> _datetime.datetime:
     return _api().real_datetime.fromtimestamp(now, _datetime.timezone.utc).replace(tzinfo=None)
 
 
+# What a read of the clock by the test costs in virtual time: on a machine the read and
+# the code around it take time, so two reads never agree and a clock read after
+# sleep(s) is past the start plus s (supervisor's unit tests compare time.time() with
+# a time.time() taken a few lines before, with `>`). A microsecond is the finest step
+# freezegun's clock (a datetime) shows.
+READ_COST_NS = 1000
+_READ_COST = _datetime.timedelta(microseconds=1)
+
+
+class _TestTime:
+    """freezegun's clock factory for the session: the frozen time, moved on by
+    ``READ_COST_NS`` at every read. ``reads`` counts the reads the host's clock has
+    not caught up with yet."""
+
+    def __init__(self, frozen: _datetime.datetime):
+        self.time_to_freeze = frozen
+        self.reads = 0
+
+    def __call__(self) -> _datetime.datetime:
+        now = self.time_to_freeze
+        self.time_to_freeze = now + _READ_COST
+        self.reads += 1
+        return now
+
+
 class VirtualClock:
     """The session's frozen time on top of freezegun's stack, at ``now`` (seconds since
     the epoch): what freeze_time().start() pushes, without the object it builds."""
@@ -127,14 +152,23 @@ class VirtualClock:
             offset = _datetime.timedelta(seconds=_real_localtime(now).tm_gmtoff)
             _tz_cache.clear()
             _tz_cache[now] = offset
-        self._factory = api.FrozenDateTimeFactory(_frozen_at(now))
+        self._factory = _TestTime(_frozen_at(now))
         api.freeze_factories.append(self._factory)
         api.tz_offsets.append(offset)
         api.ignore_lists.append(_Dormant.ignore)
         api.tick_flags.append(False)
 
     def move_to(self, now: float) -> None:
-        self._factory.time_to_freeze = _frozen_at(now)
+        """The clock at ``now`` plus the reads the host has not caught up with."""
+        factory = self._factory
+        factory.time_to_freeze = _frozen_at(now) + factory.reads * _READ_COST
+
+    def take_ahead_ns(self) -> int:
+        """How far the test's reads took its clock past the host's (ns), which the
+        host now catches up with."""
+        factory = self._factory
+        reads, factory.reads = factory.reads, 0
+        return reads * READ_COST_NS
 
     def stop(self) -> None:
         api = _api()

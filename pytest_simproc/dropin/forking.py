@@ -198,6 +198,7 @@ def _after_in_parent() -> None:
             return  # the child died before it could join
         native, actions = pickle.loads(data)
         with session._lock:
+            session._catch_up()  # the child starts at the test's time
             sp = host.adopt(native, actions)
             session._children[sp.pid] = ForkedChild(session, sp)
         _adopted[native] = sp.pid

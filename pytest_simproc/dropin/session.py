@@ -203,6 +203,7 @@ class DropinSession:
                     if self._closed:
                         raise SimprocError("the drop-in session of this test is over")
                     options = dict(self.host_options)
+                    self._catch_up()  # the host starts at the test's time
                     options["start_time"] = self._now
                     host = (self.host_factory(options) if self.host_factory is not None
                             else SimHost(**options))
@@ -231,6 +232,18 @@ class DropinSession:
             self._last_run = _real_monotonic()
         threadwait.wake_due(self)
         self._cond.notify_all()
+
+    def _catch_up(self) -> None:
+        """The test's reads of its clock took virtual time (clock.READ_COST_NS): the
+        host's clock gets there before the host runs or spawns (lock held), so a
+        program never sees a time before one the test saw."""
+        ahead = self._clock.take_ahead_ns()
+        if not ahead:
+            return
+        if self._host is None:
+            self._now += ahead / 1e9
+        else:
+            self._run_plain(None, ahead / 1e9)
 
     def _touch(self) -> None:
         if threading.get_ident() == self._ident:
@@ -390,6 +403,7 @@ class DropinSession:
         more, and stops sooner when no program can run at the current instant (never
         moving the clock for it)."""
         host = self.host
+        self._catch_up()
         engine = host._engine
         feeding = bool(self._feeders)
         if feeding:
@@ -431,6 +445,7 @@ class DropinSession:
                 # the test's other threads are the outside (_run_steps): they act
                 # before the clock moves, and may start the host meanwhile
                 self._await_quiet()
+            self._catch_up()  # the sleep starts at the test's time
             if self._host is None:
                 self._now += seconds
                 self._after_run()
@@ -618,6 +633,7 @@ class DropinSession:
 
     def _spawn_locked(self, popen: SimPopen, stdin) -> None:
         self._touch()
+        self._catch_up()  # the program starts at the test's time
         host = self.host
         stdout, stderr = popen._host_stdio()
         sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin,

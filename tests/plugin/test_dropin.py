@@ -157,15 +157,15 @@ def test_wait_timeout_then_success(pytester, args):
             p = subprocess.Popen(["sleep", "300"])
             with pytest.raises(subprocess.TimeoutExpired):
                 p.wait(timeout=120)
-            assert time.monotonic() - t0 == 120
+            assert time.monotonic() - t0 == pytest.approx(120, abs=1e-3)  # and the reads
             assert p.wait() == 0
-            assert time.monotonic() - t0 == 300
+            assert time.monotonic() - t0 == pytest.approx(300, abs=1e-3)
 
         @pytest.mark.virtual_time
         def test_run_timeout_kills():
             with pytest.raises(subprocess.TimeoutExpired):
                 subprocess.run(["sleep", "3600"], timeout=5)
-            assert time.time() == 946684805
+            assert time.time() == pytest.approx(946684805, abs=1e-3)
     """, args, passed=3, skipped_natively=2)
 
 
@@ -236,22 +236,25 @@ def test_time_follows_the_virtual_clock(pytester):
 
         UTC = datetime.timezone.utc
 
+        US = datetime.timedelta(microseconds=1)  # what a read of the clock costs
+
         @pytest.mark.virtual_time
         def test_clock():
             assert time.time() == 946684800
-            assert datetime.datetime.now(UTC) == datetime.datetime(2000, 1, 1, tzinfo=UTC)
+            assert datetime.datetime.now(UTC) == datetime.datetime(2000, 1, 1, tzinfo=UTC) + US
             t0 = time.monotonic()
             sleep(90)  # `from time import sleep` is patched too
-            assert time.monotonic() - t0 == 90
-            assert datetime.datetime.now(UTC) == datetime.datetime(2000, 1, 1, 0, 1, 30, tzinfo=UTC)
-            assert datetime.datetime.now() == datetime.datetime.fromtimestamp(time.time())
+            assert time.monotonic() - t0 == pytest.approx(90 + 1e-6, abs=5e-7)
+            assert (datetime.datetime.now(UTC)
+                    == datetime.datetime(2000, 1, 1, 0, 1, 30, tzinfo=UTC) + 4 * US)
+            assert datetime.datetime.now() == datetime.datetime.fromtimestamp(time.time()) - US
             # the programs and the test read the same clock
             assert subprocess.check_output(["date", "+%s"]) == b"946684890\\n"
             p = subprocess.Popen(["sleep", "10"])
             p.wait()
-            assert time.time() == 946684900
+            assert time.time() == pytest.approx(946684900, abs=1e-3)
             time.sleep(5)  # nothing runs any more: the clock still moves
-            assert time.time() == 946684905
+            assert time.time() == pytest.approx(946684905, abs=1e-3)
 
         @pytest.mark.virtual_time
         def test_each_test_has_its_own_host():
@@ -283,25 +286,32 @@ def test_clock_names_imported_before_the_tests_and_freezegun_inside_them(pyteste
         from datetime import datetime
         import freezegun
         import helper
+        import pytest
         SEEN = []
+
+        US = 1e-6  # a read of the clock costs a microsecond of virtual time
 
         def test_names_read_the_host_clock():
             SEEN.append(helper)
-            assert helper.now() == 946684800 and time.time() == 946684800
+            assert helper.now() == 946684800 and time.time() == 946684800 + US
             assert datetime.now(dt.timezone.utc).year == helper.datetime.now().year == 2000
             t0, p0 = monotonic(), perf_counter()
             time.sleep(90)
-            assert helper.monotonic() - t0 == 90 == perf_counter() - p0
+            assert helper.monotonic() - t0 == pytest.approx(90 + 2 * US, abs=US / 2)
+            assert perf_counter() - p0 == pytest.approx(90 + 2 * US, abs=US / 2)
 
         def test_freezegun_in_a_test():
             with freezegun.freeze_time("2010-06-01 12:00:00"):
                 assert datetime.now().year == 2010 and time.time() == 1275393600
-            assert time.time() == 946684800 == helper.now()
+            t = time.time()
+            assert 946684800 <= t < 946684800.001
+            assert helper.now() == pytest.approx(t + US, abs=US / 2)
             time.sleep(1)
-            assert helper.now() == 946684801
+            assert helper.now() == pytest.approx(t + 1 + 2 * US, abs=US / 2)
 
         def test_every_test_starts_at_the_start_time():
-            assert helper.now() == 946684800 and helper.monotonic() == monotonic()
+            assert helper.now() == 946684800
+            assert helper.monotonic() == pytest.approx(monotonic() - US, abs=US / 2)
     """, ["--simproc"], passed=3)
     assert time.time is freezegun.api.real_time and time.monotonic is freezegun.api.real_monotonic
     assert datetime.datetime is freezegun.api.real_datetime

@@ -303,7 +303,7 @@ def test_a_daemon_that_never_answers_fails_the_test_instead_of_hanging(pytester)
             t0 = time.time()
             with pytest.raises(TimeoutError):
                 conn.recv(1)
-            assert time.time() - t0 == 30
+            assert 30 <= time.time() - t0 < 30.0001
             conn.settimeout(None)
             conn.recv(1)  # natively: forever
     ''')
@@ -448,8 +448,8 @@ def test_a_non_blocking_call_stays_non_blocking(quiet_daemon):
     to_daemon.setblocking(False)
     with pytest.raises(BlockingIOError):
         to_daemon.recv(10)
-    assert time.time() == t0
+    assert time.time() - t0 < 0.0001  # the reads of the clock only
     to_daemon.settimeout(2.5)
     with pytest.raises(socket.timeout):
         to_daemon.recv(10)
-    assert time.time() - t0 == 2.5 and to_daemon.gettimeout() == 2.5
+    assert 2.5 <= time.time() - t0 < 2.5001 and to_daemon.gettimeout() == 2.5

@@ -137,8 +137,8 @@ def test_under_simproc_the_waits_end_at_their_virtual_deadlines(observe):
     assert set(seen) == NAMES
     for name, ([pid], _, _) in seen.items():
         assert 1000 <= pid < 1100, (name, pid)
-    # a timeout falls due at its deadline exactly; a program's sleep ends after its
-    # start-up (some hundreds of microseconds)
+    # a timeout falls due at its deadline (observed to 0.1 ms); a program's sleep
+    # ends after its start-up (some hundreds of microseconds)
     assert seen["timer"][1] == pytest.approx(1.0, abs=1e-6)
     assert HOST_EPOCH <= seen["timer"][2] < HOST_EPOCH + 1
     assert seen["event timeout"][1] == pytest.approx(0.5, abs=1e-6)
@@ -177,7 +177,7 @@ def test_a_timer_of_30_s_fires_at_virtual_30_s(pytester):
     result.assert_outcomes(passed=1)
     line = next(line for line in result.outlines if "OBSERVED " in line)
     elapsed, running = line.split("OBSERVED ", 1)[1].split()
-    assert float(elapsed) == pytest.approx(30.0, abs=1e-6)
+    assert float(elapsed) == pytest.approx(30.0, abs=1e-5)  # and the clock's reads
     assert running == "None"
 
 
