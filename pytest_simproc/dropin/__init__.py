@@ -14,8 +14,8 @@ torn down) a :class:`DropinSession` is active:
   ``time.monotonic``, ``datetime.now``... at the host's start time, and every time the
   host runs (``time.sleep``, ``wait``, ``poll``, ``communicate``, reading or selecting
   a pipe) the freezer is moved to ``host.now``. ``time.sleep(s)`` in the test runs the
-  simulation for ``s`` virtual seconds. Each read of the clock costs the test a
-  microsecond (clock.py), which the host catches up with before it runs.
+  simulation for ``s`` virtual seconds. Each read of the clock by the test's thread
+  costs it a microsecond (clock.py), which the host catches up with before it runs.
 
 Nothing in the host runs behind the test's back: the simulated programs make progress
 only while the test is inside one of those calls, which is what makes the test both fast

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _datetime
 import sys
+import threading
 
 from .routing import _real_localtime
 
@@ -120,17 +121,22 @@ _READ_COST = _datetime.timedelta(microseconds=1)
 
 class _TestTime:
     """freezegun's clock factory for the session: the frozen time, moved on by
-    ``READ_COST_NS`` at every read. ``reads`` counts the reads the host's clock has
-    not caught up with yet."""
+    ``READ_COST_NS`` at every read by the test's own thread. ``reads`` counts the reads
+    the host's clock has not caught up with yet. Other threads' reads cost nothing: how
+    often a thread reads varies with the machine's scheduling (xdist's reader, a thread
+    an earlier test left running), and the test's time would vary with it from run to
+    run (--simproc-verify compares two)."""
 
     def __init__(self, frozen: _datetime.datetime):
         self.time_to_freeze = frozen
         self.reads = 0
+        self._owner = threading.get_ident()
 
     def __call__(self) -> _datetime.datetime:
         now = self.time_to_freeze
-        self.time_to_freeze = now + _READ_COST
-        self.reads += 1
+        if threading.get_ident() == self._owner:
+            self.time_to_freeze = now + _READ_COST
+            self.reads += 1
         return now
 
 
