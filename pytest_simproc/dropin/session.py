@@ -105,17 +105,22 @@ def _stand_as_init(host: SimHost) -> None:
 class DropinSession:
     """One test's simulated host, its patches and its freezer."""
 
+    host_factory = None  # the plugin wires pytest hooks into the hosts it makes
+    _host: SimHost | None = None
+    _clock: VirtualClock | None = None
+    _ident = None
+    _started = False
+    _closed = False
+    _threads_before: frozenset = frozenset()
+
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
         options = dict(host_options or {})
         options.setdefault("stop_time", DROPIN_STOP_TIME)
         options.setdefault("hostname", "simhost")
         self.host_options = options
         self.keep = keep
-        self.host_factory = None  # the plugin wires pytest hooks into the hosts it makes
         self._now = float(options.get("start_time", DEFAULT_START_TIME))
-        self._host: SimHost | None = None
-        self._lock = _SessionLock()
-        self._cond = threading.Condition(self._lock)
+        # _lock, _cond and _pidfds are made at their first use (__getattr__)
         self._last_run = _real_monotonic()  # when the test's thread last used the host
         # the test's ends of its programs' pipes, by descriptor (pipes.py, ready.py)
         self._pipe_fds: dict[int, object] = {}
@@ -123,17 +128,26 @@ class DropinSession:
         # pipe yet, the stdout/stderr relays (pipes.py)
         self._feeders: dict = {}   # an ordered set: relays pump in a fixed order
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
-        self._pidfds = PidFds()  # the test's pidfds of host processes
         self._patches = Patches()
-        self._clock: VirtualClock | None = None
-        self._ident = None
-        self._threads_before: set = set()
         self._waiting: dict = {}  # helper threads inside block(): ident -> predicate
         self._drivers: list = []  # the threads running the host (some in _await_quiet)
         self._first_seen: dict = {}  # native id of a thread of the test -> real time
         self._deadlines: dict = {}  # those with a timeout: ident -> virtual ns
-        self._started = False
-        self._closed = False
+
+    def __getattr__(self, name):
+        """The session's lock and its condition, and the test's pidfds of host
+        processes (PidFds), made at their first use: a test that starts no process
+        does not need them."""
+        if name not in ("_lock", "_cond", "_pidfds"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        with _LAZY_LOCK:   # two threads asking at once get the same lock
+            made = self.__dict__
+            if name == "_pidfds":
+                made.setdefault("_pidfds", PidFds())
+            elif "_lock" not in made:
+                made["_lock"] = lock = _SessionLock()
+                made["_cond"] = threading.Condition(lock)
+            return made[name]
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> "DropinSession":
@@ -142,8 +156,7 @@ class DropinSession:
         self._ident = threading.get_ident()
         # threads of the machinery that were there before the test: their time is real
         # (threads of the suite's code from earlier tests take part, as new ones do)
-        self._threads_before = {t.ident for t in threading.enumerate()
-                                if t.ident != self._ident and threadwait.machinery(t)}
+        self._threads_before = _machinery_threads(self._ident)
         forking.register()
         self._clock = VirtualClock(self._now)
         try:
@@ -160,17 +173,22 @@ class DropinSession:
         """Restore everything, then close the host (no native process survives)."""
         if not self._started or self._closed:
             return
-        with self._lock:
-            self._closed = True
-            self._cond.notify_all()
+        if "_cond" in self.__dict__:
+            with self._lock:
+                self._closed = True
+                self._cond.notify_all()
+        else:
+            self._closed = True   # no thread ever waited on the session
         try:
             if active_session() is self:
                 set_active(None)
             for end in list(self._pipe_fds.values()):
                 end._close_fd()
-            self._pidfds.close()
-            procfs.uninstall(self)
-            threadwait.uninstall(self)
+            if "_pidfds" in self.__dict__:
+                self._pidfds.close()
+            if self._host is not None:   # installed with the host
+                procfs.uninstall(self)
+                threadwait.uninstall(self)
             self._patches.restore()
         finally:
             try:
@@ -574,6 +592,24 @@ class DropinSession:
                         stdout=stdout, stderr=stderr)
         popen._sp = sp
         self._children[sp.pid] = popen
+
+
+_LAZY_LOCK = threading.Lock()
+_machinery_seen: tuple = ((), frozenset())   # (threads, the machinery's idents among them)
+
+
+def _machinery_threads(me) -> frozenset:
+    """The idents of the machinery's threads (threadwait.machinery) other than ``me``;
+    the answer of the last call when the same threads are there (most tests start
+    none)."""
+    global _machinery_seen
+    threads = (me, *threading.enumerate())
+    seen, idents = _machinery_seen
+    if threads != seen:
+        idents = frozenset(t.ident for t in threads[1:]
+                           if t.ident != me and threadwait.machinery(t))
+        _machinery_seen = (threads, idents)
+    return idents
 
 
 def _thread_states(tids) -> dict:
