@@ -20,7 +20,7 @@ import sys
 import threading
 import time as _time
 
-from . import owngroup, sockets
+from . import owngroup, sockets, threadwait
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -39,7 +39,7 @@ from .waiting import (_sim_pidfd_open, _sim_pidfd_send_signal, _sim_wait, _sim_w
                       _sim_wait4, _sim_waitid, _sim_waitpid)
 
 _SCAN_SKIP = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun", "os", "posix",
-              "time", "subprocess", "threading", "multiprocessing", "concurrent",
+              "time", "subprocess", "threading", "_thread", "multiprocessing", "concurrent",
               "asyncio", "queue", "builtins", "sys")
 _ABSENT = object()  # an attribute the class inherited: deleted again on restore
 
@@ -260,7 +260,9 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "fork", _real_fork, _sim_fork), (os, "forkpty", _real_forkpty, _sim_forkpty),
              (os, "system", _real_system, _sim_system), (os, "fdopen", _real_fdopen, _sim_fdopen),
              (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),
-             (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp), *_READY_REPLACED]
+             (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp),
+             (threading, "Lock", threadwait._real_lock, threadwait.sim_lock),
+             (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock), *_READY_REPLACED]
 for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones
     _fake.__name__ = _fake.__qualname__ = _real.__name__
     _fake.__doc__ = _real.__doc__
