@@ -90,16 +90,24 @@ class _SessionLock:
 def _stand_as_init(host: SimHost) -> None:
     """The test stands where the host's init does (its programs' parent, ppid 1): pid
     1's name and command line are the test process's, so `ps -ef` or `pgrep python` in
-    a host shows the test as a machine would show the programs' parent."""
-    try:
-        with open("/proc/self/comm", "rb") as fh:
-            comm = fh.read().rstrip(b"\n").decode(errors="surrogateescape")
-        with open("/proc/self/cmdline", "rb") as fh:
-            argv = [a.decode(errors="surrogateescape") for a in fh.read().split(b"\0")[:-1]]
-    except OSError:
-        return
+    a host shows the test as a machine would show the programs' parent. Read once per
+    process: every spawning test makes a host."""
+    global _own_names
+    if _own_names[0] != os.getpid():
+        try:
+            with open("/proc/self/comm", "rb") as fh:
+                comm = fh.read().rstrip(b"\n").decode(errors="surrogateescape")
+            with open("/proc/self/cmdline", "rb") as fh:
+                argv = [a.decode(errors="surrogateescape")
+                        for a in fh.read().split(b"\0")[:-1]]
+        except OSError:
+            return
+        _own_names = (os.getpid(), comm, argv)
     init = host._engine.table.init
-    init.exe, init.argv = comm, argv
+    init.exe, init.argv = _own_names[1], list(_own_names[2])
+
+
+_own_names: tuple = (None, "", [])  # (pid, comm, argv) of the test process
 
 
 class DropinSession:
