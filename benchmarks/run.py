@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -274,6 +275,76 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
     return wl
 
 
+# --------------------------------------------------------- instructions (callgrind)
+
+# p2 counted in instructions: tests per run (the per-test cost is the difference / 200)
+INSTRUCTION_SIZES = (50, 250)
+INSTRUCTION_TIMEOUT = 900  # seconds: valgrind runs Python ~50x slower
+
+
+def count_instructions(argv: list[str]) -> int | None:
+    """User-space instructions the process executes (valgrind's callgrind: simulated,
+    so the same count on a loaded machine as on an idle one), or None if it failed."""
+    env = dict(CHILD_ENV or os.environ, PYTHONHASHSEED="0")  # same dicts, same work
+    try:
+        res = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                              *argv], capture_output=True, text=True, env=env,
+                             stdin=subprocess.DEVNULL, timeout=INSTRUCTION_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None
+    return parse_callgrind(res.stderr) if res.returncode == 0 else None
+
+
+def parse_callgrind(stderr: str) -> int | None:
+    """The total of callgrind's summary line ("==PID== Collected : N")."""
+    match = re.search(r"Collected\s*:\s*([\d,]+)", stderr)
+    return int(match.group(1).replace(",", "")) if match else None
+
+
+def measure_instructions(bindir: str, log) -> dict:
+    """(mode, tests) -> instructions of a pytest run of that many empty tests, once
+    each (the count does not vary: one run is its median). Each runs once untimed
+    first, for pytest's cache of the rewritten test file."""
+    counts = {}
+    for n in INSTRUCTION_SIZES:
+        path = os.path.join(bindir, f"test_counted_{n}.py")
+        with open(path, "w") as f:
+            f.write(f"import pytest\n\n\n@pytest.mark.parametrize('i', range({n}))\n"
+                    f"def test_it(i):\n    assert i >= 0\n")
+        for mode, extra in (("native", []), ("simproc", ["--simproc"])):
+            argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", path, *extra]
+            run_once(argv)
+            counts[mode, n] = count_instructions(argv)
+            log(f"  instructions p2 {mode:<7} tests={n:<4} {counts[mode, n]}")
+    return counts
+
+
+def instruction_table(counts: dict) -> list[str]:
+    """p2 in instructions: per test ((count at the large size - at the small) / the
+    difference), natively and with --simproc, their ratio and the verdict; then each
+    whole run's counts and ratio (start-up included)."""
+    small, large = INSTRUCTION_SIZES
+
+    def row(label, na, sim, target):
+        ratio = sim / na if na and sim is not None else None
+        result = ("—" if not target or na is None else "**MISS**" if ratio is None
+                  else verdict(ratio <= 1.05))
+        return (f"| {label} | {'—' if na is None else f'{na:,.0f}'} | "
+                f"{'FAILED' if sim is None else f'{sim:,.0f}'} | {fmt_ratio(ratio)} | "
+                f"{'simproc ≤ 1.05 × native' if target else ''} | {result} |")
+
+    per_test = {}
+    for mode in ("native", "simproc"):
+        a, b = counts.get((mode, small)), counts.get((mode, large))
+        per_test[mode] = None if a is None or b is None else (b - a) / (large - small)
+    return ["| p2 | native instructions | simproc instructions | simproc/native | target "
+            "| result |", "|---|---:|---:|---:|---|---|",
+            row(f"per test ({small} / {large} tests)", per_test["native"],
+                per_test["simproc"], True),
+            *(row(f"whole run of {n} tests", counts.get(("native", n)),
+                  counts.get(("simproc", n)), False) for n in INSTRUCTION_SIZES)]
+
+
 def select(workloads, only):
     if not only:
         return workloads
@@ -476,7 +547,7 @@ def suite_table(workloads) -> list[str]:
     return lines
 
 
-def report(workloads, failures, reps, elapsed, quick):
+def report(workloads, failures, reps, elapsed, quick, instructions=None):
     failed = {(f.workload, f.mode) for f in failures}
     lines = []
     out = lines.append
@@ -507,6 +578,20 @@ def report(workloads, failures, reps, elapsed, quick):
             "excluded).")
         out("")
         lines += suites
+
+    if instructions is not None:
+        out("")
+        out("### A test that starts no process, in instructions (load-proof)")
+        out("")
+        if instructions:
+            out("User-space instructions of a pytest run of empty tests (valgrind's "
+                "callgrind, `PYTHONHASHSEED=0`): deterministic, so load cannot move the "
+                "verdict; per test: the difference between the two sizes. Blind to what "
+                "an instruction costs (cache misses), which the CPU rows see.")
+            out("")
+            lines += instruction_table(instructions)
+        else:
+            out("Not counted: valgrind is not installed (or `--no-instructions`).")
 
     out("")
     out("### Medians per size (wall seconds, min–max in brackets; CPU = user + system seconds "
@@ -570,6 +655,9 @@ def main(argv=None) -> int:
                         help="comma-separated workloads: a,b,...,k (or b1,g1000,...)")
     parser.add_argument("--no-strace", action="store_true", help="skip the strace -f runs")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every run to stderr")
+    parser.add_argument("--no-instructions", action="store_true",
+                        help="skip counting p2's instructions under valgrind (a few "
+                             "minutes; done when p2 runs and valgrind is installed)")
     parser.add_argument("--compile-each-run", action="store_true",
                         help="keep PYTHONDONTWRITEBYTECODE as it is: with it set, every "
                              "Python run compiles pytest_simproc anew")
@@ -609,7 +697,12 @@ def main(argv=None) -> int:
                 for size in dict.fromkeys(w.sizes.get("native", ())):
                     run_once(w.argv(size))
         measure(workloads, reps, failures, log)
-        print(report(workloads, failures, reps, time.perf_counter() - started, args.quick))
+        instructions = None
+        if any(w.key == "p2" for w in workloads):
+            instructions = ({} if args.no_instructions or shutil.which("valgrind") is None
+                            else measure_instructions(bindir, log))
+        print(report(workloads, failures, reps, time.perf_counter() - started, args.quick,
+                     instructions))
     return 1 if failures else 0
 
 

@@ -344,9 +344,12 @@ class _BadMarkerItem(pytest.Item):
         return self._original.reportinfo()
 
 
+@pytest.hookimpl(trylast=True)  # after the hooks that add markers
 def pytest_collection_modifyitems(config, items):
     if config.getoption("simproc_seed") is None:
         _ini_seed(config)
+    settings = _settings(config)
+    plain = settings.dropin and not settings.chaos
     for i, item in enumerate(items):
         if item.get_closest_marker("simproc") is not None:
             problems = marker_problems(item)[1]
@@ -354,6 +357,8 @@ def pytest_collection_modifyitems(config, items):
                 items[i] = _BadMarkerItem.from_parent(
                     item.parent, name=item.name, original=item,
                     message=_marker_message(item, problems))
+        elif plain:
+            item.stash[_PLAIN] = True
 
 
 def _ini_seed(config) -> int:
@@ -376,15 +381,29 @@ class _Settings:
         self.strace = config.getoption("simproc_strace") or config.getini("simproc_strace")
         self.verify = config.getoption("simproc_verify")
         self.inject = config.getoption("simproc_inject")
+        self.keep = config.getoption("simproc_keep")
+        self.chaos = bool(_chaos_seeds(config))
         self._ini_seed = None
+        self._plain = None
+        if self.dropin:
+            from .dropin import DropinSession
+            self.session_class = DropinSession
 
     def ini_seed(self, config) -> int:
         if self._ini_seed is None:
             self._ini_seed = _ini_seed(config)
         return self._ini_seed
 
+    def plain_options(self, item) -> dict:
+        """The host options of a test with no simproc marker and no chaos seed: the
+        same for all of them, worked out for the first."""
+        if self._plain is None:
+            self._plain = _host_options(item)[0]
+        return self._plain
+
 
 _SETTINGS = pytest.StashKey()
+_PLAIN = pytest.StashKey()  # a test with no simproc marker, under --simproc without chaos
 
 
 def _settings(config) -> _Settings:
@@ -461,12 +480,15 @@ def dropin_enabled(config) -> bool:
 def pytest_runtest_setup(item):
     """Drop-in mode starts before the test's fixtures are set up (they may spawn too).
     Tests that ask for the ``simhost`` fixture already have a host and are left alone."""
-    if (not _settings(item.config).dropin or "simhost" in getattr(item, "fixturenames", ())
+    settings = _settings(item.config)
+    if (not settings.dropin or "simhost" in getattr(item, "fixturenames", ())
             or isinstance(item, _BadMarkerItem)):
         return
-    from .dropin import DropinSession
-    options, expected = _host_options(item)
-    session = DropinSession(options, keep=item.config.getoption("simproc_keep"))
+    if item.stash.get(_PLAIN, False):
+        options, expected = settings.plain_options(item), None
+    else:
+        options, expected = _host_options(item)
+    session = settings.session_class(options, keep=settings.keep)
     session.host_factory = lambda opts: _dropin_host(item, opts)
     item.stash[_DROPIN] = (session, expected)
     try:

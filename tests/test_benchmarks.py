@@ -4,6 +4,7 @@ and verdicts from the samples it is given. Nothing here times anything."""
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -167,3 +168,36 @@ def test_python_floor_follows_every_child_and_checks_the_status(python_floor, c_
     assert wall > 0 and cpu > 0
     with pytest.raises(RuntimeError, match="failed under the floor tracer"):
         python_floor.python_floor("/bin/false", 1, with_registers)
+
+
+def test_instruction_table_gives_p2_per_test_and_whole_runs(bench):
+    small, large = bench.INSTRUCTION_SIZES
+    counts = {("native", small): 2_000_000, ("native", large): 2_000_000 + (large - small) * 1000,
+              ("simproc", small): 2_300_000,
+              ("simproc", large): 2_300_000 + (large - small) * 1040}
+    header, rule, per_test, *runs = bench.instruction_table(counts)
+    cells = [c.strip() for c in per_test.strip("|").split("|")]
+    assert cells == [f"per test ({small} / {large} tests)", "1,000", "1,040", "1.04×",
+                     "simproc ≤ 1.05 × native", "PASS"]
+    assert [c.strip() for c in runs[0].strip("|").split("|")][:4] == [
+        f"whole run of {small} tests", "2,000,000", "2,300,000", "1.15×"]
+    counts["simproc", large] = 2_300_000 + (large - small) * 1060
+    assert bench.instruction_table(counts)[2].rstrip(" |").endswith("**MISS**")
+    counts["simproc", large] = None  # valgrind failed on that run
+    cells = [c.strip() for c in bench.instruction_table(counts)[2].strip("|").split("|")]
+    assert cells[2:] == ["FAILED", "—", "simproc ≤ 1.05 × native", "**MISS**"]
+
+
+def test_callgrind_summary_is_parsed(bench):
+    assert bench.parse_callgrind("==41== Events    : Ir\n==41== Collected : 2,264,505,345\n"
+                                 "==41==\n==41== I   refs:      2,264,505,345\n") == 2264505345
+    assert bench.parse_callgrind("valgrind: no such file\n") is None
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instructions_are_counted_the_same_each_run(bench):
+    true = shutil.which("true")
+    first, second = bench.count_instructions([true]), bench.count_instructions([true])
+    assert first and first == second
+    assert bench.count_instructions([true, "--version"]) != first
+    assert bench.count_instructions(["false"]) is None  # a failed run counts nothing

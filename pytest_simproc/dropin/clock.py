@@ -73,8 +73,7 @@ class _Dormant:
     ignore: tuple = ()   # a test's ignore list (freeze_time's, from ours and freezegun's)
 
     @classmethod
-    def ensure(cls) -> None:
-        api = _api()
+    def ensure(cls, api) -> None:
         if cls._freeze is not None and api.freeze_factories:
             return
         from freezegun import freeze_time
@@ -119,75 +118,70 @@ READ_COST_NS = 1000
 _READ_COST = _datetime.timedelta(microseconds=1)
 
 
-class _TestTime:
-    """freezegun's clock factory for the session: the frozen time, moved on by
-    ``READ_COST_NS`` at every read by the test's own thread. ``reads`` counts the reads
-    the host's clock has not caught up with yet. Other threads' reads cost nothing: how
-    often a thread reads varies with the machine's scheduling (xdist's reader, a thread
-    an earlier test left running), and the test's time would vary with it from run to
-    run (--simproc-verify compares two)."""
-
-    def __init__(self, frozen: _datetime.datetime):
-        self.time_to_freeze = frozen
-        self.reads = 0
-        self._owner = threading.get_ident()
-
-    def __call__(self) -> _datetime.datetime:
-        now = self.time_to_freeze
-        if threading.get_ident() == self._owner:
-            self.time_to_freeze = now + _READ_COST
-            self.reads += 1
-        return now
-
-
 class VirtualClock:
     """The session's frozen time on top of freezegun's stack, at ``now`` (seconds since
-    the epoch): what freeze_time().start() pushes, without the object it builds."""
+    the epoch): what freeze_time().start() pushes, without the object it builds. It is
+    its own factory (freezegun calls the top one at each clock read), so a test that
+    reads no clock never pays for a datetime.
+
+    Each read by the test's own thread moves it on by ``READ_COST_NS``; ``reads`` counts
+    the reads the host's clock has not caught up with yet. Other threads' reads cost
+    nothing: how often a thread reads varies with the machine's scheduling (xdist's
+    reader, a thread an earlier test left running), and the test's time would vary with
+    it from run to run (--simproc-verify compares two)."""
+
+    __slots__ = ("now", "reads", "_owner", "_stack_limit", "_api")
 
     def __init__(self, now: float):
-        api = _api()
-        _Dormant.ensure()
+        api = self._api = _api()
+        _Dormant.ensure(api)
         # freezegun gives the real time to a caller whose last 5 frames include an
         # ignored module: that would be every function a test runs in a thread
         # (threading is ignored). Looking at the direct caller only keeps the host's
         # machinery and pytest's timing on real time and the test's threads on virtual.
         self._stack_limit = api.call_stack_inspection_limit
         api.call_stack_inspection_limit = 1
+        self.now = now
+        self.reads = 0
+        self._owner = threading.get_ident()
         offset = _tz_cache.get(now)
         if offset is None:   # freeze_time(tz_offset=): the local offset at that time
             offset = _datetime.timedelta(seconds=_real_localtime(now).tm_gmtoff)
             _tz_cache.clear()
             _tz_cache[now] = offset
-        self._factory = _TestTime(_frozen_at(now))
-        api.freeze_factories.append(self._factory)
+        api.freeze_factories.append(self)
         api.tz_offsets.append(offset)
         api.ignore_lists.append(_Dormant.ignore)
         api.tick_flags.append(False)
 
+    def __call__(self) -> _datetime.datetime:
+        reads = self.reads
+        if threading.get_ident() == self._owner:
+            self.reads = reads + 1
+        return _frozen_at(self.now) + reads * _READ_COST
+
     def move_to(self, now: float) -> None:
         """The clock at ``now`` plus the reads the host has not caught up with."""
-        factory = self._factory
-        factory.time_to_freeze = _frozen_at(now) + factory.reads * _READ_COST
+        self.now = now
 
     def take_ahead_ns(self) -> int:
         """How far the test's reads took its clock past the host's (ns), which the
         host now catches up with."""
-        factory = self._factory
-        reads, factory.reads = factory.reads, 0
+        reads, self.reads = self.reads, 0
         return reads * READ_COST_NS
 
     def stop(self) -> None:
-        api = _api()
+        api = self._api
         try:
             stack = api.freeze_factories
             # ours, even if a test left a freezer of its own started above it
-            if stack and stack[-1] is self._factory:
-                i = -1
+            if stack and stack[-1] is self:
+                del stack[-1], api.tz_offsets[-1], api.ignore_lists[-1], api.tick_flags[-1]
             else:
-                i = next((i for i in range(len(stack)) if stack[i] is self._factory), None)
-            if i is not None:
-                for entries in (stack, api.tz_offsets, api.ignore_lists, api.tick_flags):
-                    del entries[i]
+                i = next((i for i in range(len(stack)) if stack[i] is self), None)
+                if i is not None:
+                    for entries in (stack, api.tz_offsets, api.ignore_lists, api.tick_flags):
+                        del entries[i]
         finally:
             api.call_stack_inspection_limit = self._stack_limit
             if not _Dormant.persist:

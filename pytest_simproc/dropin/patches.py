@@ -20,7 +20,7 @@ import sys
 import threading
 import time as _time
 
-from . import owngroup, sockets
+from . import owngroup, sockets, threadwait
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -40,7 +40,7 @@ from .waiting import (_sim_pidfd_open, _sim_pidfd_send_signal, _sim_wait, _sim_w
                       _sim_wait4, _sim_waitid, _sim_waitpid)
 
 _SCAN_SKIP = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun", "os", "posix",
-              "time", "subprocess", "threading", "multiprocessing", "concurrent",
+              "time", "subprocess", "threading", "_thread", "multiprocessing", "concurrent",
               "asyncio", "queue", "builtins", "sys")
 _ABSENT = object()  # an attribute the class inherited: deleted again on restore
 
@@ -87,7 +87,8 @@ class Patches:
     tests while ``persist`` is on (the plugin turns it on for the pytest session):
     each fake hands a call to the real function whenever no session is active, and a
     later ``apply`` only walks the modules imported since the last walk. Only the
-    event loop policy is the session's own: set at each start, put back at its end.
+    event loop policy is the session's own: asyncio's is put aside at each start (the
+    session's is made if the test asks for one, _sim_init_policy) and back at its end.
     """
 
     _undo: list[tuple[object, str, object]] = []
@@ -121,13 +122,15 @@ class Patches:
             for klass, methods in ((socket.socket, sockets.METHODS),
                                    (ssl.SSLSocket, sockets.TLS_METHODS)):
                 attributes += [(klass, name, fake) for name, fake in methods]
+            # asyncio.events' own function, looked up by get_event_loop_policy
+            attributes.append((asyncio.events, "_init_event_loop_policy", _sim_init_policy))
             for klass, name, fake in attributes:
                 cls._undo.append((klass, name, klass.__dict__.get(name, _ABSENT)))
                 setattr(klass, name, fake)
             cls._installed = True
-        # the test's new asyncio loops follow the host (aio.py)
+        # the test's new asyncio loops follow the host (aio.py): no policy until asked
         self._policy = (asyncio.events._event_loop_policy,)
-        asyncio.events._event_loop_policy = SimEventLoopPolicy()
+        asyncio.events._event_loop_policy = None
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere, and
         # `from time import monotonic`, `from datetime import datetime` (clock.py)
         walked = cls._walked
@@ -175,6 +178,20 @@ def uninstall() -> None:
     # where the fakes live, nor time and datetime: freezegun's stop restores those)
     for _, _, attrs in _module_dicts(("pytest_simproc", "freezegun", "time", "datetime")):
         _replace(attrs, cls._reals, lambda fake, real: cls._fakes.get(id(real)) is fake)
+
+
+_real_init_policy = asyncio.events._init_event_loop_policy
+
+
+def _sim_init_policy():
+    """asyncio makes its loop policy at the first ask (get_event_loop_policy, hence
+    asyncio.run, new_event_loop...): during a session, the session's."""
+    if active_session() is None:
+        return _real_init_policy()
+    events = asyncio.events
+    with events._lock:
+        if events._event_loop_policy is None:
+            events._event_loop_policy = SimEventLoopPolicy()
 
 
 def _sim_sleep(seconds):
@@ -245,7 +262,9 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "fork", _real_fork, _sim_fork), (os, "forkpty", _real_forkpty, _sim_forkpty),
              (os, "system", _real_system, _sim_system), (os, "fdopen", _real_fdopen, _sim_fdopen),
              (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),
-             (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp), *_READY_REPLACED]
+             (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp),
+             (threading, "Lock", threadwait._real_lock, threadwait.sim_lock),
+             (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock), *_READY_REPLACED]
 for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones
     _fake.__name__ = _fake.__qualname__ = _real.__name__
     _fake.__doc__ = _real.__doc__

@@ -94,20 +94,36 @@ class _SessionLock:
 def _stand_as_init(host: SimHost) -> None:
     """The test stands where the host's init does (its programs' parent, ppid 1): pid
     1's name and command line are the test process's, so `ps -ef` or `pgrep python` in
-    a host shows the test as a machine would show the programs' parent."""
-    try:
-        with open("/proc/self/comm", "rb") as fh:
-            comm = fh.read().rstrip(b"\n").decode(errors="surrogateescape")
-        with open("/proc/self/cmdline", "rb") as fh:
-            argv = [a.decode(errors="surrogateescape") for a in fh.read().split(b"\0")[:-1]]
-    except OSError:
-        return
+    a host shows the test as a machine would show the programs' parent. Read once per
+    process: every spawning test makes a host."""
+    global _own_names
+    if _own_names[0] != os.getpid():
+        try:
+            with open("/proc/self/comm", "rb") as fh:
+                comm = fh.read().rstrip(b"\n").decode(errors="surrogateescape")
+            with open("/proc/self/cmdline", "rb") as fh:
+                argv = [a.decode(errors="surrogateescape")
+                        for a in fh.read().split(b"\0")[:-1]]
+        except OSError:
+            return
+        _own_names = (os.getpid(), comm, argv)
     init = host._engine.table.init
-    init.exe, init.argv = comm, argv
+    init.exe, init.argv = _own_names[1], list(_own_names[2])
+
+
+_own_names: tuple = (None, "", [])  # (pid, comm, argv) of the test process
 
 
 class DropinSession:
     """One test's simulated host, its patches and its freezer."""
+
+    host_factory = None  # the plugin wires pytest hooks into the hosts it makes
+    _host: SimHost | None = None
+    _clock: VirtualClock | None = None
+    _ident = None
+    _started = False
+    _closed = False
+    _threads_before: frozenset = frozenset()
 
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
         options = dict(host_options or {})
@@ -115,32 +131,39 @@ class DropinSession:
         options.setdefault("hostname", "simhost")
         self.host_options = options
         self.keep = keep
-        self.host_factory = None  # the plugin wires pytest hooks into the hosts it makes
         self._now = float(options.get("start_time", DEFAULT_START_TIME))
-        self._host: SimHost | None = None
-        self._lock = _SessionLock()
-        self._cond = threading.Condition(self._lock)
+        # _lock, _cond, _pidfds and _relay_events are made at their first use (__getattr__)
         self._last_run = _real_monotonic()  # when the test's thread last used the host
         # the test's ends of its programs' pipes, by descriptor (pipes.py, ready.py)
         self._pipe_fds: dict[int, object] = {}
         # what moves bytes at every host step: stdin=PIPE writers with bytes not in the
         # pipe yet, the stdout/stderr relays (pipes.py)
         self._feeders: dict = {}   # an ordered set: relays pump in a fixed order
-        self._relay_events = RelayEvents()
         self._unfed = 0  # host steps since the feeders last moved bytes
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
-        self._pidfds = PidFds()  # the test's pidfds of host processes
         self._patches = Patches()
-        self._clock: VirtualClock | None = None
-        self._ident = None
-        self._threads_before: set = set()
         self._waiting: dict = {}  # helper threads inside block(): ident -> predicate
         self._entries = 0  # how often a helper thread entered block(): it acted between
         self._drivers: list = []  # the threads running the host (some in _await_quiet)
         self._first_seen: dict = {}  # native id of a thread of the test -> real time
         self._deadlines: dict = {}  # those with a timeout: ident -> virtual ns
-        self._started = False
-        self._closed = False
+
+    def __getattr__(self, name):
+        """The session's lock and its condition, the test's pidfds of host processes
+        (PidFds) and the relays' epoll set (RelayEvents), made at their first use: a
+        test that starts no process does not need them."""
+        if name not in ("_lock", "_cond", "_pidfds", "_relay_events"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        with _LAZY_LOCK:   # two threads asking at once get the same lock
+            made = self.__dict__
+            if name == "_pidfds":
+                made.setdefault("_pidfds", PidFds())
+            elif name == "_relay_events":
+                made.setdefault("_relay_events", RelayEvents())
+            elif "_lock" not in made:
+                made["_lock"] = lock = _SessionLock()
+                made["_cond"] = threading.Condition(lock)
+            return made[name]
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> "DropinSession":
@@ -149,8 +172,7 @@ class DropinSession:
         self._ident = threading.get_ident()
         # threads of the machinery that were there before the test: their time is real
         # (threads of the suite's code from earlier tests take part, as new ones do)
-        self._threads_before = {t.ident for t in threading.enumerate()
-                                if t.ident != self._ident and threadwait.machinery(t)}
+        self._threads_before = _machinery_threads(self._ident)
         forking.register()
         self._clock = VirtualClock(self._now)
         try:
@@ -167,18 +189,23 @@ class DropinSession:
         """Restore everything, then close the host (no native process survives)."""
         if not self._started or self._closed:
             return
-        with self._lock:
-            self._closed = True
-            self._cond.notify_all()
+        if "_cond" in self.__dict__:
+            with self._lock:
+                self._closed = True
+                self._cond.notify_all()
+        else:
+            self._closed = True   # no thread ever waited on the session
         try:
             if active_session() is self:
                 set_active(None)
             for end in list(self._pipe_fds.values()):
                 end._close_fd()
-            self._relay_events.close()
-            self._pidfds.close()
-            procfs.uninstall(self)
-            threadwait.uninstall(self)
+            for made in ("_relay_events", "_pidfds"):
+                if made in self.__dict__:
+                    self.__dict__[made].close()
+            if self._host is not None:   # installed with the host
+                procfs.uninstall(self)
+                threadwait.uninstall(self)
             self._patches.restore()
         finally:
             try:
@@ -640,6 +667,24 @@ class DropinSession:
                         stdout=stdout, stderr=stderr)
         popen._sp = sp
         self._children[sp.pid] = popen
+
+
+_LAZY_LOCK = threading.Lock()
+_machinery_seen: tuple = ((), frozenset())   # (threads, the machinery's idents among them)
+
+
+def _machinery_threads(me) -> frozenset:
+    """The idents of the machinery's threads (threadwait.machinery) other than ``me``;
+    the answer of the last call when the same threads are there (most tests start
+    none)."""
+    global _machinery_seen
+    threads = (me, *threading.enumerate())
+    seen, idents = _machinery_seen
+    if threads != seen:
+        idents = frozenset(t.ident for t in threads[1:]
+                           if t.ident != me and threadwait.machinery(t))
+        _machinery_seen = (threads, idents)
+    return idents
 
 
 def _thread_states(tids) -> dict:

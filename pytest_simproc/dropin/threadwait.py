@@ -21,6 +21,14 @@ starts no process never sees these functions. Only the test's thread and the thr
 that run the suite's code (started by this test or an earlier one) take part; pytest's
 and its plugins', the host's own (``simproc-*``) and calls from the machinery keep the
 real functions.
+
+``Lock.acquire(timeout=)`` and ``RLock.acquire(timeout=)`` block in C, out of reach of
+a patch: so the suite's own code, while a session is active, gets from
+``threading.Lock()`` and ``threading.RLock()`` a lock whose timed acquire is such a
+virtual wait once the host exists (``sim_lock``, ``sim_rlock``: patches.py installs
+them with the other fakes). Locks made by the standard library, pytest and its
+plugins, by this package, outside a session, or with ``_thread`` directly stay
+native, and so do their waits.
 """
 from __future__ import annotations
 
@@ -31,11 +39,15 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from . import routing
 from .routing import _matches, _real_monotonic
 
 if TYPE_CHECKING:
     from .session import DropinSession
 
+_real_lock = threading.Lock
+_real_rlock = threading.RLock
+_real_rlock_acquire = _thread.RLock.acquire
 _real_condition_wait = threading.Condition.wait
 _real_join = threading.Thread.join
 _real_threading_time = threading._time
@@ -47,6 +59,8 @@ _MACHINERY = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun",
               "pytest_timeout", "xdist", "execnet")
 _PLUGIN_THREADS = ("_pytest", "pytest", "pluggy", "pytest_timeout", "xdist", "execnet")
 _LIBRARY = ("threading", "queue")  # frames passed over to find who waits
+# the standard library's top-level names, less "test", which many suites' tests use
+_STDLIB = sys.stdlib_module_names - {"test"}
 # How often (real seconds) a join looks whether its thread has ended, and a wait the
 # test outlived whether it is over.
 _JOIN_LOOK = 0.005
@@ -228,6 +242,95 @@ def _wait(session: "DropinSession", ready, seconds: float, pause, gate=None) -> 
                 session.sleep(max(0, deadline - session._now_ns()) / 1e9)
     finally:
         _gates.pop(me, None)
+
+
+def _stdlib_or_machinery(depth: int) -> bool:
+    """The code ``depth`` frames up is the standard library's, pytest's, a plugin's or
+    this package's: the lock it makes stays native."""
+    try:
+        name = sys._getframe(depth).f_globals.get("__name__") or ""
+    except ValueError:
+        return True
+    return name.partition(".")[0] in _STDLIB or _matches(name, _MACHINERY)
+
+
+def sim_lock():
+    """``threading.Lock()``: a _SimLock for the suite's code during a session."""
+    if routing._ACTIVE is None or _stdlib_or_machinery(2):
+        return _real_lock()
+    return _SimLock()
+
+
+def sim_rlock(*args, **kwargs):
+    """``threading.RLock()``: a _SimRLock for the suite's code during a session."""
+    if routing._ACTIVE is None or _stdlib_or_machinery(2):
+        return _real_rlock(*args, **kwargs)
+    return _SimRLock(*args, **kwargs)
+
+
+def _timed_acquire(acquire, blocking, timeout) -> bool:
+    """``acquire(blocking, timeout)`` of a lock, or, with a timeout in a test's thread
+    once the host exists, the same wait in the host's time: the lock is tried at every
+    look, and a thread that does not run the host sleeps on the lock itself, so a
+    release wakes it at once."""
+    seconds = _timeout(timeout) if blocking else None
+    session = None if seconds is None else _virtual_session(3)
+    if session is None:
+        return acquire(blocking, timeout)
+    got = False
+
+    def ready() -> bool:
+        nonlocal got
+        got = got or acquire(False)
+        return got
+
+    def pause(seconds: float) -> None:
+        nonlocal got
+        got = got or acquire(True, seconds)
+
+    _wait(session, ready, seconds, pause)
+    return got
+
+
+class _SimLock:
+    """What ``threading.Lock()`` gives the suite's code in a session: a real lock
+    (``_thread.lock`` cannot be subclassed) whose timed acquire is virtual."""
+
+    __slots__ = ("_lock", "release", "locked", "_at_fork_reinit", "__weakref__")
+
+    def __init__(self):
+        lock = self._lock = _real_lock()
+        self.release, self.locked = lock.release, lock.locked
+        self._at_fork_reinit = lock._at_fork_reinit
+
+    def acquire(self, blocking=True, timeout=-1):
+        if timeout == -1 or _session is None:
+            return self._lock.acquire(blocking, timeout)
+        return _timed_acquire(self._lock.acquire, blocking, timeout)
+
+    acquire_lock = acquire
+
+    def __enter__(self):
+        return self._lock.acquire()
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+    def __repr__(self):
+        return repr(self._lock).replace("_thread.lock", "_SimLock", 1)
+
+
+class _SimRLock(_thread.RLock):
+    """What ``threading.RLock()`` gives the suite's code in a session: a real RLock
+    whose timed acquire is virtual."""
+
+    __slots__ = ()
+
+    def acquire(self, blocking=True, timeout=-1):
+        if timeout == -1 or _session is None:
+            return _real_rlock_acquire(self, blocking, timeout)
+        return _timed_acquire(lambda *args: _real_rlock_acquire(self, *args),
+                              blocking, timeout)
 
 
 def _finish_real(session, ready, deadline: int, pause) -> None:

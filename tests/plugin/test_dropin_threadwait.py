@@ -246,3 +246,102 @@ def test_a_thread_an_earlier_test_started_waits_in_the_later_tests_time(pytester
             assert status == -signal.SIGKILL
             host_check(p.pid)
     """, args, passed=2)
+
+
+LOCKS = r"""
+import json
+import subprocess
+import threading
+import time
+
+
+def observed(name, pid, *elapsed):
+    print("OBSERVED", json.dumps([name, [int(pid)], list(elapsed), time.time()]), flush=True)
+
+
+def test_a_timed_lock_acquire_while_a_thread_waits_for_a_program():
+    lock = threading.Lock()
+    lock.acquire()
+    p = subprocess.Popen(["sleep", "1"])
+    releaser = threading.Thread(target=lambda: (p.wait(), lock.release()))
+    releaser.start()
+    started = time.time()
+    assert not lock.acquire(timeout=0.25)
+    first = time.time() - started
+    assert lock.acquire(timeout=30)
+    second = time.time() - started
+    lock.release()
+    releaser.join()
+    assert 0.2 <= first < 0.9 and 0.9 <= second < 10
+    observed("lock", p.pid, first, second)
+
+
+def test_a_timed_rlock_acquire_while_another_thread_holds_it():
+    rlock = threading.RLock()
+    holding = threading.Event()
+    pids = []
+
+    def hold():
+        with rlock:
+            p = subprocess.Popen(["sleep", "1"])
+            pids.append(p.pid)
+            holding.set()
+            p.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(30)
+    started = time.time()
+    assert not rlock.acquire(timeout=0.25)
+    first = time.time() - started
+    assert rlock.acquire(timeout=30)
+    second = time.time() - started
+    assert rlock.acquire(timeout=1)  # its own: at once
+    rlock.release()
+    rlock.release()
+    holder.join()
+    assert 0.2 <= first < 0.9 and 0.5 <= second < 10
+    observed("rlock", pids[0], first, second)
+"""
+
+
+def test_timed_lock_acquires_pass_natively(observe):
+    seen = observe(LOCKS, [], passed=2)
+    assert set(seen) == {"lock", "rlock"}
+    assert seen["lock"][2] > HOST_EPOCH + 20 * 365 * 86400  # the machine's clock
+
+
+def test_under_simproc_a_timed_lock_acquire_ends_at_its_virtual_deadline(observe):
+    """Lock.acquire(timeout=) blocks in C: without the session's locks it waited in
+    real time, and the program's virtual `sleep 1` ended (and released the lock)
+    long before the quarter of a real second was over."""
+    seen = observe(LOCKS, ["--simproc"], passed=2)
+    for name in ("lock", "rlock"):
+        [pid], (first, second), when = seen[name]
+        assert 1000 <= pid < 1100, name
+        assert first == pytest.approx(0.25, abs=1e-6), name
+        assert 1.0 <= second < 1.01, name  # sleep 1 ends after its start-up
+        assert HOST_EPOCH <= when < HOST_EPOCH + 10, name
+
+
+def test_locks_are_native_outside_a_session_and_for_the_machinery():
+    """Only the suite's code gets the session's locks, and only during a session:
+    the standard library's (Event's, Queue's) and those made between tests are
+    ``_thread``'s own."""
+    import _thread
+    from pytest_simproc.dropin import DropinSession
+    from pytest_simproc.dropin.patches import Patches
+    with DropinSession():
+        lock, rlock = threading.Lock(), threading.RLock()
+        event = threading.Event()
+    assert type(lock).__name__ == "_SimLock" and type(rlock).__name__ == "_SimRLock"
+    assert isinstance(rlock, _thread.RLock)
+    assert type(event._cond._lock) is _thread.LockType
+    if not Patches.persist:   # run alone: the fakes are gone with the session
+        assert threading.Lock is _thread.allocate_lock
+    assert type(threading.Lock()) is _thread.LockType
+    assert type(threading.RLock()) is _thread.RLock
+    assert lock.acquire(timeout=0.01) and not lock.acquire(timeout=0.01)
+    lock.release()
+    with lock, rlock, rlock:
+        assert lock.locked()
