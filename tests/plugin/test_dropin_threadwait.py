@@ -192,7 +192,9 @@ def test_waits_are_real_without_a_host_and_after_the_session():
         assert threading.Condition.wait is not real[0]
         started = time.time()
         assert not threading.Event().wait(2)
-        assert time.time() - started == pytest.approx(2.0, abs=1e-6)
+        # (and the microseconds of the clock reads code between them made, which code
+        # an earlier test left behind, such as a logging handler, may add to)
+        assert time.time() - started == pytest.approx(2.0, abs=1e-4)
         assert p.poll() is None
         session.sleep(5)
         assert p.poll() == 0
