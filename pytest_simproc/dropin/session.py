@@ -132,13 +132,14 @@ class DropinSession:
         self.host_options = options
         self.keep = keep
         self._now = float(options.get("start_time", DEFAULT_START_TIME))
-        # _lock, _cond, _pidfds and _relay_events are made at their first use (__getattr__)
+        # _lock, _cond and _pidfds are made at their first use (__getattr__)
         self._last_run = _real_monotonic()  # when the test's thread last used the host
         # the test's ends of its programs' pipes, by descriptor (pipes.py, ready.py)
         self._pipe_fds: dict[int, object] = {}
         # what moves bytes at every host step: stdin=PIPE writers with bytes not in the
         # pipe yet, the stdout/stderr relays (pipes.py)
         self._feeders: dict = {}   # an ordered set: relays pump in a fixed order
+        self._relay_events = RelayEvents()
         self._unfed = 0  # host steps since the feeders last moved bytes
         self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
         self._patches = Patches()
@@ -149,17 +150,15 @@ class DropinSession:
         self._deadlines: dict = {}  # those with a timeout: ident -> virtual ns
 
     def __getattr__(self, name):
-        """The session's lock and its condition, the test's pidfds of host processes
-        (PidFds) and the relays' epoll set (RelayEvents), made at their first use: a
-        test that starts no process does not need them."""
-        if name not in ("_lock", "_cond", "_pidfds", "_relay_events"):
+        """The session's lock and its condition, and the test's pidfds of host
+        processes (PidFds), made at their first use: a test that starts no process
+        does not need them."""
+        if name not in ("_lock", "_cond", "_pidfds"):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         with _LAZY_LOCK:   # two threads asking at once get the same lock
             made = self.__dict__
             if name == "_pidfds":
                 made.setdefault("_pidfds", PidFds())
-            elif name == "_relay_events":
-                made.setdefault("_relay_events", RelayEvents())
             elif "_lock" not in made:
                 made["_lock"] = lock = _SessionLock()
                 made["_cond"] = threading.Condition(lock)
@@ -200,9 +199,9 @@ class DropinSession:
                 set_active(None)
             for end in list(self._pipe_fds.values()):
                 end._close_fd()
-            for made in ("_relay_events", "_pidfds"):
-                if made in self.__dict__:
-                    self.__dict__[made].close()
+            self._relay_events.close()
+            if "_pidfds" in self.__dict__:
+                self._pidfds.close()
             if self._host is not None:   # installed with the host
                 procfs.uninstall(self)
                 threadwait.uninstall(self)

@@ -70,4 +70,13 @@ def test_spawning_leaves_no_descriptor_open(pytester, args):
             p.wait()
             assert me.num_fds() <= before
             host_check(p.pid)
-    """, args, passed=1)
+
+        def test_num_fds_around_piped_output():
+            me = psutil.Process()
+            before = me.num_fds()
+            p = subprocess.Popen(["echo", "hi"], stdout=subprocess.PIPE)
+            assert p.communicate()[0] == b"hi\\n"
+            p.stdout.close()
+            assert me.num_fds() <= before
+            host_check(p.pid)
+    """, args, passed=2)
