@@ -51,16 +51,24 @@ _NATIVE_CALLERS = ("pytest_simproc", "_pytest", "pluggy", "freezegun", "threadin
                    "concurrent", "asyncio", "subprocess", "queue")
 
 _ACTIVE: "DropinSession | None" = None
+_ACTIVE_PID = 0  # the test process that made it active
 
 
 def active_session() -> "DropinSession | None":
-    """The drop-in session of the running test, if any."""
-    return _ACTIVE
+    """The drop-in session of the running test, if any. None in a copy of the test made
+    by a fork until the fork's hook (forking.py) has it join the host: the copy runs
+    Python code before that hook (a garbage collection's finalizers, or those of what
+    died with the other threads' states), and the host, whose tracer thread the copy
+    lacks, would never answer it: it hung there."""
+    session = _ACTIVE
+    if session is not None and os.getpid() != _ACTIVE_PID:
+        return None
+    return session
 
 
 def set_active(session: "DropinSession | None") -> None:
-    global _ACTIVE
-    _ACTIVE = session
+    global _ACTIVE, _ACTIVE_PID
+    _ACTIVE, _ACTIVE_PID = session, os.getpid()
 
 
 def _matches(name: str, prefixes) -> bool:
@@ -83,7 +91,7 @@ def _in_host_thread() -> bool:
 
 def _session_for_caller() -> "DropinSession | None":
     """The active session, if the caller (two frames up) should see the simulation."""
-    session = _ACTIVE
+    session = active_session()
     if session is None or session._closed or _in_host_thread() or _caller_is_native(3):
         return None
     return session

@@ -1,0 +1,97 @@
+"""Drop-in mode: what pexpect's public suite does to the test process, where a host once
+behaved differently from a machine (pexpect drives programs on ptys made by pty.fork,
+reads them with select and timeouts, signals them and waits for them).
+
+The inner suite is written as such a suite writes it (pty, os, threading, select; no
+simproc API). It passes natively and under ``--simproc``, and under ``--simproc`` its
+children were the host's (virtual pids). The inner pytest runs in a process of its own:
+it forks.
+"""
+from __future__ import annotations
+
+import json
+
+pytest_plugins = ["pytester"]
+
+INNER = r"""
+import json
+import os
+import pty
+import threading
+import time
+
+
+def observed(name, pid):
+    print("OBSERVED", json.dumps([name, pid]), flush=True)
+
+
+def read_to_eof(fd):
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # EIO: the child's side of the pty is closed
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+class Connection:
+    # closing waits a moment for the other side, as ptyprocess's close() does
+    def __del__(self):
+        time.sleep(0.1)
+
+
+def test_fork_while_another_thread_holds_a_resource_that_closes_slowly():
+    # the fork's child drops the other thread's state, and so runs the resource's
+    # finalizer, before any at-fork hook: natively its sleep just takes 0.1 s
+    local = threading.local()
+    ready, done = threading.Event(), threading.Event()
+
+    def worker():
+        local.connection = Connection()
+        ready.set()
+        done.wait()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    ready.wait()
+    try:
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv("/bin/echo", ["echo", "hello"])
+        output = read_to_eof(fd)
+        os.close(fd)
+        assert os.waitpid(pid, 0) == (pid, 0)
+        assert output.strip() == b"hello"
+    finally:
+        done.set()
+        thread.join()
+    observed("fork beside a thread's resource", pid)
+"""
+
+NAMES = {"fork beside a thread's resource"}
+
+
+def _run(pytester, *args):
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
+                                           timeout=120)
+    result.assert_outcomes(passed=INNER.count("\ndef test_"))
+    seen = {}
+    for line in result.outlines:
+        if "OBSERVED " in line:
+            name, pid = json.loads(line.split("OBSERVED ", 1)[1])
+            seen[name] = pid
+    assert set(seen) == NAMES
+    return seen
+
+
+def test_the_suite_passes_natively(pytester):
+    _run(pytester)
+
+
+def test_under_simproc_the_suite_passes_in_the_host(pytester):
+    for name, pid in _run(pytester, "--simproc").items():
+        assert 1000 <= pid < 1100, (name, pid)
