@@ -14,8 +14,8 @@ import signal as _signal
 import subprocess
 import threading
 
-from ..errors import SimprocError
-from ..host.spawnargs import _check_env
+from ..errors import ProgramNotFoundError, SimprocError
+from ..host.spawnargs import _check_env, _resolve_program
 from ..host.stdio import _redirect, open_stdio
 from .forking import ChildFailed, exec_candidates, exec_first, fork_exec
 from .pipes import _MERGE, _PipeReader, _Relay, _StdinWriter, collect
@@ -95,7 +95,9 @@ class SimPopen(_RealPopen):
                   or process_group is not None or start_new_session
                   or child["ids"] != (None, None, None) or self._executable != self._argv[0]
                   # chdir(2)'s own error, named as Popen names it
-                  or (self._cwd is not None and not os.path.isdir(self._cwd)))
+                  or (self._cwd is not None and not os.path.isdir(self._cwd))
+                  # execve(2)'s own (EACCES, ENOENT...), with the name as given
+                  or not self._resolvable())
         self._child = child if forked else None
 
         opened: list[int] = []
@@ -160,6 +162,15 @@ class SimPopen(_RealPopen):
             raise IndexError("list index out of range")
         argv = [os.fsdecode(os.fspath(a)) for a in seq]
         return argv, argv[0] if executable is None else os.fsdecode(os.fspath(executable))
+
+    def _resolvable(self) -> bool:
+        """Whether SimHost.spawn finds the program as Popen's exec would."""
+        try:
+            _resolve_program(self._executable,
+                             os.pathsep.join(os.get_exec_path(self._env)), self._cwd)
+        except ProgramNotFoundError:
+            return False
+        return True
 
     def _host_stdio(self) -> tuple:
         """SimHost.spawn's stdout and stderr for this Popen's."""

@@ -14,11 +14,16 @@ import json
 pytest_plugins = ["pytester"]
 
 INNER = r"""
+import errno
 import json
 import os
 import pty
+import shutil
+import subprocess
 import threading
 import time
+
+import pytest
 
 
 def observed(name, pid):
@@ -69,9 +74,26 @@ def test_fork_while_another_thread_holds_a_resource_that_closes_slowly():
         done.set()
         thread.join()
     observed("fork beside a thread's resource", pid)
+
+
+def test_a_program_in_path_that_cannot_run_fails_as_execve_does(tmp_path, monkeypatch):
+    program = tmp_path / "tool"
+    shutil.copy("/bin/true", program)
+    program.chmod(0o600)  # no execute bit, not even for root
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(PermissionError) as denied:
+        subprocess.Popen("tool")
+    assert (denied.value.errno, denied.value.filename) == (errno.EACCES, "tool")
+    with pytest.raises(FileNotFoundError) as missing:
+        subprocess.Popen(["absent"])
+    assert (missing.value.errno, missing.value.filename) == (errno.ENOENT, "absent")
+    program.chmod(0o700)
+    started = subprocess.Popen("tool")
+    assert started.wait() == 0
+    observed("program from PATH", started.pid)
 """
 
-NAMES = {"fork beside a thread's resource"}
+NAMES = {"fork beside a thread's resource", "program from PATH"}
 
 
 def _run(pytester, *args):
