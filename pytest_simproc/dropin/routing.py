@@ -9,6 +9,7 @@ function. The real objects are taken here, before anything is patched.
 from __future__ import annotations
 
 import os
+import select as _select
 import signal as _signal
 import subprocess
 import sys
@@ -43,6 +44,7 @@ _real_forkpty = os.forkpty
 _real_system = os.system
 _real_posix_spawn = os.posix_spawn
 _real_posix_spawnp = os.posix_spawnp
+_real_poll = _select.poll
 
 # Callers from these modules always get the real functions (the engine's own os.kill /
 # waitpid / sleep, pytest's internals, real Popen objects made before the test).
@@ -81,6 +83,14 @@ def _caller_is_native(depth: int = 2) -> bool:
     except ValueError:
         return False
     return _matches(name, _NATIVE_CALLERS)
+
+
+def fd_ready(fd: int, events: int) -> bool:
+    """Whether the real kernel reports ``fd`` ready for ``events`` now (poll(2)): the
+    machinery's own look, which never runs the host (the patched poll may)."""
+    poller = _real_poll()
+    poller.register(fd, events)
+    return bool(poller.poll(0))
 
 
 def _in_host_thread() -> bool:

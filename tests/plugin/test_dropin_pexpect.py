@@ -18,8 +18,11 @@ import errno
 import json
 import os
 import pty
+import select
 import shutil
+import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -91,16 +94,59 @@ def test_a_program_in_path_that_cannot_run_fails_as_execve_does(tmp_path, monkey
     started = subprocess.Popen("tool")
     assert started.wait() == 0
     observed("program from PATH", started.pid)
+
+SERVER = '''
+import socket, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+print(listener.getsockname()[1], flush=True)
+conn, _ = listener.accept()
+time.sleep(1)
+conn.sendall(b"Press Return to continue:")
+assert conn.recv(1024) == b"ok"
+time.sleep(1)
+conn.sendall(b"bye")
+conn.close()
+'''
+
+
+def readable(sock, timeout, use_poll):
+    # pexpect's fdspawn waits for its descriptor as this does, then os.read()s it
+    if use_poll:
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    return bool(select.select([sock], [], [], timeout)[0])
+
+
+@pytest.mark.parametrize("use_poll", [False, True])
+def test_select_on_a_socket_to_a_daemon_waits_for_its_answer(use_poll):
+    server = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE)
+    port = int(server.stdout.readline())
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        assert readable(sock, 10, use_poll)
+        assert os.read(sock.fileno(), 1024) == b"Press Return to continue:"
+        os.write(sock.fileno(), b"ok")
+        seen = b""
+        while readable(sock, 10, use_poll):
+            chunk = os.read(sock.fileno(), 1024)
+            if not chunk:
+                break
+            seen += chunk
+        assert seen == b"bye"
+    assert server.wait() == 0
+    observed("socket daemon", server.pid)
 """
 
-NAMES = {"fork beside a thread's resource", "program from PATH"}
+NAMES = {"fork beside a thread's resource", "program from PATH", "socket daemon"}
 
 
 def _run(pytester, *args):
     pytester.makepyfile(test_inner=INNER)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=120)
-    result.assert_outcomes(passed=INNER.count("\ndef test_"))
+    result.assert_outcomes(passed=INNER.count("\ndef test_") + 1)  # + a parameter
     seen = {}
     for line in result.outlines:
         if "OBSERVED " in line:
