@@ -37,7 +37,7 @@ from ..kernel.sigstate import SigAction
 from ..syscalls.tty import native_terminal
 from ..trace.spawn import ADDR_NO_RANDOMIZE
 from .routing import (_in_host_thread, _real_fdopen, _real_fork, _real_forkpty,
-                      _real_read, _real_waitpid, active_session, set_active)
+                      _real_read, _real_waitpid, active_session, fd_ready, set_active)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -395,9 +395,7 @@ def _is_fifo(fd: int) -> bool:
 
 
 def _ready(fd: int) -> bool:
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))
+    return fd_ready(fd, select.POLLIN)
 
 
 def host_writes(session, fd: int) -> bool:

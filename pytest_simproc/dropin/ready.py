@@ -16,8 +16,8 @@ import selectors
 from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
-from . import forking
-from .routing import _in_host_thread, active_session
+from . import forking, sockets
+from .routing import _in_host_thread, active_session, fd_ready
 
 if TYPE_CHECKING:
     from .session import DropinSession
@@ -37,13 +37,6 @@ def _fileno(obj) -> int:
     return obj.fileno()
 
 
-def fd_ready(fd: int, events: int) -> bool:
-    """Whether the real kernel reports ``fd`` ready for ``events`` now (poll(2))."""
-    poller = _real_poll()
-    poller.register(fd, events)
-    return bool(poller.poll(0))
-
-
 def _session_for(fds) -> "DropinSession | None":
     """The active session if ``fds`` name one of its host descriptors and the caller is
     not one of the host's own threads; else None (the real call)."""
@@ -54,11 +47,14 @@ def _session_for(fds) -> "DropinSession | None":
     for fd in fds:
         if fd in session._pipe_fds or session._pidfds.get(fd) is not None:
             return session
-    # a pipe or pty to a child the test forked (forking.py): found through /proc. A
-    # thread of the test polling it (sh's output thread) waits as the test's would;
-    # the lock keeps the host's table still while it looks.
+    # a pipe or pty to a child the test forked (forking.py): found through /proc; a
+    # socket to a host process (sockets.py). A thread of the test polling it (sh's
+    # output thread) waits as the test's would; the lock keeps the host's table still
+    # while it looks.
     with session._lock:
-        if not session._closed and any(forking.host_writes(session, fd) for fd in fds):
+        if not session._closed and session._host is not None and any(
+                forking.host_writes(session, fd) or sockets.fd_waits_on_host(session, fd)
+                for fd in fds):
             return session
     return None
 

@@ -9,6 +9,7 @@ function. The real objects are taken here, before anything is patched.
 from __future__ import annotations
 
 import os
+import select as _select
 import signal as _signal
 import subprocess
 import sys
@@ -43,6 +44,7 @@ _real_forkpty = os.forkpty
 _real_system = os.system
 _real_posix_spawn = os.posix_spawn
 _real_posix_spawnp = os.posix_spawnp
+_real_poll = _select.poll
 
 # Callers from these modules always get the real functions (the engine's own os.kill /
 # waitpid / sleep, pytest's internals, real Popen objects made before the test).
@@ -51,16 +53,24 @@ _NATIVE_CALLERS = ("pytest_simproc", "_pytest", "pluggy", "freezegun", "threadin
                    "concurrent", "asyncio", "subprocess", "queue")
 
 _ACTIVE: "DropinSession | None" = None
+_ACTIVE_PID = 0  # the test process that made it active
 
 
 def active_session() -> "DropinSession | None":
-    """The drop-in session of the running test, if any."""
-    return _ACTIVE
+    """The drop-in session of the running test, if any. None in a copy of the test made
+    by a fork until the fork's hook (forking.py) has it join the host: the copy runs
+    Python code before that hook (a garbage collection's finalizers, or those of what
+    died with the other threads' states), and the host, whose tracer thread the copy
+    lacks, would never answer it: it hung there."""
+    session = _ACTIVE
+    if session is not None and os.getpid() != _ACTIVE_PID:
+        return None
+    return session
 
 
 def set_active(session: "DropinSession | None") -> None:
-    global _ACTIVE
-    _ACTIVE = session
+    global _ACTIVE, _ACTIVE_PID
+    _ACTIVE, _ACTIVE_PID = session, os.getpid()
 
 
 def _matches(name: str, prefixes) -> bool:
@@ -75,6 +85,14 @@ def _caller_is_native(depth: int = 2) -> bool:
     return _matches(name, _NATIVE_CALLERS)
 
 
+def fd_ready(fd: int, events: int) -> bool:
+    """Whether the real kernel reports ``fd`` ready for ``events`` now (poll(2)): the
+    machinery's own look, which never runs the host (the patched poll may)."""
+    poller = _real_poll()
+    poller.register(fd, events)
+    return bool(poller.poll(0))
+
+
 def _in_host_thread() -> bool:
     """The host's own threads (tracer, watchdog) always use the real functions: e.g.
     the engine's pidfd library runs ``ldconfig`` through subprocess on first use."""
@@ -83,7 +101,7 @@ def _in_host_thread() -> bool:
 
 def _session_for_caller() -> "DropinSession | None":
     """The active session, if the caller (two frames up) should see the simulation."""
-    session = _ACTIVE
+    session = active_session()
     if session is None or session._closed or _in_host_thread() or _caller_is_native(3):
         return None
     return session

@@ -35,7 +35,7 @@ import threading
 import weakref
 
 from ..errors import SimprocError
-from .routing import _in_host_thread, active_session
+from .routing import _in_host_thread, active_session, fd_ready
 
 _Socket = socket.socket
 _real_recv = _Socket.recv
@@ -104,12 +104,6 @@ def run_host_until(session, ready, deadline_ns: int | None, *, outside: bool = F
         if remaining is None and session._now_ns() >= session._host._stop_ns:
             raise SimprocError(_NEVER)  # what made it ready is stop_time's shutdown
     return True
-
-
-def _fd_ready(fd: int, events: int) -> bool:
-    poller = select.poll()
-    poller.register(fd, events)
-    return bool(poller.poll(0))
 
 
 # ------------------------------------------------------------------ whose socket is it
@@ -243,7 +237,7 @@ def _deadline(session, sock) -> int | None:
 def _wait_ready(session, fd: int, events: int, deadline: int | None) -> bool:
     """Run the host until ``fd`` is ready for ``events`` or the virtual deadline; a
     thread other than the test's waits for the test's thread to run it (session.block)."""
-    ready = lambda: _fd_ready(fd, events)  # noqa: E731
+    ready = lambda: fd_ready(fd, events)  # noqa: E731
     if threading.get_ident() == session._ident:
         return run_host_until(session, ready, deadline)
     remaining = None if deadline is None else max(deadline - session._now_ns(), 0) / 1e9

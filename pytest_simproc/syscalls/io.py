@@ -167,7 +167,8 @@ def accept(ctx, fd, on_exit=None):
 # ---------------------------------------------------------------- writing
 # A blocking write to a pipe, stream socket or terminal returns once everything is
 # written (pipe(7), send(2)); natively it would sleep half way whenever the reader is
-# slower. What surely fits runs natively; the rest is written by the host.
+# slower. What surely fits a pipe or socket runs natively; the rest, and every write to
+# a terminal, is written by the host.
 _SURELY_FITS_SOCKET = 512   # POLLOUT on a stream socket means far more room than this
 _CHUNK = 1 << 16
 
@@ -202,8 +203,10 @@ def _outgoing(ctx, probe, segments, flags, sockets_only=False):
         room = _pipe_room(probe)
         if room is None or total <= room:
             return Native()
-    elif total <= _SURELY_FITS_SOCKET:
+    elif stat.S_ISSOCK(probe.mode) and total <= _SURELY_FITS_SOCKET:
         return Native()
+    # a terminal: POLLOUT says only that some room is left (n_tty_poll: write room > 0),
+    # and none tells how much, so even a byte (ONLCR's "\r\n") may sleep half way
     return _send_from_host(ctx, s32(ctx.args[0]), list(segments), u32(flags), 0)
 
 

@@ -90,3 +90,13 @@ parent: child exited 0
 def test_ctty_same_as_native(build, mode):
     report = same_as_native([build("ctty"), mode], EXPECTED[mode])
     assert not report["host"]["refused"], report["host"]
+
+
+def test_writes_to_a_slowly_read_pty_return_whole_same_as_native(build):
+    """ptyflood.c: 20,000 one-line writes to a pty's slave, read slowly from the master.
+    A blocking write to a terminal may sleep half way whatever its size (POLLOUT means
+    some room, ONLCR doubles a newline): the host finishes each from its duplicate as
+    the reader makes room, instead of the writer blocking natively (the watchdog killed
+    it, as pexpect's test_before_across_chunks showed with `nl`)."""
+    same_as_native([build("ptyflood")],
+                   b"read 240000 bytes, lines in order\nwriter exited 0\n")

@@ -1,0 +1,165 @@
+"""Drop-in mode: what pexpect's public suite does to the test process, where a host once
+behaved differently from a machine (pexpect drives programs on ptys made by pty.fork,
+reads them with select and timeouts, signals them and waits for them).
+
+The inner suite is written as such a suite writes it (pty, os, threading, select; no
+simproc API). It passes natively and under ``--simproc``, and under ``--simproc`` its
+children were the host's (virtual pids). The inner pytest runs in a process of its own:
+it forks.
+"""
+from __future__ import annotations
+
+import json
+
+pytest_plugins = ["pytester"]
+
+INNER = r"""
+import errno
+import json
+import os
+import pty
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+
+def observed(name, pid):
+    print("OBSERVED", json.dumps([name, pid]), flush=True)
+
+
+def read_to_eof(fd):
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:  # EIO: the child's side of the pty is closed
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+class Connection:
+    # closing waits a moment for the other side, as ptyprocess's close() does
+    def __del__(self):
+        time.sleep(0.1)
+
+
+def test_fork_while_another_thread_holds_a_resource_that_closes_slowly():
+    # the fork's child drops the other thread's state, and so runs the resource's
+    # finalizer, before any at-fork hook: natively its sleep just takes 0.1 s
+    local = threading.local()
+    ready, done = threading.Event(), threading.Event()
+
+    def worker():
+        local.connection = Connection()
+        ready.set()
+        done.wait()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    ready.wait()
+    try:
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv("/bin/echo", ["echo", "hello"])
+        output = read_to_eof(fd)
+        os.close(fd)
+        assert os.waitpid(pid, 0) == (pid, 0)
+        assert output.strip() == b"hello"
+    finally:
+        done.set()
+        thread.join()
+    observed("fork beside a thread's resource", pid)
+
+
+def test_a_program_in_path_that_cannot_run_fails_as_execve_does(tmp_path, monkeypatch):
+    program = tmp_path / "tool"
+    shutil.copy("/bin/true", program)
+    program.chmod(0o600)  # no execute bit, not even for root
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(PermissionError) as denied:
+        subprocess.Popen("tool")
+    assert (denied.value.errno, denied.value.filename) == (errno.EACCES, "tool")
+    with pytest.raises(FileNotFoundError) as missing:
+        subprocess.Popen(["absent"])
+    assert (missing.value.errno, missing.value.filename) == (errno.ENOENT, "absent")
+    program.chmod(0o700)
+    started = subprocess.Popen("tool")
+    assert started.wait() == 0
+    observed("program from PATH", started.pid)
+
+SERVER = '''
+import socket, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+print(listener.getsockname()[1], flush=True)
+conn, _ = listener.accept()
+time.sleep(1)
+conn.sendall(b"Press Return to continue:")
+assert conn.recv(1024) == b"ok"
+time.sleep(1)
+conn.sendall(b"bye")
+conn.close()
+'''
+
+
+def readable(sock, timeout, use_poll):
+    # pexpect's fdspawn waits for its descriptor as this does, then os.read()s it
+    if use_poll:
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    return bool(select.select([sock], [], [], timeout)[0])
+
+
+@pytest.mark.parametrize("use_poll", [False, True])
+def test_select_on_a_socket_to_a_daemon_waits_for_its_answer(use_poll):
+    server = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE)
+    port = int(server.stdout.readline())
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        assert readable(sock, 10, use_poll)
+        assert os.read(sock.fileno(), 1024) == b"Press Return to continue:"
+        os.write(sock.fileno(), b"ok")
+        seen = b""
+        while readable(sock, 10, use_poll):
+            chunk = os.read(sock.fileno(), 1024)
+            if not chunk:
+                break
+            seen += chunk
+        assert seen == b"bye"
+    assert server.wait() == 0
+    observed("socket daemon", server.pid)
+"""
+
+NAMES = {"fork beside a thread's resource", "program from PATH", "socket daemon"}
+
+
+def _run(pytester, *args):
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
+                                           timeout=120)
+    result.assert_outcomes(passed=INNER.count("\ndef test_") + 1)  # + a parameter
+    seen = {}
+    for line in result.outlines:
+        if "OBSERVED " in line:
+            name, pid = json.loads(line.split("OBSERVED ", 1)[1])
+            seen[name] = pid
+    assert set(seen) == NAMES
+    return seen
+
+
+def test_the_suite_passes_natively(pytester):
+    _run(pytester)
+
+
+def test_under_simproc_the_suite_passes_in_the_host(pytester):
+    for name, pid in _run(pytester, "--simproc").items():
+        assert 1000 <= pid < 1100, (name, pid)
