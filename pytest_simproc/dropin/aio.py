@@ -32,6 +32,19 @@ from .sockets import run_host_until
 _OUTSIDE_SLICE = 0.01
 
 
+def wait_in_host(session, ready, timeout) -> bool | None:
+    """An event loop of the test's thread waits for ``ready()`` (one of its descriptors)
+    or its next timer, ``timeout`` seconds of its clock away (None: no timer): the host
+    runs meanwhile, in virtual time. True: ready; False: the timer is due; None: only
+    the outside (a thread, the machine) can end the wait, for the caller to wait for
+    in real time."""
+    deadline = None if timeout is None else (
+        session._now_ns() + max(1, math.ceil(timeout * 1e9)))
+    if run_host_until(session, ready, deadline, outside=True):
+        return True
+    return False if deadline is not None else None
+
+
 class _SimReadPipe(transports.ReadTransport):
     """A subprocess's stdout or stderr: the test's end of its pipe (pipes.py), read
     when the host ran. End of file comes when every writer in the host closed it."""
@@ -196,12 +209,11 @@ class _HostSelector(selectors.DefaultSelector):
         if loop._outside:  # a thread is at work: it may need the host's or the machine's time
             return super().select(_OUTSIDE_SLICE if timeout is None
                                   else min(timeout, _OUTSIDE_SLICE))
-        deadline = None if timeout is None else (
-            session._now_ns() + max(1, math.ceil(timeout * 1e9)))
-        if run_host_until(session, lambda: bool(self._ready()) or loop._has_news(),
-                          deadline, outside=True):
+        outcome = wait_in_host(session, lambda: bool(self._ready()) or loop._has_news(),
+                               timeout)
+        if outcome:
             return self._ready()
-        if deadline is not None:
+        if outcome is False:
             return []  # the next timer is due
         return super().select(_OUTSIDE_SLICE)  # only the outside can wake the loop
 
