@@ -7,8 +7,8 @@ loop never waits), work handed to a worker thread. It passes natively and under
 ``--simproc``; each test prints what it saw (its programs' pids, the loop's elapsed
 times, the time), and the outer tests check that under ``--simproc`` the programs ran
 in the host (pids from 1000) and every wait took its virtual length from the host's
-start time. The hour-long sleep runs only under ``--simproc``. trio is not a
-dependency of pytest-simproc: without it these tests skip.
+start time. The hour-long sleep runs only under ``--simproc``. trio is in the test
+extra, not a dependency of pytest-simproc: without it these tests skip.
 """
 from __future__ import annotations
 
