@@ -318,9 +318,11 @@ class PidFds:
 
     Each is the read end of a pipe (the real pidfd of a host process would name its
     native process, whose wait belongs to the tracer), known by its inode, so a dup
-    is known too; the write end stays open until the session ends so the inode cannot
-    be reused, and gets a byte when the process ends: like a pidfd (pidfd_open(2)), it
-    then polls readable. Reads are not a pidfd's EINVAL."""
+    is known too; the write end gets a byte when the process ends and is closed then:
+    like a pidfd (pidfd_open(2)), the read end then polls readable, and once the test
+    closed it no descriptor is left behind (trio's suite counts them). A pipe's inode
+    number is never handed out again (fs/pipe.c takes it from get_next_ino's counter),
+    so the entry cannot name a later pipe. Reads are not a pidfd's EINVAL."""
 
     def __init__(self):
         self._by_inode: dict[tuple[int, int], _PidFd] = {}
@@ -349,10 +351,12 @@ class PidFds:
                     os.write(pidfd.write_end, b"\0")
                 except BrokenPipeError:  # the test closed every copy of it
                     pass
+                os.close(pidfd.write_end)
 
     def close(self) -> None:
         for pidfd in self._by_inode.values():
-            os.close(pidfd.write_end)
+            if not pidfd.ended:
+                os.close(pidfd.write_end)
         self._by_inode.clear()
 
 

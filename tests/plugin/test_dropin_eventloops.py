@@ -62,6 +62,17 @@ def test_a_one_shot_epoll_registration_reports_the_output():
     observed("oneshot", [p.pid])
 
 
+def test_a_closed_pidfd_leaves_no_descriptor_behind():
+    before = sorted(os.listdir("/dev/fd"))
+    p = subprocess.Popen(["sleep", "1"])
+    pidfd = os.pidfd_open(p.pid)
+    assert select.select([pidfd], [], [], 30) == ([pidfd], [], [])
+    assert p.wait() == 0
+    os.close(pidfd)
+    assert sorted(os.listdir("/dev/fd")) == before
+    observed("pidfd", [p.pid])
+
+
 def test_a_closed_descriptor_reads_as_ebadf():
     p = subprocess.Popen(["true"])
     try:
@@ -76,11 +87,11 @@ def test_a_closed_descriptor_reads_as_ebadf():
 
 
 def test_event_loop_pipes_natively(observe):
-    seen = observe(INNER, [], passed=3)
+    seen = observe(INNER, [], passed=4)
     assert all(1000 not in pids for pids, _, _ in seen.values())
 
 
 def test_event_loop_pipes_under_simproc(observe):
-    seen = observe(INNER, ["--simproc"], passed=3)
+    seen = observe(INNER, ["--simproc"], passed=4)
     assert {name: pids for name, (pids, _, _) in seen.items()} == {
-        "non-blocking": [1000], "oneshot": [1000], "ebadf": [1000]}
+        "non-blocking": [1000], "oneshot": [1000], "pidfd": [1000], "ebadf": [1000]}
