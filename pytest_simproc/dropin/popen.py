@@ -6,6 +6,7 @@ spawned into the host and every wait is in virtual time.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import io
 import operator
@@ -14,7 +15,7 @@ import signal as _signal
 import subprocess
 import threading
 
-from ..errors import SimprocError
+from ..errors import ProgramNotFoundError, SimprocError
 from ..host.spawnargs import _check_env
 from ..host.stdio import _redirect, open_stdio
 from .forking import ChildFailed, exec_candidates, exec_first, fork_exec
@@ -113,7 +114,10 @@ class SimPopen(_RealPopen):
             if self._err_spec is _MERGE and isinstance(self._out_spec, int):
                 self._err_spec = self._out_spec
             if self._child is None:
-                session.spawn(self, self._stdin_spec)
+                try:
+                    session.spawn(self, self._stdin_spec)
+                except ProgramNotFoundError:
+                    raise _exec_error(self._executable, self._env) from None
             else:
                 spawn_forked(session, self, self._stdin_spec)
         except BaseException:
@@ -361,6 +365,20 @@ class SimPopen(_RealPopen):
 
 
 # ------------------------------------------------------------ Popen's fork
+def _exec_error(program: str, env) -> OSError:
+    """What Popen raises natively for a program that cannot be executed: execvpe(3)'s
+    first error that is not ENOENT or ENOTDIR over the candidates, else ENOENT
+    (execve(2): EACCES for a directory or a file without execute permission), named
+    by the program as given."""
+    path_env = (env if env is not None else os.environ).get("PATH")
+    code = errno.ENOENT
+    for path in exec_candidates(program, path_env):
+        if os.path.exists(path) and (os.path.isdir(path) or not os.access(path, os.X_OK)):
+            code = errno.EACCES
+            break
+    return OSError(code, os.strerror(code), program)
+
+
 def _ids(user, group, extra_groups) -> tuple:
     """(gid, supplementary gids, uid) as Popen resolves and checks them in the parent."""
     import grp
