@@ -3,7 +3,8 @@
 The inner suite is written as a trio suite writes it, with plain ``trio.run`` in the
 test body: ``open_process`` with pipes fed and read by two tasks, ``run_process``,
 ``fail_after``, ``trio.sleep``, a program killed while a ``MockClock`` autojumps (the
-loop never waits), work handed to a worker thread. It passes natively and under
+loop never waits), trio as a guest of the test's own loop (as anyio's trio backend
+runs its tests), work handed to a worker thread. It passes natively and under
 ``--simproc``; each test prints what it saw (its programs' pids, the loop's elapsed
 times, the time), and the outer tests check that under ``--simproc`` the programs ran
 in the host (pids from 1000) and every wait took its virtual length from the host's
@@ -18,17 +19,8 @@ pytest.importorskip("trio")
 
 pytest_plugins = ["pytester"]
 
-CONFTEST = """
-import pytest
-
-def pytest_collection_modifyitems(config, items):
-    if not config.getoption("simproc", None):
-        for item in items:
-            if "an_hour" in item.name:
-                item.add_marker(pytest.mark.skip(reason="an hour of real time"))
-"""
-
 INNER = r'''
+import queue
 import subprocess
 import sys
 import time
@@ -111,6 +103,25 @@ def test_kill_while_a_mock_clock_autojumps():
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
 
 
+def test_guest_mode_in_the_tests_own_loop():
+    # as anyio's trio backend runs a test: trio as a guest of a loop of the test
+    calls, done = queue.Queue(), []
+
+    async def main():
+        t0 = trio.current_time()
+        result = await trio.run_process(["sh", "-c", "sleep 1; echo $$"],
+                                        capture_stdout=True)
+        await trio.sleep(0.5)
+        return int(result.stdout), trio.current_time() - t0
+
+    trio.lowlevel.start_guest_run(main, run_sync_soon_threadsafe=calls.put,
+                                  done_callback=done.append)
+    while not done:
+        calls.get()()
+    pid, elapsed = done[0].unwrap()
+    observed("guest", [pid], elapsed)
+
+
 def test_work_in_a_thread_runs_a_program():
     async def main():
         result = await trio.to_thread.run_sync(
@@ -119,25 +130,21 @@ def test_work_in_a_thread_runs_a_program():
     observed("thread", [trio.run(main)])
 '''
 
-START = 946684800  # the host's default start time
-
-
 def test_trio_natively(observe):
-    seen = observe(INNER, [], passed=5, skipped=1, conftest=CONFTEST)
+    seen = observe(INNER, [], passed=6, skipped=1, hours_simulated=True)
     assert all(now > 1.6e9 and 1000 not in pids for pids, _, now in seen.values())
     assert seen["run"][1][0] >= 1 and seen["move_on_after"][1][0] >= 0.5
 
 
-def test_trio_under_simproc_follows_the_host(observe):
-    seen = observe(INNER, ["--simproc"], passed=6, conftest=CONFTEST)
+def test_trio_under_simproc_follows_the_host(observe, virtual):
+    seen = observe(INNER, ["--simproc"], passed=7, hours_simulated=True)
     # to the 10 ms: `sh` forks and execs `sleep` first (README "The CPU model")
-    assert {name: (pids, [round(e, 2) for e in elapsed])
-            for name, (pids, elapsed, _) in seen.items()} == {
+    assert virtual(seen) == {
         "pipes": ([1000], []),
         "run": ([1000], [1.0]),
         "move_on_after": ([1000], [0.5]),
         "an hour": ([], [3600.0, 3600.0]),
         "autojump": ([1000], []),
+        "guest": ([1000], [1.5]),
         "thread": ([1000], []),  # `sh` printed its own pid: the host's
     }
-    assert all(START <= now < START + 3601 for _, _, now in seen.values())
