@@ -31,6 +31,7 @@ _FOREVER = 24 * 60 * 60
 
 # jobs the test's thread handed to trio's worker threads and not delivered yet
 _jobs: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_jobs_lock = threading.Lock()  # the test's thread counts up, the workers down
 
 
 def _test_thread_session():
@@ -94,10 +95,12 @@ def _make_start_thread_soon(real):
             import outcome
             deliver(outcome.capture(fn))
             return None
-        _jobs[session] = _jobs.get(session, 0) + 1
+        with _jobs_lock:
+            _jobs[session] = _jobs.get(session, 0) + 1
 
         def delivered(outcome):
-            _jobs[session] -= 1  # before deliver wakes the loop
+            with _jobs_lock:
+                _jobs[session] -= 1  # before deliver wakes the loop
             return deliver(outcome)
         return real(self, fn, delivered, name)
     return start_thread_soon
