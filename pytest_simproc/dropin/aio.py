@@ -17,6 +17,7 @@ the machine. Loops made in other threads are asyncio's own.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import selectors
 import threading
@@ -32,6 +33,37 @@ from .sockets import run_host_until
 _OUTSIDE_SLICE = 0.01
 
 
+def _off_the_loop(method):
+    """``method`` runs the host's machinery for the test's event loop, as no loop's code:
+    it stands for the machine's kernel, not for the test's coroutines, so a checker of
+    blocking calls made while a loop runs (blockbuster, in anyio's suite) does not
+    take the host's own files, locks and waits for the test's."""
+    @functools.wraps(method)
+    def run(*args, **kwargs):
+        loop = asyncio.events._get_running_loop()
+        if loop is None:
+            return method(*args, **kwargs)
+        asyncio.events._set_running_loop(None)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            asyncio.events._set_running_loop(loop)
+    return run
+
+
+def wait_in_host(session, ready, timeout) -> bool | None:
+    """An event loop of the test's thread waits for ``ready()`` (one of its descriptors)
+    or its next timer, ``timeout`` seconds of its clock away (None: no timer): the host
+    runs meanwhile, in virtual time. True: ready; False: the timer is due; None: only
+    the outside (a thread, the machine) can end the wait, for the caller to wait for
+    in real time."""
+    deadline = None if timeout is None else (
+        session._now_ns() + max(1, math.ceil(timeout * 1e9)))
+    if run_host_until(session, ready, deadline, outside=True):
+        return True
+    return False if deadline is not None else None
+
+
 class _SimReadPipe(transports.ReadTransport):
     """A subprocess's stdout or stderr: the test's end of its pipe (pipes.py), read
     when the host ran. End of file comes when every writer in the host closed it."""
@@ -42,11 +74,13 @@ class _SimReadPipe(transports.ReadTransport):
         self._paused = self._closing = self._eof = False
         protocol.connection_made(self)
 
+    @_off_the_loop
     def has_news(self) -> bool:
         """Output not handed over yet, or the end: checked at every step of the host
         while the loop waits, without reading."""
         return not (self._paused or self._closing or self._eof) and self._reader.ready()
 
+    @_off_the_loop
     def pump(self) -> None:
         if not self.has_news():
             return
@@ -85,6 +119,7 @@ class _SimWritePipe(transports.WriteTransport):
         self._closing = False
         protocol.connection_made(self)
 
+    @_off_the_loop
     def write(self, data) -> None:
         if self._closing or not data:
             return
@@ -111,6 +146,7 @@ class _SimWritePipe(transports.WriteTransport):
     def abort(self) -> None:
         self._close(None)
 
+    @_off_the_loop
     def _close(self, exc) -> None:
         if self._closing:
             return
@@ -125,6 +161,7 @@ class _SimWritePipe(transports.WriteTransport):
 class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
     """asyncio's subprocess transport over a SimPopen: the program runs in the host."""
 
+    @_off_the_loop
     def _start(self, args, shell, stdin, stdout, stderr, bufsize, **kwargs):
         self._proc = SimPopen(args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
                               universal_newlines=False, bufsize=bufsize, **kwargs)
@@ -154,16 +191,34 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
             if waiter is not None and not waiter.cancelled():
                 waiter.set_result(None)
 
+    @_off_the_loop
+    def send_signal(self, signal):
+        super().send_signal(signal)
+
+    @_off_the_loop
+    def terminate(self):
+        super().terminate()
+
+    @_off_the_loop
+    def kill(self):
+        super().kill()
+
+    @_off_the_loop
+    def close(self):
+        super().close()
+
     def _readers(self):
         return [p.pipe for fd, p in self._pipes.items()
                 if fd and p is not None and p.pipe is not None]
 
+    @_off_the_loop
     def has_news(self) -> bool:
         if self._proc is None:
             return False
         return (any(pipe.has_news() for pipe in self._readers())
                 or self._returncode is None and self._proc._ended())
 
+    @_off_the_loop
     def pump(self) -> bool:
         """Hand new output and the end to asyncio; False once the transport is done."""
         if self._proc is None:
@@ -185,6 +240,7 @@ class _HostSelector(selectors.DefaultSelector):
     def _ready(self):
         return super().select(0)
 
+    @_off_the_loop
     def select(self, timeout=None):
         ready = self._ready()
         loop = self._loop()
@@ -196,12 +252,11 @@ class _HostSelector(selectors.DefaultSelector):
         if loop._outside:  # a thread is at work: it may need the host's or the machine's time
             return super().select(_OUTSIDE_SLICE if timeout is None
                                   else min(timeout, _OUTSIDE_SLICE))
-        deadline = None if timeout is None else (
-            session._now_ns() + max(1, math.ceil(timeout * 1e9)))
-        if run_host_until(session, lambda: bool(self._ready()) or loop._has_news(),
-                          deadline, outside=True):
+        outcome = wait_in_host(session, lambda: bool(self._ready()) or loop._has_news(),
+                               timeout)
+        if outcome:
             return self._ready()
-        if deadline is not None:
+        if outcome is False:
             return []  # the next timer is due
         return super().select(_OUTSIDE_SLICE)  # only the outside can wake the loop
 

@@ -337,7 +337,7 @@ def _wait_for_writers(fd) -> None:
     session = active_session()
     if (session is not None and session._host is not None and not session._closed
             and isinstance(fd, int) and not isinstance(fd, bool)
-            and not _in_host_thread() and not _ready(fd)):
+            and not _in_host_thread() and _blocking(fd) and not _ready(fd)):
         with session._lock:  # another thread's host run keeps the table still meanwhile
             writers = [] if session._closed else _host_writers(session, fd)
         if writers:
@@ -390,6 +390,15 @@ def _sim_fdopen(fd, mode="r", buffering=-1, encoding=None, *args, **kwargs):
 def _is_fifo(fd: int) -> bool:
     try:
         return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
+def _blocking(fd: int) -> bool:
+    """Whether a read of ``fd`` may wait natively: not in O_NONBLOCK mode (read(2)
+    fails with EAGAIN at once) and open (else EBADF at once)."""
+    try:
+        return os.get_blocking(fd)
     except OSError:
         return False
 

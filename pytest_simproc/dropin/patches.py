@@ -20,7 +20,7 @@ import sys
 import threading
 import time as _time
 
-from . import owngroup, sockets, threadwait
+from . import owngroup, sockets, threadwait, triowait
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -131,6 +131,7 @@ class Patches:
         # the test's new asyncio loops follow the host (aio.py): no policy until asked
         self._policy = (asyncio.events._event_loop_policy,)
         asyncio.events._event_loop_policy = None
+        triowait.install(cls._undo)  # trio's run loop too, once trio is imported
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere, and
         # `from time import monotonic`, `from datetime import datetime` (clock.py)
         walked = cls._walked

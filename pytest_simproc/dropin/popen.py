@@ -23,6 +23,7 @@ from .forking import (ChildFailed, _HostPipeIO, _is_fifo, exec_candidates, exec_
                       fork_exec)
 from .pipes import _PipeReader, _Relay, _StdinWriter, collect
 from .routing import _in_host_thread, _RealPopen, active_session
+from .waiting import sigchld_ignored
 
 
 class DropinUnsupportedError(SimprocError, NotImplementedError):
@@ -295,10 +296,12 @@ class SimPopen(_RealPopen):
         return self._sp is not None and self._sp.exit_status is not None
 
     def _reap(self) -> None:
-        """The test (the program's parent) collects the exit status."""
+        """The test (the program's parent) collects the exit status; none when it
+        ignores SIGCHLD (the kernel reaped the child: Popen's waitpid gets ECHILD and
+        says 0, as natively)."""
         self._waited = True
         if self.returncode is None:
-            self.returncode = self._sp.returncode
+            self.returncode = 0 if sigchld_ignored() else self._sp.returncode
 
     def _block_until_ended(self, timeout) -> bool:
         if not self._ended():

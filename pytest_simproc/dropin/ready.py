@@ -108,7 +108,8 @@ def wait_ready(session: "DropinSession", ready, timeout, what: str) -> bool:
 # ------------------------------------------------------------------ os.read
 def _sim_read(fd, n):
     session = active_session()
-    if session is not None and type(fd) is int and not session._closed:
+    if (session is not None and type(fd) is int and not session._closed
+            and forking._blocking(fd)):
         end = session._pipe_fds.get(fd)
         if end is not None and end.readable() and not _in_host_thread():
             wait_ready(session, lambda: fd_ready(fd, _POLLIN_LIKE), None, "os.read()")
@@ -145,9 +146,16 @@ def _answer(session, check, timeout, what: str):
     virtual seconds: ``check()`` is the real call with a zero timeout."""
     found = []
 
+    def answered():
+        return bool(found) and (any(found[0]) if isinstance(found[0], tuple)
+                                else bool(found[0]))
+
     def ready():
-        found[:] = [check()]
-        return any(found[0]) if isinstance(found[0], tuple) else bool(found[0])
+        # the first events found are the answer: with EPOLLONESHOT or EPOLLET (trio's
+        # registrations) a second look no longer reports them (epoll(7))
+        if not answered():
+            found[:] = [check()]
+        return answered()
 
     wait_ready(session, ready, timeout, what)
     return found[0] if found else check()

@@ -78,11 +78,20 @@ def _children(session: "DropinSession", match) -> "list[SimPopen]":
     return [c for c in session._children.values() if not c._waited and match(c)]
 
 
+def sigchld_ignored() -> bool:
+    """The test ignores SIGCHLD: its children are reaped as they end, leaving no
+    status to wait for (wait(2) NOTES, signal(7))."""
+    return _signal.getsignal(_signal.SIGCHLD) == _signal.SIG_IGN
+
+
 def _report(children, want: _Want) -> "tuple[SimPopen, WaitEvent] | None":
     """The first report among ``children`` (wait(2): an end, else a stop, else a
     continue, child by child); consumed unless ``want.consume`` is false."""
     for child in children:
         proc = child._sp._proc
+        if child._ended() and sigchld_ignored() and child._sp.returncode is not None:
+            child._waited = True  # reaped already: Popen says 0, as natively on ECHILD
+            continue
         if child._ended():
             if not want.exited:
                 continue
@@ -163,8 +172,8 @@ def _block(session: "DropinSession", match, want: _Want, native):
     peek = replace(want, consume=False)
 
     def ready() -> bool:
-        if _report(_children(session, match), peek):
-            return True
+        if _report(_children(session, match), peek) or not _children(session, match):
+            return True  # (none left: each was reaped as it ended)
         if native is not None:
             result = native(WNOHANG)
             if result is not None:
@@ -175,6 +184,8 @@ def _block(session: "DropinSession", match, want: _Want, native):
     session.block(ready)
     if polled:
         return None, polled[0]
+    if not _children(session, match) and native is None:
+        raise _error(errno.ECHILD)  # SIGCHLD ignored: wait(2) fails once all ended
     found = _report(_children(session, match), want)
     if found is None:
         raise SimprocError("a wait of the test for its children was still waiting when the "
@@ -307,9 +318,11 @@ class PidFds:
 
     Each is the read end of a pipe (the real pidfd of a host process would name its
     native process, whose wait belongs to the tracer), known by its inode, so a dup
-    is known too; the write end stays open until the session ends so the inode cannot
-    be reused, and gets a byte when the process ends: like a pidfd (pidfd_open(2)), it
-    then polls readable. Reads are not a pidfd's EINVAL."""
+    is known too; the write end gets a byte when the process ends and is closed then:
+    like a pidfd (pidfd_open(2)), the read end then polls readable, and once the test
+    closed it no descriptor is left behind (trio's suite counts them). A pipe's inode
+    number is never handed out again (fs/pipe.c takes it from get_next_ino's counter),
+    so the entry cannot name a later pipe. Reads are not a pidfd's EINVAL."""
 
     def __init__(self):
         self._by_inode: dict[tuple[int, int], _PidFd] = {}
@@ -338,10 +351,12 @@ class PidFds:
                     os.write(pidfd.write_end, b"\0")
                 except BrokenPipeError:  # the test closed every copy of it
                     pass
+                os.close(pidfd.write_end)
 
     def close(self) -> None:
         for pidfd in self._by_inode.values():
-            os.close(pidfd.write_end)
+            if not pidfd.ended:
+                os.close(pidfd.write_end)
         self._by_inode.clear()
 
 

@@ -10,6 +10,18 @@ import pytest
 
 HELPERS = Path(__file__).with_name("dropin_helpers.py")
 
+# an inner suite's conftest: its tests named "an_hour" take an hour of real time
+# natively, so they run only under --simproc
+HOURS_SIMULATED_ONLY = """
+import pytest
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("simproc", None):
+        for item in items:
+            if "an_hour" in item.name:
+                item.add_marker(pytest.mark.skip(reason="an hour of real time"))
+"""
+
 
 def _payloads(pytester, source: str, args, *, passed: int, skipped: int = 0,
               timeout: float) -> list:
@@ -34,8 +46,12 @@ def observed(pytester):
 def observe(pytester):
     """``observe(inner, args, passed=N)`` runs the inner suite ``inner`` beside
     dropin_helpers.py, checks its outcomes, and returns what each test printed with
-    ``observed``: name -> (pids, elapsed, time)."""
-    def run(inner: str, args, *, passed: int, skipped: int = 0, conftest: str | None = None):
+    ``observed``: name -> (pids, elapsed, time). ``hours_simulated``: its tests
+    named "an_hour" run only under --simproc."""
+    def run(inner: str, args, *, passed: int, skipped: int = 0, conftest: str | None = None,
+            hours_simulated: bool = False):
+        if hours_simulated:
+            conftest = HOURS_SIMULATED_ONLY
         shutil.copy(HELPERS, pytester.path)
         if conftest is not None:
             pytester.makeconftest(conftest)
@@ -45,3 +61,19 @@ def observe(pytester):
         assert len(seen) == passed, payloads
         return seen
     return run
+
+
+# the host's default start time, where an inner suite's virtual clock begins
+START = 946684800
+
+
+@pytest.fixture
+def virtual():
+    """``virtual(seen)``: what ``observe`` returned, as name -> (pids, elapsed times to
+    the 10 ms), and a check that every test ended within its first hour of virtual
+    time, for comparison with the lengths of the waits under ``--simproc``."""
+    def rounded(seen) -> dict:
+        assert all(START <= now < START + 3601 for _, _, now in seen.values()), seen
+        return {name: (pids, [round(e, 2) for e in elapsed])
+                for name, (pids, elapsed, _) in seen.items()}
+    return rounded

@@ -1,0 +1,59 @@
+"""Drop-in mode: a test that ignores SIGCHLD leaves its children nothing to wait for.
+
+With SIGCHLD's disposition SIG_IGN the kernel reaps a child as it ends (wait(2)
+NOTES): a wait blocks until the child ended and then fails with ECHILD, and
+``Popen.wait`` reports 0 (CPython's answer to ECHILD); trio's suite checks exactly
+this. The inner suite does it with plain ``signal``, ``subprocess`` and ``os``; it
+passes natively and under ``--simproc``, where the pids are the host's and the waits
+end at the programs' virtual ends.
+"""
+from __future__ import annotations
+
+pytest_plugins = ["pytester"]
+
+INNER = r'''
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from dropin_helpers import observed
+
+
+@pytest.fixture
+def sigchld_ignored():
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGCHLD, old)
+
+
+def test_popen_wait_says_0_for_a_killed_child(sigchld_ignored):
+    p = subprocess.Popen(["sleep", "3600"])
+    p.kill()
+    assert p.wait() == 0  # the status is gone with the child
+    observed("popen", [p.pid])
+
+
+def test_waitpid_waits_for_the_end_then_fails(sigchld_ignored):
+    t0 = time.monotonic()
+    p = subprocess.Popen(["sleep", "1"])
+    with pytest.raises(ChildProcessError):
+        os.waitpid(p.pid, 0)
+    elapsed = time.monotonic() - t0
+    assert elapsed >= 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child left
+    observed("waitpid", [p.pid], elapsed)
+'''
+
+
+def test_ignored_sigchld_natively(observe):
+    seen = observe(INNER, [], passed=2)
+    assert all(1000 not in pids for pids, _, _ in seen.values())
+
+
+def test_ignored_sigchld_under_simproc(observe, virtual):
+    seen = observe(INNER, ["--simproc"], passed=2)
+    assert virtual(seen) == {
+        "popen": ([1000], []), "waitpid": ([1000], [1.0])}
