@@ -15,7 +15,8 @@ import datetime as _datetime
 import sys
 import threading
 
-from .routing import _real_localtime
+from .routing import _matches, _real_localtime
+from .threadwait import _MACHINERY, _STDLIB
 
 # freezegun: never fake time for the host's machinery or pytest's own timing.
 _FREEZEGUN_IGNORE = ["pytest_simproc", "_pytest.timing", "_pytest.runner",
@@ -118,15 +119,26 @@ READ_COST_NS = 1000
 _READ_COST = _datetime.timedelta(microseconds=1)
 
 
+def _read_by_suite_code() -> bool:
+    """The clock read that called freezegun's fake is the suite's code, not the
+    standard library's (a log record's time: whether a record is made depends on what
+    earlier tests left configured) nor pytest's, a plugin's or this package's."""
+    frame = sys._getframe(2)
+    while frame is not None and (frame.f_globals.get("__name__") or "").startswith("freezegun"):
+        frame = frame.f_back
+    name = "" if frame is None else frame.f_globals.get("__name__") or ""
+    return not (name.partition(".")[0] in _STDLIB or _matches(name, _MACHINERY))
+
+
 class VirtualClock:
     """The session's frozen time on top of freezegun's stack, at ``now`` (seconds since
     the epoch): what freeze_time().start() pushes, without the object it builds. It is
     its own factory (freezegun calls the top one at each clock read), so a test that
     reads no clock never pays for a datetime.
 
-    Each read by the test's own thread moves it on by ``READ_COST_NS``; ``reads`` counts
-    the reads the host's clock has not caught up with yet. Other threads' reads cost
-    nothing: how often a thread reads varies with the machine's scheduling (xdist's
+    Each read by the suite's code in the test's own thread moves it on by
+    ``READ_COST_NS``; ``reads`` counts the reads the host's clock has not caught up with
+    yet. Other threads' reads cost nothing: how often a thread reads varies with the machine's scheduling (xdist's
     reader, a thread an earlier test left running), and the test's time would vary with
     it from run to run (--simproc-verify compares two)."""
 
@@ -156,7 +168,7 @@ class VirtualClock:
 
     def __call__(self) -> _datetime.datetime:
         reads = self.reads
-        if threading.get_ident() == self._owner:
+        if threading.get_ident() == self._owner and _read_by_suite_code():
             self.reads = reads + 1
         return _frozen_at(self.now) + reads * _READ_COST
 
