@@ -119,15 +119,21 @@ READ_COST_NS = 1000
 _READ_COST = _datetime.timedelta(microseconds=1)
 
 
+# whose reads are not the suite's: the machinery's, and hypothesis's (its gc callback
+# reads perf_counter at every garbage collection, which comes when it comes)
+_NOT_THE_SUITE = _MACHINERY + ("hypothesis",)
+
+
 def _read_by_suite_code() -> bool:
     """The clock read that called freezegun's fake is the suite's code, not the
     standard library's (a log record's time: whether a record is made depends on what
-    earlier tests left configured) nor pytest's, a plugin's or this package's."""
+    earlier tests left configured) nor pytest's, a plugin's, hypothesis's or this
+    package's."""
     frame = sys._getframe(2)
     while frame is not None and (frame.f_globals.get("__name__") or "").startswith("freezegun"):
         frame = frame.f_back
     name = "" if frame is None else frame.f_globals.get("__name__") or ""
-    return not (name.partition(".")[0] in _STDLIB or _matches(name, _MACHINERY))
+    return not (name.partition(".")[0] in _STDLIB or _matches(name, _NOT_THE_SUITE))
 
 
 class VirtualClock:
