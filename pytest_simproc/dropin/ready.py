@@ -17,15 +17,13 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from . import forking, sockets
-from .routing import _in_host_thread, active_session, fd_ready
+from .routing import _in_host_thread, _real_poll, _real_read, active_session, fd_ready
 
 if TYPE_CHECKING:
     from .session import DropinSession
 
 _real_select = _select.select
-_real_poll = _select.poll
 _real_epoll = _select.epoll
-_real_read = os.read
 
 _POLLIN_LIKE = _select.POLLIN | _select.POLLHUP | _select.POLLERR
 
@@ -108,13 +106,12 @@ def wait_ready(session: "DropinSession", ready, timeout, what: str) -> bool:
 # ------------------------------------------------------------------ os.read
 def _sim_read(fd, n):
     session = active_session()
-    if (session is not None and type(fd) is int and not session._closed
-            and forking._blocking(fd)):
+    if session is not None and type(fd) is int and not session._closed:
         end = session._pipe_fds.get(fd)
-        if end is not None and end.readable() and not _in_host_thread():
-            wait_ready(session, lambda: fd_ready(fd, _POLLIN_LIKE), None, "os.read()")
-        elif end is None:
+        if end is None:
             forking._wait_for_writers(fd)  # a pipe to a child the test forked
+        elif end.readable() and not _in_host_thread() and forking._blocking(fd):
+            wait_ready(session, lambda: fd_ready(fd, _POLLIN_LIKE), None, "os.read()")
     return _real_read(fd, n)
 
 
