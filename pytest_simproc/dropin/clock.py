@@ -15,8 +15,8 @@ import datetime as _datetime
 import sys
 import threading
 
-from .routing import _matches, _real_localtime
-from .threadwait import _MACHINERY, _STDLIB
+from .routing import _real_localtime
+from .threadwait import _MACHINERY, library_module
 
 # freezegun: never fake time for the host's machinery or pytest's own timing.
 _FREEZEGUN_IGNORE = ["pytest_simproc", "_pytest.timing", "_pytest.runner",
@@ -133,7 +133,7 @@ def _read_by_suite_code() -> bool:
     while frame is not None and (frame.f_globals.get("__name__") or "").startswith("freezegun"):
         frame = frame.f_back
     name = "" if frame is None else frame.f_globals.get("__name__") or ""
-    return not (name.partition(".")[0] in _STDLIB or _matches(name, _NOT_THE_SUITE))
+    return not library_module(name, _NOT_THE_SUITE)
 
 
 class VirtualClock:

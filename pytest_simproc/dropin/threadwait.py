@@ -244,6 +244,12 @@ def _wait(session: "DropinSession", ready, seconds: float, pause, gate=None) -> 
         _gates.pop(me, None)
 
 
+def library_module(name: str, machinery=_MACHINERY) -> bool:
+    """Module ``name`` is the standard library's or one of ``machinery`` (pytest's, a
+    plugin's, this package's): not the suite's code."""
+    return name.partition(".")[0] in _STDLIB or _matches(name, machinery)
+
+
 def _stdlib_or_machinery(depth: int) -> bool:
     """The code ``depth`` frames up is the standard library's, pytest's, a plugin's or
     this package's: the lock it makes stays native."""
@@ -251,7 +257,7 @@ def _stdlib_or_machinery(depth: int) -> bool:
         name = sys._getframe(depth).f_globals.get("__name__") or ""
     except ValueError:
         return True
-    return name.partition(".")[0] in _STDLIB or _matches(name, _MACHINERY)
+    return library_module(name)
 
 
 def sim_lock():
