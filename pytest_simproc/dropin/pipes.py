@@ -45,7 +45,6 @@ class RelayEvents:
     def __init__(self):
         self._epoll = None
         self._fds: set[int] = set()
-        self._ready: dict[int, int] = {}
 
     def add(self, fd: int, events: int) -> None:
         if self._epoll is None:
@@ -66,8 +65,7 @@ class RelayEvents:
 
     def look(self) -> dict[int, int]:
         """{fd: events} of the relays' ends ready now."""
-        self._ready = {} if self._epoll is None else dict(self._epoll.poll(0))
-        return self._ready
+        return {} if self._epoll is None else dict(self._epoll.poll(0))
 
     def close(self) -> None:
         if self._epoll is not None:
