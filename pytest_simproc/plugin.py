@@ -72,8 +72,10 @@ def pytest_configure(config):
     if dropin_enabled(config):
         from .dropin.clock import _Dormant
         from .dropin.patches import Patches
+        from .dropin.threadwait import note_plugins
         # installed at the first test, kept until unconfigure (patches.py, clock.py)
         Patches.persist = _Dormant.persist = True
+        note_plugins(config.pluginmanager)
     config.pluginmanager.register(_Session(), "simproc-session")
     mode = config.getoption("simproc_strace") or config.getini("simproc_strace")
     if mode not in ("off", "standard", "deterministic"):

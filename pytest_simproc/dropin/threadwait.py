@@ -58,6 +58,7 @@ _real_queue_time = queue.time
 _MACHINERY = ("pytest_simproc", "_pytest", "pytest", "pluggy", "freezegun",
               "pytest_timeout", "xdist", "execnet")
 _PLUGIN_THREADS = ("_pytest", "pytest", "pluggy", "pytest_timeout", "xdist", "execnet")
+_plugin_modules: set[str] = set()  # note_plugins
 _LIBRARY = ("threading", "queue")  # frames passed over to find who waits
 # the standard library's top-level names, less "test", which many suites' tests use
 _STDLIB = sys.stdlib_module_names - {"test"}
@@ -133,6 +134,16 @@ def wake_due(session: "DropinSession") -> None:
                 gate.open()
 
 
+def note_plugins(pluginmanager) -> None:
+    """Remember the modules of the plugins installed as distributions (entry points),
+    whose threads are machinery: pytest-rerunfailures' status server waits in a real
+    accept() for the whole run. Conftest files are the suite's code and stay out."""
+    for plugin, _dist in pluginmanager.list_plugin_distinfo():
+        name = getattr(plugin, "__name__", None)
+        if isinstance(name, str):
+            _plugin_modules.add(name)
+
+
 def machinery(thread) -> bool:
     """A thread of pytest, its plugins or the host, or one threading did not start
     (a dummy thread): never part of a test's virtual time. Any other thread runs the
@@ -143,7 +154,11 @@ def machinery(thread) -> bool:
     code = getattr(thread, "function", None) or getattr(thread, "_target", None)
     if code is None and type(thread).run is not threading.Thread.run:
         code = type(thread).run  # a subclass's own run()
-    return _matches(getattr(code, "__module__", None) or "", _PLUGIN_THREADS)
+    module = getattr(code, "__module__", None) or ""
+    # a plugin's: installed as one, or named as plugins are (pytest_*); not this
+    # package's, whose functions the suite's threads run (a Timer's ``p.kill``)
+    return (module in _plugin_modules or _matches(module, _PLUGIN_THREADS)
+            or module.startswith("pytest_") and not _matches(module, ("pytest_simproc",)))
 
 
 def _test_thread(session: "DropinSession", thread) -> bool:

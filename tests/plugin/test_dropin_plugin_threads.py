@@ -1,0 +1,76 @@
+"""Which threads of the test process take part in a drop-in test's virtual time.
+
+A plugin's thread is machinery, like pytest's: pytest-rerunfailures serves its status
+database from a thread that waits in a real ``accept()`` for the whole run. Counted as
+the suite's, it made every host run go one instant at a time with a real pause for it,
+and dumb-init's ``test_no_setsid_doesnt_signal_entire_group`` timed out under --simproc.
+"""
+from __future__ import annotations
+
+import threading
+import types
+
+from pytest_simproc.dropin import threadwait
+
+pytest_plugins = ["pytester"]
+
+
+def _thread_running(module: str) -> threading.Thread:
+    code = types.FunctionType((lambda: None).__code__, {"__name__": module})
+    assert code.__module__ == module
+    return threading.Thread(target=code)
+
+
+class _PluginManager:
+    """The one method of pluggy's PluginManager that note_plugins asks."""
+
+    def __init__(self, *modules):
+        self._pairs = [(types.ModuleType(name), object()) for name in modules]
+
+    def list_plugin_distinfo(self):
+        return self._pairs
+
+
+def test_threads_of_plugins_named_as_plugins_are_machinery():
+    assert threadwait.machinery(_thread_running("pytest_rerunfailures"))
+    assert threadwait.machinery(_thread_running("pytest_timeout"))
+    assert threadwait.machinery(_thread_running("_pytest.threadexception"))
+
+
+def test_threads_of_installed_plugins_are_machinery(monkeypatch):
+    monkeypatch.setattr(threadwait, "_plugin_modules", set())
+    thread = _thread_running("statusdb.server")
+    assert not threadwait.machinery(thread)
+    threadwait.note_plugins(_PluginManager("statusdb.server"))
+    assert threadwait.machinery(thread)
+
+
+def test_threads_of_the_suites_code_take_part(monkeypatch):
+    monkeypatch.setattr(threadwait, "_plugin_modules", set())
+    # a conftest is registered as a plugin too, but not from a distribution
+    threadwait.note_plugins(_PluginManager())
+    assert not threadwait.machinery(_thread_running("conftest"))
+    assert not threadwait.machinery(_thread_running("plumbum.commands.processes"))
+    assert not threadwait.machinery(_thread_running("tests.test_server"))
+
+
+def test_the_running_pytest_notes_its_installed_plugins(pytester):
+    pytester.makeconftest("""
+        import threading
+        from pytest_simproc.dropin import threadwait
+
+        def pytest_sessionfinish(session):
+            import pytest_timeout
+            print("NOTED", pytest_timeout.__name__ in threadwait._plugin_modules)
+    """)
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("--simproc", "-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*NOTED True*"])
+
+
+def test_a_timer_of_the_suite_running_this_packages_code_takes_part():
+    # threading.Timer(1, p.kill): p.kill is SimPopen's, the thread is the suite's
+    from pytest_simproc.dropin.popen import SimPopen
+    timer = threading.Timer(1, SimPopen.kill)
+    assert not threadwait.machinery(timer)
