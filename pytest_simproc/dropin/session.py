@@ -583,11 +583,15 @@ class DropinSession:
         return bool(self._other_tids() or set(self._waiting) - {threading.get_ident()})
 
     def _next_event_ns(self) -> int | None:
-        """When the host next does something by itself (a timer, a timed wait), or
-        None."""
+        """When the host next does something by itself (a timer, a timed wait, the
+        end of the programs' CPU burst: busy programs move the clock), or None."""
         engine = self.host._engine
-        return self.host._tracer.call(
-            lambda: _earliest(engine.sched.next_deadline(), engine.events.next_time()))
+
+        def upcoming():
+            burst = engine.burst.unapplied_ns
+            return _earliest(engine.sched.next_deadline(), engine.events.next_time(),
+                             engine.clock.now_ns + burst if burst else None)
+        return self.host._tracer.call(upcoming)
 
     # ------------------------------------------------------------ pids
     def _lookup(self, pid: int):

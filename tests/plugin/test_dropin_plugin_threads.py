@@ -1,14 +1,19 @@
-"""Which threads of the test process take part in a drop-in test's virtual time.
+"""Threads of the test process that wait outside the host while its programs work.
 
 A plugin's thread is machinery, like pytest's: pytest-rerunfailures serves its status
 database from a thread that waits in a real ``accept()`` for the whole run. Counted as
 the suite's, it made every host run go one instant at a time with a real pause for it,
 and dumb-init's ``test_no_setsid_doesnt_signal_entire_group`` timed out under --simproc.
+Worse, it showed that while any such thread lived, busy programs froze: the host ran to
+"now" between looks at the thread, and a run to now ends before the programs' CPU burst
+can move the clock, so nothing ran again until a timer came (``wait()`` never did).
 """
 from __future__ import annotations
 
 import threading
 import types
+
+import pytest
 
 from pytest_simproc.dropin import threadwait
 
@@ -74,3 +79,44 @@ def test_a_timer_of_the_suite_running_this_packages_code_takes_part():
     from pytest_simproc.dropin.popen import SimPopen
     timer = threading.Timer(1, SimPopen.kill)
     assert not threadwait.machinery(timer)
+
+
+BUSY_WHILE_A_SERVER_WAITS = """
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+WORK = "import os\\nfor _ in range(15000): os.getppid()"
+
+
+def test_a_busy_program_ends_while_a_thread_waits_for_a_client():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    thread = threading.Thread(target=lambda: accepted.append(server.accept()[0]))
+    thread.start()
+    try:
+        p = subprocess.Popen([sys.executable, "-c", WORK], stdout=subprocess.DEVNULL)
+        assert p.wait() == 0  # no pipe to read: the wait alone runs the host
+        print("PID", p.pid)
+    finally:
+        socket.create_connection(server.getsockname()).close()
+        thread.join()
+        server.close()
+        accepted[0].close()
+"""
+
+
+@pytest.mark.parametrize("mode", [[], ["--simproc"]], ids=["native", "simproc"])
+def test_busy_programs_run_while_a_thread_of_the_test_waits(pytester, mode):
+    pytester.makepyfile(BUSY_WHILE_A_SERVER_WAITS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--timeout", "60",
+                                           *mode, timeout=180)
+    result.assert_outcomes(passed=1)
+    pids = [int(line.split("PID ", 1)[1]) for line in result.outlines if "PID " in line]
+    # 15,000 trapped calls: more than one CPU burst (10 ms at 1 us a call) in the host
+    if mode:
+        assert pids == [1000]  # the host's first program
