@@ -62,6 +62,14 @@ class Scheduler:
                 and eligible(current)):
             self._streak += 1
             return current
+        runnable = self._runnable
+        if len(runnable) == 1 and self._spinner is None:
+            # the one candidate there can be (what the general case below picks)
+            (choice,) = runnable
+            if not eligible(choice):
+                return None
+            self._current, self._streak = choice, 1
+            return choice
         candidates = [t for t in self._runnable if eligible(t)]
         if not candidates:
             return None

@@ -371,10 +371,11 @@ class Lifecycle:
                 t is not task and not t.exiting for t in info.tasks)
             end = exits.thread_end(proc, task.exits_alone, others)
         if type(end) is exits.EndThread:
-            self._thread_exited(task, _final_state(status))
+            self._thread_exited(task, _final_state(status))   # (retires the task)
         elif end is not None:
-            self._process_exited(proc, _final_state(status))
-        self._retire(task)
+            self._process_exited(proc, _final_state(status))  # (retires its tasks)
+        else:
+            self._retire(task)
         self.tasks.pop(task.native, None)
         task.mem.close()
         self._release_native(task.native)

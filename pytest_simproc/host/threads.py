@@ -138,8 +138,10 @@ class _Watchdog:
             if self._spin_key is None or self._spin_key[0] is not task or since >= self._last_look:
                 self._spin_cpu = 0
             self._spin_key, self._asleep = (task, since), None
+            first_look = True
         else:
             self._spin_cpu += cpu - self._last_cpu
+            first_look = False
         self._last_cpu, self._last_look = cpu, now
         if (task, epoch) != self._slice_key:
             self._slice_key, self._slice_start = (task, epoch), cpu
@@ -152,6 +154,14 @@ class _Watchdog:
         waited = now - since
         if self._spin_cpu >= self._timeout_ns or waited >= self.REAL_TIME_FACTOR * self._timeout:
             return self._fire(task, waited)
+        if first_look:
+            # The state is read from the second look at a wait on: the stop loop of a
+            # busy host waits anew between almost every two looks, and the read
+            # (proc(5) /proc/PID/stat) costs ~90 us of CPU, most of a look. A streak
+            # still dates from this look: a thread asleep at the next one that used no
+            # CPU since was asleep now (falling asleep takes CPU)
+            self._asleep = (now, cpu)
+            return self.PREEMPT_POLL
         if _native_state(task.native) != "S":
             self._asleep = None
         elif self._asleep is None or self._asleep[1] != cpu:

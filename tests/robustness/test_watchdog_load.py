@@ -108,3 +108,18 @@ def test_a_new_wait_starts_a_new_count_and_a_carried_one_goes_on(machine):
     assert run(8.0, cpu_share=1.0) is None
     engine.watch.since = state["now"] - 8.0           # carried: 8 s already spun
     assert run(3.0, cpu_share=1.0) is not None
+
+
+def test_a_look_at_a_wait_just_begun_reads_no_state(machine, monkeypatch):
+    """A busy host waits anew between almost every two looks: those looks leave the
+    thread's state (a read of /proc/PID/stat, ~90 us) unread; a sleep's streak still
+    dates from the first look at its wait (the grace test above)."""
+    run, state, engine = machine
+    reads = []
+    monkeypatch.setattr(threads, "_native_state", lambda native: reads.append(native) or "S")
+    for _ in range(100):
+        engine.watch.since = state["now"]   # the tracer's next wait
+        run(0.05, cpu_share=0.5)
+    assert reads == [] and engine.watch.fired is None
+    run(0.05, cpu_share=0.0)   # the same wait, looked at again
+    assert reads == [_Task.native]
