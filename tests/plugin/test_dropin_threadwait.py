@@ -347,3 +347,36 @@ def test_locks_are_native_outside_a_session_and_for_the_machinery():
     lock.release()
     with lock, rlock, rlock:
         assert lock.locked()
+
+
+@pytest.mark.parametrize("args", [["--simproc"], []], ids=["simproc", "native"])
+def test_a_thread_waits_for_an_rlock_the_test_holds_across_a_sleep(pytester, args):
+    # The test's thread runs the host through its sleep and asks, at each instant,
+    # whether the waiting thread can go on: asking must not take the RLock (it would
+    # be the asker's, reentrantly, and the waiter would enter while the test holds it).
+    from .test_dropin_pipes import run_checked
+    run_checked(pytester, """
+        import subprocess
+        import threading
+        import time
+
+        def test_the_worker_enters_after_the_test_left():
+            rlock = threading.RLock()
+            p = subprocess.Popen(["sleep", "2"])
+            order = []
+
+            def worker():
+                if rlock.acquire(timeout=10):
+                    order.append("worker")
+                    rlock.release()
+
+            with rlock:
+                t = threading.Thread(target=worker)
+                t.start()
+                time.sleep(1)
+                order.append("test")
+            t.join(10)
+            assert order == ["test", "worker"]
+            assert p.wait() == 0
+            host_check(p.pid)
+    """, args, passed=1)
