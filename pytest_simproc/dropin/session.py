@@ -257,7 +257,8 @@ class DropinSession:
         if threading.get_ident() == self._ident:
             self._last_run = _real_monotonic()
         threadwait.wake_due(self)
-        self._cond.notify_all()
+        if self._waiter_due():
+            self._cond.notify_all()  # the others in block() only look again after a while
 
     def _catch_up(self) -> None:
         """The test's reads of its clock took virtual time (clock.READ_COST_NS): the
@@ -360,6 +361,8 @@ class DropinSession:
                 pause = min(pause * 2, _OUTSIDE_PAUSE[1])
                 continue
             self._run_plain(predicate, max(upcoming - self._now_ns(), 0) / 1e9, linger)
+            if target is not None and self._now_ns() >= target:
+                return  # the run ended with the target instant run to its idle
             pause = _OUTSIDE_PAUSE[0]
 
     def _await_quiet(self) -> bool:
@@ -371,6 +374,10 @@ class DropinSession:
         if not self._others_live():
             return True
         self._after_run()  # they see the clock and the pidfds as they are
+        if not self._other_tids() and self._waiters_quiet():
+            # every other thread waits in block() for what has not come: none can act
+            # before the host moves, so none needs a real pause to show it is quiet
+            return True
         quiet_at_once = True
         limit = _real_monotonic() + _QUIET_LIMIT
         before = self._entries, _thread_states(self._other_tids())
@@ -380,8 +387,7 @@ class DropinSession:
             # program, say) is left out of both samples: its new entry shows it acted
             after = self._entries, _thread_states(self._other_tids())
             if (after == before and not any(state == "R" for state, _ in after[1].values())
-                    and not self._waiter_due() and not self._lock.wanted
-                    and self._settled(after[1])):
+                    and self._waiters_quiet() and self._settled(after[1])):
                 return quiet_at_once
             quiet_at_once = False
             if self._handing_over():
@@ -398,6 +404,12 @@ class DropinSession:
     def _backlog(self) -> int:
         """Bytes the programs wrote that wait here for the test's end of a pipe."""
         return sum(len(getattr(feeder, "_buf", b"")) for feeder in list(self._feeders))
+
+    def _waiters_quiet(self) -> bool:
+        """No thread waiting in ``block`` can go on, and no other thread wants the
+        session's lock (a waiter woken by ``_after_run`` wants it only to look again at
+        what ``_waiter_due`` has just found false)."""
+        return not self._waiter_due() and not (self._lock.wanted - self._waiting.keys())
 
     def _waiter_due(self) -> bool:
         """A thread waiting in ``block`` (not the caller, which runs the host) can go
@@ -448,8 +460,9 @@ class DropinSession:
             elif predicate is None:
                 target_ns = self._now_ns() + int(round(timeout * 1e9))
                 host.run_until(until, timeout=timeout)
-                # the programs ended early: the clock still moves its full length
-                host.run_for(max(0, target_ns - self._now_ns()) / 1e9)
+                if self._now_ns() < target_ns:
+                    # the programs ended early: the clock still moves its full length
+                    host.run_for((target_ns - self._now_ns()) / 1e9)
             else:
                 host.run_until(until, timeout=timeout)
         finally:

@@ -380,3 +380,51 @@ def test_a_thread_waits_for_an_rlock_the_test_holds_across_a_sleep(pytester, arg
             assert p.wait() == 0
             host_check(p.pid)
     """, args, passed=1)
+
+
+@pytest.mark.parametrize("args", [["--simproc"], []], ids=["simproc", "native"])
+def test_a_poll_loop_of_tiny_sleeps_sees_what_a_reader_thread_read_at_once(pytester, args):
+    # pexpect's PopenSpawn: a thread reads the program's stdout into a queue; expect()
+    # looks at the queue and sleeps 0.1 ms between empty looks, until its timeout.
+    # While that thread waits for the host, a sleep needs no real pause for it, but
+    # once the program wrote, the thread must have its turn before the clock moves on:
+    # the line is seen within a few looks of when it was written.
+    from .test_dropin_pipes import run_checked
+    run_checked(pytester, """
+        import os
+        import queue
+        import subprocess
+        import threading
+        import time
+
+        def test_expect_a_line_then_time_out():
+            p = subprocess.Popen(["sh", "-c", "sleep 1; echo ready; exec cat"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            lines = queue.Queue()
+
+            def reader():
+                while True:
+                    data = os.read(p.stdout.fileno(), 1024)
+                    lines.put(data)
+                    if not data:
+                        return
+
+            threading.Thread(target=reader, daemon=True).start()
+            started = time.time()
+            seen, got = None, b""
+            while time.time() - started < (10 if seen is None else seen + 0.5):
+                try:
+                    got += lines.get_nowait()
+                except queue.Empty:
+                    time.sleep(0.0001)
+                    continue
+                if seen is None:
+                    seen = time.time() - started
+            assert got == b"ready\\n"
+            assert 0.9 <= seen < 10
+            p.stdin.close()
+            assert p.wait(timeout=5) == 0
+            if p.pid >= 1000:   # in a host: the look right after the write saw it
+                assert seen < 1.01
+            host_check(p.pid)
+    """, args, passed=1)
