@@ -209,7 +209,7 @@ def _sim_sleep(seconds):
 def _sim_kill(pid, sig):
     session = _session_for_caller()
     if session is not None and isinstance(pid, int):
-        if pid in (0, -1) and owngroup.hosted(session):  # its own group, everyone
+        if pid in (0, -1) and owngroup.as_init(session):  # its own group, everyone
             return owngroup.kill(session, pid, signal_number(sig, bits=64))
         if (pid > 0 and session._lookup(pid) is not None) or (
                 pid < -1 and session._owns_group(-pid)):
@@ -219,7 +219,7 @@ def _sim_kill(pid, sig):
 
 def _sim_killpg(pgid, sig):
     session = _session_for_caller()
-    if isinstance(pgid, int) and pgid in (0, owngroup.INIT) and owngroup.hosted(session):
+    if isinstance(pgid, int) and pgid in (0, owngroup.INIT) and owngroup.as_init(session):
         return owngroup.kill(session, 0, signal_number(sig))  # its own group
     if session is not None and isinstance(pgid, int) and session._owns_group(pgid):
         return session.killpg(pgid, signal_number(sig))
