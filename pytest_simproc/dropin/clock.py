@@ -88,28 +88,20 @@ class _DatetimeModule(types.ModuleType):
     that names the attribute gets what the module holds, and any other read (compiled
     code's, ``getattr``'s) the real class, as it would without freezegun."""
 
-    def _held(self, name: str, frame):
-        value = self.__dict__[name]
-        return value if _named_read(frame) else _REAL_CLASSES.get(name, value)
 
-    @property
-    def datetime(self):
-        return self._held("datetime", sys._getframe(1))
+def _class_attribute(name: str, real) -> property:
+    """The module's attribute ``name``: what it holds for a named read, else ``real``."""
+    def held(module):
+        value = module.__dict__[name]
+        return value if _named_read(sys._getframe(1)) else real
 
-    @datetime.setter
-    def datetime(self, value):
-        self.__dict__["datetime"] = value
-
-    @property
-    def date(self):
-        return self._held("date", sys._getframe(1))
-
-    @date.setter
-    def date(self, value):
-        self.__dict__["date"] = value
+    def put(module, value):
+        module.__dict__[name] = value
+    return property(held, put)
 
 
-_REAL_CLASSES = {"datetime": _datetime.datetime, "date": _datetime.date}
+_DatetimeModule.datetime = _class_attribute("datetime", _datetime.datetime)
+_DatetimeModule.date = _class_attribute("date", _datetime.date)
 
 
 class _Dormant:
