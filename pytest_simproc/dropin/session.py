@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
-from . import forking, procfs, threadwait
+from . import forking, pidcalls, procfs, threadwait
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
@@ -212,6 +212,7 @@ class DropinSession:
             finally:
                 if self._host is not None:
                     self._host.close()
+                    pidcalls.keep_unreaped(self)
 
     def __enter__(self):
         return self.start()
@@ -236,6 +237,7 @@ class DropinSession:
                     if self.keep:
                         host.keep_data()
                     _stand_as_init(host)
+                    pidcalls.reserve_unreaped(host)  # the test's zombies of earlier hosts
                     self._host = host
                     procfs.install(self)  # the test's /proc sees the host's pids
                     threadwait.install(self)  # its threads' timed waits, virtual
