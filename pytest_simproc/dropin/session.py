@@ -486,11 +486,14 @@ class DropinSession:
                 # the test's other threads are the outside (_run_steps): they act
                 # before the clock moves, and may start the host meanwhile
                 self._await_quiet()
-            self._catch_up()  # the sleep starts at the test's time
             if self._host is None:
+                self._catch_up()  # the sleep starts at the test's time
                 self._now += seconds
                 self._after_run()
                 return
+            # the sleep starts at the test's time, which its clock's reads moved on:
+            # one run covers both (a run of its own cost a crossing to the tracer)
+            seconds += self._clock.take_ahead_ns() / 1e9
             try:
                 self._run_host(None, seconds)  # run_for moves the clock its full length
             finally:
