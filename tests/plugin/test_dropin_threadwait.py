@@ -55,6 +55,7 @@ def test_an_event_wait_times_out_while_a_program_runs():
 
 
 def test_a_set_wakes_the_waiter_at_once():
+    started = time.time()   # before the program: its sleep starts with it
     p = subprocess.Popen(["sh", "-c", "sleep 1; echo $$"], stdout=subprocess.PIPE)
     said = threading.Event()
     lines = []
@@ -65,7 +66,6 @@ def test_a_set_wakes_the_waiter_at_once():
 
     reader = threading.Thread(target=read)
     reader.start()
-    started = time.time()
     assert said.wait(30)
     elapsed = time.time() - started
     reader.join()
