@@ -12,8 +12,10 @@ replaced by patches.py's own walk, in the same pass as the process functions
 from __future__ import annotations
 
 import datetime as _datetime
+import dis
 import sys
 import threading
+import types
 
 from .routing import _real_localtime
 from .threadwait import _MACHINERY, library_module
@@ -60,6 +62,48 @@ def clock_walk_skips():
     return skips
 
 
+# the instructions of Python code that read a module's attribute by name
+_NAMED_READS = frozenset(dis.opmap[name] for name in ("LOAD_ATTR", "LOAD_METHOD", "IMPORT_FROM")
+                         if name in dis.opmap)
+
+
+def _named_read(frame) -> bool:
+    """``frame`` is at an attribute read or a ``from ... import`` of its own code, not
+    at a call into compiled code that reads the attribute."""
+    try:
+        return frame.f_code.co_code[frame.f_lasti] in _NAMED_READS
+    except (IndexError, AttributeError):
+        return True
+
+
+class _DatetimeModule(types.ModuleType):
+    """What the ``datetime`` module is while the dormant freezer runs (its class).
+
+    freezegun puts its FakeDatetime and FakeDate in the module, so that Python code's
+    ``datetime.datetime.now()`` is frozen. Compiled code that looks the class up by name
+    at its first use and keeps it (cryptography's Rust bindings: certificate dates must
+    be of that type) got FakeDatetime when that first use came in a drop-in test, and
+    then rejected every real datetime, such as trustme's made at its import, for the
+    rest of the run (natively that code only ever sees the real class). So Python code
+    that names the attribute gets what the module holds, and any other read (compiled
+    code's, ``getattr``'s) the real class, as it would without freezegun."""
+
+
+def _class_attribute(name: str, real) -> property:
+    """The module's attribute ``name``: what it holds for a named read, else ``real``."""
+    def held(module):
+        value = module.__dict__[name]
+        return value if _named_read(sys._getframe(1)) else real
+
+    def put(module, value):
+        module.__dict__[name] = value
+    return property(held, put)
+
+
+_DatetimeModule.datetime = _class_attribute("datetime", _datetime.datetime)
+_DatetimeModule.date = _class_attribute("date", _datetime.date)
+
+
 class _Dormant:
     """A freezer started once and left at the bottom of freezegun's stack: a ticking
     factory whose ignore list matches every module, so time.time, monotonic and
@@ -84,6 +128,8 @@ class _Dormant:
                              tz_offset=offset / 3600, ignore=[""], real_asyncio=True)
         freeze.start()
         api.ignore_lists[-1] = ("",)   # every module: the real time
+        if type(_datetime) is types.ModuleType:
+            _datetime.__class__ = _DatetimeModule
         cls._freeze = freeze
         from freezegun.config import settings
         cls.ignore = tuple(_FREEZEGUN_IGNORE) + tuple(settings.default_ignore_list)
@@ -94,6 +140,8 @@ class _Dormant:
         if freeze is not None:
             freeze.modules_at_start = set(sys.modules)  # none to put back (see above)
             freeze.stop()
+            if type(_datetime) is _DatetimeModule:
+                _datetime.__class__ = types.ModuleType
 
 
 def stop_dormant() -> None:

@@ -11,6 +11,12 @@ process itself, as natively a signal to one's own group reaches oneself (kill(2)
 ``os.kill(-1, sig)`` reaches every process of the host and not the test (kill(2): all
 but init and the caller, and the test is both). None of these ever reaches the
 machine's group 1 nor every process of the machine.
+
+All of this holds for the whole test, before its first spawn too: the host is made
+at the first spawn, but the test's ids must not change under it (anyio's
+test_process_new_session_sid reads ``os.getsid(os.getpid())`` first, then compares
+its child's with it). Until the host exists, group 1 holds the test alone and -1 names
+no process.
 """
 from __future__ import annotations
 
@@ -26,18 +32,19 @@ if TYPE_CHECKING:
 INIT = 1  # the test's pid, group and session as its programs see them
 
 
-def hosted(session: "DropinSession | None") -> bool:
-    """The test has a host: it is the host's init."""
-    return session is not None and session._host is not None
+def as_init(session: "DropinSession | None") -> bool:
+    """The caller is the test of a drop-in session: its host's init, whether the host
+    exists yet or not."""
+    return session is not None
 
 
 def own(session: "DropinSession | None", pid) -> bool:
-    """``pid`` names the test process itself (0 or its pid) once the host exists."""
-    return hosted(session) and isinstance(pid, int) and pid in (0, os.getpid())
+    """``pid`` names the test process itself (0 or its pid) in a session."""
+    return as_init(session) and isinstance(pid, int) and pid in (0, os.getpid())
 
 
 def sim_getpgrp():
-    return INIT if hosted(_session_for_caller()) else _real_getpgrp()
+    return INIT if as_init(_session_for_caller()) else _real_getpgrp()
 
 
 def kill(session: "DropinSession", target: int, sig: int) -> None:
@@ -45,9 +52,11 @@ def kill(session: "DropinSession", target: int, sig: int) -> None:
     -1 (every process of the host); ``sig`` is checked already."""
     with session._lock:
         session._touch()
-        if target == -1 and not any(p.state != "reaped" for p in session.host.processes()):
+        host = session._host   # none yet: nobody but the test, which -1 leaves out
+        if target == -1 and (host is None or all(p.state == "reaped"
+                                                 for p in host.processes())):
             raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
-        if sig:
+        if sig and host is not None:
             try:
                 session.host.kill(target, sig)
             except ProcessLookupError:

@@ -20,7 +20,7 @@ import sys
 import threading
 import time as _time
 
-from . import owngroup, sockets, threadwait, triowait
+from . import owngroup, pidcalls, sockets, threadwait, triowait
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -175,6 +175,7 @@ def uninstall() -> None:
             pass
     cls._walked.clear()
     cls._installed = False
+    pidcalls.forget_unreaped()
     # modules imported meanwhile may have picked up a fake: give them the real (not
     # where the fakes live, nor time and datetime: freezegun's stop restores those)
     for _, _, attrs in _module_dicts(("pytest_simproc", "freezegun", "time", "datetime")):
@@ -209,17 +210,20 @@ def _sim_sleep(seconds):
 def _sim_kill(pid, sig):
     session = _session_for_caller()
     if session is not None and isinstance(pid, int):
-        if pid in (0, -1) and owngroup.hosted(session):  # its own group, everyone
+        if pid in (0, -1) and owngroup.as_init(session):  # its own group, everyone
             return owngroup.kill(session, pid, signal_number(sig, bits=64))
         if (pid > 0 and session._lookup(pid) is not None) or (
                 pid < -1 and session._owns_group(-pid)):
             return session.kill(pid, signal_number(sig, bits=64))  # a C ssize_t
+    if pidcalls.unreaped(pid):
+        signal_number(sig, bits=64)   # kill(2) of a zombie: no effect
+        return None
     return _real_kill(pid, sig)
 
 
 def _sim_killpg(pgid, sig):
     session = _session_for_caller()
-    if isinstance(pgid, int) and pgid in (0, owngroup.INIT) and owngroup.hosted(session):
+    if isinstance(pgid, int) and pgid in (0, owngroup.INIT) and owngroup.as_init(session):
         return owngroup.kill(session, 0, signal_number(sig))  # its own group
     if session is not None and isinstance(pgid, int) and session._owns_group(pgid):
         return session.killpg(pgid, signal_number(sig))

@@ -17,6 +17,7 @@ import errno
 import operator
 import os
 import resource
+import signal
 import sys
 
 from ..kernel.errors import KernelError
@@ -183,3 +184,52 @@ def replaced() -> list:
         if real is not None:
             _PSUTIL.append((cext, "proc_cpu_affinity_get", real, _one_cpu(real, True)))
     return _FIXED + _PSUTIL
+
+
+# ------------------------------------------------- children of earlier hosts, unreaped
+# A child the test forked (os.fork, pty.fork: pexpect's spawn) and never waited for
+# stays its zombie when the test's host closes, as on a machine, where its pid is not
+# given out again until the parent reaps it (wait(2)). Every test's host numbers its
+# programs from 1000: an object of an earlier test, collected during a later one,
+# killed and reaped (its finalizer: kill, waitpid) the later test's pid 1000. So a new
+# host passes over these numbers, and the test's kill of one is a kill of a zombie
+# (nothing happens), its waitpid reaps it and frees the number.
+_UNREAPED: dict[int, int] = {}   # virtual pid -> wait status
+
+
+def keep_unreaped(session) -> None:
+    """The session's host has closed: its forked children the test never waited for
+    stay the test's zombies, while the fakes that answer for them stay (the pytest
+    run's, patches.py)."""
+    from .forking import ForkedChild
+    from .patches import Patches
+    if not Patches.persist:
+        return
+    for pid, child in list(session._children.items()):
+        if isinstance(child, ForkedChild) and not child._waited:
+            code = child._sp.returncode
+            _UNREAPED[pid] = (signal.SIGKILL if code is None
+                              else -code if code < 0 else (code & 0xFF) << 8)
+
+
+def reserve_unreaped(host) -> None:
+    """A new host gives none of the test's zombies' pids out (kernel/table.py)."""
+    if _UNREAPED:
+        host._engine.table._reserved.update(_UNREAPED)
+
+
+def unreaped(pid, depth: int = 3) -> bool:
+    """``pid`` is a zombie of an earlier host's, named by the test's code (``depth``
+    frames up from here), not the machinery's."""
+    return (type(pid) is int and pid in _UNREAPED and not _in_host_thread()
+            and not _caller_is_native(depth))
+
+
+def forget_unreaped() -> None:
+    """The fakes are gone (the end of the pytest run): nothing answers for them."""
+    _UNREAPED.clear()
+
+
+def reap_unreaped(pid: int) -> tuple[int, int]:
+    """waitpid(2) of such a zombie: (pid, its status), and the pid is free again."""
+    return pid, _UNREAPED.pop(pid)

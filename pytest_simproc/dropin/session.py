@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
-from . import forking, procfs, threadwait
+from . import forking, pidcalls, procfs, threadwait
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
@@ -212,6 +212,7 @@ class DropinSession:
             finally:
                 if self._host is not None:
                     self._host.close()
+                    pidcalls.keep_unreaped(self)
 
     def __enter__(self):
         return self.start()
@@ -236,6 +237,7 @@ class DropinSession:
                     if self.keep:
                         host.keep_data()
                     _stand_as_init(host)
+                    pidcalls.reserve_unreaped(host)  # the test's zombies of earlier hosts
                     self._host = host
                     procfs.install(self)  # the test's /proc sees the host's pids
                     threadwait.install(self)  # its threads' timed waits, virtual
@@ -257,7 +259,8 @@ class DropinSession:
         if threading.get_ident() == self._ident:
             self._last_run = _real_monotonic()
         threadwait.wake_due(self)
-        self._cond.notify_all()
+        if self._waiter_due():
+            self._cond.notify_all()  # the others in block() only look again after a while
 
     def _catch_up(self) -> None:
         """The test's reads of its clock took virtual time (clock.READ_COST_NS): the
@@ -360,6 +363,8 @@ class DropinSession:
                 pause = min(pause * 2, _OUTSIDE_PAUSE[1])
                 continue
             self._run_plain(predicate, max(upcoming - self._now_ns(), 0) / 1e9, linger)
+            if target is not None and self._now_ns() >= target:
+                return  # the run ended with the target instant run to its idle
             pause = _OUTSIDE_PAUSE[0]
 
     def _await_quiet(self) -> bool:
@@ -371,6 +376,10 @@ class DropinSession:
         if not self._others_live():
             return True
         self._after_run()  # they see the clock and the pidfds as they are
+        if not self._other_tids() and self._waiters_quiet():
+            # every other thread waits in block() for what has not come: none can act
+            # before the host moves, so none needs a real pause to show it is quiet
+            return True
         quiet_at_once = True
         limit = _real_monotonic() + _QUIET_LIMIT
         before = self._entries, _thread_states(self._other_tids())
@@ -380,8 +389,7 @@ class DropinSession:
             # program, say) is left out of both samples: its new entry shows it acted
             after = self._entries, _thread_states(self._other_tids())
             if (after == before and not any(state == "R" for state, _ in after[1].values())
-                    and not self._waiter_due() and not self._lock.wanted
-                    and self._settled(after[1])):
+                    and self._waiters_quiet() and self._settled(after[1])):
                 return quiet_at_once
             quiet_at_once = False
             if self._handing_over():
@@ -398,6 +406,12 @@ class DropinSession:
     def _backlog(self) -> int:
         """Bytes the programs wrote that wait here for the test's end of a pipe."""
         return sum(len(getattr(feeder, "_buf", b"")) for feeder in list(self._feeders))
+
+    def _waiters_quiet(self) -> bool:
+        """No thread waiting in ``block`` can go on, and no other thread wants the
+        session's lock (a waiter woken by ``_after_run`` wants it only to look again at
+        what ``_waiter_due`` has just found false)."""
+        return not self._waiter_due() and not (self._lock.wanted - self._waiting.keys())
 
     def _waiter_due(self) -> bool:
         """A thread waiting in ``block`` (not the caller, which runs the host) can go
@@ -448,8 +462,9 @@ class DropinSession:
             elif predicate is None:
                 target_ns = self._now_ns() + int(round(timeout * 1e9))
                 host.run_until(until, timeout=timeout)
-                # the programs ended early: the clock still moves its full length
-                host.run_for(max(0, target_ns - self._now_ns()) / 1e9)
+                if self._now_ns() < target_ns:
+                    # the programs ended early: the clock still moves its full length
+                    host.run_for((target_ns - self._now_ns()) / 1e9)
             else:
                 host.run_until(until, timeout=timeout)
         finally:
@@ -471,11 +486,14 @@ class DropinSession:
                 # the test's other threads are the outside (_run_steps): they act
                 # before the clock moves, and may start the host meanwhile
                 self._await_quiet()
-            self._catch_up()  # the sleep starts at the test's time
             if self._host is None:
+                self._catch_up()  # the sleep starts at the test's time
                 self._now += seconds
                 self._after_run()
                 return
+            # the sleep starts at the test's time, which its clock's reads moved on:
+            # one run covers both (a run of its own cost a crossing to the tracer)
+            seconds += self._clock.take_ahead_ns() / 1e9
             try:
                 self._run_host(None, seconds)  # run_for moves the clock its full length
             finally:

@@ -289,19 +289,23 @@ def sim_rlock(*args, **kwargs):
     return _SimRLock(*args, **kwargs)
 
 
-def _timed_acquire(acquire, blocking, timeout) -> bool:
+def _timed_acquire(acquire, free, blocking, timeout) -> bool:
     """``acquire(blocking, timeout)`` of a lock, or, with a timeout in a test's thread
     once the host exists, the same wait in the host's time: the lock is tried at every
     look, and a thread that does not run the host sleeps on the lock itself, so a
-    release wakes it at once."""
+    release wakes it at once. ``free()``: whether another thread could take the lock
+    now, asked by the thread that runs the host, which must not take it."""
     seconds = _timeout(timeout) if blocking else None
     session = None if seconds is None else _virtual_session(3)
     if session is None:
         return acquire(blocking, timeout)
     got = False
+    me = threading.get_ident()
 
     def ready() -> bool:
         nonlocal got
+        if threading.get_ident() != me:
+            return got or free()  # the thread running the host asks
         got = got or acquire(False)
         return got
 
@@ -327,7 +331,8 @@ class _SimLock:
     def acquire(self, blocking=True, timeout=-1):
         if timeout == -1 or _session is None:
             return self._lock.acquire(blocking, timeout)
-        return _timed_acquire(self._lock.acquire, blocking, timeout)
+        lock = self._lock
+        return _timed_acquire(lock.acquire, lambda: not lock.locked(), blocking, timeout)
 
     acquire_lock = acquire
 
@@ -351,7 +356,15 @@ class _SimRLock(_thread.RLock):
         if timeout == -1 or _session is None:
             return _real_rlock_acquire(self, blocking, timeout)
         return _timed_acquire(lambda *args: _real_rlock_acquire(self, *args),
-                              blocking, timeout)
+                              self._free, blocking, timeout)
+
+    def _free(self) -> bool:
+        """No thread holds it (asked by another than the waiter: taken for a moment
+        unless the asker holds it itself)."""
+        if self._is_owned() or not _real_rlock_acquire(self, False):
+            return False
+        _thread.RLock.release(self)
+        return True
 
 
 def _finish_real(session, ready, deadline: int, pause) -> None:

@@ -32,6 +32,7 @@ from ..kernel.table import INIT_PID
 from ..kernel.wait import (__WALL, __WCLONE, __WNOTHREAD, WCONTINUED, WEXITED, WNOHANG,
                            WNOWAIT, WSTOPPED, WUNTRACED, WaitEvent, continue_event,
                            exit_event, stop_event)
+from . import pidcalls
 from .args import c_integer, signal_number
 from .routing import (_real_pidfd_open, _real_pidfd_send_signal, _real_wait, _real_wait3,
                       _real_wait4, _real_waitid, _real_waitpid, _session_for_caller)
@@ -239,6 +240,8 @@ def _sim_wait():
 
 
 def _sim_waitpid(pid, options):
+    if pidcalls.unreaped(pid):
+        return pidcalls.reap_unreaped(pid)
     session = _session_for_caller()
     found = session and isinstance(pid, int) and _wait4(session, pid, options, _real_wait4)
     return _real_waitpid(pid, options) if not found else found[:2]
@@ -251,6 +254,8 @@ def _sim_wait3(options):
 
 
 def _sim_wait4(pid, options):
+    if pidcalls.unreaped(pid):
+        return (*pidcalls.reap_unreaped(pid), resource.struct_rusage((0.0, 0.0) + (0,) * 14))
     session = _session_for_caller()
     found = session and isinstance(pid, int) and _wait4(session, pid, options, _real_wait4)
     return _real_wait4(pid, options) if not found else found

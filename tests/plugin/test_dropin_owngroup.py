@@ -51,17 +51,31 @@ def test_the_tests_group_is_its_childrens_and_a_signal_to_it_reaches_both():
         print("OBSERVED", json.dumps([pid, pgid, sid]), flush=True)
     finally:
         signal.signal(signal.SIGUSR1, old)
+
+
+def test_ids_read_before_the_first_spawn_are_the_childrens():
+    # anyio's test_process_new_session_sid: the test's session id, read first
+    sid, pgid = os.getsid(os.getpid()), os.getpgrp()
+    cmd = [sys.executable, "-c", "import os; print(os.getpid(), os.getsid(0), os.getpgrp())"]
+    pid, child_sid, child_pgid = map(int, subprocess.run(cmd, capture_output=True,
+                                                         check=True).stdout.split())
+    assert (child_sid, child_pgid) == (sid, pgid)
+    apart = subprocess.run(cmd, capture_output=True, check=True, start_new_session=True)
+    assert int(apart.stdout.split()[1]) != sid
+    assert (os.getsid(0), os.getpgid(0)) == (sid, pgid)  # the same after the spawns
+    print("OBSERVED-EARLY", json.dumps([pid, pgid, sid]), flush=True)
 """
 
 
-def _run_in_own_session(tmp_path, *args) -> list:
+def _run_in_own_session(tmp_path, *args, key="OBSERVED") -> list:
     (tmp_path / "test_inner.py").write_text(INNER)
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s",
                              "-q", *args, "test_inner.py"], cwd=tmp_path, capture_output=True,
                             text=True, timeout=120, start_new_session=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    line = next(line for line in result.stdout.splitlines() if "OBSERVED " in line)
-    return json.loads(line.split("OBSERVED ", 1)[1])
+    assert "2 passed" in result.stdout, result.stdout
+    line = next(line for line in result.stdout.splitlines() if f"{key} " in line)
+    return json.loads(line.split(f"{key} ", 1)[1])
 
 
 def test_natively_the_tests_children_share_its_group(tmp_path):
@@ -75,6 +89,14 @@ def test_under_simproc_the_test_is_in_the_hosts_group_1(tmp_path):
     assert 1000 <= pid < 1100
 
 
+def test_under_simproc_the_ids_are_1_before_the_host_exists(tmp_path):
+    """The host is made at the first spawn; ids read before it are the same 1 as
+    after (they were the machine's, which no child in the host has)."""
+    pid, pgid, sid = _run_in_own_session(tmp_path, "--simproc", key="OBSERVED-EARLY")
+    assert (pgid, sid) == (1, 1)
+    assert 1000 <= pid < 1100
+
+
 def test_kill_of_everyone_reaches_every_host_process_and_not_the_test():
     """kill(2): -1 is every process but init and the caller, and the test is both;
     nothing of it reaches the machine's processes. SIGURG (ignored by default) keeps a
@@ -83,10 +105,18 @@ def test_kill_of_everyone_reaches_every_host_process_and_not_the_test():
     got = []
     old = signal.signal(signal.SIGURG, lambda *args: got.append(args[0]))
     trap = "trap 'exit 3' URG; while :; do sleep 1; done"
+    before = os.getpgrp()
     try:
         with DropinSession() as session:
-            before = os.getpgrp()
-            assert before == os.getpgid(0) != 1  # no host yet: the machine's
+            # no host yet: the test is its init already, alone in group 1; -1 names
+            # nobody, and neither reaches the machine's
+            assert os.getpgrp() == os.getpgid(0) == os.getsid(0) == 1 != before
+            with pytest.raises(ProcessLookupError):
+                os.kill(-1, signal.SIGURG)
+            os.killpg(1, signal.SIGURG)
+            os.kill(0, signal.SIGURG)
+            assert got == [signal.SIGURG] * 2 and session._host is None
+            del got[:]
             grouped = subprocess.Popen(["sh", "-c", trap])
             apart = subprocess.Popen(["sh", "-c", trap], start_new_session=True)
             session.sleep(0.5)

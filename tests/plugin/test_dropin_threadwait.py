@@ -55,6 +55,7 @@ def test_an_event_wait_times_out_while_a_program_runs():
 
 
 def test_a_set_wakes_the_waiter_at_once():
+    started = time.time()   # before the program: its sleep starts with it
     p = subprocess.Popen(["sh", "-c", "sleep 1; echo $$"], stdout=subprocess.PIPE)
     said = threading.Event()
     lines = []
@@ -65,7 +66,6 @@ def test_a_set_wakes_the_waiter_at_once():
 
     reader = threading.Thread(target=read)
     reader.start()
-    started = time.time()
     assert said.wait(30)
     elapsed = time.time() - started
     reader.join()
@@ -347,3 +347,84 @@ def test_locks_are_native_outside_a_session_and_for_the_machinery():
     lock.release()
     with lock, rlock, rlock:
         assert lock.locked()
+
+
+@pytest.mark.parametrize("args", [["--simproc"], []], ids=["simproc", "native"])
+def test_a_thread_waits_for_an_rlock_the_test_holds_across_a_sleep(pytester, args):
+    # The test's thread runs the host through its sleep and asks, at each instant,
+    # whether the waiting thread can go on: asking must not take the RLock (it would
+    # be the asker's, reentrantly, and the waiter would enter while the test holds it).
+    from .test_dropin_pipes import run_checked
+    run_checked(pytester, """
+        import subprocess
+        import threading
+        import time
+
+        def test_the_worker_enters_after_the_test_left():
+            rlock = threading.RLock()
+            p = subprocess.Popen(["sleep", "2"])
+            order = []
+
+            def worker():
+                if rlock.acquire(timeout=10):
+                    order.append("worker")
+                    rlock.release()
+
+            with rlock:
+                t = threading.Thread(target=worker)
+                t.start()
+                time.sleep(1)
+                order.append("test")
+            t.join(10)
+            assert order == ["test", "worker"]
+            assert p.wait() == 0
+            host_check(p.pid)
+    """, args, passed=1)
+
+
+@pytest.mark.parametrize("args", [["--simproc"], []], ids=["simproc", "native"])
+def test_a_poll_loop_of_tiny_sleeps_sees_what_a_reader_thread_read_at_once(pytester, args):
+    # pexpect's PopenSpawn: a thread reads the program's stdout into a queue; expect()
+    # looks at the queue and sleeps 0.1 ms between empty looks, until its timeout.
+    # While that thread waits for the host, a sleep needs no real pause for it, but
+    # once the program wrote, the thread must have its turn before the clock moves on:
+    # the line is seen within a few looks of when it was written.
+    from .test_dropin_pipes import run_checked
+    run_checked(pytester, """
+        import os
+        import queue
+        import subprocess
+        import threading
+        import time
+
+        def test_expect_a_line_then_time_out():
+            p = subprocess.Popen(["sh", "-c", "sleep 1; echo ready; exec cat"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            lines = queue.Queue()
+
+            def reader():
+                while True:
+                    data = os.read(p.stdout.fileno(), 1024)
+                    lines.put(data)
+                    if not data:
+                        return
+
+            threading.Thread(target=reader, daemon=True).start()
+            started = time.time()
+            seen, got = None, b""
+            while time.time() - started < (10 if seen is None else seen + 0.5):
+                try:
+                    got += lines.get_nowait()
+                except queue.Empty:
+                    time.sleep(0.0001)
+                    continue
+                if seen is None:
+                    seen = time.time() - started
+            assert got == b"ready\\n"
+            assert 0.9 <= seen < 10
+            p.stdin.close()
+            assert p.wait(timeout=5) == 0
+            if started < 1_000_000_000:   # in a host (its clock starts in 2000): the
+                assert seen < 1.01        # look right after the write saw it
+            host_check(p.pid)
+    """, args, passed=1)

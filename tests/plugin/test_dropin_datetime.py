@@ -1,0 +1,66 @@
+"""Drop-in mode: compiled code that looks up ``datetime.datetime`` gets the real class.
+
+freezegun puts its FakeDatetime in the ``datetime`` module while a test's clock is
+virtual. cryptography's Rust bindings look the class up there at their first use and
+keep it: made first inside a drop-in test (anyio's session-wide trustme CA), they kept
+FakeDatetime and rejected every real datetime for the rest of the run, trustme's own
+made at its import (``'datetime' object is not an instance of 'FakeDatetime'``). The
+inner suite's library does the same through the C API (ctypes), and its test spawns
+a program and reads the clock the Python way, which stays the host's.
+"""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from .test_dropin import MODES
+from .test_dropin_pipes import run_checked
+
+pytest_plugins = ["pytester"]
+
+LIBRARY_AND_TEST = """
+    import ctypes
+    import datetime
+    import subprocess
+
+    # -- a library with compiled parts: a constant made at its import, and the class
+    # looked up from compiled code at the first use, then kept
+    NOT_BEFORE = datetime.datetime(2000, 1, 1)
+    _kept = []
+
+    def _compiled_lookup(module, name):
+        getattr_ = ctypes.pythonapi.PyObject_GetAttrString
+        getattr_.restype = ctypes.py_object
+        getattr_.argtypes = [ctypes.py_object, ctypes.c_char_p]
+        return getattr_(module, name.encode())
+
+    def sign(when=NOT_BEFORE):
+        if not _kept:
+            _kept.append(_compiled_lookup(datetime, "datetime"))
+        if _kept[0] not in type(when).__mro__:   # a C type check (PyObject_TypeCheck)
+            raise TypeError(f"{type(when).__name__!r} object is not an instance of "
+                            f"{_kept[0].__name__!r}")
+        return when.isoformat()
+
+    # -- the suite
+    def test_sign_with_the_librarys_date_and_a_new_one():
+        p = subprocess.run(["date", "+%Y"], capture_output=True, text=True, check=True)
+        now = datetime.datetime.now()
+        assert sign() == "2000-01-01T00:00:00"
+        assert sign(datetime.datetime(2001, 2, 3)) == "2001-02-03T00:00:00"
+        assert sign(now) == now.isoformat()
+        assert str(now.year) == p.stdout.strip()   # the test's clock is its programs'
+        host_check(1000 if now.year == 2000 else 0)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_compiled_code_keeps_the_real_datetime_class(pytester, args):
+    run_checked(pytester, LIBRARY_AND_TEST, args, passed=1)
+
+
+def test_the_module_is_plain_again_after_the_run(pytester):
+    run_checked(pytester, LIBRARY_AND_TEST, ["--simproc"], passed=1)
+    assert type(datetime).__name__ == "module"
+    assert datetime.datetime is datetime.__dict__["datetime"]
