@@ -409,7 +409,8 @@ def test_a_poll_loop_of_tiny_sleeps_sees_what_a_reader_thread_read_at_once(pytes
                     if not data:
                         return
 
-            threading.Thread(target=reader, daemon=True).start()
+            thread = threading.Thread(target=reader, daemon=True)
+            thread.start()
             started = time.time()
             seen, got = None, b""
             while time.time() - started < (10 if seen is None else seen + 0.5):
@@ -424,6 +425,8 @@ def test_a_poll_loop_of_tiny_sleeps_sees_what_a_reader_thread_read_at_once(pytes
             assert 0.9 <= seen < 10
             p.stdin.close()
             assert p.wait(timeout=5) == 0
+            thread.join(5)   # cat's end closed the pipe's last write end: EOF
+            assert not thread.is_alive()
             if started < 1_000_000_000:   # in a host (its clock starts in 2000): the
                 assert seen < 1.01        # look right after the write saw it
             host_check(p.pid)
