@@ -540,8 +540,10 @@ _CARRIED: list = []
 def pytest_fixture_setup(fixturedef, request):
     result = yield
     if fixturedef.scope != "function" and _settings(request.config).dropin:
-        from .dropin.routing import active_session
-        if active_session() is not None:
+        from .dropin.routing import _matches, active_session
+        # pytest's own (tmp_path_factory...) hold no programs
+        module = getattr(fixturedef.func, "__module__", None) or ""
+        if active_session() is not None and not _matches(module, ("_pytest", "pytest_simproc")):
             _WIDER[fixturedef] = None
     return result
 
