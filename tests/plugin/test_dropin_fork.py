@@ -73,15 +73,21 @@ def test_fork_child_runs_and_exits():
     observed("fork", child_pid, when, slept)
 
 
-def test_select_on_a_forked_childs_pipe():
+def forked_writer(delay):
+    # a forked child that writes its pid and the time to a pipe after ``delay``
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        time.sleep(0.3)
+        time.sleep(delay)
         os.write(w, json.dumps([os.getpid(), time.time()]).encode())
         os._exit(0)
     os.close(w)
+    return pid, r
+
+
+def test_select_on_a_forked_childs_pipe():
+    pid, r = forked_writer(0.3)
     t0 = time.time()
     # natively the child writes after 0.3 s; in a host only if select runs the host
     readable = select.select([r], [], [], 20)[0]
@@ -353,14 +359,7 @@ def test_pty_fork_read_through_io_open():
 
 
 def test_pipe_read_through_open():
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        time.sleep(0.2)
-        os.write(w, json.dumps([os.getpid(), time.time()]).encode())
-        os._exit(0)
-    os.close(w)
+    pid, r = forked_writer(0.2)
     t0 = time.time()
     with open(r, "rb") as pipe:  # natively waits for the child's write and its end
         child_pid, when = json.loads(pipe.read())
