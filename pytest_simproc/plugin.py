@@ -94,6 +94,8 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     if dropin_enabled(config):
+        if _CARRIED:  # wider fixtures' host, after a run that stopped early
+            _CARRIED.pop().stop()
         from .dropin.clock import stop_dormant
         from .dropin.patches import Patches, uninstall
         Patches.persist = False
@@ -485,6 +487,14 @@ def pytest_runtest_setup(item):
     settings = _settings(item.config)
     if (not settings.dropin or "simhost" in getattr(item, "fixturenames", ())
             or isinstance(item, _BadMarkerItem)):
+        if _CARRIED:  # the host of wider fixtures waits for the next drop-in test
+            _CARRIED[0].set_aside(active=False)
+        return
+    if _CARRIED:
+        session = _CARRIED[0]  # wider fixtures' programs live on in it (_carry)
+        session.take_up()
+        item.stash[_DROPIN] = (session, None)
+        _register_host(item, session._host, None)
         return
     if item.stash.get(_PLAIN, False):
         options, expected = settings.plain_options(item), None
@@ -493,6 +503,7 @@ def pytest_runtest_setup(item):
     session = settings.session_class(options, keep=settings.keep)
     session.host_factory = lambda opts: _dropin_host(item, opts)
     item.stash[_DROPIN] = (session, expected)
+    _WIDER.clear()
     try:
         session.start()
     except (TypeError, ValueError) as exc:
@@ -503,11 +514,13 @@ def pytest_runtest_setup(item):
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_teardown(item, nextitem):
     """...and ends after the fixtures are torn down: everything is restored and the
-    host closed (no native process survives), even when a teardown failed."""
+    host closed (no native process survives), even when a teardown failed; unless a
+    fixture wider than the test, set up during its session, lives on with programs
+    of the host (_carry)."""
     try:
         return (yield)
     finally:
-        _stop_dropin(item)
+        _stop_dropin(item, carry=nextitem is not None)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -518,18 +531,57 @@ def pytest_runtest_protocol(item, nextitem):
         _stop_dropin(item)
 
 
+# The session, set up during a drop-in session, of every fixture wider than the
+# function whose finalizer has not run yet (fixturedef -> None, in setup order).
+_WIDER: dict = {}
+# [the drop-in session carried to the next test], or empty
+_CARRIED: list = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    result = yield
+    if fixturedef.scope != "function" and _settings(request.config).dropin:
+        from .dropin.routing import _matches, active_session
+        # pytest's own (tmp_path_factory...) hold no programs
+        module = getattr(fixturedef.func, "__module__", None) or ""
+        if active_session() is not None and not _matches(module, ("_pytest", "pytest_simproc")):
+            _WIDER[fixturedef] = None
+    return result
+
+
+def pytest_fixture_post_finalizer(fixturedef, request):
+    _WIDER.pop(fixturedef, None)
+
+
+def _carry(session) -> bool:
+    """Whether the test's session lives on into the next test: a fixture wider than
+    the function, set up during it, is still there (execnet's session-wide group of
+    gateways), and programs of its host still live (what the fixture may hold:
+    natively they would go on). Closing the host would kill them under the fixture."""
+    if not _WIDER or session._closed or session._host is None:
+        return False
+    return session._host._engine.alive > 0
+
+
 def _dropin_host(item, options) -> SimHost:
     host = make_host(item.config, options)
     _register_host(item, host, item.stash[_DROPIN][1])
     return host
 
 
-def _stop_dropin(item) -> None:
+def _stop_dropin(item, carry: bool = False) -> None:
     entry = item.stash.get(_DROPIN, None)
     if entry is None:
         return
     del item.stash[_DROPIN]
     session = entry[0]
+    if carry and not _settings(item.config).verify and _carry(session):
+        session.set_aside()
+        _CARRIED[:] = [session]
+        return
+    _CARRIED.clear()
+    _WIDER.clear()
     if session._host is not None:
         _record(item, session._host)
     session.stop()

@@ -370,19 +370,36 @@ class _HostPipeIO(io.FileIO):
 
 def _sim_fdopen(fd, mode="r", buffering=-1, encoding=None, *args, **kwargs):
     options = dict(zip(("errors", "newline", "closefd", "opener"), args), **kwargs)
+    if set(options) <= {"errors", "newline", "closefd", "opener"}:
+        hosted = host_file(fd, mode, buffering, encoding, options.get("errors"),
+                           options.get("newline"), options.get("closefd", True),
+                           options.get("opener"))
+        if hosted is not None:
+            return hosted
+    return _real_fdopen(fd, mode, buffering, encoding, *args, **kwargs)
+
+
+def host_file(fd, mode, buffering, encoding, errors, newline, closefd, opener):
+    """A file object for reading ``fd`` (``os.fdopen``, or ``open``/``io.open`` of a
+    descriptor: ptyprocess reads its pty through ``io.open(fd, "rb", buffering=0)``)
+    whose reads wait for the host's writers, when ``fd`` is a pipe or a forkpty master
+    of the test's host; None for anything else (the real call)."""
     session = active_session()
-    if (session is None or session._closed or not isinstance(fd, int)
-            or set(mode) - set("rbt") or options.get("opener") is not None
-            or not _is_fifo(fd)):
-        return _real_fdopen(fd, mode, buffering, encoding, *args, **kwargs)
-    raw = _HostPipeIO(fd, "r", closefd=options.get("closefd", True))
-    if buffering == 0 and "b" in mode:
+    if (session is None or session._closed or type(fd) is not int or opener is not None
+            or mode not in ("r", "rt", "tr", "rb", "br") or type(buffering) is not int
+            or (buffering == 0 and "b" not in mode) or _in_host_thread()):
+        return None
+    master = _pty_masters.get(fd)
+    if not (master is not None and master[0] is session or _is_fifo(fd)):
+        return None
+    raw = _HostPipeIO(fd, "r", closefd=closefd)
+    if buffering == 0:
         return raw
     buffered = io.BufferedReader(raw, buffering if buffering > 1 else io.DEFAULT_BUFFER_SIZE)
     if "b" in mode:
         return buffered
-    text = io.TextIOWrapper(buffered, io.text_encoding(encoding), options.get("errors"),
-                            options.get("newline"), line_buffering=buffering == 1)
+    text = io.TextIOWrapper(buffered, io.text_encoding(encoding), errors, newline,
+                            line_buffering=buffering == 1)
     text.mode = mode
     return text
 

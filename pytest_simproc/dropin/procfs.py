@@ -33,6 +33,7 @@ import threading
 
 from ..procview import HZ, NSEC, ProcView
 from ..syscalls.procfs import render_dir, write_rendered
+from . import forking
 from .routing import _caller_is_native, _in_host_thread, active_session
 
 _real_open = builtins.open
@@ -289,6 +290,10 @@ class _RenderedBytes(io.BytesIO):
 def _sim_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None,
               closefd=True, opener=None):
     args = (mode, buffering, encoding, errors, newline, closefd, opener)
+    if type(file) is int and not _caller_is_native(2):  # a pipe or pty to the host
+        hosted = forking.host_file(file, *args)
+        if hosted is not None:
+            return hosted
     found = _view_for(file)
     if found is None:
         return _real_open(file, *args)

@@ -123,6 +123,7 @@ class DropinSession:
     _ident = None
     _started = False
     _closed = False
+    _aside = False  # between two tests (set_aside)
     _threads_before: frozenset = frozenset()
 
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
@@ -213,6 +214,24 @@ class DropinSession:
                 if self._host is not None:
                     self._host.close()
                     pidcalls.keep_unreaped(self)
+
+    def set_aside(self, active: bool = True) -> None:
+        """Between two tests, when the plugin carries the session to the next one (a
+        fixture wider than the test holds programs of the host): the host does not run
+        until ``take_up`` (a helper thread waiting on it does not drive it); with
+        ``active`` False the calls of a test that is not the session's (it uses the
+        ``simhost`` fixture) are not its either."""
+        self._aside = True
+        if not active and active_session() is self:
+            set_active(None)
+
+    def take_up(self) -> None:
+        """The next test's thread is the session's."""
+        self._ident = threading.get_ident()
+        self._last_run = _real_monotonic()
+        if active_session() is None:
+            set_active(self)
+        self._aside = False
 
     def __enter__(self):
         return self.start()
@@ -427,8 +446,9 @@ class DropinSession:
         return threading.get_ident() != self._ident and not self._idle()
 
     def _idle(self) -> bool:
-        """The test's own thread has left the host alone for ``_HELPER_GRACE``."""
-        return _real_monotonic() - self._last_run >= _HELPER_GRACE
+        """The test's own thread has left the host alone for ``_HELPER_GRACE`` (and
+        the session is not set aside between two tests)."""
+        return not self._aside and _real_monotonic() - self._last_run >= _HELPER_GRACE
 
     def _other_tids(self) -> list[int]:
         me = threading.get_ident()

@@ -23,6 +23,7 @@ pytest_plugins = ["pytester"]
 HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
 
 INNER = r"""
+import io
 import json
 import multiprocessing
 import os
@@ -72,15 +73,21 @@ def test_fork_child_runs_and_exits():
     observed("fork", child_pid, when, slept)
 
 
-def test_select_on_a_forked_childs_pipe():
+def forked_writer(delay):
+    # a forked child that writes its pid and the time to a pipe after ``delay``
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        time.sleep(0.3)
+        time.sleep(delay)
         os.write(w, json.dumps([os.getpid(), time.time()]).encode())
         os._exit(0)
     os.close(w)
+    return pid, r
+
+
+def test_select_on_a_forked_childs_pipe():
+    pid, r = forked_writer(0.3)
     t0 = time.time()
     # natively the child writes after 0.3 s; in a host only if select runs the host
     readable = select.select([r], [], [], 20)[0]
@@ -319,6 +326,46 @@ def test_pty_fork():
     child_pid, sid, when = json.loads(data)
     assert child_pid == sid == pid  # the child leads a session of its own
     observed("pty.fork", child_pid, when)
+
+
+def test_pty_fork_read_through_io_open():
+    # ptyprocess's way: the master in a BufferedRWPair of two io.open'ed FileIOs
+    pid, master = pty.fork()
+    if pid == 0:
+        line = sys.stdin.readline()
+        time.sleep(0.4)
+        os.write(1, json.dumps([os.getpid(), time.time(), line]).encode())
+        os._exit(0)
+    pair = io.BufferedRWPair(io.open(master, "rb", buffering=0),
+                             io.open(master, "wb", buffering=0, closefd=False))
+    t0 = time.time()
+    pair.write(b"hello\n")
+    pair.flush()
+    data = b""
+    while True:
+        try:
+            chunk = pair.read1(1024)  # natively waits for the child's write
+        except OSError:  # EIO: the child's side of the pty is closed
+            break
+        if not chunk:
+            break
+        data += chunk
+    slept = time.time() - t0
+    pair.close()
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    child_pid, when, line = json.loads(data[data.index(b"["):])
+    assert child_pid == pid and line == "hello\n"
+    observed("pty io.open", child_pid, when, slept)
+
+
+def test_pipe_read_through_open():
+    pid, r = forked_writer(0.2)
+    t0 = time.time()
+    with open(r, "rb") as pipe:  # natively waits for the child's write and its end
+        child_pid, when = json.loads(pipe.read())
+    slept = time.time() - t0
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    observed("pipe open", child_pid, when, slept)
 """
 
 HOSTILE = r"""
@@ -367,7 +414,7 @@ def test_hostile_popen_arguments_fail_as_natively(pytester):
 NAMES = {"fork", "fork+exec", "preexec_fn", "preexec_fn program", "start_new_session",
          "pass_fds", "os.popen", "posix_spawn", "os.spawn", "multiprocessing",
          "multiprocessing queue", "multiprocessing join", "grandchild's program",
-         "pty.fork", "select"}
+         "pty.fork", "select", "pty io.open", "pipe open"}
 
 
 def _run(pytester, *args):
@@ -402,3 +449,6 @@ def test_under_simproc_every_child_is_the_hosts(pytester):
     assert seen["multiprocessing"][2] == pytest.approx(0.25, abs=1e-6)
     # select ran the host until the child wrote, 0.3 virtual seconds later
     assert seen["select"][2] == pytest.approx(0.3, abs=1e-6)
+    # reads through io.open'ed file objects ran the host until the child wrote
+    assert seen["pty io.open"][2] == pytest.approx(0.4, abs=1e-3)
+    assert seen["pipe open"][2] == pytest.approx(0.2, abs=1e-3)
