@@ -111,18 +111,20 @@ def _chaos_read(ctx, probe, count):
     return Native(regs={"rdx": cut}) if cut < ready else Native()
 
 
-def _runs_natively(ctx, fd: int, events: int, total_of=None) -> bool:
-    """A read or write that surely runs natively, told by one look (probe.look) at the
-    descriptor: not open, a file that never waits, non-blocking, or ready with no
-    transfer to finish (a read; a write of ``total_of(ctx)`` bytes, None when the
-    kernel judges the iovecs, that surely fits). Else False: the full path below
-    decides, on its own look (a terminal, a wait, a write the host may finish)."""
-    key = (ctx.task.tgid_native, fd)
+def runs_natively(engine, task, fd: int, events: int, total_of=None) -> bool:
+    """A read or write of the task that surely runs natively, told by one look
+    (probe.look) at the descriptor: not open, a file that never waits, non-blocking,
+    or ready with no transfer to finish (a read; a write of ``total_of()`` bytes,
+    None when the kernel judges the iovecs, that surely fits). Else False: the full
+    path below decides, on its own look (a terminal, a wait, a write the host may
+    finish). The caller has ruled out what comes before that path: chaos, a
+    timens_offsets file, a signalfd or a cancelable timerfd (quick_reads_ok)."""
+    key = (task.tgid_native, fd)
     skips = _devices_seen.get(key)
     if skips:   # a terminal's calls all take the full path: spare them this look
         _devices_seen[key] = skips - 1
         return False
-    facts = look(ctx, fd, events)
+    facts = look(engine, task, fd, events)
     if facts < 0:
         return True   # the kernel's EBADF
     kind = facts >> 16 & 0xF
@@ -137,8 +139,20 @@ def _runs_natively(ctx, fd: int, events: int, total_of=None) -> bool:
         return False  # a wait
     if facts & NONBLOCKING or events == POLLIN or kind == KIND_OTHER:
         return True
-    total = total_of(ctx)
+    total = total_of()
     return total is None or total <= (PIPE_SLOT if kind == KIND_FIFO else _SURELY_FITS_SOCKET)
+
+
+def quick_reads_ok(engine) -> bool:
+    """A read may take runs_natively's short path: no chaos (a ready read may return
+    part), no signalfd or cancelable timerfd (the host answers their reads)."""
+    return not (engine.chaos or engine.signalfds or engine.cancelable_timerfds)
+
+
+def quick_writes_ok(engine) -> bool:
+    """A write may take runs_natively's short path: no chaos, no timens_offsets file
+    open (the host takes writes to it; syscalls/time.py)."""
+    return not (engine.chaos or engine.timens.files_open)
 
 
 # (native pid, fd) -> how many more calls skip _runs_natively's look: the descriptor
@@ -150,9 +164,7 @@ _LOOKS_SPARED = 64
 
 @handles("read", "readv")
 def read(ctx, fd, buf, count, *_):
-    engine = ctx.engine
-    if not (engine.chaos or engine.signalfds or engine.cancelable_timerfds) and \
-            _runs_natively(ctx, s32(fd), POLLIN):
+    if quick_reads_ok(ctx.engine) and runs_natively(ctx.engine, ctx.task, s32(fd), POLLIN):
         return Native()
     probe = None
     if ctx.proc.ctty is not None:  # the controlling terminal's job control (syscalls/tty.py)
@@ -332,7 +344,8 @@ def write(ctx, fd, buf, count, *_):
     written = timens_offsets_write(ctx, s32(fd), buf, count)
     if written is not None:
         return written
-    if not ctx.engine.chaos and _runs_natively(ctx, s32(fd), POLLOUT, lambda c: count):
+    if quick_writes_ok(ctx.engine) and runs_natively(ctx.engine, ctx.task, s32(fd), POLLOUT,
+                                                     lambda: count):
         return Native()
     return _terminal_write(ctx, fd, lambda c: [(buf, count)])
 
@@ -342,8 +355,9 @@ def writev(ctx, fd, iov_ptr, count, *_):
     written = timens_offsets_writev(ctx, s32(fd), iov_ptr, count)
     if written is not None:
         return written
-    if not ctx.engine.chaos and _runs_natively(ctx, s32(fd), POLLOUT,
-                                               lambda c: _total(_iovecs(c, iov_ptr, s32(count)))):
+    if quick_writes_ok(ctx.engine) and runs_natively(
+            ctx.engine, ctx.task, s32(fd), POLLOUT,
+            lambda: _total(_iovecs(ctx, iov_ptr, s32(count)))):
         return Native()
     return _terminal_write(ctx, fd, lambda c: _iovecs(c, iov_ptr, s32(count)))
 

@@ -126,18 +126,19 @@ KIND_OTHER, KIND_NEVER_WAITS, KIND_FIFO, KIND_STREAM, KIND_CHAR = range(5)
 NONBLOCKING = 1 << 20
 
 
-def look(ctx, fd: int, events: int) -> int:
-    """The program's descriptor ``fd`` at a glance, for the calls that stop at every
+def look(engine, task, fd: int, events: int) -> int:
+    """The task's descriptor ``fd`` at a glance, for the calls that stop at every
     use: -errno when it cannot be duplicated (EBADF: not open), else its poll(2)
     revents for ``events`` (0 for a file that never waits) | its KIND_* << 16 |
     NONBLOCKING. The duplicate is closed at once (trace/_fdlook.c)."""
-    pidfd = ctx.engine._pidfd(ctx.task.tgid_native)
+    pidfd = engine._pidfd(task.tgid_native)
     if pidfd is None:
         return -errno.ESRCH
     if _c_look is not None:
         return _c_look(pidfd.fileno(), fd, events)
-    probe = _probe(ctx, fd)
-    if probe is None:
+    try:
+        probe = _Probe(engine.dup_tracee_fd(task, fd))
+    except OSError:
         return -errno.EBADF
     try:
         return _looked(probe, events)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import select
 import socket
 from pathlib import Path
@@ -120,13 +121,13 @@ def test_look_tells_kind_flags_and_readiness(tmp_path, monkeypatch, c_extension)
         rows = _descriptors(tmp_path, opened, sockets)
         seen = {}
         for name, fd, events, kind, nonblocking, revents in rows:
-            facts = probe_module.look(ctx, fd, events)
+            facts = probe_module.look(ctx.engine, ctx.task, fd, events)
             seen[name] = (facts >> 16 & 0xF, bool(facts & NONBLOCKING), facts & 0xFFFF)
         assert seen == {name: (kind, nonblocking, revents)
                         for name, _fd, _events, kind, nonblocking, revents in rows}
         closed = os.open("/dev/null", os.O_RDONLY)
         os.close(closed)
-        assert probe_module.look(ctx, closed, POLLIN) < 0
+        assert probe_module.look(ctx.engine, ctx.task, closed, POLLIN) < 0
     finally:
         for fd in opened:
             os.close(fd)
@@ -164,3 +165,48 @@ def test_writes_that_cannot_block_take_no_python_probe(c_programs, monkeypatch):
                 assert writes < lines // 50, (target, writes)
             else:
                 assert writes == 0, (target, writes)
+
+
+def _interleaved(program: str, monkeypatch, absorbing: bool):
+    """interleave.c in a host: (stdout, the clock at the end, the record of the
+    simulated calls, the report, how many writes took the full dispatch)."""
+    from pytest_simproc.engine import trap
+    from pytest_simproc.engine.decode import SyscallStops
+
+    dispatched = []
+    real = SyscallStops._on_seccomp
+
+    def counted(self, task, regs=None, args=None):
+        if regs is not None and regs.orig_rax == 1:
+            dispatched.append(task.tid)
+        return real(self, task, regs, args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SyscallStops, "_on_seccomp", counted)
+        if not absorbing:
+            patch.setattr(trap, "_absorb", lambda *_: False)
+        with SimHost(seed=7) as host:
+            p = host.spawn([program, "20000"])
+            host.run()
+            assert p.exit_status == Exited(0)
+            # (execve's environment pointer is the spawn's, in the tracer's memory)
+            record = [re.sub(r"0x[0-9a-f]+ /\*", "ENVP /*", line)
+                      for line in host._engine.strace.merged_lines()]
+            return p.stdout, host.now, record, host.report(), len(dispatched)
+
+
+def test_writes_resumed_at_their_stop_change_nothing_the_host_shows(build, monkeypatch):
+    """engine/quickcalls.py resumes a write that surely runs natively at its stop,
+    without the stop loop's turn: two writers sharing a pipe with emulated calls
+    between their lines (40,000 writes, the clock moved by bursts of their CPU) show
+    the same interleaving, CPU times, clock, record of simulated calls and report as
+    when every write takes the full turn -- while only a few writes (the quantum's
+    and the burst's ends, a full pipe) take it."""
+    program = build("interleave")
+    quick = _interleaved(program, monkeypatch, absorbing=True)
+    full = _interleaved(program, monkeypatch, absorbing=False)
+    assert quick[:4] == full[:4]
+    stdout = quick[0].decode()
+    assert stdout.count("\n") == 40001 and "ok 1 children" in stdout
+    assert quick[1] > 946684800   # the bursts moved the clock
+    assert full[4] >= 40000 and quick[4] < 40000 // 16, (full[4], quick[4])
