@@ -50,9 +50,11 @@ def absorb(engine, task: Task, regs, args) -> bool:
             or engine.injector is not None or nr in engine.extra_handlers
             or task.pending or task.native_parked or engine._cpu_armed
             or task.proc.rlimits[RLIMIT_CPU] != _NO_CPU_LIMIT
-            or burst.unapplied_ns + ns >= burst.threshold_ns   # the burst would apply
-            or not sched.keeps_turn(task)):                    # the pick would draw
+            or not sched.keeps_turn(task)):   # the pick would draw
         return False
+    if burst.unapplied_ns + ns >= burst.threshold_ns and (
+            engine.run_predicate is None or engine._until_ns > engine.clock.now_ns):
+        return False   # the burst would move the clock, or end a run without a predicate
     if not runs_natively(engine, task, s32(args[0]), events, lambda: args[2]):
         return False
     # the dispatch's part (engine/trap.py _dispatch, engine/decode.py _on_seccomp)

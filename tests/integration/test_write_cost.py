@@ -167,9 +167,12 @@ def test_writes_that_cannot_block_take_no_python_probe(c_programs, monkeypatch):
                 assert writes == 0, (target, writes)
 
 
-def _interleaved(program: str, monkeypatch, absorbing: bool):
+def _interleaved(program: str, monkeypatch, absorbing: bool, stepping: bool = False):
     """interleave.c in a host: (stdout, the clock at the end, the record of the
-    simulated calls, the report, how many writes took the full dispatch)."""
+    simulated calls, the report, how many writes took the full dispatch).
+    ``stepping``: first run in runs of this instant (no room for the clock) until a
+    predicate that counts its calls says so at every 997th, as drop-in mode's waits
+    do; the report then holds the call count and clock at each run's end."""
     from pytest_simproc.engine import trap
     from pytest_simproc.engine.decode import SyscallStops
 
@@ -187,12 +190,23 @@ def _interleaved(program: str, monkeypatch, absorbing: bool):
             patch.setattr(trap, "_absorb", lambda *_: False)
         with SimHost(seed=7) as host:
             p = host.spawn([program, "20000"])
+            steps = []
+            if stepping:
+                asked = [0]
+
+                def every_997th():
+                    asked[0] += 1
+                    return asked[0] % 997 == 0
+
+                for _ in range(30):
+                    host.run_until(every_997th, timeout=0)
+                    steps.append((asked[0], host.now))
             host.run()
             assert p.exit_status == Exited(0)
             # (execve's environment pointer is the spawn's, in the tracer's memory)
             record = [re.sub(r"0x[0-9a-f]+ /\*", "ENVP /*", line)
                       for line in host._engine.strace.merged_lines()]
-            return p.stdout, host.now, record, host.report(), len(dispatched)
+            return p.stdout, host.now, record, (host.report(), steps), len(dispatched)
 
 
 def test_writes_resumed_at_their_stop_change_nothing_the_host_shows(build, monkeypatch):
@@ -201,12 +215,15 @@ def test_writes_resumed_at_their_stop_change_nothing_the_host_shows(build, monke
     between their lines (40,000 writes, the clock moved by bursts of their CPU) show
     the same interleaving, CPU times, clock, record of simulated calls and report as
     when every write takes the full turn -- while only a few writes (the quantum's
-    and the burst's ends, a full pipe) take it."""
+    and the burst's ends, a full pipe) take it. Also in runs of this instant with a
+    predicate that counts its calls: it is asked as often, at the same points."""
     program = build("interleave")
-    quick = _interleaved(program, monkeypatch, absorbing=True)
-    full = _interleaved(program, monkeypatch, absorbing=False)
-    assert quick[:4] == full[:4]
-    stdout = quick[0].decode()
-    assert stdout.count("\n") == 40001 and "ok 1 children" in stdout
-    assert quick[1] > 946684800   # the bursts moved the clock
-    assert full[4] >= 40000 and quick[4] < 40000 // 16, (full[4], quick[4])
+    for stepping in (False, True):
+        quick = _interleaved(program, monkeypatch, True, stepping)
+        full = _interleaved(program, monkeypatch, False, stepping)
+        assert quick[:4] == full[:4]
+        stdout = quick[0].decode()
+        assert stdout.count("\n") == 40001 and "ok 1 children" in stdout
+        assert quick[1] > 946684800   # the bursts moved the clock
+        assert full[4] >= 40000 and quick[4] < 40000 // 16, (stepping, full[4], quick[4])
+    assert quick[3][1][-1][0] > 20 * 997   # the runs of this instant took steps
