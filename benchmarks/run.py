@@ -222,24 +222,19 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
                  {m: (1_000_000, 5_000_000) if not q else (200_000, 1_000_000)
                   for m in BASE_MODES},
                  "call", ("native", 10.0), floor_traps=()),
-        # a line's write(2) stops in a host: the host lets it run when it surely cannot
-        # block (syscalls/io.py); the child's reads of 64 KiB are few
-        Workload("l1", "(l) write(2) of a 64-byte line to a pipe a child drains",
-                 lambda n: [prog("write_lines"), str(n), "pipe"],
-                 {"native": (200_000, 1_000_000) if not q else (100_000, 500_000),
-                  "strace": (20_000, 100_000) if not q else (5_000, 25_000),
-                  "simproc": (20_000, 100_000) if not q else (5_000, 25_000)},
-                 "write", ("strace", 1.0), expect_line("lines={size}"), reps=3,
-                 floor_traps=("write", "read")),
-        # every blocking write to a terminal is finished by the host (syscalls/io.py)
-        Workload("l2", "(l) write(2) of a 64-byte line to a pty a child drains",
-                 lambda n: [prog("write_lines"), str(n), "pty"],
-                 {"native": (50_000, 250_000) if not q else (20_000, 100_000),
-                  "strace": (10_000, 50_000) if not q else (4_000, 20_000),
-                  "simproc": (10_000, 50_000) if not q else (4_000, 20_000)},
-                 "write", ("strace", 1.5), expect_line("lines={size}"), reps=3,
-                 floor_traps=("write", "read")),
     ]
+    # (l) a line's write(2) stops in a host: the host lets it run when it surely cannot
+    # block, resumed at its stop (engine/quickcalls.py); every blocking write to a
+    # terminal is finished by the host (syscalls/io.py). The child reads 64 KiB at once.
+    for key, target, na, sim, limit in (("l1", "pipe", 200_000, 20_000, 1.0),
+                                        ("l2", "pty", 50_000, 10_000, 1.5)):
+        na, sim = (na // 2, sim // 4) if q else (na, sim)
+        wl.append(Workload(
+            key, f"(l) write(2) of a 64-byte line to a {target} a child drains",
+            (lambda target: lambda n: [prog("write_lines"), str(n), target])(target),
+            {"native": (na, 5 * na), "strace": (sim, 5 * sim), "simproc": (sim, 5 * sim)},
+            "write", ("strace", limit), expect_line("lines={size}"), reps=3,
+            floor_traps=("write", "read")))
     for w in wl:
         if w.floor_traps is not None:
             # trapping nothing, the floor runs at native speed; otherwise at simproc's
