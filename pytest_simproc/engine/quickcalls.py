@@ -65,15 +65,27 @@ def absorb(engine, task: Task, regs, args) -> bool:
     task.regs = regs
     # the run loop's next turn: its predicate, then the pick of the same task
     predicate = engine.run_predicate
-    if predicate is not None and predicate():
-        task.stop = "seccomp"   # stopped with the call decided, as after its dispatch
-        task.ctx = SyscallContext(engine, task, nr, args, regs)
-        task.strace_call = None
-        task.native_call = Native()
-        engine.predicate_held = True
-        return False
+    if predicate is not None:
+        try:
+            held = predicate()
+        except BaseException:
+            _dispatched(engine, task, nr, args, regs)
+            raise
+        if held:
+            _dispatched(engine, task, nr, args, regs)
+            engine.predicate_held = True
+            return False
     sched.took_turn()
     watch = engine.watch   # (engine/trap.py _await: a new stop, a new slice)
     watch.since = _clock_gettime(_MONOTONIC)
     watch.epoch += 1
     return True
+
+
+def _dispatched(engine, task: Task, nr: int, args, regs) -> None:
+    """The task waits at its stop with its call decided, as after its dispatch
+    (engine/decode.py _on_seccomp with a Native outcome)."""
+    task.stop = "seccomp"
+    task.ctx = SyscallContext(engine, task, nr, args, regs)
+    task.strace_call = None
+    task.native_call = Native()

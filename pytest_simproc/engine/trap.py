@@ -355,7 +355,7 @@ class StopLoop:
 
 _SYSCALL_TRAP = _signal.SIGTRAP | 0x80   # PTRACE_O_TRACESYSGOOD's syscall stops
 _SIGTRAP, _EVENT_SECCOMP = _signal.SIGTRAP, pt.EVENT_SECCOMP
-_SECCOMP_STOP = (_EVENT_SECCOMP << 8 | _SIGTRAP) << 8 | 0x7F   # its wait(2) status
+_SECCOMP_STOP = pt.SECCOMP_STOP   # a seccomp stop's wait(2) status
 _CONT = pt.PTRACE_CONT
 _WALL, _WALL_NOTHREAD = pt.WALL, pt.WALL | pt.WNOTHREAD
 _clock_gettime = _time.clock_gettime
