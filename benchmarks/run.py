@@ -467,7 +467,7 @@ def summary_table(workloads, failed, metric):
     def ratio(a, b):
         return a / b if a is not None and b else None
 
-    for key in ("a", "b1", "b2", "c", "d", "i", "f", "j", "p1", "p2", "p3"):
+    for key in ("a", "b1", "b2", "c", "d", "i", "f", "j", "l1", "l2", "p1", "p2", "p3"):
         w = by.get(key)
         if w is None:
             continue
