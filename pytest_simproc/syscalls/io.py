@@ -155,7 +155,7 @@ def quick_writes_ok(engine) -> bool:
     return not (engine.chaos or engine.timens.files_open)
 
 
-# (native pid, fd) -> how many more calls skip _runs_natively's look: the descriptor
+# (native pid, fd) -> how many more calls skip runs_natively's look: the descriptor
 # was a character device (a terminal) when last looked at. A hint, never an answer:
 # a number reused for a pipe meanwhile only misses the short path that long.
 _devices_seen: dict[tuple[int, int], int] = {}
