@@ -223,6 +223,18 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
                   for m in BASE_MODES},
                  "call", ("native", 10.0), floor_traps=()),
     ]
+    # (l) a line's write(2) stops in a host: the host lets it run when it surely cannot
+    # block, resumed at its stop (engine/quickcalls.py); every blocking write to a
+    # terminal is finished by the host (syscalls/io.py). The child reads 64 KiB at once.
+    for key, target, na, sim, limit in (("l1", "pipe", 200_000, 20_000, 1.0),
+                                        ("l2", "pty", 50_000, 10_000, 1.5)):
+        na, sim = (na // 2, sim // 4) if q else (na, sim)
+        wl.append(Workload(
+            key, f"(l) write(2) of a 64-byte line to a {target} a child drains",
+            (lambda target: lambda n: [prog("write_lines"), str(n), target])(target),
+            {"native": (na, 5 * na), "strace": (sim, 5 * sim), "simproc": (sim, 5 * sim)},
+            "write", ("strace", limit), expect_line("lines={size}"), reps=3,
+            floor_traps=("write", "read")))
     for w in wl:
         if w.floor_traps is not None:
             # trapping nothing, the floor runs at native speed; otherwise at simproc's
@@ -455,7 +467,7 @@ def summary_table(workloads, failed, metric):
     def ratio(a, b):
         return a / b if a is not None and b else None
 
-    for key in ("a", "b1", "b2", "c", "d", "i", "f", "j", "p1", "p2", "p3"):
+    for key in ("a", "b1", "b2", "c", "d", "i", "f", "j", "l1", "l2", "p1", "p2", "p3"):
         w = by.get(key)
         if w is None:
             continue

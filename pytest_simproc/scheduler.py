@@ -85,6 +85,15 @@ class Scheduler:
         self._streak = 1 if spinner is None else 1 - (PREEMPTED_TURN - QUANTUM)
         return choice
 
+    def keeps_turn(self, task) -> bool:
+        """The next pick would give the running ``task`` its next call without a draw
+        (engine/quickcalls.py takes that turn itself, with took_turn)."""
+        return task is self._current and self._streak < QUANTUM and task in self._runnable
+
+    def took_turn(self) -> None:
+        """The running task's next call was taken as pick would have counted it."""
+        self._streak += 1
+
     def yield_cpu(self) -> None:
         """sched_yield(2): the current task goes to the back of the line."""
         self._streak = QUANTUM

@@ -18,6 +18,7 @@ from ..kernel.sigstate import SI_TKILL
 from ..syscalls.tty import route_parked_leaders
 from ..trace import ptrace_ops as pt
 from ..trace.memory import next_stop as _next_stop, stops as _stops
+from .quickcalls import absorb as _absorb
 from .records import Task, natively_pending
 
 _MONOTONIC = _time.CLOCK_MONOTONIC
@@ -29,10 +30,20 @@ _poll = select.poll
 class StopLoop:
     """Running the host: the scheduler's pick, its stop, the dispatch of stops."""
 
+    run_predicate = None     # the predicate of the run in progress (quickcalls.absorb)
+    predicate_held = False   # absorb found it true: the run ends at its next turn
+
     def run(self, until_ns: int, predicate=None, only=None) -> str:
         """Run until ``predicate()`` holds, every process ended, or virtual time would
         pass ``until_ns``. Returns "predicate", "exited" or "time". ``only``: run no
         process but the one with that pid."""
+        outer, self.run_predicate = self.run_predicate, predicate
+        try:
+            return self._run(until_ns, predicate, only)
+        finally:
+            self.run_predicate, self.predicate_held = outer, False
+
+    def _run(self, until_ns: int, predicate, only) -> str:
         eligible = _not_stopped if only is None else (
             lambda task: task.proc.pid == only and _not_stopped(task))
         start, self._until_ns = self.clock.now_ns, until_ns
@@ -40,7 +51,7 @@ class StopLoop:
         while True:
             if self._dying:
                 self._collect_dying()
-            if predicate is not None and predicate():
+            if predicate is not None and (self.predicate_held or predicate()):
                 return "predicate"
             if self.alive == 0:
                 return "exited"
@@ -135,11 +146,16 @@ class StopLoop:
             if how:
                 try:
                     native, status, regs, args = _step(how, task.native, who, flags)
+                    # reads and writes that surely run natively: resumed at once
+                    while (native == task.native and status == _SECCOMP_STOP
+                           and regs is not None and _absorb(self, task, regs, args)):
+                        native, status, regs, args = _step(_CONT, native, who, flags)
                 except pt.PtraceError as exc:   # the resume failed
                     self._vanished(task, exc)
                 else:
                     try:
-                        dispatch(native, status, regs, args)
+                        if task.stop is None:   # (else absorb dispatched it)
+                            dispatch(native, status, regs, args)
                     except pt.PtraceError as exc:
                         self._vanished(self.tasks.get(native), exc)
             while task.stop is None and task.expect_stop and not task.gone:
@@ -339,6 +355,8 @@ class StopLoop:
 
 _SYSCALL_TRAP = _signal.SIGTRAP | 0x80   # PTRACE_O_TRACESYSGOOD's syscall stops
 _SIGTRAP, _EVENT_SECCOMP = _signal.SIGTRAP, pt.EVENT_SECCOMP
+_SECCOMP_STOP = pt.SECCOMP_STOP   # a seccomp stop's wait(2) status
+_CONT = pt.PTRACE_CONT
 _WALL, _WALL_NOTHREAD = pt.WALL, pt.WALL | pt.WNOTHREAD
 _clock_gettime = _time.clock_gettime
 _step = pt.step

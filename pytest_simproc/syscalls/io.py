@@ -36,7 +36,8 @@ from ..trace.procstatus import fd_table_size
 from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec, s32,
                    u32)
 from .outcome import Block, Native
-from .probe import _never_waits, _probe, _Probe, fd_stat
+from .probe import (KIND_CHAR, KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER, NONBLOCKING,
+                    _never_waits, _probe, _Probe, look)
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
 from .time import timens_offsets_write, timens_offsets_writev
@@ -64,17 +65,16 @@ _connect.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
 _connect.restype = ctypes.c_int
 
 
-def _gated(ctx, fd: int, events: int, on_ready=None, st=None):
+def _gated(ctx, fd: int, events: int, on_ready=None, probe=None):
     """Run the call natively once ``fd`` is ready for ``events`` (or cannot block: a
     file that never waits skips ``on_ready``, which would run such a call natively).
-    ``st``: the descriptor's stat, if the caller took it; else the probe's fstat tells
-    (pidfd_getfd, fstat and close cost less than a stat of the /proc link)."""
-    if st is not None and _never_waits(st):
-        return Native()
-    probe = _probe(ctx, s32(fd))
+    ``probe``: the caller's probe of ``fd``, if it took one (this call closes it);
+    pidfd_getfd, fstat and close cost less than a stat of the /proc link."""
     if probe is None:
-        return Native()  # EBADF and friends: the kernel answers
-    if st is None and _never_waits(probe.stat):
+        probe = _probe(ctx, s32(fd))
+        if probe is None:
+            return Native()  # EBADF and friends: the kernel answers
+    if _never_waits(probe.stat):
         probe.close()
         return Native()
     if probe.nonblocking or probe.revents(events):
@@ -111,36 +111,102 @@ def _chaos_read(ctx, probe, count):
     return Native(regs={"rdx": cut}) if cut < ready else Native()
 
 
+def runs_natively(engine, task, fd: int, events: int, total_of=None) -> bool:
+    """A read or write of the task that surely runs natively, told by one look
+    (probe.look) at the descriptor: not open, a file that never waits, non-blocking,
+    or ready with no transfer to finish (a read; a write of ``total_of()`` bytes,
+    None when the kernel judges the iovecs, that surely fits). Else False: the full
+    path below decides, on its own look (a terminal, a wait, a write the host may
+    finish). The caller has ruled out what comes before that path: chaos, a
+    timens_offsets file, a signalfd or a cancelable timerfd (quick_reads_ok)."""
+    key = (task.tgid_native, fd)
+    skips = _devices_seen.get(key)
+    if skips:   # a terminal's calls all take the full path: spare them this look
+        _devices_seen[key] = skips - 1
+        return False
+    facts = look(engine, task, fd, events)
+    if facts < 0:
+        return True   # the kernel's EBADF
+    kind = facts >> 16 & 0xF
+    if kind == KIND_NEVER_WAITS:
+        return True
+    if kind == KIND_CHAR:
+        if len(_devices_seen) >= 1024:
+            _devices_seen.clear()
+        _devices_seen[key] = _LOOKS_SPARED
+        return False  # a terminal's job control, a write the host finishes, a device
+    if not facts & (NONBLOCKING | 0xFFFF):
+        return False  # a wait
+    if facts & NONBLOCKING or events == POLLIN or kind == KIND_OTHER:
+        return True
+    total = total_of()
+    return total is None or total <= (PIPE_SLOT if kind == KIND_FIFO else _SURELY_FITS_SOCKET)
+
+
+def quick_reads_ok(engine) -> bool:
+    """A read may take runs_natively's short path: no chaos (a ready read may return
+    part), no signalfd or cancelable timerfd (the host answers their reads)."""
+    return not (engine.chaos or engine.signalfds or engine.cancelable_timerfds)
+
+
+def quick_writes_ok(engine) -> bool:
+    """A write may take runs_natively's short path: no chaos, no timens_offsets file
+    open (the host takes writes to it; syscalls/time.py)."""
+    return not (engine.chaos or engine.timens.files_open)
+
+
+# (native pid, fd) -> how many more calls skip runs_natively's look: the descriptor
+# was a character device (a terminal) when last looked at. A hint, never an answer:
+# a number reused for a pipe meanwhile only misses the short path that long.
+_devices_seen: dict[tuple[int, int], int] = {}
+_LOOKS_SPARED = 64
+
+
 @handles("read", "readv")
 def read(ctx, fd, buf, count, *_):
-    st = None
+    if quick_reads_ok(ctx.engine) and runs_natively(ctx.engine, ctx.task, s32(fd), POLLIN):
+        return Native()
+    probe = None
     if ctx.proc.ctty is not None:  # the controlling terminal's job control (syscalls/tty.py)
-        st = fd_stat(ctx, s32(fd))
-        checked = terminal_io(ctx, s32(fd), False, terminal_device(st))
+        probe = _probe(ctx, s32(fd))
+        checked = terminal_io(ctx, s32(fd), False, _device(probe))
         if isinstance(checked, int):
+            _close(probe)
             return checked
         if checked is not None:
-            return _read_terminal(ctx, fd, checked, st)
+            return _read_terminal(ctx, fd, checked, probe)
     sfd = signalfd_at(ctx, s32(fd)) if ctx.engine.signalfds else None
     if sfd is not None and ctx.nr == _READ:
+        _close(probe)
         return read_signalfd(ctx, sfd, buf, count)
     if ctx.engine.cancelable_timerfds and ctx.nr == _READ:
         tfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
         if tfd is not None and tfd.cancel_on_set:
-            return _gated(ctx, fd, POLLIN, lambda c, _probe: read_timerfd(c, tfd, count))
+            return _gated(ctx, fd, POLLIN, lambda c, _probe: read_timerfd(c, tfd, count),
+                          probe)
     if ctx.engine.chaos and ctx.nr == _READ:
-        return _gated(ctx, fd, POLLIN, lambda c, probe: _chaos_read(c, probe, count), st)
-    return _gated(ctx, fd, POLLIN, st=st)
+        return _gated(ctx, fd, POLLIN, lambda c, p: _chaos_read(c, p, count), probe)
+    return _gated(ctx, fd, POLLIN, probe=probe)
 
 
-def _read_terminal(ctx, fd, term, st):
+def _device(probe):
+    """terminal_device of a probe's stat (None: not open)."""
+    return terminal_device(None if probe is None else probe.stat)
+
+
+def _close(probe) -> None:
+    if probe is not None:
+        probe.close()
+
+
+def _read_terminal(ctx, fd, term, probe):
     """A read of the controlling terminal: one that waited when it hung up fails
     with EIO (syscalls/tty.py hung_up)."""
     parked = []
 
     def ready(_c, _probe):
         return -errno.EIO if parked and hung_up(term) else Native()
-    outcome = _gated(ctx, fd, POLLIN, ready, st)
+    outcome = _gated(ctx, fd, POLLIN, ready, probe)
     if isinstance(outcome, Block):
         parked.append(True)
     return outcome
@@ -207,18 +273,20 @@ def _outgoing(ctx, probe, segments, flags, sockets_only=False):
         return Native()
     # a terminal: POLLOUT says only that some room is left (n_tty_poll: write room > 0),
     # and none tells how much, so even a byte (ONLCR's "\r\n") may sleep half way
-    return _send_from_host(ctx, s32(ctx.args[0]), list(segments), u32(flags), 0)
+    return _send_from_host(ctx, s32(ctx.args[0]), list(segments), u32(flags), 0, probe)
 
 
-def _send_from_host(ctx, fd, remaining, flags, sent):
+def _send_from_host(ctx, fd, remaining, flags, sent, lent=None):
     """Write what a blocking call still has to write through the host's duplicate: it
     shares the open file description, so the bytes go exactly where the program's
     would. As much as fits without blocking, then the caller parks until POLLOUT for
     the rest. It returns the total once all is written, or the count so far when an
-    error or a signal handler cuts it short (write(2), signal(7))."""
-    probe = _probe(ctx, fd)
+    error or a signal handler cuts it short (write(2), signal(7)). ``lent``: the
+    caller's probe of ``fd``, which the caller closes."""
+    probe = lent or _probe(ctx, fd)
     if probe is None:
         return sent or -errno.EBADF
+    own = probe is not lent
     while remaining:
         base, length = remaining[0]
         chunk = ctx.mem.read(base, min(length, _CHUNK))
@@ -227,7 +295,8 @@ def _send_from_host(ctx, fd, remaining, flags, sent):
         except BlockingIOError:
             break
         except OSError as exc:
-            probe.close()
+            if own:
+                probe.close()
             # SIGPIPE: a pipe's writer gets it even after a partial write (pipe(7)); a
             # socket's only when nothing was sent (unix_stream_sendmsg, tcp_sendmsg)
             if exc.errno == errno.EPIPE and not flags & MSG_NOSIGNAL and (
@@ -237,8 +306,11 @@ def _send_from_host(ctx, fd, remaining, flags, sent):
         sent += n
         _advance(remaining, n)
     if not remaining:
-        probe.close()
+        if own:
+            probe.close()
         return sent
+    if not own:  # the wait needs a duplicate of its own
+        return _send_from_host(ctx, fd, remaining, flags, sent)
 
     def retry(c):
         return _send_from_host(c, fd, remaining, flags, sent)
@@ -272,6 +344,9 @@ def write(ctx, fd, buf, count, *_):
     written = timens_offsets_write(ctx, s32(fd), buf, count)
     if written is not None:
         return written
+    if quick_writes_ok(ctx.engine) and runs_natively(ctx.engine, ctx.task, s32(fd), POLLOUT,
+                                                     lambda: count):
+        return Native()
     return _terminal_write(ctx, fd, lambda c: [(buf, count)])
 
 
@@ -280,19 +355,28 @@ def writev(ctx, fd, iov_ptr, count, *_):
     written = timens_offsets_writev(ctx, s32(fd), iov_ptr, count)
     if written is not None:
         return written
+    if quick_writes_ok(ctx.engine) and runs_natively(
+            ctx.engine, ctx.task, s32(fd), POLLOUT,
+            lambda: _total(_iovecs(ctx, iov_ptr, s32(count)))):
+        return Native()
     return _terminal_write(ctx, fd, lambda c: _iovecs(c, iov_ptr, s32(count)))
+
+
+def _total(segments) -> int | None:
+    return None if segments is None else sum(length for _, length in segments)
 
 
 def _terminal_write(ctx, fd, segments_of):
     """write(2)/writev(2) of ``segments_of(ctx)`` (None: the kernel judges the iovecs):
     a terminal's job control and a pty master's signals (syscalls/tty.py) around the
     ready write."""
-    typed = st = None
+    typed = probe = None
     if ctx.proc.ctty is not None or any_modelled(ctx.table):
-        st = fd_stat(ctx, s32(fd))
-        device = terminal_device(st)
+        probe = _probe(ctx, s32(fd))
+        device = _device(probe)
         checked = terminal_io(ctx, s32(fd), True, device)
         if isinstance(checked, int):
+            _close(probe)
             return checked
         typed = typed_on_master(ctx, s32(fd), device)
 
@@ -302,7 +386,7 @@ def _terminal_write(ctx, fd, segments_of):
             return Native()
         outcome = _outgoing(c, probe, segments, 0)
         return outcome if typed is None else typed(c, segments, outcome)
-    return _gated(ctx, fd, POLLOUT, ready, st)
+    return _gated(ctx, fd, POLLOUT, ready, probe)
 
 
 _MSGHDR = struct.Struct("<QI4xQQQQi4x")   # name, namelen, iov, iovlen, control, controllen, flags

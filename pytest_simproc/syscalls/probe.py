@@ -7,11 +7,17 @@ when it finishes a program's blocking write (io.py).
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import select
 import socket
 import stat
+
+try:
+    from ..trace._fdlook import look as _c_look
+except ImportError:   # built without a C compiler: the same look from Python
+    _c_look = None
 
 MSG_DONTWAIT, MSG_NOSIGNAL = 0x40, 0x4000
 # Taken when the plugin loads: in drop-in mode select.poll is the test's fake
@@ -23,13 +29,14 @@ _poll = select.poll
 class _Probe:
     """A duplicate of a tracee's descriptor and what it is."""
 
-    __slots__ = ("fd", "stat", "mode", "nonblocking", "_socket")
+    __slots__ = ("fd", "stat", "mode", "flags", "nonblocking", "_socket")
 
     def __init__(self, fd: int):
         self.fd = fd
         self.stat = os.fstat(fd)
         self.mode = self.stat.st_mode
-        self.nonblocking = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
+        self.flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        self.nonblocking = bool(self.flags & os.O_NONBLOCK)
         self._socket = None
 
     def _socket_kind(self) -> tuple[int, int]:
@@ -60,19 +67,19 @@ class _Probe:
     def write_nonblocking(self, data: bytes, flags: int) -> int:
         """write(2)/send(2) ``data`` without sleeping (BlockingIOError if nothing fits).
         The tracee is stopped, so flipping O_NONBLOCK on the shared open file
-        description for one call is seen by nobody."""
+        description for one call is seen by nobody (nor can its flags have changed
+        since the probe read them)."""
         if stat.S_ISSOCK(self.mode):
             sock = socket.socket(fileno=self.fd)
             try:
                 return sock.send(data, flags | MSG_DONTWAIT | MSG_NOSIGNAL)
             finally:
                 sock.detach()
-        old = fcntl.fcntl(self.fd, fcntl.F_GETFL)
-        fcntl.fcntl(self.fd, fcntl.F_SETFL, old | os.O_NONBLOCK)
+        fcntl.fcntl(self.fd, fcntl.F_SETFL, self.flags | os.O_NONBLOCK)
         try:
             return os.write(self.fd, data)
         finally:
-            fcntl.fcntl(self.fd, fcntl.F_SETFL, old)
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, self.flags)
 
     def revents(self, events: int) -> int:
         poller = _poll()
@@ -104,15 +111,6 @@ def _probe(ctx, fd: int):
 _MEM_DEVICES_THAT_NEVER_WAIT = frozenset({3, 5, 7, 8, 9})
 
 
-def fd_stat(ctx, fd: int):
-    """The stat of the program's descriptor ``fd`` through its /proc link, or None if
-    it is not open."""
-    try:
-        return os.stat(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
-    except OSError:
-        return None
-
-
 def _never_waits(st) -> bool:
     """The descriptor whose stat is ``st`` is a file that never makes a call wait (a
     regular file, directory, block device or one of the memory devices)."""
@@ -121,3 +119,44 @@ def _never_waits(st) -> bool:
         return (os.major(st.st_rdev) == 1
                 and os.minor(st.st_rdev) in _MEM_DEVICES_THAT_NEVER_WAIT)
     return stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISBLK(mode)
+
+
+# look(): what a descriptor is, packed as trace/_fdlook.c packs it
+KIND_OTHER, KIND_NEVER_WAITS, KIND_FIFO, KIND_STREAM, KIND_CHAR = range(5)
+NONBLOCKING = 1 << 20
+
+
+def look(engine, task, fd: int, events: int) -> int:
+    """The task's descriptor ``fd`` at a glance, for the calls that stop at every
+    use: -errno when it cannot be duplicated (EBADF: not open), else its poll(2)
+    revents for ``events`` (0 for a file that never waits) | its KIND_* << 16 |
+    NONBLOCKING. The duplicate is closed at once (trace/_fdlook.c)."""
+    pidfd = engine._pidfd(task.tgid_native)
+    if pidfd is None:
+        return -errno.ESRCH
+    if _c_look is not None:
+        return _c_look(pidfd.fileno(), fd, events)
+    try:
+        probe = _Probe(engine.dup_tracee_fd(task, fd))
+    except OSError:
+        return -errno.EBADF
+    try:
+        return _looked(probe, events)
+    finally:
+        probe.close()
+
+
+def _looked(probe: _Probe, events: int) -> int:
+    mode = probe.mode
+    if _never_waits(probe.stat):
+        kind = KIND_NEVER_WAITS
+    elif stat.S_ISCHR(mode):
+        kind = KIND_CHAR
+    elif stat.S_ISFIFO(mode):
+        kind = KIND_FIFO
+    elif stat.S_ISSOCK(mode) and probe.socket_type == socket.SOCK_STREAM:
+        kind = KIND_STREAM
+    else:
+        kind = KIND_OTHER
+    out = kind << 16 | (NONBLOCKING if probe.nonblocking else 0)
+    return out if kind == KIND_NEVER_WAITS else out | probe.revents(events)
