@@ -208,6 +208,7 @@ class _PagePool:
             if self._directory is None:
                 self._directory = _shared_memory_dir()
                 atexit.register(self._remove_files)
+                _remove_stale(self._directory, self.PREFIX)
         while True:
             name = f"{self.PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
             try:
@@ -250,6 +251,33 @@ class _PagePool:
             except OSError:
                 pass
         self._files.clear()
+
+
+def _remove_stale(directory: str, prefix: str) -> None:
+    """Remove the pages of processes that died without their exit handlers (killed,
+    or ended by os._exit): ours (same owner) whose process is gone. A pool keeps its
+    pages for its process's life, so such a death leaves one behind."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    me = os.geteuid()
+    for name in names:
+        pid = name[len(prefix):].partition("-")[0]
+        if not name.startswith(prefix) or not pid.isdigit():
+            continue
+        path = os.path.join(directory, name)
+        try:
+            if os.stat(path).st_uid != me:
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        except OSError:
+            continue   # alive (EPERM: another user's), or the file went meanwhile
 
 
 def _shared_memory_dir() -> str:

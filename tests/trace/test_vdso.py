@@ -141,3 +141,27 @@ def test_a_forked_child_does_not_share_the_pool(tmp_path):
     finally:
         again.unmapped = True
         again.close()
+
+
+def test_a_new_pool_removes_the_pages_of_dead_processes():
+    """A process killed (or ended by os._exit) leaves its pool's pages: the next
+    process's pool removes those whose process is gone, and no other."""
+    image = image_or_skip()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)   # a pid no process has now
+    directory = vdso._shared_memory_dir()
+    stale = os.path.join(directory, f"{vdso._PagePool.PREFIX}{pid}-0badc0de")
+    alive = os.path.join(directory, f"{vdso._PagePool.PREFIX}{os.getpid()}-0badc0de")
+    for path in (stale, alive):
+        with open(path, "wb"):
+            pass
+    try:
+        page = vdso._PagePool().take(image)
+        page.close()
+        assert not os.path.exists(stale) and os.path.exists(alive)
+    finally:
+        for path in (stale, alive):
+            if os.path.exists(path):
+                os.unlink(path)
