@@ -89,7 +89,12 @@ class TestView(ProcView):
         self.session = session
         self.pid = os.getpid()
         self.shift_ns = _own_start_ticks() * (NSEC // HZ)
-        self.root = os.fsencode(os.path.join(self.engine.data_dir, ".proc-test"))
+
+    @property
+    def root(self) -> bytes:
+        """Where the test's rendered files go: in the host's data dir, made when the
+        test first reads one."""
+        return os.fsencode(os.path.join(self.engine.data_dir, ".proc-test"))
 
     def _test_zombie(self, pid: int) -> bool:
         return self.engine.table.get(pid) is None and self.session._zombie_child(pid)

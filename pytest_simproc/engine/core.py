@@ -25,7 +25,7 @@ from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
 from ..trace.procstatus import vm_hwm_kb
 from ..trace.seccomp import prepared_filter
-from ..trace.vdso import ClockPage, image as vdso_image
+from ..trace.vdso import image as vdso_image, take_page
 from .decode import SyscallStops
 from .deliver import SignalDelivery
 from .fdobjects import FdObjects, PidFdRef, SignalFd, TimerFd
@@ -67,7 +67,9 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.seed = seed
         self.network = network  # "loopback" or "outside" (syscalls/net.py)
         self.cpu_ns_per_syscall = cpu_ns_per_syscall
-        self.data_dir = data_dir
+        # the host's data dir, or a function that makes it at its first use (programs
+        # that need no file of the host's, most, leave it unmade)
+        self._data_dir = data_dir
         self.table = ProcessTable(rlimits=rlimits)
         self.procview = ProcView(self)   # /proc as the host's programs see it
         self.clock = VirtualClock(start_time_ns)
@@ -88,7 +90,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         # the page the programs' vDSO reads the clocks from (trace/vdso.py); without
         # one (no C compiler), programs get no vDSO and every clock read traps
         image = vdso_image()
-        self.clock_page = ClockPage(data_dir, image) if image is not None else None
+        self.clock_page = take_page(image) if image is not None else None
         if self.clock_page is not None:
             self.clock.on_change = self.clock_page.publish
         if chaos:
@@ -146,7 +148,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         else:
             from ..strace import StraceLog
             self.strace_recorded = None
-            self.strace = StraceLog(mode=strace, directory=data_dir, hostname=hostname,
+            self.strace = StraceLog(mode=strace, directory=self.data_dir, hostname=hostname,
                                     start_ns=start_time_ns)
             # every call is logged, so every call stops the tracee
             self._filter = prepared_filter(None)
@@ -169,6 +171,17 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self._dying: set[Task] = set()             # retired, native death not seen yet
         # ids of the Process records still alive at stop_time: their final state is Running
         self.running_at_stop: set[int] = set()
+
+    @property
+    def data_dir(self) -> str:
+        if callable(self._data_dir):
+            self._data_dir = self._data_dir()
+        return self._data_dir
+
+    def made_data_dir(self) -> str | None:
+        """The data dir if it exists yet (no file of the host's can be in one that
+        does not), without making it."""
+        return None if callable(self._data_dir) else self._data_dir
 
     def _watched_numbers(self) -> frozenset:
         """The calls users' hooks answer and fault-injection rules name."""

@@ -406,9 +406,18 @@ def _final_state(status: int):
 
 
 def _read_cmdline(native: int) -> list[str]:
+    """Its argv, from /proc (with os.read: a file object's open asks fstat, ioctl and
+    lseek first, six calls more at every exec)."""
     try:
-        with open(f"/proc/{native}/cmdline", "rb") as f:
-            raw = f.read()
+        fd = os.open(f"/proc/{native}/cmdline", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return []
-    return [os.fsdecode(a) for a in raw.split(b"\0")[:-1]]
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    return [os.fsdecode(a) for a in b"".join(chunks).split(b"\0")[:-1]]

@@ -46,11 +46,12 @@ _FATAL_BY_DEFAULT = frozenset(
                    _signal.SIGTTIN, _signal.SIGTTOU, _signal.SIGURG, _signal.SIGWINCH))
 
 
-def measured_environment(env: dict, data_dir: str) -> "str | None":
+def measured_environment(env: dict, data_dir) -> "str | None":
     """Point the coverage configuration in ``env`` (or, if the caller gave an
     environment without it, the test run's own; or the file COVERAGE_PROCESS_START
-    names) at the host's private directory, with the patches and the plugin above;
-    return the run's data file, or None when the run measures no subprocesses."""
+    names) at the host's private directory (``data_dir()``: asked only then), with
+    the patches and the plugin above; return the run's data file, or None when the
+    run measures no subprocesses."""
     serialized = env.get(CONFIG_VARIABLE) or os.environ.get(CONFIG_VARIABLE)
     if not serialized:
         start = env.get(START_VARIABLE) or os.environ.get(START_VARIABLE)
@@ -66,7 +67,7 @@ def measured_environment(env: dict, data_dir: str) -> "str | None":
         data_file = config["data_file"]
     except (ValueError, KeyError, TypeError):
         return None  # not coverage's: left alone
-    private = os.path.join(data_dir, PRIVATE)
+    private = os.path.join(data_dir(), PRIVATE)
     os.makedirs(private, exist_ok=True)
     config["data_file"] = os.path.join(private, os.path.basename(data_file))
     config["parallel"] = True

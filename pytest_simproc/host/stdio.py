@@ -68,11 +68,14 @@ def _redirect(fds, stdout, stderr):
 
 
 
-def open_stdio(data_dir: str, exe: str, stdin, captured=("stdout", "stderr")):
+def open_stdio(data_dir, exe: str, stdin, captured=("stdout", "stderr")):
     """The descriptors for a new program's 0, 1, 2, the temporary paths of its
     ``captured`` stdout and stderr (None, and descriptor -1, for one going elsewhere:
-    no file is made for it), and the descriptors to close once it is spawned."""
+    no file is made for it), and the descriptors to close once it is spawned.
+    ``data_dir``: where the files go, or a function that gives it when one is made."""
     data = _check_stdin(stdin)  # before anything is created
+    if callable(data_dir) and (data is not None or captured):
+        data_dir = data_dir()
     close_after, paths = [], []
     try:
         if stdin is None:

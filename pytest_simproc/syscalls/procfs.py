@@ -416,8 +416,9 @@ def _virtual_link(ctx, buf: int, size: int, result: int) -> int:
     if result <= 0:
         return result
     data = ctx.mem.read(buf, result)
-    rendered = _rendered_root(ctx) + b"/"
-    if data.startswith(rendered):
+    made = ctx.engine.made_data_dir()  # no rendered file is in a data dir not made yet
+    rendered = None if made is None else os.fsencode(os.path.join(made, ".proc", ""))
+    if rendered is not None and data.startswith(rendered):
         value = b"/proc/" + data[len(rendered):]
     elif data.startswith(b"/proc/"):
         comps = _virtual_base(ctx, [c for c in data.split(b"/") if c])

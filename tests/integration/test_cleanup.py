@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from pytest_simproc import Signaled, SimHost
+from pytest_simproc import Exited, Signaled, SimHost
 
 
 def _native_pids(host) -> list[int]:
@@ -94,3 +94,24 @@ def test_a_program_killed_natively_while_stopped_ends_killed(answer):
     assert proc.exit_status == Signaled(signal.SIGKILL)
     assert proc.stdout == b""
     host.close()
+
+
+def test_a_host_makes_its_data_dir_only_when_something_goes_there():
+    """A program whose output goes elsewhere leaves the host nothing to keep: no
+    directory is made (a mkdtemp and an rmtree per drop-in test, milliseconds on a
+    loaded disk); the first use makes it, and close removes it."""
+    import glob
+    import tempfile
+    pattern = os.path.join(tempfile.gettempdir(), "simproc-lazydir-*")
+    before = set(glob.glob(pattern))
+    with open(os.devnull, "wb") as null, SimHost(hostname="lazydir") as host:
+        p = host.spawn(["sh", "-c", "date; echo err >&2"], stdout=null, stderr=null)
+        host.run()
+        assert p.exit_status == Exited(0)
+        assert set(glob.glob(pattern)) == before
+        made = host.data_dir
+        assert os.path.isdir(made) and set(glob.glob(pattern)) == before | {made}
+        q = host.spawn(["echo", "kept"])
+        host.run()
+        assert q.stdout == b"kept\n" and os.path.dirname(q.stdout_path) == made
+    assert set(glob.glob(pattern)) == before

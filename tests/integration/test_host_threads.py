@@ -106,3 +106,24 @@ def test_a_forked_child_of_the_test_runs_its_own_host():
             raise AssertionError("the forked child's host hung")
         time.sleep(0.05)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_call_on_the_tracer_thread_costs_its_caller_few_python_calls():
+    """A host's every step is a call handed to its tracer thread and waited for (four
+    or more per drop-in test): a lock per call, not a Future with its condition,
+    whose Python bookkeeping on both threads cost each call more than its wake-ups.
+    Errors still come back whole."""
+    import sys
+    with SimHost() as host:
+        host._tracer.call(int)
+        seen = []
+        sys.setprofile(lambda frame, event, arg: seen.append(frame.f_code.co_name)
+                       if event == "call" else None)
+        try:
+            assert host._tracer.call(int, "7") == 7
+        finally:
+            sys.setprofile(None)
+        assert len(seen) <= 3, seen
+        with pytest.raises(ValueError, match="invalid literal") as info:
+            host._tracer.call(int, "x")
+        assert info.value.__traceback__ is not None

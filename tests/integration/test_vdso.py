@@ -151,10 +151,10 @@ def test_musl_finds_the_hosts_vdso(tmp_path, static):
 
 
 def test_a_program_that_cannot_map_the_page_runs_without_a_vdso(build):
-    """The clock page gone from the data dir: the program's openat fails, its entry
-    code is put back, it starts with no vDSO and its clock reads trap, same values."""
+    """The clock page's file gone: the program's openat fails, its entry code is put
+    back, it starts with no vDSO and its clock reads trap, same values."""
     with SimHost(strace="deterministic") as host:
-        os.unlink(os.path.join(host.data_dir, ".clock-page"))
+        os.unlink(host._engine.clock_page.path)
         p = host.spawn([build("vdso_reads"), "10"])
         host.run()
         assert p.exit_status == Exited(0), p.stderr

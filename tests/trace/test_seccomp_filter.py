@@ -1,6 +1,6 @@
 """The seccomp filter's decisions, checked by running its BPF program on given
-seccomp_data (no kernel needed): a tiny interpreter for the four instructions the
-filter uses (load word, jump if equal, jump if bits set, return)."""
+seccomp_data (no kernel needed): a tiny interpreter for the five instructions the
+filter uses (load word, jump if equal, if greater or equal, if bits set, return)."""
 from __future__ import annotations
 
 import struct
@@ -17,24 +17,30 @@ AUDIT_ARCH_I386 = 0x40000003
 TRAP = SECCOMP_RET_TRAP | FOREIGN_ABI_TAG
 LD_W_ABS = seccomp.BPF_LD | seccomp.BPF_W | seccomp.BPF_ABS
 JEQ = seccomp.BPF_JMP | seccomp.BPF_JEQ | seccomp.BPF_K
+JGE = seccomp.BPF_JMP | seccomp.BPF_JGE | seccomp.BPF_K
 JSET = seccomp.BPF_JMP | seccomp.BPF_JSET | seccomp.BPF_K
 RET = seccomp.BPF_RET | seccomp.BPF_K
 
 
-def run(program: bytes, nr: int, args=(0,) * 6, arch=AUDIT_ARCH_X86_64) -> int:
-    """The filter's return value for struct seccomp_data {nr, arch, ip, args[6]}."""
+def run(program: bytes, nr: int, args=(0,) * 6, arch=AUDIT_ARCH_X86_64, steps=None) -> int:
+    """The filter's return value for struct seccomp_data {nr, arch, ip, args[6]};
+    ``steps``, a list, gets the number of instructions run appended."""
     args = [a & (2**64 - 1) for a in args] + [0] * (6 - len(args))
     data = struct.pack("<iIQ6Q", nr, arch, 0, *args)
     insns = [struct.unpack_from("=HBBI", program, i) for i in range(0, len(program), 8)]
     assert 0 < len(insns) <= 4096  # BPF_MAXINSNS
     pc, acc = 0, 0
     while True:
+        if steps is not None:
+            steps.append(pc)
         code, jt, jf, k = insns[pc]
         if code == LD_W_ABS:
             acc = struct.unpack_from("<I", data, k)[0]
             pc += 1
         elif code == JEQ:
             pc += 1 + (jt if acc == k else jf)
+        elif code == JGE:
+            pc += 1 + (jt if acc >= k else jf)
         elif code == JSET:
             pc += 1 + (jt if acc & k else jf)
         elif code == RET:
@@ -70,6 +76,19 @@ def test_fcntl_and_ioctl_are_traced_only_for_the_commands_that_reach_out():
         assert run(REAL, IOCTL, (3, request, 0)) == SECCOMP_RET_TRACE
     for request in (0x5401, 0x5413, 0x541B, 0x5421):  # TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO
         assert run(REAL, IOCTL, (3, request, 0)) == SECCOMP_RET_ALLOW
+
+
+def test_any_number_is_decided_in_a_few_steps():
+    """A search, not a list: installing a filter runs it for every number (the
+    kernel's action cache), so each step on the way is paid ~450 times per spawn."""
+    longest = 0
+    for nr in range(0, 1024):
+        if nr in CONDITIONAL:
+            continue  # decided by its argument: no longer cached once that is loaded
+        steps = []
+        run(REAL, nr, steps=steps)
+        longest = max(longest, len(steps))
+    assert longest <= 2 * len(intercepted_numbers()).bit_length() + 8
 
 
 def test_other_abis_are_trapped_never_run():
