@@ -84,6 +84,46 @@ def _read(path: str) -> bytes | None:
         return None
 
 
+# The lines of a zombie's /proc/N/status, in the kernel's order (proc_pid_status:
+# no mm, no fs, so no Umask and no Vm* lines); those a kernel lacks are left out.
+_ZOMBIE_STATUS = (b"Name", b"State", b"Tgid", b"Ngid", b"Pid", b"PPid", b"TracerPid",
+                  b"Uid", b"Gid", b"FDSize", b"Groups", b"NStgid", b"NSpid", b"NSpgid",
+                  b"NSsid", b"Kthread", b"Threads", b"SigQ", b"SigPnd", b"ShdPnd", b"SigBlk",
+                  b"SigIgn", b"SigCgt", b"CapInh", b"CapPrm", b"CapEff", b"CapBnd",
+                  b"CapAmb", b"NoNewPrivs", b"Seccomp", b"Seccomp_filters",
+                  b"Speculation_Store_Bypass", b"SpeculationIndirectBranch",
+                  b"Cpus_allowed", b"Cpus_allowed_list", b"Mems_allowed",
+                  b"Mems_allowed_list", b"voluntary_ctxt_switches",
+                  b"nonvoluntary_ctxt_switches")
+_ZERO_MASK = b"0000000000000000"
+
+
+def _modelled_status(proc) -> bytes:
+    """/proc/N/status of init or a zombie, which have no native process: a zombie's
+    lines (proc(5)), with the credentials, capabilities and CPU and memory masks the
+    programs inherit from the machine's test process, and no pending or handled
+    signal, no thread but the main one, no context switch counted (init, which is no
+    zombie, has its Umask too)."""
+    own = dict(line.split(b":", 1) for line in (_read("/proc/self/status") or b"").split(b"\n")
+               if b":" in line)
+    limit = own.get(b"SigQ", b"0/0").strip().split(b"/")[-1]
+    values = {b"Name": proc.exe.encode()[:15], b"FDSize": b"0", b"Threads": b"1",
+              b"SigQ": b"0/" + limit, b"SigPnd": _ZERO_MASK, b"ShdPnd": _ZERO_MASK,
+              b"SigBlk": _ZERO_MASK, b"SigIgn": _ZERO_MASK, b"SigCgt": _ZERO_MASK,
+              b"voluntary_ctxt_switches": b"0", b"nonvoluntary_ctxt_switches": b"0"}
+    lines = []
+    for key in _ZOMBIE_STATUS:
+        value = values.get(key)
+        if value is None:
+            if key not in own:
+                continue
+            value = own[key].lstrip(b"\t")
+        lines.append(b"%s:\t%s" % (key, value))
+        if key == b"Name" and not proc.is_zombie:
+            lines.append(b"Umask:\t0022")
+    return b"\n".join(lines) + b"\n"
+
+
 class ProcView:
     """/proc of one host. ``engine`` gives the process table, the clock and each
     process's live tasks (tid, native tid, whether the host parks it)."""
@@ -197,14 +237,7 @@ class ProcView:
         native = self.native_dir(pid, None if tid == pid else tid)
         raw = _read(f"{native}/status") if native else None
         if raw is None:
-            uid, gid = os.getuid(), os.getgid()
-            raw = (b"Name:\t%s\nUmask:\t0022\nState:\t\nTgid:\t\nNgid:\t\nPid:\t\nPPid:\t\n"
-                   b"TracerPid:\t\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t0\n"
-                   b"Groups:\t\nNStgid:\t\nNSpid:\t\nNSpgid:\t\nNSsid:\t\nThreads:\t1\n"
-                   b"SigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
-                   b"SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
-                   b"SigCgt:\t0000000000000000\n"
-                   % (proc.exe.encode()[:15], uid, uid, uid, uid, gid, gid, gid, gid))
+            raw = _modelled_status(proc)
             letter = None
         else:
             line = raw[raw.index(b"State:"):].split(b"\n", 1)[0]

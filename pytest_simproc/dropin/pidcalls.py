@@ -83,13 +83,17 @@ def _by_process(real):
 
 
 def _one_cpu(real, as_list: bool):
-    """sched_getaffinity of a host process: CPU 0, as the programs see it."""
+    """sched_getaffinity of a host process: CPU 0, as the programs see it (a zombie
+    still has its mask, syscalls/misc.py)."""
     def fake(pid, *args):
         found = _host(pid)
         if found is None:
             return real(pid, *args)
-        if found[1] is None:
-            raise _esrch()
+        view, task = found
+        if task is None:
+            with view.session._lock:
+                if view.process(pid) is None:
+                    raise _esrch()
         return [0] if as_list else {0}
     fake.__name__ = fake.__qualname__ = real.__name__
     fake.__doc__ = real.__doc__

@@ -1,0 +1,53 @@
+"""Drop-in mode: what psutil's own suite checks of the processes a test starts (issue 13
+item 2), written as that suite writes it: plain subprocess and psutil, no simproc API.
+It passes natively and under ``--simproc``; each test prints the pids it saw, and the
+outer test checks that under ``--simproc`` they were the host's (from 1000).
+"""
+from __future__ import annotations
+
+pytest_plugins = ["pytester"]
+
+INNER = """
+import json
+import os
+import subprocess
+import time
+
+import psutil
+import pytest
+
+
+def observed(name, pids):
+    print("OBSERVED", json.dumps([name, pids]))
+
+
+def until(condition):
+    for _ in range(400):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("never happened")
+
+
+def test_every_call_on_a_zombie_child_answers():
+    p = subprocess.Popen(["true"])
+    z = psutil.Process(p.pid)
+    until(lambda: z.status() == psutil.STATUS_ZOMBIE)
+    switches = z.num_ctx_switches()
+    assert switches.voluntary >= 0 and switches.involuntary >= 0
+    assert z.ppid() == os.getpid() and z.num_threads() == 1
+    assert z.uids().real == os.getuid() and z.gids().real == os.getgid()
+    assert z.cpu_affinity()
+    assert p.wait() == 0
+    observed("zombie", [p.pid])
+"""
+
+
+def test_psutil_checks_natively(observed):
+    seen = dict(observed(INNER, [], passed=1))
+    assert len(seen) == 1
+
+
+def test_psutil_checks_under_simproc_see_the_hosts_pids(observed):
+    seen = dict(observed(INNER, ["--simproc"], passed=1))
+    assert seen == {"zombie": [1000]}
