@@ -40,14 +40,26 @@ def test_every_call_on_a_zombie_child_answers():
     assert z.cpu_affinity()
     assert p.wait() == 0
     observed("zombie", [p.pid])
+def test_a_child_started_now_was_created_now():
+    p = subprocess.Popen(["sleep", "30"])
+    child, me = psutil.Process(p.pid), psutil.Process()
+    assert abs(child.create_time() - time.time()) < 2
+    assert psutil.boot_time() < me.create_time() <= child.create_time() < time.time() + 1
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    assert abs(psutil.boot_time() + uptime - time.time()) < 2
+    assert me.children() == [child] and child.parent() == me
+    p.kill()
+    p.wait()
+    observed("created", [p.pid])
 """
 
 
 def test_psutil_checks_natively(observed):
-    seen = dict(observed(INNER, [], passed=1))
-    assert len(seen) == 1
+    seen = dict(observed(INNER, [], passed=2))
+    assert len(seen) == 2
 
 
 def test_psutil_checks_under_simproc_see_the_hosts_pids(observed):
-    seen = dict(observed(INNER, ["--simproc"], passed=1))
-    assert seen == {"zombie": [1000]}
+    seen = dict(observed(INNER, ["--simproc"], passed=2))
+    assert seen == {"zombie": [1000], "created": [1000]}
