@@ -176,7 +176,9 @@ _PSUTIL: list = []  # psutil's C calls, made once psutil is imported
 def replaced() -> list:
     """(module, attribute, the real object, its fake) for the calls above, and for
     psutil's C calls that take a pid if psutil has been imported."""
-    cext = sys.modules.get("psutil._psutil_linux")
+    # psutil's extension: _psutil_linux up to 8.0, _psutil since (one module for all
+    # platforms)
+    cext = sys.modules.get("psutil._psutil_linux") or sys.modules.get("psutil._psutil")
     if cext is not None and not _PSUTIL:
         for name in ("proc_priority_get", "proc_priority_set", "proc_cpu_affinity_set",
                      "proc_ioprio_get", "proc_ioprio_set"):

@@ -5,6 +5,8 @@ outer test checks that under ``--simproc`` they were the host's (from 1000).
 """
 from __future__ import annotations
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 INNER = """
@@ -40,6 +42,8 @@ def test_every_call_on_a_zombie_child_answers():
     assert z.cpu_affinity()
     assert p.wait() == 0
     observed("zombie", [p.pid])
+
+
 def test_a_child_started_now_was_created_now():
     p = subprocess.Popen(["sleep", "30"])
     child, me = psutil.Process(p.pid), psutil.Process()
@@ -52,14 +56,40 @@ def test_a_child_started_now_was_created_now():
     p.kill()
     p.wait()
     observed("created", [p.pid])
+
+
+def test_an_invalid_cpu_for_a_child_is_a_value_error():
+    p = subprocess.Popen(["sleep", "30"])
+    child = psutil.Process(p.pid)
+    with pytest.raises(ValueError):
+        child.cpu_affinity([len(psutil.cpu_times(percpu=True)) + 10])
+    with pytest.raises(ValueError):
+        child.cpu_affinity([0, -1])
+    child.cpu_affinity(child.cpu_affinity())
+    p.kill()
+    p.wait()
+    observed("affinity", [p.pid])
 """
 
 
 def test_psutil_checks_natively(observed):
-    seen = dict(observed(INNER, [], passed=2))
-    assert len(seen) == 2
+    seen = dict(observed(INNER, [], passed=3))
+    assert len(seen) == 3
 
 
-def test_psutil_checks_under_simproc_see_the_hosts_pids(observed):
-    seen = dict(observed(INNER, ["--simproc"], passed=2))
-    assert seen == {"zombie": [1000], "created": [1000]}
+# psutil after 8.0 builds its extension as psutil._psutil (psutil._psutil_linux before):
+# the installed one, under the newer name
+NEWER_PSUTIL = """
+import sys
+import psutil
+if "psutil._psutil" not in sys.modules:
+    sys.modules["psutil._psutil"] = sys.modules.pop("psutil._psutil_linux")
+"""
+
+
+@pytest.mark.parametrize("conftest", [None, NEWER_PSUTIL], ids=["installed", "newer"])
+def test_psutil_checks_under_simproc_see_the_hosts_pids(pytester, observed, conftest):
+    if conftest is not None:
+        pytester.makeconftest(conftest)
+    seen = dict(observed(INNER, ["--simproc"], passed=3))
+    assert seen == {"zombie": [1000], "created": [1000], "affinity": [1000]}
