@@ -469,6 +469,9 @@ def _expected_state_failures(host, expected) -> list[str]:
 
 # ------------------------------------------------------------------ drop-in mode
 _DROPIN = pytest.StashKey()
+# config.stash: the session a test left running for the next (its wider fixtures'
+# processes live on), and those fixtures
+_CARRIED = pytest.StashKey()
 
 
 def dropin_enabled(config) -> bool:
@@ -481,8 +484,18 @@ def pytest_runtest_setup(item):
     """Drop-in mode starts before the test's fixtures are set up (they may spawn too).
     Tests that ask for the ``simhost`` fixture already have a host and are left alone."""
     settings = _settings(item.config)
-    if (not settings.dropin or "simhost" in getattr(item, "fixturenames", ())
-            or isinstance(item, _BadMarkerItem)):
+    if not settings.dropin:
+        return
+    carried = item.config.stash.get(_CARRIED, None)
+    if carried is not None:  # a wider fixture's processes live in it: this test's too
+        del item.config.stash[_CARRIED]
+        session, holders = carried
+        item.stash[_DROPIN] = (session, None)
+        item.stash[_HOLDERS] = holders
+        if session._host is not None:
+            _register_host(item, session._host, None)
+        return
+    if "simhost" in getattr(item, "fixturenames", ()) or isinstance(item, _BadMarkerItem):
         return
     if item.stash.get(_PLAIN, False):
         options, expected = settings.plain_options(item), None
@@ -505,7 +518,7 @@ def pytest_runtest_teardown(item, nextitem):
     try:
         return (yield)
     finally:
-        _stop_dropin(item)
+        _stop_dropin(item, carry=nextitem is not None)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -516,18 +529,57 @@ def pytest_runtest_protocol(item, nextitem):
         _stop_dropin(item)
 
 
+def pytest_sessionfinish(session):
+    carried = session.config.stash.get(_CARRIED, None)
+    if carried is not None:  # the run ended before the next test (-x, an error)
+        del session.config.stash[_CARRIED]
+        carried[0].stop()
+
+
 def _dropin_host(item, options) -> SimHost:
     host = make_host(item.config, options)
     _register_host(item, host, item.stash[_DROPIN][1])
     return host
 
 
-def _stop_dropin(item) -> None:
+_HOLDERS = pytest.StashKey()  # item.stash: the wider fixtures whose processes it keeps
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """A fixture wider than a test (class, module, session scope; unittest's
+    setUpClass) that leaves a process of the test's host running keeps the host: its
+    tests share it until the fixture is torn down, as natively the process lives on
+    for them."""
+    if fixturedef.scope == "function" or not _settings(request.config).dropin:
+        return (yield)
+    from .dropin.routing import active_session
+    session = active_session()
+    before = _live_pids(session)
+    result = yield
+    if session is not None and session is active_session() and _live_pids(session) - before:
+        item = getattr(request, "_pyfuncitem", None)
+        if item is not None:
+            item.stash.setdefault(_HOLDERS, []).append(fixturedef)
+    return result
+
+
+def _live_pids(session) -> set:
+    if session is None or session._host is None or session._closed:
+        return set()
+    return {p.pid for p in session._host._engine.table.live()}
+
+
+def _stop_dropin(item, carry: bool = False) -> None:
     entry = item.stash.get(_DROPIN, None)
     if entry is None:
         return
     del item.stash[_DROPIN]
     session = entry[0]
+    holders = [f for f in item.stash.get(_HOLDERS, ()) if f.cached_result is not None]
+    if carry and holders and not session._closed:
+        item.config.stash[_CARRIED] = (session, holders)  # the next test goes on in it
+        return
     if session._host is not None:
         _record(item, session._host)
     session.stop()

@@ -93,3 +93,79 @@ def test_psutil_checks_under_simproc_see_the_hosts_pids(pytester, observed, conf
         pytester.makeconftest(conftest)
     seen = dict(observed(INNER, ["--simproc"], passed=3))
     assert seen == {"zombie": [1000], "created": [1000], "affinity": [1000]}
+
+
+# A process a wider fixture starts lives on for the tests that use it (psutil's
+# test_posix: setUpClass starts a python, each test compares ps with psutil).
+WIDER = """
+import json
+import subprocess
+import unittest
+
+import psutil
+import pytest
+
+
+def observed(name, pids):
+    print("OBSERVED", json.dumps([name, pids]))
+
+
+def ps(field, pid):
+    return subprocess.run(["ps", "--no-headers", "-o", field, "-p", str(pid)],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture(scope="class")
+def daemon():
+    p = subprocess.Popen(["sleep", "1000"])
+    yield p
+    p.terminate()
+    assert p.wait() == -15
+
+
+class TestADaemonOfTheClass:
+    def test_first(self, daemon):
+        assert psutil.Process(daemon.pid).cmdline() == ["sleep", "1000"]
+        observed("first", [daemon.pid])
+
+    def test_second(self, daemon):
+        assert int(ps("pid", daemon.pid)) == daemon.pid and ps("comm", daemon.pid) == "sleep"
+        assert psutil.Process(daemon.pid).status() == psutil.STATUS_SLEEPING
+        observed("second", [daemon.pid])
+
+
+class TestSetUpClass(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.proc = subprocess.Popen(["sleep", "1000"], stdin=subprocess.PIPE)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.kill()
+        cls.proc.wait()
+        cls.proc.stdin.close()
+
+    def test_a(self):
+        assert ps("args", self.proc.pid) == "sleep 1000"
+        observed("a", [self.proc.pid])
+
+    def test_b(self):
+        assert psutil.Process(self.proc.pid).name() == "sleep"
+        assert ps("user", self.proc.pid) == psutil.Process(self.proc.pid).username()
+        observed("b", [self.proc.pid])
+
+
+def test_alone():
+    p = subprocess.Popen(["true"])
+    assert p.wait() == 0
+    observed("alone", [p.pid])
+"""
+
+
+@pytest.mark.parametrize("args", [[], ["--simproc"]], ids=["natively", "simproc"])
+def test_a_wider_fixtures_process_lives_for_its_tests(observed, args):
+    seen = dict(observed(WIDER, args, passed=5))
+    assert seen["first"] == seen["second"] and seen["a"] == seen["b"]
+    if args:  # one host for each class, its process first; a host of its own after
+        assert seen == {"first": [1000], "second": [1000], "a": [1000], "b": [1000],
+                        "alone": [1000]}
