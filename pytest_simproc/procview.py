@@ -19,6 +19,7 @@ import os
 import re
 
 from .kernel import rusage
+from .kernel.rlimits import RLIM_INFINITY
 from .kernel.errors import KernelError
 from .kernel.tty import stat_fields
 
@@ -74,6 +75,22 @@ def namespace_link(target: bytes) -> bytes:
     if own != target:
         return target
     return b"%s:[%d]" % (kind, INITIAL_NAMESPACES[kind])
+
+
+# /proc/N/limits (proc_pid_limits in fs/proc/base.c): name and unit of each limit, in
+# resource order
+_LIMITS = (("Max cpu time", "seconds"), ("Max file size", "bytes"),
+           ("Max data size", "bytes"), ("Max stack size", "bytes"),
+           ("Max core file size", "bytes"), ("Max resident set", "bytes"),
+           ("Max processes", "processes"), ("Max open files", "files"),
+           ("Max locked memory", "bytes"), ("Max address space", "bytes"),
+           ("Max file locks", "locks"), ("Max pending signals", "signals"),
+           ("Max msgqueue size", "bytes"), ("Max nice priority", ""),
+           ("Max realtime priority", ""), ("Max realtime timeout", "us"))
+
+
+def _limit(value: int) -> str:
+    return "%-20s " % ("unlimited" if value == RLIM_INFINITY else value)
 
 
 def _read(path: str) -> bytes | None:
@@ -314,6 +331,17 @@ class ProcView:
             return b""
         return b"".join(b"%d " % child for child in self.process(pid).children)
 
+    def limits(self, pid: int) -> bytes:
+        """/proc/<pid>/limits: the host's limits of the process, the ones getrlimit(2)
+        gives it (the native process's differ but for those the kernel enforces)."""
+        rlimits = self.process(pid).rlimits
+        out = ["%-25s %-20s %-20s %-10s\n" % ("Limit", "Soft Limit", "Hard Limit", "Units")]
+        for which, (name, unit) in enumerate(_LIMITS):
+            soft, hard = rlimits[which]
+            out.append("%-25s %s%s%s\n" % (name, _limit(soft), _limit(hard),
+                                           "%-10s" % unit if unit else ""))
+        return "".join(out).encode()
+
     def comm(self, pid: int) -> bytes:
         return self.process(pid).exe.encode()[:15] + b"\n"
 
@@ -353,7 +381,15 @@ class ProcView:
 
     # ------------------------------------------------------------- by name
     PID_FILES = ("stat", "status", "cmdline", "comm", "environ", "sched", "schedstat",
-                 "timens_offsets")
+                 "timens_offsets", "limits")
+    # the files of a process without a native one (init, a zombie) that hold no number
+    # of the host: a zombie's, which has no memory, I/O or wait channel left
+    MODEL_FILES = {"statm": b"0 0 0 0 0 0 0\n",
+                   "io": b"rchar: 0\nwchar: 0\nsyscr: 0\nsyscw: 0\nread_bytes: 0\n"
+                         b"write_bytes: 0\ncancelled_write_bytes: 0\n",
+                   "maps": b"", "smaps": b"", "numa_maps": b"", "oom_score": b"0\n",
+                   "wchan": b"0", "personality": b"00000000\n"}
+    MODEL_DIRS = ("fd", "fdinfo", "map_files")  # empty
     SYSTEM_FILES = {"uptime": "uptime", "stat": "system_stat", "loadavg": "loadavg"}
 
     def pid_file(self, pid: int, tid: int | None, name: str) -> bytes | None:
@@ -371,6 +407,8 @@ class ProcView:
             return self.schedstat(pid)
         if name == "timens_offsets":
             return self.timens_offsets(pid)
+        if name == "limits":
+            return self.limits(pid)
         if name == "stack":
             # the kernel's own frames (ptrace_stop for a task the host parks): answered
             # as by a kernel built without CONFIG_STACKTRACE, where the file is absent
@@ -383,7 +421,7 @@ class ProcView:
             return self.comm(pid)
         if name == "environ":
             return b""
-        return None
+        return self.MODEL_FILES.get(name)
 
     def system_file(self, name: str, reader: int | None = None) -> bytes | None:
         """/proc/<name> as process ``reader`` reads it (None: as the root namespace)."""

@@ -201,7 +201,8 @@ class TestView(ProcView):
             rest = rest[2:]  # a zombie's one task
         if len(rest) != 1:
             return None
-        if native is None and rest[0] not in self.PID_FILES + ("children",):
+        if native is None and rest[0] not in self.PID_FILES + ("children",) and (
+                rest[0] not in self.MODEL_FILES):
             return None
         return self.pid_file(pid, tid, rest[0])
 

@@ -169,3 +169,58 @@ def test_a_wider_fixtures_process_lives_for_its_tests(observed, args):
     if args:  # one host for each class, its process first; a host of its own after
         assert seen == {"first": [1000], "second": [1000], "a": [1000], "b": [1000],
                         "alone": [1000]}
+
+
+# A program that looks at every process with psutil (psutil's scripts/ps.py) reads
+# the files of each, init's and a zombie's too, which have no native process in a host.
+EVERY = '''
+import json
+import os
+import subprocess
+import sys
+
+import psutil
+
+SCRIPT = """
+import json, os, subprocess, time
+import psutil
+
+zombie = subprocess.Popen(["true"])
+while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE:
+    time.sleep(0.01)
+attrs = ["pid", "ppid", "status", "memory_info", "io_counters", "num_fds",
+         "memory_maps", "cpu_num", "num_ctx_switches"]
+seen = {p.pid: p.info for p in psutil.process_iter(attrs, ad_value=None)}
+mine = seen[zombie.pid]
+assert mine["ppid"] == os.getpid() and mine["status"] == psutil.STATUS_ZOMBIE
+assert mine["memory_info"].rss == 0 and mine["num_fds"] == 0 and mine["memory_maps"] is None
+assert mine["io_counters"] is None or mine["io_counters"].read_count >= 0
+assert psutil.Process(zombie.pid).rlimit(psutil.RLIMIT_NOFILE) == psutil.Process().rlimit(
+    psutil.RLIMIT_NOFILE)
+init = seen[1]
+assert init["memory_info"] is not None and init["num_ctx_switches"] is not None
+import resource
+show = lambda v: "unlimited" if v == resource.RLIM_INFINITY else str(v)
+with open("/proc/self/limits") as f:
+    rows = {line[:25].strip(): line[26:].split()[:2] for line in f.read().splitlines()[1:]}
+for name, which in (("Max processes", resource.RLIMIT_NPROC),
+                    ("Max open files", resource.RLIMIT_NOFILE),
+                    ("Max stack size", resource.RLIMIT_STACK)):
+    assert rows[name] == [show(v) for v in resource.getrlimit(which)], (name, rows[name])
+print(json.dumps([os.getpid(), zombie.pid]))
+zombie.wait()
+"""
+
+
+def test_a_program_lists_every_process_with_psutil():
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    print("OBSERVED", json.dumps(["every", json.loads(out.stdout)]))
+'''
+
+
+@pytest.mark.parametrize("args", [[], ["--simproc"]], ids=["natively", "simproc"])
+def test_a_program_reads_every_process(observed, args):
+    seen = dict(observed(EVERY, args, passed=1))
+    if args:
+        assert seen == {"every": [1000, 1001]}
