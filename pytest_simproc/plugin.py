@@ -486,9 +486,11 @@ def pytest_runtest_setup(item):
     settings = _settings(item.config)
     if not settings.dropin:
         return
-    carried = item.config.stash.get(_CARRIED, None)
+    carried = _take_carried(item.config)
+    if carried is not None and not _alive(carried[1]):
+        carried[0].stop()  # its fixtures went outside a test's teardown
+        carried = None
     if carried is not None:  # a wider fixture's processes live in it: this test's too
-        del item.config.stash[_CARRIED]
         session, holders = carried
         item.stash[_DROPIN] = (session, None)
         item.stash[_HOLDERS] = holders
@@ -530,9 +532,8 @@ def pytest_runtest_protocol(item, nextitem):
 
 
 def pytest_sessionfinish(session):
-    carried = session.config.stash.get(_CARRIED, None)
+    carried = _take_carried(session.config)
     if carried is not None:  # the run ended before the next test (-x, an error)
-        del session.config.stash[_CARRIED]
         carried[0].stop()
 
 
@@ -564,6 +565,17 @@ def pytest_fixture_setup(fixturedef, request):
     return result
 
 
+def _take_carried(config):
+    carried = config.stash.get(_CARRIED, None)
+    if carried is not None:
+        del config.stash[_CARRIED]
+    return carried
+
+
+def _alive(fixturedefs) -> list:
+    return [f for f in fixturedefs if f.cached_result is not None]
+
+
 def _live_pids(session) -> set:
     if session is None or session._host is None or session._closed:
         return set()
@@ -576,8 +588,10 @@ def _stop_dropin(item, carry: bool = False) -> None:
         return
     del item.stash[_DROPIN]
     session = entry[0]
-    holders = [f for f in item.stash.get(_HOLDERS, ()) if f.cached_result is not None]
-    if carry and holders and not session._closed:
+    holders = _alive(item.stash.get(_HOLDERS, ()))
+    # reruns (--simproc-verify, chaos) each get a host of their own, as without a fixture
+    rerun = item.config.getoption("simproc_verify") or chaos_seed(item) is not None
+    if carry and holders and not session._closed and not rerun:
         item.config.stash[_CARRIED] = (session, holders)  # the next test goes on in it
         return
     if session._host is not None:
