@@ -10,25 +10,13 @@ import pytest
 pytest_plugins = ["pytester"]
 
 INNER = """
-import json
 import os
 import subprocess
 import time
 
 import psutil
 import pytest
-
-
-def observed(name, pids):
-    print("OBSERVED", json.dumps([name, pids]))
-
-
-def until(condition):
-    for _ in range(400):
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("never happened")
+from dropin_helpers import observed, until
 
 
 def test_every_call_on_a_zombie_child_answers():
@@ -72,9 +60,13 @@ def test_an_invalid_cpu_for_a_child_is_a_value_error():
 """
 
 
-def test_psutil_checks_natively(observed):
-    seen = dict(observed(INNER, [], passed=3))
-    assert len(seen) == 3
+def pids(seen: dict) -> dict:
+    """What ``observe`` returned: name -> the pids the test printed."""
+    return {name: pids for name, (pids, _, _) in seen.items()}
+
+
+def test_psutil_checks_natively(observe):
+    assert len(observe(INNER, [], passed=3)) == 3
 
 
 # psutil after 8.0 builds its extension as psutil._psutil (psutil._psutil_linux before):
@@ -88,26 +80,20 @@ if "psutil._psutil" not in sys.modules:
 
 
 @pytest.mark.parametrize("conftest", [None, NEWER_PSUTIL], ids=["installed", "newer"])
-def test_psutil_checks_under_simproc_see_the_hosts_pids(pytester, observed, conftest):
-    if conftest is not None:
-        pytester.makeconftest(conftest)
-    seen = dict(observed(INNER, ["--simproc"], passed=3))
+def test_psutil_checks_under_simproc_see_the_hosts_pids(observe, conftest):
+    seen = pids(observe(INNER, ["--simproc"], passed=3, conftest=conftest))
     assert seen == {"zombie": [1000], "created": [1000], "affinity": [1000]}
 
 
 # A process a wider fixture starts lives on for the tests that use it (psutil's
 # test_posix: setUpClass starts a python, each test compares ps with psutil).
 WIDER = """
-import json
 import subprocess
 import unittest
 
 import psutil
 import pytest
-
-
-def observed(name, pids):
-    print("OBSERVED", json.dumps([name, pids]))
+from dropin_helpers import observed
 
 
 def ps(field, pid):
@@ -163,8 +149,8 @@ def test_alone():
 
 
 @pytest.mark.parametrize("args", [[], ["--simproc"]], ids=["natively", "simproc"])
-def test_a_wider_fixtures_process_lives_for_its_tests(observed, args):
-    seen = dict(observed(WIDER, args, passed=5))
+def test_a_wider_fixtures_process_lives_for_its_tests(observe, args):
+    seen = pids(observe(WIDER, args, passed=5))
     assert seen["first"] == seen["second"] and seen["a"] == seen["b"]
     if args:  # one host for each class, its process first; a host of its own after
         assert seen == {"first": [1000], "second": [1000], "a": [1000], "b": [1000],
@@ -179,7 +165,7 @@ import os
 import subprocess
 import sys
 
-import psutil
+from dropin_helpers import observed
 
 SCRIPT = """
 import json, os, subprocess, time
@@ -215,12 +201,12 @@ zombie.wait()
 def test_a_program_lists_every_process_with_psutil():
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    print("OBSERVED", json.dumps(["every", json.loads(out.stdout)]))
+    observed("every", json.loads(out.stdout))
 '''
 
 
 @pytest.mark.parametrize("args", [[], ["--simproc"]], ids=["natively", "simproc"])
-def test_a_program_reads_every_process(observed, args):
-    seen = dict(observed(EVERY, args, passed=1))
+def test_a_program_reads_every_process(observe, args):
+    seen = pids(observe(EVERY, args, passed=1))
     if args:
         assert seen == {"every": [1000, 1001]}
