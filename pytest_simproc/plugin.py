@@ -490,6 +490,8 @@ def pytest_runtest_setup(item):
         if _CARRIED:  # the host of wider fixtures waits for the next drop-in test
             _CARRIED[0].set_aside(active=False)
         return
+    if _CARRIED and not _WIDER:  # its fixtures went outside a test's teardown (explore)
+        _CARRIED.pop().stop()
     if _CARRIED:
         session = _CARRIED[0]  # wider fixtures' programs live on in it (_carry)
         session.take_up()
@@ -540,18 +542,32 @@ _CARRIED: list = []
 
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef, request):
+    """Note the fixtures wider than a test set up during a drop-in session that may
+    hold its programs: the suite's own, and any that started one (unittest's
+    setUpClass is a fixture of pytest's: psutil's test_posix starts a python there)."""
+    if fixturedef.scope == "function" or not _settings(request.config).dropin:
+        return (yield)
+    from .dropin.routing import _matches, active_session
+    session = active_session()
+    before = _live_pids(session)
     result = yield
-    if fixturedef.scope != "function" and _settings(request.config).dropin:
-        from .dropin.routing import _matches, active_session
-        # pytest's own (tmp_path_factory...) hold no programs
+    if session is not None and session is active_session():
+        # pytest's own (tmp_path_factory...) hold no programs unless they started one
         module = getattr(fixturedef.func, "__module__", None) or ""
-        if active_session() is not None and not _matches(module, ("_pytest", "pytest_simproc")):
+        if (not _matches(module, ("_pytest", "pytest_simproc"))
+                or _live_pids(session) - before):
             _WIDER[fixturedef] = None
     return result
 
 
 def pytest_fixture_post_finalizer(fixturedef, request):
     _WIDER.pop(fixturedef, None)
+
+
+def _live_pids(session) -> set:
+    if session is None or session._host is None or session._closed:
+        return set()
+    return {p.pid for p in session._host._engine.table.live()}
 
 
 def _carry(session) -> bool:
@@ -576,7 +592,9 @@ def _stop_dropin(item, carry: bool = False) -> None:
         return
     del item.stash[_DROPIN]
     session = entry[0]
-    if carry and not _settings(item.config).verify and _carry(session):
+    # reruns (--simproc-verify, chaos) each get a host of their own, as without a fixture
+    rerun = _settings(item.config).verify or chaos_seed(item) is not None
+    if carry and not rerun and _carry(session):
         session.set_aside()
         _CARRIED[:] = [session]
         return

@@ -19,6 +19,7 @@ import os
 import re
 
 from .kernel import rusage
+from .kernel.rlimits import RLIM_INFINITY
 from .kernel.errors import KernelError
 from .kernel.tty import stat_fields
 
@@ -76,12 +77,68 @@ def namespace_link(target: bytes) -> bytes:
     return b"%s:[%d]" % (kind, INITIAL_NAMESPACES[kind])
 
 
+# /proc/N/limits (proc_pid_limits in fs/proc/base.c): name and unit of each limit, in
+# resource order
+_LIMITS = (("Max cpu time", "seconds"), ("Max file size", "bytes"),
+           ("Max data size", "bytes"), ("Max stack size", "bytes"),
+           ("Max core file size", "bytes"), ("Max resident set", "bytes"),
+           ("Max processes", "processes"), ("Max open files", "files"),
+           ("Max locked memory", "bytes"), ("Max address space", "bytes"),
+           ("Max file locks", "locks"), ("Max pending signals", "signals"),
+           ("Max msgqueue size", "bytes"), ("Max nice priority", ""),
+           ("Max realtime priority", ""), ("Max realtime timeout", "us"))
+
+
+def _limit(value: int) -> str:
+    return "%-20s " % ("unlimited" if value == RLIM_INFINITY else value)
+
+
 def _read(path: str) -> bytes | None:
     try:
         with open(path, "rb") as f:
             return f.read()
     except OSError:
         return None
+
+
+# The lines of a zombie's /proc/N/status, in the kernel's order (proc_pid_status:
+# no mm, no fs, so no Umask and no Vm* lines); those a kernel lacks are left out.
+_ZOMBIE_STATUS = (b"Name", b"State", b"Tgid", b"Ngid", b"Pid", b"PPid", b"TracerPid",
+                  b"Uid", b"Gid", b"FDSize", b"Groups", b"NStgid", b"NSpid", b"NSpgid",
+                  b"NSsid", b"Kthread", b"Threads", b"SigQ", b"SigPnd", b"ShdPnd", b"SigBlk",
+                  b"SigIgn", b"SigCgt", b"CapInh", b"CapPrm", b"CapEff", b"CapBnd",
+                  b"CapAmb", b"NoNewPrivs", b"Seccomp", b"Seccomp_filters",
+                  b"Speculation_Store_Bypass", b"SpeculationIndirectBranch",
+                  b"Cpus_allowed", b"Cpus_allowed_list", b"Mems_allowed",
+                  b"Mems_allowed_list", b"voluntary_ctxt_switches",
+                  b"nonvoluntary_ctxt_switches")
+_ZERO_MASK = b"0000000000000000"
+
+
+def _modelled_status(proc) -> bytes:
+    """/proc/N/status of init or a zombie, which have no native process: a zombie's
+    lines (proc(5)), with the credentials, capabilities and CPU and memory masks the
+    programs inherit from the machine's test process, and no pending or handled
+    signal, no thread but the main one, no context switch counted (init, which is no
+    zombie, has its Umask too)."""
+    own = dict(line.split(b":", 1) for line in (_read("/proc/self/status") or b"").split(b"\n")
+               if b":" in line)
+    limit = own.get(b"SigQ", b"0/0").strip().split(b"/")[-1]
+    values = {b"Name": proc.exe.encode()[:15], b"FDSize": b"0", b"Threads": b"1",
+              b"SigQ": b"0/" + limit, b"SigPnd": _ZERO_MASK, b"ShdPnd": _ZERO_MASK,
+              b"SigBlk": _ZERO_MASK, b"SigIgn": _ZERO_MASK, b"SigCgt": _ZERO_MASK,
+              b"voluntary_ctxt_switches": b"0", b"nonvoluntary_ctxt_switches": b"0"}
+    lines = []
+    for key in _ZOMBIE_STATUS:
+        value = values.get(key)
+        if value is None:
+            if key not in own:
+                continue
+            value = own[key].lstrip(b"\t")
+        lines.append(b"%s:\t%s" % (key, value))
+        if key == b"Name" and not proc.is_zombie:
+            lines.append(b"Umask:\t0022")
+    return b"\n".join(lines) + b"\n"
 
 
 class ProcView:
@@ -197,14 +254,7 @@ class ProcView:
         native = self.native_dir(pid, None if tid == pid else tid)
         raw = _read(f"{native}/status") if native else None
         if raw is None:
-            uid, gid = os.getuid(), os.getgid()
-            raw = (b"Name:\t%s\nUmask:\t0022\nState:\t\nTgid:\t\nNgid:\t\nPid:\t\nPPid:\t\n"
-                   b"TracerPid:\t\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nFDSize:\t0\n"
-                   b"Groups:\t\nNStgid:\t\nNSpid:\t\nNSpgid:\t\nNSsid:\t\nThreads:\t1\n"
-                   b"SigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
-                   b"SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
-                   b"SigCgt:\t0000000000000000\n"
-                   % (proc.exe.encode()[:15], uid, uid, uid, uid, gid, gid, gid, gid))
+            raw = _modelled_status(proc)
             letter = None
         else:
             line = raw[raw.index(b"State:"):].split(b"\n", 1)[0]
@@ -281,6 +331,17 @@ class ProcView:
             return b""
         return b"".join(b"%d " % child for child in self.process(pid).children)
 
+    def limits(self, pid: int) -> bytes:
+        """/proc/<pid>/limits: the host's limits of the process, the ones getrlimit(2)
+        gives it (the native process's differ but for those the kernel enforces)."""
+        rlimits = self.process(pid).rlimits
+        out = ["%-25s %-20s %-20s %-10s\n" % ("Limit", "Soft Limit", "Hard Limit", "Units")]
+        for which, (name, unit) in enumerate(_LIMITS):
+            soft, hard = rlimits[which]
+            out.append("%-25s %s%s%s\n" % (name, _limit(soft), _limit(hard),
+                                           "%-10s" % unit if unit else ""))
+        return "".join(out).encode()
+
     def comm(self, pid: int) -> bytes:
         return self.process(pid).exe.encode()[:15] + b"\n"
 
@@ -320,7 +381,15 @@ class ProcView:
 
     # ------------------------------------------------------------- by name
     PID_FILES = ("stat", "status", "cmdline", "comm", "environ", "sched", "schedstat",
-                 "timens_offsets")
+                 "timens_offsets", "limits")
+    # the files of a process without a native one (init, a zombie) that hold no number
+    # of the host: a zombie's, which has no memory, I/O or wait channel left
+    MODEL_FILES = {"statm": b"0 0 0 0 0 0 0\n",
+                   "io": b"rchar: 0\nwchar: 0\nsyscr: 0\nsyscw: 0\nread_bytes: 0\n"
+                         b"write_bytes: 0\ncancelled_write_bytes: 0\n",
+                   "maps": b"", "smaps": b"", "numa_maps": b"", "oom_score": b"0\n",
+                   "wchan": b"0", "personality": b"00000000\n"}
+    MODEL_DIRS = ("fd", "fdinfo", "map_files")  # empty
     SYSTEM_FILES = {"uptime": "uptime", "stat": "system_stat", "loadavg": "loadavg"}
 
     def pid_file(self, pid: int, tid: int | None, name: str) -> bytes | None:
@@ -338,6 +407,8 @@ class ProcView:
             return self.schedstat(pid)
         if name == "timens_offsets":
             return self.timens_offsets(pid)
+        if name == "limits":
+            return self.limits(pid)
         if name == "stack":
             # the kernel's own frames (ptrace_stop for a task the host parks): answered
             # as by a kernel built without CONFIG_STACKTRACE, where the file is absent
@@ -350,7 +421,7 @@ class ProcView:
             return self.comm(pid)
         if name == "environ":
             return b""
-        return None
+        return self.MODEL_FILES.get(name)
 
     def system_file(self, name: str, reader: int | None = None) -> bytes | None:
         """/proc/<name> as process ``reader`` reads it (None: as the root namespace)."""

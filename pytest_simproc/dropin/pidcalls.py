@@ -84,13 +84,17 @@ def _by_process(real):
 
 
 def _one_cpu(real, as_list: bool):
-    """sched_getaffinity of a host process: CPU 0, as the programs see it."""
+    """sched_getaffinity of a host process: CPU 0, as the programs see it (a zombie
+    still has its mask, syscalls/misc.py)."""
     def fake(pid, *args):
         found = _host(pid)
         if found is None:
             return real(pid, *args)
-        if found[1] is None:
-            raise _esrch()
+        view, task = found
+        if task is None:
+            with view.session._lock:
+                if view.process(pid) is None:
+                    raise _esrch()
         return [0] if as_list else {0}
     fake.__name__ = fake.__qualname__ = real.__name__
     fake.__doc__ = real.__doc__
@@ -173,7 +177,9 @@ _PSUTIL: list = []  # psutil's C calls, made once psutil is imported
 def replaced() -> list:
     """(module, attribute, the real object, its fake) for the calls above, and for
     psutil's C calls that take a pid if psutil has been imported."""
-    cext = sys.modules.get("psutil._psutil_linux")
+    # psutil's extension: _psutil_linux up to 8.0, _psutil since (one module for all
+    # platforms)
+    cext = sys.modules.get("psutil._psutil_linux") or sys.modules.get("psutil._psutil")
     if cext is not None and not _PSUTIL:
         for name in ("proc_priority_get", "proc_priority_set", "proc_cpu_affinity_set",
                      "proc_ioprio_get", "proc_ioprio_set"):

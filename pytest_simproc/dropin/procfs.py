@@ -10,10 +10,13 @@ process, rendered by the same renderer (procview.py); any other pid is the machi
 
 The test stands where the host's init does: the processes it spawned (ppid 1 in the
 host) are its children, listed with its own pid as their parent, and one that ended
-and was not waited for is its zombie (state Z) until it is. Their start times count
-from the test process's own start (field 22 of its stat, proc(5)), so psutil, which
-drops a "child" older than its parent as a reused pid, keeps them; differences between
-two host processes' start times are virtual ticks.
+and was not waited for is its zombie (state Z) until it is. The test's clock is the
+host's, so the test sees a machine that booted (/proc/stat's btime, /proc/uptime) as
+long before the host's start time as the test process has lived: its own start is then
+at the host's start, and a host process's start (its start ticks, shifted by that
+lifetime, plus btime: psutil's create_time()) is what the programs see, and after the
+test's, so psutil, which drops a "child" older than its parent as a reused pid, keeps
+it.
 
 A listing of /proc shows the machine's pids without the host's native ones, and the
 host's; ``os.scandir`` there yields look-alikes of os.DirEntry. A rendered file opened
@@ -28,6 +31,7 @@ import errno
 import io
 import os
 import posixpath
+import re
 import stat
 import threading
 
@@ -88,7 +92,10 @@ class TestView(ProcView):
         super().__init__(session.host._engine)
         self.session = session
         self.pid = os.getpid()
-        self.shift_ns = _own_start_ticks() * (NSEC // HZ)
+        # whole seconds at least as long as the test process has lived: /proc/stat's
+        # btime is a whole second, and host processes then start when they do in the
+        # programs' view (btime + start ticks)
+        self.shift_ns = -(-_own_start_ticks() * (NSEC // HZ) // NSEC) * NSEC
 
     @property
     def root(self) -> bytes:
@@ -118,6 +125,23 @@ class TestView(ProcView):
         pids = {p.pid for p in table.live() + table.zombies()}
         pids.update(p for p in self.session._children if self._test_zombie(p))
         return sorted(pids)
+
+    def machine_file(self, comps: list[str]) -> bytes | None:
+        """/proc/stat and /proc/uptime as the test reads them: the machine booted
+        when the test process's start is the host's start time (the test's clock is
+        the host's), so boot time plus a start time is the time of the test's clock
+        (psutil's create_time()); their other figures are the machine's."""
+        if len(comps) != 2 or comps[1] not in ("stat", "uptime"):
+            return None
+        if comps[1] == "stat":
+            btime = b"btime %d" % ((self.engine.start_time_ns - self.shift_ns) // NSEC)
+            return re.sub(rb"(?m)^btime \d+", btime, _read_machine("/proc/stat"))
+        up = self.engine.uptime_ns() + self.shift_ns
+        idle = _read_machine("/proc/uptime").split()[1].split(b".")
+        idle_cs = min(int(idle[0]) * 100 + int(idle[1][:2]),
+                      up // (NSEC // 100) * (os.cpu_count() or 1))
+        return b"%d.%02d %d.%02d\n" % (up // NSEC, up % NSEC // (NSEC // 100),
+                                       idle_cs // 100, idle_cs % 100)
 
     def owns(self, n: int) -> bool:
         """Whether /proc/<n> is the host's (a pid or a live thread's tid of the host)."""
@@ -183,7 +207,8 @@ class TestView(ProcView):
             rest = rest[2:]  # a zombie's one task
         if len(rest) != 1:
             return None
-        if native is None and rest[0] not in self.PID_FILES + ("children",):
+        if native is None and rest[0] not in self.PID_FILES + ("children",) and (
+                rest[0] not in self.MODEL_FILES):
             return None
         return self.pid_file(pid, tid, rest[0])
 
@@ -201,6 +226,11 @@ class TestView(ProcView):
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
             return [str(tid) for tid in self.tids(pid)]
         return None
+
+
+def _read_machine(path: str) -> bytes:
+    with _real_open(path, "rb") as f:
+        return f.read()
 
 
 def _tail(rest: list[str]) -> str:
@@ -230,7 +260,8 @@ def _components(path):
     if path[:1] != "/":
         return None
     comps = [c for c in posixpath.normpath(path).split("/") if c]
-    if comps[:1] == ["proc"] and (len(comps) == 1 or _is_pid(comps[1])):
+    if comps[:1] == ["proc"] and (len(comps) == 1 or _is_pid(comps[1])
+                                  or comps[1] in ("stat", "uptime") and len(comps) == 2):
         return comps
     raw = path.lstrip("/").split("/", 2)
     if raw[0] == "proc" and len(raw) > 1 and _is_pid(raw[1]):
@@ -258,7 +289,10 @@ def _view_for(path):
 def _routed(view, comps, path, opening: bool):
     """The path the real call must see (the caller's own when it is the machine's)."""
     with view.session._lock:
-        if not view.names_host_pid(comps):
+        data = view.machine_file(comps) if opening else None
+        if data is not None:
+            real = os.fsdecode(write_rendered(view.root, comps[1].encode(), data))
+        elif not view.names_host_pid(comps):
             # read lexically, "/proc/<host pid>/.." must not reach a machine pid
             raw = [c for c in os.fsdecode(os.fspath(path)).split("/") if c][:2]
             if not view.names_host_pid(raw):
@@ -309,7 +343,8 @@ def _sim_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=
             and type(buffering) is int and opener is None and closefd is True):
         with view.session._lock:
             try:
-                data = view.rendered(comps) if view.names_host_pid(comps) else None
+                data = (view.rendered(comps) if view.names_host_pid(comps)
+                        else view.machine_file(comps))
             except OSError as exc:
                 exc.filename = file
                 raise

@@ -331,11 +331,15 @@ class PidFds:
 
     def __init__(self):
         self._by_inode: dict[tuple[int, int], _PidFd] = {}
+        # those whose process has not ended, by pid: what each run of the host looks
+        # at (a test that opens a pidfd per wait, psutil's, had thousands of them)
+        self._waiting: dict[int, list[_PidFd]] = {}
 
     def open(self, pid: int, nonblock: bool) -> int:
         read_end, write_end = os.pipe2(os.O_CLOEXEC | (os.O_NONBLOCK if nonblock else 0))
         st = os.fstat(read_end)
-        self._by_inode[(st.st_dev, st.st_ino)] = _PidFd(pid, nonblock, write_end)
+        pidfd = self._by_inode[(st.st_dev, st.st_ino)] = _PidFd(pid, nonblock, write_end)
+        self._waiting.setdefault(pid, []).append(pidfd)
         return read_end
 
     def get(self, fd) -> _PidFd | None:
@@ -349,8 +353,8 @@ class PidFds:
 
     def refresh(self, ended) -> None:
         """Make the pidfds of processes that ``ended(pid)`` readable."""
-        for pidfd in self._by_inode.values():
-            if not pidfd.ended and ended(pidfd.pid):
+        for pid in [pid for pid in self._waiting if ended(pid)]:
+            for pidfd in self._waiting.pop(pid):
                 pidfd.ended = True
                 try:
                     os.write(pidfd.write_end, b"\0")
@@ -363,6 +367,7 @@ class PidFds:
             if not pidfd.ended:
                 os.close(pidfd.write_end)
         self._by_inode.clear()
+        self._waiting.clear()
 
 
 def _pidfd(session: "DropinSession", fd) -> _PidFd | None:

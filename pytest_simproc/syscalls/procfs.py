@@ -304,11 +304,17 @@ def write_rendered(root: bytes, name: bytes, data: bytes) -> bytes:
 def render_dir(view, root: bytes, pid: int) -> bytes:
     """/proc/<pid> of a process without a native one (init, a zombie), rendered whole
     under ``root`` (its files and its one task); returns the directory."""
-    for name in view.PID_FILES:
+    # the files that never change once, the others at every look
+    constant = not os.path.exists(root + b"/%d/task/%d/map_files" % (pid, pid))
+    for name in view.PID_FILES + (tuple(view.MODEL_FILES) if constant else ()):
         data = view.pid_file(pid, None, name)
         write_rendered(root, b"%d/%s" % (pid, name.encode()), data)
         write_rendered(root, b"%d/task/%d/%s" % (pid, pid, name.encode()), data)
     write_rendered(root, b"%d/task/%d/children" % (pid, pid), view.children(pid, pid))
+    for name in view.MODEL_DIRS if constant else ():
+        for where in (b"%d/%s" % (pid, name.encode()),
+                      b"%d/task/%d/%s" % (pid, pid, name.encode())):
+            os.makedirs(root + b"/" + where, exist_ok=True)
     return root + b"/%d" % pid
 
 

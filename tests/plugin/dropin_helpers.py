@@ -19,6 +19,15 @@ def observed(name, pids, *elapsed):
     print("OBSERVED", json.dumps([name, pids, elapsed, time.time()]))
 
 
+def until(condition):
+    """Wait until ``condition()`` holds, looking every 50 ms (virtual under --simproc)."""
+    for _ in range(400):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("never happened")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -25,7 +25,6 @@ pytest_plugins = ["pytester"]
 
 INNER = """
 import glob
-import json
 import os
 import pathlib
 import resource
@@ -35,18 +34,7 @@ import time
 
 import psutil
 import pytest
-
-
-def observed(name, pids):
-    print("OBSERVED", json.dumps([name, pids, os.getpid()]))
-
-
-def until(condition):
-    for _ in range(400):
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("never happened")
+from dropin_helpers import observed, until
 
 
 def ended(process):
@@ -188,19 +176,19 @@ def test_the_test_and_its_programs_read_the_same_proc():
 """
 
 
-def observations(observed, args) -> dict:
-    seen = {name: pids for name, pids, _ in observed(INNER, args, passed=6)}
+def observations(observe, args) -> dict:
+    seen = {name: pids for name, (pids, _, _) in observe(INNER, args, passed=6).items()}
     assert len(seen) == 6, seen
     return seen
 
 
-def test_proc_view_natively(observed):
-    seen = observations(observed, [])
+def test_proc_view_natively(observe):
+    seen = observations(observe, [])
     assert len(set(seen["kill"])) == 3 and seen["nice"][1] == len(os.sched_getaffinity(0))
 
 
-def test_proc_view_under_simproc_sees_the_hosts_pids(observed):
-    seen = observations(observed, ["--simproc"])
+def test_proc_view_under_simproc_sees_the_hosts_pids(observe):
+    seen = observations(observe, ["--simproc"])
     assert seen == {"kill": [1000, 1001, 1002], "files": [1000], "zombie": [1000],
                     "iter": [1000], "same": [1000], "nice": [1000, 1]}
 
