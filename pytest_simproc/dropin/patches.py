@@ -20,7 +20,7 @@ import sys
 import threading
 import time as _time
 
-from . import owngroup, pidcalls, sockets, threadwait, triowait
+from . import mpspawn, owngroup, pidcalls, sockets, threadwait, triowait
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -132,6 +132,7 @@ class Patches:
         self._policy = (asyncio.events._event_loop_policy,)
         asyncio.events._event_loop_policy = None
         triowait.install(cls._undo)  # trio's run loop too, once trio is imported
+        mpspawn.install(cls._undo)  # multiprocessing's spawn children (mpspawn.py)
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere, and
         # `from time import monotonic`, `from datetime import datetime` (clock.py)
         walked = cls._walked

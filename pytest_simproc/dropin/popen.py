@@ -19,8 +19,8 @@ import threading
 from ..errors import ProgramNotFoundError, SimprocError, SpawnError
 from ..host.spawnargs import _check_env
 from ..host.stdio import _redirect, open_stdio
-from .forking import (ChildFailed, _HostPipeIO, _is_fifo, exec_candidates, exec_first,
-                      fork_exec)
+from .forking import (ChildFailed, _HostPipeIO, _is_fifo, close_fds_except,
+                      exec_candidates, exec_first, fork_exec)
 from .pipes import _PipeReader, _Relay, _StdinWriter, collect
 from .routing import _in_host_thread, _RealPopen, active_session
 from .waiting import sigchld_ignored
@@ -567,12 +567,7 @@ def _popen_child(popen: SimPopen, fds, errpipe: int, candidates, env) -> None:
     for fd in child["pass_fds"]:
         os.set_inheritable(fd, True)
     if child["close_fds"]:
-        low = 3
-        for keep in sorted({*child["pass_fds"], errpipe}):
-            if keep >= low:
-                os.closerange(low, keep)
-                low = keep + 1
-        os.closerange(low, 1 << 20)
+        close_fds_except({*child["pass_fds"], errpipe})
     exec_first(candidates, popen._argv, env)
 
 

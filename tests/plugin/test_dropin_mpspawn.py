@@ -1,0 +1,105 @@
+"""multiprocessing's spawn children join the test's host.
+
+uvicorn's Multiprocess supervisor starts its workers with the "spawn" start method from
+a thread of the test, restarts them on SIGHUP and kills a hung one, while the test
+sleeps a second and looks at their pids. spawn forks and execs in C, past the fork
+hooks: the workers were the machine's, the test's sleep virtual, and the restart had
+not happened when the test looked (uvicorn's test_multiprocess_sighup and sigttou
+failed under --simproc). The inner suite is written that way, with no simproc API;
+each worker writes down its pid and the time it saw, and the outer test checks that
+under --simproc they were the host's.
+"""
+from __future__ import annotations
+
+import json
+
+pytest_plugins = ["pytester"]
+
+HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
+
+INNER = r"""
+import json
+import multiprocessing
+import os
+import signal
+import threading
+import time
+
+
+def worker(path):
+    with open(path + ".tmp", "w") as f:
+        json.dump([os.getpid(), time.time()], f)
+    os.rename(path + ".tmp", path)
+    while True:
+        time.sleep(1)
+
+
+def wait_for(path):
+    for _ in range(600):
+        if os.path.exists(path):
+            with open(path) as f:
+                return json.load(f)
+        time.sleep(0.1)
+    raise AssertionError(path)
+
+
+def test_supervisor_thread_restarts_spawned_workers(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    workers = []
+    restart, done = threading.Event(), threading.Event()
+
+    def supervise():
+        for i in range(2):
+            p = ctx.Process(target=worker, args=(str(tmp_path / f"first{i}"),))
+            p.start()
+            workers.append(p)
+        while not done.wait(0.5):
+            if restart.is_set():
+                restart.clear()
+                for i, p in enumerate(workers):
+                    p.terminate()
+                    p.join()
+                    q = ctx.Process(target=worker, args=(str(tmp_path / f"second{i}"),))
+                    q.start()
+                    workers[i] = q
+        for p in workers:
+            p.terminate()
+            p.join()
+
+    supervisor = threading.Thread(target=supervise, daemon=True)
+    supervisor.start()
+    time.sleep(1)
+    first = [p.pid for p in workers]
+    restart.set()
+    time.sleep(2)
+    second = [p.pid for p in workers]
+    assert len(first) == len(second) == 2 and not set(first) & set(second)
+    seen = [wait_for(str(tmp_path / f"{name}{i}")) for name in ("first", "second")
+            for i in range(2)]
+    assert [pid for pid, _ in seen] == first + second
+    done.set()
+    supervisor.join()
+    assert [p.exitcode for p in workers] == [-signal.SIGTERM] * 2
+    print("OBSERVED", json.dumps(seen))
+"""
+
+
+def _run(pytester, *args):
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
+                                           timeout=600)
+    result.assert_outcomes(passed=1)
+    line = next(x for x in result.outlines if "OBSERVED " in x)
+    return json.loads(line.split("OBSERVED ", 1)[1])
+
+
+def test_the_suite_passes_natively(pytester):
+    seen = _run(pytester)
+    assert all(when > HOST_EPOCH + 20 * 365 * 86400 for _, when in seen)
+
+
+def test_under_simproc_spawned_workers_are_the_hosts(pytester):
+    seen = _run(pytester, "--simproc")
+    pids = [pid for pid, _ in seen]
+    assert all(1000 <= pid < 1100 for pid in pids), pids
+    assert all(HOST_EPOCH <= when < HOST_EPOCH + 3600 for _, when in seen), seen
