@@ -523,16 +523,6 @@ def _run_child(child_steps, write_end: int, exit_code: int) -> None:
         os._exit(exit_code)
 
 
-def close_fds_except(keep) -> None:
-    """Close every descriptor from 3 up but those of ``keep``, as a child's close_fds."""
-    low = 3
-    for fd in sorted(keep):
-        if fd >= low:
-            os.closerange(low, fd)
-            low = fd + 1
-    os.closerange(low, 1 << 20)
-
-
 def exec_first(candidates, argv, env) -> None:
     """execve(2) each candidate path in turn, as execvpe(3) does: the error reported is
     the first that is not ENOENT or ENOTDIR, else the last."""

@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .forking import ChildFailed, close_fds_except, exec_first, fork_exec
+from ..trace.spawn import close_fds_except
+from .forking import ChildFailed, exec_first, fork_exec
 from .routing import _session_for_caller
 
 _fake = None

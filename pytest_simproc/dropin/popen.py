@@ -19,8 +19,9 @@ import threading
 from ..errors import ProgramNotFoundError, SimprocError, SpawnError
 from ..host.spawnargs import _check_env
 from ..host.stdio import _redirect, open_stdio
-from .forking import (ChildFailed, _HostPipeIO, _is_fifo, close_fds_except,
-                      exec_candidates, exec_first, fork_exec)
+from ..trace.spawn import close_fds_except
+from .forking import (ChildFailed, _HostPipeIO, _is_fifo, exec_candidates, exec_first,
+                      fork_exec)
 from .pipes import _PipeReader, _Relay, _StdinWriter, collect
 from .routing import _in_host_thread, _RealPopen, active_session
 from .waiting import sigchld_ignored

@@ -36,13 +36,23 @@ class SpawnFailed(Exception):
     """The child could not exec the program; the message says why."""
 
 
+def close_fds_except(keep) -> None:
+    """Close every descriptor from 3 up but those of ``keep``, as a child's close_fds
+    (_spawnc.c closes the same range)."""
+    low = 3
+    for fd in sorted(keep):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, 1 << 20)
+
+
 def _child(path, argv, env, cwd, fds, prepared, cpu, errpipe_w, rlimits):
     try:
         for target, fd in enumerate(fds):
             if fd != target:
                 os.dup2(fd, target)
-        os.closerange(3, errpipe_w)
-        os.closerange(errpipe_w + 1, 1 << 20)
+        close_fds_except({errpipe_w})
         if cwd is not None:
             os.chdir(cwd)
         # A program starts with every signal at its default and none blocked: Python
