@@ -195,12 +195,15 @@ def _block(session: "DropinSession", match, want: _Want, native):
     return found
 
 
+_NO_USAGE = resource.struct_rusage((0.0, 0.0) + (0,) * 14)
+
+
 def _rusage(session: "DropinSession", event: WaitEvent | None) -> resource.struct_rusage:
     """getrusage(2)'s fields for a reaped child, as the programs' own wait4 reports
     them: user and system time from the host's CPU model, ru_maxrss the native one's."""
     usage = session.host._waited_usage(event)
     if usage is None:
-        return resource.struct_rusage((0.0, 0.0) + (0,) * 14)
+        return _NO_USAGE
     # a timeval holds microseconds
     return resource.struct_rusage((usage.user_ns // 1000 / 1e6, usage.sys_ns // 1000 / 1e6,
                                    usage.maxrss_kb) + (0,) * 13)
@@ -255,7 +258,7 @@ def _sim_wait3(options):
 
 def _sim_wait4(pid, options):
     if pidcalls.unreaped(pid):
-        return (*pidcalls.reap_unreaped(pid), resource.struct_rusage((0.0, 0.0) + (0,) * 14))
+        return (*pidcalls.reap_unreaped(pid), _NO_USAGE)
     session = _session_for_caller()
     found = session and isinstance(pid, int) and _wait4(session, pid, options, _real_wait4)
     return _real_wait4(pid, options) if not found else found
