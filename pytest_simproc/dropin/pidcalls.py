@@ -221,7 +221,7 @@ def keep_unreaped(session) -> None:
 def reserve_unreaped(host) -> None:
     """A new host gives none of the test's zombies' pids out (kernel/table.py)."""
     if _UNREAPED:
-        host._engine.table._reserved.update(_UNREAPED)
+        host._engine.table.reserve(_UNREAPED)
 
 
 def unreaped(pid, depth: int = 3) -> bool:

@@ -188,6 +188,11 @@ class ProcessTable:
         self._reserved.add(tid)
         return tid
 
+    def reserve(self, ids) -> None:
+        """Keep ``ids`` from being handed out, as thread ids are (the drop-in test's
+        unreaped children of earlier hosts, whose numbers are still taken)."""
+        self._reserved.update(ids)
+
     def release_tid(self, tid: int) -> None:
         """Return a thread id obtained from ``allocate_tid``."""
         self._reserved.discard(tid)
