@@ -283,8 +283,10 @@ def _namespace_file(ctx, target: Target, proc: int) -> bytes | None:
     return path
 
 
-def _rendered_root(ctx) -> bytes:
-    return os.fsencode(os.path.join(ctx.engine.data_dir, ".proc"))
+def _rendered_root(ctx, data_dir: str | None = None) -> bytes:
+    """Where the host's rendered /proc files go: ``.proc`` in its data dir (made now if
+    it was not yet, unless ``data_dir`` names it)."""
+    return os.fsencode(os.path.join(data_dir or ctx.engine.data_dir, ".proc"))
 
 
 def write_rendered(root: bytes, name: bytes, data: bytes) -> bytes:
@@ -304,7 +306,7 @@ def write_rendered(root: bytes, name: bytes, data: bytes) -> bytes:
 def render_dir(view, root: bytes, pid: int) -> bytes:
     """/proc/<pid> of a process without a native one (init, a zombie), rendered whole
     under ``root`` (its files and its one task); returns the directory."""
-    # the files that never change once, the others at every look
+    # the model files (they never change) once, the others at every look
     constant = not os.path.exists(root + b"/%d/task/%d/map_files" % (pid, pid))
     for name in view.PID_FILES + (tuple(view.MODEL_FILES) if constant else ()):
         data = view.pid_file(pid, None, name)
@@ -423,7 +425,7 @@ def _virtual_link(ctx, buf: int, size: int, result: int) -> int:
         return result
     data = ctx.mem.read(buf, result)
     made = ctx.engine.made_data_dir()  # no rendered file is in a data dir not made yet
-    rendered = None if made is None else os.fsencode(os.path.join(made, ".proc", ""))
+    rendered = None if made is None else _rendered_root(ctx, made) + b"/"
     if rendered is not None and data.startswith(rendered):
         value = b"/proc/" + data[len(rendered):]
     elif data.startswith(b"/proc/"):
