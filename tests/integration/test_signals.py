@@ -412,7 +412,7 @@ def test_sig_killall_refuses_natively(build, native):
 # tests/determinism compares whole hosts twice more)
 
 PINGPONG_ROUNDS = 10000
-PINGPONG_RUNS = 6
+PINGPONG_RUNS = 3
 
 
 def pingpong_expected_prefix(rounds: int) -> bytes:
