@@ -15,7 +15,7 @@ import pytest
 from pytest_simproc import Exited, SimHost
 from pytest_simproc.syscalls import io as io_handlers
 from pytest_simproc.syscalls import probe as probe_module
-from pytest_simproc.syscalls.probe import (KIND_CHAR, KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER,
+from pytest_simproc.syscalls.probe import (KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER, KIND_PTY,
                                            KIND_STREAM, NONBLOCKING)
 
 from .conftest import same_as_native
@@ -73,7 +73,7 @@ def _descriptors(tmp_path, opened: list, sockets: list):
         ("empty pipe, reader", empty_r, POLLIN, KIND_FIFO, False, 0),
         ("full pipe, writer", full_w, POLLOUT, KIND_FIFO, True, 0),
         ("fed pipe, reader", fed_r, POLLIN, KIND_FIFO, False, POLLIN),
-        ("pty slave", slave, POLLOUT, KIND_CHAR, False, POLLOUT),
+        ("pty slave", slave, POLLOUT, KIND_PTY, False, POLLOUT),
         ("stream socket", sockets[0].fileno(), POLLOUT, KIND_STREAM, False, POLLOUT),
         ("datagram socket", sockets[2].fileno(), POLLIN, KIND_OTHER, False, 0),
     ]
