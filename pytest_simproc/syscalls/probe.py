@@ -13,6 +13,7 @@ import os
 import select
 import socket
 import stat
+import termios
 
 try:
     from ..trace._fdlook import look as _c_look
@@ -125,6 +126,7 @@ def _never_waits(st) -> bool:
 KIND_OTHER, KIND_NEVER_WAITS, KIND_FIFO, KIND_STREAM, KIND_CHAR, KIND_PTY, KIND_WRITTEN = range(7)
 NONBLOCKING = 1 << 20
 PTY_FITS = 1 << 21   # look_writing: a raw line that surely fits the pty (trace/_fdlook.c)
+_PTY_RAW_FITS = 1792
 # devices.txt: Unix98 pty slaves are majors 136-143; /dev/ptmx (5:2) opens a master
 _PTY_SLAVE_MAJORS = range(136, 144)
 PTMX = (5, 2)
@@ -149,14 +151,15 @@ def look_writing(engine, task, fd: int, buf: int, count: int, refused: int,
     On a pty the C look tells a raw line that surely fits (PTY_FITS) or finishes the
     write when it may (KIND_WRITTEN | written << 24); not on the device ``refused``
     (makedev, or 0), nor on a master unless ``masters``, which are KIND_CHAR
-    (trace/_fdlook.c). From Python, neither."""
+    (trace/_fdlook.c). From Python the same but for the write, which is left to the
+    full path."""
     pidfd = engine._pidfd(task.tgid_native)
     if pidfd is None:
         return -errno.ESRCH
     if _c_look is not None:
         return _c_look(pidfd.fileno(), fd, select.POLLOUT, task.native, buf, count, refused,
                        masters)
-    return _python_look(engine, task, fd, select.POLLOUT, (refused, masters))
+    return _python_look(engine, task, fd, select.POLLOUT, (count, refused, masters))
 
 
 def _python_look(engine, task, fd: int, events: int, refusal=None) -> int:
@@ -187,10 +190,27 @@ def _looked(probe: _Probe, events: int, refusal=None) -> int:
         kind = KIND_STREAM
     else:
         kind = KIND_OTHER
+    master = False
     if kind == KIND_PTY and refusal is not None:
         rdev = probe.stat.st_rdev
-        refused, masters = refusal
-        if rdev == refused or (not masters and (os.major(rdev), os.minor(rdev)) == PTMX):
+        master = (os.major(rdev), os.minor(rdev)) == PTMX
+        if rdev == refusal[1] or (master and not refusal[2]):
             kind = KIND_CHAR
     out = kind << 16 | (NONBLOCKING if probe.nonblocking else 0)
-    return out if kind == KIND_NEVER_WAITS else out | probe.revents(events)
+    if kind == KIND_NEVER_WAITS:
+        return out
+    out |= probe.revents(events)
+    if (kind == KIND_PTY and refusal is not None and not probe.nonblocking
+            and out & select.POLLOUT and not out & (select.POLLHUP | select.POLLERR)
+            and 0 < refusal[0] <= _PTY_RAW_FITS and (master or _raw(probe.fd))):
+        out |= PTY_FITS
+    return out
+
+
+def _raw(fd: int) -> bool:
+    """No output processing and no echo on the terminal (trace/_fdlook.c)."""
+    try:
+        attrs = termios.tcgetattr(fd)
+    except (OSError, termios.error):
+        return False
+    return not attrs[1] & termios.OPOST and not attrs[3] & (termios.ECHO | termios.ECHONL)
