@@ -127,9 +127,7 @@ def runs_natively(engine, task, fd: int, events: int, total_of=None) -> bool:
     facts = look(engine, task, fd, events)
     kind = facts >> 16 & 0xF
     if facts >= 0 and kind in (KIND_CHAR, KIND_PTY):
-        if len(_devices_seen) >= 1024:
-            _devices_seen.clear()
-        _devices_seen[key] = _LOOKS_SPARED
+        _spare_looks(key)
         return False  # a terminal's job control, a write the host finishes, a device
     return _surely_native(facts, events, total_of)
 
@@ -183,9 +181,7 @@ def quick_write(engine, task, fd: int, buf: int, count: int) -> int:
         if kind == KIND_PTY:   # (the model passes it: only the kernel may refuse it)
             return NATIVELY if facts & (NONBLOCKING | PTY_FITS) else FULL_PATH
         if kind == KIND_CHAR:
-            if len(_devices_seen) >= 1024:
-                _devices_seen.clear()
-            _devices_seen[key] = _LOOKS_SPARED
+            _spare_looks(key)
             return FULL_PATH
     return NATIVELY if _surely_native(facts, POLLOUT, lambda: count) else FULL_PATH
 
@@ -214,8 +210,14 @@ def quick_writes_ok(engine) -> bool:
 # descriptor was a character device (a terminal) when last looked at (quick_write:
 # one other than a pty). A hint, never an answer: a number reused for a pipe
 # meanwhile only misses the short path that long.
-_devices_seen: dict[tuple[int, int], int] = {}
+_devices_seen: dict[tuple[int, int, int], int] = {}
 _LOOKS_SPARED = 64
+
+
+def _spare_looks(key) -> None:
+    if len(_devices_seen) >= 1024:
+        _devices_seen.clear()
+    _devices_seen[key] = _LOOKS_SPARED
 
 
 @handles("read", "readv")
