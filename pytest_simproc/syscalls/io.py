@@ -37,7 +37,8 @@ from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_times
                    u32)
 from .outcome import Block, Native
 from .probe import (KIND_CHAR, KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER, KIND_PTY,
-                    KIND_WRITTEN, NONBLOCKING, PTY_FITS, _never_waits, _probe, _Probe, look, look_writing)
+                    KIND_WRITTEN, NONBLOCKING, PTY_FITS, _never_waits, _probe, _Probe, look,
+                    look_writing)
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
 from .time import timens_offsets_write, timens_offsets_writev

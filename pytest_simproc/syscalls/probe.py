@@ -208,9 +208,10 @@ def _looked(probe: _Probe, events: int, refusal=None) -> int:
 
 
 def _raw(fd: int) -> bool:
-    """No output processing and no echo on the terminal (trace/_fdlook.c)."""
+    """No output processing, echo or IXON on the terminal (trace/_fdlook.c)."""
     try:
         attrs = termios.tcgetattr(fd)
     except (OSError, termios.error):
         return False
-    return not attrs[1] & termios.OPOST and not attrs[3] & (termios.ECHO | termios.ECHONL)
+    return not (attrs[0] & termios.IXON or attrs[1] & termios.OPOST
+                or attrs[3] & (termios.ECHO | termios.ECHONL))

@@ -21,8 +21,9 @@
  * request of at most TTY_BUFFER_PAGE (1,792 bytes with 4 KiB pages), which is
  * granted whole while there is room (tty_buffer.c), so such a line surely fits:
  * PTY_FITS is set and the program runs it natively. That needs no OPOST on the
- * terminal and no echo (ECHO, ECHONL: the line discipline's own writes to the same
- * buffer); a master's own line is always raw. With OPOST a line that had room may
+ * terminal, no echo (ECHO, ECHONL: the line discipline's own writes to the same
+ * buffer) and no IXON (a ^S typed meanwhile would stop the output); a master's own
+ * line is always raw. With OPOST a line that had room may
  * still sleep half way at its "\r\n", so the write itself is the only exact look:
  * it is made as the host would make it (io.py _send_from_host), through the
  * duplicate made non-blocking for the call, and the answer is KIND_WRITTEN |
@@ -153,7 +154,7 @@ static long look_at(int pidfd, int fd, short events, const struct put *put)
             if (put->count <= PTY_RAW_FITS
                 && (is_pty_master(st.st_rdev)
                     || (tcgetattr(dup, &t) == 0 && !(t.c_oflag & OPOST)
-                        && !(t.c_lflag & (ECHO | ECHONL))))) {
+                        && !(t.c_lflag & (ECHO | ECHONL)) && !(t.c_iflag & IXON)))) {
                 out |= PTY_FITS;
             } else if ((n = put_through(dup, flags, put)) > 0) {
                 out = (long)KIND_WRITTEN << 16 | (long)n << 24;

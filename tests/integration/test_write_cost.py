@@ -145,9 +145,9 @@ def test_look_tells_kind_flags_and_readiness(tmp_path, monkeypatch, c_extension)
 @pytest.mark.parametrize("c_extension", [True, False], ids=["C", "Python"])
 def test_look_at_a_write_to_a_pty(monkeypatch, c_extension):
     """probe.look_writing on this process's own pty: a raw line surely fits
-    (PTY_FITS); a cooked one is written through the duplicate by the C look
-    (KIND_WRITTEN and its count, "\\n" gone as "\\r\\n"), left to the full path by
-    the Python one; the device refused and a master not allowed are KIND_CHAR; a
+    (PTY_FITS), not with IXON; a cooked one is written through the duplicate by the
+    C look (KIND_WRITTEN and its count, "\\n" gone as "\\r\\n"), left to the full path
+    by the Python one; the device refused and a master not allowed are KIND_CHAR; a
     full terminal has no POLLOUT and takes no write."""
     if c_extension and probe_module._c_look is None:
         pytest.skip("trace/_fdlook.c was not built")
@@ -181,6 +181,14 @@ def test_look_at_a_write_to_a_pty(monkeypatch, c_extension):
         assert looked(master)[1] & PTY_FITS                     # a master's line is raw
         assert looked(master, masters=False)[0] == KIND_CHAR
         assert looked(slave, refused=os.fstat(slave).st_rdev)[0] == KIND_CHAR
+        attrs = termios.tcgetattr(slave)
+        attrs[0] |= termios.IXON   # a ^S typed meanwhile would stop it half way
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        kind, facts = looked(slave)
+        assert not facts & PTY_FITS
+        if c_extension:
+            assert (kind, facts >> 24) == (KIND_WRITTEN, 64)
+            assert drained() == line.raw[:64]
         attrs = termios.tcgetattr(slave)
         attrs[1] |= termios.OPOST | termios.ONLCR
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
