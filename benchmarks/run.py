@@ -224,13 +224,15 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
                  "call", ("native", 10.0), floor_traps=()),
     ]
     # (l) a line's write(2) stops in a host: the host lets it run when it surely cannot
-    # block, resumed at its stop (engine/quickcalls.py); every blocking write to a
-    # terminal is finished by the host (syscalls/io.py). The child reads 64 KiB at once.
+    # block (a pipe's, a raw pty's), or writes it itself at the stop when only the write
+    # can tell (a cooked pty's), and resumes it there (engine/quickcalls.py,
+    # syscalls/io.py quick_write). The child reads 64 KiB at once.
     for key, target, na, sim, limit in (("l1", "pipe", 200_000, 20_000, 1.0),
-                                        ("l2", "pty", 50_000, 10_000, 1.5)):
+                                        ("l2", "pty", 50_000, 10_000, 1.0),
+                                        ("l3", "tty", 50_000, 10_000, 1.0)):
         na, sim = (na // 2, sim // 4) if q else (na, sim)
         wl.append(Workload(
-            key, f"(l) write(2) of a 64-byte line to a {target} a child drains",
+            key, f"(l) write(2) of a 64-byte line to a {'raw pty' if target == 'pty' else 'cooked pty' if target == 'tty' else target} a child drains",
             (lambda target: lambda n: [prog("write_lines"), str(n), target])(target),
             {"native": (na, 5 * na), "strace": (sim, 5 * sim), "simproc": (sim, 5 * sim)},
             "write", ("strace", limit), expect_line("lines={size}"), reps=3,
@@ -467,7 +469,7 @@ def summary_table(workloads, failed, metric):
     def ratio(a, b):
         return a / b if a is not None and b else None
 
-    for key in ("a", "b1", "b2", "c", "d", "i", "f", "j", "l1", "l2", "p1", "p2", "p3"):
+    for key in ("a", "b1", "b2", "c", "d", "i", "f", "j", "l1", "l2", "l3", "p1", "p2", "p3"):
         w = by.get(key)
         if w is None:
             continue

@@ -1,5 +1,6 @@
 /* (l) N write(2)s of a 64-byte line to TARGET: "pipe" (a child drains it), "null"
- * (/dev/null), "file" (a regular file, then removed) or "pty" (a child drains the
+ * (/dev/null), "file" (a regular file, then removed), "pty" (raw: a child drains the
+ * master) or "tty" (a pty as opened, OPOST and ONLCR on: 65 bytes a line reach the
  * master). Prints "lines=N" once the reader, if any, has read every byte. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -34,14 +35,17 @@ int main(int argc, char **argv)
         int p[2];
         if (pipe(p)) { perror("pipe"); return 1; }
         in = p[0], out = p[1];
-    } else if (!strcmp(target, "pty")) {
+    } else if (!strcmp(target, "pty") || !strcmp(target, "tty")) {
         int master = posix_openpt(O_RDWR | O_NOCTTY);
         if (master < 0 || grantpt(master) || unlockpt(master)) { perror("pty"); return 1; }
         out = open(ptsname(master), O_WRONLY | O_NOCTTY);
         if (out < 0) { perror("open pts"); return 1; }
         struct termios t;
         tcgetattr(out, &t);
-        cfmakeraw(&t);   /* bytes as written: the reader counts them */
+        if (!strcmp(target, "pty"))
+            cfmakeraw(&t);   /* bytes as written */
+        else
+            t.c_oflag |= OPOST | ONLCR;   /* each "\n" reaches the master as "\r\n" */
         tcsetattr(out, TCSANOW, &t);
         in = master;
     } else if (!strcmp(target, "null")) {
@@ -59,7 +63,7 @@ int main(int argc, char **argv)
         if (reader < 0) { perror("fork"); return 1; }
         if (reader == 0) {
             close(out);
-            long want = n * (long)sizeof line, got = 0;
+            long want = n * (long)(sizeof line + !strcmp(target, "tty")), got = 0;
             static char buf[65536];
             /* a pty's master never sees end of file while the slave is open: count */
             while (got < want) {
@@ -67,7 +71,7 @@ int main(int argc, char **argv)
                 if (r <= 0) break;
                 got += r;
             }
-            if (strcmp(target, "pty"))
+            if (strcmp(target, "pty") && strcmp(target, "tty"))
                 got += drain(in);
             _exit(got == want ? 0 : 3);
         }

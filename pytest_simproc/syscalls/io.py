@@ -36,8 +36,9 @@ from ..trace.procstatus import fd_table_size
 from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec, s32,
                    u32)
 from .outcome import Block, Native
-from .probe import (KIND_CHAR, KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER, NONBLOCKING,
-                    _never_waits, _probe, _Probe, look)
+from .probe import (KIND_CHAR, KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER, KIND_PTY,
+                    KIND_WRITTEN, NONBLOCKING, PTY_FITS, _never_waits, _probe, _Probe, look,
+                    look_writing)
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
 from .time import timens_offsets_write, timens_offsets_writev
@@ -119,28 +120,79 @@ def runs_natively(engine, task, fd: int, events: int, total_of=None) -> bool:
     path below decides, on its own look (a terminal, a wait, a write the host may
     finish). The caller has ruled out what comes before that path: chaos, a
     timens_offsets file, a signalfd or a cancelable timerfd (quick_reads_ok)."""
-    key = (task.tgid_native, fd)
+    key = (task.tgid_native, fd, events)
     skips = _devices_seen.get(key)
     if skips:   # a terminal's calls all take the full path: spare them this look
         _devices_seen[key] = skips - 1
         return False
     facts = look(engine, task, fd, events)
+    kind = facts >> 16 & 0xF
+    if facts >= 0 and kind in (KIND_CHAR, KIND_PTY):
+        _spare_looks(key)
+        return False  # a terminal's job control, a write the host finishes, a device
+    return _surely_native(facts, events, total_of)
+
+
+def _surely_native(facts: int, events: int, total_of) -> bool:
+    """runs_natively's answer from a look's ``facts`` that found no character device."""
     if facts < 0:
         return True   # the kernel's EBADF
     kind = facts >> 16 & 0xF
     if kind == KIND_NEVER_WAITS:
         return True
-    if kind == KIND_CHAR:
-        if len(_devices_seen) >= 1024:
-            _devices_seen.clear()
-        _devices_seen[key] = _LOOKS_SPARED
-        return False  # a terminal's job control, a write the host finishes, a device
     if not facts & (NONBLOCKING | 0xFFFF):
         return False  # a wait
     if facts & NONBLOCKING or events == POLLIN or kind == KIND_OTHER:
         return True
     total = total_of()
     return total is None or total <= (PIPE_SLOT if kind == KIND_FIFO else _SURELY_FITS_SOCKET)
+
+
+# quick_write's answers besides a count the host wrote
+FULL_PATH, NATIVELY = -1, -2
+
+
+def quick_write(engine, task, fd: int, buf: int, count: int) -> int:
+    """write(2) of ``count`` bytes at ``buf`` to the task's ``fd``, on one look:
+    NATIVELY when it surely runs natively (runs_natively; on a pty, a raw line that
+    surely fits), the count the host wrote when the look finished it on a pty
+    (probe.look_writing; all of it, or what fitted before the terminal filled), else
+    FULL_PATH. A pty's write is the model's to decide first in two cases only, which
+    go the full path (_terminal_write): a writer outside its terminal's foreground
+    group (SIGTTOU with TOSTOP, termios(3)), and a master whose slave the model
+    signals for (typed_on_master). A hung-up terminal polls POLLHUP and a full one
+    no POLLOUT: the full path, as before."""
+    key = (task.tgid_native, fd, POLLOUT)
+    skips = _devices_seen.get(key)
+    if skips:   # a terminal other than a pty (the full path): spare this look
+        _devices_seen[key] = skips - 1
+        return FULL_PATH
+    proc = task.proc
+    term = proc.ctty
+    refused = 0
+    if term is not None and term.pgrp is not None and term.pgrp != proc.pgid:
+        refused = os.makedev(*term.key)   # terminal_io's job control
+    table = engine.table
+    facts = look_writing(engine, task, fd, buf, count, refused,
+                         not table.terminals.all() or not any_modelled(table))
+    kind = facts >> 16 & 0xF
+    if facts >= 0:
+        if kind == KIND_WRITTEN:
+            return facts >> 24
+        if kind == KIND_PTY:   # (the model passes it: only the kernel may refuse it)
+            return NATIVELY if facts & (NONBLOCKING | PTY_FITS) else FULL_PATH
+        if kind == KIND_CHAR:
+            _spare_looks(key)
+            return FULL_PATH
+    return NATIVELY if _surely_native(facts, POLLOUT, lambda: count) else FULL_PATH
+
+
+def rest_of_write(ctx, fd: int, buf: int, count: int, written: int):
+    """write(2)'s outcome once quick_write wrote ``written`` of its ``count`` bytes:
+    that count, or the rest finished by the host as the reader makes room."""
+    if written >= count:
+        return written
+    return _send_from_host(ctx, s32(fd), [(buf + written, count - written)], 0, written)
 
 
 def quick_reads_ok(engine) -> bool:
@@ -155,11 +207,18 @@ def quick_writes_ok(engine) -> bool:
     return not (engine.chaos or engine.timens.files_open)
 
 
-# (native pid, fd) -> how many more calls skip runs_natively's look: the descriptor
-# was a character device (a terminal) when last looked at. A hint, never an answer:
-# a number reused for a pipe meanwhile only misses the short path that long.
-_devices_seen: dict[tuple[int, int], int] = {}
+# (native pid, fd, poll events) -> how many more calls skip runs_natively's look: the
+# descriptor was a character device (a terminal) when last looked at (quick_write:
+# one other than a pty). A hint, never an answer: a number reused for a pipe
+# meanwhile only misses the short path that long.
+_devices_seen: dict[tuple[int, int, int], int] = {}
 _LOOKS_SPARED = 64
+
+
+def _spare_looks(key) -> None:
+    if len(_devices_seen) >= 1024:
+        _devices_seen.clear()
+    _devices_seen[key] = _LOOKS_SPARED
 
 
 @handles("read", "readv")
@@ -344,9 +403,12 @@ def write(ctx, fd, buf, count, *_):
     written = timens_offsets_write(ctx, s32(fd), buf, count)
     if written is not None:
         return written
-    if quick_writes_ok(ctx.engine) and runs_natively(ctx.engine, ctx.task, s32(fd), POLLOUT,
-                                                     lambda: count):
-        return Native()
+    if quick_writes_ok(ctx.engine):
+        done = quick_write(ctx.engine, ctx.task, s32(fd), buf, count)
+        if done == NATIVELY:
+            return Native()
+        if done >= 0:
+            return rest_of_write(ctx, fd, buf, count, done)
     return _terminal_write(ctx, fd, lambda c: [(buf, count)])
 
 

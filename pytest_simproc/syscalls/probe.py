@@ -13,6 +13,7 @@ import os
 import select
 import socket
 import stat
+import termios
 
 try:
     from ..trace._fdlook import look as _c_look
@@ -122,8 +123,13 @@ def _never_waits(st) -> bool:
 
 
 # look(): what a descriptor is, packed as trace/_fdlook.c packs it
-KIND_OTHER, KIND_NEVER_WAITS, KIND_FIFO, KIND_STREAM, KIND_CHAR = range(5)
+KIND_OTHER, KIND_NEVER_WAITS, KIND_FIFO, KIND_STREAM, KIND_CHAR, KIND_PTY, KIND_WRITTEN = range(7)
 NONBLOCKING = 1 << 20
+PTY_FITS = 1 << 21   # look_writing: a raw line that surely fits the pty (trace/_fdlook.c)
+_PTY_RAW_FITS = 1792
+# devices.txt: Unix98 pty slaves are majors 136-143; /dev/ptmx (5:2) opens a master
+_PTY_SLAVE_MAJORS = range(136, 144)
+PTMX = (5, 2)
 
 
 def look(engine, task, fd: int, events: int) -> int:
@@ -136,27 +142,76 @@ def look(engine, task, fd: int, events: int) -> int:
         return -errno.ESRCH
     if _c_look is not None:
         return _c_look(pidfd.fileno(), fd, events)
+    return _python_look(engine, task, fd, events)
+
+
+def look_writing(engine, task, fd: int, buf: int, count: int, refused: int,
+                 masters: bool) -> int:
+    """look(POLLOUT) at the descriptor of a write(2) of ``count`` bytes at ``buf``.
+    On a pty the C look tells a raw line that surely fits (PTY_FITS) or finishes the
+    write when it may (KIND_WRITTEN | written << 24); not on the device ``refused``
+    (makedev, or 0), nor on a master unless ``masters``, which are KIND_CHAR
+    (trace/_fdlook.c). From Python the same but for the write, which is left to the
+    full path."""
+    pidfd = engine._pidfd(task.tgid_native)
+    if pidfd is None:
+        return -errno.ESRCH
+    if _c_look is not None:
+        return _c_look(pidfd.fileno(), fd, select.POLLOUT, task.native, buf, count, refused,
+                       masters)
+    return _python_look(engine, task, fd, select.POLLOUT, (count, refused, masters))
+
+
+def _python_look(engine, task, fd: int, events: int, refusal=None) -> int:
     try:
         probe = _Probe(engine.dup_tracee_fd(task, fd))
     except OSError:
         return -errno.EBADF
     try:
-        return _looked(probe, events)
+        return _looked(probe, events, refusal)
     finally:
         probe.close()
 
 
-def _looked(probe: _Probe, events: int) -> int:
+def _is_pty(rdev) -> bool:
+    major = os.major(rdev)
+    return major in _PTY_SLAVE_MAJORS or (major, os.minor(rdev)) == PTMX
+
+
+def _looked(probe: _Probe, events: int, refusal=None) -> int:
     mode = probe.mode
     if _never_waits(probe.stat):
         kind = KIND_NEVER_WAITS
     elif stat.S_ISCHR(mode):
-        kind = KIND_CHAR
+        kind = KIND_PTY if _is_pty(probe.stat.st_rdev) else KIND_CHAR
     elif stat.S_ISFIFO(mode):
         kind = KIND_FIFO
     elif stat.S_ISSOCK(mode) and probe.socket_type == socket.SOCK_STREAM:
         kind = KIND_STREAM
     else:
         kind = KIND_OTHER
+    master = False
+    if kind == KIND_PTY and refusal is not None:
+        rdev = probe.stat.st_rdev
+        master = (os.major(rdev), os.minor(rdev)) == PTMX
+        if rdev == refusal[1] or (master and not refusal[2]):
+            kind = KIND_CHAR
     out = kind << 16 | (NONBLOCKING if probe.nonblocking else 0)
-    return out if kind == KIND_NEVER_WAITS else out | probe.revents(events)
+    if kind == KIND_NEVER_WAITS:
+        return out
+    out |= probe.revents(events)
+    if (kind == KIND_PTY and refusal is not None and not probe.nonblocking
+            and out & select.POLLOUT and not out & (select.POLLHUP | select.POLLERR)
+            and 0 < refusal[0] <= _PTY_RAW_FITS and (master or _raw(probe.fd))):
+        out |= PTY_FITS
+    return out
+
+
+def _raw(fd: int) -> bool:
+    """No output processing, echo or IXON on the terminal (trace/_fdlook.c)."""
+    try:
+        attrs = termios.tcgetattr(fd)
+    except (OSError, termios.error):
+        return False
+    return not (attrs[0] & termios.IXON or attrs[1] & termios.OPOST
+                or attrs[3] & (termios.ECHO | termios.ECHONL))

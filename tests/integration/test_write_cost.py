@@ -3,11 +3,15 @@ descriptor (syscalls/probe.look, trace/_fdlook.c), without the host's Python pro
 what they return is what they return natively."""
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import fcntl
 import os
 import re
 import select
 import socket
+import termios
+import tty
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,8 @@ from pytest_simproc import Exited, SimHost
 from pytest_simproc.syscalls import io as io_handlers
 from pytest_simproc.syscalls import probe as probe_module
 from pytest_simproc.syscalls.probe import (KIND_CHAR, KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER,
-                                           KIND_STREAM, NONBLOCKING)
+                                           KIND_PTY, KIND_STREAM, KIND_WRITTEN, NONBLOCKING,
+                                           PTY_FITS)
 
 from .conftest import same_as_native
 
@@ -73,7 +78,7 @@ def _descriptors(tmp_path, opened: list, sockets: list):
         ("empty pipe, reader", empty_r, POLLIN, KIND_FIFO, False, 0),
         ("full pipe, writer", full_w, POLLOUT, KIND_FIFO, True, 0),
         ("fed pipe, reader", fed_r, POLLIN, KIND_FIFO, False, POLLIN),
-        ("pty slave", slave, POLLOUT, KIND_CHAR, False, POLLOUT),
+        ("pty slave", slave, POLLOUT, KIND_PTY, False, POLLOUT),
         ("stream socket", sockets[0].fileno(), POLLOUT, KIND_STREAM, False, POLLOUT),
         ("datagram socket", sockets[2].fileno(), POLLIN, KIND_OTHER, False, 0),
     ]
@@ -84,7 +89,7 @@ class _Ctx:
     and its duplicates for the Python fallback."""
 
     class _Task:
-        tgid_native = os.getpid()
+        tgid_native = native = os.getpid()
 
     class _Engine:
         def __init__(self):
@@ -137,6 +142,80 @@ def test_look_tells_kind_flags_and_readiness(tmp_path, monkeypatch, c_extension)
             ctx.engine.pidfd.close()
 
 
+@pytest.mark.parametrize("c_extension", [True, False], ids=["C", "Python"])
+def test_look_at_a_write_to_a_pty(monkeypatch, c_extension):
+    """probe.look_writing on this process's own pty: a raw line surely fits
+    (PTY_FITS), not with IXON; a cooked one is written through the duplicate by the
+    C look (KIND_WRITTEN and its count, "\\n" gone as "\\r\\n"), left to the full path
+    by the Python one; the device refused and a master not allowed are KIND_CHAR; a
+    full terminal has no POLLOUT and takes no write."""
+    if c_extension and probe_module._c_look is None:
+        pytest.skip("trace/_fdlook.c was not built")
+    if not c_extension:
+        monkeypatch.setattr(probe_module, "_c_look", None)
+    ctx = _Ctx()
+    line = ctypes.create_string_buffer(b"x" * 63 + b"\n" + b"z" * 1984, 2048)
+    buf = ctypes.addressof(line)
+    master, slave = os.openpty()
+    try:
+        def looked(fd, count=64, refused=0, masters=True):
+            facts = probe_module.look_writing(ctx.engine, ctx.task, fd, buf, count,
+                                              refused, masters)
+            return facts >> 16 & 0xF, facts
+
+        def drained() -> bytes:
+            poller, got = select.poll(), b""
+            poller.register(master, POLLIN)
+            while poller.poll(0):
+                got += os.read(master, 65536)
+            return got
+
+        tty.setraw(slave)
+        kind, facts = looked(slave)
+        assert (kind, bool(facts & PTY_FITS)) == (KIND_PTY, True)
+        kind, facts = looked(slave, count=1793)   # more than one request may need
+        assert not facts & PTY_FITS
+        if c_extension:
+            assert (kind, facts >> 24) == (KIND_WRITTEN, 1793)
+            assert drained() == line.raw[:1793]
+        assert looked(master)[1] & PTY_FITS                     # a master's line is raw
+        assert looked(master, masters=False)[0] == KIND_CHAR
+        assert looked(slave, refused=os.fstat(slave).st_rdev)[0] == KIND_CHAR
+        attrs = termios.tcgetattr(slave)
+        attrs[0] |= termios.IXON   # a ^S typed meanwhile would stop it half way
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        kind, facts = looked(slave)
+        assert not facts & PTY_FITS
+        if c_extension:
+            assert (kind, facts >> 24) == (KIND_WRITTEN, 64)
+            assert drained() == line.raw[:64]
+        attrs = termios.tcgetattr(slave)
+        attrs[1] |= termios.OPOST | termios.ONLCR
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        kind, facts = looked(slave)
+        if c_extension:
+            assert (kind, facts >> 24) == (KIND_WRITTEN, 64)
+            assert drained() == b"x" * 63 + b"\r\n"
+        else:
+            assert (kind, facts & PTY_FITS) == (KIND_PTY, 0)
+            assert drained() == b""
+        fcntl.fcntl(slave, fcntl.F_SETFL, os.O_NONBLOCK)
+        while True:   # fill it: no room left (n_tty_poll)
+            try:
+                os.write(slave, b"y" * 64)
+            except BlockingIOError:
+                break
+        fcntl.fcntl(slave, fcntl.F_SETFL, 0)
+        kind, facts = looked(slave)
+        assert kind == KIND_PTY and not facts & (POLLOUT | PTY_FITS)
+        assert b"x" not in drained()
+    finally:
+        os.close(master)
+        os.close(slave)
+        if ctx.engine.pidfd is not None:
+            ctx.engine.pidfd.close()
+
+
 def test_writes_that_cannot_block_take_no_python_probe(c_programs, monkeypatch):
     """A line to a pipe with room, to /dev/null or to a file runs natively on one
     look: the host's Python probe (a duplicate, fstat, fcntl, poll and close, ~8 us
@@ -167,12 +246,16 @@ def test_writes_that_cannot_block_take_no_python_probe(c_programs, monkeypatch):
                 assert writes == 0, (target, writes)
 
 
-def _interleaved(program: str, monkeypatch, absorbing: bool, stepping: bool = False):
+def _interleaved(program: str, monkeypatch, absorbing: bool, stepping: bool = False,
+                 terminal=None, lines: int = 20000):
     """interleave.c in a host: (stdout, the clock at the end, the record of the
     simulated calls, the report, how many writes took the full dispatch).
     ``stepping``: first run in runs of this instant (no room for the clock) until a
     predicate that counts its calls says so at every 997th, as drop-in mode's waits
-    do; the report then holds the call count and clock at each run's end."""
+    do; the report then holds the call count and clock at each run's end.
+    ``terminal``: the writers share a pty's slave as stdout, set up by
+    ``terminal(slave)``, and what its master got is the stdout; not ``absorbing``,
+    the host's Python path finishes every write to it (no C look)."""
     from pytest_simproc.engine import trap
     from pytest_simproc.engine.decode import SyscallStops
 
@@ -188,8 +271,18 @@ def _interleaved(program: str, monkeypatch, absorbing: bool, stepping: bool = Fa
         patch.setattr(SyscallStops, "_on_seccomp", counted)
         if not absorbing:
             patch.setattr(trap, "_absorb", lambda *_: False)
-        with SimHost(seed=7) as host:
-            p = host.spawn([program, "20000"])
+            if terminal is not None:
+                patch.setattr(probe_module, "_c_look", None)
+        master = slave = None
+        with contextlib.ExitStack() as closing, SimHost(seed=7) as host:
+            if terminal is None:
+                p = host.spawn([program, str(lines)])
+            else:
+                master, slave = os.openpty()
+                closing.callback(os.close, master)
+                closing.callback(os.close, slave)
+                terminal(slave)
+                p = host.spawn([program, str(lines), "stdout"], stdout=slave)
             steps = []
             if stepping:
                 asked = [0]
@@ -206,7 +299,19 @@ def _interleaved(program: str, monkeypatch, absorbing: bool, stepping: bool = Fa
             # (execve's environment pointer is the spawn's, in the tracer's memory)
             record = [re.sub(r"0x[0-9a-f]+ /\*", "ENVP /*", line)
                       for line in host._engine.strace.merged_lines()]
-            return p.stdout, host.now, record, (host.report(), steps), len(dispatched)
+            stdout = p.stdout if master is None else _drained(master)
+            return stdout, host.now, record, (host.report(), steps), len(dispatched)
+
+
+def _drained(master: int) -> bytes:
+    """What a pty's master has to read (a poll of it finishes the line discipline's
+    work first: n_tty_poll)."""
+    got = b""
+    poller = select.poll()
+    poller.register(master, POLLIN)
+    while poller.poll(0):
+        got += os.read(master, 65536)
+    return got
 
 
 def test_writes_resumed_at_their_stop_change_nothing_the_host_shows(build, monkeypatch):
@@ -227,3 +332,34 @@ def test_writes_resumed_at_their_stop_change_nothing_the_host_shows(build, monke
         assert quick[1] > 946684800   # the bursts moved the clock
         assert full[4] >= 40000 and quick[4] < 40000 // 16, (stepping, full[4], quick[4])
     assert quick[3][1][-1][0] > 20 * 997   # the runs of this instant took steps
+
+
+@pytest.mark.parametrize("line", ["raw", "cooked"])
+def test_writes_to_a_terminal_resumed_at_their_stop_change_nothing_the_host_shows(
+        build, monkeypatch, line):
+    """The same for two writers sharing a pty's slave (its master drained after the
+    run: 1,800 lines fit its buffer, so no writer waits for a reader outside the
+    host): a raw line that surely fits runs natively, on the C look as on the
+    Python one; a cooked one (OPOST, ONLCR: each "\\n" goes as "\\r\\n") is written
+    by the C look through the host's duplicate, as the host's Python path writes it
+    when every write takes the full turn. Same lines, clock, record and report; few
+    writes take the turn."""
+    program = build("interleave")
+
+    def terminal(slave):
+        if line == "raw":
+            tty.setraw(slave)
+        else:
+            attrs = termios.tcgetattr(slave)
+            attrs[1] |= termios.OPOST | termios.ONLCR
+            termios.tcsetattr(slave, termios.TCSANOW, attrs)
+
+    for stepping in (False, True):
+        quick = _interleaved(program, monkeypatch, True, stepping, terminal, 900)
+        full = _interleaved(program, monkeypatch, False, stepping, terminal, 900)
+        assert quick[:4] == full[:4]
+        stdout = quick[0].decode()
+        end = "\r\n" if line == "cooked" else "\n"
+        assert stdout.count(end) == 1801 and "ok 1 children" in stdout
+        assert "a00899" + end in stdout and "b00899" + end in stdout
+        assert full[4] >= 1800 and quick[4] < 1800 // 8, (stepping, full[4], quick[4])

@@ -2,7 +2,9 @@
  * every 50 lines; the parent copies what it reads to stdout and ends with the CPU
  * time the host charged the children (getrusage(2)) and the virtual clock. The
  * lines' order is the host's schedule: each writer keeps the CPU for a quantum of
- * trapped calls, and the clock moves by bursts of the CPU they were charged. */
+ * trapped calls, and the clock moves by bursts of the CPU they were charged.
+ * "interleave N stdout": the children write to stdout itself (a terminal the
+ * caller drains), the parent only waits for them. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +18,17 @@
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 2000;
+    int shared = argc > 2 && !strcmp(argv[2], "stdout");
     int p[2];
-    if (pipe(p))
+    if (shared)
+        p[0] = -1, p[1] = 1;
+    else if (pipe(p))
         return 1;
     for (int c = 0; c < 2; c++) {
         if (fork() == 0) {
             char line[32];
-            close(p[0]);
+            if (!shared)
+                close(p[0]);
             for (int i = 0; i < n; i++) {
                 int len = snprintf(line, sizeof line, "%c%05d\n", 'a' + c, i);
                 if (write(p[1], line, len) != len)
@@ -33,11 +39,13 @@ int main(int argc, char **argv)
             _exit(0);
         }
     }
-    close(p[1]);
-    static char buf[4096];
-    ssize_t r;
-    while ((r = read(p[0], buf, sizeof buf)) > 0)
-        fwrite(buf, 1, r, stdout);
+    if (!shared) {
+        close(p[1]);
+        static char buf[4096];
+        ssize_t r;
+        while ((r = read(p[0], buf, sizeof buf)) > 0)
+            fwrite(buf, 1, r, stdout);
+    }
     int status, ok = 1;
     for (int c = 0; c < 2; c++)
         ok &= wait(&status) > 0 && WIFEXITED(status) && !WEXITSTATUS(status);
