@@ -5,11 +5,11 @@ scheduling, CPU affinity, I/O priority and resource limits.
 ``nice()``, ``cpu_affinity()``, ``ionice()`` (C calls of psutil's own) with a virtual
 pid would reach whatever machine process has that number. As for the programs
 (syscalls/sched.py, misc.py, resource.py), a live host process or thread is its native
-one for priority, scheduling and I/O priority; its CPU affinity is CPU 0 (a host runs
-on one CPU) and a new mask goes to the native process; its resource limits are the
-host's (prlimit(2) on the model, RLIMIT_NOFILE on the native process too); a host pid
-that is gone is ESRCH. Any other pid: the real call. Installed and removed with the
-test's /proc (procfs.py).
+one for priority, scheduling and I/O priority; its CPU affinity is the machine's CPUs
+(the programs' too) and a new mask goes to the native process; its resource limits
+are the host's (prlimit(2) on the model, RLIMIT_NOFILE on the native process too); a
+host pid that is gone is ESRCH. Any other pid: the real call. Installed and removed
+with the test's /proc (procfs.py).
 """
 from __future__ import annotations
 
@@ -83,9 +83,9 @@ def _by_process(real):
     return fake
 
 
-def _one_cpu(real, as_list: bool):
-    """sched_getaffinity of a host process: CPU 0, as the programs see it (a zombie
-    still has its mask, syscalls/misc.py)."""
+def _machine_cpus(real, as_list: bool):
+    """sched_getaffinity of a host process: the machine's CPUs, as the programs see
+    them (syscalls/misc.py; a zombie still has its mask)."""
     def fake(pid, *args):
         found = _host(pid)
         if found is None:
@@ -95,7 +95,8 @@ def _one_cpu(real, as_list: bool):
             with view.session._lock:
                 if view.process(pid) is None:
                     raise _esrch()
-        return [0] if as_list else {0}
+        cpus = sorted(view.engine.cpus)
+        return cpus if as_list else set(cpus)
     fake.__name__ = fake.__qualname__ = real.__name__
     fake.__doc__ = real.__doc__
     return fake
@@ -166,7 +167,7 @@ _real_prlimit = resource.prlimit
 _FIXED = [(os, "getpriority", _real_getpriority, _by_process(_real_getpriority)),
           (os, "setpriority", _real_setpriority, _by_process(_real_setpriority)),
           (os, "sched_getaffinity", _real_sched_getaffinity,
-           _one_cpu(_real_sched_getaffinity, False)),
+           _machine_cpus(_real_sched_getaffinity, False)),
           (resource, "prlimit", _real_prlimit, _sim_prlimit)]
 _FIXED += [(os, name, getattr(os, name), _by_native_pid(getattr(os, name), 0))
            for name in ("sched_setaffinity", "sched_getscheduler", "sched_setscheduler",
@@ -188,7 +189,7 @@ def replaced() -> list:
                 _PSUTIL.append((cext, name, real, _by_native_pid(real, 0)))
         real = getattr(cext, "proc_cpu_affinity_get", None)
         if real is not None:
-            _PSUTIL.append((cext, "proc_cpu_affinity_get", real, _one_cpu(real, True)))
+            _PSUTIL.append((cext, "proc_cpu_affinity_get", real, _machine_cpus(real, True)))
     return _FIXED + _PSUTIL
 
 
