@@ -23,6 +23,7 @@ import sys
 from ..kernel.errors import KernelError
 from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
 from . import procfs
+from .identity import real_pid
 from .routing import _caller_is_native, _in_host_thread, active_session
 
 _U64 = 1 << 64
@@ -46,7 +47,8 @@ def _host(pid, depth: int = 3):
     with session._lock:
         if not view.owns(pid):
             return None
-        task = view.engine.tasks_by_tid.get(pid)
+        engine = view.engine   # None: no host yet, an earlier host's pid
+        task = engine.tasks_by_tid.get(pid) if engine is not None else None
         return view, (None if task is None or task.exiting else task)
 
 
@@ -65,7 +67,8 @@ def _by_native_pid(real, index: int):
     """A fake of ``real`` whose argument ``index`` is a pid."""
     def fake(*args, **kwargs):
         if len(args) > index:
-            args = args[:index] + (_native(args[index]),) + args[index + 1:]
+            pid = real_pid(args[index])   # 1: the test itself (identity.py)
+            args = args[:index] + (_native(pid),) + args[index + 1:]
         return real(*args, **kwargs)
     fake.__name__ = fake.__qualname__ = getattr(real, "__name__", "fake")
     fake.__doc__ = real.__doc__
@@ -76,7 +79,7 @@ def _by_process(real):
     """A fake of getpriority/setpriority: PRIO_PROCESS names a pid."""
     def fake(which, who, *args):
         if which == os.PRIO_PROCESS:
-            who = _native(who)
+            who = _native(real_pid(who))
         return real(which, who, *args)
     fake.__name__ = fake.__qualname__ = real.__name__
     fake.__doc__ = real.__doc__
@@ -87,6 +90,7 @@ def _machine_cpus(real, as_list: bool):
     """sched_getaffinity of a host process: the machine's CPUs, as the programs see
     them (syscalls/misc.py; a zombie still has its mask)."""
     def fake(pid, *args):
+        pid = real_pid(pid)
         found = _host(pid)
         if found is None:
             return real(pid, *args)
@@ -132,6 +136,7 @@ def _may_raise_limits() -> bool:
 
 def _sim_prlimit(pid, which, *limits):
     """resource.prlimit of a host process: its limits in the host (prlimit(2))."""
+    pid = real_pid(pid)
     found = _host(pid)
     if found is None or len(limits) > 1:
         return _real_prlimit(pid, which, *limits)
