@@ -220,6 +220,9 @@ def _sim_kill(pid, sig):
     if pidcalls.unreaped(pid):
         signal_number(sig, bits=64)   # kill(2) of a zombie: no effect
         return None
+    if pidcalls.stale(pid):
+        signal_number(sig, bits=64)   # an earlier host's process: gone
+        raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
     return _real_kill(identity.real_pid(pid), sig)   # 1: the test itself
 
 

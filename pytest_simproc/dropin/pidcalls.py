@@ -13,12 +13,15 @@ with the test's /proc (procfs.py).
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import operator
 import os
 import resource
 import signal
+import subprocess
 import sys
+import weakref
 
 from ..kernel.errors import KernelError
 from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
@@ -209,25 +212,114 @@ def replaced() -> list:
 _UNREAPED: dict[int, int] = {}   # virtual pid -> wait status
 
 
+#
+# A Popen of an earlier host that the suite keeps (psutil's helpers keep every Popen of
+# the run in a module's set, to terminate them all later; a unittest class keeps its
+# setUpClass's) names a process that is gone. On a machine its number is not handed out
+# again soon (pids count up to pid_max before they wrap), and the suite checks so: it
+# terminates and waits for the old Popen, then asserts that its pid no longer exists.
+# So a new host passes over the numbers of the Popen objects that the suite's modules
+# and their classes hold (in a global or an attribute, or one level down in a list,
+# set, tuple or dict there), and the test's kill of one is ESRCH, its /proc ENOENT.
+# Where else a Popen lives on does not count: a frame of a finished test kept in a
+# cycle (pytest.raises' traceback) lives until the garbage collector's next full
+# pass, whose time would decide the next test's pids.
+_STALE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # Popen -> its test
+_KEPT: set[int] = set()   # the pids of those the suite keeps (kept())
+_KEPT_FOR: list = [None]  # the test _KEPT was found for (None: to find again)
+_CONTAINERS = (list, set, frozenset, tuple, dict)
+
+
 def keep_unreaped(session) -> None:
     """The session's host has closed: its forked children the test never waited for
-    stay the test's zombies, while the fakes that answer for them stay (the pytest
-    run's, patches.py)."""
+    stay the test's zombies, and the Popen objects of its programs name processes that
+    are gone, while the fakes that answer for them stay (the pytest run's,
+    patches.py)."""
     from .forking import ForkedChild
     from .patches import Patches
     if not Patches.persist:
         return
+    test = _current_test()
     for pid, child in list(session._children.items()):
-        if isinstance(child, ForkedChild) and not child._waited:
-            code = child._sp.returncode
-            _UNREAPED[pid] = (signal.SIGKILL if code is None
-                              else -code if code < 0 else (code & 0xFF) << 8)
+        if isinstance(child, ForkedChild):
+            if not child._waited:
+                code = child._sp.returncode
+                _UNREAPED[pid] = (signal.SIGKILL if code is None
+                                  else -code if code < 0 else (code & 0xFF) << 8)
+        else:
+            # subprocess keeps a dropped Popen whose wait it never saw (_active), to
+            # reap it later: its process ended with the host, there is nothing to reap
+            with contextlib.suppress(ValueError, AttributeError):
+                subprocess._active.remove(child)
+            _STALE[child] = test
+            _KEPT_FOR[0] = None
+    session._children = {}   # a Popen the suite dropped goes now (reference count)
+
+
+def _current_test() -> str:
+    """The test that runs (its node id, pytest sets it): a rerun of the same test
+    (--simproc-verify, chaos) passes over no number of its earlier runs'."""
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rpartition(" ")[0]
+
+
+def stale(pid, depth: int = 3) -> bool:
+    """``pid`` is a process of an earlier host that a Popen the suite keeps names,
+    asked by the test's code (``depth`` frames up from here): gone."""
+    return (type(pid) is int and pid > 1 and bool(_STALE) and not _in_host_thread()
+            and not _caller_is_native(depth) and pid in kept())
+
+
+def kept() -> set[int]:
+    """The pids of the Popen objects of earlier tests that the suite keeps, found
+    once per test and again after a host closed; the running test's own (its earlier
+    runs' under --simproc-verify or chaos) are not."""
+    global _KEPT
+    test = _current_test()
+    if _KEPT_FOR[0] != test:
+        candidates = {id(p): p for p, made in list(_STALE.items()) if made != test}
+        _KEPT = _kept(candidates) if candidates else set()
+        _KEPT_FOR[0] = test
+    return _KEPT
+
+
+def _kept(candidates: dict) -> set[int]:
+    """The pids of the ``candidates`` (id -> Popen) that a module outside the
+    standard library and the machinery holds, or a class of one (see _STALE)."""
+    found: set[int] = set()
+
+    def look(values) -> None:
+        for value in values:
+            if id(value) in candidates:
+                found.add(candidates[id(value)].pid)
+            elif type(value) in _CONTAINERS:
+                for item in list(value.values() if type(value) is dict else value):
+                    if id(item) in candidates:
+                        found.add(candidates[id(item)].pid)
+
+    for name, module in list(sys.modules.items()):
+        attrs = getattr(module, "__dict__", None)
+        top = name.partition(".")[0]
+        if not isinstance(attrs, dict) or top in _NOT_THE_SUITES:
+            continue
+        values = list(attrs.values())
+        look(values)
+        for value in values:
+            if isinstance(value, type) and value.__module__ == name:
+                look(list(vars(value).values()))
+    return found
+
+
+_NOT_THE_SUITES = frozenset(sys.stdlib_module_names) | {"pytest_simproc", "_pytest",
+                                                        "pluggy", "psutil"}
 
 
 def reserve_unreaped(host) -> None:
-    """A new host gives none of the test's zombies' pids out (kernel/table.py)."""
-    if _UNREAPED:
-        host._engine.table.reserve(_UNREAPED)
+    """A new host gives none of the test's zombies' pids out, nor those of the Popen
+    objects of earlier tests that the suite keeps (kernel/table.py); a rerun of the
+    same test (--simproc-verify, chaos) passes over none of its earlier runs'."""
+    taken = set(_UNREAPED) | (kept() if _STALE else set())
+    if taken:
+        host._engine.table.reserve(taken)
 
 
 def unreaped(pid, depth: int = 3) -> bool:
@@ -240,6 +332,9 @@ def unreaped(pid, depth: int = 3) -> bool:
 def forget_unreaped() -> None:
     """The fakes are gone (the end of the pytest run): nothing answers for them."""
     _UNREAPED.clear()
+    _STALE.clear()
+    _KEPT.clear()
+    _KEPT_FOR[0] = None
 
 
 def reap_unreaped(pid: int) -> tuple[int, int]:

@@ -231,8 +231,11 @@ class TestView(ProcView):
         thread's tid of the host)."""
         if n == INIT:
             return True
-        return self.engine is not None and (self.session._lookup(n) is not None
-                                            or self.thread_of(n) is not None)
+        if self.engine is not None and (self.session._lookup(n) is not None
+                                        or self.thread_of(n) is not None):
+            return True
+        from . import pidcalls
+        return bool(pidcalls._STALE) and n in pidcalls.kept()  # an earlier host's: gone
 
     def names_host_pid(self, comps: list[str]) -> bool:
         """Whether ``comps`` start with "proc", a pid the host owns."""

@@ -4,11 +4,12 @@ programs count of the machine (issue 13 item 2).
 The test stands where its host's init does: the programs see it as pid 1, so the test's
 code does too (``os.getpid()``, ``/proc/self``, ``psutil.Process()``), and a pid it
 hands a program names it. Both see one boot, before the test's first read of the clock,
-and one set of CPUs.
+one set of CPUs, and a Popen of an earlier test that the suite still holds names a
+process that is gone, whose number no later program gets.
 
 The inner suite is written as a real suite writes it (psutil's own does each of these:
-test_pidof, test_ppid, test_boot_time, test_against_nproc): plain
-subprocess, os, signal and psutil, no simproc API. It passes natively and under
+test_pidof, test_ppid, test_boot_time, test_against_nproc, test_reap_children):
+plain subprocess, os, signal and psutil, no simproc API. It passes natively and under
 ``--simproc``; each test prints the pids it saw, and the outer test checks that under
 ``--simproc`` they were the host's: the test 1, its programs from 1000.
 """
@@ -30,7 +31,11 @@ import sys
 import time
 
 import psutil
+import pytest
 from dropin_helpers import observed
+
+KEPT = []
+
 
 def test_nproc_counts_the_cpus_i_count():
     mine = len(os.sched_getaffinity(0))
@@ -96,22 +101,47 @@ def test_an_orphan_is_not_my_child():
     assert psutil.Process().children() == []
     os.kill(orphan, signal.SIGKILL)
     observed("orphan", [sh.pid, orphan])
+
+
+def test_keeps_its_popen():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    KEPT.append(p)
+    observed("kept", [p.pid])
+
+
+def test_a_popen_kept_from_an_earlier_test_is_gone():
+    p = subprocess.Popen(["sleep", "30"])
+    old = KEPT.pop()
+    old.terminate()
+    old.wait()
+    assert p.pid != old.pid
+    assert not psutil.pid_exists(old.pid)
+    with pytest.raises(ProcessLookupError):
+        os.kill(old.pid, 0)
+    with pytest.raises(psutil.NoSuchProcess):
+        psutil.Process(old.pid)
+    p.kill()
+    p.wait()
+    observed("stale", [old.pid, p.pid])
 """
 
 
 def _seen(observe, args) -> dict:
-    return {name: pids for name, (pids, _, _) in observe(INNER, args, passed=4).items()}
+    return {name: pids for name, (pids, _, _) in observe(INNER, args, passed=6).items()}
 
 
 def test_the_tests_identity_natively(observe):
     seen = _seen(observe, [])
-    assert seen["me"][0] > 1
+    assert seen["me"][0] > 1 and seen["stale"][0] != seen["stale"][1]
 
 
 def test_the_tests_identity_under_simproc_is_init(observe):
-    """The test is pid 1, its programs from 1000."""
+    """The test is pid 1, its programs from 1000, each test's own (a Popen of an
+    earlier test still held keeps its number from the next host)."""
     assert _seen(observe, ["--simproc"]) == {
-        "cpus": [1002], "boot": [1001], "me": [1, 1000], "orphan": [1000, 1001]}
+        "cpus": [1002], "boot": [1001], "me": [1, 1000], "orphan": [1000, 1001],
+        "kept": [1000], "stale": [1000, 1001]}
 
 
 def test_the_machines_cpus_are_the_hosts():
