@@ -154,6 +154,17 @@ def _modelled_status(proc) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
+def with_values(raw: bytes, values: dict, sep: bytes = b":\t") -> bytes:
+    """``raw``'s "key<sep>value" lines with the values of the keys in ``values``."""
+    out = []
+    for line in raw.split(b"\n"):
+        key = line.split(sep[:1], 1)[0]
+        if key in values:
+            line = b"%s%s%s" % (key, sep, str(values[key]).encode())
+        out.append(line)
+    return b"\n".join(out)
+
+
 class ProcView:
     """/proc of one host. ``engine`` gives the process table, the clock and each
     process's live tasks (tid, native tid, whether the host parks it)."""
@@ -284,13 +295,7 @@ class ProcView:
         values = {b"State": _STATE_NAMES.get(state, state), b"Tgid": pid, b"Ngid": 0,
                   b"Pid": tid, b"PPid": proc.ppid, b"TracerPid": 0, b"NStgid": pid,
                   b"NSpid": tid, b"NSpgid": proc.pgid, b"NSsid": proc.sid}
-        out = []
-        for line in raw.split(b"\n"):
-            key = line.split(b":", 1)[0]
-            if key in values:
-                line = b"%s:\t%s" % (key, str(values[key]).encode())
-            out.append(line)
-        return b"\n".join(out)
+        return with_values(raw, values)
 
     def sched(self, pid: int, tid: int | None = None) -> bytes:
         """/proc/<pid>[/task/<tid>]/sched: the virtual tid in its head, the CPU model's
@@ -392,13 +397,7 @@ class ProcView:
         values = {b"btime": boot_ns(self.engine.start_time_ns) // NSEC,
                   b"processes": len(self.engine.table.processes()),
                   b"procs_running": running, b"procs_blocked": blocked}
-        out = []
-        for line in raw.split(b"\n"):
-            key = line.split(b" ", 1)[0]
-            if key in values:
-                line = b"%s %d" % (key, values[key])
-            out.append(line)
-        return b"\n".join(out)
+        return with_values(raw, values, b" ")
 
     # ------------------------------------------------------------- by name
     PID_FILES = ("stat", "status", "cmdline", "comm", "environ", "sched", "schedstat",

@@ -40,7 +40,7 @@ import threading
 
 from ..host import DEFAULT_START_TIME
 from ..kernel.tty import stat_fields
-from ..procview import BOOT_LEAD_NS, HZ, NSEC, ProcView, boot_ns
+from ..procview import BOOT_LEAD_NS, HZ, NSEC, ProcView, boot_ns, with_values
 from ..syscalls.procfs import render_dir, write_rendered
 from . import forking, identity
 from .routing import _caller_is_native, _in_host_thread, _real_getpid, active_session
@@ -95,15 +95,9 @@ def _own_stat(raw: bytes, tid: int | None, tty: tuple) -> bytes:
 def _own_status(raw: bytes, tid: int | None) -> bytes:
     """The test's /proc/<pid>/status with init's numbers (see _own_stat)."""
     me = INIT if tid in (None, INIT) else tid
-    values = {b"Tgid": INIT, b"Pid": me, b"PPid": 0, b"TracerPid": 0, b"NStgid": INIT,
-              b"NSpid": me, b"NSpgid": INIT, b"NSsid": INIT}
-    out = []
-    for line in raw.split(b"\n"):
-        key = line.split(b":", 1)[0]
-        if key in values:
-            line = b"%s:\t%d" % (key, values[key])
-        out.append(line)
-    return b"\n".join(out)
+    return with_values(raw, {b"Tgid": INIT, b"Pid": me, b"PPid": 0, b"TracerPid": 0,
+                             b"NStgid": INIT, b"NSpid": me, b"NSpgid": INIT,
+                             b"NSsid": INIT})
 
 
 _PRE_HOST_ROOT: list = []  # a directory for rendered files before a host exists
