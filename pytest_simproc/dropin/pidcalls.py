@@ -298,8 +298,7 @@ def _kept(candidates: dict) -> set[int]:
 
     for name, module in list(sys.modules.items()):
         attrs = getattr(module, "__dict__", None)
-        top = name.partition(".")[0]
-        if not isinstance(attrs, dict) or top in _NOT_THE_SUITES:
+        if not isinstance(attrs, dict) or not _suites(name, module):
             continue
         values = list(attrs.values())
         look(values)
@@ -311,6 +310,21 @@ def _kept(candidates: dict) -> set[int]:
 
 _NOT_THE_SUITES = frozenset(sys.stdlib_module_names) | {"pytest_simproc", "_pytest",
                                                         "pluggy", "psutil"}
+_INSTALLED = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})
+_SUITES: dict[str, tuple] = {}   # module name -> (the module's id, whether the suite's)
+
+
+def _suites(name: str, module) -> bool:
+    """Whether ``module`` is the suite's code: not the standard library, the machinery
+    nor what is installed under the interpreter's prefix (site-packages). Decided once
+    per module (the scan runs at a test's first spawn: ~560 modules in psutil's run)."""
+    seen = _SUITES.get(name)
+    if seen is None or seen[0] != id(module):
+        path = getattr(module, "__file__", None) or ""
+        mine = (name.partition(".")[0] not in _NOT_THE_SUITES and bool(path)
+                and not path.startswith(_INSTALLED))
+        seen = _SUITES[name] = (id(module), mine)
+    return seen[1]
 
 
 def reserve_unreaped(host) -> None:
