@@ -45,7 +45,14 @@ def as_test(depth: int = 2) -> bool:
         name = sys._getframe(depth).f_globals.get("__name__") or ""
     except ValueError:
         return True
-    return name.partition(".")[0] not in _STDLIB and not _matches(name, _REAL_PID_CALLERS)
+    verdict = _VERDICTS.get(name)
+    if verdict is None:
+        verdict = _VERDICTS[name] = (name.partition(".")[0] not in _STDLIB
+                                     and not _matches(name, _REAL_PID_CALLERS))
+    return verdict
+
+
+_VERDICTS: dict[str, bool] = {}  # module name -> whether its code sees pid 1
 
 
 def sim_getpid():
