@@ -35,6 +35,19 @@ def _ticks(ns: int) -> int:
     return ns * HZ // NSEC
 
 
+# A host booted this long before its start time, its first instant, when its init is
+# there (in drop-in mode the test, which reads the clock at once): on a machine the
+# boot comes before anything that runs, and suites check that it does (psutil's
+# boot_time() < time.time(), a process's create_time() after the boot). /proc/stat's
+# btime, /proc/uptime and the start times in /proc/N/stat count from it.
+BOOT_LEAD_NS = NSEC
+
+
+def boot_ns(start_time_ns: int) -> int:
+    """When a host that starts at ``start_time_ns`` booted."""
+    return start_time_ns - BOOT_LEAD_NS
+
+
 # /proc/N/sched's "key : value" lines (sched_show_task): the values the host gives.
 # Those of the machine's scheduler (its clock, load averages, migrations, NUMA faults)
 # read 0; its settings (policy, prio, weight, slice) are the native ones.
@@ -141,9 +154,24 @@ def _modelled_status(proc) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
+def with_values(raw: bytes, values: dict, sep: bytes = b":\t") -> bytes:
+    """``raw``'s "key<sep>value" lines with the values of the keys in ``values``."""
+    out = []
+    for line in raw.split(b"\n"):
+        key = line.split(sep[:1], 1)[0]
+        if key in values:
+            line = b"%s%s%s" % (key, sep, str(values[key]).encode())
+        out.append(line)
+    return b"\n".join(out)
+
+
 class ProcView:
     """/proc of one host. ``engine`` gives the process table, the clock and each
     process's live tasks (tid, native tid, whether the host parks it)."""
+
+    # the native pid of the process init stands for (drop-in mode: the test process,
+    # dropin/identity.py), else None: init is the model alone
+    init_native: int | None = None
 
     def __init__(self, engine):
         self.engine = engine
@@ -176,7 +204,9 @@ class ProcView:
         """/proc/<native>[/task/<native tid>] of a live host task, else None."""
         native = self.engine.native_pid_of(pid)
         if native is None:
-            return None
+            if pid != 1 or self.init_native is None or tid not in (None, pid):
+                return None
+            native = self.init_native
         if tid is None or tid == pid:
             return f"/proc/{native}" if tid is None else f"/proc/{native}/task/{native}"
         task = self.engine.tasks_by_tid.get(tid)
@@ -238,7 +268,9 @@ class ProcView:
             14: _ticks(children.sys_ns if children else 0),
             17: max(1, len(self.tasks(pid))),
             18: 0,                        # itrealvalue: always 0 since 2.6.17
-            19: _ticks(max(0, proc.start_time_ns - self.engine.start_time_ns)),
+            # since the boot; init is there from the host's start
+            19: _ticks(max(proc.start_time_ns, self.engine.start_time_ns)
+                       - boot_ns(self.engine.start_time_ns)),
             36: 0,                        # processor: every host runs on CPU 0
         }
         for index, value in values.items():
@@ -263,13 +295,7 @@ class ProcView:
         values = {b"State": _STATE_NAMES.get(state, state), b"Tgid": pid, b"Ngid": 0,
                   b"Pid": tid, b"PPid": proc.ppid, b"TracerPid": 0, b"NStgid": pid,
                   b"NSpid": tid, b"NSpgid": proc.pgid, b"NSsid": proc.sid}
-        out = []
-        for line in raw.split(b"\n"):
-            key = line.split(b":", 1)[0]
-            if key in values:
-                line = b"%s:\t%s" % (key, str(values[key]).encode())
-            out.append(line)
-        return b"\n".join(out)
+        return with_values(raw, values)
 
     def sched(self, pid: int, tid: int | None = None) -> bytes:
         """/proc/<pid>[/task/<tid>]/sched: the virtual tid in its head, the CPU model's
@@ -346,10 +372,10 @@ class ProcView:
         return self.process(pid).exe.encode()[:15] + b"\n"
 
     def uptime(self, reader: int | None = None) -> bytes:
-        """/proc/uptime: seconds since the host booted (its start time), moved by the
+        """/proc/uptime: seconds since the host booted (BOOT_LEAD_NS), moved by the
         boottime offset of the reader's time namespace, and idle time (one CPU: what
         the processes did not use)."""
-        up = self.engine.uptime_ns()
+        up = self.engine.uptime_ns() + BOOT_LEAD_NS
         if reader is not None:
             up += self.engine.timens.offset(reader, 7)  # CLOCK_BOOTTIME
         busy = sum(self.engine.info[p].cpu_ns for p in self.pids() if p in self.engine.info)
@@ -368,16 +394,10 @@ class ProcView:
         raw = _read("/proc/stat") or b""
         running = 1
         blocked = 0
-        values = {b"btime": self.engine.start_time_ns // NSEC,
+        values = {b"btime": boot_ns(self.engine.start_time_ns) // NSEC,
                   b"processes": len(self.engine.table.processes()),
                   b"procs_running": running, b"procs_blocked": blocked}
-        out = []
-        for line in raw.split(b"\n"):
-            key = line.split(b" ", 1)[0]
-            if key in values:
-                line = b"%s %d" % (key, values[key])
-            out.append(line)
-        return b"\n".join(out)
+        return with_values(raw, values, b" ")
 
     # ------------------------------------------------------------- by name
     PID_FILES = ("stat", "status", "cmdline", "comm", "environ", "sched", "schedstat",

@@ -39,8 +39,9 @@ def as_init(session: "DropinSession | None") -> bool:
 
 
 def own(session: "DropinSession | None", pid) -> bool:
-    """``pid`` names the test process itself (0 or its pid) in a session."""
-    return as_init(session) and isinstance(pid, int) and pid in (0, os.getpid())
+    """``pid`` names the test process itself (0, its pid, or 1 as its code knows it:
+    identity.py) in a session."""
+    return as_init(session) and isinstance(pid, int) and pid in (0, INIT, os.getpid())
 
 
 def sim_getpgrp():

@@ -20,7 +20,7 @@ import sys
 import threading
 import time as _time
 
-from . import mpspawn, owngroup, pidcalls, sockets, threadwait, triowait
+from . import identity, mpspawn, owngroup, pidcalls, sockets, threadwait, triowait
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -31,7 +31,8 @@ from .popen import SimPopen
 from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
 from .ready import REPLACED as _READY_REPLACED
 from .routing import (_caller_is_native, _real_fdopen, _real_fork, _real_forkpty,
-                      _real_getpgid, _real_getpgrp, _real_getsid, _real_kill, _real_killpg,
+                      _real_getpgid, _real_getpgrp, _real_getpid, _real_getppid,
+                      _real_getsid, _real_kill, _real_killpg,
                       _real_pidfd_open, _real_pidfd_send_signal, _real_posix_spawn,
                       _real_posix_spawnp, _real_sleep, _real_system, _real_wait,
                       _real_wait3, _real_wait4, _real_waitid, _real_waitpid, _RealPopen,
@@ -219,7 +220,10 @@ def _sim_kill(pid, sig):
     if pidcalls.unreaped(pid):
         signal_number(sig, bits=64)   # kill(2) of a zombie: no effect
         return None
-    return _real_kill(pid, sig)
+    if pidcalls.stale(pid):
+        signal_number(sig, bits=64)   # an earlier host's process: gone
+        raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+    return _real_kill(identity.real_pid(pid), sig)   # 1: the test itself
 
 
 def _sim_killpg(pgid, sig):
@@ -265,6 +269,8 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "getpgid", _real_getpgid, _sim_getpgid),
              (os, "getsid", _real_getsid, _sim_getsid),
              (os, "getpgrp", _real_getpgrp, owngroup.sim_getpgrp),
+             (os, "getpid", _real_getpid, identity.sim_getpid),
+             (os, "getppid", _real_getppid, identity.sim_getppid),
              (os, "fork", _real_fork, _sim_fork), (os, "forkpty", _real_forkpty, _sim_forkpty),
              (os, "system", _real_system, _sim_system), (os, "fdopen", _real_fdopen, _sim_fdopen),
              (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),

@@ -5,24 +5,28 @@ scheduling, CPU affinity, I/O priority and resource limits.
 ``nice()``, ``cpu_affinity()``, ``ionice()`` (C calls of psutil's own) with a virtual
 pid would reach whatever machine process has that number. As for the programs
 (syscalls/sched.py, misc.py, resource.py), a live host process or thread is its native
-one for priority, scheduling and I/O priority; its CPU affinity is CPU 0 (a host runs
-on one CPU) and a new mask goes to the native process; its resource limits are the
-host's (prlimit(2) on the model, RLIMIT_NOFILE on the native process too); a host pid
-that is gone is ESRCH. Any other pid: the real call. Installed and removed with the
-test's /proc (procfs.py).
+one for priority, scheduling and I/O priority; its CPU affinity is the machine's CPUs
+(the programs' too) and a new mask goes to the native process; its resource limits
+are the host's (prlimit(2) on the model, RLIMIT_NOFILE on the native process too); a
+host pid that is gone is ESRCH. Any other pid: the real call. Installed and removed
+with the test's /proc (procfs.py).
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import operator
 import os
 import resource
 import signal
+import subprocess
 import sys
+import weakref
 
 from ..kernel.errors import KernelError
 from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
 from . import procfs
+from .identity import real_pid
 from .routing import _caller_is_native, _in_host_thread, active_session
 
 _U64 = 1 << 64
@@ -46,7 +50,8 @@ def _host(pid, depth: int = 3):
     with session._lock:
         if not view.owns(pid):
             return None
-        task = view.engine.tasks_by_tid.get(pid)
+        engine = view.engine   # None: no host yet, an earlier host's pid
+        task = engine.tasks_by_tid.get(pid) if engine is not None else None
         return view, (None if task is None or task.exiting else task)
 
 
@@ -65,7 +70,8 @@ def _by_native_pid(real, index: int):
     """A fake of ``real`` whose argument ``index`` is a pid."""
     def fake(*args, **kwargs):
         if len(args) > index:
-            args = args[:index] + (_native(args[index]),) + args[index + 1:]
+            pid = real_pid(args[index])   # 1: the test itself (identity.py)
+            args = args[:index] + (_native(pid),) + args[index + 1:]
         return real(*args, **kwargs)
     fake.__name__ = fake.__qualname__ = getattr(real, "__name__", "fake")
     fake.__doc__ = real.__doc__
@@ -76,17 +82,18 @@ def _by_process(real):
     """A fake of getpriority/setpriority: PRIO_PROCESS names a pid."""
     def fake(which, who, *args):
         if which == os.PRIO_PROCESS:
-            who = _native(who)
+            who = _native(real_pid(who))
         return real(which, who, *args)
     fake.__name__ = fake.__qualname__ = real.__name__
     fake.__doc__ = real.__doc__
     return fake
 
 
-def _one_cpu(real, as_list: bool):
-    """sched_getaffinity of a host process: CPU 0, as the programs see it (a zombie
-    still has its mask, syscalls/misc.py)."""
+def _machine_cpus(real, as_list: bool):
+    """sched_getaffinity of a host process: the machine's CPUs, as the programs see
+    them (syscalls/misc.py; a zombie still has its mask)."""
     def fake(pid, *args):
+        pid = real_pid(pid)
         found = _host(pid)
         if found is None:
             return real(pid, *args)
@@ -95,7 +102,8 @@ def _one_cpu(real, as_list: bool):
             with view.session._lock:
                 if view.process(pid) is None:
                     raise _esrch()
-        return [0] if as_list else {0}
+        cpus = sorted(view.engine.cpus)
+        return cpus if as_list else set(cpus)
     fake.__name__ = fake.__qualname__ = real.__name__
     fake.__doc__ = real.__doc__
     return fake
@@ -131,6 +139,7 @@ def _may_raise_limits() -> bool:
 
 def _sim_prlimit(pid, which, *limits):
     """resource.prlimit of a host process: its limits in the host (prlimit(2))."""
+    pid = real_pid(pid)
     found = _host(pid)
     if found is None or len(limits) > 1:
         return _real_prlimit(pid, which, *limits)
@@ -166,7 +175,7 @@ _real_prlimit = resource.prlimit
 _FIXED = [(os, "getpriority", _real_getpriority, _by_process(_real_getpriority)),
           (os, "setpriority", _real_setpriority, _by_process(_real_setpriority)),
           (os, "sched_getaffinity", _real_sched_getaffinity,
-           _one_cpu(_real_sched_getaffinity, False)),
+           _machine_cpus(_real_sched_getaffinity, False)),
           (resource, "prlimit", _real_prlimit, _sim_prlimit)]
 _FIXED += [(os, name, getattr(os, name), _by_native_pid(getattr(os, name), 0))
            for name in ("sched_setaffinity", "sched_getscheduler", "sched_setscheduler",
@@ -188,7 +197,7 @@ def replaced() -> list:
                 _PSUTIL.append((cext, name, real, _by_native_pid(real, 0)))
         real = getattr(cext, "proc_cpu_affinity_get", None)
         if real is not None:
-            _PSUTIL.append((cext, "proc_cpu_affinity_get", real, _one_cpu(real, True)))
+            _PSUTIL.append((cext, "proc_cpu_affinity_get", real, _machine_cpus(real, True)))
     return _FIXED + _PSUTIL
 
 
@@ -203,25 +212,128 @@ def replaced() -> list:
 _UNREAPED: dict[int, int] = {}   # virtual pid -> wait status
 
 
+#
+# A Popen of an earlier host that the suite keeps (psutil's helpers keep every Popen of
+# the run in a module's set, to terminate them all later; a unittest class keeps its
+# setUpClass's) names a process that is gone. On a machine its number is not handed out
+# again soon (pids count up to pid_max before they wrap), and the suite checks so: it
+# terminates and waits for the old Popen, then asserts that its pid no longer exists.
+# So a new host passes over the numbers of the Popen objects that the suite's modules
+# and their classes hold (in a global or an attribute, or one level down in a list,
+# set, tuple or dict there), and the test's kill of one is ESRCH, its /proc ENOENT.
+# Where else a Popen lives on does not count: a frame of a finished test kept in a
+# cycle (pytest.raises' traceback) lives until the garbage collector's next full
+# pass, whose time would decide the next test's pids.
+_STALE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # Popen -> its test
+_KEPT: set[int] = set()   # the pids of those the suite keeps (kept())
+_KEPT_FOR: list = [None]  # the test _KEPT was found for (None: to find again)
+_CONTAINERS = (list, set, frozenset, tuple, dict)
+
+
 def keep_unreaped(session) -> None:
     """The session's host has closed: its forked children the test never waited for
-    stay the test's zombies, while the fakes that answer for them stay (the pytest
-    run's, patches.py)."""
+    stay the test's zombies, and the Popen objects of its programs name processes that
+    are gone, while the fakes that answer for them stay (the pytest run's,
+    patches.py)."""
     from .forking import ForkedChild
     from .patches import Patches
     if not Patches.persist:
         return
+    test = _current_test()
     for pid, child in list(session._children.items()):
-        if isinstance(child, ForkedChild) and not child._waited:
-            code = child._sp.returncode
-            _UNREAPED[pid] = (signal.SIGKILL if code is None
-                              else -code if code < 0 else (code & 0xFF) << 8)
+        if isinstance(child, ForkedChild):
+            if not child._waited:
+                code = child._sp.returncode
+                _UNREAPED[pid] = (signal.SIGKILL if code is None
+                                  else -code if code < 0 else (code & 0xFF) << 8)
+        else:
+            # subprocess keeps a dropped Popen whose wait it never saw (_active), to
+            # reap it later: its process ended with the host, there is nothing to reap
+            with contextlib.suppress(ValueError, AttributeError):
+                subprocess._active.remove(child)
+            _STALE[child] = test
+            _KEPT_FOR[0] = None
+    session._children = {}   # a Popen the suite dropped goes now (reference count)
+
+
+def _current_test() -> str:
+    """The test that runs (its node id, pytest sets it): a rerun of the same test
+    (--simproc-verify, chaos) passes over no number of its earlier runs'."""
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rpartition(" ")[0]
+
+
+def stale(pid, depth: int = 3) -> bool:
+    """``pid`` is a process of an earlier host that a Popen the suite keeps names,
+    asked by the test's code (``depth`` frames up from here): gone."""
+    return (type(pid) is int and pid > 1 and bool(_STALE) and not _in_host_thread()
+            and not _caller_is_native(depth) and pid in kept())
+
+
+def kept() -> set[int]:
+    """The pids of the Popen objects of earlier tests that the suite keeps, found
+    once per test and again after a host closed; the running test's own (its earlier
+    runs' under --simproc-verify or chaos) are not."""
+    global _KEPT
+    test = _current_test()
+    if _KEPT_FOR[0] != test:
+        candidates = {id(p): p for p, made in list(_STALE.items()) if made != test}
+        _KEPT = _kept(candidates) if candidates else set()
+        _KEPT_FOR[0] = test
+    return _KEPT
+
+
+def _kept(candidates: dict) -> set[int]:
+    """The pids of the ``candidates`` (id -> Popen) that a module outside the
+    standard library and the machinery holds, or a class of one (see _STALE)."""
+    found: set[int] = set()
+
+    def look(values) -> None:
+        for value in values:
+            if id(value) in candidates:
+                found.add(candidates[id(value)].pid)
+            elif type(value) in _CONTAINERS:
+                for item in list(value.values() if type(value) is dict else value):
+                    if id(item) in candidates:
+                        found.add(candidates[id(item)].pid)
+
+    for name, module in list(sys.modules.items()):
+        attrs = getattr(module, "__dict__", None)
+        if not isinstance(attrs, dict) or not _suites(name, module):
+            continue
+        values = list(attrs.values())
+        look(values)
+        for value in values:
+            if isinstance(value, type) and value.__module__ == name:
+                look(list(vars(value).values()))
+    return found
+
+
+_NOT_THE_SUITES = frozenset(sys.stdlib_module_names) | {"pytest_simproc", "_pytest",
+                                                        "pluggy", "psutil"}
+_INSTALLED = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})
+_SUITES: dict[str, tuple] = {}   # module name -> (the module's id, whether the suite's)
+
+
+def _suites(name: str, module) -> bool:
+    """Whether ``module`` is the suite's code: not the standard library, the machinery
+    nor what is installed under the interpreter's prefix (site-packages). Decided once
+    per module (the scan runs at a test's first spawn: ~560 modules in psutil's run)."""
+    seen = _SUITES.get(name)
+    if seen is None or seen[0] != id(module):
+        path = getattr(module, "__file__", None) or ""
+        mine = (name.partition(".")[0] not in _NOT_THE_SUITES and bool(path)
+                and not path.startswith(_INSTALLED))
+        seen = _SUITES[name] = (id(module), mine)
+    return seen[1]
 
 
 def reserve_unreaped(host) -> None:
-    """A new host gives none of the test's zombies' pids out (kernel/table.py)."""
-    if _UNREAPED:
-        host._engine.table.reserve(_UNREAPED)
+    """A new host gives none of the test's zombies' pids out, nor those of the Popen
+    objects of earlier tests that the suite keeps (kernel/table.py); a rerun of the
+    same test (--simproc-verify, chaos) passes over none of its earlier runs'."""
+    taken = set(_UNREAPED) | (kept() if _STALE else set())
+    if taken:
+        host._engine.table.reserve(taken)
 
 
 def unreaped(pid, depth: int = 3) -> bool:
@@ -234,6 +346,9 @@ def unreaped(pid, depth: int = 3) -> bool:
 def forget_unreaped() -> None:
     """The fakes are gone (the end of the pytest run): nothing answers for them."""
     _UNREAPED.clear()
+    _STALE.clear()
+    _KEPT.clear()
+    _KEPT_FOR[0] = None
 
 
 def reap_unreaped(pid: int) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""The test's /proc: the host's processes under their virtual pids.
+"""The test's /proc: the host's processes under their virtual pids, and the test as pid 1.
 
 A test that looks at its processes through /proc (``open``, ``os.listdir``,
 ``os.readlink``, ``os.stat``, ``os.path.exists``, pathlib, psutil) would otherwise read
@@ -8,21 +8,23 @@ native tracees as its own children: ``psutil.Process().children()`` followed by
 (syscalls/procfs.py), a path ``/proc/<pid>/...`` whose pid is the host's is the host's
 process, rendered by the same renderer (procview.py); any other pid is the machine's.
 
-The test stands where the host's init does: the processes it spawned (ppid 1 in the
-host) are its children, listed with its own pid as their parent, and one that ended
-and was not waited for is its zombie (state Z) until it is. The test's clock is the
-host's, so the test sees a machine that booted (/proc/stat's btime, /proc/uptime) as
-long before the host's start time as the test process has lived: its own start is then
-at the host's start, and a host process's start (its start ticks, shifted by that
-lifetime, plus btime: psutil's create_time()) is what the programs see, and after the
-test's, so psutil, which drops a "child" older than its parent as a reused pid, keeps
-it.
+The test stands where the host's init does, and is pid 1 to its own code too
+(identity.py): ``/proc/1``, ``/proc/self`` and ``/proc/thread-self`` are the test
+process's own directory, its stat and status with init's numbers (pid 1, parent 0,
+group and session 1), its main thread tid 1; its real pid is not listed. The
+processes it spawned are its children (ppid 1), and one that ended and was not waited
+for is its zombie (state Z) until it is; an orphan that init took in is not (ppid 0:
+natively the machine's init takes it), nor is a machine process whose parent is the
+machine's init or has a host pid's number. The test's clock is the host's and so is its
+boot (procview.boot_ns, the same /proc/stat btime and /proc/uptime as its programs
+read, before its first spawn too), so psutil's create_time() of a host process is what
+the programs see, after the test's own (the host's start).
 
-A listing of /proc shows the machine's pids without the host's native ones, and the
-host's; ``os.scandir`` there yields look-alikes of os.DirEntry. A rendered file opened
-with ``open`` for reading is read from memory. Paths are read lexically ("//", ".",
-".."); a relative path and a ``dir_fd`` are left alone. The patches go in at the
-host's creation (a test that starts no process pays nothing) and out with the session.
+A listing of /proc shows the machine's pids without the test's and the host's native
+ones, and the host's; ``os.scandir`` there yields look-alikes of os.DirEntry. A
+rendered file opened with ``open`` for reading is read from memory. Paths are read
+lexically ("//", ".", ".."); a relative path and a ``dir_fd`` are left alone. The
+patches go in at the session's start and out at its end.
 """
 from __future__ import annotations
 
@@ -33,12 +35,15 @@ import os
 import posixpath
 import re
 import stat
+import tempfile
 import threading
 
-from ..procview import HZ, NSEC, ProcView
+from ..host import DEFAULT_START_TIME
+from ..kernel.tty import stat_fields
+from ..procview import BOOT_LEAD_NS, HZ, NSEC, ProcView, boot_ns, with_values
 from ..syscalls.procfs import render_dir, write_rendered
-from . import forking
-from .routing import _caller_is_native, _in_host_thread, active_session
+from . import forking, identity
+from .routing import _caller_is_native, _in_host_thread, _real_getpid, active_session
 
 _real_open = builtins.open
 _real_os_open = os.open
@@ -49,31 +54,21 @@ _real_lstat = os.lstat
 _real_access = os.access
 _real_scandir = os.scandir
 
-_VIEW: "TestView | None" = None  # the view of the active session, once it has a host
+_VIEW: "TestView | None" = None  # the view of the active session
 
-
-def _own_start_ticks() -> int:
-    """This process's start time in clock ticks since the machine's boot (proc(5)),
-    read once per process (a forked child has a pid and a start of its own)."""
-    pid = os.getpid()
-    if pid not in _START_TICKS:
-        with _real_open("/proc/self/stat", "rb") as f:
-            data = f.read()
-        _START_TICKS.clear()
-        _START_TICKS[pid] = int(data[data.rindex(b")") + 2:].split()[19])
-    return _START_TICKS[pid]
-
-
-_START_TICKS: dict[int, int] = {}
+INIT = identity.INIT
 
 
 class _Seen:
-    """A host process as the test sees it: its parent, start and state may differ."""
+    """A host process as the test sees it: one it did not wait for is its zombie, and
+    an orphan that init took in is not its child (natively the machine's init or a
+    subreaper takes it: the test's code never waits for it), but a process whose
+    parent is outside its pid namespace (ppid 0, pid_namespaces(7))."""
 
-    __slots__ = ("_proc", "ppid", "start_time_ns", "state")
+    __slots__ = ("_proc", "state", "ppid")
 
-    def __init__(self, proc, ppid: int, start_time_ns: int, state: str):
-        self._proc, self.ppid, self.start_time_ns, self.state = proc, ppid, start_time_ns, state
+    def __init__(self, proc, state: str, ppid: int):
+        self._proc, self.state, self.ppid = proc, state, ppid
 
     @property
     def is_zombie(self) -> bool:
@@ -83,32 +78,59 @@ class _Seen:
         return getattr(self._proc, name)
 
 
+def _own_stat(raw: bytes, tid: int | None, tty: tuple) -> bytes:
+    """The test's /proc/<pid>/stat as init's: pid (or the thread's tid) 1, parent 0,
+    group and session 1, the controlling terminal its programs see, started at the
+    host's start (proc(5)); its other figures are its own."""
+    close = raw.rindex(b")")
+    fields = raw[close + 2:].split()
+    for index, value in ((1, 0), (2, INIT), (3, INIT), (4, tty[0]), (5, tty[1]),
+                         (19, BOOT_LEAD_NS * HZ // NSEC)):
+        if index < len(fields):
+            fields[index] = b"%d" % value
+    head = b"%d" % (INIT if tid in (None, INIT) else tid)
+    return head + raw[raw.index(b" "):close + 2] + b" ".join(fields) + b"\n"
+
+
+def _own_status(raw: bytes, tid: int | None) -> bytes:
+    """The test's /proc/<pid>/status with init's numbers (see _own_stat)."""
+    me = INIT if tid in (None, INIT) else tid
+    return with_values(raw, {b"Tgid": INIT, b"Pid": me, b"PPid": 0, b"TracerPid": 0,
+                             b"NStgid": INIT, b"NSpid": me, b"NSpgid": INIT,
+                             b"NSsid": INIT})
+
+
+_PRE_HOST_ROOT: list = []  # a directory for rendered files before a host exists
+
+
 class TestView(ProcView):
     """The host's /proc as its test reads it (module docstring)."""
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, session):
-        super().__init__(session.host._engine)
+    def __init__(self, session):  # the engine comes with the host (a property)
         self.session = session
-        self.pid = os.getpid()
-        # whole seconds at least as long as the test process has lived: /proc/stat's
-        # btime is a whole second, and host processes then start when they do in the
-        # programs' view (btime + start ticks)
-        self.shift_ns = -(-_own_start_ticks() * (NSEC // HZ) // NSEC) * NSEC
+        self.pid = _real_getpid()
+
+    @property
+    def engine(self):
+        host = self.session._host
+        return None if host is None else host._engine
 
     @property
     def root(self) -> bytes:
         """Where the test's rendered files go: in the host's data dir, made when the
-        test first reads one."""
-        return os.fsencode(os.path.join(self.engine.data_dir, ".proc-test"))
-
-    def _test_zombie(self, pid: int) -> bool:
-        return self.engine.table.get(pid) is None and self.session._zombie_child(pid)
+        test first reads one; before the host exists, a directory of the process's."""
+        engine = self.engine
+        if engine is not None:
+            return os.fsencode(os.path.join(engine.data_dir, ".proc-test"))
+        if not _PRE_HOST_ROOT:
+            _PRE_HOST_ROOT.append(tempfile.TemporaryDirectory(prefix="simproc-proc-"))
+        return os.fsencode(_PRE_HOST_ROOT[0].name)
 
     def process(self, pid: int):
-        if pid <= 1:
-            return None  # the machine's init
+        if pid <= 1 or self.engine is None:
+            return None  # init is the test (_own_*)
         proc = self.engine.table.get(pid)
         state = None if proc is None else proc.state
         if proc is None:
@@ -116,36 +138,98 @@ class TestView(ProcView):
                 return None
             proc, state = self.engine.table.lookup_any(pid), "zombie"
         ppid = proc.ppid
-        if ppid == 1 and pid in self.session._children:
-            ppid = self.pid  # the host's init is the test
-        return _Seen(proc, ppid, proc.start_time_ns + self.shift_ns, state)
+        if ppid == INIT and pid not in self.session._children:
+            ppid = 0  # an orphan (_Seen)
+        return _Seen(proc, state, ppid)
 
     def pids(self) -> list[int]:
-        table = self.engine.table
+        """The test (init) and its host's processes (a listing of /proc shows the
+        machine's others too)."""
+        engine = self.engine
+        if engine is None:
+            return [INIT]
+        table = engine.table
         pids = {p.pid for p in table.live() + table.zombies()}
         pids.update(p for p in self.session._children if self._test_zombie(p))
-        return sorted(pids)
+        return [INIT] + sorted(pids - {INIT})
+
+    def _test_zombie(self, pid: int) -> bool:
+        return self.engine.table.get(pid) is None and self.session._zombie_child(pid)
+
+    def boot_ns(self) -> int:
+        """The host's boot (procview.boot_ns), before the host exists too: the test's
+        clock starts at the host's start time."""
+        engine = self.engine
+        if engine is not None:
+            return boot_ns(engine.start_time_ns)
+        start = self.session.host_options.get("start_time", DEFAULT_START_TIME)
+        return boot_ns(int(round(start * NSEC)))
 
     def machine_file(self, comps: list[str]) -> bytes | None:
-        """/proc/stat and /proc/uptime as the test reads them: the machine booted
-        when the test process's start is the host's start time (the test's clock is
-        the host's), so boot time plus a start time is the time of the test's clock
-        (psutil's create_time()); their other figures are the machine's."""
+        """/proc/stat and /proc/uptime as the test reads them: the test's clock is the
+        host's, and so is its boot (btime, what its programs read); their other
+        figures are the machine's. A machine process's stat and status:
+        _machine_process_file."""
+        if len(comps) > 2:
+            return self._machine_process_file(comps)
         if len(comps) != 2 or comps[1] not in ("stat", "uptime"):
             return None
         if comps[1] == "stat":
-            btime = b"btime %d" % ((self.engine.start_time_ns - self.shift_ns) // NSEC)
+            btime = b"btime %d" % (self.boot_ns() // NSEC)
             return re.sub(rb"(?m)^btime \d+", btime, _read_machine("/proc/stat"))
-        up = self.engine.uptime_ns() + self.shift_ns
+        engine = self.engine
+        up = (engine.clock.now_ns if engine is not None else self.session._now_ns()
+              ) - self.boot_ns()
         idle = _read_machine("/proc/uptime").split()[1].split(b".")
         idle_cs = min(int(idle[0]) * 100 + int(idle[1][:2]),
                       up // (NSEC // 100) * (os.cpu_count() or 1))
         return b"%d.%02d %d.%02d\n" % (up // NSEC, up % NSEC // (NSEC // 100),
                                        idle_cs // 100, idle_cs % 100)
 
+    def _machine_process_file(self, comps: list[str]) -> bytes | None:
+        """/proc/<pid>/stat or status (or a thread's) of a machine process whose
+        parent is the machine's init or has a number of the host's: its parent is
+        outside the test's pid namespace (0, pid_namespaces(7)), not the test (1) nor
+        a host process: psutil's children() of either lists only theirs. None for any
+        other file (the machine's own is right)."""
+        if (comps[-1] not in ("stat", "status") or len(comps) not in (3, 5)
+                or not _is_pid(comps[1]) or self.owns(int(comps[1]))
+                or len(comps) == 5 and comps[2] != "task"):
+            return None
+        raw = _read_machine("/" + "/".join(comps))
+        if comps[-1] == "stat":
+            close = raw.rindex(b")")
+            fields = raw[close + 2:].split(b" ", 2)
+            if len(fields) < 3 or not self._outside(int(fields[1])):
+                return None
+            return raw[:close + 2] + b" ".join([fields[0], b"0", fields[2]])
+        match = re.search(rb"(?m)^PPid:\t(\d+)$", raw)
+        if match is None or not self._outside(int(match.group(1))):
+            return None
+        return raw[:match.start(1)] + b"0" + raw[match.end(1):]
+
+    def _outside(self, ppid: int) -> bool:
+        return ppid == INIT or ppid > 1 and self.owns(ppid)
+
+    def natives(self) -> set[int]:
+        """The native pids of the test and of its host's processes (the tracer's
+        children): the test is 1, its programs are their virtual pids."""
+        engine = self.engine
+        if engine is None:
+            return {self.pid}
+        out = {t.tgid_native for t in engine.tasks.values()}
+        return out | set(getattr(engine, "_native_unreaped", ())) | {self.pid}
+
     def owns(self, n: int) -> bool:
-        """Whether /proc/<n> is the host's (a pid or a live thread's tid of the host)."""
-        return self.session._lookup(n) is not None or self.thread_of(n) is not None
+        """Whether /proc/<n> is the host's (init, the test itself; a pid or a live
+        thread's tid of the host)."""
+        if n == INIT:
+            return True
+        if self.engine is not None and (self.session._lookup(n) is not None
+                                        or self.thread_of(n) is not None):
+            return True
+        from . import pidcalls
+        return bool(pidcalls._STALE) and n in pidcalls.kept()  # an earlier host's: gone
 
     def names_host_pid(self, comps: list[str]) -> bool:
         """Whether ``comps`` start with "proc", a pid the host owns."""
@@ -154,15 +238,39 @@ class TestView(ProcView):
 
     def thread_of(self, tid: int) -> int | None:
         """The pid of the process whose (non-main) live thread ``tid`` is, else None."""
-        task = self.engine.tasks_by_tid.get(tid)
+        engine = self.engine
+        task = engine.tasks_by_tid.get(tid) if engine is not None else None
         if task is None or task.exiting or task.proc.pid == tid:
             return None
         return task.proc.pid
 
-    def natives(self) -> set[int]:
-        """The native pids of the host's processes (the tracer's children)."""
-        out = {t.tgid_native for t in self.engine.tasks.values()}
-        return out | set(getattr(self.engine, "_native_unreaped", ()))
+    # ------------------------------------------------------------- the test itself
+    def _own(self, comps: list[str]):
+        """(its native directory, tid or None, the rest) of /proc/1/...: the test
+        process's own, whose main thread is 1 and other threads their own tids."""
+        head, rest, tid = f"/proc/{self.pid}", comps[2:], None
+        if len(rest) >= 2 and rest[0] == "task" and _is_pid(rest[1]):
+            tid = int(rest[1])
+            native = self.pid if tid == INIT else tid
+            if tid == self.pid or not _exists(f"{head}/task/{native}"):
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+            head, rest = f"{head}/task/{native}", rest[2:]
+        return head, tid, rest
+
+    def _own_file(self, comps: list[str]) -> bytes | None:
+        head, tid, rest = self._own(comps)
+        if len(rest) != 1 or rest[0] not in ("stat", "status", "children"):
+            return None
+        if rest[0] == "children":  # the test's own children (orphans: _Seen)
+            if tid not in (None, INIT) or self.engine is None:
+                return b"" if tid in (None, INIT) else None
+            return b"".join(b"%d " % pid for pid in self.pids()[1:]
+                            if self.process(pid).ppid == INIT)
+        raw = _read_machine(f"{head}/{rest[0]}")
+        if rest[0] == "status":
+            return _own_status(raw, tid)
+        init = None if self.engine is None else self.engine.table.get(INIT)
+        return _own_stat(raw, tid, (0, -1) if init is None else stat_fields(init))
 
     # ------------------------------------------------------------- paths
     def _locate(self, comps: list[str]):
@@ -190,6 +298,13 @@ class TestView(ProcView):
     def real_path(self, comps: list[str], opening: bool) -> str:
         """The path the real call must see for /proc/<host pid>/...: a native path, or
         one of the files rendered under the host's data dir when ``opening``."""
+        if comps[1] == str(INIT):  # the test itself
+            data = self._own_file(comps) if opening else None
+            if data is not None:
+                name = "/".join(["1"] + comps[2:])
+                return os.fsdecode(write_rendered(self.root, name.encode(), data))
+            head, _tid, rest = self._own(comps)
+            return head + _tail(rest)
         pid, tid, rest, native = self._locate(comps)
         if native is None:  # a zombie's: rendered whole
             return os.fsdecode(render_dir(self, self.root, pid)) + _tail(rest)
@@ -202,6 +317,8 @@ class TestView(ProcView):
     def rendered(self, comps: list[str]) -> bytes | None:
         """What reading /proc/<host pid>/... gives when the view renders it, else None
         (the native file is right)."""
+        if comps[1] == str(INIT):
+            return self._own_file(comps)
         pid, tid, rest, native = self._locate(comps)
         if native is None and len(rest) == 3 and rest[:2] == ["task", str(pid)]:
             rest = rest[2:]  # a zombie's one task
@@ -220,6 +337,10 @@ class TestView(ProcView):
             names = [n for n in _real_listdir("/proc")
                      if not _is_pid(n) or (int(n) not in hidden and not self.owns(int(n)))]
             return names + [str(pid) for pid in self.pids()]
+        if comps == ["proc", str(INIT), "task"]:
+            mine = str(self.pid)
+            return [str(INIT) if n == mine else n
+                    for n in _real_listdir(f"/proc/{self.pid}/task")]
         if len(comps) == 3 and comps[2] == "task" and self.owns(int(comps[1])):
             pid = self.thread_of(int(comps[1])) or int(comps[1])
             if self.process(pid) is None:
@@ -231,6 +352,14 @@ class TestView(ProcView):
 def _read_machine(path: str) -> bytes:
     with _real_open(path, "rb") as f:
         return f.read()
+
+
+def _exists(path: str) -> bool:
+    try:
+        _real_stat(path)
+    except OSError:
+        return False
+    return True
 
 
 def _tail(rest: list[str]) -> str:
@@ -260,13 +389,39 @@ def _components(path):
     if path[:1] != "/":
         return None
     comps = [c for c in posixpath.normpath(path).split("/") if c]
+    if comps[:1] == ["proc"] and len(comps) > 1 and comps[1] in _SELF:
+        comps = _own_comps(comps)
     if comps[:1] == ["proc"] and (len(comps) == 1 or _is_pid(comps[1])
                                   or comps[1] in ("stat", "uptime") and len(comps) == 2):
         return comps
     raw = path.lstrip("/").split("/", 2)
-    if raw[0] == "proc" and len(raw) > 1 and _is_pid(raw[1]):
+    if raw[0] == "proc" and len(raw) > 1 and (_is_pid(raw[1]) or raw[1] in _SELF):
         return comps  # was under /proc/<pid> until a ".."
     return None
+
+
+_SELF = ("self", "thread-self")
+
+
+def _own_comps(comps: list[str]) -> list[str]:
+    """/proc/self and /proc/thread-self of the test's code: the test is pid 1 and its
+    main thread tid 1 (identity.py)."""
+    if comps[1] == "self":
+        return ["proc", str(INIT)] + comps[2:]
+    tid = threading.get_native_id()
+    return ["proc", str(INIT), "task", str(INIT if tid == _real_getpid() else tid)] + comps[2:]
+
+
+def _self_link(path) -> str | None:
+    """readlink of /proc/self or /proc/thread-self itself: what it reads as for the
+    test's code (the test's virtual numbers), else None."""
+    text = os.fsdecode(os.fspath(path)) if isinstance(path, (str, bytes)) else None
+    if text is None or "self" not in text:
+        return None
+    name = posixpath.normpath(text)
+    if name not in ("/proc/self", "/proc/thread-self"):
+        return None
+    return "/".join(_own_comps(["proc", name[6:]])[1:])
 
 
 def _view_for(path):
@@ -291,7 +446,8 @@ def _routed(view, comps, path, opening: bool):
     with view.session._lock:
         data = view.machine_file(comps) if opening else None
         if data is not None:
-            real = os.fsdecode(write_rendered(view.root, comps[1].encode(), data))
+            name = "/".join(comps[1:] if len(comps) == 2 else ["machine"] + comps[1:])
+            real = os.fsdecode(write_rendered(view.root, name.encode(), data))
         elif not view.names_host_pid(comps):
             # read lexically, "/proc/<host pid>/.." must not reach a machine pid
             raw = [c for c in os.fsdecode(os.fspath(path)).split("/") if c][:2]
@@ -468,13 +624,16 @@ def _sim_scandir(path="."):
 _RAISE = object()
 
 
-def _path_call(real, missing=_RAISE):
+def _path_call(real, missing=_RAISE, link=None):
     """The fake of a call that takes a path (``missing``: its answer for a host
-    process that is gone, instead of FileNotFoundError)."""
+    process that is gone, instead of FileNotFoundError; ``link(path, value)``: its
+    answer for /proc/self or /proc/thread-self itself, the link to ``value``)."""
     def fake(path, *args, dir_fd=None, **kwargs):
         found = _view_for(path) if dir_fd is None else None
         if found is None:
             return real(path, *args, dir_fd=dir_fd, **kwargs)
+        if link is not None and (value := _self_link(path)) is not None:
+            return link(path, value)
         try:
             routed = _routed(*found, path, False)
         except FileNotFoundError:
@@ -487,9 +646,13 @@ def _path_call(real, missing=_RAISE):
     return fake
 
 
-_sim_readlink = _path_call(_real_readlink)
+def _link_value(path, value: str):
+    return os.fsencode(value) if isinstance(path, bytes) else value
+
+
+_sim_readlink = _path_call(_real_readlink, link=_link_value)
+_sim_lstat = _path_call(_real_lstat, link=lambda path, _value: _real_lstat(path))
 _sim_stat = _path_call(_real_stat)
-_sim_lstat = _path_call(_real_lstat)
 _sim_access = _path_call(_real_access, missing=False)  # access(2) fails: False
 for _fake, _real in ((_sim_open, _real_open), (_sim_os_open, _real_os_open),
                      (_sim_listdir, _real_listdir), (_sim_scandir, _real_scandir)):
@@ -523,8 +686,9 @@ _installed: list = []
 
 
 def install(session) -> None:
-    """Route /proc of the session's host pids to its view, and the other calls that
-    name them (pidcalls.py), at the host's creation."""
+    """Route /proc of the test's code to the session's view, and the other calls that
+    name pids (pidcalls.py), from the test's start: the test is pid 1 before its
+    first spawn too (identity.py). Those of the host's pids work once it exists."""
     from . import pidcalls
     global _VIEW
     with _install_lock:
@@ -533,6 +697,12 @@ def install(session) -> None:
             if getattr(module, name) is real:
                 setattr(module, name, fake)
                 _installed.append((module, name, real, fake))
+
+
+def hosted(host) -> None:
+    """The test's host was made: its init's /proc/1 is the test process's (its
+    programs read the test's maps, descriptors and command line there)."""
+    host._engine.procview.init_native = _real_getpid()
 
 
 def uninstall(session) -> None:

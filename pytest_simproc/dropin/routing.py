@@ -37,6 +37,8 @@ _real_pidfd_send_signal = _signal.pidfd_send_signal
 _real_getpgid = os.getpgid
 _real_getpgrp = os.getpgrp
 _real_getsid = os.getsid
+_real_getpid = os.getpid
+_real_getppid = os.getppid
 _real_fork = os.fork
 _real_read = os.read
 _real_fdopen = os.fdopen
@@ -63,14 +65,14 @@ def active_session() -> "DropinSession | None":
     died with the other threads' states), and the host, whose tracer thread the copy
     lacks, would never answer it: it hung there."""
     session = _ACTIVE
-    if session is not None and os.getpid() != _ACTIVE_PID:
+    if session is not None and _real_getpid() != _ACTIVE_PID:
         return None
     return session
 
 
 def set_active(session: "DropinSession | None") -> None:
     global _ACTIVE, _ACTIVE_PID
-    _ACTIVE, _ACTIVE_PID = session, os.getpid()
+    _ACTIVE, _ACTIVE_PID = session, _real_getpid()
 
 
 def _matches(name: str, prefixes) -> bool:

@@ -177,7 +177,9 @@ class DropinSession:
         self._clock = VirtualClock(self._now)
         try:
             self._patches.apply()
+            procfs.install(self)  # the test's /proc: it is pid 1 (identity.py)
         except BaseException:
+            procfs.uninstall(self)
             self._patches.restore()
             self._clock.stop()
             raise
@@ -203,8 +205,8 @@ class DropinSession:
             self._relay_events.close()
             if "_pidfds" in self.__dict__:
                 self._pidfds.close()
+            procfs.uninstall(self)
             if self._host is not None:   # installed with the host
-                procfs.uninstall(self)
                 threadwait.uninstall(self)
             self._patches.restore()
         finally:
@@ -256,9 +258,9 @@ class DropinSession:
                     if self.keep:
                         host.keep_data()
                     _stand_as_init(host)
+                    procfs.hosted(host)  # the host's init is the test process
                     pidcalls.reserve_unreaped(host)  # the test's zombies of earlier hosts
                     self._host = host
-                    procfs.install(self)  # the test's /proc sees the host's pids
                     threadwait.install(self)  # its threads' timed waits, virtual
         return self._host
 

@@ -152,6 +152,13 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
                                     start_ns=start_time_ns)
             # every call is logged, so every call stops the tracee
             self._filter = prepared_filter(None)
+        # the CPUs the machine gives the test, its main thread's (this thread may be
+        # one pinned below for an earlier host): the mask the programs are told
+        # (sched_getaffinity(2), syscalls/misc.py)
+        try:
+            self.cpus = frozenset(os.sched_getaffinity(os.getpid()))
+        except OSError:
+            self.cpus = frozenset({0})
         self._cpu = _pick_cpu()
         if self._cpu is not None:
             # The tracer thread (this one) shares the tracees' CPU: see _pick_cpu.

@@ -103,7 +103,8 @@ def sethostname(ctx, *_):
 
 @handles("getcpu")
 def getcpu(ctx, cpu_ptr, node_ptr, *_):
-    # Every program of a host runs on one CPU; it is called CPU 0 on every machine.
+    # One program of a host runs at a time; it is said to run on CPU 0 (the vDSO's
+    # answer too), which the machine's mask holds but on a machine that withholds it.
     if cpu_ptr:
         ctx.mem.write(cpu_ptr, struct.pack("<I", 0))
     if node_ptr:
@@ -111,22 +112,31 @@ def getcpu(ctx, cpu_ptr, node_ptr, *_):
     return 0
 
 
+def cpu_mask(cpus, size: int) -> bytes:
+    """``size`` bytes of a cpu_set_t holding ``cpus`` (CPU_SET(3))."""
+    bits = sum(1 << c for c in cpus if c < size * 8)
+    return bits.to_bytes(size, "little")
+
+
 @handles("sched_getaffinity")
 def sched_getaffinity(ctx, pid, size, mask_ptr, *_):
-    """The affinity mask is {CPU 0} on every machine, as getcpu says. The call runs
-    natively on the caller, for the kernel's checks of the size (EINVAL, before the
-    pid) and of the buffer (EFAULT, after it); a zombie still has a mask."""
+    """The machine's CPUs, those the test process may run on, whatever task is named:
+    nproc(1) in a host and os.cpu_count() or psutil in the test agree, as sysconf(3)'s
+    _SC_NPROCESSORS_ONLN, /proc/cpuinfo and /proc/stat already did (natively the host
+    pins its tracees to one CPU, its tracer's). The call runs natively on the caller,
+    for the kernel's checks of the size (EINVAL, before the pid) and of the buffer
+    (EFAULT, after it); a zombie still has a mask."""
     pid = s32(pid)
     found = pid in (0, ctx.proc.pid) or ctx.engine.tasks_by_tid.get(pid) is not None or \
         ctx.table.get(pid) is not None
 
-    def one_cpu(c, written):
+    def machine_cpus(c, written):
         if written < 0 and (written != -errno.EFAULT or found):
             return written
         if not found:
             return -errno.ESRCH
         if written > 0:
-            c.mem.write(mask_ptr, b"\x01" + bytes(written - 1))
+            c.mem.write(mask_ptr, cpu_mask(c.engine.cpus, written))
         return written
 
-    return Native(regs={"rdi": 0}, on_exit=one_cpu)
+    return Native(regs={"rdi": 0}, on_exit=machine_cpus)

@@ -236,6 +236,8 @@ def open_path(ctx, target: Target) -> bytes:
     """The path open(2) must see: a rendered file for what the view renders."""
     comps = target.comps
     view = ctx.engine.procview
+    if target.pid == 1 and view.init_native is not None and _private(comps):
+        raise KernelError(errno.EACCES)
     data = None
     if len(comps) == 2 and target.pid is None:
         data = view.system_file(comps[1].decode(), ctx.proc.pid)
@@ -256,6 +258,16 @@ def open_path(ctx, target: Target) -> bytes:
     if comps[-1] == b"timens_offsets":  # its writes are the host's (syscalls/time.py)
         ctx.engine.timens.files_open = True
     return write_rendered(_rendered_root(ctx), name, data)
+
+
+def _private(comps: list) -> bool:
+    """A file of init's that, where init is the test process (drop-in mode), would
+    give its memory or its descriptors to a program: opened as for a process one may
+    not ptrace (proc(5): ptrace access mode checks); listed and read as links they are
+    the test's."""
+    if len(comps) == 3:
+        return comps[2] in (b"mem", b"pagemap")
+    return len(comps) >= 4 and comps[2] in (b"fd", b"map_files")
 
 
 def _time_namespace(ctx, target: Target, proc: int):

@@ -25,10 +25,15 @@ def host_task(ctx, pid: int):
 
 
 def translated(ctx, reg: str, pid: int):
-    """Run natively with the native pid of host pid ``pid`` in ``reg``; 0 passes."""
+    """Run natively with the native pid of host pid ``pid`` in ``reg``; 0 passes.
+    Init that is the test process (drop-in mode, procview.init_native) is read
+    (getpriority, ioprio_get, ...get*), not changed (EPERM: the test is not the
+    programs' to change)."""
     if pid == 0:  # the caller itself: nothing to translate
         return Native()
     task = host_task(ctx, pid)
+    if task is None and pid == 1 and (native := ctx.engine.procview.init_native):
+        return Native(regs={reg: native}) if "get" in ctx.name else -errno.EPERM
     return -errno.ESRCH if task is None else Native(regs={reg: task.native})
 
 
