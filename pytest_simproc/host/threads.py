@@ -19,6 +19,8 @@ import threading
 import time as _time
 from typing import TYPE_CHECKING
 
+from . import usage
+
 if TYPE_CHECKING:
     from ..engine import Engine
 
@@ -62,8 +64,10 @@ class _TracerThread:
 
     def _main(self):
         while True:
+            usage.note()
             job = self._queue.get()
             if job is None:
+                usage.retire()
                 return
             try:
                 job.result = job.func(*job.args)
@@ -238,6 +242,7 @@ class _Watchers:
                         cls._members.remove(member)
                         threading.excepthook(threading.ExceptHookArgs(
                             (*sys.exc_info(), threading.current_thread())))
+            usage.note()
             cls._wake.wait(min(delays) if delays else None)
             cls._wake.clear()
 
