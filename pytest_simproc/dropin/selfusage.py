@@ -57,6 +57,7 @@ _real_thread_time_ns = time.thread_time_ns
 _real_clock_gettime = time.clock_gettime
 _real_clock_gettime_ns = time.clock_gettime_ns
 _real_open = builtins.open
+_real_getpid = os.getpid
 
 _RUSAGE_THREAD = getattr(resource, "RUSAGE_THREAD", 1)
 _PROCESS_CLOCK = time.CLOCK_PROCESS_CPUTIME_ID
@@ -333,28 +334,20 @@ def _cpu_clock_ns(clock) -> int | None:
     return None
 
 
-def _sim_process_time():
-    if _caller_is_native(2) or _in_host_thread():
-        return _real_process_time()
-    return _process_ns() / 1e9
+def _cpu_clock(clock, real, seconds: bool):
+    """The fake of ``time.process_time`` and the like: the test's view of ``clock``."""
+    def fake():
+        if _caller_is_native(2) or _in_host_thread():
+            return real()
+        ns = _process_ns() if clock == _PROCESS_CLOCK else _thread_ns()
+        return ns / 1e9 if seconds else ns
+    return fake
 
 
-def _sim_process_time_ns():
-    if _caller_is_native(2) or _in_host_thread():
-        return _real_process_time_ns()
-    return _process_ns()
-
-
-def _sim_thread_time():
-    if _caller_is_native(2) or _in_host_thread():
-        return _real_thread_time()
-    return _thread_ns() / 1e9
-
-
-def _sim_thread_time_ns():
-    if _caller_is_native(2) or _in_host_thread():
-        return _real_thread_time_ns()
-    return _thread_ns()
+_sim_process_time = _cpu_clock(_PROCESS_CLOCK, _real_process_time, True)
+_sim_process_time_ns = _cpu_clock(_PROCESS_CLOCK, _real_process_time_ns, False)
+_sim_thread_time = _cpu_clock(_THREAD_CLOCK, _real_thread_time, True)
+_sim_thread_time_ns = _cpu_clock(_THREAD_CLOCK, _real_thread_time_ns, False)
 
 
 def _sim_clock_gettime(clk_id):
@@ -380,7 +373,7 @@ def _own_path(path) -> tuple[str, int | None] | None:
     comps = [c for c in path.split("/") if c not in ("", ".")]
     if len(comps) < 3 or comps[-1] not in ("stat", "status"):
         return None
-    pid = os.getpid()
+    pid = _real_getpid()
     tid = None
     if comps[1] == "thread-self" and len(comps) == 3:
         tid = threading.get_native_id()
@@ -427,7 +420,7 @@ def _status_switches(data: bytes, vol: int, invol: int) -> bytes:
 def _rendered(kind: str, tid: int | None, data: bytes) -> bytes:
     if kind == "status":
         # a task's own switches: the main thread's for the process (proc(5))
-        record = _thread_record(os.getpid() if tid is None else tid)
+        record = _thread_record(_real_getpid() if tid is None else tid)
         if record is None:
             return data
         found = _status_numbers(data)
@@ -472,8 +465,14 @@ def own_file(file, mode, buffering, encoding, errors, newline, closefd, opener):
              or mode in ("r", "rt", "tr") and buffering != 0)
             and type(buffering) is int and opener is None and closefd is True):
         return None
-    with _real_open(file, "rb") as f:
-        data = _rendered(*found, f.read())
+    kind, tid = found
+    native = f"/proc/self/{kind}" if tid is None else f"/proc/self/task/{tid}/{kind}"
+    try:
+        with _real_open(native, "rb") as f:
+            data = _rendered(kind, tid, f.read())
+    except OSError as exc:
+        exc.filename = file
+        raise
     from .procfs import _RenderedBytes
     raw = _RenderedBytes(data, file)
     if binary:
