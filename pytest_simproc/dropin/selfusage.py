@@ -423,7 +423,7 @@ def _rendered(kind: str, tid: int | None, data: bytes) -> bytes:
         record = _thread_record(_real_getpid() if tid is None else tid)
         if record is None:
             return data
-        found = _status_numbers(data)
+        found = host_usage.status_switches(data)
         if found is None:
             return data
         vol, invol = found
@@ -442,15 +442,6 @@ def _rendered(kind: str, tid: int | None, data: bytes) -> bytes:
         values.update({14: int(fields[11]) - record.user_ns // _TICK_NS,
                        15: int(fields[12]) - record.sys_ns // _TICK_NS})
     return _stat_fields(data, values)
-
-
-def _status_numbers(data: bytes) -> tuple[int, int] | None:
-    try:
-        vol = data.split(b"\nvoluntary_ctxt_switches:", 1)[1].split(None, 1)[0]
-        invol = data.split(b"\nnonvoluntary_ctxt_switches:", 1)[1].split(None, 1)[0]
-        return int(vol), int(invol)
-    except (IndexError, ValueError):
-        return None
 
 
 def own_file(file, mode, buffering, encoding, errors, newline, closefd, opener):

@@ -63,8 +63,8 @@ class _TracerThread:
         cls._idle_lock = threading.Lock()
 
     def _main(self):
+        usage.register()
         while True:
-            usage.note()
             job = self._queue.get()
             if job is None:
                 usage.retire()
@@ -232,6 +232,7 @@ class _Watchers:
 
     @classmethod
     def _main(cls) -> None:
+        usage.register()
         while True:
             delays = []
             with cls._lock:
@@ -242,7 +243,6 @@ class _Watchers:
                         cls._members.remove(member)
                         threading.excepthook(threading.ExceptHookArgs(
                             (*sys.exc_info(), threading.current_thread())))
-            usage.note()
             cls._wake.wait(min(delays) if delays else None)
             cls._wake.clear()
 
