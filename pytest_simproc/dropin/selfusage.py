@@ -91,10 +91,10 @@ _threads: dict[int, _Thread] = {}   # native tid -> its sections
 _total = [0, 0, 0, 0, 0]
 _last_self = [0, 0, 0, 0]   # the last RUSAGE_SELF figures shown (they never go back)
 _last_process_ns = [0]
-# RUSAGE_CHILDREN: the natives reaped during sessions (the host's), the real figures at
-# the active session's start, the model's usage of the children the test waited for in
-# sessions that ended (user ns, system ns)
-_children = {"hosted": [0, 0], "start": None, "waited": [0, 0]}
+# RUSAGE_CHILDREN (user ns, system ns): the natives reaped during sessions (the
+# host's), the real figures at the active session's start, the model's usage of the
+# children the test waited for in the sessions that ended and in the one ending
+_children = {"hosted": [0, 0], "start": None, "waited": [0, 0], "ending": (0, 0)}
 
 
 def _own_thread(create: bool) -> _Thread | None:
@@ -110,7 +110,7 @@ def _own_thread(create: bool) -> _Thread | None:
 
 def _enter() -> _Thread | None:
     if _in_host_thread():
-        return None   # the host's threads note their usage themselves
+        return None   # host/usage.py counts the host's threads whole
     record = _own_thread(True)
     record.depth += 1
     if record.depth == 1:
@@ -266,7 +266,8 @@ def session_ended(session) -> None:
     hosted[0] += _ns(ru.ru_utime) - start[0]
     hosted[1] += _ns(ru.ru_stime) - start[1]
     _children["start"] = None
-    user, sys_ = _children.pop("ending", (0, 0))
+    user, sys_ = _children["ending"]
+    _children["ending"] = (0, 0)
     waited[0] += user
     waited[1] += sys_
 
@@ -490,7 +491,7 @@ def _forget() -> None:
     _total[:] = [0, 0, 0, 0, 0]
     _last_self[:] = [0, 0, 0, 0]
     _last_process_ns[0] = 0
-    _children.update(hosted=[0, 0], start=None, waited=[0, 0])
+    _children.update(hosted=[0, 0], start=None, waited=[0, 0], ending=(0, 0))
 
 
 os.register_at_fork(after_in_child=_forget)
