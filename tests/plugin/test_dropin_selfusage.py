@@ -38,7 +38,7 @@ for i in range(40):
 
 
 def stat_fields(path="/proc/self/stat"):
-    """utime, stime, cutime, cstime (s) of proc(5) stat."""
+    \"\"\"utime, stime, cutime, cstime (s) of proc(5) stat.\"\"\"
     with open(path, "rb") as f:
         fields = f.read().rpartition(b")")[2].split()
     return [int(n) / os.sysconf("SC_CLK_TCK") for n in fields[11:15]]
@@ -57,8 +57,8 @@ def own_cpu():
 
 
 def thread_cpu():
-    """The calling thread's CPU time (s): getrusage, thread_time, clock_gettime,
-    /proc/thread-self/stat, psutil's threads()."""
+    \"\"\"The calling thread's CPU time (s): getrusage, thread_time, clock_gettime,
+    /proc/thread-self/stat, psutil's threads().\"\"\"
     ru = resource.getrusage(resource.RUSAGE_THREAD)
     user, system, _, _ = stat_fields("/proc/thread-self/stat")
     mine = [t for t in psutil.Process().threads() if t.id == threading.get_native_id()]
