@@ -104,6 +104,9 @@ def _own_thread(create: bool) -> _Thread | None:
         return record
     if not create:
         return None
+    if len(_threads) >= 64:   # forget the threads that ended (_total keeps their use)
+        for old in [t for t, r in _threads.items() if r.ident not in threading._active]:
+            _threads.pop(old, None)
     record = _threads[tid] = _Thread(threading.get_ident())
     return record
 
@@ -365,6 +368,8 @@ def _sim_clock_gettime_ns(clk_id):
 def _own_path(path) -> tuple[str, int | None] | None:
     """("stat" or "status", the tid or None for the process) when ``path`` is the
     test process's own /proc/<pid>/stat or status, or a thread's under task/."""
+    if hasattr(path, "__fspath__"):
+        path = os.fspath(path)   # pathlib's read_text opens the path itself
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     elif not isinstance(path, str):
@@ -449,7 +454,7 @@ def own_file(file, mode, buffering, encoding, errors, newline, closefd, opener):
     """What ``open(file, mode, ...)`` gives the test for its own /proc stat and status
     files (``_sim_open``, procfs.py's ``_sim_open``; the caller is 2 frames up), or
     None for the real call."""
-    found = _own_path(file) if isinstance(file, (str, bytes)) else None
+    found = None if type(file) is int else _own_path(file)
     if found is None or _caller_is_native(3) or _in_host_thread():
         return None
     binary = mode in ("rb", "br")

@@ -17,6 +17,7 @@ pytest_plugins = ["pytester"]
 
 INNER = """
 import os
+import pathlib
 import resource
 import subprocess
 import sys
@@ -92,10 +93,10 @@ def test_waiting_for_a_busy_program_is_not_cpu_heavy():
 
 def switches():
     \"\"\"Voluntary context switches: the process's (getrusage), the thread's, and
-    the main thread's in /proc/self/status, read directly and through psutil.\"\"\"
-    with open("/proc/self/status") as f:
-        status = [int(line.split()[1]) for line in f
-                  if line.startswith("voluntary_ctxt_switches:")]
+    the main thread's in /proc/self/status, through psutil and pathlib.\"\"\"
+    status = [int(line.split()[1])
+              for line in pathlib.Path("/proc/self/status").read_text().splitlines()
+              if line.startswith("voluntary_ctxt_switches:")]
     return [resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw,
             resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw,
             psutil.Process().num_ctx_switches().voluntary, *status]
