@@ -202,12 +202,15 @@ def _left_out() -> tuple[int, int, int, int]:
                 invol + _total[3])
 
 
-def _seen_self(ru) -> tuple[int, int, int, int]:
-    """RUSAGE_SELF's (user ns, system ns, nvcsw, nivcsw) as the test sees them. The
-    kernel splits a CPU time into user and system time by samples, the process's
-    apart from each thread's: their sum is exact, and each of the two, as natively,
-    never goes back (the sum is kept first, then the split)."""
+def _seen_self():
+    """RUSAGE_SELF's (user ns, system ns, nvcsw, nivcsw) as the test sees them, and
+    the real figures, read after the machinery's (what the machinery does between the
+    two reads counts as the test's, never the other way round). The kernel splits a
+    CPU time into user and system time by samples, the process's apart from each
+    thread's: their sum is exact, and each of the two, as natively, never goes back
+    (the sum is kept first, then the split)."""
     user, sys_, vol, invol = _left_out()
+    ru = _real_getrusage(resource.RUSAGE_SELF)
     user, sys_ = _ns(ru.ru_utime) - user, _ns(ru.ru_stime) - sys_
     with _lock:
         last_user, last_sys, last_vol, last_invol = _last_self
@@ -215,7 +218,7 @@ def _seen_self(ru) -> tuple[int, int, int, int]:
         user = max(last_user, min(user, total - last_sys))
         _last_self[:] = [user, total - user, max(last_vol, ru.ru_nvcsw - vol),
                          max(last_invol, ru.ru_nivcsw - invol)]
-        return tuple(_last_self)
+        return tuple(_last_self), ru
 
 
 def _seen_thread(ru, record: _Thread | None) -> tuple[int, int, int, int]:
@@ -292,11 +295,12 @@ def _rusage(ru, user_ns: int, sys_ns: int, vol: int | None = None,
 
 # ------------------------------------------------------------------ the fakes
 def _sim_getrusage(who):
-    ru = _real_getrusage(who)
     if _caller_is_native(2) or _in_host_thread():
-        return ru
+        return _real_getrusage(who)
     if who == resource.RUSAGE_SELF:
-        return _rusage(ru, *_seen_self(ru))
+        seen, ru = _seen_self()
+        return _rusage(ru, *seen)
+    ru = _real_getrusage(who)
     if who == _RUSAGE_THREAD:
         return _rusage(ru, *_seen_thread(ru, _own_thread(False)))
     if who == resource.RUSAGE_CHILDREN:
@@ -308,7 +312,7 @@ def _sim_times():
     real = _real_times()
     if _caller_is_native(2) or _in_host_thread():
         return real
-    user, sys_, _, _ = _seen_self(_real_getrusage(resource.RUSAGE_SELF))
+    (user, sys_, _, _), _ = _seen_self()
     cuser, csys = _seen_children(_real_getrusage(resource.RUSAGE_CHILDREN))
     tick = _TICK_NS / 1e9   # times(2) counts clock ticks
     return os.times_result((user // _TICK_NS * tick, sys_ // _TICK_NS * tick,
@@ -316,8 +320,8 @@ def _sim_times():
 
 
 def _process_ns() -> int:
+    user, sys_, _, _ = _left_out()   # first, as in _seen_self
     real = _real_clock_gettime_ns(_PROCESS_CLOCK)
-    user, sys_, _, _ = _left_out()
     with _lock:
         _last_process_ns[0] = max(_last_process_ns[0], real - user - sys_)
         return _last_process_ns[0]
@@ -438,7 +442,7 @@ def _rendered(kind: str, tid: int | None, data: bytes) -> bytes:
     cuser, csys = _seen_children(_real_getrusage(resource.RUSAGE_CHILDREN))
     values = {16: cuser // _TICK_NS, 17: csys // _TICK_NS}
     if tid is None:
-        user, sys_, _, _ = _seen_self(_real_getrusage(resource.RUSAGE_SELF))
+        (user, sys_, _, _), _ = _seen_self()
         values.update({14: user // _TICK_NS, 15: sys_ // _TICK_NS})
     else:
         record = _thread_record(tid)
