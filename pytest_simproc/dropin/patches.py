@@ -20,7 +20,7 @@ import sys
 import threading
 import time as _time
 
-from . import identity, mpspawn, owngroup, pidcalls, sockets, threadwait, triowait
+from . import identity, mpspawn, owngroup, pidcalls, selfusage, sockets, threadwait, triowait
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -276,7 +276,8 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),
              (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp),
              (threading, "Lock", threadwait._real_lock, threadwait.sim_lock),
-             (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock), *_READY_REPLACED]
+             (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock), *_READY_REPLACED,
+             *selfusage.REPLACED]
 for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones
     _fake.__name__ = _fake.__qualname__ = _real.__name__
     _fake.__doc__ = _real.__doc__

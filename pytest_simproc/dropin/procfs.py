@@ -42,7 +42,7 @@ from ..host import DEFAULT_START_TIME
 from ..kernel.tty import stat_fields
 from ..procview import BOOT_LEAD_NS, HZ, NSEC, ProcView, boot_ns, with_values
 from ..syscalls.procfs import render_dir, write_rendered
-from . import forking, identity
+from . import forking, identity, selfusage
 from .routing import _caller_is_native, _in_host_thread, _real_getpid, active_session
 
 _real_open = builtins.open
@@ -266,7 +266,8 @@ class TestView(ProcView):
                 return b"" if tid in (None, INIT) else None
             return b"".join(b"%d " % pid for pid in self.pids()[1:]
                             if self.process(pid).ppid == INIT)
-        raw = _read_machine(f"{head}/{rest[0]}")
+        raw = selfusage.with_own_usage(rest[0], None if tid is None else (
+            self.pid if tid == INIT else tid), _read_machine(f"{head}/{rest[0]}"))
         if rest[0] == "status":
             return _own_status(raw, tid)
         init = None if self.engine is None else self.engine.table.get(INIT)
@@ -490,6 +491,11 @@ def _sim_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=
         if hosted is not None:
             return hosted
     found = _view_for(file)
+    if found is None or not found[0].names_host_pid(found[1]):
+        # the test's own stat and status by its real pid (/proc/self is the view's: 1)
+        own = selfusage.own_file(file, *args)
+        if own is not None:
+            return own
     if found is None:
         return _real_open(file, *args)
     view, comps = found
@@ -694,9 +700,10 @@ def install(session) -> None:
     with _install_lock:
         _VIEW = TestView(session)
         for module, name, real, fake in _REPLACED + pidcalls.replaced():
-            if getattr(module, name) is real:
+            present = getattr(module, name)   # selfusage's open, or the real one
+            if present is real or present is selfusage._sim_open:
                 setattr(module, name, fake)
-                _installed.append((module, name, real, fake))
+                _installed.append((module, name, present, fake))
 
 
 def hosted(host) -> None:

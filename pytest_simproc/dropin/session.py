@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
-from . import forking, pidcalls, procfs, threadwait
+from . import forking, pidcalls, procfs, selfusage, threadwait
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
@@ -166,6 +166,7 @@ class DropinSession:
             return made[name]
 
     # ------------------------------------------------------------ lifecycle
+    @selfusage.machinery
     def start(self) -> "DropinSession":
         if active_session() is not None:
             raise RuntimeError("a drop-in session is already active")
@@ -185,12 +186,15 @@ class DropinSession:
             raise
         set_active(self)
         self._started = True
+        selfusage.session_started()
         return self
 
+    @selfusage.machinery
     def stop(self) -> None:
         """Restore everything, then close the host (no native process survives)."""
         if not self._started or self._closed:
             return
+        selfusage.session_ending(self)
         if "_cond" in self.__dict__:
             with self._lock:
                 self._closed = True
@@ -216,6 +220,7 @@ class DropinSession:
                 if self._host is not None:
                     self._host.close()
                     pidcalls.keep_unreaped(self)
+                selfusage.session_ended(self)
 
     def set_aside(self, active: bool = True) -> None:
         """Between two tests, when the plugin carries the session to the next one (a
@@ -494,6 +499,7 @@ class DropinSession:
             if feeding:
                 self._feed()  # the test's side holds all the programs wrote until now
 
+    @selfusage.sleeping
     def sleep(self, seconds) -> None:
         """``time.sleep`` in the test: run the simulation for ``seconds``."""
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
@@ -536,6 +542,7 @@ class DropinSession:
         self.block(lambda: False, seconds)
         return True
 
+    @selfusage.machinery
     def run_now(self) -> None:
         """Let whatever can run at the current virtual instant run."""
         with self._lock:
@@ -548,6 +555,7 @@ class DropinSession:
             finally:
                 self._after_run()
 
+    @selfusage.waiting
     def block(self, predicate, timeout=None, pause=None, linger=0) -> bool:
         """Run the host until ``predicate()`` holds or ``timeout`` virtual seconds have
         passed; returns ``predicate()``.
@@ -667,6 +675,7 @@ class DropinSession:
         proc = self._lookup(pid)
         return proc is None or proc.state in ("zombie", "reaped")
 
+    @selfusage.machinery
     def kill(self, pid: int, sig) -> None:
         with self._lock:
             if int(sig) == 0:  # does it exist?
@@ -676,6 +685,7 @@ class DropinSession:
                 return
             self._signal(pid, sig)
 
+    @selfusage.machinery
     def killpg(self, pgid: int, sig) -> None:
         with self._lock:
             if int(sig) == 0:
@@ -696,6 +706,7 @@ class DropinSession:
             self._pidfds.refresh(self._gone)  # a SIGKILL ends its target at once
 
     # ------------------------------------------------------------ spawning
+    @selfusage.machinery(blocks=True)
     def spawn(self, popen: SimPopen, stdin) -> None:
         """Spawn ``popen``'s program now, with ``stdin`` (None, bytes or an fd)."""
         with self._lock:

@@ -19,6 +19,8 @@ import threading
 import time as _time
 from typing import TYPE_CHECKING
 
+from . import usage
+
 if TYPE_CHECKING:
     from ..engine import Engine
 
@@ -61,9 +63,11 @@ class _TracerThread:
         cls._idle_lock = threading.Lock()
 
     def _main(self):
+        usage.register()
         while True:
             job = self._queue.get()
             if job is None:
+                usage.retire()
                 return
             try:
                 job.result = job.func(*job.args)
@@ -228,6 +232,7 @@ class _Watchers:
 
     @classmethod
     def _main(cls) -> None:
+        usage.register()
         while True:
             delays = []
             with cls._lock:
