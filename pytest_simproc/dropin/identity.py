@@ -21,11 +21,13 @@ execnet, coverage). C code's getpid(2) is the real one too.
 from __future__ import annotations
 
 import sys
+import threading
 
 from .routing import (_NATIVE_CALLERS, _in_host_thread, _matches, _real_getpid,
                       _real_getppid, active_session)
 
 INIT = 1  # the test's pid as its programs see it
+_real_get_native_id = threading.get_native_id
 
 # Besides the machinery (routing._NATIVE_CALLERS) and the standard library: tools
 # that keep the pid to tell a forked copy of the process or to name it to others.
@@ -61,6 +63,13 @@ def sim_getpid():
 
 def sim_getppid():
     return 0 if as_test() else _real_getppid()
+
+
+def sim_get_native_id():
+    """The main thread's id is its process's pid (gettid(2)): 1 to the test's code, as
+    /proc/1/task and psutil's ``threads()`` show it; other threads keep theirs."""
+    tid = _real_get_native_id()
+    return INIT if tid == _real_getpid() and as_test() else tid
 
 
 def real_pid(pid):
