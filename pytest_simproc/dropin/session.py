@@ -561,17 +561,29 @@ class DropinSession:
         self.block(lambda: False, seconds)
         return True
 
-    def run_now(self) -> None:
-        """Let whatever can run at the current virtual instant run."""
+    def run_now(self, until_output: bool = False) -> None:
+        """Let whatever can run at the current virtual instant run; with
+        ``until_output``, only until a program wrote to a stdout or stderr pipe of the
+        test (or closed it)."""
         with self._lock:
             if self._closed:
                 return
             if self._host is None:
                 return
             try:
-                self._run_host(None, 0)
+                self._run_host(self._output_due if until_output and self._feeders else None,
+                               0)
             finally:
                 self._after_run()
+
+    def _output_due(self) -> bool:
+        """A program's side of a stdout or stderr pipe of the test holds what the test's
+        side does not yet (pipes.py's relays move it at the end of the run)."""
+        ready = self._relay_events.look()
+        # (a relay that holds back for another reader of the test's side, a pipeline,
+        # leaves the program's side full: that is not new)
+        return any(getattr(feeder, "_source", None) in ready
+                   and not (feeder.shared and feeder._buf) for feeder in self._feeders)
 
     def block(self, predicate, timeout=None, pause=None, linger=0) -> bool:
         """Run the host until ``predicate()`` holds or ``timeout`` virtual seconds have
