@@ -11,8 +11,9 @@ stream to a daemon in the host gets its answer. ``create_subprocess_exec`` and
 into asyncio's subprocess protocol whenever the host ran.
 
 While work handed to a thread (``run_in_executor``, ``to_thread``, ``getaddrinfo``) is
-under way, the loop waits for real and virtual time stands still: the thread may need
-the machine. Loops made in other threads are asyncio's own.
+under way, the loop waits for real, and virtual time moves on by the real time it
+waited (its selector's real waits are ready.py's, routing.waited_outside): the thread
+may need the machine. Loops made in other threads are asyncio's own.
 """
 from __future__ import annotations
 

@@ -331,7 +331,11 @@ class SimPopen(_RealPopen):
 
     def poll(self):
         if self.returncode is None and not self._collected_elsewhere():
-            self._session.run_now()
+            # natively the test's poll comes before the program's later work: a program
+            # that prints and then exits at one virtual instant (its work costs no time)
+            # is seen alive with its output in the pipe first (circus's stream of a
+            # killed process is read before it reaps it and drops the stream)
+            self._session.run_now(until_output=True)
             if self._ended():
                 self._reap()
         return self.returncode

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from . import forking, sockets
-from .routing import _in_host_thread, _real_poll, _real_read, active_session, fd_ready
+from .routing import (_in_host_thread, _real_poll, _real_read, active_session, fd_ready,
+                      waited_outside)
 
 if TYPE_CHECKING:
     from .session import DropinSession
@@ -138,6 +139,18 @@ def _plain(timeout) -> bool:
     return timeout is None or (type(timeout) in (int, float) and 0 <= timeout <= 1e9)
 
 
+def _seconds(timeout, per_second):
+    """A wait's timeout in seconds, None for none (a negative one of poll and epoll);
+    0 for anything else (left to the real call to refuse)."""
+    if timeout is None:
+        return None
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        return 0
+    return None if timeout < 0 else timeout / per_second
+
+
 def _answer(session, check, timeout, what: str):
     """The real call's answer once the host made it non-empty, or after ``timeout``
     virtual seconds: ``check()`` is the real call with a zero timeout."""
@@ -165,7 +178,8 @@ def _sim_select(rlist, wlist, xlist, timeout=None):
     except Exception:  # not a descriptor: the real call's error
         session = None
     if session is None:
-        return _real_select(rlist, wlist, xlist, timeout)
+        return waited_outside(lambda: _real_select(rlist, wlist, xlist, timeout),
+                              _seconds(timeout, 1))
     if not _plain(timeout):
         _real_select([_always_ready()], [], [], timeout)  # the timeout's own errors
     return _answer(session, lambda: _real_select(rlist, wlist, xlist, 0),
@@ -206,7 +220,7 @@ class _SimPoll(_Registered):
     def poll(self, timeout=None):
         session = self._session()
         if session is None:
-            return self._real.poll(timeout)
+            return waited_outside(lambda: self._real.poll(timeout), _seconds(timeout, 1000))
         if not _plain(timeout):
             checker = _real_poll()
             checker.register(_always_ready(), _select.POLLIN)
@@ -239,7 +253,8 @@ class _SimEpoll(_Registered):
     def poll(self, timeout=None, maxevents=-1):
         session = self._session()
         if session is None:
-            return self._real.poll(timeout, maxevents)
+            return waited_outside(lambda: self._real.poll(timeout, maxevents),
+                                  _seconds(timeout, 1))
         if not (_plain(timeout) and maxevents == -1):
             with _real_epoll() as checker:
                 checker.register(_always_ready(), _select.EPOLLIN)

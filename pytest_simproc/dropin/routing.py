@@ -101,6 +101,24 @@ def _in_host_thread() -> bool:
     return threading.current_thread().name.startswith("simproc-")
 
 
+def waited_outside(call, timeout):
+    """``call()``, a real wait of at most ``timeout`` seconds (None: no limit) that
+    nothing in the host can end. Made by the test's own thread during a session, the
+    real time it took moves the test's virtual clock on (the timeout itself when it
+    passed, so a wait that timed out moves it the same in every run): natively the
+    test's clock runs on while it waits for a thread or the machine."""
+    session = active_session()
+    if (session is None or timeout == 0 or session._closed
+            or threading.get_ident() != session._ident):
+        return call()
+    start = _real_monotonic()
+    try:
+        return call()
+    finally:
+        waited = _real_monotonic() - start
+        session.outside_passed(waited if timeout is None else min(waited, timeout))
+
+
 def _session_for_caller() -> "DropinSession | None":
     """The active session, if the caller (two frames up) should see the simulation."""
     session = active_session()

@@ -42,6 +42,9 @@ _QUIET_LIMIT = 2.0
 # A thread of the test first seen less than this long ago (real seconds) is not quiet
 # yet: on its way to its first wait it may sit a while for the GIL or a lock.
 _SETTLE = 0.02
+# Real waits of the test outside its host (routing.waited_outside) shorter than this
+# add up before they move the clock of a host (real seconds).
+_OUTSIDE_QUANTUM = 0.001
 
 
 class _SessionLock:
@@ -125,6 +128,7 @@ class DropinSession:
     _closed = False
     _aside = False  # between two tests (set_aside)
     _threads_before: frozenset = frozenset()
+    _outside = 0.0  # real seconds the test waited outside the host, not passed yet
 
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
         options = dict(host_options or {})
@@ -514,18 +518,41 @@ class DropinSession:
                 # the test's other threads are the outside (_run_steps): they act
                 # before the clock moves, and may start the host meanwhile
                 self._await_quiet()
-            if self._host is None:
-                self._catch_up()  # the sleep starts at the test's time
-                self._now += seconds
-                self._after_run()
+            self._pass_time(seconds)
+
+    def _pass_time(self, seconds) -> None:
+        """Virtual time moves ``seconds`` on from the test's time (lock held): the
+        host's programs run for as long, if there is a host."""
+        if self._host is None:
+            self._catch_up()  # it starts at the test's time
+            self._now += seconds
+            self._after_run()
+            return
+        # it starts at the test's time, which its clock's reads moved on: one run
+        # covers both (a run of its own cost a crossing to the tracer)
+        seconds += self._clock.take_ahead_ns() / 1e9
+        try:
+            self._run_host(None, seconds)  # run_for moves the clock its full length
+        finally:
+            self._after_run()
+
+    def outside_passed(self, seconds: float) -> None:
+        """The test's thread spent ``seconds`` of real time in a wait that only the
+        outside could end (a descriptor of a thread of the test or of the machine, a
+        job in a thread): its clock moves on as much, as a machine's would, so a
+        deadline the test took from its clock before the wait passes (gunicorn's
+        preface budget over a trickling socket) and the host's programs get that
+        time too. With a host, a run of its own for each short wait (a reply of a
+        server thread of the test) would cost more than the wait: they add up until
+        ``_OUTSIDE_QUANTUM`` seconds."""
+        if seconds <= 0:
+            return
+        with self._lock:
+            self._outside += seconds
+            if self._closed or self._host is not None and self._outside < _OUTSIDE_QUANTUM:
                 return
-            # the sleep starts at the test's time, which its clock's reads moved on:
-            # one run covers both (a run of its own cost a crossing to the tracer)
-            seconds += self._clock.take_ahead_ns() / 1e9
-            try:
-                self._run_host(None, seconds)  # run_for moves the clock its full length
-            finally:
-                self._after_run()
+            seconds, self._outside = self._outside, 0.0
+            self._pass_time(seconds)
 
     def thread_sleep(self, seconds) -> bool:
         """``time.sleep`` in a thread of the suite's code, once the host exists: virtual
@@ -543,17 +570,29 @@ class DropinSession:
         return True
 
     @selfusage.machinery
-    def run_now(self) -> None:
-        """Let whatever can run at the current virtual instant run."""
+    def run_now(self, until_output: bool = False) -> None:
+        """Let whatever can run at the current virtual instant run; with
+        ``until_output``, only until a program wrote to a stdout or stderr pipe of the
+        test (or closed it)."""
         with self._lock:
             if self._closed:
                 return
             if self._host is None:
                 return
             try:
-                self._run_host(None, 0)
+                self._run_host(self._output_due if until_output and self._feeders else None,
+                               0)
             finally:
                 self._after_run()
+
+    def _output_due(self) -> bool:
+        """A program's side of a stdout or stderr pipe of the test holds what the test's
+        side does not yet (pipes.py's relays move it at the end of the run)."""
+        ready = self._relay_events.look()
+        # (a relay that holds back for another reader of the test's side, a pipeline,
+        # leaves the program's side full: that is not new)
+        return any(getattr(feeder, "_source", None) in ready
+                   and not (feeder.shared and feeder._buf) for feeder in self._feeders)
 
     @selfusage.waiting
     def block(self, predicate, timeout=None, pause=None, linger=0) -> bool:

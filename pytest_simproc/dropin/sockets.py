@@ -35,7 +35,7 @@ import threading
 import weakref
 
 from ..errors import SimprocError
-from .routing import _in_host_thread, active_session, fd_ready
+from .routing import _in_host_thread, active_session, fd_ready, waited_outside
 
 _Socket = socket.socket
 _real_recv = _Socket.recv
@@ -268,7 +268,7 @@ def _attempt(sock, events: int, call, flags=0, takes_flags: bool = True):
     socket's virtual timeout passes. MSG_DONTWAIT in ``flags`` asks for the real call."""
     session = None if _dontwait(flags) else _simulated(sock)
     if session is None:
-        return call(0)
+        return waited_outside(lambda: call(0), 0 if _dontwait(flags) else sock.gettimeout())
     deadline = _deadline(session, sock)
     fd = sock.fileno()
     while True:
@@ -329,7 +329,8 @@ def _sendmsg(self, buffers, ancdata=(), flags=0, address=None):
 def _sendall(self, data, flags=0):
     session = None if _dontwait(flags) else _simulated(self)
     if session is None:
-        return _REAL_SENDALL(self, data, flags)
+        return waited_outside(lambda: _REAL_SENDALL(self, data, flags),
+                              0 if _dontwait(flags) else self.gettimeout())
     deadline = _deadline(session, self)  # the whole call's, as CPython's sendall
     fd = self.fileno()
     with memoryview(data) as view, view.cast("B") as flat:

@@ -9,8 +9,9 @@ its next deadline comes in virtual time: ``trio.sleep(3600)`` returns at once, a
 ``fail_after`` is virtual, a program's output reaches ``open_process``'s streams.
 
 While a job handed to a worker thread (``trio.to_thread.run_sync``; ``open_process``
-starts its Popen there) is under way, the loop waits in real time and virtual time
-stands still: the thread may need the machine. In guest mode (``start_guest_run``,
+starts its Popen there) is under way, the loop waits in real time, and virtual time
+moves on by the real time it waited (routing.waited_outside): the thread may need the
+machine. In guest mode (``start_guest_run``,
 which anyio's trio backend uses for its tests) the test's thread makes the wait that
 trio would hand to a worker thread. Loops of other threads, and trio without a
 session, are trio's own.
@@ -22,7 +23,7 @@ import threading
 import weakref
 
 from .aio import _OUTSIDE_SLICE, wait_in_host
-from .routing import _in_host_thread, active_session
+from .routing import _in_host_thread, active_session, waited_outside
 from .sockets import host_runs
 
 # trio's longest wait (``trio._core._run._MAX_TIMEOUT``): a loop with no deadline
@@ -62,7 +63,8 @@ def _make_get_events(real):
                 session.run_now()
             return poll(0)
         if _jobs.get(session):  # a worker thread is at work: real time
-            return poll(min(timeout, _OUTSIDE_SLICE))
+            slice_ = min(timeout, _OUTSIDE_SLICE)
+            return waited_outside(lambda: poll(slice_), slice_)
         found = []
 
         def ready():
@@ -78,7 +80,8 @@ def _make_get_events(real):
             return found[0]
         if outcome is False:
             return []  # the deadline came
-        return poll(_OUTSIDE_SLICE)  # only the outside can end it
+        # only the outside can end it
+        return waited_outside(lambda: poll(_OUTSIDE_SLICE), _OUTSIDE_SLICE)
     return get_events
 
 

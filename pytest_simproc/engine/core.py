@@ -80,6 +80,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.preemptions = 0        # the one nondeterministic count (README)
         self.calls_charged = 0      # simulated calls so far: the host's progress
         self._until_ns = start_time_ns  # the end of the current run: no clock move past it
+        self.stop_ns = None  # the host's stop_time (SimHost's): a run that ends sooner waits for a time
         self._clock_moved = False   # by work: due timers and deadlines to look at
         # Drop-in mode's session (dropin/session.py), for the length of one of its runs:
         # before_idle() when no task can run, before parked descriptors are looked at

@@ -100,6 +100,12 @@ class StopLoop:
                     woken.wake = "timeout"
                 continue
             self._step(task)
+            if task.stop == "preempt":
+                # a spinner never lets the host go idle: what the outside did to parked
+                # descriptors (a socket to the test) enters at its preemptions too
+                self._recheck_io()
+                if self.clock.now_ns >= until_ns and not self.sched.others_runnable(task):
+                    return "time"  # at the run's end, only the spinner could go on
 
     def _step(self, task: Task) -> None:
         if task.block is not None:
@@ -246,12 +252,16 @@ class StopLoop:
 
     def _preempt_due(self, task: Task) -> str | None:
         """What could end the spin if time passed: "own" when the process has a timer
-        armed or a CPU limit; "host" when another task could run or a timer or a
-        timeout is pending elsewhere in the host; None when nothing is due."""
+        armed or a CPU limit; "run" when the run itself ends at a time before stop_time
+        (``run_for``, a drop-in test's sleep, timed wait or look at the current instant:
+        natively the spinner has a core of its own while the test waits); "host" when another task could run or a
+        timer or a timeout is pending elsewhere in the host; None when nothing is due."""
         soft, hard = task.proc.rlimits[RLIMIT_CPU]
         if (self.timers.armed(task.proc.pid) or soft < RLIM_INFINITY
                 or hard < RLIM_INFINITY):
             return "own"
+        if self.stop_ns is not None and self._until_ns < self.stop_ns:
+            return "run"
         if (self.sched.others_runnable(task) or self.events.next_time() is not None
                 or self.sched.next_deadline() is not None):
             return "host"
@@ -319,7 +329,8 @@ class StopLoop:
 
     def _recheck_io(self) -> None:
         """Tasks parked on descriptors whose state changed become runnable. Called only
-        at deterministic points: when nothing else can run."""
+        when nothing else can run (deterministic points) and at a spinner's preemption
+        (a nondeterministic one already)."""
         if not self._io_waiters:
             return
         self._collect_dying()  # an exiting process's descriptors must be closed first

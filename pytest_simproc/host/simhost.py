@@ -120,6 +120,7 @@ class SimHost:
         except BaseException:
             tracer.recycle()  # it started nothing
             raise
+        self._engine.stop_ns = self._stop_ns
         self._tracer = tracer
         self._watchdog = _Watchdog(self._engine, watchdog_timeout)
 

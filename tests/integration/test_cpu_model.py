@@ -126,3 +126,41 @@ def test_a_spin_that_only_another_process_s_timeout_preempts_meets_the_watchdog(
         host.spawn([build("spin")])
         with pytest.raises(WatchdogError, match="spin"):
             host.run()
+
+
+def test_a_spin_with_only_the_run_s_end_due_lets_the_run_end_there(build):
+    """Nothing in the host is due but the end of a run_for (a drop-in test's sleep or
+    timed wait): natively the spinner has a core of its own while the caller waits, so
+    it is preempted and time moves in slices to the run's end, where the run returns
+    (before: the run waited for the spinner until the watchdog killed it)."""
+    with SimHost(watchdog_timeout=5) as host:
+        p = host.spawn([build("spin")])
+        host.run_for(0.2)
+        assert host.now == START + 0.2
+        assert p.exit_status is None
+        assert host.report()["host"]["preemptions"] > 0
+        host.run_for(0)  # a look at the current instant ends too
+        assert host.now == START + 0.2
+        p.kill()
+        host.run()
+        assert p.exit_status is not None
+
+
+def test_a_spinner_does_not_keep_outside_input_from_a_parked_reader(build, tool, clean_env):
+    """A reader parked on a pipe the caller writes to wakes when the host looks at
+    parked descriptors: when nothing can run, and, since a spinner never lets the host
+    be idle, at its preemptions (before: head waited for the spinner's end)."""
+    import os
+    r, w = os.pipe()
+    try:
+        with SimHost(watchdog_timeout=5) as host:
+            host.spawn([build("spin")])
+            reader = host.spawn([tool("head"), "-c", "1"], stdin=r, env=clean_env)
+            host.run_for(0.05)  # head parks on the empty pipe
+            assert reader.exit_status is None
+            os.write(w, b"x")
+            host.run_for(0.2)
+            assert reader.exit_status == Exited(0)
+    finally:
+        os.close(r)
+        os.close(w)

@@ -1,0 +1,88 @@
+"""Popen.poll() sees a program alive with its output in the pipe before its end.
+
+circus's kill command signals a worker, then polls it every 0.1 s while its event loop
+reads the worker's stdout; once poll() says the worker ended it drops the stream. In a
+host a program's work costs no virtual time, so the poll right after the signal ran
+the worker through its handler's print and its exit at one instant: poll() said it
+ended before the loop had seen "SIGINT" (test_exits_within_graceful_timeout failed
+under --simproc). Natively the poll comes long before the exit. The inner test is
+written that way, with no simproc API; the outer test checks that under --simproc it
+ran in the host.
+"""
+from __future__ import annotations
+
+import json
+
+pytest_plugins = ["pytester"]
+
+HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
+
+INNER = r"""
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+
+WORKER = '''
+import fcntl, os, select, signal, struct, sys, termios
+def stop(*_):
+    os.write(1, b"SIGTERM\\n")
+    os.write(1, b"STOPPED\\n")
+    # natively it ends once its reader has them (FIONREAD of its pipe: pipe(7)), so
+    # the test's loop sees them whatever the machine's load; its zero-timeout selects
+    # cost no virtual time, so in a host the print and the end are one instant
+    while struct.unpack("i", fcntl.ioctl(1, termios.FIONREAD, bytes(4)))[0]:
+        select.select([], [], [], 0)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+os.write(1, b"STARTED\\n")
+while True:
+    signal.pause()
+'''
+
+
+def test_a_killed_workers_last_words_are_read_before_its_end():
+    p = subprocess.Popen([sys.executable, "-c", WORKER], stdout=subprocess.PIPE)
+    fd = p.stdout.fileno()
+    seen = b""
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+
+        def pump(timeout):
+            nonlocal seen
+            for _ in sel.select(timeout):
+                seen += os.read(fd, 1024)
+
+        while b"STARTED\n" not in seen:
+            pump(0.1)
+        p.send_signal(signal.SIGTERM)
+        while p.poll() is None:  # a stream is read only while its process lives
+            pump(0.1)
+    assert seen == b"STARTED\nSIGTERM\nSTOPPED\n", seen
+    assert p.returncode == 0
+    p.stdout.close()
+    print("OBSERVED", json.dumps([p.pid, time.time()]))
+"""
+
+
+def _run(pytester, *args):
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
+                                           timeout=300)
+    result.assert_outcomes(passed=1)
+    line = next(x for x in result.outlines if "OBSERVED " in x)
+    return json.loads(line.split("OBSERVED ", 1)[1])
+
+
+def test_the_suite_passes_natively(pytester):
+    _, when = _run(pytester)
+    assert when > HOST_EPOCH + 20 * 365 * 86400
+
+
+def test_under_simproc_the_poll_comes_before_the_end(pytester):
+    pid, when = _run(pytester, "--simproc")
+    assert 1000 <= pid < 1100
+    assert HOST_EPOCH <= when < HOST_EPOCH + 60
