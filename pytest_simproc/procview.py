@@ -57,6 +57,8 @@ def _ms(ns: int) -> bytes:
 INITIAL_NAMESPACES = {b"ipc": 0xEFFFFFFF, b"uts": 0xEFFFFFFE, b"user": 0xEFFFFFFD,
                       b"pid": 0xEFFFFFFC, b"cgroup": 0xEFFFFFFB, b"time": 0xEFFFFFFA,
                       b"net": 0xEFFFFFF9, b"mnt": 0xEFFFFFF8}
+# stat's policy field (sched(7)): SCHED_OTHER, SCHED_BATCH, SCHED_IDLE use the nice value
+_NORMAL_POLICIES = (b"0", b"3", b"5")
 _NS_LINK = re.compile(rb"^([a-z]+):\[(\d+)\]$")
 
 
@@ -241,6 +243,8 @@ class ProcView:
             19: _ticks(max(0, proc.start_time_ns - self.engine.start_time_ns)),
             36: 0,                        # processor: every host runs on CPU 0
         }
+        if len(fields) > 38 and fields[38] in _NORMAL_POLICIES:
+            values[15], values[16] = 20 + proc.nice, proc.nice  # priority, nice (kernel/nice.py)
         for index, value in values.items():
             if index < len(fields):
                 fields[index] = str(value).encode()

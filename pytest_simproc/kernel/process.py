@@ -47,6 +47,7 @@ class Process:
         "continue_report_pending",
         "creation_index",
         "ctty",
+        "nice",
     )
 
     def __init__(
@@ -85,6 +86,8 @@ class Process:
         self.creation_index = creation_index
         # The controlling terminal (kernel.tty.Terminal), None without one.
         self.ctty = None
+        # setpriority(2)'s value (kernel/nice.py)
+        self.nice = 0
 
     @property
     def is_alive(self) -> bool:
