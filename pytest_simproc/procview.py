@@ -361,11 +361,14 @@ class ProcView:
         return b"%d.%02d %d.%02d\n" % (up // NSEC, up % NSEC // (NSEC // 100),
                                        idle // NSEC, idle % NSEC // (NSEC // 100))
 
+    def task_count(self) -> int:
+        """Every task of the host (/proc/loadavg's and sysinfo(2)'s count)."""
+        return sum(len(self.tids(p)) for p in self.pids())
+
     def loadavg(self) -> bytes:
-        """/proc/loadavg: one runnable task (the reader), all tasks, the last pid."""
-        tasks = sum(len(self.tids(p)) for p in self.pids())
-        last = max(self.pids())
-        return b"0.00 0.00 0.00 1/%d %d\n" % (tasks, last)
+        """/proc/loadavg: one runnable task (the reader), all tasks, the last pid; no
+        load (sysinfo(2)'s loads are 0 too)."""
+        return b"0.00 0.00 0.00 1/%d %d\n" % (self.task_count(), max(self.pids()))
 
     def system_stat(self) -> bytes:
         """/proc/stat: the machine's CPU lines, the host's boot time and process counts."""
