@@ -264,9 +264,11 @@ class ProcView:
             line = raw[raw.index(b"State:"):].split(b"\n", 1)[0]
             letter = line.split()[1].decode()
         state = self.state(proc, tid, letter)
+        from .syscalls.privs import no_new_privs  # not the host's own bit (privs.py)
         values = {b"State": _STATE_NAMES.get(state, state), b"Tgid": pid, b"Ngid": 0,
                   b"Pid": tid, b"PPid": proc.ppid, b"TracerPid": 0, b"NStgid": pid,
-                  b"NSpid": tid, b"NSpgid": proc.pgid, b"NSsid": proc.sid}
+                  b"NSpid": tid, b"NSpgid": proc.pgid, b"NSsid": proc.sid,
+                  b"NoNewPrivs": int(no_new_privs(proc))}
         out = []
         for line in raw.split(b"\n"):
             key = line.split(b":", 1)[0]

@@ -48,6 +48,7 @@ class Process:
         "creation_index",
         "ctty",
         "nice",
+        "no_new_privs",
     )
 
     def __init__(
@@ -88,6 +89,8 @@ class Process:
         self.ctty = None
         # setpriority(2)'s value (kernel/nice.py)
         self.nice = 0
+        # prctl(2) PR_SET_NO_NEW_PRIVS's bit; None: the machine's (syscalls/privs.py)
+        self.no_new_privs = None
 
     @property
     def is_alive(self) -> bool:
