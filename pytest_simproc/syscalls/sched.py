@@ -10,6 +10,7 @@ native process group and user are not the host's. Nice values are the host's
 from __future__ import annotations
 
 import errno
+import struct
 
 from ..kernel import nice
 from ..kernel.errors import KernelError
@@ -37,12 +38,36 @@ def translated(ctx, reg: str, pid: int):
 
 @handles("sched_setaffinity", "sched_setscheduler", "sched_getscheduler",
          "sched_setparam", "sched_getparam", "sched_rr_get_interval", "sched_setattr",
-         "sched_getattr", "get_robust_list")
+         "get_robust_list")
 def by_pid(ctx, pid, *_):
     pid = s32(pid)
     if pid < 0:
         return -errno.EINVAL
     return translated(ctx, "rdi", pid)
+
+
+# struct sched_attr (sched_getattr(2)): the policy at 4, sched_nice at 16; the policies
+# whose tasks have a nice value (sched(7)): SCHED_OTHER, SCHED_BATCH, SCHED_IDLE
+_ATTR_POLICY, _ATTR_NICE = 4, 16
+_NORMAL_POLICIES = (0, 3, 5)
+
+
+@handles("sched_getattr")
+def sched_getattr(ctx, pid, attr, *_):
+    """Natively, on the native task; its sched_nice is the host's value."""
+    outcome = by_pid(ctx, pid)
+    if not isinstance(outcome, Native):
+        return outcome
+    target = host_task(ctx, s32(pid)) if s32(pid) else ctx.task
+
+    def hosts_nice(c, result):
+        if result == 0 and struct.unpack("<I", c.mem.read(attr + _ATTR_POLICY, 4))[0] \
+                in _NORMAL_POLICIES:
+            c.mem.write(attr + _ATTR_NICE, struct.pack("<i", target.proc.nice))
+        return result
+
+    outcome.on_exit = hosts_nice
+    return outcome
 
 
 def owner(engine, proc):

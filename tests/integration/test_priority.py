@@ -23,6 +23,8 @@ B clamped -20
 B 40 0
 B clamped 19
 stat priority 39 nice 19
+sched_getattr 0
+sched_getattr policy 0 nice 19
 no process -1 ESRCH
 no group -1 ESRCH
 no group -1 ESRCH

@@ -4,12 +4,13 @@
  * Run as root. A child A leads a new process group with its child B; the parent sets
  * the group's nice value and one member's, reads the group's (the lowest nice value
  * wins), the raw system call's 20 - nice, /proc/B/stat's priority and nice fields,
- * clamping to -20..19, and the errors for a missing process, group or user and a bad
+ * clamping to -20..19, sched_getattr(2)'s sched_nice, and the errors for a missing process, group or user and a bad
  * "which". A child C then takes uid 61234 (no other process has it) with RLIMIT_NICE
  * 0: raising its value is allowed, lowering it is EACCES, another
  * user's process (its parent, init, A's group) is EPERM, PRIO_USER 0 names its own
  * processes (C and its child D, which inherited C's value). Exit status 0. */
 #define _GNU_SOURCE
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,10 @@ int main(void)
     set("B 40", PRIO_PROCESS, b, 40);
     get("B clamped", PRIO_PROCESS, b);
     stat_fields(b);
+    struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t prio;
+             uint64_t runtime, deadline, period; } attr = {0};
+    show("sched_getattr", (int)syscall(SYS_sched_getattr, b, &attr, sizeof attr, 0));
+    out("sched_getattr policy %u nice %d\n", attr.policy, attr.nice);
     get("no process", PRIO_PROCESS, (id_t)-1);
     get("no group", PRIO_PGRP, (id_t)-1);
     set("no group", PRIO_PGRP, (id_t)-1, 0);
