@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from pytest_simproc import Exited, SimHost
+
 from .conftest import same_as_native
 
 PRIORITY_EXPECTED = b"""\
@@ -56,3 +58,15 @@ def test_priority_by_process_group_and_user(build):
     # PRIO_PGRP and PRIO_USER were refused with EPERM, and PRIO_PROCESS set the native
     # process's value, which the machine's RLIMIT_NICE and CAP_SYS_NICE judged
     same_as_native([build("priority")], PRIORITY_EXPECTED)
+
+
+def test_renice_and_nice_show_in_ps(tool):
+    # ps reads /proc/N/stat's nice field, the host's value
+    sh, renice, nice, ps = (tool(name) for name in ("sh", "renice", "nice", "ps"))
+    with SimHost() as host:
+        p = host.spawn([sh, "-c", f"sleep 5 & {renice} -n 7 -p $! >/dev/null; "
+                        f"{nice} -n 3 {ps} -o pid=,ni=,comm=; kill $!"])
+        host.run()
+        assert p.exit_status == Exited(0)
+        rows = [line.split() for line in p.stdout.decode().splitlines()]
+        assert ["1001", "7", "sleep"] in rows and ["1003", "3", "ps"] in rows, rows
