@@ -4,11 +4,12 @@
  * Run as root. A child A leads a new process group with its child B; the parent sets
  * the group's nice value and one member's, reads the group's (the lowest nice value
  * wins), the raw system call's 20 - nice, /proc/B/stat's priority and nice fields,
- * clamping to -20..19, sched_getattr(2)'s sched_nice, and the errors for a missing process, group or user and a bad
- * "which". A child C then takes uid 61234 (no other process has it) with RLIMIT_NICE
- * 0: raising its value is allowed, lowering it is EACCES, another
- * user's process (its parent, init, A's group) is EPERM, PRIO_USER 0 names its own
- * processes (C and its child D, which inherited C's value). Exit status 0. */
+ * clamping to -20..19, sched_getattr(2)'s sched_nice, and the errors for a missing
+ * process, group or user and a bad "which". A child C then takes uid 61234 (no other
+ * process has it) with RLIMIT_NICE 0: raising its value is allowed, lowering it is
+ * EACCES, another user's process (its parent, init, A's group) is EPERM, PRIO_USER 0
+ * names its own processes (C and its child D, which inherited C's value). Exit
+ * status 0. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
