@@ -80,8 +80,7 @@ def _filter(ctx, fprog: int):
     no_new_privs or CAP_SYS_ADMIN, once the kernel would have read the struct (EFAULT)
     and judged its length (EINVAL) (seccomp(2))."""
     try:
-        length = struct.unpack("<H", ctx.mem.read(fprog, 2))[0]
-        ctx.mem.read(fprog + 8, 8)
+        length = struct.unpack_from("<H", ctx.mem.read(fprog, 16))[0]  # len, pad, filter
     except OSError:
         return Native()
     if not 0 < length <= _BPF_MAXINSNS:
