@@ -70,6 +70,8 @@ def _ms(ns: int) -> bytes:
 INITIAL_NAMESPACES = {b"ipc": 0xEFFFFFFF, b"uts": 0xEFFFFFFE, b"user": 0xEFFFFFFD,
                       b"pid": 0xEFFFFFFC, b"cgroup": 0xEFFFFFFB, b"time": 0xEFFFFFFA,
                       b"net": 0xEFFFFFF9, b"mnt": 0xEFFFFFF8}
+# stat's policy field (sched(7)): SCHED_OTHER, SCHED_BATCH, SCHED_IDLE use the nice value
+_NORMAL_POLICIES = (b"0", b"3", b"5")
 _NS_LINK = re.compile(rb"^([a-z]+):\[(\d+)\]$")
 
 
@@ -273,6 +275,8 @@ class ProcView:
                        - boot_ns(self.engine.start_time_ns)),
             36: 0,                        # processor: every host runs on CPU 0
         }
+        if len(fields) > 38 and fields[38] in _NORMAL_POLICIES:
+            values[15], values[16] = 20 + proc.nice, proc.nice  # priority, nice (kernel/nice.py)
         for index, value in values.items():
             if index < len(fields):
                 fields[index] = str(value).encode()
@@ -292,9 +296,11 @@ class ProcView:
             line = raw[raw.index(b"State:"):].split(b"\n", 1)[0]
             letter = line.split()[1].decode()
         state = self.state(proc, tid, letter)
+        from .syscalls.privs import no_new_privs  # not the host's own bit (privs.py)
         values = {b"State": _STATE_NAMES.get(state, state), b"Tgid": pid, b"Ngid": 0,
                   b"Pid": tid, b"PPid": proc.ppid, b"TracerPid": 0, b"NStgid": pid,
-                  b"NSpid": tid, b"NSpgid": proc.pgid, b"NSsid": proc.sid}
+                  b"NSpid": tid, b"NSpgid": proc.pgid, b"NSsid": proc.sid,
+                  b"NoNewPrivs": int(no_new_privs(proc))}
         return with_values(raw, values)
 
     def sched(self, pid: int, tid: int | None = None) -> bytes:
@@ -383,11 +389,14 @@ class ProcView:
         return b"%d.%02d %d.%02d\n" % (up // NSEC, up % NSEC // (NSEC // 100),
                                        idle // NSEC, idle % NSEC // (NSEC // 100))
 
+    def task_count(self) -> int:
+        """Every task of the host (/proc/loadavg's and sysinfo(2)'s count)."""
+        return sum(len(self.tids(p)) for p in self.pids())
+
     def loadavg(self) -> bytes:
-        """/proc/loadavg: one runnable task (the reader), all tasks, the last pid."""
-        tasks = sum(len(self.tids(p)) for p in self.pids())
-        last = max(self.pids())
-        return b"0.00 0.00 0.00 1/%d %d\n" % (tasks, last)
+        """/proc/loadavg: one runnable task (the reader), all tasks, the last pid; no
+        load (sysinfo(2)'s loads are 0 too)."""
+        return b"0.00 0.00 0.00 1/%d %d\n" % (self.task_count(), max(self.pids()))
 
     def system_stat(self) -> bytes:
         """/proc/stat: the machine's CPU lines, the host's boot time and process counts."""

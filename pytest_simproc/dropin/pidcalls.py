@@ -4,12 +4,12 @@ scheduling, CPU affinity, I/O priority and resource limits.
 ``os.setpriority(PRIO_PROCESS, 1000, 5)``, ``resource.prlimit(1000, ...)`` or psutil's
 ``nice()``, ``cpu_affinity()``, ``ionice()`` (C calls of psutil's own) with a virtual
 pid would reach whatever machine process has that number. As for the programs
-(syscalls/sched.py, misc.py, resource.py), a live host process or thread is its native
-one for priority, scheduling and I/O priority; its CPU affinity is the machine's CPUs
-(the programs' too) and a new mask goes to the native process; its resource limits
-are the host's (prlimit(2) on the model, RLIMIT_NOFILE on the native process too); a
-host pid that is gone is ESRCH. Any other pid: the real call. Installed and removed
-with the test's /proc (procfs.py).
+(syscalls/sched.py, misc.py, resource.py), a host process's nice value is the host's
+(kernel/nice.py); a live host process or thread is its native one for scheduling and
+I/O priority; its CPU affinity is the machine's CPUs (the programs' too) and a new mask
+goes to the native process; its resource limits are the host's (prlimit(2) on the
+model, RLIMIT_NOFILE on the native process too); a host pid that is gone is ESRCH. Any
+other pid: the real call. Installed and removed with the test's /proc (procfs.py).
 """
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ import subprocess
 import sys
 import weakref
 
+from ..kernel import nice
 from ..kernel.errors import KernelError
 from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
+from ..syscalls.sched import owner
 from . import procfs
 from .identity import real_pid
 from .routing import _caller_is_native, _in_host_thread, active_session
@@ -78,12 +80,53 @@ def _by_native_pid(real, index: int):
     return fake
 
 
-def _by_process(real):
-    """A fake of getpriority/setpriority: PRIO_PROCESS names a pid."""
+def _host_nice(pid, value=None):
+    """The nice value of host process ``pid`` (``value``: set it as setpriority(2)
+    from the test), the host's (kernel/nice.py); None when ``pid`` is not the host's."""
+    found = _host(pid, 4)  # called by a fake
+    if found is None:
+        return None
+    view = found[0]
+    with view.session._lock:
+        if view.process(pid) is None:
+            raise _esrch()
+        proc = view.engine.table.lookup_any(pid)  # the model's record, not the test's view
+        if value is not None:
+            try:
+                nice.set_priority([proc], value, (os.getuid(), os.geteuid()),
+                                  _capable(nice.CAP_SYS_NICE),
+                                  lambda p: owner(view.engine, p))
+            except KernelError as exc:
+                raise OSError(exc.errno, os.strerror(exc.errno)) from None
+        return proc.nice
+
+
+def _by_process(real, setter: bool):
+    """A fake of getpriority/setpriority: PRIO_PROCESS names a pid, a host one's nice
+    value is the host's."""
     def fake(which, who, *args):
         if which == os.PRIO_PROCESS:
-            who = _native(real_pid(who))
+            who = real_pid(who)  # 1: the test itself (identity.py)
+            if args:  # a C int, as Python converts it
+                args = (int(operator.index(args[0])),) + args[1:]
+                if not -2**31 <= args[0] < 2**31:
+                    raise OverflowError("Python int too large to convert to C int")
+            got = _host_nice(who, *args[:1]) if setter else _host_nice(who)
+            if got is not None:
+                return None if setter else got
         return real(which, who, *args)
+    fake.__name__ = fake.__qualname__ = real.__name__
+    fake.__doc__ = real.__doc__
+    return fake
+
+
+def _psutil_nice(real, setter: bool):
+    """psutil's proc_priority_get/proc_priority_set(pid[, value])."""
+    def fake(pid, *args):
+        got = _host_nice(pid, *args[:1]) if setter else _host_nice(pid)
+        if got is None:
+            return real(pid, *args)
+        return None if setter else got
     fake.__name__ = fake.__qualname__ = real.__name__
     fake.__doc__ = real.__doc__
     return fake
@@ -127,13 +170,12 @@ def _limits(value) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def _may_raise_limits() -> bool:
-    """Whether the test process has CAP_SYS_RESOURCE (capabilities(7)): raising a
-    hard limit needs it, root or not."""
+def _capable(cap: int) -> bool:
+    """Whether the test process has ``cap`` (capabilities(7)), root or not."""
     with procfs._real_open("/proc/self/status", "rb") as f:
         for line in f:
             if line.startswith(b"CapEff:"):
-                return bool(int(line.split()[1], 16) >> CAP_SYS_RESOURCE & 1)
+                return bool(int(line.split()[1], 16) >> cap & 1)
     return False
 
 
@@ -159,7 +201,7 @@ def _sim_prlimit(pid, which, *limits):
             if which == RLIMIT_NOFILE and task is not None:  # the kernel's checks first
                 _real_prlimit(task.native, which, tuple(_signed(v) for v in new))
             try:
-                check_setrlimit(old, new, privileged=_may_raise_limits())
+                check_setrlimit(old, new, privileged=_capable(CAP_SYS_RESOURCE))
             except KernelError as exc:  # Python's prlimit says EINVAL so
                 if exc.errno == errno.EINVAL:
                     raise ValueError("current limit exceeds maximum limit") from None
@@ -172,8 +214,8 @@ _real_getpriority, _real_setpriority = os.getpriority, os.setpriority
 _real_sched_getaffinity = os.sched_getaffinity
 _real_prlimit = resource.prlimit
 
-_FIXED = [(os, "getpriority", _real_getpriority, _by_process(_real_getpriority)),
-          (os, "setpriority", _real_setpriority, _by_process(_real_setpriority)),
+_FIXED = [(os, "getpriority", _real_getpriority, _by_process(_real_getpriority, False)),
+          (os, "setpriority", _real_setpriority, _by_process(_real_setpriority, True)),
           (os, "sched_getaffinity", _real_sched_getaffinity,
            _machine_cpus(_real_sched_getaffinity, False)),
           (resource, "prlimit", _real_prlimit, _sim_prlimit)]
@@ -190,8 +232,11 @@ def replaced() -> list:
     # platforms)
     cext = sys.modules.get("psutil._psutil_linux") or sys.modules.get("psutil._psutil")
     if cext is not None and not _PSUTIL:
-        for name in ("proc_priority_get", "proc_priority_set", "proc_cpu_affinity_set",
-                     "proc_ioprio_get", "proc_ioprio_set"):
+        for name in ("proc_priority_get", "proc_priority_set"):
+            real = getattr(cext, name, None)
+            if real is not None:
+                _PSUTIL.append((cext, name, real, _psutil_nice(real, name.endswith("set"))))
+        for name in ("proc_cpu_affinity_set", "proc_ioprio_get", "proc_ioprio_set"):
             real = getattr(cext, name, None)
             if real is not None:
                 _PSUTIL.append((cext, name, real, _by_native_pid(real, 0)))

@@ -47,6 +47,8 @@ class Process:
         "continue_report_pending",
         "creation_index",
         "ctty",
+        "nice",
+        "no_new_privs",
     )
 
     def __init__(
@@ -85,6 +87,10 @@ class Process:
         self.creation_index = creation_index
         # The controlling terminal (kernel.tty.Terminal), None without one.
         self.ctty = None
+        # setpriority(2)'s value (kernel/nice.py)
+        self.nice = 0
+        # prctl(2) PR_SET_NO_NEW_PRIVS's bit; None: the machine's (syscalls/privs.py)
+        self.no_new_privs = None
 
     @property
     def is_alive(self) -> bool:

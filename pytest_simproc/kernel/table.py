@@ -304,6 +304,8 @@ class ProcessTable:
         child = Process(pid, parent.pid, caller.pgid, caller.sid, caller.argv, caller.exe,
                         now_ns, rlimits=caller.rlimits)
         child.ctty = caller.ctty
+        child.nice = caller.nice  # sched(7): a fork's child inherits the nice value
+        child.no_new_privs = caller.no_new_privs  # prctl(2): inherited, kept by execve
         self._add(child)
         parent.children.append(pid)
         return child

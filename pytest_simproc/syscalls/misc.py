@@ -1,6 +1,6 @@
-"""Sources of nondeterminism that are not about processes (randomness, uname), and
-open(2)/openat(2): seeded random devices, the host's /etc files (net) and /proc/<pid>
-paths (procfs)."""
+"""Sources of nondeterminism that are not about processes (randomness, uname, the
+system's uptime and load in sysinfo(2)), and open(2)/openat(2): seeded random devices,
+the host's /etc files (net) and /proc/<pid> paths (procfs)."""
 from __future__ import annotations
 
 import errno
@@ -140,3 +140,28 @@ def sched_getaffinity(ctx, pid, size, mask_ptr, *_):
         return written
 
     return Native(regs={"rdi": 0}, on_exit=machine_cpus)
+
+
+# struct sysinfo (sysinfo(2)) on x86_64: uptime and the three loads (longs) at 0, the
+# process count (an unsigned short) at 80
+_SYSINFO_TIMES = struct.Struct("<qQQQ")
+_SYSINFO_PROCS = 80
+_CLOCK_BOOTTIME = 7
+
+
+@handles("sysinfo")
+def sysinfo(ctx, info, *_):
+    """sysinfo(2): the memory and swap figures are the machine's (as /proc/meminfo is);
+    the uptime, loads and task count the host's, as its /proc/uptime and /proc/loadavg
+    say: whole seconds since its boot rounded up, in the caller's time namespace's
+    CLOCK_BOOTTIME, no load."""
+    def hosts(c, result):
+        if result == 0:
+            engine = c.engine
+            up = engine.uptime_ns() + engine.timens.offset(c.proc.pid, _CLOCK_BOOTTIME)
+            c.mem.write(info, _SYSINFO_TIMES.pack(-(-up // 1_000_000_000), 0, 0, 0))
+            c.mem.write(info + _SYSINFO_PROCS,
+                        struct.pack("<H", engine.procview.task_count() & 0xFFFF))
+        return result
+
+    return Native(on_exit=hosts)

@@ -14,6 +14,7 @@ from ..kernel.rlimits import RLIMIT_NPROC
 from ..kernel.rusage import rusage_bytes
 from ..trace.memory import in_user_space
 from .time import CAP_SYS_ADMIN, capable, namespace_of_fd, setns_time, unshare_time
+from . import privs
 from .args import s32, u32
 from .outcome import Block, Fork, Native, scratch_copy
 from .registry import handles
@@ -315,8 +316,10 @@ PR_GET_CHILD_SUBREAPER = 37
 
 
 @handles("prctl")
-def prctl(ctx, option, arg2, *_):
+def prctl(ctx, option, arg2, arg3, arg4, arg5, *_):
     option = s32(option)
+    if option in privs.OPTIONS:
+        return privs.prctl(ctx, option, arg2, arg3, arg4, arg5)
     if option == PR_SET_PDEATHSIG:
         if not 0 <= arg2 <= 64:  # an unsigned long, judged whole (valid_signal)
             return -errno.EINVAL

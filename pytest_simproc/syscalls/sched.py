@@ -2,19 +2,23 @@
 
 Run natively with a virtual pid, setpriority(2), sched_setaffinity(2) and friends
 would reach whatever real process has that number. A pid of the host is translated to
-its native pid, 0 (the caller) passes, anything else is ESRCH. Process groups and users
-(PRIO_PGRP, PRIO_USER, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER) are refused with EPERM: the
-native process group and user are not the host's.
+its native pid, 0 (the caller) passes, anything else is ESRCH. I/O priorities of
+process groups and users (IOPRIO_WHO_PGRP, IOPRIO_WHO_USER) are refused with EPERM: the
+native process group and user are not the host's. Nice values are the host's
+(getpriority(2), setpriority(2): kernel/nice.py), by process, group or user.
 """
 from __future__ import annotations
 
 import errno
+import struct
 
+from ..kernel import nice
+from ..kernel.errors import KernelError
+from ..trace.procstatus import credentials
 from .args import s32
 from .outcome import Native
 from .registry import handles
 
-PRIO_PROCESS = 0
 IOPRIO_WHO_PROCESS = 1
 
 
@@ -39,7 +43,7 @@ def translated(ctx, reg: str, pid: int):
 
 @handles("sched_setaffinity", "sched_setscheduler", "sched_getscheduler",
          "sched_setparam", "sched_getparam", "sched_rr_get_interval", "sched_setattr",
-         "sched_getattr", "get_robust_list")
+         "get_robust_list")
 def by_pid(ctx, pid, *_):
     pid = s32(pid)
     if pid < 0:
@@ -47,12 +51,69 @@ def by_pid(ctx, pid, *_):
     return translated(ctx, "rdi", pid)
 
 
-@handles("getpriority", "setpriority")
-def priority(ctx, which, who, *_):
-    which, who = s32(which), s32(who)
-    if which != PRIO_PROCESS:
-        return -errno.EPERM if which in (1, 2) else -errno.EINVAL
-    return translated(ctx, "rsi", who)
+# struct sched_attr (sched_getattr(2)): the policy at 4, sched_nice at 16; the policies
+# whose tasks have a nice value (sched(7)): SCHED_OTHER, SCHED_BATCH, SCHED_IDLE
+_ATTR_POLICY, _ATTR_NICE = 4, 16
+_NORMAL_POLICIES = (0, 3, 5)
+
+
+@handles("sched_getattr")
+def sched_getattr(ctx, pid, attr, *_):
+    """Natively, on the native task; its sched_nice is the host's value."""
+    outcome = by_pid(ctx, pid)
+    if not isinstance(outcome, Native):
+        return outcome
+    target = host_task(ctx, s32(pid)) if s32(pid) else ctx.task
+
+    def hosts_nice(c, result):
+        if result == 0 and struct.unpack("<I", c.mem.read(attr + _ATTR_POLICY, 4))[0] \
+                in _NORMAL_POLICIES:
+            c.mem.write(attr + _ATTR_NICE, struct.pack("<i", target.proc.nice))
+        return result
+
+    outcome.on_exit = hosts_nice
+    return outcome
+
+
+def owner(engine, proc):
+    """(real, effective) uids of host process ``proc``: init's are root's, a live
+    process's its native main thread's; None for a zombie's."""
+    if proc.pid == 1:
+        return 0, 0
+    native = engine.native_pid_of(proc.pid)
+    found = credentials(native, native) if native is not None else None
+    return found[0][:2] if found else None
+
+
+def _targets(ctx, which: int, who: int) -> list:
+    def by_tid(tid):
+        task = host_task(ctx, tid)
+        return task.proc if task is not None else None
+
+    return nice.targets(ctx.table, ctx.proc, which, who,
+                        lambda p: owner(ctx.engine, p), by_tid)
+
+
+@handles("getpriority")
+def getpriority(ctx, which, who, *_):
+    try:
+        return nice.get_priority(_targets(ctx, s32(which), s32(who)))
+    except KernelError as exc:
+        return -exc.errno
+
+
+@handles("setpriority")
+def setpriority(ctx, which, who, value, *_):
+    creds = credentials(ctx.task.tgid_native, ctx.task.native)
+    if creds is None:
+        return -errno.ESRCH
+    try:
+        nice.set_priority(_targets(ctx, s32(which), s32(who)), s32(value), creds[0][:2],
+                          bool(creds[1] >> nice.CAP_SYS_NICE & 1),
+                          lambda p: owner(ctx.engine, p))
+    except KernelError as exc:
+        return -exc.errno
+    return 0
 
 
 @handles("ioprio_set", "ioprio_get")

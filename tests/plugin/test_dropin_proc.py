@@ -139,6 +139,8 @@ def test_priority_affinity_and_limits_of_a_child():
     assert q.nice() == 5 == os.getpriority(os.PRIO_PROCESS, p.pid)
     os.setpriority(os.PRIO_PROCESS, p.pid, 7)
     assert q.nice() == 7
+    with open(f"/proc/{p.pid}/stat") as f:  # proc(5) fields 18 and 19, as ps reads them
+        assert f.read().split()[17:19] == ["27", "7"]
     cpus = q.cpu_affinity()
     assert set(cpus) == os.sched_getaffinity(p.pid) and cpus
     q.rlimit(psutil.RLIMIT_NOFILE, (64, 64))
