@@ -7,6 +7,7 @@ import errno
 import os
 import struct
 
+from ..procview import BOOT_LEAD_NS
 from ..trace.memory import in_user_space
 from . import net, procfs, tty
 from .args import s32, u32
@@ -158,7 +159,8 @@ def sysinfo(ctx, info, *_):
     def hosts(c, result):
         if result == 0:
             engine = c.engine
-            up = engine.uptime_ns() + engine.timens.offset(c.proc.pid, _CLOCK_BOOTTIME)
+            up = (engine.uptime_ns() + BOOT_LEAD_NS  # since its boot, as /proc/uptime
+                  + engine.timens.offset(c.proc.pid, _CLOCK_BOOTTIME))
             c.mem.write(info, _SYSINFO_TIMES.pack(-(-up // 1_000_000_000), 0, 0, 0))
             c.mem.write(info + _SYSINFO_PROCS,
                         struct.pack("<H", engine.procview.task_count() & 0xFFFF))

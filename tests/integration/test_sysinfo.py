@@ -19,8 +19,9 @@ def test_sysinfo_uptime_load_and_tasks_are_the_hosts(build):
         p = host.spawn([build("sysinfo"), "exact"])
         host.run()
         assert p.exit_status == Exited(0)
-        # 2.5 virtual seconds rounded up; init, the program and its child; a time
-        # namespace's CLOCK_BOOTTIME offset moves the uptime of the processes inside
-        assert p.stdout == (b"uptime 3 loads 0 0 0 procs 3\n"
-                            b"in namespace uptime 103\n"
-                            b"uptime 3 procs 2\n")
+        # 2.5 virtual seconds since the host's boot, a second before its start,
+        # rounded up; init, the program and its child; a time namespace's
+        # CLOCK_BOOTTIME offset moves the uptime of the processes inside
+        assert p.stdout == (b"uptime 4 loads 0 0 0 procs 3\n"
+                            b"in namespace uptime 104\n"
+                            b"uptime 4 procs 2\n")
