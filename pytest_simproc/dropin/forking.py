@@ -396,15 +396,15 @@ def _sim_fdopen(fd, mode="r", buffering=-1, encoding=None, *args, **kwargs):
 def host_file(fd, mode, buffering, encoding, errors, newline, closefd, opener):
     """A file object for reading ``fd`` (``os.fdopen``, or ``open``/``io.open`` of a
     descriptor: ptyprocess reads its pty through ``io.open(fd, "rb", buffering=0)``)
-    whose reads wait for the host's writers, when ``fd`` is a pipe or a forkpty master
-    of the test's host; None for anything else (the real call)."""
+    whose reads wait for the host's writers, when ``fd`` is a pipe, a socket or a
+    forkpty master of the test's host; None for anything else (the real call)."""
     session = active_session()
     if (session is None or session._closed or type(fd) is not int or opener is not None
             or mode not in ("r", "rt", "tr", "rb", "br") or type(buffering) is not int
             or (buffering == 0 and "b" not in mode) or _in_host_thread()):
         return None
     master = _pty_masters.get(fd)
-    if not (master is not None and master[0] is session or _is_fifo(fd)):
+    if not (master is not None and master[0] is session or _is_fifo(fd) or _is_socket(fd)):
         return None
     raw = _HostPipeIO(fd, "r", closefd=closefd)
     if buffering == 0:
