@@ -36,6 +36,7 @@ from ..errors import SimprocError
 from ..kernel.sigstate import SigAction
 from ..syscalls.tty import native_terminal
 from ..trace.spawn import ADDR_NO_RANDOMIZE
+from . import sockets, threadwait
 from .routing import (_in_host_thread, _real_fdopen, _real_fork, _real_forkpty,
                       _real_read, _real_waitpid, active_session, fd_ready, set_active)
 
@@ -86,18 +87,28 @@ def _before() -> None:
 
 def _patch_multiprocessing(session) -> None:
     """multiprocessing waits for its fork children natively: its pipes and queues read
-    with the os.read they took at import, ``join(timeout)`` polls its sentinel in real
-    time. From the first fork of a test on (only where multiprocessing is imported at
-    all: importing it costs ~20 ms) the reads go through _host_read and a join with a
-    timeout of a child in the host runs the host for that many virtual seconds. Both
-    are the real thing with no session active, so they may persist with the other
-    patches (Patches._undo: put back when the patches are)."""
+    and write with the os.read and os.write they took at import, ``join(timeout)``
+    polls its sentinel in real time, ``Connection.poll(timeout)`` takes its deadline
+    from a clock freezegun leaves real. From the first fork of a test on (only where
+    multiprocessing is imported at all: importing it costs ~20 ms) the reads go through
+    _host_read, the writes through sockets.host_write, that deadline is virtual
+    (threadwait.virtual_time), and a join with a timeout of a child in the host runs
+    the host for that many virtual seconds. All are the real thing with no session
+    active, so they may persist with the other patches (Patches._undo: put back when
+    the patches are)."""
     connection = sys.modules.get("multiprocessing.connection")
     real_recv = connection and connection.Connection.__dict__.get("_recv")
     if real_recv is not None and not getattr(real_recv, "_simproc", False):
         def _recv(self, size, read=None):
             return real_recv(self, size, _host_read)
         _replace(session, connection.Connection, "_recv", _recv)
+    if connection and connection.__dict__.get("time") is not threadwait.virtual_time:
+        _replace(session, connection, "time", threadwait.virtual_time)
+    real_send = connection and connection.Connection.__dict__.get("_send")
+    if real_send is not None and not getattr(real_send, "_simproc", False):
+        def _send(self, buf, write=None):
+            return real_send(self, buf, sockets.host_write)
+        _replace(session, connection.Connection, "_send", _send)
     popen_fork = sys.modules.get("multiprocessing.popen_fork")
     real_wait = popen_fork and popen_fork.Popen.__dict__.get("wait")
     if real_wait is not None and not getattr(real_wait, "_simproc", False):
@@ -338,6 +349,9 @@ def _wait_for_writers(fd) -> None:
     if (session is not None and session._host is not None and not session._closed
             and isinstance(fd, int) and not isinstance(fd, bool)
             and not _in_host_thread() and _blocking(fd) and not _ready(fd)):
+        if _is_socket(fd):  # a socket pair's end (multiprocessing.Pipe()), say
+            sockets.wait_readable(session, fd)
+            return
         with session._lock:  # another thread's host run keeps the table still meanwhile
             writers = [] if session._closed else _host_writers(session, fd)
         if writers:
@@ -382,15 +396,15 @@ def _sim_fdopen(fd, mode="r", buffering=-1, encoding=None, *args, **kwargs):
 def host_file(fd, mode, buffering, encoding, errors, newline, closefd, opener):
     """A file object for reading ``fd`` (``os.fdopen``, or ``open``/``io.open`` of a
     descriptor: ptyprocess reads its pty through ``io.open(fd, "rb", buffering=0)``)
-    whose reads wait for the host's writers, when ``fd`` is a pipe or a forkpty master
-    of the test's host; None for anything else (the real call)."""
+    whose reads wait for the host's writers, when ``fd`` is a pipe, a socket or a
+    forkpty master of the test's host; None for anything else (the real call)."""
     session = active_session()
     if (session is None or session._closed or type(fd) is not int or opener is not None
             or mode not in ("r", "rt", "tr", "rb", "br") or type(buffering) is not int
             or (buffering == 0 and "b" not in mode) or _in_host_thread()):
         return None
     master = _pty_masters.get(fd)
-    if not (master is not None and master[0] is session or _is_fifo(fd)):
+    if not (master is not None and master[0] is session or _is_fifo(fd) or _is_socket(fd)):
         return None
     raw = _HostPipeIO(fd, "r", closefd=closefd)
     if buffering == 0:
@@ -407,6 +421,13 @@ def host_file(fd, mode, buffering, encoding, errors, newline, closefd, opener):
 def _is_fifo(fd: int) -> bool:
     try:
         return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
+def _is_socket(fd: int) -> bool:
+    try:
+        return stat.S_ISSOCK(os.fstat(fd).st_mode)
     except OSError:
         return False
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio.events
 import errno
+import io
 import os
 import signal as _signal
 import socket
@@ -20,7 +21,8 @@ import sys
 import threading
 import time as _time
 
-from . import identity, mpspawn, owngroup, pidcalls, selfusage, sockets, threadwait, triowait
+from . import (identity, mpspawn, owngroup, pidcalls, pipes, selfusage, sockets, threadwait,
+               triowait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -278,7 +280,8 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),
              (os, "posix_spawnp", _real_posix_spawnp, _sim_posix_spawnp),
              (threading, "Lock", threadwait._real_lock, threadwait.sim_lock),
-             (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock), *_READY_REPLACED,
+             (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock),
+             (io, "FileIO", pipes._RealFileIO, pipes.SimFileIO), *_READY_REPLACED,
              *selfusage.REPLACED]
 for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones
     _fake.__name__ = _fake.__qualname__ = _real.__name__

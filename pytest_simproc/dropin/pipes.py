@@ -11,6 +11,10 @@ the test's calls; a reader thread would natively drain the pipe meanwhile). A re
 would block runs the host until the pipe is readable (ready.py), in virtual time.
 stdin is a real pipe whose write end never blocks the test: what does not fit waits
 here and is moved in while the host runs.
+
+``io.FileIO(fd)`` of the test's end of a pipe, pty or socket to a host process reads
+as ``os.fdopen`` of it does (``SimFileIO``): FileIO's reads are C calls that no patch
+reaches.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import select as _select
 import threading
 from typing import TYPE_CHECKING
 
+from .forking import host_file
 from .ready import _POLLIN_LIKE, _real_epoll, _real_read, fd_ready, wait_ready
 
 if TYPE_CHECKING:
@@ -314,3 +319,31 @@ class _StdinWriter(io.RawIOBase):
     def _close_fd(self) -> None:
         with self._mutex:
             self._close_fd_locked()
+
+
+_RealFileIO = io.FileIO
+
+
+class _FileIOType(type):
+    """``SimFileIO``'s type: ``io.FileIO(...)`` makes a real FileIO, or a reading one of
+    a descriptor whose other end is the host's, and ``isinstance``/``issubclass`` with
+    ``io.FileIO`` mean the real class, whatever made the object (``open()`` makes the
+    real one in C)."""
+
+    def __call__(cls, file, mode="r", closefd=True, opener=None):
+        if cls is SimFileIO:
+            hosted = None
+            if mode in ("r", "rb") and type(file) is int:
+                hosted = host_file(file, "rb", 0, None, None, None, closefd, opener)
+            return hosted if hosted is not None else _RealFileIO(file, mode, closefd, opener)
+        return super().__call__(file, mode, closefd, opener)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, _RealFileIO) if cls is SimFileIO else super().__instancecheck__(obj)
+
+    def __subclasscheck__(cls, sub):
+        return issubclass(sub, _RealFileIO) if cls is SimFileIO else super().__subclasscheck__(sub)
+
+
+class SimFileIO(_RealFileIO, metaclass=_FileIOType):
+    """What ``io.FileIO`` is while the patches are in (patches.py)."""

@@ -45,6 +45,10 @@ _SETTLE = 0.02
 # Real waits of the test outside its host (routing.waited_outside) shorter than this
 # add up before they move the clock of a host (real seconds).
 _OUTSIDE_QUANTUM = 0.001
+# Scheduler states of a thread that is not quiet (proc(5)): runnable, or in an
+# uninterruptible wait that ends by itself (a vfork(2) parent until its child execs,
+# a read from the disk).
+_BUSY = ("R", "D")
 
 
 class _SessionLock:
@@ -129,6 +133,7 @@ class DropinSession:
     _aside = False  # between two tests (set_aside)
     _threads_before: frozenset = frozenset()
     _outside = 0.0  # real seconds the test waited outside the host, not passed yet
+    _quiet_seen = None  # (entries, _thread_states) when the test's threads were last quiet
 
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
         options = dict(host_options or {})
@@ -413,13 +418,19 @@ class DropinSession:
         quiet_at_once = True
         limit = _real_monotonic() + _QUIET_LIMIT
         before = self._entries, _thread_states(self._other_tids())
+        if before == self._quiet_seen and self._waiters_quiet():
+            # none of them has been on a CPU since they were last found quiet, and
+            # none is runnable: nothing the host did since woke one (a wake-up makes a
+            # thread runnable at once), so it needs no pause to show it
+            return True
         while True:
             self._cond.wait(_OUTSIDE_PAUSE[0])
             # a thread that left block() and came back within the pause (it started a
             # program, say) is left out of both samples: its new entry shows it acted
             after = self._entries, _thread_states(self._other_tids())
-            if (after == before and not any(state == "R" for state, _ in after[1].values())
+            if (after == before and not any(state in _BUSY for state, _ in after[1].values())
                     and self._waiters_quiet() and self._settled(after[1])):
+                self._quiet_seen = after
                 return quiet_at_once
             quiet_at_once = False
             if self._handing_over():
@@ -781,8 +792,9 @@ def _machinery_threads(me) -> frozenset:
 
 
 def _thread_states(tids) -> dict:
-    """{tid: (scheduler state, nanoseconds on the CPU)} of the calling process's
-    threads (proc(5)); a thread that ended is left out."""
+    """{tid: (scheduler state, (nanoseconds on the CPU, times put on a CPU))} of the
+    calling process's threads (proc(5): stat, schedstat); a thread that ended is left
+    out."""
     states = {}
     for tid in tids:
         state = _native_state(tid)
@@ -790,7 +802,8 @@ def _thread_states(tids) -> dict:
             continue
         try:
             with open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
-                ran = int(f.read().split()[0])
+                fields = f.read().split()
+            ran = (int(fields[0]), int(fields[2]))
         except (OSError, IndexError, ValueError):
             continue
         states[tid] = (state, ran)

@@ -14,7 +14,11 @@ virtual seconds; a wait that nothing in the host can end fails instead of hangin
 Another thread of the test waits as its pipe reads do (``DropinSession.block``). TLS
 (``ssl.SSLSocket``) reads and writes the socket below Python: its calls are made with
 the socket non-blocking, and the host runs while OpenSSL wants to read or write.
-Non-blocking sockets and sockets to anything else get the real calls.
+Non-blocking sockets and sockets to anything else get the real calls. The other end of
+a socket pair (a duplex ``multiprocessing.Pipe()``) has no address: it is found by its
+inode (sock_diag(7)) among the host's descriptors; ``os.read`` of a socket and
+multiprocessing's reads and writes of one wait here too (``wait_readable``,
+``host_write``).
 
 Where outside events enter the simulation: the host never runs behind the test's back,
 so what the test sends or connects is in the peer's queue before the host next runs,
@@ -35,6 +39,7 @@ import threading
 import weakref
 
 from ..errors import SimprocError
+from ..trace import sockdiag
 from .routing import _in_host_thread, active_session, fd_ready, waited_outside
 
 _Socket = socket.socket
@@ -125,13 +130,13 @@ def _bound_to(local, kind: int, family: int, peer, peer_kind: int) -> bool:
     return family == socket.AF_UNIX and bool(local) and local == peer
 
 
-def _host_sockets(session) -> list:
-    """(family, type, local address) of every socket a process of the host has a
-    descriptor of, each looked at through a duplicate (pidfd_getfd(2)) once: by its
+def _host_sockets(session) -> dict:
+    """{inode: (family, type, local address)} of every socket a process of the host has
+    a descriptor of, each looked at through a duplicate (pidfd_getfd(2)) once: by its
     inode, it is cached for the session. Runs on the host's tracer thread."""
     engine = session._host._engine
     known = _addresses.setdefault(session, {})
-    found = []
+    found = {}
     leaders = {t.tgid_native: t for t in list(engine.tasks.values()) if not t.gone}
     for native, task in leaders.items():
         fd_dir = f"/proc/{native}/fd"
@@ -157,7 +162,7 @@ def _host_sockets(session) -> list:
                         known[inode] = (sock.family, sock.type, sock.getsockname())
                     except OSError:
                         continue
-            found.append(known[inode])
+            found[inode] = known[inode]
     return found
 
 
@@ -173,9 +178,16 @@ def _other_end_in_host(session, sock) -> bool:
             return False
     if sock.family not in (socket.AF_INET, socket.AF_INET6, socket.AF_UNIX):
         return False
+    held = session._host._tracer.call(_host_sockets, session)
+    if sock.family == socket.AF_UNIX:
+        # the peer's own socket (a socket pair's other end has no address to match:
+        # multiprocessing.Pipe()), once it has an inode (accepted)
+        other = sockdiag.peer_inode(os.fstat(sock.fileno()).st_ino)
+        if other is not None and other in held:
+            return True
     # the peer's socket, or its listener while the connection waits to be accepted
     return any(_bound_to(local, kind, family, peer, sock.type)
-               for family, kind, local in session._host._tracer.call(_host_sockets, session))
+               for family, kind, local in held.values())
 
 
 def _waits_on_host(session, sock) -> bool:
@@ -214,6 +226,37 @@ def fd_waits_on_host(session, fd: int) -> bool:
         return False
     try:
         return _waits_on_host(session, sock)
+    finally:
+        sock.detach()
+
+
+def wait_readable(session, fd: int) -> None:
+    """A blocking read of the test on socket ``fd`` that is not a socket call (os.read,
+    multiprocessing's Connection, a file object of the descriptor): when its other end
+    is in the host, the host runs until it is readable, as for ``recv``."""
+    if fd_waits_on_host(session, fd) and not fd_ready(fd, _READ):
+        if not _wait_ready(session, fd, _READ, None) and session._closed:
+            return  # the test ended meanwhile: the real call
+
+
+def host_write(fd: int, data) -> int:
+    """``os.write`` for multiprocessing's Connection (``send_bytes``): on a blocking
+    socket whose other end is in the host, what fits is sent without blocking and the
+    host runs while nothing fits (the Connection writes the rest again); else the real
+    call."""
+    session = active_session()
+    if (session is None or session._closed or session._host is None or _in_host_thread()
+            or not os.get_blocking(fd) or not fd_waits_on_host(session, fd)):
+        return os.write(fd, data)
+    sock = socket.socket(fileno=fd)
+    try:
+        while True:
+            try:
+                return _real_send(sock, data, _DONTWAIT)
+            except BlockingIOError:
+                pass
+            if session._closed or not _wait_ready(session, fd, _WRITE, None):
+                return os.write(fd, data)
     finally:
         sock.detach()
 

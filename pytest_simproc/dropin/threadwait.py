@@ -37,6 +37,8 @@ import math
 import queue
 import sys
 import threading
+import time as _time
+import types
 from typing import TYPE_CHECKING
 
 from . import routing
@@ -106,6 +108,7 @@ def install(session: "DropinSession") -> None:
     global _session, _base
     _base = (_real_monotonic(), session._now_ns())
     _gates.clear()
+    _last_reads.clear()
     _session = session
     threading.Condition.wait = _sim_condition_wait
     threading.Thread.join = _sim_join
@@ -179,15 +182,45 @@ def _virtual_session(depth: int) -> "DropinSession | None":
     return session
 
 
-def _virtual_monotonic() -> float:
+def _virtual_monotonic(depth: int = 2) -> float:
     """``threading``'s and ``queue``'s clock (their deadlines for Condition.wait_for,
     Semaphore.acquire, Queue.get): virtual time in the test's threads, continuous with
-    the real clock at the host's creation."""
-    session = _virtual_session(2)
+    the real clock at the host's creation. ``depth``: the caller's frame."""
+    session = _virtual_session(depth)
     if session is None:
         return _real_monotonic()
     real, virtual = _base
     return real + (session._now_ns() - virtual) / 1e9
+
+
+class _VirtualTimeModule(types.ModuleType):
+    """A ``time`` module for a standard module that freezegun leaves on the real clock
+    (its ignore list: multiprocessing): ``monotonic`` is ``_virtual_monotonic``, the
+    rest is ``time``'s. multiprocessing.connection's ``wait`` (``Connection.poll``)
+    takes its deadline from it: on the real clock, a wait whose virtual timeout had
+    passed in no wall time began again for what was left, until the other end wrote."""
+
+    def __getattr__(self, name):
+        return getattr(_time, name)
+
+
+def _stepping_monotonic() -> float:
+    """``_virtual_monotonic``, never the same value twice in a thread: a read while
+    virtual time stands still is 1 ns past the thread's last, as two reads on a machine
+    never agree. multiprocessing's ``wait`` gives up once its time left is below zero:
+    at its deadline exactly it would poll with a zero timeout for ever."""
+    value = _virtual_monotonic(3)
+    me = threading.get_ident()
+    last = _last_reads.get(me)
+    if last is not None and value <= last:
+        value = max(last + 1e-9, math.nextafter(last, math.inf))
+    _last_reads[me] = value
+    return value
+
+
+_last_reads: dict = {}  # ident of a thread -> what _stepping_monotonic last gave it
+virtual_time = _VirtualTimeModule("time")
+virtual_time.monotonic = _stepping_monotonic
 
 
 def _timeout(value) -> float | None:
