@@ -120,4 +120,7 @@ def test_a_thread_in_a_native_accept_costs_no_pause_per_instant():
             server.join()
         accepted[0][0].close()
     assert time.time() > HOST_EPOCH + 20 * 365 * 86400  # the session is over
-    assert 0 < len(pauses) < 20, len(pauses)
+    # a thread is new, and paused for, for its first 20 ms of real time in the session
+    # (_SETTLE): up to 40 pauses of 0.5 ms on a fast machine, fewer under load; then
+    # none, where every one of the 200 ticks took one or two before
+    assert 0 < len(pauses) < 60, len(pauses)
