@@ -16,6 +16,7 @@ from ..kernel.sigstate import (SI_TKILL, SI_USER, SIGRTMIN_KERNEL, NSIG, SigActi
 from ..trace import ptrace_ops as pt
 from ..trace.procstatus import credentials, status_sets
 from .args import einval_on_invalid, read_timespec, s32, u32
+from .timer import not_of_the_kind
 from .outcome import Block, Native, NativePark, eventfd_in_place
 from . import procfs
 from .registry import handles
@@ -300,7 +301,7 @@ def _signalfd(ctx, fd, mask_ptr, sizemask, flags):
     if fd != -1:
         sfd = signalfd_at(ctx, fd)
         if sfd is None:
-            return -errno.EINVAL
+            return not_of_the_kind(ctx, fd)
         sfd.mask = mask
         ctx.engine.signalfd_update(ctx.proc.pid)
         return fd

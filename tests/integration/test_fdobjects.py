@@ -97,3 +97,16 @@ def test_a_closed_timerfd_stops_and_is_forgotten(build):
         assert all(not objects for objects in engine._fd_objects.values())
         host.run()
         assert p.stdout.endswith(b"slept\n") and p.exit_status == Exited(0)
+
+
+def test_timerfd_and_signalfd_calls_tell_a_closed_descriptor_from_another_kind(build):
+    """timerfd_gettime, timerfd_settime and signalfd answered EINVAL for every
+    descriptor that was not one of the host's: a closed one is EBADF (LTP's
+    timerfd_gettime01, timerfd_settime01, signalfd02)."""
+    same_as_native([build("fd_kind_errors")],
+                   b"closed: gettime -1 EBADF\nclosed: settime -1 EBADF\n"
+                   b"closed: signalfd -1 EBADF\nminus1: gettime -1 EBADF\n"
+                   b"minus1: settime -1 EBADF\npipe: gettime -1 EINVAL\n"
+                   b"pipe: settime -1 EINVAL\npipe: signalfd -1 EINVAL\n"
+                   b"timerfd gettime 0 \nsignalfd again 0 \n")
+
