@@ -169,6 +169,13 @@ def clone3(ctx, args_ptr, size, *_):
         return -errno.EINVAL
     raw = ctx.mem.read(args_ptr, size)
     flags, _pidfd, child_tid, parent_tid, exit_signal, stack = struct.unpack_from("<6Q", raw)
+    # clone(2) EINVAL: an exit signal that is none (the native call is given none), or
+    # one for a thread or a CLONE_PARENT child; E2BIG: bytes set past the known struct
+    if any(raw[_CLONE_ARGS_SIZE:]):
+        return -errno.E2BIG
+    if exit_signal & ~CSIGNAL or exit_signal > 64 or \
+            exit_signal and flags & (CLONE_THREAD | CLONE_PARENT):
+        return -errno.EINVAL
     if flags & CLONE_NEWTIME:
         # the child in a new time namespace: the host's (syscalls/time.py)
         if flags & CLONE_THREAD:
@@ -226,6 +233,7 @@ def setns(ctx, fd, nstype, *_):
 
 SYS_CLONE = 56
 CSIGNAL = 0xFF   # clone(2): the exit signal in the low byte of the flags
+_CLONE_ARGS_SIZE = 88  # struct clone_args up to cgroup (CLONE_ARGS_SIZE_VER2)
 
 
 def _write_rusage(ctx, ptr, event):

@@ -110,3 +110,13 @@ def test_timerfd_and_signalfd_calls_tell_a_closed_descriptor_from_another_kind(b
                    b"pipe: settime -1 EINVAL\npipe: signalfd -1 EINVAL\n"
                    b"timerfd gettime 0 \nsignalfd again 0 \n")
 
+
+def test_clone3_checks_its_exit_signal(build):
+    """The native clone3 is given no exit signal, so the host never checked the
+    program's: 256, 65 and a signal with CLONE_PARENT started children (LTP's
+    clone302)."""
+    same_as_native([build("clone3_pidfd"), "args"],
+                   b"exit_signal 256 flags 0: -1 EINVAL\nexit_signal 65 flags 0: -1 EINVAL\n"
+                   b"exit_signal 17 flags 0x8000: -1 EINVAL\n"
+                   b"extra byte set, exit_signal 256: -1 E2BIG\n")
+
