@@ -29,6 +29,7 @@ CLONE_CHILD_SETTID = 0x01000000
 CLONE_CHILD_CLEARTID = 0x00200000
 CLONE_UNTRACED = 0x00800000
 CLONE_NEWTIME = 0x00000080
+CLONE_PIDFD = 0x00001000
 SIGCHLD = 17
 
 WNOHANG = 1
@@ -98,7 +99,8 @@ def exit_(ctx, status, *_):
     return Native()
 
 
-def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None, stack=0):
+def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None, stack=0,
+          pidfd_ptr=0):
     if flags & CLONE_THREAD and not flags & CLONE_VM:
         return -errno.EINVAL  # clone(2): CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM
     soft_nproc = ctx.proc.rlimits[RLIMIT_NPROC][0]
@@ -110,7 +112,7 @@ def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None, s
                 parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
                 child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0,
                 clear_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_CLEARTID else 0,
-                stack=stack)
+                stack=stack, pidfd_ptr=pidfd_ptr if flags & CLONE_PIDFD else 0)
     if native is not None:
         native(fork)
     return fork
@@ -157,8 +159,9 @@ def clone(ctx, flags, stack, parent_tid, child_tid, _tls, *_):
     # x86_64 argument order: flags, stack, parent_tid, child_tid, tls (clone(2) NOTES)
     def rewrite(fork):
         fork.regs = {"rdi": _native_clone_flags(flags)}
+    # clone(2): CLONE_PIDFD stores the pidfd where parent_tid points
     return _fork(ctx, flags & ~CSIGNAL, flags & CSIGNAL, parent_tid, child_tid, rewrite,
-                 stack=stack)
+                 stack=stack, pidfd_ptr=parent_tid)
 
 
 @handles("clone3")
@@ -189,7 +192,8 @@ def clone3(ctx, args_ptr, size, *_):
         native = struct.pack("<5Q", _native_clone_flags(flags) & ~CLONE_NEWTIME, _pidfd,
                              child_tid, parent_tid, 0) + raw[40:]
         fork.regs = {"rdi": scratch_copy(ctx, native)}
-    return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite, stack=stack)
+    return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite, stack=stack,
+                 pidfd_ptr=_pidfd)
 
 
 def _refuse_time_namespace(ctx) -> int:

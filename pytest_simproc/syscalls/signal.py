@@ -383,6 +383,9 @@ def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
     if target is None:
         return -errno.EBADF
     if info_ptr:
+        # pidfd_send_signal(2): the siginfo's own signal must be the one sent
+        if struct.unpack_from("<i", _read_siginfo(ctx, info_ptr))[0] != sig:
+            return -errno.EINVAL
         return _queue(ctx, target, None, sig, info_ptr)
     if not _may_signal(ctx, target, sig):
         return -errno.EPERM

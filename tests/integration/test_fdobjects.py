@@ -120,3 +120,16 @@ def test_clone3_checks_its_exit_signal(build):
                    b"exit_signal 17 flags 0x8000: -1 EINVAL\n"
                    b"extra byte set, exit_signal 256: -1 E2BIG\n")
 
+
+CLONE_PIDFD_CHILD = (b"child got SIGUSR1 value %d\nsend with another si_signo -1 EINVAL\n"
+                     b"send 0\nwaitid 0 code 1 status 0\n")
+
+
+def test_clone_pidfd_names_the_child(build):
+    """The pidfd a CLONE_PIDFD clone or clone3 writes was not known as one: sending
+    through it failed (EBADF), waitid(P_PIDFD) too; a siginfo naming another signal
+    than the one sent was queued as the one sent (pidfd_send_signal(2): EINVAL). LTP's
+    clone301, pidfd_send_signal02."""
+    same_as_native([build("clone3_pidfd")],
+                   CLONE_PIDFD_CHILD % 777 + b"parent got SIGUSR2\n" + CLONE_PIDFD_CHILD % 42)
+
