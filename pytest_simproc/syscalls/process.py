@@ -15,6 +15,7 @@ from ..kernel.rusage import rusage_bytes
 from ..trace.memory import in_user_space
 from .time import CAP_SYS_ADMIN, capable, namespace_of_fd, setns_time, unshare_time
 from .args import s32, u32
+from . import probe
 from .outcome import Block, Fork, Native, scratch_copy
 from .registry import handles
 
@@ -294,12 +295,19 @@ def waitid(ctx, idtype, ident, infop, options, rusage_ptr, *_):
             _write_siginfo(ctx, infop, event)
         return result
 
+    nothing_waited = 0  # the result when nothing is to be waited for and WNOHANG is set
     if idtype == P_PIDFD and ident >= 0 and not options & ~_WAITID_OPTIONS and \
             options & (WEXITED | WSTOPPED | WCONTINUED):
         # waitid(2): P_PIDFD waits for the process the pidfd refers to
         target = ctx.engine.pidfd_target(ctx.task, ident)
         if target is None:
             return finish(ctx, -errno.EBADF)
+        looked = probe.look(ctx.engine, ctx.task, ident, 0)
+        if not options & WNOHANG and looked >= 0 and looked & probe.NONBLOCKING:
+            # waitid(2): a pidfd opened with PIDFD_NONBLOCK (O_NONBLOCK) fails
+            # with EAGAIN where the wait would block
+            options |= WNOHANG
+            nothing_waited = -errno.EAGAIN
         idtype, ident = P_PID, target
 
     def attempt(ctx):
@@ -309,7 +317,7 @@ def waitid(ctx, idtype, ident, infop, options, rusage_ptr, *_):
             return finish(ctx, -exc.errno)
         if event is None:
             if options & WNOHANG:
-                return finish(ctx, 0)
+                return finish(ctx, nothing_waited)
             return Block(keys=(("child", caller),), retry=attempt, restart=True)
         if not options & WNOWAIT_:
             ctx.engine.child_event_consumed(caller, event)

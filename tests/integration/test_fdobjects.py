@@ -133,3 +133,11 @@ def test_clone_pidfd_names_the_child(build):
     same_as_native([build("clone3_pidfd")],
                    CLONE_PIDFD_CHILD % 777 + b"parent got SIGUSR2\n" + CLONE_PIDFD_CHILD % 42)
 
+
+def test_nonblocking_pidfd_waitid_fails_with_eagain(build):
+    """waitid(P_PIDFD) on a PIDFD_NONBLOCK pidfd blocked until the child ended
+    (waitid(2): EAGAIN; LTP's pidfd_open04)."""
+    same_as_native([build("pidfd_checks")],
+                   b"running, waitid -1 EAGAIN\nrunning, WNOHANG: waitid 0 si_pid 0\n"
+                   b"poll 1\nended, waitid 0 child 1 status 3\n")
+
