@@ -455,12 +455,20 @@ def readlinkat(ctx, dirfd, _path, buf, size, *_):
 
 # ------------------------------------------------------------------ listings
 
-def _fd_dir(ctx, fd: int):
-    """The components of the path under /proc that ``fd`` is open on, else None."""
+def _fd_target(ctx, fd: int) -> bytes | None:
     try:
-        target = os.readlink(b"/proc/%d/fd/%d" % (ctx.task.tgid_native, fd))
+        return os.readlink(b"/proc/%d/fd/%d" % (ctx.task.tgid_native, fd))
     except OSError:
         return None
+
+
+def _fd_dir(ctx, fd: int):
+    """The components of the path under /proc that ``fd`` is open on, else None."""
+    target = _fd_target(ctx, fd)
+    return None if target is None else _proc_components(target)
+
+
+def _proc_components(target: bytes):
     if not target.startswith(b"/proc/") and target != b"/proc":
         return None
     return [c for c in target.split(b"/") if c]
@@ -492,7 +500,13 @@ def _listing(ctx, fd: int):
 
 def process_of_dir(ctx, fd: int) -> int | None:
     """The host pid whose /proc/<pid> directory ``fd`` is open on, else None."""
-    comps = _fd_dir(ctx, fd)
+    target = _fd_target(ctx, fd)
+    if target is None:
+        return None
+    root, _, name = target.rpartition(b"/")
+    if _is_pid(name) and root == _rendered_root(ctx):
+        return int(name)  # init's or a zombie's, rendered (render_dir)
+    comps = _proc_components(target)
     if comps is None or len(comps) != 2 or comps[0] != b"proc" or not _is_pid(comps[1]):
         return None
     base = _virtual_base(ctx, comps)

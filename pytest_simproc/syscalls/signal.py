@@ -7,10 +7,12 @@ to decide delivery and reads the native blocked mask when it delivers.
 from __future__ import annotations
 
 import errno
+import os
 import signal as _signal
 import struct
 
 from ..kernel.rlimits import RLIMIT_SIGPENDING
+from ..kernel.table import INIT_PID
 from ..kernel.sigstate import (SI_TKILL, SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction,
                                kill_targets, siginfo_bytes)
 from ..trace import ptrace_ops as pt
@@ -53,15 +55,21 @@ def _permitted(ctx, pid: int, thread=None) -> bool:
     sender = credentials(ctx.task.tgid_native, ctx.task.native)
     if sender is None or sender[1] & (1 << CAP_KILL):
         return True
-    if thread is None:
-        thread = ctx.engine.tasks_by_tid.get(pid)
-    if thread is None:
-        return True  # no live thread to ask: the host answers (ESRCH, a zombie's 0)
-    receiver = credentials(thread.tgid_native, thread.native)
-    if receiver is None:
-        return True
+    if pid == INIT_PID:
+        # the host's init has no native process: its ids are those its /proc status
+        # shows, the machine's test process's (procview)
+        receiver_ids = os.getresuid()
+    else:
+        if thread is None:
+            thread = ctx.engine.tasks_by_tid.get(pid)
+        if thread is None:
+            return True  # no live thread to ask: the host answers (ESRCH, a zombie's 0)
+        receiver = credentials(thread.tgid_native, thread.native)
+        if receiver is None:
+            return True
+        receiver_ids = receiver[0]
     real, effective, _ = sender[0]
-    their_real, _, their_saved = receiver[0]
+    their_real, _, their_saved = receiver_ids
     return bool({real, effective} & {their_real, their_saved})
 
 
@@ -69,7 +77,7 @@ def _may_signal(ctx, pid: int, sig: int, thread=None) -> bool:
     if pid == ctx.proc.pid:
         return True  # a process may always signal itself (its ids are its own)
     proc = ctx.table.get(pid)
-    if proc is None or pid == 1:
+    if proc is None:
         return True
     if sig == SIGCONT and proc.sid == ctx.proc.sid:
         return True

@@ -1,5 +1,8 @@
 """timerfd and signalfd: descriptors fed by the host's virtual timers and signals."""
+import os
 import re
+
+import pytest
 
 from pytest_simproc import Exited, SimHost
 
@@ -141,3 +144,13 @@ def test_nonblocking_pidfd_waitid_fails_with_eagain(build):
                    b"running, waitid -1 EAGAIN\nrunning, WNOHANG: waitid 0 si_pid 0\n"
                    b"poll 1\nended, waitid 0 child 1 status 3\n")
 
+
+def test_init_cannot_be_signaled_by_another_user(build):
+    """The host's init (no native process; its /proc status shows the machine test
+    process's ids) took any user's signal, and a descriptor of its rendered /proc/1
+    was no process's (EBADF): both are kill(2)'s EPERM for a user without CAP_KILL
+    (LTP's pidfd_send_signal02)."""
+    if os.geteuid() != 0:
+        pytest.skip("the program needs root to take another user id")
+    same_as_native([build("pidfd_checks"), "init"],
+                   b"kill -1 EPERM\npidfd_send_signal -1 EPERM\n")
