@@ -727,6 +727,7 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
         sec, usec = sec + carry, usec - carry * 1_000_000
         if sec < 0 or usec < 0:
             return -errno.EINVAL
+        timeout = sec * 1_000_000_000 + usec * 1000
 
     def write_remaining(c, deadline):
         # select(2) on Linux updates the timeout with the time not slept
