@@ -5,6 +5,8 @@ Thread-creating clones are refused until the host schedules threads.
 from __future__ import annotations
 
 import errno
+import os
+import re
 import struct
 from functools import partial
 
@@ -15,7 +17,7 @@ from ..kernel.rusage import rusage_bytes
 from ..trace.memory import in_user_space
 from .time import CAP_SYS_ADMIN, capable, namespace_of_fd, setns_time, unshare_time
 from .args import s32, u32
-from . import probe
+from . import probe, procfs
 from .outcome import Block, Fork, Native, scratch_copy
 from .registry import handles
 
@@ -375,3 +377,43 @@ def pidfd_open(ctx, pid, flags, *_):
         return fd
 
     return Native(regs={"rdi": native}, on_exit=opened)
+
+
+CAP_CHECKPOINT_RESTORE = 40  # capabilities(7)
+
+
+def ns_last_pid_write(ctx, fd: int, buf: int, count: int):
+    """write(2) to /proc/sys/kernel/ns_last_pid (rendered by procfs.py at its open):
+    the host's pid namespace takes the value, never the machine's: the next process
+    or thread gets the first free id after it (pid_namespaces(7)). EPERM without
+    CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, EINVAL for no number or one outside
+    0..pid_max; a write past position 0 is ignored (sysctl's strict writes). None for
+    any other descriptor, and at once until a program opened the file."""
+    if not ctx.table.ns_last_pid_open or fd < 0:
+        return None
+    native = ctx.task.tgid_native
+    try:
+        link = os.readlink(b"/proc/%d/fd/%d" % (native, fd)).removesuffix(b" (deleted)")
+        if link != procfs.rendered_path(ctx, procfs.NS_LAST_PID):
+            return None
+        with open(b"/proc/%d/fdinfo/%d" % (native, fd), "rb") as f:
+            position = int(f.readline().split()[1])
+            flags = int(f.readline().split()[1], 8)
+    except OSError:
+        return None
+    if flags & os.O_ACCMODE == os.O_RDONLY or flags & os.O_PATH:
+        return None  # the kernel's EBADF
+    if not (capable(ctx, CAP_SYS_ADMIN) or capable(ctx, CAP_CHECKPOINT_RESTORE)):
+        return -errno.EPERM
+    data = ctx.mem.read(buf, count) if count else b""
+    if position:
+        return count
+    words = data.split(b"\0", 1)[0].split()
+    if not words or not re.fullmatch(rb"-?[0-9]+", words[0]):
+        return -errno.EINVAL
+    value = int(words[0])
+    try:
+        ctx.table.set_last_pid(value)
+    except KernelError as exc:
+        return -exc.errno
+    return count

@@ -232,11 +232,25 @@ def native_path(ctx, target: Target) -> bytes:
     return b"/".join([head] + rest)
 
 
+NS_LAST_PID = [b"proc", b"sys", b"kernel", b"ns_last_pid"]
+
+
+def rendered_path(ctx, comps: list) -> bytes:
+    """Where the file /proc/``comps[1:]`` is rendered."""
+    return _rendered_root(ctx) + b"/" + b"/".join(comps[1:])
+
+
 def open_path(ctx, target: Target) -> bytes:
     """The path open(2) must see: a rendered file for what the view renders."""
     comps = target.comps
     view = ctx.engine.procview
     data = None
+    if comps == NS_LAST_PID:  # the host's pid namespace's (syscalls/process.py)
+        ctx.table.ns_last_pid_open = True
+        path = write_rendered(_rendered_root(ctx), b"/".join(comps[1:]),
+                              b"%d\n" % ctx.table.last_pid)
+        os.chmod(path, 0o666)  # as the kernel's: its write method checks who writes
+        return path
     if len(comps) == 2 and target.pid is None:
         data = view.system_file(comps[1].decode(), ctx.proc.pid)
         name = comps[1]
@@ -499,18 +513,20 @@ def _listing(ctx, fd: int):
 
 
 def process_of_dir(ctx, fd: int) -> int | None:
-    """The host pid whose /proc/<pid> directory ``fd`` is open on, else None."""
+    """The host pid whose /proc/<pid> directory ``fd`` is open on, 0 when that
+    process is gone (reaped), else None."""
     target = _fd_target(ctx, fd)
     if target is None:
         return None
     root, _, name = target.rpartition(b"/")
     if _is_pid(name) and root == _rendered_root(ctx):
         return int(name)  # init's or a zombie's, rendered (render_dir)
-    comps = _proc_components(target)
+    gone = target.endswith(b" (deleted)")  # a process directory whose process is reaped
+    comps = _proc_components(target.removesuffix(b" (deleted)"))
     if comps is None or len(comps) != 2 or comps[0] != b"proc" or not _is_pid(comps[1]):
         return None
-    base = _virtual_base(ctx, comps)
-    return None if base is None else int(base[1])
+    base = None if gone else _virtual_base(ctx, comps)
+    return 0 if base is None else int(base[1])  # 0: a process that has ended since
 
 
 def _dtype(entry) -> int:

@@ -390,6 +390,8 @@ def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
         target = procfs.process_of_dir(ctx, pidfd)
     if target is None:
         return -errno.EBADF
+    if target == 0:
+        return -errno.ESRCH  # its process is gone, whoever has its number now
     if info_ptr:
         # pidfd_send_signal(2): the siginfo's own signal must be the one sent
         if struct.unpack_from("<i", _read_siginfo(ctx, info_ptr))[0] != sig:
