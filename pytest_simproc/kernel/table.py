@@ -86,8 +86,9 @@ class ProcessTable:
         self._sessions: dict[int, dict[int, Process]] = {}
         # Ids handed out for threads (one counter shared with processes, as in Linux).
         self._reserved: set[int] = set()
-        # a program opened /proc/sys/kernel/ns_last_pid: writes are looked at
-        self.ns_last_pid_open = False
+        # a program opened /proc/sys/kernel/ns_last_pid or a cgroup's pid list: writes
+        # are looked at (syscalls/process.py pid_file_write)
+        self.pid_files_open = False
         from .tty import Terminals  # tty needs delivery, which needs this module
         self.terminals = Terminals()
         init = Process(INIT_PID, 0, INIT_PID, INIT_PID, ["init"], "init", now_ns,

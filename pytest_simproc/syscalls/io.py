@@ -41,7 +41,7 @@ from .probe import (KIND_CHAR, KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER, NONBLOCK
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
 from .time import timens_offsets_write, timens_offsets_writev
-from .process import ns_last_pid_write
+from .process import pid_file_write
 from .tty import any_modelled, hung_up, terminal_device, terminal_io, typed_on_master
 from .timer import read_timerfd
 
@@ -151,10 +151,10 @@ def quick_reads_ok(engine) -> bool:
 
 
 def quick_writes_ok(engine) -> bool:
-    """A write may take runs_natively's short path: no chaos, no timens_offsets or
-    ns_last_pid file open (the host takes writes to them; syscalls/time.py,
+    """A write may take runs_natively's short path: no chaos, no timens_offsets file
+    or file of pids open (the host takes writes to them; syscalls/time.py,
     syscalls/process.py)."""
-    return not (engine.chaos or engine.timens.files_open or engine.table.ns_last_pid_open)
+    return not (engine.chaos or engine.timens.files_open or engine.table.pid_files_open)
 
 
 # (native pid, fd) -> how many more calls skip runs_natively's look: the descriptor
@@ -344,8 +344,8 @@ def _iovecs(ctx, iov_ptr, count):
 def write(ctx, fd, buf, count, *_):
     # /proc/PID/timens_offsets (syscalls/time.py)
     written = timens_offsets_write(ctx, s32(fd), buf, count)
-    if written is None:  # /proc/sys/kernel/ns_last_pid (syscalls/process.py)
-        written = ns_last_pid_write(ctx, s32(fd), buf, count)
+    if written is None:  # ns_last_pid, a cgroup's pid list (syscalls/process.py)
+        written = pid_file_write(ctx, s32(fd), buf, count)
     if written is not None:
         return written
     if quick_writes_ok(ctx.engine) and runs_natively(ctx.engine, ctx.task, s32(fd), POLLOUT,

@@ -17,7 +17,7 @@ from ..kernel.rusage import rusage_bytes
 from ..trace.memory import in_user_space
 from .time import CAP_SYS_ADMIN, capable, namespace_of_fd, setns_time, unshare_time
 from .args import s32, u32
-from . import probe, procfs
+from . import cgroupfs, probe, procfs
 from .outcome import Block, Fork, Native, scratch_copy
 from .registry import handles
 
@@ -382,14 +382,24 @@ def pidfd_open(ctx, pid, flags, *_):
 CAP_CHECKPOINT_RESTORE = 40  # capabilities(7)
 
 
+def pid_file_write(ctx, fd: int, buf: int, count: int):
+    """write(2) to a file that takes pids: /proc/sys/kernel/ns_last_pid or a cgroup's
+    pid list (syscalls/cgroupfs.py); None for any other descriptor, and at once until
+    a program opened one."""
+    if not ctx.table.pid_files_open:
+        return None
+    written = ns_last_pid_write(ctx, fd, buf, count)
+    return cgroupfs.cgroup_write(ctx, fd, buf, count) if written is None else written
+
+
 def ns_last_pid_write(ctx, fd: int, buf: int, count: int):
     """write(2) to /proc/sys/kernel/ns_last_pid (rendered by procfs.py at its open):
     the host's pid namespace takes the value, never the machine's: the next process
     or thread gets the first free id after it (pid_namespaces(7)). EPERM without
     CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, EINVAL for no number or one outside
     0..pid_max; a write past position 0 is ignored (sysctl's strict writes). None for
-    any other descriptor, and at once until a program opened the file."""
-    if not ctx.table.ns_last_pid_open or fd < 0:
+    any other descriptor."""
+    if fd < 0:
         return None
     native = ctx.task.tgid_native
     try:

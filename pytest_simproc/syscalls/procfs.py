@@ -246,7 +246,7 @@ def open_path(ctx, target: Target) -> bytes:
     view = ctx.engine.procview
     data = None
     if comps == NS_LAST_PID:  # the host's pid namespace's (syscalls/process.py)
-        ctx.table.ns_last_pid_open = True
+        ctx.table.pid_files_open = True
         path = write_rendered(_rendered_root(ctx), b"/".join(comps[1:]),
                               b"%d\n" % ctx.table.last_pid)
         os.chmod(path, 0o666)  # as the kernel's: its write method checks who writes

@@ -7,7 +7,7 @@ import pytest
 
 from pytest_simproc import Exited, SimHost
 
-from .conftest import same_as_native
+from .conftest import run_native, same_as_native
 
 
 def parse_ids(stdout: bytes) -> tuple[int, int, int, int, int]:
@@ -102,3 +102,18 @@ def test_ns_last_pid_is_the_hosts(build):
                             b"write x: -1 EINVAL\nwrite 99999999: -1 EINVAL\n"
                             b"write without CAP_SYS_ADMIN: -1 EPERM\n")
         assert p.exit_status == Exited(0)
+
+
+def test_cgroup_pid_lists_name_the_hosts_processes(build):
+    """A cgroup's cgroup.procs listed the machine's pids, and a host's pid written to
+    one moved the machine's process of that number: LTP's clone303 read its
+    CLONE_INTO_CGROUP child as another pid (TFAIL), then its cleanup could not empty
+    the cgroup and the program recursed in its own error path until its stack ran
+    out (SIGSEGV, the program's, not the host's). Now reads list the host's numbers
+    and writes are given the native ones."""
+    if os.geteuid() != 0:
+        pytest.skip("making a cgroup needs root")
+    if run_native([build("cgroup_procs")]).stdout == b"no cgroup2\n":
+        pytest.skip("no writable cgroup2 hierarchy on this machine")
+    same_as_native([build("cgroup_procs")],
+                   b"the child is listed: 1\nmoved back: whole, listed: 0\nremoved: 0\n")
