@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 
+from . import procfs
 from .outcome import Native, scratch_copy
 
 _ROOT = b"/sys/fs/cgroup/"
@@ -62,9 +63,8 @@ def on_open(ctx, path: bytes, dirfd: int | None, flags: int) -> bytes | None:
         task = ctx.engine.tasks.get(native)
         if task is not None and not task.exiting:
             ids.append(task.tid if threads else task.proc.pid)
-    from .procfs import _rendered_root, write_rendered
     name = b"cgroup/%s" % hashlib.sha1(real).hexdigest().encode()
-    return write_rendered(_rendered_root(ctx), name, b"".join(b"%d\n" % i for i in ids))
+    return procfs.render(ctx, name, b"".join(b"%d\n" % i for i in ids))
 
 
 def _number(text: bytes) -> int | None:

@@ -240,6 +240,11 @@ def rendered_path(ctx, comps: list) -> bytes:
     return _rendered_root(ctx) + b"/" + b"/".join(comps[1:])
 
 
+def render(ctx, name: bytes, data: bytes) -> bytes:
+    """Write ``data`` as the rendered file ``name`` (under the host's .proc); its path."""
+    return write_rendered(_rendered_root(ctx), name, data)
+
+
 def open_path(ctx, target: Target) -> bytes:
     """The path open(2) must see: a rendered file for what the view renders."""
     comps = target.comps
@@ -247,8 +252,7 @@ def open_path(ctx, target: Target) -> bytes:
     data = None
     if comps == NS_LAST_PID:  # the host's pid namespace's (syscalls/process.py)
         ctx.table.pid_files_open = True
-        path = write_rendered(_rendered_root(ctx), b"/".join(comps[1:]),
-                              b"%d\n" % ctx.table.last_pid)
+        path = render(ctx, b"/".join(comps[1:]), b"%d\n" % ctx.table.last_pid)
         os.chmod(path, 0o666)  # as the kernel's: its write method checks who writes
         return path
     if len(comps) == 2 and target.pid is None:
