@@ -355,13 +355,15 @@ class StopLoop:
             woken.wake = "retry"
 
     def futex_woken(self, task: Task) -> None:
-        """A FUTEX_WAKE picked this parked waiter: its wait returns 0."""
+        """A FUTEX_WAKE picked this parked waiter: its wait returns 0 (futex_waitv's,
+        the index of the word woken)."""
+        result = self.futexes.woken_result(task)
         if task.block is None:
             return
         self._end_block(task)
         self.sched.unpark(task)
         self.sched.add(task)
-        self._complete(task, 0)
+        self._complete(task, result)
 
 
 _SYSCALL_TRAP = _signal.SIGTRAP | 0x80   # PTRACE_O_TRACESYSGOOD's syscall stops

@@ -4,6 +4,7 @@ natively with other registers and memory, the program's own put back at its exit
 from __future__ import annotations
 
 import errno
+import struct
 
 from ..syscalls.outcome import Block, Native
 from ..trace import ptrace_ops as pt
@@ -105,6 +106,8 @@ class WriteBack:
                          else self._adopt_child(task, result, fork))
                 if fork.parent_tid_ptr and value > 0:
                     task.mem.put_i32(fork.parent_tid_ptr, value)
+                if fork.pidfd_ptr and value > 0:
+                    self._clone_pidfd(task, fork.pidfd_ptr, value)
             task.fork_child = None
         elif task.native_call is not None:
             call, task.native_call = task.native_call, None
@@ -123,6 +126,16 @@ class WriteBack:
             regs.rax = value & MASK64
             pt.putregs(task.native, saved | _RAX, regs)
         self._log_exit(task, value)
+
+    def _clone_pidfd(self, task: Task, ptr: int, pid: int) -> None:
+        """CLONE_PIDFD: the pidfd the kernel wrote for the native child names the
+        virtual one (clone(2))."""
+        try:
+            fd = struct.unpack("<i", task.mem.read(ptr, 4))[0]
+        except OSError:
+            return
+        if fd >= 0:
+            self.pidfd_created(task, fd, pid)
 
     def _complete(self, task: Task, result: int) -> None:
         """An emulated call has its result: it is written back at the next resume."""

@@ -1,12 +1,13 @@
 """Futex wait queues (futex(2)), so that threads never sleep in the real kernel.
 
-A waiter is queued under a key with a bitset. The syscall layer makes the key
-(``syscalls.thread.futex_key``: the process and the word's address, or for a shared
-futex the mapped object and the word's offset in it, futex(2)). Wakes take waiters in
-FIFO order, the order the simulated kernel queued them, which makes every wake-up
-deterministic. Values are read and compared by the caller
-(the syscall layer), under the same one-thread-at-a-time rule as the programs' own
-atomic operations.
+A waiter is queued under a key with a bitset, or under several keys at once
+(futex_waitv(2): the wake of any of its words ends the wait and says which). The
+syscall layer makes the key (``syscalls.thread.futex_key``: the process and the word's
+address, or for a shared futex the mapped object and the word's offset in it,
+futex(2)). Wakes take waiters in FIFO order, the order the simulated kernel queued
+them, which makes every wake-up deterministic. Values are read and compared by the
+caller (the syscall layer), under the same one-thread-at-a-time rule as the programs'
+own atomic operations.
 """
 from __future__ import annotations
 
@@ -18,22 +19,36 @@ FUTEX_BITSET_MATCH_ANY = 0xFFFFFFFF
 class FutexTable:
     def __init__(self):
         self._queues: dict[tuple, OrderedDict] = {}
-        self._where: dict[object, tuple] = {}   # waiter -> key
+        # waiter -> {key: what its wait returns when a wake takes it through that key}
+        self._where: dict[object, dict] = {}
+        self._results: dict[object, int] = {}  # woken waiter -> its wait's result
 
-    def wait(self, key: tuple, waiter, bitset: int = FUTEX_BITSET_MATCH_ANY) -> None:
+    def wait(self, key: tuple, waiter, bitset: int = FUTEX_BITSET_MATCH_ANY,
+             result: int = 0) -> None:
         self._queues.setdefault(key, OrderedDict())[waiter] = bitset
-        self._where[waiter] = key
+        self._where.setdefault(waiter, {}).setdefault(key, result)
+
+    def wait_vector(self, keys: list, waiter) -> None:
+        """futex_waitv(2): one waiter on every key of ``keys``; a wake through
+        ``keys[i]`` takes it off all of them and its wait returns i (a word listed
+        twice answers with its first index)."""
+        for index, key in enumerate(keys):
+            self.wait(key, waiter, FUTEX_BITSET_MATCH_ANY, index)
 
     def cancel(self, waiter) -> bool:
         """Remove a waiter that stopped waiting (timeout, signal, exit)."""
-        key = self._where.pop(waiter, None)
-        if key is None:
+        keys = self._where.pop(waiter, None)
+        if keys is None:
             return False
+        for key in keys:
+            self._leave(key, waiter)
+        return True
+
+    def _leave(self, key: tuple, waiter) -> None:
         queue = self._queues[key]
         del queue[waiter]
         if not queue:
             del self._queues[key]
-        return True
 
     def wake(self, key: tuple, count: int, bitset: int = FUTEX_BITSET_MATCH_ANY) -> list:
         """Up to ``count`` waiters whose bitset intersects ``bitset``, oldest first."""
@@ -44,10 +59,16 @@ class FutexTable:
         for waiter, waiter_bits in list(queue.items()):
             if waiter_bits & bitset:
                 woken.append(waiter)
+                self._results[waiter] = self._where[waiter][key]
                 self.cancel(waiter)
                 if len(woken) >= count:
                     break
         return woken
+
+    def woken_result(self, waiter) -> int:
+        """What the wait of a waiter ``wake`` took returns (0, or futex_waitv's
+        index); asked once."""
+        return self._results.pop(waiter, 0)
 
     def requeue(self, key: tuple, to_key: tuple, wake_count: int, requeue_count: int):
         """Wake ``wake_count`` waiters, move up to ``requeue_count`` of the rest to
@@ -57,8 +78,9 @@ class FutexTable:
         queue = self._queues.get(key)
         if queue and requeue_count > 0:
             for waiter, bits in list(queue.items())[:requeue_count]:
-                self.cancel(waiter)
-                self.wait(to_key, waiter, bits)
+                result = self._where[waiter].pop(key)
+                self._leave(key, waiter)
+                self.wait(to_key, waiter, bits, result)
                 moved.append(waiter)
         return woken, moved
 

@@ -86,6 +86,9 @@ class ProcessTable:
         self._sessions: dict[int, dict[int, Process]] = {}
         # Ids handed out for threads (one counter shared with processes, as in Linux).
         self._reserved: set[int] = set()
+        # a program opened /proc/sys/kernel/ns_last_pid or a cgroup's pid list: writes
+        # are looked at (syscalls/process.py pid_file_write)
+        self.pid_files_open = False
         from .tty import Terminals  # tty needs delivery, which needs this module
         self.terminals = Terminals()
         init = Process(INIT_PID, 0, INIT_PID, INIT_PID, ["init"], "init", now_ns,
@@ -181,6 +184,19 @@ class ProcessTable:
         raise KernelError(
             errno.EAGAIN, f"no free pid in {self.first_pid}..{self.pid_max - 1}"
         )
+
+    @property
+    def last_pid(self) -> int:
+        """The id handed out last, as /proc/sys/kernel/ns_last_pid reads it
+        (pid_namespaces(7))."""
+        return self._next_pid - 1
+
+    def set_last_pid(self, pid: int) -> None:
+        """ns_last_pid written (0 <= ``pid`` <= pid_max): the next id is searched for
+        from ``pid`` + 1, wrapping to first_pid past pid_max - 1."""
+        if not 0 <= pid <= self.pid_max:
+            raise KernelError(errno.EINVAL, f"ns_last_pid {pid} out of 0..{self.pid_max}")
+        self._next_pid = pid + 1 if pid + 1 < self.pid_max else self.first_pid
 
     def allocate_tid(self) -> int:
         """Allocate an id for a thread and keep it reserved until ``release_tid``."""

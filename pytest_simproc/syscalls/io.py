@@ -42,6 +42,7 @@ from .probe import (KIND_CHAR, KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER, KIND_PTY
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
 from .time import timens_offsets_write, timens_offsets_writev
+from .process import pid_file_write
 from .tty import any_modelled, hung_up, terminal_device, terminal_io, typed_on_master
 from .timer import read_timerfd
 
@@ -203,8 +204,9 @@ def quick_reads_ok(engine) -> bool:
 
 def quick_writes_ok(engine) -> bool:
     """A write may take runs_natively's short path: no chaos, no timens_offsets file
-    open (the host takes writes to it; syscalls/time.py)."""
-    return not (engine.chaos or engine.timens.files_open)
+    or file of pids open (the host takes writes to them; syscalls/time.py,
+    syscalls/process.py)."""
+    return not (engine.chaos or engine.timens.files_open or engine.table.pid_files_open)
 
 
 # (native pid, fd, poll events) -> how many more calls skip runs_natively's look: the
@@ -401,6 +403,8 @@ def _iovecs(ctx, iov_ptr, count):
 def write(ctx, fd, buf, count, *_):
     # /proc/PID/timens_offsets (syscalls/time.py)
     written = timens_offsets_write(ctx, s32(fd), buf, count)
+    if written is None:  # ns_last_pid, a cgroup's pid list (syscalls/process.py)
+        written = pid_file_write(ctx, s32(fd), buf, count)
     if written is not None:
         return written
     if quick_writes_ok(ctx.engine):
@@ -789,6 +793,7 @@ def select_(ctx, nfds, readfds, writefds, exceptfds, timeout_ptr, *_):
         sec, usec = sec + carry, usec - carry * 1_000_000
         if sec < 0 or usec < 0:
             return -errno.EINVAL
+        timeout = sec * 1_000_000_000 + usec * 1000
 
     def write_remaining(c, deadline):
         # select(2) on Linux updates the timeout with the time not slept

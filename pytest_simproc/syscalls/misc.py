@@ -9,7 +9,7 @@ import struct
 
 from ..procview import BOOT_LEAD_NS
 from ..trace.memory import in_user_space
-from . import net, procfs, tty
+from . import cgroupfs, net, procfs, tty
 from .args import s32, u32
 from .outcome import Native
 from .procfs import native_with_path as _native_with_path
@@ -57,6 +57,10 @@ def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None, flags: int):
         return _native_with_path(ctx, path_reg, os.fsencode(etc))
     if path[:5] == b"/dev/" and (opened := tty.on_open(ctx, path_reg, path, flags)) is not None:
         return opened
+    if cgroupfs.might_be_list(path) and (
+            listed := cgroupfs.on_open(ctx, path, None if dirfd is None else s32(dirfd),
+                                       u32(flags))) is not None:
+        return _native_with_path(ctx, path_reg, listed)
     if path.find(b"proc") < 0 and path[:1] == b"/":
         return Native()  # most opens: nothing to translate
     new = procfs.translate(ctx, path, dirfd)

@@ -79,6 +79,7 @@ class Fork:
     child_tid_ptr: int = 0
     clear_tid_ptr: int = 0   # CLONE_CHILD_CLEARTID: cleared and woken at thread exit
     stack: int = 0           # the child's stack pointer, when the call gives one
+    pidfd_ptr: int = 0       # CLONE_PIDFD: where the kernel wrote the child's pidfd
     # How the native call differs from the program's, put back at its exit stop: the
     # native child never sends a real exit signal (the simulated kernel sends it), so
     # its parent has no signal-delivery stop to skip.

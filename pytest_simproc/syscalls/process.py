@@ -5,6 +5,8 @@ Thread-creating clones are refused until the host schedules threads.
 from __future__ import annotations
 
 import errno
+import os
+import re
 import struct
 from functools import partial
 
@@ -16,6 +18,7 @@ from ..trace.memory import in_user_space
 from .time import CAP_SYS_ADMIN, capable, namespace_of_fd, setns_time, unshare_time
 from . import privs
 from .args import s32, u32
+from . import cgroupfs, probe, procfs
 from .outcome import Block, Fork, Native, scratch_copy
 from .registry import handles
 
@@ -30,6 +33,7 @@ CLONE_CHILD_SETTID = 0x01000000
 CLONE_CHILD_CLEARTID = 0x00200000
 CLONE_UNTRACED = 0x00800000
 CLONE_NEWTIME = 0x00000080
+CLONE_PIDFD = 0x00001000
 SIGCHLD = 17
 
 WNOHANG = 1
@@ -99,7 +103,8 @@ def exit_(ctx, status, *_):
     return Native()
 
 
-def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None, stack=0):
+def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None, stack=0,
+          pidfd_ptr=0):
     if flags & CLONE_THREAD and not flags & CLONE_VM:
         return -errno.EINVAL  # clone(2): CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM
     soft_nproc = ctx.proc.rlimits[RLIMIT_NPROC][0]
@@ -111,7 +116,7 @@ def _fork(ctx, flags, exit_signal, parent_tid_ptr, child_tid_ptr, native=None, s
                 parent_tid_ptr=parent_tid_ptr if flags & CLONE_PARENT_SETTID else 0,
                 child_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_SETTID else 0,
                 clear_tid_ptr=child_tid_ptr if flags & CLONE_CHILD_CLEARTID else 0,
-                stack=stack)
+                stack=stack, pidfd_ptr=pidfd_ptr if flags & CLONE_PIDFD else 0)
     if native is not None:
         native(fork)
     return fork
@@ -158,8 +163,9 @@ def clone(ctx, flags, stack, parent_tid, child_tid, _tls, *_):
     # x86_64 argument order: flags, stack, parent_tid, child_tid, tls (clone(2) NOTES)
     def rewrite(fork):
         fork.regs = {"rdi": _native_clone_flags(flags)}
+    # clone(2): CLONE_PIDFD stores the pidfd where parent_tid points
     return _fork(ctx, flags & ~CSIGNAL, flags & CSIGNAL, parent_tid, child_tid, rewrite,
-                 stack=stack)
+                 stack=stack, pidfd_ptr=parent_tid)
 
 
 @handles("clone3")
@@ -170,6 +176,13 @@ def clone3(ctx, args_ptr, size, *_):
         return -errno.EINVAL
     raw = ctx.mem.read(args_ptr, size)
     flags, _pidfd, child_tid, parent_tid, exit_signal, stack = struct.unpack_from("<6Q", raw)
+    # clone(2) EINVAL: an exit signal that is none (the native call is given none), or
+    # one for a thread or a CLONE_PARENT child; E2BIG: bytes set past the known struct
+    if any(raw[_CLONE_ARGS_SIZE:]):
+        return -errno.E2BIG
+    if exit_signal & ~CSIGNAL or exit_signal > 64 or \
+            exit_signal and flags & (CLONE_THREAD | CLONE_PARENT):
+        return -errno.EINVAL
     if flags & CLONE_NEWTIME:
         # the child in a new time namespace: the host's (syscalls/time.py)
         if flags & CLONE_THREAD:
@@ -183,7 +196,8 @@ def clone3(ctx, args_ptr, size, *_):
         native = struct.pack("<5Q", _native_clone_flags(flags) & ~CLONE_NEWTIME, _pidfd,
                              child_tid, parent_tid, 0) + raw[40:]
         fork.regs = {"rdi": scratch_copy(ctx, native)}
-    return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite, stack=stack)
+    return _fork(ctx, flags, exit_signal, parent_tid, child_tid, rewrite, stack=stack,
+                 pidfd_ptr=_pidfd)
 
 
 def _refuse_time_namespace(ctx) -> int:
@@ -227,6 +241,7 @@ def setns(ctx, fd, nstype, *_):
 
 SYS_CLONE = 56
 CSIGNAL = 0xFF   # clone(2): the exit signal in the low byte of the flags
+_CLONE_ARGS_SIZE = 88  # struct clone_args up to cgroup (CLONE_ARGS_SIZE_VER2)
 
 
 def _write_rusage(ctx, ptr, event):
@@ -283,12 +298,19 @@ def waitid(ctx, idtype, ident, infop, options, rusage_ptr, *_):
             _write_siginfo(ctx, infop, event)
         return result
 
+    nothing_waited = 0  # the result when nothing is to be waited for and WNOHANG is set
     if idtype == P_PIDFD and ident >= 0 and not options & ~_WAITID_OPTIONS and \
             options & (WEXITED | WSTOPPED | WCONTINUED):
         # waitid(2): P_PIDFD waits for the process the pidfd refers to
         target = ctx.engine.pidfd_target(ctx.task, ident)
         if target is None:
             return finish(ctx, -errno.EBADF)
+        looked = probe.look(ctx.engine, ctx.task, ident, 0)
+        if not options & WNOHANG and looked >= 0 and looked & probe.NONBLOCKING:
+            # waitid(2): a pidfd opened with PIDFD_NONBLOCK (O_NONBLOCK) fails
+            # with EAGAIN where the wait would block
+            options |= WNOHANG
+            nothing_waited = -errno.EAGAIN
         idtype, ident = P_PID, target
 
     def attempt(ctx):
@@ -298,7 +320,7 @@ def waitid(ctx, idtype, ident, infop, options, rusage_ptr, *_):
             return finish(ctx, -exc.errno)
         if event is None:
             if options & WNOHANG:
-                return finish(ctx, 0)
+                return finish(ctx, nothing_waited)
             return Block(keys=(("child", caller),), retry=attempt, restart=True)
         if not options & WNOWAIT_:
             ctx.engine.child_event_consumed(caller, event)
@@ -358,3 +380,53 @@ def pidfd_open(ctx, pid, flags, *_):
         return fd
 
     return Native(regs={"rdi": native}, on_exit=opened)
+
+
+CAP_CHECKPOINT_RESTORE = 40  # capabilities(7)
+
+
+def pid_file_write(ctx, fd: int, buf: int, count: int):
+    """write(2) to a file that takes pids: /proc/sys/kernel/ns_last_pid or a cgroup's
+    pid list (syscalls/cgroupfs.py); None for any other descriptor, and at once until
+    a program opened one."""
+    if not ctx.table.pid_files_open:
+        return None
+    written = ns_last_pid_write(ctx, fd, buf, count)
+    return cgroupfs.cgroup_write(ctx, fd, buf, count) if written is None else written
+
+
+def ns_last_pid_write(ctx, fd: int, buf: int, count: int):
+    """write(2) to /proc/sys/kernel/ns_last_pid (rendered by procfs.py at its open):
+    the host's pid namespace takes the value, never the machine's: the next process
+    or thread gets the first free id after it (pid_namespaces(7)). EPERM without
+    CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, EINVAL for no number or one outside
+    0..pid_max; a write past position 0 is ignored (sysctl's strict writes). None for
+    any other descriptor."""
+    if fd < 0:
+        return None
+    native = ctx.task.tgid_native
+    try:
+        link = os.readlink(b"/proc/%d/fd/%d" % (native, fd)).removesuffix(b" (deleted)")
+        if link != procfs.rendered_path(ctx, procfs.NS_LAST_PID):
+            return None
+        with open(b"/proc/%d/fdinfo/%d" % (native, fd), "rb") as f:
+            position = int(f.readline().split()[1])
+            flags = int(f.readline().split()[1], 8)
+    except OSError:
+        return None
+    if flags & os.O_ACCMODE == os.O_RDONLY or flags & os.O_PATH:
+        return None  # the kernel's EBADF
+    if not (capable(ctx, CAP_SYS_ADMIN) or capable(ctx, CAP_CHECKPOINT_RESTORE)):
+        return -errno.EPERM
+    data = ctx.mem.read(buf, count) if count else b""
+    if position:
+        return count
+    words = data.split(b"\0", 1)[0].split()
+    if not words or not re.fullmatch(rb"-?[0-9]+", words[0]):
+        return -errno.EINVAL
+    value = int(words[0])
+    try:
+        ctx.table.set_last_pid(value)
+    except KernelError as exc:
+        return -exc.errno
+    return count

@@ -232,6 +232,19 @@ def native_path(ctx, target: Target) -> bytes:
     return b"/".join([head] + rest)
 
 
+NS_LAST_PID = [b"proc", b"sys", b"kernel", b"ns_last_pid"]
+
+
+def rendered_path(ctx, comps: list) -> bytes:
+    """Where the file /proc/``comps[1:]`` is rendered."""
+    return _rendered_root(ctx) + b"/" + b"/".join(comps[1:])
+
+
+def render(ctx, name: bytes, data: bytes) -> bytes:
+    """Write ``data`` as the rendered file ``name`` (under the host's .proc); its path."""
+    return write_rendered(_rendered_root(ctx), name, data)
+
+
 def open_path(ctx, target: Target) -> bytes:
     """The path open(2) must see: a rendered file for what the view renders."""
     comps = target.comps
@@ -239,6 +252,11 @@ def open_path(ctx, target: Target) -> bytes:
     if target.pid == 1 and view.init_native is not None and _private(comps):
         raise KernelError(errno.EACCES)
     data = None
+    if comps == NS_LAST_PID:  # the host's pid namespace's (syscalls/process.py)
+        ctx.table.pid_files_open = True
+        path = render(ctx, b"/".join(comps[1:]), b"%d\n" % ctx.table.last_pid)
+        os.chmod(path, 0o666)  # as the kernel's: its write method checks who writes
+        return path
     if len(comps) == 2 and target.pid is None:
         data = view.system_file(comps[1].decode(), ctx.proc.pid)
         name = comps[1]
@@ -467,12 +485,20 @@ def readlinkat(ctx, dirfd, _path, buf, size, *_):
 
 # ------------------------------------------------------------------ listings
 
-def _fd_dir(ctx, fd: int):
-    """The components of the path under /proc that ``fd`` is open on, else None."""
+def _fd_target(ctx, fd: int) -> bytes | None:
     try:
-        target = os.readlink(b"/proc/%d/fd/%d" % (ctx.task.tgid_native, fd))
+        return os.readlink(b"/proc/%d/fd/%d" % (ctx.task.tgid_native, fd))
     except OSError:
         return None
+
+
+def _fd_dir(ctx, fd: int):
+    """The components of the path under /proc that ``fd`` is open on, else None."""
+    target = _fd_target(ctx, fd)
+    return None if target is None else _proc_components(target)
+
+
+def _proc_components(target: bytes):
     if not target.startswith(b"/proc/") and target != b"/proc":
         return None
     return [c for c in target.split(b"/") if c]
@@ -503,12 +529,20 @@ def _listing(ctx, fd: int):
 
 
 def process_of_dir(ctx, fd: int) -> int | None:
-    """The host pid whose /proc/<pid> directory ``fd`` is open on, else None."""
-    comps = _fd_dir(ctx, fd)
+    """The host pid whose /proc/<pid> directory ``fd`` is open on, 0 when that
+    process is gone (reaped), else None."""
+    target = _fd_target(ctx, fd)
+    if target is None:
+        return None
+    root, _, name = target.rpartition(b"/")
+    if _is_pid(name) and root == _rendered_root(ctx):
+        return int(name)  # init's or a zombie's, rendered (render_dir)
+    gone = target.endswith(b" (deleted)")  # a process directory whose process is reaped
+    comps = _proc_components(target.removesuffix(b" (deleted)"))
     if comps is None or len(comps) != 2 or comps[0] != b"proc" or not _is_pid(comps[1]):
         return None
-    base = _virtual_base(ctx, comps)
-    return None if base is None else int(base[1])
+    base = None if gone else _virtual_base(ctx, comps)
+    return 0 if base is None else int(base[1])  # 0: a process that has ended since
 
 
 def _dtype(entry) -> int:

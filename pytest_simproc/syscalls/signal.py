@@ -7,15 +7,18 @@ to decide delivery and reads the native blocked mask when it delivers.
 from __future__ import annotations
 
 import errno
+import os
 import signal as _signal
 import struct
 
 from ..kernel.rlimits import RLIMIT_SIGPENDING
+from ..kernel.table import INIT_PID
 from ..kernel.sigstate import (SI_TKILL, SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction,
                                kill_targets, siginfo_bytes)
 from ..trace import ptrace_ops as pt
 from ..trace.procstatus import credentials, status_sets
 from .args import einval_on_invalid, read_timespec, s32, u32
+from .timer import not_of_the_kind
 from .outcome import Block, Native, NativePark, eventfd_in_place
 from . import procfs
 from .registry import handles
@@ -52,15 +55,21 @@ def _permitted(ctx, pid: int, thread=None) -> bool:
     sender = credentials(ctx.task.tgid_native, ctx.task.native)
     if sender is None or sender[1] & (1 << CAP_KILL):
         return True
-    if thread is None:
-        thread = ctx.engine.tasks_by_tid.get(pid)
-    if thread is None:
-        return True  # no live thread to ask: the host answers (ESRCH, a zombie's 0)
-    receiver = credentials(thread.tgid_native, thread.native)
-    if receiver is None:
-        return True
+    if pid == INIT_PID:
+        # the host's init has no native process: its ids are those its /proc status
+        # shows, the machine's test process's (procview)
+        receiver_ids = os.getresuid()
+    else:
+        if thread is None:
+            thread = ctx.engine.tasks_by_tid.get(pid)
+        if thread is None:
+            return True  # no live thread to ask: the host answers (ESRCH, a zombie's 0)
+        receiver = credentials(thread.tgid_native, thread.native)
+        if receiver is None:
+            return True
+        receiver_ids = receiver[0]
     real, effective, _ = sender[0]
-    their_real, _, their_saved = receiver[0]
+    their_real, _, their_saved = receiver_ids
     return bool({real, effective} & {their_real, their_saved})
 
 
@@ -68,7 +77,7 @@ def _may_signal(ctx, pid: int, sig: int, thread=None) -> bool:
     if pid == ctx.proc.pid:
         return True  # a process may always signal itself (its ids are its own)
     proc = ctx.table.get(pid)
-    if proc is None or pid == 1:
+    if proc is None:
         return True
     if sig == SIGCONT and proc.sid == ctx.proc.sid:
         return True
@@ -300,7 +309,7 @@ def _signalfd(ctx, fd, mask_ptr, sizemask, flags):
     if fd != -1:
         sfd = signalfd_at(ctx, fd)
         if sfd is None:
-            return -errno.EINVAL
+            return not_of_the_kind(ctx, fd)
         sfd.mask = mask
         ctx.engine.signalfd_update(ctx.proc.pid)
         return fd
@@ -381,7 +390,12 @@ def pidfd_send_signal(ctx, pidfd, sig, info_ptr, flags, *_):
         target = procfs.process_of_dir(ctx, pidfd)
     if target is None:
         return -errno.EBADF
+    if target == 0:
+        return -errno.ESRCH  # its process is gone, whoever has its number now
     if info_ptr:
+        # pidfd_send_signal(2): the siginfo's own signal must be the one sent
+        if struct.unpack_from("<i", _read_siginfo(ctx, info_ptr))[0] != sig:
+            return -errno.EINVAL
         return _queue(ctx, target, None, sig, info_ptr)
     if not _may_signal(ctx, target, sig):
         return -errno.EPERM

@@ -1,6 +1,6 @@
 """Threads: futexes emulated in the simulated kernel, yielding the CPU.
 
-A thread waiting on a futex is parked by the host, never natively, so the seed alone
+A thread waiting on a futex (futex(2), futex_waitv(2)) is parked by the host, never natively, so the seed alone
 decides which thread runs next. Priority-inheritance futexes are refused: they hand
 lock ownership to the kernel, which is not modelled.
 """
@@ -183,6 +183,58 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
             count += _wake(ctx, futexes.wake(key(addr2), u32(timeout_or_val2)))
         return count
     return -errno.ENOSYS
+
+
+FUTEX_WAITV_MAX = 128
+FUTEX2_SIZE_U32, FUTEX2_SIZE_MASK, FUTEX2_PRIVATE = 2, 3, FUTEX_PRIVATE_FLAG
+CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
+
+
+@handles("futex_waitv")
+@einval_on_invalid
+def futex_waitv(ctx, waiters, nr_futexes, flags, timeout_ptr, clock_id, *_):
+    """futex_waitv(2) (Linux 5.16): wait on up to 128 words at once; a wake of any
+    returns its index. The kernel's order: the flags, the count and array, the clock,
+    the absolute timeout (EFAULT, EINVAL), each entry as it is read (EFAULT; EINVAL for
+    flags other than a private 32-bit word, a reserved field or a value past 32 bits),
+    every word's address (get_futex_key), then every value (EAGAIN)."""
+    nr_futexes = u32(nr_futexes)
+    if u32(flags) or not 0 < nr_futexes <= FUTEX_WAITV_MAX or not waiters:
+        return -errno.EINVAL
+    deadline = None
+    if timeout_ptr:
+        clock_id = s32(clock_id)
+        if clock_id not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
+            return -errno.EINVAL
+        # an absolute time of the clock, as the caller reads it (its time namespace's)
+        deadline = read_timespec(ctx, timeout_ptr) - ctx.engine.clock_offset_ns(
+            ctx.proc.pid, clock_id)
+        if clock_id == CLOCK_REALTIME:
+            deadline -= ctx.engine.clock.realtime_offset_ns
+    words = []
+    for i in range(nr_futexes):
+        # struct futex_waitv: u64 val, u64 uaddr, u32 flags, u32 __reserved
+        val, uaddr, word_flags, reserved = struct.unpack(
+            "<QQII", ctx.mem.read(waiters + 24 * i, 24))
+        if word_flags & ~(FUTEX2_SIZE_MASK | FUTEX2_PRIVATE) or reserved or \
+                word_flags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 or val >> 32:
+            return -errno.EINVAL
+        words.append((uaddr, val, bool(word_flags & FUTEX2_PRIVATE)))
+    for uaddr, _val, private in words:
+        error = _key_error(ctx, uaddr, private)
+        if error:
+            return error
+    for uaddr, val, _private in words:
+        if _word(ctx, uaddr) != val:
+            return -errno.EAGAIN
+    if deadline is not None and deadline <= ctx.now_ns:
+        return -errno.ETIMEDOUT
+    engine, task = ctx.engine, ctx.task
+    engine.futexes.wait_vector([futex_key(task, uaddr, private)
+                                for uaddr, _val, private in words], task)
+    # a handler restarts it when SA_RESTART says so (the kernel's -ERESTARTSYS)
+    return Block(deadline_ns=deadline, on_timeout=lambda c: -errno.ETIMEDOUT,
+                 restart=True, cleanup=lambda: engine.futexes.cancel(task))
 
 
 @handles("sched_yield")

@@ -9,6 +9,7 @@ descriptor's.
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
 from ..kernel.timers import SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD, SIGEV_THREAD_ID
@@ -149,6 +150,17 @@ _TIMERFD_CLOCKS = frozenset({0, 1, 7, 8, 9})  # REALTIME MONOTONIC BOOTTIME *_AL
 _REALTIME_TIMERFD_CLOCKS = frozenset({0, 8})  # REALTIME, REALTIME_ALARM
 
 
+def not_of_the_kind(ctx, fd: int) -> int:
+    """The error for a descriptor that is not the host's timerfd or signalfd: EBADF
+    when the program has no such descriptor open, else EINVAL (timerfd_create(2),
+    signalfd(2))."""
+    try:
+        os.readlink(f"/proc/{ctx.task.tgid_native}/fd/{fd}")
+    except (OSError, ValueError):
+        return -errno.EBADF
+    return -errno.EINVAL
+
+
 def read_timerfd(ctx, timerfd, count):
     """read(2) of a timerfd that a setting of CLOCK_REALTIME canceled: ECANCELED, the
     expirations counted so far dropped (timerfd_create(2)); else it runs natively."""
@@ -178,7 +190,7 @@ def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
         return -errno.EINVAL
     timerfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
     if timerfd is None:
-        return -errno.EINVAL  # timerfd_settime(2): fd is not a timerfd
+        return not_of_the_kind(ctx, s32(fd))
     flags = s32(flags)
     timerfd.cancel_on_set = (flags & _CANCELABLE == _CANCELABLE
                              and timerfd.timer.clock_id in _REALTIME_TIMERFD_CLOCKS)
@@ -200,7 +212,7 @@ def timerfd_settime(ctx, fd, flags, new_ptr, old_ptr, *_):
 def timerfd_gettime(ctx, fd, cur_ptr, *_):
     timerfd = ctx.engine.fd_object(ctx.engine.timerfds, ctx.task, s32(fd))
     if timerfd is None:
-        return -errno.EINVAL
+        return not_of_the_kind(ctx, s32(fd))
     value, interval = ctx.engine.timers.fd_timer_gettime(ctx.proc.pid, timerfd.timer)
     ctx.mem.write(cur_ptr, pack_timespec(interval) + pack_timespec(value))
     return 0

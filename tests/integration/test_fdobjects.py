@@ -1,5 +1,8 @@
 """timerfd and signalfd: descriptors fed by the host's virtual timers and signals."""
+import os
 import re
+
+import pytest
 
 from pytest_simproc import Exited, SimHost
 
@@ -97,3 +100,57 @@ def test_a_closed_timerfd_stops_and_is_forgotten(build):
         assert all(not objects for objects in engine._fd_objects.values())
         host.run()
         assert p.stdout.endswith(b"slept\n") and p.exit_status == Exited(0)
+
+
+def test_timerfd_and_signalfd_calls_tell_a_closed_descriptor_from_another_kind(build):
+    """timerfd_gettime, timerfd_settime and signalfd answered EINVAL for every
+    descriptor that was not one of the host's: a closed one is EBADF (LTP's
+    timerfd_gettime01, timerfd_settime01, signalfd02)."""
+    same_as_native([build("fd_kind_errors")],
+                   b"closed: gettime -1 EBADF\nclosed: settime -1 EBADF\n"
+                   b"closed: signalfd -1 EBADF\nminus1: gettime -1 EBADF\n"
+                   b"minus1: settime -1 EBADF\npipe: gettime -1 EINVAL\n"
+                   b"pipe: settime -1 EINVAL\npipe: signalfd -1 EINVAL\n"
+                   b"timerfd gettime 0 \nsignalfd again 0 \n")
+
+
+def test_clone3_checks_its_exit_signal(build):
+    """The native clone3 is given no exit signal, so the host never checked the
+    program's: 256, 65 and a signal with CLONE_PARENT started children (LTP's
+    clone302)."""
+    same_as_native([build("clone3_pidfd"), "args"],
+                   b"exit_signal 256 flags 0: -1 EINVAL\nexit_signal 65 flags 0: -1 EINVAL\n"
+                   b"exit_signal 17 flags 0x8000: -1 EINVAL\n"
+                   b"extra byte set, exit_signal 256: -1 E2BIG\n")
+
+
+CLONE_PIDFD_CHILD = (b"child got SIGUSR1 value %d\nsend with another si_signo -1 EINVAL\n"
+                     b"send 0\nwaitid 0 code 1 status 0\n")
+
+
+def test_clone_pidfd_names_the_child(build):
+    """The pidfd a CLONE_PIDFD clone or clone3 writes was not known as one: sending
+    through it failed (EBADF), waitid(P_PIDFD) too; a siginfo naming another signal
+    than the one sent was queued as the one sent (pidfd_send_signal(2): EINVAL). LTP's
+    clone301, pidfd_send_signal02."""
+    same_as_native([build("clone3_pidfd")],
+                   CLONE_PIDFD_CHILD % 777 + b"parent got SIGUSR2\n" + CLONE_PIDFD_CHILD % 42)
+
+
+def test_nonblocking_pidfd_waitid_fails_with_eagain(build):
+    """waitid(P_PIDFD) on a PIDFD_NONBLOCK pidfd blocked until the child ended
+    (waitid(2): EAGAIN; LTP's pidfd_open04)."""
+    same_as_native([build("pidfd_checks")],
+                   b"running, waitid -1 EAGAIN\nrunning, WNOHANG: waitid 0 si_pid 0\n"
+                   b"poll 1\nended, waitid 0 child 1 status 3\n")
+
+
+def test_init_cannot_be_signaled_by_another_user(build):
+    """The host's init (no native process; its /proc status shows the machine test
+    process's ids) took any user's signal, and a descriptor of its rendered /proc/1
+    was no process's (EBADF): both are kill(2)'s EPERM for a user without CAP_KILL
+    (LTP's pidfd_send_signal02)."""
+    if os.geteuid() != 0:
+        pytest.skip("the program needs root to take another user id")
+    same_as_native([build("pidfd_checks"), "init"],
+                   b"kill -1 EPERM\npidfd_send_signal -1 EPERM\n")

@@ -15,6 +15,8 @@ from pytest_simproc import Exited, SimHost
 from pytest_simproc.syscalls.thread import futex_key
 from pytest_simproc.trace.maps import Mapping, mapping_at, parse_mapping
 
+from .conftest import same_as_native
+
 PY = os.path.realpath(sys.executable)
 PAGE = mmap.PAGESIZE
 START = 946684800
@@ -173,3 +175,20 @@ def test_futex_key_of_an_unmapped_address_or_a_gone_thread_is_private():
     assert futex_key(gone, 0x1000, private=False) == ("private", 1000, 0x1000)
     assert futex_key(task_of(os.getpid(), 1000), 0x10, private=False) == \
         ("private", 1000, 0x10)
+
+
+FUTEX_WAITV = (b"flags 1: -1 EINVAL\nno words: -1 EINVAL\n129 words: -1 EINVAL\n"
+               b"clock BOOTTIME: -1 EINVAL\na word without FUTEX_32: -1 EINVAL\n"
+               b"a misaligned word: -1 EINVAL\na word changed: -1 EAGAIN\n"
+               b"timeout passed: -1 ETIMEDOUT\n20 ms timeout: -1 ETIMEDOUT\n"
+               b"woken through word at 2: futex_waitv 2\n"
+               b"woken through word at 0: futex_waitv 0\n"
+               b"woken through word at 3: futex_waitv 3\n")
+
+
+def test_futex_waitv(build):
+    """futex_waitv ran natively: its waiting thread slept in the real kernel, where
+    the host's FUTEX_WAKE never reached it (the watchdog killed it; LTP's
+    futex_waitv02 and futex_waitv03). Now it waits in the host's futex queues: the
+    wake of any of its words returns that word's index."""
+    same_as_native([build("futex_waitv")], FUTEX_WAITV)

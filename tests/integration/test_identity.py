@@ -7,7 +7,7 @@ import pytest
 
 from pytest_simproc import Exited, SimHost
 
-from .conftest import same_as_native
+from .conftest import run_native, same_as_native
 
 
 def parse_ids(stdout: bytes) -> tuple[int, int, int, int, int]:
@@ -82,3 +82,38 @@ CAPS = (b"capget(child): effective is mine without CAP_KILL: yes\n"
 
 def test_capget_and_capset_name_processes_by_virtual_pid(build):
     same_as_native([build("caps")], CAPS)
+
+
+def test_ns_last_pid_is_the_hosts(build):
+    """/proc/sys/kernel/ns_last_pid was the machine's: reads showed its last pid and
+    writes moved its counter, never the host's (LTP's pidfd_send_signal03 could not
+    have a child take a reaped child's pid). It is the host's pid namespace's now; a
+    descriptor of the reaped child's /proc directory names no process (ESRCH), where
+    it was EBADF. In a host only: natively the program moves the machine's counter,
+    and any process forking meanwhile takes the pid."""
+    if os.geteuid() != 0:
+        pytest.skip("writing ns_last_pid needs CAP_SYS_ADMIN")
+    with SimHost() as host:
+        p = host.spawn([build("ns_last_pid")])
+        host.run()
+        assert p.stdout == (b"last pid is the child's: 1\nwrite 1000: whole\n"
+                            b"next fork gets the same pid: 1\n"
+                            b"signal through the old directory: -1 ESRCH\n"
+                            b"write x: -1 EINVAL\nwrite 99999999: -1 EINVAL\n"
+                            b"write without CAP_SYS_ADMIN: -1 EPERM\n")
+        assert p.exit_status == Exited(0)
+
+
+def test_cgroup_pid_lists_name_the_hosts_processes(build):
+    """A cgroup's cgroup.procs listed the machine's pids, and a host's pid written to
+    one moved the machine's process of that number: LTP's clone303 read its
+    CLONE_INTO_CGROUP child as another pid (TFAIL), then its cleanup could not empty
+    the cgroup and the program recursed in its own error path until its stack ran
+    out (SIGSEGV, the program's, not the host's). Now reads list the host's numbers
+    and writes are given the native ones."""
+    if os.geteuid() != 0:
+        pytest.skip("making a cgroup needs root")
+    if run_native([build("cgroup_procs")]).stdout == b"no cgroup2\n":
+        pytest.skip("no writable cgroup2 hierarchy on this machine")
+    same_as_native([build("cgroup_procs")],
+                   b"the child is listed: 1\nmoved back: whole, listed: 0\nremoved: 0\n")

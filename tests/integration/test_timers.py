@@ -15,7 +15,7 @@ import pytest
 
 from pytest_simproc import Exited, Signaled, SimHost
 
-from .conftest import later_by_startups
+from .conftest import later_by_startups, same_as_native
 
 START = 946684800
 
@@ -307,3 +307,21 @@ def test_timer_cpu_in_host(build, which, signame):
     # the host's one CPU was busy for those 100 ms: the clock moved with them, in
     # whole bursts of 10 ms (README "The CPU model")
     assert now == START + 0.1
+
+
+SELECT_TIMEOUT = (b"timeout 1000 us: select 0, set cleared, left 0.000000\n"
+                  b"timeout 250000 us: select 0, set cleared, left 0.000000\n"
+                  b"timeout 1500000 us: select 0, set cleared, left 0.000000\n"
+                  b"timeout 0 us: select 0, set cleared, left 0.000000\n")
+
+
+def test_select_syscall_times_out(build):
+    """The select system call read its timeval and waited without a deadline: it
+    never returned on an empty pipe (LTP's select02 and select04 timed out in their
+    SYS_select variants). In the host each timeout is the virtual time it takes."""
+    same_as_native([build("select_timeout")], SELECT_TIMEOUT)
+    with SimHost() as host:
+        p = host.spawn([build("select_timeout")])
+        host.run()
+        assert p.stdout == SELECT_TIMEOUT
+        assert 1.751 <= host.now - START < 1.751 + 0.01  # the three timeouts, and start-up

@@ -402,3 +402,21 @@ def test_many_processes():
     for z in list(t.live()):
         t.exit(z.pid, Exited(0), 2)
     assert len(t.processes()) == 3300 and t.live() == [] and t.zombies() == []
+
+
+def test_ns_last_pid_moves_the_pid_counter():
+    """pid_namespaces(7) ns_last_pid: the last id handed out; written, the next id is
+    the first free one after the value (a live one is skipped), within 0..pid_max."""
+    table = ProcessTable(first_pid=100, pid_max=200)
+    a = table.spawn(["a"], "a", 0)
+    b = table.spawn(["b"], "b", 0)
+    assert table.last_pid == b.pid == 101
+    table.set_last_pid(a.pid - 1)
+    assert table.spawn(["c"], "c", 0).pid == 102  # 100 and 101 are taken
+    table.set_last_pid(5)
+    assert table.spawn(["d"], "d", 0).pid == 6 and table.last_pid == 6
+    table.set_last_pid(199)
+    assert table.spawn(["e"], "e", 0).pid == 103  # wraps to first_pid
+    for bad in (-1, 201):
+        with pytest.raises(KernelError):
+            table.set_last_pid(bad)

@@ -179,6 +179,7 @@ static const char *errname(int e)
         [ENFILE] = "ENFILE", [EMFILE] = "EMFILE", [ENOTTY] = "ENOTTY", [EFBIG] = "EFBIG",
         [ENOSPC] = "ENOSPC", [ESPIPE] = "ESPIPE", [EPIPE] = "EPIPE", [ERANGE] = "ERANGE",
         [ENOSYS] = "ENOSYS", [EOPNOTSUPP] = "EOPNOTSUPP", [ECONNRESET] = "ECONNRESET",
+        [ETIMEDOUT] = "ETIMEDOUT",
     };
     static char buf[32];
     if (e > 0 && e < (int)(sizeof names / sizeof names[0]) && names[e])
