@@ -20,7 +20,7 @@ import sys
 import threading
 import time as _time
 
-from . import mpspawn, owngroup, pidcalls, sockets, threadwait, triowait
+from . import mpspawn, owngroup, pidcalls, sockets, threadwait, triowait, uvwait
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -133,6 +133,7 @@ class Patches:
         asyncio.events._event_loop_policy = None
         triowait.install(cls._undo)  # trio's run loop too, once trio is imported
         mpspawn.install(cls._undo)  # multiprocessing's spawn children (mpspawn.py)
+        uvwait.install(cls._undo)  # uvloop's loops, once uvloop is imported (uvwait.py)
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere, and
         # `from time import monotonic`, `from datetime import datetime` (clock.py)
         walked = cls._walked
