@@ -325,9 +325,14 @@ def install(undo: list) -> None:
     uvloop.Loop, with their undo entries (object, name, real), and, once for the
     process, libuv's clock and waits (they act only for a session's test thread)."""
     global _loop_class
+    if not libhooks.supported():
+        return
     uvloop = sys.modules.get("uvloop")
     klass = getattr(uvloop, "Loop", None)
-    if klass is None or not libhooks.supported():
+    if klass is None:
+        if uvloop is None and not any(f is _watch for f in sys.meta_path):
+            _watch.undo = undo
+            sys.meta_path.insert(0, _watch)
         return
     for name, make in _MAKERS.items():
         current = getattr(klass, name)
@@ -341,6 +346,38 @@ def install(undo: list) -> None:
     if _loop_class is None:
         _hook_libuv(sys.modules[klass.__mro__[1].__module__].__file__)
         _loop_class = klass
+
+
+class _ImportWatch:
+    """A finder on sys.meta_path until uvloop is imported: a test (anyio's plugin,
+    uvloop.run, uvloop.install) may import it first during a session, which then
+    installs the fakes at once (a later session's start would be too late for it)."""
+    undo: list = []
+
+    def find_spec(self, name, path, target=None):
+        if name != "uvloop":
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if finder is not self and find else None
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            real_exec = spec.loader.exec_module
+
+            def exec_module(module):
+                real_exec(module)
+                if self in sys.meta_path:
+                    sys.meta_path.remove(self)
+                if active_session() is not None:
+                    install(self.undo)
+            spec.loader.exec_module = exec_module
+        return spec
+
+
+_watch = _ImportWatch()
 
 
 def _hook_libuv(path: str) -> None:
