@@ -348,6 +348,14 @@ def install(undo: list) -> None:
         _loop_class = klass
 
 
+def follows_host(policy) -> bool:
+    """Whether ``policy`` (the suite's asyncio loop policy) makes loops that follow the
+    host: uvloop's, once hooked."""
+    policy_class = getattr(sys.modules.get("uvloop"), "EventLoopPolicy", None)
+    return (_loop_class is not None and policy_class is not None
+            and isinstance(policy, policy_class))
+
+
 class _ImportWatch:
     """A finder on sys.meta_path until uvloop is imported: a test (anyio's plugin,
     uvloop.run, uvloop.install) may import it first during a session, which then

@@ -238,3 +238,46 @@ def test_uvloop_imported_during_a_test(observe, virtual):
     assert observe(IMPORTED_IN_THE_TEST, [], passed=1)["imported"][0] != [1000]
     seen = observe(IMPORTED_IN_THE_TEST, ["--simproc"], passed=1)
     assert virtual(seen) == {"imported": ([1000], [2.0])}
+
+
+# a suite that puts uvloop's policy in place at its start, then runs plain asyncio.run
+POLICY_CONFTEST = """
+import asyncio
+
+import uvloop
+
+
+def pytest_configure(config):
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+"""
+
+ON_THE_SUITES_POLICY = r'''
+import asyncio
+
+import uvloop
+from dropin_helpers import observed
+
+
+def test_asyncio_run_on_the_suites_policy():
+    async def main():
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, uvloop.Loop)
+        t0 = loop.time()
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", "sleep 2; echo $$", stdout=asyncio.subprocess.PIPE)
+        out, _ = await proc.communicate()
+        assert int(out) == proc.pid
+        await asyncio.sleep(0.5)
+        observed("policy", [proc.pid], loop.time() - t0)
+    asyncio.run(main())
+'''
+
+
+def test_uvloop_policy_of_the_suite(observe, virtual):
+    pids, elapsed, _ = observe(ON_THE_SUITES_POLICY, [], passed=1,
+                               conftest=POLICY_CONFTEST)["policy"]
+    assert pids != [1000] and elapsed[0] >= 2.5
+    seen = observe(ON_THE_SUITES_POLICY, ["--simproc"], passed=1, conftest=POLICY_CONFTEST)
+    # the session keeps the suite's policy, and freezegun's real clock for the loop
+    # class it found there (clock.py) does not hide libuv's virtual one
+    assert virtual(seen) == {"policy": ([1000], [2.5])}
