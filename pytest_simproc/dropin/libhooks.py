@@ -108,6 +108,12 @@ def set_errno(value: int) -> None:
 
 def libc_function(name: str, restype, *argtypes):
     """libc's ``name``, called without the GIL, errno kept for ctypes.get_errno()."""
-    function = getattr(ctypes.CDLL(None, use_errno=True), name)
+    return library_function(None, name, restype, *argtypes)
+
+
+def library_function(path: str | None, name: str, restype, *argtypes):
+    """The function ``name`` the library at ``path`` (None: the process's global
+    symbols) exports, called without the GIL, errno kept for ctypes.get_errno()."""
+    function = getattr(ctypes.CDLL(path, use_errno=True), name)
     function.restype, function.argtypes = restype, argtypes
     return function

@@ -1,7 +1,7 @@
 """uvloop's event loops in the test follow the host, as asyncio's own do (aio.py).
 
 uvloop runs asyncio on libuv, in C: its clock is libuv's (``uv_now``, read with
-``clock_gettime(CLOCK_MONOTONIC[_COARSE])``), its waits are ``epoll_pwait``, and its
+``clock_gettime(CLOCK_MONOTONIC[_COARSE])``), its waits are epoll's, and its
 subprocesses are libuv's ``uv_spawn`` (fork and exec in C, then SIGCHLD and waitpid).
 None of that asks Python, so under ``--simproc`` a uvloop test slept in real time, and
 its subprocess hung: uv_spawn runs the at-fork hooks but returns only after its child
@@ -9,15 +9,16 @@ exec'd, while forking.py's child waits for the parent's hook to enter it into th
 
 So, once uvloop is imported during a session:
 
-- libuv's calls to ``clock_gettime`` and ``epoll_pwait`` (the slots of uvloop's loop
-  module, libhooks.py) come here. In the test's own thread during a session, libuv's
-  monotonic clock is the host's virtual one, and a wait with nothing ready runs the host
-  until one of the loop's descriptors is ready or its next timer is due, in virtual
-  time: ``asyncio.sleep(3600)`` returns at once, ``wait_for`` timeouts and
-  ``call_later`` are virtual, a stream to a daemon of the host gets its answer. Other
-  threads' loops, and every loop outside a session, read the machine's clock plus the
-  virtual time the test's loops went ahead of it (libuv's clock never goes back) and
-  wait for real.
+- libuv's calls to ``clock_gettime`` and ``epoll_pwait`` (``epoll_wait`` in older
+  libuv) through the slots of uvloop's loop module (libhooks.py) come here. In the
+  test's own thread during a session, libuv's monotonic clock is the host's virtual
+  one, and a wait with nothing ready runs the host until one of the loop's
+  descriptors is ready or its next timer is due, in virtual time:
+  ``asyncio.sleep(3600)`` returns at once, ``wait_for`` timeouts and ``call_later``
+  are virtual, a stream to a daemon of the host gets its answer. Other threads'
+  loops, and every loop outside a session, read the machine's clock plus the virtual
+  time the test's loops went ahead of it (libuv's clock never goes back) and wait for
+  real. A suite's uvloop policy stays in place during its tests (patches.py).
 - ``subprocess_exec`` and ``subprocess_shell`` of a uvloop loop that the test's thread
   runs start the program in the host (aio.py's transport over a SimPopen), with
   uvloop's own checks of their arguments; their output and their end reach the loop
@@ -26,9 +27,13 @@ So, once uvloop is imported during a session:
 - While work handed to a thread by ``run_in_executor`` (``to_thread``) is under way,
   the loop waits in real time and virtual time stands still.
 
-What stays native: name resolution (``getaddrinfo`` of a host name) runs in libuv's
-thread pool, which these waits do not see: while it is under way virtual time may
-reach the loop's next timer. Loops of the compiled base class itself
+- uvloop resolves addresses (``create_server``, ``create_connection``, ``getaddrinfo``)
+  in libuv's thread pool: while a resolution the test's thread asked for is under way
+  (``uv_getaddrinfo``/``uv_getnameinfo``, hooked too, until their callback), the loop
+  waits in real time and virtual time stands still, as for a thread's work (uvicorn's
+  server had not bound its port when its test's 0.1 s sleep ended).
+
+What stays native: loops of the compiled base class itself
 (``uvloop.loop.Loop()``, not ``uvloop.Loop``/``new_event_loop``/its policy) cannot be
 given Python methods: their subprocesses stay native. Only x86-64 is hooked.
 """
@@ -121,6 +126,11 @@ def _epoll_pwait(epfd, events, maxevents, timeout, sigmask):
     return found
 
 
+def _epoll_wait(epfd, events, maxevents, timeout):
+    """epoll_wait(2), which libuv before 1.45 calls when it blocks no signal."""
+    return _epoll_pwait(epfd, events, maxevents, timeout, None)
+
+
 @_off_the_loop
 def _wait(loop, epfd, events, maxevents, timeout, sigmask):
     """epoll_pwait(2) of ``loop`` (uvloop's, None for any other) in the test's thread
@@ -140,7 +150,7 @@ def _wait(loop, epfd, events, maxevents, timeout, sigmask):
 
     # libuv takes no "nothing happened" from a wait without a timeout (-1): it waits on
     while True:
-        if state is not None and state.outside:  # a thread is at work: real time
+        if _resolving or state is not None and state.outside:  # a thread works: real time
             found = _real_epoll_pwait(epfd, events, maxevents, _slice(timeout), sigmask)
         else:
             outcome = wait_in_host(session, ready, None if timeout < 0 else timeout / 1000)
@@ -151,6 +161,42 @@ def _wait(loop, epfd, events, maxevents, timeout, sigmask):
                                       0 if outcome else _slice(timeout), sigmask)
         if found != 0 or timeout >= 0:
             return found
+
+
+# libuv's thread pool: uv_getaddrinfo and uv_getnameinfo requests of the test's thread
+# under way, by the request's address -> the callback libuv would have called
+_resolving: dict = {}
+_ResolvedCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+_NameCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
+                                 ctypes.c_char_p)
+
+
+def _resolved(request, status, result):
+    callback = _resolving.pop(request, None)
+    if callback is not None:
+        _ResolvedCallback(callback)(request, status, result)
+
+
+def _named(request, status, hostname, service):
+    callback = _resolving.pop(request, None)
+    if callback is not None:
+        _NameCallback(callback)(request, status, hostname, service)
+
+
+def _pool_hook(done):
+    """uv_getaddrinfo(3)/uv_getnameinfo: a request of the test's thread during a
+    session counts as under way until its callback (``done`` calls libuv's)."""
+    real = []
+
+    def submit(loop, request, callback, *args):
+        if not callback or _test_thread_session() is None:
+            return real[0](loop, request, callback, *args)
+        _resolving[request] = callback
+        status = real[0](loop, request, done, *args)
+        if status != 0:
+            _resolving.pop(request, None)
+        return status
+    return submit, real
 
 
 def _slice(timeout: int) -> int:
@@ -393,7 +439,18 @@ def _hook_libuv(path: str) -> None:
                  _clock_gettime),
              "epoll_pwait": ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
                                              ctypes.c_int, ctypes.c_int, ctypes.c_void_p)(
-                 _epoll_pwait)}
+                 _epoll_pwait),
+             "epoll_wait": ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+                                            ctypes.c_int, ctypes.c_int)(_epoll_wait)}
+    resolved, named = _ResolvedCallback(_resolved), _NameCallback(_named)
+    pool = {"uv_getaddrinfo": (resolved, [ctypes.c_void_p] * 6),
+            "uv_getnameinfo": (named, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                       ctypes.c_void_p, ctypes.c_int])}
+    for name, (done, argtypes) in pool.items():
+        submit, real = _pool_hook(done)
+        real.append(libhooks.library_function(path, name, ctypes.c_int, *argtypes))
+        hooks[name] = ctypes.CFUNCTYPE(ctypes.c_int, *argtypes)(submit)
+    _callbacks.extend((resolved, named))
     slots = libhooks.import_slots(path, hooks)
     bias = libhooks.load_bias(path)
     _callbacks.extend(hooks.values())

@@ -169,6 +169,30 @@ def test_work_in_a_thread_runs_a_program():
     observed("thread", [on_uvloop(main)])
 
 
+def test_a_server_started_while_the_test_sleeps():
+    # uvicorn's tests start their server so: a task, then a short sleep. uvloop
+    # resolves "localhost" in libuv's thread pool meanwhile
+    port = free_port()
+
+    async def echo(reader, writer):
+        writer.write(await reader.readline())
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        server = asyncio.ensure_future(asyncio.start_server(echo, "localhost", port))
+        await asyncio.sleep(0.1)
+        assert server.done()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"hi\n")
+        assert await reader.readline() == b"hi\n"
+        writer.close()
+        server.result().close()
+        await server.result().wait_closed()
+        observed("server", [])
+    on_uvloop(main)
+
+
 def test_a_loop_of_another_thread_starts_a_program():
     outcome = []
 
@@ -209,13 +233,13 @@ def test_uvloop_imported_inside():
 
 
 def test_uvloop_natively(observe):
-    seen = observe(INNER, [], passed=9, skipped=1, hours_simulated=True)
+    seen = observe(INNER, [], passed=10, skipped=1, hours_simulated=True)
     assert all(now > 1.6e9 and 1000 not in pids for pids, _, now in seen.values())
     assert seen["exec"][1][0] >= 1 and seen["wait_for"][1][0] >= 0.5
 
 
 def test_uvloop_under_simproc_follows_the_host(observe, virtual):
-    seen = observe(INNER, ["--simproc"], passed=10, hours_simulated=True)
+    seen = observe(INNER, ["--simproc"], passed=11, hours_simulated=True)
     # libuv's clock counts milliseconds; a `sleep` a shell forks starts after its fork
     # and exec, some 0.6 ms each on the host's one CPU (README "The CPU model")
     assert virtual(seen) == {
@@ -228,6 +252,7 @@ def test_uvloop_under_simproc_follows_the_host(observe, virtual):
         "an hour": ([], [3600.0, 3600.0]),
         "stream": ([1000], [0.5]),
         "thread": ([1000], []),  # `sh` printed its own pid: the host's
+        "server": ([], []),
         "other thread": ([], []),
     }
     assert seen["exec"][1][0] > 1 and all(
