@@ -18,6 +18,7 @@ raises the error the child met before it could, as they do natively.
 """
 from __future__ import annotations
 
+import asyncio.events
 import ctypes
 import datetime as _datetime
 import errno
@@ -49,6 +50,9 @@ _adopted: dict[int, int] = {}  # native pid -> virtual pid, for the fork's retur
 _pty_masters: dict = {}  # forkpty's master fd -> (session, its child's virtual pid)
 _registered = False
 _native = threading.local()  # .forks: this thread's forks stay the machine's (native_forks)
+# loop classes whose subprocess start forks in C and waits for the exec (uvloop's
+# compiled loop used as is): a fork while one runs in the thread stays the machine's
+spawning_loops: tuple = ()
 
 
 class _KernelSigaction(ctypes.Structure):
@@ -90,7 +94,8 @@ def _before() -> None:
     _joining = None
     session = active_session()
     if (session is None or session._closed or _in_host_thread()
-            or getattr(_native, "forks", 0)):
+            or getattr(_native, "forks", 0)
+            or spawning_loops and type(asyncio.events._get_running_loop()) in spawning_loops):
         return
     try:
         host = session.host  # the child needs the filter of a host that exists

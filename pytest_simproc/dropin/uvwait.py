@@ -35,7 +35,8 @@ So, once uvloop is imported during a session:
 
 What stays native: loops of the compiled base class itself
 (``uvloop.loop.Loop()``, not ``uvloop.Loop``/``new_event_loop``/its policy) cannot be
-given Python methods: their subprocesses stay native. Only x86-64 is hooked.
+given Python methods: their subprocesses, and any fork while one runs, stay the
+machine's (forking.spawning_loops). Only x86-64 is hooked.
 """
 from __future__ import annotations
 
@@ -45,7 +46,6 @@ import ctypes
 import select
 import subprocess
 import sys
-import threading
 import weakref
 
 from . import forking, libhooks
@@ -150,7 +150,8 @@ def _wait(loop, epfd, events, maxevents, timeout, sigmask):
 
     # libuv takes no "nothing happened" from a wait without a timeout (-1): it waits on
     while True:
-        if _resolving or state is not None and state.outside:  # a thread works: real time
+        if (state is not None and state.outside  # work in a thread or the pool: real time
+                or any(asker is session for asker, _ in _resolving.values())):
             found = _real_epoll_pwait(epfd, events, maxevents, _slice(timeout), sigmask)
         else:
             outcome = wait_in_host(session, ready, None if timeout < 0 else timeout / 1000)
@@ -164,7 +165,8 @@ def _wait(loop, epfd, events, maxevents, timeout, sigmask):
 
 
 # libuv's thread pool: uv_getaddrinfo and uv_getnameinfo requests of the test's thread
-# under way, by the request's address -> the callback libuv would have called
+# under way, by the request's address -> (the session, the callback libuv would have
+# called); one whose callback never came (its loop dropped) holds no later session
 _resolving: dict = {}
 _ResolvedCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
 _NameCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
@@ -172,13 +174,13 @@ _NameCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_c
 
 
 def _resolved(request, status, result):
-    callback = _resolving.pop(request, None)
+    _, callback = _resolving.pop(request, (None, None))
     if callback is not None:
         _ResolvedCallback(callback)(request, status, result)
 
 
 def _named(request, status, hostname, service):
-    callback = _resolving.pop(request, None)
+    _, callback = _resolving.pop(request, (None, None))
     if callback is not None:
         _NameCallback(callback)(request, status, hostname, service)
 
@@ -189,9 +191,10 @@ def _pool_hook(done):
     real = []
 
     def submit(loop, request, callback, *args):
-        if not callback or _test_thread_session() is None:
+        session = _test_thread_session()
+        if not callback or session is None:
             return real[0](loop, request, callback, *args)
-        _resolving[request] = callback
+        _resolving[request] = (session, callback)
         status = real[0](loop, request, done, *args)
         if status != 0:
             _resolving.pop(request, None)
@@ -390,7 +393,9 @@ def install(undo: list) -> None:
         undo.append((klass, name, current))
         setattr(klass, name, fake)
     if _loop_class is None:
-        _hook_libuv(sys.modules[klass.__mro__[1].__module__].__file__)
+        compiled = klass.__mro__[1]
+        _hook_libuv(sys.modules[compiled.__module__].__file__)
+        forking.spawning_loops = (compiled,)  # its methods are not ours: see above
         _loop_class = klass
 
 
