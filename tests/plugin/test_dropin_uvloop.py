@@ -3,13 +3,14 @@
 uvloop keeps its clock, its waits and its subprocesses in C (libuv). The inner suite is
 written as a suite that runs on uvloop writes it: ``uvloop.run``, its loop policy with
 ``asyncio.run``, ``create_subprocess_exec``/``_shell`` with pipes, signals, ``wait_for``
-timeouts, ``call_later``, ``loop.time``, a stream to a daemon, work in a thread, and a
-uvloop loop of another thread. It passes natively and under ``--simproc``; each test
-prints what it saw, and the outer tests check that under ``--simproc`` the programs of
-the test's loops ran in the host (pids from 1000) and every wait took exactly its
-virtual length. Without the change, the first subprocess hung (uv_spawn's child waited
-for the parent's at-fork hook, which runs only after uv_spawn returns) and every sleep
-was real. Skipped when uvloop is not installed.
+timeouts, ``call_later``, ``loop.time``, a stream to a daemon, work in a thread, a
+server started while the test sleeps, and uvloop loops that stay the machine's (another
+thread's, the compiled class used as is). It passes natively and under ``--simproc``;
+each test prints what it saw, and the outer tests check that under ``--simproc`` the
+programs of the test's loops ran in the host (pids from 1000) and every wait took
+exactly its virtual length. Without the change, the first subprocess hung (uv_spawn's
+child waited for the parent's at-fork hook, which runs only after uv_spawn returns) and
+every sleep was real. Skipped when uvloop is not installed.
 """
 from __future__ import annotations
 
@@ -193,6 +194,21 @@ def test_a_server_started_while_the_test_sleeps():
     on_uvloop(main)
 
 
+def test_the_compiled_loop_class_as_is_starts_a_program():
+    loop = uvloop.loop.Loop()
+
+    async def main():
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", "echo $$", stdout=asyncio.subprocess.PIPE)
+        out, _ = await proc.communicate()
+        assert int(out) == proc.pid and proc.returncode == 0
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    observed("compiled class", [])  # not uvloop.Loop: the machine's program
+
+
 def test_a_loop_of_another_thread_starts_a_program():
     outcome = []
 
@@ -233,13 +249,13 @@ def test_uvloop_imported_inside():
 
 
 def test_uvloop_natively(observe):
-    seen = observe(INNER, [], passed=10, skipped=1, hours_simulated=True)
+    seen = observe(INNER, [], passed=11, skipped=1, hours_simulated=True)
     assert all(now > 1.6e9 and 1000 not in pids for pids, _, now in seen.values())
     assert seen["exec"][1][0] >= 1 and seen["wait_for"][1][0] >= 0.5
 
 
 def test_uvloop_under_simproc_follows_the_host(observe, virtual):
-    seen = observe(INNER, ["--simproc"], passed=11, hours_simulated=True)
+    seen = observe(INNER, ["--simproc"], passed=12, hours_simulated=True)
     # libuv's clock counts milliseconds; a `sleep` a shell forks starts after its fork
     # and exec, some 0.6 ms each on the host's one CPU (README "The CPU model")
     assert virtual(seen) == {
@@ -253,6 +269,7 @@ def test_uvloop_under_simproc_follows_the_host(observe, virtual):
         "stream": ([1000], [0.5]),
         "thread": ([1000], []),  # `sh` printed its own pid: the host's
         "server": ([], []),
+        "compiled class": ([], []),
         "other thread": ([], []),
     }
     assert seen["exec"][1][0] > 1 and all(
