@@ -33,6 +33,8 @@ restored at the end of the test.
 - waiting.py  the test as its programs' parent: os.wait*, pidfds
 - sockets.py  the test's blocking socket calls to its programs run the host
 - aio.py      asyncio loops on the host's clock, asyncio subprocesses in the host
+- uvwait.py   uvloop's loops too, through libuv's calls (libhooks.py: a compiled
+              library's calls to libc functions, sent to Python)
 - clock.py    the test's clocks frozen to the host's virtual time;  threadwait.py  the
               timed waits of its threads (Timer, Event, Condition, join) on that clock
 - forking.py  the test's forks join its host (os.fork, pty, multiprocessing, Popen's

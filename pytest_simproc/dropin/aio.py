@@ -314,20 +314,29 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         if session is None or session._closed:
             return await super()._make_subprocess_transport(
                 protocol, args, shell, stdin, stdout, stderr, bufsize, extra, **kwargs)
-        waiter = self.create_future()
-        transport = _SimSubprocessTransport(self, protocol, args, shell, stdin, stdout,
-                                            stderr, bufsize, waiter=waiter, extra=extra,
-                                            **kwargs)
-        self._sim_procs.append(transport)
-        try:
-            await waiter
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException:
-            transport.close()
-            await transport._wait()
-            raise
-        return transport
+        return await start_in_host(self, self._sim_procs.append, protocol, args, shell,
+                                   stdin, stdout, stderr, bufsize, extra, **kwargs)
+
+
+async def start_in_host(loop, register, protocol, args, shell, stdin, stdout, stderr,
+                        bufsize, extra=None, **kwargs) -> _SimSubprocessTransport:
+    """asyncio's subprocess transport of ``loop`` for a program started in the host,
+    once its pipes are connected; ``register(transport)`` hands it to whatever moves
+    its output and its end into the loop (the loop's waits: ``has_news``, ``pump``)."""
+    waiter = loop.create_future()
+    transport = _SimSubprocessTransport(loop, protocol, args, shell, stdin, stdout,
+                                        stderr, bufsize, waiter=waiter, extra=extra,
+                                        **kwargs)
+    register(transport)
+    try:
+        await waiter
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException:
+        transport.close()
+        await transport._wait()
+        raise
+    return transport
 
 
 class SimEventLoopPolicy(asyncio.DefaultEventLoopPolicy):

@@ -11,6 +11,7 @@ replaced by patches.py's own walk, in the same pass as the process functions
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as _datetime
 import dis
 import sys
@@ -127,6 +128,7 @@ class _Dormant:
         freeze = freeze_time(api.real_datetime.now(_datetime.timezone.utc), tick=True,
                              tz_offset=offset / 3600, ignore=[""], real_asyncio=True)
         freeze.start()
+        _keep_own_loop_clocks(freeze)
         api.ignore_lists[-1] = ("",)   # every module: the real time
         if type(_datetime) is types.ModuleType:
             _datetime.__class__ = _DatetimeModule
@@ -142,6 +144,18 @@ class _Dormant:
             freeze.stop()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
+
+
+def _keep_own_loop_clocks(freeze) -> None:
+    """freezegun's real_asyncio gives the loop class of the loop policy at hand (it
+    makes a loop to see which) the machine's monotonic clock as ``time``: right for
+    asyncio's own loops, whose time() reads time.monotonic, which a session makes
+    virtual. A loop class with a clock of its own (uvloop's is libuv's, which uvwait.py
+    makes virtual: a suite that installs uvloop's policy at its start) keeps it."""
+    for obj, name, old in freeze.undo_changes:
+        if (name == "time" and isinstance(obj, type)
+                and not issubclass(obj, asyncio.BaseEventLoop)):
+            setattr(obj, name, old)
 
 
 def stop_dormant() -> None:

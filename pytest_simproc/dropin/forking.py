@@ -18,6 +18,7 @@ raises the error the child met before it could, as they do natively.
 """
 from __future__ import annotations
 
+import asyncio.events
 import ctypes
 import datetime as _datetime
 import errno
@@ -49,6 +50,10 @@ _joining = None  # (session, host, two pipes: hello and go) between the fork's h
 _adopted: dict[int, int] = {}  # native pid -> virtual pid, for the fork's return value
 _pty_masters: dict = {}  # forkpty's master fd -> (session, its child's virtual pid)
 _registered = False
+_native = threading.local()  # .forks: this thread's forks stay the machine's (native_forks)
+# loop classes whose subprocess start forks in C and waits for the exec (uvloop's
+# compiled loop used as is): a fork while one runs in the thread stays the machine's
+spawning_loops: tuple = ()
 
 
 class _KernelSigaction(ctypes.Structure):
@@ -70,12 +75,28 @@ def register() -> None:
         _registered = True
 
 
+class native_forks:
+    """While this context is open, forks made by the calling thread do not join a host:
+    libuv's uv_spawn (uvloop) runs the at-fork hooks but returns only once its child
+    has exec'd, so a child waiting for the parent's hook to enter it into the host would
+    wait forever (uvwait.py sends the test's own uvloop subprocesses to the host)."""
+
+    def __enter__(self):
+        _native.forks = getattr(_native, "forks", 0) + 1
+
+    def __exit__(self, *exc):
+        _native.forks -= 1
+        return False
+
+
 # ------------------------------------------------------------------ the fork's hooks
 def _before() -> None:
     global _joining
     _joining = None
     session = active_session()
-    if session is None or session._closed or _in_host_thread():
+    if (session is None or session._closed or _in_host_thread()
+            or getattr(_native, "forks", 0)
+            or spawning_loops and type(asyncio.events._get_running_loop()) in spawning_loops):
         return
     try:
         host = session.host  # the child needs the filter of a host that exists

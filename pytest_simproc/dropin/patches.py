@@ -22,7 +22,7 @@ import threading
 import time as _time
 
 from . import (identity, mpspawn, owngroup, pidcalls, pipes, selfusage, sockets, threadwait,
-               triowait)
+               triowait, uvwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -131,11 +131,14 @@ class Patches:
                 cls._undo.append((klass, name, klass.__dict__.get(name, _ABSENT)))
                 setattr(klass, name, fake)
             cls._installed = True
-        # the test's new asyncio loops follow the host (aio.py): no policy until asked
-        self._policy = (asyncio.events._event_loop_policy,)
-        asyncio.events._event_loop_policy = None
         triowait.install(cls._undo)  # trio's run loop too, once trio is imported
         mpspawn.install(cls._undo)  # multiprocessing's spawn children (mpspawn.py)
+        uvwait.install(cls._undo)  # uvloop's loops, once uvloop is imported (uvwait.py)
+        # the test's new asyncio loops follow the host (aio.py): no policy until asked;
+        # uvloop's policy, installed by the suite, stays (its loops follow the host too)
+        self._policy = (asyncio.events._event_loop_policy,)
+        if not uvwait.follows_host(self._policy[0]):
+            asyncio.events._event_loop_policy = None
         # `from subprocess import Popen`, `from time import sleep`, ... elsewhere, and
         # `from time import monotonic`, `from datetime import datetime` (clock.py)
         walked = cls._walked

@@ -47,11 +47,11 @@ def observe(pytester):
     """``observe(inner, args, passed=N)`` runs the inner suite ``inner`` beside
     dropin_helpers.py, checks its outcomes, and returns what each test printed with
     ``observed``: name -> (pids, elapsed, time). ``hours_simulated``: its tests
-    named "an_hour" run only under --simproc."""
+    named "an_hour" run only under --simproc (after ``conftest``'s own code)."""
     def run(inner: str, args, *, passed: int, skipped: int = 0, conftest: str | None = None,
             hours_simulated: bool = False):
         if hours_simulated:
-            conftest = HOURS_SIMULATED_ONLY
+            conftest = (conftest or "") + HOURS_SIMULATED_ONLY
         shutil.copy(HELPERS, pytester.path)
         if conftest is not None:
             pytester.makeconftest(conftest)

@@ -137,20 +137,24 @@ def test_asyncio_natively(observe):
     assert seen["exec"][1][0] >= 1 and seen["wait_for"][1][0] >= 0.5
 
 
+# what INNER's tests saw under --simproc: their programs' pids and their waits, to the
+# 10 ms (a `sleep` a shell forks starts after its fork and exec, some 0.6 ms each on
+# the host's one CPU: README "The CPU model")
+UNDER_SIMPROC = {
+    "exec": ([1000], [1.0]),
+    "shell": ([1000], []),
+    "wait_for": ([1000], [0.5]),
+    "gather": ([1000, 1001, 1002], [0.3, 0.1, 0.2]),
+    "call_later": ([], [0.3, 0.3]),  # the loop's clock and the test's agree
+    "an hour": ([], [3600.0, 3600.0]),
+    "stream": ([1000], [0.5]),
+    "thread": ([1000], []),  # `sh` printed its own pid: the host's
+}
+
+
 def test_asyncio_under_simproc_follows_the_host(observe, virtual):
     seen = observe(INNER, ["--simproc"], passed=8, hours_simulated=True)
-    # to the 10 ms: a `sleep` a shell forks starts after its fork and exec, some
-    # 0.6 ms each on the host's one CPU (README "The CPU model")
-    assert virtual(seen) == {
-        "exec": ([1000], [1.0]),
-        "shell": ([1000], []),
-        "wait_for": ([1000], [0.5]),
-        "gather": ([1000, 1001, 1002], [0.3, 0.1, 0.2]),
-        "call_later": ([], [0.3, 0.3]),  # the loop's clock and the test's agree
-        "an hour": ([], [3600.0, 3600.0]),
-        "stream": ([1000], [0.5]),
-        "thread": ([1000], []),  # `sh` printed its own pid: the host's
-    }
+    assert virtual(seen) == UNDER_SIMPROC
     assert seen["exec"][1][0] > 1 and all(
         late > nominal for late, nominal in zip(seen["gather"][1], [0.3, 0.1, 0.2]))
 

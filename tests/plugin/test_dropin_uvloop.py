@@ -1,0 +1,202 @@
+"""Drop-in mode: uvloop's event loops follow the host (issue 13 item 7, dropin/uvwait.py).
+
+uvloop keeps its clock, its waits and its subprocesses in C (libuv). asyncio's inner
+suite (test_dropin_asyncio: subprocesses with pipes, ``wait_for`` timeouts, ``gather``,
+``call_later``, an hour's sleep, a stream to a daemon, work in a thread) runs on uvloop
+here, its policy installed by the suite's conftest as suites do, and gives the same
+pids and the same virtual waits under ``--simproc``. The inner suite of this file is
+written as a suite that runs on uvloop writes it: ``uvloop.run``, a signal to a
+program's handler, a server started while the test sleeps, uvloop imported inside the
+test, and uvloop loops that stay the machine's (another thread's, the compiled class
+used as is). Everything passes natively and under ``--simproc``. Without the change,
+the first subprocess hung (uv_spawn's child waited for the parent's at-fork hook, which
+runs only after uv_spawn returns) and every sleep was real. Skipped when uvloop is not
+installed.
+"""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("uvloop")
+
+from .test_dropin_asyncio import INNER as ASYNCIO_INNER  # noqa: E402
+from .test_dropin_asyncio import UNDER_SIMPROC  # noqa: E402
+
+pytest_plugins = ["pytester"]
+
+INNER = r'''
+import asyncio
+import signal
+import threading
+
+import uvloop
+from dropin_helpers import free_port, observed
+
+
+def on_uvloop(main):
+    """Run ``main()`` on uvloop, checking that the loop is uvloop's."""
+    async def checked():
+        assert isinstance(asyncio.get_running_loop(), uvloop.Loop)
+        return await main()
+    return uvloop.run(checked())
+
+
+def test_a_signal_reaches_the_programs_handler():
+    async def main():
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", "trap 'echo got TERM; exit 3' TERM; echo ready; "
+            "while :; do sleep 0.1; done", stdout=asyncio.subprocess.PIPE)
+        assert await proc.stdout.readline() == b"ready\n"
+        proc.send_signal(signal.SIGTERM)
+        assert await proc.stdout.read() == b"got TERM\n"
+        assert await proc.wait() == 3
+        observed("signal", [proc.pid])
+    on_uvloop(main)
+
+
+def test_a_server_started_while_the_test_sleeps():
+    # uvicorn's tests start their server so: a task, then a short sleep. uvloop
+    # resolves "localhost" in libuv's thread pool meanwhile
+    port = free_port()
+
+    async def echo(reader, writer):
+        writer.write(await reader.readline())
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        server = asyncio.ensure_future(asyncio.start_server(echo, "localhost", port))
+        await asyncio.sleep(0.1)
+        assert server.done()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"hi\n")
+        assert await reader.readline() == b"hi\n"
+        writer.close()
+        server.result().close()
+        await server.result().wait_closed()
+        observed("server", [])
+    on_uvloop(main)
+
+
+def test_the_compiled_loop_class_as_is_starts_a_program():
+    loop = uvloop.loop.Loop()
+
+    async def main():
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", "echo $$", stdout=asyncio.subprocess.PIPE)
+        out, _ = await proc.communicate()
+        assert int(out) == proc.pid and proc.returncode == 0
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    observed("compiled class", [])  # not uvloop.Loop: the machine's program
+
+
+def test_a_loop_of_another_thread_starts_a_program():
+    outcome = []
+
+    async def main():
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", "echo $$", stdout=asyncio.subprocess.PIPE)
+        out, _ = await proc.communicate()
+        outcome.append((proc.pid, int(out), proc.returncode))
+
+    thread = threading.Thread(target=on_uvloop, args=(main,))
+    thread.start()
+    thread.join()
+    [(pid, seen, code)] = outcome
+    assert seen == pid and code == 0
+    observed("other thread", [])  # its loop is not the test's: the machine's program
+'''
+
+# uvloop imported by the test itself, as anyio's plugin and uvloop.run users do: the
+# first import of the run comes during a test
+IMPORTED_IN_THE_TEST = r'''
+import asyncio
+
+from dropin_helpers import observed
+
+
+def test_uvloop_imported_inside():
+    import uvloop
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, uvloop.Loop)
+        t0 = loop.time()
+        proc = await asyncio.create_subprocess_exec("sleep", "2")
+        assert await proc.wait() == 0
+        observed("imported", [proc.pid], loop.time() - t0)
+    uvloop.run(main())
+'''
+
+
+def test_uvloop_natively(observe):
+    seen = observe(INNER, [], passed=4)
+    assert all(now > 1.6e9 and 1000 not in pids for pids, _, now in seen.values())
+
+
+def test_uvloop_under_simproc_follows_the_host(observe, virtual):
+    seen = observe(INNER, ["--simproc"], passed=4)
+    assert virtual(seen) == {"signal": ([1000], []), "server": ([], []),
+                             "compiled class": ([], []), "other thread": ([], [])}
+
+
+def test_asyncios_suite_on_uvloops_policy(observe, virtual):
+    seen = observe(ASYNCIO_INNER, [], passed=7, skipped=1, conftest=POLICY_CONFTEST,
+                   hours_simulated=True)
+    assert all(now > 1.6e9 and 1000 not in pids for pids, _, now in seen.values())
+    seen = observe(ASYNCIO_INNER, ["--simproc"], passed=8, conftest=POLICY_CONFTEST,
+                   hours_simulated=True)
+    # as on asyncio's own loop, to libuv's millisecond
+    assert virtual(seen) == UNDER_SIMPROC
+
+
+def test_uvloop_imported_during_a_test(observe, virtual):
+    assert observe(IMPORTED_IN_THE_TEST, [], passed=1)["imported"][0] != [1000]
+    seen = observe(IMPORTED_IN_THE_TEST, ["--simproc"], passed=1)
+    assert virtual(seen) == {"imported": ([1000], [2.0])}
+
+
+# a suite that puts uvloop's policy in place at its start, then runs plain asyncio.run
+POLICY_CONFTEST = """
+import asyncio
+
+import uvloop
+
+
+def pytest_configure(config):
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+"""
+
+ON_THE_SUITES_POLICY = r'''
+import asyncio
+
+import uvloop
+from dropin_helpers import observed
+
+
+def test_asyncio_run_on_the_suites_policy():
+    async def main():
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, uvloop.Loop)
+        t0 = loop.time()
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", "sleep 2; echo $$", stdout=asyncio.subprocess.PIPE)
+        out, _ = await proc.communicate()
+        assert int(out) == proc.pid
+        await asyncio.sleep(0.5)
+        observed("policy", [proc.pid], loop.time() - t0)
+    asyncio.run(main())
+'''
+
+
+def test_uvloop_policy_of_the_suite(observe, virtual):
+    pids, elapsed, _ = observe(ON_THE_SUITES_POLICY, [], passed=1,
+                               conftest=POLICY_CONFTEST)["policy"]
+    assert pids != [1000] and elapsed[0] >= 2.5
+    seen = observe(ON_THE_SUITES_POLICY, ["--simproc"], passed=1, conftest=POLICY_CONFTEST)
+    # the session keeps the suite's policy, and freezegun's real clock for the loop
+    # class it found there (clock.py) does not hide libuv's virtual one
+    assert virtual(seen) == {"policy": ([1000], [2.5])}
