@@ -49,6 +49,7 @@ class Process:
         "ctty",
         "nice",
         "no_new_privs",
+        "affinity",
     )
 
     def __init__(
@@ -91,6 +92,8 @@ class Process:
         self.nice = 0
         # prctl(2) PR_SET_NO_NEW_PRIVS's bit; None: the machine's (syscalls/privs.py)
         self.no_new_privs = None
+        # sched_setaffinity(2)'s mask (a frozenset of CPUs); None: every CPU of the host
+        self.affinity = None
 
     @property
     def is_alive(self) -> bool:

@@ -322,6 +322,7 @@ class ProcessTable:
         child.ctty = caller.ctty
         child.nice = caller.nice  # sched(7): a fork's child inherits the nice value
         child.no_new_privs = caller.no_new_privs  # prctl(2): inherited, kept by execve
+        child.affinity = caller.affinity  # sched_setaffinity(2): inherited, kept by execve
         self._add(child)
         parent.children.append(pid)
         return child

@@ -108,10 +108,11 @@ def sethostname(ctx, *_):
 
 @handles("getcpu")
 def getcpu(ctx, cpu_ptr, node_ptr, *_):
-    # One program of a host runs at a time; it is said to run on CPU 0 (the vDSO's
-    # answer too), which the machine's mask holds but on a machine that withholds it.
+    # One program of a host runs at a time; it is said to run on the first CPU of its
+    # mask (sched_setaffinity(2)), CPU 0 until it set one (the host's vDSO asks here).
+    affinity = ctx.proc.affinity
     if cpu_ptr:
-        ctx.mem.write(cpu_ptr, struct.pack("<I", 0))
+        ctx.mem.write(cpu_ptr, struct.pack("<I", min(affinity) if affinity else 0))
     if node_ptr:
         ctx.mem.write(node_ptr, struct.pack("<I", 0))
     return 0
@@ -132,8 +133,10 @@ def sched_getaffinity(ctx, pid, size, mask_ptr, *_):
     for the kernel's checks of the size (EINVAL, before the pid) and of the buffer
     (EFAULT, after it); a zombie still has a mask."""
     pid = s32(pid)
-    found = pid in (0, ctx.proc.pid) or ctx.engine.tasks_by_tid.get(pid) is not None or \
-        ctx.table.get(pid) is not None
+    task = ctx.engine.tasks_by_tid.get(pid)
+    proc = ctx.proc if pid in (0, ctx.proc.pid) else (
+        task.proc if task is not None else ctx.table.get(pid))
+    found = proc is not None
 
     def machine_cpus(c, written):
         if written < 0 and (written != -errno.EFAULT or found):
@@ -141,7 +144,7 @@ def sched_getaffinity(ctx, pid, size, mask_ptr, *_):
         if not found:
             return -errno.ESRCH
         if written > 0:
-            c.mem.write(mask_ptr, cpu_mask(c.engine.cpus, written))
+            c.mem.write(mask_ptr, cpu_mask(proc.affinity or c.engine.cpus, written))
         return written
 
     return Native(regs={"rdi": 0}, on_exit=machine_cpus)

@@ -41,7 +41,7 @@ def translated(ctx, reg: str, pid: int):
     return -errno.ESRCH if task is None else Native(regs={reg: task.native})
 
 
-@handles("sched_setaffinity", "sched_setscheduler", "sched_getscheduler",
+@handles("sched_setscheduler", "sched_getscheduler",
          "sched_setparam", "sched_getparam", "sched_rr_get_interval", "sched_setattr",
          "get_robust_list")
 def by_pid(ctx, pid, *_):
@@ -72,6 +72,32 @@ def sched_getattr(ctx, pid, attr, *_):
         return result
 
     outcome.on_exit = hosts_nice
+    return outcome
+
+
+_MASK_BYTES = 128  # the kernel's cpumask: 1,024 CPUs at most here (CONFIG_NR_CPUS)
+
+
+@handles("sched_setaffinity")
+def sched_setaffinity(ctx, pid, size, mask_ptr, *_):
+    """Natively on the native task, for the kernel's checks (EFAULT, EINVAL when no
+    CPU it may use is left, EPERM); the mask it set is then the host's for the process
+    too (per process here, per thread in the kernel), which sched_getaffinity(2) and
+    getcpu(2) answer from (misc.py)."""
+    outcome = by_pid(ctx, pid)
+    if not isinstance(outcome, Native):
+        return outcome
+    target = host_task(ctx, s32(pid)) if s32(pid) else ctx.task
+
+    def record(c, result):
+        if result == 0:
+            raw = c.mem.read(mask_ptr, min(size & 0xFFFFFFFF, _MASK_BYTES))
+            bits = int.from_bytes(raw, "little")
+            cpus = frozenset(cpu for cpu in c.engine.cpus if bits >> cpu & 1)
+            target.proc.affinity = None if cpus == frozenset(c.engine.cpus) else cpus or None
+        return result
+
+    outcome.on_exit = record
     return outcome
 
 
