@@ -37,8 +37,8 @@ def _payloads(pytester, source: str, args, *, passed: int, skipped: int = 0,
 def observed(pytester):
     """``observed(source, args, passed)``: the JSON payloads the inner suite printed,
     one per line, checking it passed."""
-    def run(source: str, args, passed: int) -> list:
-        return _payloads(pytester, source, args, passed=passed, timeout=120)
+    def run(source: str, args, passed: int, timeout: float = 120) -> list:
+        return _payloads(pytester, source, args, passed=passed, timeout=timeout)
     return run
 
 

@@ -11,7 +11,6 @@ under --simproc they were the host's.
 """
 from __future__ import annotations
 
-import json
 
 pytest_plugins = ["pytester"]
 
@@ -84,22 +83,17 @@ def test_supervisor_thread_restarts_spawned_workers(tmp_path):
 """
 
 
-def _run(pytester, *args):
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=600)
-    result.assert_outcomes(passed=1)
-    line = next(x for x in result.outlines if "OBSERVED " in x)
-    return json.loads(line.split("OBSERVED ", 1)[1])
+def _run(observed, *args):
+    return observed(INNER, list(args), 1, timeout=600)[0]
 
 
-def test_the_suite_passes_natively(pytester):
-    seen = _run(pytester)
+def test_the_suite_passes_natively(observed):
+    seen = _run(observed)
     assert all(when > HOST_EPOCH + 20 * 365 * 86400 for _, when in seen)
 
 
-def test_under_simproc_spawned_workers_are_the_hosts(pytester):
-    seen = _run(pytester, "--simproc")
+def test_under_simproc_spawned_workers_are_the_hosts(observed):
+    seen = _run(observed, "--simproc")
     pids = [pid for pid, _ in seen]
     assert all(1000 <= pid < 1100 for pid in pids), pids
     assert all(HOST_EPOCH <= when < HOST_EPOCH + 3600 for _, when in seen), seen

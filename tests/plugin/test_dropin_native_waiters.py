@@ -14,7 +14,6 @@ program connected.
 """
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -73,22 +72,17 @@ def test_a_program_talks_to_the_tests_server_thread():
 """
 
 
-def _run(pytester, *args):
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=300)
-    result.assert_outcomes(passed=1)
-    line = next(x for x in result.outlines if "OBSERVED " in x)
-    return json.loads(line.split("OBSERVED ", 1)[1])
+def _run(observed, *args):
+    return observed(INNER, list(args), 1, timeout=300)[0]
 
 
-def test_the_suite_passes_natively(pytester):
-    _, when, served = _run(pytester)
+def test_the_suite_passes_natively(observed):
+    _, when, served = _run(observed)
     assert when > HOST_EPOCH + 20 * 365 * 86400 and served > HOST_EPOCH + 20 * 365 * 86400
 
 
-def test_under_simproc_the_program_is_the_hosts_and_the_server_thread_in_time(pytester):
-    pid, when, served = _run(pytester, "--simproc")
+def test_under_simproc_the_program_is_the_hosts_and_the_server_thread_in_time(observed):
+    pid, when, served = _run(observed, "--simproc")
     assert 1000 <= pid < 1100
     # the program's 100 ticks of 10 ms, its start-up; the thread answered in that instant
     assert HOST_EPOCH + 1 < when < HOST_EPOCH + 2

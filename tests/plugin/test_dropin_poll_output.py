@@ -11,7 +11,6 @@ ran in the host.
 """
 from __future__ import annotations
 
-import json
 
 pytest_plugins = ["pytester"]
 
@@ -68,21 +67,16 @@ def test_a_killed_workers_last_words_are_read_before_its_end():
 """
 
 
-def _run(pytester, *args):
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=300)
-    result.assert_outcomes(passed=1)
-    line = next(x for x in result.outlines if "OBSERVED " in x)
-    return json.loads(line.split("OBSERVED ", 1)[1])
+def _run(observed, *args):
+    return observed(INNER, list(args), 1, timeout=300)[0]
 
 
-def test_the_suite_passes_natively(pytester):
-    _, when = _run(pytester)
+def test_the_suite_passes_natively(observed):
+    _, when = _run(observed)
     assert when > HOST_EPOCH + 20 * 365 * 86400
 
 
-def test_under_simproc_the_poll_comes_before_the_end(pytester):
-    pid, when = _run(pytester, "--simproc")
+def test_under_simproc_the_poll_comes_before_the_end(observed):
+    pid, when = _run(observed, "--simproc")
     assert 1000 <= pid < 1100
     assert HOST_EPOCH <= when < HOST_EPOCH + 60
