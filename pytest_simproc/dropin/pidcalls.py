@@ -123,6 +123,7 @@ def _by_process(real, setter: bool):
 def _psutil_nice(real, setter: bool):
     """psutil's proc_priority_get/proc_priority_set(pid[, value])."""
     def fake(pid, *args):
+        pid = real_pid(pid)  # 1: the test itself (identity.py)
         got = _host_nice(pid, *args[:1]) if setter else _host_nice(pid)
         if got is None:
             return real(pid, *args)

@@ -80,6 +80,8 @@ def test_a_program_told_my_pid_finds_me():
          "import sys; print(open(f'/proc/{sys.argv[1]}/cmdline').read().split(chr(0))[0])",
          me], text=True)
     assert first.strip() == psutil.Process().cmdline()[0]
+    # my nice value, as psutil and os read it
+    assert psutil.Process().nice() == os.getpriority(os.PRIO_PROCESS, 0)
     got = []
     old = signal.signal(signal.SIGUSR1, lambda *_: got.append(1))
     try:
