@@ -167,6 +167,17 @@ def with_values(raw: bytes, values: dict, sep: bytes = b":\t") -> bytes:
     return b"\n".join(out)
 
 
+def with_stat_fields(raw: bytes, values: dict) -> bytes:
+    """A proc(5) stat line with the fields after the command name replaced, numbered
+    from 0 (the state, proc(5)'s field 3)."""
+    close = raw.rindex(b")")
+    fields = raw[close + 2:].split()
+    for index, value in values.items():
+        if index < len(fields):
+            fields[index] = b"%d" % value
+    return raw[:close + 2] + b" ".join(fields) + b"\n"
+
+
 class ProcView:
     """/proc of one host. ``engine`` gives the process table, the clock and each
     process's live tasks (tid, native tid, whether the host parks it)."""

@@ -40,7 +40,8 @@ import threading
 
 from ..host import DEFAULT_START_TIME
 from ..kernel.tty import stat_fields
-from ..procview import BOOT_LEAD_NS, HZ, NSEC, ProcView, boot_ns, with_values
+from ..procview import (BOOT_LEAD_NS, HZ, NSEC, ProcView, boot_ns, with_stat_fields,
+                        with_values)
 from ..syscalls.procfs import render_dir, write_rendered
 from . import forking, identity, selfusage
 from .routing import _caller_is_native, _in_host_thread, _real_getpid, active_session
@@ -82,14 +83,9 @@ def _own_stat(raw: bytes, tid: int | None, tty: tuple) -> bytes:
     """The test's /proc/<pid>/stat as init's: pid (or the thread's tid) 1, parent 0,
     group and session 1, the controlling terminal its programs see, started at the
     host's start (proc(5)); its other figures are its own."""
-    close = raw.rindex(b")")
-    fields = raw[close + 2:].split()
-    for index, value in ((1, 0), (2, INIT), (3, INIT), (4, tty[0]), (5, tty[1]),
-                         (19, BOOT_LEAD_NS * HZ // NSEC)):
-        if index < len(fields):
-            fields[index] = b"%d" % value
-    head = b"%d" % (INIT if tid in (None, INIT) else tid)
-    return head + raw[raw.index(b" "):close + 2] + b" ".join(fields) + b"\n"
+    raw = with_stat_fields(raw, {1: 0, 2: INIT, 3: INIT, 4: tty[0], 5: tty[1],
+                                 19: BOOT_LEAD_NS * HZ // NSEC})
+    return b"%d" % (INIT if tid in (None, INIT) else tid) + raw[raw.index(b" "):]
 
 
 def _own_status(raw: bytes, tid: int | None) -> bytes:

@@ -46,6 +46,7 @@ import time
 
 from ..host import usage as host_usage
 from ..kernel import rusage
+from ..procview import with_stat_fields, with_values
 from .routing import _caller_is_native, _in_host_thread, active_session
 
 _real_getrusage = resource.getrusage
@@ -407,26 +408,6 @@ def _thread_record(tid: int) -> _Thread | None:
     return record
 
 
-def _stat_fields(data: bytes, values: dict[int, int]) -> bytes:
-    """proc(5) stat with fields (numbered from 1) replaced."""
-    head, _, tail = data.rpartition(b")")
-    fields = tail.split(b" ")   # fields[0] is empty: tail starts with " "
-    for number, value in values.items():
-        fields[number - 2] = b"%d" % max(0, value)
-    return head + b")" + b" ".join(fields)
-
-
-def _status_switches(data: bytes, vol: int, invol: int) -> bytes:
-    out = []
-    for line in data.split(b"\n"):
-        if line.startswith(b"voluntary_ctxt_switches:"):
-            line = b"voluntary_ctxt_switches:\t%d" % max(0, vol)
-        elif line.startswith(b"nonvoluntary_ctxt_switches:"):
-            line = b"nonvoluntary_ctxt_switches:\t%d" % max(0, invol)
-        out.append(line)
-    return b"\n".join(out)
-
-
 def with_own_usage(kind: str, tid: int | None, data: bytes) -> bytes:
     """The test process's stat or status (``kind``; ``tid`` a native thread id, or None
     for the process) with its CPU and switches, the host's threads' left out (also
@@ -440,21 +421,23 @@ def with_own_usage(kind: str, tid: int | None, data: bytes) -> bytes:
         if found is None:
             return data
         vol, invol = found
-        return _status_switches(data, vol - record.nvcsw + record.blocks,
-                                invol - record.nivcsw)
+        return with_values(data, {
+            b"voluntary_ctxt_switches": max(0, vol - record.nvcsw + record.blocks),
+            b"nonvoluntary_ctxt_switches": max(0, invol - record.nivcsw)})
+    # utime, stime, cutime, cstime: proc(5)'s fields 14-17
     cuser, csys = _seen_children(_real_getrusage(resource.RUSAGE_CHILDREN))
-    values = {16: cuser // _TICK_NS, 17: csys // _TICK_NS}
+    values = {13: cuser // _TICK_NS, 14: csys // _TICK_NS}
     if tid is None:
         (user, sys_, _, _), _ = _seen_self()
-        values.update({14: user // _TICK_NS, 15: sys_ // _TICK_NS})
+        values.update({11: user // _TICK_NS, 12: sys_ // _TICK_NS})
     else:
         record = _thread_record(tid)
         if record is None:
             return data
         fields = data.rpartition(b")")[2].split()
-        values.update({14: int(fields[11]) - record.user_ns // _TICK_NS,
-                       15: int(fields[12]) - record.sys_ns // _TICK_NS})
-    return _stat_fields(data, values)
+        values.update({11: int(fields[11]) - record.user_ns // _TICK_NS,
+                       12: int(fields[12]) - record.sys_ns // _TICK_NS})
+    return with_stat_fields(data, {index: max(0, value) for index, value in values.items()})
 
 
 def own_file(file, mode, buffering, encoding, errors, newline, closefd, opener):
