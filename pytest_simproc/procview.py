@@ -19,6 +19,7 @@ import os
 import re
 
 from .kernel import rusage
+from .kernel.clock import BOOT_LEAD_NS
 from .kernel.rlimits import RLIM_INFINITY
 from .kernel.errors import KernelError
 from .kernel.tty import stat_fields
@@ -35,17 +36,10 @@ def _ticks(ns: int) -> int:
     return ns * HZ // NSEC
 
 
-# A host booted this long before its start time, its first instant, when its init is
-# there (in drop-in mode the test, which reads the clock at once): on a machine the
-# boot comes before anything that runs, and suites check that it does (psutil's
-# boot_time() < time.time(), a process's create_time() after the boot). /proc/stat's
-# btime, /proc/uptime and the start times in /proc/N/stat count from it.
-BOOT_LEAD_NS = NSEC
-
-
-def boot_ns(start_time_ns: int) -> int:
-    """When a host that starts at ``start_time_ns`` booted."""
-    return start_time_ns - BOOT_LEAD_NS
+# A host booted BOOT_LEAD_NS before its start time, its first instant, when its init
+# is there (in drop-in mode the test, which reads the clock at once): the clock's
+# boot_ns (kernel/clock.py). /proc/stat's btime, /proc/uptime and the start times in
+# /proc/N/stat count from it, as CLOCK_MONOTONIC and CLOCK_BOOTTIME do.
 
 
 # /proc/N/sched's "key : value" lines (sched_show_task): the values the host gives.
@@ -283,7 +277,7 @@ class ProcView:
             18: 0,                        # itrealvalue: always 0 since 2.6.17
             # since the boot; init is there from the host's start
             19: _ticks(max(proc.start_time_ns, self.engine.start_time_ns)
-                       - boot_ns(self.engine.start_time_ns)),
+                       - self.engine.clock.boot_ns),
             36: 0,                        # processor: every host runs on CPU 0
         }
         if len(fields) > 38 and fields[38] in _NORMAL_POLICIES:
@@ -388,13 +382,17 @@ class ProcView:
     def comm(self, pid: int) -> bytes:
         return self.process(pid).exe.encode()[:15] + b"\n"
 
+    def boottime_ns(self, pid: int | None = None) -> int:
+        """CLOCK_BOOTTIME now, in the time namespace of ``pid`` (the root's when None):
+        /proc/uptime, sysinfo(2)."""
+        offset = 0 if pid is None else self.engine.timens.offset(pid, 7)
+        return self.engine.clock.boottime_ns + offset
+
     def uptime(self, reader: int | None = None) -> bytes:
-        """/proc/uptime: seconds since the host booted (BOOT_LEAD_NS), moved by the
-        boottime offset of the reader's time namespace, and idle time (one CPU: what
-        the processes did not use)."""
-        up = self.engine.uptime_ns() + BOOT_LEAD_NS
-        if reader is not None:
-            up += self.engine.timens.offset(reader, 7)  # CLOCK_BOOTTIME
+        """/proc/uptime: seconds since the host booted, the reader's CLOCK_BOOTTIME
+        (its time namespace's), and idle time (one CPU: what the processes did not
+        use)."""
+        up = self.boottime_ns(reader)
         busy = sum(self.engine.info[p].cpu_ns for p in self.pids() if p in self.engine.info)
         idle = max(0, up - busy)
         return b"%d.%02d %d.%02d\n" % (up // NSEC, up % NSEC // (NSEC // 100),
@@ -414,7 +412,9 @@ class ProcView:
         raw = _read("/proc/stat") or b""
         running = 1
         blocked = 0
-        values = {b"btime": boot_ns(self.engine.start_time_ns) // NSEC,
+        # the boot as CLOCK_REALTIME dates it: a set of that clock moves it (proc(5))
+        clock = self.engine.clock
+        values = {b"btime": (clock.boot_ns + clock.realtime_offset_ns) // NSEC,
                   b"processes": len(self.engine.table.processes()),
                   b"procs_running": running, b"procs_blocked": blocked}
         return with_values(raw, values, b" ")

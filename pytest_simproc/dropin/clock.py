@@ -8,6 +8,13 @@ a push and a pop, never freezegun's walk over every imported module: the names t
 modules imported from ``time`` and ``datetime`` (``from time import monotonic``) are
 replaced by patches.py's own walk, in the same pass as the process functions
 (``CLOCK_FAKES``, ``clock_walk_skips``).
+
+The test stands in its host, so its monotonic clocks are its programs': while the
+session's clock is on top, freezegun's ``monotonic`` and ``perf_counter`` (and their
+``_ns``) count from the host's boot, as CLOCK_MONOTONIC does in the host
+(kernel/clock.py), and ``time.clock_gettime`` of the realtime, monotonic and
+boottime clocks reads the session's time too (``wall_clock_ns``, selfusage.py's
+fake), not the machine's.
 """
 from __future__ import annotations
 
@@ -166,6 +173,78 @@ def stop_dormant() -> None:
 
 _tz_cache: dict[float, _datetime.timedelta] = {}
 
+_EPOCH = _datetime.datetime(1970, 1, 1)
+_TRANSPARENT: set = set()  # the code of this module's fakes: not the reader's frames
+
+
+def _transparent(function):
+    """A fake of a clock read: the read is its caller's (_read_by_suite_code)."""
+    _TRANSPARENT.add(function.__code__)
+    return function
+
+
+class _SinceBoot:
+    """freezegun's monotonic clocks (``monotonic``, ``perf_counter`` and their _ns
+    take their value from its ``_get_fake_monotonic[_ns]``) counting from the host's
+    boot while the session's clock is on top; from the epoch, as freezegun counts,
+    under a freezer of the test's own."""
+    originals: dict = {}
+
+    @classmethod
+    def install(cls, api) -> None:
+        if getattr(api, "_get_fake_monotonic_ns", None) is _since_boot_ns:
+            return
+        cls.originals = {name: getattr(api, name) for name in
+                         ("_get_fake_monotonic", "_get_fake_monotonic_ns")
+                         if hasattr(api, name)}
+        if len(cls.originals) == 2:
+            api._get_fake_monotonic = _since_boot
+            api._get_fake_monotonic_ns = _since_boot_ns
+
+
+@_transparent
+def _since_boot_ns() -> int:
+    value = _SinceBoot.originals["_get_fake_monotonic_ns"]()
+    top = _api().freeze_factories[-1]
+    return value - top.boot_ns if isinstance(top, VirtualClock) else value
+
+
+@_transparent
+def _since_boot() -> float:
+    top = _api().freeze_factories[-1]
+    if not isinstance(top, VirtualClock):
+        return _SinceBoot.originals["_get_fake_monotonic"]()
+    return _since_boot_ns() / 1e9
+
+
+# clock_gettime(2)'s ids the session's clock answers in the test: the realtime ones
+# (REALTIME, _COARSE, _ALARM), the monotonic ones (MONOTONIC, _RAW, _COARSE) and
+# BOOTTIME, _ALARM, which the host never suspends
+_REALTIME_IDS = frozenset({0, 5, 8})
+_SINCE_BOOT_IDS = frozenset({1, 4, 6, 7, 9})
+
+
+@_transparent
+def wall_clock_ns(clock_id: int, depth: int = 1) -> int | None:
+    """What ``time.clock_gettime_ns(clock_id)`` reads to the frame ``depth`` up (1:
+    this function's caller): the session's time (the date, or since the boot) where freezegun gives the
+    caller the session's time; None for the machine's clock (another clock, no
+    session's clock on top, a caller freezegun gives the real time)."""
+    if clock_id not in _REALTIME_IDS and clock_id not in _SINCE_BOOT_IDS:
+        return None
+    api = sys.modules.get("freezegun.api")
+    if api is None or not api.freeze_factories:
+        return None
+    top = api.freeze_factories[-1]
+    if not isinstance(top, VirtualClock):
+        return None
+    ignored = api.ignore_lists[-1] if api.ignore_lists else ()
+    caller = sys._getframe(depth).f_globals.get("__name__") or ""
+    if ignored and caller.startswith(tuple(ignored)):
+        return None
+    now = (top() - _EPOCH) // _datetime.timedelta(microseconds=1) * 1000
+    return now - top.boot_ns if clock_id in _SINCE_BOOT_IDS else now
+
 
 def _frozen_at(now: float) -> _datetime.datetime:
     """``now`` (seconds since the epoch) as freezegun keeps it: naive UTC."""
@@ -192,7 +271,8 @@ def _read_by_suite_code() -> bool:
     earlier tests left configured) nor pytest's, a plugin's, hypothesis's or this
     package's."""
     frame = sys._getframe(2)
-    while frame is not None and (frame.f_globals.get("__name__") or "").startswith("freezegun"):
+    while frame is not None and (frame.f_code in _TRANSPARENT or (
+            frame.f_globals.get("__name__") or "").startswith("freezegun")):
         frame = frame.f_back
     name = "" if frame is None else frame.f_globals.get("__name__") or ""
     return not library_module(name, _NOT_THE_SUITE)
@@ -210,11 +290,13 @@ class VirtualClock:
     reader, a thread an earlier test left running), and the test's time would vary with
     it from run to run (--simproc-verify compares two)."""
 
-    __slots__ = ("now", "reads", "_owner", "_stack_limit", "_api")
+    __slots__ = ("now", "reads", "boot_ns", "_owner", "_stack_limit", "_api")
 
-    def __init__(self, now: float):
+    def __init__(self, now: float, boot_ns: int):
         api = self._api = _api()
         _Dormant.ensure(api)
+        _SinceBoot.install(api)
+        self.boot_ns = boot_ns  # the host's boot: the monotonic clocks count from it
         # freezegun gives the real time to a caller whose last 5 frames include an
         # ignored module: that would be every function a test runs in a thread
         # (threading is ignored). Looking at the direct caller only keeps the host's

@@ -16,7 +16,7 @@ processes it spawned are its children (ppid 1), and one that ended and was not w
 for is its zombie (state Z) until it is; an orphan that init took in is not (ppid 0:
 natively the machine's init takes it), nor is a machine process whose parent is the
 machine's init or has a host pid's number. The test's clock is the host's and so is its
-boot (procview.boot_ns, the same /proc/stat btime and /proc/uptime as its programs
+boot (session.boot_ns, the same /proc/stat btime and /proc/uptime as its programs
 read, before its first spawn too), so psutil's create_time() of a host process is what
 the programs see, after the test's own (the host's start).
 
@@ -38,9 +38,8 @@ import stat
 import tempfile
 import threading
 
-from ..host import DEFAULT_START_TIME
 from ..kernel.tty import stat_fields
-from ..procview import (BOOT_LEAD_NS, HZ, NSEC, ProcView, boot_ns, with_stat_fields,
+from ..procview import (BOOT_LEAD_NS, HZ, NSEC, ProcView, with_stat_fields,
                         with_values)
 from ..syscalls.procfs import render_dir, write_rendered
 from . import forking, identity, selfusage
@@ -153,13 +152,9 @@ class TestView(ProcView):
         return self.engine.table.get(pid) is None and self.session._zombie_child(pid)
 
     def boot_ns(self) -> int:
-        """The host's boot (procview.boot_ns), before the host exists too: the test's
-        clock starts at the host's start time."""
-        engine = self.engine
-        if engine is not None:
-            return boot_ns(engine.start_time_ns)
-        start = self.session.host_options.get("start_time", DEFAULT_START_TIME)
-        return boot_ns(int(round(start * NSEC)))
+        """The host's boot, the session's (session.boot_ns), before the host exists
+        too."""
+        return self.session.boot_ns
 
     def machine_file(self, comps: list[str]) -> bytes | None:
         """/proc/stat and /proc/uptime as the test reads them: the test's clock is the
@@ -173,9 +168,7 @@ class TestView(ProcView):
         if comps[1] == "stat":
             btime = b"btime %d" % (self.boot_ns() // NSEC)
             return re.sub(rb"(?m)^btime \d+", btime, _read_machine("/proc/stat"))
-        engine = self.engine
-        up = (engine.clock.now_ns if engine is not None else self.session._now_ns()
-              ) - self.boot_ns()
+        up = self.session._now_ns() - self.boot_ns()
         idle = _read_machine("/proc/uptime").split()[1].split(b".")
         idle_cs = min(int(idle[0]) * 100 + int(idle[1][:2]),
                       up // (NSEC // 100) * (os.cpu_count() or 1))

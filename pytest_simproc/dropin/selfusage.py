@@ -47,6 +47,7 @@ import time
 from ..host import usage as host_usage
 from ..kernel import rusage
 from ..procview import with_stat_fields, with_values
+from .clock import _transparent, wall_clock_ns
 from .routing import _caller_is_native, _in_host_thread, active_session
 
 _real_getrusage = resource.getrusage
@@ -359,14 +360,24 @@ _sim_thread_time = _cpu_clock(_THREAD_CLOCK, _real_thread_time, True)
 _sim_thread_time_ns = _cpu_clock(_THREAD_CLOCK, _real_thread_time_ns, False)
 
 
+@_transparent
 def _sim_clock_gettime(clk_id):
-    ns = None if _caller_is_native(2) else _cpu_clock_ns(clk_id)
+    ns = None if _caller_is_native(2) else _test_clock_ns(clk_id)
     return _real_clock_gettime(clk_id) if ns is None else ns / 1e9
 
 
+@_transparent
 def _sim_clock_gettime_ns(clk_id):
-    ns = None if _caller_is_native(2) else _cpu_clock_ns(clk_id)
+    ns = None if _caller_is_native(2) else _test_clock_ns(clk_id)
     return _real_clock_gettime_ns(clk_id) if ns is None else ns
+
+
+@_transparent
+def _test_clock_ns(clk_id):
+    """A CPU clock's time as the test sees it, or the session's time for its wall and
+    monotonic clocks (clock.py wall_clock_ns: the host's, whose boot is the test's)."""
+    ns = _cpu_clock_ns(clk_id)
+    return wall_clock_ns(clk_id, 3) if ns is None else ns
 
 
 # ------------------------------------------------------------------ /proc/self

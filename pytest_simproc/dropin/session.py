@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
+from ..kernel.clock import BOOT_LEAD_NS
 from . import forking, pidcalls, procfs, selfusage, threadwait
 from .clock import VirtualClock
 from .patches import Patches
@@ -142,6 +143,10 @@ class DropinSession:
         self.host_options = options
         self.keep = keep
         self._now = float(options.get("start_time", DEFAULT_START_TIME))
+        # the boot of the test's host, whenever the host starts: a second before the
+        # session's start (kernel/clock.py); the test's monotonic clocks and
+        # /proc/uptime count from it before its first program too (clock.py)
+        self.boot_ns = int(round(self._now * 1_000_000_000)) - BOOT_LEAD_NS
         # _lock, _cond and _pidfds are made at their first use (__getattr__)
         self._last_run = _real_monotonic()  # when the test's thread last used the host
         # the test's ends of its programs' pipes, by descriptor (pipes.py, ready.py)
@@ -184,7 +189,7 @@ class DropinSession:
         # (threads of the suite's code from earlier tests take part, as new ones do)
         self._threads_before = _machinery_threads(self._ident)
         forking.register()
-        self._clock = VirtualClock(self._now)
+        self._clock = VirtualClock(self._now, self.boot_ns)
         try:
             self._patches.apply()
             procfs.install(self)  # the test's /proc: it is pid 1 (identity.py)
@@ -267,6 +272,7 @@ class DropinSession:
                     options = dict(self.host_options)
                     self._catch_up()  # the host starts at the test's time
                     options["start_time"] = self._now
+                    options["_boot_ns"] = self.boot_ns  # the test's boot, read before
                     host = (self.host_factory(options) if self.host_factory is not None
                             else SimHost(**options))
                     if self.keep:

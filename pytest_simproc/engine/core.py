@@ -55,6 +55,10 @@ _VDSO_CALLS = frozenset(syscall_number(n) for n in
                         ("clock_gettime", "gettimeofday", "time", "getcpu"))
 
 
+# the clocks that count from the boot: MONOTONIC, _RAW, _COARSE, BOOTTIME, _ALARM
+_BOOT_CLOCKS = frozenset({1, 4, 6, 7, 9})
+
+
 class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
              SignalDelivery, FdObjects, Teardown):
     """One host's tracer: the state, and the parts that act on it."""
@@ -62,7 +66,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
     def __init__(self, *, hostname: str, start_time_ns: int, seed: int, data_dir: str,
                  rlimits=None, cpu_ns_per_syscall: int = CPU_NS_PER_SYSCALL,
                  strace: str = "off", network: str = "loopback", chaos: bool = False,
-                 replay=None, explain: bool = False, inject=()):
+                 replay=None, explain: bool = False, inject=(), boot_ns: int | None = None):
         self.hostname = hostname
         self.seed = seed
         self.network = network  # "loopback" or "outside" (syscalls/net.py)
@@ -72,7 +76,9 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self._data_dir = data_dir
         self.table = ProcessTable(rlimits=rlimits)
         self.procview = ProcView(self)   # /proc as the host's programs see it
-        self.clock = VirtualClock(start_time_ns)
+        # the boot: BOOT_LEAD_NS before the start, or a drop-in session's (one for
+        # its test, whenever its host starts)
+        self.clock = VirtualClock(start_time_ns, boot_ns)
         self.start_time_ns = start_time_ns
         self.burst = CpuBurst(self.clock, MAX_UNAPPLIED_CPU_NS)
         self.preempt_after_ns = PREEMPT_AFTER_NS   # read by the watchdog thread
@@ -281,11 +287,14 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
 
     def clock_offset_ns(self, pid: int, clock_id: int) -> int:
         """How far ``clock_id`` reads ahead of the virtual clock (CLOCK_REALTIME, for
-        the realtime ones) for process ``pid``: its time namespace's offset, or the
-        TAI offset (syscalls/time.py)."""
+        the realtime ones) for process ``pid``: the TAI offset, or for the monotonic
+        and boottime clocks their count from the boot (kernel/clock.py) and the
+        process's time namespace's offset (syscalls/time.py)."""
         if clock_id == 11:  # CLOCK_TAI
             return self.ntp.tai * 1_000_000_000
-        return self.timens.offset(pid, clock_id)
+        if clock_id in _BOOT_CLOCKS:
+            return self.timens.offset(pid, clock_id) - self.clock.boot_ns
+        return 0
 
     def _charge_start(self, task: Task) -> None:
         """A program loaded by execve: the process is charged its start-up's CPU time

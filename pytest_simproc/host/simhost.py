@@ -71,7 +71,7 @@ class SimHost:
                  stop_time=3600, seed: int = 0, strace: str = "off", rlimits=None,
                  data_dir=None, shutdown_signal=_signal.SIGTERM, shutdown_grace=10,
                  watchdog_timeout=10.0, cpu_time_per_syscall=1e-6, network="loopback",
-                 chaos=False, inject=(), _replay=None, _explain=False):
+                 chaos=False, inject=(), _replay=None, _explain=False, _boot_ns=None):
         # Everything is checked before any thread, directory or process is created.
         checked = validate_host_options(
             hostname=hostname, start_time=start_time, stop_time=stop_time, seed=seed,
@@ -116,7 +116,7 @@ class SimHost:
                 data_dir=self._data_dir or self._make_data_dir, rlimits=self.rlimits,
                 cpu_ns_per_syscall=int(round(cpu_time_per_syscall * NSEC)), strace=strace,
                 network=network, chaos=chaos, replay=_replay, explain=_explain,
-                inject=checked["inject"]))
+                inject=checked["inject"], boot_ns=_boot_ns))
         except BaseException:
             tracer.recycle()  # it started nothing
             raise

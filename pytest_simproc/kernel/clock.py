@@ -7,10 +7,15 @@ the ``EventQueue`` when every process is blocked; by the CPU the programs were c
 preemption slice (engine/trap.py). Integer nanoseconds are used throughout so that
 arithmetic is exact and results are reproducible.
 
-Virtual time is CLOCK_MONOTONIC, the clock the kernel's NTP discipline steers: an
-adjtime(3) or ADJ_OFFSET slew and ADJ_FREQUENCY/ADJ_TICK make it (and the realtime,
-TAI and boottime clocks, which move with it) run faster or slower than the machine's
-oscillator, which CLOCK_MONOTONIC_RAW shows (clock_gettime(2)). ``ClockRate`` keeps
+The virtual time itself counts from the Unix epoch (it is CLOCK_REALTIME until a
+program sets that clock); CLOCK_MONOTONIC and CLOCK_BOOTTIME read it less the host's
+boot (``boot_ns``), as on a machine they count from the boot (clock_gettime(2)) and
+programs mix them with /proc/uptime or take the boot as realtime - monotonic. The
+host never suspends, so BOOTTIME reads what MONOTONIC does (less a time namespace's
+offsets). The NTP discipline steers the monotonic clock: an adjtime(3) or ADJ_OFFSET
+slew and ADJ_FREQUENCY/ADJ_TICK make it (and the realtime, TAI and boottime clocks,
+which move with it) run faster or slower than the machine's oscillator, which
+CLOCK_MONOTONIC_RAW shows (clock_gettime(2)). ``ClockRate`` keeps
 how far the disciplined clocks have gained on the oscillator, so that sleeps and timers
 stay exact on the clocks programs set them on while MONOTONIC_RAW shows the slew.
 """
@@ -28,6 +33,10 @@ HZ = 250                 # the tick the NTP code divides a second into (NTP_INTE
 SCALE_SHIFT = 32         # NTP lengths are ns << 32 (timex.h NTP_SCALE_SHIFT)
 NOMINAL = NSEC << SCALE_SHIFT  # a second of the disciplined clocks per oscillator second
 SHIFT_PLL = 2
+# A host booted this long before its start time, its first instant: on a machine the
+# boot comes before anything that runs, and suites check that it does (psutil's
+# boot_time() < time.time(), a process's create_time() after the boot).
+BOOT_LEAD_NS = NSEC
 MAX_TICKADJ_US = 500     # adjtime(3) slews at most 500 us per second
 
 
@@ -147,16 +156,23 @@ class ClockRate:
 class VirtualClock:
     """A monotonic virtual clock in integer nanoseconds since the Unix epoch.
 
-    ``realtime_offset_ns``: how far CLOCK_REALTIME has been set away from it
-    (clock_settime(2)); the monotonic clocks never move but forward. ``rate``: the
-    NTP discipline's (``ClockRate``), which CLOCK_MONOTONIC_RAW (``raw_ns``) shows.
-    ``on_change(now_ns, realtime_ns, raw_ns)``, when set, is told every new value (a
-    host's clock page, trace/vdso.py)."""
+    ``boot_ns``: when the host booted on that timeline (by default ``BOOT_LEAD_NS``
+    before ``start_ns``): CLOCK_MONOTONIC (``monotonic_ns``) and CLOCK_BOOTTIME count
+    from it. ``realtime_offset_ns``: how far CLOCK_REALTIME has been set away from
+    the virtual time (clock_settime(2)); the monotonic clocks never move but forward.
+    ``rate``: the NTP discipline's (``ClockRate``), which CLOCK_MONOTONIC_RAW
+    (``raw_ns``) shows. ``on_change(monotonic_ns, realtime_ns, raw_ns)``, when set, is
+    told every new value of the three clocks (a host's clock page, trace/vdso.py)."""
 
-    __slots__ = ("start_ns", "_now_ns", "_realtime_offset_ns", "_on_change", "rate")
+    __slots__ = ("start_ns", "boot_ns", "_now_ns", "_realtime_offset_ns", "_on_change",
+                 "rate")
 
-    def __init__(self, start_ns: int) -> None:
+    def __init__(self, start_ns: int, boot_ns: int | None = None) -> None:
         self.start_ns = int(start_ns)
+        self.boot_ns = self.start_ns - BOOT_LEAD_NS if boot_ns is None else int(boot_ns)
+        if self.boot_ns > self.start_ns:
+            raise ValueError(f"a host cannot boot ({self.boot_ns} ns) after its start "
+                             f"({self.start_ns} ns)")
         self._now_ns = self.start_ns
         self._realtime_offset_ns = 0
         self._on_change = None
@@ -174,7 +190,8 @@ class VirtualClock:
     def _tell(self) -> None:
         if self._on_change is not None:
             now = self._now_ns
-            self._on_change(now, now + self._realtime_offset_ns, now - self.rate.gain(now))
+            mono = now - self.boot_ns
+            self._on_change(mono, now + self._realtime_offset_ns, mono - self.rate.gain(now))
 
     @property
     def realtime_offset_ns(self) -> int:
@@ -204,9 +221,25 @@ class VirtualClock:
         return self._now_ns + self._realtime_offset_ns
 
     @property
+    def monotonic_ns(self) -> int:
+        """CLOCK_MONOTONIC (and CLOCK_BOOTTIME): the time since the host's boot."""
+        return self._now_ns - self.boot_ns
+
+    @property
+    def boottime_ns(self) -> int:
+        """CLOCK_BOOTTIME: CLOCK_MONOTONIC and the time suspended, which a host never
+        is (clock_gettime(2))."""
+        return self._now_ns - self.boot_ns
+
+    @property
     def raw_ns(self) -> int:
-        """CLOCK_MONOTONIC_RAW: the virtual time less what the NTP discipline gained."""
-        return self._now_ns - self.rate.gain(self._now_ns)
+        """CLOCK_MONOTONIC_RAW: the time since the boot less what the NTP discipline
+        gained."""
+        return self._now_ns - self.boot_ns - self.rate.gain(self._now_ns)
+
+    def from_monotonic(self, monotonic_ns: int) -> int:
+        """The virtual time at which CLOCK_MONOTONIC reads ``monotonic_ns``."""
+        return monotonic_ns + self.boot_ns
 
     @property
     def elapsed_ns(self) -> int:
@@ -230,14 +263,16 @@ class VirtualClock:
         if rate.next_second is not None:
             rate.run(t_ns, self._realtime_offset_ns)
         if self._on_change is not None:
-            self._on_change(t_ns, t_ns + self._realtime_offset_ns, t_ns - rate.gain(t_ns))
+            mono = t_ns - self.boot_ns
+            self._on_change(mono, t_ns + self._realtime_offset_ns, mono - rate.gain(t_ns))
 
     def advance_by(self, delta_ns: int) -> None:
         """Move the clock forward by ``delta_ns`` (must be >= 0)."""
         self.advance_to(self._now_ns + int(delta_ns))
 
     def __repr__(self) -> str:
-        return f"VirtualClock(now_ns={self._now_ns}, elapsed_ns={self.elapsed_ns})"
+        return (f"VirtualClock(now_ns={self._now_ns}, elapsed_ns={self.elapsed_ns}, "
+                f"boot_ns={self.boot_ns})")
 
 
 class CpuBurst:

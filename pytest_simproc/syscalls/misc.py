@@ -7,7 +7,6 @@ import errno
 import os
 import struct
 
-from ..procview import BOOT_LEAD_NS
 from ..trace.memory import in_user_space
 from . import cgroupfs, net, procfs, tty
 from .args import s32, u32
@@ -154,7 +153,6 @@ def sched_getaffinity(ctx, pid, size, mask_ptr, *_):
 # process count (an unsigned short) at 80
 _SYSINFO_TIMES = struct.Struct("<qQQQ")
 _SYSINFO_PROCS = 80
-_CLOCK_BOOTTIME = 7
 
 
 @handles("sysinfo")
@@ -166,8 +164,7 @@ def sysinfo(ctx, info, *_):
     def hosts(c, result):
         if result == 0:
             engine = c.engine
-            up = (engine.uptime_ns() + BOOT_LEAD_NS  # since its boot, as /proc/uptime
-                  + engine.timens.offset(c.proc.pid, _CLOCK_BOOTTIME))
+            up = engine.procview.boottime_ns(c.proc.pid)  # since its boot, as /proc/uptime
             c.mem.write(info, _SYSINFO_TIMES.pack(-(-up // 1_000_000_000), 0, 0, 0))
             c.mem.write(info + _SYSINFO_PROCS,
                         struct.pack("<H", engine.procview.task_count() & 0xFFFF))

@@ -15,6 +15,7 @@ from ..trace.memory import in_user_space
 from .args import einval_on_invalid, read_timespec, s32, u32
 from .outcome import Block
 from .registry import handles
+from .time import CLOCK_MONOTONIC, CLOCK_REALTIME, clock_deadline
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
 FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
@@ -76,12 +77,15 @@ def _key_error(ctx, addr: int, private: bool, write: bool = False) -> int:
     return 0
 
 
-def _timeout(ctx, ptr: int, absolute: bool):
-    """Deadline in virtual ns, or None for no timeout."""
+def _timeout(ctx, ptr: int, absolute: bool, realtime: bool = False):
+    """Deadline in virtual ns, or None for no timeout. An absolute one is a time of
+    CLOCK_MONOTONIC, or CLOCK_REALTIME's with FUTEX_CLOCK_REALTIME (futex(2))."""
     if not ptr:
         return None
     value = read_timespec(ctx, ptr)
-    return value if absolute else ctx.now_ns + value
+    if not absolute:
+        return ctx.now_ns + value
+    return clock_deadline(ctx, CLOCK_REALTIME if realtime else CLOCK_MONOTONIC, value)
 
 
 def _wait(ctx, addr, private, expected, deadline, bitset):
@@ -136,7 +140,8 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
 
     deadline = None
     if cmd in _WAITS_WITH_TIMEOUT:
-        deadline = _timeout(ctx, timeout_or_val2, absolute=cmd != FUTEX_WAIT)
+        deadline = _timeout(ctx, timeout_or_val2, absolute=cmd != FUTEX_WAIT,
+                            realtime=bool(op & FUTEX_CLOCK_REALTIME))
     if op & FUTEX_CLOCK_REALTIME and cmd not in (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
                                                  FUTEX_LOCK_PI2):
         return -errno.ENOSYS
@@ -187,7 +192,6 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
 
 FUTEX_WAITV_MAX = 128
 FUTEX2_SIZE_U32, FUTEX2_SIZE_MASK, FUTEX2_PRIVATE = 2, 3, FUTEX_PRIVATE_FLAG
-CLOCK_REALTIME, CLOCK_MONOTONIC = 0, 1
 
 
 @handles("futex_waitv")
@@ -207,10 +211,7 @@ def futex_waitv(ctx, waiters, nr_futexes, flags, timeout_ptr, clock_id, *_):
         if clock_id not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
             return -errno.EINVAL
         # an absolute time of the clock, as the caller reads it (its time namespace's)
-        deadline = read_timespec(ctx, timeout_ptr) - ctx.engine.clock_offset_ns(
-            ctx.proc.pid, clock_id)
-        if clock_id == CLOCK_REALTIME:
-            deadline -= ctx.engine.clock.realtime_offset_ns
+        deadline = clock_deadline(ctx, clock_id, read_timespec(ctx, timeout_ptr))
     words = []
     for i in range(nr_futexes):
         # struct futex_waitv: u64 val, u64 uaddr, u32 flags, u32 __reserved

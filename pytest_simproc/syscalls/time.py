@@ -1,9 +1,12 @@
 """Time: every clock reads the host's virtual clock; sleeps park the thread.
 
-All wall and monotonic clocks read the same virtual time (seconds since the epoch,
-starting at the host's start_time), as Shadow does, until a privileged program sets
-CLOCK_REALTIME (clock_settime, settimeofday): the realtime clocks then run that far
-from the others; the machine's clock is never touched. CPU-time clocks read the
+Every clock reads the host's virtual time: the realtime ones the date (seconds since
+the epoch, from the host's start_time), the monotonic and boottime ones the time
+since the host's boot, a second before its start (kernel/clock.py), as on a machine,
+where programs take the boot as realtime - monotonic and compare the clocks with
+/proc/uptime. A privileged program may set CLOCK_REALTIME (clock_settime,
+settimeofday): the realtime clocks then move, the others stay; the machine's clock
+is never touched. CPU-time clocks read the
 deterministic CPU model.
 
 Most reads never reach these handlers: the host's vDSO (trace/vdso.c) answers
@@ -66,14 +69,24 @@ def _clock_value(ctx, clock_id: int) -> int | None:
     if clock_id in REALTIME_CLOCKS:
         return _realtime(ctx) + ctx.engine.clock_offset_ns(ctx.proc.pid, clock_id)
     if clock_id == CLOCK_MONOTONIC_RAW:  # the oscillator's time: not slewed by NTP
-        return ctx.engine.clock.raw_ns + ctx.engine.clock_offset_ns(ctx.proc.pid, clock_id)
-    if clock_id in _WALL_CLOCKS:
+        return ctx.engine.clock.raw_ns + ctx.engine.timens.offset(ctx.proc.pid, clock_id)
+    if clock_id in _WALL_CLOCKS:  # the monotonic ones count from the boot
         return ctx.now_ns + ctx.engine.clock_offset_ns(ctx.proc.pid, clock_id)
     if clock_id in _CPU_CLOCKS:
         return ctx.engine.cpu_time_ns(ctx.task)
     if clock_id < 0:
         return cpu_clock_ns(ctx, clock_id)
     return None
+
+
+def clock_deadline(ctx, clock_id: int, value_ns: int) -> int:
+    """The virtual time at which clock ``clock_id`` reads ``value_ns`` to the caller
+    (an absolute timeout): the realtime clocks as set (clock_settime), the monotonic
+    and boottime ones counting from the boot, all in the caller's time namespace."""
+    deadline = value_ns - ctx.engine.clock_offset_ns(ctx.proc.pid, clock_id)
+    if clock_id in REALTIME_CLOCKS:
+        deadline -= ctx.engine.clock.realtime_offset_ns
+    return deadline
 
 
 def dynamic_clock(clock_id: int) -> bool:
@@ -172,9 +185,7 @@ def _sleep_until_realtime(ctx, clock_id: int, value_ns: int, rem_ptr: int = 0):
     """Park until realtime clock ``clock_id`` reads ``value_ns``: a clock_settime (or
     a leap second, for all but CLOCK_TAI; ADJ_TAI for CLOCK_TAI) meanwhile makes the
     sleep end sooner or later (clock_nanosleep(2) TIMER_ABSTIME)."""
-    deadline = value_ns - ctx.engine.clock.realtime_offset_ns - ctx.engine.clock_offset_ns(
-        ctx.proc.pid, clock_id)
-    block = _sleep_until(ctx, deadline, rem_ptr)
+    block = _sleep_until(ctx, clock_deadline(ctx, clock_id, value_ns), rem_ptr)
     if isinstance(block, Block):
         block.keys = (REALTIME_SET,)
         block.retry = lambda c: _sleep_until_realtime(c, clock_id, value_ns, rem_ptr)
@@ -211,8 +222,8 @@ def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
         # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
         if clock_id in REALTIME_CLOCKS:
             return _sleep_until_realtime(ctx, clock_id, value)
-        # a time of the caller's namespace (time_namespaces(7))
-        return _sleep_until(ctx, value - ctx.engine.timens.offset(ctx.proc.pid, clock_id), 0)
+        # a time since the boot, of the caller's namespace (time_namespaces(7))
+        return _sleep_until(ctx, clock_deadline(ctx, clock_id, value), 0)
     if clock_id == CLOCK_TAI:
         # only a relative CLOCK_REALTIME sleep is the kernel's CLOCK_MONOTONIC one
         # (POSIX's rule): a relative TAI sleep ends at a TAI time, and moves with it
@@ -425,7 +436,7 @@ def _write_offsets(ctx, pid: int, position: int, buf: int, count: int) -> int:
     if ctx.table.get(pid) is None:
         parsed = parse_offsets(data)
         return parsed if isinstance(parsed, int) else -errno.ESRCH
-    now = ctx.now_ns
+    now = ctx.engine.clock.monotonic_ns  # the root's MONOTONIC and BOOTTIME
     return ctx.engine.timens.write_offsets(pid, data, position, capable(ctx, CAP_SYS_TIME),
                                            now, now)
 

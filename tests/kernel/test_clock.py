@@ -130,17 +130,18 @@ def test_burst_conserves_charged_time(steps):
         assert clock.now_ns + burst.unapplied_ns == charged
 def test_on_change_hears_every_new_value():
     """The clock tells its listener (a host's clock page, trace/vdso.py) each value
-    the realtime and monotonic clocks take, and nothing moves it without a call."""
+    the monotonic (since the boot) and realtime clocks take, and nothing moves it
+    without a call."""
     heard, raws = [], []
-    c = VirtualClock(1000)
-    c.on_change = lambda now, real, raw: heard.append((now, real)) or raws.append(raw - now)
-    assert heard == [(1000, 1000)]           # the value at the time it is attached
+    c = VirtualClock(1000, boot_ns=400)
+    c.on_change = lambda mono, real, raw: heard.append((mono, real)) or raws.append(raw - mono)
+    assert heard == [(600, 1000)]           # the value at the time it is attached
     c.advance_to(1500)
     c.advance_by(0)
     c.realtime_offset_ns = -300               # clock_settime(CLOCK_REALTIME, ...)
     c.advance_by(100)
-    assert heard == [(1000, 1000), (1500, 1500), (1500, 1500), (1500, 1200), (1600, 1300)]
+    assert heard == [(600, 1000), (1100, 1500), (1100, 1500), (1100, 1200), (1200, 1300)]
     with pytest.raises(ValueError):
         c.advance_to(1)
-    assert heard[-1] == (1600, 1300) and len(heard) == 5
-    assert raws == [0] * 5   # nothing slews: CLOCK_MONOTONIC_RAW reads the virtual time
+    assert heard[-1] == (1200, 1300) and len(heard) == 5
+    assert raws == [0] * 5   # nothing slews: CLOCK_MONOTONIC_RAW reads CLOCK_MONOTONIC

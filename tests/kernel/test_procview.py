@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from pytest_simproc.kernel import Exited, ProcessTable
+from pytest_simproc.kernel import Exited, ProcessTable, VirtualClock
 from pytest_simproc.kernel.timens import TimeNamespaces
 from pytest_simproc.procview import ProcView
 
@@ -35,8 +35,10 @@ def _host():
                               tasks=[tasks[shell.pid]]),
             sleeper.pid: _usage(0, 0, 0, 0, tasks=[tasks[sleeper.pid]]),
             dead.pid: _usage(10_000_000, 0, 0, 0, tasks=[])}
+    clock = VirtualClock(START)
+    clock.advance_by(10 * S)
     engine = SimpleNamespace(table=table, info=info, tasks_by_tid=tasks, start_time_ns=START,
-                             native_pid_of=lambda pid: None,
+                             native_pid_of=lambda pid: None, clock=clock,
                              uptime_ns=lambda: 10 * S, timens=TimeNamespaces())
     return ProcView(engine)
 
