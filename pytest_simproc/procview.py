@@ -318,7 +318,7 @@ class ProcView:
         raw = _read(f"{native}/sched") if native else None
         info = self.engine.info.get(pid)
         cpu = info.cpu_ns if info is not None else 0
-        values = {b"se.exec_start": _ms(self.engine.uptime_ns()), b"se.vruntime": _ms(cpu),
+        values = {b"se.exec_start": _ms(self.engine.clock.monotonic_ns), b"se.vruntime": _ms(cpu),
                   b"se.sum_exec_runtime": _ms(cpu), b"se.load.weight": b"1048576",
                   b"policy": b"0", b"prio": b"120"}
         if raw is None:

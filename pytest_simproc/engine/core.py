@@ -308,9 +308,6 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
                          rusage.EXEC_SYSTEM_NS)
         self.sched.park(task, deadline_ns=self.clock.now_ns + self.burst.unapplied_ns)
 
-    def uptime_ns(self) -> int:
-        return self.clock.now_ns - self.start_time_ns
-
     def dispositions(self, pid: int) -> SignalDispositions:
         return self.info[pid].dispositions
 

@@ -163,7 +163,7 @@ def times(ctx, buf, *_):
         own = times_ticks(ctx.engine.own_usage(ctx.proc.pid, maxrss=False))
         children = times_ticks(ctx.engine.children_usage(ctx.proc.pid))
         ctx.mem.write(buf, struct.pack("<qqqq", *own, *children))
-    return ctx.engine.uptime_ns() // 10_000_000
+    return ctx.engine.clock.monotonic_ns // 10_000_000
 
 
 def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):

@@ -39,7 +39,7 @@ def _host():
     clock.advance_by(10 * S)
     engine = SimpleNamespace(table=table, info=info, tasks_by_tid=tasks, start_time_ns=START,
                              native_pid_of=lambda pid: None, clock=clock,
-                             uptime_ns=lambda: 10 * S, timens=TimeNamespaces())
+                             timens=TimeNamespaces())
     return ProcView(engine)
 
 
@@ -100,7 +100,7 @@ def test_sched_schedstat_and_timens_offsets_from_the_model():
     assert sched[0] == "sh (1000, #threads: 1)" and set(sched[1]) == {"-"}
     values = {line.split(":")[0].strip(): line.split(":")[1].strip() for line in sched[2:]}
     assert values["se.sum_exec_runtime"] == "1500.000000"      # ms, the CPU model's
-    assert values["se.exec_start"] == "10000.000000"           # the host's uptime
+    assert values["se.exec_start"] == "11000.000000"   # since the boot, a second before the start
     assert values["nr_switches"] == "0"
     assert view.pid_file(1000, None, "schedstat") == b"1500000000 0 0\n"
     assert view.pid_file(1002, None, "timens_offsets") == (
