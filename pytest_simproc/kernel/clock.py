@@ -237,10 +237,6 @@ class VirtualClock:
         gained."""
         return self._now_ns - self.boot_ns - self.rate.gain(self._now_ns)
 
-    def from_monotonic(self, monotonic_ns: int) -> int:
-        """The virtual time at which CLOCK_MONOTONIC reads ``monotonic_ns``."""
-        return monotonic_ns + self.boot_ns
-
     @property
     def elapsed_ns(self) -> int:
         """Virtual time passed since the clock started."""

@@ -166,7 +166,10 @@ class TimerTable:
     def _arm(self, pid: int, timer: _Timer, expiry: int, interval: int,
              on_realtime: bool = False) -> None:
         self._disarm(pid, timer)
-        expiry, interval = min(expiry, KTIME_MAX), min(interval, KTIME_MAX)
+        # a wall timer saturates where CLOCK_MONOTONIC, the kernel's timer base,
+        # reads KTIME_MAX (it counts from the boot: kernel/clock.py)
+        limit = KTIME_MAX if timer.on_cpu else KTIME_MAX + self._clock.boot_ns
+        expiry, interval = min(expiry, limit), min(interval, KTIME_MAX)
         timer.interval = interval
         if not expiry:
             return

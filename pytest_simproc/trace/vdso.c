@@ -13,7 +13,7 @@
 struct clock_page {
     volatile uint32_t seq;
     uint32_t pad;
-    volatile int64_t now_ns;          /* the monotonic clocks */
+    volatile int64_t now_ns;          /* the monotonic clocks: since the host's boot */
     volatile int64_t realtime_ns;     /* CLOCK_REALTIME and its views */
     volatile int64_t tai_ns;          /* CLOCK_TAI - CLOCK_REALTIME (adjtimex(2) tai) */
     volatile int64_t raw_ns;          /* CLOCK_MONOTONIC_RAW: not slewed by NTP */

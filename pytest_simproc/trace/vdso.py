@@ -133,9 +133,11 @@ class ClockPage:
         self.unmapped = False   # set by its host once no program of it lives: reusable
 
     def publish(self, now_ns: int, realtime_ns: int, raw_ns: int | None = None) -> None:
-        """Write the virtual clocks' values (``raw_ns``: CLOCK_MONOTONIC_RAW, which
-        the NTP discipline's slew sets apart: kernel/clock.py ClockRate; the virtual
-        time when None); the sequence word is odd meanwhile."""
+        """Write the virtual clocks' values: ``now_ns`` CLOCK_MONOTONIC's (the time
+        since the host's boot, kernel/clock.py VirtualClock), ``realtime_ns`` the
+        date, ``raw_ns`` CLOCK_MONOTONIC_RAW's, which the NTP discipline's slew sets
+        apart (ClockRate; CLOCK_MONOTONIC's when None); the sequence word is odd
+        meanwhile."""
         self._write((8, struct.pack("<qq", now_ns, realtime_ns)),
                     (32, struct.pack("<q", now_ns if raw_ns is None else raw_ns)))
 
