@@ -14,9 +14,16 @@
  *                shows between 0.5 s and 1.5 s left (timer_gettime(2))
  *   cond         pthread_cond_timedwait on a CLOCK_MONOTONIC condattr 0.1 s ahead:
  *                ETIMEDOUT, at its time, within 2 s
+ *   timens       a new time namespace (unshare(CLONE_NEWTIME), for children only)
+ *                takes a CLOCK_MONOTONIC offset of minus half the time since the
+ *                boot, and refuses one that would put the clock before the boot
+ *                (ERANGE, time_namespaces(7)); "timens: skipped" without the
+ *                privilege (EPERM)
  * Exit status 0. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -166,6 +173,37 @@ static void cond_wait(void)
     say("cond", rc == ETIMEDOUT && end >= target && end - target < 2 * NSEC);
 }
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static int write_offset(long long seconds)
+{
+    char text[64];
+    int n = snprintf(text, sizeof text, "monotonic %lld 0\n", seconds);
+    int fd = open("/proc/self/timens_offsets", O_WRONLY);
+    if (fd < 0)
+        die("open timens_offsets");
+    int rc = write(fd, text, n) == n ? 0 : errno;
+    close(fd);
+    return rc;
+}
+
+static void timens_range(void)
+{
+    if (unshare(CLONE_NEWTIME)) {
+        if (errno != EPERM)
+            die("unshare");
+        out("timens: skipped\n");
+        return;
+    }
+    long long up = now(CLOCK_MONOTONIC) / NSEC;
+    int before_boot = write_offset(-(up + 100)), half = write_offset(-(up / 2));
+    if (verbose)
+        out("  timens errors %d/%d\n", before_boot, half);
+    say("timens", before_boot == ERANGE && half == 0);
+}
+
 int main(int argc, char **argv)
 {
     verbose = argc > 1 && !strcmp(argv[1], "-v");
@@ -174,5 +212,6 @@ int main(int argc, char **argv)
     timerfd_abs();
     posix_timer_abs();
     cond_wait();
+    timens_range();
     return 0;
 }
