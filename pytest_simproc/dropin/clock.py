@@ -227,9 +227,10 @@ _SINCE_BOOT_IDS = frozenset({1, 4, 6, 7, 9})
 @_transparent
 def wall_clock_ns(clock_id: int, depth: int = 1) -> int | None:
     """What ``time.clock_gettime_ns(clock_id)`` reads to the frame ``depth`` up (1:
-    this function's caller): the session's time (the date, or since the boot) where freezegun gives the
-    caller the session's time; None for the machine's clock (another clock, no
-    session's clock on top, a caller freezegun gives the real time)."""
+    this function's caller): the session's time (the date, or since the boot) where
+    freezegun gives the caller the session's time; None for the machine's clock
+    (another clock, no session's clock on top, a caller freezegun gives the real
+    time)."""
     if clock_id not in _REALTIME_IDS and clock_id not in _SINCE_BOOT_IDS:
         return None
     api = sys.modules.get("freezegun.api")
