@@ -143,7 +143,7 @@ class DropinSession:
         self.host_options = options
         self.keep = keep
         self._now = float(options.get("start_time", DEFAULT_START_TIME))
-        # the boot of the test's host, whenever the host starts: a second before the
+        # the boot of the test's host, whenever the host starts: a minute before the
         # session's start (kernel/clock.py); the test's monotonic clocks and
         # /proc/uptime count from it before its first program too (clock.py)
         self.boot_ns = int(round(self._now * 1_000_000_000)) - BOOT_LEAD_NS

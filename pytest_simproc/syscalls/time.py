@@ -2,7 +2,7 @@
 
 Every clock reads the host's virtual time: the realtime ones the date (seconds since
 the epoch, from the host's start_time), the monotonic and boottime ones the time
-since the host's boot, a second before its start (kernel/clock.py), as on a machine,
+since the host's boot, a minute before its start (kernel/clock.py), as on a machine,
 where programs take the boot as realtime - monotonic and compare the clocks with
 /proc/uptime. A privileged program may set CLOCK_REALTIME (clock_settime,
 settimeofday): the realtime clocks then move, the others stay; the machine's clock

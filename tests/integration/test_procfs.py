@@ -169,15 +169,15 @@ def test_proc_files_say_what_a_native_run_says(native, tool):
 
 def test_proc_numbers_are_the_hosts(tool):
     """ppid, pgrp, session, no controlling tty (0, -1), start times in ticks of virtual
-    time since the host's boot, a second before its start (0.5 s after the start:
-    150; init, there from the start: 100), uptime, btime, loadavg."""
+    time since the host's boot, a minute before its start (0.5 s after the start:
+    6050; init, there from the start: 6000), uptime, btime, loadavg."""
     with SimHost(start_time=946684800) as host:
         p = host.spawn([tool("python3"), "-c", VIEW, "numbers"])
         host.run()
         assert (p.exit_status, p.stderr) == (Exited(0), b"")
         assert p.stdout.decode().splitlines()[5:7] == [
-            "numbers ['1000', '1', '1', '0', '-1'] 150 100 \t1001 \t1",
-            "3.00 ['btime 946684799'] 0.00 0.00 0.00 1/3 1001"]
+            "numbers ['1000', '1', '1', '0', '-1'] 6050 6000 \t1001 \t1",
+            "62.00 ['btime 946684740'] 0.00 0.00 0.00 1/3 1001"]
 
 
 def test_page_fault_counters_are_zero_in_a_host():

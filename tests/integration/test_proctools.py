@@ -144,7 +144,7 @@ PSUTIL_OUT = """\
 1000 1 python running
 1001 1000 sleep sleeping
 1002 1000 python zombie
-[1001, 1002] 1.0
+[1001, 1002] 60.0
 ['sleep', '100'] True False
 [1, 1000]
 """

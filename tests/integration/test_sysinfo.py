@@ -19,9 +19,9 @@ def test_sysinfo_uptime_load_and_tasks_are_the_hosts(build):
         p = host.spawn([build("sysinfo"), "exact"])
         host.run()
         assert p.exit_status == Exited(0)
-        # 2.5 virtual seconds since the host's boot, a second before its start,
+        # 2.5 virtual seconds since the host's boot, a minute before its start,
         # rounded up; init, the program and its child; a time namespace's
         # CLOCK_BOOTTIME offset moves the uptime of the processes inside
-        assert p.stdout == (b"uptime 4 loads 0 0 0 procs 3\n"
-                            b"in namespace uptime 104\n"
-                            b"uptime 4 procs 2\n")
+        assert p.stdout == (b"uptime 63 loads 0 0 0 procs 3\n"
+                            b"in namespace uptime 163\n"
+                            b"uptime 63 procs 2\n")

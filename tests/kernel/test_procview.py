@@ -59,17 +59,17 @@ def test_pids_and_tids():
 def test_stat_of_init_a_runner_a_parked_task_and_a_zombie():
     view = _host()
     init = _fields(view.stat(1))
-    # there from the host's start, a second (100 ticks) after its boot
-    assert init[:8] == ["1", "(init)", "S", "0", "1", "1", "0", "-1"] and init[21] == "100"
+    # there from the host's start, a minute (6000 ticks) after its boot
+    assert init[:8] == ["1", "(init)", "S", "0", "1", "1", "0", "-1"] and init[21] == "6000"
     shell = _fields(view.stat(1000))
     # running; utime 1.3 s + stime 0.2 s, cutime 0.01 s + cstime 0.01 s in ticks;
-    # started at the host's start, a second after its boot
+    # started at the host's start, a minute after its boot
     assert shell[:8] == ["1000", "(sh)", "R", "1", "1", "1", "0", "-1"]
-    assert (shell[13], shell[14], shell[15], shell[16], shell[21]) == ("130", "20", "1", "1", "100")
+    assert (shell[13], shell[14], shell[15], shell[16], shell[21]) == ("130", "20", "1", "1", "6000")
     sleeper = _fields(view.stat(1001))
-    assert sleeper[:5] == ["1001", "(sleep)", "S", "1000", "1"] and sleeper[21] == "350"
+    assert sleeper[:5] == ["1001", "(sleep)", "S", "1000", "1"] and sleeper[21] == "6250"
     zombie = _fields(view.stat(1002))
-    assert zombie[:4] == ["1002", "(sh)", "Z", "1000"] and zombie[21] == "400"
+    assert zombie[:4] == ["1002", "(sh)", "Z", "1000"] and zombie[21] == "6300"
     assert len(zombie) == 52  # every field of proc(5)
 
 
@@ -86,10 +86,10 @@ def test_cmdline_and_system_files():
     view = _host()
     assert view.cmdline(1) == b"init\0" and view.cmdline(1002) == b""
     assert view.cmdline(1001) == b"sleep\x00100\x00"
-    # 11 s up (booted a second before the start); 1.5 + 0.01 s used by the processes
-    assert view.uptime() == b"11.00 9.49\n"
+    # 70 s up (booted a minute before the start); 1.5 + 0.01 s used by the processes
+    assert view.uptime() == b"70.00 68.49\n"
     assert view.loadavg() == b"0.00 0.00 0.00 1/4 1002\n"
-    assert b"\nbtime 946684799\n" in view.system_stat()
+    assert b"\nbtime 946684740\n" in view.system_stat()
     assert view.pid_file(1002, None, "environ") == b""
     assert view.pid_file(1, None, "comm") == b"init\n"
 
@@ -100,7 +100,7 @@ def test_sched_schedstat_and_timens_offsets_from_the_model():
     assert sched[0] == "sh (1000, #threads: 1)" and set(sched[1]) == {"-"}
     values = {line.split(":")[0].strip(): line.split(":")[1].strip() for line in sched[2:]}
     assert values["se.sum_exec_runtime"] == "1500.000000"      # ms, the CPU model's
-    assert values["se.exec_start"] == "11000.000000"   # since the boot, a second before the start
+    assert values["se.exec_start"] == "70000.000000"   # since the boot, a minute before the start
     assert values["nr_switches"] == "0"
     assert view.pid_file(1000, None, "schedstat") == b"1500000000 0 0\n"
     assert view.pid_file(1002, None, "timens_offsets") == (
@@ -119,8 +119,8 @@ def test_timens_offsets_and_uptime_follow_the_namespaces():
         b"monotonic          -5         0\nboottime         3600 250000000\n")
     assert view.pid_file(1001, None, "timens_offsets").startswith(b"monotonic           0")
     timens.fork(1000, 1001)
-    assert view.system_file("uptime", 1000).startswith(b"11.00 ")
-    assert view.system_file("uptime", 1001).startswith(b"3611.25 ")
+    assert view.system_file("uptime", 1000).startswith(b"70.00 ")
+    assert view.system_file("uptime", 1001).startswith(b"3670.25 ")
 
 
 def test_stack_is_absent_as_without_config_stacktrace():
