@@ -195,7 +195,11 @@ def _block(session: "DropinSession", match, want: _Want, native):
     return found
 
 
-_NO_USAGE = resource.struct_rusage((0.0, 0.0) + (0,) * 14)
+def _no_usage() -> resource.struct_rusage:
+    """An empty rusage, made at each use: a struct_rusage a module keeps outlives the
+    type's dictionary at interpreter exit, and its dealloc then reads no n_fields
+    (SystemError, "Exception ignored in tp_clear")."""
+    return resource.struct_rusage((0.0, 0.0) + (0,) * 14)
 
 
 def _rusage(session: "DropinSession", event: WaitEvent | None) -> resource.struct_rusage:
@@ -203,7 +207,7 @@ def _rusage(session: "DropinSession", event: WaitEvent | None) -> resource.struc
     them: user and system time from the host's CPU model, ru_maxrss the native one's."""
     usage = session.host._waited_usage(event)
     if usage is None:
-        return _NO_USAGE
+        return _no_usage()
     # a timeval holds microseconds
     return resource.struct_rusage((usage.user_ns // 1000 / 1e6, usage.sys_ns // 1000 / 1e6,
                                    usage.maxrss_kb) + (0,) * 13)
@@ -258,7 +262,7 @@ def _sim_wait3(options):
 
 def _sim_wait4(pid, options):
     if pidcalls.unreaped(pid):
-        return (*pidcalls.reap_unreaped(pid), _NO_USAGE)
+        return (*pidcalls.reap_unreaped(pid), _no_usage())
     session = _session_for_caller()
     found = session and isinstance(pid, int) and _wait4(session, pid, options, _real_wait4)
     return _real_wait4(pid, options) if not found else found
