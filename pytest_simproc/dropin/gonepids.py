@@ -56,6 +56,12 @@ def _native_child(pid: int) -> bool:
     return True
 
 
+def had(pid) -> bool:
+    """``pid`` was a closed host's (not a native child of the calling thread), asked
+    for the test's code: its /proc/<pid> is gone too (procfs.py), as kill(2) says."""
+    return type(pid) is int and pid > 1 and pid in _PIDS and not _native_child(pid)
+
+
 def _asked(number, numbers: set, depth: int) -> bool:
     return (type(number) is int and number > 1 and number in numbers
             and not _in_host_thread() and not _caller_is_native(depth + 2)

@@ -275,3 +275,38 @@ def test_an_interpreter_under_simproc_exits_without_an_ignored_exception(pyteste
                                            timeout=120)
     result.assert_outcomes(passed=2)
     assert "Exception ignored" not in result.stderr.str()
+
+
+PROC = """
+import os
+import subprocess
+
+import psutil
+
+KEPT = []
+
+
+def test_keeps_a_popen():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    KEPT.append(p.pid)
+
+
+def test_proc_agrees_with_kill_on_a_gone_pid():
+    pid = KEPT[0]
+    assert not psutil.pid_exists(pid)
+    assert str(pid) not in os.listdir("/proc") and pid not in psutil.pids()
+    assert not os.path.exists(f"/proc/{pid}")
+"""
+
+
+def test_proc_of_a_gone_pid_is_gone_as_for_kill(pytester, sleepers):
+    """psutil's TestPidsRange: pid_exists (kill(pid, 0)), psutil.pids() (a listing of
+    /proc) and /proc/<pid> agree on a closed host's pid that a machine process has."""
+    mine = sleepers([1000])
+    if not mine:
+        pytest.skip("pid 1000 is the machine's now: no collision to arrange")
+    pytester.makepyfile(PROC)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--simproc",
+                                           timeout=120)
+    result.assert_outcomes(passed=2)
