@@ -21,7 +21,7 @@ import sys
 import threading
 import time as _time
 
-from . import (identity, mpspawn, owngroup, pidcalls, pipes, selfusage, sockets, threadwait,
+from . import (gonepids, identity, mpspawn, owngroup, pidcalls, pipes, selfusage, sockets, threadwait,
                triowait, uvwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
@@ -183,6 +183,7 @@ def uninstall() -> None:
     cls._walked.clear()
     cls._installed = False
     pidcalls.forget_unreaped()
+    gonepids.after_run()   # the closed hosts' numbers stay gone until the interpreter exits
     # modules imported meanwhile may have picked up a fake: give them the real (not
     # where the fakes live, nor time and datetime: freezegun's stop restores those)
     for _, _, attrs in _module_dicts(("pytest_simproc", "freezegun", "time", "datetime")):
@@ -225,9 +226,10 @@ def _sim_kill(pid, sig):
     if pidcalls.unreaped(pid):
         signal_number(sig, bits=64)   # kill(2) of a zombie: no effect
         return None
-    if pidcalls.stale(pid):
+    if pidcalls.stale(pid) or type(pid) is int and (
+            gonepids.gone(pid) or pid < -1 and gonepids.gone_group(-pid)):
         signal_number(sig, bits=64)   # an earlier host's process: gone
-        raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
+        raise gonepids.esrch()
     return _real_kill(identity.real_pid(pid), sig)   # 1: the test itself
 
 
@@ -237,6 +239,9 @@ def _sim_killpg(pgid, sig):
         return owngroup.kill(session, 0, signal_number(sig))  # its own group
     if session is not None and isinstance(pgid, int) and session._owns_group(pgid):
         return session.killpg(pgid, signal_number(sig))
+    if gonepids.gone_group(pgid):   # an earlier host's group: gone
+        signal_number(sig)
+        raise gonepids.esrch()
     return _real_killpg(pgid, sig)
 
 
@@ -248,6 +253,8 @@ def _simulated_group_id(session, pid, attribute: str, real):
         return owngroup.INIT  # the test is the host's init
     proc = session._lookup(pid) if session is not None else None
     if proc is None:
+        if gonepids.gone(pid, 3):   # an earlier host's process
+            raise gonepids.esrch()
         return real(pid)
     if proc.state == "reaped":
         raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))

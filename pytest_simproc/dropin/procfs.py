@@ -42,7 +42,7 @@ from ..kernel.tty import stat_fields
 from ..procview import (BOOT_LEAD_NS, HZ, NSEC, ProcView, with_stat_fields,
                         with_values)
 from ..syscalls.procfs import render_dir, write_rendered
-from . import forking, identity, selfusage
+from . import forking, gonepids, identity, selfusage
 from .routing import _caller_is_native, _in_host_thread, _real_getpid, active_session
 
 _real_open = builtins.open
@@ -218,7 +218,9 @@ class TestView(ProcView):
                                         or self.thread_of(n) is not None):
             return True
         from . import pidcalls
-        return bool(pidcalls._STALE) and n in pidcalls.kept()  # an earlier host's: gone
+        if bool(pidcalls._STALE) and n in pidcalls.kept():
+            return True   # an earlier host's: gone
+        return gonepids.had(n)   # as os.kill says of it
 
     def names_host_pid(self, comps: list[str]) -> bool:
         """Whether ``comps`` start with "proc", a pid the host owns."""

@@ -130,7 +130,8 @@ def _leave(record: _Thread | None, blocked: bool) -> None:
     record.depth -= 1
     if record.depth:
         return
-    now, start = _real_getrusage(_RUSAGE_THREAD), record.start
+    # (the record keeps no struct_rusage past its section: see waiting._no_usage)
+    now, start, record.start = _real_getrusage(_RUSAGE_THREAD), record.start, None
     used = (_ns(now.ru_utime - start.ru_utime), _ns(now.ru_stime - start.ru_stime),
             now.ru_nvcsw - start.ru_nvcsw, now.ru_nivcsw - start.ru_nivcsw,
             int(record.blocked))

@@ -17,7 +17,7 @@ from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
-from . import forking, pidcalls, procfs, selfusage, threadwait
+from . import forking, gonepids, pidcalls, procfs, selfusage, threadwait
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
@@ -209,6 +209,10 @@ class DropinSession:
         if not self._started or self._closed:
             return
         selfusage.session_ending(self)
+        if self._host is not None:
+            # before the session's calls end: a thread of the test that a closing
+            # session lets go (a sleep, a wait) may name one of its pids at once
+            gonepids.remember(self._host)
         if "_cond" in self.__dict__:
             with self._lock:
                 self._closed = True
@@ -233,6 +237,7 @@ class DropinSession:
             finally:
                 if self._host is not None:
                     self._host.close()
+                    gonepids.remember(self._host)   # and those born since
                     pidcalls.keep_unreaped(self)
                 selfusage.session_ended(self)
 

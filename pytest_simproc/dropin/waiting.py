@@ -32,7 +32,7 @@ from ..kernel.table import INIT_PID
 from ..kernel.wait import (__WALL, __WCLONE, __WNOTHREAD, WCONTINUED, WEXITED, WNOHANG,
                            WNOWAIT, WSTOPPED, WUNTRACED, WaitEvent, continue_event,
                            exit_event, stop_event)
-from . import pidcalls
+from . import gonepids, pidcalls
 from .args import c_integer, signal_number
 from .routing import (_real_pidfd_open, _real_pidfd_send_signal, _real_wait, _real_wait3,
                       _real_wait4, _real_waitid, _real_waitpid, _session_for_caller)
@@ -195,7 +195,11 @@ def _block(session: "DropinSession", match, want: _Want, native):
     return found
 
 
-_NO_USAGE = resource.struct_rusage((0.0, 0.0) + (0,) * 14)
+def _no_usage() -> resource.struct_rusage:
+    """An empty rusage, made at each use: a struct_rusage a module keeps outlives the
+    type's dictionary at interpreter exit, and its dealloc then reads no n_fields
+    (SystemError, "Exception ignored in tp_clear")."""
+    return resource.struct_rusage((0.0, 0.0) + (0,) * 14)
 
 
 def _rusage(session: "DropinSession", event: WaitEvent | None) -> resource.struct_rusage:
@@ -203,7 +207,7 @@ def _rusage(session: "DropinSession", event: WaitEvent | None) -> resource.struc
     them: user and system time from the host's CPU model, ru_maxrss the native one's."""
     usage = session.host._waited_usage(event)
     if usage is None:
-        return _NO_USAGE
+        return _no_usage()
     # a timeval holds microseconds
     return resource.struct_rusage((usage.user_ns // 1000 / 1e6, usage.sys_ns // 1000 / 1e6,
                                    usage.maxrss_kb) + (0,) * 13)
@@ -247,6 +251,8 @@ def _sim_waitpid(pid, options):
         return pidcalls.reap_unreaped(pid)
     session = _session_for_caller()
     found = session and isinstance(pid, int) and _wait4(session, pid, options, _real_wait4)
+    if not found and gonepids.waits_for_gone(pid):   # a closed host's child
+        raise gonepids.echild()
     return _real_waitpid(pid, options) if not found else found[:2]
 
 
@@ -258,9 +264,11 @@ def _sim_wait3(options):
 
 def _sim_wait4(pid, options):
     if pidcalls.unreaped(pid):
-        return (*pidcalls.reap_unreaped(pid), _NO_USAGE)
+        return (*pidcalls.reap_unreaped(pid), _no_usage())
     session = _session_for_caller()
     found = session and isinstance(pid, int) and _wait4(session, pid, options, _real_wait4)
+    if not found and gonepids.waits_for_gone(pid):   # a closed host's child
+        raise gonepids.echild()
     return _real_wait4(pid, options) if not found else found
 
 
@@ -268,6 +276,8 @@ def _sim_wait4(pid, options):
 def _sim_waitid(idtype, id, options):
     session = _session_for_caller()
     found = session and _waitid(session, idtype, id, options)
+    if not found and gonepids.waitid_for_gone(idtype, id):   # a closed host's child
+        raise gonepids.echild()
     return _real_waitid(idtype, id, options) if not found else found[0]
 
 
@@ -380,6 +390,8 @@ def _pidfd(session: "DropinSession", fd) -> _PidFd | None:
 def _sim_pidfd_open(pid, flags=0):
     session = _session_for_caller()
     if session is None or session._lookup(pid) is None:
+        if gonepids.gone(pid):   # a closed host's process
+            raise _error(errno.ESRCH)
         return _real_pidfd_open(pid, flags)
     if c_integer(flags, signed=False) & ~(PIDFD_NONBLOCK | PIDFD_THREAD):
         raise _error(errno.EINVAL)
