@@ -61,11 +61,13 @@ class SignalDelivery:
 
     def queue_signal(self, caller: int, tgid: int, tid, sig: int, info: bytes) -> int:
         """rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2) with the caller's siginfo."""
-        info = delivery.sigqueueinfo(self.table, caller, tgid, tid, sig, info)
+        task = self.tasks_by_tid.get(tid) if tid is not None else None
+        info = delivery.sigqueueinfo(self.table, caller, tgid, tid, sig, info,
+                                     task.proc.pid if task is not None else None)
         if isinstance(info, int):
             return info
         if sig:
-            self._post_signal(tgid, sig, info)
+            self._post_signal(tgid, sig, info, task)
         return 0
 
     def raise_sigpipe(self, task: Task) -> None:

@@ -236,8 +236,12 @@ def _queue(ctx, tgid, tid, sig, info_ptr):
         if thread is not None:
             tgid = thread.proc.pid  # a thread's id names its process (kill(2) does the same)
 
+    thread = ctx.engine.tasks_by_tid.get(tid) if tid is not None else None
+    if thread is not None and thread.proc.pid != tgid:
+        thread = None  # not that process's: ESRCH, from the kernel model
+
     def send(n):
-        if tid is None and not _may_signal(ctx, tgid, n):
+        if (tid is None or thread is not None) and not _may_signal(ctx, tgid, n, thread):
             return -errno.EPERM
         # RLIMIT_SIGPENDING: the kernel's own codes (>= 0, allowed only to oneself)
         # bypass the limit
