@@ -1,0 +1,86 @@
+/* Waits on message queues: mq_timedreceive(2) until an absolute time of the
+ * program's own CLOCK_REALTIME (ETIMEDOUT), until a child sends (the message), and
+ * until a handler without SA_RESTART runs (EINTR); msgrcv(2) until a child sends, and
+ * until the queue is removed (EIDRM). */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdlib.h>
+#include <sys/msg.h>
+#include "common.h"
+
+static void on_usr1(int sig) { (void)sig; }
+
+struct msg { long type; char text[16]; };
+
+int main(void)
+{
+    char name[64], buf[64];
+    snprintf(name, sizeof name, "/simproc_msgwait_%d", getpid());
+    struct mq_attr attr = {.mq_maxmsg = 4, .mq_msgsize = 16};
+    mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+    if (q < 0)
+        die("mq_open");
+    mq_unlink(name);
+    struct timespec t0, t1, abs;
+    clock_gettime(CLOCK_REALTIME, &abs);
+    abs.tv_sec += 2;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long r = mq_timedreceive(q, buf, sizeof buf, NULL, &abs);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    out("mq_timedreceive(empty, 2 s) = %ld %s after >= 2 s: %d\n", r, errname(errno),
+        t1.tv_sec - t0.tv_sec >= 2 || (t1.tv_sec - t0.tv_sec == 1 && t1.tv_nsec >= t0.tv_nsec));
+
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(100000);
+        mq_send(q, "hello", 5, 3);
+        _exit(0);
+    }
+    clock_gettime(CLOCK_REALTIME, &abs);
+    abs.tv_sec += 10;
+    unsigned prio = 0;
+    r = mq_timedreceive(q, buf, sizeof buf, &prio, &abs);
+    out("mq_timedreceive(sent by a child) = %ld '%.*s' prio %u\n", r, (int)(r > 0 ? r : 0), buf, prio);
+    waitpid(child, NULL, 0);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    pid_t me = getpid();
+    child = fork();
+    if (child == 0) {
+        usleep(100000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    r = mq_timedreceive(q, buf, sizeof buf, NULL, &abs);
+    out("mq_timedreceive(a handler runs) = %ld %s\n", r, errname(errno));
+    waitpid(child, NULL, 0);
+
+    int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    if (id < 0)
+        die("msgget");
+    child = fork();
+    if (child == 0) {
+        struct msg m = {.type = 2, .text = "queued"};
+        usleep(100000);
+        msgsnd(id, &m, sizeof m.text, 0);
+        _exit(0);
+    }
+    struct msg got;
+    r = msgrcv(id, &got, sizeof got.text, 2, 0);
+    out("msgrcv(sent by a child) = %ld '%s'\n", r, r > 0 ? got.text : "");
+    waitpid(child, NULL, 0);
+    child = fork();
+    if (child == 0) {
+        usleep(100000);
+        msgctl(id, IPC_RMID, NULL);
+        _exit(0);
+    }
+    r = msgrcv(id, &got, sizeof got.text, 0, 0);
+    out("msgrcv(queue removed) = %ld %s\n", r, errname(errno));
+    waitpid(child, NULL, 0);
+    return 0;
+}
