@@ -1,17 +1,19 @@
-"""Message queues: waits the host must own, with virtual timeouts.
+"""Message queues and semaphores: waits the host must own, with virtual timeouts.
 
-A program blocked natively in mq_timedreceive(2) or msgrcv(2) would freeze the host
-(one process runs at a time), and an absolute timeout would count against the
+A program blocked natively in mq_timedreceive(2), msgrcv(2) or semop(2) would freeze
+the host (one process runs at a time), and its timeout would count against the
 machine's clock, not the host's. Each of these calls runs natively once without
 waiting (the queue's description made O_NONBLOCK for the call, IPC_NOWAIT added for
 System V), so that the kernel makes its own checks and does the work when it can;
-when it could not without waiting, the program is parked until the queue changes
-(the host looks when nothing else can run), its virtual timeout passes (ETIMEDOUT,
-mq_send(3)) or a handler interrupts it, and then runs the call again. POSIX queue
-calls restart after SA_RESTART handlers; System V ones never do (signal(7)). A queue
-removed while the program waits gives EIDRM (msgrcv(2)).
+when it could not without waiting, the program is parked until the queue or the set
+changes (the host looks when nothing else can run), its virtual timeout passes
+(ETIMEDOUT for POSIX queues, mq_send(3); EAGAIN for semtimedop(2)) or a handler
+interrupts it, and then runs the call again. POSIX queue calls restart after
+SA_RESTART handlers; System V ones never do (signal(7)). A set or queue removed while
+the program waits gives EIDRM (msgrcv(2), semop(2)).
 
-Not yet: semop(2) and semtimedop(2) still wait natively (the watchdog reports them).
+Not modelled: a semop(2) with IPC_NOWAIT on some of its operations runs natively as
+it is, and waits natively if another of them blocks (the watchdog reports it).
 """
 from __future__ import annotations
 
@@ -23,19 +25,22 @@ import select
 import struct
 
 from ..kernel.timers import REALTIME_SET
-from .args import read_timespec, s32, u32
-from .outcome import Block, Native
+from .args import Invalid, read_timespec, s32, u32
+from .outcome import Block, Native, scratch_copy
 from .probe import _probe
 from .registry import handles
 
 IPC_NOWAIT = 0o4000
-IPC_STAT = 2
+IPC_STAT, GETALL = 2, 13
 CLOCK_REALTIME = 0
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _msgctl = _libc.msgctl
 _msgctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
-_MSQID_DS = 120   # sizeof(struct msqid_ds)
+_semctl = _libc.semctl
+_semctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+_MSQID_DS, _SEMID_DS = 120, 104   # sizeof(struct msqid_ds), sizeof(struct semid_ds)
+_SEM_NSEMS = 80                   # offsetof(struct semid_ds, sem_nsems)
 
 
 def _queue_state(msqid: int):
@@ -45,48 +50,58 @@ def _queue_state(msqid: int):
     return buf.raw if _msgctl(msqid, IPC_STAT, buf) == 0 else None
 
 
-# tasks whose System V call waited and runs again once woken (id(task): the id it
-# waited on): EINVAL then means the queue was removed meanwhile
-_waited: dict[int, int] = {}
+def _set_state(semid: int):
+    """What a change of semaphore set ``semid`` changes (its IPC_STAT and every
+    value), None once it is gone."""
+    ds = ctypes.create_string_buffer(_SEMID_DS)
+    if _semctl(semid, 0, IPC_STAT, ds) != 0:
+        return None
+    nsems = struct.unpack_from("<Q", ds.raw, _SEM_NSEMS)[0]
+    values = ctypes.create_string_buffer(2 * max(1, nsems))
+    if _semctl(semid, 0, GETALL, values) != 0:
+        return None
+    return ds.raw + values.raw
 
 
-def _park_until_changed(ctx, state, key: int, retry, deadline_ns, on_timeout):
-    """Park until ``state(key)`` differs from now (or the queue is gone); a handler
-    interrupts with EINTR (System V calls never restart: signal(7))."""
-    before = state(key)
+# tasks whose System V call waited and runs again once woken: id(task) -> (the id
+# it waited on, its deadline). EINVAL then means the set or queue was removed
+# meanwhile, and a semtimedop(2) keeps the deadline of its first entry
+_waits: dict[int, tuple] = {}
+
+
+def _sysv(ctx, native: Native, would_wait: int, state, key: int, timeout_ns=None):
+    """Run a System V call natively as ``native`` says (IPC_NOWAIT added); a
+    ``would_wait`` error means it would have slept: park until ``state(key)``
+    changes, then run it again. A handler interrupts it with EINTR (never restarted:
+    signal(7)); semtimedop(2)'s timeout gives EAGAIN."""
     task = id(ctx.task)
+    prior = _waits.pop(task, None)
+    rerun = prior is not None and prior[0] == key
+    deadline = prior[1] if rerun else (
+        None if timeout_ns is None else ctx.now_ns + timeout_ns)
 
     def ended(result):
-        _waited.pop(task, None)
+        _waits.pop(task, None)
         return result
 
-    def woken(c):
-        _waited[task] = key
-        return retry(c)
-
-    return Block(retry=woken, ready=lambda: state(key) != before, deadline_ns=deadline_ns,
-                 on_timeout=lambda c: ended(on_timeout(c)),
-                 on_interrupt=lambda _c: ended(-errno.EINTR))
-
-
-def _removed_while_waiting(ctx, key: int, result: int) -> int:
-    if _waited.pop(id(ctx.task), None) == key and result == -errno.EINVAL:
-        return -errno.EIDRM  # removed while it waited (the id now names nothing)
-    return result
-
-
-def _sysv(ctx, reg: str, flags: int, would_wait: int, state, key: int):
-    """Run a System V call natively with IPC_NOWAIT added in ``reg``; a
-    ``would_wait`` error means it would have slept: park, then run it again."""
-    if flags & IPC_NOWAIT:
-        return Native()  # the program's own non-blocking call
+    def woken(_c):
+        _waits[task] = (key, deadline)
+        return Native()  # the call, from its entry again
 
     def finished(c, result):
         if result == -would_wait:
-            return _park_until_changed(c, state, key, lambda _c: Native(), None, None)
-        return _removed_while_waiting(c, key, result)
+            if deadline is not None and deadline <= c.now_ns:
+                return -errno.EAGAIN
+            before = state(key)
+            return Block(retry=woken, ready=lambda: state(key) != before,
+                         deadline_ns=deadline, on_timeout=lambda _c: ended(-errno.EAGAIN),
+                         on_interrupt=lambda _c: ended(-errno.EINTR))
+        if rerun and result == -errno.EINVAL:
+            return -errno.EIDRM  # removed while it waited (the id now names nothing)
+        return result
 
-    return Native(regs={reg: flags | IPC_NOWAIT}, on_exit=finished)
+    native.on_exit = finished
+    return native
 
 
 MSG_COPY = 0o40000
@@ -94,14 +109,48 @@ MSG_COPY = 0o40000
 
 @handles("msgrcv")
 def msgrcv(ctx, msqid, msgp, msgsz, msgtyp, msgflg, *_):
-    if u32(msgflg) & MSG_COPY:
-        return Native()  # it never waits: without IPC_NOWAIT it is EINVAL (msgrcv(2))
-    return _sysv(ctx, "r8", u32(msgflg), errno.ENOMSG, _queue_state, s32(msqid))
+    flags = u32(msgflg)
+    if flags & (MSG_COPY | IPC_NOWAIT):
+        # the program's own non-blocking call; a MSG_COPY without IPC_NOWAIT is EINVAL
+        return Native()
+    return _sysv(ctx, Native(regs={"r8": flags | IPC_NOWAIT}), errno.ENOMSG, _queue_state,
+                 s32(msqid))
 
 
 @handles("msgsnd")
 def msgsnd(ctx, msqid, msgp, msgsz, msgflg, *_):
-    return _sysv(ctx, "r10", u32(msgflg), errno.EAGAIN, _queue_state, s32(msqid))
+    flags = u32(msgflg)
+    if flags & IPC_NOWAIT:
+        return Native()
+    return _sysv(ctx, Native(regs={"r10": flags | IPC_NOWAIT}), errno.EAGAIN, _queue_state,
+                 s32(msqid))
+
+
+_SEMBUF = 6     # struct sembuf: sem_num, sem_op, sem_flg (unsigned short, short, short)
+_SEMOPM = 500   # the most operations in one call (semop(2): E2BIG beyond)
+_SEMTIMEDOP = 220
+
+
+@handles("semop", "semtimedop")
+def semop(ctx, semid, sops, nsops, timeout_ptr=0, *_):
+    if ctx.name == "semop":
+        timeout_ptr = 0
+    nsops = u32(nsops)
+    if not 0 < nsops <= _SEMOPM:
+        return Native()  # EINVAL, E2BIG: the kernel's
+    try:
+        raw = ctx.mem.read(sops, _SEMBUF * nsops)
+        timeout = read_timespec(ctx, timeout_ptr) if timeout_ptr else None
+    except (OSError, Invalid):
+        return Native()  # EFAULT, EINVAL: the kernel's, without a wait
+    ops = [struct.unpack_from("<Hhh", raw, _SEMBUF * i) for i in range(nsops)]
+    if any(flg & IPC_NOWAIT for _num, _op, flg in ops):
+        return Native()  # see the module's note
+    nowait = b"".join(struct.pack("<Hhh", num, op, flg | IPC_NOWAIT) for num, op, flg in ops)
+    # the program's operations with IPC_NOWAIT, in a copy (its own may be read-only);
+    # the timeout is the host's to keep: none for the native call
+    native = Native(regs={"orig_rax": _SEMTIMEDOP, "rsi": scratch_copy(ctx, nowait), "r10": 0})
+    return _sysv(ctx, native, errno.EAGAIN, _set_state, s32(semid), timeout)
 
 
 # ---------------------------------------------------------------- POSIX message queues

@@ -1,12 +1,15 @@
-/* Waits on message queues: mq_timedreceive(2) until an absolute time of the
- * program's own CLOCK_REALTIME (ETIMEDOUT), until a child sends (the message), and
- * until a handler without SA_RESTART runs (EINTR); msgrcv(2) until a child sends, and
- * until the queue is removed (EIDRM). */
+/* Waits on message queues and semaphores: mq_timedreceive(2) until an absolute time
+ * of the program's own CLOCK_REALTIME (ETIMEDOUT), until a child sends (the message),
+ * and until a handler without SA_RESTART runs (EINTR); msgrcv(2) until a child sends,
+ * and until the queue is removed (EIDRM); semop(2) until a child adds to the
+ * semaphore, until a handler runs (EINTR, SA_RESTART or not) and until the set is
+ * removed (EIDRM); semtimedop(2) until its timeout (EAGAIN). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <mqueue.h>
 #include <stdlib.h>
 #include <sys/msg.h>
+#include <sys/sem.h>
 #include "common.h"
 
 static void on_usr1(int sig) { (void)sig; }
@@ -81,6 +84,47 @@ int main(void)
     }
     r = msgrcv(id, &got, sizeof got.text, 0, 0);
     out("msgrcv(queue removed) = %ld %s\n", r, errname(errno));
+    waitpid(child, NULL, 0);
+
+    int sem = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    if (sem < 0)
+        die("semget");
+    struct sembuf down = {.sem_num = 1, .sem_op = -1};
+    child = fork();
+    if (child == 0) {
+        struct sembuf up = {.sem_num = 1, .sem_op = 1};
+        usleep(100000);
+        semop(sem, &up, 1);
+        _exit(0);
+    }
+    r = semop(sem, &down, 1);
+    out("semop(-1, a child adds 1) = %ld, value %d\n", r, semctl(sem, 1, GETVAL));
+    waitpid(child, NULL, 0);
+    struct timespec wait = {1, 500000000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r = semtimedop(sem, &down, 1, &wait);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    out("semtimedop(-1, 1.5 s) = %ld %s after >= 1.5 s: %d\n", r, errname(errno), ms >= 1500);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    child = fork();
+    if (child == 0) {
+        usleep(100000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    r = semop(sem, &down, 1);
+    out("semop(-1, an SA_RESTART handler runs) = %ld %s\n", r, errname(errno));
+    waitpid(child, NULL, 0);
+    child = fork();
+    if (child == 0) {
+        usleep(100000);
+        semctl(sem, 0, IPC_RMID);
+        _exit(0);
+    }
+    r = semop(sem, &down, 1);
+    out("semop(set removed) = %ld %s\n", r, errname(errno));
     waitpid(child, NULL, 0);
     return 0;
 }
