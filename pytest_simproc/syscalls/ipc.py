@@ -194,3 +194,25 @@ def _ready(fd: int, events: int) -> bool:
     poller = select.poll()
     poller.register(fd, events)
     return bool(poller.poll(0))
+
+
+SIGEV_SIGNAL = 0
+
+
+@handles("mq_notify")
+def mq_notify(ctx, mqdes, sevp, *_):
+    """Natively; a registration for a signal (SIGEV_SIGNAL) tells the host that the
+    kernel may hold that signal pending for the process (syscalls/signal.py)."""
+    if not sevp:
+        return Native()
+    try:
+        notify = struct.unpack("<i", ctx.mem.read(sevp + 12, 4))[0]  # sigev_notify
+    except OSError:
+        return Native()
+
+    def registered(c, result):
+        if result == 0 and notify == SIGEV_SIGNAL:
+            c.engine.mq_notifying.add(c.proc.pid)
+        return result
+
+    return Native(on_exit=registered)

@@ -12,6 +12,7 @@ EXPECTED = b"""\
 mq_timedreceive(empty, 2 s) = -1 ETIMEDOUT after >= 2 s: 1
 mq_timedreceive(sent by a child) = 5 'hello' prio 3
 mq_timedreceive(a handler runs) = -1 EINTR
+mq_notify: SIGUSR2 code SI_MESGQ 1, from the sender 1, value 42
 msgrcv(sent by a child) = 16 'queued'
 msgrcv(queue removed) = -1 E#43
 semop(-1, a child adds 1) = 0, value 0

@@ -1,6 +1,7 @@
 /* Waits on message queues and semaphores: mq_timedreceive(2) until an absolute time
  * of the program's own CLOCK_REALTIME (ETIMEDOUT), until a child sends (the message),
- * and until a handler without SA_RESTART runs (EINTR); msgrcv(2) until a child sends,
+ * and until a handler without SA_RESTART runs (EINTR); mq_notify(3)'s signal when a
+ * child sends (SI_MESGQ, the sender's pid); msgrcv(2) until a child sends,
  * and until the queue is removed (EIDRM); semop(2) until a child adds to the
  * semaphore, until a handler runs (EINTR, SA_RESTART or not) and until the set is
  * removed (EIDRM); semtimedop(2) until its timeout (EAGAIN). */
@@ -60,6 +61,26 @@ int main(void)
     }
     r = mq_timedreceive(q, buf, sizeof buf, NULL, &abs);
     out("mq_timedreceive(a handler runs) = %ld %s\n", r, errname(errno));
+    waitpid(child, NULL, 0);
+
+    sigset_t usr2;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &usr2, NULL);
+    struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2,
+                          .sigev_value.sival_int = 42};
+    if (mq_notify(q, &ev))
+        die("mq_notify");
+    child = fork();
+    if (child == 0) {
+        usleep(100000);
+        mq_send(q, "note", 4, 0);
+        _exit(0);
+    }
+    siginfo_t si;
+    int sig = sigwaitinfo(&usr2, &si);
+    out("mq_notify: %s code SI_MESGQ %d, from the sender %d, value %d\n", signame(sig),
+        si.si_code == SI_MESGQ, si.si_pid == child, si.si_value.sival_int);
     waitpid(child, NULL, 0);
 
     int id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
