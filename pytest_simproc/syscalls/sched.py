@@ -11,6 +11,7 @@ task stands for it, is answered by the model (kernel/sched.py). Nice values are 
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
 from ..kernel import nice, sched
@@ -43,8 +44,7 @@ def translated(ctx, reg: str, pid: int):
 
 
 @handles("sched_setscheduler", "sched_getscheduler",
-         "sched_setparam", "sched_getparam", "sched_rr_get_interval", "sched_setattr",
-         "get_robust_list")
+         "sched_setparam", "sched_getparam", "sched_rr_get_interval", "get_robust_list")
 def by_pid(ctx, pid, *args):
     pid = s32(pid)
     if pid < 0:
@@ -129,6 +129,42 @@ def kcmp(ctx, pid1, pid2, *_):
             return -errno.ESRCH
         regs[reg] = task.native
     return Native(regs=regs)
+
+
+@handles("sched_setattr")
+def sched_setattr(ctx, pid, attr, flags, *_):
+    """Natively, on the native task. The host pins each program to one CPU (one runs
+    at a time; the tracer's stops cost less there), but the kernel admits
+    SCHED_DEADLINE only for a task whose affinity spans its root domain
+    (sched_setattr(2): EPERM): a program that did not narrow its own affinity
+    (sched_setaffinity(2), which the host records) is unpinned for the call, and stays
+    so if it succeeds (a deadline task's affinity cannot shrink again)."""
+    outcome = by_pid(ctx, pid, attr, flags)
+    if not isinstance(outcome, Native) or not attr:
+        return outcome
+    target = host_task(ctx, s32(pid)) if s32(pid) else ctx.task
+    try:
+        policy = struct.unpack("<I", ctx.mem.read(attr + _ATTR_POLICY, 4))[0]
+    except OSError:
+        return outcome  # EFAULT: the kernel's
+    if policy != sched.SCHED_DEADLINE or target.proc.affinity is not None:
+        return outcome
+    try:
+        pinned = os.sched_getaffinity(target.native)
+        os.sched_setaffinity(target.native, ctx.engine.cpus)
+    except OSError:
+        return outcome
+
+    def repin_unless_admitted(c, result):
+        if result != 0:
+            try:
+                os.sched_setaffinity(target.native, pinned)
+            except OSError:
+                pass
+        return result
+
+    outcome.on_exit = repin_unless_admitted
+    return outcome
 
 
 # struct sched_attr (sched_getattr(2)): the policy at 4, sched_nice at 16; the policies
