@@ -12,6 +12,9 @@ interrupts it, and then runs the call again. POSIX queue calls restart after
 SA_RESTART handlers; System V ones never do (signal(7)). A set or queue removed while
 the program waits gives EIDRM (msgrcv(2), semop(2)).
 
+What msgctl(2) IPC_STAT shows of a queue's last send and receive (times, pids) is
+the host's (kernel/ipcstamps.py); semaphores' sem_otime and GETPID stay the kernel's.
+
 Not modelled: a semop(2) with IPC_NOWAIT on some of its operations runs natively as
 it is, and waits natively if another of them blocks (the watchdog reports it).
 """
@@ -24,6 +27,7 @@ import os
 import select
 import struct
 
+from ..kernel.ipcstamps import MSQID_FIELDS, RECEIVE_FIELDS, SEND_FIELDS
 from ..kernel.timers import REALTIME_SET
 from .args import Invalid, read_timespec, s32, u32
 from .outcome import Block, Native, scratch_copy
@@ -69,7 +73,23 @@ def _set_state(semid: int):
 _waits: dict[int, tuple] = {}
 
 
-def _sysv(ctx, native: Native, would_wait: int, state, key: int, timeout_ns=None):
+def _stamp(ctx, msqid: int, fields) -> None:
+    """A send or receive of queue ``msqid`` succeeded: note what the kernel stamped
+    and what the host's kernel stamps (kernel/ipcstamps.py)."""
+    raw = _queue_state(msqid)
+    if raw is None:
+        return
+    virtual = {"msg_stime": ctx.engine.clock.realtime_ns // 1_000_000_000,
+               "msg_rtime": ctx.engine.clock.realtime_ns // 1_000_000_000,
+               "msg_lspid": ctx.proc.pid, "msg_lrpid": ctx.proc.pid}
+    for field in fields:
+        offset, size = MSQID_FIELDS[field]
+        native = int.from_bytes(raw[offset:offset + size], "little", signed=True)
+        ctx.engine.ipc_stamps.note(msqid, field, native, virtual[field])
+
+
+def _sysv(ctx, native: Native, would_wait: int, state, key: int, timeout_ns=None,
+          done=None):
     """Run a System V call natively as ``native`` says (IPC_NOWAIT added); a
     ``would_wait`` error means it would have slept: park until ``state(key)``
     changes, then run it again. A handler interrupts it with EINTR (never restarted:
@@ -98,6 +118,8 @@ def _sysv(ctx, native: Native, would_wait: int, state, key: int, timeout_ns=None
                          on_interrupt=lambda _c: ended(-errno.EINTR))
         if rerun and result == -errno.EINVAL:
             return -errno.EIDRM  # removed while it waited (the id now names nothing)
+        if result >= 0 and done is not None:
+            done(c)
         return result
 
     native.on_exit = finished
@@ -110,20 +132,64 @@ MSG_COPY = 0o40000
 @handles("msgrcv")
 def msgrcv(ctx, msqid, msgp, msgsz, msgtyp, msgflg, *_):
     flags = u32(msgflg)
-    if flags & (MSG_COPY | IPC_NOWAIT):
-        # the program's own non-blocking call; a MSG_COPY without IPC_NOWAIT is EINVAL
-        return Native()
+    done = lambda c: _stamp(c, s32(msqid), RECEIVE_FIELDS)  # noqa: E731
+    if flags & MSG_COPY:
+        return Native()  # a copy is no receive; without IPC_NOWAIT it is EINVAL
+    if flags & IPC_NOWAIT:
+        return _as_is(done)  # the program's own non-blocking call
     return _sysv(ctx, Native(regs={"r8": flags | IPC_NOWAIT}), errno.ENOMSG, _queue_state,
-                 s32(msqid))
+                 s32(msqid), done=done)
+
+
+def _as_is(done) -> Native:
+    def finished(c, result):
+        if result >= 0:
+            done(c)
+        return result
+    return Native(on_exit=finished)
 
 
 @handles("msgsnd")
 def msgsnd(ctx, msqid, msgp, msgsz, msgflg, *_):
     flags = u32(msgflg)
+    done = lambda c: _stamp(c, s32(msqid), SEND_FIELDS)  # noqa: E731
     if flags & IPC_NOWAIT:
-        return Native()
+        return _as_is(done)
     return _sysv(ctx, Native(regs={"r10": flags | IPC_NOWAIT}), errno.EAGAIN, _queue_state,
-                 s32(msqid))
+                 s32(msqid), done=done)
+
+
+IPC_RMID, MSG_STAT, MSG_STAT_ANY = 0, 11, 13
+
+
+@handles("msgctl")
+def msgctl(ctx, msqid, cmd, buf, *_):
+    """Natively; what IPC_STAT (MSG_STAT, MSG_STAT_ANY: by index) shows of the last
+    send and receive the host saw is the host's (kernel/ipcstamps.py)."""
+    cmd = s32(cmd) & 0xFF   # without IPC_64
+    stamps = ctx.engine.ipc_stamps
+    if cmd == IPC_RMID:
+        def removed(c, result):
+            if result == 0:
+                stamps.forget(s32(msqid))
+            return result
+        return Native(on_exit=removed)
+    if cmd not in (IPC_STAT, MSG_STAT, MSG_STAT_ANY) or not buf:
+        return Native()
+
+    def shown(c, result):
+        if result < 0:
+            return result
+        ident = s32(msqid) if cmd == IPC_STAT else result
+        for field, (offset, size) in MSQID_FIELDS.items():
+            raw = c.mem.read(buf + offset, size)
+            native = int.from_bytes(raw, "little", signed=True)
+            value = stamps.shown(ident, field, native)
+            if value != native:
+                c.mem.write(buf + offset, value.to_bytes(size, "little", signed=True))
+        return result
+
+    return Native(on_exit=shown)
 
 
 _SEMBUF = 6     # struct sembuf: sem_num, sem_op, sem_flg (unsigned short, short, short)

@@ -3,7 +3,8 @@ absolute timeout is the host's CLOCK_REALTIME (it timed out at once: the machine
 clock is years past the host's), a message or a handler ends the wait; msgrcv(2) and
 semop(2) waited natively, where the watchdog killed them, and now wait in the host
 for a message, a semaphore's change, the removal (EIDRM, printed E#43), a handler
-(EINTR, SA_RESTART or not) or semtimedop(2)'s virtual timeout (EAGAIN)."""
+(EINTR, SA_RESTART or not) or semtimedop(2)'s virtual timeout (EAGAIN); msgctl(2)
+shows the host's pids and times of the last send and receive."""
 from __future__ import annotations
 
 from .conftest import same_as_native
@@ -14,6 +15,7 @@ mq_timedreceive(sent by a child) = 5 'hello' prio 3
 mq_timedreceive(a handler runs) = -1 EINTR
 mq_notify: SIGUSR2 code SI_MESGQ 1, from the sender 1, value 42
 msgrcv(sent by a child) = 16 'queued'
+IPC_STAT: last sender the child 1, last receiver me 1, times now 1 1
 msgrcv(queue removed) = -1 E#43
 semop(-1, a child adds 1) = 0, value 0
 semtimedop(-1, 1.5 s) = -1 EAGAIN after >= 1.5 s: 1

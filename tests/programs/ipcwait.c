@@ -1,7 +1,8 @@
 /* Waits on message queues and semaphores: mq_timedreceive(2) until an absolute time
  * of the program's own CLOCK_REALTIME (ETIMEDOUT), until a child sends (the message),
  * and until a handler without SA_RESTART runs (EINTR); mq_notify(3)'s signal when a
- * child sends (SI_MESGQ, the sender's pid); msgrcv(2) until a child sends,
+ * child sends (SI_MESGQ, the sender's pid); msgrcv(2) until a child sends (and msgctl(2)'s
+ * record of who sent and received it, and when),
  * and until the queue is removed (EIDRM); semop(2) until a child adds to the
  * semaphore, until a handler runs (EINTR, SA_RESTART or not) and until the set is
  * removed (EIDRM); semtimedop(2) until its timeout (EAGAIN). */
@@ -95,8 +96,16 @@ int main(void)
     }
     struct msg got;
     r = msgrcv(id, &got, sizeof got.text, 2, 0);
+    time_t after = time(NULL);
     out("msgrcv(sent by a child) = %ld '%s'\n", r, r > 0 ? got.text : "");
     waitpid(child, NULL, 0);
+    struct msqid_ds ds;
+    if (msgctl(id, IPC_STAT, &ds))
+        die("msgctl");
+    out("IPC_STAT: last sender the child %d, last receiver me %d, times now %d %d\n",
+        ds.msg_lspid == child, ds.msg_lrpid == getpid(),
+        ds.msg_stime >= after - 1 && ds.msg_stime <= after,
+        ds.msg_rtime >= after - 1 && ds.msg_rtime <= after);
     child = fork();
     if (child == 0) {
         usleep(100000);
