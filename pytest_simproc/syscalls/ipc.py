@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
-import os
 import select
 import struct
 
@@ -31,7 +29,7 @@ from ..kernel.ipcstamps import MSQID_FIELDS, RECEIVE_FIELDS, SEND_FIELDS
 from ..kernel.timers import REALTIME_SET
 from .args import Invalid, read_timespec, s32, u32
 from .outcome import Block, Native, scratch_copy
-from .probe import _probe
+from .probe import _probe, once_nonblocking
 from .registry import handles
 
 IPC_NOWAIT = 0o4000
@@ -229,11 +227,7 @@ def mq_timed(ctx, mqdes, msg_ptr, msg_len, msg_prio, abs_timeout, *_):
     if probe.nonblocking or _ready(probe.fd, events):
         probe.close()
         return Native()
-    flags = probe.flags
-    fcntl.fcntl(probe.fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-
     def finished(c, result):
-        fcntl.fcntl(probe.fd, fcntl.F_SETFL, flags)
         if result != -errno.EAGAIN:
             probe.close()
             return result
@@ -253,7 +247,7 @@ def mq_timed(ctx, mqdes, msg_ptr, msg_len, msg_prio, abs_timeout, *_):
                 return -errno.ETIMEDOUT
         return block
 
-    return Native(on_exit=finished)
+    return once_nonblocking(probe, finished)
 
 
 def _ready(fd: int, events: int) -> bool:
