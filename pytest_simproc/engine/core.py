@@ -10,6 +10,7 @@ import hashlib
 import random
 
 from ..kernel import ProcessTable, VirtualClock
+from ..kernel.ipcstamps import IpcStamps
 from ..kernel.clock import CpuBurst, EventQueue
 from ..kernel.futex import FutexTable
 from ..kernel.ntp import NtpState
@@ -177,6 +178,10 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.timerfds: dict[tuple[int, int], TimerFd] = {}   # (pid, fd) -> its timerfd
         self.signalfds: dict[tuple[int, int], SignalFd] = {}
         self.pidfds: dict[tuple[int, int], PidFdRef] = {}   # (pid, fd) -> the pid it names
+        # processes that asked a message queue for a signal (mq_notify(3)): the real
+        # kernel sends it, and may hold it pending, blocked (syscalls/signal.py)
+        self.mq_notifying: set[int] = set()
+        self.ipc_stamps = IpcStamps()   # message queues' last send and receive (msgctl(2))
         # by id(table): every object of it a descriptor may still be (fdobjects.py)
         self._fd_objects: dict[int, list] = {}
         self._fd_sweep_at = 64

@@ -17,7 +17,7 @@ from ..trace import ptrace_ops as pt
 from ..trace.seccomp import (AUDIT_ARCH_X86_64, FOREIGN_ABI_TAG, X32_SYSCALL_BIT,
                              prepared_filter)
 from .records import SyscallContext, Task, syscall_args
-from .writeback import ParkNative, unchanged
+from .writeback import RERUN, ParkNative, unchanged
 
 MASK64 = pt.MASK64
 SYS_SECCOMP = 1              # SIGSYS si_code
@@ -153,7 +153,12 @@ class SyscallStops:
         elif isinstance(outcome, int):
             self._complete(task, outcome)
         elif isinstance(outcome, Native):
-            task.native_call = outcome
+            if task.stop == "sysexit":
+                # a wait parked at its exit stop (its native part ran) is to run
+                # natively again: the call starts over, from its entry
+                task.result = RERUN
+            else:
+                task.native_call = outcome
         elif isinstance(outcome, Block):
             task.block = (outcome, ctx)
             self.sched.park(task, outcome.keys, outcome.deadline_ns)

@@ -11,7 +11,7 @@ import struct
 from ..kernel import Signaled
 from ..kernel import delivery
 from ..kernel.delivery import CLD_CONTINUED, CLD_STOPPED, kill_info
-from ..kernel.sigstate import SI_KERNEL, SI_TKILL, SA_RESTART, kill_targets
+from ..kernel.sigstate import SI_KERNEL, SI_MESGQ, SI_TKILL, SA_RESTART, kill_targets
 from ..syscalls.outcome import Block, Native
 from ..syscalls.tty import route_native_signal
 from ..trace import ptrace_ops as pt
@@ -61,11 +61,13 @@ class SignalDelivery:
 
     def queue_signal(self, caller: int, tgid: int, tid, sig: int, info: bytes) -> int:
         """rt_sigqueueinfo(2) / rt_tgsigqueueinfo(2) with the caller's siginfo."""
-        info = delivery.sigqueueinfo(self.table, caller, tgid, tid, sig, info)
+        task = self.tasks_by_tid.get(tid) if tid is not None else None
+        info = delivery.sigqueueinfo(self.table, caller, tgid, tid, sig, info,
+                                     task.proc.pid if task is not None else None)
         if isinstance(info, int):
             return info
         if sig:
-            self._post_signal(tgid, sig, info)
+            self._post_signal(tgid, sig, info, task)
         return 0
 
     def raise_sigpipe(self, task: Task) -> None:
@@ -277,6 +279,13 @@ class SignalDelivery:
                 pt.cont(native, 0)
                 self._post_signal(task.proc.pid, sig, info, task=task)
                 return
+            if struct.unpack_from("<i", info, 8)[0] == SI_MESGQ:
+                # mq_notify(3): the kernel signals the queue's registered process when
+                # a message reaches the empty queue; the simulated kernel takes it over,
+                # with the sender's virtual pid
+                pt.cont(native, 0)
+                self._post_signal(task.proc.pid, sig, self.mesgq_info(info), task=task)
+                return
             if route_native_signal(self, task, sig, struct.unpack_from("<i", info, 8)[0]):
                 pt.cont(native, 0)  # the terminal's (syscalls/tty.py)
                 return
@@ -285,6 +294,20 @@ class SignalDelivery:
         # Suppressed: SIGCHLD is the simulated kernel's to send. A parked
         # pause()/sigsuspend() restarts natively and goes back to sleep.
         pt.cont(native, 0)
+
+
+    def mesgq_info(self, info: bytes) -> bytes:
+        """An SI_MESGQ siginfo naming the sender's native pid (si_pid, at 16): the
+        sender's virtual pid instead, when it is a program of this host."""
+        native = struct.unpack_from("<i", info, 16)[0]
+        sender = self.tasks.get(native)
+        if sender is not None:
+            pid = sender.proc.pid
+        else:  # it has ended since (a zombie's facts stay until it is reaped)
+            pid = next((p for p, i in self.info.items() if i.native == native), None)
+            if pid is None:
+                return info
+        return info[:16] + struct.pack("<i", pid) + info[20:]
 
 
 def _sent_by_itself(task: Task, info: bytes) -> bytes:

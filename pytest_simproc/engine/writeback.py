@@ -21,6 +21,11 @@ ERESTARTSYS, ERESTARTNOHAND = 512, 514
 SYS_RT_SIGSUSPEND = 130
 
 
+# task.result of a call parked at its exit stop whose retry runs it natively again:
+# back over `syscall`, so that it enters (and stops at the filter) anew
+RERUN = object()
+
+
 class WriteBack:
     """Resuming a stopped task with what its call decided."""
 
@@ -76,7 +81,13 @@ class WriteBack:
         if kind == "signal":
             sig, task.deliver_sig = task.deliver_sig, 0
             return _CONT | sig << 16
-        if kind == "sysexit" and task.result is not None:
+        if kind == "sysexit" and task.result is RERUN:
+            regs = task.regs
+            task.result = None
+            regs.rip -= 2
+            regs.rax = task.ctx.nr
+            pt.putregs(task.native, _RESTART, regs)
+        elif kind == "sysexit" and task.result is not None:
             regs = task.regs  # a call that waited at its exit stop: its result now
             regs.rax = task.result & MASK64
             task.result = None

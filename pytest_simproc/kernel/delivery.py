@@ -221,11 +221,18 @@ def state_change_sigchld(parent_pid: int, parent_action: SigAction | None, child
 
 
 # ---------------------------------------------------------------- permission rules
-def sigqueueinfo(table, caller: int, tgid: int, tid, sig: int, info: bytes):
-    """rt_sigqueueinfo(2)/rt_tgsigqueueinfo(2): -errno, or the siginfo to generate
-    (the caller's, with si_signo set to ``sig``). Only the kernel may send si_code >= 0,
-    and SI_TKILL only through tgkill: EPERM for another process."""
-    if table.get(tgid) is None or (tid is not None and tid != tgid):
+def sigqueueinfo(table, caller: int, tgid: int, tid, sig: int, info: bytes,
+                 thread_pid=None):
+    """rt_sigqueueinfo(2)/rt_tgsigqueueinfo(2): -errno, 0 when the signal is lost (a
+    zombie's thread), or the siginfo to generate (the caller's, with si_signo set to
+    ``sig``). ``tid``: rt_tgsigqueueinfo's thread, of process ``thread_pid`` (None when
+    no live thread has that id), judged as tgkill(2) judges it. Only the kernel may
+    send si_code >= 0, and SI_TKILL only through tgkill: EPERM for another process."""
+    if tid is not None:
+        refused = tkill_check(table, tgid, tid, thread_pid)
+        if refused is not None:
+            return refused
+    elif table.get(tgid) is None:
         return -errno.ESRCH
     code = struct.unpack_from("<i", info, 8)[0]
     if (code >= 0 or code == SI_TKILL) and tgid != caller:

@@ -139,7 +139,7 @@ class PendingSignals:
         self._queues.clear()
 
 
-SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_TKILL = 0, 0x80, -1, -2, -6
+SI_USER, SI_KERNEL, SI_QUEUE, SI_TIMER, SI_MESGQ, SI_TKILL = 0, 0x80, -1, -2, -3, -6
 
 
 def siginfo_bytes(info) -> bytes:

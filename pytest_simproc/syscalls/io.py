@@ -38,7 +38,7 @@ from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_times
 from .outcome import Block, Native
 from .probe import (KIND_CHAR, KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER, KIND_PTY,
                     KIND_WRITTEN, NONBLOCKING, PTY_FITS, _never_waits, _probe, _Probe, look,
-                    look_writing)
+                    look_writing, once_nonblocking)
 from .registry import handles
 from .signal import read_signalfd, signalfd_at
 from .time import timens_offsets_write, timens_offsets_writev
@@ -570,11 +570,7 @@ def connect(ctx, fd, addr, addrlen, *_):
     if probe.socket_family not in (socket.AF_INET, socket.AF_INET6):
         probe.close()
         return Native()
-    flags = fcntl.fcntl(probe.fd, fcntl.F_GETFL)
-    fcntl.fcntl(probe.fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-
     def finished(c, result):
-        fcntl.fcntl(probe.fd, fcntl.F_SETFL, flags)
         if result != -errno.EINPROGRESS:
             probe.close()
             return result
@@ -600,7 +596,7 @@ def connect(ctx, fd, addr, addrlen, *_):
 
         return outcome(c)
 
-    return Native(on_exit=finished)
+    return once_nonblocking(probe, finished)
 
 
 _SUN_PATH = 2   # offsetof(struct sockaddr_un, sun_path)

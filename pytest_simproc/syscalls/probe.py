@@ -15,6 +15,8 @@ import socket
 import stat
 import termios
 
+from .outcome import Native
+
 try:
     from ..trace._fdlook import look as _c_look
 except ImportError:   # built without a C compiler: the same look from Python
@@ -215,3 +217,19 @@ def _raw(fd: int) -> bool:
         return False
     return not (attrs[0] & termios.IXON or attrs[1] & termios.OPOST
                 or attrs[3] & (termios.ECHO | termios.ECHONL))
+
+
+def once_nonblocking(probe: _Probe, then) -> Native:
+    """Run the call natively with the probed description made O_NONBLOCK for it (the
+    kernel makes its checks and the transfer if it can, and says EAGAIN or
+    EINPROGRESS where it would wait); ``then(ctx, result)`` sees the result with the
+    description's flags put back."""
+    flags = probe.flags
+    fcntl.fcntl(probe.fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+
+    def finished(c, result):
+        fcntl.fcntl(probe.fd, fcntl.F_SETFL, flags)
+        return then(c, result)
+
+    return Native(on_exit=finished)
+

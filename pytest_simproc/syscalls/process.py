@@ -382,6 +382,18 @@ def pidfd_open(ctx, pid, flags, *_):
     return Native(regs={"rdi": native}, on_exit=opened)
 
 
+@handles("pidfd_getfd")
+def pidfd_getfd(ctx, pidfd, targetfd, flags, *_):
+    """Natively: a program's pidfds name native processes of its host only (pidfd_open
+    and CLONE_PIDFD are the host's). The host's init, the test process in drop-in
+    mode, is not the programs' to take descriptors from: EPERM, after the flags'
+    EINVAL (pidfd_getfd(2))."""
+    if u32(flags) == 0 and ctx.engine.pidfds and \
+            ctx.engine.pidfd_target(ctx.task, s32(pidfd)) == 1:
+        return -errno.EPERM
+    return Native()
+
+
 CAP_CHECKPOINT_RESTORE = 40  # capabilities(7)
 
 

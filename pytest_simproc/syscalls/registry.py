@@ -22,7 +22,7 @@ HANDLERS: dict[int, object] = {}
 
 UNSUPPORTED = frozenset({
     # reaching into other processes
-    "pidfd_getfd", "ptrace", "migrate_pages", "move_pages", "process_vm_readv", "process_vm_writev", "kcmp", "process_madvise",
+    "ptrace", "migrate_pages", "move_pages", "process_vm_readv", "process_vm_writev", "process_madvise",
     "process_mrelease",
 })
 

@@ -13,7 +13,7 @@ import struct
 
 from ..kernel.rlimits import RLIMIT_SIGPENDING
 from ..kernel.table import INIT_PID
-from ..kernel.sigstate import (SI_TKILL, SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction,
+from ..kernel.sigstate import (SI_MESGQ, SI_TKILL, SI_USER, SIGRTMIN_KERNEL, NSIG, SigAction,
                                kill_targets, siginfo_bytes)
 from ..trace import ptrace_ops as pt
 from ..trace.procstatus import credentials, status_sets
@@ -191,7 +191,7 @@ def rt_sigsuspend(ctx, mask_ptr, sigsetsize, *_):
 def rt_sigpending(ctx, set_ptr, sigsetsize, *_):
     if sigsetsize > 8:
         return -errno.EINVAL
-    pending = ctx.task.pending.mask() | _raised_by_calls(ctx.task)
+    pending = ctx.task.pending.mask() | _raised_by_calls(ctx.task, _kernel_sent(ctx))
     ctx.mem.write(set_ptr, struct.pack("<Q", pending)[:sigsetsize])
     return 0
 
@@ -201,20 +201,30 @@ def rt_sigpending(ctx, set_ptr, sigsetsize, *_):
 _RAISED_BY_CALLS = (1 << (_signal.SIGXFSZ - 1)) | (1 << (_signal.SIGPIPE - 1))
 
 
-def _raised_by_calls(task) -> int:
-    """The signals of _RAISED_BY_CALLS the real kernel holds pending for the thread."""
+def _kernel_sent(ctx) -> int:
+    """The signals the real kernel may hold pending, blocked, for the calling thread:
+    those raised by its own calls, and any once its process asked a message queue
+    for a signal (mq_notify(3): the kernel sends it natively)."""
+    return -1 if ctx.proc.pid in ctx.engine.mq_notifying else _RAISED_BY_CALLS
+
+
+def _raised_by_calls(task, kinds: int = _RAISED_BY_CALLS) -> int:
+    """The signals of ``kinds`` the real kernel holds pending for the thread."""
     pending = 0
     for native in status_sets(task.tgid_native, task.native, (b"SigPnd", b"ShdPnd")).values():
-        pending |= native & _RAISED_BY_CALLS
+        pending |= native & kinds
     return pending
 
 
 def _own_pid_in(ctx, info_ptr: int, result: int) -> int:
-    """A kernel-sent signal's siginfo names the native pid: the virtual one instead."""
+    """A kernel-sent signal's siginfo names a native pid: the virtual one instead."""
     if result > 0 and info_ptr:
-        code, pid = struct.unpack("<i4xi", ctx.mem.read(info_ptr + 8, 12))
+        info = ctx.mem.read(info_ptr, 128)
+        code, pid = struct.unpack_from("<i4xi", info, 8)
         if code == SI_USER and pid == ctx.task.tgid_native:
             ctx.mem.write_i32(info_ptr + 16, ctx.proc.pid)
+        elif code == SI_MESGQ:
+            ctx.mem.write(info_ptr, ctx.engine.mesgq_info(info))
     return result
 
 
@@ -236,8 +246,12 @@ def _queue(ctx, tgid, tid, sig, info_ptr):
         if thread is not None:
             tgid = thread.proc.pid  # a thread's id names its process (kill(2) does the same)
 
+    thread = ctx.engine.tasks_by_tid.get(tid) if tid is not None else None
+    if thread is not None and thread.proc.pid != tgid:
+        thread = None  # not that process's: ESRCH, from the kernel model
+
     def send(n):
-        if tid is None and not _may_signal(ctx, tgid, n):
+        if (tid is None or thread is not None) and not _may_signal(ctx, tgid, n, thread):
             return -errno.EPERM
         # RLIMIT_SIGPENDING: the kernel's own codes (>= 0, allowed only to oneself)
         # bypass the limit
@@ -273,6 +287,7 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
     # or not: its handler does not run (sigwaitinfo(2)). While parked, the set counts
     # as blocked, so the host leaves it pending for the retry to dequeue.
     waiting_mask = (pt.getsigmask(task.native) | wanted) & ~_UNBLOCKABLE
+    kinds = _kernel_sent(ctx)
 
     def attempt(c):
         for sig in task.pending.signals():
@@ -281,13 +296,16 @@ def rt_sigtimedwait(ctx, set_ptr, info_ptr, timeout_ptr, sigsetsize, *_):
                 if info_ptr:
                     c.mem.write(info_ptr, info.ljust(128, b"\0"))
                 return sig
-        if wanted & _RAISED_BY_CALLS and _raised_by_calls(task) & wanted:
-            # SIGXFSZ or SIGPIPE the kernel raised while blocked: it takes it itself
+        if wanted & kinds and _raised_by_calls(task, kinds) & wanted:
+            # a signal the kernel sent while blocked (SIGXFSZ, SIGPIPE, a queue's
+            # notification): it takes it itself
             return Native(on_exit=lambda c2, r: _own_pid_in(c2, info_ptr, r))
         if deadline is not None and deadline <= c.now_ns:
             return -errno.EAGAIN
+        # the kernel's own signals may come while it waits (looked at when idle)
+        ready = (lambda: bool(_raised_by_calls(task, kinds) & wanted)) if kinds == -1 else None
         return Block(keys=(("signal", task.tid),), retry=attempt, deadline_ns=deadline,
-                     on_timeout=lambda _c: -errno.EAGAIN, sigmask=waiting_mask)
+                     on_timeout=lambda _c: -errno.EAGAIN, sigmask=waiting_mask, ready=ready)
 
     return attempt(ctx)
 

@@ -1,6 +1,6 @@
 """Fields of a native thread's /proc status file (proc(5)): the hexadecimal signal
 sets (SigBlk, SigPnd, ShdPnd) and capability sets (CapEff, CapPrm, CapInh), and the
-user ids (Uid: real, effective, saved, filesystem), the size of the descriptor
+user and group ids (Uid, Gid: real, effective, saved, filesystem), the size of the descriptor
 table (FDSize) and the resident set's high-water mark (VmHWM)."""
 from __future__ import annotations
 
@@ -32,6 +32,12 @@ def credentials(tgid: int, tid: int):
     if len(found) < 2:
         return None
     return tuple(int(u) for u in found[b"Uid"][:3]), int(found[b"CapEff"][0], 16)
+
+
+def group_ids(tgid: int, tid: int):
+    """(real, effective, saved) group ids of the thread, or None when it is gone."""
+    found = _fields(tgid, tid, (b"Gid",))
+    return tuple(int(g) for g in found[b"Gid"][:3]) if found else None
 
 
 def fd_table_size(pid: int) -> int | None:

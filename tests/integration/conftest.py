@@ -36,7 +36,8 @@ def later_by_startups(now: float, expected: float, startups: int) -> bool:
 EXTRA_FLAGS = {"pthread": ["-pthread"], "shared_futex": ["-pthread"], "leader_exit": ["-pthread"],
                "procfs": ["-pthread"], "join_main": ["-pthread"], "sig_queue_thread": ["-pthread"],
                "cpu_spin": ["-pthread"], "timer_thread": ["-pthread"],
-               "futex_waitv": ["-pthread"], "boot_clocks": ["-pthread"]}
+               "futex_waitv": ["-pthread"], "boot_clocks": ["-pthread"],
+               "pid_targets": ["-pthread"]}
 # A stuck host must not hang the whole run: dump every thread's stack and exit.
 REAL_TIME_LIMIT = 180
 

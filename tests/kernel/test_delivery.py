@@ -256,3 +256,13 @@ def test_cpu_limit_unlimited_and_hard_only():
     assert cpu_limit_signal((RLIM_INFINITY, RLIM_INFINITY), 10**15, 0) is None
     assert cpu_limit_signal((RLIM_INFINITY, 1), S, 0) == (9, 0)
     assert cpu_limit_signal((1, RLIM_INFINITY), 10**15, 0)[0] == 24
+
+
+def test_tgsigqueueinfo_names_a_thread_of_the_process(table, proc):
+    # rt_tgsigqueueinfo(2): the thread must be one of tgid's, as for tgkill(2)
+    info = d.sigqueueinfo(table, proc.pid, proc.pid, 1003, 10, queued(SI_QUEUE), proc.pid)
+    assert info[:12] == struct.pack("<iii", 10, 0, SI_QUEUE)
+    assert d.sigqueueinfo(table, proc.pid, proc.pid + 1, 1003, 10, queued(SI_QUEUE),
+                          proc.pid) == -errno.ESRCH
+    assert d.sigqueueinfo(table, proc.pid, proc.pid, 1003, 10, queued(SI_QUEUE),
+                          None) == -errno.ESRCH
