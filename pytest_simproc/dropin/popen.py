@@ -47,6 +47,14 @@ class SimPopen(_RealPopen):
         session = active_session()
         if session is None or session._closed or _in_host_thread():
             return _RealPopen(*args, **kwargs)
+        if cls is SimPopen and _fork_replaced(cls):
+            # the real Popen with the test's replacement (on SimPopen: the class the
+            # test found at subprocess.Popen), as natively
+            popen = object.__new__(_RealPopen)
+            if "_execute_child" in SimPopen.__dict__:
+                popen._execute_child = SimPopen.__dict__["_execute_child"]
+            _real_init(popen, *args, **kwargs)
+            return popen
         return object.__new__(cls)
 
     def __init__(self, args, bufsize=-1, executable=None, stdin=None, stdout=None,
@@ -55,6 +63,16 @@ class SimPopen(_RealPopen):
                  restore_signals=True, start_new_session=False, pass_fds=(), *,
                  user=None, group=None, extra_groups=None, encoding=None, errors=None,
                  text=None, umask=-1, pipesize=-1, process_group=None):
+        if not isinstance(self, SimPopen):
+            # ``subprocess.Popen.__init__(self, ...)`` in the __init__ of a subclass of
+            # the real Popen (CPython's test_subprocess): the real one's, as natively
+            return _subclass_init(self, args, bufsize, executable, stdin, stdout, stderr,
+                                  preexec_fn, close_fds, shell, cwd, env, universal_newlines,
+                                  startupinfo, creationflags, restore_signals,
+                                  start_new_session, pass_fds, user=user, group=group,
+                                  extra_groups=extra_groups, encoding=encoding,
+                                  errors=errors, text=text, umask=umask, pipesize=pipesize,
+                                  process_group=process_group)
         self._child_created = False  # Popen.__del__ has nothing to do
         self._sp = None
         self._waited = False
@@ -424,6 +442,10 @@ class SimPopen(_RealPopen):
         return self._sp
 
 
+# what the test's code sees is subprocess.Popen: its repr too ("<Popen: returncode: ...>")
+SimPopen.__name__ = SimPopen.__qualname__ = "Popen"
+
+
 # ------------------------------------------------------------ Popen's subclasses
 _VARIANTS: dict[type, type] = {}   # a subclass of the real Popen -> its host variant
 
@@ -440,6 +462,16 @@ def _variant(cls: type) -> type:
 
 
 _real_init = _RealPopen.__init__
+_real_fork_exec = subprocess._fork_exec
+
+
+def _fork_replaced(cls: type) -> bool:
+    """The test replaced Popen's fork: ``subprocess._fork_exec`` (mock.patch) or
+    ``_execute_child`` (a subclass's override, mock.patch.object). Natively no program
+    starts but the one the replacement starts, so the real Popen's code runs with it
+    (what it forks joins the host through forking.py's hooks)."""
+    return (subprocess._fork_exec is not _real_fork_exec
+            or cls._execute_child is not _RealPopen._execute_child)
 
 
 @functools.wraps(_real_init)
@@ -452,7 +484,8 @@ def _subclass_init(self, *args, **kwargs):
     cls = type(self)
     if cls is not _RealPopen and not isinstance(self, SimPopen):
         session = active_session()
-        if session is not None and not session._closed and not _in_host_thread():
+        if (session is not None and not session._closed and not _in_host_thread()
+                and not _fork_replaced(cls)):
             self.__class__ = _variant(cls)
             return SimPopen.__init__(self, *args, **kwargs)
     return _real_init(self, *args, **kwargs)
