@@ -15,6 +15,7 @@ import signal as _signal
 import subprocess
 import sys
 import threading
+import warnings
 
 from ..errors import ProgramNotFoundError, SimprocError, SpawnError
 from ..host.spawnargs import _check_env
@@ -150,9 +151,19 @@ class SimPopen(_RealPopen):
         text_args = dict(encoding=encoding, errors=errors)
         line_buffering = bufsize == 1 and bool(self.text_mode)
         if self._stdin_raw is not None:
-            self.stdin = (io.TextIOWrapper(self._stdin_raw, write_through=True,
+            # io.open(fd, "wb", bufsize) as Popen makes it: a BufferedWriter unless
+            # bufsize is 0 (1 is line buffering in text mode, a warning in binary)
+            if line_buffering:
+                bufsize = -1
+            elif bufsize == 1:
+                warnings.warn("line buffering (buffering=1) isn't supported in binary "
+                              "mode, the default buffer size will be used",
+                              RuntimeWarning, stacklevel=2)
+            stdin = (self._stdin_raw if bufsize == 0 else io.BufferedWriter(
+                self._stdin_raw, bufsize if bufsize > 1 else io.DEFAULT_BUFFER_SIZE))
+            self.stdin = (io.TextIOWrapper(stdin, write_through=True,
                                            line_buffering=line_buffering, **text_args)
-                          if self.text_mode else self._stdin_raw)
+                          if self.text_mode else stdin)
         for kind, raw in (("stdout", self._readers.get(1)),
                           ("stderr", self._readers.get(2))):
             if raw is None:
@@ -387,6 +398,10 @@ class SimPopen(_RealPopen):
             return out, err
         deadline = None if timeout is None else self._session.now + timeout
         if self.stdin is not None and not self._communication_started:
+            try:
+                self.stdin.flush()   # what the test wrote before, as Popen flushes it
+            except BrokenPipeError:
+                pass
             self._stdin_write(input)  # never blocks: the rest is fed as the program reads
         self._communication_started = True
         done = collect(self, timeout)
