@@ -81,6 +81,7 @@ class SimPopen(_RealPopen):
         self._waitpid_lock = threading.Lock()
         self._input = None
         self._communication_started = False
+        self._sigint_wait_secs = 0.25  # Popen's grace after a KeyboardInterrupt (wait)
         if bufsize is None:
             bufsize = -1
         if not isinstance(bufsize, int):
@@ -107,8 +108,13 @@ class SimPopen(_RealPopen):
                                               for k, v in env.items()}
         self._cwd = None if cwd is None else os.fsdecode(os.fspath(cwd))
         self._cwd_given = cwd  # named as given when it cannot be entered
+        if pass_fds and not close_fds:
+            warnings.warn("pass_fds overriding close_fds.", RuntimeWarning)
+            close_fds = True
         # What only Python code between fork and exec can do: the test forks a child
-        # that joins the host (forking.py), as Popen does natively.
+        # that joins the host (forking.py), as Popen does natively; so does what the
+        # program inherits from the test: its inheritable descriptors (close_fds=False)
+        # and the signals Python ignores (restore_signals=False: SIGPIPE, SIGXFSZ)
         child = dict(preexec_fn=preexec_fn, pass_fds=_fds_to_keep(pass_fds),
                      close_fds=close_fds, umask=_c_int(umask),
                      process_group=None if process_group is None else _c_int(process_group),
@@ -117,6 +123,7 @@ class SimPopen(_RealPopen):
                      ids=_ids(user, group, extra_groups))
         forked = (preexec_fn is not None or child["pass_fds"] or umask != -1
                   or process_group is not None or start_new_session
+                  or not close_fds or not restore_signals
                   or child["ids"] != (None, None, None) or self._executable != self._argv[0]
                   # chdir(2)'s own error, named as Popen names it
                   or (self._cwd is not None and not os.path.isdir(self._cwd)))
@@ -369,7 +376,9 @@ class SimPopen(_RealPopen):
                 self._reap()
         return self.returncode
 
-    def wait(self, timeout=None):
+    def _wait(self, timeout):
+        # Popen.wait's own step: wait() (and __exit__ after a KeyboardInterrupt, with
+        # its short grace) are Popen's, as a test that patches _wait expects
         if self.returncode is not None or self._collected_elsewhere():
             return self.returncode
         if not self._block_until_ended(timeout):
@@ -432,21 +441,6 @@ class SimPopen(_RealPopen):
 
     def kill(self):
         self.send_signal(_signal.SIGKILL)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, value, traceback):
-        if self.stdout:
-            self.stdout.close()
-        if self.stderr:
-            self.stderr.close()
-        try:
-            if self.stdin:
-                self.stdin.close()
-        finally:
-            if exc_type is not KeyboardInterrupt:
-                self.wait()
 
     def __del__(self):
         pass
@@ -518,18 +512,20 @@ def _ids(user, group, extra_groups) -> tuple:
     if group is not None:
         gid = _id("Group", grp.getgrnam(group).gr_gid if isinstance(group, str) else group)
     if extra_groups is not None:
-        gids = [_id("Group", grp.getgrnam(g).gr_gid if isinstance(g, str) else g)
+        gids = [_id("Group", grp.getgrnam(g).gr_gid if isinstance(g, str) else g, True)
                 for g in extra_groups]
+        if any(g >= _UINT_MAX for g in gids):  # _posixsubprocess's own message
+            raise ValueError("invalid group id")
     if user is not None:
         uid = _id("User", pwd.getpwnam(user).pw_uid if isinstance(user, str) else user)
     return gid, gids, uid
 
 
-def _id(kind: str, value) -> int:
+def _id(kind: str, value, extra: bool = False) -> int:
     value = operator.index(value)
     if value < 0:
         raise ValueError(f"{kind} ID cannot be negative, got {value}")
-    if value >= _UINT_MAX:  # uid_t and gid_t; (uid_t)-1 means "unchanged"
+    if value >= _UINT_MAX and not extra:  # uid_t and gid_t; -1 means "unchanged"
         raise OverflowError(f"{kind.lower()} id is greater than maximum")
     return value
 
@@ -617,11 +613,29 @@ def _popen_child(popen: SimPopen, fds, errpipe: int, candidates, env) -> None:
             child["preexec_fn"]()
         except BaseException:
             raise ChildFailed("preexec", 0) from None
+        if popen._env is None:
+            # env=None: the program gets the child's environ(7), which preexec_fn may
+            # have changed with os.putenv (less what the test's own run put there)
+            own = set(os.environ) - set(_check_env(None))
+            env = {k: v for k, v in _c_environ().items() if k not in own}
     for fd in child["pass_fds"]:
         os.set_inheritable(fd, True)
     if child["close_fds"]:
         close_fds_except({*child["pass_fds"], errpipe})
     exec_first(candidates, popen._argv, env)
+
+
+def _c_environ() -> dict[str, str]:
+    """This process's C ``environ`` as execv(3) would pass it (os.environ is a copy
+    made at start-up: os.putenv does not change it)."""
+    import ctypes
+    entries = ctypes.POINTER(ctypes.c_char_p).in_dll(ctypes.CDLL(None), "environ")
+    env, i = {}, 0
+    while entries[i] is not None:
+        name, _, value = os.fsdecode(entries[i]).partition("=")
+        env.setdefault(name, value)
+        i += 1
+    return env
 
 
 def _popen_error(popen: SimPopen, failed: ChildFailed) -> BaseException:
