@@ -189,6 +189,8 @@ class SimPopen(_RealPopen):
     def _build_argv(args, executable, shell) -> tuple[list[str], str]:
         """The program's argv, and the file to execute (Popen's ``executable``)."""
         if isinstance(args, (str, bytes, os.PathLike)):
+            if shell and isinstance(args, os.PathLike):
+                raise TypeError("path-like args is not allowed when shell is true")
             seq = [args]
         else:
             seq = list(args)

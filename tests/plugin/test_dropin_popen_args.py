@@ -2,7 +2,8 @@
 test_subprocess checks each): ``preexec_fn``'s ``os.putenv`` reaches the program when
 ``env`` is None, ``close_fds=False`` passes the test's inheritable descriptors,
 ``restore_signals=False`` leaves SIGPIPE ignored as Python set it, ``pass_fds`` with
-``close_fds=False`` warns, an extra group past gid_t is a ValueError, and a
+``close_fds=False`` warns, an extra group past gid_t is a ValueError, a path-like
+command line with ``shell=True`` a TypeError, and a
 KeyboardInterrupt in ``wait`` gets Popen's short second wait (a test patches ``_wait``).
 The inner suite passes natively and under ``--simproc``, where its programs are the
 host's (pids from 1000) and their waits virtual.
@@ -67,6 +68,13 @@ def test_an_extra_group_past_gid_t_is_a_value_error():
         subprocess.check_call(["true"], extra_groups=[2**64])
 
 
+def test_a_path_like_command_line_with_shell_is_a_type_error():
+    import pathlib
+    with pytest.raises(TypeError):
+        subprocess.run(pathlib.Path("/bin/true"), shell=True)
+    assert subprocess.run(pathlib.Path("/bin/true")).returncode == 0
+
+
 def test_a_keyboard_interrupt_in_wait_waits_a_little_more():
     p = subprocess.Popen(["sleep", "5"])
     with mock.patch.object(subprocess.Popen, "_wait", side_effect=KeyboardInterrupt) as w:
@@ -82,7 +90,7 @@ def _seen(pytester, args) -> dict:
     pytester.makepyfile(INNER)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=120)
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
     return {name: (pids, elapsed) for name, pids, elapsed in (
         json.loads(line.split("OBSERVED ", 1)[1])
         for line in result.outlines if "OBSERVED " in line)}
