@@ -9,8 +9,6 @@ host's (pids from 1000) and their waits virtual.
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 INNER = """
@@ -98,20 +96,15 @@ def test_an_inactive_child_watcher_refuses():
 """
 
 
-def _seen(pytester, args) -> dict:
-    pytester.makepyfile(INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=120)
-    result.assert_outcomes(passed=3)
-    return {name: (pids, elapsed) for name, pids, elapsed in (
-        json.loads(line.split("OBSERVED ", 1)[1])
-        for line in result.outlines if "OBSERVED " in line)}
+def _seen(observed, args) -> dict:
+    return {name: (pids, elapsed)
+            for name, pids, elapsed in observed(INNER, args, passed=3)}
 
 
-def test_natively(pytester):
-    assert _seen(pytester, [])["connect_read_pipe"][1] >= 1.0
+def test_natively(observed):
+    assert _seen(observed, [])["connect_read_pipe"][1] >= 1.0
 
 
-def test_under_simproc_in_the_host(pytester):
-    assert _seen(pytester, ["--simproc"]) == {
+def test_under_simproc_in_the_host(observed):
+    assert _seen(observed, ["--simproc"]) == {
         "connect_read_pipe": ([1000], 1.0), "broken": ([1000], 0)}

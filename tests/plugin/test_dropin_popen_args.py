@@ -10,8 +10,6 @@ host's (pids from 1000) and their waits virtual.
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 INNER = """
@@ -86,20 +84,15 @@ def test_a_keyboard_interrupt_in_wait_waits_a_little_more():
 """
 
 
-def _seen(pytester, args) -> dict:
-    pytester.makepyfile(INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=120)
-    result.assert_outcomes(passed=6)
-    return {name: (pids, elapsed) for name, pids, elapsed in (
-        json.loads(line.split("OBSERVED ", 1)[1])
-        for line in result.outlines if "OBSERVED " in line)}
+def _seen(observed, args) -> dict:
+    return {name: (pids, elapsed)
+            for name, pids, elapsed in observed(INNER, args, passed=6)}
 
 
-def test_natively(pytester):
-    assert _seen(pytester, [])["preexec"][1] >= 1.0
+def test_natively(observed):
+    assert _seen(observed, [])["preexec"][1] >= 1.0
 
 
-def test_under_simproc_in_the_host(pytester):
-    assert _seen(pytester, ["--simproc"]) == {
+def test_under_simproc_in_the_host(observed):
+    assert _seen(observed, ["--simproc"]) == {
         "preexec": ([1000], 1.0), "close_fds": ([1000, 1001], 0)}

@@ -95,23 +95,18 @@ def test_functions_name_their_module():
 """
 
 
-def _seen(pytester, args) -> dict:
-    pytester.makepyfile(INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=120)
-    result.assert_outcomes(passed=16)
-    return {name: (pids, elapsed) for name, pids, elapsed in (
-        __import__("json").loads(line.split("OBSERVED ", 1)[1])
-        for line in result.outlines if "OBSERVED " in line)}
+def _seen(observed, args) -> dict:
+    return {name: (pids, elapsed)
+            for name, pids, elapsed in observed(INNER, args, passed=16)}
 
 
-def test_natively(pytester):
-    seen = _seen(pytester, [])
+def test_natively(observed):
+    seen = _seen(observed, [])
     assert seen["class_attribute"][1] >= 1.0 and seen["waitid"][1] >= 2.0
 
 
-def test_under_simproc_the_children_are_the_hosts(pytester):
+def test_under_simproc_the_children_are_the_hosts(observed):
     # virtual waits to the 10 ms: a shell's `sleep` starts after its fork and exec,
     # and the first look after it ended is the next 10 ms sleep's
-    assert _seen(pytester, ["--simproc"]) == {
+    assert _seen(observed, ["--simproc"]) == {
         "class_attribute": ([1000], 1.01), "waitid": ([1000], 2.0)}

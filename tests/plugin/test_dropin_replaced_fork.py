@@ -9,8 +9,6 @@ where the programs it does start are the host's (pids from 1000, virtual waits) 
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 INNER = """
@@ -87,23 +85,18 @@ def test_asyncio_calls_the_mocked_popen():
 """
 
 
-def _seen(pytester, args) -> dict:
-    pytester.makepyfile(INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=120)
-    result.assert_outcomes(passed=4)
-    return {name: (pids, elapsed) for name, pids, elapsed in (
-        json.loads(line.split("OBSERVED ", 1)[1])
-        for line in result.outlines if "OBSERVED " in line)}
+def _seen(observed, args) -> dict:
+    return {name: (pids, elapsed)
+            for name, pids, elapsed in observed(INNER, args, passed=4)}
 
 
-def test_natively(pytester):
-    seen = _seen(pytester, [])
+def test_natively(observed):
+    seen = _seen(observed, [])
     assert seen["fork_exec"][1] >= 1.0 and seen["execute_child"][1] >= 2.0
 
 
-def test_under_simproc_the_replacement_runs_and_the_programs_are_the_hosts(pytester):
+def test_under_simproc_the_replacement_runs_and_the_programs_are_the_hosts(observed):
     # the first program of each test is pid 1000: the replaced forks started none
-    assert _seen(pytester, ["--simproc"]) == {
+    assert _seen(observed, ["--simproc"]) == {
         "fork_exec": ([1000], 1.0), "execute_child": ([1000], 2.0),
         "asyncio": ([1000], 1.0)}

@@ -8,8 +8,6 @@ its programs are the host's (pids from 1000) and their waits virtual.
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 INNER = """
@@ -65,21 +63,16 @@ def test_a_write_waits_for_a_slow_reader():
 """
 
 
-def _seen(pytester, args) -> dict:
-    pytester.makepyfile(INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=120)
-    result.assert_outcomes(passed=3)
-    return {name: (pids, elapsed) for name, pids, elapsed in (
-        json.loads(line.split("OBSERVED ", 1)[1])
-        for line in result.outlines if "OBSERVED " in line)}
+def _seen(observed, args) -> dict:
+    return {name: (pids, elapsed)
+            for name, pids, elapsed in observed(INNER, args, passed=3)}
 
 
-def test_natively(pytester):
-    assert _seen(pytester, [])["slow_reader"][1] >= 1.0
+def test_natively(observed):
+    assert _seen(observed, [])["slow_reader"][1] >= 1.0
 
 
-def test_under_simproc_in_the_host(pytester):
-    assert _seen(pytester, ["--simproc"]) == {
+def test_under_simproc_in_the_host(observed):
+    assert _seen(observed, ["--simproc"]) == {
         "buffered": ([1000, 1001, 1002], 0), "broken": ([1000], 0),
         "slow_reader": ([1000], 1.0)}
