@@ -18,16 +18,21 @@ may need the machine. Loops made in other threads are asyncio's own.
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import math
+import os
 import selectors
+import subprocess
 import threading
+import warnings
 import weakref
 from asyncio import base_subprocess, transports
 
+from .pipes import _PipeReader
 from .popen import SimPopen
 from .ready import _real_read
-from .routing import _in_host_thread, _real_monotonic, active_session
+from .routing import _in_host_thread, _real_monotonic, _RealPopen, active_session
 from .sockets import run_host_until
 
 # Real seconds the loop waits at a time for a thread of the test (or the outside).
@@ -112,12 +117,17 @@ class _SimReadPipe(transports.ReadTransport):
 
 
 class _SimWritePipe(transports.WriteTransport):
-    """A subprocess's stdin: SimPopen's writer, which never blocks the test."""
+    """A subprocess's stdin: SimPopen's writer, which never blocks the test. What the
+    pipe did not take yet is this transport's write buffer, with asyncio's flow
+    control (pause_writing above the high-water mark, resume_writing at the low one:
+    ``drain()`` waits while the program reads), and the program's end without
+    reading it is the transport's BrokenPipeError, as natively."""
 
     def __init__(self, loop, writer, protocol):
         super().__init__()
         self._loop, self._writer, self._protocol = loop, writer, protocol
-        self._closing = False
+        self._closing = self._paused = False
+        self._high, self._low = 64 * 1024, 16 * 1024   # asyncio's default limits
         protocol.connection_made(self)
 
     @_off_the_loop
@@ -128,6 +138,30 @@ class _SimWritePipe(transports.WriteTransport):
             self._writer.write(bytes(data))
         except (BrokenPipeError, ConnectionResetError) as exc:
             self._close(exc)
+            return
+        if not self._paused and self.get_write_buffer_size() > self._high:
+            self._paused = True
+            self._protocol.pause_writing()
+
+    def _broken(self) -> bool:
+        """The program's side closed (EPIPE) while bytes were on their way."""
+        raw = getattr(self._writer, "raw", self._writer)
+        return getattr(raw, "_fd", 0) is None and not raw.closed
+
+    def has_news(self) -> bool:
+        if self._closing:
+            return False
+        return self._broken() or self._paused and self.get_write_buffer_size() <= self._low
+
+    @_off_the_loop
+    def pump(self) -> None:
+        if not self.has_news():
+            return
+        if self._broken():
+            self._close(BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
+        else:
+            self._paused = False
+            self._protocol.resume_writing()
 
     def can_write_eof(self) -> bool:
         return True
@@ -136,7 +170,18 @@ class _SimWritePipe(transports.WriteTransport):
         self.close()
 
     def get_write_buffer_size(self) -> int:
-        return 0
+        raw = getattr(self._writer, "raw", self._writer)
+        return len(getattr(raw, "_buf", b""))
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._low, self._high
+
+    def set_write_buffer_limits(self, high=None, low=None) -> None:
+        high = 4 * (low if low is not None else 16 * 1024) if high is None else high
+        low = high // 4 if low is None else low
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high, self._low = high, low
 
     def is_closing(self) -> bool:
         return self._closing
@@ -164,8 +209,11 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
 
     @_off_the_loop
     def _start(self, args, shell, stdin, stdout, stderr, bufsize, **kwargs):
-        self._proc = SimPopen(args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
-                              universal_newlines=False, bufsize=bufsize, **kwargs)
+        # subprocess.Popen as asyncio looks it up: SimPopen, or what the test put there
+        # (mock.patch("subprocess.Popen", side_effect=...) in asyncio's own tests)
+        popen = subprocess.Popen if subprocess.Popen is not _RealPopen else SimPopen
+        self._proc = popen(args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
+                           universal_newlines=False, bufsize=bufsize, **kwargs)
 
     async def _connect_pipes(self, waiter):
         try:
@@ -176,8 +224,16 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
                 )._protocol
             for fd, kind in ((1, "stdout"), (2, "stderr")):
                 if getattr(proc, kind) is not None:
-                    protocol = base_subprocess.ReadSubprocessPipeProto(self, fd)
-                    _SimReadPipe(loop, proc._readers[fd], protocol)
+                    factory = functools.partial(base_subprocess.ReadSubprocessPipeProto,
+                                                self, fd)
+                    if isinstance(loop, SimEventLoop):
+                        # through the loop's method, as asyncio connects them (its
+                        # own tests wrap loop.connect_read_pipe)
+                        _, protocol = await loop.connect_read_pipe(factory,
+                                                                   getattr(proc, kind))
+                    else:
+                        protocol = factory()
+                        _SimReadPipe(loop, proc._readers[fd], protocol)
                     self._pipes[fd] = protocol
             loop.call_soon(self._protocol.connection_made, self)
             for callback, data in self._pending_calls:
@@ -209,8 +265,10 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
         super().close()
 
     def _readers(self):
-        return [p.pipe for fd, p in self._pipes.items()
-                if fd and p is not None and p.pipe is not None]
+        """The pipes the loop moves data and ends through: stdout, stderr, and stdin
+        (its flow control and its broken end)."""
+        return [p.pipe for p in self._pipes.values()
+                if p is not None and p.pipe is not None]
 
     @_off_the_loop
     def has_news(self) -> bool:
@@ -287,6 +345,15 @@ class SimEventLoop(asyncio.SelectorEventLoop):
     def _has_news(self) -> bool:
         return any(t.has_news() for t in self._sim_procs)
 
+    async def connect_read_pipe(self, protocol_factory, pipe):
+        """A host program's stdout or stderr (SimPopen's) is read when the host ran;
+        any other pipe as asyncio reads it."""
+        reader = getattr(pipe, "raw", pipe)
+        if self._session is None or not isinstance(reader, _PipeReader):
+            return await super().connect_read_pipe(protocol_factory, pipe)
+        protocol = protocol_factory()
+        return _SimReadPipe(self, reader, protocol), protocol
+
     def _process_events(self, event_list) -> None:
         super()._process_events(event_list)
         if self._sim_procs:
@@ -314,6 +381,16 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         if session is None or session._closed:
             return await super()._make_subprocess_transport(
                 protocol, args, shell, stdin, stdout, stderr, bufsize, extra, **kwargs)
+        if hasattr(asyncio, "get_child_watcher"):   # (gone in 3.14)
+            # asyncio's check before it starts anything: a child watcher that is not
+            # active is a RuntimeError; the host's loop waits for its programs itself
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                watcher = asyncio.get_child_watcher()
+            with watcher as active:
+                if not active.is_active():
+                    raise RuntimeError("asyncio.get_child_watcher() is not activated, "
+                                       "subprocess support is not installed.")
         return await start_in_host(self, self._sim_procs.append, protocol, args, shell,
                                    stdin, stdout, stderr, bufsize, extra, **kwargs)
 

@@ -13,6 +13,7 @@ import asyncio.events
 import errno
 import io
 import os
+import posix
 import signal as _signal
 import socket
 import ssl
@@ -38,7 +39,7 @@ from .routing import (_caller_is_native, _real_fdopen, _real_fork, _real_forkpty
                       _real_pidfd_open, _real_pidfd_send_signal, _real_posix_spawn,
                       _real_posix_spawnp, _real_sleep, _real_system, _real_wait,
                       _real_wait3, _real_wait4, _real_waitid, _real_waitpid, _RealPopen,
-                      _session_for_caller, active_session)
+                      _session_for_caller, active_session, like_the_real)
 from .waiting import (_sim_pidfd_open, _sim_pidfd_send_signal, _sim_wait, _sim_wait3,
                       _sim_wait4, _sim_waitid, _sim_waitpid)
 
@@ -79,6 +80,25 @@ def _replace(attrs: dict, table: dict, want) -> list[tuple[str, object]]:
             replaced.append((attr, value))
             attrs[attr] = entry
     return replaced
+
+
+def _replace_in_classes(name: str, attrs: dict, table: dict, undo: list) -> None:
+    """The process fakes for the real functions that the classes defined in a module
+    hold as attributes, taken when the class was made (CPython's test_posix:
+    ``spawn_func = getattr(posix, 'posix_spawn', None)``, called as
+    ``self.spawn_func(...)``). A builtin there is no method (it does not bind
+    ``self``): its fake goes in as a staticmethod, which does not either."""
+    for klass in list(attrs.values()):
+        if not isinstance(klass, type) or klass.__module__ != name:
+            continue
+        for attr, value in list(vars(klass).items()):
+            inner = value.__func__ if isinstance(value, staticmethod) else value
+            fake = table.get(id(inner))
+            if fake is None or Patches._reals.get(id(fake)) is not inner:
+                continue
+            undo.append((klass, attr, value))
+            wrap = callable(fake) and not isinstance(fake, type)
+            setattr(klass, attr, staticmethod(fake) if wrap else fake)
 
 
 class Patches:
@@ -158,6 +178,8 @@ class Patches:
                 for attr, value in _replace(attrs, table,
                                             lambda real, fake: reals[id(fake)] is real):
                     cls._undo.append((module, attr, value))
+            if outside(name):
+                _replace_in_classes(name, attrs, cls._tables[True, False], cls._undo)
 
     def restore(self) -> None:
         """End of a session: its loop policy back; the rest too unless it persists."""
@@ -293,7 +315,8 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock),
              (io, "FileIO", pipes._RealFileIO, pipes.SimFileIO), *_READY_REPLACED,
              *selfusage.REPLACED]
-for _module, _name, _real, _fake in _REPLACED[1:]:  # the functions look like the real ones
-    _fake.__name__ = _fake.__qualname__ = _real.__name__
-    _fake.__doc__ = _real.__doc__
-del _module, _name, _real, _fake
+like_the_real(_REPLACED[1:])
+# the same builtins under the posix module's own names (CPython's test_posix calls
+# posix.waitid and posix.posix_spawn)
+_REPLACED += [(posix, name, real, fake) for module, name, real, fake in _REPLACED
+              if module is os and getattr(posix, name, None) is real]

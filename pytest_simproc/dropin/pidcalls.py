@@ -29,7 +29,7 @@ from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
 from ..syscalls.sched import owner
 from . import procfs
 from .identity import real_pid
-from .routing import _caller_is_native, _in_host_thread, active_session
+from .routing import _caller_is_native, _in_host_thread, active_session, like_the_real
 
 _U64 = 1 << 64
 CAP_SYS_RESOURCE = 24
@@ -223,6 +223,7 @@ _FIXED = [(os, "getpriority", _real_getpriority, _by_process(_real_getpriority, 
 _FIXED += [(os, name, getattr(os, name), _by_native_pid(getattr(os, name), 0))
            for name in ("sched_setaffinity", "sched_getscheduler", "sched_setscheduler",
                         "sched_getparam", "sched_setparam", "sched_rr_get_interval")]
+like_the_real(_FIXED)
 _PSUTIL: list = []  # psutil's C calls, made once psutil is imported
 
 
@@ -244,6 +245,7 @@ def replaced() -> list:
         real = getattr(cext, "proc_cpu_affinity_get", None)
         if real is not None:
             _PSUTIL.append((cext, "proc_cpu_affinity_get", real, _machine_cpus(real, True)))
+        like_the_real(_PSUTIL)
     return _FIXED + _PSUTIL
 
 

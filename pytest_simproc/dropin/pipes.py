@@ -10,7 +10,9 @@ never blocks on a full pipe whatever the test's threads do (the host runs only i
 the test's calls; a reader thread would natively drain the pipe meanwhile). A read that
 would block runs the host until the pipe is readable (ready.py), in virtual time.
 stdin is a real pipe whose write end never blocks the test: what does not fit waits
-here and is moved in while the host runs.
+here and is moved in while the host runs (a write that does not fit first lets what can
+run at the current instant run, as a blocked writer natively waits for its reader: a
+program that ended meanwhile makes it fail with EPIPE).
 
 ``io.FileIO(fd)`` of the test's end of a pipe, pty or socket to a host process reads
 as ``os.fdopen`` of it does (``SimFileIO``): FileIO's reads are C calls that no patch
@@ -281,6 +283,15 @@ class _StdinWriter(io.RawIOBase):
                 raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
             self._buf += data
         self._pump(report=True)
+        session = self._session
+        if self._buf and threading.get_ident() == session._ident:
+            # more than the pipe takes: natively the write waits while the program
+            # reads, and fails (EPIPE) if it ends first. What can run at this instant
+            # runs; the rest waits here, as ever (the clock does not move for it)
+            session.run_now()   # (its pumps drop the rest at EPIPE, closing the end)
+            self._pump(report=True)
+            if self._fd is None:
+                raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
         return len(data)
 
     def close(self) -> None:
@@ -301,6 +312,16 @@ class _StdinWriter(io.RawIOBase):
                     if report:
                         raise
                     return
+                except OSError as exc:
+                    if exc.errno != errno.EBADF:
+                        raise
+                    # the test closed the descriptor itself (os.close(p.stdin.fileno())):
+                    # the bytes are lost, and the number is no longer ours to close
+                    self._buf.clear()
+                    self._session._pipe_fds.pop(self._fd, None)
+                    self._session._feeders.pop(self, None)
+                    self._fd = None
+                    raise
                 del self._buf[:n]
             if self._fd is not None and self.closed and not self._buf:
                 self._close_fd_locked()

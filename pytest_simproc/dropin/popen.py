@@ -15,6 +15,7 @@ import signal as _signal
 import subprocess
 import sys
 import threading
+import warnings
 
 from ..errors import ProgramNotFoundError, SimprocError, SpawnError
 from ..host.spawnargs import _check_env
@@ -47,6 +48,14 @@ class SimPopen(_RealPopen):
         session = active_session()
         if session is None or session._closed or _in_host_thread():
             return _RealPopen(*args, **kwargs)
+        if cls is SimPopen and _fork_replaced(cls):
+            # the real Popen with the test's replacement (on SimPopen: the class the
+            # test found at subprocess.Popen), as natively
+            popen = object.__new__(_RealPopen)
+            if "_execute_child" in SimPopen.__dict__:
+                popen._execute_child = SimPopen.__dict__["_execute_child"]
+            _real_init(popen, *args, **kwargs)
+            return popen
         return object.__new__(cls)
 
     def __init__(self, args, bufsize=-1, executable=None, stdin=None, stdout=None,
@@ -55,6 +64,16 @@ class SimPopen(_RealPopen):
                  restore_signals=True, start_new_session=False, pass_fds=(), *,
                  user=None, group=None, extra_groups=None, encoding=None, errors=None,
                  text=None, umask=-1, pipesize=-1, process_group=None):
+        if not isinstance(self, SimPopen):
+            # ``subprocess.Popen.__init__(self, ...)`` in the __init__ of a subclass of
+            # the real Popen (CPython's test_subprocess): the real one's, as natively
+            return _subclass_init(self, args, bufsize, executable, stdin, stdout, stderr,
+                                  preexec_fn, close_fds, shell, cwd, env, universal_newlines,
+                                  startupinfo, creationflags, restore_signals,
+                                  start_new_session, pass_fds, user=user, group=group,
+                                  extra_groups=extra_groups, encoding=encoding,
+                                  errors=errors, text=text, umask=umask, pipesize=pipesize,
+                                  process_group=process_group)
         self._child_created = False  # Popen.__del__ has nothing to do
         self._sp = None
         self._waited = False
@@ -62,6 +81,7 @@ class SimPopen(_RealPopen):
         self._waitpid_lock = threading.Lock()
         self._input = None
         self._communication_started = False
+        self._sigint_wait_secs = 0.25  # Popen's grace after a KeyboardInterrupt (wait)
         if bufsize is None:
             bufsize = -1
         if not isinstance(bufsize, int):
@@ -88,8 +108,13 @@ class SimPopen(_RealPopen):
                                               for k, v in env.items()}
         self._cwd = None if cwd is None else os.fsdecode(os.fspath(cwd))
         self._cwd_given = cwd  # named as given when it cannot be entered
+        if pass_fds and not close_fds:
+            warnings.warn("pass_fds overriding close_fds.", RuntimeWarning)
+            close_fds = True
         # What only Python code between fork and exec can do: the test forks a child
-        # that joins the host (forking.py), as Popen does natively.
+        # that joins the host (forking.py), as Popen does natively; so does what the
+        # program inherits from the test: its inheritable descriptors (close_fds=False)
+        # and the signals Python ignores (restore_signals=False: SIGPIPE, SIGXFSZ)
         child = dict(preexec_fn=preexec_fn, pass_fds=_fds_to_keep(pass_fds),
                      close_fds=close_fds, umask=_c_int(umask),
                      process_group=None if process_group is None else _c_int(process_group),
@@ -98,6 +123,7 @@ class SimPopen(_RealPopen):
                      ids=_ids(user, group, extra_groups))
         forked = (preexec_fn is not None or child["pass_fds"] or umask != -1
                   or process_group is not None or start_new_session
+                  or not close_fds or not restore_signals
                   or child["ids"] != (None, None, None) or self._executable != self._argv[0]
                   # chdir(2)'s own error, named as Popen names it
                   or (self._cwd is not None and not os.path.isdir(self._cwd)))
@@ -132,9 +158,19 @@ class SimPopen(_RealPopen):
         text_args = dict(encoding=encoding, errors=errors)
         line_buffering = bufsize == 1 and bool(self.text_mode)
         if self._stdin_raw is not None:
-            self.stdin = (io.TextIOWrapper(self._stdin_raw, write_through=True,
+            # io.open(fd, "wb", bufsize) as Popen makes it: a BufferedWriter unless
+            # bufsize is 0 (1 is line buffering in text mode, a warning in binary)
+            if line_buffering:
+                bufsize = -1
+            elif bufsize == 1:
+                warnings.warn("line buffering (buffering=1) isn't supported in binary "
+                              "mode, the default buffer size will be used",
+                              RuntimeWarning, stacklevel=2)
+            stdin = (self._stdin_raw if bufsize == 0 else io.BufferedWriter(
+                self._stdin_raw, bufsize if bufsize > 1 else io.DEFAULT_BUFFER_SIZE))
+            self.stdin = (io.TextIOWrapper(stdin, write_through=True,
                                            line_buffering=line_buffering, **text_args)
-                          if self.text_mode else self._stdin_raw)
+                          if self.text_mode else stdin)
         for kind, raw in (("stdout", self._readers.get(1)),
                           ("stderr", self._readers.get(2))):
             if raw is None:
@@ -153,6 +189,8 @@ class SimPopen(_RealPopen):
     def _build_argv(args, executable, shell) -> tuple[list[str], str]:
         """The program's argv, and the file to execute (Popen's ``executable``)."""
         if isinstance(args, (str, bytes, os.PathLike)):
+            if shell and isinstance(args, os.PathLike):
+                raise TypeError("path-like args is not allowed when shell is true")
             seq = [args]
         else:
             seq = list(args)
@@ -340,7 +378,9 @@ class SimPopen(_RealPopen):
                 self._reap()
         return self.returncode
 
-    def wait(self, timeout=None):
+    def _wait(self, timeout):
+        # Popen.wait's own step: wait() (and __exit__ after a KeyboardInterrupt, with
+        # its short grace) are Popen's, as a test that patches _wait expects
         if self.returncode is not None or self._collected_elsewhere():
             return self.returncode
         if not self._block_until_ended(timeout):
@@ -369,6 +409,10 @@ class SimPopen(_RealPopen):
             return out, err
         deadline = None if timeout is None else self._session.now + timeout
         if self.stdin is not None and not self._communication_started:
+            try:
+                self.stdin.flush()   # what the test wrote before, as Popen flushes it
+            except BrokenPipeError:
+                pass
             self._stdin_write(input)  # never blocks: the rest is fed as the program reads
         self._communication_started = True
         done = collect(self, timeout)
@@ -400,21 +444,6 @@ class SimPopen(_RealPopen):
     def kill(self):
         self.send_signal(_signal.SIGKILL)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, value, traceback):
-        if self.stdout:
-            self.stdout.close()
-        if self.stderr:
-            self.stderr.close()
-        try:
-            if self.stdin:
-                self.stdin.close()
-        finally:
-            if exc_type is not KeyboardInterrupt:
-                self.wait()
-
     def __del__(self):
         pass
 
@@ -422,6 +451,10 @@ class SimPopen(_RealPopen):
     def simprocess(self):
         """The host's SimProcess behind this Popen (state, ppid, children...)."""
         return self._sp
+
+
+# what the test's code sees is subprocess.Popen: its repr too ("<Popen: returncode: ...>")
+SimPopen.__name__ = SimPopen.__qualname__ = "Popen"
 
 
 # ------------------------------------------------------------ Popen's subclasses
@@ -440,6 +473,16 @@ def _variant(cls: type) -> type:
 
 
 _real_init = _RealPopen.__init__
+_real_fork_exec = subprocess._fork_exec
+
+
+def _fork_replaced(cls: type) -> bool:
+    """The test replaced Popen's fork: ``subprocess._fork_exec`` (mock.patch) or
+    ``_execute_child`` (a subclass's override, mock.patch.object). Natively no program
+    starts but the one the replacement starts, so the real Popen's code runs with it
+    (what it forks joins the host through forking.py's hooks)."""
+    return (subprocess._fork_exec is not _real_fork_exec
+            or cls._execute_child is not _RealPopen._execute_child)
 
 
 @functools.wraps(_real_init)
@@ -452,7 +495,8 @@ def _subclass_init(self, *args, **kwargs):
     cls = type(self)
     if cls is not _RealPopen and not isinstance(self, SimPopen):
         session = active_session()
-        if session is not None and not session._closed and not _in_host_thread():
+        if (session is not None and not session._closed and not _in_host_thread()
+                and not _fork_replaced(cls)):
             self.__class__ = _variant(cls)
             return SimPopen.__init__(self, *args, **kwargs)
     return _real_init(self, *args, **kwargs)
@@ -470,18 +514,20 @@ def _ids(user, group, extra_groups) -> tuple:
     if group is not None:
         gid = _id("Group", grp.getgrnam(group).gr_gid if isinstance(group, str) else group)
     if extra_groups is not None:
-        gids = [_id("Group", grp.getgrnam(g).gr_gid if isinstance(g, str) else g)
+        gids = [_id("Group", grp.getgrnam(g).gr_gid if isinstance(g, str) else g, True)
                 for g in extra_groups]
+        if any(g >= _UINT_MAX for g in gids):  # _posixsubprocess's own message
+            raise ValueError("invalid group id")
     if user is not None:
         uid = _id("User", pwd.getpwnam(user).pw_uid if isinstance(user, str) else user)
     return gid, gids, uid
 
 
-def _id(kind: str, value) -> int:
+def _id(kind: str, value, extra: bool = False) -> int:
     value = operator.index(value)
     if value < 0:
         raise ValueError(f"{kind} ID cannot be negative, got {value}")
-    if value >= _UINT_MAX:  # uid_t and gid_t; (uid_t)-1 means "unchanged"
+    if value >= _UINT_MAX and not extra:  # uid_t and gid_t; -1 means "unchanged"
         raise OverflowError(f"{kind.lower()} id is greater than maximum")
     return value
 
@@ -569,11 +615,29 @@ def _popen_child(popen: SimPopen, fds, errpipe: int, candidates, env) -> None:
             child["preexec_fn"]()
         except BaseException:
             raise ChildFailed("preexec", 0) from None
+        if popen._env is None:
+            # env=None: the program gets the child's environ(7), which preexec_fn may
+            # have changed with os.putenv (less what the test's own run put there)
+            own = set(os.environ) - set(_check_env(None))
+            env = {k: v for k, v in _c_environ().items() if k not in own}
     for fd in child["pass_fds"]:
         os.set_inheritable(fd, True)
     if child["close_fds"]:
         close_fds_except({*child["pass_fds"], errpipe})
     exec_first(candidates, popen._argv, env)
+
+
+def _c_environ() -> dict[str, str]:
+    """This process's C ``environ`` as execv(3) would pass it (os.environ is a copy
+    made at start-up: os.putenv does not change it)."""
+    import ctypes
+    entries = ctypes.POINTER(ctypes.c_char_p).in_dll(ctypes.CDLL(None), "environ")
+    env, i = {}, 0
+    while entries[i] is not None:
+        name, _, value = os.fsdecode(entries[i]).partition("=")
+        env.setdefault(name, value)
+        i += 1
+    return env
 
 
 def _popen_error(popen: SimPopen, failed: ChildFailed) -> BaseException:

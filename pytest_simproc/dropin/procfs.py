@@ -43,7 +43,8 @@ from ..procview import (BOOT_LEAD_NS, HZ, NSEC, ProcView, with_stat_fields,
                         with_values)
 from ..syscalls.procfs import render_dir, write_rendered
 from . import forking, gonepids, identity, selfusage
-from .routing import _caller_is_native, _in_host_thread, _real_getpid, active_session
+from .routing import (_caller_is_native, _in_host_thread, _real_getpid, active_session,
+                      like_the_real)
 
 _real_open = builtins.open
 _real_os_open = os.open
@@ -638,8 +639,6 @@ def _path_call(real, missing=_RAISE, link=None):
                 raise
             return missing
         return _call(real, path, routed, *args, **kwargs)
-    fake.__name__ = fake.__qualname__ = real.__name__
-    fake.__doc__ = real.__doc__
     return fake
 
 
@@ -651,11 +650,6 @@ _sim_readlink = _path_call(_real_readlink, link=_link_value)
 _sim_lstat = _path_call(_real_lstat, link=lambda path, _value: _real_lstat(path))
 _sim_stat = _path_call(_real_stat)
 _sim_access = _path_call(_real_access, missing=False)  # access(2) fails: False
-for _fake, _real in ((_sim_open, _real_open), (_sim_os_open, _real_os_open),
-                     (_sim_listdir, _real_listdir), (_sim_scandir, _real_scandir)):
-    _fake.__name__ = _fake.__qualname__ = _real.__name__
-    _fake.__doc__ = _real.__doc__
-del _fake, _real
 
 # (module, attribute, the real object, its fake); io.open is pathlib's open
 _REPLACED = [(builtins, "open", _real_open, _sim_open), (io, "open", _real_open, _sim_open),
@@ -665,6 +659,7 @@ _REPLACED = [(builtins, "open", _real_open, _sim_open), (io, "open", _real_open,
              (os, "readlink", _real_readlink, _sim_readlink),
              (os, "stat", _real_stat, _sim_stat), (os, "lstat", _real_lstat, _sim_lstat),
              (os, "access", _real_access, _sim_access)]
+like_the_real(_REPLACED)
 _install_lock = threading.Lock()
 
 

@@ -79,6 +79,23 @@ def _matches(name: str, prefixes) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
+def like_the_real(replaced) -> None:
+    """Each fake of ``(module, name, real, fake)`` rows looks like the function it
+    stands for: its name and doc, and, for a function, the module it is installed on
+    (the first row of it), as a Python function of a module names it: pydoc and
+    pickle by reference look it up there, and CPython's test_signal holds every Python
+    function of ``signal`` to ``__module__ == "signal"``."""
+    named = set()
+    for module, _name, real, fake in replaced:
+        if id(fake) in named:
+            continue
+        named.add(id(fake))
+        fake.__name__ = fake.__qualname__ = real.__name__
+        fake.__doc__ = real.__doc__
+        if not isinstance(fake, type):
+            fake.__module__ = module.__name__
+
+
 def _caller_is_native(depth: int = 2) -> bool:
     try:
         name = sys._getframe(depth).f_globals.get("__name__") or ""

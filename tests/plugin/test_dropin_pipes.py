@@ -276,9 +276,11 @@ def test_simproc_sleep_moves_the_clock_its_full_length_with_pipes_open(pytester)
 
         def test_sleep():
             out = subprocess.Popen(["echo", "x"], stdout=subprocess.PIPE)
-            feed = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.DEVNULL)
-            feed.stdin.write(b"y" * 200000)  # more than the pipe holds; head reads 10
+            # more than the pipe holds; head reads 10 once the test's sleep is over
+            # (a write to a program that ended unread fails, as natively: test_dropin_stdin)
+            feed = subprocess.Popen(["sh", "-c", "sleep 20; head -c 10"],
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+            feed.stdin.write(b"y" * 200000)
             t0 = time.time()
             time.sleep(10)
             assert 10 <= time.time() - t0 < 10.0001  # and the reads of the clock
