@@ -134,6 +134,7 @@ class DropinSession:
     _threads_before: frozenset = frozenset()
     _outside = 0.0  # real seconds the test waited outside the host, not passed yet
     _quiet_seen = None  # (entries, _thread_states) when the test's threads were last quiet
+    _alarm = None  # (virtual ns, fire): the test's time limit (testtimeout.py)
 
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
         options = dict(host_options or {})
@@ -339,13 +340,38 @@ class DropinSession:
         return False
 
     def _run_host(self, predicate, timeout, linger=0) -> None:
-        """``_run_steps``, with the calling thread as one of the host's drivers."""
+        """``_run_steps``, with the calling thread as one of the host's drivers; the
+        test's thread stops at its time limit (``_alarm``) and has it fire."""
         me = threading.get_ident()
+        timeout = self._to_alarm(timeout)
         self._drivers.append(me)
         try:
             self._run_steps(predicate, timeout, linger)
         finally:
             self._drivers.remove(me)
+        self._ring()
+
+    def set_alarm(self, deadline_ns: int | None, fire=None) -> None:
+        """The test's time limit (a timeout plugin's): once virtual time reaches
+        ``deadline_ns`` in a run or sleep of the test's thread, the run stops there and
+        ``fire()`` is called, once. None: no limit."""
+        self._alarm = None if deadline_ns is None else (deadline_ns, fire)
+
+    def _to_alarm(self, timeout):
+        """``timeout`` (seconds, None: no limit), cut at the test's time limit when
+        the test's thread runs the host."""
+        if self._alarm is None or threading.get_ident() != self._ident:
+            return timeout
+        left = max(self._alarm[0] - self._now_ns(), 0) / 1e9
+        return left if timeout is None else min(timeout, left)
+
+    def _ring(self) -> None:
+        """The test's time limit fires if the test's thread reached it."""
+        alarm = self._alarm
+        if (alarm is not None and threading.get_ident() == self._ident
+                and self._now_ns() >= alarm[0]):
+            self._alarm = None
+            alarm[1]()
 
     def _run_steps(self, predicate, timeout, linger=0) -> None:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds
@@ -536,8 +562,9 @@ class DropinSession:
         host's programs run for as long, if there is a host."""
         if self._host is None:
             self._catch_up()  # it starts at the test's time
-            self._now += seconds
+            self._now += self._to_alarm(seconds)
             self._after_run()
+            self._ring()
             return
         # it starts at the test's time, which its clock's reads moved on: one run
         # covers both (a run of its own cost a crossing to the tracer)

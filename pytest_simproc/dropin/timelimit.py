@@ -1,0 +1,71 @@
+"""A test's time limit (pytest-timeout's) counts in the test's virtual time too.
+
+pytest-timeout arms a real timer for each test: SIGALRM from ``setitimer`` (its signal
+method) or a thread that dumps the stacks and ends the process (its thread method).
+Under ``--simproc`` a test's sleeps and waits on its programs take virtual time and
+next to no real time, so ``time.sleep(10)`` under ``@pytest.mark.timeout(1)``
+returned at once and the test passed, where natively it times out. So the limit holds
+in both clocks: the real timer stays (a wait outside the host that hangs, as natively,
+is still caught), and the session stops its runs and sleeps when virtual time reaches
+the limit, counted from when pytest-timeout armed its timer, and fires what the real
+timer would have fired (``DropinSession.set_alarm``).
+"""
+from __future__ import annotations
+
+import signal
+import threading
+
+import pytest
+
+from .routing import active_session
+
+# item -> (seconds, method, settings) of the limit pytest-timeout armed for it
+_ARMED = pytest.StashKey()
+
+
+def armed(item, settings) -> None:
+    """pytest-timeout armed its timer for ``item`` (before the test's session starts
+    unless the limit is the function's alone): the session's alarm follows."""
+    method = settings.method
+    if method == "signal" and threading.current_thread() is not threading.main_thread():
+        method = "thread"  # as pytest-timeout decides
+    item.stash[_ARMED] = (float(settings.timeout), method, settings)
+    session = active_session()
+    if session is not None and not session._closed:
+        arm(item, session)
+
+
+def arm(item, session) -> None:
+    """The test's session takes ``item``'s limit, counted from now in its clock (the
+    session's start: no virtual time passed before it)."""
+    limit = item.stash.get(_ARMED, None)
+    if limit is None:
+        return
+    seconds, method, settings = limit
+    session.set_alarm(session._now_ns() + round(seconds * 1e9),
+                      lambda: _fire(item, method, settings))
+
+
+def disarmed(item) -> None:
+    """pytest-timeout cancelled its timer."""
+    if item.stash.get(_ARMED, None) is None:
+        return
+    del item.stash[_ARMED]
+    session = active_session()
+    if session is not None:
+        session.set_alarm(None)
+
+
+def _fire(item, method: str, settings) -> None:
+    """What pytest-timeout's real timer does when it expires."""
+    if method == "signal":
+        signal.setitimer(signal.ITIMER_REAL, 0)  # expired: it fires once
+        signal.raise_signal(signal.SIGALRM)  # its handler runs here (signal(7))
+        return
+    import pytest_timeout
+    # its thread dumps the other threads' stacks (this one's among them) and ends the
+    # process; this thread waits, as it would still be in its wait natively
+    timer = threading.Thread(target=pytest_timeout.timeout_timer, args=(item, settings),
+                             name=f"pytest_timeout {item.nodeid}", daemon=True)
+    timer.start()
+    timer.join()
