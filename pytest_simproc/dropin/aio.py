@@ -18,20 +18,28 @@ may need the machine. Loops made in other threads are asyncio's own.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
 import math
+import os
 import selectors
+import socket
+import stat
+import struct
 import threading
 import weakref
 from asyncio import base_subprocess, transports
 
 from .popen import SimPopen
+from .procfs import _real_listdir
 from .ready import _real_read
 from .routing import _in_host_thread, _real_monotonic, active_session
 from .sockets import run_host_until
 
 # Real seconds the loop waits at a time for a thread of the test (or the outside).
 _OUTSIDE_SLICE = 0.01
+_SIOCOUTQNSD = 0x894B  # tcp(7): bytes in the send queue not sent yet
+_TCPI_UNACKED = 24  # offset of tcpi_unacked (segments) in struct tcp_info
 
 
 def _off_the_loop(method):
@@ -231,6 +239,36 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
         return True
 
 
+def _in_flight() -> bool:
+    """A TCP socket of the test process holds bytes it has not sent yet while segments
+    it sent wait for their acknowledgement: the machine sends them by itself once the
+    peer acknowledges (Nagle's algorithm, tcp(7); a peer may delay its ACK for tens of
+    milliseconds), so a loop that waits for them waits for the outside, in real time,
+    instead of moving the clock to its next timer (tornado's streams between two
+    sockets of one loop wrote a line or a TLS record after a small one and timed out
+    at once). A peer that stopped reading acknowledged all it got: no flight."""
+    try:
+        fds = _real_listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for name in fds:
+        fd = int(name)
+        try:
+            if (not stat.S_ISSOCK(os.fstat(fd).st_mode) or not struct.unpack(
+                    "i", fcntl.ioctl(fd, _SIOCOUTQNSD, b"\0" * 4))[0]):
+                continue
+            sock = socket.socket(fileno=fd)
+            try:
+                info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+            finally:
+                sock.detach()
+        except OSError:
+            continue  # closed meanwhile, or not TCP
+        if struct.unpack_from("I", info, _TCPI_UNACKED)[0]:
+            return True
+    return False
+
+
 class _HostSelector(selectors.DefaultSelector):
     """The loop's selector: while nothing is ready, the host runs (virtual time)."""
 
@@ -250,7 +288,9 @@ class _HostSelector(selectors.DefaultSelector):
         session = loop._session
         if session is None or session._closed or threading.get_ident() != session._ident:
             return super().select(timeout)
-        if loop._outside:  # a thread is at work: it may need the host's or the machine's time
+        if loop._outside or _in_flight():
+            # a thread is at work (it may need the host's or the machine's time), or the
+            # machine still carries bytes between the loop's own sockets
             return super().select(_OUTSIDE_SLICE if timeout is None
                                   else min(timeout, _OUTSIDE_SLICE))
         outcome = wait_in_host(session, lambda: bool(self._ready()) or loop._has_news(),
