@@ -30,6 +30,7 @@ import threading
 import weakref
 from asyncio import base_subprocess, transports
 
+from . import threadwait, wakeups
 from .popen import SimPopen
 from .procfs import _real_listdir
 from .ready import _real_read
@@ -269,6 +270,24 @@ def _in_flight() -> bool:
     return False
 
 
+def _thread_due(loop, timeout) -> bool:
+    """Before the host exists, a thread of the suite's code sleeps and waits in real
+    time: one started since the loop was made that goes on by itself before the
+    loop's next timer (wakeups.py) is the outside at work, which the loop waits for in
+    real time, as natively, instead of moving its clock past it. (With the host, their
+    sleeps and timed waits are virtual: the host's runs stop at them. A thread older
+    than the loop, a heartbeat of an earlier test, does not hold it.)"""
+    session = loop._session
+    if session._host is not None:
+        return False
+    tids = set(session._other_tids())
+    if not tids:
+        return False
+    return wakeups.soon([t.native_id for t in threading.enumerate()
+                         if t.native_id in tids and t.ident not in loop._older_threads
+                         and not threadwait.machinery(t)], timeout)
+
+
 class _HostSelector(selectors.DefaultSelector):
     """The loop's selector: while nothing is ready, the host runs (virtual time)."""
 
@@ -288,7 +307,7 @@ class _HostSelector(selectors.DefaultSelector):
         session = loop._session
         if session is None or session._closed or threading.get_ident() != session._ident:
             return super().select(timeout)
-        if loop._outside or _in_flight():
+        if loop._outside or _in_flight() or _thread_due(loop, timeout):
             # a thread is at work (it may need the host's or the machine's time), or the
             # machine still carries bytes between the loop's own sockets
             return super().select(_OUTSIDE_SLICE if timeout is None
@@ -314,6 +333,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self._session = session
         self._base_ns = session._now_ns() if session is not None else 0
         self._outside = 0
+        self._older_threads = {t.ident for t in threading.enumerate()}  # _thread_due
         self._sim_procs: list[_SimSubprocessTransport] = []
         if session is not None and selector is None:
             selector = _HostSelector(self)
