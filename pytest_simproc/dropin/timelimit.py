@@ -21,6 +21,7 @@ from .routing import active_session
 
 # item -> (seconds, method, settings) of the limit pytest-timeout armed for it
 _ARMED = pytest.StashKey()
+_SESSION = pytest.StashKey()  # item -> the session that took its limit
 
 
 def armed(item, settings) -> None:
@@ -42,18 +43,18 @@ def arm(item, session) -> None:
     if limit is None:
         return
     seconds, method, settings = limit
+    item.stash[_SESSION] = session
     session.set_alarm(session._now_ns() + round(seconds * 1e9),
                       lambda: _fire(item, method, settings))
 
 
 def disarmed(item) -> None:
     """pytest-timeout cancelled its timer."""
-    if item.stash.get(_ARMED, None) is None:
-        return
-    del item.stash[_ARMED]
-    session = active_session()
-    if session is not None:
-        session.set_alarm(None)
+    if _ARMED in item.stash:
+        del item.stash[_ARMED]
+    if _SESSION in item.stash:  # (a session carried to the next test keeps no stale limit)
+        item.stash[_SESSION].set_alarm(None)
+        del item.stash[_SESSION]
 
 
 def _fire(item, method: str, settings) -> None:

@@ -109,3 +109,31 @@ def test_under_simproc_the_thread_method_ends_the_run_at_the_virtual_limit(pytes
     result.stdout.fnmatch_lines(["*START 9466848*", "*+ Timeout +*",
                                  "*test_sleeps_past_its_limit*"])
     assert "NOT REACHED" not in result.stdout.str()
+
+
+def test_under_simproc_a_limit_ends_with_its_test_when_the_host_lives_on(pytester):
+    # a module's daemon keeps the host for the next test, which has no limit
+    pytester.makepyfile(test_inner="""
+        import subprocess
+        import time
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def daemon():
+            p = subprocess.Popen(["sleep", "3600"])
+            yield p
+            p.kill()
+            p.wait()
+
+        @pytest.mark.timeout(1)
+        def test_within_its_limit(daemon):
+            time.sleep(0.5)
+
+        def test_without_a_limit(daemon):
+            time.sleep(2)
+            print("PIDS", daemon.pid, time.time())
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--simproc",
+                                           timeout=60)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*PIDS 1000 9466848*"])
