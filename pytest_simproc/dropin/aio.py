@@ -30,7 +30,6 @@ import threading
 import weakref
 from asyncio import base_subprocess, transports
 
-from . import threadwait, wakeups
 from .popen import SimPopen
 from .procfs import _real_listdir
 from .ready import _real_read
@@ -270,24 +269,6 @@ def _in_flight() -> bool:
     return False
 
 
-def _thread_due(loop, timeout) -> bool:
-    """Before the host exists, a thread of the suite's code sleeps and waits in real
-    time: one started since the loop was made that goes on by itself before the
-    loop's next timer (wakeups.py) is the outside at work, which the loop waits for in
-    real time, as natively, instead of moving its clock past it. (With the host, their
-    sleeps and timed waits are virtual: the host's runs stop at them. A thread older
-    than the loop, a heartbeat of an earlier test, does not hold it.)"""
-    session = loop._session
-    if session._host is not None:
-        return False
-    tids = set(session._other_tids())
-    if not tids:
-        return False
-    return wakeups.soon([t.native_id for t in threading.enumerate()
-                         if t.native_id in tids and t.ident not in loop._older_threads
-                         and not threadwait.machinery(t)], timeout)
-
-
 class _HostSelector(selectors.DefaultSelector):
     """The loop's selector: while nothing is ready, the host runs (virtual time)."""
 
@@ -307,9 +288,12 @@ class _HostSelector(selectors.DefaultSelector):
         session = loop._session
         if session is None or session._closed or threading.get_ident() != session._ident:
             return super().select(timeout)
-        if loop._outside or _in_flight() or _thread_due(loop, timeout):
+        if (loop._outside or _in_flight()
+                or session.threads_due(timeout, loop._older_threads)):
             # a thread is at work (it may need the host's or the machine's time), or the
-            # machine still carries bytes between the loop's own sockets
+            # machine still carries bytes between the loop's own sockets, or (before
+            # the host) a thread started since the loop was made wakes before its next
+            # timer: a heartbeat of an earlier test does not hold it
             return super().select(_OUTSIDE_SLICE if timeout is None
                                   else min(timeout, _OUTSIDE_SLICE))
         outcome = wait_in_host(session, lambda: bool(self._ready()) or loop._has_news(),
@@ -333,7 +317,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self._session = session
         self._base_ns = session._now_ns() if session is not None else 0
         self._outside = 0
-        self._older_threads = {t.ident for t in threading.enumerate()}  # _thread_due
+        self._older_threads = frozenset(t.ident for t in threading.enumerate())
         self._sim_procs: list[_SimSubprocessTransport] = []
         if session is not None and selector is None:
             selector = _HostSelector(self)

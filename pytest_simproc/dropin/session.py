@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
-from . import forking, pidcalls, procfs, selfusage, threadwait
+from . import forking, pidcalls, procfs, selfusage, threadwait, wakeups
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
@@ -132,6 +132,7 @@ class DropinSession:
     _closed = False
     _aside = False  # between two tests (set_aside)
     _threads_before: frozenset = frozenset()
+    _threads_at_start: frozenset = frozenset()  # every thread there at start (threads_due)
     _outside = 0.0  # real seconds the test waited outside the host, not passed yet
     _quiet_seen = None  # (entries, _thread_states) when the test's threads were last quiet
     _alarm = None  # (virtual ns, fire): the test's time limit (testtimeout.py)
@@ -181,6 +182,7 @@ class DropinSession:
         if active_session() is not None:
             raise RuntimeError("a drop-in session is already active")
         self._ident = threading.get_ident()
+        self._threads_at_start = frozenset(t.ident for t in threading.enumerate())
         # threads of the machinery that were there before the test: their time is real
         # (threads of the suite's code from earlier tests take part, as new ones do)
         self._threads_before = _machinery_threads(self._ident)
@@ -555,7 +557,35 @@ class DropinSession:
                 # the test's other threads are the outside (_run_steps): they act
                 # before the clock moves, and may start the host meanwhile
                 self._await_quiet()
+                self._await_wakeups(seconds)
             self._pass_time(seconds)
+
+    def _await_wakeups(self, seconds) -> None:
+        """Before the host exists, the suite's threads sleep and wait in real time: a
+        sleep of ``seconds`` of the test's waits in real time (at most as long, lock
+        released) while one started during the test goes on by itself within what is
+        left (``threads_due``), as natively it acts during the sleep."""
+        end = _real_monotonic() + seconds
+        while True:
+            left = end - _real_monotonic()
+            if left <= 0 or not self.threads_due(left):
+                return
+            self._cond.wait(min(left, _OUTSIDE_PAUSE[1]))
+
+    def threads_due(self, within, older=frozenset()) -> bool:
+        """Before the host exists: a thread of the suite's code started during the
+        test (and not among ``older``) runs, or its timed wait ends within ``within``
+        real seconds (None: at any time; wakeups.py). With the host, their sleeps and
+        timed waits are virtual, and the host's runs stop at them."""
+        if self._host is not None:
+            return False
+        tids = set(self._other_tids())
+        if not tids:
+            return False
+        return wakeups.soon([t.native_id for t in threading.enumerate()
+                             if t.native_id in tids and t.ident not in self._threads_at_start
+                             and t.ident not in older and not threadwait.machinery(t)],
+                            within)
 
     def _pass_time(self, seconds) -> None:
         """Virtual time moves ``seconds`` on from the test's time (lock held): the

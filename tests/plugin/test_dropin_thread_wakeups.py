@@ -155,3 +155,66 @@ def test_an_untimed_wait_has_no_deadline():
     assert not wakeups.soon([thread.native_id], None)
     stop.set()
     thread.join()
+
+
+SLEEPS = r"""
+import json
+import threading
+import time
+
+stop = threading.Event()
+
+
+def tick():  # started at import, before any test: a heartbeat
+    while not stop.wait(0.05):
+        pass
+
+
+threading.Thread(target=tick, daemon=True).start()
+
+
+def test_a_thread_acts_while_the_test_sleeps():
+    done = []
+
+    def target():
+        time.sleep(0.2)
+        done.append(True)
+
+    start = time.time()
+    thread = threading.Thread(target=target)
+    thread.start()
+    time.sleep(1)
+    assert done
+    thread.join()
+    print("OBSERVED", json.dumps(["acts", start, time.time() - start]))
+
+
+def test_an_older_heartbeat_leaves_the_sleep_alone():
+    start = time.time()
+    time.sleep(3600)
+    print("OBSERVED", json.dumps(["hour", start, time.time() - start]))
+"""
+
+
+def _sleeps(pytester, *args) -> dict:
+    pytester.makepyfile(test_inner=SLEEPS)
+    args = ["-p", "no:cacheprovider", "-s", *args]
+    if "--simproc" not in args:
+        args += ["-k", "acts"]  # an hour of real time natively
+    result = pytester.runpytest_subprocess(*args, timeout=120)
+    seen = [json.loads(x.split("OBSERVED ", 1)[1]) for x in result.outlines
+            if "OBSERVED " in x]
+    result.assert_outcomes(passed=len(seen), deselected=2 - len(seen))
+    return {name: (start, elapsed) for name, start, elapsed in seen}
+
+
+def test_the_test_sleeps_natively(pytester):
+    assert list(_sleeps(pytester)) == ["acts"]
+
+
+def test_under_simproc_the_tests_sleep_waits_for_a_thread_that_wakes_within_it(pytester):
+    seen = _sleeps(pytester, "--simproc")
+    assert sorted(seen) == ["acts", "hour"]
+    assert all(HOST_EPOCH <= start < HOST_EPOCH + 3700 for start, _ in seen.values())
+    assert 1 <= seen["acts"][1] < 1.01  # the sleep's own length, in the test's clock
+    assert 3600 <= seen["hour"][1] < 3600.01
