@@ -4,11 +4,12 @@ pytest-timeout arms a real timer for each test: SIGALRM from ``setitimer`` (its 
 method) or a thread that dumps the stacks and ends the process (its thread method).
 Under ``--simproc`` a test's sleeps and waits on its programs take virtual time and
 next to no real time, so ``time.sleep(10)`` under ``@pytest.mark.timeout(1)``
-returned at once and the test passed, where natively it times out. So the limit holds
-in both clocks: the real timer stays (a wait outside the host that hangs, as natively,
-is still caught), and the session stops its runs and sleeps when virtual time reaches
-the limit, counted from when pytest-timeout armed its timer, and fires what the real
-timer would have fired (``DropinSession.set_alarm``).
+returned at once and the test passed, where natively it times out. So a test's own limit
+(its ``timeout`` marker) holds in both clocks: the real timer stays (a wait outside the
+host that hangs, as natively, is still caught), and the session stops its runs and
+sleeps when virtual time reaches the limit, counted from when pytest-timeout armed its
+timer, and fires what the real timer would have fired (``DropinSession.set_alarm``).
+The run's limit stays a real-time guard against hangs.
 """
 from __future__ import annotations
 
@@ -26,7 +27,13 @@ _SESSION = pytest.StashKey()  # item -> the session that took its limit
 
 def armed(item, settings) -> None:
     """pytest-timeout armed its timer for ``item`` (before the test's session starts
-    unless the limit is the function's alone): the session's alarm follows."""
+    unless the limit is the function's alone): the session's alarm follows, when the
+    limit is the test's own (its marker). The run's (``--timeout``, the ini's
+    ``timeout``, PYTEST_TIMEOUT) guards against hangs: it stays real, since a test's
+    virtual hour of sleep is no hang (this package's own inner suites run under
+    ``--timeout 120`` and sleep an hour)."""
+    if not _own_limit(item):
+        return
     method = settings.method
     if method == "signal" and threading.current_thread() is not threading.main_thread():
         method = "thread"  # as pytest-timeout decides
@@ -34,6 +41,16 @@ def armed(item, settings) -> None:
     session = active_session()
     if session is not None and not session._closed:
         arm(item, session)
+
+
+def _own_limit(item) -> bool:
+    """The test's limit comes from its ``timeout`` marker (its first argument or
+    ``timeout=``), not from the run's settings."""
+    marker = item.get_closest_marker("timeout")
+    if marker is None:
+        return False
+    limit = marker.args[0] if marker.args else marker.kwargs.get("timeout")
+    return limit is not None
 
 
 def arm(item, session) -> None:
