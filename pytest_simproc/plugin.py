@@ -492,11 +492,13 @@ def pytest_runtest_setup(item):
         return
     if _CARRIED and not _WIDER:  # its fixtures went outside a test's teardown (explore)
         _CARRIED.pop().stop()
+    from .dropin import timelimit
     if _CARRIED:
         session = _CARRIED[0]  # wider fixtures' programs live on in it (_carry)
         session.take_up()
         item.stash[_DROPIN] = (session, None)
         _register_host(item, session._host, None)
+        timelimit.arm(item, session)
         return
     if item.stash.get(_PLAIN, False):
         options, expected = settings.plain_options(item), None
@@ -511,6 +513,26 @@ def pytest_runtest_setup(item):
     except (TypeError, ValueError) as exc:
         del item.stash[_DROPIN]
         raise pytest.UsageError(f"{item.nodeid}: simproc marker: {exc}") from None
+    timelimit.arm(item, session)
+
+
+@pytest.hookimpl(wrapper=True, optionalhook=True)
+def pytest_timeout_set_timer(item, settings):
+    """pytest-timeout's limit of a drop-in test holds in virtual time too
+    (dropin/timelimit.py): its real timer alone let a test's virtual sleep run on."""
+    result = yield
+    if _settings(item.config).dropin and "simhost" not in getattr(item, "fixturenames", ()):
+        from .dropin import timelimit
+        timelimit.armed(item, settings)
+    return result
+
+
+@pytest.hookimpl(wrapper=True, optionalhook=True)
+def pytest_timeout_cancel_timer(item):
+    if _settings(item.config).dropin:
+        from .dropin import timelimit
+        timelimit.disarmed(item)
+    return (yield)
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)

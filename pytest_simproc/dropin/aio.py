@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import fcntl
 import functools
 import math
 import os
 import selectors
+import socket
+import stat
+import struct
 import subprocess
 import threading
 import warnings
@@ -31,12 +35,15 @@ from asyncio import base_subprocess, transports
 
 from .pipes import _PipeReader
 from .popen import SimPopen
+from .procfs import _real_listdir
 from .ready import _real_read
 from .routing import _in_host_thread, _real_monotonic, _RealPopen, active_session
 from .sockets import run_host_until
 
 # Real seconds the loop waits at a time for a thread of the test (or the outside).
 _OUTSIDE_SLICE = 0.01
+_SIOCOUTQNSD = 0x894B  # tcp(7): bytes in the send queue not sent yet
+_TCPI_UNACKED = 24  # offset of tcpi_unacked (segments) in struct tcp_info
 
 
 def _off_the_loop(method):
@@ -289,6 +296,36 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
         return True
 
 
+def _in_flight() -> bool:
+    """A TCP socket of the test process holds bytes it has not sent yet while segments
+    it sent wait for their acknowledgement: the machine sends them by itself once the
+    peer acknowledges (Nagle's algorithm, tcp(7); a peer may delay its ACK for tens of
+    milliseconds), so a loop that waits for them waits for the outside, in real time,
+    instead of moving the clock to its next timer (tornado's streams between two
+    sockets of one loop wrote a line or a TLS record after a small one and timed out
+    at once). A peer that stopped reading acknowledged all it got: no flight."""
+    try:
+        fds = _real_listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for name in fds:
+        fd = int(name)
+        try:
+            if (not stat.S_ISSOCK(os.fstat(fd).st_mode) or not struct.unpack(
+                    "i", fcntl.ioctl(fd, _SIOCOUTQNSD, b"\0" * 4))[0]):
+                continue
+            sock = socket.socket(fileno=fd)
+            try:
+                info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+            finally:
+                sock.detach()
+        except OSError:
+            continue  # closed meanwhile, or not TCP
+        if struct.unpack_from("I", info, _TCPI_UNACKED)[0]:
+            return True
+    return False
+
+
 class _HostSelector(selectors.DefaultSelector):
     """The loop's selector: while nothing is ready, the host runs (virtual time)."""
 
@@ -308,7 +345,12 @@ class _HostSelector(selectors.DefaultSelector):
         session = loop._session
         if session is None or session._closed or threading.get_ident() != session._ident:
             return super().select(timeout)
-        if loop._outside:  # a thread is at work: it may need the host's or the machine's time
+        if (loop._outside or _in_flight()
+                or session.threads_due(timeout, loop._older_threads)):
+            # a thread is at work (it may need the host's or the machine's time), or the
+            # machine still carries bytes between the loop's own sockets, or (before
+            # the host) a thread started since the loop was made wakes before its next
+            # timer: a heartbeat of an earlier test does not hold it
             return super().select(_OUTSIDE_SLICE if timeout is None
                                   else min(timeout, _OUTSIDE_SLICE))
         outcome = wait_in_host(session, lambda: bool(self._ready()) or loop._has_news(),
@@ -332,6 +374,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         self._session = session
         self._base_ns = session._now_ns() if session is not None else 0
         self._outside = 0
+        self._older_threads = frozenset(t.ident for t in threading.enumerate())
         self._sim_procs: list[_SimSubprocessTransport] = []
         if session is not None and selector is None:
             selector = _HostSelector(self)

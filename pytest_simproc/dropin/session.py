@@ -17,7 +17,7 @@ from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
-from . import forking, gonepids, pidcalls, procfs, selfusage, threadwait
+from . import forking, gonepids, pidcalls, procfs, selfusage, threadwait, wakeups
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
@@ -133,8 +133,10 @@ class DropinSession:
     _closed = False
     _aside = False  # between two tests (set_aside)
     _threads_before: frozenset = frozenset()
+    _threads_at_start: frozenset = frozenset()  # every thread there at start (threads_due)
     _outside = 0.0  # real seconds the test waited outside the host, not passed yet
     _quiet_seen = None  # (entries, _thread_states) when the test's threads were last quiet
+    _alarm = None  # (virtual ns, fire): the test's time limit (testtimeout.py)
 
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
         options = dict(host_options or {})
@@ -185,6 +187,7 @@ class DropinSession:
         if active_session() is not None:
             raise RuntimeError("a drop-in session is already active")
         self._ident = threading.get_ident()
+        self._threads_at_start = frozenset(t.ident for t in threading.enumerate())
         # threads of the machinery that were there before the test: their time is real
         # (threads of the suite's code from earlier tests take part, as new ones do)
         self._threads_before = _machinery_threads(self._ident)
@@ -350,13 +353,38 @@ class DropinSession:
         return False
 
     def _run_host(self, predicate, timeout, linger=0) -> None:
-        """``_run_steps``, with the calling thread as one of the host's drivers."""
+        """``_run_steps``, with the calling thread as one of the host's drivers; the
+        test's thread stops at its time limit (``_alarm``) and has it fire."""
         me = threading.get_ident()
+        timeout = self._to_alarm(timeout)
         self._drivers.append(me)
         try:
             self._run_steps(predicate, timeout, linger)
         finally:
             self._drivers.remove(me)
+        self._ring()
+
+    def set_alarm(self, deadline_ns: int | None, fire=None) -> None:
+        """The test's time limit (a timeout plugin's): once virtual time reaches
+        ``deadline_ns`` in a run or sleep of the test's thread, the run stops there and
+        ``fire()`` is called, once. None: no limit."""
+        self._alarm = None if deadline_ns is None else (deadline_ns, fire)
+
+    def _to_alarm(self, timeout):
+        """``timeout`` (seconds, None: no limit), cut at the test's time limit when
+        the test's thread runs the host."""
+        if self._alarm is None or threading.get_ident() != self._ident:
+            return timeout
+        left = max(self._alarm[0] - self._now_ns(), 0) / 1e9
+        return left if timeout is None else min(timeout, left)
+
+    def _ring(self) -> None:
+        """The test's time limit fires if the test's thread reached it."""
+        alarm = self._alarm
+        if (alarm is not None and threading.get_ident() == self._ident
+                and self._now_ns() >= alarm[0]):
+            self._alarm = None
+            alarm[1]()
 
     def _run_steps(self, predicate, timeout, linger=0) -> None:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds
@@ -540,15 +568,44 @@ class DropinSession:
                 # the test's other threads are the outside (_run_steps): they act
                 # before the clock moves, and may start the host meanwhile
                 self._await_quiet()
+                self._await_wakeups(seconds)
             self._pass_time(seconds)
+
+    def _await_wakeups(self, seconds) -> None:
+        """Before the host exists, the suite's threads sleep and wait in real time: a
+        sleep of ``seconds`` of the test's waits in real time (at most as long, lock
+        released) while one started during the test goes on by itself within what is
+        left (``threads_due``), as natively it acts during the sleep."""
+        end = _real_monotonic() + seconds
+        while True:
+            left = end - _real_monotonic()
+            if left <= 0 or not self.threads_due(left):
+                return
+            self._cond.wait(min(left, _OUTSIDE_PAUSE[1]))
+
+    def threads_due(self, within, older=frozenset()) -> bool:
+        """Before the host exists: a thread of the suite's code started during the
+        test (and not among ``older``) runs, or its timed wait ends within ``within``
+        real seconds (None: at any time; wakeups.py). With the host, their sleeps and
+        timed waits are virtual, and the host's runs stop at them."""
+        if self._host is not None:
+            return False
+        tids = set(self._other_tids())
+        if not tids:
+            return False
+        return wakeups.soon([t.native_id for t in threading.enumerate()
+                             if t.native_id in tids and t.ident not in self._threads_at_start
+                             and t.ident not in older and not threadwait.machinery(t)],
+                            within)
 
     def _pass_time(self, seconds) -> None:
         """Virtual time moves ``seconds`` on from the test's time (lock held): the
         host's programs run for as long, if there is a host."""
         if self._host is None:
             self._catch_up()  # it starts at the test's time
-            self._now += seconds
+            self._now += self._to_alarm(seconds)
             self._after_run()
+            self._ring()
             return
         # it starts at the test's time, which its clock's reads moved on: one run
         # covers both (a run of its own cost a crossing to the tracer)

@@ -1,0 +1,160 @@
+"""pytest-timeout's limit holds under --simproc, in virtual time and in real time.
+
+pytest-timeout arms a real timer per test (SIGALRM from setitimer, or a thread that
+ends the process). Under --simproc a test's `time.sleep(10)` and its wait for a
+`sleep 30` take virtual seconds and next to no real time, so a test marked
+`timeout(1)` ran on past its limit and passed. Now the session stops at the limit in
+the test's clock and fires what the real timer would have; a wait outside the host
+that hangs (an untimed native wait) is still caught by the real timer. The inner
+suite is written as suites write it, with no simproc API.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
+
+INNER = r"""
+import json
+import subprocess
+import threading
+import time
+
+import pytest
+
+PIDS = []
+
+
+@pytest.fixture
+def clock(request):
+    start = time.time()
+    yield
+    print("OBSERVED", json.dumps([request.node.name, start, time.time() - start, PIDS]))
+
+
+@pytest.mark.timeout(3)
+def test_sleeps_past_its_limit(clock):
+    time.sleep(3600)
+
+
+@pytest.mark.timeout(3)
+def test_waits_past_its_limit_for_a_program(clock):
+    p = subprocess.Popen(["sleep", "3600"])
+    PIDS.append(p.pid)
+    p.wait()
+
+
+@pytest.mark.timeout(0.5)
+def test_hangs_outside_the_host(clock):
+    threading.Event().wait()
+
+
+@pytest.mark.timeout(10)
+def test_within_its_limit(clock):
+    time.sleep(0.5)
+    assert subprocess.run(["sleep", "0.5"]).returncode == 0
+"""
+
+
+def _run(pytester, *args) -> dict:
+    pytester.makepyfile(test_inner=INNER)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s",
+                                           "--timeout-method=signal", *args, timeout=120)
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(["*Timeout (>3.0s) from pytest-timeout*",
+                                 "*Timeout (>0.5s) from pytest-timeout*"])
+    seen = [json.loads(x.split("OBSERVED ", 1)[1]) for x in result.outlines
+            if "OBSERVED " in x]
+    assert len(seen) == 4, result.outlines
+    return {name: (start, elapsed, pids) for name, start, elapsed, pids in seen}
+
+
+def test_the_limits_hold_natively(pytester):
+    seen = _run(pytester)
+    assert all(start > HOST_EPOCH + 20 * 365 * 86400 for start, _, _ in seen.values())
+
+
+def test_under_simproc_a_limit_holds_in_virtual_time_and_in_real_time(pytester):
+    seen = _run(pytester, "--simproc")
+    assert all(HOST_EPOCH <= start < HOST_EPOCH + 60 for start, _, _ in seen.values())
+    # stopped at the limit in the test's clock (its reads cost it microseconds)
+    assert 3.0 <= seen["test_sleeps_past_its_limit"][1] < 3.01
+    _, elapsed, pids = seen["test_waits_past_its_limit_for_a_program"]
+    assert 3.0 <= elapsed < 3.01 and pids == [1000]
+    assert 1.0 <= seen["test_within_its_limit"][1] < 1.01
+    # the native wait moved nothing in the host: the real timer ended it
+    assert seen["test_hangs_outside_the_host"][1] < 0.01
+
+
+@pytest.mark.parametrize("func_only", [False, True])  # armed before or in the session
+def test_under_simproc_the_thread_method_ends_the_run_at_the_virtual_limit(pytester,
+                                                                          func_only):
+    pytester.makepyfile(test_inner=f"""
+        import time
+        import pytest
+
+        @pytest.mark.timeout(3, func_only={func_only})
+        def test_sleeps_past_its_limit():
+            print("START", time.time())
+            time.sleep(3600)
+            print("NOT REACHED")
+    """)
+    args = ["-p", "no:cacheprovider", "-s", "--timeout-method=thread", "--simproc"]
+    result = pytester.runpytest_subprocess(*args, timeout=60)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*START 9466848*", "*+ Timeout +*",
+                                 "*test_sleeps_past_its_limit*"])
+    assert "NOT REACHED" not in result.stdout.str()
+
+
+def test_under_simproc_a_limit_ends_with_its_test_when_the_host_lives_on(pytester):
+    # a module's daemon keeps the host for the next test, which has no limit
+    pytester.makepyfile(test_inner="""
+        import subprocess
+        import time
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def daemon():
+            p = subprocess.Popen(["sleep", "3600"])
+            yield p
+            p.kill()
+            p.wait()
+
+        @pytest.mark.timeout(10)
+        def test_within_its_limit(daemon):
+            time.sleep(0.5)
+
+        def test_without_a_limit(daemon):
+            time.sleep(20)
+            print("PIDS", daemon.pid, time.time())
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--simproc",
+                                           timeout=60)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*PIDS 1000 9466848*"])
+
+
+def test_under_simproc_the_runs_limit_stays_a_guard_against_hangs(pytester):
+    # --timeout for the whole run: a virtual hour is no hang (this package's own
+    # inner suites run so); a native hang is still caught
+    pytester.makepyfile(test_inner="""
+        import threading
+        import time
+
+        def test_an_hour():
+            start = time.time()
+            time.sleep(3600)
+            print("SLEPT", time.time() - start)
+
+        def test_hangs_outside_the_host():
+            threading.Event().wait()
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--simproc",
+                                           "--timeout=2", timeout=60)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*SLEPT 3600.0*", "*Timeout (>2.0s) from pytest-timeout*"])
