@@ -647,7 +647,9 @@ def _link_value(path, value: str):
 
 
 _sim_readlink = _path_call(_real_readlink, link=_link_value)
-_sim_lstat = _path_call(_real_lstat, link=lambda path, _value: _real_lstat(path))
+# the link itself, read lexically: "/proc/<host pid>/../self" is /proc/self
+_sim_lstat = _path_call(_real_lstat, link=lambda path, _value: _real_lstat(
+    posixpath.normpath(os.fsdecode(os.fspath(path)))))
 _sim_stat = _path_call(_real_stat)
 _sim_access = _path_call(_real_access, missing=False)  # access(2) fails: False
 

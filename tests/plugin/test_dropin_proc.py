@@ -18,7 +18,7 @@ import subprocess
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 pytest_plugins = ["pytester"]
@@ -258,6 +258,7 @@ def _read(path):
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=PATHS, call=st.sampled_from(sorted(CALLS)), as_bytes=st.booleans())
+@example(path="/proc/P/../self", call="lstat", as_bytes=False)  # the link, not ENOENT
 def test_any_path_under_a_host_pid_fails_or_works_as_natively(children, path, call,
                                                               as_bytes):
     """A path under /proc/<host pid> gives what the same path under its native twin's

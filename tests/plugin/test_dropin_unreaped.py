@@ -5,6 +5,10 @@ pty and, when collected, kills and reaps it by number (``__del__``: kill, waitpi
 collected during a later test, it killed and reaped that test's pid 1000 (pexpect's
 test_stacktraceMunging failed 2 runs in 6). On a machine the number stays the
 parent's zombie until it reaps it (wait(2)), and no other process gets it meanwhile.
+
+The later test's program runs until the test kills it: natively, where the inner suite
+runs in the outer test's process, collecting its garbage and a real second's sleep
+could outlast a short program on a loaded machine.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ SUITE = """
             self.me = self   # in a cycle: the garbage collector finds it, some time later
 
         def __del__(self):
+            os.close(self.fd)
             try:
                 os.kill(self.pid, signal.SIGKILL)
                 os.waitpid(self.pid, 0)
@@ -47,13 +52,14 @@ SUITE = """
 
     def test_second_runs_its_own_program():
         try:
-            p = subprocess.Popen(["sleep", "2"])
+            p = subprocess.Popen(["sleep", "60"])
             gc.collect()   # the first test's spawn is finalized now
         finally:
             gc.enable()
         time.sleep(1)
-        assert p.poll() is None   # not the spawn's: killed by nobody
-        assert p.wait() == 0
+        assert p.poll() is None   # not the spawn's: killed and reaped by nobody
+        p.kill()
+        assert p.wait() == -signal.SIGKILL
         host_check(p.pid)
 """
 
