@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
-from . import forking, pidcalls, procfs, selfusage, threadwait
+from . import forking, nativework, pidcalls, procfs, selfusage, threadwait
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
@@ -276,6 +276,8 @@ class DropinSession:
                     pidcalls.reserve_unreaped(host)  # the test's zombies of earlier hosts
                     self._host = host
                     threadwait.install(self)  # its threads' timed waits, virtual
+                    # the test's native threads deliver before the clock moves
+                    host._engine.outside_busy = nativework.engine_hook(self)
         return self._host
 
     @property
