@@ -68,6 +68,10 @@ def native_threads() -> list[int]:
     """The tids of the calling process's threads that Python did not start nor
     ever ran Python code in (libzmq's, a native library's pool)."""
     try:
+        # a directory's link count is 2 plus its threads (proc(5)): a cheap first look,
+        # which finds no more threads than Python's at nearly every idle point
+        if os.stat("/proc/self/task").st_nlink - 2 <= threading.active_count():
+            return []
         names = os.listdir("/proc/self/task")
     except OSError:
         return []
