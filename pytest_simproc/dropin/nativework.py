@@ -11,14 +11,12 @@ left too late for the host's look at its parked descriptors.
 
 The rule: when nothing in the host can run at the current instant (the engine's idle
 point, ``Engine.outside_busy``), the clock moves on only once no native thread of the
-test process has work in flight: none is runnable, none ran since the look began, none
-is blocked in a wait that is already satisfied (an ``epoll_wait`` whose epoll
+test process has work in flight: none is runnable, none ran since the look began, and
+none is blocked in a wait that is already satisfied (an ``epoll_wait`` whose epoll
 descriptor polls ready, a ``poll``/``ppoll`` with a ready descriptor, a ``read``/
-``recv`` of a readable one) and none in an ``epoll_wait`` or ``poll`` whose timeout
-ends within ``NEVER_QUIET`` (a reconnection of libzmq's, 100 ms after a refused
-connect, to a program of the host that had not bound its port yet); proc(5):
-/proc/self/task/TID/stat, schedstat and syscall. A thread blocked elsewhere (a futex,
-a sleep) or without a timeout waits for something that is not the test's messages. Once they are quiet, the host looks at its parked descriptors
+``recv`` of a readable one; proc(5): /proc/self/task/TID/stat, schedstat and
+syscall). A thread blocked elsewhere (a futex, a sleep) waits for something that is
+not the test's messages. Once they are quiet, the host looks at its parked descriptors
 again and the waits of the test are asked again, at the same instant: what the threads
 delivered enters there, at the same points on every run. A thread that never rests
 (a spinning worker pool) is waited for ``NEVER_QUIET`` real seconds at most, and then
@@ -119,13 +117,6 @@ def _pollfds_ready(address: int, count: int) -> bool:
     return bool(poller.poll(0))
 
 
-def _soon(timeout_ms: int) -> bool:
-    """A wait's timeout (an int in milliseconds, as the register holds it) ends within
-    ``NEVER_QUIET``: the thread acts by itself then (libzmq reconnects after 100 ms)."""
-    timeout_ms &= 0xffffffff
-    return 0 < timeout_ms <= NEVER_QUIET * 1000
-
-
 def _waiting_satisfied(tid: int) -> bool:
     """Thread ``tid`` is asleep in a wait that something already satisfied, or not
     asleep in a system call at all (proc(5) /proc/PID/syscall)."""
@@ -138,14 +129,13 @@ def _waiting_satisfied(tid: int) -> bool:
         return bool(fields)
     try:
         nr = int(fields[0])
-        args = [int(x, 16) for x in fields[1:5]]
+        args = [int(x, 16) for x in fields[1:4]]
     except (ValueError, IndexError):
         return False
     if nr in _EPOLL_WAITS:
-        # an epoll fd polls ready while it holds events
-        return (nr != 441 and _soon(args[3])) or _fd_ready(args[0], select.POLLIN)
+        return _fd_ready(args[0], select.POLLIN)  # an epoll fd polls ready with events
     if nr in _POLLS:
-        return (nr == 7 and _soon(args[2])) or _pollfds_ready(args[0], args[1])
+        return _pollfds_ready(args[0], args[1])
     if nr in _READS:
         return _fd_ready(args[0], select.POLLIN)
     return False
