@@ -32,6 +32,7 @@ PUBLISHER = '''
 import sys, time, zmq
 pub = zmq.Context().socket(zmq.PUB)
 pub.bind("tcp://127.0.0.1:" + sys.argv[1])
+print("ready", flush=True)
 n = 0
 while True:
     pub.send(b"stat.%d" % n)
@@ -48,7 +49,9 @@ def free_port():
 
 def test_stats_from_a_publisher():
     port = free_port()
-    daemon = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(port)])
+    daemon = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(port)],
+                              stdout=subprocess.PIPE)
+    assert daemon.stdout.readline() == b"ready\n"
     sub = zmq.Context.instance().socket(zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, b"stat.")
     sub.connect("tcp://127.0.0.1:%d" % port)
