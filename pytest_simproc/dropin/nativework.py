@@ -15,8 +15,10 @@ test process has work in flight: none is runnable, none ran since the look began
 none is blocked in a wait that is already satisfied (an ``epoll_wait`` whose epoll
 descriptor polls ready, a ``poll``/``ppoll`` with a ready descriptor, a ``read``/
 ``recv`` of a readable one; proc(5): /proc/self/task/TID/stat, schedstat and
-syscall). A thread blocked elsewhere (a futex, a sleep) waits for something that is
-not the test's messages. Once they are quiet, the host looks at its parked descriptors
+syscall). A thread blocked elsewhere (a futex, a sleep), or in a wait whose only
+end is its timeout, waits for something that is not the test's messages: libzmq's
+reconnection timer is the machine's, and a socket left reconnecting to a closed port
+would keep the thread busy for good. Once they are quiet, the host looks at its parked descriptors
 again and the waits of the test are asked again, at the same instant: what the threads
 delivered enters there, at the same points on every run. A thread that never rests
 (a spinning worker pool) is waited for ``NEVER_QUIET`` real seconds at most, and then
