@@ -22,8 +22,8 @@ import sys
 import threading
 import time as _time
 
-from . import (gonepids, identity, mpspawn, owngroup, pidcalls, pipes, selfusage, sockets, threadwait,
-               triowait, uvwait)
+from . import (gonepids, identity, mpspawn, owngroup, pidcalls, pipes, selfusage, sockets,
+               threadwait, triowait, uvwait, zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -154,6 +154,7 @@ class Patches:
         triowait.install(cls._undo)  # trio's run loop too, once trio is imported
         mpspawn.install(cls._undo)  # multiprocessing's spawn children (mpspawn.py)
         uvwait.install(cls._undo)  # uvloop's loops, once uvloop is imported (uvwait.py)
+        zmqwait.install(cls._undo)  # pyzmq's polls, once pyzmq is imported (zmqwait.py)
         # the test's new asyncio loops follow the host (aio.py): no policy until asked;
         # uvloop's policy, installed by the suite, stays (its loops follow the host too)
         self._policy = (asyncio.events._event_loop_policy,)

@@ -17,7 +17,7 @@ from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
-from . import forking, gonepids, pidcalls, procfs, selfusage, threadwait, wakeups
+from . import forking, gonepids, nativework, pidcalls, procfs, selfusage, threadwait, wakeups
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
@@ -290,6 +290,8 @@ class DropinSession:
                     pidcalls.reserve_unreaped(host)  # the test's zombies of earlier hosts
                     self._host = host
                     threadwait.install(self)  # its threads' timed waits, virtual
+                    # the test's native threads deliver before the clock moves
+                    host._engine.outside_busy = nativework.engine_hook(self)
         return self._host
 
     @property

@@ -40,6 +40,7 @@ import weakref
 
 from ..errors import SimprocError
 from ..trace import sockdiag
+from . import nativework
 from .routing import _in_host_thread, active_session, fd_ready, waited_outside
 
 _Socket = socket.socket
@@ -90,6 +91,12 @@ def run_host_until(session, ready, deadline_ns: int | None, *, outside: bool = F
             return False
         remaining = None if deadline_ns is None else (deadline_ns - now) / 1e9
         if not host_runs(session):
+            worked = nativework.settle(session) if outside else 0
+            if worked:
+                # what the test's native threads carried comes first, in the time
+                # they took
+                session.sleep(worked if remaining is None else min(worked, remaining))
+                continue
             if remaining is not None:
                 # virtual time still moves; at least 1 µs, which the clock can represent
                 session.sleep(max(remaining, 1e-6))

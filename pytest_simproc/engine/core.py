@@ -92,9 +92,13 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         # Drop-in mode's session (dropin/session.py), for the length of one of its runs:
         # before_idle() when no task can run, before parked descriptors are looked at
         # again (it moves what the programs and the test wrote); end_at_idle() when
-        # still none can, before the clock moves: True ends the run
+        # still none can, before the clock moves: True ends the run;
+        # outside_busy(room_ns) then: None if the test process's native threads had
+        # no work in flight, else how far (ns, at most room_ns) the clock moves for
+        # the time they took, before the host looks again (dropin/nativework.py)
         self.before_idle = None
         self.end_at_idle = None
+        self.outside_busy = None
         # the page the programs' vDSO reads the clocks from (trace/vdso.py); without
         # one (no C compiler), programs get no vDSO and every clock read traps
         image = vdso_image()
