@@ -400,6 +400,10 @@ class DropinSession:
             self._run_plain(predicate, timeout, linger)
             return
         target = None if timeout is None else self._now_ns() + int(round(timeout * 1e9))
+        if target is not None:
+            # the host's clock ends at its stop_time: a wait past it ends there (a run
+            # cannot move the clock further, and this loop would wait for it forever)
+            target = min(target, self._host._stop_ns)
         pause = _OUTSIDE_PAUSE[0]
         backlog = None
         while not self._closed:
