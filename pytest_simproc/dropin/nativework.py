@@ -42,6 +42,7 @@ import os
 import select
 import threading
 
+from . import wakeups
 from .clock import READ_COST_NS
 from .routing import _real_monotonic, _real_poll, _real_sleep
 
@@ -122,10 +123,8 @@ def _pollfds_ready(address: int, count: int) -> bool:
 def _waiting_satisfied(tid: int) -> bool:
     """Thread ``tid`` is asleep in a wait that something already satisfied, or not
     asleep in a system call at all (proc(5) /proc/PID/syscall)."""
-    try:
-        with open(f"/proc/self/task/{tid}/syscall", "rb") as f:
-            fields = f.read().split()
-    except OSError:
+    fields = wakeups.syscall_fields(tid)
+    if fields is None:
         return False
     if not fields or fields[0] == b"running":
         return bool(fields)

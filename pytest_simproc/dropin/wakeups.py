@@ -51,14 +51,22 @@ def _signed(value: int) -> int:
     return value - (1 << 32) if value >> 31 else value
 
 
+def syscall_fields(tid: int) -> list[bytes] | None:
+    """The fields of /proc/self/task/TID/syscall (proc(5): the number and arguments of
+    the call the thread is blocked in, or "running"); None once the thread is gone."""
+    try:
+        with _real_open(f"/proc/self/task/{tid}/syscall", "rb") as f:
+            return f.read().split()
+    except OSError:
+        return None
+
+
 def wake_in(tid: int) -> float | None:
     """Real seconds until thread ``tid`` of this process goes on by itself: 0 when it
     runs (or is not in a system call), the time left of its timed wait, or None when
     it waits with no time limit (for another thread, a descriptor...) or is gone."""
-    try:
-        with _real_open(f"/proc/self/task/{tid}/syscall", "rb") as f:
-            fields = f.read().split()
-    except OSError:
+    fields = syscall_fields(tid)
+    if fields is None:
         return None
     if not fields or fields[0] == b"running":
         return 0.0
