@@ -11,8 +11,6 @@ simproc API); it reports the child's pid and how long the read waited.
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
@@ -74,26 +72,18 @@ def test_fileio_is_still_the_class_of_files():
 """
 
 
-def _run(pytester, *args) -> dict:
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=300)
-    result.assert_outcomes(passed=3)
-    seen = {}
-    for line in result.outlines:
-        if "OBSERVED " in line:
-            name, pid, waited = json.loads(line.split("OBSERVED ", 1)[1])
-            seen[name] = (pid, waited)
-    return seen
+def _run(observed, *args) -> dict:
+    return {name: (pid, waited) for name, pid, waited
+            in observed(INNER, args, passed=3, timeout=300)}
 
 
-def test_the_suite_passes_natively(pytester):
-    seen = _run(pytester)
+def test_the_suite_passes_natively(observed):
+    seen = _run(observed)
     assert seen["pipe"][1] >= 0.9 and seen["socketpair"][1] >= 1.9
 
 
-def test_under_simproc_fileio_reads_wait_for_the_hosts_child(pytester):
-    seen = _run(pytester, "--simproc")
+def test_under_simproc_fileio_reads_wait_for_the_hosts_child(observed):
+    seen = _run(observed, "--simproc")
     assert all(1000 <= pid < 1100 for pid, _ in seen.values()), seen
     # virtual seconds: the child's sleep, its fork and the clock reads' microseconds
     assert 1.0 <= seen["pipe"][1] < 1.01 and 2.0 <= seen["socketpair"][1] < 2.01, seen

@@ -12,8 +12,6 @@ were the host's and the times virtual.
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
@@ -183,26 +181,18 @@ def test_supervisor_thread_replaces_a_killed_worker():
 """
 
 
-def _run(pytester, *args) -> dict:
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=600)
-    result.assert_outcomes(passed=5)
-    seen = {}
-    for line in result.outlines:
-        if "OBSERVED " in line:
-            name, pids, elapsed, when = json.loads(line.split("OBSERVED ", 1)[1])
-            seen[name] = (pids, elapsed, when)
-    return seen
+def _run(observed, *args) -> dict:
+    return {name: (pids, elapsed, when) for name, pids, elapsed, when
+            in observed(INNER, args, passed=5, timeout=600)}
 
 
-def test_the_suite_passes_natively(pytester):
-    seen = _run(pytester)
+def test_the_suite_passes_natively(observed):
+    seen = _run(observed)
     assert all(when > HOST_EPOCH + 20 * 365 * 86400 for _, _, when in seen.values())
 
 
-def test_under_simproc_socket_pair_waits_are_virtual_and_the_children_the_hosts(pytester):
-    seen = _run(pytester, "--simproc")
+def test_under_simproc_socket_pair_waits_are_virtual_and_the_children_the_hosts(observed):
+    seen = _run(observed, "--simproc")
     for name, (pids, _, when) in seen.items():
         assert all(1000 <= pid < 1100 for pid in pids), (name, pids)
         assert HOST_EPOCH <= when < HOST_EPOCH + 3600, (name, when)
