@@ -42,6 +42,7 @@ import os
 import select
 import threading
 
+from ..host.threads import _native_state
 from . import wakeups
 from .clock import READ_COST_NS
 from .routing import _real_monotonic, _real_poll, _real_sleep
@@ -80,16 +81,23 @@ def native_threads() -> list[int]:
     return [tid for tid in map(int, names) if tid not in python]
 
 
-def _sample(tid: int):
-    """(scheduler state, times put on a CPU) of thread ``tid``, or None once gone."""
-    try:
-        with open(f"/proc/self/task/{tid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-        with open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
-            runs = f.read().split()[2]
-    except (OSError, IndexError):
-        return None
-    return state, runs
+def thread_states(tids) -> dict:
+    """{tid: (scheduler state, (nanoseconds on the CPU, times put on a CPU))} of the
+    calling process's threads (proc(5): stat, schedstat); a thread that ended is left
+    out."""
+    states = {}
+    for tid in tids:
+        state = _native_state(tid)
+        if state == "?":
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
+                fields = f.read().split()
+            ran = (int(fields[0]), int(fields[2]))
+        except (OSError, IndexError, ValueError):
+            continue
+        states[tid] = (state, ran)
+    return states
 
 
 def _fd_ready(fd: int, events: int) -> bool:
@@ -143,15 +151,15 @@ def _waiting_satisfied(tid: int) -> bool:
 
 
 def _busy(tid: int) -> bool:
-    before = _sample(tid)
+    before = thread_states([tid]).get(tid)
     if before is None:
         return False
-    if before[0] in (b"R", b"D"):
+    if before[0] in ("R", "D"):
         return True
-    if before[0] != b"S":
+    if before[0] != "S":
         return False  # stopped, traced, a zombie
     satisfied = _waiting_satisfied(tid)
-    return satisfied or _sample(tid) not in (before, None)
+    return satisfied or thread_states([tid]).get(tid) not in (before, None)
 
 
 def busy_threads() -> list[int]:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
-from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
 from . import forking, gonepids, nativework, pidcalls, procfs, selfusage, threadwait, wakeups
 from .clock import VirtualClock
@@ -135,7 +134,7 @@ class DropinSession:
     _threads_before: frozenset = frozenset()
     _threads_at_start: frozenset = frozenset()  # every thread there at start (threads_due)
     _outside = 0.0  # real seconds the test waited outside the host, not passed yet
-    _quiet_seen = None  # (entries, _thread_states) when the test's threads were last quiet
+    _quiet_seen = None  # (entries, nativework.thread_states) when the test's threads were last quiet
     _alarm = None  # (virtual ns, fire): the test's time limit (testtimeout.py)
 
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
@@ -462,7 +461,7 @@ class DropinSession:
             return True
         quiet_at_once = True
         limit = _real_monotonic() + _QUIET_LIMIT
-        before = self._entries, _thread_states(self._other_tids())
+        before = self._entries, nativework.thread_states(self._other_tids())
         if before == self._quiet_seen and self._waiters_quiet():
             # none of them has been on a CPU since they were last found quiet, and
             # none is runnable: nothing the host did since woke one (a wake-up makes a
@@ -472,7 +471,7 @@ class DropinSession:
             self._cond.wait(_OUTSIDE_PAUSE[0])
             # a thread that left block() and came back within the pause (it started a
             # program, say) is left out of both samples: its new entry shows it acted
-            after = self._entries, _thread_states(self._other_tids())
+            after = self._entries, nativework.thread_states(self._other_tids())
             if (after == before and not any(state in _BUSY for state, _ in after[1].values())
                     and self._waiters_quiet() and self._settled(after[1])):
                 self._quiet_seen = after
@@ -863,25 +862,6 @@ def _machinery_threads(me) -> frozenset:
                            if t.ident != me and threadwait.machinery(t))
         _machinery_seen = (threads, idents)
     return idents
-
-
-def _thread_states(tids) -> dict:
-    """{tid: (scheduler state, (nanoseconds on the CPU, times put on a CPU))} of the
-    calling process's threads (proc(5): stat, schedstat); a thread that ended is left
-    out."""
-    states = {}
-    for tid in tids:
-        state = _native_state(tid)
-        if state == "?":
-            continue
-        try:
-            with open(f"/proc/self/task/{tid}/schedstat", "rb") as f:
-                fields = f.read().split()
-            ran = (int(fields[0]), int(fields[2]))
-        except (OSError, IndexError, ValueError):
-            continue
-        states[tid] = (state, ran)
-    return states
 
 
 def _lingering(predicate, steps: int):
