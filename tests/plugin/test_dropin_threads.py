@@ -233,6 +233,7 @@ def test_wnohang_after_stop_time_says_still_running():
 
 
 LEFT_THREAD = r"""
+import json
 import subprocess
 import threading
 import time
@@ -248,7 +249,7 @@ def test_a_helper_thread_outlives_its_test():
 def test_a_sleep_past_the_stop_time():
     p = subprocess.Popen(["sleep", "100"])
     time.sleep(1.5)
-    print("OBSERVED", p.pid, time.time(), flush=True)
+    print("OBSERVED", json.dumps([p.pid, time.time()]), flush=True)
     p.kill()
     p.wait()
 """
@@ -256,17 +257,12 @@ def test_a_sleep_past_the_stop_time():
 
 @pytest.mark.parametrize("flag", [[], ["--simproc"]], ids=["native", "simproc"])
 def test_a_thread_left_from_an_earlier_test_does_not_hold_a_sleep_past_stop_time(
-        pytester, flag):
+        observed, flag):
     """A daemon thread of an earlier test still sleeps (in real time: it started
     before this test's host) while this test's sleep runs past its host's stop_time:
     the sleep ends at the stop_time instead of waiting forever for a clock that
     cannot move further."""
-    pytester.makepyfile(LEFT_THREAD)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *flag,
-                                           timeout=120)
-    result.assert_outcomes(passed=2)
-    (line,) = [ln.split("OBSERVED ", 1)[1] for ln in result.outlines if "OBSERVED " in ln]
-    pid, when = int(line.split()[0]), float(line.split()[1])
+    ((pid, when),) = observed(LEFT_THREAD, flag, passed=2)
     if flag:
         assert pid == 1000
         assert when == pytest.approx(HOST_EPOCH + 1, abs=0.01)  # ended at its stop_time
