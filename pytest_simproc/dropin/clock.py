@@ -14,18 +14,27 @@ session's clock is on top, freezegun's ``monotonic`` and ``perf_counter`` (and t
 ``_ns``) count from the host's boot, as CLOCK_MONOTONIC does in the host
 (kernel/clock.py), and ``time.clock_gettime`` of the realtime, monotonic and
 boottime clocks reads the session's time too (``wall_clock_ns``, selfusage.py's
-fake), not the machine's.
+fake), not the machine's. And a test that sets CLOCK_REALTIME (``time.clock_settime``,
+as CPython's test_time does) sets its host's, whose date it reads: the session's clock
+keeps the offset (``VirtualClock.move_to``) and the monotonic clocks stay. A real
+clock_settime there would set the machine to the host's date.
 """
 from __future__ import annotations
 
 import asyncio
 import datetime as _datetime
 import dis
+import errno
+import math
+import operator
+import os
 import sys
 import threading
+import time
 import types
 
-from .routing import _real_localtime
+from ..trace.procstatus import credentials
+from .routing import _real_getpid, _real_localtime, active_session
 from .threadwait import _MACHINERY, library_module
 
 # freezegun: never fake time for the host's machinery or pytest's own timing.
@@ -291,13 +300,18 @@ class VirtualClock:
     reader, a thread an earlier test left running), and the test's time would vary with
     it from run to run (--simproc-verify compares two)."""
 
-    __slots__ = ("now", "reads", "boot_ns", "_owner", "_stack_limit", "_api")
+    __slots__ = ("now", "reads", "boot_ns", "offset_ns", "_offset", "_owner",
+                 "_stack_limit", "_api")
 
     def __init__(self, now: float, boot_ns: int):
         api = self._api = _api()
         _Dormant.ensure(api)
         _SinceBoot.install(api)
-        self.boot_ns = boot_ns  # the host's boot: the monotonic clocks count from it
+        # the host's boot as a date: the monotonic clocks count from it; it moves with
+        # the date when the realtime clock is set (offset_ns), so they never jump
+        self.boot_ns = boot_ns
+        self.offset_ns = 0  # how far the realtime clock was set from the virtual time
+        self._offset = _datetime.timedelta(0)
         # freezegun gives the real time to a caller whose last 5 frames include an
         # ignored module: that would be every function a test runs in a thread
         # (threading is ignored). Looking at the direct caller only keeps the host's
@@ -321,11 +335,20 @@ class VirtualClock:
         reads = self.reads
         if threading.get_ident() == self._owner and _read_by_suite_code():
             self.reads = reads + 1
-        return _frozen_at(self.now) + reads * _READ_COST
+        return _frozen_at(self.now) + reads * _READ_COST + self._offset
 
-    def move_to(self, now: float) -> None:
-        """The clock at ``now`` plus the reads the host has not caught up with."""
+    def realtime_ns(self) -> int:
+        """CLOCK_REALTIME as the test reads it now."""
+        return round(self.now * 1_000_000_000) + self.reads * READ_COST_NS + self.offset_ns
+
+    def move_to(self, now: float, offset_ns: int = 0) -> None:
+        """The clock at ``now`` plus the reads the host has not caught up with, its
+        date ``offset_ns`` away from it (the host's CLOCK_REALTIME was set)."""
         self.now = now
+        if offset_ns != self.offset_ns:
+            self.boot_ns += offset_ns - self.offset_ns
+            self.offset_ns = offset_ns
+            self._offset = _datetime.timedelta(microseconds=offset_ns // 1000)
 
     def take_ahead_ns(self) -> int:
         """How far the test's reads took its clock past the host's (ns), which the
@@ -349,3 +372,54 @@ class VirtualClock:
             api.call_stack_inspection_limit = self._stack_limit
             if not _Dormant.persist:
                 _Dormant.stop()
+
+
+# ------------------------------------------------------------------ setting the clock
+_real_clock_settime = time.clock_settime
+_real_clock_settime_ns = time.clock_settime_ns
+_CAP_SYS_TIME = 25  # capabilities(7)
+
+
+def _set_test_clock(clk_id, value_ns: int) -> bool:
+    """clock_settime(2) by the test of the realtime clock it reads as its host's:
+    the host's clock moves (session.set_realtime_ns), never the machine's; False
+    for any other clock or while the test reads the machine's time (the real call
+    then sets or refuses as it would natively). EPERM without CAP_SYS_TIME, EINVAL
+    below CLOCK_MONOTONIC's value, as the kernel refuses."""
+    if clk_id != time.CLOCK_REALTIME or wall_clock_ns(clk_id, 3) is None:
+        return False
+    session = active_session()
+    if session is None:
+        return False
+    caps = credentials(_real_getpid(), threading.get_native_id())
+    if caps is None or not caps[1] & (1 << _CAP_SYS_TIME):
+        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+    if value_ns < wall_clock_ns(time.CLOCK_MONOTONIC, 3):
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+    session.set_realtime_ns(value_ns)
+    return True
+
+
+@_transparent
+def _sim_clock_settime(clk_id, time_value):
+    seconds = _seconds_arg(time_value)
+    if not _set_test_clock(clk_id, math.floor(seconds * 1e9)):
+        _real_clock_settime(clk_id, time_value)
+
+
+@_transparent
+def _sim_clock_settime_ns(clk_id, time_value):
+    if not _set_test_clock(clk_id, operator.index(time_value)):
+        _real_clock_settime_ns(clk_id, time_value)
+
+
+def _seconds_arg(value) -> float:
+    """time.clock_settime's seconds: a float or an integer (TypeError otherwise)."""
+    if isinstance(value, float):
+        return value
+    return operator.index(value)
+
+
+# (module, attribute, the real object, its fake): patches.py installs them with its own
+REPLACED = [(time, "clock_settime", _real_clock_settime, _sim_clock_settime),
+            (time, "clock_settime_ns", _real_clock_settime_ns, _sim_clock_settime_ns)]

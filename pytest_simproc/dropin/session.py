@@ -287,6 +287,8 @@ class DropinSession:
                     _stand_as_init(host)
                     procfs.hosted(host)  # the host's init is the test process
                     pidcalls.reserve_unreaped(host)  # the test's zombies of earlier hosts
+                    if self._clock.offset_ns:   # the test set its clock before
+                        host.step_realtime(self._clock.offset_ns)
                     self._host = host
                     threadwait.install(self)  # its threads' timed waits, virtual
                     # the test's native threads deliver before the clock moves
@@ -303,8 +305,22 @@ class DropinSession:
             return self._host._engine.clock.now_ns
         return int(round(self._now * 1_000_000_000))
 
+    def set_realtime_ns(self, value_ns: int) -> None:
+        """The test sets CLOCK_REALTIME (clock_settime(2)): it stands in its host, so
+        the host's clock moves, never the machine's; its monotonic clocks stay."""
+        with self._lock:
+            # in whole microseconds up, the finest step of the test's clock: its reads
+            # after the set are never before the value set
+            delta = -((self._clock.realtime_ns() - value_ns) // 1000) * 1000
+            if self._host is None:
+                self._clock.move_to(self._now, self._clock.offset_ns + delta)
+            else:
+                self._host.step_realtime(delta)
+                self._clock.move_to(self.now, self._host.realtime_offset_ns)
+
     def _after_run(self) -> None:
-        self._clock.move_to(self.now)
+        self._clock.move_to(self.now, self._host.realtime_offset_ns
+                            if self._host is not None else self._clock.offset_ns)
         self._pidfds.refresh(self._gone)
         if threading.get_ident() == self._ident:
             self._last_run = _real_monotonic()

@@ -21,6 +21,7 @@ from ..kernel.rlimits import normalize_rlimits
 from ..kernel.signals import parse_signal
 from ..kernel.states import parse_final_state
 from ..report import build_report, render_tree
+from ..syscalls.time import step_realtime
 from ..trace import ptrace_ops as pt
 from ..trace.spawn import SpawnFailed
 from .measure import (fatal_by_default, flush, flush_before_kill, harvest,
@@ -160,6 +161,19 @@ class SimHost:
     @property
     def now(self) -> float:
         return self._engine.clock.now_ns / NSEC
+
+    @property
+    def realtime_offset_ns(self) -> int:
+        """How far the host's CLOCK_REALTIME was set away from its virtual time."""
+        return self._engine.clock.realtime_offset_ns
+
+    def step_realtime(self, delta_ns: int) -> None:
+        """Move the host's CLOCK_REALTIME by ``delta_ns``, as a privileged program's
+        clock_settime(2) does: absolute realtime timers and sleeps move with it, the
+        monotonic clocks stay. The machine's clock is never touched."""
+        self._check_open()
+        if delta_ns:
+            step_realtime(self._engine, int(delta_ns))
 
     # ---------------------------------------------------------------- spawning
     def spawn(self, argv, *, env=None, cwd=None, stdin=None, rlimits=None,

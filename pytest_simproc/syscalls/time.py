@@ -246,12 +246,14 @@ def _set_realtime(ctx, value_ns: int | None) -> int:
     The monotonic clocks stay."""
     if not capable(ctx, CAP_SYS_TIME):
         return -errno.EPERM
+    if value_ns is not None and value_ns < ctx.engine.clock.monotonic_ns:
+        return -errno.EINVAL  # before CLOCK_MONOTONIC's value (clock_settime(2))
     if value_ns is not None:
-        _step_realtime(ctx.engine, value_ns - ctx.engine.clock.realtime_ns)
+        step_realtime(ctx.engine, value_ns - ctx.engine.clock.realtime_ns)
     return 0
 
 
-def _step_realtime(engine, delta_ns: int) -> None:
+def step_realtime(engine, delta_ns: int) -> None:
     """Move CLOCK_REALTIME by ``delta_ns``: what waits for an absolute realtime moves
     with it, and the NTP state counts seconds on from the new time."""
     sync_ntp(engine)
@@ -309,7 +311,7 @@ def _adjtimex(ctx, buf: int) -> int:
         return -exc.errno
     engine = ctx.engine
     if tx.modes & ADJ_SETOFFSET:
-        _step_realtime(engine, NtpState.setoffset_ns(tx))
+        step_realtime(engine, NtpState.setoffset_ns(tx))
     sync_ntp(engine)
     tai = engine.ntp.tai
     result = engine.ntp.adjtimex(tx, engine.clock.realtime_ns, engine.clock)

@@ -5,6 +5,7 @@ natively the program would set the machine's clock."""
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -23,3 +24,28 @@ def test_a_clock_set_moves_absolute_realtime_sleeps_only(build, delta, realtime_
         assert lines == ["absolute boottime: 0 after 5 s", "absolute monotonic: 0 after 5 s",
                          f"absolute realtime: 0 after {realtime_sleep} s",
                          "relative realtime: 0 after 5 s"]
+
+
+SET_BEFORE_MONOTONIC = """
+import errno, time
+mono = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+for value in (mono - 10**9, 0):
+    try:
+        time.clock_settime_ns(time.CLOCK_REALTIME, value)
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+time.clock_settime_ns(time.CLOCK_REALTIME, mono + 10**9)
+print(round(time.time() - mono / 1e9))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="setting the clock needs CAP_SYS_TIME")
+def test_the_realtime_clock_is_never_set_before_the_monotonic_one(tmp_path):
+    # clock_settime(2), settimeofday(2): EINVAL below CLOCK_MONOTONIC's value
+    script = tmp_path / "set.py"
+    script.write_text(SET_BEFORE_MONOTONIC)
+    with SimHost() as host:
+        p = host.spawn([sys.executable, str(script)])
+        host.run()
+        assert p.exit_status == Exited(0)
+        assert p.stdout.decode().split() == ["EINVAL", "EINVAL", "1"]
