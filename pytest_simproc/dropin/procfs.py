@@ -228,6 +228,16 @@ class TestView(ProcView):
         return (len(comps) > 1 and comps[0] == "proc" and _is_pid(comps[1])
                 and self.owns(int(comps[1])))
 
+    def names_native(self, comps: list[str]) -> bool:
+        """Whether ``comps`` start with "proc", the native pid of one of the host's
+        programs that no pid of the host shares: under its host's numbers only, as in
+        a pid namespace (pid_namespaces(7)). The test's own real pid stays (listed,
+        selfusage.own_file): a psutil.Process() made before the test holds it."""
+        if len(comps) < 2 or comps[0] != "proc" or not _is_pid(comps[1]):
+            return False
+        n = int(comps[1])
+        return n != self.pid and n in self.natives() and not self.owns(n)
+
     def thread_of(self, tid: int) -> int | None:
         """The pid of the process whose (non-main) live thread ``tid`` is, else None."""
         engine = self.engine
@@ -326,7 +336,7 @@ class TestView(ProcView):
         """The names of /proc or /proc/<pid>/task with the host's numbers; None for any
         other directory."""
         if comps == ["proc"]:
-            hidden = self.natives()
+            hidden = self.natives() - {self.pid}
             names = [n for n in _real_listdir("/proc")
                      if not _is_pid(n) or (int(n) not in hidden and not self.owns(int(n)))]
             return names + [str(pid) for pid in self.pids()]
@@ -441,6 +451,9 @@ def _routed(view, comps, path, opening: bool):
         if data is not None:
             name = "/".join(comps[1:] if len(comps) == 2 else ["machine"] + comps[1:])
             real = os.fsdecode(write_rendered(view.root, name.encode(), data))
+        elif view.names_native(comps):
+            # unlisted (listing), so gone: psutil's pid_exists falls back on the listing
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
         elif not view.names_host_pid(comps):
             # read lexically, "/proc/<host pid>/.." must not reach a machine pid
             raw = [c for c in os.fsdecode(os.fspath(path)).split("/") if c][:2]

@@ -57,6 +57,30 @@ def test_an_invalid_cpu_for_a_child_is_a_value_error():
     p.kill()
     p.wait()
     observed("affinity", [p.pid])
+
+
+AT_IMPORT = os.getpid()
+
+
+def test_pid_exists_agrees_with_the_listing():
+    # psutil's TestPidsRange: pid_exists(), Process() and pids() agree on every pid,
+    # the pid the suite saw at its import and its children's by /proc/PID/task/*/children
+    p = subprocess.Popen(["sleep", "30"])
+    until(lambda: psutil.Process(p.pid).name() == "sleep")
+    children = set()
+    for tid in os.listdir(f"/proc/{AT_IMPORT}/task"):
+        with open(f"/proc/{AT_IMPORT}/task/{tid}/children") as f:
+            children.update(int(n) for n in f.read().split())
+    assert children
+    for pid in children | {AT_IMPORT, os.getpid(), p.pid}:
+        exists = psutil.pid_exists(pid)
+        assert exists == (pid in psutil.pids()), pid
+        if not exists:
+            with pytest.raises(psutil.NoSuchProcess):
+                psutil.Process(pid)
+    p.kill()
+    p.wait()
+    observed("listing", [p.pid])
 """
 
 
@@ -66,7 +90,7 @@ def pids(seen: dict) -> dict:
 
 
 def test_psutil_checks_natively(observe):
-    assert len(observe(INNER, [], passed=3)) == 3
+    assert len(observe(INNER, [], passed=4)) == 4
 
 
 # psutil after 8.0 builds its extension as psutil._psutil (psutil._psutil_linux before):
@@ -81,8 +105,9 @@ if "psutil._psutil" not in sys.modules:
 
 @pytest.mark.parametrize("conftest", [None, NEWER_PSUTIL], ids=["installed", "newer"])
 def test_psutil_checks_under_simproc_see_the_hosts_pids(observe, conftest):
-    seen = pids(observe(INNER, ["--simproc"], passed=3, conftest=conftest))
-    assert seen == {"zombie": [1000], "created": [1000], "affinity": [1000]}
+    seen = pids(observe(INNER, ["--simproc"], passed=4, conftest=conftest))
+    assert seen == {"zombie": [1000], "created": [1000], "affinity": [1000],
+                    "listing": [1000]}
 
 
 # A process a wider fixture starts lives on for the tests that use it (psutil's
