@@ -592,6 +592,15 @@ class DropinSession:
                 self._await_wakeups(seconds)
             self._pass_time(seconds)
 
+    def others_quiet(self) -> bool:
+        """Whether the test's other threads were quiet at the first look; else it
+        returns once they are (``_await_quiet``), for the caller to look again at
+        what they may have done before its clock moves."""
+        with self._lock:
+            if self._closed or not self._others_live():
+                return True
+            return self._await_quiet()
+
     def _await_wakeups(self, seconds) -> None:
         """Before the host exists, the suite's threads sleep and wait in real time: a
         sleep of ``seconds`` of the test's waits in real time (at most as long, lock

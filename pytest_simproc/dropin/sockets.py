@@ -83,6 +83,7 @@ def run_host_until(session, ready, deadline_ns: int | None, *, outside: bool = F
     (natively it would never return), unless ``outside``: something outside the host
     (a thread of the test) may end it, so the call returns False once the host has
     nothing left to do by itself, and the caller waits for real."""
+    looked_again = not outside
     while not ready():
         if session._closed:
             return False
@@ -97,6 +98,14 @@ def run_host_until(session, ready, deadline_ns: int | None, *, outside: bool = F
                 # they took
                 session.sleep(worked if remaining is None else min(worked, remaining))
                 continue
+            if not looked_again:
+                # the test's other threads act before the clock moves (a server
+                # thread answering the loop's request): once they did, the wait looks
+                # again at the same instant (once: a thread that never rests must not
+                # hold it)
+                looked_again = True
+                if not session.others_quiet():
+                    continue
             if remaining is not None:
                 # virtual time still moves; at least 1 µs, which the clock can represent
                 session.sleep(max(remaining, 1e-6))
