@@ -23,9 +23,12 @@ def pytest_collection_modifyitems(config, items):
 """
 
 
-def _payloads(pytester, source: str, args, *, passed: int, skipped: int = 0,
+def _payloads(pytester, source, args, *, passed: int, skipped: int = 0,
               timeout: float, lines=(), **outcomes) -> list:
-    pytester.makepyfile(source)
+    if isinstance(source, dict):
+        pytester.makepyfile(**source)
+    else:
+        pytester.makepyfile(source)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=timeout)
     result.assert_outcomes(passed=passed, skipped=skipped, **outcomes)
@@ -37,10 +40,11 @@ def _payloads(pytester, source: str, args, *, passed: int, skipped: int = 0,
 
 @pytest.fixture
 def observed(pytester):
-    """``observed(source, args, passed)``: the JSON payloads the inner suite printed,
-    one per line, checking it passed; other ``outcomes`` it had (failed=N,
+    """``observed(source, args, passed)``: the JSON payloads the inner suite (one
+    module's source, or module name -> source) printed, one per line, checking it
+    passed; other ``outcomes`` it had (failed=N,
     deselected=N) and ``lines`` its output holds (fnmatch patterns) are checked too."""
-    def run(source: str, args, passed: int, timeout: float = 120, lines=(),
+    def run(source, args, passed: int, timeout: float = 120, lines=(),
             **outcomes) -> list:
         return _payloads(pytester, source, args, passed=passed, timeout=timeout,
                          lines=lines, **outcomes)
