@@ -14,7 +14,9 @@ the program waits gives EIDRM (msgrcv(2), semop(2)).
 
 What IPC_STAT (and GETPID) shows of who last sent to or received from a queue,
 operated on or changed a semaphore, created, attached or detached a segment, and
-when, is the host's (kernel/ipcstamps.py): msgctl(2), semctl(2), shmctl(2).
+when, is the host's (kernel/ipcstamps.py): msgctl(2), semctl(2), shmctl(2); so
+are GETNCNT and GETZCNT, which count the callers waiting in the host
+(kernel/semwaits.py).
 
 Not modelled: a semop(2) with IPC_NOWAIT on some of its operations runs natively as
 it is, and waits natively if another of them blocks (the watchdog reports it).
@@ -27,6 +29,7 @@ import select
 import struct
 
 from ..kernel.ipcstamps import FIELDS
+from ..kernel.semwaits import INCREASE, ZERO, blocking_op
 from ..kernel.timers import REALTIME_SET
 from ..trace.maps import sysv_shmid_at
 from .args import Invalid, read_timespec, s32, u32
@@ -37,7 +40,7 @@ from .registry import handles
 IPC_NOWAIT = 0o4000
 IPC_CREAT, IPC_EXCL, IPC_PRIVATE = 0o1000, 0o2000, 0
 IPC_RMID, IPC_SET, IPC_STAT = 0, 1, 2
-GETPID, GETALL, SETVAL, SETALL = 11, 13, 16, 17
+GETPID, GETALL, GETNCNT, GETZCNT, SETVAL, SETALL = 11, 13, 14, 15, 16, 17
 # the STAT commands that name an object by its index, as ipcs(1) reads them:
 # MSG_STAT, MSG_STAT_ANY; SEM_STAT, SEM_STAT_ANY; SHM_STAT, SHM_STAT_ANY
 STAT_BY_INDEX = {"msg": (11, 13), "sem": (18, 20), "shm": (13, 15)}
@@ -117,11 +120,12 @@ def _stamped(kind: str, ident: int, fields, sems=()):
 
 
 def _sysv(ctx, native: Native, would_wait: int, state, key: int, timeout_ns=None,
-          done=None):
+          done=None, parked=None):
     """Run a System V call natively as ``native`` says (IPC_NOWAIT added); a
     ``would_wait`` error means it would have slept: park until ``state(key)``
     changes, then run it again. A handler interrupts it with EINTR (never restarted:
-    signal(7)); semtimedop(2)'s timeout gives EAGAIN."""
+    signal(7)); semtimedop(2)'s timeout gives EAGAIN. ``parked(ctx)`` notes the wait
+    and returns what ends the note."""
     task = id(ctx.task)
     prior = _waits.pop(task, None)
     rerun = prior is not None and prior[0] == key
@@ -143,7 +147,8 @@ def _sysv(ctx, native: Native, would_wait: int, state, key: int, timeout_ns=None
             before = state(key)
             return Block(retry=woken, ready=lambda: state(key) != before,
                          deadline_ns=deadline, on_timeout=lambda _c: ended(-errno.EAGAIN),
-                         on_interrupt=lambda _c: ended(-errno.EINTR))
+                         on_interrupt=lambda _c: ended(-errno.EINTR),
+                         cleanup=None if parked is None else parked(c))
         if rerun and result == -errno.EINVAL:
             return -errno.EIDRM  # removed while it waited (the id now names nothing)
         return result if done is None else done(c, result)
@@ -252,6 +257,11 @@ def semctl(ctx, semid, semnum, cmd, arg, *_):
         stamps = ctx.engine.ipc_stamps
         return Native(on_exit=lambda c, result: result if result <= 0 else
                       stamps.shown("sem", ident, ("sempid", num), result))
+    if cmd in (GETNCNT, GETZCNT):   # and those waiting in the host
+        kind = INCREASE if cmd == GETNCNT else ZERO
+        waits = ctx.engine.sem_waits
+        return Native(on_exit=lambda c, result: result if result < 0 else
+                      result + waits.count(ident, num, kind))
     return _ctl_call(ctx, "sem", ident, cmd, arg)
 
 
@@ -297,7 +307,29 @@ def semop(ctx, semid, sops, nsops, timeout_ptr=0, *_):
     # the program's operations with IPC_NOWAIT, in a copy (its own may be read-only);
     # the timeout is the host's to keep: none for the native call
     native = Native(regs={"orig_rax": _SEMTIMEDOP, "rsi": scratch_copy(ctx, nowait), "r10": 0})
-    return _sysv(ctx, native, errno.EAGAIN, _set_state, s32(semid), timeout, done=done)
+    return _sysv(ctx, native, errno.EAGAIN, _set_state, s32(semid), timeout, done=done,
+                 parked=lambda c: _sem_waiting(c, s32(semid), ops))
+
+
+def _sem_waiting(ctx, semid: int, ops):
+    """The caller waits in the host on set ``semid``: GETNCNT and GETZCNT count it on
+    the semaphore whose operation it waits for (kernel/semwaits.py) until the wait
+    ends."""
+    waits, task = ctx.engine.sem_waits, ctx.task
+    values = _values(semid)
+    blocking = None if values is None else blocking_op(values, ops)
+    if blocking is not None:
+        waits.wait(task, semid, blocking)
+    return lambda: waits.end(task)
+
+
+def _values(semid: int):
+    """Every semaphore's value in set ``semid`` (GETALL), None once it is gone."""
+    state = _set_state(semid)
+    if state is None:
+        return None
+    return struct.unpack_from(f"<{(len(state) - _DS_SIZE['sem']) // 2}H", state,
+                              _DS_SIZE["sem"])
 
 
 # ---------------------------------------------------------------- POSIX message queues
