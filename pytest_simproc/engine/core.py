@@ -10,7 +10,9 @@ import hashlib
 import random
 
 from ..kernel import ProcessTable, VirtualClock
+from ..kernel.epollwake import ExclusiveWakes
 from ..kernel.ipcstamps import IpcStamps
+from ..kernel.semwaits import SemWaits
 from ..kernel.clock import CpuBurst, EventQueue
 from ..kernel.futex import FutexTable
 from ..kernel.ntp import NtpState
@@ -185,7 +187,9 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         # processes that asked a message queue for a signal (mq_notify(3)): the real
         # kernel sends it, and may hold it pending, blocked (syscalls/signal.py)
         self.mq_notifying: set[int] = set()
-        self.ipc_stamps = IpcStamps()   # message queues' last send and receive (msgctl(2))
+        self.exclusive_wakes = ExclusiveWakes()   # EPOLLEXCLUSIVE waiters (epoll_ctl(2))
+        self.sem_waits = SemWaits()     # semop callers waiting in the host (GETNCNT)
+        self.ipc_stamps = IpcStamps()   # System V objects' last operators and times
         # by id(table): every object of it a descriptor may still be (fdobjects.py)
         self._fd_objects: dict[int, list] = {}
         self._fd_sweep_at = 64

@@ -334,7 +334,8 @@ class StopLoop:
         process ended): release what it holds; returns (block, ctx)."""
         block, ctx = task.block
         task.block = None
-        self._io_waiters.pop(task, None)
+        if self._io_waiters.pop(task, None) is not None and block.exclusive:
+            self.exclusive_wakes.ended(task)
         if block.cleanup is not None:
             block.cleanup()
         return block, ctx
@@ -356,11 +357,13 @@ class StopLoop:
             if block.ready is not None and block.ready():
                 ready.add(task)
         ready.update(task for fd, _ in poller.poll(0) for task in owners.get(fd, ()))
-        for task in list(self._io_waiters):  # in parking order: deterministic
-            if task in ready:
-                self.sched.unpark(task)
-                self.sched.add(task)
-                task.wake = "retry"
+        # in parking order: deterministic; one waiter per EPOLLEXCLUSIVE wake-up
+        for task in self.exclusive_wakes.woken(
+                [(task, block.exclusive, task in ready)
+                 for task, block in self._io_waiters.items()]):
+            self.sched.unpark(task)
+            self.sched.add(task)
+            task.wake = "retry"
 
     def _notify(self, key) -> None:
         for woken in self.sched.notify(key):

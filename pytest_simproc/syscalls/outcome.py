@@ -50,6 +50,9 @@ class Block:
     # a wait no descriptor can signal (a full Unix listener): asked when the host
     # re-polls descriptors, True ends the wait
     ready: Callable[[], bool] | None = None
+    # epoll_wait: the targets its instance watches with EPOLLEXCLUSIVE, through which
+    # one waiter per wake-up is woken (kernel/epollwake.py)
+    exclusive: frozenset = frozenset()
     # False: signals stay pending until the wait ends (an injected delay, which strace
     # spends with the tracee stopped before or after its call)
     interruptible: bool = True

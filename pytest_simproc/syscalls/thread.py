@@ -10,6 +10,7 @@ import errno
 import struct
 
 from ..kernel.futex import FUTEX_BITSET_MATCH_ANY
+from ..kernel.timers import REALTIME_SET
 from ..trace.maps import mapping_at
 from ..trace.memory import in_user_space
 from .args import einval_on_invalid, read_timespec, s32, u32
@@ -88,7 +89,9 @@ def _timeout(ctx, ptr: int, absolute: bool, realtime: bool = False):
     return clock_deadline(ctx, CLOCK_REALTIME if realtime else CLOCK_MONOTONIC, value)
 
 
-def _wait(ctx, addr, private, expected, deadline, bitset):
+def _wait(ctx, addr, private, expected, deadline, bitset, realtime_at=None):
+    """FUTEX_WAIT(_BITSET): queue the caller on the word while it holds ``expected``;
+    ``realtime_at``: its timeout is this CLOCK_REALTIME time (FUTEX_CLOCK_REALTIME)."""
     if not bitset:
         return -errno.EINVAL
     error = _key_error(ctx, addr, private)
@@ -98,11 +101,30 @@ def _wait(ctx, addr, private, expected, deadline, bitset):
         return -errno.EAGAIN
     if deadline is not None and deadline <= ctx.now_ns:
         return -errno.ETIMEDOUT
+    ctx.engine.futexes.wait(futex_key(ctx.task, addr, private), ctx.task, bitset)
+    return _queued(ctx, deadline, realtime_at)
+
+
+def _queued(ctx, deadline, realtime_at, restart=False):
+    """The wait of a queued waiter. futex(2): a FUTEX_WAIT interrupted by a handler
+    returns EINTR (glibc retries); futex_waitv(2) restarts after SA_RESTART
+    (``restart``: the kernel's -ERESTARTSYS). A CLOCK_REALTIME timeout counts against the clock as
+    set: a clock_settime past it ends the wait (ETIMEDOUT), one short of it moves it,
+    and the waiter keeps its place in the queue."""
     engine, task = ctx.engine, ctx.task
-    engine.futexes.wait(futex_key(task, addr, private), task, bitset)
-    # futex(2): a FUTEX_WAIT interrupted by a handler returns EINTR (glibc retries)
-    return Block(deadline_ns=deadline, on_timeout=lambda c: -errno.ETIMEDOUT,
-                 cleanup=lambda: engine.futexes.cancel(task))
+    places = {}
+    block = Block(deadline_ns=deadline, on_timeout=lambda c: -errno.ETIMEDOUT,
+                  restart=restart,
+                  cleanup=lambda: places.update(engine.futexes.cancel(task) or {}))
+    if realtime_at is not None:
+        def clock_set(c):
+            moved = clock_deadline(c, CLOCK_REALTIME, realtime_at)
+            if moved <= c.now_ns:
+                return -errno.ETIMEDOUT
+            engine.futexes.rejoin(task, places)
+            return _queued(c, moved, realtime_at, restart)
+        block.keys, block.retry = (REALTIME_SET,), clock_set
+    return block
 
 
 def _wake(ctx, waiters) -> int:
@@ -152,7 +174,9 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
     if cmd == FUTEX_WAIT:
         return _wait(ctx, addr, private, val, deadline, FUTEX_BITSET_MATCH_ANY)
     if cmd == FUTEX_WAIT_BITSET:
-        return _wait(ctx, addr, private, val, deadline, val3)
+        realtime_at = read_timespec(ctx, timeout_or_val2) \
+            if op & FUTEX_CLOCK_REALTIME and timeout_or_val2 else None
+        return _wait(ctx, addr, private, val, deadline, val3, realtime_at)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
         bitset = val3 if cmd == FUTEX_WAKE_BITSET else FUTEX_BITSET_MATCH_ANY
         error = -errno.EINVAL if not bitset else _key_error(ctx, addr, private)
@@ -205,13 +229,15 @@ def futex_waitv(ctx, waiters, nr_futexes, flags, timeout_ptr, clock_id, *_):
     nr_futexes = u32(nr_futexes)
     if u32(flags) or not 0 < nr_futexes <= FUTEX_WAITV_MAX or not waiters:
         return -errno.EINVAL
-    deadline = None
+    deadline = realtime_at = None
     if timeout_ptr:
         clock_id = s32(clock_id)
         if clock_id not in (CLOCK_REALTIME, CLOCK_MONOTONIC):
             return -errno.EINVAL
         # an absolute time of the clock, as the caller reads it (its time namespace's)
-        deadline = clock_deadline(ctx, clock_id, read_timespec(ctx, timeout_ptr))
+        value = read_timespec(ctx, timeout_ptr)
+        deadline = clock_deadline(ctx, clock_id, value)
+        realtime_at = value if clock_id == CLOCK_REALTIME else None
     words = []
     for i in range(nr_futexes):
         # struct futex_waitv: u64 val, u64 uaddr, u32 flags, u32 __reserved
@@ -230,12 +256,9 @@ def futex_waitv(ctx, waiters, nr_futexes, flags, timeout_ptr, clock_id, *_):
             return -errno.EAGAIN
     if deadline is not None and deadline <= ctx.now_ns:
         return -errno.ETIMEDOUT
-    engine, task = ctx.engine, ctx.task
-    engine.futexes.wait_vector([futex_key(task, uaddr, private)
-                                for uaddr, _val, private in words], task)
-    # a handler restarts it when SA_RESTART says so (the kernel's -ERESTARTSYS)
-    return Block(deadline_ns=deadline, on_timeout=lambda c: -errno.ETIMEDOUT,
-                 restart=True, cleanup=lambda: engine.futexes.cancel(task))
+    ctx.engine.futexes.wait_vector([futex_key(ctx.task, uaddr, private)
+                                    for uaddr, _val, private in words], ctx.task)
+    return _queued(ctx, deadline, realtime_at, restart=True)
 
 
 @handles("sched_yield")

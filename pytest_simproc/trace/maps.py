@@ -35,15 +35,29 @@ def mapping_at(native_tid: int, addr: int) -> Mapping | None:
     """The mapping of thread ``native_tid``'s address space that holds ``addr``, or None
     (unmapped, or the thread is gone). /proc/TID/maps is readable for any thread, not
     only a thread group leader, and stays right after the leader has exited."""
+    line = _line_at(native_tid, addr)
+    return None if line is None else parse_mapping(line)
+
+
+def sysv_shmid_at(native_tid: int, addr: int) -> int | None:
+    """The System V shared memory segment attached at ``addr`` in thread
+    ``native_tid``, by its id (the mapping's inode: shmget(2) ids name the segment's
+    file), or None."""
+    line = _line_at(native_tid, addr)
+    path = line.split(None, 5)[5:] if line is not None else []
+    return parse_mapping(line).inode if path and path[0].startswith(b"/SYSV") else None
+
+
+def _line_at(native_tid: int, addr: int) -> bytes | None:
+    """The line of /proc/TID/maps whose mapping holds ``addr``."""
     try:
         with open(f"/proc/{native_tid}/maps", "rb") as maps:
             for line in maps:
                 dash = line.index(b"-")
                 if int(line[:dash], 16) > addr:
                     return None  # lines are sorted by address
-                mapping = parse_mapping(line)
-                if addr < mapping.end:
-                    return mapping
+                if addr < int(line[dash + 1:line.index(b" ")], 16):
+                    return line
     except OSError:
         return None
     return None

@@ -37,7 +37,7 @@ EXTRA_FLAGS = {"pthread": ["-pthread"], "shared_futex": ["-pthread"], "leader_ex
                "procfs": ["-pthread"], "join_main": ["-pthread"], "sig_queue_thread": ["-pthread"],
                "cpu_spin": ["-pthread"], "timer_thread": ["-pthread"],
                "futex_waitv": ["-pthread"], "boot_clocks": ["-pthread"],
-               "pid_targets": ["-pthread"]}
+               "pid_targets": ["-pthread"], "clock_set_futex": ["-pthread"]}
 # A stuck host must not hang the whole run: dump every thread's stack and exit.
 REAL_TIME_LIMIT = 180
 

@@ -32,6 +32,18 @@ def test_cancel_takes_a_vector_waiter_off_every_word():
     assert table.wake(A, 1) == [] and table.wake(B, 1) == []
 
 
+def test_a_waiter_put_back_stands_where_it_stood():
+    table = FutexTable()
+    table.wait_vector([A, B], "t1")
+    table.wait(A, "t2")
+    places = table.cancel("t1")
+    table.wait(A, "t3")
+    table.rejoin("t1", places)
+    assert table.wake(A, 2) == ["t1", "t2"] and table.woken_result("t1") == 0
+    assert table.waiters(B) == 0   # off every word
+    assert table.wake(A, 1) == ["t3"]
+
+
 def test_requeue_moves_one_word_of_a_vector_waiter():
     table = FutexTable()
     table.wait_vector([A, B], "t1")
@@ -59,7 +71,7 @@ def test_waiters_are_woken_once_and_in_queue_order(ops):
             model[who] = {w: (words.index(w) if op == "vector" else 0) for w in words}
             order.append(who)
         elif op == "cancel":
-            assert table.cancel(who) == (who in model)
+            assert bool(table.cancel(who)) == (who in model)
             if who in model:
                 del model[who]
                 order.remove(who)

@@ -23,22 +23,31 @@ def pytest_collection_modifyitems(config, items):
 """
 
 
-def _payloads(pytester, source: str, args, *, passed: int, skipped: int = 0,
-              timeout: float) -> list:
-    pytester.makepyfile(source)
+def _payloads(pytester, source, args, *, passed: int, skipped: int = 0,
+              timeout: float, lines=(), **outcomes) -> list:
+    if isinstance(source, dict):
+        pytester.makepyfile(**source)
+    else:
+        pytester.makepyfile(source)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
                                            timeout=timeout)
-    result.assert_outcomes(passed=passed, skipped=skipped)
+    result.assert_outcomes(passed=passed, skipped=skipped, **outcomes)
+    if lines:
+        result.stdout.fnmatch_lines(lines)
     return [json.loads(line.split("OBSERVED ", 1)[1])  # after pytest's progress
             for line in result.outlines if "OBSERVED " in line]
 
 
 @pytest.fixture
 def observed(pytester):
-    """``observed(source, args, passed)``: the JSON payloads the inner suite printed,
-    one per line, checking it passed."""
-    def run(source: str, args, passed: int, timeout: float = 120) -> list:
-        return _payloads(pytester, source, args, passed=passed, timeout=timeout)
+    """``observed(source, args, passed)``: the JSON payloads the inner suite (one
+    module's source, or module name -> source) printed, one per line, checking it
+    passed; other ``outcomes`` it had (failed=N,
+    deselected=N) and ``lines`` its output holds (fnmatch patterns) are checked too."""
+    def run(source, args, passed: int, timeout: float = 120, lines=(),
+            **outcomes) -> list:
+        return _payloads(pytester, source, args, passed=passed, timeout=timeout,
+                         lines=lines, **outcomes)
     return run
 
 

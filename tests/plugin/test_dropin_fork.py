@@ -14,8 +14,6 @@ The inner pytest runs in a process of its own: it forks.
 """
 from __future__ import annotations
 
-import json
-
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -397,18 +395,12 @@ def test_hostile_popen_arguments():
 """
 
 
-def test_hostile_popen_arguments_fail_as_natively(pytester):
+def test_hostile_popen_arguments_fail_as_natively(observed):
     """Bad pass_fds, groups, ids, umasks, working directories and preexec_fns give the
     exceptions (type, errno, file name) or exit statuses they give natively."""
-    pytester.makepyfile(test_hostile=HOSTILE)
-    seen = []
-    for args in ([], ["--simproc"]):
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                               timeout=600)
-        result.assert_outcomes(passed=1)
-        line = next(x for x in result.outlines if "OBSERVED " in x)
-        seen.append(json.loads(line.split("OBSERVED ", 1)[1]))
-    assert seen[1] == seen[0]
+    native, in_host = (observed(HOSTILE, args, passed=1, timeout=600)
+                       for args in ([], ["--simproc"]))
+    assert in_host == native
 
 
 NAMES = {"fork", "fork+exec", "preexec_fn", "preexec_fn program", "start_new_session",
@@ -417,30 +409,23 @@ NAMES = {"fork", "fork+exec", "preexec_fn", "preexec_fn program", "start_new_ses
          "pty.fork", "select", "pty io.open", "pipe open"}
 
 
-def _run(pytester, *args):
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=600)
-    result.assert_outcomes(passed=INNER.count("\ndef test_"))
-    seen = {}
-    for line in result.outlines:
-        if "OBSERVED " in line:  # after pytest's progress characters
-            name, pid, when, slept = json.loads(line.split("OBSERVED ", 1)[1])
-            seen[name] = (pid, when, slept)
+def _run(observed, *args):
+    seen = {name: (pid, when, slept) for name, pid, when, slept
+            in observed(INNER, args, passed=INNER.count("\ndef test_"), timeout=600)}
     assert set(seen) == NAMES
     return seen
 
 
-def test_the_suite_passes_natively(pytester):
-    seen = _run(pytester)
+def test_the_suite_passes_natively(observed):
+    seen = _run(observed)
     for name, (_, when, slept) in seen.items():
         assert when > HOST_EPOCH + 20 * 365 * 86400, name  # the machine's clock
         if slept is not None:
             assert slept >= 0.2, name
 
 
-def test_under_simproc_every_child_is_the_hosts(pytester):
-    seen = _run(pytester, "--simproc")
+def test_under_simproc_every_child_is_the_hosts(observed):
+    seen = _run(observed, "--simproc")
     for name, (pid, when, slept) in seen.items():
         assert 1000 <= pid < 1100, (name, pid)
         assert HOST_EPOCH <= when < HOST_EPOCH + 3600, (name, when)

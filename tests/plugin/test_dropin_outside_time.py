@@ -11,8 +11,6 @@ under --simproc it ran on the virtual clock (and, where it spawns, in the host).
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
@@ -110,24 +108,19 @@ def select_readable(sock, timeout):
 """
 
 
-def _run(pytester, *args):
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=300)
-    result.assert_outcomes(passed=4)
-    seen = [json.loads(x.split("OBSERVED ", 1)[1]) for x in result.outlines
-            if "OBSERVED " in x]
+def _run(observed, *args):
+    seen = observed(INNER, args, passed=4, timeout=300)
     assert sorted(name for name, _, _ in seen) == ["budget", "executor", "host", "selector"]
     return {name: (pids, when) for name, pids, when in seen}
 
 
-def test_the_suite_passes_natively(pytester):
-    seen = _run(pytester)
+def test_the_suite_passes_natively(observed):
+    seen = _run(observed)
     assert all(when > HOST_EPOCH + 20 * 365 * 86400 for _, when in seen.values())
 
 
-def test_under_simproc_waits_outside_the_host_move_its_clock(pytester):
-    seen = _run(pytester, "--simproc")
+def test_under_simproc_waits_outside_the_host_move_its_clock(observed):
+    seen = _run(observed, "--simproc")
     assert all(HOST_EPOCH <= when < HOST_EPOCH + 60 for _, when in seen.values()), seen
     (pid,), _ = seen["host"]
     assert 1000 <= pid < 1100

@@ -9,8 +9,6 @@ it forks.
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 INNER = r"""
@@ -142,24 +140,16 @@ def test_select_on_a_socket_to_a_daemon_waits_for_its_answer(use_poll):
 NAMES = {"fork beside a thread's resource", "program from PATH", "socket daemon"}
 
 
-def _run(pytester, *args):
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=120)
-    result.assert_outcomes(passed=INNER.count("\ndef test_") + 1)  # + a parameter
-    seen = {}
-    for line in result.outlines:
-        if "OBSERVED " in line:
-            name, pid = json.loads(line.split("OBSERVED ", 1)[1])
-            seen[name] = pid
+def _run(observed, *args):
+    seen = dict(observed(INNER, args, passed=INNER.count("\ndef test_") + 1))  # + a parameter
     assert set(seen) == NAMES
     return seen
 
 
-def test_the_suite_passes_natively(pytester):
-    _run(pytester)
+def test_the_suite_passes_natively(observed):
+    _run(observed)
 
 
-def test_under_simproc_the_suite_passes_in_the_host(pytester):
-    for name, pid in _run(pytester, "--simproc").items():
+def test_under_simproc_the_suite_passes_in_the_host(observed):
+    for name, pid in _run(observed, "--simproc").items():
         assert 1000 <= pid < 1100, (name, pid)

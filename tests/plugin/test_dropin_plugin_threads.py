@@ -82,6 +82,7 @@ def test_a_timer_of_the_suite_running_this_packages_code_takes_part():
 
 
 BUSY_WHILE_A_SERVER_WAITS = """
+import json
 import os
 import socket
 import subprocess
@@ -101,7 +102,7 @@ def test_a_busy_program_ends_while_a_thread_waits_for_a_client():
     try:
         p = subprocess.Popen([sys.executable, "-c", WORK], stdout=subprocess.DEVNULL)
         assert p.wait() == 0  # no pipe to read: the wait alone runs the host
-        print("PID", p.pid)
+        print("OBSERVED", json.dumps(p.pid))
     finally:
         socket.create_connection(server.getsockname()).close()
         thread.join()
@@ -111,12 +112,9 @@ def test_a_busy_program_ends_while_a_thread_waits_for_a_client():
 
 
 @pytest.mark.parametrize("mode", [[], ["--simproc"]], ids=["native", "simproc"])
-def test_busy_programs_run_while_a_thread_of_the_test_waits(pytester, mode):
-    pytester.makepyfile(BUSY_WHILE_A_SERVER_WAITS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--timeout", "60",
-                                           *mode, timeout=180)
-    result.assert_outcomes(passed=1)
-    pids = [int(line.split("PID ", 1)[1]) for line in result.outlines if "PID " in line]
+def test_busy_programs_run_while_a_thread_of_the_test_waits(observed, mode):
+    pids = observed(BUSY_WHILE_A_SERVER_WAITS, ["--timeout", "60", *mode], passed=1,
+                    timeout=180)
     # 15,000 trapped calls: more than one CPU burst (10 ms at 1 us a call) in the host
     if mode:
         assert pids == [1000]  # the host's first program

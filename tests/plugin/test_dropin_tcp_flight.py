@@ -10,8 +10,6 @@ written as tornado's streams work, with no simproc API.
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
@@ -61,22 +59,17 @@ def test_small_writes_after_an_exchange():
 """
 
 
-def _run(pytester, *args) -> tuple:
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=120)
-    result.assert_outcomes(passed=1)
-    (seen,) = [json.loads(x.split("OBSERVED ", 1)[1]) for x in result.outlines
-               if "OBSERVED " in x]
+def _run(observed, *args) -> tuple:
+    (seen,) = observed(INNER, args, passed=1)
     return tuple(seen)
 
 
-def test_natively(pytester):
-    start, _ = _run(pytester)
+def test_natively(observed):
+    start, _ = _run(observed)
     assert start > HOST_EPOCH + 20 * 365 * 86400
 
 
-def test_under_simproc_the_loop_waits_for_the_bytes_in_flight(pytester):
-    start, elapsed = _run(pytester, "--simproc")
+def test_under_simproc_the_loop_waits_for_the_bytes_in_flight(observed):
+    start, elapsed = _run(observed, "--simproc")
     # the test's virtual clock, moved by the real waits for the machine only
     assert HOST_EPOCH <= start < HOST_EPOCH + 60 and elapsed < 5

@@ -10,7 +10,6 @@ memory) and waits in real time for one that wakes before its next timer.
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -80,37 +79,32 @@ def test_a_thread_that_waits_longer_does_not_hold_the_loop():
 """
 
 
-def _run(pytester, *args) -> dict:
-    pytester.makepyfile(test_inner=INNER)
-    args = ["-p", "no:cacheprovider", "-s", *args]
-    result = pytester.runpytest_subprocess(*args, "-k", "not longer", timeout=120)
-    result.assert_outcomes(passed=2, deselected=1)
-    seen = [json.loads(x.split("OBSERVED ", 1)[1]) for x in result.outlines
-            if "OBSERVED " in x]
+# the inner test that waits longer, by a name no outer test's (the inner module's) holds
+LONGER = "does_not_hold_the_loop"
+
+
+def _run(observed, *args) -> dict:
+    seen = observed(INNER, [*args, "-k", f"not {LONGER}"], passed=2, deselected=1)
     return {name: (start, elapsed) for name, start, elapsed in seen}
 
 
-def test_natively(pytester):
-    seen = _run(pytester)
+def test_natively(observed):
+    seen = _run(observed)
     assert sorted(seen) == ["callback", "executor"]
     assert all(start > HOST_EPOCH + 20 * 365 * 86400 for start, _ in seen.values())
 
 
-def test_under_simproc_the_loop_waits_for_a_thread_that_wakes_first(pytester):
-    seen = _run(pytester, "--simproc")
+def test_under_simproc_the_loop_waits_for_a_thread_that_wakes_first(observed):
+    seen = _run(observed, "--simproc")
     assert sorted(seen) == ["callback", "executor"]
     # the virtual clock, moved by the real waits for the thread only
     assert all(HOST_EPOCH <= start < HOST_EPOCH + 60 and elapsed < 5
                for start, elapsed in seen.values()), seen
 
 
-def test_under_simproc_a_thread_that_waits_longer_leaves_the_clock_virtual(pytester):
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--simproc",
-                                           "-k", "longer", timeout=120)
-    result.assert_outcomes(passed=1, deselected=2)
-    (line,) = [x for x in result.outlines if "OBSERVED " in x]
-    _, start, elapsed = json.loads(line.split("OBSERVED ", 1)[1])
+def test_under_simproc_a_thread_that_waits_longer_leaves_the_clock_virtual(observed):
+    ((_, start, elapsed),) = observed(INNER, ["--simproc", "-k", LONGER], passed=1,
+                                      deselected=2)
     assert HOST_EPOCH <= start < HOST_EPOCH + 60 and 10 <= elapsed < 10.01
 
 
@@ -200,24 +194,20 @@ def test_an_older_heartbeat_leaves_the_sleep_alone():
 """
 
 
-def _sleeps(pytester, *args) -> dict:
-    pytester.makepyfile(test_inner=SLEEPS)
-    args = ["-p", "no:cacheprovider", "-s", *args]
-    if "--simproc" not in args:
-        args += ["-k", "acts"]  # an hour of real time natively
-    result = pytester.runpytest_subprocess(*args, timeout=120)
-    seen = [json.loads(x.split("OBSERVED ", 1)[1]) for x in result.outlines
-            if "OBSERVED " in x]
-    result.assert_outcomes(passed=len(seen), deselected=2 - len(seen))
+def _sleeps(observed, *args) -> dict:
+    if "--simproc" in args:
+        seen = observed(SLEEPS, args, passed=2, deselected=0)
+    else:  # an hour of real time natively
+        seen = observed(SLEEPS, [*args, "-k", "thread_acts"], passed=1, deselected=1)
     return {name: (start, elapsed) for name, start, elapsed in seen}
 
 
-def test_the_test_sleeps_natively(pytester):
-    assert list(_sleeps(pytester)) == ["acts"]
+def test_the_test_sleeps_natively(observed):
+    assert list(_sleeps(observed)) == ["acts"]
 
 
-def test_under_simproc_the_tests_sleep_waits_for_a_thread_that_wakes_within_it(pytester):
-    seen = _sleeps(pytester, "--simproc")
+def test_under_simproc_the_tests_sleep_waits_for_a_thread_that_wakes_within_it(observed):
+    seen = _sleeps(observed, "--simproc")
     assert sorted(seen) == ["acts", "hour"]
     assert all(HOST_EPOCH <= start < HOST_EPOCH + 3700 for start, _ in seen.values())
     assert 1 <= seen["acts"][1] < 1.01  # the sleep's own length, in the test's clock

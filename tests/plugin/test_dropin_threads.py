@@ -13,7 +13,6 @@ API) and passes natively and under ``--simproc``.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
@@ -192,27 +191,20 @@ def test_a_thread_forks_and_reads_its_child():
 NAMES = {"fed", "stopped", "slept", "thread fork"}
 
 
-def _run(pytester, *args) -> dict:
-    pytester.makepyfile(INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=180)
-    result.assert_outcomes(passed=4)
-    seen = {}
-    for line in result.outlines:
-        if "OBSERVED " in line:
-            name, pid, when = json.loads(line.split("OBSERVED ", 1)[1])
-            seen[name] = (pid, when)
+def _run(observed, *args) -> dict:
+    seen = {name: (pid, when)
+            for name, pid, when in observed(INNER, args, passed=4, timeout=180)}
     assert set(seen) == NAMES
     return seen
 
 
-def test_the_suite_passes_natively(pytester):
-    for name, (_, when) in _run(pytester).items():
+def test_the_suite_passes_natively(observed):
+    for name, (_, when) in _run(observed).items():
         assert when > HOST_EPOCH + 20 * 365 * 86400, name  # the machine's clock
 
 
-def test_under_simproc_the_threads_act_while_the_host_runs(pytester):
-    for name, (pid, when) in _run(pytester, "--simproc").items():
+def test_under_simproc_the_threads_act_while_the_host_runs(observed):
+    for name, (pid, when) in _run(observed, "--simproc").items():
         assert 1000 <= pid < 1100, (name, pid)
         assert HOST_EPOCH <= when < HOST_EPOCH + 3600, (name, when)
 

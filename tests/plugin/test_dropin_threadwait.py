@@ -150,6 +150,7 @@ def test_under_simproc_the_waits_end_at_their_virtual_deadlines(observe):
 
 
 LONG_TIMER = r"""
+import json
 import subprocess
 import threading
 import time
@@ -164,21 +165,16 @@ def test_a_long_timer():
     timer.join()
     p.kill()
     p.wait()
-    print("OBSERVED", fired[0][0], fired[0][1])
+    print("OBSERVED", json.dumps(fired[0]))
 """
 
 
-def test_a_timer_of_30_s_fires_at_virtual_30_s(pytester):
+def test_a_timer_of_30_s_fires_at_virtual_30_s(observed):
     """Natively half a minute; in a host the Timer's wait is the host's to end, while
     the program is still asleep."""
-    pytester.makepyfile(LONG_TIMER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--simproc",
-                                           timeout=120)
-    result.assert_outcomes(passed=1)
-    line = next(line for line in result.outlines if "OBSERVED " in line)
-    elapsed, running = line.split("OBSERVED ", 1)[1].split()
-    assert float(elapsed) == pytest.approx(30.0, abs=1e-5)  # and the clock's reads
-    assert running == "None"
+    ((elapsed, running),) = observed(LONG_TIMER, ["--simproc"], passed=1)
+    assert elapsed == pytest.approx(30.0, abs=1e-5)  # and the clock's reads
+    assert running is None
 
 
 def test_waits_are_real_without_a_host_and_after_the_session():

@@ -10,8 +10,6 @@ suite is written as suites write it, with no simproc API.
 """
 from __future__ import annotations
 
-import json
-
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -60,26 +58,21 @@ def test_within_its_limit(clock):
 """
 
 
-def _run(pytester, *args) -> dict:
-    pytester.makepyfile(test_inner=INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s",
-                                           "--timeout-method=signal", *args, timeout=120)
-    result.assert_outcomes(passed=1, failed=3)
-    result.stdout.fnmatch_lines(["*Timeout (>3.0s) from pytest-timeout*",
-                                 "*Timeout (>0.5s) from pytest-timeout*"])
-    seen = [json.loads(x.split("OBSERVED ", 1)[1]) for x in result.outlines
-            if "OBSERVED " in x]
-    assert len(seen) == 4, result.outlines
+def _run(observed, *args) -> dict:
+    seen = observed(INNER, ["--timeout-method=signal", *args], passed=1, failed=3,
+                    lines=["*Timeout (>3.0s) from pytest-timeout*",
+                           "*Timeout (>0.5s) from pytest-timeout*"])
+    assert len(seen) == 4, seen
     return {name: (start, elapsed, pids) for name, start, elapsed, pids in seen}
 
 
-def test_the_limits_hold_natively(pytester):
-    seen = _run(pytester)
+def test_the_limits_hold_natively(observed):
+    seen = _run(observed)
     assert all(start > HOST_EPOCH + 20 * 365 * 86400 for start, _, _ in seen.values())
 
 
-def test_under_simproc_a_limit_holds_in_virtual_time_and_in_real_time(pytester):
-    seen = _run(pytester, "--simproc")
+def test_under_simproc_a_limit_holds_in_virtual_time_and_in_real_time(observed):
+    seen = _run(observed, "--simproc")
     assert all(HOST_EPOCH <= start < HOST_EPOCH + 60 for start, _, _ in seen.values())
     # stopped at the limit in the test's clock (its reads cost it microseconds)
     assert 3.0 <= seen["test_sleeps_past_its_limit"][1] < 3.01

@@ -8,7 +8,6 @@ were the host's (virtual pids).
 """
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest
@@ -141,23 +140,18 @@ def test_closing_the_master_hangs_up_the_session_leader():
 """
 
 
-def _run(pytester, *args):
+def _run(observed, *args):
     bash = shutil.which("bash", path="/usr/bin:/bin")
     if bash is None:
         pytest.skip("no bash")
-    pytester.makepyfile(test_inner=f"BASH = {bash!r}\n" + INNER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=600)
-    result.assert_outcomes(passed=4)
-    return dict(json.loads(line.split("OBSERVED ", 1)[1])
-                for line in result.outlines if "OBSERVED " in line)
+    return dict(observed(f"BASH = {bash!r}\n" + INNER, args, passed=4, timeout=600))
 
 
-def test_the_tty_suite_passes_natively(pytester):
-    assert set(_run(pytester)) == {"shell", "tiocnotty", "ctrl-c", "hang-up"}
+def test_the_tty_suite_passes_natively(observed):
+    assert set(_run(observed)) == {"shell", "tiocnotty", "ctrl-c", "hang-up"}
 
 
-def test_under_simproc_the_tty_suite_passes_in_the_host(pytester):
-    seen = _run(pytester, "--simproc")
+def test_under_simproc_the_tty_suite_passes_in_the_host(observed):
+    seen = _run(observed, "--simproc")
     assert set(seen) == {"shell", "tiocnotty", "ctrl-c", "hang-up"}
     assert all(1000 <= pid < 1100 for pid in seen.values()), seen

@@ -11,8 +11,6 @@ second module whose test must get a fresh host of its own once that fixture is g
 """
 from __future__ import annotations
 
-import json
-
 pytest_plugins = ["pytester"]
 
 HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
@@ -95,27 +93,20 @@ def test_a_later_module_spawns():
 """
 
 
-def _run(pytester, *args) -> dict:
-    pytester.makepyfile(test_a_shared=SHARED, test_b_after=AFTER)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", *args,
-                                           timeout=300)
-    result.assert_outcomes(passed=5)
-    seen = {}
-    for line in result.outlines:
-        if "OBSERVED " in line:  # after pytest's progress characters
-            name, pid, when = json.loads(line.split("OBSERVED ", 1)[1])
-            seen[name] = (pid, when)
+def _run(observed, *args) -> dict:
+    seen = {name: (pid, when) for name, pid, when in observed(
+        {"test_a_shared": SHARED, "test_b_after": AFTER}, args, passed=5, timeout=300)}
     assert len(seen) == 5, seen
     return seen
 
 
-def test_natively_the_tests_share_one_program(pytester):
-    seen = _run(pytester)
+def test_natively_the_tests_share_one_program(observed):
+    seen = _run(observed)
     assert seen["echo 0"][0] == seen["echo 1"][0] == seen["echo 2"][0]
 
 
-def test_under_simproc_the_program_lives_on_in_its_host(pytester):
-    seen = _run(pytester, "--simproc")
+def test_under_simproc_the_program_lives_on_in_its_host(observed):
+    seen = _run(observed, "--simproc")
     pids = {seen[f"echo {n}"][0] for n in range(3)}
     assert pids == {1000}  # one program of the first test's host, for all three
     # one host and its clock across the module: each test's sleep is virtual

@@ -5,7 +5,8 @@
  * record of who sent and received it, and when),
  * and until the queue is removed (EIDRM); semop(2) until a child adds to the
  * semaphore, until a handler runs (EINTR, SA_RESTART or not) and until the set is
- * removed (EIDRM); semtimedop(2) until its timeout (EAGAIN). */
+ * removed (EIDRM); semtimedop(2) until its timeout (EAGAIN); semctl(2) GETNCNT and
+ * GETZCNT while children wait on the set, and after. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <mqueue.h>
@@ -130,6 +131,31 @@ int main(void)
     r = semop(sem, &down, 1);
     out("semop(-1, a child adds 1) = %ld, value %d\n", r, semctl(sem, 1, GETVAL));
     waitpid(child, NULL, 0);
+
+    /* semctl(2) GETNCNT, GETZCNT: who waits for which semaphore, counted on the one whose
+     * operation it waits for (here the second of {+1, wait for 0} on semaphore 0) */
+    pid_t down_child = fork();
+    if (down_child == 0) {
+        semop(sem, &down, 1);
+        _exit(0);
+    }
+    pid_t zero_child = fork();
+    if (zero_child == 0) {
+        struct sembuf up_then_zero[2] = {{.sem_num = 0, .sem_op = 1}, {.sem_num = 0}};
+        semop(sem, up_then_zero, 2);
+        _exit(0);
+    }
+    usleep(200000);
+    out("waiting: GETNCNT 1 %d, GETZCNT 0 %d, GETNCNT 0 %d, GETZCNT 1 %d\n",
+        semctl(sem, 1, GETNCNT), semctl(sem, 0, GETZCNT), semctl(sem, 0, GETNCNT),
+        semctl(sem, 1, GETZCNT));
+    kill(zero_child, SIGKILL);
+    waitpid(zero_child, NULL, 0);
+    if (semctl(sem, 1, SETVAL, 1))
+        die("SETVAL");
+    waitpid(down_child, NULL, 0);
+    out("after the waits: GETNCNT 1 %d, GETZCNT 0 %d\n", semctl(sem, 1, GETNCNT),
+        semctl(sem, 0, GETZCNT));
     struct timespec wait = {1, 500000000};
     clock_gettime(CLOCK_MONOTONIC, &t0);
     r = semtimedop(sem, &down, 1, &wait);
