@@ -32,6 +32,7 @@ import sys
 import termios
 import threading
 import time as _time
+import weakref
 
 from ..errors import SimprocError
 from ..kernel.sigstate import SigAction
@@ -308,13 +309,17 @@ def _virtual_clocks() -> None:
 
 # ------------------------------------------------------------------ the parent's side
 class ForkedChild:
-    """A child the test forked, as the wait family sees the test's children."""
+    """A child of the test (forked, or a Popen's program), as the wait family sees the
+    test's children. The session keeps this record, not the Popen: a Popen the test
+    drops is collected and its ``__del__`` runs as natively (popen.py), while its
+    program stays the test's child for the waits and RUSAGE_CHILDREN."""
 
-    def __init__(self, session, sp):
+    def __init__(self, session, sp, popen=None):
         self._session = session
         self._sp = sp
         self._argv = sp.argv
         self._waited = False
+        self.popen = (lambda: None) if popen is None else weakref.ref(popen)
 
     @property
     def pid(self) -> int:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import warnings
+import weakref
 
 from ..errors import ProgramNotFoundError, SimprocError, SpawnError
 from ..host.spawnargs import _check_env
@@ -74,10 +75,11 @@ class SimPopen(_RealPopen):
                                   extra_groups=extra_groups, encoding=encoding,
                                   errors=errors, text=text, umask=umask, pipesize=pipesize,
                                   process_group=process_group)
-        self._child_created = False  # Popen.__del__ has nothing to do
+        self._child_created = False  # the real Popen's methods have nothing to do
         self._sp = None
-        self._waited = False
+        self._record = None  # the session's record of the program (forking.ForkedChild)
         self._session = session = active_session()
+        subprocess._cleanup()  # as Popen: reap the dropped Popens that have ended
         self._waitpid_lock = threading.Lock()
         self._input = None
         self._communication_started = False
@@ -331,6 +333,16 @@ class SimPopen(_RealPopen):
     def pid(self, value) -> None:  # Popen.__init__ of a subclass may try
         pass
 
+    @property
+    def _waited(self) -> bool:
+        """The test collected the exit status (this Popen or an os.wait*): kept on the
+        session's record of the child, which outlives this object."""
+        return self._record is not None and self._record._waited
+
+    @_waited.setter
+    def _waited(self, value: bool) -> None:
+        self._record._waited = value
+
     def _ended(self) -> bool:
         return self._sp is not None and self._sp.exit_status is not None
 
@@ -444,8 +456,27 @@ class SimPopen(_RealPopen):
     def kill(self):
         self.send_signal(_signal.SIGKILL)
 
-    def __del__(self):
-        pass
+    def _internal_poll(self, _deadstate=None, **_):
+        """Popen's poll without running anything (its waitpid with WNOHANG), for
+        ``__del__`` and ``subprocess._cleanup``; ``_deadstate`` when the status was
+        taken elsewhere, as Popen's when its waitpid fails."""
+        if self.returncode is None and self._sp is not None:
+            if self._waited:
+                self.returncode = 0 if _deadstate is None else _deadstate
+            elif self._ended():
+                self._reap()
+        return self.returncode
+
+    def __del__(self, _maxsize=sys.maxsize, _warn=warnings.warn):
+        # Popen.__del__: a program still running warns, and subprocess keeps its Popen
+        # (_active) to reap it at the next Popen (test_subprocess's issue 12650)
+        if self._sp is None:
+            return
+        if self.returncode is None:
+            _warn("subprocess %s is still running" % self.pid, ResourceWarning, source=self)
+        self._internal_poll(_deadstate=_maxsize)
+        if self.returncode is None and subprocess._active is not None:
+            subprocess._active.append(self)
 
     @property
     def simprocess(self):
@@ -573,7 +604,8 @@ def spawn_forked(session, popen: SimPopen, stdin) -> None:
                 raise _popen_error(popen, exc) from None
             host._keep_output(record._sp, exe, paths)
             popen._sp = record._sp
-            session._children[record.pid] = popen
+            popen._record = record
+            record.popen = weakref.ref(popen)
     finally:
         for fd in close_after:
             os.close(fd)
