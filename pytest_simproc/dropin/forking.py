@@ -513,6 +513,9 @@ def fork_exec(session, child_steps, exit_code: int = 255) -> ForkedChild:
     ended with ``exit_code`` and the test does not wait for it); ``child_steps`` marks
     where with ``kind`` on the error, "noexec" if it did not."""
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    if write_end < 3:  # the test closed its 0, 1 or 2: keep it off the child's dup2s
+        write_end, low = fcntl.fcntl(write_end, fcntl.F_DUPFD_CLOEXEC, 3), write_end
+        os.close(low)
     try:
         native = _real_fork()
         if native == 0:

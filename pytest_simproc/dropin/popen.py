@@ -21,7 +21,7 @@ import weakref
 from ..errors import ProgramNotFoundError, SimprocError, SpawnError
 from ..host.spawnargs import _check_env
 from ..host.stdio import _redirect, open_stdio
-from ..trace.spawn import close_fds_except
+from ..trace.spawn import close_fds_except, std_sources_above
 from .forking import (ChildFailed, _HostPipeIO, _is_fifo, exec_candidates, exec_first,
                       fork_exec)
 from .pipes import _PipeReader, _Relay, _StdinWriter, collect
@@ -132,11 +132,16 @@ class SimPopen(_RealPopen):
         self._child = child if forked else None
 
         self._opened = opened = []  # the program's ends, closed once it started
+        # the test's own 0, 1, 2 that it closed (before the Popen's pipes and dups take
+        # their numbers): the program inherits them closed
+        self._closed_std = {fd for fd in (0, 1, 2) if not _is_open(fd)}
         self._stdin_raw = None
         self._readers: dict[int, _PipeReader] = {}  # 1, 2 -> the test's end of a PIPE
         self._collected: dict[str, list[bytes]] = {}  # what communicate() read so far
         try:
             self._take_handles(self._get_handles(stdin, stdout, stderr))
+            if self._inherits_closed:  # only a fork of the test has them closed
+                self._child = child
             if self._child is None:
                 try:
                     session.spawn(self, self._stdin_spec)
@@ -242,8 +247,12 @@ class SimPopen(_RealPopen):
             unused._close_fd()
         self._readers = readers
         self._stdin_spec = None if p2cread == -1 else p2cread
+        self._inherits_closed = {target for target, fd in enumerate((p2cread, c2pwrite,
+                                                                     errwrite))
+                                 if fd == -1 and target in self._closed_std}
         self._out_spec, self._err_spec = (
-            self._opened_dup(target) if fd == -1 else fd
+            fd if fd != -1 else -1 if target in self._inherits_closed
+            else self._opened_dup(target)
             for target, fd in ((1, c2pwrite), (2, errwrite)))
 
     def _opened_dup(self, fd: int) -> int:
@@ -265,8 +274,9 @@ class SimPopen(_RealPopen):
         return _HostPipeIO(fd, "r") if _is_fifo(fd) else io.FileIO(fd, "r")
 
     def _host_stdio(self) -> tuple:
-        """SimHost.spawn's stdout and stderr for this Popen's."""
-        return self._out_spec, self._err_spec
+        """SimHost.spawn's stdout and stderr for this Popen's (None: one the program
+        inherits closed)."""
+        return tuple(None if fd == -1 else fd for fd in (self._out_spec, self._err_spec))
 
     @staticmethod
     def _fileno(fileobj) -> int:
@@ -597,8 +607,9 @@ def spawn_forked(session, popen: SimPopen, stdin) -> None:
                                  os.pathsep.join(os.get_exec_path(popen._env)))
     fds, paths, close_after = open_stdio(host.data_dir, exe, stdin)
     try:
-        fds = _redirect(fds, *popen._host_stdio())
-        with session._lock:
+        fds = tuple(-1 if target in popen._inherits_closed else fd
+                    for target, fd in enumerate(_redirect(fds, *popen._host_stdio())))
+        with session._lock, std_sources_above(fds) as fds:
             try:
                 record = fork_exec(session, lambda errpipe: _popen_child(
                     popen, fds, errpipe, candidates, env))
@@ -619,10 +630,8 @@ def _popen_child(popen: SimPopen, fds, errpipe: int, candidates, env) -> None:
     """Popen's steps in the child, in _posixsubprocess's order; simulated, since the
     child joined the host at the fork."""
     child = popen._child
-    for target, fd in enumerate(fds):
-        if fd == target:
-            os.set_inheritable(fd, True)
-        else:
+    for target, fd in enumerate(fds):  # -1: the test's own, closed
+        if fd >= 0:
             os.dup2(fd, target)
     if popen._cwd is not None:
         try:
@@ -661,6 +670,14 @@ def _popen_child(popen: SimPopen, fds, errpipe: int, candidates, env) -> None:
     if child["close_fds"]:
         close_fds_except({*child["pass_fds"], errpipe})
     exec_first(candidates, popen._argv, env)
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _c_environ() -> dict[str, str]:
