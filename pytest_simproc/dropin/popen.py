@@ -40,6 +40,8 @@ class SimPopen(_RealPopen):
     ``returncode`` follows Popen's convention (``-sig`` when signalled). Outside an
     active drop-in session it makes a real ``Popen``."""
 
+    _sp = _record = None  # as Popen's _child_created: __del__ of one __init__ refused
+
     def __new__(cls, *args, **kwargs):
         if not args and not kwargs:
             # Popen.__new__(Popen): a blank object the caller fills in by hand for a

@@ -3,7 +3,8 @@ test_subprocess does (issue 12650: test_zombie_fast_process_del,
 test_leak_fast_process_del_killed). Natively the last reference going runs
 ``Popen.__del__`` at once: a ResourceWarning "subprocess N is still running", and the
 Popen kept in ``subprocess._active`` until the next Popen reaps its ended program; a
-program that already ended is reaped by ``__del__`` itself. The inner suite passes
+program that already ended is reaped by ``__del__`` itself, and one whose arguments
+were refused has nothing to finalize. The inner suite passes
 natively and under ``--simproc``, where the programs are the host's (pid 1000) and the
 sleeps virtual.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 pytest_plugins = ["pytester"]
 
 INNER = r'''
+import gc
 import os
 import subprocess
+import sys
 import time
 import warnings
 
@@ -52,14 +55,28 @@ def test_an_ended_popen_dropped_is_reaped_by_its_finalizer():
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
     observed("ended", [pid])
+
+
+def test_a_popen_that_never_started_has_nothing_to_finalize():
+    unraisable = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        with pytest.raises(TypeError):
+            subprocess.Popen(["true"], no_such_argument=1)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []
+    observed("unstarted", [])
 '''
 
 
 def test_natively(observe):
-    seen = observe(INNER, [], passed=2)
+    seen = observe(INNER, [], passed=3)
     assert all(1000 not in pids for pids, _, _ in seen.values())
 
 
 def test_under_simproc(observe, virtual):
-    seen = observe(INNER, ["--simproc"], passed=2)
-    assert virtual(seen) == {"running": ([1000], [2.0]), "ended": ([1000], [])}
+    seen = observe(INNER, ["--simproc"], passed=3)
+    assert virtual(seen) == {"running": ([1000], [2.0]), "ended": ([1000], []),
+                             "unstarted": ([], [])}
