@@ -47,7 +47,9 @@ _libc.syscall.restype = ctypes.c_long
 _SYS_RT_SIGACTION, _SYS_NANOSLEEP, _SYS_CLOCK_GETTIME = 13, 35, 228
 _EPOCH = _datetime.datetime(1970, 1, 1)
 
-_joining = None  # (session, host, two pipes: hello and go) between the fork's hooks
+# the forking thread's ident -> (session, host, two pipes: hello and go) between the
+# fork's hooks: threads of the test fork at once (CPython's test_reinit_tls_after_fork)
+_joining: dict = {}
 _adopted: dict[int, int] = {}  # native pid -> virtual pid, for the fork's return value
 _pty_masters: dict = {}  # forkpty's master fd -> (session, its child's virtual pid)
 _registered = False
@@ -92,8 +94,7 @@ class native_forks:
 
 # ------------------------------------------------------------------ the fork's hooks
 def _before() -> None:
-    global _joining
-    _joining = None
+    _joining.pop(threading.get_ident(), None)
     session = active_session()
     if (session is None or session._closed or _in_host_thread()
             or getattr(_native, "forks", 0)
@@ -103,7 +104,8 @@ def _before() -> None:
         host = session.host  # the child needs the filter of a host that exists
     except SimprocError:
         return
-    _joining = (session, host, os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC))
+    _joining[threading.get_ident()] = (session, host, os.pipe2(os.O_CLOEXEC),
+                                       os.pipe2(os.O_CLOEXEC))
     _patch_multiprocessing(session)
 
 
@@ -154,8 +156,14 @@ def _replace(session, cls, name: str, fake) -> None:
 def _take_joining(child: bool):
     """This fork's (session, host, hello end, go end) for one side, the other side's
     ends closed; None when the fork does not join a host."""
-    global _joining
-    joining, _joining = _joining, None
+    joining = _joining.pop(threading.get_ident(), None)  # the child's thread is the parent's
+    if child:
+        # other threads' forks under way: their children's ends of the pipes are not
+        # ours to hold (a parent reads its hello pipe to its end)
+        for _, _, *pipes in _joining.values():
+            for fd in (fd for pipe in pipes for fd in pipe):
+                os.close(fd)
+        _joining.clear()
     if joining is None:
         return None
     session, host, (hello_r, hello_w), (go_r, go_w) = joining
