@@ -21,15 +21,11 @@ from __future__ import annotations
 import asyncio
 import datetime as _datetime
 import dis
-import errno
-import operator
-import os
 import sys
 import threading
-import time
 import types
 
-from .routing import _real_localtime, active_session
+from .routing import _real_localtime
 from .threadwait import _MACHINERY, library_module
 
 # freezegun: never fake time for the host's machinery or pytest's own timing.
@@ -353,35 +349,3 @@ class VirtualClock:
             api.call_stack_inspection_limit = self._stack_limit
             if not _Dormant.persist:
                 _Dormant.stop()
-
-
-# ------------------------------------------------------------------ setting the clock
-_real_clock_settime = time.clock_settime
-_real_clock_settime_ns = time.clock_settime_ns
-
-
-def _refuse_realtime_set(clk_id, value, convert) -> None:
-    """The test's own set of CLOCK_REALTIME during a session fails with EPERM, as for a
-    caller without CAP_SYS_TIME (clock_settime(2)): it would set the machine's clock,
-    to the session's virtual date at that (a test that sets the clock to the time it
-    read). Setting the host's clock from the test is not modelled; its programs'
-    clock_settime is (syscalls/time.py). Other clocks cannot be set: the real call
-    gives their error."""
-    if type(clk_id) is int and clk_id == time.CLOCK_REALTIME and active_session():
-        convert(value)  # the real call's TypeError or OverflowError first
-        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
-
-
-def _sim_clock_settime(clk_id, value, /):
-    _refuse_realtime_set(clk_id, value, float)
-    return _real_clock_settime(clk_id, value)
-
-
-def _sim_clock_settime_ns(clk_id, value, /):
-    _refuse_realtime_set(clk_id, value, operator.index)
-    return _real_clock_settime_ns(clk_id, value)
-
-
-# (module, attribute, the real object, its fake): patches.py installs them with its own
-REPLACED = [(time, "clock_settime", _real_clock_settime, _sim_clock_settime),
-            (time, "clock_settime_ns", _real_clock_settime_ns, _sim_clock_settime_ns)]

@@ -26,7 +26,6 @@ from . import (gonepids, identity, mpspawn, owngroup, pidcalls, pipes, selfusage
                threadwait, triowait, uvwait, zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
-from .clock import REPLACED as _CLOCK_REPLACED
 from .clock import clock_fakes, clock_walk_skips
 from .forking import _sim_fdopen, _sim_fork, _sim_forkpty
 from .osspawn import _sim_posix_spawn, _sim_posix_spawnp, _sim_system
@@ -316,7 +315,7 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (threading, "Lock", threadwait._real_lock, threadwait.sim_lock),
              (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock),
              (io, "FileIO", pipes._RealFileIO, pipes.SimFileIO), *_READY_REPLACED,
-             *selfusage.REPLACED, *_CLOCK_REPLACED]
+             *selfusage.REPLACED]
 like_the_real(_REPLACED[1:])
 # the same builtins under the posix module's own names (CPython's test_posix calls
 # posix.waitid and posix.posix_spawn)
