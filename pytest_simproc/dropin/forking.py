@@ -32,6 +32,7 @@ import sys
 import termios
 import threading
 import time as _time
+import weakref
 
 from ..errors import SimprocError
 from ..kernel.sigstate import SigAction
@@ -46,7 +47,9 @@ _libc.syscall.restype = ctypes.c_long
 _SYS_RT_SIGACTION, _SYS_NANOSLEEP, _SYS_CLOCK_GETTIME = 13, 35, 228
 _EPOCH = _datetime.datetime(1970, 1, 1)
 
-_joining = None  # (session, host, two pipes: hello and go) between the fork's hooks
+# the forking thread's ident -> (session, host, two pipes: hello and go) between the
+# fork's hooks: threads of the test fork at once (CPython's test_reinit_tls_after_fork)
+_joining: dict = {}
 _adopted: dict[int, int] = {}  # native pid -> virtual pid, for the fork's return value
 _pty_masters: dict = {}  # forkpty's master fd -> (session, its child's virtual pid)
 _registered = False
@@ -91,8 +94,7 @@ class native_forks:
 
 # ------------------------------------------------------------------ the fork's hooks
 def _before() -> None:
-    global _joining
-    _joining = None
+    _joining.pop(threading.get_ident(), None)
     session = active_session()
     if (session is None or session._closed or _in_host_thread()
             or getattr(_native, "forks", 0)
@@ -102,7 +104,8 @@ def _before() -> None:
         host = session.host  # the child needs the filter of a host that exists
     except SimprocError:
         return
-    _joining = (session, host, os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC))
+    _joining[threading.get_ident()] = (session, host, os.pipe2(os.O_CLOEXEC),
+                                       os.pipe2(os.O_CLOEXEC))
     _patch_multiprocessing(session)
 
 
@@ -153,8 +156,14 @@ def _replace(session, cls, name: str, fake) -> None:
 def _take_joining(child: bool):
     """This fork's (session, host, hello end, go end) for one side, the other side's
     ends closed; None when the fork does not join a host."""
-    global _joining
-    joining, _joining = _joining, None
+    joining = _joining.pop(threading.get_ident(), None)  # the child's thread is the parent's
+    if child:
+        # other threads' forks under way: their children's ends of the pipes are not
+        # ours to hold (a parent reads its hello pipe to its end)
+        for _, _, *pipes in _joining.values():
+            for fd in (fd for pipe in pipes for fd in pipe):
+                os.close(fd)
+        _joining.clear()
     if joining is None:
         return None
     session, host, (hello_r, hello_w), (go_r, go_w) = joining
@@ -308,13 +317,17 @@ def _virtual_clocks() -> None:
 
 # ------------------------------------------------------------------ the parent's side
 class ForkedChild:
-    """A child the test forked, as the wait family sees the test's children."""
+    """A child of the test (forked, or a Popen's program), as the wait family sees the
+    test's children. The session keeps this record, not the Popen: a Popen the test
+    drops is collected and its ``__del__`` runs as natively (popen.py), while its
+    program stays the test's child for the waits and RUSAGE_CHILDREN."""
 
-    def __init__(self, session, sp):
+    def __init__(self, session, sp, popen=None):
         self._session = session
         self._sp = sp
         self._argv = sp.argv
         self._waited = False
+        self.popen = (lambda: None) if popen is None else weakref.ref(popen)
 
     @property
     def pid(self) -> int:
@@ -508,6 +521,9 @@ def fork_exec(session, child_steps, exit_code: int = 255) -> ForkedChild:
     ended with ``exit_code`` and the test does not wait for it); ``child_steps`` marks
     where with ``kind`` on the error, "noexec" if it did not."""
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    if write_end < 3:  # the test closed its 0, 1 or 2: keep it off the child's dup2s
+        write_end, low = fcntl.fcntl(write_end, fcntl.F_DUPFD_CLOEXEC, 3), write_end
+        os.close(low)
     try:
         native = _real_fork()
         if native == 0:

@@ -283,13 +283,13 @@ def keep_unreaped(session) -> None:
     stay the test's zombies, and the Popen objects of its programs name processes that
     are gone, while the fakes that answer for them stay (the pytest run's,
     patches.py)."""
-    from .forking import ForkedChild
     from .patches import Patches
     if not Patches.persist:
         return
     test = _current_test()
     for pid, child in list(session._children.items()):
-        if isinstance(child, ForkedChild):
+        popen = child.popen()
+        if popen is None:
             if not child._waited:
                 code = child._sp.returncode
                 _UNREAPED[pid] = (signal.SIGKILL if code is None
@@ -298,10 +298,10 @@ def keep_unreaped(session) -> None:
             # subprocess keeps a dropped Popen whose wait it never saw (_active), to
             # reap it later: its process ended with the host, there is nothing to reap
             with contextlib.suppress(ValueError, AttributeError):
-                subprocess._active.remove(child)
-            _STALE[child] = test
+                subprocess._active.remove(popen)
+            _STALE[popen] = test
             _KEPT_FOR[0] = None
-    session._children = {}   # a Popen the suite dropped goes now (reference count)
+    session._children = {}
 
 
 def _current_test() -> str:

@@ -16,16 +16,17 @@ import subprocess
 import sys
 import threading
 import warnings
+import weakref
 
 from ..errors import ProgramNotFoundError, SimprocError, SpawnError
 from ..host.spawnargs import _check_env
 from ..host.stdio import _redirect, open_stdio
-from ..trace.spawn import close_fds_except
+from ..trace.spawn import close_fds_except, std_sources_above
 from .forking import (ChildFailed, _HostPipeIO, _is_fifo, exec_candidates, exec_first,
                       fork_exec)
 from .pipes import _PipeReader, _Relay, _StdinWriter, collect
-from .routing import _in_host_thread, _RealPopen, active_session
-from .waiting import sigchld_ignored
+from .routing import _in_host_thread, _real_waitpid, _RealPopen, active_session
+from .waiting import _sim_waitpid, sigchld_ignored
 
 
 class DropinUnsupportedError(SimprocError, NotImplementedError):
@@ -38,6 +39,8 @@ class SimPopen(_RealPopen):
     ``pid`` is the virtual pid; ``wait``/``communicate`` timeouts are virtual seconds;
     ``returncode`` follows Popen's convention (``-sig`` when signalled). Outside an
     active drop-in session it makes a real ``Popen``."""
+
+    _sp = _record = None  # as Popen's _child_created: __del__ of one __init__ refused
 
     def __new__(cls, *args, **kwargs):
         if not args and not kwargs:
@@ -74,10 +77,11 @@ class SimPopen(_RealPopen):
                                   extra_groups=extra_groups, encoding=encoding,
                                   errors=errors, text=text, umask=umask, pipesize=pipesize,
                                   process_group=process_group)
-        self._child_created = False  # Popen.__del__ has nothing to do
+        self._child_created = False  # the real Popen's methods have nothing to do
         self._sp = None
-        self._waited = False
+        self._record = None  # the session's record of the program (forking.ForkedChild)
         self._session = session = active_session()
+        subprocess._cleanup()  # as Popen: reap the dropped Popens that have ended
         self._waitpid_lock = threading.Lock()
         self._input = None
         self._communication_started = False
@@ -130,11 +134,16 @@ class SimPopen(_RealPopen):
         self._child = child if forked else None
 
         self._opened = opened = []  # the program's ends, closed once it started
+        # the test's own 0, 1, 2 that it closed (before the Popen's pipes and dups take
+        # their numbers): the program inherits them closed
+        self._closed_std = {fd for fd in (0, 1, 2) if not _is_open(fd)}
         self._stdin_raw = None
         self._readers: dict[int, _PipeReader] = {}  # 1, 2 -> the test's end of a PIPE
         self._collected: dict[str, list[bytes]] = {}  # what communicate() read so far
         try:
             self._take_handles(self._get_handles(stdin, stdout, stderr))
+            if self._inherits_closed:  # only a fork of the test has them closed
+                self._child = child
             if self._child is None:
                 try:
                     session.spawn(self, self._stdin_spec)
@@ -240,8 +249,12 @@ class SimPopen(_RealPopen):
             unused._close_fd()
         self._readers = readers
         self._stdin_spec = None if p2cread == -1 else p2cread
+        self._inherits_closed = {target for target, fd in enumerate((p2cread, c2pwrite,
+                                                                     errwrite))
+                                 if fd == -1 and target in self._closed_std}
         self._out_spec, self._err_spec = (
-            self._opened_dup(target) if fd == -1 else fd
+            fd if fd != -1 else -1 if target in self._inherits_closed
+            else self._opened_dup(target)
             for target, fd in ((1, c2pwrite), (2, errwrite)))
 
     def _opened_dup(self, fd: int) -> int:
@@ -263,8 +276,9 @@ class SimPopen(_RealPopen):
         return _HostPipeIO(fd, "r") if _is_fifo(fd) else io.FileIO(fd, "r")
 
     def _host_stdio(self) -> tuple:
-        """SimHost.spawn's stdout and stderr for this Popen's."""
-        return self._out_spec, self._err_spec
+        """SimHost.spawn's stdout and stderr for this Popen's (None: one the program
+        inherits closed)."""
+        return tuple(None if fd == -1 else fd for fd in (self._out_spec, self._err_spec))
 
     @staticmethod
     def _fileno(fileobj) -> int:
@@ -331,6 +345,16 @@ class SimPopen(_RealPopen):
     def pid(self, value) -> None:  # Popen.__init__ of a subclass may try
         pass
 
+    @property
+    def _waited(self) -> bool:
+        """The test collected the exit status (this Popen or an os.wait*): kept on the
+        session's record of the child, which outlives this object."""
+        return self._record is not None and self._record._waited
+
+    @_waited.setter
+    def _waited(self, value: bool) -> None:
+        self._record._waited = value
+
     def _ended(self) -> bool:
         return self._sp is not None and self._sp.exit_status is not None
 
@@ -381,6 +405,10 @@ class SimPopen(_RealPopen):
     def _wait(self, timeout):
         # Popen.wait's own step: wait() (and __exit__ after a KeyboardInterrupt, with
         # its short grace) are Popen's, as a test that patches _wait expects
+        if self.returncode is None and os.waitpid not in (_sim_waitpid, _real_waitpid):
+            # the test put its own os.waitpid under Popen.wait (CPython's test_stopped
+            # gives it a stopped status): Popen's own loop over it, as natively
+            return _RealPopen._wait(self, timeout)
         if self.returncode is not None or self._collected_elsewhere():
             return self.returncode
         if not self._block_until_ended(timeout):
@@ -444,8 +472,27 @@ class SimPopen(_RealPopen):
     def kill(self):
         self.send_signal(_signal.SIGKILL)
 
-    def __del__(self):
-        pass
+    def _internal_poll(self, _deadstate=None, **_):
+        """Popen's poll without running anything (its waitpid with WNOHANG), for
+        ``__del__`` and ``subprocess._cleanup``; ``_deadstate`` when the status was
+        taken elsewhere, as Popen's when its waitpid fails."""
+        if self.returncode is None and self._sp is not None:
+            if self._waited:
+                self.returncode = 0 if _deadstate is None else _deadstate
+            elif self._ended():
+                self._reap()
+        return self.returncode
+
+    def __del__(self, _maxsize=sys.maxsize, _warn=warnings.warn):
+        # Popen.__del__: a program still running warns, and subprocess keeps its Popen
+        # (_active) to reap it at the next Popen (test_subprocess's issue 12650)
+        if self._sp is None:
+            return
+        if self.returncode is None:
+            _warn("subprocess %s is still running" % self.pid, ResourceWarning, source=self)
+        self._internal_poll(_deadstate=_maxsize)
+        if self.returncode is None and subprocess._active is not None:
+            subprocess._active.append(self)
 
     @property
     def simprocess(self):
@@ -562,8 +609,9 @@ def spawn_forked(session, popen: SimPopen, stdin) -> None:
                                  os.pathsep.join(os.get_exec_path(popen._env)))
     fds, paths, close_after = open_stdio(host.data_dir, exe, stdin)
     try:
-        fds = _redirect(fds, *popen._host_stdio())
-        with session._lock:
+        fds = tuple(-1 if target in popen._inherits_closed else fd
+                    for target, fd in enumerate(_redirect(fds, *popen._host_stdio())))
+        with session._lock, std_sources_above(fds) as fds:
             try:
                 record = fork_exec(session, lambda errpipe: _popen_child(
                     popen, fds, errpipe, candidates, env))
@@ -573,7 +621,8 @@ def spawn_forked(session, popen: SimPopen, stdin) -> None:
                 raise _popen_error(popen, exc) from None
             host._keep_output(record._sp, exe, paths)
             popen._sp = record._sp
-            session._children[record.pid] = popen
+            popen._record = record
+            record.popen = weakref.ref(popen)
     finally:
         for fd in close_after:
             os.close(fd)
@@ -583,10 +632,8 @@ def _popen_child(popen: SimPopen, fds, errpipe: int, candidates, env) -> None:
     """Popen's steps in the child, in _posixsubprocess's order; simulated, since the
     child joined the host at the fork."""
     child = popen._child
-    for target, fd in enumerate(fds):
-        if fd == target:
-            os.set_inheritable(fd, True)
-        else:
+    for target, fd in enumerate(fds):  # -1: the test's own, closed
+        if fd >= 0:
             os.dup2(fd, target)
     if popen._cwd is not None:
         try:
@@ -625,6 +672,14 @@ def _popen_child(popen: SimPopen, fds, errpipe: int, candidates, env) -> None:
     if child["close_fds"]:
         close_fds_except({*child["pass_fds"], errpipe})
     exec_first(candidates, popen._argv, env)
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _c_environ() -> dict[str, str]:

@@ -157,7 +157,7 @@ class DropinSession:
         self._feeders: dict = {}   # an ordered set: relays pump in a fixed order
         self._relay_events = RelayEvents()
         self._unfed = 0  # host steps since the feeders last moved bytes
-        self._children: dict[int, SimPopen] = {}  # virtual pid -> Popen (the test's children)
+        self._children: dict[int, forking.ForkedChild] = {}  # virtual pid -> the test's child
         self._patches = Patches()
         self._waiting: dict = {}  # helper threads inside block(): ident -> predicate
         self._entries = 0  # how often a helper thread entered block(): it acted between
@@ -868,7 +868,7 @@ class DropinSession:
         sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin,
                         stdout=stdout, stderr=stderr)
         popen._sp = sp
-        self._children[sp.pid] = popen
+        popen._record = self._children[sp.pid] = forking.ForkedChild(self, sp, popen)
 
 
 _LAZY_LOCK = threading.Lock()

@@ -34,8 +34,9 @@ from ..kernel.wait import (__WALL, __WCLONE, __WNOTHREAD, WCONTINUED, WEXITED, W
                            exit_event, stop_event)
 from . import gonepids, pidcalls
 from .args import c_integer, signal_number
-from .routing import (_real_pidfd_open, _real_pidfd_send_signal, _real_wait, _real_wait3,
-                      _real_wait4, _real_waitid, _real_waitpid, _session_for_caller)
+from .routing import (_in_host_thread, _real_pidfd_open, _real_pidfd_send_signal, _real_wait,
+                      _real_wait3, _real_wait4, _real_waitid, _real_waitpid, _session_for_caller,
+                      active_session)
 
 if TYPE_CHECKING:
     from .popen import SimPopen
@@ -240,10 +241,26 @@ def _wait4(session, pid, options, real):
     return event.pid, event.status, _rusage(session, event)
 
 
+def _own_children(any_child: bool, options):
+    """The options of a real wait the host does not answer (a machinery caller's:
+    asyncio's FastChildWatcher calls waitpid(-1, WNOHANG) at each SIGCHLD), with
+    __WNOTHREAD when it may match any child while a host runs: the tracer thread's
+    tracees are children of the whole process, and such a wait took their ptrace
+    stops (a shell's fork event: it stayed stopped in clone for good)."""
+    session = active_session()
+    if (any_child and type(options) is int and session is not None
+            and not session._closed and not _in_host_thread()):
+        return options | __WNOTHREAD
+    return options
+
+
 def _sim_wait():
     session = _session_for_caller()
     found = session and _wait4(session, -1, 0, _real_wait4)
-    return _real_wait() if not found else found[:2]
+    if found:
+        return found[:2]
+    options = _own_children(True, 0)
+    return _real_waitpid(-1, options) if options else _real_wait()
 
 
 def _sim_waitpid(pid, options):
@@ -253,13 +270,15 @@ def _sim_waitpid(pid, options):
     found = session and isinstance(pid, int) and _wait4(session, pid, options, _real_wait4)
     if not found and gonepids.waits_for_gone(pid):   # a closed host's child
         raise gonepids.echild()
-    return _real_waitpid(pid, options) if not found else found[:2]
+    if found:
+        return found[:2]
+    return _real_waitpid(pid, _own_children(type(pid) is int and pid <= 0, options))
 
 
 def _sim_wait3(options):
     session = _session_for_caller()
     found = session and _wait4(session, -1, options, _real_wait4)
-    return _real_wait3(options) if not found else found
+    return _real_wait3(_own_children(True, options)) if not found else found
 
 
 def _sim_wait4(pid, options):
@@ -269,7 +288,9 @@ def _sim_wait4(pid, options):
     found = session and isinstance(pid, int) and _wait4(session, pid, options, _real_wait4)
     if not found and gonepids.waits_for_gone(pid):   # a closed host's child
         raise gonepids.echild()
-    return _real_wait4(pid, options) if not found else found
+    if found:
+        return found
+    return _real_wait4(pid, _own_children(type(pid) is int and pid <= 0, options))
 
 
 # ------------------------------------------------------------------ waitid
@@ -278,7 +299,9 @@ def _sim_waitid(idtype, id, options):
     found = session and _waitid(session, idtype, id, options)
     if not found and gonepids.waitid_for_gone(idtype, id):   # a closed host's child
         raise gonepids.echild()
-    return _real_waitid(idtype, id, options) if not found else found[0]
+    if found:
+        return found[0]
+    return _real_waitid(idtype, id, _own_children(idtype in (os.P_ALL, os.P_PGID), options))
 
 
 def _waitid(session, idtype, ident, options):

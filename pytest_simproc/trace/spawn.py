@@ -11,8 +11,10 @@ path leaves to os.execve's own checks and errors.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
+import fcntl
 import os
 import resource as resource_module
 import signal
@@ -45,6 +47,24 @@ def close_fds_except(keep) -> None:
             os.closerange(low, fd)
             low = fd + 1
     os.closerange(low, 1 << 20)
+
+
+@contextlib.contextmanager
+def std_sources_above(fds):
+    """``fds`` (a child's 0, 1, 2; -1: none) with every source among 0, 1, 2 replaced
+    by a copy above them, closed on leaving. The child's dup2(source, target) then
+    never overwrites another target's source (CPython issue 12607) and always clears
+    close-on-exec (a source in its own place keeps it: issue 9905), as
+    _posixsubprocess sees to, for a parent that closed or moved its own 0, 1, 2."""
+    moved = {}
+    try:
+        for fd in fds:
+            if 0 <= fd < 3 and fd not in moved:
+                moved[fd] = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+        yield tuple(moved.get(fd, fd) for fd in fds)
+    finally:
+        for copy in moved.values():
+            os.close(copy)
 
 
 def _child(path, argv, env, cwd, fds, prepared, cpu, errpipe_w, rlimits):
@@ -94,6 +114,11 @@ def spawn_traced(path: str, argv: list[str], env: dict[str, str], cwd: str | Non
     ``rlimits`` ({resource: (soft, hard)}) are applied to the native process.
     ``on_execve(pid)`` is called at the program's execve stop (when the filter traps
     execve), while its arguments can still be read."""
+    with std_sources_above(fds) as fds:
+        return _spawn_traced(path, argv, env, cwd, fds, prepared, cpu, rlimits, on_execve)
+
+
+def _spawn_traced(path, argv, env, cwd, fds, prepared, cpu, rlimits, on_execve) -> int:
     launch = _launch(path, argv, env, cwd, fds, prepared, cpu, rlimits or {})
     if launch is None:
         return _spawn_forked(path, argv, env, cwd, fds, prepared, cpu, rlimits, on_execve)
