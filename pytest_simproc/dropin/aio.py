@@ -120,7 +120,10 @@ class _SimReadPipe(transports.ReadTransport):
     def close(self) -> None:
         if not self._closing:
             self._closing = True
-            self._loop.call_soon(self._protocol.connection_lost, None)
+            # a loop closed before the end was read (a transport collected late):
+            # natively the selector had handed the end over by then, and nothing is due
+            if not self._loop.is_closed():
+                self._loop.call_soon(self._protocol.connection_lost, None)
 
 
 class _SimWritePipe(transports.WriteTransport):
@@ -208,7 +211,8 @@ class _SimWritePipe(transports.WriteTransport):
             self._writer.close()
         except BrokenPipeError:
             pass
-        self._loop.call_soon(self._protocol.connection_lost, exc)
+        if not self._loop.is_closed():   # as _SimReadPipe.close
+            self._loop.call_soon(self._protocol.connection_lost, exc)
 
 
 class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
