@@ -14,7 +14,9 @@ import json
 pytest_plugins = ["pytester"]
 
 INNER = r"""
+import contextlib
 import errno
+import gc
 import json
 import os
 import pty
@@ -95,6 +97,63 @@ def test_a_program_in_path_that_cannot_run_fails_as_execve_does(tmp_path, monkey
     assert started.wait() == 0
     observed("program from PATH", started.pid)
 
+
+class Terminal:
+    # a spawn object left in a reference cycle: the garbage collector frees it, and
+    # its finalizer closes it slowly, as ptyprocess's PtyProcess.__del__ does
+    collecting = False
+    open = False  # those collected before were closed already
+
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        if Terminal.open:
+            time.sleep(0.0001)
+        if Terminal.collecting:
+            Terminal()  # the next one, for the next collection
+
+
+# a library's at-fork hook: from the fork on, the objects collected were open
+os.register_at_fork(before=lambda: setattr(Terminal, "open", Terminal.collecting))
+
+
+@contextlib.contextmanager
+def collecting_at_every_allocation(open_from_start):
+    gc.collect()
+    threshold = gc.get_threshold()
+    gc.set_threshold(1)
+    Terminal.collecting, Terminal.open = True, open_from_start
+    Terminal()
+    try:
+        yield
+    finally:
+        Terminal.collecting = Terminal.open = False
+        gc.set_threshold(*threshold)
+        gc.collect()
+
+
+def test_finalizers_that_sleep_during_a_sleep():
+    with collecting_at_every_allocation(open_from_start=True):
+        start = time.monotonic()
+        time.sleep(0.01)
+        assert time.monotonic() - start >= 0.01
+    done = subprocess.Popen(["true"])
+    assert done.wait() == 0
+    observed("finalizers in a sleep", done.pid)
+
+
+def test_finalizers_that_sleep_during_a_fork():
+    with collecting_at_every_allocation(open_from_start=False):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv("/bin/echo", ["echo", "hello"])
+    output = read_to_eof(fd)
+    os.close(fd)
+    assert os.waitpid(pid, 0) == (pid, 0)
+    assert output.strip() == b"hello"
+    observed("finalizers in a fork", pid)
+
 SERVER = '''
 import socket, time
 listener = socket.socket()
@@ -139,7 +198,8 @@ def test_select_on_a_socket_to_a_daemon_waits_for_its_answer(use_poll):
     observed("socket daemon", server.pid)
 """
 
-NAMES = {"fork beside a thread's resource", "program from PATH", "socket daemon"}
+NAMES = {"fork beside a thread's resource", "program from PATH", "socket daemon",
+         "finalizers in a sleep", "finalizers in a fork"}
 
 
 def _run(pytester, *args):
