@@ -1,6 +1,7 @@
 """Drop-in mode: what pexpect's public suite does to the test process, where a host once
 behaved differently from a machine (pexpect drives programs on ptys made by pty.fork,
-reads them with select and timeouts, signals them and waits for them).
+reads them with select and timeouts or an asyncio loop, signals them and waits for them,
+and leaves spawn objects whose finalizers sleep to the garbage collector).
 
 The inner suite is written as such a suite writes it (pty, os, threading, select; no
 simproc API). It passes natively and under ``--simproc``, and under ``--simproc`` its
@@ -14,6 +15,7 @@ import json
 pytest_plugins = ["pytester"]
 
 INNER = r"""
+import asyncio
 import contextlib
 import errno
 import gc
@@ -25,6 +27,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import termios
 import threading
 import time
 
@@ -154,6 +157,57 @@ def test_finalizers_that_sleep_during_a_fork():
     assert output.strip() == b"hello"
     observed("finalizers in a fork", pid)
 
+ANSWERER = '''
+import os, sys
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    os.write(1, b"> " + line.strip().encode() + b"\\n")
+'''
+
+
+class Answers(asyncio.Protocol):
+    # pexpect's async expect reads its pty's master as a pipe of the event loop
+    def __init__(self):
+        self.seen = b""
+        self.waiter = None
+
+    def data_received(self, data):
+        self.seen += data
+        if self.waiter is not None and b"\n" in self.seen and not self.waiter.done():
+            self.waiter.set_result(None)
+
+
+async def talk(fd, rounds):
+    loop = asyncio.get_running_loop()
+    protocol = Answers()
+    master = os.fdopen(fd, "rb", buffering=0, closefd=False)
+    transport, _ = await loop.connect_read_pipe(lambda: protocol, master)
+    answers = []
+    for i in range(rounds):
+        protocol.seen, protocol.waiter = b"", loop.create_future()
+        os.write(fd, b"line %d\n" % i)
+        await asyncio.wait_for(protocol.waiter, 10)
+        answers.append(protocol.seen.strip())
+    transport.close()
+    return answers
+
+
+def test_what_a_program_writes_to_its_pty_reaches_an_event_loop():
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, "-c", ANSWERER])
+    attrs = termios.tcgetattr(fd)
+    attrs[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    answers = asyncio.run(talk(fd, 100))
+    assert answers == [b"> line %d" % i for i in range(100)]
+    os.write(fd, b"\x04")  # ^D: end of its input
+    assert os.waitpid(pid, 0) == (pid, 0)
+    os.close(fd)
+    observed("pty to an event loop", pid)
+
 SERVER = '''
 import socket, time
 listener = socket.socket()
@@ -199,7 +253,7 @@ def test_select_on_a_socket_to_a_daemon_waits_for_its_answer(use_poll):
 """
 
 NAMES = {"fork beside a thread's resource", "program from PATH", "socket daemon",
-         "finalizers in a sleep", "finalizers in a fork"}
+         "finalizers in a sleep", "finalizers in a fork", "pty to an event loop"}
 
 
 def _run(pytester, *args):
