@@ -50,6 +50,20 @@ def read_to_eof(fd):
         data += chunk
 
 
+def echo_on_a_pty():
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv("/bin/echo", ["echo", "hello"])
+    return pid, fd
+
+
+def check_echoed(pid, fd):
+    output = read_to_eof(fd)
+    os.close(fd)
+    assert os.waitpid(pid, 0) == (pid, 0)
+    assert output.strip() == b"hello"
+
+
 class Connection:
     # closing waits a moment for the other side, as ptyprocess's close() does
     def __del__(self):
@@ -71,13 +85,8 @@ def test_fork_while_another_thread_holds_a_resource_that_closes_slowly():
     thread.start()
     ready.wait()
     try:
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execv("/bin/echo", ["echo", "hello"])
-        output = read_to_eof(fd)
-        os.close(fd)
-        assert os.waitpid(pid, 0) == (pid, 0)
-        assert output.strip() == b"hello"
+        pid, fd = echo_on_a_pty()
+        check_echoed(pid, fd)
     finally:
         done.set()
         thread.join()
@@ -148,13 +157,8 @@ def test_finalizers_that_sleep_during_a_sleep():
 
 def test_finalizers_that_sleep_during_a_fork():
     with collecting_at_every_allocation(open_from_start=False):
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execv("/bin/echo", ["echo", "hello"])
-    output = read_to_eof(fd)
-    os.close(fd)
-    assert os.waitpid(pid, 0) == (pid, 0)
-    assert output.strip() == b"hello"
+        pid, fd = echo_on_a_pty()
+    check_echoed(pid, fd)
     observed("finalizers in a fork", pid)
 
 ANSWERER = '''
