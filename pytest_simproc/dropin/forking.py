@@ -23,6 +23,7 @@ import ctypes
 import datetime as _datetime
 import errno
 import fcntl
+import gc
 import io
 import os
 import pickle
@@ -238,12 +239,21 @@ def _after_in_parent() -> None:
         if not data:
             return  # the child died before it could join
         native, actions = pickle.loads(data)
-        with session._lock:
-            session._catch_up()  # the child starts at the test's time
-            sp = host.adopt(native, actions)
-            session._children[sp.pid] = ForkedChild(session, sp)
-        _adopted[native] = sp.pid
-        os.write(go_w, b"!")
+        # From its adoption until it is told to go, the child is the host's but blocked
+        # natively: a garbage collection here runs finalizers, and one that sleeps
+        # (ptyprocess's __del__) would run the host, whose watchdog kills that child.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            with session._lock:
+                session._catch_up()  # the child starts at the test's time
+                sp = host.adopt(native, actions)
+                session._children[sp.pid] = ForkedChild(session, sp)
+            _adopted[native] = sp.pid
+            os.write(go_w, b"!")
+        finally:
+            if collecting:
+                gc.enable()
     finally:
         os.close(hello_r)
         os.close(go_w)

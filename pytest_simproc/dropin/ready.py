@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 _real_select = _select.select
 _real_epoll = _select.epoll
+_isatty = os.isatty
 
 _POLLIN_LIKE = _select.POLLIN | _select.POLLHUP | _select.POLLERR
 
@@ -234,6 +235,30 @@ class _SimEpoll(_Registered):
 
     def __init__(self, sizehint=-1, flags=0, *, _real=None):
         super().__init__(_real if _real is not None else _real_epoll(sizehint, flags))
+        self._ttys: set[int] = set()
+
+    def register(self, fd, eventmask=_select.EPOLLIN | _select.EPOLLPRI | _select.EPOLLOUT):
+        super().register(fd, eventmask)
+        if _isatty(_fileno(fd)):
+            self._ttys.add(_fileno(fd))
+
+    def unregister(self, fd):
+        super().unregister(fd)
+        self._ttys.discard(_fileno(fd))
+
+    def _look(self, maxevents):
+        """epoll_wait(2) with no wait, once the terminals' pending input is in their
+        line discipline: a kernel worker moves what the other side wrote there after
+        that write returned (tty_flip_buffer_push), and epoll sees it only once the
+        worker ran, while the host may go idle and move the clock before (a pty
+        master's prompt missed for 30 virtual seconds). poll(2) does that work itself
+        (n_tty_poll: tty_buffer_flush_work), and its wake-up reaches the epoll."""
+        if self._ttys:
+            flush = _real_poll()
+            for fd in self._ttys:
+                flush.register(fd, _select.POLLIN)
+            flush.poll(0)
+        return self._real.poll(0, maxevents)
 
     @classmethod
     def fromfd(cls, fd):
@@ -246,6 +271,7 @@ class _SimEpoll(_Registered):
     def close(self):
         self._real.close()
         self._fds.clear()
+        self._ttys.clear()
 
     def fileno(self):
         return self._real.fileno()
@@ -260,8 +286,7 @@ class _SimEpoll(_Registered):
                 checker.register(_always_ready(), _select.EPOLLIN)
                 checker.poll(timeout, maxevents)  # the arguments' own errors
         seconds = None if timeout is None or timeout < 0 else float(timeout)
-        return _answer(session, lambda: self._real.poll(0, maxevents), seconds,
-                       "epoll.poll()")
+        return _answer(session, lambda: self._look(maxevents), seconds, "epoll.poll()")
 
     def __enter__(self):
         return self

@@ -86,7 +86,9 @@ class _Thread:
         self.blocked = False
 
 
-_lock = threading.Lock()
+# reentrant: a garbage collection under it runs finalizers, whose sleep (ptyprocess's
+# __del__) is a section of its own
+_lock = threading.RLock()
 _threads: dict[int, _Thread] = {}   # native tid -> its sections
 # every thread's sections (ended threads included): user ns, system ns, nvcsw, nivcsw,
 # virtual blocks
@@ -493,7 +495,7 @@ def _sim_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=
 def _forget() -> None:
     """A forked child: its own usage, none of the parent's sections."""
     global _lock
-    _lock = threading.Lock()
+    _lock = threading.RLock()
     _threads.clear()
     _total[:] = [0, 0, 0, 0, 0]
     _last_self[:] = [0, 0, 0, 0]

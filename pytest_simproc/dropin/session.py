@@ -171,13 +171,20 @@ class DropinSession:
         does not need them."""
         if name not in ("_lock", "_cond", "_pidfds"):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        with _LAZY_LOCK:   # two threads asking at once get the same lock
+        # Two threads asking at once get the same lock. Reentrant, and each object is
+        # published whole: a garbage collection while they are made runs finalizers
+        # (ptyprocess's __del__ sleeps), whose sleep asks for them again.
+        with _LAZY_LOCK:
             made = self.__dict__
             if name == "_pidfds":
-                made.setdefault("_pidfds", PidFds())
-            elif "_lock" not in made:
-                made["_lock"] = lock = _SessionLock()
-                made["_cond"] = threading.Condition(lock)
+                pidfds = PidFds()
+                return made.setdefault("_pidfds", pidfds)
+            if "_lock" not in made:
+                lock = _SessionLock()
+                cond = threading.Condition(lock)
+                if "_lock" not in made:   # a finalizer's call did not make them meanwhile
+                    made["_cond"] = cond
+                    made["_lock"] = lock
             return made[name]
 
     # ------------------------------------------------------------ lifecycle
@@ -871,7 +878,7 @@ class DropinSession:
         popen._record = self._children[sp.pid] = forking.ForkedChild(self, sp, popen)
 
 
-_LAZY_LOCK = threading.Lock()
+_LAZY_LOCK = threading.RLock()
 _machinery_seen: tuple = ((), frozenset())   # (threads, the machinery's idents among them)
 
 

@@ -1,6 +1,7 @@
 """Drop-in mode: what pexpect's public suite does to the test process, where a host once
 behaved differently from a machine (pexpect drives programs on ptys made by pty.fork,
-reads them with select and timeouts, signals them and waits for them).
+reads them with select and timeouts or an asyncio loop, signals them and waits for them,
+and leaves spawn objects whose finalizers sleep to the garbage collector).
 
 The inner suite is written as such a suite writes it (pty, os, threading, select; no
 simproc API). It passes natively and under ``--simproc``, and under ``--simproc`` its
@@ -12,7 +13,10 @@ from __future__ import annotations
 pytest_plugins = ["pytester"]
 
 INNER = r"""
+import asyncio
+import contextlib
 import errno
+import gc
 import json
 import os
 import pty
@@ -21,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import termios
 import threading
 import time
 
@@ -41,6 +46,20 @@ def read_to_eof(fd):
         if not chunk:
             return data
         data += chunk
+
+
+def echo_on_a_pty():
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv("/bin/echo", ["echo", "hello"])
+    return pid, fd
+
+
+def check_echoed(pid, fd):
+    output = read_to_eof(fd)
+    os.close(fd)
+    assert os.waitpid(pid, 0) == (pid, 0)
+    assert output.strip() == b"hello"
 
 
 class Connection:
@@ -64,13 +83,8 @@ def test_fork_while_another_thread_holds_a_resource_that_closes_slowly():
     thread.start()
     ready.wait()
     try:
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execv("/bin/echo", ["echo", "hello"])
-        output = read_to_eof(fd)
-        os.close(fd)
-        assert os.waitpid(pid, 0) == (pid, 0)
-        assert output.strip() == b"hello"
+        pid, fd = echo_on_a_pty()
+        check_echoed(pid, fd)
     finally:
         done.set()
         thread.join()
@@ -92,6 +106,109 @@ def test_a_program_in_path_that_cannot_run_fails_as_execve_does(tmp_path, monkey
     started = subprocess.Popen("tool")
     assert started.wait() == 0
     observed("program from PATH", started.pid)
+
+
+class Terminal:
+    # a spawn object left in a reference cycle: the garbage collector frees it, and
+    # its finalizer closes it slowly, as ptyprocess's PtyProcess.__del__ does
+    collecting = False
+    open = False  # those collected before were closed already
+
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        if Terminal.open:
+            time.sleep(0.0001)
+        if Terminal.collecting:
+            Terminal()  # the next one, for the next collection
+
+
+# a library's at-fork hook: from the fork on, the objects collected were open
+os.register_at_fork(before=lambda: setattr(Terminal, "open", Terminal.collecting))
+
+
+@contextlib.contextmanager
+def collecting_at_every_allocation(open_from_start):
+    gc.collect()
+    threshold = gc.get_threshold()
+    gc.set_threshold(1)
+    Terminal.collecting, Terminal.open = True, open_from_start
+    Terminal()
+    try:
+        yield
+    finally:
+        Terminal.collecting = Terminal.open = False
+        gc.set_threshold(*threshold)
+        gc.collect()
+
+
+def test_finalizers_that_sleep_during_a_sleep():
+    with collecting_at_every_allocation(open_from_start=True):
+        start = time.monotonic()
+        time.sleep(0.01)
+        assert time.monotonic() - start >= 0.01
+    done = subprocess.Popen(["true"])
+    assert done.wait() == 0
+    observed("finalizers in a sleep", done.pid)
+
+
+def test_finalizers_that_sleep_during_a_fork():
+    with collecting_at_every_allocation(open_from_start=False):
+        pid, fd = echo_on_a_pty()
+    check_echoed(pid, fd)
+    observed("finalizers in a fork", pid)
+
+ANSWERER = '''
+import os, sys
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    os.write(1, b"> " + line.strip().encode() + b"\\n")
+'''
+
+
+class Answers(asyncio.Protocol):
+    # pexpect's async expect reads its pty's master as a pipe of the event loop
+    def __init__(self):
+        self.seen = b""
+        self.waiter = None
+
+    def data_received(self, data):
+        self.seen += data
+        if self.waiter is not None and b"\n" in self.seen and not self.waiter.done():
+            self.waiter.set_result(None)
+
+
+async def talk(fd, rounds):
+    loop = asyncio.get_running_loop()
+    protocol = Answers()
+    master = os.fdopen(fd, "rb", buffering=0, closefd=False)
+    transport, _ = await loop.connect_read_pipe(lambda: protocol, master)
+    answers = []
+    for i in range(rounds):
+        protocol.seen, protocol.waiter = b"", loop.create_future()
+        os.write(fd, b"line %d\n" % i)
+        await asyncio.wait_for(protocol.waiter, 10)
+        answers.append(protocol.seen.strip())
+    transport.close()
+    return answers
+
+
+def test_what_a_program_writes_to_its_pty_reaches_an_event_loop():
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, "-c", ANSWERER])
+    attrs = termios.tcgetattr(fd)
+    attrs[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    answers = asyncio.run(talk(fd, 100))
+    assert answers == [b"> line %d" % i for i in range(100)]
+    os.write(fd, b"\x04")  # ^D: end of its input
+    assert os.waitpid(pid, 0) == (pid, 0)
+    os.close(fd)
+    observed("pty to an event loop", pid)
 
 SERVER = '''
 import socket, time
@@ -137,7 +254,8 @@ def test_select_on_a_socket_to_a_daemon_waits_for_its_answer(use_poll):
     observed("socket daemon", server.pid)
 """
 
-NAMES = {"fork beside a thread's resource", "program from PATH", "socket daemon"}
+NAMES = {"fork beside a thread's resource", "program from PATH", "socket daemon",
+         "finalizers in a sleep", "finalizers in a fork", "pty to an event loop"}
 
 
 def _run(observed, *args):
