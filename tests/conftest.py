@@ -90,3 +90,22 @@ def c_programs(tmp_path_factory):
     def make(programs_dir: Path, name: str, extra_flags: dict | None = None) -> Builder:
         return Builder(programs_dir, tmp_path_factory.mktemp(name), extra_flags)
     return make
+
+
+# this run's cache directory, before pytester points HOME at each test's directory
+CACHE_HOME = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+
+
+@pytest.fixture
+def pytester(pytester, monkeypatch):
+    """pytester, whose inner pytest runs load no hypothesis plugin: no inner suite uses
+    hypothesis, but its plugin imports all of it at each run's end (its terminal summary),
+    and pytest assertion-rewrites every module of a pytest11 plugin's distribution: about
+    0.7 s of CPU per inner run where byte code is not cached (PYTHONDONTWRITEBYTECODE),
+    a sixth of the suite's time. Set after pytester's own set-up, which unsets it.
+
+    Their cache directory is this run's: with HOME in the test's own directory, each
+    inner run under --simproc compiled the host's vDSO again (trace/vdso.py's image())."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
+    monkeypatch.setenv("XDG_CACHE_HOME", CACHE_HOME)
+    return pytester

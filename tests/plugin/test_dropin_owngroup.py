@@ -69,8 +69,10 @@ def test_ids_read_before_the_first_spawn_are_the_childrens():
 
 def _run_in_own_session(tmp_path, *args, key="OBSERVED") -> list:
     (tmp_path / "test_inner.py").write_text(INNER)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s",
-                             "-q", *args, "test_inner.py"], cwd=tmp_path, capture_output=True,
+    # without hypothesis's plugin, as pytester's runs (tests/conftest.py)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                             "-p", "no:hypothesispytest", "-s", "-q", *args, "test_inner.py"],
+                            cwd=tmp_path, capture_output=True,
                             text=True, timeout=120, start_new_session=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout, result.stdout

@@ -239,8 +239,8 @@ class Inner:
         self.out = pytester.path / "out"
         self.out.mkdir()
         self.log = open(pytester.path / "inner.log", "wb")
+        # PYTEST_ADDOPTS is the tests' pytester fixture's (tests/conftest.py)
         env = dict(os.environ, SIMPROC_ROBUST_OUT=str(self.out))
-        env.pop("PYTEST_ADDOPTS", None)
         self.popen = subprocess.Popen(
             [sys.executable, "-c", INNER_PYTEST, "-p", "no:cacheprovider", "-q",
              "-o", "addopts=", f"test_inner.py::{test}"],
