@@ -21,9 +21,10 @@ import subprocess
 import sys
 import threading
 import time as _time
+import types
 
-from . import (gonepids, identity, mpspawn, owngroup, pidcalls, pipes, selfusage, sockets,
-               threadwait, triowait, uvwait, zmqwait)
+from . import (gonepids, identity, modcopies, mpspawn, owngroup, pidcalls, pipes, selfusage,
+               sockets, threadwait, triowait, uvwait, zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import clock_fakes, clock_walk_skips
@@ -150,6 +151,10 @@ class Patches:
             for klass, name, fake in attributes:
                 cls._undo.append((klass, name, klass.__dict__.get(name, _ABSENT)))
                 setattr(klass, name, fake)
+            # the modules they live in, imported again (modcopies.py)
+            modcopies.install({module for module, _, _, _ in _REPLACED if
+                               isinstance(module, types.ModuleType)} | {_time},
+                              cls._reals, cls._undo)
             cls._installed = True
         triowait.install(cls._undo)  # trio's run loop too, once trio is imported
         mpspawn.install(cls._undo)  # multiprocessing's spawn children (mpspawn.py)
@@ -181,6 +186,9 @@ class Patches:
                     cls._undo.append((module, attr, value))
             if outside(name):
                 _replace_in_classes(name, attrs, cls._tables[True, False], cls._undo)
+            # eventlet's copies of time and select (modcopies.py)
+            for attr, value in modcopies.faked(module, reals):
+                cls._undo.append((module, attr, value))
 
     def restore(self) -> None:
         """End of a session: its loop policy back; the rest too unless it persists."""
@@ -205,6 +213,7 @@ def uninstall() -> None:
             pass
     cls._walked.clear()
     cls._installed = False
+    modcopies.uninstall()
     pidcalls.forget_unreaped()
     gonepids.after_run()   # the closed hosts' numbers stay gone until the interpreter exits
     # modules imported meanwhile may have picked up a fake: give them the real (not
