@@ -19,20 +19,22 @@ import sys
 import types
 
 
-def faked(module, reals: dict, original=None) -> list[tuple[str, object]]:
+def faked(module, reals: dict, undo: list, class_fakes: dict, original=None) -> None:
     """Give ``module``, a copy of ``original`` (by default the module of its name in
     sys.modules), the fakes ``original`` holds (``reals``: id of a fake -> the real
-    object it replaced) in place of its twins of the real objects; returns the
-    (name, old value) pairs replaced."""
+    object it replaced) in place of its twins of the real objects, and a twin of a
+    class the fakes of that class's attributes (``class_fakes``: id of the real class
+    -> (name, fake) pairs: Popen's ``__init__``, which its subclasses made from the
+    copy, eventlet.green.subprocess's Popen, reach); ``undo`` gets (object, name, old
+    value) for each."""
     name = getattr(module, "__name__", None)
     if original is None and isinstance(name, str):
         original = sys.modules.get(name)
     if (original is None or original is module
             or not isinstance(module, types.ModuleType)
             or not isinstance(original, types.ModuleType)):
-        return []
+        return
     current, attrs = original.__dict__, module.__dict__
-    replaced = []
     for attr, value in list(attrs.items()):
         fake = current.get(attr)
         real = reals.get(id(fake))
@@ -41,8 +43,11 @@ def faked(module, reals: dict, original=None) -> list[tuple[str, object]]:
         if (type(value) is type(real)
                 and getattr(value, "__qualname__", None) == getattr(real, "__qualname__", 0)):
             attrs[attr] = fake
-            replaced.append((attr, value))
-    return replaced
+            undo.append((module, attr, value))
+            for name, class_fake in class_fakes.get(id(real), ()):
+                if name in vars(value):
+                    undo.append((value, name, vars(value)[name]))
+                    setattr(value, name, class_fake)
 
 
 class _Loader:
@@ -56,8 +61,8 @@ class _Loader:
 
     def exec_module(self, module):
         self.real.exec_module(module)
-        for attr, value in faked(module, self.finder.reals, self.original):
-            self.finder.undo.append((module, attr, value))
+        finder = self.finder
+        faked(module, finder.reals, finder.undo, finder.class_fakes, self.original)
 
 
 class _CopyFinder:
@@ -65,8 +70,9 @@ class _CopyFinder:
     imported again while it is out of sys.modules (eventlet does it in a test that
     imports eventlet, after patches.py's walk), is made a copy with the fakes."""
 
-    def __init__(self, originals: dict, reals: dict, undo: list):
+    def __init__(self, originals: dict, reals: dict, undo: list, class_fakes: dict):
         self.originals, self.reals, self.undo = originals, reals, undo
+        self.class_fakes = class_fakes
 
     def find_spec(self, fullname, path=None, target=None):
         original = self.originals.get(fullname)
@@ -87,12 +93,12 @@ class _CopyFinder:
 _finder: _CopyFinder | None = None
 
 
-def install(originals, reals: dict, undo: list) -> None:
+def install(originals, reals: dict, undo: list, class_fakes: dict) -> None:
     """Copies made from now on get the fakes of ``originals`` (their modules), the
-    walk's undo list the names replaced."""
+    walk's undo list the names replaced (``faked``)."""
     global _finder
     uninstall()
-    _finder = _CopyFinder({m.__name__: m for m in originals}, reals, undo)
+    _finder = _CopyFinder({m.__name__: m for m in originals}, reals, undo, class_fakes)
     sys.meta_path.insert(0, _finder)
 
 

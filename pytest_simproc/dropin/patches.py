@@ -122,6 +122,7 @@ class Patches:
     _fakes: dict[int, object] = {}   # id(real) -> fake
     _tables: dict = {}   # (process fakes apply, clock fakes apply) -> the id(real) -> fake
     _reals: dict[int, object] = {}   # id(fake) -> real
+    _class_fakes: dict[int, list] = {}   # id(real class) -> its (attribute, fake) pairs
 
     def __init__(self):
         self._policy = None   # the loop policy this session replaced (aio.py)
@@ -152,9 +153,11 @@ class Patches:
                 cls._undo.append((klass, name, klass.__dict__.get(name, _ABSENT)))
                 setattr(klass, name, fake)
             # the modules they live in, imported again (modcopies.py)
+            for klass, name, fake in attributes:
+                cls._class_fakes.setdefault(id(klass), []).append((name, fake))
             modcopies.install({module for module, _, _, _ in _REPLACED if
                                isinstance(module, types.ModuleType)} | {_time},
-                              cls._reals, cls._undo)
+                              cls._reals, cls._undo, cls._class_fakes)
             cls._installed = True
         triowait.install(cls._undo)  # trio's run loop too, once trio is imported
         mpspawn.install(cls._undo)  # multiprocessing's spawn children (mpspawn.py)
@@ -186,9 +189,8 @@ class Patches:
                     cls._undo.append((module, attr, value))
             if outside(name):
                 _replace_in_classes(name, attrs, cls._tables[True, False], cls._undo)
-            # eventlet's copies of time and select (modcopies.py)
-            for attr, value in modcopies.faked(module, reals):
-                cls._undo.append((module, attr, value))
+            # eventlet's copies of time, select and subprocess (modcopies.py)
+            modcopies.faked(module, reals, cls._undo, cls._class_fakes)
 
     def restore(self) -> None:
         """End of a session: its loop policy back; the rest too unless it persists."""
@@ -212,6 +214,7 @@ def uninstall() -> None:
         except (AttributeError, TypeError):
             pass
     cls._walked.clear()
+    cls._class_fakes.clear()
     cls._installed = False
     modcopies.uninstall()
     pidcalls.forget_unreaped()

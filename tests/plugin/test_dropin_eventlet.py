@@ -60,6 +60,25 @@ def test_{where}_pool_of_sleepers():
     proc.kill()
     proc.wait()
     observed("{where} pool", [proc.pid], elapsed)
+
+
+def test_{where}_green_popen_communicates():
+    {imports}
+    t0 = time.monotonic()
+    proc = green.Popen(["sh", "-c", "sleep 1; echo $$"], stdout=green.PIPE)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    observed("{where} green communicate", [int(out)], time.monotonic() - t0)
+
+
+def test_{where}_green_popen_read_then_wait():
+    {imports}
+    t0 = time.monotonic()
+    proc = green.Popen(["sh", "-c", "echo $$; sleep 1; echo done"], stdout=green.PIPE)
+    first = proc.stdout.readline()
+    rest = proc.stdout.read()
+    assert proc.wait() == 0 and rest == b"done\n"
+    observed("{where} green read", [int(first)], time.monotonic() - t0)
 '''
 HEAD = """
 import subprocess
@@ -67,7 +86,8 @@ import time
 
 from dropin_helpers import observed
 """
-IMPORTS = "import eventlet, eventlet.event, eventlet.queue"
+IMPORTS = ("import eventlet, eventlet.event, eventlet.queue; "
+           "from eventlet.green import subprocess as green")
 
 INNER = {"top": HEAD + IMPORTS + "\n" + TESTS.format(where="top", imports=""),
          "lazy": HEAD + TESTS.format(where="lazy", imports=IMPORTS)}
@@ -75,16 +95,19 @@ INNER = {"top": HEAD + IMPORTS + "\n" + TESTS.format(where="top", imports=""),
 
 @pytest.mark.parametrize("where", INNER)
 def test_eventlet_natively(observe, where):
-    seen = observe(INNER[where], [], passed=3)
+    seen = observe(INNER[where], [], passed=5)
     assert all(now > 1.6e9 and 1000 not in pids for pids, _, now in seen.values())
     assert seen[f"{where} sleep"][1][0] >= 0.5 and seen[f"{where} event"][1][0] >= 1.0
+    assert seen[f"{where} green read"][1][0] >= 1.0
 
 
 @pytest.mark.parametrize("where", INNER)
 def test_eventlet_under_simproc_waits_in_the_hosts_time(observe, virtual, where):
-    seen = observe(INNER[where], ["--simproc"], passed=3)
+    seen = observe(INNER[where], ["--simproc"], passed=5)
     assert virtual(seen) == {
         f"{where} sleep": ([1000], [0.5]),
         f"{where} event": ([1000], [1.0]),
         f"{where} pool": ([1000], [0.4]),
+        f"{where} green communicate": ([1000], [1.0]),
+        f"{where} green read": ([1000], [1.0]),
     }
