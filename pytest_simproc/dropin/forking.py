@@ -490,8 +490,19 @@ def _ready(fd: int) -> bool:
 
 
 def host_writes(session, fd: int) -> bool:
-    """Whether a live process of the session's host holds the other end of ``fd``."""
-    return session._host is not None and bool(_host_writers(session, fd))
+    """Whether a live process of the session's host holds the other end of ``fd``, or
+    it is a duplicate of the test's end of a program's stdout or stderr (pipes.py)."""
+    return session._host is not None and (bool(_host_writers(session, fd))
+                                          or _relayed(session, fd))
+
+
+def _relayed(session, fd: int) -> bool:
+    """``fd`` reads a pipe that a relay of the session fills (pipes._Relay)."""
+    relays = [f for f in list(session._feeders) if hasattr(f, "sink_inode")]
+    if not relays or not _is_fifo(fd):
+        return False
+    inode = os.fstat(fd).st_ino
+    return any(relay.sink_inode() == inode for relay in relays)
 
 
 def _host_writers(session, fd: int) -> list[int]:

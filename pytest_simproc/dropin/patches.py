@@ -21,9 +21,10 @@ import subprocess
 import sys
 import threading
 import time as _time
+import types
 
-from . import (gonepids, identity, mpspawn, owngroup, pidcalls, pipes, selfusage, sockets,
-               threadwait, triowait, uvwait, zmqwait)
+from . import (gonepids, identity, modcopies, mpspawn, owngroup, pidcalls, pipes, selfusage,
+               sockets, threadwait, triowait, uvwait, zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import REPLACED as _CLOCK_REPLACED
@@ -122,6 +123,7 @@ class Patches:
     _fakes: dict[int, object] = {}   # id(real) -> fake
     _tables: dict = {}   # (process fakes apply, clock fakes apply) -> the id(real) -> fake
     _reals: dict[int, object] = {}   # id(fake) -> real
+    _class_fakes: dict[int, list] = {}   # id(real class) -> its (attribute, fake) pairs
 
     def __init__(self):
         self._policy = None   # the loop policy this session replaced (aio.py)
@@ -151,6 +153,12 @@ class Patches:
             for klass, name, fake in attributes:
                 cls._undo.append((klass, name, klass.__dict__.get(name, _ABSENT)))
                 setattr(klass, name, fake)
+            # the modules they live in, imported again (modcopies.py)
+            for klass, name, fake in attributes:
+                cls._class_fakes.setdefault(id(klass), []).append((name, fake))
+            modcopies.install({module for module, _, _, _ in _REPLACED if
+                               isinstance(module, types.ModuleType)} | {_time},
+                              cls._reals, cls._undo, cls._class_fakes)
             cls._installed = True
         triowait.install(cls._undo)  # trio's run loop too, once trio is imported
         mpspawn.install(cls._undo)  # multiprocessing's spawn children (mpspawn.py)
@@ -182,6 +190,8 @@ class Patches:
                     cls._undo.append((module, attr, value))
             if outside(name):
                 _replace_in_classes(name, attrs, cls._tables[True, False], cls._undo)
+            # eventlet's copies of time, select and subprocess (modcopies.py)
+            modcopies.faked(module, reals, cls._undo, cls._class_fakes)
 
     def restore(self) -> None:
         """End of a session: its loop policy back; the rest too unless it persists."""
@@ -205,7 +215,9 @@ def uninstall() -> None:
         except (AttributeError, TypeError):
             pass
     cls._walked.clear()
+    cls._class_fakes.clear()
     cls._installed = False
+    modcopies.uninstall()
     pidcalls.forget_unreaped()
     gonepids.after_run()   # the closed hosts' numbers stay gone until the interpreter exits
     # modules imported meanwhile may have picked up a fake: give them the real (not

@@ -92,6 +92,8 @@ class _PipeReader(io.RawIOBase):
         self._relay = relay
         session._pipe_fds[fd] = self
 
+    mode = "rb"   # FileIO's, which Popen's file objects show (eventlet's GreenPipe reads it)
+
     def readable(self) -> bool:
         return True
 
@@ -133,7 +135,7 @@ class _PipeReader(io.RawIOBase):
             except OSError:  # the test closed it itself (os.close of its fileno())
                 pass
             self._fd = None
-            if not self._relay.shared:
+            if not self._relay.shared and not self._relay.read_elsewhere():
                 self._relay._close_fd()  # the program's next write: EPIPE, as natively
 
 
@@ -200,6 +202,16 @@ class _Relay:
         with self._mutex:
             self._close_fd_locked()
 
+    def read_elsewhere(self) -> bool:
+        """A descriptor other than the test's end reads the test's side: a duplicate
+        the test made (eventlet's GreenPipe dups Popen's stdout and closes it). The
+        write end polls POLLERR once no reader is left (pipe(7))."""
+        sink = self._sink
+        return sink is not None and not fd_ready(sink, _select.POLLERR)
+
+    def sink_inode(self) -> int | None:
+        return None if self._sink is None else os.fstat(self._sink).st_ino
+
     def _forget(self) -> None:
         """In a forked child of the test: close this process's copies, nothing else."""
         for fd in (self._source, self._sink):
@@ -262,6 +274,8 @@ class _StdinWriter(io.RawIOBase):
         self._mutex = threading.Lock()
         os.set_blocking(fd, False)
         session._pipe_fds[fd] = self
+
+    mode = "wb"
 
     def writable(self) -> bool:
         return True

@@ -508,14 +508,27 @@ SimPopen.__name__ = SimPopen.__qualname__ = "Popen"
 _VARIANTS: dict[type, type] = {}   # a subclass of the real Popen -> its host variant
 
 
+def _twin(klass: type) -> bool:
+    """``klass`` is the Popen of a copy of subprocess (eventlet's
+    ``patcher.original("subprocess")``, modcopies.py): the real class's code again."""
+    return (klass is not _RealPopen and klass.__module__ == "subprocess"
+            and klass.__qualname__ == "Popen" and klass.__bases__ == (object,))
+
+
 def _variant(cls: type) -> type:
     """``cls`` with SimPopen under its own methods (MRO: cls, its bases, SimPopen, the
     real Popen): the subclass's overrides still win, and their ``super()`` calls
-    reach SimPopen; ``isinstance(p, cls)`` holds."""
+    reach SimPopen; ``isinstance(p, cls)`` holds. Where a twin of the real Popen is
+    among its bases (eventlet.green.subprocess's Popen), the twin's methods would come
+    before SimPopen's: SimPopen's go in the variant itself."""
     variant = _VARIANTS.get(cls)
     if variant is None:
-        variant = _VARIANTS[cls] = type(cls.__name__, (cls, SimPopen), {
-            "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+        attrs = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        for name, value in vars(SimPopen).items():
+            owner = next((k for k in cls.__mro__ if name in vars(k)), None)
+            if owner is not None and _twin(owner) and not name.startswith("__"):
+                attrs[name] = value
+        variant = _VARIANTS[cls] = type(cls.__name__, (cls, SimPopen), attrs)
     return variant
 
 
@@ -528,8 +541,11 @@ def _fork_replaced(cls: type) -> bool:
     ``_execute_child`` (a subclass's override, mock.patch.object). Natively no program
     starts but the one the replacement starts, so the real Popen's code runs with it
     (what it forks joins the host through forking.py's hooks)."""
+    owner = next(k for k in cls.__mro__ if "_execute_child" in vars(k))
     return (subprocess._fork_exec is not _real_fork_exec
-            or cls._execute_child is not _RealPopen._execute_child)
+            or (cls._execute_child is not _RealPopen._execute_child
+                and not (_twin(owner) and getattr(owner._execute_child, "__qualname__", "")
+                         == "Popen._execute_child")))
 
 
 @functools.wraps(_real_init)
