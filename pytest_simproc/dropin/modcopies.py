@@ -44,10 +44,10 @@ def faked(module, reals: dict, undo: list, class_fakes: dict, original=None) -> 
                 and getattr(value, "__qualname__", None) == getattr(real, "__qualname__", 0)):
             attrs[attr] = fake
             undo.append((module, attr, value))
-            for name, class_fake in class_fakes.get(id(real), ()):
-                if name in vars(value):
-                    undo.append((value, name, vars(value)[name]))
-                    setattr(value, name, class_fake)
+            for method, class_fake in class_fakes.get(id(real), ()):
+                if method in vars(value):
+                    undo.append((value, method, vars(value)[method]))
+                    setattr(value, method, class_fake)
 
 
 class _Loader:
