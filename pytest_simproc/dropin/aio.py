@@ -33,6 +33,7 @@ import warnings
 import weakref
 from asyncio import base_subprocess, transports
 
+from . import forking
 from .pipes import _PipeReader
 from .popen import SimPopen
 from .procfs import _real_listdir
@@ -382,7 +383,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         if self._session is None:
-            return _real_monotonic()
+            return forking.host_monotonic() if forking.in_host else _real_monotonic()
         return (self._session._now_ns() - self._base_ns) / 1e9
 
     def _has_news(self) -> bool:
