@@ -33,6 +33,7 @@ import warnings
 import weakref
 from asyncio import base_subprocess, transports
 
+from . import forking
 from .pipes import _PipeReader
 from .popen import SimPopen
 from .procfs import _real_listdir
@@ -385,9 +386,13 @@ class SimEventLoop(asyncio.SelectorEventLoop):
         super().__init__(selector)
 
     def time(self) -> float:
-        if self._session is None:
-            return _real_monotonic()
-        return (self._session._now_ns() - self._base_ns) / 1e9
+        session = self._session
+        if session is None or threading.get_ident() != session._ident:
+            # a loop the test's thread made and another thread runs (tornado's IOLoop()
+            # made in the test, started in a thread: circus's stats collector) waits
+            # in real time there (_HostSelector.select), and so counts its timers
+            return forking.host_monotonic() if forking.in_host else _real_monotonic()
+        return (session._now_ns() - self._base_ns) / 1e9
 
     def _has_news(self) -> bool:
         return any(t.has_news() for t in self._sim_procs)

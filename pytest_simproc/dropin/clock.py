@@ -356,6 +356,11 @@ class VirtualClock:
         reads, self.reads = self.reads, 0
         return reads * READ_COST_NS
 
+    def give_back_ns(self, ns: int) -> None:
+        """The host caught up with only part of what ``take_ahead_ns`` gave it: the
+        test's clock stays ``ns`` ahead (rounded up to whole reads: never back)."""
+        self.reads += -(-ns // READ_COST_NS)
+
     def stop(self) -> None:
         api = self._api
         try:

@@ -18,6 +18,7 @@ raises the error the child met before it could, as they do natively.
 """
 from __future__ import annotations
 
+import asyncio
 import asyncio.events
 import ctypes
 import datetime as _datetime
@@ -51,6 +52,7 @@ _EPOCH = _datetime.datetime(1970, 1, 1)
 # the forking thread's ident -> (session, host, two pipes: hello and go) between the
 # fork's hooks: threads of the test fork at once (CPython's test_reinit_tls_after_fork)
 _joining: dict = {}
+in_host = False  # this process is a child the test forked that joined a host
 _adopted: dict[int, int] = {}  # native pid -> virtual pid, for the fork's return value
 _pty_masters: dict = {}  # forkpty's master fd -> (session, its child's virtual pid)
 _registered = False
@@ -320,9 +322,37 @@ def host_sleep(seconds) -> None:
 def _virtual_clocks() -> None:
     import freezegun.api
     from . import patches
+    global in_host
+    in_host = True
     if freezegun.api.freeze_factories:
         freezegun.api.freeze_factories[-1] = _HostTime()
     patches._real_sleep = host_sleep  # what the patched time.sleep falls back to
+    _loops_follow_host()
+
+
+def host_monotonic() -> float:
+    """The host's CLOCK_MONOTONIC, in a forked child."""
+    return _clock_ns(_time.CLOCK_MONOTONIC) / 1e9
+
+
+def _loops_follow_host() -> None:
+    """asyncio's loops in the child count time in the host's monotonic clock, as
+    their waits are the host's. freezegun's real_asyncio gave the loop class of the
+    policy at hand the machine's clock (for the loops of the test process's other
+    threads), and so does the drop-in loop (aio.SimEventLoop) with no session: a loop
+    in the child counted its timers in real time while each of its waits took their
+    whole length in virtual time (circus's plugin tests: a tornado loop in a
+    multiprocessing.Process)."""
+    classes = [asyncio.BaseEventLoop]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        if "_freeze_time" in getattr(cls.__dict__.get("time"), "__qualname__", ""):
+            cls.time = _host_loop_time
+
+
+def _host_loop_time(loop) -> float:
+    return host_monotonic()
 
 
 # ------------------------------------------------------------------ the parent's side

@@ -58,6 +58,7 @@ def kill(session: "DropinSession", target: int, sig: int) -> None:
                                                  for p in host.processes())):
             raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
         if sig and host is not None:
+            session._catch_up()  # the signal comes at the test's time
             try:
                 session.host.kill(target, sig)
             except ProcessLookupError:

@@ -462,7 +462,8 @@ class SimPopen(_RealPopen):
         if self.returncode is not None or self._ended():
             return
         try:
-            self._session.host.kill(self.pid, sig)
+            with self._session._lock:
+                self._session._signal(self.pid, sig)
         except ProcessLookupError:
             pass
 

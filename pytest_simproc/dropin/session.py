@@ -335,17 +335,31 @@ class DropinSession:
         if self._waiter_due():
             self._cond.notify_all()  # the others in block() only look again after a while
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, predicate=None) -> bool:
         """The test's reads of its clock took virtual time (clock.READ_COST_NS): the
-        host's clock gets there before the host runs or spawns (lock held), so a
-        program never sees a time before one the test saw."""
+        host's clock gets there before the host runs, spawns or takes a signal from
+        the test (lock held), so a program never sees a time before one the test saw.
+        A run that waits for ``predicate()`` stops the catch-up there too and returns
+        True, the rest of the test's lead kept: the programs' work costs no virtual
+        time, and a look at the current instant (``run_now``) that ran on to the
+        test's clock first ran a signalled program through its last prints and its
+        end (circus's kill command: how many times its event loop read the clock
+        while libzmq carried the command in real time decided it)."""
         ahead = self._clock.take_ahead_ns()
         if not ahead:
-            return
+            return False
         if self._host is None:
             self._now += ahead / 1e9
-        else:
+            return False
+        if predicate is None:
             self._run_plain(None, ahead / 1e9)
+            return False
+        start = self._now_ns()
+        self._run_plain(predicate, ahead / 1e9)
+        left = start + ahead - self._now_ns()
+        if left > 0:
+            self._clock.give_back_ns(left)
+        return bool(predicate())
 
     def _touch(self) -> None:
         if threading.get_ident() == self._ident:
@@ -552,7 +566,10 @@ class DropinSession:
         more, and stops sooner when no program can run at the current instant (never
         moving the clock for it)."""
         host = self.host
-        self._catch_up()
+        if self._catch_up(predicate):
+            if not linger:
+                return
+            timeout = 0  # it lingers at the instant the catch-up stopped
         engine = host._engine
         feeding = bool(self._feeders)
         if feeding:
@@ -850,6 +867,7 @@ class DropinSession:
             self._signal(-pgid, sig)
 
     def _signal(self, target: int, sig) -> None:
+        self._catch_up()  # the signal comes at the test's time
         try:
             self.host.kill(target, sig)
         except ProcessLookupError:

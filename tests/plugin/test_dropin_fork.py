@@ -21,6 +21,7 @@ pytest_plugins = ["pytester"]
 HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
 
 INNER = r"""
+import asyncio
 import io
 import json
 import multiprocessing
@@ -281,6 +282,26 @@ def test_multiprocessing_queue():
     observed("multiprocessing queue", pid, when)
 
 
+def _loop_sleeper(queue):
+    async def main():
+        t0 = time.monotonic()
+        await asyncio.sleep(0.3)  # a timer of the child's event loop
+        return time.monotonic() - t0
+    queue.put((os.getpid(), time.time(), asyncio.run(main())))
+
+
+def test_multiprocessing_child_with_an_event_loop():
+    # circus's plugin tests run a plugin's tornado loop in a forked Process
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    p = ctx.Process(target=_loop_sleeper, args=(queue,))
+    p.start()
+    pid, when, slept = queue.get()
+    p.join()
+    assert pid == p.pid and p.exitcode == 0
+    observed("multiprocessing asyncio", pid, when, slept)
+
+
 def test_a_forked_child_forks_and_spawns():
     r, w = os.pipe()
     pid = os.fork()
@@ -405,7 +426,8 @@ def test_hostile_popen_arguments_fail_as_natively(observed):
 
 NAMES = {"fork", "fork+exec", "preexec_fn", "preexec_fn program", "start_new_session",
          "pass_fds", "os.popen", "posix_spawn", "os.spawn", "multiprocessing",
-         "multiprocessing queue", "multiprocessing join", "grandchild's program",
+         "multiprocessing queue", "multiprocessing join", "multiprocessing asyncio",
+         "grandchild's program",
          "pty.fork", "select", "pty io.open", "pipe open"}
 
 
@@ -432,6 +454,9 @@ def test_under_simproc_every_child_is_the_hosts(observed):
     # the forked children's own sleeps took the virtual time they asked for
     assert seen["fork"][2] == pytest.approx(0.5, abs=1e-6)
     assert seen["multiprocessing"][2] == pytest.approx(0.25, abs=1e-6)
+    # and so did the timer of a loop in a forked child (it counted in real time, its
+    # waits in virtual time: 74 virtual seconds)
+    assert seen["multiprocessing asyncio"][2] == pytest.approx(0.3, abs=0.02)
     # select ran the host until the child wrote, 0.3 virtual seconds later
     assert seen["select"][2] == pytest.approx(0.3, abs=1e-6)
     # reads through io.open'ed file objects ran the host until the child wrote
