@@ -323,6 +323,14 @@ class VirtualClock:
             self.reads = reads + 1
         return _frozen_at(self.now) + reads * _READ_COST
 
+    def count_read(self) -> int:
+        """A read by the test's thread that no fake sees (libuv's clock, in C), which
+        costs ``READ_COST_NS`` as the suite's Python reads do; the ns the reads before
+        it took the clock past the host's."""
+        reads = self.reads
+        self.reads = reads + 1
+        return reads * READ_COST_NS
+
     def move_to(self, now: float) -> None:
         """The clock at ``now`` plus the reads the host has not caught up with."""
         self.now = now

@@ -303,6 +303,11 @@ class DropinSession:
             return self._host._engine.clock.now_ns
         return int(round(self._now * 1_000_000_000))
 
+    def _read_ns(self) -> int:
+        """The virtual ns a read of the clock by the test's own thread outside Python
+        (libuv's) shows; it costs that thread a read (clock.READ_COST_NS)."""
+        return self._now_ns() + self._clock.count_read()
+
     def _after_run(self) -> None:
         self._clock.move_to(self.now)
         self._pidfds.refresh(self._gone)

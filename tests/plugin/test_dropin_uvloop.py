@@ -200,3 +200,46 @@ def test_uvloop_policy_of_the_suite(observe, virtual):
     # the session keeps the suite's policy, and freezegun's real clock for the loop
     # class it found there (clock.py) does not hide libuv's virtual one
     assert virtual(seen) == {"policy": ([1000], [2.5])}
+
+
+# anyio's CancelScope on uvloop: its deadline timer (call_at) checks the loop's clock
+# and, short of the deadline, arms itself at the deadline again; uvloop rounds the wait
+# to libuv's millisecond, so a deadline less than half a millisecond away (anyio's came
+# a float's rounding short) runs the timer again at once until the clock gets there
+DEADLINE_REARMED = r'''
+import asyncio
+
+import uvloop
+from dropin_helpers import observed
+
+
+def test_a_timer_rearmed_until_the_clock_passes_its_deadline():
+    async def main():
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        start = loop.time()
+        deadline = start + 0.0004
+
+        def timeout():
+            if loop.time() >= deadline:
+                done.set_result(None)
+            else:
+                loop.call_at(deadline, timeout)
+        loop.call_at(deadline, timeout)
+        await done
+        proc = await asyncio.create_subprocess_exec("sleep", "1")
+        assert await proc.wait() == 0
+        observed("rearmed", [proc.pid], loop.time() - start)
+    uvloop.run(main())
+'''
+
+
+def test_a_rearmed_deadline_timer(observe, virtual):
+    """Under --simproc libuv's clock stood still while the loop ran callbacks: the
+    re-armed timer ran forever (anyio's move_on_at and fail_after on uvloop spun until
+    pytest-timeout's 120 s). Each read of libuv's clock in the test's thread now costs
+    a microsecond, as the test's Python reads do."""
+    pids, elapsed, _ = observe(DEADLINE_REARMED, [], passed=1)["rearmed"]
+    assert pids != [1000] and elapsed[0] >= 1
+    seen = observe(DEADLINE_REARMED, ["--simproc"], passed=1)
+    assert virtual(seen) == {"rearmed": ([1000], [1.0])}
