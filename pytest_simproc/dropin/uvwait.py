@@ -289,9 +289,11 @@ async def _start(loop, protocol_factory, args, stdin=subprocess.PIPE, stdout=sub
     if kwargs:
         raise ValueError("unexpected kwargs: {}".format(", ".join(kwargs.keys())))
     protocol = protocol_factory()
+    # bufsize 0, as uvloop checked: libuv writes to the program's stdin at once (a
+    # buffered one kept a write that drain() let through until the pipe was closed)
     transport = await start_in_host(
         loop, _state(loop).transports.append, protocol, args, False, stdin, stdout, stderr,
-        -1, preexec_fn=preexec_fn, close_fds=bool(pass_fds), cwd=cwd, env=env,
+        bufsize, preexec_fn=preexec_fn, close_fds=bool(pass_fds), cwd=cwd, env=env,
         restore_signals=restore_signals, start_new_session=start_new_session,
         pass_fds=pass_fds)
     return transport, protocol

@@ -243,3 +243,45 @@ def test_a_rearmed_deadline_timer(observe, virtual):
     assert pids != [1000] and elapsed[0] >= 1
     seen = observe(DEADLINE_REARMED, ["--simproc"], passed=1)
     assert virtual(seen) == {"rearmed": ([1000], [1.0])}
+
+
+# uvloop's test_process_send_signal_1: a line to the program's stdin, drain(), its answer
+# read back, then the next line
+STDIN_LINES = r'''
+import asyncio
+import subprocess
+import sys
+
+import uvloop
+from dropin_helpers import observed
+
+PROG = """
+a = input()
+print(a, flush=True)
+a = input()
+print(a)
+exit(11)
+"""
+
+
+def test_lines_to_a_programs_stdin():
+    async def main():
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", PROG, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for line in (b"HELLO\n", b"!\n"):
+            proc.stdin.write(line)
+            await proc.stdin.drain()
+            assert await proc.stdout.readline() == line
+        assert await proc.wait() == 11
+        observed("stdin", [proc.pid])
+    uvloop.run(main())
+'''
+
+
+def test_lines_to_a_programs_stdin(observe, virtual):
+    """uvloop's subprocess stdin was a buffered writer under --simproc: the line that
+    drain() let through stayed in the test process, and the program waited for it
+    for ever. It is written at once now, as libuv writes it."""
+    assert observe(STDIN_LINES, [], passed=1)["stdin"][0] != [1000]
+    seen = observe(STDIN_LINES, ["--simproc"], passed=1)
+    assert virtual(seen) == {"stdin": ([1000], [])}
