@@ -337,6 +337,14 @@ class VirtualClock:
             self.reads = reads + 1
         return _frozen_at(self.now) + reads * _READ_COST + self._offset
 
+    def count_read(self) -> int:
+        """A read by the test's thread that no fake sees (libuv's clock, in C), which
+        costs ``READ_COST_NS`` as the suite's Python reads do; the ns the reads before
+        it took the clock past the host's."""
+        reads = self.reads
+        self.reads = reads + 1
+        return reads * READ_COST_NS
+
     def realtime_ns(self) -> int:
         """CLOCK_REALTIME as the test reads it now."""
         return round(self.now * 1_000_000_000) + self.reads * READ_COST_NS + self.offset_ns

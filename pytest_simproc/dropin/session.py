@@ -325,6 +325,11 @@ class DropinSession:
                 self._host.step_realtime(delta)
                 self._clock.move_to(self.now, self._host.realtime_offset_ns)
 
+    def _read_ns(self) -> int:
+        """The virtual ns a read of the clock by the test's own thread outside Python
+        (libuv's) shows; it costs that thread a read (clock.READ_COST_NS)."""
+        return self._now_ns() + self._clock.count_read()
+
     def _after_run(self) -> None:
         self._clock.move_to(self.now, self._host.realtime_offset_ns
                             if self._host is not None else self._clock.offset_ns)

@@ -12,7 +12,10 @@ So, once uvloop is imported during a session:
 - libuv's calls to ``clock_gettime`` and ``epoll_pwait`` (``epoll_wait`` in older
   libuv) through the slots of uvloop's loop module (libhooks.py) come here. In the
   test's own thread during a session, libuv's monotonic clock is the host's virtual
-  one, and a wait with nothing ready runs the host until one of the loop's
+  one, each read costing a microsecond as the test's Python reads do (clock.py): anyio's
+  deadline timer, which re-arms itself when it finds the clock short of its deadline
+  (libuv rounds the wait to the millisecond), ran at once forever on a clock that
+  stood still, where the machine's moves on; and a wait with nothing ready runs the host until one of the loop's
   descriptors is ready or its next timer is due, in virtual time:
   ``asyncio.sleep(3600)`` returns at once, ``wait_for`` timeouts and ``call_later``
   are virtual, a stream to a daemon of the host gets its answer. Other threads'
@@ -65,7 +68,7 @@ class _Timespec(ctypes.Structure):
 class _Clock:
     """libuv's monotonic clock, one for the process: in the test's thread during a
     session, where it was when the session's first reading came plus the virtual time
-    since; elsewhere the machine's plus ``offset``, the virtual time earlier sessions
+    since (its reads' cost included); elsewhere the machine's plus ``offset``, the virtual time earlier sessions
     went ahead of it. Never goes back in any thread."""
     lock = _thread.allocate_lock()  # not threading's: the session's fakes replace it
     offset = 0
@@ -84,10 +87,11 @@ class _Clock:
                 cls.session = None
             if session is None:
                 return real + cls.offset
+            virtual = session._read_ns()
             if cls.session is not session:
                 cls.session = session
-                cls.base = (max(real + cls.offset, cls.last), session._now_ns())
-            cls.last = max(cls.last, cls.base[0] + session._now_ns() - cls.base[1])
+                cls.base = (max(real + cls.offset, cls.last), virtual)
+            cls.last = max(cls.last, cls.base[0] + virtual - cls.base[1])
             return cls.last
 
 
@@ -285,9 +289,11 @@ async def _start(loop, protocol_factory, args, stdin=subprocess.PIPE, stdout=sub
     if kwargs:
         raise ValueError("unexpected kwargs: {}".format(", ".join(kwargs.keys())))
     protocol = protocol_factory()
+    # bufsize 0, as uvloop checked: libuv writes to the program's stdin at once (a
+    # buffered one kept a write that drain() let through until the pipe was closed)
     transport = await start_in_host(
         loop, _state(loop).transports.append, protocol, args, False, stdin, stdout, stderr,
-        -1, preexec_fn=preexec_fn, close_fds=bool(pass_fds), cwd=cwd, env=env,
+        bufsize, preexec_fn=preexec_fn, close_fds=bool(pass_fds), cwd=cwd, env=env,
         restore_signals=restore_signals, start_new_session=start_new_session,
         pass_fds=pass_fds)
     return transport, protocol

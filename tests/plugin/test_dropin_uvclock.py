@@ -6,7 +6,7 @@ loops went ahead of it. Whatever the order of sessions, machine time, virtual ti
 readings from the test's thread and other threads, no thread ever sees it go back
 (libuv's timers are absolute: a clock that went back would hold a loop's timers for
 that long), and within a session the test's thread sees exactly the virtual time that
-passed.
+passed, where each of its reads costs a microsecond (as its Python reads do).
 """
 from __future__ import annotations
 
@@ -14,14 +14,27 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pytest_simproc.dropin import uvwait
+from pytest_simproc.dropin.clock import READ_COST_NS
 
 
 class _Session:
+    """The session's clock: each read by the test's thread costs it READ_COST_NS, which
+    the host catches up with when it next runs (``run``)."""
+
     def __init__(self, now_ns: int):
         self.now_ns = now_ns
+        self.reads = 0
+        self.shown = None  # what the last read showed
         self._closed = False
 
-    def _now_ns(self) -> int:
+    def _read_ns(self) -> int:
+        self.shown = self.now_ns + self.reads * READ_COST_NS
+        self.reads += 1
+        return self.shown
+
+    def run(self, ns: int) -> int:
+        self.now_ns += self.reads * READ_COST_NS + ns
+        self.reads = 0
         return self.now_ns
 
 
@@ -58,16 +71,18 @@ def test_libuvs_clock_never_goes_back(steps):
     try:
         last = {"test": 0, "other": 0}
         session_start = None
+        test_read = [-1]
         for step, amount in steps:
             if step == "machine":
                 machine[0] += amount
             elif step == "virtual":
-                virtual[0] += amount
                 if active[0] is not None:
-                    active[0].now_ns = virtual[0]
+                    virtual[0] = active[0].run(amount)
+                else:
+                    virtual[0] += amount
             elif step == "start" and active[0] is None:
                 active[0] = _Session(virtual[0])
-                session_start = None
+                session_start, test_read[0] = None, -1
             elif step == "end" and active[0] is not None:
                 active[0]._closed = True
                 active[0] = None
@@ -77,9 +92,13 @@ def test_libuvs_clock_never_goes_back(steps):
                 assert now >= last[thread], (step, now, last)
                 last[thread] = now
                 if thread == "test" and active[0] is not None:
+                    shown = active[0].shown
                     if session_start is None:
-                        session_start = (now, virtual[0])
-                    # exactly the virtual time since the session's first reading
-                    assert now - session_start[0] == virtual[0] - session_start[1]
+                        session_start = (now, shown)
+                    # exactly the virtual time since the session's first reading, its
+                    # reads' cost included: two readings in a session never agree
+                    assert now - session_start[0] == shown - session_start[1]
+                    assert now > test_read[0]
+                    test_read[0] = now
     finally:
         uvwait._test_thread_session, uvwait.active_session = saved

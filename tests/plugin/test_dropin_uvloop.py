@@ -205,3 +205,88 @@ def test_uvloop_policy_of_the_suite(observe, virtual):
     # the session keeps the suite's policy, and freezegun's real clock for the loop
     # class it found there (clock.py) does not hide libuv's virtual one
     assert virtual(seen) == {"policy": ([1000], [2.5])}
+
+
+# anyio's CancelScope on uvloop: its deadline timer (call_at) checks the loop's clock
+# and, short of the deadline, arms itself at the deadline again; uvloop rounds the wait
+# to libuv's millisecond, so a deadline less than half a millisecond away (anyio's came
+# a float's rounding short) runs the timer again at once until the clock gets there
+DEADLINE_REARMED = r'''
+import asyncio
+
+import uvloop
+from dropin_helpers import observed
+
+
+def test_a_timer_rearmed_until_the_clock_passes_its_deadline():
+    async def main():
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        start = loop.time()
+        deadline = start + 0.0004
+
+        def timeout():
+            if loop.time() >= deadline:
+                done.set_result(None)
+            else:
+                loop.call_at(deadline, timeout)
+        loop.call_at(deadline, timeout)
+        await done
+        proc = await asyncio.create_subprocess_exec("sleep", "1")
+        assert await proc.wait() == 0
+        observed("rearmed", [proc.pid], loop.time() - start)
+    uvloop.run(main())
+'''
+
+
+def test_a_rearmed_deadline_timer(observe, virtual):
+    """Under --simproc libuv's clock stood still while the loop ran callbacks: the
+    re-armed timer ran forever (anyio's move_on_at and fail_after on uvloop spun until
+    pytest-timeout's 120 s). Each read of libuv's clock in the test's thread now costs
+    a microsecond, as the test's Python reads do."""
+    pids, elapsed, _ = observe(DEADLINE_REARMED, [], passed=1)["rearmed"]
+    assert pids != [1000] and elapsed[0] >= 1
+    seen = observe(DEADLINE_REARMED, ["--simproc"], passed=1)
+    assert virtual(seen) == {"rearmed": ([1000], [1.0])}
+
+
+# uvloop's test_process_send_signal_1: a line to the program's stdin, drain(), its answer
+# read back, then the next line
+STDIN_LINES = r'''
+import asyncio
+import subprocess
+import sys
+
+import uvloop
+from dropin_helpers import observed
+
+PROG = """
+a = input()
+print(a, flush=True)
+a = input()
+print(a)
+exit(11)
+"""
+
+
+def test_lines_to_a_programs_stdin():
+    async def main():
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", PROG, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for line in (b"HELLO\n", b"!\n"):
+            proc.stdin.write(line)
+            await proc.stdin.drain()
+            assert await proc.stdout.readline() == line
+        assert await proc.wait() == 11
+        observed("stdin", [proc.pid])
+    uvloop.run(main())
+'''
+
+
+def test_lines_to_a_programs_stdin(observe, virtual):
+    """uvloop's subprocess stdin was a buffered writer under --simproc: the line that
+    drain() let through stayed in the test process, and the program waited for it
+    for ever. It is written at once now, as libuv writes it."""
+    assert observe(STDIN_LINES, [], passed=1)["stdin"][0] != [1000]
+    seen = observe(STDIN_LINES, ["--simproc"], passed=1)
+    assert virtual(seen) == {"stdin": ([1000], [])}
