@@ -118,7 +118,7 @@ import unittest
 
 import psutil
 import pytest
-from dropin_helpers import observed
+from dropin_helpers import observed, until
 
 
 def ps(field, pid):
@@ -141,7 +141,8 @@ class TestADaemonOfTheClass:
 
     def test_second(self, daemon):
         assert int(ps("pid", daemon.pid)) == daemon.pid and ps("comm", daemon.pid) == "sleep"
-        assert psutil.Process(daemon.pid).status() == psutil.STATUS_SLEEPING
+        # natively it may still be on its way to its sleep (exec, the loader)
+        until(lambda: psutil.Process(daemon.pid).status() == psutil.STATUS_SLEEPING)
         observed("second", [daemon.pid])
 
 
