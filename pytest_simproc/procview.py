@@ -236,7 +236,10 @@ class ProcView:
         if native_letter in (None, "t", "T"):
             if task is None:
                 return "S"
-            return "S" if task.block is not None or task.native_parked else "R"
+            # a signal sent to a task in pause()/sigsuspend() wakes it at once (R),
+            # though the host sees it leave only when it next runs (expect_stop)
+            return ("S" if task.block is not None
+                    or (task.native_parked and not task.expect_stop) else "R")
         return native_letter
 
     # ------------------------------------------------------------- files

@@ -12,7 +12,8 @@ tracer). Data flows one way, module by module:
 
 beside them: records.py (Task, ProcInfo), lifecycle.py (adopt, exec, exit, retire),
 deliver.py (kernel.delivery's outcomes carried out on native threads), fdobjects.py
-(signalfd, timerfd, pidfd tables), teardown.py (kill, drain, the survivors proof), and
+(signalfd, timerfd, pidfd tables), epolledges.py (EPOLLEXCLUSIVE targets' wake-ups),
+teardown.py (kill, drain, the survivors proof), and
 core.py, the ``Engine`` façade that the rest of the code uses.
 """
 from .core import CPU_NS_PER_SYSCALL, Engine

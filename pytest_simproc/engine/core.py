@@ -10,7 +10,6 @@ import hashlib
 import random
 
 from ..kernel import ProcessTable, VirtualClock
-from ..kernel.epollwake import ExclusiveWakes
 from ..kernel.ipcstamps import IpcStamps
 from ..kernel.semwaits import SemWaits
 from ..kernel.clock import CpuBurst, EventQueue
@@ -30,6 +29,7 @@ from ..trace.procstatus import vm_hwm_kb
 from ..trace.seccomp import prepared_filter
 from ..trace.vdso import image as vdso_image, take_page
 from .decode import SyscallStops
+from .epolledges import ExclusiveEdges
 from .deliver import SignalDelivery
 from .fdobjects import FdObjects, PidFdRef, SignalFd, TimerFd
 from .lifecycle import Lifecycle
@@ -187,7 +187,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         # processes that asked a message queue for a signal (mq_notify(3)): the real
         # kernel sends it, and may hold it pending, blocked (syscalls/signal.py)
         self.mq_notifying: set[int] = set()
-        self.exclusive_wakes = ExclusiveWakes()   # EPOLLEXCLUSIVE waiters (epoll_ctl(2))
+        self.exclusive_edges = ExclusiveEdges()   # EPOLLEXCLUSIVE targets' wake-ups (epoll_ctl(2))
         self.sem_waits = SemWaits()     # semop callers waiting in the host (GETNCNT)
         self.ipc_stamps = IpcStamps()   # System V objects' last operators and times
         # by id(table): every object of it a descriptor may still be (fdobjects.py)

@@ -80,6 +80,7 @@ class Teardown:
             for obj in objects:
                 os.close(obj.dup)
         self._fd_objects.clear()
+        self.exclusive_edges.close()
         for pidfd in self._pidfds.values():
             pidfd.close()
         self._pidfds.clear()

@@ -13,6 +13,7 @@ import struct
 import time as _time
 
 from ..errors import WatchdogError
+from ..kernel.epollwake import woken as exclusive_woken
 from ..kernel.rlimits import RLIM_INFINITY, RLIMIT_CPU
 from ..kernel.sigstate import SI_TKILL
 from ..syscalls.tty import route_parked_leaders
@@ -334,8 +335,7 @@ class StopLoop:
         process ended): release what it holds; returns (block, ctx)."""
         block, ctx = task.block
         task.block = None
-        if self._io_waiters.pop(task, None) is not None and block.exclusive:
-            self.exclusive_wakes.ended(task)
+        self._io_waiters.pop(task, None)
         if block.cleanup is not None:
             block.cleanup()
         return block, ctx
@@ -358,9 +358,10 @@ class StopLoop:
                 ready.add(task)
         ready.update(task for fd, _ in poller.poll(0) for task in owners.get(fd, ()))
         # in parking order: deterministic; one waiter per EPOLLEXCLUSIVE wake-up
-        for task in self.exclusive_wakes.woken(
+        for task in exclusive_woken(
                 [(task, block.exclusive, task in ready)
-                 for task, block in self._io_waiters.items()]):
+                 for task, block in self._io_waiters.items()],
+                self.exclusive_edges.taken()):
             self.sched.unpark(task)
             self.sched.add(task)
             task.wake = "retry"

@@ -850,7 +850,11 @@ def _epoll(ctx, epfd, events_ptr, maxevents, deadline, sigmask_ptr=0):
     outcome = _answer(ctx, lambda c, d: _epoll(c, epfd, events_ptr, maxevents, d, sigmask_ptr),
                       deadline, [probe], [(probe.fd, POLLIN)], check, lambda c: 0, sigmask_ptr)
     if isinstance(outcome, Block):
-        outcome.exclusive = _exclusive_targets(ctx.task.tgid_native, s32(epfd))
+        items = _exclusive_items(ctx.task.tgid_native, s32(epfd))
+        # a target the host cannot watch for wake-ups: woken whenever ready, as before
+        if items and ctx.engine.exclusive_edges.watch(
+                lambda fd: ctx.engine.dup_tracee_fd(ctx.task, fd), items):
+            outcome.exclusive = frozenset(target for target, _fd, _events in items)
     return outcome
 
 
@@ -858,19 +862,20 @@ EPOLLEXCLUSIVE = 1 << 28
 _FDINFO_FIELD = re.compile(rb"(\w+):\s*(\S+)")
 
 
-def _exclusive_targets(native_pid: int, epfd: int) -> frozenset:
-    """The files epoll instance ``epfd`` watches with EPOLLEXCLUSIVE, by (device,
-    inode), as proc(5) fdinfo lists its items ("tfd: ... events: ... ino: sdev:");
-    none when it watches one without (kernel/epollwake.py)."""
+def _exclusive_items(native_pid: int, epfd: int) -> list:
+    """The files epoll instance ``epfd`` watches with EPOLLEXCLUSIVE, as proc(5) fdinfo
+    lists its items ("tfd: ... events: ... ino: sdev:"): ``((device, inode), tfd,
+    events)``; none when it watches one without (kernel/epollwake.py)."""
     try:
         with open(f"/proc/{native_pid}/fdinfo/{epfd}", "rb") as f:
             items = [dict(_FDINFO_FIELD.findall(line)) for line in f
                      if line.startswith(b"tfd:")]
     except OSError:
-        return frozenset()
+        return []
     if not items or any(not int(item[b"events"], 16) & EPOLLEXCLUSIVE for item in items):
-        return frozenset()
-    return frozenset((int(item[b"sdev"], 16), int(item[b"ino"], 16)) for item in items)
+        return []
+    return [((int(item[b"sdev"], 16), int(item[b"ino"], 16)), int(item[b"tfd"]),
+             int(item[b"events"], 16)) for item in items]
 
 
 def _sigmask_error(ctx, ptr: int, size: int) -> int:

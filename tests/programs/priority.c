@@ -50,13 +50,8 @@ static void set(const char *label, int which, id_t who, int value)
 /* /proc/PID/stat's fields 18 and 19 (proc(5)): priority and nice. */
 static void stat_fields(pid_t pid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f || !fgets(buf, sizeof buf, f))
-        die("read stat");
-    fclose(f);
-    char *save, *tok = strtok_r(strrchr(buf, ')') + 2, " ", &save);
+    char buf[1024];
+    char *save, *tok = strtok_r(proc_stat(pid, buf, sizeof buf), " ", &save);
     long prio = 0, nice = 0;
     for (int field = 3; tok && field <= 19; field++, tok = strtok_r(NULL, " ", &save)) {
         if (field == 18) prio = atol(tok);
