@@ -33,8 +33,7 @@ import threading
 import time
 import types
 
-from ..trace.procstatus import credentials
-from .routing import _real_getpid, _real_localtime, active_session
+from .routing import _real_localtime, active_session
 from .threadwait import _MACHINERY, library_module
 
 # freezegun: never fake time for the host's machinery or pytest's own timing.
@@ -404,8 +403,8 @@ def _set_test_clock(clk_id, value_ns: int) -> bool:
     session = active_session()
     if session is None:
         return False
-    caps = credentials(_real_getpid(), threading.get_native_id())
-    if caps is None or not caps[1] & (1 << _CAP_SYS_TIME):
+    from .pidcalls import capable   # pidcalls imports procfs, which imports this module
+    if not capable(_CAP_SYS_TIME):
         raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
     if value_ns < wall_clock_ns(time.CLOCK_MONOTONIC, 3):
         raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))

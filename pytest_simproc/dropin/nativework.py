@@ -45,7 +45,7 @@ import threading
 from ..host.threads import _native_state
 from . import wakeups
 from .clock import READ_COST_NS
-from .routing import _real_monotonic, _real_poll, _real_sleep
+from .routing import _real_monotonic, _real_poll, _real_sleep, fd_ready
 
 # How long (real seconds) a native thread may stay busy before it is left out.
 NEVER_QUIET = 1.0
@@ -101,10 +101,10 @@ def thread_states(tids) -> dict:
 
 
 def _fd_ready(fd: int, events: int) -> bool:
-    poller = _real_poll()
+    """routing.fd_ready of a descriptor read from another thread's registers: one that
+    is not a descriptor (any more) is not ready."""
     try:
-        poller.register(fd, events)
-        return bool(poller.poll(0))
+        return fd_ready(fd, events)
     except (OSError, ValueError):
         return False
 

@@ -94,7 +94,7 @@ def _host_nice(pid, value=None):
         if value is not None:
             try:
                 nice.set_priority([proc], value, (os.getuid(), os.geteuid()),
-                                  _capable(nice.CAP_SYS_NICE),
+                                  capable(nice.CAP_SYS_NICE),
                                   lambda p: owner(view.engine, p))
             except KernelError as exc:
                 raise OSError(exc.errno, os.strerror(exc.errno)) from None
@@ -171,7 +171,7 @@ def _limits(value) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def _capable(cap: int) -> bool:
+def capable(cap: int) -> bool:
     """Whether the test process has ``cap`` (capabilities(7)), root or not."""
     with procfs._real_open("/proc/self/status", "rb") as f:
         for line in f:
@@ -202,7 +202,7 @@ def _sim_prlimit(pid, which, *limits):
             if which == RLIMIT_NOFILE and task is not None:  # the kernel's checks first
                 _real_prlimit(task.native, which, tuple(_signed(v) for v in new))
             try:
-                check_setrlimit(old, new, privileged=_capable(CAP_SYS_RESOURCE))
+                check_setrlimit(old, new, privileged=capable(CAP_SYS_RESOURCE))
             except KernelError as exc:  # Python's prlimit says EINVAL so
                 if exc.errno == errno.EINVAL:
                     raise ValueError("current limit exceeds maximum limit") from None
