@@ -54,7 +54,10 @@ class SyscallStops:
             self.sched.not_a_turn()   # a stop for the log alone
         task.ctx = ctx = SyscallContext(self, task, nr, args, regs)
         task.last_syscall = nr
-        if self.strace is not None:
+        if task.rerun:
+            # the same call again after its wait: its line goes on ("<... resumed>")
+            task.rerun = False
+        elif self.strace is not None:
             task.strace_call = self.strace.syscall_entry(task.tid, nr, args, task.mem,
                                                          self.clock.now_ns, sp=regs.rsp)
         if self.injector is None:

@@ -43,7 +43,7 @@ class Task:
                  "block", "wake", "expect_stop", "gone", "exiting", "native_parked",
                  "awaiting_initial", "child_tid_ptr", "pending", "injected",
                  "restart_syscall", "last_syscall", "park_mask",
-                 "strace_call", "strace_call_unfinished", "saved_regs", "clear_tid",
+                 "strace_call", "strace_call_unfinished", "rerun", "saved_regs", "clear_tid",
                  "saved_mem", "exits_alone", "first_regs", "spun", "spun_mark")
 
     def __init__(self, native: int, proc, tgid_native: int | None = None):
@@ -75,6 +75,7 @@ class Task:
         self.park_mask = 0        # blocked set while natively parked (sigsuspend's)
         self.strace_call = None   # the strace log's record of the call in progress
         self.strace_call_unfinished = False
+        self.rerun = False        # the call starts over after its wait (writeback.RERUN)
         self.saved_regs = None
         self.clear_tid = 0        # CLONE_CHILD_CLEARTID / set_tid_address word
         self.saved_mem = None     # (address, bytes) of the program's, put back at exit

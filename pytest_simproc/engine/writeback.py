@@ -84,6 +84,7 @@ class WriteBack:
         if kind == "sysexit" and task.result is RERUN:
             regs = task.regs
             task.result = None
+            task.rerun = True
             regs.rip -= 2
             regs.rax = task.ctx.nr
             pt.putregs(task.native, _RESTART, regs)

@@ -49,14 +49,36 @@ def handles(*names: str, when: tuple[int, frozenset[int]] | None = None):
 
     ``when=(index, values)``: the filter traps them only when argument ``index`` (its
     low 32 bits) is one of ``values``; the handler still sees every call when the
-    strace log traps them all, and passes the others on."""
+    strace log traps them all, and passes the others on. Families may each take some
+    values of one call (fcntl's F_SETOWN in owner.py, F_SETLKW in locks.py)."""
     def register(func):
         for name in names:
-            HANDLERS[_NUMBERS[name]] = func
-            if when is not None:
-                CONDITIONAL[_NUMBERS[name]] = (when[0], frozenset(when[1]))
+            nr = _NUMBERS[name]
+            if when is None:
+                HANDLERS[nr] = func
+                continue
+            index, values = when
+            if CONDITIONAL.get(nr, (index,))[0] != index:
+                raise ValueError(f"{name}: handlers trapped by different arguments")
+            table = _BY_VALUE.setdefault(nr, {})
+            table.update(dict.fromkeys(values, func))
+            CONDITIONAL[nr] = (index, frozenset(table))
+            HANDLERS[nr] = func if len(set(table.values())) == 1 else _by_value(index, table)
         return func
     return register
+
+
+# {nr: {argument value: handler}} of the calls several families take by value
+_BY_VALUE: dict[int, dict[int, object]] = {}
+
+
+def _by_value(index: int, table: dict):
+    from .outcome import Native
+
+    def dispatch(ctx, *args):
+        handler = table.get(args[index] & 0xFFFFFFFF)
+        return Native() if handler is None else handler(ctx, *args)
+    return dispatch
 
 
 def intercepted_numbers() -> frozenset[int]:

@@ -1,0 +1,168 @@
+"""File locks a program waits for: flock(2), fcntl(2) F_SETLKW and F_OFD_SETLKW.
+
+A program blocked natively on a lock that another process of the host holds would
+freeze the host: one process runs at a time, so the holder never gets to release it
+(``flock -c`` in two scripts, a daemon's pid-file lock, ``lockf(3)``). Each waiting
+call runs natively once without waiting (LOCK_NB added; F_SETLK or F_OFD_SETLK), so the
+kernel itself decides conflicts and takes the lock when it can. When it could not, the
+program is parked until the locks of that file change (its lines of /proc/locks,
+proc(5); the host looks when nothing else can run), and then runs the call again. A
+handler interrupts the wait with EINTR, or restarts it after SA_RESTART (signal(7)
+lists both calls among the restarted ones).
+
+F_SETLKW's deadlock check is the kernel's, made on the host's waiters: the request
+fails with EDEADLK when the process holding the conflicting lock waits, through a
+chain of parked F_SETLKW callers, for a lock the caller holds (fcntl(2); the kernel's
+posix_locks_deadlock follows at most 10 links). OFD locks and flock have no such check.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import struct
+
+from .args import s32, u32
+from .outcome import Block, Native
+from .registry import handles
+
+LOCK_SH, LOCK_EX, LOCK_NB = 1, 2, 4
+F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW = 6, 7, 37, 38
+F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
+_FLOCK = struct.Struct("<hh4xqqi4x")   # struct flock: type, whence, start, len, pid
+_MAX_LINKS = 10                        # fs/locks.c MAX_DEADLK_ITERATIONS
+_EOF = float("inf")
+
+# parked F_SETLKW callers: id(task) -> (its process's native pid, request)
+_posix_waiters: dict[int, tuple] = {}
+
+
+@handles("flock", when=(1, {LOCK_SH, LOCK_EX}))
+def flock(ctx, fd, operation, *_):
+    """A flock that may wait: LOCK_SH or LOCK_EX without LOCK_NB (the filter traps
+    only those; the strace log traps every one), run with LOCK_NB."""
+    if u32(operation) not in (LOCK_SH, LOCK_EX):
+        return Native()
+    return _gated(ctx, s32(fd), Native(regs={"rsi": u32(operation) | LOCK_NB}),
+                  (errno.EWOULDBLOCK,))
+
+
+@handles("fcntl", when=(1, {F_SETLKW, F_OFD_SETLKW}))
+def setlkw(ctx, fd, cmd, arg, *_):
+    """F_SETLKW and F_OFD_SETLKW, run as F_SETLK and F_OFD_SETLK (EACCES or EAGAIN on a
+    conflict, fcntl(2))."""
+    posix = s32(cmd) == F_SETLKW
+    native = Native(regs={"rsi": F_SETLK if posix else F_OFD_SETLK})
+    return _gated(ctx, s32(fd), native, (errno.EACCES, errno.EAGAIN),
+                  request_at=arg if posix else None)
+
+
+def _gated(ctx, fd: int, native: Native, would_wait: tuple, request_at=None) -> Native:
+    """Run ``native``; a ``would_wait`` error parks the caller until the file's locks
+    change, then the call runs again from its entry (``request_at``: F_SETLKW's struct
+    flock, checked for a deadlock first)."""
+    task = id(ctx.task)
+
+    def finished(c, result):
+        if -result not in would_wait:
+            return result
+        owner = c.task.tgid_native
+        where = file_of(owner, fd)
+        if where is None:
+            return result
+        if request_at is not None:
+            request = _request(c, owner, fd, where, request_at)
+            if request is not None:
+                if _deadlocks(c, owner, request):
+                    return -errno.EDEADLK
+                _posix_waiters[task] = (owner, request)
+        before = lines_of(where)
+
+        def cleanup():
+            _posix_waiters.pop(task, None)
+
+        return Block(retry=lambda _c: Native(), ready=lambda: lines_of(where) != before,
+                     restart=True, on_interrupt=lambda _c: -errno.EINTR, cleanup=cleanup)
+
+    native.on_exit = finished
+    return native
+
+
+def file_of(native_pid: int, fd: int):
+    """The "MAJOR:MINOR:INODE" that /proc/locks names ``fd``'s file by."""
+    try:
+        st = os.stat(f"/proc/{native_pid}/fd/{fd}")
+    except OSError:
+        return None
+    return f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+
+
+def _locks():
+    """/proc/locks as (kind, type, pid, file, start, end) for each lock held (not the
+    "->" lines of blocked waiters)."""
+    try:
+        with open("/proc/locks") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    held = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 8 or parts[1] == "->":
+            continue
+        end = _EOF if parts[7] == "EOF" else int(parts[7])
+        held.append((parts[1], parts[3], int(parts[4]), parts[5], int(parts[6]), end))
+    return held
+
+
+def lines_of(where: str) -> list:
+    return [lock for lock in _locks() if lock[3] == where]
+
+
+def _request(ctx, owner: int, fd: int, where: str, address: int):
+    """F_SETLKW's request as (file, write?, start, end) in absolute offsets, the way
+    fcntl(2) reads l_whence, l_start and l_len (a negative length ends before start)."""
+    kind, whence, start, length, _pid = _FLOCK.unpack(ctx.mem.read(address, _FLOCK.size))
+    try:
+        if whence == os.SEEK_CUR:
+            with open(f"/proc/{owner}/fdinfo/{fd}") as f:
+                start += int(f.readline().split()[1])
+        elif whence == os.SEEK_END:
+            start += os.stat(f"/proc/{owner}/fd/{fd}").st_size
+    except (OSError, IndexError, ValueError):
+        return None
+    if length > 0:
+        first, last = start, start + length - 1
+    elif length < 0:
+        first, last = start + length, start - 1
+    else:
+        first, last = start, _EOF
+    return where, kind == F_WRLCK, first, last
+
+
+def _blockers(request, owner: int, held) -> set:
+    """Native pids of the processes whose POSIX locks conflict with ``request``."""
+    where, write, first, last = request
+    return {pid for kind, type_, pid, file, start, end in held
+            if kind == "POSIX" and file == where and pid != owner
+            and start <= last and first <= end and (write or type_ == "WRITE")}
+
+
+def _deadlocks(ctx, owner: int, request) -> bool:
+    """Whether waiting for ``request`` would close a cycle: a conflicting lock's holder
+    waits in the host (F_SETLKW) on a lock whose holder ... is ``owner``."""
+    held = _locks()
+    waiting = {}
+    for task in ctx.engine.tasks.values():
+        entry = _posix_waiters.get(id(task))
+        if entry is not None and not task.gone:
+            waiting.setdefault(entry[0], []).append(entry[1])
+    frontier, seen = _blockers(request, owner, held), set()
+    for _link in range(_MAX_LINKS):
+        if owner in frontier:
+            return True
+        seen |= frontier
+        frontier = {blocker for pid in frontier for wanted in waiting.get(pid, ())
+                    for blocker in _blockers(wanted, pid, held)} - seen
+        if not frontier:
+            return False
+    return False

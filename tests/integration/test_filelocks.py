@@ -1,0 +1,63 @@
+"""Waits for file locks (syscalls/locks.py): flock(2), fcntl(2) F_SETLKW and
+F_OFD_SETLKW blocked natively, where the holder (another process of the host) never
+ran to release the lock and the watchdog killed the waiter. They now wait in the host
+until the holder unlocks, closes or exits, a handler interrupts them (EINTR, or a
+restart after SA_RESTART), or F_SETLKW's deadlock check fails them (EDEADLK, printed
+E#35); in virtual time, and in the strace log as one call "<unfinished ...>" then
+"<... resumed>", as strace shows a call that waited."""
+from __future__ import annotations
+
+import re
+
+from pytest_simproc import Exited, SimHost
+
+from .conftest import same_as_native
+
+EXPECTED = b"""\
+flock(LOCK_EX|LOCK_NB) while held = -1 EAGAIN
+flock(LOCK_EX), the holder unlocks = 0, waited about 1 s: 1
+child: exited 0
+flock(LOCK_EX|LOCK_NB) while held = -1 EAGAIN
+flock(LOCK_EX), the holder closes = 0, waited about 1 s: 1
+child: exited 0
+flock(LOCK_EX|LOCK_NB) while held = -1 EAGAIN
+flock(LOCK_EX), the holder exits = 0, waited about 1 s: 1
+child: exited 0
+flock(LOCK_SH) beside a shared holder = 0, at once: 1
+child: exited 0
+F_SETLK(10-19) beside 0-9 = 0
+F_SETLK(5-14) = -1 EAGAIN
+F_SETLKW(5-14), a handler runs = -1 EINTR, waited about 1 s: 1
+F_SETLKW(5-14), an SA_RESTART handler runs = 0, waited about 3 s: 1
+child: exited 0
+F_SETLKW(byte 1) held by a waiter for mine = -1 E#35
+child: F_SETLKW(byte 0) = 0
+child: exited 0
+F_OFD_SETLKW(whole file), the holder closes = 0, waited about 1 s: 1
+child: exited 0
+"""
+
+
+def test_file_lock_waits_as_natively(build):
+    report = same_as_native([build("filelocks")], EXPECTED)
+    assert report["host"]["unsupported_syscalls"] == []
+
+
+def test_a_lock_wait_is_one_call_in_the_strace_log(build):
+    with SimHost(strace="standard") as host:
+        p = host.spawn([build("filelocks")])
+        host.run()
+        lines = host.strace_lines()
+    assert p.exit_status == Exited(0)
+    waits = [line for line in lines if re.match(r"\d+ +flock\(\d+, LOCK_EX <unfinished", line)]
+    resumed = [line for line in lines if re.match(r"\d+ +<\.\.\. flock resumed>\) += 0$", line)]
+    # the three waits of LOCK_EX, each begun once and resumed once; the program's own
+    # LOCK_NB calls fail at once, as natively (the host's LOCK_NB is not in the log)
+    assert len(waits) == len(resumed) == 3, lines
+    assert sum("LOCK_EX|LOCK_NB) = -1 EAGAIN" in " ".join(line.split()) for line in lines) == 3
+    # the deadlock is found at once, with the host's F_SETLK's result turned EDEADLK
+    assert any(re.search(r"F_SETLKW, \{l_type=F_WRLCK, l_whence=SEEK_SET, l_start=1, "
+                         r"l_len=1\}\) += -1 EDEADLK", line) for line in lines), lines
+    # the F_SETLK and LOCK_NB calls the host made in their place are not the program's:
+    # the log has the program's 8 F_SETLK calls, as strace -f shows natively
+    assert sum("F_SETLK," in line for line in lines) == 8, lines
