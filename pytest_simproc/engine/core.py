@@ -190,6 +190,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.exclusive_edges = ExclusiveEdges()   # EPOLLEXCLUSIVE targets' wake-ups (epoll_ctl(2))
         self.sem_waits = SemWaits()     # semop callers waiting in the host (GETNCNT)
         self.ipc_stamps = IpcStamps()   # System V objects' last operators and times
+        self.fifos: dict = {}   # (st_dev, st_ino) -> its blocking opens (syscalls/fifos.py)
         # by id(table): every object of it a descriptor may still be (fdobjects.py)
         self._fd_objects: dict[int, list] = {}
         self._fd_sweep_at = 64

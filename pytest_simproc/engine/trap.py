@@ -128,7 +128,10 @@ class StopLoop:
                 outcome = block.on_timeout(ctx) if block.on_timeout else 0
             else:
                 outcome = self._call(block.retry, ctx)
-            self._apply(task, ctx, outcome)
+            # a call woken at its entry stop that now runs natively: its line ends
+            # when it returns ("<... resumed>")
+            self._apply(task, ctx, self._logged(task, outcome) if task.stop == "seccomp"
+                        else outcome)
             if task.block is not None:
                 return
         task.wake = None   # a wait without a call (a program's start-up) has ended

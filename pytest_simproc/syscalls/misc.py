@@ -8,7 +8,7 @@ import os
 import struct
 
 from ..trace.memory import in_user_space
-from . import cgroupfs, net, procfs, tty
+from . import cgroupfs, fifos, net, procfs, tty
 from .args import s32, u32
 from .outcome import Native
 from .procfs import native_with_path as _native_with_path
@@ -19,6 +19,8 @@ _RANDOM_DEVICES = (b"/dev/urandom", b"/dev/random")
 _MAX_RW_COUNT = 0x7FFFF000  # INT_MAX rounded down to a page: a read's longest
 _RANDOM_CHUNK = 1 << 16
 O_NOCTTY = 0o400
+# where the loader's and most configuration's opens go, and no FIFO is looked for
+_NO_FIFOS = (b"/usr/", b"/lib", b"/etc/", b"/proc/", b"/sys/")
 
 
 @handles("getrandom")
@@ -43,10 +45,12 @@ def getrandom(ctx, buf, length, flags, *_):
     return done
 
 
-def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None, flags: int):
+def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None, flags: int,
+          flags_reg: str | None = None):
     """open(2)/openat(2): /dev/urandom and /dev/random become a file of seeded bytes,
     /etc's name files the host's own (net), /proc/<pid> paths name the host's
-    processes (procfs), a terminal may become the controlling one (tty)."""
+    processes (procfs), a terminal may become the controlling one (tty), a FIFO's
+    blocking open waits in the host (fifos; ``flags_reg``: where the flags are)."""
     path = procfs.read_path(ctx, path_ptr)
     if path is None:
         return Native()  # the kernel will answer EFAULT or ENAMETOOLONG itself
@@ -60,6 +64,9 @@ def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None, flags: int):
             listed := cgroupfs.on_open(ctx, path, None if dirfd is None else s32(dirfd),
                                        u32(flags))) is not None:
         return _native_with_path(ctx, path_reg, listed)
+    if flags_reg is not None and not path.startswith(_NO_FIFOS) and (
+            waited := fifos.on_open(ctx, flags_reg, path, dirfd, flags)) is not None:
+        return waited
     if path.find(b"proc") < 0 and path[:1] == b"/":
         return Native()  # most opens: nothing to translate
     new = procfs.translate(ctx, path, dirfd)
@@ -72,12 +79,12 @@ def _open(ctx, path_reg: str, path_ptr: int, dirfd: int | None, flags: int):
 
 @handles("open")
 def open_(ctx, path, flags, *_):
-    return _open(ctx, "rdi", path, None, flags)
+    return _open(ctx, "rdi", path, None, flags, "rsi")
 
 
 @handles("openat")
 def openat(ctx, dirfd, path, flags, *_):
-    return _open(ctx, "rsi", path, dirfd, flags)
+    return _open(ctx, "rsi", path, dirfd, flags, "rdx")
 
 
 @handles("openat2")
