@@ -395,6 +395,7 @@ def test_a_poll_loop_of_tiny_sleeps_sees_what_a_reader_thread_read_at_once(pytes
         import time
 
         def test_expect_a_line_then_time_out():
+            started = time.time()  # before the program: its sleep surely starts later
             p = subprocess.Popen(["sh", "-c", "sleep 0.2; echo ready; exec cat"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             lines = queue.Queue()
@@ -408,7 +409,6 @@ def test_a_poll_loop_of_tiny_sleeps_sees_what_a_reader_thread_read_at_once(pytes
 
             thread = threading.Thread(target=reader, daemon=True)
             thread.start()
-            started = time.time()
             seen, got = None, b""
             while time.time() - started < (10 if seen is None else seen + 0.05):
                 try:
