@@ -183,8 +183,14 @@ class SignalDelivery:
                 task.restart_syscall = True
                 self._complete(task, -ERESTARTSYS)
             else:
-                self._complete(task, block.on_interrupt(ctx) if block.on_interrupt
-                               else -errno.EINTR)
+                result = block.on_interrupt(ctx) if block.on_interrupt else -errno.EINTR
+                shown = block.interrupted or (ERESTARTSYS if block.restart else None)
+                if result == -errno.EINTR and shown is not None:
+                    # the kernel's return as strace shows it; the program gets EINTR
+                    task.result = result
+                    self._log_exit(task, -shown)
+                else:
+                    self._complete(task, result)
         elif task.native_parked:
             self.sched.unpark(task)
             self.sched.add(task)

@@ -36,7 +36,7 @@ from ..trace.memory import in_user_space
 from ..trace.procstatus import fd_table_size
 from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec, s32,
                    u32)
-from .outcome import Block, Native
+from .outcome import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, Block, Native
 from .probe import (KIND_CHAR, KIND_FIFO, KIND_NEVER_WAITS, KIND_OTHER, KIND_PTY,
                     KIND_WRITTEN, NONBLOCKING, PTY_FITS, _never_waits, _probe, _Probe, look,
                     look_writing, once_nonblocking)
@@ -637,14 +637,18 @@ def _answer(ctx, attempt, deadline, probes, io_fds, check, on_timeout, sigmask_p
         for probe in probes:
             probe.close()
 
-    # poll/select/epoll_wait return EINTR after a handler, SA_RESTART or not (signal(7))
+    # poll/select/epoll_wait return EINTR after a handler, SA_RESTART or not (signal(7));
+    # the kernel's own return, before the handler: poll's restarts without a handler
+    # (restart_syscall), epoll's is EINTR itself
+    interrupted = (None if ctx.name.startswith("epoll") else
+                   ERESTART_RESTARTBLOCK if ctx.name == "poll" else ERESTARTNOHAND)
     mask = None
     if sigmask_ptr:
         # SIGKILL and SIGSTOP cannot be blocked (sigprocmask(2))
         mask = struct.unpack("<Q", ctx.mem.read(sigmask_ptr, 8))[0] & ~((1 << 8) | (1 << 18))
     return Block(retry=lambda c: attempt(c, deadline), deadline_ns=deadline,
                  on_timeout=efault_on_fault(on_timeout), io=io_fds, cleanup=close_all,
-                 sigmask=mask, sigmask_ptr=sigmask_ptr)
+                 sigmask=mask, sigmask_ptr=sigmask_ptr, interrupted=interrupted)
 
 
 def _poll(ctx, fds_ptr, nfds, deadline, sigmask_ptr=0):

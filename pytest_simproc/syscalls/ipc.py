@@ -33,7 +33,7 @@ from ..kernel.semwaits import INCREASE, ZERO, blocking_op
 from ..kernel.timers import REALTIME_SET
 from ..trace.maps import sysv_shmid_at
 from .args import Invalid, read_timespec, s32, u32
-from .outcome import Block, Native, scratch_copy
+from .outcome import ERESTARTNOHAND, Block, Native, scratch_copy
 from .probe import _probe, once_nonblocking
 from .registry import handles
 
@@ -148,6 +148,8 @@ def _sysv(ctx, native: Native, would_wait: int, state, key: int, timeout_ns=None
             return Block(retry=woken, ready=lambda: state(key) != before,
                          deadline_ns=deadline, on_timeout=lambda _c: ended(-errno.EAGAIN),
                          on_interrupt=lambda _c: ended(-errno.EINTR),
+                         # msgrcv and msgsnd's -ERESTARTNOHAND; semop's is EINTR itself
+                         interrupted=ERESTARTNOHAND if c.name in ("msgrcv", "msgsnd") else None,
                          cleanup=None if parked is None else parked(c))
         if rerun and result == -errno.EINVAL:
             return -errno.EIDRM  # removed while it waited (the id now names nothing)

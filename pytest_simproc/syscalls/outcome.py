@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
+# the kernel's restart codes (include/linux/errno.h), never seen by a program
+ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 514, 516
+
+
 @dataclass
 class Native:
     """Let the kernel run the call for real, possibly with rewritten argument registers.
@@ -39,6 +43,11 @@ class Block:
     on_timeout: Callable[[Any], int] | None = None
     restart: bool = False
     on_interrupt: Callable[[Any], int] | None = None
+    # what the kernel's call returns when a handler interrupts it, as strace shows it
+    # before the handler runs: ERESTARTSYS for a call SA_RESTART restarts (the
+    # default when ``restart``), ERESTARTNOHAND, ERESTART_RESTARTBLOCK; None: the
+    # program's EINTR itself (epoll_wait(2), semop(2), sigtimedwait(2))
+    interrupted: int | None = None
     # descriptors (the host's duplicates) and poll events that may end the wait
     io: list = field(default_factory=list)
     # releases what the call holds (duplicates) when the wait ends, however it ends

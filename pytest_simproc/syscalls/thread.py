@@ -14,7 +14,7 @@ from ..kernel.timers import REALTIME_SET
 from ..trace.maps import mapping_at
 from ..trace.memory import in_user_space
 from .args import einval_on_invalid, read_timespec, s32, u32
-from .outcome import Block
+from .outcome import ERESTART_RESTARTBLOCK, Block
 from .registry import handles
 from .time import CLOCK_MONOTONIC, CLOCK_REALTIME, clock_deadline
 
@@ -106,15 +106,17 @@ def _wait(ctx, addr, private, expected, deadline, bitset, realtime_at=None):
 
 
 def _queued(ctx, deadline, realtime_at, restart=False):
-    """The wait of a queued waiter. futex(2): a FUTEX_WAIT interrupted by a handler
-    returns EINTR (glibc retries); futex_waitv(2) restarts after SA_RESTART
-    (``restart``: the kernel's -ERESTARTSYS). A CLOCK_REALTIME timeout counts against the clock as
+    """The wait of a queued waiter. A handler interrupts it: a FUTEX_WAIT without a
+    timeout and futex_waitv(2) (``restart``) restart after SA_RESTART (the kernel's
+    -ERESTARTSYS; signal(7) lists FUTEX_WAIT since 2.6.22), a FUTEX_WAIT with one
+    returns EINTR (-ERESTART_RESTARTBLOCK, restarted only without a handler). A CLOCK_REALTIME timeout counts against the clock as
     set: a clock_settime past it ends the wait (ETIMEDOUT), one short of it moves it,
     and the waiter keeps its place in the queue."""
     engine, task = ctx.engine, ctx.task
     places = {}
+    restart = restart or deadline is None
     block = Block(deadline_ns=deadline, on_timeout=lambda c: -errno.ETIMEDOUT,
-                  restart=restart,
+                  restart=restart, interrupted=None if restart else ERESTART_RESTARTBLOCK,
                   cleanup=lambda: places.update(engine.futexes.cancel(task) or {}))
     if realtime_at is not None:
         def clock_set(c):

@@ -40,7 +40,7 @@ from ..trace.vdso import write_offsets
 from .args import (efault_on_fault, einval_on_invalid, pack_timespec, read_timespec,
                    read_timeval, s32, s64)
 from ..kernel.timens import PAGE_SIZE, parse_offsets
-from .outcome import Block, Native
+from .outcome import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, Block, Native
 from .registry import handles
 
 NSEC = 1_000_000_000
@@ -166,8 +166,9 @@ def times(ctx, buf, *_):
     return ctx.engine.clock.monotonic_ns // 10_000_000
 
 
-def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):
-    """Park until ``deadline_ns``; a handled signal ends it with EINTR and the time left."""
+def _sleep_until(ctx, deadline_ns: int, rem_ptr: int, absolute: bool = False):
+    """Park until ``deadline_ns``; a handled signal ends it with EINTR and the time left
+    (the kernel's ERESTART_RESTARTBLOCK, ERESTARTNOHAND for an ``absolute`` sleep)."""
     if deadline_ns <= ctx.now_ns:
         return 0
 
@@ -178,17 +179,19 @@ def _sleep_until(ctx, deadline_ns: int, rem_ptr: int):
         return -errno.EINTR
 
     # nanosleep is never restarted after a handler, SA_RESTART or not (signal(7))
-    return Block(deadline_ns=deadline_ns, on_timeout=lambda c: 0, on_interrupt=interrupted)
+    return Block(deadline_ns=deadline_ns, on_timeout=lambda c: 0, on_interrupt=interrupted,
+                 interrupted=ERESTARTNOHAND if absolute else ERESTART_RESTARTBLOCK)
 
 
-def _sleep_until_realtime(ctx, clock_id: int, value_ns: int, rem_ptr: int = 0):
+def _sleep_until_realtime(ctx, clock_id: int, value_ns: int, rem_ptr: int = 0,
+                          absolute: bool = False):
     """Park until realtime clock ``clock_id`` reads ``value_ns``: a clock_settime (or
     a leap second, for all but CLOCK_TAI; ADJ_TAI for CLOCK_TAI) meanwhile makes the
     sleep end sooner or later (clock_nanosleep(2) TIMER_ABSTIME)."""
-    block = _sleep_until(ctx, clock_deadline(ctx, clock_id, value_ns), rem_ptr)
+    block = _sleep_until(ctx, clock_deadline(ctx, clock_id, value_ns), rem_ptr, absolute)
     if isinstance(block, Block):
         block.keys = (REALTIME_SET,)
-        block.retry = lambda c: _sleep_until_realtime(c, clock_id, value_ns, rem_ptr)
+        block.retry = lambda c: _sleep_until_realtime(c, clock_id, value_ns, rem_ptr, absolute)
     return block
 
 
@@ -221,9 +224,9 @@ def clock_nanosleep(ctx, clock_id, flags, req, rem, *_):
     if flags & TIMER_ABSTIME:
         # the remaining time is not written for absolute sleeps (clock_nanosleep(2))
         if clock_id in REALTIME_CLOCKS:
-            return _sleep_until_realtime(ctx, clock_id, value)
+            return _sleep_until_realtime(ctx, clock_id, value, absolute=True)
         # a time since the boot, of the caller's namespace (time_namespaces(7))
-        return _sleep_until(ctx, clock_deadline(ctx, clock_id, value), 0)
+        return _sleep_until(ctx, clock_deadline(ctx, clock_id, value), 0, absolute=True)
     if clock_id == CLOCK_TAI:
         # only a relative CLOCK_REALTIME sleep is the kernel's CLOCK_MONOTONIC one
         # (POSIX's rule): a relative TAI sleep ends at a TAI time, and moves with it
