@@ -41,7 +41,7 @@ from ..kernel.sigstate import SigAction
 from ..syscalls.tty import native_terminal
 from ..trace.spawn import ADDR_NO_RANDOMIZE
 from . import sockets, threadwait
-from .routing import (_in_host_thread, _real_fdopen, _real_fork, _real_forkpty,
+from .routing import (_in_host_thread, _real_fdopen, _real_fork, _real_forkpty, _real_getpid,
                       _real_read, _real_waitpid, active_session, fd_ready, set_active)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -543,6 +543,12 @@ def _host_writers(session, fd: int) -> list[int]:
     if not _is_fifo(fd):
         return []
     link = f"pipe:[{os.fstat(fd).st_ino}]"
+    try:  # a named FIFO's descriptors link to its path
+        named = os.readlink(f"/proc/{_real_getpid()}/fd/{fd}")
+    except OSError:
+        named = link
+    if not named.startswith("/"):
+        named = link
     engine = session._host._engine
     writers = []
     for proc in engine.table.live():
@@ -552,7 +558,7 @@ def _host_writers(session, fd: int) -> list[int]:
                     for n in os.listdir(f"/proc/{native}/fd")]
         except OSError:  # it ended meanwhile
             continue
-        if link in held:
+        if link in held or named in held:
             writers.append(proc.pid)
     return writers
 

@@ -23,8 +23,8 @@ import threading
 import time as _time
 import types
 
-from . import (filelocks, gonepids, identity, modcopies, mpspawn, owngroup, pidcalls, pipes,
-               selfusage, sockets, threadwait, triowait, uvwait, zmqwait)
+from . import (filelocks, gonepids, identity, modcopies, mpspawn, owngroup, pidcalls,
+               pipes, selfusage, sockets, threadwait, triowait, uvwait, zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import REPLACED as _CLOCK_REPLACED

@@ -42,7 +42,7 @@ from ..kernel.tty import stat_fields
 from ..procview import (BOOT_LEAD_NS, HZ, NSEC, ProcView, with_stat_fields,
                         with_values)
 from ..syscalls.procfs import render_dir, write_rendered
-from . import forking, gonepids, identity, selfusage
+from . import fifos, forking, gonepids, identity, selfusage
 from .routing import (_caller_is_native, _in_host_thread, _real_getpid, active_session,
                       like_the_real)
 
@@ -502,7 +502,7 @@ def _sim_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=
         if own is not None:
             return own
     if found is None:
-        return _real_open(file, *args)
+        return fifos.opened(file, *args) or _real_open(file, *args)
     view, comps = found
     binary = mode in ("rb", "br")
     if ((binary and (encoding, errors, newline) == (None, None, None)
@@ -529,7 +529,8 @@ def _sim_open(file, mode="r", buffering=-1, encoding=None, errors=None, newline=
 def _sim_os_open(path, flags, mode=0o777, *, dir_fd=None):
     found = _view_for(path) if dir_fd is None else None
     if found is None:
-        return _real_os_open(path, flags, mode, dir_fd=dir_fd)
+        fd = None if dir_fd is not None else fifos.os_opened(path, flags, mode)
+        return _real_os_open(path, flags, mode, dir_fd=dir_fd) if fd is None else fd
     reading = flags & os.O_ACCMODE == os.O_RDONLY and not flags & (os.O_CREAT | os.O_TRUNC)
     return _call(_real_os_open, path, _routed(*found, path, reading), flags, mode)
 

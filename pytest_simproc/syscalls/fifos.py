@@ -61,10 +61,15 @@ def on_open(ctx, flags_reg: str, path: bytes, dirfd, flags: int):
     if not stat.S_ISFIFO(st.st_mode):
         return None
     inode = (st.st_dev, st.st_ino)
-    fifo = ctx.engine.fifos.setdefault(inode, _Fifo())
+    fifo = record(ctx.engine, inode)
     if flags & O_ACCMODE == O_RDONLY:
         return _reader(ctx, fifo, inode, flags_reg, flags)
     return _writer(ctx, fifo, inode, flags_reg, flags)
+
+
+def record(engine, inode) -> _Fifo:
+    """The host's record of the FIFO ``inode`` ((st_dev, st_ino))."""
+    return engine.fifos.setdefault(inode, _Fifo())
 
 
 def _seen_from_host(ctx, path: bytes, dirfd) -> bytes:
@@ -78,14 +83,14 @@ def _seen_from_host(ctx, path: bytes, dirfd) -> bytes:
 
 
 def _reader(ctx, fifo: _Fifo, inode, flags_reg: str, flags: int):
-    if fifo.waiting_writers or _held(ctx, inode, writing=True):
+    if fifo.waiting_writers or held(ctx.engine, inode, writing=True):
         return _opened_now(ctx, fifo, flags_reg, flags, reading=True)
     seen = fifo.writers_opened
     task = id(ctx.task)
     fifo.waiting_readers.add(task)
     return Block(retry=lambda c: _opened_now(c, fifo, flags_reg, flags, reading=True),
                  ready=lambda: (fifo.writers_opened != seen or bool(fifo.waiting_writers)
-                                or _held(ctx, inode, writing=True)),
+                                or held(ctx.engine, inode, writing=True)),
                  restart=True, on_interrupt=lambda _c: -errno.EINTR,
                  cleanup=lambda: fifo.waiting_readers.discard(task))
 
@@ -101,7 +106,7 @@ def _writer(ctx, fifo: _Fifo, inode, flags_reg: str, flags: int):
         fifo.waiting_writers.add(task)
         return Block(retry=lambda _c: Native(),   # the open again, from its entry
                      ready=lambda: (fifo.readers_opened != seen or bool(fifo.waiting_readers)
-                                    or _held(c, inode, writing=False)),
+                                    or held(c.engine, inode, writing=False)),
                      restart=True, on_interrupt=lambda _c: -errno.EINTR,
                      cleanup=lambda: fifo.waiting_writers.discard(task))
     return Native(regs={flags_reg: flags | O_NONBLOCK}, on_exit=finished)
@@ -132,11 +137,11 @@ def _made_blocking(ctx, fifo: _Fifo, fd: int, reading: bool) -> int:
     return fd
 
 
-def _held(ctx, inode, writing: bool) -> bool:
+def held(engine, inode, writing: bool) -> bool:
     """Whether a process of the host, or the one running it, holds the FIFO open for
     writing (``writing``) or for reading."""
     wanted = (O_WRONLY, 0o2) if writing else (O_RDONLY, 0o2)
-    pids = {t.tgid_native for t in list(ctx.engine.tasks.values()) if not t.gone}
+    pids = {t.tgid_native for t in list(engine.tasks.values()) if not t.gone}
     pids.add(os.getpid())
     for pid in pids:
         try:
