@@ -1111,6 +1111,23 @@ def pollfds_str(c, addr: int, count: int, mem, revents: bool) -> str:
     return "[" + ", ".join(out) + "]"
 
 
+SEM_FLAGS = Flags(((0o4000, "IPC_NOWAIT"), (0o10000, "SEM_UNDO")), "???")
+
+
+def SEMBUFS_IN(c, v, mem):
+    """semop(2)'s array of struct sembuf (sem_num, sem_op, sem_flg), nsops long."""
+    if not v:
+        return "NULL"
+    count = c.args[2] & 0xFFFFFFFF
+    n = min(count, MAX_ELEMENTS)
+    raw = mem.read(v, 6 * n)
+    out = ["{sem_num=%d, sem_op=%d, sem_flg=%s}" % (num, op, SEM_FLAGS(flg & 0xFFFF))
+           for num, op, flg in struct.iter_unpack("<Hhh", raw)]
+    if count > n:
+        out.append("...")
+    return "[" + ", ".join(out) + "]"
+
+
 def epoll_event_str(c, raw: bytes, off: int) -> str:
     events, data = struct.unpack_from("<IQ", raw, off)
     if c.det and data >= 0x100000000:
@@ -2291,6 +2308,8 @@ sc("exit_group", D)
 sc("wait4", PID, O(WAIT_STATUS), fl(WAIT_OPTIONS), O(WAIT_RUSAGE))
 sc("waitid", xv(WAITID_TYPES), D, O(SIGINFO), fl(WAIT_OPTIONS), O(RUSAGE))
 sc("kill", PID, SIG)
+sc("semop", D, SEMBUFS_IN, U)
+sc("semtimedop", D, SEMBUFS_IN, U, timespec_arg)
 sc("tkill", PID, SIG)
 sc("tgkill", PID, PID, SIG)
 sc("getpid", nf=True)

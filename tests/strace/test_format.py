@@ -565,3 +565,14 @@ def test_garbage_never_raises():
                 text = line(number, args, result, mem, det)
                 assert text.startswith(SYSCALLS[number][0] + "(")
                 assert text.isascii() and "\n" not in text
+
+
+def test_semop_arrays(mem):
+    """semop(2)/semtimedop(2)'s struct sembuf array, as strace decodes it (the call
+    used to show as two bare numbers: "0x7ffe..., 0x1")."""
+    ops = mem.put(struct.pack("<Hhh", 0, -1, 0) + struct.pack("<Hhh", 2, 1, 0o14000))
+    assert line("semtimedop", (7, ops, 2, 0), 0, mem) == (
+        "semtimedop(7, [{sem_num=0, sem_op=-1, sem_flg=0}, "
+        "{sem_num=2, sem_op=1, sem_flg=IPC_NOWAIT|SEM_UNDO}], 2, NULL) = 0")
+    assert line("semop", (7, ops, 1), -4, mem) == (
+        "semop(7, [{sem_num=0, sem_op=-1, sem_flg=0}], 1) = -1 EINTR (Interrupted system call)")
