@@ -47,11 +47,9 @@ def opened(file, mode, buffering, encoding, errors, newline, closefd, opener):
     if waited is None:
         return None
     fd = waited()
-    if reading:
-        hosted = forking.host_file(fd, mode, buffering, encoding, errors, newline, closefd,
-                                   None)
-        if hosted is not None:
-            return hosted
+    hosted = forking.host_file(fd, mode, buffering, encoding, errors, newline, closefd, None)
+    if hosted is not None:
+        return hosted
     return _real_open(fd, mode, buffering, encoding, errors, newline, closefd)
 
 

@@ -42,7 +42,8 @@ from ..syscalls.tty import native_terminal
 from ..trace.spawn import ADDR_NO_RANDOMIZE
 from . import sockets, threadwait
 from .routing import (_in_host_thread, _real_fdopen, _real_fork, _real_forkpty, _real_getpid,
-                      _real_read, _real_waitpid, active_session, fd_ready, set_active)
+                      _real_read, _real_waitpid, _real_write, active_session, fd_ready,
+                      set_active)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -432,9 +433,46 @@ def _wait_for_writers(fd) -> None:
             session.block(lambda: _ready(fd) or all(session._gone(w) for w in writers))
 
 
+def host_write(fd, data):
+    """``os.write`` of the test on a blocking pipe (or FIFO) that a process of the host
+    holds: natively the whole of ``data`` goes, while the reader drains it (pipe(7));
+    here what fits is written without blocking and the host runs until there is room
+    again. None when it is not such a write (the real call)."""
+    session = active_session()
+    if (session is None or session._closed or session._host is None or type(fd) is not int
+            or _in_host_thread() or not _blocking(fd) or not _is_fifo(fd)):
+        return None
+    view = memoryview(data).cast("B")
+    if len(view) <= select.PIPE_BUF and fd_ready(fd, select.POLLOUT):
+        return None   # it fits (POLLOUT: a page of room, pipe(7))
+    with session._lock:
+        readers = [] if session._closed else _host_writers(session, fd)
+    if not readers:
+        return None
+    done = 0
+    while done < len(view):
+        os.set_blocking(fd, False)
+        try:
+            done += _real_write(fd, view[done:])
+        except BlockingIOError:
+            pass
+        finally:
+            os.set_blocking(fd, True)
+        if done < len(view) and not session.block(
+                lambda: fd_ready(fd, select.POLLOUT) or all(session._gone(r) for r in readers)):
+            # the host can make no room by itself: the real write's wait, as natively
+            return done + _real_write(fd, view[done:])
+    return done
+
+
 class _HostPipeIO(io.FileIO):
-    """A pipe the test reads through a file object (``os.fdopen``): each read waits
-    for the host's writers as ``os.read`` does (FileIO's own reads are C calls)."""
+    """A pipe the test reads or writes through a file object (``os.fdopen``): each
+    read waits for the host's writers as ``os.read`` does, each write for its readers
+    as ``os.write`` does (FileIO's own calls are C calls)."""
+
+    def write(self, data):
+        written = host_write(self.fileno(), data)
+        return super().write(data) if written is None else written
 
     def readinto(self, buffer):
         _wait_for_writers(self.fileno())
@@ -473,17 +511,21 @@ def host_file(fd, mode, buffering, encoding, errors, newline, closefd, opener):
     whose reads wait for the host's writers, when ``fd`` is a pipe, a socket or a
     forkpty master of the test's host; None for anything else (the real call)."""
     session = active_session()
+    writing = mode in ("w", "wt", "tw", "wb", "bw", "a", "ab", "ba")
     if (session is None or session._closed or type(fd) is not int or opener is not None
-            or mode not in ("r", "rt", "tr", "rb", "br") or type(buffering) is not int
+            or mode not in ("r", "rt", "tr", "rb", "br") and not writing
+            or type(buffering) is not int
             or (buffering == 0 and "b" not in mode) or _in_host_thread()):
         return None
     master = _pty_masters.get(fd)
-    if not (master is not None and master[0] is session or _is_fifo(fd) or _is_socket(fd)):
+    if not (master is not None and master[0] is session or _is_fifo(fd)
+            or _is_socket(fd) and not writing):
         return None
-    raw = _HostPipeIO(fd, "r", closefd=closefd)
+    raw = _HostPipeIO(fd, "w" if writing else "r", closefd=closefd)
     if buffering == 0:
         return raw
-    buffered = io.BufferedReader(raw, buffering if buffering > 1 else io.DEFAULT_BUFFER_SIZE)
+    size = buffering if buffering > 1 else io.DEFAULT_BUFFER_SIZE
+    buffered = io.BufferedWriter(raw, size) if writing else io.BufferedReader(raw, size)
     if "b" in mode:
         return buffered
     text = io.TextIOWrapper(buffered, io.text_encoding(encoding), errors, newline,

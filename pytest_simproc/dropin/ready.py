@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from . import forking, sockets
-from .routing import (_in_host_thread, _real_poll, _real_read, active_session, fd_ready,
-                      waited_outside)
+from .routing import (_in_host_thread, _real_poll, _real_read, _real_write, active_session,
+                      fd_ready, waited_outside)
 
 if TYPE_CHECKING:
     from .session import DropinSession
@@ -115,6 +115,12 @@ def _sim_read(fd, n):
         elif end.readable() and not _in_host_thread() and forking._blocking(fd):
             wait_ready(session, lambda: fd_ready(fd, _POLLIN_LIKE), None, "os.read()")
     return _real_read(fd, n)
+
+
+def _sim_write(fd, data):
+    """A blocking write of the test to a pipe whose reader is in the host (forking.py)."""
+    written = forking.host_write(fd, data) if active_session() is not None else None
+    return _real_write(fd, data) if written is None else written
 
 
 # ------------------------------------------------------------------ select, poll, epoll
@@ -299,7 +305,7 @@ class _SimEpoll(_Registered):
 REPLACED = [(_select, "select", _real_select, _sim_select),
             (_select, "poll", _real_poll, _SimPoll),
             (_select, "epoll", _real_epoll, _SimEpoll),
-            (os, "read", _real_read, _sim_read)]
+            (os, "read", _real_read, _sim_read), (os, "write", _real_write, _sim_write)]
 # selectors took the real objects when it was imported: (class, attribute, fake)
 CLASS_ATTRIBUTES = [(selectors.SelectSelector, "_select", staticmethod(_sim_select)),
                     (selectors.PollSelector, "_selector_cls", _SimPoll),

@@ -41,6 +41,7 @@ _real_getpid = os.getpid
 _real_getppid = os.getppid
 _real_fork = os.fork
 _real_read = os.read
+_real_write = os.write
 _real_fdopen = os.fdopen
 _real_forkpty = os.forkpty
 _real_system = os.system

@@ -70,3 +70,42 @@ def test_fifos_between_the_test_and_its_programs(observed, args):
         # in the host: the test is its init, its programs from 1000, on the virtual clock
         for pid, child, now in seen:
             assert pid == 1 and child >= 1000 and 946684800 <= now < 946684800 + 60
+
+
+FEED = r"""
+import json
+import os
+import subprocess
+import time
+
+
+def test_feed_a_program_through_a_pipe():
+    r, w = os.pipe()
+    counter = subprocess.Popen(["wc", "-c"], stdin=r, stdout=subprocess.PIPE)
+    os.close(r)
+    assert os.write(w, b"x" * 300_000) == 300_000   # more than the pipe holds
+    with os.fdopen(w, "wb") as f:
+        f.write(b"y" * 200_000)
+    assert counter.communicate()[0].split() == [b"500000"]
+    print("OBSERVED", json.dumps([os.getpid(), counter.pid, time.time()]))
+
+
+def test_feed_a_program_through_a_fifo(tmp_path):
+    fifo = tmp_path / "in"
+    os.mkfifo(fifo)
+    counter = subprocess.Popen(["sh", "-c", f"wc -c < {fifo}"], stdout=subprocess.PIPE)
+    with open(fifo, "wb") as f:
+        f.write(b"z" * 1_000_000)
+    assert counter.communicate()[0].split() == [b"1000000"]
+    print("OBSERVED", json.dumps([os.getpid(), counter.pid, time.time()]))
+"""
+
+
+@pytest.mark.parametrize("args", [[], ["--simproc"]], ids=["native", "simproc"])
+def test_the_test_writes_more_than_a_pipe_holds(observed, args):
+    """The test's blocking write used to wait in the real call for a reader that the
+    host never ran (the test hung)."""
+    seen = observed(FEED, args, passed=2)
+    if args:
+        for pid, child, now in seen:
+            assert pid == 1 and child >= 1000 and 946684800 <= now < 946684800 + 60
