@@ -23,6 +23,9 @@ from ..kernel.rlimits import RLIM_INFINITY, RLIMIT_CPU, cpu_limit_signal
 from ..procview import ProcView
 from ..inject import Injector
 from ..scheduler import ChaosScheduler, Scheduler
+from ..strace.format import Call, begin_call
+from ..strace.log import StraceLog
+from ..strace.record import CallRecord, recorded_numbers
 from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
 from ..trace.procstatus import vm_hwm_kb
@@ -155,12 +158,10 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         if strace == "off":
             # the record of the calls that stop anyway (strace/record.py); None: every
             # call is logged
-            from ..strace.record import CallRecord
             self.strace_recorded = self._recorded_numbers()
             self.strace = CallRecord(self.strace_recorded, hostname=hostname)
             self._filter = prepared_filter(self._trapped_numbers(), CONDITIONAL)
         else:
-            from ..strace import StraceLog
             self.strace_recorded = None
             self.strace = StraceLog(mode=strace, directory=self.data_dir, hostname=hostname,
                                     start_ns=start_time_ns)
@@ -239,7 +240,6 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
     def _recorded_numbers(self) -> frozenset:
         """With logging off, what the record holds: the simulated calls, users' hooks and
         the calls fault-injection rules name (all trapped whatever the arguments)."""
-        from ..strace.record import recorded_numbers
         return recorded_numbers(self._watched_numbers())
 
     def describe_next(self, task: Task) -> str:
@@ -248,7 +248,6 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         ctx = task.ctx
         if ctx is None:
             return f"{task.tid} starts"
-        from ..strace.format import Call, begin_call
         call = Call(task.tid, ctx.nr, ctx.args, True, 0)
         try:
             begin_call(call, task.mem)

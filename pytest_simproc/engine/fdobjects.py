@@ -9,6 +9,7 @@ recognize it by (kcmp(2) KCMP_FILE) under any number, in any process."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import select
 
@@ -29,7 +30,6 @@ class SignalFd:
         self.mask, self.dup, self.readable = mask, dup, False
 
     def nonblocking(self) -> bool:
-        import fcntl
         return bool(fcntl.fcntl(self.dup, fcntl.F_GETFL) & os.O_NONBLOCK)
 
     def set_readable(self, flag: bool) -> None:

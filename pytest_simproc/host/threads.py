@@ -20,6 +20,8 @@ import time as _time
 from typing import TYPE_CHECKING
 
 from . import usage
+from ..syscalls import syscall_name
+from ..trace.ptrace_ops import tgkill
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -171,7 +173,7 @@ class _Watchdog:
         elif watch.asked != epoch and cpu - self._slice_start >= engine.preempt_after_ns:
             watch.asked = epoch   # before the signal: the tracer checks it at the stop
             try:
-                _tgkill(task.tgid_native, task.native, _signal.SIGSTOP)
+                tgkill(task.tgid_native, task.native, _signal.SIGSTOP)
             except OSError:
                 pass
         waited = now - since
@@ -272,13 +274,7 @@ def _process_cpu_ns(tgid: int) -> int | None:
         return None
 
 
-def _tgkill(tgid: int, tid: int, sig: int) -> None:
-    from ..trace.ptrace_ops import tgkill
-    tgkill(tgid, tid, sig)
-
-
 def _watchdog_message(task, waited: float, cpu: float) -> str:
-    from ..syscalls import syscall_name
     proc = task.proc
     last = syscall_name(task.last_syscall) if task.last_syscall is not None else "none"
     where = _native_activity(task.native)
@@ -301,7 +297,6 @@ def _native_state(native: int) -> str:
 
 def _native_activity(native: int) -> str:
     """What the native thread is doing, from /proc/PID/syscall (proc(5))."""
-    from ..syscalls import syscall_name
     try:
         with open(f"/proc/{native}/syscall") as f:
             fields = f.read().split()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import ipaddress
 import mmap
 import os
 import resource
@@ -1042,7 +1043,6 @@ def sockaddr_str(c, addr: int, length: int, mem) -> str:
         return '{%s, sin_port=htons(%d), sin_addr=inet_addr("%d.%d.%d.%d")}' % (
             fam, port, *data[4:8])
     if family == 10 and len(data) >= 28:
-        import ipaddress
         port, flow = struct.unpack_from(">HI", data, 2)
         scope = struct.unpack_from("<I", data, 24)[0]
         return ('{%s, sin6_port=htons(%d), sin6_flowinfo=htonl(%d), inet_pton(AF_INET6, "%s", '

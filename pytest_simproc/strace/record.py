@@ -29,6 +29,7 @@ from array import array
 from .format import MASK64, MEMORY_FREE_WHEN, TABLE, TAIL_DEPENDS_ON, Call, Spec, \
     begin_call, finish_call, has_exit_part, reads_memory, result_text, spec_for
 from .log import StraceLog
+from ..syscalls.registry import CONDITIONAL, HANDLERS, syscall_name, syscall_number
 
 # Event kinds: the low 4 bits of an event's first word.
 (_ENTER, _ENTER_TEXT, _EXIT, _EXIT_TEXT, _NORETURN, _SIGNAL, _STOPPED, _EXITED, _PROCESS,
@@ -48,7 +49,6 @@ _ALSO, _NOT = ("execve", "execveat"), ("rt_sigreturn",)
 def recorded_numbers(extra=()) -> frozenset:
     """The calls recorded with logging off: the families above (those the filter traps
     whatever their arguments) and ``extra`` (users' hooks, fault-injection rules)."""
-    from ..syscalls.registry import CONDITIONAL, HANDLERS, syscall_number
     key = (len(HANDLERS), len(CONDITIONAL))  # computed once per host otherwise (~0.1 ms)
     if _FAMILY_NUMBERS.get("key") != key:
         numbers = {nr for nr, func in HANDLERS.items()
@@ -121,7 +121,6 @@ class CallRecord:
 
     def recorded_names(self) -> frozenset:
         """The names of the calls this record holds (and no other)."""
-        from ..syscalls import syscall_name
         return frozenset(syscall_name(nr) for nr in self.numbers)
 
     def _text(self, text) -> int:
