@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
+from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
 from . import forking, gonepids, nativework, pidcalls, procfs, selfusage, threadwait, wakeups
 from .clock import VirtualClock
@@ -140,6 +141,7 @@ class DropinSession:
     _quiet_seen = None  # (entries, nativework.thread_states) when the test's threads were last quiet
     _limit = None  # the test's time limit, a timer the host's runs pause (timelimit.py)
     _limit_left = None  # while the session's work has it paused: its seconds left
+    _limit_holder = None  # the thread that paused it
     _counted_ns = 0  # virtual time about to pass that the limit counted in real time
 
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
@@ -428,35 +430,56 @@ class DropinSession:
     def _held(self):
         """The test's time limit does not count while the test's thread is in the
         session's own work (starting and closing it, spawning, signalling, running
-        the host): its real timer is paused (``_limit_left`` holds what is left), and
-        goes on after it with what is left."""
-        limit = self._limit
-        if limit is None or threading.get_ident() != self._ident or self._limit_left is not None:
+        the host), or a helper thread is while the test's thread waits natively (for
+        it, in ``join()`` say): its real timer is paused (``_limit_left`` holds what
+        is left, for the one thread that paused it), and goes on after it with what
+        is left."""
+        limit, me = self._limit, threading.get_ident()
+        if limit is None or self._limit_holder is not None or not self._waits_for(me):
             yield
             return
-        self._limit_left = limit.pause()
-        try:
+        with _HOLD_LOCK:
+            if self._limit_holder is not None:
+                me = None
+            else:
+                self._limit_holder = me
+        if me is None:
             yield
-        except BaseException:
+            return
+        try:
+            self._limit_left = limit.pause()
+            try:
+                yield
+            except BaseException:
+                left, self._limit_left = self._limit_left, None
+                if left is not None:
+                    limit.resume(max(left, 1e-6))  # (none left: it fires soon)
+                raise
             left, self._limit_left = self._limit_left, None
             if left is not None:
-                limit.resume(max(left, 1e-6))  # (none left: it fires soon)
-            raise
-        left, self._limit_left = self._limit_left, None
-        if left is not None:
-            limit.resume(left)
+                limit.resume(left)
+        finally:
+            self._limit_left = self._limit_holder = None
+
+    def _waits_for(self, me) -> bool:
+        """Whether the test waits for the session's work of thread ``me``: it is the
+        test's thread, or the test's thread sleeps (proc(5) state S) in a native wait."""
+        if me == self._ident:
+            return True
+        thread = threading._active.get(self._ident)
+        return thread is not None and _native_state(thread.native_id) == "S"
 
     def _limited(self, run, timeout) -> None:
         """``run(timeout)``, a move of the clock, within the test's time limit when
         the test's thread moves it: the timer paused (``_held``), the move cut where
         what is left of the limit runs out in virtual time, and what the move took
         counted; the limit fires at its end if none is left."""
-        if self._limit is None or threading.get_ident() != self._ident:
+        if self._limit is None:
             return run(timeout)
         with self._held():
             left = self._limit_left
-            if left is None:  # the timer does not run (it expired, or was cancelled)
-                return run(timeout)
+            if left is None or self._limit_holder != threading.get_ident():
+                return run(timeout)  # the timer runs or does not (it expired, or was cancelled)
             # time the limit counted in real time (outside_passed) is not counted twice
             start, counted = self._now_ns(), self._counted_ns
             due = start + round(left * 1e9) + counted
@@ -958,6 +981,7 @@ class DropinSession:
 
 
 _LAZY_LOCK = threading.RLock()
+_HOLD_LOCK = threading.Lock()  # the test's time limit is paused by one thread at a time
 _machinery_seen: tuple = ((), frozenset())   # (threads, the machinery's idents among them)
 
 

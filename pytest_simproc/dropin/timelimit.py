@@ -15,8 +15,9 @@ the rest less the run's virtual length (``resume``), or fires there if none is l
 what the real timer fires (the same handler, message and stack dump). Outside the
 host's runs the timer counts real time as natively: a test that computes, or hangs
 in a native wait, or waits for its other threads within a run, is caught in real
-time. A helper thread's run of the host (the test's thread is then blocked natively
-or computing) does not pause it: the limit fires in the test's thread only.
+time. A helper thread's run of the host pauses it only while the test's thread sleeps
+in a native wait (``join()`` of that helper, say), not while it computes; a limit
+that runs out there reaches the main thread as SIGALRM does natively.
 The run's limit (``--timeout``, the ini's ``timeout``, PYTEST_TIMEOUT) guards against
 hangs: it stays real, since a test's virtual hour of sleep is no hang (this package's
 own inner suites run under ``--timeout 120`` and sleep an hour).
@@ -100,8 +101,10 @@ class _SignalTimer:
         """Armed again with ``left`` seconds; none left: it fires now, here."""
         if left > 0:
             signal.setitimer(signal.ITIMER_REAL, left)
-        else:
+        elif threading.current_thread() is threading.main_thread():
             signal.raise_signal(signal.SIGALRM)  # its handler runs here (signal(7))
+        else:  # a helper thread's run: to the main thread, which it ends a wait of
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGALRM)
 
 
 class _ThreadTimer(threading.Timer):

@@ -163,12 +163,14 @@ def test_under_simproc_the_runs_limit_stays_a_guard_against_hangs(pytester):
 
 # A program making many calls its host answers (its parent's pid): natively 0.1-0.2 s,
 # traced 15-40 us a call (the tracer's stops), far above the 1 s limit; its virtual
-# time stays small. The other test never ends, between its programs' runs.
+# time stays small. Run by the test's thread, or by a thread the test joins (a helper
+# thread runs the host then). The last test never ends, between its programs' runs.
 TRACED = r"""
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -191,6 +193,23 @@ def test_a_program_that_makes_many_calls():
 
 
 @pytest.mark.timeout(1)
+def test_a_thread_runs_the_program_while_the_test_joins_it():
+    start = time.time()
+    seen = []
+
+    def work():
+        p = subprocess.Popen([sys.executable, "-c", ASKS_ITS_PARENT], stdout=subprocess.PIPE)
+        seen.append((p.pid, p.communicate()[0]))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    [(pid, out)] = seen
+    assert int(out) > 0
+    print("OBSERVED", json.dumps([pid, start, time.time() - start]))
+
+
+@pytest.mark.timeout(1)
 def test_computes_on_between_its_programs():
     start = time.time()
     runs = 0
@@ -207,12 +226,13 @@ def test_computes_on_between_its_programs():
 @pytest.mark.parametrize("simproc", [False, True], ids=["native", "simproc"])
 def test_a_limit_counts_the_programs_time_not_the_tracers(observed, simproc):
     args = ["--timeout-method=signal", "--simproc"] if simproc else ["--timeout-method=signal"]
-    (pid, start, elapsed), (runs, _, ran) = observed(
-        TRACED, args, passed=1, failed=1, lines=["*Timeout (>1.0s) from pytest-timeout*"])
-    assert runs > 0
+    *programs, (runs, _, ran) = observed(
+        TRACED, args, passed=2, failed=1, lines=["*Timeout (>1.0s) from pytest-timeout*"])
+    assert runs > 0 and len(programs) == 2
     if simproc:
         # in the host: its pids, its clock; the many calls took little of it
-        assert pid >= 1000 and HOST_EPOCH <= start < HOST_EPOCH + 60 and elapsed < 1
+        assert all(pid >= 1000 and HOST_EPOCH <= start < HOST_EPOCH + 60 and elapsed < 1
+                   for pid, start, elapsed in programs)
         # the loop ran past its limit: its programs' time and its own, real
         assert ran > 0
 
@@ -225,7 +245,10 @@ def test_under_simproc_the_thread_method_counts_the_programs_time_too(pytester):
                                            timeout=120)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*test_a_program_that_makes_many_calls OBSERVED*", "PASSED",
+                                 "*test_a_thread_runs_the_program_while_the_test_joins_it "
+                                 "OBSERVED*", "PASSED",
                                  "*test_computes_on_between_its_programs*+ Timeout +*"])
-    payload = [line for line in result.outlines if "OBSERVED " in line]
-    pid, start, elapsed = json.loads(payload[0].split("OBSERVED ", 1)[1])
-    assert pid >= 1000 and HOST_EPOCH <= start < HOST_EPOCH + 60 and elapsed < 1
+    payloads = [json.loads(line.split("OBSERVED ", 1)[1])
+                for line in result.outlines if "OBSERVED " in line]
+    assert all(pid >= 1000 and HOST_EPOCH <= start < HOST_EPOCH + 60 and elapsed < 1
+               for pid, start, elapsed in payloads[:2])
