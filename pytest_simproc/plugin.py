@@ -508,18 +508,19 @@ def pytest_runtest_setup(item):
     session.host_factory = lambda opts: _dropin_host(item, opts)
     item.stash[_DROPIN] = (session, expected)
     _WIDER.clear()
+    timelimit.arm(item, session)  # its start is the session's work (timelimit.py)
     try:
         session.start()
     except (TypeError, ValueError) as exc:
         del item.stash[_DROPIN]
         raise pytest.UsageError(f"{item.nodeid}: simproc marker: {exc}") from None
-    timelimit.arm(item, session)
 
 
 @pytest.hookimpl(wrapper=True, optionalhook=True)
 def pytest_timeout_set_timer(item, settings):
-    """pytest-timeout's limit of a drop-in test holds in virtual time too
-    (dropin/timelimit.py): its real timer alone let a test's virtual sleep run on."""
+    """pytest-timeout's limit of a drop-in test counts the test's time, real outside
+    its host and virtual inside (dropin/timelimit.py): its real timer alone let a
+    test's virtual sleep run on, and counted the tracer's work as the test's."""
     result = yield
     if _settings(item.config).dropin and "simhost" not in getattr(item, "fixturenames", ()):
         from .dropin import timelimit

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
+from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
 from . import forking, gonepids, nativework, pidcalls, procfs, selfusage, threadwait, wakeups
 from .clock import VirtualClock
@@ -45,6 +46,9 @@ _SETTLE = 0.02
 # Real waits of the test outside its host (routing.waited_outside) shorter than this
 # add up before they move the clock of a host (real seconds).
 _OUTSIDE_QUANTUM = 0.001
+# What is left of the test's time limit after a run cut at it, at most (seconds): the
+# clock before the host exists is float seconds since the epoch, exact to ~120 ns.
+_LIMIT_SLACK = 1e-6
 # Scheduler states of a thread that is not quiet (proc(5)): runnable, or in an
 # uninterruptible wait that ends by itself (a vfork(2) parent until its child execs,
 # a read from the disk).
@@ -135,7 +139,10 @@ class DropinSession:
     _threads_at_start: frozenset = frozenset()  # every thread there at start (threads_due)
     _outside = 0.0  # real seconds the test waited outside the host, not passed yet
     _quiet_seen = None  # (entries, nativework.thread_states) when the test's threads were last quiet
-    _alarm = None  # (virtual ns, fire): the test's time limit (testtimeout.py)
+    _limit = None  # the test's time limit, a timer the host's runs pause (timelimit.py)
+    _limit_left = None  # while the session's work has it paused: its seconds left
+    _limit_holder = None  # the thread that paused it
+    _counted_ns = 0  # virtual time about to pass that the limit counted in real time
 
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
         options = dict(host_options or {})
@@ -193,6 +200,10 @@ class DropinSession:
         if active_session() is not None:
             raise RuntimeError("a drop-in session is already active")
         self._ident = threading.get_ident()
+        with self._held():
+            return self._start()
+
+    def _start(self) -> "DropinSession":
         self._threads_at_start = frozenset(t.ident for t in threading.enumerate())
         # threads of the machinery that were there before the test: their time is real
         # (threads of the suite's code from earlier tests take part, as new ones do)
@@ -217,6 +228,10 @@ class DropinSession:
         """Restore everything, then close the host (no native process survives)."""
         if not self._started or self._closed:
             return
+        with self._held():
+            self._stop()
+
+    def _stop(self) -> None:
         selfusage.session_ending(self)
         if self._host is not None:
             # before the session's calls end: a thread of the test that a closing
@@ -356,11 +371,13 @@ class DropinSession:
         if self._host is None:
             self._now += ahead / 1e9
             return False
+        # (the test's time limit counted the reads in real time: the run is not
+        # _limited)
         if predicate is None:
-            self._run_plain(None, ahead / 1e9)
+            self._run_engine(None, ahead / 1e9)
             return False
         start = self._now_ns()
-        self._run_plain(predicate, ahead / 1e9)
+        self._run_engine(predicate, ahead / 1e9)
         left = start + ahead - self._now_ns()
         if left > 0:
             self._clock.give_back_ns(left)
@@ -396,38 +413,86 @@ class DropinSession:
         return False
 
     def _run_host(self, predicate, timeout, linger=0) -> None:
-        """``_run_steps``, with the calling thread as one of the host's drivers; the
-        test's thread stops at its time limit (``_alarm``) and has it fire."""
+        """``_run_steps``, with the calling thread as one of the host's drivers."""
         me = threading.get_ident()
-        timeout = self._to_alarm(timeout)
         self._drivers.append(me)
         try:
             self._run_steps(predicate, timeout, linger)
         finally:
             self._drivers.remove(me)
-        self._ring()
 
-    def set_alarm(self, deadline_ns: int | None, fire=None) -> None:
-        """The test's time limit (a timeout plugin's): once virtual time reaches
-        ``deadline_ns`` in a run or sleep of the test's thread, the run stops there and
-        ``fire()`` is called, once. None: no limit."""
-        self._alarm = None if deadline_ns is None else (deadline_ns, fire)
+    def set_limit(self, limit) -> None:
+        """The test's time limit (a timeout plugin's real timer, timelimit.py), or
+        None: the host's runs for the test's thread pause it (``_limited``)."""
+        self._limit = limit
 
-    def _to_alarm(self, timeout):
-        """``timeout`` (seconds, None: no limit), cut at the test's time limit when
-        the test's thread runs the host."""
-        if self._alarm is None or threading.get_ident() != self._ident:
-            return timeout
-        left = max(self._alarm[0] - self._now_ns(), 0) / 1e9
-        return left if timeout is None else min(timeout, left)
+    @contextlib.contextmanager
+    def _held(self):
+        """The test's time limit does not count while the test's thread is in the
+        session's own work (starting and closing it, spawning, signalling, running
+        the host), or a helper thread is while the test's thread waits natively (for
+        it, in ``join()`` say): its real timer is paused (``_limit_left`` holds what
+        is left, for the one thread that paused it), and goes on after it with what
+        is left."""
+        limit, me = self._limit, threading.get_ident()
+        if limit is None or self._limit_holder is not None or not self._waits_for(me):
+            yield
+            return
+        with _HOLD_LOCK:
+            if self._limit_holder is not None:
+                me = None
+            else:
+                self._limit_holder = me
+        if me is None:
+            yield
+            return
+        try:
+            self._limit_left = limit.pause()
+            try:
+                yield
+            except BaseException:
+                left, self._limit_left = self._limit_left, None
+                if left is not None:
+                    limit.resume(max(left, 1e-6))  # (none left: it fires soon)
+                raise
+            left, self._limit_left = self._limit_left, None
+            if left is not None:
+                limit.resume(left)
+        finally:
+            self._limit_left = self._limit_holder = None
 
-    def _ring(self) -> None:
-        """The test's time limit fires if the test's thread reached it."""
-        alarm = self._alarm
-        if (alarm is not None and threading.get_ident() == self._ident
-                and self._now_ns() >= alarm[0]):
-            self._alarm = None
-            alarm[1]()
+    def _waits_for(self, me) -> bool:
+        """Whether the test waits for the session's work of thread ``me``: it is the
+        test's thread, or the test's thread sleeps (proc(5) state S) in a native wait."""
+        if me == self._ident:
+            return True
+        thread = threading._active.get(self._ident)
+        return thread is not None and _native_state(thread.native_id) == "S"
+
+    def _limited(self, run, timeout) -> None:
+        """``run(timeout)``, a move of the clock, within the test's time limit when
+        the test's thread moves it: the timer paused (``_held``), the move cut where
+        what is left of the limit runs out in virtual time, and what the move took
+        counted; the limit fires at its end if none is left."""
+        if self._limit is None:
+            return run(timeout)
+        with self._held():
+            left = self._limit_left
+            if left is None or self._limit_holder != threading.get_ident():
+                return run(timeout)  # the timer runs or does not (it expired, or was cancelled)
+            # time the limit counted in real time (outside_passed) is not counted twice
+            start, counted = self._now_ns(), self._counted_ns
+            due = start + round(left * 1e9) + counted
+            try:
+                run((due - start) / 1e9 if timeout is None
+                    else min(timeout, (due - start) / 1e9))
+            finally:
+                now = self._now_ns()
+                self._counted_ns = max(counted - (now - start), 0)
+                self._limit_left = (due - now - self._counted_ns) / 1e9
+            if self._limit_left < _LIMIT_SLACK:
+                limit, self._limit_left = self._limit, None
+                limit.resume(0)  # it fires here
 
     def _run_steps(self, predicate, timeout, linger=0) -> None:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds
@@ -570,11 +635,16 @@ class DropinSession:
         ``linger``: once ``predicate()`` holds, the host runs up to that many steps
         more, and stops sooner when no program can run at the current instant (never
         moving the clock for it)."""
-        host = self.host
+        self.host  # noqa: B018 (made at the first run)
         if self._catch_up(predicate):
             if not linger:
                 return
             timeout = 0  # it lingers at the instant the catch-up stopped
+        self._limited(lambda limit: self._run_engine(predicate, limit, linger), timeout)
+
+    def _run_engine(self, predicate, timeout, linger=0) -> None:
+        """``_run_plain`` once the host's clock has caught up with the test's."""
+        host = self._host
         engine = host._engine
         feeding = bool(self._feeders)
         if feeding:
@@ -662,9 +732,13 @@ class DropinSession:
         host's programs run for as long, if there is a host."""
         if self._host is None:
             self._catch_up()  # it starts at the test's time
-            self._now += self._to_alarm(seconds)
-            self._after_run()
-            self._ring()
+
+            def move(seconds):
+                self._now += seconds
+            try:
+                self._limited(move, seconds)
+            finally:
+                self._after_run()
             return
         # it starts at the test's time, which its clock's reads moved on: one run
         # covers both (a run of its own cost a crossing to the tracer)
@@ -690,7 +764,12 @@ class DropinSession:
             if self._closed or self._host is not None and self._outside < _OUTSIDE_QUANTUM:
                 return
             seconds, self._outside = self._outside, 0.0
-            self._pass_time(seconds)
+            # the test's time limit counted these seconds in real time (timelimit.py)
+            self._counted_ns = round(seconds * 1e9)
+            try:
+                self._pass_time(seconds)
+            finally:
+                self._counted_ns = 0
 
     def thread_sleep(self, seconds) -> bool:
         """``time.sleep`` in a thread of the suite's code, once the host exists: virtual
@@ -854,7 +933,7 @@ class DropinSession:
 
     @selfusage.machinery
     def kill(self, pid: int, sig) -> None:
-        with self._lock:
+        with self._held(), self._lock:
             if int(sig) == 0:  # does it exist?
                 exists = self._has_group(-pid) if pid < 0 else self._exists(pid)
                 if not exists:
@@ -864,7 +943,7 @@ class DropinSession:
 
     @selfusage.machinery
     def killpg(self, pgid: int, sig) -> None:
-        with self._lock:
+        with self._held(), self._lock:
             if int(sig) == 0:
                 if not self._has_group(pgid):
                     raise ProcessLookupError(errno.ESRCH, os.strerror(errno.ESRCH))
@@ -887,7 +966,7 @@ class DropinSession:
     @selfusage.machinery(blocks=True)
     def spawn(self, popen: SimPopen, stdin) -> None:
         """Spawn ``popen``'s program now, with ``stdin`` (None, bytes or an fd)."""
-        with self._lock:
+        with self._held(), self._lock:
             self._spawn_locked(popen, stdin)
 
     def _spawn_locked(self, popen: SimPopen, stdin) -> None:
@@ -902,6 +981,7 @@ class DropinSession:
 
 
 _LAZY_LOCK = threading.RLock()
+_HOLD_LOCK = threading.Lock()  # the test's time limit is paused by one thread at a time
 _machinery_seen: tuple = ((), frozenset())   # (threads, the machinery's idents among them)
 
 
