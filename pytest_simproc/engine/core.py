@@ -16,6 +16,7 @@ from ..kernel.clock import CpuBurst, EventQueue
 from ..kernel.futex import FutexTable
 from ..kernel.ntp import NtpState
 from ..kernel.timens import TimeNamespaces
+from ..kernel.uts import UtsNamespaces
 from ..kernel.sigstate import SignalDispositions
 from ..kernel.timers import TimerTable
 from ..kernel import rusage
@@ -28,7 +29,7 @@ from ..strace.log import StraceLog
 from ..strace.record import CallRecord, recorded_numbers
 from ..syscalls.outcome import Block
 from ..syscalls import CONDITIONAL, UNSUPPORTED, intercepted_numbers, syscall_number
-from ..trace.procstatus import vm_hwm_kb
+from ..trace.procstatus import uts_key, vm_hwm_kb
 from ..trace.seccomp import prepared_filter
 from ..trace.vdso import image as vdso_image, take_page
 from .decode import SyscallStops
@@ -134,6 +135,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self._cpu_armed = self.timers.cpu_armed
         # time namespaces, the NTP state and its leap-second event (syscalls/time.py)
         self.timens = TimeNamespaces()
+        self.uts = UtsNamespaces(hostname, uts_key(os.getpid()))
         self.ntp = NtpState(self.clock.realtime_ns)
         self.timers.ns_offset = self.clock_offset_ns
         self.leap_event = None

@@ -151,6 +151,7 @@ class Lifecycle:
         image = self.vdso_images.get(parent.pid)
         if image is not None:
             self.vdso_images[child.pid] = image
+        self.uts.fork(parent.pid, child.pid)
         if (self.timens.active or fork.flags & CLONE_NEWTIME) and self.timens.fork(
                 parent.pid, child.pid, shares_memory=bool(fork.flags & CLONE_VM),
                 new=bool(fork.flags & CLONE_NEWTIME)):
@@ -311,6 +312,7 @@ class Lifecycle:
         result = self.table.exit(pid, state, self.clock.now_ns, parent_autoreaps=autoreap)
         self.timers.exit(pid)
         self.timens.exit(pid)
+        self.uts.exit(pid)
         self.vdso_images.pop(pid, None)
         if self.strace is not None:
             self._log_process_end(pid, info, state)

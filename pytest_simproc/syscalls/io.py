@@ -77,7 +77,7 @@ def _gated(ctx, fd: int, events: int, on_ready=None, probe=None):
         probe = _probe(ctx, s32(fd))
         if probe is None:
             return Native()  # EBADF and friends: the kernel answers
-    if _never_waits(probe.stat):
+    if _never_waits(probe.stat) or not probe.opened_for(events):
         probe.close()
         return Native()
     if probe.nonblocking or probe.revents(events):
@@ -231,6 +231,9 @@ def read(ctx, fd, buf, count, *_):
     probe = None
     if ctx.proc.ctty is not None:  # the controlling terminal's job control (syscalls/tty.py)
         probe = _probe(ctx, s32(fd))
+        if probe is not None and not probe.opened_for(POLLIN):
+            probe.close()
+            return Native()   # EBADF comes before the terminal's job control
         checked = terminal_io(ctx, s32(fd), False, _device(probe))
         if isinstance(checked, int):
             _close(probe)
@@ -440,6 +443,9 @@ def _terminal_write(ctx, fd, segments_of):
     typed = probe = None
     if ctx.proc.ctty is not None or any_modelled(ctx.table):
         probe = _probe(ctx, s32(fd))
+        if probe is not None and not probe.opened_for(POLLOUT):
+            probe.close()
+            return Native()   # EBADF comes before the terminal's job control
         device = _device(probe)
         checked = terminal_io(ctx, s32(fd), True, device)
         if isinstance(checked, int):

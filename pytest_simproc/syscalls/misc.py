@@ -7,12 +7,16 @@ import errno
 import os
 import struct
 
+from ..kernel.errors import KernelError
+from ..kernel.uts import DOMAINNAME, HOST_NAME_MAX, HOSTNAME
 from ..trace.memory import in_user_space
+from ..trace.procstatus import uts_key
 from . import cgroupfs, fifos, net, procfs, tty
 from .args import s32, u32
 from .outcome import Native
 from .procfs import native_with_path as _native_with_path
 from .registry import handles
+from .time import CAP_SYS_ADMIN, capable
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 _RANDOM_DEVICES = (b"/dev/urandom", b"/dev/random")
@@ -21,6 +25,7 @@ _RANDOM_CHUNK = 1 << 16
 O_NOCTTY = 0o400
 # where the loader's and most configuration's opens go, and no FIFO is looked for
 _NO_FIFOS = (b"/usr/", b"/lib", b"/etc/", b"/proc/", b"/sys/")
+_SETHOSTNAME = 170   # x86_64; setdomainname is 171
 
 
 @handles("getrandom")
@@ -100,16 +105,36 @@ def openat2(ctx, dirfd, path, how, size, *_):
 @handles("uname")
 def uname(ctx, buf, *_):
     real = os.uname()
-    fields = (real.sysname, ctx.engine.hostname, real.release, real.version, real.machine,
-              "(none)")
+    hostname, domainname = _uts_names(ctx)
+    fields = (real.sysname, hostname, real.release, real.version, real.machine, domainname)
     ctx.mem.write(buf, b"".join(struct.pack("65s", f.encode()[:64]) for f in fields))
     return 0
 
 
+def _uts_names(ctx):
+    return ctx.engine.uts.names(ctx.proc.pid, uts_key(ctx.task.native))
+
+
 @handles("sethostname", "setdomainname")
-def sethostname(ctx, *_):
-    # The real machine's name is not the host's to change.
-    return -errno.EPERM
+def sethostname(ctx, name, length, *_):
+    # kernel/sys.c: EPERM without CAP_SYS_ADMIN, EINVAL for a negative length or one
+    # past __NEW_UTS_LEN, then EFAULT; kernel/uts.py keeps the names (the machine's
+    # namespace's are not the host's to change: EPERM)
+    if not capable(ctx, CAP_SYS_ADMIN):
+        return -errno.EPERM
+    if not 0 <= s32(length) <= HOST_NAME_MAX:
+        return -errno.EINVAL
+    try:
+        raw = ctx.mem.read(name, s32(length)) if s32(length) else b""
+    except OSError:
+        return -errno.EFAULT
+    which = HOSTNAME if ctx.nr == _SETHOSTNAME else DOMAINNAME
+    try:
+        ctx.engine.uts.set(ctx.proc.pid, uts_key(ctx.task.native), which,
+                           raw.decode("utf-8", "surrogateescape"))
+    except KernelError as exc:
+        return -exc.errno
+    return 0
 
 
 @handles("getcpu")

@@ -84,6 +84,16 @@ class _Probe:
         finally:
             fcntl.fcntl(self.fd, fcntl.F_SETFL, self.flags)
 
+    def opened_for(self, events: int) -> bool:
+        """A read (POLLIN) or write (POLLOUT) may use this description: else it fails
+        with EBADF at once, whatever the file (read(2), write(2): "not open for
+        reading/writing"; O_PATH for neither), and never waits."""
+        if self.flags & os.O_PATH:
+            return not events & (select.POLLIN | select.POLLOUT)
+        mode = self.flags & os.O_ACCMODE
+        return not (events & select.POLLIN and mode == os.O_WRONLY
+                    or events & select.POLLOUT and mode == os.O_RDONLY)
+
     def revents(self, events: int) -> int:
         poller = _poll()
         poller.register(self.fd, events)
@@ -138,7 +148,8 @@ def look(engine, task, fd: int, events: int) -> int:
     """The task's descriptor ``fd`` at a glance, for the calls that stop at every
     use: -errno when it cannot be duplicated (EBADF: not open), else its poll(2)
     revents for ``events`` (0 for a file that never waits) | its KIND_* << 16 |
-    NONBLOCKING. The duplicate is closed at once (trace/_fdlook.c)."""
+    NONBLOCKING (KIND_NEVER_WAITS too for a description not opened for ``events``:
+    the read or write fails with EBADF). The duplicate is closed at once (trace/_fdlook.c)."""
     pidfd = engine._pidfd(task.tgid_native)
     if pidfd is None:
         return -errno.ESRCH
@@ -182,7 +193,7 @@ def _is_pty(rdev) -> bool:
 
 def _looked(probe: _Probe, events: int, refusal=None) -> int:
     mode = probe.mode
-    if _never_waits(probe.stat):
+    if not probe.opened_for(events) or _never_waits(probe.stat):
         kind = KIND_NEVER_WAITS
     elif stat.S_ISCHR(mode):
         kind = KIND_PTY if _is_pty(probe.stat.st_rdev) else KIND_CHAR

@@ -11,7 +11,8 @@
  * look(pidfd, fd, events) -> int: -errno when the descriptor cannot be duplicated
  * (EBADF: not open), else revents | kind << 16 | O_NONBLOCK set << 20, where revents
  * is a poll(2) with no timeout for ``events`` (0 for a file that never waits) and
- * kind one of the KIND_* below (syscalls/probe.py has the same numbers).
+ * kind one of the KIND_* below (syscalls/probe.py has the same numbers); a
+ * description not open for the direction of ``events`` is KIND_NEVER_WAITS (EBADF).
  *
  * look(pidfd, fd, POLLOUT, pid, address, count, refused, masters) looks at the
  * descriptor of a blocking write(2) of ``count`` bytes at ``address`` (in process
@@ -87,6 +88,18 @@ static int is_pty(dev_t rdev)
     return (major(rdev) >= 136 && major(rdev) <= 143) || is_pty_master(rdev);
 }
 
+/* A read (POLLIN) or write (POLLOUT) may use a description opened with ``flags``:
+ * else it fails with EBADF at once, whatever the file (read(2), write(2): "not open
+ * for reading/writing"; O_PATH for neither), so it never waits. */
+static int opened_for(int flags, short events)
+{
+    int mode = flags & O_ACCMODE;
+
+    if (flags & O_PATH)
+        return !(events & (POLLIN | POLLOUT));
+    return !((events & POLLIN) && mode == O_WRONLY) && !((events & POLLOUT) && mode == O_RDONLY);
+}
+
 /* the write of ``put`` through ``dup`` (whose flags are ``flags``) without sleeping:
  * the count written, or -1 */
 static ssize_t put_through(int dup, int flags, const struct put *put)
@@ -121,7 +134,8 @@ static long look_at(int pidfd, int fd, short events, const struct put *put)
         close(dup);
         return out;
     }
-    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+    if (!opened_for(flags, events)
+        || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
         kind = KIND_NEVER_WAITS;
     else if (S_ISCHR(st.st_mode))
         kind = mem_device_never_waits(st.st_rdev) ? KIND_NEVER_WAITS

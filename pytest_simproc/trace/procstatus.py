@@ -1,8 +1,11 @@
 """Fields of a native thread's /proc status file (proc(5)): the hexadecimal signal
 sets (SigBlk, SigPnd, ShdPnd) and capability sets (CapEff, CapPrm, CapInh), and the
 user and group ids (Uid, Gid: real, effective, saved, filesystem), the size of the descriptor
-table (FDSize) and the resident set's high-water mark (VmHWM)."""
+table (FDSize) and the resident set's high-water mark (VmHWM); and, beside it, the UTS
+namespace a thread is in (/proc/TID/ns/uts)."""
 from __future__ import annotations
+
+import os
 
 
 def _fields(tgid: int, tid: int, names: tuple[bytes, ...]) -> dict[bytes, list[bytes]]:
@@ -54,3 +57,13 @@ def vm_hwm_kb(pid: int | None) -> int:
         return 0
     found = _fields(pid, pid, (b"VmHWM",))
     return int(found[b"VmHWM"][0]) if b"VmHWM" in found else 0
+
+
+def uts_key(tid: int):
+    """The UTS namespace thread ``tid`` is in, as a key (the device and inode of its
+    /proc/TID/ns/uts, namespaces(7)); None when the thread is gone."""
+    try:
+        st = os.stat(f"/proc/{tid}/ns/uts")
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

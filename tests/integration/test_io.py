@@ -10,7 +10,7 @@ import textwrap
 
 from pytest_simproc import Exited, SimHost
 
-from .conftest import later_by_startups
+from .conftest import later_by_startups, same_as_native
 
 START = 946684800
 PY = os.path.realpath(sys.executable)
@@ -254,3 +254,13 @@ def test_files_that_never_make_a_call_wait_are_told_apart_by_their_stat(tmp_path
             os.close(fd)
         sock_a.close()
         sock_b.close()
+
+
+def test_a_read_or_write_against_the_descriptors_direction_fails_at_once(build):
+    """read(2)/write(2): EBADF when the descriptor is not open for reading/writing.
+    The host parked such a call until the file was ready for it (a pipe's read end
+    never polls writable), so LTP's pipe03 hung (tests/programs/wrong_direction.c)."""
+    calls = ["write(read end)", "read(write end)", "writev(read end)", "readv(write end)",
+             "read(fifo O_WRONLY)", "read(fifo O_PATH)", "write(fifo O_PATH)"]
+    same_as_native([build("wrong_direction")],
+                   b"".join(b"%s -1 EBADF\n" % c.encode() for c in calls))
