@@ -18,6 +18,17 @@ fake), not the machine's. And a test that sets CLOCK_REALTIME (``time.clock_sett
 as CPython's test_time does) sets its host's, whose date it reads: the session's clock
 keeps the offset (``VirtualClock.move_to``) and the monotonic clocks stay. A real
 clock_settime there would set the machine to the host's date.
+
+A freezer of the test's own (``freeze_time`` as decorator or context manager, with
+``tick``, ``auto_tick_seconds``, ``move_to``, ``tick()``) goes on top of the stack and
+freezes what the test reads through freezegun, as natively. Everything natively left
+to the machine's clock is its host's, the test's real clock: its programs (other
+processes) read the host's clock, never the frozen date; time.sleep and the programs'
+waits move the host's clock on while the test stays frozen; ``time.clock_gettime``,
+which freezegun does not fake, reads the host's clock (``wall_clock_ns``), as the
+programs do; a ``tick=True`` freezer counts from the host's clock (``_HostTicking``),
+so a ``time.sleep(2)`` under it moves it 2 s; and leaving the freezer gives the test
+the session's clock again, moved on by what happened while frozen.
 """
 from __future__ import annotations
 
@@ -144,6 +155,7 @@ class _Dormant:
                              tz_offset=offset / 3600, ignore=[""], real_asyncio=True)
         freeze.start()
         _keep_own_loop_clocks(freeze)
+        _HostTicking.install(api)
         api.ignore_lists[-1] = ("",)   # every module: the real time
         if type(_datetime) is types.ModuleType:
             _datetime.__class__ = _DatetimeModule
@@ -157,6 +169,7 @@ class _Dormant:
         if freeze is not None:
             freeze.modules_at_start = set(sys.modules)  # none to put back (see above)
             freeze.stop()
+            _HostTicking.uninstall()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
 
@@ -182,6 +195,7 @@ def stop_dormant() -> None:
 _tz_cache: dict[float, _datetime.timedelta] = {}
 
 _EPOCH = _datetime.datetime(1970, 1, 1)
+_MICROSECOND = _datetime.timedelta(microseconds=1)
 _TRANSPARENT: set = set()  # the code of this module's fakes: not the reader's frames
 
 
@@ -232,27 +246,39 @@ _REALTIME_IDS = frozenset({0, 5, 8})
 _SINCE_BOOT_IDS = frozenset({1, 4, 6, 7, 9})
 
 
+def session_clock(stack) -> VirtualClock | None:
+    """The session's clock in freezegun's stack ``stack``, under any freezer of the
+    test's own (the topmost: a forked child's stack holds its parent's below)."""
+    for factory in reversed(stack):
+        if isinstance(factory, VirtualClock):
+            return factory
+    return None
+
+
 @_transparent
 def wall_clock_ns(clock_id: int, depth: int = 1) -> int | None:
     """What ``time.clock_gettime_ns(clock_id)`` reads to the frame ``depth`` up (1:
     this function's caller): the session's time (the date, or since the boot) where
-    freezegun gives the caller the session's time; None for the machine's clock
-    (another clock, no session's clock on top, a caller freezegun gives the real
-    time)."""
+    a session's clock is in freezegun's stack; None for the machine's clock (another
+    clock, no session's clock, a caller of the machinery, whose time is real).
+
+    Under a freezer of the test's own, which natively leaves clock_gettime to the
+    machine's clock, the test reads its host's clock, as its programs do."""
     if clock_id not in _REALTIME_IDS and clock_id not in _SINCE_BOOT_IDS:
         return None
     api = sys.modules.get("freezegun.api")
     if api is None or not api.freeze_factories:
         return None
     top = api.freeze_factories[-1]
-    if not isinstance(top, VirtualClock):
+    clock = top if isinstance(top, VirtualClock) else session_clock(api.freeze_factories)
+    if clock is None:
         return None
-    ignored = api.ignore_lists[-1] if api.ignore_lists else ()
     caller = sys._getframe(depth).f_globals.get("__name__") or ""
-    if ignored and caller.startswith(tuple(ignored)):
+    if _Dormant.ignore and caller.startswith(_Dormant.ignore):
         return None
-    now = (top() - _EPOCH) // _datetime.timedelta(microseconds=1) * 1000
-    return now - top.boot_ns if clock_id in _SINCE_BOOT_IDS else now
+    if clock_id in _SINCE_BOOT_IDS:
+        return clock.host_ns() - clock.boot_ns
+    return clock.host_ns()
 
 
 def _frozen_at(now: float) -> _datetime.datetime:
@@ -331,10 +357,19 @@ class VirtualClock:
         api.tick_flags.append(False)
 
     def __call__(self) -> _datetime.datetime:
+        return self.host()
+
+    def host(self) -> _datetime.datetime:
+        """The host's time as the test reads it (naive UTC), a read by the suite's
+        code in the test's own thread costing ``READ_COST_NS``."""
         reads = self.reads
         if threading.get_ident() == self._owner and _read_by_suite_code():
             self.reads = reads + 1
         return _frozen_at(self.now) + reads * _READ_COST + self._offset
+
+    def host_ns(self) -> int:
+        """``host()`` in ns since the epoch."""
+        return (self.host() - _EPOCH) // _MICROSECOND * 1000
 
     def count_read(self) -> int:
         """A read by the test's thread that no fake sees (libuv's clock, in C), which
@@ -384,6 +419,54 @@ class VirtualClock:
             api.call_stack_inspection_limit = self._stack_limit
             if not _Dormant.persist:
                 _Dormant.stop()
+
+
+for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock.host_ns):
+    _transparent(_method)
+
+
+class _HostTicking:
+    """freezegun's factory of a ``freeze_time(..., tick=True)`` started in a test
+    (its TickingDateTimeFactory, which the session's start puts in its place): it
+    counts the time since its start on the host's clock when a session's clock was
+    in the stack at its start, since the test's real time is its host's (a
+    ``time.sleep(2)`` under it moves it 2 s, as natively); on the machine's clock
+    otherwise, as freezegun does."""
+    real = None
+
+    @classmethod
+    def install(cls, api) -> None:
+        base = api.TickingDateTimeFactory
+        if getattr(base, "_host_ticking", False):
+            return
+        cls.real = base
+
+        class Ticking(base):
+            _host_ticking = True
+
+            def __init__(self, time_to_freeze, start):
+                self._host = session_clock(api.freeze_factories)
+                super().__init__(time_to_freeze,
+                                 start if self._host is None else self._host.host())
+
+            def __call__(self):
+                if self._host is None:
+                    return super().__call__()
+                return self.time_to_freeze + (self._host.host() - self.start)
+
+            def move_to(self, target_datetime) -> None:
+                super().move_to(target_datetime)
+                if self._host is not None:
+                    self.start = self._host.host()
+
+        _transparent(Ticking.__call__)
+        api.TickingDateTimeFactory = Ticking
+        cls.api = api
+
+    @classmethod
+    def uninstall(cls) -> None:
+        if cls.real is not None:
+            cls.api.TickingDateTimeFactory, cls.real = cls.real, None
 
 
 # ------------------------------------------------------------------ setting the clock

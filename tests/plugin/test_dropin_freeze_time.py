@@ -5,6 +5,10 @@ read their host's clock, as natively they read the machine's, and leaving the fr
 gives the test its host's clock again (host_check's time). The host's watchdog reads
 CLOCK_MONOTONIC itself: read through time.monotonic, the test's freezer froze it, and
 it took every program started while frozen for one stuck since 2012 and killed it.
+
+What natively is the machine's clock under the freezer is the host's: a ``tick=True``
+freezer counts the test's sleeps, and ``time.clock_gettime``, which freezegun leaves
+alone, reads what the test's programs read.
 """
 from __future__ import annotations
 
@@ -57,3 +61,46 @@ PROGRAMS_WHILE_FROZEN = """
 @pytest.mark.parametrize("args", MODES)
 def test_programs_started_while_the_test_is_frozen(pytester, args):
     run_checked(pytester, PROGRAMS_WHILE_FROZEN, args, passed=2)
+
+
+TICKING = """
+    import subprocess
+    import sys
+    import time
+
+    import freezegun
+
+    PROGRAM = "import os, time; print(os.getpid(), time.time())"
+
+    def program():
+        pid, now = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True,
+                                  text=True, check=True).stdout.split()
+        return int(pid), float(now)
+
+    def test_a_ticking_freezer_counts_the_sleeps():
+        before = time.time()
+        with freezegun.freeze_time("2012-01-14 12:00:00", tick=True):
+            start = time.time()
+            time.sleep(2)
+            elapsed = time.time() - start
+            pid, theirs = program()
+            mine = time.clock_gettime(time.CLOCK_REALTIME)   # not frozen
+        assert 2 <= elapsed < 10
+        assert abs(mine - theirs) < 10
+        assert before + 2 <= time.time() < before + 60
+        host_check(pid)
+
+    def test_clock_gettime_under_a_frozen_clock_is_the_programs():
+        with freezegun.freeze_time("2012-01-14 12:00:00") as frozen:
+            pid, theirs = program()
+            frozen.move_to("2013-01-01")
+            mine = time.clock_gettime(time.CLOCK_REALTIME)
+            assert time.time() == 1356998400.0
+        assert abs(mine - theirs) < 10
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_the_real_clock_under_the_tests_freezer_is_the_hosts(pytester, args):
+    run_checked(pytester, TICKING, args, passed=2)
