@@ -44,6 +44,7 @@ import threading
 import time
 import types
 
+from . import timemachine
 from .routing import _real_localtime, active_session
 from .threadwait import _MACHINERY, library_module
 
@@ -116,11 +117,23 @@ class _DatetimeModule(types.ModuleType):
     code's, ``getattr``'s) the real class, as it would without freezegun."""
 
 
+# modules whose named reads of datetime.datetime get the real class while no freezer
+# of the test's own is started: time-machine refuses to travel while the class is
+# freezegun's (timemachine.py)
+_REAL_CLASS_READERS = frozenset({"time_machine"})
+
+
 def _class_attribute(name: str, real) -> property:
     """The module's attribute ``name``: what it holds for a named read, else ``real``."""
     def held(module):
         value = module.__dict__[name]
-        return value if _named_read(sys._getframe(1)) else real
+        frame = sys._getframe(1)
+        if not _named_read(frame):
+            return real
+        if (value is not real and frame.f_globals.get("__name__") in _REAL_CLASS_READERS
+                and not _own_freezer()):
+            return real
+        return value
 
     def put(module, value):
         module.__dict__[name] = value
@@ -142,6 +155,7 @@ class _Dormant:
     module to put back either: uninstall() in patches.py did."""
     persist = False
     _freeze = None
+    factory = None   # its factory, at the bottom of freezegun's stack
     ignore: tuple = ()   # a test's ignore list (freeze_time's, from ours and freezegun's)
 
     @classmethod
@@ -153,7 +167,7 @@ class _Dormant:
         offset = _real_localtime().tm_gmtoff
         freeze = freeze_time(api.real_datetime.now(_datetime.timezone.utc), tick=True,
                              tz_offset=offset / 3600, ignore=[""], real_asyncio=True)
-        freeze.start()
+        cls.factory = freeze.start()
         _keep_own_loop_clocks(freeze)
         _HostTicking.install(api)
         api.ignore_lists[-1] = ("",)   # every module: the real time
@@ -170,6 +184,7 @@ class _Dormant:
             freeze.modules_at_start = set(sys.modules)  # none to put back (see above)
             freeze.stop()
             _HostTicking.uninstall()
+            timemachine.uninstall()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
 
@@ -226,9 +241,10 @@ class _SinceBoot:
 
 @_transparent
 def _since_boot_ns() -> int:
-    value = _SinceBoot.originals["_get_fake_monotonic_ns"]()
     top = _api().freeze_factories[-1]
-    return value - top.boot_ns if isinstance(top, VirtualClock) else value
+    if isinstance(top, VirtualClock):   # the host's, never a time-machine destination
+        return top.host_ns() - top.boot_ns
+    return _SinceBoot.originals["_get_fake_monotonic_ns"]()
 
 
 @_transparent
@@ -236,7 +252,7 @@ def _since_boot() -> float:
     top = _api().freeze_factories[-1]
     if not isinstance(top, VirtualClock):
         return _SinceBoot.originals["_get_fake_monotonic"]()
-    return _since_boot_ns() / 1e9
+    return (top.host_ns() - top.boot_ns) / 1e9
 
 
 # clock_gettime(2)'s ids the session's clock answers in the test: the realtime ones
@@ -255,6 +271,14 @@ def session_clock(stack) -> VirtualClock | None:
     return None
 
 
+def _own_freezer() -> bool:
+    """A freezer of the test's own is started (freezegun's freeze_time)."""
+    api = sys.modules.get("freezegun.api")
+    return api is not None and any(
+        not isinstance(factory, VirtualClock) and factory is not _Dormant.factory
+        for factory in api.freeze_factories)
+
+
 @_transparent
 def wall_clock_ns(clock_id: int, depth: int = 1) -> int | None:
     """What ``time.clock_gettime_ns(clock_id)`` reads to the frame ``depth`` up (1:
@@ -263,7 +287,9 @@ def wall_clock_ns(clock_id: int, depth: int = 1) -> int | None:
     clock, no session's clock, a caller of the machinery, whose time is real).
 
     Under a freezer of the test's own, which natively leaves clock_gettime to the
-    machine's clock, the test reads its host's clock, as its programs do."""
+    machine's clock, the test reads its host's clock, as its programs do; under the
+    session's clock, CLOCK_REALTIME reads a time-machine travel's destination
+    (timemachine.py), as time-machine's patched clock_gettime does natively."""
     if clock_id not in _REALTIME_IDS and clock_id not in _SINCE_BOOT_IDS:
         return None
     api = sys.modules.get("freezegun.api")
@@ -278,7 +304,18 @@ def wall_clock_ns(clock_id: int, depth: int = 1) -> int | None:
         return None
     if clock_id in _SINCE_BOOT_IDS:
         return clock.host_ns() - clock.boot_ns
-    return clock.host_ns()
+    return clock.now_ns() if clock is top else clock.host_ns()
+
+
+@_transparent
+def host_clock_ns(clock_id: int) -> int | None:
+    """The host's clock ``clock_id`` (realtime or since the boot) where a session's
+    clock is in freezegun's stack, whatever travels or freezes above it; else None."""
+    api = sys.modules.get("freezegun.api")
+    clock = None if api is None else session_clock(api.freeze_factories)
+    if clock is None or (clock_id not in _REALTIME_IDS and clock_id not in _SINCE_BOOT_IDS):
+        return None
+    return clock.host_ns() - (clock.boot_ns if clock_id in _SINCE_BOOT_IDS else 0)
 
 
 def _frozen_at(now: float) -> _datetime.datetime:
@@ -326,12 +363,13 @@ class VirtualClock:
     it from run to run (--simproc-verify compares two)."""
 
     __slots__ = ("now", "reads", "boot_ns", "offset_ns", "_offset", "_owner",
-                 "_stack_limit", "_api")
+                 "_stack_limit", "_api", "_tz")
 
     def __init__(self, now: float, boot_ns: int):
         api = self._api = _api()
         _Dormant.ensure(api)
         _SinceBoot.install(api)
+        timemachine.install()
         # the host's boot as a date: the monotonic clocks count from it; it moves with
         # the date when the realtime clock is set (offset_ns), so they never jump
         self.boot_ns = boot_ns
@@ -351,13 +389,27 @@ class VirtualClock:
             offset = _datetime.timedelta(seconds=_real_localtime(now).tm_gmtoff)
             _tz_cache.clear()
             _tz_cache[now] = offset
+        self._tz = offset
         api.freeze_factories.append(self)
         api.tz_offsets.append(offset)
         api.ignore_lists.append(_Dormant.ignore)
         api.tick_flags.append(False)
 
     def __call__(self) -> _datetime.datetime:
-        return self.host()
+        """The test's time: the host's, or the destination of a time-machine travel
+        (timemachine.py), in its time zone (freezegun adds the offset on top of the
+        stack to naive local times)."""
+        traveller = timemachine.traveller()
+        api = self._api
+        if traveller is None:
+            if api.tz_offsets[-1] is not self._tz and api.freeze_factories[-1] is self:
+                api.tz_offsets[-1] = self._tz
+            return self.host()
+        ns = traveller.time_ns()
+        if api.freeze_factories[-1] is self:
+            api.tz_offsets[-1] = _datetime.timedelta(
+                seconds=_real_localtime(ns // 1_000_000_000).tm_gmtoff)
+        return _EPOCH + _datetime.timedelta(microseconds=ns // 1000)
 
     def host(self) -> _datetime.datetime:
         """The host's time as the test reads it (naive UTC), a read by the suite's
@@ -370,6 +422,10 @@ class VirtualClock:
     def host_ns(self) -> int:
         """``host()`` in ns since the epoch."""
         return (self.host() - _EPOCH) // _MICROSECOND * 1000
+
+    def now_ns(self) -> int:
+        """``self()`` in ns since the epoch."""
+        return (self() - _EPOCH) // _MICROSECOND * 1000
 
     def count_read(self) -> int:
         """A read by the test's thread that no fake sees (libuv's clock, in C), which
@@ -421,7 +477,8 @@ class VirtualClock:
                 _Dormant.stop()
 
 
-for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock.host_ns):
+for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock.host_ns,
+                VirtualClock.now_ns):
     _transparent(_method)
 
 
