@@ -170,6 +170,7 @@ class _Dormant:
         cls.factory = freeze.start()
         _keep_own_loop_clocks(freeze)
         _HostTicking.install(api)
+        _NaiveTimestamp.install(api)
         api.ignore_lists[-1] = ("",)   # every module: the real time
         if type(_datetime) is types.ModuleType:
             _datetime.__class__ = _DatetimeModule
@@ -184,6 +185,7 @@ class _Dormant:
             freeze.modules_at_start = set(sys.modules)  # none to put back (see above)
             freeze.stop()
             _HostTicking.uninstall()
+            _NaiveTimestamp.uninstall()
             timemachine.uninstall()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
@@ -207,7 +209,7 @@ def stop_dormant() -> None:
     _Dormant.stop()
 
 
-_tz_cache: dict[float, _datetime.timedelta] = {}
+_tz_cache: dict[tuple, _datetime.timedelta] = {}
 
 _EPOCH = _datetime.datetime(1970, 1, 1)
 _MICROSECOND = _datetime.timedelta(microseconds=1)
@@ -384,11 +386,12 @@ class VirtualClock:
         self.now = now
         self.reads = 0
         self._owner = threading.get_ident()
-        offset = _tz_cache.get(now)
+        zone = (now, time.tzname, time.timezone)   # the zone as time.tzset() last set it
+        offset = _tz_cache.get(zone)
         if offset is None:   # freeze_time(tz_offset=): the local offset at that time
             offset = _datetime.timedelta(seconds=_real_localtime(now).tm_gmtoff)
             _tz_cache.clear()
-            _tz_cache[now] = offset
+            _tz_cache[zone] = offset
         self._tz = offset
         api.freeze_factories.append(self)
         api.tz_offsets.append(offset)
@@ -418,6 +421,16 @@ class VirtualClock:
         if threading.get_ident() == self._owner and _read_by_suite_code():
             self.reads = reads + 1
         return _frozen_at(self.now) + reads * _READ_COST + self._offset
+
+    def local_offset_changed(self) -> None:
+        """The test changed its time zone (time.tzset): naive local times (freezegun
+        adds the offset on its stack to them) are in the new one."""
+        offset = _datetime.timedelta(seconds=_real_localtime(self.now).tm_gmtoff)
+        self._tz = offset
+        api = self._api
+        for i, factory in enumerate(api.freeze_factories):
+            if factory is self:
+                api.tz_offsets[i] = offset
 
     def host_ns(self) -> int:
         """``host()`` in ns since the epoch."""
@@ -572,6 +585,51 @@ def _seconds_arg(value) -> float:
     return operator.index(value)
 
 
+# ------------------------------------------------------------------ the time zone
+_real_tzset = time.tzset
+
+
+def _sim_tzset():
+    """time.tzset(): the session's clock takes the new zone's offset as natively the
+    C library does (a suite's fixture that sets TZ, time-machine's travel to a
+    destination with a zone)."""
+    _real_tzset()
+    api = sys.modules.get("freezegun.api")
+    clock = None if api is None else session_clock(api.freeze_factories)
+    if clock is not None:
+        clock.local_offset_changed()
+
+
+class _NaiveTimestamp:
+    """FakeDatetime.timestamp() of a naive time, under the session's clock: the C
+    library's (the local zone's offset at that time, as natively), where freezegun
+    takes the offset on its stack, which is the offset now (wrong for a date in
+    another part of the year, or in a year the zone had another offset)."""
+    real = None
+
+    @classmethod
+    def install(cls, api) -> None:
+        fake = api.FakeDatetime
+        if getattr(fake.timestamp, "simproc_naive", False):
+            return
+        real_timestamp = api.real_datetime.timestamp
+        freezegun_timestamp = cls.real = fake.timestamp
+
+        def timestamp(self) -> float:
+            if self.tzinfo is None and isinstance(api.freeze_factories[-1], VirtualClock):
+                return real_timestamp(self)
+            return freezegun_timestamp(self)
+        timestamp.simproc_naive = True
+        fake.timestamp = timestamp
+        cls.fake = fake
+
+    @classmethod
+    def uninstall(cls) -> None:
+        if cls.real is not None:
+            cls.fake.timestamp, cls.real = cls.real, None
+
+
 # (module, attribute, the real object, its fake): patches.py installs them with its own
 REPLACED = [(time, "clock_settime", _real_clock_settime, _sim_clock_settime),
-            (time, "clock_settime_ns", _real_clock_settime_ns, _sim_clock_settime_ns)]
+            (time, "clock_settime_ns", _real_clock_settime_ns, _sim_clock_settime_ns),
+            (time, "tzset", _real_tzset, _sim_tzset)]

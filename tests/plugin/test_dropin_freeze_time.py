@@ -104,3 +104,39 @@ TICKING = """
 @pytest.mark.parametrize("args", MODES)
 def test_the_real_clock_under_the_tests_freezer_is_the_hosts(pytester, args):
     run_checked(pytester, TICKING, args, passed=2)
+
+
+ZONES = """
+    import datetime
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    PROGRAM = "import datetime, os; print(os.getpid(), datetime.datetime.now().hour)"
+
+    @pytest.fixture
+    def new_york(monkeypatch):
+        monkeypatch.setenv("TZ", "EST5EDT,M3.2.0,M11.1.0")   # POSIX rules: no tzdata
+        time.tzset()
+        yield
+        monkeypatch.undo()
+        time.tzset()
+
+    def test_naive_times_in_the_zone_the_test_set(new_york):
+        july = datetime.datetime(2000, 7, 1)
+        assert july.timestamp() == 962424000.0   # EDT, whatever the date now
+        assert datetime.datetime(2000, 1, 1).timestamp() == 946702800.0   # EST
+        pid, hour = map(int, subprocess.run([sys.executable, "-c", PROGRAM],
+                                            capture_output=True, text=True,
+                                            check=True).stdout.split())
+        assert datetime.datetime.now().hour == hour
+        assert time.localtime().tm_hour == hour
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_the_zone_the_test_sets(pytester, args):
+    run_checked(pytester, ZONES, args, passed=1)
