@@ -167,6 +167,7 @@ class _Dormant:
         offset = _real_localtime().tm_gmtoff
         freeze = freeze_time(api.real_datetime.now(_datetime.timezone.utc), tick=True,
                              tz_offset=offset / 3600, ignore=[""], real_asyncio=True)
+        _HostReads.install(api)   # before the start, which puts them in time
         cls.factory = freeze.start()
         _keep_own_loop_clocks(freeze)
         _HostTicking.install(api)
@@ -186,6 +187,7 @@ class _Dormant:
             freeze.stop()
             _HostTicking.uninstall()
             _NaiveTimestamp.uninstall()
+            _HostReads.uninstall()
             timemachine.uninstall()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
@@ -437,8 +439,11 @@ class VirtualClock:
         return (self.host() - _EPOCH) // _MICROSECOND * 1000
 
     def now_ns(self) -> int:
-        """``self()`` in ns since the epoch."""
-        return (self() - _EPOCH) // _MICROSECOND * 1000
+        """``self()`` in ns since the epoch (a travel's destination to the ns)."""
+        traveller = timemachine.traveller()
+        if traveller is not None:
+            return traveller.time_ns()
+        return self.host_ns()
 
     def count_read(self) -> int:
         """A read by the test's thread that no fake sees (libuv's clock, in C), which
@@ -493,6 +498,84 @@ class VirtualClock:
 for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock.host_ns,
                 VirtualClock.now_ns):
     _transparent(_method)
+
+
+class _HostReads:
+    """freezegun's fakes of ``time.time_ns``, ``time.localtime``, ``time.gmtime`` and
+    ``datetime.now`` under the session's clock: its time (or a
+    time-machine travel's destination) read as the real calls read the real clock, in
+    whole ns, floor seconds for the struct_time, the C library's local zone at that
+    time and its tm_isdst. freezegun's own build them from a naive datetime:
+    time_ns multiplies the float time by 1e9 (946684800000000896 a microsecond past
+    the host's start), a datetime keeps microseconds only, struct_time has tm_isdst
+    -1, and now(tz) adds the local offset to an aware time. Under a freezer of the
+    test's own, freezegun's, as natively. Installed before the dormant freezer's
+    start, which puts the fakes in the time module."""
+    reals: dict = {}
+    api = None
+
+    @classmethod
+    def install(cls, api) -> None:
+        if getattr(api.fake_time_ns, "simproc_host", False):
+            return
+        cls.api = api
+        cls.reals = {name: getattr(api, name) for name in
+                     ("fake_time_ns", "fake_localtime", "fake_gmtime")}
+        cls.reals["now"] = api.FakeDatetime.__dict__["now"]
+        fakes = cls.reals.copy()
+        should_use_real_time = api._should_use_real_time
+        real_time_ns = api.real_time_ns
+        stack = api.freeze_factories
+
+        def fake_time_ns() -> int:
+            if should_use_real_time():   # looks at this function's caller, as freezegun's
+                return real_time_ns()
+            top = stack[-1]
+            if isinstance(top, VirtualClock):
+                return top.now_ns()
+            return fakes["fake_time_ns"]()
+
+        def struct_time(name, real):
+            def fake(t=None):
+                if t is not None:
+                    return real(t)
+                if should_use_real_time():
+                    return real()
+                top = stack[-1]
+                if isinstance(top, VirtualClock):
+                    return real(top.now_ns() // 1_000_000_000)
+                return fakes[name]()
+            fake.__name__ = name
+            return fake
+
+        real_datetime, to_fake = api.real_datetime, api.datetime_to_fakedatetime
+        freezegun_now = cls.reals["now"].__func__
+
+        def now(klass, tz=None):
+            top = stack[-1]
+            if not isinstance(top, VirtualClock):
+                return freezegun_now(klass, tz)
+            ns = top.now_ns()
+            return to_fake(real_datetime.fromtimestamp(ns // 1_000_000_000, tz)
+                           + _datetime.timedelta(microseconds=ns % 1_000_000_000 // 1000))
+
+        replaced = {"fake_time_ns": fake_time_ns,
+                    "fake_localtime": struct_time("fake_localtime", api.real_localtime),
+                    "fake_gmtime": struct_time("fake_gmtime", api.real_gmtime)}
+        for name, fake in replaced.items():
+            fake.simproc_host = True
+            _transparent(fake)
+            setattr(api, name, fake)
+        _transparent(now)
+        api.FakeDatetime.now = classmethod(now)
+
+    @classmethod
+    def uninstall(cls) -> None:
+        if cls.reals:
+            reals, cls.reals = cls.reals, {}
+            cls.api.FakeDatetime.now = reals.pop("now")
+            for name, real in reals.items():
+                setattr(cls.api, name, real)
 
 
 class _HostTicking:

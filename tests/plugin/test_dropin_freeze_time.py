@@ -134,9 +134,19 @@ ZONES = """
         assert datetime.datetime.now().hour == hour
         assert time.localtime().tm_hour == hour
         host_check(pid)
+
+    def test_struct_times_and_aware_now_read_as_natively(new_york):
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        assert time.localtime().tm_isdst in (0, 1) and time.gmtime().tm_isdst == 0
+        assert time.strftime("%Z") in ("EST", "EDT")
+        utc = datetime.datetime.now(datetime.timezone.utc).timestamp()
+        assert abs(utc - time.time()) < 5
+        assert abs(time.time_ns() / 1e9 - time.time()) < 5
+        host_check(pid)
 """
 
 
 @pytest.mark.parametrize("args", MODES)
 def test_the_zone_the_test_sets(pytester, args):
-    run_checked(pytester, ZONES, args, passed=1)
+    run_checked(pytester, ZONES, args, passed=2)
