@@ -167,11 +167,12 @@ class _Dormant:
         offset = _real_localtime().tm_gmtoff
         freeze = freeze_time(api.real_datetime.now(_datetime.timezone.utc), tick=True,
                              tz_offset=offset / 3600, ignore=[""], real_asyncio=True)
-        _HostReads.install(api)   # before the start, which puts them in time
+        _restore_freezegun()
+        _host_reads(api)   # before the start, which puts them in time
         cls.factory = freeze.start()
         _keep_own_loop_clocks(freeze)
-        _HostTicking.install(api)
-        _NaiveTimestamp.install(api)
+        _host_ticking(api)
+        _naive_timestamp(api)
         api.ignore_lists[-1] = ("",)   # every module: the real time
         if type(_datetime) is types.ModuleType:
             _datetime.__class__ = _DatetimeModule
@@ -185,9 +186,7 @@ class _Dormant:
         if freeze is not None:
             freeze.modules_at_start = set(sys.modules)  # none to put back (see above)
             freeze.stop()
-            _HostTicking.uninstall()
-            _NaiveTimestamp.uninstall()
-            _HostReads.uninstall()
+            _restore_freezegun()
             timemachine.uninstall()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
@@ -500,7 +499,24 @@ for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock.host_ns,
     _transparent(_method)
 
 
-class _HostReads:
+# (object, attribute, what it held) of freezegun's that the dormant freezer's start
+# replaced, put back at its stop
+_FREEZEGUN_UNDO: list = []
+
+
+def _replace(obj, name: str, value) -> None:
+    held = obj.__dict__[name] if isinstance(obj, type) else getattr(obj, name)
+    _FREEZEGUN_UNDO.append((obj, name, held))
+    setattr(obj, name, value)
+
+
+def _restore_freezegun() -> None:
+    while _FREEZEGUN_UNDO:
+        obj, name, held = _FREEZEGUN_UNDO.pop()
+        setattr(obj, name, held)
+
+
+def _host_reads(api) -> None:
     """freezegun's fakes of ``time.time_ns``, ``time.localtime``, ``time.gmtime`` and
     ``datetime.now`` under the session's clock: its time (or a
     time-machine travel's destination) read as the real calls read the real clock, in
@@ -511,115 +527,77 @@ class _HostReads:
     -1, and now(tz) adds the local offset to an aware time. Under a freezer of the
     test's own, freezegun's, as natively. Installed before the dormant freezer's
     start, which puts the fakes in the time module."""
-    reals: dict = {}
-    api = None
+    fakes = {name: getattr(api, name) for name in
+             ("fake_time_ns", "fake_localtime", "fake_gmtime")}
+    should_use_real_time = api._should_use_real_time
+    real_time_ns = api.real_time_ns
+    stack = api.freeze_factories
 
-    @classmethod
-    def install(cls, api) -> None:
-        if getattr(api.fake_time_ns, "simproc_host", False):
-            return
-        cls.api = api
-        cls.reals = {name: getattr(api, name) for name in
-                     ("fake_time_ns", "fake_localtime", "fake_gmtime")}
-        cls.reals["now"] = api.FakeDatetime.__dict__["now"]
-        fakes = cls.reals.copy()
-        should_use_real_time = api._should_use_real_time
-        real_time_ns = api.real_time_ns
-        stack = api.freeze_factories
+    def fake_time_ns() -> int:
+        if should_use_real_time():   # looks at this function's caller, as freezegun's
+            return real_time_ns()
+        top = stack[-1]
+        if isinstance(top, VirtualClock):
+            return top.now_ns()
+        return fakes["fake_time_ns"]()
 
-        def fake_time_ns() -> int:
-            if should_use_real_time():   # looks at this function's caller, as freezegun's
-                return real_time_ns()
+    def struct_time(name, real):
+        def fake(t=None):
+            if t is not None:
+                return real(t)
+            if should_use_real_time():
+                return real()
             top = stack[-1]
             if isinstance(top, VirtualClock):
-                return top.now_ns()
-            return fakes["fake_time_ns"]()
+                return real(top.now_ns() // 1_000_000_000)
+            return fakes[name]()
+        fake.__name__ = name
+        return fake
 
-        def struct_time(name, real):
-            def fake(t=None):
-                if t is not None:
-                    return real(t)
-                if should_use_real_time():
-                    return real()
-                top = stack[-1]
-                if isinstance(top, VirtualClock):
-                    return real(top.now_ns() // 1_000_000_000)
-                return fakes[name]()
-            fake.__name__ = name
-            return fake
+    real_datetime, to_fake = api.real_datetime, api.datetime_to_fakedatetime
+    freezegun_now = api.FakeDatetime.__dict__["now"].__func__
 
-        real_datetime, to_fake = api.real_datetime, api.datetime_to_fakedatetime
-        freezegun_now = cls.reals["now"].__func__
+    def now(klass, tz=None):
+        top = stack[-1]
+        if not isinstance(top, VirtualClock):
+            return freezegun_now(klass, tz)
+        ns = top.now_ns()
+        return to_fake(real_datetime.fromtimestamp(ns // 1_000_000_000, tz)
+                       + _datetime.timedelta(microseconds=ns % 1_000_000_000 // 1000))
 
-        def now(klass, tz=None):
-            top = stack[-1]
-            if not isinstance(top, VirtualClock):
-                return freezegun_now(klass, tz)
-            ns = top.now_ns()
-            return to_fake(real_datetime.fromtimestamp(ns // 1_000_000_000, tz)
-                           + _datetime.timedelta(microseconds=ns % 1_000_000_000 // 1000))
-
-        replaced = {"fake_time_ns": fake_time_ns,
-                    "fake_localtime": struct_time("fake_localtime", api.real_localtime),
-                    "fake_gmtime": struct_time("fake_gmtime", api.real_gmtime)}
-        for name, fake in replaced.items():
-            fake.simproc_host = True
-            _transparent(fake)
-            setattr(api, name, fake)
-        _transparent(now)
-        api.FakeDatetime.now = classmethod(now)
-
-    @classmethod
-    def uninstall(cls) -> None:
-        if cls.reals:
-            reals, cls.reals = cls.reals, {}
-            cls.api.FakeDatetime.now = reals.pop("now")
-            for name, real in reals.items():
-                setattr(cls.api, name, real)
+    replaced = {"fake_time_ns": fake_time_ns,
+                "fake_localtime": struct_time("fake_localtime", api.real_localtime),
+                "fake_gmtime": struct_time("fake_gmtime", api.real_gmtime)}
+    for name, fake in replaced.items():
+        _replace(api, name, _transparent(fake))
+    _replace(api.FakeDatetime, "now", classmethod(_transparent(now)))
 
 
-class _HostTicking:
+def _host_ticking(api) -> None:
     """freezegun's factory of a ``freeze_time(..., tick=True)`` started in a test
     (its TickingDateTimeFactory, which the session's start puts in its place): it
     counts the time since its start on the host's clock when a session's clock was
     in the stack at its start, since the test's real time is its host's (a
     ``time.sleep(2)`` under it moves it 2 s, as natively); on the machine's clock
     otherwise, as freezegun does."""
-    real = None
+    class Ticking(api.TickingDateTimeFactory):
+        def __init__(self, time_to_freeze, start):
+            self._host = session_clock(api.freeze_factories)
+            super().__init__(time_to_freeze,
+                             start if self._host is None else self._host.host())
 
-    @classmethod
-    def install(cls, api) -> None:
-        base = api.TickingDateTimeFactory
-        if getattr(base, "_host_ticking", False):
-            return
-        cls.real = base
+        def __call__(self):
+            if self._host is None:
+                return super().__call__()
+            return self.time_to_freeze + (self._host.host() - self.start)
 
-        class Ticking(base):
-            _host_ticking = True
+        def move_to(self, target_datetime) -> None:
+            super().move_to(target_datetime)
+            if self._host is not None:
+                self.start = self._host.host()
 
-            def __init__(self, time_to_freeze, start):
-                self._host = session_clock(api.freeze_factories)
-                super().__init__(time_to_freeze,
-                                 start if self._host is None else self._host.host())
-
-            def __call__(self):
-                if self._host is None:
-                    return super().__call__()
-                return self.time_to_freeze + (self._host.host() - self.start)
-
-            def move_to(self, target_datetime) -> None:
-                super().move_to(target_datetime)
-                if self._host is not None:
-                    self.start = self._host.host()
-
-        _transparent(Ticking.__call__)
-        api.TickingDateTimeFactory = Ticking
-        cls.api = api
-
-    @classmethod
-    def uninstall(cls) -> None:
-        if cls.real is not None:
-            cls.api.TickingDateTimeFactory, cls.real = cls.real, None
+    _transparent(Ticking.__call__)
+    _replace(api, "TickingDateTimeFactory", Ticking)
 
 
 # ------------------------------------------------------------------ setting the clock
@@ -683,33 +661,19 @@ def _sim_tzset():
         clock.local_offset_changed()
 
 
-class _NaiveTimestamp:
+def _naive_timestamp(api) -> None:
     """FakeDatetime.timestamp() of a naive time, under the session's clock: the C
     library's (the local zone's offset at that time, as natively), where freezegun
     takes the offset on its stack, which is the offset now (wrong for a date in
     another part of the year, or in a year the zone had another offset)."""
-    real = None
+    real_timestamp = api.real_datetime.timestamp
+    freezegun_timestamp = api.FakeDatetime.timestamp
 
-    @classmethod
-    def install(cls, api) -> None:
-        fake = api.FakeDatetime
-        if getattr(fake.timestamp, "simproc_naive", False):
-            return
-        real_timestamp = api.real_datetime.timestamp
-        freezegun_timestamp = cls.real = fake.timestamp
-
-        def timestamp(self) -> float:
-            if self.tzinfo is None and isinstance(api.freeze_factories[-1], VirtualClock):
-                return real_timestamp(self)
-            return freezegun_timestamp(self)
-        timestamp.simproc_naive = True
-        fake.timestamp = timestamp
-        cls.fake = fake
-
-    @classmethod
-    def uninstall(cls) -> None:
-        if cls.real is not None:
-            cls.fake.timestamp, cls.real = cls.real, None
+    def timestamp(self) -> float:
+        if self.tzinfo is None and isinstance(api.freeze_factories[-1], VirtualClock):
+            return real_timestamp(self)
+        return freezegun_timestamp(self)
+    _replace(api.FakeDatetime, "timestamp", timestamp)
 
 
 # (module, attribute, the real object, its fake): patches.py installs them with its own

@@ -19,13 +19,10 @@ from .test_dropin_pipes import run_checked
 
 pytest_plugins = ["pytester"]
 
-PROGRAMS_WHILE_FROZEN = """
-    import datetime
+# the inner suites' helper: a program that prints its pid and its clock
+PROGRAM = """
     import subprocess
     import sys
-    import time
-
-    import freezegun
 
     PROGRAM = "import os, time; print(os.getpid(), time.time())"
 
@@ -33,6 +30,13 @@ PROGRAMS_WHILE_FROZEN = """
         pid, now = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True,
                                   text=True, check=True).stdout.split()
         return int(pid), float(now)
+"""
+
+PROGRAMS_WHILE_FROZEN = PROGRAM + """
+    import datetime
+    import time
+
+    import freezegun
 
     @freezegun.freeze_time("2012-01-14 12:00:00")
     def programs_frozen():
@@ -63,19 +67,10 @@ def test_programs_started_while_the_test_is_frozen(pytester, args):
     run_checked(pytester, PROGRAMS_WHILE_FROZEN, args, passed=2)
 
 
-TICKING = """
-    import subprocess
-    import sys
+TICKING = PROGRAM + """
     import time
 
     import freezegun
-
-    PROGRAM = "import os, time; print(os.getpid(), time.time())"
-
-    def program():
-        pid, now = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True,
-                                  text=True, check=True).stdout.split()
-        return int(pid), float(now)
 
     def test_a_ticking_freezer_counts_the_sleeps():
         before = time.time()

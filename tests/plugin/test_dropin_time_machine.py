@@ -13,27 +13,20 @@ from __future__ import annotations
 import pytest
 
 from .test_dropin import MODES
+from .test_dropin_freeze_time import PROGRAM
 from .test_dropin_pipes import run_checked
 
 pytest_plugins = ["pytester"]
 
 pytest.importorskip("time_machine")
 
-TRAVELS = """
+TRAVELS = PROGRAM + """
     import datetime as dt
-    import subprocess
-    import sys
     import time
 
     import time_machine
 
     DESTINATION = dt.datetime(2012, 1, 14, 12, tzinfo=dt.timezone.utc)
-    PROGRAM = "import os, time; print(os.getpid(), time.time())"
-
-    def program():
-        pid, now = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True,
-                                  text=True, check=True).stdout.split()
-        return int(pid), float(now)
 
     def test_a_travel_and_its_programs():
         mono = time.monotonic()
