@@ -18,6 +18,17 @@ fake), not the machine's. And a test that sets CLOCK_REALTIME (``time.clock_sett
 as CPython's test_time does) sets its host's, whose date it reads: the session's clock
 keeps the offset (``VirtualClock.move_to``) and the monotonic clocks stay. A real
 clock_settime there would set the machine to the host's date.
+
+A freezer of the test's own (``freeze_time`` as decorator or context manager, with
+``tick``, ``auto_tick_seconds``, ``move_to``, ``tick()``) goes on top of the stack and
+freezes what the test reads through freezegun, as natively. Everything natively left
+to the machine's clock is its host's, the test's real clock: its programs (other
+processes) read the host's clock, never the frozen date; time.sleep and the programs'
+waits move the host's clock on while the test stays frozen; ``time.clock_gettime``,
+which freezegun does not fake, reads the host's clock (``wall_clock_ns``), as the
+programs do; a ``tick=True`` freezer counts from the host's clock (``_HostTicking``),
+so a ``time.sleep(2)`` under it moves it 2 s; and leaving the freezer gives the test
+the session's clock again, moved on by what happened while frozen.
 """
 from __future__ import annotations
 
@@ -33,6 +44,7 @@ import threading
 import time
 import types
 
+from . import timemachine
 from .routing import _real_localtime, active_session
 from .threadwait import _MACHINERY, library_module
 
@@ -105,11 +117,23 @@ class _DatetimeModule(types.ModuleType):
     code's, ``getattr``'s) the real class, as it would without freezegun."""
 
 
+# modules whose named reads of datetime.datetime get the real class while no freezer
+# of the test's own is started: time-machine refuses to travel while the class is
+# freezegun's (timemachine.py)
+_REAL_CLASS_READERS = frozenset({"time_machine"})
+
+
 def _class_attribute(name: str, real) -> property:
     """The module's attribute ``name``: what it holds for a named read, else ``real``."""
     def held(module):
         value = module.__dict__[name]
-        return value if _named_read(sys._getframe(1)) else real
+        frame = sys._getframe(1)
+        if not _named_read(frame):
+            return real
+        if (value is not real and frame.f_globals.get("__name__") in _REAL_CLASS_READERS
+                and not _own_freezer()):
+            return real
+        return value
 
     def put(module, value):
         module.__dict__[name] = value
@@ -131,6 +155,7 @@ class _Dormant:
     module to put back either: uninstall() in patches.py did."""
     persist = False
     _freeze = None
+    factory = None   # its factory, at the bottom of freezegun's stack
     ignore: tuple = ()   # a test's ignore list (freeze_time's, from ours and freezegun's)
 
     @classmethod
@@ -142,8 +167,12 @@ class _Dormant:
         offset = _real_localtime().tm_gmtoff
         freeze = freeze_time(api.real_datetime.now(_datetime.timezone.utc), tick=True,
                              tz_offset=offset / 3600, ignore=[""], real_asyncio=True)
-        freeze.start()
+        _restore_freezegun()
+        _host_reads(api)   # before the start, which puts them in time
+        cls.factory = freeze.start()
         _keep_own_loop_clocks(freeze)
+        _host_ticking(api)
+        _naive_timestamp(api)
         api.ignore_lists[-1] = ("",)   # every module: the real time
         if type(_datetime) is types.ModuleType:
             _datetime.__class__ = _DatetimeModule
@@ -157,6 +186,8 @@ class _Dormant:
         if freeze is not None:
             freeze.modules_at_start = set(sys.modules)  # none to put back (see above)
             freeze.stop()
+            _restore_freezegun()
+            timemachine.uninstall()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
 
@@ -179,9 +210,10 @@ def stop_dormant() -> None:
     _Dormant.stop()
 
 
-_tz_cache: dict[float, _datetime.timedelta] = {}
+_tz_cache: dict[tuple, _datetime.timedelta] = {}
 
 _EPOCH = _datetime.datetime(1970, 1, 1)
+_MICROSECOND = _datetime.timedelta(microseconds=1)
 _TRANSPARENT: set = set()  # the code of this module's fakes: not the reader's frames
 
 
@@ -212,9 +244,10 @@ class _SinceBoot:
 
 @_transparent
 def _since_boot_ns() -> int:
-    value = _SinceBoot.originals["_get_fake_monotonic_ns"]()
     top = _api().freeze_factories[-1]
-    return value - top.boot_ns if isinstance(top, VirtualClock) else value
+    if isinstance(top, VirtualClock):   # the host's, never a time-machine destination
+        return top.host_ns() - top.boot_ns
+    return _SinceBoot.originals["_get_fake_monotonic_ns"]()
 
 
 @_transparent
@@ -222,7 +255,7 @@ def _since_boot() -> float:
     top = _api().freeze_factories[-1]
     if not isinstance(top, VirtualClock):
         return _SinceBoot.originals["_get_fake_monotonic"]()
-    return _since_boot_ns() / 1e9
+    return (top.host_ns() - top.boot_ns) / 1e9
 
 
 # clock_gettime(2)'s ids the session's clock answers in the test: the realtime ones
@@ -232,27 +265,60 @@ _REALTIME_IDS = frozenset({0, 5, 8})
 _SINCE_BOOT_IDS = frozenset({1, 4, 6, 7, 9})
 
 
+def session_clock(stack) -> VirtualClock | None:
+    """The session's clock in freezegun's stack ``stack``, under any freezer of the
+    test's own (the topmost: a forked child's stack holds its parent's below)."""
+    for factory in reversed(stack):
+        if isinstance(factory, VirtualClock):
+            return factory
+    return None
+
+
+def _own_freezer() -> bool:
+    """A freezer of the test's own is started (freezegun's freeze_time)."""
+    api = sys.modules.get("freezegun.api")
+    return api is not None and any(
+        not isinstance(factory, VirtualClock) and factory is not _Dormant.factory
+        for factory in api.freeze_factories)
+
+
 @_transparent
 def wall_clock_ns(clock_id: int, depth: int = 1) -> int | None:
     """What ``time.clock_gettime_ns(clock_id)`` reads to the frame ``depth`` up (1:
     this function's caller): the session's time (the date, or since the boot) where
-    freezegun gives the caller the session's time; None for the machine's clock
-    (another clock, no session's clock on top, a caller freezegun gives the real
-    time)."""
+    a session's clock is in freezegun's stack; None for the machine's clock (another
+    clock, no session's clock, a caller of the machinery, whose time is real).
+
+    Under a freezer of the test's own, which natively leaves clock_gettime to the
+    machine's clock, the test reads its host's clock, as its programs do; under the
+    session's clock, CLOCK_REALTIME reads a time-machine travel's destination
+    (timemachine.py), as time-machine's patched clock_gettime does natively."""
     if clock_id not in _REALTIME_IDS and clock_id not in _SINCE_BOOT_IDS:
         return None
     api = sys.modules.get("freezegun.api")
     if api is None or not api.freeze_factories:
         return None
     top = api.freeze_factories[-1]
-    if not isinstance(top, VirtualClock):
+    clock = top if isinstance(top, VirtualClock) else session_clock(api.freeze_factories)
+    if clock is None:
         return None
-    ignored = api.ignore_lists[-1] if api.ignore_lists else ()
     caller = sys._getframe(depth).f_globals.get("__name__") or ""
-    if ignored and caller.startswith(tuple(ignored)):
+    if _Dormant.ignore and caller.startswith(_Dormant.ignore):
         return None
-    now = (top() - _EPOCH) // _datetime.timedelta(microseconds=1) * 1000
-    return now - top.boot_ns if clock_id in _SINCE_BOOT_IDS else now
+    if clock_id in _SINCE_BOOT_IDS:
+        return clock.host_ns() - clock.boot_ns
+    return clock.now_ns() if clock is top else clock.host_ns()
+
+
+@_transparent
+def host_clock_ns(clock_id: int) -> int | None:
+    """The host's clock ``clock_id`` (realtime or since the boot) where a session's
+    clock is in freezegun's stack, whatever travels or freezes above it; else None."""
+    api = sys.modules.get("freezegun.api")
+    clock = None if api is None else session_clock(api.freeze_factories)
+    if clock is None or (clock_id not in _REALTIME_IDS and clock_id not in _SINCE_BOOT_IDS):
+        return None
+    return clock.host_ns() - (clock.boot_ns if clock_id in _SINCE_BOOT_IDS else 0)
 
 
 def _frozen_at(now: float) -> _datetime.datetime:
@@ -300,12 +366,13 @@ class VirtualClock:
     it from run to run (--simproc-verify compares two)."""
 
     __slots__ = ("now", "reads", "boot_ns", "offset_ns", "_offset", "_owner",
-                 "_stack_limit", "_api")
+                 "_stack_limit", "_api", "_tz")
 
     def __init__(self, now: float, boot_ns: int):
         api = self._api = _api()
         _Dormant.ensure(api)
         _SinceBoot.install(api)
+        timemachine.install()
         # the host's boot as a date: the monotonic clocks count from it; it moves with
         # the date when the realtime clock is set (offset_ns), so they never jump
         self.boot_ns = boot_ns
@@ -320,21 +387,62 @@ class VirtualClock:
         self.now = now
         self.reads = 0
         self._owner = threading.get_ident()
-        offset = _tz_cache.get(now)
+        zone = (now, time.tzname, time.timezone)   # the zone as time.tzset() last set it
+        offset = _tz_cache.get(zone)
         if offset is None:   # freeze_time(tz_offset=): the local offset at that time
             offset = _datetime.timedelta(seconds=_real_localtime(now).tm_gmtoff)
             _tz_cache.clear()
-            _tz_cache[now] = offset
+            _tz_cache[zone] = offset
+        self._tz = offset
         api.freeze_factories.append(self)
         api.tz_offsets.append(offset)
         api.ignore_lists.append(_Dormant.ignore)
         api.tick_flags.append(False)
 
     def __call__(self) -> _datetime.datetime:
+        """The test's time: the host's, or the destination of a time-machine travel
+        (timemachine.py), in its time zone (freezegun adds the offset on top of the
+        stack to naive local times)."""
+        traveller = timemachine.traveller()
+        api = self._api
+        if traveller is None:
+            if api.tz_offsets[-1] is not self._tz and api.freeze_factories[-1] is self:
+                api.tz_offsets[-1] = self._tz
+            return self.host()
+        ns = traveller.time_ns()
+        if api.freeze_factories[-1] is self:
+            api.tz_offsets[-1] = _datetime.timedelta(
+                seconds=_real_localtime(ns // 1_000_000_000).tm_gmtoff)
+        return _EPOCH + _datetime.timedelta(microseconds=ns // 1000)
+
+    def host(self) -> _datetime.datetime:
+        """The host's time as the test reads it (naive UTC), a read by the suite's
+        code in the test's own thread costing ``READ_COST_NS``."""
         reads = self.reads
         if threading.get_ident() == self._owner and _read_by_suite_code():
             self.reads = reads + 1
         return _frozen_at(self.now) + reads * _READ_COST + self._offset
+
+    def local_offset_changed(self) -> None:
+        """The test changed its time zone (time.tzset): naive local times (freezegun
+        adds the offset on its stack to them) are in the new one."""
+        offset = _datetime.timedelta(seconds=_real_localtime(self.now).tm_gmtoff)
+        self._tz = offset
+        api = self._api
+        for i, factory in enumerate(api.freeze_factories):
+            if factory is self:
+                api.tz_offsets[i] = offset
+
+    def host_ns(self) -> int:
+        """``host()`` in ns since the epoch."""
+        return (self.host() - _EPOCH) // _MICROSECOND * 1000
+
+    def now_ns(self) -> int:
+        """``self()`` in ns since the epoch (a travel's destination to the ns)."""
+        traveller = timemachine.traveller()
+        if traveller is not None:
+            return traveller.time_ns()
+        return self.host_ns()
 
     def count_read(self) -> int:
         """A read by the test's thread that no fake sees (libuv's clock, in C), which
@@ -386,6 +494,112 @@ class VirtualClock:
                 _Dormant.stop()
 
 
+for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock.host_ns,
+                VirtualClock.now_ns):
+    _transparent(_method)
+
+
+# (object, attribute, what it held) of freezegun's that the dormant freezer's start
+# replaced, put back at its stop
+_FREEZEGUN_UNDO: list = []
+
+
+def _replace(obj, name: str, value) -> None:
+    held = obj.__dict__[name] if isinstance(obj, type) else getattr(obj, name)
+    _FREEZEGUN_UNDO.append((obj, name, held))
+    setattr(obj, name, value)
+
+
+def _restore_freezegun() -> None:
+    while _FREEZEGUN_UNDO:
+        obj, name, held = _FREEZEGUN_UNDO.pop()
+        setattr(obj, name, held)
+
+
+def _host_reads(api) -> None:
+    """freezegun's fakes of ``time.time_ns``, ``time.localtime``, ``time.gmtime`` and
+    ``datetime.now`` under the session's clock: its time (or a
+    time-machine travel's destination) read as the real calls read the real clock, in
+    whole ns, floor seconds for the struct_time, the C library's local zone at that
+    time and its tm_isdst. freezegun's own build them from a naive datetime:
+    time_ns multiplies the float time by 1e9 (946684800000000896 a microsecond past
+    the host's start), a datetime keeps microseconds only, struct_time has tm_isdst
+    -1, and now(tz) adds the local offset to an aware time. Under a freezer of the
+    test's own, freezegun's, as natively. Installed before the dormant freezer's
+    start, which puts the fakes in the time module."""
+    fakes = {name: getattr(api, name) for name in
+             ("fake_time_ns", "fake_localtime", "fake_gmtime")}
+    should_use_real_time = api._should_use_real_time
+    real_time_ns = api.real_time_ns
+    stack = api.freeze_factories
+
+    def fake_time_ns() -> int:
+        if should_use_real_time():   # looks at this function's caller, as freezegun's
+            return real_time_ns()
+        top = stack[-1]
+        if isinstance(top, VirtualClock):
+            return top.now_ns()
+        return fakes["fake_time_ns"]()
+
+    def struct_time(name, real):
+        def fake(t=None):
+            if t is not None:
+                return real(t)
+            if should_use_real_time():
+                return real()
+            top = stack[-1]
+            if isinstance(top, VirtualClock):
+                return real(top.now_ns() // 1_000_000_000)
+            return fakes[name]()
+        fake.__name__ = name
+        return fake
+
+    real_datetime, to_fake = api.real_datetime, api.datetime_to_fakedatetime
+    freezegun_now = api.FakeDatetime.__dict__["now"].__func__
+
+    def now(klass, tz=None):
+        top = stack[-1]
+        if not isinstance(top, VirtualClock):
+            return freezegun_now(klass, tz)
+        ns = top.now_ns()
+        return to_fake(real_datetime.fromtimestamp(ns // 1_000_000_000, tz)
+                       + _datetime.timedelta(microseconds=ns % 1_000_000_000 // 1000))
+
+    replaced = {"fake_time_ns": fake_time_ns,
+                "fake_localtime": struct_time("fake_localtime", api.real_localtime),
+                "fake_gmtime": struct_time("fake_gmtime", api.real_gmtime)}
+    for name, fake in replaced.items():
+        _replace(api, name, _transparent(fake))
+    _replace(api.FakeDatetime, "now", classmethod(_transparent(now)))
+
+
+def _host_ticking(api) -> None:
+    """freezegun's factory of a ``freeze_time(..., tick=True)`` started in a test
+    (its TickingDateTimeFactory, which the session's start puts in its place): it
+    counts the time since its start on the host's clock when a session's clock was
+    in the stack at its start, since the test's real time is its host's (a
+    ``time.sleep(2)`` under it moves it 2 s, as natively); on the machine's clock
+    otherwise, as freezegun does."""
+    class Ticking(api.TickingDateTimeFactory):
+        def __init__(self, time_to_freeze, start):
+            self._host = session_clock(api.freeze_factories)
+            super().__init__(time_to_freeze,
+                             start if self._host is None else self._host.host())
+
+        def __call__(self):
+            if self._host is None:
+                return super().__call__()
+            return self.time_to_freeze + (self._host.host() - self.start)
+
+        def move_to(self, target_datetime) -> None:
+            super().move_to(target_datetime)
+            if self._host is not None:
+                self.start = self._host.host()
+
+    _transparent(Ticking.__call__)
+    _replace(api, "TickingDateTimeFactory", Ticking)
+
+
 # ------------------------------------------------------------------ setting the clock
 _real_clock_settime = time.clock_settime
 _real_clock_settime_ns = time.clock_settime_ns
@@ -432,6 +646,37 @@ def _seconds_arg(value) -> float:
     return operator.index(value)
 
 
+# ------------------------------------------------------------------ the time zone
+_real_tzset = time.tzset
+
+
+def _sim_tzset():
+    """time.tzset(): the session's clock takes the new zone's offset as natively the
+    C library does (a suite's fixture that sets TZ, time-machine's travel to a
+    destination with a zone)."""
+    _real_tzset()
+    api = sys.modules.get("freezegun.api")
+    clock = None if api is None else session_clock(api.freeze_factories)
+    if clock is not None:
+        clock.local_offset_changed()
+
+
+def _naive_timestamp(api) -> None:
+    """FakeDatetime.timestamp() of a naive time, under the session's clock: the C
+    library's (the local zone's offset at that time, as natively), where freezegun
+    takes the offset on its stack, which is the offset now (wrong for a date in
+    another part of the year, or in a year the zone had another offset)."""
+    real_timestamp = api.real_datetime.timestamp
+    freezegun_timestamp = api.FakeDatetime.timestamp
+
+    def timestamp(self) -> float:
+        if self.tzinfo is None and isinstance(api.freeze_factories[-1], VirtualClock):
+            return real_timestamp(self)
+        return freezegun_timestamp(self)
+    _replace(api.FakeDatetime, "timestamp", timestamp)
+
+
 # (module, attribute, the real object, its fake): patches.py installs them with its own
 REPLACED = [(time, "clock_settime", _real_clock_settime, _sim_clock_settime),
-            (time, "clock_settime_ns", _real_clock_settime_ns, _sim_clock_settime_ns)]
+            (time, "clock_settime_ns", _real_clock_settime_ns, _sim_clock_settime_ns),
+            (time, "tzset", _real_tzset, _sim_tzset)]

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import operator
 import os
 import resource
 import threading
@@ -378,7 +379,9 @@ def _sim_clock_gettime_ns(clk_id):
 @_transparent
 def _test_clock_ns(clk_id):
     """A CPU clock's time as the test sees it, or the session's time for its wall and
-    monotonic clocks (clock.py wall_clock_ns: the host's, whose boot is the test's)."""
+    monotonic clocks (clock.py wall_clock_ns: the host's, whose boot is the test's).
+    The id is an int, as the real call takes it (TypeError for a float)."""
+    clk_id = operator.index(clk_id)
     ns = _cpu_clock_ns(clk_id)
     return wall_clock_ns(clk_id, 3) if ns is None else ns
 

@@ -26,6 +26,15 @@ from ..trace.ptrace_ops import tgkill
 if TYPE_CHECKING:
     from ..engine import Engine
 
+_clock_gettime, _MONOTONIC = _time.clock_gettime, _time.CLOCK_MONOTONIC
+
+
+def _monotonic() -> float:
+    """CLOCK_MONOTONIC itself, as the tracer reads ``watch.since`` (engine/trap.py):
+    in a drop-in test time.monotonic is freezegun's, frozen by a freeze_time of the
+    test's own."""
+    return _clock_gettime(_MONOTONIC)
+
 
 class _TracerThread:
     """Runs callables on the one thread allowed to make ptrace requests.
@@ -154,7 +163,7 @@ class _Watchdog:
         task, since, epoch = watch.task, watch.since, watch.epoch
         if task is None:
             return min(self._interval, 0.05)
-        now, cpu = _time.monotonic(), _process_cpu_ns(task.tgid_native)
+        now, cpu = _monotonic(), _process_cpu_ns(task.tgid_native)
         if cpu is None:
             return self.PREEMPT_POLL   # gone: the tracer's wait reports its death
         if (task, since) != self._spin_key:

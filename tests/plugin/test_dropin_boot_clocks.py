@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from .test_dropin_pipes import run_checked
+
 pytest_plugins = ["pytester"]
 
 INNER = '''
@@ -67,3 +69,25 @@ def test_the_tests_monotonic_clock_is_its_programs(observed, args):
     assert uptime == 60.0
     assert 60 * 10**9 < mono <= boot < 61 * 10**9
     assert real - mono == (946684800 - 60) * 10**9
+
+
+BAD_CLOCK_IDS = """
+    import subprocess
+    import time
+
+    import pytest
+
+    def test_a_clock_id_is_an_int():
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        for read in (time.clock_gettime, time.clock_gettime_ns):
+            with pytest.raises(TypeError, match="'float' object cannot be interpreted"):
+                read(float(time.CLOCK_REALTIME))
+        assert time.clock_gettime(True) > 0   # a bool is an int
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", [["--simproc"], []], ids=["simproc", "native"])
+def test_a_float_clock_id_is_refused_as_natively(pytester, args):
+    run_checked(pytester, BAD_CLOCK_IDS, args, passed=1)

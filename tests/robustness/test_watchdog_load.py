@@ -32,7 +32,7 @@ def machine(monkeypatch):
     """A fake machine: real time, the task's CPU time and its scheduler state, set by
     the test; SIGKILLs recorded instead of sent."""
     state = {"now": 100.0, "cpu": 0, "letter": "R", "killed": []}
-    monkeypatch.setattr(threads._time, "monotonic", lambda: state["now"])
+    monkeypatch.setattr(threads, "_monotonic", lambda: state["now"])
     monkeypatch.setattr(threads, "_process_cpu_ns", lambda tgid: state["cpu"])
     monkeypatch.setattr(threads, "_native_state", lambda native: state["letter"])
     monkeypatch.setattr(threads, "_native_activity", lambda native: "spun in user code")

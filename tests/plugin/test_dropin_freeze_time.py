@@ -1,0 +1,147 @@
+"""Drop-in mode: a test's own ``freezegun.freeze_time`` over its session's clock.
+
+The test's freezer freezes what the test reads; its programs are other processes and
+read their host's clock, as natively they read the machine's, and leaving the freezer
+gives the test its host's clock again (host_check's time). The host's watchdog reads
+CLOCK_MONOTONIC itself: read through time.monotonic, the test's freezer froze it, and
+it took every program started while frozen for one stuck since 2012 and killed it.
+
+What natively is the machine's clock under the freezer is the host's: a ``tick=True``
+freezer counts the test's sleeps, and ``time.clock_gettime``, which freezegun leaves
+alone, reads what the test's programs read.
+"""
+from __future__ import annotations
+
+import pytest
+
+from .test_dropin import MODES
+from .test_dropin_pipes import run_checked
+
+pytest_plugins = ["pytester"]
+
+# the inner suites' helper: a program that prints its pid and its clock
+PROGRAM = """
+    import subprocess
+    import sys
+
+    PROGRAM = "import os, time; print(os.getpid(), time.time())"
+
+    def program():
+        pid, now = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True,
+                                  text=True, check=True).stdout.split()
+        return int(pid), float(now)
+"""
+
+PROGRAMS_WHILE_FROZEN = PROGRAM + """
+    import datetime
+    import time
+
+    import freezegun
+
+    @freezegun.freeze_time("2012-01-14 12:00:00")
+    def programs_frozen():
+        for _ in range(4):
+            pid, now = program()
+            assert abs(now - 1326542400) > 86400   # theirs is not frozen
+            assert time.time() == 1326542400.0
+        return pid, now
+
+    def test_programs_under_the_decorator():
+        pid, now = programs_frozen()
+        assert abs(time.time() - now) < 60
+        host_check(pid)
+
+    def test_programs_under_the_context_manager():
+        with freezegun.freeze_time("2012-01-14 12:00:00") as frozen:
+            for _ in range(4):
+                pid, now = program()
+                frozen.tick(1)
+            assert datetime.datetime.now() == datetime.datetime(2012, 1, 14, 12, 0, 4)
+        assert abs(time.time() - now) < 60
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_programs_started_while_the_test_is_frozen(pytester, args):
+    run_checked(pytester, PROGRAMS_WHILE_FROZEN, args, passed=2)
+
+
+TICKING = PROGRAM + """
+    import time
+
+    import freezegun
+
+    def test_a_ticking_freezer_counts_the_sleeps():
+        before = time.time()
+        with freezegun.freeze_time("2012-01-14 12:00:00", tick=True):
+            start = time.time()
+            time.sleep(2)
+            elapsed = time.time() - start
+            pid, theirs = program()
+            mine = time.clock_gettime(time.CLOCK_REALTIME)   # not frozen
+        assert 2 <= elapsed < 10
+        assert abs(mine - theirs) < 10
+        assert before + 2 <= time.time() < before + 60
+        host_check(pid)
+
+    def test_clock_gettime_under_a_frozen_clock_is_the_programs():
+        with freezegun.freeze_time("2012-01-14 12:00:00") as frozen:
+            pid, theirs = program()
+            frozen.move_to("2013-01-01")
+            mine = time.clock_gettime(time.CLOCK_REALTIME)
+            assert time.time() == 1356998400.0
+        assert abs(mine - theirs) < 10
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_the_real_clock_under_the_tests_freezer_is_the_hosts(pytester, args):
+    run_checked(pytester, TICKING, args, passed=2)
+
+
+ZONES = """
+    import datetime
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    PROGRAM = "import datetime, os; print(os.getpid(), datetime.datetime.now().hour)"
+
+    @pytest.fixture
+    def new_york(monkeypatch):
+        monkeypatch.setenv("TZ", "EST5EDT,M3.2.0,M11.1.0")   # POSIX rules: no tzdata
+        time.tzset()
+        yield
+        monkeypatch.undo()
+        time.tzset()
+
+    def test_naive_times_in_the_zone_the_test_set(new_york):
+        july = datetime.datetime(2000, 7, 1)
+        assert july.timestamp() == 962424000.0   # EDT, whatever the date now
+        assert datetime.datetime(2000, 1, 1).timestamp() == 946702800.0   # EST
+        pid, hour = map(int, subprocess.run([sys.executable, "-c", PROGRAM],
+                                            capture_output=True, text=True,
+                                            check=True).stdout.split())
+        assert datetime.datetime.now().hour == hour
+        assert time.localtime().tm_hour == hour
+        host_check(pid)
+
+    def test_struct_times_and_aware_now_read_as_natively(new_york):
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        assert time.localtime().tm_isdst in (0, 1) and time.gmtime().tm_isdst == 0
+        assert time.strftime("%Z") in ("EST", "EDT")
+        utc = datetime.datetime.now(datetime.timezone.utc).timestamp()
+        assert abs(utc - time.time()) < 5
+        assert abs(time.time_ns() / 1e9 - time.time()) < 5
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_the_zone_the_test_sets(pytester, args):
+    run_checked(pytester, ZONES, args, passed=2)
