@@ -30,7 +30,8 @@ restored at the end of the test.
 - popen.py    SimPopen;  pipes.py  its stdin/stdout/stderr pipes
 - ready.py    select, poll, epoll, selectors and os.read on those pipes: they run the host
 - patches.py  the fakes of time.sleep and the os process functions, installed and undone
-- waiting.py  the test as its programs' parent: os.wait*, pidfds
+- waiting.py  the test as its programs' parent: os.wait*, pidfds;  cldstop.py  no
+              SIGCHLD to the test for its programs' ptrace stops
 - sockets.py  the test's blocking socket calls to its programs run the host
 - aio.py      asyncio loops on the host's clock, asyncio subprocesses in the host
 - uvwait.py   uvloop's loops too, through libuv's calls (libhooks.py: a compiled

@@ -31,14 +31,16 @@ import subprocess
 import threading
 import warnings
 import weakref
-from asyncio import base_subprocess, transports
+from asyncio import base_subprocess, constants, transports
+from asyncio.log import logger
 
 from . import forking
 from .pipes import _PipeReader
 from .popen import SimPopen
 from .procfs import _real_listdir
 from .ready import _real_read
-from .routing import _in_host_thread, _real_monotonic, _RealPopen, active_session
+from .routing import (_in_host_thread, _real_monotonic, _RealPopen, active_session,
+                      fd_ready)
 from .sockets import run_host_until
 
 # Real seconds the loop waits at a time for a thread of the test (or the outside).
@@ -95,16 +97,19 @@ class _SimReadPipe(transports.ReadTransport):
         return not (self._paused or self._closing or self._eof) and self._reader.ready()
 
     @_off_the_loop
-    def pump(self) -> None:
+    def pump(self, soon: bool = True) -> None:
+        """New output or the end to the protocol: in a callback of the loop, or at once
+        (``soon`` False)."""
         if not self.has_news():
             return
+        call = self._loop.call_soon if soon else _now
         data = _real_read(self._reader.fileno(), 1 << 16)
         if data:
-            self._loop.call_soon(self._protocol.data_received, data)
+            call(self._protocol.data_received, data)
         else:
             self._eof = True
-            self._loop.call_soon(self._protocol.eof_received)
-            self.close()
+            call(self._protocol.eof_received)
+            self._close(call)
 
     def is_reading(self) -> bool:
         return not (self._paused or self._closing)
@@ -119,105 +124,164 @@ class _SimReadPipe(transports.ReadTransport):
         return self._closing
 
     def close(self) -> None:
+        self._close(self._loop.call_soon)
+
+    def _close(self, call) -> None:
         if not self._closing:
             self._closing = True
             # a loop closed before the end was read (a transport collected late):
             # natively the selector had handed the end over by then, and nothing is due
             if not self._loop.is_closed():
-                self._loop.call_soon(self._protocol.connection_lost, None)
+                call(self._protocol.connection_lost, None)
 
 
-class _SimWritePipe(transports.WriteTransport):
+def _now(callback, *args) -> None:
+    callback(*args)
+
+
+class _SimWritePipe(transports._FlowControlMixin, transports.WriteTransport):
     """A subprocess's stdin: SimPopen's writer, which never blocks the test. What the
     pipe did not take yet is this transport's write buffer, with asyncio's flow
-    control (pause_writing above the high-water mark, resume_writing at the low one:
-    ``drain()`` waits while the program reads), and the program's end without
-    reading it is the transport's BrokenPipeError, as natively."""
+    control (its _FlowControlMixin, as asyncio's _UnixWritePipeTransport and uvloop's
+    WriteUnixTransport: pause_writing above the high-water mark, resume_writing at the
+    low one, ``drain()`` waits while the program reads), and the program's end without
+    reading it is the transport's BrokenPipeError, as natively. It is a full Transport
+    as theirs are: pause_reading() is NotImplementedError, not AttributeError
+    (uvloop's test_process_streams_basic_1); close() and write_eof() let the buffer
+    go in before connection_lost, abort() drops it."""
 
     def __init__(self, loop, writer, protocol):
-        super().__init__()
-        self._loop, self._writer, self._protocol = loop, writer, protocol
-        self._closing = self._paused = False
-        self._high, self._low = 64 * 1024, 16 * 1024   # asyncio's default limits
+        super().__init__({"pipe": writer}, loop)
+        self._writer, self._protocol = writer, protocol
+        self._closing = self._lost = False
+        self._conn_lost = 0
         protocol.connection_made(self)
+
+    def __repr__(self):
+        state = "closed" if self._lost else "closing" if self._closing else "open"
+        return f"<{type(self).__name__} {state} bufsize={self.get_write_buffer_size()}>"
 
     @_off_the_loop
     def write(self, data) -> None:
-        if self._closing or not data:
+        assert isinstance(data, (bytes, bytearray, memoryview)), repr(data)
+        if not data:
+            return
+        if self._conn_lost or self._closing:
+            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning("pipe closed by peer or "
+                               "os.write(pipe, data) raised exception.")
+            self._conn_lost += 1
             return
         try:
             self._writer.write(bytes(data))
         except (BrokenPipeError, ConnectionResetError) as exc:
+            self._conn_lost += 1
             self._close(exc)
             return
-        if not self._paused and self.get_write_buffer_size() > self._high:
-            self._paused = True
-            self._protocol.pause_writing()
+        self._maybe_pause_protocol()
+
+    def _raw(self):
+        return getattr(self._writer, "raw", self._writer)
 
     def _broken(self) -> bool:
         """The program's side closed (EPIPE) while bytes were on their way."""
-        raw = getattr(self._writer, "raw", self._writer)
+        raw = self._raw()
         return getattr(raw, "_fd", 0) is None and not raw.closed
 
+    def _peer_gone(self) -> bool:
+        """Every reader closed the pipe (poll(2): POLLERR on its write end), which
+        asyncio's and uvloop's transports watch for, to close."""
+        fd = getattr(self._raw(), "_fd", None)
+        return fd is not None and fd_ready(fd, 0)
+
     def has_news(self) -> bool:
-        if self._closing:
+        if self._lost:
             return False
-        return self._broken() or self._paused and self.get_write_buffer_size() <= self._low
+        if self._closing:
+            return not self.get_write_buffer_size()  # the rest went in: the end
+        return self._broken() or self._peer_gone() or (
+            self._protocol_paused and self.get_write_buffer_size() <= self._low_water)
 
     @_off_the_loop
-    def pump(self) -> None:
+    def pump(self, soon: bool = True) -> None:
+        """Flow control and the end to the protocol: in a callback of the loop, or at
+        once (``soon`` False)."""
         if not self.has_news():
             return
-        if self._broken():
-            self._close(BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
+        call = self._loop.call_soon if soon else _now
+        if self._closing:
+            self._lose(None, call)
+        elif self._broken():
+            self._conn_lost += 1
+            self._close(BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)), call)
+        elif self._peer_gone():   # as asyncio's _read_ready
+            self._close(BrokenPipeError() if self.get_write_buffer_size() else None, call)
         else:
-            self._paused = False
-            self._protocol.resume_writing()
+            self._maybe_resume_protocol()
 
     def can_write_eof(self) -> bool:
         return True
 
+    @_off_the_loop
     def write_eof(self) -> None:
-        self.close()
+        if self._closing:
+            return
+        self._closing = True
+        try:
+            self._writer.close()  # the pipe closes once the rest went in
+        except BrokenPipeError:
+            pass
+        if not self.get_write_buffer_size():
+            self._lose(None)
 
     def get_write_buffer_size(self) -> int:
-        raw = getattr(self._writer, "raw", self._writer)
-        return len(getattr(raw, "_buf", b""))
+        return len(getattr(self._raw(), "_buf", b""))
 
-    def get_write_buffer_limits(self) -> tuple[int, int]:
-        return self._low, self._high
+    def set_protocol(self, protocol) -> None:
+        self._protocol = protocol
 
-    def set_write_buffer_limits(self, high=None, low=None) -> None:
-        high = 4 * (low if low is not None else 16 * 1024) if high is None else high
-        low = high // 4 if low is None else low
-        if not high >= low >= 0:
-            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-        self._high, self._low = high, low
+    def get_protocol(self):
+        return self._protocol
 
     def is_closing(self) -> bool:
         return self._closing
 
     def close(self) -> None:
-        self._close(None)
+        self.write_eof()
 
     def abort(self) -> None:
         self._close(None)
 
     @_off_the_loop
-    def _close(self, exc) -> None:
-        if self._closing:
-            return
+    def _close(self, exc, call=None) -> None:
+        """The end at once, whatever the buffer held (abort, a broken pipe)."""
         self._closing = True
+        raw = self._raw()
+        discard = getattr(raw, "discard", None)
+        if discard is not None:
+            discard()
         try:
             self._writer.close()
         except BrokenPipeError:
             pass
-        if not self._loop.is_closed():   # as _SimReadPipe.close
-            self._loop.call_soon(self._protocol.connection_lost, exc)
+        self._lose(exc, call)
+
+    def _lose(self, exc, call=None) -> None:
+        if not self._lost:
+            self._lost = True
+            if not self._loop.is_closed():   # as _SimReadPipe.close
+                (call or self._loop.call_soon)(self._protocol.connection_lost, exc)
 
 
 class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
     """asyncio's subprocess transport over a SimPopen: the program runs in the host."""
+
+    # (high, low): the first write buffer limits of the stdin transport, when the
+    # loop's own are not asyncio's
+    stdin_limits: tuple[int, int] | None = None
+    # the loop took in what the program did before its pipes were connected (uvloop's
+    # sleep after the fork): its output and its end are handed over with the start
+    settled = False
 
     @_off_the_loop
     def _start(self, args, shell, stdin, stdout, stderr, bufsize, **kwargs):
@@ -231,9 +295,11 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
         try:
             proc, loop = self._proc, self._loop
             if proc.stdin is not None:
-                self._pipes[0] = _SimWritePipe(
-                    loop, proc.stdin, base_subprocess.WriteSubprocessPipeProto(self, 0)
-                )._protocol
+                stdin = _SimWritePipe(
+                    loop, proc.stdin, base_subprocess.WriteSubprocessPipeProto(self, 0))
+                if self.stdin_limits is not None:
+                    stdin._set_write_buffer_limits(*self.stdin_limits)
+                self._pipes[0] = stdin._protocol
             for fd, kind in ((1, "stdout"), (2, "stderr")):
                 if getattr(proc, kind) is not None:
                     factory = functools.partial(base_subprocess.ReadSubprocessPipeProto,
@@ -247,6 +313,8 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
                         protocol = factory()
                         _SimReadPipe(loop, proc._readers[fd], protocol)
                     self._pipes[fd] = protocol
+            if self.settled:
+                self._settle()
             loop.call_soon(self._protocol.connection_made, self)
             for callback, data in self._pending_calls:
                 loop.call_soon(callback, *data)
@@ -275,6 +343,15 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
     @_off_the_loop
     def close(self):
         super().close()
+
+    def _settle(self) -> None:
+        """What the pipes hold, and the program's end, to the protocols at once: into
+        the calls that wait for the pipes' connection (``_pending_calls``)."""
+        while any(pipe.has_news() for pipe in self._readers()):
+            for pipe in self._readers():
+                pipe.pump(soon=False)
+        if self._returncode is None and self._proc._ended():
+            self._process_exited(self._proc.wait())
 
     def _readers(self):
         """The pipes the loop moves data and ends through: stdout, stderr, and stdin
@@ -448,14 +525,18 @@ class SimEventLoop(asyncio.SelectorEventLoop):
 
 
 async def start_in_host(loop, register, protocol, args, shell, stdin, stdout, stderr,
-                        bufsize, extra=None, **kwargs) -> _SimSubprocessTransport:
+                        bufsize, extra=None, *, started=None,
+                        **kwargs) -> _SimSubprocessTransport:
     """asyncio's subprocess transport of ``loop`` for a program started in the host,
     once its pipes are connected; ``register(transport)`` hands it to whatever moves
-    its output and its end into the loop (the loop's waits: ``has_news``, ``pump``)."""
+    its output and its end into the loop (the loop's waits: ``has_news``, ``pump``).
+    ``started(transport)``, if given, runs once the program started, before that."""
     waiter = loop.create_future()
     transport = _SimSubprocessTransport(loop, protocol, args, shell, stdin, stdout,
                                         stderr, bufsize, waiter=waiter, extra=extra,
                                         **kwargs)
+    if started is not None:
+        started(transport)
     register(transport)
     try:
         await waiter

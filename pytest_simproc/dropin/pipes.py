@@ -313,6 +313,11 @@ class _StdinWriter(io.RawIOBase):
             super().close()
             self._pump()  # closes the pipe now, or once the rest went in
 
+    def discard(self) -> None:
+        """Drop what the pipe did not take yet (an asyncio transport's abort())."""
+        with self._mutex:
+            self._buf.clear()
+
     def _pump(self, report: bool = False) -> None:
         with self._mutex:
             while self._fd is not None and self._buf:

@@ -17,7 +17,8 @@ from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
-from . import forking, gonepids, nativework, pidcalls, procfs, selfusage, threadwait, wakeups
+from . import (cldstop, forking, gonepids, nativework, pidcalls, procfs, selfusage,
+               threadwait, wakeups)
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
@@ -263,6 +264,7 @@ class DropinSession:
                     self._host.close()
                     gonepids.remember(self._host)   # and those born since
                     pidcalls.keep_unreaped(self)
+                cldstop.restore()  # once no program of the host stops any more
                 selfusage.session_ended(self)
 
     def set_aside(self, active: bool = True) -> None:
@@ -636,6 +638,7 @@ class DropinSession:
         more, and stops sooner when no program can run at the current instant (never
         moving the clock for it)."""
         self.host  # noqa: B018 (made at the first run)
+        cldstop.quiet()  # the host's ptrace stops send the test no SIGCHLD
         if self._catch_up(predicate):
             if not linger:
                 return
@@ -973,6 +976,7 @@ class DropinSession:
         self._touch()
         self._catch_up()  # the program starts at the test's time
         host = self.host
+        cldstop.quiet()
         stdout, stderr = popen._host_stdio()
         sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin,
                         stdout=stdout, stderr=stderr)

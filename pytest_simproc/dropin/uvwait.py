@@ -46,6 +46,7 @@ from __future__ import annotations
 import _thread
 import asyncio.events
 import ctypes
+import functools
 import select
 import subprocess
 import sys
@@ -112,7 +113,7 @@ def _clock_gettime(clock_id, address):
                 spec.sec, spec.nsec = divmod(now, 1_000_000_000)
                 return 0
         except BaseException as exc:  # a C caller cannot take an exception
-            _report(exc)
+            _hand_over(exc)
     return _real_clock_gettime(clock_id, address)
 
 
@@ -120,9 +121,9 @@ def _clock_gettime(clock_id, address):
 def _epoll_pwait(epfd, events, maxevents, timeout, sigmask):
     try:
         found = _wait(_running_uvloop(), epfd, events, maxevents, timeout, sigmask)
-    except BaseException as exc:
-        _report(exc)
-        found = None
+    except BaseException as exc:  # a C caller cannot take an exception
+        _hand_over(exc)
+        found = None  # (a handed-over one woke the loop: the real call returns at once)
     if found is None:
         found = _real_epoll_pwait(epfd, events, maxevents, timeout, sigmask)
     if found < 0:
@@ -215,6 +216,27 @@ def _running_uvloop():
     return loop if _loop_class is not None and isinstance(loop, _loop_class) else None
 
 
+def _hand_over(exc: BaseException) -> None:
+    """An exception raised in a hook, which its C caller (libuv) cannot take. One that
+    is no Exception came from a signal handler of the test (KeyboardInterrupt,
+    SystemExit, pytest-timeout's): the hook's Python code ran it, where natively
+    uvloop's signal wake-up runs it in a callback of the loop (Loop._read_from_self),
+    so it goes to the running uvloop loop as a callback that raises it, and uvloop
+    takes it as its own: KeyboardInterrupt and SystemExit end the loop's run and are
+    raised from it, any other goes to the loop's exception handler. An Exception is the
+    hook's failure: the real call is made, said once."""
+    loop = _running_uvloop()
+    if loop is not None and not isinstance(exc, Exception):
+        def raise_it():
+            raise exc
+        try:
+            loop.call_soon_threadsafe(raise_it)
+            return
+        except RuntimeError:  # closed
+            pass
+    _report(exc)
+
+
 _reported = False
 
 
@@ -285,7 +307,7 @@ async def _start(loop, protocol_factory, args, stdin=subprocess.PIPE, stdout=sub
         raise ValueError("creationflags is not supported")
     if executable is not None:
         args[0] = executable
-    kwargs.pop("__uvloop_sleep_after_fork", None)
+    sleep_after_fork = kwargs.pop("__uvloop_sleep_after_fork", False)
     if kwargs:
         raise ValueError("unexpected kwargs: {}".format(", ".join(kwargs.keys())))
     protocol = protocol_factory()
@@ -295,8 +317,27 @@ async def _start(loop, protocol_factory, args, stdin=subprocess.PIPE, stdout=sub
         loop, _state(loop).transports.append, protocol, args, False, stdin, stdout, stderr,
         bufsize, preexec_fn=preexec_fn, close_fds=bool(pass_fds), cwd=cwd, env=env,
         restore_signals=restore_signals, start_new_session=start_new_session,
-        pass_fds=pass_fds)
+        pass_fds=pass_fds, started=functools.partial(_started, sleep=sleep_after_fork))
     return transport, protocol
+
+
+# uvloop's first write buffer limits (its UVBaseTransport: 64 KiB high, and 64 // 4
+# bytes low), where asyncio's low is 16 KiB
+_UVLOOP_LIMITS = (64 * 1024, 64 // 4)
+
+
+@_off_the_loop
+def _started(transport, sleep: bool) -> None:
+    """The program started: its stdin gets uvloop's limits, and with uvloop's test-only
+    ``__uvloop_sleep_after_fork`` (``sleep``) the parent sleeps a second after the
+    fork (``time.sleep(1)`` in UVProcessTransport's start, its loop blocked), so an end
+    libuv saw meanwhile is the transport's before its pipes are connected (uvloop's
+    test_process_delayed_stdio__paused__*). Here the second is the host's."""
+    transport.stdin_limits = _UVLOOP_LIMITS
+    if not sleep:
+        return
+    _test_thread_session().sleep(1)
+    transport.settled = True
 
 
 class _NativeFirstStep:

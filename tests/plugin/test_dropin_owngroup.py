@@ -9,13 +9,13 @@ own (its kill(0) must reach nothing outside it natively) and passes natively and
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 
 import pytest
+
+pytest_plugins = ["pytester"]
 
 INNER = r"""
 import json
@@ -48,7 +48,7 @@ def test_the_tests_group_is_its_childrens_and_a_signal_to_it_reaches_both():
         assert got == [signal.SIGUSR1] * 2
         apart.kill()
         apart.wait()
-        print("OBSERVED", json.dumps([pid, pgid, sid]), flush=True)
+        print("OBSERVED", json.dumps(["group", [pid, pgid, sid]]), flush=True)
     finally:
         signal.signal(signal.SIGUSR1, old)
 
@@ -63,40 +63,38 @@ def test_ids_read_before_the_first_spawn_are_the_childrens():
     apart = subprocess.run(cmd, capture_output=True, check=True, start_new_session=True)
     assert int(apart.stdout.split()[1]) != sid
     assert (os.getsid(0), os.getpgid(0)) == (sid, pgid)  # the same after the spawns
-    print("OBSERVED-EARLY", json.dumps([pid, pgid, sid]), flush=True)
+    print("OBSERVED", json.dumps(["early", [pid, pgid, sid]]), flush=True)
 """
 
 
-def _run_in_own_session(tmp_path, *args, key="OBSERVED") -> list:
-    (tmp_path / "test_inner.py").write_text(INNER)
-    # without hypothesis's plugin, as pytester's runs (tests/conftest.py)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                             "-p", "no:hypothesispytest", "-s", "-q", *args, "test_inner.py"],
-                            cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120, start_new_session=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout, result.stdout
-    line = next(line for line in result.stdout.splitlines() if f"{key} " in line)
-    return json.loads(line.split(f"{key} ", 1)[1])
+# the inner suite runs in a session of its own: its kill(0) reaches nothing outside it
+OWN_SESSION = """
+import os
+
+def pytest_configure(config):
+    os.setsid()
+"""
 
 
-def test_natively_the_tests_children_share_its_group(tmp_path):
-    pid, pgid, sid = _run_in_own_session(tmp_path)
+def _ids(observed, *args) -> dict:
+    """What the inner suite's two tests saw: name -> [pid, pgid, sid] of a child."""
+    return dict(observed({"conftest": OWN_SESSION, "test_inner": INNER}, list(args),
+                         passed=2))
+
+
+def test_natively_the_tests_children_share_its_group(observed):
+    pid, pgid, sid = _ids(observed)["group"]
     assert pgid != 1 and sid != 1 and pid > 1
 
 
-def test_under_simproc_the_test_is_in_the_hosts_group_1(tmp_path):
-    pid, pgid, sid = _run_in_own_session(tmp_path, "--simproc")
-    assert (pgid, sid) == (1, 1)
-    assert 1000 <= pid < 1100
-
-
-def test_under_simproc_the_ids_are_1_before_the_host_exists(tmp_path):
-    """The host is made at the first spawn; ids read before it are the same 1 as
+def test_under_simproc_the_test_is_in_the_hosts_group_1(observed):
+    """And the host is made at the first spawn; ids read before it are the same 1 as
     after (they were the machine's, which no child in the host has)."""
-    pid, pgid, sid = _run_in_own_session(tmp_path, "--simproc", key="OBSERVED-EARLY")
-    assert (pgid, sid) == (1, 1)
-    assert 1000 <= pid < 1100
+    seen = _ids(observed, "--simproc")
+    for name in ("group", "early"):
+        pid, pgid, sid = seen[name]
+        assert (pgid, sid) == (1, 1)
+        assert 1000 <= pid < 1100
 
 
 def test_kill_of_everyone_reaches_every_host_process_and_not_the_test():

@@ -290,39 +290,37 @@ def test_simproc_sleep_moves_the_clock_its_full_length_with_pipes_open(pytester)
     """, ["--simproc"], passed=1)
 
 
-def test_simproc_pipe_reads_are_the_same_in_every_run(pytester):
+SAME_READS = """
+import json
+import os
+import selectors
+import subprocess
+import time
+
+def test_log():
+    p = subprocess.Popen(
+        ["sh", "-c", "for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; "
+                     "sleep 0.1; done; (sleep 1; echo late) &"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sel = selectors.DefaultSelector()
+    sel.register(p.stdout, selectors.EVENT_READ, "out")
+    sel.register(p.stderr, selectors.EVENT_READ, "err")
+    log = []
+    while sel.get_map():
+        for key, _ in sel.select(5):
+            data = os.read(key.fd, 7)
+            if not data:
+                sel.unregister(key.fileobj)
+            log.append(f"{time.time() - 946684800:.1f} {key.data} {data!r}")
+    print("OBSERVED", json.dumps(log))
+    assert p.wait() == 0
+"""
+
+
+def test_simproc_pipe_reads_are_the_same_in_every_run(observed):
     """Which pipe a selector reports first, the bytes each read gets and when (virtual
     time): the same in two runs, a late grandchild's output included."""
-    pytester.makepyfile("""
-        import os
-        import selectors
-        import subprocess
-        import time
-
-        def test_log():
-            p = subprocess.Popen(
-                ["sh", "-c", "for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; "
-                             "sleep 0.1; done; (sleep 1; echo late) &"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            sel = selectors.DefaultSelector()
-            sel.register(p.stdout, selectors.EVENT_READ, "out")
-            sel.register(p.stderr, selectors.EVENT_READ, "err")
-            log = []
-            while sel.get_map():
-                for key, _ in sel.select(5):
-                    data = os.read(key.fd, 7)
-                    if not data:
-                        sel.unregister(key.fileobj)
-                    log.append(f"{time.time() - 946684800:.1f} {key.data} {data!r}")
-            print("LOG", " | ".join(log))
-            assert p.wait() == 0
-    """)
-    logs = []
-    for _ in range(2):
-        result = pytester.runpytest("-p", "no:cacheprovider", "--simproc", "-s")
-        result.assert_outcomes(passed=1)
-        logs.append([line[line.index("LOG"):] for line in result.outlines
-                     if "LOG " in line])
+    logs = [observed(SAME_READS, ["--simproc"], passed=1) for _ in range(2)]
     assert logs[0] == logs[1]
     assert "1.5 out b'late\\n'" in logs[0][0]
 
