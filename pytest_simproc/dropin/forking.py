@@ -200,6 +200,11 @@ def _after_in_child() -> None:
         return  # the parent could not enter us into the host: we run natively
     host._engine._filter.install()
     _virtual_clocks()
+    # the test's record of earlier hosts' pids is its own view: here every pid is
+    # the host's, whose kernel answers (a program signals itself by its pid, 1000)
+    from . import gonepids, pidcalls
+    gonepids.forget()
+    pidcalls.forget_unreaped()
     # forkpty(3) made us a session leader natively: so we are in the host too, and
     # its terminal is our controlling one there (kernel/tty.py)
     if leader[0]:

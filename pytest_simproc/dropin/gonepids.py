@@ -45,6 +45,12 @@ def remember(host) -> None:
     _GROUPS.difference_update((0, 1))   # the test itself (identity.py, owngroup.py)
 
 
+def forget() -> None:
+    """In a child the test forked into its host: the numbers are that host's."""
+    _PIDS.clear()
+    _GROUPS.clear()
+
+
 def _native_child(pid: int) -> bool:
     """``pid`` is a native child of the calling thread (waitid(2) leaves it as it
     is): the number the test's code holds is the real one."""

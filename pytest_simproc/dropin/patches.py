@@ -91,16 +91,35 @@ def _replace_in_classes(name: str, attrs: dict, table: dict, undo: list) -> None
     ``self.spawn_func(...)``). A builtin there is no method (it does not bind
     ``self``): its fake goes in as a staticmethod, which does not either."""
     for klass in list(attrs.values()):
+        if isinstance(klass, types.FunctionType) and klass.__module__ == name:
+            _replace_in_defaults(klass, table, undo)
         if not isinstance(klass, type) or klass.__module__ != name:
             continue
         for attr, value in list(vars(klass).items()):
             inner = value.__func__ if isinstance(value, staticmethod) else value
+            method = value.__func__ if isinstance(value, classmethod) else inner
+            if isinstance(method, types.FunctionType):
+                _replace_in_defaults(method, table, undo)
             fake = table.get(id(inner))
             if fake is None or Patches._reals.get(id(fake)) is not inner:
                 continue
             undo.append((klass, attr, value))
             wrap = callable(fake) and not isinstance(fake, type)
             setattr(klass, attr, staticmethod(fake) if wrap else fake)
+
+
+def _replace_in_defaults(func, table: dict, undo: list) -> None:
+    """The process fakes for the real functions that a function's default arguments
+    took when it was defined, before the session (py's ``ForkedFunc.waitfinish(self,
+    waiter=os.waitpid)``, which pytest-forked imports at its start: ECHILD for a
+    child of the host)."""
+    defaults = func.__defaults__
+    if not defaults or table.keys().isdisjoint(map(id, defaults)):
+        return
+    undo.append((func, "__defaults__", defaults))
+    func.__defaults__ = tuple(
+        fake if (fake := table.get(id(value))) is not None
+        and Patches._reals.get(id(fake)) is value else value for value in defaults)
 
 
 class Patches:

@@ -90,6 +90,7 @@ class _PipeReader(io.RawIOBase):
         self._session = session
         self._fd: int | None = fd
         self._relay = relay
+        self._reading = threading.Lock()  # a read against the session's close
         session._pipe_fds[fd] = self
 
     mode = "rb"   # FileIO's, which Popen's file objects show (eventlet's GreenPipe reads it)
@@ -103,9 +104,10 @@ class _PipeReader(io.RawIOBase):
         return self._fd
 
     def ready(self) -> bool:
-        """A read would not block (data, or end of file)."""
-        fd = self.fileno()
-        if fd_ready(fd, _POLLIN_LIKE):
+        """A read would not block (data, or end of file; also once the session closed
+        the descriptor at the test's end)."""
+        fd = self._fd
+        if fd is None or fd_ready(fd, _POLLIN_LIKE):
             return True
         # What the relay holds back (more than the pipe takes, or the program's side
         # not moved since the test read the last of it) goes in first: otherwise a
@@ -114,11 +116,24 @@ class _PipeReader(io.RawIOBase):
         return fd_ready(fd, _POLLIN_LIKE)
 
     def readinto(self, buffer) -> int:
-        fd = self.fileno()
+        self.fileno()  # ValueError once closed, as FileIO's
         if not len(buffer):
             return 0
-        wait_ready(self._session, self.ready, None, "a read of a program's pipe")
-        data = _real_read(fd, len(buffer))
+        while True:
+            ready = wait_ready(self._session, self.ready, None, "a read of a program's pipe")
+            with self._reading:
+                # A thread of the test that outlives it (a daemon reader) may still wait
+                # when the session ends: the programs are gone, so it reads what the
+                # pipe holds, then end of file, as natively once the last writer died
+                # (pipe(7)); the number it had before the wait may be another file's.
+                fd = self._fd
+                if fd is None:
+                    return 0
+                if fd_ready(fd, _POLLIN_LIKE):  # (another reader may have taken it)
+                    data = _real_read(fd, len(buffer))
+                    break
+                if not ready:
+                    return 0
         buffer[:len(data)] = data
         return len(data)
 
@@ -128,13 +143,14 @@ class _PipeReader(io.RawIOBase):
             self._close_fd()
 
     def _close_fd(self) -> None:
-        if self._fd is not None:
-            self._session._pipe_fds.pop(self._fd, None)
+        with self._reading:
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            self._session._pipe_fds.pop(fd, None)
             try:
-                os.close(self._fd)
+                os.close(fd)
             except OSError:  # the test closed it itself (os.close of its fileno())
                 pass
-            self._fd = None
             if not self._relay.shared and not self._relay.read_elsewhere():
                 self._relay._close_fd()  # the program's next write: EPIPE, as natively
 
