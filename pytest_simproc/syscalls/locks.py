@@ -10,6 +10,8 @@ proc(5); the host looks when nothing else can run), and then runs the call again
 handler interrupts the wait with EINTR, or restarts it after SA_RESTART (signal(7)
 lists both calls among the restarted ones).
 
+F_GETLK names the holder of a conflicting lock by its pid in the host.
+
 F_SETLKW's deadlock check is the kernel's, made on the host's waiters: the request
 fails with EDEADLK when the process holding the conflicting lock waits, through a
 chain of parked F_SETLKW callers, for a lock the caller holds (fcntl(2); the kernel's
@@ -26,7 +28,7 @@ from .outcome import Block, Native
 from .registry import handles
 
 LOCK_SH, LOCK_EX, LOCK_NB = 1, 2, 4
-F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW = 6, 7, 37, 38
+F_GETLK, F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW = 5, 6, 7, 37, 38
 F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
 _FLOCK = struct.Struct("<hh4xqqi4x")   # struct flock: type, whence, start, len, pid
 _MAX_LINKS = 10                        # fs/locks.c MAX_DEADLK_ITERATIONS
@@ -54,6 +56,21 @@ def setlkw(ctx, fd, cmd, arg, *_):
     native = Native(regs={"rsi": F_SETLK if posix else F_OFD_SETLK})
     return _gated(ctx, s32(fd), native, (errno.EACCES, errno.EAGAIN),
                   request_at=arg if posix else None)
+
+
+@handles("fcntl", when=(1, {F_GETLK}))
+def getlk(ctx, fd, cmd, arg, *_):
+    """F_GETLK: the conflicting lock's holder as the host names it (l_pid), 0 for a
+    process outside the host, as for one outside the caller's pid namespace."""
+    def translated(c, result):
+        if result == 0:
+            kind, whence, start, length, pid = _FLOCK.unpack(c.mem.read(arg, _FLOCK.size))
+            if kind != F_UNLCK and pid > 0:
+                holder = c.engine.tasks.get(pid)
+                c.mem.write(arg, _FLOCK.pack(kind, whence, start, length,
+                                             0 if holder is None else holder.proc.pid))
+        return result
+    return Native(on_exit=translated)
 
 
 def _gated(ctx, fd: int, native: Native, would_wait: tuple, request_at=None) -> Native:

@@ -4,7 +4,8 @@ ran to release the lock and the watchdog killed the waiter. They now wait in the
 until the holder unlocks, closes or exits, a handler interrupts them (EINTR, or a
 restart after SA_RESTART), or F_SETLKW's deadlock check fails them (EDEADLK, printed
 E#35); in virtual time, and in the strace log as one call "<unfinished ...>" then
-"<... resumed>", as strace shows a call that waited."""
+"<... resumed>", as strace shows a call that waited. F_GETLK names the holder by its
+pid in the host (it gave the native pid: LTP's fcntl14 and fcntl17)."""
 from __future__ import annotations
 
 import re
@@ -27,6 +28,7 @@ flock(LOCK_SH) beside a shared holder = 0, at once: 1
 child: exited 0
 F_SETLK(10-19) beside 0-9 = 0
 F_SETLK(5-14) = -1 EAGAIN
+F_GETLK(5-14): a write lock of 0-9 held by the child: 1
 F_SETLKW(5-14), a handler runs = -1 EINTR, waited about 1 s: 1
 F_SETLKW(5-14), an SA_RESTART handler runs = 0, waited about 3 s: 1
 child: exited 0

@@ -2,7 +2,7 @@
  * closes or exits, LOCK_NB's EWOULDBLOCK, shared locks that do not wait; fcntl(2)
  * F_SETLKW on a conflicting byte range until its holder unlocks, interrupted by a
  * handler (EINTR) or restarted by an SA_RESTART one, its deadlock check (EDEADLK);
- * F_OFD_SETLKW until the other description closes. Each wait is timed on
+ * F_OFD_SETLKW until the other description closes; F_GETLK names the holder by its pid. Each wait is timed on
  * CLOCK_MONOTONIC and printed as "waited about N s: 1". */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -130,6 +130,11 @@ int main(void)
     fd = reopen();
     out("F_SETLK(10-19) beside 0-9 = %d\n", range(fd, F_SETLK, F_WRLCK, 10, 10));
     out("F_SETLK(5-14) = %s\n", result(range(fd, F_SETLK, F_RDLCK, 5, 10)));
+    struct flock probe = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 10};
+    if (fcntl(fd, F_GETLK, &probe))
+        die("F_GETLK");
+    out("F_GETLK(5-14): a write lock of 0-9 held by the child: %d\n",
+        probe.l_type == F_WRLCK && probe.l_start == 0 && probe.l_len == 10 && probe.l_pid == pid);
     handler(0);
     alarm(1);
     t0 = clock_ns(CLOCK_MONOTONIC);
