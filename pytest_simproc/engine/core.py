@@ -187,9 +187,10 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.timerfds: dict[tuple[int, int], TimerFd] = {}   # (pid, fd) -> its timerfd
         self.signalfds: dict[tuple[int, int], SignalFd] = {}
         self.pidfds: dict[tuple[int, int], PidFdRef] = {}   # (pid, fd) -> the pid it names
-        # processes that asked a message queue for a signal (mq_notify(3)): the real
-        # kernel sends it, and may hold it pending, blocked (syscalls/signal.py)
-        self.mq_notifying: set[int] = set()
+        # processes the real kernel may signal itself, and hold the signal pending while
+        # blocked (syscalls/signal.py): one that asked a message queue for a signal
+        # (mq_notify(3)), a descriptor's owner (fcntl(2) F_SETOWN, F_NOTIFY, F_SETLEASE)
+        self.kernel_signalled: set[int] = set()
         self.exclusive_edges = ExclusiveEdges()   # EPOLLEXCLUSIVE targets' wake-ups (epoll_ctl(2))
         self.sem_waits = SemWaits()     # semop callers waiting in the host (GETNCNT)
         self.ipc_stamps = IpcStamps()   # System V objects' last operators and times

@@ -389,7 +389,7 @@ def mq_notify(ctx, mqdes, sevp, *_):
 
     def registered(c, result):
         if result == 0 and notify == SIGEV_SIGNAL:
-            c.engine.mq_notifying.add(c.proc.pid)
+            c.engine.kernel_signalled.add(c.proc.pid)
         return result
 
     return Native(on_exit=registered)

@@ -20,6 +20,7 @@ from .registry import handles
 from .sched import host_task, translated
 
 F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX = 8, 9, 15, 16
+F_SETLEASE, F_NOTIFY = 1024, 1026   # the caller becomes the owner (fcntl(2))
 F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP = 0, 1, 2
 # linux/sockios.h: the same owner through ioctl(2), an int pointed to by the argument
 FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP = 0x8901, 0x8902, 0x8903, 0x8904
@@ -44,9 +45,13 @@ def _set_owner(ctx, owner: int, prefix: bytes | None = None):
         return Native()
     if owner < 0:
         return _refuse_group(ctx)
+    task = host_task(ctx, owner)
+    if task is not None:
+        # the kernel signals it natively from now on (a blocked signal stays pending
+        # there: sigtimedwait looks, syscalls/signal.py)
+        ctx.engine.kernel_signalled.add(task.proc.pid)
     if prefix is None:
         return translated(ctx, "rdx", owner)
-    task = host_task(ctx, owner)
     if task is None:
         return -errno.ESRCH
     return native_with_copy(ctx, "rdx", prefix + struct.pack("<i", task.native))
@@ -56,9 +61,16 @@ def _virtual_owner(ctx, owner: int) -> int:
     return _virtual_of(ctx, owner) if owner > 0 else 0
 
 
-@handles("fcntl", when=(1, {F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX}))
+@handles("fcntl", when=(1, {F_SETOWN, F_GETOWN, F_SETOWN_EX, F_GETOWN_EX, F_SETLEASE,
+                            F_NOTIFY}))
 def fcntl(ctx, fd, cmd, arg, *_):
     cmd = s32(cmd)
+    if cmd in (F_SETLEASE, F_NOTIFY):
+        def owns(c, result):
+            if result == 0:
+                c.engine.kernel_signalled.add(c.proc.pid)
+            return result
+        return Native(on_exit=owns)
     if cmd == F_SETOWN:
         return _set_owner(ctx, s32(arg))
     if cmd == F_GETOWN:

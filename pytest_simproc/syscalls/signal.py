@@ -204,8 +204,9 @@ _RAISED_BY_CALLS = (1 << (_signal.SIGXFSZ - 1)) | (1 << (_signal.SIGPIPE - 1))
 def _kernel_sent(ctx) -> int:
     """The signals the real kernel may hold pending, blocked, for the calling thread:
     those raised by its own calls, and any once its process asked a message queue
-    for a signal (mq_notify(3): the kernel sends it natively)."""
-    return -1 if ctx.proc.pid in ctx.engine.mq_notifying else _RAISED_BY_CALLS
+    for a signal (mq_notify(3)) or owns a descriptor's signals (fcntl(2) F_SETOWN,
+    F_NOTIFY, F_SETLEASE): the kernel sends those natively."""
+    return -1 if ctx.proc.pid in ctx.engine.kernel_signalled else _RAISED_BY_CALLS
 
 
 def _raised_by_calls(task, kinds: int = _RAISED_BY_CALLS) -> int:

@@ -489,6 +489,14 @@ def test_io_owner_sigio_ends_a_sigsuspend_in_the_host(build):
                    b"sigsuspend = -1, woken by SIGIO: 1\ngetppid() after it unchanged: 1\n")
 
 
+def test_io_owner_signal_held_pending_ends_a_sigtimedwait(build):
+    """F_SETSIG's signal, blocked, stays pending in the real kernel: the owner's
+    sigtimedwait in the host takes it (it timed out: the host looked only at its own
+    pending signals; LTP's fcntl31)."""
+    same_as_native([build("io_owner"), "sigwait"],
+                   b"sigtimedwait = SIGUSR1: 1, si_code POLL_IN: 1\n")
+
+
 def test_io_owner_sigio_default_action_kills(build, native):
     assert native([build("io_owner"), "default"]).returncode == -signal.SIGIO
     with SimHost() as host:

@@ -5,7 +5,9 @@
  *   io_owner group    F_SETOWN with -getpgrp() (a process group owner)
  *   io_owner default  SIGIO at its default action: the process is killed by it
  *   io_owner suspend  SIGIO blocked, then sigsuspend until a child's write brings it;
- *                     getppid() before and after must agree (the host's, both) */
+ *                     getppid() before and after must agree (the host's, both)
+ *   io_owner sigwait  F_SETSIG(SIGUSR1) blocked, then sigtimedwait(5 s) until a
+ *                     child's write brings it (the kernel holds it pending) */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -69,6 +71,27 @@ int main(int argc, char **argv)
         int rc = sigsuspend(&none);
         printf("sigsuspend = %d, woken by SIGIO: %d\n", rc, got_sig == SIGIO);
         printf("getppid() after it unchanged: %d\n", getppid() == ppid);
+        wait(NULL);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "sigwait")) {
+        sigset_t wanted;
+        sigemptyset(&wanted);
+        sigaddset(&wanted, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &wanted, NULL);
+        fcntl(sv[0], F_SETOWN, getpid());
+        fcntl(sv[0], F_SETSIG, SIGUSR1);
+        fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_ASYNC);
+        if (fork() == 0) {
+            usleep(10000);
+            write(sv[1], "x", 1);
+            _exit(0);
+        }
+        siginfo_t info;
+        struct timespec five = {5, 0};
+        int sig = sigtimedwait(&wanted, &info, &five);
+        printf("sigtimedwait = SIGUSR1: %d, si_code POLL_IN: %d\n", sig == SIGUSR1,
+               info.si_code == POLL_IN);
         wait(NULL);
         return 0;
     }
