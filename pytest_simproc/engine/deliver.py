@@ -282,8 +282,14 @@ class SignalDelivery:
                 # of the host, syscalls/owner.py) when I/O is possible. The simulated
                 # kernel takes it over, as if it had sent it: its masks, dispositions
                 # and waits (sigsuspend, sigwaitinfo) then apply as to any signal.
-                pt.cont(native, 0)
                 self._post_signal(task.proc.pid, sig, info, task=task)
+                if task.block is None and not task.native_parked and task.pending:
+                    # it reached the thread on its way to user mode (dnotify's signal
+                    # during the program's own rename): its handler runs before the
+                    # program's next instruction, as natively (queued before the
+                    # thread goes on, the kernel delivers it at once)
+                    self._deliver_pending(task)
+                pt.cont(native, 0)
                 return
             if struct.unpack_from("<i", info, 8)[0] == SI_MESGQ:
                 # mq_notify(3): the kernel signals the queue's registered process when

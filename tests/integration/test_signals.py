@@ -497,6 +497,14 @@ def test_io_owner_signal_held_pending_ends_a_sigtimedwait(build):
                    b"sigtimedwait = SIGUSR1: 1, si_code POLL_IN: 1\n")
 
 
+def test_a_dnotify_signal_runs_its_handler_at_once(build):
+    """A signal the kernel sends an owner during the program's own call (dnotify's,
+    for a file it creates) runs its handler before the program's next instruction;
+    the host ran it only at the program's next system call (LTP's fcntl38, fcntl39)."""
+    same_as_native([build("io_owner"), "dnotify"],
+                   b"a file made: the handler ran at once: 1, si_fd the directory: 1\n")
+
+
 def test_io_owner_sigio_default_action_kills(build, native):
     assert native([build("io_owner"), "default"]).returncode == -signal.SIGIO
     with SimHost() as host:

@@ -7,7 +7,10 @@
  *   io_owner suspend  SIGIO blocked, then sigsuspend until a child's write brings it;
  *                     getppid() before and after must agree (the host's, both)
  *   io_owner sigwait  F_SETSIG(SIGUSR1) blocked, then sigtimedwait(5 s) until a
- *                     child's write brings it (the kernel holds it pending) */
+ *                     child's write brings it (the kernel holds it pending)
+ *   io_owner dnotify  F_NOTIFY(DN_CREATE) on a directory: the signal of a file the
+ *                     program creates there runs its handler before its next
+ *                     instruction (looked at with no system call between) */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -72,6 +75,30 @@ int main(int argc, char **argv)
         printf("sigsuspend = %d, woken by SIGIO: %d\n", rc, got_sig == SIGIO);
         printf("getppid() after it unchanged: %d\n", getppid() == ppid);
         wait(NULL);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "dnotify")) {
+        char dir[] = "/tmp/simproc-dnotify-XXXXXX", file[64];
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_signal;
+        sa.sa_flags = SA_SIGINFO;
+        sigaction(SIGRTMIN + 1, &sa, NULL);
+        if (!mkdtemp(dir))
+            return 1;
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        fcntl(dfd, F_SETSIG, SIGRTMIN + 1);
+        fcntl(dfd, F_NOTIFY, DN_CREATE | DN_MULTISHOT);
+        snprintf(file, sizeof file, "%s/new", dir);
+        got_sig = 0;
+        int fd = open(file, O_CREAT | O_WRONLY, 0600);
+        int seen = got_sig == SIGRTMIN + 1, fd_named = got_fd == dfd;
+        printf("a file made: the handler ran at once: %d, si_fd the directory: %d\n", seen,
+               fd_named);
+        close(fd);
+        unlink(file);
+        close(dfd);
+        rmdir(dir);
         return 0;
     }
     if (argc > 1 && !strcmp(argv[1], "sigwait")) {
