@@ -84,9 +84,13 @@ def like_the_real(replaced) -> None:
     stands for: its name and doc, and, for a function, the module it is installed on
     (the first row of it), as a Python function of a module names it: pydoc and
     pickle by reference look it up there, and CPython's test_signal holds every Python
-    function of ``signal`` to ``__module__ == "signal"``."""
+    function of ``signal`` to ``__module__ == "signal"``. A function's qualified name is
+    the one it is installed under, which pickle looks up: ``threading.Lock`` is
+    ``_thread.allocate_lock`` (its ``__name__``), and a fake qualified so pickled as
+    ``threading.allocate_lock``, which is no name (multiprocessing's ``Manager()`` under
+    spawn pickles its registry, ``threading.Lock`` in it)."""
     named = set()
-    for module, _name, real, fake in replaced:
+    for module, name, real, fake in replaced:
         if id(fake) in named:
             continue
         named.add(id(fake))
@@ -94,6 +98,7 @@ def like_the_real(replaced) -> None:
         fake.__doc__ = real.__doc__
         if not isinstance(fake, type):
             fake.__module__ = module.__name__
+            fake.__qualname__ = name
 
 
 def _caller_is_native(depth: int = 2) -> bool:
