@@ -202,7 +202,9 @@ class DropinSession:
         try:
             self._patches.apply()
             procfs.install(self)  # the test's /proc: it is pid 1 (identity.py)
+            threadwait.install_outside(self)  # until the host: real waits move its clock
         except BaseException:
+            threadwait.uninstall_outside()
             procfs.uninstall(self)
             self._patches.restore()
             self._clock.stop()
@@ -239,6 +241,7 @@ class DropinSession:
             procfs.uninstall(self)
             if self._host is not None:   # installed with the host
                 threadwait.uninstall(self)
+            threadwait.uninstall_outside()
             self._patches.restore()
         finally:
             try:
