@@ -21,6 +21,7 @@ clock_settime there would set the machine to the host's date.
 """
 from __future__ import annotations
 
+import _thread
 import asyncio
 import datetime as _datetime
 import dis
@@ -319,7 +320,7 @@ class VirtualClock:
         api.call_stack_inspection_limit = 1
         self.now = now
         self.reads = 0
-        self._owner = threading.get_ident()
+        self._owner = _thread.get_ident()
         offset = _tz_cache.get(now)
         if offset is None:   # freeze_time(tz_offset=): the local offset at that time
             offset = _datetime.timedelta(seconds=_real_localtime(now).tm_gmtoff)
@@ -332,7 +333,7 @@ class VirtualClock:
 
     def __call__(self) -> _datetime.datetime:
         reads = self.reads
-        if threading.get_ident() == self._owner and _read_by_suite_code():
+        if _thread.get_ident() == self._owner and _read_by_suite_code():
             self.reads = reads + 1
         return _frozen_at(self.now) + reads * _READ_COST + self._offset
 

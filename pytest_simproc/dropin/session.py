@@ -7,6 +7,7 @@ own thread drives virtual time (``block``); a helper thread of the test waits fo
 """
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import os
@@ -20,7 +21,7 @@ from . import forking, gonepids, nativework, pidcalls, procfs, selfusage, thread
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
-from .routing import _real_monotonic, _real_sleep, active_session, set_active
+from .routing import _real_monotonic, _real_sleep, active_session, current_thread, set_active
 from .waiting import PidFds
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class _SessionLock:
 
     @contextlib.contextmanager
     def _wanting(self):
-        me = threading.get_ident()
+        me = _thread.get_ident()
         self.wanted.add(me)
         try:
             yield
@@ -192,7 +193,7 @@ class DropinSession:
     def start(self) -> "DropinSession":
         if active_session() is not None:
             raise RuntimeError("a drop-in session is already active")
-        self._ident = threading.get_ident()
+        self._ident = _thread.get_ident()
         self._threads_at_start = frozenset(t.ident for t in threading.enumerate())
         # threads of the machinery that were there before the test: their time is real
         # (threads of the suite's code from earlier tests take part, as new ones do)
@@ -265,7 +266,7 @@ class DropinSession:
 
     def take_up(self) -> None:
         """The next test's thread is the session's."""
-        self._ident = threading.get_ident()
+        self._ident = _thread.get_ident()
         self._last_run = _real_monotonic()
         if active_session() is None:
             set_active(self)
@@ -337,7 +338,7 @@ class DropinSession:
         self._clock.move_to(self.now, self._host.realtime_offset_ns
                             if self._host is not None else self._clock.offset_ns)
         self._pidfds.refresh(self._gone)
-        if threading.get_ident() == self._ident:
+        if _thread.get_ident() == self._ident:
             self._last_run = _real_monotonic()
         threadwait.wake_due(self)
         if self._waiter_due():
@@ -370,7 +371,7 @@ class DropinSession:
         return bool(predicate())
 
     def _touch(self) -> None:
-        if threading.get_ident() == self._ident:
+        if _thread.get_ident() == self._ident:
             self._last_run = _real_monotonic()
 
     def _feed(self) -> bool:
@@ -401,7 +402,7 @@ class DropinSession:
     def _run_host(self, predicate, timeout, linger=0) -> None:
         """``_run_steps``, with the calling thread as one of the host's drivers; the
         test's thread stops at its time limit (``_alarm``) and has it fire."""
-        me = threading.get_ident()
+        me = _thread.get_ident()
         timeout = self._to_alarm(timeout)
         self._drivers.append(me)
         try:
@@ -419,7 +420,7 @@ class DropinSession:
     def _to_alarm(self, timeout):
         """``timeout`` (seconds, None: no limit), cut at the test's time limit when
         the test's thread runs the host."""
-        if self._alarm is None or threading.get_ident() != self._ident:
+        if self._alarm is None or _thread.get_ident() != self._ident:
             return timeout
         left = max(self._alarm[0] - self._now_ns(), 0) / 1e9
         return left if timeout is None else min(timeout, left)
@@ -427,7 +428,7 @@ class DropinSession:
     def _ring(self) -> None:
         """The test's time limit fires if the test's thread reached it."""
         alarm = self._alarm
-        if (alarm is not None and threading.get_ident() == self._ident
+        if (alarm is not None and _thread.get_ident() == self._ident
                 and self._now_ns() >= alarm[0]):
             self._alarm = None
             alarm[1]()
@@ -546,7 +547,7 @@ class DropinSession:
     def _waiter_due(self) -> bool:
         """A thread waiting in ``block`` (not the caller, which runs the host) can go
         on, or its deadline has come: it is about to run."""
-        me, now = threading.get_ident(), self._now_ns()
+        me, now = _thread.get_ident(), self._now_ns()
         return (any(ready() for ident, ready in list(self._waiting.items()) if ident != me)
                 or any(deadline <= now for ident, deadline in list(self._deadlines.items())
                        if ident != me))
@@ -554,7 +555,7 @@ class DropinSession:
     def _handing_over(self) -> bool:
         """A helper thread runs the host, and the test's thread wants to run it
         again: the helper stops (both would wait for each other to be quiet)."""
-        return threading.get_ident() != self._ident and not self._idle()
+        return _thread.get_ident() != self._ident and not self._idle()
 
     def _idle(self) -> bool:
         """The test's own thread has left the host alone for ``_HELPER_GRACE`` (and
@@ -562,7 +563,7 @@ class DropinSession:
         return not self._aside and _real_monotonic() - self._last_run >= _HELPER_GRACE
 
     def _other_tids(self) -> list[int]:
-        me = threading.get_ident()
+        me = _thread.get_ident()
         return [t.native_id for t in threading.enumerate()
                 if t.ident != me and t.native_id is not None and not t.name.startswith("simproc-")
                 and (t.ident == self._ident or t.ident not in self._threads_before)
@@ -699,7 +700,7 @@ class DropinSession:
         """``time.sleep`` in a thread of the suite's code, once the host exists: virtual
         seconds, which the host runs to (the test's thread, or this one when the test's
         has left the host alone). False for other threads: their sleep is real."""
-        me = threading.current_thread()
+        me = current_thread()
         if (self._host is None or self._closed or me.ident in self._threads_before
                 or me.name.startswith("simproc-")):
             return False
@@ -751,7 +752,7 @@ class DropinSession:
         ``linger``: a run that finds ``predicate()`` true goes on for up to that many
         host steps, or until no program can run at the current instant (``_run_plain``),
         as a busy writer natively goes on while its reader wakes up."""
-        if threading.get_ident() == self._ident:
+        if _thread.get_ident() == self._ident:
             self._last_run = _real_monotonic()  # a helper running the host hands over
             with self._lock:
                 self._drive(predicate, timeout, linger)
@@ -783,7 +784,7 @@ class DropinSession:
     def _waiting_for_host(self, predicate, deadline):
         """A helper thread inside ``block`` waits for the host: it is not the outside
         while ``predicate()`` is false, and its deadline is one the host runs to."""
-        me = threading.get_ident()
+        me = _thread.get_ident()
         self._waiting[me] = predicate
         self._entries += 1
         if deadline is not None:
@@ -808,7 +809,7 @@ class DropinSession:
         """Whether a thread of the test other than the caller lives: its own thread,
         or one running the suite's code (not the host's, ``simproc-*``, nor one of
         pytest or its plugins, such as pytest-xdist's or pytest-timeout's)."""
-        return bool(self._other_tids() or set(self._waiting) - {threading.get_ident()})
+        return bool(self._other_tids() or set(self._waiting) - {_thread.get_ident()})
 
     def _next_event_ns(self) -> int | None:
         """When the host next does something by itself (a timer, a timed wait, the

@@ -197,7 +197,7 @@ def _test_thread(session: "DropinSession", thread) -> bool:
 def _virtual_session(depth: int) -> "DropinSession | None":
     """The session whose clock a timed wait ``depth`` frames up follows, or None."""
     session = _session
-    if session is None or session._closed or not _test_thread(session, threading.current_thread()):
+    if session is None or session._closed or not _test_thread(session, routing.current_thread()):
         return None
     return session if _suite_code(depth + 1) else None
 
@@ -239,7 +239,7 @@ def _stepping_monotonic() -> float:
     never agree. multiprocessing's ``wait`` gives up once its time left is below zero:
     at its deadline exactly it would poll with a zero timeout for ever."""
     value = _virtual_monotonic(3)
-    me = threading.get_ident()
+    me = _thread.get_ident()
     last = _last_reads.get(me)
     if last is not None and value <= last:
         value = max(last + 1e-9, math.nextafter(last, math.inf))
@@ -299,7 +299,7 @@ def _wait(session: "DropinSession", ready, seconds: float, pause, gate=None) -> 
     """Wait until ``ready()`` or until ``seconds`` of the host's time have passed: the
     host runs meanwhile (``DropinSession.block``), and the thread sleeps in ``pause``
     when another runs it (on ``gate``, which the deadline opens, if it has one)."""
-    me = threading.get_ident()
+    me = _thread.get_ident()
     deadline = session._now_ns() + math.ceil(seconds * 1e9)
     if gate is not None:
         _gates[me] = (deadline, gate)
@@ -362,11 +362,11 @@ def _timed_acquire(acquire, free, blocking, timeout) -> bool:
     if session is None:
         return acquire(blocking, timeout)
     got = False
-    me = threading.get_ident()
+    me = _thread.get_ident()
 
     def ready() -> bool:
         nonlocal got
-        if threading.get_ident() != me:
+        if _thread.get_ident() != me:
             return got or free()  # the thread running the host asks
         got = got or acquire(False)
         return got
