@@ -132,12 +132,14 @@ def _in_host_thread() -> bool:
     return current_thread().name.startswith("simproc-")
 
 
-def waited_outside(call, timeout):
+def waited_outside(call, timeout, hostless: bool = False):
     """``call()``, a real wait of at most ``timeout`` seconds (None: no limit) that
     nothing in the host can end. Made by the test's own thread during a session, the
     real time it took moves the test's virtual clock on (the timeout itself when it
     passed, so a wait that timed out moves it the same in every run): natively the
-    test's clock runs on while it waits for a thread or the machine."""
+    test's clock runs on while it waits for a thread or the machine. ``hostless``:
+    unless a host came to be meanwhile (another thread's first spawn, which then
+    ended the wait: the programs' clock counts from there, as it did)."""
     session = active_session()
     if (session is None or timeout == 0 or session._closed
             or _thread.get_ident() != session._ident):
@@ -147,7 +149,8 @@ def waited_outside(call, timeout):
         return call()
     finally:
         waited = _real_monotonic() - start
-        session.outside_passed(waited if timeout is None else min(waited, timeout))
+        if not (hostless and session._host is not None):
+            session.outside_passed(waited if timeout is None else min(waited, timeout))
 
 
 def _session_for_caller() -> "DropinSession | None":

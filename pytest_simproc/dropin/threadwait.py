@@ -137,7 +137,8 @@ def _outside_condition_wait(self, timeout=None):
     seconds = _timeout(timeout)
     if seconds is None or not _suite_code(2):
         return _real_condition_wait(self, timeout)
-    return routing.waited_outside(lambda: _real_condition_wait(self, timeout), seconds)
+    return routing.waited_outside(lambda: _real_condition_wait(self, timeout), seconds,
+                                  hostless=True)
 
 
 def uninstall(session: "DropinSession") -> None:
