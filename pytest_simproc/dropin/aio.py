@@ -17,6 +17,7 @@ may need the machine. Loops made in other threads are asyncio's own.
 """
 from __future__ import annotations
 
+import _thread
 import asyncio
 import errno
 import fcntl
@@ -425,7 +426,7 @@ class _HostSelector(selectors.DefaultSelector):
         if ready or loop is None or timeout is not None and timeout <= 0 or loop._has_news():
             return ready
         session = loop._session
-        if session is None or session._closed or threading.get_ident() != session._ident:
+        if session is None or session._closed or _thread.get_ident() != session._ident:
             return super().select(timeout)
         if (loop._outside or _in_flight()
                 or session.threads_due(timeout, loop._older_threads)):
@@ -451,7 +452,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
     def __init__(self, selector=None):
         session = active_session()
         if (session is None or session._closed or _in_host_thread()
-                or threading.get_ident() != session._ident):
+                or _thread.get_ident() != session._ident):
             session = None
         self._session = session
         self._base_ns = session._now_ns() if session is not None else 0
@@ -464,7 +465,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         session = self._session
-        if session is None or threading.get_ident() != session._ident:
+        if session is None or _thread.get_ident() != session._ident:
             # a loop the test's thread made and another thread runs (tornado's IOLoop()
             # made in the test, started in a thread: circus's stats collector) waits
             # in real time there (_HostSelector.select), and so counts its timers

@@ -32,6 +32,7 @@ the session's clock again, moved on by what happened while frozen.
 """
 from __future__ import annotations
 
+import _thread
 import asyncio
 import datetime as _datetime
 import dis
@@ -386,7 +387,7 @@ class VirtualClock:
         api.call_stack_inspection_limit = 1
         self.now = now
         self.reads = 0
-        self._owner = threading.get_ident()
+        self._owner = _thread.get_ident()
         zone = (now, time.tzname, time.timezone)   # the zone as time.tzset() last set it
         offset = _tz_cache.get(zone)
         if offset is None:   # freeze_time(tz_offset=): the local offset at that time
@@ -419,7 +420,7 @@ class VirtualClock:
         """The host's time as the test reads it (naive UTC), a read by the suite's
         code in the test's own thread costing ``READ_COST_NS``."""
         reads = self.reads
-        if threading.get_ident() == self._owner and _read_by_suite_code():
+        if _thread.get_ident() == self._owner and _read_by_suite_code():
             self.reads = reads + 1
         return _frozen_at(self.now) + reads * _READ_COST + self._offset
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import threading
+import _thread
 
 from ..syscalls.locks import F_OFD_SETLK, F_OFD_SETLKW, F_SETLK, F_SETLKW, file_of, lines_of
 from .routing import _in_host_thread, _real_getpid, active_session
@@ -71,7 +71,7 @@ def _waited(fd, attempt, real):
             return real()
         held = lines_of(where)
         changed = lambda: lines_of(where) != held  # noqa: E731
-        if threading.get_ident() == session._ident:
+        if _thread.get_ident() == session._ident:
             moved = run_host_until(session, changed, None, outside=True)
         else:
             moved = session.block(changed) or not session._closed

@@ -18,6 +18,7 @@ raises the error the child met before it could, as they do natively.
 """
 from __future__ import annotations
 
+import _thread
 import asyncio
 import asyncio.events
 import ctypes
@@ -98,7 +99,7 @@ class native_forks:
 
 # ------------------------------------------------------------------ the fork's hooks
 def _before() -> None:
-    _joining.pop(threading.get_ident(), None)
+    _joining.pop(_thread.get_ident(), None)
     session = active_session()
     if (session is None or session._closed or _in_host_thread()
             or getattr(_native, "forks", 0)
@@ -108,7 +109,7 @@ def _before() -> None:
         host = session.host  # the child needs the filter of a host that exists
     except SimprocError:
         return
-    _joining[threading.get_ident()] = (session, host, os.pipe2(os.O_CLOEXEC),
+    _joining[_thread.get_ident()] = (session, host, os.pipe2(os.O_CLOEXEC),
                                        os.pipe2(os.O_CLOEXEC))
     _patch_multiprocessing(session)
 
@@ -144,7 +145,7 @@ def _patch_multiprocessing(session) -> None:
             active = active_session()
             child = active._children.get(self.pid) if active is not None else None
             if (timeout is not None and self.returncode is None and child is not None
-                    and threading.get_ident() == active._ident):
+                    and _thread.get_ident() == active._ident):
                 active.block(child._ended, max(timeout, 0))
                 return self.poll(os.WNOHANG)
             return real_wait(self, timeout)
@@ -160,7 +161,7 @@ def _replace(session, cls, name: str, fake) -> None:
 def _take_joining(child: bool):
     """This fork's (session, host, hello end, go end) for one side, the other side's
     ends closed; None when the fork does not join a host."""
-    joining = _joining.pop(threading.get_ident(), None)  # the child's thread is the parent's
+    joining = _joining.pop(_thread.get_ident(), None)  # the child's thread is the parent's
     if child:
         # other threads' forks under way: their children's ends of the pipes are not
         # ours to hold (a parent reads its hello pipe to its end)

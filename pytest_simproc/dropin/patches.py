@@ -9,6 +9,7 @@ of the test.
 """
 from __future__ import annotations
 
+import _thread
 import asyncio.events
 import errno
 import io
@@ -263,7 +264,7 @@ def _sim_sleep(seconds):
     session = active_session()
     if session is None or session._closed or _caller_is_native(2):
         return _real_sleep(seconds)
-    if threading.get_ident() != session._ident:
+    if _thread.get_ident() != session._ident:
         if not session.thread_sleep(seconds):
             _real_sleep(seconds)
         return

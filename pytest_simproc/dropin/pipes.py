@@ -20,6 +20,7 @@ reaches.
 """
 from __future__ import annotations
 
+import _thread
 import errno
 import io
 import os
@@ -314,7 +315,7 @@ class _StdinWriter(io.RawIOBase):
             self._buf += data
         self._pump(report=True)
         session = self._session
-        if self._buf and threading.get_ident() == session._ident:
+        if self._buf and _thread.get_ident() == session._ident:
             # more than the pipe takes: natively the write waits while the program
             # reads, and fails (EPIPE) if it ends first. What can run at this instant
             # runs; the rest waits here, as ever (the clock does not move for it)

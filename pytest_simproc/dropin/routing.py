@@ -8,6 +8,7 @@ function. The real objects are taken here, before anything is patched.
 """
 from __future__ import annotations
 
+import _thread
 import os
 import select as _select
 import signal as _signal
@@ -85,9 +86,13 @@ def like_the_real(replaced) -> None:
     stands for: its name and doc, and, for a function, the module it is installed on
     (the first row of it), as a Python function of a module names it: pydoc and
     pickle by reference look it up there, and CPython's test_signal holds every Python
-    function of ``signal`` to ``__module__ == "signal"``."""
+    function of ``signal`` to ``__module__ == "signal"``. A function's qualified name is
+    the one it is installed under, which pickle looks up: ``threading.Lock`` is
+    ``_thread.allocate_lock`` (its ``__name__``), and a fake qualified so pickled as
+    ``threading.allocate_lock``, which is no name (multiprocessing's ``Manager()`` under
+    spawn pickles its registry, ``threading.Lock`` in it)."""
     named = set()
-    for module, _name, real, fake in replaced:
+    for module, name, real, fake in replaced:
         if id(fake) in named:
             continue
         named.add(id(fake))
@@ -95,6 +100,7 @@ def like_the_real(replaced) -> None:
         fake.__doc__ = real.__doc__
         if not isinstance(fake, type):
             fake.__module__ = module.__name__
+            fake.__qualname__ = name
 
 
 def _caller_is_native(depth: int = 2) -> bool:
@@ -113,28 +119,39 @@ def fd_ready(fd: int, events: int) -> bool:
     return bool(poller.poll(0))
 
 
+def current_thread() -> threading.Thread:
+    """``threading.current_thread()`` by ``_thread.get_ident``: the machinery never
+    calls ``threading.get_ident``, which a suite may replace to hear of threads'
+    starts and ends (pebble's ``waitforthreads`` sets an Event in it: each call of the
+    machinery, a clock read of the suite, woke its wait early)."""
+    return threading._active.get(_thread.get_ident()) or threading.current_thread()
+
+
 def _in_host_thread() -> bool:
     """The host's own threads (tracer, watchdog) always use the real functions: e.g.
     the engine's pidfd library runs ``ldconfig`` through subprocess on first use."""
-    return threading.current_thread().name.startswith("simproc-")
+    return current_thread().name.startswith("simproc-")
 
 
-def waited_outside(call, timeout):
+def waited_outside(call, timeout, hostless: bool = False):
     """``call()``, a real wait of at most ``timeout`` seconds (None: no limit) that
     nothing in the host can end. Made by the test's own thread during a session, the
     real time it took moves the test's virtual clock on (the timeout itself when it
     passed, so a wait that timed out moves it the same in every run): natively the
-    test's clock runs on while it waits for a thread or the machine."""
+    test's clock runs on while it waits for a thread or the machine. ``hostless``:
+    unless a host came to be meanwhile (another thread's first spawn, which then
+    ended the wait: the programs' clock counts from there, as it did)."""
     session = active_session()
     if (session is None or timeout == 0 or session._closed
-            or threading.get_ident() != session._ident):
+            or _thread.get_ident() != session._ident):
         return call()
     start = _real_monotonic()
     try:
         return call()
     finally:
         waited = _real_monotonic() - start
-        session.outside_passed(waited if timeout is None else min(waited, timeout))
+        if not (hostless and session._host is not None):
+            session.outside_passed(waited if timeout is None else min(waited, timeout))
 
 
 def _session_for_caller() -> "DropinSession | None":

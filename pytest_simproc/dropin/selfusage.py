@@ -37,6 +37,7 @@ tracer reaps are the host's, and the kernel adds them to the test's real figures
 """
 from __future__ import annotations
 
+import _thread
 import builtins
 import io
 import operator
@@ -105,14 +106,14 @@ _children = {"hosted": [0, 0], "start": None, "waited": [0, 0], "ending": (0, 0)
 def _own_thread(create: bool) -> _Thread | None:
     tid = threading.get_native_id()
     record = _threads.get(tid)
-    if record is not None and record.ident == threading.get_ident():
+    if record is not None and record.ident == _thread.get_ident():
         return record
     if not create:
         return None
     if len(_threads) >= 64:   # forget the threads that ended (_total keeps their use)
         for old in [t for t, r in _threads.items() if r.ident not in threading._active]:
             _threads.pop(old, None)
-    record = _threads[tid] = _Thread(threading.get_ident())
+    record = _threads[tid] = _Thread(_thread.get_ident())
     return record
 
 

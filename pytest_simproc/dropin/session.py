@@ -7,6 +7,7 @@ own thread drives virtual time (``block``); a helper thread of the test waits fo
 """
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import os
@@ -22,7 +23,7 @@ from . import (cldstop, forking, gonepids, nativework, pidcalls, procfs, selfusa
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
-from .routing import _real_monotonic, _real_sleep, active_session, set_active
+from .routing import _real_monotonic, _real_sleep, active_session, current_thread, set_active
 from .waiting import PidFds
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class _SessionLock:
 
     @contextlib.contextmanager
     def _wanting(self):
-        me = threading.get_ident()
+        me = _thread.get_ident()
         self.wanted.add(me)
         try:
             yield
@@ -200,7 +201,7 @@ class DropinSession:
     def start(self) -> "DropinSession":
         if active_session() is not None:
             raise RuntimeError("a drop-in session is already active")
-        self._ident = threading.get_ident()
+        self._ident = _thread.get_ident()
         with self._held():
             return self._start()
 
@@ -214,7 +215,9 @@ class DropinSession:
         try:
             self._patches.apply()
             procfs.install(self)  # the test's /proc: it is pid 1 (identity.py)
+            threadwait.install_outside(self)  # until the host: real waits move its clock
         except BaseException:
+            threadwait.uninstall_outside()
             procfs.uninstall(self)
             self._patches.restore()
             self._clock.stop()
@@ -255,6 +258,7 @@ class DropinSession:
             procfs.uninstall(self)
             if self._host is not None:   # installed with the host
                 threadwait.uninstall(self)
+            threadwait.uninstall_outside()
             self._patches.restore()
         finally:
             try:
@@ -279,7 +283,7 @@ class DropinSession:
 
     def take_up(self) -> None:
         """The next test's thread is the session's."""
-        self._ident = threading.get_ident()
+        self._ident = _thread.get_ident()
         self._last_run = _real_monotonic()
         if active_session() is None:
             set_active(self)
@@ -351,7 +355,7 @@ class DropinSession:
         self._clock.move_to(self.now, self._host.realtime_offset_ns
                             if self._host is not None else self._clock.offset_ns)
         self._pidfds.refresh(self._gone)
-        if threading.get_ident() == self._ident:
+        if _thread.get_ident() == self._ident:
             self._last_run = _real_monotonic()
         threadwait.wake_due(self)
         if self._waiter_due():
@@ -386,7 +390,7 @@ class DropinSession:
         return bool(predicate())
 
     def _touch(self) -> None:
-        if threading.get_ident() == self._ident:
+        if _thread.get_ident() == self._ident:
             self._last_run = _real_monotonic()
 
     def _feed(self) -> bool:
@@ -416,7 +420,7 @@ class DropinSession:
 
     def _run_host(self, predicate, timeout, linger=0) -> None:
         """``_run_steps``, with the calling thread as one of the host's drivers."""
-        me = threading.get_ident()
+        me = _thread.get_ident()
         self._drivers.append(me)
         try:
             self._run_steps(predicate, timeout, linger)
@@ -436,7 +440,7 @@ class DropinSession:
         it, in ``join()`` say): its real timer is paused (``_limit_left`` holds what
         is left, for the one thread that paused it), and goes on after it with what
         is left."""
-        limit, me = self._limit, threading.get_ident()
+        limit, me = self._limit, _thread.get_ident()
         if limit is None or self._limit_holder is not None or not self._waits_for(me):
             yield
             return
@@ -480,7 +484,7 @@ class DropinSession:
             return run(timeout)
         with self._held():
             left = self._limit_left
-            if left is None or self._limit_holder != threading.get_ident():
+            if left is None or self._limit_holder != _thread.get_ident():
                 return run(timeout)  # the timer runs or does not (it expired, or was cancelled)
             # time the limit counted in real time (outside_passed) is not counted twice
             start, counted = self._now_ns(), self._counted_ns
@@ -610,7 +614,7 @@ class DropinSession:
     def _waiter_due(self) -> bool:
         """A thread waiting in ``block`` (not the caller, which runs the host) can go
         on, or its deadline has come: it is about to run."""
-        me, now = threading.get_ident(), self._now_ns()
+        me, now = _thread.get_ident(), self._now_ns()
         return (any(ready() for ident, ready in list(self._waiting.items()) if ident != me)
                 or any(deadline <= now for ident, deadline in list(self._deadlines.items())
                        if ident != me))
@@ -618,7 +622,7 @@ class DropinSession:
     def _handing_over(self) -> bool:
         """A helper thread runs the host, and the test's thread wants to run it
         again: the helper stops (both would wait for each other to be quiet)."""
-        return threading.get_ident() != self._ident and not self._idle()
+        return _thread.get_ident() != self._ident and not self._idle()
 
     def _idle(self) -> bool:
         """The test's own thread has left the host alone for ``_HELPER_GRACE`` (and
@@ -626,7 +630,7 @@ class DropinSession:
         return not self._aside and _real_monotonic() - self._last_run >= _HELPER_GRACE
 
     def _other_tids(self) -> list[int]:
-        me = threading.get_ident()
+        me = _thread.get_ident()
         return [t.native_id for t in threading.enumerate()
                 if t.ident != me and t.native_id is not None and not t.name.startswith("simproc-")
                 and (t.ident == self._ident or t.ident not in self._threads_before)
@@ -778,7 +782,7 @@ class DropinSession:
         """``time.sleep`` in a thread of the suite's code, once the host exists: virtual
         seconds, which the host runs to (the test's thread, or this one when the test's
         has left the host alone). False for other threads: their sleep is real."""
-        me = threading.current_thread()
+        me = current_thread()
         if (self._host is None or self._closed or me.ident in self._threads_before
                 or me.name.startswith("simproc-")):
             return False
@@ -830,7 +834,7 @@ class DropinSession:
         ``linger``: a run that finds ``predicate()`` true goes on for up to that many
         host steps, or until no program can run at the current instant (``_run_plain``),
         as a busy writer natively goes on while its reader wakes up."""
-        if threading.get_ident() == self._ident:
+        if _thread.get_ident() == self._ident:
             self._last_run = _real_monotonic()  # a helper running the host hands over
             with self._lock:
                 self._drive(predicate, timeout, linger)
@@ -862,7 +866,7 @@ class DropinSession:
     def _waiting_for_host(self, predicate, deadline):
         """A helper thread inside ``block`` waits for the host: it is not the outside
         while ``predicate()`` is false, and its deadline is one the host runs to."""
-        me = threading.get_ident()
+        me = _thread.get_ident()
         self._waiting[me] = predicate
         self._entries += 1
         if deadline is not None:
@@ -887,7 +891,7 @@ class DropinSession:
         """Whether a thread of the test other than the caller lives: its own thread,
         or one running the suite's code (not the host's, ``simproc-*``, nor one of
         pytest or its plugins, such as pytest-xdist's or pytest-timeout's)."""
-        return bool(self._other_tids() or set(self._waiting) - {threading.get_ident()})
+        return bool(self._other_tids() or set(self._waiting) - {_thread.get_ident()})
 
     def _next_event_ns(self) -> int | None:
         """When the host next does something by itself (a timer, a timed wait, the

@@ -29,6 +29,7 @@ and the engine looks at parked descriptors only when nothing else can run (its
 """
 from __future__ import annotations
 
+import _thread
 import ipaddress
 import math
 import os
@@ -297,7 +298,7 @@ def _wait_ready(session, fd: int, events: int, deadline: int | None) -> bool:
     """Run the host until ``fd`` is ready for ``events`` or the virtual deadline; a
     thread other than the test's waits for the test's thread to run it (session.block)."""
     ready = lambda: fd_ready(fd, events)  # noqa: E731
-    if threading.get_ident() == session._ident:
+    if _thread.get_ident() == session._ident:
         return run_host_until(session, ready, deadline)
     remaining = None if deadline is None else max(deadline - session._now_ns(), 0) / 1e9
     return session.block(ready, remaining) or session._closed and deadline is None

@@ -17,7 +17,9 @@ the host while it waits; another thread waits for it, and runs the host itself o
 test's thread has left the host alone for a while (``DropinSession.block``).
 
 Installed when the host is created and removed when the session stops: a test that
-starts no process never sees these functions. Only the test's thread and the threads
+starts no process never sees these functions. Before the host, the test's own timed
+``Condition.wait`` is real and moves its clock on by the time it took
+(``_outside_condition_wait``), as ``routing.waited_outside`` does for a poll. Only the test's thread and the threads
 that run the suite's code (started by this test or an earlier one) take part; pytest's
 and its plugins', the host's own (``simproc-*``) and calls from the machinery keep the
 real functions.
@@ -115,6 +117,30 @@ def install(session: "DropinSession") -> None:
     threading._time = queue.time = _virtual_monotonic
 
 
+def install_outside(session: "DropinSession") -> None:
+    """The session starts, before any host: the test's timed waits are real, and move
+    its clock on as much (``_outside_condition_wait``)."""
+    threading.Condition.wait = _outside_condition_wait
+
+
+def uninstall_outside() -> None:
+    if threading.Condition.wait is _outside_condition_wait:
+        threading.Condition.wait = _real_condition_wait
+
+
+def _outside_condition_wait(self, timeout=None):
+    """``Condition.wait`` of the test's thread before its host exists: a real wait that
+    moves the test's clock on by the time it took (``routing.waited_outside``), as a
+    machine's clock runs on meanwhile. pebble's ``waitforthreads`` waits on an Event
+    for what is left of its timeout by its clock: that clock stood still while the
+    wait was real, and it waited until the thread ended instead."""
+    seconds = _timeout(timeout)
+    if seconds is None or not _suite_code(2):
+        return _real_condition_wait(self, timeout)
+    return routing.waited_outside(lambda: _real_condition_wait(self, timeout), seconds,
+                                  hostless=True)
+
+
 def uninstall(session: "DropinSession") -> None:
     global _session
     if _session is not session:
@@ -172,14 +198,18 @@ def _test_thread(session: "DropinSession", thread) -> bool:
 def _virtual_session(depth: int) -> "DropinSession | None":
     """The session whose clock a timed wait ``depth`` frames up follows, or None."""
     session = _session
-    if session is None or session._closed or not _test_thread(session, threading.current_thread()):
+    if session is None or session._closed or not _test_thread(session, routing.current_thread()):
         return None
+    return session if _suite_code(depth + 1) else None
+
+
+def _suite_code(depth: int) -> bool:
+    """The wait ``depth`` frames up (past ``threading``'s and ``queue``'s) is not the
+    machinery's."""
     frame = sys._getframe(depth)
     while frame is not None and _matches(frame.f_globals.get("__name__") or "", _LIBRARY):
         frame = frame.f_back
-    if frame is not None and _matches(frame.f_globals.get("__name__") or "", _MACHINERY):
-        return None
-    return session
+    return frame is None or not _matches(frame.f_globals.get("__name__") or "", _MACHINERY)
 
 
 def _virtual_monotonic(depth: int = 2) -> float:
@@ -210,7 +240,7 @@ def _stepping_monotonic() -> float:
     never agree. multiprocessing's ``wait`` gives up once its time left is below zero:
     at its deadline exactly it would poll with a zero timeout for ever."""
     value = _virtual_monotonic(3)
-    me = threading.get_ident()
+    me = _thread.get_ident()
     last = _last_reads.get(me)
     if last is not None and value <= last:
         value = max(last + 1e-9, math.nextafter(last, math.inf))
@@ -270,7 +300,7 @@ def _wait(session: "DropinSession", ready, seconds: float, pause, gate=None) -> 
     """Wait until ``ready()`` or until ``seconds`` of the host's time have passed: the
     host runs meanwhile (``DropinSession.block``), and the thread sleeps in ``pause``
     when another runs it (on ``gate``, which the deadline opens, if it has one)."""
-    me = threading.get_ident()
+    me = _thread.get_ident()
     deadline = session._now_ns() + math.ceil(seconds * 1e9)
     if gate is not None:
         _gates[me] = (deadline, gate)
@@ -333,11 +363,11 @@ def _timed_acquire(acquire, free, blocking, timeout) -> bool:
     if session is None:
         return acquire(blocking, timeout)
     got = False
-    me = threading.get_ident()
+    me = _thread.get_ident()
 
     def ready() -> bool:
         nonlocal got
-        if threading.get_ident() != me:
+        if _thread.get_ident() != me:
             return got or free()  # the thread running the host asks
         got = got or acquire(False)
         return got

@@ -18,6 +18,7 @@ session, are trio's own.
 """
 from __future__ import annotations
 
+import _thread
 import sys
 import threading
 import weakref
@@ -39,7 +40,7 @@ def _test_thread_session():
     """The active session when the caller is the test's own thread."""
     session = active_session()
     if (session is None or session._closed or _in_host_thread()
-            or threading.get_ident() != session._ident):
+            or _thread.get_ident() != session._ident):
         return None
     return session
 

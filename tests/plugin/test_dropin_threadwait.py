@@ -179,12 +179,18 @@ def test_a_timer_of_30_s_fires_at_virtual_30_s(observed):
 
 
 def test_waits_are_real_without_a_host_and_after_the_session():
-    """The patches exist only while the host does: a test that starts no process
-    keeps the real functions, and the end of the session puts them back."""
+    """The virtual waits exist only while the host does: before it, a timed wait of
+    the test is the real one (and moves its clock on as much), and the end of the
+    session puts the real functions back."""
     from pytest_simproc.dropin import DropinSession
     real = (threading.Condition.wait, threading.Thread.join)
     with DropinSession() as session:
-        assert (threading.Condition.wait, threading.Thread.join) == real
+        assert threading.Thread.join is real[1]
+        before = time.time()
+        real_start = time.perf_counter_ns()   # not patched by the session
+        assert not threading.Event().wait(0.2)
+        assert time.perf_counter_ns() - real_start >= 0.2e9
+        assert time.time() - before == pytest.approx(0.2, abs=1e-4)
         p = subprocess.Popen(["sleep", "5"])
         assert threading.Condition.wait is not real[0]
         started = time.time()
