@@ -41,7 +41,6 @@ import math
 import operator
 import os
 import sys
-import threading
 import time
 import types
 
