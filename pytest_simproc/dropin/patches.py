@@ -266,7 +266,7 @@ def _sim_sleep(seconds):
         return _real_sleep(seconds)
     if _thread.get_ident() != session._ident:
         if not session.thread_sleep(seconds):
-            _real_sleep(seconds)
+            session.thread_slept_for_real(_real_sleep, seconds)
         return
     session.sleep(seconds)
 

@@ -778,6 +778,28 @@ class DropinSession:
             finally:
                 self._counted_ns = 0
 
+    def thread_slept_for_real(self, sleep, seconds) -> None:
+        """``sleep(seconds)``, a real ``time.sleep`` of a thread of the suite's code
+        before the host exists: the test's clock then reads at least what it read at
+        the sleep's start plus the real time it took, as a machine's runs on meanwhile
+        (threads that loop on ``sleep`` until a deadline of that clock, while the
+        test's thread waits in an untimed ``join()``, never saw it come: fasteners'
+        lock tests). Threads sleeping at once move it once, not once each."""
+        me = current_thread()
+        if (self._host is not None or self._closed or me.ident in self._threads_before
+                or me.name.startswith("simproc-")):
+            return sleep(seconds)
+        start_ns, began = self._now_ns(), _real_monotonic()
+        try:
+            return sleep(seconds)
+        finally:
+            target = start_ns / 1e9 + (_real_monotonic() - began)
+            with self._lock:
+                if not self._closed and self._host is None and target > self._now:
+                    self._catch_up()
+                    self._now = max(self._now, target)
+                    self._after_run()
+
     def thread_sleep(self, seconds) -> bool:
         """``time.sleep`` in a thread of the suite's code, once the host exists: virtual
         seconds, which the host runs to (the test's thread, or this one when the test's
