@@ -145,13 +145,16 @@ def waited_outside(call, timeout, hostless: bool = False):
     if (session is None or timeout == 0 or session._closed
             or _thread.get_ident() != session._ident):
         return call()
-    start = _real_monotonic()
+    start, start_ns = _real_monotonic(), session._now_ns()
     try:
         return call()
     finally:
         waited = _real_monotonic() - start
         if not (hostless and session._host is not None):
-            session.outside_passed(waited if timeout is None else min(waited, timeout))
+            waited = waited if timeout is None else min(waited, timeout)
+            # less what the clock moved meanwhile (a thread's real sleep: the session's
+            # thread_slept_for_real), so the wait is counted once
+            session.outside_passed(waited - max(session._now_ns() - start_ns, 0) / 1e9)
 
 
 def _session_for_caller() -> "DropinSession | None":

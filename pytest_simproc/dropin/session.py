@@ -694,8 +694,12 @@ class DropinSession:
             if self._host is None and seconds and self._others_live():
                 # the test's other threads are the outside (_run_steps): they act
                 # before the clock moves, and may start the host meanwhile
+                start_ns = self._now_ns()
                 self._await_quiet()
                 self._await_wakeups(seconds)
+                # a thread's real sleep meanwhile moved the clock on already
+                # (thread_slept_for_real): the sleep still ends at its own end
+                seconds = max(start_ns / 1e9 + seconds - self._now_ns() / 1e9, 0.0)
             self._pass_time(seconds)
 
     def others_quiet(self) -> bool:
