@@ -12,12 +12,12 @@ from ..kernel import Signaled
 from ..kernel import delivery
 from ..kernel.delivery import CLD_CONTINUED, CLD_STOPPED, kill_info
 from ..kernel.sigstate import SI_KERNEL, SI_MESGQ, SI_TKILL, SA_RESTART, kill_targets
-from ..syscalls.outcome import Block, Native
+from ..syscalls.outcome import ERESTARTNOHAND, ERESTARTSYS, Block, Native
 from ..syscalls.tty import route_native_signal
 from ..trace import ptrace_ops as pt
 from .decode import is_foreign_abi_trap
 from .records import Task, blocked_mask
-from .writeback import ERESTARTNOHAND, ERESTARTSYS, SYS_RT_SIGSUSPEND, eintr_after_handler
+from .writeback import SYS_RT_SIGSUSPEND, eintr_after_handler
 
 SIGCHLD = _signal.SIGCHLD
 SIGSTOP = _signal.SIGSTOP

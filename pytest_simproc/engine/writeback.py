@@ -16,8 +16,6 @@ MASK64 = pt.MASK64
 _RAX, _RESULT = pt.REG_BIT["rax"], pt.reg_mask(("orig_rax", "rax"))
 _RESTART = pt.reg_mask(("orig_rax", "rax", "rip"))
 _CONT, _SYSCALL = pt.PTRACE_CONT, pt.PTRACE_SYSCALL   # ptrace_ops.step's requests
-# Kernel-internal "restart" results, shown by strace for interrupted calls.
-ERESTARTSYS, ERESTARTNOHAND = 512, 514
 SYS_RT_SIGSUSPEND = 130
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
-# the kernel's restart codes (include/linux/errno.h), never seen by a program
+# the kernel's restart codes (include/linux/errno.h), never seen by a program: what
+# strace shows for an interrupted call (Block.interrupted, engine/writeback.py)
 ERESTARTSYS, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 514, 516
 
 

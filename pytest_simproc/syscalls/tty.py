@@ -32,7 +32,7 @@ from ..kernel.sigstate import SI_KERNEL
 from ..engine.records import natively_pending
 from ..trace import ptrace_ops as pt
 from .args import s32
-from .outcome import Native
+from .outcome import ERESTARTSYS, Native
 from .procfs import native_with_path
 
 TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCNOTTY, TIOCGSID = 0x540E, 0x540F, 0x5410, 0x5422, 0x5429
@@ -49,7 +49,6 @@ JOB_CONTROL_REQUESTS = frozenset({TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCNOTTY, TI
 _NATIVE_UNLESS_A_TERMINAL = TERMIOS_CHANGES | {TIOCSIG, TIOCSWINSZ}
 TIOCGPTN = 0x80045430
 O_NOCTTY = 0o400
-ERESTARTSYS = 512
 SA_RESTART = 0x10000000
 SIG_IGN = 1
 
