@@ -22,7 +22,6 @@ writes are the real calls (one that fills the FIFO waits natively).
 from __future__ import annotations
 
 import builtins
-import fcntl
 import os
 import stat
 
@@ -100,6 +99,6 @@ def _waited_open(path, flags: int, mode: int = 0o666):
 
 
 def _blocking(fd: int) -> int:
-    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    os.set_blocking(fd, True)
     return fd
 

@@ -25,7 +25,6 @@ natively as it is.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import stat
 
@@ -127,7 +126,7 @@ def _made_blocking(ctx, fifo: _Fifo, fd: int, reading: bool) -> int:
         pass
     else:
         try:
-            fcntl.fcntl(dup, fcntl.F_SETFL, fcntl.fcntl(dup, fcntl.F_GETFL) & ~O_NONBLOCK)
+            os.set_blocking(dup, True)
         finally:
             os.close(dup)
     if reading:
