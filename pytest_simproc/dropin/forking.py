@@ -40,6 +40,7 @@ import weakref
 from ..errors import SimprocError
 from ..kernel.sigstate import SigAction
 from ..syscalls.tty import native_terminal
+from ..trace.openfiles import holds
 from ..trace.spawn import ADDR_NO_RANDOMIZE
 from . import sockets, threadwait
 from .routing import (_in_host_thread, _real_fdopen, _real_fork, _real_forkpty, _real_getpid,
@@ -598,17 +599,8 @@ def _host_writers(session, fd: int) -> list[int]:
     if not named.startswith("/"):
         named = link
     engine = session._host._engine
-    writers = []
-    for proc in engine.table.live():
-        native = engine.native_pid_of(proc.pid)
-        try:
-            held = [os.readlink(f"/proc/{native}/fd/{n}")
-                    for n in os.listdir(f"/proc/{native}/fd")]
-        except OSError:  # it ended meanwhile
-            continue
-        if link in held or named in held:
-            writers.append(proc.pid)
-    return writers
+    return [proc.pid for proc in engine.table.live()
+            if holds(engine.native_pid_of(proc.pid), (link, named))]
 
 
 class ChildFailed(Exception):

@@ -36,11 +36,11 @@ import os
 import select
 import socket
 import ssl
-import threading
 import weakref
 
 from ..errors import SimprocError
 from ..trace import sockdiag
+from ..trace.openfiles import descriptors
 from . import nativework
 from .routing import _in_host_thread, active_session, fd_ready, waited_outside
 
@@ -156,22 +156,13 @@ def _host_sockets(session) -> dict:
     found = {}
     leaders = {t.tgid_native: t for t in list(engine.tasks.values()) if not t.gone}
     for native, task in leaders.items():
-        fd_dir = f"/proc/{native}/fd"
-        try:
-            names = os.listdir(fd_dir)
-        except OSError:
-            continue
-        for name in names:
-            try:
-                target = os.readlink(f"{fd_dir}/{name}")
-            except OSError:
-                continue
+        for fd, target in descriptors(native):
             if not target.startswith("socket:["):
                 continue
             inode = int(target[8:-1])
             if inode not in known:
                 try:
-                    dup = engine.dup_tracee_fd(task, int(name))
+                    dup = engine.dup_tracee_fd(task, fd)
                 except OSError:
                     continue
                 with socket.socket(fileno=dup) as sock:  # closes the duplicate only

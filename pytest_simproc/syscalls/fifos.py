@@ -28,10 +28,11 @@ import errno
 import os
 import stat
 
+from ..trace.openfiles import O_ACCMODE, opened_as
 from .args import s32, u32
 from .outcome import Block, Native
 
-O_ACCMODE, O_RDONLY, O_WRONLY = 0o3, 0o0, 0o1
+O_RDONLY, O_WRONLY = 0o0, 0o1
 O_NONBLOCK, O_DIRECTORY, O_NOFOLLOW, O_PATH = 0o4000, 0o200000, 0o400000, 0o10000000
 AT_FDCWD = -100
 _NEVER_WAITS = O_NONBLOCK | O_DIRECTORY | O_PATH
@@ -142,21 +143,4 @@ def held(engine, inode, writing: bool) -> bool:
     wanted = (O_WRONLY, 0o2) if writing else (O_RDONLY, 0o2)
     pids = {t.tgid_native for t in list(engine.tasks.values()) if not t.gone}
     pids.add(os.getpid())
-    for pid in pids:
-        try:
-            names = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for name in names:
-            try:
-                st = os.stat(f"/proc/{pid}/fd/{name}")
-                if (st.st_dev, st.st_ino) != inode:
-                    continue
-                with open(f"/proc/{pid}/fdinfo/{name}") as f:
-                    info = f.read()
-            except OSError:
-                continue
-            flags = int(info.split("flags:", 1)[1].split()[0], 8)
-            if flags & O_ACCMODE in wanted:
-                return True
-    return False
+    return any(mode in wanted for pid in pids for mode in opened_as(pid, inode))
