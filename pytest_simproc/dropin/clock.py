@@ -524,7 +524,8 @@ def _host_reads(api) -> None:
     time and its tm_isdst. freezegun's own build them from a naive datetime:
     time_ns multiplies the float time by 1e9 (946684800000000896 a microsecond past
     the host's start), a datetime keeps microseconds only, struct_time has tm_isdst
-    -1, and now(tz) adds the local offset to an aware time. Under a freezer of the
+    -1, and now(tz) adds the local offset to an aware time (and its wrong arguments
+    raise freezegun's TypeError texts, not the real ones). Under a freezer of the
     test's own, freezegun's, as natively. Installed before the dormant freezer's
     start, which puts the fakes in the time module."""
     fakes = {name: getattr(api, name) for name in
@@ -557,10 +558,13 @@ def _host_reads(api) -> None:
     real_datetime, to_fake = api.real_datetime, api.datetime_to_fakedatetime
     freezegun_now = api.FakeDatetime.__dict__["now"].__func__
 
-    def now(klass, tz=None):
+    def now(klass, *args, **kwargs):
         top = stack[-1]
         if not isinstance(top, VirtualClock):
-            return freezegun_now(klass, tz)
+            return freezegun_now(klass, *args, **kwargs)
+        if len(args) + len(kwargs) > 1 or kwargs.keys() - {"tz"}:
+            real_datetime.now(*args, **kwargs)   # raises the real TypeError, as natively
+        tz = args[0] if args else kwargs.get("tz")
         ns = top.now_ns()
         return to_fake(real_datetime.fromtimestamp(ns // 1_000_000_000, tz)
                        + _datetime.timedelta(microseconds=ns % 1_000_000_000 // 1000))
