@@ -66,14 +66,16 @@ def clock_fakes() -> list[tuple[object, object]]:
     """(real, fake) of every clock object freezegun replaces where a module imported
     it by name (its start() does the same for the modules it walks)."""
     api = _api()
-    pairs = [("real_date", "FakeDate"), ("real_datetime", "FakeDatetime"),
-             ("real_gmtime", "fake_gmtime"), ("real_localtime", "fake_localtime"),
-             ("real_monotonic", "fake_monotonic"), ("real_perf_counter", "fake_perf_counter"),
-             ("real_strftime", "fake_strftime"), ("real_time", "fake_time"),
-             ("real_time_ns", "fake_time_ns"), ("real_monotonic_ns", "fake_monotonic_ns"),
-             ("real_perf_counter_ns", "fake_perf_counter_ns")]
-    return [(getattr(api, real), getattr(api, fake)) for real, fake in pairs
+    return [(_original(api, real), getattr(api, fake)) for real, fake in _PAIRS
             if getattr(api, real, None) is not None and hasattr(api, fake)]
+
+
+_PAIRS = [("real_date", "FakeDate"), ("real_datetime", "FakeDatetime"),
+          ("real_gmtime", "fake_gmtime"), ("real_localtime", "fake_localtime"),
+          ("real_monotonic", "fake_monotonic"), ("real_perf_counter", "fake_perf_counter"),
+          ("real_strftime", "fake_strftime"), ("real_time", "fake_time"),
+          ("real_time_ns", "fake_time_ns"), ("real_monotonic_ns", "fake_monotonic_ns"),
+          ("real_perf_counter_ns", "fake_perf_counter_ns")]
 
 
 def clock_walk_skips():
@@ -170,6 +172,7 @@ class _Dormant:
         _restore_freezegun()
         _host_reads(api)   # before the start, which puts them in time
         cls.factory = freeze.start()
+        _host_reals(api)   # after the start, which takes the real functions' ids
         _keep_own_loop_clocks(freeze)
         _host_ticking(api)
         _naive_timestamp(api)
@@ -185,8 +188,8 @@ class _Dormant:
         freeze, cls._freeze = cls._freeze, None
         if freeze is not None:
             freeze.modules_at_start = set(sys.modules)  # none to put back (see above)
+            _restore_freezegun()   # before the stop, which puts the real_* functions back
             freeze.stop()
-            _restore_freezegun()
             timemachine.uninstall()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
@@ -510,6 +513,14 @@ def _replace(obj, name: str, value) -> None:
     setattr(obj, name, value)
 
 
+def _original(obj, name: str):
+    """``obj.name`` as it was before the dormant freezer's start replaced it."""
+    for replaced, attribute, held in _FREEZEGUN_UNDO:
+        if replaced is obj and attribute == name:
+            return held
+    return getattr(obj, name)
+
+
 def _restore_freezegun() -> None:
     while _FREEZEGUN_UNDO:
         obj, name, held = _FREEZEGUN_UNDO.pop()
@@ -531,12 +542,11 @@ def _host_reads(api) -> None:
     fakes = {name: getattr(api, name) for name in
              ("fake_time_ns", "fake_localtime", "fake_gmtime")}
     should_use_real_time = api._should_use_real_time
-    real_time_ns = api.real_time_ns
     stack = api.freeze_factories
 
     def fake_time_ns() -> int:
         if should_use_real_time():   # looks at this function's caller, as freezegun's
-            return real_time_ns()
+            return api.real_time_ns()   # _host_reals
         top = stack[-1]
         if isinstance(top, VirtualClock):
             return top.now_ns()
@@ -547,7 +557,7 @@ def _host_reads(api) -> None:
             if t is not None:
                 return real(t)
             if should_use_real_time():
-                return real()
+                return getattr(api, "real" + name[4:])()   # _host_reals
             top = stack[-1]
             if isinstance(top, VirtualClock):
                 return real(top.now_ns() // 1_000_000_000)
@@ -574,7 +584,72 @@ def _host_reads(api) -> None:
                 "fake_gmtime": struct_time("fake_gmtime", api.real_gmtime)}
     for name, fake in replaced.items():
         _replace(api, name, _transparent(fake))
+        _FAKE_CODES.add(fake.__code__)
     _replace(api.FakeDatetime, "now", classmethod(_transparent(now)))
+
+
+# freezegun's real clock functions (its ``real_*``) that give a number: (the clock,
+# whether in ns)
+_REALS = {"real_time": (time.CLOCK_REALTIME, False), "real_time_ns": (time.CLOCK_REALTIME, True),
+          "real_monotonic": (time.CLOCK_MONOTONIC, False),
+          "real_monotonic_ns": (time.CLOCK_MONOTONIC, True),
+          "real_perf_counter": (time.CLOCK_MONOTONIC, False),
+          "real_perf_counter_ns": (time.CLOCK_MONOTONIC, True)}
+_STRUCT_REALS = ("real_localtime", "real_gmtime", "real_strftime")
+_FAKE_CODES: set = set()   # the code of freezegun's clock fakes and of _host_reads'
+
+
+def _ignored_reader(frame) -> bool:
+    """``frame`` is a fake's call of a real function for the module that read the clock
+    (freezegun's fakes call them for a module on the test's freezer's ignore list),
+    the suite's: not the machinery, pytest's timing or the session's own ignore list."""
+    if frame.f_code not in _FAKE_CODES:
+        return False
+    while frame is not None and (frame.f_code in _TRANSPARENT or frame.f_code in _FAKE_CODES):
+        frame = frame.f_back
+    name = "" if frame is None else frame.f_globals.get("__name__") or ""
+    return not name.startswith(_Dormant.ignore)
+
+
+def _host_reals(api) -> None:
+    """freezegun's ``real_*`` functions, which its fakes call for a module that the
+    test's own freezer ignores (``freeze_time(ignore=[...])``, its
+    ``extend_ignore_list``): natively that module reads the machine's clock, the
+    test's real time, which in a session is its host's. Other calls of them (with a
+    time to convert, from asyncio's loop clock, from the session's own ignore list)
+    are the real functions'."""
+    _FAKE_CODES.update(_original(api, fake).__code__ for _, fake in _PAIRS
+                       if hasattr(getattr(api, fake, None), "__code__"))
+
+    def clock_read(name, clock_id, in_ns):
+        real = getattr(api, name)
+
+        def read():
+            clock = session_clock(api.freeze_factories)
+            if clock is None or not _ignored_reader(sys._getframe(1)):
+                return real()
+            ns = clock.host_ns() - (clock.boot_ns if clock_id != time.CLOCK_REALTIME else 0)
+            return ns if in_ns else ns / 1e9
+        return _transparent(read)   # a read by the suite's module, which costs its time
+
+    def struct_read(name):
+        real = getattr(api, name)
+        convert = _original(api, "real_gmtime" if name == "real_gmtime" else "real_localtime")
+
+        def read(*args):
+            clock = session_clock(api.freeze_factories)
+            if (clock is None or len(args) != (name == "real_strftime")
+                    or not _ignored_reader(sys._getframe(1))):
+                return real(*args)
+            now = convert(clock.host_ns() // 1_000_000_000)
+            return real(*args, now) if args else now
+        return _transparent(read)
+
+    for name, (clock_id, in_ns) in _REALS.items():
+        if hasattr(api, name):
+            _replace(api, name, clock_read(name, clock_id, in_ns))
+    for name in _STRUCT_REALS:
+        _replace(api, name, struct_read(name))
 
 
 def _host_ticking(api) -> None:

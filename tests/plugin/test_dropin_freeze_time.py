@@ -7,8 +7,8 @@ CLOCK_MONOTONIC itself: read through time.monotonic, the test's freezer froze it
 it took every program started while frozen for one stuck since 2012 and killed it.
 
 What natively is the machine's clock under the freezer is the host's: a ``tick=True``
-freezer counts the test's sleeps, and ``time.clock_gettime``, which freezegun leaves
-alone, reads what the test's programs read.
+freezer counts the test's sleeps, ``time.clock_gettime``, which freezegun leaves
+alone, reads what the test's programs read, and so do the modules the freezer ignores.
 """
 from __future__ import annotations
 
@@ -145,3 +145,63 @@ ZONES = """
 @pytest.mark.parametrize("args", MODES)
 def test_the_zone_the_test_sets(pytester, args):
     run_checked(pytester, ZONES, args, passed=2)
+
+
+IGNORED_MODULE = """
+    import time
+    from time import monotonic, time as now
+
+    def stamp():
+        return now()
+
+    def since(start):
+        return monotonic() - start
+
+    def today():
+        return time.strftime("%Y"), time.localtime().tm_year
+"""
+
+IGNORED = PROGRAM + """
+    import email.utils
+    import time
+
+    import freezegun
+
+    import stampreader
+
+    def test_modules_the_freezer_ignores_read_the_real_clock():
+        before, start = time.time(), time.monotonic()
+        with freezegun.freeze_time("2012-01-14", ignore=["stampreader", "email"]):
+            theirs = stampreader.stamp()
+            assert time.time() == 1326499200.0
+            header = email.utils.formatdate()
+            time.sleep(3)
+            pid, programs = program()
+            waited = stampreader.since(start)
+            year = stampreader.today()
+        after = time.time()
+        assert before <= theirs <= after
+        assert abs(programs - theirs) < 60
+        assert before - 1 <= email.utils.parsedate_to_datetime(header).timestamp() <= after
+        assert 3 <= waited < 60
+        assert year == (str(time.localtime(theirs).tm_year), time.localtime(theirs).tm_year)
+        host_check(pid)
+
+    def test_an_ignored_read_comes_between_the_tests_reads():
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        before = time.time()
+        with freezegun.freeze_time("2012-01-14", ignore=["stampreader"]):
+            theirs = stampreader.stamp()
+        assert before < theirs < time.time()
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_modules_the_tests_freezer_ignores(pytester, args):
+    """A module on the freezer's ignore list reads the host's clock, as natively the
+    machine's: freezegun's fakes call its real_* functions for it, which read the
+    machine's clock (2026 beside the host's 2000)."""
+    pytester.makepyfile(stampreader=IGNORED_MODULE)
+    run_checked(pytester, IGNORED, args, passed=2)
