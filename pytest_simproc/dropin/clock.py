@@ -447,6 +447,16 @@ class VirtualClock:
             return traveller.time_ns()
         return self.host_ns()
 
+    def time(self) -> float:
+        """``time.time()`` as the test reads it now: a travel's destination as
+        time-machine divides it (ns / 10**9, exactly rounded), the host's as CPython's
+        _PyTime_AsSecondsDouble does (a float of the ns over 1e9, whole seconds exact)."""
+        traveller = timemachine.traveller()
+        if traveller is not None:
+            return traveller.time_ns() / 1_000_000_000
+        ns = self.host_ns()
+        return float(ns // 1_000_000_000) if ns % 1_000_000_000 == 0 else ns / 1e9
+
     def count_read(self) -> int:
         """A read by the test's thread that no fake sees (libuv's clock, in C), which
         costs ``READ_COST_NS`` as the suite's Python reads do; the ns the reads before
@@ -498,7 +508,7 @@ class VirtualClock:
 
 
 for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock.host_ns,
-                VirtualClock.now_ns):
+                VirtualClock.now_ns, VirtualClock.time):
     _transparent(_method)
 
 
@@ -528,21 +538,31 @@ def _restore_freezegun() -> None:
 
 
 def _host_reads(api) -> None:
-    """freezegun's fakes of ``time.time_ns``, ``time.localtime``, ``time.gmtime`` and
-    ``datetime.now`` under the session's clock: its time (or a
+    """freezegun's fakes of ``time.time``, ``time.time_ns``, ``time.localtime``,
+    ``time.gmtime`` and ``datetime.now`` under the session's clock: its time (or a
     time-machine travel's destination) read as the real calls read the real clock, in
-    whole ns, floor seconds for the struct_time, the C library's local zone at that
-    time and its tm_isdst. freezegun's own build them from a naive datetime:
-    time_ns multiplies the float time by 1e9 (946684800000000896 a microsecond past
+    whole ns, the float of those ns, floor seconds for the struct_time, the C library's
+    local zone at that time and its tm_isdst. freezegun's own build them from a naive
+    datetime: time adds the microseconds to the seconds in floats (1152921505.249999,
+    not 1152921505249999872 / 1e9, after time-machine's travel there), time_ns
+    multiplies the float time by 1e9 (946684800000000896 a microsecond past
     the host's start), a datetime keeps microseconds only, struct_time has tm_isdst
     -1, and now(tz) adds the local offset to an aware time (and its wrong arguments
     raise freezegun's TypeError texts, not the real ones). Under a freezer of the
     test's own, freezegun's, as natively. Installed before the dormant freezer's
     start, which puts the fakes in the time module."""
     fakes = {name: getattr(api, name) for name in
-             ("fake_time_ns", "fake_localtime", "fake_gmtime")}
+             ("fake_time", "fake_time_ns", "fake_localtime", "fake_gmtime")}
     should_use_real_time = api._should_use_real_time
     stack = api.freeze_factories
+
+    def fake_time() -> float:
+        if should_use_real_time():   # looks at this function's caller, as freezegun's
+            return api.real_time()   # _host_reals
+        top = stack[-1]
+        if isinstance(top, VirtualClock):
+            return top.time()
+        return fakes["fake_time"]()
 
     def fake_time_ns() -> int:
         if should_use_real_time():   # looks at this function's caller, as freezegun's
@@ -579,7 +599,7 @@ def _host_reads(api) -> None:
         return to_fake(real_datetime.fromtimestamp(ns // 1_000_000_000, tz)
                        + _datetime.timedelta(microseconds=ns % 1_000_000_000 // 1000))
 
-    replaced = {"fake_time_ns": fake_time_ns,
+    replaced = {"fake_time": fake_time, "fake_time_ns": fake_time_ns,
                 "fake_localtime": struct_time("fake_localtime", api.real_localtime),
                 "fake_gmtime": struct_time("fake_gmtime", api.real_gmtime)}
     for name, fake in replaced.items():
