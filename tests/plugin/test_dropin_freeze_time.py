@@ -205,3 +205,56 @@ def test_modules_the_tests_freezer_ignores(pytester, args):
     machine's clock (2026 beside the host's 2000)."""
     pytester.makepyfile(stampreader=IGNORED_MODULE)
     run_checked(pytester, IGNORED, args, passed=2)
+
+
+FIRST_FREEZER = """
+    import datetime
+    import subprocess
+    import sys
+    import types
+    import uuid
+
+    import freezegun
+
+    def uuid_time(value):
+        return datetime.datetime(1582, 10, 15) + datetime.timedelta(microseconds=value.time // 10)
+
+    def test_uuid1_follows_each_freezer():
+        with freezegun.freeze_time("2056-02-06 14:03:21"):
+            assert uuid_time(uuid.uuid1()) == datetime.datetime(2056, 2, 6, 14, 3, 21)
+        with freezegun.freeze_time("1978-07-06 23:06:31"):
+            assert uuid_time(uuid.uuid1()) == datetime.datetime(1978, 7, 6, 23, 6, 31)
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        assert uuid_time(uuid.uuid1()).year == datetime.datetime.now(datetime.timezone.utc).year
+        host_check(pid)
+
+    class LazyModule(types.ModuleType):
+        looked = False
+
+        def __dir__(self):
+            type(self).looked = True
+            raise ImportError("not yet")
+
+    def test_the_freezer_looks_at_the_imported_modules():
+        sys.modules["lazy_module"] = LazyModule("lazy_module")
+        try:
+            with freezegun.freeze_time("2012-01-14"):
+                assert datetime.date.today() == datetime.date(2012, 1, 14)
+        finally:
+            del sys.modules["lazy_module"]
+        assert LazyModule.looked
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_the_tests_first_freezer_starts_as_freezeguns_first(pytester, args):
+    """The test's first freezer does what freezegun's first start and last stop do, not
+    a nested freezer's push and pop: uuid1 forgets its last timestamp (a freezer in the
+    past after one in the future got the future's plus one) and the start looks at
+    every imported module (freezegun's own suite checks that a lazy module's errors do
+    not escape it)."""
+    run_checked(pytester, FIRST_FREEZER, args, passed=2)
