@@ -448,16 +448,6 @@ class VirtualClock:
             return traveller.time_ns()
         return self.host_ns()
 
-    def time(self) -> float:
-        """``time.time()`` as the test reads it now: a travel's destination as
-        time-machine divides it (ns / 10**9, exactly rounded), the host's as CPython's
-        _PyTime_AsSecondsDouble does (a float of the ns over 1e9, whole seconds exact)."""
-        traveller = timemachine.traveller()
-        if traveller is not None:
-            return traveller.time_ns() / 1_000_000_000
-        ns = self.host_ns()
-        return float(ns // 1_000_000_000) if ns % 1_000_000_000 == 0 else ns / 1e9
-
     def count_read(self) -> int:
         """A read by the test's thread that no fake sees (libuv's clock, in C), which
         costs ``READ_COST_NS`` as the suite's Python reads do; the ns the reads before
@@ -509,7 +499,7 @@ class VirtualClock:
 
 
 for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock.host_ns,
-                VirtualClock.now_ns, VirtualClock.time):
+                VirtualClock.now_ns):
     _transparent(_method)
 
 
@@ -542,10 +532,11 @@ def _host_reads(api) -> None:
     """freezegun's fakes of ``time.time``, ``time.time_ns``, ``time.localtime``,
     ``time.gmtime`` and ``datetime.now`` under the session's clock: its time (or a
     time-machine travel's destination) read as the real calls read the real clock, in
-    whole ns, the float of those ns, floor seconds for the struct_time, the C library's
+    whole ns, the float nearest those ns (ns / 10**9, as time-machine divides),
+    floor seconds for the struct_time, the C library's
     local zone at that time and its tm_isdst. freezegun's own build them from a naive
     datetime: time adds the microseconds to the seconds in floats (1152921505.249999,
-    not 1152921505249999872 / 1e9, after time-machine's travel there), time_ns
+    not 1152921505249999872 / 10**9, after time-machine's travel there), time_ns
     multiplies the float time by 1e9 (946684800000000896 a microsecond past
     the host's start), a datetime keeps microseconds only, struct_time has tm_isdst
     -1, and now(tz) adds the local offset to an aware time (and its wrong arguments
@@ -555,23 +546,31 @@ def _host_reads(api) -> None:
     fakes = {name: getattr(api, name) for name in
              ("fake_time", "fake_time_ns", "fake_localtime", "fake_gmtime")}
     should_use_real_time = api._should_use_real_time
-    stack = api.freeze_factories
+    stack, ignore_lists = api.freeze_factories, api.ignore_lists
+
+    @_transparent
+    def session_ns(top) -> int | None:
+        """The time on top of the stack in ns when it is the session's (its clock, a
+        forked child's host time, forking.py), None under a freezer of the test's own,
+        freezegun's (whose fakes, called from here, would take this module's frame for
+        the reader's, which the session's ignore list names)."""
+        if isinstance(top, VirtualClock):
+            return top.now_ns()
+        if ignore_lists[-1] is _Dormant.ignore:
+            return (top() - _EPOCH) // _MICROSECOND * 1000
+        return None
 
     def fake_time() -> float:
         if should_use_real_time():   # looks at this function's caller, as freezegun's
             return api.real_time()   # _host_reals
-        top = stack[-1]
-        if isinstance(top, VirtualClock):
-            return top.time()
-        return fakes["fake_time"]()
+        ns = session_ns(stack[-1])
+        return fakes["fake_time"]() if ns is None else ns / 1_000_000_000
 
     def fake_time_ns() -> int:
         if should_use_real_time():   # looks at this function's caller, as freezegun's
             return api.real_time_ns()   # _host_reals
-        top = stack[-1]
-        if isinstance(top, VirtualClock):
-            return top.now_ns()
-        return fakes["fake_time_ns"]()
+        ns = session_ns(stack[-1])
+        return fakes["fake_time_ns"]() if ns is None else ns
 
     def struct_time(name, real):
         def fake(t=None):
@@ -579,9 +578,9 @@ def _host_reads(api) -> None:
                 return real(t)
             if should_use_real_time():
                 return getattr(api, "real" + name[4:])()   # _host_reals
-            top = stack[-1]
-            if isinstance(top, VirtualClock):
-                return real(top.now_ns() // 1_000_000_000)
+            ns = session_ns(stack[-1])
+            if ns is not None:
+                return real(ns // 1_000_000_000)
             return fakes[name]()
         fake.__name__ = name
         return fake
