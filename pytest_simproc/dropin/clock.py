@@ -172,11 +172,8 @@ class _Dormant:
         _restore_freezegun()
         _host_reads(api)   # before the start, which puts them in time
         cls.factory = freeze.start()
-        _host_reals(api)   # after the start, which takes the real functions' ids
         _keep_own_loop_clocks(freeze)
-        _host_ticking(api)
-        _naive_timestamp(api)
-        ownfreezer.install(api)
+        replace_in_freezegun(api, reads=False)
         api.ignore_lists[-1] = ("",)   # every module: the real time
         if type(_datetime) is types.ModuleType:
             _datetime.__class__ = _DatetimeModule
@@ -194,6 +191,18 @@ class _Dormant:
             timemachine.uninstall()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
+
+
+def replace_in_freezegun(api, reads: bool = True) -> None:
+    """The session's replacements in freezegun's module ``api`` (the dormant freezer's
+    start, a reload of the module: reloads.py), _host_reads' unless done before."""
+    if reads:
+        _host_reads(api)
+    _host_reals(api)   # after the start, which takes the real functions' ids
+    _host_ticking(api)
+    _naive_timestamp(api)
+    ownfreezer.install(api)
+    _SinceBoot.install(api)
 
 
 def _keep_own_loop_clocks(freeze) -> None:

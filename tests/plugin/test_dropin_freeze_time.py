@@ -258,3 +258,51 @@ def test_the_tests_first_freezer_starts_as_freezeguns_first(pytester, args):
     every imported module (freezegun's own suite checks that a lazy module's errors do
     not escape it)."""
     run_checked(pytester, FIRST_FREEZER, args, passed=2)
+
+
+RELOADED = """
+import datetime
+import subprocess
+import time
+from importlib import reload
+
+import freezegun
+from freezegun import api
+
+from dropin_helpers import observed
+
+
+def program_pid():
+    return int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                              check=True).stdout)
+
+
+def test_reload_freezegun():
+    reload(api)
+    with freezegun.freeze_time("2012-01-14"):
+        assert datetime.date.today() == datetime.date(2012, 1, 14)
+        assert time.time() == 1326499200.0
+    start = time.time()
+    time.sleep(1)
+    assert 1 <= time.time() - start < 60
+    observed("reloaded", [program_pid()])
+
+
+def test_the_next_test_freezes_too():
+    with freezegun.freeze_time("2013-01-01"):
+        assert datetime.datetime.now() == datetime.datetime(2013, 1, 1)
+    assert datetime.datetime.now().year != 2013
+    observed("next", [program_pid()])
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_a_reload_of_freezegun(observe, args):
+    """freezegun's own suite reloads its api module: under the session's clock the
+    module took the session's fakes for its real functions and classes (a metaclass
+    conflict, a recursion) and lost the session's clock from its new stacks."""
+    seen = observe(RELOADED, args, passed=2)
+    for name in ("reloaded", "next"):
+        (pid,), _, when = seen[name]
+        if args:
+            assert pid >= 1000 and 946684800 <= when < 946684800 + 60
