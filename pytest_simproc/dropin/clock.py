@@ -44,7 +44,7 @@ import sys
 import time
 import types
 
-from . import timemachine
+from . import ownfreezer, timemachine
 from .routing import _real_localtime, active_session
 from .threadwait import _MACHINERY, library_module
 
@@ -66,14 +66,16 @@ def clock_fakes() -> list[tuple[object, object]]:
     """(real, fake) of every clock object freezegun replaces where a module imported
     it by name (its start() does the same for the modules it walks)."""
     api = _api()
-    pairs = [("real_date", "FakeDate"), ("real_datetime", "FakeDatetime"),
-             ("real_gmtime", "fake_gmtime"), ("real_localtime", "fake_localtime"),
-             ("real_monotonic", "fake_monotonic"), ("real_perf_counter", "fake_perf_counter"),
-             ("real_strftime", "fake_strftime"), ("real_time", "fake_time"),
-             ("real_time_ns", "fake_time_ns"), ("real_monotonic_ns", "fake_monotonic_ns"),
-             ("real_perf_counter_ns", "fake_perf_counter_ns")]
-    return [(getattr(api, real), getattr(api, fake)) for real, fake in pairs
+    return [(_original(api, real), getattr(api, fake)) for real, fake in _PAIRS
             if getattr(api, real, None) is not None and hasattr(api, fake)]
+
+
+_PAIRS = [("real_date", "FakeDate"), ("real_datetime", "FakeDatetime"),
+          ("real_gmtime", "fake_gmtime"), ("real_localtime", "fake_localtime"),
+          ("real_monotonic", "fake_monotonic"), ("real_perf_counter", "fake_perf_counter"),
+          ("real_strftime", "fake_strftime"), ("real_time", "fake_time"),
+          ("real_time_ns", "fake_time_ns"), ("real_monotonic_ns", "fake_monotonic_ns"),
+          ("real_perf_counter_ns", "fake_perf_counter_ns")]
 
 
 def clock_walk_skips():
@@ -171,8 +173,7 @@ class _Dormant:
         _host_reads(api)   # before the start, which puts them in time
         cls.factory = freeze.start()
         _keep_own_loop_clocks(freeze)
-        _host_ticking(api)
-        _naive_timestamp(api)
+        replace_in_freezegun(api, reads=False)
         api.ignore_lists[-1] = ("",)   # every module: the real time
         if type(_datetime) is types.ModuleType:
             _datetime.__class__ = _DatetimeModule
@@ -185,11 +186,23 @@ class _Dormant:
         freeze, cls._freeze = cls._freeze, None
         if freeze is not None:
             freeze.modules_at_start = set(sys.modules)  # none to put back (see above)
+            _restore_freezegun()   # before the stop, which puts the real_* functions back
             freeze.stop()
-            _restore_freezegun()
             timemachine.uninstall()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
+
+
+def replace_in_freezegun(api, reads: bool = True) -> None:
+    """The session's replacements in freezegun's module ``api`` (the dormant freezer's
+    start, a reload of the module: reloads.py), _host_reads' unless done before."""
+    if reads:
+        _host_reads(api)
+    _host_reals(api)   # after the start, which takes the real functions' ids
+    _host_ticking(api)
+    _naive_timestamp(api)
+    ownfreezer.install(api)
+    _SinceBoot.install(api)
 
 
 def _keep_own_loop_clocks(freeze) -> None:
@@ -271,7 +284,7 @@ def session_clock(stack) -> VirtualClock | None:
     for factory in reversed(stack):
         if isinstance(factory, VirtualClock):
             return factory
-    return None
+    return ownfreezer.session_clock_hidden()   # while a test's freezer starts or stops
 
 
 def _own_freezer() -> bool:
@@ -510,6 +523,14 @@ def _replace(obj, name: str, value) -> None:
     setattr(obj, name, value)
 
 
+def _original(obj, name: str):
+    """``obj.name`` as it was before the dormant freezer's start replaced it."""
+    for replaced, attribute, held in _FREEZEGUN_UNDO:
+        if replaced is obj and attribute == name:
+            return held
+    return getattr(obj, name)
+
+
 def _restore_freezegun() -> None:
     while _FREEZEGUN_UNDO:
         obj, name, held = _FREEZEGUN_UNDO.pop()
@@ -517,39 +538,58 @@ def _restore_freezegun() -> None:
 
 
 def _host_reads(api) -> None:
-    """freezegun's fakes of ``time.time_ns``, ``time.localtime``, ``time.gmtime`` and
-    ``datetime.now`` under the session's clock: its time (or a
+    """freezegun's fakes of ``time.time``, ``time.time_ns``, ``time.localtime``,
+    ``time.gmtime`` and ``datetime.now`` under the session's clock: its time (or a
     time-machine travel's destination) read as the real calls read the real clock, in
-    whole ns, floor seconds for the struct_time, the C library's local zone at that
-    time and its tm_isdst. freezegun's own build them from a naive datetime:
-    time_ns multiplies the float time by 1e9 (946684800000000896 a microsecond past
+    whole ns, the float nearest those ns (ns / 10**9, as time-machine divides),
+    floor seconds for the struct_time, the C library's
+    local zone at that time and its tm_isdst. freezegun's own build them from a naive
+    datetime: time adds the microseconds to the seconds in floats (1152921505.249999,
+    not 1152921505249999872 / 10**9, after time-machine's travel there), time_ns
+    multiplies the float time by 1e9 (946684800000000896 a microsecond past
     the host's start), a datetime keeps microseconds only, struct_time has tm_isdst
-    -1, and now(tz) adds the local offset to an aware time. Under a freezer of the
+    -1, and now(tz) adds the local offset to an aware time (and its wrong arguments
+    raise freezegun's TypeError texts, not the real ones). Under a freezer of the
     test's own, freezegun's, as natively. Installed before the dormant freezer's
     start, which puts the fakes in the time module."""
     fakes = {name: getattr(api, name) for name in
-             ("fake_time_ns", "fake_localtime", "fake_gmtime")}
+             ("fake_time", "fake_time_ns", "fake_localtime", "fake_gmtime")}
     should_use_real_time = api._should_use_real_time
-    real_time_ns = api.real_time_ns
-    stack = api.freeze_factories
+    stack, ignore_lists = api.freeze_factories, api.ignore_lists
+
+    @_transparent
+    def session_ns(top) -> int | None:
+        """The time on top of the stack in ns when it is the session's (its clock, a
+        forked child's host time, forking.py), None under a freezer of the test's own,
+        freezegun's (whose fakes, called from here, would take this module's frame for
+        the reader's, which the session's ignore list names)."""
+        if isinstance(top, VirtualClock):
+            return top.now_ns()
+        if ignore_lists[-1] is _Dormant.ignore:
+            return (top() - _EPOCH) // _MICROSECOND * 1000
+        return None
+
+    def fake_time() -> float:
+        if should_use_real_time():   # looks at this function's caller, as freezegun's
+            return api.real_time()   # _host_reals
+        ns = session_ns(stack[-1])
+        return fakes["fake_time"]() if ns is None else ns / 1_000_000_000
 
     def fake_time_ns() -> int:
         if should_use_real_time():   # looks at this function's caller, as freezegun's
-            return real_time_ns()
-        top = stack[-1]
-        if isinstance(top, VirtualClock):
-            return top.now_ns()
-        return fakes["fake_time_ns"]()
+            return api.real_time_ns()   # _host_reals
+        ns = session_ns(stack[-1])
+        return fakes["fake_time_ns"]() if ns is None else ns
 
     def struct_time(name, real):
         def fake(t=None):
             if t is not None:
                 return real(t)
             if should_use_real_time():
-                return real()
-            top = stack[-1]
-            if isinstance(top, VirtualClock):
-                return real(top.now_ns() // 1_000_000_000)
+                return getattr(api, "real" + name[4:])()   # _host_reals
+            ns = session_ns(stack[-1])
+            if ns is not None:
+                return real(ns // 1_000_000_000)
             return fakes[name]()
         fake.__name__ = name
         return fake
@@ -557,20 +597,88 @@ def _host_reads(api) -> None:
     real_datetime, to_fake = api.real_datetime, api.datetime_to_fakedatetime
     freezegun_now = api.FakeDatetime.__dict__["now"].__func__
 
-    def now(klass, tz=None):
+    def now(klass, *args, **kwargs):
         top = stack[-1]
         if not isinstance(top, VirtualClock):
-            return freezegun_now(klass, tz)
+            return freezegun_now(klass, *args, **kwargs)
+        if len(args) + len(kwargs) > 1 or kwargs.keys() - {"tz"}:
+            real_datetime.now(*args, **kwargs)   # raises the real TypeError, as natively
+        tz = args[0] if args else kwargs.get("tz")
         ns = top.now_ns()
         return to_fake(real_datetime.fromtimestamp(ns // 1_000_000_000, tz)
                        + _datetime.timedelta(microseconds=ns % 1_000_000_000 // 1000))
 
-    replaced = {"fake_time_ns": fake_time_ns,
+    replaced = {"fake_time": fake_time, "fake_time_ns": fake_time_ns,
                 "fake_localtime": struct_time("fake_localtime", api.real_localtime),
                 "fake_gmtime": struct_time("fake_gmtime", api.real_gmtime)}
     for name, fake in replaced.items():
         _replace(api, name, _transparent(fake))
+        _FAKE_CODES.add(fake.__code__)
     _replace(api.FakeDatetime, "now", classmethod(_transparent(now)))
+
+
+# freezegun's real clock functions (its ``real_*``) that give a number: (the clock,
+# whether in ns)
+_REALS = {"real_time": (time.CLOCK_REALTIME, False), "real_time_ns": (time.CLOCK_REALTIME, True),
+          "real_monotonic": (time.CLOCK_MONOTONIC, False),
+          "real_monotonic_ns": (time.CLOCK_MONOTONIC, True),
+          "real_perf_counter": (time.CLOCK_MONOTONIC, False),
+          "real_perf_counter_ns": (time.CLOCK_MONOTONIC, True)}
+_STRUCT_REALS = ("real_localtime", "real_gmtime", "real_strftime")
+_FAKE_CODES: set = set()   # the code of freezegun's clock fakes and of _host_reads'
+
+
+def _ignored_reader(frame) -> bool:
+    """``frame`` is a fake's call of a real function for the module that read the clock
+    (freezegun's fakes call them for a module on the test's freezer's ignore list),
+    the suite's: not the machinery, pytest's timing or the session's own ignore list."""
+    if frame.f_code not in _FAKE_CODES:
+        return False
+    while frame is not None and (frame.f_code in _TRANSPARENT or frame.f_code in _FAKE_CODES):
+        frame = frame.f_back
+    name = "" if frame is None else frame.f_globals.get("__name__") or ""
+    return not name.startswith(_Dormant.ignore)
+
+
+def _host_reals(api) -> None:
+    """freezegun's ``real_*`` functions, which its fakes call for a module that the
+    test's own freezer ignores (``freeze_time(ignore=[...])``, its
+    ``extend_ignore_list``): natively that module reads the machine's clock, the
+    test's real time, which in a session is its host's. Other calls of them (with a
+    time to convert, from asyncio's loop clock, from the session's own ignore list)
+    are the real functions'."""
+    _FAKE_CODES.update(_original(api, fake).__code__ for _, fake in _PAIRS
+                       if hasattr(getattr(api, fake, None), "__code__"))
+
+    def clock_read(name, clock_id, in_ns):
+        real = getattr(api, name)
+
+        def read():
+            clock = session_clock(api.freeze_factories)
+            if clock is None or not _ignored_reader(sys._getframe(1)):
+                return real()
+            ns = clock.host_ns() - (clock.boot_ns if clock_id != time.CLOCK_REALTIME else 0)
+            return ns if in_ns else ns / 1e9
+        return _transparent(read)   # a read by the suite's module, which costs its time
+
+    def struct_read(name):
+        real = getattr(api, name)
+        convert = _original(api, "real_gmtime" if name == "real_gmtime" else "real_localtime")
+
+        def read(*args):
+            clock = session_clock(api.freeze_factories)
+            if (clock is None or len(args) != (name == "real_strftime")
+                    or not _ignored_reader(sys._getframe(1))):
+                return real(*args)
+            now = convert(clock.host_ns() // 1_000_000_000)
+            return real(*args, now) if args else now
+        return _transparent(read)
+
+    for name, (clock_id, in_ns) in _REALS.items():
+        if hasattr(api, name):
+            _replace(api, name, clock_read(name, clock_id, in_ns))
+    for name in _STRUCT_REALS:
+        _replace(api, name, struct_read(name))
 
 
 def _host_ticking(api) -> None:

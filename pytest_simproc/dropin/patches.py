@@ -36,6 +36,7 @@ from .popen import CLASS_ATTRIBUTES as _POPEN_CLASS_ATTRIBUTES
 from .popen import SimPopen
 from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
 from .ready import REPLACED as _READY_REPLACED
+from .reloads import REPLACED as _RELOADS_REPLACED
 from .routing import (_caller_is_native, _real_fdopen, _real_fork, _real_forkpty,
                       _real_getpgid, _real_getpgrp, _real_getpid, _real_getppid,
                       _real_getsid, _real_kill, _real_killpg,
@@ -348,7 +349,7 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (threading, "Lock", threadwait._real_lock, threadwait.sim_lock),
              (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock),
              (io, "FileIO", pipes._RealFileIO, pipes.SimFileIO), *_READY_REPLACED,
-             *selfusage.REPLACED, *filelocks.REPLACED, *_CLOCK_REPLACED]
+             *selfusage.REPLACED, *filelocks.REPLACED, *_CLOCK_REPLACED, *_RELOADS_REPLACED]
 like_the_real(_REPLACED[1:])
 # the same builtins under the posix module's own names (CPython's test_posix calls
 # posix.waitid and posix.posix_spawn)

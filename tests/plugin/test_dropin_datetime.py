@@ -64,3 +64,36 @@ def test_the_module_is_plain_again_after_the_run(pytester):
     run_checked(pytester, LIBRARY_AND_TEST, ["--simproc"], passed=1)
     assert type(datetime).__name__ == "module"
     assert datetime.datetime is datetime.__dict__["datetime"]
+
+
+NOW_ARGUMENTS = """
+    import datetime as dt
+    import subprocess
+    import time
+
+    import pytest
+
+    def test_now_refuses_wrong_arguments_with_the_real_texts():
+        with pytest.raises(TypeError) as excinfo:
+            dt.datetime.now(dt.timezone.utc, "extra")
+        assert excinfo.value.args == ("now() takes at most 1 argument (2 given)",)
+        with pytest.raises(TypeError) as excinfo:
+            dt.datetime.now(dt.timezone.utc, tz=dt.timezone.utc)
+        assert excinfo.value.args == ("now() takes at most 1 argument (2 given)",)
+        with pytest.raises(TypeError, match="'bad'"):
+            dt.datetime.now(bad=dt.timezone.utc)
+        with pytest.raises(TypeError, match="tzinfo argument must be None or of a tzinfo"):
+            dt.datetime.now("UTC")
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        assert abs(dt.datetime.now(tz=dt.timezone.utc).timestamp() - time.time()) < 60
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_now_refuses_wrong_arguments_as_the_real_one(pytester, args):
+    """time-machine's suite checks datetime.now's TypeError texts (in a travel): under
+    the session's clock they were those of a Python function
+    ("_host_reads.<locals>.now() takes from 1 to 2 positional arguments...")."""
+    run_checked(pytester, NOW_ARGUMENTS, args, passed=1)

@@ -57,3 +57,29 @@ TRAVELS = PROGRAM + """
 @pytest.mark.parametrize("args", MODES)
 def test_time_machine_travels_in_a_test(pytester, args):
     run_checked(pytester, TRAVELS, args, passed=2)
+
+
+FLOAT_TIMES = PROGRAM + """
+    import time
+
+    import pytest
+    import time_machine
+
+    @pytest.mark.parametrize("timestamp", [1152921505.25, 1_000_000_000.3, 0.1, 1e10 + 0.7])
+    def test_time_is_the_destination_over_a_billion(timestamp):
+        expected_ns = round(timestamp * 1_000_000_000)
+        with time_machine.travel(timestamp, tick=False):
+            assert time.time_ns() == expected_ns
+            assert time.time() == expected_ns / 1_000_000_000
+        pid, theirs = program()
+        assert abs(time.time() - theirs) < 60
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_time_machine_float_times(pytester, args):
+    """time.time() in a travel is the destination's ns over 10**9, exactly rounded, as
+    time-machine divides: freezegun's fake added the microseconds to the seconds in
+    floats, 1152921505.249999 for 1152921505249999872 ns (time-machine's fuzz test)."""
+    run_checked(pytester, FLOAT_TIMES, args, passed=4)
