@@ -35,6 +35,11 @@ def pytest_addoption(parser):
                          "test, in virtual time")
     group.addoption("--simproc-seed", type=int, default=None, metavar="N",
                     help="seed of every simulated host (default: 0, or the marker's)")
+    group.addoption("--simproc-start-time", default=None, metavar="SECONDS|now",
+                    help="the virtual time every simulated host starts at: seconds since "
+                         "the epoch, or 'now' (the machine's time as each test starts; "
+                         "runs then differ by date). Default: 946684800 "
+                         "(2000-01-01T00:00:00Z), or the marker's start_time")
     group.addoption("--simproc-keep", action="store_true", default=False,
                     help="keep the hosts' data dirs (stdout files) and print where they are")
     group.addoption("--simproc-strace", choices=("off", "standard", "deterministic"),
@@ -59,6 +64,8 @@ def pytest_addoption(parser):
     parser.addini("simproc_strace", "strace logging of simulated hosts: off, standard or "
                   "deterministic", default="off")
     parser.addini("simproc_seed", "default seed of simulated hosts", default="0")
+    parser.addini("simproc_start_time", "the virtual time simulated hosts start at: "
+                  "seconds since the epoch, or now, as --simproc-start-time", default="")
     parser.addini("simproc", "drop-in mode, as --simproc", type="bool", default=False)
 
 
@@ -375,6 +382,27 @@ def _ini_seed(config) -> int:
                                 f"integer") from None
 
 
+def _start_time(config):
+    """--simproc-start-time, else the ini option simproc_start_time: a number of seconds,
+    "now" or None (unset); a pytest.UsageError naming the option if bad."""
+    text, name = config.getoption("simproc_start_time"), "--simproc-start-time"
+    if text is None:
+        text, name = config.getini("simproc_start_time").strip(), "ini option simproc_start_time"
+        if not text:
+            return None
+    value = text
+    if text != "now":
+        try:
+            value = float(text)
+        except ValueError:
+            value = text   # validate_host_options names what is wrong with it
+    try:
+        validate_host_options(start_time=value)
+    except (TypeError, ValueError) as exc:
+        raise pytest.UsageError(f"{name}={text}: {exc}") from None
+    return value
+
+
 class _Settings:
     """The command line's and ini file's part of every test's host options, read once
     per run rather than at every drop-in test's setup."""
@@ -387,6 +415,7 @@ class _Settings:
         self.inject = config.getoption("simproc_inject")
         self.keep = config.getoption("simproc_keep")
         self.chaos = bool(_chaos_seeds(config))
+        self.start_time = _start_time(config)
         self._ini_seed = None
         self._plain = None
         if self.dropin:
@@ -403,6 +432,8 @@ class _Settings:
         same for all of them, worked out for the first."""
         if self._plain is None:
             self._plain = _host_options(item)[0]
+        if self.start_time == "now":  # each test's own now
+            return {**self._plain, "start_time": _now()}
         return self._plain
 
 
@@ -423,10 +454,11 @@ def _host_options(item) -> tuple[dict, object]:
     options = marker_options(item)
     expected = options.pop("expected_final_state", None)
     compared = options.pop("nondeterministic", None) is None
-    if "start_time" in options:  # "now" is read once, for every host of the test
-        options["start_time"] = validate_host_options(
-            start_time=options["start_time"])["start_time"]
     settings = _settings(item.config)
+    if "start_time" not in options and settings.start_time is not None:
+        options["start_time"] = settings.start_time
+    if options.get("start_time") == "now":  # read once, for every host of the test
+        options["start_time"] = _now()
     seed = settings.seed
     if seed is None and "seed" not in options:
         seed = settings.ini_seed(item.config)
@@ -449,6 +481,10 @@ def _host_options(item) -> tuple[dict, object]:
         if replay is not None:  # a shrinking rerun (see _shrink)
             options["_replay"], options["_explain"] = replay, True
     return options, expected
+
+
+def _now() -> float:
+    return validate_host_options(start_time="now")["start_time"]
 
 
 def _expected_state_failures(host, expected) -> list[str]:

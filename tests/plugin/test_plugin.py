@@ -247,3 +247,59 @@ def test_start_time_other_words_are_refused(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*start_time must be a number of seconds or 'now', not 'today'"])
+
+
+def test_start_time_option_for_a_whole_run(pytester, monkeypatch):
+    """--simproc-start-time (or the ini option simproc_start_time) starts every host of
+    the run there, for a suite that compares the clock with real dates; the marker's
+    start_time still wins. "now" is each test's own now."""
+    pytester.makepyfile("""
+        import datetime
+        import os
+        import subprocess
+        import time
+        import pytest
+
+        RELEASED = datetime.date(2024, 1, 1)   # a suite that knows its library's age
+
+        def test_after_release():
+            assert datetime.date.today() > RELEASED
+            out = subprocess.run(["date", "+%s"], capture_output=True, text=True).stdout
+            assert abs(int(out) - time.time()) < 5    # the program's clock is the test's
+            print("PIDS", os.getpid(), subprocess.Popen(["true"]).pid)
+
+        @pytest.mark.simproc(start_time=0)
+        def test_marker_wins():
+            if os.environ.get("SIMPROC_EXPECTED"):
+                assert time.time() < 60
+    """)
+    native = pytester.runpytest("-p", "no:cacheprovider", "-s")
+    native.assert_outcomes(passed=2)
+    default = pytester.runpytest("-p", "no:cacheprovider", "--simproc")
+    default.assert_outcomes(passed=1, failed=1)   # the host starts in 2000
+    now = pytester.runpytest("-p", "no:cacheprovider", "--simproc", "-s",
+                             "--simproc-start-time=now")
+    now.assert_outcomes(passed=2)
+    pids = [line.split("PIDS ")[1].split()[:2] for line in now.outlines if "PIDS " in line]
+    assert pids == [["1", "1001"]]    # ran in the host (date was 1000)
+
+    pytester.makeini("[pytest]\nsimproc_start_time = 1800000000.5\n")
+    monkeypatch.setenv("SIMPROC_EXPECTED", "1")
+    pytester.runpytest("-p", "no:cacheprovider", "--simproc").assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("args, ini, message", [
+    (["--simproc-start-time=today"], None,
+     "*--simproc-start-time=today: start_time must be a number of seconds*"),
+    (["--simproc-start-time=-5"], None,
+     "*--simproc-start-time=-5: start_time must be a non-negative number of seconds*"),
+    ([], "simproc_start_time = soon",
+     "*ini option simproc_start_time=soon: start_time must be a number of seconds*"),
+])
+def test_start_time_option_refuses_bad_values(pytester, args, ini, message):
+    pytester.makepyfile("def test_x():\n    pass\n")
+    if ini:
+        pytester.makeini(f"[pytest]\n{ini}\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--simproc", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
