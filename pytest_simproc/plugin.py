@@ -523,7 +523,10 @@ def pytest_runtest_setup(item):
     settings = _settings(item.config)
     if (not settings.dropin or "simhost" in getattr(item, "fixturenames", ())
             or isinstance(item, _BadMarkerItem)):
-        if _CARRIED:  # the host of wider fixtures waits for the next drop-in test
+        if _CARRIED and _CARRIED[0]._aside:
+            # the host of wider fixtures waits for the next drop-in test; one that a
+            # test has taken up is that test's, whatever a pytest run nested in it
+            # (pytester.runpytest in-process: libtmux's doctests) sets up
             _CARRIED[0].set_aside(active=False)
         return
     if _CARRIED and not _WIDER:  # its fixtures went outside a test's teardown (explore)

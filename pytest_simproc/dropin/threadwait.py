@@ -265,7 +265,10 @@ def _timeout(value) -> float | None:
 
 def _sim_condition_wait(self, timeout=None):
     seconds = _timeout(timeout)
-    session = None if seconds is None else _virtual_session(2)
+    if seconds is None and timeout is None:
+        session = _untimed_session(_virtual_session(2))
+    else:
+        session = None if seconds is None else _virtual_session(2)
     if session is None or self is session._cond:
         return _real_condition_wait(self, timeout)
     if not self._is_owned():
@@ -274,7 +277,10 @@ def _sim_condition_wait(self, timeout=None):
     self._waiters.append(waiter)
     saved = self._release_save()
     try:
-        _wait(session, lambda: waiter.notified, seconds, waiter.sleep, waiter)
+        if seconds is None:
+            _wait_untimed(session, lambda: waiter.notified, waiter.sleep, waiter)
+        else:
+            _wait(session, lambda: waiter.notified, seconds, waiter.sleep, waiter)
     finally:
         self._acquire_restore(saved)
         if not waiter.notified:
@@ -318,6 +324,39 @@ def _wait(session: "DropinSession", ready, seconds: float, pause, gate=None) -> 
                 # no thread of the test is left to end it: the clock moves to its end,
                 # though nothing in the host runs
                 session.sleep(max(0, deadline - session._now_ns()) / 1e9)
+    finally:
+        _gates.pop(me, None)
+
+
+def _untimed_session(session: "DropinSession | None") -> "DropinSession | None":
+    """``session`` if the caller is the test's own thread: the one that drives the
+    host while it waits without a limit (``_wait_untimed``)."""
+    if session is None or _thread.get_ident() != session._ident:
+        return None
+    return session
+
+
+def _wait_untimed(session: "DropinSession", ready, pause, gate) -> None:
+    """An untimed wait of the test's own thread (``Queue.get()``, ``Event.wait()``)
+    once the host exists. Natively the programs run on meanwhile, and the thread that
+    ends the wait may be waiting for them: hupper's reader thread began its real read
+    of a pipe before the host existed, and the program that writes to it came later.
+    The host runs as for a helper's wait without a limit in ``block`` (one instant at
+    a time, the clock moving only once the test's other threads are quiet); while
+    nothing in the host runs, or no other thread is left to end the wait, it is
+    real."""
+    me = _thread.get_ident()
+    _gates[me] = (math.inf, gate)
+    try:
+        while not ready():
+            if session._closed or _session is not session:
+                _finish_real(session, ready, math.inf, pause)
+                return
+            host = session._host
+            if host is None or host._engine.alive == 0 or not session._others_live():
+                pause(_LOOK)
+                continue
+            session.block(ready, None, pause)
     finally:
         _gates.pop(me, None)
 
