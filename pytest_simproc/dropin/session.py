@@ -469,11 +469,14 @@ class DropinSession:
 
     def _waits_for(self, me) -> bool:
         """Whether the test waits for the session's work of thread ``me``: it is the
-        test's thread, or the test's thread sleeps (proc(5) state S) in a native wait."""
+        test's thread, or the test's thread sleeps (proc(5) state S) in a native wait
+        with no time limit. A timed one (execnet's ``waitfinish(timeout)``) ends by
+        itself in real time, as natively, however far the helper moves the clock."""
         if me == self._ident:
             return True
         thread = threading._active.get(self._ident)
-        return thread is not None and _native_state(thread.native_id) == "S"
+        return (thread is not None and _native_state(thread.native_id) == "S"
+                and wakeups.wake_in(thread.native_id) is None)
 
     def _limited(self, run, timeout) -> None:
         """``run(timeout)``, a move of the clock, within the test's time limit when

@@ -97,6 +97,11 @@ class StopLoop:
                             self.clock.advance_to(self.clock.now_ns + moved)
                             self._clock_moved = True
                         continue
+                    # they are quiet: what they delivered after the look at the top
+                    # of this step is in, before the clock moves
+                    if ((self.end_at_idle is not None and self.end_at_idle())
+                            or (predicate is not None and predicate())):
+                        return "predicate"
                 if burst.unapplied_ns and burst.apply(until_ns):
                     # Idle: the burst ends; the clock shows it before any wait is over.
                     self._clock_moved = True

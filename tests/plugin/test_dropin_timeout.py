@@ -252,3 +252,48 @@ def test_under_simproc_the_thread_method_counts_the_programs_time_too(pytester):
                 for line in result.outlines if "OBSERVED " in line]
     assert all(pid >= 1000 and HOST_EPOCH <= start < HOST_EPOCH + 60 and elapsed < 1
                for pid, start, elapsed in payloads[:2])
+
+
+# execnet's test_safe_terminate_does_not_hang_when_kill_blocks: a worker thread's
+# shutdown sleeps 10 s, the test waits for it natively (a C-level timed wait, here a
+# SimpleQueue's get) for 0.5 s and gives up, under a 5 s limit. Under --simproc the
+# worker's sleep is virtual and the worker runs the host to its end while the test's
+# thread sleeps in that wait: the limit ran out in virtual time there, though the wait
+# ends by itself in real time, as natively.
+GIVES_UP = r"""
+import json
+import queue
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+
+@pytest.mark.timeout(5)
+def test_gives_up_on_a_worker_that_shuts_down_slowly():
+    start = time.time()
+    server = subprocess.Popen(["sleep", "30"])
+    replies = queue.SimpleQueue()
+
+    def shut_down():
+        time.sleep(10)
+
+    threading.Thread(target=shut_down, daemon=True).start()
+    with pytest.raises(queue.Empty):
+        replies.get(timeout=0.5)
+    server.kill()
+    assert server.wait() == -signal.SIGKILL
+    print("OBSERVED", json.dumps([server.pid, start, time.time() - start]))
+"""
+
+
+@pytest.mark.parametrize("simproc", [False, True], ids=["native", "simproc"])
+def test_a_timed_native_wait_of_the_test_counts_real_time(observed, simproc):
+    args = ["--timeout-method=signal", "--simproc"] if simproc else ["--timeout-method=signal"]
+    [(pid, start, elapsed)] = observed(GIVES_UP, args, passed=1)
+    if simproc:   # in the host: its pid, its clock
+        assert pid >= 1000 and HOST_EPOCH <= start < HOST_EPOCH + 60, (pid, start)
+    else:
+        assert 0.5 <= elapsed < 5
