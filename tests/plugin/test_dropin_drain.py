@@ -82,8 +82,9 @@ DRAIN = """
 """ % {"lines": LINES}
 
 
-@pytest.mark.parametrize("args", MODES)
-def test_draining_a_busy_program_line_by_line(pytester, monkeypatch, args):
+@pytest.fixture
+def runs(monkeypatch) -> list:
+    """The host's runs during the test (``SimHost._run``), by the instant each ends at."""
     runs = []
     real_run = SimHost._run
 
@@ -92,6 +93,11 @@ def test_draining_a_busy_program_line_by_line(pytester, monkeypatch, args):
         return real_run(self, until_ns, predicate)
 
     monkeypatch.setattr(SimHost, "_run", counted)
+    return runs
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_draining_a_busy_program_line_by_line(pytester, runs, args):
     run_checked(pytester, DRAIN, args, passed=3)
     if args:
         # a run that stopped at the first readable line took one per write, 4 a line
@@ -126,15 +132,7 @@ COPY = """
 
 
 @pytest.mark.parametrize("args", MODES)
-def test_an_event_loop_reading_a_busy_program(pytester, monkeypatch, args):
-    runs = []
-    real_run = SimHost._run
-
-    def counted(self, until_ns, predicate=None):
-        runs.append(until_ns)
-        return real_run(self, until_ns, predicate)
-
-    monkeypatch.setattr(SimHost, "_run", counted)
+def test_an_event_loop_reading_a_busy_program(pytester, runs, args):
     run_checked(pytester, COPY, args, passed=1)
     if args:
         # a run that stopped at the first readable byte took one per write
