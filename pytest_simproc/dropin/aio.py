@@ -39,7 +39,7 @@ from . import forking
 from .pipes import _PipeReader
 from .popen import SimPopen
 from .procfs import _real_listdir
-from .ready import _real_read
+from .ready import LINGER_STEPS, _real_read
 from .routing import (_in_host_thread, _real_monotonic, _RealPopen, active_session,
                       fd_ready)
 from .sockets import run_host_until
@@ -73,10 +73,14 @@ def wait_in_host(session, ready, timeout) -> bool | None:
     or its next timer, ``timeout`` seconds of its clock away (None: no timer): the host
     runs meanwhile, in virtual time. True: ready; False: the timer is due; None: only
     the outside (a thread, the machine) can end the wait, for the caller to wait for
-    in real time."""
+    in real time. Once ``ready()`` holds the programs go on for a while
+    (ready.LINGER_STEPS), or until they wait, as natively a busy writer goes on while
+    the loop wakes up: a run that stopped at the first byte cost a round trip to the
+    host per write (uvloop's communicate of 1 MB from a program writing a byte at a
+    time: one run per byte)."""
     deadline = None if timeout is None else (
         session._now_ns() + max(1, math.ceil(timeout * 1e9)))
-    if run_host_until(session, ready, deadline, outside=True):
+    if run_host_until(session, ready, deadline, outside=True, linger=LINGER_STEPS):
         return True
     return False if deadline is not None else None
 

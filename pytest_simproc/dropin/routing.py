@@ -142,9 +142,11 @@ def waited_outside(call, timeout, hostless: bool = False):
     unless a host came to be meanwhile (another thread's first spawn, which then
     ended the wait: the programs' clock counts from there, as it did)."""
     session = active_session()
-    if (session is None or timeout == 0 or session._closed
-            or _thread.get_ident() != session._ident):
+    if session is None or timeout == 0 or session._closed:
         return call()
+    if _thread.get_ident() != session._ident:
+        # another thread's: its timed wait moves the clock when nothing else does
+        return call() if timeout is None else session.thread_waited_for_real(call, timeout)
     start, start_ns = _real_monotonic(), session._now_ns()
     try:
         return call()

@@ -792,20 +792,51 @@ class DropinSession:
         (threads that loop on ``sleep`` until a deadline of that clock, while the
         test's thread waits in an untimed ``join()``, never saw it come: fasteners'
         lock tests). Threads sleeping at once move it once, not once each."""
-        me = current_thread()
-        if (self._host is not None or self._closed or me.ident in self._threads_before
-                or me.name.startswith("simproc-")):
+        if self._host is not None:
             return sleep(seconds)
+        return self.thread_waited_for_real(lambda: sleep(seconds), None)
+
+    def thread_waited_for_real(self, call, timeout):
+        """``call()``, a real wait (of at most ``timeout`` seconds, None: no limit) of a
+        thread of the suite's code that is not the test's: the test's clock then reads
+        at least what it read at the wait's start plus the real time it took (the
+        timeout when it passed), as a machine's runs on meanwhile; threads waiting at
+        once move it once. With a host, only while no thread runs the host and the
+        test's thread has left it alone (``_idle``: it waits natively, in an untimed
+        ``join()`` or ``future.result()``): nothing else moves the clock then, and a
+        thread that polls a descriptor of the machine until a deadline of that clock
+        (multiprocessing's ``Connection.poll(0.1)``, ``Process.join(3)`` of a
+        forkserver's worker) waited for ever."""
+        me = current_thread()
+        if (self._closed or me.ident in self._threads_before
+                or me.name.startswith("simproc-")):
+            return call()
         start_ns, began = self._now_ns(), _real_monotonic()
         try:
-            return sleep(seconds)
+            return call()
         finally:
-            target = start_ns / 1e9 + (_real_monotonic() - began)
-            with self._lock:
-                if not self._closed and self._host is None and target > self._now:
-                    self._catch_up()
-                    self._now = max(self._now, target)
-                    self._after_run()
+            waited = _real_monotonic() - began
+            if timeout is not None:
+                waited = min(waited, timeout)  # the same move in every run that timed out
+            self._thread_waited_until(start_ns + round(waited * 1e9))
+
+    def _thread_waited_until(self, target_ns: int) -> None:
+        """A thread's real wait ended: the clock moves on to ``target_ns`` if it is
+        not there yet and nothing else moves it (``thread_waited_for_real``)."""
+        with self._lock:
+            if self._closed or target_ns <= self._now_ns():
+                return
+            if self._host is None:
+                self._catch_up()
+                self._now = max(self._now, target_ns / 1e9)
+                self._after_run()
+                return
+            if self._drivers or not self._idle():
+                return  # a thread runs the host: the clock is its
+            try:
+                self._run_host(None, (target_ns - self._now_ns()) / 1e9)
+            finally:
+                self._after_run()
 
     def thread_sleep(self, seconds) -> bool:
         """``time.sleep`` in a thread of the suite's code, once the host exists: virtual

@@ -76,9 +76,11 @@ def host_runs(session) -> bool:
     return host is not None and not session._closed and host._engine.alive > 0
 
 
-def run_host_until(session, ready, deadline_ns: int | None, *, outside: bool = False) -> bool:
+def run_host_until(session, ready, deadline_ns: int | None, *, outside: bool = False,
+                   linger: int = 0) -> bool:
     """The test's thread waits for ``ready()``: the host runs until it holds, or until
-    virtual time reaches ``deadline_ns`` (None: no limit). Returns ``ready()``.
+    virtual time reaches ``deadline_ns`` (None: no limit), and on for ``linger`` steps
+    at most once it holds (``DropinSession.block``). Returns ``ready()``.
 
     Without a deadline, a wait that nothing in the host can end raises SimprocError
     (natively it would never return), unless ``outside``: something outside the host
@@ -126,7 +128,7 @@ def run_host_until(session, ready, deadline_ns: int | None, *, outside: bool = F
             if upcoming is None:
                 return False
             remaining = max(upcoming - session._now_ns(), 0) / 1e9
-        session.block(ready, remaining)
+        session.block(ready, remaining, linger=linger)
         if remaining is None and session._now_ns() >= session._host._stop_ns:
             raise SimprocError(_NEVER)  # what made it ready is stop_time's shutdown
     return True

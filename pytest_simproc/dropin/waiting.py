@@ -143,6 +143,13 @@ def _wait(session: "DropinSession", match, want: _Want, nohang: bool, native=Non
     with session._lock:
         if nohang:
             session.run_now()
+            if _report(_children(session, match), replace(want, consume=False)):
+                # the run may have ended a child right after it wrote to a pipe that
+                # another thread of the test reads: natively that reader wakes at the
+                # write, long before a look finds the child gone (pebble's workers
+                # acknowledge a task and may die at once; its pool thread looks with
+                # WNOHANG every 0.1 s). The test's threads have their turn first.
+                session.others_quiet()
         found = _report(_children(session, match), want)
         if found is not None:
             return found
