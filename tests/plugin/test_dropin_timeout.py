@@ -49,7 +49,11 @@ def test_sleeps_past_its_limit(clock):
 def test_waits_past_its_limit_for_a_program(clock):
     p = subprocess.Popen(["sleep", "3600"])
     PIDS.append(p.pid)
-    p.wait()
+    try:
+        p.wait()
+    finally:  # natively the limit's exception leaves it running
+        p.kill()
+        p.wait()
 
 
 @pytest.mark.timeout(0.5)
