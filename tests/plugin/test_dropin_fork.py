@@ -442,8 +442,8 @@ def test_the_suite_passes_natively(observed):
     seen = _run(observed)
     for name, (_, when, slept) in seen.items():
         assert when > HOST_EPOCH + 20 * 365 * 86400, name  # the machine's clock
-        if slept is not None:
-            assert slept >= 0.2, name
+        if slept is not None:  # it waited for the child (whose sleep began at the
+            assert slept >= 0.15, name  # fork, a moment before the test's t0)
 
 
 def test_under_simproc_every_child_is_the_hosts(observed):
