@@ -532,6 +532,11 @@ class DropinSession:
                 return
             if self._host._engine.alive == 0:
                 if target is None:
+                    if self._backlog() not in (0, backlog):
+                        # what the programs wrote before they ended still moves to the
+                        # test's pipes as it reads them (output past a pipe's 64 KiB)
+                        backlog = self._backlog()
+                        continue
                     return
                 # nothing runs in the host: the clock moves to the target, or first to
                 # a deadline of a thread of the test, once those threads are quiet
