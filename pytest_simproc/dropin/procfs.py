@@ -162,6 +162,8 @@ class TestView(ProcView):
         host's, and so is its boot (btime, what its programs read); their other
         figures are the machine's. A machine process's stat and status:
         _machine_process_file."""
+        if comps[:1] != ["proc"]:
+            return None  # "/proc/<pid>/../../N/stat" read lexically is /N/stat
         if len(comps) > 2:
             return self._machine_process_file(comps)
         if len(comps) != 2 or comps[1] not in ("stat", "uptime"):

@@ -261,6 +261,7 @@ def _read(path):
 @given(path=PATHS, call=st.sampled_from(sorted(CALLS)), as_bytes=st.booleans())
 @example(path="/proc/P/../self", call="lstat", as_bytes=False)  # the link, not ENOENT
 @example(path="/proc/proc/..", call="access", as_bytes=False)  # ENOENT both ways
+@example(path="/proc/P/../../P/stat", call="open", as_bytes=False)  # /P/stat, not /proc/stat
 def test_any_path_under_a_host_pid_fails_or_works_as_natively(children, path, call,
                                                               as_bytes):
     """A path under /proc/<host pid> gives what the same path under its native twin's
