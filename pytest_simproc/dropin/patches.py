@@ -24,8 +24,8 @@ import threading
 import time as _time
 import types
 
-from . import (filelocks, gonepids, identity, modcopies, mpspawn, owngroup, pidcalls,
-               pipes, selfusage, sockets, threadwait, triowait, uvwait, zmqwait)
+from . import (filelocks, gonepids, identity, modcopies, mplocks, mpspawn, owngroup,
+               pidcalls, pipes, selfusage, sockets, threadwait, triowait, uvwait, zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import REPLACED as _CLOCK_REPLACED
@@ -183,6 +183,7 @@ class Patches:
             cls._installed = True
         triowait.install(cls._undo)  # trio's run loop too, once trio is imported
         mpspawn.install(cls._undo)  # multiprocessing's spawn children (mpspawn.py)
+        mplocks.install(cls._undo)  # its locks' waits on the children (mplocks.py)
         uvwait.install(cls._undo)  # uvloop's loops, once uvloop is imported (uvwait.py)
         zmqwait.install(cls._undo)  # pyzmq's polls, once pyzmq is imported (zmqwait.py)
         # the test's new asyncio loops follow the host (aio.py): no policy until asked;

@@ -52,6 +52,8 @@ def flock(ctx, fd, operation, *_):
 def setlkw(ctx, fd, cmd, arg, *_):
     """F_SETLKW and F_OFD_SETLKW, run as F_SETLK and F_OFD_SETLK (EACCES or EAGAIN on a
     conflict, fcntl(2))."""
+    if _unlocks(ctx, arg):
+        return Native()   # an unlock never waits: no exit stop to look at its result
     posix = s32(cmd) == F_SETLKW
     native = Native(regs={"rsi": F_SETLK if posix else F_OFD_SETLK})
     return _gated(ctx, s32(fd), native, (errno.EACCES, errno.EAGAIN),
@@ -71,6 +73,15 @@ def getlk(ctx, fd, cmd, arg, *_):
                                              0 if holder is None else holder.proc.pid))
         return result
     return Native(on_exit=translated)
+
+
+def _unlocks(ctx, address: int) -> bool:
+    """The struct flock at ``address`` asks for F_UNLCK (a bad address: the native
+    call's own EFAULT)."""
+    try:
+        return struct.unpack("<h", ctx.mem.read(address, 2))[0] == F_UNLCK
+    except OSError:
+        return False
 
 
 def _gated(ctx, fd: int, native: Native, would_wait: tuple, request_at=None) -> Native:

@@ -3,6 +3,12 @@
 A thread waiting on a futex (futex(2), futex_waitv(2)) is parked by the host, never natively, so the seed alone
 decides which thread runs next. Priority-inheritance futexes are refused: they hand
 lock ownership to the kernel, which is not modelled.
+
+A process outside the host that shares a word (the test, in drop-in mode, releasing a
+multiprocessing lock: sem_post(3)) wakes only native waiters. A shared word found
+changed when the host looks at its parked waits (when nothing else can run) ends the
+wait with 0, as a spurious wake-up would, which every futex user tolerates by checking
+the word again (futex(2) FUTEX_WAIT).
 """
 from __future__ import annotations
 
@@ -69,11 +75,13 @@ def _key_error(ctx, addr: int, private: bool, write: bool = False) -> int:
         ctx.mem.read(addr, 4)
     except OSError:
         return -errno.EFAULT
-    if not ctx.mem.writable(addr, 4):
+    # the mapping's permissions, not a write of the word back: a process outside the
+    # host sharing it (the test's sem_post) may change it between the two
+    mapping = mapping_at(ctx.task.native, addr)
+    if mapping is not None and not mapping.writable:
         # read-only: refused for a write, and for anonymous memory, which "will never
         # change and thus doesn't make sense for futex operations" (the kernel's words)
-        mapping = mapping_at(ctx.task.native, addr)
-        if write or mapping is None or not mapping.inode:
+        if write or not mapping.inode:
             return -errno.EFAULT
     return 0
 
@@ -101,17 +109,28 @@ def _wait(ctx, addr, private, expected, deadline, bitset, realtime_at=None):
         return -errno.EAGAIN
     if deadline is not None and deadline <= ctx.now_ns:
         return -errno.ETIMEDOUT
-    ctx.engine.futexes.wait(futex_key(ctx.task, addr, private), ctx.task, bitset)
-    return _queued(ctx, deadline, realtime_at)
+    key = futex_key(ctx.task, addr, private)
+    ctx.engine.futexes.wait(key, ctx.task, bitset)
+    return _queued(ctx, deadline, realtime_at, word=(addr, expected) if key[0] == "shared"
+                   else None)
 
 
-def _queued(ctx, deadline, realtime_at, restart=False):
+def _changed(ctx, word) -> bool:
+    """The shared futex word at ``word[0]`` no longer holds ``word[1]``."""
+    try:
+        return struct.unpack("<I", ctx.mem.read_now(word[0], 4))[0] != word[1]
+    except OSError:
+        return False   # the waiter is gone
+
+
+def _queued(ctx, deadline, realtime_at, restart=False, word=None):
     """The wait of a queued waiter. A handler interrupts it: a FUTEX_WAIT without a
     timeout and futex_waitv(2) (``restart``) restart after SA_RESTART (the kernel's
     -ERESTARTSYS; signal(7) lists FUTEX_WAIT since 2.6.22), a FUTEX_WAIT with one
     returns EINTR (-ERESTART_RESTARTBLOCK, restarted only without a handler). A CLOCK_REALTIME timeout counts against the clock as
     set: a clock_settime past it ends the wait (ETIMEDOUT), one short of it moves it,
-    and the waiter keeps its place in the queue."""
+    and the waiter keeps its place in the queue. ``word``: (address, value) of a shared
+    word, which a process outside the host may change."""
     engine, task = ctx.engine, ctx.task
     places = {}
     restart = restart or deadline is None
@@ -124,8 +143,12 @@ def _queued(ctx, deadline, realtime_at, restart=False):
             if moved <= c.now_ns:
                 return -errno.ETIMEDOUT
             engine.futexes.rejoin(task, places)
-            return _queued(c, moved, realtime_at, restart)
+            return _queued(c, moved, realtime_at, restart, word)
         block.keys, block.retry = (REALTIME_SET,), clock_set
+    if word is not None:
+        keyed = block.retry
+        block.ready = lambda: _changed(ctx, word)
+        block.retry = lambda c: 0 if keyed is None or _changed(c, word) else keyed(c)
     return block
 
 

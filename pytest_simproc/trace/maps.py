@@ -20,6 +20,7 @@ class Mapping(NamedTuple):
     offset: int        # in the backing file, of ``start``
     device: int        # os.makedev(major, minor)
     inode: int
+    writable: bool = True
 
 
 def parse_mapping(line: bytes) -> Mapping:
@@ -28,7 +29,8 @@ def parse_mapping(line: bytes) -> Mapping:
     start, end = span.split(b"-")
     major, minor = device.split(b":")
     return Mapping(int(start, 16), int(end, 16), perms[3:4] == b"s", int(offset, 16),
-                   os.makedev(int(major, 16), int(minor, 16)), int(inode))
+                   os.makedev(int(major, 16), int(minor, 16)), int(inode),
+                   perms[1:2] == b"w")
 
 
 def mapping_at(native_tid: int, addr: int) -> Mapping | None:

@@ -107,6 +107,12 @@ class TraceeMemory:
             raise _fault(addr, size, "read")
         return bytes(_scratch_view[:size]) if buf is _scratch else buf.raw
 
+    def read_now(self, addr: int, size: int) -> bytes:
+        """``read``, never answered from this stop's last write: memory that a process
+        outside the host shares may have changed since."""
+        self._written = None
+        return self.read(addr, size)
+
     def write(self, addr: int, data: bytes) -> None:
         """Write ``data`` at ``addr``, or OSError(EFAULT) where the program could not
         (unmapped, PROT_NONE, read-only). A fault part-way may leave a prefix written,

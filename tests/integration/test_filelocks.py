@@ -9,8 +9,12 @@ pid in the host (it gave the native pid: LTP's fcntl14 and fcntl17)."""
 from __future__ import annotations
 
 import re
+import struct
+from types import SimpleNamespace
 
 from pytest_simproc import Exited, SimHost
+from pytest_simproc.syscalls import locks
+from pytest_simproc.syscalls.outcome import Native
 
 from .conftest import same_as_native
 
@@ -63,3 +67,23 @@ def test_a_lock_wait_is_one_call_in_the_strace_log(build):
     # the F_SETLK and LOCK_NB calls the host made in their place are not the program's:
     # the log has the program's 8 F_SETLK calls, as strace -f shows natively
     assert sum("F_SETLK," in line for line in lines) == 8, lines
+
+
+def test_an_unlock_through_the_waiting_commands_costs_no_exit_stop():
+    """F_UNLCK never waits: F_SETLKW and F_OFD_SETLKW asking for it run natively as
+    they are, with no exit stop to look at the result (LTP's fcntl36 unlocks with
+    F_OFD_SETLKW at every turn of its threads' loops); a lock still runs as F_SETLK or
+    F_OFD_SETLK, its result seen at the exit stop."""
+    flock = struct.Struct("<hh4xqqi4x")
+
+    def handled(cmd, kind):
+        ctx = SimpleNamespace(task=object(), mem=SimpleNamespace(
+            read=lambda addr, size: flock.pack(kind, 0, 0, 0, 0)[:size]))
+        return locks.setlkw(ctx, 3, cmd, 0x1000)
+
+    for cmd, nonblocking in ((locks.F_SETLKW, locks.F_SETLK),
+                             (locks.F_OFD_SETLKW, locks.F_OFD_SETLK)):
+        unlock = handled(cmd, locks.F_UNLCK)
+        assert isinstance(unlock, Native) and unlock.on_exit is None and not unlock.regs
+        lock = handled(cmd, locks.F_WRLCK)
+        assert lock.regs == {"rsi": nonblocking} and lock.on_exit is not None

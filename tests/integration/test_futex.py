@@ -110,7 +110,7 @@ def test_parse_mapping_reads_the_proc_maps_columns():
     assert anon == Mapping(0x7f5e1c000000, 0x7f5e1c002000, True, 0, os.makedev(0, 1), 4137)
     file = parse("55d0c8a00000-55d0c8a01000 r--p 00002000 fe:00 260131  /usr/bin/my prog")
     assert file == Mapping(0x55d0c8a00000, 0x55d0c8a01000, False, 0x2000,
-                           os.makedev(0xfe, 0), 260131)
+                           os.makedev(0xfe, 0), 260131, False)
     heap = parse("55d0c9000000-55d0c9021000 rw-p 00000000 00:00 0 ")
     assert (heap.shared, heap.inode) == (False, 0)
 
