@@ -1056,7 +1056,7 @@ class DropinSession:
         cldstop.quiet()
         stdout, stderr = popen._host_stdio()
         sp = host.spawn(popen._argv, env=popen._env, cwd=popen._cwd, stdin=stdin,
-                        stdout=stdout, stderr=stderr)
+                        stdout=stdout, stderr=stderr, startup=True)
         popen._sp = sp
         popen._record = self._children[sp.pid] = forking.ForkedChild(self, sp, popen)
 

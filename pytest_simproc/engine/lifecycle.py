@@ -33,7 +33,9 @@ CLONE_SETTLS = 0x80000
 class Lifecycle:
     """Birth, exec and death of simulated processes and their native tasks."""
 
-    def spawn(self, path, argv, env, cwd, fds, rlimits=None) -> object:
+    def spawn(self, path, argv, env, cwd, fds, rlimits=None, startup=False) -> object:
+        """``startup``: the program pays its start-up as one a host's process execs
+        does (``_on_exec``), unless it is the host's first."""
         limits = dict(self.table.default_rlimits)
         limits.update(rlimits or {})
         native_limits = native_rlimits(limits)
@@ -63,10 +65,10 @@ class Lifecycle:
         self.info[proc.pid] = info
         task = self._add_task(native, proc, info)
         task.stop = "event"  # at its exec event
-        self._on_exec(task, spawned=True)
+        self.sched.add(task)  # (before _on_exec, whose start-up charge parks it)
+        self._on_exec(task, spawned=not startup or len(self.info) == 1)
         if execve_call:
             self.strace.syscall_exit(execve_call[0], 0, task.mem, self.clock.now_ns)
-        self.sched.add(task)
         return proc
 
     def adopt(self, native: int, actions: dict) -> object:
@@ -227,7 +229,9 @@ class Lifecycle:
         """PTRACE_EVENT_EXEC: the new program is loaded. One a host's process execs
         costs its start-up's CPU time, and the clock shows it before the program runs
         (a shell's `sleep 1 && touch F` touches F after 1 s and two start-ups, as on a
-        machine); a spawned program starts the host's time at its first instruction."""
+        machine), and so does one drop-in mode spawns past the host's first (``spawn``'s
+        ``startup``: a test's tmux client gives the pane's shell its start-up, as
+        natively); one the host's user spawns starts at the instant it is spawned at."""
         if not spawned:
             self._charge_start(task)
         task.mem.reopen()

@@ -177,8 +177,13 @@ class SimHost:
 
     # ---------------------------------------------------------------- spawning
     def spawn(self, argv, *, env=None, cwd=None, stdin=None, rlimits=None,
-              expected_final_state=None, stdout=None, stderr=None) -> SimProcess:
+              expected_final_state=None, stdout=None, stderr=None,
+              startup=False) -> SimProcess:
         """Start ``argv`` in the host (it runs when the host runs).
+
+        startup: it runs once the clock shows its start-up (the CPU time of an exec,
+        as for a program the host's processes exec), unless it is the host's first:
+        drop-in mode's programs, which natively cost their test that time.
 
         stdout/stderr: None captures to ``{data_dir}/{hostname}.{exe}.{pid}.stdout``
         (``SimProcess.stdout``); a file descriptor or file object is used as is;
@@ -207,7 +212,7 @@ class SimHost:
         try:
             try:
                 proc = self._tracer.call(self._engine.spawn, path, argv, env, cwd, fds,
-                                         rlimits)
+                                         rlimits, startup)
             except SpawnFailed as exc:
                 raise SpawnError(f"cannot start {path}: {exc}") from None
         finally:
