@@ -11,6 +11,7 @@ import re
 import select
 import socket
 import termios
+import time
 import tty
 from pathlib import Path
 
@@ -200,11 +201,16 @@ def test_look_at_a_write_to_a_pty(monkeypatch, c_extension):
             assert (kind, facts & PTY_FITS) == (KIND_PTY, 0)
             assert drained() == b""
         fcntl.fcntl(slave, fcntl.F_SETFL, os.O_NONBLOCK)
-        while True:   # fill it: no room left (n_tty_poll)
-            try:
-                os.write(slave, b"y" * 64)
-            except BlockingIOError:
+        for _ in range(20):  # fill it: no room left (n_tty_poll), once the tty's flush
+            wrote = 0        # work has moved what it can to the master's side
+            while True:
+                try:
+                    wrote += os.write(slave, b"y" * 64)
+                except BlockingIOError:
+                    break
+            if not wrote:
                 break
+            time.sleep(0.05)
         fcntl.fcntl(slave, fcntl.F_SETFL, 0)
         kind, facts = looked(slave)
         assert kind == KIND_PTY and not facts & (POLLOUT | PTY_FITS)
