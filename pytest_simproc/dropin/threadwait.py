@@ -72,6 +72,7 @@ _JOIN_LOOK = 0.005
 _LOOK = 0.05
 
 _session: "DropinSession | None" = None
+_session_pid = 0  # the test's process: a copy of it forked by the test is not its
 _base = (0.0, 0)  # (real monotonic, virtual ns) when the host was made
 _gates: dict = {}  # ident of a waiting thread -> (its deadline in virtual ns, its _Gate)
 
@@ -107,11 +108,11 @@ class _Waiter(_Gate):
 
 def install(session: "DropinSession") -> None:
     """The host exists: the test's timed waits follow its clock."""
-    global _session, _base
+    global _session, _session_pid, _base
     _base = (_real_monotonic(), session._now_ns())
     _gates.clear()
     _last_reads.clear()
-    _session = session
+    _session, _session_pid = session, routing._real_getpid()
     threading.Condition.wait = _sim_condition_wait
     threading.Thread.join = _sim_join
     threading._time = queue.time = _virtual_monotonic
@@ -196,9 +197,13 @@ def _test_thread(session: "DropinSession", thread) -> bool:
 
 
 def _virtual_session(depth: int) -> "DropinSession | None":
-    """The session whose clock a timed wait ``depth`` frames up follows, or None."""
+    """The session whose clock a timed wait ``depth`` frames up follows, or None.
+    None in a child the test forked (multiprocessing's fork): its thread has the test
+    thread's ident, but its waits are the host's (syscalls/thread.py); run from there,
+    the session's machinery waited on locks that no thread of the copy would release."""
     session = _session
-    if session is None or session._closed or not _test_thread(session, routing.current_thread()):
+    if (session is None or session._closed or routing._real_getpid() != _session_pid
+            or not _test_thread(session, routing.current_thread())):
         return None
     return session if _suite_code(depth + 1) else None
 

@@ -7,6 +7,8 @@ lock (syscalls/thread.py looks again at a shared word that changed). The test wa
 natively in sem_wait(3) while the host, which runs only inside the test's waits, never
 let the child release it: an Event the child set was never seen, and an unclosed Pool
 dropped by the test hung in its finalizer (dropin/mplocks.py runs the host meanwhile).
+A child, a copy of the test with its thread's ident, took its own waits on them for
+the test's and ran the session there (dropin/threadwait.py): it hung in setting an Event.
 The inner suite passes natively and under ``--simproc``, where the children have the
 host's pids.
 """
@@ -78,6 +80,30 @@ def test_a_child_waits_for_the_tests_lock(kind):
     child.join(30)
     assert child.exitcode == 0
     print("OBSERVED", json.dumps([os.getpid(), child.pid, waited, time.time()]))
+
+
+def report(ready, release, out):
+    ready.set()
+    out.put(release.wait(timeout=30))
+
+
+def test_children_signal_events_the_test_waits_on():
+    # filelock's reader tests: each child reports it holds the lock, then waits for
+    # the test's go; in the children, multiprocessing's Events are their own waits
+    ready = [ctx.Event(), ctx.Event()]
+    release, out = ctx.Event(), ctx.Queue()
+    children = [ctx.Process(target=report, args=(event, release, out)) for event in ready]
+    for child in children:
+        child.start()
+    start = time.monotonic()
+    assert all(event.wait(timeout=30) for event in ready)
+    waited = time.monotonic() - start
+    release.set()
+    assert [out.get(timeout=30), out.get(timeout=30)] == [True, True]
+    for child in children:
+        child.join(30)
+        assert child.exitcode == 0
+    print("OBSERVED", json.dumps([os.getpid(), children[1].pid, waited, time.time()]))
 """
 
 
@@ -85,8 +111,8 @@ def test_a_child_waits_for_the_tests_lock(kind):
 def test_multiprocessing_locks_between_the_test_and_its_children(observed, args):
     # a wait that hangs fails the test (the pool's finalizer would swallow the error)
     seen = observed(INNER, ["--timeout", "30", "-W",
-                            "error::pytest.PytestUnraisableExceptionWarning", *args], passed=4)
-    assert len(seen) == 4
+                            "error::pytest.PytestUnraisableExceptionWarning", *args], passed=5)
+    assert len(seen) == 5
     for pid, child, waited, now in seen:
         assert child != pid and waited < 30
         if args:
