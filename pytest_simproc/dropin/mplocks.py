@@ -27,6 +27,7 @@ import sys
 from . import threadwait
 from .sockets import run_host_until
 
+
 def install(undo: list) -> None:
     """Patch SemLock once multiprocessing is imported (looked at every session's
     start), with its undo entries (object, name, real)."""
@@ -67,21 +68,12 @@ def _acquire(semlock, block=True, timeout=None, *, _depth=2):
     session = threadwait._virtual_session(_depth)
     if session is None:
         return semlock.acquire(True)
-    me = _thread.get_ident()
-    got = False
-
-    def ready() -> bool:
-        nonlocal got
-        if _thread.get_ident() != me:
-            return got or free()   # the thread running the host asks: it must not take it
-        got = got or semlock.acquire(False)
-        return got
-
-    while not got and not session._closed:
-        if me == session._ident:
-            if not run_host_until(session, ready, None, outside=True):
+    taking = threadwait.Taking(semlock.acquire, free)
+    while not taking.got and not session._closed:
+        if _thread.get_ident() == session._ident:
+            if not run_host_until(session, taking, None, outside=True):
                 break   # nothing in the host can post it
         else:
-            session.block(ready)
-            ready()
-    return got or semlock.acquire(True)
+            session.block(taking)
+            taking()
+    return taking.got or semlock.acquire(True)

@@ -406,22 +406,32 @@ def _timed_acquire(acquire, free, blocking, timeout) -> bool:
     session = None if seconds is None else _virtual_session(3)
     if session is None:
         return acquire(blocking, timeout)
-    got = False
-    me = _thread.get_ident()
-
-    def ready() -> bool:
-        nonlocal got
-        if _thread.get_ident() != me:
-            return got or free()  # the thread running the host asks
-        got = got or acquire(False)
-        return got
+    taking = Taking(acquire, free)
 
     def pause(seconds: float) -> None:
-        nonlocal got
-        got = got or acquire(True, seconds)
+        taking.got = taking.got or acquire(True, seconds)
 
-    _wait(session, ready, seconds, pause)
-    return got
+    _wait(session, taking, seconds, pause)
+    return taking.got
+
+
+class Taking:
+    """The ``ready()`` of a wait for a lock, which only the waiting thread takes: asked
+    by it, the lock is tried (``acquire(False)``) and ``got`` says whether it has it;
+    asked by another thread (the one running the host, which must not take it),
+    ``free()`` says whether it could be taken now."""
+
+    __slots__ = ("got", "_acquire", "_free", "_me")
+
+    def __init__(self, acquire, free):
+        self.got = False
+        self._acquire, self._free, self._me = acquire, free, _thread.get_ident()
+
+    def __call__(self) -> bool:
+        if _thread.get_ident() != self._me:
+            return self.got or self._free()
+        self.got = self.got or self._acquire(False)
+        return self.got
 
 
 class _SimLock:
