@@ -78,6 +78,14 @@ _PAIRS = [("real_date", "FakeDate"), ("real_datetime", "FakeDatetime"),
           ("real_perf_counter_ns", "fake_perf_counter_ns")]
 
 
+# freezegun's four stacks, one entry each per started freezer
+FREEZEGUN_STACKS = ("freeze_factories", "tz_offsets", "ignore_lists", "tick_flags")
+
+
+def freezegun_stacks(api) -> tuple:
+    return tuple(getattr(api, name) for name in FREEZEGUN_STACKS)
+
+
 def clock_walk_skips():
     """Whether freezegun's walk leaves the clock names of a module alone, as a function
     of its name and the module: freezegun itself, its ignore list (by prefix, as
@@ -495,11 +503,12 @@ class VirtualClock:
             stack = api.freeze_factories
             # ours, even if a test left a freezer of its own started above it
             if stack and stack[-1] is self:
-                del stack[-1], api.tz_offsets[-1], api.ignore_lists[-1], api.tick_flags[-1]
+                for entries in freezegun_stacks(api):
+                    del entries[-1]
             else:
                 i = next((i for i in range(len(stack)) if stack[i] is self), None)
                 if i is not None:
-                    for entries in (stack, api.tz_offsets, api.ignore_lists, api.tick_flags):
+                    for entries in freezegun_stacks(api):
                         del entries[i]
         finally:
             api.call_stack_inspection_limit = self._stack_limit

@@ -45,7 +45,7 @@ def _session_entry(factory) -> bool:
 def _session_hidden(api, keep: int):
     """freezegun's four stacks without the session's entries, all but the top ``keep``
     ones, which are put back under what is there at the end."""
-    stacks = (api.freeze_factories, api.tz_offsets, api.ignore_lists, api.tick_flags)
+    stacks = _clock.freezegun_stacks(api)
     end = len(api.freeze_factories) - keep
     saved = [entries[:end] for entries in stacks]
     for entries in stacks:

@@ -24,14 +24,13 @@ import time
 from . import clock as _clock, ownfreezer
 
 _real_reload = importlib.reload
-_STACKS = ("freeze_factories", "tz_offsets", "ignore_lists", "tick_flags")
 
 
 def _sim_reload(module):
     api = sys.modules.get("freezegun.api")
     if module is not api or api is None or _clock._Dormant._freeze is None:
         return _real_reload(module)
-    stacks = {name: list(getattr(api, name)) for name in _STACKS}
+    stacks = {name: list(getattr(api, name)) for name in _clock.FREEZEGUN_STACKS}
     limit = api.call_stack_inspection_limit
     _clock._restore_freezegun()   # freezegun's own functions, its real_* among them
     held = [(time, name, time.__dict__[name]) for name in ownfreezer._TIME_NAMES
