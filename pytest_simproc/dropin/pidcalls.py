@@ -28,7 +28,6 @@ from ..kernel.errors import KernelError
 from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
 from ..syscalls.sched import owner
 from . import procfs
-from .identity import real_pid
 from .routing import _caller_is_native, _in_host_thread, active_session, like_the_real
 
 _U64 = 1 << 64
@@ -50,7 +49,7 @@ def _host(pid, depth: int = 3):
             or _caller_is_native(depth)):
         return None
     with session._lock:
-        if not view.owns(pid):
+        if not view.owns(pid) or pid == view.pid:   # the test's own: the real call
             return None
         engine = view.engine   # None: no host yet, an earlier host's pid
         task = engine.tasks_by_tid.get(pid) if engine is not None else None
@@ -72,8 +71,7 @@ def _by_native_pid(real, index: int):
     """A fake of ``real`` whose argument ``index`` is a pid."""
     def fake(*args, **kwargs):
         if len(args) > index:
-            pid = real_pid(args[index])   # 1: the test itself (identity.py)
-            args = args[:index] + (_native(pid),) + args[index + 1:]
+            args = args[:index] + (_native(args[index]),) + args[index + 1:]
         return real(*args, **kwargs)
     fake.__name__ = fake.__qualname__ = getattr(real, "__name__", "fake")
     fake.__doc__ = real.__doc__
@@ -106,7 +104,6 @@ def _by_process(real, setter: bool):
     value is the host's."""
     def fake(which, who, *args):
         if which == os.PRIO_PROCESS:
-            who = real_pid(who)  # 1: the test itself (identity.py)
             if args:  # a C int, as Python converts it
                 args = (int(operator.index(args[0])),) + args[1:]
                 if not -2**31 <= args[0] < 2**31:
@@ -123,7 +120,6 @@ def _by_process(real, setter: bool):
 def _psutil_nice(real, setter: bool):
     """psutil's proc_priority_get/proc_priority_set(pid[, value])."""
     def fake(pid, *args):
-        pid = real_pid(pid)  # 1: the test itself (identity.py)
         got = _host_nice(pid, *args[:1]) if setter else _host_nice(pid)
         if got is None:
             return real(pid, *args)
@@ -137,7 +133,6 @@ def _machine_cpus(real, as_list: bool):
     """sched_getaffinity of a host process: the machine's CPUs, as the programs see
     them (syscalls/misc.py; a zombie still has its mask)."""
     def fake(pid, *args):
-        pid = real_pid(pid)
         found = _host(pid)
         if found is None:
             return real(pid, *args)
@@ -182,7 +177,6 @@ def capable(cap: int) -> bool:
 
 def _sim_prlimit(pid, which, *limits):
     """resource.prlimit of a host process: its limits in the host (prlimit(2))."""
-    pid = real_pid(pid)
     found = _host(pid)
     if found is None or len(limits) > 1:
         return _real_prlimit(pid, which, *limits)
