@@ -56,22 +56,30 @@ def _host(pid, depth: int = 3):
         return view, (None if task is None or task.exiting else task)
 
 
-def _native(pid):
+def _native(pid, setter: bool = False):
     """The native pid of live host process or thread ``pid``; ESRCH when the host's and
-    gone; ``pid`` itself when not the host's."""
+    gone; ``pid`` itself when not the host's. The host's init has no native process:
+    the test's settings are read for it (as its ids are, syscalls/signal.py), and it
+    is not the test's to change (EPERM)."""
     found = _host(pid, 4)  # called by a fake
     if found is None:
         return pid
     if found[1] is None:
+        if pid == procfs.INIT:
+            if setter:
+                raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+            return found[0].pid
         raise _esrch()
     return found[1].native
 
 
 def _by_native_pid(real, index: int):
     """A fake of ``real`` whose argument ``index`` is a pid."""
+    setter = "set" in getattr(real, "__name__", "set")
+
     def fake(*args, **kwargs):
         if len(args) > index:
-            args = args[:index] + (_native(args[index]),) + args[index + 1:]
+            args = args[:index] + (_native(args[index], setter),) + args[index + 1:]
         return real(*args, **kwargs)
     fake.__name__ = fake.__qualname__ = getattr(real, "__name__", "fake")
     fake.__doc__ = real.__doc__
@@ -88,7 +96,8 @@ def _host_nice(pid, value=None):
     with view.session._lock:
         if view.process(pid) is None:
             raise _esrch()
-        proc = view.engine.table.lookup_any(pid)  # the model's record, not the test's view
+        proc = (view.process(pid) if view.engine is None  # init before the host
+                else view.engine.table.lookup_any(pid))  # the model's, not the test's view
         if value is not None:
             try:
                 nice.set_priority([proc], value, (os.getuid(), os.geteuid()),
@@ -141,7 +150,8 @@ def _machine_cpus(real, as_list: bool):
             with view.session._lock:
                 if view.process(pid) is None:
                     raise _esrch()
-        cpus = sorted(view.engine.cpus)
+        cpus = sorted(view.engine.cpus if view.engine is not None
+                      else real(view.pid, *args))   # init before the host: the test's
         return cpus if as_list else set(cpus)
     fake.__name__ = fake.__qualname__ = real.__name__
     fake.__doc__ = real.__doc__

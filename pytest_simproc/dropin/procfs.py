@@ -39,7 +39,9 @@ import stat
 import tempfile
 import threading
 
+from ..kernel.clock import VirtualClock
 from ..kernel.table import ProcessTable
+from ..kernel.timens import TimeNamespaces
 from ..kernel.tty import stat_fields
 from ..procview import (BOOT_LEAD_NS, HZ, NSEC, ProcView, with_stat_fields,
                         with_values)
@@ -101,14 +103,19 @@ class _InitOnly:
     tasks_by_tid: dict = {}
 
     def __init__(self, session):
-        self.start_time_ns = int(round(session._now * NSEC))
+        self.start_time_ns = session.boot_ns + BOOT_LEAD_NS   # the test's, as _own_stat
         self.table = ProcessTable(now_ns=self.start_time_ns)
-        self.clock = self   # its boot_ns
-        self.boot_ns = session.boot_ns
+        self.clock = VirtualClock(session._now_ns(), boot_ns=session.boot_ns)
+        self.timens = TimeNamespaces()
 
     @staticmethod
     def native_pid_of(_pid):
         return None
+
+
+def _init_view(session) -> ProcView:
+    """The renderer of a host not made yet, for its init's /proc/1 (_InitOnly)."""
+    return ProcView(_InitOnly(session))
 
 
 _PRE_HOST_ROOT: list = []  # a directory for rendered files before a host exists
@@ -141,8 +148,10 @@ class TestView(ProcView):
         return os.fsencode(_PRE_HOST_ROOT[0].name)
 
     def process(self, pid: int):
-        if pid <= 0 or self.engine is None:
-            return None  # before the host: _pre_host_init
+        if self.engine is None:   # before the host: its init alone
+            return _init_view(self.session).engine.table.init if pid == INIT else None
+        if pid <= 0:
+            return None
         proc = self.engine.table.get(pid)
         if proc is not None:
             return proc
@@ -307,7 +316,7 @@ class TestView(ProcView):
         (stat, status and the like); None for any other path."""
         if len(comps) != 3 or comps[2] not in self.PID_FILES + tuple(self.MODEL_FILES):
             return None
-        view = ProcView(_InitOnly(self.session))
+        view = _init_view(self.session)
         data = view.pid_file(INIT, None, comps[2])
         return self.MODEL_FILES.get(comps[2], b"") if data is None else data
 
@@ -345,13 +354,8 @@ class TestView(ProcView):
             head, _tid, rest = self._own(comps)
             return head + _tail(rest)
         if self.engine is None and comps[1] == str(INIT):  # the host's init, to be
-            data = self._pre_host_init(comps)
-            if data is not None:
-                name = "/".join(["init"] + comps[2:])
-                return os.fsdecode(write_rendered(self.root, name.encode(), data))
-            if len(comps) == 2:
-                return "/proc/1"   # a directory: the machine's init's stands for it
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+            return os.fsdecode(render_dir(_init_view(self.session), self.root, INIT)
+                               ) + _tail(comps[2:])
         pid, tid, rest, native = self._locate(comps)
         if native is None:  # a zombie's: rendered whole
             return os.fsdecode(render_dir(self, self.root, pid)) + _tail(rest)

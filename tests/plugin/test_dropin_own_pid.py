@@ -5,7 +5,7 @@ Natively a test is never pid 1 and has a parent, and suites rely on it: gunicorn
 arbiter's ``master_pid = os.getppid()``, psutil's ``test_parents``, filelock's
 parameter built from ``os.getpid()`` at collection and compared in the test. A daemon
 signals its parent with ``kill(getppid(), sig)``; a child the test did not wait for
-is its zombie until it does. The inner suite is written as those suites write it
+is its zombie until it does; the lowest pid is init's (psutil's ``test_as_dict``). The inner suite is written as those suites write it
 (plain os, signal, subprocess, psutil); it passes natively and under ``--simproc``,
 where each test shows it ran in the host (its programs from 1000, virtual time).
 """
@@ -94,6 +94,22 @@ def test_a_daemon_signals_its_parent():
     observed("signal", [os.getpid(), p.pid])
 
 
+def test_the_lowest_pid_is_init():
+    # psutil's test_as_dict: Process(min(pids())) and its connections (or ad_value),
+    # before the test's first program and after
+    pids = [os.getpid()]
+    for _ in range(2):
+        p = psutil.Process(min(psutil.pids()))
+        assert p.pid == 1 and p.ppid() == 0
+        conns = p.as_dict(attrs=["net_connections"], ad_value="foo")["net_connections"]
+        assert isinstance(conns, list) or conns == "foo"
+        assert p.as_dict()["pid"] == 1   # every attribute, or its ad_value
+        child = subprocess.Popen(["true"])
+        assert child.wait() == 0
+        pids.append(child.pid)
+    observed("init", pids)
+
+
 def test_an_unwaited_child_is_my_zombie_until_reaped():
     p = subprocess.Popen(["sh", "-c", "exit 3"])
     os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)   # ended, not reaped
@@ -111,7 +127,7 @@ def test_an_unwaited_child_is_my_zombie_until_reaped():
 
 
 def _seen(observe, args):
-    return observe(INNER, args, passed=6)
+    return observe(INNER, args, passed=7)
 
 
 def test_its_own_pid_natively(observe):
@@ -127,5 +143,5 @@ def test_its_own_pid_under_simproc(observe):
     assert len(mine) == 1 and mine != {1}
     assert {name: pids[1:] for name, (pids, _, _) in seen.items()} == {
         "listen": [1000], "parent": [1000], "parents": [1000, 1001], "collection": [1000],
-        "signal": [1000], "zombie": [1000]}
+        "signal": [1000], "zombie": [1000], "init": [1000, 1001]}
     assert all(946684800 <= now < 946684800 + 60 for _, _, now in seen.values())
