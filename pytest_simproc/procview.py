@@ -176,18 +176,18 @@ class ProcView:
     """/proc of one host. ``engine`` gives the process table, the clock and each
     process's live tasks (tid, native tid, whether the host parks it)."""
 
-    # the native pid of the process init stands for (drop-in mode: the test process,
-    # dropin/identity.py), else None: init is the model alone
-    init_native: int | None = None
-
     def __init__(self, engine):
         self.engine = engine
 
     # ------------------------------------------------------------- who is there
     def pids(self) -> list[int]:
-        """The pids /proc lists: init, the live processes and the zombies."""
+        """The pids /proc lists: init, the live processes and the zombies, and the
+        outsider (drop-in mode's test process: kernel.table.add_outsider)."""
         table = self.engine.table
-        return [1] + sorted(p.pid for p in table.live() + table.zombies())
+        procs = table.live() + table.zombies()
+        if table.outsider is not None:
+            procs.append(table.outsider)
+        return [1] + sorted(p.pid for p in procs)
 
     def process(self, pid: int):
         """The live or zombie process ``pid``, else None."""
@@ -211,9 +211,11 @@ class ProcView:
         """/proc/<native>[/task/<native tid>] of a live host task, else None."""
         native = self.engine.native_pid_of(pid)
         if native is None:
-            if pid != 1 or self.init_native is None or tid not in (None, pid):
+            # the outsider is a native process under its own pid; its threads are
+            # not the host's
+            if not self.engine.table.is_outsider(pid) or tid not in (None, pid):
                 return None
-            native = self.init_native
+            native = pid
         if tid is None or tid == pid:
             return f"/proc/{native}" if tid is None else f"/proc/{native}/task/{native}"
         task = self.engine.tasks_by_tid.get(tid)

@@ -374,8 +374,19 @@ class ForkedChild:
         self._session = session
         self._sp = sp
         self._argv = sp.argv
-        self._waited = False
+        self._collected = False
         self.popen = (lambda: None) if popen is None else weakref.ref(popen)
+
+    @property
+    def _waited(self) -> bool:
+        """The test has waited for it (its exit status is collected)."""
+        return self._collected
+
+    @_waited.setter
+    def _waited(self, value: bool) -> None:
+        self._collected = value
+        if value:
+            self._session.reaped(self._sp)
 
     @property
     def pid(self) -> int:

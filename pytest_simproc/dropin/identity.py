@@ -1,80 +1,62 @@
-"""The test process's own pid in its host: init's, 1.
+"""The test process's own pid in its host: its real one, as natively.
 
-The test stands where its host's init does: its programs' parent is pid 1, `ps` and
-psutil in the host show it as pid 1, and a program handed a pid can only know host
-pids. So for the test's own code the test process is pid 1 as well, for the whole test
-(before its first spawn made the host too, as its group and session, owngroup.py):
-``os.getpid()`` is 1 and ``os.getppid()`` 0 (init's parent, getppid(2) in a pid
-namespace), and what it reads of itself (``/proc/self``, ``/proc/1``, psutil's
-``Process()``) says so (procfs.py). A test that hands ``str(os.getpid())`` to a
-program (``pmap``, ``pidof``, a daemon's ``--parent-pid``) names itself, and
-``psutil.Process(child).ppid() == os.getpid()`` holds where ``ps`` in the host says 1.
-``os.kill(1, sig)`` (``os.kill(os.getpid(), sig)``) from the test's code reaches the
-test process itself, as natively, never the machine's init.
+A test is never pid 1 natively, and suites notice: gunicorn's ``LISTEN_PID=1`` must
+not be "this pid", its arbiter takes ``os.getppid()`` for its master, psutil's
+``Process().parents()`` is not empty, filelock compares a pid taken at collection with
+the one its test reads. So ``os.getpid()`` and ``os.getppid()`` are not faked: the
+test keeps its real pid, for its code, the standard library and the tools alike.
 
-The real pid stays the answer for the standard library and the machinery, which keep
-a pid to tell a forked copy from the original (multiprocessing's finalizers compare
-``os.getpid()`` with a ``getpid`` bound at import, tempfile reseeds its names, logging,
-asyncio), and for tools that name the process to the machine (pytest, xdist and
-execnet, coverage). C code's getpid(2) is the real one too.
+In its host the test is a process the host does not run (ProcessTable.add_outsider):
+under that same pid, a child of the host's init (pid 1, the model alone, as in
+fixture mode) in init's group and session (owngroup.py), and the parent of every
+program it starts (ppid = its pid, as ``ps``, psutil and getppid(2) in the host say).
+Its own parent stays the real one for its code (``os.getppid()``, ``/proc/self``,
+``psutil.Process().parents()``: the machine's processes, as natively); the programs,
+to whom that process is outside their host, see the host's init (1) there.
+The host's pid allocator never hands its pid out (a live pid), so a test whose real
+pid falls in the host's range (from 1000) shifts the pids after it by one when the
+counter reaches it: host pids stay the same from run to run only below the test's
+pid (a fixed number instead would be a pid the test's code does not have). A
+program's signal to its parent is a real one to the test (engine/deliver.py); the
+test's zombies are kept by the session until it waits (Popen, ``os.waitpid``), as
+natively; an orphan goes to the host's init, which reaps it.
+
+When the real pid is 1 (pytest as a container's init) the test is the host's init,
+as natively: its programs' parent is 1 and no outsider is added.
 """
 from __future__ import annotations
 
-import sys
-import threading
+import os
 
-from .routing import (_NATIVE_CALLERS, _in_host_thread, _matches, _real_getpid,
-                      _real_getppid, active_session)
+from ..kernel.table import INIT_PID
 
-INIT = 1  # the test's pid as its programs see it
-_real_get_native_id = threading.get_native_id
-
-# Besides the machinery (routing._NATIVE_CALLERS) and the standard library: tools
-# that keep the pid to tell a forked copy of the process or to name it to others.
-_REAL_PID_CALLERS = _NATIVE_CALLERS + ("xdist", "execnet", "coverage", "pytest_cov",
-                                       "billiard", "pytest", "pytest_timeout")
-_STDLIB = frozenset(sys.stdlib_module_names) - {"test"}  # a suite may call itself "test"
+_own_names: tuple = (None, "", [])  # (pid, comm, argv) of the test process
 
 
-def as_test(depth: int = 2) -> bool:
-    """The caller ``depth`` frames up from here is the test's code, or a library it
-    uses (psutil), in a drop-in session: neither the machinery, the standard library
-    nor a tool that keeps the real pid. It sees the test as pid 1."""
-    session = active_session()
-    if session is None or session._closed or _in_host_thread():
-        return False
-    try:
-        name = sys._getframe(depth).f_globals.get("__name__") or ""
-    except ValueError:
-        return True
-    verdict = _VERDICTS.get(name)
-    if verdict is None:
-        verdict = _VERDICTS[name] = (name.partition(".")[0] not in _STDLIB
-                                     and not _matches(name, _REAL_PID_CALLERS))
-    return verdict
+def _names() -> tuple:
+    """The test process's name and command line, read once per process: every
+    spawning test makes a host."""
+    global _own_names
+    if _own_names[0] != os.getpid():
+        try:
+            with open("/proc/self/comm", "rb") as fh:
+                comm = fh.read().rstrip(b"\n").decode(errors="surrogateescape")
+            with open("/proc/self/cmdline", "rb") as fh:
+                argv = [a.decode(errors="surrogateescape")
+                        for a in fh.read().split(b"\0")[:-1]]
+        except OSError:
+            return "python", []
+        _own_names = (os.getpid(), comm, argv)
+    return _own_names[1], _own_names[2]
 
 
-_VERDICTS: dict[str, bool] = {}  # module name -> whether its code sees pid 1
-
-
-def sim_getpid():
-    return INIT if as_test() else _real_getpid()
-
-
-def sim_getppid():
-    return 0 if as_test() else _real_getppid()
-
-
-def sim_get_native_id():
-    """The main thread's id is its process's pid (gettid(2)): 1 to the test's code, as
-    /proc/1/task and psutil's ``threads()`` show it; other threads keep theirs."""
-    tid = _real_get_native_id()
-    return INIT if tid == _real_getpid() and as_test() else tid
-
-
-def real_pid(pid):
-    """``pid`` as the real call must see it: the test's real pid for 1 named by the
-    test's code (the caller of the fake that asks), else ``pid`` unchanged."""
-    if pid == INIT and type(pid) is int and as_test(3):
-        return _real_getpid()
-    return pid
+def join(host) -> None:
+    """The test process joins its new host under its real pid, named as it is, so
+    `ps -ef` or `pgrep python` in the host finds it as the programs' parent."""
+    comm, argv = _names()
+    table = host._engine.table
+    pid = os.getpid()
+    if pid == INIT_PID:   # the test is init (module docstring)
+        table.init.exe, table.init.argv = comm, list(argv)
+        return
+    table.add_outsider(pid, argv, comm, table.init.start_time_ns)

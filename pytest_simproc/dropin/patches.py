@@ -24,8 +24,9 @@ import threading
 import time as _time
 import types
 
-from . import (filelocks, gonepids, identity, modcopies, mplocks, mpspawn, owngroup,
-               pidcalls, pipes, selfusage, sockets, threadwait, triowait, uvwait, zmqwait)
+from ..kernel.table import INIT_PID
+from . import (filelocks, gonepids, modcopies, mplocks, mpspawn, owngroup, pidcalls, pipes,
+               selfusage, sockets, threadwait, triowait, uvwait, zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import REPLACED as _CLOCK_REPLACED
@@ -38,7 +39,7 @@ from .ready import CLASS_ATTRIBUTES as _READY_CLASS_ATTRIBUTES
 from .ready import REPLACED as _READY_REPLACED
 from .reloads import REPLACED as _RELOADS_REPLACED
 from .routing import (_caller_is_native, _real_fdopen, _real_fork, _real_forkpty,
-                      _real_getpgid, _real_getpgrp, _real_getpid, _real_getppid,
+                      _real_getpgid, _real_getpgrp,
                       _real_getsid, _real_kill, _real_killpg,
                       _real_pidfd_open, _real_pidfd_send_signal, _real_posix_spawn,
                       _real_posix_spawnp, _real_sleep, _real_system, _real_wait,
@@ -288,7 +289,10 @@ def _sim_kill(pid, sig):
             gonepids.gone(pid) or pid < -1 and gonepids.gone_group(-pid)):
         signal_number(sig, bits=64)   # an earlier host's process: gone
         raise gonepids.esrch()
-    return _real_kill(identity.real_pid(pid), sig)   # 1: the test itself
+    if pid == INIT_PID and session is not None:
+        signal_number(sig, bits=64)   # the host's init, the model's: it takes none
+        return None
+    return _real_kill(pid, sig)
 
 
 def _sim_killpg(pgid, sig):
@@ -339,10 +343,6 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (os, "getpgid", _real_getpgid, _sim_getpgid),
              (os, "getsid", _real_getsid, _sim_getsid),
              (os, "getpgrp", _real_getpgrp, owngroup.sim_getpgrp),
-             (os, "getpid", _real_getpid, identity.sim_getpid),
-             (os, "getppid", _real_getppid, identity.sim_getppid),
-             (threading, "get_native_id", identity._real_get_native_id,
-              identity.sim_get_native_id),
              (os, "fork", _real_fork, _sim_fork), (os, "forkpty", _real_forkpty, _sim_forkpty),
              (os, "system", _real_system, _sim_system), (os, "fdopen", _real_fdopen, _sim_fdopen),
              (os, "posix_spawn", _real_posix_spawn, _sim_posix_spawn),

@@ -28,7 +28,6 @@ from ..kernel.errors import KernelError
 from ..kernel.rlimits import RLIM_NLIMITS, RLIMIT_NOFILE, check_setrlimit
 from ..syscalls.sched import owner
 from . import procfs
-from .identity import real_pid
 from .routing import _caller_is_native, _in_host_thread, active_session, like_the_real
 
 _U64 = 1 << 64
@@ -50,30 +49,37 @@ def _host(pid, depth: int = 3):
             or _caller_is_native(depth)):
         return None
     with session._lock:
-        if not view.owns(pid):
+        if not view.owns(pid) or pid == view.pid:   # the test's own: the real call
             return None
         engine = view.engine   # None: no host yet, an earlier host's pid
         task = engine.tasks_by_tid.get(pid) if engine is not None else None
         return view, (None if task is None or task.exiting else task)
 
 
-def _native(pid):
+def _native(pid, setter: bool = False):
     """The native pid of live host process or thread ``pid``; ESRCH when the host's and
-    gone; ``pid`` itself when not the host's."""
+    gone; ``pid`` itself when not the host's. The host's init has no native process:
+    the test's settings are read for it (as its ids are, syscalls/signal.py), and it
+    is not the test's to change (EPERM)."""
     found = _host(pid, 4)  # called by a fake
     if found is None:
         return pid
     if found[1] is None:
+        if pid == procfs.INIT:
+            if setter:
+                raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))
+            return found[0].pid
         raise _esrch()
     return found[1].native
 
 
 def _by_native_pid(real, index: int):
     """A fake of ``real`` whose argument ``index`` is a pid."""
+    setter = "set" in getattr(real, "__name__", "set")
+
     def fake(*args, **kwargs):
         if len(args) > index:
-            pid = real_pid(args[index])   # 1: the test itself (identity.py)
-            args = args[:index] + (_native(pid),) + args[index + 1:]
+            args = args[:index] + (_native(args[index], setter),) + args[index + 1:]
         return real(*args, **kwargs)
     fake.__name__ = fake.__qualname__ = getattr(real, "__name__", "fake")
     fake.__doc__ = real.__doc__
@@ -90,7 +96,8 @@ def _host_nice(pid, value=None):
     with view.session._lock:
         if view.process(pid) is None:
             raise _esrch()
-        proc = view.engine.table.lookup_any(pid)  # the model's record, not the test's view
+        proc = (view.process(pid) if view.engine is None  # init before the host
+                else view.engine.table.lookup_any(pid))  # the model's, not the test's view
         if value is not None:
             try:
                 nice.set_priority([proc], value, (os.getuid(), os.geteuid()),
@@ -106,7 +113,6 @@ def _by_process(real, setter: bool):
     value is the host's."""
     def fake(which, who, *args):
         if which == os.PRIO_PROCESS:
-            who = real_pid(who)  # 1: the test itself (identity.py)
             if args:  # a C int, as Python converts it
                 args = (int(operator.index(args[0])),) + args[1:]
                 if not -2**31 <= args[0] < 2**31:
@@ -123,7 +129,6 @@ def _by_process(real, setter: bool):
 def _psutil_nice(real, setter: bool):
     """psutil's proc_priority_get/proc_priority_set(pid[, value])."""
     def fake(pid, *args):
-        pid = real_pid(pid)  # 1: the test itself (identity.py)
         got = _host_nice(pid, *args[:1]) if setter else _host_nice(pid)
         if got is None:
             return real(pid, *args)
@@ -137,7 +142,6 @@ def _machine_cpus(real, as_list: bool):
     """sched_getaffinity of a host process: the machine's CPUs, as the programs see
     them (syscalls/misc.py; a zombie still has its mask)."""
     def fake(pid, *args):
-        pid = real_pid(pid)
         found = _host(pid)
         if found is None:
             return real(pid, *args)
@@ -146,7 +150,8 @@ def _machine_cpus(real, as_list: bool):
             with view.session._lock:
                 if view.process(pid) is None:
                     raise _esrch()
-        cpus = sorted(view.engine.cpus)
+        cpus = sorted(view.engine.cpus if view.engine is not None
+                      else real(view.pid, *args))   # init before the host: the test's
         return cpus if as_list else set(cpus)
     fake.__name__ = fake.__qualname__ = real.__name__
     fake.__doc__ = real.__doc__
@@ -182,7 +187,6 @@ def capable(cap: int) -> bool:
 
 def _sim_prlimit(pid, which, *limits):
     """resource.prlimit of a host process: its limits in the host (prlimit(2))."""
-    pid = real_pid(pid)
     found = _host(pid)
     if found is None or len(limits) > 1:
         return _real_prlimit(pid, which, *limits)

@@ -1,4 +1,4 @@
-"""The test's /proc: the host's processes under their virtual pids, and the test as pid 1.
+"""The test's /proc: the host's processes under their virtual pids, the test among them.
 
 A test that looks at its processes through /proc (``open``, ``os.listdir``,
 ``os.readlink``, ``os.stat``, ``os.path.exists``, pathlib, psutil) would otherwise read
@@ -8,14 +8,15 @@ native tracees as its own children: ``psutil.Process().children()`` followed by
 (syscalls/procfs.py), a path ``/proc/<pid>/...`` whose pid is the host's is the host's
 process, rendered by the same renderer (procview.py); any other pid is the machine's.
 
-The test stands where the host's init does, and is pid 1 to its own code too
-(identity.py): ``/proc/1``, ``/proc/self`` and ``/proc/thread-self`` are the test
-process's own directory, its stat and status with init's numbers (pid 1, parent 0,
-group and session 1), its main thread tid 1; its real pid is not listed. The
-processes it spawned are its children (ppid 1), and one that ended and was not waited
-for is its zombie (state Z) until it is; an orphan that init took in is not (ppid 0:
-natively the machine's init takes it), nor is a machine process whose parent is the
-machine's init or has a host pid's number. The test's clock is the host's and so is its
+The test is a process of its host under its real pid (identity.py): ``/proc/<its
+pid>``, ``/proc/self`` and ``/proc/thread-self`` are its own directory, its stat and
+status with the host's group and session (1) and its own parent (identity.py);
+``/proc/1`` is the host's init, the model's, as the programs read it (before the host
+exists too, so ``psutil.Process().parents()`` ends there). The processes it spawned
+are its children (ppid its pid), and one that ended and was not waited for is its
+zombie (state Z) until it is; an orphan is the host's init's, and a machine process
+whose parent is the machine's init or has a host pid's number has its parent outside
+the test's pid namespace (ppid 0). The test's clock is the host's and so is its
 boot (session.boot_ns, the same /proc/stat btime and /proc/uptime as its programs
 read, before its first spawn too), so psutil's create_time() of a host process is what
 the programs see, after the test's own (the host's start).
@@ -38,11 +39,14 @@ import stat
 import tempfile
 import threading
 
+from ..kernel.clock import VirtualClock
+from ..kernel.table import ProcessTable
+from ..kernel.timens import TimeNamespaces
 from ..kernel.tty import stat_fields
 from ..procview import (BOOT_LEAD_NS, HZ, NSEC, ProcView, with_stat_fields,
                         with_values)
 from ..syscalls.procfs import render_dir, write_rendered
-from . import fifos, forking, gonepids, identity, selfusage
+from . import fifos, forking, gonepids, selfusage
 from .routing import (_caller_is_native, _in_host_thread, _real_getpid, active_session,
                       like_the_real)
 
@@ -57,19 +61,16 @@ _real_scandir = os.scandir
 
 _VIEW: "TestView | None" = None  # the view of the active session
 
-INIT = identity.INIT
+INIT = 1  # the host's init
 
 
 class _Seen:
-    """A host process as the test sees it: one it did not wait for is its zombie, and
-    an orphan that init took in is not its child (natively the machine's init or a
-    subreaper takes it: the test's code never waits for it), but a process whose
-    parent is outside its pid namespace (ppid 0, pid_namespaces(7))."""
+    """A host process as the test sees it: one it did not wait for is its zombie."""
 
-    __slots__ = ("_proc", "state", "ppid")
+    __slots__ = ("_proc", "state")
 
-    def __init__(self, proc, state: str, ppid: int):
-        self._proc, self.state, self.ppid = proc, state, ppid
+    def __init__(self, proc, state: str):
+        self._proc, self.state = proc, state
 
     @property
     def is_zombie(self) -> bool:
@@ -79,21 +80,42 @@ class _Seen:
         return getattr(self._proc, name)
 
 
-def _own_stat(raw: bytes, tid: int | None, tty: tuple) -> bytes:
-    """The test's /proc/<pid>/stat as init's: pid (or the thread's tid) 1, parent 0,
-    group and session 1, the controlling terminal its programs see, started at the
-    host's start (proc(5)); its other figures are its own."""
-    raw = with_stat_fields(raw, {1: 0, 2: INIT, 3: INIT, 4: tty[0], 5: tty[1],
-                                 19: BOOT_LEAD_NS * HZ // NSEC})
-    return b"%d" % (INIT if tid in (None, INIT) else tid) + raw[raw.index(b" "):]
+def _own_stat(raw: bytes, tty: tuple) -> bytes:
+    """The test's /proc/<pid>/stat (or a thread's) with the host's numbers: group and
+    session 1 (owngroup.py), the controlling terminal its programs see, started at the
+    host's start (proc(5)); its parent and other figures are its own (identity.py)."""
+    return with_stat_fields(raw, {2: INIT, 3: INIT, 4: tty[0], 5: tty[1],
+                                  19: BOOT_LEAD_NS * HZ // NSEC})
 
 
-def _own_status(raw: bytes, tid: int | None) -> bytes:
-    """The test's /proc/<pid>/status with init's numbers (see _own_stat)."""
-    me = INIT if tid in (None, INIT) else tid
-    return with_values(raw, {b"Tgid": INIT, b"Pid": me, b"PPid": 0, b"TracerPid": 0,
-                             b"NStgid": INIT, b"NSpid": me, b"NSpgid": INIT,
-                             b"NSsid": INIT})
+def _own_status(raw: bytes, pid: int, tid: int | None) -> bytes:
+    """The test's /proc/<pid>/status with the host's numbers (see _own_stat)."""
+    me = pid if tid is None else tid
+    return with_values(raw, {b"TracerPid": 0, b"NStgid": pid, b"NSpid": me,
+                             b"NSpgid": INIT, b"NSsid": INIT})
+
+
+class _InitOnly:
+    """What the renderer reads of a host that is not made yet: its init alone,
+    there from the session's start (the test's /proc/1 before its first spawn)."""
+
+    info: dict = {}
+    tasks_by_tid: dict = {}
+
+    def __init__(self, session):
+        self.start_time_ns = session.boot_ns + BOOT_LEAD_NS   # the test's, as _own_stat
+        self.table = ProcessTable(now_ns=self.start_time_ns)
+        self.clock = VirtualClock(session._now_ns(), boot_ns=session.boot_ns)
+        self.timens = TimeNamespaces()
+
+    @staticmethod
+    def native_pid_of(_pid):
+        return None
+
+
+def _init_view(session) -> ProcView:
+    """The renderer of a host not made yet, for its init's /proc/1 (_InitOnly)."""
+    return ProcView(_InitOnly(session))
 
 
 _PRE_HOST_ROOT: list = []  # a directory for rendered files before a host exists
@@ -107,6 +129,7 @@ class TestView(ProcView):
     def __init__(self, session):  # the engine comes with the host (a property)
         self.session = session
         self.pid = _real_getpid()
+        self._native_start = None   # the test's start, the machine's (_machine_start)
 
     @property
     def engine(self):
@@ -125,29 +148,27 @@ class TestView(ProcView):
         return os.fsencode(_PRE_HOST_ROOT[0].name)
 
     def process(self, pid: int):
-        if pid <= 1 or self.engine is None:
-            return None  # init is the test (_own_*)
+        if self.engine is None:   # before the host: its init alone
+            return _init_view(self.session).engine.table.init if pid == INIT else None
+        if pid <= 0:
+            return None
         proc = self.engine.table.get(pid)
-        state = None if proc is None else proc.state
-        if proc is None:
-            if not self.session._zombie_child(pid):
-                return None
-            proc, state = self.engine.table.lookup_any(pid), "zombie"
-        ppid = proc.ppid
-        if ppid == INIT and pid not in self.session._children:
-            ppid = 0  # an orphan (_Seen)
-        return _Seen(proc, state, ppid)
+        if proc is not None:
+            return proc
+        if not self.session._zombie_child(pid):
+            return None
+        return _Seen(self.engine.table.lookup_any(pid), "zombie")
 
     def pids(self) -> list[int]:
-        """The test (init) and its host's processes (a listing of /proc shows the
+        """Init, the test and its host's processes (a listing of /proc shows the
         machine's others too)."""
         engine = self.engine
         if engine is None:
-            return [INIT]
+            return [INIT, self.pid]
         table = engine.table
         pids = {p.pid for p in table.live() + table.zombies()}
         pids.update(p for p in self.session._children if self._test_zombie(p))
-        return [INIT] + sorted(pids - {INIT})
+        return [INIT] + sorted((pids | {self.pid}) - {INIT})
 
     def _test_zombie(self, pid: int) -> bool:
         return self.engine.table.get(pid) is None and self.session._zombie_child(pid)
@@ -179,33 +200,48 @@ class TestView(ProcView):
                                        idle_cs // 100, idle_cs % 100)
 
     def _machine_process_file(self, comps: list[str]) -> bytes | None:
-        """/proc/<pid>/stat or status (or a thread's) of a machine process whose
-        parent is the machine's init or has a number of the host's: its parent is
-        outside the test's pid namespace (0, pid_namespaces(7)), not the test (1) nor
-        a host process: psutil's children() of either lists only theirs. None for any
-        other file (the machine's own is right)."""
+        """/proc/<pid>/stat or status (or a thread's) of a machine process: its start
+        on the test's clock (_machine_start); if its parent is the machine's init or
+        has a number of the host's, that parent is outside the test's pid namespace
+        (0, pid_namespaces(7)), not the host's init nor a host process: psutil's
+        children() of either lists only theirs. None for any other file (the
+        machine's own is right)."""
         if (comps[-1] not in ("stat", "status") or len(comps) not in (3, 5)
                 or not _is_pid(comps[1]) or self.owns(int(comps[1]))
-                or len(comps) == 5 and comps[2] != "task"):
-            return None
+                or len(comps) == 5 and comps[2] != "task" or self.names_native(comps)):
+            return None   # (a program's native pid is gone: _routed)
         raw = _read_machine("/" + "/".join(comps))
         if comps[-1] == "stat":
             close = raw.rindex(b")")
-            fields = raw[close + 2:].split(b" ", 2)
-            if len(fields) < 3 or not self._outside(int(fields[1])):
+            fields = raw[close + 2:].split(b" ")
+            if len(fields) < 20:
                 return None
-            return raw[:close + 2] + b" ".join([fields[0], b"0", fields[2]])
+            if self._outside(int(fields[1])):
+                fields[1] = b"0"
+            fields[19] = b"%d" % self._machine_start(int(fields[19]))
+            return raw[:close + 2] + b" ".join(fields)
         match = re.search(rb"(?m)^PPid:\t(\d+)$", raw)
         if match is None or not self._outside(int(match.group(1))):
             return None
         return raw[:match.start(1)] + b"0" + raw[match.end(1):]
 
+    def _machine_start(self, ticks: int) -> int:
+        """A machine process's start (stat's field 22, clock ticks since the boot) on
+        the test's clock: the machine's time line moved so that the test started at
+        the host's start (_own_stat), the processes before it at the boot at the
+        latest: its parent and ancestors are older than the test (psutil's
+        ``parents()`` checks), those after it younger."""
+        if self._native_start is None:
+            self._native_start = int(_read_machine(f"/proc/{self.pid}/stat")
+                                     .rsplit(b")", 1)[1].split()[19])
+        return max(0, ticks - self._native_start + BOOT_LEAD_NS * HZ // NSEC)
+
     def _outside(self, ppid: int) -> bool:
-        return ppid == INIT or ppid > 1 and self.owns(ppid)
+        return ppid != self.pid and self.owns(ppid)
 
     def natives(self) -> set[int]:
         """The native pids of the test and of its host's processes (the tracer's
-        children): the test is 1, its programs are their virtual pids."""
+        children): its programs are their virtual pids."""
         engine = self.engine
         if engine is None:
             return {self.pid}
@@ -215,7 +251,7 @@ class TestView(ProcView):
     def owns(self, n: int) -> bool:
         """Whether /proc/<n> is the host's (init, the test itself; a pid or a live
         thread's tid of the host)."""
-        if n == INIT:
+        if n in (INIT, self.pid):
             return True
         if self.engine is not None and (self.session._lookup(n) is not None
                                         or self.thread_of(n) is not None):
@@ -250,32 +286,39 @@ class TestView(ProcView):
 
     # ------------------------------------------------------------- the test itself
     def _own(self, comps: list[str]):
-        """(its native directory, tid or None, the rest) of /proc/1/...: the test
-        process's own, whose main thread is 1 and other threads their own tids."""
+        """(its native directory, tid or None, the rest) of /proc/<the test's pid>/...:
+        the test process's own."""
         head, rest, tid = f"/proc/{self.pid}", comps[2:], None
         if len(rest) >= 2 and rest[0] == "task" and _is_pid(rest[1]):
             tid = int(rest[1])
-            native = self.pid if tid == INIT else tid
-            if tid == self.pid or not _exists(f"{head}/task/{native}"):
+            if not _exists(f"{head}/task/{tid}"):
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
-            head, rest = f"{head}/task/{native}", rest[2:]
+            head, rest = f"{head}/task/{tid}", rest[2:]
         return head, tid, rest
 
     def _own_file(self, comps: list[str]) -> bytes | None:
         head, tid, rest = self._own(comps)
         if len(rest) != 1 or rest[0] not in ("stat", "status", "children"):
             return None
-        if rest[0] == "children":  # the test's own children (orphans: _Seen)
-            if tid not in (None, INIT) or self.engine is None:
-                return b"" if tid in (None, INIT) else None
-            return b"".join(b"%d " % pid for pid in self.pids()[1:]
-                            if self.process(pid).ppid == INIT)
-        raw = selfusage.with_own_usage(rest[0], None if tid is None else (
-            self.pid if tid == INIT else tid), _read_machine(f"{head}/{rest[0]}"))
+        if rest[0] == "children":  # the test's own children, waited for or not
+            if tid not in (None, self.pid) or self.engine is None:
+                return b"" if tid in (None, self.pid) else None
+            return b"".join(b"%d " % pid for pid in self.pids()
+                            if pid != self.pid and self.process(pid).ppid == self.pid)
+        raw = selfusage.with_own_usage(rest[0], tid, _read_machine(f"{head}/{rest[0]}"))
         if rest[0] == "status":
-            return _own_status(raw, tid)
-        init = None if self.engine is None else self.engine.table.get(INIT)
-        return _own_stat(raw, tid, (0, -1) if init is None else stat_fields(init))
+            return _own_status(raw, self.pid, tid)
+        me = None if self.engine is None else self.engine.table.get(self.pid)
+        return _own_stat(raw, (0, -1) if me is None else stat_fields(me))
+
+    def _pre_host_init(self, comps: list[str]) -> bytes | None:
+        """/proc/1/<file> before the host exists: its init's, rendered as it will be
+        (stat, status and the like); None for any other path."""
+        if len(comps) != 3 or comps[2] not in self.PID_FILES + tuple(self.MODEL_FILES):
+            return None
+        view = _init_view(self.session)
+        data = view.pid_file(INIT, None, comps[2])
+        return self.MODEL_FILES.get(comps[2], b"") if data is None else data
 
     # ------------------------------------------------------------- paths
     def _locate(self, comps: list[str]):
@@ -303,13 +346,16 @@ class TestView(ProcView):
     def real_path(self, comps: list[str], opening: bool) -> str:
         """The path the real call must see for /proc/<host pid>/...: a native path, or
         one of the files rendered under the host's data dir when ``opening``."""
-        if comps[1] == str(INIT):  # the test itself
+        if comps[1] == str(self.pid):  # the test itself
             data = self._own_file(comps) if opening else None
             if data is not None:
-                name = "/".join(["1"] + comps[2:])
+                name = "/".join(["self"] + comps[2:])
                 return os.fsdecode(write_rendered(self.root, name.encode(), data))
             head, _tid, rest = self._own(comps)
             return head + _tail(rest)
+        if self.engine is None and comps[1] == str(INIT):  # the host's init, to be
+            return os.fsdecode(render_dir(_init_view(self.session), self.root, INIT)
+                               ) + _tail(comps[2:])
         pid, tid, rest, native = self._locate(comps)
         if native is None:  # a zombie's: rendered whole
             return os.fsdecode(render_dir(self, self.root, pid)) + _tail(rest)
@@ -322,8 +368,10 @@ class TestView(ProcView):
     def rendered(self, comps: list[str]) -> bytes | None:
         """What reading /proc/<host pid>/... gives when the view renders it, else None
         (the native file is right)."""
-        if comps[1] == str(INIT):
+        if comps[1] == str(self.pid):
             return self._own_file(comps)
+        if self.engine is None and comps[1] == str(INIT):
+            return self._pre_host_init(comps)
         pid, tid, rest, native = self._locate(comps)
         if native is None and len(rest) == 3 and rest[:2] == ["task", str(pid)]:
             rest = rest[2:]  # a zombie's one task
@@ -342,10 +390,10 @@ class TestView(ProcView):
             names = [n for n in _real_listdir("/proc")
                      if not _is_pid(n) or (int(n) not in hidden and not self.owns(int(n)))]
             return names + [str(pid) for pid in self.pids()]
-        if comps == ["proc", str(INIT), "task"]:
-            mine = str(self.pid)
-            return [str(INIT) if n == mine else n
-                    for n in _real_listdir(f"/proc/{self.pid}/task")]
+        if comps == ["proc", str(self.pid), "task"]:
+            return _real_listdir(f"/proc/{self.pid}/task")
+        if self.engine is None and comps == ["proc", str(INIT), "task"]:
+            return [str(INIT)]
         if len(comps) == 3 and comps[2] == "task" and self.owns(int(comps[1])):
             pid = self.thread_of(int(comps[1])) or int(comps[1])
             if self.process(pid) is None:
@@ -409,12 +457,11 @@ _SELF = ("self", "thread-self")
 
 
 def _own_comps(comps: list[str]) -> list[str]:
-    """/proc/self and /proc/thread-self of the test's code: the test is pid 1 and its
-    main thread tid 1 (identity.py)."""
+    """/proc/self and /proc/thread-self of the test's code: its own pid and tid."""
     if comps[1] == "self":
-        return ["proc", str(INIT)] + comps[2:]
+        return ["proc", str(_real_getpid())] + comps[2:]
     tid = threading.get_native_id()
-    return ["proc", str(INIT), "task", str(INIT if tid == _real_getpid() else tid)] + comps[2:]
+    return ["proc", str(_real_getpid()), "task", str(tid)] + comps[2:]
 
 
 def _self_link(path) -> str | None:
@@ -697,8 +744,8 @@ _installed: list = []
 
 def install(session) -> None:
     """Route /proc of the test's code to the session's view, and the other calls that
-    name pids (pidcalls.py), from the test's start: the test is pid 1 before its
-    first spawn too (identity.py). Those of the host's pids work once it exists."""
+    name pids (pidcalls.py), from the test's start: its numbers are the host's before
+    its first spawn too. Those of the host's pids work once it exists."""
     from . import pidcalls
     global _VIEW
     with _install_lock:
@@ -708,12 +755,6 @@ def install(session) -> None:
             if present is real or present is selfusage._sim_open:
                 setattr(module, name, fake)
                 _installed.append((module, name, present, fake))
-
-
-def hosted(host) -> None:
-    """The test's host was made: its init's /proc/1 is the test process's (its
-    programs read the test's maps, descriptors and command line there)."""
-    host._engine.procview.init_native = _real_getpid()
 
 
 def uninstall(session) -> None:

@@ -18,8 +18,8 @@ from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
 from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
-from . import (cldstop, forking, gonepids, nativework, pidcalls, procfs, selfusage,
-               threadwait, wakeups)
+from . import (cldstop, forking, gonepids, identity, nativework, pidcalls, procfs,
+               selfusage, threadwait, wakeups)
 from .clock import VirtualClock
 from .patches import Patches
 from .pipes import RelayEvents
@@ -102,29 +102,6 @@ class _SessionLock:
             yield
         finally:
             self.wanted.discard(me)
-
-
-def _stand_as_init(host: SimHost) -> None:
-    """The test stands where the host's init does (its programs' parent, ppid 1): pid
-    1's name and command line are the test process's, so `ps -ef` or `pgrep python` in
-    a host shows the test as a machine would show the programs' parent. Read once per
-    process: every spawning test makes a host."""
-    global _own_names
-    if _own_names[0] != os.getpid():
-        try:
-            with open("/proc/self/comm", "rb") as fh:
-                comm = fh.read().rstrip(b"\n").decode(errors="surrogateescape")
-            with open("/proc/self/cmdline", "rb") as fh:
-                argv = [a.decode(errors="surrogateescape")
-                        for a in fh.read().split(b"\0")[:-1]]
-        except OSError:
-            return
-        _own_names = (os.getpid(), comm, argv)
-    init = host._engine.table.init
-    init.exe, init.argv = _own_names[1], list(_own_names[2])
-
-
-_own_names: tuple = (None, "", [])  # (pid, comm, argv) of the test process
 
 
 class DropinSession:
@@ -217,7 +194,7 @@ class DropinSession:
         self._clock = VirtualClock(self._now, self.boot_ns)
         try:
             self._patches.apply()
-            procfs.install(self)  # the test's /proc: it is pid 1 (identity.py)
+            procfs.install(self)  # the test's /proc: the host's numbers
             threadwait.install_outside(self)  # until the host: real waits move its clock
         except BaseException:
             threadwait.uninstall_outside()
@@ -315,8 +292,7 @@ class DropinSession:
                             else SimHost(**options))
                     if self.keep:
                         host.keep_data()
-                    _stand_as_init(host)
-                    procfs.hosted(host)  # the host's init is the test process
+                    identity.join(host)  # the test is its programs' parent
                     pidcalls.reserve_unreaped(host)  # the test's zombies of earlier hosts
                     if self._clock.offset_ns:   # the test set its clock before
                         host.step_realtime(self._clock.offset_ns)
@@ -1002,6 +978,21 @@ class DropinSession:
         """A child of the test that ended and that it has not waited for yet."""
         child = self._children.get(pid)
         return child is not None and not child._waited and child._ended()
+
+    def reaped(self, sp) -> None:
+        """The test waited for its child ``sp``: its host lets the zombie go (the test
+        is its parent there, identity.py; a closed host's stays as it was)."""
+        host = self._host
+        if host is None or host._closed or sp._proc.state != "zombie":
+            return
+        table = host._engine.table
+        if table.get(sp.pid) is not sp._proc or table.outsider is None:
+            return
+        if threading.current_thread() is host._tracer._thread:
+            table.reap(sp.pid, table.outsider.pid)   # a wait's look while the host runs
+            return
+        with self._lock:
+            host._tracer.call(table.reap, sp.pid, table.outsider.pid)
 
     def _exists(self, pid: int) -> bool:
         proc = self._lookup(pid)

@@ -329,9 +329,10 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
 
     def native_pid_of(self, pid: int) -> int | None:
         proc = self.table.get(pid)
-        if proc is None or pid == 1 or proc.state in ("zombie", "reaped"):
+        info = self.info.get(pid)   # none for init and the outsider
+        if proc is None or info is None or proc.state in ("zombie", "reaped"):
             return None
-        return self.info[pid].native
+        return info.native
 
     def refuse(self, ctx, message: str) -> None:
         self.refused.append({"pid": ctx.proc.pid, "syscall": ctx.name, "message": message})

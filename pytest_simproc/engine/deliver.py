@@ -5,6 +5,7 @@ stop or continue, a termination. Signals the real kernel raises are sorted here 
 from __future__ import annotations
 
 import errno
+import os
 import signal as _signal
 import struct
 
@@ -28,6 +29,22 @@ SYNCHRONOUS_SIGNALS = {_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.
 POLL_IN, POLL_HUP = 1, 6     # SIGIO si_codes (sigaction(2))
 
 
+# What would stop the outsider stops the host with it (its tracer is a thread of it)
+_STOPPING = frozenset({_signal.SIGSTOP, _signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU})
+
+
+def _signal_outsider(pid: int, sig: int) -> None:
+    """A program's signal for the host's outsider (drop-in mode's test process, a
+    native process under its own pid: ProcessTable.add_outsider) is a real one, but
+    for a stop signal, which is dropped: it would stop the host that runs the
+    sender."""
+    if sig not in _STOPPING:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
 class SignalDelivery:
     """Generating signals and delivering them to native threads."""
 
@@ -37,7 +54,12 @@ class SignalDelivery:
         if not targets:
             return -errno.ESRCH
         if sig:
+            outsider = self.table.outsider
             for proc in targets:
+                if proc is outsider:
+                    if caller != 1:   # SimHost.kill: the test signals itself
+                        _signal_outsider(proc.pid, sig)
+                    continue
                 self._post_signal(proc.pid, sig, kill_info(sig, code, caller))
         return 0
 

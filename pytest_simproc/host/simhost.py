@@ -371,7 +371,7 @@ class SimHost:
 
     def process(self, pid: int) -> SimProcess:
         proc = self._engine.table.lookup_any(pid)
-        if proc is None or pid == 1:
+        if proc is None or pid == 1 or self._engine.table.is_outsider(pid):
             raise LookupError(f"no process {pid} in host {self.hostname!r}")
         return self._wrap(proc)
 

@@ -95,6 +95,9 @@ class ProcessTable:
                        rlimits=self.default_rlimits)
         self._init = init
         self._add(init, record_history=False)
+        # a process of the host that the host does not run: drop-in mode's test
+        # process (add_outsider), the parent of what spawn starts; else None
+        self.outsider: Optional[Process] = None
 
     # ------------------------------------------------------------------ lookups
 
@@ -102,6 +105,10 @@ class ProcessTable:
     def init(self) -> Process:
         """The host's init (pid 1): never exits, reaps every orphan at once."""
         return self._init
+
+    def is_outsider(self, pid: int) -> bool:
+        """``pid`` is the outsider's (add_outsider)."""
+        return self.outsider is not None and pid == self.outsider.pid
 
     def get(self, pid: int) -> Optional[Process]:
         """The live or zombie process with this pid, else None."""
@@ -116,8 +123,11 @@ class ProcessTable:
         return list(self._history)
 
     def live(self) -> list[Process]:
-        """Running or stopped processes other than init, in creation order."""
-        return [p for p in self._procs.values() if p.pid != INIT_PID and p.is_alive]
+        """Running or stopped processes other than init and the outsider, in creation
+        order."""
+        outsider = self.outsider
+        return [p for p in self._procs.values()
+                if p.pid != INIT_PID and p.is_alive and p is not outsider]
 
     def zombies(self) -> list[Process]:
         """Exited, not yet reaped processes, in creation order."""
@@ -151,9 +161,10 @@ class ProcessTable:
         return sid in self._sessions
 
     def process_count(self) -> int:
-        """Live and zombie processes plus reserved thread ids, init excluded
-        (what RLIMIT_NPROC counts: getrlimit(2) says it counts threads)."""
-        return len(self._procs) - 1 + len(self._reserved)
+        """Live and zombie processes plus reserved thread ids, init and the outsider
+        excluded (what RLIMIT_NPROC counts: getrlimit(2) says it counts threads)."""
+        return (len(self._procs) - 1 - (self.outsider is not None)
+                + len(self._reserved))
 
     def __len__(self) -> int:
         return len(self._procs)
@@ -260,6 +271,29 @@ class ProcessTable:
 
     # --------------------------------------------------------------- lifecycle
 
+    def add_outsider(self, pid: int, argv: "Iterable[str]", exe: str,
+                     now_ns: int) -> Process:
+        """A process of the host that the host does not run, under its own (real) pid:
+        drop-in mode's test process. It is a child of init in init's group and
+        session (started by init without setsid), the parent of every program
+        ``spawn`` starts from now on, whose zombies stay until it reaps them
+        (``reap``: its wait is its own, the drop-in session's); like init it takes no
+        signal through the model. Its pid is never handed out (allocate_pid skips it
+        as a live pid); it never exits."""
+        if self.outsider is not None or pid in self._procs or not 1 < pid < self.pid_max:
+            raise KernelError(errno.EINVAL, f"pid {pid} cannot be the host's outsider")
+        proc = Process(pid, INIT_PID, INIT_PID, INIT_PID, list(argv), _basename(exe),
+                       now_ns, rlimits=self.default_rlimits)
+        self._add(proc, record_history=False)
+        self._init.children.append(pid)
+        self.outsider = proc
+        return proc
+
+    @property
+    def spawner(self) -> Process:
+        """The parent of what ``spawn`` starts: the outsider if any, else init."""
+        return self.outsider or self._init
+
     def spawn(
         self,
         argv: "Iterable[str]",
@@ -267,7 +301,8 @@ class ProcessTable:
         now_ns: int,
         rlimits: "Optional[Mapping[object, object]]" = None,
     ) -> Process:
-        """A program started by the host: child of init, ppid = pgid = sid = 1.
+        """A program started by the host: child of init (ppid = pgid = sid = 1), or
+        of the outsider (add_outsider), in its group and session.
 
         ``rlimits`` (if given) override the table defaults for this process only.
         """
@@ -275,24 +310,26 @@ class ProcessTable:
         if rlimits:
             limits.update(normalize_rlimits(rlimits))
         pid = self.allocate_pid()
-        proc = Process(pid, INIT_PID, INIT_PID, INIT_PID, list(argv), _basename(exe),
-                       now_ns, rlimits=limits)
+        parent = self.spawner
+        proc = Process(pid, parent.pid, parent.pgid, parent.sid, list(argv),
+                       _basename(exe), now_ns, rlimits=limits)
         self._add(proc)
-        self._init.children.append(pid)
+        parent.children.append(pid)
         return proc
 
     def forget_spawn(self, pid: int) -> None:
         """Undo ``spawn`` for a program that could not be started: no trace is left
         (its pid is not handed out again until the counter wraps)."""
         proc = self._require(pid)
-        if proc.ppid != INIT_PID or proc.children:
+        parent = self.spawner
+        if proc.ppid != parent.pid or proc.children:
             raise KernelError(errno.EINVAL, f"process {pid} is not a fresh spawn")
         del self._procs[pid]
         self._latest.pop(pid, None)
         self._history.remove(proc)
         self._leave(self._groups, proc.pgid, pid)
         self._leave(self._sessions, proc.sid, pid)
-        self._init.children.remove(pid)
+        parent.children.remove(pid)
 
     def fork(self, parent_pid: int, now_ns: int, *, clone_parent: bool = False) -> Process:
         """fork(2): a copy of the parent in the same group and session.
@@ -384,8 +421,8 @@ class ProcessTable:
         wait(2) NOTES: if the parent ignores SIGCHLD or set SA_NOCLDWAIT
         (``parent_autoreaps``) the child is reaped at once.
         """
-        if pid == INIT_PID:
-            raise KernelError(errno.EPERM, "init (pid 1) cannot exit")
+        if pid == INIT_PID or self.is_outsider(pid):
+            raise KernelError(errno.EPERM, f"{pid} (init or the outsider) cannot exit")
         if not isinstance(status, (Exited, Signaled)):
             raise ValueError(f"exit status must be Exited or Signaled, not {status!r}")
         dying = self._require_alive(pid)
@@ -446,8 +483,8 @@ class ProcessTable:
 
     def reap(self, pid: int, by_pid: int) -> Process:
         """The zombie ``pid`` is reaped by ``by_pid`` (normally its parent's wait)."""
-        if pid == INIT_PID:
-            raise KernelError(errno.EPERM, "init (pid 1) cannot be reaped")
+        if pid == INIT_PID or self.is_outsider(pid):
+            raise KernelError(errno.EPERM, f"{pid} (init or the outsider) cannot be reaped")
         proc = self._require(pid)
         if proc.state != ZOMBIE:
             raise KernelError(errno.EINVAL, f"process {pid} is not a zombie ({proc.state})")
@@ -460,7 +497,7 @@ class ProcessTable:
         Returns False when nothing changed (already stopped, a zombie, or init).
         """
         proc = self._require(pid)
-        if proc.state != RUNNING or pid == INIT_PID:
+        if proc.state != RUNNING or pid == INIT_PID or proc is self.outsider:
             return False
         proc.state = STOPPED
         proc.stop_signal = int(sig)

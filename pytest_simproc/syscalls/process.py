@@ -385,8 +385,8 @@ def pidfd_open(ctx, pid, flags, *_):
 @handles("pidfd_getfd")
 def pidfd_getfd(ctx, pidfd, targetfd, flags, *_):
     """Natively: a program's pidfds name native processes of its host only (pidfd_open
-    and CLONE_PIDFD are the host's). The host's init, the test process in drop-in
-    mode, is not the programs' to take descriptors from: EPERM, after the flags'
+    and CLONE_PIDFD are the host's). The host's init, which has no native
+    process, is not the programs' to take descriptors from: EPERM, after the flags'
     EINVAL (pidfd_getfd(2))."""
     if u32(flags) == 0 and ctx.engine.pidfds and \
             ctx.engine.pidfd_target(ctx.task, s32(pidfd)) == 1:

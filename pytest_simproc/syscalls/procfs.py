@@ -249,7 +249,7 @@ def open_path(ctx, target: Target) -> bytes:
     """The path open(2) must see: a rendered file for what the view renders."""
     comps = target.comps
     view = ctx.engine.procview
-    if target.pid == 1 and view.init_native is not None and _private(comps):
+    if target.pid is not None and ctx.table.is_outsider(target.pid) and _private(comps):
         raise KernelError(errno.EACCES)
     data = None
     if comps == NS_LAST_PID:  # the host's pid namespace's (syscalls/process.py)
@@ -279,8 +279,8 @@ def open_path(ctx, target: Target) -> bytes:
 
 
 def _private(comps: list) -> bool:
-    """A file of init's that, where init is the test process (drop-in mode), would
-    give its memory or its descriptors to a program: opened as for a process one may
+    """A file of the outsider's (drop-in mode's test process), that would give its
+    memory or its descriptors to a program: opened as for a process one may
     not ptrace (proc(5): ptrace access mode checks); listed and read as links they are
     the test's."""
     if len(comps) == 3:

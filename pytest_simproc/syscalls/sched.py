@@ -32,14 +32,14 @@ def host_task(ctx, pid: int):
 
 def translated(ctx, reg: str, pid: int):
     """Run natively with the native pid of host pid ``pid`` in ``reg``; 0 passes.
-    Init that is the test process (drop-in mode, procview.init_native) is read
-    (getpriority, ioprio_get, ...get*), not changed (EPERM: the test is not the
+    The outsider (drop-in mode's test process, a native one under its own pid) is
+    read (getpriority, ioprio_get, ...get*), not changed (EPERM: the test is not the
     programs' to change)."""
     if pid == 0:  # the caller itself: nothing to translate
         return Native()
     task = host_task(ctx, pid)
-    if task is None and pid == 1 and (native := ctx.engine.procview.init_native):
-        return Native(regs={reg: native}) if "get" in ctx.name else -errno.EPERM
+    if task is None and ctx.table.is_outsider(pid):
+        return Native(regs={reg: pid}) if "get" in ctx.name else -errno.EPERM
     return -errno.ESRCH if task is None else Native(regs={reg: task.native})
 
 
@@ -51,8 +51,7 @@ def by_pid(ctx, pid, *args):
         return -errno.EINVAL
     if pid == INIT_PID and host_task(ctx, pid) is None:
         answer = _init_answers.get(ctx.name)
-        if answer is not None and (ctx.name.startswith("sched_set")
-                                   or not ctx.engine.procview.init_native):
+        if answer is not None:
             return answer(ctx, *args)
     return translated(ctx, "rdi", pid)
 

@@ -1,7 +1,7 @@
 """Drop-in mode: the test's own group and session are its host's group 1 (issue 13).
 
-The test stands where the host's init does: its programs have parent 1 and, unless
-started in a new session or group, group and session 1. Natively they share the test's
+The test is a child of the host's init in its group and session 1: its programs have
+the test as parent and, unless started in a new session or group, group and session 1. Natively they share the test's
 group and session, and suites compare them (sh's test_new_session_new_group) or signal
 their own group. The inner suite does both the plain way; it runs in a session of its
 own (its kill(0) must reach nothing outside it natively) and passes natively and under
@@ -98,7 +98,7 @@ def test_under_simproc_the_test_is_in_the_hosts_group_1(observed):
 
 
 def test_kill_of_everyone_reaches_every_host_process_and_not_the_test():
-    """kill(2): -1 is every process but init and the caller, and the test is both;
+    """kill(2): -1 is every process but init and the caller, the test;
     nothing of it reaches the machine's processes. SIGURG (ignored by default) keeps a
     regression that let it through harmless."""
     from pytest_simproc.dropin import DropinSession
@@ -108,7 +108,7 @@ def test_kill_of_everyone_reaches_every_host_process_and_not_the_test():
     before = os.getpgrp()
     try:
         with DropinSession() as session:
-            # no host yet: the test is its init already, alone in group 1; -1 names
+            # no host yet: the test is in group 1 already, alone; -1 names
             # nobody, and neither reaches the machine's
             assert os.getpgrp() == os.getpgid(0) == os.getsid(0) == 1 != before
             with pytest.raises(ProcessLookupError):

@@ -67,5 +67,5 @@ def test_a_server_thread_answers_within_the_limit():
 def test_a_loop_gets_its_server_threads_answer(observed, args):
     [(pid, elapsed, now)] = observed(INNER, args, passed=1)
     if args:
-        # the test ran in its host (it is init there) and on its virtual clock
-        assert pid == 1 and 946684800 <= now < 946684800 + 20
+        # the test ran in its host (under its own pid) and on its virtual clock
+        assert pid > 1 and 946684800 <= now < 946684800 + 20

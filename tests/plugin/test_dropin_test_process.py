@@ -17,8 +17,8 @@ pytest_plugins = ["pytester"]
 
 @pytest.mark.parametrize("args", MODES)
 def test_the_programs_parent_is_named_as_the_test(pytester, args):
-    # In a host the test stands where init is: pid 1 has the test's name and
-    # command line, so `pgrep python` finds it, as natively it finds the test.
+    # In a host the test is its programs' parent under its own pid, with its name
+    # and command line, so `pgrep python` finds it, as natively it finds the test.
     run_checked(pytester, """
         import subprocess
 
