@@ -6,7 +6,10 @@ freeze the host: one process runs at a time, so the holder never gets to release
 call runs natively once without waiting (LOCK_NB added; F_SETLK or F_OFD_SETLK), so the
 kernel itself decides conflicts and takes the lock when it can. When it could not, the
 program is parked until the locks of that file change (its lines of /proc/locks,
-proc(5); the host looks when nothing else can run), and then runs the call again. A
+proc(5)), and then runs the call again. The host looks after every step while a lock
+wait is parked: a release it does not trap (flock's LOCK_UN, an F_SETLK or F_OFD_SETLK
+unlock or downgrade, close(2) of a descriptor, the holder's exit: fcntl(2), flock(2))
+wakes the waiter at the releaser's next stop, before the releaser goes on. A
 handler interrupts the wait with EINTR, or restarts it after SA_RESTART (signal(7)
 lists both calls among the restarted ones).
 
@@ -109,7 +112,7 @@ def _gated(ctx, fd: int, native: Native, would_wait: tuple, request_at=None) -> 
             _posix_waiters.pop(task, None)
 
         return Block(retry=lambda _c: Native(), ready=lambda: lines_of(where) != before,
-                     restart=True, on_interrupt=lambda _c: -errno.EINTR, cleanup=cleanup)
+                     ready_each_step=True, restart=True, on_interrupt=lambda _c: -errno.EINTR, cleanup=cleanup)
 
     native.on_exit = finished
     return native

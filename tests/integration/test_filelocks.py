@@ -49,6 +49,26 @@ def test_file_lock_waits_as_natively(build):
     assert report["host"]["unsupported_syscalls"] == []
 
 
+RELEASES = ("flock LOCK_UN", "flock LOCK_SH|LOCK_NB, from LOCK_EX",
+            "close, flock's last descriptor", "F_SETLK F_UNLCK",
+            "F_SETLK F_RDLCK, from F_WRLCK", "close of another descriptor, POSIX",
+            "F_OFD_SETLK F_UNLCK", "close, OFD's last descriptor", "the holder killed")
+
+
+def test_a_release_the_host_does_not_trap_wakes_the_waiter(build):
+    """Each way of freeing a lock that runs natively without a stop (an unlock or
+    downgrade through the non-waiting commands, close(2), the holder's death) wakes
+    the parked waiter at the releaser's next stop: the waiter has the lock while the
+    releaser still runs (it yields, never blocks), as natively. Before, the waiter
+    slept until every process of the host waited (2 virtual seconds of yields)."""
+    lines = [f"{release}: the waiter has the lock while the releaser runs: 1\nchild: exited 0\n"
+             + ("child: signaled SIGKILL\n" if release == "the holder killed" else "")
+             for release in RELEASES]
+    expected = "".join(lines) + ("the holder's exit: the waiter has the lock while the "
+                                 "releaser runs: 1\nchild: exited 0\nchild: exited 0\n")
+    same_as_native([build("lockwake")], expected.encode())
+
+
 def test_a_lock_wait_is_one_call_in_the_strace_log(build):
     with SimHost(strace="standard") as host:
         p = host.spawn([build("filelocks")])
