@@ -23,6 +23,7 @@ posix_locks_deadlock follows at most 10 links). OFD locks and flock have no such
 from __future__ import annotations
 
 import errno
+import fcntl as _fcntl
 import os
 import struct
 
@@ -55,9 +56,13 @@ def flock(ctx, fd, operation, *_):
 def setlkw(ctx, fd, cmd, arg, *_):
     """F_SETLKW and F_OFD_SETLKW, run as F_SETLK and F_OFD_SETLK (EACCES or EAGAIN on a
     conflict, fcntl(2))."""
+    posix = s32(cmd) == F_SETLKW
+    if not posix:
+        done = _ofd_by_host(ctx, s32(fd), arg)
+        if done is not None:
+            return done
     if _unlocks(ctx, arg):
         return Native()   # an unlock never waits: no exit stop to look at its result
-    posix = s32(cmd) == F_SETLKW
     native = Native(regs={"rsi": F_SETLK if posix else F_OFD_SETLK})
     return _gated(ctx, s32(fd), native, (errno.EACCES, errno.EAGAIN),
                   request_at=arg if posix else None)
@@ -76,6 +81,34 @@ def getlk(ctx, fd, cmd, arg, *_):
                                              0 if holder is None else holder.proc.pid))
         return result
     return Native(on_exit=translated)
+
+
+def _ofd_by_host(ctx, fd: int, address: int):
+    """F_OFD_SETLKW made by the host at the entry stop, as F_OFD_SETLK on its duplicate
+    of the descriptor: an OFD lock belongs to the open file description (fcntl(2)
+    "Open file description locks"), which the duplicate shares, and /proc/locks shows
+    its pid as -1 whoever took it. One stop, no native run (threads that lock and
+    unlock in a loop, LTP's fcntl36); a conflict parks the caller, whose retry is the
+    host's again. None: the kernel answers (a bad descriptor or address)."""
+    try:
+        request = ctx.mem.read(address, _FLOCK.size)
+        dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
+    except OSError:
+        return None
+    try:
+        _fcntl.fcntl(dup, F_OFD_SETLK, request)
+        return 0
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            return -exc.errno
+        st = os.fstat(dup)
+    finally:
+        os.close(dup)
+    where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    before = lines_of(where)
+    return Block(retry=lambda c: setlkw(c, fd, F_OFD_SETLKW, address),
+                 ready=lambda: lines_of(where) != before, ready_each_step=True,
+                 restart=True, on_interrupt=lambda _c: -errno.EINTR)
 
 
 def _unlocks(ctx, address: int) -> bool:

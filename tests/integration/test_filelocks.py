@@ -8,13 +8,14 @@ E#35); in virtual time, and in the strace log as one call "<unfinished ...>" the
 pid in the host (it gave the native pid: LTP's fcntl14 and fcntl17)."""
 from __future__ import annotations
 
+import os
 import re
 import struct
 from types import SimpleNamespace
 
 from pytest_simproc import Exited, SimHost
 from pytest_simproc.syscalls import locks
-from pytest_simproc.syscalls.outcome import Native
+from pytest_simproc.syscalls.outcome import Block, Native
 
 from .conftest import same_as_native
 
@@ -89,21 +90,53 @@ def test_a_lock_wait_is_one_call_in_the_strace_log(build):
     assert sum("F_SETLK," in line for line in lines) == 8, lines
 
 
-def test_an_unlock_through_the_waiting_commands_costs_no_exit_stop():
-    """F_UNLCK never waits: F_SETLKW and F_OFD_SETLKW asking for it run natively as
-    they are, with no exit stop to look at the result (LTP's fcntl36 unlocks with
-    F_OFD_SETLKW at every turn of its threads' loops); a lock still runs as F_SETLK or
-    F_OFD_SETLK, its result seen at the exit stop."""
+def _handled(cmd, kind, fd=3, dup=None):
+    """locks.setlkw at an entry stop, for a struct flock of ``kind`` over the whole file;
+    ``dup``: the host's duplicate of the program's descriptor (a bad one: EBADF)."""
     flock = struct.Struct("<hh4xqqi4x")
 
-    def handled(cmd, kind):
-        ctx = SimpleNamespace(task=object(), mem=SimpleNamespace(
-            read=lambda addr, size: flock.pack(kind, 0, 0, 0, 0)[:size]))
-        return locks.setlkw(ctx, 3, cmd, 0x1000)
+    def duplicate(_task, _fd):
+        if dup is None:
+            raise OSError(9, "no such descriptor")
+        return os.dup(dup)
+    ctx = SimpleNamespace(task=object(), engine=SimpleNamespace(dup_tracee_fd=duplicate),
+                          mem=SimpleNamespace(
+                              read=lambda addr, size: flock.pack(kind, 0, 0, 0, 0)[:size]))
+    return locks.setlkw(ctx, fd, cmd, 0x1000)
 
+
+def test_an_unlock_through_the_waiting_commands_costs_no_exit_stop():
+    """F_UNLCK never waits: F_SETLKW asking for it runs natively as it is, with no exit
+    stop to look at the result; a lock still runs as F_SETLK, its result seen at the
+    exit stop. (F_OFD_SETLKW is the host's, below; with a descriptor the host cannot
+    take, the kernel answers it the same way.)"""
     for cmd, nonblocking in ((locks.F_SETLKW, locks.F_SETLK),
                              (locks.F_OFD_SETLKW, locks.F_OFD_SETLK)):
-        unlock = handled(cmd, locks.F_UNLCK)
+        unlock = _handled(cmd, locks.F_UNLCK)
         assert isinstance(unlock, Native) and unlock.on_exit is None and not unlock.regs
-        lock = handled(cmd, locks.F_WRLCK)
+        lock = _handled(cmd, locks.F_WRLCK)
         assert lock.regs == {"rsi": nonblocking} and lock.on_exit is not None
+
+
+def test_an_ofd_lock_is_taken_by_the_host_at_the_entry_stop(tmp_path):
+    """F_OFD_SETLKW is answered at its entry stop by the host's F_OFD_SETLK on a
+    duplicate of the descriptor, which shares the open file description that owns the
+    lock: one stop a call and no native run (LTP's fcntl36 locks and unlocks so at
+    every turn of its threads' loops). The lock is the description's: another
+    description conflicts until it is unlocked, and the waiter parks (Block)."""
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    mine, other = os.open(path, os.O_RDWR), os.open(path, os.O_RDWR)
+    try:
+        assert _handled(locks.F_OFD_SETLKW, locks.F_WRLCK, dup=mine) == 0
+        st = os.fstat(mine)
+        where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+        assert [(kind, type_, pid) for kind, type_, pid, *_ in locks.lines_of(where)] == [
+            ("OFDLCK", "WRITE", -1)]
+        waits = _handled(locks.F_OFD_SETLKW, locks.F_WRLCK, dup=other)
+        assert isinstance(waits, Block) and waits.ready_each_step and not waits.ready()
+        assert _handled(locks.F_OFD_SETLKW, locks.F_UNLCK, dup=mine) == 0
+        assert waits.ready() and locks.lines_of(where) == []
+    finally:
+        os.close(mine)
+        os.close(other)
