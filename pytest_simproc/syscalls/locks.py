@@ -13,6 +13,11 @@ wakes the waiter at the releaser's next stop, before the releaser goes on. A
 handler interrupts the wait with EINTR, or restarts it after SA_RESTART (signal(7)
 lists both calls among the restarted ones).
 
+Two settle at the entry stop, with no exit stop (_by_host): F_OFD_SETLKW is the
+host's F_OFD_SETLK on a duplicate of the descriptor, which shares the open file
+description that owns the lock; F_SETLKW runs natively as it is when no lock
+conflicts with it, so it cannot wait.
+
 F_GETLK names the holder of a conflicting lock by its pid in the host.
 
 F_SETLKW's deadlock check is the kernel's, made on the host's waiters: the request
@@ -32,7 +37,8 @@ from .outcome import Block, Native
 from .registry import handles
 
 LOCK_SH, LOCK_EX, LOCK_NB = 1, 2, 4
-F_GETLK, F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW = 5, 6, 7, 37, 38
+F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
 F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
 _FLOCK = struct.Struct("<hh4xqqi4x")   # struct flock: type, whence, start, len, pid
 _MAX_LINKS = 10                        # fs/locks.c MAX_DEADLK_ITERATIONS
@@ -57,10 +63,9 @@ def setlkw(ctx, fd, cmd, arg, *_):
     """F_SETLKW and F_OFD_SETLKW, run as F_SETLK and F_OFD_SETLK (EACCES or EAGAIN on a
     conflict, fcntl(2))."""
     posix = s32(cmd) == F_SETLKW
-    if not posix:
-        done = _ofd_by_host(ctx, s32(fd), arg)
-        if done is not None:
-            return done
+    done = _by_host(ctx, s32(fd), arg, posix)
+    if done is not None:
+        return done
     if _unlocks(ctx, arg):
         return Native()   # an unlock never waits: no exit stop to look at its result
     native = Native(regs={"rsi": F_SETLK if posix else F_OFD_SETLK})
@@ -83,22 +88,43 @@ def getlk(ctx, fd, cmd, arg, *_):
     return Native(on_exit=translated)
 
 
-def _ofd_by_host(ctx, fd: int, address: int):
-    """F_OFD_SETLKW made by the host at the entry stop, as F_OFD_SETLK on its duplicate
-    of the descriptor: an OFD lock belongs to the open file description (fcntl(2)
-    "Open file description locks"), which the duplicate shares, and /proc/locks shows
-    its pid as -1 whoever took it. One stop, no native run (threads that lock and
-    unlock in a loop, LTP's fcntl36); a conflict parks the caller, whose retry is the
-    host's again. None: the kernel answers (a bad descriptor or address)."""
+def _by_host(ctx, fd: int, address: int, posix: bool):
+    """What the host settles at the entry stop through its duplicate of the descriptor
+    (pidfd_getfd), with no exit stop; None: the kernel answers (a bad descriptor or
+    address, or a POSIX lock that may have to wait, run as F_SETLK).
+
+    F_OFD_SETLKW: an OFD lock belongs to the open file description (fcntl(2) "Open
+    file description locks"), which the duplicate shares, and /proc/locks shows its
+    pid as -1 whoever took it: the host's F_OFD_SETLK takes or frees the program's
+    own lock, and a conflict parks the caller, whose retry is the host's again.
+    F_SETLKW: a POSIX lock is the process's, which the host cannot take for it; but
+    when no lock conflicts with the request, the call cannot wait and runs natively
+    as it is. The host's F_GETLK sees every lock but its own (the test's, in drop-in
+    mode), F_OFD_GETLK on the duplicate every lock but the description's OFD locks:
+    both free, nothing conflicts. One stop a call either way (LTP's fcntl36 locks and
+    unlocks at every turn of its threads' loops)."""
     try:
         request = ctx.mem.read(address, _FLOCK.size)
+    except OSError:
+        return None
+    kind, whence, start, length, _pid = _FLOCK.unpack(request)
+    if posix and kind == F_UNLCK:
+        return Native()   # an unlock never waits: no exit stop to look at its result
+    try:
         dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
     except OSError:
         return None
     try:
+        if posix:
+            probe = _FLOCK.pack(kind, whence, start, length, 0)   # F_OFD_GETLK: l_pid 0
+            free = all(_FLOCK.unpack(_fcntl.fcntl(dup, cmd, probe))[0] == F_UNLCK
+                       for cmd in (F_GETLK, F_OFD_GETLK))
+            return Native() if free else None
         _fcntl.fcntl(dup, F_OFD_SETLK, request)
         return 0
     except OSError as exc:
+        if posix:
+            return None
         if exc.errno not in (errno.EAGAIN, errno.EACCES):
             return -exc.errno
         st = os.fstat(dup)

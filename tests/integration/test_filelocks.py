@@ -140,3 +140,28 @@ def test_an_ofd_lock_is_taken_by_the_host_at_the_entry_stop(tmp_path):
     finally:
         os.close(mine)
         os.close(other)
+
+
+def test_a_posix_lock_nothing_conflicts_with_runs_as_it_is(tmp_path):
+    """F_SETLKW that no lock conflicts with cannot wait: it runs natively as it is,
+    with no exit stop. The host's F_GETLK and F_OFD_GETLK on its duplicate of the
+    descriptor must both find nothing: an OFD lock of another description, or a POSIX
+    lock of the host's own process (the test's, in drop-in mode, which its F_GETLK
+    does not see), send the call the way that may wait (F_SETLK, its result looked at
+    in the exit stop)."""
+    import fcntl
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    mine, other = os.open(path, os.O_RDWR), os.open(path, os.O_RDWR)
+    flock = struct.Struct("<hh4xqqi4x")
+    try:
+        free = _handled(locks.F_SETLKW, locks.F_WRLCK, dup=mine)
+        assert isinstance(free, Native) and not free.regs and free.on_exit is None
+        for take, drop in ((locks.F_OFD_SETLK, locks.F_OFD_SETLK), (fcntl.F_SETLK, fcntl.F_SETLK)):
+            fcntl.fcntl(other, take, flock.pack(locks.F_RDLCK, 0, 0, 0, 0))
+            held = _handled(locks.F_SETLKW, locks.F_WRLCK, dup=mine)
+            assert held.regs == {"rsi": locks.F_SETLK} and held.on_exit is not None
+            fcntl.fcntl(other, drop, flock.pack(locks.F_UNLCK, 0, 0, 0, 0))
+    finally:
+        os.close(mine)
+        os.close(other)
