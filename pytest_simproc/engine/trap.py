@@ -358,6 +358,7 @@ class StopLoop:
         if not self._io_waiters:
             return
         self._collect_dying()  # an exiting process's descriptors must be closed first
+        self.look_round += 1
         poller = _poll()
         owners: dict[int, list] = {}
         ready = set()
@@ -383,6 +384,7 @@ class StopLoop:
         order, whatever the machine's timing."""
         if self._dying:
             self._collect_dying()   # an exited holder's descriptors are closed first
+        self.look_round += 1
         for task, block in list(self._step_waiters.items()):
             if block.ready():
                 del self._step_waiters[task]

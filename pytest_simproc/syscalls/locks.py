@@ -131,10 +131,17 @@ def _by_host(ctx, fd: int, address: int, posix: bool):
     finally:
         os.close(dup)
     where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    return _lock_wait(ctx.engine, where, lambda c: setlkw(c, fd, F_OFD_SETLKW, address))
+
+
+def _lock_wait(engine, where: str, retry, cleanup=None) -> Block:
+    """Park the caller until the locks of ``where`` change, then ``retry``: looked at
+    after every step (a release the host does not trap wakes it at the releaser's next
+    stop), /proc/locks read once a round of the engine's looks for all its waits."""
     before = lines_of(where)
-    return Block(retry=lambda c: setlkw(c, fd, F_OFD_SETLKW, address),
-                 ready=lambda: lines_of(where) != before, ready_each_step=True,
-                 restart=True, on_interrupt=lambda _c: -errno.EINTR)
+    return Block(retry=retry, ready=lambda: _lines_now(engine, where) != before,
+                 ready_each_step=True, restart=True,
+                 on_interrupt=lambda _c: -errno.EINTR, cleanup=cleanup)
 
 
 def _unlocks(ctx, address: int) -> bool:
@@ -165,13 +172,8 @@ def _gated(ctx, fd: int, native: Native, would_wait: tuple, request_at=None) -> 
                 if _deadlocks(c, owner, request):
                     return -errno.EDEADLK
                 _posix_waiters[task] = (owner, request)
-        before = lines_of(where)
-
-        def cleanup():
-            _posix_waiters.pop(task, None)
-
-        return Block(retry=lambda _c: Native(), ready=lambda: lines_of(where) != before,
-                     ready_each_step=True, restart=True, on_interrupt=lambda _c: -errno.EINTR, cleanup=cleanup)
+        return _lock_wait(c.engine, where, lambda _c: Native(),
+                          cleanup=lambda: _posix_waiters.pop(task, None))
 
     native.on_exit = finished
     return native
@@ -206,6 +208,20 @@ def _locks():
 
 def lines_of(where: str) -> list:
     return [lock for lock in _locks() if lock[3] == where]
+
+
+# (engine, its round of looks) -> /proc/locks as read in that round
+_snapshot: tuple = (None, ())
+
+
+def _lines_now(engine, where: str) -> list:
+    """lines_of, with /proc/locks read once per round of the engine's looks at its
+    parked waits (Engine.look_round), however many lock waits it asks."""
+    global _snapshot
+    round_ = (id(engine), engine.look_round)
+    if _snapshot[0] != round_:
+        _snapshot = (round_, _locks())
+    return [lock for lock in _snapshot[1] if lock[3] == where]
 
 
 def _request(ctx, owner: int, fd: int, where: str, address: int):

@@ -90,16 +90,19 @@ def test_a_lock_wait_is_one_call_in_the_strace_log(build):
     assert sum("F_SETLK," in line for line in lines) == 8, lines
 
 
-def _handled(cmd, kind, fd=3, dup=None):
+def _handled(cmd, kind, fd=3, dup=None, engine=None):
     """locks.setlkw at an entry stop, for a struct flock of ``kind`` over the whole file;
-    ``dup``: the host's duplicate of the program's descriptor (a bad one: EBADF)."""
+    ``dup``: the host's duplicate of the program's descriptor (a bad one: EBADF);
+    ``engine``: its round of looks at parked waits (look_round)."""
     flock = struct.Struct("<hh4xqqi4x")
 
     def duplicate(_task, _fd):
         if dup is None:
             raise OSError(9, "no such descriptor")
         return os.dup(dup)
-    ctx = SimpleNamespace(task=object(), engine=SimpleNamespace(dup_tracee_fd=duplicate),
+    engine = engine or SimpleNamespace(look_round=0)
+    engine.dup_tracee_fd = duplicate
+    ctx = SimpleNamespace(task=object(), engine=engine,
                           mem=SimpleNamespace(
                               read=lambda addr, size: flock.pack(kind, 0, 0, 0, 0)[:size]))
     return locks.setlkw(ctx, fd, cmd, 0x1000)
@@ -133,9 +136,12 @@ def test_an_ofd_lock_is_taken_by_the_host_at_the_entry_stop(tmp_path):
         where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
         assert [(kind, type_, pid) for kind, type_, pid, *_ in locks.lines_of(where)] == [
             ("OFDLCK", "WRITE", -1)]
-        waits = _handled(locks.F_OFD_SETLKW, locks.F_WRLCK, dup=other)
+        engine = SimpleNamespace(look_round=1)
+        waits = _handled(locks.F_OFD_SETLKW, locks.F_WRLCK, dup=other, engine=engine)
         assert isinstance(waits, Block) and waits.ready_each_step and not waits.ready()
         assert _handled(locks.F_OFD_SETLKW, locks.F_UNLCK, dup=mine) == 0
+        assert not waits.ready()   # /proc/locks is read once a round of the engine's looks
+        engine.look_round += 1
         assert waits.ready() and locks.lines_of(where) == []
     finally:
         os.close(mine)
