@@ -183,6 +183,8 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.exit_observers: list = []
         self.before_kill = None  # callable(proc), run before a SIGKILL is carried out
         self._io_waiters: dict[Task, Block] = {}   # parked on descriptors, in order
+        self._step_waiters: dict[Task, Block] = {}   # of those, Block.ready_each_step
+        self.look_round = 0   # counts the looks at those waits (_recheck_io, _recheck_steps)
         self.futexes = FutexTable()
         self.timerfds: dict[tuple[int, int], TimerFd] = {}   # (pid, fd) -> its timerfd
         self.signalfds: dict[tuple[int, int], SignalFd] = {}

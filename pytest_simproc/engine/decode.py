@@ -167,6 +167,8 @@ class SyscallStops:
             self.sched.park(task, outcome.keys, outcome.deadline_ns)
             if outcome.io or outcome.ready is not None:
                 self._io_waiters[task] = outcome
+                if outcome.ready_each_step:
+                    self._step_waiters[task] = outcome
             if task.strace_call is not None and not task.strace_call_unfinished:
                 task.strace_call_unfinished = True
                 self.strace.syscall_unfinished(task.strace_call, self.clock.now_ns)

@@ -118,6 +118,8 @@ class StopLoop:
                     woken.wake = "timeout"
                 continue
             self._step(task)
+            if self._step_waiters:
+                self._recheck_steps()
             if task.stop == "preempt":
                 # a spinner never lets the host go idle: what the outside did to parked
                 # descriptors (a socket to the test) enters at its preemptions too
@@ -344,6 +346,7 @@ class StopLoop:
         block, ctx = task.block
         task.block = None
         self._io_waiters.pop(task, None)
+        self._step_waiters.pop(task, None)
         if block.cleanup is not None:
             block.cleanup()
         return block, ctx
@@ -355,6 +358,7 @@ class StopLoop:
         if not self._io_waiters:
             return
         self._collect_dying()  # an exiting process's descriptors must be closed first
+        self.look_round += 1
         poller = _poll()
         owners: dict[int, list] = {}
         ready = set()
@@ -373,6 +377,20 @@ class StopLoop:
             self.sched.unpark(task)
             self.sched.add(task)
             task.wake = "retry"
+
+    def _recheck_steps(self) -> None:
+        """Waits that any step may end (Block.ready_each_step) become runnable once
+        ready: at the first stop after the call that released them, in program
+        order, whatever the machine's timing."""
+        if self._dying:
+            self._collect_dying()   # an exited holder's descriptors are closed first
+        self.look_round += 1
+        for task, block in list(self._step_waiters.items()):
+            if block.ready():
+                del self._step_waiters[task]
+                self.sched.unpark(task)
+                self.sched.add(task)
+                task.wake = "retry"
 
     def _notify(self, key) -> None:
         for woken in self.sched.notify(key):

@@ -6,9 +6,17 @@ freeze the host: one process runs at a time, so the holder never gets to release
 call runs natively once without waiting (LOCK_NB added; F_SETLK or F_OFD_SETLK), so the
 kernel itself decides conflicts and takes the lock when it can. When it could not, the
 program is parked until the locks of that file change (its lines of /proc/locks,
-proc(5); the host looks when nothing else can run), and then runs the call again. A
+proc(5)), and then runs the call again. The host looks after every step while a lock
+wait is parked: a release it does not trap (flock's LOCK_UN, an F_SETLK or F_OFD_SETLK
+unlock or downgrade, close(2) of a descriptor, the holder's exit: fcntl(2), flock(2))
+wakes the waiter at the releaser's next stop, before the releaser goes on. A
 handler interrupts the wait with EINTR, or restarts it after SA_RESTART (signal(7)
 lists both calls among the restarted ones).
+
+Two settle at the entry stop, with no exit stop (_by_host): F_OFD_SETLKW is the
+host's F_OFD_SETLK on a duplicate of the descriptor, which shares the open file
+description that owns the lock; F_SETLKW runs natively as it is when no lock
+conflicts with it, so it cannot wait.
 
 F_GETLK names the holder of a conflicting lock by its pid in the host.
 
@@ -20,6 +28,7 @@ posix_locks_deadlock follows at most 10 links). OFD locks and flock have no such
 from __future__ import annotations
 
 import errno
+import fcntl as _fcntl
 import os
 import struct
 
@@ -28,7 +37,8 @@ from .outcome import Block, Native
 from .registry import handles
 
 LOCK_SH, LOCK_EX, LOCK_NB = 1, 2, 4
-F_GETLK, F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW = 5, 6, 7, 37, 38
+F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
 F_RDLCK, F_WRLCK, F_UNLCK = 0, 1, 2
 _FLOCK = struct.Struct("<hh4xqqi4x")   # struct flock: type, whence, start, len, pid
 _MAX_LINKS = 10                        # fs/locks.c MAX_DEADLK_ITERATIONS
@@ -52,9 +62,12 @@ def flock(ctx, fd, operation, *_):
 def setlkw(ctx, fd, cmd, arg, *_):
     """F_SETLKW and F_OFD_SETLKW, run as F_SETLK and F_OFD_SETLK (EACCES or EAGAIN on a
     conflict, fcntl(2))."""
+    posix = s32(cmd) == F_SETLKW
+    done = _by_host(ctx, s32(fd), arg, posix)
+    if done is not None:
+        return done
     if _unlocks(ctx, arg):
         return Native()   # an unlock never waits: no exit stop to look at its result
-    posix = s32(cmd) == F_SETLKW
     native = Native(regs={"rsi": F_SETLK if posix else F_OFD_SETLK})
     return _gated(ctx, s32(fd), native, (errno.EACCES, errno.EAGAIN),
                   request_at=arg if posix else None)
@@ -73,6 +86,62 @@ def getlk(ctx, fd, cmd, arg, *_):
                                              0 if holder is None else holder.proc.pid))
         return result
     return Native(on_exit=translated)
+
+
+def _by_host(ctx, fd: int, address: int, posix: bool):
+    """What the host settles at the entry stop through its duplicate of the descriptor
+    (pidfd_getfd), with no exit stop; None: the kernel answers (a bad descriptor or
+    address, or a POSIX lock that may have to wait, run as F_SETLK).
+
+    F_OFD_SETLKW: an OFD lock belongs to the open file description (fcntl(2) "Open
+    file description locks"), which the duplicate shares, and /proc/locks shows its
+    pid as -1 whoever took it: the host's F_OFD_SETLK takes or frees the program's
+    own lock, and a conflict parks the caller, whose retry is the host's again.
+    F_SETLKW: a POSIX lock is the process's, which the host cannot take for it; but
+    when no lock conflicts with the request, the call cannot wait and runs natively
+    as it is. The host's F_GETLK sees every lock but its own (the test's, in drop-in
+    mode), F_OFD_GETLK on the duplicate every lock but the description's OFD locks:
+    both free, nothing conflicts. One stop a call either way (LTP's fcntl36 locks and
+    unlocks at every turn of its threads' loops)."""
+    try:
+        request = ctx.mem.read(address, _FLOCK.size)
+    except OSError:
+        return None
+    kind, whence, start, length, _pid = _FLOCK.unpack(request)
+    if posix and kind == F_UNLCK:
+        return Native()   # an unlock never waits: no exit stop to look at its result
+    try:
+        dup = ctx.engine.dup_tracee_fd(ctx.task, fd)
+    except OSError:
+        return None
+    try:
+        if posix:
+            probe = _FLOCK.pack(kind, whence, start, length, 0)   # F_OFD_GETLK: l_pid 0
+            free = all(_FLOCK.unpack(_fcntl.fcntl(dup, cmd, probe))[0] == F_UNLCK
+                       for cmd in (F_GETLK, F_OFD_GETLK))
+            return Native() if free else None
+        _fcntl.fcntl(dup, F_OFD_SETLK, request)
+        return 0
+    except OSError as exc:
+        if posix:
+            return None
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            return -exc.errno
+        st = os.fstat(dup)
+    finally:
+        os.close(dup)
+    where = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    return _lock_wait(ctx.engine, where, lambda c: setlkw(c, fd, F_OFD_SETLKW, address))
+
+
+def _lock_wait(engine, where: str, retry, cleanup=None) -> Block:
+    """Park the caller until the locks of ``where`` change, then ``retry``: looked at
+    after every step (a release the host does not trap wakes it at the releaser's next
+    stop), /proc/locks read once a round of the engine's looks for all its waits."""
+    before = lines_of(where)
+    return Block(retry=retry, ready=lambda: _lines_now(engine, where) != before,
+                 ready_each_step=True, restart=True,
+                 on_interrupt=lambda _c: -errno.EINTR, cleanup=cleanup)
 
 
 def _unlocks(ctx, address: int) -> bool:
@@ -103,13 +172,8 @@ def _gated(ctx, fd: int, native: Native, would_wait: tuple, request_at=None) -> 
                 if _deadlocks(c, owner, request):
                     return -errno.EDEADLK
                 _posix_waiters[task] = (owner, request)
-        before = lines_of(where)
-
-        def cleanup():
-            _posix_waiters.pop(task, None)
-
-        return Block(retry=lambda _c: Native(), ready=lambda: lines_of(where) != before,
-                     restart=True, on_interrupt=lambda _c: -errno.EINTR, cleanup=cleanup)
+        return _lock_wait(c.engine, where, lambda _c: Native(),
+                          cleanup=lambda: _posix_waiters.pop(task, None))
 
     native.on_exit = finished
     return native
@@ -144,6 +208,20 @@ def _locks():
 
 def lines_of(where: str) -> list:
     return [lock for lock in _locks() if lock[3] == where]
+
+
+# (engine, its round of looks) -> /proc/locks as read in that round
+_snapshot: tuple = (None, ())
+
+
+def _lines_now(engine, where: str) -> list:
+    """lines_of, with /proc/locks read once per round of the engine's looks at its
+    parked waits (Engine.look_round), however many lock waits it asks."""
+    global _snapshot
+    round_ = (id(engine), engine.look_round)
+    if _snapshot[0] != round_:
+        _snapshot = (round_, _locks())
+    return [lock for lock in _snapshot[1] if lock[3] == where]
 
 
 def _request(ctx, owner: int, fd: int, where: str, address: int):

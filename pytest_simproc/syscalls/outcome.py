@@ -60,6 +60,10 @@ class Block:
     # a wait no descriptor can signal (a full Unix listener): asked when the host
     # re-polls descriptors, True ends the wait
     ready: Callable[[], bool] | None = None
+    # ``ready`` asked after every step of the host too: the wait may end by a call the
+    # host does not trap (a file lock's unlock, close(2), a holder's exit), and then
+    # ends at the first stop after it, in program order
+    ready_each_step: bool = False
     # epoll_wait: the targets its instance watches with EPOLLEXCLUSIVE, through which
     # one waiter per wake-up is woken (kernel/epollwake.py)
     exclusive: frozenset = frozenset()

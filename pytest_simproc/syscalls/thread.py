@@ -33,7 +33,7 @@ _PI_OPS = {FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI, FUTEX_WAIT_REQUEUE_
            FUTEX_CMP_REQUEUE_PI, FUTEX_LOCK_PI2, FUTEX_FD}
 
 
-def futex_key(task, addr: int, private: bool) -> tuple:
+def futex_key(task, addr: int, private: bool, mapping=None) -> tuple:
     """What identifies the futex word at ``addr`` for ``task``: waiters and wakers meet
     on equal keys.
 
@@ -45,45 +45,54 @@ def futex_key(task, addr: int, private: bool) -> tuple:
     the word's offset in it: (device, inode, offset). A FUTEX_PRIVATE_FLAG operation
     ("process-private and not shared with another process"), or a word in a private
     mapping, is keyed by (process, address), which is all threads need; private
-    operations never read the memory map.
+    operations never read the memory map. ``mapping``: the one at ``addr``, when the
+    caller has looked it up already (_get_key).
     """
     if not private:
-        mapping = mapping_at(task.native, addr)
-        if mapping is None and task.native != task.tgid_native:
-            mapping = mapping_at(task.tgid_native, addr)  # the calling thread is gone
+        if mapping is None:
+            mapping = _mapping_of(task, addr)
         if mapping is not None and mapping.shared:
             return ("shared", mapping.device, mapping.inode,
                     mapping.offset + addr - mapping.start)
     return ("private", task.proc.pid, addr)
 
 
+def _mapping_of(task, addr: int):
+    """The mapping of ``task``'s memory that holds ``addr`` (/proc/TID/maps), or None."""
+    mapping = mapping_at(task.native, addr)
+    if mapping is None and task.native != task.tgid_native:
+        mapping = mapping_at(task.tgid_native, addr)  # the calling thread is gone
+    return mapping
+
+
 def _word(ctx, addr: int) -> int:
     return struct.unpack("<I", ctx.mem.read(addr, 4))[0]
 
 
-def _key_error(ctx, addr: int, private: bool, write: bool = False) -> int:
-    """What the kernel's get_futex_key gives a futex word's address: EINVAL when it is
-    not 4-byte aligned, EFAULT outside user space and, for a shared futex, when no page
-    the program could read (or write, for ``write``) is mapped there; else 0."""
+def _get_key(ctx, addr: int, private: bool, write: bool = False):
+    """The kernel's get_futex_key: the word's key (futex_key), or, as a negative errno,
+    EINVAL when the address is not 4-byte aligned, EFAULT outside user space and, for a
+    shared futex, when no page the program could read (or write, for ``write``) is
+    mapped there. One look at the memory map serves the check and the key."""
     if addr % 4:
         return -errno.EINVAL
     if not in_user_space(addr, 4):
         return -errno.EFAULT
     if private:
-        return 0
+        return futex_key(ctx.task, addr, True)
     try:
         ctx.mem.read(addr, 4)
     except OSError:
         return -errno.EFAULT
     # the mapping's permissions, not a write of the word back: a process outside the
     # host sharing it (the test's sem_post) may change it between the two
-    mapping = mapping_at(ctx.task.native, addr)
+    mapping = _mapping_of(ctx.task, addr)
     if mapping is not None and not mapping.writable:
         # read-only: refused for a write, and for anonymous memory, which "will never
         # change and thus doesn't make sense for futex operations" (the kernel's words)
         if write or not mapping.inode:
             return -errno.EFAULT
-    return 0
+    return futex_key(ctx.task, addr, False, mapping)
 
 
 def _timeout(ctx, ptr: int, absolute: bool, realtime: bool = False):
@@ -102,14 +111,13 @@ def _wait(ctx, addr, private, expected, deadline, bitset, realtime_at=None):
     ``realtime_at``: its timeout is this CLOCK_REALTIME time (FUTEX_CLOCK_REALTIME)."""
     if not bitset:
         return -errno.EINVAL
-    error = _key_error(ctx, addr, private)
-    if error:
-        return error
+    key = _get_key(ctx, addr, private)
+    if type(key) is int:
+        return key
     if _word(ctx, addr) != expected:
         return -errno.EAGAIN
     if deadline is not None and deadline <= ctx.now_ns:
         return -errno.ETIMEDOUT
-    key = futex_key(ctx.task, addr, private)
     ctx.engine.futexes.wait(key, ctx.task, bitset)
     return _queued(ctx, deadline, realtime_at, word=(addr, expected) if key[0] == "shared"
                    else None)
@@ -182,9 +190,6 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
     futexes = ctx.engine.futexes
     private = bool(op & FUTEX_PRIVATE_FLAG)
 
-    def key(word_addr):
-        return futex_key(ctx.task, word_addr, private)
-
     deadline = None
     if cmd in _WAITS_WITH_TIMEOUT:
         deadline = _timeout(ctx, timeout_or_val2, absolute=cmd != FUTEX_WAIT,
@@ -204,24 +209,32 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
         return _wait(ctx, addr, private, val, deadline, val3, realtime_at)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
         bitset = val3 if cmd == FUTEX_WAKE_BITSET else FUTEX_BITSET_MATCH_ANY
-        error = -errno.EINVAL if not bitset else _key_error(ctx, addr, private)
-        return error or _wake(ctx, futexes.wake(key(addr), val, bitset))
+        if not bitset:
+            return -errno.EINVAL
+        key = _get_key(ctx, addr, private)
+        return key if type(key) is int else _wake(ctx, futexes.wake(key, val, bitset))
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         nr_wake, nr_requeue = s32(val), s32(timeout_or_val2)
         if nr_wake < 0 or nr_requeue < 0:
             return -errno.EINVAL
-        error = _key_error(ctx, addr, private) or _key_error(ctx, addr2, private)
-        if error:
-            return error
+        key = _get_key(ctx, addr, private)
+        if type(key) is int:
+            return key
+        key2 = _get_key(ctx, addr2, private)
+        if type(key2) is int:
+            return key2
         if cmd == FUTEX_CMP_REQUEUE and _word(ctx, addr) != val3:
             return -errno.EAGAIN
-        woken, moved = futexes.requeue(key(addr), key(addr2), nr_wake, nr_requeue)
+        woken, moved = futexes.requeue(key, key2, nr_wake, nr_requeue)
         _wake(ctx, woken)
         return len(woken) + (len(moved) if cmd == FUTEX_CMP_REQUEUE else 0)
     if cmd == FUTEX_WAKE_OP:
-        error = _key_error(ctx, addr, private) or _key_error(ctx, addr2, private, write=True)
-        if error:
-            return error
+        key = _get_key(ctx, addr, private)
+        if type(key) is int:
+            return key
+        key2 = _get_key(ctx, addr2, private, write=True)
+        if type(key2) is int:
+            return key2
         encoded = val3
         shift_arg, op_code = encoded >> 31 & 1, encoded >> 28 & 7
         cmp_code = encoded >> 24 & 15
@@ -232,9 +245,9 @@ def futex(ctx, addr, op, val, timeout_or_val2, addr2, val3, *_):
             return -errno.ENOSYS
         old = _word(ctx, addr2)
         ctx.mem.write(addr2, struct.pack("<I", _WAKE_OPS[op_code](old, oparg) & 0xFFFFFFFF))
-        count = _wake(ctx, futexes.wake(key(addr), val))
+        count = _wake(ctx, futexes.wake(key, val))
         if _WAKE_CMPS[cmp_code](s32(old), cmparg):
-            count += _wake(ctx, futexes.wake(key(addr2), u32(timeout_or_val2)))
+            count += _wake(ctx, futexes.wake(key2, u32(timeout_or_val2)))
         return count
     return -errno.ENOSYS
 
@@ -272,17 +285,18 @@ def futex_waitv(ctx, waiters, nr_futexes, flags, timeout_ptr, clock_id, *_):
                 word_flags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32 or val >> 32:
             return -errno.EINVAL
         words.append((uaddr, val, bool(word_flags & FUTEX2_PRIVATE)))
+    keys = []
     for uaddr, _val, private in words:
-        error = _key_error(ctx, uaddr, private)
-        if error:
-            return error
+        key = _get_key(ctx, uaddr, private)
+        if type(key) is int:
+            return key
+        keys.append(key)
     for uaddr, val, _private in words:
         if _word(ctx, uaddr) != val:
             return -errno.EAGAIN
     if deadline is not None and deadline <= ctx.now_ns:
         return -errno.ETIMEDOUT
-    ctx.engine.futexes.wait_vector([futex_key(ctx.task, uaddr, private)
-                                    for uaddr, _val, private in words], ctx.task)
+    ctx.engine.futexes.wait_vector(keys, ctx.task)
     return _queued(ctx, deadline, realtime_at, restart=True)
 
 

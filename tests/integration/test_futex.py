@@ -192,3 +192,22 @@ def test_futex_waitv(build):
     futex_waitv02 and futex_waitv03). Now it waits in the host's futex queues: the
     wake of any of its words returns that word's index."""
     same_as_native([build("futex_waitv")], FUTEX_WAITV)
+
+
+def test_a_shared_futex_call_reads_the_memory_map_once_a_word(build, monkeypatch):
+    """get_futex_key's checks (the mapping's permissions) and the word's key (the file
+    and offset mapped there) come from one look at /proc/TID/maps: a shared FUTEX_WAIT
+    or FUTEX_WAKE read it twice. The ping-pong's futex calls, each on one shared word,
+    read it once each."""
+    from pytest_simproc.syscalls import thread
+    looks = []
+    real = thread.mapping_at
+    monkeypatch.setattr(thread, "mapping_at",
+                        lambda tid, addr: looks.append(addr) or real(tid, addr))
+    status, out, _now, strace = run_shared_futex(build("shared_futex"))
+    assert (status, out) == (Exited(0), expected_shared_futex_output())
+    calls = [line for line in strace if re.search(r"\bfutex\(", line)]
+    shared = [line for line in calls if not re.search(r"futex\(\S+, FUTEX_\w+_PRIVATE", line)]
+    assert all(re.search(r"futex\(\S+, FUTEX_(WAIT|WAKE)(_BITSET)?\b", line)
+               for line in shared), shared
+    assert len(shared) >= 400 and len(looks) == len(shared), (len(looks), len(shared))
