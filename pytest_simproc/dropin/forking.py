@@ -46,7 +46,7 @@ from ..kernel.sigstate import SigAction
 from ..syscalls.tty import native_terminal
 from ..trace.openfiles import holds
 from ..trace.spawn import ADDR_NO_RANDOMIZE
-from . import sockets, threadwait
+from . import childvdso, sockets, threadwait
 from .routing import (_in_host_thread, _real_fdopen, _real_fork, _real_forkpty, _real_getpid,
                       _real_read, _real_waitpid, _real_write, active_session, fd_ready,
                       set_active)
@@ -204,6 +204,7 @@ def _after_in_child() -> None:
     os.close(go_r)
     if not joined:
         return  # the parent could not enter us into the host: we run natively
+    childvdso.trap_clock_reads()
     host._engine._filter.install()
     _virtual_clocks()
     # the test's record of earlier hosts' pids is its own view: here every pid is
