@@ -14,7 +14,11 @@ virtual (the vDSO of a forked pytest still answers with the machine's time, so t
 the kernel with plain system calls, which the filter traps).
 
 ``fork_exec`` is Popen's and posix_spawn's fork: it returns once the child has exec'd, or
-raises the error the child met before it could, as they do natively.
+raises the error the child met before it could, as they do natively. Natively their fork
+runs no ``os.register_at_fork`` hook (_posixsubprocess runs them only for a preexec_fn,
+posix_spawn never): so here the suite's hooks sit that fork out, and only the plugin's
+own run (a library's before-hook may wait for a thread that waits for the test:
+filelock's, while a spawn Process starts).
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ from ..kernel.sigstate import SigAction
 from ..syscalls.tty import native_terminal
 from ..trace.openfiles import holds
 from ..trace.spawn import ADDR_NO_RANDOMIZE
-from . import sockets, threadwait
+from . import childvdso, sockets, threadwait
 from .routing import (_in_host_thread, _real_fdopen, _real_fork, _real_forkpty, _real_getpid,
                       _real_read, _real_waitpid, _real_write, active_session, fd_ready,
                       set_active)
@@ -200,6 +204,7 @@ def _after_in_child() -> None:
     os.close(go_r)
     if not joined:
         return  # the parent could not enter us into the host: we run natively
+    childvdso.trap_clock_reads()
     host._engine._filter.install()
     _virtual_clocks()
     # the test's record of earlier hosts' pids is its own view: here every pid is
@@ -622,18 +627,20 @@ class ChildFailed(Exception):
         self.kind, self.code = kind, code
 
 
-def fork_exec(session, child_steps, exit_code: int = 255) -> ForkedChild:
+def fork_exec(session, child_steps, exit_code: int = 255, *,
+              suite_hooks: bool = False) -> ForkedChild:
     """Fork a child that joins the host and runs ``child_steps(errpipe)``, which ends in an
     exec; return once it has exec'd (its errpipe closed at exec), as Popen and
     posix_spawn return. An OSError it met is raised here as ChildFailed (the child then
     ended with ``exit_code`` and the test does not wait for it); ``child_steps`` marks
-    where with ``kind`` on the error, "noexec" if it did not."""
+    where with ``kind`` on the error, "noexec" if it did not. The suite's at-fork hooks
+    run only with ``suite_hooks`` (a Popen's preexec_fn)."""
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
     if write_end < 3:  # the test closed its 0, 1 or 2: keep it off the child's dup2s
         write_end, low = fcntl.fcntl(write_end, fcntl.F_DUPFD_CLOEXEC, 3), write_end
         os.close(low)
     try:
-        native = _real_fork()
+        native = _real_fork() if suite_hooks else _fork_own_hooks()
         if native == 0:
             _run_child(child_steps, write_end, exit_code)
         os.close(write_end)
@@ -668,6 +675,49 @@ def fork_exec(session, child_steps, exit_code: int = 255) -> ForkedChild:
         kind, code = pickle.loads(bytes(report))
         raise ChildFailed(kind, code)
     return record
+
+
+class _SitOut:
+    """A hook the suite registered with ``os.register_at_fork``, in the interpreter's
+    list while a ``fork_exec`` forks: it runs for the forks of other threads only."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook):
+        self.hook = hook
+
+    def __call__(self):
+        if not getattr(_own_hooks_only, "on", False):
+            self.hook()
+
+
+_own_hooks_only = threading.local()
+_hook_lists: list = []
+
+
+def _fork_own_hooks() -> int:
+    """os.fork running the plugin's at-fork hooks and none of the suite's (nor the
+    standard library's: natively none run). The interpreter keeps the hooks in three
+    lists no Python name reaches; garbage collection's referrers of this module's
+    hooks find them (once), and the others are wrapped in place for this fork."""
+    if not _hook_lists:
+        for hook in (_before, _after_in_parent, _after_in_child):
+            _hook_lists.extend(r for r in gc.get_referrers(hook)
+                               if type(r) is list and hook in r)
+    # element by element: another thread may register a hook meanwhile
+    for hooks in _hook_lists:
+        for i, hook in enumerate(hooks):
+            if not (getattr(hook, "__module__", None) or "").startswith("pytest_simproc"):
+                hooks[i] = _SitOut(hook)
+    _own_hooks_only.on = True
+    try:
+        return _real_fork()
+    finally:
+        _own_hooks_only.on = False
+        for hooks in _hook_lists:
+            for i, hook in enumerate(hooks):
+                if type(hook) is _SitOut:
+                    hooks[i] = hook.hook
 
 
 def _run_child(child_steps, write_end: int, exit_code: int) -> None:

@@ -631,7 +631,8 @@ def spawn_forked(session, popen: SimPopen, stdin) -> None:
         with session._lock, std_sources_above(fds) as fds:
             try:
                 record = fork_exec(session, lambda errpipe: _popen_child(
-                    popen, fds, errpipe, candidates, env))
+                    popen, fds, errpipe, candidates, env),
+                    suite_hooks=popen._child["preexec_fn"] is not None)
             except ChildFailed as exc:
                 for path in paths:
                     os.unlink(path)

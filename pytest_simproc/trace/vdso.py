@@ -365,14 +365,15 @@ def _function(elf: bytes, name: str) -> bytes:
 
 
 @functools.lru_cache(maxsize=8)  # the same image for every host of the process
-def _symbol(elf: bytes, name: str) -> tuple[int, int]:
-    """(address, size) of symbol ``name`` in ``elf``'s .symtab."""
+def _symbol(elf: bytes, name: str, table: int = 2) -> tuple[int, int]:
+    """(address, size) of symbol ``name`` in ``elf``'s .symtab (``table``: the section
+    type, SHT_SYMTAB; 11 for .dynsym)."""
     shoff, = struct.unpack_from("<Q", elf, 40)
     shentsize, shnum = struct.unpack_from("<HH", elf, 58)
     sections = [struct.unpack_from("<IIQQQQII", elf, shoff + i * shentsize)
                 for i in range(shnum)]
     for _, sh_type, _, _, offset, size, link, _ in sections:
-        if sh_type != 2:  # SHT_SYMTAB
+        if sh_type != table:
             continue
         strings = sections[link][4]
         for at in range(offset, offset + size, 24):
@@ -381,6 +382,18 @@ def _symbol(elf: bytes, name: str) -> tuple[int, int]:
             if elf[strings + st_name:end] == name.encode():
                 return value, length
     raise LookupError(name)
+
+
+def _dynamic_symbol(elf: bytes, name: str) -> tuple[int, int]:
+    """(offset from the load address, size) of ``name`` in a loaded shared object's
+    .dynsym (the machine's vDSO: stripped of .symtab), ``elf`` its mapped bytes."""
+    phoff, = struct.unpack_from("<Q", elf, 32)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 54)
+    loads = [struct.unpack_from("<IIQQ", elf, phoff + i * phentsize)[3]
+             for i in range(phnum)
+             if struct.unpack_from("<I", elf, phoff + i * phentsize)[0] == 1]  # PT_LOAD
+    value, size = _symbol(elf, name, 11)
+    return value - min(loads, default=0), size
 
 
 def write_offsets(mem, image_at: int, page: ClockPage, monotonic_ns: int,
