@@ -86,9 +86,10 @@ def install(api) -> None:
             self.ignore, self.real_asyncio = own_ignore, real_asyncio
         # whose reads are real: the test's list (the fakes' delegations are clock.py's)
         api.ignore_lists[-1] = own_ignore
-        # the modules imported meanwhile keep their fakes at the stop: freezegun's
-        # real functions are the session's (clock._host_reals)
-        self.reals = {}
+        # the modules imported meanwhile keep the clock functions' fakes at the stop
+        # (freezegun's real functions are the session's, clock._host_reals) and get
+        # the real classes back, which read the session's clock (realnow.py)
+        self.reals = {id(api.FakeDatetime): api.real_datetime, id(api.FakeDate): api.real_date}
         return factory
 
     def own_stop(self):
