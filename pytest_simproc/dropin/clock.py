@@ -124,8 +124,8 @@ class _DatetimeModule(types.ModuleType):
     freezegun puts its FakeDatetime and FakeDate in the module, so that Python code's
     ``datetime.datetime.now()`` is frozen. That is what a freezer of the test's own
     shows: Python code that names the attribute then gets what the module holds. Any
-    other read, and every read while no freezer of the test's own is started, gets
-    the real class, as natively: the session's clock is read by the real class's
+    other read gets the real class, and the module holds it while no freezer of the
+    test's own is started, as natively: the session's clock is read by the real class's
     ``now`` (realnow.py), time-machine refuses to travel while the class is
     freezegun's (timemachine.py), and compiled code that looks the class up by name
     at its first use and keeps it (cryptography's Rust bindings: certificate dates must
@@ -134,11 +134,12 @@ class _DatetimeModule(types.ModuleType):
 
 
 def _class_attribute(name: str, real) -> property:
-    """The module's attribute ``name``: what it holds for a named read under a
-    freezer of the test's own, else ``real``."""
+    """The module's attribute ``name``: what it holds for a named read, else ``real``.
+    It holds the real class but under a freezer of the test's own (the dormant
+    freezer's start put it back) or a suite's own ``monkeypatch.setattr``."""
     def held(module):
         value = module.__dict__[name]
-        if value is real or not _named_read(sys._getframe(1)) or not _own_freezer():
+        if value is real or not _named_read(sys._getframe(1)):
             return real
         return value
 
@@ -186,6 +187,7 @@ class _Dormant:
         api.ignore_lists[-1] = ("",)   # every module: the real time
         if type(_datetime) is types.ModuleType:
             _datetime.__class__ = _DatetimeModule
+        _datetime.datetime, _datetime.date = api.real_datetime, api.real_date
         cls._freeze = freeze
         from freezegun.config import settings
         cls.ignore = tuple(_FREEZEGUN_IGNORE) + tuple(settings.default_ignore_list)
@@ -297,14 +299,6 @@ def session_clock(stack) -> VirtualClock | None:
         if isinstance(factory, VirtualClock):
             return factory
     return ownfreezer.session_clock_hidden()   # while a test's freezer starts or stops
-
-
-def _own_freezer() -> bool:
-    """A freezer of the test's own is started (freezegun's freeze_time)."""
-    api = sys.modules.get("freezegun.api")
-    return api is not None and any(
-        not isinstance(factory, VirtualClock) and factory is not _Dormant.factory
-        for factory in api.freeze_factories)
 
 
 @_transparent

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
-import datetime as _datetime
 import time
 import uuid
 
@@ -60,11 +59,11 @@ def _session_hidden(api, keep: int):
 
 
 def _module_state() -> list:
-    """What freezegun's last stop resets: (object, name, value) with the session on."""
+    """What freezegun's last stop resets to the machine's functions: (object, name,
+    value) with the session on."""
     state = [(time, name, time.__dict__[name]) for name in _TIME_NAMES if name in time.__dict__]
     state += [(uuid, name, uuid.__dict__[name]) for name in _UUID_NAMES if name in uuid.__dict__]
-    state += [(_datetime, name, _datetime.__dict__[name]) for name in ("datetime", "date")]
-    return state
+    return state   # datetime's classes: the real ones, which its stop puts back
 
 
 def install(api) -> None:

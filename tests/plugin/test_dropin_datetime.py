@@ -128,6 +128,20 @@ THE_REAL_CLASS_UNTIL_A_FREEZER = """
         assert datetime.datetime is real and datetime.datetime.max.__class__ is real
         assert abs(real.now().timestamp() - time.time()) < 60
         host_check(pid)
+
+    class Y2K(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2000, 1, 1, tzinfo=tz)
+
+    def test_a_monkeypatched_class_is_seen(monkeypatch):
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        monkeypatch.setattr(datetime, "datetime", Y2K)
+        assert datetime.datetime is Y2K and datetime.datetime.now().year == 2000
+        monkeypatch.undo()
+        assert datetime.datetime.now().__class__ is datetime.datetime
+        host_check(pid)
 """
 
 
@@ -136,4 +150,4 @@ def test_the_class_is_freezeguns_only_under_the_tests_own_freezer(pytester, args
     """freezegun's own suite (test_start_and_stop_works, test_min_and_max): the session's
     clock put FakeDatetime in the ``datetime`` module and in every module that imported
     the class for the whole test; the real class's ``now`` reads the test's clock now."""
-    run_checked(pytester, THE_REAL_CLASS_UNTIL_A_FREEZER, args, passed=1)
+    run_checked(pytester, THE_REAL_CLASS_UNTIL_A_FREEZER, args, passed=2)
