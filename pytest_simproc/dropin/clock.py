@@ -511,8 +511,11 @@ class VirtualClock:
                         del entries[i]
         finally:
             api.call_stack_inspection_limit = self._stack_limit
-            if not any(isinstance(factory, VirtualClock) for factory in api.freeze_factories):
-                realnow.uninstall()
+            for factory in api.freeze_factories:
+                if isinstance(factory, VirtualClock):
+                    break
+            else:
+                realnow.uninstall()   # the last session's clock
             if not _Dormant.persist:
                 _Dormant.stop()
 

@@ -34,7 +34,7 @@ _ORIGINALS = {name: _DICT[name] for name in ("now", "utcnow")}
 _type_modified = ctypes.pythonapi.PyType_Modified
 _type_modified.argtypes = [ctypes.py_object]
 _type_modified.restype = None
-_time_machine_checked = False
+_installed_once = False
 
 
 def _session_ns() -> int | None:
@@ -63,11 +63,13 @@ def _utcnow(cls, *args, **kwargs):
 _FAKES = {"now": classmethod(_now), "utcnow": classmethod(_utcnow)}
 
 
-def _import_time_machine() -> None:
-    global _time_machine_checked
-    if _time_machine_checked:
+def _first_install() -> None:
+    """The fakes' frames are not the reader's; time-machine's C module is imported."""
+    global _installed_once
+    if _installed_once:
         return
-    _time_machine_checked = True
+    _installed_once = True
+    _clock._TRANSPARENT.update(fake.__code__ for fake in (_now, _utcnow, _session_ns))
     if "_time_machine" not in sys.modules and importlib.util.find_spec("_time_machine"):
         try:
             import _time_machine  # noqa: F401
@@ -79,8 +81,7 @@ def install() -> None:
     """A session's clock exists: the class's methods read it."""
     if _DICT.get("now") is _FAKES["now"]:
         return
-    _import_time_machine()
-    _clock._TRANSPARENT.update(fake.__code__ for fake in (_now, _utcnow, _session_ns))
+    _first_install()
     _DICT.update(_FAKES)
     _type_modified(_CLASS)
 
