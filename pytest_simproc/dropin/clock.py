@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import copyreg
 import datetime as _datetime
 import dis
 import errno
@@ -44,7 +45,7 @@ import sys
 import time
 import types
 
-from . import ownfreezer, timemachine
+from . import ownfreezer, realnow, timemachine
 from .routing import _real_localtime, active_session
 from .threadwait import _MACHINERY, library_module
 
@@ -63,11 +64,14 @@ def _api():
 
 
 def clock_fakes() -> list[tuple[object, object]]:
-    """(real, fake) of every clock object freezegun replaces where a module imported
-    it by name (its start() does the same for the modules it walks)."""
+    """(real, fake) of every clock function freezegun replaces where a module imported
+    it by name (its start() does the same for the modules it walks). Not its classes:
+    a module keeps the real ``datetime`` and ``date`` while no freezer of the test's
+    own is started, whose ``now`` reads the session's clock (realnow.py)."""
     api = _api()
     return [(_original(api, real), getattr(api, fake)) for real, fake in _PAIRS
-            if getattr(api, real, None) is not None and hasattr(api, fake)]
+            if getattr(api, real, None) is not None and hasattr(api, fake)
+            and not isinstance(getattr(api, fake), type)]
 
 
 _PAIRS = [("real_date", "FakeDate"), ("real_datetime", "FakeDatetime"),
@@ -118,30 +122,24 @@ class _DatetimeModule(types.ModuleType):
     """What the ``datetime`` module is while the dormant freezer runs (its class).
 
     freezegun puts its FakeDatetime and FakeDate in the module, so that Python code's
-    ``datetime.datetime.now()`` is frozen. Compiled code that looks the class up by name
+    ``datetime.datetime.now()`` is frozen. That is what a freezer of the test's own
+    shows: Python code that names the attribute then gets what the module holds. Any
+    other read gets the real class, and the module holds it while no freezer of the
+    test's own is started, as natively: the session's clock is read by the real class's
+    ``now`` (realnow.py), time-machine refuses to travel while the class is
+    freezegun's (timemachine.py), and compiled code that looks the class up by name
     at its first use and keeps it (cryptography's Rust bindings: certificate dates must
-    be of that type) got FakeDatetime when that first use came in a drop-in test, and
-    then rejected every real datetime, such as trustme's made at its import, for the
-    rest of the run (natively that code only ever sees the real class). So Python code
-    that names the attribute gets what the module holds, and any other read (compiled
-    code's, ``getattr``'s) the real class, as it would without freezegun."""
-
-
-# modules whose named reads of datetime.datetime get the real class while no freezer
-# of the test's own is started: time-machine refuses to travel while the class is
-# freezegun's (timemachine.py)
-_REAL_CLASS_READERS = frozenset({"time_machine"})
+    be of that type) would reject every real datetime for the rest of the run, such
+    as trustme's made at its import, had it got FakeDatetime."""
 
 
 def _class_attribute(name: str, real) -> property:
-    """The module's attribute ``name``: what it holds for a named read, else ``real``."""
+    """The module's attribute ``name``: what it holds for a named read, else ``real``.
+    It holds the real class but under a freezer of the test's own (the dormant
+    freezer's start put it back) or a suite's own ``monkeypatch.setattr``."""
     def held(module):
         value = module.__dict__[name]
-        frame = sys._getframe(1)
-        if not _named_read(frame):
-            return real
-        if (value is not real and frame.f_globals.get("__name__") in _REAL_CLASS_READERS
-                and not _own_freezer()):
+        if value is real or not _named_read(sys._getframe(1)):
             return real
         return value
 
@@ -180,11 +178,16 @@ class _Dormant:
         _restore_freezegun()
         _host_reads(api)   # before the start, which puts them in time
         cls.factory = freeze.start()
+        # a real datetime pickles as itself while no freezer of the test's own is on
+        # (ownfreezer.py: that one's start puts freezegun's pickling in, its stop out)
+        for klass in (api.real_datetime, api.real_date):
+            copyreg.dispatch_table.pop(klass, None)
         _keep_own_loop_clocks(freeze)
         replace_in_freezegun(api, reads=False)
         api.ignore_lists[-1] = ("",)   # every module: the real time
         if type(_datetime) is types.ModuleType:
             _datetime.__class__ = _DatetimeModule
+        _datetime.datetime, _datetime.date = api.real_datetime, api.real_date
         cls._freeze = freeze
         from freezegun.config import settings
         cls.ignore = tuple(_FREEZEGUN_IGNORE) + tuple(settings.default_ignore_list)
@@ -195,6 +198,9 @@ class _Dormant:
         if freeze is not None:
             freeze.modules_at_start = set(sys.modules)  # none to put back (see above)
             _restore_freezegun()   # before the stop, which puts the real_* functions back
+            api = _api()
+            copyreg.dispatch_table.setdefault(api.real_datetime, api.pickle_fake_datetime)
+            copyreg.dispatch_table.setdefault(api.real_date, api.pickle_fake_date)
             freeze.stop()
             timemachine.uninstall()
             if type(_datetime) is _DatetimeModule:
@@ -295,14 +301,6 @@ def session_clock(stack) -> VirtualClock | None:
     return ownfreezer.session_clock_hidden()   # while a test's freezer starts or stops
 
 
-def _own_freezer() -> bool:
-    """A freezer of the test's own is started (freezegun's freeze_time)."""
-    api = sys.modules.get("freezegun.api")
-    return api is not None and any(
-        not isinstance(factory, VirtualClock) and factory is not _Dormant.factory
-        for factory in api.freeze_factories)
-
-
 @_transparent
 def wall_clock_ns(clock_id: int, depth: int = 1) -> int | None:
     """What ``time.clock_gettime_ns(clock_id)`` reads to the frame ``depth`` up (1:
@@ -394,6 +392,7 @@ class VirtualClock:
         _Dormant.ensure(api)
         _SinceBoot.install(api)
         timemachine.install()
+        realnow.install()
         # the host's boot as a date: the monotonic clocks count from it; it moves with
         # the date when the realtime clock is set (offset_ns), so they never jump
         self.boot_ns = boot_ns
@@ -512,6 +511,11 @@ class VirtualClock:
                         del entries[i]
         finally:
             api.call_stack_inspection_limit = self._stack_limit
+            for factory in api.freeze_factories:
+                if isinstance(factory, VirtualClock):
+                    break
+            else:
+                realnow.uninstall()   # the last session's clock
             if not _Dormant.persist:
                 _Dormant.stop()
 

@@ -14,6 +14,9 @@ Who holds a lock is not asked: /proc/locks names a flock by the process that too
 thread of the test waits as its socket calls do (``DropinSession.block``).
 
 The programs' own waits for locks the test holds are the host's (syscalls/locks.py).
+Until the host exists no program can hold a lock, so the fakes are installed only
+from then to the test's end (patches.py's ``_HOSTED``): ``fcntl.lockf`` is the real
+function for a test that starts no program, as a suite that compares it expects.
 """
 from __future__ import annotations
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
-import datetime as _datetime
 import time
 import uuid
 
@@ -60,11 +59,11 @@ def _session_hidden(api, keep: int):
 
 
 def _module_state() -> list:
-    """What freezegun's last stop resets: (object, name, value) with the session on."""
+    """What freezegun's last stop resets to the machine's functions: (object, name,
+    value) with the session on."""
     state = [(time, name, time.__dict__[name]) for name in _TIME_NAMES if name in time.__dict__]
     state += [(uuid, name, uuid.__dict__[name]) for name in _UUID_NAMES if name in uuid.__dict__]
-    state += [(_datetime, name, _datetime.__dict__[name]) for name in ("datetime", "date")]
-    return state
+    return state   # datetime's classes: the real ones, which its stop puts back
 
 
 def install(api) -> None:
@@ -86,9 +85,10 @@ def install(api) -> None:
             self.ignore, self.real_asyncio = own_ignore, real_asyncio
         # whose reads are real: the test's list (the fakes' delegations are clock.py's)
         api.ignore_lists[-1] = own_ignore
-        # the modules imported meanwhile keep their fakes at the stop: freezegun's
-        # real functions are the session's (clock._host_reals)
-        self.reals = {}
+        # the modules imported meanwhile keep the clock functions' fakes at the stop
+        # (freezegun's real functions are the session's, clock._host_reals) and get
+        # the real classes back, which read the session's clock (realnow.py)
+        self.reals = {id(api.FakeDatetime): api.real_datetime, id(api.FakeDate): api.real_date}
         return factory
 
     def own_stop(self):

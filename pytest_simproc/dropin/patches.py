@@ -146,6 +146,9 @@ class Patches:
     _tables: dict = {}   # (process fakes apply, clock fakes apply) -> the id(real) -> fake
     _reals: dict[int, object] = {}   # id(fake) -> real
     _class_fakes: dict[int, list] = {}   # id(real class) -> its (attribute, fake) pairs
+    # the modules that imported a function of _HOSTED by name: (module, attribute)
+    _holders: dict[tuple[int, str], tuple[object, str]] = {}
+    _hosted_undo: list[tuple[object, str, object]] = []
 
     def __init__(self):
         self._policy = None   # the loop policy this session replaced (aio.py)
@@ -192,8 +195,14 @@ class Patches:
         self._policy = (asyncio.events._event_loop_policy,)
         if not uvwait.follows_host(self._policy[0]):
             asyncio.events._event_loop_policy = None
-        # `from subprocess import Popen`, `from time import sleep`, ... elsewhere, and
-        # `from time import monotonic`, `from datetime import datetime` (clock.py)
+        self._walk()
+
+    @staticmethod
+    def _walk() -> None:
+        """`from subprocess import Popen`, `from time import sleep`, ... in the modules
+        imported since the last walk, and `from time import monotonic` (clock.py);
+        the holders of _HOSTED's functions are noted (``install_hosted``)."""
+        cls = Patches
         walked = cls._walked
         if len(sys.modules) == len(walked):
             return  # nothing imported since the last walk (a replaced module: rare)
@@ -213,11 +222,34 @@ class Patches:
                     cls._undo.append((module, attr, value))
             if outside(name):
                 _replace_in_classes(name, attrs, cls._tables[True, False], cls._undo)
+                _note_holders(module, attrs)
             # eventlet's copies of time, select and subprocess (modcopies.py)
             modcopies.faked(module, reals, cls._undo, cls._class_fakes)
 
+    @staticmethod
+    def install_hosted() -> None:
+        """The test's host exists: _HOSTED's fakes on their modules and in the modules
+        that imported the functions by name (those imported since the last walk too)."""
+        cls = Patches
+        if cls._hosted_undo:
+            return
+        cls._walk()
+        for module, name, real, fake in _HOSTED:
+            cls._hosted_undo.append((module, name, real))
+            setattr(module, name, fake)
+        for module, attr in cls._holders.values():
+            fake = _HOSTED_FAKES.get(id(module.__dict__.get(attr)))
+            if fake is not None:
+                cls._hosted_undo.append((module, attr, module.__dict__[attr]))
+                module.__dict__[attr] = fake
+
     def restore(self) -> None:
-        """End of a session: its loop policy back; the rest too unless it persists."""
+        """End of a session: its loop policy and the real functions of _HOSTED back;
+        the rest too unless it persists."""
+        undo = Patches._hosted_undo
+        while undo:
+            obj, name, value = undo.pop()
+            setattr(obj, name, value)
         if self._policy is not None:
             asyncio.events._event_loop_policy = self._policy[0]
             self._policy = None
@@ -239,6 +271,7 @@ def uninstall() -> None:
             pass
     cls._walked.clear()
     cls._class_fakes.clear()
+    cls._holders.clear()
     cls._installed = False
     modcopies.uninstall()
     pidcalls.forget_unreaped()
@@ -247,6 +280,18 @@ def uninstall() -> None:
     # where the fakes live, nor time and datetime: freezegun's stop restores those)
     for _, _, attrs in _module_dicts(("pytest_simproc", "freezegun", "time", "datetime")):
         _replace(attrs, cls._reals, lambda fake, real: cls._fakes.get(id(real)) is fake)
+        _replace(attrs, _HOSTED_REALS, lambda fake, real: True)
+
+
+def _note_holders(module, attrs: dict) -> None:
+    """Note where ``module`` holds a function of _HOSTED by name; a fake there (the
+    module was imported while a host existed) is the real function again."""
+    if _HOSTED_IDS.isdisjoint(map(id, attrs.values())):
+        return
+    for attr, value in list(attrs.items()):
+        if id(value) in _HOSTED_IDS:
+            Patches._holders[id(module), attr] = (module, attr)
+            attrs[attr] = _HOSTED_REALS.get(id(value), value)
 
 
 _real_init_policy = asyncio.events._init_event_loop_policy
@@ -350,8 +395,17 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (threading, "Lock", threadwait._real_lock, threadwait.sim_lock),
              (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock),
              (io, "FileIO", pipes._RealFileIO, pipes.SimFileIO), *_READY_REPLACED,
-             *selfusage.REPLACED, *filelocks.REPLACED, *_CLOCK_REPLACED, *_RELOADS_REPLACED]
+             *selfusage.REPLACED, *_CLOCK_REPLACED, *_RELOADS_REPLACED]
 like_the_real(_REPLACED[1:])
+# installed only while the test's host exists (install_hosted): until then the fake
+# would only hand the call to the real function, whose identity a suite compares
+# (portalocker's conftest keeps fcntl.lockf, taken at its import, in its parameters,
+# and its test asks ``locker is fcntl.lockf``)
+_HOSTED = [*filelocks.REPLACED]
+like_the_real(_HOSTED)
+_HOSTED_FAKES = {id(real): fake for _, _, real, fake in _HOSTED}   # id(real) -> fake
+_HOSTED_REALS = {id(fake): real for _, _, real, fake in _HOSTED}   # id(fake) -> real
+_HOSTED_IDS = frozenset(_HOSTED_FAKES) | frozenset(_HOSTED_REALS)
 # the same builtins under the posix module's own names (CPython's test_posix calls
 # posix.waitid and posix.posix_spawn)
 _REPLACED += [(posix, name, real, fake) for module, name, real, fake in _REPLACED

@@ -36,6 +36,7 @@ def _sim_reload(module):
     held = [(time, name, time.__dict__[name]) for name in ownfreezer._TIME_NAMES
             if hasattr(api, "real_" + name)]
     held += [(_datetime, name, _datetime.__dict__[name]) for name in ("datetime", "date")]
+    pickled = api.real_datetime in copyreg.dispatch_table   # a freezer of the test's own
     for obj, name, _ in held:
         setattr(obj, name, getattr(api, "real_" + name))
     try:
@@ -46,10 +47,12 @@ def _sim_reload(module):
         api.call_stack_inspection_limit = limit
         _clock.replace_in_freezegun(api)
         for obj, name, fake in held:   # the new module's fakes where the old ones were
-            new = getattr(api, getattr(fake, "__name__", ""), None)
+            real = getattr(api, "real_" + name)
+            new = None if fake is real else getattr(api, getattr(fake, "__name__", ""), None)
             setattr(obj, name, fake if new is None else new)
-        copyreg.dispatch_table[api.real_datetime] = api.pickle_fake_datetime
-        copyreg.dispatch_table[api.real_date] = api.pickle_fake_date
+        if pickled:
+            copyreg.dispatch_table[api.real_datetime] = api.pickle_fake_datetime
+            copyreg.dispatch_table[api.real_date] = api.pickle_fake_date
 
 
 REPLACED = [(importlib, "reload", _real_reload, _sim_reload)]

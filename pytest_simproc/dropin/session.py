@@ -298,6 +298,7 @@ class DropinSession:
                         host.step_realtime(self._clock.offset_ns)
                     self._host = host
                     threadwait.install(self)  # its threads' timed waits, virtual
+                    self._patches.install_hosted()  # its file locks' waits (filelocks.py)
                     # the test's native threads deliver before the clock moves
                     host._engine.outside_busy = nativework.engine_hook(self)
         return self._host

@@ -97,3 +97,57 @@ def test_now_refuses_wrong_arguments_as_the_real_one(pytester, args):
     the session's clock they were those of a Python function
     ("_host_reads.<locals>.now() takes from 1 to 2 positional arguments...")."""
     run_checked(pytester, NOW_ARGUMENTS, args, passed=1)
+
+
+THE_REAL_CLASS_UNTIL_A_FREEZER = """
+    import datetime
+    import pickle
+    import subprocess
+    import time
+    from datetime import datetime as imported_before
+
+    from freezegun import freeze_time
+    from freezegun.api import FakeDatetime
+
+    def test_the_class_is_the_real_one_until_the_tests_own_freezer():
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        real = datetime.datetime
+        now = imported_before.now()
+        assert now.__class__ is real and real is not FakeDatetime
+        assert imported_before is real
+        assert type(pickle.loads(pickle.dumps(now))) is real
+        assert datetime.datetime.min.__class__ is real
+        assert abs(now.timestamp() - time.time()) < 60   # the test's clock
+        assert datetime.datetime.utcnow().year == now.year
+        freezer = freeze_time("2012-01-14")
+        freezer.start()
+        assert datetime.datetime.min.__class__ is FakeDatetime
+        assert datetime.datetime.now() == datetime.datetime(2012, 1, 14)
+        freezer.stop()
+        assert datetime.datetime is real and datetime.datetime.max.__class__ is real
+        assert abs(real.now().timestamp() - time.time()) < 60
+        host_check(pid)
+
+    class Y2K(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2000, 1, 1, tzinfo=tz)
+
+    def test_a_monkeypatched_class_is_seen(monkeypatch):
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        monkeypatch.setattr(datetime, "datetime", Y2K)
+        assert datetime.datetime is Y2K and datetime.datetime.now().year == 2000
+        monkeypatch.undo()
+        assert datetime.datetime.now().__class__ is datetime.datetime
+        host_check(pid)
+"""
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_the_class_is_freezeguns_only_under_the_tests_own_freezer(pytester, args):
+    """freezegun's own suite (test_start_and_stop_works, test_min_and_max): the session's
+    clock put FakeDatetime in the ``datetime`` module and in every module that imported
+    the class for the whole test; the real class's ``now`` reads the test's clock now."""
+    run_checked(pytester, THE_REAL_CLASS_UNTIL_A_FREEZER, args, passed=2)
