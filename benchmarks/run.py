@@ -261,12 +261,31 @@ def build_workloads(bindir: str, quick: bool) -> list[Workload]:
         "spawn": ("import subprocess", "subprocess.run([{true!r}], check=True)"),
         "empty": ("", "assert i >= 0"),
         "sleep": ("import time", "time.sleep(0.5)"),
+        # pexpect's PopenSpawn: a reader thread on the program's stdout, and the test
+        # looking at what it read between sleeps of 0.1 ms, 500 times
+        "poll": ("import queue\nimport subprocess\nimport threading\nimport time\n\n\n"
+                 "def poll(n):\n"
+                 "    proc = subprocess.Popen(['cat'], stdin=subprocess.PIPE,\n"
+                 "                            stdout=subprocess.PIPE)\n"
+                 "    got = queue.Queue()\n"
+                 "    reader = threading.Thread(target=lambda: got.put(proc.stdout.read()))\n"
+                 "    reader.start()\n"
+                 "    polls = 0\n"
+                 "    while polls < n and got.empty():\n"
+                 "        polls += 1\n"
+                 "        time.sleep(0.0001)\n"
+                 "    proc.stdin.close()\n"
+                 "    assert proc.wait() == 0 and polls == n\n"
+                 "    reader.join()\n",
+                 "poll(500)"),
     }
     true_path = shutil.which("true") or "/bin/true"
     for key, kind, label, sizes, limit in (
             ("p1", "spawn", "(p) drop-in suite: tests that each run `true`", (10, 50), 1.5),
             ("p2", "empty", "(p) drop-in suite: tests that start no process", (300, 1500), 1.05),
-            ("p3", "sleep", "(p) drop-in suite: tests that each sleep 0.5 s", (4, 8), 0.1)):
+            ("p3", "sleep", "(p) drop-in suite: tests that each sleep 0.5 s", (4, 8), 0.1),
+            ("p4", "poll", "(p) drop-in suite: tests that each poll a pipe 500 times between "
+             "0.1 ms sleeps", (5, 15), 1.0)):
         for n in sizes:
             with open(os.path.join(bindir, f"test_{kind}_{n}.py"), "w") as f:
                 imports, body = suites[kind]
@@ -469,7 +488,8 @@ def summary_table(workloads, failed, metric):
     def ratio(a, b):
         return a / b if a is not None and b else None
 
-    for key in ("a", "b1", "b2", "c", "d", "i", "f", "j", "l1", "l2", "l3", "p1", "p2", "p3"):
+    for key in ("a", "b1", "b2", "c", "d", "i", "f", "j", "l1", "l2", "l3", "p1", "p2", "p3",
+                "p4"):
         w = by.get(key)
         if w is None:
             continue

@@ -45,6 +45,7 @@ import threading
 from ..host.threads import _native_state
 from . import wakeups
 from .clock import READ_COST_NS
+from .procfs import _real_listdir, _real_stat
 from .routing import _real_monotonic, _real_poll, _real_sleep, fd_ready
 
 # How long (real seconds) a native thread may stay busy before it is left out.
@@ -72,9 +73,10 @@ def native_threads() -> list[int]:
     try:
         # a directory's link count is 2 plus its threads (proc(5)): a cheap first look,
         # which finds no more threads than Python's at nearly every idle point
-        if os.stat("/proc/self/task").st_nlink - 2 <= threading.active_count():
+        # (the real calls: the drop-in's fakes of them cost more than the look)
+        if _real_stat("/proc/self/task").st_nlink - 2 <= threading.active_count():
             return []
-        names = os.listdir("/proc/self/task")
+        names = _real_listdir("/proc/self/task")
     except OSError:
         return []
     python = {t.native_id for t in threading.enumerate()}
@@ -173,6 +175,15 @@ def busy_threads() -> list[int]:
     return busy
 
 
+def _still_busy() -> list[int]:
+    return [tid for tid in busy_threads() if tid not in _left_out]
+
+
+def quiet() -> bool:
+    """Whether ``settle`` would find no native thread with work in flight."""
+    return not _still_busy()
+
+
 def settle(session) -> float:
     """Wait (real time, the GIL released) until no native thread of the process has
     work in flight, leaving out those busy for ``NEVER_QUIET`` seconds. Returns 0 if
@@ -180,7 +191,7 @@ def settle(session) -> float:
     its wait began (``session._last_run``, or the end of the last such wait):
     natively the test's clock runs on while its message is carried."""
     global _charged_to
-    busy = [tid for tid in busy_threads() if tid not in _left_out]
+    busy = _still_busy()
     if not busy:
         return 0.0
     start = _real_monotonic()
@@ -188,7 +199,7 @@ def settle(session) -> float:
     while busy:
         _real_sleep(pause)
         pause = min(pause * 2, _PAUSE[1])
-        busy = [tid for tid in busy_threads() if tid not in _left_out]
+        busy = _still_busy()
         if busy and _real_monotonic() - start >= NEVER_QUIET:
             for tid in busy:
                 _left_out[tid] = True

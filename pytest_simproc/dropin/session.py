@@ -504,6 +504,17 @@ class DropinSession:
         while not self._closed:
             if self._handing_over():
                 return
+            if target is not None and self._host._engine.alive and self._quiet_at_once()[0]:
+                # the outside has not acted since it was last found quiet: one run takes
+                # this instant and, unless the host does something there, goes on to
+                # the next thing due (one crossing to the tracer for a short sleep of a
+                # polling loop, not three)
+                upcoming = _earliest(target, *self._deadlines.values())
+                self._run_plain(predicate, max(upcoming - self._now_ns(), 0) / 1e9, linger,
+                                stop_when=self._acted())
+                if predicate is not None and predicate() or self._now_ns() >= target:
+                    return
+                continue
             self._run_plain(None, 0)  # this instant (a predicate could keep it forever)
             if predicate is not None and predicate():
                 return
@@ -553,21 +564,11 @@ class DropinSession:
         /proc/self/task/TID/stat, the time on the CPU in .../schedstat). True if they
         were quiet from the first look; a thread that never rests is waited for
         ``_QUIET_LIMIT`` real seconds at most."""
-        if not self._others_live():
-            return True
-        self._after_run()  # they see the clock and the pidfds as they are
-        if not self._other_tids() and self._waiters_quiet():
-            # every other thread waits in block() for what has not come: none can act
-            # before the host moves, so none needs a real pause to show it is quiet
+        limit = _real_monotonic() + _QUIET_LIMIT
+        quiet, before = self._quiet_at_once()
+        if quiet:
             return True
         quiet_at_once = True
-        limit = _real_monotonic() + _QUIET_LIMIT
-        before = self._entries, nativework.thread_states(self._other_tids())
-        if before == self._quiet_seen and self._waiters_quiet():
-            # none of them has been on a CPU since they were last found quiet, and
-            # none is runnable: nothing the host did since woke one (a wake-up makes a
-            # thread runnable at once), so it needs no pause to show it
-            return True
         while True:
             self._cond.wait(_OUTSIDE_PAUSE[0])
             # a thread that left block() and came back within the pause (it started a
@@ -583,6 +584,33 @@ class DropinSession:
             if _real_monotonic() > limit:
                 return True
             before = after
+
+    def _quiet_at_once(self) -> tuple:
+        """(quiet, sample): whether the test's other threads are quiet at a first look,
+        without a pause (``_await_quiet``); else the sample of them to wait from."""
+        if not self._others_live():
+            return True, None
+        self._after_run()  # they see the clock and the pidfds as they are
+        if not self._other_tids() and self._waiters_quiet():
+            # every other thread waits in block() for what has not come: none can act
+            # before the host moves, so none needs a real pause to show it is quiet
+            return True, None
+        before = self._entries, nativework.thread_states(self._other_tids())
+        # none of them has been on a CPU since they were last found quiet, and none is
+        # runnable: nothing the host did since woke one (a wake-up makes a thread
+        # runnable at once), so it needs no pause to show it
+        return before == self._quiet_seen and self._waiters_quiet(), before
+
+    def _acted(self):
+        """An ``Engine.end_at_idle`` for one run: True once the host did something in
+        it the outside may answer (a program's call, a process's end, output moved to
+        the test's side of a pipe, a wait of a thread in ``block`` that can end)."""
+        engine = self._host._engine
+
+        def mark():
+            return engine.calls_charged, engine.alive, self._backlog()
+        start = mark()
+        return lambda: mark() != start or self._waiter_due()
 
     def _settled(self, tids) -> bool:
         """None of these threads is new (``_SETTLE``). Each is noted at its first
@@ -629,28 +657,39 @@ class DropinSession:
                 and (t.ident == self._ident or t.ident not in self._threads_before)
                 and t.ident not in self._waiting]
 
-    def _run_plain(self, predicate, timeout, linger=0) -> None:
+    def _run_plain(self, predicate, timeout, linger=0, stop_when=None) -> None:
         """Run the host (lock held) until ``predicate()`` or for ``timeout`` seconds.
         ``linger``: once ``predicate()`` holds, the host runs up to that many steps
         more, and stops sooner when no program can run at the current instant (never
-        moving the clock for it)."""
+        moving the clock for it). ``stop_when()``: the run also ends when no program
+        can run and it holds, before the clock moves (then short of ``timeout``)."""
         self.host  # noqa: B018 (made at the first run)
         cldstop.quiet()  # the host's ptrace stops send the test no SIGCHLD
         if self._catch_up(predicate):
             if not linger:
                 return
             timeout = 0  # it lingers at the instant the catch-up stopped
-        self._limited(lambda limit: self._run_engine(predicate, limit, linger), timeout)
+        self._limited(lambda limit: self._run_engine(predicate, limit, linger, stop_when),
+                      timeout)
 
-    def _run_engine(self, predicate, timeout, linger=0) -> None:
+    def _run_engine(self, predicate, timeout, linger=0, stop_when=None) -> None:
         """``_run_plain`` once the host's clock has caught up with the test's."""
         host = self._host
         engine = host._engine
         feeding = bool(self._feeders)
         if feeding:
+            backlog = self._backlog()
             self._feed()
+            if predicate is None and self._backlog() == backlog and self._leap(timeout):
+                return
+        elif predicate is None and self._leap(timeout):
+            return
         if predicate is not None and linger:
             predicate, engine.end_at_idle = _lingering(predicate, linger)
+        if stop_when is not None:
+            at_idle = engine.end_at_idle
+            engine.end_at_idle = stop_when if at_idle is None else (
+                lambda: at_idle() or stop_when())
         if feeding:
             engine.before_idle = self._feed
             step = self._feed_now_and_then
@@ -658,7 +697,9 @@ class DropinSession:
         else:
             until = predicate
         try:
-            if until is None:
+            if stop_when is not None:
+                host.run_until(until or _never, timeout=timeout)  # it may end short
+            elif until is None:
                 host.run_for(timeout)
             elif predicate is None:
                 target_ns = self._now_ns() + int(round(timeout * 1e9))
@@ -672,6 +713,19 @@ class DropinSession:
             engine.before_idle = engine.end_at_idle = None
             if feeding:
                 self._feed()  # the test's side holds all the programs wrote until now
+
+    def _leap(self, timeout) -> bool:
+        """A run of ``timeout`` seconds in which the host could only move its clock
+        moves it here (``Engine.idle_leap``), with no crossing to the tracer thread:
+        the feed moved nothing (the caller's look) and no native thread of the test
+        has work in flight (the run's ``outside_busy`` would find none). The lock is
+        held, so the tracer is idle."""
+        host = self._host
+        if timeout is None or timeout <= 0 or not nativework.quiet():
+            return False
+        host._check_open()
+        target = self._now_ns() + int(round(timeout * 1e9))
+        return target < host._stop_ns and host._engine.idle_leap(target)
 
     @selfusage.sleeping
     def sleep(self, seconds) -> None:
@@ -1088,6 +1142,10 @@ def _lingering(predicate, steps: int):
         return held[0] > steps
 
     return until, lambda: held[0] is not None or predicate()
+
+
+def _never() -> bool:
+    return False
 
 
 def _earliest(*times):

@@ -62,6 +62,10 @@ class ExclusiveEdges:
             self._targets.add(target)
         return True
 
+    def watching(self) -> bool:
+        """Whether an exclusive waiter's edge is watched (``taken`` would look)."""
+        return bool(self._watched)
+
     def taken(self) -> set:
         """The targets woken since the last call."""
         if self._epoll is None:

@@ -358,6 +358,19 @@ class StopLoop:
         if not self._io_waiters:
             return
         self._collect_dying()  # an exiting process's descriptors must be closed first
+        ready = self._io_ready()
+        # in parking order: deterministic; one waiter per EPOLLEXCLUSIVE wake-up
+        for task in exclusive_woken(
+                [(task, block.exclusive, task in ready)
+                 for task, block in self._io_waiters.items()],
+                self.exclusive_edges.taken()):
+            self.sched.unpark(task)
+            self.sched.add(task)
+            task.wake = "retry"
+
+    def _io_ready(self) -> set:
+        """The tasks parked on descriptors whose wait can end now (a ready descriptor,
+        poll(2) with no timeout, or their block's own ``ready()``)."""
         self.look_round += 1
         poller = _poll()
         owners: dict[int, list] = {}
@@ -369,14 +382,36 @@ class StopLoop:
             if block.ready is not None and block.ready():
                 ready.add(task)
         ready.update(task for fd, _ in poller.poll(0) for task in owners.get(fd, ()))
-        # in parking order: deterministic; one waiter per EPOLLEXCLUSIVE wake-up
-        for task in exclusive_woken(
-                [(task, block.exclusive, task in ready)
-                 for task, block in self._io_waiters.items()],
-                self.exclusive_edges.taken()):
-            self.sched.unpark(task)
-            self.sched.add(task)
-            task.wake = "retry"
+        return ready
+
+    def idle_leap(self, until_ns: int) -> bool:
+        """A run to ``until_ns`` that could only move the clock there (or, to the current
+        instant, do nothing at all): nothing can run, nothing is due up to it, and the
+        looks a run makes when nothing can run find nothing come from outside (a
+        tracee's event, a ready descriptor of a parked call). Then the clock moves
+        there, and True; else nothing changed, and False (run instead). It may be
+        called from another thread than the tracer's while the tracer is idle (the
+        caller holds what starts runs): it makes no ptrace request, and looks at the
+        tracees' events with waitid(2)'s WNOWAIT, which leaves them to the tracer. The
+        caller has done what the run's ``before_idle`` and ``outside_busy`` would. A
+        polling loop's 100 us sleep costs a crossing to the tracer thread otherwise,
+        more than the sleep itself on a loaded machine."""
+        now = self.clock.now_ns
+        tasks = [task for task in self.tasks.values() if not task.gone]
+        if (until_ns < now or self.chaos or self._dying or self.burst.unapplied_ns
+                or self.sched.has_runnable() or self.end_at_idle is not None
+                or self.exclusive_edges.watching() or self.table.terminals.all()
+                or any(task.native_parked or task.stop is None for task in tasks)):
+            return False
+        deadline = _earliest(self.sched.next_deadline(), self.events.next_time())
+        if deadline is not None and deadline <= until_ns:
+            return False
+        if (pt.event_pending([task.native for task in tasks])
+                or self._io_waiters and self._io_ready()):
+            return False
+        if until_ns > now:
+            self.clock.advance_to(until_ns)
+        return True
 
     def _recheck_steps(self) -> None:
         """Waits that any step may end (Block.ready_each_step) become runnable once

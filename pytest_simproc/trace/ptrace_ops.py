@@ -324,6 +324,23 @@ def poll_any() -> tuple[int, int]:
         return 0, 0
 
 
+_waitid = os.waitid  # the real one: drop-in mode replaces os.waitid during a test
+_PEEK = os.WEXITED | os.WSTOPPED | os.WNOHANG | os.WNOWAIT | WALL
+
+
+def event_pending(natives) -> bool:
+    """Whether one of these tracees has an event to report (waitid(2) with WNOWAIT,
+    which leaves it to be waited for). From a thread other than the tracer's too: the
+    tracer's tracees are its process's (no __WNOTHREAD)."""
+    for native in natives:
+        try:
+            if _waitid(os.P_PID, native, _PEEK) is not None:
+                return True
+        except ChildProcessError:
+            return True  # not a tracee of this process any more: the tracer's to see
+    return False
+
+
 def wait_any() -> tuple[int, int]:
     """Next event of any tracee of *this thread* (__WNOTHREAD keeps other threads'
     children out of it)."""
