@@ -38,7 +38,6 @@ thread is not affected.
 from __future__ import annotations
 
 import ctypes
-import os
 import select
 import threading
 
