@@ -20,10 +20,9 @@ INNER = r"""
 import asyncio
 import subprocess
 import time
-import warnings
 
 import pytest
-from dropin_helpers import observed
+from dropin_helpers import observed, watched_loop
 
 
 async def run_one():
@@ -44,18 +43,8 @@ def test_a_runner_of_selector_loops():
 @pytest.fixture(params=["ThreadedChildWatcher", "PidfdChildWatcher", "SafeChildWatcher"])
 def loop(request):
     policy = asyncio.DefaultEventLoopPolicy()
-    loop = policy.new_event_loop()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        watcher = getattr(asyncio, request.param)()
-        watcher.attach_loop(loop)
-        policy.set_child_watcher(watcher)
-    yield loop
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        policy.set_child_watcher(None)
-        watcher.close()
-    loop.close()
+    with watched_loop(policy, getattr(asyncio, request.param)) as loop:
+        yield loop
 
 
 def test_a_policy_of_its_own(loop, request):
