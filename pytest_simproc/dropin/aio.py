@@ -37,7 +37,7 @@ from asyncio.log import logger
 
 from . import forking
 from .pipes import _PipeReader
-from .popen import SimPopen
+from .popen import sim_popen
 from .procfs import _real_listdir
 from .ready import LINGER_STEPS, _real_read
 from .routing import (_in_host_thread, _real_monotonic, _RealPopen, active_session,
@@ -292,7 +292,7 @@ class _SimSubprocessTransport(base_subprocess.BaseSubprocessTransport):
     def _start(self, args, shell, stdin, stdout, stderr, bufsize, **kwargs):
         # subprocess.Popen as asyncio looks it up: SimPopen, or what the test put there
         # (mock.patch("subprocess.Popen", side_effect=...) in asyncio's own tests)
-        popen = subprocess.Popen if subprocess.Popen is not _RealPopen else SimPopen
+        popen = subprocess.Popen if subprocess.Popen is not _RealPopen else sim_popen()
         self._proc = popen(args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
                            universal_newlines=False, bufsize=bufsize, **kwargs)
 

@@ -23,8 +23,8 @@ def _sim_system(command):
     session = _session_for_caller()
     if session is None:
         return _real_system(command)
-    from .popen import SimPopen
-    code = SimPopen(os.fsdecode(command), shell=True).wait()
+    from .popen import sim_popen
+    code = sim_popen()(os.fsdecode(command), shell=True).wait()
     return (code & 0xFF) << 8 if code >= 0 else -code  # wait(2)'s status
 
 

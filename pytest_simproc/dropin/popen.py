@@ -47,16 +47,16 @@ class SimPopen(_RealPopen):
             # Popen.__new__(Popen): a blank object the caller fills in by hand for a
             # process it did not start (plumbum's daemons): a real one, as natively;
             # its pid, if a host's, still reaches the host through os.kill & co.
-            return object.__new__(_RealPopen if cls is SimPopen else cls)
+            return object.__new__(_RealPopen if cls is __class__ else cls)
         session = active_session()
         if session is None or session._closed or _in_host_thread():
             return _RealPopen(*args, **kwargs)
-        if cls is SimPopen and _fork_replaced(cls):
+        if cls is __class__ and _fork_replaced(cls):
             # the real Popen with the test's replacement (on SimPopen: the class the
             # test found at subprocess.Popen), as natively
             popen = object.__new__(_RealPopen)
-            if "_execute_child" in SimPopen.__dict__:
-                popen._execute_child = SimPopen.__dict__["_execute_child"]
+            if "_execute_child" in __class__.__dict__:
+                popen._execute_child = __class__.__dict__["_execute_child"]
             _real_init(popen, *args, **kwargs)
             return popen
         return object.__new__(cls)
@@ -67,7 +67,7 @@ class SimPopen(_RealPopen):
                  restore_signals=True, start_new_session=False, pass_fds=(), *,
                  user=None, group=None, extra_groups=None, encoding=None, errors=None,
                  text=None, umask=-1, pipesize=-1, process_group=None):
-        if not isinstance(self, SimPopen):
+        if not isinstance(self, __class__):
             # ``subprocess.Popen.__init__(self, ...)`` in the __init__ of a subclass of
             # the real Popen (CPython's test_subprocess): the real one's, as natively
             return _subclass_init(self, args, bufsize, executable, stdin, stdout, stderr,
@@ -504,6 +504,17 @@ class SimPopen(_RealPopen):
 # what the test's code sees is subprocess.Popen: its repr too ("<Popen: returncode: ...>")
 SimPopen.__name__ = SimPopen.__qualname__ = "Popen"
 
+# Drop-in's code reads SimPopen at run time only through this tuple or, in its methods,
+# their ``__class__``: a library that swaps every module global that *is* the current
+# subprocess.Popen for its fake (pytest-subprocess's ``fp``, natively the real Popen)
+# swaps drop-in's own names of SimPopen too, and one read then would reach the fake.
+_HELD = (SimPopen,)
+
+
+def sim_popen() -> type:
+    """SimPopen, whatever a library did to the module globals that name it."""
+    return _HELD[0]
+
 
 # ------------------------------------------------------------ Popen's subclasses
 _VARIANTS: dict[type, type] = {}   # a subclass of the real Popen -> its host variant
@@ -525,11 +536,11 @@ def _variant(cls: type) -> type:
     variant = _VARIANTS.get(cls)
     if variant is None:
         attrs = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
-        for name, value in vars(SimPopen).items():
+        for name, value in vars(sim_popen()).items():
             owner = next((k for k in cls.__mro__ if name in vars(k)), None)
             if owner is not None and _twin(owner) and not name.startswith("__"):
                 attrs[name] = value
-        variant = _VARIANTS[cls] = type(cls.__name__, (cls, SimPopen), attrs)
+        variant = _VARIANTS[cls] = type(cls.__name__, (cls, sim_popen()), attrs)
     return variant
 
 
@@ -557,12 +568,12 @@ def _subclass_init(self, *args, **kwargs):
     instances made in a session become their host variant and start their program in
     the host too. (Its own ``__init__`` has run up to its ``super().__init__``.)"""
     cls = type(self)
-    if cls is not _RealPopen and not isinstance(self, SimPopen):
+    if cls is not _RealPopen and not isinstance(self, sim_popen()):
         session = active_session()
         if (session is not None and not session._closed and not _in_host_thread()
                 and not _fork_replaced(cls)):
             self.__class__ = _variant(cls)
-            return SimPopen.__init__(self, *args, **kwargs)
+            return sim_popen().__init__(self, *args, **kwargs)
     return _real_init(self, *args, **kwargs)
 
 

@@ -55,6 +55,10 @@ _real_poll = _select.poll
 # multiprocessing is not one: the children it forks are the host's.
 _NATIVE_CALLERS = ("pytest_simproc", "_pytest", "pluggy", "freezegun", "threading",
                    "concurrent", "asyncio", "subprocess", "queue")
+# asyncio's child watchers' waits for one pid (ThreadedChildWatcher's thread, the
+# Safe/MultiLoop watchers' at SIGCHLD, PidfdChildWatcher's pidfd_open and wait): the
+# test's, not the machinery's (FastChildWatcher's waitpid(-1) stays the machinery's)
+_WATCHER_WAITS = frozenset({"_do_waitpid", "_do_wait", "add_child_handler"})
 
 _ACTIVE: "DropinSession | None" = None
 _ACTIVE_PID = 0  # the test process that made it active
@@ -112,6 +116,11 @@ def _caller_is_native(depth: int = 2) -> bool:
     if name == "concurrent.futures.thread" and frame.f_code.co_name == "run":
         # an executor's work item calls the function it was given as it is: the
         # suite's ``asyncio.to_thread(os.waitpid, pid, 0)`` (filelock's fork tests)
+        return False
+    if name == "asyncio.unix_events" and frame.f_code.co_name in _WATCHER_WAITS:
+        # a child watcher's wait for one pid: asyncio's own loop (one the test made
+        # through a policy of its own, pytest-asyncio's ``event_loop_policy``) started
+        # the program with the test's Popen, so the host has it
         return False
     return _matches(name, _NATIVE_CALLERS)
 

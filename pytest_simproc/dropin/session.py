@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SimprocError
 from ..host import DEFAULT_START_TIME, SimHost
+from ..host.measure import run_variables
 from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
 from . import (cldstop, forking, gonepids, identity, nativework, pidcalls, procfs,
@@ -134,6 +135,9 @@ class DropinSession:
         # session's start (kernel/clock.py); the test's monotonic clocks and
         # /proc/uptime count from it before its first program too (clock.py)
         self.boot_ns = int(round(self._now * 1_000_000_000)) - BOOT_LEAD_NS
+        # the run's coverage variables, read before the test's fixtures: one the test
+        # sets itself is its own, and its programs measure as natively (measure.py)
+        self.coverage_run = run_variables()
         # _lock, _cond and _pidfds are made at their first use (__getattr__)
         self._last_run = _real_monotonic()  # when the test's thread last used the host
         # the test's ends of its programs' pipes, by descriptor (pipes.py, ready.py)
@@ -288,6 +292,7 @@ class DropinSession:
                     self._catch_up()  # the host starts at the test's time
                     options["start_time"] = self._now
                     options["_boot_ns"] = self.boot_ns  # the test's boot, read before
+                    options["_coverage_run"] = self.coverage_run
                     host = (self.host_factory(options) if self.host_factory is not None
                             else SimHost(**options))
                     if self.keep:

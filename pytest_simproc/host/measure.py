@@ -46,15 +46,33 @@ _FATAL_BY_DEFAULT = frozenset(
                    _signal.SIGTTIN, _signal.SIGTTOU, _signal.SIGURG, _signal.SIGWINCH))
 
 
-def measured_environment(env: dict, data_dir) -> "str | None":
+def run_variables(environ=os.environ) -> dict:
+    """The coverage variables of ``environ``: what the test run measures with."""
+    return {name: environ.get(name) for name in (CONFIG_VARIABLE, START_VARIABLE)}
+
+
+def _the_tests_own(env: dict, run: dict) -> bool:
+    """``env`` holds a coverage configuration that is not the run's ``run``: one the
+    test set itself (coverage's own suite sets COVERAGE_PROCESS_START and reads the
+    data file its child wrote). The one coverage's process_startup takes counts."""
+    name = CONFIG_VARIABLE if env.get(CONFIG_VARIABLE) else START_VARIABLE
+    return bool(env.get(name)) and env[name] != run.get(name)
+
+
+def measured_environment(env: dict, data_dir, run: "dict | None" = None) -> "str | None":
     """Point the coverage configuration in ``env`` (or, if the caller gave an
     environment without it, the test run's own; or the file COVERAGE_PROCESS_START
     names) at the host's private directory (``data_dir()``: asked only then), with
     the patches and the plugin above; return the run's data file, or None when the
-    run measures no subprocesses."""
-    serialized = env.get(CONFIG_VARIABLE) or os.environ.get(CONFIG_VARIABLE)
+    run measures no subprocesses. ``run``: the run's coverage variables (drop-in
+    mode, run_variables()); a configuration of the test's own is then left to the
+    program, which measures and saves as natively. None: any is the run's."""
+    if run is not None and _the_tests_own(env, run):
+        return None
+    fallback = os.environ if run is None else run
+    serialized = env.get(CONFIG_VARIABLE) or fallback.get(CONFIG_VARIABLE)
     if not serialized:
-        start = env.get(START_VARIABLE) or os.environ.get(START_VARIABLE)
+        start = env.get(START_VARIABLE) or fallback.get(START_VARIABLE)
         if not start:
             return None
         from coverage.exceptions import CoverageException

@@ -72,7 +72,8 @@ class SimHost:
                  stop_time=3600, seed: int = 0, strace: str = "off", rlimits=None,
                  data_dir=None, shutdown_signal=_signal.SIGTERM, shutdown_grace=10,
                  watchdog_timeout=10.0, cpu_time_per_syscall=1e-6, network="loopback",
-                 chaos=False, inject=(), _replay=None, _explain=False, _boot_ns=None):
+                 chaos=False, inject=(), _replay=None, _explain=False, _boot_ns=None,
+                 _coverage_run=None):
         # Everything is checked before any thread, directory or process is created.
         checked = validate_host_options(
             hostname=hostname, start_time=start_time, stop_time=stop_time, seed=seed,
@@ -105,6 +106,9 @@ class SimHost:
         self._closed = False
         self._keep_data = not self._own_data_dir
         self._coverage_file = None  # the run's data file when programs are measured
+        # the test run's own coverage variables (drop-in mode): another configuration
+        # is the test's, left alone (measure.measured_environment)
+        self._coverage_run = _coverage_run
         self._spawned: list[SimProcess] = []
         self._closed_output: dict[str, bytes] = {}  # outputs kept after the data dir goes
         self._closed_strace: dict[int, list[str]] | None = None
@@ -193,7 +197,7 @@ class SimHost:
         argv = _check_argv(argv)
         env = _check_env(env)
         cwd = _check_cwd(cwd)
-        measured = measured_environment(env, lambda: self.data_dir)
+        measured = measured_environment(env, lambda: self.data_dir, self._coverage_run)
         if measured is not None and self._coverage_file is None:
             self._coverage_file = measured
             self._engine.before_kill = flush_before_kill(self._engine)

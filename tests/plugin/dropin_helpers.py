@@ -3,10 +3,12 @@ shares its helpers: copied beside them, imported by name. Run as a program, it i
 daemon: it answers a request (a line) with its length, half a second after the request
 came in full.
 """
+import contextlib
 import json
 import socket
 import sys
 import time
+import warnings
 
 SLOW_COUNTER = [sys.executable, __file__]  # + the port
 
@@ -26,6 +28,27 @@ def until(condition):
             return
         time.sleep(0.05)
     raise AssertionError("never happened")
+
+
+@contextlib.contextmanager
+def watched_loop(policy, watcher_class):
+    """A new event loop of ``policy`` with a ``watcher_class`` child watcher, set up
+    and taken down as CPython's test_asyncio does (the watchers are deprecated)."""
+    loop = policy.new_event_loop()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        watcher = watcher_class()
+        watcher.attach_loop(loop)
+        policy.set_child_watcher(watcher)
+    try:
+        yield loop
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            policy.set_child_watcher(None)
+            watcher.attach_loop(None)
+            watcher.close()
+        loop.close()
 
 
 def free_port():

@@ -14,10 +14,9 @@ INNER = r'''
 import asyncio
 import signal
 import time
-import warnings
 
 import pytest
-from dropin_helpers import observed
+from dropin_helpers import observed, watched_loop
 
 pytestmark = pytest.mark.skipif(not hasattr(asyncio, "FastChildWatcher"),
                                 reason="asyncio's child watchers are gone (3.14)")
@@ -25,20 +24,8 @@ pytestmark = pytest.mark.skipif(not hasattr(asyncio, "FastChildWatcher"),
 
 @pytest.fixture
 def loop():
-    policy = asyncio.get_event_loop_policy()
-    loop = policy.new_event_loop()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        watcher = asyncio.FastChildWatcher()
-        watcher.attach_loop(loop)
-        policy.set_child_watcher(watcher)
-    yield loop
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        policy.set_child_watcher(None)
-        watcher.attach_loop(None)
-        watcher.close()
-    loop.close()
+    with watched_loop(asyncio.get_event_loop_policy(), asyncio.FastChildWatcher) as loop:
+        yield loop
 
 
 def test_kill_a_shell_between_its_commands(loop):

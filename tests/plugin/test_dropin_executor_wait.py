@@ -2,7 +2,7 @@
 
 ``asyncio.to_thread(os.waitpid, pid, 0)`` and ``executor.submit(os.waitpid, pid, 0)``:
 the caller of ``os.waitpid`` is concurrent.futures' work item, a standard module the
-drop-in takes for the machinery's own (asyncio's child watchers wait natively), so the
+drop-in takes for the machinery's own (as asyncio's waitpid(-1)), so the
 wait was the machine's and a child that joined the host was not its child: ECHILD
 (filelock's fork tests). The inner suite passes natively and under ``--simproc``.
 """
