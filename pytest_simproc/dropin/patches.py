@@ -24,8 +24,9 @@ import threading
 import time as _time
 import types
 
-from . import (filelocks, gonepids, identity, modcopies, mplocks, mpspawn, owngroup,
-               pidcalls, pipes, selfusage, sockets, threadwait, triowait, uvwait, zmqwait)
+from . import (filelocks, gonepids, hostthreads, identity, modcopies, mplocks, mpspawn,
+               owngroup, pidcalls, pipes, selfusage, sockets, threadwait, triowait, uvwait,
+               zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import REPLACED as _CLOCK_REPLACED
@@ -350,7 +351,8 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (threading, "Lock", threadwait._real_lock, threadwait.sim_lock),
              (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock),
              (io, "FileIO", pipes._RealFileIO, pipes.SimFileIO), *_READY_REPLACED,
-             *selfusage.REPLACED, *filelocks.REPLACED, *_CLOCK_REPLACED, *_RELOADS_REPLACED]
+             *selfusage.REPLACED, *filelocks.REPLACED, *_CLOCK_REPLACED, *_RELOADS_REPLACED,
+             *hostthreads.REPLACED]
 like_the_real(_REPLACED[1:])
 # the same builtins under the posix module's own names (CPython's test_posix calls
 # posix.waitid and posix.posix_spawn)
