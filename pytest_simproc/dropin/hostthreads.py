@@ -8,16 +8,16 @@ Natively there are none. Suites check that a test leaves no thread behind by cou
 before and after: watchdog's autouse ``_no_thread_leaks`` asserts
 ``threading.active_count() == old_thread_count`` at teardown, and the first test that
 ran a program (``test_observer_stops_in_eventlet``) failed it under --simproc with
-``assert 4 == 2``; others join every thread ``threading.enumerate()`` gives. The
-machinery's own calls (and the standard library's: ``routing._caller_is_native``) see
-them all.
+``assert 4 == 2``; others join every thread ``threading.enumerate()`` gives. Calls from
+the standard library, pytest, its machinery plugins (pytest-timeout names the threads of
+its stack dump) and this package see them all.
 """
 from __future__ import annotations
 
 import threading
 
 from ..host.threads import HOST_THREADS
-from .routing import _caller_is_native
+from .threadwait import _stdlib_or_machinery
 
 _real_enumerate = threading.enumerate
 _real_active_count = threading.active_count
@@ -29,11 +29,11 @@ def _test_threads(threads: list) -> list:
 
 def sim_enumerate():
     threads = _real_enumerate()
-    return threads if _caller_is_native() else _test_threads(threads)
+    return threads if _stdlib_or_machinery(2) else _test_threads(threads)
 
 
 def sim_active_count():
-    if _caller_is_native():
+    if _stdlib_or_machinery(2):
         return _real_active_count()
     return len(_test_threads(_real_enumerate()))
 
