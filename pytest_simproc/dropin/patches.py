@@ -25,8 +25,8 @@ import time as _time
 import types
 
 from ..kernel.table import INIT_PID
-from . import (filelocks, gonepids, modcopies, mplocks, mpspawn, owngroup, pidcalls, pipes,
-               selfusage, sockets, threadwait, triowait, uvwait, zmqwait)
+from . import (filelocks, gonepids, hostthreads, modcopies, mplocks, mpspawn, owngroup,
+               pidcalls, pipes, selfusage, sockets, threadwait, triowait, uvwait, zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import REPLACED as _CLOCK_REPLACED
@@ -395,7 +395,8 @@ _REPLACED = [(subprocess, "Popen", _RealPopen, SimPopen),
              (threading, "Lock", threadwait._real_lock, threadwait.sim_lock),
              (threading, "RLock", threadwait._real_rlock, threadwait.sim_rlock),
              (io, "FileIO", pipes._RealFileIO, pipes.SimFileIO), *_READY_REPLACED,
-             *selfusage.REPLACED, *_CLOCK_REPLACED, *_RELOADS_REPLACED]
+             *selfusage.REPLACED, *_CLOCK_REPLACED, *_RELOADS_REPLACED,
+             *hostthreads.REPLACED]
 like_the_real(_REPLACED[1:])
 # installed only while the test's host exists (install_hosted): until then the fake
 # would only hand the call to the real function, whose identity a suite compares

@@ -17,6 +17,7 @@ import signal as _signal
 import sys
 import threading
 import time as _time
+import weakref
 from typing import TYPE_CHECKING
 
 from . import usage
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from ..engine import Engine
 
 _clock_gettime, _MONOTONIC = _time.clock_gettime, _time.CLOCK_MONOTONIC
+
+# the threading.Thread objects of the threads below, every host's
+HOST_THREADS: weakref.WeakSet = weakref.WeakSet()
 
 
 def _monotonic() -> float:
@@ -51,6 +55,7 @@ class _TracerThread:
     def __init__(self, name: str):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        HOST_THREADS.add(self._thread)
         self._thread.start()
 
     @classmethod
@@ -233,6 +238,7 @@ class _Watchers:
             if cls._thread is None or not cls._thread.is_alive():
                 cls._thread = threading.Thread(target=cls._main, name="simproc-watchdog",
                                                daemon=True)
+                HOST_THREADS.add(cls._thread)
                 cls._thread.start()
         cls._wake.set()
 

@@ -7,6 +7,8 @@ FakeDatetime and rejected every real datetime for the rest of the run, trustme's
 made at its import (``'datetime' object is not an instance of 'FakeDatetime'``). The
 inner suite's library does the same through the C API (ctypes), and its test spawns
 a program and reads the clock the Python way, which stays the host's.
+
+Those datetimes keep ``fold`` as real ones do (a scheduler's walk over a DST fall-back).
 """
 from __future__ import annotations
 
@@ -145,9 +147,42 @@ THE_REAL_CLASS_UNTIL_A_FREEZER = """
 """
 
 
+FALL_BACK = """
+    import datetime as dt
+    import subprocess
+    from zoneinfo import ZoneInfo
+
+    HELSINKI = ZoneInfo("Europe/Helsinki")
+    HOUR = dt.timedelta(hours=1)
+
+    def next_run(after):
+        # a scheduler's walk: one hour on in UTC, shown in the job's zone
+        return (after.astimezone(dt.timezone.utc) + HOUR).astimezone(HELSINKI)
+
+    def test_hourly_runs_through_the_fall_back_repeat_the_hour():
+        pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True,
+                                 check=True).stdout)
+        first = dt.datetime(2017, 10, 29, 3, 30, tzinfo=HELSINKI)
+        second = next_run(first)
+        assert (second.hour, second.fold, second.utcoffset()) == (3, 1, 2 * HOUR)
+        assert str(next_run(second)) == "2017-10-29 04:30:00+02:00"
+        assert second.timestamp() - first.timestamp() == 3600
+        host_check(pid)
+"""
+
+
 @pytest.mark.parametrize("args", MODES)
 def test_the_class_is_freezeguns_only_under_the_tests_own_freezer(pytester, args):
     """freezegun's own suite (test_start_and_stop_works, test_min_and_max): the session's
     clock put FakeDatetime in the ``datetime`` module and in every module that imported
     the class for the whole test; the real class's ``now`` reads the test's clock now."""
     run_checked(pytester, THE_REAL_CLASS_UNTIL_A_FREEZER, args, passed=2)
+
+
+@pytest.mark.parametrize("args", MODES)
+def test_datetimes_keep_the_fold_of_a_repeated_hour(pytester, args):
+    """apscheduler's DST tests (test_dst_change_2, test_get_run_times_dst_transition,
+    test_interval's test_dst_change): the test's datetimes are freezegun's FakeDatetime
+    in a drop-in session, whose astimezone dropped ``fold``, so the second 03:30 of
+    Helsinki's fall-back read as the first (UTC+3) and the walk went back an hour."""
+    run_checked(pytester, FALL_BACK, args, passed=1)
