@@ -215,7 +215,6 @@ def replace_in_freezegun(api, reads: bool = True) -> None:
     _host_reals(api)   # after the start, which takes the real functions' ids
     _host_ticking(api)
     _naive_timestamp(api)
-    _keep_fold(api)
     ownfreezer.install(api)
     _SinceBoot.install(api)
 
@@ -796,23 +795,6 @@ def _naive_timestamp(api) -> None:
             return real_timestamp(self)
         return freezegun_timestamp(self)
     _replace(api.FakeDatetime, "timestamp", timestamp)
-
-
-def _keep_fold(api) -> None:
-    """FakeDatetime's arithmetic and astimezone (freezegun's datetime_to_fakedatetime)
-    drop ``fold``, which tells the second of a repeated hour at a DST fall-back (PEP
-    495; freezegun issue 422): a time zone library's walk over a fall-back is then an
-    hour back, or never ends. Natively a test without a freezer of its own has real
-    datetimes, which keep it; in a drop-in session they are FakeDatetime. Under a
-    freezer of the test's own, freezegun's as natively."""
-    freezegun_to_fake = api.datetime_to_fakedatetime
-
-    def datetime_to_fakedatetime(datetime):
-        fake = freezegun_to_fake(datetime)
-        if datetime.fold and not _own_freezer():
-            return fake.replace(fold=datetime.fold)
-        return fake
-    _replace(api, "datetime_to_fakedatetime", datetime_to_fakedatetime)
 
 
 # (module, attribute, the real object, its fake): patches.py installs them with its own
