@@ -1,4 +1,4 @@
-"""Drop-in mode: a program's signal for the test process.
+"""Drop-in mode: a program's signal for the test process, and the test as pid 1.
 
 The test keeps its own pid (dropin/identity.py), in its host a process the host does
 not run. Its programs signal it as natively: ``kill(0, sig)`` from a child it started
@@ -10,6 +10,11 @@ psutil) and passes natively and under ``--simproc``, where it shows it ran in th
 (its programs from 1000, virtual time).
 """
 from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -88,4 +93,89 @@ def test_a_program_signals_the_test(observe, popen_with, args):
     if args:
         assert {name: pids[1:] for name, (pids, _, _) in seen.items()} == {
             "group": [1000], "parent": [1000], "stop": [1000]}
+        assert all(946684800 <= now < 946684800 + 60 for _, _, now in seen.values())
+
+
+PID_ONE = """
+import os
+import signal
+import subprocess
+
+import psutil
+from dropin_helpers import observed, until
+
+
+def test_i_am_init():
+    assert os.getpid() == 1 and os.getppid() == 0
+    p = subprocess.Popen(["sh", "-c", "echo $PPID"], stdout=subprocess.PIPE, text=True)
+    assert int(p.communicate()[0]) == 1
+    observed("init", [os.getpid(), p.pid])
+
+
+def daemon():
+    # a daemon's double fork: its parent ends, init (this process) adopts it
+    p = subprocess.Popen(["sh", "-c", "sleep 30 & echo $!"], stdout=subprocess.PIPE,
+                         text=True)
+    orphan = int(p.stdout.readline())
+    assert p.wait() == 0
+    p.stdout.close()
+    until(lambda: psutil.Process(orphan).ppid() == 1)
+    return p, orphan
+
+
+def test_an_orphan_is_adopted():
+    p, orphan = daemon()
+    os.kill(orphan, signal.SIGTERM)
+    until(lambda: not psutil.pid_exists(orphan)
+          or psutil.Process(orphan).status() == psutil.STATUS_ZOMBIE)
+    observed("orphan", [os.getpid(), p.pid, orphan])
+
+
+def test_i_reap_an_orphan():
+    p, orphan = daemon()
+    os.kill(orphan, signal.SIGTERM)
+    assert os.waitpid(orphan, 0) == (orphan, signal.SIGTERM)
+    assert not psutil.pid_exists(orphan)
+    observed("reaped", [os.getpid(), p.pid, orphan])
+"""
+
+# what is missing under --simproc, where the test is its host's init
+REAPING_MISSING = """
+import pytest
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("simproc", None):
+        for item in items:
+            if item.name == "test_i_reap_an_orphan":
+                item.add_marker(pytest.mark.xfail(strict=True, reason=(
+                    "the host's init reaps an orphan at once: the test, init, "
+                    "cannot wait for it")))
+"""
+
+
+def _unshare_refused() -> str:
+    if shutil.which("unshare") is None:
+        return "no unshare(1)"
+    try:
+        done = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
+                              capture_output=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return "unshare --pid did not end"
+    if done.returncode:
+        return f"a pid namespace is not permitted here: {done.stderr.decode().strip()}"
+    return ""
+
+
+@pytest.mark.parametrize("args", [[], ["--simproc"]], ids=["native", "simproc"])
+def test_pytest_as_pid_one(observe, popen_with, args):
+    refused = _unshare_refused()
+    if refused:
+        pytest.skip(refused)
+    popen_with("unshare", "--pid", "--fork", "--mount-proc")
+    seen = observe(PID_ONE, args, passed=2 + (not args), xfailed=len(args),
+                   conftest=REAPING_MISSING)
+    assert {pids[0] for pids, _, _ in seen.values()} == {1}
+    if args:
+        assert {name: pids[1:] for name, (pids, _, _) in seen.items()} == {
+            "init": [1000], "orphan": [1000, 1001]}
         assert all(946684800 <= now < 946684800 + 60 for _, _, now in seen.values())
