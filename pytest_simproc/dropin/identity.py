@@ -22,7 +22,9 @@ test's zombies are kept by the session until it waits (Popen, ``os.waitpid``), a
 natively; an orphan goes to the host's init, which reaps it.
 
 When the real pid is 1 (pytest as a container's init) the test is the host's init,
-as natively: its programs' parent is 1 and no outsider is added.
+as natively: its programs' parent is 1 and no outsider is added. Not as natively: an
+orphan the test adopts is reaped at once by the host's init (the model), where a
+native pid 1 keeps it as a zombie until it waits for it (os.waitpid gives ECHILD).
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from ..kernel.sigstate import SI_KERNEL, SI_MESGQ, SI_TKILL, SA_RESTART, kill_ta
 from ..syscalls.outcome import ERESTARTNOHAND, ERESTARTSYS, Block, Native
 from ..syscalls.tty import route_native_signal
 from ..trace import ptrace_ops as pt
+from ..trace.procstatus import status_sets
 from .decode import is_foreign_abi_trap
 from .records import Task, blocked_mask
 from .writeback import SYS_RT_SIGSUSPEND, eintr_after_handler
@@ -29,16 +30,13 @@ SYNCHRONOUS_SIGNALS = {_signal.SIGSEGV, _signal.SIGBUS, _signal.SIGILL, _signal.
 POLL_IN, POLL_HUP = 1, 6     # SIGIO si_codes (sigaction(2))
 
 
-# What would stop the outsider stops the host with it (its tracer is a thread of it)
-_STOPPING = frozenset({_signal.SIGSTOP, _signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU})
-
-
 def _signal_outsider(pid: int, sig: int) -> None:
     """A program's signal for the host's outsider (drop-in mode's test process, a
     native process under its own pid: ProcessTable.add_outsider) is a real one, but
-    for a stop signal, which is dropped: it would stop the host that runs the
-    sender."""
-    if sig not in _STOPPING:
+    for a stop signal at its default disposition, which is dropped: it would stop the
+    host that runs the sender (kernel.delivery.reaches_outsider)."""
+    sets = status_sets(pid, pid, (b"SigCgt", b"SigIgn"))
+    if delivery.reaches_outsider(sig, sets.get(b"SigCgt", 0), sets.get(b"SigIgn", 0)):
         try:
             os.kill(pid, sig)
         except ProcessLookupError:

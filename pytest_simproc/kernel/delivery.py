@@ -134,6 +134,18 @@ def is_ignored(sig: int, action: SigAction) -> bool:
     return action.is_ignore or (action.is_default and default_action(sig) in ("ign", "cont"))
 
 
+def reaches_outsider(sig: int, caught: int, ignored: int) -> bool:
+    """A program's signal for the host's outsider (a native process the host's tracer
+    runs in: ProcessTable.add_outsider) is sent to it natively, unless it would stop
+    it, which would stop the host with it: SIGSTOP always (it cannot be caught or
+    ignored, signal(7)), SIGTSTP/SIGTTIN/SIGTTOU only at their default disposition
+    (``caught``, ``ignored``: the outsider's handled and ignored signal sets); a
+    handled or ignored one does not stop (signal(7)), so it goes through."""
+    if sig not in STOP_SIGNALS:
+        return True
+    return sig != SIGSTOP and bool((caught | ignored) & bit(sig))
+
+
 def pick_thread(sig: int, threads: Sequence, blocked_of: Callable[[object], int]):
     """signal(7): a process-directed signal goes to a thread that does not block it
     (the first, in creation order), else stays with the main thread (the first)."""

@@ -266,3 +266,15 @@ def test_tgsigqueueinfo_names_a_thread_of_the_process(table, proc):
                           proc.pid) == -errno.ESRCH
     assert d.sigqueueinfo(table, proc.pid, proc.pid, 1003, 10, queued(SI_QUEUE),
                           None) == -errno.ESRCH
+
+
+@pytest.mark.parametrize("sig, caught, ignored, sent", [
+    (signal.SIGUSR1, 0, 0, True),        # not a stop signal: always
+    (signal.SIGSTOP, ~0, ~0, False),     # cannot be caught or ignored: never
+    (signal.SIGTSTP, 0, 0, False),       # default: it would stop the outsider
+    (signal.SIGTSTP, d.bit(signal.SIGTSTP), 0, True),   # handled: does not stop
+    (signal.SIGTTIN, 0, d.bit(signal.SIGTTIN), True),   # ignored
+    (signal.SIGTTOU, d.bit(signal.SIGTSTP), 0, False),  # another one handled
+])
+def test_a_signal_reaches_the_outsider_unless_it_would_stop_it(sig, caught, ignored, sent):
+    assert d.reaches_outsider(sig, caught, ignored) is sent

@@ -55,17 +55,18 @@ def observed(pytester):
 def observe(pytester):
     """``observe(inner, args, passed=N)`` runs the inner suite ``inner`` beside
     dropin_helpers.py, checks its outcomes, and returns what each test printed with
-    ``observed``: name -> (pids, elapsed, time). ``hours_simulated``: its tests
+    ``observed``: name -> (pids, elapsed, time); other ``outcomes`` (xfailed=N) are
+    checked too. ``hours_simulated``: its tests
     named "an_hour" run only under --simproc (after ``conftest``'s own code)."""
     def run(inner: str, args, *, passed: int, skipped: int = 0, conftest: str | None = None,
-            hours_simulated: bool = False):
+            hours_simulated: bool = False, **outcomes):
         if hours_simulated:
             conftest = (conftest or "") + HOURS_SIMULATED_ONLY
         shutil.copy(HELPERS, pytester.path)
         if conftest is not None:
             pytester.makeconftest(conftest)
         payloads = _payloads(pytester, inner, args, passed=passed, skipped=skipped,
-                             timeout=240)
+                             timeout=240, **outcomes)
         seen = {name: (pids, elapsed, now) for name, pids, elapsed, now in payloads}
         assert len(seen) == passed, payloads
         return seen
