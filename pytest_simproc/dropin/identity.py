@@ -22,9 +22,9 @@ test's zombies are kept by the session until it waits (Popen, ``os.waitpid``), a
 natively; an orphan goes to the host's init, which reaps it.
 
 When the real pid is 1 (pytest as a container's init) the test is the host's init,
-as natively: its programs' parent is 1 and no outsider is added. Not as natively: an
-orphan the test adopts is reaped at once by the host's init (the model), where a
-native pid 1 keeps it as a zombie until it waits for it (os.waitpid gives ECHILD).
+as natively: its programs' parent is 1 and no outsider is added; init's zombies
+(its programs' and the orphans it adopts) stay until the test waits for them
+(ProcessTable.init_waits, waiting._adopt_orphans), as a native pid 1 keeps them.
 """
 from __future__ import annotations
 
@@ -60,5 +60,6 @@ def join(host) -> None:
     pid = os.getpid()
     if pid == INIT_PID:   # the test is init (module docstring)
         table.init.exe, table.init.argv = comm, list(argv)
+        table.init_waits = True   # its zombies stay until it waits (waiting.py)
         return
     table.add_outsider(pid, argv, comm, table.init.start_time_ns)

@@ -1046,13 +1046,14 @@ class DropinSession:
         if host is None or host._closed or sp._proc.state != "zombie":
             return
         table = host._engine.table
-        if table.get(sp.pid) is not sp._proc or table.outsider is None:
+        parent = table.outsider or (table.init if table.init_waits else None)
+        if table.get(sp.pid) is not sp._proc or parent is None:
             return
         if threading.current_thread() is host._tracer._thread:
-            table.reap(sp.pid, table.outsider.pid)   # a wait's look while the host runs
+            table.reap(sp.pid, parent.pid)   # a wait's look while the host runs
             return
         with self._lock:
-            host._tracer.call(table.reap, sp.pid, table.outsider.pid)
+            host._tracer.call(table.reap, sp.pid, parent.pid)
 
     def _exists(self, pid: int) -> bool:
         proc = self._lookup(pid)

@@ -33,6 +33,7 @@ from ..kernel.wait import (__WALL, __WCLONE, __WNOTHREAD, WCONTINUED, WEXITED, W
                            WNOWAIT, WSTOPPED, WUNTRACED, WaitEvent, continue_event,
                            exit_event, stop_event)
 from . import gonepids, pidcalls
+from .forking import ForkedChild
 from .args import c_integer, signal_number
 from .routing import (_in_host_thread, _real_pidfd_open, _real_pidfd_send_signal, _real_wait,
                       _real_wait3, _real_wait4, _real_waitid, _real_waitpid, _session_for_caller,
@@ -77,7 +78,22 @@ class _Want:
 # ------------------------------------------------------------------ the test's children
 def _children(session: "DropinSession", match) -> "list[SimPopen]":
     """The test's children it has not waited for that ``match``, oldest first."""
+    _adopt_orphans(session)
     return [c for c in session._children.values() if not c._waited and match(c)]
+
+
+def _adopt_orphans(session: "DropinSession") -> None:
+    """The test is its host's init (identity.py): the orphans init adopted are its
+    children too, kept as zombies until it waits for them (table.init_waits), as a
+    real pid 1 keeps them (wait(2): an orphan "is adopted by init")."""
+    host = session._host
+    if host is None or host._closed or not host._engine.table.init_waits:
+        return
+    table = host._engine.table
+    for pid in list(table.init.children):
+        known = session._children.get(pid)
+        if known is None or known._sp._proc is not table.get(pid):
+            session._children[pid] = ForkedChild(session, host.process(pid))
 
 
 def sigchld_ignored() -> bool:

@@ -98,12 +98,17 @@ class ProcessTable:
         # a process of the host that the host does not run: drop-in mode's test
         # process (add_outsider), the parent of what spawn starts; else None
         self.outsider: Optional[Process] = None
+        # init keeps its zombies until reaped (``reap``), as a real pid 1 does until
+        # it waits: drop-in mode's test when it is init; else the model's init reaps
+        # each at once
+        self.init_waits = False
 
     # ------------------------------------------------------------------ lookups
 
     @property
     def init(self) -> Process:
-        """The host's init (pid 1): never exits, reaps every orphan at once."""
+        """The host's init (pid 1): never exits, reaps every orphan at once (unless
+        ``init_waits``)."""
         return self._init
 
     def is_outsider(self, pid: int) -> bool:
@@ -445,7 +450,7 @@ class ProcessTable:
             if child.is_alive and child.pdeathsig:
                 # prctl(2) PR_SET_PDEATHSIG: signalled when the parent terminates.
                 result.pdeath_signals.append((child_pid, child.pdeathsig))
-            if child.state == ZOMBIE and reaper.pid == INIT_PID:
+            if child.state == ZOMBIE and reaper.pid == INIT_PID and not self.init_waits:
                 self._finish_reap(child, INIT_PID, unlink_parent=False)
                 result.reaped_by_init.append(child_pid)
             else:
@@ -461,7 +466,7 @@ class ProcessTable:
             orphaned[dying.pgid] = None
         result.orphaned_pgrps = list(orphaned)
 
-        if parent.pid == INIT_PID:
+        if parent.pid == INIT_PID and not self.init_waits:
             self._finish_reap(dying, INIT_PID)
             result.reaped_by_init.append(pid)
         elif parent_autoreaps:

@@ -221,6 +221,28 @@ def test_exit_of_init_child_is_reaped_by_init(table):
     assert table.processes() == [p]
 
 
+def test_init_that_waits_keeps_its_zombies_until_it_reaps(table):
+    # drop-in mode's test as pid 1: a real init keeps a child's and an adopted
+    # orphan's zombie until it waits for them (wait(2))
+    assert not table.init_waits  # fixture mode: the model's init reaps at once
+    table.init_waits = True
+    p = table.spawn(["a"], "a", 0)
+    b = table.fork(p.pid, 0)
+    orphan = table.fork(b.pid, 0)
+    result = table.exit(p.pid, Exited(0), 1)
+    assert result.reaped_by_init == [] and p.is_zombie
+    assert table.init.children == [p.pid, b.pid]  # b adopted
+    table.exit(orphan.pid, Exited(2), 2)   # a zombie when its parent ends
+    result = table.exit(b.pid, Signaled(signal.SIGTERM), 3)
+    assert result.new_parent_of == {orphan.pid: 1} and result.reaped_by_init == []
+    assert orphan.is_zombie and b.is_zombie and orphan.ppid == 1
+    assert table.init.children == [p.pid, b.pid, orphan.pid]
+    for proc in (orphan, p, b):
+        table.reap(proc.pid, 1)
+        assert proc.state == "reaped" and proc.reaped_by == 1
+    assert table.init.children == [] and table.zombies() == []
+
+
 def test_exit_leaves_zombie_until_parent_reaps(table):
     parent = table.spawn(["p"], "p", 0)
     child = table.fork(parent.pid, 1)

@@ -109,6 +109,7 @@ def test_i_am_init():
     assert os.getpid() == 1 and os.getppid() == 0
     p = subprocess.Popen(["sh", "-c", "echo $PPID"], stdout=subprocess.PIPE, text=True)
     assert int(p.communicate()[0]) == 1
+    assert not psutil.pid_exists(p.pid)   # waited for: reaped
     observed("init", [os.getpid(), p.pid])
 
 
@@ -139,20 +140,6 @@ def test_i_reap_an_orphan():
     observed("reaped", [os.getpid(), p.pid, orphan])
 """
 
-# what is missing under --simproc, where the test is its host's init
-REAPING_MISSING = """
-import pytest
-
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("simproc", None):
-        for item in items:
-            if item.name == "test_i_reap_an_orphan":
-                item.add_marker(pytest.mark.xfail(strict=True, reason=(
-                    "the host's init reaps an orphan at once: the test, init, "
-                    "cannot wait for it")))
-"""
-
-
 def _unshare_refused() -> str:
     if shutil.which("unshare") is None:
         return "no unshare(1)"
@@ -172,10 +159,9 @@ def test_pytest_as_pid_one(observe, popen_with, args):
     if refused:
         pytest.skip(refused)
     popen_with("unshare", "--pid", "--fork", "--mount-proc")
-    seen = observe(PID_ONE, args, passed=2 + (not args), xfailed=len(args),
-                   conftest=REAPING_MISSING)
+    seen = observe(PID_ONE, args, passed=3)
     assert {pids[0] for pids, _, _ in seen.values()} == {1}
     if args:
         assert {name: pids[1:] for name, (pids, _, _) in seen.items()} == {
-            "init": [1000], "orphan": [1000, 1001]}
+            "init": [1000], "orphan": [1000, 1001], "reaped": [1000, 1001]}
         assert all(946684800 <= now < 946684800 + 60 for _, _, now in seen.values())
