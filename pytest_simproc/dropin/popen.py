@@ -414,6 +414,7 @@ class SimPopen(_RealPopen):
         if not self._block_until_ended(timeout):
             raise subprocess.TimeoutExpired(self.args, timeout)
         self._reap()
+        self._session.others_quiet()  # as a blocking os.waitpid (waiting._reaped_first)
         return self.returncode
 
     def communicate(self, input=None, timeout=None):
