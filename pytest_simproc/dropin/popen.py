@@ -26,7 +26,7 @@ from .forking import (ChildFailed, _HostPipeIO, _is_fifo, exec_candidates, exec_
                       fork_exec)
 from .pipes import _PipeReader, _Relay, _StdinWriter, collect
 from .routing import _in_host_thread, _real_waitpid, _RealPopen, active_session
-from .waiting import _sim_waitpid, sigchld_ignored
+from .waiting import _reaped_first, _sim_waitpid, sigchld_ignored
 
 
 class DropinUnsupportedError(SimprocError, NotImplementedError):
@@ -414,6 +414,7 @@ class SimPopen(_RealPopen):
         if not self._block_until_ended(timeout):
             raise subprocess.TimeoutExpired(self.args, timeout)
         self._reap()
+        _reaped_first(self._session)  # as a blocking os.waitpid
         return self.returncode
 
     def communicate(self, input=None, timeout=None):
