@@ -353,6 +353,25 @@ def _frozen_at(now: float) -> _datetime.datetime:
 READ_COST_NS = 1000
 _READ_COST = _datetime.timedelta(microseconds=1)
 
+# A test that spins on its clock with nothing else moving it (filelock's acquire with
+# time.sleep mocked: a loop of lock attempts until perf_counter passes the timeout)
+# would take 200,000 turns of its loop to pass 0.2 s at a microsecond a read, where
+# natively each turn takes tens of microseconds (3,700-7,300 turns). After SPIN_FREE
+# reads with no host run between them (a test's loop of a few thousand reads keeps
+# its microsecond each), each further read costs twice as much every SPIN_STEP reads,
+# up to SPIN_CAP reads' worth (64 us, a turn of such a loop): 0.2 s in ~10,000 reads.
+# A count, so the same reads give the same times in every run.
+SPIN_FREE = 5000
+SPIN_STEP = 500
+SPIN_CAP = 64
+
+
+def spin_cost(spin: int) -> int:
+    """What the read after ``spin`` reads with no host run between costs, in reads."""
+    if spin < SPIN_FREE:
+        return 1
+    return min(2 << (spin - SPIN_FREE) // SPIN_STEP, SPIN_CAP)
+
 
 # whose reads are not the suite's: the machinery's, and hypothesis's (its gc callback
 # reads perf_counter at every garbage collection, which comes when it comes)
@@ -379,12 +398,13 @@ class VirtualClock:
     reads no clock never pays for a datetime.
 
     Each read by the suite's code in the test's own thread moves it on by
-    ``READ_COST_NS``; ``reads`` counts the reads the host's clock has not caught up with
-    yet. Other threads' reads cost nothing: how often a thread reads varies with the machine's scheduling (xdist's
+    ``READ_COST_NS`` (more in a long run of reads: ``spin_cost``); ``reads`` counts the
+    reads' worth the host's clock has not caught up with yet, ``spin`` the reads since
+    the host last did. Other threads' reads cost nothing: how often a thread reads varies with the machine's scheduling (xdist's
     reader, a thread an earlier test left running), and the test's time would vary with
     it from run to run (--simproc-verify compares two)."""
 
-    __slots__ = ("now", "reads", "boot_ns", "offset_ns", "_offset", "_owner",
+    __slots__ = ("now", "reads", "spin", "boot_ns", "offset_ns", "_offset", "_owner",
                  "_stack_limit", "_api", "_tz")
 
     def __init__(self, now: float, boot_ns: int):
@@ -406,6 +426,7 @@ class VirtualClock:
         api.call_stack_inspection_limit = 1
         self.now = now
         self.reads = 0
+        self.spin = 0
         self._owner = _thread.get_ident()
         zone = (now, time.tzname, time.timezone)   # the zone as time.tzset() last set it
         offset = _tz_cache.get(zone)
@@ -440,7 +461,7 @@ class VirtualClock:
         code in the test's own thread costing ``READ_COST_NS``."""
         reads = self.reads
         if _thread.get_ident() == self._owner and _read_by_suite_code():
-            self.reads = reads + 1
+            self.reads = reads + self._read_cost()
         return _frozen_at(self.now) + reads * _READ_COST + self._offset
 
     def local_offset_changed(self) -> None:
@@ -469,8 +490,13 @@ class VirtualClock:
         costs ``READ_COST_NS`` as the suite's Python reads do; the ns the reads before
         it took the clock past the host's."""
         reads = self.reads
-        self.reads = reads + 1
+        self.reads = reads + self._read_cost()
         return reads * READ_COST_NS
+
+    def _read_cost(self) -> int:
+        spin = self.spin
+        self.spin = spin + 1
+        return spin_cost(spin)
 
     def realtime_ns(self) -> int:
         """CLOCK_REALTIME as the test reads it now."""
@@ -489,6 +515,7 @@ class VirtualClock:
         """How far the test's reads took its clock past the host's (ns), which the
         host now catches up with."""
         reads, self.reads = self.reads, 0
+        self.spin = 0
         return reads * READ_COST_NS
 
     def give_back_ns(self, ns: int) -> None:
