@@ -405,7 +405,7 @@ class VirtualClock:
     it from run to run (--simproc-verify compares two)."""
 
     __slots__ = ("now", "reads", "spin", "boot_ns", "offset_ns", "_offset", "_owner",
-                 "_stack_limit", "_api", "_tz")
+                 "_stack_limit", "_api", "_tz", "_frozen")
 
     def __init__(self, now: float, boot_ns: int):
         api = self._api = _api()
@@ -425,6 +425,7 @@ class VirtualClock:
         self._stack_limit = api.call_stack_inspection_limit
         api.call_stack_inspection_limit = 1
         self.now = now
+        self._frozen = (None, None)   # (now, _frozen_at(now)): reads between two runs
         self.reads = 0
         self.spin = 0
         self._owner = _thread.get_ident()
@@ -462,7 +463,11 @@ class VirtualClock:
         reads = self.reads
         if _thread.get_ident() == self._owner and _read_by_suite_code():
             self.reads = reads + self._read_cost()
-        return _frozen_at(self.now) + reads * _READ_COST + self._offset
+        now, frozen = self._frozen
+        if now != self.now:
+            frozen = _frozen_at(self.now)
+            self._frozen = (self.now, frozen)
+        return frozen + reads * _READ_COST + self._offset
 
     def local_offset_changed(self) -> None:
         """The test changed its time zone (time.tzset): naive local times (freezegun

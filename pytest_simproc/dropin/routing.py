@@ -81,8 +81,21 @@ def set_active(session: "DropinSession | None") -> None:
     _ACTIVE, _ACTIVE_PID = session, _real_getpid()
 
 
-def _matches(name: str, prefixes) -> bool:
-    return any(name == p or name.startswith(p + ".") for p in prefixes)
+# (module name, prefixes) -> whether the module is one of them or inside one: asked
+# at every clock read, sleep and lock the test makes (whose code is it), always of
+# the same few hundred modules
+_MATCHED: dict = {}
+
+
+def _matches(name: str, prefixes: tuple) -> bool:
+    key = (name, prefixes)
+    found = _MATCHED.get(key)
+    if found is None:
+        found = any(name == p or name.startswith(p + ".") for p in prefixes)
+        if len(_MATCHED) >= 100_000:   # names made up at run time: keep it bounded
+            _MATCHED.clear()
+        _MATCHED[key] = found
+    return found
 
 
 def like_the_real(replaced) -> None:

@@ -593,14 +593,15 @@ class DropinSession:
     def _quiet_at_once(self) -> tuple:
         """(quiet, sample): whether the test's other threads are quiet at a first look,
         without a pause (``_await_quiet``); else the sample of them to wait from."""
-        if not self._others_live():
+        tids = self._other_tids()   # (the lock held: no thread enters block meanwhile)
+        if not self._others_live(tids):
             return True, None
         self._after_run()  # they see the clock and the pidfds as they are
-        if not self._other_tids() and self._waiters_quiet():
+        if not tids and self._waiters_quiet():
             # every other thread waits in block() for what has not come: none can act
             # before the host moves, so none needs a real pause to show it is quiet
             return True, None
-        before = self._entries, nativework.thread_states(self._other_tids())
+        before = self._entries, nativework.thread_states(tids)
         # none of them has been on a CPU since they were last found quiet, and none is
         # runnable: nothing the host did since woke one (a wake-up makes a thread
         # runnable at once), so it needs no pause to show it
@@ -996,11 +997,13 @@ class DropinSession:
         finally:
             self._after_run()
 
-    def _others_live(self) -> bool:
+    def _others_live(self, tids=None) -> bool:
         """Whether a thread of the test other than the caller lives: its own thread,
         or one running the suite's code (not the host's, ``simproc-*``, nor one of
-        pytest or its plugins, such as pytest-xdist's or pytest-timeout's)."""
-        return bool(self._other_tids() or set(self._waiting) - {_thread.get_ident()})
+        pytest or its plugins, such as pytest-xdist's or pytest-timeout's); ``tids``:
+        ``_other_tids()`` if the caller has it."""
+        return bool((self._other_tids() if tids is None else tids)
+                    or set(self._waiting) - {_thread.get_ident()})
 
     def _next_event_ns(self) -> int | None:
         """When the host next does something by itself (a timer, a timed wait, the
