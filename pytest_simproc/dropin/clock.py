@@ -359,10 +359,10 @@ _READ_COST = _datetime.timedelta(microseconds=1)
 # natively each turn takes tens of microseconds (3,700-7,300 turns). After SPIN_FREE
 # reads with no host run between them (a test's loop of a few thousand reads keeps
 # its microsecond each), each further read costs twice as much every SPIN_STEP reads,
-# up to SPIN_CAP reads' worth (64 us, a turn of such a loop): 0.2 s in ~10,000 reads.
+# up to SPIN_CAP reads' worth (64 us, a turn of such a loop): 0.2 s in ~6,600 reads.
 # A count, so the same reads give the same times in every run.
-SPIN_FREE = 5000
-SPIN_STEP = 500
+SPIN_FREE = 2500
+SPIN_STEP = 250
 SPIN_CAP = 64
 
 
