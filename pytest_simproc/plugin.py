@@ -419,8 +419,9 @@ class _Settings:
         self._ini_seed = None
         self._plain = None
         if self.dropin:
-            from .dropin import DropinSession
+            from .dropin import DropinSession, timelimit
             self.session_class = DropinSession
+            self.timelimit = timelimit   # imported once, not at every test's setup
 
     def ini_seed(self, config) -> int:
         if self._ini_seed is None:
@@ -531,7 +532,7 @@ def pytest_runtest_setup(item):
         return
     if _CARRIED and not _WIDER:  # its fixtures went outside a test's teardown (explore)
         _CARRIED.pop().stop()
-    from .dropin import timelimit
+    timelimit = settings.timelimit
     if _CARRIED:
         session = _CARRIED[0]  # wider fixtures' programs live on in it (_carry)
         session.take_up()

@@ -47,8 +47,17 @@ _FATAL_BY_DEFAULT = frozenset(
 
 
 def run_variables(environ=os.environ) -> dict:
-    """The coverage variables of ``environ``: what the test run measures with."""
-    return {name: environ.get(name) for name in (CONFIG_VARIABLE, START_VARIABLE)}
+    """The coverage variables of ``environ``: what the test run measures with (read at
+    every drop-in test's start: os.environ's own dict of bytes, without its Python
+    mapping methods, when it is os.environ)."""
+    data = getattr(environ, "_data", None)
+    if type(environ) is not os._Environ or type(data) is not dict:
+        return {name: environ.get(name) for name in (CONFIG_VARIABLE, START_VARIABLE)}
+    return {name: None if (raw := data.get(key)) is None else environ.decodevalue(raw)
+            for name, key in _ENCODED}
+
+
+_ENCODED = tuple((name, os.fsencode(name)) for name in (CONFIG_VARIABLE, START_VARIABLE))
 
 
 def _the_tests_own(env: dict, run: dict) -> bool:
