@@ -656,8 +656,8 @@ def _stop_dropin(item, carry: bool = False) -> None:
     del item.stash[_DROPIN]
     session = entry[0]
     # reruns (--simproc-verify, chaos) each get a host of their own, as without a fixture
-    rerun = _settings(item.config).verify or chaos_seed(item) is not None
-    if carry and not rerun and _carry(session):
+    if carry and _carry(session) and not (_settings(item.config).verify
+                                          or chaos_seed(item) is not None):
         session.set_aside()
         _CARRIED[:] = [session]
         return

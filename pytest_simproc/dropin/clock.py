@@ -401,12 +401,16 @@ class VirtualClock:
     __slots__ = ("now", "reads", "boot_ns", "offset_ns", "_offset", "_owner",
                  "_stack_limit", "_api", "_tz")
 
-    def __init__(self, now: float, boot_ns: int):
+    def __init__(self, now: float, boot_ns: int, warm: bool = False):
+        """``warm``: clock_ready() holds and no module was imported since the last
+        session's clock (patches.Patches.ready): what the installs below would find
+        is in place already."""
         api = self._api = _api()
-        _Dormant.ensure(api)
-        _SinceBoot.install(api)
-        timemachine.install()
-        realnow.install()
+        if not warm:
+            _Dormant.ensure(api)
+            _SinceBoot.install(api)
+            timemachine.install()
+            realnow.install()
         # the host's boot as a date: the monotonic clocks count from it; it moves with
         # the date when the realtime clock is set (offset_ns), so they never jump
         self.boot_ns = boot_ns

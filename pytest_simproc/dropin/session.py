@@ -187,7 +187,7 @@ class DropinSession:
             raise RuntimeError("a drop-in session is already active")
         self._ident = _thread.get_ident()
         if self._limit is None and Patches.ready() and clock_ready():
-            return self._start()
+            return self._start(warm=True)
         return self._counted_start()
 
     @selfusage.machinery
@@ -195,7 +195,7 @@ class DropinSession:
         with self._held():
             return self._start()
 
-    def _start(self) -> "DropinSession":
+    def _start(self, warm: bool = False) -> "DropinSession":
         threads = threading.enumerate()
         self._threads_at_start = frozenset(t.ident for t in threads)
         began = _real_monotonic()  # threads there now settle from the test's start
@@ -205,7 +205,7 @@ class DropinSession:
         # (threads of the suite's code from earlier tests take part, as new ones do)
         self._threads_before = _machinery_threads(self._ident, threads)
         forking.register()
-        self._clock = VirtualClock(self._now, self.boot_ns)
+        self._clock = VirtualClock(self._now, self.boot_ns, warm)
         try:
             self._patches.apply()
             procfs.install(self, pidcalls.replaced())  # the test's /proc: the host's numbers

@@ -53,11 +53,12 @@ def run_variables(environ=os.environ) -> dict:
     data = getattr(environ, "_data", None)
     if type(environ) is not os._Environ or type(data) is not dict:
         return {name: environ.get(name) for name in (CONFIG_VARIABLE, START_VARIABLE)}
-    return {name: None if (raw := data.get(key)) is None else environ.decodevalue(raw)
-            for name, key in _ENCODED}
+    config, start = data.get(_CONFIG_KEY), data.get(_START_KEY)
+    return {CONFIG_VARIABLE: None if config is None else environ.decodevalue(config),
+            START_VARIABLE: None if start is None else environ.decodevalue(start)}
 
 
-_ENCODED = tuple((name, os.fsencode(name)) for name in (CONFIG_VARIABLE, START_VARIABLE))
+_CONFIG_KEY, _START_KEY = os.fsencode(CONFIG_VARIABLE), os.fsencode(START_VARIABLE)
 
 
 def _the_tests_own(env: dict, run: dict) -> bool:
