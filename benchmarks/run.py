@@ -66,6 +66,11 @@ class Failure:
 
 WRAPPER = None  # path of the compiled rusage_wrap, set in main()
 CHILD_ENV = None  # the runs' environment (None: this one's), set in main()
+# the runs' working directory, an empty one of their own, set in main(): `python -m`
+# puts it first on sys.path, and an import looks in it first. A busy one (/tmp here:
+# thousands of entries that other processes change) is listed again at every import
+# after a change, which made p2's instruction count vary by ~10^8 between runs.
+RUN_DIR = None
 
 
 def child_environment(cache_dir: str | None) -> dict:
@@ -74,6 +79,9 @@ def child_environment(cache_dir: str | None) -> dict:
     project: under PYTHONDONTWRITEBYTECODE every run of a Python workload compiled
     pytest_simproc (and the generated test files) anew. ``None``: unchanged."""
     env = dict(os.environ)
+    if env.get("PYTHONPATH"):   # the runs' working directory is RUN_DIR
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) if p else p
+                                            for p in env["PYTHONPATH"].split(os.pathsep))
     if cache_dir is not None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = cache_dir
@@ -92,7 +100,8 @@ def run_once(argv: list[str]) -> Run:
             tempfile.NamedTemporaryFile("r") as usage_file:
         start = time.perf_counter()
         proc = subprocess.Popen([WRAPPER, usage_file.name] + argv, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err, start_new_session=True, env=CHILD_ENV)
+                                stdout=out, stderr=err, start_new_session=True, env=CHILD_ENV,
+                                cwd=RUN_DIR)
         timed_out = threading.Event()
 
         def kill():
@@ -322,7 +331,8 @@ def count_instructions(argv: list[str]) -> int | None:
     try:
         res = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                               *argv], capture_output=True, text=True, env=env,
-                             stdin=subprocess.DEVNULL, timeout=INSTRUCTION_TIMEOUT)
+                             stdin=subprocess.DEVNULL, timeout=INSTRUCTION_TIMEOUT,
+                             cwd=RUN_DIR)
     except subprocess.TimeoutExpired:
         return None
     return parse_callgrind(res.stderr) if res.returncode == 0 else None
@@ -715,6 +725,9 @@ def main(argv=None) -> int:
             package = os.path.dirname(importlib.util.find_spec("pytest_simproc").origin)
             subprocess.run([sys.executable, "-m", "compileall", "-q", package],
                            env=CHILD_ENV, check=True, stdout=subprocess.DEVNULL)
+        global RUN_DIR
+        RUN_DIR = os.path.join(bindir, "cwd")
+        os.mkdir(RUN_DIR)
         global WRAPPER
         WRAPPER = os.path.join(bindir, "rusage_wrap")
         global FLOOR

@@ -419,8 +419,9 @@ class _Settings:
         self._ini_seed = None
         self._plain = None
         if self.dropin:
-            from .dropin import DropinSession
+            from .dropin import DropinSession, timelimit
             self.session_class = DropinSession
+            self.timelimit = timelimit   # imported once, not at every test's setup
 
     def ini_seed(self, config) -> int:
         if self._ini_seed is None:
@@ -531,7 +532,7 @@ def pytest_runtest_setup(item):
         return
     if _CARRIED and not _WIDER:  # its fixtures went outside a test's teardown (explore)
         _CARRIED.pop().stop()
-    from .dropin import timelimit
+    timelimit = settings.timelimit
     if _CARRIED:
         session = _CARRIED[0]  # wider fixtures' programs live on in it (_carry)
         session.take_up()
@@ -655,8 +656,8 @@ def _stop_dropin(item, carry: bool = False) -> None:
     del item.stash[_DROPIN]
     session = entry[0]
     # reruns (--simproc-verify, chaos) each get a host of their own, as without a fixture
-    rerun = _settings(item.config).verify or chaos_seed(item) is not None
-    if carry and not rerun and _carry(session):
+    if carry and _carry(session) and not (_settings(item.config).verify
+                                          or chaos_seed(item) is not None):
         session.set_aside()
         _CARRIED[:] = [session]
         return

@@ -86,8 +86,7 @@ _PAIRS = [("real_date", "FakeDate"), ("real_datetime", "FakeDatetime"),
 FREEZEGUN_STACKS = ("freeze_factories", "tz_offsets", "ignore_lists", "tick_flags")
 
 
-def freezegun_stacks(api) -> tuple:
-    return tuple(getattr(api, name) for name in FREEZEGUN_STACKS)
+freezegun_stacks = operator.attrgetter(*FREEZEGUN_STACKS)   # api -> its stacks, a tuple
 
 
 def clock_walk_skips():
@@ -205,6 +204,9 @@ class _Dormant:
             timemachine.uninstall()
             if type(_datetime) is _DatetimeModule:
                 _datetime.__class__ = types.ModuleType
+        api = sys.modules.get("freezegun.api")
+        if api is None or not _has_session_clock(api):
+            realnow.uninstall()   # kept between the tests: the machine's clock there
 
 
 def replace_in_freezegun(api, reads: bool = True) -> None:
@@ -229,6 +231,18 @@ def _keep_own_loop_clocks(freeze) -> None:
         if (name == "time" and isinstance(obj, type)
                 and not issubclass(obj, asyncio.BaseEventLoop)):
             setattr(obj, name, old)
+
+
+def clock_ready() -> bool:
+    """Whether a session's clock costs next to nothing to make: the dormant freezer
+    runs and realnow's fakes were put in once."""
+    api = sys.modules.get("freezegun.api")
+    return (_Dormant._freeze is not None and api is not None and bool(api.freeze_factories)
+            and realnow.installed_once())
+
+
+def _has_session_clock(api) -> bool:
+    return any(isinstance(factory, VirtualClock) for factory in api.freeze_factories)
 
 
 def stop_dormant() -> None:
@@ -407,12 +421,16 @@ class VirtualClock:
     __slots__ = ("now", "reads", "spin", "boot_ns", "offset_ns", "_offset", "_owner",
                  "_stack_limit", "_api", "_tz", "_frozen")
 
-    def __init__(self, now: float, boot_ns: int):
+    def __init__(self, now: float, boot_ns: int, warm: bool = False):
+        """``warm``: clock_ready() holds and no module was imported since the last
+        session's clock (patches.Patches.ready): what the installs below would find
+        is in place already."""
         api = self._api = _api()
-        _Dormant.ensure(api)
-        _SinceBoot.install(api)
-        timemachine.install()
-        realnow.install()
+        if not warm:
+            _Dormant.ensure(api)
+            _SinceBoot.install(api)
+            timemachine.install()
+            realnow.install()
         # the host's boot as a date: the monotonic clocks count from it; it moves with
         # the date when the realtime clock is set (offset_ns), so they never jump
         self.boot_ns = boot_ns
@@ -543,13 +561,8 @@ class VirtualClock:
                         del entries[i]
         finally:
             api.call_stack_inspection_limit = self._stack_limit
-            for factory in api.freeze_factories:
-                if isinstance(factory, VirtualClock):
-                    break
-            else:
-                realnow.uninstall()   # the last session's clock
             if not _Dormant.persist:
-                _Dormant.stop()
+                _Dormant.stop()   # realnow's fakes too, after the last session's clock
 
 
 for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock.host_ns,

@@ -26,7 +26,8 @@ import types
 
 from ..kernel.table import INIT_PID
 from . import (filelocks, gonepids, hostthreads, modcopies, mplocks, mpspawn, owngroup,
-               pidcalls, pipes, selfusage, sockets, threadwait, triowait, uvwait, zmqwait)
+               pidcalls, pipes, procfs, selfusage, sockets, threadwait, triowait, uvwait,
+               zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import REPLACED as _CLOCK_REPLACED
@@ -149,6 +150,7 @@ class Patches:
     # the modules that imported a function of _HOSTED by name: (module, attribute)
     _holders: dict[tuple[int, str], tuple[object, str]] = {}
     _hosted_undo: list[tuple[object, str, object]] = []
+    _modules_seen = 0   # len(sys.modules) when apply last looked for trio, uvloop...
 
     def __init__(self):
         self._policy = None   # the loop policy this session replaced (aio.py)
@@ -185,17 +187,26 @@ class Patches:
                                isinstance(module, types.ModuleType)} | {_time},
                               cls._reals, cls._undo, cls._class_fakes)
             cls._installed = True
-        triowait.install(cls._undo)  # trio's run loop too, once trio is imported
-        mpspawn.install(cls._undo)  # multiprocessing's spawn children (mpspawn.py)
-        mplocks.install(cls._undo)  # its locks' waits on the children (mplocks.py)
-        uvwait.install(cls._undo)  # uvloop's loops, once uvloop is imported (uvwait.py)
-        zmqwait.install(cls._undo)  # pyzmq's polls, once pyzmq is imported (zmqwait.py)
+        if len(sys.modules) != cls._modules_seen:   # looked at again after an import
+            triowait.install(cls._undo)  # trio's run loop too, once trio is imported
+            mpspawn.install(cls._undo)  # multiprocessing's spawn children (mpspawn.py)
+            mplocks.install(cls._undo)  # its locks' waits on the children (mplocks.py)
+            uvwait.install(cls._undo)  # uvloop's loops, once uvloop is imported
+            zmqwait.install(cls._undo)  # pyzmq's polls, once pyzmq is imported
+            cls._modules_seen = len(sys.modules)
         # the test's new asyncio loops follow the host (aio.py): no policy until asked;
         # uvloop's policy, installed by the suite, stays (its loops follow the host too)
         self._policy = (asyncio.events._event_loop_policy,)
         if not uvwait.follows_host(self._policy[0]):
             asyncio.events._event_loop_policy = None
         self._walk()
+
+    @staticmethod
+    def ready() -> bool:
+        """Whether ``apply`` has next to nothing to do: the fakes are in and no module
+        was imported since the last walk."""
+        cls = Patches
+        return cls._installed and len(sys.modules) == cls._modules_seen == len(cls._walked)
 
     @staticmethod
     def _walk() -> None:
@@ -260,6 +271,7 @@ class Patches:
 def uninstall() -> None:
     """Put every real function back where a fake went."""
     cls = Patches
+    procfs.remove()   # first: its open replaced selfusage's
     while cls._undo:
         obj, name, value = cls._undo.pop()
         try:
@@ -270,6 +282,7 @@ def uninstall() -> None:
         except (AttributeError, TypeError):
             pass
     cls._walked.clear()
+    cls._modules_seen = 0
     cls._class_fakes.clear()
     cls._holders.clear()
     cls._installed = False

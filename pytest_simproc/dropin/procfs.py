@@ -740,31 +740,51 @@ os.register_at_fork(after_in_child=_forgotten_in_child)
 
 
 _installed: list = []
+_done = [0]   # how many of _REPLACED + pidcalls.replaced() install has looked at
 
 
-def install(session) -> None:
+def install(session, pid_fakes: list) -> None:
     """Route /proc of the test's code to the session's view, and the other calls that
     name pids (pidcalls.py), from the test's start: its numbers are the host's before
-    its first spawn too. Those of the host's pids work once it exists."""
-    from . import pidcalls
+    its first spawn too. Those of the host's pids work once it exists. While the
+    plugin's patches persist (patches.py) the fakes stay in between tests, each
+    handing its call to the real function while no view is set (a test that starts no
+    process must cost nothing measurable): a later session only sets its view, and
+    puts in the fakes of calls that appeared since (psutil's, once imported).
+    ``pid_fakes``: pidcalls.replaced()."""
     global _VIEW
     with _install_lock:
         _VIEW = TestView(session)
-        for module, name, real, fake in _REPLACED + pidcalls.replaced():
+        if _done[0] == len(_REPLACED) + len(pid_fakes):
+            return
+        for module, name, real, fake in (_REPLACED + pid_fakes)[_done[0]:]:
             present = getattr(module, name)   # selfusage's open, or the real one
             if present is real or present is selfusage._sim_open:
                 setattr(module, name, fake)
                 _installed.append((module, name, present, fake))
+        _done[0] = len(_REPLACED) + len(pid_fakes)
 
 
-def uninstall(session) -> None:
-    """Put the real functions back (those still ours: a later patch keeps its own)."""
+def uninstall(session, persist: bool = False) -> None:
+    """The session's view ends; the real functions go back (those still ours: a later
+    patch keeps its own) unless the patches persist (patches.py: ``remove`` then, at
+    their end)."""
     global _VIEW
     with _install_lock:
         if _VIEW is None or _VIEW.session is not session:
             return
         _VIEW = None
+    if not persist:
+        remove()
+
+
+def remove() -> None:
+    """Put the real functions back (those still ours)."""
+    with _install_lock:
+        if _VIEW is not None:
+            return   # a session's view is set (a session that is not the plugin's)
         while _installed:
             module, name, real, fake = _installed.pop()
             if getattr(module, name) is fake:
                 setattr(module, name, real)
+        _done[0] = 0

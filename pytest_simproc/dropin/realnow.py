@@ -77,6 +77,10 @@ def _first_install() -> None:
             pass
 
 
+def installed_once() -> bool:
+    return _installed_once
+
+
 def install() -> None:
     """A session's clock exists: the class's methods read it."""
     if _DICT.get("now") is _FAKES["now"]:

@@ -21,7 +21,7 @@ from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
 from . import (cldstop, forking, gonepids, identity, nativework, pidcalls, procfs,
                selfusage, threadwait, wakeups)
-from .clock import VirtualClock
+from .clock import VirtualClock, clock_ready
 from .patches import Patches
 from .pipes import RelayEvents
 from .routing import _real_monotonic, _real_sleep, active_session, current_thread, set_active
@@ -178,27 +178,37 @@ class DropinSession:
             return made[name]
 
     # ------------------------------------------------------------ lifecycle
-    @selfusage.machinery
     def start(self) -> "DropinSession":
+        """Start the test's session. Once the patches are in and no module was imported
+        since the last start (patches.py), that takes a few microseconds, as another
+        plugin's hook: not counted apart as the machinery's usage (selfusage.py),
+        whose bookkeeping would cost more than the start."""
         if active_session() is not None:
             raise RuntimeError("a drop-in session is already active")
         self._ident = _thread.get_ident()
+        if self._limit is None and Patches.ready() and clock_ready():
+            return self._start(warm=True)
+        return self._counted_start()
+
+    @selfusage.machinery
+    def _counted_start(self) -> "DropinSession":
         with self._held():
             return self._start()
 
-    def _start(self) -> "DropinSession":
-        self._threads_at_start = frozenset(t.ident for t in threading.enumerate())
+    def _start(self, warm: bool = False) -> "DropinSession":
+        threads = threading.enumerate()
+        self._threads_at_start = frozenset(t.ident for t in threads)
         began = _real_monotonic()  # threads there now settle from the test's start
-        self._first_seen.update((t.native_id, began) for t in threading.enumerate()
+        self._first_seen.update((t.native_id, began) for t in threads
                                 if t.native_id is not None)
         # threads of the machinery that were there before the test: their time is real
         # (threads of the suite's code from earlier tests take part, as new ones do)
-        self._threads_before = _machinery_threads(self._ident)
+        self._threads_before = _machinery_threads(self._ident, threads)
         forking.register()
-        self._clock = VirtualClock(self._now, self.boot_ns)
+        self._clock = VirtualClock(self._now, self.boot_ns, warm)
         try:
             self._patches.apply()
-            procfs.install(self)  # the test's /proc: the host's numbers
+            procfs.install(self, pidcalls.replaced())  # the test's /proc: the host's numbers
             threadwait.install_outside(self)  # until the host: real waits move its clock
         except BaseException:
             threadwait.uninstall_outside()
@@ -208,14 +218,20 @@ class DropinSession:
             raise
         set_active(self)
         self._started = True
-        selfusage.session_started()
         return self
 
-    @selfusage.machinery
     def stop(self) -> None:
-        """Restore everything, then close the host (no native process survives)."""
+        """Restore everything, then close the host (no native process survives).
+        Without a host that is a few microseconds (see ``start``)."""
         if not self._started or self._closed:
             return
+        if self._host is None and self._limit is None:
+            self._stop()
+            return
+        self._counted_stop()
+
+    @selfusage.machinery
+    def _counted_stop(self) -> None:
         with self._held():
             self._stop()
 
@@ -239,7 +255,7 @@ class DropinSession:
             self._relay_events.close()
             if "_pidfds" in self.__dict__:
                 self._pidfds.close()
-            procfs.uninstall(self)
+            procfs.uninstall(self, Patches.persist)
             if self._host is not None:   # installed with the host
                 threadwait.uninstall(self)
             threadwait.uninstall_outside()
@@ -295,6 +311,7 @@ class DropinSession:
                     options["_coverage_run"] = self.coverage_run
                     host = (self.host_factory(options) if self.host_factory is not None
                             else SimHost(**options))
+                    selfusage.session_started()   # its natives' usage is not the test's
                     if self.keep:
                         host.keep_data()
                     identity.join(host)  # the test is its programs' parent
@@ -1121,12 +1138,12 @@ _HOLD_LOCK = threading.Lock()  # the test's time limit is paused by one thread a
 _machinery_seen: tuple = ((), frozenset())   # (threads, the machinery's idents among them)
 
 
-def _machinery_threads(me) -> frozenset:
-    """The idents of the machinery's threads (threadwait.machinery) other than ``me``;
-    the answer of the last call when the same threads are there (most tests start
-    none)."""
+def _machinery_threads(me, threads: list) -> frozenset:
+    """The idents of the machinery's threads (threadwait.machinery) among ``threads``
+    other than ``me``; the answer of the last call when the same threads are there
+    (most tests start none)."""
     global _machinery_seen
-    threads = (me, *threading.enumerate())
+    threads = (me, *threads)
     seen, idents = _machinery_seen
     if threads != seen:
         idents = frozenset(t.ident for t in threads[1:]

@@ -368,8 +368,16 @@ def _wait_untimed(session: "DropinSession", ready, pause, gate) -> None:
 
 def library_module(name: str, machinery=_MACHINERY) -> bool:
     """Module ``name`` is the standard library's or one of ``machinery`` (pytest's, a
-    plugin's, this package's): not the suite's code."""
-    return name.partition(".")[0] in _STDLIB or _matches(name, machinery)
+    plugin's, this package's): not the suite's code. Asked at every clock read and
+    lock the suite's code makes: each answer is kept (a few hundred modules)."""
+    known = _library.get((name, machinery))
+    if known is None:
+        known = _library[name, machinery] = (name.partition(".")[0] in _STDLIB
+                                             or _matches(name, machinery))
+    return known
+
+
+_library: dict[tuple[str, tuple], bool] = {}   # (name, machinery) -> library_module's
 
 
 def _stdlib_or_machinery(depth: int) -> bool:

@@ -47,8 +47,18 @@ _FATAL_BY_DEFAULT = frozenset(
 
 
 def run_variables(environ=os.environ) -> dict:
-    """The coverage variables of ``environ``: what the test run measures with."""
-    return {name: environ.get(name) for name in (CONFIG_VARIABLE, START_VARIABLE)}
+    """The coverage variables of ``environ``: what the test run measures with (read at
+    every drop-in test's start: os.environ's own dict of bytes, without its Python
+    mapping methods, when it is os.environ)."""
+    data = getattr(environ, "_data", None)
+    if type(environ) is not os._Environ or type(data) is not dict:
+        return {name: environ.get(name) for name in (CONFIG_VARIABLE, START_VARIABLE)}
+    config, start = data.get(_CONFIG_KEY), data.get(_START_KEY)
+    return {CONFIG_VARIABLE: None if config is None else environ.decodevalue(config),
+            START_VARIABLE: None if start is None else environ.decodevalue(start)}
+
+
+_CONFIG_KEY, _START_KEY = os.fsencode(CONFIG_VARIABLE), os.fsencode(START_VARIABLE)
 
 
 def _the_tests_own(env: dict, run: dict) -> bool:

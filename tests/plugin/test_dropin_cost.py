@@ -60,3 +60,35 @@ def test_a_marker_a_conftest_hook_adds_configures_the_host(pytester):
             assert time.time() == 946684800
     """)
     pytester.runpytest("-p", "no:cacheprovider", "--simproc").assert_outcomes(passed=3)
+
+
+def test_the_fakes_stay_in_between_tests_and_answer_as_the_machine(pytester):
+    # a test's session sets only its view: the /proc fakes, put in at the first test,
+    # stay until the run's end, and between tests give the machine's answers
+    pytester.makeconftest("""
+        import builtins, datetime, os
+        from pytest_simproc.dropin import procfs
+
+        def machine_init():
+            with procfs._real_open("/proc/1/comm") as f:
+                return f.read()
+
+        def pytest_runtest_logfinish(nodeid):
+            with open("/proc/1/comm") as f:
+                comm = f.read()
+            print("BETWEEN", builtins.open is procfs._sim_open, comm == machine_init(),
+                  type(datetime.datetime.__dict__["now"]).__name__)
+    """)
+    pytester.makepyfile("""
+        from conftest import machine_init
+
+        def test_one():
+            with open("/proc/1/comm") as f:
+                assert f.read() != machine_init()   # the host's init
+
+        def test_two():
+            test_one()
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--simproc", "-s")
+    result.assert_outcomes(passed=2)
+    assert result.stdout.str().count("BETWEEN True True classmethod") == 2
