@@ -13,6 +13,8 @@ holds is still killed at that test's end, even in a carried host.
 """
 from __future__ import annotations
 
+from .test_dropin_wider_fixtures import AFTER  # a later module's spawn: a fresh host
+
 pytest_plugins = ["pytester"]
 
 HOST_EPOCH = 946684800  # the host's clock starts at 2000-01-01 UTC
@@ -91,18 +93,6 @@ class TestPythonReader:
         assert upper.ask(f"line {n}") == f"LINE {n}"
         time.sleep(2)
         observed(f"python {n}", upper.proc.pid)
-"""
-
-AFTER = r"""
-import json
-import subprocess
-import time
-
-
-def test_a_later_module_spawns():
-    p = subprocess.Popen(["true"])
-    assert p.wait() == 0
-    print("OBSERVED", json.dumps(["later", p.pid, time.time()]), flush=True)
 """
 
 
