@@ -530,8 +530,8 @@ def pytest_runtest_setup(item):
             # (pytester.runpytest in-process: libtmux's doctests) sets up
             _CARRIED[0].set_aside(active=False)
         return
-    if _CARRIED and not _WIDER:  # its fixtures went outside a test's teardown (explore)
-        _CARRIED.pop().stop()
+    if _CARRIED and not _WIDER and not _HELD:
+        _CARRIED.pop().stop()  # its fixtures went outside a test's teardown (explore)
     timelimit = settings.timelimit
     if _CARRIED:
         session = _CARRIED[0]  # wider fixtures' programs live on in it (_carry)
@@ -601,6 +601,8 @@ def pytest_runtest_protocol(item, nextitem):
 _WIDER: dict = {}
 # [the drop-in session carried to the next test], or empty
 _CARRIED: list = []
+# [True] when it was carried for programs that the test process holds (_carry)
+_HELD: list = []
 
 
 @pytest.hookimpl(wrapper=True)
@@ -634,13 +636,23 @@ def _live_pids(session) -> set:
 
 
 def _carry(session) -> bool:
-    """Whether the test's session lives on into the next test: a fixture wider than
-    the function, set up during it, is still there (execnet's session-wide group of
-    gateways), and programs of its host still live (what the fixture may hold:
-    natively they would go on). Closing the host would kill them under the fixture."""
-    if not _WIDER or session._closed or session._host is None:
+    """Whether the test's session lives on into the next test: programs of its host
+    still live and a fixture wider than the function, set up during it, is still
+    there (execnet's session-wide group of gateways: what the fixture may hold), or
+    the test process still holds some of them (dropin/holders.py: a class's object
+    keeps the Popen a test started; what nothing holds is killed now). Natively they
+    would go on; closing the host would kill them under their holder."""
+    _HELD.clear()
+    if session._closed or session._host is None or session._host._engine.alive == 0:
         return False
-    return session._host._engine.alive > 0
+    if _WIDER:
+        return True
+    from .dropin import holders
+    keep = holders.held_pids(session)
+    if keep:
+        holders.end_unheld(session, keep)
+        _HELD.append(True)
+    return bool(keep)
 
 
 def _dropin_host(item, options) -> SimHost:
@@ -663,6 +675,7 @@ def _stop_dropin(item, carry: bool = False) -> None:
         return
     _CARRIED.clear()
     _WIDER.clear()
+    _HELD.clear()
     if session._host is not None:
         _record(item, session._host)
     session.stop()

@@ -11,6 +11,7 @@ in the host moves while it does.
 from __future__ import annotations
 
 import _thread
+import gc
 import os
 import queue
 import signal as _signal
@@ -38,6 +39,45 @@ def _monotonic() -> float:
     in a drop-in test time.monotonic is freezegun's, frozen by a freeze_time of the
     test's own."""
     return _clock_gettime(_MONOTONIC)
+
+
+class _Collections:
+    """Python's collections wait while the tracer thread works. A collection runs the
+    finalizers of whatever it frees in the thread whose allocation started it, and a
+    test's finalizer may call into the host this thread runs (GitPython's
+    ``Repo.__del__`` polls and ends its Popen): on this thread it waited for the
+    session's lock, which the test's thread held while it waited for this thread.
+    Re-enabled, the next allocation of a test's thread collects, there. A test that
+    disabled collections itself meanwhile finds them enabled again (not handled)."""
+
+    _lock = threading.Lock()
+    _paused = 0
+
+    @classmethod
+    def pause(cls) -> bool:
+        with cls._lock:
+            if cls._paused == 0:
+                if not gc.isenabled():  # the test's own gc.disable()
+                    return False
+                gc.disable()
+            cls._paused += 1
+            return True
+
+    @classmethod
+    def resume(cls, paused: bool) -> None:
+        if paused:
+            with cls._lock:
+                cls._paused -= 1
+                if cls._paused == 0:
+                    gc.enable()
+
+    @classmethod
+    def _forget(cls) -> None:
+        """A forked child has no tracer thread: collections as the parent had them."""
+        cls._lock = threading.Lock()
+        if cls._paused:
+            cls._paused = 0
+            gc.enable()
 
 
 class _TracerThread:
@@ -85,10 +125,13 @@ class _TracerThread:
             if job is None:
                 usage.retire()
                 return
+            paused = _Collections.pause()
             try:
                 job.result = job.func(*job.args)
             except BaseException as exc:  # handed back to the caller
                 job.error = exc
+            finally:
+                _Collections.resume(paused)
             job.done.release()
 
     def call(self, func, *args):
@@ -275,6 +318,7 @@ class _Watchers:
 def _after_fork_in_child() -> None:
     _TracerThread._forget_idle()
     _Watchers._forget()
+    _Collections._forget()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -127,3 +127,31 @@ def test_a_call_on_the_tracer_thread_costs_its_caller_few_python_calls():
         with pytest.raises(ValueError, match="invalid literal") as info:
             host._tracer.call(int, "x")
         assert info.value.__traceback__ is not None
+
+
+def test_a_collection_waits_while_the_tracer_works():
+    """A finalizer of the test's (GitPython's Repo.__del__ polls its Popen) freed by a
+    collection on the tracer thread would wait for the host that thread runs: garbage
+    made there is collected once the job is done, in the test's thread."""
+    import gc
+
+    ran_in = []
+
+    class Cyclic:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            ran_in.append(threading.current_thread().name)
+
+    def job():
+        Cyclic()  # unreachable at once, freed only by a collection
+        more = [[] for _ in range(50_000)]  # allocations that start one when enabled
+        return gc.isenabled(), len(more)
+
+    with SimHost() as host:
+        assert gc.isenabled()
+        assert host._tracer.call(job) == (False, 50_000)
+        assert gc.isenabled()
+        gc.collect()
+    assert ran_in == [threading.current_thread().name]

@@ -94,3 +94,31 @@ def test_under_simproc_the_clock_waits_for_the_native_thread(observed, monkeypat
     assert 1000 <= pid < 1100   # the daemon ran in the host
     # on the virtual clock, and within the daemon's 30 s (it was still running)
     assert all(START <= now < START + 60 for _, now in seen.values()), seen
+
+
+
+def test_the_tracers_look_at_threads_takes_no_lock_of_threading():
+    """The tracer thread counts the test's threads (native_threads) while a finalizer
+    run by a collection inside the test thread's threading.enumerate (its lock held)
+    may wait for the tracer: GitPython's dropped Popens reap their programs."""
+    import threading
+    import time
+
+    from pytest_simproc.dropin.nativework import native_threads
+
+    go, seen = threading.Event(), []
+
+    def look():
+        go.wait()
+        seen.append(native_threads())
+
+    looker = threading.Thread(target=look, daemon=True)
+    looker.start()
+    with threading._active_limbo_lock:  # as threading.enumerate holds it
+        go.set()
+        deadline = time.monotonic() + 30
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        looked = bool(seen)
+    looker.join()
+    assert looked
