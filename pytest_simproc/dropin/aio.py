@@ -419,8 +419,8 @@ def _real_monotonic_ns() -> int:
     return round(_real_monotonic() * 1e9)
 
 
-def _own_session():
-    """The session of the test whose own thread this is, if any."""
+def _test_thread_session():
+    """The active session when the caller is the test's own thread."""
     session = active_session()
     if (session is None or session._closed or _in_host_thread()
             or _thread.get_ident() != session._ident):
@@ -469,7 +469,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
     when made by the test's own thread during a drop-in session."""
 
     def __init__(self, selector=None):
-        session = _own_session()
+        session = _test_thread_session()
         self._session = session
         self._base_ns = session._now_ns() if session is not None else 0
         # made by a test: the loop follows its thread's later tests (_current)
@@ -494,7 +494,7 @@ class SimEventLoop(asyncio.SelectorEventLoop):
             return session
         if self._ended_at is None:   # its test just ended: real time from here
             self._ended_at = (self._now_ns(), _real_monotonic_ns())
-        session = _own_session()
+        session = _test_thread_session()
         if session is not None:
             self._base_ns = session._now_ns() - self._now_ns()
             self._session, self._ended_at = session, None
