@@ -529,8 +529,7 @@ def pytest_runtest_setup(item):
             # (pytester.runpytest in-process: libtmux's doctests) sets up
             _CARRIED[0].set_aside(active=False)
         return
-    if _CARRIED and not _WIDER and not _HELD:
-        # its fixtures went outside a test's teardown (explore)
+    if _CARRIED and not _WIDER:  # its fixtures went outside a test's teardown (explore)
         _CARRIED.pop().stop()
     from .dropin import timelimit
     if _CARRIED:
@@ -601,8 +600,6 @@ def pytest_runtest_protocol(item, nextitem):
 _WIDER: dict = {}
 # [the drop-in session carried to the next test], or empty
 _CARRIED: list = []
-# [True] while it is carried for a program an object of the suite holds (dropin/held.py)
-_HELD: list = []
 
 
 @pytest.hookimpl(wrapper=True)
@@ -639,19 +636,10 @@ def _carry(session) -> bool:
     """Whether the test's session lives on into the next test: a fixture wider than
     the function, set up during it, is still there (execnet's session-wide group of
     gateways), and programs of its host still live (what the fixture may hold:
-    natively they would go on), or a Popen that lives on names one of them
-    (dropin/held.py: ipykernel's shared kernel). Closing the host would kill them
-    under the fixture or the object."""
-    _HELD.clear()
-    if session._closed or session._host is None or session._host._engine.alive == 0:
+    natively they would go on). Closing the host would kill them under the fixture."""
+    if not _WIDER or session._closed or session._host is None:
         return False
-    if _WIDER:
-        return True
-    from .dropin.held import held
-    if held(session):
-        _HELD.append(True)
-        return True
-    return False
+    return session._host._engine.alive > 0
 
 
 def _dropin_host(item, options) -> SimHost:
@@ -674,7 +662,6 @@ def _stop_dropin(item, carry: bool = False) -> None:
         return
     _CARRIED.clear()
     _WIDER.clear()
-    _HELD.clear()
     if session._host is not None:
         _record(item, session._host)
     session.stop()
