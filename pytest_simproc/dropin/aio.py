@@ -13,7 +13,9 @@ into asyncio's subprocess protocol whenever the host ran.
 While work handed to a thread (``run_in_executor``, ``to_thread``, ``getaddrinfo``) is
 under way, the loop waits for real, and virtual time moves on by the real time it
 waited (its selector's real waits are ready.py's, routing.waited_outside): the thread
-may need the machine. Loops made in other threads are asyncio's own.
+may need the machine. Loops made in other threads are asyncio's own. A loop that
+outlives its test (one per thread, kept by jupyter_core's ``run_sync``) follows its
+thread's next test into that test's host.
 """
 from __future__ import annotations
 
@@ -413,6 +415,19 @@ def _in_flight() -> bool:
     return False
 
 
+def _real_monotonic_ns() -> int:
+    return round(_real_monotonic() * 1e9)
+
+
+def _test_thread_session():
+    """The active session when the caller is the test's own thread."""
+    session = active_session()
+    if (session is None or session._closed or _in_host_thread()
+            or _thread.get_ident() != session._ident):
+        return None
+    return session
+
+
 class _HostSelector(selectors.DefaultSelector):
     """The loop's selector: while nothing is ready, the host runs (virtual time)."""
 
@@ -429,8 +444,8 @@ class _HostSelector(selectors.DefaultSelector):
         loop = self._loop()
         if ready or loop is None or timeout is not None and timeout <= 0 or loop._has_news():
             return ready
-        session = loop._session
-        if session is None or session._closed or _thread.get_ident() != session._ident:
+        session = loop._current()
+        if session is None or _thread.get_ident() != session._ident:
             return super().select(timeout)
         if (loop._outside or _in_flight()
                 or session.threads_due(timeout, loop._older_threads)):
@@ -454,12 +469,12 @@ class SimEventLoop(asyncio.SelectorEventLoop):
     when made by the test's own thread during a drop-in session."""
 
     def __init__(self, selector=None):
-        session = active_session()
-        if (session is None or session._closed or _in_host_thread()
-                or _thread.get_ident() != session._ident):
-            session = None
+        session = _test_thread_session()
         self._session = session
         self._base_ns = session._now_ns() if session is not None else 0
+        # made by a test: the loop follows its thread's later tests (_current)
+        self._follows = session is not None
+        self._ended_at: tuple[int, int] | None = None
         self._outside = 0
         self._older_threads = frozenset(t.ident for t in threading.enumerate())
         self._sim_procs: list[_SimSubprocessTransport] = []
@@ -467,14 +482,41 @@ class SimEventLoop(asyncio.SelectorEventLoop):
             selector = _HostSelector(self)
         super().__init__(selector)
 
-    def time(self) -> float:
+    def _current(self):
+        """The session whose host the loop follows now. A loop outlives the test that
+        made it when the suite keeps one per thread (jupyter_core's ``run_sync``, behind
+        every blocking call of jupyter_client's KernelManager): the clock of an ended
+        test's host stands still, and a later test's ``asyncio.sleep`` never ended. So
+        once its test ended, the loop counts real time, and the next test of its thread
+        takes it into its own host; its clock goes on from where it was, never back."""
         session = self._session
+        if session is not None and not session._closed or not self._follows:
+            return session
+        if self._ended_at is None:   # its test just ended: real time from here
+            self._ended_at = (self._now_ns(), _real_monotonic_ns())
+        session = _test_thread_session()
+        if session is not None:
+            self._base_ns = session._now_ns() - self._now_ns()
+            self._session, self._ended_at = session, None
+            self._older_threads = frozenset(t.ident for t in threading.enumerate())
+        return session
+
+    def _now_ns(self) -> int:
+        if self._ended_at is not None:
+            loop_ns, real_ns = self._ended_at
+            return loop_ns + _real_monotonic_ns() - real_ns
+        return self._session._now_ns() - self._base_ns
+
+    def time(self) -> float:
+        session = self._current()
+        if session is None and self._ended_at is not None:
+            return self._now_ns() / 1e9
         if session is None or _thread.get_ident() != session._ident:
             # a loop the test's thread made and another thread runs (tornado's IOLoop()
             # made in the test, started in a thread: circus's stats collector) waits
             # in real time there (_HostSelector.select), and so counts its timers
             return forking.host_monotonic() if forking.in_host else _real_monotonic()
-        return (session._now_ns() - self._base_ns) / 1e9
+        return self._now_ns() / 1e9
 
     def _has_news(self) -> bool:
         return any(t.has_news() for t in self._sim_procs)
@@ -511,8 +553,8 @@ class SimEventLoop(asyncio.SelectorEventLoop):
 
     async def _make_subprocess_transport(self, protocol, args, shell, stdin, stdout,
                                          stderr, bufsize, extra=None, **kwargs):
-        session = self._session
-        if session is None or session._closed:
+        session = self._current()
+        if session is None:
             return await super()._make_subprocess_transport(
                 protocol, args, shell, stdin, stdout, stderr, bufsize, extra, **kwargs)
         if hasattr(asyncio, "get_child_watcher"):   # (gone in 3.14)

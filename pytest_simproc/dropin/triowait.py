@@ -18,13 +18,12 @@ session, are trio's own.
 """
 from __future__ import annotations
 
-import _thread
 import sys
 import threading
 import weakref
 
-from .aio import _OUTSIDE_SLICE, wait_in_host
-from .routing import _in_host_thread, active_session, waited_outside
+from .aio import _OUTSIDE_SLICE, _test_thread_session, wait_in_host
+from .routing import waited_outside
 from .sockets import host_runs
 
 # trio's longest wait (``trio._core._run._MAX_TIMEOUT``): a loop with no deadline
@@ -34,15 +33,6 @@ _FOREVER = 24 * 60 * 60
 # jobs the test's thread handed to trio's worker threads and not delivered yet
 _jobs: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _jobs_lock = threading.Lock()  # the test's thread counts up, the workers down
-
-
-def _test_thread_session():
-    """The active session when the caller is the test's own thread."""
-    session = active_session()
-    if (session is None or session._closed or _in_host_thread()
-            or _thread.get_ident() != session._ident):
-        return None
-    return session
 
 
 def _make_get_events(real):
