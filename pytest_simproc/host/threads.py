@@ -54,6 +54,9 @@ class _TracerThread:
 
     def __init__(self, name: str):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        # held while a job runs: ``call_idle`` runs a job on its caller's thread when
+        # the tracer has none (and starts none meanwhile)
+        self._busy = _thread.allocate_lock()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         HOST_THREADS.add(self._thread)
         self._thread.start()
@@ -85,10 +88,11 @@ class _TracerThread:
             if job is None:
                 usage.retire()
                 return
-            try:
-                job.result = job.func(*job.args)
-            except BaseException as exc:  # handed back to the caller
-                job.error = exc
+            with self._busy:
+                try:
+                    job.result = job.func(*job.args)
+                except BaseException as exc:  # handed back to the caller
+                    job.error = exc
             job.done.release()
 
     def call(self, func, *args):
@@ -103,6 +107,18 @@ class _TracerThread:
             raise job.error
         finally:
             job = None  # the traceback would keep the job, and the job the error
+
+    def call_idle(self, func, *args):
+        """``call`` for work that needs no ptrace request, only the host's state kept
+        still: on the caller's thread when the tracer runs no job (it starts none
+        meanwhile), sparing the caller two hand-offs (a drop-in test's reap of its
+        child); else as ``call``."""
+        if threading.current_thread() is not self._thread and self._busy.acquire(False):
+            try:
+                return func(*args)
+            finally:
+                self._busy.release()
+        return self.call(func, *args)
 
     def stop(self):
         self._queue.put(None)
