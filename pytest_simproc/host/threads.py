@@ -120,6 +120,16 @@ class _TracerThread:
                 self._busy.release()
         return self.call(func, *args)
 
+    def has_children(self) -> bool | None:
+        """Whether the thread has a child, live or a zombie (proc(5)
+        /proc/PID/task/TID/children), from any thread; None when the kernel does not
+        say (built without CONFIG_PROC_CHILDREN)."""
+        try:
+            with open(f"/proc/self/task/{self._thread.native_id}/children", "rb") as f:
+                return bool(f.read().strip())
+        except OSError:
+            return None
+
     def stop(self):
         self._queue.put(None)
         if threading.current_thread() is not self._thread:
