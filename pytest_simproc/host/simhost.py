@@ -52,12 +52,7 @@ def _end_on_tracer(engine: Engine) -> tuple[list[int], bool]:
     release the engine's descriptors (and its clock page, to the next host when no
     program is left to map it); the survivors, and whether the thread has no child
     left at all (wait(2) __WNOTHREAD), so that another host may use it."""
-    try:
-        survivors = engine.drain()
-        if not survivors and engine.clock_page is not None:
-            engine.clock_page.unmapped = True  # no program maps it: the next host's
-    finally:
-        engine.close()
+    survivors = _drain_and_release(engine)
     try:
         os.waitpid(-1, os.WNOHANG | pt.WALL | pt.WNOTHREAD)
     except ChildProcessError:
@@ -79,13 +74,19 @@ def _end_quietly(engine: Engine, tracer: _TracerThread) -> tuple[list[int], bool
     children = tracer.has_children()
     if children is None:
         return None
+    return _drain_and_release(engine), not children
+
+
+def _drain_and_release(engine: Engine) -> list[int]:
+    """Every native death collected, the engine's descriptors released (its clock
+    page to the next host when no program is left to map it); the survivors."""
     try:
         survivors = engine.drain()
         if not survivors and engine.clock_page is not None:
             engine.clock_page.unmapped = True  # no program maps it: the next host's
     finally:
         engine.close()
-    return survivors, not children
+    return survivors
 
 
 class SimHost:
