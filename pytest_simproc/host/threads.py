@@ -264,17 +264,27 @@ class _Watchers:
     _members: list = []
     _wake = threading.Event()
     _thread = None
+    # With no host open the thread looks again every IDLE_POLL seconds, for IDLE_PARK
+    # seconds, then waits until a host is added (``_parked``): a host's first look
+    # finds its engine idle and comes back in 0.05 s anyway, so a suite whose tests
+    # each make a host does not wake the thread for each (a switch, and a look that
+    # the host's close then waits for).
+    IDLE_POLL = 0.05
+    IDLE_PARK = 1.0
+    _parked = False
 
     @classmethod
     def add(cls, watchdog: _Watchdog) -> None:
         with cls._lock:
             cls._members.append(watchdog)
+            wake, cls._parked = cls._parked, False
             if cls._thread is None or not cls._thread.is_alive():
                 cls._thread = threading.Thread(target=cls._main, name="simproc-watchdog",
                                                daemon=True)
                 HOST_THREADS.add(cls._thread)
                 cls._thread.start()
-        cls._wake.set()
+        if wake:
+            cls._wake.set()
 
     @classmethod
     def remove(cls, watchdog: _Watchdog) -> None:
@@ -284,6 +294,7 @@ class _Watchers:
     @classmethod
     def _main(cls) -> None:
         usage.register()
+        idle_since = None
         while True:
             delays = []
             with cls._lock:
@@ -294,7 +305,16 @@ class _Watchers:
                         cls._members.remove(member)
                         threading.excepthook(threading.ExceptHookArgs(
                             (*sys.exc_info(), threading.current_thread())))
-            cls._wake.wait(min(delays) if delays else None)
+                if delays:
+                    idle_since, timeout = None, min(delays)
+                else:
+                    now = _monotonic()
+                    if idle_since is None:
+                        idle_since = now
+                    timeout = cls.IDLE_POLL
+                    if now - idle_since >= cls.IDLE_PARK:
+                        cls._parked, timeout = True, None   # add() wakes it
+            cls._wake.wait(timeout)
             cls._wake.clear()
 
     @classmethod
@@ -304,6 +324,7 @@ class _Watchers:
         cls._members = []
         cls._wake = threading.Event()
         cls._thread = None
+        cls._parked = False
 
 
 def _after_fork_in_child() -> None:
