@@ -305,6 +305,7 @@ class _Watchers:
                         cls._members.remove(member)
                         threading.excepthook(threading.ExceptHookArgs(
                             (*sys.exc_info(), threading.current_thread())))
+                member = None   # a closed host's watchdog (and its last task) goes with it
                 if delays:
                     idle_since, timeout = None, min(delays)
                 else:
