@@ -1073,7 +1073,7 @@ class DropinSession:
             table.reap(sp.pid, parent.pid)   # a wait's look while the host runs
             return
         with self._lock:
-            host._tracer.call(table.reap, sp.pid, parent.pid)
+            host._tracer.call_idle(table.reap, sp.pid, parent.pid)
 
     def _exists(self, pid: int) -> bool:
         proc = self._lookup(pid)

@@ -60,6 +60,7 @@ PREEMPT_SLICE_NS = 10_000_000
 _NO_CPU_LIMIT = (RLIM_INFINITY, RLIM_INFINITY)
 _VDSO_CALLS = frozenset(syscall_number(n) for n in
                         ("clock_gettime", "gettimeofday", "time", "getcpu"))
+_UNSUPPORTED_NUMBERS = frozenset(syscall_number(n) for n in UNSUPPORTED)
 
 
 # the clocks that count from the boot: MONOTONIC, _RAW, _COARSE, BOOTTIME, _ALARM
@@ -152,7 +153,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         self.refused: list[dict] = []
         self.external_signals: list[dict] = []
         self.watch = WatchdogState()
-        self._unsupported = frozenset(syscall_number(n) for n in UNSUPPORTED)
+        self._unsupported = _UNSUPPORTED_NUMBERS
         # the calls that cost CPU in the model: the simulated ones, whether or not the
         # strace log traps every other call too
         self._simulated = intercepted_numbers()
@@ -162,7 +163,7 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
             # call is logged
             self.strace_recorded = self._recorded_numbers()
             self.strace = CallRecord(self.strace_recorded, hostname=hostname)
-            self._filter = prepared_filter(self._trapped_numbers(), CONDITIONAL)
+            self._filter = prepared_filter(self._off_traps, CONDITIONAL)
         else:
             self.strace_recorded = None
             self.strace = StraceLog(mode=strace, directory=self.data_dir, hostname=hostname,
@@ -234,7 +235,8 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
     def _trapped_numbers(self) -> frozenset:
         """What the filter traps whatever the arguments: the simulated calls and the
         watched ones."""
-        return intercepted_numbers() | self._watched_numbers()
+        watched = self._watched_numbers()
+        return intercepted_numbers() | watched if watched else intercepted_numbers()
 
     def vdso_wanted(self) -> bool:
         """Whether programs get the host's vDSO: not when users' hooks or

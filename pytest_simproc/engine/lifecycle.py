@@ -66,7 +66,7 @@ class Lifecycle:
         task = self._add_task(native, proc, info)
         task.stop = "event"  # at its exec event
         self.sched.add(task)  # (before _on_exec, whose start-up charge parks it)
-        self._on_exec(task, spawned=not startup or len(self.info) == 1)
+        self._on_exec(task, spawned=not startup or len(self.info) == 1, argv=proc.argv)
         if execve_call:
             self.strace.syscall_exit(execve_call[0], 0, task.mem, self.clock.now_ns)
         return proc
@@ -225,13 +225,14 @@ class Lifecycle:
             task.mem.put_i32(task.child_tid_ptr, task.tid)
         task.stop = "initial"
 
-    def _on_exec(self, task: Task, spawned: bool = False) -> None:
+    def _on_exec(self, task: Task, spawned: bool = False, argv=None) -> None:
         """PTRACE_EVENT_EXEC: the new program is loaded. One a host's process execs
         costs its start-up's CPU time, and the clock shows it before the program runs
         (a shell's `sleep 1 && touch F` touches F after 1 s and two start-ups, as on a
         machine), and so does one drop-in mode spawns past the host's first (``spawn``'s
         ``startup``: a test's tmux client gives the pane's shell its start-up, as
-        natively); one the host's user spawns starts at the instant it is spawned at."""
+        natively); one the host's user spawns starts at the instant it is spawned at.
+        ``argv``: the program's, when known (a spawn's: what /proc/N/cmdline reads)."""
         if not spawned:
             self._charge_start(task)
         task.mem.reopen()
@@ -250,7 +251,8 @@ class Lifecycle:
             patch_auxv(task.mem, regs.rsp, self.random_bytes, vdso)
         except TraceeGone as gone:  # killed from outside while its vDSO was mapped
             died = gone.status
-        argv = _read_cmdline(task.native)
+        if argv is None:
+            argv = _read_cmdline(task.native)
         exe = os.path.basename(argv[0]) if argv else task.proc.exe
         self.table.exec(task.proc.pid, argv, exe)
         self.info[task.proc.pid].dispositions.reset_for_exec()

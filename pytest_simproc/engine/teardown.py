@@ -10,6 +10,9 @@ import time as _time
 from ..trace import ptrace_ops as pt
 
 SIGKILL = _signal.SIGKILL
+# the real select.poll, taken when the plugin loads: a host may close on a drop-in
+# test's thread (SimHost.close), where select.poll is the test's fake (dropin/ready.py)
+_poll = select.poll
 
 
 class Teardown:
@@ -57,7 +60,7 @@ class Teardown:
         """The pidfd-based proof: every native process we started has exited, and
         none is left as an unreaped zombie."""
         alive = []
-        poller = select.poll()
+        poller = _poll()
         for task in self.tasks.values():
             if not task.gone and task.native == task.tgid_native:
                 self._pidfd(task.native)

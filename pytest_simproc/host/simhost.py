@@ -52,17 +52,41 @@ def _end_on_tracer(engine: Engine) -> tuple[list[int], bool]:
     release the engine's descriptors (and its clock page, to the next host when no
     program is left to map it); the survivors, and whether the thread has no child
     left at all (wait(2) __WNOTHREAD), so that another host may use it."""
+    survivors = _drain_and_release(engine)
+    try:
+        os.waitpid(-1, os.WNOHANG | pt.WALL | pt.WNOTHREAD)
+    except ChildProcessError:
+        return survivors, True
+    return survivors, False
+
+
+def _end_quietly(engine: Engine, tracer: _TracerThread) -> tuple[list[int], bool] | None:
+    """_end_on_tracer's work on the closing thread (``call_idle``) when nothing of it
+    needs a ptrace request or a wait: every native process's death seen and reaped,
+    none owed a wait or not known yet (a drop-in test's host, after its program
+    ended). Whether the tracer thread has a child left is read from /proc. None:
+    _end_on_tracer must run on the tracer thread."""
+    if threading.current_thread() is tracer._thread:
+        return _end_on_tracer(engine)
+    if (engine._stash or engine._native_unreaped or engine._dying
+            or not all(task.gone for task in engine.tasks.values())):
+        return None
+    children = tracer.has_children()
+    if children is None:
+        return None
+    return _drain_and_release(engine), not children
+
+
+def _drain_and_release(engine: Engine) -> list[int]:
+    """Every native death collected, the engine's descriptors released (its clock
+    page to the next host when no program is left to map it); the survivors."""
     try:
         survivors = engine.drain()
         if not survivors and engine.clock_page is not None:
             engine.clock_page.unmapped = True  # no program maps it: the next host's
     finally:
         engine.close()
-    try:
-        os.waitpid(-1, os.WNOHANG | pt.WALL | pt.WNOTHREAD)
-    except ChildProcessError:
-        return survivors, True
-    return survivors, False
+    return survivors
 
 
 class SimHost:
@@ -465,7 +489,8 @@ class SimHost:
         self._watchdog.stop()
         engine.kill_everything()
         try:
-            survivors, childless = self._tracer.call(_end_on_tracer, engine)
+            ended = self._tracer.call_idle(_end_quietly, engine, self._tracer)
+            survivors, childless = ended or self._tracer.call(_end_on_tracer, engine)
         except BaseException:
             self._tracer.stop()
             raise

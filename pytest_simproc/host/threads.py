@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from ..engine import Engine
 
 _clock_gettime, _MONOTONIC = _time.clock_gettime, _time.CLOCK_MONOTONIC
+# the real ones: a drop-in test's open and os.open read /proc as its host renders it
+_os_open, _os_read, _os_close = os.open, os.read, os.close
 
 # the threading.Thread objects of the threads below, every host's
 HOST_THREADS: weakref.WeakSet = weakref.WeakSet()
@@ -94,6 +96,9 @@ class _TracerThread:
 
     def __init__(self, name: str):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        # held while a job runs: ``call_idle`` runs a job on its caller's thread when
+        # the tracer has none (and starts none meanwhile)
+        self._busy = _thread.allocate_lock()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         HOST_THREADS.add(self._thread)
         self._thread.start()
@@ -126,12 +131,13 @@ class _TracerThread:
                 usage.retire()
                 return
             paused = _Collections.pause()
-            try:
-                job.result = job.func(*job.args)
-            except BaseException as exc:  # handed back to the caller
-                job.error = exc
-            finally:
-                _Collections.resume(paused)
+            with self._busy:
+                try:
+                    job.result = job.func(*job.args)
+                except BaseException as exc:  # handed back to the caller
+                    job.error = exc
+                finally:
+                    _Collections.resume(paused)
             job.done.release()
 
     def call(self, func, *args):
@@ -146,6 +152,38 @@ class _TracerThread:
             raise job.error
         finally:
             job = None  # the traceback would keep the job, and the job the error
+
+    def call_idle(self, func, *args):
+        """``call`` for work that needs no ptrace request, only the host's state kept
+        still: on the caller's thread when the tracer runs no job (it starts none
+        meanwhile), sparing the caller two hand-offs (a drop-in test's reap of its
+        child); else as ``call``."""
+        if threading.current_thread() is not self._thread and self._busy.acquire(False):
+            # no collection meanwhile: a finalizer that calls into the host would find
+            # the tracer busy and wait for it, which waits for this job (as in _main)
+            paused = _Collections.pause()
+            try:
+                return func(*args)
+            finally:
+                _Collections.resume(paused)
+                self._busy.release()
+        return self.call(func, *args)
+
+    def has_children(self) -> bool | None:
+        """Whether the thread has a child, live or a zombie (proc(5)
+        /proc/PID/task/TID/children), from any thread; None when the kernel does not
+        say (built without CONFIG_PROC_CHILDREN)."""
+        try:
+            fd = _os_open(f"/proc/self/task/{self._thread.native_id}/children",
+                          os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            return bool(_os_read(fd, 64).strip())
+        except OSError:
+            return None
+        finally:
+            _os_close(fd)
 
     def stop(self):
         self._queue.put(None)
@@ -273,17 +311,27 @@ class _Watchers:
     _members: list = []
     _wake = threading.Event()
     _thread = None
+    # With no host open the thread looks again every IDLE_POLL seconds, for IDLE_PARK
+    # seconds, then waits until a host is added (``_parked``): a host's first look
+    # finds its engine idle and comes back in 0.05 s anyway, so a suite whose tests
+    # each make a host does not wake the thread for each (a switch, and a look that
+    # the host's close then waits for).
+    IDLE_POLL = 0.05
+    IDLE_PARK = 1.0
+    _parked = False
 
     @classmethod
     def add(cls, watchdog: _Watchdog) -> None:
         with cls._lock:
             cls._members.append(watchdog)
+            wake, cls._parked = cls._parked, False
             if cls._thread is None or not cls._thread.is_alive():
                 cls._thread = threading.Thread(target=cls._main, name="simproc-watchdog",
                                                daemon=True)
                 HOST_THREADS.add(cls._thread)
                 cls._thread.start()
-        cls._wake.set()
+        if wake:
+            cls._wake.set()
 
     @classmethod
     def remove(cls, watchdog: _Watchdog) -> None:
@@ -293,6 +341,7 @@ class _Watchers:
     @classmethod
     def _main(cls) -> None:
         usage.register()
+        idle_since = None
         while True:
             delays = []
             with cls._lock:
@@ -303,7 +352,17 @@ class _Watchers:
                         cls._members.remove(member)
                         threading.excepthook(threading.ExceptHookArgs(
                             (*sys.exc_info(), threading.current_thread())))
-            cls._wake.wait(min(delays) if delays else None)
+                member = None   # a closed host's watchdog (and its last task) goes with it
+                if delays:
+                    idle_since, timeout = None, min(delays)
+                else:
+                    now = _monotonic()
+                    if idle_since is None:
+                        idle_since = now
+                    timeout = cls.IDLE_POLL
+                    if now - idle_since >= cls.IDLE_PARK:
+                        cls._parked, timeout = True, None   # add() wakes it
+            cls._wake.wait(timeout)
             cls._wake.clear()
 
     @classmethod
@@ -313,6 +372,7 @@ class _Watchers:
         cls._members = []
         cls._wake = threading.Event()
         cls._thread = None
+        cls._parked = False
 
 
 def _after_fork_in_child() -> None:

@@ -56,7 +56,7 @@ def recorded_numbers(extra=()) -> frozenset:
         numbers |= {syscall_number(name) for name in _ALSO}
         numbers -= {syscall_number(name) for name in _NOT}
         _FAMILY_NUMBERS.update(key=key, numbers=frozenset(numbers))
-    return _FAMILY_NUMBERS["numbers"] | frozenset(extra)
+    return _FAMILY_NUMBERS["numbers"] | frozenset(extra) if extra else _FAMILY_NUMBERS["numbers"]
 
 
 _FAMILY_NUMBERS: dict = {}

@@ -82,6 +82,13 @@ def _by_value(index: int, table: dict):
 
 
 def intercepted_numbers() -> frozenset[int]:
-    """The calls the filter traps whatever their arguments."""
-    return (frozenset(HANDLERS) - frozenset(CONDITIONAL)) | frozenset(
-        _NUMBERS[n] for n in UNSUPPORTED)
+    """The calls the filter traps whatever their arguments (worked out again only when
+    a family registered more: each host asks, and its engine more than once)."""
+    key = (len(HANDLERS), len(CONDITIONAL))
+    if _INTERCEPTED[0] != key:
+        _INTERCEPTED[:] = [key, (frozenset(HANDLERS) - frozenset(CONDITIONAL)) | frozenset(
+            _NUMBERS[n] for n in UNSUPPORTED)]
+    return _INTERCEPTED[1]
+
+
+_INTERCEPTED: list = [None, frozenset()]   # [(len(HANDLERS), len(CONDITIONAL)), numbers]

@@ -180,12 +180,19 @@ def prepared_filter(traced: frozenset[int] | None,
                     ) -> PreparedFilter:
     """``PreparedFilter(build_filter(traced, conditional))``, built once per process:
     hosts that trap the same calls share it (it is only ever read)."""
-    key = (None if traced is None else frozenset(traced),
-           tuple(sorted((nr, arg, frozenset(values))
-                        for nr, (arg, values) in (conditional or {}).items())))
+    traced = None if traced is None else frozenset(traced)   # itself when it is one
+    # the same conditional table (syscalls.CONDITIONAL) comes with every host
+    quick = (traced, tuple(conditional.items())) if conditional else (traced, ())
+    prepared = _prepared.get(quick)
+    if prepared is not None:
+        return prepared
+    key = (traced, tuple(sorted((nr, arg, frozenset(values))
+                                for nr, (arg, values) in (conditional or {}).items())))
     prepared = _prepared.get(key)
     if prepared is None:
         prepared = PreparedFilter(build_filter(traced, conditional))
         if len(_prepared) < 64:
             _prepared[key] = prepared
+    if len(_prepared) < 64:
+        _prepared[quick] = prepared
     return prepared

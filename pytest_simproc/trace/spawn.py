@@ -152,16 +152,15 @@ def _launch(path, argv, env, cwd, fds, prepared, cpu, rlimits):
         return None
     try:
         args = [os.fsencode(a) for a in argv]
-        envp = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
-        keys = [os.fsencode(k) for k in env]
+        envp = _encoded_environment(env)
         bpath = os.fsencode(path)
         bcwd = None if cwd is None else os.fsencode(cwd)
         limits = [(int(res), _c_limit(soft), _c_limit(hard))
                   for res, (soft, hard) in rlimits.items()]
     except (TypeError, ValueError):
         return None
-    if (not args or not args[0] or any(not k or b"=" in k for k in keys)
-            or any(b"\0" in b for b in (bpath, bcwd or b"", *args, *envp))
+    if (envp is None or not args or not args[0]
+            or any(b"\0" in b for b in (bpath, bcwd or b"", *args))
             or any(min(limit[1:]) < 0 for limit in limits)):
         return None
     try:
@@ -169,6 +168,18 @@ def _launch(path, argv, env, cwd, fds, prepared, cpu, rlimits):
                              -1 if cpu is None else cpu, limits)
     except (TypeError, ValueError, OverflowError):  # e.g. a descriptor beyond a C int
         return None
+
+
+def _encoded_environment(env) -> list[bytes] | None:
+    """``env`` as execve(2) takes it, "NAME=value" in the file system's encoding, or
+    None for what os.execve would refuse (an empty name, or one with "=", a NUL). In
+    one encode of the whole: a spawn's ~40 variables one at a time cost ~70 us."""
+    if not env:
+        return []
+    names, values = "".join(env), "".join(env.values())   # TypeError unless all str
+    if "=" in names or "\0" in names or "\0" in values or not all(env):
+        return None
+    return os.fsencode("\0".join(map("=".join, env.items()))).split(b"\0")
 
 
 # _spawnc.c's stages, in the order the child goes through them

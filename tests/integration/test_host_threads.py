@@ -69,6 +69,51 @@ def test_a_tracer_thread_with_a_child_left_is_not_reused():
         assert _tracer_thread(other) is not thread
 
 
+def test_a_tracer_thread_with_a_zombie_child_left_is_not_reused():
+    """As above with a child that ended unreaped: closing reads the thread's children
+    from /proc instead of waiting for them from the thread (see the next test)."""
+    host = SimHost()
+    thread = _tracer_thread(host)
+
+    def fork_child():
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        return pid
+    pid = host._tracer.call(fork_child)
+    try:
+        time.sleep(0.05)
+        host.close()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    finally:
+        try:
+            os.waitpid(pid, 0)  # reparented to us (the subreaper) or still ours
+        except ChildProcessError:
+            pass
+    with SimHost() as other:
+        assert _tracer_thread(other) is not thread
+
+
+def test_closing_a_host_whose_programs_ended_hands_nothing_to_its_tracer(monkeypatch):
+    """Every native death seen and reaped: close does its tracer's part on the
+    closing thread (two context switches less for a drop-in test), and the thread
+    still serves the next host."""
+    host = SimHost()
+    p = host.spawn(["true"])
+    host.run()
+    thread = _tracer_thread(host)
+    handed = []
+    real_call = type(host._tracer).call
+    monkeypatch.setattr(type(host._tracer), "call",
+                        lambda self, func, *args: handed.append(func) or real_call(self, func, *args))
+    host.close()
+    assert handed == []
+    assert p.exit_status == Exited(0)
+    with SimHost() as other:
+        assert _tracer_thread(other) is thread
+
+
 def test_the_watchdog_watches_every_open_host(build):
     """Two hosts at once: a spin in the one opened first is killed by the one watchdog
     thread while the second host is open too."""
