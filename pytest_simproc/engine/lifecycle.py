@@ -405,23 +405,17 @@ def _killed_by_exec(task: Task, info, status: int) -> bool:
     """execve(2) by one thread ends the process's other threads, and ptrace reports
     each one but the leader dead "as if it exited via _exit(2) with exit code 0"
     (ptrace(2), "execve(2) under ptrace"): the thread ends, not its process, whose
-    exec goes on. Told by another live thread of the process that is in execve or
-    execveat (/proc/TID/syscall, proc(5)): only a death of exit code 0 that the
-    thread did not call for, never the leader's, asks."""
+    exec goes on. Told by another live thread of the process whose last call was
+    execve or execveat (it is still in it: its exec event comes after these deaths,
+    or it is already stopped at it); only a death of exit code 0 that the thread did
+    not call for, never the leader's, asks."""
     if status != 0 or task.native == task.tgid_native:
         return False
-    return any(t is not task and not t.exiting and _in_exec(t.native) for t in info.tasks)
+    return any(t is not task and not t.exiting and t.last_syscall in _EXEC_CALLS
+               for t in info.tasks)
 
 
-_EXEC_CALLS = (b"59", b"322")   # execve, execveat (x86_64)
-
-
-def _in_exec(native: int) -> bool:
-    try:
-        with open(f"/proc/{native}/syscall", "rb") as f:
-            return f.read().split(b" ", 1)[0] in _EXEC_CALLS
-    except OSError:
-        return False
+_EXEC_CALLS = (59, 322)   # execve, execveat (x86_64)
 
 
 # Exited is immutable: one of each code serves every process's end

