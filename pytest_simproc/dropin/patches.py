@@ -223,19 +223,20 @@ class Patches:
             if walked.get(name) == id(module):
                 continue
             walked[name] = id(module)
-            attrs = getattr(module, "__dict__", None)
-            if not isinstance(attrs, dict):
-                continue
-            table = cls._tables.get((outside(name), not clock_skips(name, module)))
-            if table is not None:
-                for attr, value in _replace(attrs, table,
-                                            lambda real, fake: reals[id(fake)] is real):
-                    cls._undo.append((module, attr, value))
-            if outside(name):
-                _replace_in_classes(name, attrs, cls._tables[True, False], cls._undo)
-                _note_holders(module, attrs)
-            # eventlet's copies of time, select and subprocess (modcopies.py)
-            modcopies.faked(module, reals, cls._undo, cls._class_fakes)
+            for module in (module, *_wrapped(name, module)):
+                attrs = getattr(module, "__dict__", None)
+                if not isinstance(attrs, dict):
+                    continue
+                table = cls._tables.get((outside(name), not clock_skips(name, module)))
+                if table is not None:
+                    for attr, value in _replace(attrs, table,
+                                                lambda real, fake: reals[id(fake)] is real):
+                        cls._undo.append((module, attr, value))
+                if outside(name):
+                    _replace_in_classes(name, attrs, cls._tables[True, False], cls._undo)
+                    _note_holders(module, attrs)
+                # eventlet's copies of time, select and subprocess (modcopies.py)
+                modcopies.faked(module, reals, cls._undo, cls._class_fakes)
 
     @staticmethod
     def install_hosted() -> None:
@@ -294,6 +295,20 @@ def uninstall() -> None:
     for _, _, attrs in _module_dicts(("pytest_simproc", "freezegun", "time", "datetime")):
         _replace(attrs, cls._reals, lambda fake, real: cls._fakes.get(id(real)) is fake)
         _replace(attrs, _HOSTED_REALS, lambda fake, real: True)
+
+
+def _wrapped(name: str, module) -> list:
+    """The module that a module object of another type stands in for in sys.modules
+    (humanfriendly's DeprecationProxy, lazy-module wrappers), kept among its
+    attributes under the same name: its functions read their globals there, not in
+    the stand-in (humanfriendly's ``Timer`` read the real ``monotonic``)."""
+    if type(module) is types.ModuleType:
+        return []
+    attrs = getattr(module, "__dict__", None)
+    if not isinstance(attrs, dict):
+        return []
+    return [value for value in attrs.values() if type(value) is types.ModuleType
+            and value is not module and getattr(value, "__name__", None) == name]
 
 
 def _note_holders(module, attrs: dict) -> None:

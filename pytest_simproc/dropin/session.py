@@ -19,8 +19,8 @@ from ..host import DEFAULT_START_TIME, SimHost
 from ..host.measure import run_variables
 from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
-from . import (cldstop, forking, gonepids, identity, nativework, pidcalls, procfs,
-               selfusage, threadwait, wakeups)
+from . import (cldstop, forking, gonepids, identity, nativework, ownalarm, pidcalls,
+               procfs, selfusage, threadwait, wakeups)
 from .clock import VirtualClock, clock_ready
 from .patches import Patches
 from .pipes import RelayEvents
@@ -122,6 +122,8 @@ class DropinSession:
     _limit = None  # the test's time limit, a timer the host's runs pause (timelimit.py)
     _limit_left = None  # while the session's work has it paused: its seconds left
     _limit_holder = None  # the thread that paused it
+    _alarm = None  # the test's own SIGALRM timer while paused: (left, interval) (ownalarm.py)
+    _alarm_holding = False  # the test's thread is in the session's work, which paused it
     _counted_ns = 0  # virtual time about to pass that the limit counted in real time
 
     def __init__(self, host_options: dict | None = None, *, keep: bool = False):
@@ -436,6 +438,13 @@ class DropinSession:
 
     @contextlib.contextmanager
     def _held(self):
+        """Neither the test's own SIGALRM timer (``_alarm_held``) nor its time limit
+        (``_limit_held``) counts while the test is in the session's work."""
+        with self._alarm_held(), self._limit_held():
+            yield
+
+    @contextlib.contextmanager
+    def _limit_held(self):
         """The test's time limit does not count while the test's thread is in the
         session's own work (starting and closing it, spawning, signalling, running
         the host), or a helper thread is while the test's thread waits natively (for
@@ -481,13 +490,56 @@ class DropinSession:
                 and wakeups.wake_in(thread.native_id) is None)
 
     def _limited(self, run, timeout) -> None:
+        """``run(timeout)``, a move of the clock, within the test's own SIGALRM timer
+        when the test's thread moves it (ownalarm.py): the move cut where the timer
+        runs out in virtual time, SIGALRM raised there (its handler may end the move
+        by raising) and the rest of the move made; what is left of the timer goes on
+        in real time after the session's work (``_alarm_held``)."""
+        with self._alarm_held():
+            while self._alarm is not None:
+                left, interval = self._alarm
+                start = self._now_ns()
+                try:
+                    self._within_limit(run, left if timeout is None else min(timeout, left))
+                finally:
+                    moved = (self._now_ns() - start) / 1e9
+                    self._alarm = (left - moved, interval)
+                if left - moved >= _LIMIT_SLACK:
+                    return  # the move ended first
+                self._alarm = None
+                ownalarm.fire(interval)
+                if timeout is not None:
+                    timeout -= moved
+                    if timeout < _LIMIT_SLACK:
+                        return
+                self._alarm = ownalarm.paused()  # its interval's, or one its handler armed
+            self._within_limit(run, timeout)
+
+    @contextlib.contextmanager
+    def _alarm_held(self):
+        """The test's own SIGALRM timer does not count while the test's thread is in
+        the session's work: paused (``_alarm`` holds what is left), it goes on after
+        the outermost of that work with what is left, in real time."""
+        if self._alarm_holding or _thread.get_ident() != self._ident:
+            yield
+            return
+        self._alarm_holding = True
+        self._alarm = ownalarm.paused()
+        try:
+            yield
+        finally:
+            alarm, self._alarm, self._alarm_holding = self._alarm, None, False
+            if alarm is not None:
+                ownalarm.resume(max(alarm[0], _LIMIT_SLACK), alarm[1])
+
+    def _within_limit(self, run, timeout) -> None:
         """``run(timeout)``, a move of the clock, within the test's time limit when
         the test's thread moves it: the timer paused (``_held``), the move cut where
         what is left of the limit runs out in virtual time, and what the move took
         counted; the limit fires at its end if none is left."""
         if self._limit is None:
             return run(timeout)
-        with self._held():
+        with self._limit_held():
             left = self._limit_left
             if left is None or self._limit_holder != _thread.get_ident():
                 return run(timeout)  # the timer runs or does not (it expired, or was cancelled)

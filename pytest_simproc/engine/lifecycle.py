@@ -377,7 +377,8 @@ class Lifecycle:
         else:
             others = len(info.tasks) > 1 and any(
                 t is not task and not t.exiting for t in info.tasks)
-            end = exits.thread_end(proc, task.exits_alone, others)
+            end = exits.thread_end(
+                proc, task.exits_alone or _killed_by_exec(task, info, status), others)
         if type(end) is exits.EndThread:
             self._thread_exited(task, _final_state(status))   # (retires the task)
         elif end is not None:
@@ -400,6 +401,23 @@ class Lifecycle:
         pidfd = self._pidfds.pop(native, None)
         if pidfd is not None:
             pidfd.close()
+
+
+def _killed_by_exec(task: Task, info, status: int) -> bool:
+    """execve(2) by one thread ends the process's other threads, and ptrace reports
+    each one but the leader dead "as if it exited via _exit(2) with exit code 0"
+    (ptrace(2), "execve(2) under ptrace"): the thread ends, not its process, whose
+    exec goes on. Told by another live thread of the process whose last call was
+    execve or execveat (it is still in it: its exec event comes after these deaths,
+    or it is already stopped at it); only a death of exit code 0 that the thread did
+    not call for, never the leader's, asks."""
+    if status != 0 or task.native == task.tgid_native:
+        return False
+    return any(t is not task and not t.exiting and t.last_syscall in _EXEC_CALLS
+               for t in info.tasks)
+
+
+_EXEC_CALLS = (59, 322)   # execve, execveat (x86_64)
 
 
 # Exited is immutable: one of each code serves every process's end
