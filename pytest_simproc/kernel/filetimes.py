@@ -8,9 +8,12 @@ passes a limit, make rebuilds a target older than its sources.
 
 ``FileClock`` keeps the map between the two clocks, as the host's clock moves: the
 instants (real ns, host ns) at which it showed a new value. A time the machine stamped at
-real instant t reads as what the host's clock showed then (``shown``); one from before
-the map's first instant, as shifted by the offset then; one from after the real now (a
-date set in the future), as that far after the host's now. A time a program or the test
+real instant t reads as what the host's clock showed then (``shown``); one from after the
+real now (a date set in the future), as that far after the host's now. One from before
+the map's first instant stays as it is: a Python program's compiled module (.pyc)
+records its source's mtime and compares it at every import, so shifted, every module
+imported in a host would be compiled again, and the .pyc written back would be stale for
+the machine; and a host that starts "now" has those files in its past, as a machine. A time a program or the test
 writes (utimensat(2)) is stored as the real instant at which the host's clock showed it
 (``stored``), and remembered, so that it reads back exactly as written even when no real
 instant stands for it alone (a date inside a sleep, which passes in no real time).
@@ -34,7 +37,7 @@ _real_sleep = time.sleep
 _REALTIME = time.CLOCK_REALTIME
 _REALTIME_COARSE = 5   # linux/time.h, which Python's time module does not name
 GRAIN_NS = 1_000_000
-JUMP_NS = 10_000_000
+JUMP_NS = 50_000_000
 
 
 def real_now_ns() -> int:
@@ -78,7 +81,7 @@ class FileClock:
             return exact
         reals = self._reals
         if real_ns < reals[0]:
-            return real_ns + self._shown[0] - reals[0]
+            return real_ns
         if real_ns > reals[-1]:
             now = real_now_ns()
             if real_ns > now:   # a date set in the future of the machine
@@ -90,8 +93,8 @@ class FileClock:
         """The real time that stands for ``host_ns``: the instant the host's clock showed
         it (the first after, for one it jumped over), remembered to read back exactly."""
         shown, reals = self._shown, self._reals
-        if host_ns < shown[0]:
-            return host_ns - shown[0] + reals[0]
+        if host_ns < shown[0] and host_ns < reals[0]:
+            return host_ns
         if host_ns > shown[-1]:
             real = real_now_ns() + host_ns - shown[-1]
         else:
@@ -99,8 +102,17 @@ class FileClock:
             if i < len(shown) and shown[i] == host_ns and self.shown(reals[i]) == host_ns:
                 return reals[i]
             real = reals[min(i, len(reals) - 1)]
-        exact = self._exact
-        while exact.get(real, host_ns) != host_ns:
-            real += 1   # another time already stands at that instant
-        exact[real] = host_ns
+        while self._taken(real, host_ns):
+            real += 1
+        self._exact[real] = host_ns
         return real
+
+    def _taken(self, real_ns: int, host_ns: int) -> bool:
+        """Another time already stands at that instant: one stored, or the host's time
+        at an instant it began to show it."""
+        held = self._exact.get(real_ns)
+        if held is not None:
+            return held != host_ns
+        reals = self._reals
+        i = bisect.bisect_left(reals, real_ns)
+        return i < len(reals) and reals[i] == real_ns and self._shown[i] != host_ns
