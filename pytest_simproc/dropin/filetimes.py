@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import os
 
-from .routing import _caller_is_native, _in_host_thread, active_session, like_the_real
+from .routing import (PASS_THROUGH, _caller_is_native, _in_host_thread, active_session,
+                      like_the_real)
 
 NSEC = 1_000_000_000
 _EXTRA = [name for name in ("st_blksize", "st_blocks", "st_rdev", "st_flags", "st_gen",
@@ -45,12 +46,15 @@ def on_host_clock(st: os.stat_result, files) -> os.stat_result:
     return os.stat_result((*st[:7], a // NSEC, m // NSEC, c // NSEC), extra)
 
 
-def _stat_call(real):
-    def fake(*args, **kwargs):
-        st = real(*args, **kwargs)
-        files = _files()
-        return st if files is None else on_host_clock(st, files)
-    return fake
+def _result_mapped(wrap):
+    """The fake of a call whose result ``wrap(result, map)`` puts on the host's clock."""
+    def make(real):
+        def fake(*args, **kwargs):
+            value = real(*args, **kwargs)
+            files = _files()
+            return value if files is None else wrap(value, files)
+        return fake
+    return make
 
 
 def _ns(t) -> int:
@@ -127,16 +131,9 @@ class _Scandir:
         self._it.close()
 
 
-def _scandir_fake(real):
-    def fake(*args, **kwargs):
-        it = real(*args, **kwargs)
-        files = _files()
-        return it if files is None else _Scandir(it, files)
-    return fake
-
-
-_FAKES = {"stat": _stat_call, "lstat": _stat_call, "fstat": _stat_call,
-          "utime": _utime_fake, "scandir": _scandir_fake}
+_FAKES = {"stat": _result_mapped(on_host_clock), "lstat": _result_mapped(on_host_clock),
+          "fstat": _result_mapped(on_host_clock), "utime": _utime_fake,
+          "scandir": _result_mapped(_Scandir)}
 _installed: list = []
 
 
@@ -146,6 +143,7 @@ def install() -> None:
     for name, make in _FAKES.items():
         present = getattr(os, name)
         fake = make(present)
+        PASS_THROUGH.add(fake.__code__)   # procfs.py's fake below asks who called
         replaced.append((os, name, present, fake))
         setattr(os, name, fake)
     like_the_real(replaced)
