@@ -45,10 +45,11 @@ def _stat_exit(buf: int):
             values = list(_TIMESPECS.unpack(ctx.mem.read(buf + _STAT_TIMES, _TIMESPECS.size)))
         except (OSError, OverflowError):
             return result
-        files = _files(ctx)
+        files, given = _files(ctx), list(values)
         for i in (0, 2, 4):
             values[i], values[i + 1] = _host_stamp(files, values[i], values[i + 1])
-        ctx.mem.write(buf + _STAT_TIMES, _TIMESPECS.pack(*values))
+        if values != given:   # a file from before the host keeps its times
+            ctx.mem.write(buf + _STAT_TIMES, _TIMESPECS.pack(*values))
         return result
     return on_exit
 
@@ -63,12 +64,13 @@ def _statx_exit(buf: int):
                 ctx.mem.read(buf + _STATX_TIMES, _STATX_STAMPS.size)))
         except (OSError, OverflowError):
             return result
-        files = _files(ctx)
+        files, given = _files(ctx), list(values)
         for n, bit in enumerate(_STATX_BITS):
             if mask & bit:
                 values[3 * n], values[3 * n + 1] = _host_stamp(
                     files, values[3 * n], values[3 * n + 1])
-        ctx.mem.write(buf + _STATX_TIMES, _STATX_STAMPS.pack(*values))
+        if values != given:
+            ctx.mem.write(buf + _STATX_TIMES, _STATX_STAMPS.pack(*values))
         return result
     return on_exit
 
