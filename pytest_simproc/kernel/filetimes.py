@@ -23,13 +23,20 @@ kept (a program's CPU moves it in steps of microseconds): a stamp reads at most 
 early. The kernel stamps most times from its coarse clock, the time of its last tick
 (up to a tick, 4 ms at HZ=250, before a read of CLOCK_REALTIME made before the stamp),
 so a stamp made just after a jump of the host's clock (a sleep) could not be told from
-one made just before it: at a jump of ``JUMP_NS`` or more the host waits, in real time,
-for the coarse clock to pass the jump's instant (a tick at most). A smaller one is not
-waited for: a stamp just after it may read as before it.
+one made just before it. At a jump of ``JUMP_NS`` or more the jump's instant is taken
+from the kernel instead: a fine-grained stamp of a scratch file whose times were just
+read (Linux 6.13's multigrain timestamps), after which no stamp the kernel makes is
+earlier (its coarse stamps never go below the last fine-grained one). Where the stamp
+is not fine-grained (an older kernel), the host waits, in real time, for the coarse
+clock to pass the jump's instant (a tick at most). A shorter jump is neither: a stamp
+just after it may read as before it.
 """
 from __future__ import annotations
 
 import bisect
+import os
+import tempfile
+import threading
 import time
 
 _real_ns = time.clock_gettime_ns   # the machine's, taken before any fake of the clock
@@ -38,6 +45,9 @@ _REALTIME = time.CLOCK_REALTIME
 _REALTIME_COARSE = 5   # linux/time.h, which Python's time module does not name
 GRAIN_NS = 1_000_000
 JUMP_NS = 50_000_000
+_real_fstat, _real_utime = os.fstat, os.utime   # before drop-in mode's fakes
+_scratch: list = []   # the descriptor of an unlinked scratch file, made at the first jump
+_scratch_lock = threading.Lock()
 
 
 def real_now_ns() -> int:
@@ -68,11 +78,10 @@ class FileClock:
         elif (not force and real - reals[-1] < GRAIN_NS
               and -GRAIN_NS < host_ns - last < GRAIN_NS):
             return
+        if not force and host_ns - last >= JUMP_NS:
+            real = max(_stamps_after(real), reals[-1] + 1)
         reals.append(real)
         shown.append(host_ns)
-        if not force and host_ns - last >= JUMP_NS:
-            while _real_ns(_REALTIME_COARSE) < real:   # stamps from here on are after it
-                _real_sleep(0.0005)
 
     def shown(self, real_ns: int) -> int:
         """The host's time for a time the machine stamped (or one stored())."""
@@ -116,3 +125,25 @@ class FileClock:
         reals = self._reals
         i = bisect.bisect_left(reals, real_ns)
         return i < len(reals) and reals[i] == real_ns and self._shown[i] != host_ns
+
+
+def _stamps_after(real_ns: int) -> int:
+    """An instant at or after ``real_ns`` that no stamp the kernel makes from now on is
+    before (module docstring)."""
+    with _scratch_lock:
+        try:
+            if not _scratch:
+                fd, path = tempfile.mkstemp(prefix="simproc-filetimes-")
+                os.unlink(path)
+                _scratch.append(fd)
+            fd = _scratch[0]
+            _real_fstat(fd)          # its times read: the next stamp is fine-grained
+            _real_utime(fd)
+            stamp = _real_fstat(fd).st_mtime_ns
+        except OSError:
+            stamp = -1
+    if stamp >= real_ns:
+        return stamp
+    while _real_ns(_REALTIME_COARSE) < real_ns:   # no multigrain timestamps
+        _real_sleep(0.0005)
+    return real_ns
