@@ -33,7 +33,9 @@ just after it may read as before it.
 """
 from __future__ import annotations
 
+import atexit
 import bisect
+import contextlib
 import os
 import tempfile
 import threading
@@ -45,8 +47,10 @@ _REALTIME = time.CLOCK_REALTIME
 _REALTIME_COARSE = 5   # linux/time.h, which Python's time module does not name
 GRAIN_NS = 1_000_000
 JUMP_NS = 50_000_000
-_real_fstat, _real_utime = os.fstat, os.utime   # before drop-in mode's fakes
-_scratch: list = []   # the descriptor of an unlinked scratch file, made at the first jump
+_real_stat, _real_utime = os.stat, os.utime   # before drop-in mode's fakes
+# a scratch file's path, made at the first jump (no descriptor is kept: suites count the
+# test process's), and the pid that made it, whose exit removes it
+_scratch: list = []
 _scratch_lock = threading.Lock()
 
 
@@ -130,20 +134,30 @@ class FileClock:
 def _stamps_after(real_ns: int) -> int:
     """An instant at or after ``real_ns`` that no stamp the kernel makes from now on is
     before (module docstring)."""
+    stamp = -1
     with _scratch_lock:
-        try:
-            if not _scratch:
-                fd, path = tempfile.mkstemp(prefix="simproc-filetimes-")
-                os.unlink(path)
-                _scratch.append(fd)
-            fd = _scratch[0]
-            _real_fstat(fd)          # its times read: the next stamp is fine-grained
-            _real_utime(fd)
-            stamp = _real_fstat(fd).st_mtime_ns
-        except OSError:
-            stamp = -1
+        for _ in range(2):   # once more with a new file if another process removed it
+            try:
+                if not _scratch:
+                    fd, path = tempfile.mkstemp(prefix="simproc-filetimes-")
+                    os.close(fd)
+                    _scratch[:] = [path, os.getpid()]
+                    atexit.register(_remove_scratch)
+                path = _scratch[0]
+                _real_stat(path)          # its times read: the next stamp is fine-grained
+                _real_utime(path)
+                stamp = _real_stat(path).st_mtime_ns
+                break
+            except OSError:
+                _scratch.clear()
     if stamp >= real_ns:
         return stamp
     while _real_ns(_REALTIME_COARSE) < real_ns:   # no multigrain timestamps
         _real_sleep(0.0005)
     return real_ns
+
+
+def _remove_scratch() -> None:
+    if _scratch and _scratch[1] == os.getpid():
+        with contextlib.suppress(OSError):
+            os.unlink(_scratch[0])
