@@ -523,7 +523,11 @@ class VirtualClock:
 
     def realtime_ns(self) -> int:
         """CLOCK_REALTIME as the test reads it now."""
-        return round(self.now * 1_000_000_000) + self.reads * READ_COST_NS + self.offset_ns
+        # as its reads show it (host()): the float ``now`` in whole microseconds, not
+        # rounded to the ns, which was up to 60 ns off it, so a set of the clock to a
+        # time read before could leave it a microsecond short of that time
+        return (_frozen_at(self.now) + self.reads * _READ_COST + self._offset
+                - _EPOCH) // _MICROSECOND * 1000
 
     def move_to(self, now: float, offset_ns: int = 0) -> None:
         """The clock at ``now`` plus the reads the host has not caught up with, its

@@ -25,9 +25,9 @@ import time as _time
 import types
 
 from ..kernel.table import INIT_PID
-from . import (filelocks, gonepids, hostthreads, modcopies, mplocks, mpspawn, owngroup,
-               pidcalls, pipes, procfs, selfusage, sockets, threadwait, triowait, uvwait,
-               zmqwait)
+from . import (filelocks, filetimes, gonepids, hostthreads, modcopies, mplocks, mpspawn,
+               owngroup, pidcalls, pipes, procfs, selfusage, sockets, threadwait, triowait,
+               uvwait, zmqwait)
 from .aio import SimEventLoopPolicy
 from .args import signal_number
 from .clock import REPLACED as _CLOCK_REPLACED
@@ -272,7 +272,8 @@ class Patches:
 def uninstall() -> None:
     """Put every real function back where a fake went."""
     cls = Patches
-    procfs.remove()   # first: its open replaced selfusage's
+    filetimes.remove()   # first: its stat fakes went over procfs's
+    procfs.remove()   # then: its open replaced selfusage's
     while cls._undo:
         obj, name, value = cls._undo.pop()
         try:

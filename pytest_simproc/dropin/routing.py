@@ -120,11 +120,18 @@ def like_the_real(replaced) -> None:
             fake.__qualname__ = name
 
 
+# the code of fakes that call another fake (filetimes.py's over procfs.py's): not the
+# caller that one looks at
+PASS_THROUGH: set = set()
+
+
 def _caller_is_native(depth: int = 2) -> bool:
     try:
         frame = sys._getframe(depth)
     except ValueError:
         return False
+    while frame.f_code in PASS_THROUGH and frame.f_back is not None:
+        frame = frame.f_back
     name = frame.f_globals.get("__name__") or ""
     if name == "concurrent.futures.thread" and frame.f_code.co_name == "run":
         # an executor's work item calls the function it was given as it is: the

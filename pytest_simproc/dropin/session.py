@@ -19,8 +19,9 @@ from ..host import DEFAULT_START_TIME, SimHost
 from ..host.measure import run_variables
 from ..host.threads import _native_state
 from ..kernel.clock import BOOT_LEAD_NS
-from . import (cldstop, forking, gonepids, identity, nativework, ownalarm, pidcalls,
-               procfs, selfusage, threadwait, wakeups)
+from ..kernel.filetimes import FileClock
+from . import (cldstop, filetimes, forking, gonepids, identity, nativework, ownalarm,
+               pidcalls, procfs, selfusage, threadwait, wakeups)
 from .clock import VirtualClock, clock_ready
 from .patches import Patches
 from .pipes import RelayEvents
@@ -208,12 +209,16 @@ class DropinSession:
         self._threads_before = _machinery_threads(self._ident, threads)
         forking.register()
         self._clock = VirtualClock(self._now, self.boot_ns, warm)
+        # the machine's file times on the test's clock, and its host's (filetimes.py)
+        self.files = FileClock(self._now_ns())
         try:
             self._patches.apply()
             procfs.install(self, pidcalls.replaced())  # the test's /proc: the host's numbers
+            filetimes.install()
             threadwait.install_outside(self)  # until the host: real waits move its clock
         except BaseException:
             threadwait.uninstall_outside()
+            filetimes.uninstall()
             procfs.uninstall(self)
             self._patches.restore()
             self._clock.stop()
@@ -257,6 +262,7 @@ class DropinSession:
             self._relay_events.close()
             if "_pidfds" in self.__dict__:
                 self._pidfds.close()
+            filetimes.uninstall(Patches.persist)
             procfs.uninstall(self, Patches.persist)
             if self._host is not None:   # installed with the host
                 threadwait.uninstall(self)
@@ -311,6 +317,7 @@ class DropinSession:
                     options["start_time"] = self._now
                     options["_boot_ns"] = self.boot_ns  # the test's boot, read before
                     options["_coverage_run"] = self.coverage_run
+                    options["_files"] = self.files   # its map goes on with the host's clock
                     host = (self.host_factory(options) if self.host_factory is not None
                             else SimHost(**options))
                     selfusage.session_started()   # its natives' usage is not the test's
@@ -346,6 +353,7 @@ class DropinSession:
             delta = -((self._clock.realtime_ns() - value_ns) // 1000) * 1000
             if self._host is None:
                 self._clock.move_to(self._now, self._clock.offset_ns + delta)
+                self.files.note(self._now_ns() + self._clock.offset_ns)
             else:
                 self._host.step_realtime(delta)
                 self._clock.move_to(self.now, self._host.realtime_offset_ns)
@@ -358,6 +366,8 @@ class DropinSession:
     def _after_run(self) -> None:
         self._clock.move_to(self.now, self._host.realtime_offset_ns
                             if self._host is not None else self._clock.offset_ns)
+        if self._host is None:   # the host's clock tells the map itself
+            self.files.note(self._now_ns() + self._clock.offset_ns)
         self._pidfds.refresh(self._gone)
         if _thread.get_ident() == self._ident:
             self._last_run = _real_monotonic()

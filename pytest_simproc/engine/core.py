@@ -13,6 +13,7 @@ from ..kernel import ProcessTable, VirtualClock
 from ..kernel.ipcstamps import IpcStamps
 from ..kernel.semwaits import SemWaits
 from ..kernel.clock import CpuBurst, EventQueue
+from ..kernel.filetimes import FileClock
 from ..kernel.futex import FutexTable
 from ..kernel.ntp import NtpState
 from ..kernel.timens import TimeNamespaces
@@ -74,7 +75,8 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
     def __init__(self, *, hostname: str, start_time_ns: int, seed: int, data_dir: str,
                  rlimits=None, cpu_ns_per_syscall: int = CPU_NS_PER_SYSCALL,
                  strace: str = "off", network: str = "loopback", chaos: bool = False,
-                 replay=None, explain: bool = False, inject=(), boot_ns: int | None = None):
+                 replay=None, explain: bool = False, inject=(), boot_ns: int | None = None,
+                 files=None):
         self.hostname = hostname
         self.seed = seed
         self.network = network  # "loopback" or "outside" (syscalls/net.py)
@@ -87,6 +89,9 @@ class Engine(StopLoop, SyscallStops, WriteBack, TraceLog, Lifecycle,
         # the boot: BOOT_LEAD_NS before the start, or a drop-in session's (one for
         # its test, whenever its host starts)
         self.clock = VirtualClock(start_time_ns, boot_ns)
+        # the machine's file times on this clock (kernel/filetimes.py): a drop-in
+        # session's, kept since its test's start, or one from now
+        self.clock.files = files if files is not None else FileClock(start_time_ns)
         self.start_time_ns = start_time_ns
         self.burst = CpuBurst(self.clock, MAX_UNAPPLIED_CPU_NS)
         self.preempt_after_ns = PREEMPT_AFTER_NS   # read by the watchdog thread

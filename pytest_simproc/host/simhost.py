@@ -97,7 +97,7 @@ class SimHost:
                  data_dir=None, shutdown_signal=_signal.SIGTERM, shutdown_grace=10,
                  watchdog_timeout=10.0, cpu_time_per_syscall=1e-6, network="loopback",
                  chaos=False, inject=(), _replay=None, _explain=False, _boot_ns=None,
-                 _coverage_run=None):
+                 _coverage_run=None, _files=None):
         # Everything is checked before any thread, directory or process is created.
         checked = validate_host_options(
             hostname=hostname, start_time=start_time, stop_time=stop_time, seed=seed,
@@ -145,7 +145,7 @@ class SimHost:
                 data_dir=self._data_dir or self._make_data_dir, rlimits=self.rlimits,
                 cpu_ns_per_syscall=int(round(cpu_time_per_syscall * NSEC)), strace=strace,
                 network=network, chaos=chaos, replay=_replay, explain=_explain,
-                inject=checked["inject"], boot_ns=_boot_ns))
+                inject=checked["inject"], boot_ns=_boot_ns, files=_files))
         except BaseException:
             tracer.recycle()  # it started nothing
             raise

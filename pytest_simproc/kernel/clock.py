@@ -165,10 +165,12 @@ class VirtualClock:
     the virtual time (clock_settime(2)); the monotonic clocks never move but forward.
     ``rate``: the NTP discipline's (``ClockRate``), which CLOCK_MONOTONIC_RAW
     (``raw_ns``) shows. ``on_change(monotonic_ns, realtime_ns, raw_ns)``, when set, is
-    told every new value of the three clocks (a host's clock page, trace/vdso.py)."""
+    told every new value of the three clocks (a host's clock page, trace/vdso.py).
+    ``files`` (kernel/filetimes.py), when set, is told every new realtime: the map that
+    shows the machine's file times on this clock."""
 
     __slots__ = ("start_ns", "boot_ns", "_now_ns", "_realtime_offset_ns", "_on_change",
-                 "rate")
+                 "rate", "files")
 
     def __init__(self, start_ns: int, boot_ns: int | None = None) -> None:
         self.start_ns = int(start_ns)
@@ -180,6 +182,7 @@ class VirtualClock:
         self._realtime_offset_ns = 0
         self._on_change = None
         self.rate = ClockRate()
+        self.files = None
 
     @property
     def on_change(self):
@@ -206,6 +209,8 @@ class VirtualClock:
         # the next second of the NTP discipline is the new realtime's
         self.rate.rephase(self._now_ns, self._realtime_offset_ns)
         self._tell()
+        if self.files is not None:
+            self.files.note(self._now_ns + self._realtime_offset_ns)
 
     def rate_changed(self) -> None:
         """The NTP state changed the rate or what is left to slew: its seconds are
@@ -261,6 +266,8 @@ class VirtualClock:
         rate = self.rate
         if rate.next_second is not None:
             rate.run(t_ns, self._realtime_offset_ns)
+        if self.files is not None:
+            self.files.note(t_ns + self._realtime_offset_ns)
         if self._on_change is not None:
             mono = t_ns - self.boot_ns
             self._on_change(mono, t_ns + self._realtime_offset_ns, mono - rate.gain(t_ns))

@@ -10,6 +10,6 @@ from .registry import (CONDITIONAL, HANDLERS, UNSUPPORTED, intercepted_numbers, 
 
 # Importing the families registers their handlers.
 from . import (process, signal, time, timer, resource, io, net, thread, sched, observe,
-               owner, ioctl, machine, misc, ipc, locks)  # noqa: E402,F401
+               owner, ioctl, machine, misc, ipc, locks, filetimes)  # noqa: E402,F401
 
 __all__ = ["CONDITIONAL", "HANDLERS", "UNSUPPORTED", "intercepted_numbers", "syscall_name", "syscall_number"]

@@ -385,7 +385,7 @@ def native_with_path(ctx, path_reg: str, path: bytes) -> Native:
     return native_with_copy(ctx, path_reg, path + b"\0")
 
 
-def _path_call(ctx, path_reg: str, dirfd: int | None):
+def path_call(ctx, path_reg: str, dirfd: int | None):
     path = read_path(ctx, getattr(ctx.regs, path_reg))
     if path is None or path[:1] == b"/" and path.find(b"proc") < 0:
         return Native()  # most calls: nothing to translate
@@ -397,22 +397,22 @@ def _path_call(ctx, path_reg: str, dirfd: int | None):
     return native_with_path(ctx, path_reg, new)
 
 
-@handles("access", "stat", "lstat", "chdir", "chroot", "statfs", "truncate",
+@handles("access", "chdir", "chroot", "statfs", "truncate",
          "getxattr", "lgetxattr", "listxattr", "llistxattr", "setxattr", "lsetxattr",
          "removexattr", "lremovexattr", "chmod", "chown", "lchown", "utime", "utimes")
 def path_first(ctx, *_):
-    return _path_call(ctx, "rdi", None)
+    return path_call(ctx, "rdi", None)
 
 
-@handles("faccessat", "faccessat2", "newfstatat", "statx", "fchmodat",
-         "fchmodat2", "fchownat", "utimensat", "futimesat", "name_to_handle_at")
+@handles("faccessat", "faccessat2", "fchmodat", "fchmodat2", "fchownat", "futimesat",
+         "name_to_handle_at")
 def at_path(ctx, dirfd, *_):
-    return _path_call(ctx, "rsi", dirfd)
+    return path_call(ctx, "rsi", dirfd)
 
 
 @handles("inotify_add_watch")
 def inotify_add_watch(ctx, *_):
-    return _path_call(ctx, "rsi", None)
+    return path_call(ctx, "rsi", None)
 
 
 def _readlink(ctx, path_reg: str, dirfd: int | None, buf: int, size: int):
