@@ -87,6 +87,11 @@ class FileClock:
         reals.append(real)
         shown.append(host_ns)
 
+    @property
+    def since(self) -> int:
+        """The map's first instant: a time before it reads as it is (``shown``)."""
+        return self._reals[0]
+
     def shown(self, real_ns: int) -> int:
         """The host's time for a time the machine stamped (or one stored())."""
         exact = self._exact.get(real_ns)
