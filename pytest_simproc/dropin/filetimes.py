@@ -46,15 +46,27 @@ def on_host_clock(st: os.stat_result, files) -> os.stat_result:
     return os.stat_result((*st[:7], a // NSEC, m // NSEC, c // NSEC), extra)
 
 
-def _result_mapped(wrap):
-    """The fake of a call whose result ``wrap(result, map)`` puts on the host's clock."""
+def _result_mapped(wrap, same=None):
+    """The fake of a call whose result ``wrap(result, map)`` puts on the host's clock;
+    ``same(result)``: true of a result that reads the same on both clocks, returned
+    before the look at the caller."""
     def make(real):
         def fake(*args, **kwargs):
             value = real(*args, **kwargs)
+            if same is not None and same(value):
+                return value
             files = _files()
             return value if files is None else wrap(value, files)
         return fake
     return make
+
+
+def _older_than_the_test(st: os.stat_result) -> bool:
+    """Every time of ``st`` is from before the session's map (pytest's and the suite's
+    sources: most stats), so it reads as it is (``FileClock.shown``); or no map."""
+    session = active_session()
+    clock = None if session is None else getattr(session, "files", None)
+    return clock is None or max(st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns) < clock.since
 
 
 def _ns(t) -> int:
@@ -131,21 +143,7 @@ class _Scandir:
         self._it.close()
 
 
-def _stat_fake(real):
-    """``_result_mapped(on_host_clock)`` that looks no further for a file whose times are
-    all older than the test (pytest's and the suite's sources: most stats), which read
-    the same on both clocks (``FileClock.shown``)."""
-    def fake(*args, **kwargs):
-        st = real(*args, **kwargs)
-        session = active_session()
-        clock = None if session is None else getattr(session, "files", None)
-        if clock is None or max(st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns) < clock.since:
-            return st
-        files = _files()
-        return st if files is None else on_host_clock(st, files)
-    return fake
-
-
+_stat_fake = _result_mapped(on_host_clock, _older_than_the_test)
 _FAKES = {"stat": _stat_fake, "lstat": _stat_fake, "fstat": _stat_fake, "utime": _utime_fake,
           "scandir": _result_mapped(_Scandir)}
 _installed: list = []
