@@ -481,6 +481,10 @@ class VirtualClock:
         reads = self.reads
         if _thread.get_ident() == self._owner and _read_by_suite_code():
             self.reads = reads + self._read_cost()
+        return self._shown(reads)
+
+    def _shown(self, reads: int) -> _datetime.datetime:
+        """The clock as a read after ``reads`` reads shows it (naive UTC)."""
         now, frozen = self._frozen
         if now != self.now:
             frozen = _frozen_at(self.now)
@@ -526,8 +530,7 @@ class VirtualClock:
         # as its reads show it (host()): the float ``now`` in whole microseconds, not
         # rounded to the ns, which was up to 60 ns off it, so a set of the clock to a
         # time read before could leave it a microsecond short of that time
-        return (_frozen_at(self.now) + self.reads * _READ_COST + self._offset
-                - _EPOCH) // _MICROSECOND * 1000
+        return (self._shown(self.reads) - _EPOCH) // _MICROSECOND * 1000
 
     def move_to(self, now: float, offset_ns: int = 0) -> None:
         """The clock at ``now`` plus the reads the host has not caught up with, its
@@ -569,8 +572,8 @@ class VirtualClock:
                 _Dormant.stop()   # realnow's fakes too, after the last session's clock
 
 
-for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock.host_ns,
-                VirtualClock.now_ns):
+for _method in (VirtualClock.__call__, VirtualClock.host, VirtualClock._shown,
+                VirtualClock.host_ns, VirtualClock.now_ns):
     _transparent(_method)
 
 
